@@ -1,0 +1,32 @@
+# Two commands do all the set-up: `make demo` and `make test`.
+# Each creates .venv when missing and installs the project into it; a second run is fast.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.reenact-installed
+
+.PHONY: demo test bench soak doctor clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	@# torch first and exactly: a bare `torch` (or an open range pulled in by another package)
+	@# would resolve to a multi-GB CUDA build; 2.13.0 installs the CPU build from local disk here.
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[all]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/reenact demo --output out/demo.mp4
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	$(BIN)/reenact bench
+
+doctor: $(STAMP)
+	$(BIN)/reenact doctor
+
+clean:
+	rm -rf out .pytest_cache build *.egg-info

@@ -1,0 +1,96 @@
+"""Options shared by several commands, and turning them into a validated Config."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from reenact.config import Config, load_config
+from reenact.plugin_api import parse_spec
+
+
+def add_config_options(parser: argparse.ArgumentParser, *, preset: str | None = None) -> None:
+    group = parser.add_argument_group("configuration")
+    group.add_argument(
+        "--config", "-c", default=preset, metavar="PRESET",
+        help=f"a YAML preset: a file, or a name in configs/ (default: {preset or 'built-in'})",
+    )
+    group.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override one config value, e.g. --set renderer.size=512 (repeatable)",
+    )
+    group.add_argument("-v", "--verbose", action="store_true", help="log more")
+
+
+def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pipeline")
+    group.add_argument("--target", metavar="IMAGE", help="target portrait (default: astronaut)")
+    group.add_argument(
+        "--renderer", choices=["auto", "generator", "warp"],
+        help="generator (trained U-net), warp (training-free) or auto (default)",
+    )
+    group.add_argument("--weights", metavar="FILE", help="generator weights (.safetensors)")
+    group.add_argument("--size", type=int, choices=[256, 512], help="aligned crop size")
+    group.add_argument("--intensity", type=float, metavar="X", help="0 neutral .. 1 .. 1.5 strong")
+    group.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+
+
+SOURCE_HELP = "video:PATH | image:PATH | webcam:INDEX|DEVICE | PLUGIN:ARG"
+SINK_HELP = "file:PATH.mp4 | stream:udp://HOST:PORT | virtualcam[:DEVICE] | window | null"
+
+
+def spec_overrides(section: str, spec: str) -> dict[str, Any]:
+    """'video:clip.mp4' -> {'source.kind': 'video', 'source.path': 'clip.mp4'}."""
+    kind, arg = parse_spec(spec)
+    if not kind:
+        kind = "video" if section == "source" else "file"
+    values: dict[str, Any] = {f"{section}.kind": kind}
+    if arg:
+        if section == "sink" and kind == "stream":
+            values["sink.url"] = arg
+        elif section == "sink" and kind == "virtualcam":
+            values["sink.device"] = arg
+        else:
+            values[f"{section}.path"] = arg
+    return values
+
+
+def config_from_args(args: argparse.Namespace, **base: Any) -> Config:
+    """Defaults < `base` (the command's own) < preset file < flags < --set overrides."""
+    flags: dict[str, Any] = {}
+    if getattr(args, "source", None):
+        flags.update(spec_overrides("source", args.source))
+    if getattr(args, "sink", None):
+        flags.update(spec_overrides("sink", args.sink))
+    for attr, key in (
+        ("target", "stream.target"), ("renderer", "renderer.kind"),
+        ("weights", "renderer.weights"), ("size", "renderer.size"),
+        ("intensity", "stream.intensity"), ("max_frames", "stream.max_frames"),
+    ):
+        value = getattr(args, attr, None)
+        if value is not None:
+            flags[key] = value
+    overrides = [f"{k}={_yaml_scalar(v)}" for k, v in flags.items()] + list(args.overrides)
+    return load_config(args.config, overrides, base=_nest(base))
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        section, _, key = dotted.partition("__")
+        nested.setdefault(section, {})[key] = value
+    return nested
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="reenact: %(levelname)s: %(message)s",
+    )

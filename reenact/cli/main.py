@@ -1,0 +1,69 @@
+"""The `reenact` command: parses arguments and calls the layers below. Thin on purpose."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from reenact import __version__
+from reenact.errors import ReenactError
+
+# Each module registers its sub-commands; imported here, heavy libraries only when a command runs.
+COMMAND_MODULES = (
+    "reenact.cli.run_cmd",
+    "reenact.cli.plugins_cmd",
+)
+OPTIONAL_COMMAND_MODULES = (
+    "reenact.cli.train_cmd",
+    "reenact.cli.eval_cmd",
+    "reenact.cli.bench_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reenact",
+        description="Real-time facial expression reenactment: your face drives another face.",
+        epilog="Start with `reenact demo`, then `reenact doctor`, then `reenact live`. "
+        "Every command takes --help.",
+    )
+    parser.add_argument("--version", action="version", version=f"reenact {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    for name in OPTIONAL_COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    from reenact.cli.common import setup_logging
+
+    setup_logging(getattr(args, "verbose", False))
+    try:
+        return int(args.handler(args) or 0)
+    except ReenactError as exc:
+        print(f"reenact: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("reenact: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""`reenact plugins` (installed sources and sinks, usable here or not) and `reenact doctor`."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import importlib.util
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, entry_points
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plugins", help="list installed sources and sinks and whether each works here",
+        description="Every source and sink installed through the `reenact.sources` / "
+        "`reenact.sinks` entry points, with whether it is usable on this machine and, if not, "
+        "what to do.",
+    )
+    p.set_defaults(handler=cmd_plugins)
+    d = sub.add_parser(
+        "doctor", help="check Python, torch/CUDA, MediaPipe models, cameras, virtual cameras",
+        description="Checks what reenact needs and says what to do about each failure.",
+    )
+    d.set_defaults(handler=cmd_doctor)
+
+
+def plugin_rows(group: str) -> list[tuple[str, str, str]]:
+    """(name, where it comes from, 'ok' or the reason it is unusable) for each plugin of a group."""
+    rows = []
+    for name, ep in sorted(entry_points(group).items()):
+        origin = ep.dist.name if ep.dist is not None else ep.value
+        try:
+            cls = ep.load()
+            reason = cls.probe(None) if hasattr(cls, "probe") else None
+        except Exception as exc:  # a broken third-party plugin must not hide the others
+            reason = f"cannot load {ep.value}: {exc}"
+        rows.append((name, origin, reason or "ok"))
+    return rows
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    for title, group in (("sources", SOURCE_GROUP), ("sinks", SINK_GROUP)):
+        print(f"{title} ({group}):")
+        for name, origin, status in plugin_rows(group):
+            print(f"  {name:<12} {status}   [{origin}]")
+    return 0
+
+
+def _check(ok: bool, label: str, detail: str, fix: str = "") -> bool:
+    mark = "ok  " if ok else "FAIL"
+    line = f"[{mark}] {label}: {detail}"
+    if not ok and fix:
+        line += f"\n       -> {fix}"
+    print(line)
+    return ok
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def check_python() -> bool:
+    ok = sys.version_info[:2] in ((3, 10), (3, 11), (3, 12))
+    return _check(ok, "python", platform.python_version(), "use Python 3.10-3.12 (mediapipe 0.10.21)")
+
+
+def check_torch() -> bool:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    detail = f"torch {torch.__version__}, " + (
+        f"CUDA {torch.version.cuda} on {torch.cuda.get_device_name(0)}" if cuda else "CPU only"
+    )
+    _check(True, "torch", detail)
+    if not cuda and torch.version.cuda is None:
+        print("       (CPU build: the generator runs on ONNX Runtime or torch on the CPU)")
+    return True
+
+
+def check_mediapipe() -> bool:
+    version = _version("mediapipe")
+    spec = importlib.util.find_spec("mediapipe")
+    if version is None or spec is None or not spec.submodule_search_locations:
+        return _check(False, "mediapipe", "not installed", "pip install mediapipe==0.10.21")
+    root = Path(list(spec.submodule_search_locations)[0])
+    model = root / "modules" / "face_landmark" / "face_landmark_with_attention.tflite"
+    ok = version == "0.10.21" and model.is_file()
+    _check(ok, "mediapipe", f"{version}, face mesh model {'present' if model.is_file() else 'MISSING'}",
+           "pip install mediapipe==0.10.21 (later releases download models at run time)")
+    pb, np_ = _version("protobuf") or "?", _version("numpy") or "?"
+    ok_deps = pb.startswith(("4.", "3.")) and np_.startswith("1.")
+    return _check(ok_deps, "protobuf/numpy", f"protobuf {pb}, numpy {np_}",
+                  "pip install 'protobuf<5' 'numpy<2' (and onnx<1.23, which wants protobuf 6)") and ok
+
+
+def check_onnxruntime() -> bool:
+    try:
+        import onnxruntime
+    except ImportError:
+        return _check(False, "onnxruntime", "not installed",
+                      "pip install 'reenact[onnx]' for the fast CPU generator")
+    providers = ", ".join(onnxruntime.get_available_providers())
+    return _check(True, "onnxruntime", f"{onnxruntime.__version__} ({providers})")
+
+
+def check_cameras() -> bool:
+    devices = sorted(glob.glob("/dev/video*")) if sys.platform.startswith("linux") else []
+    if sys.platform.startswith("linux"):
+        return _check(bool(devices), "cameras", ", ".join(devices) or "no /dev/video* devices",
+                      "plug in a webcam, or use --source video:FILE; check `ls -l /dev/video*` "
+                      "and that you are in the 'video' group")
+    return _check(True, "cameras", "probed when `reenact live` opens one")
+
+
+def check_virtualcam() -> bool:
+    from reenact.plugin_api import load_plugin
+
+    reason = load_plugin(SINK_GROUP, "virtualcam").probe(None)
+    return _check(reason is None, "virtual camera", "usable" if reason is None else reason,
+                  "or use --sink stream and add a Media Source in OBS (see README: Going live)")
+
+
+def check_weights() -> bool:
+    from reenact.engine.factory import shipped_weights
+
+    gen, fus = shipped_weights("generator", 256), shipped_weights("fusion")
+    detail = f"generator: {gen.name if gen else 'none'}, fusion: {fus.name if fus else 'none'}"
+    return _check(True, "default models", detail + ("" if gen else " (the warp renderer is used)"))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    results = [
+        check_python(), check_torch(), check_mediapipe(), check_onnxruntime(),
+        check_cameras(), check_virtualcam(), check_weights(),
+    ]
+    required = results[0] and results[2]
+    print("\nready" if all(results) else "\nsome checks failed; see the arrows above")
+    return 0 if required else 1

@@ -1,0 +1,201 @@
+"""Load, override, validate and dump the configuration.
+
+A preset is YAML with the same nesting as `Config`; `--set section.key=value` overrides are YAML
+scalars. An unknown key or a value of the wrong type is a `ConfigError` naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reenact.config.schema import Config
+from reenact.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Check `value` against a field's annotation; ints widen to floats, lists become tuples."""
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
+        (item_type, _ellipsis) = typing.get_args(annotation)
+        return tuple(_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(annotation):
+            try:
+                return _coerce(value, option, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: {value!r} is not {annotation}")
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if annotation in (bool, int, float, str) and type(value) is not annotation:
+        raise ConfigError(
+            f"{where}: expected {annotation.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Instantiate dataclass `cls` from a nested mapping, validating every key and type."""
+    types_ = _field_types(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else key
+        if key not in types_:
+            valid = ", ".join(sorted(types_))
+            raise ConfigError(f"unknown key '{path}' (valid keys here: {valid})")
+        annotation = types_[key]
+        value = _coerce(value, annotation, path)
+        if dataclasses.is_dataclass(annotation):
+            value = _build(annotation, value, path)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node = data
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {dotted}: '{part}' is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'renderer.size=512' -> ('renderer.size', 512). The value is parsed as a YAML scalar."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def resolve_preset(name_or_path: str) -> Path:
+    """A path to a YAML file, or the name of a preset in `configs/` ('live' -> configs/live.yaml)."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    return CONFIG_DIR / f"{name_or_path}.yaml"
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{line} invalid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return data
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: typing.Iterable[str] = (),
+    *,
+    base: dict[str, Any] | None = None,
+) -> Config:
+    """Read a preset (or defaults), apply `base` values then `--set` overrides, and validate."""
+    data: dict[str, Any] = {}
+    for dotted, value in _flatten(base or {}):
+        _set_path(data, dotted, value)
+    if path:
+        preset = resolve_preset(str(path))
+        for dotted, value in _flatten(read_yaml(preset)):
+            _set_path(data, dotted, value)
+        _validated(data, f"{preset}: ")
+    for text in overrides:
+        dotted, value = parse_override(text)
+        _set_path(data, dotted, value)
+        _validated(data, f"--set {text}: ")
+    return _validated(data, "")
+
+
+def _validated(data: dict[str, Any], where: str) -> Config:
+    try:
+        return _build(Config, data, "")
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from None
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            items.extend(_flatten(value, dotted))
+        else:
+            items.append((dotted, value))
+    return items
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """Plain nested dicts/lists, suitable for YAML or JSON."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(dataclasses.asdict(config))
+
+
+def dump_config(config: Config, path: str | Path) -> Path:
+    """Write the resolved config as YAML, atomically. Returns the path written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def replace(config: Config, **sections: dict[str, Any]) -> Config:
+    """A copy of `config` with some fields of some sections changed: replace(c, sink={'kind': 'null'})."""
+    changed = {}
+    for name, values in sections.items():
+        section = getattr(config, name)
+        data = config_to_dict(config)[name]
+        data.update(values)
+        changed[name] = _build(type(section), data, name)
+    return dataclasses.replace(config, **changed)

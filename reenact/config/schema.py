@@ -1,0 +1,174 @@
+"""The configuration: nested frozen dataclasses, one definition per field.
+
+YAML presets in `configs/` hold the data of these classes and nothing else; `reenact.config.load`
+reads them, applies `--set section.key=value` overrides and validates every key and type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """The live loop: pacing, face-loss behaviour and the expression's strength."""
+
+    target: str = ""  # target portrait or video; "" = the built-in astronaut portrait
+    target_frame: int = 0  # frame of a target video whose face is the target's neutral
+    target_end: str = "loop"  # a target video that ends: "loop" or "hold"
+    targets_dir: str = ""  # a folder of avatars, switchable live
+    crossfade_s: float = 0.3  # cross-fade between targets
+    intensity: float = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
+    neutral_frames: int = 10  # the actor's neutral = mean of the first N tracked frames
+    neutral_path: str = ""  # optional .npz of saved actor neutral landmarks
+    hold_s: float = 0.5  # face lost: hold the last good output this long...
+    fade_s: float = 1.0  # ...then fade to the target's neutral over this long
+    max_frames: int = 0  # stop after N frames (0 = until the source ends / Ctrl-C)
+    duration_s: float = 0.0  # stop after this many seconds (0 = no limit)
+    show_stats: bool = True  # draw per-stage timing on the preview
+    control_port: int = 0  # local control interface on 127.0.0.1 (0 = off)
+    control_token: str = ""  # token the control interface requires ("" = generated)
+    max_output_side: int = 1280  # a larger target frame is scaled down to this longer side
+    output_dir: str = "out"  # where run logs and the resolved config go
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """MediaPipe face mesh (478 points with iris) and the aligned crop."""
+
+    max_faces: int = 4
+    face_index: int = -1  # which face when several: -1 = largest, else by left-to-right order
+    multiple_faces: str = "largest"  # for a target image with several faces: "largest" or "error"
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    min_face_px: int = 64  # a target face narrower than this (eye to eye x 2.5) ...
+    small_face: str = "error"  # ... is an "error" or is "upscale"d
+    max_image_side: int = 2048  # larger target images are resized down first
+    max_yaw_deg: float = 45.0  # beyond this head turn, the frame counts as face lost
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Phi, the landmark-fusion autoencoder: J_gen = L_t + Phi(L_s, L_t)."""
+
+    kind: str = "auto"  # "auto" (network if weights exist), "network" or "training_free"
+    weights: str = ""  # safetensors path; "" = the shipped default if present
+    hidden: int = 512
+    code: int = 128
+
+
+@dataclass(frozen=True)
+class RendererConfig:
+    """Omega, the U-net generator, or the training-free warp."""
+
+    kind: str = "auto"  # "auto" (generator if weights exist, else warp), "generator", "warp"
+    size: int = 256  # aligned crop side: 256 or 512
+    weights: str = ""  # safetensors path; "" = the shipped default if present
+    backend: str = "auto"  # "auto", "torch", "onnx", "cuda"
+    ngf: int = 64  # generator width; 64 = the paper, 16 or 32 = lite
+    variant: str = "paper"  # "paper" or "warp_guided"
+    precision: str = "auto"  # "auto", "fp32", "fp16", "bf16" (CUDA only)
+    threads: int = 0  # CPU threads for torch / ONNX Runtime (0 = all cores)
+    onnx_path: str = ""  # exported ONNX model; "" = exported on first use into the cache
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """One Euro filter on the landmarks, and optional temporal blending of the crop."""
+
+    enabled: bool = True
+    min_cutoff: float = 1.5  # Hz: lower = less jitter when still
+    beta: float = 0.3  # higher = less lag when moving
+    d_cutoff: float = 1.0
+    crop_blend: float = 0.0  # 0 = off; else weight of the previous rendered crop
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where frames come from: a plugin from the `reenact.sources` entry-point group."""
+
+    kind: str = "webcam"  # "webcam", "video", "image" or an installed plugin
+    path: str = "0"  # file path; for a webcam, an index or a device path
+    loop: bool = False  # video: start again at the end
+    width: int = 0  # requested / output width (0 = native; webcam default 1280)
+    height: int = 0  # requested / output height (0 = native; webcam default 720)
+    fps: float = 0.0  # requested rate (0 = native; image default 30)
+    on_decode_error: str = "error"  # a truncated video: "error" or "truncate" (stop at the break)
+    reconnect_s: float = 1.0  # webcam unplugged: retry every this many seconds
+    realtime: bool = False  # pace a file source to its fps and drop late frames, like a camera
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    """Where frames go: a plugin from the `reenact.sinks` entry-point group."""
+
+    kind: str = "file"  # "virtualcam", "file", "stream", "window", "null" or an installed plugin
+    path: str = "out/reenact.mp4"  # file sink output
+    url: str = "udp://127.0.0.1:23000"  # stream sink: MPEG-TS over UDP
+    fps: float = 0.0  # 0 = the source's rate
+    codec: str = "h264"
+    crf: int = 20  # file sink quality (lower = better)
+    bitrate_kbps: int = 4000  # stream sink bitrate
+    device: str = ""  # virtualcam device, e.g. /dev/video10 ("" = first free)
+    backend: str = ""  # virtualcam backend ("" = the platform's default)
+    title: str = "reenact"  # window title
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training either module; see `reenact train fusion|generator`."""
+
+    data: tuple[str, ...] = ()  # clip files, image folders or prepared caches
+    cache: str = "cache/prepared"
+    val_holdout: tuple[str, ...] = ()  # identities (clip stems) kept out for validation
+    out_dir: str = "runs/train"
+    steps: int = 2000
+    batch_size: int = 8
+    lr_g: float = 2e-4
+    lr_d: float = 1e-4
+    lr_fusion: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lambda_adv: float = 0.1  # fusion: adversarial
+    lambda_cycle: float = 10.0  # fusion: cycle
+    lambda_l1_fusion: float = 100.0  # fusion: L1 against the real target-with-expression
+    mu_gan: float = 1.0  # generator: cGAN
+    mu_l1: float = 100.0  # generator: pixel L1
+    flip: bool = True  # left-right flips, as in the paper
+    seed: int = 0
+    amp: str = "auto"  # "auto" (bf16 on CUDA), "off", "bf16", "fp16"
+    channels_last: bool = True  # on CUDA
+    num_workers: int = 0
+    log_every: int = 20
+    image_every: int = 200
+    ckpt_every: int = 500
+    val_every: int = 500
+    resume: str = ""  # a checkpoint to resume from
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """`reenact eval`: self- and cross-reenactment, temporal measures, one report."""
+
+    clips: tuple[str, ...] = ()
+    portraits: tuple[str, ...] = ()
+    generators: tuple[str, ...] = ()  # extra generator weights to compare
+    out_dir: str = "out/eval"
+    reference_frame: int = 0
+    max_frames: int = 120
+    still_frames: int = 15  # length of the stillest stretch used for jitter
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every section of the configuration."""
+
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    renderer: RendererConfig = field(default_factory=RendererConfig)
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    sink: SinkConfig = field(default_factory=SinkConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)

@@ -1,0 +1,112 @@
+"""Capture on a thread with a one-frame buffer: the newest frame wins and no queue grows."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from reenact.errors import ReenactError
+from reenact.plugin_api import Frame, FrameSource
+
+log = logging.getLogger(__name__)
+
+
+class LatestFrameReader:
+    """Reads a live source on a background thread; `read()` returns the newest unseen frame.
+
+    Frames that arrive while the main thread is busy replace the buffered one and are counted in
+    `dropped`. `read()` returns None once the source has ended and the last frame was taken. A
+    source that fails (a camera unplugged) is re-opened every `reconnect_s` when it has `reopen()`;
+    `status` then says so, for the overlay and the log.
+    """
+
+    def __init__(self, source: FrameSource, *, reconnect_s: float = 1.0) -> None:
+        self.source = source
+        self.reconnect_s = reconnect_s
+        self.dropped = 0
+        self.captured = 0
+        self.status = ""
+        self._frame: Frame | None = None
+        self._ended = False
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="reenact-capture", daemon=True)
+
+    def start(self) -> LatestFrameReader:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                frame = self.source.read()
+            except ReenactError as exc:
+                if not self._reconnect(exc):
+                    self._finish(exc)
+                    return
+                continue
+            except Exception as exc:  # a plugin's own failure ends the capture, reported once
+                self._finish(exc)
+                return
+            if frame is None:
+                self._finish(None)
+                return
+            with self._cond:
+                if self._frame is not None:
+                    self.dropped += 1
+                self._frame = frame
+                self.captured += 1
+                self.status = ""
+                self._cond.notify_all()
+
+    def _reconnect(self, exc: BaseException) -> bool:
+        reopen = getattr(self.source, "reopen", None)
+        if reopen is None or not getattr(self.source, "live", False):
+            return False
+        self.status = f"camera lost ({exc}); retrying every {self.reconnect_s:g} s"
+        log.warning("%s", self.status)
+        while not self._stop.wait(self.reconnect_s):
+            try:
+                reopen()
+                log.warning("camera back")
+                self.status = ""
+                return True
+            except ReenactError:
+                continue
+        return False
+
+    def _finish(self, error: BaseException | None) -> None:
+        with self._cond:
+            self._error = error
+            self._ended = True
+            self._cond.notify_all()
+
+    def read(self, timeout: float | None = None) -> Frame | None:
+        """The newest frame not yet returned; blocks for one. None at the end of the stream.
+
+        When `timeout` passes with no frame (a stalled camera), returns None with `stalled` True.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._frame is None and not self._ended:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            frame, self._frame = self._frame, None
+            if frame is None and self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            return frame
+
+    @property
+    def ended(self) -> bool:
+        with self._cond:
+            return self._ended and self._frame is None
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2.0)

@@ -1,0 +1,119 @@
+"""The per-frame work: track -> align -> smooth -> fuse -> render -> composite.
+
+`Reenactor.process(image, t_s)` turns one actor frame into one output frame of the target.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from reenact.config import Config
+from reenact.landmarks.align import compute_alignment
+from reenact.landmarks.neutral import NeutralCalibrator
+from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
+from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
+from reenact.stream.face_lost import FaceLostPolicy
+from reenact.stream.target import PreparedTarget
+from reenact.stream.timing import StageTimer
+
+
+class Reenactor:
+    """Drives one target with an actor's expression, frame by frame.
+
+    fuser: `fuse(source, source_neutral, target_neutral, intensity) -> (478,3)` (crop coordinates).
+    renderer: `set_target(crop, landmarks)` and `render(fused) -> (S,S,3) uint8`.
+    """
+
+    def __init__(
+        self, *, config: Config, target: PreparedTarget, fuser, renderer, timer: StageTimer
+    ) -> None:
+        self.config = config
+        self.fuser = fuser
+        self.renderer = renderer
+        self.timer = timer
+        self.intensity = config.stream.intensity
+        self.smoothing = config.smoothing.enabled
+        self.paused = False
+        self.tracker = FaceTracker(config.tracker, static=False)
+        self.calibrator = NeutralCalibrator(frames=max(1, config.stream.neutral_frames))
+        if config.stream.neutral_path:
+            self.calibrator.load(config.stream.neutral_path)
+        s = config.smoothing
+        self.landmark_filter = OneEuroFilter(
+            min_cutoff=s.min_cutoff, beta=s.beta, d_cutoff=s.d_cutoff
+        )
+        self.crop_blender = CropBlender(s.crop_blend) if s.crop_blend > 0 else None
+        self.face_lost = FaceLostPolicy(hold_s=config.stream.hold_s, fade_s=config.stream.fade_s)
+        self.target: PreparedTarget = target
+        self.set_target(target)
+        self.last_fused: np.ndarray | None = None
+        self.last_source: np.ndarray | None = None
+        self.frames_with_face = 0
+        self.frames_without_face = 0
+        self._smooth_ns = 0
+
+    def set_target(self, target: PreparedTarget) -> None:
+        self.target = target
+        self.renderer.set_target(target.crop, target.landmarks_crop)
+        if self.crop_blender is not None:
+            self.crop_blender.reset()
+
+    def recalibrate(self) -> None:
+        """Take the actor's neutral again from the next frames."""
+        self.calibrator.reset()
+
+    @property
+    def calibrating(self) -> bool:
+        return self.calibrator.neutral is None
+
+    def process(self, image: np.ndarray, t_s: float) -> np.ndarray:
+        """One actor frame (H, W, 3) uint8 at time `t_s` s -> one target frame (h, w, 3) uint8."""
+        timer = self.timer
+        with timer.stage("track"):
+            landmarks = self.tracker.track_one(image)
+            if landmarks is not None and abs(head_yaw_deg(landmarks)) > self.config.tracker.max_yaw_deg:
+                landmarks = None
+            if landmarks is not None:
+                alignment = compute_alignment(landmarks, self.config.renderer.size)
+                source = alignment.landmarks_to_crop(landmarks)
+        if landmarks is None:
+            self.frames_without_face += 1
+            self.landmark_filter.reset()
+            return self.face_lost.lost(t_s, self.target.frame)
+        self.frames_with_face += 1
+        start = time.perf_counter_ns()
+        if self.smoothing:
+            source = self.landmark_filter.filter(source, t_s)
+        self._smooth_ns = time.perf_counter_ns() - start
+        self.last_source = source
+        if self.calibrator.neutral is None:
+            self.calibrator.add(source)
+            output = self.target.frame
+            self.face_lost.good(output)
+            return output
+        return self.render_landmarks(source)
+
+    def render_landmarks(self, source: np.ndarray) -> np.ndarray:
+        """Render the target with aligned source landmarks (478,3) against the calibrated neutral."""
+        timer = self.timer
+        target = self.target
+        with timer.stage("fuse"):
+            fused = self.fuser.fuse(
+                source, self.calibrator.neutral, target.landmarks_crop, self.intensity
+            )
+        self.last_fused = fused
+        with timer.stage("render"):
+            crop = self.renderer.render(fused)
+        start = time.perf_counter_ns()
+        if self.crop_blender is not None:
+            crop = self.crop_blender.blend(crop)
+        timer.add("smooth", (self._smooth_ns + time.perf_counter_ns() - start) / 1e6)
+        with timer.stage("composite"):
+            output = target.compositor.paste(crop)
+        self.face_lost.good(output)
+        return output
+
+    def close(self) -> None:
+        self.tracker.close()

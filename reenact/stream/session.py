@@ -1,0 +1,130 @@
+"""A whole run: open the source, target, renderer and sink from the config, loop, report.
+
+Used by `reenact run`, `reenact live` and (with a scripted actor) `reenact demo`. The resolved
+config and the timing summary are written beside the run's outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from reenact.config import Config, dump_config
+from reenact.engine.factory import build_fuser, build_renderer
+from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
+from reenact.stream.loop import LoopResult, run_loop
+from reenact.stream.reenactor import Reenactor
+from reenact.stream.target import prepare_target
+from reenact.stream.timing import StageTimer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SessionReport:
+    """The outcome of a run, for the CLI and the benchmark."""
+
+    loop: LoopResult
+    timer: StageTimer
+    output_dir: Path
+    renderer: str
+    fuser: str
+    frames_with_face: int
+    frames_without_face: int
+
+
+def open_source(config: Config) -> FrameSource:
+    return load_plugin(SOURCE_GROUP, config.source.kind)(config.source)
+
+
+def open_sink(config: Config, *, width: int, height: int, fps: float) -> FrameSink:
+    return load_plugin(SINK_GROUP, config.sink.kind)(
+        config.sink, width=width, height=height, fps=fps
+    )
+
+
+def output_dir(config: Config) -> Path:
+    """Where a run's side outputs go: beside the file sink's output, else `stream.output_dir`."""
+    if config.sink.kind == "file":
+        return Path(config.sink.path).resolve().parent
+    return Path(config.stream.output_dir)
+
+
+def write_run_files(config: Config, report: SessionReport, stem: str) -> None:
+    """The resolved config and the timing summary, beside the outputs."""
+    folder = report.output_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    dump_config(config, folder / f"{stem}.config.yaml")
+    summary = {
+        "stages": report.timer.summary(),
+        "fps": report.timer.fps(),
+        "frames_in": report.loop.frames_in,
+        "frames_out": report.loop.frames_out,
+        "dropped": report.loop.dropped,
+        "frames_with_face": report.frames_with_face,
+        "frames_without_face": report.frames_without_face,
+        "renderer": report.renderer,
+        "fuser": report.fuser,
+        "interrupted": report.loop.interrupted,
+    }
+    tmp = folder / f".{stem}.timing.json.partial"
+    tmp.write_text(json.dumps(summary, indent=2))
+    tmp.replace(folder / f"{stem}.timing.json")
+
+
+def run_session(config: Config, *, show_progress: bool = True, on_frame=None) -> SessionReport:
+    """Run source -> target -> sink as configured, until the source ends or Ctrl-C."""
+    timer = StageTimer()
+    target = prepare_target(config.stream.target, config)
+    fuser = build_fuser(config)
+    renderer = build_renderer(config)
+    with ExitStack() as stack:
+        source = stack.enter_context(open_source(config))
+        fps = config.sink.fps or source.fps or 30.0
+        height, width = target.frame.shape[:2]
+        sink = stack.enter_context(open_sink(config, width=width, height=height, fps=fps))
+        reenactor = Reenactor(
+            config=config, target=target, fuser=fuser, renderer=renderer, timer=timer
+        )
+        stack.callback(reenactor.close)
+        progress = _progress(source, config, show_progress)
+        if progress is not None:
+            stack.callback(progress.close)
+        hook = on_frame(reenactor, sink) if on_frame is not None else None
+        result = run_loop(
+            source=source,
+            sink=sink,
+            process=reenactor.process,
+            timer=timer,
+            max_frames=config.stream.max_frames,
+            duration_s=config.stream.duration_s,
+            reconnect_s=config.source.reconnect_s,
+            on_frame=hook,
+            progress=progress,
+        )
+    return SessionReport(
+        loop=result,
+        timer=timer,
+        output_dir=output_dir(config),
+        renderer=type(renderer).__name__,
+        fuser=type(fuser).__name__,
+        frames_with_face=reenactor.frames_with_face,
+        frames_without_face=reenactor.frames_without_face,
+    )
+
+
+def _progress(source: FrameSource, config: Config, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    total = getattr(source, "frame_count", 0) or None
+    if config.stream.max_frames:
+        total = min(total or config.stream.max_frames, config.stream.max_frames)
+    if source.live or getattr(source, "loop", False):
+        total = config.stream.max_frames or None
+    return tqdm(total=total, unit="frame", desc="reenact", file=sys.stderr, leave=False)
