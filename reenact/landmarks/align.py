@@ -3,14 +3,15 @@
 Every network and the warp renderer work on a square crop of side `size` (256 default, 512
 supported) in which the two eye centres land exactly on `canonical_eye_centres(size)`:
 
-    image-left eye  at (0.3725 * size, 0.40 * size)
-    image-right eye at (0.6275 * size, 0.40 * size)
+    image-left eye  at (0.375 * size, 0.39 * size)
+    image-right eye at (0.625 * size, 0.39 * size)
 
-so the inter-ocular distance is 0.255 * size (65 px at 256). These numbers were measured on the
-shared clips and portraits (see `docs` in the report of the landmarks module): with them the
-whole mesh - forehead top (point 10), brows, cheeks and chin (point 152) - lies inside the crop
-with a margin of at least ~8 % of the side for frontal faces with talking-head motion, and the
-hair line / neck give the compositor context to feather into.
+so the inter-ocular distance is 0.25 * size (64 px at 256). Chosen by measuring the aligned mesh
+on the first 150 frames of every shared clip: for the frontal clips (lp_*, hdtf_*) the mesh spans
+x 0.11..0.90 and y 0.13..0.95 of the side at the extremes (median face: top of forehead 0.16,
+chin 0.87), so brows, cheeks and a wide-open jaw stay inside with a margin, and hair / neck give
+the compositor context to feather into. Strongly turned heads (yaw > ~30 deg) shrink the 2-D eye
+distance and so are scaled up; their cheek or chin may then leave the crop.
 
 The eye centre is the mean of the eye's two corner points (MediaPipe 33 & 133 for the image-left
 eye, 362 & 263 for the image-right eye), not the iris, which moves with gaze.
@@ -24,8 +25,8 @@ import cv2
 import numpy as np
 
 # Canonical placement of the eye centres, as fractions of the crop side.
-CANONICAL_EYE_Y = 0.40
-CANONICAL_EYE_X = (0.3725, 0.6275)
+CANONICAL_EYE_Y = 0.39
+CANONICAL_EYE_X = (0.375, 0.625)
 
 # Eye corner indices in the 478-point MediaPipe mesh (image-left eye first, for a non-mirrored
 # image of a person facing the camera: MediaPipe's "right eye" is the subject's right).

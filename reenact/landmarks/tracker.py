@@ -126,7 +126,7 @@ class FaceTracker:
     def __init__(self, config: TrackerConfig | None = None, *, static: bool = False) -> None:
         self.config = config if config is not None else TrackerConfig()
         self.static = static
-        self._started = False
+        self._quiet_until_face = True  # the landmark branch logs once, on the first face
         with _quiet_stderr():
             face_mesh = _face_mesh_module()
             self._mesh = face_mesh.FaceMesh(
@@ -136,6 +136,10 @@ class FaceTracker:
                 min_detection_confidence=self.config.min_detection_confidence,
                 min_tracking_confidence=self.config.min_tracking_confidence,
             )
+            # Warm up on a blank frame: the graph's calculators open (and log) on threads, and
+            # process() waits until the graph is idle, so the chatter lands inside this window
+            # and the first real frame is not slowed by initialisation.
+            self._mesh.process(np.zeros((64, 64, 3), dtype=np.uint8))
 
     def __enter__(self) -> FaceTracker:
         return self
@@ -161,12 +165,12 @@ class FaceTracker:
             raise ValueError(f"expected (H,W,3) uint8 RGB, got {image_rgb.shape} {image_rgb.dtype}")
         height, width = image_rgb.shape[:2]
         image_rgb = np.ascontiguousarray(image_rgb)
-        if self._started:
-            result = self._mesh.process(image_rgb)
-        else:  # the first frame initialises the graph and logs once more
+        if self._quiet_until_face:
             with _quiet_stderr():
                 result = self._mesh.process(image_rgb)
-            self._started = True
+            self._quiet_until_face = not result.multi_face_landmarks
+        else:
+            result = self._mesh.process(image_rgb)
         faces = result.multi_face_landmarks or []
         arrays = [_to_array(f, width, height) for f in faces]
         arrays = [a for a in arrays if a.shape[0] == NUM_LANDMARKS]

@@ -137,3 +137,64 @@ def attention_penalty(
         dy = (mask[..., 1:, :] - mask[..., :-1, :]).pow(2).mean()
         loss = loss + tv_weight * (dx + dy)
     return loss
+
+
+# ----- totals, for one optimiser step ----------------------------------------------------------
+
+
+def fusion_generator_losses(
+    phi: Fuser,
+    disc: torch.nn.Module,
+    source: torch.Tensor,
+    target: torch.Tensor,
+    real: torch.Tensor,
+    *,
+    fused: torch.Tensor | None = None,
+    lambda_adv: float = LAMBDA_ADV,
+    lambda_cycle: float = LAMBDA_CYCLE,
+    lambda_l1: float = LAMBDA_L1,
+    probabilities: bool = False,
+) -> dict[str, torch.Tensor]:
+    """Phi's three weighted losses and their sum under "total".
+
+    source L_s, target L_t, real J_o: (B, P, D) unit crop coordinates; disc is D_J;
+    fused: J_gen if already computed (pass the same tensor, detached, to D_J's step).
+    """
+    if fused is None:
+        fused = phi.fuse(source, target)
+    parts = {
+        "fusion_adversarial": fusion_adversarial(
+            disc(fused), weight=lambda_adv, probabilities=probabilities
+        ),
+        "fusion_cycle": fusion_cycle(phi, source, target, fused=fused, weight=lambda_cycle),
+        "fusion_l1": fusion_l1(fused, real, weight=lambda_l1),
+    }
+    parts["total"] = sum(parts.values(), torch.zeros((), device=fused.device))
+    return parts
+
+
+def generator_losses(
+    fake_prediction: torch.Tensor,
+    generated: torch.Tensor,
+    real: torch.Tensor,
+    *,
+    mask: torch.Tensor | None = None,
+    mu_gan: float = MU_GAN,
+    mu_l1: float = MU_L1,
+    attention_weight: float = ATTENTION_WEIGHT,
+    tv_weight: float = 0.0,
+    probabilities: bool = False,
+) -> dict[str, torch.Tensor]:
+    """Omega's weighted losses and their sum under "total": cGAN, pixel L1, and the attention
+    penalty when a mask (warp-guided variant) is given.
+
+    fake_prediction: D(P_t, I_gen) (B,1,h,w); generated I_gen, real I_o: (B,3,H,W) in [-1,1].
+    """
+    parts = {
+        "cgan": cgan_generator(fake_prediction, weight=mu_gan, probabilities=probabilities),
+        "pixel_l1": pixel_l1(generated, real, weight=mu_l1),
+    }
+    if mask is not None:
+        parts["attention"] = attention_penalty(mask, weight=attention_weight, tv_weight=tv_weight)
+    parts["total"] = sum(parts.values(), torch.zeros((), device=generated.device))
+    return parts

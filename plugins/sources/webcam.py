@@ -1,0 +1,156 @@
+"""A camera through OpenCV's VideoCapture, by index ("0") or device path ("/dev/video2").
+
+Requests `config.width` x `config.height` @ `config.fps` (1280x720@30 when they are 0) and reports
+what the camera actually delivers. Frames are converted BGR -> RGB and, if the camera changes its
+size later (e.g. after a reconnect), resized back to the size reported at open.
+
+A camera that fails mid-stream (unplugged, taken by another app) makes `read()` return None; the
+live loop then calls `reopen()` every `reconnect_s` seconds until it returns True.
+"""
+
+from __future__ import annotations
+
+import glob
+import platform
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from reenact.config.schema import SourceConfig
+from reenact.errors import DeviceError
+from reenact.plugin_api import BaseSource, Frame
+
+DEFAULT_SIZE = (1280, 720)
+DEFAULT_FPS = 30.0
+
+
+def parse_device(path: str) -> int | str:
+    """'0' -> 0 (an index); '/dev/video2' or a URL stays a string."""
+    text = str(path).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    if not text:
+        return 0
+    return text
+
+
+def list_video_devices() -> list[str]:
+    """`/dev/video*` nodes on Linux, sorted by number; empty elsewhere."""
+    nodes = glob.glob("/dev/video*")
+    return sorted(nodes, key=lambda node: (len(node), node))
+
+
+def _to_rgb(image: np.ndarray) -> np.ndarray:
+    """A decoded camera frame (BGR, BGRA or gray, uint8) -> (H, W, 3) uint8 RGB."""
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class WebcamSource(BaseSource):
+    """A live camera. `device` is the index or path; `reconnect_s` how often to retry."""
+
+    name = "webcam"
+    live = True
+
+    def __init__(self, config: SourceConfig) -> None:
+        super().__init__()
+        self.device = parse_device(config.path)
+        self.reconnect_s = float(config.reconnect_s)
+        self.requested = (
+            int(config.width or DEFAULT_SIZE[0]),
+            int(config.height or DEFAULT_SIZE[1]),
+            float(config.fps or DEFAULT_FPS),
+        )
+        self._lock = threading.Lock()  # reopen() may run on another thread than read()
+        self._capture, first = self._open()
+        height, width = first.shape[:2]
+        self.width, self.height = width, height
+        reported_fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = reported_fps if 0 < reported_fps < 1000 else self.requested[2]
+        self._pending: np.ndarray | None = first
+
+    def _describe(self) -> str:
+        return f"camera {self.device}" if isinstance(self.device, int) else f"camera '{self.device}'"
+
+    def _open(self) -> tuple[cv2.VideoCapture, np.ndarray]:
+        """Open the device, request size and rate, and read one frame (RGB) to prove it works."""
+        capture = cv2.VideoCapture(self.device)
+        if not capture.isOpened():
+            capture.release()
+            raise DeviceError(
+                f"webcam: cannot open {self._describe()}; check it is connected and not in use by "
+                f"another app, or run `reenact doctor` to list cameras"
+            )
+        width, height, fps = self.requested
+        capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))  # 720p30 over USB 2
+        capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        capture.set(cv2.CAP_PROP_FPS, fps)
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame wins: no queue behind the reader
+        ok, image = capture.read()
+        if not ok or image is None or image.size == 0:
+            capture.release()
+            raise DeviceError(
+                f"webcam: {self._describe()} opened but delivers no frames; close other apps using "
+                f"it, or run `reenact doctor`"
+            )
+        return capture, _to_rgb(image)
+
+    def _fit(self, image: np.ndarray) -> np.ndarray:
+        """Keep the size reported at open even if the camera renegotiated another one."""
+        if image.shape[1] != self.width or image.shape[0] != self.height:
+            image = cv2.resize(image, (self.width, self.height), interpolation=cv2.INTER_AREA)
+        return image
+
+    def read(self) -> Frame | None:
+        """The newest camera frame (RGB), or None when the camera failed (then call reopen())."""
+        with self._lock:
+            if self._closed or self._capture is None:
+                return None
+            if self._pending is not None:
+                image, self._pending = self._pending, None
+                return self._frame(self._fit(image))
+            ok, bgr = self._capture.read()
+            if not ok or bgr is None or bgr.size == 0:
+                self._capture.release()
+                self._capture = None
+                return None
+            return self._frame(self._fit(_to_rgb(bgr)))
+
+    def reopen(self) -> bool:
+        """Try once to open the camera again; True when frames flow again, False to retry later."""
+        with self._lock:
+            if self._closed:
+                return False
+            if self._capture is not None:
+                self._capture.release()
+                self._capture = None
+            try:
+                self._capture, self._pending = self._open()
+            except DeviceError:
+                return False
+            return True
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._capture is not None:
+                self._capture.release()
+                self._capture = None
+
+    @classmethod
+    def probe(cls, config: SourceConfig | None = None) -> str | None:
+        """None when a camera is likely present; else why not and what to do."""
+        if platform.system() != "Linux":
+            return None  # Windows/macOS have no cheap listing; opening tells
+        device = parse_device(config.path) if config is not None else 0
+        if isinstance(device, str) and device.startswith("/dev/") and not Path(device).exists():
+            return f"webcam: {device} does not exist; run `reenact doctor` to list cameras"
+        if not list_video_devices():
+            return ("webcam: no camera found (no /dev/video* device); connect one, check "
+                    "permissions (group 'video'), or use --source video:FILE")
+        return None

@@ -1,0 +1,221 @@
+"""Network weights as safetensors files with the architecture in their metadata. Never unpickles.
+
+A file holds a state dict (contiguous CPU tensors, optionally stored as fp16) and string
+metadata: the module's `arch_meta()` (arch, variant, ngf, size, ...) plus anything the caller
+adds (steps, dataset, ...), and `format` / `storage_dtype` written here. Loading checks, in
+order: the file exists; it is not a pickle / torch.save zip (refused before anything parses it);
+its header and data are whole; its metadata matches what the caller expects; and, for
+`load_into`, its keys and shapes match the module. Each failure is one WeightsError line that
+names the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as safetensors_save
+
+from reenact.errors import WeightsError
+
+FORMAT = "reenact.weights/1"
+_RESERVED = ("format", "storage_dtype")
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default (zip) format
+_PICKLE_PROTO = 0x80  # first byte of a pickle (protocol >= 2): legacy torch.save, raw pickle
+_MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
+_SHOW = 3  # mismatches listed in one message
+
+
+def _stringify_meta(meta: Mapping[str, object]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in meta.items():
+        if not isinstance(key, str):
+            raise TypeError(f"weights metadata keys must be str, got {key!r}")
+        if key in _RESERVED:
+            raise ValueError(f"weights metadata key {key!r} is reserved")
+        out[key] = str(value)
+    return out
+
+
+def _to_storage(state_dict: Mapping[str, torch.Tensor], dtype: torch.dtype | None) -> dict:
+    """Detached, contiguous CPU copies (shared storage un-shared); floats cast to `dtype`."""
+    tensors: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for key, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"state_dict[{key!r}] is a {type(value).__name__}, not a tensor")
+        t = value.detach().to("cpu")
+        if dtype is not None and t.is_floating_point():
+            t = t.to(dtype)
+        t = t.contiguous()
+        storage = t.untyped_storage().data_ptr()
+        if storage and storage in seen:
+            t = t.clone()  # safetensors refuses tensors that share storage (tied weights)
+        seen.add(t.untyped_storage().data_ptr())
+        tensors[key] = t
+    return tensors
+
+
+def save_weights(
+    path: str | os.PathLike[str],
+    state_dict: Mapping[str, torch.Tensor],
+    meta: Mapping[str, object],
+    *,
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """Write `state_dict` and `meta` (values stored as str) to `path` as safetensors.
+
+    dtype: e.g. torch.float16 to store floating tensors at half size (None keeps each dtype).
+    The file is written to a temporary name beside `path` and renamed when complete.
+    Returns the path written.
+    """
+    path = Path(path)
+    metadata = _stringify_meta(meta)
+    metadata["format"] = FORMAT
+    metadata["storage_dtype"] = str(dtype).replace("torch.", "") if dtype else "native"
+    payload = safetensors_save(_to_storage(state_dict, dtype), metadata=metadata)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def save_module(
+    path: str | os.PathLike[str],
+    module: torch.nn.Module,
+    meta: Mapping[str, object] | None = None,
+    *,
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """`save_weights` of `module.state_dict()` with `module.arch_meta()` merged under `meta`."""
+    arch = module.arch_meta() if callable(getattr(module, "arch_meta", None)) else {}
+    return save_weights(path, module.state_dict(), {**arch, **(meta or {})}, dtype=dtype)
+
+
+def _check_container(path: Path) -> None:
+    """Refuse missing files, pickles and anything whose header is not safetensors JSON."""
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file not found; check the path or train/export it first")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if head.startswith(_ZIP_MAGIC) or (head[:1] and head[0] == _PICKLE_PROTO):
+        raise WeightsError(
+            f"{path}: is a pickled torch.save checkpoint, which reenact refuses to load (unpickling "
+            "runs code); convert it to .safetensors with safetensors.torch.save_file where you trust it"
+        )
+    if size < 10:
+        raise WeightsError(f"{path}: truncated or not a safetensors file ({size} bytes)")
+    (header_len,) = struct.unpack("<Q", head[:8])
+    if head[8:9] != b"{" or header_len > _MAX_HEADER:
+        raise WeightsError(f"{path}: not a safetensors file (bad header); expected .safetensors weights")
+    if 8 + header_len > size:
+        raise WeightsError(
+            f"{path}: truncated file ({size} bytes, header alone needs {8 + header_len}); "
+            "copy or download it again"
+        )
+
+
+def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = dict(f.metadata() or {})
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+    except (SafetensorError, json.JSONDecodeError, OSError, ValueError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise WeightsError(
+            f"{path}: truncated or corrupt safetensors file ({detail}); copy or download it again"
+        ) from None
+    return tensors, meta
+
+
+def _describe(values: Mapping[str, object], keys: list[str]) -> str:
+    return " ".join(f"{k}={values.get(k, '?')}" for k in keys)
+
+
+def check_meta(path: str | os.PathLike[str], meta: Mapping[str, str], expected: Mapping[str, object]) -> None:
+    """WeightsError unless every key of `expected` is in `meta` with the same (str) value."""
+    wrong = [k for k, v in expected.items() if meta.get(k) != str(v)]
+    if not wrong:
+        return
+    shown = [k for k in wrong if k != "arch"]
+    built_arch = meta.get("arch", "an unknown network")
+    built = " ".join(filter(None, [built_arch, _describe(meta, shown)]))
+    want = " ".join(filter(None, [str(expected.get("arch", built_arch)), _describe(expected, shown)]))
+    raise WeightsError(
+        f"{path}: built for {built}, expected {want}; use weights trained with these settings "
+        "or change the settings to match the weights"
+    )
+
+
+def load_weights(
+    path: str | os.PathLike[str],
+    *,
+    expected: Mapping[str, object] | None = None,
+    dtype: torch.dtype | None = None,
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read a safetensors weights file: (state_dict of CPU tensors, metadata as str -> str).
+
+    expected: metadata that must match (values compared as str), e.g. `module.arch_meta()`.
+    dtype: cast floating tensors to it (None keeps the stored dtype, e.g. fp16).
+    Raises WeightsError (one line naming the file) for a missing, pickled, truncated or corrupt
+    file, or metadata that does not match `expected`.
+    """
+    path = Path(path)
+    _check_container(path)
+    tensors, meta = _read(path)
+    if expected:
+        check_meta(path, meta, expected)
+    if dtype is not None:
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
+    return tensors, meta
+
+
+def check_state_dict(
+    path: str | os.PathLike[str], module: torch.nn.Module, state_dict: Mapping[str, torch.Tensor]
+) -> None:
+    """WeightsError listing the first missing / unexpected keys and shape mismatches."""
+    own = module.state_dict()
+    problems = [f"missing {k}" for k in own if k not in state_dict][:_SHOW]
+    problems += [f"unexpected {k}" for k in state_dict if k not in own][:_SHOW]
+    problems += [
+        f"{k} is {tuple(state_dict[k].shape)}, expected {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in state_dict and state_dict[k].shape != v.shape
+    ][:_SHOW]
+    if problems:
+        name = type(module).__name__
+        raise WeightsError(
+            f"{path}: does not fit {name} ({'; '.join(problems)}); "
+            "use weights saved from the same architecture"
+        )
+
+
+def load_into(
+    module: torch.nn.Module,
+    path: str | os.PathLike[str],
+    expected: Mapping[str, object] | None = None,
+) -> dict[str, str]:
+    """Load `path` into `module` (strict) and return the file's metadata.
+
+    expected: metadata to match; None = `module.arch_meta()` when the module has one.
+    Raises WeightsError for anything `load_weights` refuses and for key / shape mismatches.
+    """
+    if expected is None and callable(getattr(module, "arch_meta", None)):
+        expected = module.arch_meta()
+    state_dict, meta = load_weights(path, expected=expected)
+    check_state_dict(path, module, state_dict)
+    module.load_state_dict(state_dict, strict=True)
+    return meta
