@@ -72,7 +72,8 @@ def find_model_dir(model_dir: str | Path | None = None) -> Path:
         package = _package_dir()
         if package is None:
             raise WeightsError(
-                f"face-recognition-models is not installed (dlib's face models); run {_INSTALL_HINT}"
+                "face-recognition-models (dlib's face models) is not installed; "
+                f"run {_INSTALL_HINT}"
             )
         model_dir = package / "models"
     folder = Path(model_dir)
@@ -154,7 +155,9 @@ class IdentityEmbedder:
         detect_max_side: int = 640,
     ) -> None:
         if detector not in ("hog", "cnn"):
-            raise ReenactError(f"IdentityEmbedder: detector must be 'hog' or 'cnn', got {detector!r}")
+            raise ReenactError(
+                f"IdentityEmbedder: detector must be 'hog' or 'cnn', got {detector!r}"
+            )
         dlib = _import_dlib()
         folder = find_model_dir(model_dir)
         self._dlib = dlib
@@ -244,5 +247,5 @@ class IdentityEmbedder:
 
     @staticmethod
     def distance(a: np.ndarray, b: np.ndarray) -> float:
-        """Euclidean distance of two (128,) descriptors; < 0.6 (SAME_PERSON_THRESHOLD): same person."""
+        """Euclidean distance of two (128,) descriptors; < 0.6 (`SAME_PERSON_THRESHOLD`): same."""
         return identity_distance(a, b)

@@ -4,9 +4,9 @@ Pure functions on numpy arrays, no I/O and no state.
 
 - Images are `(H, W, 3)` RGB or `(H, W)` grayscale `uint8` in [0, 255]; both images of a pair have
   the same shape.
-- Landmarks are MediaPipe face-mesh points `(478, 2)` or `(478, 3)` in pixels. Only x and y are used:
-  MediaPipe's z is a relative depth, far noisier than x and y, and leaving it out lets 2-D and 3-D
-  sets be compared.
+- Landmarks are MediaPipe face-mesh points `(478, 2)` or `(478, 3)` in pixels. Only x and y are
+  used: MediaPipe's z is a relative depth, far noisier than x and y, and leaving it out lets
+  2-D and 3-D sets be compared.
 - Landmark distances are normalised by the inter-ocular distance (IOD): the distance between the
   two eye centres, each the mean of its two eye corners (33, 133 and 362, 263).
 """
@@ -79,12 +79,12 @@ def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         a, b: (H, W, 3) or (H, W) uint8 in [0, 255], same shape; H and W at least 11.
 
     Returns:
-        (H, W) float64 in [-1, 1] (computed in float32). The outer 5-pixel strip, where the window leaves the image, is
-        computed with reflected borders; `ssim` leaves it out of the mean.
+        (H, W) float64 in [-1, 1] (computed in float32). The outer 5-pixel strip, where the
+        window leaves the image, uses reflected borders; `ssim` leaves it out of the mean.
     """
     _check_pair(a, b, "ssim")
     if min(a.shape[:2]) < SSIM_WINDOW:
-        raise InputError(f"ssim: images must be at least {SSIM_WINDOW}x{SSIM_WINDOW}, got {a.shape}")
+        raise InputError(f"ssim: images must be at least {SSIM_WINDOW} px a side, got {a.shape}")
     # float32 halves the time of float64; the cancellation in E[x^2] - mu^2 stays below 0.01
     # (values up to 255^2), far under C2 = 58.5, so SSIM moves by ~1e-6.
     x = a.astype(np.float32)
@@ -193,7 +193,7 @@ def _check_landmarks(points: np.ndarray, name: str, sequence: bool = False) -> n
         or points.shape[lead] != NUM_LANDMARKS
         or points.shape[lead + 1] not in (2, 3)
     ):
-        raise InputError(f"{name}: landmarks must be {expected} MediaPipe points, got {points.shape}")
+        raise InputError(f"{name}: landmarks must be {expected} points, got {points.shape}")
     return points[..., :2].astype(np.float64)
 
 
@@ -222,7 +222,7 @@ def inter_ocular_distance(landmarks: np.ndarray) -> np.ndarray | float:
 def _positive_iod(landmarks: np.ndarray, name: str) -> np.ndarray | float:
     iod = inter_ocular_distance(landmarks)
     if np.any(~np.isfinite(iod)) or np.any(np.asarray(iod) <= 1e-6):
-        raise InputError(f"{name}: the eyes coincide (inter-ocular distance 0); landmarks are invalid")
+        raise InputError(f"{name}: eye centres coincide (inter-ocular distance 0); bad landmarks")
     return iod
 
 

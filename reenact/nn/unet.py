@@ -145,7 +145,7 @@ class UNetGenerator(nn.Module):
         }
 
     def forward(
-        self, x: torch.Tensor, return_mask: bool = False
+        self, x: torch.Tensor, *, return_mask: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         """x: (B, in_channels, size, size) float in [-1,1] -> (B, out_channels, size, size) in [-1,1].
 

@@ -178,18 +178,18 @@ class WarpRenderer:
         xy = validate_landmarks(target_landmarks, "target landmarks")
         anchors = anchor_points(xy, s)
         control = np.concatenate([xy[:NUM_MESH], anchors])
-        lo = np.floor(anchors[: len(anchors) - 32].min(axis=0, initial=0.0)) if len(anchors) > 32 else None
-        roi = self._roi(xy, anchors)
-        self._field = ThinPlateField(control=control, num_free=NUM_MESH, roi=roi, grid=self.grid, size=s)
-        del lo
+        roi = self._roi(xy)
+        self._field = ThinPlateField(
+            control=control, num_free=NUM_MESH, roi=roi, grid=self.grid, size=s
+        )
         self._target = np.ascontiguousarray(crop)
         self._target_xy = xy.astype(np.float32)
         self._map = self._identity.copy()
         if self.mouth is not None:
             self.mouth.set_target(self._target, self._target_xy)
 
-    def _roi(self, xy: np.ndarray, anchors: np.ndarray) -> tuple[int, int, int, int]:
-        """Pixel box around the face holding every non-border anchor (where the field lives)."""
+    def _roi(self, xy: np.ndarray) -> tuple[int, int, int, int]:
+        """Pixel box around the face holding the anchor ring (where the field lives)."""
         s = self.size
         oval = xy[FACE_OVAL]
         centre = oval.mean(axis=0)

@@ -1,0 +1,25 @@
+"""Discards frames (benchmarks, dry runs); counts them in `frames_written`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reenact.config.schema import SinkConfig
+from reenact.errors import ReenactError
+from reenact.plugin_api import BaseSink
+
+
+class NullSink(BaseSink):
+    """Checks each frame's size and type like any sink, then drops it."""
+
+    name = "null"
+
+    def __init__(self, config: SinkConfig, *, width: int, height: int, fps: float) -> None:
+        super().__init__(width=width, height=height, fps=fps)
+        self.config = config
+
+    def write(self, image: np.ndarray) -> None:
+        if self._closed:
+            raise ReenactError("null sink: write after close()")
+        self.check_frame(image)
+        self.frames_written += 1

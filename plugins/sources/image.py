@@ -1,0 +1,59 @@
+"""A still image repeated as an endless stream (the live loop's max_frames / duration stops it).
+
+Loaded once with `reenact.imageio.load_image` (alpha, grayscale, 16-bit, EXIF and huge images
+handled), optionally resized to `config.width` x `config.height`, served at `config.fps` (30 when 0).
+Each frame is a fresh copy, so a consumer may draw on it.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from reenact.config.schema import SourceConfig
+from reenact.errors import InputError
+from reenact.imageio import load_image
+from reenact.plugin_api import BaseSource, Frame
+from reenact_plugins.sources.video import RealtimePacer
+
+DEFAULT_FPS = 30.0
+MAX_SIDE = 4096
+
+
+class ImageSource(BaseSource):
+    """The same picture, frame after frame; `read()` never returns None before close()."""
+
+    name = "image"
+
+    def __init__(self, config: SourceConfig) -> None:
+        super().__init__()
+        if config.width < 0 or config.height < 0 or config.fps < 0:
+            raise InputError(
+                f"image source: width/height/fps must be >= 0, got "
+                f"{config.width}x{config.height} @ {config.fps}"
+            )
+        image = load_image(config.path, max_side=MAX_SIDE)
+        height, width = image.shape[:2]
+        if config.width and not config.height:
+            size = (config.width, max(1, round(height * config.width / width)))
+        elif config.height and not config.width:
+            size = (max(1, round(width * config.height / height)), config.height)
+        else:
+            size = (config.width or width, config.height or height)
+        if size != (width, height):
+            shrinking = size[0] * size[1] < width * height
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        self.path = config.path
+        self.image = np.ascontiguousarray(image)
+        self.width, self.height = size
+        self.fps = float(config.fps or DEFAULT_FPS)
+        self.live = bool(config.realtime)
+        self._pacer = RealtimePacer(fps=self.fps) if self.live else None
+
+    def read(self) -> Frame | None:
+        if self._closed:
+            return None
+        pts_s = self._count / self.fps
+        if self._pacer is not None:
+            self._pacer.due(pts_s)
+        return self._frame(self.image.copy(), pts_s)

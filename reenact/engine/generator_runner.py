@@ -1,0 +1,125 @@
+"""Omega at run time: the U-net generator behind the renderer interface.
+
+`GeneratorRenderer.render(fused_landmarks)` builds the 4-channel input (target RGB + landmark image
+of J_gen; the warp-guided variant adds the training-free warp), runs the chosen backend and
+returns the rendered crop. Input buffers are allocated once per target size.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from reenact.config import Config
+from reenact.engine.backends import CudaBackend, OnnxBackend, TorchCPUBackend, export_onnx, onnx_cache_path
+from reenact.engine.device import cpu_threads, resolve_backend
+from reenact.engine.weights import load_into, load_weights
+from reenact.errors import WeightsError
+from reenact.landmarks.landmark_image import draw_landmark_image
+
+log = logging.getLogger(__name__)
+
+
+def build_generator_from_meta(path: Path, meta: dict[str, str]):
+    """An untrained UNetGenerator shaped as the weights' metadata says."""
+    from reenact.nn.unet import UNetGenerator
+
+    if meta.get("arch") != "unet":
+        raise WeightsError(f"{path}: holds '{meta.get('arch', '?')}' weights, expected a unet generator")
+    try:
+        return UNetGenerator(
+            ngf=int(meta["ngf"]), size=int(meta["size"]), variant=meta["variant"],
+            in_channels=int(meta["in_channels"]), out_channels=int(meta["out_channels"]),
+        )
+    except (KeyError, ValueError) as exc:
+        raise WeightsError(f"{path}: incomplete generator metadata ({exc})") from None
+
+
+def load_generator(path: Path, *, size: int | None = None):
+    """Build and load a generator from a safetensors file; checks the crop size if given."""
+    _, meta = load_weights(path)
+    model = build_generator_from_meta(path, meta)
+    if size is not None and model.size != size:
+        raise WeightsError(
+            f"{path}: generator built for size {model.size}, but renderer.size is {size}"
+        )
+    load_into(model, path)
+    return model.eval(), meta
+
+
+def to_unit(image: np.ndarray, out: np.ndarray) -> None:
+    """(S,S,C) uint8 -> (C,S,S) float32 in [-1, 1], written into `out`."""
+    np.multiply(image.transpose(2, 0, 1), 2.0 / 255.0, out=out, casting="unsafe")
+    out -= 1.0
+
+
+class GeneratorRenderer:
+    """The trained U-net as a renderer: `set_target(crop, landmarks)`, `render(fused)`."""
+
+    name = "generator"
+
+    def __init__(self, *, model, meta: dict[str, str], backend, weights: Path) -> None:
+        self.model = model
+        self.meta = meta
+        self.backend = backend
+        self.weights = weights
+        self.size = model.size
+        self.variant = model.variant
+        self.channels = model.in_channels
+        self.x = np.zeros((1, self.channels, self.size, self.size), np.float32)
+        self.landmark_image = np.zeros((self.size, self.size), np.uint8)
+        self.output = np.zeros((self.size, self.size, 3), np.uint8)
+        self.warp = None
+        if self.variant == "warp_guided":
+            from reenact.render import build_renderer
+
+            self.warp = build_renderer("warp", size=self.size)
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @classmethod
+    def from_weights(cls, path: Path, config: Config) -> GeneratorRenderer:
+        r = config.renderer
+        model, meta = load_generator(Path(path), size=r.size)
+        backend = make_backend(model, Path(path), meta, config)
+        log.info("generator %s on %s", path, backend.name)
+        return cls(model=model, meta=meta, backend=backend, weights=Path(path))
+
+    def set_target(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
+        """crop: (S,S,3) uint8 target; landmarks: (478,3) its aligned landmarks."""
+        to_unit(crop, self.x[0, :3])
+        if self.warp is not None:
+            self.warp.set_target(crop, landmarks)
+
+    def render(self, fused: np.ndarray) -> np.ndarray:
+        """fused: (478,3) J_gen in crop pixels -> (S,S,3) uint8 rendered target."""
+        draw_landmark_image(fused, self.size, out=self.landmark_image)
+        np.multiply(self.landmark_image, 2.0 / 255.0, out=self.x[0, 3], casting="unsafe")
+        self.x[0, 3] -= 1.0
+        if self.warp is not None:
+            to_unit(self.warp.render(fused), self.x[0, 4:7])
+        y = self.backend.run(self.x)[0]
+        np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255, out=y.transpose(1, 2, 0))
+        np.copyto(self.output, y.transpose(1, 2, 0), casting="unsafe")
+        return self.output
+
+
+def make_backend(model, weights: Path, meta: dict[str, str], config: Config):
+    """The backend the config asks for ('auto' = the fastest present)."""
+    r = config.renderer
+    kind = resolve_backend(r.backend)
+    if kind == "cuda":
+        shape = (1, model.in_channels, model.size, model.size)
+        return CudaBackend(model, shape=shape, precision=r.precision)
+    threads = cpu_threads(r.threads)
+    if kind == "onnx":
+        onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(weights, meta)
+        if not onnx_path.is_file():
+            log.info("exporting %s to %s", weights, onnx_path)
+            export_onnx(model, onnx_path, channels=model.in_channels, size=model.size)
+        return OnnxBackend(onnx_path, threads=threads)
+    return TorchCPUBackend(model, threads=threads)

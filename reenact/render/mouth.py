@@ -1,0 +1,205 @@
+"""Mouth-cavity fill for the warp renderer: an opened mouth is painted, not smeared.
+
+A warp can only stretch the target's closed lip line over an opened mouth. Where the fused inner
+lips open beyond the target's, `MouthFiller.paint` draws, inside the fused inner-lip polygon:
+
+- a cavity: the target's lip colour darkened, darkest at the back/centre;
+- an upper-teeth band hanging from the upper inner lip (height ~ the opening, capped; fading
+  towards the corners; soft lower edge) and, for wide openings, a lower-teeth band;
+- if the target's own mouth is open in its neutral, its own interior (teeth, tongue), moved with
+  the upper lip, on top;
+
+composited through a feathered polygon mask whose blur stays inside the lips, so they stay sharp.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+# Inner lip contour of the MediaPipe mesh: upper lip from the image-left corner (78) to the
+# image-right corner (308) through 13, lower lip the same way through 14.
+UPPER_INNER = np.array([78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308])
+LOWER_INNER = np.array([78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308])
+INNER_RING = np.concatenate([UPPER_INNER, LOWER_INNER[-2:0:-1]])  # closed polygon order
+OUTER_RING = np.array(
+    [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146]
+)
+UPPER_LIP_CENTRE = 13
+
+_FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
+
+
+def polygon_area(poly: np.ndarray) -> float:
+    """Area of a closed polygon (K,2) (shoelace), in squared pixels."""
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def mean_opening(xy: np.ndarray) -> float:
+    """Mean gap between the inner lips: inner-polygon area / inner mouth width, in pixels."""
+    width = float(np.hypot(*(xy[308] - xy[78])))
+    return polygon_area(xy[INNER_RING]) / max(width, 1e-6)
+
+
+def fill_polygon(mask: np.ndarray, poly: np.ndarray, offset: tuple[float, float]) -> None:
+    """Rasterise `poly` (K,2 pixels, minus `offset`) into uint8 `mask` (255 inside), sub-pixel."""
+    pts = np.round((poly - np.asarray(offset)) * _FIX).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=4)
+
+
+def _smoothstep(x: float, lo: float, hi: float) -> float:
+    t = min(max((x - lo) / (hi - lo), 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _lip_curve(xy: np.ndarray, index: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """y of a lip contour at columns xs (linear between points, sorted by x)."""
+    pts = xy[index]
+    order = np.argsort(pts[:, 0])
+    return np.interp(xs, pts[order, 0], pts[order, 1]).astype(np.float32)
+
+
+class MouthFiller:
+    """Paints a mouth cavity with teeth where the fused mouth is open beyond the target's.
+
+    size: crop side in pixels; every length below scales with size / 256.
+    """
+
+    def __init__(self, *, size: int) -> None:
+        self.size = int(size)
+        self.unit = self.size / 256.0
+        self.feather_sigma = 0.6 * self.unit
+        self._target_opening = 0.0
+        self._lip_colour = np.array([150.0, 70.0, 70.0], np.float32)
+        self._teeth_colour = np.array([232.0, 226.0, 212.0], np.float32)
+        self._interior: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
+
+    def set_target(self, target_crop: np.ndarray, target_xy: np.ndarray) -> None:
+        """target_crop: (S,S,3) uint8; target_xy: (478,2) crop pixels of its neutral face."""
+        xy = np.asarray(target_xy, np.float32)[:, :2]
+        self._target_opening = mean_opening(xy)
+        self._lip_colour = self._region_colour(target_crop, xy[OUTER_RING], xy[INNER_RING])
+        luminance = cv2.cvtColor(target_crop, cv2.COLOR_RGB2GRAY)
+        face = np.zeros(luminance.shape, np.uint8)
+        fill_polygon(face, cv2.convexHull(xy.astype(np.float32)).reshape(-1, 2), (0.0, 0.0))
+        bright = float(np.percentile(luminance[face > 127], 97)) if (face > 127).any() else 220.0
+        grey = float(np.ptp(self._lip_colour)) < 6.0
+        base = np.array([232.0, 232.0, 232.0] if grey else [232.0, 226.0, 212.0], np.float32)
+        self._teeth_colour = base * min(max(bright / 225.0, 0.45), 1.0)
+        self._interior = self._grab_interior(target_crop, xy)
+
+    @staticmethod
+    def _region_colour(crop: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+        """Mean RGB (3,) float32 between the outer and inner lip contours (the lips)."""
+        mask = np.zeros(crop.shape[:2], np.uint8)
+        fill_polygon(mask, outer, (0.0, 0.0))
+        hole = np.zeros_like(mask)
+        fill_polygon(hole, inner, (0.0, 0.0))
+        sel = (mask > 127) & (hole < 128)
+        if sel.sum() < 4:
+            return np.array([150.0, 70.0, 70.0], np.float32)
+        return crop[sel].reshape(-1, 3).mean(axis=0).astype(np.float32)
+
+    def _grab_interior(self, crop: np.ndarray, xy: np.ndarray):
+        """The target's own open-mouth interior: (patch (h,w,3) f32, alpha (h,w) f32, origin, -)."""
+        if self._target_opening < 1.5 * self.unit:
+            return None
+        poly = xy[INNER_RING]
+        x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 2
+        x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 3
+        x0, y0 = max(x0, 0), max(y0, 0)
+        x1, y1 = min(x1, self.size), min(y1, self.size)
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        fill_polygon(mask, poly, (float(x0), float(y0)))
+        alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32) / 255.0
+        patch = crop[y0:y1, x0:x1].astype(np.float32)
+        width = float(np.hypot(*(xy[308] - xy[78])))
+        origin = np.array([x0, y0], np.float32)
+        return patch, alpha, np.concatenate([origin, xy[UPPER_LIP_CENTRE]]), width
+
+    def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
+        """Paint the cavity into `image` (S,S,3) uint8 in place; fused_xy: (478,2|3) crop pixels."""
+        xy = np.asarray(fused_xy, np.float32)[:, :2]
+        excess = mean_opening(xy) - self._target_opening
+        strength = _smoothstep(excess, 0.4 * self.unit, 2.5 * self.unit)
+        if strength <= 0.0:
+            return
+        poly = xy[INNER_RING]
+        pad = int(math.ceil(3 * self.feather_sigma)) + 2
+        x0, y0 = np.floor(poly.min(axis=0)).astype(int) - pad
+        x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + pad + 1
+        x0, y0 = max(int(x0), 0), max(int(y0), 0)
+        x1, y1 = min(int(x1), self.size), min(int(y1), self.size)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        # the feather stays inside the lips: rasterise a polygon shrunk by ~one sigma
+        centre = poly.mean(axis=0)
+        shrink = self.feather_sigma / max(float(np.abs(poly - centre).max()), 1.0)
+        fill_polygon(mask, centre + (1.0 - shrink) * (poly - centre), (float(x0), float(y0)))
+        alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32)
+        alpha *= strength / 255.0
+        layer = self._layer(xy, x0, y0, x1, y1)
+        roi = image[y0:y1, x0:x1]
+        a = alpha[..., None]
+        roi[...] = (roi * (1.0 - a) + layer * a + 0.5).clip(0, 255).astype(np.uint8)
+
+    def _layer(self, xy: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """The mouth's inside over the box: (y1-y0, x1-x0, 3) float32 RGB."""
+        xs = np.arange(x0, x1, dtype=np.float32)
+        ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+        upper = _lip_curve(xy, UPPER_INNER, xs)[None, :]
+        lower = _lip_curve(xy, LOWER_INNER, xs)[None, :]
+        opening = np.maximum(lower - upper, 0.0)
+        left, right = xy[78], xy[308]
+        width = max(float(right[0] - left[0]), 1.0)
+        dx = (xs[None, :] - 0.5 * (left[0] + right[0])) / (0.5 * width)
+        dy = (ys - upper) / np.maximum(opening, 1.0)
+        radius = np.sqrt(dx * dx + ((dy - 0.45) * 1.4) ** 2)
+        shade = 0.08 + 0.24 * np.clip(radius, 0.0, 1.0)
+        layer = shade[..., None] * self._lip_colour
+        # the tongue: a lighter, redder floor at the back of a wide-open mouth
+        tongue = np.clip((dy - 0.6) * 2.5, 0.0, 1.0) * np.clip(1.0 - np.abs(dx) / 0.7, 0.0, 1.0)
+        layer += (0.25 * tongue)[..., None] * (self._lip_colour * np.float32([1.0, 0.75, 0.75]))
+        edge = 0.8 * self.unit
+        across = np.sqrt(np.clip(1.0 - (np.abs(dx) / 0.8) ** 2, 0.0, 1.0))
+        upper_h = np.minimum(0.4 * opening, 0.14 * width) * across
+        teeth_a = np.clip((upper + upper_h - ys) / edge + 0.5, 0.0, 1.0) * (upper_h > 0.5)
+        teeth_a *= np.clip((0.85 - np.abs(dx)) / 0.25, 0.0, 1.0)
+        rel = np.clip((ys - upper) / np.maximum(upper_h, 1.0), 0.0, 1.0)
+        tone = (1.0 - 0.55 * dx * dx) * (0.82 + 0.18 * np.sqrt(rel)) * self._tooth_gaps(dx)
+        layer += teeth_a[..., None] * (tone[..., None] * self._teeth_colour - layer)
+        lower_h = np.minimum(0.12 * opening, 0.05 * width) * across * (opening > 0.2 * width)
+        lower_a = np.clip((ys - (lower - lower_h)) / edge + 0.5, 0.0, 1.0) * (lower_h > 0.5)
+        lower_a *= (ys <= lower + edge) * np.clip((0.6 - np.abs(dx)) / 0.2, 0.0, 1.0)
+        layer += (0.8 * lower_a)[..., None] * (0.6 * tone[..., None] * self._teeth_colour - layer)
+        if self._interior is not None:
+            self._own_interior(layer, xy, x0, y0, width)
+        return layer
+
+    @staticmethod
+    def _tooth_gaps(dx: np.ndarray) -> np.ndarray:
+        """Faint darker lines between the front teeth, at fixed fractions of the mouth width."""
+        gaps = np.float32([0.0, 0.2, -0.2, 0.37, -0.37, 0.52, -0.52])
+        dist = np.abs(dx[..., None] - gaps).min(axis=-1)
+        return 1.0 - 0.18 * np.exp(-((dist / 0.025) ** 2))
+
+    def _own_interior(self, layer: np.ndarray, xy: np.ndarray, x0: int, y0: int, width: float) -> None:
+        """Lay the target's own mouth interior, moved with the upper lip, over `layer` in place."""
+        patch, alpha, anchor, target_width = self._interior
+        origin, lip = anchor[:2], anchor[2:]
+        sx = width / max(target_width, 1.0)
+        # patch pixel p -> box pixel: scale x about the target's upper-lip centre, then move it
+        # onto the fused upper-lip centre.
+        fused_lip = xy[UPPER_LIP_CENTRE]
+        m = np.array(
+            [[sx, 0.0, (origin[0] - lip[0]) * sx + fused_lip[0] - x0],
+             [0.0, 1.0, origin[1] - lip[1] + fused_lip[1] - y0]], np.float32,
+        )
+        h, w = layer.shape[:2]
+        moved = cv2.warpAffine(patch, m, (w, h), flags=cv2.INTER_LINEAR)
+        a = cv2.warpAffine(alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+        layer += a * (moved - layer)
