@@ -83,9 +83,10 @@ class GeneratorRenderer:
 
     @classmethod
     def from_weights(cls, path: Path, config: Config) -> GeneratorRenderer:
+        model, meta = load_generator(Path(path), size=config.renderer.size)
         r = config.renderer
-        model, meta = load_generator(Path(path), size=r.size)
-        backend = make_backend(model, Path(path), meta, config)
+        onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(Path(path), meta)
+        backend = make_backend(model, config, onnx_path=onnx_path)
         log.info("generator %s on %s", path, backend.name)
         return cls(model=model, meta=meta, backend=backend, weights=Path(path))
 
@@ -108,8 +109,11 @@ class GeneratorRenderer:
         return self.output
 
 
-def make_backend(model, weights: Path, meta: dict[str, str], config: Config):
-    """The backend the config asks for ('auto' = the fastest present)."""
+def make_backend(model, config: Config, *, onnx_path: Path):
+    """The backend the config asks for ('auto' = the fastest present).
+
+    onnx_path: where the model's ONNX export is (exported there first if missing).
+    """
     r = config.renderer
     kind = resolve_backend(r.backend)
     if kind == "cuda":
@@ -117,9 +121,8 @@ def make_backend(model, weights: Path, meta: dict[str, str], config: Config):
         return CudaBackend(model, shape=shape, precision=r.precision)
     threads = cpu_threads(r.threads)
     if kind == "onnx":
-        onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(weights, meta)
         if not onnx_path.is_file():
-            log.info("exporting %s to %s", weights, onnx_path)
+            log.info("exporting the generator to %s", onnx_path)
             export_onnx(model, onnx_path, channels=model.in_channels, size=model.size)
         return OnnxBackend(onnx_path, threads=threads)
     return TorchCPUBackend(model, threads=threads)

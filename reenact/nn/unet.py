@@ -26,6 +26,8 @@ returning `M * warped + (1 - M) * C` (GANimation / LGP-GAN attention blending).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -63,6 +65,16 @@ def _up_block(in_ch: int, out_ch: int, *, dropout: float) -> nn.Sequential:
     if dropout > 0:
         layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
+
+
+def _flag(value: bool | torch.Tensor) -> bool:
+    """A Python bool from a flag the legacy ONNX exporter may have turned into a constant tensor
+    (it passes forward's defaults as tensors); read without a TracerWarning."""
+    if isinstance(value, torch.Tensor):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            return bool(value.item())
+    return bool(value)
 
 
 class Bottleneck(nn.Module):
@@ -145,7 +157,7 @@ class UNetGenerator(nn.Module):
         }
 
     def forward(
-        self, x: torch.Tensor, *, return_mask: bool = False
+        self, x: torch.Tensor, return_mask: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         """x: (B, in_channels, size, size) float in [-1,1] -> (B, out_channels, size, size) in [-1,1].
 
@@ -162,6 +174,7 @@ class UNetGenerator(nn.Module):
         for up, skip in zip(self.ups, skips[:0:-1]):
             h = up(torch.cat([skip, h], dim=1))
         h = self.output(torch.cat([skips[0], h], dim=1))
+        return_mask = _flag(return_mask)
         if self.variant == "paper":
             image = torch.tanh(h)
             return (image, None) if return_mask else image

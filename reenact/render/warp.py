@@ -125,22 +125,48 @@ class ThinPlateField:
         """(num_free,2) float32 control displacements -> (G,G,2) float32 field d at the samples."""
         return (self.operator @ displacement).reshape(self.grid, self.grid, 2)
 
+    def _sample(self, values: np.ndarray, where_px: np.ndarray) -> np.ndarray:
+        """Bilinear samples of a (G,G,C) grid array at (G,G,2) pixel positions (0 outside)."""
+        where = where_px * self.to_grid_scale + self.to_grid_offset
+        return cv2.remap(
+            values, where[..., 0], where[..., 1], cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+        ).reshape(values.shape)
+
     def backward(self, field: np.ndarray, iterations: int) -> np.ndarray:
-        """Invert p' = p + d(p) on the grid by fixed point: q <- p' - d(q).
+        """Invert p' = p + d(p) on the grid by damped Newton steps on q + d(q) = p'.
 
         field: (G,G,2) forward field. Returns (G,G,2) float32 backward displacement q - p'.
-        Outside the box the field is taken as 0.
+        Newton (unlike the fixed point q <- p' - d(q)) converges where the warp stretches more
+        than 2x (an opening mouth). Where the warp folds (det < 0) the step is clamped and the
+        result is one of the pre-images. Outside the box the field is taken as 0.
         """
         points = self.points
+        jac = self._jacobian(field)  # (G,G,4): dd_x/dx, dd_x/dy, dd_y/dx, dd_y/dy
         source = points - field
+        max_step = 2.0 / float(self.to_grid_scale.min())  # two grid cells, in pixels
         for _ in range(iterations):
-            where = source * self.to_grid_scale + self.to_grid_offset
-            sampled = cv2.remap(
-                field, where[..., 0], where[..., 1], cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_CONSTANT, borderValue=0,
-            )
-            source = points - sampled
+            d = self._sample(field, source)
+            j = self._sample(jac, source)
+            rx = source[..., 0] + d[..., 0] - points[..., 0]
+            ry = source[..., 1] + d[..., 1] - points[..., 1]
+            a, b, c, e = 1.0 + j[..., 0], j[..., 1], j[..., 2], 1.0 + j[..., 3]
+            det = a * e - b * c
+            det = np.where(np.abs(det) < 0.05, np.copysign(0.05, det), det)
+            step_x = np.clip((e * rx - b * ry) / det, -max_step, max_step)
+            step_y = np.clip((a * ry - c * rx) / det, -max_step, max_step)
+            source[..., 0] -= step_x
+            source[..., 1] -= step_y
         return source - points
+
+    def _jacobian(self, field: np.ndarray) -> np.ndarray:
+        """(G,G,2) field -> (G,G,4) float32 spatial derivatives per pixel (central differences)."""
+        sx, sy = self.to_grid_scale
+        gx = np.gradient(field, axis=1) * sx  # (G,G,2): d/dx of (d_x, d_y)
+        gy = np.gradient(field, axis=0) * sy
+        return np.ascontiguousarray(
+            np.stack([gx[..., 0], gy[..., 0], gx[..., 1], gy[..., 1]], axis=-1), dtype=np.float32
+        )
 
 
 @register_renderer("warp")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+import cv2
 import numpy as np
 
 from reenact.config import Config
@@ -53,6 +54,7 @@ class Reenactor:
         self.frames_with_face = 0
         self.frames_without_face = 0
         self._smooth_ns = 0
+        self._passthrough_buf: np.ndarray | None = None
 
     def set_target(self, target: PreparedTarget) -> None:
         self.target = target
@@ -71,6 +73,8 @@ class Reenactor:
     def process(self, image: np.ndarray, t_s: float) -> np.ndarray:
         """One actor frame (H, W, 3) uint8 at time `t_s` s -> one target frame (h, w, 3) uint8."""
         timer = self.timer
+        if self.paused:
+            return self._passthrough(image)
         with timer.stage("track"):
             landmarks = self.tracker.track_one(image)
             if landmarks is not None and abs(head_yaw_deg(landmarks)) > self.config.tracker.max_yaw_deg:
@@ -114,6 +118,20 @@ class Reenactor:
             output = target.compositor.paste(crop)
         self.face_lost.good(output)
         return output
+
+    def _passthrough(self, image: np.ndarray) -> np.ndarray:
+        """The actor's own frame, letterboxed to the output size (pause)."""
+        h, w = self.target.frame.shape[:2]
+        if self._passthrough_buf is None or self._passthrough_buf.shape != (h, w, 3):
+            self._passthrough_buf = np.zeros((h, w, 3), np.uint8)
+        ih, iw = image.shape[:2]
+        s = min(w / iw, h / ih)
+        nw, nh = max(1, round(iw * s)), max(1, round(ih * s))
+        out = self._passthrough_buf
+        out[:] = 0
+        y, x = (h - nh) // 2, (w - nw) // 2
+        out[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+        return out
 
     def close(self) -> None:
         self.tracker.close()

@@ -76,12 +76,18 @@ def write_run_files(config: Config, report: SessionReport, stem: str) -> None:
     tmp.replace(folder / f"{stem}.timing.json")
 
 
-def run_session(config: Config, *, show_progress: bool = True, on_frame=None) -> SessionReport:
-    """Run source -> target -> sink as configured, until the source ends or Ctrl-C."""
+def run_session(
+    config: Config, *, show_progress: bool = True, on_frame=None, fuser=None, renderer=None
+) -> SessionReport:
+    """Run source -> target -> sink as configured, until the source ends or Ctrl-C.
+
+    fuser / renderer: ready-made parts (the benchmark's); None = built from the config.
+    on_frame(reenactor, sink) -> hook: per-frame controls (hotkeys, overlay); see run_loop.
+    """
     timer = StageTimer()
     target = prepare_target(config.stream.target, config)
-    fuser = build_fuser(config)
-    renderer = build_renderer(config)
+    fuser = fuser or build_fuser(config)
+    renderer = renderer or build_renderer(config)
     with ExitStack() as stack:
         source = stack.enter_context(open_source(config))
         fps = config.sink.fps or source.fps or 30.0

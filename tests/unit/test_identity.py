@@ -54,7 +54,8 @@ def _embed(embedder: IdentityEmbedder, image: np.ndarray) -> np.ndarray:
     descriptor = embedder.embed(image)
     assert descriptor is not None, "dlib found no face in a real frontal photo"
     assert descriptor.shape == (128,) and descriptor.dtype == np.float32
-    assert 0.5 < float(np.linalg.norm(descriptor)) < 1.5
+    assert 1.0 < float(np.linalg.norm(descriptor)) < 2.0  # measured 1.39-1.56
+    assert np.abs(descriptor).max() < 1.0
     return descriptor
 
 
@@ -110,9 +111,10 @@ def test_detect_returns_the_face_box(embedder: IdentityEmbedder, portraits_dir: 
 
 
 def test_small_face_is_found_by_upsampling(embedder: IdentityEmbedder, aoc_frames: list) -> None:
-    small = cv2.resize(aoc_frames[0], (160, 160), interpolation=cv2.INTER_AREA)  # face ~60 px
+    # At 80x80 the face is ~40 px: below the HOG detector's 80 px window without upsampling.
+    small = cv2.resize(aoc_frames[0], (80, 80), interpolation=cv2.INTER_AREA)
     full = _embed(embedder, aoc_frames[0])
-    assert embedder.distance(_embed(embedder, small), full) < SAME_PERSON_THRESHOLD
+    assert embedder.distance(_embed(embedder, small), full) < SAME_PERSON_THRESHOLD  # 0.21
 
 
 def test_aligned_crop_skips_detection(embedder: IdentityEmbedder, aoc_frames: list) -> None:
@@ -123,10 +125,10 @@ def test_aligned_crop_skips_detection(embedder: IdentityEmbedder, aoc_frames: li
     crop = np.ascontiguousarray(image[max(cy - half, 0) : cy + half, max(cx - half, 0) : cx + half])
     from_crop = embedder.embed_aligned_crop(crop)
     assert from_crop.shape == (128,)
-    assert embedder.distance(from_crop, full) < 0.2
-    # A generated face dlib's detector would miss (here: heavily blurred) still gets a descriptor.
+    assert embedder.distance(from_crop, full) < 0.2  # measured 0.08
+    # A degraded (heavily blurred) face still reads as the same person.
     blurred = cv2.GaussianBlur(crop, (0, 0), 6.0)
-    assert embedder.embed_aligned_crop(blurred).shape == (128,)
+    assert embedder.distance(embedder.embed_aligned_crop(blurred), full) < SAME_PERSON_THRESHOLD
 
 
 def test_box_from_eye_centres_matches_detection(
@@ -143,7 +145,7 @@ def test_box_from_eye_centres_matches_detection(
     detected = embedder.detect(image)
     assert np.abs(np.subtract(box, detected)).max() < 0.2 * (detected[2] - detected[0])
     from_box = embedder.embed_aligned_crop(image, box)
-    assert embedder.distance(from_box, _embed(embedder, image)) < 0.15
+    assert embedder.distance(from_box, _embed(embedder, image)) < 0.15  # measured 0.05
 
 
 def test_bad_inputs_raise(embedder: IdentityEmbedder, aoc_frames: list) -> None:

@@ -1,0 +1,157 @@
+"""`reenact bench`: per-stage latency (median, p99) and end-to-end fps over a real clip.
+
+For each crop size, generator width (full = the paper's ngf 64, lite) and backend present (torch on
+the CPU, ONNX Runtime on the CPU, torch on CUDA), plus the training-free warp, the whole loop runs
+on the same clip into the null sink. Speed does not depend on the weights' values, so widths with
+no shipped weights use freshly initialised ones. A final "live" row plays the clip at its own rate
+through the capture thread and reports the delay from capture to sink.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from reenact.config import Config, replace
+from reenact.engine.device import resolve_backend
+from reenact.errors import ConfigError
+from reenact.stream.session import run_session
+
+WIDTHS = {"full": 64, "lite": 16}
+
+
+@dataclass
+class BenchCase:
+    size: int
+    renderer: str  # "generator" or "warp"
+    width: str = ""  # "full" / "lite" for the generator
+    backend: str = ""  # "torch", "onnx", "cuda"
+    live: bool = False
+
+
+def available_backends() -> list[str]:
+    found = ["torch"]
+    for kind in ("onnx", "cuda"):
+        try:
+            resolve_backend(kind)
+            found.append(kind)
+        except Exception:  # absent backends are skipped, not errors
+            continue
+    return found
+
+
+def bench_cases(sizes, widths, backends) -> list[BenchCase]:
+    cases = []
+    for size in sizes:
+        cases.append(BenchCase(size, "warp"))
+        for width in widths:
+            if width not in WIDTHS:
+                raise ConfigError(f"--widths: unknown width '{width}' (full, lite)")
+            cases += [BenchCase(size, "generator", width, b) for b in backends]
+    return cases
+
+
+def _generator(case: BenchCase, config: Config, workdir: Path):
+    from reenact.engine.generator_runner import GeneratorRenderer, make_backend
+    from reenact.nn.unet import UNetGenerator
+
+    model = UNetGenerator(ngf=WIDTHS[case.width], size=case.size).eval()
+    onnx_path = workdir / f"unet_{case.width}_{case.size}.onnx"
+    backend = make_backend(model, config, onnx_path=onnx_path)
+    return GeneratorRenderer(model=model, meta=model.arch_meta(), backend=backend, weights=onnx_path)
+
+
+def run_case(case: BenchCase, base: Config, frames: int, workdir: Path) -> dict:
+    """One row: per-stage median/p99 ms and fps."""
+    config = replace(
+        base,
+        renderer={"size": case.size, "kind": case.renderer, "backend": case.backend or "torch"},
+        sink={"kind": "null"},
+        stream={"max_frames": frames, "neutral_frames": 3},
+        source={"realtime": case.live, "loop": True},
+    )
+    renderer = _generator(case, config, workdir) if case.renderer == "generator" else None
+    report = run_session(config, show_progress=False, renderer=renderer)
+    stages = report.timer.summary()
+    stages.pop("capture", None)
+    row = {
+        "size": case.size,
+        "renderer": case.renderer,
+        "width": case.width,
+        "ngf": WIDTHS.get(case.width, 0),
+        "backend": getattr(renderer, "backend_name", "numpy") if renderer else "numpy",
+        "live": case.live,
+        "stages": stages,
+        "fps": report.timer.fps(),
+        "frames": report.loop.frames_out,
+        "dropped": report.loop.dropped,
+    }
+    if case.live:
+        lat = np.array(report.loop.latency_ms)
+        row["latency_ms"] = {"median": float(np.median(lat)), "p99": float(np.percentile(lat, 99))}
+    return row
+
+
+def device_info() -> dict:
+    import torch
+
+    info = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+    }
+    for dist in ("onnxruntime", "mediapipe", "numpy", "opencv-contrib-python"):
+        try:
+            info[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return info
+
+
+def run_bench(base: Config, *, sizes, widths, backends, frames: int, live: bool) -> dict:
+    """All rows, plus the device and versions."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="reenact-bench-") as tmp:
+        cases = bench_cases(sizes, widths, backends)
+        if live:
+            best = "onnx" if "onnx" in backends else backends[0]
+            cases.append(BenchCase(sizes[0], "generator", widths[-1], best, live=True))
+        for case in cases:
+            rows.append(run_case(case, base, frames, Path(tmp)))
+    return {"device": device_info(), "frames": frames, "rows": rows}
+
+
+def format_table(result: dict) -> str:
+    stages = ("track", "smooth", "fuse", "render", "composite", "sink", "total")
+    head = f"{'size':>4} {'renderer':<9} {'width':<5} {'backend':<10}"
+    head += "".join(f" {s[:9]:>15}" for s in stages) + f" {'fps':>6}"
+    lines = [f"device: {result['device']['device']} ({result['device']['cpu']}, "
+             f"{result['device']['cores']} threads), torch {result['device']['torch']}",
+             "stage columns: median / p99 ms", head]
+    for row in result["rows"]:
+        line = f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<5} {row['backend']:<10}"
+        for s in stages:
+            v = row["stages"].get(s)
+            line += f" {v['median_ms']:>7.2f}/{v['p99_ms']:<7.2f}" if v else f" {'-':>15}"
+        line += f" {row['fps']:>6.1f}"
+        if row.get("live"):
+            lat = row["latency_ms"]
+            line += f"  live: capture->sink {lat['median']:.1f}/{lat['p99']:.1f} ms, " \
+                    f"dropped {row['dropped']}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def write_json(result: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(path)

@@ -1,0 +1,125 @@
+"""Live controls: one set of actions, reached by hotkeys in the preview window or by the local
+control interface (`reenact.stream.control_server`).
+
+Actions: recalibrate, pause (pass-through), next/previous target, intensity up/down, smoothing
+on/off, stats on/off, help on/off, quit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+HOTKEYS = {
+    ord("c"): "recalibrate",
+    ord("p"): "pause",
+    ord(" "): "pause",
+    ord("n"): "next_target",
+    ord("b"): "previous_target",
+    ord("+"): "intensity_up",
+    ord("="): "intensity_up",
+    ord("-"): "intensity_down",
+    ord("s"): "smoothing",
+    ord("t"): "stats",
+    ord("h"): "help",
+    ord("q"): "quit",
+    27: "quit",
+}
+
+HELP_LINES = (
+    "c  recalibrate neutral (look neutral)",
+    "p  pause: pass the camera through",
+    "n / b  next / previous target",
+    "+ / -  intensity up / down",
+    "s  smoothing on/off",
+    "t  stats on/off",
+    "h  this help",
+    "q  quit",
+)
+INTENSITY_STEP = 0.1
+
+
+@dataclass
+class ControlState:
+    """What the controls change; read by the live loop once per frame."""
+
+    show_stats: bool = True
+    show_help: bool = False
+    quit: bool = False
+    message: str = ""
+    pending: list[str] = field(default_factory=list)
+
+
+class Controls:
+    """Applies actions to a `Reenactor` (and a target switcher), from any thread.
+
+    Actions from other threads are queued and applied on the main thread in `apply_pending()`,
+    so the per-frame work never races with a control request.
+    """
+
+    ACTIONS = (
+        "recalibrate", "pause", "next_target", "previous_target", "intensity_up",
+        "intensity_down", "smoothing", "stats", "help", "quit",
+    )
+
+    def __init__(self, reenactor, *, switch_target: Callable[[int], str] | None = None,
+                 show_stats: bool = True) -> None:
+        self.reenactor = reenactor
+        self.switch_target = switch_target
+        self.state = ControlState(show_stats=show_stats)
+        self._lock = threading.Lock()
+
+    def request(self, action: str) -> None:
+        """Queue an action (thread-safe). Unknown actions raise ValueError."""
+        if action not in self.ACTIONS:
+            raise ValueError(f"unknown action '{action}'; valid: {', '.join(self.ACTIONS)}")
+        with self._lock:
+            self.state.pending.append(action)
+
+    def key(self, key: int | None) -> None:
+        if key is not None and key in HOTKEYS:
+            self.request(HOTKEYS[key])
+
+    def apply_pending(self) -> None:
+        with self._lock:
+            pending, self.state.pending = self.state.pending, []
+        for action in pending:
+            self.apply(action)
+
+    def apply(self, action: str) -> None:
+        r, s = self.reenactor, self.state
+        if action == "recalibrate":
+            r.recalibrate()
+            s.message = "recalibrating: look neutral"
+        elif action == "pause":
+            r.paused = not r.paused
+            s.message = "paused: pass-through" if r.paused else "resumed"
+        elif action in ("next_target", "previous_target"):
+            if self.switch_target is not None:
+                s.message = self.switch_target(1 if action == "next_target" else -1)
+        elif action in ("intensity_up", "intensity_down"):
+            step = INTENSITY_STEP if action == "intensity_up" else -INTENSITY_STEP
+            r.intensity = round(min(1.5, max(0.0, r.intensity + step)), 2)
+            s.message = f"intensity {r.intensity:.1f}"
+        elif action == "smoothing":
+            r.smoothing = not r.smoothing
+            r.landmark_filter.reset()
+            s.message = f"smoothing {'on' if r.smoothing else 'off'}"
+        elif action == "stats":
+            s.show_stats = not s.show_stats
+        elif action == "help":
+            s.show_help = not s.show_help
+        elif action == "quit":
+            s.quit = True
+        log.info("control: %s %s", action, s.message)
+
+    def status(self) -> dict:
+        r = self.reenactor
+        return {
+            "paused": r.paused, "intensity": r.intensity, "smoothing": r.smoothing,
+            "calibrating": r.calibrating, "target": r.target.name, "face_lost": r.face_lost.is_lost,
+        }

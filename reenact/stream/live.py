@@ -1,0 +1,83 @@
+"""`reenact live`: the session with live controls, an on-screen overlay and a preview.
+
+Hotkeys work in the preview window: the window sink itself, or a separate preview window when the
+output goes to a virtual camera or a stream and a display is present. The overlay (stats, help,
+messages) is drawn only in the preview, never into what the audience sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from reenact.config import Config
+from reenact.plugin_api import SINK_GROUP, load_plugin
+from reenact.stream.controls import HELP_LINES, Controls
+from reenact.stream.session import SessionReport, run_session
+
+log = logging.getLogger(__name__)
+
+
+class LiveHooks:
+    """Builds the per-frame hook: keys -> controls, overlay, preview, quit."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.controls: Controls | None = None
+        self.preview = None
+        self.separate_preview = False
+
+    def __call__(self, reenactor, sink):
+        self.controls = Controls(reenactor, show_stats=self.config.stream.show_stats)
+        self.preview = sink if hasattr(sink, "poll_key") else self._open_preview(sink)
+        self.separate_preview = self.preview is not None and self.preview is not sink
+        print("reenact: live. Look at the camera with a neutral face for a moment "
+              "(calibration). Press h in the preview for help, Ctrl-C to stop.", file=sys.stderr)
+        return self.hook
+
+    def _open_preview(self, sink):
+        window = load_plugin(SINK_GROUP, "window")
+        if window.probe(None) is not None:
+            return None
+        from reenact.config import replace
+
+        cfg = replace(self.config, sink={"kind": "window", "title": "reenact preview"}).sink
+        return window(cfg, width=sink.width, height=sink.height, fps=sink.fps)
+
+    def overlay_lines(self) -> list[str]:
+        r, state = self.controls.reenactor, self.controls.state
+        lines = []
+        if r.calibrating:
+            lines.append("calibrating: look neutral")
+        if r.face_lost.is_lost:
+            lines.append("no face")
+        if state.message:
+            lines.append(state.message)
+        if state.show_stats:
+            lines += r.timer.lines()
+        if state.show_help:
+            lines += list(HELP_LINES)
+        return lines
+
+    def hook(self, output, frame) -> bool:
+        controls = self.controls
+        if self.preview is not None:
+            if hasattr(self.preview, "set_overlay_lines"):
+                self.preview.set_overlay_lines(self.overlay_lines())
+            if self.separate_preview:
+                self.preview.write(output)
+            controls.key(self.preview.poll_key())
+        controls.apply_pending()
+        return not controls.state.quit
+
+    def close(self) -> None:
+        if self.separate_preview:
+            self.preview.close()
+
+
+def run_live(config: Config) -> SessionReport:
+    hooks = LiveHooks(config)
+    try:
+        return run_session(config, on_frame=hooks)
+    finally:
+        hooks.close()
