@@ -9,6 +9,7 @@ libjpeg, everything else is resized so its longer side is at most `max_side`).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 from pathlib import Path
@@ -36,7 +37,8 @@ def _read_bytes(path: Path) -> np.ndarray:
     try:
         data = np.fromfile(str(path), dtype=np.uint8)  # works with non-ASCII Windows paths
     except OSError as exc:
-        raise InputError(f"cannot read image {path}: {exc.strerror or exc}; check permissions") from exc
+        reason = exc.strerror or exc
+        raise InputError(f"cannot read image {path}: {reason}; check permissions") from exc
     if data.size == 0:
         raise InputError(f"image {path} is empty (0 bytes); re-export or copy it again")
     return data
@@ -48,8 +50,6 @@ def _probe_header(data: np.ndarray) -> tuple[int, int, str, int] | None:
     Uses Pillow (a dependency of scikit-image) lazily: no pixels are decoded here.
     """
     try:
-        import io
-
         from PIL import Image
     except ImportError:
         return None
@@ -129,9 +129,12 @@ def _decode(data: np.ndarray, path: Path, max_side: int) -> np.ndarray:
     try:
         image = cv2.imdecode(data, flags)
     except cv2.error as exc:
-        raise InputError(f"cannot decode image {path}: {str(exc).strip().splitlines()[-1]}") from exc
+        reason = str(exc).strip().splitlines()[-1]
+        raise InputError(f"cannot decode image {path}: {reason}") from exc
     if image is None or image.size == 0:
-        raise InputError(f"{path} is not a readable image (unknown format or corrupt); use PNG or JPEG")
+        raise InputError(
+            f"{path} is not a readable image (unknown format or corrupt); use PNG or JPEG"
+        )
     if flags == cv2.IMREAD_UNCHANGED and orientation != 1:
         image = _orient(image, orientation)  # IMREAD_UNCHANGED ignores EXIF
     try:
@@ -181,7 +184,9 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray) -> Path:
     except cv2.error:
         ok, encoded = False, None
     if not ok:
-        raise ReenactError(f"cannot save image {path}: unsupported extension '{path.suffix}'; use .png or .jpg")
+        raise ReenactError(
+            f"cannot save image {path}: unsupported extension '{path.suffix}'; use .png or .jpg"
+        )
     tmp_path = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

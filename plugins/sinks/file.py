@@ -122,7 +122,9 @@ class FileSink(BaseSink):
             self._container.start_encoding()  # header now: a bad path fails here, not mid-run
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             self._abandon()
-            raise DeviceError(f"file sink: cannot start writing {self.path}: {_one_line(exc)}") from exc
+            raise DeviceError(
+                f"file sink: cannot start writing {self.path}: {_one_line(exc)}"
+            ) from exc
         except BaseException:
             self._abandon()
             raise
@@ -174,7 +176,12 @@ class FileSink(BaseSink):
                 f"file sink: cannot finish {self.path}: {_one_line(exc)}; the partial output is "
                 f"{self.partial_path}"
             ) from exc
-        if self.frames_written == 0:
-            self.partial_path.unlink(missing_ok=True)
-            return
-        os.replace(self.partial_path, self.path)
+        try:
+            if self.frames_written == 0:
+                self.partial_path.unlink(missing_ok=True)
+            else:
+                os.replace(self.partial_path, self.path)
+        except OSError as exc:
+            raise DeviceError(
+                f"file sink: cannot move {self.partial_path} to {self.path}: {_one_line(exc)}"
+            ) from exc

@@ -24,7 +24,9 @@ GOP_S = 0.5  # keyframe interval: how long a receiver joining mid-stream waits
 
 
 def _url_error(url: str, why: str) -> DeviceError:
-    return DeviceError(f"stream sink: bad url '{url}': {why}; use udp://HOST:PORT, e.g. udp://127.0.0.1:23000")
+    return DeviceError(
+        f"stream sink: bad url '{url}': {why}; use udp://HOST:PORT, e.g. udp://127.0.0.1:23000"
+    )
 
 
 def normalise_url(url: str) -> str:

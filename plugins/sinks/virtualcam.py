@@ -30,7 +30,7 @@ def setup_help() -> str:
     return OBS_HELP
 
 
-def _loopback_devices() -> list[str]:
+def loopback_devices() -> list[str]:
     """Device nodes of loaded v4l2loopback cameras (Linux), from sysfs."""
     found = []
     for name_file in glob.glob("/sys/devices/virtual/video4linux/video*/name"):
@@ -82,6 +82,6 @@ class VirtualCamSink(BaseSink):
             return None
         if platform.system() != "Linux":
             return None  # OBS's camera can only be found by opening it
-        if not _loopback_devices():
+        if not loopback_devices():
             return f"virtualcam: no v4l2loopback device found; {LINUX_HELP} ({ALTERNATIVE})"
         return None

@@ -46,7 +46,8 @@ class WindowSink(BaseSink):
             cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
             cv2.resizeWindow(self.title, self.width, self.height)
         except cv2.error as exc:
-            raise DeviceError(f"window: cannot open a preview window: {str(exc).strip().splitlines()[-1]}") from exc
+            reason = str(exc).strip().splitlines()[-1]
+            raise DeviceError(f"window: cannot open a preview window: {reason}") from exc
 
     def set_overlay_lines(self, lines: list[str]) -> None:
         """Text drawn at the top-left of every following frame (e.g. per-stage timings)."""
@@ -109,7 +110,8 @@ class WindowSink(BaseSink):
         if gui.upper().startswith("NONE") or "headless" in cv2.__file__:
             return ("window: OpenCV was built without GUI support (opencv-python-headless); "
                     "install opencv-contrib-python, or use --sink stream or --sink file")
-        if platform.system() == "Linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        if platform.system() == "Linux" and not has_display:
             return ("window: no display (DISPLAY is not set); run in a desktop session, or use "
                     "--sink stream or --sink file")
         return None

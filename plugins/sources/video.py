@@ -5,7 +5,8 @@ Frames come out as `(H, W, 3) uint8 RGB` at the native size, or resized to `conf
 counting). A file cut short (a recording that was killed, a partial download) is detected at the
 first partial packet or demux/decode error: `config.on_decode_error="error"` then raises
 `InputError("... truncated at frame N")` after the N good frames, `"truncate"` ends the stream
-there. `config.realtime` paces frames to the wall clock and drops late ones, like a camera.
+there (with loop, the good part loops). Phone videos are turned upright (display-matrix rotation). `config.realtime` paces frames
+to the wall clock and drops late ones, like a camera.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from reenact.config.schema import SourceConfig
@@ -23,6 +25,9 @@ from reenact.plugin_api import BaseSource, Frame
 
 DECODE_ERROR_MODES = ("error", "truncate")
 DEFAULT_FPS = 25.0  # when a container states no rate at all
+# display-matrix rotation (degrees counter-clockwise, as PyAV reports it) -> cv2.rotate code
+ROTATIONS = {0: None, 90: cv2.ROTATE_90_COUNTERCLOCKWISE, -90: cv2.ROTATE_90_CLOCKWISE,
+             180: cv2.ROTATE_180, -180: cv2.ROTATE_180}
 
 
 class RealtimePacer:
@@ -64,12 +69,14 @@ def _open_container(path: Path) -> av.container.InputContainer:
         ) from exc
 
 
-def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
+def _video_stream(container, path: Path) -> av.video.stream.VideoStream:
     if not container.streams.video:
         raise InputError(f"{path} has no video stream; use a video file (mp4, mkv, mov, webm, ...)")
     stream = container.streams.video[0]
     if stream.codec_context is None:
-        raise InputError(f"{path}: unsupported video codec (FFmpeg has no decoder for it); re-encode it to H.264")
+        raise InputError(
+            f"{path}: unsupported video codec (FFmpeg has no decoder for it); re-encode it to H.264"
+        )
     stream.thread_type = "AUTO"
     return stream
 
@@ -112,32 +119,37 @@ class VideoSource(BaseSource):
         self.ended_early = False  # True once a truncated file was cut short ("truncate" mode)
         self._container = _open_container(self.path)
         try:
-            self._init_stream(config)
+            self._stream = _video_stream(self._container, self.path)
+            self.fps = _stream_fps(self._stream)
+            self.frame_count = _frame_count(self._stream, self._container, self.fps)
             self._frames = self._decode_forever()
             self._pending = next(self._frames, None)  # zero-frame and unreadable files fail here
+            if self._pending is None:
+                raise InputError(f"video {self.path} has no decodable frames; use another file")
+            self._init_size(config, self._pending[0])
         except BaseException:
             self._container.close()
             raise
-        if self._pending is None:
-            self._container.close()
-            raise InputError(f"video {self.path} has no decodable frames; use another file")
+        self._pacer = RealtimePacer(fps=self.fps) if self.live else None
 
-    def _init_stream(self, config: SourceConfig) -> None:
-        self._stream = _video_stream(self._container, self.path)
-        native_w = self._stream.codec_context.width
-        native_h = self._stream.codec_context.height
-        if native_w <= 0 or native_h <= 0:
-            raise InputError(f"video {self.path} states no frame size; re-encode it")
+    def _init_size(self, config: SourceConfig, first: av.VideoFrame) -> None:
+        """Output size: the displayed size (rotation applied) or the one asked for, aspect kept
+        when only one side is given."""
+        rotation = first.rotation if first.rotation in ROTATIONS else 0
+        self._rotate = ROTATIONS[rotation]
+        native_w, native_h = first.width, first.height
+        if rotation in (90, -90):  # stored sideways
+            native_w, native_h = native_h, native_w
         width, height = config.width, config.height
         if width and not height:
             height = max(1, round(native_h * width / native_w))
         elif height and not width:
             width = max(1, round(native_w * height / native_h))
-        self.width, self.height = (width or native_w), (height or native_h)
         self.native_size = (native_w, native_h)
-        self.fps = _stream_fps(self._stream)
-        self.frame_count = _frame_count(self._stream, self._container, self.fps)
-        self._pacer = RealtimePacer(fps=self.fps) if self.live else None
+        self.width, self.height = (width or native_w), (height or native_h)
+        # swscale output size, before the rotation
+        turned = rotation in (90, -90)
+        self._decode_size = (self.height, self.width) if turned else (self.width, self.height)
 
     def _break(self, good_frames: int, reason: str) -> None:
         """A partial packet or demux/decode error after `good_frames` frames of this pass."""
@@ -170,8 +182,8 @@ class VideoSource(BaseSource):
                 pass
             self._break(produced, broken)
 
-    def _decode_forever(self) -> Iterator[tuple[np.ndarray, float]]:
-        """(image, pts_s) over all passes; pts_s keeps increasing across loops."""
+    def _decode_forever(self) -> Iterator[tuple[av.VideoFrame, float]]:
+        """(frame, pts_s) over all passes; pts_s keeps increasing across loops."""
         offset_s, frame_s = 0.0, 1.0 / self.fps
         while True:
             first_s = last_s = None
@@ -179,25 +191,26 @@ class VideoSource(BaseSource):
                 t = frame.time if frame.time is not None else (last_s or 0.0) + frame_s
                 first_s = t if first_s is None else first_s
                 last_s = t
-                yield self._to_rgb(frame), offset_s + t - first_s
+                yield frame, offset_s + t - first_s
             if not self.loop or last_s is None:
                 return
             offset_s += last_s - first_s + frame_s
             self._container.seek(0)
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        """(height, width, 3) uint8 RGB, resized by swscale when a size was requested."""
-        if (frame.width, frame.height) == (self.width, self.height):
+        """(height, width, 3) uint8 RGB: resized by swscale if asked, then turned upright."""
+        width, height = self._decode_size
+        if (frame.width, frame.height) == (width, height):
             image = frame.to_ndarray(format="rgb24")
         else:
-            shrinking = self.width * self.height < frame.width * frame.height
-            image = frame.to_ndarray(
-                format="rgb24", width=self.width, height=self.height,
-                interpolation="AREA" if shrinking else "BILINEAR",
-            )
+            shrinking = width * height < frame.width * frame.height
+            image = frame.to_ndarray(format="rgb24", width=width, height=height,
+                                     interpolation="AREA" if shrinking else "BILINEAR")
+        if self._rotate is not None:
+            return cv2.rotate(image, self._rotate)
         return np.ascontiguousarray(image)
 
-    def _next(self) -> tuple[np.ndarray, float] | None:
+    def _next(self) -> tuple[av.VideoFrame, float] | None:
         if self._pending is not None:
             item, self._pending = self._pending, None
             return item
@@ -211,9 +224,9 @@ class VideoSource(BaseSource):
             item = self._next()
             if item is None:
                 return None
-            image, pts_s = item
+            frame, pts_s = item
             if self._pacer is None or self._pacer.due(pts_s):
-                return self._frame(image, pts_s)
+                return self._frame(self._to_rgb(frame), pts_s)
 
     def _close(self) -> None:
         self._frames.close()

@@ -143,7 +143,21 @@ class TrainConfig:
     image_every: int = 200
     ckpt_every: int = 500
     val_every: int = 500
-    resume: str = ""  # a checkpoint to resume from
+    resume: str = ""  # a checkpoint to resume from: a checkpoint folder, or "latest" in out_dir
+    cache_format: str = "mp4"  # `reenact prepare`: crops as "mp4" (H.264) or "npz" (numpy only)
+    cache_crf: int = 17  # H.264 quality of the mp4 crops (lower = better)
+    max_frames: int = 0  # `reenact prepare`: frames per clip (0 = all)
+    frame_stride: int = 1  # `reenact prepare`: keep every n-th frame of a clip
+    val_fraction: float = 0.2  # identities held out when val_holdout is empty (at least one)
+    val_frames: int = 8  # ground-truth frames per held-out clip or identity in validation
+    reference: str = "random"  # Omega's appearance frame: "random" frame of the clip, "neutral"
+    ndf: int = 0  # PatchGAN width (0 = renderer.ngf)
+    disc_condition: str = "target"  # D sees (P_t, image) "target", or the whole G "input" too
+    attention_weight: float = 0.1  # warp_guided: L2 penalty on the attention mask
+    attention_tv: float = 0.0  # warp_guided: smoothness (TV) penalty on the attention mask
+    fusion_mix: tuple[float, ...] = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired
+    fusion_disc_hidden: int = 0  # D_J width (0 = fusion.hidden)
+    progress: bool = True  # tqdm progress bars (rank 0)
 
 
 @dataclass(frozen=True)

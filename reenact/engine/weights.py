@@ -26,9 +26,9 @@ from reenact.errors import WeightsError
 FORMAT = "reenact.weights/1"
 _RESERVED = ("format", "storage_dtype")
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default (zip) format
-_PICKLE_PROTO = 0x80  # first byte of a pickle (protocol >= 2): legacy torch.save, raw pickle
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
 _SHOW = 3  # mismatches listed in one message
+_NOT_SAFETENSORS = "{path}: not a safetensors file (bad header); expected .safetensors weights"
 
 
 def _stringify_meta(meta: Mapping[str, object]) -> dict[str, str]:
@@ -107,25 +107,35 @@ def save_module(
 def _check_container(path: Path) -> None:
     """Refuse missing files, pickles and anything whose header is not safetensors JSON."""
     if not path.is_file():
-        raise WeightsError(f"{path}: weights file not found; check the path or train/export it first")
+        raise WeightsError(
+            f"{path}: weights file not found; check the path, or train / download the weights first"
+        )
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(9)
-    if head.startswith(_ZIP_MAGIC) or (head[:1] and head[0] == _PICKLE_PROTO):
-        raise WeightsError(
-            f"{path}: is a pickled torch.save checkpoint, which reenact refuses to load (unpickling "
-            "runs code); convert it to .safetensors with safetensors.torch.save_file where you trust it"
-        )
-    if size < 10:
-        raise WeightsError(f"{path}: truncated or not a safetensors file ({size} bytes)")
+    if head[8:9] != b"{":  # safetensors: u64 header length, then the JSON header
+        if _is_pickle(head):
+            raise WeightsError(
+                f"{path}: is a pickled torch.save checkpoint, which reenact refuses to load "
+                "(unpickling runs code); convert it to .safetensors with "
+                "safetensors.torch.save_file where you trust it"
+            )
+        if size < 9:
+            raise WeightsError(f"{path}: truncated or not a safetensors file ({size} bytes)")
+        raise WeightsError(_NOT_SAFETENSORS.format(path=path))
     (header_len,) = struct.unpack("<Q", head[:8])
-    if head[8:9] != b"{" or header_len > _MAX_HEADER:
-        raise WeightsError(f"{path}: not a safetensors file (bad header); expected .safetensors weights")
+    if header_len > _MAX_HEADER:
+        raise WeightsError(_NOT_SAFETENSORS.format(path=path))
     if 8 + header_len > size:
         raise WeightsError(
-            f"{path}: truncated file ({size} bytes, header alone needs {8 + header_len}); "
+            f"{path}: truncated file ({size} bytes, its header alone needs {8 + header_len}); "
             "copy or download it again"
         )
+
+
+def _is_pickle(head: bytes) -> bool:
+    """torch.save's zip container, or a raw pickle (protocol 2..5: b"\\x80" + protocol)."""
+    return head.startswith(_ZIP_MAGIC) or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -145,7 +155,9 @@ def _describe(values: Mapping[str, object], keys: list[str]) -> str:
     return " ".join(f"{k}={values.get(k, '?')}" for k in keys)
 
 
-def check_meta(path: str | os.PathLike[str], meta: Mapping[str, str], expected: Mapping[str, object]) -> None:
+def check_meta(
+    path: str | os.PathLike[str], meta: Mapping[str, str], expected: Mapping[str, object]
+) -> None:
     """WeightsError unless every key of `expected` is in `meta` with the same (str) value."""
     wrong = [k for k, v in expected.items() if meta.get(k) != str(v)]
     if not wrong:
@@ -153,7 +165,8 @@ def check_meta(path: str | os.PathLike[str], meta: Mapping[str, str], expected: 
     shown = [k for k in wrong if k != "arch"]
     built_arch = meta.get("arch", "an unknown network")
     built = " ".join(filter(None, [built_arch, _describe(meta, shown)]))
-    want = " ".join(filter(None, [str(expected.get("arch", built_arch)), _describe(expected, shown)]))
+    want_arch = str(expected.get("arch", built_arch))
+    want = " ".join(filter(None, [want_arch, _describe(expected, shown)]))
     raise WeightsError(
         f"{path}: built for {built}, expected {want}; use weights trained with these settings "
         "or change the settings to match the weights"

@@ -38,7 +38,8 @@ def check_size(size: int, *, minimum: int = 8) -> int:
 
 
 def init_gan_weights(module: torch.nn.Module, *, std: float = 0.02) -> None:
-    """pix2pix initialisation: conv / linear weights ~ N(0, std), norms' scale ~ N(1, std), biases 0.
+    """pix2pix initialisation: conv / linear weights ~ N(0, std), BatchNorm scales ~ N(1, std),
+    biases 0.
 
     Spectral-normalised convs are initialised through their `original` weight.
     """

@@ -115,7 +115,9 @@ class LandmarkDiscriminator(nn.Module):
         hidden: width of the two hidden layers.
     """
 
-    def __init__(self, *, num_points: int = DEFAULT_POINTS, dims: int = 3, hidden: int = 512) -> None:
+    def __init__(
+        self, *, num_points: int = DEFAULT_POINTS, dims: int = 3, hidden: int = 512
+    ) -> None:
         super().__init__()
         if dims not in (2, 3):
             raise ValueError(f"dims must be 2 (x, y) or 3 (x, y, z), got {dims}")

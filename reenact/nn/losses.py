@@ -94,7 +94,9 @@ def fusion_cycle(
     return weight * F.l1_loss(reconstructed, source)
 
 
-def fusion_l1(fused: torch.Tensor, real: torch.Tensor, *, weight: float = LAMBDA_L1) -> torch.Tensor:
+def fusion_l1(
+    fused: torch.Tensor, real: torch.Tensor, *, weight: float = LAMBDA_L1
+) -> torch.Tensor:
     """lambda3 * || J_gen - J_o ||_1. fused, real: (B, P, D) unit crop coordinates."""
     return weight * F.l1_loss(fused, real)
 

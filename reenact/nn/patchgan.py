@@ -47,7 +47,12 @@ class PatchDiscriminator(nn.Module):
     """
 
     def __init__(
-        self, *, in_channels: int = 6, ndf: int = 64, n_layers: int = 3, sigmoid_output: bool = False
+        self,
+        *,
+        in_channels: int = 6,
+        ndf: int = 64,
+        n_layers: int = 3,
+        sigmoid_output: bool = False,
     ) -> None:
         super().__init__()
         if n_layers < 1:

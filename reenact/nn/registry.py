@@ -1,4 +1,5 @@
-"""A registry of the networks, StyleGAN3 style: `@register("unet")` on a class, `build("unet", ...)`.
+"""A registry of the networks, StyleGAN3 style: `@register("unet")` on a class, then
+`build("unet", ngf=32, ...)`.
 
 Every registered module exposes `arch_meta() -> dict[str, str | int]`, the settings that fix its
 weights' shapes (name, variant, width, size, channels, ...). `reenact.engine.weights` stores it

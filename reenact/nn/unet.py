@@ -135,8 +135,9 @@ class UNetGenerator(nn.Module):
             for i, (c_in, c_out) in enumerate(zip([in_channels, *channels[:-1]], channels))
         )
         self.bottleneck = Bottleneck(channels=channels[-1], dropout=dropout)
-        self.ups = nn.ModuleList(
-            _up_block(2 * channels[i], channels[i - 1], dropout=dropout if k < _DROPOUT_UPS - 1 else 0)
+        n_dropout = _DROPOUT_UPS - 1  # the bottleneck is the first of the dropout blocks
+        self.ups = nn.ModuleList(  # level depth-1 .. 1: [skip, previous] -> the level above
+            _up_block(2 * channels[i], channels[i - 1], dropout=dropout if k < n_dropout else 0.0)
             for k, i in enumerate(range(self.depth - 1, 0, -1))
         )
         head_out = out_channels + (1 if variant == "warp_guided" else 0)
@@ -159,7 +160,8 @@ class UNetGenerator(nn.Module):
     def forward(
         self, x: torch.Tensor, return_mask: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
-        """x: (B, in_channels, size, size) float in [-1,1] -> (B, out_channels, size, size) in [-1,1].
+        """x: (B, in_channels, size, size) float in [-1,1] -> (B, out_channels, size, size) in
+        [-1,1].
 
         With `return_mask`, returns (image, mask): mask (B,1,size,size) in [0,1] is the weight of
         the warped input ("warp_guided"), None for "paper".

@@ -19,29 +19,23 @@ import math
 import cv2
 import numpy as np
 
-# Inner lip contour of the MediaPipe mesh: upper lip from the image-left corner (78) to the
-# image-right corner (308) through 13, lower lip the same way through 14.
-UPPER_INNER = np.array([78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308])
-LOWER_INNER = np.array([78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308])
-INNER_RING = np.concatenate([UPPER_INNER, LOWER_INNER[-2:0:-1]])  # closed polygon order
-OUTER_RING = np.array(
-    [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146]
-)
+from reenact.landmarks.regions import REGIONS
+
+# Inner / outer lip contours (closed polygons, MediaPipe mesh). The inner ring runs 78, the lower
+# lip (95 ... 324), 308, the upper lip (415 ... 191).
+INNER_RING = REGIONS["lips_inner"]
+OUTER_RING = REGIONS["lips_outer"]
+UPPER_INNER = np.concatenate([INNER_RING[:1], INNER_RING[19:9:-1]])  # 78, 191 ... 415, 308
+LOWER_INNER = INNER_RING[:11]  # 78, 95 ... 324, 308
+MOUTH_CORNERS = (78, 308)
 UPPER_LIP_CENTRE = 13
 
 _FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
 
 
-def polygon_area(poly: np.ndarray) -> float:
-    """Area of a closed polygon (K,2) (shoelace), in squared pixels."""
-    x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-
-
 def mean_opening(xy: np.ndarray) -> float:
-    """Mean gap between the inner lips: inner-polygon area / inner mouth width, in pixels."""
-    width = float(np.hypot(*(xy[308] - xy[78])))
-    return polygon_area(xy[INNER_RING]) / max(width, 1e-6)
+    """Mean gap between the inner lips over their 9 point pairs, in pixels (>= 0)."""
+    return float(np.clip(xy[LOWER_INNER[1:-1], 1] - xy[UPPER_INNER[1:-1], 1], 0.0, None).mean())
 
 
 def fill_polygon(mask: np.ndarray, poly: np.ndarray, offset: tuple[float, float]) -> None:

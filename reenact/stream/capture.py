@@ -42,15 +42,12 @@ class LatestFrameReader:
         while not self._stop.is_set():
             try:
                 frame = self.source.read()
-            except ReenactError as exc:
-                if not self._reconnect(exc):
-                    self._finish(exc)
-                    return
-                continue
-            except Exception as exc:  # a plugin's own failure ends the capture, reported once
+            except Exception as exc:  # a plugin's failure ends the capture; read() re-raises it
                 self._finish(exc)
                 return
             if frame is None:
+                if self._reconnect():
+                    continue
                 self._finish(None)
                 return
             with self._cond:
@@ -58,23 +55,27 @@ class LatestFrameReader:
                     self.dropped += 1
                 self._frame = frame
                 self.captured += 1
-                self.status = ""
                 self._cond.notify_all()
 
-    def _reconnect(self, exc: BaseException) -> bool:
+    def _reconnect(self) -> bool:
+        """A live source that stopped (camera unplugged): retry `reopen()` until it works.
+
+        Returns False for sources that simply ended (files) or when the reader is stopped.
+        """
         reopen = getattr(self.source, "reopen", None)
         if reopen is None or not getattr(self.source, "live", False):
             return False
-        self.status = f"camera lost ({exc}); retrying every {self.reconnect_s:g} s"
+        device = getattr(self.source, "device", self.source.name)
+        self.status = f"camera {device} lost; retrying every {self.reconnect_s:g} s"
         log.warning("%s", self.status)
         while not self._stop.wait(self.reconnect_s):
             try:
-                reopen()
-                log.warning("camera back")
-                self.status = ""
-                return True
-            except ReenactError:
-                continue
+                if reopen():
+                    log.warning("camera %s is back", device)
+                    self.status = ""
+                    return True
+            except ReenactError as exc:
+                log.debug("reopen failed: %s", exc)
         return False
 
     def _finish(self, error: BaseException | None) -> None:
@@ -86,7 +87,7 @@ class LatestFrameReader:
     def read(self, timeout: float | None = None) -> Frame | None:
         """The newest frame not yet returned; blocks for one. None at the end of the stream.
 
-        When `timeout` passes with no frame (a stalled camera), returns None with `stalled` True.
+        When `timeout` passes with no frame (a stalled camera), returns None while `ended` is False.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:

@@ -44,9 +44,9 @@ class LiveHooks:
         cfg = replace(self.config, sink={"kind": "window", "title": "reenact preview"}).sink
         return window(cfg, width=sink.width, height=sink.height, fps=sink.fps)
 
-    def overlay_lines(self) -> list[str]:
+    def overlay_lines(self, capture_status: str = "") -> list[str]:
         r, state = self.controls.reenactor, self.controls.state
-        lines = []
+        lines = [capture_status] if capture_status else []
         if r.calibrating:
             lines.append("calibrating: look neutral")
         if r.face_lost.is_lost:
@@ -59,11 +59,11 @@ class LiveHooks:
             lines += list(HELP_LINES)
         return lines
 
-    def hook(self, output, frame) -> bool:
+    def hook(self, output, frame, result) -> bool:
         controls = self.controls
         if self.preview is not None:
             if hasattr(self.preview, "set_overlay_lines"):
-                self.preview.set_overlay_lines(self.overlay_lines())
+                self.preview.set_overlay_lines(self.overlay_lines(result.capture_status))
             if self.separate_preview:
                 self.preview.write(output)
             controls.key(self.preview.poll_key())

@@ -30,6 +30,8 @@ class LoopResult:
     frames_out: int = 0
     dropped: int = 0
     interrupted: bool = False
+    stalls: int = 0  # frames filled in while a live source delivered nothing
+    capture_status: str = ""  # e.g. "camera 0 lost; retrying every 1 s"
     latency_ms: deque = field(default_factory=lambda: deque(maxlen=8192))
 
 
@@ -55,7 +57,7 @@ def is_realtime(sink: FrameSink) -> bool:
     return bool(getattr(sink, "realtime", type(sink).name in REALTIME_SINKS))
 
 
-FrameHook = Callable[[np.ndarray, Frame], "bool | None"]
+FrameHook = Callable[[np.ndarray, "Frame | None", LoopResult], "bool | None"]
 
 
 def run_loop(
@@ -68,11 +70,15 @@ def run_loop(
     duration_s: float = 0.0,
     reconnect_s: float = 1.0,
     on_frame: FrameHook | None = None,
+    on_stall: Callable[[float], np.ndarray] | None = None,
     progress=None,
 ) -> LoopResult:
     """Run until the source ends, `max_frames`/`duration_s` are reached, a hook returns False,
-    or Ctrl-C. `process(image, t_s)` is the per-frame work; `on_frame(output, frame)` runs after
-    each frame is written (hotkeys, overlays). The caller owns opening and closing source/sink.
+    or Ctrl-C. `process(image, t_s)` is the per-frame work; `on_frame(output, frame, result)`
+    runs after each frame is written (hotkeys, overlays). When a live source delivers nothing for
+    three frame intervals (a camera unplugged), `on_stall(t_s)` gives a frame to send instead
+    (frame is None in the hook), so a virtual camera never freezes. The caller owns opening and
+    closing source and sink.
     """
     result = LoopResult()
     reader = LatestFrameReader(source, reconnect_s=reconnect_s) if source.live else None
@@ -81,24 +87,35 @@ def run_loop(
     try:
         if reader is not None:
             reader.start()
+        stall_s = 3.0 / (source.fps or 30.0)
         while True:
             with timer.stage("capture"):
-                frame = reader.read() if reader is not None else source.read()
-            if frame is None:
+                if reader is not None:
+                    frame = reader.read(timeout=stall_s if on_stall else None)
+                    result.capture_status = reader.status
+                else:
+                    frame = source.read()
+            if frame is None and (reader is None or reader.ended or on_stall is None):
                 break
-            result.frames_in += 1
-            t_s = (frame.timestamp_ns - start_ns) / 1e9 if source.live else frame.pts_s
-            output = process(frame.image, t_s)
+            now_s = (time.perf_counter_ns() - start_ns) / 1e9
+            if frame is None:
+                result.stalls += 1
+                output = on_stall(now_s)
+            else:
+                result.frames_in += 1
+                t_s = (frame.timestamp_ns - start_ns) / 1e9 if source.live else frame.pts_s
+                output = process(frame.image, t_s)
             if pacer is not None:
                 pacer.wait()
             with timer.stage("sink"):
                 sink.write(output)
             result.frames_out += 1
-            result.latency_ms.append((time.perf_counter_ns() - frame.timestamp_ns) / 1e6)
+            if frame is not None:
+                result.latency_ms.append((time.perf_counter_ns() - frame.timestamp_ns) / 1e6)
             timer.frame_done()
             if progress is not None:
                 progress.update(1)
-            if on_frame is not None and on_frame(output, frame) is False:
+            if on_frame is not None and on_frame(output, frame, result) is False:
                 break
             if max_frames and result.frames_out >= max_frames:
                 break

@@ -119,6 +119,11 @@ class Reenactor:
         self.face_lost.good(output)
         return output
 
+    def stalled(self, t_s: float) -> np.ndarray:
+        """The frame to send while the camera delivers nothing: as if the face were lost."""
+        self.landmark_filter.reset()
+        return self.face_lost.lost(t_s, self.target.frame)
+
     def _passthrough(self, image: np.ndarray) -> np.ndarray:
         """The actor's own frame, letterboxed to the output size (pause)."""
         h, w = self.target.frame.shape[:2]

@@ -110,6 +110,7 @@ def run_session(
             duration_s=config.stream.duration_s,
             reconnect_s=config.source.reconnect_s,
             on_frame=hook,
+            on_stall=reenactor.stalled,
             progress=progress,
         )
     return SessionReport(

@@ -32,7 +32,8 @@ def decode_rgb(path: Path) -> list[np.ndarray]:
 
 
 def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 30,
-               options: dict[str, str] | None = None, container_options: dict[str, str] | None = None) -> Path:
+               options: dict[str, str] | None = None,
+               container_options: dict[str, str] | None = None) -> Path:
     """Encode RGB frames (even sizes) to an H.264 file with PyAV, independently of the sinks."""
     height, width = frames[0].shape[:2]
     with av.open(str(path), mode="w", options=container_options or {}) as container:
@@ -101,6 +102,12 @@ def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def udp_port() -> int:
+    """A UDP port on 127.0.0.1 that was free a moment ago."""
+    return free_udp_port()
 
 
 # ---------------------------------------------------------------- the camera fake (hardware only)
@@ -211,7 +218,8 @@ class RecordingBackend:
 
     instances: list[RecordingBackend] = []
 
-    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw) -> None:
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int,
+                 device: str | None, **kw) -> None:
         self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
         self._device = device or "/dev/video-fake-loopback"
         self.frames: list[np.ndarray] = []
@@ -251,11 +259,13 @@ def make_source(request, clip_path, portrait_path) -> Callable[..., object]:
         width, height = SOURCE_SIZE
         configs = {
             "video": SourceConfig(kind="video", path=str(clip_path), width=width, height=height),
-            "image": SourceConfig(kind="image", path=str(portrait_path), width=width, height=height, fps=25.0),
+            "image": SourceConfig(kind="image", path=str(portrait_path), width=width,
+                                  height=height, fps=25.0),
             "webcam": SourceConfig(kind="webcam", path="0", width=width, height=height, fps=30.0),
         }
         if name not in configs:
-            pytest.fail(f"no contract-test config for source plugin '{name}'; add one to tests/contract/conftest.py")
+            pytest.fail(f"no contract-test config for source plugin '{name}'; "
+                        f"add one to tests/contract/conftest.py")
         if name == "webcam":
             request.getfixturevalue("fake_cameras")
         cls = load_plugin(SOURCE_GROUP, name)
@@ -269,7 +279,8 @@ def make_sink(request, tmp_path) -> Callable[..., object]:
     """make_sink(name, width=, height=, fps=) -> an open sink with its fakes (window: skipped
     with its probe() reason where there is no display)."""
 
-    def factory(name: str, *, width: int = SINK_SIZE[0], height: int = SINK_SIZE[1], fps: float = 30.0, **overrides):
+    def factory(name: str, *, width: int = SINK_SIZE[0], height: int = SINK_SIZE[1],
+                fps: float = 30.0, **overrides):
         configs = {
             "file": SinkConfig(kind="file", path=str(tmp_path / "contract" / f"{name}.mp4")),
             "stream": SinkConfig(kind="stream", url=f"udp://127.0.0.1:{free_udp_port()}"),
@@ -278,7 +289,8 @@ def make_sink(request, tmp_path) -> Callable[..., object]:
             "null": SinkConfig(kind="null"),
         }
         if name not in configs:
-            pytest.fail(f"no contract-test config for sink plugin '{name}'; add one to tests/contract/conftest.py")
+            pytest.fail(f"no contract-test config for sink plugin '{name}'; "
+                        f"add one to tests/contract/conftest.py")
         cls = load_plugin(SINK_GROUP, name)
         config = replace(configs[name], **overrides)
         if name == "virtualcam":

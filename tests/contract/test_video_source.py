@@ -67,7 +67,7 @@ def test_realtime_makes_a_file_live(clip_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def truncated_clip(tmp_path_factory, clip_frames, encode_clip, decode_video) -> tuple[Path, list[np.ndarray]]:
+def truncated_clip(tmp_path_factory, clip_frames, encode_clip, decode_video):
     """A real clip (index at the front, no B-frames) cut in half, and the intact clip's frames."""
     folder = tmp_path_factory.mktemp("truncated")
     frames = [cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA) for f in clip_frames]
@@ -101,6 +101,18 @@ def test_truncated_video_error_mode_names_the_frame(truncated_clip) -> None:
     source.close()
     assert got == good
     _one_line_naming(exc, cut)
+
+
+def test_truncated_video_with_loop_repeats_the_good_part(truncated_clip) -> None:
+    cut, intact_frames = truncated_clip
+    with VideoSource(SourceConfig(path=str(cut), on_decode_error="truncate")) as source:
+        good = len(_read_all(source))
+    config = SourceConfig(path=str(cut), on_decode_error="truncate", loop=True)
+    with VideoSource(config) as source:
+        frames = _read_all(source, limit=3 * good + 1)
+    assert len(frames) == 3 * good + 1
+    for frame in frames:  # the good part, again and again
+        np.testing.assert_array_equal(frame.image, intact_frames[frame.index % good])
 
 
 def test_file_cut_before_its_index_is_unreadable(tmp_path: Path, clip_path: Path) -> None:
@@ -165,3 +177,51 @@ def test_missing_empty_or_directory(tmp_path: Path, kind: str) -> None:
 def test_bad_decode_error_mode(clip_path: Path) -> None:
     with pytest.raises(InputError, match="on_decode_error"):
         VideoSource(SourceConfig(path=str(clip_path), on_decode_error="ignore"))
+
+
+@pytest.mark.parametrize("degrees, turn", [(-90, cv2.ROTATE_90_CLOCKWISE),
+                                           (90, cv2.ROTATE_90_COUNTERCLOCKWISE),
+                                           (180, cv2.ROTATE_180)])
+def test_phone_video_is_turned_upright(tmp_path: Path, clip_frames, decode_video, degrees, turn) -> None:
+    """A display-matrix rotation (what phones record) is applied, as players do."""
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 128, 64, "yuv420p"
+        stream.set_display_rotation(degrees)
+        for index, image in enumerate(clip_frames[:4]):
+            frame = av.VideoFrame.from_ndarray(cv2.resize(image, (128, 64)), format="rgb24")
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    stored = decode_video(path)  # plain PyAV: as stored, not rotated
+    with VideoSource(SourceConfig(path=str(path))) as source:
+        upright = (64, 128) if degrees == 180 else (128, 64)
+        assert (source.height, source.width) == upright
+        frames = _read_all(source)
+    assert len(frames) == 4
+    for frame, raw in zip(frames, stored):
+        np.testing.assert_array_equal(frame.image, cv2.rotate(raw, turn))
+
+
+def test_unsupported_codec(tmp_path: Path, clip_frames) -> None:
+    """An AVI whose video FourCC no FFmpeg decoder knows (a real H.264 stream, relabelled)."""
+    path = tmp_path / "odd.avi"
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for index, image in enumerate(clip_frames[:3]):
+            frame = av.VideoFrame.from_ndarray(cv2.resize(image, (64, 64)), format="rgb24")
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    data = path.read_bytes()
+    assert b"H264" in data
+    path.write_bytes(data.replace(b"H264", b"ZZZZ"))
+    with pytest.raises(InputError, match="unsupported video codec") as exc:
+        VideoSource(SourceConfig(path=str(path)))
+    _one_line_naming(exc, path)

@@ -186,3 +186,13 @@ def test_models_are_found_without_importing_the_package() -> None:
         "assert 'pkg_resources' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_cnn_detector_finds_a_face_hog_misses(
+    embedder: IdentityEmbedder, portraits_dir: Path
+) -> None:
+    tilted = _read_rgb(portraits_dir / "lp_drv_d8.jpg")  # tilted head, glasses, hand-held photo
+    assert embedder.embed(tilted) is None
+    cnn = IdentityEmbedder(detector="cnn", detect_max_side=320)  # ~2 s a call on CPU
+    descriptor = cnn.embed(tilted)
+    assert descriptor is not None and descriptor.shape == (128,)

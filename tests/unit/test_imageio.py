@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from reenact import imageio
 from reenact.errors import InputError, ReenactError
@@ -103,6 +103,19 @@ def test_exif_orientation_is_applied(tmp_path: Path, portrait: np.ndarray, suffi
     assert image.shape == (600, 704, 3)
     expected = np.rot90(portrait, k=-1)
     assert np.abs(image.astype(np.int16) - expected).mean() < 2.0
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_matches_pillow(tmp_path: Path, portrait: np.ndarray,
+                                               orientation: int) -> None:
+    small = cv2.resize(portrait, (150, 176), interpolation=cv2.INTER_AREA)
+    path = tmp_path / f"o{orientation}.png"
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(small).save(path, exif=exif)
+    with Image.open(path) as stored:
+        expected = np.asarray(ImageOps.exif_transpose(stored).convert("RGB"))
+    np.testing.assert_array_equal(load_image(path), expected)
 
 
 def test_huge_jpeg_is_decoded_reduced(tmp_path: Path, portrait: np.ndarray, monkeypatch) -> None:

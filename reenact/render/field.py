@@ -1,0 +1,223 @@
+"""A dense displacement field from landmark displacements: piecewise-linear over the face mesh.
+
+The target's landmarks are triangulated once: the MediaPipe tessellation with its eye and mouth
+holes closed (`regions.TRIANGLES_FILLED`) covers the face; a Delaunay triangulation (cv2.Subdiv2D)
+joins the face oval to a ring of anchor points around the face and to the crop border. Anchors do not move.
+
+For every sample of a coarse grid over the face box, the containing triangle and barycentric
+weights are precomputed, so a frame's forward field d(p) (where the target's pixel p goes) is a
+3-term weighted gather of the landmark displacements: no solve, no matmul. The backward map that
+`cv2.remap` needs is found by damped Newton steps on q + d(q) = p' over the grid.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from reenact.landmarks.regions import HOLE_TRIANGLES, REGIONS, TRIANGLES
+
+NUM_MESH = 468  # 468..477 are the irises: they ride on the eye's triangles, not their own
+FACE_OVAL = REGIONS["face_oval"]
+_SHIFT = 4  # cv2 drawing sub-pixel bits
+
+
+def anchor_points(target_xy: np.ndarray, size: int, *, ring_scale: float = 1.22) -> np.ndarray:
+    """Zero-displacement points: a ring around the face oval, and the crop border.
+
+    target_xy: (>=468,2) crop pixels. Returns (K,2) float64 crop pixels. Ring points within 3 %
+    of the side from the border are dropped (the border holds there).
+    """
+    oval = target_xy[FACE_OVAL]
+    centre = oval.mean(axis=0)
+    ring = centre + ring_scale * (oval - centre)
+    margin = 0.03 * size
+    ring = ring[np.all((ring > margin) & (ring < size - 1 - margin), axis=1)]
+    ticks = np.linspace(0.0, size - 1.0, 9)
+    lo, hi = np.zeros_like(ticks), np.full_like(ticks, size - 1.0)
+    border = np.concatenate([
+        np.stack([ticks, lo], 1), np.stack([ticks, hi], 1),
+        np.stack([lo, ticks], 1)[1:-1], np.stack([hi, ticks], 1)[1:-1],
+    ])
+    return np.concatenate([ring, border])
+
+
+def _delaunay(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles of (P,2) distinct points as (T,3) indices (cv2.Subdiv2D)."""
+    lo = points.min(axis=0) - 1.0
+    hi = points.max(axis=0) + 1.0
+    subdiv = cv2.Subdiv2D((int(np.floor(lo[0])), int(np.floor(lo[1])),
+                           int(np.ceil(hi[0] - lo[0])) + 2, int(np.ceil(hi[1] - lo[1])) + 2))
+    pts32 = points.astype(np.float32)
+    lookup = {(float(x), float(y)): i for i, (x, y) in enumerate(pts32)}
+    subdiv.insert([(float(x), float(y)) for x, y in pts32])
+    tris = []
+    for t in subdiv.getTriangleList().reshape(-1, 3, 2):
+        ids = [lookup.get((float(x), float(y))) for x, y in t.astype(np.float32)]
+        if None not in ids:  # drops triangles on Subdiv2D's virtual outer vertices
+            tris.append(ids)
+    return np.array(tris, dtype=np.int64).reshape(-1, 3)
+
+
+def _outer_triangles(points: np.ndarray, num_mesh: int) -> np.ndarray:
+    """Delaunay triangles of face oval + anchors that lie outside the oval: (T,3) into points."""
+    ids = np.concatenate([FACE_OVAL, np.arange(num_mesh, len(points))])
+    tri = ids[_delaunay(points[ids])]
+    oval = points[FACE_OVAL].astype(np.float32).reshape(-1, 1, 2)
+    centroids = points[tri].mean(axis=1)
+    outside = [cv2.pointPolygonTest(oval, (float(x), float(y)), False) < 0 for x, y in centroids]
+    return tri[np.array(outside, dtype=bool)]
+
+
+def face_triangulation(target_xy: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Control points and triangles covering the whole crop.
+
+    target_xy: (478,2) crop pixels. Returns points (468+K,2) float64 (mesh, then anchors) and
+    triangles (T,3) int64 in drawing order: outside the face, the eye and mouth holes, then the
+    face mesh (so a closed mouth's degenerate hole triangles never win over the lips).
+    """
+    points = np.concatenate([target_xy[:NUM_MESH], anchor_points(target_xy, size)])
+    outer = _outer_triangles(points, NUM_MESH)
+    return points, np.concatenate([outer, HOLE_TRIANGLES, TRIANGLES])
+
+
+def face_box(target_xy: np.ndarray, size: int, *, scale: float = 1.25) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) pixel box around the anchor ring: outside it the field is exactly 0."""
+    oval = target_xy[FACE_OVAL]
+    centre = oval.mean(axis=0)
+    ring = centre + scale * (oval - centre)
+    x0, y0 = np.clip(np.floor(ring.min(axis=0)), 0, size - 2).astype(int)
+    x1, y1 = np.clip(np.ceil(ring.max(axis=0)) + 1, 2, size).astype(int)
+    return int(x0), int(y0), int(max(x1, x0 + 2)), int(max(y1, y0 + 2))
+
+
+def _weights(points: np.ndarray, triangles: np.ndarray, owner: np.ndarray, at: np.ndarray):
+    """Barycentric weights (Q,3) of points `at` (Q,2) in triangles[owner] (owner -1 -> any)."""
+    tri = triangles[np.maximum(owner, 0)]
+    a, b, c = points[tri[:, 0]], points[tri[:, 1]], points[tri[:, 2]]
+    v0, v1, v2 = b - a, c - a, at - a
+    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+    den = np.where(np.abs(den) < 1e-9, 1e-9, den)
+    wb = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
+    wc = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
+    return np.stack([1.0 - wb - wc, wb, wc], axis=1)
+
+
+class MeshField:
+    """Forward displacement field on a coarse grid, linear over triangles; and its inverse.
+
+    points: (P,2) crop pixels (the first `num_free` move, the rest are fixed anchors);
+    triangles: (T,3) into points, later ones drawn over earlier ones; roi: (x0,y0,x1,y1) box;
+    grid: samples per side (G). Sample (i, j) sits at pixel (x0 + (j+0.5) w/G - 0.5,
+    y0 + (i+0.5) h/G - 0.5), the convention of `cv2.resize`, so the field upsamples exactly.
+    """
+
+    def __init__(
+        self, *, points: np.ndarray, triangles: np.ndarray, num_free: int,
+        roi: tuple[int, int, int, int], grid: int,
+    ) -> None:
+        x0, y0, x1, y1 = roi
+        self.roi, self.grid, self.num_free = roi, int(grid), int(num_free)
+        self.to_grid_scale = np.array([grid / (x1 - x0), grid / (y1 - y0)], np.float32)
+        self.to_grid_offset = 0.5 - 0.5 * self.to_grid_scale - np.array([x0, y0]) * self.to_grid_scale
+        self.to_grid_offset = self.to_grid_offset.astype(np.float32)
+        gx = x0 + (np.arange(grid) + 0.5) * (x1 - x0) / grid - 0.5
+        gy = y0 + (np.arange(grid) + 0.5) * (y1 - y0) / grid - 0.5
+        xx, yy = np.meshgrid(gx, gy)
+        self.points = np.ascontiguousarray(np.stack([xx, yy], -1), dtype=np.float32)  # (G,G,2)
+        owner = self._rasterise(points, triangles)
+        self.index, self.weights = self._barycentric(points, triangles, owner)
+        self._displacement = np.zeros((len(points), 2), np.float32)
+
+    def _rasterise(self, points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+        """(G*G,) int: the triangle drawn last over each grid sample (-1 = none)."""
+        owner = np.full((self.grid, self.grid), -1, np.int32)
+        grid_xy = points * self.to_grid_scale + self.to_grid_offset
+        fixed = np.round(grid_xy * (1 << _SHIFT)).astype(np.int32)
+        for t, tri in enumerate(triangles):
+            cv2.fillConvexPoly(owner, fixed[tri], int(t), lineType=cv2.LINE_8, shift=_SHIFT)
+        return owner.reshape(-1)
+
+    def _barycentric(self, points: np.ndarray, triangles: np.ndarray, owner: np.ndarray):
+        """Per sample: (G*G,3) point indices and (G*G,3) float32 weights (0 where uncovered)."""
+        flat = self.points.reshape(-1, 2).astype(np.float64)
+        missing = owner < 0
+        if missing.any():  # slivers the rasteriser skipped: search every triangle for them
+            owner[missing] = self._locate(points, triangles, flat[missing])
+        weights = _weights(points, triangles, owner, flat)
+        bad = (owner >= 0) & ((weights < -0.02) | (weights > 1.02)).any(axis=1)
+        if bad.any():  # the rasteriser's generous edge pixels: look again, exactly
+            exact = self._locate(points, triangles, flat[bad])
+            owner[np.flatnonzero(bad)[exact >= 0]] = exact[exact >= 0]
+            weights = _weights(points, triangles, owner, flat)
+        weights[owner < 0] = 0.0
+        tri = triangles[np.maximum(owner, 0)]
+        return np.ascontiguousarray(tri), np.ascontiguousarray(weights, dtype=np.float32)
+
+    @staticmethod
+    def _locate(points: np.ndarray, triangles: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """The last non-degenerate triangle containing each query point (Q,2), or -1."""
+        a, b, c = (points[triangles[:, k]] for k in range(3))
+        area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
+        solid = np.abs(area) > 1e-2  # degenerate (closed-mouth) triangles own nothing
+        out = np.full(len(query), -1, np.int64)
+        for start in range(0, len(query), 256):
+            p = query[start : start + 256, None, :]  # (q,1,2) against (T,2)
+            d1 = (p[..., 0] - b[:, 0]) * (a[:, 1] - b[:, 1]) - (a[:, 0] - b[:, 0]) * (p[..., 1] - b[:, 1])
+            d2 = (p[..., 0] - c[:, 0]) * (b[:, 1] - c[:, 1]) - (b[:, 0] - c[:, 0]) * (p[..., 1] - c[:, 1])
+            d3 = (p[..., 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (p[..., 1] - a[:, 1])
+            eps = 1e-6 * np.abs(area)
+            neg = (d1 < -eps) | (d2 < -eps) | (d3 < -eps)
+            pos = (d1 > eps) | (d2 > eps) | (d3 > eps)
+            inside = ~(neg & pos) & solid  # (q,T)
+            last = len(triangles) - 1 - np.argmax(inside[:, ::-1], axis=1)
+            out[start : start + 256] = np.where(inside.any(axis=1), last, -1)
+        return out
+
+    def forward(self, displacement: np.ndarray) -> np.ndarray:
+        """(num_free,2) float32 landmark displacements -> (G,G,2) float32 field d at the samples."""
+        self._displacement[: self.num_free] = displacement
+        gathered = self._displacement[self.index]  # (G*G,3,2)
+        field = np.einsum("nk,nkc->nc", self.weights, gathered)
+        return field.reshape(self.grid, self.grid, 2)
+
+    def sample(self, values: np.ndarray, where_px: np.ndarray) -> np.ndarray:
+        """Bilinear samples of a (G,G,C) grid array at (G,G,2) pixel positions (0 outside)."""
+        where = where_px * self.to_grid_scale + self.to_grid_offset
+        out = cv2.remap(
+            values, where[..., 0], where[..., 1], cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+        )
+        return out.reshape(values.shape)
+
+    def jacobian(self, field: np.ndarray) -> np.ndarray:
+        """(G,G,2) field -> (G,G,4) float32 [dd_x/dx, dd_x/dy, dd_y/dx, dd_y/dy] per pixel."""
+        gx = np.gradient(field, axis=1) * self.to_grid_scale[0]
+        gy = np.gradient(field, axis=0) * self.to_grid_scale[1]
+        return np.ascontiguousarray(
+            np.stack([gx[..., 0], gy[..., 0], gx[..., 1], gy[..., 1]], axis=-1), dtype=np.float32
+        )
+
+    def backward(self, field: np.ndarray, iterations: int) -> np.ndarray:
+        """Invert p' = p + d(p) over the grid by damped Newton steps on q + d(q) = p'.
+
+        field: (G,G,2) forward field. Returns (G,G,2) float32 backward displacement q - p'.
+        Newton (unlike the fixed point q <- p' - d(q)) also converges where the warp stretches
+        more than 2x, as in an opening mouth. Where the fused mesh folds over (det < 0) the step
+        is clamped to two grid cells and the result is one of the pre-images.
+        """
+        points = self.points
+        jac = self.jacobian(field)
+        source = points - field
+        max_step = 2.0 / float(self.to_grid_scale.min())
+        for _ in range(iterations):
+            d = self.sample(field, source)
+            j = self.sample(jac, source)
+            rx = source[..., 0] + d[..., 0] - points[..., 0]
+            ry = source[..., 1] + d[..., 1] - points[..., 1]
+            a, b, c, e = 1.0 + j[..., 0], j[..., 1], j[..., 2], 1.0 + j[..., 3]
+            det = a * e - b * c
+            det = np.where(np.abs(det) < 0.05, np.copysign(0.05, det), det)
+            source[..., 0] -= np.clip((e * rx - b * ry) / det, -max_step, max_step)
+            source[..., 1] -= np.clip((a * ry - c * rx) / det, -max_step, max_step)
+        return source - points

@@ -1,0 +1,118 @@
+"""Precomputed training-free warps for the warp-guided generator (and the validation baseline).
+
+`WarpRenderer.set_target` solves a thin-plate spline per reference frame (~0.3 s on a CPU core)
+while `render` is cheap (~8 ms at 256), so warps are made once per (entry, reference frame): the
+reference crop warped to every candidate frame's landmarks. They are kept in memory and, when
+the cache folder is writable, saved beside it as `warps/<entry>_s<size>_r<ref>_<key>.npy`
+(uint8, numpy only), where key digests the entry's source stamp and the warp renderer's code, so
+a changed clip or renderer never reuses stale warps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from reenact.train.cache import CacheEntry
+
+log = logging.getLogger(__name__)
+
+
+def _renderer_digest() -> str:
+    import reenact.render.warp as warp_module  # noqa: PLC0415
+
+    digest = hashlib.sha1()
+    for path in sorted(Path(warp_module.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def render_warps(crop: np.ndarray, landmarks: np.ndarray, reference: int, frames: np.ndarray,
+                 size: int) -> np.ndarray:
+    """(N,S,S,3) uint8: crop[reference] warped to landmarks[j] for j in `frames` (others 0).
+
+    crop: (N,S,S,3) uint8; landmarks: (N,478,3) crop pixels at side `size`.
+    """
+    from reenact.render.warp import WarpRenderer  # noqa: PLC0415
+
+    renderer = WarpRenderer(size=size)
+    renderer.set_target(crop[reference], landmarks[reference])
+    out = np.zeros((len(crop), size, size, 3), np.uint8)
+    for j in frames:
+        renderer.render(landmarks[j], out=out[j])
+    return out
+
+
+class WarpBank:
+    """Warps of each entry's reference frames to its candidate frames, at crop side `size`.
+
+    entries / crops / landmarks: as for GeneratorDataset; references[i]: entry i's reference
+    frames; frames[i]: the frames to warp to. workers: threads (numpy and cv2 release the GIL).
+    """
+
+    def __init__(self, entries: list[CacheEntry], crops: list[np.ndarray],
+                 landmarks: list[np.ndarray], *, references: list[np.ndarray],
+                 frames: list[np.ndarray], size: int, workers: int = 1,
+                 progress: bool = False) -> None:
+        from tqdm import tqdm  # noqa: PLC0415
+
+        self.size = size
+        self._digest = _renderer_digest()
+        jobs = [(i, int(r)) for i, refs in enumerate(references) for r in refs]
+        self._warps: dict[tuple[int, int], np.ndarray] = {}
+
+        def make(job: tuple[int, int]) -> tuple[tuple[int, int], np.ndarray]:
+            i, ref = job
+            path = self._path(entries[i], ref)
+            warps = _load(path, (len(crops[i]), size, size, 3))
+            if warps is None:
+                warps = render_warps(crops[i], landmarks[i], ref, frames[i], size)
+                _save(path, warps)
+            return job, warps
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
+            total=len(jobs), desc="warps", unit="ref", disable=not progress
+        ) as bar:
+            for job, warps in pool.map(make, jobs):
+                self._warps[job] = warps
+                bar.update(1)
+
+    def _path(self, entry: CacheEntry, reference: int) -> Path | None:
+        if not entry.source_stamp:
+            return None
+        key = hashlib.sha1(f"{entry.source_stamp}:{self._digest}".encode()).hexdigest()[:10]
+        return entry.folder / "warps" / f"{entry.name}_s{self.size}_r{reference}_{key}.npy"
+
+    def get(self, entry: int, reference: int, truth: int) -> np.ndarray:
+        """(S,S,3) uint8: entry's reference frame warped to frame `truth`'s landmarks."""
+        return self._warps[(entry, reference)][truth]
+
+
+def _load(path: Path | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        warps = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return warps if warps.shape == shape and warps.dtype == np.uint8 else None
+
+
+def _save(path: Path | None, warps: np.ndarray) -> None:
+    if path is None:
+        return
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            np.save(f, warps)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.info("warps not cached at %s (%s)", path, exc)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,56 @@
+"""The network registry: build by name, a clear error listing names, arch_meta everywhere."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from reenact.errors import ReenactError
+from reenact.nn import registry
+from reenact.nn.unet import UNetGenerator
+
+BUILTINS = {"fusion", "landmark_disc", "patchgan", "unet"}
+
+
+def test_builtin_names() -> None:
+    assert BUILTINS <= set(registry.names())
+
+
+def test_unknown_name_lists_the_valid_ones() -> None:
+    with pytest.raises(registry.UnknownNetworkError) as info:
+        registry.build("resnet9")
+    message = str(info.value)
+    assert isinstance(info.value, ReenactError)
+    assert "'resnet9'" in message and all(name in message for name in BUILTINS)
+
+
+def test_build_passes_keyword_arguments() -> None:
+    model = registry.build("unet", ngf=8, size=64, variant="warp_guided")
+    assert isinstance(model, UNetGenerator)
+    assert model.arch_meta() == {
+        "arch": "unet", "variant": "warp_guided", "ngf": 8, "size": 64,
+        "in_channels": 7, "out_channels": 3,
+    }
+    with pytest.raises(TypeError):
+        registry.build("unet", 8)  # constructors are keyword-only
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_arch_meta_names_the_registered_network(name: str) -> None:
+    kwargs = {"ngf": 4, "size": 32} if name == "unet" else {}
+    meta = registry.build(name, **kwargs).arch_meta()
+    assert meta["arch"] == name
+    assert all(isinstance(v, (str, int)) for v in meta.values())
+
+
+def test_register_rejects_a_taken_name_and_classes_without_meta() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+
+        @registry.register("unet")
+        class OtherUNet(torch.nn.Module):
+            def arch_meta(self) -> dict[str, str | int]:
+                return {"arch": "unet"}
+
+    with pytest.raises(TypeError, match="arch_meta"):
+        registry.register("no_meta")(torch.nn.Identity)
+    assert "no_meta" not in registry.names()
