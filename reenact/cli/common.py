@@ -71,14 +71,7 @@ def config_from_args(args: argparse.Namespace, **base: Any) -> Config:
         value = getattr(args, attr, None)
         if value is not None:
             flags[key] = value
-    overrides = [f"{k}={_yaml_scalar(v)}" for k, v in flags.items()] + list(args.overrides)
-    return load_config(args.config, overrides, base=_nest(base))
-
-
-def _yaml_scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    return load_config(args.config, args.overrides, base=_nest(base), flags=flags)
 
 
 def _nest(flat: dict[str, Any]) -> dict[str, Any]:

@@ -27,8 +27,19 @@ def _field_types(cls: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
+class _Raw(str):
+    """An override's text, typed by the field it lands in ('null' is a str for a str field)."""
+
+
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
     """Check `value` against a field's annotation; ints widen to floats, lists become tuples."""
+    if isinstance(value, _Raw):
+        if annotation is str:
+            return str(value)
+        try:
+            value = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            value = str(value)
     origin = typing.get_origin(annotation)
     if dataclasses.is_dataclass(annotation):
         if not isinstance(value, dict):
@@ -88,15 +99,11 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """'renderer.size=512' -> ('renderer.size', 512). The value is parsed as a YAML scalar."""
+    """'renderer.size=512' -> ('renderer.size', '512'), typed later by the field it sets."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {text!r}: expected section.key=value")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return key.strip(), value
+    return key.strip(), _Raw(raw)
 
 
 def resolve_preset(name_or_path: str) -> Path:
@@ -130,8 +137,10 @@ def load_config(
     overrides: typing.Iterable[str] = (),
     *,
     base: dict[str, Any] | None = None,
+    flags: dict[str, Any] | None = None,
 ) -> Config:
-    """Read a preset (or defaults), apply `base` values then `--set` overrides, and validate."""
+    """Defaults < `base` (nested) < the preset file < `flags` ({'sink.kind': 'null'}) <
+    `--set` overrides; every layer validated, errors naming where the bad value came from."""
     data: dict[str, Any] = {}
     for dotted, value in _flatten(base or {}):
         _set_path(data, dotted, value)
@@ -140,6 +149,9 @@ def load_config(
         for dotted, value in _flatten(read_yaml(preset)):
             _set_path(data, dotted, value)
         _validated(data, f"{preset}: ")
+    for dotted, value in (flags or {}).items():
+        _set_path(data, dotted, value)
+        _validated(data, "command line: ")
     for text in overrides:
         dotted, value = parse_override(text)
         _set_path(data, dotted, value)

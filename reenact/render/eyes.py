@@ -63,6 +63,23 @@ class EyeKeeper:
         self._target_xy = np.asarray(target_xy, np.float32)[:, :2].copy()
         self._openings = tuple(eye_opening(self._target_xy, e) for e in (0, 1))
 
+    def snap_closed(self, xy: np.ndarray) -> None:
+        """In place on fused (478,2): an eye open less than ~10-30 % of the target's shuts.
+
+        A tracked blink rarely brings the lids fully together; a thin slit of eyeball reads as
+        "not quite closed", so the remaining gap fades to 0 (upper lid down to the lower one).
+        """
+        for eye in (0, 1):
+            target_open = self._openings[eye]
+            if target_open <= 0.0:
+                continue
+            t = min(max((eye_opening(xy, eye) / target_open - 0.1) / 0.2, 0.0), 1.0)
+            keep = t * t * (3.0 - 2.0 * t)
+            if keep < 1.0:
+                upper, lower = UPPER_LIDS[eye], LOWER_LIDS[eye]
+                gap = np.clip(xy[lower, 1] - xy[upper, 1], 0.0, None)
+                xy[upper, 1] = xy[lower, 1] - keep * gap
+
     def _shift(self, xy: np.ndarray, eye: int) -> np.ndarray:
         """Where the eyeball moved: the eye's corners' motion plus the (limited) gaze change."""
         ring, iris = _EYES[eye], _IRIS_CENTRES[eye]

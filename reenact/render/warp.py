@@ -115,6 +115,8 @@ class WarpRenderer:
             raise RuntimeError("WarpRenderer.render called before set_target")
         fused = validate_landmarks(fused_landmarks, "fused landmarks").copy()
         uncross_lids(fused)
+        if self.eyes is not None:
+            self.eyes.snap_closed(fused)
         if out is None:
             out = self._target.copy()
         else:

@@ -1,0 +1,91 @@
+"""Config: YAML presets, --set overrides, validation errors that name key and file, round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import yaml
+
+from reenact.config import Config, config_to_dict, dump_config, load_config, replace
+from reenact.config.load import CONFIG_DIR
+from reenact.errors import ConfigError
+
+
+def test_defaults_are_frozen_dataclasses():
+    config = load_config()
+    assert isinstance(config, Config)
+    assert config.renderer.size == 256
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.renderer.size = 512  # type: ignore[misc]
+
+
+def test_override_types_are_coerced_and_checked():
+    config = load_config(None, ["renderer.size=512", "stream.intensity=1", "train.data=[a.mp4, b]"])
+    assert config.renderer.size == 512
+    assert config.stream.intensity == 1.0 and isinstance(config.stream.intensity, float)
+    assert config.train.data == ("a.mp4", "b")
+
+
+def test_round_trip_through_yaml(tmp_path):
+    config = load_config(None, ["renderer.size=512", "sink.kind=null", "smoothing.beta=0.7",
+                                "eval.clips=[x.mp4]"])
+    path = dump_config(config, tmp_path / "run.config.yaml")
+    assert load_config(path) == config
+    assert yaml.safe_load(path.read_text())["renderer"]["size"] == 512
+    assert not list(tmp_path.glob("*.partial"))
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+def test_every_shipped_preset_loads(preset):
+    load_config(preset)
+
+
+def test_unknown_key_in_file_names_key_and_file(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("renderer:\n  sise: 512\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert "renderer.sise" in message and str(path) in message
+    assert "size" in message  # the valid keys are listed
+    assert "\n" not in message
+
+
+def test_wrong_type_names_key_and_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("smoothing:\n  enabled: maybe\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*smoothing\.enabled.*expected bool"):
+        load_config(path)
+
+
+def test_unknown_section_and_bad_override():
+    with pytest.raises(ConfigError, match="unknown key 'rendrer'"):
+        load_config(None, ["rendrer.size=3"])
+    with pytest.raises(ConfigError, match=r"--set renderer\.size=big.*expected int"):
+        load_config(None, ["renderer.size=big"])
+    with pytest.raises(ConfigError, match="expected section.key=value"):
+        load_config(None, ["renderer.size"])
+
+
+def test_missing_and_invalid_yaml_files(tmp_path):
+    with pytest.raises(ConfigError, match="nope.yaml: config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("renderer: [unclosed\n")
+    with pytest.raises(ConfigError, match="broken.yaml.*invalid YAML"):
+        load_config(broken)
+
+
+def test_replace_validates_and_keeps_other_sections():
+    config = load_config(None, ["renderer.size=512"])
+    changed = replace(config, sink={"kind": "null"})
+    assert changed.sink.kind == "null" and changed.renderer.size == 512
+    with pytest.raises(ConfigError):
+        replace(config, sink={"kindd": "null"})
+
+
+def test_dict_form_is_plain_data():
+    data = config_to_dict(load_config(None, ["train.data=[a]"]))
+    assert data["train"]["data"] == ["a"]
+    yaml.safe_dump(data)  # only plain types
