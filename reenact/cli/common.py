@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from reenact.config import Config, load_config
-from reenact.plugin_api import parse_spec
+from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, entry_points, parse_spec
 
 
 def add_config_options(parser: argparse.ArgumentParser, *, preset: str | None = None) -> None:
@@ -44,7 +44,12 @@ def spec_overrides(section: str, spec: str) -> dict[str, Any]:
     """'video:clip.mp4' -> {'source.kind': 'video', 'source.path': 'clip.mp4'}."""
     kind, arg = parse_spec(spec)
     if not kind:
-        kind = "video" if section == "source" else "file"
+        group = SOURCE_GROUP if section == "source" else SINK_GROUP
+        looks_like_path = any(c in spec for c in "./\\")
+        if spec in entry_points(group) or not looks_like_path:  # a plugin name: 'null', 'window'
+            kind, arg = spec, ""
+        else:  # a bare path
+            kind = "video" if section == "source" else "file"
     values: dict[str, Any] = {f"{section}.kind": kind}
     if arg:
         if section == "sink" and kind == "stream":

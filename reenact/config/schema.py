@@ -150,7 +150,8 @@ class TrainConfig:
     frame_stride: int = 1  # `reenact prepare`: keep every n-th frame of a clip
     val_fraction: float = 0.2  # identities held out when val_holdout is empty (at least one)
     val_frames: int = 8  # ground-truth frames per held-out clip or identity in validation
-    reference: str = "random"  # Omega's appearance frame: "random" frame of the clip, "neutral"
+    reference_frames: int = 0  # Omega's appearance frames per clip: 0 = any, 1 = the neutral,
+    # k = the neutral + k-1 evenly spaced (warp_guided needs k >= 1: a warp per reference)
     ndf: int = 0  # PatchGAN width (0 = renderer.ngf)
     disc_condition: str = "target"  # D sees (P_t, image) "target", or the whole G "input" too
     attention_weight: float = 0.1  # warp_guided: L2 penalty on the attention mask
@@ -158,6 +159,7 @@ class TrainConfig:
     fusion_mix: tuple[float, ...] = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired
     fusion_disc_hidden: int = 0  # D_J width (0 = fusion.hidden)
     progress: bool = True  # tqdm progress bars (rank 0)
+    device: str = "auto"  # "auto" (CUDA when present), "cuda" or "cpu"
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,9 @@ class Alignment:
         """
         dsize = (self.size, self.size)
         if out is None:
-            return cv2.warpAffine(image, self.matrix, dsize, flags=cv2.INTER_LINEAR, borderMode=border)
+            return cv2.warpAffine(
+                image, self.matrix, dsize, flags=cv2.INTER_LINEAR, borderMode=border
+            )
         cv2.warpAffine(
             image, self.matrix, dsize, dst=out, flags=cv2.INTER_LINEAR, borderMode=border
         )

@@ -77,7 +77,7 @@ class NeutralCalibrator:
         self._count = self.frames
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the neutral to `path` (.npz, key "neutral"), atomically (temporary name + rename)."""
+        """Write the neutral to `path` (.npz, key "neutral"), atomically (temp name + rename)."""
         if self._neutral is None:
             raise RuntimeError("no neutral to save: calibration is not complete")
         path = Path(path)

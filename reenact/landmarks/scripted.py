@@ -34,19 +34,26 @@ def _iod(neutral: np.ndarray) -> float:
 
 
 def mouth_open(neutral: np.ndarray, amount: float) -> np.ndarray:
-    """The jaw drops by `amount` x inter-ocular distance; the upper lip stays. (478,3) deviation."""
+    """The jaw drops by `amount` x inter-ocular distance; the upper lip stays. (478,3) deviation.
+
+    The lower lip follows the jaw fully at its centre and not at all at the mouth corners; the
+    chin and jaw below follow with a falloff towards the sides of the face.
+    """
     dev = np.zeros_like(neutral)
-    iod = _iod(neutral)
-    centre_x = neutral[[UPPER_INNER_LIP, LOWER_INNER_LIP], 0].mean()
+    drop = amount * _iod(neutral)
+    corners = neutral[list(MOUTH_CORNERS), :2]
+    centre_x = corners[:, 0].mean()
     lip_y = neutral[[UPPER_INNER_LIP, LOWER_INNER_LIP], 1].mean()
-    chin_y = neutral[CHIN, 1]
-    half_width = abs(neutral[MOUTH_CORNERS[1], 0] - neutral[MOUTH_CORNERS[0], 0]) * 1.6
-    below = neutral[:, 1] > lip_y - 0.02 * iod
+    half_mouth = abs(corners[1, 0] - corners[0, 0]) / 2
+    x, y = neutral[:, 0], neutral[:, 1]
+    lateral = np.abs(x - centre_x)
+    on_lip = np.clip(1.0 - (lateral / (half_mouth * 1.02)) ** 2, 0.0, 1.0)
+    jaw = np.exp(-((lateral / (half_mouth * 2.2)) ** 2))
+    depth = np.clip((y - lip_y) / (0.5 * half_mouth), 0.0, 1.0)  # 0 at the lip line, 1 below
+    weight = np.where(lateral < half_mouth, np.maximum(on_lip, depth * jaw), depth * jaw)
+    below = y > lip_y
     below[UPPER_INNER_LIP] = False
-    depth = np.clip((neutral[:, 1] - lip_y) / max(chin_y - lip_y, 1.0), 0.0, 1.0)
-    weight = (0.55 + 0.45 * depth) * np.exp(-(((neutral[:, 0] - centre_x) / half_width) ** 2))
-    dev[below, 1] = amount * iod * weight[below]
-    dev[LOWER_INNER_LIP, 1] = amount * iod
+    dev[below, 1] = drop * weight[below]
     return dev
 
 
@@ -105,7 +112,7 @@ class Segment:
 
 DEMO_SCRIPT = (
     Segment("smile", 0.5, 1.6),
-    Segment("mouth_open", 2.0, 1.6, 0.55),
+    Segment("mouth_open", 2.0, 1.6, 0.45),
     Segment("blink", 3.7, 0.45),
     Segment("brows_up", 4.3, 1.5),
     Segment("wink", 5.9, 0.9),

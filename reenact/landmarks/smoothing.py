@@ -40,7 +40,9 @@ class OneEuroFilter:
     divides by zero. A change of shape restarts the filter.
     """
 
-    def __init__(self, *, min_cutoff: float = 1.5, beta: float = 0.3, d_cutoff: float = 1.0) -> None:
+    def __init__(
+        self, *, min_cutoff: float = 1.5, beta: float = 0.3, d_cutoff: float = 1.0
+    ) -> None:
         if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
             raise ValueError(
                 f"OneEuroFilter needs min_cutoff > 0, d_cutoff > 0, beta >= 0; "
@@ -71,14 +73,14 @@ class OneEuroFilter:
         if self._x is None or self._x.shape != x.shape:
             self._x = x.astype(np.float64)
             self._dx = np.zeros(x.shape, dtype=np.float64)
-            self._t = float(t_s)
+            self._t = float(t_s) if math.isfinite(t_s) else 0.0
             return self._x.astype(dtype)
         dt = float(t_s) - self._t
         if dt > 0.0 and math.isfinite(dt):
             self._dt = dt
         else:
             dt = self._dt
-        self._t = float(t_s)
+        self._t = float(t_s) if math.isfinite(t_s) else self._t + dt
         speed = (x - self._x) / dt
         self._dx += _alpha(self.d_cutoff, dt) * (speed - self._dx)
         cutoff = self.min_cutoff + self.beta * np.abs(self._dx)

@@ -14,12 +14,12 @@ MediaPipe is imported lazily, on the first tracker built, with its C++ log noise
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,8 +29,6 @@ import numpy as np
 from reenact.config.schema import TrackerConfig
 from reenact.errors import InputError
 from reenact.landmarks.align import inter_ocular_distance
-
-log = logging.getLogger(__name__)
 
 NUM_LANDMARKS = 478
 FACE_WIDTH_PER_IOD = 2.5  # face width ~ 2.5 x the eye-centre distance
@@ -48,16 +46,24 @@ _NOISE = re.compile(
 )
 
 
+_STDERR_LOCK = threading.RLock()  # fd 2 is process-wide: one capture window at a time
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Capture fd 2 for the duration; re-emit every line that is not known MediaPipe noise."""
+    with _STDERR_LOCK:
+        yield from _capture_stderr()
+
+
+def _capture_stderr() -> Iterator[None]:
     try:
         fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # pytest capture, notebooks: leave alone
+        sys.stderr.flush()
+        saved = os.dup(fd)
+    except (AttributeError, OSError, ValueError):  # pytest capture, notebooks, closed fd 2
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
     with tempfile.TemporaryFile() as sink:
         os.dup2(sink.fileno(), fd)
         try:
@@ -72,13 +78,13 @@ def _quiet_stderr() -> Iterator[None]:
                 os.write(fd, b"".join(kept))
 
 
-def _face_mesh_module() -> Any:
-    """Import mediapipe's face mesh quietly (GLOG/TF log levels are set before the import)."""
+def _solutions() -> Any:
+    """Import mediapipe's solutions quietly (GLOG/TF log levels are set before the import)."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from mediapipe.python.solutions import face_mesh  # noqa: PLC0415 (lazy on purpose)
+    from mediapipe.python import solutions  # noqa: PLC0415 (lazy on purpose)
 
-    return face_mesh
+    return solutions
 
 
 def _to_array(face: Any, width: int, height: int) -> np.ndarray:
@@ -104,8 +110,9 @@ def head_yaw_deg(landmarks: np.ndarray) -> float:
     The face plane's normal is the cross product of the cheek-to-cheek axis (234 -> 454) and the
     forehead-to-chin axis (10 -> 152), in pixels with MediaPipe's z (same scale as x). Yaw is the
     normal's angle from the camera axis in the x-z plane; its sign says which way the head turned
-    (positive = the face points towards image-right). Good to ~5-10 degrees: enough to call a
-    face "lost" beyond `TrackerConfig.max_yaw_deg`.
+    (positive = the face points towards image-right). A rough measure - it reads about 50 for
+    a near-profile (pcavs_00002 frame 25) - but enough to call a face "lost" beyond
+    `TrackerConfig.max_yaw_deg`.
 
     landmarks: (478,3) pixels.
     """
@@ -128,8 +135,7 @@ class FaceTracker:
         self.static = static
         self._quiet_until_face = True  # the landmark branch logs once, on the first face
         with _quiet_stderr():
-            face_mesh = _face_mesh_module()
-            self._mesh = face_mesh.FaceMesh(
+            self._mesh = _solutions().face_mesh.FaceMesh(
                 static_image_mode=static,
                 max_num_faces=self.config.max_faces,
                 refine_landmarks=True,
@@ -162,7 +168,9 @@ class FaceTracker:
         if self._mesh is None:
             raise RuntimeError("FaceTracker is closed")
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
-            raise ValueError(f"expected (H,W,3) uint8 RGB, got {image_rgb.shape} {image_rgb.dtype}")
+            raise ValueError(
+                f"expected (H,W,3) uint8 RGB, got {image_rgb.shape} {image_rgb.dtype}"
+            )
         height, width = image_rgb.shape[:2]
         image_rgb = np.ascontiguousarray(image_rgb)
         if self._quiet_until_face:
@@ -192,6 +200,16 @@ class FaceTracker:
         return by_x[index] if index < len(by_x) else None
 
 
+# Target images: MediaPipe samples its detector input (128 or 192 px) and the face ROI (192 px)
+# bilinearly, without a low-pass, so a big image aliases. Detection therefore runs on an
+# area-downscaled copy, and the landmarks are refined on a crop around the face, area-resized so
+# the face is about REFINE_FACE_PX wide.
+DETECT_SIDE = 1024
+REFINE_FACE_PX = 384
+FAR_DETECT_SIDES = (1024, 640)
+FAR_DETECT_CONFIDENCE = 0.3  # low: every box is confirmed by the face mesh on its crop
+
+
 def _resize(image: np.ndarray, factor: float) -> np.ndarray:
     height, width = image.shape[:2]
     dsize = (max(1, round(width * factor)), max(1, round(height * factor)))
@@ -204,44 +222,32 @@ def _track_static(image: np.ndarray, config: TrackerConfig) -> list[np.ndarray]:
         return tracker.track(image)
 
 
-def _track_resized(image: np.ndarray, config: TrackerConfig) -> list[np.ndarray]:
-    """Track on a copy no longer than `config.max_image_side`; landmarks in `image` pixels."""
-    longer = max(image.shape[:2])
-    if longer <= config.max_image_side:
-        return _track_static(image, config)
-    factor = config.max_image_side / longer
-    faces = _track_static(_resize(image, factor), config)
-    return [f / np.float32(factor) for f in faces]
-
-
-def _face_box(landmarks: np.ndarray, image_shape: tuple[int, ...], margin: float) -> tuple[int, ...]:
-    """A square box around the face, `margin` x its larger side, clipped to the image."""
-    lo = landmarks[:, :2].min(axis=0)
-    hi = landmarks[:, :2].max(axis=0)
-    centre = (lo + hi) / 2
-    half = margin * float((hi - lo).max()) / 2
+def _square_box(
+    centre: np.ndarray, side: float, image_shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of a square of `side` around `centre`, clipped to the image."""
     height, width = image_shape[:2]
-    x0, y0 = (max(0, math.floor(c - half)) for c in centre)
-    x1 = min(width, math.ceil(centre[0] + half))
-    y1 = min(height, math.ceil(centre[1] + half))
+    half = side / 2
+    x0, y0 = max(0, math.floor(centre[0] - half)), max(0, math.floor(centre[1] - half))
+    x1, y1 = min(width, math.ceil(centre[0] + half)), min(height, math.ceil(centre[1] + half))
     return x0, y0, x1, y1
 
 
-def _retrack_crop(
-    image: np.ndarray, landmarks: np.ndarray, config: TrackerConfig, face_px: float
+def _mesh_in_box(
+    image: np.ndarray, centre: np.ndarray, side: float, factor: float, config: TrackerConfig
 ) -> np.ndarray | None:
-    """Re-track the face on a crop around it, resized so the face is `face_px` wide.
+    """Track the face nearest `centre` in a square crop of `side`, resized by `factor`.
 
-    Returns (478,3) float32 in `image` pixels, or None if the face is not found again.
+    Returns (478,3) float32 in `image` pixels, or None when no face is found in the crop.
     """
-    x0, y0, x1, y1 = _face_box(landmarks, image.shape, margin=2.0)
-    factor = face_px / max(face_size_px(landmarks), 1e-6)
-    crop = _resize(np.ascontiguousarray(image[y0:y1, x0:x1]), factor)
-    faces = _track_static(crop, config)
+    x0, y0, x1, y1 = _square_box(centre, side, image.shape)
+    if min(x1 - x0, y1 - y0) < 8:
+        return None
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    faces = _track_static(_resize(crop, factor) if factor != 1.0 else crop, config)
     if not faces:
         return None
-    # pick the face nearest the one we asked for (the crop may hold part of a neighbour)
-    want = (landmarks[:, :2].mean(axis=0) - (x0, y0)) * factor
+    want = (np.asarray(centre) - (x0, y0)) * factor  # the crop may hold part of a neighbour
     best = min(faces, key=lambda f: float(np.hypot(*(f[:, :2].mean(axis=0) - want))))
     out = best / np.float32(factor)
     out[:, 0] += x0
@@ -249,21 +255,87 @@ def _retrack_crop(
     return out
 
 
-def detect_target_face(image_rgb: np.ndarray, config: TrackerConfig, *, source_name: str) -> np.ndarray:
+def _refine(
+    image: np.ndarray, face: np.ndarray, config: TrackerConfig, face_px: float
+) -> np.ndarray:
+    """Re-track `face` on a crop twice its size, resized so the face is `face_px` wide."""
+    span = face[:, :2].max(axis=0) - face[:, :2].min(axis=0)
+    centre = face[:, :2].mean(axis=0)
+    factor = face_px / max(face_size_px(face), 1e-6)
+    refined = _mesh_in_box(image, centre, 2.0 * float(span.max()), factor, config)
+    return refined if refined is not None else face
+
+
+def _far_face_boxes(image: np.ndarray, config: TrackerConfig) -> list[tuple[float, ...]]:
+    """Face boxes (cx, cy, side in pixels) from MediaPipe's full-range face detector (faces up
+    to ~5 m away), which finds faces too small in the frame for the face mesh's own detector."""
+    height, width = image.shape[:2]
+    with _quiet_stderr():
+        detector = _solutions().face_detection.FaceDetection(
+            model_selection=1,
+            min_detection_confidence=min(FAR_DETECT_CONFIDENCE, config.min_detection_confidence),
+        )
+        try:
+            detections = detector.process(np.ascontiguousarray(image)).detections or []
+        finally:
+            detector.close()
+    boxes = []
+    for detection in detections[: config.max_faces]:
+        box = detection.location_data.relative_bounding_box
+        w, h = box.width * width, box.height * height
+        boxes.append((box.xmin * width + w / 2, box.ymin * height + h / 2, max(w, h)))
+    return boxes
+
+
+def _far_faces(image: np.ndarray, config: TrackerConfig) -> list[np.ndarray]:
+    """Faces too small in the frame for the mesh's detector: full-range detection on copies of
+    longer side 1024 and 640 (the first that finds any), each face confirmed by the mesh on a
+    crop of `image` around it. Returns (478,3) float32 in `image` pixels."""
+    faces: list[np.ndarray] = []
+    for side in FAR_DETECT_SIDES:
+        factor = min(1.0, side / max(image.shape[:2]))
+        for cx, cy, size in _far_face_boxes(_resize(image, factor), config):
+            box_side = 2.0 * size / factor  # the box is the face; the mesh wants context
+            centre = np.array([cx, cy]) / factor
+            face = _mesh_in_box(image, centre, box_side, min(1.0, 512.0 / box_side), config)
+            if face is not None:
+                faces.append(face)
+        if faces:
+            break
+    return faces
+
+
+def _find_faces(image: np.ndarray, config: TrackerConfig) -> tuple[list[np.ndarray], float]:
+    """All faces of a still image, largest first, in `image` pixels, found on a copy whose
+    longer side is at most min(config.max_image_side, DETECT_SIDE); also that copy's scale."""
+    factor = min(1.0, min(config.max_image_side, DETECT_SIDE) / max(image.shape[:2]))
+    small = _resize(image, factor) if factor < 1.0 else image
+    faces = [f / np.float32(factor) for f in _track_static(small, config)]
+    if not faces:  # the mesh's detector is short-range: look again for faces small in the frame
+        faces = sorted(_far_faces(image, config), key=_bbox_area, reverse=True)
+    return faces, factor
+
+
+def detect_target_face(
+    image_rgb: np.ndarray, config: TrackerConfig, *, source_name: str
+) -> np.ndarray:
     """The one face of a target image, in static mode, with errors a person can act on.
 
-    image_rgb: (H,W,3) uint8 RGB of any size (larger than `config.max_image_side` is tracked on a
-    resized copy, then refined on a full-resolution crop around the face).
+    image_rgb: (H,W,3) uint8 RGB of any size. Faces are found on an area-downscaled copy (longer
+    side <= min(config.max_image_side, 1024)); when the face mesh's short-range detector finds
+    none, MediaPipe's full-range detector looks for faces small in the frame. The chosen face is
+    then re-tracked on a crop of the full image where the face is about 384 px wide.
     Returns (478,3) float32 landmarks in `image_rgb` pixels.
     Raises InputError naming `source_name` when no face is found, when several are found and
     `config.multiple_faces == "error"`, or when the face is narrower than `config.min_face_px`
     and `config.small_face == "error"` (with "upscale", a crop around the face is enlarged and
     re-tracked, and the landmarks are mapped back).
     """
-    faces = _track_resized(image_rgb, config)
+    faces, factor = _find_faces(image_rgb, config)
     if not faces:
         raise InputError(
-            f"{source_name}: no face found; use an image with a clearly visible, roughly frontal face"
+            f"{source_name}: no face found; "
+            "use an image with a clearly visible, roughly frontal face"
         )
     if len(faces) > 1 and config.multiple_faces == "error":
         raise InputError(
@@ -278,10 +350,7 @@ def detect_target_face(image_rgb: np.ndarray, config: TrackerConfig, *, source_n
                 f"{source_name}: the face is only {width:.0f} px wide (minimum "
                 f"{config.min_face_px}); use a larger image or set tracker.small_face=upscale"
             )
-        refined = _retrack_crop(image_rgb, face, config, face_px=4.0 * config.min_face_px)
-        return refined if refined is not None else face
-    if max(image_rgb.shape[:2]) > config.max_image_side:
-        target_px = min(width, config.max_image_side / 2.0)
-        refined = _retrack_crop(image_rgb, face, config, face_px=target_px)
-        return refined if refined is not None else face
+        return _refine(image_rgb, face, config, face_px=REFINE_FACE_PX)
+    if width > REFINE_FACE_PX or factor < 1.0:
+        return _refine(image_rgb, face, config, face_px=min(width, REFINE_FACE_PX))
     return face

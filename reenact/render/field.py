@@ -20,6 +20,8 @@ from reenact.landmarks.regions import HOLE_TRIANGLES, REGIONS, TRIANGLES
 NUM_MESH = 468  # 468..477 are the irises: they ride on the eye's triangles, not their own
 FACE_OVAL = REGIONS["face_oval"]
 _SHIFT = 4  # cv2 drawing sub-pixel bits
+_CENTRAL_X = np.array([[-0.5, 0.0, 0.5]], np.float32)  # d/dx by central differences
+_CENTRAL_Y = _CENTRAL_X.T.copy()
 
 
 def anchor_points(target_xy: np.ndarray, size: int, *, ring_scale: float = 1.22) -> np.ndarray:
@@ -127,6 +129,7 @@ class MeshField:
         self.points = np.ascontiguousarray(np.stack([xx, yy], -1), dtype=np.float32)  # (G,G,2)
         owner = self._rasterise(points, triangles)
         self.index, self.weights = self._barycentric(points, triangles, owner)
+        self._flat_index = np.ascontiguousarray(self.index.reshape(-1))
         self._displacement = np.zeros((len(points), 2), np.float32)
 
     def _rasterise(self, points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -177,26 +180,26 @@ class MeshField:
     def forward(self, displacement: np.ndarray) -> np.ndarray:
         """(num_free,2) float32 landmark displacements -> (G,G,2) float32 field d at the samples."""
         self._displacement[: self.num_free] = displacement
-        gathered = self._displacement[self.index]  # (G*G,3,2)
-        field = np.einsum("nk,nkc->nc", self.weights, gathered)
+        corners = np.take(self._displacement, self._flat_index, axis=0).reshape(-1, 3, 2)
+        field = np.einsum("nk,nkc->nc", self.weights, corners)
         return field.reshape(self.grid, self.grid, 2)
 
-    def sample(self, values: np.ndarray, where_px: np.ndarray) -> np.ndarray:
-        """Bilinear samples of a (G,G,C) grid array at (G,G,2) pixel positions (0 outside)."""
-        where = where_px * self.to_grid_scale + self.to_grid_offset
-        out = cv2.remap(
-            values, where[..., 0], where[..., 1], cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT, borderValue=0,
-        )
-        return out.reshape(values.shape)
+    def sample(self, values: np.ndarray, where_x: np.ndarray, where_y: np.ndarray) -> np.ndarray:
+        """Bilinear samples of a (G,G,C) grid array at pixel positions (G,G) x, (G,G) y.
 
-    def jacobian(self, field: np.ndarray) -> np.ndarray:
-        """(G,G,2) field -> (G,G,4) float32 [dd_x/dx, dd_x/dy, dd_y/dx, dd_y/dy] per pixel."""
-        gx = np.gradient(field, axis=1) * self.to_grid_scale[0]
-        gy = np.gradient(field, axis=0) * self.to_grid_scale[1]
-        return np.ascontiguousarray(
-            np.stack([gx[..., 0], gy[..., 0], gx[..., 1], gy[..., 1]], axis=-1), dtype=np.float32
-        )
+        Returns (G,G,C) float32 (C > 1) or (G,G); 0 outside the box.
+        """
+        gx = where_x * self.to_grid_scale[0] + self.to_grid_offset[0]
+        gy = where_y * self.to_grid_scale[1] + self.to_grid_offset[1]
+        return cv2.remap(values, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=0)
+
+    def _with_jacobian(self, field: np.ndarray) -> np.ndarray:
+        """(G,G,2) field -> (G,G,6) float32: d_x, d_y, dd_x/dx, dd_x/dy, dd_y/dx, dd_y/dy."""
+        sx, sy = (float(v) for v in self.to_grid_scale)
+        ddx = cv2.filter2D(field, -1, _CENTRAL_X * sx, borderType=cv2.BORDER_REPLICATE)
+        ddy = cv2.filter2D(field, -1, _CENTRAL_Y * sy, borderType=cv2.BORDER_REPLICATE)
+        return cv2.merge([field, ddx[..., :1], ddy[..., :1], ddx[..., 1:], ddy[..., 1:]])
 
     def backward(self, field: np.ndarray, iterations: int) -> np.ndarray:
         """Invert p' = p + d(p) over the grid by damped Newton steps on q + d(q) = p'.
@@ -206,18 +209,21 @@ class MeshField:
         more than 2x, as in an opening mouth. Where the fused mesh folds over (det < 0) the step
         is clamped to two grid cells and the result is one of the pre-images.
         """
-        points = self.points
-        jac = self.jacobian(field)
-        source = points - field
+        px, py = self.points[..., 0], self.points[..., 1]
+        packed = self._with_jacobian(field)
+        qx = px - field[..., 0]
+        qy = py - field[..., 1]
         max_step = 2.0 / float(self.to_grid_scale.min())
         for _ in range(iterations):
-            d = self.sample(field, source)
-            j = self.sample(jac, source)
-            rx = source[..., 0] + d[..., 0] - points[..., 0]
-            ry = source[..., 1] + d[..., 1] - points[..., 1]
-            a, b, c, e = 1.0 + j[..., 0], j[..., 1], j[..., 2], 1.0 + j[..., 3]
+            s = self.sample(packed, qx, qy)
+            rx = qx + s[..., 0] - px
+            ry = qy + s[..., 1] - py
+            a, b, c, e = 1.0 + s[..., 2], s[..., 3], s[..., 4], 1.0 + s[..., 5]
             det = a * e - b * c
-            det = np.where(np.abs(det) < 0.05, np.copysign(0.05, det), det)
-            source[..., 0] -= np.clip((e * rx - b * ry) / det, -max_step, max_step)
-            source[..., 1] -= np.clip((a * ry - c * rx) / det, -max_step, max_step)
-        return source - points
+            det[np.abs(det) < 0.05] = 0.05  # folded or collapsed: a short, safe step
+            qx -= np.clip((e * rx - b * ry) / det, -max_step, max_step)
+            qy -= np.clip((a * ry - c * rx) / det, -max_step, max_step)
+        out = np.empty_like(field)
+        out[..., 0] = qx - px
+        out[..., 1] = qy - py
+        return out

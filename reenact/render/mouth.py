@@ -73,7 +73,7 @@ class MouthFiller:
 
     def set_target(self, target_crop: np.ndarray, target_xy: np.ndarray) -> None:
         """target_crop: (S,S,3) uint8; target_xy: (478,2) crop pixels of its neutral face."""
-        xy = np.asarray(target_xy, np.float32)[:, :2]
+        xy = np.ascontiguousarray(np.asarray(target_xy, np.float32)[:, :2])
         self._target_opening = mean_opening(xy)
         self._lip_colour = self._region_colour(target_crop, xy[OUTER_RING], xy[INNER_RING])
         luminance = cv2.cvtColor(target_crop, cv2.COLOR_RGB2GRAY)

@@ -21,6 +21,7 @@ from reenact.errors import InputError
 from reenact.render import register_renderer
 from reenact.render.eyes import EyeKeeper, uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_box, face_triangulation
+from reenact.render.lids import LidPainter
 from reenact.render.mouth import MouthFiller
 
 NUM_LANDMARKS = 478
@@ -43,7 +44,8 @@ class WarpRenderer:
 
     size: crop side (256 or 512). grid: coarse field samples per side of the face box (G).
     iterations: Newton steps inverting the field. fill_mouth: paint an opened mouth's inside.
-    keep_eyes: lids slide over the eyeballs (irises keep their shape, gaze follows).
+    keep_eyes: lids slide over the eyeballs (irises keep their shape, gaze follows) and are
+    painted as skin with a lash line where they cover them.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class WarpRenderer:
         self.iterations = int(iterations)
         self.mouth = MouthFiller(size=self.size) if fill_mouth else None
         self.eyes = EyeKeeper(size=self.size) if keep_eyes else None
+        self.lids = LidPainter(size=self.size) if keep_eyes else None
         self._field: MeshField | None = None
         self._target: np.ndarray | None = None
         self._target_xy: np.ndarray | None = None
@@ -86,6 +89,7 @@ class WarpRenderer:
             self.mouth.set_target(self._target, xy)
         if self.eyes is not None:
             self.eyes.set_target(xy)
+            self.lids.set_target(self._target, xy)
 
     def backward_map(self, fused_xy: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         """The remap field over the face box: ((h,w,2) float32 source pixel per output pixel, box).
@@ -126,6 +130,8 @@ class WarpRenderer:
             self._target, roi_map, None, cv2.INTER_LINEAR,
             dst=out[y0:y1, x0:x1], borderMode=cv2.BORDER_REFLECT,
         )
+        if self.lids is not None:
+            self.lids.paint(out, fused)
         if self.mouth is not None:
             self.mouth.paint(out, fused)
         return out

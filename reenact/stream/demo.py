@@ -24,10 +24,23 @@ from reenact.stream.timing import StageTimer
 DEMO_FPS = 25.0
 
 
-def contact_sheet(frames: list[tuple[str, np.ndarray]], *, tile: int = 256) -> np.ndarray:
-    """Labelled tiles side by side in rows of 4: (H, W, 3) uint8."""
+def face_box(landmarks_image: np.ndarray, shape: tuple[int, ...], *, margin: float = 1.7):
+    """A square (x0, y0, x1, y1) around the face, `margin` x its landmarks' extent, in the frame."""
+    lo, hi = landmarks_image[:, :2].min(0), landmarks_image[:, :2].max(0)
+    centre, half = (lo + hi) / 2, max(hi - lo) * margin / 2
+    h, w = shape[:2]
+    half = min(half, w / 2, h / 2)
+    cx, cy = np.clip(centre, [half, half], [w - half, h - half])
+    return int(cx - half), int(cy - half), int(cx + half), int(cy + half)
+
+
+def contact_sheet(frames: list[tuple[str, np.ndarray]], *, tile: int = 256, box=None) -> np.ndarray:
+    """Labelled tiles (cut to `box` when given) side by side in rows of 4: (H, W, 3) uint8."""
     tiles = []
     for label, image in frames:
+        if box is not None:
+            x0, y0, x1, y1 = box
+            image = image[y0:y1, x0:x1]
         h, w = image.shape[:2]
         s = tile / max(h, w)
         t = np.full((tile + 28, tile, 3), 24, np.uint8)
@@ -49,7 +62,10 @@ def run_demo(config: Config) -> tuple[Path, Path]:
     fuser, renderer = build_fuser(config), build_renderer(config)
     reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=renderer, timer=timer)
     reenactor.calibrator.set(target.landmarks_crop)
-    wanted = {round(t * DEMO_FPS): label for label, t in peak_times()}
+    wanted: dict[int, str] = {}
+    for label, t in peak_times():
+        i = round(t * DEMO_FPS)
+        wanted[i] = f"{wanted[i]} + {label}" if i in wanted else label
     sheet = [("target", target.frame)]
     height, width = target.frame.shape[:2]
     total = round(DEMO_DURATION_S * DEMO_FPS)
@@ -70,7 +86,8 @@ def run_demo(config: Config) -> tuple[Path, Path]:
     folder = output_dir(config)
     video = Path(config.sink.path)
     sheet_path = video.with_suffix(".png") if config.sink.kind == "file" else folder / "demo.png"
-    save_image(sheet_path, contact_sheet(sheet))
+    landmarks = target.alignment.landmarks_to_image(target.landmarks_crop)
+    save_image(sheet_path, contact_sheet(sheet, box=face_box(landmarks, target.frame.shape)))
     from reenact.config import dump_config
 
     dump_config(config, folder / f"{video.stem}.config.yaml")

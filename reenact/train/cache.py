@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,7 +141,7 @@ def _read_npz(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
             return {k: data[k] for k in data.files}
     except FileNotFoundError:
         raise InputError(f"{path}: cache file missing; re-run `reenact prepare`") from None
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: truncated or corrupt cache file ({detail}); "
                          "re-run `reenact prepare`") from None

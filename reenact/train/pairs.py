@@ -80,12 +80,15 @@ def unit_landmarks(landmarks: np.ndarray, size: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LandmarkPair:
-    """One of Phi's pairs: (478,3) unit crop coordinates; `real` is None if unpaired."""
+    """One of Phi's pairs: (478,3) unit crop coordinates; `real` is None if unpaired.
+    source_neutral: the source identity's neutral (None if it has none), for the training-free
+    baseline in validation."""
 
     kind: str
     source: np.ndarray
     target: np.ndarray
     real: np.ndarray | None
+    source_neutral: np.ndarray | None = None
 
 
 class FusionPairs:
@@ -146,14 +149,20 @@ class FusionPairs:
             "cross", self.landmarks(self._pick(rng, by_id[source_id])),
             self.landmarks(self._pick(rng, self.neutrals[target_id])),
             self.landmarks(self._pick(rng, by_id[target_id])),
+            self._neutral_of(source_id),
         )
+
+    def _neutral_of(self, identity: str) -> np.ndarray | None:
+        frames = self.neutrals.get(identity)
+        return self.landmarks(frames[0]) if frames else None
 
     def _same(self, rng: np.random.Generator) -> LandmarkPair:
         entry_index, frame_index = self._pick(rng, self.frames)
         entry = self.entries[entry_index]
         reference = entry.reference if entry.reference >= 0 else frame_index
         source = self.unit[entry_index][frame_index]
-        return LandmarkPair("same", source, self.unit[entry_index][reference], source)
+        neutral = self.unit[entry_index][reference]
+        return LandmarkPair("same", source, neutral, source, neutral)
 
     def _unpaired(self, rng: np.random.Generator) -> LandmarkPair:
         entry_index, frame_index = self._pick(rng, self.frames)
@@ -162,7 +171,8 @@ class FusionPairs:
         target_id = others[int(rng.integers(len(others)))]
         source = self.unit[entry_index][frame_index]
         return LandmarkPair("unpaired", source,
-                            self.landmarks(self._pick(rng, self.neutrals[target_id])), None)
+                            self.landmarks(self._pick(rng, self.neutrals[target_id])), None,
+                            self._neutral_of(own))
 
     def sample(self, rng: np.random.Generator, kind: str | None = None) -> LandmarkPair:
         """A random pair; its kind drawn by the mix weights unless given."""

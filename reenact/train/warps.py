@@ -112,6 +112,10 @@ def _save(path: Path | None, warps: np.ndarray) -> None:
         with open(tmp, "wb") as f:
             np.save(f, warps)
         os.replace(tmp, path)
+        prefix = path.name.rsplit("_", 1)[0] + "_"
+        for stale in path.parent.glob(f"{prefix}*.npy"):  # same entry/size/ref, older renderer
+            if stale != path and len(stale.name) == len(path.name):
+                stale.unlink(missing_ok=True)
     except OSError as exc:
         log.info("warps not cached at %s (%s)", path, exc)
     finally:

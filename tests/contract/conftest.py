@@ -17,37 +17,13 @@ import pyvirtualcam
 
 from reenact.config.schema import SinkConfig, SourceConfig
 from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, load_plugin
+from tests.helpers import decode_rgb, write_clip
 
 CLIP = "lp_d1.mp4"  # 16 frames, 512x512, 30 fps
 PORTRAIT = "lp_s0.jpg"
 SINK_SIZE = (160, 120)  # width, height of the frames the sink tests write
 SOURCE_SIZE = (96, 64)
 RECORDER_BACKEND = "reenact-test-recorder"
-
-
-def decode_rgb(path: Path) -> list[np.ndarray]:
-    """Every frame of a video as (H, W, 3) uint8 RGB, decoded by PyAV."""
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-
-
-def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 30,
-               options: dict[str, str] | None = None,
-               container_options: dict[str, str] | None = None) -> Path:
-    """Encode RGB frames (even sizes) to an H.264 file with PyAV, independently of the sinks."""
-    height, width = frames[0].shape[:2]
-    with av.open(str(path), mode="w", options=container_options or {}) as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = options or {}
-        for index, image in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,156 @@
+"""Compositing a rendered face crop back into the full target frame, with no seam.
+
+`Compositor` precomputes, once per target:
+
+- a feathered mask in crop space: the face's convex hull (all mesh points) grown a little, fading
+  smoothly to 0 at its edge and forced to 0 near the crop border;
+- the same mask warped into the frame (only over the box the crop covers there);
+- the crop -> frame affine for that box, and a preallocated copy of the target frame.
+
+`paste(crop)` then warps the crop into the box with `cv2.warpAffine` and alpha-blends it into the
+copy. With `colour_match=True` the crop's per-channel mean/std inside the mask's feather ring is
+first matched to the target's own crop there (for generators that shift colours; the warp
+renderer's crop already comes from the target, so it is off by default).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from reenact.errors import InputError
+from reenact.landmarks.align import Alignment
+
+GROW = 0.04  # the hull grows by this x crop side ...
+FEATHER = 0.06  # ... and fades to 0 over this x crop side, ending at the grown edge
+BORDER = 0.02  # the mask is 0 this close (x crop side) to the crop border
+
+
+def face_mask(landmarks_crop: np.ndarray, size: int) -> np.ndarray:
+    """(S,S) float32 in [0,1]: 1 on the face, feathered to 0 just outside its hull.
+
+    landmarks_crop: (478,2|3) crop pixels. The fade runs from FEATHER*S inside the grown hull's
+    edge to the edge itself; the mask is 0 within BORDER*S of the crop border.
+    """
+    points = np.ascontiguousarray(np.asarray(landmarks_crop, np.float32)[:, :2])
+    hull = cv2.convexHull(points.reshape(-1, 1, 2))
+    binary = np.zeros((size, size), np.uint8)
+    cv2.fillConvexPoly(binary, np.round(hull.reshape(-1, 2) * 16).astype(np.int32), 255,
+                       lineType=cv2.LINE_AA, shift=4)
+    grow = max(1, int(round(GROW * size)))
+    binary = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    # distance to the grown edge, ramped over the feather width, then smoothed: C1 at both ends
+    inside = cv2.distanceTransform((binary > 127).astype(np.uint8), cv2.DIST_L2, 5)
+    ramp = np.clip(inside / max(FEATHER * size, 1.0), 0.0, 1.0)
+    mask = ramp * ramp * (3.0 - 2.0 * ramp)
+    to_border = np.minimum(np.arange(size), np.arange(size)[::-1])
+    edge = np.minimum.outer(to_border, to_border)
+    border = np.clip((edge - BORDER * size) / max(BORDER * size, 1.0), 0.0, 1.0)
+    return (mask * border).astype(np.float32)
+
+
+def _paste_box(mask_crop: np.ndarray, inverse: np.ndarray, shape: tuple[int, ...]):
+    """Frame-pixel box (x0, y0, x1, y1) holding the warped nonzero part of the crop mask."""
+    ys, xs = np.nonzero(mask_crop > 0)
+    if len(xs) == 0:
+        return None
+    corners = np.array([[xs.min(), ys.min()], [xs.max() + 1, ys.min()],
+                        [xs.min(), ys.max() + 1], [xs.max() + 1, ys.max() + 1]], np.float64)
+    mapped = corners @ inverse[:, :2].T + inverse[:, 2]
+    h, w = shape[:2]
+    x0, y0 = np.clip(np.floor(mapped.min(axis=0)).astype(int) - 1, 0, [w, h])
+    x1, y1 = np.clip(np.ceil(mapped.max(axis=0)).astype(int) + 2, 0, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+class Compositor:
+    """Pastes rendered crops of one target face back into its frame.
+
+    target_frame: (H,W,3) uint8 RGB; alignment: the target face's frame <-> crop transform;
+    target_landmarks_crop: (478,2|3) the target's landmarks in crop pixels;
+    colour_match: match the crop's colour statistics to the target's in the mask ring.
+    """
+
+    def __init__(
+        self, *, target_frame: np.ndarray, alignment: Alignment, target_landmarks_crop: np.ndarray,
+        colour_match: bool = False,
+    ) -> None:
+        frame = np.asarray(target_frame)
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise InputError(
+                f"target frame: expected (H,W,3) uint8 RGB, got {frame.shape} {frame.dtype}"
+            )
+        lm = np.asarray(target_landmarks_crop)
+        if lm.ndim != 2 or lm.shape[0] != 478 or lm.shape[1] not in (2, 3):
+            raise InputError(f"target landmarks: expected (478,3) crop pixels, got {lm.shape}")
+        self.size = int(alignment.size)
+        self.alignment = alignment
+        self.colour_match = bool(colour_match)
+        self._frame = np.ascontiguousarray(frame).copy()
+        self._frame.setflags(write=False)
+        self._out = self._frame.copy()
+        self.mask_crop = face_mask(lm, self.size)
+        self.box = _paste_box(self.mask_crop, alignment.inverse, frame.shape)
+        if self.box is not None:
+            self._prepare_box(self.box)
+        self._prepare_colour(frame, alignment)
+
+    def _prepare_box(self, box: tuple[int, int, int, int]) -> None:
+        x0, y0, x1, y1 = box
+        matrix = self.alignment.inverse.copy()
+        matrix[:, 2] -= (x0, y0)  # crop -> box pixels
+        self._box_matrix = matrix
+        alpha = cv2.warpAffine(self.mask_crop, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        self.mask_frame = alpha  # (h,w) float32 in [0,1] over the box
+        self._weights = np.ascontiguousarray(alpha)
+        self._weights_rest = np.ascontiguousarray(1.0 - alpha)
+        self._warped = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+
+    def _prepare_colour(self, frame: np.ndarray, alignment: Alignment) -> None:
+        """Reference statistics: the target's own crop in the feather ring (0.05 < mask < 0.95)."""
+        ring = (self.mask_crop > 0.05) & (self.mask_crop < 0.95)
+        self._ring = np.flatnonzero(ring.reshape(-1))
+        if len(self._ring) > 4096:  # statistics need no more than a few thousand pixels
+            self._ring = self._ring[:: len(self._ring) // 4096]
+        self._lut = np.empty((1, 256, 3), np.uint8)
+        self._levels = np.arange(256, dtype=np.float32)[:, None]
+        reference = alignment.crop_image(frame).reshape(-1, 3)[self._ring].astype(np.float32)
+        self._ref_mean = reference.mean(axis=0)
+        self._ref_std = reference.std(axis=0) + 1e-3
+
+    def neutral_frame(self) -> np.ndarray:
+        """The untouched target frame (H,W,3) uint8 (read-only)."""
+        return self._frame
+
+    def match_colours(self, crop: np.ndarray) -> np.ndarray:
+        """(S,S,3) uint8 -> (S,S,3) uint8 with the ring's per-channel mean/std set to the target's."""
+        pixels = crop.reshape(-1, 3)[self._ring].astype(np.float32)
+        gain = np.clip(self._ref_std / (pixels.std(axis=0) + 1e-3), 0.5, 2.0)
+        offset = self._ref_mean - pixels.mean(axis=0) * gain
+        self._lut[0] = np.clip(self._levels * gain + offset + 0.5, 0, 255).astype(np.uint8)
+        return cv2.LUT(np.ascontiguousarray(crop), self._lut)
+
+    def paste(self, crop: np.ndarray) -> np.ndarray:
+        """Blend a rendered (S,S,3) uint8 crop into the target frame.
+
+        Returns (H,W,3) uint8: a preallocated buffer owned by the compositor, overwritten by the
+        next `paste`; copy it to keep it.
+        """
+        s = self.size
+        if crop.shape != (s, s, 3) or crop.dtype != np.uint8:
+            raise InputError(f"rendered crop: expected ({s},{s},3) uint8, got {crop.shape} {crop.dtype}")
+        if self.box is None:
+            np.copyto(self._out, self._frame)
+            return self._out
+        if self.colour_match:
+            crop = self.match_colours(crop)
+        x0, y0, x1, y1 = self.box
+        cv2.warpAffine(crop, self._box_matrix, (x1 - x0, y1 - y0), dst=self._warped,
+                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        background = self._frame[y0:y1, x0:x1]
+        blended = cv2.blendLinear(self._warped, background, self._weights, self._weights_rest)
+        self._out[y0:y1, x0:x1] = blended
+        return self._out

@@ -1,0 +1,97 @@
+"""The live pipeline end to end on real clips: frame counts, face loss and recovery, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reenact.config import load_config
+from reenact.stream.session import run_session
+from tests.helpers import decode_rgb, write_clip
+
+REENACT = [sys.executable, "-m", "reenact.cli.main"]
+
+
+def test_run_output_has_the_source_frame_count(clips_dir, tmp_path):
+    clip = clips_dir / "lp_d2.mp4"
+    out = tmp_path / "out.mp4"
+    result = subprocess.run(
+        [*REENACT, "run", "--source", f"video:{clip}", "--sink", f"file:{out}",
+         "--renderer", "warp"], capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    source, output = decode_rgb(clip), decode_rgb(out)
+    assert len(output) == len(source)
+    # the output is the target picture (the built-in astronaut), not the source
+    assert output[0].shape[:2] == (512, 512)
+    # the resolved config and the timings are written beside the output
+    assert (tmp_path / "out.config.yaml").is_file() and (tmp_path / "out.timing.json").is_file()
+    assert "track" in result.stderr and "fps" in result.stderr  # the stage table
+
+
+@pytest.fixture(scope="module")
+def clip_with_gap(clips_dir, tmp_path_factory) -> tuple[Path, range]:
+    """A real clip with the face gone (black frames) for a stretch in the middle."""
+    frames = decode_rgb(clips_dir / "lp_d0.mp4")[:90]  # 78 frames
+    gap = range(25, 60)
+    for i in gap:
+        frames[i] = np.zeros_like(frames[i])
+    path = tmp_path_factory.mktemp("gap") / "gap.mp4"
+    return write_clip(path, frames, fps=25), gap
+
+
+def test_face_lost_holds_then_fades_to_neutral_and_recovers(clip_with_gap, tmp_path):
+    clip, gap = clip_with_gap
+    out = tmp_path / "gap_out.mp4"
+    config = load_config(None, [
+        "source.kind=video", f"source.path={clip}", "sink.kind=file", f"sink.path={out}",
+        "renderer.kind=warp", "stream.hold_s=0.2", "stream.fade_s=0.4", "stream.neutral_frames=5",
+    ])
+    report = run_session(config, show_progress=False)
+    total = len(decode_rgb(clip))
+    assert report.loop.frames_out == total  # the loop kept running through the gap
+    assert report.frames_without_face >= len(gap) - 2
+    assert report.frames_with_face >= total - len(gap) - 2
+    frames = decode_rgb(out)
+    neutral = frames[2]  # during calibration the output is the target's neutral
+    hold = frames[gap.start + 2]  # 0.08 s into the gap: still the last good output
+    end_of_gap = frames[gap.stop - 2]  # 1.5 s in: faded to neutral
+    last_good = frames[gap.start - 1]
+    diff = lambda a, b: float(np.abs(a.astype(int) - b.astype(int)).mean())
+    assert diff(hold, last_good) < 1.5  # held: only codec noise
+    assert diff(end_of_gap, neutral) < 1.5  # only codec noise left
+    # after the gap the face drives the target again: frames move away from neutral
+    after = [diff(frames[i], neutral) for i in range(gap.stop + 3, total)]
+    assert max(after) > 3 * diff(end_of_gap, neutral)
+
+
+def test_ctrl_c_leaves_a_playable_file(clips_dir, tmp_path):
+    out = tmp_path / "interrupted.mp4"
+    proc = subprocess.Popen(
+        [*REENACT, "run", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink",
+         f"file:{out}", "--renderer", "warp", "--set", "source.loop=true"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        partial = out.with_name(f".{out.name}.partial")
+        while time.monotonic() < deadline and not (partial.exists() and partial.stat().st_size > 20000):
+            time.sleep(0.2)
+        assert partial.exists(), "the run never started writing"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    frames = decode_rgb(out)
+    assert len(frames) > 0 and frames[0].shape == (512, 512, 3)
+    assert not list(tmp_path.glob(".*.partial"))
