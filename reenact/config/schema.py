@@ -19,7 +19,7 @@ class StreamConfig:
     targets_dir: str = ""  # a folder of avatars, switchable live
     crossfade_s: float = 0.3  # cross-fade between targets
     intensity: float = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
-    neutral_frames: int = 10  # the actor's neutral = mean of the first N tracked frames
+    neutral_frames: int = 10  # the actor's neutral = per-point median of the first N frames
     neutral_path: str = ""  # optional .npz of saved actor neutral landmarks
     hold_s: float = 0.5  # face lost: hold the last good output this long...
     fade_s: float = 1.0  # ...then fade to the target's neutral over this long
@@ -78,7 +78,7 @@ class SmoothingConfig:
 
     enabled: bool = True
     min_cutoff: float = 1.5  # Hz: lower = less jitter when still
-    beta: float = 0.3  # higher = less lag when moving
+    beta: float = 0.3  # higher = less lag when moving (per pixel of a 256 crop; scaled at 512)
     d_cutoff: float = 1.0
     crop_blend: float = 0.0  # 0 = off; else weight of the previous rendered crop
 

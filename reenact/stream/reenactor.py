@@ -42,8 +42,9 @@ class Reenactor:
         if config.stream.neutral_path:
             self.calibrator.load(config.stream.neutral_path)
         s = config.smoothing
+        # beta is per crop pixel: the same motion is twice as fast in pixels at 512 as at 256
         self.landmark_filter = OneEuroFilter(
-            min_cutoff=s.min_cutoff, beta=s.beta, d_cutoff=s.d_cutoff
+            min_cutoff=s.min_cutoff, beta=s.beta * 256 / config.renderer.size, d_cutoff=s.d_cutoff
         )
         self.crop_blender = CropBlender(s.crop_blend) if s.crop_blend > 0 else None
         self.face_lost = FaceLostPolicy(hold_s=config.stream.hold_s, fade_s=config.stream.fade_s)
