@@ -105,6 +105,42 @@ def _weights(points: np.ndarray, triangles: np.ndarray, owner: np.ndarray, at: n
     return np.stack([1.0 - wb - wc, wb, wc], axis=1)
 
 
+def _vertex_neighbours(triangles: np.ndarray) -> np.ndarray:
+    """(T,C) int: per triangle, every triangle sharing a vertex with it (itself included),
+    ascending, padded with -1."""
+    by_vertex: dict[int, list[int]] = {}
+    for t, tri in enumerate(triangles):
+        for v in tri:
+            by_vertex.setdefault(int(v), []).append(t)
+    lists = [sorted({n for v in tri for n in by_vertex[int(v)]}) for tri in triangles]
+    out = np.full((len(lists), max(len(x) for x in lists)), -1, np.int64)
+    for t, near in enumerate(lists):
+        out[t, : len(near)] = near
+    return out
+
+
+def _locate(points: np.ndarray, triangles: np.ndarray, query: np.ndarray, candidates: np.ndarray):
+    """For each query point (Q,2): the last (highest-index) non-degenerate triangle among its
+    candidates (Q,C) (-1 = padding) that contains it, or -1."""
+    valid = candidates >= 0
+    tri = triangles[np.where(valid, candidates, 0)]  # (Q,C,3)
+    a, b, c = points[tri[..., 0]], points[tri[..., 1]], points[tri[..., 2]]  # (Q,C,2)
+    p = query[:, None, :]
+
+    def cross(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return (u[..., 0] - w[..., 0]) * (v[..., 1] - w[..., 1]) - (v[..., 0] - w[..., 0]) * (
+            u[..., 1] - w[..., 1]
+        )
+
+    area = cross(b, c, a)
+    d1, d2, d3 = cross(p, a, b), cross(p, b, c), cross(p, c, a)
+    eps = 1e-6 * np.abs(area)
+    neg = (d1 < -eps) | (d2 < -eps) | (d3 < -eps)
+    pos = (d1 > eps) | (d2 > eps) | (d3 > eps)
+    inside = ~(neg & pos) & valid & (np.abs(area) > 1e-2)  # degenerate triangles own nothing
+    return np.where(inside, candidates, -1).max(axis=1)
+
+
 class MeshField:
     """Forward displacement field on a coarse grid, linear over triangles; and its inverse.
 
@@ -144,38 +180,22 @@ class MeshField:
     def _barycentric(self, points: np.ndarray, triangles: np.ndarray, owner: np.ndarray):
         """Per sample: (G*G,3) point indices and (G*G,3) float32 weights (0 where uncovered)."""
         flat = self.points.reshape(-1, 2).astype(np.float64)
-        missing = owner < 0
-        if missing.any():  # slivers the rasteriser skipped: search every triangle for them
-            owner[missing] = self._locate(points, triangles, flat[missing])
+        every = np.arange(len(triangles))
         weights = _weights(points, triangles, owner, flat)
-        bad = (owner >= 0) & ((weights < -0.02) | (weights > 1.02)).any(axis=1)
-        if bad.any():  # the rasteriser's generous edge pixels: look again, exactly
-            exact = self._locate(points, triangles, flat[bad])
-            owner[np.flatnonzero(bad)[exact >= 0]] = exact[exact >= 0]
+        bad = np.flatnonzero((weights < -0.02).any(axis=1) | (weights > 1.02).any(axis=1))
+        if len(bad):  # the rasteriser's generous edge pixels: the owner's neighbours, exactly
+            near = _vertex_neighbours(triangles)[np.maximum(owner[bad], 0)]
+            exact = _locate(points, triangles, flat[bad], near)
+            owner[bad[exact >= 0]] = exact[exact >= 0]
+            lost = bad[exact < 0]
+            for start in range(0, len(lost), 64):  # still unplaced: try every triangle
+                chunk = lost[start : start + 64]
+                found = _locate(points, triangles, flat[chunk], np.broadcast_to(every, (len(chunk), len(every))))
+                owner[chunk[found >= 0]] = found[found >= 0]
             weights = _weights(points, triangles, owner, flat)
         weights[owner < 0] = 0.0
         tri = triangles[np.maximum(owner, 0)]
         return np.ascontiguousarray(tri), np.ascontiguousarray(weights, dtype=np.float32)
-
-    @staticmethod
-    def _locate(points: np.ndarray, triangles: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """The last non-degenerate triangle containing each query point (Q,2), or -1."""
-        a, b, c = (points[triangles[:, k]] for k in range(3))
-        area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
-        solid = np.abs(area) > 1e-2  # degenerate (closed-mouth) triangles own nothing
-        out = np.full(len(query), -1, np.int64)
-        for start in range(0, len(query), 256):
-            p = query[start : start + 256, None, :]  # (q,1,2) against (T,2)
-            d1 = (p[..., 0] - b[:, 0]) * (a[:, 1] - b[:, 1]) - (a[:, 0] - b[:, 0]) * (p[..., 1] - b[:, 1])
-            d2 = (p[..., 0] - c[:, 0]) * (b[:, 1] - c[:, 1]) - (b[:, 0] - c[:, 0]) * (p[..., 1] - c[:, 1])
-            d3 = (p[..., 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (p[..., 1] - a[:, 1])
-            eps = 1e-6 * np.abs(area)
-            neg = (d1 < -eps) | (d2 < -eps) | (d3 < -eps)
-            pos = (d1 > eps) | (d2 > eps) | (d3 > eps)
-            inside = ~(neg & pos) & solid  # (q,T)
-            last = len(triangles) - 1 - np.argmax(inside[:, ::-1], axis=1)
-            out[start : start + 256] = np.where(inside.any(axis=1), last, -1)
-        return out
 
     def forward(self, displacement: np.ndarray) -> np.ndarray:
         """(num_free,2) float32 landmark displacements -> (G,G,2) float32 field d at the samples."""

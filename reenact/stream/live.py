@@ -26,9 +26,19 @@ class LiveHooks:
         self.controls: Controls | None = None
         self.preview = None
         self.separate_preview = False
+        self.server = None
 
     def __call__(self, reenactor, sink):
         self.controls = Controls(reenactor, show_stats=self.config.stream.show_stats)
+        if self.config.stream.control_port:
+            from reenact.stream.control_server import ControlServer
+
+            self.server = ControlServer(
+                self.controls, port=self.config.stream.control_port,
+                token=self.config.stream.control_token,
+            ).start()
+            print(f"reenact: control interface at {self.server.url} "
+                  f"(header X-Reenact-Token: {self.server.token})", file=sys.stderr)
         self.preview = sink if hasattr(sink, "poll_key") else self._open_preview(sink)
         self.separate_preview = self.preview is not None and self.preview is not sink
         print("reenact: live. Look at the camera with a neutral face for a moment "
@@ -71,6 +81,8 @@ class LiveHooks:
         return not controls.state.quit
 
     def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
         if self.separate_preview:
             self.preview.close()
 
