@@ -5,33 +5,35 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from types import SimpleNamespace
-
 import pytest
 
 from reenact.stream.control_server import ControlServer
 from reenact.stream.controls import HOTKEYS, Controls
 
 
-class FakeReenactor:
-    """Only the attributes the controls change (the real one needs a tracker and a target)."""
+@pytest.fixture(scope="module")
+def target():
+    from reenact.config import load_config
+    from reenact.stream.target import prepare_target
 
-    def __init__(self) -> None:
-        self.paused = False
-        self.intensity = 1.0
-        self.smoothing = True
-        self.calibrating = False
-        self.recalibrated = 0
-        self.target = SimpleNamespace(name="astronaut")
-        self.face_lost = SimpleNamespace(is_lost=False)
-        self.landmark_filter = SimpleNamespace(reset=lambda: None)
-
-    def recalibrate(self) -> None:
-        self.recalibrated += 1
+    return prepare_target("", load_config())
 
 
-def test_hotkeys_map_to_actions():
-    r = FakeReenactor()
+def make_reenactor(target):
+    """A real Reenactor on the built-in target, with the warp renderer."""
+    from reenact.config import load_config
+    from reenact.engine.factory import build_fuser, build_renderer
+    from reenact.stream.reenactor import Reenactor
+    from reenact.stream.timing import StageTimer
+
+    config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
+    return Reenactor(config=config, target=target, fuser=build_fuser(config),
+                     renderer=build_renderer(config), timer=StageTimer())
+
+
+def test_hotkeys_map_to_actions(target):
+    r = make_reenactor(target)
+    r.calibrator.set(target.landmarks_crop)
     switched = []
     controls = Controls(r, switch_target=lambda step: switched.append(step) or f"target {step}")
     for key in "cp+++-sn":
@@ -39,7 +41,7 @@ def test_hotkeys_map_to_actions():
     controls.key(ord("b"))
     controls.key(None)
     controls.apply_pending()
-    assert r.recalibrated == 1 and r.paused
+    assert r.calibrating and r.paused  # recalibration started, pass-through on
     assert r.intensity == pytest.approx(1.2)
     assert r.smoothing is False
     assert switched == [1, -1]
@@ -49,8 +51,8 @@ def test_hotkeys_map_to_actions():
     assert set(HOTKEYS.values()) <= set(Controls.ACTIONS)
 
 
-def test_intensity_is_clamped():
-    r = FakeReenactor()
+def test_intensity_is_clamped(target):
+    r = make_reenactor(target)
     controls = Controls(r)
     for _ in range(20):
         controls.apply("intensity_up")
@@ -71,8 +73,8 @@ def _call(url: str, method: str = "GET", token: str | None = None):
         return err.code, json.loads(err.read())
 
 
-def test_control_interface_is_local_and_needs_the_token():
-    r = FakeReenactor()
+def test_control_interface_is_local_and_needs_the_token(target):
+    r = make_reenactor(target)
     controls = Controls(r)
     with ControlServer(controls, port=0, token="s3cret") as server:
         assert server.url.startswith("http://127.0.0.1:")
@@ -89,11 +91,28 @@ def test_control_interface_is_local_and_needs_the_token():
         assert r.paused
 
 
-def test_generated_token_is_long_and_random():
-    a = ControlServer(Controls(FakeReenactor()), port=0)
-    b = ControlServer(Controls(FakeReenactor()), port=0)
+def test_generated_token_is_long_and_random(target):
+    r = make_reenactor(target)
+    a = ControlServer(Controls(r), port=0)
+    b = ControlServer(Controls(r), port=0)
     try:
         assert len(a.token) >= 16 and a.token != b.token
     finally:
         a.close()
         b.close()
+
+
+def test_pause_passes_the_camera_through(target, portraits_dir):
+    from reenact.imageio import load_image
+
+    r = make_reenactor(target)
+    actor = load_image(portraits_dir / "lp_drv_d19.jpg")
+    Controls(r).apply("pause")
+    out = r.process(actor, 0.0)
+    assert out.shape == target.frame.shape
+    h, w = out.shape[:2]
+    # the actor's picture, letterboxed into the output frame, not the target
+    assert abs(out.mean() - target.frame.mean()) > 1 or not (out == target.frame).all()
+    resized = __import__("cv2").resize(actor, (w, h))
+    centre = (slice(h // 3, 2 * h // 3), slice(w // 3, 2 * w // 3))
+    assert abs(out[centre].astype(float).mean() - resized[centre].astype(float).mean()) < 25
