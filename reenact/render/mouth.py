@@ -153,7 +153,7 @@ class MouthFiller:
         dx = (xs[None, :] - 0.5 * (left[0] + right[0])) / (0.5 * width)
         dy = (ys - upper) / np.maximum(opening, 1.0)
         radius = np.sqrt(dx * dx + ((dy - 0.45) * 1.4) ** 2)
-        shade = 0.08 + 0.24 * np.clip(radius, 0.0, 1.0)
+        shade = 0.14 + 0.28 * np.clip(radius, 0.0, 1.0)
         layer = shade[..., None] * self._lip_colour
         # the tongue: a lighter, redder floor at the back of a wide-open mouth
         tongue = np.clip((dy - 0.6) * 2.5, 0.0, 1.0) * np.clip(1.0 - np.abs(dx) / 0.7, 0.0, 1.0)

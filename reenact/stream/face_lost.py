@@ -44,5 +44,9 @@ class FaceLostPolicy:
         return self._mix.astype(np.uint8)
 
     @property
+    def last_good(self) -> np.ndarray | None:
+        return self._last_good
+
+    @property
     def is_lost(self) -> bool:
         return self.lost_since is not None

@@ -29,7 +29,8 @@ class LiveHooks:
         self.server = None
 
     def __call__(self, reenactor, sink):
-        self.controls = Controls(reenactor, show_stats=self.config.stream.show_stats)
+        self.controls = Controls(reenactor, show_stats=self.config.stream.show_stats,
+                                 switch_target=self._switcher(reenactor))
         if self.config.stream.control_port:
             from reenact.stream.control_server import ControlServer
 
@@ -44,6 +45,22 @@ class LiveHooks:
         print("reenact: live. Look at the camera with a neutral face for a moment "
               "(calibration). Press h in the preview for help, Ctrl-C to stop.", file=sys.stderr)
         return self.hook
+
+    def _switcher(self, reenactor):
+        """next/previous target through `stream.targets_dir`, with a cross-fade."""
+        folder = self.config.stream.targets_dir
+        if not folder:
+            return None
+        from reenact.stream.target import TargetSet, list_targets
+
+        targets = TargetSet(reenactor.target, list_targets(folder), self.config)
+
+        def switch(step: int) -> str:
+            target = targets.step(step)
+            reenactor.set_target(target, crossfade_s=self.config.stream.crossfade_s)
+            return f"target {targets.index + 1}/{len(targets)}: {target.name}"
+
+        return switch
 
     def _open_preview(self, sink):
         window = load_plugin(SINK_GROUP, "window")

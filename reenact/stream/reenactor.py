@@ -48,6 +48,9 @@ class Reenactor:
         )
         self.crop_blender = CropBlender(s.crop_blend) if s.crop_blend > 0 else None
         self.face_lost = FaceLostPolicy(hold_s=config.stream.hold_s, fade_s=config.stream.fade_s)
+        self._fade_from: np.ndarray | None = None
+        self._fade_s = 0.0
+        self._fade_start: float | None = None
         self.target: PreparedTarget = target
         self.set_target(target)
         self.last_fused: np.ndarray | None = None
@@ -57,11 +60,29 @@ class Reenactor:
         self._smooth_ns = 0
         self._passthrough_buf: np.ndarray | None = None
 
-    def set_target(self, target: PreparedTarget) -> None:
+    def set_target(self, target: PreparedTarget, *, crossfade_s: float = 0.0) -> None:
+        """Drive `target` from now on; cross-fade from the last output over `crossfade_s`."""
+        previous = self.face_lost.last_good
+        if crossfade_s > 0 and previous is not None and previous.shape == target.frame.shape:
+            self._fade_from = previous.copy()
+            self._fade_s = crossfade_s
+            self._fade_start = None
         self.target = target
         self.renderer.set_target(target.crop, target.landmarks_crop)
         if self.crop_blender is not None:
             self.crop_blender.reset()
+
+    def _crossfade(self, output: np.ndarray, t_s: float) -> np.ndarray:
+        if self._fade_from is None:
+            return output
+        if self._fade_start is None:
+            self._fade_start = t_s
+        a = (t_s - self._fade_start) / self._fade_s
+        if a >= 1.0:
+            self._fade_from = None
+            return output
+        mixed = self._fade_from * np.float32(1.0 - a) + output * np.float32(a)
+        return mixed.astype(np.uint8)
 
     def recalibrate(self) -> None:
         """Take the actor's neutral again from the next frames."""
@@ -73,6 +94,9 @@ class Reenactor:
 
     def process(self, image: np.ndarray, t_s: float) -> np.ndarray:
         """One actor frame (H, W, 3) uint8 at time `t_s` s -> one target frame (h, w, 3) uint8."""
+        return self._crossfade(self._process(image, t_s), t_s)
+
+    def _process(self, image: np.ndarray, t_s: float) -> np.ndarray:
         timer = self.timer
         if self.paused:
             return self._passthrough(image)

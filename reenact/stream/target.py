@@ -77,11 +77,33 @@ def fit_frame(image: np.ndarray, max_side: int) -> np.ndarray:
     return np.ascontiguousarray(image[: h - h % 2, : w - w % 2])
 
 
-def prepare_target(path: str, config: Config) -> PreparedTarget:
-    """Load, detect the face (one clear error if none), align and build its compositor."""
+def cover_frame(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Scale `image` to cover (width, height) and cut that window around the face."""
+    width, height = size
+    h, w = image.shape[:2]
+    s = max(width / w, height / h)
+    scaled = cv2.resize(image, (max(width, round(w * s)), max(height, round(h * s))),
+                        interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    cx, cy = landmarks[:, :2].mean(0) * s
+    x0 = int(np.clip(cx - width / 2, 0, scaled.shape[1] - width))
+    y0 = int(np.clip(cy - height / 2, 0, scaled.shape[0] - height))
+    return np.ascontiguousarray(scaled[y0 : y0 + height, x0 : x0 + width])
+
+
+def prepare_target(
+    path: str, config: Config, *, frame_size: tuple[int, int] | None = None
+) -> PreparedTarget:
+    """Load, detect the face (one clear error if none), align and build its compositor.
+
+    frame_size: (width, height) the target frame must have (switching targets live keeps the
+    sink's size): the picture is scaled to cover it and cut around the face.
+    """
     name, image = load_target_image(path, config)
     frame = fit_frame(image, config.stream.max_output_side)
     landmarks = detect_target_face(frame, config.tracker, source_name=path or name)
+    if frame_size is not None and frame.shape[1::-1] != tuple(frame_size):
+        frame = cover_frame(frame, landmarks, frame_size)
+        landmarks = detect_target_face(frame, config.tracker, source_name=path or name)
     size = config.renderer.size
     alignment = compute_alignment(landmarks, size)
     crop = alignment.crop_image(frame)
@@ -102,3 +124,24 @@ def list_targets(folder: str) -> list[str]:
     if not files:
         raise InputError(f"{folder}: no images in the targets folder")
     return files
+
+
+class TargetSet:
+    """Several targets, prepared up front (no hitch when switching live), all of one frame size.
+
+    The first is the one already in use; `step(+1 / -1)` moves through the rest in name order.
+    """
+
+    def __init__(self, first: PreparedTarget, paths: list[str], config: Config) -> None:
+        size = (first.frame.shape[1], first.frame.shape[0])
+        self.targets = [first] + [
+            prepare_target(p, config, frame_size=size) for p in paths if Path(p).name != first.name
+        ]
+        self.index = 0
+
+    def step(self, step: int) -> PreparedTarget:
+        self.index = (self.index + step) % len(self.targets)
+        return self.targets[self.index]
+
+    def __len__(self) -> int:
+        return len(self.targets)

@@ -116,3 +116,31 @@ def test_pause_passes_the_camera_through(target, portraits_dir):
     resized = __import__("cv2").resize(actor, (w, h))
     centre = (slice(h // 3, 2 * h // 3), slice(w // 3, 2 * w // 3))
     assert abs(out[centre].astype(float).mean() - resized[centre].astype(float).mean()) < 25
+
+
+def test_switching_targets_cross_fades_at_the_same_size(target, portraits_dir):
+    import numpy as np
+
+    from reenact.config import load_config
+    from reenact.stream.target import TargetSet
+
+    config = load_config(None, ["renderer.kind=warp"])
+    paths = [str(portraits_dir / n) for n in ("lp_drv_d19.jpg", "sadtalker_people_0.png")]
+    targets = TargetSet(target, paths, config)
+    assert len(targets) == 3
+    assert all(t.frame.shape == target.frame.shape for t in targets.targets)
+    r = make_reenactor(target)
+    r.calibrator.set(target.landmarks_crop)
+    first = r.render_landmarks(target.landmarks_crop).copy()
+    r.face_lost.good(first)
+    nxt = targets.step(1)
+    r.set_target(nxt, crossfade_s=0.5)
+    r.calibrator.set(target.landmarks_crop)
+    start = r._crossfade(nxt.frame, 10.0)
+    middle = r._crossfade(nxt.frame, 10.25)
+    end = r._crossfade(nxt.frame, 10.6)
+    d = lambda a, b: float(np.abs(a.astype(int) - b.astype(int)).mean())
+    assert d(start, first) < 1.0
+    assert d(middle, first) > 5 and d(middle, nxt.frame) > 5
+    assert d(end, nxt.frame) == 0.0
+    assert targets.step(1) is targets.targets[2] and targets.step(1) is target

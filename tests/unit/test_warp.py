@@ -97,9 +97,12 @@ def _content_shift(before: np.ndarray, after: np.ndarray, points: np.ndarray) ->
 
 def test_moved_mouth_moves_the_image_content(renderer, target):
     crop, landmarks = target
+    # the mouth and the face around it move (3, 6) px, fading out 20-40 px from the mouth
+    centre = landmarks[LIPS, :2].mean(axis=0)
+    distance = np.hypot(*(landmarks[:, :2] - centre).T)
+    weight = np.clip((40.0 - distance) / 20.0, 0.0, 1.0)
     moved = landmarks.copy()
-    moved[LIPS, 1] += 6.0  # the whole mouth 6 px down, 3 px right
-    moved[LIPS, 0] += 3.0
+    moved[:, :2] += weight[:, None] * np.float32([3.0, 6.0])
     out = renderer.render(moved)
     shift = _content_shift(crop, out, landmarks[REGIONS["lips_outer"], :2])
     assert shift == pytest.approx([3.0, 6.0], abs=1.0)
