@@ -98,6 +98,11 @@ class BaseSource:
         self._count += 1
         return frame
 
+    @property
+    def frames_produced(self) -> int:
+        """Frames this source has returned from `read()` so far."""
+        return self._count
+
     def _close(self) -> None:
         """Release resources; called at most once."""
 

@@ -117,6 +117,7 @@ class VideoSource(BaseSource):
         self.on_decode_error = config.on_decode_error
         self.live = bool(config.realtime)
         self.ended_early = False  # True once a truncated file was cut short ("truncate" mode)
+        self.dropped = 0  # frames dropped as late in real-time mode
         self._container = _open_container(self.path)
         try:
             self._stream = _video_stream(self._container, self.path)
@@ -227,6 +228,7 @@ class VideoSource(BaseSource):
             frame, pts_s = item
             if self._pacer is None or self._pacer.due(pts_s):
                 return self._frame(self._to_rgb(frame), pts_s)
+            self.dropped += 1  # late in real-time mode, as a camera would drop it
 
     def _close(self) -> None:
         self._frames.close()

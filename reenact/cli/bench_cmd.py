@@ -31,6 +31,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_options(b)
     b.set_defaults(handler=cmd_bench)
 
+    k = sub.add_parser(
+        "soak", help="run the loop for a set time on a looping clip; memory, fps, frame accounting",
+        description="Plays a clip in a loop at its own rate, like a camera, through the whole "
+        "pipeline for --duration seconds, and reports memory growth, fps per window and what "
+        "happened to every frame (delivered, or dropped and counted).",
+        epilog="example: reenact soak --source video:clip.mp4 --duration 600 --sink null",
+    )
+    k.add_argument("--source", "-s", required=True, metavar="SPEC", help=SOURCE_HELP)
+    k.add_argument("--sink", "-o", default="null", metavar="SPEC", help="default: null")
+    k.add_argument("--duration", type=float, default=600.0, help="seconds (default 600)")
+    k.add_argument("--window", type=float, default=10.0, help="sampling window, seconds")
+    k.add_argument("--warmup", type=float, default=10.0, help="seconds before memory baseline")
+    k.add_argument("--json", type=Path, default=Path("out/soak.json"), help="where to save")
+    k.add_argument("--renderer", choices=["auto", "generator", "warp"])
+    add_config_options(k)
+    k.set_defaults(handler=cmd_soak)
+
     e = sub.add_parser(
         "export", help="export the generator to ONNX for ONNX Runtime",
         description="Exports the generator (the shipped one, or --weights) to ONNX. The live "
@@ -55,6 +72,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     print(format_table(result))
     write_json(result, args.json)
+    print(f"saved {args.json}")
+    return 0
+
+
+def cmd_soak(args: argparse.Namespace) -> int:
+    from reenact.stream.soak import format_report, run_soak, write_report
+
+    config = config_from_args(args)
+    result = run_soak(config, duration_s=args.duration, window_s=args.window,
+                      warmup_s=min(args.warmup, args.duration / 2))
+    print(format_report(result))
+    write_report(result, args.json)
     print(f"saved {args.json}")
     return 0
 

@@ -32,6 +32,9 @@ class LoopResult:
     interrupted: bool = False
     stalls: int = 0  # frames filled in while a live source delivered nothing
     capture_status: str = ""  # e.g. "camera 0 lost; retrying every 1 s"
+    captured: int = 0  # frames the capture thread took from a live source
+    source_produced: int = 0  # frames the source returned
+    source_dropped: int = 0  # frames a real-time source dropped as late before returning them
     latency_ms: deque = field(default_factory=lambda: deque(maxlen=8192))
 
 
@@ -127,4 +130,7 @@ def run_loop(
         if reader is not None:
             reader.stop()
             result.dropped = reader.dropped
+            result.captured = reader.captured
+        result.source_produced = getattr(source, "frames_produced", result.frames_in)
+        result.source_dropped = getattr(source, "dropped", 0)
     return result
