@@ -154,11 +154,22 @@ class BaseSink:
             self._closed = True
             self._close()
 
+    def abort(self) -> None:
+        """The run failed: release resources and leave no half-written output behind.
+
+        Sinks that write files override this to delete their partial output; the default closes.
+        """
+        self.close()
+
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # An error aborts (no partial output); Ctrl-C and normal ends close (a playable file).
+        if exc_type is not None and not issubclass(exc_type, KeyboardInterrupt):
+            self.abort()
+        else:
+            self.close()
 
     @classmethod
     def probe(cls, config: Any = None) -> str | None:

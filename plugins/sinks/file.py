@@ -147,6 +147,11 @@ class FileSink(BaseSink):
             self.partial_path.unlink(missing_ok=True)
         self._closed = True
 
+    def abort(self) -> None:
+        """The run failed: close and delete the partial file; nothing half-written is left."""
+        if not self._closed:
+            self._abandon()
+
     def write(self, image: np.ndarray) -> None:
         """Append one (height, width, 3) uint8 RGB frame."""
         if self._closed:

@@ -1,12 +1,13 @@
-"""Eyes for the warp renderer: lids slide over the eyeball instead of squashing it.
+"""Eyes for the warp renderer: lids close over the eyeball instead of squashing it.
 
 A piecewise-affine warp closes an eye by compressing everything between the lids, iris included.
-`EyeKeeper` instead samples the inside of each fused eye opening from the target's eyeball at
-its own scale, moved with the iris (so gaze follows and the iris keeps its shape), wherever the
-fused eye is no wider open than the target's; the lids, warped as before, then cover it. A
-wider-open eye keeps the stretched warp (there is no hidden sclera to reveal).
+`EyeKeeper.apply` instead samples the inside of each fused eye opening from the target's eyeball
+at its own scale, moved with the iris (so gaze follows and the iris keeps its shape), wherever
+the fused eye is no wider open than the target's; what the lids cover is painted as lid skin by
+`reenact.render.lids`. A wider-open eye keeps the stretched warp (no hidden sclera to reveal).
 
-`uncross_lids` also makes sure no upper lid / upper inner lip point ends up below its partner.
+`EyeKeeper.snap_closed` shuts an eye that is nearly closed, and `uncross_lids` makes sure no
+upper lid / upper inner lip point ends up below its partner.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ composited through a feathered polygon mask whose blur stays inside the lips, so
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -27,7 +28,7 @@ INNER_RING = REGIONS["lips_inner"]
 OUTER_RING = REGIONS["lips_outer"]
 UPPER_INNER = np.concatenate([INNER_RING[:1], INNER_RING[19:9:-1]])  # 78, 191 ... 415, 308
 LOWER_INNER = INNER_RING[:11]  # 78, 95 ... 324, 308
-MOUTH_CORNERS = (78, 308)
+LEFT_CORNER, RIGHT_CORNER = 78, 308  # inner mouth corners (image-left, image-right)
 UPPER_LIP_CENTRE = 13
 
 _FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
@@ -56,6 +57,22 @@ def _lip_curve(xy: np.ndarray, index: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.interp(xs, pts[order, 0], pts[order, 1]).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class _Interior:
+    """The target's own open-mouth interior, cut out once in `set_target`.
+
+    patch: (h,w,3) float32 RGB; alpha: (h,w) float32 in [0,1] (the feathered inner-lip polygon);
+    origin: (2,) crop pixel of the patch's top-left; lip: (2,) the target's upper-lip centre (13);
+    width: the target's inner mouth width in pixels.
+    """
+
+    patch: np.ndarray
+    alpha: np.ndarray
+    origin: np.ndarray
+    lip: np.ndarray
+    width: float
+
+
 class MouthFiller:
     """Paints a mouth cavity with teeth where the fused mouth is open beyond the target's.
 
@@ -69,7 +86,7 @@ class MouthFiller:
         self._target_opening = 0.0
         self._lip_colour = np.array([150.0, 70.0, 70.0], np.float32)
         self._teeth_colour = np.array([232.0, 226.0, 212.0], np.float32)
-        self._interior: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
+        self._interior: _Interior | None = None
 
     def set_target(self, target_crop: np.ndarray, target_xy: np.ndarray) -> None:
         """target_crop: (S,S,3) uint8; target_xy: (478,2) crop pixels of its neutral face."""
@@ -97,8 +114,8 @@ class MouthFiller:
             return np.array([150.0, 70.0, 70.0], np.float32)
         return crop[sel].reshape(-1, 3).mean(axis=0).astype(np.float32)
 
-    def _grab_interior(self, crop: np.ndarray, xy: np.ndarray):
-        """The target's own open-mouth interior: (patch (h,w,3) f32, alpha (h,w) f32, origin, -)."""
+    def _grab_interior(self, crop: np.ndarray, xy: np.ndarray) -> _Interior | None:
+        """The target's own mouth interior, if its neutral mouth is open (else None)."""
         if self._target_opening < 1.5 * self.unit:
             return None
         poly = xy[INNER_RING]
@@ -109,13 +126,18 @@ class MouthFiller:
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         fill_polygon(mask, poly, (float(x0), float(y0)))
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32) / 255.0
-        patch = crop[y0:y1, x0:x1].astype(np.float32)
-        width = float(np.hypot(*(xy[308] - xy[78])))
-        origin = np.array([x0, y0], np.float32)
-        return patch, alpha, np.concatenate([origin, xy[UPPER_LIP_CENTRE]]), width
+        return _Interior(
+            patch=crop[y0:y1, x0:x1].astype(np.float32), alpha=alpha,
+            origin=np.array([x0, y0], np.float32), lip=xy[UPPER_LIP_CENTRE].copy(),
+            width=float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER]))),
+        )
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
-        """Paint the cavity into `image` (S,S,3) uint8 in place; fused_xy: (478,2|3) crop pixels."""
+        """Paint the cavity into `image` (S,S,3) uint8 in place; fused_xy: (478,2|3) crop pixels.
+
+        Nothing is painted until the fused mouth is open ~0.4 px (x size/256) more than the
+        target's; the paint fades in fully by 2.5 px more.
+        """
         xy = np.asarray(fused_xy, np.float32)[:, :2]
         excess = mean_opening(xy) - self._target_opening
         strength = _smoothstep(excess, 0.4 * self.unit, 2.5 * self.unit)
@@ -148,7 +170,7 @@ class MouthFiller:
         upper = _lip_curve(xy, UPPER_INNER, xs)[None, :]
         lower = _lip_curve(xy, LOWER_INNER, xs)[None, :]
         opening = np.maximum(lower - upper, 0.0)
-        left, right = xy[78], xy[308]
+        left, right = xy[LEFT_CORNER], xy[RIGHT_CORNER]
         width = max(float(right[0] - left[0]), 1.0)
         dx = (xs[None, :] - 0.5 * (left[0] + right[0])) / (0.5 * width)
         dy = (ys - upper) / np.maximum(opening, 1.0)
@@ -183,9 +205,9 @@ class MouthFiller:
 
     def _own_interior(self, layer: np.ndarray, xy: np.ndarray, x0: int, y0: int, width: float) -> None:
         """Lay the target's own mouth interior, moved with the upper lip, over `layer` in place."""
-        patch, alpha, anchor, target_width = self._interior
-        origin, lip = anchor[:2], anchor[2:]
-        sx = width / max(target_width, 1.0)
+        inside = self._interior
+        origin, lip = inside.origin, inside.lip
+        sx = width / max(inside.width, 1.0)
         # patch pixel p -> box pixel: scale x about the target's upper-lip centre, then move it
         # onto the fused upper-lip centre.
         fused_lip = xy[UPPER_LIP_CENTRE]
@@ -194,6 +216,6 @@ class MouthFiller:
              [0.0, 1.0, origin[1] - lip[1] + fused_lip[1] - y0]], np.float32,
         )
         h, w = layer.shape[:2]
-        moved = cv2.warpAffine(patch, m, (w, h), flags=cv2.INTER_LINEAR)
-        a = cv2.warpAffine(alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+        moved = cv2.warpAffine(inside.patch, m, (w, h), flags=cv2.INTER_LINEAR)
+        a = cv2.warpAffine(inside.alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
         layer += a * (moved - layer)

@@ -145,8 +145,8 @@ def test_an_opened_mouth_is_painted_dark_not_smeared(target, tracker):
     luma = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(float)
     raw_luma = cv2.cvtColor(raw, cv2.COLOR_RGB2GRAY).astype(float)
     # the back of the mouth is dark; the warp alone smears lip colour there
-    assert luma[lower_half].mean() < 70
-    assert raw_luma[lower_half].mean() > luma[lower_half].mean() + 40
+    assert luma[lower_half].mean() < 50
+    assert raw_luma[lower_half].mean() > luma[lower_half].mean() + 25
     # outside the opening the two renders agree (the fill stays inside the lips)
     outside = ~_inner_mask(opened, 1.25)
     assert np.abs(out.astype(int) - raw)[outside].max() <= 2
