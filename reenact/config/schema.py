@@ -170,9 +170,12 @@ class EvalConfig:
     portraits: tuple[str, ...] = ()
     generators: tuple[str, ...] = ()  # extra generator weights to compare
     out_dir: str = "out/eval"
-    reference_frame: int = 0
-    max_frames: int = 120
+    reference_frame: int = 0  # self-reenactment: the clip frame used as the target
+    max_frames: int = 120  # frames read from each clip (0 = all)
     still_frames: int = 15  # length of the stillest stretch used for jitter
+    identity_stride: int = 5  # cross: a face descriptor every n-th output frame (~0.15 s each)
+    strip_frames: int = 4  # rows of sample frames in each strip PNG
+    progress: bool = True  # tqdm progress bars
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ _SHIFT = 4
 
 
 def uncross_lids(xy: np.ndarray) -> None:
-    """In place on (478,2) crop pixels: an upper lid / lip point below its partner meets it halfway."""
+    """In place on (478,2) crop pixels: an upper lid / lip point below its partner meets it
+    halfway."""
     for upper, lower in (*zip(UPPER_LIDS, LOWER_LIDS), (UPPER_INNER_LIP, LOWER_INNER_LIP)):
         gap = xy[lower, 1] - xy[upper, 1]
         crossed = gap < 0
@@ -102,9 +103,18 @@ class EyeKeeper:
             fused_open = eye_opening(xy, eye)
             # 1 while no wider than the target's eye, 0 from 15 % wider on (stretch instead)
             weight = min(max((1.15 * target_open - fused_open) / (0.15 * target_open + 1e-6), 0), 1)
-            if weight <= 0.0:
+            if weight <= 0.0 or self._unchanged(xy, eye):
                 continue
             self._apply_eye(remap, identity, xy, eye, weight)
+
+    def _unchanged(self, xy: np.ndarray, eye: int, tolerance: float = 0.25) -> bool:
+        """True when the eye only moved as a whole (lids and gaze within `tolerance` px): the
+        warp already shows it right, so the override is skipped."""
+        ring = _EYES[eye]
+        moved = xy[ring] - self._target_xy[ring]
+        shift = self._shift(xy, eye)
+        return bool(np.abs(moved - moved.mean(axis=0)).max() < tolerance
+                    and np.abs(shift - moved.mean(axis=0)).max() < tolerance)
 
     def _apply_eye(self, remap, identity, xy, eye: int, weight: float) -> None:
         poly = xy[_EYES[eye]]

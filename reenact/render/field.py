@@ -2,7 +2,8 @@
 
 The target's landmarks are triangulated once: the MediaPipe tessellation with its eye and mouth
 holes closed (`regions.TRIANGLES_FILLED`) covers the face; a Delaunay triangulation (cv2.Subdiv2D)
-joins the face oval to a ring of anchor points around the face and to the crop border. Anchors do not move.
+joins the face oval to a ring of anchor points around the face and to the crop border.
+Anchors do not move.
 
 For every sample of a coarse grid over the face box, the containing triangle and barycentric
 weights are precomputed, so a frame's forward field d(p) (where the target's pixel p goes) is a
@@ -157,12 +158,14 @@ class MeshField:
         x0, y0, x1, y1 = roi
         self.roi, self.grid, self.num_free = roi, int(grid), int(num_free)
         self.to_grid_scale = np.array([grid / (x1 - x0), grid / (y1 - y0)], np.float32)
-        self.to_grid_offset = 0.5 - 0.5 * self.to_grid_scale - np.array([x0, y0]) * self.to_grid_scale
-        self.to_grid_offset = self.to_grid_offset.astype(np.float32)
+        offset = 0.5 - 0.5 * self.to_grid_scale - np.array([x0, y0]) * self.to_grid_scale
+        self.to_grid_offset = offset.astype(np.float32)
         gx = x0 + (np.arange(grid) + 0.5) * (x1 - x0) / grid - 0.5
         gy = y0 + (np.arange(grid) + 0.5) * (y1 - y0) / grid - 0.5
         xx, yy = np.meshgrid(gx, gy)
         self.points = np.ascontiguousarray(np.stack([xx, yy], -1), dtype=np.float32)  # (G,G,2)
+        self._px = np.ascontiguousarray(self.points[..., 0])
+        self._py = np.ascontiguousarray(self.points[..., 1])
         owner = self._rasterise(points, triangles)
         self.index, self.weights = self._barycentric(points, triangles, owner)
         self._flat_index = np.ascontiguousarray(self.index.reshape(-1))
@@ -190,7 +193,8 @@ class MeshField:
             lost = bad[exact < 0]
             for start in range(0, len(lost), 64):  # still unplaced: try every triangle
                 chunk = lost[start : start + 64]
-                found = _locate(points, triangles, flat[chunk], np.broadcast_to(every, (len(chunk), len(every))))
+                anywhere = np.broadcast_to(every, (len(chunk), len(every)))
+                found = _locate(points, triangles, flat[chunk], anywhere)
                 owner[chunk[found >= 0]] = found[found >= 0]
             weights = _weights(points, triangles, owner, flat)
         weights[owner < 0] = 0.0
@@ -229,20 +233,21 @@ class MeshField:
         more than 2x, as in an opening mouth. Where the fused mesh folds over (det < 0) the step
         is clamped to two grid cells and the result is one of the pre-images.
         """
-        px, py = self.points[..., 0], self.points[..., 1]
+        px, py = self._px, self._py
         packed = self._with_jacobian(field)
         qx = px - field[..., 0]
         qy = py - field[..., 1]
         max_step = 2.0 / float(self.to_grid_scale.min())
         for _ in range(iterations):
-            s = self.sample(packed, qx, qy)
-            rx = qx + s[..., 0] - px
-            ry = qy + s[..., 1] - py
-            a, b, c, e = 1.0 + s[..., 2], s[..., 3], s[..., 4], 1.0 + s[..., 5]
-            det = a * e - b * c
+            dx, dy, jxx, jxy, jyx, jyy = cv2.split(self.sample(packed, qx, qy))
+            rx = qx + dx - px
+            ry = qy + dy - py
+            jxx += 1.0
+            jyy += 1.0
+            det = jxx * jyy - jxy * jyx
             det[np.abs(det) < 0.05] = 0.05  # folded or collapsed: a short, safe step
-            qx -= np.clip((e * rx - b * ry) / det, -max_step, max_step)
-            qy -= np.clip((a * ry - c * rx) / det, -max_step, max_step)
+            qx -= np.clip((jyy * rx - jxy * ry) / det, -max_step, max_step)
+            qy -= np.clip((jxx * ry - jyx * rx) / det, -max_step, max_step)
         out = np.empty_like(field)
         out[..., 0] = qx - px
         out[..., 1] = qy - py

@@ -61,7 +61,9 @@ class LidPainter:
                 darks.append(inside[lum <= np.percentile(lum, 10)].mean(axis=0))
         self._lash = (0.85 * np.mean(darks, axis=0)) if darks else np.full(3, 40.0, np.float32)
 
-    def _skin_colours(self, crop: np.ndarray, t: np.ndarray, eye: int) -> tuple[np.ndarray, np.ndarray]:
+    def _skin_colours(
+        self, crop: np.ndarray, t: np.ndarray, eye: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Skin under the brow above each upper-lid point: (x (9,), RGB (9,3)) float32.
 
         A mix of 40 % skin just above the lid (15-30 % of the way up to the brow) and 60 % skin
@@ -96,6 +98,9 @@ class LidPainter:
             self._paint_eye(image, np.asarray(fused_xy, np.float32), eye)
 
     def _paint_eye(self, image: np.ndarray, xy: np.ndarray, eye: int) -> None:
+        closing = self._closing(xy, eye)
+        if closing <= 0.0:
+            return
         ring = _EYES[eye]
         t_poly, f_poly = self._target_xy[ring], xy[ring]
         pad = int(math.ceil(3 * self.feather)) + 3
@@ -103,9 +108,6 @@ class LidPainter:
         x0, y0 = np.maximum(np.floor(both.min(axis=0)).astype(int) - pad, 0)
         x1, y1 = np.minimum(np.ceil(both.max(axis=0)).astype(int) + pad + 1, self.size)
         if x1 - x0 < 3 or y1 - y0 < 3:
-            return
-        closing = self._closing(xy, eye)
-        if closing <= 0.0:
             return
         t_poly = t_poly.copy()  # raise the upper lid to swallow the target's own lash line
         t_poly[1:8, 1] -= 2.5 * self.unit * np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
@@ -123,16 +125,15 @@ class LidPainter:
         layer += lash[..., None] * (self._lash - layer)
         alpha = np.maximum(alpha, lash * closing)
         roi = image[y0:y1, x0:x1]
-        a = alpha[..., None]
-        roi[...] = (roi * (1.0 - a) + layer * a + 0.5).clip(0, 255).astype(np.uint8)
+        roi[...] = cv2.blendLinear(cv2.convertScaleAbs(layer), roi, alpha, 1.0 - alpha)
 
     def _closing(self, xy: np.ndarray, eye: int) -> float:
-        """0 for an eye open as wide as the target's, rising to 1 from 30 % closed on."""
+        """0 for an eye at least 88 % as open as the target's, rising to 1 at 40 % closed."""
         ring = _EYES[eye]
         gap_t = np.clip(self._target_xy[ring[15:8:-1], 1] - self._target_xy[ring[1:8], 1], 0, None)
         gap_f = np.clip(xy[ring[15:8:-1], 1] - xy[ring[1:8], 1], 0, None)
         closed = 1.0 - float(gap_f.mean()) / max(float(gap_t.mean()), 1e-3)
-        t = min(max((closed - 0.05) / 0.25, 0.0), 1.0)
+        t = min(max((closed - 0.12) / 0.28, 0.0), 1.0)
         return t * t * (3.0 - 2.0 * t)
 
     def _lid_layer(self, xy, eye: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:

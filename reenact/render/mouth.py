@@ -87,6 +87,7 @@ class MouthFiller:
         self._lip_colour = np.array([150.0, 70.0, 70.0], np.float32)
         self._teeth_colour = np.array([232.0, 226.0, 212.0], np.float32)
         self._interior: _Interior | None = None
+        self._palette = np.eye(3, dtype=np.float32)
 
     def set_target(self, target_crop: np.ndarray, target_xy: np.ndarray) -> None:
         """target_crop: (S,S,3) uint8; target_xy: (478,2) crop pixels of its neutral face."""
@@ -101,6 +102,9 @@ class MouthFiller:
         base = np.array([232.0, 232.0, 232.0] if grey else [232.0, 226.0, 212.0], np.float32)
         self._teeth_colour = base * min(max(bright / 225.0, 0.45), 1.0)
         self._interior = self._grab_interior(target_crop, xy)
+        # columns: cavity (lip colour), tongue (redder lip colour), teeth
+        tongue = self._lip_colour * np.float32([1.0, 0.75, 0.75])
+        self._palette = np.stack([self._lip_colour, tongue, self._teeth_colour], axis=1)
 
     @staticmethod
     def _region_colour(crop: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
@@ -158,13 +162,15 @@ class MouthFiller:
         fill_polygon(mask, centre + (1.0 - shrink) * (poly - centre), (float(x0), float(y0)))
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32)
         alpha *= strength / 255.0
-        layer = self._layer(xy, x0, y0, x1, y1)
+        layer = cv2.convertScaleAbs(self._layer(xy, x0, y0, x1, y1))
         roi = image[y0:y1, x0:x1]
-        a = alpha[..., None]
-        roi[...] = (roi * (1.0 - a) + layer * a + 0.5).clip(0, 255).astype(np.uint8)
+        roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
 
     def _layer(self, xy: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
-        """The mouth's inside over the box: (y1-y0, x1-x0, 3) float32 RGB."""
+        """The mouth's inside over the box: (y1-y0, x1-x0, 3) float32 RGB.
+
+        Built as three weight maps (lip-coloured cavity, tongue, teeth) and one colour matrix.
+        """
         xs = np.arange(x0, x1, dtype=np.float32)
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         upper = _lip_curve(xy, UPPER_INNER, xs)[None, :]
@@ -174,24 +180,25 @@ class MouthFiller:
         width = max(float(right[0] - left[0]), 1.0)
         dx = (xs[None, :] - 0.5 * (left[0] + right[0])) / (0.5 * width)
         dy = (ys - upper) / np.maximum(opening, 1.0)
-        radius = np.sqrt(dx * dx + ((dy - 0.45) * 1.4) ** 2)
-        shade = 0.14 + 0.28 * np.clip(radius, 0.0, 1.0)
-        layer = shade[..., None] * self._lip_colour
-        # the tongue: a lighter, redder floor at the back of a wide-open mouth
+        # the cavity: darkest at the back (centre), the tongue a lighter, redder floor
+        cavity = 0.14 + 0.28 * np.minimum(np.sqrt(dx * dx + ((dy - 0.45) * 1.4) ** 2), 1.0)
         tongue = np.clip((dy - 0.6) * 2.5, 0.0, 1.0) * np.clip(1.0 - np.abs(dx) / 0.7, 0.0, 1.0)
-        layer += (0.25 * tongue)[..., None] * (self._lip_colour * np.float32([1.0, 0.75, 0.75]))
+        tongue *= 0.25
         edge = 0.8 * self.unit
         across = np.sqrt(np.clip(1.0 - (np.abs(dx) / 0.8) ** 2, 0.0, 1.0))
         upper_h = np.minimum(0.4 * opening, 0.14 * width) * across
         teeth_a = np.clip((upper + upper_h - ys) / edge + 0.5, 0.0, 1.0) * (upper_h > 0.5)
         teeth_a *= np.clip((0.85 - np.abs(dx)) / 0.25, 0.0, 1.0)
         rel = np.clip((ys - upper) / np.maximum(upper_h, 1.0), 0.0, 1.0)
-        tone = (1.0 - 0.55 * dx * dx) * (0.82 + 0.18 * np.sqrt(rel)) * self._tooth_gaps(dx)
-        layer += teeth_a[..., None] * (tone[..., None] * self._teeth_colour - layer)
+        tone = (1.0 - 0.55 * dx * dx) * self._tooth_gaps(dx) * (0.82 + 0.18 * np.sqrt(rel))
         lower_h = np.minimum(0.12 * opening, 0.05 * width) * across * (opening > 0.2 * width)
         lower_a = np.clip((ys - (lower - lower_h)) / edge + 0.5, 0.0, 1.0) * (lower_h > 0.5)
-        lower_a *= (ys <= lower + edge) * np.clip((0.6 - np.abs(dx)) / 0.2, 0.0, 1.0)
-        layer += (0.8 * lower_a)[..., None] * (0.6 * tone[..., None] * self._teeth_colour - layer)
+        lower_a *= 0.8 * (ys <= lower + edge) * np.clip((0.6 - np.abs(dx)) / 0.2, 0.0, 1.0)
+        keep = (1.0 - teeth_a) * (1.0 - lower_a)  # what the teeth leave of the cavity
+        teeth = (teeth_a * (1.0 - lower_a) + 0.6 * lower_a) * tone
+        weights = cv2.merge([(cavity * keep).astype(np.float32), (tongue * keep).astype(np.float32),
+                             teeth.astype(np.float32)])
+        layer = cv2.transform(weights, self._palette)
         if self._interior is not None:
             self._own_interior(layer, xy, x0, y0, width)
         return layer
@@ -203,7 +210,9 @@ class MouthFiller:
         dist = np.abs(dx[..., None] - gaps).min(axis=-1)
         return 1.0 - 0.18 * np.exp(-((dist / 0.025) ** 2))
 
-    def _own_interior(self, layer: np.ndarray, xy: np.ndarray, x0: int, y0: int, width: float) -> None:
+    def _own_interior(
+        self, layer: np.ndarray, xy: np.ndarray, x0: int, y0: int, width: float
+    ) -> None:
         """Lay the target's own mouth interior, moved with the upper lip, over `layer` in place."""
         inside = self._interior
         origin, lip = inside.origin, inside.lip

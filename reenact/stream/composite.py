@@ -126,7 +126,8 @@ class Compositor:
         return self._frame
 
     def match_colours(self, crop: np.ndarray) -> np.ndarray:
-        """(S,S,3) uint8 -> (S,S,3) uint8 with the ring's per-channel mean/std set to the target's."""
+        """(S,S,3) uint8 -> (S,S,3) uint8 whose per-channel mean/std in the feather ring are the
+        target's (gain clamped to [0.5, 2])."""
         pixels = crop.reshape(-1, 3)[self._ring].astype(np.float32)
         gain = np.clip(self._ref_std / (pixels.std(axis=0) + 1e-3), 0.5, 2.0)
         offset = self._ref_mean - pixels.mean(axis=0) * gain
@@ -141,7 +142,9 @@ class Compositor:
         """
         s = self.size
         if crop.shape != (s, s, 3) or crop.dtype != np.uint8:
-            raise InputError(f"rendered crop: expected ({s},{s},3) uint8, got {crop.shape} {crop.dtype}")
+            raise InputError(
+                f"rendered crop: expected ({s},{s},3) uint8, got {crop.shape} {crop.dtype}"
+            )
         if self.box is None:
             np.copyto(self._out, self._frame)
             return self._out

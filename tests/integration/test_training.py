@@ -74,17 +74,18 @@ def _fusion_l1(trainer: FusionTrainer, batch: dict[str, torch.Tensor]) -> float:
 
 
 def test_fusion_training_lowers_its_loss(cache: Path, tmp_path: Path):
-    """Phi on same-person pairs of two clips and three people's stills, 150 steps."""
-    extra = [*FUSION, "train.fusion_mix=[0,1,0]", "train.flip=false"]
-    trainer = FusionTrainer(_config(cache, tmp_path, 150, extra))
+    """Phi on same-person pairs of a clip and three people's stills, 200 steps (beta1 0.9: the
+    paper's 0.5 makes this tiny run noisy)."""
+    extra = [*FUSION, "train.fusion_mix=[0,1,0]", "train.flip=false", "train.beta1=0.9"]
+    trainer = FusionTrainer(_config(cache, tmp_path, 200, extra))
     items = [trainer.dataset()[(1000, i)] for i in range(32)]  # a fixed batch of training pairs
     batch = {k: torch.stack([item[k] for item in items]) for k in items[0]}
     before = _fusion_l1(trainer, batch)
     result = trainer.run()
-    assert _fusion_l1(trainer, batch) < 0.85 * before
+    assert _fusion_l1(trainer, batch) < 0.8 * before
     assert result.weights == tmp_path / "fusion.safetensors"
     _, meta = load_weights(result.weights, expected={"arch": "fusion", "hidden": 64, "code": 16})
-    assert meta["steps"] == "150"
+    assert meta["steps"] == "200"
     record = json.loads((tmp_path / "validation.json").read_text())[-1]
     assert record["identities"] == ["lp_d2"] and record["same"]["nme"] >= 0
     assert record["same"]["baselines"]["target"] > 0

@@ -40,7 +40,9 @@ def target(request, clips_dir: Path, portraits_dir: Path):
 
 def _compositor(target, **kwargs) -> Compositor:
     frame, alignment, _crop, landmarks = target
-    return Compositor(target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks, **kwargs)
+    return Compositor(
+        target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks, **kwargs
+    )
 
 
 def _band(comp: Compositor, lo: float, hi: float) -> tuple[slice, slice, np.ndarray]:

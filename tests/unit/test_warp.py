@@ -141,7 +141,8 @@ def test_an_opened_mouth_is_painted_dark_not_smeared(target, tracker):
     smeared.set_target(crop, landmarks)
     out, raw = filled.render(opened), smeared.render(opened)
     inside = _inner_mask(opened, 0.8)
-    lower_half = inside & (np.arange(SIZE)[:, None] > opened[13, 1] + 0.5 * (opened[14, 1] - opened[13, 1]))
+    middle = opened[13, 1] + 0.5 * (opened[14, 1] - opened[13, 1])  # half-way down the opening
+    lower_half = inside & (np.arange(SIZE)[:, None] > middle)
     luma = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(float)
     raw_luma = cv2.cvtColor(raw, cv2.COLOR_RGB2GRAY).astype(float)
     # the back of the mouth is dark; the warp alone smears lip colour there
