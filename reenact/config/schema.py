@@ -14,8 +14,10 @@ class StreamConfig:
     """The live loop: pacing, face-loss behaviour and the expression's strength."""
 
     target: str = ""  # target portrait or video; "" = the built-in astronaut portrait
-    target_frame: int = 0  # frame of a target video whose face is the target's neutral
-    target_end: str = "loop"  # a target video that ends: "loop" or "hold"
+    target_frame: int = 0  # with target_end=still: the frame of a target video used as the target
+    target_end: str = "loop"  # a target video plays and at its end "loop"s or "hold"s; "still"
+    # uses one frame (target_frame) of it as a still target
+    target_max_frames: int = 300  # a target video is pre-tracked up to this many frames
     targets_dir: str = ""  # a folder of avatars, switchable live
     crossfade_s: float = 0.3  # cross-fade between targets
     intensity: float = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated

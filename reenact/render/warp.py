@@ -8,8 +8,16 @@ depend only on the target and are found in `set_target`; a frame costs a 3-term 
 forward field, a few Newton steps on the coarse grid to invert it, an upsample and one
 `cv2.remap` over the face box.
 
-Where the fused inner lips open beyond the target's, `MouthFiller` paints a mouth cavity with
-teeth instead of the stretched lip line (see `reenact.render.mouth`).
+Features a warp cannot show are handled on top: where the fused inner lips open beyond the
+target's, `MouthFiller` paints a mouth cavity with teeth instead of the stretched lip line
+(`reenact.render.mouth`); inside a closing eye the eyeball keeps its own scale and follows the
+gaze (`reenact.render.eyes`), and what the lids cover is painted as lid skin with a lash line
+(`reenact.render.lids`).
+
+Why not a thin-plate spline: its per-frame field is a dense (G*G, N) matmul, and its smooth
+interpolation folds and overshoots between close landmarks with opposite motions (a closing
+lid, an O-shaped mouth); the piecewise-linear field costs a gather and moves each triangle
+exactly as its corners say.
 """
 
 from __future__ import annotations

@@ -105,8 +105,12 @@ class Compositor:
         alpha = cv2.warpAffine(self.mask_crop, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         self.mask_frame = alpha  # (h,w) float32 in [0,1] over the box
-        self._weights = np.ascontiguousarray(alpha)
-        self._weights_rest = np.ascontiguousarray(1.0 - alpha)
+        # blend in 8-bit fixed point: out = warped * a/255 + (frame * (255-a)/255, fixed per target)
+        alpha8 = np.round(alpha * 255.0).astype(np.uint8)
+        self._alpha8 = cv2.merge([alpha8] * 3)
+        self._background = cv2.multiply(
+            self._frame[y0:y1, x0:x1], cv2.bitwise_not(self._alpha8), scale=1.0 / 255.0
+        )
         self._warped = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
 
     def _prepare_colour(self, frame: np.ndarray, alignment: Alignment) -> None:
@@ -153,7 +157,6 @@ class Compositor:
         x0, y0, x1, y1 = self.box
         cv2.warpAffine(crop, self._box_matrix, (x1 - x0, y1 - y0), dst=self._warped,
                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        background = self._frame[y0:y1, x0:x1]
-        blended = cv2.blendLinear(self._warped, background, self._weights, self._weights_rest)
-        self._out[y0:y1, x0:x1] = blended
+        cv2.multiply(self._warped, self._alpha8, dst=self._warped, scale=1.0 / 255.0)
+        self._out[y0:y1, x0:x1] = cv2.add(self._warped, self._background)
         return self._out

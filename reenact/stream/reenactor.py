@@ -52,6 +52,7 @@ class Reenactor:
         self._fade_s = 0.0
         self._fade_start: float | None = None
         self.target: PreparedTarget = target
+        self.target_video = None  # a TargetVideo: the target advances one frame per frame
         self.set_target(target)
         self.last_fused: np.ndarray | None = None
         self.last_source: np.ndarray | None = None
@@ -98,6 +99,9 @@ class Reenactor:
 
     def _process(self, image: np.ndarray, t_s: float) -> np.ndarray:
         timer = self.timer
+        if self.target_video is not None:
+            with timer.stage("target"):  # a moving target: its next prepared frame
+                self.set_target(self.target_video.next())
         if self.paused:
             return self._passthrough(image)
         with timer.stage("track"):

@@ -19,6 +19,7 @@ from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource,
 from reenact.stream.loop import LoopResult, run_loop
 from reenact.stream.reenactor import Reenactor
 from reenact.stream.target import prepare_target
+from reenact.stream.target_video import TargetVideo, is_video
 from reenact.stream.timing import StageTimer
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,9 @@ def run_session(
     on_frame(reenactor, sink) -> hook: per-frame controls (hotkeys, overlay); see run_loop.
     """
     timer = StageTimer()
-    target = prepare_target(config.stream.target, config)
+    moving = is_video(config.stream.target) and config.stream.target_end != "still"
+    target_video = TargetVideo(config.stream.target, config) if moving else None
+    target = target_video.first if target_video else prepare_target(config.stream.target, config)
     fuser = fuser or build_fuser(config)
     renderer = renderer or build_renderer(config)
     with ExitStack() as stack:
@@ -96,6 +99,7 @@ def run_session(
         reenactor = Reenactor(
             config=config, target=target, fuser=fuser, renderer=renderer, timer=timer
         )
+        reenactor.target_video = target_video
         stack.callback(reenactor.close)
         progress = _progress(source, config, show_progress)
         if progress is not None:

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import numpy as np
 
-STAGES = ("capture", "track", "smooth", "fuse", "render", "composite", "sink")
+STAGES = ("capture", "target", "track", "smooth", "fuse", "render", "composite", "sink")
 
 
 class StageTimer:

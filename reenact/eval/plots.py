@@ -1,0 +1,91 @@
+"""Pictures of the evaluation: per-frame curves (matplotlib, Agg canvas) and sample strips.
+
+Matplotlib is driven through `Figure` + `FigureCanvasAgg` directly, so no global backend is set
+and no display is needed. Every PNG is written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from reenact.eval.files import atomic_write_bytes, atomic_write_png
+
+SAME_PERSON = 0.6
+_HEADER_PX = 28
+
+
+def _save_figure(figure, path: Path) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def _figure(rows: int):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 3.2 * rows), layout="constrained")
+    return figure, [figure.add_subplot(rows, 1, i + 1) for i in range(rows)]
+
+
+def plot_self_ssim(curves: dict[str, tuple[list[int], list[float]]], title: str,
+                   path: Path) -> Path:
+    """SSIM per frame per renderer. curves: {renderer: (frame indices, SSIM values)}."""
+    figure, (axes,) = _figure(1)
+    for name, (frames, values) in curves.items():
+        axes.plot(frames, values, marker=".", linewidth=1, label=name)
+    axes.set(title=title, xlabel="clip frame", ylabel="SSIM vs ground truth (aligned crop)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    return _save_figure(figure, path)
+
+
+def plot_cross(identity: dict[str, tuple[list[int], list[float]]],
+               expression: dict[str, tuple[list[int], list[float]]], title: str,
+               path: Path) -> Path:
+    """Two panels: identity distance per sampled frame, expression error per frame."""
+    figure, (top, bottom) = _figure(2)
+    for name, (frames, values) in identity.items():
+        top.plot(frames, values, marker="o", linewidth=1, label=name)
+    top.axhline(SAME_PERSON, color="grey", linestyle="--", linewidth=1, label="same person < 0.6")
+    top.set(title=title, ylabel="identity distance to the portrait")
+    for name, (frames, values) in expression.items():
+        bottom.plot(frames, values, marker=".", linewidth=1, label=name)
+    bottom.set(xlabel="clip frame", ylabel="expression error (x IOD)")
+    for axes in (top, bottom):
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8)
+    return _save_figure(figure, path)
+
+
+def _label(text: str, width: int) -> np.ndarray:
+    """A (28, width, 3) white tile with `text` in black, shrunk to fit."""
+    tile = np.full((_HEADER_PX, width, 3), 255, np.uint8)
+    scale = 0.5
+    while scale > 0.25 and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width - 6:
+        scale -= 0.05
+    cv2.putText(tile, text, (3, _HEADER_PX - 9), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
+                cv2.LINE_AA)
+    return tile
+
+
+def sample_strip(columns: dict[str, list[np.ndarray]], path: Path, *, tile: int = 192) -> Path:
+    """A grid PNG: one column per entry of `columns` (label -> crops, one per row), a header row.
+
+    columns: {label: [(S,S,3) uint8 RGB, ...]}, every list of the same length (the rows).
+    """
+    rows = max((len(v) for v in columns.values()), default=0)
+    header = np.concatenate([_label(name, tile) for name in columns], axis=1)
+    body = []
+    for r in range(rows):
+        cells = [cv2.resize(crops[r], (tile, tile), interpolation=cv2.INTER_AREA)
+                 if r < len(crops) else np.zeros((tile, tile, 3), np.uint8)
+                 for crops in columns.values()]
+        body.append(np.concatenate(cells, axis=1))
+    return atomic_write_png(path, np.ascontiguousarray(np.concatenate([header, *body], axis=0)))

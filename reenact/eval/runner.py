@@ -1,0 +1,204 @@
+"""`reenact eval`: every renderer on the same clips and portraits, one report.
+
+    result = run_eval(config)          # config.eval: clips, portraits, generators, out_dir, ...
+
+1. Self-reenactment (`reenact.eval.self_reenact`) on each clip.
+2. Cross-reenactment (`reenact.eval.cross_reenact`): each clip drives each portrait through the
+   live path.
+3. Temporal figures (`reenact.eval.temporal`) of each cross output and of the driving clip.
+4. The report (`reenact.eval.report`): `report.json` (every number, per-frame curves included),
+   `report.md` (tables), `plots/*.png` (per-frame curves), `strips/*.png` (sample frames) and the
+   resolved `config.yaml`, all under `eval.out_dir`, each file written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+from reenact import __version__
+from reenact.config import Config, dump_config
+from reenact.errors import InputError
+from reenact.eval.clips import TrackedClip, track_clip
+from reenact.eval.cross_reenact import CrossResult, evaluate_cross, make_probe
+from reenact.eval.files import atomic_write_json, atomic_write_text, resolve_input, unique_names
+from reenact.eval.plots import plot_cross, plot_self_ssim, sample_strip
+from reenact.eval.renderers import EvalRenderer, build_eval_renderers, generator_paths
+from reenact.eval.report import markdown, summarize
+from reenact.eval.self_reenact import SelfResult, evaluate_self
+
+__all__ = ["EvalInputs", "EvalResult", "check_inputs", "run_eval"]
+
+
+@dataclass
+class EvalInputs:
+    """The resolved input files, with unique short names for report keys and file names."""
+
+    clips: list[Path]
+    clip_names: list[str]
+    portraits: list[Path]
+    portrait_names: list[str]
+    generators: list[Path]
+
+
+@dataclass
+class EvalResult:
+    """What `run_eval` wrote: the report (as written to JSON) and the file paths."""
+
+    out_dir: Path
+    report: dict
+    json_path: Path
+    markdown_path: Path
+    markdown: str
+
+
+def check_inputs(config: Config) -> EvalInputs:
+    """Every clip, portrait and generator file exists; else InputError naming the first missing."""
+    e = config.eval
+    if not e.clips:
+        raise InputError("eval.clips is empty: pass --clips A.mp4 ... or set eval.clips")
+    if not e.portraits:
+        raise InputError("eval.portraits is empty: pass --portraits P.jpg ... or set eval.portraits")
+    clips = [resolve_input(c, "clip") for c in e.clips]
+    portraits = [resolve_input(p, "portrait") for p in e.portraits]
+    generators = generator_paths(config)
+    return EvalInputs(clips, unique_names(clips), portraits, unique_names(portraits), generators)
+
+
+def _bar(progress: bool, desc: str, total: int | None = None):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="frame", disable=not progress, leave=False,
+                dynamic_ncols=True)
+
+
+def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer], fuser,
+               progress: bool) -> tuple[list[TrackedClip], list[SelfResult]]:
+    tracked, results = [], []
+    for path, name in zip(inputs.clips, inputs.clip_names):
+        with _bar(progress, f"track {name}", config.eval.max_frames or None) as bar:
+            clip = track_clip(path, name, config, max_frames=config.eval.max_frames, bar=bar)
+        with _bar(progress, f"self {name}") as bar:
+            results.append(evaluate_self(clip, renderers, fuser, reference=config.eval.reference_frame,
+                                         strip_count=config.eval.strip_frames, bar=bar))
+        tracked.append(clip)
+    return tracked, results
+
+
+def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], config: Config,
+                renderers: list[EvalRenderer], fuser,
+                progress: bool) -> tuple[list[CrossResult], dict]:
+    """Every clip drives every portrait; also returns {portrait name: its aligned crop}."""
+    from reenact.eval.identity import IdentityEmbedder
+    from reenact.stream.target import prepare_target
+
+    targets = [prepare_target(str(p), config) for p in inputs.portraits]
+    embedder = IdentityEmbedder()
+    results = []
+    for clip in tracked:
+        for target, name in zip(targets, inputs.portrait_names):
+            probe = make_probe(embedder, target)
+            total = clip.num_frames * len(renderers)
+            with _bar(progress, f"cross {clip.name} -> {name}", total) as bar:
+                results.append(evaluate_cross(clip, target, renderers, fuser, config,
+                                              portrait=name, probe=probe, bar=bar))
+    return results, {name: t.crop for t, name in zip(targets, inputs.portrait_names)}
+
+
+def _write_pictures(out_dir: Path, selfs: list[SelfResult], tracked: list[TrackedClip],
+                    crosses: list[CrossResult], targets_crops: dict[str, object]) -> dict[str, str]:
+    """Curves and strips; returns {label: path relative to out_dir}."""
+    files: dict[str, str] = {}
+    clips = {c.name: c for c in tracked}
+    for result in selfs:
+        clip = clips[result.clip]
+        curves = {n: (s.frames, s.ssim) for n, s in result.direct.items()}
+        path = plot_self_ssim(curves, f"self-reenactment: {result.clip}",
+                              out_dir / "plots" / f"self_{result.clip}.png")
+        files[f"self SSIM per frame: {result.clip}"] = str(path.relative_to(out_dir))
+        columns = {"target (reference)": [clip.crops[result.reference]] * len(result.strip_frames),
+                   "ground truth": [clip.crops[f] for f in result.strip_frames], **result.strip}
+        path = sample_strip(columns, out_dir / "strips" / f"self_{result.clip}.png")
+        files[f"self samples: {result.clip}"] = str(path.relative_to(out_dir))
+    for result in crosses:
+        key = f"{result.clip}__{result.portrait}"
+        identity = {n: (d.identity_frames, d.identity) for n, d in result.drives.items()}
+        expression = {n: (d.frames, d.expression_errors()) for n, d in result.drives.items()}
+        path = plot_cross(identity, expression, f"cross: {result.clip} drives {result.portrait}",
+                          out_dir / "plots" / f"cross_{key}.png")
+        files[f"cross curves: {result.clip} → {result.portrait}"] = str(path.relative_to(out_dir))
+        rows = result.strip_frames
+        columns = {"driver": [clips[result.clip].crops[f] for f in rows],
+                   "target": [targets_crops[result.portrait]] * len(rows),
+                   **{n: [d.strip[f] for f in rows] for n, d in result.drives.items()}}
+        path = sample_strip(columns, out_dir / "strips" / f"cross_{key}.png")
+        files[f"cross samples: {result.clip} → {result.portrait}"] = str(path.relative_to(out_dir))
+    return files
+
+
+def _meta(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fuser) -> dict:
+    return {
+        "reenact_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "clips": {n: str(p) for n, p in zip(inputs.clip_names, inputs.clips)},
+        "portraits": {n: str(p) for n, p in zip(inputs.portrait_names, inputs.portraits)},
+        "renderers": {r.name: {"kind": r.kind, "weights": r.weights,
+                               "backend": getattr(r.renderer, "backend_name", "numpy/cv2")}
+                      for r in renderers},
+        "fuser": type(fuser).__name__,
+        "crop_size": config.renderer.size,
+        "max_frames": config.eval.max_frames,
+        "neutral_frames": config.stream.neutral_frames,
+        "identity": {"compared_on": "the output frame cut with the portrait's alignment "
+                     "(canonical crop), canonical face box, no detection",
+                     "stride": config.eval.identity_stride, "same_person_below": 0.6},
+        "still_frames": config.eval.still_frames,
+        "psnr_cap_db": 100.0,
+    }
+
+
+def build_report(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fuser,
+                 selfs: list[SelfResult], crosses: list[CrossResult]) -> dict:
+    """The report as a dict (sections meta, self_reenactment, cross_reenactment, temporal,
+    summary; `files` is filled in by the caller)."""
+    paths = dict(zip(inputs.clip_names, inputs.clips))
+    self_section = {r.clip: r.to_json(str(paths[r.clip])) for r in selfs}
+    cross_section, temporal_section = {}, {}
+    for result in crosses:
+        key = f"{result.clip}__{result.portrait}"
+        cross_section[key], temporal_section[key] = result.to_json()
+    names = [r.name for r in renderers]
+    return {
+        "meta": _meta(config, inputs, renderers, fuser),
+        "self_reenactment": self_section,
+        "cross_reenactment": cross_section,
+        "temporal": temporal_section,
+        "summary": summarize(names, self_section, cross_section, temporal_section),
+        "files": {},
+    }
+
+
+def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
+    """Evaluate every renderer on `config.eval`'s clips and portraits; write the report.
+
+    progress: tqdm bars on stderr (default `config.eval.progress`).
+    Raises InputError naming a missing or unusable clip / portrait / weights file before any
+    long work starts (a clip with no face at all is found when it is tracked).
+    """
+    from reenact.engine.factory import build_fuser
+
+    progress = config.eval.progress if progress is None else progress
+    inputs = check_inputs(config)
+    out_dir = Path(config.eval.out_dir)
+    renderers = build_eval_renderers(config, inputs.generators)
+    fuser = build_fuser(config)
+    tracked, selfs = _self_pass(inputs, config, renderers, fuser, progress)
+    crosses, crops = _cross_pass(inputs, tracked, config, renderers, fuser, progress)
+    report = build_report(config, inputs, renderers, fuser, selfs, crosses)
+    report["files"] = _write_pictures(out_dir, selfs, tracked, crosses, crops)
+    json_path = atomic_write_json(out_dir / "report.json", report)
+    text = markdown(report)
+    md_path = atomic_write_text(out_dir / "report.md", text)
+    dump_config(config, out_dir / "config.yaml")
+    return EvalResult(out_dir, report, json_path, md_path, text)

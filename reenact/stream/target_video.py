@@ -1,0 +1,95 @@
+"""A moving target: a video whose frames are driven one after another.
+
+The video is decoded and tracked once at start-up (up to `stream.target_max_frames`), so the live
+loop only picks the next prepared frame. At its end the target loops or holds its last frame
+(`stream.target_end`). Frames where the target's face is not found reuse the last landmarks.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+
+from reenact.config import Config
+from reenact.errors import ConfigError, InputError
+from reenact.landmarks.align import compute_alignment
+from reenact.landmarks.tracker import FaceTracker
+from reenact.stream.composite import Compositor
+from reenact.stream.target import PreparedTarget, fit_frame
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
+END_MODES = ("loop", "hold")
+
+
+def is_video(path: str) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def _decode(path: str, limit: int, max_side: int) -> list[np.ndarray]:
+    try:
+        with av.open(path) as container:
+            frames = []
+            for frame in container.decode(video=0):
+                frames.append(fit_frame(frame.to_ndarray(format="rgb24"), max_side))
+                if len(frames) >= limit:
+                    break
+    except av.error.FFmpegError as exc:
+        raise InputError(f"{path}: cannot read target video ({exc})") from None
+    if not frames:
+        raise InputError(f"{path}: target video has no frames")
+    return frames
+
+
+class TargetVideo:
+    """Prepared frames of a target video; `next()` returns the next one (loop or hold)."""
+
+    def __init__(self, path: str, config: Config) -> None:
+        if config.stream.target_end not in END_MODES:
+            raise ConfigError(f"stream.target_end: '{config.stream.target_end}' is not one of "
+                              f"{', '.join(END_MODES)}")
+        self.hold = config.stream.target_end == "hold"
+        frames = _decode(path, config.stream.target_max_frames, config.stream.max_output_side)
+        self.targets = self._prepare(path, frames, config)
+        self.index = -1
+        self.ended = False
+
+    @staticmethod
+    def _prepare(path: str, frames: list[np.ndarray], config: Config) -> list[PreparedTarget]:
+        from tqdm import tqdm
+
+        size, name = config.renderer.size, Path(path).name
+        prepared: list[PreparedTarget] = []
+        last = None
+        with FaceTracker(config.tracker, static=False) as tracker:
+            for frame in tqdm(frames, desc="target video", unit="frame", file=sys.stderr,
+                              leave=False):
+                landmarks = tracker.track_one(frame)
+                last = landmarks if landmarks is not None else last
+                if last is None:
+                    continue  # no face yet: skip the opening frames
+                alignment = compute_alignment(last, size)
+                crop = alignment.crop_image(frame)
+                lm = alignment.landmarks_to_crop(last).astype(np.float32)
+                compositor = Compositor(target_frame=frame, alignment=alignment,
+                                        target_landmarks_crop=lm)
+                prepared.append(PreparedTarget(name, frame, alignment, crop, lm, compositor))
+        if not prepared:
+            raise InputError(f"{path}: no face found in the target video")
+        return prepared
+
+    @property
+    def first(self) -> PreparedTarget:
+        return self.targets[0]
+
+    def next(self) -> PreparedTarget:
+        """The next frame's target; at the end, the first again (loop) or the last (hold)."""
+        if self.index + 1 >= len(self.targets):
+            self.ended = True
+            if self.hold:
+                return self.targets[-1]
+            self.index = -1
+        self.index += 1
+        return self.targets[self.index]
