@@ -86,14 +86,11 @@ def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer]
     return tracked, results
 
 
-def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], config: Config,
-                renderers: list[EvalRenderer], fuser,
-                progress: bool) -> tuple[list[CrossResult], dict]:
-    """Every clip drives every portrait; also returns {portrait name: its aligned crop}."""
+def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, config: Config,
+                renderers: list[EvalRenderer], fuser, progress: bool) -> list[CrossResult]:
+    """Every clip drives every prepared target (`reenact.stream.target.PreparedTarget`)."""
     from reenact.eval.identity import IdentityEmbedder
-    from reenact.stream.target import prepare_target
 
-    targets = [prepare_target(str(p), config) for p in inputs.portraits]
     embedder = IdentityEmbedder()
     results = []
     for clip in tracked:
@@ -103,7 +100,7 @@ def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], config: Config,
             with _bar(progress, f"cross {clip.name} -> {name}", total) as bar:
                 results.append(evaluate_cross(clip, target, renderers, fuser, config,
                                               portrait=name, probe=probe, bar=bar))
-    return results, {name: t.crop for t, name in zip(targets, inputs.portrait_names)}
+    return results
 
 
 def _write_pictures(out_dir: Path, selfs: list[SelfResult], tracked: list[TrackedClip],
@@ -187,14 +184,17 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     long work starts (a clip with no face at all is found when it is tracked).
     """
     from reenact.engine.factory import build_fuser
+    from reenact.stream.target import prepare_target
 
     progress = config.eval.progress if progress is None else progress
     inputs = check_inputs(config)
     out_dir = Path(config.eval.out_dir)
     renderers = build_eval_renderers(config, inputs.generators)
     fuser = build_fuser(config)
+    targets = [prepare_target(str(p), config) for p in inputs.portraits]  # no face: fail early
     tracked, selfs = _self_pass(inputs, config, renderers, fuser, progress)
-    crosses, crops = _cross_pass(inputs, tracked, config, renderers, fuser, progress)
+    crosses = _cross_pass(inputs, tracked, targets, config, renderers, fuser, progress)
+    crops = {name: t.crop for t, name in zip(targets, inputs.portrait_names)}
     report = build_report(config, inputs, renderers, fuser, selfs, crosses)
     report["files"] = _write_pictures(out_dir, selfs, tracked, crosses, crops)
     json_path = atomic_write_json(out_dir / "report.json", report)

@@ -69,6 +69,8 @@ class Reenactor:
             self._fade_s = crossfade_s
             self._fade_start = None
         self.target = target
+        # a generator may shift colours: match them to the target's around the face's edge
+        target.compositor.colour_match = getattr(self.renderer, "name", "") == "generator"
         self.renderer.set_target(target.crop, target.landmarks_crop)
         if self.crop_blender is not None:
             self.crop_blender.reset()
