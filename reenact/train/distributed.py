@@ -9,7 +9,9 @@ split evenly over the processes; only rank 0 writes logs, images, checkpoints an
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -102,13 +104,14 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def broadcast_flag(flag: bool, info: DistInfo) -> bool:
-    """Rank 0's value of `flag` on every rank (e.g. 'stop now')."""
-    if not info.distributed:
-        return flag
-    t = torch.tensor([int(flag)], device=info.device)
-    dist.broadcast(t, src=0)
-    return bool(t.item())
+@contextlib.contextmanager
+def main_first(info: DistInfo) -> Iterator[None]:
+    """Rank 0 runs the block first (e.g. to fill a disk cache), then the other ranks do."""
+    if not info.is_main:
+        barrier(info)
+    yield
+    if info.is_main:
+        barrier(info)
 
 
 def shutdown(info: DistInfo) -> None:

@@ -27,7 +27,7 @@ from reenact.nn import losses
 from reenact.nn.patchgan import PatchDiscriminator
 from reenact.nn.unet import UNetGenerator
 from reenact.train.datasets import GeneratorDataset, generator_input, resize_entry, tensor_to_image
-from reenact.train.distributed import wrap
+from reenact.train.distributed import main_first, wrap
 from reenact.train.loop import Trainer
 from reenact.train.pairs import GeneratorPair, GeneratorPairs, Split, omega_candidates
 from reenact.train.pairs import validation_pairs
@@ -78,8 +78,9 @@ class GeneratorTrainer(Trainer):
         }
         common = {"size": r.size, "seed": t.seed, "workers": max(1, t.num_workers),
                   "progress": self.progress}
-        self._dataset = build_dataset(split.train, reference_count=t.reference_frames,
-                                      flip=t.flip, warp_guided=warp_guided, **common)
+        with main_first(self.info):  # rank 0 makes and caches the warps, the others read them
+            self._dataset = build_dataset(split.train, reference_count=t.reference_frames,
+                                          flip=t.flip, warp_guided=warp_guided, **common)
         self.val_pairs: list[GeneratorPair] = []
         if split.val and self.info.is_main:
             # the warps are made for both variants: the training-free baseline needs them

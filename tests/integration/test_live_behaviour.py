@@ -76,11 +76,12 @@ def test_several_faces_the_largest_drives(actor, clips_dir, tmp_path):
 
 
 def test_head_turned_beyond_range_counts_as_face_lost(clips_dir, tmp_path):
-    frames = decode_rgb(clips_dir / "tpsmm_driving.mp4")[:60]
+    clip = write_clip(tmp_path / "turning.mp4", decode_rgb(clips_dir / "tpsmm_driving.mp4")[:60],
+                      fps=25)
+    frames = decode_rgb(clip)  # exactly the pixels the loop will see
     with FaceTracker() as tracker:
         yaws = [abs(head_yaw_deg(lm)) for lm in map(tracker.track_one, frames) if lm is not None]
     limit = float(np.percentile(yaws, 60))
-    clip = write_clip(tmp_path / "turning.mp4", frames, fps=25)
     report, _ = drive(clip, tmp_path / "out.mp4", f"tracker.max_yaw_deg={limit}")
     turned = sum(y > limit for y in yaws)
     assert report.loop.frames_out == len(frames)
