@@ -86,8 +86,9 @@ class CacheEntry:
             else:
                 self.crops = _read_npz(self.crops_path, ("crops",))["crops"]
             if self.crops.shape != (self.num_frames, self.size, self.size, 3):
-                raise InputError(f"{self.crops_path}: crops have shape {self.crops.shape}, expected "
-                                 f"({self.num_frames},{self.size},{self.size},3); re-run prepare")
+                raise InputError(
+                    f"{self.crops_path}: crops have shape {self.crops.shape}, expected "
+                    f"({self.num_frames},{self.size},{self.size},3); re-run `reenact prepare`")
         return self.crops
 
 
@@ -136,8 +137,8 @@ def _read_npz(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in required if k not in data.files]
             if missing:
-                raise InputError(f"{path}: not a prepared cache file (missing {', '.join(missing)}); "
-                                 "re-run `reenact prepare`")
+                raise InputError(f"{path}: not a prepared cache file (missing "
+                                 f"{', '.join(missing)}); re-run `reenact prepare`")
             return {k: data[k] for k in data.files}
     except FileNotFoundError:
         raise InputError(f"{path}: cache file missing; re-run `reenact prepare`") from None
@@ -206,7 +207,8 @@ def read_cache(folder: Path) -> list[CacheEntry]:
         raise InputError(f"{folder}: not a prepared cache (no {INDEX_NAME}); run `reenact prepare`"
                          ) from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: unreadable cache index ({exc}); re-run `reenact prepare`") from None
+        raise InputError(f"{path}: unreadable cache index ({exc}); re-run `reenact prepare`"
+                         ) from None
     if index.get("format_version") != CACHE_VERSION:
         raise InputError(f"{path}: cache format {index.get('format_version')}, expected "
                          f"{CACHE_VERSION}; re-run `reenact prepare`")

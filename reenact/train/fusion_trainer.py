@@ -202,6 +202,7 @@ def validate_fusion(phi: LandmarkFusionAE, pairs: list[LandmarkPair], *, size: i
             "baselines": {"target": _nme(target.cpu().numpy(), real_np),
                           "training_free": _nme(baseline, real_np)},
         }
-    record["nme"] = float(np.mean([record[k]["nme"] for k in record if isinstance(record[k], dict)]))
+    kinds = [record[k] for k in record if isinstance(record[k], dict)]
+    record["nme"] = float(np.mean([kind["nme"] for kind in kinds]))
     phi.train(was_training)
     return record

@@ -71,10 +71,10 @@ class GeneratorTrainer(Trainer):
         self.disc = self.prepare_module(PatchDiscriminator(in_channels=disc_in, ndf=t.ndf or r.ngf))
         self.gen_parallel = wrap(self.gen, self.info)
         self.disc_parallel = wrap(self.disc, self.info)
+        betas = (t.beta1, t.beta2)
         self._optimizers = {
-            "generator": torch.optim.Adam(self.gen.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2)),
-            "discriminator": torch.optim.Adam(self.disc.parameters(), lr=t.lr_d,
-                                              betas=(t.beta1, t.beta2)),
+            "generator": torch.optim.Adam(self.gen.parameters(), lr=t.lr_g, betas=betas),
+            "discriminator": torch.optim.Adam(self.disc.parameters(), lr=t.lr_d, betas=betas),
         }
         common = {"size": r.size, "seed": t.seed, "workers": max(1, t.num_workers),
                   "progress": self.progress}
@@ -82,11 +82,12 @@ class GeneratorTrainer(Trainer):
             self._dataset = build_dataset(split.train, reference_count=t.reference_frames,
                                           flip=t.flip, warp_guided=warp_guided, **common)
         self.val_pairs: list[GeneratorPair] = []
-        if split.val and self.info.is_main:
+        if self.info.is_main:
+            self.val_pairs = validation_pairs(split.val, t.val_frames)
+        if self.val_pairs:
             # the warps are made for both variants: the training-free baseline needs them
             self.val_data = build_dataset(split.val, reference_count=1, flip=False,
                                           warp_guided=True, **common)
-            self.val_pairs = validation_pairs(split.val, t.val_frames)
 
     def networks(self) -> dict[str, nn.Module]:
         return {"generator": self.gen, "discriminator": self.disc}

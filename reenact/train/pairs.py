@@ -96,11 +96,13 @@ class FusionPairs:
 
     def __init__(self, entries: list[CacheEntry], mix: Sequence[float]) -> None:
         if len(mix) != len(FUSION_KINDS) or any(m < 0 for m in mix):
-            raise ConfigError(f"train.fusion_mix: expected 3 weights >= 0 ({', '.join(FUSION_KINDS)})"
-                              f", got {list(mix)}")
+            raise ConfigError(f"train.fusion_mix: expected 3 weights >= 0 "
+                              f"({', '.join(FUSION_KINDS)}), got {list(mix)}")
         self.entries = entries
         self.unit = [unit_landmarks(e.landmarks, e.size) for e in entries]
-        self.frames: list[Frame] = [(i, int(j)) for i, e in enumerate(entries) for j in e.valid_indices]
+        self.frames: list[Frame] = [
+            (i, int(j)) for i, e in enumerate(entries) for j in e.valid_indices
+        ]
         self.neutrals: dict[str, list[Frame]] = {}
         self.labelled: dict[str, dict[str, list[Frame]]] = {}
         for i, entry in enumerate(entries):
@@ -203,8 +205,8 @@ def reference_frames(entry: CacheEntry, count: int) -> np.ndarray:
         return candidates
     first = entry.reference if entry.reference in candidates else int(candidates[0])
     others = candidates[candidates != first]
-    picks = others[np.linspace(0, len(others) - 1, count - 1).round().astype(int)] if count > 1 else []
-    return np.array([first, *picks], dtype=np.int64)
+    spaced = np.linspace(0, len(others) - 1, count - 1).round().astype(int)
+    return np.array([first, *others[spaced]], dtype=np.int64)
 
 
 @dataclass(frozen=True)

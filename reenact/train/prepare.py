@@ -93,10 +93,10 @@ def clip_fps(path: Path) -> float:
 def _item_frames(item: InputItem, stride: int, max_frames: int):
     if item.kind == "clip":
         return _clip_frames(item.paths[0], stride, max_frames)
-    paths = item.paths if item.kind == "images" else item.paths[::stride]
-    if max_frames and item.kind == "frames":
-        paths = paths[:max_frames]
-    return ((i, p.name, read_still(p)) for i, p in enumerate(paths))
+    numbered = list(enumerate(item.paths))
+    if item.kind == "frames":  # a sequence is strided and cut like a clip
+        numbered = numbered[::stride][: max_frames or None]
+    return ((i, p.name, read_still(p)) for i, p in numbered)
 
 
 def _face_ok(landmarks: np.ndarray | None, max_yaw_deg: float) -> bool:
@@ -199,15 +199,18 @@ def _reusable(folder: Path, item: InputItem, stamp: str) -> CacheEntry | None:
 
 
 def _expected_frames(item: InputItem, config: Config) -> int:
-    if item.kind != "clip":
+    """Frames `track_item` will read (for the progress bar; 0 when a clip does not say)."""
+    if item.kind == "images":
         return len(item.paths)
-    import av  # noqa: PLC0415
+    frames = len(item.paths)
+    if item.kind == "clip":
+        import av  # noqa: PLC0415
 
-    try:
-        with av.open(str(item.paths[0])) as container:
-            frames = container.streams.video[0].frames
-    except (av.error.FFmpegError, IndexError):
-        return 0
+        try:
+            with av.open(str(item.paths[0])) as container:
+                frames = container.streams.video[0].frames
+        except (av.error.FFmpegError, IndexError):
+            return 0
     frames = -(-frames // max(1, config.train.frame_stride))
     return min(frames, config.train.max_frames) if config.train.max_frames else frames
 
@@ -225,7 +228,8 @@ def prepare(inputs: list[str] | tuple[str, ...], config: Config, *, out_dir: str
 
     crops_format = crops_format or config.train.cache_format
     if crops_format not in CROPS_FORMATS:
-        raise InputError(f"cache format '{crops_format}': expected one of {', '.join(CROPS_FORMATS)}")
+        raise InputError(f"cache format '{crops_format}': expected one of "
+                         f"{', '.join(CROPS_FORMATS)}")
     size = int(size or config.renderer.size)
     folder = Path(out_dir)
     items = discover(list(inputs))

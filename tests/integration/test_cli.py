@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -16,7 +17,9 @@ SINKS = ("virtualcam", "file", "stream", "window", "null")
 
 
 def reenact(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 300):
+    """Run the command as a user would, from a scratch folder (run logs land in ./out)."""
     full_env = {**os.environ, **(env or {})}
+    cwd = cwd or Path(tempfile.mkdtemp(prefix="reenact-cli-"))
     return subprocess.run(
         [*REENACT, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
     )

@@ -86,6 +86,12 @@ def test_fusion_training_lowers_its_loss(cache: Path, tmp_path: Path):
     assert result.weights == tmp_path / "fusion.safetensors"
     _, meta = load_weights(result.weights, expected={"arch": "fusion", "hidden": 64, "code": 16})
     assert meta["steps"] == "200"
+    from reenact.engine.fusion_runner import NetworkFusion  # the live fuser loads it by path
+
+    live = load_config(None, [f"renderer.size={SIZE}", f"fusion.weights={result.weights}"])
+    fuser = NetworkFusion.from_weights(result.weights, live)
+    neutral = trainer.split.train[0].landmarks[trainer.split.train[0].reference]
+    assert np.allclose(fuser.fuse(neutral, neutral, neutral, 1.0), neutral, atol=1e-3)
     record = json.loads((tmp_path / "validation.json").read_text())[-1]
     assert record["identities"] == ["lp_d2"] and record["same"]["nme"] >= 0
     assert record["same"]["baselines"]["target"] > 0

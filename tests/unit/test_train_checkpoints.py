@@ -16,7 +16,8 @@ from reenact.train import checkpoints
 
 def _nets(ngf: int = 4):
     torch.manual_seed(0)
-    nets = {"generator": UNetGenerator(ngf=ngf, size=16), "fusion": LandmarkFusionAE(hidden=16, code=4)}
+    nets = {"generator": UNetGenerator(ngf=ngf, size=16),
+            "fusion": LandmarkFusionAE(hidden=16, code=4)}
     optims = {name: torch.optim.Adam(net.parameters(), lr=1e-2, betas=(0.5, 0.999))
               for name, net in nets.items()}
     return nets, optims

@@ -107,3 +107,24 @@ def test_truncated_cache_file_names_the_file(mp4_cache: Path, tmp_path: Path):
     with pytest.raises(InputError) as err:
         read_cache(copy)
     assert "lp_d2.npz" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_ck_style_frame_sequence_is_prepared_like_a_clip(media_dir: Path, tmp_path: Path):
+    import av
+    import cv2
+
+    sequence = tmp_path / "ck" / "S042" / "003"
+    sequence.mkdir(parents=True)
+    with av.open(str(media_dir / "clips" / "lp_d2.mp4")) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i == 6:
+                break
+            bgr = frame.to_ndarray(format="bgr24")
+            cv2.imwrite(str(sequence / f"S042_003_{i + 1:08d}.png"), bgr)
+    config = load_config(None, ["renderer.size=64", "train.frame_stride=2"])
+    entry, = prepare([str(tmp_path / "ck")], config, out_dir=tmp_path / "cache", progress=False)
+    assert (entry.identity, entry.kind, entry.num_frames) == ("ck_S042", "frames", 3)
+    assert entry.valid.all() and entry.frame_names.tolist() == [
+        "S042_003_00000001.png", "S042_003_00000003.png", "S042_003_00000005.png"]
+    assert entry.frame_index.tolist() == [0, 2, 4]  # numbers in the sequence, before the stride
+    assert entry.load_crops().shape == (3, 64, 64, 3)
