@@ -77,6 +77,9 @@ def _flag(value: bool | torch.Tensor) -> bool:
     return bool(value)
 
 
+WARP_MASK_INIT_LOGIT = 2.0
+
+
 class Bottleneck(nn.Module):
     """(B,C,2,2) -> (B,C,2,2): squeeze to 1x1 (LeakyReLU, conv 4x4 s2) and expand back
     (ReLU, transposed conv 4x4 s2, BatchNorm[, Dropout]). No norm at 1x1 (batch-1 safe)."""
@@ -145,6 +148,9 @@ class UNetGenerator(nn.Module):
             nn.ReLU(), nn.ConvTranspose2d(2 * channels[0], head_out, 4, stride=2, padding=1)
         )
         init_gan_weights(self)
+        if variant == "warp_guided":
+            with torch.no_grad():  # start from the warp (M ~ 0.88) and learn where to repaint
+                self.output[1].bias[out_channels:].fill_(WARP_MASK_INIT_LOGIT)
 
     def arch_meta(self) -> dict[str, str | int]:
         """What fixes the weights' shapes; stored with the weights and checked on load."""

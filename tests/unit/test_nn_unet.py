@@ -183,3 +183,13 @@ def test_onnx_export_matches_torch(variant: str, tmp_path) -> None:
     with torch.no_grad():
         expected = model(x).numpy()
     np.testing.assert_allclose(result, expected, atol=1e-5)
+
+
+def test_warp_guided_starts_from_the_warp():
+    """An untrained warp-guided generator mostly passes the warp through (mask ~ 0.88)."""
+    torch.manual_seed(0)
+    net = UNetGenerator(ngf=8, size=64, variant="warp_guided").eval()
+    x = torch.rand(2, 7, 64, 64) * 2 - 1
+    image, mask = net(x, return_mask=True)
+    assert 0.8 < float(mask.mean()) < 0.95
+    assert float((image - x[:, -3:]).abs().mean()) < 0.2
