@@ -112,6 +112,22 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)
 
 
+def _decode_with_pillow(data: np.ndarray, path: Path) -> np.ndarray:
+    """Formats OpenCV does not read (GIF, ...), as BGR uint8 like cv2.imdecode returns."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data.tobytes())) as picture:
+            rgb = np.asarray(picture.convert("RGB"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise InputError(
+            f"{path} is not a readable image (unknown format or corrupt); use PNG or JPEG"
+        ) from None
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
 def _decode(data: np.ndarray, path: Path, max_side: int) -> np.ndarray:
     """Decode to uint8 RGB, at reduced scale when a JPEG is much larger than max_side."""
     header = _probe_header(data)
@@ -132,9 +148,7 @@ def _decode(data: np.ndarray, path: Path, max_side: int) -> np.ndarray:
         reason = str(exc).strip().splitlines()[-1]
         raise InputError(f"cannot decode image {path}: {reason}") from exc
     if image is None or image.size == 0:
-        raise InputError(
-            f"{path} is not a readable image (unknown format or corrupt); use PNG or JPEG"
-        )
+        image = _decode_with_pillow(data, path)  # GIF, and GIF data under a .png name
     if flags == cv2.IMREAD_UNCHANGED and orientation != 1:
         image = _orient(image, orientation)  # IMREAD_UNCHANGED ignores EXIF
     try:

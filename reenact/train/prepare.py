@@ -46,20 +46,11 @@ class _Tracked:
 
 
 def read_still(path: Path) -> np.ndarray:
-    """A still as (H,W,3) uint8 RGB: `reenact.imageio`, else Pillow (which also reads, e.g., the
-    GIF data that some data sets store under a .png name)."""
+    """A still as (H,W,3) uint8 RGB (`reenact.imageio`, which also reads the GIF data that some
+    data sets store under a .png name)."""
     from reenact.imageio import load_image  # noqa: PLC0415
 
-    try:
-        return load_image(path)
-    except InputError:
-        from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
-
-        try:
-            with Image.open(path) as image:
-                return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-        except (UnidentifiedImageError, OSError):
-            raise InputError(f"{path}: not a readable image; use PNG or JPEG") from None
+    return load_image(path)
 
 
 def _clip_frames(path: Path, stride: int, max_frames: int) -> Iterator[tuple[int, str, np.ndarray]]:

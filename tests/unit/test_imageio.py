@@ -195,3 +195,12 @@ def test_save_image_errors(tmp_path: Path, portrait: np.ndarray) -> None:
     with pytest.raises(ReenactError) as exc:
         save_image(unwritable, portrait)
     _assert_one_line_naming(exc, unwritable)
+
+
+def test_gif_data_under_a_png_name_is_read(media_dir):
+    """The Yale stills are GIF87a data named .png: read through Pillow, as RGB."""
+    path = media_dir / "expressions" / "01_happy.png"
+    assert path.read_bytes()[:4] == b"GIF8"
+    image = load_image(path)
+    assert image.shape == (243, 320, 3) and image.dtype == np.uint8
+    assert (image[..., 0] == image[..., 1]).all() and image.std() > 10
