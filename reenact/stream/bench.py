@@ -98,11 +98,23 @@ def run_case(case: BenchCase, base: Config, frames: int, workdir: Path) -> dict:
     return row
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what platform knows."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_info() -> dict:
     import torch
 
     info = {
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_name(),
         "cores": torch.get_num_threads(),
         "python": platform.python_version(),
         "torch": torch.__version__,
