@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from reenact.stream.bench import available_backends, format_table, run_bench, write_json
+    from reenact.atomic import write_json
+    from reenact.stream.bench import available_backends, format_table, run_bench
 
     config = config_from_args(args)
     backends = args.backends or available_backends()
@@ -71,19 +72,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
         frames=args.frames, live=not args.no_live,
     )
     print(format_table(result))
-    write_json(result, args.json)
+    write_json(args.json, result)
     print(f"saved {args.json}")
     return 0
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from reenact.stream.soak import format_report, run_soak, write_report
+    from reenact.atomic import write_json
+    from reenact.stream.soak import format_report, run_soak
 
     config = config_from_args(args)
     result = run_soak(config, duration_s=args.duration, window_s=args.window,
                       warmup_s=min(args.warmup, args.duration / 2))
     print(format_report(result))
-    write_report(result, args.json)
+    write_json(args.json, result)
     print(f"saved {args.json}")
     return 0
 

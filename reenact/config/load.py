@@ -7,8 +7,6 @@ scalars. An unknown key or a value of the wrong type is a `ConfigError` naming t
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 import types
 import typing
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from reenact.atomic import write_atomic
 from reenact.config.schema import Config
 from reenact.errors import ConfigError
 
@@ -195,14 +194,7 @@ def dump_config(config: Config, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a config is not a secret
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, text)
 
 
 def replace(config: Config, **sections: dict[str, Any]) -> Config:

@@ -9,7 +9,6 @@ through the capture thread and reports the delay from capture to sink.
 
 from __future__ import annotations
 
-import json
 import platform
 import tempfile
 from dataclasses import dataclass
@@ -162,8 +161,3 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write_json(result: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(path)

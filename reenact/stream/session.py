@@ -6,13 +6,13 @@ config and the timing summary are written beside the run's outputs.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from reenact.atomic import write_json
 from reenact.config import Config, dump_config
 from reenact.engine.factory import build_fuser, build_renderer
 from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
@@ -72,9 +72,7 @@ def write_run_files(config: Config, report: SessionReport, stem: str) -> None:
         "fuser": report.fuser,
         "interrupted": report.loop.interrupted,
     }
-    tmp = folder / f".{stem}.timing.json.partial"
-    tmp.write_text(json.dumps(summary, indent=2))
-    tmp.replace(folder / f"{stem}.timing.json")
+    write_json(folder / f"{stem}.timing.json", summary)
 
 
 def run_session(

@@ -8,13 +8,10 @@ Memory (RSS) and fps are sampled per window, so growth and decay show.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
 from reenact.config import Config, replace
@@ -106,13 +103,6 @@ def summarize(report, windows: list[SoakWindow], *, warmup_s: float, duration_s:
         "windows": [w.__dict__ for w in windows],
         "stages": report.timer.summary(),
     }
-
-
-def write_report(result: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(path)
 
 
 def format_report(result: dict) -> str:

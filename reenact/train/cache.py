@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.atomic import write_atomic
 from reenact.errors import InputError
 
 CACHE_VERSION = 1
@@ -92,13 +93,6 @@ class CacheEntry:
         return self.crops
 
 
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _entry_arrays(entry: CacheEntry) -> dict[str, np.ndarray]:
@@ -128,7 +122,7 @@ def write_entry(folder: Path, entry: CacheEntry, crops: np.ndarray, *, crf: int 
         encode_crops(entry.crops_path, crops, fps=entry.fps or 25.0, crf=crf)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    _atomic_bytes(entry.landmarks_path, buffer.getvalue())
+    write_atomic(entry.landmarks_path, buffer.getvalue())
     return entry
 
 
@@ -189,7 +183,7 @@ def write_index(folder: Path, entries: list[CacheEntry], size: int) -> Path:
         ],
     }
     path = folder / INDEX_NAME
-    _atomic_bytes(path, (json.dumps(index, indent=1) + "\n").encode())
+    write_atomic(path, (json.dumps(index, indent=1) + "\n").encode())
     return path
 
 
