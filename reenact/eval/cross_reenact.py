@@ -13,8 +13,14 @@ What is measured on each output frame (the composited full frame, i.e. what a vi
 - identity kept: dlib descriptor distance between B's crop and the output crop, both described
   with the canonical face box (`face_box_from_eye_centres(canonical_eye_centres(S))`, no
   detection, so a garbled face still gets a number), every `eval.identity_stride`-th frame;
-- expression carried: the output frame re-tracked by a second video-mode tracker, mapped into B's
-  crop, against J_gen: `metrics.landmark_error` (mean point distance / IOD of J_gen).
+- expression carried: the output frame re-tracked, mapped into B's crop, against J_gen:
+  `metrics.landmark_error` (mean point distance / IOD of J_gen). The re-tracker runs in *static*
+  mode (every output frame detected afresh), the mode B's own landmarks were found in: in video
+  mode MediaPipe feeds its last landmarks back as the next region of interest, and on an
+  unchanging image that drifts 0.01-0.04 IOD away from the static answer and oscillates (measured
+  on the shared portraits), which would bias the error and the jitter of every renderer;
+- jitter (`reenact.eval.temporal`): of these re-tracked landmarks, on the driver's stillest
+  stretch; the driver's own jitter uses its live (video-mode) track, what the live path receives.
 """
 
 from __future__ import annotations
@@ -62,7 +68,8 @@ class IdentityProbe:
     reference: np.ndarray
 
     def distance(self, crop: np.ndarray) -> float:
-        return self.embedder.distance(self.reference, self.embedder.embed_aligned_crop(crop, self.box))
+        descriptor = self.embedder.embed_aligned_crop(crop, self.box)
+        return self.embedder.distance(self.reference, descriptor)
 
 
 def make_probe(embedder, target) -> IdentityProbe:
@@ -87,7 +94,7 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
     reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=item.renderer,
                           timer=timer)
     try:
-        with FaceTracker(config.tracker, static=False) as retracker:
+        with FaceTracker(config.tracker, static=True) as retracker:
             for index, image in enumerate(iter_frames(clip.path, config.eval.max_frames)):
                 reenactor.last_fused = None
                 output = reenactor.process(image, index / clip.fps)

@@ -1,4 +1,4 @@
-"""Files of the evaluation: locating inputs, and writing outputs atomically (temp name + rename).
+"""Files of the evaluation: locating inputs, and writing outputs atomically (`reenact.atomic`).
 
 Relative input paths are looked up in the working directory first, then in the repository root
 (the folder holding `configs/`), so `configs/eval.yaml` can name `../shared/media/...` and work
@@ -11,7 +11,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from reenact.atomic import write_atomic
 from reenact.errors import InputError
 
 __all__ = [
@@ -63,22 +63,12 @@ def unique_names(paths: Iterable[Path]) -> list[str]:
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write `data` to a temporary file beside `path`, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write `data` under a temporary name beside `path`, then rename it (`reenact.atomic`)."""
+    return write_atomic(path, data)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    return write_atomic(path, text.encode("utf-8"))
 
 
 def json_safe(value: Any) -> Any:

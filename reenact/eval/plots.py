@@ -68,17 +68,20 @@ def _label(text: str, width: int) -> np.ndarray:
     """A (28, width, 3) white tile with `text` in black, shrunk to fit."""
     tile = np.full((_HEADER_PX, width, 3), 255, np.uint8)
     scale = 0.5
-    while scale > 0.25 and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width - 6:
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    while scale > 0.25 and cv2.getTextSize(text, font, scale, 1)[0][0] > width - 6:
         scale -= 0.05
     cv2.putText(tile, text, (3, _HEADER_PX - 9), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
                 cv2.LINE_AA)
     return tile
 
 
-def sample_strip(columns: dict[str, list[np.ndarray]], path: Path, *, tile: int = 192) -> Path:
+def sample_strip(columns: dict[str, list[np.ndarray]], path: Path, *, tile: int = 192,
+                 row_labels: list[str] | None = None) -> Path:
     """A grid PNG: one column per entry of `columns` (label -> crops, one per row), a header row.
 
     columns: {label: [(S,S,3) uint8 RGB, ...]}, every list of the same length (the rows).
+    row_labels: optional text per row, written in the corner of the row's first cell.
     """
     rows = max((len(v) for v in columns.values()), default=0)
     header = np.concatenate([_label(name, tile) for name in columns], axis=1)
@@ -87,5 +90,8 @@ def sample_strip(columns: dict[str, list[np.ndarray]], path: Path, *, tile: int 
         cells = [cv2.resize(crops[r], (tile, tile), interpolation=cv2.INTER_AREA)
                  if r < len(crops) else np.zeros((tile, tile, 3), np.uint8)
                  for crops in columns.values()]
+        if row_labels and r < len(row_labels) and cells:
+            cv2.putText(cells[0], row_labels[r], (4, tile - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                        (255, 255, 0), 1, cv2.LINE_AA)
         body.append(np.concatenate(cells, axis=1))
     return atomic_write_png(path, np.ascontiguousarray(np.concatenate([header, *body], axis=0)))

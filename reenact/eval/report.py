@@ -81,7 +81,8 @@ def summary_table(summary: dict) -> list[str]:
 
 
 def markdown(report: dict) -> str:
-    """The whole Markdown report: summary, fused variant, per clip, per pair, pictures."""
+    """The whole Markdown report: summary, fused variant, per clip, per pair, pictures (the PNGs
+    embedded by their paths relative to the report)."""
     meta, summary = report["meta"], report["summary"]
     lines = [
         "# `reenact eval` report", "",
@@ -95,8 +96,11 @@ def markdown(report: dict) -> str:
         "to the portrait on its canonical crop (same person < 0.6); expression error = the "
         "re-tracked output vs J_gen, in inter-ocular distances. Temporal SSIM: consecutive "
         "output crops; jitter: re-tracked landmark motion per frame (x IOD) on the driver's "
-        "stillest stretch. The driving clip's row gives the same figures on its own aligned "
-        "crops and tracked landmarks.", "",
+        "stillest stretch (outputs re-tracked in static mode, every frame afresh). The driving "
+        "clip's row gives the same figures on its own aligned crops and live-tracked landmarks. "
+        "The `identity` row is the floor of each measure: the unchanged portrait's identity "
+        "distance and jitter show the measurement's own noise, its expression error how much "
+        "expression there was to carry.", "",
         "## Self-reenactment through the fuser", "",
         "J = fuse(GT landmarks, reference, reference): identical to the direct drive for the "
         "training-free transfer; a trained Phi shows its own error here.", "",
@@ -104,13 +108,23 @@ def markdown(report: dict) -> str:
     rows = [[f"`{n}`", _cell(v["self_fused_ssim"], 3), _cell(v["self_fused_psnr"], 2),
              _cell(v["self_fused_l1"], 4)] for n, v in summary["renderers"].items()]
     lines += [*_table(["renderer", "SSIM", "PSNR dB", "L1"], rows), ""]
-    lines += ["## Self-reenactment per clip", ""]
+    lines += ["## Self-reenactment per clip", "", *_per_clip(report), ""]
+    lines += ["## Cross-reenactment per pair", "", *_per_pair(report), ""]
+    lines += ["## Pictures", ""]
+    for name, path in report["files"].items():
+        lines += [f"**{name}**", "", f"![{name}]({path})", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _per_clip(report: dict) -> list[str]:
     rows = [[clip, f"`{name}`", str(entry["frames_evaluated"]), _cell(r["ssim"], 3),
              _cell(r["ssim_face"], 3), _cell(r["psnr"], 2), _cell(r["l1"], 4)]
             for clip, entry in report["self_reenactment"].items()
             for name, r in entry["renderers"].items()]
-    lines += [*_table(["clip", "renderer", "frames", "SSIM", "SSIM face", "PSNR dB", "L1"], rows)]
-    lines += ["", "## Cross-reenactment per pair", ""]
+    return _table(["clip", "renderer", "frames", "SSIM", "SSIM face", "PSNR dB", "L1"], rows)
+
+
+def _per_pair(report: dict) -> list[str]:
     rows = []
     for key, pair in report["cross_reenactment"].items():
         temporal = report["temporal"][key]
@@ -123,8 +137,5 @@ def markdown(report: dict) -> str:
         driver = temporal["driver"]
         rows.append([f"{pair['clip']} → {pair['portrait']}", "driving clip", "", "", "", "",
                      _cell(driver["temporal_ssim"], 3), _cell(driver["jitter"], 4)])
-    lines += _table(["pair", "renderer", "frames", "identity", "expression", "re-tracked",
-                     "temporal SSIM", "jitter"], rows)
-    lines += ["", "## Pictures", ""]
-    lines += [f"- [{name}]({path})" for name, path in report["files"].items()]
-    return "\n".join(lines) + "\n"
+    return _table(["pair", "renderer", "frames", "identity", "expression", "re-tracked",
+                   "temporal SSIM", "jitter"], rows)

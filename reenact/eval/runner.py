@@ -14,19 +14,22 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from reenact import __version__
 from reenact.config import Config, dump_config
 from reenact.errors import InputError
-from reenact.eval.clips import TrackedClip, track_clip
+from reenact.eval.clips import TrackedClip, clip_fps, track_clip
 from reenact.eval.cross_reenact import CrossResult, evaluate_cross, make_probe
 from reenact.eval.files import atomic_write_json, atomic_write_text, resolve_input, unique_names
 from reenact.eval.plots import plot_cross, plot_self_ssim, sample_strip
 from reenact.eval.renderers import EvalRenderer, build_eval_renderers, generator_paths
 from reenact.eval.report import markdown, summarize
 from reenact.eval.self_reenact import SelfResult, evaluate_self
+
+log = logging.getLogger(__name__)
 
 __all__ = ["EvalInputs", "EvalResult", "check_inputs", "run_eval"]
 
@@ -59,8 +62,11 @@ def check_inputs(config: Config) -> EvalInputs:
     if not e.clips:
         raise InputError("eval.clips is empty: pass --clips A.mp4 ... or set eval.clips")
     if not e.portraits:
-        raise InputError("eval.portraits is empty: pass --portraits P.jpg ... or set eval.portraits")
+        raise InputError("eval.portraits is empty: pass --portraits P.jpg ... or set "
+                         "eval.portraits")
     clips = [resolve_input(c, "clip") for c in e.clips]
+    for clip in clips:
+        clip_fps(clip)  # opens the container: an unreadable clip fails before any long work
     portraits = [resolve_input(p, "portrait") for p in e.portraits]
     generators = generator_paths(config)
     return EvalInputs(clips, unique_names(clips), portraits, unique_names(portraits), generators)
@@ -80,7 +86,8 @@ def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer]
         with _bar(progress, f"track {name}", config.eval.max_frames or None) as bar:
             clip = track_clip(path, name, config, max_frames=config.eval.max_frames, bar=bar)
         with _bar(progress, f"self {name}") as bar:
-            results.append(evaluate_self(clip, renderers, fuser, reference=config.eval.reference_frame,
+            results.append(evaluate_self(clip, renderers, fuser,
+                                         reference=config.eval.reference_frame,
                                          strip_count=config.eval.strip_frames, bar=bar))
         tracked.append(clip)
     return tracked, results
@@ -104,34 +111,49 @@ def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, c
 
 
 def _write_pictures(out_dir: Path, selfs: list[SelfResult], tracked: list[TrackedClip],
-                    crosses: list[CrossResult], targets_crops: dict[str, object]) -> dict[str, str]:
+                    crosses: list[CrossResult], target_crops: dict[str, object]) -> dict[str, str]:
     """Curves and strips; returns {label: path relative to out_dir}."""
-    files: dict[str, str] = {}
     clips = {c.name: c for c in tracked}
+    files: dict[str, Path] = {}
     for result in selfs:
-        clip = clips[result.clip]
-        curves = {n: (s.frames, s.ssim) for n, s in result.direct.items()}
-        path = plot_self_ssim(curves, f"self-reenactment: {result.clip}",
-                              out_dir / "plots" / f"self_{result.clip}.png")
-        files[f"self SSIM per frame: {result.clip}"] = str(path.relative_to(out_dir))
-        columns = {"target (reference)": [clip.crops[result.reference]] * len(result.strip_frames),
-                   "ground truth": [clip.crops[f] for f in result.strip_frames], **result.strip}
-        path = sample_strip(columns, out_dir / "strips" / f"self_{result.clip}.png")
-        files[f"self samples: {result.clip}"] = str(path.relative_to(out_dir))
+        files.update(_self_pictures(out_dir, result, clips[result.clip]))
     for result in crosses:
-        key = f"{result.clip}__{result.portrait}"
-        identity = {n: (d.identity_frames, d.identity) for n, d in result.drives.items()}
-        expression = {n: (d.frames, d.expression_errors()) for n, d in result.drives.items()}
-        path = plot_cross(identity, expression, f"cross: {result.clip} drives {result.portrait}",
-                          out_dir / "plots" / f"cross_{key}.png")
-        files[f"cross curves: {result.clip} → {result.portrait}"] = str(path.relative_to(out_dir))
-        rows = result.strip_frames
-        columns = {"driver": [clips[result.clip].crops[f] for f in rows],
-                   "target": [targets_crops[result.portrait]] * len(rows),
-                   **{n: [d.strip[f] for f in rows] for n, d in result.drives.items()}}
-        path = sample_strip(columns, out_dir / "strips" / f"cross_{key}.png")
-        files[f"cross samples: {result.clip} → {result.portrait}"] = str(path.relative_to(out_dir))
-    return files
+        files.update(_cross_pictures(out_dir, result, clips[result.clip],
+                                     target_crops[result.portrait]))
+    return {label: str(path.relative_to(out_dir)) for label, path in files.items()}
+
+
+def _self_pictures(out_dir: Path, result: SelfResult, clip: TrackedClip) -> dict[str, Path]:
+    curves = {n: (s.frames, s.ssim) for n, s in result.direct.items()}
+    rows = result.strip_frames
+    columns = {"target (reference)": [clip.crops[result.reference]] * len(rows),
+               "ground truth": [clip.crops[f] for f in rows], **result.strip}
+    return {
+        f"self SSIM per frame: {result.clip}": plot_self_ssim(
+            curves, f"self-reenactment: {result.clip}",
+            out_dir / "plots" / f"self_{result.clip}.png"),
+        f"self samples: {result.clip}": sample_strip(
+            columns, out_dir / "strips" / f"self_{result.clip}.png",
+            row_labels=[f"frame {f}" for f in rows]),
+    }
+
+
+def _cross_pictures(out_dir: Path, result: CrossResult, clip: TrackedClip,
+                    target_crop) -> dict[str, Path]:
+    key, pair = f"{result.clip}__{result.portrait}", f"{result.clip} → {result.portrait}"
+    identity = {n: (d.identity_frames, d.identity) for n, d in result.drives.items()}
+    expression = {n: (d.frames, d.expression_errors()) for n, d in result.drives.items()}
+    rows = result.strip_frames
+    columns = {"driver": [clip.crops[f] for f in rows], "target": [target_crop] * len(rows),
+               **{n: [d.strip[f] for f in rows] for n, d in result.drives.items()}}
+    return {
+        f"cross curves: {pair}": plot_cross(
+            identity, expression, f"cross: {result.clip} drives {result.portrait}",
+            out_dir / "plots" / f"cross_{key}.png"),
+        f"cross samples: {pair}": sample_strip(
+            columns, out_dir / "strips" / f"cross_{key}.png",
+            row_labels=[f"frame {f}" for f in rows]),
+    }
 
 
 def _meta(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fuser) -> dict:
@@ -187,6 +209,10 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     from reenact.stream.target import prepare_target
 
     progress = config.eval.progress if progress is None else progress
+    if 0 < config.eval.max_frames <= config.stream.neutral_frames:
+        log.warning("eval.max_frames=%d leaves no frame after the %d calibration frames "
+                    "(stream.neutral_frames): cross-reenactment renders nothing",
+                    config.eval.max_frames, config.stream.neutral_frames)
     inputs = check_inputs(config)
     out_dir = Path(config.eval.out_dir)
     renderers = build_eval_renderers(config, inputs.generators)

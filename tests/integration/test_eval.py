@@ -1,0 +1,182 @@
+"""`reenact eval` end to end on two short real clips and one real portrait.
+
+Renderers: the identity baseline, the training-free warp and an untrained tiny U-net saved with
+`save_module` and passed with --generator. The real tracker, PyAV, dlib and matplotlib run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from reenact.config import load_config
+from reenact.eval.temporal import jitter_on, longest_run
+
+REENACT = [sys.executable, "-m", "reenact.cli.main"]
+CLIPS = ("lp_d1.mp4", "lp_d2.mp4")  # 16 frames each
+PORTRAIT = "lp_s42.jpg"
+GENERATOR = "generator:tiny"
+RENDERERS = ("identity", "warp", GENERATOR)
+FAST = ("--set", "stream.neutral_frames=4", "--set", "eval.still_frames=8",
+        "--set", "renderer.backend=torch", "--set", "renderer.threads=1",
+        "--set", "eval.strip_frames=3", "--no-progress")
+
+
+def reenact(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([*REENACT, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def tiny_generator(tmp_path_factory) -> Path:
+    import torch
+
+    from reenact.engine.weights import save_module
+    from reenact.nn.unet import UNetGenerator
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
+    return save_module(path, UNetGenerator(ngf=8, size=256))
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, media_dir: Path, tiny_generator: Path) -> tuple[Path, dict, str]:
+    out = tmp_path_factory.mktemp("eval") / "report"
+    result = reenact(
+        "eval", "--clips", *(str(media_dir / "clips" / c) for c in CLIPS),
+        "--portraits", str(media_dir / "portraits" / PORTRAIT),
+        "--generator", str(tiny_generator), "--max-frames", "16", "--out", str(out), *FAST,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    return out, report, (out / "report.md").read_text()
+
+
+def _finite(value, low: float, high: float) -> bool:
+    return value is not None and math.isfinite(value) and low <= value <= high
+
+
+def test_report_has_every_section_and_every_renderer(evaluated):
+    _, report, _ = evaluated
+    assert {"meta", "self_reenactment", "cross_reenactment", "temporal", "summary",
+            "files"} <= set(report)
+    assert set(report["meta"]["renderers"]) == set(RENDERERS)
+    assert set(report["self_reenactment"]) == {"lp_d1", "lp_d2"}
+    assert set(report["cross_reenactment"]) == {"lp_d1__lp_s42", "lp_d2__lp_s42"}
+    assert set(report["temporal"]) == set(report["cross_reenactment"])
+    assert set(report["summary"]["renderers"]) == set(RENDERERS)
+
+
+def test_self_reenactment_numbers_are_in_range(evaluated):
+    _, report, _ = evaluated
+    for clip in report["self_reenactment"].values():
+        assert clip["frames_evaluated"] == 15  # every frame but the reference has a face
+        for name in RENDERERS:
+            r = clip["renderers"][name]
+            assert _finite(r["ssim"], -1, 1) and _finite(r["ssim_face"], -1, 1), (name, r)
+            assert _finite(r["psnr"], 0, 100) and _finite(r["l1"], 0, 1), (name, r)
+            assert len(r["per_frame"]["ssim"]) == 15
+            # the training-free fuser gives J = GT for the same person
+            assert r["fused"]["same_as_direct"] and r["fused"]["ssim"] == r["ssim"]
+
+
+def test_cross_and_temporal_numbers_are_in_range(evaluated):
+    _, report, _ = evaluated
+    for key, pair in report["cross_reenactment"].items():
+        temporal = report["temporal"][key]
+        assert _finite(temporal["driver"]["temporal_ssim"], 0, 1)
+        assert _finite(temporal["driver"]["jitter"], 0, 0.2)
+        for name in RENDERERS:
+            r, t = pair["renderers"][name], temporal["renderers"][name]
+            assert r["frames_rendered"] == 12  # 16 frames, 4 calibrating
+            assert _finite(r["identity_distance"], 0, 2)
+            assert len(r["identity_per_frame"]["distance"]) == 3  # every 5th of 12 frames
+            assert _finite(r["retrack_rate"], 0, 1)
+            assert _finite(t["temporal_ssim"], 0, 1) and t["pairs"] == 11
+            assert _finite(t["fused_jitter"], 0, 0.2)
+            if name != GENERATOR:  # an untrained U-net paints no face the tracker can find
+                assert r["retrack_rate"] == 1.0
+                assert _finite(r["expression_error"], 0, 0.5) and _finite(t["jitter"], 0, 0.2)
+
+
+def test_measures_separate_the_renderers(evaluated):
+    _, report, _ = evaluated
+    summary = report["summary"]["renderers"]
+    # self-reenactment: moving the face as the real frame did beats leaving it unchanged
+    assert summary["identity"]["self_ssim"] < summary["warp"]["self_ssim"]
+    # identity: the unchanged portrait is itself, the warp keeps the person, a grey blob does not
+    assert summary["identity"]["identity_distance"] < 0.1
+    assert summary["warp"]["identity_distance"] < 0.6 < summary[GENERATOR]["identity_distance"]
+    # expression: the warp's output carries J_gen better than the unchanged portrait does
+    assert summary["warp"]["expression_error"] < summary["identity"]["expression_error"]
+
+
+def test_markdown_table_lists_every_renderer(evaluated):
+    _, _, text = evaluated
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    header = table[0]
+    for column in ("self SSIM", "self PSNR", "self L1", "identity", "expression error",
+                   "temporal SSIM", "jitter"):
+        assert column in header
+    for name in RENDERERS:
+        assert any(line.startswith(f"| `{name}` |") for line in table), name
+    assert any(line.startswith("| driving clip") for line in table)
+
+
+def test_pictures_are_valid_pngs(evaluated):
+    out, report, text = evaluated
+    files = report["files"]
+    assert len(files) == 8  # per clip: self curve + strip; per pair: cross curves + strip
+    assert {Path(p).parent.name for p in files.values()} == {"plots", "strips"}
+    for path in files.values():
+        assert path in text
+        data = (out / path).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None and image.shape[0] > 100 and image.shape[1] > 300
+        assert image.std() > 5  # not blank
+    strip = cv2.imread(str(out / "strips" / "cross_lp_d1__lp_s42.png"))
+    assert strip.shape[1] == 192 * (2 + len(RENDERERS))  # driver | target | each renderer
+    assert not list(out.rglob("*.partial")), "a temporary file was left behind"
+
+
+def test_resolved_config_is_written(evaluated, media_dir: Path):
+    out, _, _ = evaluated
+    config = load_config(out / "config.yaml")
+    assert [Path(c).name for c in config.eval.clips] == list(CLIPS)
+    assert config.eval.max_frames == 16 and config.stream.neutral_frames == 4
+    assert config.eval.out_dir == str(out)
+
+
+@pytest.mark.parametrize("flag", ["--clips", "--portraits", "--generator"])
+def test_missing_input_is_one_line_error(flag, media_dir: Path, tmp_path: Path):
+    inputs = {"--clips": [str(media_dir / "clips" / CLIPS[0])],
+              "--portraits": [str(media_dir / "portraits" / PORTRAIT)], "--generator": []}
+    missing = tmp_path / f"missing{flag.strip('-')}.bin"
+    inputs[flag] = [*inputs[flag], str(missing)]
+    args = [a for f, values in inputs.items() for v in values for a in (f, v)]
+    result = reenact("eval", *args, "--out", str(tmp_path / "out"), "--no-progress")
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("reenact: error:")]
+    assert len(lines) == 1 and str(missing) in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_stretch_helpers():
+    assert longest_run([0, 1, 2, 5, 6, 7, 8, 10]) == (5, 9)
+    assert longest_run([]) == (0, 0)
+    still = np.zeros((4, 478, 3), np.float32)
+    still[:, 263, 0] = still[:, 362, 0] = 64.0  # one eye 64 px from the other: IOD 64
+    assert jitter_on(still, [3, 4, 5, 6], (4, 7)) == 0.0
+    assert math.isnan(jitter_on(still, [3, 4, 6, 7], (4, 7)))  # frame 5 missing
+    lost = still.copy()
+    lost[2] = np.nan
+    assert math.isnan(jitter_on(lost, [3, 4, 5, 6], (4, 7)))  # re-tracker lost the face
