@@ -15,20 +15,9 @@ import numpy as np
 
 from reenact.config import Config
 from reenact.errors import InputError
+from reenact.video import clip_fps
 
 NUM_POINTS = 478
-
-
-def clip_fps(path: Path) -> float:
-    """The clip's average frame rate (25 when the container does not say)."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            rate = container.streams.video[0].average_rate
-            return float(rate) if rate else 25.0
-    except (av.error.FFmpegError, IndexError):
-        raise InputError(f"{path}: not a readable video; check the file") from None
 
 
 def iter_frames(path: Path, max_frames: int) -> Iterator[np.ndarray]:

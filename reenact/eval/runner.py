@@ -21,7 +21,8 @@ from pathlib import Path
 from reenact import __version__
 from reenact.config import Config, dump_config
 from reenact.errors import InputError
-from reenact.eval.clips import TrackedClip, clip_fps, track_clip
+from reenact.eval.clips import TrackedClip, track_clip
+from reenact.video import clip_fps
 from reenact.eval.cross_reenact import CrossResult, evaluate_cross, make_probe
 from reenact.eval.files import atomic_write_json, atomic_write_text, resolve_input, unique_names
 from reenact.eval.plots import plot_cross, plot_self_ssim, sample_strip

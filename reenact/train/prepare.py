@@ -23,6 +23,7 @@ import numpy as np
 
 from reenact.config.schema import Config
 from reenact.errors import InputError
+from reenact.video import clip_fps
 from reenact.train.cache import CACHE_VERSION, CROPS_FORMATS, CacheEntry, read_entry, write_entry
 from reenact.train.cache import write_index
 from reenact.train.sources import NEUTRAL_VARIANTS, InputItem, discover
@@ -68,17 +69,6 @@ def _clip_frames(path: Path, stride: int, max_frames: int) -> Iterator[tuple[int
                 yield index, "", frame.to_ndarray(format="rgb24")
     except av.error.FFmpegError as exc:
         raise InputError(f"{path}: cannot decode video ({exc}); check the file") from None
-
-
-def clip_fps(path: Path) -> float:
-    import av  # noqa: PLC0415
-
-    try:
-        with av.open(str(path)) as container:
-            rate = container.streams.video[0].average_rate
-            return float(rate) if rate else 25.0
-    except (av.error.FFmpegError, IndexError):
-        raise InputError(f"{path}: not a readable video; check the file") from None
 
 
 def _item_frames(item: InputItem, stride: int, max_frames: int):
