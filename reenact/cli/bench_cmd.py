@@ -1,4 +1,8 @@
-"""`reenact bench` (latency and fps) and `reenact export onnx` (the CPU fast path)."""
+"""`reenact bench` (latency and fps), `reenact soak`, and `reenact export onnx|weights`.
+
+`export onnx` makes the CPU fast path; `export weights` turns a training checkpoint into a compact
+shipping file (fp16 safetensors by default), as used for `reenact/models/`.
+"""
 
 from __future__ import annotations
 
@@ -49,14 +53,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.set_defaults(handler=cmd_soak)
 
     e = sub.add_parser(
-        "export", help="export the generator to ONNX for ONNX Runtime",
-        description="Exports the generator (the shipped one, or --weights) to ONNX. The live "
-        "loop uses it with --set renderer.backend=onnx --set renderer.onnx_path=FILE "
-        "(by default it exports into ~/.cache/reenact on first use).",
+        "export", help="export the generator to ONNX, or weights to a compact shipping file",
+        description="onnx: exports the generator (the shipped one, or --weights) to ONNX. The "
+        "live loop uses it with --set renderer.backend=onnx --set renderer.onnx_path=FILE "
+        "(by default it exports into ~/.cache/reenact on first use). "
+        "weights: rewrites a trained network's safetensors (a generator or a fusion network, "
+        "e.g. runs/NAME/checkpoints/step_N/generator.safetensors) with its floats stored as "
+        "--dtype, and prints how far the stored values moved.",
     )
-    e.add_argument("format", choices=["onnx"])
-    e.add_argument("--weights", metavar="FILE", help="generator weights (default: shipped)")
-    e.add_argument("--output", "-o", type=Path, default=Path("out/generator.onnx"))
+    e.add_argument("format", choices=["onnx", "weights"])
+    e.add_argument("--weights", metavar="FILE", help="input weights (onnx default: shipped)")
+    e.add_argument("--output", "-o", type=Path, help="default: out/generator.onnx for onnx")
+    e.add_argument("--dtype", choices=["float16", "bfloat16", "float32"], default="float16",
+                   help="storage dtype for `export weights` (default float16)")
     add_config_options(e)
     e.set_defaults(handler=cmd_export)
 
@@ -91,6 +100,8 @@ def cmd_soak(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "weights":
+        return _export_weights(args)
     from reenact.engine.backends import export_onnx
     from reenact.engine.factory import shipped_weights
     from reenact.engine.generator_runner import load_generator
@@ -101,6 +112,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     if weights is None:
         raise WeightsError("no shipped generator weights; pass --weights FILE")
     model, _ = load_generator(weights)
-    export_onnx(model, args.output, channels=model.in_channels, size=model.size)
-    print(f"wrote {args.output}")
+    output = args.output or Path("out/generator.onnx")
+    export_onnx(model, output, channels=model.in_channels, size=model.size)
+    print(f"wrote {output}")
+    return 0
+
+
+def _export_weights(args: argparse.Namespace) -> int:
+    import torch
+
+    from reenact.engine.weights import load_weights, save_weights
+    from reenact.errors import InputError
+
+    if not args.weights or not args.output:
+        raise InputError("export weights needs --weights FILE and --output FILE")
+    tensors, meta = load_weights(args.weights)
+    meta = {k: v for k, v in meta.items() if k not in ("format", "storage_dtype")}
+    meta.setdefault("exported_from", Path(args.weights).name)
+    dtype = getattr(torch, args.dtype)
+    save_weights(args.output, tensors, meta, dtype=dtype)
+    stored, _ = load_weights(args.output)
+    worst = max(((stored[k].float() - v.float()).abs().max().item()
+                 for k, v in tensors.items() if v.is_floating_point()), default=0.0)
+    size_mb = Path(args.output).stat().st_size / 2**20
+    print(f"wrote {args.output} ({size_mb:.1f} MiB, {args.dtype}); "
+          f"largest change of a stored value {worst:.2e}")
     return 0

@@ -70,3 +70,15 @@ def build_renderer(config: Config):
     from reenact.engine.generator_runner import GeneratorRenderer
 
     return GeneratorRenderer.from_weights(weights, config)
+
+
+def describe(part: object) -> str:
+    """One line naming a built fuser or renderer, with its weights file and backend if any."""
+    words = [type(part).__name__]
+    weights = getattr(part, "weights", None) or getattr(part, "path", None)
+    if weights:
+        words.append(f"({Path(weights).name})")
+    backend = getattr(part, "backend_name", None)
+    if backend:
+        words.append(f"on {backend}")
+    return " ".join(words)

@@ -25,8 +25,9 @@ class NetworkFusion:
 
     name = "network"
 
-    def __init__(self, *, model, size: int) -> None:
+    def __init__(self, *, model, size: int, weights: Path | None = None) -> None:
         self.model = model.eval()
+        self.weights = weights
         self.size = size
         self.dims = model.dims
         self._neutrals: tuple[np.ndarray, np.ndarray] | None = None
@@ -47,7 +48,7 @@ class NetworkFusion:
         except (KeyError, ValueError) as exc:
             raise WeightsError(f"{path}: incomplete fusion metadata ({exc})") from None
         load_into(model, path)
-        return cls(model=model, size=config.renderer.size)
+        return cls(model=model, size=config.renderer.size, weights=Path(path))
 
     def _unit(self, landmarks: np.ndarray) -> torch.Tensor:
         from reenact.nn.fusion import crop_to_unit

@@ -91,6 +91,8 @@ def run_demo(config: Config) -> tuple[Path, Path]:
     from reenact.config import dump_config
 
     dump_config(config, folder / f"{video.stem}.config.yaml")
-    print(f"renderer: {type(renderer).__name__}, fuser: {type(fuser).__name__}", file=sys.stderr)
+    from reenact.engine.factory import describe
+
+    print(f"renderer: {describe(renderer)}; fuser: {describe(fuser)}", file=sys.stderr)
     print(timer.table(), file=sys.stderr)
     return video, sheet_path

@@ -156,3 +156,35 @@ def test_help_is_there_for_a_newcomer():
     for command in ("run", "live", "demo", "plugins", "doctor"):
         assert command in result.stdout
     assert "--source" in reenact("run", "--help").stdout
+
+
+def test_export_weights_halves_a_generator_and_it_still_loads(tmp_path):
+    import torch
+
+    from reenact.engine.generator_runner import load_generator
+    from reenact.engine.weights import load_weights, save_module
+    from reenact.nn.unet import UNetGenerator
+
+    torch.manual_seed(0)
+    model = UNetGenerator(ngf=8, size=256, variant="warp_guided").eval()
+    source = save_module(tmp_path / "trained.safetensors", model, {"task": "generator", "step": 7})
+    shipped = tmp_path / "ship" / "generator.safetensors"
+    result = reenact("export", "weights", "--weights", str(source), "-o", str(shipped))
+    assert result.returncode == 0, result.stderr
+    assert "float16" in result.stdout and "largest change" in result.stdout
+    tensors, meta = load_weights(shipped)
+    assert meta["storage_dtype"] == "float16" and meta["step"] == "7"
+    assert meta["variant"] == "warp_guided" and meta["exported_from"] == "trained.safetensors"
+    assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
+    assert shipped.stat().st_size < 0.6 * source.stat().st_size
+    assert not list(shipped.parent.glob(".*"))  # no temporary file left behind
+    loaded, _ = load_generator(shipped)
+    x = torch.rand(1, model.in_channels, 256, 256) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), model(x), atol=2e-2)
+
+
+def test_export_weights_needs_both_files(tmp_path):
+    line = one_line_error(reenact("export", "weights", "-o", str(tmp_path / "x.safetensors")))
+    assert "--weights" in line
+    assert not (tmp_path / "x.safetensors").exists()

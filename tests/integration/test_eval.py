@@ -1,7 +1,7 @@
 """`reenact eval` end to end on two short real clips and one real portrait.
 
-Renderers: the identity baseline, the training-free warp and an untrained tiny U-net saved with
-`save_module` and passed with --generator. The real tracker, PyAV, dlib and matplotlib run.
+Renderers: the identity baseline, the training-free warp, an untrained tiny U-net saved with
+`save_module` and passed with --generator, and the shipped generator (always added). The real tracker, PyAV, dlib and matplotlib run.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ REENACT = [sys.executable, "-m", "reenact.cli.main"]
 CLIPS = ("lp_d1.mp4", "lp_d2.mp4")  # 16 frames each
 PORTRAIT = "lp_s42.jpg"
 GENERATOR = "generator:tiny"
-RENDERERS = ("identity", "warp", GENERATOR)
+SHIPPED = "generator:shipped"  # reenact/models/generator_256.safetensors, added by default
+RENDERERS = ("identity", "warp", GENERATOR, SHIPPED)
 FAST = ("--set", "stream.neutral_frames=4", "--set", "eval.still_frames=8",
         "--set", "renderer.backend=torch", "--set", "renderer.threads=1",
         "--set", "eval.strip_frames=3", "--no-progress")
@@ -114,6 +115,7 @@ def test_measures_separate_the_renderers(evaluated):
     # identity: the unchanged portrait is itself, the warp keeps the person, a grey blob does not
     assert summary["identity"]["identity_distance"] < 0.1
     assert summary["warp"]["identity_distance"] < 0.6 < summary[GENERATOR]["identity_distance"]
+    assert summary[SHIPPED]["identity_distance"] < 0.6  # the trained one keeps the person
     # expression: the warp's output carries J_gen better than the unchanged portrait does
     assert summary["warp"]["expression_error"] < summary["identity"]["expression_error"]
 
