@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     b.add_argument("--source", "-s", required=True, metavar="SPEC", help=SOURCE_HELP)
     b.add_argument("--sizes", type=_csv(int), default=[256, 512], help="crop sizes (256,512)")
-    b.add_argument("--widths", type=_csv(str), default=["full", "lite"], help="full,lite")
+    b.add_argument("--widths", type=_csv(str), default=["full", "lite", "shipped"],
+                   help="generator widths: full (paper), lite (ngf 16), shipped (default model)")
     b.add_argument("--backends", type=_csv(str), default=None,
                    help="torch,onnx,cuda (default: every one present)")
     b.add_argument("--frames", type=int, default=100, help="frames per row (default 100)")

@@ -1,10 +1,12 @@
 """`reenact bench`: per-stage latency (median, p99) and end-to-end fps over a real clip.
 
-For each crop size, generator width (full = the paper's ngf 64, lite) and backend present (torch on
-the CPU, ONNX Runtime on the CPU, torch on CUDA), plus the training-free warp, the whole loop runs
-on the same clip into the null sink. Speed does not depend on the weights' values, so widths with
-no shipped weights use freshly initialised ones. A final "live" row plays the clip at its own rate
-through the capture thread and reports the delay from capture to sink.
+For each crop size, generator width and backend present (torch on the CPU, ONNX Runtime on the
+CPU, torch on CUDA), plus the training-free warp, the whole loop runs on the same clip into the
+null sink. Widths: full = the paper's U-net (ngf 64), lite = ngf 16, both freshly initialised in
+`renderer.variant` (speed does not depend on the weights' values); shipped = the generator shipped
+in `reenact/models/` for that size (the default renderer, warp-guided), when there is one. A final
+"live" row plays the clip at its own rate through the capture thread, with the shipped generator
+(else the last width), and reports the delay from capture to sink.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import numpy as np
 
 from reenact.config import Config, replace
 from reenact.engine.device import resolve_backend
+from reenact.engine.factory import shipped_weights
 from reenact.errors import ConfigError
 from reenact.stream.session import run_session
 
 WIDTHS = {"full": 64, "lite": 16}
+SHIPPED = "shipped"
 
 
 @dataclass
@@ -50,8 +54,10 @@ def bench_cases(sizes, widths, backends) -> list[BenchCase]:
     for size in sizes:
         cases.append(BenchCase(size, "warp"))
         for width in widths:
-            if width not in WIDTHS:
-                raise ConfigError(f"--widths: unknown width '{width}' (full, lite)")
+            if width not in WIDTHS and width != SHIPPED:
+                raise ConfigError(f"--widths: unknown width '{width}' (full, lite, shipped)")
+            if width == SHIPPED and shipped_weights("generator", size) is None:
+                continue  # nothing shipped at this size
             cases += [BenchCase(size, "generator", width, b) for b in backends]
     return cases
 
@@ -60,7 +66,10 @@ def _generator(case: BenchCase, config: Config, workdir: Path):
     from reenact.engine.generator_runner import GeneratorRenderer, make_backend
     from reenact.nn.unet import UNetGenerator
 
-    model = UNetGenerator(ngf=WIDTHS[case.width], size=case.size).eval()
+    if case.width == SHIPPED:
+        return GeneratorRenderer.from_weights(shipped_weights("generator", case.size), config)
+    model = UNetGenerator(ngf=WIDTHS[case.width], size=case.size,
+                          variant=config.renderer.variant).eval()
     onnx_path = workdir / f"unet_{case.width}_{case.size}.onnx"
     backend = make_backend(model, config, onnx_path=onnx_path)
     return GeneratorRenderer(model=model, meta=model.arch_meta(), backend=backend, weights=onnx_path)
@@ -83,7 +92,8 @@ def run_case(case: BenchCase, base: Config, frames: int, workdir: Path) -> dict:
         "size": case.size,
         "renderer": case.renderer,
         "width": case.width,
-        "ngf": WIDTHS.get(case.width, 0),
+        "ngf": int(renderer.meta["ngf"]) if renderer else 0,
+        "variant": renderer.meta["variant"] if renderer else "",
         "backend": getattr(renderer, "backend_name", "numpy") if renderer else "numpy",
         "live": case.live,
         "stages": stages,
@@ -134,7 +144,8 @@ def run_bench(base: Config, *, sizes, widths, backends, frames: int, live: bool)
         cases = bench_cases(sizes, widths, backends)
         if live:
             best = "onnx" if "onnx" in backends else backends[0]
-            cases.append(BenchCase(sizes[0], "generator", widths[-1], best, live=True))
+            width = SHIPPED if shipped_weights("generator", sizes[0]) else widths[-1]
+            cases.append(BenchCase(sizes[0], "generator", width, best, live=True))
         for case in cases:
             rows.append(run_case(case, base, frames, Path(tmp)))
     return {"device": device_info(), "frames": frames, "rows": rows}
@@ -142,13 +153,13 @@ def run_bench(base: Config, *, sizes, widths, backends, frames: int, live: bool)
 
 def format_table(result: dict) -> str:
     stages = ("track", "smooth", "fuse", "render", "composite", "sink", "total")
-    head = f"{'size':>4} {'renderer':<9} {'width':<5} {'backend':<10}"
+    head = f"{'size':>4} {'renderer':<9} {'width':<7} {'backend':<10}"
     head += "".join(f" {s[:9]:>15}" for s in stages) + f" {'fps':>6}"
     lines = [f"device: {result['device']['device']} ({result['device']['cpu']}, "
              f"{result['device']['cores']} threads), torch {result['device']['torch']}",
              "stage columns: median / p99 ms", head]
     for row in result["rows"]:
-        line = f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<5} {row['backend']:<10}"
+        line = f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<7} {row['backend']:<10}"
         for s in stages:
             v = row["stages"].get(s)
             line += f" {v['median_ms']:>7.2f}/{v['p99_ms']:<7.2f}" if v else f" {'-':>15}"

@@ -11,7 +11,7 @@ def test_bench_writes_a_table_and_json(clips_dir, tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, "-m", "reenact.cli.main", "bench", "--source",
-         f"video:{clips_dir / 'lp_d1.mp4'}", "--sizes", "256", "--widths", "lite",
+         f"video:{clips_dir / 'lp_d1.mp4'}", "--sizes", "256", "--widths", "lite,shipped",
          "--backends", "torch,onnx", "--frames", "8", "--json", str(out)],
         capture_output=True, text=True, timeout=600,
     )
@@ -29,6 +29,12 @@ def test_bench_writes_a_table_and_json(clips_dir, tmp_path):
         for stage in ("track", "render", "composite", "total"):
             v = row["stages"][stage]
             assert 0 < v["median_ms"] <= v["p99_ms"]
+    lite = [r for r in rows if r["width"] == "lite"]
+    assert lite and all(r["ngf"] == 16 and r["variant"] == "paper" for r in lite)
+    shipped = [r for r in rows if r["width"] == "shipped"]
+    assert {r["backend"] for r in shipped} >= {"torch-cpu", "onnx-cpu"}
+    assert all(r["variant"] == "warp_guided" and r["ngf"] == 16 for r in shipped)
     live = next(r for r in rows if r["live"])
+    assert live["width"] == "shipped"  # the live row times what users run by default
     assert 0 < live["latency_ms"]["median"] <= live["latency_ms"]["p99"]
     assert "median / p99" in result.stdout and "live: capture->sink" in result.stdout
