@@ -32,6 +32,11 @@ class StreamConfig:
     control_token: str = ""  # token the control interface requires ("" = generated)
     max_output_side: int = 1280  # a larger target frame is scaled down to this longer side
     output_dir: str = "out"  # where run logs and the resolved config go
+    # live sources: track frame N+1 on the capture thread while frame N renders. It pays where
+    # cores are spare (the generator on a GPU, or 4+ cores); on a 2-core CPU the two stages fight
+    # for the cores: 19.7 vs 20.7 fps, 89 vs 66 ms capture->sink (docs/PERFORMANCE.md). Off by
+    # default: every stage on the main thread.
+    track_ahead: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,16 @@
-"""Capture on a thread with a one-frame buffer: the newest frame wins and no queue grows."""
+"""Capture on a thread with a one-frame buffer: the newest frame wins and no queue grows.
+
+With `prepare`, the capture thread also does the first stage of the work (tracking) on each
+frame it captures, so that stage of frame N+1 overlaps the rest of frame N on the main thread.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from reenact.errors import ReenactError
 from reenact.plugin_api import Frame, FrameSource
@@ -19,10 +25,22 @@ class LatestFrameReader:
     `dropped`. `read()` returns None once the source has ended and the last frame was taken. A
     source that fails (a camera unplugged) is re-opened every `reconnect_s` when it has `reopen()`;
     `status` then says so, for the overlay and the log.
+
+    prepare: `prepare(image) -> value`, run on the capture thread on every captured frame before
+    it is offered; `take()` returns the value with the frame. An exception in it ends the capture
+    and is re-raised by `read()` / `take()`.
     """
 
-    def __init__(self, source: FrameSource, *, reconnect_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        source: FrameSource,
+        *,
+        reconnect_s: float = 1.0,
+        prepare: Callable[[Any], Any] | None = None,
+    ) -> None:
         self.source = source
+        self.prepare = prepare
+        self._prepared: Any = None
         self.reconnect_s = reconnect_s
         self.dropped = 0
         self.captured = 0
@@ -40,8 +58,11 @@ class LatestFrameReader:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            prepared = None
             try:
                 frame = self.source.read()
+                if frame is not None and self.prepare is not None:
+                    prepared = self.prepare(frame.image)
             except Exception as exc:  # a plugin's failure ends the capture; read() re-raises it
                 self._finish(exc)
                 return
@@ -53,7 +74,7 @@ class LatestFrameReader:
             with self._cond:
                 if self._frame is not None:
                     self.dropped += 1
-                self._frame = frame
+                self._frame, self._prepared = frame, prepared
                 self.captured += 1
                 self._cond.notify_all()
 
@@ -89,18 +110,23 @@ class LatestFrameReader:
 
         When `timeout` passes with no frame (a stalled camera), returns None while `ended` is False.
         """
+        return self.take(timeout)[0]
+
+    def take(self, timeout: float | None = None) -> tuple[Frame | None, Any]:
+        """`read()`, with the value `prepare` gave for that frame (None without `prepare`)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while self._frame is None and not self._ended:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    return None
+                    return None, None
                 self._cond.wait(remaining)
             frame, self._frame = self._frame, None
+            prepared, self._prepared = self._prepared, None
             if frame is None and self._error is not None:
                 error, self._error = self._error, None
                 raise error
-            return frame
+            return frame, prepared
 
     @property
     def ended(self) -> bool:
@@ -108,6 +134,12 @@ class LatestFrameReader:
             return self._ended and self._frame is None
 
     def stop(self) -> None:
+        """Stop capturing; a frame still buffered (never processed) counts as dropped, so that
+        captured == taken + dropped exactly."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2.0)
+        with self._cond:
+            if self._frame is not None:
+                self.dropped += 1
+                self._frame, self._prepared = None, None

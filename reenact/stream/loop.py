@@ -67,7 +67,7 @@ def run_loop(
     *,
     source: FrameSource,
     sink: FrameSink,
-    process: Callable[[np.ndarray, float], np.ndarray],
+    process: Callable[..., np.ndarray],
     timer: StageTimer,
     max_frames: int = 0,
     duration_s: float = 0.0,
@@ -75,6 +75,7 @@ def run_loop(
     on_frame: FrameHook | None = None,
     on_stall: Callable[[float], np.ndarray] | None = None,
     progress=None,
+    prepare: Callable[[np.ndarray], object] | None = None,
 ) -> LoopResult:
     """Run until the source ends, `max_frames`/`duration_s` are reached, a hook returns False,
     or Ctrl-C. `process(image, t_s)` is the per-frame work; `on_frame(output, frame, result)`
@@ -82,9 +83,15 @@ def run_loop(
     three frame intervals (a camera unplugged), `on_stall(t_s)` gives a frame to send instead
     (frame is None in the hook), so a virtual camera never freezes. The caller owns opening and
     closing source and sink.
+
+    prepare: for live sources, `prepare(image)` runs on the capture thread (the next frame's
+    tracking overlaps this frame's rendering) and its value reaches `process(image, t_s,
+    prepared)`; without it, or for files, `process(image, t_s)` does all the work.
     """
     result = LoopResult()
-    reader = LatestFrameReader(source, reconnect_s=reconnect_s) if source.live else None
+    reader = (LatestFrameReader(source, reconnect_s=reconnect_s, prepare=prepare)
+              if source.live else None)
+    prepared = None
     pacer = Pacer(source.fps) if is_realtime(sink) and not source.live else None
     start_ns = time.perf_counter_ns()
     try:
@@ -94,7 +101,7 @@ def run_loop(
         while True:
             with timer.stage("capture"):
                 if reader is not None:
-                    frame = reader.read(timeout=stall_s if on_stall else None)
+                    frame, prepared = reader.take(timeout=stall_s if on_stall else None)
                     result.capture_status = reader.status
                 else:
                     frame = source.read()
@@ -107,7 +114,8 @@ def run_loop(
             else:
                 result.frames_in += 1
                 t_s = (frame.timestamp_ns - start_ns) / 1e9 if source.live else frame.pts_s
-                output = process(frame.image, t_s)
+                output = (process(frame.image, t_s, prepared) if prepared is not None
+                          else process(frame.image, t_s))
             if pacer is not None:
                 pacer.wait()
             with timer.stage("sink"):

@@ -1,11 +1,14 @@
 """The per-frame work: track -> align -> smooth -> fuse -> render -> composite.
 
-`Reenactor.process(image, t_s)` turns one actor frame into one output frame of the target.
+`Reenactor.process(image, t_s)` turns one actor frame into one output frame of the target. For a
+live source the loop may run `Reenactor.track(image)` on the capture thread instead (the next
+frame is tracked while this one renders) and hand its result to `process(image, t_s, tracked)`.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -18,6 +21,15 @@ from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
 from reenact.stream.face_lost import FaceLostPolicy
 from reenact.stream.target import PreparedTarget
 from reenact.stream.timing import StageTimer
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """The tracking stage's result for one frame: aligned source landmarks (478,3) in crop
+    pixels, or None when no usable face was found (none, or turned too far), and its time."""
+
+    source: np.ndarray | None
+    ms: float
 
 
 class Reenactor:
@@ -95,25 +107,34 @@ class Reenactor:
     def calibrating(self) -> bool:
         return self.calibrator.neutral is None
 
-    def process(self, image: np.ndarray, t_s: float) -> np.ndarray:
-        """One actor frame (H, W, 3) uint8 at time `t_s` s -> one target frame (h, w, 3) uint8."""
-        return self._crossfade(self._process(image, t_s), t_s)
+    def process(self, image: np.ndarray, t_s: float, tracked: Tracked | None = None) -> np.ndarray:
+        """One actor frame (H, W, 3) uint8 at time `t_s` s -> one target frame (h, w, 3) uint8.
 
-    def _process(self, image: np.ndarray, t_s: float) -> np.ndarray:
+        tracked: `track(image)`'s result when it already ran (on the capture thread)."""
+        return self._crossfade(self._process(image, t_s, tracked), t_s)
+
+    def track(self, image: np.ndarray) -> Tracked:
+        """The tracking stage alone: safe on another thread, as long as only one thread calls it."""
+        start = time.perf_counter_ns()
+        landmarks = self.tracker.track_one(image)
+        source = None
+        if landmarks is not None and abs(head_yaw_deg(landmarks)) <= self.config.tracker.max_yaw_deg:
+            alignment = compute_alignment(landmarks, self.config.renderer.size)
+            source = alignment.landmarks_to_crop(landmarks)
+        return Tracked(source, (time.perf_counter_ns() - start) / 1e6)
+
+    def _process(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> np.ndarray:
         timer = self.timer
         if self.target_video is not None:
             with timer.stage("target"):  # a moving target: its next prepared frame
                 self.set_target(self.target_video.next())
         if self.paused:
             return self._passthrough(image)
-        with timer.stage("track"):
-            landmarks = self.tracker.track_one(image)
-            if landmarks is not None and abs(head_yaw_deg(landmarks)) > self.config.tracker.max_yaw_deg:
-                landmarks = None
-            if landmarks is not None:
-                alignment = compute_alignment(landmarks, self.config.renderer.size)
-                source = alignment.landmarks_to_crop(landmarks)
-        if landmarks is None:
+        if tracked is None:
+            tracked = self.track(image)
+        timer.add("track", tracked.ms)
+        source = tracked.source
+        if source is None:
             self.frames_without_face += 1
             self.landmark_filter.reset()
             return self.face_lost.lost(t_s, self.target.frame)

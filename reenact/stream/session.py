@@ -114,6 +114,7 @@ def run_session(
             on_frame=hook,
             on_stall=reenactor.stalled,
             progress=progress,
+            prepare=reenactor.track if config.stream.track_ahead else None,
         )
     return SessionReport(
         loop=result,

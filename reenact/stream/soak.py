@@ -2,7 +2,8 @@
 
 The clip plays at its own rate like a camera (frames that come late are dropped by the source,
 stale ones by the capture thread). Every frame is accounted for: decoded = dropped by the source
-+ captured; captured = processed + dropped by the capture thread (+ at most one still buffered).
++ captured; captured = processed + dropped by the capture thread (a frame still buffered at the
+end counts as dropped).
 Memory (RSS) and fps are sampled per window, so growth and decay show.
 """
 

@@ -94,3 +94,36 @@ def test_ctrl_c_leaves_a_playable_file(clips_dir, tmp_path):
     frames = decode_rgb(out)
     assert len(frames) > 0 and frames[0].shape == (512, 512, 3)
     assert not list(tmp_path.glob(".*.partial"))
+
+
+@pytest.mark.parametrize("track_ahead", [True, False])
+def test_a_clip_played_like_a_camera_is_tracked_ahead_or_in_line(clips_dir, tmp_path,
+                                                                   track_ahead, monkeypatch):
+    """A real clip paced at its own rate (a live source): with stream.track_ahead the tracker runs
+    on the capture thread, without it on the main thread; every frame is delivered or counted as
+    dropped, and every delivered frame has the actor's face either way."""
+    import threading
+
+    from reenact.stream.reenactor import Reenactor
+
+    threads: set[int] = set()
+    original = Reenactor.track
+
+    def spy(self, image):
+        threads.add(threading.get_ident())
+        return original(self, image)
+
+    monkeypatch.setattr(Reenactor, "track", spy)
+    config = load_config(None, [
+        "source.kind=video", f"source.path={clips_dir / 'lp_d0.mp4'}", "source.realtime=true",
+        "sink.kind=null", "renderer.kind=warp", "stream.neutral_frames=3", "stream.max_frames=40",
+        f"stream.track_ahead={str(track_ahead).lower()}", f"stream.output_dir={tmp_path}",
+    ])
+    report = run_session(config, show_progress=False)
+    loop = report.loop
+    assert loop.frames_out == 40
+    assert loop.captured == loop.frames_in + loop.dropped
+    assert report.frames_with_face == loop.frames_in  # no frame lost its face on the way
+    assert len(report.timer.values("track")) == loop.frames_in  # one track time per used frame
+    main = threading.get_ident()
+    assert (main not in threads) if track_ahead else (threads == {main})
