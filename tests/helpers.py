@@ -31,3 +31,30 @@ def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 30,
         for packet in stream.encode(None):
             container.mux(packet)
     return path
+
+
+def aligned_actor(path: Path, *, frames: int, step: int, size: int,
+                  neutral_frames: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """A real actor clip, tracked with the real face mesh: the aligned crop landmarks (478,3) of
+    every `step`-th of the first `frames` frames, and the neutral calibrated from the first
+    `neutral_frames` of those. Fails the test when a used frame has no face."""
+    from reenact.config.schema import TrackerConfig
+    from reenact.landmarks.align import compute_alignment
+    from reenact.landmarks.neutral import NeutralCalibrator
+    from reenact.landmarks.tracker import FaceTracker
+
+    aligned = []
+    with av.open(str(path)) as container, FaceTracker(TrackerConfig()) as tracker:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index >= frames:
+                break
+            if index % step:
+                continue
+            landmarks = tracker.track_one(frame.to_ndarray(format="rgb24"))
+            assert landmarks is not None, f"{path.name}: no face in frame {index}"
+            aligned.append(compute_alignment(landmarks, size).landmarks_to_crop(landmarks))
+    calibrator = NeutralCalibrator(frames=neutral_frames)
+    for landmarks in aligned[:neutral_frames]:
+        calibrator.add(landmarks)
+    assert calibrator.neutral is not None
+    return aligned, calibrator.neutral

@@ -12,7 +12,6 @@ import hashlib
 import re
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -23,11 +22,11 @@ from reenact.engine.factory import MODELS_DIR, build_fuser, build_renderer, ship
 from reenact.engine.generator_runner import GeneratorRenderer
 from reenact.engine.weights import load_weights
 from reenact.landmarks.align import compute_alignment
-from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.regions import REGIONS, mouth_open_ratio
 from reenact.landmarks.tracker import FaceTracker, detect_target_face
 from reenact.landmarks.transfer import TrainingFreeFusion
 from reenact.render.warp import WarpRenderer
+from tests.helpers import aligned_actor
 
 SIZE = 256
 CLIP, FRAMES, STEP, NEUTRAL_FRAMES = "lp_d13.mp4", 120, 4, 3
@@ -77,20 +76,8 @@ def test_defaults_pick_the_shipped_generator_and_warp_stays_selectable() -> None
 @pytest.fixture(scope="module")
 def actor(clips_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
     """The actor's aligned landmarks on every STEP-th frame and their calibrated neutral."""
-    aligned = []
-    with av.open(str(clips_dir / CLIP)) as container, FaceTracker(TrackerConfig()) as tracker:
-        for index, frame in enumerate(container.decode(video=0)):
-            if index >= FRAMES:
-                break
-            landmarks = tracker.track_one(frame.to_ndarray(format="rgb24"))
-            if index % STEP == 0:
-                assert landmarks is not None, f"{CLIP}: no face in frame {index}"
-                aligned.append(compute_alignment(landmarks, SIZE).landmarks_to_crop(landmarks))
-    calibrator = NeutralCalibrator(frames=NEUTRAL_FRAMES)
-    for landmarks in aligned[:NEUTRAL_FRAMES]:
-        calibrator.add(landmarks)
-    assert calibrator.neutral is not None
-    return aligned, calibrator.neutral
+    return aligned_actor(clips_dir / CLIP, frames=FRAMES, step=STEP, size=SIZE,
+                         neutral_frames=NEUTRAL_FRAMES)
 
 
 @pytest.fixture(scope="module")

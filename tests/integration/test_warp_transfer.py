@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
 
 from reenact.config.schema import TrackerConfig
 from reenact.landmarks.align import compute_alignment
-from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.regions import mouth_open_ratio
 from reenact.landmarks.tracker import FaceTracker, detect_target_face
 from reenact.landmarks.transfer import TrainingFreeFusion
 from reenact.render import build_renderer
 from reenact.stream.composite import Compositor
+from tests.helpers import aligned_actor
 
 SIZE = 256
 CLIP = "lp_d13.mp4"
@@ -35,23 +34,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def actor(clips_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
     """The actor's aligned landmarks per used frame (478,3) and their calibrated neutral."""
-    aligned = []
-    with av.open(str(clips_dir / CLIP)) as container, FaceTracker(TrackerConfig()) as tracker:
-        for index, frame in enumerate(container.decode(video=0)):
-            if index >= FRAMES:
-                break
-            if index % STEP:
-                continue
-            landmarks = tracker.track_one(frame.to_ndarray(format="rgb24"))
-            assert landmarks is not None, f"{CLIP}: no face in frame {index}"
-            aligned.append(compute_alignment(landmarks, SIZE).landmarks_to_crop(landmarks))
-    calibrator = NeutralCalibrator(frames=NEUTRAL_FRAMES)
-    for landmarks in aligned[:NEUTRAL_FRAMES]:
-        calibrator.add(landmarks)
-    assert calibrator.neutral is not None
+    aligned, neutral = aligned_actor(clips_dir / CLIP, frames=FRAMES, step=STEP, size=SIZE,
+                                     neutral_frames=NEUTRAL_FRAMES)
     openings = [mouth_open_ratio(lm) for lm in aligned]
     assert max(openings) > 0.25 and min(openings) < 0.02  # the clip does open and close
-    return aligned, calibrator.neutral
+    return aligned, neutral
 
 
 @pytest.mark.parametrize("portrait", ["lp_s11.jpg", "lp_s12.jpg", "lp_s1.jpg"])
