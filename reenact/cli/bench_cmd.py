@@ -122,19 +122,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _export_weights(args: argparse.Namespace) -> int:
     import torch
 
-    from reenact.engine.weights import load_weights, save_weights
+    from reenact.engine.weights import resave_weights
     from reenact.errors import InputError
 
     if not args.weights or not args.output:
         raise InputError("export weights needs --weights FILE and --output FILE")
-    tensors, meta = load_weights(args.weights)
-    meta = {k: v for k, v in meta.items() if k not in ("format", "storage_dtype")}
-    meta.setdefault("exported_from", Path(args.weights).name)
-    dtype = getattr(torch, args.dtype)
-    save_weights(args.output, tensors, meta, dtype=dtype)
-    stored, _ = load_weights(args.output)
-    worst = max(((stored[k].float() - v.float()).abs().max().item()
-                 for k, v in tensors.items() if v.is_floating_point()), default=0.0)
+    worst = resave_weights(args.weights, args.output, dtype=getattr(torch, args.dtype))
     size_mb = Path(args.output).stat().st_size / 2**20
     print(f"wrote {args.output} ({size_mb:.1f} MiB, {args.dtype}); "
           f"largest change of a stored value {worst:.2e}")

@@ -75,7 +75,7 @@ def build_renderer(config: Config):
 def describe(part: object) -> str:
     """One line naming a built fuser or renderer, with its weights file and backend if any."""
     words = [type(part).__name__]
-    weights = getattr(part, "weights", None) or getattr(part, "path", None)
+    weights = getattr(part, "weights", None)
     if weights:
         words.append(f"({Path(weights).name})")
     backend = getattr(part, "backend_name", None)

@@ -196,6 +196,20 @@ def load_weights(
     return tensors, meta
 
 
+def resave_weights(
+    path: str | os.PathLike[str], output: str | os.PathLike[str], *, dtype: torch.dtype
+) -> float:
+    """Rewrite the weights at `path` to `output` with floats stored as `dtype`, keeping their
+    metadata (plus `exported_from`). Returns the largest change of a stored value."""
+    tensors, meta = load_weights(path)
+    meta = {k: v for k, v in meta.items() if k not in _RESERVED}
+    meta.setdefault("exported_from", Path(path).name)
+    save_weights(output, tensors, meta, dtype=dtype)
+    stored, _ = load_weights(output)
+    return max(((stored[k].float() - v.float()).abs().max().item()
+                for k, v in tensors.items() if v.is_floating_point()), default=0.0)
+
+
 def check_state_dict(
     path: str | os.PathLike[str], module: torch.nn.Module, state_dict: Mapping[str, torch.Tensor]
 ) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 
 from reenact.config.schema import Config
 from reenact.errors import InputError
-from reenact.video import clip_fps
+from reenact.video import DEFAULT_FPS, clip_fps
 from reenact.train.cache import CACHE_VERSION, CROPS_FORMATS, CacheEntry, read_entry, write_entry
 from reenact.train.cache import write_index
 from reenact.train.sources import NEUTRAL_VARIANTS, InputItem, discover
@@ -92,7 +92,7 @@ def track_item(item: InputItem, config: Config, size: int, bar=None) -> _Tracked
     from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
 
     train = config.train
-    fps = clip_fps(item.paths[0]) if item.kind == "clip" else 25.0
+    fps = clip_fps(item.paths[0]) if item.kind == "clip" else DEFAULT_FPS
     out = _Tracked([], [], [], [], [], [], fps)
     blank = np.zeros((size, size, 3), np.uint8)
     with FaceTracker(config.tracker, static=item.kind == "images") as tracker:
