@@ -98,6 +98,17 @@ class EyeKeeper:
 
         remap, identity: (S,S,2) float32 source / own pixel coordinates; xy: (478,2) fused.
         """
+        for (x0, y0, x1, y1), alpha, shift in self.overrides(xy):
+            eyeball = identity[y0:y1, x0:x1] - shift
+            box = remap[y0:y1, x0:x1]
+            box += alpha[..., None] * (eyeball - box)
+
+    def overrides(self, xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
+                                                      np.ndarray]]:
+        """Where the eyeballs replace the warp: per closing eye, (box (x0,y0,x1,y1), alpha (h,w)
+        float32, shift (2,) float32); the map there becomes map + alpha (identity - shift - map).
+        """
+        found = []
         for eye in (0, 1):
             target_open = self._openings[eye]
             fused_open = eye_opening(xy, eye)
@@ -105,7 +116,10 @@ class EyeKeeper:
             weight = min(max((1.15 * target_open - fused_open) / (0.15 * target_open + 1e-6), 0), 1)
             if weight <= 0.0 or self._unchanged(xy, eye):
                 continue
-            self._apply_eye(remap, identity, xy, eye, weight)
+            override = self._eye_override(xy, eye, weight)
+            if override is not None:
+                found.append(override)
+        return found
 
     def _unchanged(self, xy: np.ndarray, eye: int, tolerance: float = 0.25) -> bool:
         """True when the eye only moved as a whole (lids and gaze within `tolerance` px): the
@@ -116,18 +130,17 @@ class EyeKeeper:
         return bool(np.abs(moved - moved.mean(axis=0)).max() < tolerance
                     and np.abs(shift - moved.mean(axis=0)).max() < tolerance)
 
-    def _apply_eye(self, remap, identity, xy, eye: int, weight: float) -> None:
+    def _eye_override(self, xy, eye: int, weight: float):
         poly = xy[_EYES[eye]]
         pad = int(math.ceil(2 * self.feather)) + 2
         x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - pad, 0)
         x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + pad + 1, self.size)
         if x1 - x0 < 2 or y1 - y0 < 2:
-            return
+            return None
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         pts = np.round((poly - (x0, y0)) * (1 << _SHIFT)).astype(np.int32)
         cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather).astype(np.float32)
         alpha *= weight / 255.0
-        eyeball = identity[y0:y1, x0:x1] - self._shift(xy, eye)
-        box = remap[y0:y1, x0:x1]
-        box += alpha[..., None] * (eyeball - box)
+        shift = np.asarray(self._shift(xy, eye), np.float32)
+        return (int(x0), int(y0), int(x1), int(y1)), alpha, shift

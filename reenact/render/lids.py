@@ -94,13 +94,26 @@ class LidPainter:
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
         """Paint into `image` (S,S,3) uint8 in place; fused_xy: (478,2) crop pixels."""
-        for eye in (0, 1):
-            self._paint_eye(image, np.asarray(fused_xy, np.float32), eye)
+        for (x0, y0, x1, y1), layer, alpha in self.layers(fused_xy):
+            roi = image[y0:y1, x0:x1]
+            roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
 
-    def _paint_eye(self, image: np.ndarray, xy: np.ndarray, eye: int) -> None:
+    def layers(self, fused_xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
+                                                        np.ndarray]]:
+        """What `paint` blends in: per closing eye, (box (x0,y0,x1,y1), lid skin (h,w,3) uint8,
+        alpha (h,w) float32)."""
+        xy = np.asarray(fused_xy, np.float32)
+        found = []
+        for eye in (0, 1):
+            layer = self._eye_layer(xy, eye)
+            if layer is not None:
+                found.append(layer)
+        return found
+
+    def _eye_layer(self, xy: np.ndarray, eye: int):
         closing = self._closing(xy, eye)
         if closing <= 0.0:
-            return
+            return None
         ring = _EYES[eye]
         t_poly, f_poly = self._target_xy[ring], xy[ring]
         pad = int(math.ceil(3 * self.feather)) + 3
@@ -108,7 +121,7 @@ class LidPainter:
         x0, y0 = np.maximum(np.floor(both.min(axis=0)).astype(int) - pad, 0)
         x1, y1 = np.minimum(np.ceil(both.max(axis=0)).astype(int) + pad + 1, self.size)
         if x1 - x0 < 3 or y1 - y0 < 3:
-            return
+            return None
         t_poly = t_poly.copy()  # raise the upper lid to swallow the target's own lash line
         t_poly[1:8, 1] -= 2.5 * self.unit * np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
         covered = np.zeros((y1 - y0, x1 - x0), np.uint8)
@@ -117,15 +130,14 @@ class LidPainter:
         _fill(opening, f_poly, (x0, y0))
         covered = cv2.subtract(covered, opening)
         if int(covered.max()) < 32:
-            return
+            return None
         alpha = cv2.GaussianBlur(covered, (0, 0), self.feather).astype(np.float32)
         alpha *= closing / 255.0
         layer = self._lid_layer(xy, eye, x0, y0, x1, y1)
         lash = 0.75 * self._lash_mask(xy, eye, x0, y0, x1, y1)
         layer += lash[..., None] * (self._lash - layer)
         alpha = np.maximum(alpha, lash * closing)
-        roi = image[y0:y1, x0:x1]
-        roi[...] = cv2.blendLinear(cv2.convertScaleAbs(layer), roi, alpha, 1.0 - alpha)
+        return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), alpha
 
     def _closing(self, xy: np.ndarray, eye: int) -> float:
         """0 for an eye at least 88 % as open as the target's, rising to 1 at 40 % closed."""

@@ -142,11 +142,19 @@ class MouthFiller:
         Nothing is painted until the fused mouth is open ~0.4 px (x size/256) more than the
         target's; the paint fades in fully by 2.5 px more.
         """
+        for (x0, y0, x1, y1), layer, alpha in self.layers(fused_xy):
+            roi = image[y0:y1, x0:x1]
+            roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
+
+    def layers(self, fused_xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
+                                                        np.ndarray]]:
+        """What `paint` blends in: [] or [(box (x0,y0,x1,y1), cavity (h,w,3) uint8, alpha (h,w)
+        float32)]."""
         xy = np.asarray(fused_xy, np.float32)[:, :2]
         excess = mean_opening(xy) - self._target_opening
         strength = _smoothstep(excess, 0.4 * self.unit, 2.5 * self.unit)
         if strength <= 0.0:
-            return
+            return []
         poly = xy[INNER_RING]
         pad = int(math.ceil(3 * self.feather_sigma)) + 2
         x0, y0 = np.floor(poly.min(axis=0)).astype(int) - pad
@@ -154,7 +162,7 @@ class MouthFiller:
         x0, y0 = max(int(x0), 0), max(int(y0), 0)
         x1, y1 = min(int(x1), self.size), min(int(y1), self.size)
         if x1 - x0 < 2 or y1 - y0 < 2:
-            return
+            return []
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         # the feather stays inside the lips: rasterise a polygon shrunk by ~one sigma
         centre = poly.mean(axis=0)
@@ -163,8 +171,7 @@ class MouthFiller:
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32)
         alpha *= strength / 255.0
         layer = cv2.convertScaleAbs(self._layer(xy, x0, y0, x1, y1))
-        roi = image[y0:y1, x0:x1]
-        roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
+        return [((x0, y0, x1, y1), layer, alpha)]
 
     def _layer(self, xy: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """The mouth's inside over the box: (y1-y0, x1-x0, 3) float32 RGB.
