@@ -24,7 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "renderer, and prints a table; --json saves it with the device name and versions.",
         epilog="example: reenact bench --source video:clip.mp4 --sizes 256 --widths lite",
     )
-    b.add_argument("--source", "-s", required=True, metavar="SPEC", help=SOURCE_HELP)
+    b.add_argument("--source", "-s", metavar="SPEC",
+                   help=SOURCE_HELP + " (required unless --replay)")
+    b.add_argument("--replay", type=Path, metavar="FILE",
+                   help="time the renderer alone on a saved replay (no camera, tracker or "
+                   "decoder needed; GPU stages timed with CUDA events)")
+    b.add_argument("--save-replay", type=Path, metavar="FILE",
+                   help="track --source and save its fused landmarks per size for --replay")
     b.add_argument("--sizes", type=_csv(int), default=[256, 512], help="crop sizes (256,512)")
     b.add_argument("--widths", type=_csv(str), default=["full", "lite", "shipped"],
                    help="generator widths: full (paper), lite (ngf 16), shipped (default model)")
@@ -73,15 +79,43 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from reenact.atomic import write_json
+    from reenact.errors import ConfigError
     from reenact.stream.bench import available_backends, format_table, run_bench
 
+    if args.replay is None and not args.source:
+        raise ConfigError("reenact bench: give --source SPEC (or --replay FILE)")
+    if args.replay is not None and args.save_replay is not None:
+        raise ConfigError("reenact bench: --replay and --save-replay exclude each other")
     config = config_from_args(args)
     backends = args.backends or available_backends()
+    if args.replay is not None:
+        return _bench_replay(args, config, backends)
+    if args.save_replay is not None:
+        from reenact.stream.replay import record_replay
+
+        record_replay(config, sizes=args.sizes, frames=args.frames, path=args.save_replay)
+        print(f"saved replay {args.save_replay}")
     result = run_bench(
         config, sizes=args.sizes, widths=args.widths, backends=backends,
         frames=args.frames, live=not args.no_live,
     )
     print(format_table(result))
+    write_json(args.json, result)
+    print(f"saved {args.json}")
+    return 0
+
+
+def _bench_replay(args: argparse.Namespace, config, backends: list[str]) -> int:
+    from reenact.atomic import write_json
+    from reenact.stream.bench import format_replay_table, run_replay_bench
+
+    if not args.replay.is_file():
+        from reenact.errors import InputError
+
+        raise InputError(f"{args.replay}: no such replay file")
+    result = run_replay_bench(config, replay=args.replay, sizes=args.sizes, widths=args.widths,
+                              backends=backends, frames=args.frames)
+    print(format_replay_table(result))
     write_json(args.json, result)
     print(f"saved {args.json}")
     return 0

@@ -80,6 +80,7 @@ class RendererConfig:
     ngf: int = 64  # generator width; 64 = the paper, 16 or 32 = lite
     variant: str = "paper"  # "paper" or "warp_guided"
     precision: str = "auto"  # "auto", "fp32", "fp16", "bf16" (CUDA only)
+    cuda_graph: bool = True  # CUDA: replay the frame's stages as captured CUDA graphs
     threads: int = 0  # CPU threads for torch / ONNX Runtime (0 = all cores)
     onnx_path: str = ""  # exported ONNX model; "" = exported on first use into the cache
 

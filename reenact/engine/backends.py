@@ -1,8 +1,8 @@
-"""The generator's inference backends: torch on the CPU, ONNX Runtime on the CPU, torch on CUDA.
+"""The generator's CPU inference backends: torch on the CPU and ONNX Runtime on the CPU.
 
 Each backend has one method per network call: `run(x) -> y`, with
 x: (1, C, S, S) float32 numpy in [-1, 1] and y: (1, 3, S, S) float32 numpy in [-1, 1].
-Buffers are allocated once per shape; after warm-up no frame allocates on the device.
+On CUDA the whole frame runs on the device instead: `reenact.engine.device_renderer`.
 """
 
 from __future__ import annotations
@@ -93,56 +93,3 @@ class OnnxBackend:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: x})[0]
-
-
-class CudaBackend:
-    """torch on CUDA: fp16/bf16, channels_last, static buffers and a captured CUDA graph.
-
-    The input is copied from pinned host memory into a static device tensor, the graph replays,
-    and the output is copied back into pinned host memory. No device allocation per frame.
-    """
-
-    name = "torch-cuda"
-
-    def __init__(self, model: torch.nn.Module, *, shape: tuple[int, ...], precision: str,
-                 use_graph: bool = True) -> None:
-        self.device = torch.device("cuda")
-        self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[
-            "fp16" if precision == "auto" else precision
-        ]
-        self.model = model.eval().to(self.device, self.dtype).to(memory_format=torch.channels_last)
-        self.stream = torch.cuda.Stream()
-        self.host_in = torch.empty(shape, dtype=torch.float32, pin_memory=True)
-        out_shape = (shape[0], 3, shape[2], shape[3])
-        self.host_out = torch.empty(out_shape, dtype=torch.float32, pin_memory=True)
-        self.dev_in = torch.empty(shape, device=self.device, dtype=torch.float32)
-        self.dev_out = torch.empty(out_shape, device=self.device, dtype=torch.float32)
-        self.graph: torch.cuda.CUDAGraph | None = None
-        self._warm_up(use_graph)
-
-    def _forward(self) -> None:
-        x = self.dev_in.to(self.dtype, memory_format=torch.channels_last)
-        self.dev_out.copy_(self.model(x).float())
-
-    def _warm_up(self, use_graph: bool) -> None:
-        with torch.inference_mode(), torch.cuda.stream(self.stream):
-            for _ in range(3):
-                self._forward()
-        torch.cuda.synchronize()
-        if use_graph:
-            graph = torch.cuda.CUDAGraph()
-            with torch.inference_mode(), torch.cuda.graph(graph, stream=self.stream):
-                self._forward()
-            self.graph = graph
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        self.host_in.numpy()[...] = x
-        with torch.inference_mode(), torch.cuda.stream(self.stream):
-            self.dev_in.copy_(self.host_in, non_blocking=True)
-            if self.graph is not None:
-                self.graph.replay()
-            else:
-                self._forward()
-            self.host_out.copy_(self.dev_out, non_blocking=True)
-        self.stream.synchronize()
-        return self.host_out.numpy()

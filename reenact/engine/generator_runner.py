@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import Config
-from reenact.engine.backends import CudaBackend, OnnxBackend, TorchCPUBackend, export_onnx, onnx_cache_path
+from reenact.engine.backends import OnnxBackend, TorchCPUBackend, export_onnx, onnx_cache_path
 from reenact.engine.device import cpu_threads, resolve_backend
 from reenact.engine.weights import load_into, load_weights
 from reenact.errors import WeightsError
@@ -82,13 +82,15 @@ class GeneratorRenderer:
         return self.backend.name
 
     @classmethod
-    def from_weights(cls, path: Path, config: Config) -> GeneratorRenderer:
+    def from_weights(cls, path: Path, config: Config):
+        """The generator in `path` on the backend the config asks for: a GeneratorRenderer on
+        the CPU, a DeviceFrameRenderer on CUDA."""
         model, meta = load_generator(Path(path), size=config.renderer.size)
         r = config.renderer
         onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(Path(path), meta)
-        backend = make_backend(model, config, onnx_path=onnx_path)
-        log.info("generator %s on %s", path, backend.name)
-        return cls(model=model, meta=meta, backend=backend, weights=Path(path))
+        renderer = make_renderer(model, meta, config, weights=Path(path), onnx_path=onnx_path)
+        log.info("generator %s on %s", path, renderer.backend_name)
+        return renderer
 
     def set_target(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
         """crop: (S,S,3) uint8 target; landmarks: (478,3) its aligned landmarks."""
@@ -109,16 +111,30 @@ class GeneratorRenderer:
         return self.output
 
 
+def make_renderer(model, meta: dict[str, str], config: Config, *, weights: Path | None,
+                  onnx_path: Path):
+    """The generator as a renderer on the backend the config asks for ('auto' = the fastest
+    present): on CUDA the whole frame runs on the GPU, on the CPU a GeneratorRenderer runs the
+    network through torch or ONNX Runtime."""
+    r = config.renderer
+    if resolve_backend(r.backend) == "cuda":
+        from reenact.engine.device_renderer import DeviceFrameRenderer
+
+        return DeviceFrameRenderer(model=model, meta=meta, weights=weights, device="cuda",
+                                   precision=r.precision, use_graph=r.cuda_graph)
+    backend = make_backend(model, config, onnx_path=onnx_path)
+    return GeneratorRenderer(model=model, meta=meta, backend=backend, weights=weights)
+
+
 def make_backend(model, config: Config, *, onnx_path: Path):
-    """The backend the config asks for ('auto' = the fastest present).
+    """The CPU backend the config asks for ('auto' = ONNX Runtime when installed, else torch).
 
     onnx_path: where the model's ONNX export is (exported there first if missing).
     """
     r = config.renderer
     kind = resolve_backend(r.backend)
     if kind == "cuda":
-        shape = (1, model.in_channels, model.size, model.size)
-        return CudaBackend(model, shape=shape, precision=r.precision)
+        raise ValueError("make_backend: CUDA runs through make_renderer (DeviceFrameRenderer)")
     threads = cpu_threads(r.threads)
     if kind == "onnx":
         if not onnx_path.is_file():

@@ -23,7 +23,6 @@ from reenact.config import Config, replace
 from reenact.engine.device import resolve_backend
 from reenact.engine.factory import shipped_weights
 from reenact.errors import ConfigError
-from reenact.stream.session import run_session
 
 WIDTHS = {"full": 64, "lite": 16}
 SHIPPED = "shipped"
@@ -63,7 +62,7 @@ def bench_cases(sizes, widths, backends) -> list[BenchCase]:
 
 
 def _generator(case: BenchCase, config: Config, workdir: Path):
-    from reenact.engine.generator_runner import GeneratorRenderer, make_backend
+    from reenact.engine.generator_runner import GeneratorRenderer, make_renderer
     from reenact.nn.unet import UNetGenerator
 
     if case.width == SHIPPED:
@@ -71,12 +70,13 @@ def _generator(case: BenchCase, config: Config, workdir: Path):
     model = UNetGenerator(ngf=WIDTHS[case.width], size=case.size,
                           variant=config.renderer.variant).eval()
     onnx_path = workdir / f"unet_{case.width}_{case.size}.onnx"
-    backend = make_backend(model, config, onnx_path=onnx_path)
-    return GeneratorRenderer(model=model, meta=model.arch_meta(), backend=backend, weights=onnx_path)
+    return make_renderer(model, model.arch_meta(), config, weights=None, onnx_path=onnx_path)
 
 
 def run_case(case: BenchCase, base: Config, frames: int, workdir: Path) -> dict:
     """One row: per-stage median/p99 ms and fps."""
+    from reenact.stream.session import run_session
+
     config = replace(
         base,
         renderer={"size": case.size, "kind": case.renderer, "backend": case.backend or "torch"},
@@ -149,6 +149,65 @@ def run_bench(base: Config, *, sizes, widths, backends, frames: int, live: bool)
         for case in cases:
             rows.append(run_case(case, base, frames, Path(tmp)))
     return {"device": device_info(), "frames": frames, "rows": rows}
+
+
+# CUDA rows of a replay bench: (precision, CUDA graphs)
+CUDA_VARIANTS = (("fp16", True), ("fp16", False), ("bf16", True))
+REPLAY_STAGES = ("upload", "landmarks", "field", "warp", "generator", "download", "gpu_total",
+                 "render")
+
+
+def run_replay_bench(base: Config, *, replay: Path, sizes, widths, backends,
+                     frames: int) -> dict:
+    """The renderer alone on a replay's fused landmarks (see `reenact.stream.replay`): per size,
+    the warp and each width x backend; CUDA rows per precision, with and without CUDA graphs.
+    `render` is host to host (landmarks in, uint8 crop out); the GPU stages are CUDA events."""
+    from reenact.render import build_renderer
+    from reenact.stream.replay import load_replay, time_renderer
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="reenact-bench-") as tmp:
+        for size in sizes:
+            data = load_replay(replay, size)
+            for case in bench_cases([size], widths, backends):
+                variants = CUDA_VARIANTS if case.backend == "cuda" else (("auto", True),)
+                for precision, graph in variants:
+                    config = replace(base, renderer={
+                        "size": size, "kind": case.renderer, "backend": case.backend or "torch",
+                        "precision": precision, "cuda_graph": graph})
+                    if case.renderer == "warp":
+                        renderer = build_renderer("warp", size=size)
+                    else:
+                        renderer = _generator(case, config, Path(tmp))
+                    stages = time_renderer(renderer, data, frames=frames)
+                    meta = getattr(renderer, "meta", None)
+                    rows.append({
+                        "size": size, "renderer": case.renderer, "width": case.width,
+                        "ngf": int(meta["ngf"]) if meta else 0,
+                        "variant": meta["variant"] if meta else "",
+                        "backend": getattr(renderer, "backend_name", "numpy"),
+                        "stages": stages, "fps": 1000.0 / stages["render"]["mean_ms"],
+                        "frames": frames,
+                    })
+                    del renderer
+    return {"device": device_info(), "frames": frames, "replay": str(replay), "rows": rows}
+
+
+def format_replay_table(result: dict) -> str:
+    head = f"{'size':>4} {'renderer':<9} {'width':<7} {'backend':<24}"
+    head += "".join(f" {s[:10]:>15}" for s in REPLAY_STAGES) + f" {'fps':>7}"
+    lines = [f"device: {result['device']['device']} ({result['device']['cpu']}), "
+             f"torch {result['device']['torch']}; replay {result['replay']}",
+             "stage columns: median / p99 ms; render = host to host; GPU stages from CUDA events",
+             head]
+    for row in result["rows"]:
+        line = f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<7} " \
+               f"{row['backend']:<24}"
+        for s in REPLAY_STAGES:
+            v = row["stages"].get(s)
+            line += f" {v['median_ms']:>7.2f}/{v['p99_ms']:<7.2f}" if v else f" {'-':>15}"
+        lines.append(line + f" {row['fps']:>7.1f}")
+    return "\n".join(lines)
 
 
 def format_table(result: dict) -> str:

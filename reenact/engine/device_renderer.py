@@ -1,0 +1,232 @@
+"""The generator renderer with its whole frame on one torch device: the CUDA fast path.
+
+Per frame the host sends the fused landmarks (478 x 2 floats) and, only while an eye closes or
+the mouth opens, the sparse eye / lid / mouth planes; the device draws the landmark image
+(`reenact.render.raster_torch`), runs the warp (`reenact.render.warp_torch`, warp-guided
+generators), runs the U-net in fp16 or bf16 with channels_last, and converts the result to
+uint8, which is all that comes back (S x S x 3 bytes).
+
+On CUDA:
+- every buffer is allocated once, when the renderer is built: pinned host memory for what goes
+  up and comes back, static device tensors for everything else; the four stages are captured
+  as CUDA graphs and replayed, so a frame allocates nothing;
+- the landmark upload, the landmark image and the warp field run on the GPU while the CPU works
+  out the eye / lid / mouth planes; those go up on a second (copy) stream, and the compute
+  stream waits for them only where the warp needs them;
+- CUDA events time each stage (`stage_ms()`).
+
+On any other device (the CPU, in tests) the same stages run eagerly.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from reenact.errors import InputError
+from reenact.render.raster_torch import LandmarkRaster
+from reenact.render.warp import validate_landmarks
+from reenact.render.warp_torch import TorchWarp, WarpExtras
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+STAGES = ("upload", "landmarks", "field", "warp", "generator", "download")
+
+
+class DeviceFrameRenderer:
+    """`set_target(crop, landmarks)` and `render(fused) -> (S,S,3) uint8`, on `device`.
+
+    model: a UNetGenerator; meta: its weights' metadata; precision: auto (fp16 on CUDA, fp32
+    elsewhere), fp16, bf16 or fp32; use_graph: capture CUDA graphs (default: on CUDA).
+    """
+
+    name = "generator"
+
+    def __init__(self, *, model, meta: dict[str, str], weights: Path | None,
+                 device: str = "cuda", precision: str = "auto",
+                 use_graph: bool | None = None) -> None:
+        self.device = torch.device(device)
+        self.cuda = self.device.type == "cuda"
+        if precision == "auto":
+            precision = "fp16" if self.cuda else "fp32"
+        if precision not in PRECISIONS:
+            raise InputError(f"renderer.precision: '{precision}' is not one of auto, "
+                             f"{', '.join(PRECISIONS)}")
+        self.precision = precision
+        self.dtype = PRECISIONS[precision]
+        self.use_graph = self.cuda if use_graph is None else bool(use_graph and self.cuda)
+        self.meta, self.weights = meta, weights
+        self.size, self.variant, self.channels = model.size, model.variant, model.in_channels
+        s, dev = self.size, self.device
+        self.model = model.eval().to(dev, self.dtype).to(memory_format=torch.channels_last)
+        self.raster = LandmarkRaster(s).to(dev)
+        self.cpu_warp = self.warp = self.extras = None
+        pin = self.cuda
+        self.host_lm = torch.zeros(478, 2, dtype=torch.float32, pin_memory=pin)
+        self.host_out = torch.zeros(s, s, 3, dtype=torch.uint8, pin_memory=pin)
+        self.dev_lm = torch.zeros(478, 2, dtype=torch.float32, device=dev)
+        self.x = torch.zeros(1, self.channels, s, s, dtype=self.dtype, device=dev).to(
+            memory_format=torch.channels_last)
+        self.dev_out = torch.zeros(s, s, 3, dtype=torch.uint8, device=dev)
+        if self.variant == "warp_guided":
+            from reenact.render import build_renderer
+
+            self.cpu_warp = build_renderer("warp", size=s)
+            self.warp = TorchWarp(size=s).to(dev)
+            self.host_planes = torch.zeros(7, s, s, dtype=torch.float16, pin_memory=pin)
+            self.dev_planes = torch.zeros(7, s, s, dtype=torch.float16, device=dev)
+            self.remap = torch.zeros(s, s, 2, dtype=torch.float32, device=dev)
+            self.extras = WarpExtras(self.cpu_warp, self.host_planes.numpy())
+        self._has_target = False
+        self.graphs: dict[str, torch.cuda.CUDAGraph] = {}
+        if self.cuda:
+            self.stream = torch.cuda.Stream(dev)
+            self.copy_stream = torch.cuda.Stream(dev)
+            self.events = [torch.cuda.Event(enable_timing=True) for _ in range(len(STAGES) + 1)]
+            self.planes_up = torch.cuda.Event()
+            self._build_graphs()
+
+    @property
+    def backend_name(self) -> str:
+        graph = "+graph" if self.graphs else ""
+        return f"torch-{self.device.type}-{self.precision}{graph}"
+
+    # -- the four stages, each writing into static tensors -------------------------------------
+
+    def _landmarks(self) -> None:
+        self.x[:, 3].copy_(self.raster(self.dev_lm) * 2.0 - 1.0)
+
+    def _field(self) -> None:
+        self.remap.copy_(self.warp.dense_map(self.dev_lm))
+
+    def _warp(self) -> None:
+        self.warp.eyes.copy_(self.dev_planes[:3])
+        self.warp.overlay.copy_(self.dev_planes[3:])
+        warped = self.warp.resample(self.warp.apply_eyes(self.remap))
+        self.x[:, 4:7].copy_(warped * (2.0 / 255.0) - 1.0)
+
+    def _generator(self) -> None:
+        y = self.model(self.x)[0].float()
+        image = ((y + 1.0) * 127.5 + 0.5).clamp_(0.0, 255.0)
+        self.dev_out.copy_(image.permute(1, 2, 0).to(torch.uint8))
+
+    def _stages(self) -> dict[str, object]:
+        stages = {"landmarks": self._landmarks}
+        if self.warp is not None:
+            stages["field"] = self._field
+            stages["warp"] = self._warp
+        stages["generator"] = self._generator
+        return stages
+
+    def _build_graphs(self) -> None:
+        """Warm up on the side stream, then capture each stage as a CUDA graph."""
+        stages = self._stages()
+        with torch.no_grad(), torch.cuda.stream(self.stream):
+            for _ in range(3):
+                for run in stages.values():
+                    run()
+        torch.cuda.synchronize(self.device)
+        if not self.use_graph:
+            return
+        for name, run in stages.items():
+            graph = torch.cuda.CUDAGraph()
+            with torch.no_grad(), torch.cuda.graph(graph, stream=self.stream):
+                run()
+            self.graphs[name] = graph
+        torch.cuda.synchronize(self.device)
+
+    def _run(self, name: str) -> None:
+        graph = self.graphs.get(name)
+        if graph is not None:
+            graph.replay()
+        else:
+            with torch.no_grad():
+                self._stages()[name]()
+
+    # -- the renderer interface ----------------------------------------------------------------
+
+    @torch.no_grad()
+    def set_target(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
+        """crop: (S,S,3) uint8 target; landmarks: (478,3) its aligned crop landmarks."""
+        s = self.size
+        crop = np.asarray(crop)
+        if crop.shape != (s, s, 3) or crop.dtype != np.uint8:
+            raise InputError(f"target crop: expected ({s},{s},3) uint8 for renderer.size={s}, "
+                             f"got {crop.shape} {crop.dtype}")
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+        rgb = torch.from_numpy(np.ascontiguousarray(crop)).to(self.device).permute(2, 0, 1)
+        self.x[0, :3].copy_(rgb.float() * (2.0 / 255.0) - 1.0)
+        if self.warp is not None:
+            self.cpu_warp.set_target(crop, landmarks)
+            self.warp.set_target(self.cpu_warp)
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+        self._has_target = True
+
+    def render(self, fused: np.ndarray) -> np.ndarray:
+        """fused: (478,3) J_gen in crop pixels -> (S,S,3) uint8, valid until the next call."""
+        if not self._has_target:
+            raise RuntimeError("DeviceFrameRenderer.render called before set_target")
+        if self.extras is not None:
+            xy = self.extras.fix(fused)
+        else:
+            xy = validate_landmarks(fused, "fused landmarks")
+        self.host_lm.numpy()[...] = xy
+        if not self.cuda:
+            return self._render_eager(xy)
+        ev = self.events
+        with torch.cuda.stream(self.stream):
+            ev[0].record()
+            self.dev_lm.copy_(self.host_lm, non_blocking=True)
+            ev[1].record()
+            self._run("landmarks")
+            ev[2].record()
+            if self.warp is not None:
+                self._run("field")
+        # the GPU draws and inverts the field while the CPU works out the eye/lid/mouth planes
+        if self.warp is not None and self.extras.fill(xy):
+            with torch.cuda.stream(self.copy_stream):
+                self.dev_planes.copy_(self.host_planes, non_blocking=True)
+                self.planes_up.record()
+            self.stream.wait_event(self.planes_up)
+        with torch.cuda.stream(self.stream):
+            ev[3].record()
+            if self.warp is not None:
+                self._run("warp")
+            ev[4].record()
+            self._run("generator")
+            ev[5].record()
+            self.host_out.copy_(self.dev_out, non_blocking=True)
+            ev[6].record()
+        ev[6].synchronize()
+        return self.host_out.numpy()
+
+    def _render_eager(self, xy: np.ndarray) -> np.ndarray:
+        self.dev_lm.copy_(self.host_lm)
+        if self.warp is not None:
+            self.extras.fill(xy)
+            self.dev_planes.copy_(self.host_planes)
+        for run in self._stages().values():
+            with torch.no_grad():
+                run()
+        self.host_out.copy_(self.dev_out)
+        return self.host_out.numpy()
+
+    def stage_ms(self) -> dict[str, float]:
+        """The last frame's stages on the GPU, from CUDA events (ms); {} off CUDA.
+
+        upload: the landmarks; field: the warp field, and any wait for the CPU's eye / lid /
+        mouth planes; warp: the eyes, the resampling and the overlay (field and warp only for
+        warp-guided generators); gpu_total: first event to last."""
+        if not self.cuda:
+            return {}
+        ev = self.events
+        times = {name: ev[i].elapsed_time(ev[i + 1]) for i, name in enumerate(STAGES)
+                 if self.warp is not None or name not in ("field", "warp")}
+        times["gpu_total"] = ev[0].elapsed_time(ev[-1])
+        return times

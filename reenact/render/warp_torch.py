@@ -1,0 +1,193 @@
+"""The training-free warp's dense work in torch, on whatever device the generator runs on.
+
+`WarpRenderer` (numpy + cv2) does it all on the CPU. For a CUDA frame the same steps run on the
+GPU: the forward field's 3-term gather on the coarse grid, the Newton steps that invert it, the
+upsampling to every pixel of the face box and the bilinear resampling of the target. What a warp
+cannot show - an eyeball that keeps its scale inside a closing eye, lid skin, an opened mouth's
+cavity - is decided per frame on the CPU from the fused landmarks (`WarpExtras`: sparse, a few
+small boxes) and arrives as full-crop planes: `eyes` (3,S,S) = alpha and alpha x eyeball shift
+for the backward map, `overlay` (4,S,S) = RGB and alpha blended over the warped image.
+
+Every tensor has a shape fixed by the crop size and the grid, so a CUDA graph can hold the lot;
+`set_target` only copies new values into the same buffers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from reenact.render.eyes import uncross_lids
+from reenact.render.field import NUM_MESH
+from reenact.render.warp import WarpRenderer, validate_landmarks
+
+MAX_POINTS = 1024  # mesh + anchors of any target (468 + ~60)
+Box = tuple[int, int, int, int]
+
+
+class TorchWarp(torch.nn.Module):
+    """The dense part of `WarpRenderer` as a torch module with static buffers.
+
+    size, grid, iterations: as `WarpRenderer`. Call `set_target(cpu_warp)` with a WarpRenderer
+    whose `set_target` has run; then `forward(fused)` with fused (478,2) float32 on the module's
+    device returns (1,3,S,S) float32 in [0, 255]. `eyes` and `overlay` are input buffers.
+    """
+
+    def __init__(self, *, size: int, grid: int = 64, iterations: int = 3) -> None:
+        super().__init__()
+        s, g = int(size), int(grid)
+        self.size, self.grid, self.iterations = s, g, int(iterations)
+        buffers = {
+            "index": torch.zeros(g * g * 3, dtype=torch.long),
+            "weights": torch.zeros(g * g, 3, 1),
+            "points": torch.zeros(g, g, 2),  # the coarse samples' pixel positions
+            "to_grid": torch.zeros(4),  # scale x, scale y, offset x, offset y
+            "max_step": torch.zeros(()),
+            "target_mesh": torch.zeros(NUM_MESH, 2),
+            "dense_grid": torch.zeros(1, s, s, 2),  # where each pixel reads the coarse grid
+            "inside": torch.zeros(s, s, 1),  # 1 inside the face box
+            "target": torch.zeros(1, 3, s, s),  # the target crop, [0, 255]
+            "eyes": torch.zeros(3, s, s),
+            "overlay": torch.zeros(4, s, s),
+        }
+        for name, value in buffers.items():
+            self.register_buffer(name, value, persistent=False)
+        ys, xs = torch.meshgrid(torch.arange(s, dtype=torch.float32),
+                                torch.arange(s, dtype=torch.float32), indexing="ij")
+        self.register_buffer("identity", torch.stack([xs, ys], -1), persistent=False)  # (S,S,2)
+        self.register_buffer("zeros_tail", torch.zeros(MAX_POINTS - NUM_MESH, 2), persistent=False)
+
+    @torch.no_grad()
+    def set_target(self, cpu_warp: WarpRenderer) -> None:
+        """Copy the target's field model and crop from a set-up CPU `WarpRenderer`."""
+        field = cpu_warp._field
+        if field is None or cpu_warp._target is None:
+            raise RuntimeError("TorchWarp.set_target: the CPU warp has no target yet")
+        if field.grid != self.grid or cpu_warp.size != self.size:
+            raise ValueError("TorchWarp.set_target: grid or size differ from the CPU warp's")
+        index = torch.from_numpy(field._flat_index.astype(np.int64))
+        if int(index.max()) >= MAX_POINTS:
+            raise ValueError(f"TorchWarp: a target mesh with more than {MAX_POINTS} points")
+        self.index.copy_(index)
+        self.weights.copy_(torch.from_numpy(field.weights).view(-1, 3, 1))
+        self.points.copy_(torch.from_numpy(field.points))
+        to_grid = np.concatenate([field.to_grid_scale, field.to_grid_offset]).astype(np.float32)
+        self.to_grid.copy_(torch.from_numpy(to_grid))
+        self.max_step.fill_(2.0 / float(field.to_grid_scale.min()))
+        self.target_mesh.copy_(torch.from_numpy(cpu_warp._target_xy[:NUM_MESH]))
+        # cv2.resize's convention: pixel x of the box reads grid x (x - x0 + 0.5) G / w - 0.5,
+        # clamped to the grid (edge replicated); outside the box the map is the identity
+        x0, y0, x1, y1 = field.roi
+        g = self.grid
+        gx = ((self.identity[..., 0] - x0 + 0.5) * g / (x1 - x0) - 0.5).clamp(0, g - 1)
+        gy = ((self.identity[..., 1] - y0 + 0.5) * g / (y1 - y0) - 0.5).clamp(0, g - 1)
+        dense = torch.stack([gx, gy], -1) / (g - 1) * 2.0 - 1.0
+        self.dense_grid.copy_(dense[None])
+        inside = ((self.identity[..., 0] >= x0) & (self.identity[..., 0] < x1)
+                  & (self.identity[..., 1] >= y0) & (self.identity[..., 1] < y1))
+        self.inside.copy_(inside[..., None].float())
+        crop = torch.from_numpy(np.ascontiguousarray(cpu_warp._target)).permute(2, 0, 1)
+        self.target.copy_(crop[None].float())
+
+    def _sample(self, packed: torch.Tensor, qx: torch.Tensor, qy: torch.Tensor) -> torch.Tensor:
+        """Bilinear samples of (1,C,G,G) at pixel positions (G,G); 0 outside, as cv2.remap."""
+        g = self.grid
+        gx = qx * self.to_grid[0] + self.to_grid[2]
+        gy = qy * self.to_grid[1] + self.to_grid[3]
+        where = torch.stack([gx, gy], -1)[None] / (g - 1) * 2.0 - 1.0
+        return F.grid_sample(packed, where, mode="bilinear", padding_mode="zeros",
+                             align_corners=True)[0]
+
+    def dense_map(self, fused: torch.Tensor) -> torch.Tensor:
+        """fused (478,2) -> (S,S,2) source pixel of each output pixel (identity off the face),
+        before the eyeballs' override."""
+        g = self.grid
+        disp = torch.cat([fused[:NUM_MESH, :2] - self.target_mesh, self.zeros_tail])
+        field = (self.weights * disp[self.index].view(g * g, 3, 2)).sum(1).view(g, g, 2)
+        f = field.permute(2, 0, 1)[None]  # (1,2,G,G)
+        padded = F.pad(f, (1, 1, 1, 1), mode="replicate")
+        ddx = (padded[..., 1:-1, 2:] - padded[..., 1:-1, :-2]) * (0.5 * self.to_grid[0])
+        ddy = (padded[..., 2:, 1:-1] - padded[..., :-2, 1:-1]) * (0.5 * self.to_grid[1])
+        packed = torch.cat([f, ddx[:, :1], ddy[:, :1], ddx[:, 1:], ddy[:, 1:]], 1)  # (1,6,G,G)
+        px, py = self.points[..., 0], self.points[..., 1]
+        qx, qy = px - field[..., 0], py - field[..., 1]
+        for _ in range(self.iterations):
+            dx, dy, jxx, jxy, jyx, jyy = self._sample(packed, qx, qy)
+            rx, ry = qx + dx - px, qy + dy - py
+            jxx, jyy = jxx + 1.0, jyy + 1.0
+            det = jxx * jyy - jxy * jyx
+            det = torch.where(det.abs() < 0.05, torch.full_like(det, 0.05), det)
+            qx = qx - torch.clamp((jyy * rx - jxy * ry) / det, -self.max_step, self.max_step)
+            qy = qy - torch.clamp((jxx * ry - jyx * rx) / det, -self.max_step, self.max_step)
+        back = torch.stack([qx - px, qy - py])[None]  # (1,2,G,G)
+        up = F.grid_sample(back, self.dense_grid, mode="bilinear", padding_mode="border",
+                           align_corners=True)[0].permute(1, 2, 0)
+        return self.identity + self.inside * up
+
+    def apply_eyes(self, remap: torch.Tensor) -> torch.Tensor:
+        """The `eyes` planes applied to a (S,S,2) map."""
+        # eyeballs: map + alpha (identity - shift - map) = map + alpha (identity - map) - B
+        alpha = self.eyes[0, ..., None]
+        return remap + alpha * (self.identity - remap) - self.eyes[1:].permute(1, 2, 0)
+
+    def resample(self, remap: torch.Tensor) -> torch.Tensor:
+        """(S,S,2) backward map -> (1,3,S,S) float32 [0,255]: the target warped, overlay on top."""
+        s = self.size
+        where = ((remap + 0.5) / s * 2.0 - 1.0)[None]
+        warped = F.grid_sample(self.target, where, mode="bilinear", padding_mode="reflection",
+                               align_corners=False)
+        alpha = self.overlay[3:4][None]
+        return warped + alpha * (self.overlay[None, :3] - warped)
+
+    def forward(self, fused: torch.Tensor) -> torch.Tensor:
+        return self.resample(self.apply_eyes(self.dense_map(fused)))
+
+
+class WarpExtras:
+    """The CPU's share of a device warp: landmark fix-ups and the sparse eye / lid / mouth work.
+
+    cpu_warp: a `WarpRenderer` (its eye keeper, lid painter and mouth filler are used).
+    `fix(fused)` returns the (478,2) float32 landmarks the warp should follow; `fill(xy)` writes
+    the eyes (3,S,S) and overlay (4,S,S) planes into `self.planes` (7,S,S), clearing what the
+    last frame wrote, and returns True when the planes changed (and must be uploaded).
+    """
+
+    def __init__(self, cpu_warp: WarpRenderer, planes: np.ndarray) -> None:
+        s = cpu_warp.size
+        if planes.shape != (7, s, s):
+            raise ValueError(f"WarpExtras: planes must be (7,{s},{s}), got {planes.shape}")
+        self.warp = cpu_warp
+        self.planes = planes
+        self.planes.fill(0)
+        self._written: list[Box] = []
+
+    def fix(self, fused: np.ndarray) -> np.ndarray:
+        xy = validate_landmarks(fused, "fused landmarks").copy()
+        uncross_lids(xy)
+        if self.warp.eyes is not None:
+            self.warp.eyes.snap_closed(xy)
+        return xy
+
+    def fill(self, xy: np.ndarray) -> bool:
+        w, planes = self.warp, self.planes
+        changed = bool(self._written)
+        for x0, y0, x1, y1 in self._written:
+            planes[:, y0:y1, x0:x1] = 0
+        self._written = []
+        if w.eyes is not None:
+            for (x0, y0, x1, y1), alpha, shift in w.eyes.overrides(xy):
+                planes[0, y0:y1, x0:x1] = alpha
+                planes[1, y0:y1, x0:x1] = alpha * shift[0]
+                planes[2, y0:y1, x0:x1] = alpha * shift[1]
+                self._written.append((x0, y0, x1, y1))
+        layers = []
+        if w.lids is not None:
+            layers += w.lids.layers(xy)
+        if w.mouth is not None:
+            layers += w.mouth.layers(xy)
+        for (x0, y0, x1, y1), layer, alpha in layers:
+            planes[3:6, y0:y1, x0:x1] = layer.transpose(2, 0, 1)
+            planes[6, y0:y1, x0:x1] = alpha
+            self._written.append((x0, y0, x1, y1))
+        return changed or bool(self._written)
