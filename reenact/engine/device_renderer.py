@@ -20,7 +20,6 @@ On any other device (the CPU, in tests) the same stages run eagerly.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +27,8 @@ import torch
 
 from reenact.errors import InputError
 from reenact.render.raster_torch import LandmarkRaster
-from reenact.render.warp import validate_landmarks
+from reenact.render.warp import validate_crop, validate_landmarks
 from reenact.render.warp_torch import TorchWarp, WarpExtras
-
-log = logging.getLogger(__name__)
 
 PRECISIONS = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 STAGES = ("upload", "landmarks", "field", "warp", "generator", "download")
@@ -82,6 +79,7 @@ class DeviceFrameRenderer:
             self.remap = torch.zeros(s, s, 2, dtype=torch.float32, device=dev)
             self.extras = WarpExtras(self.cpu_warp, self.host_planes.numpy())
         self._has_target = False
+        self.stages = self._stages()
         self.graphs: dict[str, torch.cuda.CUDAGraph] = {}
         if self.cuda:
             self.stream = torch.cuda.Stream(dev)
@@ -115,6 +113,7 @@ class DeviceFrameRenderer:
         self.dev_out.copy_(image.permute(1, 2, 0).to(torch.uint8))
 
     def _stages(self) -> dict[str, object]:
+        """The stage functions in frame order (field and warp only for warp-guided models)."""
         stages = {"landmarks": self._landmarks}
         if self.warp is not None:
             stages["field"] = self._field
@@ -124,7 +123,7 @@ class DeviceFrameRenderer:
 
     def _build_graphs(self) -> None:
         """Warm up on the side stream, then capture each stage as a CUDA graph."""
-        stages = self._stages()
+        stages = self.stages
         with torch.no_grad(), torch.cuda.stream(self.stream):
             for _ in range(3):
                 for run in stages.values():
@@ -145,18 +144,14 @@ class DeviceFrameRenderer:
             graph.replay()
         else:
             with torch.no_grad():
-                self._stages()[name]()
+                self.stages[name]()
 
     # -- the renderer interface ----------------------------------------------------------------
 
     @torch.no_grad()
     def set_target(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
         """crop: (S,S,3) uint8 target; landmarks: (478,3) its aligned crop landmarks."""
-        s = self.size
-        crop = np.asarray(crop)
-        if crop.shape != (s, s, 3) or crop.dtype != np.uint8:
-            raise InputError(f"target crop: expected ({s},{s},3) uint8 for renderer.size={s}, "
-                             f"got {crop.shape} {crop.dtype}")
+        crop = validate_crop(crop, self.size)
         if self.cuda:
             torch.cuda.synchronize(self.device)
         rgb = torch.from_numpy(np.ascontiguousarray(crop)).to(self.device).permute(2, 0, 1)
@@ -173,7 +168,7 @@ class DeviceFrameRenderer:
         if not self._has_target:
             raise RuntimeError("DeviceFrameRenderer.render called before set_target")
         if self.extras is not None:
-            xy = self.extras.fix(fused)
+            xy = self.cpu_warp.follow(fused)
         else:
             xy = validate_landmarks(fused, "fused landmarks")
         self.host_lm.numpy()[...] = xy
@@ -206,14 +201,14 @@ class DeviceFrameRenderer:
         ev[6].synchronize()
         return self.host_out.numpy()
 
+    @torch.no_grad()
     def _render_eager(self, xy: np.ndarray) -> np.ndarray:
         self.dev_lm.copy_(self.host_lm)
         if self.warp is not None:
             self.extras.fill(xy)
             self.dev_planes.copy_(self.host_planes)
-        for run in self._stages().values():
-            with torch.no_grad():
-                run()
+        for run in self.stages.values():
+            run()
         self.host_out.copy_(self.dev_out)
         return self.host_out.numpy()
 

@@ -3,9 +3,10 @@
 `draw_landmark_image` (cv2) draws the training images and the CPU path's live ones; this module
 draws the same contours on the GPU so that a CUDA frame never leaves the device between the
 fused landmarks and the generator. Each polyline segment gets a fixed window of pixels around
-it; a pixel's value falls off linearly with its distance from the segment (the profile of cv2's
-anti-aliased lines, read off `cv2.polylines` and stored as a table in steps of 1/4 px), and
-overlapping segments combine as cv2 blends them (1 - prod(1 - a)).
+it; a pixel's value is a function of its distance from the segment: the profile of cv2's
+anti-aliased lines, read off `cv2.polylines` and stored as a table in steps of 1/4 px,
+interpolated linearly between entries (1 px lines measure the distance across their minor
+axis, as cv2 draws them). Overlapping segments combine as cv2 blends them (1 - prod(1 - a)).
 Shapes depend only on the crop size, so the drawing can be captured in a CUDA graph.
 """
 

@@ -46,6 +46,17 @@ def validate_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
     return xy
 
 
+def validate_crop(crop: np.ndarray, size: int) -> np.ndarray:
+    """A (size,size,3) uint8 target crop as an array; anything else raises InputError."""
+    crop = np.asarray(crop)
+    if crop.shape != (size, size, 3) or crop.dtype != np.uint8:
+        raise InputError(
+            f"target crop: expected ({size},{size},3) uint8 for renderer.size={size}, "
+            f"got {crop.shape} {crop.dtype}"
+        )
+    return crop
+
+
 @register_renderer("warp")
 class WarpRenderer:
     """Warp the target crop so its landmarks land on the fused ones (the training-free Omega).
@@ -78,12 +89,7 @@ class WarpRenderer:
     def set_target(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         """target_crop: (S,S,3) uint8 RGB aligned crop; target_landmarks: (478,2|3) crop pixels."""
         s = self.size
-        crop = np.asarray(target_crop)
-        if crop.shape != (s, s, 3) or crop.dtype != np.uint8:
-            raise InputError(
-                f"target crop: expected ({s},{s},3) uint8 for renderer.size={s}, "
-                f"got {crop.shape} {crop.dtype}"
-            )
+        crop = validate_crop(target_crop, s)
         xy = validate_landmarks(target_landmarks, "target landmarks")
         points, triangles = face_triangulation(xy.astype(np.float64), s)
         self._field = MeshField(
@@ -98,6 +104,15 @@ class WarpRenderer:
         if self.eyes is not None:
             self.eyes.set_target(xy)
             self.lids.set_target(self._target, xy)
+
+    def follow(self, fused_landmarks: np.ndarray) -> np.ndarray:
+        """The (478,2) float32 landmarks the warp follows: fused ones with no lid or lip crossed
+        and a nearly shut eye shut (a new array)."""
+        fused = validate_landmarks(fused_landmarks, "fused landmarks").copy()
+        uncross_lids(fused)
+        if self.eyes is not None:
+            self.eyes.snap_closed(fused)
+        return fused
 
     def backward_map(self, fused_xy: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         """The remap field over the face box: ((h,w,2) float32 source pixel per output pixel, box).
@@ -125,10 +140,7 @@ class WarpRenderer:
         """
         if self._field is None or self._target is None:
             raise RuntimeError("WarpRenderer.render called before set_target")
-        fused = validate_landmarks(fused_landmarks, "fused landmarks").copy()
-        uncross_lids(fused)
-        if self.eyes is not None:
-            self.eyes.snap_closed(fused)
+        fused = self.follow(fused_landmarks)
         if out is None:
             out = self._target.copy()
         else:

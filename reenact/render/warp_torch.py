@@ -18,9 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reenact.render.eyes import uncross_lids
 from reenact.render.field import NUM_MESH
-from reenact.render.warp import WarpRenderer, validate_landmarks
+from reenact.render.warp import WarpRenderer
 
 MAX_POINTS = 1024  # mesh + anchors of any target (468 + ~60)
 Box = tuple[int, int, int, int]
@@ -145,10 +144,10 @@ class TorchWarp(torch.nn.Module):
 
 
 class WarpExtras:
-    """The CPU's share of a device warp: landmark fix-ups and the sparse eye / lid / mouth work.
+    """The CPU's share of a device warp: the sparse eye / lid / mouth work.
 
     cpu_warp: a `WarpRenderer` (its eye keeper, lid painter and mouth filler are used).
-    `fix(fused)` returns the (478,2) float32 landmarks the warp should follow; `fill(xy)` writes
+    With xy = `cpu_warp.follow(fused)`, the landmarks the warp follows, `fill(xy)` writes
     the eyes (3,S,S) and overlay (4,S,S) planes into `self.planes` (7,S,S), clearing what the
     last frame wrote, and returns True when the planes changed (and must be uploaded).
     """
@@ -161,13 +160,6 @@ class WarpExtras:
         self.planes = planes
         self.planes.fill(0)
         self._written: list[Box] = []
-
-    def fix(self, fused: np.ndarray) -> np.ndarray:
-        xy = validate_landmarks(fused, "fused landmarks").copy()
-        uncross_lids(xy)
-        if self.warp.eyes is not None:
-            self.warp.eyes.snap_closed(xy)
-        return xy
 
     def fill(self, xy: np.ndarray) -> bool:
         w, planes = self.warp, self.planes

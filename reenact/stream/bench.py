@@ -193,6 +193,15 @@ def run_replay_bench(base: Config, *, replay: Path, sizes, widths, backends,
     return {"device": device_info(), "frames": frames, "replay": str(replay), "rows": rows}
 
 
+def _stage_cells(row: dict, stages) -> str:
+    """A row's 'median/p99' cell per stage, '-' where the row has no such stage."""
+    cells = ""
+    for s in stages:
+        v = row["stages"].get(s)
+        cells += f" {v['median_ms']:>7.2f}/{v['p99_ms']:<7.2f}" if v else f" {'-':>15}"
+    return cells
+
+
 def format_replay_table(result: dict) -> str:
     head = f"{'size':>4} {'renderer':<9} {'width':<7} {'backend':<24}"
     head += "".join(f" {s[:10]:>15}" for s in REPLAY_STAGES) + f" {'fps':>7}"
@@ -203,9 +212,7 @@ def format_replay_table(result: dict) -> str:
     for row in result["rows"]:
         line = f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<7} " \
                f"{row['backend']:<24}"
-        for s in REPLAY_STAGES:
-            v = row["stages"].get(s)
-            line += f" {v['median_ms']:>7.2f}/{v['p99_ms']:<7.2f}" if v else f" {'-':>15}"
+        line += _stage_cells(row, REPLAY_STAGES)
         lines.append(line + f" {row['fps']:>7.1f}")
     return "\n".join(lines)
 
@@ -219,9 +226,7 @@ def format_table(result: dict) -> str:
              "stage columns: median / p99 ms", head]
     for row in result["rows"]:
         line = f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<7} {row['backend']:<10}"
-        for s in stages:
-            v = row["stages"].get(s)
-            line += f" {v['median_ms']:>7.2f}/{v['p99_ms']:<7.2f}" if v else f" {'-':>15}"
+        line += _stage_cells(row, stages)
         line += f" {row['fps']:>6.1f}"
         if row.get("live"):
             lat = row["latency_ms"]

@@ -82,7 +82,7 @@ def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
     eyes_seen = overlay_seen = 0
     for fused in exaggerated(replay)[::3]:
         expected = cpu.render(fused).astype(np.float32)
-        xy = extras.fix(fused)
+        xy = cpu.follow(fused)
         extras.fill(xy)
         eyes_seen += planes[0].max() > 0.5
         overlay_seen += planes[6].max() > 0.5
