@@ -68,6 +68,7 @@ class Reenactor:
         self.set_target(target)
         self.last_fused: np.ndarray | None = None
         self.last_source: np.ndarray | None = None
+        self.last_image_landmarks: np.ndarray | None = None
         self.frames_with_face = 0
         self.frames_without_face = 0
         self._smooth_ns = 0
@@ -117,6 +118,7 @@ class Reenactor:
         """The tracking stage alone: safe on another thread, as long as only one thread calls it."""
         start = time.perf_counter_ns()
         landmarks = self.tracker.track_one(image)
+        self.last_image_landmarks = landmarks  # (478,3) in `image` pixels or None: the panel's view
         source = None
         if landmarks is not None and abs(head_yaw_deg(landmarks)) <= self.config.tracker.max_yaw_deg:
             alignment = compute_alignment(landmarks, self.config.renderer.size)

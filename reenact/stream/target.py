@@ -99,11 +99,20 @@ def prepare_target(
     sink's size): the picture is scaled to cover it and cut around the face.
     """
     name, image = load_target_image(path, config)
+    return prepare_target_image(name, image, config, frame_size=frame_size, source_name=path or name)
+
+
+def prepare_target_image(
+    name: str, image: np.ndarray, config: Config, *, frame_size: tuple[int, int] | None = None,
+    source_name: str = "",
+) -> PreparedTarget:
+    """`prepare_target` for a picture already decoded: (H, W, 3) uint8 RGB."""
     frame = fit_frame(image, config.stream.max_output_side)
-    landmarks = detect_target_face(frame, config.tracker, source_name=path or name)
+    source_name = source_name or name
+    landmarks = detect_target_face(frame, config.tracker, source_name=source_name)
     if frame_size is not None and frame.shape[1::-1] != tuple(frame_size):
         frame = cover_frame(frame, landmarks, frame_size)
-        landmarks = detect_target_face(frame, config.tracker, source_name=path or name)
+        landmarks = detect_target_face(frame, config.tracker, source_name=source_name)
     size = config.renderer.size
     alignment = compute_alignment(landmarks, size)
     crop = alignment.crop_image(frame)
