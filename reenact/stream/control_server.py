@@ -8,8 +8,9 @@ For stream decks and OBS scripts (every request carries the token: header `X-Ree
     POST /settings              -> {"ok": true, ...}; see reenact.stream.live_settings
 
 and the browser panel (`reenact.stream.panel_app`). Bounded whatever clients do: one event-loop
-thread plus a few encoder threads however many connections; at most MAX_CONNECTIONS open (more
-are closed at once) and CONCURRENCY requests in flight (more get 503); a request's head must
+thread plus a few encoder threads however many connections; at most MAX_CONNECTIONS open (a new
+one closes the one that has waited longest without sending a request, or is refused when all are
+busy), so at most that many requests in flight; a request's head must
 arrive within HEAD_TIMEOUT_S and an idle keep-alive connection closes after KEEP_ALIVE_S; heads
 over MAX_HEAD_BYTES are refused. Dropped clients are not errors: nothing reaches the terminal but
 one line at debug level. Actions reach the render loop through the bounded, coalescing queue of
@@ -34,7 +35,8 @@ from reenact.stream.panel_security import Guard
 log = logging.getLogger(__name__)
 LOCALHOST = "127.0.0.1"
 MAX_CONNECTIONS = 64
-CONCURRENCY = 48
+# uvicorn's limit_concurrency counts open connections too: above our cap, it only backs it up
+CONCURRENCY = MAX_CONNECTIONS + 1
 HEAD_TIMEOUT_S = 5.0
 KEEP_ALIVE_S = 5
 MAX_HEAD_BYTES = 16 * 1024
@@ -46,15 +48,31 @@ class BoundedH11Protocol(H11Protocol):
     def connection_made(self, transport) -> None:  # noqa: ANN001 (asyncio's signature)
         super().connection_made(transport)
         self._waiting_since = time.monotonic()
-        if len(self.connections) > MAX_CONNECTIONS:
-            transport.abort()
+        if len(self.connections) > MAX_CONNECTIONS and not self._evict_idlest():
+            transport.abort()  # every slot is serving a request: refuse this one
             return
         self._deadline = self.loop.call_later(HEAD_TIMEOUT_S, self._check_head)
 
+    @property
+    def _waiting(self) -> bool:
+        """Between requests: no head received yet, or the last response sent."""
+        return self.cycle is None or self.cycle.response_complete
+
+    def _evict_idlest(self) -> bool:
+        """Over the cap: close the connection that has waited longest without sending a whole
+        request head (a slow or hostile client), so a real request still gets a slot."""
+        idle = [c for c in self.connections
+                if c is not self and isinstance(c, BoundedH11Protocol) and c._waiting]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda c: c._waiting_since)
+        oldest.transport.abort()
+        self.connections.discard(oldest)
+        return True
+
     def _check_head(self) -> None:
         """Close a connection that has not sent a whole request head in HEAD_TIMEOUT_S."""
-        waiting = self.cycle is None or self.cycle.response_complete
-        if waiting and time.monotonic() - self._waiting_since >= HEAD_TIMEOUT_S:
+        if self._waiting and time.monotonic() - self._waiting_since >= HEAD_TIMEOUT_S:
             self.transport.close()
             return
         self._deadline = self.loop.call_later(HEAD_TIMEOUT_S, self._check_head)

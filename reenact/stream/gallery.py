@@ -45,7 +45,7 @@ class Gallery:
     def __init__(self, first: PreparedTarget, config: Config) -> None:
         self.config = config
         self.folder = targets_folder(config)
-        paths = list_targets(str(self.folder)) if config.stream.targets_dir else []
+        paths = _existing_targets(self.folder, configured=bool(config.stream.targets_dir))
         self.set = TargetSet(first, paths, config)
         self._thumbs: dict[int, bytes] = {}
         self._lock = threading.Lock()
@@ -131,6 +131,19 @@ class Gallery:
         if path.resolve().parent != folder:  # belt and braces: safe_stem has no separators
             raise UploadError(f"{stem}: not a valid file name")
         return save_image(path, image)
+
+
+def _existing_targets(folder: Path, *, configured: bool) -> list[str]:
+    """The folder's pictures; an empty folder is fine (targets get dropped on the panel), a
+    configured folder that does not exist is an error."""
+    if not folder.is_dir():
+        if configured:
+            list_targets(str(folder))  # raises: targets folder not found
+        return []
+    try:
+        return list_targets(str(folder))
+    except InputError:
+        return []
 
 
 def safe_stem(filename: str) -> str:

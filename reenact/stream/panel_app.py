@@ -124,6 +124,8 @@ def build_app(panel) -> Starlette:
         return route
 
     async def targets(request: Request) -> Response:
+        if gallery is None:
+            return _error(404, "no target gallery in this session")
         if request.method == "GET":
             return JSONResponse({"targets": gallery.items(), "folder": str(gallery.folder)})
         name = request.query_params.get("name", "upload")
@@ -144,7 +146,7 @@ def build_app(panel) -> Starlette:
 
     def _index(request: Request) -> int | None:
         index = request.path_params["index"]
-        return index if 0 <= index < len(gallery) else None
+        return index if gallery is not None and 0 <= index < len(gallery) else None
 
     async def thumb(request: Request) -> Response:
         index = _index(request)
