@@ -19,7 +19,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/reenact demo --output out/demo.mp4
 
+# As root with apt-get (CI, a fresh container): Debian packages some tests need (Chromium for
+# the panel's browser test) are installed first; elsewhere those tests skip and say why.
 test: $(STAMP)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then ./.ci/install-system-deps; fi
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)
