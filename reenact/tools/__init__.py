@@ -1,0 +1,1 @@
+"""Bench, soak, replay and other measuring tools."""
