@@ -75,31 +75,35 @@ async def _mjpeg(feed, fps: float):
             await asyncio.sleep(rest)
 
 
-def build_app(panel) -> Starlette:
-    """The routes over `panel` (a `reenact.stream.panel.Panel`)."""
-    controls, gallery = panel.controls, panel.gallery
+class _Routes:
+    """One method per route, over a `reenact.stream.panel.Panel`."""
 
-    async def page(request: Request) -> Response:
+    def __init__(self, panel) -> None:
+        self.panel = panel
+        self.controls = panel.controls
+        self.gallery = panel.gallery
+
+    async def page(self, request: Request) -> Response:
         if "token" in request.query_params:  # the cookie is set: drop the token from the bar
             return RedirectResponse("/", status_code=303)
         return FileResponse(str(WEB_DIR / "index.html"))
 
-    async def output_page(request: Request) -> Response:
+    async def output_page(self, request: Request) -> Response:
         return FileResponse(str(WEB_DIR / "output.html"))
 
-    async def status(request: Request) -> Response:
-        return JSONResponse(panel.status())
+    async def status(self, request: Request) -> Response:
+        return JSONResponse(self.panel.status())
 
-    async def action(request: Request) -> Response:
+    async def action(self, request: Request) -> Response:
         try:
-            controls.request(request.path_params["name"])
+            self.controls.request(request.path_params["name"])
         except ValueError as exc:
             return _error(400, str(exc))
         return JSONResponse({"ok": True})
 
-    async def settings(request: Request) -> Response:
+    async def settings(self, request: Request) -> Response:
         if request.method == "GET":
-            return JSONResponse({"settings": panel.settings()})
+            return JSONResponse({"settings": self.panel.settings()})
         body = await _read_body(request, JSON_BODY_LIMIT)
         if body is None:
             return _error(413, f"settings: body over {JSON_BODY_LIMIT} bytes")
@@ -109,10 +113,10 @@ def build_app(panel) -> Starlette:
             return _error(400, "settings: the body is not JSON")
         except ValueError as exc:
             return _error(400, str(exc))
-        controls.request_settings(values)
+        self.controls.request_settings(values)
         return JSONResponse({"ok": True, "settings": values})
 
-    def stream(feed, default_fps: float):
+    def stream(self, feed, default_fps: float):
         async def route(request: Request) -> Response:
             try:
                 fps = float(request.query_params.get("fps", default_fps))
@@ -123,59 +127,63 @@ def build_app(panel) -> Starlette:
                 media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY.decode()}")
         return route
 
-    async def targets(request: Request) -> Response:
+    async def targets(self, request: Request) -> Response:
+        gallery = self.gallery
         if gallery is None:
             return _error(404, "no target gallery in this session")
         if request.method == "GET":
             return JSONResponse({"targets": gallery.items(), "folder": str(gallery.folder)})
         name = request.query_params.get("name", "upload")
-        limit = int(gallery.config.stream.upload_max_mb * 1e6)
-        body = await _read_body(request, limit)
+        limit_mb = gallery.config.stream.upload_max_mb
+        body = await _read_body(request, int(limit_mb * 1e6))
         try:
             if body is None:
-                raise UploadError(f"{name}: too large (the limit is "
-                                  f"{gallery.config.stream.upload_max_mb:g} MB, "
+                raise UploadError(f"{name}: too large (the limit is {limit_mb:g} MB, "
                                   "stream.upload_max_mb)", 413)
             index = await anyio.to_thread.run_sync(gallery.add_upload, body, name)
         except UploadError as exc:
             return _error(exc.status, str(exc))
         except InputError as exc:  # no face, several faces, face too small
             return _error(400, str(exc))
-        controls.request_select(index)
+        self.controls.request_select(index)
         return JSONResponse({"ok": True, "index": index, "targets": gallery.items()})
 
-    def _index(request: Request) -> int | None:
+    def _index(self, request: Request) -> int | None:
         index = request.path_params["index"]
-        return index if gallery is not None and 0 <= index < len(gallery) else None
+        return index if self.gallery is not None and 0 <= index < len(self.gallery) else None
 
-    async def thumb(request: Request) -> Response:
-        index = _index(request)
+    async def thumb(self, request: Request) -> Response:
+        index = self._index(request)
         if index is None:
             return _error(404, "no such target")
-        data = await anyio.to_thread.run_sync(gallery.thumbnail, index)
+        data = await anyio.to_thread.run_sync(self.gallery.thumbnail, index)
         return Response(data, media_type="image/jpeg")
 
-    async def select(request: Request) -> Response:
-        index = _index(request)
+    async def select(self, request: Request) -> Response:
+        index = self._index(request)
         if index is None:
             return _error(404, "no such target")
-        controls.request_select(index)
+        self.controls.request_select(index)
         return JSONResponse({"ok": True, "index": index})
 
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _error(getattr(exc, "status_code", 404), f"{request.method} {request.url.path}: "
+                  f"{getattr(exc, 'detail', 'not found')}")
+
+
+def build_app(panel) -> Starlette:
+    """The routes over `panel` (a `reenact.stream.panel.Panel`)."""
+    r = _Routes(panel)
     routes = [
-        Route("/", page), Route("/output", output_page),
-        Route("/status", status), Route("/action/{name}", action, methods=["POST"]),
-        Route("/settings", settings, methods=["GET", "POST"]),
-        Route("/stream/output.mjpg", stream(panel.output, panel.output_fps)),
-        Route("/stream/camera.mjpg", stream(panel.camera, panel.preview_fps)),
-        Route("/targets", targets, methods=["GET", "POST"]),
-        Route("/targets/{index:int}/thumb.jpg", thumb),
-        Route("/targets/{index:int}/select", select, methods=["POST"]),
+        Route("/", r.page), Route("/output", r.output_page),
+        Route("/status", r.status), Route("/action/{name}", r.action, methods=["POST"]),
+        Route("/settings", r.settings, methods=["GET", "POST"]),
+        Route("/stream/output.mjpg", r.stream(panel.output, panel.output_fps)),
+        Route("/stream/camera.mjpg", r.stream(panel.camera, panel.preview_fps)),
+        Route("/targets", r.targets, methods=["GET", "POST"]),
+        Route("/targets/{index:int}/thumb.jpg", r.thumb),
+        Route("/targets/{index:int}/select", r.select, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(WEB_DIR))),
     ]
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return _error(getattr(exc, "status_code", 404), f"{request.method} {request.url.path}: "
-                      f"{getattr(exc, 'detail', 'not found')}")
-
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})

@@ -166,3 +166,22 @@ def test_obs_output_page_shows_only_the_output(session):
     assert response.status == 200 and "set-cookie" in {k.lower() for k in response.headers}
     assert '<img id="output"' in page and "settings" not in page and "<button" not in page
     assert session.call("GET", "/static/output.js")[0] == 200
+
+
+def test_run_on_a_live_paced_source_serves_the_panel(tmp_path, clips_dir):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    reenact = str(Path(sys.executable).with_name("reenact"))
+    common = ["--sink", "null", "--renderer", "warp", "--max-frames", "8",
+              "--set", "stream.control_port=0", "--set", f"stream.output_dir={tmp_path}"]
+    paced = subprocess.run([reenact, "run", "--source", f"video:{clips_dir / 'lp_d0.mp4'}",
+                            "--set", "source.realtime=true", *common],
+                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert paced.returncode == 0, paced.stderr
+    assert "panel at http://127.0.0.1:" in paced.stderr
+    offline = subprocess.run([reenact, "run", "--source", f"video:{clips_dir / 'lp_d0.mp4'}",
+                              *common], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert offline.returncode == 0, offline.stderr
+    assert "panel at" not in offline.stderr  # an offline run of a file has no one to watch it
