@@ -18,9 +18,9 @@ from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
-from reenact.stream.face_lost import FaceLostPolicy
-from reenact.stream.target import PreparedTarget
-from reenact.stream.timing import StageTimer
+from reenact.pipeline.face_lost import FaceLostPolicy
+from reenact.pipeline.target import PreparedTarget
+from reenact.pipeline.timing import StageTimer
 
 
 @dataclass(frozen=True)
