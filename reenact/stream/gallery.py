@@ -18,7 +18,7 @@ import cv2
 from reenact.config import Config, replace
 from reenact.errors import InputError
 from reenact.imageio import decode_image, image_size, save_image
-from reenact.stream.target import PreparedTarget, TargetSet, list_targets, prepare_target_image
+from reenact.pipeline.target import PreparedTarget, TargetSet, list_targets, prepare_target_image
 
 THUMB_SIDE = 160
 

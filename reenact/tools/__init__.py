@@ -1,1 +1,1 @@
-"""Bench, soak, replay and other measuring tools."""
+"""Tools beside the live loop: bench, soak, replay, panel_load."""

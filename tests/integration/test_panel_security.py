@@ -32,13 +32,13 @@ ROUTES = [
 
 @pytest.fixture(scope="module")
 def server():
-    from reenact.engine.factory import build_fuser, build_renderer
+    from reenact.pipeline.factory import build_fuser, build_renderer
     from reenact.stream.controls import Controls
     from reenact.stream.gallery import Gallery
     from reenact.stream.panel import Panel
-    from reenact.stream.reenactor import Reenactor
-    from reenact.stream.target import prepare_target
-    from reenact.stream.timing import StageTimer
+    from reenact.pipeline.reenactor import Reenactor
+    from reenact.pipeline.target import prepare_target
+    from reenact.pipeline.timing import StageTimer
 
     config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
     target = prepare_target("", config)
