@@ -9,6 +9,7 @@ and the checkout's editable install is not seen (its .pth hooks are not run).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -30,9 +31,13 @@ def run(command: list[str], cwd: Path, timeout: int = 600) -> subprocess.Complet
 
 @pytest.mark.slow
 def test_wheel_installs_and_runs_the_demo_outside_the_checkout(tmp_path):
+    source = tmp_path / "source"  # a copy: the build's build/ folder stays out of the checkout
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "dist", "out", "cache", "runs", "*.egg-info", "__pycache__",
+        ".pytest_cache"))
     wheels = tmp_path / "wheels"
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(REPO)], cwd=tmp_path)
+         "-w", str(wheels), str(source)], cwd=tmp_path)
     wheel = next(wheels.glob("reenact-*.whl"))
 
     env_dir = tmp_path / "fresh-venv"
