@@ -45,7 +45,21 @@ def half_sent(port: int) -> socket.socket | None:
     return sock
 
 
-def test_half_sent_requests_neither_make_threads_nor_stall_the_loop(session):
+@pytest.fixture
+def many_sockets():
+    """Room for 1000 client sockets in this process (a default soft limit may be 1024)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+    if wanted < 1100:
+        pytest.skip(f"the open-files hard limit ({hard}) leaves no room for 1000 connections")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_half_sent_requests_neither_make_threads_nor_stall_the_loop(session, many_sockets):
     pid = session.process.pid
     before_threads = threads_of(pid)
     before = session.status()["frames"]
