@@ -89,13 +89,16 @@ class BoundedH11Protocol(H11Protocol):
 
 
 class _OneLine(logging.Filter):
-    """uvicorn's errors as one debug line, without tracebacks (clients drop all the time)."""
+    """Keeps uvicorn off the user's terminal: what a client can trigger (dropped connections,
+    invalid requests, upgrades, the concurrency limit: warnings, and errors with a traceback)
+    becomes one debug line; only a plain error (a bug in the app) gets through, on one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info:
-            log.debug("control server: %s (%s)", record.getMessage(), record.exc_info[1])
+        if record.exc_info or record.levelno < logging.ERROR:
+            cause = f" ({record.exc_info[1]})" if record.exc_info else ""
+            log.debug("control server: %s%s", record.getMessage(), cause)
             return False
-        return record.levelno >= logging.WARNING
+        return True
 
 
 def quiet_uvicorn_logging() -> None:

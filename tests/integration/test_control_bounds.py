@@ -104,9 +104,19 @@ def test_dropped_stream_viewer_leaves_no_traceback(session):
         assert sock.recv(4096).startswith(b"HTTP/1.1 200")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
+    for junk in (b"NOT HTTP AT ALL\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nConnection: "
+                 b"Upgrade\r\nUpgrade: websocket\r\n\r\n", b"\x16\x03\x01\x02\x00\x01"):
+        with socket.create_connection(("127.0.0.1", session.port)) as sock:
+            sock.sendall(junk)
+            sock.settimeout(10)
+            try:
+                sock.recv(4096)
+            except OSError:
+                pass
     time.sleep(1.0)
     assert session.status()["frames"] > 0
     assert "Traceback" not in session.stderr
+    assert "Invalid HTTP" not in session.stderr and "upgrade" not in session.stderr.lower()
 
 
 def test_a_burst_of_next_target_actions_coalesces(session):
