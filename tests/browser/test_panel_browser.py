@@ -24,6 +24,7 @@ if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip("no Chromium here: install Debian's chromium and chromium-driver "
                 "(.ci/install-system-deps does, as root)", allow_module_level=True)
 
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
@@ -54,6 +55,17 @@ def wait_until(condition, timeout_s: float = 60.0, what: str = ""):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def click_thumb(browser, index: int) -> None:
+    """Click a gallery thumbnail, finding it again if the page redrew the gallery meanwhile."""
+    for _ in range(5):
+        try:
+            browser.find_element(By.CSS_SELECTOR, f'.thumb[data-index="{index}"]').click()
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.2)
+    raise AssertionError(f"thumbnail {index} kept being redrawn")
+
+
 def test_panel_in_a_real_browser(browser, tmp_path, clips_dir, portraits_dir):
     live = LiveSession(clips_dir / "lp_d0.mp4", tmp_path / "session",
                        targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"])
@@ -79,15 +91,15 @@ def test_panel_in_a_real_browser(browser, tmp_path, clips_dir, portraits_dir):
 
         wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, '.thumb[data-index="2"]'),
                    what="the gallery")
-        browser.find_element(By.CSS_SELECTOR, '.thumb[data-index="2"]').click()
+        click_thumb(browser, 2)
         assert live.wait_for(lambda s: s["target"] == "lp_s1.jpg")["target"] == "lp_s1.jpg"
-        wait_until(lambda: "current" in browser.find_element(
-            By.CSS_SELECTOR, '.thumb[data-index="2"]').get_attribute("class"),
-            what="the gallery to mark the new target")
+        wait_until(lambda: browser.execute_script(  # the page redraws the gallery: ask it anew
+            "const t = document.querySelector('.thumb.current'); return t && t.dataset.index")
+            == "2", what="the gallery to mark the new target")
         chip = browser.find_element(By.ID, "chip-fps").text
         assert chip.endswith("fps") and chip != "- fps"
 
-        browser.find_element(By.CSS_SELECTOR, '.thumb[data-index="0"]').click()  # and back
+        click_thumb(browser, 0)  # and back
         assert live.wait_for(lambda s: s["target"] == "astronaut")["target"] == "astronaut"
         time.sleep(2.0)  # let the cross-fade finish and the page poll once more for the picture
         shot = tmp_path / "panel.png"
