@@ -73,15 +73,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         report = run_live(config, preview=False)
     else:
         report = run_session(config)
-    stem = Path(config.sink.path).stem if config.sink.kind == "file" else "run"
-    _report(config, report, stem)
-    if config.sink.kind == "file":
-        print(f"wrote {config.sink.path} ({report.loop.frames_out} frames)")
+    written = report.output_path
+    _report(config, report, Path(written).stem if written else "run")
+    if written:
+        print(f"wrote {written} ({report.loop.frames_out} frames)")
     return 130 if report.loop.interrupted else 0
 
 
 def is_live_paced(config: Config) -> bool:
-    return config.source.kind == "webcam" or config.source.realtime
+    """A camera, or a file paced like one (`source.realtime`)."""
+    return config.source.kind == "webcam" or bool(config.source.options.get("realtime"))
 
 
 def cmd_live(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import sys
 
 from reenact.config import Config
 from reenact.errors import DeviceError
-from reenact.plugin_api import SINK_GROUP, load_plugin
+from reenact.plugin_api import find_preview_sink
 from reenact.stream.controls import HELP_LINES, Controls
 from reenact.stream.session import SessionReport, run_session
 
@@ -43,8 +43,8 @@ class LiveHooks:
                                  switch_target=self._switcher(reenactor, gallery, gallery.step),
                                  select_target=self._switcher(reenactor, gallery, gallery.select))
         if stream.panel:
-            self._serve(reenactor, gallery, sink)
-        if hasattr(sink, "poll_key"):
+            self._serve(gallery, sink)
+        if sink.preview:
             self.preview = sink
         elif self.want_preview:
             self.preview = self._open_preview(sink)
@@ -53,7 +53,7 @@ class LiveHooks:
               "(calibration). Press h in the preview for help, Ctrl-C to stop.", file=sys.stderr)
         return self.hook
 
-    def _serve(self, reenactor, gallery, sink) -> None:
+    def _serve(self, gallery, sink) -> None:
         from reenact.stream.control_server import ControlServer, print_address
         from reenact.stream.panel import Panel
         from reenact.stream.panel_security import resolve_token
@@ -87,13 +87,18 @@ class LiveHooks:
         return switch
 
     def _open_preview(self, sink):
-        window = load_plugin(SINK_GROUP, "window")
-        if window.probe(None) is not None:
+        """A separate preview: the first installed sink that declares `preview` and is usable."""
+        found = find_preview_sink()
+        if found is None:
             return None
         from reenact.config import replace
 
-        cfg = replace(self.config, sink={"kind": "window", "title": "reenact preview"}).sink
-        return window(cfg, width=sink.width, height=sink.height, fps=sink.fps)
+        from reenact.config.plugins import plugin_options
+
+        name, cls = found
+        cfg = replace(self.config, sink={"kind": name, "title": "reenact preview"}).sink
+        return cls(plugin_options("sink", cfg, cls), width=sink.width, height=sink.height,
+                   fps=sink.fps)
 
     def overlay_lines(self, capture_status: str = "") -> list[str]:
         r, state = self.controls.reenactor, self.controls.state
@@ -115,8 +120,7 @@ class LiveHooks:
         if self.panel is not None:
             self.panel.on_frame(output, frame, result)
         if self.preview is not None:
-            if hasattr(self.preview, "set_overlay_lines"):
-                self.preview.set_overlay_lines(self.overlay_lines(result.capture_status))
+            self.preview.set_overlay_lines(self.overlay_lines(result.capture_status))
             if self.separate_preview:
                 self.preview.write(output)
             controls.key(self.preview.poll_key())

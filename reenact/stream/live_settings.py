@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from reenact.pipeline.reenactor import INTENSITY_RANGE
+
 
 @dataclass(frozen=True)
 class LiveSetting:
@@ -68,7 +70,7 @@ def _attr(name: str) -> tuple[Callable, Callable]:
 # Reenactor carries them, e.g.
 #   LiveSetting("fusion.gains.mouth", "Mouth gain", float, *_gain("mouth"), 0.0, 2.0),
 SETTINGS: tuple[LiveSetting, ...] = (
-    LiveSetting("stream.intensity", "Intensity", float, *_attr("intensity"), 0.0, 1.5),
+    LiveSetting("stream.intensity", "Intensity", float, *_attr("intensity"), *INTENSITY_RANGE),
     LiveSetting("smoothing.enabled", "Smoothing", bool, lambda r: r.smoothing, _set_smoothing),
     LiveSetting("smoothing.min_cutoff", "Smoothing: cut-off when still (Hz)", float,
                 *_filter_attr("min_cutoff"), 0.05, 10.0, 0.05),
