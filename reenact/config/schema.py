@@ -7,6 +7,22 @@ reads them, applies `--set section.key=value` overrides and validates every key 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from reenact.config.ranges import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT, Range
+
+# Numbers carry their allowed range (reenact.config.ranges), checked when a config is loaded.
+Count = Annotated[int, NON_NEGATIVE]  # 0, 1, 2, ...
+AtLeastOne = Annotated[int, AT_LEAST_ONE]
+NonNegative = Annotated[float, NON_NEGATIVE]  # seconds, weights, rates where 0 = off / native
+Positive = Annotated[float, POSITIVE]
+Unit = Annotated[float, UNIT]  # in [0, 1]
+Intensity = Annotated[float, Range(0.0, 1.5)]  # 0 = neutral, 1 = as performed, 1.5 = strong
+CropSide = Annotated[int, Range(64, 1024, power_of_two=True)]  # the U-net halves it to 2x2
+Crf = Annotated[int, Range(0, 63)]  # x264/x265 use 0..51, VP9/AV1 0..63
+Degrees = Annotated[float, Range(0, 180, low_open=True)]
+BlendWeight = Annotated[float, Range(0, 1, high_open=True)]  # 1 would freeze the first frame
+Weights = Annotated[tuple[float, ...], NON_NEGATIVE]
 
 
 @dataclass(frozen=True)
@@ -14,23 +30,24 @@ class StreamConfig:
     """The live loop: pacing, face-loss behaviour and the expression's strength."""
 
     target: str = ""  # target portrait or video; "" = the built-in astronaut portrait
-    target_frame: int = 0  # with target_end=still: the frame of a target video used as the target
+    target_frame: Count = 0  # with target_end=still: the frame of a target video used as the target
     target_end: str = "loop"  # a target video plays and at its end "loop"s or "hold"s; "still"
     # uses one frame (target_frame) of it as a still target
-    target_max_frames: int = 300  # a target video is pre-tracked up to this many frames
+    target_max_frames: AtLeastOne = 300  # a target video is pre-tracked up to this many frames
     targets_dir: str = ""  # a folder of avatars, switchable live
-    crossfade_s: float = 0.3  # cross-fade between targets
-    intensity: float = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
-    neutral_frames: int = 10  # the actor's neutral = per-point median of the first N frames
+    crossfade_s: NonNegative = 0.3  # cross-fade between targets
+    intensity: Intensity = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
+    neutral_frames: AtLeastOne = 10  # the actor's neutral = per-point median of the first N frames
     neutral_path: str = ""  # optional .npz of saved actor neutral landmarks
-    hold_s: float = 0.5  # face lost: hold the last good output this long...
-    fade_s: float = 1.0  # ...then fade to the target's neutral over this long
-    max_frames: int = 0  # stop after N frames (0 = until the source ends / Ctrl-C)
-    duration_s: float = 0.0  # stop after this many seconds (0 = no limit)
+    hold_s: NonNegative = 0.5  # face lost: hold the last good output this long...
+    fade_s: NonNegative = 1.0  # ...then fade to the target's neutral over this long
+    max_frames: Count = 0  # stop after N frames (0 = until the source ends / Ctrl-C)
+    duration_s: NonNegative = 0.0  # stop after this many seconds (0 = no limit)
     show_stats: bool = True  # draw per-stage timing on the preview
     control_port: int = 0  # local control interface on 127.0.0.1 (0 = off)
     control_token: str = ""  # token the control interface requires ("" = generated)
-    max_output_side: int = 1280  # a larger target frame is scaled down to this longer side
+    # a larger target frame is scaled down to this longer side
+    max_output_side: Annotated[int, Range(128, 16384)] = 1280
     output_dir: str = "out"  # where run logs and the resolved config go
     # live sources: track frame N+1 on the capture thread while frame N renders. It pays where
     # cores are spare (the generator on a GPU, or 4+ cores); on a 2-core CPU the two stages fight
@@ -43,15 +60,16 @@ class StreamConfig:
 class TrackerConfig:
     """MediaPipe face mesh (478 points with iris) and the aligned crop."""
 
-    max_faces: int = 4
-    face_index: int = -1  # which face when several: -1 = largest, else by left-to-right order
+    max_faces: Annotated[int, Range(1, 64)] = 4
+    # which face when several: -1 = largest, else by left-to-right order
+    face_index: Annotated[int, Range(-1)] = -1
     multiple_faces: str = "largest"  # for a target image with several faces: "largest" or "error"
-    min_detection_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
-    min_face_px: int = 64  # a target face narrower than this (eye to eye x 2.5) ...
+    min_detection_confidence: Unit = 0.5
+    min_tracking_confidence: Unit = 0.5
+    min_face_px: AtLeastOne = 64  # a target face narrower than this (eye to eye x 2.5) ...
     small_face: str = "error"  # ... is an "error" or is "upscale"d
-    max_image_side: int = 2048  # larger target images are resized down first
-    max_yaw_deg: float = 45.0  # beyond this head turn, the frame counts as face lost
+    max_image_side: Annotated[int, Range(64)] = 2048  # larger target images are resized down first
+    max_yaw_deg: Degrees = 45.0  # beyond this head turn, the frame counts as face lost
 
 
 @dataclass(frozen=True)
@@ -65,8 +83,8 @@ class FusionConfig:
     # identity): see reenact/models/MODEL_CARD.md. So the default stays training-free.
     kind: str = "training_free"
     weights: str = ""  # safetensors path; "" = the shipped default if present
-    hidden: int = 512
-    code: int = 128
+    hidden: AtLeastOne = 512
+    code: AtLeastOne = 128
 
 
 @dataclass(frozen=True)
@@ -74,14 +92,14 @@ class RendererConfig:
     """Omega, the U-net generator, or the training-free warp."""
 
     kind: str = "auto"  # "auto" (generator if weights exist, else warp), "generator", "warp"
-    size: int = 256  # aligned crop side: 256 or 512
+    size: CropSide = 256  # aligned crop side: 256 or 512
     weights: str = ""  # safetensors path; "" = the shipped default if present
     backend: str = "auto"  # "auto", "torch", "onnx", "cuda"
-    ngf: int = 64  # generator width; 64 = the paper, 16 or 32 = lite
+    ngf: AtLeastOne = 64  # generator width; 64 = the paper, 16 or 32 = lite
     variant: str = "paper"  # "paper" or "warp_guided"
     precision: str = "auto"  # "auto", "fp32", "fp16", "bf16" (CUDA only)
     cuda_graph: bool = True  # CUDA: replay the frame's stages as captured CUDA graphs
-    threads: int = 0  # CPU threads for torch / ONNX Runtime (0 = all cores)
+    threads: Count = 0  # CPU threads for torch / ONNX Runtime (0 = all cores)
     onnx_path: str = ""  # exported ONNX model; "" = exported on first use into the cache
 
 
@@ -90,10 +108,10 @@ class SmoothingConfig:
     """One Euro filter on the landmarks, and optional temporal blending of the crop."""
 
     enabled: bool = True
-    min_cutoff: float = 1.5  # Hz: lower = less jitter when still
-    beta: float = 0.3  # higher = less lag when moving (per pixel of a 256 crop; scaled at 512)
-    d_cutoff: float = 1.0
-    crop_blend: float = 0.0  # 0 = off; else weight of the previous rendered crop
+    min_cutoff: Positive = 1.5  # Hz: lower = less jitter when still
+    beta: NonNegative = 0.3  # higher = less lag when moving (per px of a 256 crop; scaled at 512)
+    d_cutoff: Positive = 1.0
+    crop_blend: BlendWeight = 0.0  # 0 = off; else weight of the previous rendered crop
 
 
 @dataclass(frozen=True)
@@ -103,11 +121,11 @@ class SourceConfig:
     kind: str = "webcam"  # "webcam", "video", "image" or an installed plugin
     path: str = "0"  # file path; for a webcam, an index or a device path
     loop: bool = False  # video: start again at the end
-    width: int = 0  # requested / output width (0 = native; webcam default 1280)
-    height: int = 0  # requested / output height (0 = native; webcam default 720)
-    fps: float = 0.0  # requested rate (0 = native; image default 30)
+    width: Count = 0  # requested / output width (0 = native; webcam default 1280)
+    height: Count = 0  # requested / output height (0 = native; webcam default 720)
+    fps: NonNegative = 0.0  # requested rate (0 = native; image default 30)
     on_decode_error: str = "error"  # a truncated video: "error" or "truncate" (stop at the break)
-    reconnect_s: float = 1.0  # webcam unplugged: retry every this many seconds
+    reconnect_s: NonNegative = 1.0  # webcam unplugged: retry every this many seconds
     realtime: bool = False  # pace a file source to its fps and drop late frames, like a camera
 
 
@@ -118,10 +136,10 @@ class SinkConfig:
     kind: str = "file"  # "virtualcam", "file", "stream", "window", "null" or an installed plugin
     path: str = "out/reenact.mp4"  # file sink output
     url: str = "udp://127.0.0.1:23000"  # stream sink: MPEG-TS over UDP
-    fps: float = 0.0  # 0 = the source's rate
+    fps: NonNegative = 0.0  # 0 = the source's rate
     codec: str = "h264"
-    crf: int = 20  # file sink quality (lower = better)
-    bitrate_kbps: int = 4000  # stream sink bitrate
+    crf: Crf = 20  # file sink quality (lower = better)
+    bitrate_kbps: AtLeastOne = 4000  # stream sink bitrate
     device: str = ""  # virtualcam device, e.g. /dev/video10 ("" = first free)
     backend: str = ""  # virtualcam backend ("" = the platform's default)
     title: str = "reenact"  # window title
@@ -135,42 +153,42 @@ class TrainConfig:
     cache: str = "cache/prepared"
     val_holdout: tuple[str, ...] = ()  # identities (clip stems) kept out for validation
     out_dir: str = "runs/train"
-    steps: int = 2000
-    batch_size: int = 8
-    lr_g: float = 2e-4
-    lr_d: float = 1e-4
-    lr_fusion: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lambda_adv: float = 0.1  # fusion: adversarial
-    lambda_cycle: float = 10.0  # fusion: cycle
-    lambda_l1_fusion: float = 100.0  # fusion: L1 against the real target-with-expression
-    mu_gan: float = 1.0  # generator: cGAN
-    mu_l1: float = 100.0  # generator: pixel L1
+    steps: Count = 2000
+    batch_size: AtLeastOne = 8
+    lr_g: Positive = 2e-4
+    lr_d: Positive = 1e-4
+    lr_fusion: Positive = 2e-4
+    beta1: Annotated[float, Range(0, 1, high_open=True)] = 0.5
+    beta2: Annotated[float, Range(0, 1, high_open=True)] = 0.999
+    lambda_adv: NonNegative = 0.1  # fusion: adversarial
+    lambda_cycle: NonNegative = 10.0  # fusion: cycle
+    lambda_l1_fusion: NonNegative = 100.0  # fusion: L1 against the real target-with-expression
+    mu_gan: NonNegative = 1.0  # generator: cGAN
+    mu_l1: NonNegative = 100.0  # generator: pixel L1
     flip: bool = True  # left-right flips, as in the paper
     seed: int = 0
     amp: str = "auto"  # "auto" (bf16 on CUDA), "off", "bf16", "fp16"
     channels_last: bool = True  # on CUDA
-    num_workers: int = 0
-    log_every: int = 20
-    image_every: int = 200
-    ckpt_every: int = 500
-    val_every: int = 500
+    num_workers: Count = 0
+    log_every: Count = 20
+    image_every: Count = 200
+    ckpt_every: Count = 500
+    val_every: Count = 500
     resume: str = ""  # a checkpoint to resume from: a checkpoint folder, or "latest" in out_dir
     cache_format: str = "mp4"  # `reenact prepare`: crops as "mp4" (H.264) or "npz" (numpy only)
-    cache_crf: int = 17  # H.264 quality of the mp4 crops (lower = better)
-    max_frames: int = 0  # `reenact prepare`: frames per clip (0 = all)
-    frame_stride: int = 1  # `reenact prepare`: keep every n-th frame of a clip
-    val_fraction: float = 0.2  # identities held out when val_holdout is empty (at least one)
-    val_frames: int = 8  # ground-truth frames per held-out clip or identity in validation
-    reference_frames: int = 0  # Omega's appearance frames per clip: 0 = any, 1 = the neutral,
+    cache_crf: Crf = 17  # H.264 quality of the mp4 crops (lower = better)
+    max_frames: Count = 0  # `reenact prepare`: frames per clip (0 = all)
+    frame_stride: AtLeastOne = 1  # `reenact prepare`: keep every n-th frame of a clip
+    val_fraction: Unit = 0.2  # identities held out when val_holdout is empty (at least one)
+    val_frames: Count = 8  # ground-truth frames per held-out clip or identity in validation
+    reference_frames: Count = 0  # Omega's appearance frames per clip: 0 = any, 1 = the neutral,
     # k = the neutral + k-1 evenly spaced (warp_guided needs k >= 1: a warp per reference)
-    ndf: int = 0  # PatchGAN width (0 = renderer.ngf)
+    ndf: Count = 0  # PatchGAN width (0 = renderer.ngf)
     disc_condition: str = "target"  # D sees (P_t, image) "target", or the whole G "input" too
-    attention_weight: float = 0.1  # warp_guided: L2 penalty on the attention mask
-    attention_tv: float = 0.0  # warp_guided: smoothness (TV) penalty on the attention mask
-    fusion_mix: tuple[float, ...] = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired
-    fusion_disc_hidden: int = 0  # D_J width (0 = fusion.hidden)
+    attention_weight: NonNegative = 0.1  # warp_guided: L2 penalty on the attention mask
+    attention_tv: NonNegative = 0.0  # warp_guided: smoothness (TV) penalty on the attention mask
+    fusion_mix: Weights = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired
+    fusion_disc_hidden: Count = 0  # D_J width (0 = fusion.hidden)
     progress: bool = True  # tqdm progress bars (rank 0)
     device: str = "auto"  # "auto" (CUDA when present), "cuda" or "cpu"
 
@@ -183,11 +201,11 @@ class EvalConfig:
     portraits: tuple[str, ...] = ()
     generators: tuple[str, ...] = ()  # extra generator weights to compare
     out_dir: str = "out/eval"
-    reference_frame: int = 0  # self-reenactment: the clip frame used as the target
-    max_frames: int = 120  # frames read from each clip (0 = all)
-    still_frames: int = 15  # length of the stillest stretch used for jitter
-    identity_stride: int = 5  # cross: a face descriptor every n-th output frame (~0.15 s each)
-    strip_frames: int = 4  # rows of sample frames in each strip PNG
+    reference_frame: Count = 0  # self-reenactment: the clip frame used as the target
+    max_frames: Count = 120  # frames read from each clip (0 = all)
+    still_frames: Annotated[int, Range(2)] = 15  # length of the stillest stretch used for jitter
+    identity_stride: AtLeastOne = 5  # cross: a face descriptor every n-th output frame (~0.15 s)
+    strip_frames: Count = 4  # rows of sample frames in each strip PNG
     progress: bool = True  # tqdm progress bars
 
 

@@ -15,6 +15,7 @@ from reenact.landmarks.tracker import detect_target_face
 from reenact.stream.composite import Compositor
 
 BUILTIN_TARGET = "astronaut"
+MIN_TARGET_SIDE = 32  # px; smaller pictures cannot hold a face the tracker can find
 
 
 @dataclass
@@ -100,6 +101,11 @@ def prepare_target(
     """
     name, image = load_target_image(path, config)
     frame = fit_frame(image, config.stream.max_output_side)
+    if min(frame.shape[:2]) < MIN_TARGET_SIDE:
+        raise InputError(
+            f"{path or name}: the target picture is {image.shape[1]}x{image.shape[0]} px, too "
+            f"small to hold a face; use one at least {MIN_TARGET_SIDE} px on each side"
+        )
     landmarks = detect_target_face(frame, config.tracker, source_name=path or name)
     if frame_size is not None and frame.shape[1::-1] != tuple(frame_size):
         frame = cover_frame(frame, landmarks, frame_size)
