@@ -64,7 +64,7 @@ def build_renderer(config: Config):
             raise WeightsError(
                 f"renderer.kind=generator needs weights for size {size}: set renderer.weights=PATH"
             )
-        if shipped_weights("generator") is not None:  # auto, and none shipped for this size
+        if kind == "auto" and shipped_weights("generator") is not None:  # none of this size
             log.warning("renderer.size=%d: no generator weights for this size (set "
                         "renderer.weights=PATH); using the training-free warp", size)
         from reenact.render import build_renderer as build_named
