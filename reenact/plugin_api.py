@@ -7,6 +7,7 @@ A source is built as `SourceClass(config: SourceConfig)`; a sink as
 `SinkClass(config: SinkConfig, *, width: int, height: int, fps: float)`. Both are context managers
 whose `close()` is safe to call twice. A class may define `probe(cls, config) -> str | None`:
 `None` when it is usable on this machine, otherwise a one-line reason with what to do about it.
+A sink that writes files declares them with `output_paths(cls, config) -> list[str]`.
 """
 
 from __future__ import annotations
@@ -153,6 +154,12 @@ class BaseSink:
         if not self._closed:
             self._closed = True
             self._close()
+
+    @classmethod
+    def output_paths(cls, config: Any) -> list[str]:
+        """The files this sink would write for `config`, checked before a run opens anything
+        (not an input, not a directory, writable, room on the disk). None by default."""
+        return []
 
     def abort(self) -> None:
         """The run failed: release resources and leave no half-written output behind.

@@ -16,6 +16,7 @@ from reenact.config import Config
 from reenact.engine.factory import build_fuser, build_renderer
 from reenact.imageio import save_image
 from reenact.landmarks.scripted import DEMO_DURATION_S, peak_times, scripted_landmarks
+from reenact.pipeline.outputs import check_outputs
 from reenact.stream.reenactor import Reenactor
 from reenact.stream.session import open_sink, output_dir
 from reenact.stream.target import prepare_target
@@ -57,6 +58,7 @@ def contact_sheet(frames: list[tuple[str, np.ndarray]], *, tile: int = 256, box=
 
 def run_demo(config: Config) -> tuple[Path, Path]:
     """Render the scripted demo into the configured sink; returns (video, contact sheet) paths."""
+    check_outputs(config)
     timer = StageTimer()
     target = prepare_target(config.stream.target, config)
     fuser, renderer = build_fuser(config), build_renderer(config)

@@ -15,6 +15,7 @@ from pathlib import Path
 from reenact.atomic import write_json
 from reenact.config import Config, dump_config
 from reenact.engine.factory import build_fuser, build_renderer
+from reenact.pipeline.outputs import check_outputs
 from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
 from reenact.stream.loop import LoopResult, run_loop
 from reenact.stream.reenactor import Reenactor
@@ -83,6 +84,7 @@ def run_session(
     fuser / renderer: ready-made parts (the benchmark's); None = built from the config.
     on_frame(reenactor, sink) -> hook: per-frame controls (hotkeys, overlay); see run_loop.
     """
+    check_outputs(config)  # before anything is opened: an output must not destroy an input
     timer = StageTimer()
     moving = is_video(config.stream.target) and config.stream.target_end != "still"
     target_video = TargetVideo(config.stream.target, config) if moving else None

@@ -1,0 +1,1 @@
+"""The per-frame pipeline and what a run checks before it starts."""
