@@ -1,0 +1,1 @@
+"""Image and landmark measures shared by train and eval."""
