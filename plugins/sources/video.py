@@ -22,9 +22,9 @@ import numpy as np
 from reenact.config.schema import SourceConfig
 from reenact.errors import InputError
 from reenact.plugin_api import BaseSource, Frame
+from reenact.video import stream_fps
 
 DECODE_ERROR_MODES = ("error", "truncate")
-DEFAULT_FPS = 25.0  # when a container states no rate at all
 # display-matrix rotation (degrees counter-clockwise, as PyAV reports it) -> cv2.rotate code
 ROTATIONS = {0: None, 90: cv2.ROTATE_90_COUNTERCLOCKWISE, -90: cv2.ROTATE_90_CLOCKWISE,
              180: cv2.ROTATE_180, -180: cv2.ROTATE_180}
@@ -81,13 +81,6 @@ def _video_stream(container, path: Path) -> av.video.stream.VideoStream:
     return stream
 
 
-def _stream_fps(stream: av.video.stream.VideoStream) -> float:
-    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
-        if rate and 0 < float(rate) < 1000:
-            return float(rate)
-    return DEFAULT_FPS
-
-
 def _frame_count(stream: av.video.stream.VideoStream, container, fps: float) -> int:
     if stream.frames:
         return int(stream.frames)
@@ -121,7 +114,7 @@ class VideoSource(BaseSource):
         self._container = _open_container(self.path)
         try:
             self._stream = _video_stream(self._container, self.path)
-            self.fps = _stream_fps(self._stream)
+            self.fps = stream_fps(self._stream, self.path)  # warns when not the stated rate
             self.frame_count = _frame_count(self._stream, self._container, self.fps)
             self._frames = self._decode_forever()
             self._pending = next(self._frames, None)  # zero-frame and unreadable files fail here
