@@ -25,14 +25,18 @@ BITS_PER_PIXEL = 0.3  # H.264 at CRF 20, generously: bytes/s = w * h * fps * bpp
 
 def input_files(config: Config) -> list[tuple[str, Path]]:
     """(role, path) of every existing file the run reads, for the overlap check."""
-    named = [("source", config.source.path), ("target", config.stream.target),
+    from reenact.pipeline.target_video import is_video
+
+    target_kind = "target video" if is_video(config.stream.target) else "target image"
+    named = [(f"{config.source.kind} source", config.source.path),
+             (target_kind, config.stream.target),
              ("actor neutral", config.stream.neutral_path),
              ("generator weights", config.renderer.weights),
              ("fusion weights", config.fusion.weights)]
     found = [(role, Path(p)) for role, p in named if p and Path(p).is_file()]
     folder = Path(config.stream.targets_dir) if config.stream.targets_dir else None
     if folder is not None and folder.is_dir():
-        found += [("image of stream.targets_dir", p) for p in sorted(folder.iterdir()) if p.is_file()]
+        found += [("targets_dir image", p) for p in sorted(folder.iterdir()) if p.is_file()]
     return found
 
 
