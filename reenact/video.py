@@ -54,7 +54,8 @@ def stream_fps(stream, path: Path) -> float:
     said = f"says {stated[0]:g} fps" if stated else "states no frame rate"
     measured = measured_fps(path)
     if plausible(measured):
-        log.warning("video %s %s; using %.3g fps measured from its timestamps", path, said, measured)
+        log.warning("video %s %s; using %.3g fps measured from its timestamps",
+                    path, said, measured)
         return measured
     log.warning("video %s %s (plausible: %g..%g); assuming %g fps (set sink.fps=N for the "
                 "output's rate)", path, said, MIN_FPS, MAX_FPS, DEFAULT_FPS)

@@ -45,7 +45,8 @@ class Range:
         """'> 0', '>= 1', 'in [0, 1)', 'a power of two in [64, 1024]'."""
         low, high = _number(self.low), _number(self.high)
         if self.low is not None and self.high is not None:
-            text = f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+            opening, closing = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            text = f"in {opening}{low}, {high}{closing}"
         elif self.low is not None:
             text = f"{'>' if self.low_open else '>='} {low}"
         elif self.high is not None:
