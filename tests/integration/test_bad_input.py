@@ -259,28 +259,30 @@ def test_output_that_is_a_directory_is_refused(capsys, tmp_path, clip):
 
 
 @pytest.fixture
-def tiny_disk(tmp_path):
-    """A 1 MiB tmpfs (needs root and mount); skipped with the reason where it cannot be made."""
+def small_disk(request, tmp_path):
+    """A fresh 1 MiB tmpfs mounted with the test's options (needs root and mount; skipped with
+    the reason where it cannot be made)."""
     import subprocess
 
-    mount = tmp_path / "tiny"
+    mount = tmp_path / "disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size=1M{request.param}", "tmpfs",
+                           str(mount)], capture_output=True, text=True, check=False)
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip() or 'not root'}")
     yield mount
     subprocess.run(["umount", str(mount)], check=False)
 
 
-def test_full_disk_is_refused_before_the_first_frame(tmp_path, clip, tiny_disk):
-    (tiny_disk / "filler").write_bytes(bytes(512 * 1024))
-    output = tiny_disk / "out.mp4"
+@pytest.mark.parametrize("small_disk, says", [("", "MiB free"), (",ro", "read-only file system")],
+                         ids=["full", "read-only"], indirect=["small_disk"])
+def test_full_or_read_only_disk_is_refused_before_the_first_frame(clip, small_disk, says):
+    output = small_disk / "out.mp4"
     code, err, _ = run_cli("run", "--source", f"video:{clip}", "--sink", f"file:{output}",
                            "--renderer", "warp")
-    one_error_line(code, err, output, says="MiB free")
+    one_error_line(code, err, output, says=says)
     assert "frame/s" not in err  # refused before the progress bar's first frame
-    assert sorted(p.name for p in tiny_disk.iterdir()) == ["filler"]
+    assert not any(small_disk.iterdir())
 
 
 def test_a_write_error_fails_at_that_frame_and_leaves_nothing(tmp_path, clips_dir):
