@@ -82,7 +82,7 @@ def check_writable(output: Path, need_bytes: int = MIN_FREE_BYTES) -> None:
     parent = _existing_parent(output)
     if not parent.is_dir():
         raise _refused(output, f"cannot be created: {parent} is a file, not a directory")
-    if os.statvfs(parent).f_flag & os.ST_RDONLY:
+    if hasattr(os, "statvfs") and os.statvfs(parent).f_flag & os.ST_RDONLY:  # POSIX only
         raise _refused(output, f"cannot be written: {parent} is on a read-only file system")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise _refused(output, f"cannot be written: no permission to write in {parent}")
