@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from reenact.config import Config
+from reenact.config.plugins import plugin_options
 from reenact.errors import DeviceError, InputError
 from reenact.plugin_api import SINK_GROUP, load_plugin
+from reenact.video import is_video
 
 MIN_FREE_BYTES = 4 << 20  # never start a file output on a disk with less than this free
 SECONDS_OF_ROOM = 5  # a file output wants room for this many seconds of video
@@ -25,10 +27,9 @@ BITS_PER_PIXEL = 0.3  # H.264 at CRF 20, generously: bytes/s = w * h * fps * bpp
 
 def input_files(config: Config) -> list[tuple[str, Path]]:
     """(role, path) of every existing file the run reads, for the overlap check."""
-    from reenact.pipeline.target_video import is_video
-
+    source_path = str(config.source.options.get("path", "") or "")
     target_kind = "target video" if is_video(config.stream.target) else "target image"
-    named = [(f"{config.source.kind} source", config.source.path),
+    named = [(f"{config.source.kind} source", source_path),
              (target_kind, config.stream.target),
              ("actor neutral", config.stream.neutral_path),
              ("generator weights", config.renderer.weights),
@@ -95,10 +96,11 @@ def check_writable(output: Path, need_bytes: int = MIN_FREE_BYTES) -> None:
 
 
 def check_outputs(config: Config) -> None:
-    """Before a run opens anything: every output of the configured sink is not an input, not a
-    directory, writable, and has room (sinks declare their files with `output_paths`)."""
+    """Before a run opens anything: every file the configured sink would write
+    (`output_paths(options)`) is not an input, not a directory, writable, and has room."""
     sink_class = load_plugin(SINK_GROUP, config.sink.kind)
-    outputs = [Path(p) for p in getattr(sink_class, "output_paths", lambda _c: [])(config.sink)]
+    options = plugin_options("sink", config.sink, sink_class)
+    outputs = [Path(p) for p in sink_class.output_paths(options) if p]
     inputs = input_files(config) if outputs else []
     for output in outputs:
         check_not_an_input(output, inputs)
