@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.reenact-installed
 
-.PHONY: demo test bench soak doctor sizes clean xvfb
+.PHONY: demo test bench soak doctor sizes clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,17 +19,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/reenact demo --output out/demo.mp4
 
-# The preview-window tests run on a virtual X server (Debian's xvfb; xwd from x11-apps reads the
-# window back). Installed here when missing and we are root with apt-get (CI); elsewhere those
-# tests skip and say why.
-xvfb:
-	@command -v Xvfb >/dev/null && command -v xwd >/dev/null || \
-	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps \
-	    >/dev/null; } ; } || \
-	echo "make: no Xvfb/xwd and cannot install them (not root or no apt-get): window tests skip"
-
-test: $(STAMP) xvfb
+test: $(STAMP)
+	bash .ci/install-system-deps
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)
