@@ -37,6 +37,12 @@ class StreamConfig:
     # for the cores: 19.7 vs 20.7 fps, 89 vs 66 ms capture->sink (docs/PERFORMANCE.md). Off by
     # default: every stage on the main thread.
     track_ahead: bool = False
+    # composite (crop -> frame): "multiband" blends the rendered face into the target band by band
+    # (Laplacian pyramid: no seam, no halo); "feather" alpha-blends it over a feathered mask only
+    blend: str = "multiband"
+    # a generator's colour shift is matched to the target's: "lowfreq" (a smooth gain over the
+    # face, from the mask's edge ring) or "stats" (per-channel mean/std in that ring)
+    colour_match: str = "lowfreq"
 
 
 @dataclass(frozen=True)
