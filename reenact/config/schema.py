@@ -84,7 +84,7 @@ class RendererConfig:
     weights: str = ""  # safetensors path; "" = the shipped default if present
     backend: str = "auto"  # "auto", "torch", "onnx", "cuda"
     ngf: int = 64  # generator width; 64 = the paper, 16 or 32 = lite
-    variant: str = "paper"  # "paper" or "warp_guided"
+    variant: str = "paper"  # "paper", "warp_guided" or "attention" ((1-M) C + M P_t)
     precision: str = "auto"  # "auto", "fp32", "fp16", "bf16" (CUDA only)
     cuda_graph: bool = True  # CUDA: replay the frame's stages as captured CUDA graphs
     threads: int = 0  # CPU threads for torch / ONNX Runtime (0 = all cores)
@@ -179,6 +179,15 @@ class TrainConfig:
     fusion_disc_hidden: int = 0  # D_J width (0 = fusion.hidden)
     progress: bool = True  # tqdm progress bars (rank 0)
     device: str = "auto"  # "auto" (CUDA when present), "cuda" or "cpu"
+    # one person in several entries: "NAME: entry entry ..." (reenact.train.identities)
+    identities: tuple[str, ...] = ()
+    far_pairs: float = 0.0  # Omega: P_t drawn by expression distance to I_o (else uniformly)
+    cross_clip_pairs: float = 0.0  # Omega: P_t from another clip of the same person
+    augment_colour: float = 0.0  # Omega: colour jitter strength (gain, offset, saturation)
+    augment_scale: float = 0.0  # Omega: zoom / shift jitter (x 1, x S/2)
+    disc_scales: int = 1  # Omega's D: 1 = the paper's PatchGAN, 2 = pix2pixHD's two scales
+    lambda_fm: float = 0.0  # Omega: D feature matching weight (pix2pixHD: 10; 0 = off)
+    mu_local: float = 0.0  # Omega: local eye / mouth PatchGAN weight (LGP-GAN; 0 = off)
 
 
 @dataclass(frozen=True)
