@@ -2,6 +2,10 @@
 
 "auto" takes the trained network when its weights exist (the path in the config, else the weights
 shipped in `reenact/models/`), and the training-free fallback otherwise.
+
+Two generator widths may ship, picked by backend: `generator_<size>_gpu.safetensors` (the wide
+model) where the generator runs on CUDA, `generator_<size>_cpu.safetensors` (the narrow one)
+elsewhere; when the one for the backend is absent, `generator_<size>.safetensors` is used.
 """
 
 from __future__ import annotations
@@ -19,20 +23,28 @@ FUSION_KINDS = ("auto", "network", "training_free")
 RENDERER_KINDS = ("auto", "generator", "warp")
 
 
-def shipped_weights(kind: str, size: int = 256) -> Path | None:
-    """The weights shipped with the package for 'fusion' or 'generator', if present."""
-    name = "fusion.safetensors" if kind == "fusion" else f"generator_{size}.safetensors"
-    path = MODELS_DIR / name
-    return path if path.is_file() else None
+def shipped_weights(kind: str, size: int = 256, *, backend: str = "cpu") -> Path | None:
+    """The weights shipped with the package for 'fusion' or 'generator', if present; for the
+    generator, the model for `backend` ("cuda": the GPU model; any other: the CPU model), else
+    the single shipped one."""
+    if kind == "fusion":
+        names = ["fusion.safetensors"]
+    else:
+        device = "gpu" if backend == "cuda" else "cpu"
+        names = [f"generator_{size}_{device}.safetensors", f"generator_{size}.safetensors"]
+    for name in names:
+        if (MODELS_DIR / name).is_file():
+            return MODELS_DIR / name
+    return None
 
 
-def _weights_path(explicit: str, kind: str, size: int) -> Path | None:
+def _weights_path(explicit: str, kind: str, size: int, backend: str = "cpu") -> Path | None:
     if explicit:
         path = Path(explicit)
         if not path.is_file():
             raise WeightsError(f"{explicit}: {kind} weights not found")
         return path
-    return shipped_weights(kind, size)
+    return shipped_weights(kind, size, backend=backend)
 
 
 def build_fuser(config: Config):
@@ -58,7 +70,12 @@ def build_renderer(config: Config):
     if kind not in RENDERER_KINDS:
         raise ConfigError(f"renderer.kind: '{kind}' is not one of {', '.join(RENDERER_KINDS)}")
     size = config.renderer.size
-    weights = None if kind == "warp" else _weights_path(config.renderer.weights, "generator", size)
+    weights = None
+    if kind != "warp":
+        from reenact.engine.device import resolve_backend
+
+        backend = resolve_backend(config.renderer.backend)
+        weights = _weights_path(config.renderer.weights, "generator", size, backend)
     if weights is None:
         if kind == "generator":
             raise WeightsError(

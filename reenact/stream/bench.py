@@ -66,7 +66,8 @@ def _generator(case: BenchCase, config: Config, workdir: Path):
     from reenact.nn.unet import UNetGenerator
 
     if case.width == SHIPPED:
-        return GeneratorRenderer.from_weights(shipped_weights("generator", case.size), config)
+        weights = shipped_weights("generator", case.size, backend=case.backend)
+        return GeneratorRenderer.from_weights(weights, config)
     model = UNetGenerator(ngf=WIDTHS[case.width], size=case.size,
                           variant=config.renderer.variant).eval()
     onnx_path = workdir / f"unet_{case.width}_{case.size}.onnx"
