@@ -188,6 +188,7 @@ class TrainConfig:
     disc_scales: int = 1  # Omega's D: 1 = the paper's PatchGAN, 2 = pix2pixHD's two scales
     lambda_fm: float = 0.0  # Omega: D feature matching weight (pix2pixHD: 10; 0 = off)
     mu_local: float = 0.0  # Omega: local eye / mouth PatchGAN weight (LGP-GAN; 0 = off)
+    init_generator: str = ""  # Omega starts from these weights (e.g. joined shards of a GPU run)
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,12 @@ class GeneratorTrainer(Trainer):
         if warp_guided and t.reference_frames < 1:
             raise ConfigError("train.reference_frames=0 (any frame) needs a warp per pair; set it "
                               "to 1-8 for renderer.variant=warp_guided")
-        self.gen = self.prepare_module(UNetGenerator(ngf=r.ngf, size=r.size, variant=r.variant))
+        self.gen = UNetGenerator(ngf=r.ngf, size=r.size, variant=r.variant)
+        if t.init_generator:  # a fresh run from earlier weights (a resume restores them anyway)
+            from reenact.engine.weights import load_into  # noqa: PLC0415
+
+            load_into(self.gen, t.init_generator)
+        self.gen = self.prepare_module(self.gen)
         disc_in = 6 if t.disc_condition == "target" else self.gen.in_channels + 3
         self.disc = self.prepare_module(build_discriminator(t, disc_in, t.ndf or r.ngf))
         self.local = None
