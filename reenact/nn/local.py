@@ -44,7 +44,8 @@ def region_boxes(landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
     mouth_c = lm[:, list(_LIPS_MID)].mean(1)
     mouth_w = MOUTH_WIDTH * (corners[:, 1] - corners[:, 0]).norm(dim=1).clamp(min=4.0)
     return {
-        "eyes": torch.cat([eyes_c, eyes_w[:, None], (eyes_w * EYES_HW[0] / EYES_HW[1])[:, None]], 1),
+        "eyes": torch.cat([eyes_c, eyes_w[:, None],
+                           (eyes_w * EYES_HW[0] / EYES_HW[1])[:, None]], 1),
         "mouth": torch.cat([mouth_c, mouth_w[:, None],
                             (mouth_w * MOUTH_HW[0] / MOUTH_HW[1])[:, None]], 1),
     }

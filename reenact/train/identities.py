@@ -66,11 +66,12 @@ def data_summary(train: list[CacheEntry], val: list[CacheEntry]) -> dict[str, An
     return {
         "train": {"identities": len(train_rows), "entries": len(train),
                   "faces": sum(r["faces"] for r in train_rows.values()),
-                  "frames": sum(r["frames"] for r in train_rows.values()), "by_identity": train_rows},
+                  "frames": sum(r["frames"] for r in train_rows.values()),
+                  "by_identity": train_rows},
         "held_out": {"identities": len(val_rows), "entries": len(val),
                      "faces": sum(r["faces"] for r in val_rows.values()), "by_identity": val_rows},
         "multi_clip_identities": sorted(i for i, r in train_rows.items()
-                                        if sum(1 for _ in r["entries"]) >= 2),
+                                        if len(r["entries"]) >= 2),
     }
 
 
