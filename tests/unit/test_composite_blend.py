@@ -1,5 +1,5 @@
 """No seam: the low-frequency colour match and the multi-band blend of the compositor, measured
-by the unit-level seam measure (`seam_measure.seam`) on real faces and the shipped generator."""
+by the eval's `seam` (`reenact.metrics.seam`) on real faces and the shipped generator."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from reenact.pipeline.blend import LowFrequencyMatch, MultiBandBlend, compositor
 from reenact.pipeline.blend import match_weight
 from reenact.stream.composite import Compositor, face_mask
 
-from tests.seam_measure import seam
+from reenact.eval.viewer import seam_of
 
 OLD = {"colour": "stats", "blend": "feather"}  # the compositor before multiband / lowfreq
 
@@ -43,7 +43,7 @@ def _paste_seam(target, crop: np.ndarray, **kwargs) -> float:
     frame, alignment, _crop, landmarks = target
     comp = Compositor(target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks,
                       **kwargs)
-    return seam(comp.paste(crop), frame, comp.box, comp.mask_frame)
+    return seam_of(comp.paste(crop), frame, comp)["seam"]
 
 
 def _generator_like(crop: np.ndarray) -> np.ndarray:
@@ -57,8 +57,8 @@ def test_seam_measure_fails_when_it_should(target):
     own = _paste_seam(target, crop, blend="feather")
     brighter = cv2.convertScaleAbs(crop, alpha=1.15)
     stepped = _paste_seam(target, brighter, blend="feather")
-    assert own < 1.5  # only the crop's resampling
-    assert stepped > own + 3.0  # a +15 % brightness step is plainly measured
+    assert own < 0.01  # only the crop's resampling
+    assert stepped > own + 0.03  # a +15 % brightness step is plainly measured
 
 
 def test_new_composite_cuts_the_seam_by_three(target):
