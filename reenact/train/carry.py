@@ -10,12 +10,14 @@ OpenCV but neither PyAV nor MediaPipe. `pack_cache` writes a cache that `read_ca
   the full cache.
 
 If the copy exceeds `budget_mib`, the crops are encoded again at crf + 4 (up to three times).
+A `warps/` folder that training left in the copy is removed (warps are made again where needed).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import shutil
 from dataclasses import replace as dc_replace
 from pathlib import Path
 
@@ -77,7 +79,8 @@ def _write(folder: Path, entry: CacheEntry, crops: np.ndarray, crf: int) -> None
 
 
 def folder_mib(folder: Path) -> float:
-    return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file()) / 2**20
+    """Size of every file under `folder`, in MiB."""
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file()) / 2**20
 
 
 def pack_cache(entries: list[CacheEntry], out_dir: str | Path, *, crf: int = 26, stride: int = 1,
@@ -85,6 +88,7 @@ def pack_cache(entries: list[CacheEntry], out_dir: str | Path, *, crf: int = 26,
     """Write the compact copy; returns (folder, MiB, crf used). InputError if it cannot fit."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder / "warps", ignore_errors=True)  # derived by training; made again there
     thinned = [_thin(e, stride) for e in entries]
     for attempt in range(4):
         for entry, crops in thinned:
