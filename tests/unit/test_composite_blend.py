@@ -18,7 +18,7 @@ from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.tracker import detect_target_face
 from reenact.pipeline.blend import LowFrequencyMatch, MultiBandBlend, compositor_options
 from reenact.pipeline.blend import match_weight
-from reenact.stream.composite import Compositor, face_mask
+from reenact.pipeline.composite import Compositor, face_mask
 
 from reenact.eval.viewer import seam_of
 
@@ -72,7 +72,7 @@ def test_new_composite_cuts_the_seam_by_three(target):
 
 def test_shipped_generator_seam_drops(target):
     """The real renderer (the shipped generator) driven by the demo's scripted smile."""
-    from reenact.engine.factory import build_renderer  # noqa: PLC0415
+    from reenact.render import build_renderer  # noqa: PLC0415
     from reenact.landmarks.scripted import peak_times, scripted_landmarks  # noqa: PLC0415
 
     _frame, _alignment, crop, landmarks = target

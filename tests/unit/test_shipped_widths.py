@@ -8,41 +8,43 @@ from pathlib import Path
 
 import pytest
 
-import reenact.engine.factory as factory
+import reenact.engine.shipped as shipped
 from reenact.config import Config, replace
+from reenact.render import build_renderer, resolve_renderer_kind
 
-SHIPPED = factory.MODELS_DIR / "generator_256.safetensors"
+SHIPPED = shipped.MODELS_DIR / "generator_256.safetensors"
 
 
 @pytest.fixture
 def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     if not SHIPPED.is_file():
         pytest.skip("no shipped generator")
-    monkeypatch.setattr(factory, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "MODELS_DIR", tmp_path)
     shutil.copy(SHIPPED, tmp_path / "generator_256.safetensors")
     return tmp_path
 
 
 def test_backend_picks_its_width(models: Path):
-    assert factory.shipped_weights("generator", 256, backend="cuda").name == \
+    assert shipped.shipped_weights("generator", 256, backend="cuda").name == \
         "generator_256.safetensors"  # no GPU model shipped: the single one
     shutil.copy(SHIPPED, models / "generator_256_gpu.safetensors")
-    assert factory.shipped_weights("generator", 256, backend="cuda").name == \
+    assert shipped.shipped_weights("generator", 256, backend="cuda").name == \
         "generator_256_gpu.safetensors"
     for backend in ("onnx", "torch"):
-        assert factory.shipped_weights("generator", 256, backend=backend).name == \
+        assert shipped.shipped_weights("generator", 256, backend=backend).name == \
             "generator_256.safetensors"
     shutil.copy(SHIPPED, models / "generator_256_cpu.safetensors")
-    assert factory.shipped_weights("generator", 256, backend="onnx").name == \
+    assert shipped.shipped_weights("generator", 256, backend="onnx").name == \
         "generator_256_cpu.safetensors"
-    assert factory.shipped_weights("generator", 512, backend="cuda") is None
+    assert shipped.shipped_weights("generator", 512, backend="cuda") is None
 
 
 def test_auto_renderer_on_this_cpu_loads_the_cpu_model(models: Path):
     shutil.copy(SHIPPED, models / "generator_256_gpu.safetensors")
     shutil.copy(SHIPPED, models / "generator_256_cpu.safetensors")
     config = replace(Config(), renderer={"kind": "auto", "backend": "torch"})
-    renderer = factory.build_renderer(config)
+    assert resolve_renderer_kind(config) == "generator"
+    renderer = build_renderer(config)
     assert Path(renderer.weights).name == "generator_256_cpu.safetensors"
     explicit = replace(config, renderer={"weights": str(models / "generator_256_gpu.safetensors")})
-    assert Path(factory.build_renderer(explicit).weights).name == "generator_256_gpu.safetensors"
+    assert Path(build_renderer(explicit).weights).name == "generator_256_gpu.safetensors"
