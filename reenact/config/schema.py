@@ -54,6 +54,12 @@ class StreamConfig:
     # for the cores: 19.7 vs 20.7 fps, 89 vs 66 ms capture->sink (docs/PERFORMANCE.md). Off by
     # default: every stage on the main thread.
     track_ahead: bool = False
+    # composite (crop -> frame): "multiband" blends the rendered face into the target band by band
+    # (Laplacian pyramid: no seam, no halo); "feather" alpha-blends it over a feathered mask only
+    blend: Literal["multiband", "feather"] = "multiband"
+    # a generator's colour shift is matched to the target's: "lowfreq" (a smooth gain over the
+    # face, from the mask's edge ring) or "stats" (per-channel mean/std in that ring)
+    colour_match: Literal["lowfreq", "stats"] = "lowfreq"
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ class RendererConfig:
     weights: str = ""  # safetensors path; "" = the shipped default if present
     backend: Literal["auto", "torch", "onnx", "cuda"] = "auto"
     ngf: AtLeastOne = 64  # generator width; 64 = the paper, 16 or 32 = lite
-    variant: Literal["paper", "warp_guided"] = "paper"
+    variant: Literal["paper", "warp_guided", "attention"] = "paper"  # attention: (1-M) C + M P_t
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"  # CUDA only
     cuda_graph: bool = True  # CUDA: replay the frame's stages as captured CUDA graphs
     threads: Count = 0  # CPU threads for torch / ONNX Runtime (0 = all cores)
@@ -188,6 +194,16 @@ class TrainConfig:
     fusion_disc_hidden: Count = 0  # D_J width (0 = fusion.hidden)
     progress: bool = True  # tqdm progress bars (rank 0)
     device: Literal["auto", "cuda", "cpu"] = "auto"  # auto: CUDA when present
+    # one person in several entries: "NAME: entry entry ..." (reenact.train.identities)
+    identities: tuple[str, ...] = ()
+    far_pairs: Unit = 0.0  # Omega: P_t drawn by expression distance to I_o (else uniformly)
+    cross_clip_pairs: Unit = 0.0  # Omega: P_t from another clip of the same person
+    augment_colour: NonNegative = 0.0  # Omega: colour jitter strength (gain, offset, saturation)
+    augment_scale: NonNegative = 0.0  # Omega: zoom / shift jitter (x 1, x S/2)
+    disc_scales: AtLeastOne = 1  # Omega's D: 1 = the paper's PatchGAN, 2 = pix2pixHD's two scales
+    lambda_fm: NonNegative = 0.0  # Omega: D feature matching weight (pix2pixHD: 10; 0 = off)
+    mu_local: NonNegative = 0.0  # Omega: local eye / mouth PatchGAN weight (LGP-GAN; 0 = off)
+    init_generator: str = ""  # Omega starts from these weights (e.g. joined shards of a GPU run)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from reenact.config import Config
 from reenact.errors import InputError
 from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.tracker import detect_target_face
+from reenact.pipeline.blend import compositor_options
 from reenact.pipeline.composite import Compositor
 from reenact.video import is_video, read_frame
 
@@ -102,7 +103,8 @@ def prepare_target(
     crop = alignment.crop_image(frame)
     landmarks_crop = alignment.landmarks_to_crop(landmarks).astype(np.float32)
     compositor = Compositor(
-        target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks_crop
+        target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks_crop,
+        **compositor_options(config),
     )
     return PreparedTarget(name, frame, alignment, crop, landmarks_crop, compositor)
 

@@ -86,10 +86,9 @@ def resolve_renderer_kind(config: Config) -> str:
     kind = config.renderer.kind
     if kind != AUTO:
         return kind
-    from reenact.engine.shipped import find_weights
+    from reenact.engine.shipped import find_generator
 
-    found = find_weights(config.renderer.weights, "generator", config.renderer.size)
-    return "generator" if found is not None else "warp"
+    return "generator" if find_generator(config) is not None else "warp"
 
 
 def build_renderer(config: Config) -> Renderer:
