@@ -37,6 +37,12 @@ class StreamConfig:
     # for the cores: 19.7 vs 20.7 fps, 89 vs 66 ms capture->sink (docs/PERFORMANCE.md). Off by
     # default: every stage on the main thread.
     track_ahead: bool = False
+    # the output head follows the actor's, relative to the calibrated neutral: "off", "rotate"
+    # (roll, nod and turn) or "full" (also shift and scale); bounded and smoothed
+    head_motion: str = "rotate"
+    head_max_deg: float = 18.0  # nod (pitch) and turn (yaw) limit; the face turns in 2-D
+    head_max_roll_deg: float = 20.0  # roll limit
+    gaze: bool = True  # the output's irises follow the actor's gaze
 
 
 @dataclass(frozen=True)

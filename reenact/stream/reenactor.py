@@ -14,10 +14,11 @@ import cv2
 import numpy as np
 
 from reenact.config import Config
-from reenact.landmarks.align import compute_alignment
+from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
+from reenact.pipeline.motion import MotionStage
 from reenact.stream.face_lost import FaceLostPolicy
 from reenact.stream.target import PreparedTarget
 from reenact.stream.timing import StageTimer
@@ -26,10 +27,12 @@ from reenact.stream.timing import StageTimer
 @dataclass(frozen=True)
 class Tracked:
     """The tracking stage's result for one frame: aligned source landmarks (478,3) in crop
-    pixels, or None when no usable face was found (none, or turned too far), and its time."""
+    pixels, or None when no usable face was found (none, or turned too far), and its time;
+    alignment: the frame's face alignment (head roll, shift and scale), None without a face."""
 
     source: np.ndarray | None
     ms: float
+    alignment: Alignment | None = None
 
 
 class Reenactor:
@@ -58,6 +61,9 @@ class Reenactor:
         self.landmark_filter = OneEuroFilter(
             min_cutoff=s.min_cutoff, beta=s.beta * 256 / config.renderer.size, d_cutoff=s.d_cutoff
         )
+        self.motion = MotionStage(config)  # head motion and eyes, around fusion and composite
+        self._alignment: Alignment | None = None
+        self._t_s = 0.0
         self.crop_blender = CropBlender(s.crop_blend) if s.crop_blend > 0 else None
         self.face_lost = FaceLostPolicy(hold_s=config.stream.hold_s, fade_s=config.stream.fade_s)
         self._fade_from: np.ndarray | None = None
@@ -102,6 +108,7 @@ class Reenactor:
     def recalibrate(self) -> None:
         """Take the actor's neutral again from the next frames."""
         self.calibrator.reset()
+        self.motion.reset()
 
     @property
     def calibrating(self) -> bool:
@@ -117,17 +124,18 @@ class Reenactor:
         """The tracking stage alone: safe on another thread, as long as only one thread calls it."""
         start = time.perf_counter_ns()
         landmarks = self.tracker.track_one(image)
-        source = None
+        source = alignment = None
         if landmarks is not None and abs(head_yaw_deg(landmarks)) <= self.config.tracker.max_yaw_deg:
             alignment = compute_alignment(landmarks, self.config.renderer.size)
             source = alignment.landmarks_to_crop(landmarks)
-        return Tracked(source, (time.perf_counter_ns() - start) / 1e6)
+        return Tracked(source, (time.perf_counter_ns() - start) / 1e6, alignment)
 
     def _process(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> np.ndarray:
         timer = self.timer
         if self.target_video is not None:
             with timer.stage("target"):  # a moving target: its next prepared frame
                 self.set_target(self.target_video.next())
+            self.motion.moves_frame = False  # a video target's head moves by itself
         if self.paused:
             return self._passthrough(image)
         if tracked is None:
@@ -137,8 +145,10 @@ class Reenactor:
         if source is None:
             self.frames_without_face += 1
             self.landmark_filter.reset()
+            self.motion.lost()
             return self.face_lost.lost(t_s, self.target.frame)
         self.frames_with_face += 1
+        self._alignment, self._t_s = tracked.alignment, t_s
         start = time.perf_counter_ns()
         if self.smoothing:
             source = self.landmark_filter.filter(source, t_s)
@@ -156,9 +166,8 @@ class Reenactor:
         timer = self.timer
         target = self.target
         with timer.stage("fuse"):
-            fused = self.fuser.fuse(
-                source, self.calibrator.neutral, target.landmarks_crop, self.intensity
-            )
+            fused, pose = self.motion.fuse(self.fuser, source, self.calibrator.neutral, target,
+                                           self.intensity, self._alignment, self._t_s)
         self.last_fused = fused
         with timer.stage("render"):
             crop = self.renderer.render(fused)
@@ -167,7 +176,7 @@ class Reenactor:
             crop = self.crop_blender.blend(crop)
         timer.add("smooth", (self._smooth_ns + time.perf_counter_ns() - start) / 1e6)
         with timer.stage("composite"):
-            output = target.compositor.paste(crop)
+            output = self.motion.composite(target, target.compositor.paste(crop), pose)
         self.face_lost.good(output)
         return output
 

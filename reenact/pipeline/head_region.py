@@ -1,0 +1,167 @@
+"""The target's head (face, hair, neck) moved as one piece over a background that stays put.
+
+`HeadRegion(frame, alignment, landmarks_crop)` prepares once per target:
+
+- the head zone, in the target's canonical crop coordinates (so in inter-ocular units): an
+  ellipse over the face and the hair around it, and the neck below the chin;
+- the person in the frame (MediaPipe selfie segmentation; the whole zone where it finds no one),
+  so that the zone's background is not carried along: alpha = zone x person;
+- how much each pixel follows the head: fully above the chin, fading to nothing over the neck,
+  so the shoulders stay and the neck bends;
+- a clean plate: the frame with the head inpainted (cv2.inpaint at quarter size), shown where
+  the head moves away.
+
+`move(image, matrix)` then resamples the frame (with the rendered face already pasted) through
+the head's 2-D similarity `matrix` (frame pixels), weighted per pixel as above, and blends it
+over the clean plate with the moved alpha: out = plate (1 - a) + moved a. Outside the head's
+box, and wherever neither the old nor the moved head is, the frame is unchanged.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from reenact.landmarks.align import Alignment
+
+# The head zone in canonical crop units (fractions of the crop side; the eyes sit at y 0.39,
+# 0.25 apart): an ellipse for face and hair, a band for the neck below the chin.
+_HEAD_CENTRE = (0.5, 0.42)
+_HEAD_AXES = (0.43, 0.56)
+_NECK_HALF_WIDTH = 0.24
+_NECK_LENGTH = 0.5  # below the chin, where the zone ends
+_FOLLOW_FADE = (0.02, 0.4)  # below the chin: follows fully to the first, not at all from the 2nd
+_MOTION_MARGIN = 0.25  # the box grows by this x crop side for the head's largest motion
+
+
+def _smooth(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def person_mask(frame: np.ndarray) -> np.ndarray | None:
+    """(H,W) float32 in [0,1], the people in an RGB frame (MediaPipe selfie segmentation), or
+    None when MediaPipe is missing or finds no one."""
+    try:
+        from reenact.landmarks.tracker import _quiet_stderr, _solutions
+
+        with _quiet_stderr():
+            seg = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+            try:
+                result = seg.process(np.ascontiguousarray(frame))
+            finally:
+                seg.close()
+    except (ImportError, AttributeError, RuntimeError):
+        return None
+    mask = getattr(result, "segmentation_mask", None)
+    if mask is None or float(mask.max()) < 0.5:
+        return None
+    return np.clip((np.asarray(mask, np.float32) - 0.25) / 0.5, 0.0, 1.0)
+
+
+class HeadRegion:
+    """One target's head, ready to move (see the module docstring).
+
+    frame: (H,W,3) uint8 RGB target frame; alignment: its face's frame <-> crop alignment;
+    landmarks_crop: (478,2|3) the face in crop pixels. segment: use the person mask.
+    """
+
+    def __init__(self, frame: np.ndarray, alignment: Alignment, landmarks_crop: np.ndarray, *,
+                 segment: bool = True) -> None:
+        h, w = frame.shape[:2]
+        s = float(alignment.size)
+        lm = np.asarray(landmarks_crop, np.float64)
+        self.pivot_crop = lm[152, :2].copy()  # the chin: the neck bends below it
+        corners = np.array([[-_HEAD_AXES[0], -_HEAD_AXES[1]], [_HEAD_AXES[0], -_HEAD_AXES[1]],
+                            [-_HEAD_AXES[0], 1.0], [_HEAD_AXES[0], 1.0]])
+        corners = (corners * (1 + _MOTION_MARGIN) + _HEAD_CENTRE) * s
+        corners[2:, 1] = (lm[152, 1] + _NECK_LENGTH * s)
+        inv = alignment.inverse
+        framed = corners @ inv[:, :2].T + inv[:, 2]
+        x0, y0 = np.clip(np.floor(framed.min(axis=0)).astype(int), 0, [w, h])
+        x1, y1 = np.clip(np.ceil(framed.max(axis=0)).astype(int) + 1, 0, [w, h])
+        self.box = (int(x0), int(y0), int(x1), int(y1))
+        self.alignment = alignment
+        self.iod = 0.25 * s / alignment.scale
+        self.pivot_frame = inv[:, :2] @ self.pivot_crop + inv[:, 2]
+        self.eyes_frame = inv[:, :2] @ np.array([0.5 * s, 0.39 * s]) + inv[:, 2]
+        self._frame = np.ascontiguousarray(frame).copy()
+        self._out = self._frame.copy()
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            self.box = None
+            return
+        self._prepare(frame, alignment, lm, segment)
+
+    def _prepare(self, frame, alignment: Alignment, lm: np.ndarray, segment: bool) -> None:
+        x0, y0, x1, y1 = self.box
+        s = float(alignment.size)
+        gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        m = alignment.matrix
+        cx = (m[0, 0] * gx + m[0, 1] * gy + m[0, 2]) / s  # crop units
+        cy = (m[1, 0] * gx + m[1, 1] * gy + m[1, 2]) / s
+        chin = lm[152, 1] / s
+        ell = np.hypot((cx - _HEAD_CENTRE[0]) / _HEAD_AXES[0], (cy - _HEAD_CENTRE[1]) / _HEAD_AXES[1])
+        head = _smooth((1.08 - ell) / 0.16)
+        neck = (_smooth((_NECK_HALF_WIDTH - np.abs(cx - 0.5)) / 0.06)
+                * _smooth((chin + _NECK_LENGTH - cy) / 0.12) * (cy > _HEAD_CENTRE[1]))
+        zone = np.maximum(head, neck)
+        person = person_mask(frame) if segment else None
+        if person is not None:
+            zone = zone * person[y0:y1, x0:x1]
+        self.alpha = np.ascontiguousarray(zone, dtype=np.float32)
+        self.follow = _smooth(1.0 - (cy - chin - _FOLLOW_FADE[0]) / (_FOLLOW_FADE[1] - _FOLLOW_FADE[0]))
+        self._gx, self._gy = gx, gy
+        self._map_x = np.empty_like(gx)
+        self._map_y = np.empty_like(gy)
+        self._plate = self._clean_plate(frame[y0:y1, x0:x1], self.alpha)
+        self._moved = np.empty_like(self._plate)
+
+    @staticmethod
+    def _clean_plate(box: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The box with the head inpainted (at quarter size, upsampled), uint8 (h,w,3)."""
+        h, w = alpha.shape
+        hole = (alpha > 0.3).astype(np.uint8) * 255
+        hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+        sw, sh = max(4, w // 4), max(4, h // 4)
+        small = cv2.resize(box, (sw, sh), interpolation=cv2.INTER_AREA)
+        small_hole = cv2.resize(hole, (sw, sh), interpolation=cv2.INTER_NEAREST)
+        filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
+        filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+        plate = box.copy()
+        plate[hole > 0] = filled[hole > 0]
+        return plate
+
+    def matrix_for(self, pose, *, about: str = "chin") -> np.ndarray:
+        """The (2,3) frame similarity of a `HeadPose`: roll and scale about the target's chin
+        ("chin") or eye midpoint ("eyes"), then the shift in the target's inter-ocular units."""
+        pivot = self.pivot_frame if about == "chin" else self.eyes_frame
+        return pose.frame_matrix(pivot, self.iod)
+
+    def move(self, image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        """image: (H,W,3) uint8, the target frame with the rendered face pasted; matrix: (2,3)
+        forward similarity in frame pixels. Returns (H,W,3) uint8, a buffer owned by this
+        object and overwritten by the next call."""
+        if self.box is None:
+            return image
+        x0, y0, x1, y1 = self.box
+        inv = cv2.invertAffineTransform(np.asarray(matrix, np.float64))
+        out = self._out
+        if out.shape != image.shape:
+            raise ValueError(f"HeadRegion.move: frame {image.shape}, expected {out.shape}")
+        gx, gy, f = self._gx, self._gy, self.follow
+        # source = p + follow (inv p - p), per pixel
+        np.multiply(gx, inv[0, 0] - 1.0, out=self._map_x)
+        self._map_x += gy * inv[0, 1] + inv[0, 2]
+        self._map_x *= f
+        self._map_x += gx
+        np.multiply(gy, inv[1, 1] - 1.0, out=self._map_y)
+        self._map_y += gx * inv[1, 0] + inv[1, 2]
+        self._map_y *= f
+        self._map_y += gy
+        cv2.remap(image, self._map_x, self._map_y, cv2.INTER_LINEAR, dst=self._moved,
+                  borderMode=cv2.BORDER_REPLICATE)
+        a = cv2.remap(self.alpha, self._map_x - x0, self._map_y - y0, cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        np.copyto(out, image)
+        out[y0:y1, x0:x1] = cv2.blendLinear(self._moved, self._plate, a, 1.0 - a)
+        return out
