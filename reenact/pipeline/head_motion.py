@@ -12,7 +12,9 @@ into a rigid head motion and the expression:
   shrink), relative to their median over the first `reference_frames` observed frames.
 
 Each quantity is then limited with a soft knee (linear to 70 % of its limit, then easing into
-it, never beyond) and smoothed with a One Euro filter, so the head neither flies off nor wobbles.
+it, never beyond) and smoothed with a One Euro filter, so the head neither flies off nor wobbles;
+no frame-to-frame step is larger than the actor's own step plus `CATCH_UP` (the One Euro filter
+alone can overshoot a step while it catches up after a fast move).
 Modes: "off" (nothing moves; the landmarks pass unchanged), "rotate" (pitch, yaw, roll), "full"
 (also shift and scale). `HeadPose.turn(fused, centre)` turns the fused mesh by pitch and yaw;
 `HeadPose.frame_matrix(...)` is the roll / shift / scale as a 2-D similarity of the target frame.
@@ -31,6 +33,9 @@ from reenact.landmarks.head_pose import euler_deg, rigid_fit, rotate_mesh, rotat
 from reenact.landmarks.smoothing import OneEuroFilter
 
 HEAD_MODES = ("off", "rotate", "full")
+# the most the output may step beyond the actor's own step, per frame: pitch, yaw, roll (deg),
+# shift x, y (IODs), log scale
+CATCH_UP = np.array([0.5, 0.5, 0.5, 0.01, 0.01, 0.005])
 
 
 def check_mode(mode: str) -> str:
@@ -115,17 +120,26 @@ class HeadMotion:
         self.reference_frames = max(1, int(reference_frames))
         self._seen: list[np.ndarray] = []
         self._reference: np.ndarray | None = None
+        self._steps: tuple[np.ndarray, np.ndarray] | None = None  # last (limited, output)
         self.last: HeadPose = HeadPose()
 
     def reset(self) -> None:
         """A new neutral: take the reference image pose again, restart the smoothing."""
         self._seen, self._reference = [], None
         self.filter.reset()
+        self._steps = None
         self.last = HeadPose()
 
     def lost(self) -> None:
         """The face was lost: restart the smoothing (the reference stays)."""
         self.filter.reset()
+        self._steps = None
+
+    def add_reference(self, alignment: Alignment | None) -> None:
+        """One frame of the actor's neutral (while calibrating): its image pose joins the
+        reference until `reference_frames` are in."""
+        if alignment is not None and self._reference is None:
+            self._image_motion(_image_pose(alignment), 1.0)
 
     def observe(self, source: np.ndarray, source_neutral: np.ndarray,
                 alignment: Alignment | None, t_s: float) -> tuple[np.ndarray, HeadPose]:
@@ -144,10 +158,20 @@ class HeadMotion:
         raw = self._limit(raw)
         if self.mode == "rotate":
             raw[3:] = 0.0
-        pitch, yaw, roll, dx, dy, log_scale = self.filter.filter(raw, t_s)
+        smooth = self._no_jumps(raw, self.filter.filter(raw, t_s))
+        pitch, yaw, roll, dx, dy, log_scale = smooth
         self.last = HeadPose(float(pitch), float(yaw), float(roll), (float(dx), float(dy)),
                              float(math.exp(log_scale)))
         return expression, self.last
+
+    def _no_jumps(self, raw: np.ndarray, smooth: np.ndarray) -> np.ndarray:
+        """`smooth` with each step no larger than the raw step plus CATCH_UP."""
+        if self._steps is not None:
+            last_raw, last_out = self._steps
+            room = np.abs(raw - last_raw) + CATCH_UP
+            smooth = last_out + np.clip(smooth - last_out, -room, room)
+        self._steps = (raw.copy(), np.array(smooth, np.float64))
+        return smooth
 
     def _image_motion(self, pose: np.ndarray, fit_scale: float) -> np.ndarray:
         """(4,) roll (deg), shift x, y (neutral IODs), log scale, relative to the reference."""

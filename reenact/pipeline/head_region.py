@@ -120,8 +120,8 @@ class HeadRegion:
     def _clean_plate(box: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """The box with the head inpainted (at quarter size, upsampled), uint8 (h,w,3)."""
         h, w = alpha.shape
-        hole = (alpha > 0.3).astype(np.uint8) * 255
-        hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+        hole = (alpha > 0.02).astype(np.uint8) * 255  # soft edges too: no ghost of the old head
+        hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
         sw, sh = max(4, w // 4), max(4, h // 4)
         small = cv2.resize(box, (sw, sh), interpolation=cv2.INTER_AREA)
         small_hole = cv2.resize(hole, (sw, sh), interpolation=cv2.INTER_NEAREST)

@@ -56,6 +56,11 @@ class MotionStage:
         self.head.reset()
         self.eyes.reset()
 
+    def calibrate(self, alignment) -> None:
+        """A frame of the actor's neutral (the reenactor is calibrating): its head pose is the
+        reference the head moves from."""
+        self.head.add_reference(alignment)
+
     def lost(self) -> None:
         """The actor's face was lost."""
         self.head.lost()

@@ -2,7 +2,7 @@
 control interface (`reenact.stream.control_server`).
 
 Actions: recalibrate, pause (pass-through), next/previous target, intensity up/down, smoothing
-on/off, stats on/off, help on/off, quit.
+on/off, gaze on/off, head motion (off -> rotate -> full), stats on/off, help on/off, quit.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ HOTKEYS = {
     ord("="): "intensity_up",
     ord("-"): "intensity_down",
     ord("s"): "smoothing",
+    ord("g"): "gaze",
+    ord("m"): "head_motion",
     ord("t"): "stats",
     ord("h"): "help",
     ord("q"): "quit",
@@ -36,6 +38,8 @@ HELP_LINES = (
     "n / b  next / previous target",
     "+ / -  intensity up / down",
     "s  smoothing on/off",
+    "g  gaze on/off",
+    "m  head motion: off / rotate / full",
     "t  stats on/off",
     "h  this help",
     "q  quit",
@@ -63,7 +67,7 @@ class Controls:
 
     ACTIONS = (
         "recalibrate", "pause", "next_target", "previous_target", "intensity_up",
-        "intensity_down", "smoothing", "stats", "help", "quit",
+        "intensity_down", "smoothing", "gaze", "head_motion", "stats", "help", "quit",
     )
 
     def __init__(self, reenactor, *, switch_target: Callable[[int], str] | None = None,
@@ -109,6 +113,13 @@ class Controls:
             r.smoothing = not r.smoothing
             r.landmark_filter.reset()
             s.message = f"smoothing {'on' if r.smoothing else 'off'}"
+        elif action == "gaze":
+            eyes = r.motion.eyes
+            eyes.gaze = not eyes.gaze
+            eyes.reset()
+            s.message = f"gaze {'on' if eyes.gaze else 'off'}"
+        elif action == "head_motion":
+            s.message = f"head motion {r.motion.next_mode()}"
         elif action == "stats":
             s.show_stats = not s.show_stats
         elif action == "help":
@@ -121,5 +132,6 @@ class Controls:
         r = self.reenactor
         return {
             "paused": r.paused, "intensity": r.intensity, "smoothing": r.smoothing,
-            "calibrating": r.calibrating, "target": r.target.name, "face_lost": r.face_lost.is_lost,
+            "calibrating": r.calibrating, "gaze": r.motion.eyes.gaze,
+            "head_motion": r.motion.mode, "target": r.target.name, "face_lost": r.face_lost.is_lost,
         }

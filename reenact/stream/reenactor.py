@@ -156,6 +156,7 @@ class Reenactor:
         self.last_source = source
         if self.calibrator.neutral is None:
             self.calibrator.add(source)
+            self.motion.calibrate(tracked.alignment)
             output = self.target.frame
             self.face_lost.good(output)
             return output
