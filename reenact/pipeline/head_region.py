@@ -32,6 +32,7 @@ _NECK_HALF_WIDTH = 0.24
 _NECK_LENGTH = 0.5  # below the chin, where the zone ends
 _FOLLOW_FADE = (0.02, 0.4)  # below the chin: follows fully to the first, not at all from the 2nd
 _MOTION_MARGIN = 0.25  # the box grows by this x crop side for the head's largest motion
+_STEP = 8  # the per-pixel move is computed on a grid this many times coarser, then upsampled
 
 
 def _smooth(t: np.ndarray) -> np.ndarray:
@@ -109,12 +110,16 @@ class HeadRegion:
         if person is not None:
             zone = zone * person[y0:y1, x0:x1]
         self.alpha = np.ascontiguousarray(zone, dtype=np.float32)
-        self.follow = _smooth(1.0 - (cy - chin - _FOLLOW_FADE[0]) / (_FOLLOW_FADE[1] - _FOLLOW_FADE[0]))
-        self._gx, self._gy = gx, gy
-        self._map_x = np.empty_like(gx)
-        self._map_y = np.empty_like(gy)
+        # the frame with the head's alpha as a 4th channel: one remap moves both
+        self._rgba = np.zeros((*frame.shape[:2], 4), np.uint8)
+        self._rgba[..., :3] = frame
+        self._rgba[y0:y1, x0:x1, 3] = np.round(self.alpha * 255.0).astype(np.uint8)
+        self._coarse = self._coarse_grid(alignment, lm, x1 - x0, y1 - y0)
+        self._map_x = np.empty((y1 - y0, x1 - x0), np.float32)
+        self._map_y = np.empty_like(self._map_x)
         self._plate = self._clean_plate(frame[y0:y1, x0:x1], self.alpha)
-        self._moved = np.empty_like(self._plate)
+        self._moved = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
+        self._moved_rgb = np.empty_like(self._plate)
 
     @staticmethod
     def _clean_plate(box: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -131,16 +136,41 @@ class HeadRegion:
         plate[hole > 0] = filled[hole > 0]
         return plate
 
+    def _coarse_grid(self, alignment: Alignment, lm: np.ndarray, w: int, h: int):
+        """Sample positions (gx, gy) and follow weights (ch,cw) of a grid _STEP times coarser
+        than the box, placed where cv2.resize's bilinear upsampling to (w, h) reads them."""
+        x0, y0 = self.box[:2]
+        cw, ch = max(2, -(-w // _STEP)), max(2, -(-h // _STEP))
+        xs = x0 + (np.arange(cw) + 0.5) * w / cw - 0.5
+        ys = y0 + (np.arange(ch) + 0.5) * h / ch - 0.5
+        gx, gy = (v.astype(np.float32) for v in np.meshgrid(xs, ys))
+        s, m = float(alignment.size), alignment.matrix
+        cy = (m[1, 0] * gx + m[1, 1] * gy + m[1, 2]) / s
+        fade = (cy - lm[152, 1] / s - _FOLLOW_FADE[0]) / (_FOLLOW_FADE[1] - _FOLLOW_FADE[0])
+        return gx, gy, _smooth(1.0 - fade).astype(np.float32)
+
+    def _fill_maps(self, inv: np.ndarray) -> None:
+        """self._map_x / _map_y (h,w) float32 frame coordinates: p + follow (inv p - p), exact
+        on the coarse grid, bilinear in between (the move is affine, the fade slow)."""
+        gx, gy, f = self._coarse
+        mx = gx + f * ((inv[0, 0] - 1.0) * gx + inv[0, 1] * gy + inv[0, 2])
+        my = gy + f * (inv[1, 0] * gx + (inv[1, 1] - 1.0) * gy + inv[1, 2])
+        size = self._map_x.shape[::-1]
+        cv2.resize(mx.astype(np.float32), size, dst=self._map_x, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(my.astype(np.float32), size, dst=self._map_y, interpolation=cv2.INTER_LINEAR)
+
     def matrix_for(self, pose, *, about: str = "chin") -> np.ndarray:
         """The (2,3) frame similarity of a `HeadPose`: roll and scale about the target's chin
         ("chin") or eye midpoint ("eyes"), then the shift in the target's inter-ocular units."""
         pivot = self.pivot_frame if about == "chin" else self.eyes_frame
         return pose.frame_matrix(pivot, self.iod)
 
-    def move(self, image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    def move(self, image: np.ndarray, matrix: np.ndarray,
+             changed: tuple[int, int, int, int] | None = None) -> np.ndarray:
         """image: (H,W,3) uint8, the target frame with the rendered face pasted; matrix: (2,3)
-        forward similarity in frame pixels. Returns (H,W,3) uint8, a buffer owned by this
-        object and overwritten by the next call."""
+        forward similarity in frame pixels; changed: the box (x0,y0,x1,y1) where `image` may
+        differ from the target frame (None = anywhere). Returns (H,W,3) uint8, a buffer owned
+        by this object and overwritten by the next call."""
         if self.box is None:
             return image
         x0, y0, x1, y1 = self.box
@@ -148,20 +178,20 @@ class HeadRegion:
         out = self._out
         if out.shape != image.shape:
             raise ValueError(f"HeadRegion.move: frame {image.shape}, expected {out.shape}")
-        gx, gy, f = self._gx, self._gy, self.follow
-        # source = p + follow (inv p - p), per pixel
-        np.multiply(gx, inv[0, 0] - 1.0, out=self._map_x)
-        self._map_x += gy * inv[0, 1] + inv[0, 2]
-        self._map_x *= f
-        self._map_x += gx
-        np.multiply(gy, inv[1, 1] - 1.0, out=self._map_y)
-        self._map_y += gx * inv[1, 0] + inv[1, 2]
-        self._map_y *= f
-        self._map_y += gy
-        cv2.remap(image, self._map_x, self._map_y, cv2.INTER_LINEAR, dst=self._moved,
-                  borderMode=cv2.BORDER_REPLICATE)
-        a = cv2.remap(self.alpha, self._map_x - x0, self._map_y - y0, cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        self._fill_maps(inv)
+        fixed, frac = cv2.convertMaps(self._map_x, self._map_y, cv2.CV_16SC2)
+        rgba = self._rgba
+        if changed is None:
+            rgba[..., :3] = image
+        else:  # only the pasted face changed since the last frame
+            cx0, cy0, cx1, cy1 = changed
+            rgba[cy0:cy1, cx0:cx1, :3] = image[cy0:cy1, cx0:cx1]
+        cv2.remap(rgba, fixed, frac, cv2.INTER_LINEAR, dst=self._moved,
+                  borderMode=cv2.BORDER_REPLICATE)  # colour and head alpha in one pass
+        cv2.cvtColor(self._moved, cv2.COLOR_RGBA2RGB, dst=self._moved_rgb)
+        alpha = cv2.cvtColor(self._moved[..., 3].copy(), cv2.COLOR_GRAY2RGB)
+        front = cv2.multiply(self._moved_rgb, alpha, scale=1.0 / 255.0)
+        back = cv2.multiply(self._plate, cv2.bitwise_not(alpha), scale=1.0 / 255.0)
         np.copyto(out, image)
-        out[y0:y1, x0:x1] = cv2.blendLinear(self._moved, self._plate, a, 1.0 - a)
+        cv2.add(front, back, dst=out[y0:y1, x0:x1])
         return out

@@ -88,4 +88,5 @@ class MotionStage:
             region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
             self._regions = [(target, region), *self._regions][:8]  # a few targets switched live
         about = "eyes" if self.mode == "full" else "chin"
-        return region.move(output, region.matrix_for(pose, about=about))
+        return region.move(output, region.matrix_for(pose, about=about),
+                           changed=target.compositor.box)
