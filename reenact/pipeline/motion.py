@@ -79,14 +79,20 @@ class MotionStage:
         centre = np.asarray(neutral, np.float64)[RIGID_POINTS, :3].mean(axis=0)
         return pose.turn(fused, centre), pose
 
-    def composite(self, target, output: np.ndarray, pose: HeadPose) -> np.ndarray:
-        """The composited frame (H,W,3) uint8 with the target's head moved by `pose`."""
-        if pose.is_still() or not self.moves_frame:
-            return output
+    def prepare(self, target) -> HeadRegion:
+        """The target's HeadRegion (segmentation and inpainting: ~0.1-1 s), built once; call it
+        when a still target is set so that the first moving frame does not wait for it."""
         region = next((r for t, r in self._regions if t is target), None)
         if region is None:
             region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
             self._regions = [(target, region), *self._regions][:8]  # a few targets switched live
+        return region
+
+    def composite(self, target, output: np.ndarray, pose: HeadPose) -> np.ndarray:
+        """The composited frame (H,W,3) uint8 with the target's head moved by `pose`."""
+        if pose.is_still() or not self.moves_frame:
+            return output
+        region = self.prepare(target)
         about = "eyes" if self.mode == "full" else "chin"
         return region.move(output, region.matrix_for(pose, about=about),
                            changed=target.compositor.box)

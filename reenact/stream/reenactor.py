@@ -90,6 +90,8 @@ class Reenactor:
         # a generator may shift colours: match them to the target's around the face's edge
         target.compositor.colour_match = getattr(self.renderer, "name", "") == "generator"
         self.renderer.set_target(target.crop, target.landmarks_crop)
+        if self.target_video is None and self.motion.mode != "off":
+            self.motion.prepare(target)  # the head region, before the first frame needs it
         if self.crop_blender is not None:
             self.crop_blender.reset()
 
