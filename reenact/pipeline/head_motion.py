@@ -112,7 +112,7 @@ class HeadMotion:
 
     def __init__(self, mode: str = "rotate", *, max_turn_deg: float = 18.0,
                  max_roll_deg: float = 20.0, max_shift: float = 0.5, max_scale: float = 1.2,
-                 min_cutoff: float = 1.0, beta: float = 0.05, reference_frames: int = 10) -> None:
+                 min_cutoff: float = 3.0, beta: float = 0.3, reference_frames: int = 10) -> None:
         self.mode = check_mode(mode)
         self.max_turn_deg, self.max_roll_deg = float(max_turn_deg), float(max_roll_deg)
         self.max_shift, self.max_scale = float(max_shift), float(max_scale)
@@ -142,15 +142,19 @@ class HeadMotion:
             self._image_motion(_image_pose(alignment), 1.0)
 
     def observe(self, source: np.ndarray, source_neutral: np.ndarray,
-                alignment: Alignment | None, t_s: float) -> tuple[np.ndarray, HeadPose]:
+                alignment: Alignment | None, t_s: float,
+                raw: np.ndarray | None = None) -> tuple[np.ndarray, HeadPose]:
         """source, source_neutral: (478,3) aligned-crop pixels; alignment: the frame's (None =
-        unknown: no roll, shift or scale). Returns (the expression: source with the head's
-        rigid motion undone, (478,3) float32; the bounded, smoothed HeadPose). In mode "off",
-        (source, HeadPose()) unchanged."""
+        unknown: no roll, shift or scale); raw: the frame's landmarks before the landmark
+        filter (the pose then lags only by its own filter), else `source` is used. Returns
+        (the expression: source with its own rigid motion undone, (478,3) float32; the
+        bounded, smoothed HeadPose). In mode "off", (source, HeadPose()) unchanged."""
         if self.mode == "off":
             return source, HeadPose()
         s, rotation, t = rigid_fit(source_neutral, source)
         expression = (((np.asarray(source, np.float64) - t) @ rotation) / s).astype(np.float32)
+        if raw is not None:
+            s, rotation, _ = rigid_fit(source_neutral, raw)
         pitch, yaw, _ = euler_deg(rotation)
         raw = np.array([pitch, yaw, 0.0, 0.0, 0.0, 0.0])
         if alignment is not None:

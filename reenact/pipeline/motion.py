@@ -67,12 +67,14 @@ class MotionStage:
         self.eyes.reset()
 
     def fuse(self, fuser, source: np.ndarray, source_neutral: np.ndarray, target,
-             intensity: float, alignment, t_s: float) -> tuple[np.ndarray, HeadPose]:
+             intensity: float, alignment, t_s: float,
+             raw: np.ndarray | None = None) -> tuple[np.ndarray, HeadPose]:
         """(478,3) fused landmarks in the target's crop pixels, and the head pose to composite.
 
-        source, source_neutral: (478,3) the actor's aligned landmarks; target: a PreparedTarget;
-        alignment: the actor frame's alignment (None = unknown)."""
-        expression, pose = self.head.observe(source, source_neutral, alignment, t_s)
+        source, source_neutral: (478,3) the actor's aligned landmarks (smoothed); target: a
+        PreparedTarget; alignment: the actor frame's alignment (None = unknown); raw: the
+        landmarks before smoothing, for the head pose (None = `source`)."""
+        expression, pose = self.head.observe(source, source_neutral, alignment, t_s, raw)
         neutral = target.landmarks_crop
         fused = fuser.fuse(expression, source_neutral, neutral, intensity)
         fused = self.eyes.apply(fused, expression, source_neutral, neutral)

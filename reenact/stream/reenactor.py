@@ -63,6 +63,7 @@ class Reenactor:
         )
         self.motion = MotionStage(config)  # head motion and eyes, around fusion and composite
         self._alignment: Alignment | None = None
+        self._raw: np.ndarray | None = None  # this frame's landmarks before smoothing
         self._t_s = 0.0
         self.crop_blender = CropBlender(s.crop_blend) if s.crop_blend > 0 else None
         self.face_lost = FaceLostPolicy(hold_s=config.stream.hold_s, fade_s=config.stream.fade_s)
@@ -150,7 +151,7 @@ class Reenactor:
             self.motion.lost()
             return self.face_lost.lost(t_s, self.target.frame)
         self.frames_with_face += 1
-        self._alignment, self._t_s = tracked.alignment, t_s
+        self._alignment, self._t_s, self._raw = tracked.alignment, t_s, tracked.source
         start = time.perf_counter_ns()
         if self.smoothing:
             source = self.landmark_filter.filter(source, t_s)
@@ -170,7 +171,8 @@ class Reenactor:
         target = self.target
         with timer.stage("fuse"):
             fused, pose = self.motion.fuse(self.fuser, source, self.calibrator.neutral, target,
-                                           self.intensity, self._alignment, self._t_s)
+                                           self.intensity, self._alignment, self._t_s,
+                                           self._raw)
         self.last_fused = fused
         with timer.stage("render"):
             crop = self.renderer.render(fused)
