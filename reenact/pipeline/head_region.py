@@ -11,10 +11,12 @@
 - a clean plate: the frame with the head inpainted (cv2.inpaint at quarter size), shown where
   the head moves away.
 
-`move(image, matrix)` then resamples the frame (with the rendered face already pasted) through
-the head's 2-D similarity `matrix` (frame pixels), weighted per pixel as above, and blends it
-over the clean plate with the moved alpha: out = plate (1 - a) + moved a. Outside the head's
-box, and wherever neither the old nor the moved head is, the frame is unchanged.
+`move(image, matrix)` then treats the frame (with the rendered face already pasted) as two
+layers, a head P = image - (1 - a) plate (premultiplied) over the plate, resamples the head
+layer and its alpha through the head's 2-D similarity `matrix` (frame pixels, weighted per pixel
+as above) and lays them over the plate again: out = P' + (1 - a') plate. An unmoved head gives
+the frame back exactly (soft hair edges included); outside the head's box, and wherever neither
+the old nor the moved head is, the frame is unchanged.
 """
 
 from __future__ import annotations
@@ -110,16 +112,17 @@ class HeadRegion:
         if person is not None:
             zone = zone * person[y0:y1, x0:x1]
         self.alpha = np.ascontiguousarray(zone, dtype=np.float32)
-        # the frame with the head's alpha as a 4th channel: one remap moves both
-        self._rgba = np.zeros((*frame.shape[:2], 4), np.uint8)
-        self._rgba[..., :3] = frame
-        self._rgba[y0:y1, x0:x1, 3] = np.round(self.alpha * 255.0).astype(np.uint8)
+        self._alpha8 = np.round(self.alpha * 255.0).astype(np.uint8)
         self._coarse = self._coarse_grid(alignment, lm, x1 - x0, y1 - y0)
         self._map_x = np.empty((y1 - y0, x1 - x0), np.float32)
         self._map_y = np.empty_like(self._map_x)
+        self._grid_y, self._grid_x = (v.astype(np.float32) for v in np.mgrid[0:y1 - y0, 0:x1 - x0])
         self._plate = self._clean_plate(frame[y0:y1, x0:x1], self.alpha)
-        self._moved = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
-        self._moved_rgb = np.empty_like(self._plate)
+        # the background's share of each pixel, (1 - a) plate, and the head layer of the
+        # target frame, frame - (1 - a) plate (premultiplied; int16: it may go negative)
+        a3 = cv2.cvtColor(cv2.bitwise_not(self._alpha8), cv2.COLOR_GRAY2RGB)
+        self._back = cv2.multiply(self._plate, a3, scale=1.0 / 255.0)
+        self._head = cv2.subtract(frame[y0:y1, x0:x1], self._back, dtype=cv2.CV_16S)
 
     @staticmethod
     def _clean_plate(box: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -150,14 +153,17 @@ class HeadRegion:
         return gx, gy, _smooth(1.0 - fade).astype(np.float32)
 
     def _fill_maps(self, inv: np.ndarray) -> None:
-        """self._map_x / _map_y (h,w) float32 frame coordinates: p + follow (inv p - p), exact
-        on the coarse grid, bilinear in between (the move is affine, the fade slow)."""
+        """self._map_x / _map_y (h,w) float32 box coordinates: p + follow (inv p - p); the
+        displacement is exact on the coarse grid and bilinear in between (the move is affine,
+        the fade slow); an unmoved head has none anywhere."""
         gx, gy, f = self._coarse
-        mx = gx + f * ((inv[0, 0] - 1.0) * gx + inv[0, 1] * gy + inv[0, 2])
-        my = gy + f * (inv[1, 0] * gx + (inv[1, 1] - 1.0) * gy + inv[1, 2])
+        dx = f * ((inv[0, 0] - 1.0) * gx + inv[0, 1] * gy + inv[0, 2])
+        dy = f * (inv[1, 0] * gx + (inv[1, 1] - 1.0) * gy + inv[1, 2])
         size = self._map_x.shape[::-1]
-        cv2.resize(mx.astype(np.float32), size, dst=self._map_x, interpolation=cv2.INTER_LINEAR)
-        cv2.resize(my.astype(np.float32), size, dst=self._map_y, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(dx.astype(np.float32), size, dst=self._map_x, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(dy.astype(np.float32), size, dst=self._map_y, interpolation=cv2.INTER_LINEAR)
+        cv2.add(self._map_x, self._grid_x, dst=self._map_x)
+        cv2.add(self._map_y, self._grid_y, dst=self._map_y)
 
     def matrix_for(self, pose, *, about: str = "chin") -> np.ndarray:
         """The (2,3) frame similarity of a `HeadPose`: roll and scale about the target's chin
@@ -170,28 +176,31 @@ class HeadRegion:
         """image: (H,W,3) uint8, the target frame with the rendered face pasted; matrix: (2,3)
         forward similarity in frame pixels; changed: the box (x0,y0,x1,y1) where `image` may
         differ from the target frame (None = anywhere). Returns (H,W,3) uint8, a buffer owned
-        by this object and overwritten by the next call."""
+        by this object and overwritten by the next call.
+
+        Layers: image = head (premultiplied, P = image - (1 - a) plate) + (1 - a) plate. The
+        head layer and its alpha move; out = P' + (1 - a') plate, so an unmoved head gives the
+        image back exactly, soft edges (hair) included."""
         if self.box is None:
             return image
         x0, y0, x1, y1 = self.box
-        inv = cv2.invertAffineTransform(np.asarray(matrix, np.float64))
         out = self._out
         if out.shape != image.shape:
             raise ValueError(f"HeadRegion.move: frame {image.shape}, expected {out.shape}")
-        self._fill_maps(inv)
+        cx0, cy0, cx1, cy1 = (x0, y0, x1, y1) if changed is None else changed
+        cx0, cy0 = max(cx0, x0), max(cy0, y0)
+        cx1, cy1 = min(cx1, x1), min(cy1, y1)
+        if cx1 > cx0 and cy1 > cy0:  # the head layer where the pasted face changed it
+            cv2.subtract(image[cy0:cy1, cx0:cx1], self._back[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0],
+                         dst=self._head[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], dtype=cv2.CV_16S)
+        self._fill_maps(cv2.invertAffineTransform(np.asarray(matrix, np.float64)))
         fixed, frac = cv2.convertMaps(self._map_x, self._map_y, cv2.CV_16SC2)
-        rgba = self._rgba
-        if changed is None:
-            rgba[..., :3] = image
-        else:  # only the pasted face changed since the last frame
-            cx0, cy0, cx1, cy1 = changed
-            rgba[cy0:cy1, cx0:cx1, :3] = image[cy0:cy1, cx0:cx1]
-        cv2.remap(rgba, fixed, frac, cv2.INTER_LINEAR, dst=self._moved,
-                  borderMode=cv2.BORDER_REPLICATE)  # colour and head alpha in one pass
-        cv2.cvtColor(self._moved, cv2.COLOR_RGBA2RGB, dst=self._moved_rgb)
-        alpha = cv2.cvtColor(self._moved[..., 3].copy(), cv2.COLOR_GRAY2RGB)
-        front = cv2.multiply(self._moved_rgb, alpha, scale=1.0 / 255.0)
-        back = cv2.multiply(self._plate, cv2.bitwise_not(alpha), scale=1.0 / 255.0)
+        head = cv2.remap(self._head, fixed, frac, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        alpha = cv2.remap(self._alpha8, fixed, frac, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        behind = cv2.multiply(self._plate, cv2.cvtColor(cv2.bitwise_not(alpha), cv2.COLOR_GRAY2RGB),
+                              scale=1.0 / 255.0)
         np.copyto(out, image)
-        cv2.add(front, back, dst=out[y0:y1, x0:x1])
+        cv2.add(head, behind, dst=out[y0:y1, x0:x1], dtype=cv2.CV_8U)
         return out

@@ -172,3 +172,22 @@ def test_the_head_never_jumps(clips_dir: Path, portraits_dir: Path):
     step_actor = np.abs(np.diff(angles(actor), axis=0)).max()
     step_output = np.abs(np.diff(angles(output), axis=0)).max()
     assert step_output <= step_actor + 1.0, (step_output, step_actor)
+
+
+def test_an_unmoved_head_leaves_the_frame_as_it_was(portrait_target):
+    """The head layer over the clean plate rebuilds the frame exactly when nothing moves (soft
+    hair edges included), and a roll changes the head but not the far background."""
+    from reenact.pipeline.head_motion import HeadPose
+    from reenact.pipeline.head_region import HeadRegion
+
+    t = portrait_target
+    region = HeadRegion(t.frame, t.alignment, t.landmarks_crop)
+    same = region.move(t.frame, np.eye(2, 3)).copy()
+    assert np.abs(same.astype(np.int16) - t.frame).max() <= 1
+    rolled = region.move(t.frame, region.matrix_for(HeadPose(roll=10.0))).copy()
+    x0, y0, x1, y1 = region.box
+    changed = np.abs(rolled.astype(np.int16) - t.frame).max(axis=2) > 10
+    assert changed[y0:y1, x0:x1].mean() > 0.05
+    outside = np.ones(changed.shape, bool)
+    outside[y0:y1, x0:x1] = False
+    assert not changed[outside].any()
