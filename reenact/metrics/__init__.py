@@ -2,6 +2,7 @@
 
 Pure functions on numpy arrays (no I/O, no state), one module per kind of measure:
 
+- `image`      SSIM, PSNR, L1 of images (the paper's measures);
 - `series`     Pearson r and regression gain of an output series against an actor series;
 - `expression` expression features relative to a neutral face (mouth, eyes, brows);
 - `gaze`       iris position inside the eye opening, eye openness (gaze, blinks);

@@ -25,15 +25,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from reenact.config import Config
 from reenact.errors import InputError
+from reenact.landmarks.tracker import NUM_LANDMARKS
 from reenact.render import register_renderer
 from reenact.render.eyes import EyeKeeper, uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_box, face_triangulation
 from reenact.render.irises import IrisPainter
 from reenact.render.lids import LidPainter
 from reenact.render.mouth import MouthFiller
-
-NUM_LANDMARKS = 478
 
 
 def validate_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
@@ -58,7 +58,6 @@ def validate_crop(crop: np.ndarray, size: int) -> np.ndarray:
     return crop
 
 
-@register_renderer("warp")
 class WarpRenderer:
     """Warp the target crop so its landmarks land on the fused ones (the training-free Omega).
 
@@ -68,6 +67,9 @@ class WarpRenderer:
     cover them; the irises keep their shape and sit where the fused iris points say
     (`reenact.render.irises`), in eye openings of any height.
     """
+
+    name = "warp"
+    shifts_colours = False  # every pixel comes from the target crop
 
     def __init__(
         self, *, size: int = 256, grid: int = 64, iterations: int = 3, fill_mouth: bool = True,
@@ -162,3 +164,9 @@ class WarpRenderer:
         if self.mouth is not None:
             self.mouth.paint(out, fused)
         return out
+
+
+@register_renderer("warp")
+def build_warp(config: Config) -> WarpRenderer:
+    """`renderer.kind=warp`: the training-free warp at `renderer.size`."""
+    return WarpRenderer(size=config.renderer.size)

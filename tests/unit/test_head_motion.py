@@ -16,7 +16,7 @@ from reenact.errors import ConfigError
 def face():
     """A real face: the built-in target's aligned landmarks (478,3), tracked by MediaPipe."""
     from reenact.config import load_config
-    from reenact.stream.target import prepare_target
+    from reenact.pipeline.target import prepare_target
 
     return prepare_target("", load_config()).landmarks_crop.astype(np.float64)
 
