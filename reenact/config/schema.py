@@ -43,7 +43,7 @@ class StreamConfig:
     # default: self-reenactment through the live path (clip frame 0 as the target, 60 frames,
     # shipped generator) scores the composited face box SSIM 0.539 / 0.663 / 0.816 on hdtf_aoc /
     # lp_d12 / lp_d11 against 0.463 / 0.633 / 0.794 with "rotate" and 0.471 / 0.631 / 0.786 off
-    head_motion: str = "full"
+    head_motion: Literal["off", "rotate", "full"] = "full"
     head_max_deg: float = 18.0  # nod (pitch) and turn (yaw) limit; the face turns in 2-D
     head_max_roll_deg: float = 20.0  # roll limit
     gaze: bool = True  # the output's irises follow the actor's gaze
