@@ -15,12 +15,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from reenact.config import Config
-from reenact.landmarks.align import compute_alignment
+from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
 from reenact.pipeline.composite import CrossFade, letterbox
 from reenact.pipeline.face_lost import FaceLostPolicy
+from reenact.pipeline.motion import MotionStage
 from reenact.pipeline.target import PreparedTarget
 from reenact.pipeline.timing import StageTimer
 
@@ -30,10 +31,12 @@ INTENSITY_RANGE = (0.0, 1.5)
 @dataclass(frozen=True)
 class Tracked:
     """The tracking stage's result for one frame: aligned source landmarks (478,3) in crop
-    pixels, or None when no usable face was found (none, or turned too far), and its time."""
+    pixels, or None when no usable face was found (none, or turned too far), and its time;
+    alignment: the frame's face alignment (head roll, shift and scale; None = unknown)."""
 
     source: np.ndarray | None
     ms: float = 0.0
+    alignment: Alignment | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,10 @@ class Reenactor:
         self.frames_with_face = 0
         self.frames_without_face = 0
         self.target = target
+        # head motion and eyes, around fusion and composite (a video target's head is its own)
+        self.motion = MotionStage(config)
+        self.motion.moves_frame = target_video is None
+        self._frame_pose: tuple = (None, 0.0, None)  # this frame's alignment, time, raw landmarks
         self._use_target(target)
 
     # -- the one entrance ------------------------------------------------------------------
@@ -133,8 +140,10 @@ class Reenactor:
         smooth_ms = (time.perf_counter_ns() - start) / 1e6
         if self.calibrator.neutral is None:
             self.calibrator.add(source)
+            self.motion.calibrate(tracked.alignment)
             self.face_lost.good(self.target.frame)
             return FrameResult(self.target.frame, None, True, clock.ms)
+        self._frame_pose = (tracked.alignment, t_s, tracked.source)
         fused, output = self._render(source, clock, smooth_ms)
         self.face_lost.good(output)
         return FrameResult(output, fused, True, clock.ms)
@@ -143,11 +152,11 @@ class Reenactor:
         """The tracking stage alone: safe on another thread, as long as only one thread calls it."""
         start = time.perf_counter_ns()
         landmarks = self.tracker.track_one(image)
-        source = None
+        source = alignment = None
         if landmarks is not None and abs(head_yaw_deg(landmarks)) <= self.config.tracker.max_yaw_deg:
             alignment = compute_alignment(landmarks, self.config.renderer.size)
             source = alignment.landmarks_to_crop(landmarks)
-        return Tracked(source, (time.perf_counter_ns() - start) / 1e6)
+        return Tracked(source, (time.perf_counter_ns() - start) / 1e6, alignment)
 
     def stalled(self, t_s: float) -> np.ndarray:
         """The frame to send while the camera delivers nothing: as if the face were lost."""
@@ -159,6 +168,7 @@ class Reenactor:
     def _lost(self, t_s: float, clock: _Clock) -> FrameResult:
         self.frames_without_face += 1
         self.landmark_filter.reset()
+        self.motion.lost()
         output = self.face_lost.lost(t_s, self.target.frame)
         return FrameResult(output, None, False, clock.ms)
 
@@ -167,8 +177,9 @@ class Reenactor:
         """fuse -> render -> blend crop -> composite: (J_gen (478,3), output (h,w,3) uint8)."""
         target = self.target
         start = time.perf_counter_ns()
-        fused = self.fuser.fuse(source, self.calibrator.neutral, target.landmarks_crop,
-                                self.intensity)
+        alignment, t_s, raw = self._frame_pose
+        fused, pose = self.motion.fuse(self.fuser, source, self.calibrator.neutral, target,
+                                       self.intensity, alignment, t_s, raw)
         clock.since("fuse", start)
         start = time.perf_counter_ns()
         crop = self.renderer.render(fused)
@@ -178,7 +189,7 @@ class Reenactor:
             crop = self.crop_blender.blend(crop)
         clock.since("smooth", start, smooth_ms)
         start = time.perf_counter_ns()
-        output = target.compositor.paste(crop)
+        output = self.motion.composite(target, target.compositor.paste(crop), pose)
         clock.since("composite", start)
         return fused, output
 
@@ -199,10 +210,13 @@ class Reenactor:
         self.target = target
         target.compositor.colour_match = self.renderer.shifts_colours
         self.renderer.set_target(target.crop, target.landmarks_crop)
+        if self.motion.moves_frame and self.motion.mode != "off":
+            self.motion.prepare(target)  # the head region, before the first frame needs it
 
     def recalibrate(self) -> None:
         """Take the actor's neutral again from the next frames."""
         self.calibrator.reset()
+        self.motion.reset()
 
     def toggle_pause(self) -> bool:
         """Pass the actor's frames through (or stop doing so); returns whether paused now."""

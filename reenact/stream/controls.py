@@ -2,7 +2,7 @@
 control interface (`reenact.stream.control_server`).
 
 Actions: recalibrate, pause (pass-through), next/previous target, intensity up/down, smoothing
-on/off, stats on/off, help on/off, quit.
+on/off, gaze on/off, head motion (off -> rotate -> full), stats on/off, help on/off, quit.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ HOTKEYS = {
     ord("="): "intensity_up",
     ord("-"): "intensity_down",
     ord("s"): "smoothing",
+    ord("g"): "gaze",
+    ord("m"): "head_motion",
     ord("t"): "stats",
     ord("h"): "help",
     ord("q"): "quit",
@@ -36,6 +38,8 @@ HELP_LINES = (
     "n / b  next / previous target",
     "+ / -  intensity up / down",
     "s  smoothing on/off",
+    "g  gaze on/off",
+    "m  head motion: off / rotate / full",
     "t  stats on/off",
     "h  this help",
     "q  quit",
@@ -109,6 +113,15 @@ class Controls:
         on = self.reenactor.toggle_smoothing()
         self.state.message = f"smoothing {'on' if on else 'off'}"
 
+    def _gaze(self) -> None:
+        eyes = self.reenactor.motion.eyes
+        eyes.gaze = not eyes.gaze
+        eyes.reset()
+        self.state.message = f"gaze {'on' if eyes.gaze else 'off'}"
+
+    def _head_motion(self) -> None:
+        self.state.message = f"head motion {self.reenactor.motion.next_mode()}"
+
     def _toggle(self, flag: str) -> None:
         setattr(self.state, flag, not getattr(self.state, flag))
 
@@ -123,6 +136,8 @@ class Controls:
         "intensity_up": lambda self: self._intensity(INTENSITY_STEP),
         "intensity_down": lambda self: self._intensity(-INTENSITY_STEP),
         "smoothing": _smoothing,
+        "gaze": _gaze,
+        "head_motion": _head_motion,
         "stats": lambda self: self._toggle("show_stats"),
         "help": lambda self: self._toggle("show_help"),
         "quit": _quit,
@@ -133,5 +148,6 @@ class Controls:
         r = self.reenactor
         return {
             "paused": r.paused, "intensity": r.intensity, "smoothing": r.smoothing,
-            "calibrating": r.calibrating, "target": r.target.name, "face_lost": r.face_lost.is_lost,
+            "calibrating": r.calibrating, "gaze": r.motion.eyes.gaze,
+            "head_motion": r.motion.mode, "target": r.target.name, "face_lost": r.face_lost.is_lost,
         }
