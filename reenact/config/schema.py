@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reenact.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class StreamConfig:
@@ -21,7 +23,8 @@ class StreamConfig:
     targets_dir: str = ""  # a folder of avatars, switchable live
     crossfade_s: float = 0.3  # cross-fade between targets
     intensity: float = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
-    neutral_frames: int = 10  # the actor's neutral = per-point median of the first N frames
+    neutral_frames: int = 10  # the actor's neutral = per-point median of the N least expressive
+    neutral_window: int = 45  # ... of the first this many frames (1.5 s at 30 fps; >= N)
     neutral_path: str = ""  # optional .npz of saved actor neutral landmarks
     hold_s: float = 0.5  # face lost: hold the last good output this long...
     fade_s: float = 1.0  # ...then fade to the target's neutral over this long
@@ -55,6 +58,26 @@ class TrackerConfig:
 
 
 @dataclass(frozen=True)
+class FusionGains:
+    """Per-region gains on the fused expression (0 = the target's neutral there, 1 = as fused,
+    2 = twice), applied after fusion; changeable live (hotkeys 1-8, the control interface)."""
+
+    eyes: float = 1.0
+    brows: float = 1.0
+    mouth: float = 1.0
+    jaw: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("eyes", "brows", "mouth", "jaw"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 2.0:
+                raise ConfigError(f"fusion.gains.{name}: {value} is outside 0 .. 2")
+
+    def as_dict(self) -> dict[str, float]:
+        return {"eyes": self.eyes, "brows": self.brows, "mouth": self.mouth, "jaw": self.jaw}
+
+
+@dataclass(frozen=True)
 class FusionConfig:
     """Phi, the landmark-fusion autoencoder: J_gen = L_t + Phi(L_s, L_t)."""
 
@@ -67,6 +90,7 @@ class FusionConfig:
     weights: str = ""  # safetensors path; "" = the shipped default if present
     hidden: int = 512
     code: int = 128
+    gains: FusionGains = field(default_factory=FusionGains)
 
 
 @dataclass(frozen=True)
@@ -171,6 +195,11 @@ class TrainConfig:
     attention_tv: float = 0.0  # warp_guided: smoothness (TV) penalty on the attention mask
     fusion_mix: tuple[float, ...] = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired
     fusion_disc_hidden: int = 0  # D_J width (0 = fusion.hidden)
+    # `train fusion_residual` (the shipped Phi, reenact/train/fusion_residual.py):
+    lambda_amplitude: float = 50.0  # per-region deviation-size term (an addition to the paper)
+    fusion_pairs_mix: tuple[float, ...] = (0.3, 0.5, 0.2)  # labelled, matched, unpaired pairs
+    fusion_test_holdout: tuple[str, ...] = ()  # people kept out of training AND validation
+    fusion_basis: int = 8  # expression coefficients of the residual Phi's correction
     progress: bool = True  # tqdm progress bars (rank 0)
     device: str = "auto"  # "auto" (CUDA when present), "cuda" or "cpu"
 

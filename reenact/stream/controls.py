@@ -2,7 +2,8 @@
 control interface (`reenact.stream.control_server`).
 
 Actions: recalibrate, pause (pass-through), next/previous target, intensity up/down, smoothing
-on/off, stats on/off, help on/off, quit.
+on/off, stats on/off, help on/off, quit, and each per-region gain up/down (`GAIN_ACTIONS`, one
+row per action: the region and the step, so a panel can list them) plus gains_reset.
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
+
 log = logging.getLogger(__name__)
+
+GAIN_STEP = 0.1
+# action -> (region, step): fusion.gains.<region> changed by step, clamped to GAIN_RANGE
+GAIN_ACTIONS: dict[str, tuple[str, float]] = {
+    f"gain_{name}_{way}": (name, sign * GAIN_STEP)
+    for name in GAIN_NAMES for way, sign in (("down", -1), ("up", 1))
+}
+GAIN_KEYS = "12345678"  # eyes down/up, brows down/up, mouth down/up, jaw down/up
 
 HOTKEYS = {
     ord("c"): "recalibrate",
@@ -28,6 +39,8 @@ HOTKEYS = {
     ord("h"): "help",
     ord("q"): "quit",
     27: "quit",
+    ord("0"): "gains_reset",
+    **{ord(key): action for key, action in zip(GAIN_KEYS, GAIN_ACTIONS)},
 }
 
 HELP_LINES = (
@@ -35,6 +48,7 @@ HELP_LINES = (
     "p  pause: pass the camera through",
     "n / b  next / previous target",
     "+ / -  intensity up / down",
+    "1/2 eyes  3/4 brows  5/6 mouth  7/8 jaw: gain down/up (0 resets)",
     "s  smoothing on/off",
     "t  stats on/off",
     "h  this help",
@@ -63,7 +77,7 @@ class Controls:
 
     ACTIONS = (
         "recalibrate", "pause", "next_target", "previous_target", "intensity_up",
-        "intensity_down", "smoothing", "stats", "help", "quit",
+        "intensity_down", "smoothing", "stats", "help", "quit", "gains_reset", *GAIN_ACTIONS,
     )
 
     def __init__(self, reenactor, *, switch_target: Callable[[int], str] | None = None,
@@ -105,6 +119,14 @@ class Controls:
             step = INTENSITY_STEP if action == "intensity_up" else -INTENSITY_STEP
             r.intensity = round(min(1.5, max(0.0, r.intensity + step)), 2)
             s.message = f"intensity {r.intensity:.1f}"
+        elif action in GAIN_ACTIONS:
+            name, step = GAIN_ACTIONS[action]
+            value = round(min(GAIN_RANGE[1], max(GAIN_RANGE[0], r.gains.get(name) + step)), 2)
+            s.message = f"{name} gain {r.gains.set(name, value):.1f}"
+        elif action == "gains_reset":
+            for name in GAIN_NAMES:
+                r.gains.set(name, 1.0)
+            s.message = "gains 1.0"
         elif action == "smoothing":
             r.smoothing = not r.smoothing
             r.landmark_filter.reset()
@@ -122,4 +144,5 @@ class Controls:
         return {
             "paused": r.paused, "intensity": r.intensity, "smoothing": r.smoothing,
             "calibrating": r.calibrating, "target": r.target.name, "face_lost": r.face_lost.is_lost,
+            "gains": dict(r.gains.values),
         }

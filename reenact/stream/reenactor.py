@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from reenact.config import Config
+from reenact.fusion.gains import RegionGains
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
@@ -50,7 +51,10 @@ class Reenactor:
         self.smoothing = config.smoothing.enabled
         self.paused = False
         self.tracker = FaceTracker(config.tracker, static=False)
-        self.calibrator = NeutralCalibrator(frames=max(1, config.stream.neutral_frames))
+        frames = max(1, config.stream.neutral_frames)
+        self.calibrator = NeutralCalibrator(
+            frames=frames, window=max(frames, config.stream.neutral_window))
+        self.gains = RegionGains(config.fusion.gains.as_dict())  # per region, after fusion
         if config.stream.neutral_path:
             self.calibrator.load(config.stream.neutral_path)
         s = config.smoothing
@@ -144,8 +148,9 @@ class Reenactor:
             source = self.landmark_filter.filter(source, t_s)
         self._smooth_ns = time.perf_counter_ns() - start
         self.last_source = source
-        if self.calibrator.neutral is None:
+        if not self.calibrator.complete:  # a first neutral after neutral_frames, then refined
             self.calibrator.add(source)
+        if self.calibrator.neutral is None:
             output = self.target.frame
             self.face_lost.good(output)
             return output
@@ -159,6 +164,7 @@ class Reenactor:
             fused = self.fuser.fuse(
                 source, self.calibrator.neutral, target.landmarks_crop, self.intensity
             )
+            fused = self.gains.apply(fused, target.landmarks_crop)
         self.last_fused = fused
         with timer.stage("render"):
             crop = self.renderer.render(fused)
