@@ -200,6 +200,7 @@ class TrainConfig:
     fusion_pairs_mix: tuple[float, ...] = (0.3, 0.5, 0.2)  # labelled, matched, unpaired pairs
     fusion_test_holdout: tuple[str, ...] = ()  # people kept out of training AND validation
     fusion_basis: int = 8  # expression coefficients of the residual Phi's correction
+    lambda_correction: float = 0.0  # residual Phi: L1 on the correction's size (an addition)
     progress: bool = True  # tqdm progress bars (rank 0)
     device: str = "auto"  # "auto" (CUDA when present), "cuda" or "cpu"
 

@@ -6,10 +6,13 @@
         + lambda2 * || fuse(J_gen; L_t -> N_s) - L_s ||_1           cycle        (paper, 10)
         + lambda3 * || J_gen - J_o ||_1          (paired only)      L1           (paper, 100)
         + lambda_amp * sum_r | size_r(J_gen - L_t) - size_r(s * (L_s - N_s)) |  amplitude (added)
+        + lambda_c * mean |C|                                        correction size (added)
 
 size_r is the mean xy length of a region's deviation (eyes, brows, mouth, jaw): the amplitude
 term keeps each region's expression as large as the training-free transfer makes it (the actor's
-deviation resized by the two faces' region sizes), so the L1 term can only change its shape. The cycle carries the fused face back onto the actor through the same
+deviation resized by the two faces' region sizes), so the L1 term can only change its shape; the
+correction-size term keeps only corrections that pay for themselves across many pairs (with
+a few dozen people, the rest is what the network would overfit). The cycle carries the fused face back onto the actor through the same
 network (the paper's `Phi(J_gen, Phi(L_t, L_s))` with neutrals). Adam (beta1, beta2),
 lr train.lr_fusion for both networks. Pairs: `reenact.train.fusion_data`.
 """
@@ -62,6 +65,11 @@ def fuse(phi: ResidualFusion, source, source_neutral, target, scales) -> torch.T
     """J_gen = L_t + s * (L_s - N_s) + C, all (B,478,3) unit coordinates."""
     deviation = source - source_neutral
     return target + scales * deviation + phi(deviation, source_neutral, target)
+
+
+def correction_size(fused: torch.Tensor, source, source_neutral, target, scales) -> torch.Tensor:
+    """Mean |C| of a batch (unit coordinates): what the network adds to the transfer."""
+    return (fused - target - scales * (source - source_neutral)).abs().mean()
 
 
 def region_sizes(deviation: torch.Tensor) -> torch.Tensor:
@@ -134,6 +142,8 @@ class ResidualFusionTrainer:
             "fusion_l1": t.lambda_l1_fusion * (per_sample * b["paired"]).mean(),
             "fusion_amplitude": t.lambda_amplitude * (
                 region_sizes(fused - b["target"]) - reference).abs().sum(dim=1).mean(),
+            "fusion_correction": t.lambda_correction * correction_size(
+                fused, b["source"], b["source_neutral"], b["target"], b["scales"]),
         }
         total = sum(parts.values())
         total.backward()
