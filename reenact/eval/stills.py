@@ -87,7 +87,7 @@ def _aligned(path: Path, config: Config) -> tuple[np.ndarray, np.ndarray]:
     """(crop (S,S,3) uint8, landmarks (478,3) crop pixels) of a still's one face."""
     from reenact.landmarks.align import compute_alignment
     from reenact.landmarks.tracker import detect_target_face
-    from reenact.stream.target import fit_frame, load_target_image
+    from reenact.pipeline.target import fit_frame, load_target_image
 
     _, image = load_target_image(str(path), config)
     frame = fit_frame(image, config.stream.max_output_side)

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from reenact.eval.clips import TrackedClip, iter_frames
-from reenact.eval.metrics import psnr, ssim, ssim_map
+from reenact.metrics.image import psnr, ssim, ssim_map
 from reenact.metrics.expression import expression_carried
 from reenact.metrics.gaze import blink_carried, gaze_carried
 from reenact.metrics.haarpsi import haarpsi

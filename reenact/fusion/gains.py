@@ -17,7 +17,7 @@ import numpy as np
 
 from reenact.fusion.expression import GAIN_REGIONS
 from reenact.landmarks.regions import REGIONS
-from reenact.landmarks.transfer import _HarmonicBlend
+from reenact.fusion.transfer import _HarmonicBlend
 
 GAIN_NAMES = tuple(GAIN_REGIONS)  # eyes, brows, mouth, jaw
 GAIN_RANGE = (0.0, 2.0)

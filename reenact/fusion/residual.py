@@ -17,7 +17,7 @@ import torch
 from reenact.config import Config
 from reenact.engine.weights import load_into, load_weights
 from reenact.errors import WeightsError
-from reenact.landmarks.transfer import TrainingFreeFusion
+from reenact.fusion.transfer import TrainingFreeFusion
 
 class ResidualNetworkFusion:
     """`fuse(source, source_neutral, target_neutral, intensity) -> (478,3)` with the residual Phi.

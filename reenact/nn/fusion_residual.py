@@ -2,7 +2,7 @@
 
     J_gen = L_t + Phi(L_s, L_t) = L_t + s * (L_s - N_s) + C(L_s - N_s, N_s, L_t)
 
-s * (L_s - N_s) is the training-free transfer (`reenact.landmarks.transfer`): the actor's
+s * (L_s - N_s) is the training-free transfer (`reenact.fusion.transfer`): the actor's
 deviation d = L_s - N_s from their neutral N_s, resized per facial region to the target. C is
 what the network adds, with the paper's two encoders and a decoder:
 

@@ -41,7 +41,7 @@ def time_fuser(fuser, frames: list[np.ndarray], neutral: np.ndarray, target: np.
 
 def main(argv: list[str] | None = None) -> int:
     from reenact.config import load_config  # noqa: PLC0415
-    from reenact.engine.factory import build_fuser  # noqa: PLC0415
+    from reenact.pipeline.factory import build_fuser  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     media = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "clips"

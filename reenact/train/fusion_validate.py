@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from reenact.fusion.expression import relative
-from reenact.landmarks.transfer import TrainingFreeFusion
+from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.train.fusion_data import Person, yale_pairs
 
 IOD_PX = 64.0

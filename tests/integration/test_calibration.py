@@ -8,7 +8,7 @@ import pytest
 
 from reenact.fusion.expression import FEATURES, relative
 from reenact.landmarks.neutral import NeutralCalibrator, least_expressive_median
-from reenact.landmarks.transfer import TrainingFreeFusion
+from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.train.fusion_validate import carried
 from tests.helpers import aligned_actor
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from reenact.fusion.residual import ResidualNetworkFusion
-from reenact.landmarks.transfer import TrainingFreeFusion
+from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.nn.fusion_residual import ResidualFusion
 from reenact.train.fusion_residual import fuse, point_scales
 from tests.helpers import aligned_actor

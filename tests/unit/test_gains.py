@@ -10,7 +10,7 @@ from reenact.config import load_config
 from reenact.errors import ConfigError
 from reenact.fusion.expression import GAIN_REGIONS
 from reenact.fusion.gains import RegionGains
-from reenact.landmarks.transfer import TrainingFreeFusion
+from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.stream.controls import HOTKEYS, Controls
 from tests.helpers import aligned_actor
 from tests.unit.test_controls import make_reenactor, target  # noqa: F401 (fixture)
