@@ -100,7 +100,7 @@ def score_still(crop: np.ndarray, truth: np.ndarray, truth_landmarks: np.ndarray
     """The COLUMNS of one rendered crop against the expression still's crop."""
     from reenact.eval.self_reenact import compare
     from reenact.eval.viewer import crop_scores
-    from reenact.stream.composite import face_mask
+    from reenact.pipeline.composite import face_mask
 
     face = face_mask(truth_landmarks, truth.shape[0]) > 0.5
     ssim, ssim_face, psnr, _ = compare(crop, truth, face)

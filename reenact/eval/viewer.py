@@ -73,7 +73,7 @@ def composite_into(frame: np.ndarray, landmarks: np.ndarray, crop: np.ndarray, s
     give the paste box and its blend mask.
     """
     from reenact.landmarks.align import compute_alignment
-    from reenact.stream.composite import Compositor
+    from reenact.pipeline.composite import Compositor
 
     alignment = compute_alignment(landmarks, size)
     compositor = Compositor(target_frame=frame, alignment=alignment,
