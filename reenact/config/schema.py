@@ -83,12 +83,12 @@ class FusionConfig:
 
     # "training_free" (default), "network" (Phi: fusion.weights, else the shipped
     # reenact/models/fusion.safetensors) or "auto" (the network when weights exist). The shipped
-    # Phi beats the training-free transfer on the held-out cross-identity pairs (landmark error
-    # 0.028 vs 0.033) but carries less of the expression (e.g. the demo's scripted track, same
-    # identity): see reenact/models/MODEL_CARD.md. So the default stays training-free.
+    # Phi is a correction on top of the training-free transfer that keeps the whole expression,
+    # but on held-out people its landmark error is higher than the transfer's (0.037 vs 0.032,
+    # reenact/models/MODEL_CARD.md, "Phi"), so the default stays training-free.
     kind: str = "training_free"
     weights: str = ""  # safetensors path; "" = the shipped default if present
-    hidden: int = 512
+    hidden: int = 512  # training only: the width of the Phi to train (run time reads the weights')
     code: int = 128
     gains: FusionGains = field(default_factory=FusionGains)
 

@@ -24,6 +24,7 @@ from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.train.fusion_data import Person, yale_pairs
 
 IOD_PX = 64.0
+SIZE = 256
 HALF = 128.0
 MIN_SPREAD = 0.02  # a feature that moves less than this (std, region units) is not scored
 
@@ -115,3 +116,54 @@ def validate(phi, people: list[Person]) -> dict[str, Any]:
               "training_free": measure(training_free(), people)}
     phi.train(was_training)
     return record
+
+
+def old_protocol_nme(fuse_one, prepared: str) -> float:
+    """The previous model card's figure: the 64 fixed cross pairs of Yale 14 / 15 drawn by
+    `reenact.train.fusion_trainer` (seed 0) from a `reenact prepare` cache of the Yale stills."""
+    from reenact.train.cache import read_cache  # noqa: PLC0415
+    from reenact.train.fusion_trainer import _to_px, _validation_pairs  # noqa: PLC0415
+    from reenact.train.pairs import split_by_identity  # noqa: PLC0415
+
+    split = split_by_identity(read_cache(prepared), ["expressions_14", "expressions_15"], 0.2)
+    errors = []
+    for p in (p for p in _validation_pairs(split, seed=0) if p.kind == "cross"):
+        fused = fuse_one(_to_px(p.source, SIZE), _to_px(p.source_neutral, SIZE),
+                         _to_px(p.target, SIZE), 1.0)
+        real = _to_px(p.real, SIZE)
+        errors.append(np.linalg.norm(fused[:, :2] - real[:, :2], axis=1).mean() / IOD_PX)
+    return float(np.mean(errors))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m reenact.train.fusion_validate [WEIGHTS...]`: the measures above on the test
+    people, for the training-free transfer and each Phi weights file."""
+    import argparse  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from reenact.config import load_config  # noqa: PLC0415
+    from reenact.fusion.network import NetworkFusion  # noqa: PLC0415
+    from reenact.train.fusion_data import load_people  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("weights", nargs="*")
+    parser.add_argument("--cache", default="cache/landmarks")
+    parser.add_argument("--prepared", default="", help="reenact prepare cache of the Yale stills")
+    parser.add_argument("--people", nargs="+", default=["lp_d9", "lp_d13", "hdtf_aoc",
+                                                        "pcavs_00010", "yale_14", "yale_15"])
+    args = parser.parse_args(argv)
+    people = load_people(args.cache, include=args.people)
+    config = load_config(None)
+    fusers = {"training_free": TrainingFreeFusion(),
+              **{w: NetworkFusion.from_weights(w, config) for w in args.weights}}
+    for name, f in fusers.items():
+        row = measure(lambda s, n, t, f=f: np.stack([f.fuse(*x, 1.0) for x in zip(s, n, t)]),
+                      people)
+        if args.prepared:
+            row["nme_old_protocol"] = old_protocol_nme(f.fuse, args.prepared)
+        print(name, json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
