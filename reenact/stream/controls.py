@@ -2,8 +2,8 @@
 control interface (`reenact.stream.control_server`).
 
 Actions: recalibrate, pause (pass-through), next/previous target, intensity up/down, smoothing
-on/off, stats on/off, help on/off, quit, and each per-region gain up/down (`GAIN_ACTIONS`, one
-row per action: the region and the step, so a panel can list them) plus gains_reset.
+on/off, stats on/off, help on/off, quit, each per-region gain up/down (`GAIN_ACTIONS`: action ->
+(region, step), one row each, so a panel can list them) and gains_reset.
 """
 
 from __future__ import annotations
@@ -75,11 +75,6 @@ class Controls:
     so the per-frame work never races with a control request.
     """
 
-    ACTIONS = (
-        "recalibrate", "pause", "next_target", "previous_target", "intensity_up",
-        "intensity_down", "smoothing", "stats", "help", "quit", "gains_reset", *GAIN_ACTIONS,
-    )
-
     def __init__(self, reenactor, *, switch_target: Callable[[int], str] | None = None,
                  show_stats: bool = True) -> None:
         self.reenactor = reenactor
@@ -105,39 +100,61 @@ class Controls:
             self.apply(action)
 
     def apply(self, action: str) -> None:
-        r, s = self.reenactor, self.state
-        if action == "recalibrate":
-            r.recalibrate()
-            s.message = "recalibrating: look neutral"
-        elif action == "pause":
-            r.paused = not r.paused
-            s.message = "paused: pass-through" if r.paused else "resumed"
-        elif action in ("next_target", "previous_target"):
-            if self.switch_target is not None:
-                s.message = self.switch_target(1 if action == "next_target" else -1)
-        elif action in ("intensity_up", "intensity_down"):
-            step = INTENSITY_STEP if action == "intensity_up" else -INTENSITY_STEP
-            r.intensity = round(min(1.5, max(0.0, r.intensity + step)), 2)
-            s.message = f"intensity {r.intensity:.1f}"
-        elif action in GAIN_ACTIONS:
-            name, step = GAIN_ACTIONS[action]
-            value = round(min(GAIN_RANGE[1], max(GAIN_RANGE[0], r.gains.get(name) + step)), 2)
-            s.message = f"{name} gain {r.gains.set(name, value):.1f}"
-        elif action == "gains_reset":
-            for name in GAIN_NAMES:
-                r.gains.set(name, 1.0)
-            s.message = "gains 1.0"
-        elif action == "smoothing":
-            r.smoothing = not r.smoothing
-            r.landmark_filter.reset()
-            s.message = f"smoothing {'on' if r.smoothing else 'off'}"
-        elif action == "stats":
-            s.show_stats = not s.show_stats
-        elif action == "help":
-            s.show_help = not s.show_help
-        elif action == "quit":
-            s.quit = True
-        log.info("control: %s %s", action, s.message)
+        """Apply one action now (on the thread that runs the frames)."""
+        self._TABLE[action](self)
+        log.info("control: %s %s", action, self.state.message)
+
+    def _recalibrate(self) -> None:
+        self.reenactor.recalibrate()
+        self.state.message = "recalibrating: look neutral"
+
+    def _pause(self) -> None:
+        paused = self.reenactor.toggle_pause()
+        self.state.message = "paused: pass-through" if paused else "resumed"
+
+    def _switch(self, step: int) -> None:
+        if self.switch_target is not None:
+            self.state.message = self.switch_target(step)
+
+    def _intensity(self, step: float) -> None:
+        self.state.message = f"intensity {self.reenactor.change_intensity(step):.1f}"
+
+    def _smoothing(self) -> None:
+        on = self.reenactor.toggle_smoothing()
+        self.state.message = f"smoothing {'on' if on else 'off'}"
+
+    def _gain(self, action: str) -> None:
+        name, step = GAIN_ACTIONS[action]
+        gains = self.reenactor.gains
+        value = round(min(GAIN_RANGE[1], max(GAIN_RANGE[0], gains.get(name) + step)), 2)
+        self.state.message = f"{name} gain {gains.set(name, value):.1f}"
+
+    def _gains_reset(self) -> None:
+        for name in GAIN_NAMES:
+            self.reenactor.gains.set(name, 1.0)
+        self.state.message = "gains 1.0"
+
+    def _toggle(self, flag: str) -> None:
+        setattr(self.state, flag, not getattr(self.state, flag))
+
+    def _quit(self) -> None:
+        self.state.quit = True
+
+    _TABLE: dict[str, Callable[[Controls], None]] = {
+        "recalibrate": _recalibrate,
+        "pause": _pause,
+        "next_target": lambda self: self._switch(1),
+        "previous_target": lambda self: self._switch(-1),
+        "intensity_up": lambda self: self._intensity(INTENSITY_STEP),
+        "intensity_down": lambda self: self._intensity(-INTENSITY_STEP),
+        "smoothing": _smoothing,
+        "stats": lambda self: self._toggle("show_stats"),
+        "help": lambda self: self._toggle("show_help"),
+        "quit": _quit,
+        "gains_reset": _gains_reset,
+        **{action: (lambda self, a=action: self._gain(a)) for action in GAIN_ACTIONS},
+    }
+    ACTIONS = tuple(_TABLE)
 
     def status(self) -> dict:
         r = self.reenactor
