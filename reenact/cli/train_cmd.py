@@ -7,7 +7,7 @@ import sys
 
 from reenact.cli.common import add_config_options
 
-TASKS = ("fusion", "generator")
+TASKS = ("fusion", "fusion_residual", "generator")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -108,6 +108,10 @@ def _summarise(entries, config, out: str) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     config = _config(args, {"train.data": args.data, "train.out_dir": args.out,
                             "train.steps": args.steps, "train.resume": args.resume})
+    if args.task == "fusion_residual":  # the shipped Phi: landmarks only, one process
+        from reenact.train.fusion_residual import run_cli
+
+        return run_cli(config)
     if args.task == "fusion":
         from reenact.train.fusion_trainer import FusionTrainer as trainer_class
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+from reenact.errors import ConfigError
 from reenact.config.ranges import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT, Range
 
 # Numbers carry their allowed range (reenact.config.ranges), checked when a config is loaded.
@@ -37,7 +38,8 @@ class StreamConfig:
     targets_dir: str = ""  # a folder of avatars, switchable live
     crossfade_s: NonNegative = 0.3  # cross-fade between targets
     intensity: Intensity = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
-    neutral_frames: AtLeastOne = 10  # the actor's neutral = per-point median of the first N frames
+    neutral_frames: AtLeastOne = 10  # the actor's neutral = per-point median of the N least expressive
+    neutral_window: AtLeastOne = 45  # ... of the first this many frames (1.5 s at 30 fps; >= N)
     neutral_path: str = ""  # optional .npz of saved actor neutral landmarks
     hold_s: NonNegative = 0.5  # face lost: hold the last good output this long...
     fade_s: NonNegative = 1.0  # ...then fade to the target's neutral over this long
@@ -88,18 +90,39 @@ class TrackerConfig:
 
 
 @dataclass(frozen=True)
+class FusionGains:
+    """Per-region gains on the fused expression (0 = the target's neutral there, 1 = as fused,
+    2 = twice), applied after fusion; changeable live (hotkeys 1-8, the control interface)."""
+
+    eyes: float = 1.0
+    brows: float = 1.0
+    mouth: float = 1.0
+    jaw: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("eyes", "brows", "mouth", "jaw"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 2.0:
+                raise ConfigError(f"fusion.gains.{name}: {value} is outside 0 .. 2")
+
+    def as_dict(self) -> dict[str, float]:
+        return {"eyes": self.eyes, "brows": self.brows, "mouth": self.mouth, "jaw": self.jaw}
+
+
+@dataclass(frozen=True)
 class FusionConfig:
     """Phi, the landmark-fusion autoencoder: J_gen = L_t + Phi(L_s, L_t)."""
 
     # "training_free" (default), "network" (Phi: fusion.weights, else the shipped
     # reenact/models/fusion.safetensors) or "auto" (the network when weights exist). The shipped
-    # Phi beats the training-free transfer on the held-out cross-identity pairs (landmark error
-    # 0.028 vs 0.033) but carries less of the expression (e.g. the demo's scripted track, same
-    # identity): see reenact/models/MODEL_CARD.md. So the default stays training-free.
+    # Phi is a correction on top of the training-free transfer that keeps the whole expression,
+    # but on held-out people its landmark error is higher than the transfer's (0.037 vs 0.032,
+    # reenact/models/MODEL_CARD.md, "Phi"), so the default stays training-free.
     kind: Literal["auto", "network", "training_free"] = "training_free"
     weights: str = ""  # safetensors path; "" = the shipped default if present
     hidden: AtLeastOne = 512
     code: AtLeastOne = 128
+    gains: FusionGains = field(default_factory=FusionGains)
 
 
 @dataclass(frozen=True)
@@ -201,6 +224,12 @@ class TrainConfig:
     attention_tv: NonNegative = 0.0  # warp_guided: smoothness (TV) penalty on the attention mask
     fusion_mix: Weights = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired
     fusion_disc_hidden: Count = 0  # D_J width (0 = fusion.hidden)
+    # `train fusion_residual` (the shipped Phi, reenact/train/fusion_residual.py):
+    lambda_amplitude: NonNegative = 50.0  # per-region deviation-size term (an addition to the paper)
+    fusion_pairs_mix: Weights = (0.3, 0.5, 0.2)  # labelled, matched, unpaired pairs
+    fusion_test_holdout: tuple[str, ...] = ()  # people kept out of training AND validation
+    fusion_basis: AtLeastOne = 8  # expression coefficients of the residual Phi's correction
+    lambda_correction: NonNegative = 0.0  # residual Phi: L1 on the correction's size (an addition)
     progress: bool = True  # tqdm progress bars (rank 0)
     device: Literal["auto", "cuda", "cpu"] = "auto"  # auto: CUDA when present
     # one person in several entries: "NAME: entry entry ..." (reenact.train.identities)

@@ -9,5 +9,6 @@ Pure functions on numpy arrays (no I/O, no state), one module per kind of measur
 - `head`       head roll / pitch / yaw from the 478-point mesh's own 3-D coordinates;
 - `seam`       the step across a pasted face's blend boundary in the composited frame;
 - `sharpness`  high-frequency energy ratio, mouth and eye boxes cut by the landmarks;
-- `haarpsi`    the HaarPSI perceptual similarity (Reisenhofer et al. 2018), no learned weights.
+- `haarpsi`    the HaarPSI perceptual similarity (Reisenhofer et al. 2018), no learned weights;
+- `image`      SSIM, PSNR, L1 and landmark error (moved from eval/metrics.py).
 """

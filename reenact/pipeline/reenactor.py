@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from reenact.config import Config
+from reenact.fusion.gains import RegionGains
 from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
@@ -88,7 +89,10 @@ class Reenactor:
         self.smoothing = s.enabled
         self.paused = False
         self.tracker = FaceTracker(config.tracker, static=False)
-        self.calibrator = NeutralCalibrator(frames=max(1, config.stream.neutral_frames))
+        frames = max(1, config.stream.neutral_frames)
+        self.calibrator = NeutralCalibrator(
+            frames=frames, window=max(frames, config.stream.neutral_window))
+        self.gains = RegionGains(config.fusion.gains.as_dict())  # per region, after fusion
         if source_neutral is not None:
             self.calibrator.set(source_neutral)
         elif config.stream.neutral_path:
@@ -138,9 +142,10 @@ class Reenactor:
         start = time.perf_counter_ns()
         source = self.landmark_filter.filter(tracked.source, t_s) if self.smoothing else tracked.source
         smooth_ms = (time.perf_counter_ns() - start) / 1e6
-        if self.calibrator.neutral is None:
+        if not self.calibrator.complete:  # a first neutral after neutral_frames, then refined
             self.calibrator.add(source)
             self.motion.calibrate(tracked.alignment)
+        if self.calibrator.neutral is None:
             self.face_lost.good(self.target.frame)
             return FrameResult(self.target.frame, None, True, clock.ms)
         self._frame_pose = (tracked.alignment, t_s, tracked.source)
@@ -179,7 +184,7 @@ class Reenactor:
         start = time.perf_counter_ns()
         alignment, t_s, raw = self._frame_pose
         fused, pose = self.motion.fuse(self.fuser, source, self.calibrator.neutral, target,
-                                       self.intensity, alignment, t_s, raw)
+                                       self.intensity, alignment, t_s, raw, gains=self.gains)
         clock.since("fuse", start)
         start = time.perf_counter_ns()
         crop = self.renderer.render(fused)

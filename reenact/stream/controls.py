@@ -2,7 +2,9 @@
 control interface (`reenact.stream.control_server`).
 
 Actions: recalibrate, pause (pass-through), next/previous target, intensity up/down, smoothing
-on/off, gaze on/off, head motion (off -> rotate -> full), stats on/off, help on/off, quit.
+on/off, gaze on/off, head motion (off -> rotate -> full), stats on/off, help on/off, quit,
+each per-region gain up/down (`GAIN_ACTIONS`: action -> (region, step), one row each, so a
+panel can list them) and gains_reset.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
+
 log = logging.getLogger(__name__)
+
+GAIN_STEP = 0.1
+# action -> (region, step): fusion.gains.<region> changed by step, clamped to GAIN_RANGE
+GAIN_ACTIONS: dict[str, tuple[str, float]] = {
+    f"gain_{name}_{way}": (name, sign * GAIN_STEP)
+    for name in GAIN_NAMES for way, sign in (("down", -1), ("up", 1))
+}
+GAIN_KEYS = "12345678"  # eyes down/up, brows down/up, mouth down/up, jaw down/up
 
 HOTKEYS = {
     ord("c"): "recalibrate",
@@ -30,6 +42,8 @@ HOTKEYS = {
     ord("h"): "help",
     ord("q"): "quit",
     27: "quit",
+    ord("0"): "gains_reset",
+    **{ord(key): action for key, action in zip(GAIN_KEYS, GAIN_ACTIONS)},
 }
 
 HELP_LINES = (
@@ -37,6 +51,7 @@ HELP_LINES = (
     "p  pause: pass the camera through",
     "n / b  next / previous target",
     "+ / -  intensity up / down",
+    "1/2 eyes  3/4 brows  5/6 mouth  7/8 jaw: gain down/up (0 resets)",
     "s  smoothing on/off",
     "g  gaze on/off",
     "m  head motion: off / rotate / full",
@@ -122,6 +137,17 @@ class Controls:
     def _head_motion(self) -> None:
         self.state.message = f"head motion {self.reenactor.motion.next_mode()}"
 
+    def _gain(self, action: str) -> None:
+        name, step = GAIN_ACTIONS[action]
+        gains = self.reenactor.gains
+        value = round(min(GAIN_RANGE[1], max(GAIN_RANGE[0], gains.get(name) + step)), 2)
+        self.state.message = f"{name} gain {gains.set(name, value):.1f}"
+
+    def _gains_reset(self) -> None:
+        for name in GAIN_NAMES:
+            self.reenactor.gains.set(name, 1.0)
+        self.state.message = "gains 1.0"
+
     def _toggle(self, flag: str) -> None:
         setattr(self.state, flag, not getattr(self.state, flag))
 
@@ -141,6 +167,8 @@ class Controls:
         "stats": lambda self: self._toggle("show_stats"),
         "help": lambda self: self._toggle("show_help"),
         "quit": _quit,
+        "gains_reset": _gains_reset,
+        **{action: (lambda self, a=action: self._gain(a)) for action in GAIN_ACTIONS},
     }
     ACTIONS = tuple(_TABLE)
 
@@ -150,4 +178,5 @@ class Controls:
             "paused": r.paused, "intensity": r.intensity, "smoothing": r.smoothing,
             "calibrating": r.calibrating, "gaze": r.motion.eyes.gaze,
             "head_motion": r.motion.mode, "target": r.target.name, "face_lost": r.face_lost.is_lost,
+            "gains": dict(r.gains.values),
         }
