@@ -228,3 +228,17 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray) -> Path:
             tmp_path.unlink(missing_ok=True)
         raise ReenactError(f"cannot save image {path}: {exc.strerror or exc}; choose another path") from exc
     return path
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of an encoded image from its header alone (no pixels decoded), or None."""
+    header = _probe_header(np.frombuffer(data, dtype=np.uint8))
+    return None if header is None else header[:2]
+
+
+def decode_image(data: bytes, *, name: str, max_side: int = 2048) -> np.ndarray:
+    """`load_image` for bytes already in memory (an upload); errors name `name`."""
+    if not data:
+        raise InputError(f"image {name} is empty (0 bytes)")
+    image = _decode(np.frombuffer(data, dtype=np.uint8), Path(name), max_side)
+    return np.ascontiguousarray(fit_within(image, max_side))

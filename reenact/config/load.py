@@ -20,7 +20,11 @@ from reenact.config.ranges import check_ranges
 from reenact.config.schema import Config
 from reenact.errors import ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+# the checkout's configs/, or (installed from a wheel) the copy inside the package
+CONFIG_DIR = next((d for d in (Path(__file__).resolve().parents[2] / "configs",
+                               Path(__file__).resolve().parents[1] / "configs") if d.is_dir()),
+                  Path(__file__).resolve().parents[2] / "configs")
+REDACTED = "<redacted>"
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -241,7 +245,10 @@ def dump_config(config: Config, path: str | Path) -> Path:
     """Write the resolved config as YAML, atomically. Returns the path written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
+    data = config_to_dict(config)
+    if data["stream"]["control_token"]:  # a secret: never written to disk
+        data["stream"]["control_token"] = REDACTED
+    text = yaml.safe_dump(data, sort_keys=False)
     return write_atomic(path, text)
 
 

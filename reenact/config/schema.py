@@ -46,8 +46,17 @@ class StreamConfig:
     max_frames: Count = 0  # stop after N frames (0 = until the source ends / Ctrl-C)
     duration_s: NonNegative = 0.0  # stop after this many seconds (0 = no limit)
     show_stats: bool = True  # draw per-stage timing on the preview
-    control_port: int = 0  # local control interface on 127.0.0.1 (0 = off)
-    control_token: str = ""  # token the control interface requires ("" = generated)
+    # the browser panel and control API (GET /status, POST /action/<name>, POST /settings) on
+    # 127.0.0.1, served by `reenact live` and by `run` on a live-paced source
+    panel: bool = True
+    control_port: Annotated[int, Range(0, 65535)] = 8765  # its port on 127.0.0.1 (0 = any free port)
+    # its token: the environment variable REENACT_CONTROL_TOKEN, else this file's first line,
+    # else control_token (visible in `ps`; never written to the resolved config), else generated
+    control_token_file: str = ""
+    control_token: str = ""
+    upload_max_mb: Positive = 20.0  # a target dropped on the panel: at most this many megabytes...
+    upload_max_megapixels: Positive = 40.0  # ...and this many pixels (header checked before decoding)
+    preview_fps: Positive = 15.0  # the panel's previews; the OBS output page follows the output's rate
     # a larger target frame is scaled down to this longer side
     max_output_side: Annotated[int, Range(128, 16384)] = 1280
     output_dir: str = "out"  # where run logs and the resolved config go

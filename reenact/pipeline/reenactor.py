@@ -107,6 +107,7 @@ class Reenactor:
         self._passthrough: np.ndarray | None = None
         self.frames_with_face = 0
         self.frames_without_face = 0
+        self.last_image_landmarks: np.ndarray | None = None
         self.target = target
         # head motion and eyes, around fusion and composite (a video target's head is its own)
         self.motion = MotionStage(config)
@@ -157,6 +158,7 @@ class Reenactor:
         """The tracking stage alone: safe on another thread, as long as only one thread calls it."""
         start = time.perf_counter_ns()
         landmarks = self.tracker.track_one(image)
+        self.last_image_landmarks = landmarks  # (478,3) in `image` pixels or None: the panel's view
         source = alignment = None
         if landmarks is not None and abs(head_yaw_deg(landmarks)) <= self.config.tracker.max_yaw_deg:
             alignment = compute_alignment(landmarks, self.config.renderer.size)

@@ -5,6 +5,13 @@ Actions: recalibrate, pause (pass-through), next/previous target, intensity up/d
 on/off, gaze on/off, head motion (off -> rotate -> full), stats on/off, help on/off, quit,
 each per-region gain up/down (`GAIN_ACTIONS`: action -> (region, step), one row each, so a
 panel can list them) and gains_reset.
+Besides actions, the panel sets live settings
+(`reenact.stream.live_settings`) and picks a target by its place in the gallery.
+
+The queue between the requesting threads and the render loop is bounded and coalescing: an
+action requested n times before the next frame is one entry with a count, a setting keeps its
+last value, so 400 `next_target` requests become one switch by 400 places (one cross-fade), and a
+burst of requests never piles work onto the render loop.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
 
@@ -70,7 +77,9 @@ class ControlState:
     show_help: bool = False
     quit: bool = False
     message: str = ""
-    pending: list[str] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)  # action -> times requested
+    settings: dict[str, Any] = field(default_factory=dict)  # live setting -> last value
+    select: int | None = None  # gallery index to switch to
 
 
 class Controls:
@@ -80,10 +89,14 @@ class Controls:
     so the per-frame work never races with a control request.
     """
 
+    TOGGLES = ("pause", "smoothing", "stats", "help")  # requested twice = unchanged
+
     def __init__(self, reenactor, *, switch_target: Callable[[int], str] | None = None,
-                 show_stats: bool = True) -> None:
+                 show_stats: bool = True,
+                 select_target: Callable[[int], str] | None = None) -> None:
         self.reenactor = reenactor
         self.switch_target = switch_target
+        self.select_target = select_target
         self.state = ControlState(show_stats=show_stats)
         self._lock = threading.Lock()
 
@@ -92,17 +105,46 @@ class Controls:
         if action not in self.ACTIONS:
             raise ValueError(f"unknown action '{action}'; valid: {', '.join(self.ACTIONS)}")
         with self._lock:
-            self.state.pending.append(action)
+            self.state.pending[action] = self.state.pending.get(action, 0) + 1
+
+    def request_settings(self, values: dict[str, Any]) -> None:
+        """Queue checked live settings ({key: value}, see live_settings.parse_settings)."""
+        with self._lock:
+            self.state.settings.update(values)
+
+    def request_select(self, index: int) -> None:
+        """Queue a switch to the gallery's target `index` (the last request wins)."""
+        with self._lock:
+            self.state.select = index
 
     def key(self, key: int | None) -> None:
         if key is not None and key in HOTKEYS:
             self.request(HOTKEYS[key])
 
     def apply_pending(self) -> None:
+        """Apply what was queued since the last frame; on the render loop's thread."""
+        from reenact.stream.live_settings import apply_setting
+
         with self._lock:
-            pending, self.state.pending = self.state.pending, []
-        for action in pending:
-            self.apply(action)
+            state = self.state
+            pending, settings, select = state.pending, state.settings, state.select
+            state.pending, state.settings, state.select = {}, {}, None
+        steps = pending.pop("next_target", 0) - pending.pop("previous_target", 0)
+        if steps:
+            self._switch(steps)
+        if select is not None and self.select_target is not None:
+            self.state.message = self.select_target(select)
+        for action, count in pending.items():
+            if action in ("intensity_up", "intensity_down"):
+                count = min(count, 16)  # 16 steps cross the whole range
+            elif action in self.TOGGLES:
+                count %= 2
+            else:
+                count = min(count, 1)
+            for _ in range(count):
+                self.apply(action)
+        for key, value in settings.items():
+            apply_setting(self.reenactor, key, value)
 
     def apply(self, action: str) -> None:
         """Apply one action now (on the thread that runs the frames)."""
@@ -173,10 +215,13 @@ class Controls:
     ACTIONS = tuple(_TABLE)
 
     def status(self) -> dict:
+        from reenact.stream.live_settings import setting_values
+
         r = self.reenactor
         return {
             "paused": r.paused, "intensity": r.intensity, "smoothing": r.smoothing,
             "calibrating": r.calibrating, "gaze": r.motion.eyes.gaze,
             "head_motion": r.motion.mode, "target": r.target.name, "face_lost": r.face_lost.is_lost,
-            "gains": dict(r.gains.values),
+            "gains": dict(r.gains.values), "message": self.state.message,
+            "settings": setting_values(r),
         }
