@@ -14,6 +14,7 @@ from reenact.errors import ReenactError
 COMMAND_MODULES = (
     "reenact.cli.run_cmd",
     "reenact.cli.plugins_cmd",
+    "reenact.cli.preset_cmd",
 )
 OPTIONAL_COMMAND_MODULES = (
     "reenact.cli.train_cmd",

@@ -192,6 +192,34 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class PresetsConfig:
+    """Expression presets (smile, surprise, ...) fired on keys 1-6 or by the control interface."""
+
+    # presets on the preview's number keys 1, 2, ... (shipped: smile surprise wink pout angry sad)
+    keys: tuple[str, ...] = ("smile", "surprise", "wink", "pout", "angry", "sad")
+    blend_s: float = 0.15  # a preset blends in (and out on release) over this many seconds
+    mode: str = "add"  # "add" to the live expression, or "replace" it (within the preset's mask)
+    folder: str = "presets"  # the user's presets (`reenact preset record`); shipped ones too
+    # "" = off; "shipped" or a folder of pixel-rr safetensors: also blend the rendered crop with
+    # the pixel-regression model of the preset's class (reenact train pixel-rr)
+    pixel_rr: str = ""
+
+
+@dataclass(frozen=True)
+class PixelRRConfig:
+    """The per-pixel ridge regression of PAPERS.md section 5 (`reenact train pixel-rr`)."""
+
+    kind: str = "linear"  # "linear": y = w x + b per pixel; "gaussian": Gaussian-kernel features
+    ridge: float = 0.4  # lambda of the ridge penalty (the paper's 0.4), on pixels in [0, 1]
+    centres: int = 8  # gaussian: kernel centres spread over [0, 1]
+    holdout: tuple[str, ...] = ("14", "15")  # Yale subjects never trained on (scored by eval)
+    classes: tuple[str, ...] = ("smile", "surprise", "sad", "wink")
+    clip_frames: int = 3  # per clip and class: this many best frames by expression features
+    min_score: float = 0.12  # ... whose class score (reenact.landmarks.expression) passes this
+    out_dir: str = "runs/pixel_rr"
+
+
+@dataclass(frozen=True)
 class Config:
     """Every section of the configuration."""
 
@@ -204,3 +232,5 @@ class Config:
     sink: SinkConfig = field(default_factory=SinkConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    presets: PresetsConfig = field(default_factory=PresetsConfig)
+    pixel_rr: PixelRRConfig = field(default_factory=PixelRRConfig)

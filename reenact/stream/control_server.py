@@ -4,7 +4,9 @@ HTTP on 127.0.0.1 only, every request carrying the token (header `X-Reenact-Toke
 `Authorization: Bearer TOKEN`):
 
     GET  /status                -> {"paused": false, "intensity": 1.0, ...}
-    POST /action/<name>         -> {"ok": true}; name is one of Controls.ACTIONS
+    POST /action/<name>         -> {"ok": true}; name is one of Controls.ACTIONS, or a preset
+                                   action such as preset_on:smile / preset_off:smile
+                                   (reenact.stream.preset_controls)
 
 Actions are queued and applied on the main thread, between frames.
 """

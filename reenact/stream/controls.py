@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from reenact.stream import preset_controls
+
 log = logging.getLogger(__name__)
 
 HOTKEYS = {
@@ -28,6 +30,7 @@ HOTKEYS = {
     ord("h"): "help",
     ord("q"): "quit",
     27: "quit",
+    **preset_controls.PRESET_HOTKEYS,
 }
 
 HELP_LINES = (
@@ -37,6 +40,7 @@ HELP_LINES = (
     "+ / -  intensity up / down",
     "s  smoothing on/off",
     "t  stats on/off",
+    preset_controls.HELP_LINE,
     "h  this help",
     "q  quit",
 )
@@ -64,6 +68,7 @@ class Controls:
     ACTIONS = (
         "recalibrate", "pause", "next_target", "previous_target", "intensity_up",
         "intensity_down", "smoothing", "stats", "help", "quit",
+        *(a for a, row in preset_controls.PRESET_ACTIONS.items() if not row.takes_arg),
     )
 
     def __init__(self, reenactor, *, switch_target: Callable[[int], str] | None = None,
@@ -75,7 +80,7 @@ class Controls:
 
     def request(self, action: str) -> None:
         """Queue an action (thread-safe). Unknown actions raise ValueError."""
-        if action not in self.ACTIONS:
+        if action not in self.ACTIONS and not preset_controls.check(self.reenactor.presets, action):
             raise ValueError(f"unknown action '{action}'; valid: {', '.join(self.ACTIONS)}")
         with self._lock:
             self.state.pending.append(action)
@@ -92,7 +97,13 @@ class Controls:
 
     def apply(self, action: str) -> None:
         r, s = self.reenactor, self.state
-        if action == "recalibrate":
+        try:
+            message = preset_controls.apply(r.presets, action)
+        except ValueError as exc:  # an unknown preset name: say so in the preview, go on
+            message = str(exc)
+        if message is not None:
+            s.message = message
+        elif action == "recalibrate":
             r.recalibrate()
             s.message = "recalibrating: look neutral"
         elif action == "pause":
@@ -122,4 +133,5 @@ class Controls:
         return {
             "paused": r.paused, "intensity": r.intensity, "smoothing": r.smoothing,
             "calibrating": r.calibrating, "target": r.target.name, "face_lost": r.face_lost.is_lost,
+            "presets": r.presets.status(),
         }

@@ -18,6 +18,7 @@ from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
+from reenact.pipeline.presets import PresetMixer
 from reenact.stream.face_lost import FaceLostPolicy
 from reenact.stream.target import PreparedTarget
 from reenact.stream.timing import StageTimer
@@ -72,6 +73,8 @@ class Reenactor:
         self.frames_without_face = 0
         self._smooth_ns = 0
         self._passthrough_buf: np.ndarray | None = None
+        self.presets = PresetMixer.from_config(config)  # expression presets (keys 1-6)
+        self._t_s = 0.0
 
     def set_target(self, target: PreparedTarget, *, crossfade_s: float = 0.0) -> None:
         """Drive `target` from now on; cross-fade from the last output over `crossfade_s`."""
@@ -125,6 +128,7 @@ class Reenactor:
 
     def _process(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> np.ndarray:
         timer = self.timer
+        self._t_s = t_s
         if self.target_video is not None:
             with timer.stage("target"):  # a moving target: its next prepared frame
                 self.set_target(self.target_video.next())
@@ -159,6 +163,8 @@ class Reenactor:
             fused = self.fuser.fuse(
                 source, self.calibrator.neutral, target.landmarks_crop, self.intensity
             )
+        if self.presets.active:
+            fused = self.presets.apply(fused, target.landmarks_crop, self._t_s)
         self.last_fused = fused
         with timer.stage("render"):
             crop = self.renderer.render(fused)
