@@ -24,7 +24,7 @@ import numpy as np
 from reenact.errors import ConfigError
 
 # Modules whose import registers built-in renderers (imported lazily).
-_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp",)
+_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp", "reenact.render.pixel_rr")
 
 _REGISTRY: dict[str, Callable[..., "Renderer"]] = {}
 
