@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from reenact.render import register_renderer
@@ -56,26 +57,42 @@ class PixelRRModel:
 
     def __post_init__(self) -> None:
         self.size = int(self.bias.shape[0])
-        if self.kind == "gaussian":  # phi_k of every uint8 value, looked up per pixel
-            self._lut = gaussian_features(np.arange(256) / 255.0, self.weights.shape[-1])
+        # per-pixel, per-channel float32 tables for OpenCV's vectorised arithmetic
+        s = self.size
+        self._offset = np.repeat(self.bias[..., None] * 255.0, 3, axis=2).astype(np.float32)
+        self._acc = np.empty((s, s, 3), np.float32)
+        if self.kind == "linear":
+            self._scale = np.repeat(self.weights, 3, axis=2).astype(np.float32)
+        else:  # the residual sum_k w_k phi_k(Y) on luma Y, phi_k looked up per uint8 value
+            count = self.weights.shape[-1]
+            self._lut = [np.ascontiguousarray(col.reshape(256, 1)) for col in
+                         (gaussian_features(np.arange(256) / 255.0, count) * 255.0).T]
+            self._kernel_w = [np.ascontiguousarray(self.weights[..., k]) for k in range(count)]
+            self._phi = np.empty((s, s), np.float32)
+            self._residual = np.empty((s, s), np.float32)
+            self._luma = np.empty((s, s), np.uint8)
 
     def apply(self, crop: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """crop (S,S,3) uint8 (aligned, RGB) -> (S,S,3) uint8 with the expression; each colour
-        channel goes through the same per-pixel map."""
-        if crop.shape[:2] != self.bias.shape:
-            raise ValueError(f"pixel-rr model is for {self.size}px crops, got {crop.shape}")
+        """crop (S,S,3) uint8 (aligned, RGB) -> (S,S,3) uint8 with the expression. linear: each
+        colour channel through the same per-pixel map; gaussian: the kernel residual of the
+        crop's luma added to each channel (exact on grey images). `out`: optional buffer."""
+        if crop.shape != (self.size, self.size, 3) or crop.dtype != np.uint8:
+            raise ValueError(f"pixel-rr model wants ({self.size},{self.size},3) uint8 crops, "
+                             f"got {crop.shape} {crop.dtype}")
+        acc = self._acc
         if self.kind == "linear":
-            y = crop * (self.weights[..., 0:1] * (1.0 / 255.0)) + self.bias[..., None]
+            cv2.multiply(crop, self._scale, dst=acc, dtype=cv2.CV_32F)
         else:
-            phi = self._lut[crop]  # (S,S,3,K)
-            y = crop * (1.0 / 255.0) + np.einsum("hwck,hwk->hwc", phi, self.weights)
-            y += self.bias[..., None]
-        y *= 255.0
-        y += 0.5
-        np.clip(y, 0, 255, out=y)
+            cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY, dst=self._luma)
+            residual = self._residual
+            residual.fill(0.0)
+            for lut, weight in zip(self._lut, self._kernel_w):
+                cv2.LUT(self._luma, lut, dst=self._phi)
+                cv2.accumulateProduct(self._phi, weight, residual)
+            cv2.add(crop, cv2.cvtColor(residual, cv2.COLOR_GRAY2RGB), dst=acc, dtype=cv2.CV_32F)
         if out is None:
-            return y.astype(np.uint8)
-        np.copyto(out, y, casting="unsafe")
+            out = np.empty_like(crop)
+        cv2.add(acc, self._offset, dst=out, dtype=cv2.CV_8U)  # rounds and saturates to 0..255
         return out
 
 
