@@ -7,7 +7,8 @@ Sources (`reenact preset record NAME --source SPEC`):
 
     video:CLIP[:FRAME]   that frame of the clip; without FRAME the frame that shows the preset's
                          class best (`reenact.landmarks.expression.class_scores`). The neutral is
-                         the clip's least expressive frames (median of the 10 lowest-scoring).
+                         the clip's least expressive frames (median of the 10 lowest-scoring)
+                         among those tracked (up to FRAME, or at least 30, when FRAME is given).
     webcam[:INDEX]       look neutral while `stream.neutral_frames` frames calibrate, then hold
                          the expression; the strongest frame of the next `seconds` is kept.
     image:PATH           an expression still, with `--neutral image:PATH` for its neutral.
@@ -111,7 +112,9 @@ def rank_frames(faces: np.ndarray, neutral: np.ndarray, cls: str, size: int) -> 
 
 def from_video(path: Path, config, size: int, *, frame: int | None, cls: str) -> Recording:
     """A clip frame (or the clip's best frame for `cls`) against the clip's calm neutral."""
-    indices, faces = track_clip(path, config, size)
+    # with a frame given, the clip is tracked up to it (the neutral comes from those frames)
+    limit = 0 if frame is None else max(frame + 1, 3 * NEUTRAL_POOL)
+    indices, faces = track_clip(path, config, size, max_frames=limit)
     neutral = least_expressive_neutral(faces)
     if frame is None:
         if not cls:
