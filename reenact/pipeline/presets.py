@@ -36,7 +36,8 @@ class PresetMixer:
     """
 
     def __init__(self, library: dict[str, Preset], *, keys: tuple[str, ...] = (),
-                 blend_s: float = 0.15, mode: str = "add", size: int = 256) -> None:
+                 blend_s: float = 0.15, mode: str = "add", size: int = 256,
+                 crop_models: dict | None = None) -> None:
         if mode not in MODES:
             raise InputError(f"presets.mode: '{mode}' is not one of {', '.join(MODES)}")
         self.library = dict(library)
@@ -48,6 +49,8 @@ class PresetMixer:
         self._level: dict[str, float] = {}
         self._last_t: float | None = None
         self._deltas: dict[str, tuple[bytes, np.ndarray]] = {}
+        self.crop_models = dict(crop_models or {})  # class -> PixelRRModel (presets.pixel_rr)
+        self._mask: tuple[bytes, np.ndarray] | None = None
 
     @classmethod
     def from_config(cls, config) -> PresetMixer:
@@ -55,8 +58,17 @@ class PresetMixer:
         from reenact.fusion.presets import load_library
 
         p = config.presets
+        models = None
+        if p.pixel_rr:
+            from reenact.render.pixel_rr import load_pixel_rr, model_paths
+
+            paths = model_paths(p.pixel_rr, config.renderer.size)
+            if not paths:
+                raise InputError(f"presets.pixel_rr: no pixel-rr models in {p.pixel_rr}; run "
+                                 "`reenact train pixel-rr` or set presets.pixel_rr=shipped")
+            models = {c: load_pixel_rr(path) for c, path in paths.items()}
         return cls(load_library(p.folder), keys=p.keys, blend_s=p.blend_s, mode=p.mode,
-                   size=config.renderer.size)
+                   size=config.renderer.size, crop_models=models)
 
     # ------------------------------------------------------------------ controls (main thread)
 
@@ -156,3 +168,26 @@ class PresetMixer:
             else:
                 out += m * (target_neutral + delta - out)
         return out
+
+    def blend_crop(self, crop: np.ndarray, target_crop: np.ndarray,
+                   target_neutral: np.ndarray) -> np.ndarray:
+        """With `presets.pixel_rr`: the rendered crop (S,S,3) uint8 blended, by each active
+        preset's envelope inside the target's face mask, with the pixel-regression model of the
+        preset's class applied to the target's crop. Unchanged without models or presets."""
+        if not self.crop_models or not self._on:
+            return crop
+        from reenact.stream.composite import face_mask
+
+        key = np.asarray(target_neutral).tobytes()
+        if self._mask is None or self._mask[0] != key:
+            self._mask = (key, face_mask(target_neutral, crop.shape[0])[..., None])
+        out = None
+        for name, weight in self.weights().items():
+            model = self.crop_models.get(self.library[name].expression_class)
+            if model is None or weight <= 0.0:
+                continue
+            if out is None:
+                out = crop.astype(np.float32)
+            alpha = weight * self._mask[1]
+            out += alpha * (model.apply(target_crop).astype(np.float32) - out)
+        return crop if out is None else (out + 0.5).astype(np.uint8)

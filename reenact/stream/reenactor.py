@@ -168,6 +168,8 @@ class Reenactor:
         self.last_fused = fused
         with timer.stage("render"):
             crop = self.renderer.render(fused)
+            if self.presets.active:
+                crop = self.presets.blend_crop(crop, target.crop, target.landmarks_crop)
         start = time.perf_counter_ns()
         if self.crop_blender is not None:
             crop = self.crop_blender.blend(crop)

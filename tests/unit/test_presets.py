@@ -117,3 +117,22 @@ def test_control_table_parses_and_refuses(library):
     for bad in ("preset_on", "preset_1:x", "preset_on:nosuch", "preset_mode:blend"):
         with pytest.raises(ValueError):
             preset_controls.check(mixer, bad)
+
+
+def test_pixel_rr_blends_the_crop_inside_the_face_only(target):
+    """presets.pixel_rr=shipped: a fired smile also blends the smile model's crop, face only."""
+    from reenact.config import load_config
+
+    mixer = PresetMixer.from_config(load_config(None, ["presets.pixel_rr=shipped",
+                                                       "presets.blend_s=0"]))
+    crop = target.crop
+    assert mixer.blend_crop(crop, crop, target.landmarks_crop) is crop  # nothing fired
+    mixer.press("smile")
+    mixer.advance(0.0)
+    out = mixer.blend_crop(crop, crop, target.landmarks_crop)
+    expected = mixer.crop_models["smile"].apply(crop)
+    mouth = (slice(150, 200), slice(100, 156))
+    assert np.abs(out[mouth].astype(int) - expected[mouth]).max() <= 1
+    assert np.array_equal(out[:6], crop[:6])  # the crop border is outside the face mask
+    with pytest.raises(InputError, match="presets.pixel_rr"):
+        PresetMixer.from_config(load_config(None, ["presets.pixel_rr=/nonexistent"]))
