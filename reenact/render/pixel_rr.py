@@ -114,14 +114,17 @@ def fit_pixel_rr(neutral: np.ndarray, expression: np.ndarray, *, kind: str = "li
         b = ym - w * xm
         weights = w[..., None]
     else:
-        phi = gaussian_features(x, centres).astype(np.float64)  # (N,S,S,K)
-        target = y - x  # the residual: ridge towards the identity map
-        pm, tm = phi.mean(0), target.mean(0)
-        pc, tc = phi - pm, target - tm
-        gram = np.einsum("nhwk,nhwj->hwkj", pc, pc) + ridge * np.eye(centres)
-        rhs = np.einsum("nhwk,nhw->hwk", pc, tc)
-        weights = np.linalg.solve(gram, rhs[..., None])[..., 0]
-        b = tm - np.einsum("hwk,hwk->hw", pm, weights)
+        s = x.shape[1]
+        phi = gaussian_features(x, centres).reshape(n, s * s, centres).transpose(1, 0, 2)
+        target = (y - x).reshape(n, s * s).T  # (P,N): the residual, ridge towards identity
+        pc = phi - phi.mean(axis=1, keepdims=True)  # (P,N,K)
+        tc = target - target.mean(axis=1, keepdims=True)
+        gram = np.matmul(pc.transpose(0, 2, 1), pc) + np.float32(ridge) * np.eye(centres,
+                                                                              dtype=np.float32)
+        rhs = np.matmul(pc.transpose(0, 2, 1), tc[..., None].astype(np.float32))
+        w = np.linalg.solve(gram.astype(np.float64), rhs.astype(np.float64))[..., 0]  # (P,K)
+        b = target.mean(axis=1) - np.einsum("pk,pk->p", phi.mean(axis=1), w)
+        weights, b = w.reshape(s, s, centres), b.reshape(s, s)
     return PixelRRModel(kind, name, weights.astype(np.float32), b.astype(np.float32),
                         float(ridge), n)
 
