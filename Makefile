@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/reenact demo --output out/demo.mp4
 
 test: $(STAMP)
+	bash .ci/install-system-deps
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)

@@ -189,6 +189,10 @@ class EvalConfig:
     identity_stride: int = 5  # cross: a face descriptor every n-th output frame (~0.15 s each)
     strip_frames: int = 4  # rows of sample frames in each strip PNG
     progress: bool = True  # tqdm progress bars
+    stills: str = ""  # `--stills DIR`: run the posed-expression protocol on DIR instead of clips
+    # subjects the posed-expression protocol scores (NN of NN_<condition>.png); keep them out of
+    # training (configs/train_fusion.yaml val_holdout: expressions_14, expressions_15)
+    stills_subjects: tuple[str, ...] = ("14", "15")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,12 @@
+"""Image and landmark measures shared by training and evaluation.
+
+Pure functions on numpy arrays (no I/O, no state), one module per kind of measure:
+
+- `series`     Pearson r and regression gain of an output series against an actor series;
+- `expression` expression features relative to a neutral face (mouth, eyes, brows);
+- `gaze`       iris position inside the eye opening, eye openness (gaze, blinks);
+- `head`       head roll / pitch / yaw from the 478-point mesh's own 3-D coordinates;
+- `seam`       the step across a pasted face's blend boundary in the composited frame;
+- `sharpness`  high-frequency energy ratio, mouth and eye boxes cut by the landmarks;
+- `haarpsi`    the HaarPSI perceptual similarity (Reisenhofer et al. 2018), no learned weights.
+"""
