@@ -193,6 +193,10 @@ class EvalConfig:
     # subjects the posed-expression protocol scores (NN of NN_<condition>.png); keep them out of
     # training (configs/train_fusion.yaml val_holdout: expressions_14, expressions_15)
     stills_subjects: tuple[str, ...] = ("14", "15")
+    # --stills also scores pixel-rr models from this folder ("shipped" = reenact/models; "" = off)
+    # and the warp / generator driven by each condition's mean deviation (the presets)
+    stills_pixel_rr: str = "shipped"
+    stills_portraits: tuple[str, ...] = ()  # --stills: non-photo targets for a preset strip
 
 
 @dataclass(frozen=True)
