@@ -80,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     from reenact.atomic import write_json
     from reenact.errors import ConfigError
-    from reenact.stream.bench import available_backends, format_table, run_bench
+    from reenact.tools.bench import available_backends, format_table, run_bench
 
     if args.replay is None and not args.source:
         raise ConfigError("reenact bench: give --source SPEC (or --replay FILE)")
@@ -91,7 +91,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.replay is not None:
         return _bench_replay(args, config, backends)
     if args.save_replay is not None:
-        from reenact.stream.replay import record_replay
+        from reenact.tools.replay import record_replay
 
         record_replay(config, sizes=args.sizes, frames=args.frames, path=args.save_replay)
         print(f"saved replay {args.save_replay}")
@@ -107,7 +107,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def _bench_replay(args: argparse.Namespace, config, backends: list[str]) -> int:
     from reenact.atomic import write_json
-    from reenact.stream.bench import format_replay_table, run_replay_bench
+    from reenact.tools.bench import format_replay_table, run_replay_bench
 
     if not args.replay.is_file():
         from reenact.errors import InputError
@@ -123,7 +123,7 @@ def _bench_replay(args: argparse.Namespace, config, backends: list[str]) -> int:
 
 def cmd_soak(args: argparse.Namespace) -> int:
     from reenact.atomic import write_json
-    from reenact.stream.soak import format_report, run_soak
+    from reenact.tools.soak import format_report, run_soak
 
     config = config_from_args(args)
     result = run_soak(config, duration_s=args.duration, window_s=args.window,
@@ -138,8 +138,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "weights":
         return _export_weights(args)
     from reenact.engine.backends import export_onnx
-    from reenact.engine.factory import shipped_weights
-    from reenact.engine.generator_runner import load_generator
+    from reenact.pipeline.factory import shipped_weights
+    from reenact.render.generator import load_generator
     from reenact.errors import WeightsError
 
     config = config_from_args(args)

@@ -22,20 +22,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--out", default="out/pixel_rr.png", metavar="PNG")
     add_config_options(a)
     a.set_defaults(handler=cmd_apply)
-    e = verbs.add_parser(
-        "eval", help="posed stills: pixel-rr vs the warp and the generator, and a strip",
-        description="On the held-out subjects (pixel_rr.holdout) of a Yale-layout folder: the "
-        "neutral still is the target, the expression still the truth; pixel-rr per class vs "
-        "the warp and the generator driven by the class's mean deviation (the preset) and by "
-        "the truth's own landmarks. SSIM, PSNR, sharpness; report.md, report.json, strips.")
-    e.add_argument("--stills", required=True, metavar="DIR", help="NN_<condition>.png stills")
-    e.add_argument("--models", nargs="+", default=["shipped"], metavar="DIR",
-                   help="pixel-rr model folders (each one's kind is read from its files)")
-    e.add_argument("--portraits", nargs="*", default=[], metavar="IMAGE",
-                   help="non-photo targets for the strip (a painting, a cartoon, an animal)")
-    e.add_argument("--out", default="out/pixel_rr_eval", metavar="DIR")
-    add_config_options(e)
-    e.set_defaults(handler=cmd_eval)
     b = verbs.add_parser("bench", help="time applying each model to a 256 crop (median, p99)")
     b.add_argument("--models", nargs="+", default=["shipped"], metavar="DIR")
     b.add_argument("--frames", type=int, default=500)
@@ -59,7 +45,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from reenact.config import load_config
     from reenact.imageio import save_image
     from reenact.render.pixel_rr import PixelRRRenderer
-    from reenact.stream.target import prepare_target
+    from reenact.pipeline.target import prepare_target
 
     config = load_config(args.config, args.overrides)
     size = config.renderer.size
@@ -77,7 +63,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import numpy as np
 
     from reenact.config import load_config
-    from reenact.stream.target import prepare_target
+    from reenact.pipeline.target import prepare_target
 
     config = load_config(args.config, args.overrides)
     size = config.renderer.size
@@ -98,24 +84,3 @@ def cmd_bench(args: argparse.Namespace) -> int:
                   f"p99 {np.percentile(times, 99):6.3f} ms")
     return 0
 
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    from reenact.config import dump_config, load_config
-    from reenact.eval.pixel_rr_compare import run_comparison
-    from reenact.render.pixel_rr import load_pixel_rr, model_paths
-
-    config = load_config(args.config, args.overrides)
-    stills = Path(args.stills)
-    if not stills.is_dir():
-        raise InputError(f"--stills {stills}: not a folder")
-    dirs = {}
-    for folder in args.models:
-        paths = model_paths(folder, config.renderer.size)
-        if not paths:
-            raise InputError(f"{folder}: no pixel_rr_<class>_{config.renderer.size}.safetensors")
-        dirs[load_pixel_rr(next(iter(paths.values()))).kind] = folder
-    out = Path(args.out)
-    run_comparison(stills, args.portraits, dirs, config, out)
-    dump_config(config, out / "pixel_rr_eval.config.yaml")
-    print((out / "report.md").read_text())
-    return 0

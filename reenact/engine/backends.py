@@ -2,7 +2,7 @@
 
 Each backend has one method per network call: `run(x) -> y`, with
 x: (1, C, S, S) float32 numpy in [-1, 1] and y: (1, 3, S, S) float32 numpy in [-1, 1].
-On CUDA the whole frame runs on the device instead: `reenact.engine.device_renderer`.
+On CUDA the whole frame runs on the device instead: `reenact.render.generator_cuda`.
 """
 
 from __future__ import annotations

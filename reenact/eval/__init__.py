@@ -9,7 +9,7 @@ from reenact.eval.identity import (
     face_box_from_eye_centres,
     identity_distance,
 )
-from reenact.eval.metrics import (
+from reenact.metrics.image import (
     eye_centres,
     head_motion,
     inter_ocular_distance,

@@ -1,6 +1,6 @@
 """Cross-reenactment: clip A drives portrait B through the live path, one renderer at a time.
 
-Each renderer gets its own `reenact.stream.reenactor.Reenactor` (track A in video mode, align,
+Each renderer gets its own `reenact.pipeline.reenactor.Reenactor` (track A in video mode, align,
 One Euro smoothing, neutral from the first `stream.neutral_frames` frames, fuse onto B, render,
 composite) with a `StageTimer`. Only frames the live path actually renders count (not the
 calibration frames, nor face-lost hold / fade frames); every renderer sees the same driver frames,
@@ -31,7 +31,7 @@ import numpy as np
 
 from reenact.config import Config
 from reenact.eval.clips import TrackedClip, deviation, iter_frames, pick_spread
-from reenact.eval.metrics import landmark_error
+from reenact.metrics.image import landmark_error
 from reenact.eval.renderers import EvalRenderer
 from reenact.eval.temporal import TemporalSSIM, jitter_on, still_stretch, temporal_ssim_of
 
@@ -74,7 +74,7 @@ class IdentityProbe:
 
 
 def make_probe(embedder, target) -> IdentityProbe:
-    """The identity probe of a prepared target (`reenact.stream.target.PreparedTarget`)."""
+    """The identity probe of a prepared target (`reenact.pipeline.target.PreparedTarget`)."""
     from reenact.eval.identity import face_box_from_eye_centres
     from reenact.landmarks.align import canonical_eye_centres
 
@@ -86,8 +86,8 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
           probe: IdentityProbe, keep: set[int], bar=None) -> DriveResult:
     """Run the live path for one renderer over the clip; measure as the module says."""
     from reenact.landmarks.tracker import FaceTracker
-    from reenact.stream.reenactor import Reenactor
-    from reenact.stream.timing import StageTimer
+    from reenact.pipeline.reenactor import Reenactor
+    from reenact.pipeline.timing import StageTimer
 
     timer = StageTimer()
     result = DriveResult()

@@ -63,8 +63,8 @@ def generator_paths(config: Config, extra: tuple[str, ...] | list[str] = ()) -> 
 
 def build_eval_renderers(config: Config, generators: list[Path]) -> list[EvalRenderer]:
     """identity, warp, every generator in `generators`, then the shipped one if present."""
-    from reenact.engine.factory import shipped_weights
-    from reenact.engine.generator_runner import GeneratorRenderer
+    from reenact.pipeline.factory import shipped_weights
+    from reenact.render.generator import GeneratorRenderer
     from reenact.render import build_renderer
 
     size = config.renderer.size

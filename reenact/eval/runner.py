@@ -98,7 +98,7 @@ def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer]
 
 def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, config: Config,
                 renderers: list[EvalRenderer], fuser, progress: bool) -> list[CrossResult]:
-    """Every clip drives every prepared target (`reenact.stream.target.PreparedTarget`)."""
+    """Every clip drives every prepared target (`reenact.pipeline.target.PreparedTarget`)."""
     from reenact.eval.identity import IdentityEmbedder
 
     embedder = IdentityEmbedder()
@@ -208,8 +208,8 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     Raises InputError naming a missing or unusable clip / portrait / weights file before any
     long work starts (a clip with no face at all is found when it is tracked).
     """
-    from reenact.engine.factory import build_fuser
-    from reenact.stream.target import prepare_target
+    from reenact.pipeline.factory import build_fuser
+    from reenact.pipeline.target import prepare_target
 
     progress = config.eval.progress if progress is None else progress
     if 0 < config.eval.max_frames <= config.stream.neutral_frames:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reenact.eval.clips import TrackedClip, deviation, pick_spread
-from reenact.eval.metrics import l1, psnr, ssim_map
+from reenact.metrics.image import l1, psnr, ssim_map
 from reenact.eval.renderers import EvalRenderer
 from reenact.eval.viewer import SelfFrameScorer
 from reenact.metrics.series import nanmean
@@ -120,7 +120,7 @@ def evaluate_self(clip: TrackedClip, renderers: list[EvalRenderer], fuser, *, re
     renderers: built once, re-targeted here. fuser: `fuse(source, source_neutral,
     target_neutral, intensity) -> (478,3)`. bar: a tqdm bar advanced once per rendered frame.
     """
-    from reenact.stream.composite import face_mask
+    from reenact.pipeline.composite import face_mask
 
     ref = clip.reference_index(reference)
     frames = [int(i) for i in np.flatnonzero(clip.valid) if i != ref]

@@ -88,7 +88,7 @@ def _aligned(path: Path, config: Config) -> tuple[np.ndarray, np.ndarray]:
     """(crop (S,S,3) uint8, landmarks (478,3) crop pixels) of a still's one face."""
     from reenact.landmarks.align import compute_alignment
     from reenact.landmarks.tracker import detect_target_face
-    from reenact.stream.target import fit_frame, load_target_image
+    from reenact.pipeline.target import fit_frame, load_target_image
 
     _, image = load_target_image(str(path), config)
     frame = fit_frame(image, config.stream.max_output_side)
@@ -102,7 +102,7 @@ def score_still(crop: np.ndarray, truth: np.ndarray, truth_landmarks: np.ndarray
     from reenact.eval.self_reenact import compare
     from reenact.eval.viewer import crop_scores
     from reenact.metrics.sharpness import sharpness_ratio
-    from reenact.stream.composite import face_mask
+    from reenact.pipeline.composite import face_mask
 
     face = face_mask(truth_landmarks, truth.shape[0]) > 0.5
     ssim, ssim_face, psnr, _ = compare(crop, truth, face)

@@ -39,7 +39,7 @@ class ClassDriven:
         self._target: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def set_target(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
-        from reenact.stream.composite import face_mask
+        from reenact.pipeline.composite import face_mask
 
         mask = face_mask(target_landmarks, self.size)[..., None]
         self._target = (np.ascontiguousarray(target_crop), np.asarray(target_landmarks), mask)
@@ -70,7 +70,7 @@ def _presets(folder: Path, config, exclude: tuple[str, ...]) -> dict:
 
 def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
     """pixel-rr (eval.stills_pixel_rr models), warp + preset, generator + preset."""
-    from reenact.engine.factory import shipped_weights
+    from reenact.pipeline.factory import shipped_weights
     from reenact.render import build_renderer
     from reenact.render.pixel_rr import load_pixel_rr, model_paths
 
@@ -88,7 +88,7 @@ def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
     engines = {"warp": build_renderer("warp", size=size)}
     weights = shipped_weights("generator", size)
     if weights is not None:
-        from reenact.engine.generator_runner import GeneratorRenderer
+        from reenact.render.generator import GeneratorRenderer
 
         engines["generator:shipped"] = GeneratorRenderer.from_weights(weights, config)
     for name, engine in engines.items():
@@ -106,7 +106,7 @@ def portraits_strip(config, renderers: list[EvalRenderer], path: Path, cls: str 
     aligned crop, then each class-driven renderer's `cls` composited into the picture."""
     from reenact.eval.plots import sample_strip
     from reenact.eval.files import resolve_input
-    from reenact.stream.target import prepare_target
+    from reenact.pipeline.target import prepare_target
 
     columns: dict[str, list[np.ndarray]] = {"portrait": []}
     labels = []

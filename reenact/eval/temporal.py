@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.eval.metrics import landmark_jitter, ssim, stillest_stretch
+from reenact.metrics.image import landmark_jitter, ssim, stillest_stretch
 
 
 class TemporalSSIM:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from reenact.eval.clips import TrackedClip, iter_frames
-from reenact.eval.metrics import psnr, ssim, ssim_map
+from reenact.metrics.image import psnr, ssim, ssim_map
 from reenact.metrics.expression import expression_carried
 from reenact.metrics.gaze import blink_carried, gaze_carried
 from reenact.metrics.haarpsi import haarpsi
@@ -73,7 +73,7 @@ def composite_into(frame: np.ndarray, landmarks: np.ndarray, crop: np.ndarray, s
     give the paste box and its blend mask.
     """
     from reenact.landmarks.align import compute_alignment
-    from reenact.stream.composite import Compositor
+    from reenact.pipeline.composite import Compositor
 
     alignment = compute_alignment(landmarks, size)
     compositor = Compositor(target_frame=frame, alignment=alignment,

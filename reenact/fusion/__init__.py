@@ -1,0 +1,1 @@
+"""Fusion: the Fuser protocol, the training-free transfer and the network Phi."""

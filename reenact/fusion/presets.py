@@ -10,7 +10,7 @@ distances, z too):
     mask       (478,)  float32  per-point weight in [0, 1] (1 everywhere = the whole face)
     meta       0-d str          JSON: name, source (where it was recorded), class, regions, format
 
-Transfer to any face is the training-free transfer's (`reenact.landmarks.transfer`): the
+Transfer to any face is the training-free transfer's (`reenact.fusion.transfer`): the
 deviation is resized per region by the ratio of the target's and the recorded face's region
 sizes, so a preset recorded on a wide mouth smiles as wide, relative to a small mouth.
 
@@ -35,7 +35,7 @@ FORMAT = "reenact.preset/1"
 NUM_POINTS = 478
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "presets"
 REGION_NAMES = ("mouth", "eyes", "brows", "nose", "jaw")
-# user region words -> the transfer's regions (reenact.landmarks.transfer.region_field)
+# user region words -> the transfer's regions (reenact.fusion.transfer.region_field)
 _REGION_PARTS = {"mouth": ("mouth",), "eyes": ("left_eye", "right_eye"),
                  "brows": ("left_brow", "right_brow"), "nose": ("nose",), "jaw": ("rest",)}
 
@@ -63,7 +63,7 @@ def region_mask(regions: tuple[str, ...] | list[str]) -> np.ndarray:
     unknown = [r for r in regions if r not in _REGION_PARTS]
     if unknown:
         raise InputError(f"preset regions: unknown {unknown}; valid: {', '.join(REGION_NAMES)}")
-    from reenact.landmarks.transfer import region_field
+    from reenact.fusion.transfer import region_field
 
     values = {part: 1.0 for r in regions for part in _REGION_PARTS[r]}
     return np.clip(region_field(values), 0.0, 1.0).astype(np.float32)
@@ -89,7 +89,7 @@ class Preset:
     def delta_for(self, target_neutral: np.ndarray, size: int) -> np.ndarray:
         """The preset's deviation carried onto a target: (478,3) float32 crop pixels to add to
         the target's neutral `target_neutral` (478,3 crop pixels), before the mask."""
-        from reenact.landmarks.transfer import TrainingFreeFusion
+        from reenact.fusion.transfer import TrainingFreeFusion
 
         neutral, expression = self.landmarks(size)
         fused = TrainingFreeFusion().fuse(expression, neutral, target_neutral, 1.0)

@@ -1,6 +1,6 @@
 """The seam of a pasted face: the step across the compositor's blend boundary.
 
-The compositor (`reenact.stream.composite.Compositor`) blends the rendered crop into the frame
+The compositor (`reenact.pipeline.composite.Compositor`) blends the rendered crop into the frame
 with an alpha mask that is 1 on the face and fades to 0 outside it. Where the pasted pixels and
 the frame around them disagree, a viewer sees a seam. Measured on a thin band along the mask's
 edge (its 0.5 level line, `half_width` pixels either side), on d = composite - real frame:

@@ -1,0 +1,2 @@
+"""The per-frame pipeline: reenactor, prepared target, target video, compositor, face-lost policy,
+timing and the factory that builds the stages from config."""

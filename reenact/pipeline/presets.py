@@ -176,7 +176,7 @@ class PresetMixer:
         preset's class applied to the target's crop. Unchanged without models or presets."""
         if not self.crop_models or not self._on:
             return crop
-        from reenact.stream.composite import face_mask
+        from reenact.pipeline.composite import face_mask
 
         key = np.asarray(target_neutral).tobytes()
         if self._mask is None or self._mask[0] != key:

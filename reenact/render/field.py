@@ -158,7 +158,8 @@ class MeshField:
         x0, y0, x1, y1 = roi
         self.roi, self.grid, self.num_free = roi, int(grid), int(num_free)
         self.to_grid_scale = np.array([grid / (x1 - x0), grid / (y1 - y0)], np.float32)
-        offset = 0.5 - 0.5 * self.to_grid_scale - np.array([x0, y0]) * self.to_grid_scale
+        # pixel x -> grid x: (x - x0 + 0.5) G / w - 0.5, the inverse of the sample positions below
+        offset = 0.5 * self.to_grid_scale - 0.5 - np.array([x0, y0]) * self.to_grid_scale
         self.to_grid_offset = offset.astype(np.float32)
         gx = x0 + (np.arange(grid) + 0.5) * (x1 - x0) / grid - 0.5
         gy = y0 + (np.arange(grid) + 0.5) * (y1 - y0) / grid - 0.5

@@ -13,13 +13,13 @@ import cv2
 import numpy as np
 
 from reenact.config import Config
-from reenact.engine.factory import build_fuser, build_renderer
+from reenact.pipeline.factory import build_fuser, build_renderer
 from reenact.imageio import save_image
 from reenact.landmarks.scripted import DEMO_DURATION_S, peak_times, scripted_landmarks
-from reenact.stream.reenactor import Reenactor
+from reenact.pipeline.reenactor import Reenactor
 from reenact.stream.session import open_sink, output_dir
-from reenact.stream.target import prepare_target
-from reenact.stream.timing import StageTimer
+from reenact.pipeline.target import prepare_target
+from reenact.pipeline.timing import StageTimer
 
 DEMO_FPS = 25.0
 
@@ -91,7 +91,7 @@ def run_demo(config: Config) -> tuple[Path, Path]:
     from reenact.config import dump_config
 
     dump_config(config, folder / f"{video.stem}.config.yaml")
-    from reenact.engine.factory import describe
+    from reenact.pipeline.factory import describe
 
     print(f"renderer: {describe(renderer)}; fuser: {describe(fuser)}", file=sys.stderr)
     print(timer.table(), file=sys.stderr)

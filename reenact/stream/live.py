@@ -51,7 +51,7 @@ class LiveHooks:
         folder = self.config.stream.targets_dir
         if not folder:
             return None
-        from reenact.stream.target import TargetSet, list_targets
+        from reenact.pipeline.target import TargetSet, list_targets
 
         targets = TargetSet(reenactor.target, list_targets(folder), self.config)
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from reenact.atomic import write_json
 from reenact.config import Config, dump_config
-from reenact.engine.factory import build_fuser, build_renderer
+from reenact.pipeline.factory import build_fuser, build_renderer
 from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
-from reenact.stream.loop import LoopResult, run_loop
-from reenact.stream.reenactor import Reenactor
-from reenact.stream.target import prepare_target
-from reenact.stream.target_video import TargetVideo, is_video
-from reenact.stream.timing import StageTimer
+from reenact.stream.run_loop import LoopResult, run_loop
+from reenact.pipeline.reenactor import Reenactor
+from reenact.pipeline.target import prepare_target
+from reenact.pipeline.target_video import TargetVideo, is_video
+from reenact.pipeline.timing import StageTimer
 
 log = logging.getLogger(__name__)
 

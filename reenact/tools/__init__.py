@@ -1,0 +1,1 @@
+"""Tools beside the live loop: bench, soak, replay."""

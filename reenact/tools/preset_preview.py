@@ -21,7 +21,7 @@ def preset_strip(preset, target_path: str, config, renderer_name: str, out: Path
     """Write `out`: the target as it is, then with `preset` fired (warp or a named renderer)."""
     from reenact.imageio import save_image
     from reenact.render import build_renderer
-    from reenact.stream.target import prepare_target
+    from reenact.pipeline.target import prepare_target
 
     target = prepare_target(target_path, config)
     size = config.renderer.size

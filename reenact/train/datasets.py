@@ -134,7 +134,7 @@ class GeneratorDataset(Dataset):
 
 def generator_input(batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Omega's input: cat(P_t, landmark image[, warp]) -> (B, 4|7, S, S), the layout
-    `reenact.engine.generator_runner` feeds at run time."""
+    `reenact.render.generator` feeds at run time."""
     parts = [batch["target"], batch["condition"]]
     if "warped" in batch:
         parts.append(batch["warped"])

@@ -26,7 +26,7 @@ from reenact.nn import losses
 from reenact.nn.fusion import LandmarkDiscriminator, LandmarkFusionAE
 from reenact.train.datasets import FusionDataset
 from reenact.train.distributed import unwrap, wrap
-from reenact.train.loop import Trainer
+from reenact.train.trainer import Trainer
 from reenact.train.pairs import FUSION_KINDS, FusionPairs, LandmarkPair, Split
 
 VAL_PAIRS = 64  # validation pairs per paired kind
@@ -174,8 +174,8 @@ def validate_fusion(phi: LandmarkFusionAE, pairs: list[LandmarkPair], *, size: i
     """Normalised mean error (xy distance / inter-ocular distance) of J_gen against J_o per pair
     kind, for Phi as the paper applies it (L_t + Phi(L_s, L_t)), as the live loop does
     (L_t + Phi(L_s, L_t) - Phi(N_s, L_t)), and for two baselines: no change (L_t) and the
-    training-free transfer (`reenact.landmarks.transfer`)."""
-    from reenact.landmarks.transfer import TrainingFreeFusion  # noqa: PLC0415
+    training-free transfer (`reenact.fusion.transfer`)."""
+    from reenact.fusion.transfer import TrainingFreeFusion  # noqa: PLC0415
 
     was_training = phi.training
     phi.eval()

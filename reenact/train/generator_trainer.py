@@ -28,7 +28,7 @@ from reenact.nn.patchgan import PatchDiscriminator
 from reenact.nn.unet import UNetGenerator
 from reenact.train.datasets import GeneratorDataset, generator_input, resize_entry, tensor_to_image
 from reenact.train.distributed import main_first, wrap
-from reenact.train.loop import Trainer
+from reenact.train.trainer import Trainer
 from reenact.train.pairs import GeneratorPair, GeneratorPairs, Split, omega_candidates
 from reenact.train.pairs import validation_pairs
 from reenact.train.warps import WarpBank
@@ -167,7 +167,7 @@ class GeneratorTrainer(Trainer):
 
 
 def _scores(images: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, float]:
-    from reenact.eval.metrics import l1, psnr, ssim  # noqa: PLC0415
+    from reenact.metrics.image import l1, psnr, ssim  # noqa: PLC0415
 
     return {
         "ssim": float(np.mean([ssim(a, b) for a, b in zip(images, truths)])),
@@ -178,7 +178,7 @@ def _scores(images: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, flo
 
 def validate_generator(gen: UNetGenerator, data: GeneratorDataset, pairs: list[GeneratorPair], *,
                        device: torch.device, warp_guided: bool, batch_size: int) -> dict[str, Any]:
-    """SSIM / PSNR / L1 (uint8 crops, `reenact.eval.metrics`) of Omega on self-reenactment of
+    """SSIM / PSNR / L1 (uint8 crops, `reenact.metrics.image`) of Omega on self-reenactment of
     held-out identities (the neutral reference frame drives each ground-truth frame's landmark
     image), and of two baselines: the training-free warp and the unchanged reference crop."""
     was_training = gen.training

@@ -161,7 +161,7 @@ def test_help_is_there_for_a_newcomer():
 def test_export_weights_halves_a_generator_and_it_still_loads(tmp_path):
     import torch
 
-    from reenact.engine.generator_runner import load_generator
+    from reenact.render.generator import load_generator
     from reenact.engine.weights import load_weights, save_module
     from reenact.nn.unet import UNetGenerator
 

@@ -104,7 +104,7 @@ def test_a_clip_played_like_a_camera_is_tracked_ahead_or_in_line(clips_dir, tmp_
     dropped, and every delivered frame has the actor's face either way."""
     import threading
 
-    from reenact.stream.reenactor import Reenactor
+    from reenact.pipeline.reenactor import Reenactor
 
     threads: set[int] = set()
     original = Reenactor.track

@@ -18,13 +18,13 @@ import pytest
 
 from reenact.config import Config, replace
 from reenact.config.schema import TrackerConfig
-from reenact.engine.factory import MODELS_DIR, build_fuser, build_renderer, shipped_weights
-from reenact.engine.generator_runner import GeneratorRenderer
+from reenact.pipeline.factory import MODELS_DIR, build_fuser, build_renderer, shipped_weights
+from reenact.render.generator import GeneratorRenderer
 from reenact.engine.weights import load_weights
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.regions import REGIONS, mouth_open_ratio
 from reenact.landmarks.tracker import FaceTracker, detect_target_face
-from reenact.landmarks.transfer import TrainingFreeFusion
+from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.render.warp import WarpRenderer
 from tests.helpers import aligned_actor
 

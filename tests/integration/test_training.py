@@ -86,7 +86,7 @@ def test_fusion_training_lowers_its_loss(cache: Path, tmp_path: Path):
     assert result.weights == tmp_path / "fusion.safetensors"
     _, meta = load_weights(result.weights, expected={"arch": "fusion", "hidden": 64, "code": 16})
     assert meta["steps"] == "200"
-    from reenact.engine.fusion_runner import NetworkFusion  # the live fuser loads it by path
+    from reenact.fusion.network import NetworkFusion  # the live fuser loads it by path
 
     live = load_config(None, [f"renderer.size={SIZE}", f"fusion.weights={result.weights}"])
     fuser = NetworkFusion.from_weights(result.weights, live)
@@ -110,14 +110,14 @@ def test_generator_training_lowers_its_loss(cache: Path, tmp_path: Path, variant
     assert record["variant"] == variant and record["samples"] == 4
     assert 0 < record["ssim"] <= 1 and record["psnr"] > 0
     assert record["baselines"]["warp"]["psnr"] > 20  # the training-free warp, for comparison
-    from reenact.engine.generator_runner import load_generator
+    from reenact.render.generator import load_generator
 
     model, meta = load_generator(tmp_path / "generator.safetensors", size=SIZE)
     assert meta["variant"] == variant and model.in_channels == (4 if variant == "paper" else 7)
 
 
 def test_final_weights_reproduce_the_trained_outputs(cache: Path, tmp_path: Path):
-    from reenact.engine.generator_runner import load_generator
+    from reenact.render.generator import load_generator
     from reenact.train.datasets import generator_input
 
     trainer = GeneratorTrainer(_config(cache, tmp_path, 3, GENERATOR))
@@ -181,7 +181,7 @@ def test_resume_from_another_width_is_a_one_line_error(cache: Path, tmp_path: Pa
 
 
 def test_truncated_final_weights_name_the_file(cache: Path, tmp_path: Path):
-    from reenact.engine.generator_runner import load_generator
+    from reenact.render.generator import load_generator
 
     FusionTrainer(_config(cache, tmp_path, 1, FUSION)).run()
     GeneratorTrainer(_config(cache, tmp_path, 1, GENERATOR)).run()

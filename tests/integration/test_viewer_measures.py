@@ -115,7 +115,7 @@ def test_seam_is_zero_for_the_real_frame_and_shows_brightness_and_hard_edges(tra
 def test_crop_scores_see_a_sigma_2_blur(tracked):
     """The eval's per-crop scores on a real aligned crop: as sharp as itself, < 0.6 blurred."""
     from reenact.eval.viewer import crop_scores
-    from reenact.stream.composite import face_mask
+    from reenact.pipeline.composite import face_mask
 
     frame, landmarks = tracked["first_frame"], tracked["static"][0]
     alignment = compute_alignment(landmarks, 256)

@@ -18,9 +18,9 @@ from reenact.config.schema import TrackerConfig
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.regions import mouth_open_ratio
 from reenact.landmarks.tracker import FaceTracker, detect_target_face
-from reenact.landmarks.transfer import TrainingFreeFusion
+from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.render import build_renderer
-from reenact.stream.composite import Compositor
+from reenact.pipeline.composite import Compositor
 from tests.helpers import aligned_actor
 
 SIZE = 256

@@ -8,7 +8,7 @@ import torch
 
 from reenact.config import load_config
 from reenact.engine.backends import OnnxBackend, TorchCPUBackend, export_onnx
-from reenact.engine.generator_runner import GeneratorRenderer, make_backend
+from reenact.render.generator import GeneratorRenderer, make_backend
 from reenact.nn.unet import UNetGenerator
 
 
@@ -39,7 +39,7 @@ def test_onnx_matches_torch(model, onnx_path):
 
 
 def test_renderers_on_both_backends_give_the_same_crop(model, onnx_path, portraits_dir):
-    from reenact.stream.target import prepare_target
+    from reenact.pipeline.target import prepare_target
 
     config = load_config(None, ["renderer.backend=torch"])
     target = prepare_target(str(portraits_dir / "lp_drv_d19.jpg"), config)

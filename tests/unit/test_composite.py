@@ -13,7 +13,7 @@ from reenact.config.schema import TrackerConfig
 from reenact.errors import InputError
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import detect_target_face
-from reenact.stream.composite import Compositor
+from reenact.pipeline.composite import Compositor
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -14,7 +14,7 @@ from reenact.stream.controls import HOTKEYS, Controls
 @pytest.fixture(scope="module")
 def target():
     from reenact.config import load_config
-    from reenact.stream.target import prepare_target
+    from reenact.pipeline.target import prepare_target
 
     return prepare_target("", load_config())
 
@@ -22,9 +22,9 @@ def target():
 def make_reenactor(target):
     """A real Reenactor on the built-in target, with the warp renderer."""
     from reenact.config import load_config
-    from reenact.engine.factory import build_fuser, build_renderer
-    from reenact.stream.reenactor import Reenactor
-    from reenact.stream.timing import StageTimer
+    from reenact.pipeline.factory import build_fuser, build_renderer
+    from reenact.pipeline.reenactor import Reenactor
+    from reenact.pipeline.timing import StageTimer
 
     config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
     return Reenactor(config=config, target=target, fuser=build_fuser(config),
@@ -122,7 +122,7 @@ def test_switching_targets_cross_fades_at_the_same_size(target, portraits_dir):
     import numpy as np
 
     from reenact.config import load_config
-    from reenact.stream.target import TargetSet
+    from reenact.pipeline.target import TargetSet
 
     config = load_config(None, ["renderer.kind=warp"])
     paths = [str(portraits_dir / n) for n in ("lp_drv_d19.jpg", "sadtalker_people_0.png")]

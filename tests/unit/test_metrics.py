@@ -1,4 +1,4 @@
-"""reenact.eval.metrics on real portraits, real clip frames and real MediaPipe landmarks."""
+"""reenact.metrics.image on real portraits, real clip frames and real MediaPipe landmarks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from reenact.errors import InputError, ReenactError
-from reenact.eval.metrics import (
+from reenact.metrics.image import (
     eye_centres,
     head_motion,
     inter_ocular_distance,

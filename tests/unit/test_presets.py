@@ -18,7 +18,7 @@ from reenact.stream import preset_controls
 def target():
     """The built-in astronaut, tracked by the real face mesh."""
     from reenact.config import load_config
-    from reenact.stream.target import prepare_target
+    from reenact.pipeline.target import prepare_target
 
     return prepare_target("", load_config())
 

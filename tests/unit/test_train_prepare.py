@@ -12,7 +12,7 @@ import pytest
 from reenact.cli.main import main
 from reenact.config import load_config
 from reenact.errors import InputError
-from reenact.eval.metrics import psnr
+from reenact.metrics.image import psnr
 from reenact.train.cache import read_cache
 from reenact.train.prepare import prepare
 

@@ -13,7 +13,7 @@ from reenact.errors import InputError
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.regions import REGIONS, eye_open_ratio
 from reenact.landmarks.tracker import detect_target_face
-from reenact.landmarks.transfer import TrainingFreeFusion, region_sizes
+from reenact.fusion.transfer import TrainingFreeFusion, region_sizes
 
 SIZE = 256
 MOUTH = np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"]])

@@ -17,14 +17,14 @@ import pytest
 import torch
 
 from reenact.config import load_config
-from reenact.engine.device_renderer import DeviceFrameRenderer
-from reenact.engine.factory import shipped_weights
-from reenact.engine.generator_runner import GeneratorRenderer, load_generator, make_backend
+from reenact.render.generator_cuda import DeviceFrameRenderer
+from reenact.pipeline.factory import shipped_weights
+from reenact.render.generator import GeneratorRenderer, load_generator, make_backend
 from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.render import build_renderer
 from reenact.render.raster_torch import LandmarkRaster
 from reenact.render.warp_torch import TorchWarp, WarpExtras
-from reenact.stream.replay import Replay, load_replay
+from reenact.tools.replay import Replay, load_replay
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -34,7 +34,7 @@ def replay_file(tmp_path_factory) -> Path:
     given = os.environ.get("REENACT_TEST_REPLAY")
     if given:
         return Path(given)
-    from reenact.stream.replay import record_replay
+    from reenact.tools.replay import record_replay
     from tests.conftest import media_root
 
     clip = media_root() / "clips" / "lp_d0.mp4"
@@ -189,7 +189,7 @@ def test_cuda_graphs_and_eager_give_the_same_frame(replay):
 @pytest.mark.cuda
 @needs_cuda
 def test_auto_backend_runs_the_frame_on_the_gpu():
-    from reenact.engine.generator_runner import GeneratorRenderer as Runner
+    from reenact.render.generator import GeneratorRenderer as Runner
 
     config = load_config(None, ["renderer.backend=auto"])
     renderer = Runner.from_weights(shipped_weights("generator", 256), config)

@@ -17,8 +17,8 @@ from reenact.config import Config
 from reenact.errors import ConfigError, InputError
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import FaceTracker
-from reenact.stream.composite import Compositor
-from reenact.stream.target import PreparedTarget, fit_frame
+from reenact.pipeline.composite import Compositor
+from reenact.pipeline.target import PreparedTarget, fit_frame
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 END_MODES = ("loop", "hold")

@@ -21,7 +21,7 @@ import numpy as np
 
 from reenact.config import Config, replace
 from reenact.engine.device import resolve_backend
-from reenact.engine.factory import shipped_weights
+from reenact.pipeline.factory import shipped_weights
 from reenact.errors import ConfigError
 
 WIDTHS = {"full": 64, "lite": 16}
@@ -62,7 +62,7 @@ def bench_cases(sizes, widths, backends) -> list[BenchCase]:
 
 
 def _generator(case: BenchCase, config: Config, workdir: Path):
-    from reenact.engine.generator_runner import GeneratorRenderer, make_renderer
+    from reenact.render.generator import GeneratorRenderer, make_renderer
     from reenact.nn.unet import UNetGenerator
 
     if case.width == SHIPPED:
@@ -159,11 +159,11 @@ REPLAY_STAGES = ("upload", "landmarks", "field", "warp", "generator", "download"
 
 def run_replay_bench(base: Config, *, replay: Path, sizes, widths, backends,
                      frames: int) -> dict:
-    """The renderer alone on a replay's fused landmarks (see `reenact.stream.replay`): per size,
+    """The renderer alone on a replay's fused landmarks (see `reenact.tools.replay`): per size,
     the warp and each width x backend; CUDA rows per precision, with and without CUDA graphs.
     `render` is host to host (landmarks in, uint8 crop out); the GPU stages are CUDA events."""
     from reenact.render import build_renderer
-    from reenact.stream.replay import load_replay, time_renderer
+    from reenact.tools.replay import load_replay, time_renderer
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="reenact-bench-") as tmp:

@@ -19,9 +19,9 @@ from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
 from reenact.pipeline.presets import PresetMixer
-from reenact.stream.face_lost import FaceLostPolicy
-from reenact.stream.target import PreparedTarget
-from reenact.stream.timing import StageTimer
+from reenact.pipeline.face_lost import FaceLostPolicy
+from reenact.pipeline.target import PreparedTarget
+from reenact.pipeline.timing import StageTimer
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,17 @@ class Reenactor:
             self._fade_from = previous.copy()
             self._fade_s = crossfade_s
             self._fade_start = None
+        self._use_target(target)
+        if self.crop_blender is not None:  # another face: the previous crops do not apply
+            self.crop_blender.reset()
+
+    def _use_target(self, target: PreparedTarget) -> None:
+        """Render onto `target` from now on, keeping the smoothing state (a moving target's
+        next frame is the same face)."""
         self.target = target
         # a generator may shift colours: match them to the target's around the face's edge
         target.compositor.colour_match = getattr(self.renderer, "name", "") == "generator"
         self.renderer.set_target(target.crop, target.landmarks_crop)
-        if self.crop_blender is not None:
-            self.crop_blender.reset()
 
     def _crossfade(self, output: np.ndarray, t_s: float) -> np.ndarray:
         if self._fade_from is None:
@@ -131,7 +136,7 @@ class Reenactor:
         self._t_s = t_s
         if self.target_video is not None:
             with timer.stage("target"):  # a moving target: its next prepared frame
-                self.set_target(self.target_video.next())
+                self._use_target(self.target_video.next())
         if self.paused:
             return self._passthrough(image)
         if tracked is None:

@@ -44,10 +44,10 @@ def build_fuser(config: Config):
     if weights is None:
         if kind == "network":
             raise WeightsError("fusion.kind=network needs weights: set fusion.weights=PATH")
-        from reenact.landmarks.transfer import TrainingFreeFusion
+        from reenact.fusion.transfer import TrainingFreeFusion
 
         return TrainingFreeFusion()
-    from reenact.engine.fusion_runner import NetworkFusion
+    from reenact.fusion.network import NetworkFusion
 
     return NetworkFusion.from_weights(weights, config)
 
@@ -67,7 +67,7 @@ def build_renderer(config: Config):
         from reenact.render import build_renderer as build_named
 
         return build_named("warp", size=size)
-    from reenact.engine.generator_runner import GeneratorRenderer
+    from reenact.render.generator import GeneratorRenderer
 
     return GeneratorRenderer.from_weights(weights, config)
 

@@ -12,7 +12,7 @@ from reenact.config import Config
 from reenact.errors import InputError
 from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.tracker import detect_target_face
-from reenact.stream.composite import Compositor
+from reenact.pipeline.composite import Compositor
 
 BUILTIN_TARGET = "astronaut"
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from reenact.plugin_api import Frame, FrameSink, FrameSource
 from reenact.stream.capture import LatestFrameReader
-from reenact.stream.timing import StageTimer
+from reenact.pipeline.timing import StageTimer
 
 REALTIME_SINKS = {"virtualcam", "stream", "window"}
 

@@ -118,7 +118,7 @@ def make_renderer(model, meta: dict[str, str], config: Config, *, weights: Path 
     network through torch or ONNX Runtime."""
     r = config.renderer
     if resolve_backend(r.backend) == "cuda":
-        from reenact.engine.device_renderer import DeviceFrameRenderer
+        from reenact.render.generator_cuda import DeviceFrameRenderer
 
         return DeviceFrameRenderer(model=model, meta=meta, weights=weights, device="cuda",
                                    precision=r.precision, use_graph=r.cuda_graph)

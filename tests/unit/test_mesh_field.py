@@ -1,0 +1,56 @@
+"""MeshField.sample reads the coarse grid where its samples sit (the CPU warp and its torch copy).
+
+Sample (i, j) of the grid sits at pixel (x0 + (j+0.5) w/G - 0.5, y0 + (i+0.5) h/G - 0.5);
+sampling any grid array at those very pixels must give the array back. A sign error in the
+pixel -> grid offset read the grid (1 - G/w) cells off (about 0.6 cells at G=64, w=160).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from reenact.config.schema import TrackerConfig
+from reenact.landmarks.align import compute_alignment
+from reenact.landmarks.tracker import detect_target_face
+from reenact.render.field import MeshField
+from reenact.render.warp import WarpRenderer
+from reenact.render.warp_torch import TorchWarp
+
+GRID = 64
+
+
+def _square_field(roi: tuple[int, int, int, int]) -> MeshField:
+    x0, y0, x1, y1 = roi
+    points = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [(x0 + x1) / 2, (y0 + y1) / 2]],
+                      np.float64)
+    triangles = np.array([[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]], np.int32)
+    return MeshField(points=points, triangles=triangles, num_free=1, roi=roi, grid=GRID)
+
+
+@pytest.mark.parametrize("roi", [(40, 30, 200, 190), (10, 20, 230, 180)])
+def test_sampling_the_grid_at_its_own_samples_gives_it_back(roi):
+    field = _square_field(roi)
+    values = np.ascontiguousarray(field.points)  # (G,G,2): each sample's own pixel position
+    got = field.sample(values, field._px, field._py)
+    inner = slice(1, GRID - 1)  # bilinear is exact for a linear ramp away from the border
+    np.testing.assert_allclose(got[inner, inner], values[inner, inner], atol=1e-3)
+
+
+def test_the_torch_warp_samples_the_grid_where_the_cpu_warp_does(portraits_dir):
+    image = cv2.cvtColor(cv2.imread(str(portraits_dir / "lp_s11.jpg")), cv2.COLOR_BGR2RGB)
+    landmarks = detect_target_face(image, TrackerConfig(), source_name="lp_s11.jpg")
+    alignment = compute_alignment(landmarks, 256)
+    cpu = WarpRenderer(size=256)
+    cpu.set_target(alignment.crop_image(image), alignment.landmarks_to_crop(landmarks))
+    warp = TorchWarp(size=256, grid=cpu._field.grid)
+    warp.set_target(cpu)
+    field = cpu._field
+    g = field.grid
+    values = torch.from_numpy(np.ascontiguousarray(field.points)).permute(2, 0, 1)[None]
+    got = warp._sample(values, torch.from_numpy(field._px), torch.from_numpy(field._py))
+    got = got.permute(1, 2, 0).numpy()
+    inner = slice(1, g - 1)
+    np.testing.assert_allclose(got[inner, inner], field.points[inner, inner], atol=1e-2)
