@@ -22,11 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "takes preset_on:NAME / preset_off:NAME (held) and preset:NAME (toggle).",
     )
     verbs = preset.add_subparsers(dest="verb", metavar="VERB", required=True)
-
     listing = verbs.add_parser("list", help="the shipped presets and your own")
     add_config_options(listing)
     listing.set_defaults(handler=cmd_list)
+    _add_record(verbs)
+    _add_find_show_fire(verbs)
 
+
+def _add_record(verbs: argparse._SubParsersAction) -> None:
     record = verbs.add_parser(
         "record", help="record a preset from a clip frame, the camera or stills",
         epilog="examples: reenact preset record grin --source video:clip.mp4:120 | reenact preset "
@@ -48,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_options(record)
     record.set_defaults(handler=cmd_record)
 
+
+def _add_find_show_fire(verbs: argparse._SubParsersAction) -> None:
     find = verbs.add_parser("find", help="rank clip frames by an expression class")
     find.add_argument("cls", metavar="CLASS", help="smile, surprise, wink, pout, angry or sad")
     find.add_argument("clips", nargs="+", metavar="CLIP")

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
+from reenact.errors import InputError
 from reenact.landmarks.tracker import FaceTracker
 from reenact.stream.live import LiveHooks
 from reenact.stream.session import run_session
@@ -142,3 +143,36 @@ def test_recorded_preset_round_trips(clips_dir, tmp_path, capsys):
                    f"presets.folder={folder}", "presets.keys=[mine]")
     diff = widths(out[PRESS + 8 :]) - widths(out[PRESS - 8 : PRESS])[:, None].mean()
     assert np.median(diff) > 0.1
+
+
+class FakeCamera:
+    """Stands in for a webcam (none on this machine): serves a real clip's frames, then ends."""
+
+    live = True
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        self.frames = list(frames)
+
+    def read(self):
+        import time
+
+        from reenact.plugin_api import Frame
+
+        if not self.frames:
+            return None
+        return Frame(self.frames.pop(0), 0, time.perf_counter_ns())
+
+
+def test_record_from_the_camera_keeps_the_strongest_frame(clips_dir):
+    """Calibrate on the first frames, then keep the frame that smiles most (lp_d0 smiles
+    broadly around frame 30)."""
+    from reenact.fusion.preset_record import from_camera
+    from reenact.landmarks.expression import feature_deltas
+    from tests.helpers import decode_rgb
+
+    config = load_config(None, ["stream.neutral_frames=5"])
+    frames = decode_rgb(clips_dir / "lp_d0.mp4")[:40]
+    recording = from_camera(FakeCamera(frames), config, 256, seconds=60.0, cls="smile")
+    assert feature_deltas(recording.expression, recording.neutral)["mouth_width"] > 0.1
+    with pytest.raises(InputError, match="camera"):
+        from_camera(FakeCamera(frames[:5]), config, 256, seconds=60.0, cls="smile")
