@@ -136,3 +136,8 @@ def test_pixel_rr_blends_the_crop_inside_the_face_only(target):
     assert np.array_equal(out[:6], crop[:6])  # the crop border is outside the face mask
     with pytest.raises(InputError, match="presets.pixel_rr"):
         PresetMixer.from_config(load_config(None, ["presets.pixel_rr=/nonexistent"]))
+
+
+def test_the_table_describes_every_action():
+    rows = {r["action"] for r in preset_controls.describe()}
+    assert {"preset_1", "preset:NAME", "preset_on:NAME", "preset_off:NAME", "presets_off"} <= rows
