@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.reenact-installed
 
-.PHONY: demo test bench soak doctor clean
+.PHONY: demo test bench soak doctor sizes clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(STAMP)
 
 doctor: $(STAMP)
 	$(BIN)/reenact doctor
+
+# the house rule: files under 400 lines, functions under 50 (docs/ARCHITECTURE.md)
+sizes:
+	python3 scripts/check_sizes.py
 
 clean:
 	rm -rf out .pytest_cache build *.egg-info

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,27 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
     return path
 
 
+def json_safe(value: Any) -> Any:
+    """Plain JSON data: numpy scalars and arrays to Python, NaN and +-inf to None."""
+    import numpy as np  # noqa: PLC0415
+
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
 def write_json(path: str | os.PathLike[str], value: Any) -> Path:
-    """`value` as indented JSON, atomically."""
-    return write_atomic(path, json.dumps(value, indent=2) + "\n")
+    """`value` as indented strict JSON (NaN and inf written as null), atomically."""
+    return write_atomic(path, json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n")

@@ -1,25 +1,242 @@
-"""Facts about video files read through PyAV, shared by `reenact prepare` and `reenact eval`."""
+"""The one video reader: every decoder in reenact (the `video` source, `reenact prepare`,
+`reenact eval`, a moving target, a target video's still frame) reads clips through it.
+
+- Rotation: a phone clip's display matrix is applied, so frames come out upright.
+- Suffixes: `VIDEO_SUFFIXES`, the files treated as videos everywhere.
+- Frame rate: the stream's average rate, else its guessed or base rate, else `DEFAULT_FPS`.
+- Truncation: a file cut short is detected at the first partial packet or demux/decode error;
+  `on_decode_error="error"` raises `InputError("... truncated at frame N")` after the N good
+  frames, `"truncate"` ends the stream there (`ended_early` tells).
+
+Frames are `(H, W, 3) uint8 RGB`, at the displayed size or resized to `size=(width, height)`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
+
+import av
+import cv2
+import numpy as np
 
 from reenact.errors import InputError
 
-DEFAULT_FPS = 25.0
+DEFAULT_FPS = 25.0  # when a container states no rate at all
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"})
+DecodeErrorMode = Literal["error", "truncate"]
+# display-matrix rotation (degrees counter-clockwise, as PyAV reports it) -> cv2.rotate code
+ROTATIONS = {0: None, 90: cv2.ROTATE_90_COUNTERCLOCKWISE, -90: cv2.ROTATE_90_CLOCKWISE,
+             180: cv2.ROTATE_180, -180: cv2.ROTATE_180}
 
 
-def clip_fps(path: Path) -> float:
-    """The clip's average frame rate (25 when the container does not say).
+def is_video(path: str | Path) -> bool:
+    """Whether `path` names a video file (by its suffix)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
-    Raises InputError naming `path` when it is not a readable video; opening the container is
-    cheap, so callers use this to fail before any long work.
-    """
-    import av  # noqa: PLC0415  (PyAV loads FFmpeg; only when a clip is opened)
 
+def _open_container(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise InputError(f"video not found: {path}; check the path")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not a video file")
+    if path.stat().st_size == 0:
+        raise InputError(f"video {path} is empty (0 bytes)")
     try:
-        with av.open(str(path)) as container:
-            rate = container.streams.video[0].average_rate
-            return float(rate) if rate else DEFAULT_FPS
-    except (av.error.FFmpegError, IndexError):
-        raise InputError(f"{path}: not a readable video; check the file") from None
+        return av.open(str(path), mode="r")
+    except av.error.FFmpegError as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(
+            f"{path} is not a readable video ({reason}); it may be truncated or not a video file"
+        ) from exc
+
+
+def _video_stream(container, path: Path) -> av.video.stream.VideoStream:
+    if not container.streams.video:
+        raise InputError(f"{path} has no video stream; use a video file (mp4, mkv, mov, webm, ...)")
+    stream = container.streams.video[0]
+    if stream.codec_context is None:
+        raise InputError(
+            f"{path}: unsupported video codec (FFmpeg has no decoder for it); re-encode it to H.264"
+        )
+    stream.thread_type = "AUTO"
+    return stream
+
+
+def _stream_fps(stream: av.video.stream.VideoStream) -> float:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and 0 < float(rate) < 1000:
+            return float(rate)
+    return DEFAULT_FPS
+
+
+def _frame_count(stream: av.video.stream.VideoStream, container, fps: float) -> int:
+    if stream.frames:
+        return int(stream.frames)
+    if stream.duration and stream.time_base:
+        return int(round(float(stream.duration * stream.time_base) * fps))
+    if container.duration:
+        return int(round(container.duration / av.time_base * fps))
+    return 0
+
+
+def _fit(native: tuple[int, int], size: tuple[int, int]) -> tuple[int, int]:
+    """The output (width, height): `size`, a 0 side following the native aspect ratio."""
+    (native_w, native_h), (width, height) = native, size
+    if width and not height:
+        height = max(1, round(native_h * width / native_w))
+    elif height and not width:
+        width = max(1, round(native_w * height / native_h))
+    return (width or native_w), (height or native_h)
+
+
+class VideoReader:
+    """Upright RGB frames of one video file, with their presentation times.
+
+    path: the file; on_decode_error: the truncation policy (above); loop: start again at the
+    end (times keep increasing); size: (width, height) to resize to, 0 = displayed size.
+    Opening decodes the first frame, so a file with no decodable frame fails here.
+    """
+
+    def __init__(self, path: str | Path, *, on_decode_error: DecodeErrorMode = "error",
+                 loop: bool = False, size: tuple[int, int] = (0, 0)) -> None:
+        if on_decode_error not in ("error", "truncate"):
+            raise InputError(f"on_decode_error must be 'error' or 'truncate', got "
+                             f"'{on_decode_error}'")
+        if size[0] < 0 or size[1] < 0:
+            raise InputError(f"video size must be >= 0, got {size[0]}x{size[1]}")
+        self.path, self.loop, self.on_decode_error = Path(path), loop, on_decode_error
+        self.ended_early = False  # True once a truncated file was cut short ("truncate")
+        self._container = _open_container(self.path)
+        try:
+            self._stream = _video_stream(self._container, self.path)
+            self.fps = _stream_fps(self._stream)
+            self.frame_count = _frame_count(self._stream, self._container, self.fps)
+            self._frames = self._decode_forever()
+            self._pending = next(self._frames, None)  # zero-frame and unreadable files fail here
+            if self._pending is None:
+                raise InputError(f"video {self.path} has no decodable frames; use another file")
+            self._init_size(self._pending[0], size)
+        except BaseException:
+            self._container.close()
+            raise
+
+    def _init_size(self, first: av.VideoFrame, size: tuple[int, int]) -> None:
+        rotation = first.rotation if first.rotation in ROTATIONS else 0
+        self._rotate = ROTATIONS[rotation]
+        turned = rotation in (90, -90)  # stored sideways
+        native = (first.height, first.width) if turned else (first.width, first.height)
+        self.native_size = native
+        self.width, self.height = _fit(native, size)
+        # swscale's output size, before the rotation
+        self._decode_size = (self.height, self.width) if turned else (self.width, self.height)
+
+    def _break(self, good_frames: int, reason: str) -> None:
+        """A partial packet or demux/decode error after `good_frames` frames of this pass."""
+        if self.on_decode_error == "error":
+            raise InputError(
+                f"video {self.path} is truncated at frame {good_frames} ({reason}); "
+                f"re-export it, or set source.on_decode_error=truncate to stop there"
+            )
+        self.ended_early = True
+
+    def _decode_pass(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames from the current position to the end (or the break) of the file."""
+        produced, broken = 0, ""
+        try:
+            for packet in self._container.demux(self._stream):
+                if packet.is_corrupt:
+                    broken = "partial packet"
+                    break
+                for frame in packet.decode():
+                    produced += 1
+                    yield frame
+        except av.error.FFmpegError as exc:
+            broken = getattr(exc, "strerror", None) or type(exc).__name__
+        if broken:
+            try:
+                for frame in self._stream.decode(None):  # frames the decoder still holds
+                    produced += 1
+                    yield frame
+            except av.error.FFmpegError:
+                pass
+            self._break(produced, broken)
+
+    def _decode_forever(self) -> Iterator[tuple[av.VideoFrame, float]]:
+        """(frame, pts_s) over all passes; pts_s keeps increasing across loops."""
+        offset_s, frame_s = 0.0, 1.0 / self.fps
+        while True:
+            first_s = last_s = None
+            for frame in self._decode_pass():
+                t = frame.time if frame.time is not None else (last_s or 0.0) + frame_s
+                first_s = t if first_s is None else first_s
+                last_s = t
+                yield frame, offset_s + t - first_s
+            if not self.loop or last_s is None:
+                return
+            offset_s += last_s - first_s + frame_s
+            self._container.seek(0)
+
+    def to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        """(height, width, 3) uint8 RGB: resized by swscale if asked, then turned upright."""
+        width, height = self._decode_size
+        if (frame.width, frame.height) == (width, height):
+            image = frame.to_ndarray(format="rgb24")
+        else:
+            shrinking = width * height < frame.width * frame.height
+            image = frame.to_ndarray(format="rgb24", width=width, height=height,
+                                     interpolation="AREA" if shrinking else "BILINEAR")
+        if self._rotate is not None:
+            return cv2.rotate(image, self._rotate)
+        return np.ascontiguousarray(image)
+
+    def next_frame(self) -> tuple[av.VideoFrame, float] | None:
+        """The next decoded (frame, pts_s), not yet converted (`to_rgb`); None at the end."""
+        if self._pending is not None:
+            item, self._pending = self._pending, None
+            return item
+        return next(self._frames, None)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """The remaining frames as (height, width, 3) uint8 RGB."""
+        while (item := self.next_frame()) is not None:
+            yield self.to_rgb(item[0])
+
+    def close(self) -> None:
+        self._frames.close()
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_frames(path: str | Path, max_frames: int = 0) -> Iterator[np.ndarray]:
+    """The clip's first `max_frames` frames (0 = all), upright, as (H,W,3) uint8 RGB."""
+    with VideoReader(path) as reader:
+        for index, image in enumerate(reader):
+            if max_frames and index >= max_frames:
+                return
+            yield image
+
+
+def read_frame(path: str | Path, index: int) -> np.ndarray:
+    """Frame `index` of a clip, upright, (H,W,3) uint8 RGB; InputError when it has fewer."""
+    for i, image in enumerate(read_frames(path, index + 1)):
+        if i == index:
+            return image
+    raise InputError(f"{path}: the video has no frame {index}")
+
+
+def clip_fps(path: str | Path) -> float:
+    """The clip's frame rate; raises InputError naming `path` when it is not a readable video.
+
+    Opening the container is cheap, so callers use this to fail before any long work."""
+    container = _open_container(Path(path))
+    try:
+        return _stream_fps(_video_stream(container, Path(path)))
+    finally:
+        container.close()

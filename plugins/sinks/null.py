@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.config.schema import SinkConfig
 from reenact.errors import ReenactError
 from reenact.plugin_api import BaseSink
 
@@ -14,7 +13,7 @@ class NullSink(BaseSink):
 
     name = "null"
 
-    def __init__(self, config: SinkConfig, *, width: int, height: int, fps: float) -> None:
+    def __init__(self, config: BaseSink.Options, *, width: int, height: int, fps: float) -> None:
         super().__init__(width=width, height=height, fps=fps)
         self.config = config
 

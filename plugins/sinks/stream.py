@@ -13,10 +13,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import av
 import numpy as np
 
-from reenact.config.schema import SinkConfig
+from dataclasses import dataclass
+
 from reenact.errors import DeviceError, ReenactError
 from reenact.plugin_api import BaseSink
-from reenact_plugins.sinks.file import EvenPadder, add_h264_stream, encode_frame, flush_encoder
+from reenact.encode import EvenPadder, add_h264_stream, encode_frame, flush_encoder
 
 SCHEMES = ("udp", "srt", "tcp")
 UDP_PACKET_BYTES = 1316  # 7 TS packets of 188 bytes: fits one Ethernet MTU
@@ -52,8 +53,21 @@ class StreamSink(BaseSink):
     """Sends frames to `config.url` as H.264 in MPEG-TS at `config.bitrate_kbps`."""
 
     name = "stream"
+    realtime = True
 
-    def __init__(self, config: SinkConfig, *, width: int, height: int, fps: float) -> None:
+    @dataclass(frozen=True)
+    class Options:
+        """`sink.url`: where MPEG-TS goes (`stream:URL`); `sink.codec`; `sink.bitrate_kbps`."""
+
+        url: str = "udp://127.0.0.1:23000"
+        codec: str = "h264"
+        bitrate_kbps: int = 4000
+
+    @classmethod
+    def spec_options(cls, argument: str) -> dict[str, str]:
+        return {"url": argument}
+
+    def __init__(self, config: Options, *, width: int, height: int, fps: float) -> None:
         super().__init__(width=width, height=height, fps=fps)
         self.url = normalise_url(config.url)
         self.encoded_size = (width + (width & 1), height + (height & 1))

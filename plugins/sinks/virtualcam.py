@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pyvirtualcam
 
-from reenact.config.schema import SinkConfig
+from dataclasses import dataclass
+
 from reenact.errors import DeviceError, ReenactError
 from reenact.plugin_api import BaseSink
 
@@ -42,8 +43,21 @@ class VirtualCamSink(BaseSink):
     """Sends RGB frames to a virtual camera; `device` and `backend` say which one it got."""
 
     name = "virtualcam"
+    realtime = True
 
-    def __init__(self, config: SinkConfig, *, width: int, height: int, fps: float) -> None:
+    @dataclass(frozen=True)
+    class Options:
+        """`sink.device`: e.g. /dev/video10 ("" = first free; `virtualcam:DEVICE`);
+        `sink.backend`: pyvirtualcam's backend ("" = the platform's default)."""
+
+        device: str = ""
+        backend: str = ""
+
+    @classmethod
+    def spec_options(cls, argument: str) -> dict[str, str]:
+        return {"device": argument}
+
+    def __init__(self, config: Options, *, width: int, height: int, fps: float) -> None:
         super().__init__(width=width, height=height, fps=fps)
         backend = config.backend or None
         if backend is not None and backend not in pyvirtualcam.camera.BACKENDS:
@@ -75,7 +89,7 @@ class VirtualCamSink(BaseSink):
         self._camera.close()
 
     @classmethod
-    def probe(cls, config: SinkConfig | None = None) -> str | None:
+    def probe(cls, config: Options | None = None) -> str | None:
         """None when a virtual camera is likely available; else why not and what to do."""
         backend = config.backend if config is not None else ""
         if backend and backend in pyvirtualcam.camera.BACKENDS and backend != "v4l2loopback":

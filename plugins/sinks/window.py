@@ -12,7 +12,8 @@ import platform
 import cv2
 import numpy as np
 
-from reenact.config.schema import SinkConfig
+from dataclasses import dataclass
+
 from reenact.errors import DeviceError, ReenactError
 from reenact.plugin_api import BaseSink
 
@@ -32,8 +33,16 @@ class WindowSink(BaseSink):
     """Shows frames in a resizable window titled `config.title`."""
 
     name = "window"
+    realtime = True
+    preview = True
 
-    def __init__(self, config: SinkConfig, *, width: int, height: int, fps: float) -> None:
+    @dataclass(frozen=True)
+    class Options:
+        """`sink.title`: the window's title."""
+
+        title: str = "reenact"
+
+    def __init__(self, config: Options, *, width: int, height: int, fps: float) -> None:
         super().__init__(width=width, height=height, fps=fps)
         reason = self.probe(config)
         if reason is not None:
@@ -104,7 +113,7 @@ class WindowSink(BaseSink):
             pass  # already closed by the user
 
     @classmethod
-    def probe(cls, config: SinkConfig | None = None) -> str | None:
+    def probe(cls, config: Options | None = None) -> str | None:
         """None when a window can be shown here; else why not and what to do."""
         gui = _gui_backend()
         if gui.upper().startswith("NONE") or "headless" in cv2.__file__:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from reenact.config.schema import SourceConfig
+from dataclasses import dataclass
+
 from reenact.errors import InputError
 from reenact.imageio import load_image
-from reenact.plugin_api import BaseSource, Frame
-from reenact_plugins.sources.video import RealtimePacer
+from reenact.plugin_api import BaseSource, Frame, RealtimePacer
 
 DEFAULT_FPS = 30.0
 MAX_SIDE = 4096
@@ -24,8 +24,20 @@ class ImageSource(BaseSource):
     """The same picture, frame after frame; `read()` never returns None before close()."""
 
     name = "image"
+    suffixes = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".pgm", ".ppm")
 
-    def __init__(self, config: SourceConfig) -> None:
+    @dataclass(frozen=True)
+    class Options:
+        """`source.path`; `source.width` / `height` (0 = native, one side keeps the aspect);
+        `source.fps` (0 = 30); `source.realtime`: paced like a camera."""
+
+        path: str = ""
+        width: int = 0
+        height: int = 0
+        fps: float = 0.0
+        realtime: bool = False
+
+    def __init__(self, config: Options) -> None:
         super().__init__()
         if config.width < 0 or config.height < 0 or config.fps < 0:
             raise InputError(

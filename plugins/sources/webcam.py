@@ -18,7 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from reenact.config.schema import SourceConfig
+from dataclasses import dataclass
+
 from reenact.errors import DeviceError
 from reenact.plugin_api import BaseSource, Frame
 
@@ -55,11 +56,24 @@ class WebcamSource(BaseSource):
     """A live camera. `device` is the index or path; `reconnect_s` how often to retry."""
 
     name = "webcam"
+    can_reopen = True
     live = True
 
-    def __init__(self, config: SourceConfig) -> None:
+    @dataclass(frozen=True)
+    class Options:
+        """`source.path`: an index or a device path (`webcam:DEVICE`); `source.width` /
+        `height` / `fps`: requested (0 = 1280x720 @ 30); `source.reconnect_s`: retry period."""
+
+        path: str = "0"
+        width: int = 0
+        height: int = 0
+        fps: float = 0.0
+        reconnect_s: float = 1.0
+
+    def __init__(self, config: Options) -> None:
         super().__init__()
         self.device = parse_device(config.path)
+        self.label = str(self.device)
         self.reconnect_s = float(config.reconnect_s)
         self.requested = (
             int(config.width or DEFAULT_SIZE[0]),
@@ -143,7 +157,7 @@ class WebcamSource(BaseSource):
                 self._capture = None
 
     @classmethod
-    def probe(cls, config: SourceConfig | None = None) -> str | None:
+    def probe(cls, config: Options | None = None) -> str | None:
         """None when a camera is likely present; else why not and what to do."""
         if platform.system() != "Linux":
             return None  # Windows/macOS have no cheap listing; opening tells

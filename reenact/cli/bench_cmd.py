@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from reenact.cli.common import SOURCE_HELP, add_config_options, config_from_args
+from reenact.config import RendererConfig, field_choices
 
 
 def _csv(kind):
@@ -41,7 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--json", type=Path, default=Path("out/bench.json"), help="where to save")
     add_config_options(b)
     b.set_defaults(handler=cmd_bench)
+    _register_soak(sub)
 
+
+def _register_soak(sub: argparse._SubParsersAction) -> None:
     k = sub.add_parser(
         "soak", help="run the loop for a set time on a looping clip; memory, fps, frame accounting",
         description="Plays a clip in a loop at its own rate, like a camera, through the whole "
@@ -55,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--window", type=float, default=10.0, help="sampling window, seconds")
     k.add_argument("--warmup", type=float, default=10.0, help="seconds before memory baseline")
     k.add_argument("--json", type=Path, default=Path("out/soak.json"), help="where to save")
-    k.add_argument("--renderer", choices=["auto", "generator", "warp"])
+    k.add_argument("--renderer", choices=field_choices(RendererConfig, "kind"))
     add_config_options(k)
     k.set_defaults(handler=cmd_soak)
 
@@ -138,7 +142,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "weights":
         return _export_weights(args)
     from reenact.engine.backends import export_onnx
-    from reenact.pipeline.factory import shipped_weights
+    from reenact.engine.shipped import shipped_weights
     from reenact.render.generator import load_generator
     from reenact.errors import WeightsError
 

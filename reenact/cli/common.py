@@ -6,8 +6,10 @@ import argparse
 import logging
 from typing import Any
 
-from reenact.config import Config, load_config
-from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, entry_points, parse_spec
+from reenact.config import Config, RendererConfig, field_choices, load_config
+from reenact.plugin_api import (
+    SINK_GROUP, SOURCE_GROUP, entry_points, load_plugin, parse_spec, plugin_for_path,
+)
 
 
 def add_config_options(parser: argparse.ArgumentParser, *, preset: str | None = None) -> None:
@@ -27,7 +29,7 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pipeline")
     group.add_argument("--target", metavar="IMAGE", help="target portrait (default: astronaut)")
     group.add_argument(
-        "--renderer", choices=["auto", "generator", "warp"],
+        "--renderer", choices=field_choices(RendererConfig, "kind"),
         help="generator (trained U-net), warp (training-free) or auto (default)",
     )
     group.add_argument("--weights", metavar="FILE", help="generator weights (.safetensors)")
@@ -41,23 +43,20 @@ SINK_HELP = "file:PATH.mp4 | stream:udp://HOST:PORT | virtualcam[:DEVICE] | wind
 
 
 def spec_overrides(section: str, spec: str) -> dict[str, Any]:
-    """'video:clip.mp4' -> {'source.kind': 'video', 'source.path': 'clip.mp4'}."""
+    """'video:clip.mp4' -> {'source.kind': 'video', 'source.path': 'clip.mp4'}: the plugin turns
+    the part after 'kind:' into its own options; a bare path picks the plugin by its suffix."""
+    group = SOURCE_GROUP if section == "source" else SINK_GROUP
     kind, arg = parse_spec(spec)
     if not kind:
-        group = SOURCE_GROUP if section == "source" else SINK_GROUP
         looks_like_path = any(c in spec for c in "./\\")
         if spec in entry_points(group) or not looks_like_path:  # a plugin name: 'null', 'window'
             kind, arg = spec, ""
         else:  # a bare path
-            kind = "video" if section == "source" else "file"
+            kind = plugin_for_path(group, spec)
     values: dict[str, Any] = {f"{section}.kind": kind}
     if arg:
-        if section == "sink" and kind == "stream":
-            values["sink.url"] = arg
-        elif section == "sink" and kind == "virtualcam":
-            values["sink.device"] = arg
-        else:
-            values[f"{section}.path"] = arg
+        options = load_plugin(group, kind).spec_options(arg)
+        values.update({f"{section}.{key}": value for key, value in options.items()})
     return values
 
 

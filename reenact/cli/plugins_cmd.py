@@ -128,7 +128,7 @@ def check_virtualcam() -> bool:
 
 
 def check_weights() -> bool:
-    from reenact.pipeline.factory import shipped_weights
+    from reenact.engine.shipped import shipped_weights
 
     gen, fus = shipped_weights("generator", 256), shipped_weights("fusion")
     detail = f"generator: {gen.name if gen else 'none'}, fusion: {fus.name if fus else 'none'}"

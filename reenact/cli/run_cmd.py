@@ -68,10 +68,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     report = run_session(config)
-    stem = Path(config.sink.path).stem if config.sink.kind == "file" else "run"
-    _report(config, report, stem)
-    if config.sink.kind == "file":
-        print(f"wrote {config.sink.path} ({report.loop.frames_out} frames)")
+    written = report.output_path
+    _report(config, report, Path(written).stem if written else "run")
+    if written:
+        print(f"wrote {written} ({report.loop.frames_out} frames)")
     return 130 if report.loop.interrupted else 0
 
 

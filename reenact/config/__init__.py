@@ -3,6 +3,7 @@
 from reenact.config.load import (
     config_to_dict,
     dump_config,
+    field_choices,
     load_config,
     parse_override,
     replace,
@@ -24,5 +25,5 @@ from reenact.config.schema import (
 __all__ = [
     "Config", "EvalConfig", "FusionConfig", "RendererConfig", "SinkConfig", "SmoothingConfig",
     "SourceConfig", "StreamConfig", "TrackerConfig", "TrainConfig", "config_to_dict",
-    "dump_config", "load_config", "parse_override", "replace", "resolve_preset",
+    "dump_config", "field_choices", "load_config", "parse_override", "replace", "resolve_preset",
 ]

@@ -30,8 +30,29 @@ class _Raw(str):
     """An override's text, typed by the field it lands in ('null' is a str for a str field)."""
 
 
+def field_choices(cls: type, name: str) -> tuple[Any, ...]:
+    """The choices of a `Literal[...]` field: field_choices(RendererConfig, "kind")."""
+    return typing.get_args(typing.get_type_hints(cls)[name])
+
+
+def check_choice(value: Any, annotation: Any, where: str) -> Any:
+    """A `Literal[...]` field: `value` must be one of its choices (an override's text is read
+    as the choices' type)."""
+    choices = typing.get_args(annotation)
+    if isinstance(value, str) and all(isinstance(c, str) for c in choices):
+        value = str(value)
+    elif isinstance(value, _Raw):
+        value = yaml.safe_load(value) if value.strip() else ""
+    if value not in choices:
+        listed = ", ".join(str(c) for c in choices)
+        raise ConfigError(f"{where}: '{value}' is not one of {listed}")
+    return value
+
+
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
     """Check `value` against a field's annotation; ints widen to floats, lists become tuples."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return check_choice(value, annotation, where)
     if isinstance(value, _Raw):
         if annotation is str:
             return str(value)
@@ -70,11 +91,17 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    """Instantiate dataclass `cls` from a nested mapping, validating every key and type."""
+    """Instantiate dataclass `cls` from a nested mapping, validating every key and type.
+
+    A class with an `options` field (the source and sink sections) takes the keys it does not
+    define into `options`: they belong to the chosen plugin (`reenact.config.plugins`)."""
     types_ = _field_types(cls)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{where}.{key}" if where else key
+        if key not in types_ and "options" in types_:
+            kwargs.setdefault("options", {})[key] = value
+            continue
         if key not in types_:
             valid = ", ".join(sorted(types_))
             raise ConfigError(f"unknown key '{path}' (valid keys here: {valid})")
@@ -82,8 +109,13 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         value = _coerce(value, annotation, path)
         if dataclasses.is_dataclass(annotation):
             value = _build(annotation, value, path)
+        if key == "options" and isinstance(value, dict):
+            value = {**value, **kwargs.get("options", {})}
         kwargs[key] = value
     return cls(**kwargs)
+
+
+build_section = _build  # for the plugins' own options (`reenact.config.plugins`)
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -155,7 +187,16 @@ def load_config(
         dotted, value = parse_override(text)
         _set_path(data, dotted, value)
         _validated(data, f"--set {text}: ")
-    return _validated(data, "")
+    return with_plugin_options(_validated(data, ""))
+
+
+def with_plugin_options(config: Config) -> Config:
+    """The source's and the sink's own options checked by the chosen plugins' `Options`, and
+    kept typed (`sink.crf=18` as the int 18)."""
+    from reenact.config.plugins import typed_options
+
+    sections = {name: typed_options(name, getattr(config, name)) for name in ("source", "sink")}
+    return dataclasses.replace(config, **sections)
 
 
 def _validated(data: dict[str, Any], where: str) -> Config:
@@ -183,7 +224,10 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         if isinstance(value, tuple):
             return [plain(v) for v in value]
         if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
+            options = value.pop("options", None) if "kind" in value else None
+            return {k: plain(v) for k, v in {**value, **(options or {})}.items()}
+        if isinstance(value, str):
+            return str(value)  # an override's raw text is a plain str
         return value
 
     return plain(dataclasses.asdict(config))
@@ -205,4 +249,4 @@ def replace(config: Config, **sections: dict[str, Any]) -> Config:
         data = config_to_dict(config)[name]
         data.update(values)
         changed[name] = _build(type(section), data, name)
-    return dataclasses.replace(config, **changed)
+    return with_plugin_options(dataclasses.replace(config, **changed))

@@ -7,6 +7,7 @@ reads them, applies `--set section.key=value` overrides and validates every key 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class StreamConfig:
 
     target: str = ""  # target portrait or video; "" = the built-in astronaut portrait
     target_frame: int = 0  # with target_end=still: the frame of a target video used as the target
-    target_end: str = "loop"  # a target video plays and at its end "loop"s or "hold"s; "still"
+    target_end: Literal["loop", "hold", "still"] = "loop"  # a target video plays and at its end "loop"s or "hold"s; "still"
     # uses one frame (target_frame) of it as a still target
     target_max_frames: int = 300  # a target video is pre-tracked up to this many frames
     targets_dir: str = ""  # a folder of avatars, switchable live
@@ -45,11 +46,11 @@ class TrackerConfig:
 
     max_faces: int = 4
     face_index: int = -1  # which face when several: -1 = largest, else by left-to-right order
-    multiple_faces: str = "largest"  # for a target image with several faces: "largest" or "error"
+    multiple_faces: Literal["largest", "error"] = "largest"  # for a target image with several faces: "largest" or "error"
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     min_face_px: int = 64  # a target face narrower than this (eye to eye x 2.5) ...
-    small_face: str = "error"  # ... is an "error" or is "upscale"d
+    small_face: Literal["error", "upscale"] = "error"  # ... is an "error" or is "upscale"d
     max_image_side: int = 2048  # larger target images are resized down first
     max_yaw_deg: float = 45.0  # beyond this head turn, the frame counts as face lost
 
@@ -63,7 +64,7 @@ class FusionConfig:
     # Phi beats the training-free transfer on the held-out cross-identity pairs (landmark error
     # 0.028 vs 0.033) but carries less of the expression (e.g. the demo's scripted track, same
     # identity): see reenact/models/MODEL_CARD.md. So the default stays training-free.
-    kind: str = "training_free"
+    kind: Literal["auto", "network", "training_free"] = "training_free"
     weights: str = ""  # safetensors path; "" = the shipped default if present
     hidden: int = 512
     code: int = 128
@@ -73,13 +74,14 @@ class FusionConfig:
 class RendererConfig:
     """Omega, the U-net generator, or the training-free warp."""
 
-    kind: str = "auto"  # "auto" (generator if weights exist, else warp), "generator", "warp"
+    # auto: generator if weights exist; pixel-rr: a fixed expression (pixel_rr.expression)
+    kind: Literal["auto", "generator", "warp", "pixel-rr"] = "auto"
     size: int = 256  # aligned crop side: 256 or 512
     weights: str = ""  # safetensors path; "" = the shipped default if present
-    backend: str = "auto"  # "auto", "torch", "onnx", "cuda"
+    backend: Literal["auto", "torch", "onnx", "cuda"] = "auto"
     ngf: int = 64  # generator width; 64 = the paper, 16 or 32 = lite
-    variant: str = "paper"  # "paper" or "warp_guided"
-    precision: str = "auto"  # "auto", "fp32", "fp16", "bf16" (CUDA only)
+    variant: Literal["paper", "warp_guided"] = "paper"
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"  # CUDA only
     cuda_graph: bool = True  # CUDA: replay the frame's stages as captured CUDA graphs
     threads: int = 0  # CPU threads for torch / ONNX Runtime (0 = all cores)
     onnx_path: str = ""  # exported ONNX model; "" = exported on first use into the cache
@@ -98,33 +100,30 @@ class SmoothingConfig:
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """Where frames come from: a plugin from the `reenact.sources` entry-point group."""
+    """Where frames come from: a plugin from the `reenact.sources` entry-point group.
+
+    Every other key of this section belongs to the chosen plugin and is defined by its `Options`
+    (`reenact plugins` lists them): e.g. `source.path`, `source.loop`, `source.width`,
+    `source.height`, `source.fps`, `source.on_decode_error`, `source.realtime`.
+    """
 
     kind: str = "webcam"  # "webcam", "video", "image" or an installed plugin
-    path: str = "0"  # file path; for a webcam, an index or a device path
-    loop: bool = False  # video: start again at the end
-    width: int = 0  # requested / output width (0 = native; webcam default 1280)
-    height: int = 0  # requested / output height (0 = native; webcam default 720)
-    fps: float = 0.0  # requested rate (0 = native; image default 30)
-    on_decode_error: str = "error"  # a truncated video: "error" or "truncate" (stop at the break)
-    reconnect_s: float = 1.0  # webcam unplugged: retry every this many seconds
-    realtime: bool = False  # pace a file source to its fps and drop late frames, like a camera
+    reconnect_s: float = 1.0  # a live source that fails (camera unplugged): retry this often
+    options: dict[str, Any] = field(default_factory=dict)  # the plugin's own keys
 
 
 @dataclass(frozen=True)
 class SinkConfig:
-    """Where frames go: a plugin from the `reenact.sinks` entry-point group."""
+    """Where frames go: a plugin from the `reenact.sinks` entry-point group.
+
+    Every other key of this section belongs to the chosen plugin and is defined by its `Options`:
+    e.g. `sink.path`, `sink.crf`, `sink.codec` (file), `sink.url`, `sink.bitrate_kbps` (stream),
+    `sink.device`, `sink.backend` (virtualcam), `sink.title` (window).
+    """
 
     kind: str = "file"  # "virtualcam", "file", "stream", "window", "null" or an installed plugin
-    path: str = "out/reenact.mp4"  # file sink output
-    url: str = "udp://127.0.0.1:23000"  # stream sink: MPEG-TS over UDP
     fps: float = 0.0  # 0 = the source's rate
-    codec: str = "h264"
-    crf: int = 20  # file sink quality (lower = better)
-    bitrate_kbps: int = 4000  # stream sink bitrate
-    device: str = ""  # virtualcam device, e.g. /dev/video10 ("" = first free)
-    backend: str = ""  # virtualcam backend ("" = the platform's default)
-    title: str = "reenact"  # window title
+    options: dict[str, Any] = field(default_factory=dict)  # the plugin's own keys
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ class TrainConfig:
     mu_l1: float = 100.0  # generator: pixel L1
     flip: bool = True  # left-right flips, as in the paper
     seed: int = 0
-    amp: str = "auto"  # "auto" (bf16 on CUDA), "off", "bf16", "fp16"
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA
     channels_last: bool = True  # on CUDA
     num_workers: int = 0
     log_every: int = 20
@@ -157,7 +156,7 @@ class TrainConfig:
     ckpt_every: int = 500
     val_every: int = 500
     resume: str = ""  # a checkpoint to resume from: a checkpoint folder, or "latest" in out_dir
-    cache_format: str = "mp4"  # `reenact prepare`: crops as "mp4" (H.264) or "npz" (numpy only)
+    cache_format: Literal["mp4", "npz"] = "mp4"  # `reenact prepare`: crops as "mp4" (H.264) or "npz" (numpy only)
     cache_crf: int = 17  # H.264 quality of the mp4 crops (lower = better)
     max_frames: int = 0  # `reenact prepare`: frames per clip (0 = all)
     frame_stride: int = 1  # `reenact prepare`: keep every n-th frame of a clip
@@ -166,13 +165,13 @@ class TrainConfig:
     reference_frames: int = 0  # Omega's appearance frames per clip: 0 = any, 1 = the neutral,
     # k = the neutral + k-1 evenly spaced (warp_guided needs k >= 1: a warp per reference)
     ndf: int = 0  # PatchGAN width (0 = renderer.ngf)
-    disc_condition: str = "target"  # D sees (P_t, image) "target", or the whole G "input" too
+    disc_condition: Literal["target", "input"] = "target"  # D sees (P_t, image) "target", or the whole G "input" too
     attention_weight: float = 0.1  # warp_guided: L2 penalty on the attention mask
     attention_tv: float = 0.0  # warp_guided: smoothness (TV) penalty on the attention mask
     fusion_mix: tuple[float, ...] = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired
     fusion_disc_hidden: int = 0  # D_J width (0 = fusion.hidden)
     progress: bool = True  # tqdm progress bars (rank 0)
-    device: str = "auto"  # "auto" (CUDA when present), "cuda" or "cpu"
+    device: Literal["auto", "cuda", "cpu"] = "auto"  # auto: CUDA when present
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,7 @@ class PresetsConfig:
     # presets on the preview's number keys 1, 2, ... (shipped: smile surprise wink pout angry sad)
     keys: tuple[str, ...] = ("smile", "surprise", "wink", "pout", "angry", "sad")
     blend_s: float = 0.15  # a preset blends in (and out on release) over this many seconds
-    mode: str = "add"  # "add" to the live expression, or "replace" it (within the preset's mask)
+    mode: Literal["add", "replace"] = "add"  # add to the live expression, or replace it (in the mask)
     folder: str = "presets"  # the user's presets (`reenact preset record`); shipped ones too
     # "" = off; "shipped" or a folder of pixel-rr safetensors: also blend the rendered crop with
     # the pixel-regression model of the preset's class (reenact train pixel-rr)
@@ -217,7 +216,7 @@ class PresetsConfig:
 class PixelRRConfig:
     """The per-pixel ridge regression of PAPERS.md section 5 (`reenact train pixel-rr`)."""
 
-    kind: str = "linear"  # "linear": y = w x + b per pixel; "gaussian": Gaussian-kernel features
+    kind: Literal["linear", "gaussian"] = "linear"  # y = w x + b per pixel, or Gaussian kernel
     ridge: float = 0.4  # lambda of the ridge penalty (the paper's 0.4), on pixels in [0, 1]
     centres: int = 8  # gaussian: kernel centres spread over [0, 1]
     holdout: tuple[str, ...] = ("14", "15")  # Yale subjects never trained on (scored by eval)
@@ -225,6 +224,8 @@ class PixelRRConfig:
     clip_frames: int = 3  # per clip and class: this many best frames by expression features
     min_score: float = 0.12  # ... whose class score (reenact.landmarks.expression) passes this
     out_dir: str = "runs/pixel_rr"
+    models: str = "shipped"  # renderer.kind=pixel-rr: its models ("shipped" = reenact/models)
+    expression: str = "smile"  # ... and the class it draws
 
 
 @dataclass(frozen=True)

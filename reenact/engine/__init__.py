@@ -1,1 +1,2 @@
-
+"""Engine: weights (safetensors only), the shipped weights, devices and the CPU backends. Nothing
+above it."""

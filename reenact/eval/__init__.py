@@ -9,18 +9,14 @@ from reenact.eval.identity import (
     face_box_from_eye_centres,
     identity_distance,
 )
-from reenact.metrics.image import (
+from reenact.metrics.image import l1, psnr, ssim, ssim_map, temporal_ssim
+from reenact.metrics.landmarks import (
     eye_centres,
     head_motion,
     inter_ocular_distance,
-    l1,
     landmark_error,
     landmark_jitter,
-    psnr,
-    ssim,
-    ssim_map,
     stillest_stretch,
-    temporal_ssim,
 )
 
 __all__ = [

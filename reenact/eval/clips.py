@@ -15,23 +15,15 @@ import numpy as np
 
 from reenact.config import Config
 from reenact.errors import InputError
-from reenact.video import clip_fps
+from reenact.landmarks.tracker import NUM_LANDMARKS
+from reenact.video import clip_fps, read_frames
 
-NUM_POINTS = 478
+NUM_POINTS = NUM_LANDMARKS
 
 
 def iter_frames(path: Path, max_frames: int) -> Iterator[np.ndarray]:
-    """The clip's first `max_frames` frames (0 = all) as (H,W,3) uint8 RGB."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            for index, frame in enumerate(container.decode(video=0)):
-                if max_frames and index >= max_frames:
-                    break
-                yield frame.to_ndarray(format="rgb24")
-    except (av.error.FFmpegError, IndexError) as exc:
-        raise InputError(f"{path}: cannot decode the video ({exc}); check the file") from None
+    """The clip's first `max_frames` frames (0 = all), upright, as (H,W,3) uint8 RGB."""
+    return read_frames(path, max_frames)
 
 
 @dataclass

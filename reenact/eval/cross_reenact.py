@@ -31,7 +31,8 @@ import numpy as np
 
 from reenact.config import Config
 from reenact.eval.clips import TrackedClip, deviation, iter_frames, pick_spread
-from reenact.metrics.image import landmark_error
+from reenact.landmarks.tracker import NUM_LANDMARKS
+from reenact.metrics.landmarks import landmark_error
 from reenact.eval.renderers import EvalRenderer
 from reenact.eval.temporal import TemporalSSIM, jitter_on, still_stretch, temporal_ssim_of
 
@@ -97,14 +98,13 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
     try:
         with FaceTracker(config.tracker, static=True) as retracker:
             for index, image in enumerate(iter_frames(clip.path, config.eval.max_frames)):
-                reenactor.last_fused = None
-                output = reenactor.process(image, index / clip.fps)
+                frame = reenactor.process(image, index / clip.fps, None)
                 timer.frame_done()
                 if bar is not None:
                     bar.update(1)
-                if reenactor.last_fused is None:  # calibrating, or the face is lost
+                if frame.fused is None:  # calibrating, or the face is lost
                     continue
-                _measure(result, index, output, reenactor.last_fused, target, retracker, probe,
+                _measure(result, index, frame.output, frame.fused, target, retracker, probe,
                          sample=len(result.frames) % stride == 0, keep=keep)
     finally:
         reenactor.close()
@@ -116,7 +116,7 @@ def _measure(result: DriveResult, index: int, output: np.ndarray, fused: np.ndar
              retracker, probe: IdentityProbe, *, sample: bool, keep: set[int]) -> None:
     crop = target.alignment.crop_image(output)
     found = retracker.track_one(output)
-    missing = np.full((478, 3), np.nan, np.float32)
+    missing = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
     retracked = missing if found is None else target.alignment.landmarks_to_crop(found)
     result.retracked_frame.append(missing if found is None else np.array(found, np.float32))
     result.frames.append(index)
@@ -160,7 +160,7 @@ class CrossResult:
                 "timing_ms": d.timing,
                 **self.carried.get(name, {}),
             }
-            fused = np.stack(d.fused) if d.fused else np.zeros((0, 478, 3))
+            fused = np.stack(d.fused) if d.fused else np.zeros((0, NUM_LANDMARKS, 3))
             retracked = np.stack(d.retracked) if d.retracked else fused
             temporal[name] = {
                 "temporal_ssim": d.temporal.mean,

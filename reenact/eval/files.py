@@ -7,8 +7,6 @@ from any working directory of a checkout.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import re
 from collections.abc import Iterable
@@ -18,7 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from reenact.atomic import write_atomic
+from reenact.atomic import json_safe, write_atomic, write_json
 from reenact.errors import InputError
 
 __all__ = [
@@ -71,29 +69,9 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return write_atomic(path, text.encode("utf-8"))
 
 
-def json_safe(value: Any) -> Any:
-    """Plain JSON data: numpy scalars and arrays to Python, NaN and +-inf to None."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return json_safe(value.tolist())
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(float(value)) else None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
 def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
-    """JSON (indented; NaN and inf written as null), atomically."""
-    text = json.dumps(json_safe(data), indent=2, allow_nan=False)
-    return atomic_write_text(path, text + "\n")
+    """JSON (indented; NaN and inf written as null), atomically: `reenact.atomic.write_json`."""
+    return write_json(path, data)
 
 
 def atomic_write_png(path: str | os.PathLike[str], image_rgb: np.ndarray) -> Path:

@@ -107,7 +107,7 @@ def face_box_from_eye_centres(eye_centres: np.ndarray) -> Box:
 
     Args:
         eye_centres: (2, 2) pixels, the centres of the two eyes (any order), e.g.
-            `reenact.metrics.image.eye_centres(landmarks)` or
+            `reenact.metrics.landmarks.eye_centres(landmarks)` or
             `reenact.landmarks.align.canonical_eye_centres(size)` for a canonical crop.
 
     Returns:

@@ -21,6 +21,7 @@ class IdentityRenderer:
     """Renders nothing: `render` returns the target crop as it was given (S,S,3) uint8."""
 
     name = "identity"
+    shifts_colours = False
 
     def __init__(self, *, size: int) -> None:
         self.size = int(size)
@@ -63,14 +64,14 @@ def generator_paths(config: Config, extra: tuple[str, ...] | list[str] = ()) -> 
 
 def build_eval_renderers(config: Config, generators: list[Path]) -> list[EvalRenderer]:
     """identity, warp, every generator in `generators`, then the shipped one if present."""
-    from reenact.pipeline.factory import shipped_weights
-    from reenact.render.generator import GeneratorRenderer
-    from reenact.render import build_renderer
+    from reenact.engine.shipped import shipped_weights
+    from reenact.render.generator import load_generator_renderer
+    from reenact.render.warp import WarpRenderer
 
     size = config.renderer.size
     out = [
         EvalRenderer("identity", "identity", IdentityRenderer(size=size)),
-        EvalRenderer("warp", "warp", build_renderer("warp", size=size)),
+        EvalRenderer(WarpRenderer.name, WarpRenderer.name, WarpRenderer(size=size)),
     ]
     paths = list(generators)
     names = [f"generator:{n}" for n in unique_names(paths)]
@@ -79,6 +80,6 @@ def build_eval_renderers(config: Config, generators: list[Path]) -> list[EvalRen
         paths.append(shipped)
         names.append("generator:shipped")
     for name, path in zip(names, paths):
-        renderer = GeneratorRenderer.from_weights(path, config)
+        renderer = load_generator_renderer(path, config)
         out.append(EvalRenderer(name, "generator", renderer, weights=str(path)))
     return out

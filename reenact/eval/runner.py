@@ -208,7 +208,7 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     Raises InputError naming a missing or unusable clip / portrait / weights file before any
     long work starts (a clip with no face at all is found when it is tracked).
     """
-    from reenact.pipeline.factory import build_fuser
+    from reenact.fusion import build_fuser
     from reenact.pipeline.target import prepare_target
 
     progress = config.eval.progress if progress is None else progress

@@ -30,6 +30,8 @@ class ClassDriven:
     render_fn(cls, target_crop, target_landmarks) -> (S,S,3) uint8 raw render; `classes`: those
     it can render."""
 
+    shifts_colours = False
+
     def __init__(self, name: str, size: int, classes: set[str], render_fn) -> None:
         self.name = name
         self.size = size
@@ -70,9 +72,9 @@ def _presets(folder: Path, config, exclude: tuple[str, ...]) -> dict:
 
 def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
     """pixel-rr (eval.stills_pixel_rr models), warp + preset, generator + preset."""
-    from reenact.pipeline.factory import shipped_weights
-    from reenact.render import build_renderer
+    from reenact.engine.shipped import shipped_weights
     from reenact.render.pixel_rr import load_pixel_rr, model_paths
+    from reenact.render.warp import WarpRenderer
 
     size = config.renderer.size
     out = []
@@ -85,12 +87,12 @@ def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
                 "pixel-rr", size, set(models), lambda c, crop, lm: models[c].apply(crop))))
     exclude = tuple(sorted(set(config.pixel_rr.holdout) | set(config.eval.stills_subjects)))
     presets = _presets(folder, config, exclude)
-    engines = {"warp": build_renderer("warp", size=size)}
+    engines = {"warp": WarpRenderer(size=size)}
     weights = shipped_weights("generator", size)
     if weights is not None:
-        from reenact.render.generator import GeneratorRenderer
+        from reenact.render.generator import load_generator_renderer
 
-        engines["generator:shipped"] = GeneratorRenderer.from_weights(weights, config)
+        engines["generator:shipped"] = load_generator_renderer(weights, config)
     for name, engine in engines.items():
         def run(cls, crop, lm, engine=engine):
             engine.set_target(crop, lm)

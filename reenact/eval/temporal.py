@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.metrics.image import landmark_jitter, ssim, stillest_stretch
+from reenact.metrics.image import ssim
+from reenact.metrics.landmarks import landmark_jitter, stillest_stretch
 
 
 class TemporalSSIM:

@@ -16,8 +16,10 @@ import numpy as np
 import torch
 
 from reenact.config import Config
+from reenact.engine.shipped import find_weights
 from reenact.engine.weights import load_into, load_weights
 from reenact.errors import WeightsError
+from reenact.fusion import register_fuser
 
 
 class NetworkFusion:
@@ -83,3 +85,12 @@ class NetworkFusion:
         fused = target_neutral.astype(np.float32, copy=True)
         fused[:, : self.dims] += intensity * deviation[0].numpy() * (self.size / 2.0)
         return fused
+
+
+@register_fuser("network")
+def build_network(config: Config) -> NetworkFusion:
+    """`fusion.kind=network`: Phi from `fusion.weights`, else the shipped weights."""
+    path = find_weights(config.fusion.weights, "fusion")
+    if path is None:
+        raise WeightsError("fusion.kind=network needs weights: set fusion.weights=PATH")
+    return NetworkFusion.from_weights(path, config)

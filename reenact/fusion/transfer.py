@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from reenact.config import Config
 from reenact.errors import InputError
+from reenact.fusion import register_fuser
 from reenact.landmarks.regions import REGIONS, TRIANGLES
+from reenact.landmarks.tracker import NUM_LANDMARKS
 
-NUM_LANDMARKS = 478
 INTENSITY_RANGE = (0.0, 1.5)
 SCALE_RANGE = (0.4, 2.5)  # per-region size ratios are clamped to this
 
@@ -140,6 +142,8 @@ class TrainingFreeFusion:
     scale_range: clamp of each region's size ratio (target / actor).
     """
 
+    name = "training_free"
+
     def __init__(self, *, scale_range: tuple[float, float] = SCALE_RANGE) -> None:
         self.scale_range = (float(scale_range[0]), float(scale_range[1]))
         self._cache_key: tuple[bytes, bytes] | None = None
@@ -189,6 +193,12 @@ class TrainingFreeFusion:
         if deviation.shape[1] > 2:
             deviation[:, 2] *= scales[:, 0]
         return (tgt_n + amount * deviation).astype(np.float32)
+
+
+@register_fuser("training_free")
+def build_training_free(config: Config) -> TrainingFreeFusion:
+    """`fusion.kind=training_free`: needs no weights."""
+    return TrainingFreeFusion()
 
 
 def region_field(values: dict[str, float]) -> np.ndarray:

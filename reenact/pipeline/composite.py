@@ -20,6 +20,7 @@ import numpy as np
 
 from reenact.errors import InputError
 from reenact.landmarks.align import Alignment
+from reenact.landmarks.tracker import NUM_LANDMARKS
 
 GROW = 0.04  # the hull grows by this x crop side ...
 FEATHER = 0.06  # ... and fades to 0 over this x crop side, ending at the grown edge
@@ -83,7 +84,7 @@ class Compositor:
                 f"target frame: expected (H,W,3) uint8 RGB, got {frame.shape} {frame.dtype}"
             )
         lm = np.asarray(target_landmarks_crop)
-        if lm.ndim != 2 or lm.shape[0] != 478 or lm.shape[1] not in (2, 3):
+        if lm.ndim != 2 or lm.shape[0] != NUM_LANDMARKS or lm.shape[1] not in (2, 3):
             raise InputError(f"target landmarks: expected (478,3) crop pixels, got {lm.shape}")
         self.size = int(alignment.size)
         self.alignment = alignment
@@ -160,3 +161,47 @@ class Compositor:
         cv2.multiply(self._warped, self._alpha8, dst=self._warped, scale=1.0 / 255.0)
         self._out[y0:y1, x0:x1] = cv2.add(self._warped, self._background)
         return self._out
+
+
+def letterbox(image: np.ndarray, shape: tuple[int, ...], out: np.ndarray | None = None) -> np.ndarray:
+    """`image` (H,W,3) uint8 scaled to fit inside `shape` (h,w,...), centred on black: (h,w,3).
+
+    out: a (h,w,3) uint8 buffer to reuse; a new one when None or of another shape."""
+    h, w = shape[:2]
+    if out is None or out.shape != (h, w, 3):
+        out = np.zeros((h, w, 3), np.uint8)
+    ih, iw = image.shape[:2]
+    s = min(w / iw, h / ih)
+    nw, nh = max(1, round(iw * s)), max(1, round(ih * s))
+    out[:] = 0
+    y, x = (h - nh) // 2, (w - nw) // 2
+    out[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    return out
+
+
+class CrossFade:
+    """Mixes outputs from a frame held at `start` into the new ones over `duration_s` seconds."""
+
+    def __init__(self) -> None:
+        self._from: np.ndarray | None = None
+        self._duration_s = 0.0
+        self._start_s: float | None = None
+
+    def start(self, previous: np.ndarray, duration_s: float) -> None:
+        """previous: (h,w,3) uint8, the last frame shown; the fade starts at the next `apply`."""
+        self._from = previous.copy()
+        self._duration_s = duration_s
+        self._start_s = None
+
+    def apply(self, output: np.ndarray, t_s: float) -> np.ndarray:
+        """`output` itself when no fade runs, else a new (h,w,3) uint8 mix at time `t_s`."""
+        if self._from is None:
+            return output
+        if self._start_s is None:
+            self._start_s = t_s
+        a = (t_s - self._start_s) / self._duration_s
+        if a >= 1.0:
+            self._from = None
+            return output
+        mixed = self._from * np.float32(1.0 - a) + output * np.float32(a)
+        return mixed.astype(np.uint8)

@@ -1,16 +1,17 @@
-"""The per-frame work: track -> align -> smooth -> fuse -> render -> composite.
+"""The per-frame pipeline: track -> smooth landmarks -> fuse -> render -> blend crop -> composite.
 
-`Reenactor.process(image, t_s)` turns one actor frame into one output frame of the target. For a
-live source the loop may run `Reenactor.track(image)` on the capture thread instead (the next
-frame is tracked while this one renders) and hand its result to `process(image, t_s, tracked)`.
+`Reenactor.process(image, t_s, tracked)` is the one entrance: one actor frame in, one
+`FrameResult` out (the output frame, the fused landmarks, the stage timings, whether a face was
+found). `tracked` is `track(image)`'s result when it already ran (the live loop may track the
+next frame on the capture thread while this one renders), a scripted source's landmarks (the
+demo), or None: the reenactor tracks the image itself.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-import cv2
 import numpy as np
 
 from reenact.config import Config
@@ -18,10 +19,13 @@ from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
-from reenact.pipeline.presets import PresetMixer
+from reenact.pipeline.composite import CrossFade, letterbox
 from reenact.pipeline.face_lost import FaceLostPolicy
+from reenact.pipeline.presets import PresetMixer
 from reenact.pipeline.target import PreparedTarget
 from reenact.pipeline.timing import StageTimer
+
+INTENSITY_RANGE = (0.0, 1.5)
 
 
 @dataclass(frozen=True)
@@ -30,96 +34,114 @@ class Tracked:
     pixels, or None when no usable face was found (none, or turned too far), and its time."""
 
     source: np.ndarray | None
-    ms: float
+    ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One frame through the pipeline.
+
+    output: (h, w, 3) uint8 the target frame to send (an internal buffer: copy it to keep it).
+    fused: (478,3) float32 J_gen in crop pixels, None when nothing was rendered (paused,
+    calibrating, face lost). face_found: a usable actor face was tracked in this frame.
+    timings_ms: this frame's stage times, e.g. {"track": 9.1, "fuse": 0.4, ...}.
+    """
+
+    output: np.ndarray
+    fused: np.ndarray | None
+    face_found: bool
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class _Clock:
+    """A frame's stage times, into the run's StageTimer and the frame's own dict."""
+
+    def __init__(self, timer: StageTimer) -> None:
+        self.timer = timer
+        self.ms: dict[str, float] = {}
+
+    def add(self, stage: str, ms: float) -> None:
+        self.timer.add(stage, ms)
+        self.ms[stage] = ms
+
+    def since(self, stage: str, start_ns: int, extra_ms: float = 0.0) -> None:
+        self.add(stage, (time.perf_counter_ns() - start_ns) / 1e6 + extra_ms)
 
 
 class Reenactor:
-    """Drives one target with an actor's expression, frame by frame.
+    """Drives one target (a still, or a moving `target_video`) with an actor's expression.
 
-    fuser: `fuse(source, source_neutral, target_neutral, intensity) -> (478,3)` (crop coordinates).
-    renderer: `set_target(crop, landmarks)` and `render(fused) -> (S,S,3) uint8`.
+    fuser: a `reenact.fusion.Fuser`; renderer: a `reenact.render.Renderer`.
+    source_neutral: the actor's neutral (478,3) when known up front (the demo's scripted actor);
+    otherwise it is `stream.neutral_path`'s, or calibrated from the first frames with a face.
     """
 
-    def __init__(
-        self, *, config: Config, target: PreparedTarget, fuser, renderer, timer: StageTimer
-    ) -> None:
-        self.config = config
-        self.fuser = fuser
-        self.renderer = renderer
-        self.timer = timer
+    def __init__(self, *, config: Config, target: PreparedTarget, fuser, renderer,
+                 timer: StageTimer, target_video=None,
+                 source_neutral: np.ndarray | None = None) -> None:
+        s = config.smoothing
+        self.config, self.fuser, self.renderer, self.timer = config, fuser, renderer, timer
+        self.target_video = target_video
         self.intensity = config.stream.intensity
-        self.smoothing = config.smoothing.enabled
+        self.smoothing = s.enabled
         self.paused = False
         self.tracker = FaceTracker(config.tracker, static=False)
         self.calibrator = NeutralCalibrator(frames=max(1, config.stream.neutral_frames))
-        if config.stream.neutral_path:
+        if source_neutral is not None:
+            self.calibrator.set(source_neutral)
+        elif config.stream.neutral_path:
             self.calibrator.load(config.stream.neutral_path)
-        s = config.smoothing
         # beta is per crop pixel: the same motion is twice as fast in pixels at 512 as at 256
         self.landmark_filter = OneEuroFilter(
             min_cutoff=s.min_cutoff, beta=s.beta * 256 / config.renderer.size, d_cutoff=s.d_cutoff
         )
         self.crop_blender = CropBlender(s.crop_blend) if s.crop_blend > 0 else None
         self.face_lost = FaceLostPolicy(hold_s=config.stream.hold_s, fade_s=config.stream.fade_s)
-        self._fade_from: np.ndarray | None = None
-        self._fade_s = 0.0
-        self._fade_start: float | None = None
-        self.target: PreparedTarget = target
-        self.target_video = None  # a TargetVideo: the target advances one frame per frame
-        self.set_target(target)
-        self.last_fused: np.ndarray | None = None
-        self.last_source: np.ndarray | None = None
+        self.crossfade = CrossFade()
+        self._passthrough: np.ndarray | None = None
         self.frames_with_face = 0
         self.frames_without_face = 0
-        self._smooth_ns = 0
-        self._passthrough_buf: np.ndarray | None = None
         self.presets = PresetMixer.from_config(config)  # expression presets (keys 1-6)
         self._t_s = 0.0
-
-    def set_target(self, target: PreparedTarget, *, crossfade_s: float = 0.0) -> None:
-        """Drive `target` from now on; cross-fade from the last output over `crossfade_s`."""
-        previous = self.face_lost.last_good
-        if crossfade_s > 0 and previous is not None and previous.shape == target.frame.shape:
-            self._fade_from = previous.copy()
-            self._fade_s = crossfade_s
-            self._fade_start = None
-        self._use_target(target)
-        if self.crop_blender is not None:  # another face: the previous crops do not apply
-            self.crop_blender.reset()
-
-    def _use_target(self, target: PreparedTarget) -> None:
-        """Render onto `target` from now on, keeping the smoothing state (a moving target's
-        next frame is the same face)."""
         self.target = target
-        # a generator may shift colours: match them to the target's around the face's edge
-        target.compositor.colour_match = getattr(self.renderer, "name", "") == "generator"
-        self.renderer.set_target(target.crop, target.landmarks_crop)
+        self._use_target(target)
 
-    def _crossfade(self, output: np.ndarray, t_s: float) -> np.ndarray:
-        if self._fade_from is None:
-            return output
-        if self._fade_start is None:
-            self._fade_start = t_s
-        a = (t_s - self._fade_start) / self._fade_s
-        if a >= 1.0:
-            self._fade_from = None
-            return output
-        mixed = self._fade_from * np.float32(1.0 - a) + output * np.float32(a)
-        return mixed.astype(np.uint8)
+    # -- the one entrance ------------------------------------------------------------------
 
-    def recalibrate(self) -> None:
-        """Take the actor's neutral again from the next frames."""
-        self.calibrator.reset()
+    def process(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> FrameResult:
+        """One actor frame (H, W, 3) uint8 at time `t_s` s -> the frame's result.
 
-    @property
-    def calibrating(self) -> bool:
-        return self.calibrator.neutral is None
+        tracked: the frame's landmarks when already tracked (or scripted); None = track here.
+        While a target switch cross-fades, every output is mixed with the previous target's."""
+        result = self._step(image, t_s, tracked)
+        output = self.crossfade.apply(result.output, t_s)
+        return result if output is result.output else replace(result, output=output)
 
-    def process(self, image: np.ndarray, t_s: float, tracked: Tracked | None = None) -> np.ndarray:
-        """One actor frame (H, W, 3) uint8 at time `t_s` s -> one target frame (h, w, 3) uint8.
-
-        tracked: `track(image)`'s result when it already ran (on the capture thread)."""
-        return self._crossfade(self._process(image, t_s, tracked), t_s)
+    def _step(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> FrameResult:
+        clock = _Clock(self.timer)
+        self._t_s = t_s
+        if self.target_video is not None:
+            start = time.perf_counter_ns()  # a moving target: its next prepared frame
+            self._use_target(self.target_video.next())
+            clock.since("target", start)
+        if self.paused:  # the actor's own frame, letterboxed to the output size
+            self._passthrough = letterbox(image, self.target.frame.shape, self._passthrough)
+            return FrameResult(self._passthrough, None, False, clock.ms)
+        tracked = tracked if tracked is not None else self.track(image)
+        clock.add("track", tracked.ms)
+        if tracked.source is None:
+            return self._lost(t_s, clock)
+        self.frames_with_face += 1
+        start = time.perf_counter_ns()
+        source = self.landmark_filter.filter(tracked.source, t_s) if self.smoothing else tracked.source
+        smooth_ms = (time.perf_counter_ns() - start) / 1e6
+        if self.calibrator.neutral is None:
+            self.calibrator.add(source)
+            self.face_lost.good(self.target.frame)
+            return FrameResult(self.target.frame, None, True, clock.ms)
+        fused, output = self._render(source, clock, smooth_ms)
+        self.face_lost.good(output)
+        return FrameResult(output, fused, True, clock.ms)
 
     def track(self, image: np.ndarray) -> Tracked:
         """The tracking stage alone: safe on another thread, as long as only one thread calls it."""
@@ -131,77 +153,85 @@ class Reenactor:
             source = alignment.landmarks_to_crop(landmarks)
         return Tracked(source, (time.perf_counter_ns() - start) / 1e6)
 
-    def _process(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> np.ndarray:
-        timer = self.timer
-        self._t_s = t_s
-        if self.target_video is not None:
-            with timer.stage("target"):  # a moving target: its next prepared frame
-                self._use_target(self.target_video.next())
-        if self.paused:
-            return self._passthrough(image)
-        if tracked is None:
-            tracked = self.track(image)
-        timer.add("track", tracked.ms)
-        source = tracked.source
-        if source is None:
-            self.frames_without_face += 1
-            self.landmark_filter.reset()
-            return self.face_lost.lost(t_s, self.target.frame)
-        self.frames_with_face += 1
-        start = time.perf_counter_ns()
-        if self.smoothing:
-            source = self.landmark_filter.filter(source, t_s)
-        self._smooth_ns = time.perf_counter_ns() - start
-        self.last_source = source
-        if self.calibrator.neutral is None:
-            self.calibrator.add(source)
-            output = self.target.frame
-            self.face_lost.good(output)
-            return output
-        return self.render_landmarks(source)
-
-    def render_landmarks(self, source: np.ndarray) -> np.ndarray:
-        """Render the target with aligned source landmarks (478,3) against the calibrated neutral."""
-        timer = self.timer
-        target = self.target
-        with timer.stage("fuse"):
-            fused = self.fuser.fuse(
-                source, self.calibrator.neutral, target.landmarks_crop, self.intensity
-            )
-        if self.presets.active:
-            fused = self.presets.apply(fused, target.landmarks_crop, self._t_s)
-        self.last_fused = fused
-        with timer.stage("render"):
-            crop = self.renderer.render(fused)
-            if self.presets.active:
-                crop = self.presets.blend_crop(crop, target.crop, target.landmarks_crop)
-        start = time.perf_counter_ns()
-        if self.crop_blender is not None:
-            crop = self.crop_blender.blend(crop)
-        timer.add("smooth", (self._smooth_ns + time.perf_counter_ns() - start) / 1e6)
-        with timer.stage("composite"):
-            output = target.compositor.paste(crop)
-        self.face_lost.good(output)
-        return output
-
     def stalled(self, t_s: float) -> np.ndarray:
         """The frame to send while the camera delivers nothing: as if the face were lost."""
         self.landmark_filter.reset()
         return self.face_lost.lost(t_s, self.target.frame)
 
-    def _passthrough(self, image: np.ndarray) -> np.ndarray:
-        """The actor's own frame, letterboxed to the output size (pause)."""
-        h, w = self.target.frame.shape[:2]
-        if self._passthrough_buf is None or self._passthrough_buf.shape != (h, w, 3):
-            self._passthrough_buf = np.zeros((h, w, 3), np.uint8)
-        ih, iw = image.shape[:2]
-        s = min(w / iw, h / ih)
-        nw, nh = max(1, round(iw * s)), max(1, round(ih * s))
-        out = self._passthrough_buf
-        out[:] = 0
-        y, x = (h - nh) // 2, (w - nw) // 2
-        out[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
-        return out
+    # -- stages ----------------------------------------------------------------------------
+
+    def _lost(self, t_s: float, clock: _Clock) -> FrameResult:
+        self.frames_without_face += 1
+        self.landmark_filter.reset()
+        output = self.face_lost.lost(t_s, self.target.frame)
+        return FrameResult(output, None, False, clock.ms)
+
+    def _render(self, source: np.ndarray, clock: _Clock,
+                smooth_ms: float) -> tuple[np.ndarray, np.ndarray]:
+        """fuse -> render -> blend crop -> composite: (J_gen (478,3), output (h,w,3) uint8)."""
+        target = self.target
+        start = time.perf_counter_ns()
+        fused = self.fuser.fuse(source, self.calibrator.neutral, target.landmarks_crop,
+                                self.intensity)
+        if self.presets.active:  # fired presets mix into J_gen (reenact.pipeline.presets)
+            fused = self.presets.apply(fused, target.landmarks_crop, self._t_s)
+        clock.since("fuse", start)
+        start = time.perf_counter_ns()
+        crop = self.renderer.render(fused)
+        if self.presets.active:
+            crop = self.presets.blend_crop(crop, target.crop, target.landmarks_crop)
+        clock.since("render", start)
+        start = time.perf_counter_ns()
+        if self.crop_blender is not None:
+            crop = self.crop_blender.blend(crop)
+        clock.since("smooth", start, smooth_ms)
+        start = time.perf_counter_ns()
+        output = target.compositor.paste(crop)
+        clock.since("composite", start)
+        return fused, output
+
+    # -- targets and controls --------------------------------------------------------------
+
+    def set_target(self, target: PreparedTarget, *, crossfade_s: float = 0.0) -> None:
+        """Drive another face from now on; cross-fade from the last output over `crossfade_s`."""
+        previous = self.face_lost.last_good
+        if crossfade_s > 0 and previous is not None and previous.shape == target.frame.shape:
+            self.crossfade.start(previous, crossfade_s)
+        self._use_target(target)
+        if self.crop_blender is not None:  # another face: the previous crops do not apply
+            self.crop_blender.reset()
+
+    def _use_target(self, target: PreparedTarget) -> None:
+        """Render onto `target`, keeping the smoothing state (a moving target's next frame is
+        the same face)."""
+        self.target = target
+        target.compositor.colour_match = self.renderer.shifts_colours
+        self.renderer.set_target(target.crop, target.landmarks_crop)
+
+    def recalibrate(self) -> None:
+        """Take the actor's neutral again from the next frames."""
+        self.calibrator.reset()
+
+    def toggle_pause(self) -> bool:
+        """Pass the actor's frames through (or stop doing so); returns whether paused now."""
+        self.paused = not self.paused
+        return self.paused
+
+    def change_intensity(self, step: float) -> float:
+        """Add `step` to the expression's intensity, kept in [0, 1.5]; returns the new value."""
+        low, high = INTENSITY_RANGE
+        self.intensity = round(min(high, max(low, self.intensity + step)), 2)
+        return self.intensity
+
+    def toggle_smoothing(self) -> bool:
+        """Landmark smoothing on/off; returns whether on now."""
+        self.smoothing = not self.smoothing
+        self.landmark_filter.reset()
+        return self.smoothing
+
+    @property
+    def calibrating(self) -> bool:
+        return self.calibrator.neutral is None
 
     def close(self) -> None:
         self.tracker.close()

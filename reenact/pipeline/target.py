@@ -13,6 +13,7 @@ from reenact.errors import InputError
 from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.tracker import detect_target_face
 from reenact.pipeline.composite import Compositor
+from reenact.video import is_video, read_frame
 
 BUILTIN_TARGET = "astronaut"
 
@@ -48,23 +49,9 @@ def load_target_image(path: str, config: Config) -> tuple[str, np.ndarray]:
 
     if not Path(path).exists():
         raise InputError(f"{path}: target image not found")
-    suffix = Path(path).suffix.lower()
-    if suffix in {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}:
-        return Path(path).name, _video_frame(path, config.stream.target_frame)
+    if is_video(path):
+        return Path(path).name, read_frame(path, config.stream.target_frame)
     return Path(path).name, load_image(path, max_side=max(config.tracker.max_image_side, 4096))
-
-
-def _video_frame(path: str, index: int) -> np.ndarray:
-    import av
-
-    try:
-        with av.open(path) as container:
-            for i, frame in enumerate(container.decode(video=0)):
-                if i == index:
-                    return frame.to_ndarray(format="rgb24")
-    except (av.error.FFmpegError, IndexError) as exc:
-        raise InputError(f"{path}: cannot read target video ({exc})") from None
-    raise InputError(f"{path}: target video has no frame {index}")
 
 
 def fit_frame(image: np.ndarray, max_side: int) -> np.ndarray:

@@ -10,46 +10,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import av
 import numpy as np
 
 from reenact.config import Config
-from reenact.errors import ConfigError, InputError
+from reenact.errors import InputError
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import FaceTracker
 from reenact.pipeline.composite import Compositor
 from reenact.pipeline.target import PreparedTarget, fit_frame
-
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
-END_MODES = ("loop", "hold")
-
-
-def is_video(path: str) -> bool:
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
-
+from reenact.video import is_video, read_frames
 
 def _decode(path: str, limit: int, max_side: int) -> list[np.ndarray]:
-    try:
-        with av.open(path) as container:
-            frames = []
-            for frame in container.decode(video=0):
-                frames.append(fit_frame(frame.to_ndarray(format="rgb24"), max_side))
-                if len(frames) >= limit:
-                    break
-    except av.error.FFmpegError as exc:
-        raise InputError(f"{path}: cannot read target video ({exc})") from None
-    if not frames:
-        raise InputError(f"{path}: target video has no frames")
-    return frames
+    """The first `limit` frames, upright (`reenact.video`), scaled to `max_side`."""
+    return [fit_frame(image, max_side) for image in read_frames(path, limit)]
 
 
 class TargetVideo:
     """Prepared frames of a target video; `next()` returns the next one (loop or hold)."""
 
     def __init__(self, path: str, config: Config) -> None:
-        if config.stream.target_end not in END_MODES:
-            raise ConfigError(f"stream.target_end: '{config.stream.target_end}' is not one of "
-                              f"{', '.join(END_MODES)}")
         self.hold = config.stream.target_end == "hold"
         frames = _decode(path, config.stream.target_max_frames, config.stream.max_output_side)
         self.targets = self._prepare(path, frames, config)

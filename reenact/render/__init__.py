@@ -1,39 +1,51 @@
 """Renderers (Omega): turn fused landmarks into an image of the target face.
 
-A renderer is built by name from a small registry, StyleGAN3-style:
+Every renderer is registered by name, StyleGAN3-style, with a builder that takes the config:
 
     @register_renderer("warp")
-    class WarpRenderer: ...
+    def build_warp(config: Config) -> Renderer: ...
 
-    renderer = build_renderer("warp", size=256)
-    renderer.set_target(target_crop, target_landmarks)   # (S,S,3) uint8, (478,3) crop pixels
-    crop = renderer.render(fused_landmarks)               # (478,3) -> (S,S,3) uint8
+    renderer = build_renderer(config)                      # picks `renderer.kind`
+    renderer.set_target(target_crop, target_landmarks)     # (S,S,3) uint8, (478,3) crop pixels
+    crop = renderer.render(fused_landmarks)                # (478,3) -> (S,S,3) uint8
 
-Built-in renderers live in the modules named in `_BUILTIN_MODULES`; they are imported on the first
-`build_renderer` / `renderer_names` call, never when this package is imported.
+Built-in renderers: "warp" (`render.warp`, training-free) and "generator" (`render.generator`:
+the U-net on torch / ONNX Runtime, or the whole frame on CUDA in `render.generator_cuda`).
+Their modules are imported on the first `build_renderer` / `renderer_names` call, never when this
+package is imported. `renderer.kind=auto` takes the generator when its weights exist, else the warp.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
 
 from reenact.errors import ConfigError
 
+if TYPE_CHECKING:
+    from reenact.config import Config
+
 # Modules whose import registers built-in renderers (imported lazily).
-_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp", "reenact.render.pixel_rr")
+_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp", "reenact.render.generator",
+                                     "reenact.render.pixel_rr")
+AUTO = "auto"
 
-_REGISTRY: dict[str, Callable[..., "Renderer"]] = {}
-
-T = TypeVar("T")
+RendererBuilder = Callable[["Config"], "Renderer"]
+_REGISTRY: dict[str, RendererBuilder] = {}
 
 
 class Renderer(Protocol):
-    """What the live loop needs from a renderer."""
+    """What the pipeline needs from a renderer.
 
+    shifts_colours: True when the output's colours may drift from the target's (a network), so
+    the compositor matches them around the face's edge.
+    """
+
+    name: ClassVar[str]
+    shifts_colours: ClassVar[bool]
     size: int
 
     def set_target(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
@@ -43,15 +55,15 @@ class Renderer(Protocol):
         """fused_landmarks: (478,2|3) crop pixels -> (S,S,3) uint8 RGB."""
 
 
-def register_renderer(name: str) -> Callable[[T], T]:
-    """Class decorator: make a renderer buildable as `build_renderer(name, **kwargs)`."""
+def register_renderer(name: str) -> Callable[[RendererBuilder], RendererBuilder]:
+    """Decorator: `builder(config) -> Renderer` becomes `renderer.kind=<name>`."""
 
-    def decorate(factory: T) -> T:
+    def decorate(builder: RendererBuilder) -> RendererBuilder:
         existing = _REGISTRY.get(name)
-        if existing is not None and existing is not factory:
+        if existing is not None and existing is not builder:
             raise ValueError(f"renderer name '{name}' is already registered by {existing!r}")
-        _REGISTRY[name] = factory  # type: ignore[assignment]
-        return factory
+        _REGISTRY[name] = builder
+        return builder
 
     return decorate
 
@@ -67,11 +79,23 @@ def renderer_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_renderer(name: str, **kwargs: object) -> Renderer:
-    """A new renderer by registered name; an unknown name raises ConfigError listing valid ones."""
+def resolve_renderer_kind(config: Config) -> str:
+    """`renderer.kind`, with "auto" resolved: the generator when its weights exist, else the warp."""
+    kind = config.renderer.kind
+    if kind != AUTO:
+        return kind
+    from reenact.engine.shipped import find_weights
+
+    found = find_weights(config.renderer.weights, "generator", config.renderer.size)
+    return "generator" if found is not None else "warp"
+
+
+def build_renderer(config: Config) -> Renderer:
+    """The renderer `renderer.kind` names; an unknown name raises ConfigError listing valid ones."""
     _load_builtins()
-    factory = _REGISTRY.get(name)
-    if factory is None:
-        valid = ", ".join(sorted(_REGISTRY)) or "(none)"
-        raise ConfigError(f"renderer.kind: unknown renderer '{name}'; valid renderers: {valid}")
-    return factory(**kwargs)
+    kind = resolve_renderer_kind(config)
+    builder = _REGISTRY.get(kind)
+    if builder is None:
+        valid = ", ".join([AUTO, *sorted(_REGISTRY)])
+        raise ConfigError(f"renderer.kind: unknown renderer '{kind}'; valid renderers: {valid}")
+    return builder(config)

@@ -15,9 +15,11 @@ import numpy as np
 from reenact.config import Config
 from reenact.engine.backends import OnnxBackend, TorchCPUBackend, export_onnx, onnx_cache_path
 from reenact.engine.device import cpu_threads, resolve_backend
+from reenact.engine.shipped import find_weights
 from reenact.engine.weights import load_into, load_weights
 from reenact.errors import WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
+from reenact.render import register_renderer
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class GeneratorRenderer:
     """The trained U-net as a renderer: `set_target(crop, landmarks)`, `render(fused)`."""
 
     name = "generator"
+    shifts_colours = True  # a network's colours drift: the compositor matches them to the target
 
     def __init__(self, *, model, meta: dict[str, str], backend, weights: Path) -> None:
         self.model = model
@@ -73,24 +76,13 @@ class GeneratorRenderer:
         self.output = np.zeros((self.size, self.size, 3), np.uint8)
         self.warp = None
         if self.variant == "warp_guided":
-            from reenact.render import build_renderer
+            from reenact.render.warp import WarpRenderer
 
-            self.warp = build_renderer("warp", size=self.size)
+            self.warp = WarpRenderer(size=self.size)
 
     @property
     def backend_name(self) -> str:
         return self.backend.name
-
-    @classmethod
-    def from_weights(cls, path: Path, config: Config):
-        """The generator in `path` on the backend the config asks for: a GeneratorRenderer on
-        the CPU, a DeviceFrameRenderer on CUDA."""
-        model, meta = load_generator(Path(path), size=config.renderer.size)
-        r = config.renderer
-        onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(Path(path), meta)
-        renderer = make_renderer(model, meta, config, weights=Path(path), onnx_path=onnx_path)
-        log.info("generator %s on %s", path, renderer.backend_name)
-        return renderer
 
     def set_target(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
         """crop: (S,S,3) uint8 target; landmarks: (478,3) its aligned landmarks."""
@@ -111,8 +103,30 @@ class GeneratorRenderer:
         return self.output
 
 
-def make_renderer(model, meta: dict[str, str], config: Config, *, weights: Path | None,
-                  onnx_path: Path):
+def load_generator_renderer(path: Path, config: Config):
+    """The generator in `path` on the backend the config asks for (see `generator_on_backend`)."""
+    model, meta = load_generator(Path(path), size=config.renderer.size)
+    r = config.renderer
+    onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(Path(path), meta)
+    renderer = generator_on_backend(model, meta, config, weights=Path(path), onnx_path=onnx_path)
+    log.info("generator %s on %s", path, renderer.backend_name)
+    return renderer
+
+
+@register_renderer("generator")
+def build_generator(config: Config):
+    """`renderer.kind=generator`: `renderer.weights`, else the shipped generator of this size."""
+    size = config.renderer.size
+    path = find_weights(config.renderer.weights, "generator", size)
+    if path is None:
+        raise WeightsError(
+            f"renderer.kind=generator needs weights for size {size}: set renderer.weights=PATH"
+        )
+    return load_generator_renderer(path, config)
+
+
+def generator_on_backend(model, meta: dict[str, str], config: Config, *,
+                         weights: Path | None, onnx_path: Path):
     """The generator as a renderer on the backend the config asks for ('auto' = the fastest
     present): on CUDA the whole frame runs on the GPU, on the CPU a GeneratorRenderer runs the
     network through torch or ONNX Runtime."""
@@ -134,7 +148,7 @@ def make_backend(model, config: Config, *, onnx_path: Path):
     r = config.renderer
     kind = resolve_backend(r.backend)
     if kind == "cuda":
-        raise ValueError("make_backend: CUDA runs through make_renderer (DeviceFrameRenderer)")
+        raise ValueError("make_backend: CUDA runs through generator_on_backend (DeviceFrameRenderer)")
     threads = cpu_threads(r.threads)
     if kind == "onnx":
         if not onnx_path.is_file():

@@ -42,6 +42,7 @@ class DeviceFrameRenderer:
     """
 
     name = "generator"
+    shifts_colours = True
 
     def __init__(self, *, model, meta: dict[str, str], weights: Path | None,
                  device: str = "cuda", precision: str = "auto",
@@ -70,9 +71,9 @@ class DeviceFrameRenderer:
             memory_format=torch.channels_last)
         self.dev_out = torch.zeros(s, s, 3, dtype=torch.uint8, device=dev)
         if self.variant == "warp_guided":
-            from reenact.render import build_renderer
+            from reenact.render.warp import WarpRenderer
 
-            self.cpu_warp = build_renderer("warp", size=s)
+            self.cpu_warp = WarpRenderer(size=s)
             self.warp = TorchWarp(size=s).to(dev)
             self.host_planes = torch.zeros(7, s, s, dtype=torch.float16, pin_memory=pin)
             self.dev_planes = torch.zeros(7, s, s, dtype=torch.float16, device=dev)

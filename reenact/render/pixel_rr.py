@@ -170,7 +170,6 @@ def model_paths(folder: str | Path = "shipped", size: int = 256) -> dict[str, Pa
     return found
 
 
-@register_renderer("pixel-rr")
 class PixelRRRenderer:
     """The renderer face of a pixel-rr model: the target's aligned crop with the class's
     expression, whatever the landmarks (the model sees pixels only).
@@ -179,6 +178,7 @@ class PixelRRRenderer:
     Without models, loads every shipped one (`folder`)."""
 
     name = "pixel-rr"
+    shifts_colours = False
 
     def __init__(self, *, size: int = 256, models: dict | None = None, folder: str = "shipped",
                  expression: str = "") -> None:
@@ -203,3 +203,17 @@ class PixelRRRenderer:
         if self._crop is None:
             raise RuntimeError("PixelRRRenderer.render called before set_target")
         return self.models[self.expression].apply(self._crop, out=self._out)
+
+
+@register_renderer("pixel-rr")
+def build_pixel_rr(config) -> PixelRRRenderer:
+    """`renderer.kind=pixel-rr`: the `pixel_rr.models` folder's model of `pixel_rr.expression`
+    (a fixed expression whatever the actor does: for stills, presets and `reenact eval`)."""
+    from reenact.errors import ConfigError
+
+    renderer = PixelRRRenderer(size=config.renderer.size, folder=config.pixel_rr.models,
+                               expression=config.pixel_rr.expression)
+    if renderer.expression not in renderer.models:
+        raise ConfigError(f"pixel_rr.expression: no '{renderer.expression}' model in "
+                          f"{config.pixel_rr.models}; have {', '.join(renderer.models)}")
+    return renderer

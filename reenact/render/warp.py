@@ -25,14 +25,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from reenact.config import Config
 from reenact.errors import InputError
+from reenact.landmarks.tracker import NUM_LANDMARKS
 from reenact.render import register_renderer
 from reenact.render.eyes import EyeKeeper, uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_box, face_triangulation
 from reenact.render.lids import LidPainter
 from reenact.render.mouth import MouthFiller
-
-NUM_LANDMARKS = 478
 
 
 def validate_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
@@ -57,7 +57,6 @@ def validate_crop(crop: np.ndarray, size: int) -> np.ndarray:
     return crop
 
 
-@register_renderer("warp")
 class WarpRenderer:
     """Warp the target crop so its landmarks land on the fused ones (the training-free Omega).
 
@@ -66,6 +65,9 @@ class WarpRenderer:
     keep_eyes: lids slide over the eyeballs (irises keep their shape, gaze follows) and are
     painted as skin with a lash line where they cover them.
     """
+
+    name = "warp"
+    shifts_colours = False  # every pixel comes from the target crop
 
     def __init__(
         self, *, size: int = 256, grid: int = 64, iterations: int = 3, fill_mouth: bool = True,
@@ -155,3 +157,9 @@ class WarpRenderer:
         if self.mouth is not None:
             self.mouth.paint(out, fused)
         return out
+
+
+@register_renderer("warp")
+def build_warp(config: Config) -> WarpRenderer:
+    """`renderer.kind=warp`: the training-free warp at `renderer.size`."""
+    return WarpRenderer(size=config.renderer.size)

@@ -83,10 +83,10 @@ class LatestFrameReader:
 
         Returns False for sources that simply ended (files) or when the reader is stopped.
         """
-        reopen = getattr(self.source, "reopen", None)
-        if reopen is None or not getattr(self.source, "live", False):
+        if not (self.source.can_reopen and self.source.live):
             return False
-        device = getattr(self.source, "device", self.source.name)
+        reopen = self.source.reopen
+        device = self.source.label
         self.status = f"camera {device} lost; retrying every {self.reconnect_s:g} s"
         log.warning("%s", self.status)
         while not self._stop.wait(self.reconnect_s):

@@ -65,12 +65,6 @@ class Controls:
     so the per-frame work never races with a control request.
     """
 
-    ACTIONS = (
-        "recalibrate", "pause", "next_target", "previous_target", "intensity_up",
-        "intensity_down", "smoothing", "stats", "help", "quit",
-        *(a for a, row in preset_controls.PRESET_ACTIONS.items() if not row.takes_arg),
-    )
-
     def __init__(self, reenactor, *, switch_target: Callable[[int], str] | None = None,
                  show_stats: bool = True) -> None:
         self.reenactor = reenactor
@@ -96,37 +90,56 @@ class Controls:
             self.apply(action)
 
     def apply(self, action: str) -> None:
-        r, s = self.reenactor, self.state
-        try:
-            message = preset_controls.apply(r.presets, action)
+        """Apply one action now (on the thread that runs the frames)."""
+        try:  # the presets' actions are their own table (reenact.stream.preset_controls)
+            message = preset_controls.apply(self.reenactor.presets, action)
         except ValueError as exc:  # an unknown preset name: say so in the preview, go on
             message = str(exc)
         if message is not None:
-            s.message = message
-        elif action == "recalibrate":
-            r.recalibrate()
-            s.message = "recalibrating: look neutral"
-        elif action == "pause":
-            r.paused = not r.paused
-            s.message = "paused: pass-through" if r.paused else "resumed"
-        elif action in ("next_target", "previous_target"):
-            if self.switch_target is not None:
-                s.message = self.switch_target(1 if action == "next_target" else -1)
-        elif action in ("intensity_up", "intensity_down"):
-            step = INTENSITY_STEP if action == "intensity_up" else -INTENSITY_STEP
-            r.intensity = round(min(1.5, max(0.0, r.intensity + step)), 2)
-            s.message = f"intensity {r.intensity:.1f}"
-        elif action == "smoothing":
-            r.smoothing = not r.smoothing
-            r.landmark_filter.reset()
-            s.message = f"smoothing {'on' if r.smoothing else 'off'}"
-        elif action == "stats":
-            s.show_stats = not s.show_stats
-        elif action == "help":
-            s.show_help = not s.show_help
-        elif action == "quit":
-            s.quit = True
-        log.info("control: %s %s", action, s.message)
+            self.state.message = message
+        else:
+            self._TABLE[action](self)
+        log.info("control: %s %s", action, self.state.message)
+
+    def _recalibrate(self) -> None:
+        self.reenactor.recalibrate()
+        self.state.message = "recalibrating: look neutral"
+
+    def _pause(self) -> None:
+        paused = self.reenactor.toggle_pause()
+        self.state.message = "paused: pass-through" if paused else "resumed"
+
+    def _switch(self, step: int) -> None:
+        if self.switch_target is not None:
+            self.state.message = self.switch_target(step)
+
+    def _intensity(self, step: float) -> None:
+        self.state.message = f"intensity {self.reenactor.change_intensity(step):.1f}"
+
+    def _smoothing(self) -> None:
+        on = self.reenactor.toggle_smoothing()
+        self.state.message = f"smoothing {'on' if on else 'off'}"
+
+    def _toggle(self, flag: str) -> None:
+        setattr(self.state, flag, not getattr(self.state, flag))
+
+    def _quit(self) -> None:
+        self.state.quit = True
+
+    _TABLE: dict[str, Callable[[Controls], None]] = {
+        "recalibrate": _recalibrate,
+        "pause": _pause,
+        "next_target": lambda self: self._switch(1),
+        "previous_target": lambda self: self._switch(-1),
+        "intensity_up": lambda self: self._intensity(INTENSITY_STEP),
+        "intensity_down": lambda self: self._intensity(-INTENSITY_STEP),
+        "smoothing": _smoothing,
+        "stats": lambda self: self._toggle("show_stats"),
+        "help": lambda self: self._toggle("show_help"),
+        "quit": _quit,
+    }
+    ACTIONS = (*_TABLE, *(a for a, row in preset_controls.PRESET_ACTIONS.items()
+                          if not row.takes_arg))
 
     def status(self) -> dict:
         r = self.reenactor

@@ -1,25 +1,29 @@
 """`reenact demo`: a scripted expression track drives the target; a video and a contact sheet.
 
-No camera needed: the "actor" is `reenact.landmarks.scripted` applied to the target's own neutral
-face, so the same fuse -> render -> composite path as live use runs on every frame.
+No camera needed: the "actor" is a scripted landmark source (`ScriptedActor`:
+`reenact.landmarks.scripted` applied to the target's own neutral face) that enters the pipeline
+through `Reenactor.process`, like a tracked camera frame.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from reenact.config import Config
-from reenact.pipeline.factory import build_fuser, build_renderer
+from reenact.config import Config, dump_config, replace
+from reenact.fusion import build_fuser
 from reenact.imageio import save_image
 from reenact.landmarks.scripted import DEMO_DURATION_S, peak_times, scripted_landmarks
-from reenact.pipeline.reenactor import Reenactor
-from reenact.stream.session import open_sink, output_dir
+from reenact.pipeline.factory import describe
+from reenact.pipeline.reenactor import Reenactor, Tracked
 from reenact.pipeline.target import prepare_target
 from reenact.pipeline.timing import StageTimer
+from reenact.render import build_renderer
+from reenact.stream.session import open_sink, output_dir
 
 DEMO_FPS = 25.0
 
@@ -55,44 +59,62 @@ def contact_sheet(frames: list[tuple[str, np.ndarray]], *, tile: int = 256, box=
     return np.concatenate(rows, axis=0)
 
 
+class ScriptedActor:
+    """A landmark source: the scripted expression track played on a neutral face (478,3) in crop
+    pixels, one `Tracked` per frame at `fps`, for `DEMO_DURATION_S` seconds."""
+
+    def __init__(self, neutral: np.ndarray, *, fps: float = DEMO_FPS) -> None:
+        self.neutral = neutral
+        self.fps = fps
+        self.frames = round(DEMO_DURATION_S * fps)
+
+    def __iter__(self) -> Iterator[tuple[float, Tracked]]:
+        for i in range(self.frames):
+            yield i / self.fps, Tracked(scripted_landmarks(self.neutral, i / self.fps))
+
+    def peak_frames(self) -> dict[int, str]:
+        """Frame index -> label of the expressions peaking there (the contact sheet's tiles)."""
+        wanted: dict[int, str] = {}
+        for label, t in peak_times():
+            i = round(t * self.fps)
+            wanted[i] = f"{wanted[i]} + {label}" if i in wanted else label
+        return wanted
+
+
 def run_demo(config: Config) -> tuple[Path, Path]:
-    """Render the scripted demo into the configured sink; returns (video, contact sheet) paths."""
+    """Render the scripted demo into the configured sink; returns (video, contact sheet) paths.
+
+    The scripted actor enters the pipeline like a tracked camera frame would; its neutral is the
+    target's own, and its landmarks are noise-free (no landmark smoothing)."""
     timer = StageTimer()
     target = prepare_target(config.stream.target, config)
-    fuser, renderer = build_fuser(config), build_renderer(config)
-    reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=renderer, timer=timer)
-    reenactor.calibrator.set(target.landmarks_crop)
-    wanted: dict[int, str] = {}
-    for label, t in peak_times():
-        i = round(t * DEMO_FPS)
-        wanted[i] = f"{wanted[i]} + {label}" if i in wanted else label
-    sheet = [("target", target.frame)]
+    actor = ScriptedActor(target.landmarks_crop)
+    reenactor = Reenactor(config=replace(config, smoothing={"enabled": False}), target=target,
+                          fuser=build_fuser(config), renderer=build_renderer(config),
+                          timer=timer, source_neutral=target.landmarks_crop)
+    wanted, sheet = actor.peak_frames(), [("target", target.frame)]
     height, width = target.frame.shape[:2]
-    total = round(DEMO_DURATION_S * DEMO_FPS)
     from tqdm import tqdm
 
     try:
-        with open_sink(config, width=width, height=height, fps=DEMO_FPS) as sink:
-            for i in tqdm(range(total), unit="frame", desc="demo", file=sys.stderr, leave=False):
-                source = scripted_landmarks(target.landmarks_crop, i / DEMO_FPS)
-                output = reenactor.render_landmarks(source)
+        with open_sink(config, width=width, height=height, fps=actor.fps) as sink:
+            for i, (t_s, tracked) in enumerate(tqdm(actor, total=actor.frames, unit="frame",
+                                                    desc="demo", file=sys.stderr, leave=False)):
+                output = reenactor.process(target.frame, t_s, tracked).output
                 with timer.stage("sink"):
                     sink.write(output)
                 timer.frame_done()
                 if i in wanted:
                     sheet.append((wanted[i], output.copy()))
+            folder = output_dir(config, sink)
+            video = Path(sink.output_path) if sink.output_path else folder / "demo.mp4"
     finally:
         reenactor.close()
-    folder = output_dir(config)
-    video = Path(config.sink.path)
-    sheet_path = video.with_suffix(".png") if config.sink.kind == "file" else folder / "demo.png"
+    sheet_path = video.with_suffix(".png") if sink.output_path else folder / "demo.png"
     landmarks = target.alignment.landmarks_to_image(target.landmarks_crop)
     save_image(sheet_path, contact_sheet(sheet, box=face_box(landmarks, target.frame.shape)))
-    from reenact.config import dump_config
-
     dump_config(config, folder / f"{video.stem}.config.yaml")
-    from reenact.pipeline.factory import describe
-
-    print(f"renderer: {describe(renderer)}; fuser: {describe(fuser)}", file=sys.stderr)
+    print(f"renderer: {describe(reenactor.renderer)}; fuser: {describe(reenactor.fuser)}",
+          file=sys.stderr)
     print(timer.table(), file=sys.stderr)
     return video, sheet_path

@@ -11,7 +11,7 @@ import logging
 import sys
 
 from reenact.config import Config
-from reenact.plugin_api import SINK_GROUP, load_plugin
+from reenact.plugin_api import find_preview_sink
 from reenact.stream.controls import HELP_LINES, Controls
 from reenact.stream.session import SessionReport, run_session
 
@@ -40,7 +40,7 @@ class LiveHooks:
             ).start()
             print(f"reenact: control interface at {self.server.url} "
                   f"(header X-Reenact-Token: {self.server.token})", file=sys.stderr)
-        self.preview = sink if hasattr(sink, "poll_key") else self._open_preview(sink)
+        self.preview = sink if sink.preview else self._open_preview(sink)
         self.separate_preview = self.preview is not None and self.preview is not sink
         print("reenact: live. Look at the camera with a neutral face for a moment "
               "(calibration). Press h in the preview for help, Ctrl-C to stop.", file=sys.stderr)
@@ -63,13 +63,18 @@ class LiveHooks:
         return switch
 
     def _open_preview(self, sink):
-        window = load_plugin(SINK_GROUP, "window")
-        if window.probe(None) is not None:
+        """A separate preview: the first installed sink that declares `preview` and is usable."""
+        found = find_preview_sink()
+        if found is None:
             return None
         from reenact.config import replace
 
-        cfg = replace(self.config, sink={"kind": "window", "title": "reenact preview"}).sink
-        return window(cfg, width=sink.width, height=sink.height, fps=sink.fps)
+        from reenact.config.plugins import plugin_options
+
+        name, cls = found
+        cfg = replace(self.config, sink={"kind": name, "title": "reenact preview"}).sink
+        return cls(plugin_options("sink", cfg, cls), width=sink.width, height=sink.height,
+                   fps=sink.fps)
 
     def overlay_lines(self, capture_status: str = "") -> list[str]:
         r, state = self.controls.reenactor, self.controls.state
@@ -89,8 +94,7 @@ class LiveHooks:
     def hook(self, output, frame, result) -> bool:
         controls = self.controls
         if self.preview is not None:
-            if hasattr(self.preview, "set_overlay_lines"):
-                self.preview.set_overlay_lines(self.overlay_lines(result.capture_status))
+            self.preview.set_overlay_lines(self.overlay_lines(result.capture_status))
             if self.separate_preview:
                 self.preview.write(output)
             controls.key(self.preview.poll_key())

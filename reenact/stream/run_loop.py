@@ -2,7 +2,8 @@
 
 A live source (a camera) is read on a thread with a one-frame buffer, so a slow frame drops the
 stale ones instead of building a queue. A file source is read in order, every frame processed. A
-real-time sink (virtual camera, stream, window) is paced to the source's fps. Ctrl-C ends the loop
+real-time sink (one that declares `realtime`: virtual camera, stream, window) is paced to the
+source's fps. Ctrl-C ends the loop
 and the sink is closed cleanly, so a file stays playable.
 """
 
@@ -15,11 +16,10 @@ from typing import Callable
 
 import numpy as np
 
+from reenact.pipeline.reenactor import FrameResult
+from reenact.pipeline.timing import StageTimer
 from reenact.plugin_api import Frame, FrameSink, FrameSource
 from reenact.stream.capture import LatestFrameReader
-from reenact.pipeline.timing import StageTimer
-
-REALTIME_SINKS = {"virtualcam", "stream", "window"}
 
 
 @dataclass
@@ -56,78 +56,46 @@ class Pacer:
         self.next_ns += self.interval_ns
 
 
-def is_realtime(sink: FrameSink) -> bool:
-    return bool(getattr(sink, "realtime", type(sink).name in REALTIME_SINKS))
-
-
 FrameHook = Callable[[np.ndarray, "Frame | None", LoopResult], "bool | None"]
 
 
-def run_loop(
-    *,
-    source: FrameSource,
-    sink: FrameSink,
-    process: Callable[..., np.ndarray],
-    timer: StageTimer,
-    max_frames: int = 0,
-    duration_s: float = 0.0,
-    reconnect_s: float = 1.0,
-    on_frame: FrameHook | None = None,
-    on_stall: Callable[[float], np.ndarray] | None = None,
-    progress=None,
-    prepare: Callable[[np.ndarray], object] | None = None,
-) -> LoopResult:
-    """Run until the source ends, `max_frames`/`duration_s` are reached, a hook returns False,
-    or Ctrl-C. `process(image, t_s)` is the per-frame work; `on_frame(output, frame, result)`
-    runs after each frame is written (hotkeys, overlays). When a live source delivers nothing for
-    three frame intervals (a camera unplugged), `on_stall(t_s)` gives a frame to send instead
-    (frame is None in the hook), so a virtual camera never freezes. The caller owns opening and
-    closing source and sink.
+@dataclass
+class LoopParts:
+    """What one run of the loop works with.
 
-    prepare: for live sources, `prepare(image)` runs on the capture thread (the next frame's
-    tracking overlaps this frame's rendering) and its value reaches `process(image, t_s,
-    prepared)`; without it, or for files, `process(image, t_s)` does all the work.
+    process(image, t_s, prepared) -> FrameResult: the per-frame work (`Reenactor.process`).
+    on_frame(output, frame, result): runs after each frame is written (hotkeys, overlays);
+    returning False ends the loop. on_stall(t_s) -> frame: what to send while a live source
+    delivers nothing. prepare(image): runs on the capture thread of a live source (the next
+    frame's tracking overlaps this frame's rendering); its value reaches `process`.
     """
+
+    source: FrameSource
+    sink: FrameSink
+    process: Callable[[np.ndarray, float, object], FrameResult]
+    timer: StageTimer
+    on_frame: FrameHook | None = None
+    on_stall: Callable[[float], np.ndarray] | None = None
+    progress: object = None
+    prepare: Callable[[np.ndarray], object] | None = None
+
+
+def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
+             reconnect_s: float = 1.0) -> LoopResult:
+    """Run until the source ends, `max_frames`/`duration_s` are reached, a hook returns False,
+    or Ctrl-C. When a live source delivers nothing for three frame intervals (a camera
+    unplugged), `on_stall` gives the frame to send (the hook's frame is None), so a virtual
+    camera never freezes. The caller owns opening and closing source and sink."""
+    source = parts.source
     result = LoopResult()
-    reader = (LatestFrameReader(source, reconnect_s=reconnect_s, prepare=prepare)
+    reader = (LatestFrameReader(source, reconnect_s=reconnect_s, prepare=parts.prepare)
               if source.live else None)
-    prepared = None
-    pacer = Pacer(source.fps) if is_realtime(sink) and not source.live else None
+    pacer = Pacer(source.fps) if parts.sink.realtime and not source.live else None
     start_ns = time.perf_counter_ns()
     try:
         if reader is not None:
             reader.start()
-        stall_s = 3.0 / (source.fps or 30.0)
-        while True:
-            with timer.stage("capture"):
-                if reader is not None:
-                    frame, prepared = reader.take(timeout=stall_s if on_stall else None)
-                    result.capture_status = reader.status
-                else:
-                    frame = source.read()
-            if frame is None and (reader is None or reader.ended or on_stall is None):
-                break
-            now_s = (time.perf_counter_ns() - start_ns) / 1e9
-            if frame is None:
-                result.stalls += 1
-                output = on_stall(now_s)
-            else:
-                result.frames_in += 1
-                t_s = (frame.timestamp_ns - start_ns) / 1e9 if source.live else frame.pts_s
-                output = (process(frame.image, t_s, prepared) if prepared is not None
-                          else process(frame.image, t_s))
-            if pacer is not None:
-                pacer.wait()
-            with timer.stage("sink"):
-                sink.write(output)
-            result.frames_out += 1
-            if frame is not None:
-                result.latency_ms.append((time.perf_counter_ns() - frame.timestamp_ns) / 1e6)
-            timer.frame_done()
-            if progress is not None:
-                progress.update(1)
-            if on_frame is not None and on_frame(output, frame, result) is False:
-                break
+        while _one_frame(parts, reader, pacer, result, start_ns):
             if max_frames and result.frames_out >= max_frames:
                 break
             if duration_s and (time.perf_counter_ns() - start_ns) / 1e9 >= duration_s:
@@ -139,6 +107,40 @@ def run_loop(
             reader.stop()
             result.dropped = reader.dropped
             result.captured = reader.captured
-        result.source_produced = getattr(source, "frames_produced", result.frames_in)
-        result.source_dropped = getattr(source, "dropped", 0)
+        result.source_produced = source.frames_produced
+        result.source_dropped = source.dropped
     return result
+
+
+def _one_frame(parts: LoopParts, reader: LatestFrameReader | None, pacer: Pacer | None,
+               result: LoopResult, start_ns: int) -> bool:
+    """Capture, process, pace and write one frame; False when the loop should end."""
+    source, timer = parts.source, parts.timer
+    prepared = None
+    with timer.stage("capture"):
+        if reader is not None:
+            frame, prepared = reader.take(timeout=3.0 / (source.fps or 30.0)
+                                          if parts.on_stall else None)
+            result.capture_status = reader.status
+        else:
+            frame = source.read()
+    if frame is None and (reader is None or reader.ended or parts.on_stall is None):
+        return False
+    if frame is None:
+        result.stalls += 1
+        output = parts.on_stall((time.perf_counter_ns() - start_ns) / 1e9)
+    else:
+        result.frames_in += 1
+        t_s = (frame.timestamp_ns - start_ns) / 1e9 if source.live else frame.pts_s
+        output = parts.process(frame.image, t_s, prepared).output
+    if pacer is not None:
+        pacer.wait()
+    with timer.stage("sink"):
+        parts.sink.write(output)
+    result.frames_out += 1
+    if frame is not None:
+        result.latency_ms.append((time.perf_counter_ns() - frame.timestamp_ns) / 1e6)
+    timer.frame_done()
+    if parts.progress is not None:
+        parts.progress.update(1)
+    return not (parts.on_frame is not None and parts.on_frame(output, frame, result) is False)

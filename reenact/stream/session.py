@@ -14,13 +14,11 @@ from pathlib import Path
 
 from reenact.atomic import write_json
 from reenact.config import Config, dump_config
-from reenact.pipeline.factory import build_fuser, build_renderer
-from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
-from reenact.stream.run_loop import LoopResult, run_loop
-from reenact.pipeline.reenactor import Reenactor
-from reenact.pipeline.target import prepare_target
-from reenact.pipeline.target_video import TargetVideo, is_video
+from reenact.config.plugins import plugin_options
+from reenact.pipeline.factory import build_reenactor
 from reenact.pipeline.timing import StageTimer
+from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
+from reenact.stream.run_loop import LoopParts, LoopResult, run_loop
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +34,26 @@ class SessionReport:
     fuser: str
     frames_with_face: int
     frames_without_face: int
+    output_path: Path | None = None  # the file the sink wrote, if it writes one
 
 
 def open_source(config: Config) -> FrameSource:
-    return load_plugin(SOURCE_GROUP, config.source.kind)(config.source)
+    """The source plugin `source.kind` names, built from its own options."""
+    cls = load_plugin(SOURCE_GROUP, config.source.kind)
+    return cls(plugin_options("source", config.source, cls))
 
 
 def open_sink(config: Config, *, width: int, height: int, fps: float) -> FrameSink:
-    return load_plugin(SINK_GROUP, config.sink.kind)(
-        config.sink, width=width, height=height, fps=fps
-    )
+    """The sink plugin `sink.kind` names, built from its own options."""
+    cls = load_plugin(SINK_GROUP, config.sink.kind)
+    return cls(plugin_options("sink", config.sink, cls), width=width, height=height, fps=fps)
 
 
-def output_dir(config: Config) -> Path:
-    """Where a run's side outputs go: beside the file sink's output, else `stream.output_dir`."""
-    if config.sink.kind == "file":
-        return Path(config.sink.path).resolve().parent
+def output_dir(config: Config, sink: FrameSink) -> Path:
+    """Where a run's side outputs go: beside the sink's output file when it writes one, else
+    `stream.output_dir`."""
+    if sink.output_path is not None:
+        return Path(sink.output_path).resolve().parent
     return Path(config.stream.output_dir)
 
 
@@ -78,52 +80,37 @@ def write_run_files(config: Config, report: SessionReport, stem: str) -> None:
 def run_session(
     config: Config, *, show_progress: bool = True, on_frame=None, fuser=None, renderer=None
 ) -> SessionReport:
-    """Run source -> target -> sink as configured, until the source ends or Ctrl-C.
+    """Run source -> pipeline -> sink as configured, until the source ends or Ctrl-C.
 
     fuser / renderer: ready-made parts (the benchmark's); None = built from the config.
     on_frame(reenactor, sink) -> hook: per-frame controls (hotkeys, overlay); see run_loop.
     """
     timer = StageTimer()
-    moving = is_video(config.stream.target) and config.stream.target_end != "still"
-    target_video = TargetVideo(config.stream.target, config) if moving else None
-    target = target_video.first if target_video else prepare_target(config.stream.target, config)
-    fuser = fuser or build_fuser(config)
-    renderer = renderer or build_renderer(config)
+    reenactor = build_reenactor(config, timer=timer, fuser=fuser, renderer=renderer)
     with ExitStack() as stack:
+        stack.callback(reenactor.close)
         source = stack.enter_context(open_source(config))
         fps = config.sink.fps or source.fps or 30.0
-        height, width = target.frame.shape[:2]
+        height, width = reenactor.target.frame.shape[:2]
         sink = stack.enter_context(open_sink(config, width=width, height=height, fps=fps))
-        reenactor = Reenactor(
-            config=config, target=target, fuser=fuser, renderer=renderer, timer=timer
-        )
-        reenactor.target_video = target_video
-        stack.callback(reenactor.close)
         progress = _progress(source, config, show_progress)
         if progress is not None:
             stack.callback(progress.close)
-        hook = on_frame(reenactor, sink) if on_frame is not None else None
-        result = run_loop(
-            source=source,
-            sink=sink,
-            process=reenactor.process,
-            timer=timer,
-            max_frames=config.stream.max_frames,
-            duration_s=config.stream.duration_s,
-            reconnect_s=config.source.reconnect_s,
-            on_frame=hook,
-            on_stall=reenactor.stalled,
-            progress=progress,
+        parts = LoopParts(
+            source=source, sink=sink, process=reenactor.process, timer=timer,
+            on_frame=on_frame(reenactor, sink) if on_frame is not None else None,
+            on_stall=reenactor.stalled, progress=progress,
             prepare=reenactor.track if config.stream.track_ahead else None,
         )
+        result = run_loop(parts, max_frames=config.stream.max_frames,
+                          duration_s=config.stream.duration_s,
+                          reconnect_s=config.source.reconnect_s)
+        folder, written = output_dir(config, sink), sink.output_path
     return SessionReport(
-        loop=result,
-        timer=timer,
-        output_dir=output_dir(config),
-        renderer=type(renderer).__name__,
-        fuser=type(fuser).__name__,
+        loop=result, timer=timer, output_dir=folder,
+        renderer=type(reenactor.renderer).__name__, fuser=type(reenactor.fuser).__name__,
         frames_with_face=reenactor.frames_with_face,
-        frames_without_face=reenactor.frames_without_face,
+        frames_without_face=reenactor.frames_without_face, output_path=written,
     )
 
 
@@ -132,9 +119,9 @@ def _progress(source: FrameSource, config: Config, enabled: bool):
         return None
     from tqdm import tqdm
 
-    total = getattr(source, "frame_count", 0) or None
+    total = source.frame_count or None
     if config.stream.max_frames:
         total = min(total or config.stream.max_frames, config.stream.max_frames)
-    if source.live or getattr(source, "loop", False):
+    if source.live or source.loops:
         total = config.stream.max_frames or None
     return tqdm(total=total, unit="frame", desc="reenact", file=sys.stderr, leave=False)

@@ -21,7 +21,7 @@ import numpy as np
 
 from reenact.config import Config, replace
 from reenact.engine.device import resolve_backend
-from reenact.pipeline.factory import shipped_weights
+from reenact.engine.shipped import shipped_weights
 from reenact.errors import ConfigError
 
 WIDTHS = {"full": 64, "lite": 16}
@@ -62,15 +62,16 @@ def bench_cases(sizes, widths, backends) -> list[BenchCase]:
 
 
 def _generator(case: BenchCase, config: Config, workdir: Path):
-    from reenact.render.generator import GeneratorRenderer, make_renderer
     from reenact.nn.unet import UNetGenerator
+    from reenact.render.generator import generator_on_backend, load_generator_renderer
 
     if case.width == SHIPPED:
-        return GeneratorRenderer.from_weights(shipped_weights("generator", case.size), config)
+        return load_generator_renderer(shipped_weights("generator", case.size), config)
     model = UNetGenerator(ngf=WIDTHS[case.width], size=case.size,
                           variant=config.renderer.variant).eval()
     onnx_path = workdir / f"unet_{case.width}_{case.size}.onnx"
-    return make_renderer(model, model.arch_meta(), config, weights=None, onnx_path=onnx_path)
+    return generator_on_backend(model, model.arch_meta(), config, weights=None,
+                                onnx_path=onnx_path)
 
 
 def run_case(case: BenchCase, base: Config, frames: int, workdir: Path) -> dict:
@@ -162,7 +163,7 @@ def run_replay_bench(base: Config, *, replay: Path, sizes, widths, backends,
     """The renderer alone on a replay's fused landmarks (see `reenact.tools.replay`): per size,
     the warp and each width x backend; CUDA rows per precision, with and without CUDA graphs.
     `render` is host to host (landmarks in, uint8 crop out); the GPU stages are CUDA events."""
-    from reenact.render import build_renderer
+    from reenact.render.warp import WarpRenderer
     from reenact.tools.replay import load_replay, time_renderer
 
     rows = []
@@ -175,10 +176,8 @@ def run_replay_bench(base: Config, *, replay: Path, sizes, widths, backends,
                     config = replace(base, renderer={
                         "size": size, "kind": case.renderer, "backend": case.backend or "torch",
                         "precision": precision, "cuda_graph": graph})
-                    if case.renderer == "warp":
-                        renderer = build_renderer("warp", size=size)
-                    else:
-                        renderer = _generator(case, config, Path(tmp))
+                    renderer = (_generator(case, config, Path(tmp)) if case.width
+                                else WarpRenderer(size=size))
                     stages = time_renderer(renderer, data, frames=frames)
                     meta = getattr(renderer, "meta", None)
                     rows.append({

@@ -19,12 +19,13 @@ def render_preset(preset, target, renderer, size: int) -> np.ndarray:
 
 def preset_strip(preset, target_path: str, config, renderer_name: str, out: Path) -> Path:
     """Write `out`: the target as it is, then with `preset` fired (warp or a named renderer)."""
+    from reenact.config import replace
     from reenact.imageio import save_image
     from reenact.render import build_renderer
     from reenact.pipeline.target import prepare_target
 
     target = prepare_target(target_path, config)
     size = config.renderer.size
-    renderer = build_renderer(renderer_name, size=size)
+    renderer = build_renderer(replace(config, renderer={"kind": renderer_name}))
     fired = render_preset(preset, target, renderer, size)
     return save_image(out, np.concatenate([target.frame, fired], axis=1))

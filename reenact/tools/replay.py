@@ -38,7 +38,8 @@ class _Recorder:
 
     def __init__(self, inner) -> None:
         self.inner = inner
-        self.name = getattr(inner, "name", "warp")
+        self.name = inner.name
+        self.shifts_colours = inner.shifts_colours
         self.size = inner.size
         self.crop = self.landmarks = None
         self.fused: list[np.ndarray] = []
@@ -55,7 +56,7 @@ class _Recorder:
 def record_replay(base: Config, *, sizes: list[int], frames: int, path: Path) -> Path:
     """Run the loop (warp renderer, null sink) on the configured source for each size until
     `frames` frames were rendered (after 3 frames of neutral calibration, as the bench); save."""
-    from reenact.render import build_renderer
+    from reenact.render.warp import WarpRenderer
     from reenact.stream.session import run_session
 
     arrays = {}
@@ -64,10 +65,11 @@ def record_replay(base: Config, *, sizes: list[int], frames: int, path: Path) ->
                          stream={"max_frames": frames + NEUTRAL_FRAMES,
                                  "neutral_frames": NEUTRAL_FRAMES},
                          source={"realtime": False, "loop": True})
-        recorder = _Recorder(build_renderer("warp", size=size))
+        recorder = _Recorder(WarpRenderer(size=size))
         run_session(config, show_progress=False, renderer=recorder)
         if not recorder.fused:
-            raise InputError(f"{base.source.path}: no face was tracked, nothing to replay")
+            where = base.source.options.get("path", base.source.kind)
+            raise InputError(f"{where}: no face was tracked, nothing to replay")
         arrays[f"crop_{size}"] = recorder.crop
         arrays[f"landmarks_{size}"] = recorder.landmarks
         arrays[f"fused_{size}"] = np.stack(recorder.fused)

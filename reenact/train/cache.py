@@ -251,12 +251,11 @@ def decode_crops(path: Path, count: int, size: int) -> np.ndarray:
 
 
 def _decode_pyav(path: Path) -> list[np.ndarray]:
-    import av  # noqa: PLC0415
+    from reenact.video import read_frames  # noqa: PLC0415 (PyAV loads FFmpeg)
 
     try:
-        with av.open(str(path)) as container:
-            return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    except av.error.FFmpegError as exc:
+        return list(read_frames(path))
+    except InputError as exc:
         raise InputError(f"{path}: cannot decode crops ({exc}); re-run `reenact prepare`") from None
 
 

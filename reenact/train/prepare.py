@@ -55,20 +55,17 @@ def read_still(path: Path) -> np.ndarray:
 
 
 def _clip_frames(path: Path, stride: int, max_frames: int) -> Iterator[tuple[int, str, np.ndarray]]:
-    import av  # noqa: PLC0415
+    """Every `stride`-th frame of a clip (upright, `reenact.video`), at most `max_frames`."""
+    from reenact.video import read_frames  # noqa: PLC0415
 
     kept = 0
-    try:
-        with av.open(str(path)) as container:
-            for index, frame in enumerate(container.decode(video=0)):
-                if index % stride:
-                    continue
-                if max_frames and kept >= max_frames:
-                    break
-                kept += 1
-                yield index, "", frame.to_ndarray(format="rgb24")
-    except av.error.FFmpegError as exc:
-        raise InputError(f"{path}: cannot decode video ({exc}); check the file") from None
+    for index, image in enumerate(read_frames(path)):
+        if index % stride:
+            continue
+        if max_frames and kept >= max_frames:
+            break
+        kept += 1
+        yield index, "", image
 
 
 def _item_frames(item: InputItem, stride: int, max_frames: int):
@@ -185,12 +182,12 @@ def _expected_frames(item: InputItem, config: Config) -> int:
         return len(item.paths)
     frames = len(item.paths)
     if item.kind == "clip":
-        import av  # noqa: PLC0415
+        from reenact.video import VideoReader  # noqa: PLC0415
 
         try:
-            with av.open(str(item.paths[0])) as container:
-                frames = container.streams.video[0].frames
-        except (av.error.FFmpegError, IndexError):
+            with VideoReader(item.paths[0]) as reader:
+                frames = reader.frame_count
+        except InputError:
             return 0
     frames = -(-frames // max(1, config.train.frame_stride))
     return min(frames, config.train.max_frames) if config.train.max_frames else frames

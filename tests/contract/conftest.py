@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import pyvirtualcam
 
-from reenact.config.schema import SinkConfig, SourceConfig
 from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, load_plugin
 from tests.helpers import decode_rgb, write_clip
 
@@ -234,10 +233,9 @@ def make_source(request, clip_path, portrait_path) -> Callable[..., object]:
     def factory(name: str, **overrides):
         width, height = SOURCE_SIZE
         configs = {
-            "video": SourceConfig(kind="video", path=str(clip_path), width=width, height=height),
-            "image": SourceConfig(kind="image", path=str(portrait_path), width=width,
-                                  height=height, fps=25.0),
-            "webcam": SourceConfig(kind="webcam", path="0", width=width, height=height, fps=30.0),
+            "video": dict(path=str(clip_path), width=width, height=height),
+            "image": dict(path=str(portrait_path), width=width, height=height, fps=25.0),
+            "webcam": dict(path="0", width=width, height=height, fps=30.0),
         }
         if name not in configs:
             pytest.fail(f"no contract-test config for source plugin '{name}'; "
@@ -245,7 +243,7 @@ def make_source(request, clip_path, portrait_path) -> Callable[..., object]:
         if name == "webcam":
             request.getfixturevalue("fake_cameras")
         cls = load_plugin(SOURCE_GROUP, name)
-        return cls(replace(configs[name], **overrides))
+        return cls(cls.Options(**{**configs[name], **overrides}))
 
     return factory
 
@@ -258,17 +256,17 @@ def make_sink(request, tmp_path) -> Callable[..., object]:
     def factory(name: str, *, width: int = SINK_SIZE[0], height: int = SINK_SIZE[1],
                 fps: float = 30.0, **overrides):
         configs = {
-            "file": SinkConfig(kind="file", path=str(tmp_path / "contract" / f"{name}.mp4")),
-            "stream": SinkConfig(kind="stream", url=f"udp://127.0.0.1:{free_udp_port()}"),
-            "virtualcam": SinkConfig(kind="virtualcam", backend=RECORDER_BACKEND),
-            "window": SinkConfig(kind="window", title="reenact contract test"),
-            "null": SinkConfig(kind="null"),
+            "file": dict(path=str(tmp_path / "contract" / f"{name}.mp4")),
+            "stream": dict(url=f"udp://127.0.0.1:{free_udp_port()}"),
+            "virtualcam": dict(backend=RECORDER_BACKEND),
+            "window": dict(title="reenact contract test"),
+            "null": dict(),
         }
         if name not in configs:
             pytest.fail(f"no contract-test config for sink plugin '{name}'; "
                         f"add one to tests/contract/conftest.py")
         cls = load_plugin(SINK_GROUP, name)
-        config = replace(configs[name], **overrides)
+        config = cls.Options(**{**configs[name], **overrides})
         if name == "virtualcam":
             request.getfixturevalue("recording_backend")
         if name == "window" and (reason := cls.probe(config)) is not None:

@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 import pytest
 
-from reenact.config.schema import SinkConfig
 from reenact.errors import DeviceError, ReenactError
 from reenact_plugins.sinks.file import FileSink
 
@@ -34,7 +33,7 @@ def _probe(path: Path) -> tuple[int, int, int, str, float]:
 
 def test_written_file_has_every_frame_at_its_size(tmp_path: Path, sink_frames, decode_video) -> None:
     path = tmp_path / "deep" / "er" / "out.mp4"  # parent folders are created
-    with FileSink(SinkConfig(path=str(path), crf=18), width=160, height=120, fps=25.0) as sink:
+    with FileSink(FileSink.Options(path=str(path), crf=18), width=160, height=120, fps=25.0) as sink:
         assert not path.exists() and sink.partial_path.exists()  # written under a temporary name
         for image in sink_frames:
             sink.write(image)
@@ -49,7 +48,7 @@ def test_written_file_has_every_frame_at_its_size(tmp_path: Path, sink_frames, d
 def test_odd_size_is_padded_to_even(tmp_path: Path, sink_frames, decode_video) -> None:
     odd = [np.ascontiguousarray(f[:119, :159]) for f in sink_frames[:6]]
     path = tmp_path / "odd.mp4"
-    with FileSink(SinkConfig(path=str(path)), width=159, height=119, fps=30.0) as sink:
+    with FileSink(FileSink.Options(path=str(path)), width=159, height=119, fps=30.0) as sink:
         assert sink.encoded_size == (160, 120)
         for image in odd:
             sink.write(image)
@@ -61,7 +60,7 @@ def test_odd_size_is_padded_to_even(tmp_path: Path, sink_frames, decode_video) -
 def test_keyboard_interrupt_in_the_caller_leaves_a_playable_file(tmp_path: Path, sink_frames) -> None:
     path = tmp_path / "interrupted.mp4"
     with pytest.raises(KeyboardInterrupt):
-        with FileSink(SinkConfig(path=str(path)), width=160, height=120, fps=30.0) as sink:
+        with FileSink(FileSink.Options(path=str(path)), width=160, height=120, fps=30.0) as sink:
             for index, image in enumerate(sink_frames):
                 sink.write(image)
                 if index == 6:
@@ -75,11 +74,10 @@ def test_real_sigint_leaves_a_playable_file(tmp_path: Path, clip_path: Path) -> 
     path = tmp_path / "ctrl_c.mp4"
     script = textwrap.dedent(f"""
         import av, sys
-        from reenact.config.schema import SinkConfig
         from reenact_plugins.sinks.file import FileSink
         frames = [f.to_ndarray(format="rgb24", width=96, height=96)
                   for f in av.open({str(clip_path)!r}).decode(video=0)]
-        with FileSink(SinkConfig(path={str(path)!r}), width=96, height=96, fps=30.0) as sink:
+        with FileSink(FileSink.Options(path={str(path)!r}), width=96, height=96, fps=30.0) as sink:
             index = 0
             while True:
                 sink.write(frames[index % len(frames)])
@@ -104,13 +102,13 @@ def test_real_sigint_leaves_a_playable_file(tmp_path: Path, clip_path: Path) -> 
 
 def test_no_frames_leaves_no_file(tmp_path: Path) -> None:
     path = tmp_path / "nothing.mp4"
-    FileSink(SinkConfig(path=str(path)), width=64, height=64, fps=30.0).close()
+    FileSink(FileSink.Options(path=str(path)), width=64, height=64, fps=30.0).close()
     assert list(tmp_path.iterdir()) == []
 
 
 def test_other_containers_by_extension(tmp_path: Path, sink_frames) -> None:
     path = tmp_path / "out.mkv"
-    with FileSink(SinkConfig(path=str(path)), width=160, height=120, fps=30.0) as sink:
+    with FileSink(FileSink.Options(path=str(path)), width=160, height=120, fps=30.0) as sink:
         for image in sink_frames[:4]:
             sink.write(image)
     assert _probe(path)[:4] == (4, 160, 120, "h264")
@@ -123,7 +121,7 @@ def test_unwritable_path_is_one_line_error(tmp_path: Path, where: str) -> None:
         (tmp_path / "taken").write_text("a file, not a folder")
         path = tmp_path / "taken" / "x.mp4"
     with pytest.raises(DeviceError) as exc:
-        FileSink(SinkConfig(path=str(path)), width=64, height=64, fps=30.0)
+        FileSink(FileSink.Options(path=str(path)), width=64, height=64, fps=30.0)
     message = str(exc.value)
     assert "\n" not in message and str(path) in message and "sink.path" in message
 
@@ -135,7 +133,7 @@ def test_read_only_directory_is_one_line_error(tmp_path: Path) -> None:
     folder.chmod(0o500)
     try:
         with pytest.raises(DeviceError, match="locked") as exc:
-            FileSink(SinkConfig(path=str(folder / "x.mp4")), width=64, height=64, fps=30.0)
+            FileSink(FileSink.Options(path=str(folder / "x.mp4")), width=64, height=64, fps=30.0)
         assert "\n" not in str(exc.value)
     finally:
         folder.chmod(0o700)
@@ -143,15 +141,15 @@ def test_read_only_directory_is_one_line_error(tmp_path: Path) -> None:
 
 def test_unknown_extension_and_codec(tmp_path: Path) -> None:
     with pytest.raises(ReenactError, match="extension"):
-        FileSink(SinkConfig(path=str(tmp_path / "x.xyz")), width=64, height=64, fps=30.0)
+        FileSink(FileSink.Options(path=str(tmp_path / "x.xyz")), width=64, height=64, fps=30.0)
     with pytest.raises(ReenactError, match="nonesuch"):
-        FileSink(SinkConfig(path=str(tmp_path / "x.mp4"), codec="nonesuch"), width=64, height=64, fps=30.0)
+        FileSink(FileSink.Options(path=str(tmp_path / "x.mp4"), codec="nonesuch"), width=64, height=64, fps=30.0)
     assert list(tmp_path.iterdir()) == []  # nothing half-made left behind
 
 
 def test_fractional_rate(tmp_path: Path, sink_frames) -> None:
     path = tmp_path / "ntsc.mp4"
-    with FileSink(SinkConfig(path=str(path)), width=160, height=120, fps=30000 / 1001) as sink:
+    with FileSink(FileSink.Options(path=str(path)), width=160, height=120, fps=30000 / 1001) as sink:
         for image in sink_frames[:5]:
             sink.write(image)
     frames, _, _, _, fps = _probe(path)
@@ -162,7 +160,7 @@ def test_frames_from_resized_clip_match(tmp_path: Path, clip_frames, decode_vide
     """A sink fed at a different size than the clip still writes exactly what it was given."""
     frames = [cv2.resize(f, (128, 96), interpolation=cv2.INTER_AREA) for f in clip_frames[:8]]
     path = tmp_path / "small.mp4"
-    with FileSink(SinkConfig(path=str(path), crf=10), width=128, height=96, fps=30.0) as sink:
+    with FileSink(FileSink.Options(path=str(path), crf=10), width=128, height=96, fps=30.0) as sink:
         for image in frames:
             sink.write(image)
     decoded = decode_video(path)

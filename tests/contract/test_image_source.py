@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 import pytest
 
-from reenact.config.schema import SourceConfig
 from reenact.errors import InputError
 from reenact.imageio import load_image
 from reenact_plugins.sources.image import ImageSource
@@ -16,7 +15,7 @@ from reenact_plugins.sources.image import ImageSource
 
 def test_endless_copies_of_the_portrait(portrait_path: Path) -> None:
     expected = load_image(portrait_path)
-    with ImageSource(SourceConfig(kind="image", path=str(portrait_path))) as source:
+    with ImageSource(ImageSource.Options(path=str(portrait_path))) as source:
         assert (source.width, source.height, source.fps) == (600, 704, 30.0)
         frames = [source.read() for _ in range(100)]
     assert all(frame is not None for frame in frames)
@@ -28,7 +27,7 @@ def test_endless_copies_of_the_portrait(portrait_path: Path) -> None:
 
 
 def test_resize_and_rate(portrait_path: Path) -> None:
-    with ImageSource(SourceConfig(path=str(portrait_path), height=352, fps=12.5)) as source:
+    with ImageSource(ImageSource.Options(path=str(portrait_path), height=352, fps=12.5)) as source:
         assert (source.width, source.height, source.fps) == (300, 352, 12.5)
         image = source.read().image
     expected = cv2.resize(load_image(portrait_path), (300, 352), interpolation=cv2.INTER_AREA)
@@ -37,4 +36,4 @@ def test_resize_and_rate(portrait_path: Path) -> None:
 
 def test_missing_image(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
-        ImageSource(SourceConfig(path=str(tmp_path / "nobody.jpg")))
+        ImageSource(ImageSource.Options(path=str(tmp_path / "nobody.jpg")))

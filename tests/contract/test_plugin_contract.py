@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reenact.config.schema import SinkConfig
 from reenact.errors import ReenactError
 from reenact.plugin_api import (
     PIXEL_FORMAT,
@@ -92,7 +91,7 @@ def test_source_as_context_manager(name: str, make_source) -> None:
 def test_sink_probe_is_none_or_one_line(name: str) -> None:
     cls = load_plugin(SINK_GROUP, name)
     assert cls.name == name
-    reason = cls.probe(SinkConfig(kind=name))
+    reason = cls.probe(cls.Options())
     assert reason is None or (isinstance(reason, str) and reason and "\n" not in reason)
 
 

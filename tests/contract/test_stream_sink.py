@@ -9,7 +9,6 @@ import av
 import numpy as np
 import pytest
 
-from reenact.config.schema import SinkConfig
 from reenact.errors import DeviceError
 from reenact_plugins.sinks.stream import StreamSink, normalise_url
 
@@ -66,7 +65,7 @@ def test_frames_arrive_over_udp_decodable_and_in_order(distinct_frames, udp_port
     reader.start()
     deadline = time.monotonic() + DEADLINE_S
     sent = 0
-    with StreamSink(SinkConfig(url=f"udp://127.0.0.1:{port}", bitrate_kbps=2000),
+    with StreamSink(StreamSink.Options(url=f"udp://127.0.0.1:{port}", bitrate_kbps=2000),
                     width=160, height=120, fps=30.0) as sink:
         assert "pkt_size=1316" in sink.url
         while not reader.done.is_set() and time.monotonic() < deadline:
@@ -85,7 +84,7 @@ def test_frames_arrive_over_udp_decodable_and_in_order(distinct_frames, udp_port
 
 
 def test_odd_size_is_padded(sink_frames, udp_port: int) -> None:
-    config = SinkConfig(url=f"udp://127.0.0.1:{udp_port}")
+    config = StreamSink.Options(url=f"udp://127.0.0.1:{udp_port}")
     with StreamSink(config, width=159, height=119, fps=30.0) as sink:
         assert sink.encoded_size == (160, 120)
         sink.write(np.ascontiguousarray(sink_frames[0][:119, :159]))
@@ -96,7 +95,7 @@ def test_odd_size_is_padded(sink_frames, udp_port: int) -> None:
                                  "udp://127.0.0.1:99999", "udp://:23000", "udp://127.0.0.1:port"])
 def test_bad_url_is_one_line_error(url: str) -> None:
     with pytest.raises(DeviceError, match="stream sink: bad url") as exc:
-        StreamSink(SinkConfig(url=url), width=64, height=64, fps=30.0)
+        StreamSink(StreamSink.Options(url=url), width=64, height=64, fps=30.0)
     assert "\n" not in str(exc.value) and url in str(exc.value)
 
 

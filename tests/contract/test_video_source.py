@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 
-from reenact.config.schema import SourceConfig
 from reenact.errors import InputError
 from reenact_plugins.sources.video import VideoSource
 
@@ -28,7 +27,7 @@ def _one_line_naming(exc: pytest.ExceptionInfo, path: Path) -> str:
 
 
 def test_native_frames_equal_a_plain_pyav_decode(clip_path: Path, clip_frames) -> None:
-    with VideoSource(SourceConfig(kind="video", path=str(clip_path))) as source:
+    with VideoSource(VideoSource.Options(path=str(clip_path))) as source:
         assert (source.width, source.height, source.fps) == (512, 512, 30.0)
         assert source.frame_count == 16 and source.live is False
         frames = _read_all(source)
@@ -40,7 +39,7 @@ def test_native_frames_equal_a_plain_pyav_decode(clip_path: Path, clip_frames) -
 
 
 def test_resize_keeps_aspect_when_one_side_given(clip_path: Path, clip_frames) -> None:
-    with VideoSource(SourceConfig(path=str(clip_path), width=128)) as source:
+    with VideoSource(VideoSource.Options(path=str(clip_path), width=128)) as source:
         assert (source.width, source.height) == (128, 128)
         image = source.read().image
     expected = cv2.resize(clip_frames[0], (128, 128), interpolation=cv2.INTER_AREA)
@@ -49,7 +48,7 @@ def test_resize_keeps_aspect_when_one_side_given(clip_path: Path, clip_frames) -
 
 
 def test_loop_continues_past_the_end_with_counting_indices(clip_path: Path, clip_frames) -> None:
-    with VideoSource(SourceConfig(path=str(clip_path), loop=True, width=64, height=64)) as source:
+    with VideoSource(VideoSource.Options(path=str(clip_path), loop=True, width=64, height=64)) as source:
         frames = _read_all(source, limit=40)
     assert len(frames) == 40  # more than the clip's 16
     assert [f.index for f in frames] == list(range(40))
@@ -61,7 +60,7 @@ def test_loop_continues_past_the_end_with_counting_indices(clip_path: Path, clip
 
 
 def test_realtime_makes_a_file_live(clip_path: Path) -> None:
-    with VideoSource(SourceConfig(path=str(clip_path), realtime=True, width=32, height=32)) as source:
+    with VideoSource(VideoSource.Options(path=str(clip_path), realtime=True, width=32, height=32)) as source:
         assert source.live is True
         assert len(_read_all(source)) >= 1
 
@@ -81,7 +80,7 @@ def truncated_clip(tmp_path_factory, clip_frames, encode_clip, decode_video):
 
 def test_truncated_video_truncate_mode_stops_at_the_break(truncated_clip) -> None:
     cut, intact_frames = truncated_clip
-    with VideoSource(SourceConfig(path=str(cut), on_decode_error="truncate")) as source:
+    with VideoSource(VideoSource.Options(path=str(cut), on_decode_error="truncate")) as source:
         frames = _read_all(source)
         assert source.ended_early
     assert 0 < len(frames) < 16
@@ -91,9 +90,9 @@ def test_truncated_video_truncate_mode_stops_at_the_break(truncated_clip) -> Non
 
 def test_truncated_video_error_mode_names_the_frame(truncated_clip) -> None:
     cut, _ = truncated_clip
-    with VideoSource(SourceConfig(path=str(cut), on_decode_error="truncate")) as source:
+    with VideoSource(VideoSource.Options(path=str(cut), on_decode_error="truncate")) as source:
         good = len(_read_all(source))
-    source = VideoSource(SourceConfig(path=str(cut), on_decode_error="error"))
+    source = VideoSource(VideoSource.Options(path=str(cut), on_decode_error="error"))
     got = 0
     with pytest.raises(InputError, match=f"truncated at frame {good}") as exc:
         while source.read() is not None:
@@ -105,9 +104,9 @@ def test_truncated_video_error_mode_names_the_frame(truncated_clip) -> None:
 
 def test_truncated_video_with_loop_repeats_the_good_part(truncated_clip) -> None:
     cut, intact_frames = truncated_clip
-    with VideoSource(SourceConfig(path=str(cut), on_decode_error="truncate")) as source:
+    with VideoSource(VideoSource.Options(path=str(cut), on_decode_error="truncate")) as source:
         good = len(_read_all(source))
-    config = SourceConfig(path=str(cut), on_decode_error="truncate", loop=True)
+    config = VideoSource.Options(path=str(cut), on_decode_error="truncate", loop=True)
     with VideoSource(config) as source:
         frames = _read_all(source, limit=3 * good + 1)
     assert len(frames) == 3 * good + 1
@@ -121,7 +120,7 @@ def test_file_cut_before_its_index_is_unreadable(tmp_path: Path, clip_path: Path
     cut.write_bytes(data[: len(data) // 2])
     for mode in ("error", "truncate"):
         with pytest.raises(InputError, match="not a readable video") as exc:
-            VideoSource(SourceConfig(path=str(cut), on_decode_error=mode))
+            VideoSource(VideoSource.Options(path=str(cut), on_decode_error=mode))
         _one_line_naming(exc, cut)
 
 
@@ -134,7 +133,7 @@ def test_zero_frame_video(tmp_path: Path) -> None:
     with av.open(str(path)) as check:
         assert len(check.streams.video) == 1  # a video stream, but no frames in it
     with pytest.raises(InputError, match="no decodable frames") as exc:
-        VideoSource(SourceConfig(path=str(path)))
+        VideoSource(VideoSource.Options(path=str(path)))
     _one_line_naming(exc, path)
 
 
@@ -150,7 +149,7 @@ def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
         for packet in stream.encode(None):
             container.mux(packet)
     with pytest.raises(InputError, match="no video stream") as exc:
-        VideoSource(SourceConfig(path=str(path)))
+        VideoSource(VideoSource.Options(path=str(path)))
     _one_line_naming(exc, path)
 
 
@@ -158,7 +157,7 @@ def test_not_a_video_file(tmp_path: Path) -> None:
     path = tmp_path / "notes.mp4"
     path.write_text("just some text, saved with a video extension\n" * 50)
     with pytest.raises(InputError, match="not a readable video") as exc:
-        VideoSource(SourceConfig(path=str(path)))
+        VideoSource(VideoSource.Options(path=str(path)))
     _one_line_naming(exc, path)
 
 
@@ -170,13 +169,13 @@ def test_missing_empty_or_directory(tmp_path: Path, kind: str) -> None:
     elif kind == "directory":
         path.mkdir()
     with pytest.raises(InputError) as exc:
-        VideoSource(SourceConfig(path=str(path)))
+        VideoSource(VideoSource.Options(path=str(path)))
     _one_line_naming(exc, path)
 
 
 def test_bad_decode_error_mode(clip_path: Path) -> None:
     with pytest.raises(InputError, match="on_decode_error"):
-        VideoSource(SourceConfig(path=str(clip_path), on_decode_error="ignore"))
+        VideoSource(VideoSource.Options(path=str(clip_path), on_decode_error="ignore"))
 
 
 @pytest.mark.parametrize("degrees, turn", [(-90, cv2.ROTATE_90_CLOCKWISE),
@@ -197,7 +196,7 @@ def test_phone_video_is_turned_upright(tmp_path: Path, clip_frames, decode_video
         for packet in stream.encode(None):
             container.mux(packet)
     stored = decode_video(path)  # plain PyAV: as stored, not rotated
-    with VideoSource(SourceConfig(path=str(path))) as source:
+    with VideoSource(VideoSource.Options(path=str(path))) as source:
         upright = (64, 128) if degrees == 180 else (128, 64)
         assert (source.height, source.width) == upright
         frames = _read_all(source)
@@ -223,5 +222,5 @@ def test_unsupported_codec(tmp_path: Path, clip_frames) -> None:
     assert b"H264" in data
     path.write_bytes(data.replace(b"H264", b"ZZZZ"))
     with pytest.raises(InputError, match="unsupported video codec") as exc:
-        VideoSource(SourceConfig(path=str(path)))
+        VideoSource(VideoSource.Options(path=str(path)))
     _one_line_naming(exc, path)

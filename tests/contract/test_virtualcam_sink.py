@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 import pyvirtualcam
 
-from reenact.config.schema import SinkConfig
 from reenact.errors import DeviceError
 from reenact_plugins.sinks.virtualcam import VirtualCamSink, loopback_devices
 
 
 def test_frames_reach_the_camera_unchanged(recording_backend, sink_frames) -> None:
-    config = SinkConfig(kind="virtualcam", backend="reenact-test-recorder", device="/dev/video42")
+    config = VirtualCamSink.Options(backend="reenact-test-recorder", device="/dev/video42")
     with VirtualCamSink(config, width=160, height=120, fps=30.0) as sink:
         assert (sink.device, sink.backend) == ("/dev/video42", "reenact-test-recorder")
         for image in sink_frames[:7]:
@@ -36,7 +35,7 @@ def test_a_camera_that_cannot_open_explains_what_to_do(monkeypatch) -> None:
 
     monkeypatch.setitem(pyvirtualcam.camera.BACKENDS, "missing-device", MissingDevice)
     with pytest.raises(DeviceError) as exc:
-        VirtualCamSink(SinkConfig(backend="missing-device"), width=64, height=48, fps=30.0)
+        VirtualCamSink(VirtualCamSink.Options(backend="missing-device"), width=64, height=48, fps=30.0)
     message = str(exc.value)
     assert "\n" not in message and "No v4l2 loopback device" in message
     assert "--sink stream" in message
@@ -47,16 +46,16 @@ def test_a_camera_that_cannot_open_explains_what_to_do(monkeypatch) -> None:
 def test_real_v4l2loopback_backend_without_a_device() -> None:
     if loopback_devices():
         pytest.skip("a v4l2loopback device is loaded on this machine")
-    assert "modprobe v4l2loopback" in VirtualCamSink.probe(SinkConfig())
+    assert "modprobe v4l2loopback" in VirtualCamSink.probe(VirtualCamSink.Options())
     with pytest.raises(DeviceError, match="modprobe v4l2loopback") as exc:
-        VirtualCamSink(SinkConfig(backend="v4l2loopback"), width=64, height=48, fps=30.0)
+        VirtualCamSink(VirtualCamSink.Options(backend="v4l2loopback"), width=64, height=48, fps=30.0)
     assert "\n" not in str(exc.value) and "--sink stream" in str(exc.value)
 
 
 def test_unknown_backend_lists_the_available_ones(recording_backend) -> None:
     with pytest.raises(DeviceError, match="unknown backend 'nope'.*reenact-test-recorder"):
-        VirtualCamSink(SinkConfig(backend="nope"), width=64, height=48, fps=30.0)
+        VirtualCamSink(VirtualCamSink.Options(backend="nope"), width=64, height=48, fps=30.0)
 
 
 def test_probe_accepts_a_registered_backend(recording_backend) -> None:
-    assert VirtualCamSink.probe(SinkConfig(backend="reenact-test-recorder")) is None
+    assert VirtualCamSink.probe(VirtualCamSink.Options(backend="reenact-test-recorder")) is None

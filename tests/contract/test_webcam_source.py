@@ -8,13 +8,12 @@ import platform
 import numpy as np
 import pytest
 
-from reenact.config.schema import SourceConfig
 from reenact.errors import DeviceError
 from reenact_plugins.sources.webcam import WebcamSource, list_video_devices, parse_device
 
 
 def test_frames_are_rgb_at_the_negotiated_size(fake_cameras, clip_frames) -> None:
-    with WebcamSource(SourceConfig(kind="webcam", path="0")) as camera:
+    with WebcamSource(WebcamSource.Options(path="0")) as camera:
         assert camera.live is True
         assert camera.requested == (1280, 720, 30.0)  # the defaults when config says 0
         assert (camera.width, camera.height, camera.fps) == (512, 512, 30.0)  # what it delivers
@@ -25,7 +24,7 @@ def test_frames_are_rgb_at_the_negotiated_size(fake_cameras, clip_frames) -> Non
 
 
 def test_a_supported_requested_mode_is_used(fake_cameras) -> None:
-    with WebcamSource(SourceConfig(path="0", width=96, height=64, fps=30.0)) as camera:
+    with WebcamSource(WebcamSource.Options(path="0", width=96, height=64, fps=30.0)) as camera:
         assert (camera.width, camera.height) == (96, 64)
         assert camera.read().image.shape == (64, 96, 3)
     assert fake_cameras.devices[0].opens == 1
@@ -33,19 +32,19 @@ def test_a_supported_requested_mode_is_used(fake_cameras) -> None:
 
 def test_missing_camera_index_names_it_and_points_to_doctor(fake_cameras) -> None:
     with pytest.raises(DeviceError) as exc:
-        WebcamSource(SourceConfig(path="7"))
+        WebcamSource(WebcamSource.Options(path="7"))
     message = str(exc.value)
     assert "\n" not in message and "camera 7" in message and "reenact doctor" in message
 
 
 def test_missing_camera_path(fake_cameras) -> None:
     with pytest.raises(DeviceError, match="'/dev/video9'.*reenact doctor"):
-        WebcamSource(SourceConfig(path="/dev/video9"))
+        WebcamSource(WebcamSource.Options(path="/dev/video9"))
 
 
 def test_unplug_read_fails_then_reopen_recovers(fake_cameras, clip_frames) -> None:
     device = fake_cameras.devices[0]
-    camera = WebcamSource(SourceConfig(path="0", reconnect_s=0.5))
+    camera = WebcamSource(WebcamSource.Options(path="0", reconnect_s=0.5))
     assert camera.reconnect_s == 0.5
     for _ in range(3):
         assert camera.read() is not None
@@ -65,7 +64,7 @@ def test_unplug_read_fails_then_reopen_recovers(fake_cameras, clip_frames) -> No
 
 def test_a_camera_that_renegotiates_keeps_the_reported_size(fake_cameras) -> None:
     device = fake_cameras.devices[0]
-    camera = WebcamSource(SourceConfig(path="0", width=96, height=64))
+    camera = WebcamSource(WebcamSource.Options(path="0", width=96, height=64))
     camera.read()
     device.unplug()
     camera.read()
@@ -81,7 +80,7 @@ def test_open_but_no_frames_is_an_error(fake_cameras, monkeypatch) -> None:
     device = fake_cameras.devices[0]
     monkeypatch.setattr(device, "next_frame", lambda size: np.zeros((0, 0, 3), np.uint8))
     with pytest.raises(DeviceError, match="camera 0 opened but delivers no frames"):
-        WebcamSource(SourceConfig(path="0"))
+        WebcamSource(WebcamSource.Options(path="0"))
 
 
 def test_parse_device() -> None:
@@ -91,10 +90,10 @@ def test_parse_device() -> None:
 
 @pytest.mark.skipif(platform.system() != "Linux", reason="/dev/video* exists on Linux only")
 def test_probe_reports_when_no_camera_exists() -> None:
-    reason = WebcamSource.probe(SourceConfig(path="0"))
+    reason = WebcamSource.probe(WebcamSource.Options(path="0"))
     if list_video_devices():
         assert reason is None
     else:
         assert reason is not None and "no camera found" in reason and "\n" not in reason
-    missing = WebcamSource.probe(SourceConfig(path="/dev/video-does-not-exist"))
+    missing = WebcamSource.probe(WebcamSource.Options(path="/dev/video-does-not-exist"))
     assert missing is not None and "does not exist" in missing

@@ -107,8 +107,12 @@ def test_gaussian_apply_matches_its_formula(trained, subject_14):
 def test_is_a_registered_renderer(trained, subject_14):
     assert "pixel-rr" in renderer_names()
     model = load_pixel_rr(trained["linear"] / "pixel_rr_smile_256.safetensors")
-    renderer = build_renderer("pixel-rr", size=256, models={"smile": model})
-    assert isinstance(renderer, PixelRRRenderer)
+    from reenact.config import load_config
+
+    folder = trained["linear"]
+    renderer = build_renderer(load_config(None, ["renderer.kind=pixel-rr",
+                                                 f"pixel_rr.models={folder}"]))
+    assert isinstance(renderer, PixelRRRenderer) and renderer.expression == "smile"
     neutral, _happy, landmarks = subject_14
     renderer.set_target(neutral, landmarks)
     assert np.array_equal(renderer.render(landmarks), model.apply(neutral))

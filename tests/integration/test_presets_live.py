@@ -33,12 +33,18 @@ def mouth_width(lm: np.ndarray) -> float:
 class ScriptedPreview:
     """Stands in for the preview window: keeps the outputs, 'presses' keys at set frames."""
 
+    preview = True
+
     def __init__(self, keys: dict[int, object]) -> None:
         self.keys = keys
+        self.overlay: list[str] = []
         self.outputs: list[np.ndarray] = []
 
     def write(self, image: np.ndarray) -> None:
         self.outputs.append(image.copy())
+
+    def set_overlay_lines(self, lines: list[str]) -> None:
+        self.overlay = list(lines)
 
     def poll_key(self):
         key = self.keys.get(len(self.outputs) - 1)

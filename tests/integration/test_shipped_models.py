@@ -18,7 +18,9 @@ import pytest
 
 from reenact.config import Config, replace
 from reenact.config.schema import TrackerConfig
-from reenact.pipeline.factory import MODELS_DIR, build_fuser, build_renderer, shipped_weights
+from reenact.engine.shipped import MODELS_DIR, shipped_weights
+from reenact.fusion import build_fuser
+from reenact.render import build_renderer
 from reenact.render.generator import GeneratorRenderer
 from reenact.engine.weights import load_weights
 from reenact.landmarks.align import compute_alignment

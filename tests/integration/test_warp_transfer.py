@@ -19,7 +19,7 @@ from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.regions import mouth_open_ratio
 from reenact.landmarks.tracker import FaceTracker, detect_target_face
 from reenact.fusion.transfer import TrainingFreeFusion
-from reenact.render import build_renderer
+from reenact.render.warp import WarpRenderer
 from reenact.pipeline.composite import Compositor
 from tests.helpers import aligned_actor
 
@@ -49,7 +49,7 @@ def test_target_mouth_follows_the_actor(actor, portraits_dir: Path, portrait: st
     alignment = compute_alignment(target, SIZE)
     target_crop = alignment.crop_image(image)
     target_landmarks = alignment.landmarks_to_crop(target)
-    renderer = build_renderer("warp", size=SIZE)
+    renderer = WarpRenderer(size=SIZE)
     renderer.set_target(target_crop, target_landmarks)
     compositor = Compositor(
         target_frame=image, alignment=alignment, target_landmarks_crop=target_landmarks

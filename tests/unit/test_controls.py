@@ -19,21 +19,22 @@ def target():
     return prepare_target("", load_config())
 
 
-def make_reenactor(target):
+def make_reenactor(target, source_neutral=None):
     """A real Reenactor on the built-in target, with the warp renderer."""
     from reenact.config import load_config
-    from reenact.pipeline.factory import build_fuser, build_renderer
+    from reenact.fusion import build_fuser
     from reenact.pipeline.reenactor import Reenactor
     from reenact.pipeline.timing import StageTimer
+    from reenact.render import build_renderer
 
     config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
     return Reenactor(config=config, target=target, fuser=build_fuser(config),
-                     renderer=build_renderer(config), timer=StageTimer())
+                     renderer=build_renderer(config), timer=StageTimer(),
+                     source_neutral=source_neutral)
 
 
 def test_hotkeys_map_to_actions(target):
-    r = make_reenactor(target)
-    r.calibrator.set(target.landmarks_crop)
+    r = make_reenactor(target, target.landmarks_crop)
     switched = []
     controls = Controls(r, switch_target=lambda step: switched.append(step) or f"target {step}")
     for key in "cp+++-sn":
@@ -108,7 +109,7 @@ def test_pause_passes_the_camera_through(target, portraits_dir):
     r = make_reenactor(target)
     actor = load_image(portraits_dir / "lp_drv_d19.jpg")
     Controls(r).apply("pause")
-    out = r.process(actor, 0.0)
+    out = r.process(actor, 0.0, None).output
     assert out.shape == target.frame.shape
     h, w = out.shape[:2]
     # the actor's picture, letterboxed into the output frame, not the target
@@ -129,16 +130,15 @@ def test_switching_targets_cross_fades_at_the_same_size(target, portraits_dir):
     targets = TargetSet(target, paths, config)
     assert len(targets) == 3
     assert all(t.frame.shape == target.frame.shape for t in targets.targets)
-    r = make_reenactor(target)
-    r.calibrator.set(target.landmarks_crop)
-    first = r.render_landmarks(target.landmarks_crop).copy()
-    r.face_lost.good(first)
+    from reenact.pipeline.reenactor import Tracked
+
+    r = make_reenactor(target, target.landmarks_crop)
+    first = r.process(target.frame, 0.0, Tracked(target.landmarks_crop)).output.copy()
     nxt = targets.step(1)
     r.set_target(nxt, crossfade_s=0.5)
-    r.calibrator.set(target.landmarks_crop)
-    start = r._crossfade(nxt.frame, 10.0)
-    middle = r._crossfade(nxt.frame, 10.25)
-    end = r._crossfade(nxt.frame, 10.6)
+    start = r.crossfade.apply(nxt.frame, 10.0)
+    middle = r.crossfade.apply(nxt.frame, 10.25)
+    end = r.crossfade.apply(nxt.frame, 10.6)
     d = lambda a, b: float(np.abs(a.astype(int) - b.astype(int)).mean())
     assert d(start, first) < 1.0
     assert d(middle, first) > 5 and d(middle, nxt.frame) > 5

@@ -18,10 +18,10 @@ import torch
 
 from reenact.config import load_config
 from reenact.render.generator_cuda import DeviceFrameRenderer
-from reenact.pipeline.factory import shipped_weights
+from reenact.engine.shipped import shipped_weights
 from reenact.render.generator import GeneratorRenderer, load_generator, make_backend
 from reenact.landmarks.landmark_image import draw_landmark_image
-from reenact.render import build_renderer
+from reenact.render.warp import WarpRenderer
 from reenact.render.raster_torch import LandmarkRaster
 from reenact.render.warp_torch import TorchWarp, WarpExtras
 from reenact.tools.replay import Replay, load_replay
@@ -73,7 +73,7 @@ def test_torch_landmark_image_matches_cv2(replay):
 
 
 def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
-    cpu = build_renderer("warp", size=256)
+    cpu = WarpRenderer(size=256)
     cpu.set_target(replay.crop, replay.landmarks)
     warp = TorchWarp(size=256)
     warp.set_target(cpu)
@@ -189,8 +189,8 @@ def test_cuda_graphs_and_eager_give_the_same_frame(replay):
 @pytest.mark.cuda
 @needs_cuda
 def test_auto_backend_runs_the_frame_on_the_gpu():
-    from reenact.render.generator import GeneratorRenderer as Runner
+    from reenact.render.generator import load_generator_renderer
 
     config = load_config(None, ["renderer.backend=auto"])
-    renderer = Runner.from_weights(shipped_weights("generator", 256), config)
+    renderer = load_generator_renderer(shipped_weights("generator", 256), config)
     assert isinstance(renderer, DeviceFrameRenderer) and renderer.device.type == "cuda"

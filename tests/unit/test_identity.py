@@ -18,7 +18,7 @@ from reenact.eval.identity import (
     face_box_from_eye_centres,
     find_model_dir,
 )
-from reenact.metrics.image import eye_centres
+from reenact.metrics.landmarks import eye_centres
 
 
 def _read_rgb(path: Path) -> np.ndarray:

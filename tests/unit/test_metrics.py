@@ -12,18 +12,14 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from reenact.errors import InputError, ReenactError
-from reenact.metrics.image import (
+from reenact.metrics.image import l1, psnr, ssim, ssim_map, temporal_ssim
+from reenact.metrics.landmarks import (
     eye_centres,
     head_motion,
     inter_ocular_distance,
-    l1,
     landmark_error,
     landmark_jitter,
-    psnr,
-    ssim,
-    ssim_map,
     stillest_stretch,
-    temporal_ssim,
 )
 
 PORTRAIT = "lp_drv_d19.jpg"  # a frontal photo, 720x720

@@ -77,7 +77,7 @@ def test_identity_reproduces_the_target(renderer, target):
 
 def test_identity_at_512(portraits_dir):
     crop, landmarks = _target(portraits_dir / "lp_s11.jpg", 512)
-    r = build_renderer("warp", size=512)
+    r = WarpRenderer(size=512)
     r.set_target(crop, landmarks)
     assert psnr(r.render(landmarks), crop) > 35.0
 
@@ -156,10 +156,13 @@ def test_an_opened_mouth_is_painted_dark_not_smeared(target, tracker):
 
 
 def test_registry_builds_warp_and_lists_names_for_unknown():
-    assert "warp" in renderer_names()
-    assert isinstance(build_renderer("warp", size=256), WarpRenderer)
-    with pytest.raises(ConfigError, match="warp"):
-        build_renderer("no-such-renderer")
+    from reenact.config import Config, replace
+
+    assert {"warp", "generator"} <= set(renderer_names())
+    built = build_renderer(replace(Config(), renderer={"kind": "warp", "size": 512}))
+    assert isinstance(built, WarpRenderer) and built.size == 512
+    with pytest.raises(ConfigError, match="no-such-renderer.*auto, generator, warp"):
+        build_renderer(replace(Config(), renderer={"kind": "no-such-renderer"}))
 
 
 def test_bad_input_raises(target):
