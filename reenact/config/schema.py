@@ -138,7 +138,8 @@ class FusionConfig:
 class RendererConfig:
     """Omega, the U-net generator, or the training-free warp."""
 
-    kind: Literal["auto", "generator", "warp"] = "auto"  # auto: generator if weights exist
+    # auto: generator if weights exist; pixel-rr: a fixed expression (pixel_rr.expression)
+    kind: Literal["auto", "generator", "warp", "pixel-rr"] = "auto"
     size: CropSide = 256  # aligned crop side: 256 or 512
     weights: str = ""  # safetensors path; "" = the shipped default if present
     backend: Literal["auto", "torch", "onnx", "cuda"] = "auto"
@@ -271,6 +272,40 @@ class EvalConfig:
     # subjects the posed-expression protocol scores (NN of NN_<condition>.png); keep them out of
     # training (configs/train_fusion.yaml val_holdout: expressions_14, expressions_15)
     stills_subjects: tuple[str, ...] = ("14", "15")
+    # --stills also scores pixel-rr models from this folder ("shipped" = reenact/models; "" = off)
+    # and the warp / generator driven by each condition's mean deviation (the presets)
+    stills_pixel_rr: str = "shipped"
+    stills_portraits: tuple[str, ...] = ()  # --stills: non-photo targets for a preset strip
+
+
+@dataclass(frozen=True)
+class PresetsConfig:
+    """Expression presets (smile, surprise, ...) fired on keys 1-6 or by the control interface."""
+
+    # presets on the preview's number keys 1, 2, ... (shipped: smile surprise wink pout angry sad)
+    keys: tuple[str, ...] = ("smile", "surprise", "wink", "pout", "angry", "sad")
+    blend_s: float = 0.15  # a preset blends in (and out on release) over this many seconds
+    mode: Literal["add", "replace"] = "add"  # add to the live expression, or replace it (in the mask)
+    folder: str = "presets"  # the user's presets (`reenact preset record`); shipped ones too
+    # "" = off; "shipped" or a folder of pixel-rr safetensors: also blend the rendered crop with
+    # the pixel-regression model of the preset's class (reenact train pixel-rr)
+    pixel_rr: str = ""
+
+
+@dataclass(frozen=True)
+class PixelRRConfig:
+    """The per-pixel ridge regression of PAPERS.md section 5 (`reenact train pixel-rr`)."""
+
+    kind: Literal["linear", "gaussian"] = "linear"  # y = w x + b per pixel, or Gaussian kernel
+    ridge: float = 0.4  # lambda of the ridge penalty (the paper's 0.4), on pixels in [0, 1]
+    centres: int = 8  # gaussian: kernel centres spread over [0, 1]
+    holdout: tuple[str, ...] = ("14", "15")  # Yale subjects never trained on (scored by eval)
+    classes: tuple[str, ...] = ("smile", "surprise", "sad", "wink")
+    clip_frames: int = 3  # per clip and class: this many best frames by expression features
+    min_score: float = 0.12  # ... whose class score (reenact.landmarks.expression) passes this
+    out_dir: str = "runs/pixel_rr"
+    models: str = "shipped"  # renderer.kind=pixel-rr: its models ("shipped" = reenact/models)
+    expression: str = "smile"  # ... and the class it draws
 
 
 @dataclass(frozen=True)
@@ -286,3 +321,5 @@ class Config:
     sink: SinkConfig = field(default_factory=SinkConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    presets: PresetsConfig = field(default_factory=PresetsConfig)
+    pixel_rr: PixelRRConfig = field(default_factory=PixelRRConfig)

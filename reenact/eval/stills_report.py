@@ -12,7 +12,9 @@ NOTE = ("Posed expressions: each held-out subject's neutral still is the target,
         "still's own landmarks drive it, the expression still is the truth; compared in the "
         "aligned crop (face: inside the face mask; mouth: the lips' box). `identity` (the neutral "
         "still unchanged) is the floor. Means over subjects; `all` = over every subject and "
-        "condition.")
+        "condition. The class-driven rows (`pixel-rr`, `... + preset`: reenact.eval.stills_presets) "
+        "know only the condition, not the still's landmarks, and have nothing for `sleepy`: their "
+        "`all` is over the other conditions.")
 
 
 def _rows(report: dict) -> list[list[str]]:

@@ -68,19 +68,20 @@ class MotionStage:
 
     def fuse(self, fuser, source: np.ndarray, source_neutral: np.ndarray, target,
              intensity: float, alignment, t_s: float,
-             raw: np.ndarray | None = None, gains=None) -> tuple[np.ndarray, HeadPose]:
+             raw: np.ndarray | None = None, adjust=None) -> tuple[np.ndarray, HeadPose]:
         """(478,3) fused landmarks in the target's crop pixels, and the head pose to composite.
 
         source, source_neutral: (478,3) the actor's aligned landmarks (smoothed); target: a
         PreparedTarget; alignment: the actor frame's alignment (None = unknown); raw: the
-        landmarks before smoothing, for the head pose (None = `source`); gains: the per-region
-        RegionGains applied after fusion and the eyes, before the head turns (None = all 1)."""
+        landmarks before smoothing, for the head pose (None = `source`); adjust: (fused, target
+        neutral) -> fused, applied after fusion and the eyes, before the head turns (per-region
+        gains, presets; None = nothing)."""
         expression, pose = self.head.observe(source, source_neutral, alignment, t_s, raw)
         neutral = target.landmarks_crop
         fused = fuser.fuse(expression, source_neutral, neutral, intensity)
         fused = self.eyes.apply(fused, expression, source_neutral, neutral)
-        if gains is not None:
-            fused = gains.apply(fused, neutral)
+        if adjust is not None:
+            fused = adjust(fused, neutral)
         centre = np.asarray(neutral, np.float64)[RIGID_POINTS, :3].mean(axis=0)
         return pose.turn(fused, centre), pose
 

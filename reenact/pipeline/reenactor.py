@@ -23,6 +23,7 @@ from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
 from reenact.pipeline.composite import CrossFade, letterbox
 from reenact.pipeline.face_lost import FaceLostPolicy
 from reenact.pipeline.motion import MotionStage
+from reenact.pipeline.presets import PresetMixer
 from reenact.pipeline.target import PreparedTarget
 from reenact.pipeline.timing import StageTimer
 
@@ -108,6 +109,8 @@ class Reenactor:
         self.frames_with_face = 0
         self.frames_without_face = 0
         self.last_image_landmarks: np.ndarray | None = None
+        self.presets = PresetMixer.from_config(config)  # expression presets (keys 1-6)
+        self._t_s = 0.0
         self.target = target
         # head motion and eyes, around fusion and composite (a video target's head is its own)
         self.motion = MotionStage(config)
@@ -128,6 +131,7 @@ class Reenactor:
 
     def _step(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> FrameResult:
         clock = _Clock(self.timer)
+        self._t_s = t_s
         if self.target_video is not None:
             start = time.perf_counter_ns()  # a moving target: its next prepared frame
             self._use_target(self.target_video.next())
@@ -179,6 +183,13 @@ class Reenactor:
         output = self.face_lost.lost(t_s, self.target.frame)
         return FrameResult(output, None, False, clock.ms)
 
+    def _adjust(self, fused: np.ndarray, target_neutral: np.ndarray) -> np.ndarray:
+        """Per-region gains, then fired presets, on J_gen (478,3) in the target's crop pixels."""
+        fused = self.gains.apply(fused, target_neutral)
+        if self.presets.active:  # fired presets mix into J_gen (reenact.pipeline.presets)
+            fused = self.presets.apply(fused, target_neutral, self._t_s)
+        return fused
+
     def _render(self, source: np.ndarray, clock: _Clock,
                 smooth_ms: float) -> tuple[np.ndarray, np.ndarray]:
         """fuse -> render -> blend crop -> composite: (J_gen (478,3), output (h,w,3) uint8)."""
@@ -186,10 +197,12 @@ class Reenactor:
         start = time.perf_counter_ns()
         alignment, t_s, raw = self._frame_pose
         fused, pose = self.motion.fuse(self.fuser, source, self.calibrator.neutral, target,
-                                       self.intensity, alignment, t_s, raw, gains=self.gains)
+                                       self.intensity, alignment, t_s, raw, adjust=self._adjust)
         clock.since("fuse", start)
         start = time.perf_counter_ns()
         crop = self.renderer.render(fused)
+        if self.presets.active:
+            crop = self.presets.blend_crop(crop, target.crop, target.landmarks_crop)
         clock.since("render", start)
         start = time.perf_counter_ns()
         if self.crop_blender is not None:

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from reenact.config import Config
 
 # Modules whose import registers built-in renderers (imported lazily).
-_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp", "reenact.render.generator")
+_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp", "reenact.render.generator",
+                                     "reenact.render.pixel_rr")
 log = logging.getLogger(__name__)
 
 AUTO = "auto"

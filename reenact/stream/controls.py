@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
 
+from reenact.stream import preset_controls
+
 log = logging.getLogger(__name__)
 
 GAIN_STEP = 0.1
@@ -49,8 +51,7 @@ HOTKEYS = {
     ord("h"): "help",
     ord("q"): "quit",
     27: "quit",
-    ord("0"): "gains_reset",
-    **{ord(key): action for key, action in zip(GAIN_KEYS, GAIN_ACTIONS)},
+    **preset_controls.PRESET_HOTKEYS,
 }
 
 HELP_LINES = (
@@ -58,11 +59,11 @@ HELP_LINES = (
     "p  pause: pass the camera through",
     "n / b  next / previous target",
     "+ / -  intensity up / down",
-    "1/2 eyes  3/4 brows  5/6 mouth  7/8 jaw: gain down/up (0 resets)",
     "s  smoothing on/off",
     "g  gaze on/off",
     "m  head motion: off / rotate / full",
     "t  stats on/off",
+    preset_controls.HELP_LINE,
     "h  this help",
     "q  quit",
 )
@@ -102,7 +103,7 @@ class Controls:
 
     def request(self, action: str) -> None:
         """Queue an action (thread-safe). Unknown actions raise ValueError."""
-        if action not in self.ACTIONS:
+        if action not in self.ACTIONS and not preset_controls.check(self.reenactor.presets, action):
             raise ValueError(f"unknown action '{action}'; valid: {', '.join(self.ACTIONS)}")
         with self._lock:
             self.state.pending[action] = self.state.pending.get(action, 0) + 1
@@ -148,7 +149,14 @@ class Controls:
 
     def apply(self, action: str) -> None:
         """Apply one action now (on the thread that runs the frames)."""
-        self._TABLE[action](self)
+        try:  # the presets' actions are their own table (reenact.stream.preset_controls)
+            message = preset_controls.apply(self.reenactor.presets, action)
+        except ValueError as exc:  # an unknown preset name: say so in the preview, go on
+            message = str(exc)
+        if message is not None:
+            self.state.message = message
+        else:
+            self._TABLE[action](self)
         log.info("control: %s %s", action, self.state.message)
 
     def _recalibrate(self) -> None:
@@ -212,7 +220,8 @@ class Controls:
         "gains_reset": _gains_reset,
         **{action: (lambda self, a=action: self._gain(a)) for action in GAIN_ACTIONS},
     }
-    ACTIONS = tuple(_TABLE)
+    ACTIONS = (*_TABLE, *(a for a, row in preset_controls.PRESET_ACTIONS.items()
+                          if not row.takes_arg))
 
     def status(self) -> dict:
         from reenact.stream.live_settings import setting_values
@@ -224,4 +233,5 @@ class Controls:
             "head_motion": r.motion.mode, "target": r.target.name, "face_lost": r.face_lost.is_lost,
             "gains": dict(r.gains.values), "message": self.state.message,
             "settings": setting_values(r),
+            "presets": r.presets.status(),
         }
