@@ -1,7 +1,8 @@
 """Load, override, validate and dump the configuration.
 
 A preset is YAML with the same nesting as `Config`; `--set section.key=value` overrides are YAML
-scalars. An unknown key or a value of the wrong type is a `ConfigError` naming the key and the file.
+scalars. An unknown key, a value of the wrong type, or a number outside its declared range
+(`reenact.config.ranges`) is a `ConfigError` naming the key and the file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import yaml
 
 from reenact.atomic import write_atomic
+from reenact.config.ranges import check_ranges
 from reenact.config.schema import Config
 from reenact.errors import ConfigError
 
@@ -116,7 +118,9 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         if key == "options" and isinstance(value, dict):
             value = {**value, **kwargs.get("options", {})}
         kwargs[key] = value
-    return cls(**kwargs)
+    section = cls(**kwargs)
+    check_ranges(section, where)
+    return section
 
 
 build_section = _build  # for the plugins' own options (`reenact.config.plugins`)

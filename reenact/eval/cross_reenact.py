@@ -48,6 +48,7 @@ class DriveResult:
     frames: list[int] = field(default_factory=list)
     fused: list[np.ndarray] = field(default_factory=list)
     retracked: list[np.ndarray] = field(default_factory=list)
+    retracked_frame: list[np.ndarray] = field(default_factory=list)  # output-frame pixels
     identity_frames: list[int] = field(default_factory=list)
     identity: list[float] = field(default_factory=list)
     temporal: TemporalSSIM = field(default_factory=TemporalSSIM)
@@ -115,8 +116,9 @@ def _measure(result: DriveResult, index: int, output: np.ndarray, fused: np.ndar
              retracker, probe: IdentityProbe, *, sample: bool, keep: set[int]) -> None:
     crop = target.alignment.crop_image(output)
     found = retracker.track_one(output)
-    retracked = (np.full((NUM_LANDMARKS, 3), np.nan, np.float32) if found is None
-                 else target.alignment.landmarks_to_crop(found))
+    missing = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
+    retracked = missing if found is None else target.alignment.landmarks_to_crop(found)
+    result.retracked_frame.append(missing if found is None else np.array(found, np.float32))
     result.frames.append(index)
     result.fused.append(np.array(fused, np.float32))
     result.retracked.append(retracked)
@@ -139,6 +141,7 @@ class CrossResult:
     driver_temporal: TemporalSSIM
     driver_jitter: float
     strip_frames: list[int]
+    carried: dict[str, dict] = field(default_factory=dict)  # per renderer, `eval.viewer.carried`
 
     def to_json(self) -> tuple[dict, dict]:
         """(cross-reenactment section, temporal section) for this pair."""
@@ -155,6 +158,7 @@ class CrossResult:
                 "retrack_rate": len(found) / len(errors) if errors else float("nan"),
                 "frames_rendered": len(d.frames),
                 "timing_ms": d.timing,
+                **self.carried.get(name, {}),
             }
             fused = np.stack(d.fused) if d.fused else np.zeros((0, NUM_LANDMARKS, 3))
             retracked = np.stack(d.retracked) if d.retracked else fused
@@ -194,6 +198,7 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
     for item in renderers:
         drives[item.name] = drive(clip, target, item, fuser, config, probe=probe,
                                   keep=set(strip_frames), bar=bar)
+    carried = {name: _carried(clip, d, neutral, target) for name, d in drives.items()}
     common = sorted(set.intersection(*(set(d.frames) for d in drives.values())))
     stretch = still_stretch(clip.landmarks, common, config.eval.still_frames)
     strip_frames = [f for f in strip_frames if all(f in d.strip for d in drives.values())]
@@ -201,5 +206,20 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
         clip=clip.name, portrait=portrait, drives=drives, stretch=stretch,
         driver_temporal=temporal_ssim_of(clip.crops, common),
         driver_jitter=jitter_on(clip.landmarks[common], common, stretch),
-        strip_frames=strip_frames,
+        strip_frames=strip_frames, carried=carried,
     )
+
+
+def _carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target) -> dict:
+    """`reenact.eval.viewer.carried` of one drive: the driver's live track vs the re-tracked
+    output, over the rendered frames; neutrals: the driver's calibration median, the portrait's
+    own landmarks."""
+    from reenact.eval.viewer import carried
+
+    if not d.frames:
+        return {}
+    empty = np.zeros((0, 478, 3), np.float32)
+    return carried(clip.landmarks_crop[d.frames], clip.landmarks[d.frames], neutral,
+                   np.stack(d.retracked) if d.retracked else empty,
+                   np.stack(d.retracked_frame) if d.retracked_frame else empty,
+                   target.landmarks_crop)

@@ -12,15 +12,47 @@ import math
 
 import numpy as np
 
+from reenact.eval.viewer import summary_of as viewer_summary
+
 SUMMARY_COLUMNS = (
     ("self_ssim", "self SSIM ↑", 3),
     ("self_ssim_face", "self SSIM face ↑", 3),
     ("self_psnr", "self PSNR dB ↑", 2),
     ("self_l1", "self L1 ↓", 4),
     ("identity_distance", "cross identity dist. ↓", 3),
-    ("expression_error", "expression error ↓", 3),
+    ("expression_error", "expression error vs J_gen ↓", 3),
     ("temporal_ssim", "temporal SSIM", 3),
     ("jitter", "jitter ↓", 4),
+)
+
+# What a viewer sees (`reenact.eval.viewer`): carried from the actor (cross), then the composited
+# frame, sharpness and the mouth / eye boxes (self).
+VIEWER_COLUMNS = (
+    ("expression_r", "expression r ↑", 3),
+    ("expression_gain", "expression gain →1", 3),
+    ("gaze_r", "gaze r ↑", 3),
+    ("head_r", "head r ↑", 3),
+    ("blink_r", "blink r ↑", 3),
+    ("full_ssim", "full-frame SSIM ↑", 3),
+    ("full_psnr", "full-frame PSNR dB ↑", 2),
+    ("seam", "seam ↓", 4),
+    ("sharpness_ratio", "sharpness →1", 3),
+    ("haarpsi", "HaarPSI ↑", 3),
+    ("self_ssim_mouth", "SSIM mouth ↑", 3),
+    ("self_ssim_eyes", "SSIM eyes ↑", 3),
+    ("sharpness_ratio_mouth", "sharpness mouth →1", 3),
+)
+
+VIEWER_NOTE = (
+    "Carried (cross, each clip's live track vs the re-tracked output, each face relative to its "
+    "own neutral): expression r / gain = Pearson r / slope of mouth opening and width, eye "
+    "openness and brow height (over region size), mean over features the actor moves; gaze r: "
+    "iris position in the eye opening, eyes open; head r: roll / pitch / yaw from the mesh's 3-D "
+    "points; blink r: eye openness. n/a: the actor did not move that much. Self, composited into "
+    "the real frame as the live loop does: full-frame SSIM / PSNR on the face box; seam: colour "
+    "offset plus step across the blend edge (0..1, 0 = invisible); sharpness: Laplacian energy "
+    "over the real frame's (1 = as sharp); HaarPSI on the crop; mouth / eyes: boxes cut by the "
+    "landmarks. No measure uses downloaded weights (HaarPSI is `reenact.metrics.haarpsi`)."
 )
 
 
@@ -52,6 +84,7 @@ def summarize(renderers: list[str], self_section: dict, cross_section: dict,
             "temporal_ssim": _nanmean([t["temporal_ssim"] for t in temporal]),
             "jitter": _nanmean([t["jitter"] for t in temporal]),
             "fused_jitter": _nanmean([t["fused_jitter"] for t in temporal]),
+            **viewer_summary(per_clip, pairs),
         }
     drivers = [pair["driver"] for pair in temporal_section.values()]
     driver = {"temporal_ssim": _nanmean([d["temporal_ssim"] for d in drivers]),
@@ -80,6 +113,13 @@ def summary_table(summary: dict) -> list[str]:
     return _table(["renderer", *(label for _, label, _ in SUMMARY_COLUMNS)], rows)
 
 
+def viewer_table(summary: dict) -> list[str]:
+    """The second table: rows renderers, columns VIEWER_COLUMNS."""
+    rows = [[f"`{name}`", *(_cell(values.get(key), d) for key, _, d in VIEWER_COLUMNS)]
+            for name, values in summary["renderers"].items()]
+    return _table(["renderer", *(label for _, label, _ in VIEWER_COLUMNS)], rows)
+
+
 def markdown(report: dict) -> str:
     """The whole Markdown report: summary, fused variant, per clip, per pair, pictures (the PNGs
     embedded by their paths relative to the report)."""
@@ -101,6 +141,7 @@ def markdown(report: dict) -> str:
         "The `identity` row is the floor of each measure: the unchanged portrait's identity "
         "distance and jitter show the measurement's own noise, its expression error how much "
         "expression there was to carry.", "",
+        *viewer_table(summary), "", VIEWER_NOTE, "",
         "## Self-reenactment through the fuser", "",
         "J = fuse(GT landmarks, reference, reference): identical to the direct drive for the "
         "training-free transfer; a trained Phi shows its own error here.", "",

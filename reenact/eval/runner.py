@@ -7,8 +7,9 @@
    live path.
 3. Temporal figures (`reenact.eval.temporal`) of each cross output and of the driving clip.
 4. The report (`reenact.eval.report`): `report.json` (every number, per-frame curves included),
-   `report.md` (tables), `plots/*.png` (per-frame curves), `strips/*.png` (sample frames) and the
-   resolved `config.yaml`, all under `eval.out_dir`, each file written atomically.
+   `report.md` (tables), `report.html` (tables, plots and strips on one page, `eval.html`),
+   `plots/*.png` (per-frame curves), `strips/*.png` (sample frames) and the resolved
+   `config.yaml`, all under `eval.out_dir`, each file written atomically.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from reenact.eval.cross_reenact import CrossResult, evaluate_cross, make_probe
 from reenact.eval.files import atomic_write_json, atomic_write_text, resolve_input, unique_names
 from reenact.eval.plots import plot_cross, plot_self_ssim, sample_strip
 from reenact.eval.renderers import EvalRenderer, build_eval_renderers, generator_paths
+from reenact.eval.html import report_html
 from reenact.eval.report import markdown, summarize
 from reenact.eval.self_reenact import SelfResult, evaluate_self
 
@@ -227,5 +229,6 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     json_path = atomic_write_json(out_dir / "report.json", report)
     text = markdown(report)
     md_path = atomic_write_text(out_dir / "report.md", text)
+    atomic_write_text(out_dir / "report.html", report_html(report))
     dump_config(config, out_dir / "config.yaml")
     return EvalResult(out_dir, report, json_path, md_path, text)

@@ -23,6 +23,8 @@ import numpy as np
 from reenact.eval.clips import TrackedClip, deviation, pick_spread
 from reenact.metrics.image import l1, psnr, ssim_map
 from reenact.eval.renderers import EvalRenderer
+from reenact.eval.viewer import SelfFrameScorer
+from reenact.metrics.series import nanmean
 
 PSNR_CAP = 100.0  # dB, for identical images (psnr = inf); as in training's validation
 SAME_TOLERANCE_PX = 0.01
@@ -48,15 +50,19 @@ class FrameScores:
     ssim_face: list[float] = field(default_factory=list)
     psnr: list[float] = field(default_factory=list)
     l1: list[float] = field(default_factory=list)
+    viewer: dict[str, list[float]] = field(default_factory=dict)  # `eval.viewer.SELF_KEYS`
 
-    def add(self, frame: int, scores: tuple[float, ...]) -> None:
+    def add(self, frame: int, scores: tuple[float, ...], viewer: dict | None = None) -> None:
         self.frames.append(frame)
         for name, value in zip(("ssim", "ssim_face", "psnr", "l1"), scores):
             getattr(self, name).append(value)
+        for name, value in (viewer or {}).items():
+            self.viewer.setdefault(name, []).append(value)
 
     def means(self) -> dict[str, float]:
-        return {k: float(np.nanmean(getattr(self, k))) if self.frames else float("nan")
-                for k in ("ssim", "ssim_face", "psnr", "l1")}
+        base = {k: getattr(self, k) for k in ("ssim", "ssim_face", "psnr", "l1")}
+        return {k: nanmean(v) if self.frames else float("nan")
+                for k, v in {**base, **self.viewer}.items()}
 
 
 @dataclass
@@ -80,7 +86,8 @@ class SelfResult:
             renderers[name] = {
                 **scores.means(),
                 "per_frame": {"frame": scores.frames, "ssim": scores.ssim,
-                              "ssim_face": scores.ssim_face, "psnr": scores.psnr, "l1": scores.l1},
+                              "ssim_face": scores.ssim_face, "psnr": scores.psnr, "l1": scores.l1,
+                              **scores.viewer},
                 "fused": {**fused.means(), "same_as_direct": self.fused_same},
             }
         return {"path": path, "reference_frame": self.reference,
@@ -88,12 +95,17 @@ class SelfResult:
 
 
 def _drive(renderer: EvalRenderer, clip: TrackedClip, frames: list[int], drives: np.ndarray,
-           masks: dict[int, np.ndarray], keep: set[int], bar) -> tuple[FrameScores, dict]:
-    """Render every frame with its drive landmarks and score it against the real crop."""
+           masks: dict[int, np.ndarray], keep: set[int], bar,
+           viewer: SelfFrameScorer | None = None) -> tuple[FrameScores, dict]:
+    """Render every frame with its drive landmarks and score it against the real crop (and,
+    with `viewer`, composited into the real frame: `reenact.eval.viewer`)."""
     scores, kept = FrameScores(), {}
+    if viewer is not None:  # colour matching as the live loop sets it (`Reenactor`)
+        viewer.start(frames, colour_match=renderer.renderer.shifts_colours)
     for frame, landmarks in zip(frames, drives):
         crop = renderer.renderer.render(landmarks)
-        scores.add(frame, compare(crop, clip.crops[frame], masks[frame]))
+        extra = viewer.score(frame, crop, masks[frame]) if viewer is not None else None
+        scores.add(frame, compare(crop, clip.crops[frame], masks[frame]), extra)
         if frame in keep:
             kept[frame] = crop.copy()
         if bar is not None:
@@ -126,7 +138,8 @@ def evaluate_self(clip: TrackedClip, renderers: list[EvalRenderer], fuser, *, re
         bar.refresh()
     for item in renderers:
         item.renderer.set_target(ref_crop, ref_lm)
-        scores, kept = _drive(item, clip, frames, direct, masks, set(strip_frames), bar)
+        scores, kept = _drive(item, clip, frames, direct, masks, set(strip_frames), bar,
+                              viewer=SelfFrameScorer(clip))
         result.direct[item.name] = scores
         result.strip[item.name] = [kept[f] for f in strip_frames]
         if same or item.kind == "identity":  # the identity baseline ignores the landmarks

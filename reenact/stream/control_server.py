@@ -4,7 +4,9 @@ For stream decks and OBS scripts (every request carries the token: header `X-Ree
 `Authorization: Bearer TOKEN`, or `?token=`):
 
     GET  /status                -> {"paused": false, "intensity": 1.0, ...}
-    POST /action/<name>         -> {"ok": true}; name is one of Controls.ACTIONS
+    POST /action/<name>         -> {"ok": true}; name is one of Controls.ACTIONS, or a preset
+                                   action such as preset_on:smile / preset_off:smile
+                                   (reenact.stream.preset_controls)
     POST /settings              -> {"ok": true, ...}; see reenact.stream.live_settings
 
 and the browser panel (`reenact.stream.panel_app`). Bounded whatever clients do: one event-loop

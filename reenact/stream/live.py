@@ -17,6 +17,7 @@ from reenact.stream.controls import HELP_LINES, Controls
 from reenact.stream.session import SessionReport, run_session
 
 log = logging.getLogger(__name__)
+CALIBRATED_FRAMES = 60  # about 2 s at 30 fps
 
 
 class LiveHooks:
@@ -32,6 +33,8 @@ class LiveHooks:
         self.separate_preview = False
         self.want_preview = preview
         self.server = None
+        self._was_calibrating = False
+        self._calibrated_frames = 0
         self.panel = None
 
     def __call__(self, reenactor, sink):
@@ -103,8 +106,11 @@ class LiveHooks:
     def overlay_lines(self, capture_status: str = "") -> list[str]:
         r, state = self.controls.reenactor, self.controls.state
         lines = [capture_status] if capture_status else []
-        if r.calibrating:
-            lines.append("calibrating: look neutral")
+        c = r.calibrator
+        if not c.complete:
+            lines.append(f"calibrating: relax your face ({c.collected}/{c.window})")
+        elif self._calibrated_frames > 0:
+            lines.append("calibration done")
         if r.face_lost.is_lost:
             lines.append("no face")
         if state.message:
@@ -115,8 +121,18 @@ class LiveHooks:
             lines += list(HELP_LINES)
         return lines
 
+    def _track_calibration(self) -> None:
+        """'calibration done' stays on the preview for CALIBRATED_FRAMES after each calibration."""
+        calibrating = not self.controls.reenactor.calibrator.complete
+        if self._was_calibrating and not calibrating:
+            self._calibrated_frames = CALIBRATED_FRAMES
+        elif self._calibrated_frames > 0:
+            self._calibrated_frames -= 1
+        self._was_calibrating = calibrating
+
     def hook(self, output, frame, result) -> bool:
         controls = self.controls
+        self._track_calibration()
         if self.panel is not None:
             self.panel.on_frame(output, frame, result)
         if self.preview is not None:

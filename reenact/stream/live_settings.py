@@ -13,12 +13,15 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
+from reenact.pipeline.motion import HEAD_MODES
 from reenact.pipeline.reenactor import INTENSITY_RANGE
 
 
 @dataclass(frozen=True)
 class LiveSetting:
-    """One live-settable value: bool (a toggle) or float in [low, high] (a slider)."""
+    """One live-settable value: bool (a toggle), float in [low, high] (a slider) or str, one of
+    `choices` (a list)."""
 
     key: str
     label: str
@@ -28,12 +31,18 @@ class LiveSetting:
     low: float = 0.0
     high: float = 1.0
     step: float = 0.05
+    choices: tuple[str, ...] = ()
 
     def parse(self, value: Any) -> Any:
         """`value` checked and typed; ValueError naming the key otherwise."""
         if self.kind is bool:
             if not isinstance(value, bool):
                 raise ValueError(f"{self.key}: expected true or false, got {value!r}")
+            return value
+        if self.kind is str:
+            if value not in self.choices:
+                raise ValueError(f"{self.key}: expected one of {', '.join(self.choices)}, "
+                                 f"got {value!r}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"{self.key}: expected a number in [{self.low}, {self.high}], "
@@ -44,9 +53,11 @@ class LiveSetting:
 
     def describe(self, reenactor) -> dict[str, Any]:
         """What the panel needs to draw the control."""
-        kind = "toggle" if self.kind is bool else "slider"
+        kind = {bool: "toggle", str: "choice"}.get(self.kind, "slider")
         row = {"key": self.key, "label": self.label, "kind": kind, "value": self.get(reenactor)}
-        if kind == "slider":
+        if kind == "choice":
+            row.update(choices=list(self.choices))
+        elif kind == "slider":
             row.update(min=self.low, max=self.high, step=self.step)
         return row
 
@@ -66,9 +77,18 @@ def _attr(name: str) -> tuple[Callable, Callable]:
     return (lambda r: getattr(r, name), lambda r, v: setattr(r, name, v))
 
 
-# One row per key. Per-region gains, head motion or gaze toggles are one row each when the
-# Reenactor carries them, e.g.
-#   LiveSetting("fusion.gains.mouth", "Mouth gain", float, *_gain("mouth"), 0.0, 2.0),
+def _gain(name: str) -> tuple[Callable, Callable]:
+    return (lambda r: r.gains.get(name), lambda r, v: r.gains.set(name, v))
+
+
+def _set_gaze(r, on: bool) -> None:
+    eyes = r.motion.eyes
+    if eyes.gaze != on:
+        eyes.gaze = on
+        eyes.reset()
+
+
+# One row per key.
 SETTINGS: tuple[LiveSetting, ...] = (
     LiveSetting("stream.intensity", "Intensity", float, *_attr("intensity"), *INTENSITY_RANGE),
     LiveSetting("smoothing.enabled", "Smoothing", bool, lambda r: r.smoothing, _set_smoothing),
@@ -76,6 +96,12 @@ SETTINGS: tuple[LiveSetting, ...] = (
                 *_filter_attr("min_cutoff"), 0.05, 10.0, 0.05),
     LiveSetting("smoothing.beta", "Smoothing: speed response", float, *_filter_attr("beta"),
                 0.0, 5.0, 0.05),
+    *(LiveSetting(f"fusion.gains.{name}", f"{name.capitalize()} gain", float, *_gain(name),
+                  *GAIN_RANGE, 0.05) for name in GAIN_NAMES),
+    LiveSetting("stream.gaze", "Gaze (irises follow yours)", bool,
+                lambda r: r.motion.eyes.gaze, _set_gaze),
+    LiveSetting("stream.head_motion", "Head motion", str, lambda r: r.motion.mode,
+                lambda r, v: r.motion.set_mode(v), choices=HEAD_MODES),
     LiveSetting("paused", "Pause (pass the camera through)", bool, *_attr("paused")),
 )
 BY_KEY = {s.key: s for s in SETTINGS}

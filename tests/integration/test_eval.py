@@ -120,6 +120,33 @@ def test_measures_separate_the_renderers(evaluated):
     assert summary["warp"]["expression_error"] < summary["identity"]["expression_error"]
 
 
+def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
+    """Issue 13's columns: in summary.renderers.<name>, per clip / pair, report.md and .html."""
+    out, report, text = evaluated
+    summary = report["summary"]["renderers"]
+    for name in RENDERERS:
+        s = summary[name]
+        assert _finite(s["full_ssim"], -1, 1) and _finite(s["full_psnr"], 0, 100), name
+        assert _finite(s["seam"], 0, 1) and _finite(s["haarpsi"], 0, 1), name
+        assert _finite(s["sharpness_ratio"], 0, 10) and _finite(s["self_ssim_mouth"], -1, 1)
+        assert _finite(s["self_ssim_eyes"], -1, 1) and _finite(s["sharpness_ratio_mouth"], 0, 10)
+        for key in ("expression_r", "expression_gain", "gaze_r", "head_r", "blink_r"):
+            assert key in s and key in report["cross_reenactment"]["lp_d1__lp_s42"][
+                "renderers"][name], (name, key)
+        per_frame = report["self_reenactment"]["lp_d1"]["renderers"][name]["per_frame"]
+        assert len(per_frame["seam"]) == len(per_frame["ssim"]) == 15
+    # the unchanged portrait carries nothing the actor does; the warp carries some of it
+    assert summary["identity"]["expression_r"] == 0.0
+    assert summary["identity"]["expression_gain"] == 0.0
+    assert summary["warp"]["expression_r"] > 0.3
+    # pasting the reference frame's face into another frame leaves a bigger seam than the warp
+    assert summary["identity"]["seam"] > summary["warp"]["seam"]
+    assert "expression r" in text and "seam" in text and "expression error vs J_gen" in text
+    page = (out / "report.html").read_text()
+    assert 'id="summary"' in page and 'id="viewer"' in page
+    assert all(path in page for path in report["files"].values())
+
+
 def test_markdown_table_lists_every_renderer(evaluated):
     _, _, text = evaluated
     table = [line for line in text.splitlines() if line.startswith("| ")]

@@ -165,3 +165,18 @@ def test_switching_targets_cross_fades_at_the_same_size(target, portraits_dir):
     assert d(middle, first) > 5 and d(middle, nxt.frame) > 5
     assert d(end, nxt.frame) == 0.0
     assert targets.step(1) is targets.targets[2] and targets.step(1) is target
+
+
+def test_gaze_and_head_motion_toggle_live(target):
+    """`g` switches gaze off and on; `m` cycles head motion off -> rotate -> full; the status
+    (what the control interface reports) follows."""
+    r = make_reenactor(target)
+    controls = Controls(r)
+    assert controls.status()["gaze"] is True and controls.status()["head_motion"] == "full"
+    for key in "gm":
+        controls.key(ord(key))
+    controls.apply_pending()
+    assert r.motion.eyes.gaze is False and r.motion.mode == "off"
+    controls.apply("head_motion")
+    controls.apply("gaze")
+    assert controls.status()["head_motion"] == "rotate" and controls.status()["gaze"] is True

@@ -42,6 +42,12 @@ function buildSettings(rows) {
       input.addEventListener("change", () => postSetting(row.key, input.checked));
       label.prepend(input);
       wrap.append(label);
+    } else if (row.kind === "choice") {
+      const select = document.createElement("select");
+      select.dataset.key = row.key;
+      for (const choice of row.choices) select.append(new Option(choice, choice, false, choice === row.value));
+      select.addEventListener("change", () => postSetting(row.key, select.value));
+      wrap.append(label, select);
     } else {
       const out = document.createElement("output");
       Object.assign(input, { type: "range", min: row.min, max: row.max, step: row.step, value: row.value });
@@ -59,10 +65,11 @@ function buildSettings(rows) {
 }
 
 function showSettings(values) {
-  for (const input of document.querySelectorAll("#settings input")) {
+  for (const input of document.querySelectorAll("#settings input, #settings select")) {
     const key = input.dataset.key;
     if (!(key in values) || dragging.has(key)) continue;
-    if (input.type === "checkbox") input.checked = values[key];
+    if (input.tagName === "SELECT") input.value = values[key];
+    else if (input.type === "checkbox") input.checked = values[key];
     else {
       input.value = values[key];
       input.parentElement.querySelector("output").textContent = Number(values[key]).toFixed(2);

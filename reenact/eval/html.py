@@ -1,0 +1,73 @@
+"""`report.html`: the eval's tables, plots and sample strips on one page.
+
+Plain HTML with a small inline style sheet; the pictures are the PNGs beside it (relative paths),
+so the page opens from the report folder in any browser, offline.
+"""
+
+from __future__ import annotations
+
+import html
+
+from reenact.eval.report import (SUMMARY_COLUMNS, VIEWER_COLUMNS, VIEWER_NOTE, _cell)
+
+STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #bbb; padding: 3px 8px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #eef; }
+figure { display: inline-block; margin: 0 1em 1.5em 0; vertical-align: top; }
+figure img { max-width: 100%; border: 1px solid #ccc; }
+p.note { max-width: 70em; color: #444; }
+"""
+
+
+def table(header: list[str], rows: list[list[str]], table_id: str) -> str:
+    """An HTML table (id `table_id`) of escaped text cells."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def figures(files: dict[str, str]) -> str:
+    """One <figure> per picture: {caption: path relative to the page}."""
+    return "\n".join(f'<figure><img src="{html.escape(path)}" alt="{html.escape(label)}">'
+                     f"<figcaption>{html.escape(label)}</figcaption></figure>"
+                     for label, path in files.items())
+
+
+def page(title: str, parts: list[str]) -> str:
+    """A whole HTML document: `title` as heading, then `parts` (HTML) in order."""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1>\n" + "\n".join(parts) + "\n</body></html>\n")
+
+
+def report_html(report: dict) -> str:
+    """The eval report (`reenact.eval.runner.build_report` + files) as one page."""
+    meta, summary = report["meta"], report["summary"]
+    names = list(summary["renderers"])
+    main = [[name, *(_cell(summary["renderers"][name].get(k), d) for k, _, d in SUMMARY_COLUMNS)]
+            for name in names]
+    driver = summary["driver"]
+    main.append(["driving clip (reference)", *("" for _ in SUMMARY_COLUMNS[:6]),
+                 _cell(driver["temporal_ssim"], 3), _cell(driver["jitter"], 4)])
+    viewer = [[name, *(_cell(summary["renderers"][name].get(k), d) for k, _, d in VIEWER_COLUMNS)]
+              for name in names]
+    intro = (f"{len(meta['clips'])} clip(s): {', '.join(meta['clips'])}; "
+             f"{len(meta['portraits'])} portrait(s): {', '.join(meta['portraits'])}; up to "
+             f"{meta['max_frames'] or 'all'} frames per clip; created {meta['created']}. "
+             "Numbers: report.json; the same tables: report.md.")
+    plots = {k: v for k, v in report["files"].items() if v.startswith("plots/")}
+    strips = {k: v for k, v in report["files"].items() if not v.startswith("plots/")}
+    return page("reenact eval report", [
+        f'<p class="note">{html.escape(intro)}</p>',
+        "<h2>Summary</h2>", table(["renderer", *(l for _, l, _ in SUMMARY_COLUMNS)], main,
+                                  "summary"),
+        "<h2>What a viewer sees</h2>", table(["renderer", *(l for _, l, _ in VIEWER_COLUMNS)],
+                                             viewer, "viewer"),
+        f'<p class="note">{html.escape(VIEWER_NOTE)}</p>',
+        "<h2>Sample strips</h2>", figures(strips),
+        "<h2>Per-frame curves</h2>", figures(plots),
+    ])

@@ -1,0 +1,192 @@
+"""`reenact eval --stills DIR`: the posed-expression protocol (the paper's CK+ / RaFD test).
+
+DIR holds stills named `<subject>_<condition>.<ext>` (the Yale layout of
+`../shared/media/expressions`: `14_normal.png`, `14_happy.png`, ...). For each subject in
+`eval.stills_subjects` (people kept out of training: `configs/train_fusion.yaml` holds
+expressions_14 and _15 out; the generators train on clips only), the neutral still
+(`<subject>_normal.<ext>`) is the target, and each expression still's own landmarks drive it
+(aligned in its own canonical crop, as in self-reenactment); the expression still is the truth.
+Conditions that are not expressions (glasses, lighting: no renderer can paint them) are skipped
+and listed as such.
+
+Per renderer and condition, over subjects: SSIM, SSIM in the face mask, PSNR (capped at 100 dB),
+HaarPSI and SSIM on the mouth box, in the aligned crop. Writes stills.json, stills.md, stills.html
+and strips/stills_<subject>.png into eval.out_dir.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reenact import __version__
+from reenact.config import Config
+from reenact.errors import InputError
+from reenact.eval.files import REPO_ROOT, atomic_write_json, atomic_write_text
+from reenact.metrics.series import nanmean
+
+NEUTRAL = "normal"
+COLUMNS = (("ssim", "SSIM ↑", 3), ("ssim_face", "SSIM face ↑", 3), ("psnr", "PSNR dB ↑", 2),
+           ("haarpsi", "HaarPSI ↑", 3), ("ssim_mouth", "SSIM mouth ↑", 3),
+           ("sharpness", "sharpness", 2))
+# The shipped generator (reenact/models/MODEL_CARD.md, "Data") was trained on the labelled stills of
+# all 15 Yale subjects, before configs/default_generator.yaml held 14 and 15 out: its rows are
+# flagged until the shipped weights are retrained with that preset (then drop the entry).
+NOT_HELD_OUT = {"generator:shipped": "trained on the Yale stills of every subject, 14 and 15 "
+                                     "included (MODEL_CARD.md): not held out"}
+_NAME = re.compile(r"^(?P<subject>[^_]+)_(?P<condition>[A-Za-z]+)\.(png|jpe?g|gif|bmp|pgm)$",
+                   re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class StillSet:
+    """One subject's stills: the neutral one and {condition: path} of its expressions."""
+
+    subject: str
+    neutral: Path
+    expressions: dict[str, Path]
+    skipped: tuple[str, ...]
+
+
+def resolve_folder(path: str) -> Path:
+    """An existing folder, as given or relative to the repository root; else InputError."""
+    given = Path(path)
+    for candidate in (given, REPO_ROOT / given):
+        if candidate.is_dir():
+            return candidate
+    raise InputError(f"{path}: stills folder not found (tried the working directory and "
+                     f"{REPO_ROOT})")
+
+
+def find_stills(folder: Path, subjects: tuple[str, ...]) -> list[StillSet]:
+    """The still sets of `subjects` in `folder`; InputError naming what is missing."""
+    from reenact.train.sources import label_of
+
+    if not subjects:
+        raise InputError("eval.stills_subjects is empty: name the held-out subjects to score")
+    by_subject: dict[str, dict[str, Path]] = {}
+    for path in sorted(folder.iterdir()):
+        match = _NAME.match(path.name)
+        if match:
+            by_subject.setdefault(match["subject"], {})[match["condition"].lower()] = path
+    sets = []
+    for subject in subjects:
+        stills = by_subject.get(subject)
+        if not stills:
+            raise InputError(f"{folder}: no stills named {subject}_<condition>.png for subject "
+                             f"{subject} (eval.stills_subjects)")
+        if NEUTRAL not in stills:
+            raise InputError(f"{folder / f'{subject}_{NEUTRAL}.png'}: the neutral still of "
+                             f"subject {subject} is missing")
+        expressions = {c: p for c, p in stills.items()
+                       if c != NEUTRAL and label_of([c])[0] not in ("", "neutral")}
+        skipped = tuple(sorted(c for c in stills if c != NEUTRAL and c not in expressions))
+        sets.append(StillSet(subject, stills[NEUTRAL], expressions, skipped))
+    return sets
+
+
+def _aligned(path: Path, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """(crop (S,S,3) uint8, landmarks (478,3) crop pixels) of a still's one face."""
+    from reenact.landmarks.align import compute_alignment
+    from reenact.landmarks.tracker import detect_target_face
+    from reenact.pipeline.target import fit_frame, load_target_image
+
+    _, image = load_target_image(str(path), config)
+    frame = fit_frame(image, config.stream.max_output_side)
+    landmarks = detect_target_face(frame, config.tracker, source_name=str(path))
+    alignment = compute_alignment(landmarks, config.renderer.size)
+    return alignment.crop_image(frame), alignment.landmarks_to_crop(landmarks)
+
+
+def score_still(crop: np.ndarray, truth: np.ndarray, truth_landmarks: np.ndarray) -> dict:
+    """The COLUMNS of one rendered crop against the expression still's crop."""
+    from reenact.eval.self_reenact import compare
+    from reenact.eval.viewer import crop_scores
+    from reenact.metrics.sharpness import sharpness_ratio
+    from reenact.pipeline.composite import face_mask
+
+    face = face_mask(truth_landmarks, truth.shape[0]) > 0.5
+    ssim, ssim_face, psnr, _ = compare(crop, truth, face)
+    extra = crop_scores(crop, truth, truth_landmarks, face)
+    return {"ssim": ssim, "ssim_face": ssim_face, "psnr": psnr, "haarpsi": extra["haarpsi"],
+            "ssim_mouth": extra["ssim_mouth"], "sharpness": sharpness_ratio(crop, truth, face)}
+
+
+def _subject(still: StillSet, renderers, config: Config) -> tuple[dict, dict]:
+    """({renderer: {condition: scores}}, strip columns) for one subject."""
+    target_crop, target_lm = _aligned(still.neutral, config)
+    truths = {c: _aligned(p, config) for c, p in still.expressions.items()}
+    scores: dict[str, dict] = {}
+    columns = {"target (neutral)": [target_crop] * len(truths),
+               "truth": [crop for crop, _ in truths.values()]}
+    for item in renderers:
+        item.renderer.set_target(target_crop, target_lm)
+        scores[item.name], columns[item.name] = {}, []
+        for condition, (truth, landmarks) in truths.items():
+            if hasattr(item.renderer, "select") and not item.renderer.select(condition):
+                scores[item.name][condition] = {k: float("nan") for k, _, _ in COLUMNS}
+                columns[item.name].append(np.zeros_like(target_crop))  # a class-driven row
+                continue  # (reenact.eval.stills_presets) with nothing for this condition
+            crop = np.array(item.renderer.render(landmarks), copy=True)
+            scores[item.name][condition] = score_still(crop, truth, landmarks)
+            columns[item.name].append(crop)
+    return scores, columns
+
+
+def summarize(per_subject: dict[str, dict]) -> dict:
+    """{renderer: {condition | "all": {column: mean over subjects (and conditions)}}}."""
+    out: dict[str, dict] = {}
+    for subject_scores in per_subject.values():
+        for name, conditions in subject_scores.items():
+            for condition, values in conditions.items():
+                for key, value in values.items():
+                    row = out.setdefault(name, {})
+                    row.setdefault(condition, {}).setdefault(key, []).append(value)
+                    row.setdefault("all", {}).setdefault(key, []).append(value)
+    return {name: {c: {k: nanmean(v) for k, v in cols.items()}
+                   for c, cols in sorted(rows.items(), key=lambda kv: (kv[0] == "all", kv[0]))}
+            for name, rows in out.items()}
+
+
+def run_stills(config: Config, folder: str) -> dict:
+    """Run the protocol on `folder`; write the files; return the report dict."""
+    from reenact.eval.plots import sample_strip
+    from reenact.eval.renderers import build_eval_renderers, generator_paths
+    from reenact.eval.stills_report import html_page, markdown
+
+    from reenact.eval.stills_presets import portraits_strip, stills_renderers
+
+    sets = find_stills(resolve_folder(folder), tuple(config.eval.stills_subjects))
+    class_driven = stills_renderers(config, resolve_folder(folder))
+    renderers = build_eval_renderers(config, generator_paths(config)) + class_driven
+    out_dir = Path(config.eval.out_dir)
+    per_subject, files = {}, {}
+    for still in sets:
+        per_subject[still.subject], columns = _subject(still, renderers, config)
+        strip = sample_strip(columns, out_dir / "strips" / f"stills_{still.subject}.png",
+                             row_labels=list(still.expressions))
+        files[f"stills: subject {still.subject}"] = str(strip.relative_to(out_dir))
+    if config.eval.stills_portraits:
+        strip = portraits_strip(config, class_driven, out_dir / "strips" / "stills_portraits.png")
+        files["presets and pixel-rr on non-photos"] = str(strip.relative_to(out_dir))
+    report = {
+        "meta": {"reenact_version": __version__, "folder": str(folder),
+                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                     timespec="seconds"),
+                 "subjects": {s.subject: {"neutral": s.neutral.name,
+                                          "expressions": sorted(s.expressions),
+                                          "skipped_not_expressions": list(s.skipped)}
+                              for s in sets},
+                 "renderers": [r.name for r in renderers], "crop_size": config.renderer.size,
+                 "not_held_out": {r.name: NOT_HELD_OUT[r.name] for r in renderers
+                                  if r.name in NOT_HELD_OUT}},
+        "per_subject": per_subject, "summary": summarize(per_subject), "files": files,
+    }
+    atomic_write_json(out_dir / "stills.json", report)
+    atomic_write_text(out_dir / "stills.md", markdown(report))
+    atomic_write_text(out_dir / "stills.html", html_page(report))
+    return report

@@ -1,0 +1,60 @@
+"""The tables of `reenact eval --stills`: Markdown (stills.md) and one HTML page (stills.html)."""
+
+from __future__ import annotations
+
+import html
+
+from reenact.eval.html import figures, page, table
+from reenact.eval.report import _cell, _table
+from reenact.eval.stills import COLUMNS
+
+NOTE = ("Posed expressions: each held-out subject's neutral still is the target, each expression "
+        "still's own landmarks drive it, the expression still is the truth; compared in the "
+        "aligned crop (face: inside the face mask; mouth: the lips' box). `identity` (the neutral "
+        "still unchanged) is the floor. Means over subjects; `all` = over every subject and "
+        "condition. The class-driven rows (`pixel-rr`, `... + preset`: reenact.eval.stills_presets) "
+        "know only the condition, not the still's landmarks, and have nothing for `sleepy`: their "
+        "`all` is over the other conditions.")
+
+
+def _rows(report: dict) -> list[list[str]]:
+    return [[name, condition, *(_cell(values.get(k), d) for k, _, d in COLUMNS)]
+            for name, conditions in report["summary"].items()
+            for condition, values in conditions.items()]
+
+
+def _header() -> list[str]:
+    return ["renderer", "condition", *(label for _, label, _ in COLUMNS)]
+
+
+def _subjects(report: dict) -> str:
+    return "; ".join(f"{s}: {', '.join(v['expressions'])} (skipped, not expressions: "
+                     f"{', '.join(v['skipped_not_expressions']) or 'none'})"
+                     for s, v in report["meta"]["subjects"].items())
+
+
+def _caveats(report: dict) -> str:
+    return " ".join(f"Caveat: `{name}` {why}." for name, why in
+                    report["meta"].get("not_held_out", {}).items())
+
+
+def markdown(report: dict) -> str:
+    """stills.md: the per-condition table and the strips."""
+    lines = ["# `reenact eval --stills` report", "",
+             f"Folder `{report['meta']['folder']}`; subjects {_subjects(report)}. Created "
+             f"{report['meta']['created']}.", "", *_table(_header(), _rows(report)), "", NOTE,
+             "", _caveats(report), ""]
+    for label, path in report["files"].items():
+        lines += [f"**{label}**", "", f"![{label}]({path})", ""]
+    return "\n".join(lines) + "\n"
+
+
+def html_page(report: dict) -> str:
+    """stills.html: the same as one page."""
+    return page("reenact eval --stills report", [
+        f'<p class="note">Folder {html.escape(report["meta"]["folder"])}; subjects '
+        f"{html.escape(_subjects(report))}.</p>",
+        table(_header(), _rows(report), "summary"),
+        f'<p class="note">{html.escape(NOTE)} {html.escape(_caveats(report))}</p>',
+        figures(report["files"]),
+    ])

@@ -1,0 +1,176 @@
+"""What a viewer sees: the eval measures of the composited frame, sharpness, eyes and mouth
+(self-reenactment) and of expression, gaze, head and blinks carried (cross-reenactment).
+
+Self-reenactment, per rendered frame (`SelfFrameScorer`): the rendered crop is composited into
+its ground-truth frame exactly as the live loop composites into a target (a `Compositor` built
+from the frame, its alignment and its own landmarks, colour matching on for renderers whose
+colours drift, `shifts_colours`, as the `Reenactor` sets it), then
+
+- full_ssim / full_psnr: the composite against the real frame on the face's bounding box (the
+  landmarks' box, grown by 10 %);
+- seam (with seam_colour, seam_step): `reenact.metrics.seam` on the paste box;
+- sharpness_ratio, haarpsi: the crop against the real crop (face mask / whole crop);
+- ssim_mouth, ssim_eyes, sharpness_ratio_mouth: on boxes cut by the real frame's landmarks.
+
+Cross-reenactment (`carried`): actor series = the live-tracked driver (aligned-crop landmarks for
+expression, gaze and blinks; frame landmarks for the head), output series = the re-tracked output
+(in the portrait's crop / in the output frame), over the frames the live path rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from reenact.eval.clips import TrackedClip, iter_frames
+from reenact.metrics.image import psnr, ssim, ssim_map
+from reenact.metrics.expression import expression_carried
+from reenact.metrics.gaze import blink_carried, gaze_carried
+from reenact.metrics.haarpsi import haarpsi
+from reenact.metrics.head import head_carried
+from reenact.metrics.seam import seam_parts
+from reenact.metrics.series import nanmean
+from reenact.metrics.sharpness import box_mask, eye_boxes, mouth_box, sharpness_ratio
+
+PSNR_CAP = 100.0
+FACE_BOX_GROW = 0.10
+SEAM_HALF_WIDTH = 0.015  # x crop side: the band's half width (~4 px at 256), in frame pixels
+SELF_KEYS = ("full_ssim", "full_psnr", "seam", "seam_colour", "seam_step", "sharpness_ratio",
+             "haarpsi", "ssim_mouth", "ssim_eyes", "sharpness_ratio_mouth")
+CROSS_KEYS = ("expression_r", "expression_gain", "gaze_r", "head_r", "blink_r")
+
+
+def frames_at(clip: TrackedClip, wanted: list[int]) -> Iterator[np.ndarray]:
+    """The clip's full frames at the ascending indices `wanted`, decoded once, in order."""
+    targets = iter(wanted)
+    want = next(targets, None)
+    for index, image in enumerate(iter_frames(clip.path, max(wanted, default=-1) + 1)):
+        if want is None:
+            return
+        if index == want:
+            yield image
+            want = next(targets, None)
+
+
+def face_box(landmarks: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the landmarks' box in frame pixels, grown by FACE_BOX_GROW, clipped."""
+    p = np.asarray(landmarks)[:, :2]
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    grow = FACE_BOX_GROW * (hi - lo)
+    x0, y0 = np.maximum(np.floor(lo - grow), 0).astype(int)
+    x1 = int(min(np.ceil(hi[0] + grow[0]), shape[1]))
+    y1 = int(min(np.ceil(hi[1] + grow[1]), shape[0]))
+    return int(x0), int(y0), x1, y1
+
+
+def composite_into(frame: np.ndarray, landmarks: np.ndarray, crop: np.ndarray, size: int, *,
+                   colour_match: bool):
+    """Paste `crop` into `frame` as the live loop pastes into a target with these landmarks.
+
+    frame: (H,W,3) uint8; landmarks: (478,3) frame pixels; crop: (S,S,3) uint8.
+    Returns (composite (H,W,3) uint8 copy, compositor) - the compositor's `box` / `mask_frame`
+    give the paste box and its blend mask.
+    """
+    from reenact.landmarks.align import compute_alignment
+    from reenact.pipeline.composite import Compositor
+
+    alignment = compute_alignment(landmarks, size)
+    compositor = Compositor(target_frame=frame, alignment=alignment,
+                            target_landmarks_crop=alignment.landmarks_to_crop(landmarks),
+                            colour_match=colour_match)
+    return compositor.paste(crop).copy(), compositor
+
+
+def seam_of(composite: np.ndarray, real: np.ndarray, compositor) -> dict[str, float]:
+    """`metrics.seam.seam_parts` on the compositor's paste box (NaN parts when it has none)."""
+    if compositor.box is None:
+        return {"seam": float("nan"), "colour": float("nan"), "step": float("nan")}
+    x0, y0, x1, y1 = compositor.box
+    half = SEAM_HALF_WIDTH * compositor.size / compositor.alignment.scale
+    return seam_parts(composite[y0:y1, x0:x1], real[y0:y1, x0:x1], compositor.mask_frame,
+                      half_width=max(2, round(half)))
+
+
+def _box_mean(values: np.ndarray, box: tuple[int, ...]) -> float:
+    x0, y0, x1, y1 = box
+    return float(values[y0:y1, x0:x1].mean())
+
+
+def crop_scores(crop: np.ndarray, truth: np.ndarray, truth_landmarks: np.ndarray,
+                face: np.ndarray) -> dict[str, float]:
+    """sharpness_ratio (face mask), haarpsi, ssim_mouth, ssim_eyes, sharpness_ratio_mouth of a
+    rendered (S,S,3) crop against the real crop; truth_landmarks (478,3) crop pixels."""
+    size = truth.shape[0]
+    smap = ssim_map(crop, truth)
+    mouth = mouth_box(truth_landmarks, size)
+    return {
+        "sharpness_ratio": sharpness_ratio(crop, truth, face),
+        "haarpsi": haarpsi(truth, crop),
+        "ssim_mouth": _box_mean(smap, mouth),
+        "ssim_eyes": float(np.mean([_box_mean(smap, b) for b in eye_boxes(truth_landmarks,
+                                                                          size)])),
+        "sharpness_ratio_mouth": sharpness_ratio(crop, truth, box_mask(mouth, truth.shape[:2])),
+    }
+
+
+class SelfFrameScorer:
+    """Scores the rendered crops of one clip's self-reenactment frames, in ascending order.
+
+    `start(frames, colour_match)` once per renderer, then `score(frame, crop, face)` for each of
+    those frames in order (the full frames are decoded as they come).
+    """
+
+    def __init__(self, clip: TrackedClip) -> None:
+        self.clip = clip
+        self._images: Iterator[np.ndarray] | None = None
+        self._colour_match = False
+
+    def start(self, frames: list[int], *, colour_match: bool) -> None:
+        self._images = frames_at(self.clip, frames)
+        self._colour_match = colour_match
+
+    def score(self, frame: int, crop: np.ndarray, face: np.ndarray) -> dict[str, float]:
+        image = next(self._images)
+        clip = self.clip
+        landmarks = clip.landmarks[frame]
+        composite, compositor = composite_into(image, landmarks, crop, clip.crops.shape[1],
+                                               colour_match=self._colour_match)
+        x0, y0, x1, y1 = face_box(landmarks, image.shape)
+        seam = seam_of(composite, image, compositor)
+        return {
+            "full_ssim": ssim(composite[y0:y1, x0:x1], image[y0:y1, x0:x1]),
+            "full_psnr": min(psnr(composite[y0:y1, x0:x1], image[y0:y1, x0:x1]), PSNR_CAP),
+            "seam": seam["seam"], "seam_colour": seam["colour"], "seam_step": seam["step"],
+            **crop_scores(crop, clip.crops[frame], clip.landmarks_crop[frame], face),
+        }
+
+
+def carried(actor_crop: np.ndarray, actor_frame: np.ndarray, actor_neutral: np.ndarray,
+            output_crop: np.ndarray, output_frame: np.ndarray,
+            output_neutral: np.ndarray) -> dict:
+    """Expression, gaze, head and blinks carried from actor to output over T rendered frames.
+
+    actor_crop / output_crop: (T,478,3) aligned-crop landmarks (NaN rows where the output was not
+    re-tracked); actor_frame / output_frame: (T,478,3) frame pixels; *_neutral: (478,3) crop.
+    """
+    expression = expression_carried(actor_crop, actor_neutral, output_crop, output_neutral)
+    gaze = gaze_carried(actor_crop, output_crop)
+    head = head_carried(actor_frame, output_frame)
+    return {
+        "expression_r": expression["r"], "expression_gain": expression["gain"],
+        "gaze_r": gaze["r"], "head_r": head["r"],
+        "blink_r": blink_carried(actor_crop, output_crop),
+        "carried_detail": {"expression": expression["features"],
+                           "gaze": {k: gaze[k] for k in ("horizontal", "vertical")},
+                           "head": {k: head[k] for k in ("roll", "pitch", "yaw")}},
+    }
+
+
+def summary_of(per_clip: list[dict], pairs: list[dict]) -> dict[str, float]:
+    """The viewer columns of `summary.renderers.<name>`: self means over clips (per-clip means of
+    frames), cross means over pairs."""
+    out = {("self_" + k if k.startswith("ssim_") else k): nanmean(c.get(k) for c in per_clip)
+           for k in SELF_KEYS}
+    out.update({k: nanmean(p.get(k) for p in pairs) for k in CROSS_KEYS})
+    return out
