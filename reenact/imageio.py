@@ -230,9 +230,10 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray) -> Path:
     return path
 
 
-def image_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) of an encoded image from its header alone (no pixels decoded), or None."""
-    header = _probe_header(np.frombuffer(data, dtype=np.uint8))
+def image_size(data: bytes, name: str = "image") -> tuple[int, int] | None:
+    """(width, height) of an encoded image from its header alone (no pixels decoded), or None.
+    InputError naming `name` for a header Pillow already knows is a decompression bomb."""
+    header = _probe_header(np.frombuffer(data, dtype=np.uint8), Path(name))
     return None if header is None else header[:2]
 
 

@@ -100,7 +100,10 @@ class Gallery:
         if len(data) > max_bytes:
             raise UploadError(f"{filename}: too large ({len(data) / 1e6:.1f} MB; the limit is "
                               f"{stream.upload_max_mb:g} MB, stream.upload_max_mb)", 413)
-        size = image_size(data)
+        try:
+            size = image_size(data, filename)
+        except InputError as exc:  # a decompression bomb by its header alone
+            raise UploadError(f"{filename}: too large ({_reason(exc)})", 413) from None
         if size is not None and size[0] * size[1] > stream.upload_max_megapixels * 1e6:
             raise UploadError(f"{filename}: too large ({size[0]}x{size[1]} pixels; the limit is "
                               f"{stream.upload_max_megapixels:g} Mpx, "
