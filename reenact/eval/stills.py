@@ -33,6 +33,11 @@ NEUTRAL = "normal"
 COLUMNS = (("ssim", "SSIM ↑", 3), ("ssim_face", "SSIM face ↑", 3), ("psnr", "PSNR dB ↑", 2),
            ("haarpsi", "HaarPSI ↑", 3), ("ssim_mouth", "SSIM mouth ↑", 3),
            ("sharpness", "sharpness", 2))
+# The shipped generator (reenact/models/MODEL_CARD.md, "Data") was trained on the labelled stills of
+# all 15 Yale subjects, before configs/default_generator.yaml held 14 and 15 out: its rows are
+# flagged until the shipped weights are retrained with that preset (then drop the entry).
+NOT_HELD_OUT = {"generator:shipped": "trained on the Yale stills of every subject, 14 and 15 "
+                                     "included (MODEL_CARD.md): not held out"}
 _NAME = re.compile(r"^(?P<subject>[^_]+)_(?P<condition>[A-Za-z]+)\.(png|jpe?g|gif|bmp|pgm)$",
                    re.IGNORECASE)
 
@@ -176,7 +181,9 @@ def run_stills(config: Config, folder: str) -> dict:
                                           "expressions": sorted(s.expressions),
                                           "skipped_not_expressions": list(s.skipped)}
                               for s in sets},
-                 "renderers": [r.name for r in renderers], "crop_size": config.renderer.size},
+                 "renderers": [r.name for r in renderers], "crop_size": config.renderer.size,
+                 "not_held_out": {r.name: NOT_HELD_OUT[r.name] for r in renderers
+                                  if r.name in NOT_HELD_OUT}},
         "per_subject": per_subject, "summary": summarize(per_subject), "files": files,
     }
     atomic_write_json(out_dir / "stills.json", report)

@@ -33,11 +33,17 @@ def _subjects(report: dict) -> str:
                      for s, v in report["meta"]["subjects"].items())
 
 
+def _caveats(report: dict) -> str:
+    return " ".join(f"Caveat: `{name}` {why}." for name, why in
+                    report["meta"].get("not_held_out", {}).items())
+
+
 def markdown(report: dict) -> str:
     """stills.md: the per-condition table and the strips."""
     lines = ["# `reenact eval --stills` report", "",
              f"Folder `{report['meta']['folder']}`; subjects {_subjects(report)}. Created "
-             f"{report['meta']['created']}.", "", *_table(_header(), _rows(report)), "", NOTE, ""]
+             f"{report['meta']['created']}.", "", *_table(_header(), _rows(report)), "", NOTE,
+             "", _caveats(report), ""]
     for label, path in report["files"].items():
         lines += [f"**{label}**", "", f"![{label}]({path})", ""]
     return "\n".join(lines) + "\n"
@@ -49,5 +55,6 @@ def html_page(report: dict) -> str:
         f'<p class="note">Folder {html.escape(report["meta"]["folder"])}; subjects '
         f"{html.escape(_subjects(report))}.</p>",
         table(_header(), _rows(report), "summary"),
-        f'<p class="note">{html.escape(NOTE)}</p>', figures(report["files"]),
+        f'<p class="note">{html.escape(NOTE)} {html.escape(_caveats(report))}</p>',
+        figures(report["files"]),
     ])
