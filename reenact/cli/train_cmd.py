@@ -7,7 +7,7 @@ import sys
 
 from reenact.cli.common import add_config_options
 
-TASKS = ("fusion", "fusion_residual", "generator")
+TASKS = ("fusion", "fusion_residual", "generator", "pixel-rr")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,16 +27,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     prepare.add_argument("--size", type=int, metavar="N", help="crop side (default renderer.size)")
     prepare.add_argument("--max-frames", type=int, metavar="N", help="frames per clip (0 = all)")
     prepare.add_argument("--stride", type=int, metavar="N", help="keep every N-th frame of a clip")
+    prepare.add_argument("--carry", metavar="DIR",
+                         help="also write a compact copy to carry to a GPU machine (yuv420p "
+                         "crops, quantised landmarks; docs/TRAINING_ON_GPU.md)")
+    prepare.add_argument("--carry-mib", type=float, default=45.0, metavar="MIB",
+                         help="size budget of the carry copy (default 45)")
+    prepare.add_argument("--carry-stride", type=int, default=1, metavar="N",
+                         help="keep every N-th frame of each clip in the carry copy")
     add_config_options(prepare)
     prepare.set_defaults(handler=cmd_prepare)
 
     train = sub.add_parser(
-        "train", help="train the fusion autoencoder (Phi) or the U-net generator (Omega)",
+        "train", help="train the fusion autoencoder (Phi), the U-net generator (Omega) or the "
+        "pixel regression (pixel-rr)",
         description="Train Phi (`fusion`) first, then Omega (`generator`). Writes TensorBoard "
         "logs, PNG grids, validation.json, checkpoints and <task>.safetensors into train.out_dir. "
         "Runs on several GPUs (or CPU processes) under torchrun with the same command.",
         epilog="examples: reenact train fusion -c train_fusion | reenact train generator -c "
-        "train_generator --set train.steps=500 | torchrun --nproc_per_node 2 -m reenact.cli.main "
+        "train_generator --set train.steps=500 | reenact train pixel-rr --data cache/prepared "
+        "(per-pixel ridge regression, pixel_rr.*; seconds on a CPU) | torchrun --nproc_per_node 2 -m reenact.cli.main "
         "train generator -c train_generator",
     )
     train.add_argument("task", choices=TASKS, help="which module to train")
@@ -71,7 +80,31 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     identities = len({e.identity for e in entries})
     print(f"prepared {len(entries)} entries ({identities} identities, {faces} of {frames} frames "
           f"with a face) in {out}")
+    _summarise(entries, config, out)
+    if args.carry:
+        from reenact.train.carry import pack_cache
+
+        folder, mib, crf = pack_cache(entries, args.carry, budget_mib=args.carry_mib,
+                                      stride=args.carry_stride, size=config.renderer.size)
+        print(f"carry copy: {folder} ({mib:.1f} MiB, crf {crf}, stride {args.carry_stride})")
     return 0
+
+
+def _summarise(entries, config, out: str) -> None:
+    """Print and write (summary.json beside index.json) the identities and frames that training
+    with this config uses, and those it holds out."""
+    from reenact.train.identities import assign_identities, data_summary, summary_lines
+    from reenact.train.identities import write_summary
+    from reenact.train.pairs import split_by_identity
+
+    grouped = assign_identities(entries, config.train.identities)
+    holdout = [h for h in config.train.val_holdout
+               if h in {e.name for e in grouped} | {e.identity for e in grouped}]
+    split = split_by_identity(grouped, holdout, config.train.val_fraction)
+    summary = data_summary(split.train, split.val)
+    for line in summary_lines(summary):
+        print(line)
+    print(f"summary: {write_summary(out, summary)}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -81,6 +114,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         from reenact.train.fusion_residual import run_cli
 
         return run_cli(config)
+    if args.task == "pixel-rr":
+        return _train_pixel_rr(args, config)
     if args.task == "fusion":
         from reenact.train.fusion_trainer import FusionTrainer as trainer_class
     else:
@@ -99,6 +134,20 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"parameters: {params})")
     if result.validation:
         print("validation: " + _summary(result.validation), file=sys.stderr)
+    return 0
+
+
+def _train_pixel_rr(args: argparse.Namespace, config) -> int:
+    """Closed-form pixel regression from a prepared cache (--data, default train.cache)."""
+    from pathlib import Path
+
+    from reenact.train.pixel_rr import describe, train_pixel_rr
+
+    cache = Path(args.data[0] if args.data else config.train.cache)
+    out = Path(args.out or config.pixel_rr.out_dir)
+    summary = train_pixel_rr(cache, config.pixel_rr, out, config.renderer.size)
+    print(f"wrote {len(summary['classes'])} {config.pixel_rr.kind} pixel-rr models to {out} in "
+          f"{summary['total_s']} s ({describe(summary)})")
     return 0
 
 

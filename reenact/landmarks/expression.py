@@ -1,19 +1,21 @@
-"""Interpretable expression features of one face, and the regions the per-region gains act on.
+"""Interpretable expression features of one face, and scores that find an expression by them.
 
-Six features per face (`FEATURES`), from aligned landmarks (..., 478, 2|3), x and y used, each
-in inter-ocular distances (eye centre to eye centre, from the eye corners), the definitions of
-`reenact eval`'s expression measure (issue 13):
+Features are measured on (478,2|3) landmarks in any pixel frame and expressed in inter-ocular
+units (IOD: distance between the eye centres, each the mean of its two corners), so they compare
+across faces and crop sizes. Image y grows downwards.
 
-    mouth_open    inner-lip gap, upper 13 to lower 14
-    mouth_width   mouth corner 61 to 291 (a smile widens it)
-    eye_left      left lid gap 386-374;  eye_right  right lid gap 159-145
-    brow_left     left brow's upper line (300 293 334 296 336) to the left eye centre;
-    brow_right    right brow (70 63 105 66 107) to the right eye centre
+    mouth_open    inner-lip gap (13-14)
+    mouth_width   outer mouth corners (61-291)
+    corner_lift   how far the corners sit above the lips' centre (+ = corners up, a smile)
+    lip_height    outer upper lip top (0) to lower lip bottom (17)
+    eye_left      subject's left lid gap (386-374); eye_right: 159-145
+    brow_left     subject's left brow above its upper lid (mean over the brow's points)
+    brow_right    the same for the right brow
+    brow_gap      inner brow ends (107-336): smaller when frowning
 
-`relative(lm, neutral)` gives the change from the face's own neutral over the size of its region
-on that neutral (mouth width for the mouth, eye width for an eye, the neutral brow height for a
-brow), so two faces of different proportions can be compared. `GAIN_REGIONS` names the points
-each per-region gain (`fusion.gains`) acts on.
+`class_scores(expression - neutral)` turns feature deltas into one score per expression class:
+positive and large where the face shows that class. They are simple sums of the deltas that
+the class moves, used to pick frames of a clip (pout, angry, ...), not a classifier.
 """
 
 from __future__ import annotations
@@ -22,70 +24,61 @@ import numpy as np
 
 from reenact.landmarks.regions import REGIONS
 
-FEATURES = ("mouth_open", "mouth_width", "eye_left", "eye_right", "brow_left", "brow_right")
-_LEFT_CORNERS, _RIGHT_CORNERS = (263, 362), (33, 133)
-_LEFT_BROW, _RIGHT_BROW = (300, 293, 334, 296, 336), (70, 63, 105, 66, 107)
-
-# the lower face oval, cheek (93) to cheek (323) through the chin (152)
-_OVAL = list(REGIONS["face_oval"])
-JAW = np.array(_OVAL[_OVAL.index(93): _OVAL.index(323) + 1])
-GAIN_REGIONS: dict[str, np.ndarray] = {
-    "eyes": np.r_[REGIONS["right_eye"], REGIONS["left_eye"], REGIONS["right_iris"],
-                  REGIONS["left_iris"]],
-    "brows": np.r_[REGIONS["right_brow"], REGIONS["left_brow"]],
-    "mouth": np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"]]),
-    "jaw": JAW,
-}
+FEATURES = ("mouth_open", "mouth_width", "corner_lift", "lip_height", "eye_left", "eye_right",
+            "brow_left", "brow_right", "brow_gap")
+CLASSES = ("smile", "surprise", "wink", "pout", "angry", "sad")
+_LEFT_UPPER_LID = REGIONS["left_eye"][1:8]
+_RIGHT_UPPER_LID = REGIONS["right_eye"][1:8]
 
 
-def _xy(lm) -> np.ndarray:
-    return np.asarray(lm, dtype=np.float64)[..., :2]
+def _iod(lm: np.ndarray) -> float:
+    left = (lm[263, :2] + lm[362, :2]) / 2
+    right = (lm[33, :2] + lm[133, :2]) / 2
+    return max(float(np.hypot(*(left - right))), 1e-6)
 
 
-def _dist(p: np.ndarray, a, b) -> np.ndarray:
-    pa = p[..., list(a), :].mean(axis=-2) if isinstance(a, tuple) else p[..., a, :]
-    pb = p[..., list(b), :].mean(axis=-2) if isinstance(b, tuple) else p[..., b, :]
-    return np.linalg.norm(pa - pb, axis=-1)
+def _d(lm: np.ndarray, a: int, b: int) -> float:
+    return float(np.hypot(*(lm[a, :2] - lm[b, :2])))
 
 
-def inter_ocular(lm) -> np.ndarray:
-    """(..., 478, 2|3) -> (...) eye centre to eye centre (corners' means), pixels."""
-    return _dist(_xy(lm), _LEFT_CORNERS, _RIGHT_CORNERS)
+def expression_features(landmarks: np.ndarray) -> np.ndarray:
+    """(478,2|3) pixels -> (len(FEATURES),) float64 in inter-ocular units (order of FEATURES)."""
+    lm = np.asarray(landmarks, dtype=np.float64)
+    iod = _iod(lm)
+    lip_centre_y = (lm[13, 1] + lm[14, 1]) / 2
+    values = (
+        _d(lm, 13, 14),
+        _d(lm, 61, 291),
+        lip_centre_y - (lm[61, 1] + lm[291, 1]) / 2,
+        _d(lm, 0, 17),
+        _d(lm, 386, 374),
+        _d(lm, 159, 145),
+        lm[_LEFT_UPPER_LID, 1].mean() - lm[REGIONS["left_brow"], 1].mean(),
+        lm[_RIGHT_UPPER_LID, 1].mean() - lm[REGIONS["right_brow"], 1].mean(),
+        _d(lm, 107, 336),
+    )
+    return np.asarray(values, dtype=np.float64) / iod
 
 
-def features(lm) -> np.ndarray:
-    """(..., 478, 2|3) pixels -> (..., 6) float64 in IOD units, in `FEATURES` order."""
-    p = _xy(lm)
-    values = np.stack([
-        _dist(p, 13, 14), _dist(p, 61, 291), _dist(p, 386, 374), _dist(p, 159, 145),
-        _dist(p, _LEFT_BROW, _LEFT_CORNERS), _dist(p, _RIGHT_BROW, _RIGHT_CORNERS),
-    ], axis=-1)
-    return values / np.maximum(inter_ocular(p), 1e-6)[..., None]
+def feature_deltas(landmarks: np.ndarray, neutral: np.ndarray) -> dict[str, float]:
+    """Feature of `landmarks` minus that of `neutral`, by name (inter-ocular units)."""
+    delta = expression_features(landmarks) - expression_features(neutral)
+    return dict(zip(FEATURES, (float(v) for v in delta)))
 
 
-def region_sizes(neutral) -> np.ndarray:
-    """(478, 2|3) neutral -> (6,) the size each feature is divided by, IOD units."""
-    p = _xy(neutral)
-    scale = max(float(inter_ocular(p)), 1e-6)
-    mouth = _dist(p, 61, 291) / scale
-    sizes = [mouth, mouth, _dist(p, *_LEFT_CORNERS) / scale, _dist(p, *_RIGHT_CORNERS) / scale,
-             *features(p)[4:]]
-    return np.maximum(np.array(sizes), 1e-3)
+def class_scores(d: dict[str, float]) -> dict[str, float]:
+    """One score per class in CLASSES from feature deltas (`feature_deltas`); ~0 at neutral.
 
-
-def relative(lm, neutral) -> np.ndarray:
-    """(..., 478, 2|3) and the face's neutral (478, 2|3) -> (..., 6): change over region size."""
-    return (features(lm) - features(neutral)) / region_sizes(neutral)
-
-
-def expressiveness(lm: np.ndarray) -> np.ndarray:
-    """(N, 478, 2|3) frames of one face, no neutral known -> (N,) a score, low = more neutral.
-
-    The mouth's opening and its width above the narrowest in the window, and how far the eyes and
-    brows are from their median in the window, all over the inter-ocular distance: a talking or
-    smiling frame scores high, a relaxed closed-mouth frame low.
-    """
-    f = features(lm)
-    median = np.median(f, axis=0)
-    return (np.clip(f[:, 0], 0.0, None) + (f[:, 1] - f[:, 1].min())
-            + 0.5 * np.abs(f[:, 2:] - median[2:]).sum(axis=1))
+    smile: wider mouth, corners up. surprise: mouth, brows and eyes open. wink: one eye closes
+    while the other stays open. pout: narrower, closed, taller lips. angry: brows down and
+    together, mouth not smiling. sad: corners down, brows not lowered."""
+    brows = d["brow_left"] + d["brow_right"]
+    eyes_closed = (-d["eye_left"], -d["eye_right"])
+    return {
+        "smile": d["mouth_width"] + 0.5 * d["corner_lift"] - 0.5 * max(d["mouth_open"] - 0.15, 0),
+        "surprise": min(d["mouth_open"], 0.6) + brows + 0.5 * (d["eye_left"] + d["eye_right"]),
+        "wink": max(eyes_closed) - 2.0 * max(min(eyes_closed), 0.0) - 0.5 * abs(d["mouth_open"]),
+        "pout": -d["mouth_width"] + 0.5 * d["lip_height"] - 2.0 * max(d["mouth_open"], 0.0),
+        "angry": -brows - 2.0 * d["brow_gap"] - max(d["mouth_width"], 0.0),
+        "sad": -d["corner_lift"] - max(d["mouth_width"], 0.0) - max(-brows, 0.0),
+    }

@@ -1,7 +1,8 @@
-"""Image and landmark measures shared by training and evaluation.
+"""Image and landmark measures shared by train and eval.
 
 Pure functions on numpy arrays (no I/O, no state), one module per kind of measure:
 
+- `image`      SSIM, PSNR, L1, inter-frame SSIM, landmark error and jitter;
 - `series`     Pearson r and regression gain of an output series against an actor series;
 - `expression` expression features relative to a neutral face (mouth, eyes, brows);
 - `gaze`       iris position inside the eye opening, eye openness (gaze, blinks);

@@ -22,6 +22,10 @@ Depth follows the size: `log2(size) - 1` down blocks, so the bottleneck is 2x2 a
 `variant="warp_guided"` additionally takes the training-free warp of the target as input and
 predicts a colour image C (tanh) and an attention mask M (sigmoid) from the same last layer,
 returning `M * warped + (1 - M) * C` (GANimation / LGP-GAN attention blending).
+
+`variant="attention"` takes the paper's 4 channels and blends C with the target image itself:
+`(1 - M) * C + M * P_t` (GANimation, LGP-GAN): where nothing moves (hair, background, skin
+texture) the network can keep the input's own pixels instead of repainting them soft.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from torch import nn
 from reenact.nn.common import check_shape, check_size, init_gan_weights
 from reenact.nn.registry import register
 
-VARIANTS = ("paper", "warp_guided")
+VARIANTS = ("paper", "warp_guided", "attention")
+MASKED = ("warp_guided", "attention")  # variants that output an attention mask
 WARP_CHANNELS = 3  # the warped target RGB is the last 3 input channels of "warp_guided"
 _DROPOUT_UPS = 3  # like pix2pix: dropout (when enabled) in the bottleneck and first 2 ups
 
@@ -124,9 +129,9 @@ class UNetGenerator(nn.Module):
         if variant not in VARIANTS:
             raise ValueError(f"unknown U-net variant {variant!r}; valid: {', '.join(VARIANTS)}")
         if in_channels is None:
-            in_channels = 4 if variant == "paper" else 4 + WARP_CHANNELS
-        if variant == "warp_guided" and (out_channels != WARP_CHANNELS or in_channels <= 3):
-            raise ValueError("warp_guided needs out_channels=3 and the warp as the last 3 inputs")
+            in_channels = 4 + (WARP_CHANNELS if variant == "warp_guided" else 0)
+        if variant in MASKED and (out_channels != WARP_CHANNELS or in_channels <= 3):
+            raise ValueError(f"{variant} needs out_channels=3 and at least 4 input channels")
         if ngf < 1:
             raise ValueError(f"ngf must be >= 1, got {ngf}")
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -143,7 +148,7 @@ class UNetGenerator(nn.Module):
             _up_block(2 * channels[i], channels[i - 1], dropout=dropout if k < n_dropout else 0.0)
             for k, i in enumerate(range(self.depth - 1, 0, -1))
         )
-        head_out = out_channels + (1 if variant == "warp_guided" else 0)
+        head_out = out_channels + (1 if variant in MASKED else 0)
         self.output = nn.Sequential(
             nn.ReLU(), nn.ConvTranspose2d(2 * channels[0], head_out, 4, stride=2, padding=1)
         )
@@ -170,7 +175,7 @@ class UNetGenerator(nn.Module):
         [-1,1].
 
         With `return_mask`, returns (image, mask): mask (B,1,size,size) in [0,1] is the weight of
-        the warped input ("warp_guided"), None for "paper".
+        the warped input ("warp_guided") or of the target P_t ("attention"), None for "paper".
         """
         check_shape(x, (None, self.in_channels, self.size, self.size), "UNetGenerator input")
         skips: list[torch.Tensor] = []
@@ -188,6 +193,6 @@ class UNetGenerator(nn.Module):
             return (image, None) if return_mask else image
         colour = torch.tanh(h[:, : self.out_channels])
         mask = torch.sigmoid(h[:, self.out_channels :])
-        warped = x[:, -WARP_CHANNELS:]
-        image = mask * warped + (1.0 - mask) * colour
+        kept = x[:, -WARP_CHANNELS:] if self.variant == "warp_guided" else x[:, :WARP_CHANNELS]
+        image = mask * kept + (1.0 - mask) * colour
         return (image, mask) if return_mask else image

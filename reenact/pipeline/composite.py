@@ -8,9 +8,15 @@
 - the crop -> frame affine for that box, and a preallocated copy of the target frame.
 
 `paste(crop)` then warps the crop into the box with `cv2.warpAffine` and alpha-blends it into the
-copy. With `colour_match=True` the crop's per-channel mean/std inside the mask's feather ring is
-first matched to the target's own crop there (for generators that shift colours; the warp
-renderer's crop already comes from the target, so it is off by default).
+copy. Before that, in crop space (`reenact.pipeline.blend`):
+
+- with `colour_match=True` (for generators that shift colours; the warp renderer's crop already
+  comes from the target, so it is off by default) the crop's colour and brightness are brought
+  to the target's: `colour="lowfreq"` (default) by a smooth gain field measured on the feather
+  ring and spread over the face; `colour="stats"` by per-channel mean/std in the ring (older);
+- with `blend="multiband"` (default) the crop is blended into the target's own crop by a
+  Laplacian pyramid over the mask's core, so that fine detail switches over a few pixels and
+  brightness over tens; `blend="feather"` pastes it as it is (the alpha feather only).
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import numpy as np
 from reenact.errors import InputError
 from reenact.landmarks.align import Alignment
 from reenact.landmarks.tracker import NUM_LANDMARKS
+from reenact.pipeline.blend import BLENDS, COLOURS, LowFrequencyMatch, MultiBandBlend, match_weight
 
 GROW = 0.04  # the hull grows by this x crop side ...
 FEATHER = 0.06  # ... and fades to 0 over this x crop side, ending at the grown edge
 BORDER = 0.02  # the mask is 0 this close (x crop side) to the crop border
+CORE = 0.8  # multiband: the render is blended in where the paste mask is above this (ramped)
 
 
 def face_mask(landmarks_crop: np.ndarray, size: int) -> np.ndarray:
@@ -71,13 +79,17 @@ class Compositor:
 
     target_frame: (H,W,3) uint8 RGB; alignment: the target face's frame <-> crop transform;
     target_landmarks_crop: (478,2|3) the target's landmarks in crop pixels;
-    colour_match: match the crop's colour statistics to the target's in the mask ring.
+    colour_match: match the crop's colour to the target's (`colour`: "lowfreq" or "stats");
+    blend: "multiband" (Laplacian-pyramid blend into the target crop) or "feather".
     """
 
     def __init__(
         self, *, target_frame: np.ndarray, alignment: Alignment, target_landmarks_crop: np.ndarray,
-        colour_match: bool = False,
+        colour_match: bool = False, colour: str = "lowfreq", blend: str = "multiband",
     ) -> None:
+        if blend not in BLENDS or colour not in COLOURS:
+            raise InputError(f"compositor: blend '{blend}' / colour '{colour}': expected one of "
+                             f"{', '.join(BLENDS)} / {', '.join(COLOURS)}")
         frame = np.asarray(target_frame)
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise InputError(
@@ -89,6 +101,7 @@ class Compositor:
         self.size = int(alignment.size)
         self.alignment = alignment
         self.colour_match = bool(colour_match)
+        self.colour, self.blend = colour, blend
         self._frame = np.ascontiguousarray(frame).copy()
         self._frame.setflags(write=False)
         self._out = self._frame.copy()
@@ -97,6 +110,11 @@ class Compositor:
         if self.box is not None:
             self._prepare_box(self.box)
         self._prepare_colour(frame, alignment)
+        target_crop = alignment.crop_image(frame)
+        weights = match_weight(self.mask_crop, lm)
+        self._lowfreq = LowFrequencyMatch(target_crop=target_crop, ring=weights)
+        core = np.clip((self.mask_crop - CORE) / (1.0 - CORE), 0.0, 1.0)
+        self._multiband = MultiBandBlend(target_crop=target_crop, mask=core)
 
     def _prepare_box(self, box: tuple[int, int, int, int]) -> None:
         x0, y0, x1, y1 = box
@@ -154,7 +172,11 @@ class Compositor:
             np.copyto(self._out, self._frame)
             return self._out
         if self.colour_match:
-            crop = self.match_colours(crop)
+            crop = self.match_colours(crop) if self.colour == "stats" else self._lowfreq.apply(crop)
+        if self.blend == "multiband":
+            crop = self._multiband.apply(crop)
+        elif crop.dtype != np.uint8:
+            crop = crop.round().clip(0, 255).astype(np.uint8)
         x0, y0, x1, y1 = self.box
         cv2.warpAffine(crop, self._box_matrix, (x1 - x0, y1 - y0), dst=self._warped,
                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -16,6 +16,7 @@ from reenact.config import Config
 from reenact.errors import InputError
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import FaceTracker
+from reenact.pipeline.blend import compositor_options
 from reenact.pipeline.composite import Compositor
 from reenact.pipeline.target import PreparedTarget, fit_frame
 from reenact.video import is_video, read_frames
@@ -53,7 +54,7 @@ class TargetVideo:
                 crop = alignment.crop_image(frame)
                 lm = alignment.landmarks_to_crop(last).astype(np.float32)
                 compositor = Compositor(target_frame=frame, alignment=alignment,
-                                        target_landmarks_crop=lm)
+                                        target_landmarks_crop=lm, **compositor_options(config))
                 prepared.append(PreparedTarget(name, frame, alignment, crop, lm, compositor))
         if not prepared:
             raise InputError(f"{path}: no face found in the target video")

@@ -18,6 +18,7 @@ package is imported. `renderer.kind=auto` takes the generator when its weights e
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -29,7 +30,10 @@ if TYPE_CHECKING:
     from reenact.config import Config
 
 # Modules whose import registers built-in renderers (imported lazily).
-_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp", "reenact.render.generator")
+_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp", "reenact.render.generator",
+                                     "reenact.render.pixel_rr")
+log = logging.getLogger(__name__)
+
 AUTO = "auto"
 
 RendererBuilder = Callable[["Config"], "Renderer"]
@@ -83,10 +87,9 @@ def resolve_renderer_kind(config: Config) -> str:
     kind = config.renderer.kind
     if kind != AUTO:
         return kind
-    from reenact.engine.shipped import find_weights
+    from reenact.engine.shipped import find_generator
 
-    found = find_weights(config.renderer.weights, "generator", config.renderer.size)
-    return "generator" if found is not None else "warp"
+    return "generator" if find_generator(config) is not None else "warp"
 
 
 def build_renderer(config: Config) -> Renderer:
@@ -97,4 +100,11 @@ def build_renderer(config: Config) -> Renderer:
     if builder is None:
         valid = ", ".join([AUTO, *sorted(_REGISTRY)])
         raise ConfigError(f"renderer.kind: unknown renderer '{kind}'; valid renderers: {valid}")
+    if config.renderer.kind == AUTO and kind == "warp":
+        from reenact.engine.shipped import shipped_weights
+
+        if shipped_weights("generator") is not None:  # shipped, but not for this size
+            log.warning("renderer.size=%d: no generator weights for this size (set "
+                        "renderer.weights=PATH); using the training-free warp",
+                        config.renderer.size)
     return builder(config)

@@ -15,7 +15,7 @@ import numpy as np
 from reenact.config import Config
 from reenact.engine.backends import OnnxBackend, TorchCPUBackend, export_onnx, onnx_cache_path
 from reenact.engine.device import cpu_threads, resolve_backend
-from reenact.engine.shipped import find_weights
+from reenact.engine.shipped import find_generator
 from reenact.engine.weights import load_into, load_weights
 from reenact.errors import WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
@@ -117,7 +117,7 @@ def load_generator_renderer(path: Path, config: Config):
 def build_generator(config: Config):
     """`renderer.kind=generator`: `renderer.weights`, else the shipped generator of this size."""
     size = config.renderer.size
-    path = find_weights(config.renderer.weights, "generator", size)
+    path = find_generator(config)
     if path is None:
         raise WeightsError(
             f"renderer.kind=generator needs weights for size {size}: set renderer.weights=PATH"

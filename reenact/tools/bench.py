@@ -66,7 +66,8 @@ def _generator(case: BenchCase, config: Config, workdir: Path):
     from reenact.render.generator import generator_on_backend, load_generator_renderer
 
     if case.width == SHIPPED:
-        return load_generator_renderer(shipped_weights("generator", case.size), config)
+        weights = shipped_weights("generator", case.size, backend=case.backend)
+        return load_generator_renderer(weights, config)
     model = UNetGenerator(ngf=WIDTHS[case.width], size=case.size,
                           variant=config.renderer.variant).eval()
     onnx_path = workdir / f"unet_{case.width}_{case.size}.onnx"

@@ -144,7 +144,14 @@ def _read_npz(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
 
 def read_entry(path: Path) -> CacheEntry:
     """Read one entry's landmarks file (`<name>.npz`); crops stay on disk until load_crops()."""
-    data = _read_npz(path, ("landmarks", "valid", *_SCALARS))
+    data = _read_npz(path, ("valid", *_SCALARS))
+    if "landmarks" not in data:  # the compact carry copy (reenact.train.carry)
+        if "landmarks_q" not in data:
+            raise InputError(f"{path}: not a prepared cache file (missing landmarks); "
+                             "re-run `reenact prepare`")
+        from reenact.train.carry import dequantise_landmarks  # noqa: PLC0415
+
+        data["landmarks"] = dequantise_landmarks(data.pop("landmarks_q"))
     version = int(data.get("format_version", np.asarray(0)))
     if version != CACHE_VERSION:
         raise InputError(f"{path}: cache format {version}, expected {CACHE_VERSION}; "
@@ -212,8 +219,10 @@ def read_cache(folder: Path) -> list[CacheEntry]:
 # ----- crops as H.264 ----------------------------------------------------------------------------
 
 
-def encode_crops(path: Path, crops: np.ndarray, *, fps: float, crf: int) -> None:
-    """(N,S,S,3) uint8 RGB -> H.264 mp4 (yuv444p: no chroma subsampling of the targets)."""
+def encode_crops(path: Path, crops: np.ndarray, *, fps: float, crf: int,
+                 pix_fmt: str = "yuv444p") -> None:
+    """(N,S,S,3) uint8 RGB -> H.264 mp4 (yuv444p: no chroma subsampling of the targets; the
+    carry copy uses yuv420p, half the size)."""
     import av  # noqa: PLC0415 (only `prepare` writes mp4 crops)
     from fractions import Fraction
 
@@ -222,7 +231,7 @@ def encode_crops(path: Path, crops: np.ndarray, *, fps: float, crf: int) -> None
         with av.open(str(tmp), mode="w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.width = stream.height = int(crops.shape[1])
-            stream.pix_fmt = "yuv444p"
+            stream.pix_fmt = pix_fmt
             stream.options = {"crf": str(crf), "preset": "medium"}
             for crop in crops:
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(crop), format="rgb24")

@@ -9,7 +9,10 @@ FusionDataset item (Phi), landmarks in unit crop coordinates (x, y in [-1,1]):
 GeneratorDataset item (Omega), images (C,S,S) float32 in [-1,1]:
     target P_t (3), condition (1, the landmark image of the ground truth's aligned landmarks),
     real I_o (3) and, for the warp-guided variant, warped (3: the training-free warp of P_t to
-    I_o's landmarks).
+    I_o's landmarks); landmarks (478,2) float32: I_o's aligned landmarks in crop pixels (for the
+    local eye / mouth discriminators). P_t may come from another clip of the same person
+    (`reenact.train.pair_sampling`); colour / scale augmentation (`reenact.train.augment`) is
+    drawn once per sample and applied to all of it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from reenact.train.augment import NO_AUGMENT, Augment, augment_image, augment_landmarks
+from reenact.train.augment import draw_augment
 from reenact.train.cache import CacheEntry
 from reenact.train.flip import MIRROR_PERMUTATION, flip_image, flip_landmarks
 from reenact.train.pairs import FUSION_KINDS, FusionPairs, GeneratorPair, GeneratorPairs
@@ -98,9 +103,11 @@ class GeneratorDataset(Dataset):
 
     def __init__(self, entries: list[CacheEntry], crops: list[np.ndarray],
                  landmarks: list[np.ndarray], pairs: GeneratorPairs, *, size: int, seed: int,
-                 flip: bool, warps=None) -> None:
+                 flip: bool, warps=None, augment_colour: float = 0.0,
+                 augment_scale: float = 0.0) -> None:
         self.entries, self.crops, self.landmarks = entries, crops, landmarks
         self.pairs, self.size, self.seed, self.flip, self.warps = pairs, size, seed, flip, warps
+        self.augment_colour, self.augment_scale = augment_colour, augment_scale
 
     def __len__(self) -> int:
         return len(self.pairs.truths)
@@ -108,24 +115,35 @@ class GeneratorDataset(Dataset):
     def __getitem__(self, key: Key) -> dict[str, torch.Tensor]:
         rng = sample_rng(self.seed, key)
         pair = self.pairs.sample(rng, key[1])
-        return self.item(pair, flipped=self.flip and rng.random() < 0.5)
+        flipped = self.flip and rng.random() < 0.5
+        aug = draw_augment(rng, colour=self.augment_colour, scale=self.augment_scale,
+                           size=self.size)
+        return self.item(pair, flipped=flipped, aug=aug)
 
-    def item(self, pair: GeneratorPair, *, flipped: bool = False) -> dict[str, torch.Tensor]:
-        """The sample of one (entry, reference, truth) pair, optionally mirrored."""
+    def item(self, pair: GeneratorPair, *, flipped: bool = False,
+             aug: Augment = NO_AUGMENT) -> dict[str, torch.Tensor]:
+        """The sample of one (entry, reference, truth) pair, optionally mirrored and augmented."""
         from reenact.landmarks.landmark_image import draw_landmark_image  # noqa: PLC0415
 
-        crops = self.crops[pair.entry]
-        target, real = crops[pair.reference], crops[pair.truth]
+        target = self.crops[pair.appearance_entry][pair.reference]
+        real = self.crops[pair.entry][pair.truth]
         truth_landmarks = self.landmarks[pair.entry][pair.truth]
-        warped = self.warps.get(pair.entry, pair.reference, pair.truth) if self.warps else None
+        warped = None
+        if self.warps and pair.reference_entry < 0:
+            warped = self.warps.get(pair.entry, pair.reference, pair.truth)
         if flipped:
             target, real = flip_image(target), flip_image(real)
             truth_landmarks = flip_landmarks(truth_landmarks, self.size)
             warped = flip_image(warped) if warped is not None else None
+        target, real = augment_image(target, aug), augment_image(real, aug)
+        truth_landmarks = augment_landmarks(truth_landmarks, aug, self.size)
+        warped = augment_image(warped, aug) if warped is not None else None
         sample = {
             "target": image_to_tensor(target),
             "condition": image_to_tensor(draw_landmark_image(truth_landmarks, self.size)),
             "real": image_to_tensor(real),
+            "landmarks": torch.from_numpy(np.ascontiguousarray(truth_landmarks[:, :2],
+                                                               np.float32)),
         }
         if warped is not None:
             sample["warped"] = image_to_tensor(warped)

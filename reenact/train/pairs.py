@@ -211,11 +211,18 @@ def reference_frames(entry: CacheEntry, count: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GeneratorPair:
-    """(entry index, reference frame, ground-truth frame) of a self-reenactment pair."""
+    """(entry index, reference frame, ground-truth frame) of a self-reenactment pair; the
+    reference comes from entry `reference_entry` when >= 0 (another clip of the same person)."""
 
     entry: int
     reference: int
     truth: int
+    reference_entry: int = -1
+
+    @property
+    def appearance_entry(self) -> int:
+        """The entry whose frame `reference` is the appearance P_t."""
+        return self.entry if self.reference_entry < 0 else self.reference_entry
 
 
 class GeneratorPairs:

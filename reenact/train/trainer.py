@@ -71,7 +71,9 @@ def load_entries(config: Config, info: DistInfo, progress: bool) -> list[CacheEn
     entries = [e for c in caches for e in read_cache(Path(c))]
     if raw:
         entries += read_cache(Path(config.train.cache))
-    return entries
+    from reenact.train.identities import assign_identities  # noqa: PLC0415
+
+    return assign_identities(entries, config.train.identities)
 
 
 def resolve_amp(mode: str, device: torch.device) -> torch.dtype | None:

@@ -86,7 +86,7 @@ def _step(out: np.ndarray, frame: np.ndarray, comp: Compositor) -> float:
 def test_colour_match_removes_the_colour_step(target):
     frame, _alignment, crop, _lm = target
     brighter = cv2.add(crop, np.full_like(crop, 40))
-    plain = _compositor(target).paste(brighter).copy()
+    plain = _compositor(target, blend="feather").paste(brighter).copy()
     matched = _compositor(target, colour_match=True).paste(brighter).copy()
     assert _step(plain, frame, _compositor(target)) > 10.0  # a visible step without matching
     assert abs(_step(matched, frame, _compositor(target))) < 3.0

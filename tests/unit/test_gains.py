@@ -8,7 +8,7 @@ import pytest
 
 from reenact.config import load_config
 from reenact.errors import ConfigError
-from reenact.landmarks.expression import GAIN_REGIONS
+from reenact.landmarks.expressiveness import GAIN_REGIONS
 from reenact.fusion.gains import RegionGains
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.stream.controls import HOTKEYS, Controls

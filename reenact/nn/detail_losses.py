@@ -1,0 +1,50 @@
+"""Losses that see detail, on top of the paper's cGAN + L1 (`reenact.nn.losses`):
+
+    feature_matching   lambda_fm * sum over scales, mean over layers of
+                       || D_k^(i)(P_t, I_gen) - D_k^(i)(P_t, I_o) ||_1       (pix2pixHD, lambda 10)
+    multiscale_gan     mean over scales of GAN(D_k(P_t, I_gen) -> real)     (and D's side)
+    local_gan          mu_local * mean over regions of GAN(D_r(P_t, I_gen)_r -> real)  (LGP-GAN)
+
+Discriminator outputs are logits (BCE-with-logits). All return scalar tensors.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from reenact.nn.losses import discriminator_loss, gan_loss
+
+
+def feature_matching(fake: list[list[torch.Tensor]], real: list[list[torch.Tensor]], *,
+                     weight: float = 10.0) -> torch.Tensor:
+    """fake / real: per scale [features..., score] (`MultiScaleDiscriminator`); the real ones are
+    detached here. The final score maps are not matched (pix2pixHD)."""
+    total = fake[0][0].new_zeros(())
+    for fake_scale, real_scale in zip(fake, real):
+        layers = list(zip(fake_scale[:-1], real_scale[:-1]))
+        for f, r in layers:
+            total = total + F.l1_loss(f, r.detach()) / len(layers)
+    return weight * total
+
+
+def multiscale_generator(fake: list[list[torch.Tensor]], *, weight: float = 1.0) -> torch.Tensor:
+    """weight * mean over scales of BCE(D_k(P_t, I_gen) -> real)."""
+    return weight * sum(gan_loss(scale[-1], True) for scale in fake) / len(fake)
+
+
+def multiscale_discriminator(real: list[list[torch.Tensor]],
+                             fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    """Mean over scales of 0.5 * (BCE(real -> 1) + BCE(fake -> 0)) (fake detached by caller)."""
+    return sum(discriminator_loss(r[-1], f[-1]) for r, f in zip(real, fake)) / len(real)
+
+
+def local_generator(fake: dict[str, torch.Tensor], *, weight: float = 1.0) -> torch.Tensor:
+    """weight * mean over regions of BCE(D_r(region of (P_t, I_gen)) -> real)."""
+    return weight * sum(gan_loss(v, True) for v in fake.values()) / len(fake)
+
+
+def local_discriminator(real: dict[str, torch.Tensor],
+                        fake: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean over regions of D_r's 0.5 * (BCE(real -> 1) + BCE(fake -> 0))."""
+    return sum(discriminator_loss(real[k], fake[k]) for k in real) / len(real)
