@@ -101,7 +101,7 @@ class TrackerConfig:
 @dataclass(frozen=True)
 class FusionGains:
     """Per-region gains on the fused expression (0 = the target's neutral there, 1 = as fused,
-    2 = twice), applied after fusion; changeable live (hotkeys 1-8, the control interface)."""
+    2 = twice), applied after fusion; changeable live (control actions, the panel)."""
 
     eyes: float = 1.0
     brows: float = 1.0
