@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/reenact demo --output out/demo.mp4
 
+# As root with apt-get (CI, a fresh container): Debian packages some tests need (Chromium for
+# the panel's browser test) are installed first; elsewhere those tests skip and say why.
 test: $(STAMP)
 	bash .ci/install-system-deps
 	$(BIN)/python -m pytest -q tests

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import secrets
+import warnings
 from pathlib import Path
 
 import cv2
@@ -20,7 +22,9 @@ import numpy as np
 from reenact.errors import InputError, ReenactError
 
 MID_GREY = 128  # background for transparent pixels
-MAX_PIXELS = 1 << 28  # refuse to fully decode more than 268 Mpx (about 16k x 16k)
+# Refuse any image above 178 Mpx (about 13k x 13k) from its header, before decoding: Pillow's own
+# decompression-bomb limit (2 x Image.MAX_IMAGE_PIXELS), so both agree on what is too large.
+MAX_PIXELS = 2 * 89_478_485
 _REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
                   8: cv2.IMREAD_REDUCED_COLOR_8}
 # EXIF orientation -> (transpose first?, flip code for cv2.flip or None)
@@ -44,21 +48,36 @@ def _read_bytes(path: Path) -> np.ndarray:
     return data
 
 
-def _probe_header(data: np.ndarray) -> tuple[int, int, str, int] | None:
+def _probe_header(data: np.ndarray, path: Path) -> tuple[int, int, str, int] | None:
     """(width, height, format, exif orientation) from the header alone, or None if unknown.
 
-    Uses Pillow (a dependency of scikit-image) lazily: no pixels are decoded here.
+    Uses Pillow (a dependency of scikit-image) lazily: no pixels are decoded here. Pillow's own
+    decompression-bomb refusal (above 2 x its MAX_IMAGE_PIXELS, about 179 Mpx) is an InputError
+    naming `path`: such a header is known to be too large, not unknown.
     """
     try:
         from PIL import Image
     except ImportError:
         return None
     try:
-        with Image.open(io.BytesIO(data.tobytes())) as im:
-            orientation = int(im.getexif().get(0x0112, 1) or 1)
-            return im.size[0], im.size[1], str(im.format or ""), orientation
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size
+            with Image.open(io.BytesIO(data.tobytes())) as im:
+                orientation = int(im.getexif().get(0x0112, 1) or 1)
+                return im.size[0], im.size[1], str(im.format or ""), orientation
+    except Image.DecompressionBombError as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) // 1_000_000} Mpx" if found else "too many pixels"
+        raise _too_large(path, size) from None
+    except (OSError, ValueError, SyntaxError):
         return None
+
+
+def _too_large(path: Path, size: str) -> InputError:
+    return InputError(
+        f"image {path} is too large to decode ({size}); resize it below "
+        f"{MAX_PIXELS // 1_000_000} Mpx (e.g. to 4096 px on its longer side)"
+    )
 
 
 def _reduction(width: int, height: int, max_side: int) -> int:
@@ -130,18 +149,15 @@ def _decode_with_pillow(data: np.ndarray, path: Path) -> np.ndarray:
 
 def _decode(data: np.ndarray, path: Path, max_side: int) -> np.ndarray:
     """Decode to uint8 RGB, at reduced scale when a JPEG is much larger than max_side."""
-    header = _probe_header(data)
+    header = _probe_header(data, path)
     flags, orientation = cv2.IMREAD_UNCHANGED, 1
     if header is not None:
         width, height, fmt, orientation = header
+        if width * height > MAX_PIXELS:  # refused from the header, before any pixel is decoded
+            raise _too_large(path, f"{width}x{height}")
         factor = _reduction(width, height, max_side)
         if fmt in ("JPEG", "MPO") and factor > 1:
             flags = _REDUCED_FLAGS[factor]  # OpenCV applies EXIF orientation for these flags
-        elif width * height > MAX_PIXELS:
-            raise InputError(
-                f"image {path} is too large to decode ({width}x{height}); "
-                f"resize it below {MAX_PIXELS // 1_000_000} Mpx or save it as JPEG"
-            )
     try:
         image = cv2.imdecode(data, flags)
     except cv2.error as exc:
@@ -212,3 +228,17 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray) -> Path:
             tmp_path.unlink(missing_ok=True)
         raise ReenactError(f"cannot save image {path}: {exc.strerror or exc}; choose another path") from exc
     return path
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of an encoded image from its header alone (no pixels decoded), or None."""
+    header = _probe_header(np.frombuffer(data, dtype=np.uint8))
+    return None if header is None else header[:2]
+
+
+def decode_image(data: bytes, *, name: str, max_side: int = 2048) -> np.ndarray:
+    """`load_image` for bytes already in memory (an upload); errors name `name`."""
+    if not data:
+        raise InputError(f"image {name} is empty (0 bytes)")
+    image = _decode(np.frombuffer(data, dtype=np.uint8), Path(name), max_side)
+    return np.ascontiguousarray(fit_within(image, max_side))

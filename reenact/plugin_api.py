@@ -21,7 +21,9 @@ defaults):
 - sink `realtime`: the loop paces a file source to its fps for it (a camera, a stream, a window).
 - sink `preview` + `poll_key()` + `set_overlay_lines()`: a window that shows the output, takes
   hotkeys and draws the live overlay; without one `reenact live` opens a separate preview.
-- sink `output_path`: the file it writes, if any (the run's side outputs go beside it).
+- sink `output_path`: the file it writes, if any (the run's side outputs go beside it); and
+  `output_paths(cls, options)`: the files it would write, known before it opens, so a run can
+  refuse an output that is one of its inputs, a folder, unwritable or on a full disk.
 """
 
 from __future__ import annotations
@@ -215,6 +217,12 @@ class BaseSink(_PluginBase):
 
     def set_overlay_lines(self, lines: list[str]) -> None:
         """Text drawn over the shown frames (preview sinks only; never in what is sent)."""
+
+    @classmethod
+    def output_paths(cls, options: Any) -> list[str]:
+        """The files this sink would write with `options`, checked before a run opens anything
+        (`reenact.pipeline.outputs`). None by default."""
+        return []
 
     def __init__(self, *, width: int, height: int, fps: float) -> None:
         if width <= 0 or height <= 0 or fps <= 0:

@@ -3,7 +3,9 @@
 
 - Rotation: a phone clip's display matrix is applied, so frames come out upright.
 - Suffixes: `VIDEO_SUFFIXES`, the files treated as videos everywhere.
-- Frame rate: the stream's average rate, else its guessed or base rate, else `DEFAULT_FPS`.
+- Frame rate: the stream's average rate, else its guessed or base rate, when plausible
+  (MIN_FPS..MAX_FPS); else (0, none, 1000) measured from the first packets' timestamps, else
+  `DEFAULT_FPS`, with one warning line naming the file: never silently 25.
 - Truncation: a file cut short is detected at the first partial packet or demux/decode error;
   `on_decode_error="error"` raises `InputError("... truncated at frame N")` after the N good
   frames, `"truncate"` ends the stream there (`ended_early` tells).
@@ -13,6 +15,7 @@ Frames are `(H, W, 3) uint8 RGB`, at the displayed size or resized to `size=(wid
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -23,7 +26,10 @@ import numpy as np
 
 from reenact.errors import InputError
 
-DEFAULT_FPS = 25.0  # when a container states no rate at all
+log = logging.getLogger(__name__)
+DEFAULT_FPS = 25.0  # when a clip's rate is neither stated plausibly nor measurable
+MIN_FPS, MAX_FPS = 1.0, 240.0  # plausible rates: time-lapse to high-speed phone video
+_PROBE_PACKETS = 48  # packets whose timestamps measure an implausibly stated rate
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"})
 DecodeErrorMode = Literal["error", "truncate"]
 # display-matrix rotation (degrees counter-clockwise, as PyAV reports it) -> cv2.rotate code
@@ -64,10 +70,44 @@ def _video_stream(container, path: Path) -> av.video.stream.VideoStream:
     return stream
 
 
-def _stream_fps(stream: av.video.stream.VideoStream) -> float:
-    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
-        if rate and 0 < float(rate) < 1000:
-            return float(rate)
+def plausible(rate: float) -> bool:
+    return MIN_FPS <= rate <= MAX_FPS
+
+
+def measured_fps(path: Path) -> float:
+    """The rate from the median gap between the first packets' timestamps (0.0 if unknown)."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            times = []
+            for packet in container.demux(stream):
+                if packet.pts is not None and packet.time_base:
+                    times.append(float(packet.pts * packet.time_base))
+                if len(times) >= _PROBE_PACKETS:
+                    break
+    except (av.error.FFmpegError, IndexError):
+        return 0.0
+    times.sort()
+    gaps = sorted(b - a for a, b in zip(times, times[1:]) if b > a)
+    return 1.0 / gaps[len(gaps) // 2] if gaps else 0.0
+
+
+def stream_fps(stream, path: Path) -> float:
+    """A video stream's frame rate: the stated one when plausible, else measured from the
+    timestamps, else DEFAULT_FPS; one warning line naming `path` when it is not the stated one.
+    stream: a PyAV video stream of the file at `path`."""
+    stated = [float(r) for r in (stream.average_rate, stream.guessed_rate, stream.base_rate) if r]
+    for rate in stated:
+        if plausible(rate):
+            return rate
+    said = f"says {stated[0]:g} fps" if stated else "states no frame rate"
+    measured = measured_fps(path)
+    if plausible(measured):
+        log.warning("video %s %s; using %.3g fps measured from its timestamps",
+                    path, said, measured)
+        return measured
+    log.warning("video %s %s (plausible: %g..%g); assuming %g fps (set sink.fps=N for the "
+                "output's rate)", path, said, MIN_FPS, MAX_FPS, DEFAULT_FPS)
     return DEFAULT_FPS
 
 
@@ -111,7 +151,7 @@ class VideoReader:
         self._container = _open_container(self.path)
         try:
             self._stream = _video_stream(self._container, self.path)
-            self.fps = _stream_fps(self._stream)
+            self.fps = stream_fps(self._stream, self.path)  # warns when not the stated rate
             self.frame_count = _frame_count(self._stream, self._container, self.fps)
             self._frames = self._decode_forever()
             self._pending = next(self._frames, None)  # zero-frame and unreadable files fail here
@@ -237,6 +277,6 @@ def clip_fps(path: str | Path) -> float:
     Opening the container is cheap, so callers use this to fail before any long work."""
     container = _open_container(Path(path))
     try:
-        return _stream_fps(_video_stream(container, Path(path)))
+        return stream_fps(_video_stream(container, Path(path)), Path(path))
     finally:
         container.close()

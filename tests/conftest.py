@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import select
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,3 +36,47 @@ def clips_dir(media_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def portraits_dir(media_dir: Path) -> Path:
     return media_dir / "portraits"
+
+
+@pytest.fixture(scope="session")
+def xvfb_display() -> Iterator[str]:
+    """A private virtual X server (Debian's `xvfb`) for the preview-window tests, as ':N'; where
+    there is no Xvfb, $DISPLAY if set, else the tests skip with the reason (`make test` installs
+    Xvfb when run as root)."""
+    binary = shutil.which("Xvfb")
+    if binary is None and os.environ.get("DISPLAY"):
+        yield os.environ["DISPLAY"]  # no Xvfb, but a desktop: the windows open there
+        return
+    if binary is None:
+        pytest.skip("no display and no Xvfb for the window tests: apt-get install xvfb x11-apps "
+                    "(make test does this when run as root)")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        [binary, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    number = b""
+    while not number.endswith(b"\n") and select.select([read_fd], [], [], 20.0)[0]:
+        chunk = os.read(read_fd, 32)  # the display number, then a newline, once it is ready
+        if not chunk:
+            break
+        number += chunk
+    os.close(read_fd)  # only now: Xvfb exits if it cannot write the whole line
+    number = number.decode().strip()
+    if not number:
+        server.kill()
+        pytest.fail("Xvfb did not start within 20 s")
+    yield f":{number}"
+    # Left running until pytest exits: OpenCV's Qt keeps its connection open for the process's
+    # life, and a server gone under it aborts the process. Killed when pytest exits.
+    atexit.register(server.kill)
+
+
+@pytest.fixture
+def virtual_display(monkeypatch, xvfb_display: str) -> str:
+    """$DISPLAY set to the virtual X server for one test (preferred over a desktop's display, so
+    tests do not open windows on it)."""
+    monkeypatch.setenv("DISPLAY", xvfb_display)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    return xvfb_display

@@ -58,3 +58,32 @@ def aligned_actor(path: Path, *, frames: int, step: int, size: int,
         calibrator.add(landmarks)
     assert calibrator.neutral is not None
     return aligned, calibrator.neutral
+
+
+def run_cli(*args: str, cwd: Path | None = None,
+            file_size_limit: int | None = None) -> tuple[int, str, float]:
+    """The real `reenact` command in a child process: (exit code, stderr, peak RSS in MiB).
+
+    file_size_limit: RLIMIT_FSIZE of the child in bytes (a write past it fails with EFBIG, as on
+    a full disk). The peak RSS is the child's own (os.wait4), not that of earlier children.
+    """
+    import os
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+
+    def limit() -> None:
+        if file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([sys.executable, "-m", "reenact.cli.main", *args], cwd=cwd,
+                                 stdout=subprocess.DEVNULL, stderr=err, preexec_fn=limit)
+        try:
+            _pid, status, usage = os.wait4(child.pid, 0)
+        finally:
+            child.returncode = 0  # reaped above; Popen must not wait for it again
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+    return os.waitstatus_to_exitcode(status), text, usage.ru_maxrss / 1024

@@ -2,7 +2,9 @@
 
 Written to `.NAME.partial` beside the target and renamed over it when `close()` has flushed the
 encoder and written the trailer, so a reader never sees half a file and Ctrl-C (KeyboardInterrupt
-leaving a `with` block) still leaves a playable video. yuv420p needs even sizes: an odd width or
+leaving a `with` block) still leaves a playable video. Before opening, the output is checked (not a
+directory, writable, room for a few seconds: `reenact.pipeline.outputs`); a write error fails at
+the frame that meets it and removes the partial file. yuv420p needs even sizes: an odd width or
 height is padded by one replicated column/row (the file is then 1 px larger, `encoded_size`).
 
 The encoding helpers live in `reenact.encode` (shared with the UDP stream sink).
@@ -12,16 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import av
 import numpy as np
 
-from dataclasses import dataclass
+from reenact.config.ranges import Range
 from reenact.errors import DeviceError, ReenactError
 from reenact.encode import (
     EvenPadder, add_h264_stream, encode_frame, encoder_name, even_size, flush_encoder,
 )
+from reenact.pipeline.outputs import check_writable, room_needed
 from reenact.plugin_api import BaseSink
 
 CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
@@ -46,7 +51,7 @@ class FileSink(BaseSink):
 
         path: str = "out/reenact.mp4"
         codec: str = "h264"
-        crf: int = 20
+        crf: Annotated[int, Range(0, 63)] = 20  # x264/x265 use 0..51, VP9/AV1 0..63
 
     def __init__(self, config: Options, *, width: int, height: int, fps: float) -> None:
         super().__init__(width=width, height=height, fps=fps)
@@ -60,6 +65,7 @@ class FileSink(BaseSink):
             )
         self.partial_path = self.path.with_name(f".{self.path.name}.partial")
         self.encoded_size = even_size(self.width, self.height)
+        check_writable(self.path, room_needed(*self.encoded_size, self.fps))
         self._padder = EvenPadder(width=self.width, height=self.height)
         self._container = self._open(container_format)
         try:
@@ -76,6 +82,10 @@ class FileSink(BaseSink):
         except BaseException:
             self._abandon()
             raise
+
+    @classmethod
+    def output_paths(cls, options: Options) -> list[str]:
+        return [options.path]
 
     def _open(self, container_format: str):
         try:
@@ -101,34 +111,43 @@ class FileSink(BaseSink):
             self._abandon()
 
     def write(self, image: np.ndarray) -> None:
-        """Append one (height, width, 3) uint8 RGB frame."""
+        """Append one (height, width, 3) uint8 RGB frame. A write error (disk full, file too
+        large, device gone) fails here, at the first frame that meets it, and removes the
+        partial file."""
         if self._closed:
             raise ReenactError(f"file sink: write to {self.path} after close()")
         image = self.check_frame(image)
         try:
             encode_frame(self._container, self._stream, self._padder.pad(image), self.frames_written)
         except (av.error.FFmpegError, OSError) as exc:
-            raise DeviceError(f"file sink: cannot write {self.path}: {_one_line(exc)}") from exc
+            self._fail(exc, f"frame {self.frames_written}")
         self.frames_written += 1
 
+    def _fail(self, exc: BaseException, what: str) -> None:
+        """Drop the partial file and raise one line saying what could not be written."""
+        self._abandon()
+        raise DeviceError(
+            f"file sink: cannot write {what} of {self.path}: {_one_line(exc)}; "
+            f"nothing was kept (free some space or write elsewhere)"
+        ) from exc
+
     def _close(self) -> None:
-        """Flush the encoder, write the trailer, rename the partial file (or drop it if empty)."""
+        """Flush the encoder, write the trailer, rename the partial file (or drop it if empty).
+        A write error here also removes the partial file."""
         try:
-            try:
-                flush_encoder(self._container, self._stream)
-            except (av.error.FFmpegError, OSError) as exc:
-                raise DeviceError(f"file sink: cannot write {self.path}: {_one_line(exc)}") from exc
-        finally:  # also on KeyboardInterrupt: the trailer makes what was written playable
+            flush_encoder(self._container, self._stream)
+        except (av.error.FFmpegError, OSError) as exc:
+            self._fail(exc, "the last frames")
+        except BaseException:  # Ctrl-C while flushing: the trailer still makes the file playable
             self._finish()
+            raise
+        self._finish()
 
     def _finish(self) -> None:
         try:
             self._container.close()
         except (av.error.FFmpegError, OSError) as exc:
-            raise DeviceError(
-                f"file sink: cannot finish {self.path}: {_one_line(exc)}; the partial output is "
-                f"{self.partial_path}"
-            ) from exc
+            self._fail(exc, "the end (index)")
         try:
             if self.frames_written == 0:
                 self.partial_path.unlink(missing_ok=True)

@@ -15,6 +15,7 @@ import numpy as np
 
 from dataclasses import dataclass
 
+from reenact.config.schema import AtLeastOne
 from reenact.errors import DeviceError, ReenactError
 from reenact.plugin_api import BaseSink
 from reenact.encode import EvenPadder, add_h264_stream, encode_frame, flush_encoder
@@ -61,7 +62,7 @@ class StreamSink(BaseSink):
 
         url: str = "udp://127.0.0.1:23000"
         codec: str = "h264"
-        bitrate_kbps: int = 4000
+        bitrate_kbps: AtLeastOne = 4000
 
     @classmethod
     def spec_options(cls, argument: str) -> dict[str, str]:

@@ -21,7 +21,8 @@ from reenact.plugin_api import BaseSink
 LINUX_HELP = ("sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=reenact "
               "(package v4l2loopback-dkms)")
 OBS_HELP = "install OBS Studio, click 'Start Virtual Camera' once and stop it again"
-ALTERNATIVE = "or use --sink stream and add it in OBS as a Media Source"
+ALTERNATIVE = ("or use --sink stream and add it in OBS as a Media Source, or --sink null and "
+               "add the panel's /output address in OBS as a Browser Source")
 
 
 def setup_help() -> str:

@@ -12,6 +12,7 @@ import numpy as np
 
 from dataclasses import dataclass
 
+from reenact.config.schema import Count, NonNegative
 from reenact.errors import InputError
 from reenact.imageio import load_image
 from reenact.plugin_api import BaseSource, Frame, RealtimePacer
@@ -32,9 +33,9 @@ class ImageSource(BaseSource):
         `source.fps` (0 = 30); `source.realtime`: paced like a camera."""
 
         path: str = ""
-        width: int = 0
-        height: int = 0
-        fps: float = 0.0
+        width: Count = 0
+        height: Count = 0
+        fps: NonNegative = 0.0
         realtime: bool = False
 
     def __init__(self, config: Options) -> None:

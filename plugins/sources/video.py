@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from reenact.config.schema import Count
 from reenact.plugin_api import BaseSource, Frame, RealtimePacer
 from reenact.video import VIDEO_SUFFIXES, DecodeErrorMode, VideoReader
 
@@ -29,8 +30,8 @@ class VideoSource(BaseSource):
 
         path: str = ""
         loop: bool = False
-        width: int = 0
-        height: int = 0
+        width: Count = 0
+        height: Count = 0
         on_decode_error: DecodeErrorMode = "error"
         realtime: bool = False
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from dataclasses import dataclass
 
+from reenact.config.schema import Count, NonNegative
 from reenact.errors import DeviceError
 from reenact.plugin_api import BaseSource, Frame
 
@@ -65,10 +66,10 @@ class WebcamSource(BaseSource):
         `height` / `fps`: requested (0 = 1280x720 @ 30); `source.reconnect_s`: retry period."""
 
         path: str = "0"
-        width: int = 0
-        height: int = 0
-        fps: float = 0.0
-        reconnect_s: float = 1.0
+        width: Count = 0
+        height: Count = 0
+        fps: NonNegative = 0.0
+        reconnect_s: NonNegative = 1.0
 
     def __init__(self, config: Options) -> None:
         super().__init__()

@@ -14,6 +14,8 @@ from reenact.errors import ReenactError
 COMMAND_MODULES = (
     "reenact.cli.run_cmd",
     "reenact.cli.plugins_cmd",
+    "reenact.cli.preset_cmd",
+    "reenact.cli.pixel_rr_cmd",
 )
 OPTIONAL_COMMAND_MODULES = (
     "reenact.cli.train_cmd",

@@ -67,7 +67,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from reenact.stream.session import run_session
 
     config = config_from_args(args)
-    report = run_session(config)
+    if config.stream.panel and is_live_paced(config):  # a camera, or a file paced like one
+        from reenact.stream.live import run_live
+
+        report = run_live(config, preview=False)
+    else:
+        report = run_session(config)
     written = report.output_path
     _report(config, report, Path(written).stem if written else "run")
     if written:
@@ -75,10 +80,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 130 if report.loop.interrupted else 0
 
 
+def is_live_paced(config: Config) -> bool:
+    """A camera, or a file paced like one (`source.realtime`)."""
+    return config.source.kind == "webcam" or bool(config.source.options.get("realtime"))
+
+
 def cmd_live(args: argparse.Namespace) -> int:
     from reenact.stream.live import run_live
 
-    config = config_from_args(args, source__kind="webcam")
+    # a video file in place of the camera plays in a loop, paced like a camera
+    config = config_from_args(args, source__kind="webcam", source__loop=True,
+                              source__realtime=True)
     report = run_live(config)
     _report(config, report, "live")
     return 0

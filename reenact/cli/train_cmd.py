@@ -7,7 +7,7 @@ import sys
 
 from reenact.cli.common import add_config_options
 
-TASKS = ("fusion", "generator")
+TASKS = ("fusion", "fusion_residual", "generator", "pixel-rr")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,12 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     prepare.set_defaults(handler=cmd_prepare)
 
     train = sub.add_parser(
-        "train", help="train the fusion autoencoder (Phi) or the U-net generator (Omega)",
+        "train", help="train the fusion autoencoder (Phi), the U-net generator (Omega) or the "
+        "pixel regression (pixel-rr)",
         description="Train Phi (`fusion`) first, then Omega (`generator`). Writes TensorBoard "
         "logs, PNG grids, validation.json, checkpoints and <task>.safetensors into train.out_dir. "
         "Runs on several GPUs (or CPU processes) under torchrun with the same command.",
         epilog="examples: reenact train fusion -c train_fusion | reenact train generator -c "
-        "train_generator --set train.steps=500 | torchrun --nproc_per_node 2 -m reenact.cli.main "
+        "train_generator --set train.steps=500 | reenact train pixel-rr --data cache/prepared "
+        "(per-pixel ridge regression, pixel_rr.*; seconds on a CPU) | torchrun --nproc_per_node 2 -m reenact.cli.main "
         "train generator -c train_generator",
     )
     train.add_argument("task", choices=TASKS, help="which module to train")
@@ -108,6 +110,12 @@ def _summarise(entries, config, out: str) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     config = _config(args, {"train.data": args.data, "train.out_dir": args.out,
                             "train.steps": args.steps, "train.resume": args.resume})
+    if args.task == "fusion_residual":  # the shipped Phi: landmarks only, one process
+        from reenact.train.fusion_residual import run_cli
+
+        return run_cli(config)
+    if args.task == "pixel-rr":
+        return _train_pixel_rr(args, config)
     if args.task == "fusion":
         from reenact.train.fusion_trainer import FusionTrainer as trainer_class
     else:
@@ -126,6 +134,20 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"parameters: {params})")
     if result.validation:
         print("validation: " + _summary(result.validation), file=sys.stderr)
+    return 0
+
+
+def _train_pixel_rr(args: argparse.Namespace, config) -> int:
+    """Closed-form pixel regression from a prepared cache (--data, default train.cache)."""
+    from pathlib import Path
+
+    from reenact.train.pixel_rr import describe, train_pixel_rr
+
+    cache = Path(args.data[0] if args.data else config.train.cache)
+    out = Path(args.out or config.pixel_rr.out_dir)
+    summary = train_pixel_rr(cache, config.pixel_rr, out, config.renderer.size)
+    print(f"wrote {len(summary['classes'])} {config.pixel_rr.kind} pixel-rr models to {out} in "
+          f"{summary['total_s']} s ({describe(summary)})")
     return 0
 
 

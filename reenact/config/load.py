@@ -1,7 +1,8 @@
 """Load, override, validate and dump the configuration.
 
 A preset is YAML with the same nesting as `Config`; `--set section.key=value` overrides are YAML
-scalars. An unknown key or a value of the wrong type is a `ConfigError` naming the key and the file.
+scalars. An unknown key, a value of the wrong type, or a number outside its declared range
+(`reenact.config.ranges`) is a `ConfigError` naming the key and the file.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from typing import Any
 import yaml
 
 from reenact.atomic import write_atomic
+from reenact.config.ranges import check_ranges
 from reenact.config.schema import Config
 from reenact.errors import ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+# the checkout's configs/, or (installed from a wheel) the copy inside the package
+CONFIG_DIR = next((d for d in (Path(__file__).resolve().parents[2] / "configs",
+                               Path(__file__).resolve().parents[1] / "configs") if d.is_dir()),
+                  Path(__file__).resolve().parents[2] / "configs")
+REDACTED = "<redacted>"
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -112,7 +118,9 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         if key == "options" and isinstance(value, dict):
             value = {**value, **kwargs.get("options", {})}
         kwargs[key] = value
-    return cls(**kwargs)
+    section = cls(**kwargs)
+    check_ranges(section, where)
+    return section
 
 
 build_section = _build  # for the plugins' own options (`reenact.config.plugins`)
@@ -237,7 +245,10 @@ def dump_config(config: Config, path: str | Path) -> Path:
     """Write the resolved config as YAML, atomically. Returns the path written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
+    data = config_to_dict(config)
+    if data["stream"]["control_token"]:  # a secret: never written to disk
+        data["stream"]["control_token"] = REDACTED
+    text = yaml.safe_dump(data, sort_keys=False)
     return write_atomic(path, text)
 
 

@@ -7,7 +7,23 @@ reads them, applies `--set section.key=value` overrides and validates every key 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from reenact.errors import ConfigError
+from reenact.config.ranges import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT, Range
+
+# Numbers carry their allowed range (reenact.config.ranges), checked when a config is loaded.
+Count = Annotated[int, NON_NEGATIVE]  # 0, 1, 2, ...
+AtLeastOne = Annotated[int, AT_LEAST_ONE]
+NonNegative = Annotated[float, NON_NEGATIVE]  # seconds, weights, rates where 0 = off / native
+Positive = Annotated[float, POSITIVE]
+Unit = Annotated[float, UNIT]  # in [0, 1]
+Intensity = Annotated[float, Range(0.0, 1.5)]  # 0 = neutral, 1 = as performed, 1.5 = strong
+CropSide = Annotated[int, Range(64, 1024, power_of_two=True)]  # the U-net halves it to 2x2
+Crf = Annotated[int, Range(0, 63)]  # x264/x265 use 0..51, VP9/AV1 0..63
+Degrees = Annotated[float, Range(0, 180, low_open=True)]
+BlendWeight = Annotated[float, Range(0, 1, high_open=True)]  # 1 would freeze the first frame
+Weights = Annotated[tuple[float, ...], NON_NEGATIVE]
 
 
 @dataclass(frozen=True)
@@ -15,23 +31,34 @@ class StreamConfig:
     """The live loop: pacing, face-loss behaviour and the expression's strength."""
 
     target: str = ""  # target portrait or video; "" = the built-in astronaut portrait
-    target_frame: int = 0  # with target_end=still: the frame of a target video used as the target
+    target_frame: Count = 0  # with target_end=still: the frame of a target video used as the target
     target_end: Literal["loop", "hold", "still"] = "loop"  # a target video plays and at its end "loop"s or "hold"s; "still"
     # uses one frame (target_frame) of it as a still target
-    target_max_frames: int = 300  # a target video is pre-tracked up to this many frames
+    target_max_frames: AtLeastOne = 300  # a target video is pre-tracked up to this many frames
     targets_dir: str = ""  # a folder of avatars, switchable live
-    crossfade_s: float = 0.3  # cross-fade between targets
-    intensity: float = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
-    neutral_frames: int = 10  # the actor's neutral = per-point median of the first N frames
+    crossfade_s: NonNegative = 0.3  # cross-fade between targets
+    intensity: Intensity = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
+    neutral_frames: AtLeastOne = 10  # the actor's neutral = per-point median of the N least expressive
+    neutral_window: AtLeastOne = 45  # ... of the first this many frames (1.5 s at 30 fps; >= N)
     neutral_path: str = ""  # optional .npz of saved actor neutral landmarks
-    hold_s: float = 0.5  # face lost: hold the last good output this long...
-    fade_s: float = 1.0  # ...then fade to the target's neutral over this long
-    max_frames: int = 0  # stop after N frames (0 = until the source ends / Ctrl-C)
-    duration_s: float = 0.0  # stop after this many seconds (0 = no limit)
+    hold_s: NonNegative = 0.5  # face lost: hold the last good output this long...
+    fade_s: NonNegative = 1.0  # ...then fade to the target's neutral over this long
+    max_frames: Count = 0  # stop after N frames (0 = until the source ends / Ctrl-C)
+    duration_s: NonNegative = 0.0  # stop after this many seconds (0 = no limit)
     show_stats: bool = True  # draw per-stage timing on the preview
-    control_port: int = 0  # local control interface on 127.0.0.1 (0 = off)
-    control_token: str = ""  # token the control interface requires ("" = generated)
-    max_output_side: int = 1280  # a larger target frame is scaled down to this longer side
+    # the browser panel and control API (GET /status, POST /action/<name>, POST /settings) on
+    # 127.0.0.1, served by `reenact live` and by `run` on a live-paced source
+    panel: bool = True
+    control_port: Annotated[int, Range(0, 65535)] = 8765  # its port on 127.0.0.1 (0 = any free port)
+    # its token: the environment variable REENACT_CONTROL_TOKEN, else this file's first line,
+    # else control_token (visible in `ps`; never written to the resolved config), else generated
+    control_token_file: str = ""
+    control_token: str = ""
+    upload_max_mb: Positive = 20.0  # a target dropped on the panel: at most this many megabytes...
+    upload_max_megapixels: Positive = 40.0  # ...and this many pixels (header checked before decoding)
+    preview_fps: Positive = 15.0  # the panel's previews; the OBS output page follows the output's rate
+    # a larger target frame is scaled down to this longer side
+    max_output_side: Annotated[int, Range(128, 16384)] = 1280
     output_dir: str = "out"  # where run logs and the resolved config go
     # live sources: track frame N+1 on the capture thread while frame N renders. It pays where
     # cores are spare (the generator on a GPU, or 4+ cores); on a 2-core CPU the two stages fight
@@ -46,21 +73,51 @@ class StreamConfig:
     # a generator's colour shift is matched to the target's: "lowfreq" (a smooth gain over the
     # face, from the mask's edge ring) or "stats" (per-channel mean/std in that ring)
     colour_match: Literal["lowfreq", "stats"] = "lowfreq"
+    # the output head follows the actor's, relative to the calibrated neutral: "off", "rotate"
+    # (roll, nod and turn) or "full" (also shift and scale); bounded and smoothed. "full" is the
+    # default: self-reenactment through the live path (clip frame 0 as the target, 60 frames,
+    # shipped generator) scores the composited face box SSIM 0.539 / 0.663 / 0.816 on hdtf_aoc /
+    # lp_d12 / lp_d11 against 0.463 / 0.633 / 0.794 with "rotate" and 0.471 / 0.631 / 0.786 off
+    head_motion: Literal["off", "rotate", "full"] = "full"
+    head_max_deg: Degrees = 18.0  # nod (pitch) and turn (yaw) limit; the face turns in 2-D
+    head_max_roll_deg: Degrees = 20.0  # roll limit
+    gaze: bool = True  # the output's irises follow the actor's gaze
 
 
 @dataclass(frozen=True)
 class TrackerConfig:
     """MediaPipe face mesh (478 points with iris) and the aligned crop."""
 
-    max_faces: int = 4
-    face_index: int = -1  # which face when several: -1 = largest, else by left-to-right order
+    max_faces: Annotated[int, Range(1, 64)] = 4
+    # which face when several: -1 = largest, else by left-to-right order
+    face_index: Annotated[int, Range(-1)] = -1
     multiple_faces: Literal["largest", "error"] = "largest"  # for a target image with several faces: "largest" or "error"
-    min_detection_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
-    min_face_px: int = 64  # a target face narrower than this (eye to eye x 2.5) ...
+    min_detection_confidence: Unit = 0.5
+    min_tracking_confidence: Unit = 0.5
+    min_face_px: AtLeastOne = 64  # a target face narrower than this (eye to eye x 2.5) ...
     small_face: Literal["error", "upscale"] = "error"  # ... is an "error" or is "upscale"d
-    max_image_side: int = 2048  # larger target images are resized down first
-    max_yaw_deg: float = 45.0  # beyond this head turn, the frame counts as face lost
+    max_image_side: Annotated[int, Range(64)] = 2048  # larger target images are resized down first
+    max_yaw_deg: Degrees = 45.0  # beyond this head turn, the frame counts as face lost
+
+
+@dataclass(frozen=True)
+class FusionGains:
+    """Per-region gains on the fused expression (0 = the target's neutral there, 1 = as fused,
+    2 = twice), applied after fusion; changeable live (hotkeys 1-8, the control interface)."""
+
+    eyes: float = 1.0
+    brows: float = 1.0
+    mouth: float = 1.0
+    jaw: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("eyes", "brows", "mouth", "jaw"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 2.0:
+                raise ConfigError(f"fusion.gains.{name}: {value} is outside 0 .. 2")
+
+    def as_dict(self) -> dict[str, float]:
+        return {"eyes": self.eyes, "brows": self.brows, "mouth": self.mouth, "jaw": self.jaw}
 
 
 @dataclass(frozen=True)
@@ -69,28 +126,30 @@ class FusionConfig:
 
     # "training_free" (default), "network" (Phi: fusion.weights, else the shipped
     # reenact/models/fusion.safetensors) or "auto" (the network when weights exist). The shipped
-    # Phi beats the training-free transfer on the held-out cross-identity pairs (landmark error
-    # 0.028 vs 0.033) but carries less of the expression (e.g. the demo's scripted track, same
-    # identity): see reenact/models/MODEL_CARD.md. So the default stays training-free.
+    # Phi is a correction on top of the training-free transfer that keeps the whole expression,
+    # but on held-out people its landmark error is higher than the transfer's (0.037 vs 0.032,
+    # reenact/models/MODEL_CARD.md, "Phi"), so the default stays training-free.
     kind: Literal["auto", "network", "training_free"] = "training_free"
     weights: str = ""  # safetensors path; "" = the shipped default if present
-    hidden: int = 512
-    code: int = 128
+    hidden: AtLeastOne = 512
+    code: AtLeastOne = 128
+    gains: FusionGains = field(default_factory=FusionGains)
 
 
 @dataclass(frozen=True)
 class RendererConfig:
     """Omega, the U-net generator, or the training-free warp."""
 
-    kind: Literal["auto", "generator", "warp"] = "auto"  # auto: generator if weights exist
-    size: int = 256  # aligned crop side: 256 or 512
+    # auto: generator if weights exist; pixel-rr: a fixed expression (pixel_rr.expression)
+    kind: Literal["auto", "generator", "warp", "pixel-rr"] = "auto"
+    size: CropSide = 256  # aligned crop side: 256 or 512
     weights: str = ""  # safetensors path; "" = the shipped default if present
     backend: Literal["auto", "torch", "onnx", "cuda"] = "auto"
-    ngf: int = 64  # generator width; 64 = the paper, 16 or 32 = lite
+    ngf: AtLeastOne = 64  # generator width; 64 = the paper, 16 or 32 = lite
     variant: Literal["paper", "warp_guided", "attention"] = "paper"  # attention: (1-M) C + M P_t
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"  # CUDA only
     cuda_graph: bool = True  # CUDA: replay the frame's stages as captured CUDA graphs
-    threads: int = 0  # CPU threads for torch / ONNX Runtime (0 = all cores)
+    threads: Count = 0  # CPU threads for torch / ONNX Runtime (0 = all cores)
     onnx_path: str = ""  # exported ONNX model; "" = exported on first use into the cache
 
 
@@ -99,10 +158,10 @@ class SmoothingConfig:
     """One Euro filter on the landmarks, and optional temporal blending of the crop."""
 
     enabled: bool = True
-    min_cutoff: float = 1.5  # Hz: lower = less jitter when still
-    beta: float = 0.3  # higher = less lag when moving (per pixel of a 256 crop; scaled at 512)
-    d_cutoff: float = 1.0
-    crop_blend: float = 0.0  # 0 = off; else weight of the previous rendered crop
+    min_cutoff: Positive = 1.5  # Hz: lower = less jitter when still
+    beta: NonNegative = 0.3  # higher = less lag when moving (per pixel of a 256 crop; scaled at 512)
+    d_cutoff: Positive = 1.0
+    crop_blend: BlendWeight = 0.0  # 0 = off; else weight of the previous rendered crop
 
 
 @dataclass(frozen=True)
@@ -115,7 +174,7 @@ class SourceConfig:
     """
 
     kind: str = "webcam"  # "webcam", "video", "image" or an installed plugin
-    reconnect_s: float = 1.0  # a live source that fails (camera unplugged): retry this often
+    reconnect_s: NonNegative = 1.0  # a live source that fails (camera unplugged): retry this often
     options: dict[str, Any] = field(default_factory=dict)  # the plugin's own keys
 
 
@@ -129,7 +188,7 @@ class SinkConfig:
     """
 
     kind: str = "file"  # "virtualcam", "file", "stream", "window", "null" or an installed plugin
-    fps: float = 0.0  # 0 = the source's rate
+    fps: NonNegative = 0.0  # 0 = the source's rate
     options: dict[str, Any] = field(default_factory=dict)  # the plugin's own keys
 
 
@@ -141,53 +200,59 @@ class TrainConfig:
     cache: str = "cache/prepared"
     val_holdout: tuple[str, ...] = ()  # identities (clip stems) kept out for validation
     out_dir: str = "runs/train"
-    steps: int = 2000
-    batch_size: int = 8
-    lr_g: float = 2e-4
-    lr_d: float = 1e-4
-    lr_fusion: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lambda_adv: float = 0.1  # fusion: adversarial
-    lambda_cycle: float = 10.0  # fusion: cycle
-    lambda_l1_fusion: float = 100.0  # fusion: L1 against the real target-with-expression
-    mu_gan: float = 1.0  # generator: cGAN
-    mu_l1: float = 100.0  # generator: pixel L1
+    steps: Count = 2000
+    batch_size: AtLeastOne = 8
+    lr_g: Positive = 2e-4
+    lr_d: Positive = 1e-4
+    lr_fusion: Positive = 2e-4
+    beta1: Annotated[float, Range(0, 1, high_open=True)] = 0.5
+    beta2: Annotated[float, Range(0, 1, high_open=True)] = 0.999
+    lambda_adv: NonNegative = 0.1  # fusion: adversarial
+    lambda_cycle: NonNegative = 10.0  # fusion: cycle
+    lambda_l1_fusion: NonNegative = 100.0  # fusion: L1 against the real target-with-expression
+    mu_gan: NonNegative = 1.0  # generator: cGAN
+    mu_l1: NonNegative = 100.0  # generator: pixel L1
     flip: bool = True  # left-right flips, as in the paper
     seed: int = 0
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA
     channels_last: bool = True  # on CUDA
-    num_workers: int = 0
-    log_every: int = 20
-    image_every: int = 200
-    ckpt_every: int = 500
-    val_every: int = 500
+    num_workers: Count = 0
+    log_every: Count = 20
+    image_every: Count = 200
+    ckpt_every: Count = 500
+    val_every: Count = 500
     resume: str = ""  # a checkpoint to resume from: a checkpoint folder, or "latest" in out_dir
     cache_format: Literal["mp4", "npz"] = "mp4"  # `reenact prepare`: crops as "mp4" (H.264) or "npz" (numpy only)
-    cache_crf: int = 17  # H.264 quality of the mp4 crops (lower = better)
-    max_frames: int = 0  # `reenact prepare`: frames per clip (0 = all)
-    frame_stride: int = 1  # `reenact prepare`: keep every n-th frame of a clip
-    val_fraction: float = 0.2  # identities held out when val_holdout is empty (at least one)
-    val_frames: int = 8  # ground-truth frames per held-out clip or identity in validation
-    reference_frames: int = 0  # Omega's appearance frames per clip: 0 = any, 1 = the neutral,
+    cache_crf: Crf = 17  # H.264 quality of the mp4 crops (lower = better)
+    max_frames: Count = 0  # `reenact prepare`: frames per clip (0 = all)
+    frame_stride: AtLeastOne = 1  # `reenact prepare`: keep every n-th frame of a clip
+    val_fraction: Unit = 0.2  # identities held out when val_holdout is empty (at least one)
+    val_frames: Count = 8  # ground-truth frames per held-out clip or identity in validation
+    reference_frames: Count = 0  # Omega's appearance frames per clip: 0 = any, 1 = the neutral,
     # k = the neutral + k-1 evenly spaced (warp_guided needs k >= 1: a warp per reference)
-    ndf: int = 0  # PatchGAN width (0 = renderer.ngf)
+    ndf: Count = 0  # PatchGAN width (0 = renderer.ngf)
     disc_condition: Literal["target", "input"] = "target"  # D sees (P_t, image) "target", or the whole G "input" too
-    attention_weight: float = 0.1  # warp_guided: L2 penalty on the attention mask
-    attention_tv: float = 0.0  # warp_guided: smoothness (TV) penalty on the attention mask
-    fusion_mix: tuple[float, ...] = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired
-    fusion_disc_hidden: int = 0  # D_J width (0 = fusion.hidden)
+    attention_weight: NonNegative = 0.1  # warp_guided: L2 penalty on the attention mask
+    attention_tv: NonNegative = 0.0  # warp_guided: smoothness (TV) penalty on the attention mask
+    fusion_mix: Weights = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired
+    fusion_disc_hidden: Count = 0  # D_J width (0 = fusion.hidden)
+    # `train fusion_residual` (the shipped Phi, reenact/train/fusion_residual.py):
+    lambda_amplitude: NonNegative = 50.0  # per-region deviation-size term (an addition to the paper)
+    fusion_pairs_mix: Weights = (0.3, 0.5, 0.2)  # labelled, matched, unpaired pairs
+    fusion_test_holdout: tuple[str, ...] = ()  # people kept out of training AND validation
+    fusion_basis: AtLeastOne = 8  # expression coefficients of the residual Phi's correction
+    lambda_correction: NonNegative = 0.0  # residual Phi: L1 on the correction's size (an addition)
     progress: bool = True  # tqdm progress bars (rank 0)
     device: Literal["auto", "cuda", "cpu"] = "auto"  # auto: CUDA when present
     # one person in several entries: "NAME: entry entry ..." (reenact.train.identities)
     identities: tuple[str, ...] = ()
-    far_pairs: float = 0.0  # Omega: P_t drawn by expression distance to I_o (else uniformly)
-    cross_clip_pairs: float = 0.0  # Omega: P_t from another clip of the same person
-    augment_colour: float = 0.0  # Omega: colour jitter strength (gain, offset, saturation)
-    augment_scale: float = 0.0  # Omega: zoom / shift jitter (x 1, x S/2)
-    disc_scales: int = 1  # Omega's D: 1 = the paper's PatchGAN, 2 = pix2pixHD's two scales
-    lambda_fm: float = 0.0  # Omega: D feature matching weight (pix2pixHD: 10; 0 = off)
-    mu_local: float = 0.0  # Omega: local eye / mouth PatchGAN weight (LGP-GAN; 0 = off)
+    far_pairs: Unit = 0.0  # Omega: P_t drawn by expression distance to I_o (else uniformly)
+    cross_clip_pairs: Unit = 0.0  # Omega: P_t from another clip of the same person
+    augment_colour: NonNegative = 0.0  # Omega: colour jitter strength (gain, offset, saturation)
+    augment_scale: NonNegative = 0.0  # Omega: zoom / shift jitter (x 1, x S/2)
+    disc_scales: AtLeastOne = 1  # Omega's D: 1 = the paper's PatchGAN, 2 = pix2pixHD's two scales
+    lambda_fm: NonNegative = 0.0  # Omega: D feature matching weight (pix2pixHD: 10; 0 = off)
+    mu_local: NonNegative = 0.0  # Omega: local eye / mouth PatchGAN weight (LGP-GAN; 0 = off)
     init_generator: str = ""  # Omega starts from these weights (e.g. joined shards of a GPU run)
 
 
@@ -199,16 +264,50 @@ class EvalConfig:
     portraits: tuple[str, ...] = ()
     generators: tuple[str, ...] = ()  # extra generator weights to compare
     out_dir: str = "out/eval"
-    reference_frame: int = 0  # self-reenactment: the clip frame used as the target
-    max_frames: int = 120  # frames read from each clip (0 = all)
-    still_frames: int = 15  # length of the stillest stretch used for jitter
-    identity_stride: int = 5  # cross: a face descriptor every n-th output frame (~0.15 s each)
-    strip_frames: int = 4  # rows of sample frames in each strip PNG
+    reference_frame: Count = 0  # self-reenactment: the clip frame used as the target
+    max_frames: Count = 120  # frames read from each clip (0 = all)
+    still_frames: Annotated[int, Range(2)] = 15  # length of the stillest stretch used for jitter
+    identity_stride: AtLeastOne = 5  # cross: a face descriptor every n-th output frame (~0.15 s each)
+    strip_frames: Count = 4  # rows of sample frames in each strip PNG
     progress: bool = True  # tqdm progress bars
     stills: str = ""  # `--stills DIR`: run the posed-expression protocol on DIR instead of clips
     # subjects the posed-expression protocol scores (NN of NN_<condition>.png); keep them out of
     # training (configs/train_fusion.yaml val_holdout: expressions_14, expressions_15)
     stills_subjects: tuple[str, ...] = ("14", "15")
+    # --stills also scores pixel-rr models from this folder ("shipped" = reenact/models; "" = off)
+    # and the warp / generator driven by each condition's mean deviation (the presets)
+    stills_pixel_rr: str = "shipped"
+    stills_portraits: tuple[str, ...] = ()  # --stills: non-photo targets for a preset strip
+
+
+@dataclass(frozen=True)
+class PresetsConfig:
+    """Expression presets (smile, surprise, ...) fired on keys 1-6 or by the control interface."""
+
+    # presets on the preview's number keys 1, 2, ... (shipped: smile surprise wink pout angry sad)
+    keys: tuple[str, ...] = ("smile", "surprise", "wink", "pout", "angry", "sad")
+    blend_s: float = 0.15  # a preset blends in (and out on release) over this many seconds
+    mode: Literal["add", "replace"] = "add"  # add to the live expression, or replace it (in the mask)
+    folder: str = "presets"  # the user's presets (`reenact preset record`); shipped ones too
+    # "" = off; "shipped" or a folder of pixel-rr safetensors: also blend the rendered crop with
+    # the pixel-regression model of the preset's class (reenact train pixel-rr)
+    pixel_rr: str = ""
+
+
+@dataclass(frozen=True)
+class PixelRRConfig:
+    """The per-pixel ridge regression of PAPERS.md section 5 (`reenact train pixel-rr`)."""
+
+    kind: Literal["linear", "gaussian"] = "linear"  # y = w x + b per pixel, or Gaussian kernel
+    ridge: float = 0.4  # lambda of the ridge penalty (the paper's 0.4), on pixels in [0, 1]
+    centres: int = 8  # gaussian: kernel centres spread over [0, 1]
+    holdout: tuple[str, ...] = ("14", "15")  # Yale subjects never trained on (scored by eval)
+    classes: tuple[str, ...] = ("smile", "surprise", "sad", "wink")
+    clip_frames: int = 3  # per clip and class: this many best frames by expression features
+    min_score: float = 0.12  # ... whose class score (reenact.landmarks.expression) passes this
+    out_dir: str = "runs/pixel_rr"
+    models: str = "shipped"  # renderer.kind=pixel-rr: its models ("shipped" = reenact/models)
+    expression: str = "smile"  # ... and the class it draws
 
 
 @dataclass(frozen=True)
@@ -224,3 +323,5 @@ class Config:
     sink: SinkConfig = field(default_factory=SinkConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    presets: PresetsConfig = field(default_factory=PresetsConfig)
+    pixel_rr: PixelRRConfig = field(default_factory=PixelRRConfig)

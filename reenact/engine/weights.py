@@ -4,9 +4,9 @@ A file holds a state dict (contiguous CPU tensors, optionally stored as fp16) an
 metadata: the module's `arch_meta()` (arch, variant, ngf, size, ...) plus anything the caller
 adds (steps, dataset, ...), and `format` / `storage_dtype` written here. Loading checks, in
 order: the file exists; it is not a pickle / torch.save zip (refused before anything parses it);
-its header and data are whole; its metadata matches what the caller expects; and, for
-`load_into`, its keys and shapes match the module. Each failure is one WeightsError line that
-names the file.
+its header and data are whole; its metadata matches what the caller expects; every float is
+finite (no NaN / inf); and, for `load_into`, its keys and shapes match the module. Each failure is
+one WeightsError line that names the file.
 """
 
 from __future__ import annotations
@@ -151,6 +151,17 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     return tensors, meta
 
 
+def check_finite(path: str | os.PathLike[str], tensors: Mapping[str, torch.Tensor]) -> None:
+    """WeightsError naming the file and the first tensor holding NaN or an infinity (a run that
+    diverged, or a damaged file): such weights would render a blank face without a word."""
+    for key, value in tensors.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise WeightsError(
+                f"{path}: tensor {key} holds NaN or infinite values (a diverged training run or a "
+                "damaged file); use an earlier checkpoint or other weights"
+            )
+
+
 def _describe(values: Mapping[str, object], keys: list[str]) -> str:
     return " ".join(f"{k}={values.get(k, '?')}" for k in keys)
 
@@ -191,6 +202,7 @@ def load_weights(
     tensors, meta = _read(path)
     if expected:
         check_meta(path, meta, expected)
+    check_finite(path, tensors)
     if dtype is not None:
         tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
     return tensors, meta

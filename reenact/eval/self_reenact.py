@@ -100,8 +100,8 @@ def _drive(renderer: EvalRenderer, clip: TrackedClip, frames: list[int], drives:
     """Render every frame with its drive landmarks and score it against the real crop (and,
     with `viewer`, composited into the real frame: `reenact.eval.viewer`)."""
     scores, kept = FrameScores(), {}
-    if viewer is not None:  # the live loop colour-matches generators (`Reenactor`)
-        viewer.start(frames, colour_match=getattr(renderer.renderer, "name", "") == "generator")
+    if viewer is not None:  # colour matching as the live loop sets it (`Reenactor`)
+        viewer.start(frames, colour_match=renderer.renderer.shifts_colours)
     for frame, landmarks in zip(frames, drives):
         crop = renderer.renderer.render(landmarks)
         extra = viewer.score(frame, crop, masks[frame]) if viewer is not None else None

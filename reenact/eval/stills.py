@@ -31,7 +31,13 @@ from reenact.metrics.series import nanmean
 
 NEUTRAL = "normal"
 COLUMNS = (("ssim", "SSIM ↑", 3), ("ssim_face", "SSIM face ↑", 3), ("psnr", "PSNR dB ↑", 2),
-           ("haarpsi", "HaarPSI ↑", 3), ("ssim_mouth", "SSIM mouth ↑", 3))
+           ("haarpsi", "HaarPSI ↑", 3), ("ssim_mouth", "SSIM mouth ↑", 3),
+           ("sharpness", "sharpness", 2))
+# The shipped generator (reenact/models/MODEL_CARD.md, "Data") was trained on the labelled stills of
+# all 15 Yale subjects, before configs/default_generator.yaml held 14 and 15 out: its rows are
+# flagged until the shipped weights are retrained with that preset (then drop the entry).
+NOT_HELD_OUT = {"generator:shipped": "trained on the Yale stills of every subject, 14 and 15 "
+                                     "included (MODEL_CARD.md): not held out"}
 _NAME = re.compile(r"^(?P<subject>[^_]+)_(?P<condition>[A-Za-z]+)\.(png|jpe?g|gif|bmp|pgm)$",
                    re.IGNORECASE)
 
@@ -100,13 +106,14 @@ def score_still(crop: np.ndarray, truth: np.ndarray, truth_landmarks: np.ndarray
     """The COLUMNS of one rendered crop against the expression still's crop."""
     from reenact.eval.self_reenact import compare
     from reenact.eval.viewer import crop_scores
+    from reenact.metrics.sharpness import sharpness_ratio
     from reenact.pipeline.composite import face_mask
 
     face = face_mask(truth_landmarks, truth.shape[0]) > 0.5
     ssim, ssim_face, psnr, _ = compare(crop, truth, face)
     extra = crop_scores(crop, truth, truth_landmarks, face)
     return {"ssim": ssim, "ssim_face": ssim_face, "psnr": psnr, "haarpsi": extra["haarpsi"],
-            "ssim_mouth": extra["ssim_mouth"]}
+            "ssim_mouth": extra["ssim_mouth"], "sharpness": sharpness_ratio(crop, truth, face)}
 
 
 def _subject(still: StillSet, renderers, config: Config) -> tuple[dict, dict]:
@@ -120,6 +127,10 @@ def _subject(still: StillSet, renderers, config: Config) -> tuple[dict, dict]:
         item.renderer.set_target(target_crop, target_lm)
         scores[item.name], columns[item.name] = {}, []
         for condition, (truth, landmarks) in truths.items():
+            if hasattr(item.renderer, "select") and not item.renderer.select(condition):
+                scores[item.name][condition] = {k: float("nan") for k, _, _ in COLUMNS}
+                columns[item.name].append(np.zeros_like(target_crop))  # a class-driven row
+                continue  # (reenact.eval.stills_presets) with nothing for this condition
             crop = np.array(item.renderer.render(landmarks), copy=True)
             scores[item.name][condition] = score_still(crop, truth, landmarks)
             columns[item.name].append(crop)
@@ -147,8 +158,11 @@ def run_stills(config: Config, folder: str) -> dict:
     from reenact.eval.renderers import build_eval_renderers, generator_paths
     from reenact.eval.stills_report import html_page, markdown
 
+    from reenact.eval.stills_presets import portraits_strip, stills_renderers
+
     sets = find_stills(resolve_folder(folder), tuple(config.eval.stills_subjects))
-    renderers = build_eval_renderers(config, generator_paths(config))
+    class_driven = stills_renderers(config, resolve_folder(folder))
+    renderers = build_eval_renderers(config, generator_paths(config)) + class_driven
     out_dir = Path(config.eval.out_dir)
     per_subject, files = {}, {}
     for still in sets:
@@ -156,6 +170,9 @@ def run_stills(config: Config, folder: str) -> dict:
         strip = sample_strip(columns, out_dir / "strips" / f"stills_{still.subject}.png",
                              row_labels=list(still.expressions))
         files[f"stills: subject {still.subject}"] = str(strip.relative_to(out_dir))
+    if config.eval.stills_portraits:
+        strip = portraits_strip(config, class_driven, out_dir / "strips" / "stills_portraits.png")
+        files["presets and pixel-rr on non-photos"] = str(strip.relative_to(out_dir))
     report = {
         "meta": {"reenact_version": __version__, "folder": str(folder),
                  "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -164,7 +181,9 @@ def run_stills(config: Config, folder: str) -> dict:
                                           "expressions": sorted(s.expressions),
                                           "skipped_not_expressions": list(s.skipped)}
                               for s in sets},
-                 "renderers": [r.name for r in renderers], "crop_size": config.renderer.size},
+                 "renderers": [r.name for r in renderers], "crop_size": config.renderer.size,
+                 "not_held_out": {r.name: NOT_HELD_OUT[r.name] for r in renderers
+                                  if r.name in NOT_HELD_OUT}},
         "per_subject": per_subject, "summary": summarize(per_subject), "files": files,
     }
     atomic_write_json(out_dir / "stills.json", report)

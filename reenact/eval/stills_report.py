@@ -12,7 +12,9 @@ NOTE = ("Posed expressions: each held-out subject's neutral still is the target,
         "still's own landmarks drive it, the expression still is the truth; compared in the "
         "aligned crop (face: inside the face mask; mouth: the lips' box). `identity` (the neutral "
         "still unchanged) is the floor. Means over subjects; `all` = over every subject and "
-        "condition.")
+        "condition. The class-driven rows (`pixel-rr`, `... + preset`: reenact.eval.stills_presets) "
+        "know only the condition, not the still's landmarks, and have nothing for `sleepy`: their "
+        "`all` is over the other conditions.")
 
 
 def _rows(report: dict) -> list[list[str]]:
@@ -31,11 +33,17 @@ def _subjects(report: dict) -> str:
                      for s, v in report["meta"]["subjects"].items())
 
 
+def _caveats(report: dict) -> str:
+    return " ".join(f"Caveat: `{name}` {why}." for name, why in
+                    report["meta"].get("not_held_out", {}).items())
+
+
 def markdown(report: dict) -> str:
     """stills.md: the per-condition table and the strips."""
     lines = ["# `reenact eval --stills` report", "",
              f"Folder `{report['meta']['folder']}`; subjects {_subjects(report)}. Created "
-             f"{report['meta']['created']}.", "", *_table(_header(), _rows(report)), "", NOTE, ""]
+             f"{report['meta']['created']}.", "", *_table(_header(), _rows(report)), "", NOTE,
+             "", _caveats(report), ""]
     for label, path in report["files"].items():
         lines += [f"**{label}**", "", f"![{label}]({path})", ""]
     return "\n".join(lines) + "\n"
@@ -47,5 +55,6 @@ def html_page(report: dict) -> str:
         f'<p class="note">Folder {html.escape(report["meta"]["folder"])}; subjects '
         f"{html.escape(_subjects(report))}.</p>",
         table(_header(), _rows(report), "summary"),
-        f'<p class="note">{html.escape(NOTE)}</p>', figures(report["files"]),
+        f'<p class="note">{html.escape(NOTE)} {html.escape(_caveats(report))}</p>',
+        figures(report["files"]),
     ])

@@ -3,8 +3,8 @@
 
 Self-reenactment, per rendered frame (`SelfFrameScorer`): the rendered crop is composited into
 its ground-truth frame exactly as the live loop composites into a target (a `Compositor` built
-from the frame, its alignment and its own landmarks, colour matching on for generators as the
-`Reenactor` sets it), then
+from the frame, its alignment and its own landmarks, colour matching on for renderers whose
+colours drift, `shifts_colours`, as the `Reenactor` sets it), then
 
 - full_ssim / full_psnr: the composite against the real frame on the face's bounding box (the
   landmarks' box, grown by 10 %);

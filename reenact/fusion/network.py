@@ -40,6 +40,10 @@ class NetworkFusion:
         from reenact.nn.fusion import LandmarkFusionAE
 
         _, meta = load_weights(path)
+        if meta.get("arch") == "fusion_residual":  # the shipped Phi: a correction of the transfer
+            from reenact.fusion.residual import ResidualNetworkFusion
+
+            return ResidualNetworkFusion.from_weights(path, config)
         if meta.get("arch") != "fusion":
             raise WeightsError(f"{path}: holds '{meta.get('arch', '?')}' weights, expected fusion")
         try:

@@ -199,3 +199,15 @@ class TrainingFreeFusion:
 def build_training_free(config: Config) -> TrainingFreeFusion:
     """`fusion.kind=training_free`: needs no weights."""
     return TrainingFreeFusion()
+
+
+def region_field(values: dict[str, float]) -> np.ndarray:
+    """One value per region spread smoothly over the mesh (the same harmonic blend as the
+    scales). values: by region name (mouth, nose, rest, left_eye, right_eye, left_brow,
+    right_brow); missing regions get 0. Returns (478,) float64."""
+    blend = _blend()
+    unknown = set(values) - set(blend.names)
+    if unknown:
+        raise InputError(f"regions: unknown {sorted(unknown)}; valid: {', '.join(blend.names)}")
+    per_region = np.array([[values.get(n, 0.0)] * 2 for n in blend.names], dtype=np.float64)
+    return blend.values(per_region)[:, 0]

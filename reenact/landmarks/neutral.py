@@ -1,8 +1,14 @@
-"""The actor's neutral face: the per-point median of the first tracked (aligned) frames.
+"""The actor's neutral face: the per-point median of the least expressive of the first frames.
 
-The expression is measured as a deviation from this neutral, so it is calibrated once at the
-start of a session (the actor keeps a relaxed face for `frames` frames), can be redone on demand
-(`reset()`), set directly, or saved to and loaded from an .npz file.
+The expression is measured as a deviation from this neutral, so it is calibrated at the start of
+a session, can be redone on demand (`reset()`), set directly, or saved to and loaded from an .npz
+file. The calibrator watches a short `window` of tracked (aligned) frames and keeps the least
+expressive of them (`reenact.fusion.expression.expressiveness`: mouth closed and not stretched,
+eyes and brows at their usual place): an actor who starts out talking or smiling still closes
+their mouth between words, and those frames become the neutral. A first estimate is ready after
+`frames` frames (the least expressive third of them), so output starts as soon as before; it is
+refined with every frame until the window is full (`complete`), then held. With
+window == frames every frame counts (the plain median of the first frames).
 """
 
 from __future__ import annotations
@@ -19,17 +25,31 @@ from reenact.errors import InputError
 NEUTRAL_SHAPE = (478, 3)
 
 
-class NeutralCalibrator:
-    """Collects aligned landmarks until `frames` are in, then holds their median as the neutral.
+def least_expressive_median(window: np.ndarray, frames: int) -> np.ndarray:
+    """(W,478,3) aligned frames -> (478,3) float32: per-point median of the `frames` least
+    expressive of them (all W when frames >= W)."""
+    from reenact.fusion.expression import expressiveness  # noqa: PLC0415
 
-    frames: how many frames to collect (>= 1).
+    if frames < len(window):
+        window = window[np.argsort(expressiveness(window), kind="stable")[:frames]]
+    return np.median(window, axis=0).astype(np.float32)
+
+
+class NeutralCalibrator:
+    """Collects `window` aligned frames, then holds the median of the `frames` least expressive.
+
+    frames: how many frames make the neutral (>= 1); window: how many are watched (>= frames;
+    0 = frames).
     """
 
-    def __init__(self, *, frames: int) -> None:
+    def __init__(self, *, frames: int, window: int = 0) -> None:
         if frames < 1:
             raise ValueError(f"NeutralCalibrator needs frames >= 1, got {frames}")
+        if window and window < frames:
+            raise ValueError(f"NeutralCalibrator needs window >= frames ({frames}), got {window}")
         self.frames = int(frames)
-        self._buffer = np.empty((self.frames, *NEUTRAL_SHAPE), dtype=np.float32)
+        self.window = int(window or frames)
+        self._buffer = np.empty((self.window, *NEUTRAL_SHAPE), dtype=np.float32)
         self._count = 0
         self._neutral: np.ndarray | None = None
 
@@ -40,7 +60,8 @@ class NeutralCalibrator:
 
     @property
     def complete(self) -> bool:
-        return self._neutral is not None
+        """True once the whole window is in (or a neutral was set / loaded): the neutral is held."""
+        return self._neutral is not None and self._count >= self.window
 
     @property
     def collected(self) -> int:
@@ -48,19 +69,21 @@ class NeutralCalibrator:
         return self._count
 
     def add(self, aligned_landmarks: np.ndarray) -> bool:
-        """Add one frame's aligned landmarks (478,3); True once the neutral is known.
-
-        Frames added after completion are ignored (call `reset()` to recalibrate).
+        """Add one frame's aligned landmarks (478,3); True once a neutral is known (it is refined
+        until `complete`). Frames added after completion are ignored (`reset()` recalibrates).
         """
-        if self._neutral is not None:
+        if self.complete:
             return True
         lm = np.asarray(aligned_landmarks, dtype=np.float32)
         if lm.shape != NEUTRAL_SHAPE:
             raise ValueError(f"expected aligned landmarks {NEUTRAL_SHAPE}, got {lm.shape}")
         self._buffer[self._count] = lm
         self._count += 1
-        if self._count == self.frames:
-            self._neutral = np.median(self._buffer, axis=0).astype(np.float32)
+        if self._count == self.window:
+            self._neutral = least_expressive_median(self._buffer, self.frames)
+        elif self._count >= self.frames:  # a first estimate, refined until the window is full
+            keep = max(1, min(self.frames, self._count // 3))
+            self._neutral = least_expressive_median(self._buffer[: self._count], keep)
         return self._neutral is not None
 
     def reset(self) -> None:
@@ -74,7 +97,7 @@ class NeutralCalibrator:
         if lm.shape != NEUTRAL_SHAPE or not np.isfinite(lm).all():
             raise ValueError(f"neutral must be finite {NEUTRAL_SHAPE}, got {lm.shape}")
         self._neutral = lm.copy()
-        self._count = self.frames
+        self._count = self.window
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the neutral to `path` (.npz, key "neutral"), atomically (temp name + rename)."""

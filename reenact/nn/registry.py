@@ -17,7 +17,8 @@ from reenact.errors import ReenactError
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
 # The modules whose import registers the built-in networks; imported lazily by `build`.
-_BUILTIN_MODULES = ("reenact.nn.fusion", "reenact.nn.unet", "reenact.nn.patchgan")
+_BUILTIN_MODULES = ("reenact.nn.fusion", "reenact.nn.fusion_residual", "reenact.nn.unet",
+                    "reenact.nn.patchgan")
 
 M = TypeVar("M", bound=type[nn.Module])
 

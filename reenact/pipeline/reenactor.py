@@ -15,12 +15,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from reenact.config import Config
-from reenact.landmarks.align import compute_alignment
+from reenact.fusion.gains import RegionGains
+from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
 from reenact.pipeline.composite import CrossFade, letterbox
 from reenact.pipeline.face_lost import FaceLostPolicy
+from reenact.pipeline.motion import MotionStage
+from reenact.pipeline.presets import PresetMixer
 from reenact.pipeline.target import PreparedTarget
 from reenact.pipeline.timing import StageTimer
 
@@ -30,10 +33,12 @@ INTENSITY_RANGE = (0.0, 1.5)
 @dataclass(frozen=True)
 class Tracked:
     """The tracking stage's result for one frame: aligned source landmarks (478,3) in crop
-    pixels, or None when no usable face was found (none, or turned too far), and its time."""
+    pixels, or None when no usable face was found (none, or turned too far), and its time;
+    alignment: the frame's face alignment (head roll, shift and scale; None = unknown)."""
 
     source: np.ndarray | None
     ms: float = 0.0
+    alignment: Alignment | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,10 @@ class Reenactor:
         self.smoothing = s.enabled
         self.paused = False
         self.tracker = FaceTracker(config.tracker, static=False)
-        self.calibrator = NeutralCalibrator(frames=max(1, config.stream.neutral_frames))
+        frames = max(1, config.stream.neutral_frames)
+        self.calibrator = NeutralCalibrator(
+            frames=frames, window=max(frames, config.stream.neutral_window))
+        self.gains = RegionGains(config.fusion.gains.as_dict())  # per region, after fusion
         if source_neutral is not None:
             self.calibrator.set(source_neutral)
         elif config.stream.neutral_path:
@@ -100,7 +108,14 @@ class Reenactor:
         self._passthrough: np.ndarray | None = None
         self.frames_with_face = 0
         self.frames_without_face = 0
+        self.last_image_landmarks: np.ndarray | None = None
+        self.presets = PresetMixer.from_config(config)  # expression presets (keys 1-6)
+        self._t_s = 0.0
         self.target = target
+        # head motion and eyes, around fusion and composite (a video target's head is its own)
+        self.motion = MotionStage(config)
+        self.motion.moves_frame = target_video is None
+        self._frame_pose: tuple = (None, 0.0, None)  # this frame's alignment, time, raw landmarks
         self._use_target(target)
 
     # -- the one entrance ------------------------------------------------------------------
@@ -116,6 +131,7 @@ class Reenactor:
 
     def _step(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> FrameResult:
         clock = _Clock(self.timer)
+        self._t_s = t_s
         if self.target_video is not None:
             start = time.perf_counter_ns()  # a moving target: its next prepared frame
             self._use_target(self.target_video.next())
@@ -131,10 +147,13 @@ class Reenactor:
         start = time.perf_counter_ns()
         source = self.landmark_filter.filter(tracked.source, t_s) if self.smoothing else tracked.source
         smooth_ms = (time.perf_counter_ns() - start) / 1e6
-        if self.calibrator.neutral is None:
+        if not self.calibrator.complete:  # a first neutral after neutral_frames, then refined
             self.calibrator.add(source)
+            self.motion.calibrate(tracked.alignment)
+        if self.calibrator.neutral is None:
             self.face_lost.good(self.target.frame)
             return FrameResult(self.target.frame, None, True, clock.ms)
+        self._frame_pose = (tracked.alignment, t_s, tracked.source)
         fused, output = self._render(source, clock, smooth_ms)
         self.face_lost.good(output)
         return FrameResult(output, fused, True, clock.ms)
@@ -143,11 +162,12 @@ class Reenactor:
         """The tracking stage alone: safe on another thread, as long as only one thread calls it."""
         start = time.perf_counter_ns()
         landmarks = self.tracker.track_one(image)
-        source = None
+        self.last_image_landmarks = landmarks  # (478,3) in `image` pixels or None: the panel's view
+        source = alignment = None
         if landmarks is not None and abs(head_yaw_deg(landmarks)) <= self.config.tracker.max_yaw_deg:
             alignment = compute_alignment(landmarks, self.config.renderer.size)
             source = alignment.landmarks_to_crop(landmarks)
-        return Tracked(source, (time.perf_counter_ns() - start) / 1e6)
+        return Tracked(source, (time.perf_counter_ns() - start) / 1e6, alignment)
 
     def stalled(self, t_s: float) -> np.ndarray:
         """The frame to send while the camera delivers nothing: as if the face were lost."""
@@ -159,26 +179,37 @@ class Reenactor:
     def _lost(self, t_s: float, clock: _Clock) -> FrameResult:
         self.frames_without_face += 1
         self.landmark_filter.reset()
+        self.motion.lost()
         output = self.face_lost.lost(t_s, self.target.frame)
         return FrameResult(output, None, False, clock.ms)
+
+    def _adjust(self, fused: np.ndarray, target_neutral: np.ndarray) -> np.ndarray:
+        """Per-region gains, then fired presets, on J_gen (478,3) in the target's crop pixels."""
+        fused = self.gains.apply(fused, target_neutral)
+        if self.presets.active:  # fired presets mix into J_gen (reenact.pipeline.presets)
+            fused = self.presets.apply(fused, target_neutral, self._t_s)
+        return fused
 
     def _render(self, source: np.ndarray, clock: _Clock,
                 smooth_ms: float) -> tuple[np.ndarray, np.ndarray]:
         """fuse -> render -> blend crop -> composite: (J_gen (478,3), output (h,w,3) uint8)."""
         target = self.target
         start = time.perf_counter_ns()
-        fused = self.fuser.fuse(source, self.calibrator.neutral, target.landmarks_crop,
-                                self.intensity)
+        alignment, t_s, raw = self._frame_pose
+        fused, pose = self.motion.fuse(self.fuser, source, self.calibrator.neutral, target,
+                                       self.intensity, alignment, t_s, raw, adjust=self._adjust)
         clock.since("fuse", start)
         start = time.perf_counter_ns()
         crop = self.renderer.render(fused)
+        if self.presets.active:
+            crop = self.presets.blend_crop(crop, target.crop, target.landmarks_crop)
         clock.since("render", start)
         start = time.perf_counter_ns()
         if self.crop_blender is not None:
             crop = self.crop_blender.blend(crop)
         clock.since("smooth", start, smooth_ms)
         start = time.perf_counter_ns()
-        output = target.compositor.paste(crop)
+        output = self.motion.composite(target, target.compositor.paste(crop), pose)
         clock.since("composite", start)
         return fused, output
 
@@ -199,10 +230,13 @@ class Reenactor:
         self.target = target
         target.compositor.colour_match = self.renderer.shifts_colours
         self.renderer.set_target(target.crop, target.landmarks_crop)
+        if self.motion.moves_frame and self.motion.mode != "off":
+            self.motion.prepare(target)  # the head region, before the first frame needs it
 
     def recalibrate(self) -> None:
         """Take the actor's neutral again from the next frames."""
         self.calibrator.reset()
+        self.motion.reset()
 
     def toggle_pause(self) -> bool:
         """Pass the actor's frames through (or stop doing so); returns whether paused now."""

@@ -17,6 +17,7 @@ from reenact.pipeline.composite import Compositor
 from reenact.video import is_video, read_frame
 
 BUILTIN_TARGET = "astronaut"
+MIN_TARGET_SIDE = 32  # px; smaller pictures cannot hold a face the tracker can find
 
 
 @dataclass
@@ -87,11 +88,25 @@ def prepare_target(
     sink's size): the picture is scaled to cover it and cut around the face.
     """
     name, image = load_target_image(path, config)
+    return prepare_target_image(name, image, config, frame_size=frame_size, source_name=path or name)
+
+
+def prepare_target_image(
+    name: str, image: np.ndarray, config: Config, *, frame_size: tuple[int, int] | None = None,
+    source_name: str = "",
+) -> PreparedTarget:
+    """`prepare_target` for a picture already decoded: (H, W, 3) uint8 RGB."""
     frame = fit_frame(image, config.stream.max_output_side)
-    landmarks = detect_target_face(frame, config.tracker, source_name=path or name)
+    source_name = source_name or name
+    if min(frame.shape[:2]) < MIN_TARGET_SIDE:
+        raise InputError(
+            f"{source_name}: the target picture is {image.shape[1]}x{image.shape[0]} px, too "
+            f"small to hold a face; use one at least {MIN_TARGET_SIDE} px on each side"
+        )
+    landmarks = detect_target_face(frame, config.tracker, source_name=source_name)
     if frame_size is not None and frame.shape[1::-1] != tuple(frame_size):
         frame = cover_frame(frame, landmarks, frame_size)
-        landmarks = detect_target_face(frame, config.tracker, source_name=path or name)
+        landmarks = detect_target_face(frame, config.tracker, source_name=source_name)
     size = config.renderer.size
     alignment = compute_alignment(landmarks, size)
     crop = alignment.crop_image(frame)

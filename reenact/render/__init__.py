@@ -18,6 +18,7 @@ package is imported. `renderer.kind=auto` takes the generator when its weights e
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -29,7 +30,10 @@ if TYPE_CHECKING:
     from reenact.config import Config
 
 # Modules whose import registers built-in renderers (imported lazily).
-_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp", "reenact.render.generator")
+_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp", "reenact.render.generator",
+                                     "reenact.render.pixel_rr")
+log = logging.getLogger(__name__)
+
 AUTO = "auto"
 
 RendererBuilder = Callable[["Config"], "Renderer"]
@@ -96,4 +100,11 @@ def build_renderer(config: Config) -> Renderer:
     if builder is None:
         valid = ", ".join([AUTO, *sorted(_REGISTRY)])
         raise ConfigError(f"renderer.kind: unknown renderer '{kind}'; valid renderers: {valid}")
+    if config.renderer.kind == AUTO and kind == "warp":
+        from reenact.engine.shipped import shipped_weights
+
+        if shipped_weights("generator") is not None:  # shipped, but not for this size
+            log.warning("renderer.size=%d: no generator weights for this size (set "
+                        "renderer.weights=PATH); using the training-free warp",
+                        config.renderer.size)
     return builder(config)

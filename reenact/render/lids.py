@@ -122,13 +122,15 @@ class LidPainter:
         x1, y1 = np.minimum(np.ceil(both.max(axis=0)).astype(int) + pad + 1, self.size)
         if x1 - x0 < 3 or y1 - y0 < 3:
             return None
-        t_poly = t_poly.copy()  # raise the upper lid to swallow the target's own lash line
-        t_poly[1:8, 1] -= 2.5 * self.unit * np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
+        arc = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
+        t_poly = t_poly.copy()  # raise the upper lid to swallow the target's own lash line,
+        t_poly[1:8, 1] -= 2.5 * self.unit * arc  # and lower the lower one a little: a warp
+        t_poly[9:16, 1] += 1.0 * self.unit * arc  # squashes a big eye into a band above it
         covered = np.zeros((y1 - y0, x1 - x0), np.uint8)
         _fill(covered, t_poly, (x0, y0))
-        opening = np.zeros_like(covered)
-        _fill(opening, f_poly, (x0, y0))
-        covered = cv2.subtract(covered, opening)
+        opening = self._opening(f_poly, x0, y0, covered.shape)
+        if opening is not None:
+            covered = cv2.subtract(covered, opening)
         if int(covered.max()) < 32:
             return None
         alpha = cv2.GaussianBlur(covered, (0, 0), self.feather).astype(np.float32)
@@ -138,6 +140,22 @@ class LidPainter:
         layer += lash[..., None] * (self._lash - layer)
         alpha = np.maximum(alpha, lash * closing)
         return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), alpha
+
+    def _opening(self, f_poly: np.ndarray, x0: int, y0: int, shape) -> np.ndarray | None:
+        """The fused opening's mask, its lids pulled in by 0.7 px (x size/256) each so that a
+        shut eye (a polygon of no area, which would still rasterise as a line) subtracts
+        nothing; None when it is shut."""
+        gap = f_poly[15:8:-1, 1] - f_poly[1:8, 1]
+        inset = 0.7 * self.unit
+        if float(gap.max()) <= 2.0 * inset:
+            return None
+        poly = f_poly.copy()
+        pull = np.minimum(inset, 0.5 * np.clip(gap, 0.0, None))
+        poly[1:8, 1] += pull
+        poly[15:8:-1, 1] -= pull
+        opening = np.zeros(shape, np.uint8)
+        _fill(opening, poly, (x0, y0))
+        return opening
 
     def _closing(self, xy: np.ndarray, eye: int) -> float:
         """0 for an eye at least 88 % as open as the target's, rising to 1 at 40 % closed."""

@@ -31,6 +31,7 @@ from reenact.landmarks.tracker import NUM_LANDMARKS
 from reenact.render import register_renderer
 from reenact.render.eyes import EyeKeeper, uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_box, face_triangulation
+from reenact.render.irises import IrisPainter
 from reenact.render.lids import LidPainter
 from reenact.render.mouth import MouthFiller
 
@@ -62,8 +63,9 @@ class WarpRenderer:
 
     size: crop side (256 or 512). grid: coarse field samples per side of the face box (G).
     iterations: Newton steps inverting the field. fill_mouth: paint an opened mouth's inside.
-    keep_eyes: lids slide over the eyeballs (irises keep their shape, gaze follows) and are
-    painted as skin with a lash line where they cover them.
+    keep_eyes: lids slide over the eyeballs and are painted as skin with a lash line where they
+    cover them; the irises keep their shape and sit where the fused iris points say
+    (`reenact.render.irises`), in eye openings of any height.
     """
 
     name = "warp"
@@ -79,7 +81,9 @@ class WarpRenderer:
         self.grid = int(grid)
         self.iterations = int(iterations)
         self.mouth = MouthFiller(size=self.size) if fill_mouth else None
-        self.eyes = EyeKeeper(size=self.size) if keep_eyes else None
+        # the iris painter moves the irises: the eyeballs under the lids only follow the eye
+        self.eyes = EyeKeeper(size=self.size, gaze_limit=0.0) if keep_eyes else None
+        self.irises = IrisPainter(size=self.size) if keep_eyes else None
         self.lids = LidPainter(size=self.size) if keep_eyes else None
         self._field: MeshField | None = None
         self._target: np.ndarray | None = None
@@ -106,6 +110,7 @@ class WarpRenderer:
         if self.eyes is not None:
             self.eyes.set_target(xy)
             self.lids.set_target(self._target, xy)
+            self.irises.set_target(self._target, xy)
 
     def follow(self, fused_landmarks: np.ndarray) -> np.ndarray:
         """The (478,2) float32 landmarks the warp follows: fused ones with no lid or lip crossed
@@ -152,6 +157,8 @@ class WarpRenderer:
             self._target, roi_map, None, cv2.INTER_LINEAR,
             dst=out[y0:y1, x0:x1], borderMode=cv2.BORDER_REFLECT,
         )
+        if self.irises is not None:
+            self.irises.paint(out, fused)
         if self.lids is not None:
             self.lids.paint(out, fused)
         if self.mouth is not None:

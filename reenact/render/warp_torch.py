@@ -3,8 +3,8 @@
 `WarpRenderer` (numpy + cv2) does it all on the CPU. For a CUDA frame the same steps run on the
 GPU: the forward field's 3-term gather on the coarse grid, the Newton steps that invert it, the
 upsampling to every pixel of the face box and the bilinear resampling of the target. What a warp
-cannot show - an eyeball that keeps its scale inside a closing eye, lid skin, an opened mouth's
-cavity - is decided per frame on the CPU from the fused landmarks (`WarpExtras`: sparse, a few
+cannot show - an eyeball that keeps its scale inside a closing eye, irises where the gaze puts
+them, lid skin, an opened mouth's cavity - is decided per frame on the CPU from the fused landmarks (`WarpExtras`: sparse, a few
 small boxes) and arrives as full-crop planes: `eyes` (3,S,S) = alpha and alpha x eyeball shift
 for the backward map, `overlay` (4,S,S) = RGB and alpha blended over the warped image.
 
@@ -174,12 +174,21 @@ class WarpExtras:
                 planes[2, y0:y1, x0:x1] = alpha * shift[1]
                 self._written.append((x0, y0, x1, y1))
         layers = []
-        if w.lids is not None:
-            layers += w.lids.layers(xy)
-        if w.mouth is not None:
-            layers += w.mouth.layers(xy)
+        for painter in (w.irises, w.lids, w.mouth):  # in painting order, each over the last
+            if painter is not None:
+                layers += painter.layers(xy)
         for (x0, y0, x1, y1), layer, alpha in layers:
-            planes[3:6, y0:y1, x0:x1] = layer.transpose(2, 0, 1)
-            planes[6, y0:y1, x0:x1] = alpha
+            self._over(planes[3:, y0:y1, x0:x1], layer, alpha)
             self._written.append((x0, y0, x1, y1))
         return changed or bool(self._written)
+
+    @staticmethod
+    def _over(planes: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
+        """Composite an RGB layer (h,w,3) uint8 with alpha (h,w) over the (4,h,w) RGBA planes
+        (straight alpha), in place."""
+        below = planes[3].astype(np.float32)
+        total = alpha + below * (1.0 - alpha)
+        rgb = layer.transpose(2, 0, 1).astype(np.float32)
+        mixed = (rgb * alpha + planes[:3].astype(np.float32) * (below * (1.0 - alpha)))
+        planes[:3] = mixed / np.maximum(total, 1e-6)
+        planes[3] = total

@@ -1,104 +1,184 @@
-"""A small local control interface for OBS scripts and stream decks.
+"""The panel and control server: Starlette on uvicorn, on 127.0.0.1, in a background thread.
 
-HTTP on 127.0.0.1 only, every request carrying the token (header `X-Reenact-Token: TOKEN` or
-`Authorization: Bearer TOKEN`):
+For stream decks and OBS scripts (every request carries the token: header `X-Reenact-Token`,
+`Authorization: Bearer TOKEN`, or `?token=`):
 
     GET  /status                -> {"paused": false, "intensity": 1.0, ...}
-    POST /action/<name>         -> {"ok": true}; name is one of Controls.ACTIONS
+    POST /action/<name>         -> {"ok": true}; name is one of Controls.ACTIONS, or a preset
+                                   action such as preset_on:smile / preset_off:smile
+                                   (reenact.stream.preset_controls)
+    POST /settings              -> {"ok": true, ...}; see reenact.stream.live_settings
 
-Actions are queued and applied on the main thread, between frames.
+and the browser panel (`reenact.stream.panel_app`). Bounded whatever clients do: one event-loop
+thread plus a few encoder threads however many connections; at most MAX_CONNECTIONS open (a new
+one closes the one that has waited longest without sending a request, or is refused when all are
+busy), so at most that many requests in flight; a request's head must
+arrive within HEAD_TIMEOUT_S and an idle keep-alive connection closes after KEEP_ALIVE_S; heads
+over MAX_HEAD_BYTES are refused. Dropped clients are not errors: nothing reaches the terminal but
+one line at debug level. Actions reach the render loop through the bounded, coalescing queue of
+`Controls`.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 import secrets
+import socket
+import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reenact.errors import DeviceError
+from reenact.stream.panel_security import Guard
 
 log = logging.getLogger(__name__)
 LOCALHOST = "127.0.0.1"
+MAX_CONNECTIONS = 64
+# uvicorn's limit_concurrency counts open connections too: above our cap, it only backs it up
+CONCURRENCY = MAX_CONNECTIONS + 1
+HEAD_TIMEOUT_S = 5.0
+KEEP_ALIVE_S = 5
+MAX_HEAD_BYTES = 16 * 1024
 
 
-def _handler(controls, token: str) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "reenact-control"
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a cap on open connections and a deadline for request heads."""
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002 (stdlib signature)
-            log.debug("control: " + format, *args)
+    def connection_made(self, transport) -> None:  # noqa: ANN001 (asyncio's signature)
+        super().connection_made(transport)
+        self._waiting_since = time.monotonic()
+        if len(self.connections) > MAX_CONNECTIONS and not self._evict_idlest():
+            transport.abort()  # every slot is serving a request: refuse this one
+            return
+        self._deadline = self.loop.call_later(HEAD_TIMEOUT_S, self._check_head)
 
-        def _reply(self, code: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    @property
+    def _waiting(self) -> bool:
+        """Between requests: no head received yet, or the last response sent."""
+        return self.cycle is None or self.cycle.response_complete
 
-        def _authorized(self) -> bool:
-            given = self.headers.get("X-Reenact-Token", "")
-            auth = self.headers.get("Authorization", "")
-            if auth.startswith("Bearer "):
-                given = auth[len("Bearer "):]
-            return hmac.compare_digest(given.encode(), token.encode())
+    def _evict_idlest(self) -> bool:
+        """Over the cap: close the connection that has waited longest without sending a whole
+        request head (a slow or hostile client), so a real request still gets a slot."""
+        idle = [c for c in self.connections
+                if c is not self and isinstance(c, BoundedH11Protocol) and c._waiting]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda c: c._waiting_since)
+        oldest.transport.abort()
+        self.connections.discard(oldest)
+        return True
 
-        def do_GET(self) -> None:  # noqa: N802 (stdlib name)
-            if not self._authorized():
-                return self._reply(401, {"error": "missing or wrong token"})
-            if self.path == "/status":
-                return self._reply(200, controls.status())
-            self._reply(404, {"error": f"unknown path {self.path}"})
+    def _check_head(self) -> None:
+        """Close a connection that has not sent a whole request head in HEAD_TIMEOUT_S."""
+        if self._waiting and time.monotonic() - self._waiting_since >= HEAD_TIMEOUT_S:
+            self.transport.close()
+            return
+        self._deadline = self.loop.call_later(HEAD_TIMEOUT_S, self._check_head)
 
-        def do_POST(self) -> None:  # noqa: N802
-            if not self._authorized():
-                return self._reply(401, {"error": "missing or wrong token"})
-            prefix = "/action/"
-            if not self.path.startswith(prefix):
-                return self._reply(404, {"error": f"unknown path {self.path}"})
-            try:
-                controls.request(self.path[len(prefix):])
-            except ValueError as exc:
-                return self._reply(400, {"error": str(exc)})
-            self._reply(200, {"ok": True})
+    def on_response_complete(self) -> None:
+        self._waiting_since = time.monotonic()  # the next request's head is due from now
+        super().on_response_complete()
 
-    return Handler
+    def connection_lost(self, exc: Exception | None) -> None:
+        deadline = getattr(self, "_deadline", None)
+        if deadline is not None:
+            deadline.cancel()
+        super().connection_lost(exc)
+
+
+class _OneLine(logging.Filter):
+    """Keeps uvicorn off the user's terminal: what a client can trigger (dropped connections,
+    invalid requests, upgrades, the concurrency limit: warnings, and errors with a traceback)
+    becomes one debug line; only a plain error (a bug in the app) gets through, on one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info or record.levelno < logging.ERROR:
+            cause = f" ({record.exc_info[1]})" if record.exc_info else ""
+            log.debug("control server: %s%s", record.getMessage(), cause)
+            return False
+        return True
+
+
+def quiet_uvicorn_logging() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _OneLine) for f in logger.filters):
+        logger.addFilter(_OneLine())
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((LOCALHOST, port))
+    except OSError as exc:
+        sock.close()
+        raise DeviceError(f"control interface: cannot listen on {LOCALHOST}:{port} "
+                          f"({exc.strerror}); choose another stream.control_port") from None
+    sock.listen(128)
+    return sock
 
 
 class ControlServer:
-    """Serves `controls` on 127.0.0.1:`port` (0 = any free port) in a background thread."""
+    """Serves `panel` (a Panel, or bare Controls for the API alone) on 127.0.0.1:`port`
+    (0 = any free port) in a background thread, with `token` ("" = a generated one)."""
 
-    def __init__(self, controls, *, port: int, token: str = "") -> None:
-        self.token = token or secrets.token_urlsafe(16)
-        try:
-            self.httpd = ThreadingHTTPServer((LOCALHOST, port), _handler(controls, self.token))
-        except OSError as exc:
-            raise DeviceError(f"control interface: cannot listen on {LOCALHOST}:{port} "
-                              f"({exc.strerror}); choose another stream.control_port") from None
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="reenact-control",
-                                        daemon=True)
+    def __init__(self, panel, *, port: int, token: str = "") -> None:
+        from reenact.stream.panel_app import build_app
+
+        self.token = token or secrets.token_urlsafe(24)
+        self.panel = panel if hasattr(panel, "controls") else _bare_panel(panel)
+        self.socket = _bind(port)
+        self.port = self.socket.getsockname()[1]
+        config = uvicorn.Config(
+            Guard(build_app(self.panel), token=self.token), http=BoundedH11Protocol,
+            ws="none", lifespan="off", log_config=None, access_log=False, server_header=False,
+            limit_concurrency=CONCURRENCY, timeout_keep_alive=KEEP_ALIVE_S,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES, timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, name="reenact-control", daemon=True)
+
+    def _serve(self) -> None:
+        self.server.run(sockets=[self.socket])
 
     @property
     def url(self) -> str:
         return f"http://{LOCALHOST}:{self.port}"
 
     def start(self) -> ControlServer:
+        quiet_uvicorn_logging()
         self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
         return self
 
     def close(self) -> None:
+        self.panel.close()
         if self._thread.is_alive():
-            self.httpd.shutdown()
-            self._thread.join(timeout=2)
-        self.httpd.server_close()
+            self.server.should_exit = True
+            self._thread.join(timeout=3)
+        self.socket.close()
 
     def __enter__(self) -> ControlServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _bare_panel(controls):
+    from reenact.stream.panel import Panel
+
+    return Panel(controls, None, preview_fps=15.0, output_fps=30.0)
+
+
+def print_address(server: ControlServer, token_source: str, file=sys.stderr) -> None:
+    """Tell the user where the panel is; the token appears only when reenact generated it."""
+    token = server.token if token_source == "generated" else f"<token from {token_source}>"
+    print(f"reenact: panel at {server.url}/?token={token}\n"
+          f"reenact: OBS Browser Source: {server.url}/output?token={token}", file=file)

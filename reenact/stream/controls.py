@@ -2,7 +2,16 @@
 control interface (`reenact.stream.control_server`).
 
 Actions: recalibrate, pause (pass-through), next/previous target, intensity up/down, smoothing
-on/off, stats on/off, help on/off, quit.
+on/off, gaze on/off, head motion (off -> rotate -> full), stats on/off, help on/off, quit,
+each per-region gain up/down (`GAIN_ACTIONS`: action -> (region, step), one row each, so a
+panel can list them) and gains_reset.
+Besides actions, the panel sets live settings
+(`reenact.stream.live_settings`) and picks a target by its place in the gallery.
+
+The queue between the requesting threads and the render loop is bounded and coalescing: an
+action requested n times before the next frame is one entry with a count, a setting keeps its
+last value, so 400 `next_target` requests become one switch by 400 places (one cross-fade), and a
+burst of requests never piles work onto the render loop.
 """
 
 from __future__ import annotations
@@ -10,9 +19,21 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
+
+from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
+
+from reenact.stream import preset_controls
 
 log = logging.getLogger(__name__)
+
+GAIN_STEP = 0.1
+# action -> (region, step): fusion.gains.<region> changed by step, clamped to GAIN_RANGE
+GAIN_ACTIONS: dict[str, tuple[str, float]] = {
+    f"gain_{name}_{way}": (name, sign * GAIN_STEP)
+    for name in GAIN_NAMES for way, sign in (("down", -1), ("up", 1))
+}
+GAIN_KEYS = "12345678"  # eyes down/up, brows down/up, mouth down/up, jaw down/up
 
 HOTKEYS = {
     ord("c"): "recalibrate",
@@ -24,10 +45,13 @@ HOTKEYS = {
     ord("="): "intensity_up",
     ord("-"): "intensity_down",
     ord("s"): "smoothing",
+    ord("g"): "gaze",
+    ord("m"): "head_motion",
     ord("t"): "stats",
     ord("h"): "help",
     ord("q"): "quit",
     27: "quit",
+    **preset_controls.PRESET_HOTKEYS,
 }
 
 HELP_LINES = (
@@ -36,7 +60,10 @@ HELP_LINES = (
     "n / b  next / previous target",
     "+ / -  intensity up / down",
     "s  smoothing on/off",
+    "g  gaze on/off",
+    "m  head motion: off / rotate / full",
     "t  stats on/off",
+    preset_controls.HELP_LINE,
     "h  this help",
     "q  quit",
 )
@@ -51,7 +78,9 @@ class ControlState:
     show_help: bool = False
     quit: bool = False
     message: str = ""
-    pending: list[str] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)  # action -> times requested
+    settings: dict[str, Any] = field(default_factory=dict)  # live setting -> last value
+    select: int | None = None  # gallery index to switch to
 
 
 class Controls:
@@ -61,33 +90,73 @@ class Controls:
     so the per-frame work never races with a control request.
     """
 
+    TOGGLES = ("pause", "smoothing", "stats", "help")  # requested twice = unchanged
+
     def __init__(self, reenactor, *, switch_target: Callable[[int], str] | None = None,
-                 show_stats: bool = True) -> None:
+                 show_stats: bool = True,
+                 select_target: Callable[[int], str] | None = None) -> None:
         self.reenactor = reenactor
         self.switch_target = switch_target
+        self.select_target = select_target
         self.state = ControlState(show_stats=show_stats)
         self._lock = threading.Lock()
 
     def request(self, action: str) -> None:
         """Queue an action (thread-safe). Unknown actions raise ValueError."""
-        if action not in self.ACTIONS:
+        if action not in self.ACTIONS and not preset_controls.check(self.reenactor.presets, action):
             raise ValueError(f"unknown action '{action}'; valid: {', '.join(self.ACTIONS)}")
         with self._lock:
-            self.state.pending.append(action)
+            self.state.pending[action] = self.state.pending.get(action, 0) + 1
+
+    def request_settings(self, values: dict[str, Any]) -> None:
+        """Queue checked live settings ({key: value}, see live_settings.parse_settings)."""
+        with self._lock:
+            self.state.settings.update(values)
+
+    def request_select(self, index: int) -> None:
+        """Queue a switch to the gallery's target `index` (the last request wins)."""
+        with self._lock:
+            self.state.select = index
 
     def key(self, key: int | None) -> None:
         if key is not None and key in HOTKEYS:
             self.request(HOTKEYS[key])
 
     def apply_pending(self) -> None:
+        """Apply what was queued since the last frame; on the render loop's thread."""
+        from reenact.stream.live_settings import apply_setting
+
         with self._lock:
-            pending, self.state.pending = self.state.pending, []
-        for action in pending:
-            self.apply(action)
+            state = self.state
+            pending, settings, select = state.pending, state.settings, state.select
+            state.pending, state.settings, state.select = {}, {}, None
+        steps = pending.pop("next_target", 0) - pending.pop("previous_target", 0)
+        if steps:
+            self._switch(steps)
+        if select is not None and self.select_target is not None:
+            self.state.message = self.select_target(select)
+        for action, count in pending.items():
+            if action in ("intensity_up", "intensity_down"):
+                count = min(count, 16)  # 16 steps cross the whole range
+            elif action in self.TOGGLES:
+                count %= 2
+            else:
+                count = min(count, 1)
+            for _ in range(count):
+                self.apply(action)
+        for key, value in settings.items():
+            apply_setting(self.reenactor, key, value)
 
     def apply(self, action: str) -> None:
         """Apply one action now (on the thread that runs the frames)."""
-        self._TABLE[action](self)
+        try:  # the presets' actions are their own table (reenact.stream.preset_controls)
+            message = preset_controls.apply(self.reenactor.presets, action)
+        except ValueError as exc:  # an unknown preset name: say so in the preview, go on
+            message = str(exc)
+        if message is not None:
+            self.state.message = message
+        else:
+            self._TABLE[action](self)
         log.info("control: %s %s", action, self.state.message)
 
     def _recalibrate(self) -> None:
@@ -109,6 +178,26 @@ class Controls:
         on = self.reenactor.toggle_smoothing()
         self.state.message = f"smoothing {'on' if on else 'off'}"
 
+    def _gaze(self) -> None:
+        eyes = self.reenactor.motion.eyes
+        eyes.gaze = not eyes.gaze
+        eyes.reset()
+        self.state.message = f"gaze {'on' if eyes.gaze else 'off'}"
+
+    def _head_motion(self) -> None:
+        self.state.message = f"head motion {self.reenactor.motion.next_mode()}"
+
+    def _gain(self, action: str) -> None:
+        name, step = GAIN_ACTIONS[action]
+        gains = self.reenactor.gains
+        value = round(min(GAIN_RANGE[1], max(GAIN_RANGE[0], gains.get(name) + step)), 2)
+        self.state.message = f"{name} gain {gains.set(name, value):.1f}"
+
+    def _gains_reset(self) -> None:
+        for name in GAIN_NAMES:
+            self.reenactor.gains.set(name, 1.0)
+        self.state.message = "gains 1.0"
+
     def _toggle(self, flag: str) -> None:
         setattr(self.state, flag, not getattr(self.state, flag))
 
@@ -123,15 +212,26 @@ class Controls:
         "intensity_up": lambda self: self._intensity(INTENSITY_STEP),
         "intensity_down": lambda self: self._intensity(-INTENSITY_STEP),
         "smoothing": _smoothing,
+        "gaze": _gaze,
+        "head_motion": _head_motion,
         "stats": lambda self: self._toggle("show_stats"),
         "help": lambda self: self._toggle("show_help"),
         "quit": _quit,
+        "gains_reset": _gains_reset,
+        **{action: (lambda self, a=action: self._gain(a)) for action in GAIN_ACTIONS},
     }
-    ACTIONS = tuple(_TABLE)
+    ACTIONS = (*_TABLE, *(a for a, row in preset_controls.PRESET_ACTIONS.items()
+                          if not row.takes_arg))
 
     def status(self) -> dict:
+        from reenact.stream.live_settings import setting_values
+
         r = self.reenactor
         return {
             "paused": r.paused, "intensity": r.intensity, "smoothing": r.smoothing,
-            "calibrating": r.calibrating, "target": r.target.name, "face_lost": r.face_lost.is_lost,
+            "calibrating": r.calibrating, "gaze": r.motion.eyes.gaze,
+            "head_motion": r.motion.mode, "target": r.target.name, "face_lost": r.face_lost.is_lost,
+            "gains": dict(r.gains.values), "message": self.state.message,
+            "settings": setting_values(r),
+            "presets": r.presets.status(),
         }

@@ -19,6 +19,7 @@ from reenact.fusion import build_fuser
 from reenact.imageio import save_image
 from reenact.landmarks.scripted import DEMO_DURATION_S, peak_times, scripted_landmarks
 from reenact.pipeline.factory import describe
+from reenact.pipeline.outputs import check_outputs
 from reenact.pipeline.reenactor import Reenactor, Tracked
 from reenact.pipeline.target import prepare_target
 from reenact.pipeline.timing import StageTimer
@@ -86,6 +87,7 @@ def run_demo(config: Config) -> tuple[Path, Path]:
 
     The scripted actor enters the pipeline like a tracked camera frame would; its neutral is the
     target's own, and its landmarks are noise-free (no landmark smoothing)."""
+    check_outputs(config)
     timer = StageTimer()
     target = prepare_target(config.stream.target, config)
     actor = ScriptedActor(target.landmarks_crop)

@@ -11,54 +11,81 @@ import logging
 import sys
 
 from reenact.config import Config
+from reenact.errors import DeviceError
 from reenact.plugin_api import find_preview_sink
 from reenact.stream.controls import HELP_LINES, Controls
 from reenact.stream.session import SessionReport, run_session
 
 log = logging.getLogger(__name__)
+CALIBRATED_FRAMES = 60  # about 2 s at 30 fps
 
 
 class LiveHooks:
-    """Builds the per-frame hook: keys -> controls, overlay, preview, quit."""
+    """Builds the per-frame hook: keys -> controls, overlay, preview, panel, quit.
 
-    def __init__(self, config: Config) -> None:
+    preview: open a preview window when the output goes elsewhere and a display is present.
+    """
+
+    def __init__(self, config: Config, *, preview: bool = True) -> None:
         self.config = config
         self.controls: Controls | None = None
         self.preview = None
         self.separate_preview = False
+        self.want_preview = preview
         self.server = None
+        self._was_calibrating = False
+        self._calibrated_frames = 0
+        self.panel = None
 
     def __call__(self, reenactor, sink):
-        self.controls = Controls(reenactor, show_stats=self.config.stream.show_stats,
-                                 switch_target=self._switcher(reenactor))
-        if self.config.stream.control_port:
-            from reenact.stream.control_server import ControlServer
+        from reenact.stream.gallery import Gallery
 
-            self.server = ControlServer(
-                self.controls, port=self.config.stream.control_port,
-                token=self.config.stream.control_token,
-            ).start()
-            print(f"reenact: control interface at {self.server.url} "
-                  f"(header X-Reenact-Token: {self.server.token})", file=sys.stderr)
-        self.preview = sink if sink.preview else self._open_preview(sink)
+        stream = self.config.stream
+        gallery = Gallery(reenactor.target, self.config)
+        self.controls = Controls(reenactor, show_stats=stream.show_stats,
+                                 switch_target=self._switcher(reenactor, gallery, gallery.step),
+                                 select_target=self._switcher(reenactor, gallery, gallery.select))
+        if stream.panel:
+            self._serve(gallery, sink)
+        if sink.preview:
+            self.preview = sink
+        elif self.want_preview:
+            self.preview = self._open_preview(sink)
         self.separate_preview = self.preview is not None and self.preview is not sink
         print("reenact: live. Look at the camera with a neutral face for a moment "
               "(calibration). Press h in the preview for help, Ctrl-C to stop.", file=sys.stderr)
         return self.hook
 
-    def _switcher(self, reenactor):
-        """next/previous target through `stream.targets_dir`, with a cross-fade."""
-        folder = self.config.stream.targets_dir
-        if not folder:
-            return None
-        from reenact.pipeline.target import TargetSet, list_targets
+    def _serve(self, gallery, sink) -> None:
+        from reenact.stream.control_server import ControlServer, print_address
+        from reenact.stream.panel import Panel
+        from reenact.stream.panel_security import resolve_token
 
-        targets = TargetSet(reenactor.target, list_targets(folder), self.config)
+        stream = self.config.stream
+        token, token_source = resolve_token(stream)
+        if token_source == "stream.control_token":
+            log.warning("stream.control_token on the command line is visible to other users "
+                        "(ps); prefer REENACT_CONTROL_TOKEN or stream.control_token_file")
+        self.panel = Panel(self.controls, gallery, preview_fps=stream.preview_fps,
+                           output_fps=sink.fps or 30.0)
+        try:
+            self.server = ControlServer(self.panel, port=stream.control_port, token=token)
+        except DeviceError as exc:
+            if not stream.control_port:
+                raise
+            print(f"reenact: {exc}; using a free port instead", file=sys.stderr)
+            self.server = ControlServer(self.panel, port=0, token=token)
+        self.server.start()
+        print_address(self.server, token_source)
 
-        def switch(step: int) -> str:
-            target = targets.step(step)
-            reenactor.set_target(target, crossfade_s=self.config.stream.crossfade_s)
-            return f"target {targets.index + 1}/{len(targets)}: {target.name}"
+    def _switcher(self, reenactor, gallery, choose):
+        """A target switch through the gallery (by steps, or to an index), with a cross-fade."""
+
+        def switch(value: int) -> str:
+            if len(gallery) < 2 and choose == gallery.step:
+                return "one target only: set stream.targets_dir or drop one on the panel"
+            reenactor.set_target(choose(value), crossfade_s=self.config.stream.crossfade_s)
+            return gallery.label()
 
         return switch
 
@@ -79,8 +106,11 @@ class LiveHooks:
     def overlay_lines(self, capture_status: str = "") -> list[str]:
         r, state = self.controls.reenactor, self.controls.state
         lines = [capture_status] if capture_status else []
-        if r.calibrating:
-            lines.append("calibrating: look neutral")
+        c = r.calibrator
+        if not c.complete:
+            lines.append(f"calibrating: relax your face ({c.collected}/{c.window})")
+        elif self._calibrated_frames > 0:
+            lines.append("calibration done")
         if r.face_lost.is_lost:
             lines.append("no face")
         if state.message:
@@ -91,8 +121,20 @@ class LiveHooks:
             lines += list(HELP_LINES)
         return lines
 
+    def _track_calibration(self) -> None:
+        """'calibration done' stays on the preview for CALIBRATED_FRAMES after each calibration."""
+        calibrating = not self.controls.reenactor.calibrator.complete
+        if self._was_calibrating and not calibrating:
+            self._calibrated_frames = CALIBRATED_FRAMES
+        elif self._calibrated_frames > 0:
+            self._calibrated_frames -= 1
+        self._was_calibrating = calibrating
+
     def hook(self, output, frame, result) -> bool:
         controls = self.controls
+        self._track_calibration()
+        if self.panel is not None:
+            self.panel.on_frame(output, frame, result)
         if self.preview is not None:
             self.preview.set_overlay_lines(self.overlay_lines(result.capture_status))
             if self.separate_preview:
@@ -108,8 +150,8 @@ class LiveHooks:
             self.preview.close()
 
 
-def run_live(config: Config) -> SessionReport:
-    hooks = LiveHooks(config)
+def run_live(config: Config, *, preview: bool = True) -> SessionReport:
+    hooks = LiveHooks(config, preview=preview)
     try:
         return run_session(config, on_frame=hooks)
     finally:

@@ -16,6 +16,7 @@ from reenact.atomic import write_json
 from reenact.config import Config, dump_config
 from reenact.config.plugins import plugin_options
 from reenact.pipeline.factory import build_reenactor
+from reenact.pipeline.outputs import check_outputs
 from reenact.pipeline.timing import StageTimer
 from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
 from reenact.stream.run_loop import LoopParts, LoopResult, run_loop
@@ -85,6 +86,7 @@ def run_session(
     fuser / renderer: ready-made parts (the benchmark's); None = built from the config.
     on_frame(reenactor, sink) -> hook: per-frame controls (hotkeys, overlay); see run_loop.
     """
+    check_outputs(config)  # before anything is opened: an output must not destroy an input
     timer = StageTimer()
     reenactor = build_reenactor(config, timer=timer, fuser=fuser, renderer=renderer)
     with ExitStack() as stack:

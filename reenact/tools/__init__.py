@@ -1,1 +1,1 @@
-"""Tools beside the live loop: bench, soak, replay."""
+"""Tools beside the live loop: bench, soak, replay, panel_load."""

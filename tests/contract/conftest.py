@@ -250,8 +250,8 @@ def make_source(request, clip_path, portrait_path) -> Callable[..., object]:
 
 @pytest.fixture
 def make_sink(request, tmp_path) -> Callable[..., object]:
-    """make_sink(name, width=, height=, fps=) -> an open sink with its fakes (window: skipped
-    with its probe() reason where there is no display)."""
+    """make_sink(name, width=, height=, fps=) -> an open sink with its fakes (window: on a
+    virtual X server; skipped with the reason where there is no Xvfb or no GUI in OpenCV)."""
 
     def factory(name: str, *, width: int = SINK_SIZE[0], height: int = SINK_SIZE[1],
                 fps: float = 30.0, **overrides):
@@ -269,8 +269,10 @@ def make_sink(request, tmp_path) -> Callable[..., object]:
         config = cls.Options(**{**configs[name], **overrides})
         if name == "virtualcam":
             request.getfixturevalue("recording_backend")
-        if name == "window" and (reason := cls.probe(config)) is not None:
-            pytest.skip(reason)
+        if name == "window":
+            request.getfixturevalue("virtual_display")
+            if (reason := cls.probe(config)) is not None:  # e.g. an OpenCV without a GUI
+                pytest.skip(reason)
         return cls(config, width=width, height=height, fps=fps)
 
     return factory

@@ -16,7 +16,7 @@ import torch
 
 from reenact.cli.main import main
 from reenact.imageio import load_image, save_image
-from tests.helpers import decode_rgb, write_clip
+from tests.helpers import decode_rgb, run_cli, write_clip
 
 PORTRAIT = "lp_drv_d19.jpg"
 
@@ -194,3 +194,203 @@ def test_config_typo(capsys, out_dir, clip, tmp_path):
     preset.write_text("renderer:\n  sizee: 256\n")
     expect_error(capsys, out_dir, preset, *source(clip), "--config", str(preset),
                  says="renderer.sizee")
+
+
+# --- outputs: never destroy an input, fail before the first frame or at the first write error --
+
+def one_error_line(code: int, err: str, names: Path | str, says: str = "") -> str:
+    """Exactly one `reenact: error:` line naming `names`, no traceback, a non-zero exit."""
+    lines = [l for l in err.splitlines() if l.startswith("reenact: error:")]
+    assert code != 0 and len(lines) == 1 and "Traceback" not in err, err
+    assert str(names) in lines[0] and says.lower() in lines[0].lower(), lines[0]
+    return lines[0]
+
+
+def partials(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.endswith(".partial")]
+
+
+@pytest.mark.parametrize("how", ["same name", "symlink", "hard link", "dotted path"])
+def test_output_that_is_the_source_video_is_refused(capsys, tmp_path, clip, how):
+    source_clip = tmp_path / "me.mp4"
+    source_clip.write_bytes(clip.read_bytes())
+    before = source_clip.read_bytes()
+    output = {"same name": source_clip, "symlink": tmp_path / "link.mp4",
+              "hard link": tmp_path / "hard.mp4", "dotted path": tmp_path / "." / "me.mp4"}[how]
+    if how == "symlink":
+        output.symlink_to(source_clip)
+    elif how == "hard link":
+        output.hardlink_to(source_clip)
+    code = main(["run", "--source", f"video:{source_clip}", "--sink", f"file:{output}"])
+    one_error_line(code, capsys.readouterr().err, output, says="same file as the video source")
+    assert source_clip.read_bytes() == before and not partials(tmp_path)
+
+
+@pytest.mark.parametrize("role", ["target video", "target image", "targets_dir image"])
+def test_output_that_is_a_target_is_refused(capsys, tmp_path, clip, portraits_dir, role):
+    portrait = tmp_path / "face.jpg"
+    portrait.write_bytes((portraits_dir / PORTRAIT).read_bytes())
+    args = ["--target", str(portrait)]
+    if role == "target video":
+        output = tmp_path / "face.mp4"
+        output.write_bytes(clip.read_bytes())
+        args = ["--target", str(output)]
+    elif role == "target image":  # the output's name is a hard link to the target picture
+        output = tmp_path / "face_as.mp4"
+        output.hardlink_to(portrait)
+    else:  # the output's name is a symlink to an avatar of the targets folder
+        (tmp_path / "avatars").mkdir()
+        avatar = portrait.rename(tmp_path / "avatars" / "a.jpg")
+        output = tmp_path / "b.mp4"
+        output.symlink_to(avatar)
+        args = ["--set", f"stream.targets_dir={tmp_path / 'avatars'}"]
+    before = output.read_bytes()
+    code = main(["run", "--source", f"video:{clip}", "--sink", f"file:{output}", *args])
+    one_error_line(code, capsys.readouterr().err, output, says=f"same file as the {role}")
+    assert output.read_bytes() == before and not partials(tmp_path)
+
+
+def test_output_that_is_a_directory_is_refused(capsys, tmp_path, clip):
+    folder = tmp_path / "result.mp4"
+    folder.mkdir()
+    code = main(["run", "--source", f"video:{clip}", "--sink", f"file:{folder}"])
+    one_error_line(code, capsys.readouterr().err, folder, says="is a directory")
+    assert not any(folder.iterdir()) and not partials(tmp_path)
+
+
+@pytest.fixture
+def small_disk(request, tmp_path):
+    """A fresh 1 MiB tmpfs mounted with the test's options (needs root and mount; skipped with
+    the reason where it cannot be made)."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size=1M{request.param}", "tmpfs",
+                           str(mount)], capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip() or 'not root'}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+@pytest.mark.parametrize("small_disk, says", [("", "MiB free"), (",ro", "read-only file system")],
+                         ids=["full", "read-only"], indirect=["small_disk"])
+def test_full_or_read_only_disk_is_refused_before_the_first_frame(clip, small_disk, says):
+    output = small_disk / "out.mp4"
+    code, err, _ = run_cli("run", "--source", f"video:{clip}", "--sink", f"file:{output}",
+                           "--renderer", "warp")
+    one_error_line(code, err, output, says=says)
+    assert "frame/s" not in err  # refused before the progress bar's first frame
+    assert not any(small_disk.iterdir())
+
+
+def test_a_write_error_fails_at_that_frame_and_leaves_nothing(tmp_path, clips_dir):
+    output = tmp_path / "out" / "result.mp4"
+    code, err, _ = run_cli("run", "--source", f"video:{clips_dir / 'hdtf_aoc.mp4'}",
+                           "--sink", f"file:{output}", "--renderer", "warp", "--max-frames",
+                           "120", "--set", "sink.crf=0",  # lossless: FFmpeg's 32 KiB write
+                           file_size_limit=8 * 1024)      # buffer fills within the first frames
+    line = one_error_line(code, err, output, says="cannot write frame")
+    frame = int(line.split("cannot write frame ")[1].split()[0])
+    assert frame < 120, line  # at the first error, not at the end
+    assert not output.exists() and not partials(tmp_path)
+
+
+# --- image bombs --------------------------------------------------------------------------
+
+def bomb_png(path: Path, side: int = 20000) -> Path:
+    """A side x side 1-bit grayscale PNG of one colour (a few tens of KB), written row by row
+    without ever holding the image: a decompression bomb."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    packer, row = zlib.compressobj(9), b"\x00" + bytes((side + 7) // 8)
+    data = b"".join(packer.compress(row * 100) for _ in range(side // 100)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def bomb_jpeg(path: Path, side: int = 20000) -> Path:
+    """A small JPEG whose header (SOF0) says side x side: decoding it would allocate it all."""
+    import struct
+
+    _ok, encoded = cv2.imencode(".jpg", np.full((16, 16, 3), 128, np.uint8))
+    data = bytearray(encoded.tobytes())
+    sof = data.index(b"\xff\xc0")  # marker, length (2), precision (1), height (2), width (2)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", side, side)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("make", [bomb_png, bomb_jpeg], ids=["png", "jpeg"])
+def test_image_bomb_is_refused_from_its_header(tmp_path, clip, make):
+    bomb = make(tmp_path / f"huge.{'png' if make is bomb_png else 'jpg'}")
+    out_dir = tmp_path / "out"
+    code, err, peak_mib = run_cli("run", "--source", f"video:{clip}", "--target", str(bomb),
+                                  "--sink", f"file:{out_dir / 'out.mp4'}")
+    one_error_line(code, err, bomb, says="too large")
+    assert "20000x20000" in err or "400 Mpx" in err
+    assert peak_mib < 1024, f"peak RSS {peak_mib:.0f} MiB: the image was decoded"
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+# --- settings out of range, a 1x1 target, broken weights ----------------------------------
+
+@pytest.mark.parametrize("setting", [
+    "renderer.size=-256", "renderer.size=300", "smoothing.min_cutoff=-1", "smoothing.beta=-5",
+    "smoothing.d_cutoff=0", "smoothing.crop_blend=2", "stream.max_output_side=1",
+    "tracker.max_faces=0", "stream.intensity=100", "smoothing.min_cutoff=.nan",
+    "smoothing.beta=.inf",
+])
+def test_setting_out_of_range_is_one_line(capsys, out_dir, clip, setting):
+    key, value = setting.split("=")
+    line = expect_error(capsys, out_dir, f"{key}:", *source(clip), "--set", setting)
+    assert ("not a finite number" if value.startswith(".") else "out of range") in line
+
+
+def test_range_checks_cover_presets_and_flags(capsys, out_dir, clip, tmp_path):
+    preset = tmp_path / "mine.yaml"
+    preset.write_text("smoothing:\n  crop_blend: 1.0\n")
+    expect_error(capsys, out_dir, preset, *source(clip), "--config", str(preset),
+                 says="smoothing.crop_blend: 1.0 is out of range; it must be in [0, 1)")
+    expect_error(capsys, out_dir, "stream.intensity", *source(clip), "--intensity", "3",
+                 says="in [0, 1.5]")
+
+
+def test_one_pixel_target(capsys, out_dir, clip, tmp_path):
+    dot = save_image(tmp_path / "dot.png", np.full((1, 1, 3), 200, np.uint8))
+    expect_error(capsys, out_dir, dot, *source(clip), "--target", str(dot), says="1x1 px")
+
+
+def test_generator_weights_full_of_nan(capsys, out_dir, clip, tmp_path):
+    from reenact.engine.weights import save_module
+    from reenact.nn.unet import UNetGenerator
+
+    model = UNetGenerator(ngf=8, size=256)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.fill_(float("nan"))
+    broken = save_module(tmp_path / "diverged.safetensors", model)
+    expect_error(capsys, out_dir, broken, *source(clip), "--weights", str(broken),
+                 "--renderer", "generator", says="NaN")
+
+
+# --- a clip whose frame rate is absurd ----------------------------------------------------
+
+def test_clip_saying_1000_fps_is_played_at_a_stated_rate(tmp_path, clip):
+    odd = write_clip(tmp_path / "fast.mp4", decode_rgb(clip)[:6], fps=1000)
+    output = tmp_path / "out.mp4"
+    code, err, _ = run_cli("run", "--source", f"video:{odd}", "--sink", f"file:{output}",
+                           "--renderer", "warp")
+    assert code == 0 and "Traceback" not in err, err
+    warnings = [l for l in err.splitlines() if "WARNING" in l and str(odd) in l]
+    assert len(warnings) == 1 and "1000 fps" in warnings[0] and "25 fps" in warnings[0], err
+    with av.open(str(output)) as container:
+        assert float(container.streams.video[0].average_rate) == pytest.approx(25.0)

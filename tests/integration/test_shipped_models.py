@@ -155,3 +155,24 @@ def test_the_shipped_fusion_network_carries_the_actors_deviation(actor, target) 
     cosine = float(np.sum(moved * wanted) / (np.linalg.norm(moved) * np.linalg.norm(wanted)))
     assert cosine > 0.7, f"Phi's deviation points elsewhere than the actor's (cos {cosine:.2f})"
     assert mouth_open_ratio(fused) > mouth_open_ratio(target_landmarks) + 0.15
+
+
+def test_the_shipped_fusion_network_keeps_the_expressions_size(actor, target) -> None:
+    """Issue 15: Phi carries the whole expression (the paper's Phi shipped before carried ~60%):
+    over the clip, each expression feature of Phi's J_gen moves as much as the training-free
+    transfer's (regression slope 0.9 .. 1.1) and in step with it (r >= 0.95)."""
+    from reenact.fusion.expression import relative
+    from reenact.train.fusion_validate import carried
+
+    if shipped_weights("fusion") is None:
+        pytest.skip("no fusion network shipped")
+    aligned, neutral = actor
+    _, target_landmarks = target
+    network = build_fuser(replace(Config(), fusion={"kind": "network"}))
+    reference = TrainingFreeFusion()
+    fused = np.stack([network.fuse(f, neutral, target_landmarks, 1.0) for f in aligned])
+    expected = np.stack([reference.fuse(f, neutral, target_landmarks, 1.0) for f in aligned])
+    slopes, rs = carried(relative(expected, target_landmarks), relative(fused, target_landmarks))
+    assert slopes, "the actor clip should move some feature"
+    assert 0.9 <= float(np.mean(slopes)) <= 1.1, f"slopes {np.round(slopes, 2)}"
+    assert float(np.mean(rs)) >= 0.95, f"r {np.round(rs, 3)}"

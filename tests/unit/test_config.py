@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Annotated
 
 import pytest
 import yaml
 
 from reenact.config import Config, config_to_dict, dump_config, load_config, replace
 from reenact.config.load import CONFIG_DIR
+from reenact.config.ranges import Range, check_ranges
 from reenact.errors import ConfigError
 
 
@@ -89,3 +91,44 @@ def test_dict_form_is_plain_data():
     data = config_to_dict(load_config(None, ["train.data=[a]"]))
     assert data["train"]["data"] == ["a"]
     yaml.safe_dump(data)  # only plain types
+
+
+# --- ranges, declared in the schema and checked at load ----------------------------------
+
+@pytest.mark.parametrize("override, says", [
+    ("renderer.size=300", "renderer.size: 300 is out of range; it must be a power of two in [64, 1024]"),
+    ("smoothing.crop_blend=1", "smoothing.crop_blend: 1.0 is out of range; it must be in [0, 1)"),
+    ("smoothing.min_cutoff=0", "smoothing.min_cutoff: 0.0 is out of range; it must be > 0"),
+    ("tracker.face_index=-2", "tracker.face_index: -2 is out of range; it must be >= -1"),
+    ("smoothing.beta=.nan", "smoothing.beta: nan is not a finite number"),
+    ("train.fusion_mix=[0.5,-1]", "train.fusion_mix: -1.0 is out of range; it must be >= 0"),
+])
+def test_out_of_range_values_are_refused_with_the_key(override: str, says: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config(None, [override])
+    assert says in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("override", ["renderer.size=512", "smoothing.crop_blend=0.9",
+                                      "stream.intensity=1.5", "tracker.face_index=-1"])
+def test_values_at_the_edges_of_their_range_load(override: str) -> None:
+    load_config(None, [override])
+
+
+def test_every_float_must_be_finite_without_declaring_a_range() -> None:
+    """A new float key gets the finite check for free; ranges come from its annotation."""
+    @dataclasses.dataclass(frozen=True)
+    class NewSection:
+        gain: float = 1.0
+        side: Annotated[int, Range(16, 64, power_of_two=True)] = 32
+
+    check_ranges(NewSection(), "new")
+    with pytest.raises(ConfigError, match=r"new\.gain: inf is not a finite number"):
+        check_ranges(NewSection(gain=float("inf")), "new")
+    with pytest.raises(ConfigError, match=r"new\.side: 48 is out of range"):
+        check_ranges(NewSection(side=48), "new")
+
+
+def test_replace_checks_ranges_too() -> None:
+    with pytest.raises(ConfigError, match="stream.intensity"):
+        replace(load_config(None), stream={"intensity": 2.0})

@@ -37,7 +37,7 @@ def test_hotkeys_map_to_actions(target):
     r = make_reenactor(target, target.landmarks_crop)
     switched = []
     controls = Controls(r, switch_target=lambda step: switched.append(step) or f"target {step}")
-    for key in "cp+++-sn":
+    for key in "cp+++-snnn":
         controls.key(ord(key))
     controls.key(ord("b"))
     controls.key(None)
@@ -45,11 +45,30 @@ def test_hotkeys_map_to_actions(target):
     assert r.calibrating and r.paused  # recalibration started, pass-through on
     assert r.intensity == pytest.approx(1.2)
     assert r.smoothing is False
-    assert switched == [1, -1]
+    assert switched == [2]  # three forward, one back: one switch by two places
     controls.key(ord("q"))
     controls.apply_pending()
     assert controls.state.quit
     assert set(HOTKEYS.values()) <= set(Controls.ACTIONS)
+
+
+def test_repeated_actions_coalesce(target):
+    """400 queued next_target requests are one switch (one cross-fade), toggles keep parity."""
+    r = make_reenactor(target)
+    switched = []
+    controls = Controls(r, switch_target=lambda step: switched.append(step) or "")
+    for _ in range(400):
+        controls.request("next_target")
+    for _ in range(4):
+        controls.request("pause")
+    for _ in range(1000):
+        controls.request("intensity_down")
+    assert len(controls.state.pending) == 3  # bounded: one entry per distinct action
+    controls.apply_pending()
+    assert switched == [400] and r.paused is False and r.intensity == 0.0
+    controls.request("pause")
+    controls.apply_pending()
+    assert r.paused and controls.state.pending == {}
 
 
 def test_intensity_is_clamped(target):
@@ -79,13 +98,15 @@ def test_control_interface_is_local_and_needs_the_token(target):
     controls = Controls(r)
     with ControlServer(controls, port=0, token="s3cret") as server:
         assert server.url.startswith("http://127.0.0.1:")
-        assert server.httpd.server_address[0] == "127.0.0.1"
+        assert server.socket.getsockname()[0] == "127.0.0.1"
         assert _call(f"{server.url}/status")[0] == 401
         assert _call(f"{server.url}/status", token="wrong")[0] == 401
         assert _call(f"{server.url}/action/pause", "POST", token="nope")[0] == 401
         code, status = _call(f"{server.url}/status", token="s3cret")
         assert code == 200 and status["paused"] is False and status["target"] == "astronaut"
         assert _call(f"{server.url}/action/pause", "POST", token="s3cret") == (200, {"ok": True})
+        assert _call(f"{server.url}/action/pause", "POST", token="s3cret")[0] == 200
+        assert _call(f"{server.url}/action/pause", "POST", token="s3cret")[0] == 200
         assert _call(f"{server.url}/action/explode", "POST", token="s3cret")[0] == 400
         assert not r.paused  # queued: applied on the main thread, between frames
         controls.apply_pending()
@@ -144,3 +165,18 @@ def test_switching_targets_cross_fades_at_the_same_size(target, portraits_dir):
     assert d(middle, first) > 5 and d(middle, nxt.frame) > 5
     assert d(end, nxt.frame) == 0.0
     assert targets.step(1) is targets.targets[2] and targets.step(1) is target
+
+
+def test_gaze_and_head_motion_toggle_live(target):
+    """`g` switches gaze off and on; `m` cycles head motion off -> rotate -> full; the status
+    (what the control interface reports) follows."""
+    r = make_reenactor(target)
+    controls = Controls(r)
+    assert controls.status()["gaze"] is True and controls.status()["head_motion"] == "full"
+    for key in "gm":
+        controls.key(ord(key))
+    controls.apply_pending()
+    assert r.motion.eyes.gaze is False and r.motion.mode == "off"
+    controls.apply("head_motion")
+    controls.apply("gaze")
+    assert controls.status()["head_motion"] == "rotate" and controls.status()["gaze"] is True

@@ -178,3 +178,17 @@ def test_header_length_that_looks_like_a_pickle_opcode(tmp_path: Path) -> None:
     assert path.read_bytes()[:2] == b"\x80\x02"
     state_dict, _ = load_weights(path)
     assert torch.equal(state_dict["a"], torch.ones(3))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_weights_that_are_not_finite_are_refused(tmp_path: Path, bad: float) -> None:
+    model = small_unet(0)
+    state = model.state_dict()
+    key = next(k for k, v in state.items() if v.is_floating_point() and v.numel() > 1)
+    state[key] = state[key].clone()
+    state[key].view(-1)[1] = bad
+    path = save_weights(tmp_path / "broken.safetensors", state, model.arch_meta())
+    with pytest.raises(WeightsError, match=rf"broken\.safetensors: tensor {key} holds NaN"):
+        load_into(small_unet(1), path)
+    save_weights(tmp_path / "fine.safetensors", model.state_dict(), model.arch_meta())
+    load_into(small_unet(1), tmp_path / "fine.safetensors")  # the same weights, finite, load

@@ -1,0 +1,91 @@
+"""Interpretable expression features of one face, and the regions the per-region gains act on.
+
+Six features per face (`FEATURES`), from aligned landmarks (..., 478, 2|3), x and y used, each
+in inter-ocular distances (eye centre to eye centre, from the eye corners), the definitions of
+`reenact eval`'s expression measure (issue 13):
+
+    mouth_open    inner-lip gap, upper 13 to lower 14
+    mouth_width   mouth corner 61 to 291 (a smile widens it)
+    eye_left      left lid gap 386-374;  eye_right  right lid gap 159-145
+    brow_left     left brow's upper line (300 293 334 296 336) to the left eye centre;
+    brow_right    right brow (70 63 105 66 107) to the right eye centre
+
+`relative(lm, neutral)` gives the change from the face's own neutral over the size of its region
+on that neutral (mouth width for the mouth, eye width for an eye, the neutral brow height for a
+brow), so two faces of different proportions can be compared. `GAIN_REGIONS` names the points
+each per-region gain (`fusion.gains`) acts on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reenact.landmarks.regions import REGIONS
+
+FEATURES = ("mouth_open", "mouth_width", "eye_left", "eye_right", "brow_left", "brow_right")
+_LEFT_CORNERS, _RIGHT_CORNERS = (263, 362), (33, 133)
+_LEFT_BROW, _RIGHT_BROW = (300, 293, 334, 296, 336), (70, 63, 105, 66, 107)
+
+# the lower face oval, cheek (93) to cheek (323) through the chin (152)
+_OVAL = list(REGIONS["face_oval"])
+JAW = np.array(_OVAL[_OVAL.index(93): _OVAL.index(323) + 1])
+GAIN_REGIONS: dict[str, np.ndarray] = {
+    "eyes": np.r_[REGIONS["right_eye"], REGIONS["left_eye"], REGIONS["right_iris"],
+                  REGIONS["left_iris"]],
+    "brows": np.r_[REGIONS["right_brow"], REGIONS["left_brow"]],
+    "mouth": np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"]]),
+    "jaw": JAW,
+}
+
+
+def _xy(lm) -> np.ndarray:
+    return np.asarray(lm, dtype=np.float64)[..., :2]
+
+
+def _dist(p: np.ndarray, a, b) -> np.ndarray:
+    pa = p[..., list(a), :].mean(axis=-2) if isinstance(a, tuple) else p[..., a, :]
+    pb = p[..., list(b), :].mean(axis=-2) if isinstance(b, tuple) else p[..., b, :]
+    return np.linalg.norm(pa - pb, axis=-1)
+
+
+def inter_ocular(lm) -> np.ndarray:
+    """(..., 478, 2|3) -> (...) eye centre to eye centre (corners' means), pixels."""
+    return _dist(_xy(lm), _LEFT_CORNERS, _RIGHT_CORNERS)
+
+
+def features(lm) -> np.ndarray:
+    """(..., 478, 2|3) pixels -> (..., 6) float64 in IOD units, in `FEATURES` order."""
+    p = _xy(lm)
+    values = np.stack([
+        _dist(p, 13, 14), _dist(p, 61, 291), _dist(p, 386, 374), _dist(p, 159, 145),
+        _dist(p, _LEFT_BROW, _LEFT_CORNERS), _dist(p, _RIGHT_BROW, _RIGHT_CORNERS),
+    ], axis=-1)
+    return values / np.maximum(inter_ocular(p), 1e-6)[..., None]
+
+
+def region_sizes(neutral) -> np.ndarray:
+    """(478, 2|3) neutral -> (6,) the size each feature is divided by, IOD units."""
+    p = _xy(neutral)
+    scale = max(float(inter_ocular(p)), 1e-6)
+    mouth = _dist(p, 61, 291) / scale
+    sizes = [mouth, mouth, _dist(p, *_LEFT_CORNERS) / scale, _dist(p, *_RIGHT_CORNERS) / scale,
+             *features(p)[4:]]
+    return np.maximum(np.array(sizes), 1e-3)
+
+
+def relative(lm, neutral) -> np.ndarray:
+    """(..., 478, 2|3) and the face's neutral (478, 2|3) -> (..., 6): change over region size."""
+    return (features(lm) - features(neutral)) / region_sizes(neutral)
+
+
+def expressiveness(lm: np.ndarray) -> np.ndarray:
+    """(N, 478, 2|3) frames of one face, no neutral known -> (N,) a score, low = more neutral.
+
+    The mouth's opening and its width above the narrowest in the window, and how far the eyes and
+    brows are from their median in the window, all over the inter-ocular distance: a talking or
+    smiling frame scores high, a relaxed closed-mouth frame low.
+    """
+    f = features(lm)
+    median = np.median(f, axis=0)
+    return (np.clip(f[:, 0], 0.0, None) + (f[:, 1] - f[:, 1].min())
+            + 0.5 * np.abs(f[:, 2:] - median[2:]).sum(axis=1))

@@ -1,0 +1,123 @@
+"""The actor's gaze and eye openness carried onto the fused landmarks, whatever the fuser.
+
+A fuser moves the target's points by the actor's deviation; for the eyes that is not enough: an
+iris moves inside its eye by the eye's own size, and a blink must close the target's eye whether
+it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after fusion:
+
+- **openness** (`openness=True`): each eye's lid gap is the target's neutral gap times the
+  actor's openness relative to the actor's neutral, remapped so that the actor's tracked closed
+  eye (about a quarter of its neutral gap; MediaPipe rarely brings the lids together) is a
+  closed eye, and opened wider than neutral by `wide_gain` times as much (a tracked wide-open
+  eye is only a little wider than neutral). The upper lid moves; the lower lid stays as fused.
+- **gaze** (`gaze=True`): the actor's iris position inside the eye opening, relative to the
+  actor's neutral, in eye widths (both axes; the two eyes averaged, each weighted by how open it
+  is), put on the target's eyes scaled by the target's eye width; held while the eyes close (a
+  closing lid drags the tracked iris with it). The iris ring moves rigidly with its centre.
+  With `gaze=False` the irises keep the target's neutral place in the eye.
+
+All in aligned-crop pixels: (478,3) float32 in, (478,3) float32 out (a new array).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reenact.landmarks.head_pose import (
+    IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS, eye_corners, eye_openness, gaze,
+)
+from reenact.landmarks.regions import REGIONS
+
+_IRISES = (REGIONS["right_iris"], REGIONS["left_iris"])
+CLOSED_BELOW = 0.3  # actor openness (x its neutral) at or below which the target's eye is shut
+HOLD_BELOW = 0.45  # gaze is held while an eye is less open than this (x its neutral) ...
+HOLD_RAMP = 0.25  # ... and followed fully from HOLD_BELOW + HOLD_RAMP on
+
+
+def openness_curve(ratio: float, *, wide_gain: float = 1.5, max_ratio: float = 1.8) -> float:
+    """The target's openness (x its neutral) for the actor's (x its neutral): 0 at or below
+    CLOSED_BELOW, linear to 1 at 1, then 1 + wide_gain (ratio - 1), capped at max_ratio."""
+    if ratio >= 1.0:
+        return min(1.0 + wide_gain * (ratio - 1.0), max_ratio)
+    return max((ratio - CLOSED_BELOW) / (1.0 - CLOSED_BELOW), 0.0)
+
+
+class EyeTransfer:
+    """Rewrites the fused eyes from the actor's gaze and openness (see the module docstring).
+
+    gaze, openness: which of the two to carry (either may be switched live).
+    gaze_limit: (along, across) the largest iris offset from the target's neutral, in eye widths.
+    """
+
+    def __init__(self, *, gaze: bool = True, openness: bool = True,
+                 gaze_limit: tuple[float, float] = (0.2, 0.12), wide_gain: float = 1.5) -> None:
+        self.gaze = bool(gaze)
+        self.openness = bool(openness)
+        self.gaze_limit = np.asarray(gaze_limit, np.float64)
+        self.wide_gain = float(wide_gain)
+        self._held = np.zeros(2)
+        self._neutral_key: bytes | None = None
+        self._neutral = (np.zeros((2, 2)), np.ones(2))
+
+    def reset(self) -> None:
+        """Forget the held gaze (a new neutral, or the face was lost)."""
+        self._held = np.zeros(2)
+
+    def _source_neutral(self, source_neutral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        key = np.asarray(source_neutral, np.float32).tobytes()
+        if key != self._neutral_key:
+            self._neutral = (gaze(source_neutral), np.maximum(eye_openness(source_neutral), 1e-3))
+            self._neutral_key = key
+            self.reset()
+        return self._neutral
+
+    def apply(self, fused: np.ndarray, source: np.ndarray, source_neutral: np.ndarray,
+              target_neutral: np.ndarray) -> np.ndarray:
+        """fused, source, source_neutral, target_neutral: (478,3) aligned-crop pixels (source
+        and its neutral in the actor's pose-free frame when head motion is on)."""
+        out = np.array(fused, np.float32, copy=True)
+        gaze_n, open_n = self._source_neutral(source_neutral)
+        ratio = eye_openness(source) / open_n
+        if self.openness:
+            for eye in (0, 1):
+                self._set_openness(out, target_neutral, eye, float(ratio[eye]))
+        if self.gaze:
+            change = self._gaze_change(gaze(source) - gaze_n, ratio)
+        else:
+            change = np.zeros(2)
+        for eye in (0, 1):
+            self._place_iris(out, target_neutral, eye, change)
+        return out
+
+    def _set_openness(self, out: np.ndarray, target: np.ndarray, eye: int, ratio: float) -> None:
+        upper, lower = UPPER_LIDS[eye], LOWER_LIDS[eye]
+        target_gap = np.clip(target[lower, 1] - target[upper, 1], 0.0, None)
+        wanted = openness_curve(ratio, wide_gain=self.wide_gain) * target_gap
+        out[upper, 1] = out[lower, 1] - wanted
+
+    def _gaze_change(self, change: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+        """(2,) the actor's gaze change (eye widths), both eyes weighted by openness, held
+        while they close."""
+        weight = np.clip((ratio - HOLD_BELOW) / HOLD_RAMP, 0.0, 1.0)
+        if weight.sum() > 1e-3:
+            seen = (change * weight[:, None]).sum(axis=0) / weight.sum()
+            follow = float(min(weight.max(), 1.0))
+            self._held = self._held + follow * (seen - self._held)
+        return np.clip(self._held, -self.gaze_limit, self.gaze_limit)
+
+    @staticmethod
+    def _place_iris(out: np.ndarray, target: np.ndarray, eye: int, change: np.ndarray) -> None:
+        """Put the iris at the target's neutral place in the fused eye, plus `change` (eye
+        widths along / across the eye); the ring keeps its shape, scaled with the eye."""
+        left, right = eye_corners(eye)
+        iris = _IRISES[eye]
+        t0, t1 = target[left, :2], target[right, :2]
+        f0, f1 = out[left, :2], out[right, :2]
+        width_t = max(float(np.hypot(*(t1 - t0))), 1e-6)
+        width_f = float(np.hypot(*(f1 - f0)))
+        axis = (f1 - f0) / max(width_f, 1e-6)
+        normal = np.array([-axis[1], axis[0]])
+        place = gaze(target)[eye] + change
+        centre = 0.5 * (f0 + f1) + width_f * (place[0] * axis + place[1] * normal)
+        scale = width_f / width_t
+        rel = target[iris, :2] - target[IRIS_CENTRES[eye], :2]
+        out[iris, :2] = centre + scale * rel

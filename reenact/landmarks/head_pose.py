@@ -1,0 +1,129 @@
+"""Head pose from the face mesh: rigid 3-D fits, Euler angles, gaze and eye openness.
+
+Coordinates are MediaPipe's: x to the image right, y down, z away from the camera, all in the
+same pixels (a right-handed frame). Angles are in degrees: pitch about x (positive = the face
+tilts down, the nose moves down), yaw about y (positive = the nose moves towards the image
+left), roll about z (positive = clockwise in the image, the image-right eye goes down).
+
+`rigid_fit(reference, current)` finds the similarity (scale s, rotation R, translation t) with
+current ~ s R reference + t over points of the mesh that move little with expression (forehead,
+nose bridge, eye corners, cheekbones, temples); `euler_deg(R)` splits R into the three angles.
+`gaze(landmarks)` is each iris's place in its eye opening and `eye_openness(landmarks)` each
+eye's lid gap, both in eye widths.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from reenact.landmarks.regions import REGIONS
+
+# Points that keep their place on the skull whatever the expression (no jaw, lips or brows).
+RIGID_POINTS = np.array([
+    10, 151, 9, 8, 168, 6, 197, 195, 5, 4,  # forehead, nose bridge and tip
+    33, 133, 362, 263,  # eye corners
+    234, 454, 93, 323, 127, 356, 116, 345, 123, 352,  # cheekbones
+    21, 251, 54, 284, 103, 332, 67, 297, 109, 338,  # temples, upper forehead
+], dtype=np.int64)
+
+EYE_RINGS = (REGIONS["right_eye"], REGIONS["left_eye"])  # image-left eye first; corners 0, 8
+IRIS_CENTRES = (REGIONS["right_iris"][0], REGIONS["left_iris"][0])
+UPPER_LIDS = tuple(ring[1:8] for ring in EYE_RINGS)
+LOWER_LIDS = tuple(ring[15:8:-1] for ring in EYE_RINGS)
+
+
+def rigid_fit(reference: np.ndarray, current: np.ndarray,
+              points: np.ndarray = RIGID_POINTS) -> tuple[float, np.ndarray, np.ndarray]:
+    """The similarity mapping `reference` onto `current` (least squares, Umeyama).
+
+    reference, current: (478,3) pixels. Returns (s, R (3,3), t (3,)) with
+    current[points] ~ s * reference[points] @ R.T + t; R is a proper rotation (det +1).
+    """
+    a = np.asarray(reference, np.float64)[points, :3]
+    b = np.asarray(current, np.float64)[points, :3]
+    ca, cb = a.mean(axis=0), b.mean(axis=0)
+    a0, b0 = a - ca, b - cb
+    u, sig, vt = np.linalg.svd(b0.T @ a0)
+    d = np.sign(np.linalg.det(u @ vt)) or 1.0
+    fix = np.diag([1.0, 1.0, d])
+    rotation = u @ fix @ vt
+    scale = float((sig * np.diag(fix)).sum() / max((a0 * a0).sum(), 1e-12))
+    return scale, rotation, cb - scale * rotation @ ca
+
+
+def rotation_matrix(pitch: float, yaw: float, roll: float) -> np.ndarray:
+    """(3,3) float64 rotation R = Rz(roll) Ry(yaw) Rx(pitch), angles in degrees."""
+    p, y, r = (math.radians(v) for v in (pitch, yaw, roll))
+    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+    rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+def euler_deg(rotation: np.ndarray) -> tuple[float, float, float]:
+    """(pitch, yaw, roll) in degrees of R = Rz(roll) Ry(yaw) Rx(pitch) (the inverse of
+    `rotation_matrix`, for |yaw| < 90)."""
+    r = np.asarray(rotation, np.float64)
+    yaw = math.asin(float(np.clip(-r[2, 0], -1.0, 1.0)))
+    pitch = math.atan2(r[2, 1], r[2, 2])
+    roll = math.atan2(r[1, 0], r[0, 0])
+    return math.degrees(pitch), math.degrees(yaw), math.degrees(roll)
+
+
+def head_angles(reference: np.ndarray, current: np.ndarray) -> tuple[float, float, float]:
+    """(pitch, yaw, roll) degrees of `current`'s head relative to `reference`'s, both (478,3)
+    pixels of one image frame (image pixels, or crop pixels of one alignment)."""
+    _, rotation, _ = rigid_fit(reference, current)
+    return euler_deg(rotation)
+
+
+def rotate_mesh(landmarks: np.ndarray, rotation: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """(N,3) points turned by `rotation` (3,3) about `centre` (3,); a new float32 array."""
+    lm = np.asarray(landmarks, np.float64)
+    c = np.asarray(centre, np.float64)
+    return ((lm - c) @ np.asarray(rotation).T + c).astype(np.float32)
+
+
+def eye_corners(eye: int) -> tuple[int, int]:
+    """The (image-left, image-right) corner indices of eye 0 (image-left eye) or 1."""
+    ring = EYE_RINGS[eye]
+    return (int(ring[0]), int(ring[8])) if eye == 0 else (int(ring[8]), int(ring[0]))
+
+
+def _eye_frame(xy: np.ndarray, eye: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(corners' midpoint (2,), unit axis from the image-left to the image-right corner (2,),
+    eye width)."""
+    left, right = eye_corners(eye)
+    c0, c1 = xy[left, :2], xy[right, :2]
+    width = float(np.hypot(*(c1 - c0)))
+    axis = (c1 - c0) / max(width, 1e-6)
+    return 0.5 * (c0 + c1), axis, width
+
+
+def gaze(landmarks: np.ndarray) -> np.ndarray:
+    """(2,2) float64: per eye (image-left first), the iris centre's place in the eye opening,
+    (along the axis from the image-left to the image-right corner, across it), relative to the
+    corners' midpoint, in eye widths; positive = towards the image right / down."""
+    xy = np.asarray(landmarks, np.float64)
+    out = np.zeros((2, 2))
+    for eye in (0, 1):
+        mid, axis, width = _eye_frame(xy, eye)
+        normal = np.array([-axis[1], axis[0]])
+        rel = xy[IRIS_CENTRES[eye], :2] - mid
+        out[eye] = (rel @ axis / max(width, 1e-6), rel @ normal / max(width, 1e-6))
+    return out
+
+
+def eye_openness(landmarks: np.ndarray) -> np.ndarray:
+    """(2,) float64: per eye (image-left first), the mean lid gap over 7 point pairs in eye
+    widths (>= 0; about 0.25-0.35 open, < 0.08 closed)."""
+    xy = np.asarray(landmarks, np.float64)
+    out = np.zeros(2)
+    for eye in (0, 1):
+        _, axis, width = _eye_frame(xy, eye)
+        normal = np.array([-axis[1], axis[0]])
+        gap = (xy[LOWER_LIDS[eye], :2] - xy[UPPER_LIDS[eye], :2]) @ normal
+        out[eye] = float(np.clip(gap, 0.0, None).mean()) / max(width, 1e-6)
+    return out

@@ -1,0 +1,201 @@
+"""The actor's head motion relative to the calibrated neutral, bounded and smoothed.
+
+`HeadMotion.observe(source, source_neutral, alignment, t_s)` splits the actor's aligned landmarks
+into a rigid head motion and the expression:
+
+- pitch and yaw (and the small roll left in the aligned crop) from a rigid 3-D fit of the
+  actor's neutral onto the current landmarks (`reenact.landmarks.head_pose.rigid_fit`, MediaPipe
+  z); the expression is the current landmarks with that fit undone, so a turned head does not
+  read as a distorted expression;
+- roll, shift and scale in the actor's image, from the frame's alignment (eye line angle, eye
+  midpoint, and the 3-D fit's scale over the crop's scale, so that a turn does not read as a
+  shrink), relative to their median over the first `reference_frames` observed frames.
+
+Each quantity is then limited with a soft knee (linear to 70 % of its limit, then easing into
+it, never beyond) and smoothed with a One Euro filter, so the head neither flies off nor wobbles;
+no frame-to-frame step is larger than the actor's own step plus `CATCH_UP` (the One Euro filter
+alone can overshoot a step while it catches up after a fast move).
+Modes: "off" (nothing moves; the landmarks pass unchanged), "rotate" (pitch, yaw, roll), "full"
+(also shift and scale). `HeadPose.turn(fused, centre)` turns the fused mesh by pitch and yaw;
+`HeadPose.frame_matrix(...)` is the roll / shift / scale as a 2-D similarity of the target frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from reenact.errors import ConfigError
+from reenact.landmarks.align import Alignment, canonical_eye_centres
+from reenact.landmarks.head_pose import euler_deg, rigid_fit, rotate_mesh, rotation_matrix
+from reenact.landmarks.smoothing import OneEuroFilter
+
+HEAD_MODES = ("off", "rotate", "full")
+# the most the output may step beyond the actor's own step, per frame: pitch, yaw, roll (deg),
+# shift x, y (IODs), log scale
+CATCH_UP = np.array([0.5, 0.5, 0.5, 0.01, 0.01, 0.005])
+
+
+def check_mode(mode: str) -> str:
+    """`mode` if it is one of HEAD_MODES, else ConfigError naming stream.head_motion."""
+    if mode not in HEAD_MODES:
+        raise ConfigError(f"stream.head_motion: '{mode}' is not one of {', '.join(HEAD_MODES)}")
+    return mode
+
+
+def soft_limit(value: float, limit: float, knee: float = 0.7) -> float:
+    """`value` unchanged up to knee * limit in size, then easing (tanh) towards +-limit."""
+    k = knee * limit
+    size = abs(value)
+    if size <= k or limit <= 0:
+        return value if limit > 0 else 0.0
+    return math.copysign(k + (limit - k) * math.tanh((size - k) / (limit - k)), value)
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """The output head's motion relative to the target's neutral.
+
+    pitch, yaw, roll: degrees (see `reenact.landmarks.head_pose`); shift: (2,) image x, y in
+    units of the face's inter-ocular distance; scale: size ratio (1 = neutral).
+    """
+
+    pitch: float = 0.0
+    yaw: float = 0.0
+    roll: float = 0.0
+    shift: tuple[float, float] = (0.0, 0.0)
+    scale: float = 1.0
+
+    def turn(self, fused: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        """fused (478,3) crop pixels turned by pitch and yaw about `centre` (3,): (478,3)."""
+        if abs(self.pitch) < 1e-3 and abs(self.yaw) < 1e-3:
+            return fused
+        return rotate_mesh(fused, rotation_matrix(self.pitch, self.yaw, 0.0), centre)
+
+    def is_still(self) -> bool:
+        """True when roll, shift and scale would move no pixel of the frame."""
+        return (abs(self.roll) < 0.02 and abs(self.shift[0]) < 1e-4 and abs(self.shift[1]) < 1e-4
+                and abs(self.scale - 1.0) < 1e-4)
+
+    def frame_matrix(self, pivot: np.ndarray, iod: float) -> np.ndarray:
+        """(2,3) float64 forward similarity of the target frame: roll and scale about `pivot`
+        (2,) frame pixels, then the shift (times `iod`, the target's inter-ocular distance in
+        frame pixels)."""
+        a = math.radians(self.roll)
+        rs = self.scale * np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+        p = np.asarray(pivot, np.float64)
+        t = p - rs @ p + iod * np.asarray(self.shift, np.float64)
+        return np.concatenate([rs, t[:, None]], axis=1)
+
+
+def _image_pose(alignment: Alignment) -> np.ndarray:
+    """(5,) the actor's eye line angle (deg), eye midpoint x, y (image px), crop scale (crop px
+    per image px), inter-ocular distance (image px)."""
+    m = alignment.matrix
+    angle = -math.degrees(math.atan2(m[1, 0], m[0, 0]))
+    mid = canonical_eye_centres(alignment.size).mean(axis=0)
+    centre = alignment.inverse[:, :2] @ mid + alignment.inverse[:, 2]
+    iod = 0.25 * alignment.size / alignment.scale
+    return np.array([angle, centre[0], centre[1], alignment.scale, iod])
+
+
+class HeadMotion:
+    """Follows the actor's head (see the module docstring).
+
+    mode: off / rotate / full. max_turn_deg: pitch and yaw limit; max_roll_deg: roll limit;
+    max_shift: shift limit in inter-ocular distances; max_scale: scale limit (1/x .. x).
+    min_cutoff, beta: the One Euro filter on the pose (Hz; per degree).
+    reference_frames: frames whose median image pose is the neutral one.
+    """
+
+    def __init__(self, mode: str = "rotate", *, max_turn_deg: float = 18.0,
+                 max_roll_deg: float = 20.0, max_shift: float = 0.5, max_scale: float = 1.2,
+                 min_cutoff: float = 3.0, beta: float = 0.3, reference_frames: int = 10) -> None:
+        self.mode = check_mode(mode)
+        self.max_turn_deg, self.max_roll_deg = float(max_turn_deg), float(max_roll_deg)
+        self.max_shift, self.max_scale = float(max_shift), float(max_scale)
+        self.filter = OneEuroFilter(min_cutoff=min_cutoff, beta=beta, d_cutoff=1.0)
+        self.reference_frames = max(1, int(reference_frames))
+        self._seen: list[np.ndarray] = []
+        self._reference: np.ndarray | None = None
+        self._steps: tuple[np.ndarray, np.ndarray] | None = None  # last (limited, output)
+        self.last: HeadPose = HeadPose()
+
+    def reset(self) -> None:
+        """A new neutral: take the reference image pose again, restart the smoothing."""
+        self._seen, self._reference = [], None
+        self.filter.reset()
+        self._steps = None
+        self.last = HeadPose()
+
+    def lost(self) -> None:
+        """The face was lost: restart the smoothing (the reference stays)."""
+        self.filter.reset()
+        self._steps = None
+
+    def add_reference(self, alignment: Alignment | None) -> None:
+        """One frame of the actor's neutral (while calibrating): its image pose joins the
+        reference until `reference_frames` are in."""
+        if alignment is not None and self._reference is None:
+            self._image_motion(_image_pose(alignment), 1.0)
+
+    def observe(self, source: np.ndarray, source_neutral: np.ndarray,
+                alignment: Alignment | None, t_s: float,
+                raw: np.ndarray | None = None) -> tuple[np.ndarray, HeadPose]:
+        """source, source_neutral: (478,3) aligned-crop pixels; alignment: the frame's (None =
+        unknown: no roll, shift or scale); raw: the frame's landmarks before the landmark
+        filter (the pose then lags only by its own filter), else `source` is used. Returns
+        (the expression: source with its own rigid motion undone, (478,3) float32; the
+        bounded, smoothed HeadPose). In mode "off", (source, HeadPose()) unchanged."""
+        if self.mode == "off":
+            return source, HeadPose()
+        s, rotation, t = rigid_fit(source_neutral, source)
+        expression = (((np.asarray(source, np.float64) - t) @ rotation) / s).astype(np.float32)
+        if raw is not None:
+            s, rotation, _ = rigid_fit(source_neutral, raw)
+        pitch, yaw, _ = euler_deg(rotation)
+        raw = np.array([pitch, yaw, 0.0, 0.0, 0.0, 0.0])
+        if alignment is not None:
+            raw[2:] = self._image_motion(_image_pose(alignment), s)
+        raw = self._limit(raw)
+        if self.mode == "rotate":
+            raw[3:] = 0.0
+        smooth = self._no_jumps(raw, self.filter.filter(raw, t_s))
+        pitch, yaw, roll, dx, dy, log_scale = smooth
+        self.last = HeadPose(float(pitch), float(yaw), float(roll), (float(dx), float(dy)),
+                             float(math.exp(log_scale)))
+        return expression, self.last
+
+    def _no_jumps(self, raw: np.ndarray, smooth: np.ndarray) -> np.ndarray:
+        """`smooth` with each step no larger than the raw step plus CATCH_UP."""
+        if self._steps is not None:
+            last_raw, last_out = self._steps
+            room = np.abs(raw - last_raw) + CATCH_UP
+            smooth = last_out + np.clip(smooth - last_out, -room, room)
+        self._steps = (raw.copy(), np.array(smooth, np.float64))
+        return smooth
+
+    def _image_motion(self, pose: np.ndarray, fit_scale: float) -> np.ndarray:
+        """(4,) roll (deg), shift x, y (neutral IODs), log scale, relative to the reference."""
+        if self._reference is None:
+            self._seen.append(pose)
+            if len(self._seen) >= self.reference_frames:
+                self._reference = np.median(np.stack(self._seen), axis=0)
+            return np.zeros(4)
+        ref = self._reference
+        roll = (pose[0] - ref[0] + 180.0) % 360.0 - 180.0
+        shift = (pose[1:3] - ref[1:3]) / max(ref[4], 1e-9)
+        return np.array([roll, shift[0], shift[1], math.log(fit_scale * ref[3] / pose[3])])
+
+    def _limit(self, raw: np.ndarray) -> np.ndarray:
+        out = raw.copy()
+        out[0] = soft_limit(raw[0], self.max_turn_deg)
+        out[1] = soft_limit(raw[1], self.max_turn_deg)
+        out[2] = soft_limit(raw[2], self.max_roll_deg)
+        size = float(np.hypot(raw[3], raw[4]))
+        if size > 1e-9:
+            out[3:5] = raw[3:5] * soft_limit(size, self.max_shift) / size
+        out[5] = soft_limit(raw[5], math.log(self.max_scale))
+        return out

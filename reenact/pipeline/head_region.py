@@ -1,0 +1,206 @@
+"""The target's head (face, hair, neck) moved as one piece over a background that stays put.
+
+`HeadRegion(frame, alignment, landmarks_crop)` prepares once per target:
+
+- the head zone, in the target's canonical crop coordinates (so in inter-ocular units): an
+  ellipse over the face and the hair around it, and the neck below the chin;
+- the person in the frame (MediaPipe selfie segmentation; the whole zone where it finds no one),
+  so that the zone's background is not carried along: alpha = zone x person;
+- how much each pixel follows the head: fully above the chin, fading to nothing over the neck,
+  so the shoulders stay and the neck bends;
+- a clean plate: the frame with the head inpainted (cv2.inpaint at quarter size), shown where
+  the head moves away.
+
+`move(image, matrix)` then treats the frame (with the rendered face already pasted) as two
+layers, a head P = image - (1 - a) plate (premultiplied) over the plate, resamples the head
+layer and its alpha through the head's 2-D similarity `matrix` (frame pixels, weighted per pixel
+as above) and lays them over the plate again: out = P' + (1 - a') plate. An unmoved head gives
+the frame back exactly (soft hair edges included); outside the head's box, and wherever neither
+the old nor the moved head is, the frame is unchanged.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from reenact.landmarks.align import Alignment
+
+# The head zone in canonical crop units (fractions of the crop side; the eyes sit at y 0.39,
+# 0.25 apart): an ellipse for face and hair, a band for the neck below the chin.
+_HEAD_CENTRE = (0.5, 0.42)
+_HEAD_AXES = (0.43, 0.56)
+_NECK_HALF_WIDTH = 0.24
+_NECK_LENGTH = 0.5  # below the chin, where the zone ends
+_FOLLOW_FADE = (0.02, 0.4)  # below the chin: follows fully to the first, not at all from the 2nd
+_MOTION_MARGIN = 0.25  # the box grows by this x crop side for the head's largest motion
+_STEP = 8  # the per-pixel move is computed on a grid this many times coarser, then upsampled
+
+
+def _smooth(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def person_mask(frame: np.ndarray) -> np.ndarray | None:
+    """(H,W) float32 in [0,1], the people in an RGB frame (MediaPipe selfie segmentation), or
+    None when MediaPipe is missing or finds no one."""
+    try:
+        from reenact.landmarks.tracker import _quiet_stderr, _solutions
+
+        with _quiet_stderr():
+            seg = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+            try:
+                result = seg.process(np.ascontiguousarray(frame))
+            finally:
+                seg.close()
+    except (ImportError, AttributeError, RuntimeError):
+        return None
+    mask = getattr(result, "segmentation_mask", None)
+    if mask is None or float(mask.max()) < 0.5:
+        return None
+    return np.clip((np.asarray(mask, np.float32) - 0.25) / 0.5, 0.0, 1.0)
+
+
+class HeadRegion:
+    """One target's head, ready to move (see the module docstring).
+
+    frame: (H,W,3) uint8 RGB target frame; alignment: its face's frame <-> crop alignment;
+    landmarks_crop: (478,2|3) the face in crop pixels. segment: use the person mask.
+    """
+
+    def __init__(self, frame: np.ndarray, alignment: Alignment, landmarks_crop: np.ndarray, *,
+                 segment: bool = True) -> None:
+        h, w = frame.shape[:2]
+        s = float(alignment.size)
+        lm = np.asarray(landmarks_crop, np.float64)
+        self.pivot_crop = lm[152, :2].copy()  # the chin: the neck bends below it
+        corners = np.array([[-_HEAD_AXES[0], -_HEAD_AXES[1]], [_HEAD_AXES[0], -_HEAD_AXES[1]],
+                            [-_HEAD_AXES[0], 1.0], [_HEAD_AXES[0], 1.0]])
+        corners = (corners * (1 + _MOTION_MARGIN) + _HEAD_CENTRE) * s
+        corners[2:, 1] = (lm[152, 1] + _NECK_LENGTH * s)
+        inv = alignment.inverse
+        framed = corners @ inv[:, :2].T + inv[:, 2]
+        x0, y0 = np.clip(np.floor(framed.min(axis=0)).astype(int), 0, [w, h])
+        x1, y1 = np.clip(np.ceil(framed.max(axis=0)).astype(int) + 1, 0, [w, h])
+        self.box = (int(x0), int(y0), int(x1), int(y1))
+        self.alignment = alignment
+        self.iod = 0.25 * s / alignment.scale
+        self.pivot_frame = inv[:, :2] @ self.pivot_crop + inv[:, 2]
+        self.eyes_frame = inv[:, :2] @ np.array([0.5 * s, 0.39 * s]) + inv[:, 2]
+        self._frame = np.ascontiguousarray(frame).copy()
+        self._out = self._frame.copy()
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            self.box = None
+            return
+        self._prepare(frame, alignment, lm, segment)
+
+    def _prepare(self, frame, alignment: Alignment, lm: np.ndarray, segment: bool) -> None:
+        x0, y0, x1, y1 = self.box
+        s = float(alignment.size)
+        gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        m = alignment.matrix
+        cx = (m[0, 0] * gx + m[0, 1] * gy + m[0, 2]) / s  # crop units
+        cy = (m[1, 0] * gx + m[1, 1] * gy + m[1, 2]) / s
+        chin = lm[152, 1] / s
+        ell = np.hypot((cx - _HEAD_CENTRE[0]) / _HEAD_AXES[0], (cy - _HEAD_CENTRE[1]) / _HEAD_AXES[1])
+        head = _smooth((1.08 - ell) / 0.16)
+        neck = (_smooth((_NECK_HALF_WIDTH - np.abs(cx - 0.5)) / 0.06)
+                * _smooth((chin + _NECK_LENGTH - cy) / 0.12) * (cy > _HEAD_CENTRE[1]))
+        zone = np.maximum(head, neck)
+        person = person_mask(frame) if segment else None
+        if person is not None:
+            zone = zone * person[y0:y1, x0:x1]
+        self.alpha = np.ascontiguousarray(zone, dtype=np.float32)
+        self._alpha8 = np.round(self.alpha * 255.0).astype(np.uint8)
+        self._coarse = self._coarse_grid(alignment, lm, x1 - x0, y1 - y0)
+        self._map_x = np.empty((y1 - y0, x1 - x0), np.float32)
+        self._map_y = np.empty_like(self._map_x)
+        self._grid_y, self._grid_x = (v.astype(np.float32) for v in np.mgrid[0:y1 - y0, 0:x1 - x0])
+        self._plate = self._clean_plate(frame[y0:y1, x0:x1], self.alpha)
+        # the background's share of each pixel, (1 - a) plate, and the head layer of the
+        # target frame, frame - (1 - a) plate (premultiplied; int16: it may go negative)
+        a3 = cv2.cvtColor(cv2.bitwise_not(self._alpha8), cv2.COLOR_GRAY2RGB)
+        self._back = cv2.multiply(self._plate, a3, scale=1.0 / 255.0)
+        self._head = cv2.subtract(frame[y0:y1, x0:x1], self._back, dtype=cv2.CV_16S)
+
+    @staticmethod
+    def _clean_plate(box: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The box with the head inpainted (at quarter size, upsampled), uint8 (h,w,3)."""
+        h, w = alpha.shape
+        hole = (alpha > 0.02).astype(np.uint8) * 255  # soft edges too: no ghost of the old head
+        hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+        sw, sh = max(4, w // 4), max(4, h // 4)
+        small = cv2.resize(box, (sw, sh), interpolation=cv2.INTER_AREA)
+        small_hole = cv2.resize(hole, (sw, sh), interpolation=cv2.INTER_NEAREST)
+        filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
+        filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+        plate = box.copy()
+        plate[hole > 0] = filled[hole > 0]
+        return plate
+
+    def _coarse_grid(self, alignment: Alignment, lm: np.ndarray, w: int, h: int):
+        """Sample positions (gx, gy) and follow weights (ch,cw) of a grid _STEP times coarser
+        than the box, placed where cv2.resize's bilinear upsampling to (w, h) reads them."""
+        x0, y0 = self.box[:2]
+        cw, ch = max(2, -(-w // _STEP)), max(2, -(-h // _STEP))
+        xs = x0 + (np.arange(cw) + 0.5) * w / cw - 0.5
+        ys = y0 + (np.arange(ch) + 0.5) * h / ch - 0.5
+        gx, gy = (v.astype(np.float32) for v in np.meshgrid(xs, ys))
+        s, m = float(alignment.size), alignment.matrix
+        cy = (m[1, 0] * gx + m[1, 1] * gy + m[1, 2]) / s
+        fade = (cy - lm[152, 1] / s - _FOLLOW_FADE[0]) / (_FOLLOW_FADE[1] - _FOLLOW_FADE[0])
+        return gx, gy, _smooth(1.0 - fade).astype(np.float32)
+
+    def _fill_maps(self, inv: np.ndarray) -> None:
+        """self._map_x / _map_y (h,w) float32 box coordinates: p + follow (inv p - p); the
+        displacement is exact on the coarse grid and bilinear in between (the move is affine,
+        the fade slow); an unmoved head has none anywhere."""
+        gx, gy, f = self._coarse
+        dx = f * ((inv[0, 0] - 1.0) * gx + inv[0, 1] * gy + inv[0, 2])
+        dy = f * (inv[1, 0] * gx + (inv[1, 1] - 1.0) * gy + inv[1, 2])
+        size = self._map_x.shape[::-1]
+        cv2.resize(dx.astype(np.float32), size, dst=self._map_x, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(dy.astype(np.float32), size, dst=self._map_y, interpolation=cv2.INTER_LINEAR)
+        cv2.add(self._map_x, self._grid_x, dst=self._map_x)
+        cv2.add(self._map_y, self._grid_y, dst=self._map_y)
+
+    def matrix_for(self, pose, *, about: str = "chin") -> np.ndarray:
+        """The (2,3) frame similarity of a `HeadPose`: roll and scale about the target's chin
+        ("chin") or eye midpoint ("eyes"), then the shift in the target's inter-ocular units."""
+        pivot = self.pivot_frame if about == "chin" else self.eyes_frame
+        return pose.frame_matrix(pivot, self.iod)
+
+    def move(self, image: np.ndarray, matrix: np.ndarray,
+             changed: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """image: (H,W,3) uint8, the target frame with the rendered face pasted; matrix: (2,3)
+        forward similarity in frame pixels; changed: the box (x0,y0,x1,y1) where `image` may
+        differ from the target frame (None = anywhere). Returns (H,W,3) uint8, a buffer owned
+        by this object and overwritten by the next call.
+
+        Layers: image = head (premultiplied, P = image - (1 - a) plate) + (1 - a) plate. The
+        head layer and its alpha move; out = P' + (1 - a') plate, so an unmoved head gives the
+        image back exactly, soft edges (hair) included."""
+        if self.box is None:
+            return image
+        x0, y0, x1, y1 = self.box
+        out = self._out
+        if out.shape != image.shape:
+            raise ValueError(f"HeadRegion.move: frame {image.shape}, expected {out.shape}")
+        cx0, cy0, cx1, cy1 = (x0, y0, x1, y1) if changed is None else changed
+        cx0, cy0 = max(cx0, x0), max(cy0, y0)
+        cx1, cy1 = min(cx1, x1), min(cy1, y1)
+        if cx1 > cx0 and cy1 > cy0:  # the head layer where the pasted face changed it
+            cv2.subtract(image[cy0:cy1, cx0:cx1], self._back[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0],
+                         dst=self._head[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], dtype=cv2.CV_16S)
+        self._fill_maps(cv2.invertAffineTransform(np.asarray(matrix, np.float64)))
+        fixed, frac = cv2.convertMaps(self._map_x, self._map_y, cv2.CV_16SC2)
+        head = cv2.remap(self._head, fixed, frac, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        alpha = cv2.remap(self._alpha8, fixed, frac, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        behind = cv2.multiply(self._plate, cv2.cvtColor(cv2.bitwise_not(alpha), cv2.COLOR_GRAY2RGB),
+                              scale=1.0 / 255.0)
+        np.copyto(out, image)
+        cv2.add(head, behind, dst=out[y0:y1, x0:x1], dtype=cv2.CV_8U)
+        return out

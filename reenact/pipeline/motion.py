@@ -1,0 +1,104 @@
+"""Head motion and eyes between fusion and compositing: one stage for the reenactor.
+
+    stage = MotionStage(config)
+    fused, pose = stage.fuse(fuser, source, source_neutral, target, intensity, alignment, t_s)
+    crop = renderer.render(fused)
+    output = stage.composite(target, target.compositor.paste(crop), pose)
+
+`fuse` undoes the actor's head motion (`HeadMotion`, unless stream.head_motion is "off"), fuses
+the expression, carries gaze and eye openness (`reenact.fusion.eyes.EyeTransfer`) and turns the
+fused mesh by the bounded pitch and yaw about the target's head centre; `composite` moves the
+target's head (face, hair, neck) by the bounded roll (and in "full" shift and scale) over a
+background that stays (`HeadRegion`, prepared once per still target, on first use).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reenact.config import Config
+from reenact.fusion.eyes import EyeTransfer
+from reenact.landmarks.head_pose import RIGID_POINTS
+from reenact.pipeline.head_motion import HEAD_MODES, HeadMotion, HeadPose
+from reenact.pipeline.head_region import HeadRegion
+
+
+class MotionStage:
+    """Head motion and eyes for one stream (see the module docstring)."""
+
+    def __init__(self, config: Config) -> None:
+        s = config.stream
+        self.head = HeadMotion(s.head_motion, max_turn_deg=s.head_max_deg,
+                               max_roll_deg=s.head_max_roll_deg,
+                               reference_frames=max(1, s.neutral_frames))
+        self.eyes = EyeTransfer(gaze=s.gaze)
+        self._regions: list[tuple[object, HeadRegion]] = []  # newest first
+        self.moves_frame = True  # False for a moving (video) target: its head is its own
+
+    @property
+    def mode(self) -> str:
+        return self.head.mode
+
+    def set_mode(self, mode: str) -> None:
+        """Switch head motion live (off / rotate / full); the reference pose is kept."""
+        if mode not in HEAD_MODES:
+            raise ValueError(f"head motion: '{mode}' is not one of {', '.join(HEAD_MODES)}")
+        self.head.mode = mode
+        self.head.filter.reset()
+
+    def next_mode(self) -> str:
+        """Cycle off -> rotate -> full -> off; returns the new mode."""
+        self.set_mode(HEAD_MODES[(HEAD_MODES.index(self.mode) + 1) % len(HEAD_MODES)])
+        return self.mode
+
+    def reset(self) -> None:
+        """A new actor neutral."""
+        self.head.reset()
+        self.eyes.reset()
+
+    def calibrate(self, alignment) -> None:
+        """A frame of the actor's neutral (the reenactor is calibrating): its head pose is the
+        reference the head moves from."""
+        self.head.add_reference(alignment)
+
+    def lost(self) -> None:
+        """The actor's face was lost."""
+        self.head.lost()
+        self.eyes.reset()
+
+    def fuse(self, fuser, source: np.ndarray, source_neutral: np.ndarray, target,
+             intensity: float, alignment, t_s: float,
+             raw: np.ndarray | None = None, adjust=None) -> tuple[np.ndarray, HeadPose]:
+        """(478,3) fused landmarks in the target's crop pixels, and the head pose to composite.
+
+        source, source_neutral: (478,3) the actor's aligned landmarks (smoothed); target: a
+        PreparedTarget; alignment: the actor frame's alignment (None = unknown); raw: the
+        landmarks before smoothing, for the head pose (None = `source`); adjust: (fused, target
+        neutral) -> fused, applied after fusion and the eyes, before the head turns (per-region
+        gains, presets; None = nothing)."""
+        expression, pose = self.head.observe(source, source_neutral, alignment, t_s, raw)
+        neutral = target.landmarks_crop
+        fused = fuser.fuse(expression, source_neutral, neutral, intensity)
+        fused = self.eyes.apply(fused, expression, source_neutral, neutral)
+        if adjust is not None:
+            fused = adjust(fused, neutral)
+        centre = np.asarray(neutral, np.float64)[RIGID_POINTS, :3].mean(axis=0)
+        return pose.turn(fused, centre), pose
+
+    def prepare(self, target) -> HeadRegion:
+        """The target's HeadRegion (segmentation and inpainting: ~0.1-1 s), built once; call it
+        when a still target is set so that the first moving frame does not wait for it."""
+        region = next((r for t, r in self._regions if t is target), None)
+        if region is None:
+            region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
+            self._regions = [(target, region), *self._regions][:8]  # a few targets switched live
+        return region
+
+    def composite(self, target, output: np.ndarray, pose: HeadPose) -> np.ndarray:
+        """The composited frame (H,W,3) uint8 with the target's head moved by `pose`."""
+        if pose.is_still() or not self.moves_frame:
+            return output
+        region = self.prepare(target)
+        about = "eyes" if self.mode == "full" else "chin"
+        return region.move(output, region.matrix_for(pose, about=about),
+                           changed=target.compositor.box)

@@ -1,0 +1,157 @@
+"""The panel's target gallery: the targets folder as thumbnails, and targets added by upload.
+
+An upload is checked like any target, before anything is written: its size in bytes, its size in
+pixels (from the header, before decoding), decoded only by the project's image reader
+(`reenact.imageio`), exactly one face found by the tracker. Then it is re-encoded as PNG and
+written atomically into the targets folder under a sanitised, unique name: never anywhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from pathlib import Path
+
+import cv2
+
+from reenact.config import Config, replace
+from reenact.errors import InputError
+from reenact.imageio import decode_image, image_size, save_image
+from reenact.pipeline.target import PreparedTarget, TargetSet, list_targets, prepare_target_image
+
+THUMB_SIDE = 160
+
+
+class UploadError(InputError):
+    """An upload refused, with the HTTP status that says why (400 or 413)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def targets_folder(config: Config) -> Path:
+    """`stream.targets_dir`, else `<stream.output_dir>/targets` (where uploads go)."""
+    return Path(config.stream.targets_dir or Path(config.stream.output_dir) / "targets")
+
+
+class Gallery:
+    """The targets the panel can switch between; the first is the one in use at start.
+
+    Thread-safe: uploads are added from the server's threads, switches happen on the loop's.
+    """
+
+    def __init__(self, first: PreparedTarget, config: Config) -> None:
+        self.config = config
+        self.folder = targets_folder(config)
+        paths = _existing_targets(self.folder, configured=bool(config.stream.targets_dir))
+        self.set = TargetSet(first, paths, config)
+        self._thumbs: dict[int, bytes] = {}
+        self._lock = threading.Lock()
+        self._upload_lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.set)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) every target frame has."""
+        frame = self.set.targets[0].frame
+        return frame.shape[1], frame.shape[0]
+
+    def items(self) -> list[dict]:
+        with self._lock:
+            return [{"index": i, "name": t.name, "current": i == self.set.index}
+                    for i, t in enumerate(self.set.targets)]
+
+    def step(self, steps: int) -> PreparedTarget:
+        with self._lock:
+            return self.set.step(steps)
+
+    def select(self, index: int) -> PreparedTarget:
+        with self._lock:
+            self.set.index = index % len(self.set)
+            return self.set.targets[self.set.index]
+
+    def label(self) -> str:
+        with self._lock:
+            return f"target {self.set.index + 1}/{len(self.set)}: {self.set.targets[self.set.index].name}"
+
+    def thumbnail(self, index: int) -> bytes:
+        """JPEG, longer side THUMB_SIDE; IndexError for a bad index."""
+        with self._lock:
+            if index in self._thumbs:
+                return self._thumbs[index]
+            frame = self.set.targets[index].frame
+        h, w = frame.shape[:2]
+        s = THUMB_SIDE / max(h, w)
+        small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))),
+                           interpolation=cv2.INTER_AREA)
+        data = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))[1].tobytes()
+        with self._lock:
+            self._thumbs[index] = data
+        return data
+
+    def add_upload(self, data: bytes, filename: str) -> int:
+        """Check, save and prepare an uploaded picture; its gallery index. UploadError if refused."""
+        stream = self.config.stream
+        max_bytes = int(stream.upload_max_mb * 1e6)
+        if len(data) > max_bytes:
+            raise UploadError(f"{filename}: too large ({len(data) / 1e6:.1f} MB; the limit is "
+                              f"{stream.upload_max_mb:g} MB, stream.upload_max_mb)", 413)
+        size = image_size(data)
+        if size is not None and size[0] * size[1] > stream.upload_max_megapixels * 1e6:
+            raise UploadError(f"{filename}: too large ({size[0]}x{size[1]} pixels; the limit is "
+                              f"{stream.upload_max_megapixels:g} Mpx, "
+                              "stream.upload_max_megapixels)", 413)
+        config = replace(self.config, tracker={"multiple_faces": "error"})
+        try:
+            image = decode_image(data, name=filename,
+                                 max_side=max(config.tracker.max_image_side, 4096))
+        except InputError as exc:
+            raise UploadError(f"{filename}: not an image ({_reason(exc)})") from None
+        with self._upload_lock:  # one upload prepared at a time
+            target = prepare_target_image(safe_stem(filename), image, config,
+                                          frame_size=self.size, source_name=filename)
+            path = self._save(image, safe_stem(filename))
+            target = dataclasses.replace(target, name=path.name)
+            with self._lock:
+                self.set.targets.append(target)
+                return len(self.set.targets) - 1
+
+    def _save(self, image, stem: str) -> Path:
+        folder = self.folder.resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{stem}.png"
+        n = 2
+        while path.exists():
+            path = folder / f"{stem}-{n}.png"
+            n += 1
+        if path.resolve().parent != folder:  # belt and braces: safe_stem has no separators
+            raise UploadError(f"{stem}: not a valid file name")
+        return save_image(path, image)
+
+
+def _existing_targets(folder: Path, *, configured: bool) -> list[str]:
+    """The folder's pictures; an empty folder is fine (targets get dropped on the panel), a
+    configured folder that does not exist is an error."""
+    if not folder.is_dir():
+        if configured:
+            list_targets(str(folder))  # raises: targets folder not found
+        return []
+    try:
+        return list_targets(str(folder))
+    except InputError:
+        return []
+
+
+def safe_stem(filename: str) -> str:
+    """A file name stem with only letters, digits, '-' and '_' (no path, no dots), <= 60 chars."""
+    stem = Path(filename.replace("\\", "/")).stem
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")[:60] or "target"
+
+
+def _reason(exc: InputError) -> str:
+    text = str(exc)
+    return text.split(": ", 1)[1] if ": " in text else text

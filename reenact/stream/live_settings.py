@@ -1,0 +1,132 @@
+"""The settings that change between frames, without a restart: one table, one row per key.
+
+The panel's sliders and toggles, `POST /settings` and `GET /status` are all built from `SETTINGS`,
+so a new live setting is one row here (its key as in the config where it has one, a label, its
+type and range, how to read it from and write it to the `Reenactor`). Values are checked on the
+requesting thread (`parse_settings`, one error naming the key) and applied on the render loop's
+thread between frames (`apply_setting`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
+from reenact.pipeline.motion import HEAD_MODES
+from reenact.pipeline.reenactor import INTENSITY_RANGE
+
+
+@dataclass(frozen=True)
+class LiveSetting:
+    """One live-settable value: bool (a toggle), float in [low, high] (a slider) or str, one of
+    `choices` (a list)."""
+
+    key: str
+    label: str
+    kind: type
+    get: Callable[[Any], Any]
+    set: Callable[[Any, Any], None]
+    low: float = 0.0
+    high: float = 1.0
+    step: float = 0.05
+    choices: tuple[str, ...] = ()
+
+    def parse(self, value: Any) -> Any:
+        """`value` checked and typed; ValueError naming the key otherwise."""
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"{self.key}: expected true or false, got {value!r}")
+            return value
+        if self.kind is str:
+            if value not in self.choices:
+                raise ValueError(f"{self.key}: expected one of {', '.join(self.choices)}, "
+                                 f"got {value!r}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{self.key}: expected a number in [{self.low}, {self.high}], "
+                             f"got {value!r}")
+        if not self.low <= value <= self.high:
+            raise ValueError(f"{self.key}: {value} is outside [{self.low}, {self.high}]")
+        return float(value)
+
+    def describe(self, reenactor) -> dict[str, Any]:
+        """What the panel needs to draw the control."""
+        kind = {bool: "toggle", str: "choice"}.get(self.kind, "slider")
+        row = {"key": self.key, "label": self.label, "kind": kind, "value": self.get(reenactor)}
+        if kind == "choice":
+            row.update(choices=list(self.choices))
+        elif kind == "slider":
+            row.update(min=self.low, max=self.high, step=self.step)
+        return row
+
+
+def _set_smoothing(r, on: bool) -> None:
+    if on != r.smoothing:
+        r.smoothing = on
+        r.landmark_filter.reset()
+
+
+def _filter_attr(name: str) -> tuple[Callable, Callable]:
+    return (lambda r: getattr(r.landmark_filter, name),
+            lambda r, v: setattr(r.landmark_filter, name, v))
+
+
+def _attr(name: str) -> tuple[Callable, Callable]:
+    return (lambda r: getattr(r, name), lambda r, v: setattr(r, name, v))
+
+
+def _gain(name: str) -> tuple[Callable, Callable]:
+    return (lambda r: r.gains.get(name), lambda r, v: r.gains.set(name, v))
+
+
+def _set_gaze(r, on: bool) -> None:
+    eyes = r.motion.eyes
+    if eyes.gaze != on:
+        eyes.gaze = on
+        eyes.reset()
+
+
+# One row per key.
+SETTINGS: tuple[LiveSetting, ...] = (
+    LiveSetting("stream.intensity", "Intensity", float, *_attr("intensity"), *INTENSITY_RANGE),
+    LiveSetting("smoothing.enabled", "Smoothing", bool, lambda r: r.smoothing, _set_smoothing),
+    LiveSetting("smoothing.min_cutoff", "Smoothing: cut-off when still (Hz)", float,
+                *_filter_attr("min_cutoff"), 0.05, 10.0, 0.05),
+    LiveSetting("smoothing.beta", "Smoothing: speed response", float, *_filter_attr("beta"),
+                0.0, 5.0, 0.05),
+    *(LiveSetting(f"fusion.gains.{name}", f"{name.capitalize()} gain", float, *_gain(name),
+                  *GAIN_RANGE, 0.05) for name in GAIN_NAMES),
+    LiveSetting("stream.gaze", "Gaze (irises follow yours)", bool,
+                lambda r: r.motion.eyes.gaze, _set_gaze),
+    LiveSetting("stream.head_motion", "Head motion", str, lambda r: r.motion.mode,
+                lambda r, v: r.motion.set_mode(v), choices=HEAD_MODES),
+    LiveSetting("paused", "Pause (pass the camera through)", bool, *_attr("paused")),
+)
+BY_KEY = {s.key: s for s in SETTINGS}
+
+
+def parse_settings(values: Any) -> dict[str, Any]:
+    """A JSON object {key: value} checked against the table; ValueError naming the bad key."""
+    if not isinstance(values, dict) or not values:
+        raise ValueError("expected a JSON object of settings, e.g. {\"stream.intensity\": 0.8}")
+    parsed = {}
+    for key, value in values.items():
+        if key not in BY_KEY:
+            raise ValueError(f"{key}: not a live setting (live settings: {', '.join(BY_KEY)})")
+        parsed[key] = BY_KEY[key].parse(value)
+    return parsed
+
+
+def apply_setting(reenactor, key: str, value: Any) -> None:
+    """Set one checked value; on the render loop's thread."""
+    BY_KEY[key].set(reenactor, value)
+
+
+def setting_values(reenactor) -> dict[str, Any]:
+    return {s.key: s.get(reenactor) for s in SETTINGS}
+
+
+def describe_settings(reenactor) -> list[dict[str, Any]]:
+    return [s.describe(reenactor) for s in SETTINGS]

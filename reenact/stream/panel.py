@@ -1,0 +1,91 @@
+"""What the browser panel shows and changes, fed by the render loop once per frame.
+
+The render loop calls `Panel.on_frame` after each frame: two `FrameFeed.offer`s (a flag test
+unless a browser is waiting) and, twice a second, a snapshot of the stats. The server's threads
+read only the snapshot and the feeds, never the loop's live structures.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from reenact.stream.frame_feed import FrameFeed, draw_landmarks
+from reenact.stream.live_settings import describe_settings
+
+STATS_EVERY_NS = 500_000_000
+
+
+class Panel:
+    """The panel's view of a live session: controls, gallery, previews and stats."""
+
+    def __init__(self, controls, gallery, *, preview_fps: float, output_fps: float) -> None:
+        self.controls = controls
+        self.gallery = gallery
+        self.preview_fps = preview_fps
+        self.output_fps = output_fps
+        self.output = FrameFeed(quality=85)
+        self.camera = FrameFeed(quality=70, max_side=640, draw=draw_landmarks)
+        self.frames = 0
+        self._stats: dict = {}
+        self._last_ns = 0
+        self._last_frames = 0
+        r = controls.reenactor
+        renderer = r.renderer
+        self._engine = {
+            "renderer": getattr(renderer, "name", type(renderer).__name__.removesuffix("Renderer").lower()),
+            "backend": getattr(renderer, "backend_name", "numpy"),
+            "device": str(getattr(renderer, "device", "cpu")),
+            "fuser": type(r.fuser).__name__,
+        }
+
+    @property
+    def reenactor(self):
+        return self.controls.reenactor
+
+    def on_frame(self, output: np.ndarray, frame, result) -> None:
+        """The loop's newest output (and camera frame, None during a stall); loop thread."""
+        capture_ns = frame.timestamp_ns if frame is not None else 0
+        self.output.offer(output, capture_ns=capture_ns)
+        if frame is not None:
+            self.camera.offer(frame.image, capture_ns=capture_ns,
+                              extra=self.reenactor.last_image_landmarks)
+        self.frames += 1
+        now = time.perf_counter_ns()
+        if now - self._last_ns >= STATS_EVERY_NS:
+            self._snapshot(result, now)
+
+    def _snapshot(self, result, now: int) -> None:
+        fps = 0.0
+        if self._last_ns:
+            fps = (self.frames - self._last_frames) / ((now - self._last_ns) / 1e9)
+        latency = list(result.latency_ms)[-30:] if result is not None else []
+        stages = {name: round(v["median_ms"], 2)
+                  for name, v in self.reenactor.timer.summary().items()}
+        self._stats = {
+            "fps": round(fps, 2),
+            "delay_ms": round(float(np.median(latency)), 1) if latency else None,
+            "stages_ms": stages,
+            "capture_status": getattr(result, "capture_status", ""),
+        }
+        self._last_ns, self._last_frames = now, self.frames
+
+    def status(self) -> dict:
+        """GET /status: the controls' state, settings, stats, engine and gallery."""
+        status = self.controls.status()
+        status.update(self._stats)
+        status.update(self._engine)
+        status["frames"] = self.frames
+        status["face_found"] = not status["face_lost"]
+        age = self.output.median_age_ms()
+        status["browser_delay_ms"] = None if age is None else round(age, 1)
+        if self.gallery is not None:
+            status["targets"] = self.gallery.items()
+        return status
+
+    def settings(self) -> list[dict]:
+        return describe_settings(self.reenactor)
+
+    def close(self) -> None:
+        self.output.closed = self.camera.closed = True

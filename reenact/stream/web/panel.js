@@ -1,0 +1,169 @@
+// The reenact panel: previews, live settings, gallery with upload, stats.
+// Everything goes through the same API a stream deck uses (GET /status, POST /settings, ...).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const dragging = new Set();  // settings the user is moving: /status must not snap them back
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { credentials: "same-origin", ...options });
+  let body = {};
+  try { body = await response.json(); } catch (e) { /* not JSON */ }
+  if (!response.ok) throw new Error(body.error || `${path}: HTTP ${response.status}`);
+  return body;
+}
+
+function say(text, kind = "ok") {
+  const m = $("message");
+  m.textContent = text;
+  m.className = kind;
+}
+
+function postSetting(key, value) {
+  api("/settings", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ [key]: value }),
+  }).catch((e) => say(e.message, "error"));
+}
+
+function buildSettings(rows) {
+  const box = $("settings");
+  box.textContent = "";
+  for (const row of rows) {
+    const wrap = document.createElement("div");
+    wrap.className = "setting";
+    const label = document.createElement("label");
+    label.textContent = row.label;
+    const input = document.createElement("input");
+    input.dataset.key = row.key;
+    if (row.kind === "toggle") {
+      input.type = "checkbox";
+      input.checked = row.value;
+      input.addEventListener("change", () => postSetting(row.key, input.checked));
+      label.prepend(input);
+      wrap.append(label);
+    } else if (row.kind === "choice") {
+      const select = document.createElement("select");
+      select.dataset.key = row.key;
+      for (const choice of row.choices) select.append(new Option(choice, choice, false, choice === row.value));
+      select.addEventListener("change", () => postSetting(row.key, select.value));
+      wrap.append(label, select);
+    } else {
+      const out = document.createElement("output");
+      Object.assign(input, { type: "range", min: row.min, max: row.max, step: row.step, value: row.value });
+      out.textContent = Number(row.value).toFixed(2);
+      input.addEventListener("input", () => {
+        dragging.add(row.key);
+        out.textContent = Number(input.value).toFixed(2);
+        postSetting(row.key, Number(input.value));
+      });
+      input.addEventListener("change", () => setTimeout(() => dragging.delete(row.key), 1000));
+      wrap.append(label, out, input);
+    }
+    box.append(wrap);
+  }
+}
+
+function showSettings(values) {
+  for (const input of document.querySelectorAll("#settings input, #settings select")) {
+    const key = input.dataset.key;
+    if (!(key in values) || dragging.has(key)) continue;
+    if (input.tagName === "SELECT") input.value = values[key];
+    else if (input.type === "checkbox") input.checked = values[key];
+    else {
+      input.value = values[key];
+      input.parentElement.querySelector("output").textContent = Number(values[key]).toFixed(2);
+    }
+  }
+}
+
+function chip(id, text, good) {
+  const c = $(id);
+  c.textContent = text;
+  c.className = "chip" + (good === undefined ? "" : good ? " good" : " bad");
+}
+
+let galleryKey = "";
+function showGallery(targets) {
+  const key = JSON.stringify(targets);
+  if (key === galleryKey) return;
+  galleryKey = key;
+  const box = $("gallery");
+  box.textContent = "";
+  for (const t of targets) {
+    const img = document.createElement("img");
+    img.src = `/targets/${t.index}/thumb.jpg`;
+    img.alt = img.title = t.name;
+    img.className = "thumb" + (t.current ? " current" : "");
+    img.dataset.index = t.index;
+    img.addEventListener("click", () =>
+      api(`/targets/${t.index}/select`, { method: "POST" })
+        .then(() => say(`switching to ${t.name}`)).catch((e) => say(e.message, "error")));
+    box.append(img);
+  }
+}
+
+function showStatus(s) {
+  chip("chip-fps", `${(s.fps ?? 0).toFixed(1)} fps`);
+  chip("chip-delay", s.delay_ms == null ? "delay -" : `delay ${s.delay_ms.toFixed(0)} ms`);
+  chip("chip-face", s.paused ? "paused" : s.face_found ? "face found" : "face lost", s.paused ? undefined : s.face_found);
+  chip("chip-calib", s.calibrating ? "calibrating: look neutral" : "calibrated", !s.calibrating);
+  chip("chip-engine", `${s.renderer} · ${s.backend} · ${s.device}`);
+  $("calib-state").textContent = s.calibrating ? "calibrating…" : "done";
+  showSettings(s.settings || {});
+  if (s.targets) showGallery(s.targets);
+  const body = $("stages").tBodies[0];
+  body.textContent = "";
+  for (const [name, ms] of Object.entries(s.stages_ms || {})) {
+    const tr = body.insertRow();
+    tr.insertCell().textContent = name;
+    tr.insertCell().textContent = `${ms.toFixed(1)} ms`;
+  }
+}
+
+async function poll() {
+  try { showStatus(await api("/status")); } catch (e) { say(e.message, "error"); }
+  setTimeout(poll, 500);
+}
+
+async function upload(file) {
+  if (!file) return;
+  say(`checking ${file.name}…`);
+  try {
+    const body = await api(`/targets?name=${encodeURIComponent(file.name)}`, {
+      method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: file,
+    });
+    say(`added ${body.targets[body.index].name}; switching to it`);
+    showGallery(body.targets);
+  } catch (e) { say(e.message, "error"); }
+}
+
+function setupUpload() {
+  const zone = $("dropzone");
+  $("upload-input").addEventListener("change", (e) => upload(e.target.files[0]));
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    upload(e.dataTransfer.files[0]);
+  });
+}
+
+function reconnectOnError(img) {
+  img.addEventListener("error", () => setTimeout(() => {
+    img.src = img.src.replace(/&t=\d+$/, "") + `&t=${Date.now()}`;
+  }, 1000));
+}
+
+async function main() {
+  $("recalibrate").addEventListener("click", () =>
+    api("/action/recalibrate", { method: "POST" }).then(() => say("recalibrating: look neutral"))
+      .catch((e) => say(e.message, "error")));
+  setupUpload();
+  reconnectOnError($("output-preview"));
+  reconnectOnError($("camera-preview"));
+  try { buildSettings((await api("/settings")).settings); } catch (e) { say(e.message, "error"); }
+  poll();
+}
+main();

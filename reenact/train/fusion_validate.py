@@ -1,0 +1,169 @@
+"""Landmark-level measures of a fuser on held-out people, for choosing and reporting Phi.
+
+A fuser here is `fuse(source, source_neutral, target) -> J_gen`, batched: (B,478,3) aligned
+256-crop pixels in and out. Two measures, each for the fuser and the training-free transfer:
+
+- `nme`: labelled Yale pairs (A with expression e drives B's neutral; B with e is the truth):
+  mean xy distance of J_gen to the truth over the inter-ocular distance (64 px).
+- `gain` / `r`: every clip person drives every other held-out person's neutral; the six
+  expression features of J_gen relative to the target's neutral against the actor's relative to
+  theirs (`reenact.fusion.expression.relative`: each over its region's size): the mean
+  regression slope (1 = as much expression as the actor) and the mean Pearson r, over features
+  and pairs. These are `reenact eval`'s expression_gain / expression_r on landmarks alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from reenact.fusion.expression import relative
+from reenact.fusion.transfer import TrainingFreeFusion
+from reenact.train.fusion_data import Person, yale_pairs
+
+IOD_PX = 64.0
+SIZE = 256
+HALF = 128.0
+MIN_SPREAD = 0.02  # a feature that moves less than this (std, region units) is not scored
+
+Fuse = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def px(unit: np.ndarray) -> np.ndarray:
+    out = np.asarray(unit, np.float32) * np.float32(HALF)
+    out[..., :2] += HALF
+    return out
+
+
+def training_free() -> Fuse:
+    free = TrainingFreeFusion()
+
+    def fuse(source, source_neutral, target):
+        return np.stack([free.fuse(s, n, t) for s, n, t in zip(source, source_neutral, target)])
+
+    return fuse
+
+
+def residual_fuser(phi) -> Fuse:
+    """The residual Phi (`reenact.nn.fusion_residual`) as a batched pixel fuser."""
+    from reenact.train.fusion_residual import fuse, point_scales  # noqa: PLC0415
+
+    free = TrainingFreeFusion()
+
+    def run(source, source_neutral, target):
+        unit = [torch.from_numpy((a - _SHIFT) / np.float32(HALF))
+                for a in (source, source_neutral, target)]
+        scales = torch.from_numpy(point_scales(free, unit[1].numpy(), unit[2].numpy()))
+        with torch.no_grad():
+            return px(fuse(phi, *unit, scales).numpy())
+
+    return run
+
+
+_SHIFT = np.array([HALF, HALF, 0.0], np.float32)
+
+
+def yale_nme(fuse: Fuse, people: list[Person]) -> float | None:
+    pairs = yale_pairs(people)
+    if not pairs:
+        return None
+    source = px(np.stack([a.frames[i] for a, i, _, _ in pairs]))
+    neutral = px(np.stack([a.neutral for a, _, _, _ in pairs]))
+    target = px(np.stack([b.neutral for _, _, b, _ in pairs]))
+    real = px(np.stack([b.frames[j] for _, _, b, j in pairs]))
+    fused = fuse(source, neutral, target)
+    return float(np.linalg.norm(fused[..., :2] - real[..., :2], axis=-1).mean() / IOD_PX)
+
+
+def carried(actor: np.ndarray, output: np.ndarray) -> tuple[list[float], list[float]]:
+    """(F,6) actor and output features (same units) -> per scored feature: slopes, Pearson r."""
+    slopes, rs = [], []
+    for k in range(actor.shape[1]):
+        a, o = actor[:, k], output[:, k]
+        if a.std() < MIN_SPREAD:
+            continue
+        a0, o0 = a - a.mean(), o - o.mean()
+        slopes.append(float((a0 * o0).sum() / (a0 * a0).sum()))
+        rs.append(float((a0 * o0).sum() / np.sqrt((a0 * a0).sum() * (o0 * o0).sum() + 1e-12)))
+    return slopes, rs
+
+
+def expression_carried(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
+    """Every clip person of `people` driving every other person's neutral (see module doc)."""
+    slopes, rs = [], []
+    for a in (p for p in people if not p.name.startswith("yale_")):
+        for b in (p for p in people if p is not a):
+            src, src_n, tgt = px(a.frames), px(a.neutral), px(b.neutral)
+            fused = fuse(src, np.repeat(src_n[None], len(src), 0), np.repeat(tgt[None], len(src), 0))
+            s, r = carried(relative(src, src_n), relative(fused, tgt))
+            slopes += s
+            rs += r
+    return {"gain": float(np.mean(slopes)) if slopes else None,
+            "r": float(np.mean(rs)) if rs else None, "pairs": len(slopes)}
+
+
+def measure(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
+    return {"nme": yale_nme(fuse, people), **expression_carried(fuse, people)}
+
+
+def validate(phi, people: list[Person]) -> dict[str, Any]:
+    """The residual Phi and the training-free transfer on `people` (held out of training)."""
+    was_training = phi.training
+    phi.eval()
+    record = {"phi": measure(residual_fuser(phi), people),
+              "training_free": measure(training_free(), people)}
+    phi.train(was_training)
+    return record
+
+
+def old_protocol_nme(fuse_one, prepared: str) -> float:
+    """The previous model card's figure: the 64 fixed cross pairs of Yale 14 / 15 drawn by
+    `reenact.train.fusion_trainer` (seed 0) from a `reenact prepare` cache of the Yale stills."""
+    from reenact.train.cache import read_cache  # noqa: PLC0415
+    from reenact.train.fusion_trainer import _to_px, _validation_pairs  # noqa: PLC0415
+    from reenact.train.pairs import split_by_identity  # noqa: PLC0415
+
+    split = split_by_identity(read_cache(prepared), ["expressions_14", "expressions_15"], 0.2)
+    errors = []
+    for p in (p for p in _validation_pairs(split, seed=0) if p.kind == "cross"):
+        fused = fuse_one(_to_px(p.source, SIZE), _to_px(p.source_neutral, SIZE),
+                         _to_px(p.target, SIZE), 1.0)
+        real = _to_px(p.real, SIZE)
+        errors.append(np.linalg.norm(fused[:, :2] - real[:, :2], axis=1).mean() / IOD_PX)
+    return float(np.mean(errors))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m reenact.train.fusion_validate [WEIGHTS...]`: the measures above on the test
+    people, for the training-free transfer and each Phi weights file."""
+    import argparse  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from reenact.config import load_config  # noqa: PLC0415
+    from reenact.fusion.network import NetworkFusion  # noqa: PLC0415
+    from reenact.train.fusion_data import load_people  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("weights", nargs="*")
+    parser.add_argument("--cache", default="cache/landmarks")
+    parser.add_argument("--prepared", default="", help="reenact prepare cache of the Yale stills")
+    parser.add_argument("--people", nargs="+", default=["lp_d9", "lp_d13", "hdtf_aoc",
+                                                        "pcavs_00010", "yale_14", "yale_15"])
+    args = parser.parse_args(argv)
+    people = load_people(args.cache, include=args.people)
+    config = load_config(None)
+    fusers = {"training_free": TrainingFreeFusion(),
+              **{w: NetworkFusion.from_weights(w, config) for w in args.weights}}
+    for name, f in fusers.items():
+        row = measure(lambda s, n, t, f=f: np.stack([f.fuse(*x, 1.0) for x in zip(s, n, t)]),
+                      people)
+        if args.prepared:
+            row["nme_old_protocol"] = old_protocol_nme(f.fuse, args.prepared)
+        print(name, json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""The panel in a real browser: Debian's Chromium, headless, driven by Selenium.
+
+A real `reenact live` on a looping clip; the page loads from the printed address, the output
+preview updates, the intensity slider moved with the mouse reaches `/status`, a click on a
+thumbnail switches the target, and a screenshot is saved in the test's temp folder (and, when
+REENACT_PANEL_SCREENSHOT names a file, copied there: that is docs/panel.png).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+
+from tests.panel_session import LiveSession
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
+                                "(pip install -e '.[dev]')")
+if not (CHROMIUM and CHROMEDRIVER):
+    pytest.skip("no Chromium here: install Debian's chromium and chromium-driver "
+                "(.ci/install-system-deps does, as root)", allow_module_level=True)
+
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--window-size=1400,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER),
+                              options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_until(condition, timeout_s: float = 60.0, what: str = ""):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def click_thumb(browser, index: int) -> None:
+    """Click a gallery thumbnail, finding it again if the page redrew the gallery meanwhile."""
+    for _ in range(5):
+        try:
+            browser.find_element(By.CSS_SELECTOR, f'.thumb[data-index="{index}"]').click()
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.2)
+    raise AssertionError(f"thumbnail {index} kept being redrawn")
+
+
+def test_panel_in_a_real_browser(browser, tmp_path, clips_dir, portraits_dir):
+    live = LiveSession(clips_dir / "lp_d0.mp4", tmp_path / "session",
+                       targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"])
+    try:
+        live.wait_for(lambda s: "render" in s.get("stages_ms", {}))
+        browser.get(f"{live.url}/?token={live.token}")
+        assert browser.current_url.rstrip("/") == live.url  # token traded for the cookie
+
+        preview = browser.find_element(By.ID, "output-preview")
+        wait_until(lambda: browser.execute_script("return arguments[0].naturalWidth", preview),
+                   what="the output preview's first frame")
+        first = preview.screenshot_as_png
+        wait_until(lambda: preview.screenshot_as_png != first, 30, "the preview to update")
+
+        slider = wait_until(lambda: browser.find_elements(
+            By.CSS_SELECTOR, 'input[data-key="stream.intensity"]'), what="the settings")[0]
+        ActionChains(browser).drag_and_drop_by_offset(slider, -slider.size["width"] // 3, 0) \
+            .perform()
+        moved = float(slider.get_attribute("value"))
+        assert moved < 0.9
+        status = live.wait_for(lambda s: s["intensity"] == moved)
+        assert status["settings"]["stream.intensity"] == moved
+
+        wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, '.thumb[data-index="2"]'),
+                   what="the gallery")
+        click_thumb(browser, 2)
+        assert live.wait_for(lambda s: s["target"] == "lp_s1.jpg")["target"] == "lp_s1.jpg"
+        wait_until(lambda: browser.execute_script(  # the page redraws the gallery: ask it anew
+            "const t = document.querySelector('.thumb.current'); return t && t.dataset.index")
+            == "2", what="the gallery to mark the new target")
+        chip = browser.find_element(By.ID, "chip-fps").text
+        assert chip.endswith("fps") and chip != "- fps"
+
+        click_thumb(browser, 0)  # and back
+        assert live.wait_for(lambda s: s["target"] == "astronaut")["target"] == "astronaut"
+        time.sleep(2.0)  # let the cross-fade finish and the page poll once more for the picture
+        shot = tmp_path / "panel.png"
+        assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+        if os.environ.get("REENACT_PANEL_SCREENSHOT"):
+            shutil.copy(shot, os.environ["REENACT_PANEL_SCREENSHOT"])
+
+        browser.get(f"{live.url}/output?token={live.token}")  # the OBS page: the output only
+        output = browser.find_element(By.ID, "output")
+        wait_until(lambda: browser.execute_script("return arguments[0].naturalWidth", output),
+                   what="the OBS page's first frame")
+        assert not browser.find_elements(By.TAG_NAME, "input")
+    finally:
+        live.close()

@@ -1,0 +1,89 @@
+"""Head pose from the mesh, and the bounded, smoothed head motion built on it (issue 16)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reenact.landmarks.head_pose import (
+    euler_deg, eye_openness, gaze, head_angles, rigid_fit, rotate_mesh, rotation_matrix,
+)
+from reenact.pipeline.head_motion import HeadMotion, HeadPose, check_mode, soft_limit
+from reenact.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def face():
+    """A real face: the built-in target's aligned landmarks (478,3), tracked by MediaPipe."""
+    from reenact.config import load_config
+    from reenact.pipeline.target import prepare_target
+
+    return prepare_target("", load_config()).landmarks_crop.astype(np.float64)
+
+
+def test_euler_round_trip():
+    for angles in [(10.0, -15.0, 5.0), (-20.0, 30.0, -12.0), (0.0, 0.0, 0.0)]:
+        assert euler_deg(rotation_matrix(*angles)) == pytest.approx(angles, abs=1e-6)
+
+
+def test_rigid_fit_recovers_a_turn_of_a_real_mesh(face):
+    centre = face.mean(axis=0)
+    turned = rotate_mesh(face, rotation_matrix(8.0, -12.0, 3.0), centre)
+    assert head_angles(face, turned) == pytest.approx((8.0, -12.0, 3.0), abs=0.05)
+    s, r, t = rigid_fit(face, face * 1.1 + 5.0)
+    assert s == pytest.approx(1.1, abs=1e-4) and np.allclose(r, np.eye(3), atol=1e-6)
+
+
+def test_gaze_and_openness_follow_the_points(face):
+    moved = face.copy()
+    moved[468:473, 0] += 3.0  # the image-left eye's iris, 3 px to the image right
+    change = gaze(moved) - gaze(face)
+    assert change[0, 0] > 0.05 and abs(change[1, 0]) < 1e-9
+    shut = face.copy()
+    for ring in ((159, 145), (386, 374)):
+        shut[list(ring), 1] = face[list(ring), 1].mean()
+    assert eye_openness(shut).max() < eye_openness(face).min()
+
+
+def test_soft_limit_is_linear_then_bounded():
+    assert soft_limit(5.0, 20.0) == 5.0
+    assert soft_limit(-13.9, 20.0) == -13.9
+    values = [soft_limit(v, 20.0) for v in np.linspace(0, 200, 401)]
+    assert max(values) <= 20.0 and soft_limit(30.0, 20.0) < 20.0 and np.all(np.diff(values) >= 0)
+
+
+def test_bad_mode_names_the_key():
+    with pytest.raises(ConfigError, match="stream.head_motion"):
+        check_mode("sideways")
+
+
+def test_off_passes_landmarks_through(face):
+    motion = HeadMotion("off")
+    out, pose = motion.observe(face, face, None, 0.0)
+    assert out is face and pose == HeadPose()
+
+
+def test_head_turn_is_bounded_smooth_and_undone_from_the_expression(face):
+    """The actor turns 0 -> 40 degrees: the output turn never passes the limit, never steps
+    more than the actor plus half a degree, and the expression handed to fusion is the neutral again."""
+    motion = HeadMotion("rotate", max_turn_deg=18.0, reference_frames=1)
+    centre = face.mean(axis=0)
+    yaws, last = [], 0.0
+    actor = np.concatenate([np.zeros(5), np.linspace(0, 40, 30), np.full(10, 40.0)])
+    for i, yaw in enumerate(actor):
+        turned = rotate_mesh(face, rotation_matrix(0.0, yaw, 0.0), centre)
+        expression, pose = motion.observe(turned, face, None, i / 30)
+        assert np.abs(expression - face).max() < 0.05
+        yaws.append(pose.yaw)
+    steps = np.abs(np.diff(yaws))
+    assert max(yaws) < 18.0 and yaws[-1] > 15.0
+    assert steps.max() <= np.abs(np.diff(actor)).max() + 0.5 + 1e-6
+
+
+def test_pose_turns_the_fused_mesh_and_moves_the_frame(face):
+    pose = HeadPose(pitch=0.0, yaw=10.0, roll=12.0, shift=(0.1, 0.0), scale=1.0)
+    centre = face.mean(axis=0)
+    assert head_angles(face, pose.turn(face, centre))[1] == pytest.approx(10.0, abs=0.05)
+    m = pose.frame_matrix(np.array([100.0, 100.0]), iod=50.0)
+    assert m @ np.array([100.0, 100.0, 1.0]) == pytest.approx([105.0, 100.0])
+    assert np.degrees(np.arctan2(m[1, 0], m[0, 0])) == pytest.approx(12.0)
