@@ -65,10 +65,11 @@ def face_box(landmarks: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, i
 
 
 def composite_into(frame: np.ndarray, landmarks: np.ndarray, crop: np.ndarray, size: int, *,
-                   colour_match: bool):
+                   colour_match: bool, **options):
     """Paste `crop` into `frame` as the live loop pastes into a target with these landmarks.
 
-    frame: (H,W,3) uint8; landmarks: (478,3) frame pixels; crop: (S,S,3) uint8.
+    frame: (H,W,3) uint8; landmarks: (478,3) frame pixels; crop: (S,S,3) uint8; options: more
+    `Compositor` keywords (blend, colour; its defaults are the config's).
     Returns (composite (H,W,3) uint8 copy, compositor) - the compositor's `box` / `mask_frame`
     give the paste box and its blend mask.
     """
@@ -78,7 +79,7 @@ def composite_into(frame: np.ndarray, landmarks: np.ndarray, crop: np.ndarray, s
     alignment = compute_alignment(landmarks, size)
     compositor = Compositor(target_frame=frame, alignment=alignment,
                             target_landmarks_crop=alignment.landmarks_to_crop(landmarks),
-                            colour_match=colour_match)
+                            colour_match=colour_match, **options)
     return compositor.paste(crop).copy(), compositor
 
 

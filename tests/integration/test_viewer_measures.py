@@ -99,8 +99,11 @@ def test_seam_is_zero_for_the_real_frame_and_shows_brightness_and_hard_edges(tra
     frame, landmarks = tracked["first_frame"], tracked["static"][0]
     crop = compute_alignment(landmarks, 256).crop_image(frame)
     brighter = np.clip(crop * 1.15, 0, 255).astype(np.uint8)
-    same, compositor = composite_into(frame, landmarks, crop, 256, colour_match=False)
-    bright, _ = composite_into(frame, landmarks, brighter, 256, colour_match=False)
+    # the alpha feather alone (blend="feather"): the feathered vs unfeathered paste
+    same, compositor = composite_into(frame, landmarks, crop, 256, colour_match=False,
+                                      blend="feather")
+    bright, _ = composite_into(frame, landmarks, brighter, 256, colour_match=False,
+                               blend="feather")
     hard = _hard_paste(compositor, frame, brighter)
     seam_same = seam_of(same, frame, compositor)["seam"]
     seam_bright = seam_of(bright, frame, compositor)["seam"]
@@ -110,6 +113,11 @@ def test_seam_is_zero_for_the_real_frame_and_shows_brightness_and_hard_edges(tra
     assert seam_hard > 1.3 * seam_bright
     assert seam_of(hard, frame, compositor)["step"] > 2 * seam_of(bright, frame,
                                                                   compositor)["step"]
+    # the default multiband blend spreads the brightness step out: a smaller seam, still seen
+    multiband, blended = composite_into(frame, landmarks, brighter, 256, colour_match=False,
+                                        blend="multiband")
+    seam_multiband = seam_of(multiband, frame, blended)["seam"]
+    assert 2 * seam_same < seam_multiband < seam_bright
 
 
 def test_crop_scores_see_a_sigma_2_blur(tracked):
