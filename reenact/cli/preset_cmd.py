@@ -130,8 +130,11 @@ def _record(args: argparse.Namespace, config, size: int):
     if kind == "stills":
         if len(parts) != 2:
             raise InputError(f"--source {args.source}: write stills:DIR:CONDITION")
+        from reenact.train.flip import flip_landmarks
+
         exclude = tuple(x for x in args.exclude.split(",") if x) or config.pixel_rr.holdout
-        return rec.from_yale(Path(parts[0]), parts[1], config, size, exclude=exclude)
+        return rec.from_yale(Path(parts[0]), parts[1], config, size, exclude=exclude,
+                             mirror=flip_landmarks)
     from reenact.config import replace
     from reenact.plugin_api import SOURCE_GROUP, load_plugin
 

@@ -61,11 +61,12 @@ class ClassDriven:
 def _presets(folder: Path, config, exclude: tuple[str, ...]) -> dict:
     from reenact.fusion.preset_record import from_yale
     from reenact.fusion.presets import make_preset
+    from reenact.train.flip import flip_landmarks
 
     size = config.renderer.size
     out = {}
     for condition, cls in CLASS_OF.items():
-        rec = from_yale(folder, condition, config, size, exclude=exclude)
+        rec = from_yale(folder, condition, config, size, exclude=exclude, mirror=flip_landmarks)
         out[cls] = make_preset(cls, rec.neutral, rec.expression, size, source=rec.source)
     return out
 

@@ -3,7 +3,7 @@
     J' = L_t + g(p) * (J_gen - L_t)
 
 applied after fusion to the deviation from the target's neutral L_t. g(p) is one gain per region
-(`GAIN_NAMES`: eyes with irises, brows, mouth, jaw; `reenact.fusion.expression.GAIN_REGIONS`) on
+(`GAIN_NAMES`: eyes with irises, brows, mouth, jaw; `reenact.landmarks.expressiveness.GAIN_REGIONS`) on
 that region's points, 1 on the nose and the upper face, and spread smoothly over the rest of the
 mesh (harmonic interpolation over the mesh graph, as the training-free transfer spreads its
 scales), so a damped mouth does not tear from the cheeks. All gains 1 = unchanged.
@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from reenact.fusion.expression import GAIN_REGIONS
+from reenact.landmarks.expressiveness import GAIN_REGIONS
 from reenact.landmarks.regions import REGIONS
 from reenact.fusion.transfer import _HarmonicBlend
 

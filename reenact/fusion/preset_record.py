@@ -162,10 +162,12 @@ def yale_pairs(folder: Path, condition: str, exclude: tuple[str, ...]) -> list[t
 
 
 def from_yale(folder: Path, condition: str, config, size: int, *,
-              exclude: tuple[str, ...]) -> Recording:
-    """The mean deviation of `condition` over the subjects' pairs, on their mean neutral."""
-    from reenact.train.flip import flip_landmarks
+              exclude: tuple[str, ...], mirror=None) -> Recording:
+    """The mean deviation of `condition` over the subjects' pairs, on their mean neutral.
 
+    mirror: `mirror(landmarks (478,3), size) -> landmarks` of the left-right mirrored face
+    (`reenact.train.flip.flip_landmarks`, passed in by the caller: training sits above fusion);
+    with it, winks are mirrored so that the same eye closes in every pair before averaging."""
     neutrals, deviations, used = [], [], []
     for subject, neutral_path, expr_path in yale_pairs(folder, condition, exclude):
         try:
@@ -175,8 +177,8 @@ def from_yale(folder: Path, condition: str, config, size: int, *,
             continue
         n, e = rec.neutral, rec.expression
         d = feature_deltas(e, n)
-        if condition == "wink" and d["eye_right"] < d["eye_left"]:  # keep the left eye closing
-            n, e = flip_landmarks(n, size), flip_landmarks(e, size)
+        if mirror and condition == "wink" and d["eye_right"] < d["eye_left"]:  # left eye closes
+            n, e = mirror(n, size), mirror(e, size)
         neutrals.append(n)
         deviations.append(e - n)
         used.append(subject)

@@ -3,7 +3,7 @@
 The expression is measured as a deviation from this neutral, so it is calibrated at the start of
 a session, can be redone on demand (`reset()`), set directly, or saved to and loaded from an .npz
 file. The calibrator watches a short `window` of tracked (aligned) frames and keeps the least
-expressive of them (`reenact.fusion.expression.expressiveness`: mouth closed and not stretched,
+expressive of them (`reenact.landmarks.expressiveness.expressiveness`: mouth closed and not stretched,
 eyes and brows at their usual place): an actor who starts out talking or smiling still closes
 their mouth between words, and those frames become the neutral. A first estimate is ready after
 `frames` frames (the least expressive third of them), so output starts as soon as before; it is
@@ -28,7 +28,7 @@ NEUTRAL_SHAPE = (478, 3)
 def least_expressive_median(window: np.ndarray, frames: int) -> np.ndarray:
     """(W,478,3) aligned frames -> (478,3) float32: per-point median of the `frames` least
     expressive of them (all W when frames >= W)."""
-    from reenact.fusion.expression import expressiveness  # noqa: PLC0415
+    from reenact.landmarks.expressiveness import expressiveness  # noqa: PLC0415
 
     if frames < len(window):
         window = window[np.argsort(expressiveness(window), kind="stable")[:frames]]

@@ -42,7 +42,7 @@ _EPS = 2.0  # (levels x weight) added to both sums: a dark ring gives a gain nea
 SKIN_WEIGHT = 0.5  # the face's skin counts this much in the colour match (the ring: 1)
 EYE_GROW, MOUTH_GROW = 0.04, 0.10  # x crop side: the features left out of the skin
 BLEND_LEVELS = 4  # pyramid levels: 256 -> 128 -> 64 -> 32
-BLENDS = ("multiband", "feather")
+BLENDS = ("auto", "multiband", "feather")
 COLOURS = ("lowfreq", "stats")
 
 

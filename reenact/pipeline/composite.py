@@ -16,7 +16,9 @@ copy. Before that, in crop space (`reenact.pipeline.blend`):
   ring and spread over the face; `colour="stats"` by per-channel mean/std in the ring (older);
 - with `blend="multiband"` (default) the crop is blended into the target's own crop by a
   Laplacian pyramid over the mask's core, so that fine detail switches over a few pixels and
-  brightness over tens; `blend="feather"` pastes it as it is (the alpha feather only).
+  brightness over tens; `blend="feather"` pastes it as it is (the alpha feather only);
+  `blend="auto"` is multiband when `colour_match` is on (a renderer that repaints the face) and
+  feather otherwise (the warp, whose crop is the target's own pixels moved).
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ class Compositor:
     target_frame: (H,W,3) uint8 RGB; alignment: the target face's frame <-> crop transform;
     target_landmarks_crop: (478,2|3) the target's landmarks in crop pixels;
     colour_match: match the crop's colour to the target's (`colour`: "lowfreq" or "stats");
-    blend: "multiband" (Laplacian-pyramid blend into the target crop) or "feather".
+    blend: "multiband" (Laplacian-pyramid blend into the target crop), "feather", or "auto"
+    (multiband with colour_match, else feather).
     """
 
     def __init__(
@@ -173,7 +176,7 @@ class Compositor:
             return self._out
         if self.colour_match:
             crop = self.match_colours(crop) if self.colour == "stats" else self._lowfreq.apply(crop)
-        if self.blend == "multiband":
+        if self.blend == "multiband" or (self.blend == "auto" and self.colour_match):
             crop = self._multiband.apply(crop)
         elif crop.dtype != np.uint8:
             crop = crop.round().clip(0, 255).astype(np.uint8)

@@ -33,7 +33,6 @@ GAIN_ACTIONS: dict[str, tuple[str, float]] = {
     f"gain_{name}_{way}": (name, sign * GAIN_STEP)
     for name in GAIN_NAMES for way, sign in (("down", -1), ("up", 1))
 }
-GAIN_KEYS = "12345678"  # eyes down/up, brows down/up, mouth down/up, jaw down/up
 
 HOTKEYS = {
     ord("c"): "recalibrate",

@@ -63,7 +63,8 @@ def record_replay(base: Config, *, sizes: list[int], frames: int, path: Path) ->
     for size in sizes:
         config = replace(base, renderer={"size": size, "kind": "warp"}, sink={"kind": "null"},
                          stream={"max_frames": frames + NEUTRAL_FRAMES,
-                                 "neutral_frames": NEUTRAL_FRAMES},
+                                 "neutral_frames": NEUTRAL_FRAMES,
+                                 "neutral_window": NEUTRAL_FRAMES},
                          source={"realtime": False, "loop": True})
         recorder = _Recorder(WarpRenderer(size=size))
         run_session(config, show_progress=False, renderer=recorder)
@@ -72,7 +73,7 @@ def record_replay(base: Config, *, sizes: list[int], frames: int, path: Path) ->
             raise InputError(f"{where}: no face was tracked, nothing to replay")
         arrays[f"crop_{size}"] = recorder.crop
         arrays[f"landmarks_{size}"] = recorder.landmarks
-        arrays[f"fused_{size}"] = np.stack(recorder.fused)
+        arrays[f"fused_{size}"] = np.stack(recorder.fused[-frames:])
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     return write_atomic(path, buffer.getvalue())

@@ -3,7 +3,7 @@
 Reads the per-clip `.npz` files of `reenact.train.landmark_cache` (aligned 256-crop pixels) and
 groups them by *person*, since some people appear in several clips (`IDENTITY_GROUPS`). Each
 person gets a neutral: for a clip, the per-point median of its least expressive tenth of frames
-(`reenact.fusion.expression.expressiveness`); for a Yale subject, the median of their neutral
+(`reenact.landmarks.expressiveness.expressiveness`); for a Yale subject, the median of their neutral
 stills. Three kinds of pairs (all in unit crop coordinates, `reenact.train.pairs.unit_landmarks`):
 
     labelled  Yale: person A with expression e drives person B's neutral; J_o = B with e
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from reenact.errors import InputError
-from reenact.fusion.expression import expressiveness, relative
+from reenact.landmarks.expressiveness import expressiveness, relative
 from reenact.train.pairs import unit_landmarks
 
 SIZE = 256

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from reenact.config.schema import Config
 from reenact.engine.weights import save_module
-from reenact.fusion.expression import GAIN_REGIONS
+from reenact.landmarks.expressiveness import GAIN_REGIONS
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.nn import losses
 from reenact.nn.fusion import LandmarkDiscriminator

@@ -7,7 +7,7 @@ A fuser here is `fuse(source, source_neutral, target) -> J_gen`, batched: (B,478
   mean xy distance of J_gen to the truth over the inter-ocular distance (64 px).
 - `gain` / `r`: every clip person drives every other held-out person's neutral; the six
   expression features of J_gen relative to the target's neutral against the actor's relative to
-  theirs (`reenact.fusion.expression.relative`: each over its region's size): the mean
+  theirs (`reenact.landmarks.expressiveness.relative`: each over its region's size): the mean
   regression slope (1 = as much expression as the actor) and the mean Pearson r, over features
   and pairs. These are `reenact eval`'s expression_gain / expression_r on landmarks alone.
 """
@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from reenact.fusion.expression import relative
+from reenact.landmarks.expressiveness import relative
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.train.fusion_data import Person, yale_pairs
 

@@ -2,8 +2,9 @@
 
 A real `reenact live` on a looping clip; the page loads from the printed address, the output
 preview updates, the intensity slider moved with the mouse reaches `/status`, a click on a
-thumbnail switches the target, and a screenshot is saved in the test's temp folder (and, when
-REENACT_PANEL_SCREENSHOT names a file, copied there: that is docs/panel.png).
+thumbnail switches the target, a portrait picked in the page becomes the target, and a
+screenshot is saved in the test's temp folder (and, when REENACT_PANEL_SCREENSHOT names a file,
+copied there: that is docs/panel.png).
 """
 
 from __future__ import annotations
@@ -98,6 +99,14 @@ def test_panel_in_a_real_browser(browser, tmp_path, clips_dir, portraits_dir):
             == "2", what="the gallery to mark the new target")
         chip = browser.find_element(By.ID, "chip-fps").text
         assert chip.endswith("fps") and chip != "- fps"
+
+        picker = browser.find_element(By.ID, "upload-input")  # the file picker behind the box
+        browser.execute_script("arguments[0].style.display = 'block'", picker)
+        picker.send_keys(str(portraits_dir / "lp_s2.jpg"))
+        assert live.wait_for(lambda s: s["target"] == "lp_s2.png")["target"] == "lp_s2.png"
+        wait_until(lambda: "added lp_s2.png" in browser.find_element(By.ID, "message").text,
+                   what="the page to say the portrait was added")
+        browser.execute_script("arguments[0].style.display = ''", picker)
 
         click_thumb(browser, 0)  # and back
         assert live.wait_for(lambda s: s["target"] == "astronaut")["target"] == "astronaut"

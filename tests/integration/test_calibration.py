@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reenact.fusion.expression import FEATURES, relative
+from reenact.landmarks.expressiveness import FEATURES, relative
 from reenact.landmarks.neutral import NeutralCalibrator, least_expressive_median
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.train.fusion_validate import carried

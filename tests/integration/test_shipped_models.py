@@ -161,7 +161,7 @@ def test_the_shipped_fusion_network_keeps_the_expressions_size(actor, target) ->
     """Issue 15: Phi carries the whole expression (the paper's Phi shipped before carried ~60%):
     over the clip, each expression feature of Phi's J_gen moves as much as the training-free
     transfer's (regression slope 0.9 .. 1.1) and in step with it (r >= 0.95)."""
-    from reenact.fusion.expression import relative
+    from reenact.landmarks.expressiveness import relative
     from reenact.train.fusion_validate import carried
 
     if shipped_weights("fusion") is None:

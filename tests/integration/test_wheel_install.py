@@ -52,7 +52,7 @@ def test_wheel_installs_and_runs_the_demo_outside_the_checkout(tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     where = run([str(python), "-c", "import reenact, reenact.config.load as l, "
-                 "reenact.stream.panel_app as p, reenact.pipeline.factory as f; "
+                 "reenact.stream.panel_app as p, reenact.engine.shipped as f; "
                  "print(reenact.__file__); print(l.CONFIG_DIR); print(p.WEB_DIR); "
                  "print(f.shipped_weights('generator'))"], cwd=work).stdout.split()
     assert all(str(site) in line for line in where), where  # the package, not the checkout

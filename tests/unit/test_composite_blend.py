@@ -119,6 +119,20 @@ def test_multiband_keeps_render_in_core_and_target_outside():
     assert np.array_equal(same, target_crop)
 
 
+def test_auto_blend_is_multiband_only_for_a_repainting_renderer(target):
+    frame, alignment, crop, landmarks = target
+    render = _generator_like(crop)
+
+    def paste(**kwargs):
+        return Compositor(target_frame=frame, alignment=alignment,
+                          target_landmarks_crop=landmarks, **kwargs).paste(render).copy()
+
+    assert np.array_equal(paste(blend="auto"), paste(blend="feather"))
+    assert np.array_equal(paste(blend="auto", colour_match=True),
+                          paste(blend="multiband", colour_match=True))
+    assert not np.array_equal(paste(blend="multiband"), paste(blend="feather"))
+
+
 def test_bad_blend_settings_name_the_key():
     from reenact.config import replace  # noqa: PLC0415
 

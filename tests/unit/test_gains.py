@@ -1,5 +1,5 @@
 """Per-region gains: what each does to a real fused face, their range check at config load and
-live, and that hotkeys / the control interface reach them without a restart."""
+live, and that the control actions reach them without a restart."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from reenact.config import load_config
 from reenact.errors import ConfigError
-from reenact.fusion.expression import GAIN_REGIONS
+from reenact.landmarks.expressiveness import GAIN_REGIONS
 from reenact.fusion.gains import RegionGains
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.stream.controls import HOTKEYS, Controls
@@ -55,22 +55,21 @@ def test_gains_out_of_range_are_refused_at_config_load(text):
         load_config(None, [text])
 
 
-def test_gains_are_changed_live_by_hotkeys_and_actions(target):  # noqa: F811
+def test_gains_are_changed_live_by_control_actions(target):  # noqa: F811
     reenactor = make_reenactor(target)
     assert reenactor.gains.values == {"eyes": 1.0, "brows": 1.0, "mouth": 1.0, "jaw": 1.0}
     controls = Controls(reenactor)
-    for key in "5556":  # mouth down x3, up x1
-        controls.key(ord(key))
-    controls.request("gain_brows_up")
-    controls.apply_pending()
+    for action in ("gain_mouth_down",) * 3 + ("gain_mouth_up", "gain_brows_up"):
+        controls.request(action)
+        controls.apply_pending()  # one frame each: the queue coalesces repeats within a frame
     assert reenactor.gains.get("mouth") == pytest.approx(0.8)
     assert reenactor.gains.get("brows") == pytest.approx(1.1)
     assert controls.status()["gains"]["mouth"] == pytest.approx(0.8)
     for _ in range(30):
         controls.request("gain_jaw_up")
-    controls.apply_pending()
+        controls.apply_pending()
     assert reenactor.gains.get("jaw") == 2.0  # clamped to the range
-    controls.key(ord("0"))
+    controls.request("gains_reset")
     controls.apply_pending()
     assert set(reenactor.gains.values.values()) == {1.0}
     assert HOTKEYS[ord("c")] == "recalibrate"

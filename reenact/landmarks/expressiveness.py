@@ -1,4 +1,4 @@
-"""Interpretable expression features of one face, and the regions the per-region gains act on.
+"""Expression size and the gain regions (the features of `reenact eval`, issue 13).
 
 Six features per face (`FEATURES`), from aligned landmarks (..., 478, 2|3), x and y used, each
 in inter-ocular distances (eye centre to eye centre, from the eye corners), the definitions of
