@@ -29,6 +29,7 @@ from reenact.eval.files import atomic_write_json, atomic_write_text, resolve_inp
 from reenact.eval.plots import plot_cross, plot_self_ssim, sample_strip
 from reenact.eval.renderers import EvalRenderer, build_eval_renderers, generator_paths
 from reenact.eval.html import report_html
+from reenact.pipeline.blend import compositor_options
 from reenact.eval.report import markdown, summarize
 from reenact.eval.self_reenact import SelfResult, evaluate_self
 
@@ -91,7 +92,8 @@ def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer]
         with _bar(progress, f"self {name}") as bar:
             results.append(evaluate_self(clip, renderers, fuser,
                                          reference=config.eval.reference_frame,
-                                         strip_count=config.eval.strip_frames, bar=bar))
+                                         strip_count=config.eval.strip_frames, bar=bar,
+                                         compositor=compositor_options(config)))
         tracked.append(clip)
     return tracked, results
 

@@ -114,11 +114,12 @@ def _drive(renderer: EvalRenderer, clip: TrackedClip, frames: list[int], drives:
 
 
 def evaluate_self(clip: TrackedClip, renderers: list[EvalRenderer], fuser, *, reference: int,
-                  strip_count: int, bar=None) -> SelfResult:
+                  strip_count: int, bar=None, compositor: dict | None = None) -> SelfResult:
     """Self-reenactment of `clip` with `clip.reference_index(reference)` as the target.
 
     renderers: built once, re-targeted here. fuser: `fuse(source, source_neutral,
     target_neutral, intensity) -> (478,3)`. bar: a tqdm bar advanced once per rendered frame.
+    compositor: `Compositor` keywords of the live loop (`pipeline.blend.compositor_options`).
     """
     from reenact.pipeline.composite import face_mask
 
@@ -139,7 +140,7 @@ def evaluate_self(clip: TrackedClip, renderers: list[EvalRenderer], fuser, *, re
     for item in renderers:
         item.renderer.set_target(ref_crop, ref_lm)
         scores, kept = _drive(item, clip, frames, direct, masks, set(strip_frames), bar,
-                              viewer=SelfFrameScorer(clip))
+                              viewer=SelfFrameScorer(clip, compositor or {}))
         result.direct[item.name] = scores
         result.strip[item.name] = [kept[f] for f in strip_frames]
         if same or item.kind == "identity":  # the identity baseline ignores the landmarks

@@ -122,8 +122,9 @@ class SelfFrameScorer:
     those frames in order (the full frames are decoded as they come).
     """
 
-    def __init__(self, clip: TrackedClip) -> None:
+    def __init__(self, clip: TrackedClip, options: dict | None = None) -> None:
         self.clip = clip
+        self.options = dict(options or {})  # Compositor keywords (blend, colour) of the live loop
         self._images: Iterator[np.ndarray] | None = None
         self._colour_match = False
 
@@ -136,7 +137,8 @@ class SelfFrameScorer:
         clip = self.clip
         landmarks = clip.landmarks[frame]
         composite, compositor = composite_into(image, landmarks, crop, clip.crops.shape[1],
-                                               colour_match=self._colour_match)
+                                               colour_match=self._colour_match,
+                                               **self.options)
         x0, y0, x1, y1 = face_box(landmarks, image.shape)
         seam = seam_of(composite, image, compositor)
         return {

@@ -135,10 +135,11 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
                 "renderers"][name], (name, key)
         per_frame = report["self_reenactment"]["lp_d1"]["renderers"][name]["per_frame"]
         assert len(per_frame["seam"]) == len(per_frame["ssim"]) == 15
-    # the unchanged portrait carries nothing the actor does; the warp carries some of it
-    assert summary["identity"]["expression_r"] == 0.0
-    assert summary["identity"]["expression_gain"] == 0.0
-    assert summary["warp"]["expression_r"] > 0.3
+    # the unchanged portrait carries nothing the actor does (its output only moves with the
+    # head, on 12 frames: r stays low, the gain ~0); the warp carries it
+    assert summary["identity"]["expression_r"] < 0.3
+    assert abs(summary["identity"]["expression_gain"]) < 0.1
+    assert summary["warp"]["expression_r"] > max(0.3, summary["identity"]["expression_r"] + 0.3)
     # pasting the reference frame's face into another frame leaves a bigger seam than the warp
     assert summary["identity"]["seam"] > summary["warp"]["seam"]
     assert "expression r" in text and "seam" in text and "expression error vs J_gen" in text
