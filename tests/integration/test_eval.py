@@ -25,7 +25,10 @@ PORTRAIT = "lp_s42.jpg"
 GENERATOR = "generator:tiny"
 SHIPPED = "generator:shipped"  # reenact/models/generator_256.safetensors, added by default
 RENDERERS = ("identity", "warp", GENERATOR, SHIPPED)
+# head motion off: these 16-frame clips test the measures themselves (an unchanged portrait vs a
+# renderer following J_gen); what head motion does to them is tested in test_head_motion*.py
 FAST = ("--set", "stream.neutral_frames=4", "--set", "eval.still_frames=8",
+        "--set", "stream.head_motion=off",
         "--set", "renderer.backend=torch", "--set", "renderer.threads=1",
         "--set", "eval.strip_frames=3", "--no-progress")
 
@@ -96,11 +99,12 @@ def test_cross_and_temporal_numbers_are_in_range(evaluated):
         assert _finite(temporal["driver"]["jitter"], 0, 0.2)
         for name in RENDERERS:
             r, t = pair["renderers"][name], temporal["renderers"][name]
-            assert r["frames_rendered"] == 12  # 16 frames, 4 calibrating
+            # 16 frames; the neutral is taken from the first 4, and the 4th is already rendered
+            assert r["frames_rendered"] == 13
             assert _finite(r["identity_distance"], 0, 2)
-            assert len(r["identity_per_frame"]["distance"]) == 3  # every 5th of 12 frames
+            assert len(r["identity_per_frame"]["distance"]) == 3  # every 5th of 13 frames
             assert _finite(r["retrack_rate"], 0, 1)
-            assert _finite(t["temporal_ssim"], 0, 1) and t["pairs"] == 11
+            assert _finite(t["temporal_ssim"], 0, 1) and t["pairs"] == 12
             assert _finite(t["fused_jitter"], 0, 0.2)
             if name != GENERATOR:  # an untrained U-net paints no face the tracker can find
                 assert r["retrack_rate"] == 1.0
