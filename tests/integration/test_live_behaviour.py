@@ -66,9 +66,12 @@ def test_several_faces_the_largest_drives(actor, clips_dir, tmp_path):
         crowd.append(canvas)
     alone = write_clip(tmp_path / "alone.mp4", [np.pad(f, ((0, 0), (0, w // 2), (0, 0))) for f in actor[:40]], fps=25)
     busy = write_clip(tmp_path / "crowd.mp4", crowd, fps=25)
-    _, out_alone = drive(alone, tmp_path / "a.mp4")
-    _, out_crowd = drive(busy, tmp_path / "c.mp4")
-    _, out_other = drive(busy, tmp_path / "o.mp4", "tracker.face_index=1")
+    # head motion off: this is about which face drives the expression; the head's motion would
+    # amplify the tracker's small differences between the two canvases into whole-head shifts
+    still = "stream.head_motion=off"
+    _, out_alone = drive(alone, tmp_path / "a.mp4", still)
+    _, out_crowd = drive(busy, tmp_path / "c.mp4", still)
+    _, out_other = drive(busy, tmp_path / "o.mp4", still, "tracker.face_index=1")
     same = np.mean([diff(a, b) for a, b in zip(out_alone, out_crowd)])
     chosen_other = np.mean([diff(a, b) for a, b in zip(out_alone, out_other)])
     assert same < 0.5
