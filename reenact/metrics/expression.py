@@ -9,7 +9,8 @@ in which the face is not sheared, e.g. the aligned crop), each in inter-ocular d
     brow_left     left brow's upper line (300 293 334 296 336) to the left eye centre;
     brow_right    right brow (70 63 105 66 107) to the right eye centre
 
-`relative_features` turns them into changes from the face's own neutral, divided by the size of
+`relative_features` (the definitions live in `reenact.landmarks.expressiveness`, which the
+calibration and Phi use too) turns them into changes from the face's own neutral, divided by the size of
 their region on that neutral face (mouth width for the mouth, eye width for an eye, the neutral
 brow height for a brow), so that a small mouth opening as far as a big one, relative to its size,
 counts the same: this is the per-region size ratio of two faces.
@@ -23,60 +24,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from reenact.landmarks.expressiveness import FEATURES, relative
 from reenact.metrics.series import gain, nanmean, pearson_r
 
-FEATURES = ("mouth_open", "mouth_width", "eye_left", "eye_right", "brow_left", "brow_right")
 MIN_ACTOR_STD = 0.02  # relative units: below this a feature did not move (tracker noise ~0.005)
 
-_LEFT_EYE_CORNERS = (263, 362)
-_RIGHT_EYE_CORNERS = (33, 133)
-_LEFT_BROW = (300, 293, 334, 296, 336)
-_RIGHT_BROW = (70, 63, 105, 66, 107)
 
-
-def _xy(landmarks) -> np.ndarray:
+def _checked(landmarks) -> np.ndarray:
     points = np.asarray(landmarks, dtype=np.float64)
     if points.shape[-2:] not in ((478, 2), (478, 3)):
         raise ValueError(f"landmarks must be (..., 478, 2|3), got {points.shape}")
-    return points[..., :2]
-
-
-def _dist(p: np.ndarray, a, b) -> np.ndarray:
-    pa = p[..., list(a), :].mean(axis=-2) if isinstance(a, tuple) else p[..., a, :]
-    pb = p[..., list(b), :].mean(axis=-2) if isinstance(b, tuple) else p[..., b, :]
-    return np.linalg.norm(pa - pb, axis=-1)
-
-
-def iod(landmarks) -> np.ndarray:
-    """Inter-ocular distance (eye centre to eye centre, corners' means): (...,) pixels."""
-    p = _xy(landmarks)
-    return _dist(p, _LEFT_EYE_CORNERS, _RIGHT_EYE_CORNERS)
-
-
-def features(landmarks) -> np.ndarray:
-    """(..., 478, 2|3) -> (..., 6) float64 in IOD units, in the order of FEATURES."""
-    p = _xy(landmarks)
-    values = np.stack([
-        _dist(p, 13, 14), _dist(p, 61, 291), _dist(p, 386, 374), _dist(p, 159, 145),
-        _dist(p, _LEFT_BROW, _LEFT_EYE_CORNERS), _dist(p, _RIGHT_BROW, _RIGHT_EYE_CORNERS),
-    ], axis=-1)
-    return values / np.maximum(iod(p), 1e-6)[..., None]
-
-
-def region_sizes(neutral) -> np.ndarray:
-    """(478, 2|3) neutral face -> (6,) the size each feature is divided by, in IOD units."""
-    p = _xy(neutral)
-    scale = max(float(iod(p)), 1e-6)
-    mouth = _dist(p, 61, 291) / scale
-    left_eye = _dist(p, 263, 362) / scale
-    right_eye = _dist(p, 33, 133) / scale
-    brows = features(p)[4:]
-    return np.maximum(np.array([mouth, mouth, left_eye, right_eye, *brows]), 1e-3)
+    return points
 
 
 def relative_features(landmarks, neutral) -> np.ndarray:
-    """(T, 478, 2|3) and the face's neutral (478, 2|3) -> (T, 6): change over region size."""
-    return (features(landmarks) - features(neutral)) / region_sizes(neutral)
+    """(T, 478, 2|3) and the face's neutral (478, 2|3) -> (T, 6): change over region size
+    (the features and sizes of `reenact.landmarks.expressiveness`, one definition)."""
+    return relative(_checked(landmarks), _checked(neutral))
 
 
 def expression_carried(actor, actor_neutral, output, output_neutral) -> dict:
