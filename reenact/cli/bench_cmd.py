@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="track --source and save its fused landmarks per size for --replay")
     b.add_argument("--sizes", type=_csv(int), default=[256, 512], help="crop sizes (256,512)")
     b.add_argument("--widths", type=_csv(str), default=["full", "lite", "shipped"],
-                   help="generator widths: full (paper), lite (ngf 16), shipped (default model)")
+                   help="generator widths: full (paper, ngf 64), lite (ngf 16), a number (that ngf), "
+                        "shipped (default model)")
     b.add_argument("--backends", type=_csv(str), default=None,
                    help="torch,onnx,cuda (default: every one present)")
     b.add_argument("--frames", type=int, default=100, help="frames per row (default 100)")

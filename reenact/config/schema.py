@@ -201,6 +201,7 @@ class TrainConfig:
     val_holdout: tuple[str, ...] = ()  # identities (clip stems) kept out for validation
     out_dir: str = "runs/train"
     steps: Count = 2000
+    max_minutes: NonNegative = 0.0  # stop after this long (0 = no limit) and finish as at `steps`
     batch_size: AtLeastOne = 8
     lr_g: Positive = 2e-4
     lr_d: Positive = 1e-4

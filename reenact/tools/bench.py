@@ -28,6 +28,15 @@ WIDTHS = {"full": 64, "lite": 16}
 SHIPPED = "shipped"
 
 
+def width_ngf(width: str) -> int:
+    """A --widths entry's generator width: full (the paper's 64), lite (16), or a number."""
+    if width in WIDTHS:
+        return WIDTHS[width]
+    if width.isdigit() and 1 <= int(width) <= 256:
+        return int(width)
+    raise ConfigError(f"--widths: unknown width '{width}' (full, lite, shipped or a number)")
+
+
 @dataclass
 class BenchCase:
     size: int
@@ -53,9 +62,9 @@ def bench_cases(sizes, widths, backends) -> list[BenchCase]:
     for size in sizes:
         cases.append(BenchCase(size, "warp"))
         for width in widths:
-            if width not in WIDTHS and width != SHIPPED:
-                raise ConfigError(f"--widths: unknown width '{width}' (full, lite, shipped)")
-            if width == SHIPPED and shipped_weights("generator", size) is None:
+            if width != SHIPPED:
+                width_ngf(width)  # a ConfigError naming a bad entry before anything runs
+            elif shipped_weights("generator", size) is None:
                 continue  # nothing shipped at this size
             cases += [BenchCase(size, "generator", width, b) for b in backends]
     return cases
@@ -68,7 +77,7 @@ def _generator(case: BenchCase, config: Config, workdir: Path):
     if case.width == SHIPPED:
         weights = shipped_weights("generator", case.size, backend=case.backend)
         return load_generator_renderer(weights, config)
-    model = UNetGenerator(ngf=WIDTHS[case.width], size=case.size,
+    model = UNetGenerator(ngf=width_ngf(case.width), size=case.size,
                           variant=config.renderer.variant).eval()
     onnx_path = workdir / f"unet_{case.width}_{case.size}.onnx"
     return generator_on_backend(model, model.arch_meta(), config, weights=None,

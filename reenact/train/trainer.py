@@ -235,9 +235,14 @@ class Trainer:
         bar = tqdm(total=self.opts.steps, initial=start, desc=f"train {self.task}", unit="step",
                    disable=not self.progress)
         batches = iter(self._loader(start))
+        deadline = time.perf_counter() + 60.0 * self.opts.max_minutes
         try:
             for step in range(start, self.opts.steps):
                 t0 = time.perf_counter()
+                if self.opts.max_minutes and step > start and t0 > deadline:
+                    log.info("train.max_minutes (%g) reached at step %d", self.opts.max_minutes,
+                             step)
+                    break
                 torch.manual_seed(self.opts.seed * 1_000_003 + step)
                 batch = self.to_device(next(batches))
                 losses = self.train_step(batch)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 
 def test_bench_writes_a_table_and_json(clips_dir, tmp_path):
@@ -80,3 +81,14 @@ def test_bench_replay_times_the_renderer_alone(clips_dir, tmp_path):
     )
     assert missing.returncode != 0 and not (tmp_path / "x.json").exists()
     assert "no replay for size 512" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_widths_take_a_number_and_name_a_bad_one():
+    from reenact.errors import ConfigError
+    from reenact.tools.bench import bench_cases, width_ngf
+
+    assert [width_ngf(w) for w in ("full", "lite", "32")] == [64, 16, 32]
+    cases = bench_cases([256], ["32"], ["torch"])
+    assert [(c.renderer, c.width) for c in cases] == [("warp", ""), ("generator", "32")]
+    with pytest.raises(ConfigError, match="'huge'"):
+        bench_cases([256], ["huge"], ["torch"])

@@ -162,6 +162,20 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(cache: Path, tmp_pat
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_time_budget_ends_like_the_last_step(cache: Path, tmp_path: Path):
+    """train.max_minutes stops early (a GPU lease is counted in minutes) but finishes as at
+    train.steps: a checkpoint, a validation and final weights recording the steps taken;
+    without the budget the same run takes all its steps."""
+    budget = GeneratorTrainer(
+        _config(cache, tmp_path / "a", 10_000, [*GENERATOR, "train.max_minutes=0.000001"])).run()
+    assert 0 < budget.steps < 10_000 and budget.validation is not None
+    _, meta = load_weights(tmp_path / "a" / "generator.safetensors")
+    assert meta["steps"] == str(budget.steps)
+    assert (tmp_path / "a" / "validation.json").is_file()
+    full = GeneratorTrainer(_config(cache, tmp_path / "b", 3, GENERATOR)).run()
+    assert full.steps == 3
+
+
 def test_two_ddp_processes_take_the_same_steps_as_one(cache: Path, tmp_path: Path):
     overrides = [f"train.data=[{cache}]", "train.steps=6", "train.val_holdout=[lp_d2]",
                  "train.progress=false", "train.device=cpu", "train.val_every=0", *FUSION]
