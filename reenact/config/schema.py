@@ -88,7 +88,10 @@ class StreamConfig:
 class TrackerConfig:
     """MediaPipe face mesh (478 points with iris) and the aligned crop."""
 
-    max_faces: Annotated[int, Range(1, 64)] = 4
+    # faces MediaPipe looks for; 0 = auto: 1 when tracking video with face_index -1 (the live
+    # loop: once a face is tracked the detector stops running), else 4 (still images, where a
+    # target with several faces must be seen, and face_index >= 0, which orders every face)
+    max_faces: Annotated[int, Range(0, 64)] = 0
     # which face when several: -1 = largest, else by left-to-right order
     face_index: Annotated[int, Range(-1)] = -1
     multiple_faces: Literal["largest", "error"] = "largest"  # for a target image with several faces: "largest" or "error"

@@ -346,7 +346,7 @@ def test_image_bomb_is_refused_from_its_header(tmp_path, clip, make):
 @pytest.mark.parametrize("setting", [
     "renderer.size=-256", "renderer.size=300", "smoothing.min_cutoff=-1", "smoothing.beta=-5",
     "smoothing.d_cutoff=0", "smoothing.crop_blend=2", "stream.max_output_side=1",
-    "tracker.max_faces=0", "stream.intensity=100", "smoothing.min_cutoff=.nan",
+    "tracker.max_faces=-1", "stream.intensity=100", "smoothing.min_cutoff=.nan",
     "smoothing.beta=.inf",
 ])
 def test_setting_out_of_range_is_one_line(capsys, out_dir, clip, setting):

@@ -19,8 +19,16 @@ import skimage.data
 from reenact.config.schema import TrackerConfig
 from reenact.errors import InputError
 from reenact.landmarks.align import canonical_eye_centres, compute_alignment, eye_centres
+from reenact.landmarks.largest import CHECK_EVERY
 from reenact.landmarks.neutral import NeutralCalibrator
-from reenact.landmarks.tracker import FaceTracker, detect_target_face, face_size_px, head_yaw_deg
+from reenact.landmarks.tracker import (
+    AUTO_MAX_FACES,
+    FaceTracker,
+    detect_target_face,
+    face_size_px,
+    faces_to_track,
+    head_yaw_deg,
+)
 
 MAX_FRAMES = 150
 CROP_SAMPLE_EVERY = 25  # frames whose aligned crop is re-tracked
@@ -125,6 +133,48 @@ def test_track_sorts_largest_first_and_face_index(
         with FaceTracker(TrackerConfig(face_index=index), static=True) as tracker:
             chosen = tracker.track_one(canvas)
         assert chosen is not None and inside(chosen[:, 0].mean()), f"face_index={index}"
+
+
+def test_video_tracking_follows_one_face_unless_more_are_asked_for(
+    photo_portrait: np.ndarray, second_portrait: np.ndarray
+) -> None:
+    """The live loop's default (max_faces 0 = auto) tracks one face, the larger here; asking for
+    more (max_faces, or a face_index, which orders every face) brings the rules back."""
+    canvas = _two_faces(photo_portrait, second_portrait)
+    assert faces_to_track(TrackerConfig(), static=False) == 1
+    assert faces_to_track(TrackerConfig(), static=True) == AUTO_MAX_FACES
+    assert faces_to_track(TrackerConfig(face_index=1), static=False) == AUTO_MAX_FACES
+    assert faces_to_track(TrackerConfig(max_faces=2), static=False) == 2
+    with FaceTracker() as tracker:
+        counts = [len(tracker.track(canvas)) for _ in range(3)]
+        chosen = tracker.track_one(canvas)
+    assert counts == [1, 1, 1]
+    assert chosen is not None and chosen[:, 0].mean() < 512  # the larger face, on the left
+    with FaceTracker(TrackerConfig(max_faces=4)) as tracker:
+        assert [len(tracker.track(canvas)) for _ in range(3)] == [2, 2, 2]
+    with FaceTracker(TrackerConfig(face_index=1)) as tracker:
+        picked = [tracker.track_one(canvas) for _ in range(3)]
+    assert all(p is not None and p[:, 0].mean() > 512 for p in picked)
+
+
+def test_a_larger_face_entering_takes_over(
+    photo_portrait: np.ndarray, second_portrait: np.ndarray
+) -> None:
+    """One face tracked (the default in video): a larger face that enters later drives within
+    CHECK_EVERY frames, and the landmarks are then those a many-face tracker gives."""
+    both = _two_faces(photo_portrait, second_portrait)
+    small_only = both.copy()
+    small_only[:, :512] = 120
+    frames = [small_only] * 5 + [both] * (CHECK_EVERY + 5)
+    with FaceTracker() as tracker:
+        xs = [float(tracker.track_one(f)[:, 0].mean()) for f in frames]
+    with FaceTracker(TrackerConfig(max_faces=4)) as tracker:
+        reference = [tracker.track_one(f) for f in frames][-1]
+    assert all(x > 512 for x in xs[:5])  # the small face alone
+    assert all(x < 512 for x in xs[5 + CHECK_EVERY:])  # the larger one took over
+    with FaceTracker() as tracker:
+        last = [tracker.track_one(f) for f in frames][-1]
+    assert np.abs(last[:, :2] - reference[:, :2]).max() < 2.0
 
 
 def test_target_portrait(photo_portrait: np.ndarray) -> None:
