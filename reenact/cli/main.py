@@ -21,6 +21,7 @@ OPTIONAL_COMMAND_MODULES = (
     "reenact.cli.train_cmd",
     "reenact.cli.eval_cmd",
     "reenact.cli.bench_cmd",
+    "reenact.cli.quantize_cmd",
 )
 
 

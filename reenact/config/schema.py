@@ -154,6 +154,9 @@ class RendererConfig:
     cuda_graph: bool = True  # CUDA: replay the frame's stages as captured CUDA graphs
     threads: Count = 0  # CPU threads for torch / ONNX Runtime (0 = all cores)
     onnx_path: str = ""  # exported ONNX model; "" = exported on first use into the cache
+    # ONNX Runtime on the CPU: "int8" runs the statically quantised model that `reenact quantize`
+    # writes beside the ONNX cache (calibrated on real clips); "off" = fp32
+    quantize: Literal["off", "int8"] = "off"
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,9 @@ class OnnxBackend:
 
     name = "onnx-cpu"
 
-    def __init__(self, onnx_path: Path, *, threads: int) -> None:
+    def __init__(self, onnx_path: Path, *, threads: int, int8: bool = False) -> None:
+        if int8:
+            self.name = "onnx-cpu-int8"
         import onnxruntime as ort
 
         options = ort.SessionOptions()

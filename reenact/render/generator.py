@@ -15,9 +15,10 @@ import numpy as np
 from reenact.config import Config
 from reenact.engine.backends import OnnxBackend, TorchCPUBackend, export_onnx, onnx_cache_path
 from reenact.engine.device import cpu_threads, resolve_backend
+from reenact.engine.quantize import quantized_model
 from reenact.engine.shipped import find_generator
 from reenact.engine.weights import load_into, load_weights
-from reenact.errors import WeightsError
+from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.render import register_renderer
 
@@ -134,6 +135,9 @@ def generator_on_backend(model, meta: dict[str, str], config: Config, *,
     if resolve_backend(r.backend) == "cuda":
         from reenact.render.generator_cuda import DeviceFrameRenderer
 
+        if r.quantize != "off":
+            raise ConfigError(f"renderer.quantize={r.quantize} is for ONNX Runtime on the CPU; "
+                              "on CUDA set renderer.quantize=off")
         return DeviceFrameRenderer(model=model, meta=meta, weights=weights, device="cuda",
                                    precision=r.precision, use_graph=r.cuda_graph)
     backend = make_backend(model, config, onnx_path=onnx_path)
@@ -154,5 +158,9 @@ def make_backend(model, config: Config, *, onnx_path: Path):
         if not onnx_path.is_file():
             log.info("exporting the generator to %s", onnx_path)
             export_onnx(model, onnx_path, channels=model.in_channels, size=model.size)
-        return OnnxBackend(onnx_path, threads=threads)
+        path = quantized_model(onnx_path, r.quantize)
+        return OnnxBackend(path, threads=threads, int8=path != onnx_path)
+    if r.quantize != "off":
+        raise ConfigError(f"renderer.quantize={r.quantize} runs on ONNX Runtime only; set "
+                          f"renderer.backend=onnx (it is {kind})")
     return TorchCPUBackend(model, threads=threads)

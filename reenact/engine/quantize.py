@@ -1,0 +1,94 @@
+"""Static INT8 quantisation of the CPU generator for ONNX Runtime (`renderer.quantize: int8`).
+
+The generator is exported in its sub-pixel form (`reenact.nn.subpixel`: every transposed conv as
+a 2x2 conv, which ONNX Runtime can run as QLinearConv), then quantised with
+`onnxruntime.quantization.quantize_static` in the QDQ format: uint8 activations with ranges from
+calibration inputs (real aligned crops, `reenact.tools.quantize`), int8 weights per output
+channel with 7-bit range (`reduce_range`: this CPU class, AVX2 without VNNI, multiplies u8 x s8
+pairs into saturating int16). The result is written atomically beside the fp32 ONNX cache as
+`<stem>.int8.onnx`; `int8_path` names it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from reenact.errors import ReenactError
+
+QUANTIZE_CHOICES = ("off", "int8")
+
+
+def int8_path(onnx_path: Path) -> Path:
+    """Where the INT8 model of an fp32 ONNX export lives: beside it, `<stem>.int8.onnx`."""
+    return onnx_path.with_name(f"{onnx_path.stem}.int8.onnx")
+
+
+def _reader(inputs: Iterable[np.ndarray], name: str):
+    """A CalibrationDataReader over (1,C,S,S) float32 inputs, fed as input `name`."""
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.inputs: Iterator[np.ndarray] = iter(inputs)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            x = next(self.inputs, None)
+            return None if x is None else {name: np.ascontiguousarray(x, np.float32)}
+
+    return Reader()
+
+
+def quantize_generator(model, calibration: Iterable[np.ndarray], out: Path, *,
+                       per_channel: bool = True) -> Path:
+    """Export `model` (a UNetGenerator) in sub-pixel form and quantise it to INT8 at `out`.
+
+    calibration: inputs (1, in_channels, S, S) float32 in [-1,1], as the renderer builds them.
+    Returns `out`; nothing is left at `out` when calibration or quantisation fails.
+    """
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from reenact.engine.backends import export_onnx
+    from reenact.nn.subpixel import subpixel_model
+
+    reader = _reader(calibration, "x")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="reenact-quantize-") as tmp:
+        fp32 = export_onnx(subpixel_model(model), Path(tmp) / "subpixel.onnx",
+                           channels=model.in_channels, size=model.size)
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(fp32), str(prepared))
+        fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+        os.close(fd)
+        try:
+            quantize_static(str(prepared), partial, reader, quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            per_channel=per_channel, reduce_range=True)
+            os.replace(partial, out)
+        except Exception as exc:  # onnxruntime.quantization raises assorted types
+            raise ReenactError(f"{out}: INT8 quantisation failed ({exc})") from None
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+    return out
+
+
+def quantized_model(onnx_path: Path, quantize: str) -> Path:
+    """The ONNX file to run for `renderer.quantize`: `onnx_path` for "off", its INT8 model for
+    "int8" (a ReenactError naming the key and the command to run when it does not exist)."""
+    if quantize not in QUANTIZE_CHOICES:
+        raise ReenactError(f"renderer.quantize: '{quantize}' is not one of "
+                           f"{', '.join(QUANTIZE_CHOICES)}")
+    if quantize == "off":
+        return onnx_path
+    path = int8_path(onnx_path)
+    if not path.is_file():
+        raise ReenactError(f"renderer.quantize=int8: no INT8 model at {path}; run `reenact "
+                           "quantize --clips CLIP...` first (same weights and renderer.size)")
+    return path

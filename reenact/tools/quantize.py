@@ -1,0 +1,92 @@
+"""`reenact quantize`: calibrate and write the INT8 generator for ONNX Runtime on the CPU.
+
+Calibration inputs are built exactly as the renderer builds them live, from real clips: each
+clip is tracked (video mode) and aligned; its first frame with a face is the target and every
+`stride`-th frame drives it (self-reenactment), so the landmark image and, for the warp-guided
+generator, the warp are those of real faces. Use clips you do not evaluate on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reenact.config import Config
+
+
+class _Recorder:
+    """A backend that keeps the input it is given and renders nothing."""
+
+    name = "calibration"
+
+    def __init__(self, size: int) -> None:
+        self.x: np.ndarray | None = None
+        self._y = np.zeros((1, 3, size, size), np.float32)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        self.x = x.copy()
+        return self._y
+
+
+def calibration_inputs(model, meta, clips: list[Path], config: Config, *, frames: int,
+                       stride: int) -> Iterator[np.ndarray]:
+    """(1, in_channels, S, S) float32 generator inputs in [-1,1]: up to `frames` per clip."""
+    from reenact.eval.clips import track_clip
+    from reenact.render.generator import GeneratorRenderer
+
+    recorder = _Recorder(model.size)
+    renderer = GeneratorRenderer(model=model, meta=meta, backend=recorder, weights=None)
+    for path in clips:
+        clip = track_clip(path, path.stem, config, max_frames=frames * stride)
+        ref = clip.reference_index(0)
+        renderer.set_target(clip.crops[ref], clip.landmarks_crop[ref])
+        for t in np.flatnonzero(clip.valid)[::stride][:frames]:
+            renderer.render(clip.landmarks_crop[t])
+            yield recorder.x
+
+
+@dataclass
+class QuantizeResult:
+    path: Path
+    inputs: int
+    seconds: float
+    mean_abs_diff: float  # INT8 vs fp32 output on the last inputs, in 0..255 levels
+
+
+def quantize_cpu_generator(config: Config, clips: list[Path], *, frames: int = 40,
+                           stride: int = 3) -> QuantizeResult:
+    """Calibrate on `clips` and write the INT8 model of the generator `config` names (the
+    shipped CPU model unless renderer.weights) beside its ONNX cache. Checks it against fp32."""
+    from reenact.engine.backends import OnnxBackend, export_onnx, onnx_cache_path
+    from reenact.engine.quantize import int8_path, quantize_generator
+    from reenact.engine.shipped import find_weights
+    from reenact.errors import WeightsError
+    from reenact.render.generator import load_generator
+
+    r = config.renderer
+    weights = find_weights(r.weights, "generator", r.size, backend="onnx")
+    if weights is None:
+        raise WeightsError(f"reenact quantize: no generator for size {r.size}; set "
+                           "renderer.weights=PATH")
+    model, meta = load_generator(weights, size=r.size)
+    onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(weights, meta)
+    if not onnx_path.is_file():
+        export_onnx(model, onnx_path, channels=model.in_channels, size=model.size)
+    start = time.perf_counter()
+    kept: list[np.ndarray] = []
+
+    def inputs() -> Iterator[np.ndarray]:
+        for x in calibration_inputs(model, meta, clips, config, frames=frames, stride=stride):
+            kept.append(x)
+            yield x
+
+    out = quantize_generator(model, inputs(), int8_path(onnx_path))
+    seconds = time.perf_counter() - start
+    fp32, int8 = OnnxBackend(onnx_path, threads=1), OnnxBackend(out, threads=1, int8=True)
+    diffs = [float(np.abs(fp32.run(x) - int8.run(x)).mean()) * 127.5 for x in kept[-8:]]
+    return QuantizeResult(out, len(kept), seconds, float(np.mean(diffs)))
+
