@@ -23,6 +23,7 @@ from typing import Literal
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from reenact.errors import InputError
 
@@ -171,6 +172,7 @@ class VideoReader:
         self.width, self.height = _fit(native, size)
         # swscale's output size, before the rotation
         self._decode_size = (self.height, self.width) if turned else (self.width, self.height)
+        self._reformatter = VideoReformatter()
 
     def _break(self, good_frames: int, reason: str) -> None:
         """A partial packet or demux/decode error after `good_frames` frames of this pass."""
@@ -221,12 +223,15 @@ class VideoReader:
     def to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
         """(height, width, 3) uint8 RGB: resized by swscale if asked, then turned upright."""
         width, height = self._decode_size
+        # one reformatter per reader keeps swscale's context: ~0.4 ms a 720p frame instead of
+        # ~1.4 ms with the context frame.to_ndarray builds and drops every time (same pixels)
         if (frame.width, frame.height) == (width, height):
-            image = frame.to_ndarray(format="rgb24")
+            image = self._reformatter.reformat(frame, format="rgb24").to_ndarray()
         else:
             shrinking = width * height < frame.width * frame.height
-            image = frame.to_ndarray(format="rgb24", width=width, height=height,
-                                     interpolation="AREA" if shrinking else "BILINEAR")
+            image = self._reformatter.reformat(
+                frame, format="rgb24", width=width, height=height,
+                interpolation="AREA" if shrinking else "BILINEAR").to_ndarray()
         if self._rotate is not None:
             return cv2.rotate(image, self._rotate)
         return np.ascontiguousarray(image)

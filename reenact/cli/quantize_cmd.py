@@ -22,10 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     q.add_argument("--clips", nargs="+", type=Path, required=True, metavar="VIDEO",
                    help="calibration clips, one face each")
-    q.add_argument("--frames", type=int, default=40, metavar="N",
-                   help="calibration frames per clip (default 40)")
-    q.add_argument("--stride", type=int, default=3, metavar="K",
-                   help="use every K-th frame (default 3)")
+    q.add_argument("--frames", type=int, default=8, metavar="N",
+                   help="calibration frames per clip (default 8; ~10 MB of memory each)")
+    q.add_argument("--stride", type=int, default=10, metavar="K",
+                   help="use every K-th frame (default 10)")
     add_config_options(q)
     q.set_defaults(handler=cmd_quantize)
 

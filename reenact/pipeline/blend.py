@@ -72,7 +72,6 @@ class Workspace:
         sides = [size >> level for level in range(levels)]
         self.gauss = [np.empty((s, s, 3), np.float32) for s in sides]
         self.up = [np.empty((s, s, 3), np.float32) for s in sides]
-        self.mask3 = [np.empty((s, s, 3), np.float32) for s in sides]
         self.out = np.empty((size, size, 3), np.uint8)
 
 
@@ -178,6 +177,8 @@ class MultiBandBlend:
         self.levels = levels
         self.target = target_crop
         self.masks = mask_pyramid(mask, levels)
+        # 3-channel copies, made once per target (numpy's broadcast multiply is ~20x slower)
+        self.masks3 = [cv2.cvtColor(m, cv2.COLOR_GRAY2RGB) for m in self.masks]
 
     def apply(self, render: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
         """render: (S,S,3) uint8 or float32 (0..255) -> (S,S,3) uint8."""
@@ -190,8 +191,7 @@ class MultiBandBlend:
             cv2.pyrUp(gauss[level + 1], dst=up[level])
             gauss[level] -= up[level]
         # collapse from the coarsest band: r = m_L g_L; then r = up(r) + m_l band_l
-        # (a 3-channel copy of each mask level: numpy's broadcast multiply is ~20x slower)
-        masks = [cv2.cvtColor(m, cv2.COLOR_GRAY2RGB, dst=d) for m, d in zip(self.masks, ws.mask3)]
+        masks = self.masks3
         gauss[-1] *= masks[-1]
         for level in range(self.levels - 2, -1, -1):
             cv2.pyrUp(gauss[level + 1], dst=up[level])

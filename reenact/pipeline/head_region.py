@@ -123,6 +123,12 @@ class HeadRegion:
         a3 = cv2.cvtColor(cv2.bitwise_not(self._alpha8), cv2.COLOR_GRAY2RGB)
         self._back = cv2.multiply(self._plate, a3, scale=1.0 / 255.0)
         self._head = cv2.subtract(frame[y0:y1, x0:x1], self._back, dtype=cv2.CV_16S)
+        h, w = y1 - y0, x1 - x0  # per-frame buffers of `move`, allocated once per target
+        self._fixed = np.empty((h, w, 2), np.int16)
+        self._frac = np.empty((h, w), np.uint16)
+        self._moved = np.empty((h, w, 3), np.int16)
+        self._moved_alpha = np.empty((h, w), np.uint8)
+        self._behind = np.empty((h, w, 3), np.uint8)
 
     @staticmethod
     def _clean_plate(box: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -194,13 +200,15 @@ class HeadRegion:
             cv2.subtract(image[cy0:cy1, cx0:cx1], self._back[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0],
                          dst=self._head[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], dtype=cv2.CV_16S)
         self._fill_maps(cv2.invertAffineTransform(np.asarray(matrix, np.float64)))
-        fixed, frac = cv2.convertMaps(self._map_x, self._map_y, cv2.CV_16SC2)
-        head = cv2.remap(self._head, fixed, frac, cv2.INTER_LINEAR,
+        fixed, frac = cv2.convertMaps(self._map_x, self._map_y, cv2.CV_16SC2,
+                                      dstmap1=self._fixed, dstmap2=self._frac)
+        head = cv2.remap(self._head, fixed, frac, cv2.INTER_LINEAR, dst=self._moved,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        alpha = cv2.remap(self._alpha8, fixed, frac, cv2.INTER_LINEAR,
+        alpha = cv2.remap(self._alpha8, fixed, frac, cv2.INTER_LINEAR, dst=self._moved_alpha,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        behind = cv2.multiply(self._plate, cv2.cvtColor(cv2.bitwise_not(alpha), cv2.COLOR_GRAY2RGB),
-                              scale=1.0 / 255.0)
+        cv2.bitwise_not(alpha, dst=alpha)
+        behind = cv2.multiply(self._plate, cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=self._behind),
+                              dst=self._behind, scale=1.0 / 255.0)
         np.copyto(out, image)
         cv2.add(head, behind, dst=out[y0:y1, x0:x1], dtype=cv2.CV_8U)
         return out

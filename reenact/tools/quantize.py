@@ -57,8 +57,8 @@ class QuantizeResult:
     mean_abs_diff: float  # INT8 vs fp32 output on the last inputs, in 0..255 levels
 
 
-def quantize_cpu_generator(config: Config, clips: list[Path], *, frames: int = 40,
-                           stride: int = 3) -> QuantizeResult:
+def quantize_cpu_generator(config: Config, clips: list[Path], *, frames: int = 8,
+                           stride: int = 10) -> QuantizeResult:
     """Calibrate on `clips` and write the INT8 model of the generator `config` names (the
     shipped CPU model unless renderer.weights) beside its ONNX cache. Checks it against fp32."""
     from reenact.engine.backends import OnnxBackend, export_onnx, onnx_cache_path
