@@ -20,7 +20,7 @@ import numpy as np
 
 from reenact.errors import ReenactError
 
-QUANTIZE_CHOICES = ("off", "int8")
+QUANTIZE_CHOICES = ("auto", "off", "int8")
 
 
 def int8_path(onnx_path: Path) -> Path:
@@ -81,13 +81,14 @@ def quantize_generator(model, calibration: Iterable[np.ndarray], out: Path, *,
 
 def quantized_model(onnx_path: Path, quantize: str) -> Path:
     """The ONNX file to run for `renderer.quantize`: `onnx_path` for "off", its INT8 model for
-    "int8" (a ReenactError naming the key and the command to run when it does not exist)."""
+    "int8" (a ReenactError naming the key and the command to run when it does not exist), and
+    for "auto" the INT8 model when it exists, else `onnx_path`."""
     if quantize not in QUANTIZE_CHOICES:
         raise ReenactError(f"renderer.quantize: '{quantize}' is not one of "
                            f"{', '.join(QUANTIZE_CHOICES)}")
-    if quantize == "off":
-        return onnx_path
     path = int8_path(onnx_path)
+    if quantize == "off" or (quantize == "auto" and not path.is_file()):
+        return onnx_path
     if not path.is_file():
         raise ReenactError(f"renderer.quantize=int8: no INT8 model at {path}; run `reenact "
                            "quantize --clips CLIP...` first (same weights and renderer.size)")

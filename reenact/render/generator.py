@@ -135,7 +135,7 @@ def generator_on_backend(model, meta: dict[str, str], config: Config, *,
     if resolve_backend(r.backend) == "cuda":
         from reenact.render.generator_cuda import DeviceFrameRenderer
 
-        if r.quantize != "off":
+        if r.quantize == "int8":
             raise ConfigError(f"renderer.quantize={r.quantize} is for ONNX Runtime on the CPU; "
                               "on CUDA set renderer.quantize=off")
         return DeviceFrameRenderer(model=model, meta=meta, weights=weights, device="cuda",
@@ -160,7 +160,7 @@ def make_backend(model, config: Config, *, onnx_path: Path):
             export_onnx(model, onnx_path, channels=model.in_channels, size=model.size)
         path = quantized_model(onnx_path, r.quantize)
         return OnnxBackend(path, threads=threads, int8=path != onnx_path)
-    if r.quantize != "off":
+    if r.quantize == "int8":
         raise ConfigError(f"renderer.quantize={r.quantize} runs on ONNX Runtime only; set "
                           f"renderer.backend=onnx (it is {kind})")
     return TorchCPUBackend(model, threads=threads)

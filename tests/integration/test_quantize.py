@@ -33,7 +33,7 @@ def test_int8_renders_a_face_close_to_fp32(cache, clips_dir, monkeypatch):
     if shipped_weights("generator", 256) is None:
         pytest.skip("no shipped generator")
     monkeypatch.setenv("REENACT_CACHE", cache)
-    config = load_config(None, ["renderer.backend=onnx"])
+    config = load_config(None, ["renderer.backend=onnx", "renderer.quantize=off"])
     weights = shipped_weights("generator", 256, backend="onnx")
     fp32 = load_generator_renderer(weights, config)
     int8 = load_generator_renderer(weights, load_config(None, ["renderer.backend=onnx",
@@ -51,6 +51,17 @@ def test_int8_renders_a_face_close_to_fp32(cache, clips_dir, monkeypatch):
     assert max(diff) < TOLERANCE, diff
     # the tolerance can fail: two expressions of the same face differ by more
     assert float(np.abs(outputs["fp32"][0] - outputs["fp32"][1]).mean()) > TOLERANCE
+
+
+def test_auto_runs_int8_only_where_it_was_written(cache, tmp_path, monkeypatch):
+    weights = shipped_weights("generator", 256, backend="onnx")
+    if weights is None:
+        pytest.skip("no shipped generator")
+    config = load_config(None, ["renderer.backend=onnx"])  # renderer.quantize: auto
+    monkeypatch.setenv("REENACT_CACHE", cache)
+    assert load_generator_renderer(weights, config).backend_name == "onnx-cpu-int8"
+    monkeypatch.setenv("REENACT_CACHE", str(tmp_path))
+    assert load_generator_renderer(weights, config).backend_name == "onnx-cpu"
 
 
 @pytest.mark.parametrize("setting, says", [
