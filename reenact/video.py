@@ -27,7 +27,6 @@ try:
 except ImportError:  # a machine without PyAV (the lent GPU box) can still train from the carry copy
     av = None
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
 from reenact.errors import InputError
 
@@ -178,7 +177,7 @@ class VideoReader:
         self.width, self.height = _fit(native, size)
         # swscale's output size, before the rotation
         self._decode_size = (self.height, self.width) if turned else (self.width, self.height)
-        self._reformatter = VideoReformatter()
+        self._reformatter = av.video.reformatter.VideoReformatter()
 
     def _break(self, good_frames: int, reason: str) -> None:
         """A partial packet or demux/decode error after `good_frames` frames of this pass."""
