@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from mediapipe.framework.formats import landmark_pb2
 
-from reenact.landmarks.tracker import _to_array
+from reenact.landmarks.wire import landmarks_array as _to_array
 
 
 def _pointwise(face, width, height) -> np.ndarray:
