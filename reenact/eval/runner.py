@@ -115,6 +115,20 @@ def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, c
     return results
 
 
+def _sweep_pass(inputs: EvalInputs, targets: list, config: Config,
+                renderers: list[EvalRenderer], fuser) -> dict:
+    """{portrait: {renderer: `reenact.eval.gaze_sweep.sweep_gaze`}}: the controlled gaze sweep."""
+    from reenact.eval.gaze_sweep import sweep_gaze
+    from reenact.landmarks.tracker import FaceTracker
+
+    out: dict = {}
+    with FaceTracker(config.tracker, static=True) as retracker:
+        for target, name in zip(targets, inputs.portrait_names):
+            out[name] = {item.name: sweep_gaze(target, item.renderer, fuser, config, retracker)
+                         for item in renderers}
+    return out
+
+
 def _write_pictures(out_dir: Path, selfs: list[SelfResult], tracked: list[TrackedClip],
                     crosses: list[CrossResult], target_crops: dict[str, object]) -> dict[str, str]:
     """Curves and strips; returns {label: path relative to out_dir}."""
@@ -183,9 +197,10 @@ def _meta(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fus
 
 
 def build_report(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fuser,
-                 selfs: list[SelfResult], crosses: list[CrossResult]) -> dict:
+                 selfs: list[SelfResult], crosses: list[CrossResult],
+                 sweeps: dict | None = None) -> dict:
     """The report as a dict (sections meta, self_reenactment, cross_reenactment, temporal,
-    summary; `files` is filled in by the caller)."""
+    gaze_sweep, summary; `files` is filled in by the caller)."""
     paths = dict(zip(inputs.clip_names, inputs.clips))
     self_section = {r.clip: r.to_json(str(paths[r.clip])) for r in selfs}
     cross_section, temporal_section = {}, {}
@@ -198,7 +213,8 @@ def build_report(config: Config, inputs: EvalInputs, renderers: list[EvalRendere
         "self_reenactment": self_section,
         "cross_reenactment": cross_section,
         "temporal": temporal_section,
-        "summary": summarize(names, self_section, cross_section, temporal_section),
+        "gaze_sweep": sweeps or {},
+        "summary": summarize(names, self_section, cross_section, temporal_section, sweeps),
         "files": {},
     }
 
@@ -225,8 +241,9 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     targets = [prepare_target(str(p), config) for p in inputs.portraits]  # no face: fail early
     tracked, selfs = _self_pass(inputs, config, renderers, fuser, progress)
     crosses = _cross_pass(inputs, tracked, targets, config, renderers, fuser, progress)
+    sweeps = _sweep_pass(inputs, targets, config, renderers, fuser)
     crops = {name: t.crop for t, name in zip(targets, inputs.portrait_names)}
-    report = build_report(config, inputs, renderers, fuser, selfs, crosses)
+    report = build_report(config, inputs, renderers, fuser, selfs, crosses, sweeps)
     report["files"] = _write_pictures(out_dir, selfs, tracked, crosses, crops)
     json_path = atomic_write_json(out_dir / "report.json", report)
     text = markdown(report)
