@@ -44,10 +44,22 @@ def looking(neutral: np.ndarray, along: float, across: float) -> np.ndarray:
     return out
 
 
+def eye_square(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The square of `crop` (S,S,3) around both eyes (side: the outer corners' distance), for a
+    strip: (n,n,3) uint8."""
+    a, b = landmarks[33, :2], landmarks[263, :2]
+    half = int(round(0.5 * float(np.hypot(*(b - a)))))
+    cx, cy = np.round(0.5 * (a + b)).astype(int)
+    size = crop.shape[0]
+    x0, y0 = np.clip([cx - half, cy - half], 0, max(size - 2 * half, 0))
+    return np.ascontiguousarray(crop[y0:y0 + 2 * half, x0:x0 + 2 * half])
+
+
 def sweep_gaze(target, renderer, fuser, config: Config, retracker) -> dict:
     """Drive `target` (PreparedTarget) with SWEEP through `renderer`; `retracker`: a static
     FaceTracker. {"gaze_sweep_r", "gaze_sweep_gain", "asked": (N,2), "seen": (N,2) (NaN rows
-    where no face was re-tracked), "axes": {axis: {"r", "gain"}}}."""
+    where no face was re-tracked), "axes": {axis: {"r", "gain"}}, "eyes": N eye squares of the
+    output crop (`eye_square`, for a strip; not JSON)}."""
     from reenact.pipeline.reenactor import Reenactor, Tracked
     from reenact.pipeline.timing import StageTimer
 
@@ -55,10 +67,11 @@ def sweep_gaze(target, renderer, fuser, config: Config, retracker) -> dict:
     neutral = target.landmarks_crop
     reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=renderer,
                           timer=StageTimer(), source_neutral=neutral)
-    seen = []
+    seen, eyes = [], []
     try:
         for along, across in SWEEP:
             output = reenactor.process(target.frame, 0.0, Tracked(looking(neutral, along, across)))
+            eyes.append(eye_square(target.alignment.crop_image(output.output), neutral))
             found = retracker.track_one(output.output)
             seen.append(iris_position(found[None])[0] if found is not None else [np.nan] * 2)
     finally:
@@ -70,4 +83,4 @@ def sweep_gaze(target, renderer, fuser, config: Config, retracker) -> dict:
             for i, name in enumerate(AXES)}
     return {"gaze_sweep_r": nanmean(a["r"] for a in axes.values()),
             "gaze_sweep_gain": nanmean(a["gain"] for a in axes.values()),
-            "asked": asked.tolist(), "seen": seen.tolist(), "axes": axes}
+            "asked": asked.tolist(), "seen": seen.tolist(), "axes": axes, "eyes": eyes}
