@@ -45,8 +45,8 @@ def looking(neutral: np.ndarray, along: float, across: float) -> np.ndarray:
 
 
 def eye_square(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """The square of `crop` (S,S,3) around both eyes (side 1.24 x the outer corners' distance), for a
-    strip: (n,n,3) uint8."""
+    """The square of `crop` (S,S,3) around both eyes (side 1.24 x the outer corners'
+    distance), for a strip: (n,n,3) uint8."""
     a, b = landmarks[33, :2], landmarks[263, :2]
     half = int(round(0.62 * float(np.hypot(*(b - a)))))
     cx, cy = np.round(0.5 * (a + b)).astype(int)
