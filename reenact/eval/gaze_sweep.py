@@ -8,8 +8,9 @@ renderer (or the re-tracker reading it):
 
 - each of SWEEP's (along, across) iris offsets, in eye widths, is put on the portrait's own
   neutral landmarks (both irises, rigidly; the upper lids follow the vertical part, as a real
-  upper lid rides on the eyeball when one looks up or down) and goes through a `Reenactor` (fusion, the eye
-  transfer, the renderer, the composite; smoothing off, so every offset stands alone);
+  upper lid rides on the eyeball when one looks up or down) and goes through a `Reenactor`
+  (fusion, the eye transfer, the renderer, the composite; smoothing off, so every offset stands
+  alone);
 - the output frame is re-tracked (static mode) and its iris position (`metrics.gaze`) taken
   relative to the output for (0, 0);
 - gaze_sweep_r: Pearson r of re-tracked vs asked, mean over the two axes; gaze_sweep_gain: the
