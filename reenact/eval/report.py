@@ -20,7 +20,7 @@ SUMMARY_COLUMNS = (
     ("self_psnr", "self PSNR dB ↑", 2),
     ("self_l1", "self L1 ↓", 4),
     ("identity_distance", "cross identity dist. ↓", 3),
-    ("expression_error", "expression error vs J_gen ↓", 3),
+    ("expression_error", "expression error vs J_gen, pose removed ↓", 3),
     ("temporal_ssim", "temporal SSIM", 3),
     ("jitter", "jitter ↓", 4),
 )
