@@ -110,6 +110,8 @@ function showStatus(s) {
   chip("chip-calib", s.calibrating ? "calibrating: look neutral" : "calibrated", !s.calibrating);
   chip("chip-engine", `${s.renderer} · ${s.backend} · ${s.device}`);
   $("calib-state").textContent = s.calibrating ? "calibrating…" : "done";
+  if (s.preview_fps) $("preview-rate").options[0].textContent = `default (${s.preview_fps} fps)`;
+  if (s.preview_height) document.body.style.setProperty("--preview-height", `${s.preview_height}px`);
   showSettings(s.settings || {});
   if (s.targets) showGallery(s.targets);
   const body = $("stages").tBodies[0];
@@ -150,10 +152,44 @@ function setupUpload() {
   });
 }
 
-function reconnectOnError(img) {
-  img.addEventListener("error", () => setTimeout(() => {
-    img.src = img.src.replace(/&t=\d+$/, "") + `&t=${Date.now()}`;
-  }, 1000));
+// The previews (one stream: the output and the camera side by side, so the browser paints one
+// image per tick) stream only while they can be seen: at the chosen rate (default: the server's
+// stream.preview_fps), not at all when "off" or while this tab is hidden (Page Visibility).
+// Every frame not shown is a JPEG the server does not encode and the browser does not paint.
+function previewRate() {
+  return localStorage.getItem("reenact.previewRate") ?? "";
+}
+
+function connectPreview() {
+  const img = $("output-preview");
+  if (document.hidden || previewRate() === "0") {
+    if (img.getAttribute("src")) img.removeAttribute("src");  // closes the stream
+    img.classList.add("off");
+    return;
+  }
+  const rate = previewRate();
+  const path = $("camera-on").checked ? img.dataset.stream : img.dataset.outputOnly;
+  img.classList.remove("off");
+  img.src = path + `?t=${Date.now()}` + (rate ? `&fps=${rate}` : "");
+}
+
+function setupPreviews() {
+  const rate = $("preview-rate");
+  rate.value = previewRate();
+  rate.addEventListener("change", () => {
+    localStorage.setItem("reenact.previewRate", rate.value);
+    connectPreview();
+  });
+  const camera = $("camera-on");
+  camera.checked = localStorage.getItem("reenact.cameraPreview") !== "off";
+  camera.addEventListener("change", () => {
+    localStorage.setItem("reenact.cameraPreview", camera.checked ? "on" : "off");
+    connectPreview();
+  });
+  document.addEventListener("visibilitychange", connectPreview);
+  // a dropped stream (reenact restarted) comes back by itself
+  $("output-preview").addEventListener("error", () => setTimeout(connectPreview, 1000));
+  connectPreview();
 }
 
 async function main() {
@@ -161,8 +197,7 @@ async function main() {
     api("/action/recalibrate", { method: "POST" }).then(() => say("recalibrating: look neutral"))
       .catch((e) => say(e.message, "error")));
   setupUpload();
-  reconnectOnError($("output-preview"));
-  reconnectOnError($("camera-preview"));
+  setupPreviews();
   try { buildSettings((await api("/settings")).settings); } catch (e) { say(e.message, "error"); }
   poll();
 }
