@@ -64,23 +64,46 @@ function buildSettings(rows) {
   }
 }
 
+// The page is redrawn only where something changed: a browser repaints what is touched, and on
+// a small machine every repaint is CPU the render loop does not get.
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
+function setValue(input, value) {
+  if (input.type === "checkbox") {
+    if (input.checked !== value) input.checked = value;
+  } else if (input.value !== String(value)) input.value = value;
+}
+
 function showSettings(values) {
   for (const input of document.querySelectorAll("#settings input, #settings select")) {
     const key = input.dataset.key;
     if (!(key in values) || dragging.has(key)) continue;
-    if (input.tagName === "SELECT") input.value = values[key];
-    else if (input.type === "checkbox") input.checked = values[key];
-    else {
-      input.value = values[key];
-      input.parentElement.querySelector("output").textContent = Number(values[key]).toFixed(2);
+    setValue(input, values[key]);
+    if (input.type === "range") {
+      setText(input.parentElement.querySelector("output"), Number(values[key]).toFixed(2));
     }
   }
 }
 
 function chip(id, text, good) {
   const c = $(id);
-  c.textContent = text;
-  c.className = "chip" + (good === undefined ? "" : good ? " good" : " bad");
+  setText(c, text);
+  const name = "chip" + (good === undefined ? "" : good ? " good" : " bad");
+  if (c.className !== name) c.className = name;
+}
+
+function showStages(stages) {
+  const body = $("stages").tBodies[0];
+  const rows = Object.entries(stages);
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  rows.forEach(([name, ms], i) => {
+    const tr = body.rows[i] ?? body.insertRow();
+    while (tr.cells.length < 2) tr.insertCell();
+    setText(tr.cells[0], name);
+    setText(tr.cells[1], `${ms.toFixed(1)} ms`);
+  });
 }
 
 let galleryKey = "";
@@ -109,23 +132,20 @@ function showStatus(s) {
   chip("chip-face", s.paused ? "paused" : s.face_found ? "face found" : "face lost", s.paused ? undefined : s.face_found);
   chip("chip-calib", s.calibrating ? "calibrating: look neutral" : "calibrated", !s.calibrating);
   chip("chip-engine", `${s.renderer} · ${s.backend} · ${s.device}`);
-  $("calib-state").textContent = s.calibrating ? "calibrating…" : "done";
-  if (s.preview_fps) $("preview-rate").options[0].textContent = `default (${s.preview_fps} fps)`;
-  if (s.preview_height) document.body.style.setProperty("--preview-height", `${s.preview_height}px`);
+  setText($("calib-state"), s.calibrating ? "calibrating…" : "done");
+  if (s.preview_fps) setText($("preview-rate").options[0], `default (${s.preview_fps} fps)`);
+  const height = `${s.preview_height}px`;
+  if (s.preview_height && document.body.style.getPropertyValue("--preview-height") !== height) {
+    document.body.style.setProperty("--preview-height", height);
+  }
   showSettings(s.settings || {});
   if (s.targets) showGallery(s.targets);
-  const body = $("stages").tBodies[0];
-  body.textContent = "";
-  for (const [name, ms] of Object.entries(s.stages_ms || {})) {
-    const tr = body.insertRow();
-    tr.insertCell().textContent = name;
-    tr.insertCell().textContent = `${ms.toFixed(1)} ms`;
-  }
+  showStages(s.stages_ms || {});
 }
 
 async function poll() {
   try { showStatus(await api("/status")); } catch (e) { say(e.message, "error"); }
-  setTimeout(poll, 500);
+  setTimeout(poll, document.hidden ? 5000 : 1000);
 }
 
 async function upload(file) {
