@@ -59,7 +59,7 @@ class StreamConfig:
     # the panel's previews (output and camera side by side, one image): their rate, and their
     # height in pixels on the page (what the server encodes: a browser's cost grows with both);
     # the page's own rate menu overrides the rate; the OBS output page follows the output's rate
-    preview_fps: Positive = 8.0
+    preview_fps: Positive = 5.0
     preview_height: Annotated[int, Range(120, 1080)] = 320
     # a larger target frame is scaled down to this longer side
     max_output_side: Annotated[int, Range(128, 16384)] = 1280
