@@ -1,6 +1,7 @@
 """What the browser panel costs the render loop, and how far behind the camera the browser is.
 
-    python -m reenact.tools.panel_load --clip ../shared/media/clips/lp_d0.mp4 --seconds 30 --rounds 3
+    python -m reenact.tools.panel_load --clip ../shared/media/clips/lp_d0.mp4 \
+        --seconds 30 --rounds 3
 
 Runs `reenact live` on the looping clip into the null sink, as fast as it goes (source.realtime
 off: every frame processed, so any time the panel takes shows as fewer frames), in alternating
@@ -55,7 +56,8 @@ def _descendants(pid: int) -> list[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry.name))
+            parent = int(stat[stat.rindex(")") + 2:].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
     found, todo = [], list(children.get(pid, []))
     while todo:
         found.append(todo.pop())
