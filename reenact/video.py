@@ -20,8 +20,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-import av
 import cv2
+
+try:
+    import av
+except ImportError:  # a machine without PyAV (the lent GPU box) can still train from the carry copy
+    av = None
 import numpy as np
 
 from reenact.errors import InputError
@@ -49,6 +53,8 @@ def _open_container(path: Path) -> av.container.InputContainer:
         raise InputError(f"{path} is a directory, not a video file")
     if path.stat().st_size == 0:
         raise InputError(f"video {path} is empty (0 bytes)")
+    if av is None:
+        raise InputError(f"{path}: reading video needs PyAV (pip install av)")
     try:
         return av.open(str(path), mode="r")
     except av.error.FFmpegError as exc:

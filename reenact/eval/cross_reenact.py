@@ -14,7 +14,8 @@ What is measured on each output frame (the composited full frame, i.e. what a vi
   with the canonical face box (`face_box_from_eye_centres(canonical_eye_centres(S))`, no
   detection, so a garbled face still gets a number), every `eval.identity_stride`-th frame;
 - expression carried: the output frame re-tracked, mapped into B's crop, against J_gen:
-  `metrics.landmark_error` (mean point distance / IOD of J_gen). The re-tracker runs in *static*
+  `metrics.pose_free_error` (mean point distance / IOD of J_gen after a similarity fit on rigid
+  points, so that head motion's roll, shift and scale are not counted as expression). The re-tracker runs in *static*
   mode (every output frame detected afresh), the mode B's own landmarks were found in: in video
   mode MediaPipe feeds its last landmarks back as the next region of interest, and on an
   unchanging image that drifts 0.01-0.04 IOD away from the static answer and oscillates (measured
@@ -32,7 +33,7 @@ import numpy as np
 from reenact.config import Config
 from reenact.eval.clips import TrackedClip, deviation, iter_frames, pick_spread
 from reenact.landmarks.tracker import NUM_LANDMARKS
-from reenact.metrics.landmarks import landmark_error
+from reenact.metrics.landmarks import landmark_error, pose_free_error
 from reenact.eval.renderers import EvalRenderer
 from reenact.eval.temporal import TemporalSSIM, jitter_on, still_stretch, temporal_ssim_of
 
@@ -56,8 +57,10 @@ class DriveResult:
     timing: dict = field(default_factory=dict)
 
     def expression_errors(self) -> list[float]:
-        """Per rendered frame: landmark error of the re-tracked output vs J_gen (NaN: lost)."""
-        return [landmark_error(r, f) if np.isfinite(r).all() else float("nan")
+        """Per rendered frame: landmark error of the re-tracked output vs J_gen with the head's
+        pose removed (`pose_free_error`: head motion moves the output's head on purpose), NaN
+        where the face was lost."""
+        return [pose_free_error(r, f) if np.isfinite(r).all() else float("nan")
                 for r, f in zip(self.retracked, self.fused)]
 
 

@@ -20,7 +20,7 @@ SUMMARY_COLUMNS = (
     ("self_psnr", "self PSNR dB ↑", 2),
     ("self_l1", "self L1 ↓", 4),
     ("identity_distance", "cross identity dist. ↓", 3),
-    ("expression_error", "expression error vs J_gen ↓", 3),
+    ("expression_error", "expression error vs J_gen, pose removed ↓", 3),
     ("temporal_ssim", "temporal SSIM", 3),
     ("jitter", "jitter ↓", 4),
 )
@@ -31,6 +31,9 @@ VIEWER_COLUMNS = (
     ("expression_r", "expression r ↑", 3),
     ("expression_gain", "expression gain →1", 3),
     ("gaze_r", "gaze r ↑", 3),
+    ("gaze_r_moving", "gaze r, actor moves ↑", 3),
+    ("gaze_sweep_r", "gaze sweep r ↑", 3),
+    ("gaze_sweep_gain", "gaze sweep gain", 3),
     ("head_r", "head r ↑", 3),
     ("blink_r", "blink r ↑", 3),
     ("full_ssim", "full-frame SSIM ↑", 3),
@@ -47,7 +50,10 @@ VIEWER_NOTE = (
     "Carried (cross, each clip's live track vs the re-tracked output, each face relative to its "
     "own neutral): expression r / gain = Pearson r / slope of mouth opening and width, eye "
     "openness and brow height (over region size), mean over features the actor moves; gaze r: "
-    "iris position in the eye opening, eyes open; head r: roll / pitch / yaw from the mesh's 3-D "
+    "iris position in the eye opening, eyes open (not closing); gaze r, actor moves: only where "
+    "the actor's gaze moves by >= 0.02 eye widths and 2.5 x its tracking noise; gaze sweep r / "
+    "gain: the portrait's own face with irises moved by known amounts, re-tracked (1 / 0 for "
+    "the unchanged target: r 0, gain 0); head r: roll / pitch / yaw from the mesh's 3-D "
     "points; blink r: eye openness. n/a: the actor did not move that much. Self, composited into "
     "the real frame as the live loop does: full-frame SSIM / PSNR on the face box; seam: colour "
     "offset plus step across the blend edge (0..1, 0 = invisible); sharpness: Laplacian energy "
@@ -62,8 +68,10 @@ def _nanmean(values: list) -> float:
 
 
 def summarize(renderers: list[str], self_section: dict, cross_section: dict,
-              temporal_section: dict) -> dict:
-    """{"renderers": {name: {column: value}}, "driver": {...}} from the three sections."""
+              temporal_section: dict, sweep_section: dict | None = None) -> dict:
+    """{"renderers": {name: {column: value}}, "driver": {...}} from the three sections (and the
+    gaze sweep's, {portrait: {renderer: {"gaze_sweep_r", "gaze_sweep_gain", ...}}})."""
+    sweeps = list((sweep_section or {}).values())
     out = {}
     for name in renderers:
         per_clip = [clip["renderers"][name] for clip in self_section.values()]
@@ -85,6 +93,8 @@ def summarize(renderers: list[str], self_section: dict, cross_section: dict,
             "jitter": _nanmean([t["jitter"] for t in temporal]),
             "fused_jitter": _nanmean([t["fused_jitter"] for t in temporal]),
             **viewer_summary(per_clip, pairs),
+            **{k: _nanmean([p[name][k] for p in sweeps if name in p])
+               for k in ("gaze_sweep_r", "gaze_sweep_gain")},
         }
     drivers = [pair["driver"] for pair in temporal_section.values()]
     driver = {"temporal_ssim": _nanmean([d["temporal_ssim"] for d in drivers]),

@@ -38,7 +38,8 @@ FACE_BOX_GROW = 0.10
 SEAM_HALF_WIDTH = 0.015  # x crop side: the band's half width (~4 px at 256), in frame pixels
 SELF_KEYS = ("full_ssim", "full_psnr", "seam", "seam_colour", "seam_step", "sharpness_ratio",
              "haarpsi", "ssim_mouth", "ssim_eyes", "sharpness_ratio_mouth")
-CROSS_KEYS = ("expression_r", "expression_gain", "gaze_r", "head_r", "blink_r")
+CROSS_KEYS = ("expression_r", "expression_gain", "gaze_r", "gaze_r_moving", "gaze_gain",
+              "head_r", "blink_r")
 
 
 def frames_at(clip: TrackedClip, wanted: list[int]) -> Iterator[np.ndarray]:
@@ -162,10 +163,12 @@ def carried(actor_crop: np.ndarray, actor_frame: np.ndarray, actor_neutral: np.n
     head = head_carried(actor_frame, output_frame)
     return {
         "expression_r": expression["r"], "expression_gain": expression["gain"],
-        "gaze_r": gaze["r"], "head_r": head["r"],
+        "gaze_r": gaze["r"], "gaze_r_moving": gaze["r_moving"], "gaze_gain": gaze["gain"],
+        "head_r": head["r"],
         "blink_r": blink_carried(actor_crop, output_crop),
         "carried_detail": {"expression": expression["features"],
-                           "gaze": {k: gaze[k] for k in ("horizontal", "vertical")},
+                           "gaze": {k: gaze[k] for k in ("horizontal", "vertical", "actor_std",
+                                                          "actor_noise")},
                            "head": {k: head[k] for k in ("roll", "pitch", "yaw")}},
     }
 

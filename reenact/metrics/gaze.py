@@ -5,8 +5,17 @@ eye's two corners, along the corner-to-corner axis (horizontal, + towards the im
 across it (vertical, + down), divided by the eye's width. The two eyes are averaged: (T, 2).
 Openness: lid gap over eye width (`reenact.landmarks.regions.eye_open_ratio`), both eyes' mean.
 
-`gaze_carried`: Pearson r of actor vs output iris position, per axis, over frames where both the
-actor's and the output's eyes are open (openness > OPEN); mean over the axes the actor moves.
+`gaze_carried` compares actor and output iris position, per axis, over the frames where both
+faces' eyes are open: openness above OPEN and above OPEN_OF_MEDIAN of the face's own median
+openness (a closing lid drags the tracked iris down with it, a tracking artefact, not a glance):
+
+- r: Pearson r, mean over the axes the actor moves by MIN_GAZE_STD or more (as before);
+- r_moving / gain: Pearson r and slope (output on actor), mean over the axes whose movement
+  stands clear of the tracker's own noise: std >= MIN_MOVING_STD and >= MIN_SNR x
+  `tracking_noise`. On a clip
+  where the actor looks at the camera throughout, the frame-to-frame wobble of the tracked iris
+  is as large as the whole series, and r measures how alike two noises are: NaN there;
+- actor_std / actor_noise: per axis, what those two decisions were made on.
 `blink_carried`: Pearson r of the openness series.
 """
 
@@ -14,11 +23,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.metrics.series import nanmean, pearson_r
+from reenact.metrics.series import gain, nanmean, pearson_r
 
 OPEN = 0.15  # openness above this: the iris is visible enough to locate
+OPEN_OF_MEDIAN = 0.7  # ... and above this fraction of the face's median openness (not closing)
 MIN_GAZE_STD = 0.01  # eye widths: an actor whose iris moves less did not look around
+# r_moving / gain count an axis only when the actor's gaze std is at least MIN_MOVING_STD eye
+# widths (~0.6 px on a 30 px eye at 256: below it a rendered iris moves by less than the
+# re-tracker resolves) and MIN_SNR times its frame-to-frame tracking noise
+MIN_MOVING_STD = 0.02
+MIN_SNR = 2.5
 MIN_OPENNESS_STD = 0.02  # an actor whose openness varies less did not blink
+AXES = ("horizontal", "vertical")
 
 # (image-left corner, image-right corner, iris centre, upper lid, lower lid) per eye
 _EYES = ((33, 133, 468, 159, 145), (362, 263, 473, 386, 374))
@@ -55,14 +71,45 @@ def openness(landmarks) -> np.ndarray:
     return 0.5 * (values[0] + values[1])
 
 
+def eyes_open(landmarks) -> np.ndarray:
+    """(T, 478, 2|3) -> (T,) bool: open enough that the tracked iris is a gaze (see module)."""
+    value = openness(landmarks)
+    finite = value[np.isfinite(value)]
+    median = float(np.median(finite)) if len(finite) else 0.0
+    with np.errstate(invalid="ignore"):
+        return (value > OPEN) & (value > OPEN_OF_MEDIAN * median)
+
+
+def tracking_noise(series) -> float:
+    """Robust frame-to-frame noise of a 1-D series (NaN gaps skipped): 1.4826 x the median
+    absolute deviation of its consecutive differences, over sqrt(2). A few glances (jumps) do
+    not raise it; a white-noise series gets about its own std. NaN with fewer than 3 steps."""
+    x = np.asarray(series, np.float64)
+    steps = np.diff(x)
+    steps = steps[np.isfinite(steps)]
+    if len(steps) < 3:
+        return float("nan")
+    return float(1.4826 * np.median(np.abs(steps - np.median(steps))) / np.sqrt(2.0))
+
+
 def gaze_carried(actor, output) -> dict:
-    """actor, output: (T, 478, 2|3) of the same frames. {"r", "horizontal", "vertical"}."""
+    """actor, output: (T, 478, 2|3) of the same frames. {"r", "r_moving", "gain",
+    "horizontal", "vertical", "actor_std", "actor_noise"} as the module says."""
     a, o = iris_position(actor), iris_position(output)
-    open_ = (openness(actor) > OPEN) & (openness(output) > OPEN)
-    a = np.where(open_[:, None], a, np.nan)
-    axes = {name: pearson_r(a[:, i], o[:, i], min_actor_std=MIN_GAZE_STD)
-            for i, name in enumerate(("horizontal", "vertical"))}
-    return {"r": nanmean(axes.values()), **axes}
+    a = np.where((eyes_open(actor) & eyes_open(output))[:, None], a, np.nan)
+    axes, moving, gains, stds, noises = {}, [], [], [], []
+    for i, name in enumerate(AXES):
+        axes[name] = pearson_r(a[:, i], o[:, i], min_actor_std=MIN_GAZE_STD)
+        both = np.isfinite(a[:, i]) & np.isfinite(o[:, i])
+        std = float(a[both, i].std()) if both.sum() >= 3 else float("nan")
+        noise = tracking_noise(a[:, i])
+        stds.append(std)
+        noises.append(noise)
+        if std >= MIN_MOVING_STD and std >= MIN_SNR * noise:
+            moving.append(axes[name])
+            gains.append(gain(a[:, i], o[:, i], min_actor_std=MIN_GAZE_STD))
+    return {"r": nanmean(axes.values()), "r_moving": nanmean(moving), "gain": nanmean(gains),
+            **axes, "actor_std": stds, "actor_noise": noises}
 
 
 def blink_carried(actor, output) -> float:

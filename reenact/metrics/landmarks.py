@@ -20,6 +20,7 @@ __all__ = [
     "eye_centres",
     "inter_ocular_distance",
     "landmark_error",
+    "pose_free_error",
     "landmark_jitter",
     "head_motion",
     "stillest_stretch",
@@ -29,6 +30,9 @@ __all__ = [
 RIGHT_EYE_CORNERS = (33, 133)
 LEFT_EYE_CORNERS = (362, 263)
 NOSE_TIP = 1
+# points that expressions hardly move: forehead, nose bridge and tip, eye corners, temples
+RIGID_POINTS = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 362, 263, 127, 356, 234, 454,
+                21, 251, 162, 389)
 
 
 def _check_landmarks(points: np.ndarray, name: str, sequence: bool = False) -> np.ndarray:
@@ -88,6 +92,26 @@ def landmark_error(pred: np.ndarray, ref: np.ndarray) -> float:
     r = _check_landmarks(ref, "landmark_error")
     iod = _positive_iod(r, "landmark_error")
     return float(np.linalg.norm(p - r, axis=-1).mean() / iod)
+
+
+def pose_free_error(pred: np.ndarray, ref: np.ndarray) -> float:
+    """`landmark_error` after moving pred onto ref by the least-squares similarity (rotation,
+    scale, shift) of their `RIGID_POINTS`: the expression's error without the head's pose.
+
+    A head turned, shifted or scaled by head motion (or a tracker's drift) costs nothing; a mouth
+    or eyes in another shape still do. Args and return as `landmark_error`.
+    """
+    p = _check_landmarks(pred, "pose_free_error")[:, :2].astype(np.float64)
+    r = _check_landmarks(ref, "pose_free_error")[:, :2].astype(np.float64)
+    rigid = list(RIGID_POINTS)
+    ps, rs = p[rigid] - p[rigid].mean(0), r[rigid] - r[rigid].mean(0)
+    # Umeyama: the rotation and scale that best map the centred rigid points of pred onto ref's
+    u, sigma, vt = np.linalg.svd(rs.T @ ps)
+    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
+    rotation = u @ d @ vt
+    scale = float(np.trace(np.diag(sigma) @ d) / max((ps ** 2).sum(), 1e-12))
+    moved = (p - p[rigid].mean(0)) @ rotation.T * scale + r[rigid].mean(0)
+    return landmark_error(moved, r)
 
 
 def landmark_jitter(seq: np.ndarray) -> float:

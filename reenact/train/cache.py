@@ -260,8 +260,11 @@ def decode_crops(path: Path, count: int, size: int) -> np.ndarray:
 
 
 def _decode_pyav(path: Path) -> list[np.ndarray]:
-    from reenact.video import read_frames  # noqa: PLC0415 (PyAV loads FFmpeg)
+    from reenact import video  # noqa: PLC0415 (PyAV loads FFmpeg)
 
+    if video.av is None:
+        raise ImportError("PyAV is not installed")  # the caller decodes with OpenCV
+    read_frames = video.read_frames
     try:
         return list(read_frames(path))
     except InputError as exc:

@@ -30,7 +30,7 @@ bench() {  # label, then bench arguments (PREFIX: e.g. taskset for fewer cores)
   local label=$1; shift
   echo "=== $label"
   ${PREFIX:-} python3 -m reenact.cli.main bench --source "cvclip:$CLIP" --frames "$FRAMES" \
-    --json "$OUT/$label.json" "$@" 2>&1 | grep -v "^W0000\|^I0000\|inference_feedback" | tail -12
+    --json "$OUT/$label.json" --set sink.kind=null "$@" 2>&1 | grep -v "^W0000\|^I0000\|inference_feedback" | tail -12
 }
 bench gpu256_30 --sizes 256 --widths shipped --backends cuda
 bench gpu256_60 --sizes 256 --widths shipped --backends cuda --set source.fps=60

@@ -9,6 +9,10 @@ MINUTES=${MINUTES:-7}
 WORKERS=${WORKERS:-2}
 OUT=${OUT:-out/device}
 mkdir -p "$OUT" runs
+# the package's entry points (its sources and sinks) without touching the machine's site-packages
+python3 -m pip install -q --no-deps --no-build-isolation --no-index --no-cache-dir \
+  --target /tmp/reenact-site . >/dev/null || exit 1
+export PYTHONPATH=.:/tmp/reenact-site
 python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name())"
 nproc; free -g | head -2
 pids=()
@@ -17,15 +21,16 @@ for spec in "$@"; do
   resume=""
   [ -d "runs/$name/checkpoints" ] && resume="--set train.resume=latest"
   # shellcheck disable=SC2086
-  PYTHONUNBUFFERED=1 PYTHONPATH=. python3 -m reenact.cli.main train generator \
-    -c train_generator_gpu --set train.out_dir="runs/$name" --set train.steps=1000000 \
+  PYTHONUNBUFFERED=1 python3 -m reenact.cli.main train generator \
+    -c train_generator_gpu --set sink.kind=null --set train.out_dir="runs/$name" \
+    --set train.steps=1000000 \
     --set train.max_minutes="$MINUTES" --set train.num_workers="$WORKERS" \
     --set train.val_every=0 --set train.ckpt_every=0 --set train.image_every=0 \
     --set train.log_every=100 --set train.val_frames=24 --set train.progress=false \
     $resume $args >"runs/$name.log" 2>&1 &
   pids+=($!)
 done
-sleep 90; nvidia-smi --query-gpu=name,utilization.gpu,memory.used --format=csv
+sleep 60; nvidia-smi --query-gpu=name,utilization.gpu,memory.used --format=csv
 for pid in "${pids[@]}"; do wait "$pid"; done
 mkdir -p "$OUT/report"
 for spec in "$@"; do
@@ -40,7 +45,7 @@ done
 tar -C "$OUT" -czf "$OUT/report.tar.gz" report && rm -rf "$OUT/report"
 # fp16 shards of the arms named in SHARDS (8 files come back at most, 16 MiB each)
 for name in ${SHARDS:-}; do
-  PYTHONPATH=. python3 -m reenact.engine.shards split "runs/$name/generator.safetensors" \
+  python3 -m reenact.engine.shards split "runs/$name/generator.safetensors" \
     "$OUT/$name" --max-mib 15
 done
 ls -la "$OUT" "$OUT"/*

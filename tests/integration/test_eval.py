@@ -134,11 +134,16 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
         assert _finite(s["seam"], 0, 1) and _finite(s["haarpsi"], 0, 1), name
         assert _finite(s["sharpness_ratio"], 0, 10) and _finite(s["self_ssim_mouth"], -1, 1)
         assert _finite(s["self_ssim_eyes"], -1, 1) and _finite(s["sharpness_ratio_mouth"], 0, 10)
-        for key in ("expression_r", "expression_gain", "gaze_r", "head_r", "blink_r"):
+        for key in ("expression_r", "expression_gain", "gaze_r", "gaze_r_moving", "gaze_gain",
+                    "head_r", "blink_r"):
             assert key in s and key in report["cross_reenactment"]["lp_d1__lp_s42"][
                 "renderers"][name], (name, key)
+        assert "gaze_sweep_r" in s and "gaze_sweep_gain" in s, name  # n/a: no face re-tracked
         per_frame = report["self_reenactment"]["lp_d1"]["renderers"][name]["per_frame"]
         assert len(per_frame["seam"]) == len(per_frame["ssim"]) == 15
+    # the controlled gaze sweep: the unchanged portrait's irises never move, the warp's do
+    assert summary["identity"]["gaze_sweep_r"] == 0.0
+    assert summary["warp"]["gaze_sweep_r"] > 0.7
     # the unchanged portrait carries nothing the actor does (its output only moves with the
     # head, on 12 frames: r stays low, the gain ~0); the warp carries it
     assert summary["identity"]["expression_r"] < 0.3
@@ -167,7 +172,8 @@ def test_markdown_table_lists_every_renderer(evaluated):
 def test_pictures_are_valid_pngs(evaluated):
     out, report, text = evaluated
     files = report["files"]
-    assert len(files) == 8  # per clip: self curve + strip; per pair: cross curves + strip
+    # per clip: self curve + strip; per pair: cross curves + strip; per portrait: gaze sweep strip
+    assert len(files) == 9
     assert {Path(p).parent.name for p in files.values()} == {"plots", "strips"}
     for path in files.values():
         assert path in text
