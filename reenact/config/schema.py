@@ -56,7 +56,11 @@ class StreamConfig:
     control_token: str = ""
     upload_max_mb: Positive = 20.0  # a target dropped on the panel: at most this many megabytes...
     upload_max_megapixels: Positive = 40.0  # ...and this many pixels (header checked before decoding)
-    preview_fps: Positive = 15.0  # the panel's previews; the OBS output page follows the output's rate
+    # the panel's previews (output and camera side by side, one image): their rate, and their
+    # height in pixels on the page (what the server encodes: a browser's cost grows with both);
+    # the page's own rate menu overrides the rate; the OBS output page follows the output's rate
+    preview_fps: Positive = 5.0
+    preview_height: Annotated[int, Range(120, 1080)] = 320
     # a larger target frame is scaled down to this longer side
     max_output_side: Annotated[int, Range(128, 16384)] = 1280
     output_dir: str = "out"  # where run logs and the resolved config go

@@ -174,7 +174,7 @@ class ControlServer:
 def _bare_panel(controls):
     from reenact.stream.panel import Panel
 
-    return Panel(controls, None, preview_fps=15.0, output_fps=30.0)
+    return Panel(controls, None, preview_fps=5.0, output_fps=30.0)
 
 
 def print_address(server: ControlServer, token_source: str, file=sys.stderr) -> None:

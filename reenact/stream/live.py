@@ -67,6 +67,7 @@ class LiveHooks:
             log.warning("stream.control_token on the command line is visible to other users "
                         "(ps); prefer REENACT_CONTROL_TOKEN or stream.control_token_file")
         self.panel = Panel(self.controls, gallery, preview_fps=stream.preview_fps,
+                           preview_height=stream.preview_height,
                            output_fps=sink.fps or 30.0)
         try:
             self.server = ControlServer(self.panel, port=stream.control_port, token=token)

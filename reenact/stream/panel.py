@@ -1,7 +1,12 @@
 """What the browser panel shows and changes, fed by the render loop once per frame.
 
-The render loop calls `Panel.on_frame` after each frame: two `FrameFeed.offer`s (a flag test
-unless a browser is waiting) and, twice a second, a snapshot of the stats. The server's threads
+The render loop calls `Panel.on_frame` after each frame: one `FrameFeed.offer` per feed (each a
+flag test unless a browser is waiting for that feed) and, twice a second, a snapshot of the
+stats. The feeds: `output` full size for OBS's Browser Source (/output); for the panel, at
+`stream.preview_fps` and scaled down to about the size the page shows them at, `previews` (the
+output and the camera with its landmarks side by side, one image: what the page shows),
+`preview` (the output alone: the page with the camera preview off) and `camera` (the camera
+alone, for scripts). Only the feeds a browser streams are copied and encoded. The server's threads
 read only the snapshot and the feeds, never the loop's live structures.
 """
 
@@ -11,22 +16,27 @@ import time
 
 import numpy as np
 
-from reenact.stream.frame_feed import FrameFeed, draw_landmarks
+from reenact.stream.frame_feed import FrameFeed, SideBySideFeed, draw_landmarks
 from reenact.stream.live_settings import describe_settings
 
 STATS_EVERY_NS = 500_000_000
+CAMERA_SIDE = 384  # /stream/camera.mjpg's longer side (scripts; the page shows `previews`)
 
 
 class Panel:
     """The panel's view of a live session: controls, gallery, previews and stats."""
 
-    def __init__(self, controls, gallery, *, preview_fps: float, output_fps: float) -> None:
+    def __init__(self, controls, gallery, *, preview_fps: float, output_fps: float,
+                 preview_height: int = 320) -> None:
         self.controls = controls
         self.gallery = gallery
         self.preview_fps = preview_fps
         self.output_fps = output_fps
         self.output = FrameFeed(quality=85)
-        self.camera = FrameFeed(quality=70, max_side=640, draw=draw_landmarks)
+        self.preview_height = preview_height
+        self.preview = SideBySideFeed(quality=75, max_side=preview_height)
+        self.previews = SideBySideFeed(quality=75, max_side=preview_height)
+        self.camera = FrameFeed(quality=70, max_side=CAMERA_SIDE, draw=draw_landmarks)
         self.frames = 0
         self._stats: dict = {}
         self._last_ns = 0
@@ -41,6 +51,11 @@ class Panel:
         }
 
     @property
+    def feeds(self) -> dict[str, FrameFeed]:
+        return {"output": self.output, "previews": self.previews, "preview": self.preview,
+                "camera": self.camera}
+
+    @property
     def reenactor(self):
         return self.controls.reenactor
 
@@ -48,9 +63,12 @@ class Panel:
         """The loop's newest output (and camera frame, None during a stall); loop thread."""
         capture_ns = frame.timestamp_ns if frame is not None else 0
         self.output.offer(output, capture_ns=capture_ns)
-        if frame is not None:
-            self.camera.offer(frame.image, capture_ns=capture_ns,
-                              extra=self.reenactor.last_image_landmarks)
+        self.preview.offer(output, capture_ns=capture_ns, extra=(None, None))
+        landmarks = self.reenactor.last_image_landmarks
+        camera = frame.image if frame is not None else None
+        self.previews.offer(output, capture_ns=capture_ns, extra=(camera, landmarks))
+        if camera is not None:
+            self.camera.offer(camera, capture_ns=capture_ns, extra=landmarks)
         self.frames += 1
         now = time.perf_counter_ns()
         if now - self._last_ns >= STATS_EVERY_NS:
@@ -78,8 +96,13 @@ class Panel:
         status.update(self._engine)
         status["frames"] = self.frames
         status["face_found"] = not status["face_lost"]
-        age = self.output.median_age_ms()
+        age = self.output.median_age_ms()  # the OBS page's; else the panel's previews'
+        for feed in (self.previews, self.preview):
+            age = feed.median_age_ms() if age is None else age
         status["browser_delay_ms"] = None if age is None else round(age, 1)
+        status["preview_fps"] = self.preview_fps
+        status["preview_height"] = self.preview_height
+        status["jpegs"] = {name: feed.encoded for name, feed in self.feeds.items()}
         if self.gallery is not None:
             status["targets"] = self.gallery.items()
         return status
@@ -88,4 +111,5 @@ class Panel:
         return describe_settings(self.reenactor)
 
     def close(self) -> None:
-        self.output.closed = self.camera.closed = True
+        for feed in self.feeds.values():
+            feed.close()

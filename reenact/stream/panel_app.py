@@ -6,8 +6,13 @@
     POST /action/<name>             one of Controls.ACTIONS -> {"ok": true}
     GET  /settings                  the live settings table with current values
     POST /settings                  {"stream.intensity": 0.8, ...} -> 400 naming a bad key
-    GET  /stream/output.mjpg        MJPEG of the output (?fps=, default the output's rate)
-    GET  /stream/camera.mjpg        MJPEG of the camera with its landmarks (?fps=)
+    GET  /stream/output.mjpg        MJPEG of the output, full size (OBS; ?fps=, default the
+                                    output's rate)
+    GET  /stream/previews.mjpg      MJPEG for the panel: the output and the camera with its
+                                    landmarks side by side, scaled down (?fps=, default
+                                    stream.preview_fps)
+    GET  /stream/preview.mjpg       the same with the output alone
+    GET  /stream/camera.mjpg        MJPEG of the camera with its landmarks, scaled down (?fps=)
     GET  /targets                   the gallery; GET /targets/<i>/thumb.jpg its thumbnails
     POST /targets/<i>/select        switch to target i (with the cross-fade)
     POST /targets?name=FILE         upload a portrait (the raw file as the body)
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from importlib import resources
 
@@ -36,6 +42,7 @@ WEB_DIR = resources.files("reenact.stream") / "web"
 JSON_BODY_LIMIT = 64 * 1024
 UPLOAD_TIMEOUT_S = 60.0
 BOUNDARY = b"frame"
+MIN_FPS, MAX_FPS = 0.5, 60.0
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -56,21 +63,18 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-async def _mjpeg(feed, fps: float):
-    """multipart/x-mixed-replace parts, newest frame each time, at most `fps` a second."""
-    interval = 1.0 / fps if fps > 0 else 0.0
+async def _mjpeg(feed, fps):
+    """multipart/x-mixed-replace parts, newest frame each time, at most `fps()` a second
+    (read before each frame, so a changed preview rate applies to open streams)."""
     last = feed.seq
-    while not feed.closed:
+    while True:
         started = time.monotonic()
-        feed.want()
-        while feed.seq == last and not feed.closed:
-            await asyncio.sleep(0.004)
-        if feed.closed:
+        if not await feed.next_frame(last):
             break
         last, jpeg = await anyio.to_thread.run_sync(feed.jpeg)
         yield (b"--" + BOUNDARY + b"\r\nContent-Type: image/jpeg\r\nContent-Length: "
                + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
-        rest = interval - (time.monotonic() - started)
+        rest = 1.0 / fps() - (time.monotonic() - started)
         if rest > 0:
             await asyncio.sleep(rest)
 
@@ -116,14 +120,19 @@ class _Routes:
         self.controls.request_settings(values)
         return JSONResponse({"ok": True, "settings": values})
 
-    def stream(self, feed, default_fps: float):
+    def stream(self, feed, default_fps):
+        """An MJPEG route over `feed`; ?fps= fixes its rate, else `default_fps()` (live)."""
         async def route(request: Request) -> Response:
             try:
-                fps = float(request.query_params.get("fps", default_fps))
+                fixed = float(request.query_params["fps"]) if "fps" in request.query_params \
+                    else None
             except ValueError:
+                fixed = math.nan
+            if fixed is not None and not math.isfinite(fixed):
                 return _error(400, "fps: expected a number")
+            rate = (lambda: fixed) if fixed is not None else default_fps
             return StreamingResponse(
-                _mjpeg(feed, min(max(fps, 0.5), 60.0)),
+                _mjpeg(feed, lambda: min(max(rate(), MIN_FPS), MAX_FPS)),
                 media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY.decode()}")
         return route
 
@@ -179,8 +188,10 @@ def build_app(panel) -> Starlette:
         Route("/", r.page), Route("/output", r.output_page),
         Route("/status", r.status), Route("/action/{name}", r.action, methods=["POST"]),
         Route("/settings", r.settings, methods=["GET", "POST"]),
-        Route("/stream/output.mjpg", r.stream(panel.output, panel.output_fps)),
-        Route("/stream/camera.mjpg", r.stream(panel.camera, panel.preview_fps)),
+        Route("/stream/output.mjpg", r.stream(panel.output, lambda: panel.output_fps)),
+        Route("/stream/previews.mjpg", r.stream(panel.previews, lambda: panel.preview_fps)),
+        Route("/stream/preview.mjpg", r.stream(panel.preview, lambda: panel.preview_fps)),
+        Route("/stream/camera.mjpg", r.stream(panel.camera, lambda: panel.preview_fps)),
         Route("/targets", r.targets, methods=["GET", "POST"]),
         Route("/targets/{index:int}/thumb.jpg", r.thumb),
         Route("/targets/{index:int}/select", r.select, methods=["POST"]),

@@ -28,6 +28,7 @@ if not (CHROMIUM and CHROMEDRIVER):
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
 
 
 @pytest.fixture
@@ -65,6 +66,48 @@ def click_thumb(browser, index: int) -> None:
         except StaleElementReferenceException:
             time.sleep(0.2)
     raise AssertionError(f"thumbnail {index} kept being redrawn")
+
+
+def jpegs_made(live, seconds: float = 2.5) -> dict:
+    """JPEGs the server encoded per feed over `seconds`."""
+    before = live.status()["jpegs"]
+    time.sleep(seconds)
+    after = live.status()["jpegs"]
+    return {name: after[name] - before[name] for name in after}
+
+
+def check_previews_stream_only_when_shown(browser, live) -> None:
+    """One image for both previews, at stream.preview_height; nothing is encoded for a panel
+    whose tab is in the background or whose previews are off; unticking the camera preview
+    switches to the output alone."""
+    preview = browser.find_element(By.ID, "output-preview")
+    height = live.status()["preview_height"]
+    size = browser.execute_script(
+        "return [arguments[0].naturalWidth, arguments[0].naturalHeight]", preview)
+    assert size[1] == height and size[0] > 2 * height  # the square output, the camera beside it
+    assert jpegs_made(live)["previews"] > 0
+
+    panel = browser.current_window_handle
+    browser.switch_to.new_window("tab")  # the panel's tab goes to the background
+    time.sleep(1.0)
+    assert jpegs_made(live) == {"output": 0, "previews": 0, "preview": 0, "camera": 0}
+    browser.close()
+    browser.switch_to.window(panel)
+    wait_until(lambda: jpegs_made(live, 1.0)["previews"] > 0, 30, "the previews to resume")
+
+    browser.find_element(By.ID, "camera-on").click()
+    time.sleep(1.0)
+    made = jpegs_made(live)
+    assert made["previews"] == 0 and made["preview"] > 0
+    wait_until(lambda: browser.execute_script("return arguments[0].naturalWidth", preview)
+               == height, 30, "the output alone (square)")
+
+    Select(browser.find_element(By.ID, "preview-rate")).select_by_value("0")  # off
+    time.sleep(1.0)
+    assert sum(jpegs_made(live).values()) == 0
+    Select(browser.find_element(By.ID, "preview-rate")).select_by_value("")
+    browser.find_element(By.ID, "camera-on").click()
+    wait_until(lambda: jpegs_made(live, 1.0)["previews"] > 0, 30, "the previews to come back")
 
 
 def test_panel_in_a_real_browser(browser, tmp_path, clips_dir, portraits_dir):
@@ -115,6 +158,8 @@ def test_panel_in_a_real_browser(browser, tmp_path, clips_dir, portraits_dir):
         assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
         if os.environ.get("REENACT_PANEL_SCREENSHOT"):
             shutil.copy(shot, os.environ["REENACT_PANEL_SCREENSHOT"])
+
+        check_previews_stream_only_when_shown(browser, live)
 
         browser.get(f"{live.url}/output?token={live.token}")  # the OBS page: the output only
         output = browser.find_element(By.ID, "output")

@@ -111,6 +111,27 @@ def test_previews_stream_the_newest_frames(session):
     assert session.status()["browser_delay_ms"] > 0
 
 
+def test_panel_previews_are_one_image_at_the_preview_height(session):
+    status = session.status()
+    height = status["preview_height"]
+    both = read_mjpeg(session, "/stream/previews.mjpg?fps=10", 2)[-1]
+    alone = read_mjpeg(session, "/stream/preview.mjpg?fps=10", 1)[0]
+    assert both.shape[0] == alone.shape[0] == height
+    assert both.shape[1] > alone.shape[1]  # the camera beside the output
+    camera = both[:, alone.shape[1]:]
+    green = (camera[:, :, 1] > 200) & (camera[:, :, 0] < 60) & (camera[:, :, 2] < 60)
+    assert green.sum() > 100  # the landmarks are drawn on the camera's side
+    made = session.status()["jpegs"]
+    assert made["previews"] >= 2 and made["preview"] >= 1
+    assert made["output"] == status["jpegs"]["output"]  # the OBS feed made none meanwhile
+
+
+@pytest.mark.parametrize("fps", ["fast", "nan", "inf"])
+def test_stream_rate_must_be_a_number(session, fps):
+    code, body, _ = session.call("GET", f"/stream/previews.mjpg?fps={fps}")
+    assert code == 400 and "fps" in body["error"]
+
+
 def test_gallery_switches_target(session):
     code, body, _ = session.call("GET", "/targets")
     assert code == 200 and len(body["targets"]) >= 3

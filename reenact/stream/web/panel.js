@@ -64,23 +64,46 @@ function buildSettings(rows) {
   }
 }
 
+// The page is redrawn only where something changed: a browser repaints what is touched, and on
+// a small machine every repaint is CPU the render loop does not get.
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
+function setValue(input, value) {
+  if (input.type === "checkbox") {
+    if (input.checked !== value) input.checked = value;
+  } else if (input.value !== String(value)) input.value = value;
+}
+
 function showSettings(values) {
   for (const input of document.querySelectorAll("#settings input, #settings select")) {
     const key = input.dataset.key;
     if (!(key in values) || dragging.has(key)) continue;
-    if (input.tagName === "SELECT") input.value = values[key];
-    else if (input.type === "checkbox") input.checked = values[key];
-    else {
-      input.value = values[key];
-      input.parentElement.querySelector("output").textContent = Number(values[key]).toFixed(2);
+    setValue(input, values[key]);
+    if (input.type === "range") {
+      setText(input.parentElement.querySelector("output"), Number(values[key]).toFixed(2));
     }
   }
 }
 
 function chip(id, text, good) {
   const c = $(id);
-  c.textContent = text;
-  c.className = "chip" + (good === undefined ? "" : good ? " good" : " bad");
+  setText(c, text);
+  const name = "chip" + (good === undefined ? "" : good ? " good" : " bad");
+  if (c.className !== name) c.className = name;
+}
+
+function showStages(stages) {
+  const body = $("stages").tBodies[0];
+  const rows = Object.entries(stages);
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  rows.forEach(([name, ms], i) => {
+    const tr = body.rows[i] ?? body.insertRow();
+    while (tr.cells.length < 2) tr.insertCell();
+    setText(tr.cells[0], name);
+    setText(tr.cells[1], `${ms.toFixed(1)} ms`);
+  });
 }
 
 let galleryKey = "";
@@ -109,21 +132,20 @@ function showStatus(s) {
   chip("chip-face", s.paused ? "paused" : s.face_found ? "face found" : "face lost", s.paused ? undefined : s.face_found);
   chip("chip-calib", s.calibrating ? "calibrating: look neutral" : "calibrated", !s.calibrating);
   chip("chip-engine", `${s.renderer} · ${s.backend} · ${s.device}`);
-  $("calib-state").textContent = s.calibrating ? "calibrating…" : "done";
+  setText($("calib-state"), s.calibrating ? "calibrating…" : "done");
+  if (s.preview_fps) setText($("preview-rate").options[0], `default (${s.preview_fps} fps)`);
+  const height = `${s.preview_height}px`;
+  if (s.preview_height && document.body.style.getPropertyValue("--preview-height") !== height) {
+    document.body.style.setProperty("--preview-height", height);
+  }
   showSettings(s.settings || {});
   if (s.targets) showGallery(s.targets);
-  const body = $("stages").tBodies[0];
-  body.textContent = "";
-  for (const [name, ms] of Object.entries(s.stages_ms || {})) {
-    const tr = body.insertRow();
-    tr.insertCell().textContent = name;
-    tr.insertCell().textContent = `${ms.toFixed(1)} ms`;
-  }
+  showStages(s.stages_ms || {});
 }
 
 async function poll() {
   try { showStatus(await api("/status")); } catch (e) { say(e.message, "error"); }
-  setTimeout(poll, 500);
+  setTimeout(poll, document.hidden ? 5000 : 2000);  // each poll costs the browser ~20 ms of CPU
 }
 
 async function upload(file) {
@@ -150,10 +172,44 @@ function setupUpload() {
   });
 }
 
-function reconnectOnError(img) {
-  img.addEventListener("error", () => setTimeout(() => {
-    img.src = img.src.replace(/&t=\d+$/, "") + `&t=${Date.now()}`;
-  }, 1000));
+// The previews (one stream: the output and the camera side by side, so the browser paints one
+// image per tick) stream only while they can be seen: at the chosen rate (default: the server's
+// stream.preview_fps), not at all when "off" or while this tab is hidden (Page Visibility).
+// Every frame not shown is a JPEG the server does not encode and the browser does not paint.
+function previewRate() {
+  return localStorage.getItem("reenact.previewRate") ?? "";
+}
+
+function connectPreview() {
+  const img = $("output-preview");
+  if (document.hidden || previewRate() === "0") {
+    if (img.getAttribute("src")) img.removeAttribute("src");  // closes the stream
+    img.classList.add("off");
+    return;
+  }
+  const rate = previewRate();
+  const path = $("camera-on").checked ? img.dataset.stream : img.dataset.outputOnly;
+  img.classList.remove("off");
+  img.src = path + `?t=${Date.now()}` + (rate ? `&fps=${rate}` : "");
+}
+
+function setupPreviews() {
+  const rate = $("preview-rate");
+  rate.value = previewRate();
+  rate.addEventListener("change", () => {
+    localStorage.setItem("reenact.previewRate", rate.value);
+    connectPreview();
+  });
+  const camera = $("camera-on");
+  camera.checked = localStorage.getItem("reenact.cameraPreview") !== "off";
+  camera.addEventListener("change", () => {
+    localStorage.setItem("reenact.cameraPreview", camera.checked ? "on" : "off");
+    connectPreview();
+  });
+  document.addEventListener("visibilitychange", connectPreview);
+  // a dropped stream (reenact restarted) comes back by itself
+  $("output-preview").addEventListener("error", () => setTimeout(connectPreview, 1000));
+  connectPreview();
 }
 
 async function main() {
@@ -161,8 +217,7 @@ async function main() {
     api("/action/recalibrate", { method: "POST" }).then(() => say("recalibrating: look neutral"))
       .catch((e) => say(e.message, "error")));
   setupUpload();
-  reconnectOnError($("output-preview"));
-  reconnectOnError($("camera-preview"));
+  setupPreviews();
   try { buildSettings((await api("/settings")).settings); } catch (e) { say(e.message, "error"); }
   poll();
 }
