@@ -4,17 +4,30 @@
 # 1.26 for cp312; docs/TRAINING_ON_GPU.md). PyAV does not fit beside them, so the clip is read
 # through OpenCV (scripts/device/cvclip). GPU_WEIGHTS: a trained generator to time as the
 # shipped GPU model (default: the one in reenact/models).
+# Seen on the H100 (2026-11-23): MediaPipe runs with the machine's numpy 2.5, but the carried
+# protobuf 4.25 hides the machine's newer one from the `onnx` package, so ONNX export fails in
+# the bench process: the CPU model is exported first, in a process without the carried wheels
+# (untested on the device since: check the "onnx export" line of the output).
 set -u
 OUT=${OUT:-out/device}
 CLIP=${CLIP:-../shared/media/clips/lp_d13.mp4}
 FRAMES=${FRAMES:-300}
 mkdir -p "$OUT"
-site=/tmp/site
+site=/tmp/site pkg=/tmp/site-reenact
+export REENACT_CACHE=/tmp/reenact-cache
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
   --target $site $(ls .whl/*.whl | grep -v numpy) || exit 1
 python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-cache-dir \
-  --target $site . scripts/device/cvclip || exit 1
-export PYTHONPATH=$site
+  --target $pkg . scripts/device/cvclip || exit 1
+PYTHONPATH=$pkg python3 - <<'PY' && echo "onnx export: ok" || echo "onnx export: failed"
+from reenact.config import load_config
+from reenact.engine.shipped import shipped_weights
+from reenact.render.generator import load_generator_renderer
+
+config = load_config(None, ["renderer.backend=onnx", "sink.kind=null"])
+load_generator_renderer(shipped_weights("generator", 256, backend="cpu"), config)
+PY
+export PYTHONPATH=$site:$pkg
 probe='import numpy, mediapipe.python.solutions.face_mesh as fm; fm.FaceMesh(max_num_faces=1).close(); print("mediapipe ok, numpy", numpy.__version__)'
 if ! python3 -c "$probe"; then
   echo "mediapipe fails with the machine's numpy: numpy 1.26 in front"
@@ -22,7 +35,7 @@ if ! python3 -c "$probe"; then
   python3 -c "$probe" || exit 1
 fi
 if [ -n "${GPU_WEIGHTS:-}" ]; then
-  cp "$GPU_WEIGHTS" $site/reenact/models/generator_256_gpu.safetensors
+  cp "$GPU_WEIGHTS" $pkg/reenact/models/generator_256_gpu.safetensors
 fi
 python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name())"
 nproc
