@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Literal
 
 import cv2
+import numpy as np
 
 try:
     import av
 except ImportError:  # a machine without PyAV (the lent GPU box) can still train from the carry copy
     av = None
-import numpy as np
 
 from reenact.errors import InputError
 

@@ -57,6 +57,14 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, channels: int, size
     return path
 
 
+def ensure_onnx(model: torch.nn.Module, path: Path) -> Path:
+    """`path`, exported from `model` (a UNetGenerator) first if it is not there yet."""
+    if not path.is_file():
+        log.info("exporting the generator to %s", path)
+        export_onnx(model, path, channels=model.in_channels, size=model.size)
+    return path
+
+
 def onnx_cache_path(weights: Path, meta: dict[str, str]) -> Path:
     """Where the ONNX export of a weights file is cached (keyed by its content and arch)."""
     digest = hashlib.sha256()

@@ -38,8 +38,9 @@ def rigid_fit(reference: np.ndarray, current: np.ndarray,
               points: np.ndarray = RIGID_POINTS) -> tuple[float, np.ndarray, np.ndarray]:
     """The similarity mapping `reference` onto `current` (least squares, Umeyama).
 
-    reference, current: (478,3) pixels. Returns (s, R (3,3), t (3,)) with
-    current[points] ~ s * reference[points] @ R.T + t; R is a proper rotation (det +1).
+    reference, current: (478,3) pixels, or (478,2) for a fit in the image plane. Returns
+    (s, R (D,D), t (D,)), D = 3 or 2, with current[points] ~ s * reference[points] @ R.T + t;
+    R is a proper rotation (det +1).
     """
     a = np.asarray(reference, np.float64)[points, :3]
     b = np.asarray(current, np.float64)[points, :3]
@@ -47,7 +48,7 @@ def rigid_fit(reference: np.ndarray, current: np.ndarray,
     a0, b0 = a - ca, b - cb
     u, sig, vt = np.linalg.svd(b0.T @ a0)
     d = np.sign(np.linalg.det(u @ vt)) or 1.0
-    fix = np.diag([1.0, 1.0, d])
+    fix = np.diag([1.0] * (a.shape[1] - 1) + [d])
     rotation = u @ fix @ vt
     scale = float((sig * np.diag(fix)).sum() / max((a0 * a0).sum(), 1e-12))
     return scale, rotation, cb - scale * rotation @ ca

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.errors import InputError
+from reenact.landmarks.head_pose import rigid_fit
 from reenact.landmarks.tracker import NUM_LANDMARKS
 
 __all__ = [
@@ -101,16 +102,10 @@ def pose_free_error(pred: np.ndarray, ref: np.ndarray) -> float:
     A head turned, shifted or scaled by head motion (or a tracker's drift) costs nothing; a mouth
     or eyes in another shape still do. Args and return as `landmark_error`.
     """
-    p = _check_landmarks(pred, "pose_free_error")[:, :2].astype(np.float64)
-    r = _check_landmarks(ref, "pose_free_error")[:, :2].astype(np.float64)
-    rigid = list(RIGID_POINTS)
-    ps, rs = p[rigid] - p[rigid].mean(0), r[rigid] - r[rigid].mean(0)
-    # Umeyama: the rotation and scale that best map the centred rigid points of pred onto ref's
-    u, sigma, vt = np.linalg.svd(rs.T @ ps)
-    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
-    rotation = u @ d @ vt
-    scale = float(np.trace(np.diag(sigma) @ d) / max((ps ** 2).sum(), 1e-12))
-    moved = (p - p[rigid].mean(0)) @ rotation.T * scale + r[rigid].mean(0)
+    p = _check_landmarks(pred, "pose_free_error")[:, :2]
+    r = _check_landmarks(ref, "pose_free_error")[:, :2]
+    scale, rotation, shift = rigid_fit(p, r, points=np.asarray(RIGID_POINTS))
+    moved = scale * np.asarray(p, np.float64) @ rotation.T + shift
     return landmark_error(moved, r)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import Config
-from reenact.engine.backends import OnnxBackend, TorchCPUBackend, export_onnx, onnx_cache_path
+from reenact.engine.backends import OnnxBackend, TorchCPUBackend, ensure_onnx, onnx_cache_path
 from reenact.engine.device import cpu_threads, resolve_backend
 from reenact.engine.quantize import quantized_model
 from reenact.engine.shipped import find_generator
@@ -155,10 +155,7 @@ def make_backend(model, config: Config, *, onnx_path: Path):
         raise ValueError("make_backend: CUDA runs through generator_on_backend (DeviceFrameRenderer)")
     threads = cpu_threads(r.threads)
     if kind == "onnx":
-        if not onnx_path.is_file():
-            log.info("exporting the generator to %s", onnx_path)
-            export_onnx(model, onnx_path, channels=model.in_channels, size=model.size)
-        path = quantized_model(onnx_path, r.quantize)
+        path = quantized_model(ensure_onnx(model, onnx_path), r.quantize)
         return OnnxBackend(path, threads=threads, int8=path != onnx_path)
     if r.quantize == "int8":
         raise ConfigError(f"renderer.quantize={r.quantize} runs on ONNX Runtime only; set "

@@ -61,7 +61,7 @@ def quantize_cpu_generator(config: Config, clips: list[Path], *, frames: int = 8
                            stride: int = 10) -> QuantizeResult:
     """Calibrate on `clips` and write the INT8 model of the generator `config` names (the
     shipped CPU model unless renderer.weights) beside its ONNX cache. Checks it against fp32."""
-    from reenact.engine.backends import OnnxBackend, export_onnx, onnx_cache_path
+    from reenact.engine.backends import OnnxBackend, ensure_onnx, onnx_cache_path
     from reenact.engine.quantize import int8_path, quantize_generator
     from reenact.engine.shipped import find_weights
     from reenact.errors import WeightsError
@@ -73,9 +73,8 @@ def quantize_cpu_generator(config: Config, clips: list[Path], *, frames: int = 8
         raise WeightsError(f"reenact quantize: no generator for size {r.size}; set "
                            "renderer.weights=PATH")
     model, meta = load_generator(weights, size=r.size)
-    onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(weights, meta)
-    if not onnx_path.is_file():
-        export_onnx(model, onnx_path, channels=model.in_channels, size=model.size)
+    onnx_path = ensure_onnx(model, Path(r.onnx_path) if r.onnx_path
+                            else onnx_cache_path(weights, meta))
     start = time.perf_counter()
     kept: list[np.ndarray] = []
 

@@ -264,9 +264,8 @@ def _decode_pyav(path: Path) -> list[np.ndarray]:
 
     if video.av is None:
         raise ImportError("PyAV is not installed")  # the caller decodes with OpenCV
-    read_frames = video.read_frames
     try:
-        return list(read_frames(path))
+        return list(video.read_frames(path))
     except InputError as exc:
         raise InputError(f"{path}: cannot decode crops ({exc}); re-run `reenact prepare`") from None
 
