@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+import time
 
 import cv2
 import numpy as np
@@ -37,12 +38,19 @@ def read_xwd(data: bytes) -> np.ndarray:
     return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
-def grab_window(title: str) -> np.ndarray:
-    """The image area of the OpenCV window `title`, as the X server shows it, RGB."""
-    cv2.waitKey(200)  # let Qt paint the last imshow
-    dump = subprocess.run(["xwd", "-name", title, "-silent"], capture_output=True, check=True)
-    x, y, w, h = cv2.getWindowImageRect(title)
-    return read_xwd(dump.stdout)[y : y + h, x : x + w]
+def grab_window(title: str, patience_s: float = 5.0) -> np.ndarray:
+    """The image area of the OpenCV window `title`, as the X server shows it, RGB. Qt paints the
+    last imshow when the event loop runs; on a loaded machine 200 ms of it may not be enough, so
+    the window is read again (the run is held in the hook meanwhile, so it still shows the same
+    frame) until it is painted or `patience_s` has passed."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        cv2.waitKey(200)  # let Qt paint the last imshow
+        dump = subprocess.run(["xwd", "-name", title, "-silent"], capture_output=True, check=True)
+        x, y, w, h = cv2.getWindowImageRect(title)
+        image = read_xwd(dump.stdout)[y : y + h, x : x + w]
+        if image.any() or time.monotonic() > deadline:
+            return image
 
 
 class ScreenshotHooks(LiveHooks):
