@@ -89,6 +89,7 @@ class GeneratorTrainer(Trainer):
     """`reenact train generator`: Omega and its PatchGAN on self-reenactment pairs."""
 
     task = "generator"
+    best_key = "ssim"
 
     def setup(self, split: Split) -> None:
         r, t = self.config.renderer, self.opts

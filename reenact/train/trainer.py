@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from reenact.config.schema import Config
-from reenact.engine.weights import save_weights
+from reenact.engine.weights import load_weights, save_weights
 from reenact.errors import ConfigError
 from reenact.train import checkpoints
 from reenact.train.cache import CacheEntry, is_cache, read_cache
@@ -212,14 +212,34 @@ class Trainer:
     def _every(self, done: int, every: int) -> bool:
         return every > 0 and done % every == 0 and done < self.opts.steps
 
+    best_key: str | None = None  # a validation key, higher is better: keep its best weights
+
     def _run_validation(self, done: int) -> dict[str, Any] | None:
         record = None
         if self.info.is_main:
             record = self.validate()
             if record is not None:
                 self.logger.validation(done, record)
+                self._keep_best(done, record)
         barrier(self.info)
         return record
+
+    def _keep_best(self, done: int, record: dict[str, Any]) -> None:
+        """Save `<task>_best.safetensors` when record[best_key] beats every earlier validation of
+        this run (its value and step are in the weights' meta, so a resumed run keeps the bar)."""
+        if self.best_key is None or not isinstance(record.get(self.best_key), (int, float)):
+            return
+        path = self.out_dir / f"{self.task}_best.safetensors"
+        score = float(record[self.best_key])
+        if path.is_file():
+            previous = load_weights(path)[1].get(f"best_{self.best_key}")
+            if previous is not None and float(previous) >= score:
+                return
+        net = self.final_network()
+        save_weights(path, net.state_dict(), {**net.arch_meta(), "steps": done, "task": self.task,
+                                              f"best_{self.best_key}": f"{score:.6f}"})
+        log.info("best %s so far (%s %.4f at step %d): %s", self.task, self.best_key, score, done,
+                 path)
 
     def run(self) -> TrainResult:
         """Train from step 0 (or the resumed step) to train.steps; see the module docstring."""

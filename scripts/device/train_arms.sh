@@ -4,9 +4,17 @@
 #   MINUTES=7 bash scripts/device/train_arms.sh "NAME [--set K=V ...]" "NAME2 ..." ...
 # Each arm trains `-c train_generator_gpu` into runs/NAME (resuming runs/NAME when it holds a
 # checkpoint, e.g. on a machine still warm from the previous call).
+#   PRE="NAME --set train.steps=0 ..."  one arm run to its end before the others start (it builds
+#                          the shared warp cache once; steps=0 only validates its init weights)
+#   BUDGET=540             seconds the whole call may take: MINUTES shrinks after PRE to fit
+#   VAL_EVERY=1000         validate every N steps and keep the best weights (generator_best)
+#   SHARDS="NAME ..."      fp16 shards of these arms' best weights (else their last) into $OUT
 set -u
 MINUTES=${MINUTES:-7}
 WORKERS=${WORKERS:-2}
+VAL_EVERY=${VAL_EVERY:-0}
+BUDGET=${BUDGET:-540}
+called=$(date +%s)
 OUT=${OUT:-out/device}
 mkdir -p "$OUT" runs
 # the package's entry points (its sources and sinks) without touching the machine's site-packages
@@ -15,25 +23,34 @@ python3 -m pip install -q --no-deps --no-build-isolation --no-index --no-cache-d
 export PYTHONPATH=.:/tmp/reenact-site
 python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name())"
 nproc; free -g | head -2
-pids=()
-for spec in "$@"; do
-  read -r name args <<<"$spec"
-  resume=""
+launch() {  # launch "NAME [args]": one arm in the background, its pid in $!
+  local name args resume=""
+  read -r name args <<<"$1"
   [ -d "runs/$name/checkpoints" ] && resume="--set train.resume=latest"
   # shellcheck disable=SC2086
   PYTHONUNBUFFERED=1 python3 -m reenact.cli.main train generator \
     -c train_generator_gpu --set sink.kind=null --set train.out_dir="runs/$name" \
     --set train.steps=1000000 \
     --set train.max_minutes="$MINUTES" --set train.num_workers="$WORKERS" \
-    --set train.val_every=0 --set train.ckpt_every=0 --set train.image_every=0 \
+    --set train.val_every="$VAL_EVERY" --set train.ckpt_every=0 --set train.image_every=0 \
     --set train.log_every=100 --set train.val_frames=24 --set train.progress=false \
     $resume $args >"runs/$name.log" 2>&1 &
-  pids+=($!)
+}
+if [ -n "${PRE:-}" ]; then
+  start=$(date +%s); launch "$PRE"; wait $!
+  echo "PRE ($PRE) took $(( $(date +%s) - start )) s"; tail -3 "runs/${PRE%% *}.log"
+  # what is left of BUDGET, less ~100 s for start-up, the last validation and the shards
+  MINUTES=$(python3 -c "print(round(max(0.5, min($MINUTES, ($BUDGET - ($(date +%s) - $called) - 100) / 60)), 2))")
+  echo "training $MINUTES min per arm"
+fi
+pids=()
+for spec in "$@"; do
+  launch "$spec"; pids+=($!)
 done
 sleep 60; nvidia-smi --query-gpu=name,utilization.gpu,memory.used --format=csv
 for pid in "${pids[@]}"; do wait "$pid"; done
 mkdir -p "$OUT/report"
-for spec in "$@"; do
+for spec in ${PRE:+"$PRE"} "$@"; do
   read -r name _ <<<"$spec"
   echo "== $name"; grep -v "^\s*$" "runs/$name.log" | tail -4
   cp "runs/$name/validation.json" "$OUT/report/$name.validation.json" 2>/dev/null
@@ -45,7 +62,9 @@ done
 tar -C "$OUT" -czf "$OUT/report.tar.gz" report && rm -rf "$OUT/report"
 # fp16 shards of the arms named in SHARDS (8 files come back at most, 16 MiB each)
 for name in ${SHARDS:-}; do
-  python3 -m reenact.engine.shards split "runs/$name/generator.safetensors" \
-    "$OUT/$name" --max-mib 15
+  weights="runs/$name/generator_best.safetensors"
+  [ -f "$weights" ] || weights="runs/$name/generator.safetensors"
+  echo "shards of $weights"
+  python3 -m reenact.engine.shards split "$weights" "$OUT/$name" --max-mib 15
 done
 ls -la "$OUT" "$OUT"/*

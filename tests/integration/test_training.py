@@ -100,7 +100,7 @@ def test_fusion_training_lowers_its_loss(cache: Path, tmp_path: Path):
 @pytest.mark.parametrize("variant", ["paper", "warp_guided"])
 def test_generator_training_lowers_its_loss(cache: Path, tmp_path: Path, variant: str):
     extra = [*GENERATOR, f"renderer.variant={variant}", "train.reference_frames=2",
-             "train.val_frames=4", "train.image_every=20"]
+             "train.val_frames=4", "train.image_every=20", "train.val_every=10"]
     result = GeneratorTrainer(_config(cache, tmp_path, 30, extra)).run()
     first, last = _mean(result.history, "pixel_l1", slice(0, 6)), \
         _mean(result.history, "pixel_l1", slice(-6, None))
@@ -110,6 +110,12 @@ def test_generator_training_lowers_its_loss(cache: Path, tmp_path: Path, variant
     assert record["variant"] == variant and record["samples"] == 4
     assert 0 < record["ssim"] <= 1 and record["psnr"] > 0
     assert record["baselines"]["warp"]["psnr"] > 20  # the training-free warp, for comparison
+    records = json.loads((tmp_path / "validation.json").read_text())
+    assert [r["step"] for r in records] == [10, 20, 30]
+    best = max(records, key=lambda r: r["ssim"])  # the weights kept are the best validation's
+    _, best_meta = load_weights(tmp_path / "generator_best.safetensors")
+    assert int(best_meta["steps"]) == best["step"]
+    assert float(best_meta["best_ssim"]) == pytest.approx(best["ssim"], abs=1e-6)
     from reenact.render.generator import load_generator
 
     model, meta = load_generator(tmp_path / "generator.safetensors", size=SIZE)
