@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from reenact.landmarks.regions import REGIONS
+from reenact.render.paint import fill_aa, mean32, mean_rows, pad_box
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corner at 0 and 8
 _IRIS_CENTRES = (REGIONS["right_iris"][0], REGIONS["left_iris"][0])
@@ -27,7 +28,6 @@ LOWER_LIDS = tuple(ring[15:8:-1] for ring in _EYES)
 _INNER = REGIONS["lips_inner"]  # 78, lower lip ..., 308, upper lip ... (20 points)
 UPPER_INNER_LIP = _INNER[19:10:-1]  # 191 ... 415 (corners excluded)
 LOWER_INNER_LIP = _INNER[1:10]  # 95 ... 324
-_SHIFT = 4
 
 
 def uncross_lids(xy: np.ndarray) -> None:
@@ -44,7 +44,7 @@ def uncross_lids(xy: np.ndarray) -> None:
 
 def eye_opening(xy: np.ndarray, eye: int) -> float:
     """Mean lid gap of eye 0 (image-left) or 1, in pixels (>= 0)."""
-    return float(np.clip(xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1], 0.0, None).mean())
+    return mean32(np.maximum(xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1], 0.0))
 
 
 class EyeKeeper:
@@ -59,11 +59,18 @@ class EyeKeeper:
         self.feather = 0.5 * self.size / 256.0
         self._target_xy: np.ndarray | None = None
         self._openings = (0.0, 0.0)
+        self._corners_t: list[np.ndarray] = []  # per eye: (2,) the target's corners' midpoint
+        self._gaze_t: list[np.ndarray] = []  # per eye: (2,) target iris minus that midpoint
+        self._limits: list[float] = []  # per eye: the gaze shift's limit in pixels
 
     def set_target(self, target_xy: np.ndarray) -> None:
         """target_xy: (478,2) crop pixels of the target's neutral face."""
         self._target_xy = np.asarray(target_xy, np.float32)[:, :2].copy()
         self._openings = tuple(eye_opening(self._target_xy, e) for e in (0, 1))
+        t = self._target_xy
+        self._corners_t = [0.5 * (t[ring[0]] + t[ring[8]]) for ring in _EYES]
+        self._gaze_t = [t[iris] - c for iris, c in zip(_IRIS_CENTRES, self._corners_t)]
+        self._limits = [self.gaze_limit * float(np.hypot(*(t[r[8]] - t[r[0]]))) for r in _EYES]
 
     def snap_closed(self, xy: np.ndarray) -> None:
         """In place on fused (478,2): an eye open less than ~10-30 % of the target's shuts.
@@ -84,13 +91,11 @@ class EyeKeeper:
 
     def _shift(self, xy: np.ndarray, eye: int) -> np.ndarray:
         """Where the eyeball moved: the eye's corners' motion plus the (limited) gaze change."""
-        ring, iris = _EYES[eye], _IRIS_CENTRES[eye]
-        t = self._target_xy
-        corners_t = 0.5 * (t[ring[0]] + t[ring[8]])
+        ring = _EYES[eye]
+        corners_t, limit = self._corners_t[eye], self._limits[eye]
         corners_f = 0.5 * (xy[ring[0]] + xy[ring[8]])
-        width = float(np.hypot(*(t[ring[8]] - t[ring[0]])))
-        gaze = (xy[iris] - corners_f) - (t[iris] - corners_t)
-        gaze = np.clip(gaze, -self.gaze_limit * width, self.gaze_limit * width)
+        gaze = (xy[_IRIS_CENTRES[eye]] - corners_f) - self._gaze_t[eye]
+        gaze = np.minimum(np.maximum(gaze, -limit), limit)
         return (corners_f - corners_t) + gaze
 
     def apply(self, remap: np.ndarray, identity: np.ndarray, xy: np.ndarray) -> None:
@@ -114,33 +119,35 @@ class EyeKeeper:
             fused_open = eye_opening(xy, eye)
             # 1 while no wider than the target's eye, 0 from 15 % wider on (stretch instead)
             weight = min(max((1.15 * target_open - fused_open) / (0.15 * target_open + 1e-6), 0), 1)
-            if weight <= 0.0 or self._unchanged(xy, eye):
+            if weight <= 0.0:
                 continue
-            override = self._eye_override(xy, eye, weight)
+            shift = self._shift(xy, eye)
+            if self._unchanged(xy, eye, shift):
+                continue
+            override = self._eye_override(xy, eye, weight, shift)
             if override is not None:
                 found.append(override)
         return found
 
-    def _unchanged(self, xy: np.ndarray, eye: int, tolerance: float = 0.25) -> bool:
-        """True when the eye only moved as a whole (lids and gaze within `tolerance` px): the
-        warp already shows it right, so the override is skipped."""
+    def _unchanged(self, xy: np.ndarray, eye: int, shift: np.ndarray,
+                   tolerance: float = 0.25) -> bool:
+        """True when the eye only moved as a whole (lids and gaze within `tolerance` px of
+        `_shift`'s (2,) `shift`): the warp already shows it right, so the override is skipped."""
         ring = _EYES[eye]
         moved = xy[ring] - self._target_xy[ring]
-        shift = self._shift(xy, eye)
-        return bool(np.abs(moved - moved.mean(axis=0)).max() < tolerance
-                    and np.abs(shift - moved.mean(axis=0)).max() < tolerance)
+        mean = mean_rows(moved)
+        return bool(np.abs(moved - mean).max() < tolerance
+                    and np.abs(shift - mean).max() < tolerance)
 
-    def _eye_override(self, xy, eye: int, weight: float):
+    def _eye_override(self, xy, eye: int, weight: float, shift: np.ndarray):
         poly = xy[_EYES[eye]]
         pad = int(math.ceil(2 * self.feather)) + 2
-        x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - pad, 0)
-        x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + pad + 1, self.size)
+        x0, y0, x1, y1 = pad_box(poly, pad, pad + 1, self.size)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        pts = np.round((poly - (x0, y0)) * (1 << _SHIFT)).astype(np.int32)
-        cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
+        fill_aa(mask, poly, (x0, y0))
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather).astype(np.float32)
         alpha *= weight / 255.0
-        shift = np.asarray(self._shift(xy, eye), np.float32)
-        return (int(x0), int(y0), int(x1), int(y1)), alpha, shift
+        shift = np.asarray(shift, np.float32)
+        return (x0, y0, x1, y1), alpha, shift

@@ -26,22 +26,21 @@ import numpy as np
 
 from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS
 from reenact.landmarks.regions import REGIONS
+from reenact.render.paint import clip01, fill_aa, pad_box
 
 _IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
-_SHIFT = 4
 Layer = tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]
 
 
-def _fill(mask: np.ndarray, poly: np.ndarray, origin) -> None:
-    pts = np.round((np.asarray(poly) - origin) * (1 << _SHIFT)).astype(np.int32)
-    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
+def _lid_points(xy: np.ndarray, index: np.ndarray, corners: tuple[int, int]) -> np.ndarray:
+    """A lid's 9 points (corner, 7 points, corner) sorted by x: (2,9) float32 x row, y row."""
+    pts = xy[[corners[0], *index, corners[1]], :2]
+    return pts[np.argsort(pts[:, 0])].T
 
 
 def _lid_curve(xy: np.ndarray, index: np.ndarray, corners: tuple[int, int], xs: np.ndarray):
     """y of a lid (corner, 7 points, corner) at columns xs, linear between points."""
-    pts = np.concatenate([xy[[corners[0]], :2], xy[index, :2], xy[[corners[1]], :2]])
-    order = np.argsort(pts[:, 0])
-    return np.interp(xs, pts[order, 0], pts[order, 1]).astype(np.float32)
+    return np.interp(xs, *_lid_points(xy, index, corners)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -49,16 +48,19 @@ class _Eye:
     """One target eye, cut out once: the sclera plate and the completed iris.
 
     origin: (2,) crop pixel of the plate's top-left; plate: (h,w,3) float32 RGB;
-    iris: (n,n,3) float32 and iris_alpha (n,n) float32, centred on the iris centre;
-    radius: iris radius in pixels; width: eye width (corner to corner) in pixels.
+    iris: (n,n,4) float32, RGB and the disc's alpha, centred on the iris centre (its border
+    alpha is 0, so one replicated-border resampling serves both);
+    radius: iris radius in pixels; width: eye width (corner to corner) in pixels;
+    upper, lower: the target's lids as `_lid_points` gives them, (2,9) float32.
     """
 
     origin: np.ndarray
     plate: np.ndarray
     iris: np.ndarray
-    iris_alpha: np.ndarray
     radius: float
     width: float
+    upper: np.ndarray
+    lower: np.ndarray
 
 
 class IrisPainter:
@@ -93,7 +95,7 @@ class IrisPainter:
         x1, y1 = np.minimum(hi, self.size)
         box = crop[y0:y1, x0:x1].astype(np.float32)
         opening = np.zeros(box.shape[:2], np.uint8)
-        _fill(opening, t[ring], (x0, y0))
+        fill_aa(opening, t[ring], (int(x0), int(y0)))
         inside = opening > 127
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         dist = np.hypot(xs - centre[0], ys - centre[1])
@@ -113,7 +115,9 @@ class IrisPainter:
         plate = cv2.GaussianBlur(plate, (0, 0), 0.6 * self.unit)
         plate[~disc] = box[~disc]
         iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), radius)
-        return _Eye(np.array([x0, y0], np.float32), plate, iris, alpha, radius, width)
+        corners = (ring[0], ring[8])
+        return _Eye(np.array([x0, y0], np.float32), plate, np.dstack([iris, alpha]), radius, width,
+                    _lid_points(t, UPPER_LIDS[eye], corners), _lid_points(t, LOWER_LIDS[eye], corners))
 
     @staticmethod
     def _complete_iris(box, inside, centre, radius):
@@ -160,11 +164,10 @@ class IrisPainter:
     def _eye_layer(self, xy: np.ndarray, eye: int) -> Layer | None:
         cut, t, ring = self._eyes[eye], self._target_xy, EYE_RINGS[eye]
         poly = xy[ring]
-        gap = float(np.clip(xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1], 0, None).max())
+        gap = max(float((xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1]).max()), 0.0)
         if gap < 0.75 * self.unit:
             return None  # closed: the lids show
-        x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 1, 0)
-        x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 2, self.size)
+        x0, y0, x1, y1 = pad_box(poly, 1, 2, self.size)
         if x1 - x0 < 3 or y1 - y0 < 2:
             return None
         corners = (ring[0], ring[8])
@@ -174,8 +177,8 @@ class IrisPainter:
         src_x = xs - shift[0]
         up_f = _lid_curve(xy, UPPER_LIDS[eye], corners, xs)
         lo_f = _lid_curve(xy, LOWER_LIDS[eye], corners, xs)
-        up_t = _lid_curve(t, UPPER_LIDS[eye], corners, src_x)
-        lo_t = _lid_curve(t, LOWER_LIDS[eye], corners, src_x)
+        up_t = np.interp(src_x, *cut.upper).astype(np.float32)
+        lo_t = np.interp(src_x, *cut.lower).astype(np.float32)
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         v = (ys - up_f) / np.maximum(lo_f - up_f, 0.5)
         map_y = up_t + v * (lo_t - up_t) - cut.origin[1]
@@ -184,12 +187,12 @@ class IrisPainter:
                           map_y.astype(np.float32), cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
         self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width)
-        shade = np.clip((ys - up_f) / (2.5 * self.unit), 0.0, 1.0)
+        shade = clip01((ys - up_f) / (2.5 * self.unit))
         layer *= (0.72 + 0.28 * shade)[..., None]
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        _fill(mask, poly, (x0, y0))
+        fill_aa(mask, poly, (x0, y0))
         alpha = mask.astype(np.float32) / 255.0
-        return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), alpha
+        return (x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha
 
     @staticmethod
     def _put_iris(layer: np.ndarray, cut: _Eye, centre: np.ndarray, scale: float) -> None:
@@ -200,5 +203,4 @@ class IrisPainter:
         h, w = layer.shape[:2]
         iris = cv2.warpAffine(cut.iris, m, (w, h), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
-        alpha = cv2.warpAffine(cut.iris_alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
-        layer += alpha * (iris - layer)
+        layer += iris[..., 3:] * (iris[..., :3] - layer)

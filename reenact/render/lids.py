@@ -15,21 +15,31 @@ exactly as warped and a closed one shows smooth skin with a lash line.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from reenact.landmarks.regions import REGIONS
+from reenact.render.paint import SHIFT as _SHIFT
+from reenact.render.paint import clip01, fill_aa, mean32, pad_box
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
 _LOWER_BROWS = (REGIONS["right_brow"][5:], REGIONS["left_brow"][5:])
 _CHEEKS = (np.array([117, 118, 50, 101]), np.array([346, 347, 280, 330]))  # below each eye
-_SHIFT = 4
+_ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each lid point is raised / lowered
 
 
-def _fill(mask: np.ndarray, poly: np.ndarray, origin: tuple[int, int]) -> None:
-    pts = np.round((poly - origin) * (1 << _SHIFT)).astype(np.int32)
-    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
+@dataclass(frozen=True)
+class _TargetEye:
+    """One target eye's per-frame constants: mean lid gap (px, >= 1e-3); the 16-point ring
+    with the lids pushed apart (`covered` polygon); per crop column x in [0,S): the lid-skin
+    top `top` (S,) float64 and skin colour `colour` (S,3) float64 RGB."""
+
+    gap: float
+    raised: np.ndarray
+    top: np.ndarray
+    colour: np.ndarray
 
 
 class LidPainter:
@@ -45,6 +55,7 @@ class LidPainter:
         self._target_xy: np.ndarray | None = None
         self._skin: list[tuple[np.ndarray, np.ndarray]] = []
         self._lash = np.zeros(3, np.float32)
+        self._eyes: list[_TargetEye] = []
 
     def set_target(self, target_crop: np.ndarray, target_xy: np.ndarray) -> None:
         """target_crop: (S,S,3) uint8; target_xy: (478,2) crop pixels of the neutral face."""
@@ -54,12 +65,27 @@ class LidPainter:
         darks = []
         for ring in _EYES:
             mask = np.zeros(target_crop.shape[:2], np.uint8)
-            _fill(mask, t[ring], (0, 0))
+            fill_aa(mask, t[ring], (0, 0))
             inside = target_crop[mask > 127].reshape(-1, 3).astype(np.float32)
             if len(inside):
                 lum = inside.mean(axis=1)
                 darks.append(inside[lum <= np.percentile(lum, 10)].mean(axis=0))
         self._lash = (0.85 * np.mean(darks, axis=0)) if darks else np.full(3, 40.0, np.float32)
+        self._eyes = [self._target_eye(t, eye) for eye in (0, 1)]
+
+    def _target_eye(self, t: np.ndarray, eye: int) -> _TargetEye:
+        """What a frame needs of the target's eye, worked out once (see `_TargetEye`)."""
+        ring = _EYES[eye]
+        gap = np.maximum(t[ring[15:8:-1], 1] - t[ring[1:8], 1], 0)
+        raised = t[ring].copy()  # raise the upper lid to swallow the target's own lash line,
+        raised[1:8, 1] -= 2.5 * self.unit * _ARC  # and lower the lower one a little: a warp
+        raised[9:16, 1] += 1.0 * self.unit * _ARC  # squashes a big eye into a band above it
+        upper_t = t[ring[:9]]
+        xs = np.arange(0, self.size, dtype=np.float32)
+        top = np.interp(xs, *upper_t[np.argsort(upper_t[:, 0])].T) - 1.5 * self.unit
+        skin_x, skin_rgb = self._skin[eye]
+        colour = np.stack([np.interp(xs, skin_x, skin_rgb[:, c]) for c in range(3)], axis=-1)
+        return _TargetEye(max(float(gap.mean()), 1e-3), raised, top, colour)
 
     def _skin_colours(
         self, crop: np.ndarray, t: np.ndarray, eye: int
@@ -118,16 +144,11 @@ class LidPainter:
         t_poly, f_poly = self._target_xy[ring], xy[ring]
         pad = int(math.ceil(3 * self.feather)) + 3
         both = np.concatenate([t_poly, f_poly])
-        x0, y0 = np.maximum(np.floor(both.min(axis=0)).astype(int) - pad, 0)
-        x1, y1 = np.minimum(np.ceil(both.max(axis=0)).astype(int) + pad + 1, self.size)
+        x0, y0, x1, y1 = pad_box(both, pad, pad + 1, self.size)
         if x1 - x0 < 3 or y1 - y0 < 3:
             return None
-        arc = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
-        t_poly = t_poly.copy()  # raise the upper lid to swallow the target's own lash line,
-        t_poly[1:8, 1] -= 2.5 * self.unit * arc  # and lower the lower one a little: a warp
-        t_poly[9:16, 1] += 1.0 * self.unit * arc  # squashes a big eye into a band above it
         covered = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        _fill(covered, t_poly, (x0, y0))
+        fill_aa(covered, self._eyes[eye].raised, (x0, y0))
         opening = self._opening(f_poly, x0, y0, covered.shape)
         if opening is not None:
             covered = cv2.subtract(covered, opening)
@@ -139,7 +160,7 @@ class LidPainter:
         lash = 0.75 * self._lash_mask(xy, eye, x0, y0, x1, y1)
         layer += lash[..., None] * (self._lash - layer)
         alpha = np.maximum(alpha, lash * closing)
-        return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), alpha
+        return (x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha
 
     def _opening(self, f_poly: np.ndarray, x0: int, y0: int, shape) -> np.ndarray | None:
         """The fused opening's mask, its lids pulled in by 0.7 px (x size/256) each so that a
@@ -150,36 +171,32 @@ class LidPainter:
         if float(gap.max()) <= 2.0 * inset:
             return None
         poly = f_poly.copy()
-        pull = np.minimum(inset, 0.5 * np.clip(gap, 0.0, None))
+        pull = np.minimum(inset, 0.5 * np.maximum(gap, 0.0))
         poly[1:8, 1] += pull
         poly[15:8:-1, 1] -= pull
         opening = np.zeros(shape, np.uint8)
-        _fill(opening, poly, (x0, y0))
+        fill_aa(opening, poly, (x0, y0))
         return opening
 
     def _closing(self, xy: np.ndarray, eye: int) -> float:
         """0 for an eye at least 88 % as open as the target's, rising to 1 at 40 % closed."""
         ring = _EYES[eye]
-        gap_t = np.clip(self._target_xy[ring[15:8:-1], 1] - self._target_xy[ring[1:8], 1], 0, None)
-        gap_f = np.clip(xy[ring[15:8:-1], 1] - xy[ring[1:8], 1], 0, None)
-        closed = 1.0 - float(gap_f.mean()) / max(float(gap_t.mean()), 1e-3)
+        gap_f = np.maximum(xy[ring[15:8:-1], 1] - xy[ring[1:8], 1], 0)
+        closed = 1.0 - mean32(gap_f) / self._eyes[eye].gap
         t = min(max((closed - 0.12) / 0.28, 0.0), 1.0)
         return t * t * (3.0 - 2.0 * t)
 
     def _lid_layer(self, xy, eye: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """Lid skin (h,w,3) float32 in the target's colours, shaded like a lid over an eyeball."""
-        ring = _EYES[eye]
-        upper_t = self._target_xy[ring[:9]]
-        upper_f = xy[ring[:9]]
+        target = self._eyes[eye]
+        upper_f = xy[_EYES[eye][:9]]
         xs = np.arange(x0, x1, dtype=np.float32)
-        top = np.interp(xs, *upper_t[np.argsort(upper_t[:, 0])].T) - 1.5 * self.unit
+        top = target.top[x0:x1]
         margin = np.interp(xs, *upper_f[np.argsort(upper_f[:, 0])].T)
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-        depth = np.clip((margin - ys) / np.maximum(margin - top, 1.0), 0.0, 1.0)
+        depth = clip01((margin - ys) / np.maximum(margin - top, 1.0))
         shade = 0.86 + 0.12 * np.sin(np.pi * depth)
-        skin_x, skin_rgb = self._skin[eye]
-        colour = np.stack([np.interp(xs, skin_x, skin_rgb[:, c]) for c in range(3)], axis=-1)
-        return shade[..., None] * colour[None, :, :]
+        return shade[..., None] * target.colour[None, x0:x1, :]
 
     def _lash_mask(self, xy, eye: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """(h,w) float32 in [0,1]: a soft line along the fused upper lid, heavier at the outside."""

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from reenact.landmarks.regions import REGIONS
+from reenact.render.paint import clip01, mean32, mean_rows, pad_box
 
 # Inner / outer lip contours (closed polygons, MediaPipe mesh). The inner ring runs 78, the lower
 # lip (95 ... 324), 308, the upper lip (415 ... 191).
@@ -36,7 +37,7 @@ _FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
 
 def mean_opening(xy: np.ndarray) -> float:
     """Mean gap between the inner lips over their 9 point pairs, in pixels (>= 0)."""
-    return float(np.clip(xy[LOWER_INNER[1:-1], 1] - xy[UPPER_INNER[1:-1], 1], 0.0, None).mean())
+    return mean32(np.maximum(xy[LOWER_INNER[1:-1], 1] - xy[UPPER_INNER[1:-1], 1], 0.0))
 
 
 def fill_polygon(mask: np.ndarray, poly: np.ndarray, offset: tuple[float, float]) -> None:
@@ -61,13 +62,12 @@ def _lip_curve(xy: np.ndarray, index: np.ndarray, xs: np.ndarray) -> np.ndarray:
 class _Interior:
     """The target's own open-mouth interior, cut out once in `set_target`.
 
-    patch: (h,w,3) float32 RGB; alpha: (h,w) float32 in [0,1] (the feathered inner-lip polygon);
+    patch: (h,w,4) float32: RGB and, last, alpha in [0,1] (the feathered inner-lip polygon);
     origin: (2,) crop pixel of the patch's top-left; lip: (2,) the target's upper-lip centre (13);
     width: the target's inner mouth width in pixels.
     """
 
     patch: np.ndarray
-    alpha: np.ndarray
     origin: np.ndarray
     lip: np.ndarray
     width: float
@@ -131,7 +131,7 @@ class MouthFiller:
         fill_polygon(mask, poly, (float(x0), float(y0)))
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32) / 255.0
         return _Interior(
-            patch=crop[y0:y1, x0:x1].astype(np.float32), alpha=alpha,
+            patch=np.dstack([crop[y0:y1, x0:x1].astype(np.float32), alpha]),
             origin=np.array([x0, y0], np.float32), lip=xy[UPPER_LIP_CENTRE].copy(),
             width=float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER]))),
         )
@@ -157,15 +157,12 @@ class MouthFiller:
             return []
         poly = xy[INNER_RING]
         pad = int(math.ceil(3 * self.feather_sigma)) + 2
-        x0, y0 = np.floor(poly.min(axis=0)).astype(int) - pad
-        x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + pad + 1
-        x0, y0 = max(int(x0), 0), max(int(y0), 0)
-        x1, y1 = min(int(x1), self.size), min(int(y1), self.size)
+        x0, y0, x1, y1 = pad_box(poly, pad, pad + 1, self.size)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return []
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         # the feather stays inside the lips: rasterise a polygon shrunk by ~one sigma
-        centre = poly.mean(axis=0)
+        centre = mean_rows(poly)
         shrink = self.feather_sigma / max(float(np.abs(poly - centre).max()), 1.0)
         fill_polygon(mask, centre + (1.0 - shrink) * (poly - centre), (float(x0), float(y0)))
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32)
@@ -189,18 +186,18 @@ class MouthFiller:
         dy = (ys - upper) / np.maximum(opening, 1.0)
         # the cavity: darkest at the back (centre), the tongue a lighter, redder floor
         cavity = 0.14 + 0.28 * np.minimum(np.sqrt(dx * dx + ((dy - 0.45) * 1.4) ** 2), 1.0)
-        tongue = np.clip((dy - 0.6) * 2.5, 0.0, 1.0) * np.clip(1.0 - np.abs(dx) / 0.7, 0.0, 1.0)
+        tongue = clip01((dy - 0.6) * 2.5) * clip01(1.0 - np.abs(dx) / 0.7)
         tongue *= 0.25
         edge = 0.8 * self.unit
-        across = np.sqrt(np.clip(1.0 - (np.abs(dx) / 0.8) ** 2, 0.0, 1.0))
+        across = np.sqrt(clip01(1.0 - (np.abs(dx) / 0.8) ** 2))
         upper_h = np.minimum(0.4 * opening, 0.14 * width) * across
-        teeth_a = np.clip((upper + upper_h - ys) / edge + 0.5, 0.0, 1.0) * (upper_h > 0.5)
-        teeth_a *= np.clip((0.85 - np.abs(dx)) / 0.25, 0.0, 1.0)
-        rel = np.clip((ys - upper) / np.maximum(upper_h, 1.0), 0.0, 1.0)
+        teeth_a = clip01((upper + upper_h - ys) / edge + 0.5) * (upper_h > 0.5)
+        teeth_a *= clip01((0.85 - np.abs(dx)) / 0.25)
+        rel = clip01((ys - upper) / np.maximum(upper_h, 1.0))
         tone = (1.0 - 0.55 * dx * dx) * self._tooth_gaps(dx) * (0.82 + 0.18 * np.sqrt(rel))
         lower_h = np.minimum(0.12 * opening, 0.05 * width) * across * (opening > 0.2 * width)
-        lower_a = np.clip((ys - (lower - lower_h)) / edge + 0.5, 0.0, 1.0) * (lower_h > 0.5)
-        lower_a *= 0.8 * (ys <= lower + edge) * np.clip((0.6 - np.abs(dx)) / 0.2, 0.0, 1.0)
+        lower_a = clip01((ys - (lower - lower_h)) / edge + 0.5) * (lower_h > 0.5)
+        lower_a *= 0.8 * (ys <= lower + edge) * clip01((0.6 - np.abs(dx)) / 0.2)
         keep = (1.0 - teeth_a) * (1.0 - lower_a)  # what the teeth leave of the cavity
         teeth = (teeth_a * (1.0 - lower_a) + 0.6 * lower_a) * tone
         weights = cv2.merge([(cavity * keep).astype(np.float32), (tongue * keep).astype(np.float32),
@@ -233,5 +230,4 @@ class MouthFiller:
         )
         h, w = layer.shape[:2]
         moved = cv2.warpAffine(inside.patch, m, (w, h), flags=cv2.INTER_LINEAR)
-        a = cv2.warpAffine(inside.alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
-        layer += a * (moved - layer)
+        layer += moved[..., 3:] * (moved[..., :3] - layer)

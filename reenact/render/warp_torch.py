@@ -177,18 +177,27 @@ class WarpExtras:
         for painter in (w.irises, w.lids, w.mouth):  # in painting order, each over the last
             if painter is not None:
                 layers += painter.layers(xy)
-        for (x0, y0, x1, y1), layer, alpha in layers:
-            self._over(planes[3:, y0:y1, x0:x1], layer, alpha)
-            self._written.append((x0, y0, x1, y1))
+        drawn: list[Box] = []
+        for box, layer, alpha in layers:
+            x0, y0, x1, y1 = box
+            fresh = not any(a < x1 and x0 < c and b < y1 and y0 < d for a, b, c, d in drawn)
+            self._over(planes[3:, y0:y1, x0:x1], layer, alpha, fresh)
+            drawn.append(box)
+        self._written += drawn
         return changed or bool(self._written)
 
     @staticmethod
-    def _over(planes: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> None:
-        """Composite an RGB layer (h,w,3) uint8 with alpha (h,w) over the (4,h,w) RGBA planes
-        (straight alpha), in place."""
-        below = planes[3].astype(np.float32)
-        total = alpha + below * (1.0 - alpha)
+    def _over(planes: np.ndarray, layer: np.ndarray, alpha: np.ndarray, fresh: bool) -> None:
+        """Composite an RGB layer (h,w,3) uint8 with alpha (h,w) float32 over the (4,h,w)
+        float32 RGBA planes (straight alpha), in place. fresh: the planes there are all 0 (no
+        layer drawn there yet this frame), so the terms of what is below vanish exactly."""
         rgb = layer.transpose(2, 0, 1).astype(np.float32)
-        mixed = (rgb * alpha + planes[:3].astype(np.float32) * (below * (1.0 - alpha)))
+        if fresh:
+            planes[:3] = rgb * alpha / np.maximum(alpha, 1e-6)
+            planes[3] = alpha
+            return
+        below = planes[3]
+        total = alpha + below * (1.0 - alpha)
+        mixed = rgb * alpha + planes[:3] * (below * (1.0 - alpha))
         planes[:3] = mixed / np.maximum(total, 1e-6)
         planes[3] = total

@@ -1,0 +1,44 @@
+"""Small helpers the warp's painters share (eyes, irises, lids): boxes and anti-aliased masks.
+
+They run a few times a frame on a few dozen points, so they use Python scalars where numpy's
+per-call overhead would cost more than the arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+SHIFT = 4  # cv2.fillPoly sub-pixel bits
+
+
+def pad_box(poly: np.ndarray, before: int, after: int, size: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) ints: floor(min) - before .. ceil(max) + after of (K,2) points, clamped
+    to [0, size]."""
+    lo, hi = poly.min(axis=0).tolist(), poly.max(axis=0).tolist()
+    return (max(math.floor(lo[0]) - before, 0), max(math.floor(lo[1]) - before, 0),
+            min(math.ceil(hi[0]) + after, size), min(math.ceil(hi[1]) + after, size))
+
+
+def fill_aa(mask: np.ndarray, poly: np.ndarray, origin: tuple[int, int]) -> None:
+    """Rasterise (K,2) float32 `poly` minus integer `origin` into uint8 `mask` (255 inside),
+    anti-aliased with 1/16 px vertices."""
+    pts = np.round((poly - origin) * (1 << SHIFT)).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=SHIFT)
+
+
+def clip01(x: np.ndarray) -> np.ndarray:
+    """x clipped to [0, 1]: np.clip's values, without its call overhead."""
+    return np.minimum(np.maximum(x, 0.0), 1.0)
+
+
+def mean32(x: np.ndarray) -> float:
+    """float(x.mean()) of a float32 array, bit for bit, without np.mean's call overhead."""
+    return float(np.float32(float(x.sum()) / x.size))
+
+
+def mean_rows(x: np.ndarray) -> np.ndarray:
+    """x.mean(axis=0) of a (K,C) float32 array, bit for bit: (C,) float32."""
+    return np.add.reduce(x, axis=0) / x.shape[0]

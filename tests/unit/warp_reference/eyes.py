@@ -1,0 +1,146 @@
+"""Eyes for the warp renderer: lids close over the eyeball instead of squashing it.
+
+A piecewise-affine warp closes an eye by compressing everything between the lids, iris included.
+`EyeKeeper.apply` instead samples the inside of each fused eye opening from the target's eyeball
+at its own scale, moved with the iris (so gaze follows and the iris keeps its shape), wherever
+the fused eye is no wider open than the target's; what the lids cover is painted as lid skin by
+`reenact.render.lids`. A wider-open eye keeps the stretched warp (no hidden sclera to reveal).
+
+`EyeKeeper.snap_closed` shuts an eye that is nearly closed, and `uncross_lids` makes sure no
+upper lid / upper inner lip point ends up below its partner.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from reenact.landmarks.regions import REGIONS
+
+_EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corner at 0 and 8
+_IRIS_CENTRES = (REGIONS["right_iris"][0], REGIONS["left_iris"][0])
+# upper / lower partners: ring[1..7] above ring[15..9]
+UPPER_LIDS = tuple(ring[1:8] for ring in _EYES)
+LOWER_LIDS = tuple(ring[15:8:-1] for ring in _EYES)
+_INNER = REGIONS["lips_inner"]  # 78, lower lip ..., 308, upper lip ... (20 points)
+UPPER_INNER_LIP = _INNER[19:10:-1]  # 191 ... 415 (corners excluded)
+LOWER_INNER_LIP = _INNER[1:10]  # 95 ... 324
+_SHIFT = 4
+
+
+def uncross_lids(xy: np.ndarray) -> None:
+    """In place on (478,2) crop pixels: an upper lid / lip point below its partner meets it
+    halfway."""
+    for upper, lower in (*zip(UPPER_LIDS, LOWER_LIDS), (UPPER_INNER_LIP, LOWER_INNER_LIP)):
+        gap = xy[lower, 1] - xy[upper, 1]
+        crossed = gap < 0
+        if crossed.any():
+            mid = 0.5 * (xy[lower, 1] + xy[upper, 1])
+            xy[upper[crossed], 1] = mid[crossed]
+            xy[lower[crossed], 1] = mid[crossed]
+
+
+def eye_opening(xy: np.ndarray, eye: int) -> float:
+    """Mean lid gap of eye 0 (image-left) or 1, in pixels (>= 0)."""
+    return float(np.clip(xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1], 0.0, None).mean())
+
+
+class EyeKeeper:
+    """Keeps each eyeball's pixels at their own scale inside a closing fused eye.
+
+    size: crop side. gaze_limit: the largest iris shift relative to the eye, in eye widths.
+    """
+
+    def __init__(self, *, size: int, gaze_limit: float = 0.15) -> None:
+        self.size = int(size)
+        self.gaze_limit = float(gaze_limit)
+        self.feather = 0.5 * self.size / 256.0
+        self._target_xy: np.ndarray | None = None
+        self._openings = (0.0, 0.0)
+
+    def set_target(self, target_xy: np.ndarray) -> None:
+        """target_xy: (478,2) crop pixels of the target's neutral face."""
+        self._target_xy = np.asarray(target_xy, np.float32)[:, :2].copy()
+        self._openings = tuple(eye_opening(self._target_xy, e) for e in (0, 1))
+
+    def snap_closed(self, xy: np.ndarray) -> None:
+        """In place on fused (478,2): an eye open less than ~10-30 % of the target's shuts.
+
+        A tracked blink rarely brings the lids fully together; a thin slit of eyeball reads as
+        "not quite closed", so the remaining gap fades to 0 (upper lid down to the lower one).
+        """
+        for eye in (0, 1):
+            target_open = self._openings[eye]
+            if target_open <= 0.0:
+                continue
+            t = min(max((eye_opening(xy, eye) / target_open - 0.1) / 0.2, 0.0), 1.0)
+            keep = t * t * (3.0 - 2.0 * t)
+            if keep < 1.0:
+                upper, lower = UPPER_LIDS[eye], LOWER_LIDS[eye]
+                gap = np.clip(xy[lower, 1] - xy[upper, 1], 0.0, None)
+                xy[upper, 1] = xy[lower, 1] - keep * gap
+
+    def _shift(self, xy: np.ndarray, eye: int) -> np.ndarray:
+        """Where the eyeball moved: the eye's corners' motion plus the (limited) gaze change."""
+        ring, iris = _EYES[eye], _IRIS_CENTRES[eye]
+        t = self._target_xy
+        corners_t = 0.5 * (t[ring[0]] + t[ring[8]])
+        corners_f = 0.5 * (xy[ring[0]] + xy[ring[8]])
+        width = float(np.hypot(*(t[ring[8]] - t[ring[0]])))
+        gaze = (xy[iris] - corners_f) - (t[iris] - corners_t)
+        gaze = np.clip(gaze, -self.gaze_limit * width, self.gaze_limit * width)
+        return (corners_f - corners_t) + gaze
+
+    def apply(self, remap: np.ndarray, identity: np.ndarray, xy: np.ndarray) -> None:
+        """Overwrite the (S,S,2) backward map inside each closing fused eye, in place.
+
+        remap, identity: (S,S,2) float32 source / own pixel coordinates; xy: (478,2) fused.
+        """
+        for (x0, y0, x1, y1), alpha, shift in self.overrides(xy):
+            eyeball = identity[y0:y1, x0:x1] - shift
+            box = remap[y0:y1, x0:x1]
+            box += alpha[..., None] * (eyeball - box)
+
+    def overrides(self, xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
+                                                      np.ndarray]]:
+        """Where the eyeballs replace the warp: per closing eye, (box (x0,y0,x1,y1), alpha (h,w)
+        float32, shift (2,) float32); the map there becomes map + alpha (identity - shift - map).
+        """
+        found = []
+        for eye in (0, 1):
+            target_open = self._openings[eye]
+            fused_open = eye_opening(xy, eye)
+            # 1 while no wider than the target's eye, 0 from 15 % wider on (stretch instead)
+            weight = min(max((1.15 * target_open - fused_open) / (0.15 * target_open + 1e-6), 0), 1)
+            if weight <= 0.0 or self._unchanged(xy, eye):
+                continue
+            override = self._eye_override(xy, eye, weight)
+            if override is not None:
+                found.append(override)
+        return found
+
+    def _unchanged(self, xy: np.ndarray, eye: int, tolerance: float = 0.25) -> bool:
+        """True when the eye only moved as a whole (lids and gaze within `tolerance` px): the
+        warp already shows it right, so the override is skipped."""
+        ring = _EYES[eye]
+        moved = xy[ring] - self._target_xy[ring]
+        shift = self._shift(xy, eye)
+        return bool(np.abs(moved - moved.mean(axis=0)).max() < tolerance
+                    and np.abs(shift - moved.mean(axis=0)).max() < tolerance)
+
+    def _eye_override(self, xy, eye: int, weight: float):
+        poly = xy[_EYES[eye]]
+        pad = int(math.ceil(2 * self.feather)) + 2
+        x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - pad, 0)
+        x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + pad + 1, self.size)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return None
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        pts = np.round((poly - (x0, y0)) * (1 << _SHIFT)).astype(np.int32)
+        cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
+        alpha = cv2.GaussianBlur(mask, (0, 0), self.feather).astype(np.float32)
+        alpha *= weight / 255.0
+        shift = np.asarray(self._shift(xy, eye), np.float32)
+        return (int(x0), int(y0), int(x1), int(y1)), alpha, shift

@@ -1,0 +1,204 @@
+"""Irises that look where the fused landmarks say, inside eye openings of any height.
+
+A warp moves an iris only as much as the skin around it, and stretches or squashes it with the
+lids. `IrisPainter` instead paints, inside each fused eye opening:
+
+- the target's eyeball without its iris (the "sclera plate", made once: the iris disc filled
+  row by row from the white on either side), fitted column by column between the fused lids, so
+  a wide-open eye shows more white and a closing one less;
+- the target's own iris, at its own size (times the eye's width change), centred on the fused
+  iris centre (landmark 468 / 473), completed once where the target's lids hid part of it (the
+  hidden part is filled from the point opposite the centre);
+- a soft shadow under the upper lid,
+
+through the fused opening's anti-aliased polygon: the lids cover whatever of the iris lies
+outside the opening, so looking up or down the lid hides the right part, and a closed eye
+(no opening) paints nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS
+from reenact.landmarks.regions import REGIONS
+
+_IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
+_SHIFT = 4
+Layer = tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]
+
+
+def _fill(mask: np.ndarray, poly: np.ndarray, origin) -> None:
+    pts = np.round((np.asarray(poly) - origin) * (1 << _SHIFT)).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
+
+
+def _lid_curve(xy: np.ndarray, index: np.ndarray, corners: tuple[int, int], xs: np.ndarray):
+    """y of a lid (corner, 7 points, corner) at columns xs, linear between points."""
+    pts = np.concatenate([xy[[corners[0]], :2], xy[index, :2], xy[[corners[1]], :2]])
+    order = np.argsort(pts[:, 0])
+    return np.interp(xs, pts[order, 0], pts[order, 1]).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class _Eye:
+    """One target eye, cut out once: the sclera plate and the completed iris.
+
+    origin: (2,) crop pixel of the plate's top-left; plate: (h,w,3) float32 RGB;
+    iris: (n,n,3) float32 and iris_alpha (n,n) float32, centred on the iris centre;
+    radius: iris radius in pixels; width: eye width (corner to corner) in pixels.
+    """
+
+    origin: np.ndarray
+    plate: np.ndarray
+    iris: np.ndarray
+    iris_alpha: np.ndarray
+    radius: float
+    width: float
+
+
+class IrisPainter:
+    """Paints eyeballs with irises where the fused landmarks put them.
+
+    size: crop side; lengths scale with size / 256.
+    """
+
+    def __init__(self, *, size: int) -> None:
+        self.size = int(size)
+        self.unit = self.size / 256.0
+        self._target_xy: np.ndarray | None = None
+        self._eyes: list[_Eye | None] = [None, None]
+
+    def set_target(self, target_crop: np.ndarray, target_xy: np.ndarray) -> None:
+        """target_crop: (S,S,3) uint8; target_xy: (478,2|3) crop pixels of the neutral face."""
+        t = np.asarray(target_xy, np.float32)[:, :2].copy()
+        self._target_xy = t
+        self._eyes = [self._cut_eye(target_crop, t, eye) for eye in (0, 1)]
+
+    def _cut_eye(self, crop: np.ndarray, t: np.ndarray, eye: int) -> _Eye | None:
+        ring = EYE_RINGS[eye]
+        centre = t[IRIS_CENTRES[eye]]
+        radius = float(np.linalg.norm(t[_IRIS_RINGS[eye]] - centre, axis=1).mean())
+        width = float(np.hypot(*(t[ring[8]] - t[ring[0]])))
+        if radius < 1.0 or width < 4.0:
+            return None
+        pad = int(math.ceil(radius)) + 3
+        lo = np.floor(np.minimum(t[ring].min(axis=0), centre - radius)).astype(int) - pad
+        hi = np.ceil(np.maximum(t[ring].max(axis=0), centre + radius)).astype(int) + pad + 1
+        x0, y0 = np.maximum(lo, 0)
+        x1, y1 = np.minimum(hi, self.size)
+        box = crop[y0:y1, x0:x1].astype(np.float32)
+        opening = np.zeros(box.shape[:2], np.uint8)
+        _fill(opening, t[ring], (x0, y0))
+        inside = opening > 127
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        dist = np.hypot(xs - centre[0], ys - centre[1])
+        disc = dist <= radius + 1.0
+        white = inside & ~disc
+        sclera = (np.median(box[white], axis=0) if white.sum() >= 4
+                  else np.array([225.0, 220.0, 215.0], np.float32))
+        plate = box.copy()
+        for row in np.flatnonzero(disc.any(axis=1)):
+            cols = np.flatnonzero(disc[row])
+            a, b = cols[0] - 1, cols[-1] + 1
+            left = box[row, a] if a >= 0 and white[row, a] else sclera
+            right = box[row, b] if b < box.shape[1] and white[row, b] else sclera
+            f = ((cols - a) / max(b - a, 1))[:, None]
+            plate[row, cols] = (1 - f) * left + f * right
+        plate[disc & ~inside] = sclera
+        plate = cv2.GaussianBlur(plate, (0, 0), 0.6 * self.unit)
+        plate[~disc] = box[~disc]
+        iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), radius)
+        return _Eye(np.array([x0, y0], np.float32), plate, iris, alpha, radius, width)
+
+    @staticmethod
+    def _complete_iris(box, inside, centre, radius):
+        """The iris as an (n,n,3) patch centred on the iris, hidden parts filled from the point
+        opposite the centre (else the visible iris's mean); alpha: the anti-aliased disc."""
+        half = int(math.ceil(radius)) + 1
+        n = 2 * half + 1
+        m = np.float32([[1, 0, centre[0] - half], [0, 1, centre[1] - half]])
+        inv = cv2.invertAffineTransform(m)
+        patch = cv2.warpAffine(box, inv, (n, n), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        seen = cv2.warpAffine(inside.astype(np.float32), inv, (n, n), flags=cv2.INTER_LINEAR) > 0.99
+        ys, xs = np.mgrid[0:n, 0:n].astype(np.float32) - half
+        dist = np.hypot(xs, ys)
+        disc = dist <= radius
+        visible = disc & seen
+        mean = patch[visible].mean(axis=0) if visible.any() else np.float32([70, 55, 45])
+        opposite = seen[::-1, ::-1] & disc
+        hidden = disc & ~seen
+        patch[hidden & opposite] = patch[::-1, ::-1][hidden & opposite]
+        patch[hidden & ~opposite] = mean
+        alpha = np.clip(radius + 0.5 - dist, 0.0, 1.0).astype(np.float32)
+        return patch, alpha
+
+    def layers(self, fused_xy: np.ndarray) -> list[Layer]:
+        """Per open fused eye: (box (x0,y0,x1,y1), eyeball (h,w,3) uint8, alpha (h,w) float32)."""
+        if self._target_xy is None:
+            return []
+        xy = np.asarray(fused_xy, np.float32)[:, :2]
+        found = []
+        for eye in (0, 1):
+            if self._eyes[eye] is not None:
+                layer = self._eye_layer(xy, eye)
+                if layer is not None:
+                    found.append(layer)
+        return found
+
+    def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
+        """Paint into `image` (S,S,3) uint8 in place; fused_xy: (478,2|3) crop pixels."""
+        for (x0, y0, x1, y1), layer, alpha in self.layers(fused_xy):
+            roi = image[y0:y1, x0:x1]
+            roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
+
+    def _eye_layer(self, xy: np.ndarray, eye: int) -> Layer | None:
+        cut, t, ring = self._eyes[eye], self._target_xy, EYE_RINGS[eye]
+        poly = xy[ring]
+        gap = float(np.clip(xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1], 0, None).max())
+        if gap < 0.75 * self.unit:
+            return None  # closed: the lids show
+        x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 1, 0)
+        x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 2, self.size)
+        if x1 - x0 < 3 or y1 - y0 < 2:
+            return None
+        corners = (ring[0], ring[8])
+        width = float(np.hypot(*(xy[ring[8]] - xy[ring[0]])))
+        shift = 0.5 * (xy[ring[0]] + xy[ring[8]] - t[ring[0]] - t[ring[8]])
+        xs = np.arange(x0, x1, dtype=np.float32)
+        src_x = xs - shift[0]
+        up_f = _lid_curve(xy, UPPER_LIDS[eye], corners, xs)
+        lo_f = _lid_curve(xy, LOWER_LIDS[eye], corners, xs)
+        up_t = _lid_curve(t, UPPER_LIDS[eye], corners, src_x)
+        lo_t = _lid_curve(t, LOWER_LIDS[eye], corners, src_x)
+        ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+        v = (ys - up_f) / np.maximum(lo_f - up_f, 0.5)
+        map_y = up_t + v * (lo_t - up_t) - cut.origin[1]
+        map_x = np.broadcast_to(src_x - cut.origin[0], map_y.shape)
+        layer = cv2.remap(cut.plate, np.ascontiguousarray(map_x, dtype=np.float32),
+                          map_y.astype(np.float32), cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+        self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width)
+        shade = np.clip((ys - up_f) / (2.5 * self.unit), 0.0, 1.0)
+        layer *= (0.72 + 0.28 * shade)[..., None]
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        _fill(mask, poly, (x0, y0))
+        alpha = mask.astype(np.float32) / 255.0
+        return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), alpha
+
+    @staticmethod
+    def _put_iris(layer: np.ndarray, cut: _Eye, centre: np.ndarray, scale: float) -> None:
+        """Blend the iris patch, scaled by `scale` about its centre, at `centre` (box pixels)."""
+        half = (cut.iris.shape[0] - 1) / 2.0
+        m = np.float32([[scale, 0, centre[0] - scale * half],
+                        [0, scale, centre[1] - scale * half]])
+        h, w = layer.shape[:2]
+        iris = cv2.warpAffine(cut.iris, m, (w, h), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        alpha = cv2.warpAffine(cut.iris_alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+        layer += alpha * (iris - layer)
