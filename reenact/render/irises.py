@@ -32,15 +32,20 @@ _IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
 Layer = tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]
 
 
-def _lid_points(xy: np.ndarray, index: np.ndarray, corners: tuple[int, int]) -> np.ndarray:
-    """A lid's 9 points (corner, 7 points, corner) sorted by x: (2,9) float32 x row, y row."""
-    pts = xy[[corners[0], *index, corners[1]], :2]
+# per eye: the upper and the lower lid, each corner, 7 points, corner
+_LIDS = tuple((np.r_[ring[0], upper, ring[8]], np.r_[ring[0], lower, ring[8]])
+              for ring, upper, lower in zip(EYE_RINGS, UPPER_LIDS, LOWER_LIDS))
+
+
+def _lid_points(xy: np.ndarray, lid: np.ndarray) -> np.ndarray:
+    """A lid's 9 points (one of `_LIDS`) sorted by x: (2,9) float32 x row, y row."""
+    pts = xy[lid, :2]
     return pts[np.argsort(pts[:, 0])].T
 
 
-def _lid_curve(xy: np.ndarray, index: np.ndarray, corners: tuple[int, int], xs: np.ndarray):
-    """y of a lid (corner, 7 points, corner) at columns xs, linear between points."""
-    return np.interp(xs, *_lid_points(xy, index, corners)).astype(np.float32)
+def _lid_curve(xy: np.ndarray, lid: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """y of a lid (one of `_LIDS`) at columns xs, linear between points: float32 like xs."""
+    return np.interp(xs, *_lid_points(xy, lid)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -115,9 +120,8 @@ class IrisPainter:
         plate = cv2.GaussianBlur(plate, (0, 0), 0.6 * self.unit)
         plate[~disc] = box[~disc]
         iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), radius)
-        corners = (ring[0], ring[8])
         return _Eye(np.array([x0, y0], np.float32), plate, np.dstack([iris, alpha]), radius, width,
-                    _lid_points(t, UPPER_LIDS[eye], corners), _lid_points(t, LOWER_LIDS[eye], corners))
+                    *(_lid_points(t, lid) for lid in _LIDS[eye]))
 
     @staticmethod
     def _complete_iris(box, inside, centre, radius):
@@ -170,13 +174,12 @@ class IrisPainter:
         x0, y0, x1, y1 = pad_box(poly, 1, 2, self.size)
         if x1 - x0 < 3 or y1 - y0 < 2:
             return None
-        corners = (ring[0], ring[8])
         width = float(np.hypot(*(xy[ring[8]] - xy[ring[0]])))
         shift = 0.5 * (xy[ring[0]] + xy[ring[8]] - t[ring[0]] - t[ring[8]])
         xs = np.arange(x0, x1, dtype=np.float32)
         src_x = xs - shift[0]
-        up_f = _lid_curve(xy, UPPER_LIDS[eye], corners, xs)
-        lo_f = _lid_curve(xy, LOWER_LIDS[eye], corners, xs)
+        up_f = _lid_curve(xy, _LIDS[eye][0], xs)
+        lo_f = _lid_curve(xy, _LIDS[eye][1], xs)
         up_t = np.interp(src_x, *cut.upper).astype(np.float32)
         lo_t = np.interp(src_x, *cut.lower).astype(np.float32)
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
@@ -184,7 +187,7 @@ class IrisPainter:
         map_y = up_t + v * (lo_t - up_t) - cut.origin[1]
         map_x = np.broadcast_to(src_x - cut.origin[0], map_y.shape)
         layer = cv2.remap(cut.plate, np.ascontiguousarray(map_x, dtype=np.float32),
-                          map_y.astype(np.float32), cv2.INTER_LINEAR,
+                          map_y, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
         self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width)
         shade = clip01((ys - up_f) / (2.5 * self.unit))

@@ -183,21 +183,22 @@ class MouthFiller:
         left, right = xy[LEFT_CORNER], xy[RIGHT_CORNER]
         width = max(float(right[0] - left[0]), 1.0)
         dx = (xs[None, :] - 0.5 * (left[0] + right[0])) / (0.5 * width)
-        dy = (ys - upper) / np.maximum(opening, 1.0)
+        adx, below = np.abs(dx), ys - upper
+        dy = below / np.maximum(opening, 1.0)
         # the cavity: darkest at the back (centre), the tongue a lighter, redder floor
         cavity = 0.14 + 0.28 * np.minimum(np.sqrt(dx * dx + ((dy - 0.45) * 1.4) ** 2), 1.0)
-        tongue = clip01((dy - 0.6) * 2.5) * clip01(1.0 - np.abs(dx) / 0.7)
+        tongue = clip01((dy - 0.6) * 2.5) * clip01(1.0 - adx / 0.7)
         tongue *= 0.25
         edge = 0.8 * self.unit
-        across = np.sqrt(clip01(1.0 - (np.abs(dx) / 0.8) ** 2))
+        across = np.sqrt(clip01(1.0 - (adx / 0.8) ** 2))
         upper_h = np.minimum(0.4 * opening, 0.14 * width) * across
         teeth_a = clip01((upper + upper_h - ys) / edge + 0.5) * (upper_h > 0.5)
-        teeth_a *= clip01((0.85 - np.abs(dx)) / 0.25)
-        rel = clip01((ys - upper) / np.maximum(upper_h, 1.0))
+        teeth_a *= clip01((0.85 - adx) / 0.25)
+        rel = clip01(below / np.maximum(upper_h, 1.0))
         tone = (1.0 - 0.55 * dx * dx) * self._tooth_gaps(dx) * (0.82 + 0.18 * np.sqrt(rel))
         lower_h = np.minimum(0.12 * opening, 0.05 * width) * across * (opening > 0.2 * width)
         lower_a = clip01((ys - (lower - lower_h)) / edge + 0.5) * (lower_h > 0.5)
-        lower_a *= 0.8 * (ys <= lower + edge) * clip01((0.6 - np.abs(dx)) / 0.2)
+        lower_a *= 0.8 * (ys <= lower + edge) * clip01((0.6 - adx) / 0.2)
         keep = (1.0 - teeth_a) * (1.0 - lower_a)  # what the teeth leave of the cavity
         teeth = (teeth_a * (1.0 - lower_a) + 0.6 * lower_a) * tone
         weights = cv2.merge([(cavity * keep).astype(np.float32), (tongue * keep).astype(np.float32),

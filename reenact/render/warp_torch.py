@@ -149,7 +149,8 @@ class WarpExtras:
     cpu_warp: a `WarpRenderer` (its eye keeper, lid painter and mouth filler are used).
     With xy = `cpu_warp.follow(fused)`, the landmarks the warp follows, `fill(xy)` writes
     the eyes (3,S,S) and overlay (4,S,S) planes into `self.planes` (7,S,S), clearing what the
-    last frame wrote, and returns True when the planes changed (and must be uploaded).
+    last frame wrote, and returns True when the planes changed (and must be uploaded). The
+    same xy for the same target as the last call changes nothing and costs a comparison.
     """
 
     def __init__(self, cpu_warp: WarpRenderer, planes: np.ndarray) -> None:
@@ -160,9 +161,15 @@ class WarpExtras:
         self.planes = planes
         self.planes.fill(0)
         self._written: list[Box] = []
+        self._last: tuple | None = None  # (field, target, xy) of the last fill
 
     def fill(self, xy: np.ndarray) -> bool:
         w, planes = self.warp, self.planes
+        last = self._last
+        if (last is not None and last[0] is w._field and last[1] is w._target
+                and np.array_equal(last[2], xy)):
+            return False
+        self._last = (w._field, w._target, np.array(xy, copy=True))
         changed = bool(self._written)
         for x0, y0, x1, y1 in self._written:
             planes[:, y0:y1, x0:x1] = 0

@@ -34,7 +34,8 @@ ALPHA = 1.0 / 255.0  # alphas: one grey level of coverage
 
 
 def _module(name: str):
-    spec = importlib.util.spec_from_file_location(f"warp_reference_{name}", REFERENCE / f"{name}.py")
+    path = REFERENCE / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"warp_reference_{name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
@@ -168,3 +169,18 @@ def test_the_comparison_sees_a_changed_painter(cases):
         for fused in frames:
             xy = new.follow(fused)
             _assert_layers_match(new.lids.layers(xy), old.lids.layers(xy), "lids")
+
+
+def test_extras_skip_a_repeated_frame_but_not_a_new_target(cases):
+    (crop, landmarks, frames), (crop2, landmarks2, _) = cases
+    warp = WarpRenderer(size=SIZE)
+    warp.set_target(crop, landmarks)
+    extras = WarpExtras(warp, np.zeros((7, SIZE, SIZE), np.float32))
+    xy = warp.follow(frames[len(frames) // 2 + 3])  # exaggerated: eyes and mouth drawn
+    assert extras.fill(xy)
+    before = extras.planes.copy()
+    assert not extras.fill(xy.copy())  # nothing changed, nothing to upload
+    np.testing.assert_array_equal(extras.planes, before)
+    warp.set_target(crop2, landmarks2)
+    assert extras.fill(xy)
+    assert not np.array_equal(extras.planes, before)
