@@ -1,12 +1,14 @@
 """Time the training-free warp's CPU stages one by one on a replay (median and p99 per stage).
 
-    python -m reenact.tools.warp_profile --replay FILE [--size 256] [--frames 300]
+    python -m reenact.tools.warp_profile --replay FILE [--size 256] [--frames 300] [--clock cpu]
 
 Stages, in frame order: `follow` (uncross / snap the lids), `field` (forward field, Newton
 inversion, upsample), `eyes` (the eyeball override of the map), `remap` (cv2.remap of the face
 box), the painters `irises`, `lids`, `mouth`, and `extras` (`WarpExtras.fill`, the CUDA
 generator's CPU share: eye override plus the three painters' layers composited into 7 planes).
-A replay is made with `reenact bench --source ... --save-replay FILE` (`reenact.tools.replay`).
+`--clock cpu` counts this thread's CPU time instead of wall time: on a machine shared with
+other work it leaves out the time spent waiting for a core (but also work cv2 hands to its
+worker threads). A replay is made with `reenact bench --source ... --save-replay FILE` (`reenact.tools.replay`).
 """
 
 from __future__ import annotations
@@ -55,8 +57,11 @@ def _stage_calls(warp: WarpRenderer, extras) -> dict[str, Callable]:
     }
 
 
-def profile_warp(replay: Path, *, size: int = 256, frames: int = 300, warmup: int = 10) -> dict:
-    """Per stage {median_ms, p99_ms, mean_ms} over `frames` replayed frames (cycled)."""
+def profile_warp(replay: Path, *, size: int = 256, frames: int = 300, warmup: int = 10,
+                 clock: str = "wall") -> dict:
+    """Per stage {median_ms, p99_ms, mean_ms} over `frames` replayed frames (cycled); clock
+    "wall" (perf_counter) or "cpu" (this thread's CPU time)."""
+    now = time.thread_time_ns if clock == "cpu" else time.perf_counter_ns
     from reenact.render.warp_torch import WarpExtras
 
     data = load_replay(replay, size)
@@ -70,9 +75,9 @@ def profile_warp(replay: Path, *, size: int = 256, frames: int = 300, warmup: in
         fused = data.fused[i % len(data.fused)]
         total = 0.0
         for name in STAGES:
-            start = time.perf_counter_ns()
+            start = now()
             calls[name](fused, state)
-            ms = (time.perf_counter_ns() - start) / 1e6
+            ms = (now() - start) / 1e6
             total += ms
             if i >= warmup:
                 times[name].append(ms)
@@ -88,8 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replay", type=Path, required=True, help="a replay from --save-replay")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="wall time, or this thread's CPU time (steadier on a busy machine)")
     args = p.parse_args(argv)
-    result = profile_warp(args.replay, size=args.size, frames=args.frames)
+    result = profile_warp(args.replay, size=args.size, frames=args.frames, clock=args.clock)
+    print(f"{args.clock} clock, {args.frames} frames of {args.replay} at {args.size}")
     print(f"{'stage':<8} {'median ms':>10} {'p99 ms':>8} {'mean ms':>8}")
     for name, v in result.items():
         print(f"{name:<8} {v['median_ms']:>10.3f} {v['p99_ms']:>8.3f} {v['mean_ms']:>8.3f}")
