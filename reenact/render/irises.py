@@ -206,4 +206,6 @@ class IrisPainter:
         h, w = layer.shape[:2]
         iris = cv2.warpAffine(cut.iris, m, (w, h), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
-        layer += iris[..., 3:] * (iris[..., :3] - layer)
+        step = iris[..., :3] - layer  # layer += alpha (iris - layer), in place
+        step *= iris[..., 3:]
+        layer += step

@@ -231,4 +231,6 @@ class MouthFiller:
         )
         h, w = layer.shape[:2]
         moved = cv2.warpAffine(inside.patch, m, (w, h), flags=cv2.INTER_LINEAR)
-        layer += moved[..., 3:] * (moved[..., :3] - layer)
+        step = moved[..., :3] - layer  # layer += alpha (moved - layer), in place
+        step *= moved[..., 3:]
+        layer += step
