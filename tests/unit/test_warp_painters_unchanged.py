@@ -53,9 +53,11 @@ def reference_warp(size: int = SIZE) -> WarpRenderer:
     return warp
 
 
-def _reference_fill(warp: WarpRenderer, planes: np.ndarray, xy: np.ndarray) -> None:
-    """The old `WarpExtras.fill` into zeroed (7,S,S) planes."""
-    planes.fill(0)
+def _reference_fill(warp: WarpRenderer, planes: np.ndarray, xy: np.ndarray,
+                    clear: bool = True) -> None:
+    """The old `WarpExtras.fill` into (7,S,S) planes, zeroed first unless `clear` is False."""
+    if clear:
+        planes.fill(0)
     for (x0, y0, x1, y1), alpha, shift in warp.eyes.overrides(xy):
         planes[0, y0:y1, x0:x1] = alpha
         planes[1, y0:y1, x0:x1] = alpha * shift[0]
