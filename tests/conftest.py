@@ -52,7 +52,10 @@ def xvfb_display() -> Iterator[str]:
                     "(make test does this when run as root)")
     read_fd, write_fd = os.pipe()
     server = subprocess.Popen(
-        [binary, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        # -s 0: no screen saver. Its default (10 min) blanks the screen, and a window read back
+        # more than 10 minutes into the suite (test_live_preview) was then all black.
+        [binary, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp",
+         "-s", "0"],
         pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     os.close(write_fd)
