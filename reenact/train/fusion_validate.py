@@ -10,6 +10,8 @@ A fuser here is `fuse(source, source_neutral, target) -> J_gen`, batched: (B,478
   theirs (`reenact.landmarks.expressiveness.relative`: each over its region's size): the mean
   regression slope (1 = as much expression as the actor) and the mean Pearson r, over features
   and pairs. These are `reenact eval`'s expression_gain / expression_r on landmarks alone.
+- `self_nme` (main only): self-reenactment on landmarks, each held-out clip driving its own
+  frame 0 (`self_nme`).
 """
 
 from __future__ import annotations
@@ -135,6 +137,30 @@ def old_protocol_nme(fuse_one, prepared: str) -> float:
     return float(np.mean(errors))
 
 
+SELF_CLIPS = ("lp_d9", "lp_d12", "lp_d13", "hdtf_aoc", "pcavs_00010")
+
+
+def self_nme(fuse_one, cache: str, clips=SELF_CLIPS, *, frames: int = 60,
+             calibration: int = 10) -> float:
+    """Self-reenactment on landmarks: each clip's frame 0 is the target, the median of its first
+    `calibration` frames the actor's neutral; mean NME (xy / IOD_PX) of J_gen against the real
+    frame over frames calibration .. frames. fuse_one: (478,3) x3 crop pixels -> (478,3)."""
+    from pathlib import Path  # noqa: PLC0415
+
+    errors = []
+    for name in clips:
+        path = Path(cache) / f"{name}.npz"
+        if not path.exists():
+            continue
+        with np.load(path, allow_pickle=False) as data:
+            lm = data["landmarks"]
+        lm = lm[np.isfinite(lm).all(axis=(1, 2))][:frames]
+        neutral = np.median(lm[:calibration], axis=0)
+        errors += [np.linalg.norm(fuse_one(f, neutral, lm[0], 1.0)[:, :2] - f[:, :2], axis=1)
+                   .mean() / IOD_PX for f in lm[calibration:]]
+    return float(np.mean(errors)) if errors else float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m reenact.train.fusion_validate [WEIGHTS...]`: the measures above on the test
     people, for the training-free transfer and each Phi weights file."""
@@ -159,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, f in fusers.items():
         row = measure(lambda s, n, t, f=f: np.stack([f.fuse(*x, 1.0) for x in zip(s, n, t)]),
                       people)
+        row["self_nme"] = self_nme(f.fuse, args.cache)
         if args.prepared:
             row["nme_old_protocol"] = old_protocol_nme(f.fuse, args.prepared)
         print(name, json.dumps(row))
