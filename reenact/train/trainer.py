@@ -231,10 +231,13 @@ class Trainer:
             return
         path = self.out_dir / f"{self.task}_best.safetensors"
         score = float(record[self.best_key])
-        if path.is_file():
-            previous = load_weights(path)[1].get(f"best_{self.best_key}")
-            if previous is not None and float(previous) >= score:
-                return
+        if not hasattr(self, "_best_score"):  # the bar, read once: a resumed run's kept weights
+            previous = (load_weights(path)[1].get(f"best_{self.best_key}")
+                        if path.is_file() else None)
+            self._best_score = float(previous) if previous is not None else None
+        if self._best_score is not None and self._best_score >= score:
+            return
+        self._best_score = float(f"{score:.6f}")  # as stored in the meta
         net = self.final_network()
         save_weights(path, net.state_dict(), {**net.arch_meta(), "steps": done, "task": self.task,
                                               f"best_{self.best_key}": f"{score:.6f}"})
