@@ -3,7 +3,7 @@
     python -m reenact.tools.panel_load --clip ../shared/media/clips/lp_d0.mp4 \
         --seconds 30 --rounds 3
 
-Runs `reenact live` on the looping clip into the null sink, as fast as it goes (source.realtime
+Runs `reenact live` on the looping clip (its default renderer, or `--renderer`) into the null sink, as fast as it goes (source.realtime
 off: every frame processed, so any time the panel takes shows as fewer frames), in alternating
 rounds to spread the machine's other load evenly: no browser, and the panel open in headless
 Chromium (the page as a user first sees it: previews at the default stream.preview_fps). The
@@ -109,7 +109,7 @@ def _status(url: str, token: str) -> dict:
 
 
 def run_once(clip: Path, seconds: float, browser: str | None, *, realtime: bool = False,
-             settings: tuple[str, ...] = ()) -> dict:
+             settings: tuple[str, ...] = (), renderer: str | None = None) -> dict:
     """One `reenact live` with the panel on; `browser` = None or the page open in Chromium
     ("/" the panel, "/output" the OBS page). The render loop's fps over `seconds`, measured
     from /status's frame count once the page streams; the CPU of reenact and of the browser
@@ -117,9 +117,11 @@ def run_once(clip: Path, seconds: float, browser: str | None, *, realtime: bool 
     the end."""
     out = Path(tempfile.mkdtemp(prefix="panel-load-"))
     command = [str(Path(sys.executable).with_name("reenact")), "live", "--source",
-               f"video:{clip}", "--sink", "null", "--renderer", "warp",
+               f"video:{clip}", "--sink", "null",
                "--set", f"source.realtime={str(realtime).lower()}",
                "--set", f"stream.output_dir={out}", "--set", "stream.control_port=0"]
+    if renderer is not None:
+        command += ["--renderer", renderer]
     for setting in settings:
         command += ["--set", setting]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -171,17 +173,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="passed to `reenact live` in every run, e.g. stream.preview_fps=15")
+    parser.add_argument("--renderer", default=None,
+                        help="passed to `reenact live` (default: its own default renderer, what a "
+                             "user gets; `warp` is the cheapest loop, where the panel's share shows "
+                             "most)")
     parser.add_argument("--no-paced", action="store_true", help="skip the camera-paced delay run")
     args = parser.parse_args(argv)
     args.clip = args.clip.resolve()
     settings = tuple(args.settings)
-    print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
-          flush=True)
+    print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+          f"renderer: {args.renderer or 'the default'}", flush=True)
     modes = {"no browser": None, "panel open": "/"}
     runs: dict[str, list[dict]] = {mode: [] for mode in modes}
     for round_ in range(args.rounds):
         for mode, page in modes.items():
-            runs[mode].append(run_once(args.clip, args.seconds, page, settings=settings))
+            runs[mode].append(run_once(args.clip, args.seconds, page, settings=settings,
+                                         renderer=args.renderer))
             print(_round_line(round_ + 1, mode, runs[mode][-1]), flush=True)
     median = {mode: {key: statistics.median(r[key] for r in values) for key in values[0]
                      if key not in ("delay_ms", "browser_delay_ms")}
@@ -198,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{'met' if loss <= GOAL_LOSS_PCT else 'NOT met'} on this machine "
           f"(load average now {os.getloadavg()[0]:.1f})")
     if not args.no_paced:
-        paced = run_once(args.clip, args.seconds, "/output", realtime=True, settings=settings)
+        paced = run_once(args.clip, args.seconds, "/output", realtime=True, settings=settings,
+                             renderer=args.renderer)
         print(f"camera-paced, OBS page open: {paced['fps']:.2f} fps, capture->output "
               f"{paced['delay_ms']} ms, capture->JPEG sent to the browser "
               f"{paced['browser_delay_ms']} ms (medians over the last frames)")
