@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from reenact.eval.self_live import LIVE_KEYS
 from reenact.eval.viewer import summary_of as viewer_summary
 
 SUMMARY_COLUMNS = (
@@ -36,6 +37,7 @@ VIEWER_COLUMNS = (
     ("gaze_sweep_gain", "gaze sweep gain", 3),
     ("head_r", "head r ↑", 3),
     ("blink_r", "blink r ↑", 3),
+    ("live_ssim", "live-path self SSIM ↑", 3),
     ("full_ssim", "full-frame SSIM ↑", 3),
     ("full_psnr", "full-frame PSNR dB ↑", 2),
     ("seam", "seam ↓", 4),
@@ -54,7 +56,11 @@ VIEWER_NOTE = (
     "the actor's gaze moves by >= 0.02 eye widths and 2.5 x its tracking noise; gaze sweep r / "
     "gain: the portrait's own face with irises moved by known amounts, re-tracked (1 / 0 for "
     "the unchanged target: r 0, gain 0); head r: roll / pitch / yaw from the mesh's 3-D "
-    "points; blink r: eye openness. n/a: the actor did not move that much. Self, composited into "
+    "points; blink r: eye openness. n/a: the actor did not move that much. Live-path self SSIM: "
+    "the clip's reference frame, whole, driven by the clip through the live loop (head motion as "
+    "configured), each output frame against the real frame on the real face's box (PSNR: "
+    "`live_psnr` in report.json). "
+    "Self, composited into "
     "the real frame as the live loop does: full-frame SSIM / PSNR on the face box; seam: colour "
     "offset plus step across the blend edge (0..1, 0 = invisible); sharpness: Laplacian energy "
     "over the real frame's (1 = as sharp); HaarPSI on the crop; mouth / eyes: boxes cut by the "
@@ -93,6 +99,7 @@ def summarize(renderers: list[str], self_section: dict, cross_section: dict,
             "jitter": _nanmean([t["jitter"] for t in temporal]),
             "fused_jitter": _nanmean([t["fused_jitter"] for t in temporal]),
             **viewer_summary(per_clip, pairs),
+            **{key: _nanmean([c.get(key) for c in per_clip]) for key in LIVE_KEYS},
             **{k: _nanmean([p[name][k] for p in sweeps if name in p])
                for k in ("gaze_sweep_r", "gaze_sweep_gain")},
         }

@@ -31,6 +31,7 @@ from reenact.eval.renderers import EvalRenderer, build_eval_renderers, generator
 from reenact.eval.html import report_html
 from reenact.pipeline.blend import compositor_options
 from reenact.eval.report import markdown, summarize
+from reenact.eval.self_live import evaluate_self_live
 from reenact.eval.self_reenact import SelfResult, evaluate_self
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer]
                                          reference=config.eval.reference_frame,
                                          strip_count=config.eval.strip_frames, bar=bar,
                                          compositor=compositor_options(config)))
+        with _bar(progress, f"self live {name}", clip.num_frames * len(renderers)) as bar:
+            results[-1].live = evaluate_self_live(clip, renderers, fuser, config, bar=bar)
         tracked.append(clip)
     return tracked, results
 

@@ -78,6 +78,7 @@ class SelfResult:
     fused_same: bool
     strip_frames: list[int]
     strip: dict[str, list[np.ndarray]]
+    live: dict[str, dict] = field(default_factory=dict)  # `eval.self_live`, per renderer
 
     def to_json(self, path: str) -> dict:
         renderers = {}
@@ -89,6 +90,7 @@ class SelfResult:
                               "ssim_face": scores.ssim_face, "psnr": scores.psnr, "l1": scores.l1,
                               **scores.viewer},
                 "fused": {**fused.means(), "same_as_direct": self.fused_same},
+                **self.live.get(name, {}),
             }
         return {"path": path, "reference_frame": self.reference,
                 "frames_evaluated": len(self.frames), "renderers": renderers}

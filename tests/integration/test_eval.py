@@ -134,6 +134,8 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
         assert _finite(s["seam"], 0, 1) and _finite(s["haarpsi"], 0, 1), name
         assert _finite(s["sharpness_ratio"], 0, 10) and _finite(s["self_ssim_mouth"], -1, 1)
         assert _finite(s["self_ssim_eyes"], -1, 1) and _finite(s["sharpness_ratio_mouth"], 0, 10)
+        assert _finite(s["live_ssim"], -1, 1) and _finite(s["live_psnr"], 0, 100), name
+        assert report["self_reenactment"]["lp_d1"]["renderers"][name]["live_frames"] > 0
         for key in ("expression_r", "expression_gain", "gaze_r", "gaze_r_moving", "gaze_gain",
                     "head_r", "blink_r"):
             assert key in s and key in report["cross_reenactment"]["lp_d1__lp_s42"][

@@ -1,0 +1,83 @@
+"""Self-reenactment through the live path: does the output's head go where the actor's went?
+
+The per-crop self-reenactment (`reenact.eval.self_reenact`) renders each frame in that frame's
+own alignment and composites it into the real frame at the real head's place, so head motion
+can neither help nor hurt it. Here the clip's reference frame, the whole picture, is the target,
+and the clip drives it exactly as a webcam drives a target in `reenact live` (`Reenactor`:
+tracking in video mode, One Euro smoothing, calibration on the first `stream.neutral_frames`
+frames, fusion, render, head motion as `stream.head_motion` says, composite). Each output frame is
+compared with the real frame it reenacts, on the real face's box (the landmarks' box grown by
+10 %, `eval.viewer.face_box`):
+
+- live_ssim / live_psnr: SSIM / PSNR (capped at 100 dB) of output vs real frame on that box.
+
+When the actor's head moves away from where it was in the reference frame, an output head that
+stays put scores lower than one that follows (head motion on). Frames where the live path renders
+nothing (calibrating, face lost) and the reference frame itself are skipped.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from reenact.config import Config
+from reenact.eval.clips import TrackedClip, iter_frames
+from reenact.eval.renderers import EvalRenderer
+from reenact.eval.viewer import PSNR_CAP, face_box
+from reenact.metrics.image import psnr, ssim
+from reenact.metrics.series import nanmean
+
+LIVE_KEYS = ("live_ssim", "live_psnr")
+
+
+def evaluate_self_live(clip: TrackedClip, renderers: list[EvalRenderer], fuser,
+                       config: Config, *, bar=None) -> dict[str, dict]:
+    """{renderer: {"live_ssim", "live_psnr", "live_frames"}} for `clip`
+    (its first `eval.max_frames` frames) driving its own reference frame through the live path."""
+    from reenact.pipeline.target import prepare_target_image
+
+    images = list(iter_frames(clip.path, clip.num_frames))
+    ref = clip.reference_index(config.eval.reference_frame)
+    target = prepare_target_image(f"{clip.name}@{ref}", images[ref], config)
+    scale = target.frame.shape[1] / images[ref].shape[1]  # fit_frame may scale the picture
+    return {item.name: _drive(clip, images, ref, target, scale, item, fuser, config, bar)
+            for item in renderers}
+
+
+def _drive(clip: TrackedClip, images: list[np.ndarray], ref: int, target, scale: float,
+           item: EvalRenderer, fuser, config: Config, bar) -> dict:
+    from reenact.pipeline.reenactor import Reenactor
+    from reenact.pipeline.timing import StageTimer
+
+    height, width = target.frame.shape[:2]
+    scores: dict[str, list[float]] = {key: [] for key in LIVE_KEYS}
+    reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=item.renderer,
+                          timer=StageTimer())
+    try:
+        for index, image in enumerate(images):
+            frame = reenactor.process(image, index / clip.fps, None)
+            if bar is not None:
+                bar.update(1)
+            if frame.fused is None or index == ref or not clip.valid[index]:
+                continue
+            truth = image if scale == 1.0 else cv2.resize(image, (width, height),
+                                                          interpolation=cv2.INTER_AREA)
+            box = face_box(clip.landmarks[index] * scale, truth.shape)
+            for key, value in score_frame(frame.output, truth, box).items():
+                scores[key].append(value)
+    finally:
+        reenactor.close()
+    return {**{key: nanmean(values) for key, values in scores.items()},
+            "live_frames": len(scores["live_ssim"])}
+
+
+def score_frame(output: np.ndarray, truth: np.ndarray,
+                box: tuple[int, int, int, int]) -> dict[str, float]:
+    """One output frame (H,W,3) uint8 against the real frame it reenacts (same size), on the
+    real face's `box` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    return {
+        "live_ssim": ssim(output[y0:y1, x0:x1], truth[y0:y1, x0:x1]),
+        "live_psnr": min(psnr(output[y0:y1, x0:x1], truth[y0:y1, x0:x1]), PSNR_CAP),
+    }
