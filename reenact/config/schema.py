@@ -87,7 +87,9 @@ class StreamConfig:
     head_max_roll_deg: Degrees = 20.0  # roll limit
     gaze: bool = True  # the output's irises follow the actor's gaze
     # the actor's iris offset is multiplied by this before it is drawn (a rendered iris shows
-    # only part of the offset asked; still within the eye transfer's limit)
+    # only part of the offset asked; still within the eye transfer's limit). 1.5: `reenact eval`
+    # on lp_d9 + pcavs_00010 -> lp_drv_d19, 200 frames: re-tracked gaze gain 0.36 -> 0.52 and
+    # gaze sweep gain 0.36 -> 0.52 (warp; generator 0.35 -> 0.50), gaze r 0.805 -> 0.819 vs 1.0
     gaze_gain: Annotated[float, GAZE_GAIN] = 1.5
 
 
