@@ -60,6 +60,7 @@ POSITIVE = Range(0, low_open=True)
 NON_NEGATIVE = Range(0)
 AT_LEAST_ONE = Range(1)
 UNIT = Range(0, 1)  # probabilities, confidences, fractions
+GAZE_GAIN = Range(0.0, 3.0)  # stream.gaze_gain: in the config and on the live panel
 
 
 def _number(value: float | None) -> str:

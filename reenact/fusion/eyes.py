@@ -11,8 +11,10 @@ it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after f
   eye is only a little wider than neutral). The upper lid moves; the lower lid stays as fused.
 - **gaze** (`gaze=True`): the actor's iris position inside the eye opening, relative to the
   actor's neutral, in eye widths (both axes; the two eyes averaged, each weighted by how open it
-  is), put on the target's eyes scaled by the target's eye width; held while the eyes close (a
-  closing lid drags the tracked iris with it). The iris ring moves rigidly with its centre.
+  is), times `gaze_gain` (a renderer shows only part of an asked iris offset: about 0.7 of it
+  through the warp and the generator), put on the target's eyes scaled by the target's eye
+  width; held while the eyes close (a closing lid drags the tracked iris with it). The iris
+  ring moves rigidly with its centre.
   With `gaze=False` the irises keep the target's neutral place in the eye.
 
 All in aligned-crop pixels: (478,3) float32 in, (478,3) float32 out (a new array).
@@ -45,13 +47,16 @@ class EyeTransfer:
     """Rewrites the fused eyes from the actor's gaze and openness (see the module docstring).
 
     gaze, openness: which of the two to carry (either may be switched live).
-    gaze_limit: (along, across) the largest iris offset from the target's neutral, in eye widths.
+    gaze_gain: the actor's iris offset is multiplied by this (>= 0; settable live).
+    gaze_limit: (along, across) the largest iris offset from the target's neutral, in eye widths
+    (after the gain).
     """
 
-    def __init__(self, *, gaze: bool = True, openness: bool = True,
+    def __init__(self, *, gaze: bool = True, openness: bool = True, gaze_gain: float = 1.0,
                  gaze_limit: tuple[float, float] = (0.2, 0.12), wide_gain: float = 1.5) -> None:
         self.gaze = bool(gaze)
         self.openness = bool(openness)
+        self.gaze_gain = float(gaze_gain)
         self.gaze_limit = np.asarray(gaze_limit, np.float64)
         self.wide_gain = float(wide_gain)
         self._held = np.zeros(2)
@@ -96,13 +101,13 @@ class EyeTransfer:
 
     def _gaze_change(self, change: np.ndarray, ratio: np.ndarray) -> np.ndarray:
         """(2,) the actor's gaze change (eye widths), both eyes weighted by openness, held
-        while they close."""
+        while they close, times gaze_gain, within gaze_limit."""
         weight = np.clip((ratio - HOLD_BELOW) / HOLD_RAMP, 0.0, 1.0)
         if weight.sum() > 1e-3:
             seen = (change * weight[:, None]).sum(axis=0) / weight.sum()
             follow = float(min(weight.max(), 1.0))
             self._held = self._held + follow * (seen - self._held)
-        return np.clip(self._held, -self.gaze_limit, self.gaze_limit)
+        return np.clip(self.gaze_gain * self._held, -self.gaze_limit, self.gaze_limit)
 
     @staticmethod
     def _place_iris(out: np.ndarray, target: np.ndarray, eye: int, change: np.ndarray) -> None:

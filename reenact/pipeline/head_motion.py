@@ -3,13 +3,18 @@
 `HeadMotion.observe(source, source_neutral, alignment, t_s)` splits the actor's aligned landmarks
 into a rigid head motion and the expression:
 
-- pitch and yaw (and the small roll left in the aligned crop) from a rigid 3-D fit of the
-  actor's neutral onto the current landmarks (`reenact.landmarks.head_pose.rigid_fit`, MediaPipe
-  z); the expression is the current landmarks with that fit undone, so a turned head does not
-  read as a distorted expression;
-- roll, shift and scale in the actor's image, from the frame's alignment (eye line angle, eye
-  midpoint, and the 3-D fit's scale over the crop's scale, so that a turn does not read as a
-  shrink), relative to their median over the first `reference_frames` observed frames.
+- pitch, yaw and roll from a rigid 3-D fit of the actor's neutral onto the current landmarks
+  (`reenact.landmarks.head_pose.rigid_fit`, MediaPipe z); the expression is the current
+  landmarks with that fit undone, so a turned head does not read as a distorted expression.
+  The crop is levelled by the eye line, so the image's roll is the eye line's turn plus the
+  fit's roll left in the crop (a 2-D eye line alone tilts with a nod of a turned head, and
+  misses a roll about an axis that is not the camera's: over pcavs_00010's first 200 frames
+  the roll given here followed the actor's 3-D roll with r = 0.27 from the eye line alone,
+  0.97 with the fit's roll added);
+- shift and scale in the actor's image, from the frame's alignment (eye midpoint, and the 3-D
+  fit's scale over the crop's scale, so that a turn does not read as a shrink); the eye line
+  angle, eye midpoint and scale are relative to their median over the first `reference_frames`
+  observed frames.
 
 Each quantity is then limited with a soft knee (linear to 70 % of its limit, then easing into
 it, never beyond) and smoothed with a One Euro filter, so the head neither flies off nor wobbles;
@@ -155,10 +160,13 @@ class HeadMotion:
         expression = (((np.asarray(source, np.float64) - t) @ rotation) / s).astype(np.float32)
         if raw is not None:
             s, rotation, _ = rigid_fit(source_neutral, raw)
-        pitch, yaw, _ = euler_deg(rotation)
-        raw = np.array([pitch, yaw, 0.0, 0.0, 0.0, 0.0])
+        pitch, yaw, crop_roll = euler_deg(rotation)
+        raw = np.array([pitch, yaw, crop_roll, 0.0, 0.0, 0.0])
         if alignment is not None:
+            # the 3-D roll in the image: the crop's eye-line turn plus the fit's roll in the crop
+            # (R_image = Rz(eye line) R_crop; Rz on the left changes only the Euler roll)
             raw[2:] = self._image_motion(_image_pose(alignment), s)
+            raw[2] += crop_roll
         raw = self._limit(raw)
         if self.mode == "rotate":
             raw[3:] = 0.0

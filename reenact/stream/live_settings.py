@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from reenact.config.ranges import GAZE_GAIN
 from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
 from reenact.pipeline.motion import HEAD_MODES
 from reenact.pipeline.reenactor import INTENSITY_RANGE
@@ -100,6 +101,10 @@ SETTINGS: tuple[LiveSetting, ...] = (
                   *GAIN_RANGE, 0.05) for name in GAIN_NAMES),
     LiveSetting("stream.gaze", "Gaze (irises follow yours)", bool,
                 lambda r: r.motion.eyes.gaze, _set_gaze),
+    LiveSetting("stream.gaze_gain", "Gaze gain (iris offset x)", float,
+                lambda r: r.motion.eyes.gaze_gain,
+                lambda r, v: setattr(r.motion.eyes, "gaze_gain", v),
+                GAZE_GAIN.low, GAZE_GAIN.high, 0.05),
     LiveSetting("stream.head_motion", "Head motion", str, lambda r: r.motion.mode,
                 lambda r, v: r.motion.set_mode(v), choices=HEAD_MODES),
     LiveSetting("paused", "Pause (pass the camera through)", bool, *_attr("paused")),

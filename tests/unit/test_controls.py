@@ -180,3 +180,22 @@ def test_gaze_and_head_motion_toggle_live(target):
     controls.apply("head_motion")
     controls.apply("gaze")
     assert controls.status()["head_motion"] == "rotate" and controls.status()["gaze"] is True
+
+
+def test_gaze_gain_is_a_live_setting(target):
+    """stream.gaze_gain starts at the config's value, is set between frames through the same
+    table as POST /settings (checked against its range, the key named) and shows in the status."""
+    from reenact.stream.live_settings import apply_setting, describe_settings, parse_settings
+
+    r = make_reenactor(target)
+    controls = Controls(r)
+    assert r.motion.eyes.gaze_gain == r.config.stream.gaze_gain
+    for key, value in parse_settings({"stream.gaze_gain": 2.25}).items():
+        apply_setting(r, key, value)
+    assert r.motion.eyes.gaze_gain == 2.25
+    assert controls.status()["settings"]["stream.gaze_gain"] == 2.25
+    row = next(d for d in describe_settings(r) if d["key"] == "stream.gaze_gain")
+    assert row["kind"] == "slider" and (row["min"], row["max"]) == (0.0, 3.0)
+    for bad in (3.5, -0.1, "high", True):
+        with pytest.raises(ValueError, match="^stream.gaze_gain"):
+            parse_settings({"stream.gaze_gain": bad})

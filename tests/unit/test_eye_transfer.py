@@ -1,0 +1,76 @@
+"""The eye transfer after fusion: the openness curve's shape and the gaze gain (issue 16)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reenact.fusion.eyes import CLOSED_BELOW, EyeTransfer, openness_curve
+from reenact.landmarks.head_pose import LOWER_LIDS, UPPER_LIDS, eye_openness, gaze
+
+
+@pytest.fixture(scope="module")
+def face():
+    """A real face: the built-in target's aligned landmarks (478,3), tracked by MediaPipe."""
+    from reenact.config import load_config
+    from reenact.pipeline.target import prepare_target
+
+    return prepare_target("", load_config()).landmarks_crop.astype(np.float32)
+
+
+def test_closed_stays_closed_and_a_blink_closes_fully():
+    for ratio in (0.0, 0.1, 0.25, CLOSED_BELOW):
+        assert openness_curve(ratio) == 0.0
+
+
+def test_neutral_and_wide_open_are_unchanged():
+    assert openness_curve(1.0) == pytest.approx(1.0)
+    assert openness_curve(1.2, wide_gain=1.5) == pytest.approx(1.3)
+    assert openness_curve(3.0, wide_gain=1.5, max_ratio=1.8) == pytest.approx(1.8)
+
+
+def test_the_curve_is_monotonic_and_continuous():
+    ratios = np.linspace(0.0, 2.0, 2001)
+    values = np.array([openness_curve(float(r)) for r in ratios])
+    assert np.all(np.diff(values) >= 0.0)
+    assert np.abs(np.diff(values)).max() < 0.005  # no step anywhere (steepest: 0.8 / 0.3 per unit)
+
+
+def _look(face: np.ndarray, along: float, across: float) -> np.ndarray:
+    """`face` with both irises moved by (along, across) eye widths (the crop is level)."""
+    out = face.copy()
+    for iris, (left, right) in ((slice(468, 473), (33, 133)), (slice(473, 478), (362, 263))):
+        width = float(np.hypot(*(face[right, :2] - face[left, :2])))
+        out[iris, 0] += along * width
+        out[iris, 1] += across * width
+    return out
+
+
+def _carried(transfer: EyeTransfer, face: np.ndarray, along: float, across: float) -> np.ndarray:
+    """(2,) the iris offset the transfer puts on `face` (mean of the eyes, eye widths)."""
+    transfer.reset()
+    out = transfer.apply(face, _look(face, along, across), face, face)
+    return (gaze(out) - gaze(face)).mean(axis=0)
+
+
+def test_gaze_gain_multiplies_the_offset_within_the_limit(face):
+    plain = EyeTransfer(gaze_gain=1.0)
+    strong = EyeTransfer(gaze_gain=1.5)
+    assert _carried(plain, face, 0.08, -0.04) == pytest.approx([0.08, -0.04], abs=2e-3)
+    assert _carried(strong, face, 0.08, -0.04) == pytest.approx([0.12, -0.06], abs=2e-3)
+    assert _carried(strong, face, 0.3, 0.2) == pytest.approx(strong.gaze_limit, abs=2e-3)
+    strong.gaze_gain = 0.0
+    assert _carried(strong, face, 0.08, -0.04) == pytest.approx([0.0, 0.0], abs=1e-4)
+
+
+@pytest.mark.parametrize("along, across", [(0.0, 0.0), (0.15, 0.0), (-0.15, 0.0), (0.0, 0.1),
+                                           (0.0, -0.1), (0.12, 0.08)])
+def test_a_closed_eye_stays_closed_whatever_the_gaze(face, along, across):
+    """The actor's lids at a quarter of their neutral gap while the irises look anywhere: the
+    target's lids meet (the gaze gain does not open them)."""
+    shut = _look(face, along, across)
+    for eye in (0, 1):  # every lid pair at a quarter of its neutral gap
+        gap = face[LOWER_LIDS[eye], 1] - face[UPPER_LIDS[eye], 1]
+        shut[UPPER_LIDS[eye], 1] = shut[LOWER_LIDS[eye], 1] - 0.25 * gap
+    out = EyeTransfer(gaze_gain=1.5).apply(face, shut, face, face)
+    assert eye_openness(out).max() < 1e-3
