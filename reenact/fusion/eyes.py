@@ -11,8 +11,9 @@ it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after f
   eye is only a little wider than neutral). The upper lid moves; the lower lid stays as fused.
 - **gaze** (`gaze=True`): the actor's iris position inside the eye opening, relative to the
   actor's neutral, in eye widths (both axes; the two eyes averaged, each weighted by how open it
-  is), times `gaze_gain` (a renderer shows only part of an asked iris offset: about 0.7 of it
-  through the warp and the generator), put on the target's eyes scaled by the target's eye
+  is), times `gaze_gain` (a rendered iris, re-tracked, shows only part of an asked offset:
+  about 0.36 of it through the warp and the generator at gain 1, 0.52 at the default 1.5; see
+  `stream.gaze_gain`), put on the target's eyes scaled by the target's eye
   width; held while the eyes close (a closing lid drags the tracked iris with it). The iris
   ring moves rigidly with its centre.
   With `gaze=False` the irises keep the target's neutral place in the eye.
