@@ -9,7 +9,10 @@ lids cover part of the target's eye opening, `LidPainter.paint` draws instead:
 - a soft lash line along the fused upper lid,
 
 through a feathered mask (target eye opening minus fused eye opening), so an open eye is left
-exactly as warped and a closed one shows smooth skin with a lash line.
+exactly as warped and a closed one shows smooth skin with a lash line. The target's opening is
+widened past its own eye's lines, measured once per target along each lid (`_eye_band`): the
+upper lid always past its lash line, and as the eye shuts the lower lid and the corners past
+theirs, so a shut eye shows no outline of the open one around the lid (no "ghost" almond).
 """
 
 from __future__ import annotations
@@ -33,11 +36,14 @@ _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each lid point is
 @dataclass(frozen=True)
 class _TargetEye:
     """One target eye's per-frame constants: mean lid gap (px, >= 1e-3); the 16-point ring
-    with the lids pushed apart (`covered` polygon); per crop column x in [0,S): the lid-skin
+    with the lids pushed apart (`covered` polygon), the upper lid past the target's own dark lash
+    line; `spread` (16,2) float32: how far the lower lid and the corners move out, past their dark
+    lines, as the eye shuts (scaled by `_shut`); per crop column x in [0,S): the lid-skin
     top `top` (S,) float64 and skin colour `colour` (S,3) float64 RGB."""
 
     gap: float
     raised: np.ndarray
+    spread: np.ndarray
     top: np.ndarray
     colour: np.ndarray
 
@@ -71,21 +77,54 @@ class LidPainter:
                 lum = inside.mean(axis=1)
                 darks.append(inside[lum <= np.percentile(lum, 10)].mean(axis=0))
         self._lash = (0.85 * np.mean(darks, axis=0)) if darks else np.full(3, 40.0, np.float32)
-        self._eyes = [self._target_eye(t, eye) for eye in (0, 1)]
+        self._eyes = [self._target_eye(target_crop, t, eye) for eye in (0, 1)]
 
-    def _target_eye(self, t: np.ndarray, eye: int) -> _TargetEye:
+    def _target_eye(self, crop: np.ndarray, t: np.ndarray, eye: int) -> _TargetEye:
         """What a frame needs of the target's eye, worked out once (see `_TargetEye`)."""
         ring = _EYES[eye]
         gap = np.maximum(t[ring[15:8:-1], 1] - t[ring[1:8], 1], 0)
-        raised = t[ring].copy()  # raise the upper lid to swallow the target's own lash line,
-        raised[1:8, 1] -= 2.5 * self.unit * _ARC  # and lower the lower one a little: a warp
-        raised[9:16, 1] += 1.0 * self.unit * _ARC  # squashes a big eye into a band above it
-        upper_t = t[ring[:9]]
-        xs = np.arange(0, self.size, dtype=np.float32)
-        top = np.interp(xs, *upper_t[np.argsort(upper_t[:, 0])].T) - 1.5 * self.unit
+        rgb = cv2.blur(crop, (3, 3)).astype(np.float32)
         skin_x, skin_rgb = self._skin[eye]
+        reach = 2.0 * self.feather  # past the band, so the feathered edge hides it too
+        raised = t[ring].copy()  # raise the upper lid past the target's own lash line,
+        up = np.minimum(self._eye_band(rgb, t[ring[1:8]], (0.0, -1.0), 4.0) + reach,
+                        6.0 * self.unit)
+        raised[1:8, 1] -= np.maximum(up, 2.5 * self.unit * _ARC)
+        low = np.minimum(self._eye_band(rgb, t[ring[9:16]], (0.0, 1.0), 4.0), 3.0 * self.unit)
+        axis = t[ring[8]] - t[ring[0]]
+        axis = axis / max(float(np.hypot(*axis)), 1e-3)
+        corners = [min(float(self._eye_band(rgb, t[ring[[i]]], d, 4.0)[0]), 3.0 * self.unit)
+                   + self.feather for i, d in ((0, -axis), (8, axis))]
+        upper_t = raised[:9]  # the lid skin brightens up to the top of what it covers
+        xs = np.arange(0, self.size, dtype=np.float32)
+        top = np.interp(xs, *upper_t[np.argsort(upper_t[:, 0])].T)
         colour = np.stack([np.interp(xs, skin_x, skin_rgb[:, c]) for c in range(3)], axis=-1)
-        return _TargetEye(max(float(gap.mean()), 1e-3), raised, top, colour)
+        spread = np.zeros((16, 2), np.float32)  # where the lower lid and corners go when shut
+        spread[9:16, 1] = low + self.feather * np.sqrt(_ARC)  # the lids meet on the lower lid
+        spread[0], spread[8] = -axis * corners[0], axis * corners[1]
+        raised[9:16, 1] += 1.0 * self.unit * _ARC
+        return _TargetEye(max(float(gap.mean()), 1e-3), raised, spread, top, colour)
+
+    def _eye_band(self, rgb: np.ndarray, points: np.ndarray, direction,
+                  most: float) -> np.ndarray:
+        """How far (px, (K,) float32) the target's eye (lash line, lid line, white) reaches from
+        each of `points` (K,2) along unit `direction`, within `most` x size/256 px: the end of the
+        first run of samples whose colour is more than 20 % off the skin's (the median of the
+        run's outer half); rgb: (S,S,3) float32 0..255; 0 where there is no such run."""
+        steps = np.arange(0.0, most * self.unit, 0.5, dtype=np.float32)
+        xy = points[:, None, :] + steps[None, :, None] * np.asarray(direction, np.float32)
+        ij = np.clip(np.round(xy).astype(int), 0, self.size - 1)
+        run = rgb[ij[..., 1], ij[..., 0]]  # (K, n, 3)
+        skin = np.median(run[:, len(steps) // 2:], axis=1, keepdims=True)
+        off = np.linalg.norm(run - skin, axis=2) > 0.2 * np.linalg.norm(skin, axis=2)
+        band = np.zeros(len(points), np.float32)
+        for k, row in enumerate(off):
+            first = int(np.argmax(row))
+            if row[first]:
+                rest = row[first:]
+                end = int(np.argmin(rest)) if not rest.all() else len(rest) - 1
+                band[k] = steps[first + end]
+        return band
 
     def _skin_colours(
         self, crop: np.ndarray, t: np.ndarray, eye: int
@@ -137,18 +176,20 @@ class LidPainter:
         return found
 
     def _eye_layer(self, xy: np.ndarray, eye: int):
-        closing = self._closing(xy, eye)
+        closed = self._closed(xy, eye)
+        closing = self._closing(closed)
         if closing <= 0.0:
             return None
-        ring = _EYES[eye]
-        t_poly, f_poly = self._target_xy[ring], xy[ring]
+        ring, target = _EYES[eye], self._eyes[eye]
+        f_poly = xy[ring]
+        raised = target.raised + self._shut(closed) * target.spread
         pad = int(math.ceil(3 * self.feather)) + 3
-        both = np.concatenate([t_poly, f_poly])
+        both = np.concatenate([raised, f_poly])
         x0, y0, x1, y1 = pad_box(both, pad, pad + 1, self.size)
         if x1 - x0 < 3 or y1 - y0 < 3:
             return None
         covered = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        fill_aa(covered, self._eyes[eye].raised, (x0, y0))
+        fill_aa(covered, raised, (x0, y0))
         opening = self._opening(f_poly, x0, y0, covered.shape)
         if opening is not None:
             covered = cv2.subtract(covered, opening)
@@ -178,11 +219,21 @@ class LidPainter:
         fill_aa(opening, poly, (x0, y0))
         return opening
 
-    def _closing(self, xy: np.ndarray, eye: int) -> float:
-        """0 for an eye at least 88 % as open as the target's, rising to 1 at 40 % closed."""
+    def _closed(self, xy: np.ndarray, eye: int) -> float:
+        """How closed the fused eye is: 1 - its mean lid gap / the target's (<= 1)."""
         ring = _EYES[eye]
         gap_f = np.maximum(xy[ring[15:8:-1], 1] - xy[ring[1:8], 1], 0)
-        closed = 1.0 - mean32(gap_f) / self._eyes[eye].gap
+        return 1.0 - mean32(gap_f) / self._eyes[eye].gap
+
+    @staticmethod
+    def _shut(closed: float) -> float:
+        """0 for an eye at most 60 % closed, rising to 1 at 90 % closed: then the lids meet near
+        the lower lid, whose own line (and the corners') the lid skin hides."""
+        return min(max((closed - 0.6) / 0.3, 0.0), 1.0)
+
+    @staticmethod
+    def _closing(closed: float) -> float:
+        """0 for an eye at least 88 % as open as the target's, rising to 1 at 40 % closed."""
         t = min(max((closed - 0.12) / 0.28, 0.0), 1.0)
         return t * t * (3.0 - 2.0 * t)
 
@@ -195,7 +246,7 @@ class LidPainter:
         margin = np.interp(xs, *upper_f[np.argsort(upper_f[:, 0])].T)
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         depth = clip01((margin - ys) / np.maximum(margin - top, 1.0))
-        shade = 0.86 + 0.12 * np.sin(np.pi * depth)
+        shade = 0.86 + 0.12 * np.sin(0.5 * np.pi * depth)  # no dark rim on top
         return shade[..., None] * target.colour[None, x0:x1, :]
 
     def _lash_mask(self, xy, eye: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:

@@ -32,6 +32,29 @@ def _fill(mask: np.ndarray, poly: np.ndarray, origin: tuple[int, int]) -> None:
     cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
 
 
+def _band(rgb: np.ndarray, point: np.ndarray, direction, most: float) -> float:
+    """How far (px) the eye's colours (lash line, lid line, white) reach from `point` along
+    `direction` within `most` px, in 0.5 px steps: the end of the first run of samples more than
+    20 % off the skin's colour (the median of the outer half of the samples); 0 if none."""
+    steps = np.arange(0.0, most, 0.5, dtype=np.float32)
+    size = rgb.shape[0]
+    samples = []
+    for d in steps:
+        x = int(np.clip(np.round(point[0] + d * np.float32(direction[0])), 0, size - 1))
+        y = int(np.clip(np.round(point[1] + d * np.float32(direction[1])), 0, size - 1))
+        samples.append(rgb[y, x])
+    samples = np.array(samples)
+    skin = np.median(samples[len(steps) // 2:], axis=0)
+    off = np.linalg.norm(samples - skin, axis=1) > 0.2 * np.linalg.norm(skin)
+    started = False
+    for k, o in enumerate(off):
+        if o:
+            started = True
+        elif started:
+            return float(steps[k])
+    return float(steps[-1]) if started else 0.0
+
+
 class LidPainter:
     """Paints lid skin and a lash line where fused eyelids cover the target's eyeball.
 
@@ -60,6 +83,23 @@ class LidPainter:
                 lum = inside.mean(axis=1)
                 darks.append(inside[lum <= np.percentile(lum, 10)].mean(axis=0))
         self._lash = (0.85 * np.mean(darks, axis=0)) if darks else np.full(3, 40.0, np.float32)
+        rgb = cv2.blur(target_crop, (3, 3)).astype(np.float32)
+        self._bands = [self._bands_of(rgb, t, eye) for eye in (0, 1)]
+
+    def _bands_of(self, rgb: np.ndarray, t: np.ndarray, eye: int):
+        """(upper (7,), lower (7,), corners (2,), axis (2,)): how far the target's eye reaches
+        past its upper lid, lower lid and corners (issue: shut eyes showed the open eye's
+        outline around the painted lid)."""
+        ring = _EYES[eye]
+        axis = t[ring[8]] - t[ring[0]]
+        axis = axis / max(float(np.hypot(axis[0], axis[1])), 1e-3)
+        up = np.array([_band(rgb, t[i], (0.0, -1.0), 4.0 * self.unit) for i in ring[1:8]],
+                      np.float32)
+        low = np.array([_band(rgb, t[i], (0.0, 1.0), 4.0 * self.unit) for i in ring[9:16]],
+                       np.float32)
+        corners = [min(_band(rgb, t[ring[0]], -axis, 4.0 * self.unit), 3.0 * self.unit),
+                   min(_band(rgb, t[ring[8]], axis, 4.0 * self.unit), 3.0 * self.unit)]
+        return up, np.minimum(low, 3.0 * self.unit), corners, axis
 
     def _skin_colours(
         self, crop: np.ndarray, t: np.ndarray, eye: int
@@ -115,17 +155,14 @@ class LidPainter:
         if closing <= 0.0:
             return None
         ring = _EYES[eye]
-        t_poly, f_poly = self._target_xy[ring], xy[ring]
+        t_poly, f_poly = self._covered_poly(xy, eye), xy[ring]
         pad = int(math.ceil(3 * self.feather)) + 3
         both = np.concatenate([t_poly, f_poly])
         x0, y0 = np.maximum(np.floor(both.min(axis=0)).astype(int) - pad, 0)
         x1, y1 = np.minimum(np.ceil(both.max(axis=0)).astype(int) + pad + 1, self.size)
         if x1 - x0 < 3 or y1 - y0 < 3:
             return None
-        arc = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
-        t_poly = t_poly.copy()  # raise the upper lid to swallow the target's own lash line,
-        t_poly[1:8, 1] -= 2.5 * self.unit * arc  # and lower the lower one a little: a warp
-        t_poly[9:16, 1] += 1.0 * self.unit * arc  # squashes a big eye into a band above it
+        t_poly = self._covered_poly(xy, eye)
         covered = np.zeros((y1 - y0, x1 - x0), np.uint8)
         _fill(covered, t_poly, (x0, y0))
         opening = self._opening(f_poly, x0, y0, covered.shape)
@@ -140,6 +177,25 @@ class LidPainter:
         layer += lash[..., None] * (self._lash - layer)
         alpha = np.maximum(alpha, lash * closing)
         return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), alpha
+
+    def _covered_poly(self, xy: np.ndarray, eye: int) -> np.ndarray:
+        """The target's eye ring, its upper lid raised past its own lash line; as the eye shuts,
+        its lower lid and corners pushed out past their lines too."""
+        arc = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
+        up, low, corners, axis = self._bands[eye]
+        reach = 2.0 * self.feather
+        poly = self._target_xy[_EYES[eye]].copy()
+        poly[1:8, 1] -= np.maximum(np.minimum(up + reach, 6.0 * self.unit), 2.5 * self.unit * arc)
+        poly[9:16, 1] += 1.0 * self.unit * arc
+        ring = _EYES[eye]
+        gap_t = np.clip(self._target_xy[ring[15:8:-1], 1] - self._target_xy[ring[1:8], 1], 0, None)
+        gap_f = np.clip(xy[ring[15:8:-1], 1] - xy[ring[1:8], 1], 0, None)
+        closed = 1.0 - float(gap_f.mean()) / max(float(gap_t.mean()), 1e-3)
+        shut = min(max((closed - 0.6) / 0.3, 0.0), 1.0)
+        poly[9:16, 1] += shut * (low + self.feather * np.sqrt(arc)).astype(np.float32)
+        poly[0] -= shut * (axis * (corners[0] + self.feather)).astype(np.float32)
+        poly[8] += shut * (axis * (corners[1] + self.feather)).astype(np.float32)
+        return poly
 
     def _opening(self, f_poly: np.ndarray, x0: int, y0: int, shape) -> np.ndarray | None:
         """The fused opening's mask, its lids pulled in by 0.7 px (x size/256) each so that a
@@ -169,14 +225,15 @@ class LidPainter:
     def _lid_layer(self, xy, eye: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """Lid skin (h,w,3) float32 in the target's colours, shaded like a lid over an eyeball."""
         ring = _EYES[eye]
-        upper_t = self._target_xy[ring[:9]]
+        upper_t = self._covered_poly(xy, eye)[:9]
+        upper_t[[0, 8]] = self._target_xy[ring[[0, 8]]]
         upper_f = xy[ring[:9]]
         xs = np.arange(x0, x1, dtype=np.float32)
-        top = np.interp(xs, *upper_t[np.argsort(upper_t[:, 0])].T) - 1.5 * self.unit
+        top = np.interp(xs, *upper_t[np.argsort(upper_t[:, 0])].T)
         margin = np.interp(xs, *upper_f[np.argsort(upper_f[:, 0])].T)
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         depth = np.clip((margin - ys) / np.maximum(margin - top, 1.0), 0.0, 1.0)
-        shade = 0.86 + 0.12 * np.sin(np.pi * depth)
+        shade = 0.86 + 0.12 * np.sin(0.5 * np.pi * depth)
         skin_x, skin_rgb = self._skin[eye]
         colour = np.stack([np.interp(xs, skin_x, skin_rgb[:, c]) for c in range(3)], axis=-1)
         return shade[..., None] * colour[None, :, :]
