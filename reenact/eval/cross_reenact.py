@@ -32,7 +32,8 @@ driving every frame (the One Euro filters, calibration and head smoothing see ev
   frames only (the gaze's tracking noise on the actor's every frame); the window's values (every
   frame re-tracked) stay as `<key>_window`;
 - head_step_excess (`reenact.metrics.head.head_step_excess`): needs consecutive frames, so on the
-  window, actor frames re-tracked in static mode as the outputs are (the tracker's own noise is
+  window and, past it, on each re-tracked frame and the next one (pairs spread over the clip);
+  the actor's frames re-tracked in static mode as the outputs are (the tracker's own noise is
   then in both);
 - background_change (`reenact.eval.background`): every rendered frame against the target
   picture outside the head's reach, averaged over frames (8-bit levels).
@@ -75,6 +76,9 @@ class DriveResult:
     sampled_crop: list[np.ndarray] = field(default_factory=list)
     sampled_frame: list[np.ndarray] = field(default_factory=list)
     background: list[float] = field(default_factory=list)
+    # past the window, each re-tracked frame and the next one: (frame, frame-pixel landmarks)
+    step_frames: list[int] = field(default_factory=list)
+    step_landmarks: list[np.ndarray] = field(default_factory=list)
 
     def expression_errors(self) -> list[float]:
         """Per rendered frame: landmark error of the re-tracked output vs J_gen with the head's
@@ -156,8 +160,10 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
                     found = _measure(result, index, frame.output, frame.fused, target,
                                      retracker, probe, sample=len(result.frames) % stride == 0,
                                      keep=keep)
-                elif index in sample:
+                elif index in sample or index - 1 in sample:
                     found = retracker.track_one(frame.output)
+                    result.step_frames.append(index)
+                    result.step_landmarks.append(_or_missing(found))
                 if index in sample:
                     _keep_sample(result, index, found, target)
     finally:
@@ -166,11 +172,17 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
     return result
 
 
+def _or_missing(found) -> np.ndarray:
+    """(478,3) float32: the landmarks, or NaN where no face was found."""
+    if found is None:
+        return np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
+    return np.array(found, np.float32)
+
+
 def _keep_sample(result: DriveResult, index: int, found, target) -> None:
-    missing = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
     result.sampled.append(index)
-    result.sampled_frame.append(missing if found is None else np.array(found, np.float32))
-    result.sampled_crop.append(missing if found is None
+    result.sampled_frame.append(_or_missing(found))
+    result.sampled_crop.append(_or_missing(found) if found is None
                                else target.alignment.landmarks_to_crop(found))
 
 
@@ -266,7 +278,8 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
     for item in renderers:
         drives[item.name] = drive(clip, target, item, fuser, config, probe=probe,
                                   keep=set(strip_frames), background=background, bar=bar)
-    actor_static = _actor_static(clip, config)
+    wanted = set().union(*(set(d.frames) | set(d.step_frames) for d in drives.values()))
+    actor_static = _actor_static(clip, wanted, config)
     carried = {name: _carried_all(clip, d, neutral, target, actor_static)
                for name, d in drives.items()}
     common = sorted(set.intersection(*(set(d.frames) for d in drives.values())))
@@ -280,15 +293,17 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
     )
 
 
-def _actor_static(clip: TrackedClip, config: Config) -> np.ndarray:
-    """(T,478,3) the window's actor frames re-tracked in static mode, as the outputs are (NaN
-    rows where no face), frame pixels: the actor's side of `head_step_excess`."""
+def _actor_static(clip: TrackedClip, wanted: set[int], config: Config) -> np.ndarray:
+    """(T',478,3) frame pixels: the actor's `wanted` frames re-tracked in static mode, as the
+    outputs are (NaN rows elsewhere and where no face): the actor's side of
+    `head_step_excess`."""
     from reenact.landmarks.tracker import FaceTracker
 
-    out = np.full((clip.num_frames, NUM_LANDMARKS, 3), np.nan, np.float32)
+    total = whole_frames(clip)
+    out = np.full((total, NUM_LANDMARKS, 3), np.nan, np.float32)
     with FaceTracker(config.tracker, static=True) as tracker:
-        for index, image in enumerate(iter_frames(clip.path, clip.num_frames)):
-            found = tracker.track_one(image)
+        for index, image in enumerate(iter_frames(clip.path, max(wanted, default=-1) + 1)):
+            found = tracker.track_one(image) if index in wanted else None
             if found is not None:
                 out[index] = found
     return out
@@ -310,9 +325,11 @@ def _carried_all(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
     out.update({k + "_window": window.get(k, float("nan")) for k in CARRIED_KEYS})
     out["carried_detail_window"] = window.get("carried_detail", {})
     out["carried_retracked_frames"] = list(d.sampled)
-    out["head_step_excess"] = (head_step_excess(actor_static[d.frames],
-                                                np.stack(d.retracked_frame), d.frames)
-                               if d.frames else float("nan"))
+    frames = d.frames + d.step_frames  # ascending: the step frames lie past the window
+    out["head_step_excess"] = (head_step_excess(actor_static[frames],
+                                                np.stack(d.retracked_frame + d.step_landmarks),
+                                                frames)
+                               if frames else float("nan"))
     out["background_change"] = _mean(d.background)
     return out
 
