@@ -12,7 +12,9 @@ keeps the background leaves those pixels exactly as the target had them.
 `background_change`: mean absolute difference over the background pixels and the colour channels,
 in 8-bit levels (1/255 units: 2.0 = 2/255), of one output frame against the target picture. ~0
 when the background stays; a frame shifted by a few pixels, a global colour change or a head
-that moves beyond its reach raise it.
+that moves beyond its reach raise it. On a portrait whose head fills the frame few pixels are
+left (the eval reports the fraction as `background_fraction`, e.g. 0.014 on lp_drv_d19, 0.32 on
+sadtalker_people_0): the measure then looks at the frame's corners only.
 """
 
 from __future__ import annotations

@@ -280,7 +280,8 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
                                   keep=set(strip_frames), background=background, bar=bar)
     wanted = set().union(*(set(d.frames) | set(d.step_frames) for d in drives.values()))
     actor_static = _actor_static(clip, wanted, config)
-    carried = {name: _carried_all(clip, d, neutral, target, actor_static)
+    carried = {name: {**_carried_all(clip, d, neutral, target, actor_static),
+                      "background_fraction": float(background.mean())}
                for name, d in drives.items()}
     common = sorted(set.intersection(*(set(d.frames) for d in drives.values())))
     stretch = still_stretch(clip.landmarks, common, config.eval.still_frames)

@@ -3,8 +3,8 @@
 - the carried measures run over the whole clip: with eval.carried_frames beyond eval.max_frames
   the output is re-tracked on frames past the window, and the window's values stay as
   `<key>_window`;
-- head_step_excess: 0 for an output that is the actor, several degrees when one frame of it is
-  turned by 6 degrees;
+- head_step_excess: 0 for an output that is the actor (lp_d9, who keeps still), several degrees
+  when one frame of it is turned by 6 degrees;
 - background_change: ~0 for the live path's output (head motion on) on a real clip and
   portrait, well above 2/255 when that output is shifted by 4 pixels.
 """
@@ -48,11 +48,11 @@ def _turned(image: np.ndarray, landmarks: np.ndarray, degrees: float) -> np.ndar
 
 
 def test_head_step_excess_is_zero_for_the_actor_and_sees_one_turned_frame(clips_dir: Path):
-    frames = list(iter_frames(clips_dir / "hdtf_aoc.mp4", 16))
+    frames = list(iter_frames(clips_dir / "lp_d9.mp4", 16))  # an actor who keeps still
     actor = _static(frames)
     index = list(range(len(frames)))
     assert head_step_excess(actor, actor, index) == 0.0
-    assert largest_step(actor, index) < 2.0  # the actor's own steps (and tracker noise) are small
+    assert largest_step(actor, index) < 1.5  # the actor's own steps and the tracker's noise
     jumped = list(frames)
     jumped[8] = _turned(frames[8], actor[8], 6.0)
     output = _static(jumped)
@@ -72,9 +72,9 @@ def test_background_change_is_zero_for_the_pipeline_and_sees_a_4_px_shift(
     from reenact.render import build_renderer
 
     config = _config("stream.head_motion=full", "stream.neutral_frames=4")
-    target = prepare_target(str(portraits_dir / "lp_drv_d19.jpg"), config)
+    target = prepare_target(str(portraits_dir / "sadtalker_people_0.png"), config)
     background = head_reach(target)
-    assert 0.05 < background.mean() < 0.95  # a real background, and a real head left out
+    assert 0.2 < background.mean() < 0.8  # a real background, and a real head left out
     reenactor = Reenactor(config=config, target=target, fuser=build_fuser(config),
                           renderer=build_renderer(config), timer=StageTimer())
     outputs = []
