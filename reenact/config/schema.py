@@ -285,6 +285,12 @@ class EvalConfig:
     out_dir: str = "out/eval"
     reference_frame: Count = 0  # self-reenactment: the clip frame used as the target
     max_frames: Count = 120  # frames read from each clip (0 = all)
+    # the carried measures (gaze, head, blinks, expression: actor vs output) run over the whole
+    # clip up to this many frames (0 = all), every frame driven through the live path; the
+    # output is re-tracked on `carried_retracks` evenly spaced frames of them (re-tracking is
+    # the costly part); the image measures keep the first `max_frames`
+    carried_frames: Count = 900
+    carried_retracks: Annotated[int, Range(3)] = 90
     still_frames: Annotated[int, Range(2)] = 15  # length of the stillest stretch used for jitter
     identity_stride: AtLeastOne = 5  # cross: a face descriptor every n-th output frame (~0.15 s each)
     strip_frames: Count = 4  # rows of sample frames in each strip PNG

@@ -33,6 +33,9 @@ class TrackedClip:
     landmarks: (T,478,3) float32 image pixels (NaN where no usable face).
     landmarks_crop: (T,478,3) float32 pixels of each frame's own aligned crop (NaN likewise).
     crops: (T,S,S,3) uint8 aligned crops (zeros where no face). valid: (T,) bool.
+    whole_landmarks, whole_landmarks_crop: (T',478,3) the same live track over the whole clip
+    up to `eval.carried_frames` (T' >= T; the first T rows are `landmarks` / `landmarks_crop`),
+    for the carried measures; None = the same as the window.
     """
 
     name: str
@@ -42,6 +45,8 @@ class TrackedClip:
     landmarks_crop: np.ndarray
     crops: np.ndarray
     valid: np.ndarray
+    whole_landmarks: np.ndarray | None = None
+    whole_landmarks_crop: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -54,40 +59,49 @@ class TrackedClip:
         return int(later[0] if len(later) else good[-1])
 
 
-def track_clip(path: Path, name: str, config: Config, *, max_frames: int, bar=None) -> TrackedClip:
+def frames_to_read(max_frames: int, whole_frames: int) -> int:
+    """How many frames a clip is read for both windows (0 = all): the longer of the two."""
+    return 0 if max_frames == 0 or whole_frames == 0 else max(max_frames, whole_frames)
+
+
+def track_clip(path: Path, name: str, config: Config, *, max_frames: int,
+               whole_frames: int | None = None, bar=None) -> TrackedClip:
     """Decode, track (video mode), align and crop the first `max_frames` frames of a clip.
 
+    whole_frames: also keep the landmarks (not the crops) of the clip's first `whole_frames`
+    frames (0 = all; None = just the window), from the same one video-mode pass.
     Raises InputError naming the clip when it has no frame or no face at all.
     """
     from reenact.landmarks.align import compute_alignment
     from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
 
     size = config.renderer.size
+    whole = max_frames if whole_frames is None else frames_to_read(max_frames, whole_frames)
     landmarks, landmarks_crop, crops, valid = [], [], [], []
     missing = np.full((NUM_POINTS, 3), np.nan, np.float32)
     with FaceTracker(config.tracker, static=False) as tracker:
-        for image in iter_frames(path, max_frames):
+        for index, image in enumerate(iter_frames(path, whole)):
             found = tracker.track_one(image)
             ok = found is not None and abs(head_yaw_deg(found)) <= config.tracker.max_yaw_deg
-            if ok:
-                alignment = compute_alignment(found, size)
-                crops.append(alignment.crop_image(image))
-                landmarks.append(found.astype(np.float32))
-                landmarks_crop.append(alignment.landmarks_to_crop(found))
-            else:
-                crops.append(np.zeros((size, size, 3), np.uint8))
-                landmarks.append(missing)
-                landmarks_crop.append(missing)
-            valid.append(ok)
+            alignment = compute_alignment(found, size) if ok else None
+            landmarks.append(found.astype(np.float32) if ok else missing)
+            landmarks_crop.append(alignment.landmarks_to_crop(found) if ok else missing)
+            if max_frames == 0 or index < max_frames:
+                crops.append(alignment.crop_image(image) if ok
+                             else np.zeros((size, size, 3), np.uint8))
+                valid.append(ok)
             if bar is not None:
                 bar.update(1)
     if not valid:
         raise InputError(f"{path}: the clip has no frames; check the file")
     if not any(valid):
         raise InputError(f"{path}: no face found in any frame; use a clip with a visible face")
+    window = len(valid)
     return TrackedClip(
-        name=name, path=path, fps=clip_fps(path), landmarks=np.stack(landmarks),
-        landmarks_crop=np.stack(landmarks_crop), crops=np.stack(crops), valid=np.array(valid),
+        name=name, path=path, fps=clip_fps(path), landmarks=np.stack(landmarks[:window]),
+        landmarks_crop=np.stack(landmarks_crop[:window]), crops=np.stack(crops),
+        valid=np.array(valid), whole_landmarks=np.stack(landmarks),
+        whole_landmarks_crop=np.stack(landmarks_crop),
     )
 
 

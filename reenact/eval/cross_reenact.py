@@ -22,6 +22,21 @@ What is measured on each output frame (the composited full frame, i.e. what a vi
   on the shared portraits), which would bias the error and the jitter of every renderer;
 - jitter (`reenact.eval.temporal`): of these re-tracked landmarks, on the driver's stillest
   stretch; the driver's own jitter uses its live (video-mode) track, what the live path receives.
+
+Those are measured on the first `eval.max_frames` frames (the *window*). The live path goes on
+driving every frame (the One Euro filters, calibration and head smoothing see every frame) up to
+`eval.carried_frames`, and:
+
+- carried (`reenact.eval.viewer.carried`: gaze, head, blinks, expression; Pearson r and slopes)
+  over the whole clip: the output re-tracked on `eval.carried_retracks` evenly spaced rendered
+  frames only (the gaze's tracking noise on the actor's every frame); the window's values (every
+  frame re-tracked) stay as `<key>_window`;
+- head_step_excess (`reenact.metrics.head.head_step_excess`): needs consecutive frames, so on the
+  window and, past it, on each re-tracked frame and the next one (pairs spread over the clip);
+  the actor's frames re-tracked in static mode as the outputs are (the tracker's own noise is
+  then in both);
+- background_change (`reenact.eval.background`): every rendered frame against the target
+  picture outside the head's reach, averaged over frames (8-bit levels).
 """
 
 from __future__ import annotations
@@ -55,6 +70,15 @@ class DriveResult:
     temporal: TemporalSSIM = field(default_factory=TemporalSSIM)
     strip: dict[int, np.ndarray] = field(default_factory=dict)
     timing: dict = field(default_factory=dict)
+    # the whole clip: evenly spaced rendered frames re-tracked (crop / frame pixels, NaN where no
+    # face); the background change of every rendered frame
+    sampled: list[int] = field(default_factory=list)
+    sampled_crop: list[np.ndarray] = field(default_factory=list)
+    sampled_frame: list[np.ndarray] = field(default_factory=list)
+    background: list[float] = field(default_factory=list)
+    # past the window, each re-tracked frame and the next one: (frame, frame-pixel landmarks)
+    step_frames: list[int] = field(default_factory=list)
+    step_landmarks: list[np.ndarray] = field(default_factory=list)
 
     def expression_errors(self) -> list[float]:
         """Per rendered frame: landmark error of the re-tracked output vs J_gen with the head's
@@ -86,9 +110,28 @@ def make_probe(embedder, target) -> IdentityProbe:
     return IdentityProbe(embedder, box, embedder.embed_aligned_crop(target.crop, box))
 
 
+def whole_frames(clip: TrackedClip) -> int:
+    """How many frames of the clip the live path drives: its whole tracked length."""
+    whole = clip.whole_landmarks
+    return clip.num_frames if whole is None else len(whole)
+
+
+def carried_sample(total: int, config: Config) -> set[int]:
+    """The frames re-tracked for the whole-clip carried measures: `eval.carried_retracks`
+    evenly spaced over [stream.neutral_frames, total) (calibration renders nothing before)."""
+    first = max(1, config.stream.neutral_frames)
+    if total <= first:
+        return set()
+    return {int(i) for i in np.round(np.linspace(first, total - 1, config.eval.carried_retracks))}
+
+
 def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, *,
-          probe: IdentityProbe, keep: set[int], bar=None) -> DriveResult:
-    """Run the live path for one renderer over the clip; measure as the module says."""
+          probe: IdentityProbe, keep: set[int], background: np.ndarray | None = None,
+          bar=None) -> DriveResult:
+    """Run the live path for one renderer over the clip; measure as the module says.
+
+    background: (H,W) bool, the target frame's pixels outside the head's reach (None = skip)."""
+    from reenact.eval.background import background_change
     from reenact.landmarks.tracker import FaceTracker
     from reenact.pipeline.reenactor import Reenactor
     from reenact.pipeline.timing import StageTimer
@@ -96,27 +139,57 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
     timer = StageTimer()
     result = DriveResult()
     stride = max(1, config.eval.identity_stride)
+    window, total = config.eval.max_frames, whole_frames(clip)
+    sample = carried_sample(total, config)
     reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=item.renderer,
                           timer=timer)
     try:
         with FaceTracker(config.tracker, static=True) as retracker:
-            for index, image in enumerate(iter_frames(clip.path, config.eval.max_frames)):
+            for index, image in enumerate(iter_frames(clip.path, total)):
                 frame = reenactor.process(image, index / clip.fps, None)
                 timer.frame_done()
                 if bar is not None:
                     bar.update(1)
                 if frame.fused is None:  # calibrating, or the face is lost
                     continue
-                _measure(result, index, frame.output, frame.fused, target, retracker, probe,
-                         sample=len(result.frames) % stride == 0, keep=keep)
+                if background is not None:
+                    result.background.append(background_change(frame.output, target.frame,
+                                                               background))
+                found = None
+                if window == 0 or index < window:
+                    found = _measure(result, index, frame.output, frame.fused, target,
+                                     retracker, probe, sample=len(result.frames) % stride == 0,
+                                     keep=keep)
+                elif index in sample or index - 1 in sample:
+                    found = retracker.track_one(frame.output)
+                    result.step_frames.append(index)
+                    result.step_landmarks.append(_or_missing(found))
+                if index in sample:
+                    _keep_sample(result, index, found, target)
     finally:
         reenactor.close()
     result.timing = timer.summary()
     return result
 
 
+def _or_missing(found) -> np.ndarray:
+    """(478,3) float32: the landmarks, or NaN where no face was found."""
+    if found is None:
+        return np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
+    return np.array(found, np.float32)
+
+
+def _keep_sample(result: DriveResult, index: int, found, target) -> None:
+    result.sampled.append(index)
+    result.sampled_frame.append(_or_missing(found))
+    result.sampled_crop.append(_or_missing(found) if found is None
+                               else target.alignment.landmarks_to_crop(found))
+
+
 def _measure(result: DriveResult, index: int, output: np.ndarray, fused: np.ndarray, target,
-             retracker, probe: IdentityProbe, *, sample: bool, keep: set[int]) -> None:
+             retracker, probe: IdentityProbe, *, sample: bool, keep: set[int]):
+    """The window's measures of one rendered frame; returns the re-tracked (478,3) frame
+    landmarks, or None where no face was found."""
     crop = target.alignment.crop_image(output)
     found = retracker.track_one(output)
     missing = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
@@ -131,6 +204,7 @@ def _measure(result: DriveResult, index: int, output: np.ndarray, fused: np.ndar
         result.identity.append(probe.distance(crop))
     if index in keep:
         result.strip[index] = crop
+    return found
 
 
 @dataclass
@@ -197,11 +271,18 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
     neutral = np.median(good[:calibration], axis=0)
     strip_frames = pick_spread(np.array(candidates), deviation(clip.landmarks_crop[candidates],
                                                                neutral), config.eval.strip_frames)
+    from reenact.eval.background import head_reach
+
+    background = head_reach(target)
     drives = {}
     for item in renderers:
         drives[item.name] = drive(clip, target, item, fuser, config, probe=probe,
-                                  keep=set(strip_frames), bar=bar)
-    carried = {name: _carried(clip, d, neutral, target) for name, d in drives.items()}
+                                  keep=set(strip_frames), background=background, bar=bar)
+    wanted = set().union(*(set(d.frames) | set(d.step_frames) for d in drives.values()))
+    actor_static = _actor_static(clip, wanted, config)
+    carried = {name: {**_carried_all(clip, d, neutral, target, actor_static),
+                      "background_fraction": float(background.mean())}
+               for name, d in drives.items()}
     common = sorted(set.intersection(*(set(d.frames) for d in drives.values())))
     stretch = still_stretch(clip.landmarks, common, config.eval.still_frames)
     strip_frames = [f for f in strip_frames if all(f in d.strip for d in drives.values())]
@@ -213,16 +294,58 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
     )
 
 
-def _carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target) -> dict:
+def _actor_static(clip: TrackedClip, wanted: set[int], config: Config) -> np.ndarray:
+    """(T',478,3) frame pixels: the actor's `wanted` frames re-tracked in static mode, as the
+    outputs are (NaN rows elsewhere and where no face): the actor's side of
+    `head_step_excess`."""
+    from reenact.landmarks.tracker import FaceTracker
+
+    total = whole_frames(clip)
+    out = np.full((total, NUM_LANDMARKS, 3), np.nan, np.float32)
+    with FaceTracker(config.tracker, static=True) as tracker:
+        for index, image in enumerate(iter_frames(clip.path, max(wanted, default=-1) + 1)):
+            found = tracker.track_one(image) if index in wanted else None
+            if found is not None:
+                out[index] = found
+    return out
+
+
+def _carried_all(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
+                 actor_static: np.ndarray) -> dict:
+    """Per renderer: carried over the whole clip (evenly spaced re-tracks), the window's as
+    `<key>_window`, head_step_excess (window) and background_change (every rendered frame)."""
+    from reenact.eval.viewer import CARRIED_KEYS
+    from reenact.metrics.head import head_step_excess
+
+    whole_crop = clip.landmarks_crop if clip.whole_landmarks_crop is None \
+        else clip.whole_landmarks_crop
+    consecutive = whole_crop[d.sampled[0]:d.sampled[-1] + 1] if d.sampled else None
+    out = _carried(clip, d.sampled, d.sampled_crop, d.sampled_frame, neutral, target,
+                   consecutive)
+    window = _carried(clip, d.frames, d.retracked, d.retracked_frame, neutral, target)
+    out.update({k + "_window": window.get(k, float("nan")) for k in CARRIED_KEYS})
+    out["carried_detail_window"] = window.get("carried_detail", {})
+    out["carried_retracked_frames"] = list(d.sampled)
+    frames = d.frames + d.step_frames  # ascending: the step frames lie past the window
+    out["head_step_excess"] = (head_step_excess(actor_static[frames],
+                                                np.stack(d.retracked_frame + d.step_landmarks),
+                                                frames)
+                               if frames else float("nan"))
+    out["background_change"] = _mean(d.background)
+    return out
+
+
+def _carried(clip: TrackedClip, frames: list[int], output_crop: list, output_frame: list,
+             neutral: np.ndarray, target, consecutive: np.ndarray | None = None) -> dict:
     """`reenact.eval.viewer.carried` of one drive: the driver's live track vs the re-tracked
-    output, over the rendered frames; neutrals: the driver's calibration median, the portrait's
-    own landmarks."""
+    output, over `frames` (the output's (478,3) crop / frame landmarks there); neutrals: the
+    driver's calibration median, the portrait's own landmarks; consecutive: the actor's crop
+    landmarks on consecutive frames (the gaze's tracking noise; None = `frames` are)."""
     from reenact.eval.viewer import carried
 
-    if not d.frames:
+    if not frames:
         return {}
-    empty = np.zeros((0, 478, 3), np.float32)
-    return carried(clip.landmarks_crop[d.frames], clip.landmarks[d.frames], neutral,
-                   np.stack(d.retracked) if d.retracked else empty,
-                   np.stack(d.retracked_frame) if d.retracked_frame else empty,
-                   target.landmarks_crop)
+    crop = clip.landmarks_crop if clip.whole_landmarks_crop is None else clip.whole_landmarks_crop
+    full = clip.landmarks if clip.whole_landmarks is None else clip.whole_landmarks
+    return carried(crop[frames], full[frames], neutral, np.stack(output_crop),
+                   np.stack(output_frame), target.landmarks_crop, consecutive)

@@ -32,11 +32,17 @@ VIEWER_COLUMNS = (
     ("expression_r", "expression r ↑", 3),
     ("expression_gain", "expression gain →1", 3),
     ("gaze_r", "gaze r ↑", 3),
+    ("gaze_r_window", "gaze r, window ↑", 3),
     ("gaze_r_moving", "gaze r, actor moves ↑", 3),
+    ("gaze_r_moving_window", "gaze r, actor moves, window ↑", 3),
     ("gaze_sweep_r", "gaze sweep r ↑", 3),
     ("gaze_sweep_gain", "gaze sweep gain", 3),
     ("head_r", "head r ↑", 3),
+    ("head_r_window", "head r, window ↑", 3),
     ("blink_r", "blink r ↑", 3),
+    ("blink_r_window", "blink r, window ↑", 3),
+    ("head_step_excess", "head step excess ° ↓", 2),
+    ("background_change", "background change /255 ↓", 2),
     ("live_ssim", "live-path self SSIM ↑", 3),
     ("full_ssim", "full-frame SSIM ↑", 3),
     ("full_psnr", "full-frame PSNR dB ↑", 2),
@@ -56,11 +62,18 @@ VIEWER_NOTE = (
     "the actor's gaze moves by >= 0.02 eye widths and 2.5 x its tracking noise; gaze sweep r / "
     "gain: the portrait's own face with irises moved by known amounts, re-tracked (1 / 0 for "
     "the unchanged target: r 0, gain 0); head r: roll / pitch / yaw from the mesh's 3-D "
-    "points; blink r: eye openness. n/a: the actor did not move that much. Live-path self SSIM: "
-    "the clip's reference frame, whole, driven by the clip through the live loop (head motion as "
-    "configured), each output frame against the real frame on the real face's box (PSNR: "
-    "`live_psnr` in report.json). "
-    "Self, composited into "
+    "points; blink r: eye openness. n/a: the actor did not move that much. Carried measures run "
+    "over the whole clip (up to eval.carried_frames, the output re-tracked on "
+    "eval.carried_retracks evenly spaced frames); 'window': the same on the first "
+    "eval.max_frames frames, every frame re-tracked. Head step excess: the output's largest "
+    "frame-to-frame head angle change minus the actor's, degrees, on consecutive frames: the "
+    "window, and each re-tracked frame past it with the next (both re-tracked in static mode; "
+    "worst pair; goal <= 1). Background change: mean "
+    "|output - target picture| outside the head's reach (its motion zone grown by one "
+    "inter-ocular distance), 8-bit levels, mean over rendered frames (goal < 2). Live-path self "
+    "SSIM: the clip's reference frame, whole, driven by the clip through the live loop (head "
+    "motion as configured), each output frame against the real frame on the real face's box "
+    "(PSNR: `live_psnr` in report.json). Self, composited into "
     "the real frame as the live loop does: full-frame SSIM / PSNR on the face box; seam: colour "
     "offset plus step across the blend edge (0..1, 0 = invisible); sharpness: Laplacian energy "
     "over the real frame's (1 = as sharp); HaarPSI on the crop; mouth / eyes: boxes cut by the "

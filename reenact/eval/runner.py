@@ -22,9 +22,9 @@ from pathlib import Path
 from reenact import __version__
 from reenact.config import Config, dump_config
 from reenact.errors import InputError
-from reenact.eval.clips import TrackedClip, track_clip
+from reenact.eval.clips import TrackedClip, frames_to_read, track_clip
 from reenact.video import clip_fps
-from reenact.eval.cross_reenact import CrossResult, evaluate_cross, make_probe
+from reenact.eval.cross_reenact import CrossResult, evaluate_cross, make_probe, whole_frames
 from reenact.eval.files import atomic_write_json, atomic_write_text, resolve_input, unique_names
 from reenact.eval.plots import plot_cross, plot_self_ssim, sample_strip
 from reenact.eval.renderers import EvalRenderer, build_eval_renderers, generator_paths
@@ -88,8 +88,10 @@ def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer]
                progress: bool) -> tuple[list[TrackedClip], list[SelfResult]]:
     tracked, results = [], []
     for path, name in zip(inputs.clips, inputs.clip_names):
-        with _bar(progress, f"track {name}", config.eval.max_frames or None) as bar:
-            clip = track_clip(path, name, config, max_frames=config.eval.max_frames, bar=bar)
+        total = frames_to_read(config.eval.max_frames, config.eval.carried_frames)
+        with _bar(progress, f"track {name}", total or None) as bar:
+            clip = track_clip(path, name, config, max_frames=config.eval.max_frames,
+                              whole_frames=config.eval.carried_frames, bar=bar)
         with _bar(progress, f"self {name}") as bar:
             results.append(evaluate_self(clip, renderers, fuser,
                                          reference=config.eval.reference_frame,
@@ -111,7 +113,7 @@ def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, c
     for clip in tracked:
         for target, name in zip(targets, inputs.portrait_names):
             probe = make_probe(embedder, target)
-            total = clip.num_frames * len(renderers)
+            total = whole_frames(clip) * len(renderers)
             with _bar(progress, f"cross {clip.name} -> {name}", total) as bar:
                 results.append(evaluate_cross(clip, target, renderers, fuser, config,
                                               portrait=name, probe=probe, bar=bar))
@@ -196,6 +198,8 @@ def _meta(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fus
         "fuser": type(fuser).__name__,
         "crop_size": config.renderer.size,
         "max_frames": config.eval.max_frames,
+        "carried_frames": config.eval.carried_frames,
+        "carried_retracks": config.eval.carried_retracks,
         "neutral_frames": config.stream.neutral_frames,
         "identity": {"compared_on": "the output frame cut with the portrait's alignment "
                      "(canonical crop), canonical face box, no detection",

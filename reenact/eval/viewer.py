@@ -38,8 +38,12 @@ FACE_BOX_GROW = 0.10
 SEAM_HALF_WIDTH = 0.015  # x crop side: the band's half width (~4 px at 256), in frame pixels
 SELF_KEYS = ("full_ssim", "full_psnr", "seam", "seam_colour", "seam_step", "sharpness_ratio",
              "haarpsi", "ssim_mouth", "ssim_eyes", "sharpness_ratio_mouth")
-CROSS_KEYS = ("expression_r", "expression_gain", "gaze_r", "gaze_r_moving", "gaze_gain",
-              "head_r", "blink_r")
+CARRIED_KEYS = ("expression_r", "expression_gain", "gaze_r", "gaze_r_moving", "gaze_gain",
+                "head_r", "blink_r")
+# carried over the whole clip, the same over the first eval.max_frames frames (`<key>_window`),
+# and the head's largest step beyond the actor's and the background's change (cross_reenact)
+CROSS_KEYS = (*CARRIED_KEYS, *(k + "_window" for k in CARRIED_KEYS), "head_step_excess",
+              "background_change")
 
 
 def frames_at(clip: TrackedClip, wanted: list[int]) -> Iterator[np.ndarray]:
@@ -152,14 +156,18 @@ class SelfFrameScorer:
 
 def carried(actor_crop: np.ndarray, actor_frame: np.ndarray, actor_neutral: np.ndarray,
             output_crop: np.ndarray, output_frame: np.ndarray,
-            output_neutral: np.ndarray) -> dict:
+            output_neutral: np.ndarray, actor_consecutive: np.ndarray | None = None) -> dict:
     """Expression, gaze, head and blinks carried from actor to output over T rendered frames.
 
     actor_crop / output_crop: (T,478,3) aligned-crop landmarks (NaN rows where the output was not
     re-tracked); actor_frame / output_frame: (T,478,3) frame pixels; *_neutral: (478,3) crop.
+    Every measure here is a Pearson r or a slope, which T evenly spaced frames of a clip
+    estimate as well as consecutive ones; only the gaze's tracking noise needs consecutive
+    frames: actor_consecutive (T',478,3) crop pixels, the actor on consecutive frames (None =
+    the T frames are consecutive).
     """
     expression = expression_carried(actor_crop, actor_neutral, output_crop, output_neutral)
-    gaze = gaze_carried(actor_crop, output_crop)
+    gaze = gaze_carried(actor_crop, output_crop, noise_from=actor_consecutive)
     head = head_carried(actor_frame, output_frame)
     return {
         "expression_r": expression["r"], "expression_gain": expression["gain"],
@@ -175,8 +183,12 @@ def carried(actor_crop: np.ndarray, actor_frame: np.ndarray, actor_neutral: np.n
 
 def summary_of(per_clip: list[dict], pairs: list[dict]) -> dict[str, float]:
     """The viewer columns of `summary.renderers.<name>`: self means over clips (per-clip means of
-    frames), cross means over pairs."""
+    frames), cross means over pairs (head_step_excess: the largest over pairs)."""
     out = {("self_" + k if k.startswith("ssim_") else k): nanmean(c.get(k) for c in per_clip)
            for k in SELF_KEYS}
     out.update({k: nanmean(p.get(k) for p in pairs) for k in CROSS_KEYS})
+    # a head that jumps once is a jump: the worst pair, not the mean
+    steps = [p.get("head_step_excess") for p in pairs]
+    steps = [float(v) for v in steps if v is not None and np.isfinite(v)]
+    out["head_step_excess"] = max(steps) if steps else float("nan")
     return out

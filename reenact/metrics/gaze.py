@@ -92,17 +92,23 @@ def tracking_noise(series) -> float:
     return float(1.4826 * np.median(np.abs(steps - np.median(steps))) / np.sqrt(2.0))
 
 
-def gaze_carried(actor, output) -> dict:
+def gaze_carried(actor, output, noise_from=None) -> dict:
     """actor, output: (T, 478, 2|3) of the same frames. {"r", "r_moving", "gain",
-    "horizontal", "vertical", "actor_std", "actor_noise"} as the module says."""
+    "horizontal", "vertical", "actor_std", "actor_noise"} as the module says.
+
+    r and gain need no consecutive frames (evenly spaced frames of a clip estimate them), the
+    tracking noise does: noise_from (T', 478, 2|3), the actor's landmarks on consecutive frames
+    to measure it on (None = `actor`, which must then be consecutive frames)."""
     a, o = iris_position(actor), iris_position(output)
     a = np.where((eyes_open(actor) & eyes_open(output))[:, None], a, np.nan)
+    consecutive = a if noise_from is None else np.where(
+        eyes_open(noise_from)[:, None], iris_position(noise_from), np.nan)
     axes, moving, gains, stds, noises = {}, [], [], [], []
     for i, name in enumerate(AXES):
         axes[name] = pearson_r(a[:, i], o[:, i], min_actor_std=MIN_GAZE_STD)
         both = np.isfinite(a[:, i]) & np.isfinite(o[:, i])
         std = float(a[both, i].std()) if both.sum() >= 3 else float("nan")
-        noise = tracking_noise(a[:, i])
+        noise = tracking_noise(consecutive[:, i])
         stds.append(std)
         noises.append(noise)
         if std >= MIN_MOVING_STD and std >= MIN_SNR * noise:

@@ -9,6 +9,9 @@ relative to that first frame. Rigid points: forehead, nose bridge and tip, eye c
 
 `head_carried`: Pearson r of actor vs output angle series per axis, mean over the axes the actor
 moves by more than MIN_ANGLE_STD degrees.
+Pearson r needs no consecutive frames: evenly spaced frames of a long clip estimate it.
+`head_step_excess`: the output's largest frame-to-frame step minus the actor's (degrees), which
+does need consecutive frames.
 """
 
 from __future__ import annotations
@@ -61,3 +64,31 @@ def head_carried(actor, output) -> dict:
     axes = {name: pearson_r(a[:, i], o[:, i], min_actor_std=MIN_ANGLE_STD)
             for i, name in enumerate(AXES)}
     return {"r": nanmean(axes.values()), **axes}
+
+
+def largest_step(landmarks, frames) -> float:
+    """The largest frame-to-frame head angle change, degrees: max over roll / pitch / yaw of
+    |angle[t+1] - angle[t]|, over the pairs of *consecutive* frames (frame indices differing by
+    one, both with a face). landmarks: (T,478,3) pixels, NaN rows where no face; frames: (T,)
+    ascending frame indices. NaN when there is no such pair. Needs consecutive frames: a step
+    over a gap would add the motion of the frames in between."""
+    angles = head_angles(landmarks)
+    index = np.asarray(frames)
+    pairs = np.flatnonzero(np.diff(index) == 1)
+    steps = np.abs(angles[pairs + 1] - angles[pairs])
+    steps = steps[np.isfinite(steps).all(axis=1)]
+    return float(steps.max()) if len(steps) else float("nan")
+
+
+def head_step_excess(actor, output, frames) -> float:
+    """How much larger the output's largest frame-to-frame head step is than the actor's,
+    degrees (`largest_step` of each, over the same consecutive frames: pairs where either face
+    is missing count for neither). actor, output: (T,478,3) frame pixels of the same frames,
+    tracked the same way (the noise of the tracker is then in both); frames: (T,) indices.
+    <= 0: the output's head never jumps more than the actor's; NaN: no consecutive pair."""
+    a = np.array(actor, dtype=np.float64)
+    o = np.array(output, dtype=np.float64)
+    missing = ~(np.isfinite(a).all(axis=(1, 2)) & np.isfinite(o).all(axis=(1, 2)))
+    a[missing] = np.nan
+    o[missing] = np.nan
+    return largest_step(o, frames) - largest_step(a, frames)
