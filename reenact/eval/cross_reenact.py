@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reenact.config import Config
+from reenact.eval.background import background_change, head_reach
 from reenact.eval.clips import TrackedClip, deviation, iter_frames, pick_spread
 from reenact.landmarks.tracker import NUM_LANDMARKS
 from reenact.metrics.landmarks import landmark_error, pose_free_error
@@ -131,7 +132,6 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
     """Run the live path for one renderer over the clip; measure as the module says.
 
     background: (H,W) bool, the target frame's pixels outside the head's reach (None = skip)."""
-    from reenact.eval.background import background_change
     from reenact.landmarks.tracker import FaceTracker
     from reenact.pipeline.reenactor import Reenactor
     from reenact.pipeline.timing import StageTimer
@@ -271,8 +271,6 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
     neutral = np.median(good[:calibration], axis=0)
     strip_frames = pick_spread(np.array(candidates), deviation(clip.landmarks_crop[candidates],
                                                                neutral), config.eval.strip_frames)
-    from reenact.eval.background import head_reach
-
     background = head_reach(target)
     drives = {}
     for item in renderers:
