@@ -5,11 +5,14 @@
 - the head zone, in the target's canonical crop coordinates (so in inter-ocular units): an
   ellipse over the face and the hair around it, and the neck below the chin;
 - the person in the frame (MediaPipe selfie segmentation; the whole zone where it finds no one),
-  so that the zone's background is not carried along: alpha = zone x person;
+  so that the zone's background is not carried along: alpha = zone x person, the zone then
+  widened to the whole head box (fading out before its edge), so that long hair beyond the
+  ellipse goes with the head instead of being cut where the ellipse ends;
 - how much each pixel follows the head: fully above the chin, fading to nothing over the neck,
   so the shoulders stay and the neck bends;
 - a clean plate: the frame with the head inpainted (cv2.inpaint at quarter size), shown where
-  the head moves away.
+  the head moves away; above the chin it is filled from the background alone (the wall behind
+  the head, not the hair around it) where the box shows enough of it.
 
 `move(image, matrix)` then treats the frame (with the rendered face already pasted) as two
 layers, a head P = image - (1 - a) plate (premultiplied) over the plate, resamples the head
@@ -34,12 +37,24 @@ _NECK_HALF_WIDTH = 0.24
 _NECK_LENGTH = 0.5  # below the chin, where the zone ends
 _FOLLOW_FADE = (0.02, 0.4)  # below the chin: follows fully to the first, not at all from the 2nd
 _MOTION_MARGIN = 0.25  # the box grows by this x crop side for the head's largest motion
+_MIN_BACKGROUND = 0.05  # the plate is filled from the background alone when the box has this much
 _STEP = 8  # the per-pixel move is computed on a grid this many times coarser, then upsampled
 
 
 def _smooth(t: np.ndarray) -> np.ndarray:
     t = np.clip(t, 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
+
+
+def _inpaint_quarter(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """(h,w,3) uint8 `image` with the pixels where `hole` (h,w) uint8 > 0 filled from the rest
+    (Telea, at quarter size, upsampled: the fill is smooth anyway)."""
+    h, w = hole.shape
+    sw, sh = max(4, w // 4), max(4, h // 4)
+    small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole, (sw, sh), interpolation=cv2.INTER_NEAREST)
+    filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
+    return cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def person_mask(frame: np.ndarray) -> np.ndarray | None:
@@ -109,15 +124,18 @@ class HeadRegion:
                 * _smooth((chin + _NECK_LENGTH - cy) / 0.12) * (cy > _HEAD_CENTRE[1]))
         zone = np.maximum(head, neck)
         person = person_mask(frame) if segment else None
-        if person is not None:
-            zone = zone * person[y0:y1, x0:x1]
+        if person is not None:  # the person's hair beyond the ellipse goes with the head too
+            reach = _smooth((1.0 + _MOTION_MARGIN - ell) / 0.15)
+            zone = np.maximum(zone, reach) * person[y0:y1, x0:x1]
         self.alpha = np.ascontiguousarray(zone, dtype=np.float32)
         self._alpha8 = np.round(self.alpha * 255.0).astype(np.uint8)
         self._coarse = self._coarse_grid(alignment, lm, x1 - x0, y1 - y0)
         self._map_x = np.empty((y1 - y0, x1 - x0), np.float32)
         self._map_y = np.empty_like(self._map_x)
         self._grid_y, self._grid_x = (v.astype(np.float32) for v in np.mgrid[0:y1 - y0, 0:x1 - x0])
-        self._plate = self._clean_plate(frame[y0:y1, x0:x1], self.alpha)
+        self._plate = self._clean_plate(frame[y0:y1, x0:x1], self.alpha,
+                                        None if person is None else person[y0:y1, x0:x1],
+                                        _smooth((cy - chin) / 0.1))
         # the background's share of each pixel, (1 - a) plate, and the head layer of the
         # target frame, frame - (1 - a) plate (premultiplied; int16: it may go negative)
         a3 = cv2.cvtColor(cv2.bitwise_not(self._alpha8), cv2.COLOR_GRAY2RGB)
@@ -131,16 +149,27 @@ class HeadRegion:
         self._behind = np.empty((h, w, 3), np.uint8)
 
     @staticmethod
-    def _clean_plate(box: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """The box with the head inpainted (at quarter size, upsampled), uint8 (h,w,3)."""
+    def _clean_plate(box: np.ndarray, alpha: np.ndarray, person: np.ndarray | None = None,
+                     below_chin: np.ndarray | None = None) -> np.ndarray:
+        """The box with the head inpainted (at quarter size, upsampled), uint8 (h,w,3).
+
+        person: (h,w) float32 in [0,1], the person mask; below_chin: (h,w) float32 in [0,1],
+        1 below the chin. Where the box shows enough background (at least _MIN_BACKGROUND of it
+        outside the person), the fill above the chin is drawn from the background alone: what
+        a moved head uncovers is the wall behind it, not a smear of the hair around the hole.
+        Below the chin (behind the neck: collar, hair, shoulders) it is drawn from all around,
+        as it always was. The person's pixels outside the head's zone stay as they are."""
         h, w = alpha.shape
         hole = (alpha > 0.02).astype(np.uint8) * 255  # soft edges too: no ghost of the old head
         hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
-        sw, sh = max(4, w // 4), max(4, h // 4)
-        small = cv2.resize(box, (sw, sh), interpolation=cv2.INTER_AREA)
-        small_hole = cv2.resize(hole, (sw, sh), interpolation=cv2.INTER_NEAREST)
-        filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
-        filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+        filled = _inpaint_quarter(box, hole)
+        if person is not None and below_chin is not None:
+            people = cv2.dilate((person > 0.1).astype(np.uint8) * 255,
+                                cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+            if float(np.mean(people == 0)) >= _MIN_BACKGROUND:
+                wall = _inpaint_quarter(box, cv2.max(hole, people))
+                filled = cv2.blendLinear(filled, wall, np.ascontiguousarray(below_chin, np.float32),
+                                         np.ascontiguousarray(1.0 - below_chin, np.float32))
         plate = box.copy()
         plate[hole > 0] = filled[hole > 0]
         return plate

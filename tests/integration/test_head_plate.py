@@ -1,0 +1,33 @@
+"""What a moved head uncovers: the wall behind it, not a smear of the hair around it.
+
+On a real portrait with long dark hair over a plain wall (sadtalker_people_0), the clean plate
+behind the face (between the eyes and the mouth, where a shifted head uncovers it) must be the
+wall's colour; filled from all around the hole, it was a dark blot of hair.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from reenact.config import load_config
+from reenact.pipeline.head_region import HeadRegion
+from reenact.pipeline.target import prepare_target
+
+
+def test_the_plate_behind_the_face_is_the_wall(media_dir: Path):
+    target = prepare_target(str(media_dir / "portraits" / "sadtalker_people_0.png"), load_config())
+    region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
+    x0, y0, x1, y1 = region.box
+    inverse = target.alignment.inverse
+    eyes_y, mouth_y = ((inverse[:, :2] @ target.landmarks_crop[i, :2] + inverse[:, 2])[1]
+                       for i in (168, 13))
+    band = np.zeros(region.alpha.shape, bool)
+    band[int(eyes_y) - y0:int(mouth_y) - y0] = True
+    behind = band & (region.alpha > 0.9)
+    assert behind.sum() > 2000
+    wall = target.frame[:40, :40].reshape(-1, 3).mean(axis=0)  # the top-left corner: wall
+    plate = region._plate[behind].astype(np.float64)
+    assert np.abs(plate.mean(axis=0) - wall).max() < 20, (plate.mean(axis=0), wall)
+    assert np.percentile(plate.mean(axis=1), 5) > wall.mean() - 40  # no dark blot in it
