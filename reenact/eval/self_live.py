@@ -24,7 +24,7 @@ import numpy as np
 from reenact.config import Config
 from reenact.eval.clips import TrackedClip, iter_frames
 from reenact.eval.renderers import EvalRenderer
-from reenact.eval.viewer import PSNR_CAP, face_box
+from reenact.eval.viewer import PSNR_CAP, face_box, frames_at
 from reenact.metrics.image import psnr, ssim
 from reenact.metrics.series import nanmean
 
@@ -37,16 +37,17 @@ def evaluate_self_live(clip: TrackedClip, renderers: list[EvalRenderer], fuser,
     (its first `eval.max_frames` frames) driving its own reference frame through the live path."""
     from reenact.pipeline.target import prepare_target_image
 
-    images = list(iter_frames(clip.path, clip.num_frames))
     ref = clip.reference_index(config.eval.reference_frame)
-    target = prepare_target_image(f"{clip.name}@{ref}", images[ref], config)
-    scale = target.frame.shape[1] / images[ref].shape[1]  # fit_frame may scale the picture
-    return {item.name: _drive(clip, images, ref, target, scale, item, fuser, config, bar)
+    reference = next(frames_at(clip, [ref]))
+    target = prepare_target_image(f"{clip.name}@{ref}", reference, config)
+    scale = target.frame.shape[1] / reference.shape[1]  # fit_frame may scale the picture
+    return {item.name: _drive(clip, ref, target, scale, item, fuser, config, bar)
             for item in renderers}
 
 
-def _drive(clip: TrackedClip, images: list[np.ndarray], ref: int, target, scale: float,
-           item: EvalRenderer, fuser, config: Config, bar) -> dict:
+def _drive(clip: TrackedClip, ref: int, target, scale: float, item: EvalRenderer, fuser,
+           config: Config, bar) -> dict:
+    """One renderer: the clip's frames decoded as they come (never all held at once)."""
     from reenact.pipeline.reenactor import Reenactor
     from reenact.pipeline.timing import StageTimer
 
@@ -55,7 +56,7 @@ def _drive(clip: TrackedClip, images: list[np.ndarray], ref: int, target, scale:
     reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=item.renderer,
                           timer=StageTimer())
     try:
-        for index, image in enumerate(images):
+        for index, image in enumerate(iter_frames(clip.path, clip.num_frames)):
             frame = reenactor.process(image, index / clip.fps, None)
             if bar is not None:
                 bar.update(1)
