@@ -149,11 +149,11 @@ class HeadRegion:
         self._behind = np.empty((h, w, 3), np.uint8)
 
     @staticmethod
-    def _clean_plate(box: np.ndarray, alpha: np.ndarray, person: np.ndarray | None = None,
-                     below_chin: np.ndarray | None = None) -> np.ndarray:
+    def _clean_plate(box: np.ndarray, alpha: np.ndarray, person: np.ndarray | None,
+                     below_chin: np.ndarray) -> np.ndarray:
         """The box with the head inpainted (at quarter size, upsampled), uint8 (h,w,3).
 
-        person: (h,w) float32 in [0,1], the person mask; below_chin: (h,w) float32 in [0,1],
+        person: (h,w) float32 in [0,1], the person mask (None: none found); below_chin: (h,w) float32 in [0,1],
         1 below the chin. Where the box shows enough background (at least _MIN_BACKGROUND of it
         outside the person), the fill above the chin is drawn from the background alone: what
         a moved head uncovers is the wall behind it, not a smear of the hair around the hole.
@@ -161,11 +161,11 @@ class HeadRegion:
         as it always was. The person's pixels outside the head's zone stay as they are."""
         h, w = alpha.shape
         hole = (alpha > 0.02).astype(np.uint8) * 255  # soft edges too: no ghost of the old head
-        hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+        hole = cv2.dilate(hole, disk)
         filled = _inpaint_quarter(box, hole)
-        if person is not None and below_chin is not None:
-            people = cv2.dilate((person > 0.1).astype(np.uint8) * 255,
-                                cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+        if person is not None:
+            people = cv2.dilate((person > 0.1).astype(np.uint8) * 255, disk)
             if float(np.mean(people == 0)) >= _MIN_BACKGROUND:
                 wall = _inpaint_quarter(box, cv2.max(hole, people))
                 filled = cv2.blendLinear(filled, wall, np.ascontiguousarray(below_chin, np.float32),
