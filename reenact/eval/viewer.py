@@ -186,7 +186,8 @@ def summary_of(per_clip: list[dict], pairs: list[dict]) -> dict[str, float]:
     frames), cross means over pairs (head_step_excess: the largest over pairs)."""
     out = {("self_" + k if k.startswith("ssim_") else k): nanmean(c.get(k) for c in per_clip)
            for k in SELF_KEYS}
-    out.update({k: nanmean(p.get(k) for p in pairs) for k in CROSS_KEYS})
+    out.update({k: nanmean(p.get(k) for p in pairs) for k in CROSS_KEYS
+                if k != "head_step_excess"})
     # a head that jumps once is a jump: the worst pair, not the mean
     steps = [p.get("head_step_excess") for p in pairs]
     steps = [float(v) for v in steps if v is not None and np.isfinite(v)]
