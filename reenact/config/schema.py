@@ -69,6 +69,11 @@ class StreamConfig:
     # for the cores: 19.7 vs 20.7 fps, 89 vs 66 ms capture->sink (docs/PERFORMANCE.md). Off by
     # default: every stage on the main thread.
     track_ahead: bool = False
+    # run the generator's network for frame N on a worker thread while the main thread tracks,
+    # fuses and composites around it (reenact.pipeline.render_ahead): the two halves share the
+    # cores instead of taking turns. "auto": on for a renderer that splits (the generator on the
+    # CPU) on 2+ cores; the worker's network then takes one core fewer (renderer.threads 0)
+    render_ahead: Literal["auto", "on", "off"] = "auto"
     # composite (crop -> frame): "multiband" blends the rendered face into the target band by band
     # (Laplacian pyramid: no seam, no halo; ~1 ms at 256 on an idle core); "feather" alpha-blends
     # it over a feathered mask only; "auto": multiband for a renderer that repaints the face (the

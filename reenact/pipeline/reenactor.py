@@ -5,6 +5,10 @@
 found). `tracked` is `track(image)`'s result when it already ran (the live loop may track the
 next frame on the capture thread while this one renders), a scripted source's landmarks (the
 demo), or None: the reenactor tracks the image itself.
+
+`process` is `finish(begin(...))`: the live loop may call the two halves apart, so that a
+renderer's network runs on a worker while the next frame is tracked (`reenact.pipeline.
+render_ahead`). Frames must be finished in the order they were begun.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from reenact.pipeline.composite import CrossFade, letterbox
 from reenact.pipeline.face_lost import FaceLostPolicy
 from reenact.pipeline.motion import MotionStage
 from reenact.pipeline.presets import PresetMixer
+from reenact.pipeline.render_ahead import FrameJob, splits
 from reenact.pipeline.target import PreparedTarget
 from reenact.pipeline.timing import StageTimer
 
@@ -125,11 +130,11 @@ class Reenactor:
 
         tracked: the frame's landmarks when already tracked (or scripted); None = track here.
         While a target switch cross-fades, every output is mixed with the previous target's."""
-        result = self._step(image, t_s, tracked)
-        output = self.crossfade.apply(result.output, t_s)
-        return result if output is result.output else replace(result, output=output)
+        return self.finish(self.begin(image, t_s, tracked))
 
-    def _step(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> FrameResult:
+    def begin(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> FrameJob:
+        """The first half of `process`: tracking and fusion, and the renderer's network staged
+        (`job.launch(worker)` runs it there; else `finish` runs it)."""
         clock = _Clock(self.timer)
         self._t_s = t_s
         if self.target_video is not None:
@@ -138,11 +143,11 @@ class Reenactor:
             clock.since("target", start)
         if self.paused:  # the actor's own frame, letterboxed to the output size
             self._passthrough = letterbox(image, self.target.frame.shape, self._passthrough)
-            return FrameResult(self._passthrough, None, False, clock.ms)
+            return FrameJob(t_s, FrameResult(self._passthrough, None, False, clock.ms))
         tracked = tracked if tracked is not None else self.track(image)
         clock.add("track", tracked.ms)
         if tracked.source is None:
-            return self._lost(t_s, clock)
+            return FrameJob(t_s, self._lost(t_s, clock))
         self.frames_with_face += 1
         start = time.perf_counter_ns()
         source = self.landmark_filter.filter(tracked.source, t_s) if self.smoothing else tracked.source
@@ -152,11 +157,16 @@ class Reenactor:
             self.motion.calibrate(tracked.alignment)
         if self.calibrator.neutral is None:
             self.face_lost.good(self.target.frame)
-            return FrameResult(self.target.frame, None, True, clock.ms)
+            return FrameJob(t_s, FrameResult(self.target.frame, None, True, clock.ms))
         self._frame_pose = (tracked.alignment, t_s, tracked.source)
-        fused, output = self._render(source, clock, smooth_ms)
-        self.face_lost.good(output)
-        return FrameResult(output, fused, True, clock.ms)
+        return self._render(source, clock, smooth_ms, t_s)
+
+    def finish(self, job: FrameJob) -> FrameResult:
+        """The second half of `process`: the crop composited (waiting for the network when it
+        runs on a worker), then the target switch's cross-fade."""
+        result = job.complete()
+        output = self.crossfade.apply(result.output, job.t_s)
+        return result if output is result.output else replace(result, output=output)
 
     def track(self, image: np.ndarray) -> Tracked:
         """The tracking stage alone: safe on another thread, as long as only one thread calls it."""
@@ -190,28 +200,40 @@ class Reenactor:
             fused = self.presets.apply(fused, target_neutral, self._t_s)
         return fused
 
-    def _render(self, source: np.ndarray, clock: _Clock,
-                smooth_ms: float) -> tuple[np.ndarray, np.ndarray]:
-        """fuse -> render -> blend crop -> composite: (J_gen (478,3), output (h,w,3) uint8)."""
+    def _render(self, source: np.ndarray, clock: _Clock, smooth_ms: float,
+                t_s: float) -> FrameJob:
+        """fuse -> render (staged when the renderer splits) -> blend crop -> composite; the job
+        finishes as J_gen (478,3) and the output (h,w,3) uint8."""
         target = self.target
         start = time.perf_counter_ns()
-        alignment, t_s, raw = self._frame_pose
+        alignment, _, raw = self._frame_pose
         fused, pose = self.motion.fuse(self.fuser, source, self.calibrator.neutral, target,
                                        self.intensity, alignment, t_s, raw, adjust=self._adjust)
         clock.since("fuse", start)
         start = time.perf_counter_ns()
-        crop = self.renderer.render(fused)
-        if self.presets.active:
-            crop = self.presets.blend_crop(crop, target.crop, target.landmarks_crop)
-        clock.since("render", start)
-        start = time.perf_counter_ns()
-        if self.crop_blender is not None:
-            crop = self.crop_blender.blend(crop)
-        clock.since("smooth", start, smooth_ms)
-        start = time.perf_counter_ns()
-        output = self.motion.composite(target, target.compositor.paste(crop), pose)
-        clock.since("composite", start)
-        return fused, output
+        run = crop = None
+        if splits(self.renderer):
+            run = self.renderer.stage(fused)
+        else:
+            crop = self.renderer.render(fused)
+        staged_ms = (time.perf_counter_ns() - start) / 1e6
+
+        def finish(crop: np.ndarray, network_ms: float) -> FrameResult:
+            start = time.perf_counter_ns()
+            if self.presets.active:
+                crop = self.presets.blend_crop(crop, target.crop, target.landmarks_crop)
+            clock.since("render", start, staged_ms + network_ms)
+            start = time.perf_counter_ns()
+            if self.crop_blender is not None:
+                crop = self.crop_blender.blend(crop)
+            clock.since("smooth", start, smooth_ms)
+            start = time.perf_counter_ns()
+            output = self.motion.composite(target, target.compositor.paste(crop), pose)
+            clock.since("composite", start)
+            self.face_lost.good(output)
+            return FrameResult(output, fused, True, clock.ms)
+
+        return FrameJob(t_s, run=run, crop=crop, finish=finish)
 
     # -- targets and controls --------------------------------------------------------------
 

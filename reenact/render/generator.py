@@ -3,6 +3,11 @@
 `GeneratorRenderer.render(fused_landmarks)` builds the 4-channel input (target RGB + landmark image
 of J_gen; the warp-guided variant adds the training-free warp), runs the chosen backend and
 returns the rendered crop. Input buffers are allocated once per target size.
+
+`stage(fused_landmarks)` splits that in two for a pipelined loop: it builds the input on the
+calling thread and returns the network call, which may run on another thread while the caller
+prepares the next frame (two input and two output buffers alternate, so the network reads one
+frame's input while the next is written).
 """
 
 from __future__ import annotations
@@ -59,10 +64,12 @@ def to_unit(image: np.ndarray, out: np.ndarray) -> None:
 
 
 class GeneratorRenderer:
-    """The trained U-net as a renderer: `set_target(crop, landmarks)`, `render(fused)`."""
+    """The trained U-net as a renderer: `set_target(crop, landmarks)`, `render(fused)`, or
+    `stage(fused)()` in two steps (see the module docstring)."""
 
     name = "generator"
     shifts_colours = True  # a network's colours drift: the compositor matches them to the target
+    BUFFERS = 2  # frames in flight: one in the network, one being prepared
 
     def __init__(self, *, model, meta: dict[str, str], backend, weights: Path) -> None:
         self.model = model
@@ -72,9 +79,14 @@ class GeneratorRenderer:
         self.size = model.size
         self.variant = model.variant
         self.channels = model.in_channels
-        self.x = np.zeros((1, self.channels, self.size, self.size), np.float32)
+        shape = (1, self.channels, self.size, self.size)
+        self._inputs = [np.zeros(shape, np.float32) for _ in range(self.BUFFERS)]
+        self._outputs = [np.zeros((self.size, self.size, 3), np.uint8) for _ in range(self.BUFFERS)]
+        self._target_unit = np.zeros((3, self.size, self.size), np.float32)
+        self._target_version = 0  # bumped by set_target; each input buffer records its copy's
+        self._input_versions = [-1] * self.BUFFERS
+        self._next = 0
         self.landmark_image = np.zeros((self.size, self.size), np.uint8)
-        self.output = np.zeros((self.size, self.size, 3), np.uint8)
         self.warp = None
         if self.variant == "warp_guided":
             from reenact.render.warp import WarpRenderer
@@ -86,22 +98,40 @@ class GeneratorRenderer:
         return self.backend.name
 
     def set_target(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
-        """crop: (S,S,3) uint8 target; landmarks: (478,3) its aligned landmarks."""
-        to_unit(crop, self.x[0, :3])
+        """crop: (S,S,3) uint8 target; landmarks: (478,3) its aligned landmarks. Applies from the
+        next `stage`/`render`; a network call already staged keeps the target it was given."""
+        to_unit(crop, self._target_unit)
+        self._target_version += 1
         if self.warp is not None:
             self.warp.set_target(crop, landmarks)
 
-    def render(self, fused: np.ndarray) -> np.ndarray:
-        """fused: (478,3) J_gen in crop pixels -> (S,S,3) uint8 rendered target."""
+    def stage(self, fused: np.ndarray):
+        """fused: (478,3) J_gen in crop pixels -> `run() -> (S,S,3) uint8`, the network call on
+        this frame's input (safe on another thread; call it before staging two more frames)."""
+        i = self._next
+        self._next = (i + 1) % self.BUFFERS
+        x, output = self._inputs[i], self._outputs[i]
+        if self._input_versions[i] != self._target_version:
+            np.copyto(x[0, :3], self._target_unit)
+            self._input_versions[i] = self._target_version
         draw_landmark_image(fused, self.size, out=self.landmark_image)
-        np.multiply(self.landmark_image, 2.0 / 255.0, out=self.x[0, 3], casting="unsafe")
-        self.x[0, 3] -= 1.0
+        np.multiply(self.landmark_image, 2.0 / 255.0, out=x[0, 3], casting="unsafe")
+        x[0, 3] -= 1.0
         if self.warp is not None:
-            to_unit(self.warp.render(fused), self.x[0, 4:7])
-        y = self.backend.run(self.x)[0]
-        np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255, out=y.transpose(1, 2, 0))
-        np.copyto(self.output, y.transpose(1, 2, 0), casting="unsafe")
-        return self.output
+            to_unit(self.warp.render(fused), x[0, 4:7])
+
+        def run() -> np.ndarray:
+            y = self.backend.run(x)[0]
+            np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255, out=y.transpose(1, 2, 0))
+            np.copyto(output, y.transpose(1, 2, 0), casting="unsafe")
+            return output
+
+        return run
+
+    def render(self, fused: np.ndarray) -> np.ndarray:
+        """fused: (478,3) J_gen in crop pixels -> (S,S,3) uint8 rendered target (a buffer that
+        the next-but-one call overwrites)."""
+        return self.stage(fused)()
 
 
 def load_generator_renderer(path: Path, config: Config):

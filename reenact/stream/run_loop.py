@@ -5,6 +5,11 @@ stale ones instead of building a queue. A file source is read in order, every fr
 real-time sink (one that declares `realtime`: virtual camera, stream, window) is paced to the
 source's fps. Ctrl-C ends the loop
 and the sink is closed cleanly, so a file stays playable.
+
+With `begin` / `finish` (render ahead, `reenact.pipeline.render_ahead`), a frame's network runs
+on a worker thread while the main thread begins the next frame; outputs still leave in order,
+each with its own capture time. A live source's frame is sent as soon as it is rendered when no
+newer frame is waiting, so a camera slower than the loop gets no extra delay.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from reenact.pipeline.reenactor import FrameResult
+from reenact.pipeline.render_ahead import FrameJob, RenderWorker
 from reenact.pipeline.timing import StageTimer
 from reenact.plugin_api import Frame, FrameSink, FrameSource
 from reenact.stream.capture import LatestFrameReader
@@ -68,6 +74,8 @@ class LoopParts:
     returning False ends the loop. on_stall(t_s) -> frame: what to send while a live source
     delivers nothing. prepare(image): runs on the capture thread of a live source (the next
     frame's tracking overlaps this frame's rendering); its value reaches `process`.
+    begin / finish / worker: `process` in two halves, the network of one frame on `worker`
+    while the next frame begins (render ahead); None = every frame by `process`.
     """
 
     source: FrameSource
@@ -78,6 +86,9 @@ class LoopParts:
     on_stall: Callable[[float], np.ndarray] | None = None
     progress: object = None
     prepare: Callable[[np.ndarray], object] | None = None
+    begin: Callable[[np.ndarray, float, object], FrameJob] | None = None
+    finish: Callable[[FrameJob], FrameResult] | None = None
+    worker: RenderWorker | None = None
 
 
 def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
@@ -91,14 +102,14 @@ def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
     reader = (LatestFrameReader(source, reconnect_s=reconnect_s, prepare=parts.prepare)
               if source.live else None)
     pacer = Pacer(source.fps) if parts.sink.realtime and not source.live else None
-    start_ns = time.perf_counter_ns()
+    flow = _Flow(parts, reader, pacer, result)
     try:
         if reader is not None:
             reader.start()
-        while _one_frame(parts, reader, pacer, result, start_ns):
-            if max_frames and result.frames_out >= max_frames:
-                break
-            if duration_s and (time.perf_counter_ns() - start_ns) / 1e9 >= duration_s:
+        while True:
+            more = not (max_frames and result.frames_in >= max_frames) and not (
+                duration_s and (time.perf_counter_ns() - flow.start_ns) / 1e9 >= duration_s)
+            if not (more or flow.pending) or not flow.step(more):
                 break
     except KeyboardInterrupt:
         result.interrupted = True
@@ -112,35 +123,120 @@ def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
     return result
 
 
-def _one_frame(parts: LoopParts, reader: LatestFrameReader | None, pacer: Pacer | None,
-               result: LoopResult, start_ns: int) -> bool:
-    """Capture, process, pace and write one frame; False when the loop should end."""
-    source, timer = parts.source, parts.timer
-    prepared = None
-    with timer.stage("capture"):
-        if reader is not None:
-            frame, prepared = reader.take(timeout=3.0 / (source.fps or 30.0)
-                                          if parts.on_stall else None)
-            result.capture_status = reader.status
-        else:
-            frame = source.read()
-    if frame is None and (reader is None or reader.ended or parts.on_stall is None):
-        return False
-    if frame is None:
-        result.stalls += 1
-        output = parts.on_stall((time.perf_counter_ns() - start_ns) / 1e9)
-    else:
-        result.frames_in += 1
-        t_s = (frame.timestamp_ns - start_ns) / 1e9 if source.live else frame.pts_s
-        output = parts.process(frame.image, t_s, prepared).output
-    if pacer is not None:
-        pacer.wait()
-    with timer.stage("sink"):
-        parts.sink.write(output)
-    result.frames_out += 1
-    if frame is not None:
-        result.latency_ms.append((time.perf_counter_ns() - frame.timestamp_ns) / 1e6)
-    timer.frame_done()
-    if parts.progress is not None:
-        parts.progress.update(1)
-    return not (parts.on_frame is not None and parts.on_frame(output, frame, result) is False)
+NEAR_DONE = 0.5  # x the main thread's half: a network this close to done is waited for
+
+
+class _Average:
+    """A running average of recent durations (ms): exponential, weight 1/8 to the newest."""
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def add(self, ms: float) -> None:
+        self.value = ms if self.value == 0.0 else self.value + (ms - self.value) / 8.0
+
+
+class _Flow:
+    """The loop's steps: capture, process (or begin / finish one frame apart), pace and write."""
+
+    def __init__(self, parts: LoopParts, reader: LatestFrameReader | None, pacer: Pacer | None,
+                 result: LoopResult) -> None:
+        self.parts, self.reader, self.pacer, self.result = parts, reader, pacer, result
+        self.pending: tuple[FrameJob, Frame] | None = None  # begun, its network on the worker
+        self.start_ns = time.perf_counter_ns()
+        self.begin_ms = _Average()  # the main thread's half of a frame
+        self.network_ms = _Average()  # the worker's
+
+    def step(self, more: bool) -> bool:
+        """Write one frame (or two, when a frame in flight is sent first); False when the loop
+        should end. more: whether a new frame may be begun."""
+        if self.pending is not None and (not more or self._send_first()):
+            return self._send_pending()
+        frame, prepared = self._capture()
+        if frame is None:
+            if self.pending is not None and not self._send_pending():
+                return False
+            if self.reader is None or self.reader.ended or self.parts.on_stall is None:
+                return False
+            self.result.stalls += 1
+            return self._write(self.parts.on_stall(self._now_s()), None)
+        self.result.frames_in += 1
+        t_s = (frame.timestamp_ns - self.start_ns) / 1e9 if self.parts.source.live else frame.pts_s
+        if self.parts.begin is None:
+            return self._write(self.parts.process(frame.image, t_s, prepared).output, frame)
+        return self._begin(frame, t_s, prepared)
+
+    def _begin(self, frame: Frame, t_s: float, prepared: object) -> bool:
+        """Begin this frame, start its network once the previous frame's is done, then send
+        the previous frame (composited here while the network runs)."""
+        start = time.perf_counter_ns()
+        job = self.parts.begin(frame.image, t_s, prepared)
+        self.begin_ms.add((time.perf_counter_ns() - start) / 1e6)
+        previous, self.pending = self.pending, None
+        if previous is not None:
+            previous[0].wait()
+        job.launch(self.parts.worker)
+        if job.in_flight:
+            self.pending = (job, frame)
+            if self.reader is not None:
+                job.when_done(self.reader.poke)
+        alive = previous is None or self._write(self._finish(previous[0]), previous[1])
+        if self.pending is None and alive:
+            alive = self._write(self._finish(job), frame)
+        return alive
+
+    def _send_first(self) -> bool:
+        """Whether to send the frame in flight before beginning another. A file's next frame
+        is always there: it is begun first (throughput). A live source's frame in flight is
+        sent once rendered, unless a newer frame comes first; then the newer one is begun first
+        only if the network still has more than half a `begin` to run (a camera slower than
+        the loop then gets its frames with the least delay, a faster one the most fps)."""
+        if self.reader is None:
+            return False
+        job = self.pending[0]
+        self.reader.wait_until(lambda: job.done)
+        if job.done:
+            return True
+        if self.network_ms.value - job.running_ms() > NEAR_DONE * self.begin_ms.value:
+            return False
+        job.wait()
+        return True
+
+    def _send_pending(self) -> bool:
+        job, frame = self.pending
+        self.pending = None
+        return self._write(self._finish(job), frame)
+
+    def _finish(self, job: FrameJob) -> np.ndarray:
+        output = self.parts.finish(job).output
+        if job.network_ms:
+            self.network_ms.add(job.network_ms)
+        return output
+
+    def _capture(self) -> tuple[Frame | None, object]:
+        parts, reader = self.parts, self.reader
+        with parts.timer.stage("capture"):
+            if reader is None:
+                return parts.source.read(), None
+            fps = parts.source.fps or 30.0
+            frame, prepared = reader.take(timeout=3.0 / fps if parts.on_stall else None)
+            self.result.capture_status = reader.status
+            return frame, prepared
+
+    def _now_s(self) -> float:
+        return (time.perf_counter_ns() - self.start_ns) / 1e9
+
+    def _write(self, output: np.ndarray, frame: Frame | None) -> bool:
+        """Pace, write and count one output; False when a hook ends the loop."""
+        parts, result = self.parts, self.result
+        if self.pacer is not None:
+            self.pacer.wait()
+        with parts.timer.stage("sink"):
+            parts.sink.write(output)
+        result.frames_out += 1
+        if frame is not None:
+            result.latency_ms.append((time.perf_counter_ns() - frame.timestamp_ns) / 1e6)
+        parts.timer.frame_done()
+        if parts.progress is not None:
+            parts.progress.update(1)
+        return not (parts.on_frame is not None and parts.on_frame(output, frame, result) is False)

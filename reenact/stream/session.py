@@ -17,6 +17,7 @@ from reenact.config import Config, dump_config
 from reenact.config.plugins import plugin_options
 from reenact.pipeline.factory import build_reenactor
 from reenact.pipeline.outputs import check_outputs
+from reenact.pipeline.render_ahead import RenderWorker, render_ahead_on
 from reenact.pipeline.timing import StageTimer
 from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
 from reenact.stream.run_loop import LoopParts, LoopResult, run_loop
@@ -98,11 +99,17 @@ def run_session(
         progress = _progress(source, config, show_progress)
         if progress is not None:
             stack.callback(progress.close)
+        worker = None
+        if render_ahead_on(config.stream.render_ahead, reenactor.renderer):
+            worker = RenderWorker()
+            stack.callback(worker.close)  # before the reenactor closes: a call may be in flight
         parts = LoopParts(
             source=source, sink=sink, process=reenactor.process, timer=timer,
             on_frame=on_frame(reenactor, sink) if on_frame is not None else None,
             on_stall=reenactor.stalled, progress=progress,
             prepare=reenactor.track if config.stream.track_ahead else None,
+            begin=reenactor.begin if worker else None,
+            finish=reenactor.finish if worker else None, worker=worker,
         )
         result = run_loop(parts, max_frames=config.stream.max_frames,
                           duration_s=config.stream.duration_s,
