@@ -144,8 +144,11 @@ class _Flow:
         self.parts, self.reader, self.pacer, self.result = parts, reader, pacer, result
         self.pending: tuple[FrameJob, Frame] | None = None  # begun, its network on the worker
         self.start_ns = time.perf_counter_ns()
-        self.begin_ms = _Average()  # the main thread's half of a frame
-        self.network_ms = _Average()  # the worker's
+        self.begin_ms = _Average()  # the main thread's first half of a frame
+        self.network_ms = _Average()  # the worker's part
+        self.finish_ms = _Average()  # the main thread's second half (composite)
+        fps = parts.source.fps or 30.0
+        self.interval_ms = 1000.0 / fps  # a live source's frame interval
 
     def step(self, more: bool) -> bool:
         """Write one frame (or two, when a frame in flight is sent first); False when the loop
@@ -188,16 +191,20 @@ class _Flow:
     def _send_first(self) -> bool:
         """Whether to send the frame in flight before beginning another. A file's next frame
         is always there: it is begun first (throughput). A live source's frame in flight is
-        sent once rendered, unless a newer frame comes first; then the newer one is begun first
-        only if the network still has more than half a `begin` to run (a camera slower than
-        the loop then gets its frames with the least delay, a faster one the most fps)."""
+        sent once rendered, unless a newer frame comes first. The newer one is then begun first
+        only when the loop could not keep up with the camera otherwise (a whole frame, done in
+        turn, takes longer than the camera's frame interval) and the network still has more
+        than half a `begin` to run: a camera the serial loop keeps up with gets its frames with
+        the least delay, a faster one the most fps the two cores give."""
         if self.reader is None:
             return False
         job = self.pending[0]
         self.reader.wait_until(lambda: job.done)
         if job.done:
             return True
-        if self.network_ms.value - job.running_ms() > NEAR_DONE * self.begin_ms.value:
+        in_turn_ms = self.begin_ms.value + self.network_ms.value + self.finish_ms.value
+        if in_turn_ms > self.interval_ms and (
+                self.network_ms.value - job.running_ms() > NEAR_DONE * self.begin_ms.value):
             return False
         job.wait()
         return True
@@ -208,9 +215,11 @@ class _Flow:
         return self._write(self._finish(job), frame)
 
     def _finish(self, job: FrameJob) -> np.ndarray:
+        start = time.perf_counter_ns()
         output = self.parts.finish(job).output
         if job.network_ms:
             self.network_ms.add(job.network_ms)
+            self.finish_ms.add((time.perf_counter_ns() - start) / 1e6)
         return output
 
     def _capture(self) -> tuple[Frame | None, object]:
