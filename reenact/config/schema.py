@@ -174,6 +174,9 @@ class RendererConfig:
     # writes beside the ONNX cache (calibrated on real clips; an error when there is none),
     # "off" fp32, "auto" the INT8 model when there is one for these weights, else fp32
     quantize: Literal["auto", "off", "int8"] = "auto"
+    # the warp-guided generator's eyes: "warp" pastes the warp's eyes (gaze, lids and blinks as
+    # its painters draw them, from J_gen) over the network's; "network" keeps the network's own
+    eyes: Literal["warp", "network"] = "warp"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from reenact.engine.weights import load_into, load_weights
 from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.render import register_renderer
+from reenact.render.eye_keep import eye_patches, paste_eyes
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ class GeneratorRenderer:
     shifts_colours = True  # a network's colours drift: the compositor matches them to the target
     BUFFERS = 2  # frames in flight: one in the network, one being prepared
 
-    def __init__(self, *, model, meta: dict[str, str], backend, weights: Path) -> None:
+    def __init__(self, *, model, meta: dict[str, str], backend, weights: Path,
+                 eyes_from_warp: bool = True) -> None:
         self.model = model
         self.meta = meta
         self.backend = backend
@@ -92,6 +94,8 @@ class GeneratorRenderer:
             from reenact.render.warp import WarpRenderer
 
             self.warp = WarpRenderer(size=self.size)
+        # the warp's eyes pasted over the network's (reenact.render.eye_keep): warp-guided only
+        self.eyes_from_warp = bool(eyes_from_warp) and self.warp is not None
 
     @property
     def backend_name(self) -> str:
@@ -117,14 +121,18 @@ class GeneratorRenderer:
         draw_landmark_image(fused, self.size, out=self.landmark_image)
         np.multiply(self.landmark_image, 2.0 / 255.0, out=x[0, 3], casting="unsafe")
         x[0, 3] -= 1.0
+        eyes = []
         if self.warp is not None:
-            to_unit(self.warp.render(fused), x[0, 4:7])
+            warped = self.warp.render(fused)
+            to_unit(warped, x[0, 4:7])
+            if self.eyes_from_warp:
+                eyes = eye_patches(fused, warped)
 
         def run() -> np.ndarray:
             y = self.backend.run(x)[0]
             np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255, out=y.transpose(1, 2, 0))
             np.copyto(output, y.transpose(1, 2, 0), casting="unsafe")
-            return output
+            return paste_eyes(output, eyes)
 
         return run
 
@@ -169,9 +177,11 @@ def generator_on_backend(model, meta: dict[str, str], config: Config, *,
             raise ConfigError(f"renderer.quantize={r.quantize} is for ONNX Runtime on the CPU; "
                               "on CUDA set renderer.quantize=off")
         return DeviceFrameRenderer(model=model, meta=meta, weights=weights, device="cuda",
-                                   precision=r.precision, use_graph=r.cuda_graph)
+                                   precision=r.precision, use_graph=r.cuda_graph,
+                                   eyes_from_warp=r.eyes == "warp")
     backend = make_backend(model, config, onnx_path=onnx_path)
-    return GeneratorRenderer(model=model, meta=meta, backend=backend, weights=weights)
+    return GeneratorRenderer(model=model, meta=meta, backend=backend, weights=weights,
+                             eyes_from_warp=config.renderer.eyes == "warp")
 
 
 def make_backend(model, config: Config, *, onnx_path: Path):

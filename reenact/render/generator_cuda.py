@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from reenact.errors import InputError
+from reenact.render.eye_keep import eye_alpha
 from reenact.render.raster_torch import LandmarkRaster
 from reenact.render.warp import validate_crop, validate_landmarks
 from reenact.render.warp_torch import TorchWarp, WarpExtras
@@ -46,7 +47,7 @@ class DeviceFrameRenderer:
 
     def __init__(self, *, model, meta: dict[str, str], weights: Path | None,
                  device: str = "cuda", precision: str = "auto",
-                 use_graph: bool | None = None) -> None:
+                 use_graph: bool | None = None, eyes_from_warp: bool = True) -> None:
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
         if precision == "auto":
@@ -79,6 +80,11 @@ class DeviceFrameRenderer:
             self.dev_planes = torch.zeros(7, s, s, dtype=torch.float16, device=dev)
             self.remap = torch.zeros(s, s, 2, dtype=torch.float32, device=dev)
             self.extras = WarpExtras(self.cpu_warp, self.host_planes.numpy())
+        # the warp's eyes over the network's (reenact.render.eye_keep), blended on the device
+        self.eyes_from_warp = bool(eyes_from_warp) and self.warp is not None
+        if self.eyes_from_warp:
+            self.host_eyes = torch.zeros(s, s, dtype=torch.float16, pin_memory=pin)
+            self.dev_eyes = torch.zeros(s, s, dtype=torch.float16, device=dev)
         self._has_target = False
         self.stages = self._stages()
         self.graphs: dict[str, torch.cuda.CUDAGraph] = {}
@@ -110,6 +116,8 @@ class DeviceFrameRenderer:
 
     def _generator(self) -> None:
         y = self.model(self.x)[0].float()
+        if self.eyes_from_warp:  # y + a (warped - y), both in [-1, 1]
+            y = y + self.dev_eyes.float() * (self.x[0, 4:7].float() - y)
         image = ((y + 1.0) * 127.5 + 0.5).clamp_(0.0, 255.0)
         self.dev_out.copy_(image.permute(1, 2, 0).to(torch.uint8))
 
@@ -173,6 +181,8 @@ class DeviceFrameRenderer:
         else:
             xy = validate_landmarks(fused, "fused landmarks")
         self.host_lm.numpy()[...] = xy
+        if self.eyes_from_warp:
+            eye_alpha(xy, self.size, self.host_eyes.numpy())
         if not self.cuda:
             return self._render_eager(xy)
         ev = self.events
@@ -194,6 +204,8 @@ class DeviceFrameRenderer:
             ev[3].record()
             if self.warp is not None:
                 self._run("warp")
+            if self.eyes_from_warp:
+                self.dev_eyes.copy_(self.host_eyes, non_blocking=True)
             ev[4].record()
             self._run("generator")
             ev[5].record()
@@ -208,6 +220,8 @@ class DeviceFrameRenderer:
         if self.warp is not None:
             self.extras.fill(xy)
             self.dev_planes.copy_(self.host_planes)
+        if self.eyes_from_warp:
+            self.dev_eyes.copy_(self.host_eyes)
         for run in self.stages.values():
             run()
         self.host_out.copy_(self.dev_out)

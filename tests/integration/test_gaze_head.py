@@ -234,3 +234,54 @@ def test_head_roll_follows_the_actors_3d_roll(clips_dir: Path):
     actor = mesh_angles(np.stack(image_landmarks))[:, 0]
     assert np.std(actor) > 1.0  # the actor does roll (by more than the eval counts as still)
     assert pearson_r(actor, np.array(rolls), min_actor_std=1.0) > 0.8
+
+
+def _generators(path: str):
+    """(eyes from the warp, the network's own eyes): ONNX Runtime, or the device frame renderer
+    (the CUDA path's code, eager on the CPU)."""
+    from reenact.render import build_renderer
+
+    if path == "onnx":
+        return tuple(build_renderer(_config("renderer.kind=generator", "renderer.backend=onnx",
+                                            f"renderer.eyes={eyes}"))
+                     for eyes in ("warp", "network"))
+    from reenact.engine.shipped import shipped_weights
+    from reenact.render.generator import load_generator
+    from reenact.render.generator_cuda import DeviceFrameRenderer
+
+    model, meta = load_generator(shipped_weights("generator", SIZE), size=SIZE)
+    return tuple(DeviceFrameRenderer(model=model, meta=meta, weights=None, device="cpu",
+                                     eyes_from_warp=eyes) for eyes in (True, False))
+
+
+@pytest.mark.parametrize("path", ["onnx", "torch"])
+def test_the_generator_keeps_the_warps_eyes(portrait_target, path):
+    """With `renderer.eyes: warp` (the default) the generator's output around the eyes is the
+    warp's render (gaze and lids exactly as its painters draw them) and elsewhere the network's
+    own; with `network` the eyes are the network's, which differ from the warp's."""
+    from reenact.landmarks.regions import REGIONS
+    from reenact.render import build_renderer
+
+    neutral = portrait_target.landmarks_crop
+    looking = _look(neutral, 0.15, 0.05)
+    kept, own = _generators(path)
+    warp = build_renderer(_config())
+    for r in (kept, own, warp):
+        r.set_target(portrait_target.crop, neutral)
+    out_kept, out_own = kept.render(looking).copy(), own.render(looking).copy()
+    out_warp = warp.render(looking).copy()
+
+    def box(points, pad=0):
+        x0, y0 = np.floor(points[:, :2].min(axis=0)).astype(int) - pad
+        x1, y1 = np.ceil(points[:, :2].max(axis=0)).astype(int) + pad
+        return slice(y0, y1), slice(x0, x1)
+
+    def mad(a, b, where):
+        return float(np.abs(a[where].astype(np.int16) - b[where].astype(np.int16)).mean())
+
+    for eye in ("left_eye", "right_eye"):
+        core = box(looking[REGIONS[eye]])
+        assert mad(out_kept, out_warp, core) < 0.75, eye  # the warp's eye, to rounding
+        assert mad(out_own, out_warp, core) > 2.0, eye  # the network's own eye differs
+    mouth = box(looking[REGIONS["lips_outer"]], pad=4)
+    assert mad(out_kept, out_own, mouth) == 0.0  # the rest is the network's, untouched
