@@ -121,6 +121,7 @@ class Reenactor:
         self.motion = MotionStage(config)
         self.motion.moves_frame = target_video is None
         self._frame_pose: tuple = (None, 0.0, None)  # this frame's alignment, time, raw landmarks
+        self.render_ahead = False  # set by the session when a worker runs the network ahead
         self._use_target(target)
 
     # -- the one entrance ------------------------------------------------------------------

@@ -48,6 +48,7 @@ class Panel:
             "backend": getattr(renderer, "backend_name", "numpy"),
             "device": str(getattr(renderer, "device", "cpu")),
             "fuser": type(r.fuser).__name__,
+            "render_ahead": bool(getattr(r, "render_ahead", False)),
         }
 
     @property

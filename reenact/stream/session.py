@@ -103,6 +103,9 @@ def run_session(
         if render_ahead_on(config.stream.render_ahead, reenactor.renderer):
             worker = RenderWorker()
             stack.callback(worker.close)  # before the reenactor closes: a call may be in flight
+            reenactor.render_ahead = True
+            log.info("rendering ahead: the network runs on a second thread "
+                     "(stream.render_ahead=off for the serial loop)")
         parts = LoopParts(
             source=source, sink=sink, process=reenactor.process, timer=timer,
             on_frame=on_frame(reenactor, sink) if on_frame is not None else None,

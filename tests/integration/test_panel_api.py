@@ -55,6 +55,7 @@ def test_status_carries_state_stats_and_engine(session):
     assert status["fps"] > 0 and status["delay_ms"] > 0
     assert {"track", "render", "composite"} <= set(status["stages_ms"])
     assert status["renderer"] == "warp" and status["device"] == "cpu"
+    assert status["render_ahead"] is False  # the warp has no network to run on a second thread
     assert isinstance(status["face_found"], bool) and isinstance(status["calibrating"], bool)
     assert [t["name"] for t in status["targets"]][1:] == ["lp_s0.jpg", "lp_s1.jpg"]
 

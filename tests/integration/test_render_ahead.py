@@ -38,12 +38,17 @@ def _run(config):
     renderer.backend.run = recorded
     outputs: list[tuple[int | None, np.ndarray]] = []
 
-    def on_frame(_reenactor, _sink):
+    flags: list[bool] = []
+
+    def on_frame(reenactor, _sink):
+        flags.append(reenactor.render_ahead)  # what the panel's /status shows
+
         def hook(output, frame, _result):
             outputs.append((None if frame is None else frame.index, output.copy()))
         return hook
 
     report = run_session(config, show_progress=False, on_frame=on_frame, renderer=renderer)
+    assert flags == [config.stream.render_ahead == "on"]
     return report, outputs, threads
 
 

@@ -131,7 +131,7 @@ function showStatus(s) {
   chip("chip-delay", s.delay_ms == null ? "delay -" : `delay ${s.delay_ms.toFixed(0)} ms`);
   chip("chip-face", s.paused ? "paused" : s.face_found ? "face found" : "face lost", s.paused ? undefined : s.face_found);
   chip("chip-calib", s.calibrating ? "calibrating: look neutral" : "calibrated", !s.calibrating);
-  chip("chip-engine", `${s.renderer} · ${s.backend} · ${s.device}`);
+  chip("chip-engine", `${s.renderer} · ${s.backend} · ${s.device}${s.render_ahead ? " · ahead" : ""}`);
   setText($("calib-state"), s.calibrating ? "calibrating…" : "done");
   if (s.preview_fps) setText($("preview-rate").options[0], `default (${s.preview_fps} fps)`);
   const height = `${s.preview_height}px`;
