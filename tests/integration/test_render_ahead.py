@@ -134,3 +134,29 @@ def test_frame_job_runs_inline_without_a_worker_and_reports_its_network_time():
         assert job.complete() is crop
     finally:
         worker.close()
+
+
+def test_a_staged_frame_keeps_its_target_when_the_target_switches_before_it_runs(
+        portraits_dir):
+    """The live loop stages frame N, then may switch targets (a click in the panel, a moving
+    target's next frame) before frame N's call runs on the worker: frame N is still the old
+    target's, warp included, and the next frame is the new one's."""
+    from reenact.pipeline.target import prepare_target
+
+    config = _config(portraits_dir / "lp_s0.jpg")
+    first = prepare_target(str(portraits_dir / "lp_s42.jpg"), config)
+    second = prepare_target(str(portraits_dir / "sadtalker_people_0.png"), config)
+    fused = first.landmarks_crop.copy()
+    fused[13:15, 1] += [-3.0, 3.0]  # the mouth a little open: the warp has work to do
+
+    alone = build_renderer(config)
+    alone.set_target(first.crop, first.landmarks_crop)
+    expected = alone.render(fused).copy()
+
+    switching = build_renderer(config)
+    switching.set_target(first.crop, first.landmarks_crop)
+    run = switching.stage(fused)
+    switching.set_target(second.crop, second.landmarks_crop)
+    assert np.array_equal(run(), expected)
+    alone.set_target(second.crop, second.landmarks_crop)
+    assert np.array_equal(switching.render(fused), alone.render(fused))
