@@ -39,11 +39,13 @@ INTENSITY_RANGE = (0.0, 1.5)
 class Tracked:
     """The tracking stage's result for one frame: aligned source landmarks (478,3) in crop
     pixels, or None when no usable face was found (none, or turned too far), and its time;
-    alignment: the frame's face alignment (head roll, shift and scale; None = unknown)."""
+    alignment: the frame's face alignment (head roll, shift and scale; None = unknown);
+    image_landmarks: what the tracker found in the frame (None: nothing, or not tracked)."""
 
     source: np.ndarray | None
     ms: float = 0.0
     alignment: Alignment | None = None
+    image_landmarks: np.ndarray | None = None  # (478,3) in the frame's pixels, as tracked
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,6 @@ class Reenactor:
         self._passthrough: np.ndarray | None = None
         self.frames_with_face = 0
         self.frames_without_face = 0
-        self.last_image_landmarks: np.ndarray | None = None
         self.presets = PresetMixer.from_config(config)  # expression presets (keys 1-6)
         self._t_s = 0.0
         self.target = target
@@ -122,6 +123,8 @@ class Reenactor:
         self.motion.moves_frame = target_video is None
         self._frame_pose: tuple = (None, 0.0, None)  # this frame's alignment, time, raw landmarks
         self.render_ahead = False  # set by the session when a worker runs the network ahead
+        self._frame_landmarks: np.ndarray | None = None  # the frame being begun's, as tracked
+        self.shown_landmarks: np.ndarray | None = None  # the last finished frame's, as tracked
         self._use_target(target)
 
     # -- the one entrance ------------------------------------------------------------------
@@ -136,17 +139,24 @@ class Reenactor:
     def begin(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> FrameJob:
         """The first half of `process`: tracking and fusion, and the renderer's network staged
         (`job.launch(worker)` runs it there; else `finish` runs it)."""
+        job = self._begin(image, t_s, tracked)
+        job.image_landmarks = self._frame_landmarks
+        return job
+
+    def _begin(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> FrameJob:
         clock = _Clock(self.timer)
         self._t_s = t_s
         if self.target_video is not None:
             start = time.perf_counter_ns()  # a moving target: its next prepared frame
             self._use_target(self.target_video.next())
             clock.since("target", start)
+        self._frame_landmarks = None
         if self.paused:  # the actor's own frame, letterboxed to the output size
             self._passthrough = letterbox(image, self.target.frame.shape, self._passthrough)
             return FrameJob(t_s, FrameResult(self._passthrough, None, False, clock.ms))
         tracked = tracked if tracked is not None else self.track(image)
         clock.add("track", tracked.ms)
+        self._frame_landmarks = tracked.image_landmarks
         if tracked.source is None:
             return FrameJob(t_s, self._lost(t_s, clock))
         self.frames_with_face += 1
@@ -164,7 +174,9 @@ class Reenactor:
 
     def finish(self, job: FrameJob) -> FrameResult:
         """The second half of `process`: the crop composited (waiting for the network when it
-        runs on a worker), then the target switch's cross-fade."""
+        runs on a worker), then the target switch's cross-fade. `shown_landmarks` becomes
+        what was tracked in this frame (the panel draws them on the camera frame it shows)."""
+        self.shown_landmarks = job.image_landmarks
         result = job.complete()
         output = self.crossfade.apply(result.output, job.t_s)
         return result if output is result.output else replace(result, output=output)
@@ -173,12 +185,11 @@ class Reenactor:
         """The tracking stage alone: safe on another thread, as long as only one thread calls it."""
         start = time.perf_counter_ns()
         landmarks = self.tracker.track_one(image)
-        self.last_image_landmarks = landmarks  # (478,3) in `image` pixels or None: the panel's view
         source = alignment = None
         if landmarks is not None and abs(head_yaw_deg(landmarks)) <= self.config.tracker.max_yaw_deg:
             alignment = compute_alignment(landmarks, self.config.renderer.size)
             source = alignment.landmarks_to_crop(landmarks)
-        return Tracked(source, (time.perf_counter_ns() - start) / 1e6, alignment)
+        return Tracked(source, (time.perf_counter_ns() - start) / 1e6, alignment, landmarks)
 
     def stalled(self, t_s: float) -> np.ndarray:
         """The frame to send while the camera delivers nothing: as if the face were lost."""

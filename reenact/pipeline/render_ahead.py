@@ -86,6 +86,7 @@ class FrameJob:
     crop: np.ndarray | None = None
     finish: Callable[[np.ndarray, float], Any] | None = None
     network_ms: float = 0.0  # the worker's time for the network, once it has run
+    image_landmarks: np.ndarray | None = None  # (478,3) tracked in the frame's pixels, or None
     _future: Future | None = field(default=None, repr=False)
     _launched_ns: int = field(default=0, repr=False)
 

@@ -65,7 +65,7 @@ class Panel:
         capture_ns = frame.timestamp_ns if frame is not None else 0
         self.output.offer(output, capture_ns=capture_ns)
         self.preview.offer(output, capture_ns=capture_ns, extra=(None, None))
-        landmarks = self.reenactor.last_image_landmarks
+        landmarks = self.reenactor.shown_landmarks  # this frame's (render ahead: not the newest)
         camera = frame.image if frame is not None else None
         self.previews.offer(output, capture_ns=capture_ns, extra=(camera, landmarks))
         if camera is not None:

@@ -160,3 +160,41 @@ def test_a_staged_frame_keeps_its_target_when_the_target_switches_before_it_runs
     assert np.array_equal(run(), expected)
     alone.set_target(second.crop, second.landmarks_crop)
     assert np.array_equal(switching.render(fused), alone.render(fused))
+
+
+def test_the_landmarks_shown_are_the_sent_frames_not_the_newest(clips_dir):
+    """Rendering ahead, frame N+1 is tracked before frame N is sent: the landmarks the panel
+    draws on frame N's camera image (`shown_landmarks`) must still be frame N's."""
+    from reenact.landmarks.tracker import FaceTracker
+    from reenact.pipeline.factory import build_reenactor
+    from reenact.pipeline.timing import StageTimer
+
+    frames = decode_rgb(clips_dir / "hdtf_aoc.mp4")[:96:12]  # a head that moves between them
+    reenactor = build_reenactor(_config(clips_dir / "hdtf_aoc.mp4"), timer=StageTimer())
+    worker = RenderWorker()
+    try:
+        previous = None
+        shown = []
+        for index, image in enumerate(frames):
+            job = reenactor.begin(image, index / 25.0, None)
+            if previous is not None:
+                previous.wait()
+            job.launch(worker)
+            if previous is not None:
+                reenactor.finish(previous)
+                shown.append(reenactor.shown_landmarks)
+            previous = job
+        reenactor.finish(previous)
+        shown.append(reenactor.shown_landmarks)
+    finally:
+        worker.close()
+        reenactor.close()
+    with FaceTracker() as tracker:
+        tracked = [tracker.track_one(image) for image in frames]
+    assert len(shown) == len(frames)
+
+    def gap(a, b):
+        return float(np.abs(a[:, :2] - b[:, :2]).mean())
+
+    for i, mine in enumerate(shown[:-1]):  # this frame's landmarks, not the next frame's
+        assert gap(mine, tracked[i]) < 0.5 * gap(mine, tracked[i + 1]), i
