@@ -72,7 +72,7 @@ class StreamConfig:
     # run the generator's network for frame N on a worker thread while the main thread tracks,
     # fuses and composites around it (reenact.pipeline.render_ahead): the two halves share the
     # cores instead of taking turns. "auto": on for a renderer that splits (the generator on the
-    # CPU) on 2+ cores; the worker's network then takes one core fewer (renderer.threads 0)
+    # CPU) on 2+ cores (renderer.threads is unchanged: 1 or 2 ONNX threads gave the same fps)
     render_ahead: Literal["auto", "on", "off"] = "auto"
     # composite (crop -> frame): "multiband" blends the rendered face into the target band by band
     # (Laplacian pyramid: no seam, no halo; ~1 ms at 256 on an idle core); "feather" alpha-blends

@@ -12,7 +12,7 @@ takes one half, so frames leave at the pace of the slower half instead of the su
     result = reenactor.finish(previous)          # main thread: composite the frame before
 
 A job whose frame has nothing to render on the worker (paused, no face, calibrating, or a
-renderer that does not split) is `ready` as soon as `begin` returns.
+renderer that does not split) is not `in_flight`: it can be finished as soon as `begin` returns.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-RENDER_AHEAD = ("auto", "on", "off")
+from reenact.engine.device import cpu_threads
 
 
 def splits(renderer) -> bool:
@@ -34,19 +34,11 @@ def splits(renderer) -> bool:
 
 
 def render_ahead_on(setting: str, renderer) -> bool:
-    """`stream.render_ahead` resolved for `renderer`: "on" / "off", or "auto": on when the
-    renderer splits and this process may use two cores or more."""
-    if setting not in RENDER_AHEAD:
-        raise ValueError(f"stream.render_ahead: '{setting}' is not one of {', '.join(RENDER_AHEAD)}")
+    """`stream.render_ahead` (checked at config load) resolved for `renderer`: "on" / "off", or
+    "auto": on when the renderer splits and this process may use two cores or more."""
     if setting == "off" or not splits(renderer):
         return False
-    return setting == "on" or usable_cores() >= 2
-
-
-def usable_cores() -> int:
-    from reenact.engine.device import cpu_threads  # noqa: PLC0415
-
-    return cpu_threads(0)
+    return setting == "on" or cpu_threads(0) >= 2
 
 
 class RenderWorker:
