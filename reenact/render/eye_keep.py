@@ -39,11 +39,10 @@ class EyePatch:
     warped: np.ndarray
 
 
-def eye_patches(fused: np.ndarray, warped: np.ndarray) -> list[EyePatch]:
-    """fused: (478,2|3) J_gen in crop pixels; warped: (S,S,3) uint8, the warp's render of it."""
-    size = warped.shape[0]
+def _eye_alphas(fused: np.ndarray, size: int):
+    """Per eye of J_gen (478,2|3) crop pixels: its box (y0, y1, x0, x1) in an (S,S) crop and the
+    feathered alpha (h,w) float32 there (the eye contour grown by GROW, blurred by FEATHER)."""
     xy = np.asarray(fused, np.float32)[:, :2]
-    patches = []
     for eye in EYES:
         contour = xy[REGIONS[eye]]
         width = float(np.linalg.norm(contour[0] - contour[8]))  # corner to corner
@@ -61,18 +60,21 @@ def eye_patches(fused: np.ndarray, warped: np.ndarray) -> list[EyePatch]:
         grow = max(1, int(round(GROW * width)))
         mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
         alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), FEATHER * width)
-        patches.append(EyePatch((y0, y1, x0, x1), alpha[..., None],
-                                warped[y0:y1, x0:x1].astype(np.float32)))
-    return patches
+        yield (int(y0), int(y1), int(x0), int(x1)), alpha
+
+
+def eye_patches(fused: np.ndarray, warped: np.ndarray) -> list[EyePatch]:
+    """fused: (478,2|3) J_gen in crop pixels; warped: (S,S,3) uint8, the warp's render of it."""
+    return [EyePatch(box, alpha[..., None], warped[box[0]:box[1], box[2]:box[3]].astype(np.float32))
+            for box, alpha in _eye_alphas(fused, warped.shape[0])]
 
 
 def eye_alpha(fused: np.ndarray, size: int, out: np.ndarray) -> np.ndarray:
     """The patches' alphas as one (S,S) plane written into `out` (float16 or float32), 0 away
     from the eyes: the device renderer's form (it blends on the device, from its own warp)."""
     out[...] = 0
-    for patch in eye_patches(fused, np.zeros((size, size, 3), np.uint8)):
-        y0, y1, x0, x1 = patch.box
-        out[y0:y1, x0:x1] = patch.alpha[..., 0]
+    for (y0, y1, x0, x1), alpha in _eye_alphas(fused, size):
+        out[y0:y1, x0:x1] = alpha
     return out
 
 
