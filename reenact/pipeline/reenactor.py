@@ -121,9 +121,7 @@ class Reenactor:
         # head motion and eyes, around fusion and composite (a video target's head is its own)
         self.motion = MotionStage(config)
         self.motion.moves_frame = target_video is None
-        self._frame_pose: tuple = (None, 0.0, None)  # this frame's alignment, time, raw landmarks
         self.render_ahead = False  # set by the session when a worker runs the network ahead
-        self._frame_landmarks: np.ndarray | None = None  # the frame being begun's, as tracked
         self.shown_landmarks: np.ndarray | None = None  # the last finished frame's, as tracked
         self._use_target(target)
 
@@ -138,27 +136,22 @@ class Reenactor:
 
     def begin(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> FrameJob:
         """The first half of `process`: tracking and fusion, and the renderer's network staged
-        (`job.launch(worker)` runs it there; else `finish` runs it)."""
-        job = self._begin(image, t_s, tracked)
-        job.image_landmarks = self._frame_landmarks
-        return job
-
-    def _begin(self, image: np.ndarray, t_s: float, tracked: Tracked | None) -> FrameJob:
+        (`job.launch(worker)` runs it there; else `finish` runs it). The job carries what was
+        tracked in the frame (`image_landmarks`)."""
         clock = _Clock(self.timer)
         self._t_s = t_s
         if self.target_video is not None:
             start = time.perf_counter_ns()  # a moving target: its next prepared frame
             self._use_target(self.target_video.next())
             clock.since("target", start)
-        self._frame_landmarks = None
         if self.paused:  # the actor's own frame, letterboxed to the output size
             self._passthrough = letterbox(image, self.target.frame.shape, self._passthrough)
             return FrameJob(t_s, FrameResult(self._passthrough, None, False, clock.ms))
         tracked = tracked if tracked is not None else self.track(image)
         clock.add("track", tracked.ms)
-        self._frame_landmarks = tracked.image_landmarks
+        seen = tracked.image_landmarks
         if tracked.source is None:
-            return FrameJob(t_s, self._lost(t_s, clock))
+            return FrameJob(t_s, self._lost(t_s, clock), image_landmarks=seen)
         self.frames_with_face += 1
         start = time.perf_counter_ns()
         source = self.landmark_filter.filter(tracked.source, t_s) if self.smoothing else tracked.source
@@ -168,9 +161,9 @@ class Reenactor:
             self.motion.calibrate(tracked.alignment)
         if self.calibrator.neutral is None:
             self.face_lost.good(self.target.frame)
-            return FrameJob(t_s, FrameResult(self.target.frame, None, True, clock.ms))
-        self._frame_pose = (tracked.alignment, t_s, tracked.source)
-        return self._render(source, clock, smooth_ms, t_s)
+            return FrameJob(t_s, FrameResult(self.target.frame, None, True, clock.ms),
+                            image_landmarks=seen)
+        return self._render(source, tracked, clock, smooth_ms, t_s)
 
     def finish(self, job: FrameJob) -> FrameResult:
         """The second half of `process`: the crop composited (waiting for the network when it
@@ -212,15 +205,16 @@ class Reenactor:
             fused = self.presets.apply(fused, target_neutral, self._t_s)
         return fused
 
-    def _render(self, source: np.ndarray, clock: _Clock, smooth_ms: float,
+    def _render(self, source: np.ndarray, tracked: Tracked, clock: _Clock, smooth_ms: float,
                 t_s: float) -> FrameJob:
         """fuse -> render (staged when the renderer splits) -> blend crop -> composite; the job
-        finishes as J_gen (478,3) and the output (h,w,3) uint8."""
+        finishes as J_gen (478,3) and the output (h,w,3) uint8. source: the smoothed landmarks;
+        tracked: the frame's tracking (its alignment and raw landmarks set the head pose)."""
         target = self.target
         start = time.perf_counter_ns()
-        alignment, _, raw = self._frame_pose
         fused, pose = self.motion.fuse(self.fuser, source, self.calibrator.neutral, target,
-                                       self.intensity, alignment, t_s, raw, adjust=self._adjust)
+                                       self.intensity, tracked.alignment, t_s, tracked.source,
+                                       adjust=self._adjust)
         clock.since("fuse", start)
         start = time.perf_counter_ns()
         run = crop = None
@@ -245,7 +239,8 @@ class Reenactor:
             self.face_lost.good(output)
             return FrameResult(output, fused, True, clock.ms)
 
-        return FrameJob(t_s, run=run, crop=crop, finish=finish)
+        return FrameJob(t_s, run=run, crop=crop, finish=finish,
+                        image_landmarks=tracked.image_landmarks)
 
     # -- targets and controls --------------------------------------------------------------
 
