@@ -147,8 +147,7 @@ class _Flow:
         self.begin_ms = _Average()  # the main thread's first half of a frame
         self.network_ms = _Average()  # the worker's part
         self.finish_ms = _Average()  # the main thread's second half (composite)
-        fps = parts.source.fps or 30.0
-        self.interval_ms = 1000.0 / fps  # a live source's frame interval
+        self.interval_ms = 1000.0 / (parts.source.fps or 30.0)  # a live source's frame interval
 
     def step(self, more: bool) -> bool:
         """Write one frame (or two, when a frame in flight is sent first); False when the loop
@@ -227,8 +226,8 @@ class _Flow:
         with parts.timer.stage("capture"):
             if reader is None:
                 return parts.source.read(), None
-            fps = parts.source.fps or 30.0
-            frame, prepared = reader.take(timeout=3.0 / fps if parts.on_stall else None)
+            stall_s = 3.0 * self.interval_ms / 1000.0  # three frame intervals
+            frame, prepared = reader.take(timeout=stall_s if parts.on_stall else None)
             self.result.capture_status = reader.status
             return frame, prepared
 
