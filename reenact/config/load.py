@@ -17,7 +17,7 @@ import yaml
 
 from reenact.atomic import write_atomic
 from reenact.config.ranges import check_ranges
-from reenact.config.schema import Config
+from reenact.config.schema import Config, SinkConfig, SourceConfig
 from reenact.errors import ConfigError
 
 # the checkout's configs/, or (installed from a wheel) the copy inside the package
@@ -137,6 +137,24 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def _forget_preset_plugin_options(data: dict[str, Any], dotted: str, value: Any,
+                                  preset_keys: set[str]) -> None:
+    """A flag or `--set` that switches `source.kind` or `sink.kind` to another plugin drops the
+    options the preset file gave the previous one: `reenact live --source video:clip.mp4`
+    must not resize the clip to configs/live.yaml's webcam 1280x720 (a portrait clip came out
+    squashed, its face lost in half the frames). The command's own options (live: a file in
+    place of the camera loops, paced) and options given on the command line are kept."""
+    section, _, key = dotted.partition(".")
+    node = data.get(section)
+    if key != "kind" or section not in ("source", "sink") or not isinstance(node, dict):
+        return
+    if str(node.get("kind", value)) == str(value):
+        return
+    own = {f.name for f in dataclasses.fields(SourceConfig if section == "source" else SinkConfig)}
+    for name in [k for k in node if k not in own and f"{section}.{k}" in preset_keys]:
+        del node[name]
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """'renderer.size=512' -> ('renderer.size', '512'), typed later by the field it sets."""
     key, sep, raw = text.partition("=")
@@ -183,16 +201,20 @@ def load_config(
     data: dict[str, Any] = {}
     for dotted, value in _flatten(base or {}):
         _set_path(data, dotted, value)
+    preset_keys: set[str] = set()
     if path:
         preset = resolve_preset(str(path))
         for dotted, value in _flatten(read_yaml(preset)):
             _set_path(data, dotted, value)
+            preset_keys.add(dotted)
         _validated(data, f"{preset}: ")
     for dotted, value in (flags or {}).items():
+        _forget_preset_plugin_options(data, dotted, value, preset_keys)
         _set_path(data, dotted, value)
         _validated(data, "command line: ")
     for text in overrides:
         dotted, value = parse_override(text)
+        _forget_preset_plugin_options(data, dotted, value, preset_keys)
         _set_path(data, dotted, value)
         _validated(data, f"--set {text}: ")
     return with_plugin_options(_validated(data, ""))

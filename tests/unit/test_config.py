@@ -134,3 +134,33 @@ def test_every_float_must_be_finite_without_declaring_a_range() -> None:
 def test_replace_checks_ranges_too() -> None:
     with pytest.raises(ConfigError, match="stream.intensity"):
         replace(load_config(None), stream={"intensity": 2.0})
+
+
+def test_another_source_plugin_drops_the_presets_webcam_options(clips_dir) -> None:
+    """`reenact live --source video:clip.mp4`: configs/live.yaml's webcam size (1280x720) is the
+    webcam's, not the clip's. A portrait clip (lp_d13, 720 wide, 1280 high) came out squashed
+    into 1280x720 and MediaPipe lost its face in half the frames. The real clip through the
+    real video source keeps its own shape; the command's own options (a file in place of the
+    camera loops, paced), options for the same plugin and options given on the command line
+    are kept."""
+    from reenact.cli.common import spec_overrides
+    from reenact.stream.session import open_source
+
+    clip = clips_dir / "lp_d13.mp4"
+    live_base = {"source": {"kind": "webcam", "loop": True, "realtime": True}}  # cmd_live's
+    config = load_config("live", base=live_base, flags=spec_overrides("source", f"video:{clip}"))
+    assert config.source.kind == "video" and "width" not in config.source.options
+    assert config.source.options["loop"] is True and config.source.options["realtime"] is True
+    with open_source(config) as source:
+        assert source.read().image.shape == (1280, 720, 3)
+
+    resized = load_config("live", ["source.width=360"],
+                          flags=spec_overrides("source", f"video:{clip}"))
+    assert resized.source.options["width"] == 360
+    with open_source(resized) as source:
+        assert source.read().image.shape == (640, 360, 3)
+
+    camera = load_config("live", flags=spec_overrides("source", "webcam:1"))
+    assert (camera.source.options["width"], camera.source.options["height"]) == (1280, 720)
+    sink = load_config("stream_obs", flags=spec_overrides("sink", "null"))
+    assert sink.sink.kind == "null" and sink.sink.options == {}
