@@ -18,7 +18,13 @@ panel open, against the issue's goal (a loss of at most 5 %). Each window also p
 cores) of the reenact process, of Chromium and of every other process on the machine (a window
 where other work took CPU is not a fair one), the JPEGs the server made, and the load average.
 Then one camera-paced run (source.realtime on) with the OBS page open: its fps and the delays
-from `/status`, capture -> output and capture -> JPEG sent to the browser. Needs Debian's
+from `/status`, capture -> output and capture -> JPEG sent to the browser.
+
+`--paced` runs the ABBA windows camera-paced instead (source.realtime on: the clip plays at its
+own rate, as a webcam would, and a frame the loop is too slow for is dropped, never queued): what
+a user with that camera sees. Each window then also prints the capture -> output delay, and the
+verdict is on the loop's fps as before (a loop that keeps up gives the camera's rate either way;
+one that cannot shows the panel's cost as dropped frames). Needs Debian's
 chromium + chromium-driver and selenium (the dev extra).
 """
 
@@ -241,7 +247,8 @@ def _neighbours_without(panel: list[bool], i: int) -> list[int]:
 
 def _window_line(index: int, is_panel: bool, r: dict) -> str:
     mode = "panel open" if is_panel else "no browser"
-    return (f"window {index} {mode:<10} {r['fps']:6.2f} fps  CPU: reenact "
+    delay = f"  capture->output {r['delay_ms']} ms" if r.get("paced") else ""
+    return (f"window {index} {mode:<10} {r['fps']:6.2f} fps{delay}  CPU: reenact "
             f"{r['reenact_cores']:.2f} cores, browser {r['browser_cores']:.2f}  "
             f"JPEGs {r['jpegs_per_s']:4.1f}/s  other processes {r['other_cores']:.2f} cores  "
             f"load average {r['load']:.1f}")
@@ -258,21 +265,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="passed to `reenact live` (default: its own default renderer, what a "
                              "user gets; `warp` is the cheapest loop, where the panel's share shows "
                              "most)")
+    parser.add_argument("--paced", action="store_true",
+                        help="the ABBA windows camera-paced (the clip at its own rate, late frames "
+                             "dropped) instead of as fast as the loop goes")
     parser.add_argument("--no-paced", action="store_true", help="skip the camera-paced delay run")
     args = parser.parse_args(argv)
     if args.windows < 2:
         parser.error("--windows must be at least 2")
     clip, settings = args.clip.resolve(), tuple(args.settings)
     print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-          f"renderer: {args.renderer or 'the default'}", flush=True)
+          f"renderer: {args.renderer or 'the default'}; "
+          f"{'camera-paced' if args.paced else 'as fast as the loop goes'}", flush=True)
     panel, results = abba(args.windows), []
-    with LiveRun(clip, settings=settings, renderer=args.renderer) as run:
+    with LiveRun(clip, realtime=args.paced, settings=settings, renderer=args.renderer) as run:
         for index, is_panel in enumerate(panel):
             if is_panel and run.driver is None:
                 run.open_page("/")
             elif not is_panel:
                 run.close_page()
-            results.append(run.window(args.seconds))
+            results.append({**run.window(args.seconds), "paced": args.paced})
             print(_window_line(index + 1, is_panel, results[-1]), flush=True)
     for is_panel in (False, True):
         rows = [r for r, p in zip(results, panel) if p == is_panel]
@@ -280,7 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'panel open' if is_panel else 'no browser':<10} median "
               f"{statistics.median(fps):6.2f} fps  min {min(fps):6.2f}  max {max(fps):6.2f}  "
               f"CPU: reenact {statistics.median(r['reenact_cores'] for r in rows):.2f} cores, "
-              f"browser {statistics.median(r['browser_cores'] for r in rows):.2f}")
+              f"browser {statistics.median(r['browser_cores'] for r in rows):.2f}"
+              + (f"  capture->output median of windows "
+                 f"{statistics.median(r['delay_ms'] for r in rows if r['delay_ms'] is not None):.1f} ms"
+                 if args.paced and any(r['delay_ms'] is not None for r in rows) else ""))
     result = verdict([r["fps"] for r in results], panel)
     print(f"fps lost with the panel open: {result['loss_pct']:.1f} % (median of the per-pair "
           f"changes {', '.join(f'{c:+.1f}' for c in result['changes_pct'])}; goal: at most "
