@@ -64,11 +64,14 @@ class StreamConfig:
     # a larger target frame is scaled down to this longer side
     max_output_side: Annotated[int, Range(128, 16384)] = 1280
     output_dir: str = "out"  # where run logs and the resolved config go
-    # live sources: track frame N+1 on the capture thread while frame N renders. It pays where
-    # cores are spare (the generator on a GPU, or 4+ cores); on a 2-core CPU the two stages fight
-    # for the cores: 19.7 vs 20.7 fps, 89 vs 66 ms capture->sink (docs/PERFORMANCE.md). Off by
-    # default: every stage on the main thread.
-    track_ahead: bool = False
+    # live sources: track frame N+1 on the capture thread while frame N renders. "auto": on for
+    # a renderer that does not render ahead (the warp; the generator on CUDA) on 2+ cores: the
+    # warp with a 60 fps camera (lp_d9 re-timed, 2-core CPU, 5 runs each) kept 60.0-60.1 fps,
+    # capture->sink p99 24-40 ms, against 54.5-59.3 fps, p99 34-39 ms without. Off for the CPU
+    # generator, which renders ahead: there the two fight for the cores (38-49 fps with, 41-49
+    # without, 7-14 ms more delay; serially 19.7 vs 20.7 fps, 89 vs 66 ms, docs/PERFORMANCE.md).
+    # true / false force it
+    track_ahead: Literal["auto"] | bool = "auto"
     # run the generator's network for frame N on a worker thread while the main thread tracks,
     # fuses and composites around it (reenact.pipeline.render_ahead): the two halves share the
     # cores instead of taking turns. "auto": on for a renderer that splits (the generator on the

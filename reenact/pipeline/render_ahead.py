@@ -41,6 +41,15 @@ def render_ahead_on(setting: str, renderer) -> bool:
     return setting == "on" or cpu_threads(0) >= 2
 
 
+def track_ahead_on(setting: str | bool, renderer) -> bool:
+    """`stream.track_ahead` resolved for `renderer`: True / False as given, or "auto": on for a
+    renderer that does not split (its frame is rendered in turn, so a core is free for the next
+    frame's tracking) when this process may use two cores or more."""
+    if isinstance(setting, bool):
+        return setting
+    return not splits(renderer) and cpu_threads(0) >= 2
+
+
 class RenderWorker:
     """One thread that runs staged network calls, one at a time, in the order given."""
 

@@ -17,7 +17,7 @@ from reenact.config import Config, dump_config
 from reenact.config.plugins import plugin_options
 from reenact.pipeline.factory import build_reenactor
 from reenact.pipeline.outputs import check_outputs
-from reenact.pipeline.render_ahead import RenderWorker, render_ahead_on
+from reenact.pipeline.render_ahead import RenderWorker, render_ahead_on, track_ahead_on
 from reenact.pipeline.timing import StageTimer
 from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
 from reenact.stream.run_loop import LoopParts, LoopResult, run_loop
@@ -110,7 +110,8 @@ def run_session(
             source=source, sink=sink, process=reenactor.process, timer=timer,
             on_frame=on_frame(reenactor, sink) if on_frame is not None else None,
             on_stall=reenactor.stalled, progress=progress,
-            prepare=reenactor.track if config.stream.track_ahead else None,
+            prepare=reenactor.track if track_ahead_on(config.stream.track_ahead,
+                                                      reenactor.renderer) else None,
             begin=reenactor.begin if worker else None,
             finish=reenactor.finish if worker else None, worker=worker,
         )

@@ -164,3 +164,14 @@ def test_another_source_plugin_drops_the_presets_webcam_options(clips_dir) -> No
     assert (camera.source.options["width"], camera.source.options["height"]) == (1280, 720)
     sink = load_config("stream_obs", flags=spec_overrides("sink", "null"))
     assert sink.sink.kind == "null" and sink.sink.options == {}
+
+
+@pytest.mark.parametrize("text, value", [("auto", "auto"), ("true", True), ("false", False)])
+def test_track_ahead_is_auto_or_a_bool(text, value) -> None:
+    assert load_config(None, [f"stream.track_ahead={text}"]).stream.track_ahead == value
+    assert load_config(None).stream.track_ahead == "auto"
+
+
+def test_track_ahead_rejects_other_words() -> None:
+    with pytest.raises(ConfigError, match="stream.track_ahead"):
+        load_config(None, ["stream.track_ahead=sometimes"])
