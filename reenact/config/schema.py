@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from reenact.errors import ConfigError
-from reenact.config.ranges import AT_LEAST_ONE, GAZE_GAIN, NON_NEGATIVE, POSITIVE, UNIT, Range
+from reenact.config.ranges import (
+    AT_LEAST_ONE, GAZE_GAIN, GAZE_VERTICAL, NON_NEGATIVE, POSITIVE, UNIT, Range,
+)
 
 # Numbers carry their allowed range (reenact.config.ranges), checked when a config is loaded.
 Count = Annotated[int, NON_NEGATIVE]  # 0, 1, 2, ...
@@ -101,6 +103,12 @@ class StreamConfig:
     # 0.822), gaze r where the actor's gaze moves 0.774 / 0.770 / 0.742, blink r 0.793 / 0.743 /
     # 0.715 (0.842 / 0.823 / 0.811): 1.5 carries half as much again, for 0.05 of blink r
     gaze_gain: Annotated[float, GAZE_GAIN] = 1.5
+    # the vertical offset is multiplied by this as well: the lids hide much of an up or down
+    # look (the eval's controlled sweep sees 0.36-0.51 of a vertical iris move against 0.65-0.89
+    # of a horizontal one). `reenact eval -c eval` at 1.5: gaze r 0.812 (generator) / 0.819
+    # (warp) against 0.784 / 0.795 at 1.0, but blink r 0.843 / 0.844 against 0.855 / 0.852 (a
+    # low iris reads as a lower lid to the re-tracker), so 1.0 is the default
+    gaze_vertical: Annotated[float, GAZE_VERTICAL] = 1.0
 
 
 @dataclass(frozen=True)

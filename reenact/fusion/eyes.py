@@ -13,7 +13,8 @@ it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after f
   actor's neutral, in eye widths (both axes; the two eyes averaged, each weighted by how open it
   is), times `gaze_gain` (a rendered iris, re-tracked, shows only part of an asked offset:
   about 0.36 of it through the warp and the generator at gain 1, 0.52 at the default 1.5; see
-  `stream.gaze_gain`), put on the target's eyes scaled by the target's eye
+  `stream.gaze_gain`), the vertical part times `gaze_vertical` as well (the lids hide much of
+  an up or down look; `stream.gaze_vertical`), put on the target's eyes scaled by the target's eye
   width; held while the eyes close (a closing lid drags the tracked iris with it). The iris
   ring moves rigidly with its centre.
   With `gaze=False` the irises keep the target's neutral place in the eye.
@@ -49,15 +50,18 @@ class EyeTransfer:
 
     gaze, openness: which of the two to carry (either may be switched live).
     gaze_gain: the actor's iris offset is multiplied by this (>= 0; settable live).
+    gaze_vertical: its vertical part by this as well (>= 0; settable live).
     gaze_limit: (along, across) the largest iris offset from the target's neutral, in eye widths
     (after the gain).
     """
 
     def __init__(self, *, gaze: bool = True, openness: bool = True, gaze_gain: float = 1.0,
-                 gaze_limit: tuple[float, float] = (0.2, 0.12), wide_gain: float = 1.5) -> None:
+                 gaze_vertical: float = 1.0, gaze_limit: tuple[float, float] = (0.2, 0.12),
+                 wide_gain: float = 1.5) -> None:
         self.gaze = bool(gaze)
         self.openness = bool(openness)
         self.gaze_gain = float(gaze_gain)
+        self.gaze_vertical = float(gaze_vertical)
         self.gaze_limit = np.asarray(gaze_limit, np.float64)
         self.wide_gain = float(wide_gain)
         self._held = np.zeros(2)
@@ -102,13 +106,15 @@ class EyeTransfer:
 
     def _gaze_change(self, change: np.ndarray, ratio: np.ndarray) -> np.ndarray:
         """(2,) the actor's gaze change (eye widths), both eyes weighted by openness, held
-        while they close, times gaze_gain, within gaze_limit."""
+        while they close, times gaze_gain (the vertical part times gaze_vertical too), within
+        gaze_limit."""
         weight = np.clip((ratio - HOLD_BELOW) / HOLD_RAMP, 0.0, 1.0)
         if weight.sum() > 1e-3:
             seen = (change * weight[:, None]).sum(axis=0) / weight.sum()
             follow = float(min(weight.max(), 1.0))
             self._held = self._held + follow * (seen - self._held)
-        return np.clip(self.gaze_gain * self._held, -self.gaze_limit, self.gaze_limit)
+        gain = self.gaze_gain * np.array([1.0, self.gaze_vertical])
+        return np.clip(gain * self._held, -self.gaze_limit, self.gaze_limit)
 
     @staticmethod
     def _place_iris(out: np.ndarray, target: np.ndarray, eye: int, change: np.ndarray) -> None:

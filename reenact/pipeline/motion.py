@@ -31,7 +31,8 @@ class MotionStage:
         self.head = HeadMotion(s.head_motion, max_turn_deg=s.head_max_deg,
                                max_roll_deg=s.head_max_roll_deg,
                                reference_frames=max(1, s.neutral_frames))
-        self.eyes = EyeTransfer(gaze=s.gaze, gaze_gain=s.gaze_gain)
+        self.eyes = EyeTransfer(gaze=s.gaze, gaze_gain=s.gaze_gain,
+                                gaze_vertical=s.gaze_vertical)
         self._regions: list[tuple[object, HeadRegion]] = []  # newest first
         self.moves_frame = True  # False for a moving (video) target: its head is its own
 

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from reenact.config.ranges import GAZE_GAIN
+from reenact.config.ranges import GAZE_GAIN, GAZE_VERTICAL
 from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
 from reenact.pipeline.motion import HEAD_MODES
 from reenact.pipeline.reenactor import INTENSITY_RANGE
@@ -105,6 +105,10 @@ SETTINGS: tuple[LiveSetting, ...] = (
                 lambda r: r.motion.eyes.gaze_gain,
                 lambda r, v: setattr(r.motion.eyes, "gaze_gain", v),
                 GAZE_GAIN.low, GAZE_GAIN.high, 0.05),
+    LiveSetting("stream.gaze_vertical", "Gaze up/down (x the gain)", float,
+                lambda r: r.motion.eyes.gaze_vertical,
+                lambda r, v: setattr(r.motion.eyes, "gaze_vertical", v),
+                GAZE_VERTICAL.low, GAZE_VERTICAL.high, 0.05),
     LiveSetting("stream.head_motion", "Head motion", str, lambda r: r.motion.mode,
                 lambda r, v: r.motion.set_mode(v), choices=HEAD_MODES),
     LiveSetting("paused", "Pause (pass the camera through)", bool, *_attr("paused")),

@@ -63,6 +63,18 @@ def test_gaze_gain_multiplies_the_offset_within_the_limit(face):
     assert _carried(strong, face, 0.08, -0.04) == pytest.approx([0.0, 0.0], abs=1e-4)
 
 
+def test_gaze_vertical_scales_only_the_up_and_down_part(face):
+    """stream.gaze_vertical: the vertical offset times it on top of the gain, the horizontal
+    one untouched, still within the limit; 0 keeps the irises level."""
+    taller = EyeTransfer(gaze_gain=1.0, gaze_vertical=1.5)
+    assert _carried(taller, face, 0.08, -0.04) == pytest.approx([0.08, -0.06], abs=2e-3)
+    assert _carried(taller, face, 0.0, 0.2)[1] == pytest.approx(taller.gaze_limit[1], abs=2e-3)
+    taller.gaze_vertical = 0.0
+    assert _carried(taller, face, 0.08, -0.04) == pytest.approx([0.08, 0.0], abs=2e-3)
+    both = EyeTransfer(gaze_gain=1.5, gaze_vertical=1.2)
+    assert _carried(both, face, 0.04, 0.04) == pytest.approx([0.06, 0.072], abs=2e-3)
+
+
 @pytest.mark.parametrize("along, across", [(0.0, 0.0), (0.15, 0.0), (-0.15, 0.0), (0.0, 0.1),
                                            (0.0, -0.1), (0.12, 0.08)])
 def test_a_closed_eye_stays_closed_whatever_the_gaze(face, along, across):
