@@ -71,7 +71,7 @@ class StreamConfig:
     # warp with a 60 fps camera (lp_d9 re-timed, 2-core CPU, 5 runs each) kept 60.0-60.1 fps,
     # capture->sink p99 24-40 ms, against 54.5-59.3 fps, p99 34-39 ms without. Off for the CPU
     # generator, which renders ahead: there the two fight for the cores (38-49 fps with, 41-49
-    # without, 7-14 ms more delay; serially 19.7 vs 20.7 fps, 89 vs 66 ms, docs/PERFORMANCE.md).
+    # without, 6-14 ms more delay; serially 19.7 vs 20.7 fps, 89 vs 66 ms, docs/PERFORMANCE.md).
     # true / false force it
     track_ahead: Literal["auto"] | bool = "auto"
     # run the generator's network for frame N on a worker thread while the main thread tracks,
