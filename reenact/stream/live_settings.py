@@ -74,6 +74,11 @@ def _filter_attr(name: str) -> tuple[Callable, Callable]:
             lambda r, v: setattr(r.landmark_filter, name, v))
 
 
+def _eyes_attr(name: str) -> tuple[Callable, Callable]:
+    return (lambda r: getattr(r.motion.eyes, name),
+            lambda r, v: setattr(r.motion.eyes, name, v))
+
+
 def _attr(name: str) -> tuple[Callable, Callable]:
     return (lambda r: getattr(r, name), lambda r, v: setattr(r, name, v))
 
@@ -101,14 +106,10 @@ SETTINGS: tuple[LiveSetting, ...] = (
                   *GAIN_RANGE, 0.05) for name in GAIN_NAMES),
     LiveSetting("stream.gaze", "Gaze (irises follow yours)", bool,
                 lambda r: r.motion.eyes.gaze, _set_gaze),
-    LiveSetting("stream.gaze_gain", "Gaze gain (iris offset x)", float,
-                lambda r: r.motion.eyes.gaze_gain,
-                lambda r, v: setattr(r.motion.eyes, "gaze_gain", v),
+    LiveSetting("stream.gaze_gain", "Gaze gain (iris offset x)", float, *_eyes_attr("gaze_gain"),
                 GAZE_GAIN.low, GAZE_GAIN.high, 0.05),
     LiveSetting("stream.gaze_vertical", "Gaze up/down (x the gain)", float,
-                lambda r: r.motion.eyes.gaze_vertical,
-                lambda r, v: setattr(r.motion.eyes, "gaze_vertical", v),
-                GAZE_VERTICAL.low, GAZE_VERTICAL.high, 0.05),
+                *_eyes_attr("gaze_vertical"), GAZE_VERTICAL.low, GAZE_VERTICAL.high, 0.05),
     LiveSetting("stream.head_motion", "Head motion", str, lambda r: r.motion.mode,
                 lambda r, v: r.motion.set_mode(v), choices=HEAD_MODES),
     LiveSetting("paused", "Pause (pass the camera through)", bool, *_attr("paused")),

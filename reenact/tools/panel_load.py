@@ -245,9 +245,9 @@ def _neighbours_without(panel: list[bool], i: int) -> list[int]:
     return [j for j in (before, after) if j is not None]
 
 
-def _window_line(index: int, is_panel: bool, r: dict) -> str:
+def _window_line(index: int, is_panel: bool, r: dict, paced: bool) -> str:
     mode = "panel open" if is_panel else "no browser"
-    delay = f"  capture->output {r['delay_ms']} ms" if r.get("paced") else ""
+    delay = f"  capture->output {r['delay_ms']} ms" if paced else ""
     return (f"window {index} {mode:<10} {r['fps']:6.2f} fps{delay}  CPU: reenact "
             f"{r['reenact_cores']:.2f} cores, browser {r['browser_cores']:.2f}  "
             f"JPEGs {r['jpegs_per_s']:4.1f}/s  other processes {r['other_cores']:.2f} cores  "
@@ -283,18 +283,18 @@ def main(argv: list[str] | None = None) -> int:
                 run.open_page("/")
             elif not is_panel:
                 run.close_page()
-            results.append({**run.window(args.seconds), "paced": args.paced})
-            print(_window_line(index + 1, is_panel, results[-1]), flush=True)
+            results.append(run.window(args.seconds))
+            print(_window_line(index + 1, is_panel, results[-1], args.paced), flush=True)
     for is_panel in (False, True):
         rows = [r for r, p in zip(results, panel) if p == is_panel]
         fps = [r["fps"] for r in rows]
+        delays = [r["delay_ms"] for r in rows if r["delay_ms"] is not None]
         print(f"{'panel open' if is_panel else 'no browser':<10} median "
               f"{statistics.median(fps):6.2f} fps  min {min(fps):6.2f}  max {max(fps):6.2f}  "
               f"CPU: reenact {statistics.median(r['reenact_cores'] for r in rows):.2f} cores, "
               f"browser {statistics.median(r['browser_cores'] for r in rows):.2f}"
-              + (f"  capture->output median of windows "
-                 f"{statistics.median(r['delay_ms'] for r in rows if r['delay_ms'] is not None):.1f} ms"
-                 if args.paced and any(r['delay_ms'] is not None for r in rows) else ""))
+              + (f"  capture->output median of windows {statistics.median(delays):.1f} ms"
+                 if args.paced and delays else ""))
     result = verdict([r["fps"] for r in results], panel)
     print(f"fps lost with the panel open: {result['loss_pct']:.1f} % (median of the per-pair "
           f"changes {', '.join(f'{c:+.1f}' for c in result['changes_pct'])}; goal: at most "
