@@ -105,10 +105,15 @@ class StreamConfig:
     gaze_gain: Annotated[float, GAZE_GAIN] = 1.5
     # the vertical offset is multiplied by this as well: the lids hide much of an up or down
     # look (the eval's controlled sweep sees 0.36-0.51 of a vertical iris move against 0.65-0.89
-    # of a horizontal one). `reenact eval -c eval` at 1.5: gaze r 0.812 (generator) / 0.819
-    # (warp) against 0.784 / 0.795 at 1.0, but blink r 0.843 / 0.844 against 0.855 / 0.852 (a
-    # low iris reads as a lower lid to the re-tracker), so 1.0 is the default
-    gaze_vertical: Annotated[float, GAZE_VERTICAL] = 1.0
+    # of a horizontal one). Alone, 1.5 traded blink r for gaze r (`reenact eval -c eval`: gaze r
+    # 0.812 / 0.819 generator / warp against 0.784 / 0.795, blink r 0.843 / 0.844 against 0.855 /
+    # 0.852); with lid_follow 0.6 both rise: gaze r 0.828 / 0.838, blink r 0.877 / 0.877, the
+    # sweep's vertical share 0.58-0.78 (README, "Eyes and head motion")
+    gaze_vertical: Annotated[float, GAZE_VERTICAL] = 1.5
+    # both lids move up or down by this share of the iris's vertical move (the lids ride with
+    # the eyeball; the gap stays what the actor's openness says): a look up no longer pushes the
+    # iris under a still upper lid on a narrow-eyed target
+    lid_follow: Unit = 0.6
 
 
 @dataclass(frozen=True)

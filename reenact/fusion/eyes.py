@@ -18,6 +18,11 @@ it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after f
   width; held while the eyes close (a closing lid drags the tracked iris with it). The iris
   ring moves rigidly with its centre.
   With `gaze=False` the irises keep the target's neutral place in the eye.
+- **lids follow the gaze** (`lid_follow`, 0 to 1): both lids of an open eye move up or down by
+  `lid_follow` times the iris's vertical move (most in the middle of the lid, none at the
+  corners), as a person's lids ride with the eyeball; the gap between them stays what the
+  openness says. Without it, a look up pushes the iris under a still upper lid: on a
+  narrow-eyed target little of the move stays visible. A shut eye's lids stay where they shut.
 
 All in aligned-crop pixels: (478,3) float32 in, (478,3) float32 out (a new array).
 """
@@ -53,16 +58,18 @@ class EyeTransfer:
     gaze_vertical: its vertical part by this as well (>= 0; settable live).
     gaze_limit: (along, across) the largest iris offset from the target's neutral, in eye widths
     (after the gain).
+    lid_follow: the lids' share of the iris's vertical move (0 to 1; settable live).
     """
 
     def __init__(self, *, gaze: bool = True, openness: bool = True, gaze_gain: float = 1.0,
-                 gaze_vertical: float = 1.0, gaze_limit: tuple[float, float] = (0.2, 0.12),
-                 wide_gain: float = 1.5) -> None:
+                 gaze_vertical: float = 1.0, gaze_limit: tuple[float, float] = (0.2, 0.16),
+                 lid_follow: float = 0.0, wide_gain: float = 1.5) -> None:
         self.gaze = bool(gaze)
         self.openness = bool(openness)
         self.gaze_gain = float(gaze_gain)
         self.gaze_vertical = float(gaze_vertical)
         self.gaze_limit = np.asarray(gaze_limit, np.float64)
+        self.lid_follow = float(lid_follow)
         self.wide_gain = float(wide_gain)
         self._held = np.zeros(2)
         self._neutral_key: bytes | None = None
@@ -95,6 +102,8 @@ class EyeTransfer:
         else:
             change = np.zeros(2)
         for eye in (0, 1):
+            if self.lid_follow > 0.0 and change[1] != 0.0:
+                self._follow_lids(out, eye, float(change[1]), float(ratio[eye]))
             self._place_iris(out, target_neutral, eye, change)
         return out
 
@@ -115,6 +124,21 @@ class EyeTransfer:
             self._held = self._held + follow * (seen - self._held)
         gain = self.gaze_gain * np.array([1.0, self.gaze_vertical])
         return np.clip(gain * self._held, -self.gaze_limit, self.gaze_limit)
+
+    def _follow_lids(self, out: np.ndarray, eye: int, across: float, ratio: float) -> None:
+        """Move both lids of `eye` across the eye by lid_follow x `across` (eye widths), tapered
+        to nothing at the corners, and by less as the eye shuts (none when shut)."""
+        left, right = eye_corners(eye)
+        f0, f1 = out[left, :2], out[right, :2]
+        width = max(float(np.hypot(*(f1 - f0))), 1e-6)
+        axis = (f1 - f0) / width
+        normal = np.array([-axis[1], axis[0]], np.float32)
+        shift = self.lid_follow * across * width * min(openness_curve(ratio), 1.0)
+        upper, lower = UPPER_LIDS[eye], LOWER_LIDS[eye]  # pairs facing each other
+        along = np.clip(((0.5 * (out[upper, :2] + out[lower, :2]) - f0) @ axis) / width, 0, 1)
+        step = (shift * np.sin(np.pi * along))[:, None].astype(np.float32) * normal
+        out[upper, :2] += step  # a pair moves together: its gap is kept
+        out[lower, :2] += step
 
     @staticmethod
     def _place_iris(out: np.ndarray, target: np.ndarray, eye: int, change: np.ndarray) -> None:

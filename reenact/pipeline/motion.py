@@ -32,7 +32,7 @@ class MotionStage:
                                max_roll_deg=s.head_max_roll_deg,
                                reference_frames=max(1, s.neutral_frames))
         self.eyes = EyeTransfer(gaze=s.gaze, gaze_gain=s.gaze_gain,
-                                gaze_vertical=s.gaze_vertical)
+                                gaze_vertical=s.gaze_vertical, lid_follow=s.lid_follow)
         self._regions: list[tuple[object, HeadRegion]] = []  # newest first
         self.moves_frame = True  # False for a moving (video) target: its head is its own
 

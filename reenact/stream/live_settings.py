@@ -110,6 +110,8 @@ SETTINGS: tuple[LiveSetting, ...] = (
                 GAZE_GAIN.low, GAZE_GAIN.high, 0.05),
     LiveSetting("stream.gaze_vertical", "Gaze up/down (x the gain)", float,
                 *_eyes_attr("gaze_vertical"), GAZE_VERTICAL.low, GAZE_VERTICAL.high, 0.05),
+    LiveSetting("stream.lid_follow", "Lids follow the gaze (share)", float,
+                *_eyes_attr("lid_follow"), 0.0, 1.0, 0.05),
     LiveSetting("stream.head_motion", "Head motion", str, lambda r: r.motion.mode,
                 lambda r, v: r.motion.set_mode(v), choices=HEAD_MODES),
     LiveSetting("paused", "Pause (pass the camera through)", bool, *_attr("paused")),

@@ -182,23 +182,25 @@ def test_gaze_and_head_motion_toggle_live(target):
     assert controls.status()["head_motion"] == "rotate" and controls.status()["gaze"] is True
 
 
-@pytest.mark.parametrize("name", ["gaze_gain", "gaze_vertical"])
-def test_gaze_gain_is_a_live_setting(target, name):
-    """stream.gaze_gain and stream.gaze_vertical start at the config's value, are set between
-    frames through the same table as POST /settings (checked against the range, the key named)
-    and show in the status."""
+@pytest.mark.parametrize("name, high", [("gaze_gain", 3.0), ("gaze_vertical", 3.0),
+                                        ("lid_follow", 1.0)])
+def test_gaze_gain_is_a_live_setting(target, name, high):
+    """stream.gaze_gain, gaze_vertical and lid_follow start at the config's value, are set
+    between frames through the same table as POST /settings (checked against the range, the key
+    named) and show in the status."""
     from reenact.stream.live_settings import apply_setting, describe_settings, parse_settings
 
     r = make_reenactor(target)
     controls = Controls(r)
     key = f"stream.{name}"
     assert getattr(r.motion.eyes, name) == getattr(r.config.stream, name)
-    for k, value in parse_settings({key: 2.25}).items():
-        apply_setting(r, k, value)
-    assert getattr(r.motion.eyes, name) == 2.25
-    assert controls.status()["settings"][key] == 2.25
+    value = 0.75 * high
+    for k, v in parse_settings({key: value}).items():
+        apply_setting(r, k, v)
+    assert getattr(r.motion.eyes, name) == value
+    assert controls.status()["settings"][key] == value
     row = next(d for d in describe_settings(r) if d["key"] == key)
-    assert row["kind"] == "slider" and (row["min"], row["max"]) == (0.0, 3.0)
-    for bad in (3.5, -0.1, "high", True):
+    assert row["kind"] == "slider" and (row["min"], row["max"]) == (0.0, high)
+    for bad in (high + 0.5, -0.1, "high", True):
         with pytest.raises(ValueError, match=f"^{key}"):
             parse_settings({key: bad})

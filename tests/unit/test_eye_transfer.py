@@ -1,4 +1,5 @@
-"""The eye transfer after fusion: the openness curve's shape and the gaze gain (issue 16)."""
+"""The eye transfer after fusion: the openness curve's shape, the gaze gain and the lids that
+follow the gaze (issue 16)."""
 
 from __future__ import annotations
 
@@ -86,3 +87,36 @@ def test_a_closed_eye_stays_closed_whatever_the_gaze(face, along, across):
         shut[UPPER_LIDS[eye], 1] = shut[LOWER_LIDS[eye], 1] - 0.25 * gap
     out = EyeTransfer(gaze_gain=1.5).apply(face, shut, face, face)
     assert eye_openness(out).max() < 1e-3
+    following = EyeTransfer(gaze_gain=1.5, lid_follow=0.6).apply(face, shut, face, face)
+    assert eye_openness(following).max() < 1e-3
+    lids = np.concatenate(UPPER_LIDS + LOWER_LIDS)
+    assert np.abs(following[lids] - out[lids]).max() < 1e-4  # shut lids stay where they shut
+
+
+def _lid_middles(points: np.ndarray, eye: int) -> np.ndarray:
+    """(2,) y of the middle point of the upper and the lower lid (the crop is level)."""
+    return points[[UPPER_LIDS[eye][3], LOWER_LIDS[eye][3]], 1]
+
+
+@pytest.mark.parametrize("across", [-0.08, 0.06])
+def test_the_lids_follow_an_up_or_down_look(face, across):
+    """stream.lid_follow: both lids move with the iris by that share of its vertical move (the
+    most in the lid's middle, nothing at the corners), so the gap, the openness, is unchanged;
+    a sideways look moves no lid; 0 keeps them still."""
+    follow = EyeTransfer(gaze_gain=1.0, gaze_vertical=1.0, lid_follow=0.6)
+    still = EyeTransfer(gaze_gain=1.0, gaze_vertical=1.0, lid_follow=0.0)
+    looked = _look(face, 0.0, across)
+    out = follow.apply(face, looked, face, face)
+    base = still.apply(face, looked, face, face)
+    for eye, (left, right) in enumerate(((33, 133), (362, 263))):
+        width = float(np.hypot(*(face[right, :2] - face[left, :2])))
+        moved = _lid_middles(out, eye) - _lid_middles(base, eye)
+        assert moved == pytest.approx([0.6 * across * width] * 2, rel=0.1)
+        assert np.abs(out[[left, right]] - base[[left, right]]).max() < 1e-4
+    assert eye_openness(out) == pytest.approx(eye_openness(base), abs=1e-3)
+    assert (gaze(out) - gaze(base)) == pytest.approx(np.zeros((2, 2)), abs=1e-4)
+    assert np.abs(base[np.concatenate(UPPER_LIDS + LOWER_LIDS)]
+                  - face[np.concatenate(UPPER_LIDS + LOWER_LIDS)]).max() < 1e-3
+    sideways = follow.apply(face, _look(face, 0.1, 0.0), face, face)
+    lids = np.concatenate(UPPER_LIDS + LOWER_LIDS)
+    assert np.abs(sideways[lids] - face[lids]).max() < 0.02  # px; an up/down look moves ~1 px
