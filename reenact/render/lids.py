@@ -4,8 +4,11 @@ A warp cannot show the skin of an upper lid that the target's open eye keeps fol
 only stretch the lash line and crease over the eye, which reads as a dark smear. Where the fused
 lids cover part of the target's eye opening, `LidPainter.paint` draws instead:
 
-- lid skin in the target's own colour (sampled between the crease and the brow), a little darker
-  towards the lid margin;
+- lid skin in the target's own colours: per column, the skin around the eye carried smoothly
+  over it (a normalised Gaussian blur of the crop with the eye and its thin dark lines, the
+  lashes, liner and lid creases, left out; `_lid_fill`) read on the eye's centre line, so the lid
+  is as bright and as tinted as the skin around that eye, above and below it, and a shadowed
+  socket stays shadowed; a little darker towards the lid margin;
 - a soft lash line along the fused upper lid,
 
 through a feathered mask (target eye opening minus fused eye opening), so an open eye is left
@@ -28,8 +31,6 @@ from reenact.render.paint import SHIFT as _SHIFT
 from reenact.render.paint import clip01, fill_aa, mean32, pad_box
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
-_LOWER_BROWS = (REGIONS["right_brow"][5:], REGIONS["left_brow"][5:])
-_CHEEKS = (np.array([117, 118, 50, 101]), np.array([346, 347, 280, 330]))  # below each eye
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each lid point is raised / lowered
 
 
@@ -39,13 +40,12 @@ class _TargetEye:
     with the lids pushed apart (`covered` polygon), the upper lid past the target's own dark lash
     line; `spread` (16,2) float32: how far the lower lid and the corners move out, past their dark
     lines, as the eye shuts (scaled by `_shut`); per crop column x in [0,S): the lid-skin
-    top `top` (S,) float64 and skin colour `colour` (S,3) float64 RGB."""
+    top `top` (S,) float64."""
 
     gap: float
     raised: np.ndarray
     spread: np.ndarray
     top: np.ndarray
-    colour: np.ndarray
 
 
 class LidPainter:
@@ -59,7 +59,7 @@ class LidPainter:
         self.unit = self.size / 256.0
         self.feather = 1.2 * self.unit
         self._target_xy: np.ndarray | None = None
-        self._skin: list[tuple[np.ndarray, np.ndarray]] = []
+        self._colours: list[np.ndarray] = []  # per eye, per crop column: lid skin (S,3) RGB
         self._lash = np.zeros(3, np.float32)
         self._eyes: list[_TargetEye] = []
 
@@ -67,7 +67,6 @@ class LidPainter:
         """target_crop: (S,S,3) uint8; target_xy: (478,2) crop pixels of the neutral face."""
         t = np.asarray(target_xy, np.float32)[:, :2].copy()
         self._target_xy = t
-        self._skin = [self._skin_colours(target_crop, t, eye) for eye in (0, 1)]
         darks = []
         for ring in _EYES:
             mask = np.zeros(target_crop.shape[:2], np.uint8)
@@ -78,13 +77,51 @@ class LidPainter:
                 darks.append(inside[lum <= np.percentile(lum, 10)].mean(axis=0))
         self._lash = (0.85 * np.mean(darks, axis=0)) if darks else np.full(3, 40.0, np.float32)
         self._eyes = [self._target_eye(target_crop, t, eye) for eye in (0, 1)]
+        fill = self._lid_fill(target_crop)
+        self._colours = [self._centre_colours(fill, t, eye) for eye in (0, 1)]
+
+    def _lid_fill(self, crop: np.ndarray) -> np.ndarray:
+        """(S,S,3) float32: the target's skin carried over its eyes, for the lid skin.
+
+        A normalised Gaussian blur (sigma 6 px x size/256) of the crop that leaves out each eye
+        as it is covered when shut (dilated by 2 px) and every thin dark line (a black top-hat of
+        the luminance with a 9 px disc above 8 % of the closing: lashes, liner, lid creases,
+        brow hairs), so neither the eye nor its outline bleeds into the lid; broad shading, a
+        shadowed socket, is kept.
+        """
+        eyes = np.zeros(crop.shape[:2], np.uint8)
+        for eye in self._eyes:
+            fill_aa(eyes, eye.raised + eye.spread, (0, 0))
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        keep = cv2.dilate(eyes, disc) == 0
+        grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+        side = 2 * int(4 * self.unit) + 1
+        closed = cv2.morphologyEx(
+            grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+        thin = (closed.astype(np.float32) - grey) > 0.08 * closed.astype(np.float32)
+        weight = (keep & ~thin).astype(np.float32)
+        sigma = 6.0 * self.unit
+        num = cv2.GaussianBlur(crop.astype(np.float32) * weight[..., None], (0, 0), sigma)
+        den = cv2.GaussianBlur(weight, (0, 0), sigma)
+        return num / np.maximum(den, 1e-4)[..., None]
+
+    def _centre_colours(self, fill: np.ndarray, t: np.ndarray, eye: int) -> np.ndarray:
+        """(S,3) float32: per crop column, `fill` on the eye's centre line (midway between the
+        target's lids; held at the corners beyond them), lightly smoothed along it."""
+        ring = _EYES[eye]
+        mid = 0.5 * (t[ring[:9]] + t[ring[[0, *range(15, 8, -1), 8]]])
+        mid = mid[np.argsort(mid[:, 0])]
+        xs = np.arange(self.size, dtype=np.float32)
+        ys = np.clip(np.round(np.interp(xs, mid[:, 0], mid[:, 1])), 0, self.size - 1)
+        colours = fill[ys.astype(int), xs.astype(int)]
+        return cv2.GaussianBlur(colours[:, None, :], (1, 0), sigmaX=1e-3,
+                                sigmaY=2.0 * self.unit)[:, 0, :]
 
     def _target_eye(self, crop: np.ndarray, t: np.ndarray, eye: int) -> _TargetEye:
         """What a frame needs of the target's eye, worked out once (see `_TargetEye`)."""
         ring = _EYES[eye]
         gap = np.maximum(t[ring[15:8:-1], 1] - t[ring[1:8], 1], 0)
         rgb = cv2.blur(crop, (3, 3)).astype(np.float32)
-        skin_x, skin_rgb = self._skin[eye]
         reach = 2.0 * self.feather  # past the band, so the feathered edge hides it too
         raised = t[ring].copy()  # raise the upper lid past the target's own lash line,
         up = np.minimum(self._eye_band(rgb, t[ring[1:8]], (0.0, -1.0), 4.0) + reach,
@@ -98,12 +135,11 @@ class LidPainter:
         upper_t = raised[:9]  # the lid skin brightens up to the top of what it covers
         xs = np.arange(0, self.size, dtype=np.float32)
         top = np.interp(xs, *upper_t[np.argsort(upper_t[:, 0])].T)
-        colour = np.stack([np.interp(xs, skin_x, skin_rgb[:, c]) for c in range(3)], axis=-1)
         spread = np.zeros((16, 2), np.float32)  # where the lower lid and corners go when shut
         spread[9:16, 1] = low + self.feather * np.sqrt(_ARC)  # the lids meet on the lower lid
         spread[0], spread[8] = -axis * corners[0], axis * corners[1]
         raised[9:16, 1] += 1.0 * self.unit * _ARC
-        return _TargetEye(max(float(gap.mean()), 1e-3), raised, spread, top, colour)
+        return _TargetEye(max(float(gap.mean()), 1e-3), raised, spread, top)
 
     def _eye_band(self, rgb: np.ndarray, points: np.ndarray, direction,
                   most: float) -> np.ndarray:
@@ -125,37 +161,6 @@ class LidPainter:
                 end = int(np.argmin(rest)) if not rest.all() else len(rest) - 1
                 band[k] = steps[first + end]
         return band
-
-    def _skin_colours(
-        self, crop: np.ndarray, t: np.ndarray, eye: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Skin under the brow above each upper-lid point: (x (9,), RGB (9,3)) float32.
-
-        A mix of 40 % skin just above the lid (15-30 % of the way up to the brow) and 60 % skin
-        above the crease (55-80 %); each the brighter half of a short vertical run, so lashes
-        and the crease's shadow are left out.
-        """
-        ring, brow = _EYES[eye], _LOWER_BROWS[eye]
-        lid = t[ring[:9]][np.argsort(t[ring[:9], 0])]
-        above = t[brow][np.argsort(t[brow, 0])]
-        brow_y = np.interp(lid[:, 0], above[:, 0], above[:, 1])
-        blurred = cv2.blur(crop, (3, 3)).astype(np.float32)
-        colours = []
-        def run(x: float, y: float, lo: float, hi: float, by: float) -> np.ndarray:
-            ys = y + np.linspace(lo, hi, 5) * (by - y)
-            ij = np.clip(np.round(np.stack([np.full(5, x), ys], 1)).astype(int), 0, self.size - 1)
-            values = blurred[ij[:, 1], ij[:, 0]]
-            return values[np.argsort(values.mean(axis=1))[2:]].mean(axis=0)
-
-        for (x, y), by in zip(lid, brow_y):
-            colours.append(0.4 * run(x, y, 0.15, 0.3, by) + 0.6 * run(x, y, 0.55, 0.8, by))
-        # a closed lid bulges into the light: lift it halfway to the lit cheek below the eye
-        cheek = np.clip(np.round(t[_CHEEKS[eye]]).astype(int), 0, self.size - 1)
-        lit = np.median(blurred[cheek[:, 1], cheek[:, 0]], axis=0)
-        colours = 0.5 * np.array(colours, np.float32) + 0.5 * lit
-        smooth = (np.roll(colours, 1, 0) + 2 * colours + np.roll(colours, -1, 0)) / 4
-        smooth[[0, -1]] = colours[[0, -1]]
-        return lid[:, 0].astype(np.float32), smooth
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
         """Paint into `image` (S,S,3) uint8 in place; fused_xy: (478,2) crop pixels."""
@@ -247,7 +252,7 @@ class LidPainter:
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         depth = clip01((margin - ys) / np.maximum(margin - top, 1.0))
         shade = 0.86 + 0.12 * np.sin(0.5 * np.pi * depth)  # no dark rim on top
-        return shade[..., None] * target.colour[None, x0:x1, :]
+        return shade[..., None] * self._colours[eye][None, x0:x1, :]
 
     def _lash_mask(self, xy, eye: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """(h,w) float32 in [0,1]: a soft line along the fused upper lid, heavier at the outside."""

@@ -4,7 +4,7 @@ A warp cannot show the skin of an upper lid that the target's open eye keeps fol
 only stretch the lash line and crease over the eye, which reads as a dark smear. Where the fused
 lids cover part of the target's eye opening, `LidPainter.paint` draws instead:
 
-- lid skin in the target's own colour (sampled between the crease and the brow), a little darker
+- lid skin in the target's own colour (the skin around the eye, its thin dark lines left out), a little darker
   towards the lid margin;
 - a soft lash line along the fused upper lid,
 
@@ -22,8 +22,6 @@ import numpy as np
 from reenact.landmarks.regions import REGIONS
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
-_LOWER_BROWS = (REGIONS["right_brow"][5:], REGIONS["left_brow"][5:])
-_CHEEKS = (np.array([117, 118, 50, 101]), np.array([346, 347, 280, 330]))  # below each eye
 _SHIFT = 4
 
 
@@ -73,7 +71,6 @@ class LidPainter:
         """target_crop: (S,S,3) uint8; target_xy: (478,2) crop pixels of the neutral face."""
         t = np.asarray(target_xy, np.float32)[:, :2].copy()
         self._target_xy = t
-        self._skin = [self._skin_colours(target_crop, t, eye) for eye in (0, 1)]
         darks = []
         for ring in _EYES:
             mask = np.zeros(target_crop.shape[:2], np.uint8)
@@ -85,6 +82,7 @@ class LidPainter:
         self._lash = (0.85 * np.mean(darks, axis=0)) if darks else np.full(3, 40.0, np.float32)
         rgb = cv2.blur(target_crop, (3, 3)).astype(np.float32)
         self._bands = [self._bands_of(rgb, t, eye) for eye in (0, 1)]
+        self._skin = [self._skin_colours(target_crop, t, eye) for eye in (0, 1)]
 
     def _bands_of(self, rgb: np.ndarray, t: np.ndarray, eye: int):
         """(upper (7,), lower (7,), corners (2,), axis (2,)): how far the target's eye reaches
@@ -104,33 +102,31 @@ class LidPainter:
     def _skin_colours(
         self, crop: np.ndarray, t: np.ndarray, eye: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Skin under the brow above each upper-lid point: (x (9,), RGB (9,3)) float32.
-
-        A mix of 40 % skin just above the lid (15-30 % of the way up to the brow) and 60 % skin
-        above the crease (55-80 %); each the brighter half of a short vertical run, so lashes
-        and the crease's shadow are left out.
-        """
-        ring, brow = _EYES[eye], _LOWER_BROWS[eye]
-        lid = t[ring[:9]][np.argsort(t[ring[:9], 0])]
-        above = t[brow][np.argsort(t[brow, 0])]
-        brow_y = np.interp(lid[:, 0], above[:, 0], above[:, 1])
-        blurred = cv2.blur(crop, (3, 3)).astype(np.float32)
-        colours = []
-        def run(x: float, y: float, lo: float, hi: float, by: float) -> np.ndarray:
-            ys = y + np.linspace(lo, hi, 5) * (by - y)
-            ij = np.clip(np.round(np.stack([np.full(5, x), ys], 1)).astype(int), 0, self.size - 1)
-            values = blurred[ij[:, 1], ij[:, 0]]
-            return values[np.argsort(values.mean(axis=1))[2:]].mean(axis=0)
-
-        for (x, y), by in zip(lid, brow_y):
-            colours.append(0.4 * run(x, y, 0.15, 0.3, by) + 0.6 * run(x, y, 0.55, 0.8, by))
-        # a closed lid bulges into the light: lift it halfway to the lit cheek below the eye
-        cheek = np.clip(np.round(t[_CHEEKS[eye]]).astype(int), 0, self.size - 1)
-        lit = np.median(blurred[cheek[:, 1], cheek[:, 0]], axis=0)
-        colours = 0.5 * np.array(colours, np.float32) + 0.5 * lit
-        smooth = (np.roll(colours, 1, 0) + 2 * colours + np.roll(colours, -1, 0)) / 4
-        smooth[[0, -1]] = colours[[0, -1]]
-        return lid[:, 0].astype(np.float32), smooth
+        """Lid skin per crop column: (x (S,), RGB (S,3)) float32. The crop blurred (sigma 6 px)
+        with weights that leave out both shut eyes' covered polygons (grown by a 5x5 disc) and
+        thin dark lines (closing of the grey image by a 9 px disc more than 8 % above it), read
+        on this eye's centre line, then blurred along the columns (sigma 2 px)."""
+        eyes = np.zeros(crop.shape[:2], np.uint8)
+        for other in (0, 1):
+            _fill(eyes, self._covered_poly(None, other, shut=1.0), (0, 0))
+        keep = cv2.dilate(eyes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) == 0
+        grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+        side = 2 * int(4 * self.unit) + 1
+        closed = cv2.morphologyEx(grey, cv2.MORPH_CLOSE,
+                                  cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+        weight = (keep & ((closed.astype(np.float32) - grey) <= 0.08 * closed)).astype(np.float32)
+        num = cv2.GaussianBlur(crop.astype(np.float32) * weight[..., None], (0, 0), 6.0 * self.unit)
+        den = cv2.GaussianBlur(weight, (0, 0), 6.0 * self.unit)
+        fill = num / np.maximum(den, 1e-4)[..., None]
+        ring = _EYES[eye]
+        lower = ring[[0, 15, 14, 13, 12, 11, 10, 9, 8]]
+        mid = (t[ring[:9]] + t[lower]) / 2.0
+        mid = mid[np.argsort(mid[:, 0])]
+        xs = np.arange(self.size)
+        ys = np.clip(np.round(np.interp(xs, mid[:, 0], mid[:, 1])), 0, self.size - 1).astype(int)
+        column = fill[ys, xs][:, None, :]
+        smooth = cv2.GaussianBlur(column, (1, 0), sigmaX=1e-3, sigmaY=2.0 * self.unit)
+        return xs.astype(np.float32), smooth[:, 0, :]
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
         """Paint into `image` (S,S,3) uint8 in place; fused_xy: (478,2) crop pixels."""
@@ -178,9 +174,10 @@ class LidPainter:
         alpha = np.maximum(alpha, lash * closing)
         return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), alpha
 
-    def _covered_poly(self, xy: np.ndarray, eye: int) -> np.ndarray:
+    def _covered_poly(self, xy: np.ndarray | None, eye: int, shut: float | None = None
+                      ) -> np.ndarray:
         """The target's eye ring, its upper lid raised past its own lash line; as the eye shuts,
-        its lower lid and corners pushed out past their lines too."""
+        its lower lid and corners pushed out past their lines too (`shut` given: that far)."""
         arc = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
         up, low, corners, axis = self._bands[eye]
         reach = 2.0 * self.feather
@@ -188,10 +185,12 @@ class LidPainter:
         poly[1:8, 1] -= np.maximum(np.minimum(up + reach, 6.0 * self.unit), 2.5 * self.unit * arc)
         poly[9:16, 1] += 1.0 * self.unit * arc
         ring = _EYES[eye]
-        gap_t = np.clip(self._target_xy[ring[15:8:-1], 1] - self._target_xy[ring[1:8], 1], 0, None)
-        gap_f = np.clip(xy[ring[15:8:-1], 1] - xy[ring[1:8], 1], 0, None)
-        closed = 1.0 - float(gap_f.mean()) / max(float(gap_t.mean()), 1e-3)
-        shut = min(max((closed - 0.6) / 0.3, 0.0), 1.0)
+        if shut is None:
+            gap_t = np.clip(self._target_xy[ring[15:8:-1], 1] - self._target_xy[ring[1:8], 1],
+                            0, None)
+            gap_f = np.clip(xy[ring[15:8:-1], 1] - xy[ring[1:8], 1], 0, None)
+            closed = 1.0 - float(gap_f.mean()) / max(float(gap_t.mean()), 1e-3)
+            shut = min(max((closed - 0.6) / 0.3, 0.0), 1.0)
         poly[9:16, 1] += shut * (low + self.feather * np.sqrt(arc)).astype(np.float32)
         poly[0] -= shut * (axis * (corners[0] + self.feather)).astype(np.float32)
         poly[8] += shut * (axis * (corners[1] + self.feather)).astype(np.float32)
