@@ -193,6 +193,9 @@ class RendererConfig:
     # the warp-guided generator's eyes: "warp" pastes the warp's eyes (gaze, lids and blinks as
     # its painters draw them, from J_gen) over the network's; "network" keeps the network's own
     eyes: Literal["warp", "network"] = "warp"
+    # and its opened mouth: "warp" pastes the cavity and teeth the warp's mouth filler paints
+    # (where the mouth is open beyond the target's) over the network's; "network" keeps its own
+    mouth: Literal["warp", "network"] = "warp"
 
 
 @dataclass(frozen=True)

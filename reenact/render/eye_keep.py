@@ -1,18 +1,22 @@
-"""The warp's eyes kept in the generator's output: gaze, lids and blinks as the warp draws them.
+"""The warp's eyes and open mouth kept in the generator's output, as the warp draws them.
 
 The warp-guided generator blends its own colours with the warp (`M * warped + (1 - M) * C`); in
 the eyes its colours soften the iris and the lid line the warp's painters put exactly where the
-actor looks and how far the lids close. `EyePatches` takes, per frame, a feathered patch around
-each eye (the eye contour grown to the lids, from the fused landmarks) of the warp's render and
-pastes it over the network's output there:
+actor looks and how far the lids close, and in an opened mouth they wash the warp's cavity and
+teeth into a translucent grey-blue smear. `eye_patches` takes, per frame, a feathered patch
+around each eye (the eye contour grown to the lids, from the fused landmarks) of the warp's
+render, `mouth_patches` the cavity the warp's mouth filler painted (its own feathered alpha,
+inside the inner lips: nothing while the mouth is no more open than the target's), and
+`paste_eyes` pastes them over the network's output there:
 
     patches = eye_patches(fused, warped)     # on the thread that staged the frame
     paste_eyes(output, patches)              # after the network, on any thread
 
-On a torch device (`generator_cuda`) the same alpha goes up as one plane (`eye_alpha`) and the
-blend runs there, after the network.
+On a torch device (`generator_cuda`) the same alphas go up as one plane (`eye_alpha`, then
+`add_mouth_alpha`) and the blend runs there, after the network.
 
-Cost: two patches of about (1.6 eye widths)^2 pixels, ~0.1-0.2 ms at 256.
+Cost: two patches of about (1.6 eye widths)^2 pixels, ~0.1-0.2 ms at 256; the mouth's is the
+filler's own box and alpha, already computed by the warp.
 """
 
 from __future__ import annotations
@@ -69,6 +73,23 @@ def eye_patches(fused: np.ndarray, warped: np.ndarray) -> list[EyePatch]:
             for box, alpha in _eye_alphas(fused, warped.shape[0])]
 
 
+def mouth_patches(layers: list, warped: np.ndarray) -> list[EyePatch]:
+    """layers: the warp's mouth filler layers of this render (`WarpRenderer.mouth_layers`: box
+    (x0,y0,x1,y1), cavity, alpha (h,w) float32); warped: (S,S,3) uint8, that render."""
+    return [EyePatch((y0, y1, x0, x1), alpha[..., None],
+                     warped[y0:y1, x0:x1].astype(np.float32))
+            for (x0, y0, x1, y1), _cavity, alpha in layers]
+
+
+def add_mouth_alpha(layers: list, out: np.ndarray) -> np.ndarray:
+    """The mouth filler's alphas (see `mouth_patches`) added into an alpha plane `out` (S,S),
+    keeping the larger where they meet: the device renderer's form."""
+    for (x0, y0, x1, y1), _cavity, alpha in layers:
+        region = out[y0:y1, x0:x1]
+        np.maximum(region, alpha, out=region)
+    return out
+
+
 def eye_alpha(fused: np.ndarray, size: int, out: np.ndarray) -> np.ndarray:
     """The patches' alphas as one (S,S) plane written into `out` (float16 or float32), 0 away
     from the eyes: the device renderer's form (it blends on the device, from its own warp)."""
@@ -79,7 +100,7 @@ def eye_alpha(fused: np.ndarray, size: int, out: np.ndarray) -> np.ndarray:
 
 
 def paste_eyes(output: np.ndarray, patches: list[EyePatch]) -> np.ndarray:
-    """output: (S,S,3) uint8, changed in place (and returned): the warp's eyes over it."""
+    """output: (S,S,3) uint8, changed in place (and returned): the warp's patches over it."""
     for patch in patches:
         y0, y1, x0, x1 = patch.box
         region = output[y0:y1, x0:x1]

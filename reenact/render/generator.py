@@ -26,7 +26,7 @@ from reenact.engine.weights import load_into, load_weights
 from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.render import register_renderer
-from reenact.render.eye_keep import eye_patches, paste_eyes
+from reenact.render.eye_keep import eye_patches, mouth_patches, paste_eyes
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class GeneratorRenderer:
     BUFFERS = 2  # frames in flight: one in the network, one being prepared
 
     def __init__(self, *, model, meta: dict[str, str], backend, weights: Path,
-                 eyes_from_warp: bool = True) -> None:
+                 eyes_from_warp: bool = True, mouth_from_warp: bool = True) -> None:
         self.model = model
         self.meta = meta
         self.backend = backend
@@ -94,8 +94,10 @@ class GeneratorRenderer:
             from reenact.render.warp import WarpRenderer
 
             self.warp = WarpRenderer(size=self.size)
-        # the warp's eyes pasted over the network's (reenact.render.eye_keep): warp-guided only
+        # the warp's eyes and open mouth pasted over the network's (reenact.render.eye_keep):
+        # warp-guided only
         self.eyes_from_warp = bool(eyes_from_warp) and self.warp is not None
+        self.mouth_from_warp = bool(mouth_from_warp) and self.warp is not None
 
     @property
     def backend_name(self) -> str:
@@ -121,18 +123,20 @@ class GeneratorRenderer:
         draw_landmark_image(fused, self.size, out=self.landmark_image)
         np.multiply(self.landmark_image, 2.0 / 255.0, out=x[0, 3], casting="unsafe")
         x[0, 3] -= 1.0
-        eyes = []
+        patches = []
         if self.warp is not None:
             warped = self.warp.render(fused)
             to_unit(warped, x[0, 4:7])
             if self.eyes_from_warp:
-                eyes = eye_patches(fused, warped)
+                patches += eye_patches(fused, warped)
+            if self.mouth_from_warp:
+                patches += mouth_patches(self.warp.mouth_layers, warped)
 
         def run() -> np.ndarray:
             y = self.backend.run(x)[0]
             np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255, out=y.transpose(1, 2, 0))
             np.copyto(output, y.transpose(1, 2, 0), casting="unsafe")
-            return paste_eyes(output, eyes)
+            return paste_eyes(output, patches)
 
         return run
 
@@ -178,10 +182,11 @@ def generator_on_backend(model, meta: dict[str, str], config: Config, *,
                               "on CUDA set renderer.quantize=off")
         return DeviceFrameRenderer(model=model, meta=meta, weights=weights, device="cuda",
                                    precision=r.precision, use_graph=r.cuda_graph,
-                                   eyes_from_warp=r.eyes == "warp")
+                                   eyes_from_warp=r.eyes == "warp",
+                                   mouth_from_warp=r.mouth == "warp")
     backend = make_backend(model, config, onnx_path=onnx_path)
     return GeneratorRenderer(model=model, meta=meta, backend=backend, weights=weights,
-                             eyes_from_warp=config.renderer.eyes == "warp")
+                             eyes_from_warp=r.eyes == "warp", mouth_from_warp=r.mouth == "warp")
 
 
 def make_backend(model, config: Config, *, onnx_path: Path):

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from reenact.errors import InputError
-from reenact.render.eye_keep import eye_alpha
+from reenact.render.eye_keep import add_mouth_alpha, eye_alpha
 from reenact.render.raster_torch import LandmarkRaster
 from reenact.render.warp import validate_crop, validate_landmarks
 from reenact.render.warp_torch import TorchWarp, WarpExtras
@@ -47,7 +47,8 @@ class DeviceFrameRenderer:
 
     def __init__(self, *, model, meta: dict[str, str], weights: Path | None,
                  device: str = "cuda", precision: str = "auto",
-                 use_graph: bool | None = None, eyes_from_warp: bool = True) -> None:
+                 use_graph: bool | None = None, eyes_from_warp: bool = True,
+                 mouth_from_warp: bool = True) -> None:
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
         if precision == "auto":
@@ -80,11 +81,7 @@ class DeviceFrameRenderer:
             self.dev_planes = torch.zeros(7, s, s, dtype=torch.float16, device=dev)
             self.remap = torch.zeros(s, s, 2, dtype=torch.float32, device=dev)
             self.extras = WarpExtras(self.cpu_warp, self.host_planes.numpy())
-        # the warp's eyes over the network's (reenact.render.eye_keep), blended on the device
-        self.eyes_from_warp = bool(eyes_from_warp) and self.warp is not None
-        if self.eyes_from_warp:
-            self.host_eyes = torch.zeros(s, s, dtype=torch.float16, pin_memory=pin)
-            self.dev_eyes = torch.zeros(s, s, dtype=torch.float16, device=dev)
+        self._keep_plane(eyes_from_warp, mouth_from_warp)
         self._has_target = False
         self.stages = self._stages()
         self.graphs: dict[str, torch.cuda.CUDAGraph] = {}
@@ -94,6 +91,27 @@ class DeviceFrameRenderer:
             self.events = [torch.cuda.Event(enable_timing=True) for _ in range(len(STAGES) + 1)]
             self.planes_up = torch.cuda.Event()
             self._build_graphs()
+
+    def _keep_plane(self, eyes: bool, mouth: bool) -> None:
+        """The warp's eyes and open mouth over the network's (reenact.render.eye_keep): one
+        alpha plane, sent up per frame and blended on the device. Warp-guided only."""
+        self.eyes_from_warp = bool(eyes) and self.warp is not None
+        self.mouth_from_warp = bool(mouth) and self.warp is not None
+        self.keeps = self.eyes_from_warp or self.mouth_from_warp
+        if self.keeps:
+            s = self.size
+            self.host_keep = torch.zeros(s, s, dtype=torch.float16, pin_memory=self.cuda)
+            self.dev_keep = torch.zeros(s, s, dtype=torch.float16, device=self.device)
+
+    def _keep_alpha(self, xy: np.ndarray) -> None:
+        """This frame's plane of `_keep_plane` (after `extras.fill`, which finds the mouth)."""
+        plane = self.host_keep.numpy()
+        if self.eyes_from_warp:
+            eye_alpha(xy, self.size, plane)
+        else:
+            plane[...] = 0
+        if self.mouth_from_warp:
+            add_mouth_alpha(self.extras.mouth_layers, plane)
 
     @property
     def backend_name(self) -> str:
@@ -116,8 +134,8 @@ class DeviceFrameRenderer:
 
     def _generator(self) -> None:
         y = self.model(self.x)[0].float()
-        if self.eyes_from_warp:  # y + a (warped - y), both in [-1, 1]
-            y = y + self.dev_eyes.float() * (self.x[0, 4:7].float() - y)
+        if self.keeps:  # y + a (warped - y), both in [-1, 1]
+            y = y + self.dev_keep.float() * (self.x[0, 4:7].float() - y)
         image = ((y + 1.0) * 127.5 + 0.5).clamp_(0.0, 255.0)
         self.dev_out.copy_(image.permute(1, 2, 0).to(torch.uint8))
 
@@ -181,8 +199,6 @@ class DeviceFrameRenderer:
         else:
             xy = validate_landmarks(fused, "fused landmarks")
         self.host_lm.numpy()[...] = xy
-        if self.eyes_from_warp:
-            eye_alpha(xy, self.size, self.host_eyes.numpy())
         if not self.cuda:
             return self._render_eager(xy)
         ev = self.events
@@ -200,12 +216,14 @@ class DeviceFrameRenderer:
                 self.dev_planes.copy_(self.host_planes, non_blocking=True)
                 self.planes_up.record()
             self.stream.wait_event(self.planes_up)
+        if self.keeps:
+            self._keep_alpha(xy)
         with torch.cuda.stream(self.stream):
             ev[3].record()
             if self.warp is not None:
                 self._run("warp")
-            if self.eyes_from_warp:
-                self.dev_eyes.copy_(self.host_eyes, non_blocking=True)
+            if self.keeps:
+                self.dev_keep.copy_(self.host_keep, non_blocking=True)
             ev[4].record()
             self._run("generator")
             ev[5].record()
@@ -220,8 +238,9 @@ class DeviceFrameRenderer:
         if self.warp is not None:
             self.extras.fill(xy)
             self.dev_planes.copy_(self.host_planes)
-        if self.eyes_from_warp:
-            self.dev_eyes.copy_(self.host_eyes)
+        if self.keeps:
+            self._keep_alpha(xy)
+            self.dev_keep.copy_(self.host_keep)
         for run in self.stages.values():
             run()
         self.host_out.copy_(self.dev_out)

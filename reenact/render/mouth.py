@@ -136,15 +136,18 @@ class MouthFiller:
             width=float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER]))),
         )
 
-    def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
+    def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> list:
         """Paint the cavity into `image` (S,S,3) uint8 in place; fused_xy: (478,2|3) crop pixels.
+        Returns the layers painted (see `layers`).
 
         Nothing is painted until the fused mouth is open ~0.4 px (x size/256) more than the
         target's; the paint fades in fully by 2.5 px more.
         """
-        for (x0, y0, x1, y1), layer, alpha in self.layers(fused_xy):
+        painted = self.layers(fused_xy)
+        for (x0, y0, x1, y1), layer, alpha in painted:
             roi = image[y0:y1, x0:x1]
             roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
+        return painted
 
     def layers(self, fused_xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
                                                         np.ndarray]]:

@@ -91,6 +91,8 @@ class WarpRenderer:
         ident = np.mgrid[0 : self.size, 0 : self.size][::-1].transpose(1, 2, 0)
         self._identity = np.ascontiguousarray(ident, dtype=np.float32)  # (S,S,2): x, y
         self._map = self._identity.copy()
+        # the mouth cavity the last render painted (MouthFiller.layers; [] = mouth not open)
+        self.mouth_layers: list = []
 
     def set_target(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         """target_crop: (S,S,3) uint8 RGB aligned crop; target_landmarks: (478,2|3) crop pixels."""
@@ -105,6 +107,7 @@ class WarpRenderer:
         self._target = np.ascontiguousarray(crop)
         self._target_xy = xy
         self._map = self._identity.copy()
+        self.mouth_layers = []
         if self.mouth is not None:
             self.mouth.set_target(self._target, xy)
         if self.eyes is not None:
@@ -162,7 +165,7 @@ class WarpRenderer:
         if self.lids is not None:
             self.lids.paint(out, fused)
         if self.mouth is not None:
-            self.mouth.paint(out, fused)
+            self.mouth_layers = self.mouth.paint(out, fused)
         return out
 
 

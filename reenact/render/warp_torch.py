@@ -149,8 +149,9 @@ class WarpExtras:
     cpu_warp: a `WarpRenderer` (its eye keeper, lid painter and mouth filler are used).
     With xy = `cpu_warp.follow(fused)`, the landmarks the warp follows, `fill(xy)` writes
     the eyes (3,S,S) and overlay (4,S,S) planes into `self.planes` (7,S,S), clearing what the
-    last frame wrote, and returns True when the planes changed (and must be uploaded). The
-    same xy for the same target as the last call changes nothing and costs a comparison.
+    last frame wrote, and returns True when the planes changed (and must be uploaded); the
+    mouth filler's part stays in `mouth_layers`. The same xy for the same target as the last
+    call changes nothing and costs a comparison.
     """
 
     def __init__(self, cpu_warp: WarpRenderer, planes: np.ndarray) -> None:
@@ -162,6 +163,7 @@ class WarpExtras:
         self.planes.fill(0)
         self._written: list[Box] = []
         self._last: tuple | None = None  # (field, target, xy) of the last fill
+        self.mouth_layers: list = []  # the mouth filler's layers of the last fill
 
     def fill(self, xy: np.ndarray) -> bool:
         w, planes = self.warp, self.planes
@@ -181,9 +183,11 @@ class WarpExtras:
                 planes[2, y0:y1, x0:x1] = alpha * shift[1]
                 self._written.append((x0, y0, x1, y1))
         layers = []
-        for painter in (w.irises, w.lids, w.mouth):  # in painting order, each over the last
+        for painter in (w.irises, w.lids):  # in painting order, each over the last
             if painter is not None:
                 layers += painter.layers(xy)
+        self.mouth_layers = w.mouth.layers(xy) if w.mouth is not None else []
+        layers += self.mouth_layers
         drawn: list[Box] = []
         for box, layer, alpha in layers:
             x0, y0, x1, y1 = box

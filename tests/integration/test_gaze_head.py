@@ -236,22 +236,22 @@ def test_head_roll_follows_the_actors_3d_roll(clips_dir: Path):
     assert pearson_r(actor, np.array(rolls), min_actor_std=1.0) > 0.8
 
 
-def _generators(path: str):
-    """(eyes from the warp, the network's own eyes): ONNX Runtime, or the device frame renderer
-    (the CUDA path's code, eager on the CPU)."""
+def _generators(path: str, part: str = "eyes"):
+    """(`part`, eyes or mouth, from the warp; the network's own): ONNX Runtime, or the device
+    frame renderer (the CUDA path's code, eager on the CPU)."""
     from reenact.render import build_renderer
 
     if path == "onnx":
         return tuple(build_renderer(_config("renderer.kind=generator", "renderer.backend=onnx",
-                                            f"renderer.eyes={eyes}"))
-                     for eyes in ("warp", "network"))
+                                            f"renderer.{part}={kind}"))
+                     for kind in ("warp", "network"))
     from reenact.engine.shipped import shipped_weights
     from reenact.render.generator import load_generator
     from reenact.render.generator_cuda import DeviceFrameRenderer
 
     model, meta = load_generator(shipped_weights("generator", SIZE), size=SIZE)
     return tuple(DeviceFrameRenderer(model=model, meta=meta, weights=None, device="cpu",
-                                     eyes_from_warp=eyes) for eyes in (True, False))
+                                     **{f"{part}_from_warp": kept}) for kept in (True, False))
 
 
 @pytest.mark.parametrize("path", ["onnx", "torch"])
@@ -285,3 +285,39 @@ def test_the_generator_keeps_the_warps_eyes(portrait_target, path):
         assert mad(out_own, out_warp, core) > 2.0, eye  # the network's own eye differs
     mouth = box(looking[REGIONS["lips_outer"]], pad=4)
     assert mad(out_kept, out_own, mouth) == 0.0  # the rest is the network's, untouched
+
+
+@pytest.mark.parametrize("path", ["onnx", "torch"])
+def test_the_generator_keeps_the_warps_open_mouth(portrait_target, path):
+    """With `renderer.mouth: warp` (the default) an opened mouth shows the cavity and teeth the
+    warp's mouth filler paints, not the network's translucent wash of them; the lips and the rest
+    of the face stay the network's; with `network` the inside is the network's own, which
+    differs. A closed mouth (no cavity painted) is the network's either way."""
+    from reenact.landmarks.scripted import mouth_open
+    from reenact.render import build_renderer
+
+    neutral = portrait_target.landmarks_crop
+    opened = neutral + mouth_open(neutral, 0.35)
+    kept, own = _generators(path, "mouth")
+    warp = build_renderer(_config())
+    for r in (kept, own, warp):
+        r.set_target(portrait_target.crop, neutral)
+    out_kept, out_own = kept.render(opened).copy(), own.render(opened).copy()
+    out_warp = warp.render(opened).copy()
+    (x0, y0, x1, y1), _cavity, alpha = warp.mouth_layers[0]
+    inside = np.zeros(out_warp.shape[:2], bool)
+    inside[y0:y1, x0:x1] = alpha > 0.99
+    assert inside.sum() > 200  # the cavity is painted: the check looks at an open mouth
+
+    def mad(a, b, where):
+        return float(np.abs(a[where].astype(np.int16) - b[where].astype(np.int16)).mean())
+
+    assert mad(out_kept, out_warp, inside) < 0.75  # the warp's cavity, to rounding
+    assert mad(out_own, out_warp, inside) > 2.0  # the network's own differs
+    outside = np.ones_like(inside)
+    outside[max(y0 - 2, 0):y1 + 2, max(x0 - 2, 0):x1 + 2] = False
+    assert mad(out_kept, out_own, outside) == 0.0  # the rest is the network's, untouched
+    closed_kept, closed_own = kept.render(neutral).copy(), own.render(neutral).copy()
+    warp.render(neutral)
+    assert not warp.mouth_layers  # a closed mouth: no cavity painted
+    np.testing.assert_array_equal(closed_kept, closed_own)
