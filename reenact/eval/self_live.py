@@ -2,12 +2,20 @@
 
 The per-crop self-reenactment (`reenact.eval.self_reenact`) renders each frame in that frame's
 own alignment and composites it into the real frame at the real head's place, so head motion
-can neither help nor hurt it. Here the clip's reference frame, the whole picture, is the target,
+can neither help nor hurt it. Here one frame of the clip, the whole picture, is the target,
 and the clip drives it exactly as a webcam drives a target in `reenact live` (`Reenactor`:
 tracking in video mode, One Euro smoothing, calibration on the first `stream.neutral_frames`
 frames, fusion, render, head motion as `stream.head_motion` says, composite). Each output frame is
 compared with the real frame it reenacts, on the real face's box (the landmarks' box grown by
-10 %, `eval.viewer.face_box`):
+10 %, `eval.viewer.face_box`).
+
+The target frame is the one the live loop's head motion starts from: head motion moves the
+target's head by the actor's motion relative to their calibrated neutral (the median pose of
+the calibration frames), so the target must show the head in that pose, as a user's target
+picture is taken to. `calibration_reference` picks, among the first `stream.neutral_frames`
+frames with a face, the one whose head pose (3-D angles, head centre and size) is nearest
+their median. A fixed frame 0 would score head motion against a start the loop never had
+(pcavs_00010's frame 0 is turned 7.4 degrees from its first ten frames' median).
 
 - live_ssim / live_psnr: SSIM / PSNR (capped at 100 dB) of output vs real frame on that box.
 
@@ -33,16 +41,34 @@ LIVE_KEYS = ("live_ssim", "live_psnr")
 
 def evaluate_self_live(clip: TrackedClip, renderers: list[EvalRenderer], fuser,
                        config: Config, *, bar=None) -> dict[str, dict]:
-    """{renderer: {"live_ssim", "live_psnr", "live_frames"}} for `clip`
-    (its first `eval.max_frames` frames) driving its own reference frame through the live path."""
+    """{renderer: {"live_ssim", "live_psnr", "live_frames", "live_reference"}} for `clip` (its
+    first `eval.max_frames` frames) driving its own frame `live_reference` (see
+    `calibration_reference`) through the live path."""
     from reenact.pipeline.target import prepare_target_image
 
-    ref = clip.reference_index(config.eval.reference_frame)
+    ref = calibration_reference(clip, config.stream.neutral_frames)
     reference = next(frames_at(clip, [ref]))
     target = prepare_target_image(f"{clip.name}@{ref}", reference, config)
     scale = target.frame.shape[1] / reference.shape[1]  # fit_frame may scale the picture
-    return {item.name: _drive(clip, ref, target, scale, item, fuser, config, bar)
-            for item in renderers}
+    return {item.name: {**_drive(clip, ref, target, scale, item, fuser, config, bar),
+                        "live_reference": ref} for item in renderers}
+
+
+def calibration_reference(clip: TrackedClip, frames: int) -> int:
+    """The index of the frame among the clip's first `frames` frames with a face whose head pose
+    is nearest (L1) their median pose: pitch, yaw and roll (degrees, `head_angles` from the
+    first of them), the rigid points' centre and the inter-ocular distance's log (both in
+    radians' worth of degrees: 1 inter-ocular distance = 57.3)."""
+    from reenact.landmarks.head_pose import RIGID_POINTS, head_angles
+
+    chosen = np.flatnonzero(clip.valid)[:max(1, int(frames))]
+    lm = clip.landmarks[chosen].astype(np.float64)
+    iod = np.linalg.norm(lm[:, 263, :2] - lm[:, 33, :2], axis=1)
+    degrees = np.degrees(1.0)
+    poses = np.array([[*head_angles(lm[0], face),
+                       *(face[RIGID_POINTS, :2].mean(axis=0) / iod[0] * degrees),
+                       np.log(size / iod[0]) * degrees] for face, size in zip(lm, iod)])
+    return int(chosen[np.argmin(np.abs(poses - np.median(poses, axis=0)).sum(axis=1))])
 
 
 def _drive(clip: TrackedClip, ref: int, target, scale: float, item: EvalRenderer, fuser,
