@@ -254,7 +254,7 @@ def _window_line(index: int, is_panel: bool, r: dict, paced: bool) -> str:
             f"load average {r['load']:.1f}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clip", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=15.0, help="one window's length")
@@ -272,6 +272,41 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.windows < 2:
         parser.error("--windows must be at least 2")
+    return args
+
+
+def _summary(results: list[dict], panel: list[bool], paced: bool) -> None:
+    """The two modes' medians, then the verdict."""
+    for is_panel in (False, True):
+        rows = [r for r, p in zip(results, panel) if p == is_panel]
+        fps = [r["fps"] for r in rows]
+        delays = [r["delay_ms"] for r in rows if r["delay_ms"] is not None]
+        print(f"{'panel open' if is_panel else 'no browser':<10} median "
+              f"{statistics.median(fps):6.2f} fps  min {min(fps):6.2f}  max {max(fps):6.2f}  "
+              f"CPU: reenact {statistics.median(r['reenact_cores'] for r in rows):.2f} cores, "
+              f"browser {statistics.median(r['browser_cores'] for r in rows):.2f}"
+              + (f"  capture->output median of windows {statistics.median(delays):.1f} ms"
+                 if paced and delays else ""))
+    result = verdict([r["fps"] for r in results], panel)
+    print(f"fps lost with the panel open: {result['loss_pct']:.1f} % (median of the per-pair "
+          f"changes {', '.join(f'{c:+.1f}' for c in result['changes_pct'])}; goal: at most "
+          f"{GOAL_LOSS_PCT:g} %): {'met' if result['met'] else 'NOT met'} on this machine "
+          f"(load average now {os.getloadavg()[0]:.1f})")
+
+
+def _obs_page(clip: Path, settings: tuple[str, ...], renderer: str | None,
+              seconds: float) -> None:
+    """One camera-paced window with the OBS page (`/output`) open: its delays."""
+    with LiveRun(clip, realtime=True, settings=settings, renderer=renderer) as run:
+        run.open_page("/output")
+        paced = run.window(seconds)
+    print(f"camera-paced, OBS page open: {paced['fps']:.2f} fps, capture->output "
+          f"{paced['delay_ms']} ms, capture->JPEG sent to the browser "
+          f"{paced['browser_delay_ms']} ms (medians over the last frames)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     clip, settings = args.clip.resolve(), tuple(args.settings)
     print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
           f"renderer: {args.renderer or 'the default'}; "
@@ -285,28 +320,9 @@ def main(argv: list[str] | None = None) -> int:
                 run.close_page()
             results.append(run.window(args.seconds))
             print(_window_line(index + 1, is_panel, results[-1], args.paced), flush=True)
-    for is_panel in (False, True):
-        rows = [r for r, p in zip(results, panel) if p == is_panel]
-        fps = [r["fps"] for r in rows]
-        delays = [r["delay_ms"] for r in rows if r["delay_ms"] is not None]
-        print(f"{'panel open' if is_panel else 'no browser':<10} median "
-              f"{statistics.median(fps):6.2f} fps  min {min(fps):6.2f}  max {max(fps):6.2f}  "
-              f"CPU: reenact {statistics.median(r['reenact_cores'] for r in rows):.2f} cores, "
-              f"browser {statistics.median(r['browser_cores'] for r in rows):.2f}"
-              + (f"  capture->output median of windows {statistics.median(delays):.1f} ms"
-                 if args.paced and delays else ""))
-    result = verdict([r["fps"] for r in results], panel)
-    print(f"fps lost with the panel open: {result['loss_pct']:.1f} % (median of the per-pair "
-          f"changes {', '.join(f'{c:+.1f}' for c in result['changes_pct'])}; goal: at most "
-          f"{GOAL_LOSS_PCT:g} %): {'met' if result['met'] else 'NOT met'} on this machine "
-          f"(load average now {os.getloadavg()[0]:.1f})")
+    _summary(results, panel, args.paced)
     if not args.no_paced:
-        with LiveRun(clip, realtime=True, settings=settings, renderer=args.renderer) as run:
-            run.open_page("/output")
-            paced = run.window(args.seconds)
-        print(f"camera-paced, OBS page open: {paced['fps']:.2f} fps, capture->output "
-              f"{paced['delay_ms']} ms, capture->JPEG sent to the browser "
-              f"{paced['browser_delay_ms']} ms (medians over the last frames)")
+        _obs_page(clip, settings, args.renderer, args.seconds)
     return 0
 
 
