@@ -2,6 +2,8 @@
 
 With `prepare`, the capture thread also does the first stage of the work (tracking) on each
 frame it captures, so that stage of frame N+1 overlaps the rest of frame N on the main thread.
+A source that is not live (a file, read as fast as the loop goes) is read by `AheadReader`
+instead: one frame ahead, every frame in order, none dropped.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from reenact.errors import ReenactError
@@ -155,3 +158,44 @@ class LatestFrameReader:
             if self._frame is not None:
                 self.dropped += 1
                 self._frame, self._prepared = None, None
+
+
+class AheadReader:
+    """Reads a source that is not live one frame ahead on a thread: while the main thread works
+    on frame N, frame N+1 is decoded and `prepare`d (tracked). Every frame comes, in order, and
+    none is dropped (a file is not a camera); at most one frame is read past the last one taken.
+
+    prepare: `prepare(image) -> value`, run on the reading thread; `take()` returns the value
+    with the frame. An exception in `read()` or `prepare` is re-raised by `take()`.
+    """
+
+    def __init__(self, source: FrameSource, prepare: Callable[[Any], Any]) -> None:
+        self.source = source
+        self.prepare = prepare
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reenact-read-ahead")
+        self._next: Future | None = None
+        self._ended = False
+
+    def _read(self) -> tuple[Frame | None, Any]:
+        frame = self.source.read()
+        return frame, (self.prepare(frame.image) if frame is not None else None)
+
+    def take(self) -> tuple[Frame | None, Any]:
+        """The next frame and its prepared value; (None, None) once the source has ended."""
+        if self._ended:
+            return None, None
+        if self._next is None:
+            self._next = self._pool.submit(self._read)
+        try:
+            frame, prepared = self._next.result()
+        except BaseException:
+            self._next, self._ended = None, True
+            raise
+        self._next = self._pool.submit(self._read) if frame is not None else None
+        self._ended = frame is None
+        return frame, prepared
+
+    def stop(self) -> None:
+        """Wait for a read in flight (it cannot be interrupted) and end the thread."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._next = None

@@ -25,7 +25,7 @@ from reenact.pipeline.reenactor import FrameResult
 from reenact.pipeline.render_ahead import FrameJob, RenderWorker
 from reenact.pipeline.timing import StageTimer
 from reenact.plugin_api import Frame, FrameSink, FrameSource
-from reenact.stream.capture import LatestFrameReader
+from reenact.stream.capture import AheadReader, LatestFrameReader
 
 
 @dataclass
@@ -72,8 +72,9 @@ class LoopParts:
     process(image, t_s, prepared) -> FrameResult: the per-frame work (`Reenactor.process`).
     on_frame(output, frame, result): runs after each frame is written (hotkeys, overlays);
     returning False ends the loop. on_stall(t_s) -> frame: what to send while a live source
-    delivers nothing. prepare(image): runs on the capture thread of a live source (the next
-    frame's tracking overlaps this frame's rendering); its value reaches `process`.
+    delivers nothing. prepare(image): runs on the capture thread of a live source, or on the
+    read-ahead thread of one that is not (`AheadReader`: every frame, in order), so the next
+    frame's tracking overlaps this frame's rendering; its value reaches `process`.
     begin / finish / worker: `process` in two halves, the network of one frame on `worker`
     while the next frame begins (render ahead); None = every frame by `process`.
     """
@@ -101,8 +102,9 @@ def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
     result = LoopResult()
     reader = (LatestFrameReader(source, reconnect_s=reconnect_s, prepare=parts.prepare)
               if source.live else None)
+    ahead = AheadReader(source, parts.prepare) if reader is None and parts.prepare else None
     pacer = Pacer(source.fps) if parts.sink.realtime and not source.live else None
-    flow = _Flow(parts, reader, pacer, result)
+    flow = _Flow(parts, reader, pacer, result, ahead)
     try:
         if reader is not None:
             reader.start()
@@ -114,6 +116,8 @@ def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
+        if ahead is not None:
+            ahead.stop()
         if reader is not None:
             reader.stop()
             result.dropped = reader.dropped
@@ -140,8 +144,9 @@ class _Flow:
     """The loop's steps: capture, process (or begin / finish one frame apart), pace and write."""
 
     def __init__(self, parts: LoopParts, reader: LatestFrameReader | None, pacer: Pacer | None,
-                 result: LoopResult) -> None:
+                 result: LoopResult, ahead: AheadReader | None = None) -> None:
         self.parts, self.reader, self.pacer, self.result = parts, reader, pacer, result
+        self.ahead = ahead  # a source that is not live, read (and tracked) one frame ahead
         self.pending: tuple[FrameJob, Frame] | None = None  # begun, its network on the worker
         self.start_ns = time.perf_counter_ns()
         self.begin_ms = _Average()  # the main thread's first half of a frame
@@ -225,7 +230,7 @@ class _Flow:
         parts, reader = self.parts, self.reader
         with parts.timer.stage("capture"):
             if reader is None:
-                return parts.source.read(), None
+                return self.ahead.take() if self.ahead is not None else (parts.source.read(), None)
             stall_s = 3.0 * self.interval_ms / 1000.0  # three frame intervals
             frame, prepared = reader.take(timeout=stall_s if parts.on_stall else None)
             self.result.capture_status = reader.status

@@ -96,6 +96,75 @@ def test_ctrl_c_leaves_a_playable_file(clips_dir, tmp_path):
     assert not list(tmp_path.glob(".*.partial"))
 
 
+def test_a_file_tracked_ahead_gives_the_same_frames(clips_dir, tmp_path, monkeypatch):
+    """A real clip read as fast as the loop goes (not live): with stream.track_ahead the next
+    frame is read and tracked on a second thread (`AheadReader`) while this one renders, and the
+    output is frame for frame what the loop gives with tracking in line: every frame, in order,
+    none dropped, the same pixels."""
+    import hashlib
+    import threading
+
+    from reenact.pipeline.reenactor import Reenactor
+
+    threads: set[int] = set()
+    original = Reenactor.track
+
+    def spy(self, image):
+        threads.add(threading.get_ident())
+        return original(self, image)
+
+    monkeypatch.setattr(Reenactor, "track", spy)
+
+    def frames(track_ahead: str) -> list[str]:
+        written: list[str] = []
+
+        def hook(reenactor, sink):
+            return lambda output, frame, result: written.append(
+                hashlib.sha1(np.ascontiguousarray(output).tobytes()).hexdigest())
+
+        threads.clear()
+        config = load_config(None, [
+            "source.kind=video", f"source.path={clips_dir / 'lp_d0.mp4'}", "sink.kind=null",
+            "renderer.kind=warp", "stream.neutral_frames=3", "stream.max_frames=30",
+            f"stream.track_ahead={track_ahead}", f"stream.output_dir={tmp_path}",
+        ])
+        report = run_session(config, show_progress=False, on_frame=hook)
+        assert report.loop.frames_in == report.loop.frames_out == 30
+        assert report.loop.dropped == 0
+        return written
+
+    in_line = frames("false")
+    assert threads == {threading.get_ident()}
+    ahead = frames("true")
+    assert threading.get_ident() not in threads  # tracked on the read-ahead thread
+    assert len(in_line) == 30 and len(set(in_line)) > 10  # the face moves: frames differ
+    assert ahead == in_line
+
+
+def test_a_tracking_error_on_the_read_ahead_thread_reaches_the_loop(clips_dir, tmp_path,
+                                                                    monkeypatch):
+    """An exception in the next frame's tracking (on the read-ahead thread) ends the run with
+    that exception, raised where the loop takes the frame, instead of hanging or being lost."""
+    from reenact.pipeline.reenactor import Reenactor
+
+    original, calls = Reenactor.track, []
+
+    def failing(self, image):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("tracker broke on frame 5")
+        return original(self, image)
+
+    monkeypatch.setattr(Reenactor, "track", failing)
+    config = load_config(None, [
+        "source.kind=video", f"source.path={clips_dir / 'lp_d0.mp4'}", "sink.kind=null",
+        "renderer.kind=warp", "stream.track_ahead=true", "stream.max_frames=30",
+        f"stream.output_dir={tmp_path}",
+    ])
+    with pytest.raises(RuntimeError, match="frame 5"):
+        run_session(config, show_progress=False)
+
+
 @pytest.mark.parametrize("track_ahead, renderer, ahead", [
     ("true", "warp", True), ("false", "warp", False),
     ("auto", "warp", True),  # the warp renders in turn: a core is free to track the next frame
