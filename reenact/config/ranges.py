@@ -62,6 +62,7 @@ AT_LEAST_ONE = Range(1)
 UNIT = Range(0, 1)  # probabilities, confidences, fractions
 GAZE_GAIN = Range(0.0, 3.0)  # stream.gaze_gain: in the config and on the live panel
 GAZE_VERTICAL = Range(0.0, 3.0)  # stream.gaze_vertical: likewise
+TURN_GAIN = Range(0.0, 3.0)  # stream.head_pitch_gain / head_yaw_gain: likewise
 
 
 def _number(value: float | None) -> str:

@@ -111,14 +111,18 @@ class HeadMotion:
 
     mode: off / rotate / full. max_turn_deg: pitch and yaw limit; max_roll_deg: roll limit;
     max_shift: shift limit in inter-ocular distances; max_scale: scale limit (1/x .. x).
+    pitch_gain, yaw_gain: the actor's nod and turn times these, before the limit (a 2-D turn of
+    the target shows only part of the angle it is given).
     min_cutoff, beta: the One Euro filter on the pose (Hz; per degree).
     reference_frames: frames whose median image pose is the neutral one.
     """
 
     def __init__(self, mode: str = "rotate", *, max_turn_deg: float = 18.0,
                  max_roll_deg: float = 20.0, max_shift: float = 0.5, max_scale: float = 1.2,
-                 min_cutoff: float = 3.0, beta: float = 0.3, reference_frames: int = 10) -> None:
+                 min_cutoff: float = 3.0, beta: float = 0.3, reference_frames: int = 10,
+                 pitch_gain: float = 1.0, yaw_gain: float = 1.0) -> None:
         self.mode = check_mode(mode)
+        self.pitch_gain, self.yaw_gain = float(pitch_gain), float(yaw_gain)
         self.max_turn_deg, self.max_roll_deg = float(max_turn_deg), float(max_roll_deg)
         self.max_shift, self.max_scale = float(max_shift), float(max_scale)
         self.filter = OneEuroFilter(min_cutoff=min_cutoff, beta=beta, d_cutoff=1.0)
@@ -161,7 +165,7 @@ class HeadMotion:
         if raw is not None:
             s, rotation, _ = rigid_fit(source_neutral, raw)
         pitch, yaw, crop_roll = euler_deg(rotation)
-        raw = np.array([pitch, yaw, crop_roll, 0.0, 0.0, 0.0])
+        raw = np.array([pitch * self.pitch_gain, yaw * self.yaw_gain, crop_roll, 0.0, 0.0, 0.0])
         if alignment is not None:
             # the 3-D roll in the image: the crop's eye-line turn plus the fit's roll in the crop
             # (R_image = Rz(eye line) R_crop; Rz on the left changes only the Euler roll)

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from reenact.config.ranges import GAZE_GAIN, GAZE_VERTICAL
+from reenact.config.ranges import GAZE_GAIN, GAZE_VERTICAL, TURN_GAIN
 from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
 from reenact.pipeline.motion import HEAD_MODES
 from reenact.pipeline.reenactor import INTENSITY_RANGE
@@ -74,9 +74,10 @@ def _filter_attr(name: str) -> tuple[Callable, Callable]:
             lambda r, v: setattr(r.landmark_filter, name, v))
 
 
-def _eyes_attr(name: str) -> tuple[Callable, Callable]:
-    return (lambda r: getattr(r.motion.eyes, name),
-            lambda r, v: setattr(r.motion.eyes, name, v))
+def _motion_attr(part: str, name: str) -> tuple[Callable, Callable]:
+    """Get / set `name` of the motion stage's `part` (eyes: EyeTransfer, head: HeadMotion)."""
+    return (lambda r: getattr(getattr(r.motion, part), name),
+            lambda r, v: setattr(getattr(r.motion, part), name, v))
 
 
 def _attr(name: str) -> tuple[Callable, Callable]:
@@ -106,14 +107,18 @@ SETTINGS: tuple[LiveSetting, ...] = (
                   *GAIN_RANGE, 0.05) for name in GAIN_NAMES),
     LiveSetting("stream.gaze", "Gaze (irises follow yours)", bool,
                 lambda r: r.motion.eyes.gaze, _set_gaze),
-    LiveSetting("stream.gaze_gain", "Gaze gain (iris offset x)", float, *_eyes_attr("gaze_gain"),
-                GAZE_GAIN.low, GAZE_GAIN.high, 0.05),
+    LiveSetting("stream.gaze_gain", "Gaze gain (iris offset x)", float,
+                *_motion_attr("eyes", "gaze_gain"), GAZE_GAIN.low, GAZE_GAIN.high, 0.05),
     LiveSetting("stream.gaze_vertical", "Gaze up/down (x the gain)", float,
-                *_eyes_attr("gaze_vertical"), GAZE_VERTICAL.low, GAZE_VERTICAL.high, 0.05),
+                *_motion_attr("eyes", "gaze_vertical"), GAZE_VERTICAL.low, GAZE_VERTICAL.high,
+                0.05),
     LiveSetting("stream.lid_follow", "Lids follow the gaze (share)", float,
-                *_eyes_attr("lid_follow"), 0.0, 1.0, 0.05),
+                *_motion_attr("eyes", "lid_follow"), 0.0, 1.0, 0.05),
     LiveSetting("stream.head_motion", "Head motion", str, lambda r: r.motion.mode,
                 lambda r, v: r.motion.set_mode(v), choices=HEAD_MODES),
+    *(LiveSetting(f"stream.head_{axis}_gain", f"Head {label} gain", float,
+                  *_motion_attr("head", f"{axis}_gain"), TURN_GAIN.low, TURN_GAIN.high, 0.05)
+      for axis, label in (("pitch", "nod"), ("yaw", "turn"))),
     LiveSetting("paused", "Pause (pass the camera through)", bool, *_attr("paused")),
 )
 BY_KEY = {s.key: s for s in SETTINGS}

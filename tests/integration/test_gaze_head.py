@@ -321,3 +321,33 @@ def test_the_generator_keeps_the_warps_open_mouth(portrait_target, path):
     warp.render(neutral)
     assert not warp.mouth_layers  # a closed mouth: no cavity painted
     np.testing.assert_array_equal(closed_kept, closed_own)
+
+
+@pytest.mark.parametrize("gains, low, high", [((1.6, 1.3), 0.85, 1.25), ((1.0, 1.0), 0.4, 0.75)])
+def test_a_nod_is_seen_at_its_own_angle(portrait_target, gains, low, high):
+    """An actor's rigid nod of +-5 and +-10 degrees, through HeadMotion onto the target's mesh and
+    the warp, re-tracked: with stream.head_pitch_gain 1.6 the output is seen nodding by about the
+    actor's angle; with the default 1 by well under it (a 2-D turn of the face shows only part of
+    the angle it is given)."""
+    from reenact.landmarks.head_pose import RIGID_POINTS, head_angles, rotate_mesh, rotation_matrix
+    from reenact.landmarks.tracker import FaceTracker
+    from reenact.pipeline.head_motion import HeadMotion
+    from reenact.render import build_renderer
+
+    neutral = portrait_target.landmarks_crop.astype(np.float64)
+    centre = neutral[RIGID_POINTS, :3].mean(axis=0)
+    warp = build_renderer(_config())
+    warp.set_target(portrait_target.crop, neutral)
+    motion = HeadMotion("rotate", pitch_gain=gains[0], yaw_gain=gains[1])
+    asked, seen = [], []
+    with FaceTracker(_config().tracker, static=True) as tracker:
+        base = tracker.track_one(portrait_target.crop)
+        for angle in (-10.0, -5.0, 5.0, 10.0):
+            actor = rotate_mesh(neutral, rotation_matrix(angle, 0.0, 0.0), centre)
+            motion.reset()
+            _, pose = motion.observe(actor.astype(np.float32), neutral.astype(np.float32), None, 0.0)
+            found = tracker.track_one(warp.render(pose.turn(neutral, centre).astype(np.float32)))
+            asked.append(head_angles(neutral, actor)[0])
+            seen.append(head_angles(base, found)[0])
+    slope = float(np.polyfit(asked, seen, 1)[0])
+    assert low <= slope <= high, (slope, asked, seen)
