@@ -13,16 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
-from reenact.config import load_config
-from reenact.config.schema import TrackerConfig
-from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.regions import REGIONS
-from reenact.landmarks.tracker import detect_target_face
-from reenact.pipeline.target import load_target_image
 from reenact.render.warp import WarpRenderer
 
 SIZE = 256
@@ -33,13 +27,6 @@ MARGIN = 4.0  # grey levels the old lash band may stay darker than the lid skin 
 # painter before that (with the ghost) 27.3, the skin around the eye without its thin dark lines
 # (now) 17.6
 WINK_ERROR = 23.0
-
-
-def _target(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    image = load_target_image(str(path), load_config(None, []))[1]  # Yale's stills are GIFs
-    landmarks = detect_target_face(image, TrackerConfig(), source_name=str(path))
-    alignment = compute_alignment(landmarks, SIZE)
-    return alignment.crop_image(image), alignment.landmarks_to_crop(landmarks)
 
 
 def _closed(landmarks: np.ndarray, fraction: float) -> np.ndarray:
@@ -66,8 +53,8 @@ def _band_and_skin(image: np.ndarray, target_xy: np.ndarray, ring: np.ndarray):
 
 
 @pytest.fixture(scope="module", params=["lp_s12.jpg", "lp_s7.jpg"])
-def target(request, portraits_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    return _target(portraits_dir / request.param)
+def target(request, portraits_dir: Path, aligned_still) -> tuple[np.ndarray, np.ndarray]:
+    return aligned_still(portraits_dir / request.param, SIZE)
 
 
 def test_a_shut_eye_shows_no_upper_lash_line_of_the_open_one(target):
@@ -95,14 +82,14 @@ def test_an_open_eye_is_left_exactly_as_warped(target, fraction):
     np.testing.assert_array_equal(painted, warp.render(fused))
 
 
-def shut_lid_error(warp: WarpRenderer, stills: Path, subjects: list[str]) -> float:
+def shut_lid_error(warp: WarpRenderer, align, stills: Path, subjects: list[str]) -> float:
     """Mean over the painted lids of |mean grey level of the painted lid - that of the real
     one|, where the painter covers (alpha > 0.5): each subject's `NN_normal.png` is the target,
     driven by the landmarks of their own `NN_wink.png` (both aligned on their own eyes)."""
     errors = []
     for subject in subjects:
-        crop, neutral = _target(stills / f"{subject}_normal.png")
-        real, wink = _target(stills / f"{subject}_wink.png")
+        crop, neutral = align(stills / f"{subject}_normal.png", SIZE)
+        real, wink = align(stills / f"{subject}_wink.png", SIZE)
         warp.set_target(crop, neutral)
         painted = warp.render(wink).astype(np.float32).mean(axis=2)
         truth = real.astype(np.float32).mean(axis=2)
@@ -115,7 +102,8 @@ def shut_lid_error(warp: WarpRenderer, stills: Path, subjects: list[str]) -> flo
     return float(np.mean(errors))
 
 
-def test_a_shut_lid_is_as_bright_as_the_real_one(media_dir: Path):
+def test_a_shut_lid_is_as_bright_as_the_real_one(media_dir: Path, aligned_still):
     subjects = [f"{i:02d}" for i in range(1, 16)]
-    error = shut_lid_error(WarpRenderer(size=SIZE), media_dir / "expressions", subjects)
+    error = shut_lid_error(WarpRenderer(size=SIZE), aligned_still, media_dir / "expressions",
+                           subjects)
     assert error <= WINK_ERROR, error

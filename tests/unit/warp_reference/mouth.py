@@ -93,6 +93,7 @@ class MouthFiller:
         """target_crop: (S,S,3) uint8; target_xy: (478,2) crop pixels of its neutral face."""
         xy = np.ascontiguousarray(np.asarray(target_xy, np.float32)[:, :2])
         self._target_opening = mean_opening(xy)
+        self._target_spread = float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER])))
         self._lip_colour = self._region_colour(target_crop, xy[OUTER_RING], xy[INNER_RING])
         luminance = cv2.cvtColor(target_crop, cv2.COLOR_RGB2GRAY)
         face = np.zeros(luminance.shape, np.uint8)
@@ -193,6 +194,8 @@ class MouthFiller:
         tongue *= 0.25
         edge = 0.8 * self.unit
         across = np.sqrt(np.clip(1.0 - (np.abs(dx) / 0.8) ** 2, 0.0, 1.0))
+        spread = float(np.hypot(*(right - left))) / max(self._target_spread, 1.0)
+        across = across * _smoothstep(spread, 0.9, 1.1)  # no teeth in a rounded "O"
         upper_h = np.minimum(0.4 * opening, 0.14 * width) * across
         teeth_a = np.clip((upper + upper_h - ys) / edge + 0.5, 0.0, 1.0) * (upper_h > 0.5)
         teeth_a *= np.clip((0.85 - np.abs(dx)) / 0.25, 0.0, 1.0)
