@@ -17,6 +17,7 @@ class CountingCamera:
 
     name = "counting"
     live = True
+    can_reopen = False  # the FrameSource protocol: a camera that ends stays ended
     fps = 100.0
     width = height = 8
 
