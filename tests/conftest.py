@@ -59,6 +59,35 @@ def aligned_still():
 
 
 @pytest.fixture(scope="session")
+def painted_against_real(aligned_still, media_dir: Path):
+    """`differences(warp, condition, layers) -> [float]`: each Yale subject's neutral still
+    (`NN_normal.png`) driven through `warp` by the landmarks of the same subject's
+    `NN_<condition>.png`; for each painted layer `layers(warp, landmarks)` gives ((box, layer,
+    alpha) as the warp's painters return them) with at least 20 px of alpha > 0.5, the mean grey
+    level of the render there minus that of the real still."""
+    import numpy as np
+
+    stills = media_dir / "expressions"
+
+    def differences(warp, condition: str, layers) -> list[float]:
+        found = []
+        for subject in (f"{i:02d}" for i in range(1, 16)):
+            crop, neutral = aligned_still(stills / f"{subject}_normal.png", warp.size)
+            real, driven = aligned_still(stills / f"{subject}_{condition}.png", warp.size)
+            warp.set_target(crop, neutral)
+            painted = warp.render(driven).astype(np.float32).mean(axis=2)
+            truth = real.astype(np.float32).mean(axis=2)
+            for (x0, y0, x1, y1), _layer, alpha in layers(warp, driven):
+                inside = alpha > 0.5
+                if inside.sum() >= 20:
+                    found.append(float(painted[y0:y1, x0:x1][inside].mean()
+                                       - truth[y0:y1, x0:x1][inside].mean()))
+        return found
+
+    return differences
+
+
+@pytest.fixture(scope="session")
 def xvfb_display() -> Iterator[str]:
     """A private virtual X server (Debian's `xvfb`) for the preview-window tests, as ':N'; where
     there is no Xvfb, $DISPLAY if set, else the tests skip with the reason (`make test` installs

@@ -96,12 +96,9 @@ def test_ctrl_c_leaves_a_playable_file(clips_dir, tmp_path):
     assert not list(tmp_path.glob(".*.partial"))
 
 
-def test_a_file_tracked_ahead_gives_the_same_frames(clips_dir, tmp_path, monkeypatch):
-    """A real clip read as fast as the loop goes (not live): with stream.track_ahead the next
-    frame is read and tracked on a second thread (`AheadReader`) while this one renders, and the
-    output is frame for frame what the loop gives with tracking in line: every frame, in order,
-    none dropped, the same pixels."""
-    import hashlib
+@pytest.fixture
+def track_threads(monkeypatch) -> set[int]:
+    """The ids of the threads `Reenactor.track` runs on, filled as the test runs."""
     import threading
 
     from reenact.pipeline.reenactor import Reenactor
@@ -114,6 +111,18 @@ def test_a_file_tracked_ahead_gives_the_same_frames(clips_dir, tmp_path, monkeyp
         return original(self, image)
 
     monkeypatch.setattr(Reenactor, "track", spy)
+    return threads
+
+
+def test_a_file_tracked_ahead_gives_the_same_frames(clips_dir, tmp_path, track_threads):
+    """A real clip read as fast as the loop goes (not live): with stream.track_ahead the next
+    frame is read and tracked on a second thread (`AheadReader`) while this one renders, and the
+    output is frame for frame what the loop gives with tracking in line: every frame, in order,
+    none dropped, the same pixels."""
+    import hashlib
+    import threading
+
+    threads = track_threads
 
     def frames(track_ahead: str) -> list[str]:
         written: list[str] = []
@@ -171,23 +180,14 @@ def test_a_tracking_error_on_the_read_ahead_thread_reaches_the_loop(clips_dir, t
     ("auto", "generator", False),  # the CPU generator renders ahead instead
 ])
 def test_a_clip_played_like_a_camera_is_tracked_ahead_or_in_line(clips_dir, tmp_path, track_ahead,
-                                                                   renderer, ahead, monkeypatch):
+                                                                   renderer, ahead, track_threads):
     """A real clip paced at its own rate (a live source): with stream.track_ahead (forced, or
     "auto" for a renderer that does not render ahead) the tracker runs on the capture thread,
     without it on the main thread; every frame is delivered or counted as dropped, and every
     delivered frame has the actor's face either way. (Runs on 2+ cores, as CI's machine.)"""
     import threading
 
-    from reenact.pipeline.reenactor import Reenactor
-
-    threads: set[int] = set()
-    original = Reenactor.track
-
-    def spy(self, image):
-        threads.add(threading.get_ident())
-        return original(self, image)
-
-    monkeypatch.setattr(Reenactor, "track", spy)
+    threads = track_threads
     config = load_config(None, [
         "source.kind=video", f"source.path={clips_dir / 'lp_d0.mp4'}", "source.realtime=true",
         "sink.kind=null", f"renderer.kind={renderer}", "stream.neutral_frames=3",
