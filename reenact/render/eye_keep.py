@@ -7,10 +7,10 @@ teeth into a translucent grey-blue smear. `eye_patches` takes, per frame, a feat
 around each eye (the eye contour grown to the lids, from the fused landmarks) of the warp's
 render, `mouth_patches` the cavity the warp's mouth filler painted (its own feathered alpha,
 inside the inner lips: nothing while the mouth is no more open than the target's), and
-`paste_eyes` pastes them over the network's output there:
+`paste_patches` pastes them over the network's output there:
 
     patches = eye_patches(fused, warped)     # on the thread that staged the frame
-    paste_eyes(output, patches)              # after the network, on any thread
+    paste_patches(output, patches)              # after the network, on any thread
 
 On a torch device (`generator_cuda`) the same alphas go up as one plane (`eye_alpha`, then
 `add_mouth_alpha`) and the blend runs there, after the network.
@@ -34,9 +34,10 @@ EYES = ("left_eye", "right_eye")
 
 
 @dataclass(frozen=True)
-class EyePatch:
-    """One eye: the box (y0, y1, x0, x1) in crop pixels, its alpha (h,w,1) float32 in [0,1] and
-    the warp's pixels there (h,w,3) float32 (copied: the warp's buffer is reused)."""
+class WarpPatch:
+    """One eye or the open mouth: the box (y0, y1, x0, x1) in crop pixels, its alpha (h,w,1)
+    float32 in [0,1] and the warp's pixels there (h,w,3) float32 (copied: the warp's buffer is
+    reused)."""
 
     box: tuple[int, int, int, int]
     alpha: np.ndarray
@@ -67,16 +68,16 @@ def _eye_alphas(fused: np.ndarray, size: int):
         yield (int(y0), int(y1), int(x0), int(x1)), alpha
 
 
-def eye_patches(fused: np.ndarray, warped: np.ndarray) -> list[EyePatch]:
+def eye_patches(fused: np.ndarray, warped: np.ndarray) -> list[WarpPatch]:
     """fused: (478,2|3) J_gen in crop pixels; warped: (S,S,3) uint8, the warp's render of it."""
-    return [EyePatch(box, alpha[..., None], warped[box[0]:box[1], box[2]:box[3]].astype(np.float32))
+    return [WarpPatch(box, alpha[..., None], warped[box[0]:box[1], box[2]:box[3]].astype(np.float32))
             for box, alpha in _eye_alphas(fused, warped.shape[0])]
 
 
-def mouth_patches(layers: list, warped: np.ndarray) -> list[EyePatch]:
+def mouth_patches(layers: list, warped: np.ndarray) -> list[WarpPatch]:
     """layers: the warp's mouth filler layers of this render (`WarpRenderer.mouth_layers`: box
     (x0,y0,x1,y1), cavity, alpha (h,w) float32); warped: (S,S,3) uint8, that render."""
-    return [EyePatch((y0, y1, x0, x1), alpha[..., None],
+    return [WarpPatch((y0, y1, x0, x1), alpha[..., None],
                      warped[y0:y1, x0:x1].astype(np.float32))
             for (x0, y0, x1, y1), _cavity, alpha in layers]
 
@@ -99,7 +100,7 @@ def eye_alpha(fused: np.ndarray, size: int, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def paste_eyes(output: np.ndarray, patches: list[EyePatch]) -> np.ndarray:
+def paste_patches(output: np.ndarray, patches: list[WarpPatch]) -> np.ndarray:
     """output: (S,S,3) uint8, changed in place (and returned): the warp's patches over it."""
     for patch in patches:
         y0, y1, x0, x1 = patch.box

@@ -26,7 +26,7 @@ from reenact.engine.weights import load_into, load_weights
 from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.render import register_renderer
-from reenact.render.eye_keep import eye_patches, mouth_patches, paste_eyes
+from reenact.render.eye_keep import eye_patches, mouth_patches, paste_patches
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class GeneratorRenderer:
             y = self.backend.run(x)[0]
             np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255, out=y.transpose(1, 2, 0))
             np.copyto(output, y.transpose(1, 2, 0), casting="unsafe")
-            return paste_eyes(output, patches)
+            return paste_patches(output, patches)
 
         return run
 

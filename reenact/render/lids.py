@@ -87,13 +87,13 @@ class LidPainter:
         as it is covered when shut (dilated by 2 px) and every thin dark line (a black top-hat of
         the luminance with a 9 px disc above 8 % of the closing: lashes, liner, lid creases,
         brow hairs), so neither the eye nor its outline bleeds into the lid; broad shading, a
-        shadowed socket, is kept.
+        shadowed socket, is kept. Lengths are at 256 px and scale with the crop.
         """
         eyes = np.zeros(crop.shape[:2], np.uint8)
         for eye in self._eyes:
             fill_aa(eyes, eye.raised + eye.spread, (0, 0))
-        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-        keep = cv2.dilate(eyes, disc) == 0
+        grow = 2 * int(2 * self.unit) + 1
+        keep = cv2.dilate(eyes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow))) == 0
         grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
         side = 2 * int(4 * self.unit) + 1
         closed = cv2.morphologyEx(

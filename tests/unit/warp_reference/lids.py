@@ -109,7 +109,8 @@ class LidPainter:
         eyes = np.zeros(crop.shape[:2], np.uint8)
         for other in (0, 1):
             _fill(eyes, self._covered_poly(None, other, shut=1.0), (0, 0))
-        keep = cv2.dilate(eyes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) == 0
+        grow = 2 * int(2 * self.unit) + 1
+        keep = cv2.dilate(eyes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow))) == 0
         grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
         side = 2 * int(4 * self.unit) + 1
         closed = cv2.morphologyEx(grey, cv2.MORPH_CLOSE,
