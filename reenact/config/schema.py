@@ -68,7 +68,7 @@ class StreamConfig:
     output_dir: str = "out"  # where run logs and the resolved config go
     # track frame N+1 while frame N renders: a live source's on its capture thread, a file's on a
     # read-ahead thread (every frame, in order, the same output; the warp's bench row on lp_d9
-    # 85-113 -> 163 fps on an idle 2-core CPU, 2026-11-24). "auto": on for
+    # 100-113 -> 163 fps, lp_d13 85-95 -> 129-131, idle 2-core CPU, 2026-11-24). "auto": on for
     # a renderer that does not render ahead (the warp; the generator on CUDA) on 2+ cores: the
     # warp with a 60 fps camera (lp_d9 re-timed, 2-core CPU, 5 runs each) kept 60.0-60.1 fps,
     # capture->sink p99 24-40 ms, against 54.5-59.3 fps, p99 34-39 ms without. Off for the CPU
