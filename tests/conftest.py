@@ -42,18 +42,12 @@ def portraits_dir(media_dir: Path) -> Path:
 def aligned_still():
     """`align(path, size=256) -> (crop (S,S,3) uint8, landmarks (478,3) crop pixels)`: a still
     picture (any format a target may be, Yale's GIF stills too) tracked by the real face mesh and
-    aligned on its eyes, as a target is."""
+    aligned on its eyes, as a target is (`reenact eval --stills` aligns its stills so)."""
     from reenact.config import load_config
-    from reenact.config.schema import TrackerConfig
-    from reenact.landmarks.align import compute_alignment
-    from reenact.landmarks.tracker import detect_target_face
-    from reenact.pipeline.target import load_target_image
+    from reenact.eval.stills import _aligned
 
     def align(path: Path, size: int = 256):
-        image = load_target_image(str(path), load_config(None, []))[1]
-        landmarks = detect_target_face(image, TrackerConfig(), source_name=str(path))
-        alignment = compute_alignment(landmarks, size)
-        return alignment.crop_image(image), alignment.landmarks_to_crop(landmarks)
+        return _aligned(path, load_config(None, [f"renderer.size={size}"]))
 
     return align
 

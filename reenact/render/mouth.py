@@ -138,7 +138,7 @@ class MouthFiller:
         return _Interior(
             patch=np.dstack([crop[y0:y1, x0:x1].astype(np.float32), alpha]),
             origin=np.array([x0, y0], np.float32), lip=xy[UPPER_LIP_CENTRE].copy(),
-            width=float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER]))),
+            width=self._target_width,
         )
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> list:
