@@ -180,6 +180,10 @@ class FusionConfig:
     hidden: AtLeastOne = 512
     code: AtLeastOne = 128
     gains: FusionGains = field(default_factory=FusionGains)
+    # the target's neutral L_t: "estimated" takes out the expression a still target picture
+    # already wears (an open mouth, a grin; reenact.fusion.target_neutral), so that the actor's
+    # neutral face gives the target's neutral; "picture" uses its landmarks as they are
+    target_neutral: Literal["estimated", "picture"] = "estimated"
 
 
 @dataclass(frozen=True)

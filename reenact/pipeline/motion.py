@@ -79,7 +79,7 @@ class MotionStage:
         neutral) -> fused, applied after fusion and the eyes, before the head turns (per-region
         gains, presets; None = nothing)."""
         expression, pose = self.head.observe(source, source_neutral, alignment, t_s, raw)
-        neutral = target.landmarks_crop
+        neutral = target.neutral  # the picture's landmarks, its expression taken out
         fused = fuser.fuse(expression, source_neutral, neutral, intensity)
         fused = self.eyes.apply(fused, expression, source_neutral, neutral)
         if adjust is not None:

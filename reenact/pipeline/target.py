@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from reenact.pipeline.blend import compositor_options
 from reenact.pipeline.composite import Compositor
 from reenact.video import is_video, read_frame
 
+log = logging.getLogger(__name__)
+
 BUILTIN_TARGET = "astronaut"
 MIN_TARGET_SIDE = 32  # px; smaller pictures cannot hold a face the tracker can find
 
@@ -26,6 +29,9 @@ class PreparedTarget:
 
     frame: (H, W, 3) uint8 RGB, the full target picture (even sides).
     crop: (S, S, 3) uint8, the aligned face crop; landmarks_crop: (478, 3) in crop pixels.
+    neutral_crop: (478, 3) the target's neutral the fusion starts from (`fusion.target_neutral`;
+    None = landmarks_crop); expression_removed: how far it is from the picture's landmarks
+    (mean point move, inter-ocular distances; 0 = the picture was taken as neutral).
     """
 
     name: str
@@ -34,6 +40,13 @@ class PreparedTarget:
     crop: np.ndarray
     landmarks_crop: np.ndarray
     compositor: Compositor
+    neutral_crop: np.ndarray | None = None
+    expression_removed: float = 0.0
+
+    @property
+    def neutral(self) -> np.ndarray:
+        """(478, 3) crop pixels: L_t of the fusion."""
+        return self.landmarks_crop if self.neutral_crop is None else self.neutral_crop
 
 
 def builtin_target_image() -> np.ndarray:
@@ -115,7 +128,14 @@ def prepare_target_image(
         target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks_crop,
         **compositor_options(config),
     )
-    return PreparedTarget(name, frame, alignment, crop, landmarks_crop, compositor)
+    neutral, removed = None, 0.0
+    if config.fusion.target_neutral == "estimated":
+        neutral, removed = target_neutral(crop, landmarks_crop, config)
+        if removed:
+            log.info("%s: its expression taken out of the neutral (%.3f inter-ocular "
+                     "distances; fusion.target_neutral=picture keeps it)", source_name, removed)
+    return PreparedTarget(name, frame, alignment, crop, landmarks_crop, compositor, neutral,
+                          removed)
 
 
 def list_targets(folder: str) -> list[str]:
@@ -149,3 +169,29 @@ class TargetSet:
 
     def __len__(self) -> int:
         return len(self.targets)
+
+
+def target_neutral(crop: np.ndarray, landmarks_crop: np.ndarray,
+                   config: Config) -> tuple[np.ndarray | None, float]:
+    """A still target's neutral L_t (`reenact.fusion.target_neutral`): (the estimate, or None to
+    keep the picture's landmarks; the expression taken out, inter-ocular distances).
+
+    The estimate is kept only if the warp, driven to it, shows it: the rendered crop re-tracked
+    has its mouth open at most `SHOWN_OPEN_MARGIN` more than the estimate asks (a yawn whose lip
+    landmarks sit inside the mouth cannot be closed cleanly, and stays as the picture has it).
+    One warp render and one static track of the crop, once per target.
+    """
+    from reenact.fusion.target_neutral import SHOWN_OPEN_MARGIN, mouth_open, shipped
+    from reenact.landmarks.tracker import FaceTracker
+    from reenact.render.warp import WarpRenderer
+
+    neutral, removed = shipped().estimate(landmarks_crop, crop.shape[0])
+    if removed == 0.0:
+        return None, 0.0
+    warp = WarpRenderer(size=crop.shape[0])
+    warp.set_target(crop, landmarks_crop)
+    with FaceTracker(config.tracker, static=True) as tracker:
+        shown = tracker.track_one(np.ascontiguousarray(warp.render(neutral)))
+    if shown is None or mouth_open(shown) > mouth_open(neutral) + SHOWN_OPEN_MARGIN:
+        return None, 0.0
+    return neutral, removed

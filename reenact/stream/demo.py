@@ -116,7 +116,9 @@ def run_demo(config: Config) -> tuple[Path, Path]:
     landmarks = target.alignment.landmarks_to_image(target.landmarks_crop)
     save_image(sheet_path, contact_sheet(sheet, box=face_box(landmarks, target.frame.shape)))
     dump_config(config, folder / f"{video.stem}.config.yaml")
-    print(f"renderer: {describe(reenactor.renderer)}; fuser: {describe(reenactor.fuser)}",
-          file=sys.stderr)
+    neutral = (f"expression taken out ({target.expression_removed:.3f} IOD)"
+               if target.expression_removed else "the picture's own")
+    print(f"renderer: {describe(reenactor.renderer)}; fuser: {describe(reenactor.fuser)}; "
+          f"target neutral: {neutral}", file=sys.stderr)
     print(timer.table(), file=sys.stderr)
     return video, sheet_path

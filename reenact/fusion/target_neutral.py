@@ -1,0 +1,206 @@
+"""The target's neutral face, estimated from its one picture (`fusion.target_neutral`).
+
+The fusion adds the actor's deviation from *their* neutral to the target's landmarks L_t, so L_t
+should be the target's neutral too. A portrait taken mid-expression (an open "O", a grin, raised
+brows) used as it is keeps that expression while the actor's face rests and adds theirs on top:
+the mouth of a surprised portrait never closes, and a grinning one grins wider when the actor
+smiles. `NeutralEstimate` takes the expression out of the picture's landmarks:
+
+    x (the picture's xy, its head pose undone)  =  mean + A a  +  B c  +  noise
+
+A: the principal directions of neutral faces (identity), B: those of expression deviations
+(each frame's own head pose undone against its person's neutral), both fitted on tracked people
+(`fit_basis`; the shipped `reenact/models/neutral_basis.safetensors` and its model card). a and
+c are found together (maximum a posteriori, each direction's spread as its prior); each c_i is
+then shrunk by the non-negative garrote, c_i (1 - (tau sd_i / c_i)^2)+: within `tau` spreads of 0
+it is 0 (a face near neutral is left as it is), far out it is nearly kept (an open mouth closes
+fully, which a soft threshold would leave ajar). The estimate is x - B c, put back in the
+picture's pose. What B does not span (the target's own
+face shape, tracking detail) stays. Only x and y change; z is the picture's.
+
+Where the estimate would do harm it is held back, towards the picture's own landmarks:
+- the eyes and irises keep the picture's (`reenact.fusion.eyes` already carries openness against
+  the target's own lids, and a renderer cannot open lids that are shut in the picture: there is
+  no eyeball under them), spread smoothly to the rest as `fusion.gains` spreads its gains;
+- the mouth and jaw keep the picture's if the estimate would open the mouth (a picture's closed
+  mouth is taken as neutral, whatever the lips' shape);
+- the target's preparation (`reenact.pipeline.target.target_neutral`) renders the estimate once
+  with the warp and re-tracks it: where the picture's own mouth landmarks are off (a yawn so
+  wide that the face mesh puts the lower lip inside the mouth) the warp cannot close that mouth
+  cleanly, the re-tracked mouth stays open (`SHOWN_OPEN_MARGIN`), and the picture's landmarks
+  are kept as they are;
+- a face the two bases explain badly (an animal, a cartoon, a painting's odd proportions; the
+  fit's left-over above `RESID_ON` inter-ocular distances per point, none at all from
+  `RESID_OFF`: 99 % of held-out people's frames are below 0.0092) is trusted less, down to not
+  at all.
+
+The renderer still warps the picture from its own landmarks: only the fusion's L_t (and what is
+measured from it: the eyes' neutral gaps, the gains' base) is the estimate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from reenact.landmarks.head_pose import rigid_fit
+
+NUM_POINTS = 478
+BASIS_FILE = Path(__file__).resolve().parents[1] / "models" / "neutral_basis.safetensors"
+RESID_ON, RESID_OFF = 0.008, 0.011  # fit left-over (IOD per point) of full / no trust
+NOISE = 0.01  # prior spread of what neither basis explains (unit coordinates, per xy value)
+UNIT_IOD = 0.5  # the aligned crop's inter-ocular distance in unit coordinates (64 px of 256)
+TAU = 0.5  # expression coefficients within this many spreads of 0 are taken as 0
+
+
+def _unit(landmarks: np.ndarray, size: int) -> np.ndarray:
+    out = np.asarray(landmarks, np.float64) * (2.0 / size)
+    out[..., :2] -= 1.0
+    return out
+
+
+def _pixels(unit: np.ndarray, size: int) -> np.ndarray:
+    out = np.array(unit, np.float64)
+    out[..., :2] += 1.0
+    return out * (size / 2.0)
+
+
+def undo_pose(face: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """(478,3) `face` with its head pose relative to `reference` undone (a 3-D similarity fit on
+    the rigid points), and the fit (s, R, t) to put it back with `redo_pose`."""
+    s, rotation, t = rigid_fit(reference, face)
+    return ((np.asarray(face, np.float64) - t) @ rotation) / s, (s, rotation, t)
+
+
+def redo_pose(face: np.ndarray, fit: tuple) -> np.ndarray:
+    s, rotation, t = fit
+    return s * np.asarray(face, np.float64) @ rotation.T + t
+
+
+def _principal(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N,D) rows (already centred) -> (D,k) directions, (k,) spreads (std along each)."""
+    _, sing, vt = np.linalg.svd(rows, full_matrices=False)
+    k = min(k, len(sing))
+    return vt[:k].T, np.maximum(sing[:k] / np.sqrt(len(rows)), 1e-6)
+
+
+def fit_basis(neutrals: list[np.ndarray], deviations: list[np.ndarray], *,
+              identity_k: int = 60, expression_k: int = 8) -> dict[str, np.ndarray]:
+    """The model's arrays from unit-coordinate landmarks.
+
+    neutrals: (478,3) one per person (mirror images count as people); deviations: (478,3) a
+    frame minus its person's neutral, the frame's pose undone against that neutral. Returns
+    {"mean": (478,3), "identity": (956,ki), "identity_sd": (ki,), "expression": (956,ke),
+    "expression_sd": (ke,)} float32 (xy flattened point by point).
+    """
+    mean0 = np.median(np.stack(neutrals), axis=0)
+    posed = np.stack([undo_pose(n, mean0)[0] for n in neutrals])
+    mean = posed.mean(axis=0)
+    identity, identity_sd = _principal((posed - mean)[..., :2].reshape(len(posed), -1), identity_k)
+    rows = np.stack(deviations)[..., :2].reshape(len(deviations), -1)
+    expression, expression_sd = _principal(rows, expression_k)
+    return {k: np.asarray(v, np.float32) for k, v in {
+        "mean": mean, "identity": identity, "identity_sd": identity_sd,
+        "expression": expression, "expression_sd": expression_sd}.items()}
+
+
+class NeutralEstimate:
+    """`estimate(landmarks_crop, size) -> (neutral (478,3) float32, change)`; see the module doc.
+
+    arrays: `fit_basis`'s output (or the shipped file's, `load`). change: mean point move from
+    the picture to the estimate in inter-ocular distances (0 = the picture was taken as neutral).
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray], *, noise: float = NOISE,
+                 tau: float = TAU, trust: tuple[float, float] = (RESID_ON, RESID_OFF)) -> None:
+        self.mean = np.asarray(arrays["mean"], np.float64)
+        self.expression = np.asarray(arrays["expression"], np.float64)
+        self.expression_sd = np.asarray(arrays["expression_sd"], np.float64)
+        basis = np.concatenate([arrays["identity"], self.expression], axis=1).astype(np.float64)
+        prior = np.r_[1.0 / np.asarray(arrays["identity_sd"], np.float64) ** 2,
+                      1.0 / self.expression_sd ** 2]
+        # MAP of [a; c]: (M'M / noise^2 + diag(prior))^-1 M' r / noise^2, solved once
+        self._solve = np.linalg.solve(basis.T @ basis / noise ** 2 + np.diag(prior),
+                                      basis.T / noise ** 2)
+        self._basis = basis
+        self.tau = tau
+        self.trust = trust  # the fit's left-over of full trust, and of none
+        self._weights: dict[bool, np.ndarray] = {}
+
+    @classmethod
+    def load(cls, path: str | Path = BASIS_FILE, **options) -> "NeutralEstimate":
+        """From a basis file (safetensors, as `reenact.train.neutral_basis` writes); options
+        as the constructor's."""
+        from reenact.engine.weights import load_weights  # noqa: PLC0415
+
+        tensors, _ = load_weights(path)
+        return cls({k: v.float().numpy() for k, v in tensors.items()}, **options)
+
+    def fit(self, unit_posed: np.ndarray) -> tuple[np.ndarray, float]:
+        """(478,3) unit landmarks in the mean's pose -> ((ke,) expression coefficients, shrunk;
+        the fit's left-over: root mean square point distance in inter-ocular distances)."""
+        r = (unit_posed - self.mean)[:, :2].reshape(-1)
+        z = self._solve @ r
+        left = float(np.sqrt(2.0 * np.mean((r - self._basis @ z) ** 2)) / UNIT_IOD)
+        c = z[-self.expression.shape[1]:]
+        room = self.tau * self.expression_sd
+        return c * np.maximum(1.0 - (room / np.maximum(np.abs(c), 1e-12)) ** 2, 0.0), left
+
+    def weights(self, mouth: bool) -> np.ndarray:
+        """(478,1) how much of the estimate each point takes: eyes 0 (and the mouth and jaw 0
+        unless `mouth`), 1 elsewhere, spread over the mesh."""
+        if mouth not in self._weights:
+            from reenact.fusion.gains import RegionGains  # noqa: PLC0415
+
+            held = {"eyes": 0.0} if mouth else {"eyes": 0.0, "mouth": 0.0, "jaw": 0.0}
+            self._weights[mouth] = RegionGains(held).weights().astype(np.float64)
+        return self._weights[mouth]
+
+    def estimate(self, landmarks_crop: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+        picture = np.asarray(landmarks_crop, np.float64)
+        posed, pose = undo_pose(_unit(picture, size), self.mean)
+        c, left = self.fit(posed)
+        full_trust, no_trust = self.trust
+        trust = float(np.clip((no_trust - left) / (no_trust - full_trust), 0.0, 1.0))
+        if trust == 0.0 or not np.any(c):
+            return np.asarray(landmarks_crop, np.float32).copy(), 0.0
+        neutral = posed.copy()
+        neutral[:, :2] -= (self.expression @ c).reshape(NUM_POINTS, 2)
+        full = _pixels(redo_pose(neutral, pose), size)
+        out = picture.copy()
+        weight = trust * self.weights(mouth=not _opens_mouth(picture, full))
+        out[:, :2] += weight * (full[:, :2] - picture[:, :2])
+        iod = np.linalg.norm(picture[[263, 362], :2].mean(0) - picture[[33, 133], :2].mean(0))
+        change = float(np.linalg.norm(out[:, :2] - picture[:, :2], axis=1).mean() / max(iod, 1e-6))
+        return out.astype(np.float32), change
+
+
+SHOWN_OPEN_MARGIN = 0.12  # re-tracked inner-lip gap beyond the estimate's, x mouth width
+
+
+def mouth_open(landmarks: np.ndarray) -> float:
+    """Inner-lip gap (13 to 14) over the mouth's width (61 to 291)."""
+    lm = np.asarray(landmarks, np.float64)
+    width = max(float(np.linalg.norm(lm[61, :2] - lm[291, :2])), 1e-6)
+    return float(np.linalg.norm(lm[13, :2] - lm[14, :2])) / width
+
+
+def _opens_mouth(picture: np.ndarray, estimate: np.ndarray) -> bool:
+    """Whether `estimate`'s inner lips (13, 14) are further apart than the picture's by more
+    than 2 % of the mouth's width (61 to 291)."""
+    def gap(lm):
+        return float(np.linalg.norm(lm[13, :2] - lm[14, :2]))
+    width = float(np.linalg.norm(picture[61, :2] - picture[291, :2]))
+    return gap(estimate) > gap(picture) + 0.02 * width
+
+
+_SHIPPED: NeutralEstimate | None = None
+
+
+def shipped() -> NeutralEstimate:
+    """The estimate with the shipped basis, loaded once."""
+    global _SHIPPED
+    if _SHIPPED is None:
+        _SHIPPED = NeutralEstimate.load()
+    return _SHIPPED

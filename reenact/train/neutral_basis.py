@@ -1,0 +1,127 @@
+"""Fit the target-neutral basis (`reenact.fusion.target_neutral`) from a landmark cache.
+
+    python -m reenact.train.neutral_basis --cache cache/landmarks \
+        --out reenact/models/neutral_basis.safetensors
+
+People as `reenact.train.fusion_data.load_people` groups them (each clip person's neutral: the
+median of their least expressive tenth of frames; Yale: the neutral stills), each also mirrored.
+The expression directions come from up to `--frames` frames per person, each frame's head pose
+undone against its person's neutral; the labelled Yale stills (the strong expressions that
+talking clips rarely hold: a wide "O", a grin, shut eyes) count `--stills-weight` times. `--exclude` keeps people out (the eval's held-out ones by
+default), `--check` prints how close the estimate comes to the held-out people's own neutrals.
+Closed form (two SVDs): seconds on a CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from reenact.fusion.target_neutral import NeutralEstimate, fit_basis, undo_pose
+from reenact.train.flip import MIRROR_PERMUTATION
+
+# reenact eval's clips and portraits and the fusion test people (configs/eval.yaml,
+# configs/train_fusion_residual.yaml); lp_d19 is the person of the portrait lp_drv_d19
+HELD_OUT = ("lp_d9", "lp_d13", "hdtf_aoc", "pcavs_00010", "yale_14", "yale_15", "lp_d19",
+            "lp_d8", "pcavs_00098")
+
+
+def mirror(unit: np.ndarray) -> np.ndarray:
+    """(..., 478, 3) unit coordinates of the left-right mirrored face."""
+    out = np.asarray(unit, np.float64)[..., MIRROR_PERMUTATION, :].copy()
+    out[..., 0] = -out[..., 0]
+    return out
+
+
+def samples(people, frames: int, *, stills_weight: int = 1,
+            seed: int = 0) -> tuple[list, list]:
+    """(neutrals, deviations) of `fit_basis` from `fusion_data.Person`s, mirrors included; a
+    labelled still (Yale) counts `stills_weight` times among the deviations."""
+    rng = np.random.default_rng(seed)
+    neutrals, deviations = [], []
+    for person in people:
+        repeat = stills_weight if person.name.startswith("yale_") else 1
+        neutral = np.asarray(person.neutral, np.float64)
+        neutrals += [neutral, mirror(neutral)]
+        pick = rng.choice(len(person.frames), min(frames, len(person.frames)), replace=False)
+        for frame in person.frames[np.sort(pick)]:
+            change = undo_pose(frame, neutral)[0] - neutral
+            deviations += [change, mirror(neutral + change) - mirror(neutral)] * repeat
+    return neutrals, deviations
+
+
+def check(estimate: NeutralEstimate, people) -> list[tuple[str, float, float, float, float]]:
+    """Per held-out person: (name, picture error, estimate error) on their least expressive
+    tenth of frames and on their most expressive quarter; error: mean point distance to the
+    person's neutral (both poses undone) over the inter-ocular distance (0.5 unit)."""
+    from reenact.landmarks.expressiveness import expressiveness  # noqa: PLC0415
+
+    def error(face, neutral):
+        return float(np.linalg.norm((undo_pose(face, neutral)[0] - neutral)[:, :2], axis=1)
+                     .mean() / 0.5)
+
+    rows = []
+    for person in people:
+        order = np.argsort(expressiveness(person.frames))
+        calm = order[: max(3, len(order) // 10)]
+        lively = order[-max(3, len(order) // 4):]
+        row = [person.name]
+        for chosen in (calm, lively):
+            faces = person.frames[chosen].astype(np.float64)
+            row += [np.mean([error(f, person.neutral) for f in faces]),
+                    np.mean([error(_estimate_unit(estimate, f), person.neutral) for f in faces])]
+        rows.append(tuple(row))
+    return rows
+
+
+def _estimate_unit(estimate: NeutralEstimate, unit: np.ndarray) -> np.ndarray:
+    size = 256  # unit coordinates through any crop side and back
+    pixels = (np.asarray(unit, np.float64) + [1.0, 1.0, 0.0]) * (size / 2.0)
+    out = np.asarray(estimate.estimate(pixels, size)[0], np.float64) / (size / 2.0)
+    out[:, :2] -= 1.0
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from reenact.engine.weights import save_weights  # noqa: PLC0415
+    from reenact.train.fusion_data import load_people  # noqa: PLC0415
+
+    import torch  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", default="cache/landmarks")
+    parser.add_argument("--out", required=True, help="the .safetensors file to write")
+    parser.add_argument("--exclude", nargs="*", default=list(HELD_OUT))
+    parser.add_argument("--frames", type=int, default=150, help="frames per person")
+    parser.add_argument("--identity-k", type=int, default=60)
+    parser.add_argument("--expression-k", type=int, default=16)
+    parser.add_argument("--stills-weight", type=int, default=30)
+    parser.add_argument("--check", action="store_true", help="score the held-out people")
+    args = parser.parse_args(argv)
+    people = load_people(args.cache)
+    train = [p for p in people if p.name not in set(args.exclude)]
+    arrays = fit_basis(*samples(train, args.frames, stills_weight=args.stills_weight),
+                       identity_k=args.identity_k,
+                       expression_k=args.expression_k)
+    names = sorted(p.name for p in train)
+    save_weights(args.out, {k: torch.from_numpy(v) for k, v in arrays.items()},
+                 {"kind": "neutral_basis", "people": len(names), "trained_on": " ".join(names)},
+                 dtype=torch.float16)
+    print(f"wrote {args.out}: {len(names)} people, identity {arrays['identity'].shape[1]} and "
+          f"expression {arrays['expression'].shape[1]} directions")
+    if args.check:
+        held = [p for p in people if p.name in set(args.exclude)]
+        rows = check(NeutralEstimate.load(args.out), held)  # as shipped: fp16
+        for name, calm0, calm1, lively0, lively1 in rows:
+            print(f"{name:14s} calm frames: picture {calm0:.4f} estimate {calm1:.4f}   "
+                  f"expressive: picture {lively0:.4f} estimate {lively1:.4f}")
+        means = np.mean([r[1:] for r in rows], axis=0)
+        print(f"{'mean':14s} calm frames: picture {means[0]:.4f} estimate {means[1]:.4f}   "
+              f"expressive: picture {means[2]:.4f} estimate {means[3]:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

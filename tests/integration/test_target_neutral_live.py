@@ -1,0 +1,82 @@
+"""`fusion.target_neutral` through the live path: a target picture that wears an expression (Yale
+15 surprised, a wide "O"; Yale 14's grin) shows the actor's resting face as a closed mouth, and
+opens it again as the actor opens theirs; a yawn whose lip landmarks the warp cannot close
+cleanly (lp_drv_d19) keeps its picture as neutral. Outputs are re-tracked by the real face mesh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reenact.landmarks.expressiveness import features
+from tests.helpers import aligned_actor
+
+SIZE = 256
+
+
+def _config(*overrides: str):
+    from reenact.config import load_config
+
+    return load_config(None, ["fusion.kind=training_free", "renderer.kind=warp",
+                              "smoothing.enabled=false", "stream.head_motion=off", *overrides])
+
+
+def _actor(clips_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    """lp_d13's most closed and most open mouth of its first 60 frames, and its neutral."""
+    frames, neutral = aligned_actor(clips_dir / "lp_d13.mp4", frames=60, step=1, size=SIZE,
+                                    neutral_frames=10)
+    openness = [float(features(f)[0] / features(f)[1]) for f in frames]
+    rest, talk = int(np.argmin(openness)), int(np.argmax(openness))
+    assert openness[talk] > openness[rest] + 0.15
+    return [frames[rest], frames[talk]], neutral
+
+
+def _output(target_path: Path, config, frames: list[np.ndarray], neutral: np.ndarray):
+    """The re-tracked output frames' mouth opening (inner-lip gap over mouth width), and the
+    target's expression_removed."""
+    from reenact.config.schema import TrackerConfig
+    from reenact.fusion import build_fuser
+    from reenact.landmarks.tracker import FaceTracker
+    from reenact.pipeline.reenactor import Reenactor, Tracked
+    from reenact.pipeline.target import prepare_target
+    from reenact.pipeline.timing import StageTimer
+    from reenact.render import build_renderer
+
+    target = prepare_target(str(target_path), config)
+    r = Reenactor(config=config, target=target, fuser=build_fuser(config),
+                  renderer=build_renderer(config), timer=StageTimer(), source_neutral=neutral)
+    opened = []
+    with FaceTracker(TrackerConfig(), static=True) as tracker:
+        for frame in frames:
+            out = r.process(target.frame, 0.0, Tracked(frame)).output.copy()
+            found = tracker.track_one(out)
+            assert found is not None
+            f = features(found)
+            opened.append(float(f[0] / f[1]))
+    return opened, target.expression_removed
+
+
+@pytest.mark.parametrize("still", ["15_surprised.png", "14_surprised.png"])
+def test_an_open_mouthed_target_follows_the_actors_mouth(media_dir: Path, clips_dir: Path, still):
+    chosen, neutral = _actor(clips_dir)
+    path = media_dir / "expressions" / still
+    estimated, removed = _output(path, _config(), chosen, neutral)
+    picture, _ = _output(path, _config("fusion.target_neutral=picture"), chosen, neutral)
+    assert removed > 0.02
+    assert estimated[0] < 0.2, estimated  # at rest: the mouth is shut, as the actor's
+    assert picture[0] > 0.35, picture  # the picture's own mouth as neutral: open all along
+    assert estimated[1] > estimated[0] + 0.1, estimated  # and opens as the actor talks
+
+
+def test_a_yawn_the_warp_cannot_close_keeps_its_picture(media_dir: Path, clips_dir: Path):
+    """lp_drv_d19: the estimate closes the inner lips, but the mesh's lower-lip points sit inside
+    the yawn, so the warp would leave a torn dark mouth; the re-tracked check sees the mouth
+    still open and the picture's landmarks stay the neutral: the same output as "picture"."""
+    chosen, neutral = _actor(clips_dir)
+    path = media_dir / "portraits" / "lp_drv_d19.jpg"
+    estimated, removed = _output(path, _config(), chosen, neutral)
+    picture, _ = _output(path, _config("fusion.target_neutral=picture"), chosen, neutral)
+    assert removed == 0.0
+    assert estimated == picture
