@@ -7,7 +7,7 @@ reads them, applies `--set section.key=value` overrides and validates every key 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from reenact.errors import ConfigError
 from reenact.config.ranges import (
@@ -26,6 +26,8 @@ Crf = Annotated[int, Range(0, 63)]  # x264/x265 use 0..51, VP9/AV1 0..63
 Degrees = Annotated[float, Range(0, 180, low_open=True)]
 BlendWeight = Annotated[float, Range(0, 1, high_open=True)]  # 1 would freeze the first frame
 Weights = Annotated[tuple[float, ...], NON_NEGATIVE]
+TargetNeutral = Literal["estimated", "picture"]  # fusion.target_neutral
+TARGET_NEUTRALS: tuple[str, ...] = get_args(TargetNeutral)
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,8 @@ class FusionConfig:
     # the target's neutral L_t: "estimated" takes out the expression a still target picture
     # already wears (an open mouth, a grin; reenact.fusion.target_neutral), so that the actor's
     # neutral face gives the target's neutral; "picture" uses its landmarks as they are
-    target_neutral: Literal["estimated", "picture"] = "estimated"
+    # (live: the panel and POST /settings)
+    target_neutral: TargetNeutral = "estimated"
 
 
 @dataclass(frozen=True)

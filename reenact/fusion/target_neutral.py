@@ -32,7 +32,9 @@ Where the estimate would do harm it is held back, towards the picture's own land
 - a face the two bases explain badly (an animal, a cartoon, a painting's odd proportions; the
   fit's left-over above `RESID_ON` inter-ocular distances per point, none at all from
   `RESID_OFF`: 99 % of held-out people's frames are below 0.0092) is trusted less, down to not
-  at all.
+  at all;
+- a change smaller than `MIN_CHANGE` (a face that is neutral but for tracking noise, or its own
+  shape read as a trace of an expression) is dropped, and faded in above it.
 
 The renderer still warps the picture from its own landmarks: only the fusion's L_t (and what is
 measured from it: the eyes' neutral gaps, the gains' base) is the estimate.
@@ -49,6 +51,9 @@ from reenact.landmarks.head_pose import rigid_fit
 NUM_POINTS = 478
 BASIS_FILE = Path(__file__).resolve().parents[1] / "models" / "neutral_basis.safetensors"
 RESID_ON, RESID_OFF = 0.008, 0.011  # fit left-over (IOD per point) of full / no trust
+MIN_CHANGE = (0.008, 0.016)  # IOD: a smaller estimated change is dropped (tracking noise),
+# a larger one kept whole, linearly between (calm frames of held-out people lie 0.019 from
+# their own neutral, so a change this small is as likely noise as expression)
 NOISE = 0.01  # prior spread of what neither basis explains (unit coordinates, per xy value)
 UNIT_IOD = 0.5  # the aligned crop's inter-ocular distance in unit coordinates (64 px of 256)
 TAU = 0.5  # expression coefficients within this many spreads of 0 are taken as 0
@@ -169,11 +174,16 @@ class NeutralEstimate:
         neutral[:, :2] -= (self.expression @ c).reshape(NUM_POINTS, 2)
         full = _pixels(redo_pose(neutral, pose), size)
         out = picture.copy()
-        weight = trust * self.weights(mouth=not _opens_mouth(picture, full))
-        out[:, :2] += weight * (full[:, :2] - picture[:, :2])
+        move = trust * self.weights(mouth=not _opens_mouth(picture, full)) \
+            * (full[:, :2] - picture[:, :2])
         iod = np.linalg.norm(picture[[263, 362], :2].mean(0) - picture[[33, 133], :2].mean(0))
-        change = float(np.linalg.norm(out[:, :2] - picture[:, :2], axis=1).mean() / max(iod, 1e-6))
-        return out.astype(np.float32), change
+        change = float(np.linalg.norm(move, axis=1).mean() / max(iod, 1e-6))
+        low, high = MIN_CHANGE
+        keep = float(np.clip((change - low) / (high - low), 0.0, 1.0))  # below: tracking noise
+        if keep == 0.0:
+            return np.asarray(landmarks_crop, np.float32).copy(), 0.0
+        out[:, :2] += keep * move
+        return out.astype(np.float32), keep * change
 
 
 SHOWN_OPEN_MARGIN = 0.12  # re-tracked inner-lip gap beyond the estimate's, x mouth width

@@ -34,6 +34,8 @@ class MotionStage:
                                reference_frames=max(1, s.neutral_frames))
         self.eyes = EyeTransfer(gaze=s.gaze, gaze_gain=s.gaze_gain,
                                 gaze_vertical=s.gaze_vertical, lid_follow=s.lid_follow)
+        # L_t: the still target's estimated neutral, or its picture's landmarks (live)
+        self.estimated_neutral = config.fusion.target_neutral == "estimated"
         self._regions: list[tuple[object, HeadRegion]] = []  # newest first
         self.moves_frame = True  # False for a moving (video) target: its head is its own
 
@@ -79,7 +81,7 @@ class MotionStage:
         neutral) -> fused, applied after fusion and the eyes, before the head turns (per-region
         gains, presets; None = nothing)."""
         expression, pose = self.head.observe(source, source_neutral, alignment, t_s, raw)
-        neutral = target.neutral  # the picture's landmarks, its expression taken out
+        neutral = target.neutral(self.estimated_neutral)
         fused = fuser.fuse(expression, source_neutral, neutral, intensity)
         fused = self.eyes.apply(fused, expression, source_neutral, neutral)
         if adjust is not None:

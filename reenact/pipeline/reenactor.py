@@ -257,10 +257,24 @@ class Reenactor:
         """Render onto `target`, keeping the smoothing state (a moving target's next frame is
         the same face)."""
         self.target = target
+        if self.motion.estimated_neutral:
+            target.estimate_neutral(self.config)  # at most once per target
         target.compositor.colour_match = self.renderer.shifts_colours
         self.renderer.set_target(target.crop, target.landmarks_crop)
         if self.motion.moves_frame and self.motion.mode != "off":
             self.motion.prepare(target)  # the head region, before the first frame needs it
+
+    @property
+    def target_neutral(self) -> str:
+        """`fusion.target_neutral`: "estimated" or "picture"."""
+        return "estimated" if self.motion.estimated_neutral else "picture"
+
+    def set_target_neutral(self, mode: str) -> None:
+        """Fuse onto the target's estimated neutral or its picture's landmarks, from the next
+        frame (the estimate is made now if this target has none yet)."""
+        self.motion.estimated_neutral = mode == "estimated"
+        if self.motion.estimated_neutral:
+            self.target.estimate_neutral(self.config)
 
     def recalibrate(self) -> None:
         """Take the actor's neutral again from the next frames."""

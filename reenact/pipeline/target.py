@@ -29,9 +29,11 @@ class PreparedTarget:
 
     frame: (H, W, 3) uint8 RGB, the full target picture (even sides).
     crop: (S, S, 3) uint8, the aligned face crop; landmarks_crop: (478, 3) in crop pixels.
-    neutral_crop: (478, 3) the target's neutral the fusion starts from (`fusion.target_neutral`;
-    None = landmarks_crop); expression_removed: how far it is from the picture's landmarks
-    (mean point move, inter-ocular distances; 0 = the picture was taken as neutral).
+    neutral_crop: (478, 3) the still target's estimated neutral (`fusion.target_neutral`; None =
+    none: not estimated, or the picture taken as neutral); expression_removed: how far it is
+    from the picture's landmarks (mean point move, inter-ocular distances; 0 = none);
+    estimated: whether the estimate has been made (a video target's frames are never
+    estimated: each frame's own face is what plays).
     """
 
     name: str
@@ -42,11 +44,25 @@ class PreparedTarget:
     compositor: Compositor
     neutral_crop: np.ndarray | None = None
     expression_removed: float = 0.0
+    estimated: bool = False
 
-    @property
-    def neutral(self) -> np.ndarray:
-        """(478, 3) crop pixels: L_t of the fusion."""
-        return self.landmarks_crop if self.neutral_crop is None else self.neutral_crop
+    def neutral(self, estimated: bool = True) -> np.ndarray:
+        """(478, 3) crop pixels: L_t of the fusion: the estimate when `estimated` and there is
+        one, else the picture's landmarks."""
+        return self.neutral_crop if estimated and self.neutral_crop is not None \
+            else self.landmarks_crop
+
+    def estimate_neutral(self, config: Config) -> None:
+        """Make the estimate now if it has not been made (`target_neutral`); a target switched
+        to `fusion.target_neutral=estimated` live gets it on first use."""
+        if not self.estimated:
+            self.neutral_crop, self.expression_removed = target_neutral(
+                self.crop, self.landmarks_crop, config)
+            self.estimated = True
+            if self.expression_removed:
+                log.info("%s: its expression taken out of the neutral (%.3f inter-ocular "
+                         "distances; fusion.target_neutral=picture keeps it)", self.name,
+                         self.expression_removed)
 
 
 def builtin_target_image() -> np.ndarray:
@@ -128,14 +144,10 @@ def prepare_target_image(
         target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks_crop,
         **compositor_options(config),
     )
-    neutral, removed = None, 0.0
+    target = PreparedTarget(name, frame, alignment, crop, landmarks_crop, compositor)
     if config.fusion.target_neutral == "estimated":
-        neutral, removed = target_neutral(crop, landmarks_crop, config)
-        if removed:
-            log.info("%s: its expression taken out of the neutral (%.3f inter-ocular "
-                     "distances; fusion.target_neutral=picture keeps it)", source_name, removed)
-    return PreparedTarget(name, frame, alignment, crop, landmarks_crop, compositor, neutral,
-                          removed)
+        target.estimate_neutral(config)
+    return target
 
 
 def list_targets(folder: str) -> list[str]:

@@ -55,7 +55,8 @@ class TargetVideo:
                 lm = alignment.landmarks_to_crop(last).astype(np.float32)
                 compositor = Compositor(target_frame=frame, alignment=alignment,
                                         target_landmarks_crop=lm, **compositor_options(config))
-                prepared.append(PreparedTarget(name, frame, alignment, crop, lm, compositor))
+                prepared.append(PreparedTarget(name, frame, alignment, crop, lm, compositor,
+                                               estimated=True))  # each frame plays as it is
         if not prepared:
             raise InputError(f"{path}: no face found in the target video")
         return prepared

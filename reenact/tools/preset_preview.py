@@ -13,7 +13,7 @@ def render_preset(preset, target, renderer, size: int) -> np.ndarray:
     target: a PreparedTarget; renderer: any registered renderer (set_target / render). The
     preset fires from the target's neutral (`PreparedTarget.neutral`), as in the live loop."""
     renderer.set_target(target.crop, target.landmarks_crop)
-    neutral = np.asarray(target.neutral, np.float32)
+    neutral = np.asarray(target.neutral(), np.float32)
     fused = neutral + preset.mask[:, None] * preset.delta_for(neutral, size)
     return target.compositor.paste(renderer.render(fused))
 

@@ -33,29 +33,39 @@ def _actor(clips_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
     return [frames[rest], frames[talk]], neutral
 
 
-def _output(target_path: Path, config, frames: list[np.ndarray], neutral: np.ndarray):
-    """The re-tracked output frames' mouth opening (inner-lip gap over mouth width), and the
-    target's expression_removed."""
-    from reenact.config.schema import TrackerConfig
+def _reenactor(target_path: Path, config, neutral: np.ndarray):
     from reenact.fusion import build_fuser
-    from reenact.landmarks.tracker import FaceTracker
-    from reenact.pipeline.reenactor import Reenactor, Tracked
+    from reenact.pipeline.reenactor import Reenactor
     from reenact.pipeline.target import prepare_target
     from reenact.pipeline.timing import StageTimer
     from reenact.render import build_renderer
 
-    target = prepare_target(str(target_path), config)
-    r = Reenactor(config=config, target=target, fuser=build_fuser(config),
-                  renderer=build_renderer(config), timer=StageTimer(), source_neutral=neutral)
+    return Reenactor(config=config, target=prepare_target(str(target_path), config),
+                     fuser=build_fuser(config), renderer=build_renderer(config),
+                     timer=StageTimer(), source_neutral=neutral)
+
+
+def _opened(r, frames: list[np.ndarray]) -> list[float]:
+    """The re-tracked output frames' mouth opening (inner-lip gap over mouth width)."""
+    from reenact.config.schema import TrackerConfig
+    from reenact.landmarks.tracker import FaceTracker
+    from reenact.pipeline.reenactor import Tracked
+
     opened = []
     with FaceTracker(TrackerConfig(), static=True) as tracker:
         for frame in frames:
-            out = r.process(target.frame, 0.0, Tracked(frame)).output.copy()
+            out = r.process(r.target.frame, 0.0, Tracked(frame)).output.copy()
             found = tracker.track_one(out)
             assert found is not None
             f = features(found)
             opened.append(float(f[0] / f[1]))
-    return opened, target.expression_removed
+    return opened
+
+
+def _output(target_path: Path, config, frames: list[np.ndarray], neutral: np.ndarray):
+    """`_opened` through a new reenactor, and the target's expression_removed."""
+    r = _reenactor(target_path, config, neutral)
+    return _opened(r, frames), r.target.expression_removed
 
 
 @pytest.mark.parametrize("still", ["15_surprised.png", "14_surprised.png"])
@@ -80,3 +90,25 @@ def test_a_yawn_the_warp_cannot_close_keeps_its_picture(media_dir: Path, clips_d
     picture, _ = _output(path, _config("fusion.target_neutral=picture"), chosen, neutral)
     assert removed == 0.0
     assert estimated == picture
+
+
+def test_the_target_neutral_switches_live(media_dir: Path, clips_dir: Path):
+    """Started with the picture as neutral, switched to the estimate and back through the live
+    settings (the panel's control, POST /settings): the resting output's mouth closes, then
+    opens again, without a restart."""
+    from reenact.stream.live_settings import apply_setting, parse_settings
+
+    chosen, neutral = _actor(clips_dir)
+    r = _reenactor(media_dir / "expressions" / "15_surprised.png",
+                   _config("fusion.target_neutral=picture"), neutral)
+    assert not r.target.estimated  # nothing estimated up front when the picture is asked for
+    rest = chosen[:1]
+    assert _opened(r, rest)[0] > 0.35
+    apply_setting(r, "fusion.target_neutral",
+                  parse_settings({"fusion.target_neutral": "estimated"})["fusion.target_neutral"])
+    assert r.target.estimated and r.target.expression_removed > 0.02
+    assert _opened(r, rest)[0] < 0.2
+    apply_setting(r, "fusion.target_neutral", "picture")
+    assert _opened(r, rest)[0] > 0.35
+    with pytest.raises(ValueError, match="fusion.target_neutral"):
+        parse_settings({"fusion.target_neutral": "neutral"})
