@@ -12,6 +12,12 @@ and listed as such.
 Per renderer and condition, over subjects: SSIM, SSIM in the face mask, PSNR (capped at 100 dB),
 HaarPSI and SSIM on the mouth box, in the aligned crop. Writes stills.json, stills.md, stills.html
 and strips/stills_<subject>.png into eval.out_dir.
+
+**At rest** (`rest` in stills.json), the other way round: each expression still is the target
+and the actor rests, so the renderer is driven to the target's neutral L_t as the live loop
+fuses it (`fusion.target_neutral`: the estimate with the picture's expression taken out, or the
+picture's own landmarks); the subject's neutral still is the truth. It measures whether a
+target picture that smiles or gapes rests when the actor does.
 """
 
 from __future__ import annotations
@@ -137,6 +143,26 @@ def _subject(still: StillSet, renderers, config: Config) -> tuple[dict, dict]:
     return scores, columns
 
 
+def _rest(still: StillSet, renderers, config: Config) -> dict:
+    """{renderer: {condition: scores}}: each expression still as the target, driven to its
+    fusion neutral (the actor at rest), against the neutral still."""
+    from reenact.pipeline.target import target_neutral
+
+    truth, truth_lm = _aligned(still.neutral, config)
+    scores: dict[str, dict] = {}
+    for condition, path in still.expressions.items():
+        crop, landmarks = _aligned(path, config)
+        rest = landmarks
+        if config.fusion.target_neutral == "estimated":
+            estimate, _ = target_neutral(crop, landmarks, config)
+            rest = landmarks if estimate is None else estimate
+        for item in renderers:
+            item.renderer.set_target(crop, landmarks)
+            out = np.array(item.renderer.render(rest), copy=True)
+            scores.setdefault(item.name, {})[condition] = score_still(out, truth, truth_lm)
+    return scores
+
+
 def summarize(per_subject: dict[str, dict]) -> dict:
     """{renderer: {condition | "all": {column: mean over subjects (and conditions)}}}."""
     out: dict[str, dict] = {}
@@ -162,11 +188,13 @@ def run_stills(config: Config, folder: str) -> dict:
 
     sets = find_stills(resolve_folder(folder), tuple(config.eval.stills_subjects))
     class_driven = stills_renderers(config, resolve_folder(folder))
-    renderers = build_eval_renderers(config, generator_paths(config)) + class_driven
+    landmark_driven = build_eval_renderers(config, generator_paths(config))
+    renderers = landmark_driven + class_driven
     out_dir = Path(config.eval.out_dir)
-    per_subject, files = {}, {}
+    per_subject, rest, files = {}, {}, {}
     for still in sets:
         per_subject[still.subject], columns = _subject(still, renderers, config)
+        rest[still.subject] = _rest(still, landmark_driven, config)
         strip = sample_strip(columns, out_dir / "strips" / f"stills_{still.subject}.png",
                              row_labels=list(still.expressions))
         files[f"stills: subject {still.subject}"] = str(strip.relative_to(out_dir))
@@ -185,6 +213,8 @@ def run_stills(config: Config, folder: str) -> dict:
                  "not_held_out": {r.name: NOT_HELD_OUT[r.name] for r in renderers
                                   if r.name in NOT_HELD_OUT}},
         "per_subject": per_subject, "summary": summarize(per_subject), "files": files,
+        "rest": {"target_neutral": config.fusion.target_neutral, "per_subject": rest,
+                 "summary": summarize(rest)},
     }
     atomic_write_json(out_dir / "stills.json", report)
     atomic_write_text(out_dir / "stills.md", markdown(report))

@@ -17,10 +17,20 @@ NOTE = ("Posed expressions: each held-out subject's neutral still is the target,
         "`all` is over the other conditions.")
 
 
-def _rows(report: dict) -> list[list[str]]:
+REST_NOTE = ("At rest: each expression still is the target and the actor rests (the renderer is "
+             "driven to the target's neutral as the live loop fuses it, fusion.target_neutral = "
+             "{mode}); the subject's neutral still is the truth. `identity` is the expression "
+             "still unchanged: what a target that keeps its picture's expression shows.")
+
+
+def _rows(report: dict, summary: dict | None = None) -> list[list[str]]:
     return [[name, condition, *(_cell(values.get(k), d) for k, _, d in COLUMNS)]
-            for name, conditions in report["summary"].items()
+            for name, conditions in (summary or report["summary"]).items()
             for condition, values in conditions.items()]
+
+
+def _rest_rows(report: dict) -> list[list[str]]:
+    return _rows(report, report["rest"]["summary"]) if report.get("rest") else []
 
 
 def _header() -> list[str]:
@@ -44,6 +54,9 @@ def markdown(report: dict) -> str:
              f"Folder `{report['meta']['folder']}`; subjects {_subjects(report)}. Created "
              f"{report['meta']['created']}.", "", *_table(_header(), _rows(report)), "", NOTE,
              "", _caveats(report), ""]
+    if _rest_rows(report):
+        lines += ["## At rest", "", *_table(_header(), _rest_rows(report)), "",
+                  REST_NOTE.format(mode=report["rest"]["target_neutral"]), ""]
     for label, path in report["files"].items():
         lines += [f"**{label}**", "", f"![{label}]({path})", ""]
     return "\n".join(lines) + "\n"
@@ -56,5 +69,8 @@ def html_page(report: dict) -> str:
         f"{html.escape(_subjects(report))}.</p>",
         table(_header(), _rows(report), "summary"),
         f'<p class="note">{html.escape(NOTE)} {html.escape(_caveats(report))}</p>',
+        *([table(_header(), _rest_rows(report), "rest"),
+           f'<p class="note">{html.escape(REST_NOTE.format(mode=report["rest"]["target_neutral"]))}'
+           "</p>"] if _rest_rows(report) else []),
         figures(report["files"]),
     ])

@@ -78,11 +78,35 @@ def test_stills_cli_writes_a_table_per_condition(media_dir: Path, tmp_path: Path
     assert summary["warp"]["all"]["ssim_face"] > summary["identity"]["all"]["ssim_face"]
     assert "| warp | happy |" in (out / "stills.md").read_text()
     assert 'id="summary"' in (out / "stills.html").read_text()
+    # at rest: Yale 15's gaping and grinning stills as targets, the actor resting: the estimated
+    # neutral brings the warp's mouth nearer the real neutral still than the picture's own is
+    rest = report["rest"]
+    assert rest["target_neutral"] == "estimated"
+    for condition in ("surprised", "happy"):
+        assert rest["summary"]["warp"][condition]["ssim_mouth"] > \
+            rest["summary"]["identity"][condition]["ssim_mouth"] + 0.05, condition
+    assert "## At rest" in (out / "stills.md").read_text()
+    assert 'id="rest"' in (out / "stills.html").read_text()
     assert (out / "strips" / "stills_15.png").is_file()
     assert "SSIM" in result.stdout
     # the shipped generator saw every Yale subject in training: flagged, not passed off as held out
     assert "generator:shipped" in report["meta"]["not_held_out"]
     assert "not held out" in (out / "stills.md").read_text()
+
+
+def test_at_rest_sees_a_target_that_keeps_its_expression(media_dir: Path):
+    """The at-rest measure fails a target fused from its picture's own landmarks: the warp then
+    shows the picture's gape and grin unchanged, scoring exactly as the unchanged still."""
+    from reenact.eval.renderers import build_eval_renderers
+    from reenact.eval.stills import _rest
+
+    config = load_config(None, ["fusion.target_neutral=picture"])
+    (still,) = find_stills(media_dir / "expressions", ("15",))
+    renderers = [r for r in build_eval_renderers(config, []) if r.name in ("identity", "warp")]
+    rest = _rest(still, renderers, config)
+    for condition in ("surprised", "happy"):
+        kept, unchanged = rest["warp"][condition], rest["identity"][condition]
+        assert abs(kept["ssim_mouth"] - unchanged["ssim_mouth"]) < 0.005, condition
 
 
 def test_stills_folder_missing_is_one_line_error(tmp_path: Path):
