@@ -46,9 +46,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reenact.landmarks.head_pose import rigid_fit
+from reenact.landmarks.expressiveness import features, inter_ocular
+from reenact.landmarks.head_pose import redo_pose, undo_pose
+from reenact.landmarks.tracker import NUM_LANDMARKS
 
-NUM_POINTS = 478
 BASIS_FILE = Path(__file__).resolve().parents[1] / "models" / "neutral_basis.safetensors"
 RESID_ON, RESID_OFF = 0.008, 0.011  # fit left-over (IOD per point) of full / no trust
 MIN_CHANGE = (0.008, 0.016)  # IOD: a smaller estimated change is dropped (tracking noise),
@@ -59,28 +60,18 @@ UNIT_IOD = 0.5  # the aligned crop's inter-ocular distance in unit coordinates (
 TAU = 0.5  # expression coefficients within this many spreads of 0 are taken as 0
 
 
-def _unit(landmarks: np.ndarray, size: int) -> np.ndarray:
+def to_unit(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(..., 478, 3) crop pixels -> float64 unit crop coordinates (x, y in [-1, 1], z alike)."""
     out = np.asarray(landmarks, np.float64) * (2.0 / size)
     out[..., :2] -= 1.0
     return out
 
 
-def _pixels(unit: np.ndarray, size: int) -> np.ndarray:
+def to_pixels(unit: np.ndarray, size: int) -> np.ndarray:
+    """The inverse of `to_unit`."""
     out = np.array(unit, np.float64)
     out[..., :2] += 1.0
     return out * (size / 2.0)
-
-
-def undo_pose(face: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """(478,3) `face` with its head pose relative to `reference` undone (a 3-D similarity fit on
-    the rigid points), and the fit (s, R, t) to put it back with `redo_pose`."""
-    s, rotation, t = rigid_fit(reference, face)
-    return ((np.asarray(face, np.float64) - t) @ rotation) / s, (s, rotation, t)
-
-
-def redo_pose(face: np.ndarray, fit: tuple) -> np.ndarray:
-    s, rotation, t = fit
-    return s * np.asarray(face, np.float64) @ rotation.T + t
 
 
 def _principal(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -164,20 +155,19 @@ class NeutralEstimate:
 
     def estimate(self, landmarks_crop: np.ndarray, size: int) -> tuple[np.ndarray, float]:
         picture = np.asarray(landmarks_crop, np.float64)
-        posed, pose = undo_pose(_unit(picture, size), self.mean)
+        posed, pose = undo_pose(to_unit(picture, size), self.mean)
         c, left = self.fit(posed)
         full_trust, no_trust = self.trust
         trust = float(np.clip((no_trust - left) / (no_trust - full_trust), 0.0, 1.0))
         if trust == 0.0 or not np.any(c):
             return np.asarray(landmarks_crop, np.float32).copy(), 0.0
         neutral = posed.copy()
-        neutral[:, :2] -= (self.expression @ c).reshape(NUM_POINTS, 2)
-        full = _pixels(redo_pose(neutral, pose), size)
+        neutral[:, :2] -= (self.expression @ c).reshape(NUM_LANDMARKS, 2)
+        full = to_pixels(redo_pose(neutral, pose), size)
         out = picture.copy()
         move = trust * self.weights(mouth=not _opens_mouth(picture, full)) \
             * (full[:, :2] - picture[:, :2])
-        iod = np.linalg.norm(picture[[263, 362], :2].mean(0) - picture[[33, 133], :2].mean(0))
-        change = float(np.linalg.norm(move, axis=1).mean() / max(iod, 1e-6))
+        change = float(np.linalg.norm(move, axis=1).mean() / max(float(inter_ocular(picture)), 1e-6))
         low, high = MIN_CHANGE
         keep = float(np.clip((change - low) / (high - low), 0.0, 1.0))  # below: tracking noise
         if keep == 0.0:
@@ -190,10 +180,10 @@ SHOWN_OPEN_MARGIN = 0.12  # re-tracked inner-lip gap beyond the estimate's, x mo
 
 
 def mouth_open(landmarks: np.ndarray) -> float:
-    """Inner-lip gap (13 to 14) over the mouth's width (61 to 291)."""
-    lm = np.asarray(landmarks, np.float64)
-    width = max(float(np.linalg.norm(lm[61, :2] - lm[291, :2])), 1e-6)
-    return float(np.linalg.norm(lm[13, :2] - lm[14, :2])) / width
+    """Inner-lip gap (13 to 14) over the mouth's width (61 to 291): `features`' mouth_open over
+    its mouth_width."""
+    f = features(landmarks)
+    return float(f[0] / max(f[1], 1e-6))
 
 
 def _opens_mouth(picture: np.ndarray, estimate: np.ndarray) -> bool:

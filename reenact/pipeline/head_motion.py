@@ -34,7 +34,9 @@ import numpy as np
 
 from reenact.errors import ConfigError
 from reenact.landmarks.align import Alignment, canonical_eye_centres
-from reenact.landmarks.head_pose import euler_deg, rigid_fit, rotate_mesh, rotation_matrix
+from reenact.landmarks.head_pose import (
+    euler_deg, rigid_fit, rotate_mesh, rotation_matrix, undo_pose,
+)
 from reenact.landmarks.smoothing import OneEuroFilter
 
 HEAD_MODES = ("off", "rotate", "full")
@@ -160,8 +162,8 @@ class HeadMotion:
         bounded, smoothed HeadPose). In mode "off", (source, HeadPose()) unchanged."""
         if self.mode == "off":
             return source, HeadPose()
-        s, rotation, t = rigid_fit(source_neutral, source)
-        expression = (((np.asarray(source, np.float64) - t) @ rotation) / s).astype(np.float32)
+        undone, (s, rotation, _) = undo_pose(source, source_neutral)
+        expression = undone.astype(np.float32)
         if raw is not None:
             s, rotation, _ = rigid_fit(source_neutral, raw)
         pitch, yaw, crop_roll = euler_deg(rotation)

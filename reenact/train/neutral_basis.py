@@ -19,7 +19,10 @@ import sys
 
 import numpy as np
 
-from reenact.fusion.target_neutral import NeutralEstimate, fit_basis, undo_pose
+from reenact.fusion.target_neutral import (
+    UNIT_IOD, NeutralEstimate, fit_basis, to_pixels, to_unit,
+)
+from reenact.landmarks.head_pose import undo_pose
 from reenact.train.flip import MIRROR_PERMUTATION
 
 # reenact eval's clips and portraits and the fusion test people (configs/eval.yaml,
@@ -60,7 +63,7 @@ def check(estimate: NeutralEstimate, people) -> list[tuple[str, float, float, fl
 
     def error(face, neutral):
         return float(np.linalg.norm((undo_pose(face, neutral)[0] - neutral)[:, :2], axis=1)
-                     .mean() / 0.5)
+                     .mean() / UNIT_IOD)
 
     rows = []
     for person in people:
@@ -78,10 +81,7 @@ def check(estimate: NeutralEstimate, people) -> list[tuple[str, float, float, fl
 
 def _estimate_unit(estimate: NeutralEstimate, unit: np.ndarray) -> np.ndarray:
     size = 256  # unit coordinates through any crop side and back
-    pixels = (np.asarray(unit, np.float64) + [1.0, 1.0, 0.0]) * (size / 2.0)
-    out = np.asarray(estimate.estimate(pixels, size)[0], np.float64) / (size / 2.0)
-    out[:, :2] -= 1.0
-    return out
+    return to_unit(estimate.estimate(to_pixels(unit, size), size)[0], size)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reenact.landmarks.expressiveness import features
+from reenact.fusion.target_neutral import mouth_open
 from tests.helpers import aligned_actor
 
 SIZE = 256
@@ -27,7 +27,7 @@ def _actor(clips_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
     """lp_d13's most closed and most open mouth of its first 60 frames, and its neutral."""
     frames, neutral = aligned_actor(clips_dir / "lp_d13.mp4", frames=60, step=1, size=SIZE,
                                     neutral_frames=10)
-    openness = [float(features(f)[0] / features(f)[1]) for f in frames]
+    openness = [mouth_open(f) for f in frames]
     rest, talk = int(np.argmin(openness)), int(np.argmax(openness))
     assert openness[talk] > openness[rest] + 0.15
     return [frames[rest], frames[talk]], neutral
@@ -57,8 +57,7 @@ def _opened(r, frames: list[np.ndarray]) -> list[float]:
             out = r.process(r.target.frame, 0.0, Tracked(frame)).output.copy()
             found = tracker.track_one(out)
             assert found is not None
-            f = features(found)
-            opened.append(float(f[0] / f[1]))
+            opened.append(mouth_open(found))
     return opened
 
 

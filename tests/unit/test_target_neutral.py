@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reenact.fusion.target_neutral import BASIS_FILE, NeutralEstimate, shipped, undo_pose
-from reenact.landmarks.expressiveness import features, inter_ocular
+from reenact.fusion.target_neutral import BASIS_FILE, NeutralEstimate, mouth_open, shipped
+from reenact.landmarks.expressiveness import inter_ocular
+from reenact.landmarks.head_pose import undo_pose
 from reenact.landmarks.regions import REGIONS
 
 SIZE = 256
@@ -22,12 +23,6 @@ def _shape_error(face: np.ndarray, neutral: np.ndarray) -> float:
     """Mean point distance of `face` to `neutral` with the head pose undone, in IODs."""
     posed = undo_pose(face, neutral)[0]
     return float(np.linalg.norm((posed - neutral)[:, :2], axis=1).mean() / inter_ocular(neutral))
-
-
-def _open(landmarks: np.ndarray) -> float:
-    """Inner-lip gap over the mouth's width."""
-    f = features(landmarks)
-    return float(f[0] / f[1])
 
 
 @pytest.mark.parametrize("subject", ["14", "15"])
@@ -43,7 +38,7 @@ def test_a_posed_expression_gives_the_persons_own_neutral(aligned_still, media_d
     before, after = _shape_error(picture, truth), _shape_error(estimate, truth)
     assert after < 0.75 * before, (before, after)
     assert change > 0.02
-    assert _open(estimate) < 0.15 < _open(picture) or _open(picture) < 0.15
+    assert mouth_open(estimate) < 0.15 < mouth_open(picture) or mouth_open(picture) < 0.15
 
 
 @pytest.mark.parametrize("path", ["expressions/14_normal.png", "expressions/15_normal.png",
