@@ -40,7 +40,11 @@ class NetworkFusion:
         from reenact.nn.fusion import LandmarkFusionAE
 
         _, meta = load_weights(path)
-        if meta.get("arch") == "fusion_residual":  # the shipped Phi: a correction of the transfer
+        if meta.get("arch") == "fusion_code":  # the shipped Phi: an expression-code autoencoder
+            from reenact.fusion.coded import CodeFusion
+
+            return CodeFusion.from_weights(path, config)
+        if meta.get("arch") == "fusion_residual":  # a correction of the transfer (2026-11)
             from reenact.fusion.residual import ResidualNetworkFusion
 
             return ResidualNetworkFusion.from_weights(path, config)

@@ -127,7 +127,8 @@ def _blend() -> _HarmonicBlend:
     return _BLEND
 
 
-def _check(landmarks: np.ndarray, name: str) -> np.ndarray:
+def check_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
+    """(478,2|3) finite float32 landmarks, or InputError naming `name`."""
     lm = np.asarray(landmarks, dtype=np.float32)
     if lm.ndim != 2 or lm.shape[0] != NUM_LANDMARKS or lm.shape[1] not in (2, 3):
         raise InputError(f"{name}: expected (478,3) aligned landmarks, got shape {lm.shape}")
@@ -172,9 +173,9 @@ class TrainingFreeFusion:
         scale). intensity: 0 = the target's neutral, 1 = as performed, 1.5 = exaggerated; values
         outside [0, 1.5] are clamped. Returns (478,3) float32 aligned-crop pixels.
         """
-        src = _check(source, "source landmarks")
-        src_n = _check(source_neutral, "source neutral landmarks")
-        tgt_n = _check(target_neutral, "target neutral landmarks")
+        src = check_landmarks(source, "source landmarks")
+        src_n = check_landmarks(source_neutral, "source neutral landmarks")
+        tgt_n = check_landmarks(target_neutral, "target neutral landmarks")
         if not (src.shape == src_n.shape == tgt_n.shape):
             raise InputError(
                 f"landmarks: shapes differ (source {src.shape}, source neutral {src_n.shape}, "

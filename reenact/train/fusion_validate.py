@@ -141,11 +141,17 @@ SELF_CLIPS = ("lp_d9", "lp_d12", "lp_d13", "hdtf_aoc", "pcavs_00010")
 
 
 def self_nme(fuse_one, cache: str, clips=SELF_CLIPS, *, frames: int = 60,
-             calibration: int = 10) -> float:
+             calibration: int = 10, live: bool = False) -> float:
     """Self-reenactment on landmarks: each clip's frame 0 is the target, the median of its first
     `calibration` frames the actor's neutral; mean NME (xy / IOD_PX) of J_gen against the real
-    frame over frames calibration .. frames. fuse_one: (478,3) x3 crop pixels -> (478,3)."""
+    frame over frames calibration .. frames. fuse_one: (478,3) x3 crop pixels -> (478,3).
+
+    live: as the live loop fuses with head motion on: each frame's head pose is undone against
+    the neutral before fusion, and the truth is the frame in frame 0's pose (the head's own
+    motion is the head-motion stage's, not the fuser's)."""
     from pathlib import Path  # noqa: PLC0415
+
+    from reenact.landmarks.head_pose import undo_pose  # noqa: PLC0415
 
     errors = []
     for name in clips:
@@ -156,9 +162,28 @@ def self_nme(fuse_one, cache: str, clips=SELF_CLIPS, *, frames: int = 60,
             lm = data["landmarks"]
         lm = lm[np.isfinite(lm).all(axis=(1, 2))][:frames]
         neutral = np.median(lm[:calibration], axis=0)
-        errors += [np.linalg.norm(fuse_one(f, neutral, lm[0], 1.0)[:, :2] - f[:, :2], axis=1)
-                   .mean() / IOD_PX for f in lm[calibration:]]
+        for f in lm[calibration:]:
+            source, real = f, f
+            if live:
+                source = undo_pose(f, neutral)[0].astype(np.float32)
+                real = undo_pose(f, lm[0])[0]
+            errors.append(np.linalg.norm(fuse_one(source, neutral, lm[0], 1.0)[:, :2]
+                                         - real[:, :2], axis=1).mean() / IOD_PX)
     return float(np.mean(errors)) if errors else float("nan")
+
+
+def report(fuse_one, people: list[Person], cache: str, prepared: str = "",
+           clips=SELF_CLIPS) -> dict[str, Any]:
+    """Every measure of this module for one fuser (`fuse_one(source, source_neutral,
+    target_neutral, intensity) -> (478,3)`, crop pixels): `measure` on `people`, `self_nme`
+    and its live form on `clips` of `cache`, and with `prepared` (a `reenact prepare` cache of the
+    Yale stills) the old card's 64-pair NME."""
+    row = measure(lambda s, n, t: np.stack([fuse_one(*x, 1.0) for x in zip(s, n, t)]), people)
+    row["self_nme"] = self_nme(fuse_one, cache, clips)
+    row["self_nme_live"] = self_nme(fuse_one, cache, clips, live=True)
+    if prepared:
+        row["nme_old_protocol"] = old_protocol_nme(fuse_one, prepared)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,12 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     fusers = {"training_free": TrainingFreeFusion(),
               **{w: NetworkFusion.from_weights(w, config) for w in args.weights}}
     for name, f in fusers.items():
-        row = measure(lambda s, n, t, f=f: np.stack([f.fuse(*x, 1.0) for x in zip(s, n, t)]),
-                      people)
-        row["self_nme"] = self_nme(f.fuse, args.cache)
-        if args.prepared:
-            row["nme_old_protocol"] = old_protocol_nme(f.fuse, args.prepared)
-        print(name, json.dumps(row))
+        print(name, json.dumps(report(f.fuse, people, args.cache, args.prepared)))
     return 0
 
 

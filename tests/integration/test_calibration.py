@@ -8,7 +8,8 @@ import pytest
 
 from reenact.landmarks.expressiveness import FEATURES, relative
 from reenact.landmarks.neutral import NeutralCalibrator, least_expressive_median
-from reenact.fusion.transfer import TrainingFreeFusion
+from reenact.config import load_config
+from reenact.pipeline.factory import build_fuser
 from reenact.train.fusion_validate import carried
 from tests.helpers import aligned_actor
 
@@ -46,12 +47,15 @@ def test_the_neutral_comes_from_the_pauses_not_the_first_frames(talking):
     assert new_offset.max() < 0.06, f"window calibration is off by {new_offset.round(3)}"
 
 
-def test_expression_carried_from_a_talking_start_matches_a_neutral_start(talking, clips_dir):
+@pytest.mark.parametrize("kind", ["network", "training_free"])
+def test_expression_carried_from_a_talking_start_matches_a_neutral_start(talking, clips_dir,
+                                                                         kind):
+    """Through Phi (the default) and the training-free transfer alike."""
     frames, truth = talking
     _, target = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=256,
                               neutral_frames=4)
     new = _calibrate(frames, NeutralCalibrator(frames=10, window=45))
-    fusion = TrainingFreeFusion()
+    fusion = build_fuser(load_config(None, [f"fusion.kind={kind}"]))
     driven = frames[45:]
     actor = relative(driven, truth)
     r = {}
@@ -59,5 +63,6 @@ def test_expression_carried_from_a_talking_start_matches_a_neutral_start(talking
         fused = np.stack([fusion.fuse(f, neutral, target, 1.0) for f in driven])
         _, rs = carried(actor, relative(fused, target))
         r[name] = float(np.mean(rs))
+    print(f"{kind}: expression r {r}")
     assert r["neutral start"] > 0.9, r
     assert abs(r["talking start"] - r["neutral start"]) <= 0.05, r

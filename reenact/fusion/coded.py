@@ -1,0 +1,150 @@
+"""Phi as an expression-code autoencoder: the actor's expression is encoded as a few numbers and
+decoded onto the target's face, with what the code does not explain passed through, damped.
+
+    J_gen = L_t + intensity * (S_t (Dec(Enc1(d)) + beta * (d' - Dec(Enc1(d)))) + s * pose)
+
+- d: the actor's deviation from their neutral N_s with the head pose undone (`undo_pose`), and
+  d' the same deviation resized per region onto a mean face (`TrainingFreeFusion.point_scales`
+  N_s -> mean face): every face's expression in one geometry.
+- Enc1: the code. The six expression features of `reenact.landmarks.expressiveness.relative`
+  (mouth opening and width, each lid gap, each brow height, over their region's size) and the
+  coordinates of d' on `k` principal directions of what the features leave unexplained.
+- Dec: linear, code -> deviation on the mean face. Fitted so that a code decodes to the mean
+  deviation of the people who made it: the features decode to exactly their own values (a
+  smile keeps its width, an open mouth its opening, a blink its lids), but in the *average*
+  person's way, not the actor's.
+- beta: how much of the actor's own way (d' minus its decoding) passes through. Across people
+  that part is mostly the actor's idiosyncrasy and raises the error against how the target would
+  really make the expression; on the actor's own face it is real. beta is the smallest value
+  whose self-reenactment on validation clips is no worse than the training-free transfer's.
+- Enc2 / S_t: the target's geometry, as the per-region size ratios mean face -> L_t.
+- pose: the rigid head motion that was undone, passed on as the training-free transfer does (the
+  live loop's head motion has already removed it; with `stream.head_motion: off` it moves the
+  landmarks as before).
+
+A neutral actor leaves the target exactly at L_t. The parts that depend only on the neutrals are
+computed once per pair; a frame costs a rigid fit, six distances and two small products.
+Weights: `reenact/models/fusion.safetensors` (arch `fusion_code`), written by `python -m
+reenact.train.fusion_code`; see the model card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reenact.config import Config
+from reenact.engine.weights import load_weights
+from reenact.errors import WeightsError
+from reenact.fusion.transfer import INTENSITY_RANGE, TrainingFreeFusion, check_landmarks
+from reenact.landmarks.expressiveness import FEATURES, features, region_sizes
+from reenact.landmarks.head_pose import undo_pose
+from reenact.landmarks.tracker import NUM_LANDMARKS
+
+ARCH = "fusion_code"
+NUM_FEATURES = len(FEATURES)
+
+
+@dataclass(frozen=True)
+class _Neutrals:
+    """What depends only on the two neutrals: point scales actor -> mean face, mean face ->
+    target and actor -> target ((478,2) each), the actor neutral's features and region sizes
+    ((6,) each, as `expressiveness.relative` divides by them)."""
+
+    to_mean: np.ndarray
+    to_target: np.ndarray
+    direct: np.ndarray
+    features: np.ndarray
+    sizes: np.ndarray
+
+
+def scale_deviation(deviation: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """(..., 478, 3) deviations times (478,2) per-point x, y scales; z goes with x, as in the
+    training-free transfer."""
+    out = np.array(deviation, np.float64)
+    out[..., :2] *= scales
+    out[..., 2] *= scales[..., 0]
+    return out
+
+
+class CodeFusion:
+    """`fuse(source, source_neutral, target_neutral, intensity) -> (478,3)`, see the module doc.
+
+    arrays (unit crop coordinates, as `reenact.train.fusion_code.fit` writes them): "mean_face"
+    (478,3), "decoder" (6 + k, 1434): rows decode the six features then the k coordinates,
+    "directions" (k, 1434) orthonormal; beta: share of the unexplained part passed through.
+    size: the aligned crop side the landmarks are in.
+    """
+
+    name = "network"
+
+    def __init__(self, arrays: dict[str, np.ndarray], *, beta: float, size: int,
+                 weights: Path | None = None) -> None:
+        self.size = int(size)
+        self.beta = float(beta)
+        self.weights = weights
+        unit = np.asarray(arrays["mean_face"], np.float64)
+        self.mean_face = unit * (self.size / 2.0)
+        self.mean_face[:, :2] += self.size / 2.0
+        # decoder and directions act on pixels of this crop size: unit = px * 2 / size
+        self.decoder = np.asarray(arrays["decoder"], np.float64) * (self.size / 2.0)
+        self.directions = np.asarray(arrays["directions"], np.float64)
+        if self.decoder.shape != (NUM_FEATURES + len(self.directions), NUM_LANDMARKS * 3):
+            raise WeightsError(f"{weights or 'fusion code'}: decoder of shape "
+                               f"{self.decoder.shape} does not match {len(self.directions)} "
+                               "directions and 478 points")
+        self.free = TrainingFreeFusion()
+        self._key: tuple[bytes, bytes] | None = None
+        self._cached: _Neutrals | None = None
+
+    @classmethod
+    def from_weights(cls, path: Path, config: Config) -> CodeFusion:
+        tensors, meta = load_weights(path)
+        try:
+            arrays = {k: tensors[k].float().numpy() for k in ("mean_face", "decoder", "directions")}
+            beta = float(meta["beta"])
+        except (KeyError, ValueError) as exc:
+            raise WeightsError(f"{path}: incomplete {ARCH} weights ({exc})") from None
+        return cls(arrays, beta=beta, size=config.renderer.size, weights=Path(path))
+
+    def _neutrals(self, source_neutral: np.ndarray, target_neutral: np.ndarray) -> _Neutrals:
+        """The `_Neutrals` of this pair, computed once while both stay the same."""
+        key = (source_neutral.tobytes(), target_neutral.tobytes())
+        if key != self._key or self._cached is None:
+            point_scales = self.free.point_scales
+            self._cached = _Neutrals(point_scales(source_neutral, self.mean_face),
+                                     point_scales(self.mean_face, target_neutral),
+                                     point_scales(source_neutral, target_neutral),
+                                     features(source_neutral), region_sizes(source_neutral))
+            self._key = key
+        return self._cached
+
+    def decode(self, expression: np.ndarray, source_neutral: np.ndarray,
+               neutrals: _Neutrals) -> np.ndarray:
+        """(478,3) pixels on the mean face: the decoded code of a pose-free `expression` of the
+        actor whose neutral is `source_neutral`, plus beta of what the code leaves out."""
+        deviation = scale_deviation(expression - source_neutral, neutrals.to_mean).reshape(-1)
+        code = (features(expression) - neutrals.features) / neutrals.sizes  # = relative()
+        # elementwise products and sums, not BLAS: a multi-threaded BLAS call on vectors this
+        # small costs more in thread hand-off than the arithmetic (see fusion.residual)
+        explained = np.einsum("c,cf->f", code, self.decoder[:NUM_FEATURES], optimize=False)
+        rest = deviation - explained
+        coords = np.einsum("kf,f->k", self.directions, rest, optimize=False) * (2.0 / self.size)
+        kept = np.einsum("k,kf->f", coords, self.decoder[NUM_FEATURES:], optimize=False)
+        return (explained + kept + self.beta * (rest - kept)).reshape(NUM_LANDMARKS, 3)
+
+    def fuse(self, source: np.ndarray, source_neutral: np.ndarray, target_neutral: np.ndarray,
+             intensity: float = 1.0) -> np.ndarray:
+        """All (478,3) aligned-crop pixels; returns J_gen (478,3) float32. intensity is clamped
+        to [0, 1.5], as the training-free transfer does."""
+        src = check_landmarks(source, "source landmarks")
+        src_n = check_landmarks(source_neutral, "source neutral landmarks")
+        tgt_n = check_landmarks(target_neutral, "target neutral landmarks")
+        neutrals = self._neutrals(src_n, tgt_n)
+        expression = undo_pose(src, src_n)[0]
+        moved = scale_deviation(self.decode(expression, src_n, neutrals), neutrals.to_target) \
+            + scale_deviation(src - expression, neutrals.direct)
+        amount = float(np.clip(intensity, *INTENSITY_RANGE))
+        return (tgt_n + amount * moved).astype(np.float32)

@@ -1,0 +1,159 @@
+"""Fit Phi as an expression-code autoencoder (`reenact.fusion.coded`) from a landmark cache.
+
+    python -m reenact.train.fusion_code --cache cache/landmarks \
+        --out reenact/models/fusion.safetensors --check
+
+People as `reenact.train.fusion_data.load_people` groups them, the eval's and the validation
+people left out (`HELD_OUT`), each also mirrored. Every training face's deviation from its
+person's neutral, head pose undone, is resized per region onto the mean face; the decoder of the
+six expression features is the weighted least-squares fit of those deviations on their features
+(up to `--frames` frames a clip person; a labelled Yale still counts `--stills-weight` times),
+the `--k` directions are the principal directions of what the features leave unexplained. Then
+beta (the share of the unexplained part passed through) is the smallest of `BETAS` whose
+self-reenactment on the validation clips (live: the pose undone first, `fusion_validate.self_nme`)
+is no worse than the training-free transfer's. Closed form: seconds on a CPU. `--check` prints
+`fusion_validate`'s measures for the training-free transfer and the written weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from reenact.fusion.coded import ARCH, CodeFusion, scale_deviation
+from reenact.fusion.transfer import TrainingFreeFusion
+from reenact.landmarks.expressiveness import relative
+from reenact.landmarks.head_pose import undo_pose
+from reenact.train.neutral_basis import HELD_OUT, mirror
+
+VALIDATION = ("yale_12", "yale_13", "pcavs_00098", "lp_d8")
+VALIDATION_CLIPS = ("lp_d8", "pcavs_00098")
+TEST = ("lp_d9", "lp_d13", "hdtf_aoc", "pcavs_00010", "yale_14", "yale_15")
+BETAS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
+SIZE = 256  # the crop side the fitted fuser is scored at (the arrays are in unit coordinates)
+
+
+def rows(people, mean_face: np.ndarray, *, frames: int = 120, stills_weight: float = 10.0,
+         seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features (N,6), deviations on the mean face (N,1434), weights (N,)) of `people`
+    (`fusion_data.Person`, unit coordinates), each face and its mirror image."""
+    free = TrainingFreeFusion()
+    rng = np.random.default_rng(seed)
+    features, deviations, weights = [], [], []
+    for person in people:
+        pick = np.arange(len(person.frames))
+        still = person.name.startswith("yale_")
+        if not still and len(pick) > frames:
+            pick = np.sort(rng.choice(pick, frames, replace=False))
+        neutral = np.asarray(person.neutral, np.float64)
+        faces = np.stack([undo_pose(f, neutral)[0] for f in person.frames[pick]])
+        for n, f in ((neutral, faces), (mirror(neutral), mirror(faces))):
+            features.append(relative(f, n))
+            deviations.append(scale_deviation(f - n, free.point_scales(n, mean_face))
+                              .reshape(len(f), -1))
+            weights.append(np.full(len(f), stills_weight if still else 1.0))
+    return np.concatenate(features), np.concatenate(deviations), np.concatenate(weights)
+
+
+def fit(people, *, k: int = 4, frames: int = 120, stills_weight: float = 10.0,
+        ridge: float = 1e-3) -> dict[str, np.ndarray]:
+    """The code's arrays (unit coordinates, float32): "mean_face" (478,3), "decoder" (6+k,1434),
+    "directions" (k,1434)."""
+    mean = np.mean([p.neutral for p in people], axis=0)
+    mean_face = 0.5 * (mean + mirror(mean))
+    x, y, w = rows(people, mean_face, frames=frames, stills_weight=stills_weight)
+    root = np.sqrt(w)[:, None]
+    a = x * root
+    by_feature = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ (y * root))
+    _, _, vt = np.linalg.svd((y - x @ by_feature) * root, full_matrices=False)
+    directions = vt[:k]
+    return {"mean_face": mean_face.astype(np.float32),
+            "decoder": np.concatenate([by_feature, directions]).astype(np.float32),
+            "directions": directions.astype(np.float32)}
+
+
+def choose_beta(arrays: dict[str, np.ndarray], cache: str,
+                clips=VALIDATION_CLIPS) -> tuple[float, dict[float, float], float]:
+    """(beta, live self-NME per beta tried, the training-free transfer's) on `clips`."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from reenact.errors import InputError  # noqa: PLC0415
+    from reenact.train.fusion_validate import self_nme  # noqa: PLC0415
+
+    if not any((Path(cache) / f"{c}.npz").exists() for c in clips):
+        raise InputError(f"{cache}: none of the validation clips ({', '.join(clips)}) to "
+                         "choose beta on; track them or pass --beta")
+    bar = self_nme(TrainingFreeFusion().fuse, cache, clips, live=True)
+    scores = {}
+    for beta in BETAS:
+        fuser = CodeFusion(arrays, beta=beta, size=SIZE)
+        scores[beta] = self_nme(fuser.fuse, cache, clips, live=True)
+        if scores[beta] <= bar:
+            return beta, scores, bar
+    return 1.0, scores, bar
+
+
+def main(argv: list[str] | None = None) -> int:
+    from reenact.errors import ReenactError  # noqa: PLC0415
+
+    try:
+        return _run(argv)
+    except ReenactError as exc:  # a missing cache, validation clips or unwritable output
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(argv: list[str] | None) -> int:
+    import json  # noqa: PLC0415
+
+    import torch  # noqa: PLC0415
+
+    from reenact.engine.weights import save_weights  # noqa: PLC0415
+    from reenact.train.fusion_data import load_people  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", default="cache/landmarks")
+    parser.add_argument("--out", required=True, help="the .safetensors file to write")
+    parser.add_argument("--k", type=int, default=4, help="directions beyond the six features")
+    parser.add_argument("--frames", type=int, default=120, help="frames per clip person")
+    parser.add_argument("--stills-weight", type=float, default=10.0)
+    parser.add_argument("--beta", type=float, default=None, help="default: chosen (see above)")
+    parser.add_argument("--check", action="store_true", help="score the held-out people")
+    parser.add_argument("--prepared", default="",
+                        help="with --check: a reenact prepare cache of the Yale stills")
+    args = parser.parse_args(argv)
+    people = load_people(args.cache)
+    train = [p for p in people if p.name not in set(HELD_OUT)]
+    arrays = fit(train, k=args.k, frames=args.frames, stills_weight=args.stills_weight)
+    if args.beta is None:
+        beta, scores, bar = choose_beta(arrays, args.cache)
+        print(f"beta {beta}: live self NME on {', '.join(VALIDATION_CLIPS)} "
+              + ", ".join(f"{b}: {s:.5f}" for b, s in scores.items())
+              + f" (training-free {bar:.5f})")
+    else:
+        beta = float(args.beta)
+    names = sorted(p.name for p in train)
+    save_weights(args.out, {k: torch.from_numpy(v) for k, v in arrays.items()},
+                 {"arch": ARCH, "beta": beta, "k": args.k, "people": len(names),
+                  "trained_on": " ".join(names)}, dtype=torch.float16)
+    print(f"wrote {args.out}: {len(names)} people, 6 features + {args.k} directions, "
+          f"beta {beta}")
+    if args.check:
+        from reenact.config import load_config  # noqa: PLC0415
+        from reenact.train.fusion_validate import SELF_CLIPS, report  # noqa: PLC0415
+
+        fitted = CodeFusion.from_weights(args.out, load_config(None))  # as written: fp16
+        for group in (TEST, VALIDATION):
+            held = [p for p in people if p.name in group]
+            for name, fuser in (("training_free", TrainingFreeFusion()), ("phi", fitted)):
+                clips = SELF_CLIPS if group is TEST else VALIDATION_CLIPS
+                row = report(fuser.fuse, held, args.cache,
+                             args.prepared if group is TEST else "", clips)
+                print(f"{'test' if group is TEST else 'validation'} {name}", json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
