@@ -7,8 +7,9 @@ Every fuser is registered by name with a builder that takes the config:
     fuser = build_fuser(config)                                         # picks `fusion.kind`
     fused = fuser.fuse(source, source_neutral, target_neutral, intensity)  # (478,3) crop pixels
 
-Built-in fusers: "training_free" (`fusion.transfer`) and "network" (`fusion.network`, the
-trained autoencoder). `fusion.kind=auto` takes the network when its weights exist.
+Built-in fusers: "network" (`fusion.network`, Phi from its weights: the shipped one is the
+expression-code autoencoder of `fusion.coded`; the default) and "training_free"
+(`fusion.transfer`). `fusion.kind=auto` takes the network when its weights exist.
 """
 
 from __future__ import annotations

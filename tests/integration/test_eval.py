@@ -87,8 +87,10 @@ def test_self_reenactment_numbers_are_in_range(evaluated):
             assert _finite(r["ssim"], -1, 1) and _finite(r["ssim_face"], -1, 1), (name, r)
             assert _finite(r["psnr"], 0, 100) and _finite(r["l1"], 0, 1), (name, r)
             assert len(r["per_frame"]["ssim"]) == 15
-            # the training-free fuser gives J = GT for the same person
-            assert r["fused"]["same_as_direct"] and r["fused"]["ssim"] == r["ssim"]
+            # the default fuser (Phi) is scored apart: its J is not the GT for the same person
+            # (only the training-free transfer's is), but renders nearly as the GT does
+            assert not r["fused"]["same_as_direct"]
+            assert abs(r["fused"]["ssim"] - r["ssim"]) < 0.03, (name, r["fused"])
 
 
 def test_cross_and_temporal_numbers_are_in_range(evaluated):
