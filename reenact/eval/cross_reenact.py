@@ -219,6 +219,7 @@ class CrossResult:
     driver_jitter: float
     strip_frames: list[int]
     carried: dict[str, dict] = field(default_factory=dict)  # per renderer, `eval.viewer.carried`
+    driver_carried: dict = field(default_factory=dict)  # the driver's own frames re-tracked
 
     def to_json(self) -> tuple[dict, dict]:
         """(cross-reenactment section, temporal section) for this pair."""
@@ -250,7 +251,8 @@ class CrossResult:
             {"clip": self.clip, "portrait": self.portrait,
              "stretch": list(self.stretch) if self.stretch else None,
              "driver": {"temporal_ssim": self.driver_temporal.mean,
-                        "pairs": len(self.driver_temporal.values), "jitter": self.driver_jitter},
+                        "pairs": len(self.driver_temporal.values), "jitter": self.driver_jitter,
+                        **self.driver_carried},
              "renderers": temporal},
         )
 
@@ -276,7 +278,8 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
     for item in renderers:
         drives[item.name] = drive(clip, target, item, fuser, config, probe=probe,
                                   keep=set(strip_frames), background=background, bar=bar)
-    wanted = set().union(*(set(d.frames) | set(d.step_frames) for d in drives.values()))
+    sampled = sorted(set().union(*(set(d.sampled) for d in drives.values())))
+    wanted = set(sampled).union(*(set(d.frames) | set(d.step_frames) for d in drives.values()))
     actor_static = _actor_static(clip, wanted, config)
     carried = {name: {**_carried_all(clip, d, neutral, target, actor_static),
                       "background_fraction": float(background.mean())}
@@ -289,7 +292,32 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
         driver_temporal=temporal_ssim_of(clip.crops, common),
         driver_jitter=jitter_on(clip.landmarks[common], common, stretch),
         strip_frames=strip_frames, carried=carried,
+        driver_carried=driver_carried(clip, sampled, neutral, actor_static),
     )
+
+
+def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
+                   actor_static: np.ndarray) -> dict:
+    """The carried measures (`eval.viewer.carried`, without its detail) of the driver's own
+    frames re-tracked in static mode, as the outputs are, against its live track: what a
+    renderer that drew the driver's real face would score, the measures' ceiling (tracking noise
+    and the two tracking modes keep it below 1). frames: the re-tracked frames of the carried
+    measures; neutral: the driver's calibration median (478,3) crop pixels."""
+    from reenact.eval.viewer import carried
+    from reenact.landmarks.align import compute_alignment
+
+    frames = [f for f in frames if np.isfinite(actor_static[f]).all()]
+    if len(frames) < 3:
+        return {}
+    size = clip.crops.shape[1]
+    static_crop = np.stack([compute_alignment(actor_static[f], size)
+                            .landmarks_to_crop(actor_static[f]) for f in frames])
+    crop = clip.landmarks_crop if clip.whole_landmarks_crop is None else clip.whole_landmarks_crop
+    full = clip.landmarks if clip.whole_landmarks is None else clip.whole_landmarks
+    consecutive = crop[frames[0]:frames[-1] + 1]
+    found = carried(crop[frames], full[frames], neutral, static_crop, actor_static[frames],
+                    neutral, consecutive)
+    return {k: v for k, v in found.items() if k != "carried_detail"}
 
 
 def _actor_static(clip: TrackedClip, wanted: set[int], config: Config) -> np.ndarray:

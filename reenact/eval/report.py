@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from reenact.eval.self_live import LIVE_KEYS
-from reenact.eval.viewer import summary_of as viewer_summary
+from reenact.eval.viewer import CARRIED_KEYS, summary_of as viewer_summary
 
 SUMMARY_COLUMNS = (
     ("self_ssim", "self SSIM ↑", 3),
@@ -56,7 +56,8 @@ VIEWER_COLUMNS = (
 
 VIEWER_NOTE = (
     "Carried (cross, each clip's live track vs the re-tracked output, each face relative to its "
-    "own neutral): expression r / gain = Pearson r / slope of mouth opening and width, eye "
+    "own neutral; the last row re-tracks the driver's own frames instead of an output, what a "
+    "renderer that drew the driver's real face would score): expression r / gain = Pearson r / slope of mouth opening and width, eye "
     "openness and brow height (over region size), mean over features the actor moves; gaze r: "
     "iris position in the eye opening, eyes open (not closing); gaze r, actor moves: only where "
     "the actor's gaze moves by >= 0.02 eye widths and 2.5 x its tracking noise; gaze sweep r / "
@@ -118,8 +119,8 @@ def summarize(renderers: list[str], self_section: dict, cross_section: dict,
                for k in ("gaze_sweep_r", "gaze_sweep_gain")},
         }
     drivers = [pair["driver"] for pair in temporal_section.values()]
-    driver = {"temporal_ssim": _nanmean([d["temporal_ssim"] for d in drivers]),
-              "jitter": _nanmean([d["jitter"] for d in drivers])}
+    driver = {key: _nanmean([d.get(key) for d in drivers])
+              for key in ("temporal_ssim", "jitter", *CARRIED_KEYS)}
     return {"renderers": out, "driver": driver}
 
 
@@ -144,10 +145,22 @@ def summary_table(summary: dict) -> list[str]:
     return _table(["renderer", *(label for _, label, _ in SUMMARY_COLUMNS)], rows)
 
 
+DRIVER_ROW = "driving clip re-tracked (a perfect renderer)"
+
+
+def driver_viewer_row(summary: dict) -> list[str]:
+    """The viewer table's reference row: the carried measures of the driver's own frames
+    re-tracked as the outputs are (`cross_reenact.driver_carried`), blank elsewhere."""
+    driver = summary["driver"]
+    return [DRIVER_ROW, *(_cell(driver.get(key), d) if key in CARRIED_KEYS else ""
+                          for key, _, d in VIEWER_COLUMNS)]
+
+
 def viewer_table(summary: dict) -> list[str]:
-    """The second table: rows renderers, columns VIEWER_COLUMNS."""
+    """The second table: rows renderers (plus the driving clip), columns VIEWER_COLUMNS."""
     rows = [[f"`{name}`", *(_cell(values.get(key), d) for key, _, d in VIEWER_COLUMNS)]
             for name, values in summary["renderers"].items()]
+    rows.append(driver_viewer_row(summary))
     return _table(["renderer", *(label for _, label, _ in VIEWER_COLUMNS)], rows)
 
 

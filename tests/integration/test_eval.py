@@ -153,11 +153,20 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
     assert summary["identity"]["expression_r"] < 0.3
     assert abs(summary["identity"]["expression_gain"]) < 0.1
     assert summary["warp"]["expression_r"] > max(0.3, summary["identity"]["expression_r"] + 0.3)
+    # the reference row: the driver's own frames re-tracked as the outputs are carry the
+    # driver's expression far better than the unchanged portrait (a ceiling, not 1: the two
+    # tracking modes and their noise differ); per pair and in both pages
+    driver = report["summary"]["driver"]
+    assert _finite(driver["expression_r"], -1, 1) and _finite(driver["expression_gain"], -2, 3)
+    assert driver["expression_r"] > max(0.6, summary["identity"]["expression_r"] + 0.5), driver
+    assert abs(driver["expression_gain"] - 1.0) < 0.4, driver
+    assert all("expression_r" in t["driver"] for t in report["temporal"].values())
+    assert "| driving clip re-tracked" in text
     # pasting the reference frame's face into another frame leaves a bigger seam than the warp
     assert summary["identity"]["seam"] > summary["warp"]["seam"]
     assert "expression r" in text and "seam" in text and "expression error vs J_gen" in text
     page = (out / "report.html").read_text()
-    assert 'id="summary"' in page and 'id="viewer"' in page
+    assert 'id="summary"' in page and 'id="viewer"' in page and "driving clip re-tracked" in page
     assert all(path in page for path in report["files"].values())
 
 
