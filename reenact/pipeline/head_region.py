@@ -19,7 +19,9 @@ layers, a head P = image - (1 - a) plate (premultiplied) over the plate, resampl
 layer and its alpha through the head's 2-D similarity `matrix` (frame pixels, weighted per pixel
 as above) and lays them over the plate again: out = P' + (1 - a') plate. An unmoved head gives
 the frame back exactly (soft hair edges included); outside the head's box, and wherever neither
-the old nor the moved head is, the frame is unchanged.
+the old nor the moved head is, the frame is unchanged. Where the box ends at the frame's edge (a
+neck and body cut off by the picture), a moved head brings in its edge row repeated, more of the
+same body, not the plate; elsewhere the zone has faded out before the box's edge.
 """
 
 from __future__ import annotations
@@ -232,9 +234,9 @@ class HeadRegion:
         fixed, frac = cv2.convertMaps(self._map_x, self._map_y, cv2.CV_16SC2,
                                       dstmap1=self._fixed, dstmap2=self._frac)
         head = cv2.remap(self._head, fixed, frac, cv2.INTER_LINEAR, dst=self._moved,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                         borderMode=cv2.BORDER_REPLICATE)
         alpha = cv2.remap(self._alpha8, fixed, frac, cv2.INTER_LINEAR, dst=self._moved_alpha,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                          borderMode=cv2.BORDER_REPLICATE)
         cv2.bitwise_not(alpha, dst=alpha)
         behind = cv2.multiply(self._plate, cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB, dst=self._behind),
                               dst=self._behind, scale=1.0 / 255.0)

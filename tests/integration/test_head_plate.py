@@ -31,3 +31,21 @@ def test_the_plate_behind_the_face_is_the_wall(media_dir: Path):
     plate = region._plate[behind].astype(np.float64)
     assert np.abs(plate.mean(axis=0) - wall).max() < 20, (plate.mean(axis=0), wall)
     assert np.percentile(plate.mean(axis=1), 5) > wall.mean() - 40  # no dark blot in it
+
+
+def test_a_head_moved_up_keeps_the_body_at_the_frames_edge(media_dir: Path):
+    """lp_drv_d19's neck and sweater run off the bottom of the picture: when the head moves up,
+    what comes up from below the frame's edge is more of the same body, not the clean plate (a
+    grey bar across the bottom of the frame, 51 grey levels off the picture there)."""
+    target = prepare_target(str(media_dir / "portraits" / "lp_drv_d19.jpg"),
+                            load_config(None, ["fusion.target_neutral=picture"]))
+    region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
+    x0, y0, x1, y1 = region.box
+    height = target.frame.shape[0]
+    assert y1 == height  # the head's box reaches the bottom edge
+    out = region.move(target.frame, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, -12.0]]))
+    body = region.alpha[height - 4 - y0:] > 0.5
+    assert body.sum() > 500
+    change = np.abs(out[height - 4:, x0:x1].astype(float)
+                    - target.frame[height - 4:, x0:x1].astype(float)).mean(axis=2)
+    assert change[body].mean() < 5.0, change[body].mean()
