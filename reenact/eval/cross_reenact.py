@@ -300,9 +300,11 @@ def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
                    actor_static: np.ndarray) -> dict:
     """The carried measures (`eval.viewer.carried`, without its detail) of the driver's own
     frames re-tracked in static mode, as the outputs are, against its live track: what a
-    renderer that drew the driver's real face would score, the measures' ceiling (tracking noise
-    and the two tracking modes keep it below 1). frames: the re-tracked frames of the carried
-    measures; neutral: the driver's calibration median (478,3) crop pixels."""
+    renderer that drew the driver's real face would score, a reference for the renderers' rows.
+    The two tracking modes and the face's own tracking noise keep it below 1 (a small, soft face
+    most: pcavs_00010's expression gain is 0.68), so a portrait sharper than the driver can beat
+    it. frames: the re-tracked frames of the carried measures; neutral: the driver's
+    calibration median (478,3) crop pixels."""
     from reenact.eval.viewer import carried
     from reenact.landmarks.align import compute_alignment
 

@@ -56,8 +56,9 @@ VIEWER_COLUMNS = (
 
 VIEWER_NOTE = (
     "Carried (cross, each clip's live track vs the re-tracked output, each face relative to its "
-    "own neutral; the last row re-tracks the driver's own frames instead of an output, what a "
-    "renderer that drew the driver's real face would score): expression r / gain = Pearson r / slope of mouth opening and width, eye "
+    "own neutral; the last row re-tracks the driver's own frames instead of an output: what "
+    "the real face scores, lowered by its own tracking noise, so a sharp portrait can beat it "
+    "on gaze and head): expression r / gain = Pearson r / slope of mouth opening and width, eye "
     "openness and brow height (over region size), mean over features the actor moves; gaze r: "
     "iris position in the eye opening, eyes open (not closing); gaze r, actor moves: only where "
     "the actor's gaze moves by >= 0.02 eye widths and 2.5 x its tracking noise; gaze sweep r / "
@@ -145,7 +146,7 @@ def summary_table(summary: dict) -> list[str]:
     return _table(["renderer", *(label for _, label, _ in SUMMARY_COLUMNS)], rows)
 
 
-DRIVER_ROW = "driving clip re-tracked (a perfect renderer)"
+DRIVER_ROW = "driving clip re-tracked (reference)"
 
 
 def driver_viewer_row(summary: dict) -> list[str]:
