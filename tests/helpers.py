@@ -60,6 +60,19 @@ def aligned_actor(path: Path, *, frames: int, step: int, size: int,
     return aligned, calibrator.neutral
 
 
+def open_mouth_actor(clips_dir: Path, clip: str, *, frames: int,
+                     size: int = 256) -> dict[str, np.ndarray]:
+    """A real actor's most open-mouthed frame of the first `frames` of `clip` ("source"), their
+    neutral from the first 4 ("neutral"), and another person's neutral (lp_d2's first 4 frames,
+    "target"): (478,3) aligned crop pixels each, tracked with the real face mesh."""
+    tracked, neutral = aligned_actor(clips_dir / f"{clip}.mp4", frames=frames, step=1,
+                                     size=size, neutral_frames=4)
+    opening = [f[14, 1] - f[13, 1] for f in tracked]
+    _, other = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=size,
+                             neutral_frames=4)
+    return {"source": tracked[int(np.argmax(opening))], "neutral": neutral, "target": other}
+
+
 def run_cli(*args: str, cwd: Path | None = None,
             file_size_limit: int | None = None) -> tuple[int, str, float]:
     """The real `reenact` command in a child process: (exit code, stderr, peak RSS in MiB).

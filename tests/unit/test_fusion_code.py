@@ -16,7 +16,7 @@ from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.landmarks.expressiveness import relative
 from reenact.landmarks.head_pose import rotation_matrix
 from reenact.pipeline.factory import build_fuser
-from tests.helpers import aligned_actor
+from tests.helpers import open_mouth_actor
 
 SIZE = 256
 NEUTRAL_STILLS = ("normal", "noglasses", "centerlight")
@@ -34,12 +34,7 @@ def phi() -> CodeFusion:
 def faces(clips_dir: Path) -> dict[str, np.ndarray]:
     """A real actor whom Phi never saw (its most open-mouthed frame and its neutral) and another
     person's neutral."""
-    frames, neutral = aligned_actor(clips_dir / "lp_d13.mp4", frames=24, step=1, size=SIZE,
-                                    neutral_frames=4)
-    opening = [f[14, 1] - f[13, 1] for f in frames]
-    _, other = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=SIZE,
-                             neutral_frames=4)
-    return {"source": frames[int(np.argmax(opening))], "neutral": neutral, "target": other}
+    return open_mouth_actor(clips_dir, "lp_d13", frames=24, size=SIZE)
 
 
 def _turned(face: np.ndarray, pitch: float, yaw: float, roll: float) -> np.ndarray:

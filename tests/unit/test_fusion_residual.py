@@ -13,7 +13,7 @@ from reenact.fusion.residual import ResidualNetworkFusion
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.nn.fusion_residual import ResidualFusion
 from reenact.train.fusion_residual import fuse, point_scales
-from tests.helpers import aligned_actor
+from tests.helpers import open_mouth_actor
 
 SIZE = 256
 
@@ -22,12 +22,7 @@ SIZE = 256
 def faces(clips_dir: Path) -> dict[str, np.ndarray]:
     """A real actor (its most open-mouthed frame and its neutral) and another person's neutral,
     tracked with the real face mesh: (478,3) aligned crop pixels each."""
-    frames, neutral = aligned_actor(clips_dir / "lp_d1.mp4", frames=16, step=1, size=SIZE,
-                                    neutral_frames=4)
-    opening = [f[14, 1] - f[13, 1] for f in frames]
-    _, other = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=SIZE,
-                             neutral_frames=4)
-    return {"source": frames[int(np.argmax(opening))], "neutral": neutral, "target": other}
+    return open_mouth_actor(clips_dir, "lp_d1", frames=16, size=SIZE)
 
 
 def _random_phi(seed: int = 0) -> ResidualFusion:
