@@ -10,9 +10,9 @@ decoded onto the target's face, with what the code does not explain passed throu
   (mouth opening and width, each lid gap, each brow height, over their region's size) and the
   coordinates of d' on `k` principal directions of what the features leave unexplained.
 - Dec: linear, code -> deviation on the mean face. Fitted so that a code decodes to the mean
-  deviation of the people who made it: the features decode to exactly their own values (a
-  smile keeps its width, an open mouth its opening, a blink its lids), but in the *average*
-  person's way, not the actor's.
+  deviation of the people who made it: the features decode to their own values (a smile
+  keeps its width, an open mouth its opening, a blink its lids; to first order, the features
+  being distances), but in the *average* person's way, not the actor's.
 - beta: how much of the actor's own way (d' minus its decoding) passes through. Across people
   that part is mostly the actor's idiosyncrasy and raises the error against how the target would
   really make the expression; on the actor's own face it is real. beta is the smallest value
@@ -23,7 +23,7 @@ decoded onto the target's face, with what the code does not explain passed throu
   landmarks as before).
 
 A neutral actor leaves the target exactly at L_t. The parts that depend only on the neutrals are
-computed once per pair; a frame costs a rigid fit, six distances and two small products.
+computed once per pair; a frame costs a rigid fit, six distances and three small products.
 Weights: `reenact/models/fusion.safetensors` (arch `fusion_code`), written by `python -m
 reenact.train.fusion_code`; see the model card.
 """

@@ -37,3 +37,11 @@ def test_fit_choose_and_load(tmp_path, clips_dir, media_dir, capsys):
     # a training face's own features come back on a copy of its own neutral
     back = relative(fuser.fuse(widest, neutral, neutral, 1.0), neutral)
     np.testing.assert_allclose(back[:2], relative(widest, neutral)[:2], atol=0.03)
+
+
+def test_a_missing_cache_is_one_line_and_exit_2(tmp_path, capsys):
+    out = tmp_path / "fusion.safetensors"
+    assert main(["--cache", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "nowhere" in err and "\n" not in err
+    assert not out.exists()

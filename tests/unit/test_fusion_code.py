@@ -118,3 +118,15 @@ def test_the_shipped_phi_never_saw_the_held_out_people():
     assert meta["arch"] == "fusion_code"
     trained_on = set(meta["trained_on"].split())
     assert len(trained_on) > 50 and not trained_on & set(HELD_OUT)
+
+
+def test_incomplete_weights_name_the_file(tmp_path: Path):
+    import torch
+
+    from reenact.engine.weights import save_weights
+    from reenact.errors import WeightsError
+
+    path = tmp_path / "broken.safetensors"
+    save_weights(path, {"mean_face": torch.zeros(478, 3)}, {"arch": "fusion_code", "beta": 0.7})
+    with pytest.raises(WeightsError, match="broken.safetensors"):
+        build_fuser(load_config(None, ["fusion.kind=network", f"fusion.weights={path}"]))
