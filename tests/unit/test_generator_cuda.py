@@ -41,9 +41,10 @@ def replay_file(tmp_path_factory) -> Path:
     # the picture's landmarks as the target's neutral: `exaggerated` scales each frame's
     # deviation from them, and with the estimated neutral (the astronaut's smile taken out) that
     # would double the smile's removal too and push the lips through each other, a fold where
-    # two warps may each pick another pre-image (at scale 1 they agree either way)
+    # two warps may each pick another pre-image (at scale 1 they agree either way); the
+    # training-free fuser, as this replay was recorded when these bounds were set on a GPU
     config = load_config(None, ["source.kind=video", f"source.path={clip}",
-                                "fusion.target_neutral=picture"])
+                                "fusion.target_neutral=picture", "fusion.kind=training_free"])
     path = tmp_path_factory.mktemp("replay") / "replay.npz"
     return record_replay(config, sizes=[256], frames=40, path=path)
 
