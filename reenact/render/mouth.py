@@ -13,6 +13,13 @@ lips open beyond the target's, `MouthFiller.paint` draws, inside the fused inner
   the upper lip, on top;
 
 composited through a feathered polygon mask whose blur stays inside the lips, so they stay sharp.
+
+Where the fused inner lips close *below* the target's (a target picture that grins or talks,
+driven to rest: `fusion.target_neutral`), the warp squeezes the picture's teeth into a bright
+line between the lips. `MouthFiller` then seals the lips instead: over a thin band along the
+fused lip line (its gap plus ~1 px each side, x size/256), the target's lip colour darkened a
+little, with a soft dark crease along the middle where real closed lips meet (fading out as the
+lips part: parted lips show the picture's teeth between them).
 """
 
 from __future__ import annotations
@@ -34,6 +41,11 @@ UPPER_INNER = np.concatenate([INNER_RING[:1], INNER_RING[19:9:-1]])  # 78, 191 .
 LOWER_INNER = INNER_RING[:11]  # 78, 95 ... 324, 308
 LEFT_CORNER, RIGHT_CORNER = 78, 308  # inner mouth corners (image-left, image-right)
 UPPER_LIP_CENTRE = 13
+# the closed-lip seal, lengths x size/256: the band's reach beyond the fused gap on each side,
+# the crease's width (Gaussian sigma) and darkness, the band's tone (x the target's lip colour);
+# chosen on Yale subjects 01-13's expression stills driven to rest, against their neutral
+# still's mouth (`reenact eval --stills`'s "At rest"), and looked at on colour portraits
+SEAL_REACH, CREASE_WIDTH, CREASE_DARK, SEAL_TONE = 1.2, 1.0, 0.5, 0.75
 
 _FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
 
@@ -142,11 +154,11 @@ class MouthFiller:
         )
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> list:
-        """Paint the cavity into `image` (S,S,3) uint8 in place; fused_xy: (478,2|3) crop pixels.
-        Returns the layers painted (see `layers`).
+        """Paint the cavity (or the seal) into `image` (S,S,3) uint8 in place; fused_xy:
+        (478,2|3) crop pixels. Returns the layers painted (see `layers`).
 
         Nothing is painted until the fused mouth is open ~0.4 px (x size/256) more than the
-        target's; the paint fades in fully by 2.5 px more.
+        target's, or closed that much more; the paint fades in fully by 2.5 px more.
         """
         painted = self.layers(fused_xy)
         for (x0, y0, x1, y1), layer, alpha in painted:
@@ -156,10 +168,12 @@ class MouthFiller:
 
     def layers(self, fused_xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
                                                         np.ndarray]]:
-        """What `paint` blends in: [] or [(box (x0,y0,x1,y1), cavity (h,w,3) uint8, alpha (h,w)
-        float32)]."""
+        """What `paint` blends in: [] or [(box (x0,y0,x1,y1), cavity or seal (h,w,3) uint8, alpha
+        (h,w) float32)]."""
         xy = np.asarray(fused_xy, np.float32)[:, :2]
         excess = mean_opening(xy) - self._target_opening
+        if excess < 0.0:
+            return self._seal(xy, -excess)
         strength = _smoothstep(excess, 0.4 * self.unit, 2.5 * self.unit)
         if strength <= 0.0:
             return []
@@ -177,6 +191,38 @@ class MouthFiller:
         alpha *= strength / 255.0
         layer = cv2.convertScaleAbs(self._layer(xy, x0, y0, x1, y1))
         return [((x0, y0, x1, y1), layer, alpha)]
+
+    def _seal(self, xy: np.ndarray, closing: float) -> list:
+        """The closed-lip seal (module doc) where the fused gap is `closing` px below the
+        target's: [] or [(box, seal (h,w,3) uint8, alpha (h,w) float32)]. Only lips (nearly)
+        closed are sealed: from a mean gap of 1 px (x size/256) the squeezed picture shows
+        through, fully from 3 px (lips parted over the teeth, as in a smile)."""
+        gap = mean_opening(xy)
+        strength = (_smoothstep(closing, 0.4 * self.unit, 2.5 * self.unit)
+                    * (1.0 - _smoothstep(gap, 1.0 * self.unit, 3.0 * self.unit)))
+        if strength <= 0.0:
+            return []
+        reach = SEAL_REACH * self.unit
+        x0, y0, x1, y1 = pad_box(xy[INNER_RING], int(math.ceil(reach)) + 2,
+                                 int(math.ceil(reach)) + 3, self.size)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return []
+        xs = np.arange(x0, x1, dtype=np.float32)
+        ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+        upper = _lip_curve(xy, UPPER_INNER, xs)[None, :]
+        lower = _lip_curve(xy, LOWER_INNER, xs)[None, :]
+        middle = 0.5 * (upper + lower)
+        half = 0.5 * np.maximum(lower - upper, 0.0) + reach
+        left, right = xy[LEFT_CORNER], xy[RIGHT_CORNER]
+        adx = np.abs(xs[None, :] - 0.5 * (left[0] + right[0])) / max(
+            0.5 * float(right[0] - left[0]), 0.5)
+        off = np.abs(ys - middle)
+        alpha = clip01((half - off) / (0.8 * self.unit) + 0.5) * clip01((1.05 - adx) / 0.1)
+        alpha *= strength
+        crease = np.exp(-((off / (CREASE_WIDTH * self.unit)) ** 2)) * clip01((1.0 - adx) / 0.3)
+        shade = (SEAL_TONE * (1.0 - CREASE_DARK * crease)).astype(np.float32)
+        seal = cv2.merge([shade * np.float32(c) for c in self._lip_colour])
+        return [((x0, y0, x1, y1), cv2.convertScaleAbs(seal), alpha.astype(np.float32))]
 
     def _layer(self, xy: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """The mouth's inside over the box: (y1-y0, x1-x0, 3) float32 RGB.
