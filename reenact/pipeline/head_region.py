@@ -9,7 +9,9 @@
   widened to the whole head box (fading out before its edge), so that long hair beyond the
   ellipse goes with the head instead of being cut where the ellipse ends;
 - how much each pixel follows the head: fully above the chin, fading to nothing over the neck,
-  so the shoulders stay and the neck bends;
+  so the shoulders stay and the neck bends; and fully inside the head's ellipse, fading to
+  nothing at the zone's reach beyond it, so long hair bends back to the hair that stays instead
+  of tearing from it along the zone's edge (the wall showing through the cut);
 - a clean plate: the frame with the head inpainted (cv2.inpaint at quarter size), shown where
   the head moves away; above the chin it is filled from the background alone (the wall behind
   the head, not the hair around it) where the box shows enough of it.
@@ -39,6 +41,7 @@ _NECK_HALF_WIDTH = 0.24
 _NECK_LENGTH = 0.5  # below the chin, where the zone ends
 _FOLLOW_FADE = (0.02, 0.4)  # below the chin: follows fully to the first, not at all from the 2nd
 _MOTION_MARGIN = 0.25  # the box grows by this x crop side for the head's largest motion
+_HAIR_BEND = 1.0  # the head ellipse's radius from which hair follows less, to none at its reach
 _MIN_BACKGROUND = 0.05  # the plate is filled from the background alone when the box has this much
 _STEP = 8  # the per-pixel move is computed on a grid this many times coarser, then upsampled
 
@@ -185,9 +188,17 @@ class HeadRegion:
         ys = y0 + (np.arange(ch) + 0.5) * h / ch - 0.5
         gx, gy = (v.astype(np.float32) for v in np.meshgrid(xs, ys))
         s, m = float(alignment.size), alignment.matrix
+        cx = (m[0, 0] * gx + m[0, 1] * gy + m[0, 2]) / s
         cy = (m[1, 0] * gx + m[1, 1] * gy + m[1, 2]) / s
         fade = (cy - lm[152, 1] / s - _FOLLOW_FADE[0]) / (_FOLLOW_FADE[1] - _FOLLOW_FADE[0])
-        return gx, gy, _smooth(1.0 - fade).astype(np.float32)
+        # hair beyond the head's ellipse bends back to the hair that stays (outside the zone)
+        # instead of tearing from it; the face, the head's outline and the neck move whole
+        ell = np.hypot((cx - _HEAD_CENTRE[0]) / _HEAD_AXES[0],
+                       (cy - _HEAD_CENTRE[1]) / _HEAD_AXES[1])
+        outer = 1.0 + _MOTION_MARGIN
+        bend = _smooth((outer - ell) / (outer - _HAIR_BEND))
+        neck = _smooth((_NECK_HALF_WIDTH - np.abs(cx - 0.5)) / 0.06)
+        return gx, gy, (_smooth(1.0 - fade) * np.maximum(bend, neck)).astype(np.float32)
 
     def _fill_maps(self, inv: np.ndarray) -> None:
         """self._map_x / _map_y (h,w) float32 box coordinates: p + follow (inv p - p); the
