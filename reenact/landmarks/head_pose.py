@@ -54,7 +54,6 @@ def rigid_fit(reference: np.ndarray, current: np.ndarray,
     return scale, rotation, cb - scale * rotation @ ca
 
 
-
 def undo_pose(face: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, tuple]:
     """(478,3) `face` with its rigid motion relative to `reference` undone (`rigid_fit` on the
     rigid points), float64, and the fit (s, R, t) that puts it back (`redo_pose`)."""
@@ -66,6 +65,7 @@ def redo_pose(face: np.ndarray, fit: tuple) -> np.ndarray:
     """The inverse of `undo_pose`: (478,3) float64 `face` moved by its fit (s, R, t)."""
     s, rotation, t = fit
     return s * np.asarray(face, np.float64) @ rotation.T + t
+
 
 def rotation_matrix(pitch: float, yaw: float, roll: float) -> np.ndarray:
     """(3,3) float64 rotation R = Rz(roll) Ry(yaw) Rx(pitch), angles in degrees."""

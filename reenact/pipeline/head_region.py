@@ -51,6 +51,22 @@ def _smooth(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
+def _crop_units(alignment: Alignment, gx: np.ndarray, gy: np.ndarray):
+    """(cx, cy): frame pixels (gx, gy) in the target's canonical crop, as fractions of its side."""
+    s, m = float(alignment.size), alignment.matrix
+    return (m[0, 0] * gx + m[0, 1] * gy + m[0, 2]) / s, (m[1, 0] * gx + m[1, 1] * gy + m[1, 2]) / s
+
+
+def _ellipse(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    """The head ellipse's radius at crop units (cx, cy): 1 on its edge."""
+    return np.hypot((cx - _HEAD_CENTRE[0]) / _HEAD_AXES[0], (cy - _HEAD_CENTRE[1]) / _HEAD_AXES[1])
+
+
+def _neck_band(cx: np.ndarray) -> np.ndarray:
+    """The neck band's profile across the crop: 1 within _NECK_HALF_WIDTH of the middle."""
+    return _smooth((_NECK_HALF_WIDTH - np.abs(cx - 0.5)) / 0.06)
+
+
 def _inpaint_quarter(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """(h,w,3) uint8 `image` with the pixels where `hole` (h,w) uint8 > 0 filled from the rest
     (Telea, at quarter size, upsampled: the fill is smooth anyway)."""
@@ -119,14 +135,12 @@ class HeadRegion:
         x0, y0, x1, y1 = self.box
         s = float(alignment.size)
         gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        m = alignment.matrix
-        cx = (m[0, 0] * gx + m[0, 1] * gy + m[0, 2]) / s  # crop units
-        cy = (m[1, 0] * gx + m[1, 1] * gy + m[1, 2]) / s
+        cx, cy = _crop_units(alignment, gx, gy)
         chin = lm[152, 1] / s
-        ell = np.hypot((cx - _HEAD_CENTRE[0]) / _HEAD_AXES[0], (cy - _HEAD_CENTRE[1]) / _HEAD_AXES[1])
+        ell = _ellipse(cx, cy)
         head = _smooth((1.08 - ell) / 0.16)
-        neck = (_smooth((_NECK_HALF_WIDTH - np.abs(cx - 0.5)) / 0.06)
-                * _smooth((chin + _NECK_LENGTH - cy) / 0.12) * (cy > _HEAD_CENTRE[1]))
+        neck = (_neck_band(cx) * _smooth((chin + _NECK_LENGTH - cy) / 0.12)
+                * (cy > _HEAD_CENTRE[1]))
         zone = np.maximum(head, neck)
         person = person_mask(frame) if segment else None
         if person is not None:  # the person's hair beyond the ellipse goes with the head too
@@ -187,18 +201,14 @@ class HeadRegion:
         xs = x0 + (np.arange(cw) + 0.5) * w / cw - 0.5
         ys = y0 + (np.arange(ch) + 0.5) * h / ch - 0.5
         gx, gy = (v.astype(np.float32) for v in np.meshgrid(xs, ys))
-        s, m = float(alignment.size), alignment.matrix
-        cx = (m[0, 0] * gx + m[0, 1] * gy + m[0, 2]) / s
-        cy = (m[1, 0] * gx + m[1, 1] * gy + m[1, 2]) / s
+        cx, cy = _crop_units(alignment, gx, gy)
+        s = float(alignment.size)
         fade = (cy - lm[152, 1] / s - _FOLLOW_FADE[0]) / (_FOLLOW_FADE[1] - _FOLLOW_FADE[0])
         # hair beyond the head's ellipse bends back to the hair that stays (outside the zone)
         # instead of tearing from it; the face, the head's outline and the neck move whole
-        ell = np.hypot((cx - _HEAD_CENTRE[0]) / _HEAD_AXES[0],
-                       (cy - _HEAD_CENTRE[1]) / _HEAD_AXES[1])
         outer = 1.0 + _MOTION_MARGIN
-        bend = _smooth((outer - ell) / (outer - _HAIR_BEND))
-        neck = _smooth((_NECK_HALF_WIDTH - np.abs(cx - 0.5)) / 0.06)
-        return gx, gy, (_smooth(1.0 - fade) * np.maximum(bend, neck)).astype(np.float32)
+        bend = _smooth((outer - _ellipse(cx, cy)) / (outer - _HAIR_BEND))
+        return gx, gy, (_smooth(1.0 - fade) * np.maximum(bend, _neck_band(cx))).astype(np.float32)
 
     def _fill_maps(self, inv: np.ndarray) -> None:
         """self._map_x / _map_y (h,w) float32 box coordinates: p + follow (inv p - p); the
