@@ -52,6 +52,17 @@ class TrackedClip:
     def num_frames(self) -> int:
         return int(len(self.valid))
 
+    @property
+    def whole_crop(self) -> np.ndarray:
+        """(T',478,3) the live track over the whole clip in crop pixels (the window's if none)."""
+        return self.landmarks_crop if self.whole_landmarks_crop is None \
+            else self.whole_landmarks_crop
+
+    @property
+    def whole_frame(self) -> np.ndarray:
+        """(T',478,3) the live track over the whole clip in frame pixels (the window's if none)."""
+        return self.landmarks if self.whole_landmarks is None else self.whole_landmarks
+
     def reference_index(self, wanted: int) -> int:
         """`wanted` if it has a face, else the first later (then earlier) frame with one."""
         good = np.flatnonzero(self.valid)

@@ -314,11 +314,10 @@ def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
     size = clip.crops.shape[1]
     static_crop = np.stack([compute_alignment(actor_static[f], size)
                             .landmarks_to_crop(actor_static[f]) for f in frames])
-    crop = clip.landmarks_crop if clip.whole_landmarks_crop is None else clip.whole_landmarks_crop
-    full = clip.landmarks if clip.whole_landmarks is None else clip.whole_landmarks
+    crop = clip.whole_crop
     consecutive = crop[frames[0]:frames[-1] + 1]
-    found = carried(crop[frames], full[frames], neutral, static_crop, actor_static[frames],
-                    neutral, consecutive)
+    found = carried(crop[frames], clip.whole_frame[frames], neutral, static_crop,
+                    actor_static[frames], neutral, consecutive)
     return {k: v for k, v in found.items() if k != "carried_detail"}
 
 
@@ -345,9 +344,7 @@ def _carried_all(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
     from reenact.eval.viewer import CARRIED_KEYS
     from reenact.metrics.head import head_step_excess
 
-    whole_crop = clip.landmarks_crop if clip.whole_landmarks_crop is None \
-        else clip.whole_landmarks_crop
-    consecutive = whole_crop[d.sampled[0]:d.sampled[-1] + 1] if d.sampled else None
+    consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1] if d.sampled else None
     out = _carried(clip, d.sampled, d.sampled_crop, d.sampled_frame, neutral, target,
                    consecutive)
     window = _carried(clip, d.frames, d.retracked, d.retracked_frame, neutral, target)
@@ -373,7 +370,6 @@ def _carried(clip: TrackedClip, frames: list[int], output_crop: list, output_fra
 
     if not frames:
         return {}
-    crop = clip.landmarks_crop if clip.whole_landmarks_crop is None else clip.whole_landmarks_crop
-    full = clip.landmarks if clip.whole_landmarks is None else clip.whole_landmarks
-    return carried(crop[frames], full[frames], neutral, np.stack(output_crop),
-                   np.stack(output_frame), target.landmarks_crop, consecutive)
+    return carried(clip.whole_crop[frames], clip.whole_frame[frames], neutral,
+                   np.stack(output_crop), np.stack(output_frame), target.landmarks_crop,
+                   consecutive)
