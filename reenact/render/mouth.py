@@ -66,6 +66,14 @@ def _smoothstep(x: float, lo: float, hi: float) -> float:
     return t * t * (3.0 - 2.0 * t)
 
 
+def _across(xy: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, float]:
+    """((1, len(xs)) signed place of columns xs across the mouth: -1 / 1 at the inner corners,
+    the inner mouth's width in pixels (>= 1))."""
+    left, right = xy[LEFT_CORNER], xy[RIGHT_CORNER]
+    width = max(float(right[0] - left[0]), 1.0)
+    return (xs[None, :] - 0.5 * (left[0] + right[0])) / (0.5 * width), width
+
+
 def _lip_curve(xy: np.ndarray, index: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """y of a lip contour at columns xs (linear between points, sorted by x)."""
     pts = xy[index]
@@ -213,9 +221,7 @@ class MouthFiller:
         lower = _lip_curve(xy, LOWER_INNER, xs)[None, :]
         middle = 0.5 * (upper + lower)
         half = 0.5 * np.maximum(lower - upper, 0.0) + reach
-        left, right = xy[LEFT_CORNER], xy[RIGHT_CORNER]
-        adx = np.abs(xs[None, :] - 0.5 * (left[0] + right[0])) / max(
-            0.5 * float(right[0] - left[0]), 0.5)
+        adx = np.abs(_across(xy, xs)[0])
         off = np.abs(ys - middle)
         alpha = clip01((half - off) / (0.8 * self.unit) + 0.5) * clip01((1.05 - adx) / 0.1)
         alpha *= strength
@@ -235,8 +241,7 @@ class MouthFiller:
         lower = _lip_curve(xy, LOWER_INNER, xs)[None, :]
         opening = np.maximum(lower - upper, 0.0)
         left, right = xy[LEFT_CORNER], xy[RIGHT_CORNER]
-        width = max(float(right[0] - left[0]), 1.0)
-        dx = (xs[None, :] - 0.5 * (left[0] + right[0])) / (0.5 * width)
+        dx, width = _across(xy, xs)
         adx, below = np.abs(dx), ys - upper
         dy = below / np.maximum(opening, 1.0)
         # the cavity: darkest at the back (centre), the tongue a lighter, redder floor
