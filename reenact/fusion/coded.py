@@ -38,6 +38,7 @@ import numpy as np
 from reenact.config import Config
 from reenact.engine.weights import load_weights
 from reenact.errors import WeightsError
+from reenact.fusion.target_neutral import to_pixels
 from reenact.fusion.transfer import INTENSITY_RANGE, TrainingFreeFusion, check_landmarks
 from reenact.landmarks.expressiveness import FEATURES, features, region_sizes
 from reenact.landmarks.head_pose import undo_pose
@@ -73,9 +74,10 @@ class CodeFusion:
     """`fuse(source, source_neutral, target_neutral, intensity) -> (478,3)`, see the module doc.
 
     arrays (unit crop coordinates, as `reenact.train.fusion_code.fit` writes them): "mean_face"
-    (478,3), "decoder" (6 + k, 1434): rows decode the six features then the k coordinates,
-    "directions" (k, 1434) orthonormal; beta: share of the unexplained part passed through.
-    size: the aligned crop side the landmarks are in.
+    (478,3), "decoder" (6 + k, 1434): rows decode the six features, then the k coordinates; those
+    k rows are orthonormal, the directions the coordinates are also read on (`directions`).
+    beta: share of the unexplained part passed through; size: the aligned crop side the
+    landmarks are in.
     """
 
     name = "network"
@@ -85,16 +87,13 @@ class CodeFusion:
         self.size = int(size)
         self.beta = float(beta)
         self.weights = weights
-        unit = np.asarray(arrays["mean_face"], np.float64)
-        self.mean_face = unit * (self.size / 2.0)
-        self.mean_face[:, :2] += self.size / 2.0
-        # decoder and directions act on pixels of this crop size: unit = px * 2 / size
-        self.decoder = np.asarray(arrays["decoder"], np.float64) * (self.size / 2.0)
-        self.directions = np.asarray(arrays["directions"], np.float64)
-        if self.decoder.shape != (NUM_FEATURES + len(self.directions), NUM_LANDMARKS * 3):
-            raise WeightsError(f"{weights or 'fusion code'}: decoder of shape "
-                               f"{self.decoder.shape} does not match {len(self.directions)} "
-                               "directions and 478 points")
+        self.mean_face = to_pixels(arrays["mean_face"], self.size)
+        unit = np.asarray(arrays["decoder"], np.float64)
+        if unit.ndim != 2 or unit.shape[0] < NUM_FEATURES or unit.shape[1] != NUM_LANDMARKS * 3:
+            raise WeightsError(f"{weights or 'fusion code'}: decoder of shape {unit.shape}, "
+                               f"expected ({NUM_FEATURES} + k, {NUM_LANDMARKS * 3})")
+        self.directions = unit[NUM_FEATURES:]  # read in unit coordinates (decode: px * 2 / size)
+        self.decoder = unit * (self.size / 2.0)  # decodes to pixels of this crop size
         self.free = TrainingFreeFusion()
         self._key: tuple[bytes, bytes] | None = None
         self._cached: _Neutrals | None = None
@@ -103,7 +102,7 @@ class CodeFusion:
     def from_weights(cls, path: Path, config: Config) -> CodeFusion:
         tensors, meta = load_weights(path)
         try:
-            arrays = {k: tensors[k].float().numpy() for k in ("mean_face", "decoder", "directions")}
+            arrays = {k: tensors[k].float().numpy() for k in ("mean_face", "decoder")}
             beta = float(meta["beta"])
         except (KeyError, ValueError) as exc:
             raise WeightsError(f"{path}: incomplete {ARCH} weights ({exc})") from None

@@ -59,8 +59,8 @@ def rows(people, mean_face: np.ndarray, *, frames: int = 120, stills_weight: flo
 
 def fit(people, *, k: int = 4, frames: int = 120, stills_weight: float = 10.0,
         ridge: float = 1e-3) -> dict[str, np.ndarray]:
-    """The code's arrays (unit coordinates, float32): "mean_face" (478,3), "decoder" (6+k,1434),
-    "directions" (k,1434)."""
+    """The code's arrays (unit coordinates, float32): "mean_face" (478,3), "decoder" (6+k,1434):
+    the features' least-squares decoding, then the k directions (orthonormal)."""
     mean = np.mean([p.neutral for p in people], axis=0)
     mean_face = 0.5 * (mean + mirror(mean))
     x, y, w = rows(people, mean_face, frames=frames, stills_weight=stills_weight)
@@ -68,10 +68,8 @@ def fit(people, *, k: int = 4, frames: int = 120, stills_weight: float = 10.0,
     a = x * root
     by_feature = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ (y * root))
     _, _, vt = np.linalg.svd((y - x @ by_feature) * root, full_matrices=False)
-    directions = vt[:k]
     return {"mean_face": mean_face.astype(np.float32),
-            "decoder": np.concatenate([by_feature, directions]).astype(np.float32),
-            "directions": directions.astype(np.float32)}
+            "decoder": np.concatenate([by_feature, vt[:k]]).astype(np.float32)}
 
 
 def choose_beta(arrays: dict[str, np.ndarray], cache: str,
