@@ -76,6 +76,7 @@ class DriveResult:
     sampled: list[int] = field(default_factory=list)
     sampled_crop: list[np.ndarray] = field(default_factory=list)
     sampled_frame: list[np.ndarray] = field(default_factory=list)
+    sampled_fused: list[np.ndarray] = field(default_factory=list)  # J_gen there, crop pixels
     background: list[float] = field(default_factory=list)
     # past the window, each re-tracked frame and the next one: (frame, frame-pixel landmarks)
     step_frames: list[int] = field(default_factory=list)
@@ -165,7 +166,7 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
                     result.step_frames.append(index)
                     result.step_landmarks.append(_or_missing(found))
                 if index in sample:
-                    _keep_sample(result, index, found, target)
+                    _keep_sample(result, index, found, target, frame.fused)
     finally:
         reenactor.close()
     result.timing = timer.summary()
@@ -179,8 +180,9 @@ def _or_missing(found) -> np.ndarray:
     return np.array(found, np.float32)
 
 
-def _keep_sample(result: DriveResult, index: int, found, target) -> None:
+def _keep_sample(result: DriveResult, index: int, found, target, fused: np.ndarray) -> None:
     result.sampled.append(index)
+    result.sampled_fused.append(np.array(fused, np.float32))
     result.sampled_frame.append(_or_missing(found))
     result.sampled_crop.append(_or_missing(found) if found is None
                                else target.alignment.landmarks_to_crop(found))
@@ -220,6 +222,7 @@ class CrossResult:
     strip_frames: list[int]
     carried: dict[str, dict] = field(default_factory=dict)  # per renderer, `eval.viewer.carried`
     driver_carried: dict = field(default_factory=dict)  # the driver's own frames re-tracked
+    fused_carried: dict = field(default_factory=dict)  # J_gen itself, before any renderer
 
     def to_json(self) -> tuple[dict, dict]:
         """(cross-reenactment section, temporal section) for this pair."""
@@ -247,7 +250,8 @@ class CrossResult:
                 "fused_jitter": jitter_on(fused, d.frames, self.stretch),
             }
         return (
-            {"clip": self.clip, "portrait": self.portrait, "renderers": cross},
+            {"clip": self.clip, "portrait": self.portrait, "renderers": cross,
+             "fused": self.fused_carried},
             {"clip": self.clip, "portrait": self.portrait,
              "stretch": list(self.stretch) if self.stretch else None,
              "driver": {"temporal_ssim": self.driver_temporal.mean,
@@ -293,7 +297,24 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
         driver_jitter=jitter_on(clip.landmarks[common], common, stretch),
         strip_frames=strip_frames, carried=carried,
         driver_carried=driver_carried(clip, sampled, neutral, actor_static),
+        fused_carried=fused_carried(clip, next(iter(drives.values())), neutral, target),
     )
+
+
+def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target) -> dict:
+    """The carried measures of J_gen itself (the fuser's landmarks on the re-tracked frames,
+    before any renderer draws them) against the driver's live track: the fuser's share of
+    what the renderers' rows carry, so a shortfall there is told from one in the drawing.
+    J_gen is the same for every renderer (tracking and fusion do not depend on the drawing);
+    `d` is any renderer's drive. No head figure: J_gen holds the head's pitch and yaw, but the
+    roll (and in head_motion "full" the shift) moves the head when compositing."""
+    if not d.sampled:
+        return {}
+    fused = list(np.stack(d.sampled_fused))
+    consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1]
+    found = _carried(clip, d.sampled, fused, fused, neutral, target, consecutive)
+    return {k: v for k, v in found.items() if k not in ("carried_detail", "head_r")} | {
+        "expression_detail": found.get("carried_detail", {}).get("expression", {})}
 
 
 def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,

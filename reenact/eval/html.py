@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from reenact.eval.report import (SUMMARY_COLUMNS, VIEWER_COLUMNS, VIEWER_NOTE, _cell,
-                                 driver_viewer_row)
+                                 reference_rows)
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -56,7 +56,7 @@ def report_html(report: dict) -> str:
                  _cell(driver["temporal_ssim"], 3), _cell(driver["jitter"], 4)])
     viewer = [[name, *(_cell(summary["renderers"][name].get(k), d) for k, _, d in VIEWER_COLUMNS)]
               for name in names]
-    viewer.append(driver_viewer_row(summary))
+    viewer += reference_rows(summary)
     intro = (f"{len(meta['clips'])} clip(s): {', '.join(meta['clips'])}; "
              f"{len(meta['portraits'])} portrait(s): {', '.join(meta['portraits'])}; up to "
              f"{meta['max_frames'] or 'all'} frames per clip; created {meta['created']}. "

@@ -56,9 +56,12 @@ VIEWER_COLUMNS = (
 
 VIEWER_NOTE = (
     "Carried (cross, each clip's live track vs the re-tracked output, each face relative to its "
-    "own neutral; the last row re-tracks the driver's own frames instead of an output: what "
-    "the real face scores, lowered by its own tracking noise, so a sharp portrait can beat it "
-    "on gaze and head): expression r / gain = Pearson r / slope of mouth opening and width, eye "
+    "own neutral. Two reference rows: 'J_gen, before rendering' scores the fused landmarks "
+    "themselves, no picture drawn or re-tracked: what the fuser carries (gaze with "
+    "stream.gaze_gain; no head r: the roll moves the head when compositing), so the "
+    "renderers' shortfall from it is the drawing's and the re-tracking's; the last row re-tracks the "
+    "driver's own frames instead of an output: what the real face scores, lowered by its own "
+    "tracking noise, so a sharp portrait can beat it on gaze and head): expression r / gain = Pearson r / slope of mouth opening and width, eye "
     "openness and brow height (over region size), mean over features the actor moves; gaze r: "
     "iris position in the eye opening, eyes open (not closing); gaze r, actor moves: only where "
     "the actor's gaze moves by >= 0.02 eye widths and 2.5 x its tracking noise; gaze sweep r / "
@@ -122,7 +125,9 @@ def summarize(renderers: list[str], self_section: dict, cross_section: dict,
     drivers = [pair["driver"] for pair in temporal_section.values()]
     driver = {key: _nanmean([d.get(key) for d in drivers])
               for key in ("temporal_ssim", "jitter", *CARRIED_KEYS)}
-    return {"renderers": out, "driver": driver}
+    fused = [pair.get("fused", {}) for pair in cross_section.values()]
+    return {"renderers": out, "driver": driver,
+            "fused": {key: _nanmean([f.get(key) for f in fused]) for key in CARRIED_KEYS}}
 
 
 def _cell(value, digits: int) -> str:
@@ -147,21 +152,27 @@ def summary_table(summary: dict) -> list[str]:
 
 
 DRIVER_ROW = "driving clip re-tracked (reference)"
+FUSED_ROW = "J_gen, before rendering (the fuser's share)"
 
 
-def driver_viewer_row(summary: dict) -> list[str]:
-    """The viewer table's reference row: the carried measures of the driver's own frames
-    re-tracked as the outputs are (`cross_reenact.driver_carried`), blank elsewhere."""
-    driver = summary["driver"]
-    return [DRIVER_ROW, *(_cell(driver.get(key), d) if key in CARRIED_KEYS else ""
-                          for key, _, d in VIEWER_COLUMNS)]
+def _carried_row(label: str, values: dict) -> list[str]:
+    return [label, *(_cell(values.get(key), d) if key in CARRIED_KEYS else ""
+                     for key, _, d in VIEWER_COLUMNS)]
+
+
+def reference_rows(summary: dict) -> list[list[str]]:
+    """The viewer table's two reference rows, carried measures only: J_gen itself, the fused
+    landmarks before any renderer (`cross_reenact.fused_carried`), then the driver's own frames
+    re-tracked as the outputs are (`cross_reenact.driver_carried`)."""
+    rows = [_carried_row(FUSED_ROW, summary["fused"])] if "fused" in summary else []
+    return rows + [_carried_row(DRIVER_ROW, summary["driver"])]
 
 
 def viewer_table(summary: dict) -> list[str]:
     """The second table: rows renderers (plus the driving clip), columns VIEWER_COLUMNS."""
     rows = [[f"`{name}`", *(_cell(values.get(key), d) for key, _, d in VIEWER_COLUMNS)]
             for name, values in summary["renderers"].items()]
-    rows.append(driver_viewer_row(summary))
+    rows += reference_rows(summary)
     return _table(["renderer", *(label for _, label, _ in VIEWER_COLUMNS)], rows)
 
 

@@ -162,11 +162,20 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
     assert abs(driver["expression_gain"] - 1.0) < 0.4, driver
     assert all("expression_r" in t["driver"] for t in report["temporal"].values())
     assert "| driving clip re-tracked" in text
+    # J_gen's own row: the fused landmarks carry the expression at least as well as any
+    # re-tracked picture of them, and far better than the unchanged portrait; per pair too
+    fused = report["summary"]["fused"]
+    assert _finite(fused["expression_r"], -1, 1) and _finite(fused["expression_gain"], -2, 3)
+    assert fused["expression_r"] > summary["identity"]["expression_r"] + 0.5, fused
+    assert fused["expression_r"] > summary["warp"]["expression_r"] - 0.05, fused
+    assert all("expression_gain" in p["fused"] for p in report["cross_reenactment"].values())
+    assert "| J_gen, before rendering" in text
     # pasting the reference frame's face into another frame leaves a bigger seam than the warp
     assert summary["identity"]["seam"] > summary["warp"]["seam"]
     assert "expression r" in text and "seam" in text and "expression error vs J_gen" in text
     page = (out / "report.html").read_text()
     assert 'id="summary"' in page and 'id="viewer"' in page and "driving clip re-tracked" in page
+    assert "J_gen, before rendering" in page
     assert all(path in page for path in report["files"].values())
 
 
