@@ -32,6 +32,11 @@ from reenact.render.paint import clip01, fill_aa, mean32, pad_box
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each lid point is raised / lowered
+# the lash line of a shut eye, at 256 px: drawn 2 px wide and softened by a 1 px Gaussian. The
+# upper lashes folded down over the lower ones make a heavier line than the open eye's: on the
+# shut-eye frames of the training clips (self-reenactment, eye boxes) SSIM 0.593 -> 0.677 against
+# 1 px and 0.5 px; on the held-out clips 0.619 -> 0.683
+LASH_WIDTH, LASH_SOFT = 2.0, 1.0
 
 
 @dataclass(frozen=True)
@@ -259,6 +264,6 @@ class LidPainter:
         upper = xy[_EYES[eye][:9]]
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         pts = np.round((upper - (x0, y0)) * (1 << _SHIFT)).astype(np.int32)
-        thickness = max(1, int(round(0.9 * self.unit)))
+        thickness = max(1, int(round(LASH_WIDTH * self.unit)))
         cv2.polylines(mask, [pts], False, 230, thickness, lineType=cv2.LINE_AA, shift=_SHIFT)
-        return cv2.GaussianBlur(mask, (0, 0), 0.5 * self.unit).astype(np.float32) / 255.0
+        return cv2.GaussianBlur(mask, (0, 0), LASH_SOFT * self.unit).astype(np.float32) / 255.0

@@ -22,6 +22,7 @@ import numpy as np
 from reenact.landmarks.regions import REGIONS
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
+LASH_WIDTH, LASH_SOFT = 2.0, 1.0  # a shut eye's lash line, px at 256 (was 0.9 / 0.5)
 _SHIFT = 4
 
 
@@ -243,6 +244,6 @@ class LidPainter:
         upper = xy[_EYES[eye][:9]]
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         pts = np.round((upper - (x0, y0)) * (1 << _SHIFT)).astype(np.int32)
-        thickness = max(1, int(round(0.9 * self.unit)))
+        thickness = max(1, int(round(LASH_WIDTH * self.unit)))
         cv2.polylines(mask, [pts], False, 230, thickness, lineType=cv2.LINE_AA, shift=_SHIFT)
-        return cv2.GaussianBlur(mask, (0, 0), 0.5 * self.unit).astype(np.float32) / 255.0
+        return cv2.GaussianBlur(mask, (0, 0), LASH_SOFT * self.unit).astype(np.float32) / 255.0
