@@ -268,9 +268,11 @@ def _mean(values) -> float:
 
 def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fuser,
                    config: Config, *, portrait: str, probe: IdentityProbe,
-                   bar=None) -> CrossResult:
+                   bar=None, actor_known: dict[int, np.ndarray] | None = None) -> CrossResult:
     """Drive `target` (a PreparedTarget named `portrait`) with `clip` through every renderer;
-    temporal figures of the outputs and of the driver on the same frames."""
+    temporal figures of the outputs and of the driver on the same frames. actor_known: the
+    clip's frames already re-tracked in static mode (`_actor_static`), shared by the portraits
+    one clip drives."""
     calibration = max(1, config.stream.neutral_frames)
     candidates = [int(i) for i in np.flatnonzero(clip.valid) if i >= calibration]
     good = clip.landmarks_crop[clip.valid]
@@ -284,7 +286,7 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
                                   keep=set(strip_frames), background=background, bar=bar)
     sampled = sorted(set().union(*(set(d.sampled) for d in drives.values())))
     wanted = set(sampled).union(*(set(d.frames) | set(d.step_frames) for d in drives.values()))
-    actor_static = _actor_static(clip, wanted, config)
+    actor_static = _actor_static(clip, wanted, config, actor_known)
     carried = {name: {**_carried_all(clip, d, neutral, target, actor_static),
                       "background_fraction": float(background.mean())}
                for name, d in drives.items()}
@@ -342,19 +344,26 @@ def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
     return {k: v for k, v in found.items() if k != "carried_detail"}
 
 
-def _actor_static(clip: TrackedClip, wanted: set[int], config: Config) -> np.ndarray:
+def _actor_static(clip: TrackedClip, wanted: set[int], config: Config,
+                  known: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """(T',478,3) frame pixels: the actor's `wanted` frames re-tracked in static mode, as the
     outputs are (NaN rows elsewhere and where no face): the actor's side of
-    `head_step_excess`."""
+    `head_step_excess`. known: frames of this clip already re-tracked ({index: (478,3)}, NaN
+    where no face), read instead of tracked again and added to (one dict per clip serves every
+    portrait it drives: static tracking gives the same answer each time)."""
     from reenact.landmarks.tracker import FaceTracker
 
-    total = whole_frames(clip)
-    out = np.full((total, NUM_LANDMARKS, 3), np.nan, np.float32)
-    with FaceTracker(config.tracker, static=True) as tracker:
-        for index, image in enumerate(iter_frames(clip.path, max(wanted, default=-1) + 1)):
-            found = tracker.track_one(image) if index in wanted else None
-            if found is not None:
-                out[index] = found
+    known = {} if known is None else known
+    missing = {i for i in wanted if i not in known}
+    if missing:
+        with FaceTracker(config.tracker, static=True) as tracker:
+            for index, image in enumerate(iter_frames(clip.path, max(missing) + 1)):
+                if index in missing:
+                    known[index] = _or_missing(tracker.track_one(image))
+    out = np.full((whole_frames(clip), NUM_LANDMARKS, 3), np.nan, np.float32)
+    for index in wanted:
+        if index in known:  # a frame past the clip's end stays NaN
+            out[index] = known[index]
     return out
 
 

@@ -111,12 +111,14 @@ def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, c
     embedder = IdentityEmbedder()
     results = []
     for clip in tracked:
+        actor_known: dict = {}  # the clip's frames re-tracked in static mode, for every portrait
         for target, name in zip(targets, inputs.portrait_names):
             probe = make_probe(embedder, target)
             total = whole_frames(clip) * len(renderers)
             with _bar(progress, f"cross {clip.name} -> {name}", total) as bar:
                 results.append(evaluate_cross(clip, target, renderers, fuser, config,
-                                              portrait=name, probe=probe, bar=bar))
+                                              portrait=name, probe=probe, bar=bar,
+                                              actor_known=actor_known))
     return results
 
 

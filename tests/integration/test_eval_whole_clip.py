@@ -132,3 +132,27 @@ def test_carried_sample_is_evenly_spaced_and_its_count_is_checked_at_load():
     assert carried_sample(8, config) == set()
     with pytest.raises(ConfigError, match="carried_retracks"):
         _config("eval.carried_retracks=2")
+
+
+def test_the_actors_static_track_is_shared_between_portraits(clips_dir: Path):
+    """One clip drives every portrait: its frames re-tracked in static mode for the first are
+    read back for the next (the same answer, no decoding or tracking again)."""
+    from dataclasses import replace
+
+    from reenact.eval.clips import TrackedClip
+    from reenact.eval.cross_reenact import _actor_static
+
+    config = load_config(None, [])
+    frames = 16
+    blank = np.full((frames, 478, 3), np.nan, np.float32)
+    clip = TrackedClip(name="lp_d1", path=clips_dir / "lp_d1.mp4", fps=25.0, landmarks=blank,
+                       landmarks_crop=blank, crops=np.zeros((frames, 1, 1, 3), np.uint8),
+                       valid=np.ones(frames, bool))
+    known: dict = {}
+    first = _actor_static(clip, {3, 7, 11}, config, known)
+    assert sorted(known) == [3, 7, 11] and np.isfinite(first[[3, 7, 11]]).all()
+    assert np.isnan(first[[0, 4, 15]]).all()
+    gone = replace(clip, path=clips_dir / "no_such_clip.mp4")  # decoding it would fail
+    again = _actor_static(gone, {3, 7}, config, known)
+    np.testing.assert_array_equal(again[[3, 7]], first[[3, 7]])
+    assert np.isnan(again[11]).all()  # not wanted this time
