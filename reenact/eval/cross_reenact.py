@@ -312,9 +312,9 @@ def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target
     roll (and in head_motion "full" the shift) moves the head when compositing."""
     if not d.sampled:
         return {}
-    fused = list(np.stack(d.sampled_fused))
     consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1]
-    found = _carried(clip, d.sampled, fused, fused, neutral, target, consecutive)
+    found = _carried(clip, d.sampled, d.sampled_fused, d.sampled_fused, neutral, target,
+                     consecutive)
     return {k: v for k, v in found.items() if k not in ("carried_detail", "head_r")} | {
         "expression_detail": found.get("carried_detail", {}).get("expression", {})}
 

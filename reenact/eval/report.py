@@ -126,7 +126,7 @@ def summarize(renderers: list[str], self_section: dict, cross_section: dict,
     drivers = [pair["driver"] for pair in temporal_section.values()]
     driver = {key: _nanmean([d.get(key) for d in drivers])
               for key in ("temporal_ssim", "jitter", *CARRIED_KEYS)}
-    fused = [pair.get("fused", {}) for pair in cross_section.values()]
+    fused = [pair["fused"] for pair in cross_section.values()]
     return {"renderers": out, "driver": driver,
             "fused": {key: _nanmean([f.get(key) for f in fused]) for key in CARRIED_KEYS}}
 
@@ -165,8 +165,7 @@ def reference_rows(summary: dict) -> list[list[str]]:
     """The viewer table's two reference rows, carried measures only: J_gen itself, the fused
     landmarks before any renderer (`cross_reenact.fused_carried`), then the driver's own frames
     re-tracked as the outputs are (`cross_reenact.driver_carried`)."""
-    rows = [_carried_row(FUSED_ROW, summary["fused"])] if "fused" in summary else []
-    return rows + [_carried_row(DRIVER_ROW, summary["driver"])]
+    return [_carried_row(FUSED_ROW, summary["fused"]), _carried_row(DRIVER_ROW, summary["driver"])]
 
 
 def viewer_table(summary: dict) -> list[str]:
