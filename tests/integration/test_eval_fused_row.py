@@ -24,33 +24,34 @@ def talking(clips_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(tracked).astype(np.float32), neutral.astype(np.float32)
 
 
-def _fused_row(track: np.ndarray, neutral: np.ndarray, scale: float) -> dict:
-    """A 'fuser' that passes `scale` of the actor's deviation onto their own neutral."""
+def _fused_row(track: np.ndarray, neutral: np.ndarray, drive: DriveResult) -> dict:
+    """`fused_carried` of `drive` for lp_d9's live track `track`, J_gen onto the actor's own
+    neutral."""
     clip = TrackedClip(name="lp_d9", path=Path("lp_d9.mp4"), fps=25.0, landmarks=track,
                        landmarks_crop=track, crops=np.zeros((len(track), 1, 1, 3), np.uint8),
                        valid=np.ones(len(track), bool))
-    frames = list(range(10, len(track)))
-    drive = DriveResult(sampled=frames,
-                        sampled_fused=[neutral + scale * (track[f] - neutral) for f in frames])
     return fused_carried(clip, drive, neutral, SimpleNamespace(landmarks_crop=neutral))
+
+
+def _scaled(track: np.ndarray, neutral: np.ndarray, scale: float) -> dict:
+    """A 'fuser' that passes `scale` of the actor's deviation onto their own neutral."""
+    frames = list(range(10, len(track)))
+    return _fused_row(track, neutral, DriveResult(
+        sampled=frames, sampled_fused=[neutral + scale * (track[f] - neutral) for f in frames]))
 
 
 def test_the_fused_row_reads_the_fusers_share(talking):
     track, neutral = talking
-    whole = _fused_row(track, neutral, 1.0)
+    whole = _scaled(track, neutral, 1.0)
     assert whole["expression_r"] > 0.99 and abs(whole["expression_gain"] - 1.0) < 0.05, whole
     assert set(whole["expression_detail"]) >= {"mouth_open", "mouth_width"}
     assert "head_r" not in whole  # the roll is composited, not in J_gen
     # a fuser that carries half the expression reads about half; one that carries none, 0
-    half = _fused_row(track, neutral, 0.5)
+    half = _scaled(track, neutral, 0.5)
     assert abs(half["expression_gain"] - 0.5) < 0.05, half
-    assert abs(_fused_row(track, neutral, 0.0)["expression_gain"]) < 0.01
+    assert abs(_scaled(track, neutral, 0.0)["expression_gain"]) < 0.01
 
 
 def test_no_rendered_frame_gives_no_row(talking):
     track, neutral = talking
-    clip = TrackedClip(name="x", path=Path("x.mp4"), fps=25.0, landmarks=track,
-                       landmarks_crop=track, crops=np.zeros((len(track), 1, 1, 3), np.uint8),
-                       valid=np.ones(len(track), bool))
-    assert fused_carried(clip, DriveResult(), neutral, SimpleNamespace(landmarks_crop=neutral)) \
-        == {}
+    assert _fused_row(track, neutral, DriveResult()) == {}
