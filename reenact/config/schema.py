@@ -85,11 +85,11 @@ class StreamConfig:
     render_ahead: Literal["auto", "on", "off"] = "auto"
     # composite (crop -> frame): "multiband" blends the rendered face into the target band by band
     # (Laplacian pyramid: no seam, no halo; ~1 ms at 256 on an idle core); "feather" alpha-blends
-    # it over a feathered mask only; "auto": multiband for a renderer that repaints the face (the
-    # generator), feather for the warp (it moves the target's own pixels: ~1 ms less a frame)
+    # it over a feathered mask only; "auto": multiband where the compositor matches colours (a
+    # generator with renderer.anchor_px=0), feather elsewhere (~1 ms less a frame)
     blend: Literal["auto", "multiband", "feather"] = "multiband"
-    # a generator's colour shift is matched to the target's: "lowfreq" (a smooth gain over the
-    # face, from the mask's edge ring) or "stats" (per-channel mean/std in that ring)
+    # with renderer.anchor_px=0, a generator's colour shift is matched to the target's: "lowfreq"
+    # (a smooth gain over the face, from the mask's edge ring) or "stats" (mean/std in that ring)
     colour_match: Literal["lowfreq", "stats"] = "lowfreq"
     # the output head follows the actor's, relative to the calibrated neutral: "off", "rotate"
     # (roll, nod and turn) or "full" (also shift and scale); bounded and smoothed. "full" is the
@@ -215,6 +215,11 @@ class RendererConfig:
     # and its opened mouth: "warp" pastes the cavity and teeth the warp's mouth filler paints
     # (where the mouth is open beyond the target's) over the network's; "network" keeps its own
     mouth: Literal["warp", "network"] = "warp"
+    # the warp-guided generator's broad colours kept on the warp's (the target's own, where the
+    # face is now): a low-frequency gain over this scale (px at 256, reenact.render.anchor),
+    # in place of the compositor's colour match, which a turned head fools into a white glow;
+    # 0 = off (the compositor's match, as before)
+    anchor_px: NonNegative = 32.0
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from reenact.engine.weights import load_into, load_weights
 from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.render import register_renderer
+from reenact.render.anchor import anchor_numpy
 from reenact.render.eye_keep import eye_patches, mouth_patches, paste_patches
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ class GeneratorRenderer:
     BUFFERS = 2  # frames in flight: one in the network, one being prepared
 
     def __init__(self, *, model, meta: dict[str, str], backend, weights: Path,
-                 eyes_from_warp: bool = True, mouth_from_warp: bool = True) -> None:
+                 eyes_from_warp: bool = True, mouth_from_warp: bool = True,
+                 anchor_px: float = 0.0) -> None:
         self.model = model
         self.meta = meta
         self.backend = backend
@@ -98,6 +100,10 @@ class GeneratorRenderer:
         # warp-guided only
         self.eyes_from_warp = bool(eyes_from_warp) and self.warp is not None
         self.mouth_from_warp = bool(mouth_from_warp) and self.warp is not None
+        # the network's broad colours brought to the warp's (reenact.render.anchor): warp-guided
+        self.anchor_px = float(anchor_px) if self.warp is not None else 0.0
+        # anchored, its colours are the target's where the face is now: no match needed after
+        self.shifts_colours = self.anchor_px <= 0
 
     @property
     def backend_name(self) -> str:
@@ -123,7 +129,7 @@ class GeneratorRenderer:
         draw_landmark_image(fused, self.size, out=self.landmark_image)
         np.multiply(self.landmark_image, 2.0 / 255.0, out=x[0, 3], casting="unsafe")
         x[0, 3] -= 1.0
-        patches = []
+        patches, warped = [], None
         if self.warp is not None:
             warped = self.warp.render(fused)
             to_unit(warped, x[0, 4:7])
@@ -136,6 +142,8 @@ class GeneratorRenderer:
             y = self.backend.run(x)[0]
             np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255, out=y.transpose(1, 2, 0))
             np.copyto(output, y.transpose(1, 2, 0), casting="unsafe")
+            if self.anchor_px > 0:
+                anchor_numpy(output, warped, self.anchor_px, out=output)
             return paste_patches(output, patches)
 
         return run
@@ -183,10 +191,11 @@ def generator_on_backend(model, meta: dict[str, str], config: Config, *,
         return DeviceFrameRenderer(model=model, meta=meta, weights=weights, device="cuda",
                                    precision=r.precision, use_graph=r.cuda_graph,
                                    eyes_from_warp=r.eyes == "warp",
-                                   mouth_from_warp=r.mouth == "warp")
+                                   mouth_from_warp=r.mouth == "warp", anchor_px=r.anchor_px)
     backend = make_backend(model, config, onnx_path=onnx_path)
     return GeneratorRenderer(model=model, meta=meta, backend=backend, weights=weights,
-                             eyes_from_warp=r.eyes == "warp", mouth_from_warp=r.mouth == "warp")
+                             eyes_from_warp=r.eyes == "warp", mouth_from_warp=r.mouth == "warp",
+                             anchor_px=r.anchor_px)
 
 
 def make_backend(model, config: Config, *, onnx_path: Path):

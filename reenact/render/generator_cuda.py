@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from reenact.errors import InputError
+from reenact.render.anchor import TorchAnchor
 from reenact.render.eye_keep import add_mouth_alpha, eye_alpha
 from reenact.render.raster_torch import LandmarkRaster
 from reenact.render.warp import validate_crop, validate_landmarks
@@ -48,7 +49,7 @@ class DeviceFrameRenderer:
     def __init__(self, *, model, meta: dict[str, str], weights: Path | None,
                  device: str = "cuda", precision: str = "auto",
                  use_graph: bool | None = None, eyes_from_warp: bool = True,
-                 mouth_from_warp: bool = True) -> None:
+                 mouth_from_warp: bool = True, anchor_px: float = 0.0) -> None:
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
         if precision == "auto":
@@ -82,6 +83,10 @@ class DeviceFrameRenderer:
             self.remap = torch.zeros(s, s, 2, dtype=torch.float32, device=dev)
             self.extras = WarpExtras(self.cpu_warp, self.host_planes.numpy())
         self._keep_plane(eyes_from_warp, mouth_from_warp)
+        # the network's broad colours kept on the warp's (reenact.render.anchor): warp-guided
+        self.anchor = (TorchAnchor(s, anchor_px, dev)
+                       if anchor_px > 0 and self.warp is not None else None)
+        self.shifts_colours = self.anchor is None
         self._has_target = False
         self.stages = self._stages()
         self.graphs: dict[str, torch.cuda.CUDAGraph] = {}
@@ -134,9 +139,14 @@ class DeviceFrameRenderer:
 
     def _generator(self) -> None:
         y = self.model(self.x)[0].float()
-        if self.keeps:  # y + a (warped - y), both in [-1, 1]
-            y = y + self.dev_keep.float() * (self.x[0, 4:7].float() - y)
-        image = ((y + 1.0) * 127.5 + 0.5).clamp_(0.0, 255.0)
+        if self.anchor is not None or self.keeps:
+            warped = (self.x[0, 4:7].float() + 1.0) * 127.5
+        image = ((y + 1.0) * 127.5).clamp_(0.0, 255.0)
+        if self.anchor is not None:
+            image = self.anchor.apply(image, warped)
+        if self.keeps:  # image + a (warped - image)
+            image = image + self.dev_keep.float() * (warped - image)
+        image = (image + 0.5).clamp_(0.0, 255.0)
         self.dev_out.copy_(image.permute(1, 2, 0).to(torch.uint8))
 
     def _stages(self) -> dict[str, object]:

@@ -103,13 +103,16 @@ def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
     assert moved > 0.5  # the warp changes the face: the comparison is not of two copies
 
 
-def generator_pair(device: str, precision: str = "auto", use_graph: bool | None = None):
+def generator_pair(device: str, precision: str = "auto", use_graph: bool | None = None,
+                   anchor_px: float = 0.0):
     model, meta = load_generator(shipped_weights("generator", 256))
     cfg = load_config(None, ["renderer.backend=torch"])
     cpu = GeneratorRenderer(model=copy.deepcopy(model), meta=meta, weights=None,
-                            backend=make_backend(copy.deepcopy(model), cfg, onnx_path=None))
+                            backend=make_backend(copy.deepcopy(model), cfg, onnx_path=None),
+                            anchor_px=anchor_px)
     dev = DeviceFrameRenderer(model=copy.deepcopy(model), meta=meta, weights=None,
-                              device=device, precision=precision, use_graph=use_graph)
+                              device=device, precision=precision, use_graph=use_graph,
+                              anchor_px=anchor_px)
     return cpu, dev
 
 
@@ -131,6 +134,20 @@ def test_device_renderer_on_the_cpu_matches_the_generator_renderer(replay):
     assert dev.backend_name == "torch-cpu-fp32" and dev.warp is not None
     mean, p99 = compare(cpu, dev, replay, exaggerated(replay)[::6])
     assert mean < 1.5 and p99 < 12
+
+
+def test_device_renderer_anchors_colours_as_the_generator_renderer_does(replay):
+    cpu, dev = generator_pair("cpu", anchor_px=8.0)
+    assert not cpu.shifts_colours and not dev.shifts_colours  # the compositor leaves them be
+    frames = exaggerated(replay)[::6]
+    mean, p99 = compare(cpu, dev, replay, frames)
+    assert mean < 1.5 and p99 < 12
+    # and the anchor changed something: the unanchored renders differ from these
+    plain, _ = generator_pair("cpu")
+    plain.set_target(replay.crop, replay.landmarks)
+    moved = np.mean([np.abs(plain.render(f).astype(np.float32)
+                            - cpu.render(f).astype(np.float32)).mean() for f in frames[:3]])
+    assert moved > 0.3
 
 
 def test_device_renderer_rejects_a_wrong_target(replay):

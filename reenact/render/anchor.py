@@ -1,0 +1,91 @@
+"""Keeping a warp-guided generator's colours on the warp's: a low-frequency gain per frame.
+
+The warp takes every pixel from the target, so its colour and brightness are the target's,
+moved with the face. The network repaints the crop, and off its training data (a large head
+turn, a pale made-up face) it can wash the face out or tint it: a white glow that the
+compositor's colour match cannot undo, since that compares the render with the target crop at
+rest, not with the face where it is now. The warp is in the same place as the render, so the
+render is brought to it over broad areas only:
+
+    gain = (G*W + e) / (G*R + e)     per channel, at ANCHOR_SIDE, clamped to [1/limit, limit]
+    R'   = R * upsample(gain)
+
+W and R are the warp and the render shrunk to ANCHOR_SIDE (area average), G a Gaussian of
+`sigma_px` (at 256 px; scaled with the crop). Detail, edges and whatever the network draws
+finer than that (teeth, lids, creases) are kept; its overall colour cast is not.
+
+`anchor_numpy` serves the CPU backends, `anchor_torch` the device path
+(`reenact.render.generator_cuda`); they agree to rounding.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+ANCHOR_SIDE = 32  # the gain is measured and smoothed at this side
+EPS = 4.0  # levels added to both sides: dark regions get a gain near 1, not noise
+LIMIT = 2.0  # the gain stays in [1/2, 2]
+
+
+def _sigma_small(sigma_px: float, size: int) -> float:
+    """`sigma_px` (given at a 256 px crop) in pixels of the ANCHOR_SIDE image."""
+    return float(sigma_px) * (size / 256.0) * ANCHOR_SIDE / size
+
+
+def anchor_numpy(render: np.ndarray, warped: np.ndarray, sigma_px: float,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """render, warped: (S,S,3) uint8 -> (S,S,3) uint8, the render with the warp's low
+    frequencies (module docstring); written into `out` when given (may be `render`)."""
+    size = render.shape[0]
+    side = (ANCHOR_SIDE, ANCHOR_SIDE)
+    small_r = cv2.resize(render, side, interpolation=cv2.INTER_AREA).astype(np.float32)
+    small_w = cv2.resize(warped, side, interpolation=cv2.INTER_AREA).astype(np.float32)
+    sigma = _sigma_small(sigma_px, size)
+    small_r = cv2.GaussianBlur(small_r, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+    small_w = cv2.GaussianBlur(small_w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+    gain = np.clip((small_w + EPS) / (small_r + EPS), 1.0 / LIMIT, LIMIT)
+    gain = cv2.resize(gain, (size, size), interpolation=cv2.INTER_LINEAR)
+    if out is None:
+        out = np.empty_like(render)
+    cv2.multiply(render, gain, dst=out, dtype=cv2.CV_8U)
+    return out
+
+
+def gaussian_taps(sigma: float) -> np.ndarray:
+    """The 1-D taps OpenCV's GaussianBlur uses for `sigma` on float32 images (odd length)."""
+    ksize = int(round(sigma * 4 * 2 + 1)) | 1  # cv2's rule for float32 images
+    return cv2.getGaussianKernel(ksize, sigma, cv2.CV_32F)[:, 0]
+
+
+class TorchAnchor:
+    """`anchor_numpy` on a torch device, for crops of side `size`: `apply(render, warped)` with
+    (3,S,S) float tensors in 0..255 returns the anchored render (float, unclamped).
+
+    Everything it needs per frame (the blur taps) is made here, once, on `device`; a frame's
+    work is an average pool, two separable convolutions, a bilinear upsample and a multiply,
+    so it can be captured in a CUDA graph."""
+
+    def __init__(self, size: int, sigma_px: float, device) -> None:
+        import torch  # noqa: PLC0415 (the CPU path never needs torch for this)
+
+        self.size = int(size)
+        taps = torch.from_numpy(gaussian_taps(_sigma_small(sigma_px, self.size))).to(device)
+        self.pad = (len(taps) - 1) // 2
+        self.row = taps.view(1, 1, 1, -1).repeat(6, 1, 1, 1)  # render and warp, 3 channels each
+        self.col = taps.view(1, 1, -1, 1).repeat(6, 1, 1, 1)
+
+    def apply(self, render, warped):
+        import torch  # noqa: PLC0415
+        import torch.nn.functional as F  # noqa: PLC0415, N812
+
+        both = torch.cat((render, warped))[None]  # (1,6,S,S)
+        small = F.avg_pool2d(both, self.size // ANCHOR_SIDE)
+        p = self.pad
+        small = F.conv2d(F.pad(small, (p, p, 0, 0), mode="reflect"), self.row, groups=6)
+        small = F.conv2d(F.pad(small, (0, 0, p, p), mode="reflect"), self.col, groups=6)
+        gain = ((small[:, 3:] + EPS) / (small[:, :3] + EPS)).clamp(1.0 / LIMIT, LIMIT)
+        gain = F.interpolate(gain, size=(self.size, self.size), mode="bilinear",
+                             align_corners=False)
+        return render * gain[0]
+
