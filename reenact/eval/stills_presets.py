@@ -99,8 +99,9 @@ def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
             engine.set_target(crop, lm)
             return np.array(engine.render(lm + presets[cls].delta_for(lm, size)), copy=True)
 
-        out.append(EvalRenderer(f"{name} + preset", "preset", ClassDriven(
-            f"{name} + preset", size, set(presets), run)))
+        driven = ClassDriven(f"{name} + preset", size, set(presets), run)
+        driven.shifts_colours = engine.shifts_colours  # an unanchored generator's: matched
+        out.append(EvalRenderer(f"{name} + preset", "preset", driven))
     return out
 
 
@@ -120,7 +121,7 @@ def portraits_strip(config, renderers: list[EvalRenderer], path: Path, cls: str 
         for r in renderers:
             r.renderer.set_target(target.crop, target.landmarks_crop)
             r.renderer.select(cls)
-            target.compositor.colour_match = r.name.startswith("generator")
+            target.compositor.colour_match = r.renderer.shifts_colours
             frame = target.compositor.paste(r.renderer.render(target.landmarks_crop))
             columns.setdefault(f"{r.name} ({CLASS_OF[cls]})", []).append(
                 target.alignment.crop_image(frame))
