@@ -43,12 +43,13 @@ _REGISTRY: dict[str, RendererBuilder] = {}
 class Renderer(Protocol):
     """What the pipeline needs from a renderer.
 
-    shifts_colours: True when the output's colours may drift from the target's (a network), so
-    the compositor matches them around the face's edge.
+    shifts_colours: True when the output's colours may drift from the target's (a network not
+    anchored to the warp, `renderer.anchor_px=0`), so the compositor matches them around the
+    face's edge; a class attribute, or set per instance where the configuration decides.
     """
 
     name: ClassVar[str]
-    shifts_colours: ClassVar[bool]
+    shifts_colours: bool
     size: int
 
     def set_target(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:

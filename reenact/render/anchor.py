@@ -7,14 +7,14 @@ compositor's colour match cannot undo, since that compares the render with the t
 rest, not with the face where it is now. The warp is in the same place as the render, so the
 render is brought to it over broad areas only:
 
-    gain = (G*W + e) / (G*R + e)     per channel, at ANCHOR_SIDE, clamped to [1/limit, limit]
+    gain = (G*W + e) / (G*R + e)     per channel, at ANCHOR_SIDE, clamped to [1/LIMIT, LIMIT]
     R'   = R * upsample(gain)
 
 W and R are the warp and the render shrunk to ANCHOR_SIDE (area average), G a Gaussian of
-`sigma_px` (at 256 px; scaled with the crop). Detail, edges and whatever the network draws
+`sigma_px` (given at a 256 px crop, so the same share of the face at 512). Detail, edges and whatever the network draws
 finer than that (teeth, lids, creases) are kept; its overall colour cast is not.
 
-`anchor_numpy` serves the CPU backends, `anchor_torch` the device path
+`anchor_numpy` serves the CPU backends, `TorchAnchor` the device path
 (`reenact.render.generator_cuda`); they agree to rounding.
 """
 
@@ -28,9 +28,10 @@ EPS = 4.0  # levels added to both sides: dark regions get a gain near 1, not noi
 LIMIT = 2.0  # the gain stays in [1/2, 2]
 
 
-def _sigma_small(sigma_px: float, size: int) -> float:
-    """`sigma_px` (given at a 256 px crop) in pixels of the ANCHOR_SIDE image."""
-    return float(sigma_px) * (size / 256.0) * ANCHOR_SIDE / size
+def _sigma_small(sigma_px: float) -> float:
+    """`sigma_px` (given at a 256 px crop) in pixels of the ANCHOR_SIDE image, whatever the
+    crop's side: the crop is shrunk to ANCHOR_SIDE either way."""
+    return float(sigma_px) * ANCHOR_SIDE / 256.0
 
 
 def anchor_numpy(render: np.ndarray, warped: np.ndarray, sigma_px: float,
@@ -41,7 +42,7 @@ def anchor_numpy(render: np.ndarray, warped: np.ndarray, sigma_px: float,
     side = (ANCHOR_SIDE, ANCHOR_SIDE)
     small_r = cv2.resize(render, side, interpolation=cv2.INTER_AREA).astype(np.float32)
     small_w = cv2.resize(warped, side, interpolation=cv2.INTER_AREA).astype(np.float32)
-    sigma = _sigma_small(sigma_px, size)
+    sigma = _sigma_small(sigma_px)
     small_r = cv2.GaussianBlur(small_r, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
     small_w = cv2.GaussianBlur(small_w, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
     gain = np.clip((small_w + EPS) / (small_r + EPS), 1.0 / LIMIT, LIMIT)
@@ -70,7 +71,7 @@ class TorchAnchor:
         import torch  # noqa: PLC0415 (the CPU path never needs torch for this)
 
         self.size = int(size)
-        taps = torch.from_numpy(gaussian_taps(_sigma_small(sigma_px, self.size))).to(device)
+        taps = torch.from_numpy(gaussian_taps(_sigma_small(sigma_px))).to(device)
         self.pad = (len(taps) - 1) // 2
         self.row = taps.view(1, 1, 1, -1).repeat(6, 1, 1, 1)  # render and warp, 3 channels each
         self.col = taps.view(1, 1, -1, 1).repeat(6, 1, 1, 1)
@@ -88,4 +89,3 @@ class TorchAnchor:
         gain = F.interpolate(gain, size=(self.size, self.size), mode="bilinear",
                              align_corners=False)
         return render * gain[0]
-

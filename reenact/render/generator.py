@@ -70,7 +70,6 @@ class GeneratorRenderer:
     `stage(fused)()` in two steps (see the module docstring)."""
 
     name = "generator"
-    shifts_colours = True  # a network's colours drift: the compositor matches them to the target
     BUFFERS = 2  # frames in flight: one in the network, one being prepared
 
     def __init__(self, *, model, meta: dict[str, str], backend, weights: Path,

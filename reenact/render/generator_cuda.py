@@ -44,7 +44,6 @@ class DeviceFrameRenderer:
     """
 
     name = "generator"
-    shifts_colours = True
 
     def __init__(self, *, model, meta: dict[str, str], weights: Path | None,
                  device: str = "cuda", precision: str = "auto",
