@@ -1,8 +1,9 @@
 """Head motion and eyes between fusion and compositing: one stage for the reenactor.
 
     stage = MotionStage(config)
-    fused, pose = stage.fuse(fuser, source, source_neutral, target, intensity, alignment, t_s)
-    crop = renderer.render(fused)
+    fused, drawn, pose = stage.fuse(fuser, source, source_neutral, target, intensity,
+                                    alignment, t_s)
+    crop = renderer.render(drawn)
     output = stage.composite(target, target.compositor.paste(crop), pose)
 
 `fuse` undoes the actor's head motion (`HeadMotion`, unless stream.head_motion is "off"), fuses
@@ -71,23 +72,27 @@ class MotionStage:
         self.eyes.reset()
 
     def fuse(self, fuser, source: np.ndarray, source_neutral: np.ndarray, target,
-             intensity: float, alignment, t_s: float,
-             raw: np.ndarray | None = None, adjust=None) -> tuple[np.ndarray, HeadPose]:
-        """(478,3) fused landmarks in the target's crop pixels, and the head pose to composite.
+             intensity: float, alignment, t_s: float, raw: np.ndarray | None = None,
+             adjust=None, draw=None) -> tuple[np.ndarray, np.ndarray, HeadPose]:
+        """(478,3) fused landmarks in the target's crop pixels, the (478,3) landmarks to draw,
+        and the head pose to composite.
 
         source, source_neutral: (478,3) the actor's aligned landmarks (smoothed); target: a
         PreparedTarget; alignment: the actor frame's alignment (None = unknown); raw: the
         landmarks before smoothing, for the head pose (None = `source`); adjust: (fused, target
         neutral) -> fused, applied after fusion and the eyes, before the head turns (per-region
-        gains, presets; None = nothing)."""
+        gains, presets; None = nothing); draw: (fused, target neutral) -> what the renderer
+        draws (the expression boost), after `adjust`, before the turn (None = the fused ones)."""
         expression, pose = self.head.observe(source, source_neutral, alignment, t_s, raw)
         neutral = target.neutral(self.estimated_neutral)
         fused = fuser.fuse(expression, source_neutral, neutral, intensity)
         fused = self.eyes.apply(fused, expression, source_neutral, neutral)
         if adjust is not None:
             fused = adjust(fused, neutral)
+        drawn = fused if draw is None else draw(fused, neutral)
         centre = np.asarray(neutral, np.float64)[RIGID_POINTS, :3].mean(axis=0)
-        return pose.turn(fused, centre), pose
+        turned = pose.turn(fused, centre)
+        return turned, (turned if drawn is fused else pose.turn(drawn, centre)), pose
 
     def prepare(self, target) -> HeadRegion:
         """The target's HeadRegion (segmentation and inpainting: ~0.1-1 s), built once; call it

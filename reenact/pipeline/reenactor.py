@@ -31,6 +31,7 @@ from reenact.pipeline.presets import PresetMixer
 from reenact.pipeline.render_ahead import FrameJob, splits
 from reenact.pipeline.target import PreparedTarget
 from reenact.pipeline.timing import StageTimer
+from reenact.render.boost import ExpressionBoost
 
 INTENSITY_RANGE = (0.0, 1.5)
 
@@ -101,6 +102,9 @@ class Reenactor:
         self.calibrator = NeutralCalibrator(
             frames=frames, window=max(frames, config.stream.neutral_window))
         self.gains = RegionGains(config.fusion.gains.as_dict())  # per region, after fusion
+        # a smile's widening and the brows' raise drawn larger (the renderer draws no folds)
+        self.boost = ExpressionBoost(mouth_width=config.renderer.boost.mouth_width,
+                                     brows=config.renderer.boost.brows)
         if source_neutral is not None:
             self.calibrator.set(source_neutral)
         elif config.stream.neutral_path:
@@ -212,16 +216,16 @@ class Reenactor:
         tracked: the frame's tracking (its alignment and raw landmarks set the head pose)."""
         target = self.target
         start = time.perf_counter_ns()
-        fused, pose = self.motion.fuse(self.fuser, source, self.calibrator.neutral, target,
-                                       self.intensity, tracked.alignment, t_s, tracked.source,
-                                       adjust=self._adjust)
+        fused, drawn, pose = self.motion.fuse(
+            self.fuser, source, self.calibrator.neutral, target, self.intensity,
+            tracked.alignment, t_s, tracked.source, adjust=self._adjust, draw=self.boost.apply)
         clock.since("fuse", start)
         start = time.perf_counter_ns()
         run = crop = None
         if splits(self.renderer):
-            run = self.renderer.stage(fused)
+            run = self.renderer.stage(drawn)
         else:
-            crop = self.renderer.render(fused)
+            crop = self.renderer.render(drawn)
         staged_ms = (time.perf_counter_ns() - start) / 1e6
 
         def finish(crop: np.ndarray, network_ms: float) -> FrameResult:

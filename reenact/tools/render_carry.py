@@ -11,6 +11,14 @@ than this times the fuser's own gain. `--scale k` drives with `L_n + k * (L_e - 
 (a renderer that is linear keeps its slope).
 
 Use subjects kept out of `reenact eval --stills` (14, 15) only if you want those people.
+
+`--prepared DIR` drives by real video instead: each prepared clip's (`reenact prepare`) reference
+frame is the target, driven by its other frames (every `--step`-th), the real frames' own
+landmarks tracked the same way as the output (static mode, in the crop), so a slope of 1.0 means
+the drawing reads as the real face did. `--clips` picks clips by name; `--skip` leaves some out
+(the held-out ones, when calibrating). The renderer draws what the live loop would: the drive
+through the config's `renderer.boost` (`--set renderer.boost.mouth_width=1
+--set renderer.boost.brows=1` draws it plain).
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ import numpy as np
 CONDITIONS = ("happy", "sad", "sleepy", "surprised", "wink")
 
 
-def carry(renderer, tracker, pairs, *, scale: float = 1.0) -> dict[str, float]:
+def carry(renderer, tracker, pairs, *, scale: float = 1.0, boost=None) -> dict[str, float]:
     """Slope of the re-tracked features on the driving features, per feature.
 
     renderer: `set_target(crop (S,S,3) uint8, landmarks (478,3))`, `render(landmarks) -> crop`;
     tracker: `track_one(image) -> (478,3) pixels | None`; pairs: [(neutral crop, neutral
-    landmarks (478,3), [expression landmarks (478,3), ...])] in the same crop pixels.
+    landmarks (478,3), [expression landmarks (478,3), ...])] in the same crop pixels; boost: an
+    `ExpressionBoost` the drive is drawn through (None = drawn as it is; the slope is always
+    on the drive itself).
     Returns {feature: slope} (NaN where the drive did not move the feature) and "frames".
     """
     from reenact.landmarks.expressiveness import FEATURES, relative  # noqa: PLC0415
@@ -39,7 +49,8 @@ def carry(renderer, tracker, pairs, *, scale: float = 1.0) -> dict[str, float]:
         renderer.set_target(crop, neutral)
         for landmarks in expressions:
             drive = neutral + np.float32(scale) * (landmarks - neutral)
-            found = tracker.track_one(np.array(renderer.render(drive), copy=True))
+            drawn = drive if boost is None else boost.apply(drive, neutral)
+            found = tracker.track_one(np.array(renderer.render(drawn), copy=True))
             if found is None:
                 continue
             asked.append(relative(drive[None], neutral)[0])
@@ -65,10 +76,39 @@ def _pairs(folder: Path, subjects: list[str], config) -> list:
     return pairs
 
 
+def _prepared_pairs(folder: Path, clips: list[str], skip: list[str], tracker,
+                    step: int) -> list:
+    """(reference crop, its landmarks, [other frames' landmarks]) per prepared clip, every
+    landmark tracked again in the crop by `tracker` (as the output will be)."""
+    from reenact.errors import InputError  # noqa: PLC0415
+    from reenact.train.cache import read_entry  # noqa: PLC0415
+
+    names = clips or sorted(p.stem for p in folder.glob("*.npz"))
+    names = [n for n in names if n not in set(skip)]
+    if not names:
+        raise InputError(f"{folder}: no prepared clips to drive with (run `reenact prepare`)")
+    pairs = []
+    for name in names:
+        entry = read_entry(folder / f"{name}.npz")
+        if entry.kind != "clip":
+            continue
+        crops = entry.load_crops()
+        valid = np.flatnonzero(entry.valid)
+        reference = int(entry.reference) if entry.valid[entry.reference] else int(valid[0])
+        neutral = tracker.track_one(crops[reference])
+        if neutral is None:
+            continue
+        found = (tracker.track_one(crops[f]) for f in valid[::step] if f != reference)
+        pairs.append((crops[reference], np.asarray(neutral, np.float32),
+                      [np.asarray(f, np.float32) for f in found if f is not None]))
+    return pairs
+
+
 def main(argv: list[str] | None = None) -> int:
     from reenact.config import load_config  # noqa: PLC0415
     from reenact.eval.renderers import build_eval_renderers  # noqa: PLC0415
     from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
+    from reenact.render.boost import ExpressionBoost  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     media = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "expressions"
@@ -76,16 +116,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subjects", nargs="+",
                         default=[f"{i:02d}" for i in range(1, 12)])
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--prepared", type=Path, default=None,
+                        help="drive by the clips of this `reenact prepare` folder instead")
+    parser.add_argument("--clips", nargs="*", default=[], help="with --prepared: these only")
+    parser.add_argument("--skip", nargs="*", default=[], help="with --prepared: not these")
+    parser.add_argument("--step", type=int, default=3, help="with --prepared: every n-th frame")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
     config = load_config(None, args.overrides)
-    pairs = _pairs(args.stills, args.subjects, config)
+    boost = ExpressionBoost(mouth_width=config.renderer.boost.mouth_width,
+                            brows=config.renderer.boost.brows)
     with FaceTracker(config.tracker, static=True) as tracker:
+        if args.prepared is None:
+            pairs, unit = _pairs(args.stills, args.subjects, config), "stills"
+        else:
+            pairs = _prepared_pairs(args.prepared, args.clips, args.skip, tracker,
+                                    max(1, args.step))
+            unit = f"frames of {len(pairs)} clips"
         for item in build_eval_renderers(config, []):
-            row = carry(item.renderer, tracker, pairs, scale=args.scale)
+            row = carry(item.renderer, tracker, pairs, scale=args.scale, boost=boost)
             frames = int(row.pop("frames"))
             print(f"{item.name:18s} " + " ".join(f"{k} {v:.2f}" for k, v in row.items())
-                  + f"  mean {np.nanmean(list(row.values())):.2f} ({frames} stills)")
+                  + f"  mean {np.nanmean(list(row.values())):.2f} ({frames} {unit})")
     return 0
 
 

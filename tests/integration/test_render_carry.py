@@ -36,3 +36,16 @@ def test_the_warp_carries_most_of_a_true_expression(setup):
     config, pairs, tracker = setup
     row = carry(WarpRenderer(size=config.renderer.size), tracker, pairs)
     assert _mouth(row) > 0.6
+
+
+def test_the_boost_draws_more_of_the_smile_and_brows(setup):
+    """`--prepared` and the stills draw through the config's boost: a warp drawn through it
+    carries more of the posed smiles' widening than the plain warp."""
+    from reenact.render.boost import ExpressionBoost
+
+    config, pairs, tracker = setup
+    plain = carry(WarpRenderer(size=config.renderer.size), tracker, pairs)
+    boosted = carry(WarpRenderer(size=config.renderer.size), tracker, pairs,
+                    boost=ExpressionBoost(mouth_width=1.3, brows=1.4))
+    assert boosted["mouth_width"] > plain["mouth_width"] + 0.05
+    assert boosted["mouth_open"] == pytest.approx(plain["mouth_open"], abs=0.05)

@@ -1,0 +1,85 @@
+"""The drawn expression boost on a real face's landmarks: what it scales, what it leaves, its
+limits and its range check at config load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reenact.config import load_config
+from reenact.errors import ConfigError
+from reenact.landmarks.expressiveness import features
+from reenact.render.boost import EXTRA_LIMIT, ExpressionBoost
+from tests.helpers import aligned_actor
+
+_UPPER = [10, 151, 9, 8, 168, 6]  # forehead and nose bridge: never moved
+
+
+@pytest.fixture(scope="module")
+def neutral(clips_dir):
+    """lp_d2's neutral, aligned crop pixels (478, 3)."""
+    return aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=256,
+                         neutral_frames=4)[1].astype(np.float64)
+
+
+def _smile(neutral, widen=0.10, raise_px=3.0):
+    """The neutral with its mouth `widen` wider (the lips stretched about the mouth's centre)
+    and both brows `raise_px` higher."""
+    from reenact.landmarks.expressiveness import GAIN_REGIONS
+
+    j = neutral.copy()
+    mouth = GAIN_REGIONS["mouth"]
+    centre = j[[61, 291], 0].mean()
+    j[mouth, 0] = centre + (1 + widen) * (j[mouth, 0] - centre)
+    j[GAIN_REGIONS["brows"], 1] -= raise_px
+    return j
+
+
+def _width(lm):
+    return lm[291, 0] - lm[61, 0]
+
+
+def test_a_boost_of_one_and_a_neutral_face_change_nothing(neutral):
+    smile = _smile(neutral)
+    assert ExpressionBoost().apply(smile, neutral) is smile
+    np.testing.assert_allclose(ExpressionBoost(mouth_width=1.3, brows=1.4).apply(neutral, neutral),
+                               neutral, atol=1e-3)
+
+
+def test_the_widening_and_the_raise_grow_by_the_boost(neutral):
+    smile = _smile(neutral, widen=0.08, raise_px=2.5)
+    drawn = ExpressionBoost(mouth_width=1.25, brows=1.4).apply(smile, neutral)
+    wide = (_width(drawn) - _width(neutral)) / (_width(smile) - _width(neutral))
+    assert wide == pytest.approx(1.25, abs=0.01)
+    f_n, f_s, f_d = features(neutral), features(smile), features(drawn)
+    for brow in (4, 5):  # brow_left, brow_right
+        assert (f_d[brow] - f_n[brow]) / (f_s[brow] - f_n[brow]) == pytest.approx(1.4, abs=0.02)
+    assert f_d[0] == pytest.approx(f_s[0], abs=1e-3)  # the opening is not touched
+    np.testing.assert_allclose(drawn[_UPPER], smile[_UPPER], atol=1e-4)
+    # the cheeks beside the corners follow part of the way: the skin does not tear
+    cheek = 216  # beside the right mouth corner
+    moved, corner = drawn[cheek, 0] - smile[cheek, 0], drawn[61, 0] - smile[61, 0]
+    assert 0.05 < moved / corner < 0.95
+
+
+def test_a_pursed_mouth_is_narrowed_further(neutral):
+    pursed = _smile(neutral, widen=-0.08, raise_px=0.0)
+    drawn = ExpressionBoost(mouth_width=1.2).apply(pursed, neutral)
+    assert _width(drawn) < _width(pursed) < _width(neutral)
+
+
+def test_a_glitch_is_not_magnified_past_the_limit(neutral):
+    torn = _smile(neutral, widen=2.0, raise_px=80.0)  # a tracking glitch
+    drawn = ExpressionBoost(mouth_width=2.0, brows=2.0).apply(torn, neutral)
+    extra = (_width(drawn) - _width(torn)) / _width(torn)
+    assert extra == pytest.approx(EXTRA_LIMIT, abs=0.01)
+    eye = np.linalg.norm(neutral[33, :2] - neutral[133, :2])
+    assert np.abs(drawn[:, 1] - torn[:, 1]).max() <= EXTRA_LIMIT * eye + 1e-3
+
+
+def test_the_boost_is_range_checked_at_load():
+    assert load_config(None, []).renderer.boost.mouth_width > 1.0  # shipped on
+    with pytest.raises(ConfigError, match=r"renderer\.boost\.brows"):
+        load_config(None, ["renderer.boost.brows=2.5"])
+    with pytest.raises(ConfigError, match=r"renderer\.boost\.mouth_width"):
+        load_config(None, ["renderer.boost.mouth_width=0.5"])
