@@ -142,4 +142,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from reenact.errors import ReenactError
+
+    try:
+        sys.exit(main())
+    except ReenactError as error:  # a bad folder, key or file: one line, no traceback
+        print(f"render_carry: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -49,3 +49,39 @@ def test_the_boost_draws_more_of_the_smile_and_brows(setup):
                     boost=ExpressionBoost(mouth_width=1.3, brows=1.4))
     assert boosted["mouth_width"] > plain["mouth_width"] + 0.05
     assert boosted["mouth_open"] == pytest.approx(plain["mouth_open"], abs=0.05)
+
+
+@pytest.fixture(scope="module")
+def prepared_clip(clips_dir, tmp_path_factory):
+    """lp_d13's first 240 frames, every 4th, prepared as `reenact prepare` writes them."""
+    from reenact.cli.main import main
+
+    out = tmp_path_factory.mktemp("carry") / "prepared"
+    code = main(["prepare", str(clips_dir / "lp_d13.mp4"), "--out", str(out), "--size", "256",
+                 "--max-frames", "240", "--stride", "4", "--set", "train.progress=false"])
+    assert code == 0
+    return out
+
+
+def test_prepared_clips_drive_their_own_reference_frame(setup, prepared_clip):
+    """`--prepared`: the real frames against their drawing: the unchanged reference carries
+    none of lp_d13's talking, the warp most of it."""
+    from reenact.tools.render_carry import _prepared_pairs
+
+    config, _, tracker = setup
+    pairs = _prepared_pairs(prepared_clip, [], [], tracker, 1)
+    assert len(pairs) == 1 and len(pairs[0][2]) >= 40
+    still = carry(IdentityRenderer(size=config.renderer.size), tracker, pairs)
+    warp = carry(WarpRenderer(size=config.renderer.size), tracker, pairs)
+    assert abs(_mouth(still)) < 0.15
+    assert _mouth(warp) > 0.6
+
+
+def test_an_empty_prepared_folder_is_a_one_line_error(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "reenact.tools.render_carry", "--prepared",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and str(tmp_path) in done.stderr
