@@ -103,8 +103,7 @@ class Reenactor:
             frames=frames, window=max(frames, config.stream.neutral_window))
         self.gains = RegionGains(config.fusion.gains.as_dict())  # per region, after fusion
         # a smile's widening and the brows' raise drawn larger (the renderer draws no folds)
-        self.boost = ExpressionBoost(mouth_width=config.renderer.boost.mouth_width,
-                                     brows=config.renderer.boost.brows)
+        self.boost = ExpressionBoost.from_config(config)
         if source_neutral is not None:
             self.calibrator.set(source_neutral)
         elif config.stream.neutral_path:

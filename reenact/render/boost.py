@@ -60,9 +60,10 @@ def _mouth_weights(neutral: np.ndarray) -> np.ndarray:
 
 
 class ExpressionBoost:
-    """The boost for one target neutral; `apply(J)` per frame (see the module docstring).
+    """The boost; `apply(J, N)` per frame (see the module docstring).
 
-    mouth_width, brows: the boosts (BOOST_RANGE; 1 = none); neutral: (478, 2|3) crop pixels.
+    mouth_width, brows: the boosts (BOOST_RANGE; 1 = none). The cheeks' shares are worked out
+    once per target neutral N and kept while N stays the same.
     """
 
     def __init__(self, *, mouth_width: float = 1.0, brows: float = 1.0) -> None:
@@ -73,6 +74,12 @@ class ExpressionBoost:
         self.mouth_width, self.brows = float(mouth_width), float(brows)
         self._neutral: np.ndarray | None = None
         self._weights: np.ndarray | None = None
+
+    @classmethod
+    def from_config(cls, config) -> ExpressionBoost:
+        """The boost `config.renderer.boost` asks for."""
+        b = config.renderer.boost
+        return cls(mouth_width=b.mouth_width, brows=b.brows)
 
     @property
     def active(self) -> bool:
@@ -91,9 +98,9 @@ class ExpressionBoost:
         if not self.active:
             return fused
         n = np.asarray(neutral, np.float64)
-        weights = self._for(n)
         out = np.array(fused, np.float64)
         if self.mouth_width != 1.0:
+            weights = self._for(n)
             left, right = _CORNERS
             span_n = n[right, 0] - n[left, 0]
             if span_n > 1e-6:

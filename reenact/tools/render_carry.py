@@ -83,8 +83,9 @@ def _prepared_pairs(folder: Path, clips: list[str], skip: list[str], tracker,
     from reenact.errors import InputError  # noqa: PLC0415
     from reenact.train.cache import read_entry  # noqa: PLC0415
 
-    names = clips or sorted(p.stem for p in folder.glob("*.npz"))
-    names = [n for n in names if n not in set(skip)]
+    left_out = set(skip)
+    names = [n for n in clips or sorted(p.stem for p in folder.glob("*.npz"))
+             if n not in left_out]
     if not names:
         raise InputError(f"{folder}: no prepared clips to drive with (run `reenact prepare`)")
     pairs = []
@@ -124,8 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
     config = load_config(None, args.overrides)
-    boost = ExpressionBoost(mouth_width=config.renderer.boost.mouth_width,
-                            brows=config.renderer.boost.brows)
+    boost = ExpressionBoost.from_config(config)
     with FaceTracker(config.tracker, static=True) as tracker:
         if args.prepared is None:
             pairs, unit = _pairs(args.stills, args.subjects, config), "stills"
