@@ -4,8 +4,9 @@ A warp moves an iris only as much as the skin around it, and stretches or squash
 lids. `IrisPainter` instead paints, inside each fused eye opening:
 
 - the target's eyeball without its iris (the "sclera plate", made once: the iris disc filled
-  row by row from the white on either side), fitted column by column between the fused lids, so
-  a wide-open eye shows more white and a closing one less;
+  with the colour of the bright half of the eye's visible white), fitted column by column
+  between the fused lids, so a wide-open eye shows more white and a closing one less (the
+  rows under each lid keep their own scale: `plate_rows`);
 - the target's own iris, at its own size (times the eye's width change), centred on the fused
   iris centre (landmark 468 / 473), completed once where the target's lids hid part of it (the
   hidden part is filled from the point opposite the centre);
@@ -46,6 +47,45 @@ def _lid_points(xy: np.ndarray, lid: np.ndarray) -> np.ndarray:
 def _lid_curve(xy: np.ndarray, lid: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """y of a lid (one of `_LIDS`) at columns xs, linear between points: float32 like xs."""
     return np.interp(xs, *_lid_points(xy, lid)).astype(np.float32)
+
+
+def plate_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndarray,
+               lo_t: np.ndarray) -> np.ndarray:
+    """The plate row (target crop y) each fused row ys (h,1) samples, per column: (h,w) float32.
+
+    up_f, lo_f: the fused lids' y per column (w,); up_t, lo_t: the target's at the same columns.
+    An eye no wider open than the target's squashes the plate between the lids. A wider one keeps
+    the plate's rows under each lid at their own scale (`LID_BANDS` of the target's gap: the
+    shadow and lash line under the upper lid, the waterline over the lower one) and stretches
+    only the white between them: stretched whole, the upper lid's shadow became a grey band that
+    looks like lid skin, not eyeball.
+    """
+    gap_t = np.maximum(lo_t - up_t, 0.5)
+    gap_f = np.maximum(lo_f - up_f, 0.5)
+    d = ys - up_f
+    squash = up_t + d * (gap_t / gap_f)
+    top, bottom = LID_BANDS[0] * gap_t, LID_BANDS[1] * gap_t
+    middle = (d - top) * ((gap_t - top - bottom) / np.maximum(gap_f - top - bottom, 0.5))
+    wide = np.where(d < top, up_t + d,
+                    np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle))
+    return np.where(gap_f > gap_t, wide, squash).astype(np.float32)
+
+
+def bright_sclera(white: np.ndarray) -> np.ndarray:
+    """(n,3) float32 pixels of an eye's visible white -> (3,) its bright half's mean colour.
+
+    In a small or shadowed eye much of the visible white lies under the lid's shadow and the
+    lashes; the median of all of it is a grey that, painted where the iris was or above it in a
+    wider-open eye, reads as lid skin, not eyeball."""
+    if len(white) < 4:
+        return np.array([225.0, 220.0, 215.0], np.float32)
+    luma = white @ np.float32([0.299, 0.587, 0.114])
+    return white[luma >= np.median(luma)].mean(axis=0).astype(np.float32)
+
+
+# shares of the target's lid gap kept at their own scale under the upper and over the lower lid
+# when the fused eye opens wider than the target's
+LID_BANDS = (0.3, 0.2)
 
 
 @dataclass(frozen=True)
@@ -106,17 +146,9 @@ class IrisPainter:
         dist = np.hypot(xs - centre[0], ys - centre[1])
         disc = dist <= radius + 1.0
         white = inside & ~disc
-        sclera = (np.median(box[white], axis=0) if white.sum() >= 4
-                  else np.array([225.0, 220.0, 215.0], np.float32))
+        sclera = bright_sclera(box[white])
         plate = box.copy()
-        for row in np.flatnonzero(disc.any(axis=1)):
-            cols = np.flatnonzero(disc[row])
-            a, b = cols[0] - 1, cols[-1] + 1
-            left = box[row, a] if a >= 0 and white[row, a] else sclera
-            right = box[row, b] if b < box.shape[1] and white[row, b] else sclera
-            f = ((cols - a) / max(b - a, 1))[:, None]
-            plate[row, cols] = (1 - f) * left + f * right
-        plate[disc & ~inside] = sclera
+        plate[disc] = sclera
         plate = cv2.GaussianBlur(plate, (0, 0), 0.6 * self.unit)
         plate[~disc] = box[~disc]
         iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), radius)
@@ -183,8 +215,7 @@ class IrisPainter:
         up_t = np.interp(src_x, *cut.upper).astype(np.float32)
         lo_t = np.interp(src_x, *cut.lower).astype(np.float32)
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-        v = (ys - up_f) / np.maximum(lo_f - up_f, 0.5)
-        map_y = up_t + v * (lo_t - up_t) - cut.origin[1]
+        map_y = plate_rows(ys, up_f, lo_f, up_t, lo_t) - cut.origin[1]
         map_x = np.broadcast_to(src_x - cut.origin[0], map_y.shape)
         layer = cv2.remap(cut.plate, np.ascontiguousarray(map_x, dtype=np.float32),
                           map_y, cv2.INTER_LINEAR,
