@@ -11,8 +11,9 @@ render is brought to it over broad areas only:
     R'   = R * upsample(gain)
 
 W and R are the warp and the render shrunk to ANCHOR_SIDE (area average), G a Gaussian of
-`sigma_px` (given at a 256 px crop, so the same share of the face at 512). Detail, edges and whatever the network draws
-finer than that (teeth, lids, creases) are kept; its overall colour cast is not.
+`sigma_px` (given at a 256 px crop, so the same share of the face at 512). Detail, edges and
+whatever the network draws finer than that (teeth, lids, creases) are kept; its overall colour
+cast is not.
 
 `anchor_numpy` serves the CPU backends, `TorchAnchor` the device path
 (`reenact.render.generator_cuda`); they agree to rounding.

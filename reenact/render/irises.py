@@ -49,6 +49,11 @@ def _lid_curve(xy: np.ndarray, lid: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.interp(xs, *_lid_points(xy, lid)).astype(np.float32)
 
 
+# shares of the target's lid gap kept at their own scale under the upper and over the lower lid
+# when the fused eye opens wider than the target's
+LID_BANDS = (0.3, 0.2)
+
+
 def plate_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndarray,
                lo_t: np.ndarray) -> np.ndarray:
     """The plate row (target crop y) each fused row ys (h,1) samples, per column: (h,w) float32.
@@ -81,11 +86,6 @@ def bright_sclera(white: np.ndarray) -> np.ndarray:
         return np.array([225.0, 220.0, 215.0], np.float32)
     luma = white @ np.float32([0.299, 0.587, 0.114])
     return white[luma >= np.median(luma)].mean(axis=0).astype(np.float32)
-
-
-# shares of the target's lid gap kept at their own scale under the upper and over the lower lid
-# when the fused eye opens wider than the target's
-LID_BANDS = (0.3, 0.2)
 
 
 @dataclass(frozen=True)

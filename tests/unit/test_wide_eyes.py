@@ -82,7 +82,8 @@ def test_a_wider_open_eye_shows_white_above_the_iris(target):
     image = warp.render(fused)
     for eye in (0, 1):
         white, shown = _bright_white(crop, xy, eye), _shown_above_iris(image, fused, eye)
-        assert shown >= white - DARKER, f"eye {eye}: shown {shown:.1f}, picture's white {white:.1f}"
+        assert shown >= white - DARKER, \
+            f"eye {eye}: shown {shown:.1f}, picture's white {white:.1f}"
 
 
 def test_plate_rows_squash_a_closing_eye_and_keep_the_lid_bands_of_a_wider_one():
