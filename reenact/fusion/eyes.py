@@ -17,6 +17,12 @@ it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after f
   an up or down look; `stream.gaze_vertical`), put on the target's eyes scaled by the target's eye
   width; held while the eyes close (a closing lid drags the tracked iris with it). The iris
   ring moves rigidly with its centre.
+  Two eyes look together, so when their changes disagree by more than `AGREE_WITHIN` (eye
+  widths, along / across) one of them is misread: a glasses rim over an eye, or the far eye of
+  a turned head, read as a look up that the other eye does not share. From twice that on, that
+  axis takes the smaller of the two changes (none when they point opposite ways) instead of
+  their mean, so the target does not roll its eyes on one eye's word; in between, a blend. A
+  closing eye is left out of that as it is out of the mean (a wink is not a disagreement).
   With `gaze=False` the irises keep the target's neutral place in the eye.
 - **lids follow the gaze** (`lid_follow`, 0 to 1): both lids of an open eye move up or down by
   `lid_follow` times the iris's vertical move (most in the middle of the lid, none at the
@@ -40,6 +46,10 @@ _IRISES = (REGIONS["right_iris"], REGIONS["left_iris"])
 CLOSED_BELOW = 0.3  # actor openness (x its neutral) at or below which the target's eye is shut
 HOLD_BELOW = 0.45  # gaze is held while an eye is less open than this (x its neutral) ...
 HOLD_RAMP = 0.25  # ... and followed fully from HOLD_BELOW + HOLD_RAMP on
+# (along, across) eye widths: the two eyes' gaze changes further apart than this are in doubt
+# (frontal clips stay within about 0.05 across; a turned head's far eye reads glances larger
+# along, so that axis allows more)
+AGREE_WITHIN = np.array([0.15, 0.06])
 
 
 def openness_curve(ratio: float, *, wide_gain: float = 1.5, max_ratio: float = 1.8) -> float:
@@ -48,6 +58,19 @@ def openness_curve(ratio: float, *, wide_gain: float = 1.5, max_ratio: float = 1
     if ratio >= 1.0:
         return min(1.0 + wide_gain * (ratio - 1.0), max_ratio)
     return max((ratio - CLOSED_BELOW) / (1.0 - CLOSED_BELOW), 0.0)
+
+
+def agreed_gaze(change: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(2,) one gaze change from the two eyes' (2,2) changes (eye, [along, across]), weighted
+    by `weight` (2,) in 0-1 (how open each eye is): their weighted mean where they agree, the
+    smaller of the two per axis (0 when their signs differ) where they disagree by twice
+    AGREE_WITHIN or more, a blend in between; doubt counts only as far as both eyes are open."""
+    change = np.asarray(change, np.float64)
+    mean = (change * weight[:, None]).sum(axis=0) / max(float(weight.sum()), 1e-9)
+    a, b = change
+    smaller = np.where(np.sign(a) == np.sign(b), np.where(np.abs(a) <= np.abs(b), a, b), 0.0)
+    doubt = np.clip(np.abs(a - b) / AGREE_WITHIN - 1.0, 0.0, 1.0) * float(weight.min())
+    return mean + doubt * (smaller - mean)
 
 
 class EyeTransfer:
@@ -114,12 +137,12 @@ class EyeTransfer:
         out[upper, 1] = out[lower, 1] - wanted
 
     def _gaze_change(self, change: np.ndarray, ratio: np.ndarray) -> np.ndarray:
-        """(2,) the actor's gaze change (eye widths), both eyes weighted by openness, held
-        while they close, times gaze_gain (the vertical part times gaze_vertical too), within
-        gaze_limit."""
+        """(2,) the actor's gaze change (eye widths), both eyes weighted by openness (and in
+        doubt where they disagree: `agreed_gaze`), held while they close, times gaze_gain (the
+        vertical part times gaze_vertical too), within gaze_limit."""
         weight = np.clip((ratio - HOLD_BELOW) / HOLD_RAMP, 0.0, 1.0)
         if weight.sum() > 1e-3:
-            seen = (change * weight[:, None]).sum(axis=0) / weight.sum()
+            seen = agreed_gaze(change, weight)
             follow = float(min(weight.max(), 1.0))
             self._held = self._held + follow * (seen - self._held)
         gain = self.gaze_gain * np.array([1.0, self.gaze_vertical])

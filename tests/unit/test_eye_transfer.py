@@ -1,12 +1,12 @@
-"""The eye transfer after fusion: the openness curve's shape, the gaze gain and the lids that
-follow the gaze (issue 16)."""
+"""The eye transfer after fusion: the openness curve's shape, the gaze gain, the lids that
+follow the gaze (issue 16), and one eye's misreading not taken for a glance."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from reenact.fusion.eyes import CLOSED_BELOW, EyeTransfer, openness_curve
+from reenact.fusion.eyes import AGREE_WITHIN, CLOSED_BELOW, EyeTransfer, agreed_gaze, openness_curve
 from reenact.landmarks.head_pose import LOWER_LIDS, UPPER_LIDS, eye_openness, gaze
 
 
@@ -120,3 +120,42 @@ def test_the_lids_follow_an_up_or_down_look(face, across):
     sideways = follow.apply(face, _look(face, 0.1, 0.0), face, face)
     lids = np.concatenate(UPPER_LIDS + LOWER_LIDS)
     assert np.abs(sideways[lids] - face[lids]).max() < 0.02  # px; an up/down look moves ~1 px
+
+
+OPEN = np.ones(2)
+
+
+@pytest.mark.parametrize("look", [(0.12, 0.0), (0.0, -0.1), (-0.15, 0.08)])
+def test_eyes_that_agree_give_their_mean(look):
+    """Both eyes move together (a glance), a little apart (vergence, noise): the mean, as before."""
+    look = np.array(look)
+    apart = 0.9 * AGREE_WITHIN * np.array([1.0, -1.0])
+    change = np.stack([look + apart / 2, look - apart / 2])
+    assert agreed_gaze(change, OPEN) == pytest.approx(look, abs=1e-9)
+    assert agreed_gaze(np.stack([look, look]), np.array([1.0, 0.5])) == pytest.approx(look)
+
+
+def test_one_eye_read_looking_up_does_not_roll_the_eyes():
+    """The far eye of a turned head read 0.2 eye widths up, the near one level: not a look up."""
+    seen = agreed_gaze(np.array([[0.05, -0.2], [0.04, 0.0]]), OPEN)
+    assert seen[1] == pytest.approx(0.0)
+    assert seen[0] == pytest.approx(0.045)  # the eyes agree along: their mean
+    # pointing opposite ways, neither is believed; the same way, the smaller move is
+    assert agreed_gaze(np.array([[0.0, -0.2], [0.0, 0.1]]), OPEN)[1] == 0.0
+    assert agreed_gaze(np.array([[0.4, 0.0], [0.05, 0.0]]), OPEN)[0] == pytest.approx(0.05)
+
+
+def test_a_wink_is_not_a_disagreement():
+    """A closing eye's reading is left out of the mean, and out of the doubt: the open eye's
+    look is carried whole."""
+    change = np.array([[0.0, -0.15], [0.3, 0.2]])  # the shut eye's iris is dragged by its lid
+    assert agreed_gaze(change, np.array([1.0, 0.0])) == pytest.approx([0.0, -0.15])
+
+
+def test_doubt_grows_without_a_step():
+    """From AGREE_WITHIN to twice it the answer slides from the mean to the smaller move."""
+    gaps = np.linspace(0.0, 3.0 * AGREE_WITHIN[1], 601)
+    across = np.array([agreed_gaze(np.array([[0.0, -g], [0.0, 0.0]]), OPEN)[1] for g in gaps])
+    assert across[gaps <= AGREE_WITHIN[1]] == pytest.approx(-gaps[gaps <= AGREE_WITHIN[1]] / 2)
+    assert np.all(across[gaps >= 2 * AGREE_WITHIN[1]] == 0.0)
+    assert np.abs(np.diff(across)).max() < 0.01
