@@ -7,7 +7,11 @@ Openness: lid gap over eye width (`reenact.landmarks.regions.eye_open_ratio`), b
 
 `gaze_carried` compares actor and output iris position, per axis, over the frames where both
 faces' eyes are open: openness above OPEN and above OPEN_OF_MEDIAN of the face's own median
-openness (a closing lid drags the tracked iris down with it, a tracking artefact, not a glance):
+openness (a closing lid drags the tracked iris down with it, a tracking artefact, not a glance),
+and where the actor's two eyes agree (`eyes_agree`: each eye's iris relative to its own median
+over the frames, the two no further apart than MAX_EYE_SPLIT; two eyes look together, so a
+frame where one reads 0.12 eye widths up and the other level has one misread, a glasses rim or
+a turned head's far eye, and is no ground truth for the output to copy):
 
 - r: Pearson r, mean over the axes the actor moves by MIN_GAZE_STD or more (as before);
 - r_moving / gain: Pearson r and slope (output on actor), mean over the axes whose movement
@@ -34,6 +38,10 @@ MIN_GAZE_STD = 0.01  # eye widths: an actor whose iris moves less did not look a
 MIN_MOVING_STD = 0.02
 MIN_SNR = 2.5
 MIN_OPENNESS_STD = 0.02  # an actor whose openness varies less did not blink
+# (along, across) eye widths: the actor's two eyes, each against its own median, further apart
+# than this disagree (frontal clips stay under about 0.05 across and 0.15 along, a turned
+# head's far eye reads glances larger along)
+MAX_EYE_SPLIT = (0.3, 0.12)
 AXES = ("horizontal", "vertical")
 
 # (image-left corner, image-right corner, iris centre, upper lid, lower lid) per eye
@@ -47,8 +55,9 @@ def _xy(landmarks) -> np.ndarray:
     return points[..., :2]
 
 
-def iris_position(landmarks) -> np.ndarray:
-    """(..., 478, 2|3) -> (..., 2): (horizontal, vertical) iris offset in eye widths."""
+def iris_positions(landmarks) -> np.ndarray:
+    """(..., 478, 2|3) -> (..., 2, 2): per eye (image-left first), (horizontal, vertical) iris
+    offset in eye widths."""
     p = _xy(landmarks)
     out = []
     for left, right, iris, _, _ in _EYES:
@@ -59,7 +68,13 @@ def iris_position(landmarks) -> np.ndarray:
         offset = p[..., iris, :] - 0.5 * (p[..., left, :] + p[..., right, :])
         out.append(np.stack([(offset * u).sum(-1), (offset * n).sum(-1)], axis=-1)
                    / width[..., None])
-    return 0.5 * (out[0] + out[1])
+    return np.stack(out, axis=-2)
+
+
+def iris_position(landmarks) -> np.ndarray:
+    """(..., 478, 2|3) -> (..., 2): (horizontal, vertical) iris offset in eye widths, the two
+    eyes' mean."""
+    return iris_positions(landmarks).mean(axis=-2)
 
 
 def openness(landmarks) -> np.ndarray:
@@ -78,6 +93,19 @@ def eyes_open(landmarks) -> np.ndarray:
     median = float(np.median(finite)) if len(finite) else 0.0
     with np.errstate(invalid="ignore"):
         return (value > OPEN) & (value > OPEN_OF_MEDIAN * median)
+
+
+def eyes_agree(landmarks) -> np.ndarray:
+    """(T, 478, 2|3) -> (T,) bool: the two eyes' iris positions, each relative to its own median
+    over the open-eyed frames, no further apart than MAX_EYE_SPLIT on either axis (see module).
+    All True when no frame has open eyes (nothing to compare against)."""
+    each = iris_positions(landmarks)
+    opened = eyes_open(landmarks)
+    if not opened.any():
+        return np.ones(len(each), bool)
+    split = np.abs(np.diff(each - np.nanmedian(each[opened], axis=0), axis=-2))[..., 0, :]
+    with np.errstate(invalid="ignore"):
+        return (split <= np.asarray(MAX_EYE_SPLIT)).all(axis=-1)
 
 
 def tracking_noise(series) -> float:
@@ -100,7 +128,7 @@ def gaze_carried(actor, output, noise_from=None) -> dict:
     tracking noise does: noise_from (T', 478, 2|3), the actor's landmarks on consecutive frames
     to measure it on (None = `actor`, which must then be consecutive frames)."""
     a, o = iris_position(actor), iris_position(output)
-    a = np.where((eyes_open(actor) & eyes_open(output))[:, None], a, np.nan)
+    a = np.where((eyes_open(actor) & eyes_agree(actor) & eyes_open(output))[:, None], a, np.nan)
     consecutive = a if noise_from is None else np.where(
         eyes_open(noise_from)[:, None], iris_position(noise_from), np.nan)
     axes, moving, gains, stds, noises = {}, [], [], [], []

@@ -5,6 +5,8 @@ did not look around (`reenact.metrics.gaze`, `reenact.eval.gaze_sweep`), on real
   tracker's frame-to-frame noise). Its live (video-mode) track against its static re-track of
   the same frames: r_moving ~1; against an output that never moves: 0.
 - lp_d9 frames 10-60: the actor looks at the camera; r_moving is n/a, not a number made of noise.
+- pcavs_00010 (glasses, a head turned three-quarters): frames where the tracker reads the two
+  eyes apart are no ground truth; an output is not scored on them.
 - the gaze sweep: the warp moves the re-tracked iris with the asked gaze (r high), the
   unchanged target does not (r 0, gain 0).
 """
@@ -20,7 +22,9 @@ from reenact.config import load_config
 from reenact.eval.clips import iter_frames
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import FaceTracker
-from reenact.metrics.gaze import OPEN, gaze_carried, iris_position, openness, tracking_noise
+from reenact.metrics.gaze import (
+    OPEN, eyes_agree, gaze_carried, iris_position, openness, tracking_noise,
+)
 
 
 def _tracked(frames: list[np.ndarray], static: bool) -> np.ndarray:
@@ -75,6 +79,38 @@ def test_a_closing_lid_dragging_the_iris_is_not_a_glance(lp_d9):
     assert len(changed) > 6 and openness(actor[changed]).min() > OPEN  # OPEN alone keeps them
     carried = gaze_carried(actor, output)
     assert carried["r_moving"] > 0.8 and np.isnan(carried["vertical"]), carried
+
+
+@pytest.fixture(scope="module")
+def pcavs_00010(clips_dir: Path) -> np.ndarray:
+    return _tracked(list(iter_frames(clips_dir / "pcavs_00010.mp4", 106)), True)
+
+
+def _raise_irises(landmarks: np.ndarray, frames, by: float) -> np.ndarray:
+    """A copy with both irises moved up by `by` eye widths on `frames`."""
+    out = landmarks.copy()
+    for t in frames:
+        for iris, corners in ((slice(468, 473), (33, 133)), (slice(473, 478), (362, 263))):
+            width = float(np.hypot(*(out[t, corners[1], :2] - out[t, corners[0], :2])))
+            out[t, iris, 1] -= by * width
+    return out
+
+
+def test_frames_where_the_actors_eyes_disagree_are_no_ground_truth(lp_d9, pcavs_00010):
+    """pcavs_00010 looks down through glasses, the head turned three-quarters: on about a
+    quarter of the frames the tracker reads one eye well off the other (frames 29-31: the near
+    eye up under the rim, the far one level). Those frames are left out: an output that rolls
+    its eyes up there loses nothing, the same roll on frames where the eyes agree costs r.
+    lp_d9's glances and still frames (both eyes together) keep every frame."""
+    agree = eyes_agree(pcavs_00010)
+    assert 10 <= (~agree).sum() <= 50 and not agree[29:32].any(), np.flatnonzero(~agree)
+    assert eyes_agree(lp_d9["glance_static"]).all() and eyes_agree(lp_d9["still_static"]).all()
+    actor = pcavs_00010
+    honest = gaze_carried(actor, actor)
+    on_misread = gaze_carried(actor, _raise_irises(actor, np.flatnonzero(~agree), 0.3))
+    assert on_misread["vertical"] == pytest.approx(honest["vertical"]), on_misread
+    on_agreed = gaze_carried(actor, _raise_irises(actor, np.flatnonzero(agree)[::4], 0.3))
+    assert on_agreed["vertical"] < honest["vertical"] - 0.2, on_agreed
 
 
 def test_tracking_noise_ignores_glances_and_sees_white_noise():
