@@ -73,6 +73,17 @@ def open_mouth_actor(clips_dir: Path, clip: str, *, frames: int,
     return {"source": tracked[int(np.argmax(opening))], "neutral": neutral, "target": other}
 
 
+def look(landmarks: np.ndarray, along: float, across: float) -> np.ndarray:
+    """A copy of (478,3) `landmarks` with both irises moved by (along, across) eye widths
+    (along the image x, across the image y: the aligned crop is level)."""
+    out = landmarks.copy()
+    for iris, (left, right) in ((slice(468, 473), (33, 133)), (slice(473, 478), (362, 263))):
+        width = float(np.hypot(*(landmarks[right, :2] - landmarks[left, :2])))
+        out[iris, 0] += along * width
+        out[iris, 1] += across * width
+    return out
+
+
 def run_cli(*args: str, cwd: Path | None = None,
             file_size_limit: int | None = None) -> tuple[int, str, float]:
     """The real `reenact` command in a child process: (exit code, stderr, peak RSS in MiB).

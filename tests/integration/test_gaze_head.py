@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from reenact.landmarks.head_pose import eye_openness, gaze, head_angles
-from tests.helpers import aligned_actor, decode_rgb
+from tests.helpers import aligned_actor, decode_rgb, look
 
 SIZE = 256
 ROLL_FRAMES = 200
@@ -69,16 +69,6 @@ def portrait_target(portraits_dir: Path):
     return prepare_target(str(portraits_dir / "sadtalker_people_0.png"), _config())
 
 
-def _look(neutral: np.ndarray, along: float, across: float) -> np.ndarray:
-    """The neutral with both irises moved by (along, across) eye widths."""
-    out = neutral.copy()
-    for iris, corners in ((slice(468, 473), (33, 133)), (slice(473, 478), (362, 263))):
-        width = float(np.hypot(*(neutral[corners[1], :2] - neutral[corners[0], :2])))
-        out[iris, 0] += along * width
-        out[iris, 1] += across * width
-    return out
-
-
 def _device_renderer():
     from reenact.engine.shipped import shipped_weights
     from reenact.render.generator import load_generator
@@ -97,12 +87,12 @@ def test_a_gaze_shift_moves_the_rendered_iris(portrait_target, path):
     neutral = portrait_target.landmarks_crop
     r = _reenactor(portrait_target, _still_config(), renderer, source_neutral=neutral)
     still = gaze(_retrack(_render(r, neutral)))
-    right = gaze(_retrack(_render(r, _look(neutral, 0.15, 0.0)))) - still
-    down = gaze(_retrack(_render(r, _look(neutral, 0.0, 0.1)))) - still
+    right = gaze(_retrack(_render(r, look(neutral, 0.15, 0.0)))) - still
+    down = gaze(_retrack(_render(r, look(neutral, 0.0, 0.1)))) - still
     assert (right[:, 0] > 0.05).all(), right
     assert (down[:, 1] > 0.0).all() and down[:, 1].mean() > 0.015, down
     r.motion.eyes.gaze = False
-    off = gaze(_retrack(_render(r, _look(neutral, 0.15, 0.0)))) - still
+    off = gaze(_retrack(_render(r, look(neutral, 0.15, 0.0)))) - still
     assert (np.abs(off[:, 0]) < 0.03).all(), off
 
 
@@ -117,7 +107,7 @@ def test_a_closed_eye_closes_a_big_eyed_target(clips_dir: Path, portraits_dir: P
     assert eye_openness(frames[12]).max() < 0.25 * eye_openness(neutral).min()  # a blink
     r = _reenactor(target, _still_config(), source_neutral=neutral)
     own = eye_openness(_retrack(target.frame))
-    shut = eye_openness(_retrack(_render(r, _look(frames[12], 0.15, 0.0))))
+    shut = eye_openness(_retrack(_render(r, look(frames[12], 0.15, 0.0))))
     assert (shut < 0.35 * own).all(), (shut, own)
     opened = eye_openness(_retrack(_render(r, frames[30])))
     assert (opened > 0.7 * own).all(), (opened, own)
@@ -263,7 +253,7 @@ def test_the_generator_keeps_the_warps_eyes(portrait_target, path):
     from reenact.render import build_renderer
 
     neutral = portrait_target.landmarks_crop
-    looking = _look(neutral, 0.15, 0.05)
+    looking = look(neutral, 0.15, 0.05)
     kept, own = _generators(path)
     warp = build_renderer(_config())
     for r in (kept, own, warp):

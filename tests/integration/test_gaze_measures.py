@@ -25,6 +25,7 @@ from reenact.landmarks.tracker import FaceTracker
 from reenact.metrics.gaze import (
     OPEN, eyes_agree, gaze_carried, iris_position, openness, tracking_noise,
 )
+from tests.helpers import look
 
 
 def _tracked(frames: list[np.ndarray], static: bool) -> np.ndarray:
@@ -87,12 +88,10 @@ def pcavs_00010(clips_dir: Path) -> np.ndarray:
 
 
 def _raise_irises(landmarks: np.ndarray, frames, by: float) -> np.ndarray:
-    """A copy with both irises moved up by `by` eye widths on `frames`."""
+    """A copy of (T,478,3) `landmarks` with both irises moved up by `by` eye widths on `frames`."""
     out = landmarks.copy()
     for t in frames:
-        for iris, corners in ((slice(468, 473), (33, 133)), (slice(473, 478), (362, 263))):
-            width = float(np.hypot(*(out[t, corners[1], :2] - out[t, corners[0], :2])))
-            out[t, iris, 1] -= by * width
+        out[t] = look(out[t], 0.0, -by)
     return out
 
 

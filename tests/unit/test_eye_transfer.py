@@ -6,8 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reenact.fusion.eyes import AGREE_WITHIN, CLOSED_BELOW, EyeTransfer, agreed_gaze, openness_curve
+from reenact.fusion.eyes import (
+    AGREE_WITHIN, CLOSED_BELOW, EyeTransfer, agreed_gaze, openness_curve,
+)
 from reenact.landmarks.head_pose import LOWER_LIDS, UPPER_LIDS, eye_openness, gaze
+from tests.helpers import look
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +40,10 @@ def test_the_curve_is_monotonic_and_continuous():
     assert np.abs(np.diff(values)).max() < 0.005  # no step anywhere (steepest: 0.8 / 0.3 per unit)
 
 
-def _look(face: np.ndarray, along: float, across: float) -> np.ndarray:
-    """`face` with both irises moved by (along, across) eye widths (the crop is level)."""
-    out = face.copy()
-    for iris, (left, right) in ((slice(468, 473), (33, 133)), (slice(473, 478), (362, 263))):
-        width = float(np.hypot(*(face[right, :2] - face[left, :2])))
-        out[iris, 0] += along * width
-        out[iris, 1] += across * width
-    return out
-
-
 def _carried(transfer: EyeTransfer, face: np.ndarray, along: float, across: float) -> np.ndarray:
     """(2,) the iris offset the transfer puts on `face` (mean of the eyes, eye widths)."""
     transfer.reset()
-    out = transfer.apply(face, _look(face, along, across), face, face)
+    out = transfer.apply(face, look(face, along, across), face, face)
     return (gaze(out) - gaze(face)).mean(axis=0)
 
 
@@ -81,7 +74,7 @@ def test_gaze_vertical_scales_only_the_up_and_down_part(face):
 def test_a_closed_eye_stays_closed_whatever_the_gaze(face, along, across):
     """The actor's lids at a quarter of their neutral gap while the irises look anywhere: the
     target's lids meet (the gaze gain does not open them)."""
-    shut = _look(face, along, across)
+    shut = look(face, along, across)
     for eye in (0, 1):  # every lid pair at a quarter of its neutral gap
         gap = face[LOWER_LIDS[eye], 1] - face[UPPER_LIDS[eye], 1]
         shut[UPPER_LIDS[eye], 1] = shut[LOWER_LIDS[eye], 1] - 0.25 * gap
@@ -99,13 +92,13 @@ def _lid_middles(points: np.ndarray, eye: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("across", [-0.08, 0.06])
-def test_the_lids_follow_an_up_or_down_look(face, across):
+def test_the_lids_follow_an_up_or_downlook(face, across):
     """stream.lid_follow: both lids move with the iris by that share of its vertical move (the
     most in the lid's middle, nothing at the corners), so the gap, the openness, is unchanged;
     a sideways look moves no lid; 0 keeps them still."""
     follow = EyeTransfer(gaze_gain=1.0, gaze_vertical=1.0, lid_follow=0.6)
     still = EyeTransfer(gaze_gain=1.0, gaze_vertical=1.0, lid_follow=0.0)
-    looked = _look(face, 0.0, across)
+    looked = look(face, 0.0, across)
     out = follow.apply(face, looked, face, face)
     base = still.apply(face, looked, face, face)
     for eye, (left, right) in enumerate(((33, 133), (362, 263))):
@@ -117,7 +110,7 @@ def test_the_lids_follow_an_up_or_down_look(face, across):
     assert (gaze(out) - gaze(base)) == pytest.approx(np.zeros((2, 2)), abs=1e-4)
     assert np.abs(base[np.concatenate(UPPER_LIDS + LOWER_LIDS)]
                   - face[np.concatenate(UPPER_LIDS + LOWER_LIDS)]).max() < 1e-3
-    sideways = follow.apply(face, _look(face, 0.1, 0.0), face, face)
+    sideways = follow.apply(face, look(face, 0.1, 0.0), face, face)
     lids = np.concatenate(UPPER_LIDS + LOWER_LIDS)
     assert np.abs(sideways[lids] - face[lids]).max() < 0.02  # px; an up/down look moves ~1 px
 
