@@ -11,7 +11,9 @@
 - how much each pixel follows the head: fully above the chin, fading to nothing over the neck,
   so the shoulders stay and the neck bends; and fully inside the head's ellipse, fading to
   nothing at the zone's reach beyond it, so long hair bends back to the hair that stays instead
-  of tearing from it along the zone's edge (the wall showing through the cut);
+  of tearing from it along the zone's edge (the wall showing through the cut); likewise, less
+  and less within `_STAY_BEND` of any part of the person that stays (outside the zone: a
+  turban's knot, a shawl, hair the ellipse cuts through), so the head bends to it there too;
 - a clean plate: the frame with the head inpainted (cv2.inpaint at quarter size), shown where
   the head moves away; above the chin it is filled from the background alone (the wall behind
   the head, not the hair around it) where the box shows enough of it.
@@ -42,6 +44,7 @@ _NECK_LENGTH = 0.5  # below the chin, where the zone ends
 _FOLLOW_FADE = (0.02, 0.4)  # below the chin: follows fully to the first, not at all from the 2nd
 _MOTION_MARGIN = 0.25  # the box grows by this x crop side for the head's largest motion
 _HAIR_BEND = 1.0  # the head ellipse's radius from which hair follows less, to none at its reach
+_STAY_BEND = 0.12  # crop units: the head follows less within this of the person's staying parts
 _MIN_BACKGROUND = 0.05  # the plate is filled from the background alone when the box has this much
 _STEP = 8  # the per-pixel move is computed on a grid this many times coarser, then upsampled
 
@@ -148,7 +151,8 @@ class HeadRegion:
             zone = np.maximum(zone, reach) * person[y0:y1, x0:x1]
         self.alpha = np.ascontiguousarray(zone, dtype=np.float32)
         self._alpha8 = np.round(self.alpha * 255.0).astype(np.uint8)
-        self._coarse = self._coarse_grid(alignment, lm, x1 - x0, y1 - y0)
+        staying = None if person is None else (person[y0:y1, x0:x1] > 0.5) & (self.alpha < 0.05)
+        self._coarse = self._coarse_grid(alignment, lm, x1 - x0, y1 - y0, staying)
         self._map_x = np.empty((y1 - y0, x1 - x0), np.float32)
         self._map_y = np.empty_like(self._map_x)
         self._grid_y, self._grid_x = (v.astype(np.float32) for v in np.mgrid[0:y1 - y0, 0:x1 - x0])
@@ -193,9 +197,11 @@ class HeadRegion:
         plate[hole > 0] = filled[hole > 0]
         return plate
 
-    def _coarse_grid(self, alignment: Alignment, lm: np.ndarray, w: int, h: int):
+    def _coarse_grid(self, alignment: Alignment, lm: np.ndarray, w: int, h: int,
+                     staying: np.ndarray | None = None):
         """Sample positions (gx, gy) and follow weights (ch,cw) of a grid _STEP times coarser
-        than the box, placed where cv2.resize's bilinear upsampling to (w, h) reads them."""
+        than the box, placed where cv2.resize's bilinear upsampling to (w, h) reads them.
+        staying: (h,w) bool, the person's pixels outside the head's zone (None: not known)."""
         x0, y0 = self.box[:2]
         cw, ch = max(2, -(-w // _STEP)), max(2, -(-h // _STEP))
         xs = x0 + (np.arange(cw) + 0.5) * w / cw - 0.5
@@ -208,7 +214,18 @@ class HeadRegion:
         # instead of tearing from it; the face, the head's outline and the neck move whole
         outer = 1.0 + _MOTION_MARGIN
         bend = _smooth((outer - _ellipse(cx, cy)) / (outer - _HAIR_BEND))
-        return gx, gy, (_smooth(1.0 - fade) * np.maximum(bend, _neck_band(cx))).astype(np.float32)
+        follow = _smooth(1.0 - fade) * np.maximum(bend, _neck_band(cx))
+        if staying is not None and staying.any():
+            # where the zone meets more of the person that stays (a turban's knot, a shawl, hair
+            # the ellipse cuts through), the head bends to it too: moved whole up to that edge,
+            # it would open a gap there with the wall's plate showing through
+            far = cv2.distanceTransform(np.where(staying, 0, 255).astype(np.uint8),
+                                        cv2.DIST_L2, 5)
+            rows = np.clip(np.round(gy - y0).astype(int), 0, h - 1)
+            cols = np.clip(np.round(gx - x0).astype(int), 0, w - 1)
+            reach = _STAY_BEND * s / alignment.scale  # crop units -> frame pixels
+            follow = follow * _smooth(far[rows, cols] / reach)
+        return gx, gy, follow.astype(np.float32)
 
     def _fill_maps(self, inv: np.ndarray) -> None:
         """self._map_x / _map_y (h,w) float32 box coordinates: p + follow (inv p - p); the
