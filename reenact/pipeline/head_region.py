@@ -147,17 +147,17 @@ class HeadRegion:
         zone = np.maximum(head, neck)
         person = person_mask(frame) if segment else None
         if person is not None:  # the person's hair beyond the ellipse goes with the head too
+            person = person[y0:y1, x0:x1]
             reach = _smooth((1.0 + _MOTION_MARGIN - ell) / 0.15)
-            zone = np.maximum(zone, reach) * person[y0:y1, x0:x1]
+            zone = np.maximum(zone, reach) * person
         self.alpha = np.ascontiguousarray(zone, dtype=np.float32)
         self._alpha8 = np.round(self.alpha * 255.0).astype(np.uint8)
-        staying = None if person is None else (person[y0:y1, x0:x1] > 0.5) & (self.alpha < 0.05)
+        staying = None if person is None else (person > 0.5) & (self.alpha < 0.05)
         self._coarse = self._coarse_grid(alignment, lm, x1 - x0, y1 - y0, staying)
         self._map_x = np.empty((y1 - y0, x1 - x0), np.float32)
         self._map_y = np.empty_like(self._map_x)
         self._grid_y, self._grid_x = (v.astype(np.float32) for v in np.mgrid[0:y1 - y0, 0:x1 - x0])
-        self._plate = self._clean_plate(frame[y0:y1, x0:x1], self.alpha,
-                                        None if person is None else person[y0:y1, x0:x1],
+        self._plate = self._clean_plate(frame[y0:y1, x0:x1], self.alpha, person,
                                         _smooth((cy - chin) / 0.1))
         # the background's share of each pixel, (1 - a) plate, and the head layer of the
         # target frame, frame - (1 - a) plate (premultiplied; int16: it may go negative)
