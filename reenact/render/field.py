@@ -23,6 +23,9 @@ FACE_OVAL = REGIONS["face_oval"]
 _SHIFT = 4  # cv2 drawing sub-pixel bits
 _CENTRAL_X = np.array([[-0.5, 0.0, 0.5]], np.float32)  # d/dx by central differences
 _CENTRAL_Y = _CENTRAL_X.T.copy()
+# a backward-field sample near a fold, further than this (grid cells) from its neighbours'
+# median, is a stray pre-image (MeshField.backward)
+STRAY_CELLS = 0.5
 
 
 def anchor_points(target_xy: np.ndarray, size: int, *, ring_scale: float = 1.22) -> np.ndarray:
@@ -232,7 +235,8 @@ class MeshField:
         field: (G,G,2) forward field. Returns (G,G,2) float32 backward displacement q - p'.
         Newton (unlike the fixed point q <- p' - d(q)) also converges where the warp stretches
         more than 2x, as in an opening mouth. Where the fused mesh folds over (det < 0) the step
-        is clamped to two grid cells and the result is one of the pre-images.
+        is clamped to two grid cells and the result is one of the pre-images; samples that
+        stray from their neighbours there are then moved to them (`_without_strays`).
         """
         px, py = self._px, self._py
         packed = self._with_jacobian(field)
@@ -252,4 +256,29 @@ class MeshField:
         out = np.empty_like(field)
         out[..., 0] = qx - px
         out[..., 1] = qy - py
-        return out
+        return self._without_strays(out, det)
+
+    def _without_strays(self, back: np.ndarray, det: np.ndarray) -> np.ndarray:
+        """`back` (G,G,2) with the samples near a fold that stray from their 3x3 neighbours'
+        median moved to it (in place; returned). det: (G,G) the forward map's Jacobian
+        determinant at each sample's pre-image.
+
+        Where the fused mesh folds over (a far cheek pressed against the nose by a head turn,
+        a face outline pushed past the anchor ring), neighbouring samples land on different
+        pre-images, and the remap drew a dotted line of the wrong pre-image's pixels (black
+        dots along lp_s3's cheek at a 17 degree turn). A median of a locally linear field is the
+        field itself, and a warp that does not fold is left exactly as it was (a stretch as
+        steep as an opening mouth's has kinks, but no fold). The weight ramps (a sample's or a
+        neighbour's det from 0.2 down to 0.1; its distance from the median from STRAY_CELLS to
+        twice that) keep the result continuous, so that the GPU's copy of this step
+        (`reenact.render.warp_torch`) follows it closely."""
+        fold = np.clip((0.2 - det) / 0.1, 0.0, 1.0).astype(np.float32)
+        if not fold.any():
+            return back
+        near = cv2.dilate(fold, np.ones((3, 3), np.uint8))
+        median = cv2.medianBlur(back, 3)
+        limit = STRAY_CELLS / float(self.to_grid_scale.min())
+        far = np.abs(back - median).max(axis=2)
+        weight = near * np.clip(far / limit - 1.0, 0.0, 1.0)
+        back += weight[..., None] * (median - back)
+        return back

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reenact.render.field import NUM_MESH
+from reenact.render.field import NUM_MESH, STRAY_CELLS
 from reenact.render.warp import WarpRenderer
 
 MAX_POINTS = 1024  # mesh + anchors of any target (468 + ~60)
@@ -43,6 +43,7 @@ class TorchWarp(torch.nn.Module):
             "points": torch.zeros(g, g, 2),  # the coarse samples' pixel positions
             "to_grid": torch.zeros(4),  # scale x, scale y, offset x, offset y
             "max_step": torch.zeros(()),
+            "stray_limit": torch.zeros(()),  # field.STRAY_CELLS grid cells, in pixels
             "target_mesh": torch.zeros(NUM_MESH, 2),
             "dense_grid": torch.zeros(1, s, s, 2),  # where each pixel reads the coarse grid
             "inside": torch.zeros(s, s, 1),  # 1 inside the face box
@@ -74,6 +75,7 @@ class TorchWarp(torch.nn.Module):
         to_grid = np.concatenate([field.to_grid_scale, field.to_grid_offset]).astype(np.float32)
         self.to_grid.copy_(torch.from_numpy(to_grid))
         self.max_step.fill_(2.0 / float(field.to_grid_scale.min()))
+        self.stray_limit.fill_(STRAY_CELLS / float(field.to_grid_scale.min()))
         self.target_mesh.copy_(torch.from_numpy(cpu_warp._target_xy[:NUM_MESH]))
         # cv2.resize's convention: pixel x of the box reads grid x (x - x0 + 0.5) G / w - 0.5,
         # clamped to the grid (edge replicated); outside the box the map is the identity
@@ -98,6 +100,18 @@ class TorchWarp(torch.nn.Module):
         return F.grid_sample(packed, where, mode="bilinear", padding_mode="zeros",
                              align_corners=True)[0]
 
+    def _without_strays(self, back: torch.Tensor, det: torch.Tensor) -> torch.Tensor:
+        """`MeshField._without_strays` on (1,2,G,G), det (G,G); no host sync (the CUDA graph
+        keeps it): the weights are computed everywhere, 0 where no fold is near."""
+        g = self.grid
+        fold = ((0.2 - det) / 0.1).clamp(0.0, 1.0)
+        near = F.max_pool2d(fold[None, None], 3, stride=1, padding=1)[0, 0]
+        padded = F.pad(back, (1, 1, 1, 1), mode="replicate")  # cv2.medianBlur's border
+        median = F.unfold(padded, 3).view(2, 9, g, g).median(dim=1).values[None]
+        far = (back - median).abs().amax(dim=1)[0]
+        weight = near * (far / self.stray_limit - 1.0).clamp(0.0, 1.0)
+        return back + weight * (median - back)
+
     def dense_map(self, fused: torch.Tensor) -> torch.Tensor:
         """fused (478,2) -> (S,S,2) source pixel of each output pixel (identity off the face),
         before the eyeballs' override."""
@@ -119,7 +133,7 @@ class TorchWarp(torch.nn.Module):
             det = torch.where(det.abs() < 0.05, torch.full_like(det, 0.05), det)
             qx = qx - torch.clamp((jyy * rx - jxy * ry) / det, -self.max_step, self.max_step)
             qy = qy - torch.clamp((jxx * ry - jyx * rx) / det, -self.max_step, self.max_step)
-        back = torch.stack([qx - px, qy - py])[None]  # (1,2,G,G)
+        back = self._without_strays(torch.stack([qx - px, qy - py])[None], det)  # (1,2,G,G)
         up = F.grid_sample(back, self.dense_grid, mode="bilinear", padding_mode="border",
                            align_corners=True)[0].permute(1, 2, 0)
         return self.identity + self.inside * up

@@ -97,7 +97,11 @@ def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
         with torch.no_grad():
             got = warp(torch.from_numpy(xy)).numpy()[0].transpose(1, 2, 0)
         diff = np.abs(got - expected)
-        assert diff.mean() < 0.5 and np.percentile(diff, 99.9) < 4.0
+        # 99.9th percentile: where the exaggerated mesh folds, each path lands on one of the
+        # pre-images and moves the stray ones to their neighbours (field._without_strays); a
+        # sample at the edge of a stray in one path and not in the other differs by a few
+        # levels (worst frame 3.1 without that step, 4.6 with it)
+        assert diff.mean() < 0.5 and np.percentile(diff, 99.9) < 5.0
     assert eyes_seen and overlay_seen  # the sparse CPU planes were exercised
     moved = np.abs(cpu.render(exaggerated(replay)[-1]).astype(int) - replay.crop).mean()
     assert moved > 0.5  # the warp changes the face: the comparison is not of two copies
