@@ -21,25 +21,44 @@ it, never beyond) and smoothed with a One Euro filter, so the head neither flies
 no frame-to-frame step is larger than the actor's own step plus `CATCH_UP` (the One Euro filter
 alone can overshoot a step while it catches up after a fast move).
 Modes: "off" (nothing moves; the landmarks pass unchanged), "rotate" (pitch, yaw, roll), "full"
-(also shift and scale). `HeadPose.turn(fused, centre)` turns the fused mesh by pitch and yaw;
+(also shift and scale). `HeadPose.turn(fused, turn_centre(neutral))` turns the fused mesh by
+pitch and yaw about a point behind the face (`TURN_DEPTH`), so its eyes move as a turning head's
+do; in "full" the frame's shift is then what the actor's eyes moved beyond that (`eyes_moved`);
 `HeadPose.frame_matrix(...)` is the roll / shift / scale as a 2-D similarity of the target frame.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from reenact.errors import ConfigError
 from reenact.landmarks.align import Alignment, canonical_eye_centres
 from reenact.landmarks.head_pose import (
-    euler_deg, rigid_fit, rotate_mesh, rotation_matrix, undo_pose,
+    RIGID_POINTS, euler_deg, rigid_fit, rotate_mesh, rotation_matrix, undo_pose,
 )
 from reenact.landmarks.smoothing import OneEuroFilter
 
 HEAD_MODES = ("off", "rotate", "full")
+# The face turns (pitch, yaw) about a point behind it: the rigid points' centre in x and y, and
+# in depth this far from their centre's depth towards the depth of the outline beside the
+# cheeks (0 = the rigid points' centre, near the eyes' depth; 1 = the outline's). A head turns
+# about the neck, behind the face, and the hair and ears beside the outline do not turn with it
+# in 2-D. Turned about the rigid points' own centre, a 17 degree turn swung the outline 21 crop
+# pixels the other way from the nose, into or away from the hair beside it: the warp stretched
+# hair into the temple and the generator drew a translucent ghost of the face's edge
+# (styletalk_feifeili_clip1 driving lp_s3). Live-path self-reenactment (each clip its own
+# target, real turns as ground truth, warp, 150 frames), 0 -> 0.5: styletalk_feifeili_clip1
+# 0.665 -> 0.694, hdtf_katiehill 0.533 -> 0.543, fsgan_conan 0.698 -> 0.707,
+# styletalk_obama_clip1 0.712 -> 0.711, styletalk_kristinoem 0.831 -> 0.830; `reenact eval -c
+# eval`'s four clips, depth 0 / 0.25 / 0.5 / 0.75 / 1: 0.7651 / 0.7679 / 0.7674 / 0.7648 /
+# 0.7615, and at 1 the interior slides so far that the near temple drags the hairline in.
+TURN_DEPTH = 0.5
+# the outline beside the cheeks, left and right, and the eye corners (MediaPipe face mesh)
+OUTLINE_SIDES = np.array([234, 454, 93, 323, 127, 356, 132, 361], dtype=np.int64)
+EYE_CORNERS = np.array([33, 133, 362, 263], dtype=np.int64)
 # the most the output may step beyond the actor's own step, per frame: pitch, yaw, roll (deg),
 # shift x, y (IODs), log scale
 CATCH_UP = np.array([0.5, 0.5, 0.5, 0.01, 0.01, 0.005])
@@ -81,6 +100,10 @@ class HeadPose:
             return fused
         return rotate_mesh(fused, rotation_matrix(self.pitch, self.yaw, 0.0), centre)
 
+    def shifted(self, by: np.ndarray) -> HeadPose:
+        """This pose with `by` (2,) image x, y in inter-ocular distances added to its shift."""
+        return replace(self, shift=(self.shift[0] + float(by[0]), self.shift[1] + float(by[1])))
+
     def is_still(self) -> bool:
         """True when roll, shift and scale would move no pixel of the frame."""
         return (abs(self.roll) < 0.02 and abs(self.shift[0]) < 1e-4 and abs(self.shift[1]) < 1e-4
@@ -95,6 +118,24 @@ class HeadPose:
         p = np.asarray(pivot, np.float64)
         t = p - rs @ p + iod * np.asarray(self.shift, np.float64)
         return np.concatenate([rs, t[:, None]], axis=1)
+
+
+def turn_centre(neutral: np.ndarray) -> np.ndarray:
+    """(3,) the point the face in `neutral` (478,3 crop pixels) turns about (`TURN_DEPTH`)."""
+    lm = np.asarray(neutral, np.float64)
+    centre = lm[RIGID_POINTS, :3].mean(axis=0)
+    centre[2] += TURN_DEPTH * (lm[OUTLINE_SIDES, 2].mean() - centre[2])
+    return centre
+
+
+def eyes_moved(before: np.ndarray, after: np.ndarray, alignment: Alignment) -> np.ndarray:
+    """(2,) how far the eye midpoint moved from `before` to `after` ((478,2|3) crop pixels of
+    the face `alignment` crops), in the image's x, y and the face's inter-ocular distances: the
+    units of `HeadPose.shift`."""
+    step = (np.asarray(after, np.float64)[EYE_CORNERS, :2]
+            - np.asarray(before, np.float64)[EYE_CORNERS, :2]).mean(axis=0)
+    axes = alignment.inverse[:, :2] * alignment.scale  # crop -> image axes, unscaled
+    return axes @ step / (0.25 * alignment.size)  # the crop's IOD: 0.25 of its side
 
 
 def _image_pose(alignment: Alignment) -> np.ndarray:

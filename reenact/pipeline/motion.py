@@ -8,8 +8,9 @@
 
 `fuse` undoes the actor's head motion (`HeadMotion`, unless stream.head_motion is "off"), fuses
 the expression, carries gaze and eye openness (`reenact.fusion.eyes.EyeTransfer`) and turns the
-fused mesh by the bounded pitch and yaw about the target's head centre; `composite` moves the
-target's head (face, hair, neck) by the bounded roll (and in "full" shift and scale) over a
+fused mesh by the bounded pitch and yaw about a point behind the target's face
+(`head_motion.turn_centre`); `composite` moves the target's head (face, hair, neck) by the
+bounded roll (and in "full" shift and scale, less what the turn already moved the eyes) over a
 background that stays (`HeadRegion`, prepared once per still target, on first use).
 """
 
@@ -19,8 +20,9 @@ import numpy as np
 
 from reenact.config import Config
 from reenact.fusion.eyes import EyeTransfer
-from reenact.landmarks.head_pose import RIGID_POINTS
-from reenact.pipeline.head_motion import HEAD_MODES, HeadMotion, HeadPose
+from reenact.pipeline.head_motion import (
+    HEAD_MODES, HeadMotion, HeadPose, eyes_moved, turn_centre,
+)
 from reenact.pipeline.head_region import HeadRegion
 
 
@@ -90,8 +92,12 @@ class MotionStage:
         if adjust is not None:
             fused = adjust(fused, neutral)
         drawn = fused if draw is None else draw(fused, neutral)
-        centre = np.asarray(neutral, np.float64)[RIGID_POINTS, :3].mean(axis=0)
+        centre = turn_centre(neutral)
         turned = pose.turn(fused, centre)
+        if self.mode == "full" and alignment is not None:
+            # the actor's eye shift in the image includes what their turn moved the eyes; the
+            # turned mesh moves the target's eyes by that already: the head region takes the rest
+            pose = pose.shifted(-eyes_moved(fused, turned, target.alignment))
         return turned, (turned if drawn is fused else pose.turn(drawn, centre)), pose
 
     def prepare(self, target) -> HeadRegion:

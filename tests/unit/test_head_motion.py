@@ -87,3 +87,34 @@ def test_pose_turns_the_fused_mesh_and_moves_the_frame(face):
     m = pose.frame_matrix(np.array([100.0, 100.0]), iod=50.0)
     assert m @ np.array([100.0, 100.0, 1.0]) == pytest.approx([105.0, 100.0])
     assert np.degrees(np.arctan2(m[1, 0], m[0, 0])) == pytest.approx(12.0)
+
+
+def test_the_eyes_move_is_in_image_axes_and_inter_ocular_distances():
+    """A face moved in its crop: `eyes_moved` is the eye midpoint's move in the image, over the
+    face's inter-ocular distance in the image (the units of HeadPose.shift)."""
+    from reenact.config import load_config
+    from reenact.pipeline.head_motion import EYE_CORNERS, eyes_moved
+    from reenact.pipeline.target import prepare_target
+
+    target = prepare_target("", load_config())
+    before = target.landmarks_crop.astype(np.float64)
+    after = before.copy()
+    after[:, :2] += [9.0, -4.0]
+    image = [target.alignment.landmarks_to_image(lm)[EYE_CORNERS, :2].mean(axis=0)
+             for lm in (before, after)]
+    iod = 0.25 * target.alignment.size / target.alignment.scale
+    assert eyes_moved(before, after, target.alignment) == pytest.approx(
+        (image[1] - image[0]) / iod, abs=1e-4)
+
+
+def test_a_turn_swings_the_face_about_a_point_behind_it(face):
+    """Turned 15 degrees about `turn_centre`, the nose moves further than the eyes and the
+    outline beside the cheeks moves least (it meets hair that does not turn)."""
+    from reenact.pipeline.head_motion import OUTLINE_SIDES, turn_centre
+
+    turned = HeadPose(yaw=15.0).turn(face, turn_centre(face))
+    moved = np.abs(turned[:, 0] - face[:, 0])
+    nose, eyes, outline = moved[[1, 4]].mean(), moved[[33, 133, 362, 263]].mean(), \
+        moved[OUTLINE_SIDES].mean()
+    assert nose > eyes > outline, (nose, eyes, outline)
+    assert outline < 0.5 * nose
