@@ -47,6 +47,13 @@ class StreamConfig:
     neutral_path: str = ""  # optional .npz of saved actor neutral landmarks
     hold_s: NonNegative = 0.5  # face lost: hold the last good output this long...
     fade_s: NonNegative = 1.0  # ...then fade to the target's neutral over this long
+    # a face back after the output has faded to the target's neutral (lost longer than hold_s +
+    # fade_s) is calibrated again, head pose included: the next shot of an edited video, or you
+    # back at your desk, is not read against the last one's neutral (sberswap_nggyup's cut
+    # from a close-up to a wide shot and back, 1.8x as large and turned 16 degrees: the eyes
+    # were asked 0.14 eye widths sideways while the actor looked ahead). Never with a neutral
+    # given (stream.neutral_path); false keeps the first calibration for the whole session
+    recalibrate_after_loss: bool = True
     max_frames: Count = 0  # stop after N frames (0 = until the source ends / Ctrl-C)
     duration_s: NonNegative = 0.0  # stop after this many seconds (0 = no limit)
     show_stats: bool = True  # draw per-stage timing on the preview

@@ -108,6 +108,12 @@ class Reenactor:
             self.calibrator.set(source_neutral)
         elif config.stream.neutral_path:
             self.calibrator.load(config.stream.neutral_path)
+        # a face back after a long loss calibrates again (stream.recalibrate_after_loss), unless
+        # the neutral was given
+        self.recalibrate_after_s = (
+            config.stream.hold_s + config.stream.fade_s
+            if config.stream.recalibrate_after_loss and source_neutral is None
+            and not config.stream.neutral_path else None)
         # beta is per crop pixel: the same motion is twice as fast in pixels at 512 as at 256
         self.landmark_filter = OneEuroFilter(
             min_cutoff=s.min_cutoff, beta=s.beta * 256 / config.renderer.size, d_cutoff=s.d_cutoff
@@ -156,6 +162,10 @@ class Reenactor:
         if tracked.source is None:
             return FrameJob(t_s, self._lost(t_s, clock), image_landmarks=seen)
         self.frames_with_face += 1
+        lost_since = self.face_lost.lost_since
+        if (self.recalibrate_after_s is not None and lost_since is not None
+                and t_s - lost_since > self.recalibrate_after_s):
+            self.recalibrate()  # the output has faded to neutral: a new start
         start = time.perf_counter_ns()
         source = self.landmark_filter.filter(tracked.source, t_s) if self.smoothing else tracked.source
         smooth_ms = (time.perf_counter_ns() - start) / 1e6

@@ -66,3 +66,47 @@ def test_expression_carried_from_a_talking_start_matches_a_neutral_start(talking
     print(f"{kind}: expression r {r}")
     assert r["neutral start"] > 0.9, r
     assert abs(r["talking start"] - r["neutral start"]) <= 0.05, r
+
+
+def _asked_after_a_cut(clips_dir, portraits_dir, recalibrate: bool):
+    """sberswap_nggyup drives a portrait through the live path: a close-up (frames 0-21), a wide
+    shot where no face is tracked (22-92, 2.8 s), the close-up again at 1.8x the size and turned.
+    Returns {frame: (asked gaze (2,) eye widths, head yaw deg)} over frames 104-129, and the
+    frames 93-129 where nothing was rendered (calibrating)."""
+    from reenact.landmarks.head_pose import gaze
+    from reenact.pipeline.factory import build_reenactor
+    from reenact.pipeline.timing import StageTimer
+    from tests.helpers import decode_rgb
+
+    config = load_config(None, [f"stream.target={portraits_dir / 'lp_s0.jpg'}",
+                                "renderer.kind=warp",
+                                f"stream.recalibrate_after_loss={str(recalibrate).lower()}"])
+    r = build_reenactor(config, timer=StageTimer())
+    base = gaze(r.target.landmarks_crop)
+    asked, calibrating = {}, []
+    for i, image in enumerate(decode_rgb(clips_dir / "sberswap_nggyup.mp4")[:130]):
+        fused = r.process(image, i / 25.0, None).fused
+        if 22 <= i < 93:
+            assert r.face_lost.is_lost, f"frame {i}: the wide shot's face is tracked"
+        elif i >= 93 and fused is None and not r.face_lost.is_lost:
+            calibrating.append(i)
+        if i >= 104 and fused is not None:
+            asked[i] = ((gaze(np.asarray(fused)) - base).mean(axis=0), r.motion.head.last.yaw)
+    r.close()
+    return asked, calibrating
+
+
+def test_a_face_back_after_a_long_loss_is_calibrated_again(clips_dir, portraits_dir):
+    """After the cut, the target is not read against the first shot's neutral: its eyes are
+    not asked to look aside while the actor looks ahead, nor its head to turn."""
+    asked, calibrating = _asked_after_a_cut(clips_dir, portraits_dir, True)
+    assert calibrating and calibrating[0] == 93 and len(calibrating) < 15, calibrating
+    gazes = np.array([g for g, _ in asked.values()])
+    yaws = np.array([y for _, y in asked.values()])
+    assert len(asked) > 20 and np.abs(gazes[:, 0]).mean() < 0.05 and np.abs(yaws).mean() < 6.0, \
+        (gazes.mean(axis=0), yaws.mean())
+    kept, none = _asked_after_a_cut(clips_dir, portraits_dir, False)  # the first calibration
+    assert not none
+    gazes = np.array([g for g, _ in kept.values()])
+    yaws = np.array([y for _, y in kept.values()])
+    assert gazes[:, 0].mean() > 0.08 and yaws.mean() > 10.0, (gazes.mean(axis=0), yaws.mean())
