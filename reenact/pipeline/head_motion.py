@@ -35,7 +35,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from reenact.errors import ConfigError
-from reenact.landmarks.align import Alignment, canonical_eye_centres
+from reenact.landmarks.align import (
+    CANONICAL_EYE_X, Alignment, canonical_eye_centres, eye_centres,
+)
 from reenact.landmarks.head_pose import (
     RIGID_POINTS, euler_deg, rigid_fit, rotate_mesh, rotation_matrix, undo_pose,
 )
@@ -56,9 +58,8 @@ HEAD_MODES = ("off", "rotate", "full")
 # eval`'s four clips, depth 0 / 0.25 / 0.5 / 0.75 / 1: 0.7651 / 0.7679 / 0.7674 / 0.7648 /
 # 0.7615, and at 1 the interior slides so far that the near temple drags the hairline in.
 TURN_DEPTH = 0.5
-# the outline beside the cheeks, left and right, and the eye corners (MediaPipe face mesh)
+# the outline beside the cheeks, left and right (MediaPipe face mesh)
 OUTLINE_SIDES = np.array([234, 454, 93, 323, 127, 356, 132, 361], dtype=np.int64)
-EYE_CORNERS = np.array([33, 133, 362, 263], dtype=np.int64)
 # the most the output may step beyond the actor's own step, per frame: pitch, yaw, roll (deg),
 # shift x, y (IODs), log scale
 CATCH_UP = np.array([0.5, 0.5, 0.5, 0.01, 0.01, 0.005])
@@ -132,10 +133,14 @@ def eyes_moved(before: np.ndarray, after: np.ndarray, alignment: Alignment) -> n
     """(2,) how far the eye midpoint moved from `before` to `after` ((478,2|3) crop pixels of
     the face `alignment` crops), in the image's x, y and the face's inter-ocular distances: the
     units of `HeadPose.shift`."""
-    step = (np.asarray(after, np.float64)[EYE_CORNERS, :2]
-            - np.asarray(before, np.float64)[EYE_CORNERS, :2]).mean(axis=0)
+    step = eye_centres(after).mean(axis=0) - eye_centres(before).mean(axis=0)
     axes = alignment.inverse[:, :2] * alignment.scale  # crop -> image axes, unscaled
-    return axes @ step / (0.25 * alignment.size)  # the crop's IOD: 0.25 of its side
+    return axes @ step / _crop_iod(alignment.size)
+
+
+def _crop_iod(size: int) -> float:
+    """The inter-ocular distance of every aligned crop of side `size`, in its pixels."""
+    return (CANONICAL_EYE_X[1] - CANONICAL_EYE_X[0]) * size
 
 
 def _image_pose(alignment: Alignment) -> np.ndarray:
@@ -145,7 +150,7 @@ def _image_pose(alignment: Alignment) -> np.ndarray:
     angle = -math.degrees(math.atan2(m[1, 0], m[0, 0]))
     mid = canonical_eye_centres(alignment.size).mean(axis=0)
     centre = alignment.inverse[:, :2] @ mid + alignment.inverse[:, 2]
-    iod = 0.25 * alignment.size / alignment.scale
+    iod = _crop_iod(alignment.size) / alignment.scale
     return np.array([angle, centre[0], centre[1], alignment.scale, iod])
 
 

@@ -26,6 +26,9 @@ _CENTRAL_Y = _CENTRAL_X.T.copy()
 # a backward-field sample near a fold, further than this (grid cells) from its neighbours'
 # median, is a stray pre-image (MeshField.backward)
 STRAY_CELLS = 0.5
+# ... "near a fold": the forward map's Jacobian determinant at a sample (or a neighbour) ramps
+# from not at all at the first value to fully at the second
+FOLD_DET = (0.2, 0.1)
 
 
 def anchor_points(target_xy: np.ndarray, size: int, *, ring_scale: float = 1.22) -> np.ndarray:
@@ -269,10 +272,11 @@ class MeshField:
         dots along lp_s3's cheek at a 17 degree turn). A median of a locally linear field is the
         field itself, and a warp that does not fold is left exactly as it was (a stretch as
         steep as an opening mouth's has kinks, but no fold). The weight ramps (a sample's or a
-        neighbour's det from 0.2 down to 0.1; its distance from the median from STRAY_CELLS to
+        neighbour's det over FOLD_DET; its distance from the median from STRAY_CELLS to
         twice that) keep the result continuous, so that the GPU's copy of this step
         (`reenact.render.warp_torch`) follows it closely."""
-        fold = np.clip((0.2 - det) / 0.1, 0.0, 1.0).astype(np.float32)
+        start, full = FOLD_DET
+        fold = np.clip((start - det) / (start - full), 0.0, 1.0).astype(np.float32)
         if not fold.any():
             return back
         near = cv2.dilate(fold, np.ones((3, 3), np.uint8))

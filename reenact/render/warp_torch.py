@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reenact.render.field import NUM_MESH, STRAY_CELLS
+from reenact.render.field import FOLD_DET, NUM_MESH, STRAY_CELLS
 from reenact.render.warp import WarpRenderer
 
 MAX_POINTS = 1024  # mesh + anchors of any target (468 + ~60)
@@ -104,7 +104,8 @@ class TorchWarp(torch.nn.Module):
         """`MeshField._without_strays` on (1,2,G,G), det (G,G); no host sync (the CUDA graph
         keeps it): the weights are computed everywhere, 0 where no fold is near."""
         g = self.grid
-        fold = ((0.2 - det) / 0.1).clamp(0.0, 1.0)
+        start, full = FOLD_DET
+        fold = ((start - det) / (start - full)).clamp(0.0, 1.0)
         near = F.max_pool2d(fold[None, None], 3, stride=1, padding=1)[0, 0]
         padded = F.pad(back, (1, 1, 1, 1), mode="replicate")  # cv2.medianBlur's border
         median = F.unfold(padded, 3).view(2, 9, g, g).median(dim=1).values[None]

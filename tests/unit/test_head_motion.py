@@ -93,14 +93,15 @@ def test_the_eyes_move_is_in_image_axes_and_inter_ocular_distances():
     """A face moved in its crop: `eyes_moved` is the eye midpoint's move in the image, over the
     face's inter-ocular distance in the image (the units of HeadPose.shift)."""
     from reenact.config import load_config
-    from reenact.pipeline.head_motion import EYE_CORNERS, eyes_moved
+    from reenact.landmarks.align import eye_centres
+    from reenact.pipeline.head_motion import eyes_moved
     from reenact.pipeline.target import prepare_target
 
     target = prepare_target("", load_config())
     before = target.landmarks_crop.astype(np.float64)
     after = before.copy()
     after[:, :2] += [9.0, -4.0]
-    image = [target.alignment.landmarks_to_image(lm)[EYE_CORNERS, :2].mean(axis=0)
+    image = [eye_centres(target.alignment.landmarks_to_image(lm)).mean(axis=0)
              for lm in (before, after)]
     iod = 0.25 * target.alignment.size / target.alignment.scale
     assert eyes_moved(before, after, target.alignment) == pytest.approx(
