@@ -112,6 +112,12 @@ def _weights(points: np.ndarray, triangles: np.ndarray, owner: np.ndarray, at: n
     return np.stack([1.0 - wb - wc, wb, wc], axis=1)
 
 
+def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(T,) twice the signed area of each triangle of (P,2) points."""
+    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
+
+
 def _vertex_neighbours(triangles: np.ndarray) -> np.ndarray:
     """(T,C) int: per triangle, every triangle sharing a vertex with it (itself included),
     ascending, padded with -1."""
@@ -177,6 +183,18 @@ class MeshField:
         self.index, self.weights = self._barycentric(points, triangles, owner)
         self._flat_index = np.ascontiguousarray(self.index.reshape(-1))
         self._displacement = np.zeros((len(points), 2), np.float32)
+        # the mesh itself, for the front layer of a fold (`_front_layer`)
+        self._points = np.asarray(points, np.float64)
+        self._triangles = np.asarray(triangles, np.int64)
+        # the signed areas of the face's own triangles (not those out to the anchors: where the
+        # outline passes the ring, the hair is no layer of the face); 0 = no part in a fold's
+        # front layer. Only those
+        # that face the camera in the picture (the tessellation is consistently oriented: most
+        # of its area has one sign; a triangle folded behind the picture's own outline has the
+        # other and takes no part either)
+        face = np.all(self._triangles < self.num_free, axis=1)
+        area = np.where(face, _signed_areas(self._points, self._triangles), 0.0)
+        self._area = np.where(area * np.sign(area.sum()) > 0.0, area, 0.0)
 
     def _rasterise(self, points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
         """(G*G,) int: the triangle drawn last over each grid sample (-1 = none)."""
@@ -232,10 +250,14 @@ class MeshField:
         ddy = cv2.filter2D(field, -1, _CENTRAL_Y * sy, borderType=cv2.BORDER_REPLICATE)
         return cv2.merge([field, ddx[..., :1], ddy[..., :1], ddx[..., 1:], ddy[..., 1:]])
 
-    def backward(self, field: np.ndarray, iterations: int) -> np.ndarray:
+    def backward(self, field: np.ndarray, iterations: int,
+                 depth: np.ndarray | None = None) -> np.ndarray:
         """Invert p' = p + d(p) over the grid by damped Newton steps on q + d(q) = p'.
 
-        field: (G,G,2) forward field. Returns (G,G,2) float32 backward displacement q - p'.
+        field: (G,G,2) forward field, from the last `forward`; depth: (num_free,) the moved
+        points' depth (MediaPipe's z: smaller is nearer the camera), or None. Returns (G,G,2)
+        float32 backward displacement q - p'. With a depth, where the moved mesh folds over
+        each sample shows the nearest surface that faces the camera (`_front_layer`).
         Newton (unlike the fixed point q <- p' - d(q)) also converges where the warp stretches
         more than 2x, as in an opening mouth. Where the fused mesh folds over (det < 0) the step
         is clamped to two grid cells and the result is one of the pre-images; samples that
@@ -259,7 +281,82 @@ class MeshField:
         out = np.empty_like(field)
         out[..., 0] = qx - px
         out[..., 1] = qy - py
+        if depth is not None:
+            out = self._front_layer(out, depth, det)
         return self._without_strays(out, det)
+
+    def _front_layer(self, back: np.ndarray, depth: np.ndarray, det: np.ndarray) -> np.ndarray:
+        """`back` (G,G,2) with each sample under a fold set to the nearest camera-facing surface
+        there (in place; returned). depth: (num_free,) z of the moved points; det: (G,G) the
+        forward map's Jacobian determinant where Newton ended.
+
+        A turn folds the moved mesh: the side of the nose that faces away turns over (its
+        triangles flip), and under it three layers cover the same output pixels: the far cheek,
+        the flipped side of the nose, the front of the nose. Newton lands on any of them, and the
+        side of the nose, squeezed, drew a dark crack from the eye to the nostril (Einstein at an
+        18 degree turn). A real face hides the flipped layer and shows the nearest of the
+        others: each sample covered by a flipped triangle, or beside one (two samples) with its
+        Newton steps ended near a fold (det under FOLD_DET's first value), and their neighbours,
+        takes, among the face triangles that did not flip, the one nearest the camera that
+        holds it. Folds of the triangles out to the anchor ring are left to `_without_strays`."""
+        moved = self._points + self._displacement
+        area = _signed_areas(moved, self._triangles)
+        solid = np.abs(self._area) > 1e-2
+        flipped = solid & (area * self._area < 0.0)
+        if not flipped.any():
+            return back
+        g = self.grid
+        cell, tri_at, wa, wb, wc = self._pairs(moved, self._triangles[flipped])
+        cover = np.zeros(g * g, np.uint8)
+        cover[cell[(wa >= -1e-6) & (wb >= -1e-6) & (wc >= -1e-6)]] = 1
+        cover = cover.reshape(g, g)
+        near = cv2.dilate(cover, np.ones((5, 5), np.uint8))
+        mask = cv2.dilate(cover | ((det < FOLD_DET[0]) & (near > 0)).astype(np.uint8),
+                          np.ones((3, 3), np.uint8)).reshape(-1) > 0
+        if not mask.any():  # flipped triangles that cover no sample
+            return back
+        at = self.points.reshape(-1, 2)[mask]  # the samples to settle: only triangles near them
+        corners = moved[self._triangles]
+        overlap = (np.all(corners.max(axis=1) >= at.min(axis=0), axis=1)
+                   & np.all(corners.min(axis=1) <= at.max(axis=0), axis=1))
+        front = self._triangles[solid & ~flipped & (np.abs(area) > 1e-2) & overlap]
+        cell, tri_at, wa, wb, wc = self._pairs(moved, front)
+        keep = mask[cell] & (wa >= -1e-6) & (wb >= -1e-6) & (wc >= -1e-6)
+        cell, tri_at, w = cell[keep], front[tri_at[keep]], np.stack([wa, wb, wc], 1)[keep]
+        if not len(cell):
+            return back
+        z = (w * depth[tri_at]).sum(axis=1)
+        order = np.lexsort((z, cell))  # per sample, the nearest first
+        first = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
+        q = (w[first, :, None] * self._points[tri_at[first]]).sum(axis=1)
+        flat = back.reshape(-1, 2)
+        flat[cell[first]] = (q - self.points.reshape(-1, 2)[cell[first]]).astype(np.float32)
+        return back
+
+    def _pairs(self, points: np.ndarray, triangles: np.ndarray):
+        """Every grid sample within each triangle's bounding box, as pairs: (N,) flat sample
+        index, (N,) row of `triangles`, and the sample's barycentric weights wa, wb, wc (N,)
+        in that triangle of (P,2) `points` (all three >= 0 inside)."""
+        g = self.grid
+        corners = points[triangles] * self.to_grid_scale + self.to_grid_offset  # (K,3,2)
+        lo = np.clip(np.ceil(corners.min(axis=1)), 0, g).astype(np.int64)
+        hi = np.clip(np.floor(corners.max(axis=1)), -1, g - 1).astype(np.int64)
+        span = np.maximum(hi - lo + 1, 0)  # (K,2) columns, rows
+        counts = span[:, 0] * span[:, 1]
+        tri_at = np.repeat(np.arange(len(triangles)), counts)
+        step = np.arange(len(tri_at)) - np.repeat(np.cumsum(counts) - counts, counts)
+        cols = span[tri_at, 0]
+        x = lo[tri_at, 0] + step % np.maximum(cols, 1)
+        y = lo[tri_at, 1] + step // np.maximum(cols, 1)
+        cell = y * g + x
+        at = self.points.reshape(-1, 2)[cell].astype(np.float64)
+        a, b, c = (points[triangles[tri_at, k]] for k in range(3))
+        v0, v1, v2 = b - a, c - a, at - a
+        den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+        den = np.where(np.abs(den) < 1e-9, 1e-9, den)
+        wb = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
+        wc = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
+        return cell, tri_at, 1.0 - wb - wc, wb, wc
 
     def _without_strays(self, back: np.ndarray, det: np.ndarray) -> np.ndarray:
         """`back` (G,G,2) with the samples near a fold that stray from their 3x3 neighbours'

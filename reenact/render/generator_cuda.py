@@ -66,9 +66,10 @@ class DeviceFrameRenderer:
         self.raster = LandmarkRaster(s).to(dev)
         self.cpu_warp = self.warp = self.extras = None
         pin = self.cuda
-        self.host_lm = torch.zeros(478, 2, dtype=torch.float32, pin_memory=pin)
+        # x, y and z (NaN = unknown; the warp's fold then shows whichever layer it finds)
+        self.host_lm = torch.zeros(478, 3, dtype=torch.float32, pin_memory=pin)
         self.host_out = torch.zeros(s, s, 3, dtype=torch.uint8, pin_memory=pin)
-        self.dev_lm = torch.zeros(478, 2, dtype=torch.float32, device=dev)
+        self.dev_lm = torch.zeros(478, 3, dtype=torch.float32, device=dev)
         self.x = torch.zeros(1, self.channels, s, s, dtype=self.dtype, device=dev).to(
             memory_format=torch.channels_last)
         self.dev_out = torch.zeros(s, s, 3, dtype=torch.uint8, device=dev)
@@ -207,7 +208,9 @@ class DeviceFrameRenderer:
             xy = self.cpu_warp.follow(fused)
         else:
             xy = validate_landmarks(fused, "fused landmarks")
-        self.host_lm.numpy()[...] = xy
+        host = self.host_lm.numpy()
+        host[:, :2] = xy
+        host[:, 2] = fused[:, 2] if np.shape(fused)[1] > 2 else np.nan
         if not self.cuda:
             return self._render_eager(xy)
         ev = self.events

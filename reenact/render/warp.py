@@ -47,6 +47,15 @@ def validate_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
     return xy
 
 
+def _depth(landmarks: np.ndarray) -> np.ndarray | None:
+    """(478,) float64 z of (478,3) landmarks; None for (478,2) or a non-finite z."""
+    lm = np.asarray(landmarks)
+    if lm.shape[1] < 3:
+        return None
+    z = lm[:, 2].astype(np.float64)
+    return z if np.isfinite(z).all() else None
+
+
 def validate_crop(crop: np.ndarray, size: int) -> np.ndarray:
     """A (size,size,3) uint8 target crop as an array; anything else raises InputError."""
     crop = np.asarray(crop)
@@ -124,16 +133,19 @@ class WarpRenderer:
             self.eyes.snap_closed(fused)
         return fused
 
-    def backward_map(self, fused_xy: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    def backward_map(self, fused_xy: np.ndarray, depth: np.ndarray | None = None,
+                     ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         """The remap field over the face box: ((h,w,2) float32 source pixel per output pixel, box).
 
-        fused_xy: (478,2) float32 crop pixels. The returned array is a view of an internal
+        fused_xy: (478,2) float32 crop pixels; depth: (478,) their z (None = unknown: a fold
+        shows whichever layer the inversion finds). The returned array is a view of an internal
         buffer, valid until the next call.
         """
         field_model = self._field
         disp = fused_xy[:NUM_MESH] - self._target_xy[:NUM_MESH]
         field = field_model.forward(disp)
-        back = field_model.backward(field, self.iterations)
+        back = field_model.backward(field, self.iterations,
+                                    None if depth is None else depth[:NUM_MESH])
         x0, y0, x1, y1 = field_model.roi
         up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         roi_map = self._map[y0:y1, x0:x1]
@@ -155,7 +167,7 @@ class WarpRenderer:
             out = self._target.copy()
         else:
             np.copyto(out, self._target)
-        roi_map, (x0, y0, x1, y1) = self.backward_map(fused)
+        roi_map, (x0, y0, x1, y1) = self.backward_map(fused, _depth(fused_landmarks))
         cv2.remap(
             self._target, roi_map, None, cv2.INTER_LINEAR,
             dst=out[y0:y1, x0:x1], borderMode=cv2.BORDER_REFLECT,

@@ -22,6 +22,7 @@ from reenact.render.field import FOLD_DET, NUM_MESH, STRAY_CELLS
 from reenact.render.warp import WarpRenderer
 
 MAX_POINTS = 1024  # mesh + anchors of any target (468 + ~60)
+MAX_TRIANGLES = 1536  # the filled mesh (898) and the triangles out to the anchors (~100-200)
 Box = tuple[int, int, int, int]
 
 
@@ -45,6 +46,12 @@ class TorchWarp(torch.nn.Module):
             "max_step": torch.zeros(()),
             "stray_limit": torch.zeros(()),  # field.STRAY_CELLS grid cells, in pixels
             "target_mesh": torch.zeros(NUM_MESH, 2),
+            # the mesh for a fold's front layer (`_front_layer`): every point (mesh, anchors;
+            # zero-padded), the triangles (padded with degenerate ones) and the face triangles'
+            # signed areas (0 for the others: they take no part)
+            "mesh_points": torch.zeros(MAX_POINTS, 2),
+            "triangles": torch.zeros(MAX_TRIANGLES, 3, dtype=torch.long),
+            "mesh_area": torch.zeros(MAX_TRIANGLES),
             "dense_grid": torch.zeros(1, s, s, 2),  # where each pixel reads the coarse grid
             "inside": torch.zeros(s, s, 1),  # 1 inside the face box
             "target": torch.zeros(1, 3, s, s),  # the target crop, [0, 255]
@@ -77,6 +84,14 @@ class TorchWarp(torch.nn.Module):
         self.max_step.fill_(2.0 / float(field.to_grid_scale.min()))
         self.stray_limit.fill_(STRAY_CELLS / float(field.to_grid_scale.min()))
         self.target_mesh.copy_(torch.from_numpy(cpu_warp._target_xy[:NUM_MESH]))
+        if len(field._triangles) > MAX_TRIANGLES:
+            raise ValueError(f"TorchWarp: a target mesh with more than {MAX_TRIANGLES} triangles")
+        self.mesh_points.zero_()
+        self.mesh_points[: len(field._points)].copy_(torch.from_numpy(field._points).float())
+        self.triangles.zero_()
+        self.triangles[: len(field._triangles)].copy_(torch.from_numpy(field._triangles))
+        self.mesh_area.zero_()
+        self.mesh_area[: len(field._area)].copy_(torch.from_numpy(field._area).float())
         # cv2.resize's convention: pixel x of the box reads grid x (x - x0 + 0.5) G / w - 0.5,
         # clamped to the grid (edge replicated); outside the box the map is the identity
         x0, y0, x1, y1 = field.roi
@@ -113,9 +128,51 @@ class TorchWarp(torch.nn.Module):
         weight = near * (far / self.stray_limit - 1.0).clamp(0.0, 1.0)
         return back + weight * (median - back)
 
+    def _front_layer(self, back: torch.Tensor, disp: torch.Tensor, depth: torch.Tensor,
+                     det: torch.Tensor) -> torch.Tensor:
+        """`MeshField._front_layer` on (1,2,G,G): every sample against every triangle (fixed
+        shapes, no host sync on CUDA), kept where `MeshField._front_layer` keeps it. det: (G,G) as there; disp: (MAX_POINTS,2) the points' displacement; depth: (NUM_MESH,) their z, NaN =
+        unknown (then `back` is returned as it is)."""
+        g = self.grid
+        moved = self.mesh_points + disp
+        tri = self.triangles
+        a, b, c = moved[tri[:, 0]], moved[tri[:, 1]], moved[tri[:, 2]]  # (T,2)
+        v0, v1 = b - a, c - a
+        area = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+        solid = self.mesh_area.abs() > 1e-2
+        flipped = solid & (area * self.mesh_area < 0.0)
+        if not moved.is_cuda and not bool(flipped.any()):
+            return back  # on the CPU a sync is free, and most frames do not fold
+        front = solid & ~flipped & (area.abs() > 1e-2)
+        den = torch.where(area.abs() < 1e-9, torch.full_like(area, 1e-9), area)
+        at = self.points.reshape(-1, 1, 2)  # (N,1,2) output pixels
+        v2 = at - a  # (N,T,2)
+        wb = (v2[..., 0] * v1[:, 1] - v1[:, 0] * v2[..., 1]) / den
+        wc = (v0[:, 0] * v2[..., 1] - v2[..., 0] * v0[:, 1]) / den
+        wa = 1.0 - wb - wc
+        inside = (wa >= -1e-6) & (wb >= -1e-6) & (wc >= -1e-6)
+        cover = (inside & flipped).any(dim=1).float().view(1, 1, g, g)
+        near = F.max_pool2d(cover, 5, stride=1, padding=2)[0, 0] > 0.5
+        fold = (cover[0, 0] > 0.5) | ((det < FOLD_DET[0]) & near)
+        fold = F.max_pool2d(fold.float().view(1, 1, g, g), 3, stride=1, padding=1)[0, 0] > 0.5
+        known = torch.isfinite(depth).all()
+        # anchors take no part (only face triangles are solid): their z is never read
+        z = torch.cat([torch.nan_to_num(depth),
+                       torch.zeros(MAX_POINTS - NUM_MESH, device=depth.device)])
+        zs = wa * z[tri[:, 0]] + wb * z[tri[:, 1]] + wc * z[tri[:, 2]]
+        zs = torch.where(inside & front, zs, torch.full_like(zs, float("inf")))
+        best_z, best = zs.min(dim=1)
+        w = torch.stack([wa, wb, wc], -1).gather(1, best.view(-1, 1, 1).expand(-1, 1, 3))[:, 0]
+        src = self.mesh_points[tri[best]]  # (N,3,2)
+        q = (w[..., None] * src).sum(1)
+        new = (q - self.points.reshape(-1, 2)).t().reshape(1, 2, g, g)
+        use = fold & torch.isfinite(best_z).view(g, g) & known
+        return torch.where(use, new, back)
+
     def dense_map(self, fused: torch.Tensor) -> torch.Tensor:
-        """fused (478,2) -> (S,S,2) source pixel of each output pixel (identity off the face),
-        before the eyeballs' override."""
+        """fused (478,2|3) -> (S,S,2) source pixel of each output pixel (identity off the face),
+        before the eyeballs' override. With z (a third column, finite), a fold shows its
+        nearest camera-facing layer (`MeshField._front_layer`)."""
         g = self.grid
         disp = torch.cat([fused[:NUM_MESH, :2] - self.target_mesh, self.zeros_tail])
         field = (self.weights * disp[self.index].view(g * g, 3, 2)).sum(1).view(g, g, 2)
@@ -134,7 +191,10 @@ class TorchWarp(torch.nn.Module):
             det = torch.where(det.abs() < 0.05, torch.full_like(det, 0.05), det)
             qx = qx - torch.clamp((jyy * rx - jxy * ry) / det, -self.max_step, self.max_step)
             qy = qy - torch.clamp((jxx * ry - jyx * rx) / det, -self.max_step, self.max_step)
-        back = self._without_strays(torch.stack([qx - px, qy - py])[None], det)  # (1,2,G,G)
+        back = torch.stack([qx - px, qy - py])[None]  # (1,2,G,G)
+        if fused.shape[1] > 2:
+            back = self._front_layer(back, disp, fused[:NUM_MESH, 2], det)
+        back = self._without_strays(back, det)
         up = F.grid_sample(back, self.dense_grid, mode="bilinear", padding_mode="border",
                            align_corners=True)[0].permute(1, 2, 0)
         return self.identity + self.inside * up

@@ -95,7 +95,8 @@ def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
         warp.eyes.copy_(torch.from_numpy(planes[:3]))
         warp.overlay.copy_(torch.from_numpy(planes[3:]))
         with torch.no_grad():
-            got = warp(torch.from_numpy(xy)).numpy()[0].transpose(1, 2, 0)
+            got = warp(torch.from_numpy(np.column_stack([xy, fused[:, 2]]))).numpy()[0]
+            got = got.transpose(1, 2, 0)
         diff = np.abs(got - expected)
         # 99.9th percentile: where the exaggerated mesh folds, each path lands on one of the
         # pre-images and moves the stray ones to their neighbours (field._without_strays); a
