@@ -186,12 +186,11 @@ class MeshField:
         # the mesh itself, for the front layer of a fold (`_front_layer`)
         self._points = np.asarray(points, np.float64)
         self._triangles = np.asarray(triangles, np.int64)
-        # the signed areas of the face's own triangles (not those out to the anchors: where the
-        # outline passes the ring, the hair is no layer of the face); 0 = no part in a fold's
-        # front layer. Only those
-        # that face the camera in the picture (the tessellation is consistently oriented: most
-        # of its area has one sign; a triangle folded behind the picture's own outline has the
-        # other and takes no part either)
+        # the signed areas of the face's own triangles that face the camera in the picture; 0 =
+        # no part in a fold's front layer: the triangles out to the anchors (where the outline
+        # passes the ring, the hair is no layer of the face) and those folded behind the
+        # picture's own outline (the tessellation is consistently oriented: most of its area has
+        # one sign, those have the other)
         face = np.all(self._triangles < self.num_free, axis=1)
         area = np.where(face, _signed_areas(self._points, self._triangles), 0.0)
         self._area = np.where(area * np.sign(area.sum()) > 0.0, area, 0.0)
@@ -306,9 +305,9 @@ class MeshField:
         if not flipped.any():
             return back
         g = self.grid
-        cell, tri_at, wa, wb, wc = self._pairs(moved, self._triangles[flipped])
+        cell, _, w = self._pairs(moved, self._triangles[flipped])
         cover = np.zeros(g * g, np.uint8)
-        cover[cell[(wa >= -1e-6) & (wb >= -1e-6) & (wc >= -1e-6)]] = 1
+        cover[cell[np.all(w >= -1e-6, axis=1)]] = 1
         cover = cover.reshape(g, g)
         near = cv2.dilate(cover, np.ones((5, 5), np.uint8))
         mask = cv2.dilate(cover | ((det < FOLD_DET[0]) & (near > 0)).astype(np.uint8),
@@ -320,9 +319,9 @@ class MeshField:
         overlap = (np.all(corners.max(axis=1) >= at.min(axis=0), axis=1)
                    & np.all(corners.min(axis=1) <= at.max(axis=0), axis=1))
         front = self._triangles[solid & ~flipped & (np.abs(area) > 1e-2) & overlap]
-        cell, tri_at, wa, wb, wc = self._pairs(moved, front)
-        keep = mask[cell] & (wa >= -1e-6) & (wb >= -1e-6) & (wc >= -1e-6)
-        cell, tri_at, w = cell[keep], front[tri_at[keep]], np.stack([wa, wb, wc], 1)[keep]
+        cell, tri_at, w = self._pairs(moved, front)
+        keep = mask[cell] & np.all(w >= -1e-6, axis=1)
+        cell, tri_at, w = cell[keep], front[tri_at[keep]], w[keep]
         if not len(cell):
             return back
         z = (w * depth[tri_at]).sum(axis=1)
@@ -335,8 +334,8 @@ class MeshField:
 
     def _pairs(self, points: np.ndarray, triangles: np.ndarray):
         """Every grid sample within each triangle's bounding box, as pairs: (N,) flat sample
-        index, (N,) row of `triangles`, and the sample's barycentric weights wa, wb, wc (N,)
-        in that triangle of (P,2) `points` (all three >= 0 inside)."""
+        index, (N,) row of `triangles`, and (N,3) the sample's barycentric weights in that
+        triangle of (P,2) `points` (all three >= 0 inside)."""
         g = self.grid
         corners = points[triangles] * self.to_grid_scale + self.to_grid_offset  # (K,3,2)
         lo = np.clip(np.ceil(corners.min(axis=1)), 0, g).astype(np.int64)
@@ -345,18 +344,10 @@ class MeshField:
         counts = span[:, 0] * span[:, 1]
         tri_at = np.repeat(np.arange(len(triangles)), counts)
         step = np.arange(len(tri_at)) - np.repeat(np.cumsum(counts) - counts, counts)
-        cols = span[tri_at, 0]
-        x = lo[tri_at, 0] + step % np.maximum(cols, 1)
-        y = lo[tri_at, 1] + step // np.maximum(cols, 1)
-        cell = y * g + x
+        cols = np.maximum(span[tri_at, 0], 1)
+        cell = (lo[tri_at, 1] + step // cols) * g + lo[tri_at, 0] + step % cols
         at = self.points.reshape(-1, 2)[cell].astype(np.float64)
-        a, b, c = (points[triangles[tri_at, k]] for k in range(3))
-        v0, v1, v2 = b - a, c - a, at - a
-        den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
-        den = np.where(np.abs(den) < 1e-9, 1e-9, den)
-        wb = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
-        wc = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
-        return cell, tri_at, 1.0 - wb - wc, wb, wc
+        return cell, tri_at, _weights(points, triangles, tri_at, at)
 
     def _without_strays(self, back: np.ndarray, det: np.ndarray) -> np.ndarray:
         """`back` (G,G,2) with the samples near a fold that stray from their 3x3 neighbours'

@@ -131,8 +131,9 @@ class TorchWarp(torch.nn.Module):
     def _front_layer(self, back: torch.Tensor, disp: torch.Tensor, depth: torch.Tensor,
                      det: torch.Tensor) -> torch.Tensor:
         """`MeshField._front_layer` on (1,2,G,G): every sample against every triangle (fixed
-        shapes, no host sync on CUDA), kept where `MeshField._front_layer` keeps it. det: (G,G) as there; disp: (MAX_POINTS,2) the points' displacement; depth: (NUM_MESH,) their z, NaN =
-        unknown (then `back` is returned as it is)."""
+        shapes, no host sync on CUDA), kept where `MeshField._front_layer` keeps it. det: (G,G)
+        as there; disp: (MAX_POINTS,2) the points' displacement; depth: (NUM_MESH,) their z,
+        NaN = unknown (then `back` is returned as it is)."""
         g = self.grid
         moved = self.mesh_points + disp
         tri = self.triangles
