@@ -75,8 +75,9 @@ def test_a_smooth_warp_is_left_exactly_as_it_was(warp_target, monkeypatch):
 def _hidden_samples(warp, neutral: np.ndarray, turned: np.ndarray, depth) -> int:
     """Samples of the warp's inverse field that read the picture where a triangle facing the
     camera there faces away after the turn (well inside it: the mask is eroded by a pixel)."""
-    canon = np.sign(field._signed_areas(neutral[:, :2], TRIANGLES).sum())
-    before = field._signed_areas(neutral[:, :2], TRIANGLES) * canon
+    before = field._signed_areas(neutral[:, :2], TRIANGLES)
+    canon = np.sign(before.sum())  # the side the camera-facing triangles' areas have
+    before = before * canon
     after = field._signed_areas(turned[:, :2].astype(np.float64), TRIANGLES) * canon
     hidden = np.zeros((SIZE, SIZE), np.uint8)
     for tri in TRIANGLES[(before > 1e-2) & (after < 0.0)]:
