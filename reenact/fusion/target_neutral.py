@@ -26,9 +26,10 @@ Where the estimate would do harm it is held back, towards the picture's own land
   mouth is taken as neutral, whatever the lips' shape);
 - the target's preparation (`reenact.pipeline.target.target_neutral`) renders the estimate once
   with the warp and re-tracks it: where the picture's own mouth landmarks are off (a yawn so
-  wide that the face mesh puts the lower lip inside the mouth) the warp cannot close that mouth
-  cleanly, the re-tracked mouth stays open (`SHOWN_OPEN_MARGIN`), and the picture's landmarks
-  are kept as they are;
+  wide that the face mesh puts the lower lip inside the mouth, and `reenact.landmarks.open_mouth`
+  did not correct it) the warp cannot close that mouth cleanly, the re-tracked mouth stays open
+  (`SHOWN_OPEN_MARGIN`), and the picture's landmarks are kept as they are; a yawn tracked onto
+  its real lips is wider than the expression basis explains, and the next point holds it;
 - a face the two bases explain badly (an animal, a cartoon, a painting's odd proportions; the
   fit's left-over above `RESID_ON` inter-ocular distances per point, none at all from
   `RESID_OFF`: 99 % of held-out people's frames are below 0.0092) is trusted less, down to not

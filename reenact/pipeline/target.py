@@ -12,6 +12,7 @@ import numpy as np
 from reenact.config import Config
 from reenact.errors import InputError
 from reenact.landmarks.align import Alignment, compute_alignment
+from reenact.landmarks.open_mouth import retrack_open_mouth
 from reenact.landmarks.tracker import detect_target_face
 from reenact.pipeline.blend import compositor_options
 from reenact.pipeline.composite import Compositor
@@ -108,6 +109,13 @@ def cover_frame(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int])
     return np.ascontiguousarray(scaled[y0 : y0 + height, x0 : x0 + width])
 
 
+def _track_target(frame: np.ndarray, config: Config, source_name: str) -> np.ndarray:
+    """The target picture's face, (478,3) float32 frame pixels; a mouth open wider than the face
+    mesh draws is re-tracked (`reenact.landmarks.open_mouth`)."""
+    face = detect_target_face(frame, config.tracker, source_name=source_name)
+    return retrack_open_mouth(frame, face, config.tracker)
+
+
 def prepare_target(
     path: str, config: Config, *, frame_size: tuple[int, int] | None = None
 ) -> PreparedTarget:
@@ -132,10 +140,10 @@ def prepare_target_image(
             f"{source_name}: the target picture is {image.shape[1]}x{image.shape[0]} px, too "
             f"small to hold a face; use one at least {MIN_TARGET_SIDE} px on each side"
         )
-    landmarks = detect_target_face(frame, config.tracker, source_name=source_name)
+    landmarks = _track_target(frame, config, source_name)
     if frame_size is not None and frame.shape[1::-1] != tuple(frame_size):
         frame = cover_frame(frame, landmarks, frame_size)
-        landmarks = detect_target_face(frame, config.tracker, source_name=source_name)
+        landmarks = _track_target(frame, config, source_name)
     size = config.renderer.size
     alignment = compute_alignment(landmarks, size)
     crop = alignment.crop_image(frame)

@@ -80,9 +80,12 @@ def test_an_open_mouthed_target_follows_the_actors_mouth(media_dir: Path, clips_
 
 
 def test_a_yawn_the_warp_cannot_close_keeps_its_picture(media_dir: Path, clips_dir: Path):
-    """lp_drv_d19: the estimate closes the inner lips, but the mesh's lower-lip points sit inside
-    the yawn, so the warp would leave a torn dark mouth; the re-tracked check sees the mouth
-    still open and the picture's landmarks stay the neutral: the same output as "picture"."""
+    """lp_drv_d19: a yawn wider than the face mesh draws. Tracked onto its real lower lip and
+    chin (`reenact.landmarks.open_mouth`), it is further from any face the expression basis
+    explains than a person's face should be (and, tracked plainly, its lower-lip points sit at
+    the tongue's edge, where the warp would leave a torn dark mouth and the re-tracked check
+    sees the mouth still open): the picture's landmarks stay the neutral, the same output as
+    "picture"."""
     chosen, neutral = _actor(clips_dir)
     path = media_dir / "portraits" / "lp_drv_d19.jpg"
     estimated, removed = _output(path, _config(), chosen, neutral)

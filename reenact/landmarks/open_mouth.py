@@ -1,0 +1,102 @@
+"""A wide-open mouth in a still picture, tracked again with the lower face squashed.
+
+The face mesh has a largest mouth it will draw. A picture opened wider than that (a yawn, a
+shout) is fitted with its lower lip too high, at the tongue's or the teeth's edge, and its chin on
+the lower lip: a renderer driven from those landmarks moves the tongue for the lip and the lip for
+the chin. Squashed vertically below the upper lip, the same picture shows a mouth the mesh can
+draw; the landmarks it finds there, mapped back through the squash, sit on the real lip and chin.
+
+`retrack_open_mouth` does that for a still target whose inner lips are further apart than
+`OPEN_GATE` mouth widths: it re-tracks an aligned copy with the band from the upper lip to below
+the chin squashed by each factor of `SQUASH` and maps each result back. Their mean is taken only
+where both read the mouth open wider than the picture's own track by `WIDER` mouth widths (the
+mesh drew the picture's mouth at its limit; a mouth it can draw reads the same squashed, up to a
+few pixels that are not worth the change) and agree with each other within `AGREE` (not, say, on
+an animal's muzzle); otherwise the picture's own track is kept. Only the lower face takes the result: the weight rises from 0 at the
+nose tip to 1 at the upper lip, so the eyes, brows and nose are the picture's own track. z is the
+picture's own track's.
+
+Used once per target picture (three static tracks of a 512 px crop); never on live frames.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from reenact.config.schema import TrackerConfig
+from reenact.landmarks.align import compute_alignment
+
+OPEN_GATE = 0.4  # inner-lip gap (13-14) / mouth width (61-291) above which the mouth is re-tracked
+SQUASH = (0.8, 0.65)  # the squashed band's height, as a fraction of its own
+WIDER = 0.1  # least the squashed tracks must read the mouth wider than the picture's own track
+AGREE = 0.15  # most the squashed tracks' openings may differ (mouth widths) to be used
+CROP = 512  # the aligned copy's side (inter-ocular distance 128 px)
+BELOW_CHIN = 0.08  # the band ends this far below the picture's chin (crop sides)
+_NOSE_TIP, _UPPER_LIP, _LOWER_LIP, _CHIN = 1, 13, 14, 152
+_CORNERS = (61, 291)
+
+
+def mouth_opening(landmarks: np.ndarray) -> float:
+    """(478,2|3) pixels -> the inner lips' gap (13 to 14) over the mouth's width (61 to 291)."""
+    lm = np.asarray(landmarks, np.float64)
+    gap = float(np.linalg.norm(lm[_UPPER_LIP, :2] - lm[_LOWER_LIP, :2]))
+    width = float(np.linalg.norm(lm[_CORNERS[0], :2] - lm[_CORNERS[1], :2]))
+    return gap / max(width, 1e-6)
+
+
+def unsquash(y: np.ndarray, top: float, bottom: float, factor: float) -> np.ndarray:
+    """Rows of the squashed copy -> rows of the unsquashed one: the band [top, bottom) was
+    scaled by `factor` about `top`, rows below it moved up by the band's loss."""
+    y = np.asarray(y, np.float64)
+    end = top + (bottom - top) * factor
+    return np.where(y < top, y, np.where(y < end, top + (y - top) / factor, bottom + (y - end)))
+
+
+def _squashed_track(image: np.ndarray, alignment, top: float, bottom: float, factor: float,
+                    tracker) -> np.ndarray | None:
+    """The face of `image` tracked on its aligned copy with the band squashed; (478,3) in
+    aligned-copy pixels of the unsquashed copy, or None if no face is found."""
+    rows = unsquash(np.arange(CROP, dtype=np.float64), top, bottom, factor)
+    x, y = np.meshgrid(np.arange(CROP, dtype=np.float64), rows)
+    m = alignment.inverse
+    map_x = (m[0, 0] * x + m[0, 1] * y + m[0, 2]).astype(np.float32)
+    map_y = (m[1, 0] * x + m[1, 1] * y + m[1, 2]).astype(np.float32)
+    copy = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    found = tracker.track_one(np.ascontiguousarray(copy))
+    if found is None:
+        return None
+    found = found.astype(np.float64)
+    found[:, 1] = unsquash(found[:, 1], top, bottom, factor)
+    return found
+
+
+def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfig) -> np.ndarray:
+    """image: (H,W,3) uint8 RGB; face: (478,3) float32 its face's landmarks in image pixels.
+
+    Returns (478,3) float32: `face` with its lower face re-tracked (see the module doc) if the
+    mouth is open wider than `OPEN_GATE`, else `face` itself.
+    """
+    from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415 (tracker imports this)
+
+    if mouth_opening(face) <= OPEN_GATE:
+        return face
+    alignment = compute_alignment(face, CROP)
+    own = alignment.landmarks_to_crop(face).astype(np.float64)
+    top = float(own[_UPPER_LIP, 1])
+    bottom = float(min(CROP - 1.0, own[_CHIN, 1] + BELOW_CHIN * CROP))
+    if bottom <= top + 1.0:
+        return face
+    with FaceTracker(config, static=True) as tracker:
+        squashed = [_squashed_track(image, alignment, top, bottom, f, tracker) for f in SQUASH]
+    if any(s is None for s in squashed):
+        return face
+    openings = [mouth_opening(s) for s in squashed]
+    if min(openings) < mouth_opening(own) + WIDER or max(openings) - min(openings) > AGREE:
+        return face
+    mean = np.mean([s[:, :2] for s in squashed], axis=0)
+    nose, lip = own[_NOSE_TIP, 1], own[_UPPER_LIP, 1]
+    weight = np.clip((own[:, 1] - nose) / max(lip - nose, 1e-6), 0.0, 1.0)[:, None]
+    out = own.copy()
+    out[:, :2] += weight * (mean - own[:, :2])
+    return alignment.landmarks_to_image(out).astype(np.float32)

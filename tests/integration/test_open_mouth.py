@@ -1,0 +1,71 @@
+"""A still target with a mouth opened wider than the face mesh draws (lp_drv_d19, a yawn):
+re-tracked with its lower face squashed, its lower lip and chin land on the real ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from reenact.config.schema import TrackerConfig
+from reenact.landmarks.align import compute_alignment
+from reenact.landmarks.open_mouth import OPEN_GATE, mouth_opening, retrack_open_mouth, unsquash
+from reenact.landmarks.tracker import detect_target_face
+
+_LOWER_LIP_OUTER, _CHIN = 17, 152
+_EYES_BROWS_NOSE = np.r_[33, 133, 159, 145, 362, 263, 386, 374, 468, 473, 70, 105, 300, 334, 1, 4]
+
+
+def _picture(portraits_dir: Path, name: str) -> np.ndarray:
+    image = cv2.imread(str(portraits_dir / name))
+    assert image is not None, name
+    return np.ascontiguousarray(image[..., ::-1])
+
+
+def test_unsquash_inverts_the_squash() -> None:
+    top, bottom, factor = 100.0, 200.0, 0.65
+    rows = np.linspace(0.0, 300.0, 301)
+    squashed = np.where(rows < top, rows, np.where(
+        rows < bottom, top + (rows - top) * factor, top + (bottom - top) * factor + rows - bottom))
+    np.testing.assert_allclose(unsquash(squashed, top, bottom, factor), rows, atol=1e-9)
+
+
+def _lip_edge_row(crop: np.ndarray, x: float, start: float) -> float:
+    """The row below `start` where the column at `x` leaves the lower lip for the chin's skin:
+    the largest drop of Lab a* (redness) over the next 40 rows."""
+    lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float64)
+    col = lab[:, int(round(x)) - 2 : int(round(x)) + 3, 1].mean(axis=1)
+    col = np.convolve(col, np.ones(3) / 3, mode="same")
+    lo = int(start)
+    drop = col[lo : lo + 40] - col[lo + 1 : lo + 41]
+    return lo + float(np.argmax(drop)) + 0.5
+
+
+def test_a_yawn_is_re_tracked_onto_its_real_lower_lip(portraits_dir: Path) -> None:
+    image = _picture(portraits_dir, "lp_drv_d19.jpg")
+    config = TrackerConfig()
+    face = detect_target_face(image, config, source_name="lp_drv_d19.jpg")
+    assert mouth_opening(face) > OPEN_GATE, "the portrait no longer reads as a wide yawn"
+    found = retrack_open_mouth(image, face, config)
+    alignment = compute_alignment(face, 256)
+    before, after = alignment.landmarks_to_crop(face), alignment.landmarks_to_crop(found)
+    crop = alignment.crop_image(image)
+    # the lower lip's real edge, found from the picture's colour below the mouth
+    edge = _lip_edge_row(crop, before[_LOWER_LIP_OUTER, 0], before[_LOWER_LIP_OUTER, 1] - 5)
+    assert abs(after[_LOWER_LIP_OUTER, 1] - edge) < 4.0, (edge, after[_LOWER_LIP_OUTER, 1])
+    assert abs(before[_LOWER_LIP_OUTER, 1] - edge) > 6.0, "the plain track already finds the lip"
+    assert mouth_opening(found) > mouth_opening(face) + 0.1
+    assert after[_CHIN, 1] > before[_CHIN, 1] + 8.0  # the chin was read on the lower lip
+    # the upper face is the picture's own track
+    np.testing.assert_allclose(after[_EYES_BROWS_NOSE], before[_EYES_BROWS_NOSE], atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["lp_s42.jpg", "lp_drv_d38.jpg"])
+def test_a_mouth_the_mesh_can_draw_is_left_as_tracked(portraits_dir: Path, name: str) -> None:
+    image = _picture(portraits_dir, name)
+    config = TrackerConfig()
+    face = detect_target_face(image, config, source_name=name)
+    assert mouth_opening(face) <= OPEN_GATE
+    assert retrack_open_mouth(image, face, config) is face
