@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reenact.landmarks.expressiveness import features, inter_ocular
+from reenact.landmarks.expressiveness import inter_ocular
 from reenact.landmarks.head_pose import redo_pose, undo_pose
 from reenact.landmarks.tracker import NUM_LANDMARKS
 
@@ -178,13 +178,6 @@ class NeutralEstimate:
 
 
 SHOWN_OPEN_MARGIN = 0.12  # re-tracked inner-lip gap beyond the estimate's, x mouth width
-
-
-def mouth_open(landmarks: np.ndarray) -> float:
-    """Inner-lip gap (13 to 14) over the mouth's width (61 to 291): `features`' mouth_open over
-    its mouth_width."""
-    f = features(landmarks)
-    return float(f[0] / max(f[1], 1e-6))
 
 
 def _opens_mouth(picture: np.ndarray, estimate: np.ndarray) -> bool:

@@ -12,9 +12,9 @@ the chin squashed by each factor of `SQUASH` and maps each result back. Their me
 where both read the mouth open wider than the picture's own track by `WIDER` mouth widths (the
 mesh drew the picture's mouth at its limit; a mouth it can draw reads the same squashed, up to a
 few pixels that are not worth the change) and agree with each other within `AGREE` (not, say, on
-an animal's muzzle); otherwise the picture's own track is kept. Only the lower face takes the result: the weight rises from 0 at the
-nose tip to 1 at the upper lip, so the eyes, brows and nose are the picture's own track. z is the
-picture's own track's.
+an animal's muzzle); otherwise the picture's own track is kept. Only the lower face takes the
+result: the weight rises from 0 at the nose tip to 1 at the upper lip, so the eyes, brows and nose
+are the picture's own track. z is the picture's own track's.
 
 Used once per target picture (three static tracks of a 512 px crop); never on live frames.
 """
@@ -25,7 +25,9 @@ import cv2
 import numpy as np
 
 from reenact.config.schema import TrackerConfig
-from reenact.landmarks.align import compute_alignment
+from reenact.landmarks.align import Alignment, compute_alignment
+from reenact.landmarks.expressiveness import features
+from reenact.landmarks.tracker import FaceTracker
 
 OPEN_GATE = 0.4  # inner-lip gap (13-14) / mouth width (61-291) above which the mouth is re-tracked
 SQUASH = (0.8, 0.65)  # the squashed band's height, as a fraction of its own
@@ -33,16 +35,14 @@ WIDER = 0.1  # least the squashed tracks must read the mouth wider than the pict
 AGREE = 0.15  # most the squashed tracks' openings may differ (mouth widths) to be used
 CROP = 512  # the aligned copy's side (inter-ocular distance 128 px)
 BELOW_CHIN = 0.08  # the band ends this far below the picture's chin (crop sides)
-_NOSE_TIP, _UPPER_LIP, _LOWER_LIP, _CHIN = 1, 13, 14, 152
-_CORNERS = (61, 291)
+_NOSE_TIP, _UPPER_LIP, _CHIN = 1, 13, 152
 
 
 def mouth_opening(landmarks: np.ndarray) -> float:
-    """(478,2|3) pixels -> the inner lips' gap (13 to 14) over the mouth's width (61 to 291)."""
-    lm = np.asarray(landmarks, np.float64)
-    gap = float(np.linalg.norm(lm[_UPPER_LIP, :2] - lm[_LOWER_LIP, :2]))
-    width = float(np.linalg.norm(lm[_CORNERS[0], :2] - lm[_CORNERS[1], :2]))
-    return gap / max(width, 1e-6)
+    """(478,2|3) pixels -> the inner lips' gap (13 to 14) over the mouth's width (61 to 291):
+    `features`' mouth_open over its mouth_width."""
+    f = features(landmarks)
+    return float(f[0] / max(f[1], 1e-6))
 
 
 def unsquash(y: np.ndarray, top: float, bottom: float, factor: float) -> np.ndarray:
@@ -53,8 +53,8 @@ def unsquash(y: np.ndarray, top: float, bottom: float, factor: float) -> np.ndar
     return np.where(y < top, y, np.where(y < end, top + (y - top) / factor, bottom + (y - end)))
 
 
-def _squashed_track(image: np.ndarray, alignment, top: float, bottom: float, factor: float,
-                    tracker) -> np.ndarray | None:
+def _squashed_track(image: np.ndarray, alignment: Alignment, top: float, bottom: float,
+                    factor: float, tracker: FaceTracker) -> np.ndarray | None:
     """The face of `image` tracked on its aligned copy with the band squashed; (478,3) in
     aligned-copy pixels of the unsquashed copy, or None if no face is found."""
     rows = unsquash(np.arange(CROP, dtype=np.float64), top, bottom, factor)
@@ -77,9 +77,8 @@ def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfi
     Returns (478,3) float32: `face` with its lower face re-tracked (see the module doc) if the
     mouth is open wider than `OPEN_GATE`, else `face` itself.
     """
-    from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415 (tracker imports this)
-
-    if mouth_opening(face) <= OPEN_GATE:
+    opening = mouth_opening(face)  # a similarity: the same in the aligned copy
+    if opening <= OPEN_GATE:
         return face
     alignment = compute_alignment(face, CROP)
     own = alignment.landmarks_to_crop(face).astype(np.float64)
@@ -92,7 +91,7 @@ def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfi
     if any(s is None for s in squashed):
         return face
     openings = [mouth_opening(s) for s in squashed]
-    if min(openings) < mouth_opening(own) + WIDER or max(openings) - min(openings) > AGREE:
+    if min(openings) < opening + WIDER or max(openings) - min(openings) > AGREE:
         return face
     mean = np.mean([s[:, :2] for s in squashed], axis=0)
     nose, lip = own[_NOSE_TIP, 1], own[_UPPER_LIP, 1]

@@ -12,7 +12,7 @@ import numpy as np
 from reenact.config import Config
 from reenact.errors import InputError
 from reenact.landmarks.align import Alignment, compute_alignment
-from reenact.landmarks.open_mouth import retrack_open_mouth
+from reenact.landmarks.open_mouth import mouth_opening, retrack_open_mouth
 from reenact.landmarks.tracker import detect_target_face
 from reenact.pipeline.blend import compositor_options
 from reenact.pipeline.composite import Compositor
@@ -201,7 +201,7 @@ def target_neutral(crop: np.ndarray, landmarks_crop: np.ndarray,
     landmarks sit inside the mouth cannot be closed cleanly, and stays as the picture has it).
     One warp render and one static track of the crop, once per target.
     """
-    from reenact.fusion.target_neutral import SHOWN_OPEN_MARGIN, mouth_open, shipped
+    from reenact.fusion.target_neutral import SHOWN_OPEN_MARGIN, shipped
     from reenact.landmarks.tracker import FaceTracker
     from reenact.render.warp import WarpRenderer
 
@@ -212,6 +212,6 @@ def target_neutral(crop: np.ndarray, landmarks_crop: np.ndarray,
     warp.set_target(crop, landmarks_crop)
     with FaceTracker(config.tracker, static=True) as tracker:
         shown = tracker.track_one(np.ascontiguousarray(warp.render(neutral)))
-    if shown is None or mouth_open(shown) > mouth_open(neutral) + SHOWN_OPEN_MARGIN:
+    if shown is None or mouth_opening(shown) > mouth_opening(neutral) + SHOWN_OPEN_MARGIN:
         return None, 0.0
     return neutral, removed

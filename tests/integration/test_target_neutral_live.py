@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reenact.fusion.target_neutral import mouth_open
+from reenact.landmarks.open_mouth import mouth_opening as mouth_open
 from tests.helpers import aligned_actor
 
 SIZE = 256

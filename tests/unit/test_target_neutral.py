@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reenact.fusion.target_neutral import BASIS_FILE, NeutralEstimate, mouth_open, shipped
+from reenact.fusion.target_neutral import BASIS_FILE, NeutralEstimate, shipped
 from reenact.landmarks.expressiveness import inter_ocular
 from reenact.landmarks.head_pose import undo_pose
+from reenact.landmarks.open_mouth import mouth_opening as mouth_open
 from reenact.landmarks.regions import REGIONS
 
 SIZE = 256
