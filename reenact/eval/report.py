@@ -31,6 +31,8 @@ SUMMARY_COLUMNS = (
 VIEWER_COLUMNS = (
     ("expression_r", "expression r ↑", 3),
     ("expression_gain", "expression gain →1", 3),
+    ("expression_r_2d", "expression r, image plane ↑", 3),
+    ("expression_gain_2d", "expression gain, image plane →1", 3),
     ("gaze_r", "gaze r ↑", 3),
     ("gaze_r_window", "gaze r, window ↑", 3),
     ("gaze_r_moving", "gaze r, actor moves ↑", 3),
@@ -63,7 +65,10 @@ VIEWER_NOTE = (
     "re-tracks the driver's own frames instead of an output: what the real face scores, lowered "
     "by its own tracking noise, so a sharp portrait can beat it on gaze and head): expression "
     "r / gain = Pearson r / slope of mouth opening and width, eye "
-    "openness and brow height (over region size), mean over features the actor moves; gaze r: "
+    "openness and brow height (over region size), mean over features the actor moves, each "
+    "frame read with its head pose relative to the face's neutral undone (a turn or a nod is "
+    "not an expression); 'image plane': the same features read in the picture as it is, the "
+    "head's turns included (the measure before pose was undone); gaze r: "
     "iris position in the eye opening, eyes open (not closing); gaze r, actor moves: only where "
     "the actor's gaze moves by >= 0.02 eye widths and 2.5 x its tracking noise; gaze sweep r / "
     "gain: the portrait's own face with irises moved by known amounts, re-tracked (1 / 0 for "

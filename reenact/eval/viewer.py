@@ -38,8 +38,8 @@ FACE_BOX_GROW = 0.10
 SEAM_HALF_WIDTH = 0.015  # x crop side: the band's half width (~4 px at 256), in frame pixels
 SELF_KEYS = ("full_ssim", "full_psnr", "seam", "seam_colour", "seam_step", "sharpness_ratio",
              "haarpsi", "ssim_mouth", "ssim_eyes", "sharpness_ratio_mouth")
-CARRIED_KEYS = ("expression_r", "expression_gain", "gaze_r", "gaze_r_moving", "gaze_gain",
-                "head_r", "blink_r")
+CARRIED_KEYS = ("expression_r", "expression_gain", "expression_r_2d", "expression_gain_2d",
+                "gaze_r", "gaze_r_moving", "gaze_gain", "head_r", "blink_r")
 # carried over the whole clip, the same over the first eval.max_frames frames (`<key>_window`),
 # and the head's largest step beyond the actor's and the background's change (cross_reenact)
 CROSS_KEYS = (*CARRIED_KEYS, *(k + "_window" for k in CARRIED_KEYS), "head_step_excess",
@@ -171,10 +171,12 @@ def carried(actor_crop: np.ndarray, actor_frame: np.ndarray, actor_neutral: np.n
     head = head_carried(actor_frame, output_frame)
     return {
         "expression_r": expression["r"], "expression_gain": expression["gain"],
+        "expression_r_2d": expression["r_2d"], "expression_gain_2d": expression["gain_2d"],
         "gaze_r": gaze["r"], "gaze_r_moving": gaze["r_moving"], "gaze_gain": gaze["gain"],
         "head_r": head["r"],
         "blink_r": blink_carried(actor_crop, output_crop),
         "carried_detail": {"expression": expression["features"],
+                           "expression_2d": expression["features_2d"],
                            "gaze": {k: gaze[k] for k in ("horizontal", "vertical", "actor_std",
                                                           "actor_noise")},
                            "head": {k: head[k] for k in ("roll", "pitch", "yaw")}},

@@ -15,6 +15,16 @@ their region on that neutral face (mouth width for the mouth, eye width for an e
 brow height for a brow), so that a small mouth opening as far as a big one, relative to its size,
 counts the same: this is the per-region size ratio of two faces.
 
+Head pose is not expression. The features are image-plane distances, so a head that turns or
+nods changes them with no expression at all: a yaw of 10 degrees narrows the far eye and lowers
+the far brow in the picture, and a driver filmed in three-quarter view (pcavs_00010) reads about
+half of its brow "expression" from its turns (raw vs pose-undone brow: slope 0.21-0.46, r 0.39
+for one brow). So, given 3-D landmarks, each frame first has its rigid head motion relative to
+the face's own neutral undone (`reenact.landmarks.head_pose.undo_pose`, a similarity fit on points
+that keep their place on the skull) and the features are read from that: the expression, not the
+pose. The image-plane reading stays available (`pose_free=False`; `expression_carried` returns it
+as `r_2d` / `gain_2d`), the measure as it was before this change.
+
 `expression_carried` compares the actor's and the output's relative features frame by frame:
 `r` is the mean over features of the Pearson r, `gain` the mean regression slope (output on
 actor; 1.0 = moves as much as the actor). Features the actor barely moves are left out.
@@ -25,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.landmarks.expressiveness import FEATURES, relative
+from reenact.landmarks.head_pose import undo_pose
 from reenact.metrics.series import gain, nanmean, pearson_r
 
 MIN_ACTOR_STD = 0.02  # relative units: below this a feature did not move (tracker noise ~0.005)
@@ -37,10 +48,34 @@ def _checked(landmarks) -> np.ndarray:
     return points
 
 
-def relative_features(landmarks, neutral) -> np.ndarray:
+def pose_undone(landmarks: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """(T, 478, 3) frames with each one's rigid head motion relative to `neutral` (478, 3) undone
+    (NaN rows stay NaN): the face as if it had kept the neutral's pose."""
+    out = np.full(landmarks.shape, np.nan)
+    for i, face in enumerate(landmarks):
+        if np.isfinite(face).all():
+            out[i] = undo_pose(face, neutral)[0]
+    return out
+
+
+def relative_features(landmarks, neutral, *, pose_free: bool = True) -> np.ndarray:
     """(T, 478, 2|3) and the face's neutral (478, 2|3) -> (T, 6): change over region size
-    (the features and sizes of `reenact.landmarks.expressiveness`, one definition)."""
-    return relative(_checked(landmarks), _checked(neutral))
+    (the features and sizes of `reenact.landmarks.expressiveness`, one definition). pose_free:
+    with 3-D landmarks, read them with the head pose undone (module docstring); 2-D landmarks
+    are read as they are (their features are already free of roll, shift and scale)."""
+    points, reference = _checked(landmarks), _checked(neutral)
+    if pose_free and points.shape[-1] == 3 and reference.shape[-1] == 3:
+        points = pose_undone(points.reshape(-1, *points.shape[-2:]), reference) \
+            .reshape(points.shape)
+    return relative(points, reference)
+
+
+def _carried(a: np.ndarray, o: np.ndarray) -> dict:
+    per = {name: {"r": pearson_r(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD),
+                  "gain": gain(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD)}
+           for i, name in enumerate(FEATURES)}
+    return {"r": nanmean(v["r"] for v in per.values()),
+            "gain": nanmean(v["gain"] for v in per.values()), "features": per}
 
 
 def expression_carried(actor, actor_neutral, output, output_neutral) -> dict:
@@ -48,13 +83,12 @@ def expression_carried(actor, actor_neutral, output, output_neutral) -> dict:
 
     actor, output: (T, 478, 2|3) landmarks of the same T frames (NaN rows where the output was
     not re-tracked); actor_neutral, output_neutral: (478, 2|3) each face's own neutral.
-    Returns {"r": float, "gain": float, "features": {name: {"r", "gain"}}}; NaN when no feature
-    moved in the actor.
+    Returns {"r": float, "gain": float, "features": {name: {"r", "gain"}}}, the head pose
+    undone (module docstring), and "r_2d", "gain_2d", "features_2d" read in the image plane;
+    NaN when no feature moved in the actor.
     """
-    a = relative_features(actor, actor_neutral)
-    o = relative_features(output, output_neutral)
-    per = {name: {"r": pearson_r(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD),
-                  "gain": gain(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD)}
-           for i, name in enumerate(FEATURES)}
-    return {"r": nanmean(v["r"] for v in per.values()),
-            "gain": nanmean(v["gain"] for v in per.values()), "features": per}
+    found = _carried(relative_features(actor, actor_neutral),
+                     relative_features(output, output_neutral))
+    flat = _carried(relative_features(actor, actor_neutral, pose_free=False),
+                    relative_features(output, output_neutral, pose_free=False))
+    return found | {"r_2d": flat["r"], "gain_2d": flat["gain"], "features_2d": flat["features"]}

@@ -1,7 +1,9 @@
 """The eval's viewer measures fail when they should, on real clips (issue 13).
 
 - expression_r / expression_gain: ~1 when a clip drives itself (its frames re-tracked in static
-  mode, as eval re-tracks every output), 0 for the unchanged target (identity renderer);
+  mode, as eval re-tracks every output), 0 for the unchanged target (identity renderer); a head
+  that turns or nods with no expression reads none (the image-plane reading credits it), and an
+  output that turns its head its own way still scores its expression;
 - gaze_r: high for self-drive on a clip whose eyes move (hdtf_aoc), 0 for identity;
 - blink_r and head_r likewise;
 - seam: ~0 for the real frame pasted onto itself, clearly higher for a +15 % brighter crop,
@@ -80,6 +82,44 @@ def test_expression_carried_sees_a_damped_copy(tracked):
                      t["static"], neutral)
     assert result["expression_r"] > 0.9
     assert 0.35 < result["expression_gain"] < 0.65
+
+
+def _turned(faces: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """(T,478,3) faces each turned in 3-D by its (pitch, yaw) degrees about its own centre."""
+    from reenact.landmarks.head_pose import rotate_mesh, rotation_matrix
+
+    return np.stack([rotate_mesh(f, rotation_matrix(p, y, 0.0), f.mean(axis=0))
+                     for f, (p, y) in zip(faces, angles)])
+
+
+def test_a_head_turn_is_not_read_as_expression(tracked):
+    from reenact.metrics.expression import relative_features
+
+    neutral = np.median(tracked["static_crop"][:10], axis=0)
+    angles = np.array([[p, y] for p in (-10.0, 0.0, 10.0) for y in (-20.0, -10.0, 10.0, 20.0)])
+    turned = _turned(np.repeat(neutral[None], len(angles), axis=0), angles)
+    posed = np.abs(relative_features(turned, neutral, pose_free=False))
+    free = np.abs(relative_features(turned, neutral))
+    # in the picture the turn moves the eyes and brows by several region sizes' percent ...
+    assert posed[:, 2:].max() > 0.05, posed.max(axis=0)
+    # ... with the pose undone it is no expression at all
+    assert free.max() < 0.005, free.max(axis=0)
+
+
+def test_an_output_turning_its_own_way_still_carries_the_expression(tracked):
+    """The self-drive output, each frame turned by its own pitch and yaw (up to 15 degrees, not the
+    actor's): its expression is the actor's, so it scores as the unturned self-drive; read in the
+    image plane the turns blur it."""
+    t = tracked
+    rng = np.random.default_rng(0)
+    angles = rng.uniform(-15.0, 15.0, size=(FRAMES, 2))
+    output = _turned(t["static_crop"], angles)
+    result = carried(t["live_crop"], t["live"], np.median(t["live_crop"][:10], axis=0), output,
+                     t["static"], np.median(t["static_crop"][:10], axis=0))
+    unturned, _ = _self_and_identity(t)
+    assert abs(result["expression_r"] - unturned["expression_r"]) < 0.02, result
+    assert abs(result["expression_gain"] - unturned["expression_gain"]) < 0.05, result
+    assert result["expression_r_2d"] < result["expression_r"] - 0.05, result
 
 
 def _hard_paste(compositor, frame: np.ndarray, crop: np.ndarray) -> np.ndarray:
