@@ -19,7 +19,10 @@ What is measured on each output frame (the composited full frame, i.e. what a vi
   mode (every output frame detected afresh), the mode B's own landmarks were found in: in video
   mode MediaPipe feeds its last landmarks back as the next region of interest, and on an
   unchanging image that drifts 0.01-0.04 IOD away from the static answer and oscillates (measured
-  on the shared portraits), which would bias the error and the jitter of every renderer;
+  on the shared portraits), which would bias the error and the jitter of every renderer. Where the
+  output's mouth is open wider than the face mesh draws, its lower face is tracked again as B's
+  own was (`reenact.landmarks.open_mouth`): a plain track reads a yawning portrait's lower lip
+  ~10 px high, under-reading every wider opening drawn on it;
 - jitter (`reenact.eval.temporal`): of these re-tracked landmarks, on the driver's stillest
   stretch; the driver's own jitter uses its live (video-mode) track, what the live path receives.
 
@@ -159,10 +162,10 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
                 found = None
                 if window == 0 or index < window:
                     found = _measure(result, index, frame.output, frame.fused, target,
-                                     retracker, probe, sample=len(result.frames) % stride == 0,
-                                     keep=keep)
+                                     _retrack(retracker, frame.output, config), probe,
+                                     sample=len(result.frames) % stride == 0, keep=keep)
                 elif index in sample or index - 1 in sample:
-                    found = retracker.track_one(frame.output)
+                    found = _retrack(retracker, frame.output, config)
                     result.step_frames.append(index)
                     result.step_landmarks.append(_or_missing(found))
                 if index in sample:
@@ -188,12 +191,23 @@ def _keep_sample(result: DriveResult, index: int, found, target, fused: np.ndarr
                                else target.alignment.landmarks_to_crop(found))
 
 
-def _measure(result: DriveResult, index: int, output: np.ndarray, fused: np.ndarray, target,
-             retracker, probe: IdentityProbe, *, sample: bool, keep: set[int]):
-    """The window's measures of one rendered frame; returns the re-tracked (478,3) frame
-    landmarks, or None where no face was found."""
-    crop = target.alignment.crop_image(output)
+def _retrack(retracker, output: np.ndarray, config: Config) -> np.ndarray | None:
+    """The output frame re-tracked as its target picture was (`reenact.pipeline.target`): a
+    static track, its lower face tracked again where the mouth is open wider than the face mesh
+    draws (`reenact.landmarks.open_mouth`; the target's own landmarks, the output's neutral, were
+    found so). (478,3) frame pixels, or None where no face was found."""
+    from reenact.landmarks.open_mouth import retrack_open_mouth
+
     found = retracker.track_one(output)
+    return None if found is None else retrack_open_mouth(output, found, config.tracker,
+                                                         retracker)
+
+
+def _measure(result: DriveResult, index: int, output: np.ndarray, fused: np.ndarray, target,
+             found: np.ndarray | None, probe: IdentityProbe, *, sample: bool, keep: set[int]):
+    """The window's measures of one rendered frame, `found` its re-tracked (478,3) frame
+    landmarks (None where no face was found); returns `found`."""
+    crop = target.alignment.crop_image(output)
     missing = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
     retracked = missing if found is None else target.alignment.landmarks_to_crop(found)
     result.retracked_frame.append(missing if found is None else np.array(found, np.float32))

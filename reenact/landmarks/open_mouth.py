@@ -16,7 +16,9 @@ an animal's muzzle); otherwise the picture's own track is kept. Only the lower f
 result: the weight rises from 0 at the nose tip to 1 at the upper lip, so the eyes, brows and nose
 are the picture's own track. z is the picture's own track's.
 
-Used once per target picture (three static tracks of a 512 px crop); never on live frames.
+Used once per target picture (three static tracks of a 512 px crop), and by `reenact eval` on
+each output frame it re-tracks (an output is a picture of the target, tracked as the target
+was); never on live frames.
 """
 
 from __future__ import annotations
@@ -71,11 +73,13 @@ def _squashed_track(image: np.ndarray, alignment: Alignment, top: float, bottom:
     return found
 
 
-def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfig) -> np.ndarray:
+def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfig,
+                       tracker: FaceTracker | None = None) -> np.ndarray:
     """image: (H,W,3) uint8 RGB; face: (478,3) float32 its face's landmarks in image pixels.
 
     Returns (478,3) float32: `face` with its lower face re-tracked (see the module doc) if the
-    mouth is open wider than `OPEN_GATE`, else `face` itself.
+    mouth is open wider than `OPEN_GATE`, else `face` itself. tracker: a static-mode tracker to
+    use (one is opened from `config` when None).
     """
     opening = mouth_opening(face)  # a similarity: the same in the aligned copy
     if opening <= OPEN_GATE:
@@ -86,7 +90,11 @@ def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfi
     bottom = float(min(CROP - 1.0, own[_CHIN, 1] + BELOW_CHIN * CROP))
     if bottom <= top + 1.0:
         return face
-    with FaceTracker(config, static=True) as tracker:
+    if tracker is None:
+        with FaceTracker(config, static=True) as own_tracker:
+            squashed = [_squashed_track(image, alignment, top, bottom, f, own_tracker)
+                        for f in SQUASH]
+    else:
         squashed = [_squashed_track(image, alignment, top, bottom, f, tracker) for f in SQUASH]
     if any(s is None for s in squashed):
         return face

@@ -69,3 +69,23 @@ def test_a_mouth_the_mesh_can_draw_is_left_as_tracked(portraits_dir: Path, name:
     face = detect_target_face(image, config, source_name=name)
     assert mouth_opening(face) <= OPEN_GATE
     assert retrack_open_mouth(image, face, config) is face
+
+
+def test_the_eval_re_tracks_an_output_as_its_target_was_tracked(portraits_dir: Path) -> None:
+    """`reenact eval` re-tracks each output frame to score it against the target's landmarks:
+    the unchanged yawning target, re-tracked so, gives back its own lower lip; a plain track
+    would read it ~10 px high and score the unchanged picture as an expression."""
+    from reenact.config import load_config
+    from reenact.eval.cross_reenact import _retrack
+    from reenact.landmarks.tracker import FaceTracker
+    from reenact.pipeline.target import prepare_target
+
+    config = load_config("eval", [])
+    target = prepare_target(str(portraits_dir / "lp_drv_d19.jpg"), config)
+    with FaceTracker(config.tracker, static=True) as tracker:
+        plain = tracker.track_one(target.frame)
+        found = _retrack(tracker, target.frame, config)
+    to_crop = target.alignment.landmarks_to_crop
+    own = target.landmarks_crop[:, :2]
+    assert np.abs(to_crop(found)[:, :2] - own).max() < 1.0
+    assert abs(to_crop(plain)[_LOWER_LIP_OUTER, 1] - own[_LOWER_LIP_OUTER, 1]) > 4.0
