@@ -31,6 +31,7 @@ SUMMARY_COLUMNS = (
 VIEWER_COLUMNS = (
     ("expression_r", "expression r ↑", 3),
     ("expression_gain", "expression gain →1", 3),
+    ("expression_gain_over_real", "expression gain / real face's →1", 3),
     ("expression_r_2d", "expression r, image plane ↑", 3),
     ("expression_gain_2d", "expression gain, image plane →1", 3),
     ("gaze_r", "gaze r ↑", 3),
@@ -68,7 +69,9 @@ VIEWER_NOTE = (
     "openness and brow height (over region size), mean over features the actor moves, each "
     "frame read with its head pose relative to the face's neutral undone (a turn or a nod is "
     "not an expression); 'image plane': the same features read in the picture as it is, the "
-    "head's turns included (the measure before pose was undone); gaze r: "
+    "head's turns included (the measure before pose was undone); 'real face's': each pair's "
+    "gain over the driving clip's own frames' gain (the last reference row, per pair), mean over "
+    "pairs: the driver's tracking noise pulls every gain below 1, a real face's too; gaze r: "
     "iris position in the eye opening, eyes open (not closing); gaze r, actor moves: only where "
     "the actor's gaze moves by >= 0.02 eye widths and 2.5 x its tracking noise; gaze sweep r / "
     "gain: the portrait's own face with irises moved by known amounts, re-tracked (1 / 0 for "
@@ -98,11 +101,30 @@ def _nanmean(values: list) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
+REAL_GAIN_FLOOR = 0.2  # a driver whose own face scores below this tells nothing about a renderer
+
+
+def gain_over_real(gains: list, real_gains: list) -> float:
+    """Mean over pairs of each pair's expression gain over what the driver's own face scores on
+    the same pair (its frames re-tracked as the outputs are, `cross_reenact.driver_carried`).
+
+    The gain is a slope on the driver's live track, and that track's own tracking noise pulls
+    every slope on it towards 0 (regression dilution): on a driver the tracker reads poorly (a
+    three-quarter view behind glasses) even the real face scores well below 1. Divided by the real
+    face's score, 1 means "carries as much as the real face would show". Pairs whose driver
+    scores below `REAL_GAIN_FLOOR`, or with a value missing, are left out."""
+    ratios = [float(g) / float(r) for g, r in zip(gains, real_gains)
+              if g is not None and r is not None and math.isfinite(float(g))
+              and math.isfinite(float(r)) and float(r) >= REAL_GAIN_FLOOR]
+    return _nanmean(ratios)
+
+
 def summarize(renderers: list[str], self_section: dict, cross_section: dict,
               temporal_section: dict, sweep_section: dict | None = None) -> dict:
     """{"renderers": {name: {column: value}}, "driver": {...}} from the three sections (and the
     gaze sweep's, {portrait: {renderer: {"gaze_sweep_r", "gaze_sweep_gain", ...}}})."""
     sweeps = list((sweep_section or {}).values())
+    both = [k for k in cross_section if k in temporal_section]  # the pairs, by key
     out = {}
     for name in renderers:
         per_clip = [clip["renderers"][name] for clip in self_section.values()]
@@ -127,6 +149,9 @@ def summarize(renderers: list[str], self_section: dict, cross_section: dict,
             **{key: _nanmean([c.get(key) for c in per_clip]) for key in LIVE_KEYS},
             **{k: _nanmean([p[name][k] for p in sweeps if name in p])
                for k in ("gaze_sweep_r", "gaze_sweep_gain")},
+            "expression_gain_over_real": gain_over_real(
+                [cross_section[k]["renderers"][name].get("expression_gain") for k in both],
+                [temporal_section[k]["driver"].get("expression_gain") for k in both]),
         }
     drivers = [pair["driver"] for pair in temporal_section.values()]
     driver = {key: _nanmean([d.get(key) for d in drivers])

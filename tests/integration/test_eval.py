@@ -162,6 +162,15 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
     assert abs(driver["expression_gain"] - 1.0) < 0.4, driver
     assert all("expression_r" in t["driver"] for t in report["temporal"].values())
     assert "| driving clip re-tracked" in text
+    # each pair's gain over the real face's: the unchanged portrait still ~0, the warp's the
+    # pair's gain divided by its driver's
+    assert abs(summary["identity"]["expression_gain_over_real"]) < 0.15
+    ratios = [report["cross_reenactment"][k]["renderers"]["warp"]["expression_gain"]
+              / report["temporal"][k]["driver"]["expression_gain"]
+              for k in report["cross_reenactment"]]
+    assert len(ratios) > 1
+    assert summary["warp"]["expression_gain_over_real"] == pytest.approx(np.mean(ratios))
+    assert "real face's" in text
     # J_gen's own row: the fused landmarks carry the expression at least as well as any
     # re-tracked picture of them, and far better than the unchanged portrait; per pair too
     fused = report["summary"]["fused"]

@@ -288,3 +288,16 @@ def test_stillest_stretch_rejects_bad_lengths(landmarks: np.ndarray) -> None:
     for length in (1, 31):
         with pytest.raises(InputError, match="length"):
             stillest_stretch(session, length)
+
+
+def test_gain_over_real_divides_each_pair_by_its_real_face():
+    from reenact.eval.report import REAL_GAIN_FLOOR, gain_over_real
+
+    # a renderer carrying as much as the real face shows scores 1 even where the tracker reads
+    # only half of the driver (regression dilution), and half as much scores 0.5
+    assert gain_over_real([0.5, 1.0], [0.5, 1.0]) == pytest.approx(1.0)
+    assert gain_over_real([0.25, 0.5], [0.5, 1.0]) == pytest.approx(0.5)
+    # a driver the tracker cannot read at all, or a missing value, is left out
+    assert gain_over_real([0.01, 0.9], [REAL_GAIN_FLOOR / 2, 1.0]) == pytest.approx(0.9)
+    assert gain_over_real([float("nan"), 0.8], [1.0, 1.0]) == pytest.approx(0.8)
+    assert np.isnan(gain_over_real([0.5], [None]))
