@@ -23,6 +23,8 @@ was); never on live frames.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import cv2
 import numpy as np
 
@@ -90,12 +92,8 @@ def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfi
     bottom = float(min(CROP - 1.0, own[_CHIN, 1] + BELOW_CHIN * CROP))
     if bottom <= top + 1.0:
         return face
-    if tracker is None:
-        with FaceTracker(config, static=True) as own_tracker:
-            squashed = [_squashed_track(image, alignment, top, bottom, f, own_tracker)
-                        for f in SQUASH]
-    else:
-        squashed = [_squashed_track(image, alignment, top, bottom, f, tracker) for f in SQUASH]
+    with FaceTracker(config, static=True) if tracker is None else nullcontext(tracker) as use:
+        squashed = [_squashed_track(image, alignment, top, bottom, f, use) for f in SQUASH]
     if any(s is None for s in squashed):
         return face
     openings = [mouth_opening(s) for s in squashed]
