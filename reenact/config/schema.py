@@ -134,6 +134,12 @@ class StreamConfig:
     # the eyeball; the gap stays what the actor's openness says): a look up no longer pushes the
     # iris under a still upper lid on a narrow-eyed target
     lid_follow: Unit = 0.6
+    # the actor's openness is read against their typical open eye, taken over their first this
+    # many frames (about 10 s at 30 fps) and then held, where it is more than 15 % off the
+    # calibrated neutral's: a neutral calibrated while laughing or squinting otherwise has the
+    # target stare wide-eyed for the whole session (reenact.fusion.eyes); 0 = the calibrated
+    # neutral's lid gap throughout
+    eye_adapt_frames: Count = 300
 
 
 @dataclass(frozen=True)

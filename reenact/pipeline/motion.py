@@ -36,7 +36,8 @@ class MotionStage:
                                yaw_gain=s.head_yaw_gain,
                                reference_frames=max(1, s.neutral_frames))
         self.eyes = EyeTransfer(gaze=s.gaze, gaze_gain=s.gaze_gain,
-                                gaze_vertical=s.gaze_vertical, lid_follow=s.lid_follow)
+                                gaze_vertical=s.gaze_vertical, lid_follow=s.lid_follow,
+                                adapt_frames=s.eye_adapt_frames)
         # L_t: the still target's estimated neutral, or its picture's landmarks (live)
         self.estimated_neutral = config.fusion.target_neutral == "estimated"
         self._regions: list[tuple[object, HeadRegion]] = []  # newest first
@@ -62,6 +63,7 @@ class MotionStage:
         """A new actor neutral."""
         self.head.reset()
         self.eyes.reset()
+        self.eyes.forget_open_eye()
 
     def calibrate(self, alignment) -> None:
         """A frame of the actor's neutral (the reenactor is calibrating): its head pose is the

@@ -152,3 +152,84 @@ def test_doubt_grows_without_a_step():
     assert across[gaps <= AGREE_WITHIN[1]] == pytest.approx(-gaps[gaps <= AGREE_WITHIN[1]] / 2)
     assert np.all(across[gaps >= 2 * AGREE_WITHIN[1]] == 0.0)
     assert np.abs(np.diff(across)).max() < 0.01
+
+
+def _with_gap(face: np.ndarray, share: float) -> np.ndarray:
+    """`face` with every lid pair's gap at `share` of its own (the upper lids move)."""
+    out = face.copy()
+    for eye in (0, 1):
+        gap = face[LOWER_LIDS[eye], 1] - face[UPPER_LIDS[eye], 1]
+        out[UPPER_LIDS[eye], 1] = face[LOWER_LIDS[eye], 1] - share * gap
+    return out
+
+
+def _target_share(transfer: EyeTransfer, actor: np.ndarray, neutral: np.ndarray,
+                  target: np.ndarray) -> np.ndarray:
+    """(2,) the target's lid gaps after the transfer, over its own."""
+    return eye_openness(transfer.apply(target, actor, neutral, target)) / eye_openness(target)
+
+
+def test_a_neutral_calibrated_mid_squint_does_not_leave_the_target_staring(face):
+    """The actor's neutral has their lids at half their ordinary gap (calibrated mid-laugh);
+    they then look on with ordinary eyes (a little tracking noise) and blink now and then. Read
+    against the calibrated neutral, every ordinary frame opens the target to the cap (1.8 x);
+    against the typical open eye it settles at the target's own gap within a second or two."""
+    squint = _with_gap(face, 0.5)
+    rng = np.random.default_rng(0)
+    frames = [_with_gap(face, 0.25 if i % 40 == 39 else 1.0 + rng.normal(0.0, 0.03))
+              for i in range(120)]
+    fixed, typical = EyeTransfer(adapt_frames=0), EyeTransfer(adapt_frames=300)
+    fixed_share = [_target_share(fixed, f, squint, face) for f in frames]
+    share = [_target_share(typical, f, squint, face) for f in frames]
+    ordinary = [i for i in range(60, 120) if i % 40 != 39]
+    assert min(fixed_share[i].min() for i in ordinary) > 1.7  # the stare, as it was
+    assert max(abs(share[i] - 1.0).max() for i in ordinary) < 0.15
+    np.testing.assert_allclose(typical.typical_openness, eye_openness(face), rtol=0.05)
+    assert share[79].max() < 0.05  # a blink after the adaptation still shuts the target's eyes
+    assert share[5].min() > 1.7  # before MIN_SEEN open frames: the neutral's gap, as before
+
+
+def test_a_wide_look_still_widens_and_a_new_calibration_starts_again(face):
+    rng = np.random.default_rng(1)
+    transfer = EyeTransfer(adapt_frames=300)
+    for _ in range(90):  # ordinary eyes, the neutral right
+        transfer.apply(face, _with_gap(face, 1.0 + rng.normal(0.0, 0.03)), face, face)
+    wide = _target_share(transfer, _with_gap(face, 1.3), face, face)
+    assert wide.min() > 1.35  # 1 + wide_gain x 0.3 = 1.45, less the frame's own pull
+    transfer.forget_open_eye()  # a recalibration: the typical open eye is the new neutral's
+    squint = _with_gap(face, 0.5)
+    assert _target_share(transfer, face, squint, face).min() > 1.7
+    np.testing.assert_allclose(transfer.typical_openness, eye_openness(squint), rtol=1e-6)
+
+
+def test_a_long_squint_does_not_become_the_open_eye(face):
+    """Three seconds of narrowed eyes (a laugh) in a window of ordinary ones: the typical open
+    eye stays the ordinary eye's, so the laugh still reads as narrowed."""
+    rng = np.random.default_rng(2)
+    transfer = EyeTransfer(adapt_frames=300)
+    for i in range(300):
+        share = 0.55 if 150 <= i < 240 else 1.0
+        transfer.apply(face, _with_gap(face, share + rng.normal(0.0, 0.03)), face, face)
+    np.testing.assert_allclose(transfer.typical_openness, eye_openness(face), rtol=0.06)
+
+
+def test_a_right_neutral_is_kept_and_the_open_eye_is_held_once_taken(face):
+    """An actor calibrated with their ordinary eyes is read against that neutral exactly (the
+    typical open eye within KEEP_WITHIN of it changes nothing); a miscalibrated one's open eye is
+    taken over the first adapt_frames frames and then held, as the neutral is: a later, lasting
+    change of the actor's eyes is carried, not absorbed."""
+    rng = np.random.default_rng(3)
+    calm = EyeTransfer(adapt_frames=100)
+    for _ in range(150):
+        calm.apply(face, _with_gap(face, 1.0 + rng.normal(0.0, 0.03)), face, face)
+    np.testing.assert_array_equal(calm.typical_openness, eye_openness(face))
+    squint = _with_gap(face, 0.5)
+    fixed = EyeTransfer(adapt_frames=100)
+    for _ in range(100):
+        fixed.apply(face, _with_gap(face, 1.0 + rng.normal(0.0, 0.03)), squint, face)
+    taken = fixed.typical_openness
+    np.testing.assert_allclose(taken, eye_openness(face), rtol=0.05)
+    for _ in range(100):  # the actor's eyes now stay wider: carried as wider
+        wider = _target_share(fixed, _with_gap(face, 1.3), squint, face)
+    np.testing.assert_array_equal(fixed.typical_openness, taken)
+    assert wider.min() > 1.35
