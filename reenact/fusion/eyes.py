@@ -141,8 +141,8 @@ class EyeTransfer:
         self._neutral_key: bytes | None = None
         self._neutral = (np.zeros((2, 2)), np.ones(2))
         self.adapt_frames = int(adapt_frames)
-        self._seen = np.full((max(self.adapt_frames, 1), 2), np.nan)  # the window's lid gaps
-        self._next = 0
+        self._seen = np.empty((max(self.adapt_frames, 1), 2))  # the window's lid gaps ...
+        self._next = 0  # ... in its first _next rows
         self._typical = np.ones(2)  # set from the neutral on first use
 
     def reset(self) -> None:
@@ -159,7 +159,6 @@ class EyeTransfer:
 
     def forget_open_eye(self) -> None:
         """Start the typical open eye again (a new actor, or a new calibration)."""
-        self._seen[:] = np.nan
         self._next = 0
 
     @property
@@ -178,7 +177,7 @@ class EyeTransfer:
             return self._typical.copy()
         self._seen[self._next] = openness
         self._next += 1
-        ordered = np.sort(self._seen, axis=0)  # NaN (not yet filled) last
+        ordered = np.sort(self._seen[:self._next], axis=0)  # a NaN gap (none expected) last
         typical = self._typical.copy()
         for eye, count in enumerate(np.isfinite(ordered).sum(axis=0)):
             values = ordered[:count, eye]

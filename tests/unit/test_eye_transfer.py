@@ -40,6 +40,15 @@ def test_the_curve_is_monotonic_and_continuous():
     assert np.abs(np.diff(values)).max() < 0.005  # no step anywhere (steepest: 0.8 / 0.3 per unit)
 
 
+def _with_gap(face: np.ndarray, share: float) -> np.ndarray:
+    """`face` with every lid pair's gap at `share` of its own (the upper lids move)."""
+    out = face.copy()
+    for eye in (0, 1):
+        gap = face[LOWER_LIDS[eye], 1] - face[UPPER_LIDS[eye], 1]
+        out[UPPER_LIDS[eye], 1] = face[LOWER_LIDS[eye], 1] - share * gap
+    return out
+
+
 def _carried(transfer: EyeTransfer, face: np.ndarray, along: float, across: float) -> np.ndarray:
     """(2,) the iris offset the transfer puts on `face` (mean of the eyes, eye widths)."""
     transfer.reset()
@@ -74,10 +83,7 @@ def test_gaze_vertical_scales_only_the_up_and_down_part(face):
 def test_a_closed_eye_stays_closed_whatever_the_gaze(face, along, across):
     """The actor's lids at a quarter of their neutral gap while the irises look anywhere: the
     target's lids meet (the gaze gain does not open them)."""
-    shut = look(face, along, across)
-    for eye in (0, 1):  # every lid pair at a quarter of its neutral gap
-        gap = face[LOWER_LIDS[eye], 1] - face[UPPER_LIDS[eye], 1]
-        shut[UPPER_LIDS[eye], 1] = shut[LOWER_LIDS[eye], 1] - 0.25 * gap
+    shut = _with_gap(look(face, along, across), 0.25)  # every lid pair at a quarter of its gap
     out = EyeTransfer(gaze_gain=1.5).apply(face, shut, face, face)
     assert eye_openness(out).max() < 1e-3
     following = EyeTransfer(gaze_gain=1.5, lid_follow=0.6).apply(face, shut, face, face)
@@ -152,15 +158,6 @@ def test_doubt_grows_without_a_step():
     assert across[gaps <= AGREE_WITHIN[1]] == pytest.approx(-gaps[gaps <= AGREE_WITHIN[1]] / 2)
     assert np.all(across[gaps >= 2 * AGREE_WITHIN[1]] == 0.0)
     assert np.abs(np.diff(across)).max() < 0.01
-
-
-def _with_gap(face: np.ndarray, share: float) -> np.ndarray:
-    """`face` with every lid pair's gap at `share` of its own (the upper lids move)."""
-    out = face.copy()
-    for eye in (0, 1):
-        gap = face[LOWER_LIDS[eye], 1] - face[UPPER_LIDS[eye], 1]
-        out[UPPER_LIDS[eye], 1] = face[LOWER_LIDS[eye], 1] - share * gap
-    return out
 
 
 def _target_share(transfer: EyeTransfer, actor: np.ndarray, neutral: np.ndarray,
