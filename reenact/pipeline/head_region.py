@@ -4,8 +4,10 @@
 
 - the head zone, in the target's canonical crop coordinates (so in inter-ocular units): an
   ellipse over the face and the hair around it, and the neck below the chin;
-- the person in the frame (MediaPipe selfie segmentation; the whole zone where it finds no one),
-  so that the zone's background is not carried along: alpha = zone x person, the zone then
+- the person in the frame (MediaPipe selfie segmentation; the whole zone where it finds no one,
+  or finds a "person" that does not cover the tracked face: the model is trained on people, and
+  on a dog, a llama or a cartoon it marks patches of the face, which then stayed behind while the
+  rest of it moved, a torn, see-through face), so that the zone's background is not carried along: alpha = zone x person, the zone then
   widened to the whole head box (fading out before its edge), so that long hair beyond the
   ellipse goes with the head instead of being cut where the ellipse ends;
 - how much each pixel follows the head: fully above the chin, fading to nothing over the neck,
@@ -46,6 +48,7 @@ _MOTION_MARGIN = 0.25  # the box grows by this x crop side for the head's larges
 _HAIR_BEND = 1.0  # the head ellipse's radius from which hair follows less, to none at its reach
 _STAY_BEND = 0.12  # crop units: the head follows less within this of the person's staying parts
 _MIN_BACKGROUND = 0.05  # the plate is filled from the background alone when the box has this much
+_FACE_COVER = 0.95  # the person mask's mean over the face mesh's hull, at least, to be used
 _STEP = 8  # the per-pixel move is computed on a grid this many times coarser, then upsampled
 
 
@@ -79,6 +82,18 @@ def _inpaint_quarter(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     small_hole = cv2.resize(hole, (sw, sh), interpolation=cv2.INTER_NEAREST)
     filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
     return cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _face_cover(person: np.ndarray, alignment: Alignment, lm: np.ndarray,
+                origin: tuple[int, int]) -> float:
+    """The mean of `person` (h,w), a box of the frame at `origin` (x0, y0), over the convex
+    hull of the face mesh `lm` (478,2+) in crop pixels: 1 when the mask holds the whole face."""
+    inv = alignment.inverse
+    framed = lm[:, :2] @ inv[:, :2].T + inv[:, 2] - np.asarray(origin, np.float64)
+    hull = np.zeros(person.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(framed).astype(np.int32)), 1)
+    inside = hull > 0
+    return float(person[inside].mean()) if inside.any() else 0.0
 
 
 def person_mask(frame: np.ndarray) -> np.ndarray | None:
@@ -146,8 +161,11 @@ class HeadRegion:
                 * (cy > _HEAD_CENTRE[1]))
         zone = np.maximum(head, neck)
         person = person_mask(frame) if segment else None
-        if person is not None:  # the person's hair beyond the ellipse goes with the head too
+        if person is not None:
             person = person[y0:y1, x0:x1]
+            if _face_cover(person, alignment, lm, (x0, y0)) < _FACE_COVER:
+                person = None  # not this face's person (an animal, a drawing): the whole zone
+        if person is not None:  # the person's hair beyond the ellipse goes with the head too
             reach = _smooth((1.0 + _MOTION_MARGIN - ell) / 0.15)
             zone = np.maximum(zone, reach) * person
         self.alpha = np.ascontiguousarray(zone, dtype=np.float32)
