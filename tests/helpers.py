@@ -73,6 +73,31 @@ def open_mouth_actor(clips_dir: Path, clip: str, *, frames: int,
     return {"source": tracked[int(np.argmax(opening))], "neutral": neutral, "target": other}
 
 
+def target_eye_shares(clip: Path, portrait: Path, frames: int, fps: float,
+                      settings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`clip`'s first `frames` frames drive `portrait` through the live path (the warp, the
+    config's defaults with `settings` over them): per rendered frame the target's two lid gaps
+    in the fused landmarks over its own picture's, (n,2); and the frames' indices, (n,)."""
+    from reenact.config import load_config
+    from reenact.landmarks.head_pose import eye_openness
+    from reenact.pipeline.factory import build_reenactor
+    from reenact.pipeline.timing import StageTimer
+
+    config = load_config(None, [f"stream.target={portrait}", "renderer.kind=warp", *settings])
+    r = build_reenactor(config, timer=StageTimer())
+    own = eye_openness(r.target.landmarks_crop)
+    shares, indices = [], []
+    try:
+        for i, image in enumerate(decode_rgb(clip)[:frames]):
+            fused = r.process(image, i / fps, None).fused
+            if fused is not None:
+                shares.append(eye_openness(np.asarray(fused)) / own)
+                indices.append(i)
+    finally:
+        r.close()
+    return np.array(shares), np.array(indices)
+
+
 def look(landmarks: np.ndarray, along: float, across: float) -> np.ndarray:
     """A copy of (478,3) `landmarks` with both irises moved by (along, across) eye widths
     (along the image x, across the image y: the aligned crop is level)."""

@@ -140,6 +140,11 @@ class StreamConfig:
     # target stare wide-eyed for the whole session (reenact.fusion.eyes); 0 = the calibrated
     # neutral's lid gap throughout
     eye_adapt_frames: Count = 300
+    # the target's two eyes open and close together (the better-read eye counting more), except
+    # in a wink: the tracker reads a side-on or half-lidded eye far smaller than its twin, and
+    # on its own that eye stared and winked by turns (reenact.fusion.eyes); false = each eye
+    # follows its own reading
+    eyes_linked: bool = True
 
 
 @dataclass(frozen=True)

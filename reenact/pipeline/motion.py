@@ -37,7 +37,7 @@ class MotionStage:
                                reference_frames=max(1, s.neutral_frames))
         self.eyes = EyeTransfer(gaze=s.gaze, gaze_gain=s.gaze_gain,
                                 gaze_vertical=s.gaze_vertical, lid_follow=s.lid_follow,
-                                adapt_frames=s.eye_adapt_frames)
+                                adapt_frames=s.eye_adapt_frames, linked=s.eyes_linked)
         # L_t: the still target's estimated neutral, or its picture's landmarks (live)
         self.estimated_neutral = config.fusion.target_neutral == "estimated"
         self._regions: list[tuple[object, HeadRegion]] = []  # newest first

@@ -115,6 +115,8 @@ SETTINGS: tuple[LiveSetting, ...] = (
                 0.05),
     LiveSetting("stream.lid_follow", "Lids follow the gaze (share)", float,
                 *_motion_attr("eyes", "lid_follow"), 0.0, 1.0, 0.05),
+    LiveSetting("stream.eyes_linked", "Eyes open and close together (but winks)", bool,
+                *_motion_attr("eyes", "linked")),
     LiveSetting("stream.head_motion", "Head motion", str, lambda r: r.motion.mode,
                 lambda r, v: r.motion.set_mode(v), choices=HEAD_MODES),
     *(LiveSetting(f"stream.head_{axis}_gain", f"Head {label} gain", float,

@@ -11,7 +11,7 @@ from reenact.landmarks.neutral import NeutralCalibrator, least_expressive_median
 from reenact.config import load_config
 from reenact.pipeline.factory import build_fuser
 from reenact.train.fusion_validate import carried
-from tests.helpers import aligned_actor
+from tests.helpers import aligned_actor, target_eye_shares
 
 MOUTH_OPEN = FEATURES.index("mouth_open")
 
@@ -112,36 +112,15 @@ def test_a_face_back_after_a_long_loss_is_calibrated_again(clips_dir, portraits_
     assert gazes[:, 0].mean() > 0.08 and yaws.mean() > 10.0, (gazes.mean(axis=0), yaws.mean())
 
 
-def _target_eyes_from_a_laughing_start(clips_dir, portraits_dir, adapt_frames: int):
-    """pcavs_00098 (a talk-show guest, laughing with his eyes narrowed through the calibration)
-    drives lp_drv_d30 through the live path: per rendered frame, the target's two lid gaps in the
-    fused landmarks over its own picture's, and the frames' indices."""
-    from reenact.landmarks.head_pose import eye_openness
-    from reenact.pipeline.factory import build_reenactor
-    from reenact.pipeline.timing import StageTimer
-    from tests.helpers import decode_rgb
-
-    config = load_config(None, [f"stream.target={portraits_dir / 'lp_drv_d30.jpg'}",
-                                "renderer.kind=warp", f"stream.eye_adapt_frames={adapt_frames}"])
-    r = build_reenactor(config, timer=StageTimer())
-    own = eye_openness(r.target.landmarks_crop)
-    shares, frames = [], []
-    for i, image in enumerate(decode_rgb(clips_dir / "pcavs_00098.mp4")[:180]):
-        fused = r.process(image, i / 25.0, None).fused
-        if fused is not None:
-            shares.append(eye_openness(np.asarray(fused)) / own)
-            frames.append(i)
-    r.close()
-    return np.array(shares), np.array(frames)
-
-
 def test_a_laughing_start_does_not_leave_the_target_staring(clips_dir, portraits_dir):
     """Read against the neutral calibrated mid-laugh, the guest's ordinary open eyes open the
     target's to 1.6 x its own gap or more in most frames (a stare, irises ringed with white);
     read against his typical open eye (stream.eye_adapt_frames), in few, from the fourth second
     on, while his blinks still shut them."""
-    fixed, frames = _target_eyes_from_a_laughing_start(clips_dir, portraits_dir, 0)
-    typical, later = _target_eyes_from_a_laughing_start(clips_dir, portraits_dir, 300)
+    # pcavs_00098: a talk-show guest, laughing with his eyes narrowed through the calibration
+    drive = (clips_dir / "pcavs_00098.mp4", portraits_dir / "lp_drv_d30.jpg", 180, 25.0)
+    fixed, frames = target_eye_shares(*drive, ["stream.eye_adapt_frames=0"])
+    typical, later = target_eye_shares(*drive, ["stream.eye_adapt_frames=300"])
     assert np.array_equal(frames, later)
     late = frames >= 90
     stare_fixed = float(np.mean(fixed[late].max(axis=1) > 1.6))

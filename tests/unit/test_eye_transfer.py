@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from reenact.fusion.eyes import (
-    AGREE_WITHIN, CLOSED_BELOW, EyeTransfer, agreed_gaze, openness_curve,
+    AGREE_WITHIN, CLOSED_BELOW, TRUST_FROM, EyeTransfer, agreed_gaze, linked_openness,
+    openness_curve,
 )
 from reenact.landmarks.head_pose import LOWER_LIDS, UPPER_LIDS, eye_openness, gaze
 from tests.helpers import look
@@ -230,3 +231,32 @@ def test_a_right_neutral_is_kept_and_the_open_eye_is_held_once_taken(face):
         wider = _target_share(fixed, _with_gap(face, 1.3), squint, face)
     np.testing.assert_array_equal(fixed.typical_openness, taken)
     assert wider.min() > 1.35
+
+
+def test_linked_eyes_share_one_openness_weighted_by_trust():
+    """Two trusted eyes a little apart read as their mean; an eye whose typical open gap is
+    under TRUST_FROM of its twin's takes its twin's reading; a wink (one shut, one open, both
+    trusted) keeps each eye's own."""
+    even = np.array([0.2, 0.2])
+    assert linked_openness(np.array([0.8, 1.0]), even) == pytest.approx([0.9, 0.9])
+    squashed = np.array([0.2, (TRUST_FROM - 0.05) * 0.2])
+    assert linked_openness(np.array([0.9, 3.0]), squashed) == pytest.approx([0.9, 0.9])
+    assert linked_openness(np.array([0.05, 1.0]), even) == pytest.approx([0.05, 1.0])
+    assert linked_openness(np.array([0.05, 1.0]), squashed) == pytest.approx([0.05, 0.05])
+
+
+def test_a_misread_eye_does_not_stare_when_the_eyes_are_linked(face):
+    """The actor's neutral has one eye read nearly shut (a look down, a side-on eye); later that
+    eye reads 3 x its neutral while the other is as it was. Each eye on its own, the target's
+    second eye opens to the cap (a stare) beside a normal first eye; linked, both are normal."""
+    neutral = face.copy()
+    neutral[UPPER_LIDS[1], 1] = face[LOWER_LIDS[1], 1] - 0.1 * (
+        face[LOWER_LIDS[1], 1] - face[UPPER_LIDS[1], 1])
+    later = face.copy()
+    later[UPPER_LIDS[1], 1] = face[LOWER_LIDS[1], 1] - 0.3 * (
+        face[LOWER_LIDS[1], 1] - face[UPPER_LIDS[1], 1])
+    own = eye_openness(face)
+    alone = eye_openness(EyeTransfer(linked=False).apply(face, later, neutral, face)) / own
+    linked = eye_openness(EyeTransfer(linked=True).apply(face, later, neutral, face)) / own
+    assert alone[0] == pytest.approx(1.0, abs=0.02) and alone[1] > 1.7, alone
+    assert linked == pytest.approx([1.0, 1.0], abs=0.02), linked
