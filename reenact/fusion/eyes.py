@@ -35,12 +35,16 @@ it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after f
   0.16 for his right: every later glance up read it as 2 to 14 times neutral, and the target
   stared with that eye and winked with it by turns). So each eye's openness (relative to what
   it is read against) is replaced by the two eyes' weighted mean: an eye whose typical open gap
-  is under `TRUST_FROM` of its twin's counts for nothing, over `TRUST_FULL` fully. A wink is
+  is under `TRUST_FROM` of its twin's counts for nothing, over `TRUST_FULL` fully; but in a
+  head turned from the camera (the calibrated neutral's yaw past `NEAR_FROM` degrees, fully at
+  `NEAR_FULL`) the near eye counts fully whatever its gap: the far eye's width is foreshortened
+  and its gap reads the larger, while the near eye is the better seen (pcavs_00010, turned 34
+  degrees: far 0.26, near 0.12 eye widths). A wink is
   kept: with both eyes trusted, one reading shut (under `WINK_SHUT`) while the other is open
   (over `WINK_OPEN`), each eye keeps its own reading (lp_d3 winks for a third of a second).
   Simulated over the live tracks of 64 clips in ../shared/media, the share of frames whose two
   target eyes differ by more than 0.4 of their neutral openness falls from 0.096 (22 clips over
-  10 %) to 0.003 (1), the share with an eye opened 1.4 x neutral or more from 0.070 to 0.023.
+  10 %) to 0.004 (1), the share with an eye opened 1.4 x neutral or more from 0.070 to 0.025.
   `linked=False` reads each eye on its own.
 - **gaze** (`gaze=True`): the actor's iris position inside the eye opening, relative to the
   actor's neutral, in eye widths (both axes; the two eyes averaged, each weighted by how open it
@@ -74,6 +78,7 @@ from reenact.landmarks.head_pose import (
     IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS, eye_corners, eye_openness, gaze,
 )
 from reenact.landmarks.regions import REGIONS
+from reenact.landmarks.tracker import head_yaw_deg
 
 _IRISES = (REGIONS["right_iris"], REGIONS["left_iris"])
 CLOSED_BELOW = 0.3  # actor openness (x its neutral) at or below which the target's eye is shut
@@ -91,6 +96,7 @@ TYPICAL_PERCENTILE = 60  # the typical open eye: this percentile of the window's
 KEEP_WITHIN = 0.15  # a typical open eye within this share of the neutral's gap: the neutral's
 TRUST_FROM = 0.4  # an eye whose typical open gap is under this share of its twin's: not read
 TRUST_FULL = 0.7  # ... and from this share on, read fully (linked eyes)
+NEAR_FROM, NEAR_FULL = 10.0, 20.0  # degrees of the neutral's head turn: the near eye trusted
 WINK_SHUT = 0.35  # linked eyes: one eye under this (x what it is read against) ...
 WINK_OPEN = 0.75  # ... while the other is over this: a wink, each eye on its own
 WINK_RAMP = 0.15  # both thresholds are ramps this wide
@@ -123,15 +129,27 @@ def _smooth(t: float | np.ndarray):
     return t * t * (3.0 - 2.0 * t)
 
 
-def linked_openness(ratio: np.ndarray, typical: np.ndarray) -> np.ndarray:
-    """(2,) the two eyes' openness `ratio` (each x what it is read against) made one: their
-    mean, each weighted by how far its `typical` (2,) open gap is to be trusted next to its
-    twin's (TRUST_FROM to TRUST_FULL), except in a wink (WINK_SHUT, WINK_OPEN, both eyes
-    trusted), where each keeps its own."""
-    ratio = np.asarray(ratio, np.float64)
+def eye_trust(typical: np.ndarray, yaw: float = 0.0) -> np.ndarray:
+    """(2,) in 0-1: how far each eye's reading is trusted next to its twin's, from the (2,)
+    typical open gaps (0 under TRUST_FROM of the twin's, 1 from TRUST_FULL); the near eye of a
+    head turned `yaw` degrees (`head_yaw_deg`: positive = the face points image-right, and its
+    image-left eye, 0, is the nearer) is trusted from NEAR_FROM to NEAR_FULL whatever its gap."""
     typical = np.asarray(typical, np.float64)
     trust = _smooth((typical / max(float(typical.max()), 1e-9) - TRUST_FROM)
                     / (TRUST_FULL - TRUST_FROM))
+    near = 0 if yaw > 0 else 1
+    trust[near] = max(float(trust[near]),
+                      float(_smooth((abs(yaw) - NEAR_FROM) / (NEAR_FULL - NEAR_FROM))))
+    return trust
+
+
+def linked_openness(ratio: np.ndarray, typical: np.ndarray, yaw: float = 0.0) -> np.ndarray:
+    """(2,) the two eyes' openness `ratio` (each x what it is read against) made one: their
+    mean, each weighted by how far it is trusted (`eye_trust` of the (2,) `typical` open gaps
+    and the actor's neutral head turn `yaw`), except in a wink (WINK_SHUT, WINK_OPEN, both eyes
+    trusted), where each keeps its own."""
+    ratio = np.asarray(ratio, np.float64)
+    trust = eye_trust(typical, yaw)
     mean = float((trust * ratio).sum() / max(float(trust.sum()), 1e-9))
     wink = (_smooth((ratio.max() - WINK_OPEN) / WINK_RAMP)
             * _smooth((WINK_SHUT - ratio.min()) / WINK_RAMP) * float(trust.min()))
@@ -181,6 +199,7 @@ class EyeTransfer:
         self._held = np.zeros(2)
         self._neutral_key: bytes | None = None
         self._neutral = (np.zeros((2, 2)), np.ones(2))
+        self._yaw = 0.0  # the actor's neutral head turn (degrees)
         self.adapt_frames = int(adapt_frames)
         self._seen = np.empty((max(self.adapt_frames, 1), 2))  # the window's lid gaps ...
         self._next = 0  # ... in its first _next rows
@@ -194,6 +213,7 @@ class EyeTransfer:
         key = np.asarray(source_neutral, np.float32).tobytes()
         if key != self._neutral_key:
             self._neutral = (gaze(source_neutral), np.maximum(eye_openness(source_neutral), 1e-3))
+            self._yaw = head_yaw_deg(source_neutral) if np.shape(source_neutral)[-1] >= 3 else 0.0
             self._neutral_key = key
             self.reset()
         return self._neutral
@@ -242,7 +262,7 @@ class EyeTransfer:
         openness = eye_openness(source)
         typical = self._typical_open(openness, open_n)
         ratio = openness / np.maximum(typical, 1e-3)
-        lids = linked_openness(ratio, typical) if self.linked else ratio
+        lids = linked_openness(ratio, typical, self._yaw) if self.linked else ratio
         if self.openness:
             for eye in (0, 1):
                 self._set_openness(out, target_neutral, eye, float(lids[eye]))

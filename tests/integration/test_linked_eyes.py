@@ -5,6 +5,7 @@ and wink by turns, and a real wink still winks."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.helpers import target_eye_shares
 
@@ -35,3 +36,19 @@ def test_a_wink_still_winks(clips_dir, portraits_dir):
     wink = shares[(frames >= 38) & (frames <= 46)]
     assert len(wink) >= 7
     assert wink[:, 0].max() < 0.2 and wink[:, 1].min() > 0.7, wink.round(2)
+
+
+def test_a_turned_head_reads_its_far_eye_wider(clips_dir):
+    """What the near-eye rule rests on, on a real face: pcavs_00010 calibrates turned about 30
+    degrees, face pointing image-left, and the tracker reads his far (image-left) eye's gap at
+    about twice his near eye's; both are trusted."""
+    from reenact.fusion.eyes import eye_trust
+    from reenact.landmarks.head_pose import eye_openness
+    from reenact.landmarks.tracker import head_yaw_deg
+    from tests.helpers import aligned_actor
+
+    _, neutral = aligned_actor(clips_dir / "pcavs_00010.mp4", frames=30, step=3, size=256,
+                               neutral_frames=10)
+    yaw, gaps = head_yaw_deg(neutral), eye_openness(neutral)
+    assert yaw < -20.0 and gaps[0] > 1.5 * gaps[1], (yaw, gaps)
+    assert eye_trust(gaps, yaw) == pytest.approx([1.0, 1.0])

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from reenact.fusion.eyes import (
-    AGREE_WITHIN, CLOSED_BELOW, TRUST_FROM, EyeTransfer, agreed_gaze, linked_openness,
-    openness_curve,
+    AGREE_WITHIN, CLOSED_BELOW, NEAR_FULL, TRUST_FROM, EyeTransfer, agreed_gaze, eye_trust,
+    linked_openness, openness_curve,
 )
 from reenact.landmarks.head_pose import LOWER_LIDS, UPPER_LIDS, eye_openness, gaze
 from tests.helpers import look
@@ -260,3 +260,16 @@ def test_a_misread_eye_does_not_stare_when_the_eyes_are_linked(face):
     linked = eye_openness(EyeTransfer(linked=True).apply(face, later, neutral, face)) / own
     assert alone[0] == pytest.approx(1.0, abs=0.02) and alone[1] > 1.7, alone
     assert linked == pytest.approx([1.0, 1.0], abs=0.02), linked
+
+
+def test_the_near_eye_of_a_turned_head_is_trusted_whatever_its_gap():
+    """Turned from the camera, the far eye's gap reads the larger (its width is foreshortened)
+    while the near eye is the better seen: past NEAR_FULL degrees the near eye (image-right, 1,
+    for a face pointing image-left, yaw < 0) is trusted in full; facing the camera, the same
+    gaps leave the smaller eye out; the far eye gets no such pass."""
+    far_wide = np.array([0.26, 0.10])
+    assert eye_trust(far_wide, 0.0) == pytest.approx([1.0, 0.0])
+    assert eye_trust(far_wide, -NEAR_FULL - 5.0) == pytest.approx([1.0, 1.0])
+    assert eye_trust(far_wide, NEAR_FULL + 5.0) == pytest.approx([1.0, 0.0])
+    assert eye_trust(far_wide[::-1], NEAR_FULL + 5.0) == pytest.approx([1.0, 1.0])
+    assert linked_openness(np.array([1.2, 0.8]), far_wide, -30.0) == pytest.approx([1.0, 1.0])
