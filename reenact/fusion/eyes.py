@@ -39,9 +39,9 @@ it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after f
   head turned from the camera (the calibrated neutral's yaw past `NEAR_FROM` degrees, fully at
   `NEAR_FULL`) the near eye counts fully whatever its gap: the far eye's width is foreshortened
   and its gap reads the larger, while the near eye is the better seen (pcavs_00010, turned 34
-  degrees: far 0.26, near 0.12 eye widths). A wink is
-  kept: with both eyes trusted, one reading shut (under `WINK_SHUT`) while the other is open
-  (over `WINK_OPEN`), each eye keeps its own reading (lp_d3 winks for a third of a second).
+  degrees: far 0.26, near 0.12 eye widths). A wink is kept: with both eyes trusted, one
+  reading shut (under `WINK_SHUT`) while the other is open (over `WINK_OPEN`), each eye keeps
+  its own reading (lp_d3 winks for a third of a second).
   Simulated over the live tracks of 64 clips in ../shared/media, the share of frames whose two
   target eyes differ by more than 0.4 of their neutral openness falls from 0.096 (22 clips over
   10 %) to 0.004 (1), the share with an eye opened 1.4 x neutral or more from 0.070 to 0.025.
@@ -79,6 +79,7 @@ from reenact.landmarks.head_pose import (
 )
 from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.tracker import head_yaw_deg
+from reenact.ramps import smoothstep
 
 _IRISES = (REGIONS["right_iris"], REGIONS["left_iris"])
 CLOSED_BELOW = 0.3  # actor openness (x its neutral) at or below which the target's eye is shut
@@ -124,22 +125,17 @@ def openness_curve(ratio: float, *, wide_gain: float = 1.5, max_ratio: float = 1
     return max((ratio - CLOSED_BELOW) / (1.0 - CLOSED_BELOW), 0.0)
 
 
-def _smooth(t: float | np.ndarray):
-    t = np.clip(t, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
 def eye_trust(typical: np.ndarray, yaw: float = 0.0) -> np.ndarray:
     """(2,) in 0-1: how far each eye's reading is trusted next to its twin's, from the (2,)
     typical open gaps (0 under TRUST_FROM of the twin's, 1 from TRUST_FULL); the near eye of a
     head turned `yaw` degrees (`head_yaw_deg`: positive = the face points image-right, and its
     image-left eye, 0, is the nearer) is trusted from NEAR_FROM to NEAR_FULL whatever its gap."""
     typical = np.asarray(typical, np.float64)
-    trust = _smooth((typical / max(float(typical.max()), 1e-9) - TRUST_FROM)
+    trust = smoothstep((typical / max(float(typical.max()), 1e-9) - TRUST_FROM)
                     / (TRUST_FULL - TRUST_FROM))
     near = 0 if yaw > 0 else 1
     trust[near] = max(float(trust[near]),
-                      float(_smooth((abs(yaw) - NEAR_FROM) / (NEAR_FULL - NEAR_FROM))))
+                      float(smoothstep((abs(yaw) - NEAR_FROM) / (NEAR_FULL - NEAR_FROM))))
     return trust
 
 
@@ -151,8 +147,8 @@ def linked_openness(ratio: np.ndarray, typical: np.ndarray, yaw: float = 0.0) ->
     ratio = np.asarray(ratio, np.float64)
     trust = eye_trust(typical, yaw)
     mean = float((trust * ratio).sum() / max(float(trust.sum()), 1e-9))
-    wink = (_smooth((ratio.max() - WINK_OPEN) / WINK_RAMP)
-            * _smooth((WINK_SHUT - ratio.min()) / WINK_RAMP) * float(trust.min()))
+    wink = (smoothstep((ratio.max() - WINK_OPEN) / WINK_RAMP)
+            * smoothstep((WINK_SHUT - ratio.min()) / WINK_RAMP) * float(trust.min()))
     return mean + wink * (ratio - mean)
 
 

@@ -6,10 +6,11 @@
   ellipse over the face and the hair around it, and the neck below the chin;
 - the person in the frame (MediaPipe selfie segmentation; the whole zone where it finds no one,
   or finds a "person" that does not cover the tracked face: the model is trained on people, and
-  on a dog, a llama or a cartoon it marks patches of the face, which then stayed behind while the
-  rest of it moved, a torn, see-through face), so that the zone's background is not carried along: alpha = zone x person, the zone then
-  widened to the whole head box (fading out before its edge), so that long hair beyond the
-  ellipse goes with the head instead of being cut where the ellipse ends;
+  on a dog, a llama or a cartoon it marks patches of the face, which then stayed behind while
+  the rest of it moved, a torn, see-through face), so that the zone's background is not carried
+  along: alpha = zone x person, the zone then widened to the whole head box (fading out before
+  its edge), so that long hair beyond the ellipse goes with the head instead of being cut where
+  the ellipse ends;
 - how much each pixel follows the head: fully above the chin, fading to nothing over the neck,
   so the shoulders stay and the neck bends; and fully inside the head's ellipse, fading to
   nothing at the zone's reach beyond it, so long hair bends back to the hair that stays instead
@@ -36,6 +37,7 @@ import cv2
 import numpy as np
 
 from reenact.landmarks.align import Alignment
+from reenact.ramps import smoothstep
 
 # The head zone in canonical crop units (fractions of the crop side; the eyes sit at y 0.39,
 # 0.25 apart): an ellipse for face and hair, a band for the neck below the chin.
@@ -52,11 +54,6 @@ _FACE_COVER = 0.95  # the person mask's mean over the face mesh's hull, at least
 _STEP = 8  # the per-pixel move is computed on a grid this many times coarser, then upsampled
 
 
-def _smooth(t: np.ndarray) -> np.ndarray:
-    t = np.clip(t, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
 def _crop_units(alignment: Alignment, gx: np.ndarray, gy: np.ndarray):
     """(cx, cy): frame pixels (gx, gy) in the target's canonical crop, as fractions of its side."""
     s, m = float(alignment.size), alignment.matrix
@@ -70,7 +67,7 @@ def _ellipse(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
 
 def _neck_band(cx: np.ndarray) -> np.ndarray:
     """The neck band's profile across the crop: 1 within _NECK_HALF_WIDTH of the middle."""
-    return _smooth((_NECK_HALF_WIDTH - np.abs(cx - 0.5)) / 0.06)
+    return smoothstep((_NECK_HALF_WIDTH - np.abs(cx - 0.5)) / 0.06)
 
 
 def _inpaint_quarter(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -156,8 +153,8 @@ class HeadRegion:
         cx, cy = _crop_units(alignment, gx, gy)
         chin = lm[152, 1] / s
         ell = _ellipse(cx, cy)
-        head = _smooth((1.08 - ell) / 0.16)
-        neck = (_neck_band(cx) * _smooth((chin + _NECK_LENGTH - cy) / 0.12)
+        head = smoothstep((1.08 - ell) / 0.16)
+        neck = (_neck_band(cx) * smoothstep((chin + _NECK_LENGTH - cy) / 0.12)
                 * (cy > _HEAD_CENTRE[1]))
         zone = np.maximum(head, neck)
         person = person_mask(frame) if segment else None
@@ -166,7 +163,7 @@ class HeadRegion:
             if _face_cover(person, alignment, lm, (x0, y0)) < _FACE_COVER:
                 person = None  # not this face's person (an animal, a drawing): the whole zone
         if person is not None:  # the person's hair beyond the ellipse goes with the head too
-            reach = _smooth((1.0 + _MOTION_MARGIN - ell) / 0.15)
+            reach = smoothstep((1.0 + _MOTION_MARGIN - ell) / 0.15)
             zone = np.maximum(zone, reach) * person
         self.alpha = np.ascontiguousarray(zone, dtype=np.float32)
         self._alpha8 = np.round(self.alpha * 255.0).astype(np.uint8)
@@ -176,7 +173,7 @@ class HeadRegion:
         self._map_y = np.empty_like(self._map_x)
         self._grid_y, self._grid_x = (v.astype(np.float32) for v in np.mgrid[0:y1 - y0, 0:x1 - x0])
         self._plate = self._clean_plate(frame[y0:y1, x0:x1], self.alpha, person,
-                                        _smooth((cy - chin) / 0.1))
+                                        smoothstep((cy - chin) / 0.1))
         # the background's share of each pixel, (1 - a) plate, and the head layer of the
         # target frame, frame - (1 - a) plate (premultiplied; int16: it may go negative)
         a3 = cv2.cvtColor(cv2.bitwise_not(self._alpha8), cv2.COLOR_GRAY2RGB)
@@ -231,8 +228,8 @@ class HeadRegion:
         # hair beyond the head's ellipse bends back to the hair that stays (outside the zone)
         # instead of tearing from it; the face, the head's outline and the neck move whole
         outer = 1.0 + _MOTION_MARGIN
-        bend = _smooth((outer - _ellipse(cx, cy)) / (outer - _HAIR_BEND))
-        follow = _smooth(1.0 - fade) * np.maximum(bend, _neck_band(cx))
+        bend = smoothstep((outer - _ellipse(cx, cy)) / (outer - _HAIR_BEND))
+        follow = smoothstep(1.0 - fade) * np.maximum(bend, _neck_band(cx))
         if staying is not None and staying.any():
             # where the zone meets more of the person that stays (a turban's knot, a shawl, hair
             # the ellipse cuts through), the head bends to it too: moved whole up to that edge,
@@ -242,7 +239,7 @@ class HeadRegion:
             rows = np.clip(np.round(gy - y0).astype(int), 0, h - 1)
             cols = np.clip(np.round(gx - x0).astype(int), 0, w - 1)
             reach = _STAY_BEND * s / alignment.scale  # crop units -> frame pixels
-            follow = follow * _smooth(far[rows, cols] / reach)
+            follow = follow * smoothstep(far[rows, cols] / reach)
         return gx, gy, follow.astype(np.float32)
 
     def _fill_maps(self, inv: np.ndarray) -> None:

@@ -19,13 +19,9 @@ import numpy as np
 
 from reenact.errors import InputError
 from reenact.fusion.presets import Preset
+from reenact.ramps import smoothstep
 
 MODES = ("add", "replace")
-
-
-def _smoothstep(x: float) -> float:
-    x = min(1.0, max(0.0, x))
-    return x * x * (3.0 - 2.0 * x)
 
 
 class PresetMixer:
@@ -121,7 +117,7 @@ class PresetMixer:
 
     def weights(self) -> dict[str, float]:
         """Current envelope w in [0,1] of every preset that is on or fading."""
-        return {name: _smoothstep(self._level[name]) for name in self._on}
+        return {name: float(smoothstep(self._level[name])) for name in self._on}
 
     def status(self) -> dict:
         return {"available": sorted(self.library), "keys": list(self.keys), "mode": self.mode,

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from reenact.landmarks.regions import REGIONS
+from reenact.ramps import smoothstep
 from reenact.render.paint import fill_aa, mean32, mean_rows, pad_box
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corner at 0 and 8
@@ -82,8 +83,7 @@ class EyeKeeper:
             target_open = self._openings[eye]
             if target_open <= 0.0:
                 continue
-            t = min(max((eye_opening(xy, eye) / target_open - 0.1) / 0.2, 0.0), 1.0)
-            keep = t * t * (3.0 - 2.0 * t)
+            keep = float(smoothstep((eye_opening(xy, eye) / target_open - 0.1) / 0.2))
             if keep < 1.0:
                 upper, lower = UPPER_LIDS[eye], LOWER_LIDS[eye]
                 gap = np.clip(xy[lower, 1] - xy[upper, 1], 0.0, None)

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from reenact.landmarks.regions import REGIONS
+from reenact.ramps import smoothstep
 from reenact.render.paint import SHIFT as _SHIFT
 from reenact.render.paint import clip01, fill_aa, mean32, pad_box
 
@@ -244,8 +245,7 @@ class LidPainter:
     @staticmethod
     def _closing(closed: float) -> float:
         """0 for an eye at least 88 % as open as the target's, rising to 1 at 40 % closed."""
-        t = min(max((closed - 0.12) / 0.28, 0.0), 1.0)
-        return t * t * (3.0 - 2.0 * t)
+        return float(smoothstep((closed - 0.12) / 0.28))
 
     def _lid_layer(self, xy, eye: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """Lid skin (h,w,3) float32 in the target's colours, shaded like a lid over an eyeball."""

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from reenact.landmarks.regions import REGIONS
+from reenact.ramps import smoothstep
 from reenact.render.paint import clip01, mean32, mean_rows, pad_box
 
 # Inner / outer lip contours (closed polygons, MediaPipe mesh). The inner ring runs 78, the lower
@@ -59,11 +60,6 @@ def fill_polygon(mask: np.ndarray, poly: np.ndarray, offset: tuple[float, float]
     """Rasterise `poly` (K,2 pixels, minus `offset`) into uint8 `mask` (255 inside), sub-pixel."""
     pts = np.round((poly - np.asarray(offset)) * _FIX).astype(np.int32)
     cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=4)
-
-
-def _smoothstep(x: float, lo: float, hi: float) -> float:
-    t = min(max((x - lo) / (hi - lo), 0.0), 1.0)
-    return t * t * (3.0 - 2.0 * t)
 
 
 def _across(xy: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, float]:
@@ -182,7 +178,7 @@ class MouthFiller:
         excess = mean_opening(xy) - self._target_opening
         if excess < 0.0:
             return self._seal(xy, -excess)
-        strength = _smoothstep(excess, 0.4 * self.unit, 2.5 * self.unit)
+        strength = smoothstep((excess - 0.4 * self.unit) / (2.5 * self.unit - 0.4 * self.unit))
         if strength <= 0.0:
             return []
         poly = xy[INNER_RING]
@@ -206,8 +202,9 @@ class MouthFiller:
         closed are sealed: from a mean gap of 1 px (x size/256) the squeezed picture shows
         through, fully from 3 px (lips parted over the teeth, as in a smile)."""
         gap = mean_opening(xy)
-        strength = (_smoothstep(closing, 0.4 * self.unit, 2.5 * self.unit)
-                    * (1.0 - _smoothstep(gap, 1.0 * self.unit, 3.0 * self.unit)))
+        u = self.unit
+        strength = (smoothstep((closing - 0.4 * u) / (2.5 * u - 0.4 * u))
+                    * (1.0 - smoothstep((gap - 1.0 * u) / (3.0 * u - 1.0 * u))))
         if strength <= 0.0:
             return []
         reach = SEAL_REACH * self.unit
@@ -251,7 +248,7 @@ class MouthFiller:
         edge = 0.8 * self.unit
         # the teeth show as far as the lips are spread (none in a rounded "O")
         spread = float(np.hypot(*(right - left))) / self._target_width
-        across = np.sqrt(clip01(1.0 - (adx / 0.8) ** 2)) * _smoothstep(spread, 0.9, 1.1)
+        across = np.sqrt(clip01(1.0 - (adx / 0.8) ** 2)) * smoothstep((spread - 0.9) / (1.1 - 0.9))
         upper_h = np.minimum(0.4 * opening, 0.14 * width) * across
         teeth_a = clip01((upper + upper_h - ys) / edge + 0.5) * (upper_h > 0.5)
         teeth_a *= clip01((0.85 - adx) / 0.25)
