@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 import av
@@ -88,11 +89,12 @@ def target_eye_shares(clip: Path, portrait: Path, frames: int, fps: float,
     own = eye_openness(r.target.landmarks_crop)
     shares, indices = [], []
     try:
-        for i, image in enumerate(decode_rgb(clip)[:frames]):
-            fused = r.process(image, i / fps, None).fused
-            if fused is not None:
-                shares.append(eye_openness(np.asarray(fused)) / own)
-                indices.append(i)
+        with av.open(str(clip)) as container:  # only the frames used are decoded
+            for i, frame in enumerate(islice(container.decode(video=0), frames)):
+                fused = r.process(frame.to_ndarray(format="rgb24"), i / fps, None).fused
+                if fused is not None:
+                    shares.append(eye_openness(np.asarray(fused)) / own)
+                    indices.append(i)
     finally:
         r.close()
     return np.array(shares), np.array(indices)

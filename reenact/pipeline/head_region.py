@@ -85,8 +85,7 @@ def _face_cover(person: np.ndarray, alignment: Alignment, lm: np.ndarray,
                 origin: tuple[int, int]) -> float:
     """The mean of `person` (h,w), a box of the frame at `origin` (x0, y0), over the convex
     hull of the face mesh `lm` (478,2+) in crop pixels: 1 when the mask holds the whole face."""
-    inv = alignment.inverse
-    framed = lm[:, :2] @ inv[:, :2].T + inv[:, 2] - np.asarray(origin, np.float64)
+    framed = alignment.landmarks_to_image(lm)[:, :2] - np.asarray(origin, np.float32)
     hull = np.zeros(person.shape, np.uint8)
     cv2.fillConvexPoly(hull, cv2.convexHull(np.round(framed).astype(np.int32)), 1)
     inside = hull > 0

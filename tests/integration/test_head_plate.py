@@ -123,8 +123,7 @@ def test_an_animal_face_moves_whole(media_dir: Path):
 
     target = prepare_target(str(media_dir / "portraits" / "lp_s25.jpg"),
                             load_config(None, ["fusion.target_neutral=picture"]))
-    inverse = target.alignment.inverse
-    face = target.landmarks_crop[:, :2] @ inverse[:, :2].T + inverse[:, 2]
+    face = target.alignment.landmarks_to_image(target.landmarks_crop)[:, :2]
     hull = np.zeros(target.frame.shape[:2], np.uint8)
     cv2.fillConvexPoly(hull, cv2.convexHull(np.round(face).astype(np.int32)), 1)
     assert person_mask(target.frame)[hull > 0].mean() < 0.5  # the segmenter misses the dog

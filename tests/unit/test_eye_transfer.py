@@ -41,10 +41,10 @@ def test_the_curve_is_monotonic_and_continuous():
     assert np.abs(np.diff(values)).max() < 0.005  # no step anywhere (steepest: 0.8 / 0.3 per unit)
 
 
-def _with_gap(face: np.ndarray, share: float) -> np.ndarray:
-    """`face` with every lid pair's gap at `share` of its own (the upper lids move)."""
+def _with_gap(face: np.ndarray, share: float, eyes: tuple[int, ...] = (0, 1)) -> np.ndarray:
+    """`face` with every lid pair's gap of `eyes` at `share` of its own (the upper lids move)."""
     out = face.copy()
-    for eye in (0, 1):
+    for eye in eyes:
         gap = face[LOWER_LIDS[eye], 1] - face[UPPER_LIDS[eye], 1]
         out[UPPER_LIDS[eye], 1] = face[LOWER_LIDS[eye], 1] - share * gap
     return out
@@ -249,12 +249,8 @@ def test_a_misread_eye_does_not_stare_when_the_eyes_are_linked(face):
     """The actor's neutral has one eye read nearly shut (a look down, a side-on eye); later that
     eye reads 3 x its neutral while the other is as it was. Each eye on its own, the target's
     second eye opens to the cap (a stare) beside a normal first eye; linked, both are normal."""
-    neutral = face.copy()
-    neutral[UPPER_LIDS[1], 1] = face[LOWER_LIDS[1], 1] - 0.1 * (
-        face[LOWER_LIDS[1], 1] - face[UPPER_LIDS[1], 1])
-    later = face.copy()
-    later[UPPER_LIDS[1], 1] = face[LOWER_LIDS[1], 1] - 0.3 * (
-        face[LOWER_LIDS[1], 1] - face[UPPER_LIDS[1], 1])
+    neutral = _with_gap(face, 0.1, eyes=(1,))
+    later = _with_gap(face, 0.3, eyes=(1,))
     own = eye_openness(face)
     alone = eye_openness(EyeTransfer(linked=False).apply(face, later, neutral, face)) / own
     linked = eye_openness(EyeTransfer(linked=True).apply(face, later, neutral, face)) / own
