@@ -98,6 +98,9 @@ class StreamConfig:
     # with renderer.anchor_px=0, a generator's colour shift is matched to the target's: "lowfreq"
     # (a smooth gain over the face, from the mask's edge ring) or "stats" (mean/std in that ring)
     colour_match: Literal["lowfreq", "stats"] = "lowfreq"
+    # put back the target picture's fine detail that the crop does not hold (pores, lashes,
+    # grain), moved with the face (reenact.pipeline.detail)
+    detail: bool = True
     # the output head follows the actor's, relative to the calibrated neutral: "off", "rotate"
     # (roll, nod and turn) or "full" (also shift and scale); bounded and smoothed. "full" is the
     # default: `reenact eval -c eval`'s live-path self-reenactment (each clip's frame at its

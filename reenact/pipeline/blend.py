@@ -46,7 +46,7 @@ BLENDS = ("auto", "multiband", "feather")
 COLOURS = ("lowfreq", "stats")
 
 
-def compositor_options(config: Any) -> dict[str, str]:
+def compositor_options(config: Any) -> dict[str, Any]:
     """`Compositor` keyword arguments from `config.stream` (ConfigError naming a bad key)."""
     from reenact.errors import ConfigError  # noqa: PLC0415
 
@@ -56,7 +56,7 @@ def compositor_options(config: Any) -> dict[str, str]:
     if s.colour_match not in COLOURS:
         raise ConfigError(f"stream.colour_match: '{s.colour_match}' is not one of "
                           f"{', '.join(COLOURS)}")
-    return {"blend": s.blend, "colour": s.colour_match}
+    return {"blend": s.blend, "colour": s.colour_match, "detail": s.detail}
 
 
 class Workspace:

@@ -19,6 +19,9 @@ copy. Before that, in crop space (`reenact.pipeline.blend`):
   brightness over tens; `blend="feather"` pastes it as it is (the alpha feather only);
   `blend="auto"` is multiband when `colour_match` is on (a renderer that repaints the face) and
   feather otherwise (the warp, whose crop is the target's own pixels moved).
+
+`paste(crop, drawn)` given the drawn landmarks also puts back the picture's detail that the crop
+does not hold, moved with the face (`reenact.pipeline.detail`; `detail=False` leaves it out).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from reenact.errors import InputError
 from reenact.landmarks.align import Alignment
 from reenact.landmarks.tracker import NUM_LANDMARKS
 from reenact.pipeline.blend import BLENDS, COLOURS, LowFrequencyMatch, MultiBandBlend, match_weight
+from reenact.pipeline.detail import DetailLayer
 
 GROW = 0.04  # the hull grows by this x crop side ...
 FEATHER = 0.06  # ... and fades to 0 over this x crop side, ending at the grown edge
@@ -83,12 +87,14 @@ class Compositor:
     target_landmarks_crop: (478,2|3) the target's landmarks in crop pixels;
     colour_match: match the crop's colour to the target's (`colour`: "lowfreq" or "stats");
     blend: "multiband" (Laplacian-pyramid blend into the target crop), "feather", or "auto"
-    (multiband with colour_match, else feather).
+    (multiband with colour_match, else feather); detail: put back the picture's detail that the
+    crop does not hold (made on the first paste that gives the drawn landmarks).
     """
 
     def __init__(
         self, *, target_frame: np.ndarray, alignment: Alignment, target_landmarks_crop: np.ndarray,
         colour_match: bool = False, colour: str = "lowfreq", blend: str = "multiband",
+        detail: bool = True,
     ) -> None:
         if blend not in BLENDS or colour not in COLOURS:
             raise InputError(f"compositor: blend '{blend}' / colour '{colour}': expected one of "
@@ -109,6 +115,9 @@ class Compositor:
         self._frame.setflags(write=False)
         self._out = self._frame.copy()
         self.mask_crop = face_mask(lm, self.size)
+        self._landmarks = lm
+        self.detail = bool(detail)
+        self._detail: DetailLayer | None = None
         self.box = _paste_box(self.mask_crop, alignment.inverse, frame.shape)
         if self.box is not None:
             self._prepare_box(self.box)
@@ -160,9 +169,19 @@ class Compositor:
         self._lut[0] = np.clip(self._levels * gain + offset + 0.5, 0, 255).astype(np.uint8)
         return cv2.LUT(np.ascontiguousarray(crop), self._lut)
 
-    def paste(self, crop: np.ndarray) -> np.ndarray:
+    def detail_layer(self) -> DetailLayer | None:
+        """The picture's detail layer (made on first use); None when `detail` is off."""
+        if self._detail is None and self.detail and self.box is not None:
+            self._detail = DetailLayer(
+                frame=self._frame, alignment=self.alignment, landmarks_crop=self._landmarks,
+                box=self.box, box_matrix=self._box_matrix, mask_crop=self.mask_crop)
+        return self._detail
+
+    def paste(self, crop: np.ndarray, drawn: np.ndarray | None = None) -> np.ndarray:
         """Blend a rendered (S,S,3) uint8 crop into the target frame.
 
+        drawn: (478,2|3) the landmarks the crop was rendered from, in crop pixels: the
+        picture's fine detail is moved with them and added (`detail`); None = the crop alone.
         Returns (H,W,3) uint8: a preallocated buffer owned by the compositor, overwritten by the
         next `paste`; copy it to keep it.
         """
@@ -184,7 +203,11 @@ class Compositor:
         cv2.warpAffine(crop, self._box_matrix, (x1 - x0, y1 - y0), dst=self._warped,
                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         cv2.multiply(self._warped, self._alpha8, dst=self._warped, scale=1.0 / 255.0)
-        self._out[y0:y1, x0:x1] = cv2.add(self._warped, self._background)
+        box = self._out[y0:y1, x0:x1]
+        cv2.add(self._warped, self._background, dst=box)
+        layer = self.detail_layer() if drawn is not None else None
+        if layer is not None:
+            layer.add(box, drawn, crop)
         return self._out
 
 

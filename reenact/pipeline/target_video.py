@@ -53,8 +53,11 @@ class TargetVideo:
                 alignment = compute_alignment(last, size)
                 crop = alignment.crop_image(frame)
                 lm = alignment.landmarks_to_crop(last).astype(np.float32)
+                # no detail layer: one per frame would be built on each frame's first use and
+                # kept (tens of MB a frame); a video's frames are rarely sharper than the crop
+                options = {**compositor_options(config), "detail": False}
                 compositor = Compositor(target_frame=frame, alignment=alignment,
-                                        target_landmarks_crop=lm, **compositor_options(config))
+                                        target_landmarks_crop=lm, **options)
                 prepared.append(PreparedTarget(name, frame, alignment, crop, lm, compositor,
                                                estimated=True))  # each frame plays as it is
         if not prepared:

@@ -15,7 +15,7 @@ def render_preset(preset, target, renderer, size: int) -> np.ndarray:
     renderer.set_target(target.crop, target.landmarks_crop)
     neutral = np.asarray(target.neutral(), np.float32)
     fused = neutral + preset.mask[:, None] * preset.delta_for(neutral, size)
-    return target.compositor.paste(renderer.render(fused))
+    return target.compositor.paste(renderer.render(fused), fused)
 
 
 def preset_strip(preset, target_path: str, config, renderer_name: str, out: Path) -> Path:
