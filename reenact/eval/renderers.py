@@ -22,6 +22,7 @@ class IdentityRenderer:
 
     name = "identity"
     shifts_colours = False
+    moves_face = False
 
     def __init__(self, *, size: int) -> None:
         self.size = int(size)

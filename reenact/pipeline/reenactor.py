@@ -247,7 +247,8 @@ class Reenactor:
                 crop = self.crop_blender.blend(crop)
             clock.since("smooth", start, smooth_ms)
             start = time.perf_counter_ns()
-            output = self.motion.composite(target, target.compositor.paste(crop, drawn), pose)
+            moved = drawn if getattr(self.renderer, "moves_face", True) else None
+            output = self.motion.composite(target, target.compositor.paste(crop, moved), pose)
             clock.since("composite", start)
             self.face_lost.good(output)
             return FrameResult(output, fused, True, clock.ms)

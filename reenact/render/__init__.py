@@ -46,6 +46,9 @@ class Renderer(Protocol):
     shifts_colours: True when the output's colours may drift from the target's (a network not
     anchored to the warp, `renderer.anchor_px=0`), so the compositor matches them around the
     face's edge; a class attribute, or set per instance where the configuration decides.
+    moves_face (optional, True when absent): False for a renderer whose output does not follow
+    the landmarks it is given (a fixed expression, the unchanged target): the compositor then
+    moves no detail of the picture with them (`reenact.pipeline.detail`).
     """
 
     name: ClassVar[str]

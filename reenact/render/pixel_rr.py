@@ -178,6 +178,7 @@ class PixelRRRenderer:
     Without models, loads every shipped one (`folder`)."""
 
     name = "pixel-rr"
+    moves_face = False  # a fixed expression: the landmarks are unused
     shifts_colours = False
 
     def __init__(self, *, size: int = 256, models: dict | None = None, folder: str = "shipped",
