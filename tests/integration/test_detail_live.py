@@ -57,9 +57,9 @@ def _layer_of(target):
 @pytest.mark.parametrize("renderer", ["warp", "generator"])
 def test_a_large_portrait_keeps_its_fine_detail(clips_dir, portraits_dir, renderer):
     """lp_s7: an 852 px cartoon face spanning 3.4 frame pixels per crop pixel, driven by lp_d9
-    (talking, blinking): the crop alone keeps about 3 % of the skin's fine detail (freckles,
-    brows, nostrils), the detail layer about 45 %; with the head moving too (the default), whose
-    move resamples the frame once more, about 25 %."""
+    (talking, blinking): the crop alone keeps about 6 % of the skin's fine detail (freckles,
+    brows, nostrils), the detail layer about 57 %; with the head moving too (the default), whose
+    move resamples the frame once more, about 33 %."""
     drive = (clips_dir / "lp_d9.mp4", portraits_dir / "lp_s7.jpg", 24)
     still = ("stream.head_motion=off",)
     off, on = (_face_detail(*drive, detail, renderer, still) for detail in (False, True))
