@@ -171,7 +171,9 @@ class Compositor:
 
     def detail_layer(self) -> DetailLayer | None:
         """The picture's detail layer (made on first use); None when `detail` is off."""
-        if self._detail is None and self.detail and self.box is not None:
+        if not self.detail or self.box is None:
+            return None
+        if self._detail is None:
             self._detail = DetailLayer(
                 frame=self._frame, alignment=self.alignment, landmarks_crop=self._landmarks,
                 box=self.box, box_matrix=self._box_matrix, mask_crop=self.mask_crop)

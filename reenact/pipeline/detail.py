@@ -42,9 +42,10 @@ SPLIT = 1.0  # crop pixels: the Gaussian under which the render's band is kept
 # lips: left to the render, the picture's sharper edges moved by the coarse field would pull
 # them; `reenact eval -c eval`, raw expression gain warp / generator 0.812 / 0.831 with no layer,
 # 0.798 / 0.821 with only the eye openings and the mouth's inside left out, 0.805 / 0.826 so),
-# grown (x inter-ocular distance) before the fade; and the fade's width
+# grown (x the distance between the eyes' outer corners, about 1.4 inter-ocular distances)
+# before the fade; and the fade's width
 HOLES = (("left_eye", 0.12), ("right_eye", 0.12), ("lips_outer", 0.04))
-FADE = 0.08  # x inter-ocular distance
+FADE = 0.08  # x the distance between the eyes' outer corners
 
 
 def low_band(crop: np.ndarray) -> np.ndarray:
@@ -67,14 +68,15 @@ class DetailLayer:
         size = int(alignment.size)
         x0, y0, x1, y1 = box
         w, h = x1 - x0, y1 - y0
-        self.size, self.box = size, box
+        self.box = box
         self._box_matrix = np.asarray(box_matrix, np.float64)
         # (dx, dy, weight) in crop pixels -> (dx, dy) in frame pixels: the crop -> frame scale
         # and rotation, the weight left out
         self._linear = np.zeros((2, 3), np.float32)
         self._linear[:, :2] = alignment.inverse[:, :2]
         self._target_xy = np.asarray(landmarks_crop, np.float32)[:, :2].copy()
-        self._iod = float(np.hypot(*(self._target_xy[263] - self._target_xy[33]))) or 1.0
+        # the holes' scale: the distance between the eyes' outer corners
+        self._span = float(np.hypot(*(self._target_xy[263] - self._target_xy[33]))) or 1.0
         self._mask_crop = np.asarray(mask_crop, np.float32)
         self._keep = np.empty((size, size), np.uint8)
         low = low_band(alignment.crop_image(frame)).astype(np.float32)
@@ -105,20 +107,20 @@ class DetailLayer:
                               flags=cv2.INTER_LINEAR, borderMode=border)
 
     def _keep_weight(self, xy: np.ndarray) -> np.ndarray:
-        """(S,S) float32: 1 but over the eyes' openings and the mouth's inside at the (478,2)
-        crop points `xy` (grown, faded)."""
+        """(S,S) float32: 1 but over the HOLES (the eyes with their lids, the lips and the
+        mouth's inside) at the (478,2) crop points `xy` (grown, faded)."""
         keep = self._keep
         keep[:] = 255
         for name, grow in HOLES:
             hull = cv2.convexHull(np.round(xy[REGIONS[name]] * 16).astype(np.int32).reshape(-1, 1, 2))
             cv2.fillConvexPoly(keep, hull, 0, lineType=cv2.LINE_AA, shift=4)
-            radius = max(1, int(round(grow * self._iod)))
+            radius = max(1, int(round(grow * self._span)))
             x, y, w, h = cv2.boundingRect(hull // 16)
             r0, c0 = max(0, y - 2 * radius), max(0, x - 2 * radius)
             window = keep[r0 : y + h + 2 * radius, c0 : x + w + 2 * radius]
             kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
             cv2.erode(window, kernel, dst=window)
-        sigma = max(0.5, FADE * self._iod / 2.0)
+        sigma = max(0.5, FADE * self._span / 2.0)
         return cv2.GaussianBlur(keep, (0, 0), sigma).astype(np.float32) / 255.0
 
     def moved(self, drawn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ from reenact.pipeline.presets import PresetMixer
 from reenact.pipeline.render_ahead import FrameJob, splits
 from reenact.pipeline.target import PreparedTarget
 from reenact.pipeline.timing import StageTimer
+from reenact.render import moves_face
 from reenact.render.boost import ExpressionBoost
 
 INTENSITY_RANGE = (0.0, 1.5)
@@ -247,7 +248,7 @@ class Reenactor:
                 crop = self.crop_blender.blend(crop)
             clock.since("smooth", start, smooth_ms)
             start = time.perf_counter_ns()
-            moved = drawn if getattr(self.renderer, "moves_face", True) else None
+            moved = drawn if moves_face(self.renderer) else None
             output = self.motion.composite(target, target.compositor.paste(crop, moved), pose)
             clock.since("composite", start)
             self.face_lost.good(output)

@@ -62,6 +62,12 @@ class Renderer(Protocol):
         """fused_landmarks: (478,2|3) crop pixels -> (S,S,3) uint8 RGB."""
 
 
+def moves_face(renderer: Renderer) -> bool:
+    """Whether `renderer`'s output follows the landmarks it is given (`Renderer.moves_face`,
+    True when the renderer does not say)."""
+    return bool(getattr(renderer, "moves_face", True))
+
+
 def register_renderer(name: str) -> Callable[[RendererBuilder], RendererBuilder]:
     """Decorator: `builder(config) -> Renderer` becomes `renderer.kind=<name>`."""
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.render import moves_face
+
 
 def render_preset(preset, target, renderer, size: int) -> np.ndarray:
     """The target's full frame with `preset` fully on: (H,W,3) uint8 RGB.
@@ -15,7 +17,7 @@ def render_preset(preset, target, renderer, size: int) -> np.ndarray:
     renderer.set_target(target.crop, target.landmarks_crop)
     neutral = np.asarray(target.neutral(), np.float32)
     fused = neutral + preset.mask[:, None] * preset.delta_for(neutral, size)
-    return target.compositor.paste(renderer.render(fused), fused)
+    return target.compositor.paste(renderer.render(fused), fused if moves_face(renderer) else None)
 
 
 def preset_strip(preset, target_path: str, config, renderer_name: str, out: Path) -> Path:
