@@ -60,6 +60,9 @@ class DetailLayer:
     landmarks_crop: (478,2|3) the target's landmarks in crop pixels; box: the paste's frame box
     (x0, y0, x1, y1); box_matrix: crop -> box pixels (2,3); mask_crop: (S,S) float32 the paste
     mask in crop pixels.
+
+    Over the box, kept: `detail` (h,w,3) float32 the picture's band; `own` (h,w) float32 1 but
+    over the picture's own eyes and mouth (the HOLES at its landmarks).
     """
 
     def __init__(self, *, frame: np.ndarray, alignment: Alignment, landmarks_crop: np.ndarray,
@@ -80,24 +83,36 @@ class DetailLayer:
         self._mask_crop = np.asarray(mask_crop, np.float32)
         self._keep = np.empty((size, size), np.uint8)
         low = low_band(alignment.crop_image(frame)).astype(np.float32)
-        # 4 channels: the picture's band (RGB) and where its own eyes and mouth are not (1)
-        own = self._keep_weight(self._target_xy)
-        self.detail = self._to_box(cv2.merge([*cv2.split(low), own]), cv2.BORDER_REPLICATE)
-        self.detail[..., :3] = frame[y0:y1, x0:x1] - self.detail[..., :3]
+        # the picture's band (h,w,3) and where its own eyes and mouth are not (h,w), apart: two
+        # remaps of contiguous arrays cost less than one of four channels sliced apart after
+        self.detail = frame[y0:y1, x0:x1] - self._to_box(low, cv2.BORDER_REPLICATE)
+        self.own = self._to_box(self._keep_weight(self._target_xy), cv2.BORDER_REPLICATE)
         points, triangles = face_triangulation(self._target_xy.astype(np.float64), size)
         self._field = MeshField(points=points, triangles=triangles, num_free=NUM_MESH,
                                 roi=face_box(self._target_xy, size), grid=GRID)
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         self._grid = cv2.merge([gx, gy])  # (h,w,2) each box pixel's own place
+        # the field and the weight are smooth at the crop's scale: worked out over the box at
+        # 1/k of its resolution (k the crop -> frame scale, whole) and sampled up (bilinear, at
+        # the same pixel centres, so exact for an affine map)
+        k = max(1, int(np.hypot(*self._box_matrix[0, :2])))
+        low = (-(-w // k), -(-h // k))  # (w, h) rounded up
+        to_low = np.array([[1 / k, 0, 0.5 / k - 0.5], [0, 1 / k, 0.5 / k - 0.5], [0, 0, 1]])
+        self._low_matrix = to_low[:2] @ np.vstack([self._box_matrix, [0, 0, 1]])
         # per frame, preallocated: in the crop, the backward displacement and the weight, and the
-        # render's upper band; over the box, the same mapped there, the remap's map, the moved
-        # detail
+        # render's upper band; over the box at 1/k, the same mapped there; over the box, the
+        # remap's map, its weight, the moved detail
         self._plane = np.zeros((size, size, 3), np.float32)
         self._high_crop = np.empty((size, size, 3), np.float32)
-        self._shifted = np.empty((h, w, 3), np.float32)
-        self._map = np.empty((h, w, 2), np.float32)
-        self._moved = np.empty((h, w, 4), np.float32)
-        self._weight = np.empty((h, w), np.float32)
+        self._shifted = np.empty((low[1], low[0], 3), np.float32)
+        self._map_low = np.empty((low[1], low[0], 2), np.float32)
+        self._weight_low = np.empty((low[1], low[0]), np.float32)
+        self._map_up = np.empty((low[1] * k, low[0] * k, 2), np.float32)
+        self._weight_up = np.empty((low[1] * k, low[0] * k), np.float32)
+        self._map = self._map_up[:h, :w]
+        self._weight = self._weight_up[:h, :w]
+        self._moved = np.empty((h, w, 3), np.float32)
+        self._own_moved = np.empty((h, w), np.float32)
         self._high = np.empty((h, w, 3), np.float32)
 
     def _to_box(self, image: np.ndarray, border: int, dst: np.ndarray | None = None) -> np.ndarray:
@@ -137,14 +152,19 @@ class DetailLayer:
                                                  interpolation=cv2.INTER_LINEAR)
         plane[..., 2] = self._keep_weight(drawn[:, :2]) * self._mask_crop
         # per box pixel: the crop's backward displacement there, in frame pixels; the weight
-        self._to_box(plane, cv2.BORDER_CONSTANT, dst=self._shifted)
-        cv2.transform(self._shifted, self._linear, dst=self._map)
+        cv2.warpAffine(plane, self._low_matrix, self._shifted.shape[1::-1], dst=self._shifted,
+                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        cv2.transform(self._shifted, self._linear, dst=self._map_low)
+        cv2.extractChannel(self._shifted, 2, dst=self._weight_low)
+        for low, up in ((self._map_low, self._map_up), (self._weight_low, self._weight_up)):
+            cv2.resize(low, up.shape[1::-1], dst=up, interpolation=cv2.INTER_LINEAR)
         cv2.add(self._map, self._grid, dst=self._map)
         cv2.remap(self.detail, self._map, None, cv2.INTER_LINEAR, dst=self._moved,
-                  borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 1))
-        cv2.extractChannel(self._shifted, 2, dst=self._weight)
-        cv2.multiply(self._weight, self._moved[..., 3], dst=self._weight)
-        return self._moved[..., :3], self._weight
+                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        cv2.remap(self.own, self._map, None, cv2.INTER_LINEAR, dst=self._own_moved,
+                  borderMode=cv2.BORDER_CONSTANT, borderValue=1)
+        cv2.multiply(self._weight, self._own_moved, dst=self._weight)
+        return self._moved, self._weight
 
     def add(self, box_pixels: np.ndarray, drawn: np.ndarray, crop: np.ndarray) -> None:
         """The pasted box (h,w,3) uint8, in place: the rendered (S,S,3) `crop`'s band above

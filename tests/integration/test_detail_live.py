@@ -31,7 +31,7 @@ def _face_detail(clip, portrait, frames: int, detail: bool, renderer: str,
     r = build_reenactor(config, timer=StageTimer())
     comp = r.target.compositor
     x0, y0, x1, y1 = comp.box
-    away = _layer_of(r.target).detail[..., 3] > 0.99  # from the picture's eyes and mouth
+    away = _layer_of(r.target).own > 0.99  # from the picture's eyes and mouth
     face = ((comp.mask_frame > 0.9) & away).astype(np.float32)
     own = float((_fine(r.target.frame[y0:y1, x0:x1]) * face).sum())
     shares = []

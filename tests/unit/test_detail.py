@@ -89,7 +89,7 @@ def test_the_detail_moves_with_the_face(target):
     cx, cy = (int(round(v)) for v in nose + step)
     window = (slice(int(cy - r), int(cy + r)), slice(int(cx - r), int(cx + r)))
     follow = np.float32([[1, 0, step[0]], [0, 1, step[1]]])
-    band = np.ascontiguousarray(layer.detail[..., :3])
+    band = layer.detail
     carried = cv2.warpAffine(band, follow, band.shape[1::-1], flags=cv2.INTER_LINEAR)
     full = weight[window] > 0.99  # away from the fades
     assert full.mean() > 0.5  # the eyes' and the mouth's fades reach into the window's edge
