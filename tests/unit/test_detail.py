@@ -98,6 +98,30 @@ def test_the_detail_moves_with_the_face(target):
     assert err_moved < 0.25 * err_still, (err_moved, err_still)
 
 
+def test_a_raised_brow_carries_its_own_detail(target):
+    """Only the brows raised, 3 crop pixels: the detail drawn at each raised brow point is the
+    picture's own at that brow point, to half a crop pixel on average (the field's grid of 32
+    left 0.78 / 0.84 there, lp_s1 / lp_d13's frame: brow hairs a frame pixel or more below the
+    drawn brow on a large face; 64 leaves 0.31 / 0.35). Read by giving the layer a band that
+    holds each box pixel's own coordinates."""
+    _frame, alignment, _crop, landmarks = target
+    layer = _compositor(target).detail_layer()
+    h, w = layer.detail.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    layer.detail = cv2.merge([gx, gy, np.zeros_like(gx)])
+    brows = np.r_[REGIONS["right_brow"], REGIONS["left_brow"]]
+    drawn = landmarks.copy()
+    drawn[brows, 1] -= 3.0
+    moved, _weight = layer.moved(drawn)
+    x0, y0, _x1, _y1 = layer.box
+    at = alignment.landmarks_to_image(drawn[brows])[:, :2] - (x0, y0)
+    own = alignment.landmarks_to_image(landmarks[brows])[:, :2] - (x0, y0)
+    came_from = np.stack([cv2.getRectSubPix(moved, (1, 1), (float(x), float(y)))[0, 0, :2]
+                          for x, y in at])
+    error = np.linalg.norm(came_from - own, axis=1) / float(np.hypot(*alignment.inverse[:, 0]))
+    assert error.mean() < 0.5, error.mean()
+
+
 def test_an_opened_mouth_and_the_eyes_get_no_detail(target):
     """The drawn mouth opened wide: its inside (which a renderer paints: teeth, the cavity) and
     the eye openings get none of the picture's detail; the cheeks get all of it. An eye shut:
