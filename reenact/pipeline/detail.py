@@ -32,7 +32,7 @@ import numpy as np
 
 from reenact.landmarks.align import Alignment
 from reenact.landmarks.regions import REGIONS
-from reenact.render.field import NUM_MESH, MeshField, face_box, face_triangulation
+from reenact.render.field import NUM_MESH, face_field
 
 # field samples per side of the face box (the warp renderer's too). A grid of 32 smoothed a brow's
 # raise over the forehead: brows raised 3 crop px, the detail drawn at them came from 0.78-0.84
@@ -90,9 +90,7 @@ class DetailLayer:
         # remaps of contiguous arrays cost less than one of four channels sliced apart after
         self.detail = frame[y0:y1, x0:x1] - self._to_box(low, cv2.BORDER_REPLICATE)
         self.own = self._to_box(self._keep_weight(self._target_xy), cv2.BORDER_REPLICATE)
-        points, triangles = face_triangulation(self._target_xy.astype(np.float64), size)
-        self._field = MeshField(points=points, triangles=triangles, num_free=NUM_MESH,
-                                roi=face_box(self._target_xy, size), grid=GRID)
+        self._field = face_field(self._target_xy, size, grid=GRID)
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         self._grid = cv2.merge([gx, gy])  # (h,w,2) each box pixel's own place
         # the field and the weight are smooth at the crop's scale: worked out over the box at
@@ -117,6 +115,7 @@ class DetailLayer:
         self._moved = np.empty((h, w, 3), np.float32)
         self._own_moved = np.empty((h, w), np.float32)
         self._high = np.empty((h, w, 3), np.float32)
+        self._weight3 = np.empty((h, w, 3), np.float32)
 
     def _to_box(self, image: np.ndarray, border: int, dst: np.ndarray | None = None) -> np.ndarray:
         """A crop-pixel image mapped into the box as the paste maps the render (bilinear)."""
@@ -176,5 +175,6 @@ class DetailLayer:
         cv2.subtract(crop, low_band(crop), dst=self._high_crop, dtype=cv2.CV_32F)
         self._to_box(self._high_crop, cv2.BORDER_REPLICATE, dst=self._high)
         cv2.subtract(detail, self._high, dst=self._high)
-        cv2.multiply(self._high, cv2.merge([weight] * 3), dst=self._high)
+        cv2.merge([weight] * 3, dst=self._weight3)
+        cv2.multiply(self._high, self._weight3, dst=self._high)
         cv2.add(box_pixels, self._high, dst=box_pixels, dtype=cv2.CV_8U)

@@ -374,3 +374,12 @@ class MeshField:
         weight = near * np.clip(far / limit - 1.0, 0.0, 1.0)
         back += weight[..., None] * (median - back)
         return back
+
+
+def face_field(target_xy: np.ndarray, size: int, *, grid: int) -> MeshField:
+    """The field over a target's face: its mesh (`face_triangulation`, the 468 mesh points free,
+    the anchors fixed) over `face_box`, on a grid of `grid` samples a side. target_xy: (478,2)
+    crop pixels; size: crop side."""
+    points, triangles = face_triangulation(np.asarray(target_xy, np.float64), size)
+    return MeshField(points=points, triangles=triangles, num_free=NUM_MESH,
+                     roi=face_box(target_xy, size), grid=grid)

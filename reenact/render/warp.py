@@ -30,7 +30,7 @@ from reenact.errors import InputError
 from reenact.landmarks.tracker import NUM_LANDMARKS
 from reenact.render import register_renderer
 from reenact.render.eyes import EyeKeeper, uncross_lids
-from reenact.render.field import NUM_MESH, MeshField, face_box, face_triangulation
+from reenact.render.field import NUM_MESH, MeshField, face_field
 from reenact.render.irises import IrisPainter
 from reenact.render.lids import LidPainter
 from reenact.render.mouth import MouthFiller
@@ -108,11 +108,7 @@ class WarpRenderer:
         s = self.size
         crop = validate_crop(target_crop, s)
         xy = validate_landmarks(target_landmarks, "target landmarks")
-        points, triangles = face_triangulation(xy.astype(np.float64), s)
-        self._field = MeshField(
-            points=points, triangles=triangles, num_free=NUM_MESH,
-            roi=face_box(xy, s), grid=self.grid,
-        )
+        self._field = face_field(xy, s, grid=self.grid)
         self._target = np.ascontiguousarray(crop)
         self._target_xy = xy
         self._map = self._identity.copy()
