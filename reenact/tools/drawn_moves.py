@@ -1,0 +1,184 @@
+"""Whether a move the renderer draws is read back: `python -m reenact.tools.drawn_moves P ...`.
+
+`reenact eval`'s cross-identity `expression_gain` re-tracks each output (MediaPipe, static mode,
+an open mouth tracked again) and regresses the re-tracked features on the driver's. A move the
+renderer draws but the tracker does not read back costs that gain, though a viewer may still
+see it; this tool tells the two apart on any portrait, one region at a time.
+
+Each portrait's own neutral landmarks (found as `reenact run` finds a target's) are moved by one
+synthetic move at a time:
+
+- `eyes`: both upper lids, by the amount times the eye's width along the lid (most at its
+  middle); negative closes the eye (never past the lower lid), positive widens it;
+- `brows`: both brows' points up by the amount times that side's neutral brow height (the brow's
+  upper line to the eye centre), negative lowers them;
+- `jaw`: the lower inner lip and all of the face below it down by the amount times the mouth's
+  width (the jaw dropping), fading out sideways beyond the mouth corners; negative closes an open
+  mouth (never past the upper lip).
+
+The renderer draws the picture with them, the drawing is re-tracked as `reenact eval` re-tracks
+its outputs, and per move the tool prints the change asked of the region's features
+(`reenact.landmarks.expressiveness`, the two sides averaged: mouth_open for the jaw) and the
+change read back, both against the undrawn picture's own reading, and their ratio (1.0: read as
+drawn). `--out DIR` writes each drawing, to look at.
+
+Measured when written (warp, `python -m reenact.tools.drawn_moves
+../shared/media/portraits/sadtalker_people_0.png --renderers warp`): eyes -0.2 asked -0.197,
+read -0.19; eyes +0.2 asked 0.197, read 0.02, though the drawing shows the white above the iris
+(`tests/unit/test_wide_eyes.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reenact.landmarks.expressiveness import FEATURES, relative
+from reenact.landmarks.regions import REGIONS
+
+_EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
+_BROWS = (REGIONS["right_brow"], REGIONS["left_brow"])
+_ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each of a lid's 7 points moves
+_UPPER_INNER, _LOWER_INNER, _CORNERS = 13, 14, (61, 291)
+# each move's features (indices into FEATURES) and the amounts tried by default
+MOVES = {"eyes": ((2, 3), (-0.2, -0.1, 0.1, 0.2)),
+         "brows": ((4, 5), (-0.1, 0.1, 0.2)),
+         "jaw": ((0,), (-0.1, 0.1, 0.2, 0.3))}
+
+
+def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
+    """(478,3) landmarks: `neutral` (478,2|3) crop pixels moved by `move` (module docstring)."""
+    out = np.array(neutral, np.float32, copy=True)
+    if move == "eyes":
+        for ring in _EYES:
+            width = float(np.hypot(*(out[ring[8], :2] - out[ring[0], :2])))
+            upper, lower = np.asarray(ring[1:8]), np.asarray(ring[15:8:-1])
+            out[upper, 1] = np.minimum(out[upper, 1] - amount * width * _ARC, out[lower, 1])
+    elif move == "brows":
+        for brow, ring in zip(_BROWS, _EYES):
+            height = float(out[ring, 1].mean() - out[brow, 1].mean())
+            out[np.asarray(brow), 1] -= amount * height
+    elif move == "jaw":
+        xy = out[:, :2]
+        width = float(np.hypot(*(xy[_CORNERS[1]] - xy[_CORNERS[0]])))
+        top, lip = float(xy[_UPPER_INNER, 1]), float(xy[_LOWER_INNER, 1])
+        drop = max(amount * width, top - lip)  # never closed past the upper lip
+        centre = 0.5 * (xy[_CORNERS[0], 0] + xy[_CORNERS[1], 0])
+        below = np.clip((xy[:, 1] - top) / max(lip - top, 1.0), 0.0, 1.0)
+        side = np.clip(1.5 - np.abs(xy[:, 0] - centre) / width, 0.0, 1.0)
+        out[:, 1] += drop * below * side
+    else:
+        raise ValueError(f"unknown move {move!r}; one of {', '.join(MOVES)}")
+    return out
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One drawn move: the mean change of its features asked and read back (NaN: no face)."""
+
+    move: str
+    amount: float
+    asked: float
+    read: float
+
+    @property
+    def ratio(self) -> float:
+        return self.read / self.asked if abs(self.asked) > 1e-6 else float("nan")
+
+
+def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
+               moves: dict | None = None, drawings: dict | None = None) -> list[Reading]:
+    """Draw each move with `renderer` (`set_target(crop, landmarks)`, `render(landmarks)`) and
+    read it back with `reader(image) -> (478,3) | None`. crop: (S,S,3) uint8 target crop;
+    neutral: (478,3) its landmarks; moves: {move: (feature indices, amounts)} (default `MOVES`);
+    drawings: a dict the drawings are put in, by (move, amount), when given."""
+    moves = MOVES if moves is None else moves
+    renderer.set_target(crop, neutral)
+    start = reader(np.array(renderer.render(neutral), copy=True))
+    if start is None:
+        return []
+    base = relative(np.asarray(start, np.float32)[None], neutral)[0]
+    out = []
+    for move, (features, amounts) in moves.items():
+        for amount in amounts:
+            landmarks = moved(neutral, move, amount)
+            drawn = np.array(renderer.render(landmarks), copy=True)
+            if drawings is not None:
+                drawings[(move, amount)] = drawn
+            asked = relative(landmarks[None], neutral)[0]
+            found = reader(drawn)
+            read = (relative(np.asarray(found, np.float32)[None], neutral)[0] - base
+                    if found is not None else np.full(len(FEATURES), np.nan))
+            idx = list(features)
+            out.append(Reading(move, float(amount), float(asked[idx].mean()),
+                               float(read[idx].mean())))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from reenact.config import load_config  # noqa: PLC0415
+    from reenact.eval.renderers import build_eval_renderers  # noqa: PLC0415
+    from reenact.landmarks.open_mouth import retrack_open_mouth  # noqa: PLC0415
+    from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
+    from reenact.pipeline.target import prepare_target  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("portraits", nargs="+", help="target pictures")
+    parser.add_argument("--renderers", nargs="*", default=[],
+                        help="of identity, warp, generator:shipped (default: all)")
+    parser.add_argument("--out", type=Path, default=None, help="write each drawing here (PNG)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    args = parser.parse_args(argv)
+    config = load_config(None, args.overrides)
+    renderers = build_eval_renderers(config, [])
+    if args.renderers:
+        known = {r.name for r in renderers}
+        unknown = [n for n in args.renderers if n not in known]
+        if unknown:
+            from reenact.errors import InputError  # noqa: PLC0415
+
+            raise InputError(f"--renderers: unknown {', '.join(unknown)}; "
+                             f"one of {', '.join(sorted(known))}")
+        renderers = [r for r in renderers if r.name in args.renderers]
+    targets = [(Path(p).stem, prepare_target(p, config)) for p in args.portraits]
+    with FaceTracker(config.tracker, static=True) as tracker:
+        def reader(image: np.ndarray):
+            found = tracker.track_one(image)
+            return None if found is None else retrack_open_mouth(image, found, config.tracker,
+                                                                 tracker)
+
+        print(f"{'portrait':22s} {'renderer':18s} {'move':6s} {'amount':>6s} {'asked':>7s} "
+              f"{'read':>7s} {'ratio':>6s}")
+        for name, target in targets:
+            for item in renderers:
+                drawings: dict = {}
+                for r in read_moves(item.renderer, reader, target.crop, target.landmarks_crop,
+                                    drawings=drawings if args.out else None):
+                    print(f"{name:22s} {item.name:18s} {r.move:6s} {r.amount:6.2f} "
+                          f"{r.asked:7.3f} {r.read:7.3f} {r.ratio:6.2f}")
+                if args.out:
+                    _write(args.out, name, item.name, drawings)
+    return 0
+
+
+def _write(folder: Path, portrait: str, renderer: str, drawings: dict) -> None:
+    from reenact.eval.files import atomic_write_png  # noqa: PLC0415
+
+    folder.mkdir(parents=True, exist_ok=True)
+    label = renderer.replace(":", "_")
+    for (move, amount), image in drawings.items():
+        atomic_write_png(folder / f"{portrait}_{label}_{move}_{amount:+.2f}.png", image)
+
+
+if __name__ == "__main__":
+    from reenact.errors import ReenactError
+
+    try:
+        sys.exit(main())
+    except ReenactError as error:  # a missing picture, no face, a bad key: one line
+        print(f"drawn_moves: {error}", file=sys.stderr)
+        sys.exit(2)

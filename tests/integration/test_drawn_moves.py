@@ -1,0 +1,89 @@
+"""`reenact.tools.drawn_moves` on a real portrait and the real face mesh: the moves are the sizes
+asked, a renderer that draws nothing reads back nothing, and the warp's closing eyes and raised
+brows read back as drawn (the tool can tell a drawn move from an undrawn one)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from reenact.config import load_config
+from reenact.eval.renderers import IdentityRenderer
+from reenact.landmarks.tracker import FaceTracker
+from reenact.render.eyes import LOWER_LIDS, UPPER_LIDS
+from reenact.render.warp import WarpRenderer
+from reenact.tools.drawn_moves import MOVES, moved, read_moves
+
+
+@pytest.fixture(scope="module")
+def portrait(portraits_dir):
+    from reenact.pipeline.target import prepare_target
+
+    config = load_config(None)
+    target = prepare_target(str(portraits_dir / "sadtalker_people_0.png"), config)
+    with FaceTracker(config.tracker, static=True) as tracker:
+        yield config, target, tracker.track_one
+
+
+def _by_move(readings) -> dict:
+    return {(r.move, r.amount): r for r in readings}
+
+
+def test_the_moves_are_the_sizes_asked(portrait):
+    _, target, _ = portrait
+    neutral = target.landmarks_crop
+    from reenact.landmarks.expressiveness import relative
+
+    for move, amount in (("eyes", 0.2), ("eyes", -0.1), ("brows", 0.1), ("jaw", 0.2)):
+        features = list(MOVES[move][0])
+        asked = relative(moved(neutral, move, amount)[None], neutral)[0][features].mean()
+        assert asked == pytest.approx(amount, abs=0.04), (move, amount)
+
+
+def test_a_closing_move_never_crosses_the_other_lid_or_lip(portrait):
+    _, target, _ = portrait
+    shut = moved(target.landmarks_crop, "eyes", -5.0)
+    for upper, lower in zip(UPPER_LIDS, LOWER_LIDS):
+        assert (shut[list(upper), 1] <= shut[list(lower), 1] + 1e-4).all()
+    closed = moved(moved(target.landmarks_crop, "jaw", 0.2), "jaw", -5.0)
+    assert closed[14, 1] >= closed[13, 1] - 1e-4
+
+
+def test_an_unchanged_picture_reads_back_nothing(portrait):
+    config, target, reader = portrait
+    found = read_moves(IdentityRenderer(size=config.renderer.size), reader, target.crop,
+                       target.landmarks_crop)
+    assert len(found) == sum(len(amounts) for _, amounts in MOVES.values())
+    assert max(abs(r.read) for r in found) < 0.02
+    assert max(abs(r.asked) for r in found) > 0.15
+
+
+def test_the_warps_closing_eyes_and_raised_brows_read_back(portrait):
+    config, target, reader = portrait
+    drawings: dict = {}
+    found = _by_move(read_moves(WarpRenderer(size=config.renderer.size), reader, target.crop,
+                                target.landmarks_crop, drawings=drawings))
+    assert found[("eyes", -0.2)].ratio > 0.7
+    assert found[("brows", 0.2)].ratio > 0.7
+    assert found[("jaw", 0.2)].ratio > 0.7
+    assert set(drawings) == set(found)
+    assert not np.array_equal(drawings[("eyes", -0.2)], target.crop)
+
+
+def test_a_missing_portrait_is_a_one_line_error(tmp_path):
+    missing = tmp_path / "nobody.png"
+    done = subprocess.run([sys.executable, "-m", "reenact.tools.drawn_moves", str(missing)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "nobody.png" in done.stderr
+
+
+def test_an_unknown_renderer_is_a_one_line_error(portraits_dir):
+    done = subprocess.run([sys.executable, "-m", "reenact.tools.drawn_moves",
+                           str(portraits_dir / "lp_s1.jpg"), "--renderers", "wrap"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "wrap" in done.stderr
