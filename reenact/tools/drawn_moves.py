@@ -11,7 +11,7 @@ synthetic move at a time:
 - `eyes`: both upper lids, by the amount times the eye's width along the lid (most at its
   middle); negative closes the eye (never past the lower lid), positive widens it;
 - `brows`: both brows' points up by the amount times that side's neutral brow height (the brow's
-  upper line to the eye centre), negative lowers them;
+  upper line above the eye's corners), negative lowers them;
 - `jaw`: the lower inner lip and all of the face below it down by the amount times the mouth's
   width (the jaw dropping), fading out sideways beyond the mouth corners; negative closes an open
   mouth (never past the upper lip).
@@ -42,6 +42,9 @@ from reenact.landmarks.regions import REGIONS
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
 _BROWS = (REGIONS["right_brow"], REGIONS["left_brow"])
+# the brow features' upper lines and eye corners (`reenact.landmarks.expressiveness`)
+_BROW_LINES = ((70, 63, 105, 66, 107), (300, 293, 334, 296, 336))
+_EYE_CORNERS = ((33, 133), (263, 362))
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each of a lid's 7 points moves
 _UPPER_INNER, _LOWER_INNER, _CORNERS = 13, 14, (61, 291)
 # each move's features (indices into FEATURES) and the amounts tried by default
@@ -51,7 +54,8 @@ MOVES = {"eyes": ((2, 3), (-0.2, -0.1, 0.1, 0.2)),
 
 
 def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
-    """(478,3) landmarks: `neutral` (478,2|3) crop pixels moved by `move` (module docstring)."""
+    """`neutral` (478,2|3) crop pixels moved by `move` (module docstring): a new float32 array of
+    the same shape."""
     out = np.array(neutral, np.float32, copy=True)
     if move == "eyes":
         for ring in _EYES:
@@ -59,8 +63,8 @@ def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
             upper, lower = np.asarray(ring[1:8]), np.asarray(ring[15:8:-1])
             out[upper, 1] = np.minimum(out[upper, 1] - amount * width * _ARC, out[lower, 1])
     elif move == "brows":
-        for brow, ring in zip(_BROWS, _EYES):
-            height = float(out[ring, 1].mean() - out[brow, 1].mean())
+        for brow, line, corners in zip(_BROWS, _BROW_LINES, _EYE_CORNERS):
+            height = float(out[list(corners), 1].mean() - out[list(line), 1].mean())
             out[np.asarray(brow), 1] -= amount * height
     elif move == "jaw":
         xy = out[:, :2]
