@@ -162,10 +162,10 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
                 found = None
                 if window == 0 or index < window:
                     found = _measure(result, index, frame.output, frame.fused, target,
-                                     _retrack(retracker, frame.output, config), probe,
+                                     retrack_output(retracker, frame.output, config), probe,
                                      sample=len(result.frames) % stride == 0, keep=keep)
                 elif index in sample or index - 1 in sample:
-                    found = _retrack(retracker, frame.output, config)
+                    found = retrack_output(retracker, frame.output, config)
                     result.step_frames.append(index)
                     result.step_landmarks.append(_or_missing(found))
                 if index in sample:
@@ -191,7 +191,7 @@ def _keep_sample(result: DriveResult, index: int, found, target, fused: np.ndarr
                                else target.alignment.landmarks_to_crop(found))
 
 
-def _retrack(retracker, output: np.ndarray, config: Config) -> np.ndarray | None:
+def retrack_output(retracker, output: np.ndarray, config: Config) -> np.ndarray | None:
     """The output frame re-tracked as its target picture was (`reenact.pipeline.target`): a
     static track, its lower face tracked again where the mouth is open wider than the face mesh
     draws (`reenact.landmarks.open_mouth`; the target's own landmarks, the output's neutral, were

@@ -11,7 +11,7 @@ synthetic move at a time:
 - `eyes`: both upper lids, by the amount times the eye's width along the lid (most at its
   middle); negative closes the eye (never past the lower lid), positive widens it;
 - `brows`: both brows' points up by the amount times that side's neutral brow height (the brow's
-  upper line above the eye's corners), negative lowers them;
+  upper line to the eye's corners, as the brow feature reads it), negative lowers them;
 - `jaw`: the lower inner lip and all of the face below it down by the amount times the mouth's
   width (the jaw dropping), fading out sideways beyond the mouth corners; negative closes an open
   mouth (never past the upper lip).
@@ -37,14 +37,12 @@ from pathlib import Path
 
 import numpy as np
 
-from reenact.landmarks.expressiveness import FEATURES, relative
+from reenact.landmarks.expressiveness import FEATURES, features, inter_ocular, relative
+from reenact.landmarks.head_pose import EYE_RINGS, LOWER_LIDS, UPPER_LIDS
 from reenact.landmarks.regions import REGIONS
 
-_EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
-_BROWS = (REGIONS["right_brow"], REGIONS["left_brow"])
-# the brow features' upper lines and eye corners (`reenact.landmarks.expressiveness`)
-_BROW_LINES = ((70, 63, 105, 66, 107), (300, 293, 334, 296, 336))
-_EYE_CORNERS = ((33, 133), (263, 362))
+# each brow's points, and the index of its height in FEATURES (brow_right, brow_left)
+_BROWS = ((REGIONS["right_brow"], 5), (REGIONS["left_brow"], 4))
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each of a lid's 7 points moves
 _UPPER_INNER, _LOWER_INNER, _CORNERS = 13, 14, (61, 291)
 # each move's features (indices into FEATURES) and the amounts tried by default
@@ -58,14 +56,14 @@ def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
     the same shape."""
     out = np.array(neutral, np.float32, copy=True)
     if move == "eyes":
-        for ring in _EYES:
+        for ring, upper, lower in zip(EYE_RINGS, UPPER_LIDS, LOWER_LIDS):
             width = float(np.hypot(*(out[ring[8], :2] - out[ring[0], :2])))
-            upper, lower = np.asarray(ring[1:8]), np.asarray(ring[15:8:-1])
+            upper, lower = np.asarray(upper), np.asarray(lower)
             out[upper, 1] = np.minimum(out[upper, 1] - amount * width * _ARC, out[lower, 1])
     elif move == "brows":
-        for brow, line, corners in zip(_BROWS, _BROW_LINES, _EYE_CORNERS):
-            height = float(out[list(corners), 1].mean() - out[list(line), 1].mean())
-            out[np.asarray(brow), 1] -= amount * height
+        heights = features(out) * inter_ocular(out)  # pixels, the brows' as the feature reads
+        for brow, index in _BROWS:
+            out[np.asarray(brow), 1] -= amount * float(heights[index])
     elif move == "jaw":
         xy = out[:, :2]
         width = float(np.hypot(*(xy[_CORNERS[1]] - xy[_CORNERS[0]])))
@@ -126,7 +124,7 @@ def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
 def main(argv: list[str] | None = None) -> int:
     from reenact.config import load_config  # noqa: PLC0415
     from reenact.eval.renderers import build_eval_renderers  # noqa: PLC0415
-    from reenact.landmarks.open_mouth import retrack_open_mouth  # noqa: PLC0415
+    from reenact.eval.cross_reenact import retrack_output  # noqa: PLC0415
     from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
     from reenact.pipeline.target import prepare_target  # noqa: PLC0415
 
@@ -151,9 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = [(Path(p).stem, prepare_target(p, config)) for p in args.portraits]
     with FaceTracker(config.tracker, static=True) as tracker:
         def reader(image: np.ndarray):
-            found = tracker.track_one(image)
-            return None if found is None else retrack_open_mouth(image, found, config.tracker,
-                                                                 tracker)
+            return retrack_output(tracker, image, config)
 
         print(f"{'portrait':22s} {'renderer':18s} {'move':6s} {'amount':>6s} {'asked':>7s} "
               f"{'read':>7s} {'ratio':>6s}")

@@ -76,7 +76,7 @@ def test_the_eval_re_tracks_an_output_as_its_target_was_tracked(portraits_dir: P
     the unchanged yawning target, re-tracked so, gives back its own lower lip; a plain track
     would read it ~10 px high and score the unchanged picture as an expression."""
     from reenact.config import load_config
-    from reenact.eval.cross_reenact import _retrack
+    from reenact.eval.cross_reenact import retrack_output
     from reenact.landmarks.tracker import FaceTracker
     from reenact.pipeline.target import prepare_target
 
@@ -84,7 +84,7 @@ def test_the_eval_re_tracks_an_output_as_its_target_was_tracked(portraits_dir: P
     target = prepare_target(str(portraits_dir / "lp_drv_d19.jpg"), config)
     with FaceTracker(config.tracker, static=True) as tracker:
         plain = tracker.track_one(target.frame)
-        found = _retrack(tracker, target.frame, config)
+        found = retrack_output(tracker, target.frame, config)
     to_crop = target.alignment.landmarks_to_crop
     own = target.landmarks_crop[:, :2]
     assert np.abs(to_crop(found)[:, :2] - own).max() < 1.0
