@@ -27,7 +27,7 @@ import numpy as np
 
 from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS
 from reenact.landmarks.regions import REGIONS
-from reenact.render.paint import clip01, fill_aa, pad_box
+from reenact.render.paint import band_rows, clip01, fill_aa, pad_box
 
 _IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
 Layer = tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]
@@ -56,24 +56,16 @@ LID_BANDS = (0.3, 0.2)
 
 def plate_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndarray,
                lo_t: np.ndarray) -> np.ndarray:
-    """The plate row (target crop y) each fused row ys (h,1) samples, per column: (h,w) float32.
+    """The plate row (target crop y) each fused row ys (h,1) samples, per column: (h,w) float32
+    (`reenact.render.paint.band_rows` with `LID_BANDS`).
 
     up_f, lo_f: the fused lids' y per column (w,); up_t, lo_t: the target's at the same columns.
     An eye no wider open than the target's squashes the plate between the lids. A wider one keeps
-    the plate's rows under each lid at their own scale (`LID_BANDS` of the target's gap: the
-    shadow and lash line under the upper lid, the waterline over the lower one) and stretches
-    only the white between them: stretched whole, the upper lid's shadow became a grey band that
-    looks like lid skin, not eyeball.
+    the plate's rows under each lid at their own scale (the shadow and lash line under the upper
+    lid, the waterline over the lower one) and stretches only the white between them: stretched
+    whole, the upper lid's shadow became a grey band that looks like lid skin, not eyeball.
     """
-    gap_t = np.maximum(lo_t - up_t, 0.5)
-    gap_f = np.maximum(lo_f - up_f, 0.5)
-    d = ys - up_f
-    squash = up_t + d * (gap_t / gap_f)
-    top, bottom = LID_BANDS[0] * gap_t, LID_BANDS[1] * gap_t
-    middle = (d - top) * ((gap_t - top - bottom) / np.maximum(gap_f - top - bottom, 0.5))
-    wide = np.where(d < top, up_t + d,
-                    np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle))
-    return np.where(gap_f > gap_t, wide, squash).astype(np.float32)
+    return band_rows(ys, up_f, lo_f, up_t, lo_t, LID_BANDS)
 
 
 def bright_sclera(white: np.ndarray) -> np.ndarray:

@@ -9,8 +9,16 @@ lips open beyond the target's, `MouthFiller.paint` draws, inside the fused inner
   as the lips are spread: none in a mouth rounded narrower than the target's (an "O", where the
   lips cover the teeth: Yale's surprised stills are 0.81-0.95 of the neutral width in 11 of 15
   subjects), half at the neutral width, all from 1.1 times it (a smile: 1.24-1.39);
-- if the target's own mouth is open in its neutral, its own interior (teeth, tongue), moved with
-  the upper lip, on top;
+- if the target's own mouth is open in its neutral, its own interior on top, fitted column by
+  column between the fused inner lips, each part following its own lip at its own scale: most
+  open mouths (teeth, or a slit) part at their darkest row (`parting`: the gap between the
+  upper and lower teeth, under the upper teeth, or the slit) and the painted cavity shows in
+  between as the mouth opens further; a mouth open wide on a tongue and a throat keeps the rows
+  under the upper lip and over the lower one at their scale and stretches the flesh between
+  them (`FLESH_BANDS`). Moved whole with the upper lip, as it was, a yawning target's lower lip
+  rim and tongue stayed where they were above a painted dark band that read as a second lower
+  lip (`python -m reenact.tools.drawn_moves`: lp_drv_d19's jaw dropped 0.2-0.3 mouth widths
+  further read back 0.45-0.59 of it), and a grinning one's lower lip rim hung under its teeth;
 
 composited through a feathered polygon mask whose blur stays inside the lips, so they stay sharp.
 
@@ -32,7 +40,7 @@ import numpy as np
 
 from reenact.landmarks.regions import REGIONS
 from reenact.ramps import smoothstep
-from reenact.render.paint import clip01, mean32, mean_rows, pad_box
+from reenact.render.paint import band_rows, clip01, mean32, mean_rows, pad_box
 
 # Inner / outer lip contours (closed polygons, MediaPipe mesh). The inner ring runs 78, the lower
 # lip (95 ... 324), 308, the upper lip (415 ... 191).
@@ -41,12 +49,27 @@ OUTER_RING = REGIONS["lips_outer"]
 UPPER_INNER = np.concatenate([INNER_RING[:1], INNER_RING[19:9:-1]])  # 78, 191 ... 415, 308
 LOWER_INNER = INNER_RING[:11]  # 78, 95 ... 324, 308
 LEFT_CORNER, RIGHT_CORNER = 78, 308  # inner mouth corners (image-left, image-right)
-UPPER_LIP_CENTRE = 13
+UPPER_LIP_CENTRE, LOWER_LIP_CENTRE = 13, 14
 # the closed-lip seal, lengths x size/256: the band's reach beyond the fused gap on each side,
 # the crease's width (Gaussian sigma) and darkness, the band's tone (x the target's lip colour);
 # chosen on Yale subjects 01-13's expression stills driven to rest, against their neutral
 # still's mouth (`reenact eval --stills`'s "At rest"), and looked at on colour portraits
 SEAL_REACH, CREASE_WIDTH, CREASE_DARK, SEAL_TONE = 1.2, 1.0, 0.5, 0.75
+# How the target's own open mouth opens further. A mouth open wide (its gap at least FLESH_GAP
+# of its width) with no teeth in its middle (between MIDDLE of its gap from the upper inner lip,
+# across the middle of its width, at most TEETH_SHARE of the pixels bright and pale: HSV value
+# > 140, saturation < 90 of 255) shows a tongue and a throat: it keeps FLESH_BANDS of its gap
+# under the upper and over the lower lip at their own scale and stretches the flesh between.
+# On the open-mouthed portraits in ../shared/media the teeth shares are 0.17-0.67 where teeth
+# show there (lp_drv_d12, lp_drv_d38, lp_s10, lp_s42, tpsmm_source) and 0 elsewhere; the two
+# yawns (lp_drv_d9, lp_drv_d19) are open 0.86 and 1.01 of their width, the others 0.06-0.35.
+# Any other mouth (teeth, or a slit a few pixels high whose rows would stretch into a smear)
+# parts at its darkest row between PART_RANGE of its gap (`parting`: between the upper and lower
+# teeth, under the upper teeth, or the slit itself); the rows within PART_BAND of the gap around
+# it give way to the painted cavity.
+MIDDLE, TEETH_SHARE, FLESH_GAP, FLESH_BANDS = (0.3, 0.75), 0.1, 0.4, (0.3, 0.25)
+PART_RANGE, PART_BAND = (0.3, 0.9), 0.04
+
 
 _FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
 
@@ -70,26 +93,53 @@ def _across(xy: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, float]:
     return (xs[None, :] - 0.5 * (left[0] + right[0])) / (0.5 * width), width
 
 
+def _lip_points(xy: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """A lip contour's points sorted by x: (2,K) float32 x row, y row."""
+    pts = xy[index, :2]
+    return np.ascontiguousarray(pts[np.argsort(pts[:, 0])].T, dtype=np.float32)
+
+
 def _lip_curve(xy: np.ndarray, index: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """y of a lip contour at columns xs (linear between points, sorted by x)."""
-    pts = xy[index]
-    order = np.argsort(pts[:, 0])
-    return np.interp(xs, pts[order, 0], pts[order, 1]).astype(np.float32)
+    return np.interp(xs, *_lip_points(xy, index)).astype(np.float32)
+
+
+def parting(grey: np.ndarray, inside: np.ndarray, top: float, bottom: float) -> float:
+    """Where an open mouth with teeth parts as it opens wider, as a share of its gap from the
+    upper lip: its darkest row between `PART_RANGE` of the way from the upper lip's centre `top`
+    to the lower one's `bottom` (patch rows). grey: (h,w) float32 luminance; inside: (h,w) bool,
+    the interior's middle columns. The middle of the range when no row there has interior
+    pixels."""
+    gap = max(bottom - top, 1.0)
+    best, share = math.inf, 0.5 * sum(PART_RANGE)
+    for y in range(max(math.ceil(top + PART_RANGE[0] * gap), 0),
+                   min(math.floor(top + PART_RANGE[1] * gap), grey.shape[0] - 1) + 1):
+        sel = inside[y]
+        if sel.sum() >= 2:
+            level = float(grey[y, sel].mean())
+            if level < best:
+                best, share = level, (y - top) / gap
+    return share
 
 
 @dataclass(frozen=True)
 class _Interior:
     """The target's own open-mouth interior, cut out once in `set_target`.
 
-    patch: (h,w,4) float32: RGB and, last, alpha in [0,1] (the feathered inner-lip polygon);
-    origin: (2,) crop pixel of the patch's top-left; lip: (2,) the target's upper-lip centre (13);
-    width: the target's inner mouth width in pixels.
+    patch: (h,w,4) float32: premultiplied RGB and, last, alpha in [0,1] (the feathered inner-lip
+    polygon); origin: (2,) crop pixel of the patch's top-left; lip: (2,) the target's upper-lip
+    centre (13); width: the target's inner mouth width in pixels; upper, lower: the target's
+    inner lips, each (2,K) float32 x row (increasing), y row; bands: the shares of its gap kept
+    at their own scale under the upper lip and over the lower one (`band_rows`).
     """
 
     patch: np.ndarray
     origin: np.ndarray
     lip: np.ndarray
     width: float
+    upper: np.ndarray
+    lower: np.ndarray
+    bands: tuple[float, float]
 
 
 class MouthFiller:
@@ -151,11 +201,43 @@ class MouthFiller:
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         fill_polygon(mask, poly, (float(x0), float(y0)))
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32) / 255.0
+        upper, lower = _lip_points(xy, UPPER_INNER), _lip_points(xy, LOWER_INNER)
+        bands, keep = self._parts(crop[y0:y1, x0:x1], xy, upper, lower, (x0, y0), mask > 127)
+        alpha *= keep
+        rgb = crop[y0:y1, x0:x1].astype(np.float32) * alpha[..., None]
         return _Interior(
-            patch=np.dstack([crop[y0:y1, x0:x1].astype(np.float32), alpha]),
-            origin=np.array([x0, y0], np.float32), lip=xy[UPPER_LIP_CENTRE].copy(),
-            width=self._target_width,
+            patch=np.dstack([rgb, alpha]), origin=np.array([x0, y0], np.float32),
+            lip=xy[UPPER_LIP_CENTRE].copy(), width=self._target_width,
+            upper=upper, lower=lower, bands=bands,
         )
+
+    def _parts(self, patch: np.ndarray, xy: np.ndarray, upper: np.ndarray, lower: np.ndarray,
+               origin: tuple[int, int], inner: np.ndarray) -> tuple[tuple[float, float],
+                                                                  np.ndarray]:
+        """How the target's open mouth (`patch` (h,w,3) uint8 from `origin`, `inner` (h,w) bool
+        inside its inner lips; upper, lower: its inner lips as `_lip_points` gives them) opens
+        further: the shares of its gap kept at their own scale under the upper and over the
+        lower lip (`band_rows`), and (h,w) float32 how much of each pixel is kept (0 where it
+        parts, for the painted cavity to show). See `FLESH_GAP`."""
+        x0, y0 = origin
+        h, w = inner.shape
+        xs = np.arange(x0, x0 + w, dtype=np.float32)
+        up = np.interp(xs, *upper)[None, :] - y0  # the lips per column, patch rows
+        gap = np.maximum(np.interp(xs, *lower)[None, :] - y0 - up, 1.0)
+        depth = (np.arange(h, dtype=np.float32)[:, None] - up) / gap
+        inside = inner & (np.abs(_across(xy, xs)[0]) < 0.5)
+        hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)[inside & (depth > MIDDLE[0])
+                                                       & (depth < MIDDLE[1])]
+        teeth = len(hsv) and float(((hsv[:, 2] > 140) & (hsv[:, 1] < 90)).mean()) > TEETH_SHARE
+        top, bottom = xy[UPPER_LIP_CENTRE, 1] - y0, xy[LOWER_LIP_CENTRE, 1] - y0
+        if not teeth and bottom - top >= FLESH_GAP * self._target_width:
+            return FLESH_BANDS, np.ones((h, w), np.float32)
+        grey = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        share = parting(grey, inside, top, bottom)
+        # the rows it parts at (the ones stretched) give way to the cavity, and so does the
+        # pixel beyond them that a stretched row's bilinear sample reaches; soft over 1 px
+        keep = clip01((np.abs(depth - share) - PART_BAND) * gap / self.unit - 1.0)
+        return (share - PART_BAND, 1.0 - share - PART_BAND), keep.astype(np.float32)
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> list:
         """Paint the cavity (or the seal) into `image` (S,S,3) uint8 in place; fused_xy:
@@ -276,19 +358,22 @@ class MouthFiller:
     def _own_interior(
         self, layer: np.ndarray, xy: np.ndarray, x0: int, y0: int, width: float
     ) -> None:
-        """Lay the target's own mouth interior, moved with the upper lip, over `layer` in place."""
+        """Lay the target's own mouth interior over `layer` (the box from x0, y0) in place:
+        scaled across with the mouth's width about the upper-lip centre, and fitted per column
+        between the fused inner lips (`band_rows`, the interior's `bands`)."""
         inside = self._interior
-        origin, lip = inside.origin, inside.lip
-        sx = width / max(inside.width, 1.0)
-        # patch pixel p -> box pixel: scale x about the target's upper-lip centre, then move it
-        # onto the fused upper-lip centre.
-        fused_lip = xy[UPPER_LIP_CENTRE]
-        m = np.array(
-            [[sx, 0.0, (origin[0] - lip[0]) * sx + fused_lip[0] - x0],
-             [0.0, 1.0, origin[1] - lip[1] + fused_lip[1] - y0]], np.float32,
-        )
         h, w = layer.shape[:2]
-        moved = cv2.warpAffine(inside.patch, m, (w, h), flags=cv2.INTER_LINEAR)
-        step = moved[..., :3] - layer  # layer += alpha (moved - layer), in place
-        step *= moved[..., 3:]
-        layer += step
+        sx = width / max(inside.width, 1.0)
+        xs = np.arange(x0, x0 + w, dtype=np.float32)
+        src_x = inside.lip[0] + (xs - xy[UPPER_LIP_CENTRE, 0]) / sx  # target crop columns
+        up_f = _lip_curve(xy, UPPER_INNER, xs)
+        lo_f = _lip_curve(xy, LOWER_INNER, xs)
+        up_t = np.interp(src_x, *inside.upper).astype(np.float32)
+        lo_t = np.interp(src_x, *inside.lower).astype(np.float32)
+        ys = np.arange(y0, y0 + h, dtype=np.float32)[:, None]
+        map_y = band_rows(ys, up_f, lo_f, up_t, lo_t, inside.bands) - inside.origin[1]
+        map_x = np.broadcast_to(src_x - inside.origin[0], map_y.shape)
+        moved = cv2.remap(inside.patch, np.ascontiguousarray(map_x, dtype=np.float32), map_y,
+                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        layer *= 1.0 - moved[..., 3:]  # premultiplied: layer = (1 - a) layer + a rgb
+        layer += moved[..., :3]

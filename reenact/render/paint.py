@@ -1,4 +1,5 @@
-"""Small helpers the warp's painters share (eyes, irises, lids): boxes and anti-aliased masks.
+"""Small helpers the warp's painters share (eyes, irises, lids, mouth): boxes, anti-aliased masks
+and the rows of an opening between two moving edges.
 
 They run a few times a frame on a few dozen points, so they use Python scalars where numpy's
 per-call overhead would cost more than the arithmetic.
@@ -42,3 +43,24 @@ def mean32(x: np.ndarray) -> float:
 def mean_rows(x: np.ndarray) -> np.ndarray:
     """x.mean(axis=0) of a (K,C) float32 array, bit for bit: (C,) float32."""
     return np.add.reduce(x, axis=0) / x.shape[0]
+
+
+def band_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndarray,
+              lo_t: np.ndarray, bands: tuple[float, float]) -> np.ndarray:
+    """The target row (crop y) each fused row ys (h,1) samples inside an opening between an
+    upper and a lower edge (lids, inner lips), per column: (h,w) float32.
+
+    up_f, lo_f: the fused edges' y per column (w,); up_t, lo_t: the target's at the same columns.
+    An opening no wider than the target's is squashed between the edges. A wider one keeps the
+    rows under the upper edge and over the lower one at their own scale (`bands`: shares of the
+    target's gap) and stretches only the rows between them.
+    """
+    gap_t = np.maximum(lo_t - up_t, 0.5)
+    gap_f = np.maximum(lo_f - up_f, 0.5)
+    d = ys - up_f
+    squash = up_t + d * (gap_t / gap_f)
+    top, bottom = bands[0] * gap_t, bands[1] * gap_t
+    middle = (d - top) * ((gap_t - top - bottom) / np.maximum(gap_f - top - bottom, 0.5))
+    wide = np.where(d < top, up_t + d,
+                    np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle))
+    return np.where(gap_f > gap_t, wide, squash).astype(np.float32)

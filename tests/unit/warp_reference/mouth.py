@@ -6,8 +6,10 @@ lips open beyond the target's, `MouthFiller.paint` draws, inside the fused inner
 - a cavity: the target's lip colour darkened, darkest at the back/centre;
 - an upper-teeth band hanging from the upper inner lip (height ~ the opening, capped; fading
   towards the corners; soft lower edge) and, for wide openings, a lower-teeth band;
-- if the target's own mouth is open in its neutral, its own interior (teeth, tongue), moved with
-  the upper lip, on top;
+- if the target's own mouth is open in its neutral, its own interior on top, fitted column by
+  column between the fused inner lips, each part following its own lip: with teeth in its
+  middle, or a slit, it parts at its darkest row into the painted cavity; a wide-open one on
+  a tongue and throat stretches the flesh between its lip bands;
 
 composited through a feathered polygon mask whose blur stays inside the lips, so they stay sharp.
 """
@@ -29,7 +31,9 @@ OUTER_RING = REGIONS["lips_outer"]
 UPPER_INNER = np.concatenate([INNER_RING[:1], INNER_RING[19:9:-1]])  # 78, 191 ... 415, 308
 LOWER_INNER = INNER_RING[:11]  # 78, 95 ... 324, 308
 LEFT_CORNER, RIGHT_CORNER = 78, 308  # inner mouth corners (image-left, image-right)
-UPPER_LIP_CENTRE = 13
+UPPER_LIP_CENTRE, LOWER_LIP_CENTRE = 13, 14
+MIDDLE, TEETH_SHARE, FLESH_GAP, FLESH_BANDS = (0.3, 0.75), 0.1, 0.4, (0.3, 0.25)
+PART_RANGE, PART_BAND = (0.3, 0.9), 0.04
 
 _FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
 
@@ -50,6 +54,38 @@ def _smoothstep(x: float, lo: float, hi: float) -> float:
     return t * t * (3.0 - 2.0 * t)
 
 
+def _band_rows(ys, up_f, lo_f, up_t, lo_t, bands):
+    """The target row each fused row samples between two edges (squashed, or with `bands` of
+    the target's gap kept at their scale under the upper and over the lower edge)."""
+    gap_t = np.maximum(lo_t - up_t, 0.5)
+    gap_f = np.maximum(lo_f - up_f, 0.5)
+    d = ys - up_f
+    squash = up_t + d * (gap_t / gap_f)
+    top, bottom = bands[0] * gap_t, bands[1] * gap_t
+    middle = (d - top) * ((gap_t - top - bottom) / np.maximum(gap_f - top - bottom, 0.5))
+    wide = np.where(d < top, up_t + d,
+                    np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle))
+    return np.where(gap_f > gap_t, wide, squash).astype(np.float32)
+
+
+def _parting(grey, inside, top, bottom):
+    """The darkest row's share of the gap, between PART_RANGE, over the `inside` columns."""
+    gap = max(bottom - top, 1.0)
+    best, share = math.inf, 0.5 * sum(PART_RANGE)
+    for y in range(max(math.ceil(top + PART_RANGE[0] * gap), 0),
+                   min(math.floor(top + PART_RANGE[1] * gap), grey.shape[0] - 1) + 1):
+        if inside[y].sum() >= 2:
+            level = float(grey[y, inside[y]].mean())
+            if level < best:
+                best, share = level, (y - top) / gap
+    return share
+
+
+def _lip_points(xy, index):
+    pts = xy[index, :2]
+    return np.ascontiguousarray(pts[np.argsort(pts[:, 0])].T, dtype=np.float32)
+
+
 def _lip_curve(xy: np.ndarray, index: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """y of a lip contour at columns xs (linear between points, sorted by x)."""
     pts = xy[index]
@@ -61,16 +97,18 @@ def _lip_curve(xy: np.ndarray, index: np.ndarray, xs: np.ndarray) -> np.ndarray:
 class _Interior:
     """The target's own open-mouth interior, cut out once in `set_target`.
 
-    patch: (h,w,3) float32 RGB; alpha: (h,w) float32 in [0,1] (the feathered inner-lip polygon);
-    origin: (2,) crop pixel of the patch's top-left; lip: (2,) the target's upper-lip centre (13);
-    width: the target's inner mouth width in pixels.
+    patch: (h,w,4) float32 premultiplied RGB and alpha; origin: (2,) crop pixel of the patch's
+    top-left; lip: (2,) the target's upper-lip centre (13); width: the target's inner mouth
+    width in pixels; upper, lower: its inner lips (2,K); bands: kept shares of its gap.
     """
 
     patch: np.ndarray
-    alpha: np.ndarray
     origin: np.ndarray
     lip: np.ndarray
     width: float
+    upper: np.ndarray
+    lower: np.ndarray
+    bands: tuple
 
 
 class MouthFiller:
@@ -131,10 +169,31 @@ class MouthFiller:
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         fill_polygon(mask, poly, (float(x0), float(y0)))
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32) / 255.0
+        upper, lower = _lip_points(xy, UPPER_INNER), _lip_points(xy, LOWER_INNER)
+        xs = np.arange(x0, x1, dtype=np.float32)
+        up = np.interp(xs, *upper)[None, :] - y0
+        gap = np.maximum(np.interp(xs, *lower)[None, :] - y0 - up, 1.0)
+        depth = (np.arange(y1 - y0, dtype=np.float32)[:, None] - up) / gap
+        left, right = xy[LEFT_CORNER], xy[RIGHT_CORNER]
+        half = 0.5 * max(float(right[0] - left[0]), 1.0)
+        inside = (mask > 127) & (np.abs((xs[None, :] - 0.5 * (left[0] + right[0])) / half) < 0.5)
+        middle = inside & (depth > MIDDLE[0]) & (depth < MIDDLE[1])
+        hsv = cv2.cvtColor(crop[y0:y1, x0:x1], cv2.COLOR_RGB2HSV)[middle]
+        teeth = len(hsv) and float(((hsv[:, 2] > 140) & (hsv[:, 1] < 90)).mean()) > TEETH_SHARE
+        bands = FLESH_BANDS
+        if teeth or (xy[LOWER_LIP_CENTRE, 1] - xy[UPPER_LIP_CENTRE, 1]
+                     < FLESH_GAP * float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER])))):
+            grey = cv2.cvtColor(crop[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32)
+            share = _parting(grey, inside, xy[UPPER_LIP_CENTRE, 1] - y0,
+                             xy[LOWER_LIP_CENTRE, 1] - y0)
+            bands = (share - PART_BAND, 1.0 - share - PART_BAND)
+            alpha = alpha * np.clip((np.abs(depth - share) - PART_BAND) * gap / self.unit - 1.0,
+                                    0.0, 1.0)
         return _Interior(
-            patch=crop[y0:y1, x0:x1].astype(np.float32), alpha=alpha,
+            patch=np.dstack([crop[y0:y1, x0:x1].astype(np.float32) * alpha[..., None], alpha]),
             origin=np.array([x0, y0], np.float32), lip=xy[UPPER_LIP_CENTRE].copy(),
             width=float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER]))),
+            upper=upper, lower=lower, bands=bands,
         )
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
@@ -261,18 +320,20 @@ class MouthFiller:
     def _own_interior(
         self, layer: np.ndarray, xy: np.ndarray, x0: int, y0: int, width: float
     ) -> None:
-        """Lay the target's own mouth interior, moved with the upper lip, over `layer` in place."""
+        """Lay the target's own mouth interior, fitted between the fused lips, over `layer`."""
         inside = self._interior
-        origin, lip = inside.origin, inside.lip
-        sx = width / max(inside.width, 1.0)
-        # patch pixel p -> box pixel: scale x about the target's upper-lip centre, then move it
-        # onto the fused upper-lip centre.
-        fused_lip = xy[UPPER_LIP_CENTRE]
-        m = np.array(
-            [[sx, 0.0, (origin[0] - lip[0]) * sx + fused_lip[0] - x0],
-             [0.0, 1.0, origin[1] - lip[1] + fused_lip[1] - y0]], np.float32,
-        )
         h, w = layer.shape[:2]
-        moved = cv2.warpAffine(inside.patch, m, (w, h), flags=cv2.INTER_LINEAR)
-        a = cv2.warpAffine(inside.alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
-        layer += a * (moved - layer)
+        sx = width / max(inside.width, 1.0)
+        xs = np.arange(x0, x0 + w, dtype=np.float32)
+        src_x = inside.lip[0] + (xs - xy[UPPER_LIP_CENTRE, 0]) / sx
+        up_f = _lip_curve(xy, UPPER_INNER, xs)
+        lo_f = _lip_curve(xy, LOWER_INNER, xs)
+        up_t = np.interp(src_x, *inside.upper).astype(np.float32)
+        lo_t = np.interp(src_x, *inside.lower).astype(np.float32)
+        ys = np.arange(y0, y0 + h, dtype=np.float32)[:, None]
+        map_y = _band_rows(ys, up_f, lo_f, up_t, lo_t, inside.bands) - inside.origin[1]
+        map_x = np.ascontiguousarray(np.broadcast_to(src_x - inside.origin[0], map_y.shape),
+                                     dtype=np.float32)
+        moved = cv2.remap(inside.patch, map_x, map_y, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        layer[...] = layer * (1.0 - moved[..., 3:]) + moved[..., :3]
