@@ -65,10 +65,10 @@ SEAL_REACH, CREASE_WIDTH, CREASE_DARK, SEAL_TONE = 1.2, 1.0, 0.5, 0.75
 # yawns (lp_drv_d9, lp_drv_d19) are open 0.86 and 1.01 of their width, the others 0.06-0.35.
 # Any other mouth (teeth, or a slit a few pixels high whose rows would stretch into a smear)
 # parts at its darkest row between PART_RANGE of its gap (`parting`: between the upper and lower
-# teeth, under the upper teeth, or the slit itself); the rows within PART_BAND of the gap around
-# it give way to the painted cavity.
+# teeth, under the upper teeth, or the slit itself): what lies above it follows the upper lip,
+# what lies below the lower one, and the painted cavity shows between them.
 MIDDLE, TEETH_SHARE, FLESH_GAP, FLESH_BANDS = (0.3, 0.75), 0.1, 0.4, (0.3, 0.25)
-PART_RANGE, PART_BAND = (0.3, 0.9), 0.04
+PART_RANGE = (0.3, 0.9)
 
 
 _FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
@@ -130,7 +130,8 @@ class _Interior:
     polygon); origin: (2,) crop pixel of the patch's top-left; lip: (2,) the target's upper-lip
     centre (13); width: the target's inner mouth width in pixels; upper, lower: the target's
     inner lips, each (2,K) float32 x row (increasing), y row; bands: the shares of its gap kept
-    at their own scale under the upper lip and over the lower one (`band_rows`).
+    at their own scale under the upper lip and over the lower one (`band_rows`); parts: True
+    when the rows between them (stretched from the row it parts at) show the painted cavity.
     """
 
     patch: np.ndarray
@@ -140,6 +141,7 @@ class _Interior:
     upper: np.ndarray
     lower: np.ndarray
     bands: tuple[float, float]
+    parts: bool
 
 
 class MouthFiller:
@@ -202,28 +204,27 @@ class MouthFiller:
         fill_polygon(mask, poly, (float(x0), float(y0)))
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32) / 255.0
         upper, lower = _lip_points(xy, UPPER_INNER), _lip_points(xy, LOWER_INNER)
-        bands, keep = self._parts(crop[y0:y1, x0:x1], xy, upper, lower, (x0, y0), mask > 127)
-        alpha *= keep
+        bands, parts = self._bands(crop[y0:y1, x0:x1], xy, upper, (x0, y0), mask > 127)
         rgb = crop[y0:y1, x0:x1].astype(np.float32) * alpha[..., None]
         return _Interior(
             patch=np.dstack([rgb, alpha]), origin=np.array([x0, y0], np.float32),
             lip=xy[UPPER_LIP_CENTRE].copy(), width=self._target_width,
-            upper=upper, lower=lower, bands=bands,
+            upper=upper, lower=lower, bands=bands, parts=parts,
         )
 
-    def _parts(self, patch: np.ndarray, xy: np.ndarray, upper: np.ndarray, lower: np.ndarray,
-               origin: tuple[int, int], inner: np.ndarray) -> tuple[tuple[float, float],
-                                                                  np.ndarray]:
-        """How the target's open mouth (`patch` (h,w,3) uint8 from `origin`, `inner` (h,w) bool
-        inside its inner lips; upper, lower: its inner lips as `_lip_points` gives them) opens
-        further: the shares of its gap kept at their own scale under the upper and over the
-        lower lip (`band_rows`), and (h,w) float32 how much of each pixel is kept (0 where it
-        parts, for the painted cavity to show). See `FLESH_GAP`."""
+    def _bands(self, patch: np.ndarray, xy: np.ndarray, upper: np.ndarray,
+               origin: tuple[int, int], inner: np.ndarray) -> tuple[tuple[float, float], bool]:
+        """The shares of the target's open mouth's gap kept at their own scale under the upper
+        and over the lower lip as it opens further (`band_rows`), and whether it parts:
+        `FLESH_BANDS` and False, or the shares of the row it parts at (`parting`; they add up
+        to 1) and True. patch: (h,w,3) uint8 from `origin`;
+        inner: (h,w) bool inside its inner lips; upper: its upper inner lip as `_lip_points`
+        gives it."""
         x0, y0 = origin
         h, w = inner.shape
         xs = np.arange(x0, x0 + w, dtype=np.float32)
         up = np.interp(xs, *upper)[None, :] - y0  # the lips per column, patch rows
-        gap = np.maximum(np.interp(xs, *lower)[None, :] - y0 - up, 1.0)
+        gap = np.maximum(_lip_curve(xy, LOWER_INNER, xs)[None, :] - y0 - up, 1.0)
         depth = (np.arange(h, dtype=np.float32)[:, None] - up) / gap
         inside = inner & (np.abs(_across(xy, xs)[0]) < 0.5)
         hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)[inside & (depth > MIDDLE[0])
@@ -231,13 +232,10 @@ class MouthFiller:
         teeth = len(hsv) and float(((hsv[:, 2] > 140) & (hsv[:, 1] < 90)).mean()) > TEETH_SHARE
         top, bottom = xy[UPPER_LIP_CENTRE, 1] - y0, xy[LOWER_LIP_CENTRE, 1] - y0
         if not teeth and bottom - top >= FLESH_GAP * self._target_width:
-            return FLESH_BANDS, np.ones((h, w), np.float32)
+            return FLESH_BANDS, False
         grey = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
         share = parting(grey, inside, top, bottom)
-        # the rows it parts at (the ones stretched) give way to the cavity, and so does the
-        # pixel beyond them that a stretched row's bilinear sample reaches; soft over 1 px
-        keep = clip01((np.abs(depth - share) - PART_BAND) * gap / self.unit - 1.0)
-        return (share - PART_BAND, 1.0 - share - PART_BAND), keep.astype(np.float32)
+        return (share, 1.0 - share), True
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> list:
         """Paint the cavity (or the seal) into `image` (S,S,3) uint8 in place; fused_xy:
@@ -360,7 +358,8 @@ class MouthFiller:
     ) -> None:
         """Lay the target's own mouth interior over `layer` (the box from x0, y0) in place:
         scaled across with the mouth's width about the upper-lip centre, and fitted per column
-        between the fused inner lips (`band_rows`, the interior's `bands`)."""
+        between the fused inner lips (`band_rows`, the interior's `bands`); where it parts, the
+        painted cavity in `layer` shows."""
         inside = self._interior
         h, w = layer.shape[:2]
         sx = width / max(inside.width, 1.0)
@@ -375,5 +374,10 @@ class MouthFiller:
         map_x = np.broadcast_to(src_x - inside.origin[0], map_y.shape)
         moved = cv2.remap(inside.patch, np.ascontiguousarray(map_x, dtype=np.float32), map_y,
                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        if inside.parts:  # where it parts, stretched from one row, the cavity shows (1 px soft)
+            gap_t, d = lo_t - up_t, ys - up_f
+            gone = clip01(np.minimum(d - inside.bands[0] * gap_t,
+                                     lo_f - inside.bands[1] * gap_t - ys) / self.unit + 0.5)
+            moved *= (1.0 - gone * (lo_f - up_f > gap_t))[..., None]
         layer *= 1.0 - moved[..., 3:]  # premultiplied: layer = (1 - a) layer + a rgb
         layer += moved[..., :3]

@@ -33,7 +33,7 @@ LOWER_INNER = INNER_RING[:11]  # 78, 95 ... 324, 308
 LEFT_CORNER, RIGHT_CORNER = 78, 308  # inner mouth corners (image-left, image-right)
 UPPER_LIP_CENTRE, LOWER_LIP_CENTRE = 13, 14
 MIDDLE, TEETH_SHARE, FLESH_GAP, FLESH_BANDS = (0.3, 0.75), 0.1, 0.4, (0.3, 0.25)
-PART_RANGE, PART_BAND = (0.3, 0.9), 0.04
+PART_RANGE = (0.3, 0.9)
 
 _FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
 
@@ -109,6 +109,7 @@ class _Interior:
     upper: np.ndarray
     lower: np.ndarray
     bands: tuple
+    parts: bool
 
 
 class MouthFiller:
@@ -180,20 +181,18 @@ class MouthFiller:
         middle = inside & (depth > MIDDLE[0]) & (depth < MIDDLE[1])
         hsv = cv2.cvtColor(crop[y0:y1, x0:x1], cv2.COLOR_RGB2HSV)[middle]
         teeth = len(hsv) and float(((hsv[:, 2] > 140) & (hsv[:, 1] < 90)).mean()) > TEETH_SHARE
-        bands = FLESH_BANDS
+        bands, parts = FLESH_BANDS, False
         if teeth or (xy[LOWER_LIP_CENTRE, 1] - xy[UPPER_LIP_CENTRE, 1]
                      < FLESH_GAP * float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER])))):
             grey = cv2.cvtColor(crop[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32)
             share = _parting(grey, inside, xy[UPPER_LIP_CENTRE, 1] - y0,
                              xy[LOWER_LIP_CENTRE, 1] - y0)
-            bands = (share - PART_BAND, 1.0 - share - PART_BAND)
-            alpha = alpha * np.clip((np.abs(depth - share) - PART_BAND) * gap / self.unit - 1.0,
-                                    0.0, 1.0)
+            bands, parts = (share, 1.0 - share), True
         return _Interior(
             patch=np.dstack([crop[y0:y1, x0:x1].astype(np.float32) * alpha[..., None], alpha]),
             origin=np.array([x0, y0], np.float32), lip=xy[UPPER_LIP_CENTRE].copy(),
             width=float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER]))),
-            upper=upper, lower=lower, bands=bands,
+            upper=upper, lower=lower, bands=bands, parts=parts,
         )
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
@@ -336,4 +335,10 @@ class MouthFiller:
                                      dtype=np.float32)
         moved = cv2.remap(inside.patch, map_x, map_y, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        if inside.parts:
+            gap_t = lo_t - up_t
+            gone = np.clip(np.minimum(ys - up_f - inside.bands[0] * gap_t,
+                                      lo_f - inside.bands[1] * gap_t - ys) / self.unit + 0.5,
+                           0.0, 1.0)
+            moved = moved * (1.0 - gone * (lo_f - up_f > gap_t))[..., None]
         layer[...] = layer * (1.0 - moved[..., 3:]) + moved[..., :3]
