@@ -58,7 +58,8 @@ SEAL_REACH, CREASE_WIDTH, CREASE_DARK, SEAL_TONE = 1.2, 1.0, 0.5, 0.75
 # How the target's own open mouth opens further. A mouth open wide (its gap at least FLESH_GAP
 # of its width) with no teeth in its middle (between MIDDLE of its gap from the upper inner lip,
 # across the middle of its width, at most TEETH_SHARE of the pixels bright and pale: HSV value
-# > 140, saturation < 90 of 255) shows a tongue and a throat: it keeps FLESH_BANDS of its gap
+# over TEETH_VALUE of the face's brightness (its 97th percentile grey level; 140 of 255 on a
+# well-lit picture), saturation < 90 of 255) shows a tongue and a throat: it keeps FLESH_BANDS of its gap
 # under the upper and over the lower lip at their own scale and stretches the flesh between.
 # On the open-mouthed portraits in ../shared/media the teeth shares are 0.17-0.67 where teeth
 # show there (lp_drv_d12, lp_drv_d38, lp_s10, lp_s42, tpsmm_source) and 0 elsewhere; the two
@@ -67,7 +68,8 @@ SEAL_REACH, CREASE_WIDTH, CREASE_DARK, SEAL_TONE = 1.2, 1.0, 0.5, 0.75
 # parts at its darkest row between PART_RANGE of its gap (`parting`: between the upper and lower
 # teeth, under the upper teeth, or the slit itself): what lies above it follows the upper lip,
 # what lies below the lower one, and the painted cavity shows between them.
-MIDDLE, TEETH_SHARE, FLESH_GAP, FLESH_BANDS = (0.3, 0.75), 0.1, 0.4, (0.3, 0.25)
+MIDDLE, TEETH_SHARE, TEETH_VALUE = (0.3, 0.75), 0.1, 0.6
+FLESH_GAP, FLESH_BANDS = 0.4, (0.3, 0.25)
 PART_RANGE = (0.3, 0.9)
 
 
@@ -174,6 +176,7 @@ class MouthFiller:
         grey = float(np.ptp(self._lip_colour)) < 6.0
         base = np.array([232.0, 232.0, 232.0] if grey else [232.0, 226.0, 212.0], np.float32)
         self._teeth_colour = base * min(max(bright / 225.0, 0.45), 1.0)
+        self._bright = bright
         self._interior = self._grab_interior(target_crop, xy)
         # columns: cavity (lip colour), tongue (redder lip colour), teeth
         tongue = self._lip_colour * np.float32([1.0, 0.75, 0.75])
@@ -229,7 +232,8 @@ class MouthFiller:
         inside = inner & (np.abs(_across(xy, xs)[0]) < 0.5)
         hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)[inside & (depth > MIDDLE[0])
                                                        & (depth < MIDDLE[1])]
-        teeth = len(hsv) and float(((hsv[:, 2] > 140) & (hsv[:, 1] < 90)).mean()) > TEETH_SHARE
+        pale = (hsv[:, 2] > TEETH_VALUE * self._bright) & (hsv[:, 1] < 90)
+        teeth = len(hsv) and float(pale.mean()) > TEETH_SHARE
         top, bottom = xy[UPPER_LIP_CENTRE, 1] - y0, xy[LOWER_LIP_CENTRE, 1] - y0
         if not teeth and bottom - top >= FLESH_GAP * self._target_width:
             return FLESH_BANDS, False

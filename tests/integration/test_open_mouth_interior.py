@@ -107,3 +107,20 @@ def test_a_mouth_no_wider_open_than_the_pictures_is_left_as_warped(portraits_dir
     filler.set_target(crop, neutral)
     layers = filler.layers(moved(neutral, "jaw", amount))
     assert layers == [] or all(alpha.max() < 1e-3 for _, _, alpha in layers)
+
+
+@pytest.mark.parametrize("light", [1.0, 0.5])
+def test_teeth_are_told_from_a_tongue_in_a_dim_picture_too(portraits_dir, monkeypatch, light):
+    """Open wide (the gap test off), tpsmm_source's teeth part and lp_drv_d19's throat
+    stretches, at the picture's own light and at half of it: teeth are pale against the face's
+    own brightness, not against a fixed grey level (half-lit teeth are 82 of 255)."""
+    import reenact.render.mouth as mouth
+
+    monkeypatch.setattr(mouth, "FLESH_GAP", 0.0)
+    found = {}
+    for name in ("tpsmm_source.png", "lp_drv_d19.jpg"):
+        crop, neutral = _target(portraits_dir, name)
+        filler = MouthFiller(size=crop.shape[0])
+        filler.set_target((crop.astype(np.float32) * light).astype(np.uint8), neutral)
+        found[name] = filler._interior.parts
+    assert found == {"tpsmm_source.png": True, "lp_drv_d19.jpg": False}, found

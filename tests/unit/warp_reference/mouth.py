@@ -32,7 +32,8 @@ UPPER_INNER = np.concatenate([INNER_RING[:1], INNER_RING[19:9:-1]])  # 78, 191 .
 LOWER_INNER = INNER_RING[:11]  # 78, 95 ... 324, 308
 LEFT_CORNER, RIGHT_CORNER = 78, 308  # inner mouth corners (image-left, image-right)
 UPPER_LIP_CENTRE, LOWER_LIP_CENTRE = 13, 14
-MIDDLE, TEETH_SHARE, FLESH_GAP, FLESH_BANDS = (0.3, 0.75), 0.1, 0.4, (0.3, 0.25)
+MIDDLE, TEETH_SHARE, TEETH_VALUE = (0.3, 0.75), 0.1, 0.6
+FLESH_GAP, FLESH_BANDS = 0.4, (0.3, 0.25)
 PART_RANGE = (0.3, 0.9)
 
 _FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
@@ -141,6 +142,7 @@ class MouthFiller:
         grey = float(np.ptp(self._lip_colour)) < 6.0
         base = np.array([232.0, 232.0, 232.0] if grey else [232.0, 226.0, 212.0], np.float32)
         self._teeth_colour = base * min(max(bright / 225.0, 0.45), 1.0)
+        self._bright = bright
         self._interior = self._grab_interior(target_crop, xy)
         # columns: cavity (lip colour), tongue (redder lip colour), teeth
         tongue = self._lip_colour * np.float32([1.0, 0.75, 0.75])
@@ -180,7 +182,8 @@ class MouthFiller:
         inside = (mask > 127) & (np.abs((xs[None, :] - 0.5 * (left[0] + right[0])) / half) < 0.5)
         middle = inside & (depth > MIDDLE[0]) & (depth < MIDDLE[1])
         hsv = cv2.cvtColor(crop[y0:y1, x0:x1], cv2.COLOR_RGB2HSV)[middle]
-        teeth = len(hsv) and float(((hsv[:, 2] > 140) & (hsv[:, 1] < 90)).mean()) > TEETH_SHARE
+        pale = (hsv[:, 2] > TEETH_VALUE * self._bright) & (hsv[:, 1] < 90)
+        teeth = len(hsv) and float(pale.mean()) > TEETH_SHARE
         bands, parts = FLESH_BANDS, False
         if teeth or (xy[LOWER_LIP_CENTRE, 1] - xy[UPPER_LIP_CENTRE, 1]
                      < FLESH_GAP * float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER])))):
