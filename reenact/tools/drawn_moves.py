@@ -22,6 +22,12 @@ its outputs, and per move the tool prints the change asked of the region's featu
 change read back, both against the undrawn picture's own reading, and their ratio (1.0: read as
 drawn). `--out DIR` writes each drawing, to look at.
 
+`--turn PITCH,YAW` (degrees, repeatable) draws every move, and the unmoved neutral it is read
+against, on the head turned as the live loop turns it (`stream.head_motion`:
+`reenact.pipeline.head_motion.HeadPose.turn` about `turn_centre`), and reads them with the head's
+pose undone, as `reenact eval` reads a turned output (`reenact.metrics.expression
+.relative_features`): how much of a move survives the drawn turn.
+
 Measured when written (warp, `python -m reenact.tools.drawn_moves
 ../shared/media/portraits/sadtalker_people_0.png --renderers warp`): eyes -0.2 asked -0.197,
 read -0.19; eyes +0.2 asked 0.197, read 0.02, though the drawing shows the white above the iris
@@ -40,6 +46,8 @@ import numpy as np
 from reenact.landmarks.expressiveness import FEATURES, features, inter_ocular, relative
 from reenact.landmarks.head_pose import EYE_RINGS, LOWER_LIDS, UPPER_LIDS
 from reenact.landmarks.regions import REGIONS
+from reenact.metrics.expression import relative_features
+from reenact.pipeline.head_motion import HeadPose, turn_centre
 
 # each brow's points, and the index of its height in FEATURES (brow_right, brow_left)
 _BROWS = ((REGIONS["right_brow"], 5), (REGIONS["left_brow"], 4))
@@ -93,28 +101,36 @@ class Reading:
 
 
 def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
-               moves: dict | None = None, drawings: dict | None = None) -> list[Reading]:
+               moves: dict | None = None, drawings: dict | None = None,
+               turn: tuple[float, float] = (0.0, 0.0)) -> list[Reading]:
     """Draw each move with `renderer` (`set_target(crop, landmarks)`, `render(landmarks)`) and
     read it back with `reader(image) -> (478,3) | None`. crop: (S,S,3) uint8 target crop;
     neutral: (478,3) its landmarks; moves: {move: (feature indices, amounts)} (default `MOVES`);
-    drawings: a dict the drawings are put in, by (move, amount), when given."""
+    drawings: a dict the drawings are put in, by (move, amount), when given; turn: (pitch, yaw)
+    degrees the head is drawn turned by (module docstring), read with its pose undone."""
     moves = MOVES if moves is None else moves
+    pose, centre = HeadPose(pitch=float(turn[0]), yaw=float(turn[1])), turn_centre(neutral)
+    turned = abs(pose.pitch) > 1e-3 or abs(pose.yaw) > 1e-3
+
+    def reading(landmarks: np.ndarray) -> np.ndarray:  # (F,) relative features
+        face = np.asarray(landmarks, np.float32)[None]
+        return relative_features(face, neutral)[0] if turned else relative(face, neutral)[0]
+
     renderer.set_target(crop, neutral)
-    start = reader(np.array(renderer.render(neutral), copy=True))
+    start = reader(np.array(renderer.render(pose.turn(neutral, centre)), copy=True))
     if start is None:
         return []
-    base = relative(np.asarray(start, np.float32)[None], neutral)[0]
+    base = reading(start)
     out = []
     for move, (features, amounts) in moves.items():
         for amount in amounts:
             landmarks = moved(neutral, move, amount)
-            drawn = np.array(renderer.render(landmarks), copy=True)
+            drawn = np.array(renderer.render(pose.turn(landmarks, centre)), copy=True)
             if drawings is not None:
                 drawings[(move, amount)] = drawn
             asked = relative(landmarks[None], neutral)[0]
             found = reader(drawn)
-            read = (relative(np.asarray(found, np.float32)[None], neutral)[0] - base
-                    if found is not None else np.full(len(FEATURES), np.nan))
+            read = reading(found) - base if found is not None else np.full(len(FEATURES), np.nan)
             idx = list(features)
             out.append(Reading(move, float(amount), float(asked[idx].mean()),
                                float(read[idx].mean())))
@@ -133,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--renderers", nargs="*", default=[],
                         help="of identity, warp, generator:shipped (default: all)")
     parser.add_argument("--out", type=Path, default=None, help="write each drawing here (PNG)")
+    parser.add_argument("--turn", action="append", default=[],
+                        help="PITCH,YAW degrees: draw on the head turned so (repeatable)")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
+    turns = [_turn(text) for text in args.turn] or [(0.0, 0.0)]
     config = load_config(None, args.overrides)
     renderers = build_eval_renderers(config, [])
     if args.renderers:
@@ -151,18 +170,36 @@ def main(argv: list[str] | None = None) -> int:
         def reader(image: np.ndarray):
             return retrack_output(tracker, image, config)
 
-        print(f"{'portrait':22s} {'renderer':18s} {'move':6s} {'amount':>6s} {'asked':>7s} "
-              f"{'read':>7s} {'ratio':>6s}")
+        print(f"{'portrait':22s} {'renderer':18s} {'turn':>11s} {'move':6s} {'amount':>6s} "
+              f"{'asked':>7s} {'read':>7s} {'ratio':>6s}")
         for name, target in targets:
             for item in renderers:
-                drawings: dict = {}
-                for r in read_moves(item.renderer, reader, target.crop, target.landmarks_crop,
-                                    drawings=drawings if args.out else None):
-                    print(f"{name:22s} {item.name:18s} {r.move:6s} {r.amount:6.2f} "
-                          f"{r.asked:7.3f} {r.read:7.3f} {r.ratio:6.2f}")
-                if args.out:
-                    _write(args.out, name, item.name, drawings)
+                for turn in turns:
+                    drawings: dict = {}
+                    for r in read_moves(item.renderer, reader, target.crop,
+                                        target.landmarks_crop, turn=turn,
+                                        drawings=drawings if args.out else None):
+                        print(f"{name:22s} {item.name:18s} {turn[0]:+5.0f},{turn[1]:+5.0f} "
+                              f"{r.move:6s} {r.amount:6.2f} {r.asked:7.3f} {r.read:7.3f} "
+                              f"{r.ratio:6.2f}")
+                    if args.out:
+                        label = item.name if turn == (0.0, 0.0) else (
+                            f"{item.name}_turn{turn[0]:+.0f}{turn[1]:+.0f}")
+                        _write(args.out, name, label, drawings)
     return 0
+
+
+def _turn(text: str) -> tuple[float, float]:
+    """'PITCH,YAW' degrees -> (pitch, yaw); anything else is an InputError naming it."""
+    from reenact.errors import InputError  # noqa: PLC0415
+
+    parts = text.split(",")
+    try:
+        if len(parts) == 2:
+            return float(parts[0]), float(parts[1])
+    except ValueError:
+        pass
+    raise InputError(f"--turn: '{text}' is not PITCH,YAW in degrees")
 
 
 def _write(folder: Path, portrait: str, renderer: str, drawings: dict) -> None:
