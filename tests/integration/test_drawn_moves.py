@@ -1,6 +1,7 @@
 """`reenact.tools.drawn_moves` on a real portrait and the real face mesh: the moves are the sizes
-asked, a renderer that draws nothing reads back nothing, and the warp's closing eyes and raised
-brows read back as drawn (the tool can tell a drawn move from an undrawn one)."""
+asked, a renderer that draws nothing reads back nothing, the warp's closing eyes and raised
+brows read back as drawn (the tool can tell a drawn move from an undrawn one), and with `--turn`
+they are drawn on a turned head and read back with its pose undone."""
 
 from __future__ import annotations
 
