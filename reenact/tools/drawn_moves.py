@@ -37,7 +37,6 @@ read -0.19; eyes +0.2 asked 0.197, read 0.02, though the drawing shows the white
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,10 +211,6 @@ def _write(folder: Path, portrait: str, renderer: str, drawings: dict) -> None:
 
 
 if __name__ == "__main__":
-    from reenact.errors import ReenactError
+    from reenact.tools import run_tool
 
-    try:
-        sys.exit(main())
-    except ReenactError as error:  # a missing picture, no face, a bad key: one line
-        print(f"drawn_moves: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_tool(main, "drawn_moves")

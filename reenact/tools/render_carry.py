@@ -24,7 +24,6 @@ through the config's `renderer.boost` (`--set renderer.boost.mouth_width=1
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -142,10 +141,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from reenact.errors import ReenactError
+    from reenact.tools import run_tool
 
-    try:
-        sys.exit(main())
-    except ReenactError as error:  # a bad folder, key or file: one line, no traceback
-        print(f"render_carry: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_tool(main, "render_carry")
