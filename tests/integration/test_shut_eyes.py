@@ -62,3 +62,13 @@ def test_bad_input_is_a_one_line_error(clips_dir, tmp_path, flags, named):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().count("\n") == 0 and named in done.stderr
+
+
+def test_one_bad_clip_of_several_is_skipped_and_said(clips_dir, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "reenact.tools.shut_eyes",
+                           str(tmp_path / "nobody.mp4"), str(clips_dir / "dpe_d.mp4"),
+                           "--frames", "60", "--renderers", "warp"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "skipped" in done.stderr and "nobody.mp4" in done.stderr
+    assert any(line.startswith("dpe_d ") for line in done.stdout.splitlines()), done.stdout
