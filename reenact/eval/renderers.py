@@ -84,3 +84,15 @@ def build_eval_renderers(config: Config, generators: list[Path]) -> list[EvalRen
         renderer = load_generator_renderer(path, config)
         out.append(EvalRenderer(name, "generator", renderer, weights=str(path)))
     return out
+
+
+def chosen_renderers(found: dict, names: list[str]) -> dict:
+    """Those of `found` ({name: renderer}) named in `names` (a tool's `--renderers`), in
+    `found`'s order; all of them when `names` is empty. InputError naming any unknown name."""
+    from reenact.errors import InputError  # noqa: PLC0415
+
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        raise InputError(f"--renderers: unknown {', '.join(unknown)}; "
+                         f"one of {', '.join(sorted(found))}")
+    return {n: r for n, r in found.items() if not names or n in names}

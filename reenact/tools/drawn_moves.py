@@ -138,7 +138,7 @@ def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
 
 def main(argv: list[str] | None = None) -> int:
     from reenact.config import load_config  # noqa: PLC0415
-    from reenact.eval.renderers import build_eval_renderers  # noqa: PLC0415
+    from reenact.eval.renderers import build_eval_renderers, chosen_renderers  # noqa: PLC0415
     from reenact.eval.cross_reenact import retrack_output  # noqa: PLC0415
     from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
     from reenact.pipeline.target import prepare_target  # noqa: PLC0415
@@ -154,16 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     turns = [_turn(text) for text in args.turn] or [(0.0, 0.0)]
     config = load_config(None, args.overrides)
-    renderers = build_eval_renderers(config, [])
-    if args.renderers:
-        known = {r.name for r in renderers}
-        unknown = [n for n in args.renderers if n not in known]
-        if unknown:
-            from reenact.errors import InputError  # noqa: PLC0415
-
-            raise InputError(f"--renderers: unknown {', '.join(unknown)}; "
-                             f"one of {', '.join(sorted(known))}")
-        renderers = [r for r in renderers if r.name in args.renderers]
+    renderers = chosen_renderers(
+        {r.name: r.renderer for r in build_eval_renderers(config, [])}, args.renderers)
     targets = [(Path(p).stem, prepare_target(p, config)) for p in args.portraits]
     with FaceTracker(config.tracker, static=True) as tracker:
         def reader(image: np.ndarray):
@@ -172,18 +164,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'portrait':22s} {'renderer':18s} {'turn':>11s} {'move':6s} {'amount':>6s} "
               f"{'asked':>7s} {'read':>7s} {'ratio':>6s}")
         for name, target in targets:
-            for item in renderers:
+            for rname, renderer in renderers.items():
                 for turn in turns:
                     drawings: dict = {}
-                    for r in read_moves(item.renderer, reader, target.crop,
+                    for r in read_moves(renderer, reader, target.crop,
                                         target.landmarks_crop, turn=turn,
                                         drawings=drawings if args.out else None):
-                        print(f"{name:22s} {item.name:18s} {turn[0]:+5.0f},{turn[1]:+5.0f} "
+                        print(f"{name:22s} {rname:18s} {turn[0]:+5.0f},{turn[1]:+5.0f} "
                               f"{r.move:6s} {r.amount:6.2f} {r.asked:7.3f} {r.read:7.3f} "
                               f"{r.ratio:6.2f}")
                     if args.out:
-                        label = item.name if turn == (0.0, 0.0) else (
-                            f"{item.name}_turn{turn[0]:+.0f}{turn[1]:+.0f}")
+                        label = rname if turn == (0.0, 0.0) else (
+                            f"{rname}_turn{turn[0]:+.0f}{turn[1]:+.0f}")
                         _write(args.out, name, label, drawings)
     return 0
 

@@ -106,17 +106,12 @@ def score_clip(clip, renderers: dict, per_kind: int = 12) -> ClipScores:
 
 
 def _renderers(config, names: list[str]) -> dict:
-    from reenact.errors import InputError  # noqa: PLC0415
-    from reenact.eval.renderers import build_eval_renderers  # noqa: PLC0415
+    from reenact.eval.renderers import build_eval_renderers, chosen_renderers  # noqa: PLC0415
     from reenact.render.warp import WarpRenderer  # noqa: PLC0415
 
     found = {r.name: r.renderer for r in build_eval_renderers(config, []) if r.name != "identity"}
     found["warp:stretched"] = WarpRenderer(size=config.renderer.size, keep_eyes=False)
-    unknown = [n for n in names if n not in found]
-    if unknown:
-        raise InputError(f"--renderers: unknown {', '.join(unknown)}; "
-                         f"one of {', '.join(sorted(found))}")
-    return {n: found[n] for n in names} if names else found
+    return chosen_renderers(found, names)
 
 
 def main(argv: list[str] | None = None) -> int:
