@@ -59,8 +59,9 @@ SEAL_REACH, CREASE_WIDTH, CREASE_DARK, SEAL_TONE = 1.2, 1.0, 0.5, 0.75
 # of its width) with no teeth in its middle (between MIDDLE of its gap from the upper inner lip,
 # across the middle of its width, at most TEETH_SHARE of the pixels bright and pale: HSV value
 # over TEETH_VALUE of the face's brightness (its 97th percentile grey level; 140 of 255 on a
-# well-lit picture), saturation < 90 of 255) shows a tongue and a throat: it keeps FLESH_BANDS of its gap
-# under the upper and over the lower lip at their own scale and stretches the flesh between.
+# well-lit picture), saturation < 90 of 255) shows a tongue and a throat: it keeps FLESH_BANDS of
+# its gap under the upper and over the lower lip at their own scale and stretches the flesh
+# between.
 # On the open-mouthed portraits in ../shared/media the teeth shares are 0.17-0.67 where teeth
 # show there (lp_drv_d12, lp_drv_d38, lp_s10, lp_s42, tpsmm_source) and 0 elsewhere; the two
 # yawns (lp_drv_d9, lp_drv_d19) are open 0.86 and 1.01 of their width, the others 0.06-0.35.
@@ -71,7 +72,6 @@ SEAL_REACH, CREASE_WIDTH, CREASE_DARK, SEAL_TONE = 1.2, 1.0, 0.5, 0.75
 MIDDLE, TEETH_SHARE, TEETH_VALUE = (0.3, 0.75), 0.1, 0.6
 FLESH_GAP, FLESH_BANDS = 0.4, (0.3, 0.25)
 PART_RANGE = (0.3, 0.9)
-
 
 _FIX = 16.0  # cv2.fillPoly sub-pixel precision: shift=4 bits
 
@@ -176,8 +176,7 @@ class MouthFiller:
         grey = float(np.ptp(self._lip_colour)) < 6.0
         base = np.array([232.0, 232.0, 232.0] if grey else [232.0, 226.0, 212.0], np.float32)
         self._teeth_colour = base * min(max(bright / 225.0, 0.45), 1.0)
-        self._bright = bright
-        self._interior = self._grab_interior(target_crop, xy)
+        self._interior = self._grab_interior(target_crop, xy, bright)
         # columns: cavity (lip colour), tongue (redder lip colour), teeth
         tongue = self._lip_colour * np.float32([1.0, 0.75, 0.75])
         self._palette = np.stack([self._lip_colour, tongue, self._teeth_colour], axis=1)
@@ -194,8 +193,9 @@ class MouthFiller:
             return np.array([150.0, 70.0, 70.0], np.float32)
         return crop[sel].reshape(-1, 3).mean(axis=0).astype(np.float32)
 
-    def _grab_interior(self, crop: np.ndarray, xy: np.ndarray) -> _Interior | None:
-        """The target's own mouth interior, if its neutral mouth is open (else None)."""
+    def _grab_interior(self, crop: np.ndarray, xy: np.ndarray, bright: float) -> _Interior | None:
+        """The target's own mouth interior, if its neutral mouth is open (else None); bright:
+        the face's brightness (its 97th percentile grey level)."""
         if self._target_opening < 1.5 * self.unit:
             return None
         poly = xy[INNER_RING]
@@ -206,33 +206,32 @@ class MouthFiller:
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         fill_polygon(mask, poly, (float(x0), float(y0)))
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32) / 255.0
-        upper, lower = _lip_points(xy, UPPER_INNER), _lip_points(xy, LOWER_INNER)
-        bands, parts = self._bands(crop[y0:y1, x0:x1], xy, upper, (x0, y0), mask > 127)
+        bands, parts = self._bands(crop[y0:y1, x0:x1], xy, (x0, y0), mask > 127, bright)
         rgb = crop[y0:y1, x0:x1].astype(np.float32) * alpha[..., None]
         return _Interior(
             patch=np.dstack([rgb, alpha]), origin=np.array([x0, y0], np.float32),
             lip=xy[UPPER_LIP_CENTRE].copy(), width=self._target_width,
-            upper=upper, lower=lower, bands=bands, parts=parts,
+            upper=_lip_points(xy, UPPER_INNER), lower=_lip_points(xy, LOWER_INNER),
+            bands=bands, parts=parts,
         )
 
-    def _bands(self, patch: np.ndarray, xy: np.ndarray, upper: np.ndarray,
-               origin: tuple[int, int], inner: np.ndarray) -> tuple[tuple[float, float], bool]:
+    def _bands(self, patch: np.ndarray, xy: np.ndarray, origin: tuple[int, int],
+               inner: np.ndarray, bright: float) -> tuple[tuple[float, float], bool]:
         """The shares of the target's open mouth's gap kept at their own scale under the upper
         and over the lower lip as it opens further (`band_rows`), and whether it parts:
         `FLESH_BANDS` and False, or the shares of the row it parts at (`parting`; they add up
-        to 1) and True. patch: (h,w,3) uint8 from `origin`;
-        inner: (h,w) bool inside its inner lips; upper: its upper inner lip as `_lip_points`
-        gives it."""
+        to 1) and True. patch: (h,w,3) uint8 from `origin`; xy: the target's (478,2) crop
+        points; inner: (h,w) bool inside its inner lips; bright: the face's brightness."""
         x0, y0 = origin
         h, w = inner.shape
         xs = np.arange(x0, x0 + w, dtype=np.float32)
-        up = np.interp(xs, *upper)[None, :] - y0  # the lips per column, patch rows
+        up = _lip_curve(xy, UPPER_INNER, xs)[None, :] - y0  # the lips per column, patch rows
         gap = np.maximum(_lip_curve(xy, LOWER_INNER, xs)[None, :] - y0 - up, 1.0)
         depth = (np.arange(h, dtype=np.float32)[:, None] - up) / gap
         inside = inner & (np.abs(_across(xy, xs)[0]) < 0.5)
         hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)[inside & (depth > MIDDLE[0])
                                                        & (depth < MIDDLE[1])]
-        pale = (hsv[:, 2] > TEETH_VALUE * self._bright) & (hsv[:, 1] < 90)
+        pale = (hsv[:, 2] > TEETH_VALUE * bright) & (hsv[:, 1] < 90)
         teeth = len(hsv) and float(pale.mean()) > TEETH_SHARE
         top, bottom = xy[UPPER_LIP_CENTRE, 1] - y0, xy[LOWER_LIP_CENTRE, 1] - y0
         if not teeth and bottom - top >= FLESH_GAP * self._target_width:
