@@ -9,6 +9,19 @@ it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after f
   eye (about a quarter of its neutral gap; MediaPipe rarely brings the lids together) is a
   closed eye, and opened wider than neutral by `wide_gain` times as much (a tracked wide-open
   eye is only a little wider than neutral). The upper lid moves; the lower lid stays as fused.
+  A closing is a share of the target's gap (a blink shuts any eye), but a widening is the
+  actor's lid rise in eye widths, the same rise on the target: the openness over 1 is scaled
+  by the actor's typical open gap over the target's neutral one (eye widths; the target's read
+  as at least `MIN_WIDE_GAP`). As a share of the gap, a hooded or downcast actor's small lift
+  (pcavs_00010, turned and looking down behind glasses: near eye 0.12 eye widths open) was
+  carried onto an open-eyed target (sadtalker_people_0, 0.23) twice over, and the target
+  stared while the actor looked down: J_gen's eye gain on that pair (`reenact eval -c eval`)
+  was 1.74 / 0.88, now 1.41 / 0.70; every other pair's moved by 0.05 or less, and the
+  rendered expression gain and r did not change (0.794 / 0.828, 0.797 / 0.809). Over the live
+  tracks of 65 clips (first 200 frames each), the share of frames opening sadtalker_people_0's
+  eyes 1.4 x or more fell from 0.035 to 0.020; a narrow-eyed target (tpsmm_source, 0.11) now
+  widens with the actor's lift in eye widths rather than its own small gap: 1.4 x or more in
+  0.113 of the frames (0.040 before), its mean widening 0.012 eye widths (0.008), half a pixel.
 - **the actor's open eye** (`adapt_frames`): the neutral is calibrated in the first second or
   two, and an actor who laughs or squints then has every later, ordinary open eye read as wide
   open: the target stares, its irises ringed with white, for the whole session (a talk-show
@@ -106,6 +119,11 @@ WINK_RAMP = 0.15  # both thresholds are ramps this wide
 # read against (a stare: the target opened 1.6 x or more) is 0.050 against the calibrated
 # neutral's gap (8 clips over 10 %) and 0.015 against the typical open eye (3 clips: three-
 # quarter views and pcavs_00098's laughter)
+
+
+# a target eye's neutral gap (eye widths) is read as at least this when a widening is carried in
+# eye widths: a nearly shut neutral eye is not opened many times its gap by a small lid rise
+MIN_WIDE_GAP = 0.1
 
 
 def _rank(ordered: np.ndarray, percent: float) -> float:
@@ -260,8 +278,11 @@ class EyeTransfer:
         ratio = openness / np.maximum(typical, 1e-3)
         lids = linked_openness(ratio, typical, self._yaw) if self.linked else ratio
         if self.openness:
+            # a widening is carried as the same lid rise in eye widths (module docstring)
+            rise = self._seen_gaps(typical) / np.maximum(eye_openness(target_neutral),
+                                                         MIN_WIDE_GAP)
             for eye in (0, 1):
-                self._set_openness(out, target_neutral, eye, float(lids[eye]))
+                self._set_openness(out, target_neutral, eye, float(lids[eye]), float(rise[eye]))
         if self.gaze:
             change = self._gaze_change(gaze(source) - gaze_n, ratio)
         else:
@@ -272,9 +293,23 @@ class EyeTransfer:
             self._place_iris(out, target_neutral, eye, change)
         return out
 
-    def _set_openness(self, out: np.ndarray, target: np.ndarray, eye: int, ratio: float) -> None:
+    def _seen_gaps(self, typical: np.ndarray) -> np.ndarray:
+        """(2,) the actor's open-eye gap (eye widths) each target eye's widening is read in: the
+        typical gap of the eye itself, or with linked eyes the trusted eyes' (`eye_trust`)."""
+        if not self.linked:
+            return np.asarray(typical, np.float64)
+        trust = eye_trust(typical, self._yaw)
+        return np.full(2, float((trust * typical).sum() / max(float(trust.sum()), 1e-9)))
+
+    def _set_openness(self, out: np.ndarray, target: np.ndarray, eye: int, ratio: float,
+                      rise: float) -> None:
+        """The upper lid of `eye` set for the actor's openness `ratio` (x its typical open gap):
+        closing as a share of the target's gap; widening by `rise` (the actor's typical gap over
+        the target's, eye widths) times as much, the same lid rise in eye widths."""
         upper, lower = UPPER_LIDS[eye], LOWER_LIDS[eye]
         target_gap = np.clip(target[lower, 1] - target[upper, 1], 0.0, None)
+        if ratio > 1.0:
+            ratio = 1.0 + (ratio - 1.0) * rise
         wanted = openness_curve(ratio, wide_gain=self.wide_gain) * target_gap
         out[upper, 1] = out[lower, 1] - wanted
 
