@@ -111,6 +111,16 @@ def look(landmarks: np.ndarray, along: float, across: float) -> np.ndarray:
     return out
 
 
+def ctrl_c_as_default() -> None:
+    """A child's `preexec_fn`: SIGINT back to its default disposition before the exec, so the
+    child's Python turns a real Ctrl-C into KeyboardInterrupt however the tests were started
+    (a shell without job control starts a background job with SIGINT ignored, every child
+    inherits that, and Python then never installs its handler: the child ignores the Ctrl-C)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_cli(*args: str, cwd: Path | None = None,
             file_size_limit: int | None = None) -> tuple[int, str, float]:
     """The real `reenact` command in a child process: (exit code, stderr, peak RSS in MiB).

@@ -16,6 +16,7 @@ import pytest
 
 from reenact.errors import DeviceError, ReenactError
 from reenact_plugins.sinks.file import FileSink
+from tests.helpers import ctrl_c_as_default
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -86,7 +87,7 @@ def test_real_sigint_leaves_a_playable_file(tmp_path: Path, clip_path: Path) -> 
                     print("writing", flush=True)
     """)
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_default)
     try:
         assert child.stdout.readline().strip() == "writing"
         child.send_signal(signal.SIGINT)

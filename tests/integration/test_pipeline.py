@@ -13,7 +13,7 @@ import pytest
 
 from reenact.config import load_config
 from reenact.stream.session import run_session
-from tests.helpers import decode_rgb, write_clip
+from tests.helpers import ctrl_c_as_default, decode_rgb, write_clip
 
 REENACT = [sys.executable, "-m", "reenact.cli.main"]
 
@@ -76,7 +76,7 @@ def test_ctrl_c_leaves_a_playable_file(clips_dir, tmp_path):
     proc = subprocess.Popen(
         [*REENACT, "run", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink",
          f"file:{out}", "--renderer", "warp", "--set", "source.loop=true"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_default,
     )
     try:
         deadline = time.monotonic() + 120
