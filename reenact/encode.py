@@ -4,15 +4,13 @@ column/row without allocating per frame."""
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 from fractions import Fraction
 
 import av
 import numpy as np
 
 from reenact.errors import ReenactError
+from reenact.stopping import stop_signals_deferred
 
 ENCODERS = {"h264": "libx264", "avc": "libx264", "hevc": "libx265", "h265": "libx265",
             "vp9": "libvpx-vp9", "av1": "libaom-av1"}
@@ -67,34 +65,13 @@ def add_h264_stream(container, *, codec: str, width: int, height: int, fps: floa
     return stream
 
 
-@contextlib.contextmanager
-def ctrl_c_deferred():
-    """Ctrl-C (SIGINT) waits until the block is done, then interrupts as it would have. A
-    KeyboardInterrupt raised inside PyAV's encode leaves the encoder unable to flush the frames
-    it holds, and the whole recording was lost (a file of 0 frames; seen under load in 2 of 12
-    runs of the file sink's real-SIGINT test). Python runs signal handlers in the main thread
-    only; elsewhere this is a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
-        elif caught and previous == signal.SIG_DFL:
-            raise KeyboardInterrupt
-
-
 def encode_frame(container, stream, image: np.ndarray, pts: int) -> None:
     """Encode one (H, W, 3) uint8 RGB frame (already even-sized) and mux its packets, with
-    Ctrl-C deferred until they are muxed (`ctrl_c_deferred`)."""
+    Ctrl-C and SIGTERM deferred until they are muxed
+    (`reenact.stopping.stop_signals_deferred`)."""
     frame = av.VideoFrame.from_ndarray(image, format="rgb24")
     frame.pts = pts
-    with ctrl_c_deferred():
+    with stop_signals_deferred():
         for packet in stream.encode(frame):
             container.mux(packet)
 

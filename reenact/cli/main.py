@@ -9,6 +9,7 @@ import sys
 
 from reenact import __version__
 from reenact.errors import ReenactError
+from reenact.stopping import exit_code, stop_on_sigterm
 
 # Each module registers its sub-commands; imported here, heavy libraries only when a command runs.
 COMMAND_MODULES = (
@@ -58,14 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     from reenact.cli.common import setup_logging
 
     setup_logging(getattr(args, "verbose", False))
+    stop_on_sigterm()  # a process manager's stop closes the output as Ctrl-C does
     try:
         return int(args.handler(args) or 0)
     except ReenactError as exc:
         print(f"reenact: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("reenact: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        code = exit_code(exc)
+        print("reenact: terminated (SIGTERM)" if code == 143 else "reenact: interrupted",
+              file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ def _report(config: Config, report, stem: str) -> None:
     write_run_files(config, report, stem)
     print(report.timer.table(), file=sys.stderr)
     if report.loop.interrupted:
-        print("reenact: interrupted; output closed cleanly", file=sys.stderr)
+        how = "terminated (SIGTERM)" if report.loop.interrupt_exit_code == 143 else "interrupted"
+        print(f"reenact: {how}; output closed cleanly", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -77,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _report(config, report, Path(written).stem if written else "run")
     if written:
         print(f"wrote {written} ({report.loop.frames_out} frames)")
-    return 130 if report.loop.interrupted else 0
+    return report.loop.interrupt_exit_code if report.loop.interrupted else 0
 
 
 def is_live_paced(config: Config) -> bool:

@@ -25,6 +25,7 @@ from reenact.pipeline.reenactor import FrameResult
 from reenact.pipeline.render_ahead import FrameJob, RenderWorker
 from reenact.pipeline.timing import StageTimer
 from reenact.plugin_api import Frame, FrameSink, FrameSource
+from reenact.stopping import exit_code
 from reenact.stream.capture import AheadReader, LatestFrameReader
 
 
@@ -35,7 +36,8 @@ class LoopResult:
     frames_in: int = 0
     frames_out: int = 0
     dropped: int = 0
-    interrupted: bool = False
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM (`reenact.stopping`) ...
+    interrupt_exit_code: int = 0  # ... and the exit code that says which (130, 143)
     stalls: int = 0  # frames filled in while a live source delivered nothing
     capture_status: str = ""  # e.g. "camera 0 lost; retrying every 1 s"
     captured: int = 0  # frames the capture thread took from a live source
@@ -113,8 +115,9 @@ def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
                 duration_s and (time.perf_counter_ns() - flow.start_ns) / 1e9 >= duration_s)
             if not (more or flow.pending) or not flow.step(more):
                 break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         result.interrupted = True
+        result.interrupt_exit_code = exit_code(exc)
     finally:
         if ahead is not None:
             ahead.stop()

@@ -71,7 +71,14 @@ def test_face_lost_holds_then_fades_to_neutral_and_recovers(clip_with_gap, tmp_p
     assert max(after) > 3 * diff(end_of_gap, neutral)
 
 
-def test_ctrl_c_leaves_a_playable_file(clips_dir, tmp_path):
+@pytest.mark.parametrize(("stop", "code", "said"), [
+    (signal.SIGINT, 130, "reenact: interrupted; output closed cleanly"),
+    (signal.SIGTERM, 143, "reenact: terminated (SIGTERM); output closed cleanly"),
+], ids=["ctrl-c", "sigterm"])
+def test_a_stopped_run_leaves_a_playable_file(clips_dir, tmp_path, stop, code, said):
+    """Ctrl-C, or a process manager's SIGTERM (`kill`, `docker stop`), mid-run: the file sink
+    closes the file (no partial file left), and the exit code says which signal stopped it.
+    Before `reenact.stopping`, a SIGTERM left only `.interrupted.mp4.partial`."""
     out = tmp_path / "interrupted.mp4"
     proc = subprocess.Popen(
         [*REENACT, "run", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink",
@@ -81,15 +88,17 @@ def test_ctrl_c_leaves_a_playable_file(clips_dir, tmp_path):
     try:
         deadline = time.monotonic() + 120
         partial = out.with_name(f".{out.name}.partial")
-        while time.monotonic() < deadline and not (partial.exists() and partial.stat().st_size > 20000):
+        while time.monotonic() < deadline and not (partial.exists()
+                                                  and partial.stat().st_size > 20000):
             time.sleep(0.2)
         assert partial.exists(), "the run never started writing"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
+    assert said in stderr
     assert "Traceback" not in stderr
     frames = decode_rgb(out)
     assert len(frames) > 0 and frames[0].shape == (512, 512, 3)
