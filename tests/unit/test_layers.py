@@ -11,7 +11,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "reenact"
 LAYERS = {
-    0: {"errors", "atomic", "config", "plugin_api", "video", "encode", "imageio", "ramps"},
+    0: {"errors", "atomic", "config", "plugin_api", "video", "encode", "imageio", "ramps",
+        "stopping"},
     1: {"nn", "landmarks", "engine", "models"},
     2: {"fusion", "render"},
     3: {"pipeline", "metrics"},
