@@ -44,6 +44,11 @@ def exit_code(exc: BaseException | None) -> int:
     return 143 if isinstance(exc, Terminated) else 130
 
 
+def how_stopped(code: int) -> str:
+    """What stopped a run, for its last line, from its `exit_code`."""
+    return "terminated (SIGTERM)" if code == 143 else "interrupted"
+
+
 @contextlib.contextmanager
 def stop_signals_deferred() -> Iterator[None]:
     """Ctrl-C and SIGTERM wait until the block is done, then act as they would have (a handler

@@ -9,7 +9,7 @@ import sys
 
 from reenact import __version__
 from reenact.errors import ReenactError
-from reenact.stopping import exit_code, stop_on_sigterm
+from reenact.stopping import exit_code, how_stopped, stop_on_sigterm
 
 # Each module registers its sub-commands; imported here, heavy libraries only when a command runs.
 COMMAND_MODULES = (
@@ -67,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt as exc:
         code = exit_code(exc)
-        print("reenact: terminated (SIGTERM)" if code == 143 else "reenact: interrupted",
-              file=sys.stderr)
+        print(f"reenact: {how_stopped(code)}", file=sys.stderr)
         return code
 
 

@@ -53,13 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _report(config: Config, report, stem: str) -> None:
+    from reenact.stopping import how_stopped
     from reenact.stream.session import write_run_files
 
     write_run_files(config, report, stem)
     print(report.timer.table(), file=sys.stderr)
     if report.loop.interrupted:
-        how = "terminated (SIGTERM)" if report.loop.interrupt_exit_code == 143 else "interrupted"
-        print(f"reenact: {how}; output closed cleanly", file=sys.stderr)
+        print(f"reenact: {how_stopped(report.loop.stop_code)}; output closed cleanly",
+              file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -78,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _report(config, report, Path(written).stem if written else "run")
     if written:
         print(f"wrote {written} ({report.loop.frames_out} frames)")
-    return report.loop.interrupt_exit_code if report.loop.interrupted else 0
+    return report.loop.stop_code
 
 
 def is_live_paced(config: Config) -> bool:

@@ -36,14 +36,20 @@ class LoopResult:
     frames_in: int = 0
     frames_out: int = 0
     dropped: int = 0
-    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM (`reenact.stopping`) ...
-    interrupt_exit_code: int = 0  # ... and the exit code that says which (130, 143)
+    # 0: ran to its end; else stopped by Ctrl-C or SIGTERM, the exit code that says which
+    # (`reenact.stopping.exit_code`: 130, 143)
+    stop_code: int = 0
     stalls: int = 0  # frames filled in while a live source delivered nothing
     capture_status: str = ""  # e.g. "camera 0 lost; retrying every 1 s"
     captured: int = 0  # frames the capture thread took from a live source
     source_produced: int = 0  # frames the source returned
     source_dropped: int = 0  # frames a real-time source dropped as late before returning them
     latency_ms: deque = field(default_factory=lambda: deque(maxlen=8192))
+
+    @property
+    def interrupted(self) -> bool:
+        """Stopped by Ctrl-C or SIGTERM rather than run to its end."""
+        return self.stop_code != 0
 
 
 class Pacer:
@@ -116,8 +122,7 @@ def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
             if not (more or flow.pending) or not flow.step(more):
                 break
     except KeyboardInterrupt as exc:
-        result.interrupted = True
-        result.interrupt_exit_code = exit_code(exc)
+        result.stop_code = exit_code(exc)
     finally:
         if ahead is not None:
             ahead.stop()
