@@ -74,30 +74,40 @@ def open_mouth_actor(clips_dir: Path, clip: str, *, frames: int,
     return {"source": tracked[int(np.argmax(opening))], "neutral": neutral, "target": other}
 
 
-def target_eye_shares(clip: Path, portrait: Path, frames: int, fps: float,
-                      settings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def live_fused(clip: Path, portrait: Path, frames: int, fps: float,
+               settings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`clip`'s first `frames` frames drive `portrait` through the live path (the warp, the
-    config's defaults with `settings` over them): per rendered frame the target's two lid gaps
-    in the fused landmarks over its own picture's, (n,2); and the frames' indices, (n,)."""
+    config's defaults with `settings` over them): the fused landmarks of each rendered frame,
+    (n,478,3) target crop pixels; the frames' indices, (n,); the target's own landmarks (its
+    picture's, (478,3))."""
     from reenact.config import load_config
-    from reenact.landmarks.head_pose import eye_openness
     from reenact.pipeline.factory import build_reenactor
     from reenact.pipeline.timing import StageTimer
 
     config = load_config(None, [f"stream.target={portrait}", "renderer.kind=warp", *settings])
     r = build_reenactor(config, timer=StageTimer())
-    own = eye_openness(r.target.landmarks_crop)
-    shares, indices = [], []
+    own = np.asarray(r.target.landmarks_crop)
+    fused, indices = [], []
     try:
         with av.open(str(clip)) as container:  # only the frames used are decoded
             for i, frame in enumerate(islice(container.decode(video=0), frames)):
-                fused = r.process(frame.to_ndarray(format="rgb24"), i / fps, None).fused
-                if fused is not None:
-                    shares.append(eye_openness(np.asarray(fused)) / own)
+                found = r.process(frame.to_ndarray(format="rgb24"), i / fps, None).fused
+                if found is not None:
+                    fused.append(np.asarray(found))
                     indices.append(i)
     finally:
         r.close()
-    return np.array(shares), np.array(indices)
+    return np.array(fused), np.array(indices), own
+
+
+def target_eye_shares(clip: Path, portrait: Path, frames: int, fps: float,
+                      settings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`live_fused`'s run: per rendered frame the target's two lid gaps in the fused landmarks
+    over its own picture's, (n,2); and the frames' indices, (n,)."""
+    from reenact.landmarks.head_pose import eye_openness
+
+    fused, indices, own = live_fused(clip, portrait, frames, fps, settings)
+    return np.array([eye_openness(f) for f in fused]) / eye_openness(own), indices
 
 
 def look(landmarks: np.ndarray, along: float, across: float) -> np.ndarray:

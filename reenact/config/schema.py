@@ -143,6 +143,12 @@ class StreamConfig:
     # target stare wide-eyed for the whole session (reenact.fusion.eyes); 0 = the calibrated
     # neutral's lid gap throughout
     eye_adapt_frames: Count = 300
+    # the actor's resting brows are learnt over their first this many frames (the window's
+    # median, where it is more than 5 % of the brows' height off the calibrated neutral's) and
+    # then held: brows up while it calibrates otherwise leave the target frowning for the whole
+    # session (reenact.fusion.brows); 0 = the calibrated neutral's brows throughout. Not used
+    # with a neutral given (stream.neutral_path)
+    brow_adapt_frames: Count = 300
     # the target's two eyes open and close together (the better-read eye counting more), except
     # in a wink: the tracker reads a side-on or half-lidded eye far smaller than its twin, and
     # on its own that eye stared and winked by turns (reenact.fusion.eyes); false = each eye

@@ -6,8 +6,8 @@
     crop = renderer.render(drawn)
     output = stage.composite(target, target.compositor.paste(crop), pose)
 
-`fuse` undoes the actor's head motion (`HeadMotion`, unless stream.head_motion is "off"), fuses
-the expression, carries gaze and eye openness (`reenact.fusion.eyes.EyeTransfer`) and turns the
+`fuse` undoes the actor's head motion (`HeadMotion`, unless stream.head_motion is "off"), takes
+the actor's resting brows as rest (`reenact.fusion.brows.BrowRest`), fuses the expression, carries gaze and eye openness (`reenact.fusion.eyes.EyeTransfer`) and turns the
 fused mesh by the bounded pitch and yaw about a point behind the target's face
 (`head_motion.turn_centre`); `composite` moves the target's head (face, hair, neck) by the
 bounded roll (and in "full" shift and scale, less what the turn already moved the eyes) over a
@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.config import Config
+from reenact.fusion.brows import BrowRest
 from reenact.fusion.eyes import EyeTransfer
 from reenact.pipeline.head_motion import (
     HEAD_MODES, HeadMotion, HeadPose, eyes_moved, turn_centre,
@@ -38,6 +39,7 @@ class MotionStage:
         self.eyes = EyeTransfer(gaze=s.gaze, gaze_gain=s.gaze_gain,
                                 gaze_vertical=s.gaze_vertical, lid_follow=s.lid_follow,
                                 adapt_frames=s.eye_adapt_frames, linked=s.eyes_linked)
+        self.brows = BrowRest(adapt_frames=s.brow_adapt_frames)  # the actor's resting brows
         # L_t: the still target's estimated neutral, or its picture's landmarks (live)
         self.estimated_neutral = config.fusion.target_neutral == "estimated"
         self._regions: list[tuple[object, HeadRegion]] = []  # newest first
@@ -64,6 +66,7 @@ class MotionStage:
         self.head.reset()
         self.eyes.reset()
         self.eyes.forget_open_eye()
+        self.brows.forget()
 
     def calibrate(self, alignment) -> None:
         """A frame of the actor's neutral (the reenactor is calibrating): its head pose is the
@@ -88,6 +91,7 @@ class MotionStage:
         gains, presets; None = nothing); draw: (fused, target neutral) -> what the renderer
         draws (the expression boost), after `adjust`, before the turn (None = the fused ones)."""
         expression, pose = self.head.observe(source, source_neutral, alignment, t_s, raw)
+        expression = self.brows.apply(expression, source_neutral)
         neutral = target.neutral(self.estimated_neutral)
         fused = fuser.fuse(expression, source_neutral, neutral, intensity)
         fused = self.eyes.apply(fused, expression, source_neutral, neutral)

@@ -131,3 +131,27 @@ def test_a_laughing_start_does_not_leave_the_target_staring(clips_dir, portraits
     assert stare < 0.3, stare
     assert np.median(typical[late], axis=0).max() < 1.35, np.median(typical[late], axis=0)
     assert typical[late].max(axis=1).min() < 0.1  # a blink still shuts the target's eyes
+
+
+def test_brows_up_at_the_start_do_not_leave_the_target_frowning(clips_dir, portraits_dir):
+    """fsgan_conan starts with his brows up and calibrates on them; read against that neutral,
+    his resting brows after the second second lower the target's by about a fifth of their
+    height (a frown, for the whole session). Read against his resting brows
+    (stream.brow_adapt_frames), by about half that (the clip is 5 s, and the window's median
+    still holds his first 1.5 s of raised brows), and his brows' moves are still carried (the
+    same spread)."""
+    from reenact.landmarks.expressiveness import relative
+    from tests.helpers import live_fused
+
+    drive = (clips_dir / "fsgan_conan.mp4", portraits_dir / "lp_s5.jpg", 150, 29.97)
+    fixed, frames, own = live_fused(*drive, ["stream.brow_adapt_frames=0"])
+    rest, later, _ = live_fused(*drive, ["stream.brow_adapt_frames=300"])
+    assert np.array_equal(frames, later)
+    late = frames >= 60
+    before = relative(fixed[late], own)[:, 4:6].mean(axis=1)
+    after = relative(rest[late], own)[:, 4:6].mean(axis=1)
+    print(f"target's brows, frames 60-149, median: calibrated neutral {np.median(before):.3f}, "
+          f"resting brows {np.median(after):.3f}; spread {before.std():.3f} / {after.std():.3f}")
+    assert np.median(before) < -0.18, np.median(before)
+    assert np.median(after) > 0.6 * np.median(before), np.median(after)
+    assert after.std() == pytest.approx(before.std(), rel=0.25)

@@ -1,0 +1,121 @@
+"""The actor's resting brows: a neutral calibrated with the brows up (or down) is not carried as
+a frown (or a raise) for the whole session.
+
+The actor's neutral is the least expressive of the first 1.5 s (`reenact.landmarks.neutral`).
+Someone who greets the camera with raised brows calibrates on them, and every later resting brow
+then reads as lowered: the target frowns, its eyes narrowed under its brows, as long as the
+session lasts. fsgan_conan (a talk-show host, brows up as he starts) reads his brows 0.18-0.19 of
+their height below the calibrated neutral's over his first 10 s (median); of the 64 clips in
+../shared/media with a face throughout, 15 read theirs more than 0.08 off (0.10-0.58; a raise
+read as a frown, or the other way).
+
+So `BrowRest` watches each brow's height (its upper line to the eye's centre, inter-ocular
+distances: `reenact.landmarks.expressiveness.features`) over the first `adapt_frames` frames.
+The window's median, once `MIN_SEEN` frames are in, is the actor's resting brow. Within
+`KEEP_WITHIN` of the neutral's height (a share of it) the neutral's stands (a neutral taken at
+rest stays exactly as it was); further off the rest is followed, shrunk towards the neutral's as
+the non-negative garrote does (nearly whole far out), at `ADAPT_RATE` a frame. `apply` moves the
+actor's brows by the rest's difference from the neutral, the forehead above them by less (a
+harmonic falloff over the mesh from the brows to the eyes, the nose, the lips and the face's
+outline, which stay), so that a resting brow reaches the fuser as resting and a raise from it as
+a raise. Once the window is full the rest is held, as the neutral is: a later, lasting change
+of the actor's brows is carried, not absorbed. A new calibration or a new actor starts the
+window again (`forget`). adapt_frames 0 reads the calibrated neutral's brows throughout.
+
+All in aligned-crop pixels: (478,3) in, (478,3) float32 out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reenact.fusion.transfer import _HarmonicBlend
+from reenact.landmarks.expressiveness import features, inter_ocular
+from reenact.landmarks.regions import REGIONS
+
+MIN_SEEN = 15  # frames in the window before the resting brow leaves the neutral's
+ADAPT_RATE = 0.1  # share of the way to the window's median moved each frame
+KEEP_WITHIN = 0.05  # a resting brow within this share of the neutral's height: the neutral's
+_BROW_FEATURES = slice(4, 6)  # brow_left, brow_right in `features`
+_BROWS = (REGIONS["left_brow"], REGIONS["left_brow"][:5], (263, 362),
+          REGIONS["right_brow"], REGIONS["right_brow"][:5], (33, 133))
+
+_FALLOFF: np.ndarray | None = None
+
+
+def falloff() -> np.ndarray:
+    """(478,2) per point, how much of the left and of the right brow's shift it takes: 1 on the
+    brow, 0 on the eyes (irises too), nose, lips and face outline, harmonic in between."""
+    global _FALLOFF  # built on first use (a small linear solve), never at import
+    if _FALLOFF is None:
+        still = np.unique(np.r_[REGIONS["left_eye"], REGIONS["right_eye"], REGIONS["left_iris"],
+                                REGIONS["right_iris"], REGIONS["nose"], REGIONS["lips_outer"],
+                                REGIONS["lips_inner"], REGIONS["face_oval"]])
+        blend = _HarmonicBlend({"left": REGIONS["left_brow"], "right": REGIONS["right_brow"],
+                                "still": np.setdiff1d(still, np.r_[REGIONS["left_brow"],
+                                                                   REGIONS["right_brow"]])})
+        _FALLOFF = np.stack([blend.values(np.array([[1.0] * 2, [0.0] * 2, [0.0] * 2]))[:, 0],
+                             blend.values(np.array([[0.0] * 2, [1.0] * 2, [0.0] * 2]))[:, 0]],
+                            axis=1)
+    return _FALLOFF
+
+
+def _up(neutral: np.ndarray) -> np.ndarray:
+    """(2,2) per brow (left, right), the unit vector from the eye's centre to the brow's upper
+    line on the neutral (x, y crop pixels: about (0, -1) in the level crop)."""
+    out = np.empty((2, 2))
+    for side, (_, line, corners) in enumerate((_BROWS[:3], _BROWS[3:])):
+        vector = neutral[list(line), :2].mean(axis=0) - neutral[list(corners), :2].mean(axis=0)
+        out[side] = vector / max(float(np.linalg.norm(vector)), 1e-6)
+    return out
+
+
+class BrowRest:
+    """The actor's resting brows, learnt over the first `adapt_frames` frames (module docstring).
+
+    adapt_frames: the window (frames; 0 = the calibrated neutral's brows throughout).
+    """
+
+    def __init__(self, *, adapt_frames: int = 0) -> None:
+        self.adapt_frames = int(adapt_frames)
+        self._seen = np.empty((max(self.adapt_frames, 1), 2))  # the window's brow heights ...
+        self._next = 0  # ... in its first _next rows
+        self._offset = np.zeros(2)  # the rest's height over the neutral's (inter-ocular units)
+
+    def forget(self) -> None:
+        """Start the window again (a new calibration, or a new actor)."""
+        self._next = 0
+        self._offset = np.zeros(2)
+
+    @property
+    def offset(self) -> np.ndarray:
+        """(2,) the resting brows' height (left, right) over the neutral's, as a share of it:
+        what `apply` takes away (0 while the neutral's stand)."""
+        return self._offset.copy()
+
+    def observe(self, source: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+        """Add this frame's brow heights to the window; returns `offset`."""
+        if self.adapt_frames <= 0 or self._next >= self.adapt_frames:  # off, or held
+            return self.offset
+        self._seen[self._next] = features(source)[_BROW_FEATURES]
+        self._next += 1
+        if self._next < MIN_SEEN:
+            return self.offset
+        height = np.maximum(features(neutral)[_BROW_FEATURES], 1e-6)
+        off = np.median(self._seen[:self._next], axis=0) / height - 1.0
+        off *= np.maximum(1.0 - (KEEP_WITHIN / np.maximum(np.abs(off), 1e-9)) ** 2, 0.0)
+        self._offset += ADAPT_RATE * (off - self._offset)
+        return self.offset
+
+    def apply(self, source: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+        """The actor's (478,3) aligned landmarks with the brows moved by the resting brows'
+        difference from the neutral's (the same array when there is none)."""
+        offset = self.observe(source, neutral)
+        if not offset.any():
+            return source
+        neutral = np.asarray(neutral, np.float64)
+        height = features(neutral)[_BROW_FEATURES] * float(inter_ocular(neutral))
+        shift = -(offset * height)[:, None] * _up(neutral)  # (2 brows, xy) pixels
+        out = np.array(source, np.float32, copy=True)
+        out[:, :2] += (falloff() @ shift).astype(np.float32)
+        return out
