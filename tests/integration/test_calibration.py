@@ -114,7 +114,8 @@ def test_a_face_back_after_a_long_loss_is_calibrated_again(clips_dir, portraits_
 
 def test_a_laughing_start_does_not_leave_the_target_staring(clips_dir, portraits_dir):
     """Read against the neutral calibrated mid-laugh, the guest's ordinary open eyes open the
-    target's to 1.6 x its own gap or more in most frames (a stare, irises ringed with white);
+    target's to 1.6 x its own gap or more in half the frames or more (a stare, irises ringed
+    with white; 0.6 or more before the calibration passed over pursed lips, `lip_rounding`);
     read against his typical open eye (stream.eye_adapt_frames), in few, from the fourth second
     on, while his blinks still shut them."""
     # pcavs_00098: a talk-show guest, laughing with his eyes narrowed through the calibration
@@ -127,7 +128,7 @@ def test_a_laughing_start_does_not_leave_the_target_staring(clips_dir, portraits
     stare = float(np.mean(typical[late].max(axis=1) > 1.6))
     print(f"stare share, frames 90-179: calibrated neutral {stare_fixed:.3f}, typical {stare:.3f}; "
           f"median {np.median(typical[late], axis=0).round(2)}, least {typical[late].max(axis=1).min():.3f}")
-    assert stare_fixed > 0.6, stare_fixed
+    assert stare_fixed >= 0.45, stare_fixed
     assert stare < 0.3, stare
     assert np.median(typical[late], axis=0).max() < 1.35, np.median(typical[late], axis=0)
     assert typical[late].max(axis=1).min() < 0.1  # a blink still shuts the target's eyes
@@ -155,3 +156,25 @@ def test_brows_up_at_the_start_do_not_leave_the_target_frowning(clips_dir, portr
     assert np.median(before) < -0.18, np.median(before)
     assert np.median(after) > 0.6 * np.median(before), np.median(after)
     assert after.std() == pytest.approx(before.std(), rel=0.25)
+
+
+@pytest.mark.parametrize("clip", ["lp_d5", "styletalk_obama_clip1"])
+def test_pursed_lips_are_not_taken_for_the_neutral(clips_dir, clip):
+    """lp_d5 puckers for a kiss and Obama purses his lips for an "oo" in the first 1.5 s. Those
+    mouths are the narrowest of the window; calibrated on them, every relaxed closed mouth after
+    reads 0.4-0.6 of its width wider (a smile, all session). Without the lips' rounding in the
+    score the neutral is the pursed mouth (checked); with it, a closed mouth."""
+    from reenact.landmarks.expressiveness import features, lip_rounding
+
+    frames, _ = aligned_actor(clips_dir / f"{clip}.mp4", frames=150, step=1, size=256,
+                              neutral_frames=10)
+    frames = np.stack(frames)
+    neutral = _calibrate(frames, NeutralCalibrator(frames=10, window=45))
+    closed = features(frames)[:, MOUTH_OPEN] < 0.04  # the clip's closed mouths
+    width = np.median(relative(frames[closed], neutral)[:, FEATURES.index("mouth_width")])
+    rounding = lip_rounding(neutral) / np.median(lip_rounding(frames[closed]))
+    print(f"{clip}: closed mouths {closed.sum()}, their width over the neutral's {width:+.3f}, "
+          f"the neutral's lip rounding x {rounding:.2f} theirs")
+    assert closed.sum() > 10
+    assert abs(width) < 0.1, width
+    assert rounding < 1.2, rounding
