@@ -39,8 +39,8 @@ MIN_SEEN = 15  # frames in the window before the resting brow leaves the neutral
 ADAPT_RATE = 0.1  # share of the way to the window's median moved each frame
 KEEP_WITHIN = 0.05  # a resting brow within this share of the neutral's height: the neutral's
 _BROW_FEATURES = slice(4, 6)  # brow_left, brow_right in `features`
-_BROWS = (REGIONS["left_brow"], REGIONS["left_brow"][:5], (263, 362),
-          REGIONS["right_brow"], REGIONS["right_brow"][:5], (33, 133))
+# per brow (left, right): its upper line and the eye corners its height is read from (`features`)
+_BROWS = ((REGIONS["left_brow"][:5], (263, 362)), (REGIONS["right_brow"][:5], (33, 133)))
 
 _FALLOFF: np.ndarray | None = None
 
@@ -66,7 +66,7 @@ def _up(neutral: np.ndarray) -> np.ndarray:
     """(2,2) per brow (left, right), the unit vector from the eye's centre to the brow's upper
     line on the neutral (x, y crop pixels: about (0, -1) in the level crop)."""
     out = np.empty((2, 2))
-    for side, (_, line, corners) in enumerate((_BROWS[:3], _BROWS[3:])):
+    for side, (line, corners) in enumerate(_BROWS):
         vector = neutral[list(line), :2].mean(axis=0) - neutral[list(corners), :2].mean(axis=0)
         out[side] = vector / max(float(np.linalg.norm(vector)), 1e-6)
     return out
@@ -82,7 +82,10 @@ class BrowRest:
         self.adapt_frames = int(adapt_frames)
         self._seen = np.empty((max(self.adapt_frames, 1), 2))  # the window's brow heights ...
         self._next = 0  # ... in its first _next rows
-        self._offset = np.zeros(2)  # the rest's height over the neutral's (inter-ocular units)
+        self._offset = np.zeros(2)  # the rest's height over the neutral's, a share of it
+        self._neutral_key: bytes | None = None  # the neutral the two below were read from:
+        self._heights = np.ones(2)  # its brow heights (inter-ocular units) ...
+        self._pixels = np.zeros((2, 2))  # ... and per brow the shift (x, y) of a share of 1
 
     def forget(self) -> None:
         """Start the window again (a new calibration, or a new actor)."""
@@ -103,8 +106,7 @@ class BrowRest:
         self._next += 1
         if self._next < MIN_SEEN:
             return self.offset
-        height = np.maximum(features(neutral)[_BROW_FEATURES], 1e-6)
-        off = np.median(self._seen[:self._next], axis=0) / height - 1.0
+        off = np.median(self._seen[:self._next], axis=0) / self._read(neutral) - 1.0
         off *= np.maximum(1.0 - (KEEP_WITHIN / np.maximum(np.abs(off), 1e-9)) ** 2, 0.0)
         self._offset += ADAPT_RATE * (off - self._offset)
         return self.offset
@@ -115,9 +117,20 @@ class BrowRest:
         offset = self.observe(source, neutral)
         if not offset.any():
             return source
-        neutral = np.asarray(neutral, np.float64)
-        height = features(neutral)[_BROW_FEATURES] * float(inter_ocular(neutral))
-        shift = -(offset * height)[:, None] * _up(neutral)  # (2 brows, xy) pixels
+        self._read(neutral)
+        shift = -offset[:, None] * self._pixels  # (2 brows, xy) pixels
         out = np.array(source, np.float32, copy=True)
         out[:, :2] += (falloff() @ shift).astype(np.float32)
         return out
+
+    def _read(self, neutral: np.ndarray) -> np.ndarray:
+        """The neutral's (2,) brow heights (inter-ocular units, at least 1e-6), read once per
+        neutral with the pixel shift of each brow's height (`_pixels`)."""
+        key = np.asarray(neutral, np.float32).tobytes()
+        if key != self._neutral_key:
+            neutral = np.asarray(neutral, np.float64)
+            heights = features(neutral)[_BROW_FEATURES]
+            self._heights = np.maximum(heights, 1e-6)
+            self._pixels = (heights * float(inter_ocular(neutral)))[:, None] * _up(neutral)
+            self._neutral_key = key
+        return self._heights

@@ -7,11 +7,12 @@
     output = stage.composite(target, target.compositor.paste(crop), pose)
 
 `fuse` undoes the actor's head motion (`HeadMotion`, unless stream.head_motion is "off"), takes
-the actor's resting brows as rest (`reenact.fusion.brows.BrowRest`), fuses the expression, carries gaze and eye openness (`reenact.fusion.eyes.EyeTransfer`) and turns the
-fused mesh by the bounded pitch and yaw about a point behind the target's face
-(`head_motion.turn_centre`); `composite` moves the target's head (face, hair, neck) by the
-bounded roll (and in "full" shift and scale, less what the turn already moved the eyes) over a
-background that stays (`HeadRegion`, prepared once per still target, on first use).
+the actor's resting brows as rest (`reenact.fusion.brows.BrowRest`), fuses the expression,
+carries gaze and eye openness (`reenact.fusion.eyes.EyeTransfer`) and turns the fused mesh by
+the bounded pitch and yaw about a point behind the target's face (`head_motion.turn_centre`);
+`composite` moves the target's head (face, hair, neck) by the bounded roll (and in "full" shift
+and scale, less what the turn already moved the eyes) over a background that stays
+(`HeadRegion`, prepared once per still target, on first use).
 """
 
 from __future__ import annotations

@@ -105,6 +105,7 @@ class Reenactor:
         self.gains = RegionGains(config.fusion.gains.as_dict())  # per region, after fusion
         # a smile's widening and the brows' raise drawn larger (the renderer draws no folds)
         self.boost = ExpressionBoost.from_config(config)
+        given = source_neutral is not None or bool(config.stream.neutral_path)
         if source_neutral is not None:
             self.calibrator.set(source_neutral)
         elif config.stream.neutral_path:
@@ -113,8 +114,7 @@ class Reenactor:
         # the neutral was given
         self.recalibrate_after_s = (
             config.stream.hold_s + config.stream.fade_s
-            if config.stream.recalibrate_after_loss and source_neutral is None
-            and not config.stream.neutral_path else None)
+            if config.stream.recalibrate_after_loss and not given else None)
         # beta is per crop pixel: the same motion is twice as fast in pixels at 512 as at 256
         self.landmark_filter = OneEuroFilter(
             min_cutoff=s.min_cutoff, beta=s.beta * 256 / config.renderer.size, d_cutoff=s.d_cutoff
@@ -130,7 +130,7 @@ class Reenactor:
         self.target = target
         # head motion and eyes, around fusion and composite (a video target's head is its own)
         self.motion = MotionStage(config)
-        if source_neutral is not None or config.stream.neutral_path:
+        if given:
             self.motion.brows.adapt_frames = 0  # a neutral given is the actor's rest
         self.motion.moves_frame = target_video is None
         self.render_ahead = False  # set by the session when a worker runs the network ahead
