@@ -32,7 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.fusion.transfer import _HarmonicBlend
-from reenact.landmarks.expressiveness import features, inter_ocular
+from reenact.landmarks.expressiveness import (
+    _LEFT_BROW, _LEFT_CORNERS, _RIGHT_BROW, _RIGHT_CORNERS, features, inter_ocular,
+)
 from reenact.landmarks.regions import REGIONS
 
 MIN_SEEN = 15  # frames in the window before the resting brow leaves the neutral's
@@ -40,7 +42,7 @@ ADAPT_RATE = 0.1  # share of the way to the window's median moved each frame
 KEEP_WITHIN = 0.05  # a resting brow within this share of the neutral's height: the neutral's
 _BROW_FEATURES = slice(4, 6)  # brow_left, brow_right in `features`
 # per brow (left, right): its upper line and the eye corners its height is read from (`features`)
-_BROWS = ((REGIONS["left_brow"][:5], (263, 362)), (REGIONS["right_brow"][:5], (33, 133)))
+_BROWS = ((_LEFT_BROW, _LEFT_CORNERS), (_RIGHT_BROW, _RIGHT_CORNERS))
 
 _FALLOFF: np.ndarray | None = None
 
