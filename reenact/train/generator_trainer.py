@@ -12,7 +12,8 @@ Losses that see detail, each switched on in the train config for an ablation
     train.mu_local = 1      + local PatchGANs on the eye and mouth crops cut by I_o's landmarks
     renderer.variant = attention   I_gen = (1 - M) C + M P_t, with the L2 penalty on M
 
-Adam betas (0.5, 0.999), lr 2e-4 for Omega and 1e-4 for D, batch 8. Phi is trained first and
+Adam betas (0.5, 0.999), lr 2e-4 for Omega and 1e-4 for D, batch 8. With train.ema on, an
+exponential average of Omega's weights is what validation scores and the run saves. Phi is trained first and
 frozen; Omega never sees Phi's output while training: its condition is the landmark image of the
 ground-truth frame's tracked landmarks (live, it is the landmark image of Phi's J_gen).
 
@@ -41,6 +42,7 @@ from reenact.train.trainer import Trainer
 from reenact.train.pairs import GeneratorPair, GeneratorPairs, Split, omega_candidates
 from reenact.train.pairs import validation_pairs
 from reenact.train.pair_sampling import ExpressionPairs
+from reenact.train.averaging import WeightAverage
 from reenact.train.warps import WarpBank
 
 DISC_CONDITIONS = ("target", "input")
@@ -106,6 +108,7 @@ class GeneratorTrainer(Trainer):
 
             load_into(self.gen, t.init_generator)
         self.gen = self.prepare_module(self.gen)
+        self.average = WeightAverage(self.gen, t.ema) if t.ema > 0 else None
         disc_in = 6 if t.disc_condition == "target" else self.gen.in_channels + 3
         self.disc = self.prepare_module(build_discriminator(t, disc_in, t.ndf or r.ngf))
         self.local = None
@@ -138,6 +141,8 @@ class GeneratorTrainer(Trainer):
         nets = {"generator": self.gen, "discriminator": self.disc}
         if self.local is not None:
             nets["local_discriminator"] = self.local
+        if self.average is not None:
+            nets["generator_average"] = self.average
         return nets
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -147,7 +152,9 @@ class GeneratorTrainer(Trainer):
         return self._dataset
 
     def final_network(self) -> nn.Module:
-        return self.gen
+        """What validation scores and the run saves: the average of Omega's weights when
+        train.ema is on, else Omega as trained."""
+        return self.gen if self.average is None else self.average.module
 
     # ----- the step, as the paper reads -------------------------------------------------------
 
@@ -250,6 +257,8 @@ class GeneratorTrainer(Trainer):
         self._discriminators_learn(False)
         parts = self.backward_G(batch, condition, generated, mask)
         self.step("generator")
+        if self.average is not None:
+            self.average.update(self.gen)
         self._discriminators_learn(True)
         return {"disc": loss_d.item(), **{k: v.item() for k, v in parts.items()}}
 
@@ -258,7 +267,8 @@ class GeneratorTrainer(Trainer):
     def validate(self) -> dict[str, Any] | None:
         if not self.val_pairs:
             return None
-        record = validate_generator(self.gen, self.val_data, self.val_pairs, device=self.device,
+        record = validate_generator(self.final_network(), self.val_data, self.val_pairs,
+                                    device=self.device,
                                     warp_guided=self.gen.variant == "warp_guided",
                                     batch_size=self.opts.batch_size)
         r = self.config.renderer
@@ -269,7 +279,7 @@ class GeneratorTrainer(Trainer):
         from reenact.train.visuals import generator_grid  # noqa: PLC0415
 
         with torch.no_grad(), self.autocast():
-            generated = self.gen(generator_input(batch)[:4])
+            generated = self.final_network()(generator_input(batch)[:4])
         return generator_grid(batch, generated.float())
 
 

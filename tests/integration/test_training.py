@@ -155,8 +155,28 @@ def test_final_weights_reproduce_the_trained_outputs(cache: Path, tmp_path: Path
         assert torch.equal(loaded(x), expected)
 
 
-def test_resume_continues_exactly_like_an_uninterrupted_run(cache: Path, tmp_path: Path):
-    extra = [*GENERATOR, "train.ckpt_every=3"]
+def test_an_average_of_the_weights_is_what_the_run_saves(cache: Path, tmp_path: Path):
+    """train.ema: the saved weights (and the best kept by validation) are the average, not the
+    last step's weights, and they load as a generator."""
+    from reenact.render.generator import load_generator
+
+    trainer = GeneratorTrainer(_config(cache, tmp_path, 6, [*GENERATOR, "train.ema=0.5",
+                                                            "train.val_every=3"]))
+    trainer.run()
+    saved, meta = load_weights(tmp_path / "generator.safetensors")
+    average, live = trainer.average.module.state_dict(), trainer.gen.state_dict()
+    assert saved.keys() == live.keys() and int(trainer.average.n_averaged) == 6
+    assert all(torch.equal(saved[k], average[k]) for k in saved)
+    assert not all(torch.equal(saved[k], live[k]) for k in saved)
+    assert meta["steps"] == "6" and (tmp_path / "generator_best.safetensors").is_file()
+    load_generator(tmp_path / "generator.safetensors", size=SIZE)
+
+
+@pytest.mark.parametrize("average", ["0", "0.5"])
+def test_resume_continues_exactly_like_an_uninterrupted_run(cache: Path, tmp_path: Path,
+                                                            average: str):
+    """...the average of the weights included (train.ema: its count is in the checkpoint)."""
+    extra = [*GENERATOR, "train.ckpt_every=3", f"train.ema={average}"]
     straight = GeneratorTrainer(_config(cache, tmp_path / "a", 6, extra)).run()
     GeneratorTrainer(_config(cache, tmp_path / "b", 3, extra)).run()
     resumed = GeneratorTrainer(
