@@ -50,9 +50,11 @@ PSNR_CAP = 100.0  # dB, for identical images (psnr = inf)
 
 
 def build_dataset(entries, *, size: int, reference_count: int, seed: int, flip: bool,
-                  warp_guided: bool, workers: int, progress: bool, opts=None) -> GeneratorDataset:
-    """Omega's training set: entries' crops at `size`, pairs, and warps when warp-guided.
-    opts: the train section for far / cross-clip pairs and augmentation (None: plain pairs)."""
+                  warp_guided: bool, workers: int, progress: bool, opts=None,
+                  warp_dir: str = "") -> GeneratorDataset:
+    """Omega's training set: entries' crops at `size`, pairs, and warps when warp-guided (kept
+    in `warp_dir`, "" = beside the cache). opts: the train section for far / cross-clip pairs and
+    augmentation (None: plain pairs)."""
     resized = [resize_entry(e, size) for e in entries]
     crops, landmarks = [c for c, _ in resized], [lm for _, lm in resized]
     extra: dict = {}
@@ -66,7 +68,7 @@ def build_dataset(entries, *, size: int, reference_count: int, seed: int, flip: 
     if warp_guided:
         warps = WarpBank(entries, crops, landmarks, references=pairs.references,
                          frames=[omega_candidates(e) for e in entries], size=size,
-                         workers=workers, progress=progress)
+                         workers=workers, progress=progress, folder=warp_dir or None)
     return GeneratorDataset(entries, crops, landmarks, pairs, size=size, seed=seed, flip=flip,
                             warps=warps, **extra)
 
@@ -125,7 +127,7 @@ class GeneratorTrainer(Trainer):
             "discriminator": torch.optim.Adam(disc_params, lr=t.lr_d, betas=betas),
         }
         common = {"size": r.size, "seed": t.seed, "workers": max(1, t.num_workers),
-                  "progress": self.progress}
+                  "progress": self.progress, "warp_dir": t.warp_dir}
         with main_first(self.info):  # rank 0 makes and caches the warps, the others read them
             self._dataset = build_dataset(split.train, reference_count=t.reference_frames,
                                           flip=t.flip, warp_guided=warp_guided, opts=t, **common)

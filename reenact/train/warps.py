@@ -4,6 +4,7 @@
 while `render` is cheap (~8 ms at 256), so warps are made once per (entry, reference frame): the
 reference crop warped to every candidate frame's landmarks. They are kept in memory and, when
 the cache folder is writable, saved beside it as `warps/<entry>_s<size>_r<ref>_<key>.npy`
+(or in `train.warp_dir`: on a lent GPU, a folder that carrying the cache up again leaves alone)
 (uint8, numpy only), where key digests the entry's source stamp and the warp renderer's code, so
 a changed clip or renderer never reuses stale warps.
 """
@@ -53,15 +54,17 @@ class WarpBank:
 
     entries / crops / landmarks: as for GeneratorDataset; references[i]: entry i's reference
     frames; frames[i]: the frames to warp to. workers: threads (numpy and cv2 release the GIL).
+    folder: where the warps are kept (one folder per cache); None: `warps/` beside each entry.
     """
 
     def __init__(self, entries: list[CacheEntry], crops: list[np.ndarray],
                  landmarks: list[np.ndarray], *, references: list[np.ndarray],
                  frames: list[np.ndarray], size: int, workers: int = 1,
-                 progress: bool = False) -> None:
+                 progress: bool = False, folder: str | Path | None = None) -> None:
         from tqdm import tqdm  # noqa: PLC0415
 
         self.size = size
+        self._folder = Path(folder) if folder else None
         self._digest = _renderer_digest()
         jobs = [(i, int(r)) for i, refs in enumerate(references) for r in refs]
         self._warps: dict[tuple[int, int], np.ndarray] = {}
@@ -86,7 +89,8 @@ class WarpBank:
         if not entry.source_stamp:
             return None
         key = hashlib.sha1(f"{entry.source_stamp}:{self._digest}".encode()).hexdigest()[:10]
-        return entry.folder / "warps" / f"{entry.name}_s{self.size}_r{reference}_{key}.npy"
+        folder = self._folder or entry.folder / "warps"
+        return folder / f"{entry.name}_s{self.size}_r{reference}_{key}.npy"
 
     def get(self, entry: int, reference: int, truth: int) -> np.ndarray:
         """(S,S,3) uint8: entry's reference frame warped to frame `truth`'s landmarks."""

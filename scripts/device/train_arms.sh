@@ -9,6 +9,8 @@
 #   BUDGET=540             seconds the whole call may take: MINUTES shrinks after PRE to fit
 #   VAL_EVERY=1000         validate every N steps and keep the best weights (generator_best)
 #   SHARDS="NAME ..."      fp16 shards of these arms' best weights (else their last) into $OUT
+# The warps (~13 GB) go to runs/warps, not beside the cache: a later call on the still-warm machine
+# may carry cache/carry again (which replaces that folder there) without rebuilding them (~6 min).
 set -u
 MINUTES=${MINUTES:-7}
 WORKERS=${WORKERS:-2}
@@ -34,6 +36,7 @@ launch() {  # launch "NAME [args]": one arm in the background, its pid in $!
     --set train.max_minutes="$MINUTES" --set train.num_workers="$WORKERS" \
     --set train.val_every="$VAL_EVERY" --set train.ckpt_every=0 --set train.image_every=0 \
     --set train.log_every=100 --set train.val_frames=24 --set train.progress=false \
+    --set train.warp_dir=runs/warps \
     $resume $args >"runs/$name.log" 2>&1 &
 }
 if [ -n "${PRE:-}" ]; then

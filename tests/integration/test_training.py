@@ -122,6 +122,27 @@ def test_generator_training_lowers_its_loss(cache: Path, tmp_path: Path, variant
     assert meta["variant"] == variant and model.in_channels == (4 if variant == "paper" else 7)
 
 
+def test_warps_are_kept_where_train_warp_dir_says(cache: Path, tmp_path: Path):
+    """On a lent GPU the cache is carried up again on a warm machine, which replaces its folder:
+    train.warp_dir keeps the warps elsewhere, and a second run reuses them."""
+    from reenact.train import warps
+
+    folder = tmp_path / "warps"
+    extra = [*GENERATOR, "renderer.variant=warp_guided", "train.reference_frames=2",
+             f"train.warp_dir={folder}"]
+    GeneratorTrainer(_config(cache, tmp_path / "a", 1, extra)).run()
+    kept = sorted(p.name for p in folder.glob("*.npy"))
+    assert {"lp_d1", "lp_d2"} <= {name.split("_s")[0] for name in kept}  # train and validation
+    made = []
+    original = warps.render_warps
+    warps.render_warps = lambda *a, **k: made.append(1) or original(*a, **k)
+    try:
+        GeneratorTrainer(_config(cache, tmp_path / "b", 1, extra)).run()
+    finally:
+        warps.render_warps = original
+    assert made == [] and sorted(p.name for p in folder.glob("*.npy")) == kept
+
+
 def test_generator_training_with_the_detail_losses_lowers_its_loss(cache: Path, tmp_path: Path):
     """Two-scale D + feature matching, local eye / mouth Ds, the attention output, far pairs and
     augmentation, all on: it trains (pixel L1 falls) and every added loss is logged."""
