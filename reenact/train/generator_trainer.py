@@ -13,9 +13,10 @@ Losses that see detail, each switched on in the train config for an ablation
     renderer.variant = attention   I_gen = (1 - M) C + M P_t, with the L2 penalty on M
 
 Adam betas (0.5, 0.999), lr 2e-4 for Omega and 1e-4 for D, batch 8. With train.ema on, an
-exponential average of Omega's weights is what validation scores and the run saves. Phi is trained first and
-frozen; Omega never sees Phi's output while training: its condition is the landmark image of the
-ground-truth frame's tracked landmarks (live, it is the landmark image of Phi's J_gen).
+exponential average of Omega's weights is what validation scores and the run saves. Phi is
+trained first and frozen; Omega never sees Phi's output while training: its condition is the
+landmark image of the ground-truth frame's tracked landmarks (live, it is the landmark image of
+Phi's J_gen).
 
 renderer.variant "warp_guided" also feeds the training-free warp of P_t to the ground truth's
 landmarks and blends it by a predicted attention mask (`reenact.nn.unet`). D's condition is P_t
@@ -36,13 +37,13 @@ from reenact.nn.local import LocalDiscriminators
 from reenact.nn.multiscale import MultiScaleDiscriminator
 from reenact.nn.patchgan import PatchDiscriminator
 from reenact.nn.unet import UNetGenerator
+from reenact.train.averaging import WeightAverage
 from reenact.train.datasets import GeneratorDataset, generator_input, resize_entry, tensor_to_image
 from reenact.train.distributed import main_first, wrap
 from reenact.train.trainer import Trainer
 from reenact.train.pairs import GeneratorPair, GeneratorPairs, Split, omega_candidates
 from reenact.train.pairs import validation_pairs
 from reenact.train.pair_sampling import ExpressionPairs
-from reenact.train.averaging import WeightAverage
 from reenact.train.warps import WarpBank
 
 DISC_CONDITIONS = ("target", "input")
@@ -146,6 +147,12 @@ class GeneratorTrainer(Trainer):
         if self.average is not None:
             nets["generator_average"] = self.average
         return nets
+
+    def parameter_counts(self) -> dict[str, int]:
+        """As the Trainer's, without the average of Omega's weights (a copy, trained by none)."""
+        counts = super().parameter_counts()
+        counts.pop("generator_average", None)
+        return counts
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return self._optimizers
