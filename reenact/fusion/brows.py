@@ -90,7 +90,9 @@ class BrowRest:
         self._pixels = np.zeros((2, 2))  # ... and per brow the shift (x, y) of a share of 1
 
     def forget(self) -> None:
-        """Start the window again (a new calibration, or a new actor)."""
+        """Start the window again (a new calibration, or a new actor), `adapt_frames` long."""
+        if len(self._seen) < self.adapt_frames:
+            self._seen = np.empty((self.adapt_frames, 2))
         self._next = 0
         self._offset = np.zeros(2)
 

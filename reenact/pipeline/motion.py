@@ -31,7 +31,9 @@ from reenact.pipeline.head_region import HeadRegion
 class MotionStage:
     """Head motion and eyes for one stream (see the module docstring)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, neutral_given: bool = False) -> None:
+        """neutral_given: the actor's neutral is given (stream.neutral_path, or passed in), not
+        calibrated: it is their rest, and the brows are not learnt until a `reset`."""
         s = config.stream
         self.head = HeadMotion(s.head_motion, max_turn_deg=s.head_max_deg,
                                max_roll_deg=s.head_max_roll_deg, pitch_gain=s.head_pitch_gain,
@@ -40,7 +42,8 @@ class MotionStage:
         self.eyes = EyeTransfer(gaze=s.gaze, gaze_gain=s.gaze_gain,
                                 gaze_vertical=s.gaze_vertical, lid_follow=s.lid_follow,
                                 adapt_frames=s.eye_adapt_frames, linked=s.eyes_linked)
-        self.brows = BrowRest(adapt_frames=s.brow_adapt_frames)  # the actor's resting brows
+        self._brow_frames = s.brow_adapt_frames
+        self.brows = BrowRest(adapt_frames=0 if neutral_given else s.brow_adapt_frames)
         # L_t: the still target's estimated neutral, or its picture's landmarks (live)
         self.estimated_neutral = config.fusion.target_neutral == "estimated"
         self._regions: list[tuple[object, HeadRegion]] = []  # newest first
@@ -63,10 +66,12 @@ class MotionStage:
         return self.mode
 
     def reset(self) -> None:
-        """A new actor neutral."""
+        """A new actor neutral, calibrated from the next frames (the brows' rest learnt again,
+        also after a neutral that was given)."""
         self.head.reset()
         self.eyes.reset()
         self.eyes.forget_open_eye()
+        self.brows.adapt_frames = self._brow_frames
         self.brows.forget()
 
     def calibrate(self, alignment) -> None:

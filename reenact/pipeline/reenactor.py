@@ -129,9 +129,7 @@ class Reenactor:
         self._t_s = 0.0
         self.target = target
         # head motion and eyes, around fusion and composite (a video target's head is its own)
-        self.motion = MotionStage(config)
-        if given:
-            self.motion.brows.adapt_frames = 0  # a neutral given is the actor's rest
+        self.motion = MotionStage(config, neutral_given=given)
         self.motion.moves_frame = target_video is None
         self.render_ahead = False  # set by the session when a worker runs the network ahead
         self.shown_landmarks: np.ndarray | None = None  # the last finished frame's, as tracked
@@ -297,7 +295,6 @@ class Reenactor:
         """Take the actor's neutral again from the next frames."""
         self.calibrator.reset()
         self.motion.reset()
-        self.motion.brows.adapt_frames = self.config.stream.brow_adapt_frames  # calibrated now
 
     def toggle_pause(self) -> bool:
         """Pass the actor's frames through (or stop doing so); returns whether paused now."""
