@@ -157,13 +157,14 @@ def eye_trust(typical: np.ndarray, yaw: float = 0.0) -> np.ndarray:
     return trust
 
 
-def linked_openness(ratio: np.ndarray, typical: np.ndarray, yaw: float = 0.0) -> np.ndarray:
+def linked_openness(ratio: np.ndarray, typical: np.ndarray, yaw: float = 0.0, *,
+                    trust: np.ndarray | None = None) -> np.ndarray:
     """(2,) the two eyes' openness `ratio` (each x what it is read against) made one: their
     mean, each weighted by how far it is trusted (`eye_trust` of the (2,) `typical` open gaps
-    and the actor's neutral head turn `yaw`), except in a wink (WINK_SHUT, WINK_OPEN, both eyes
-    trusted), where each keeps its own."""
+    and the actor's neutral head turn `yaw`, unless the caller has it as `trust`), except in a
+    wink (WINK_SHUT, WINK_OPEN, both eyes trusted), where each keeps its own."""
     ratio = np.asarray(ratio, np.float64)
-    trust = eye_trust(typical, yaw)
+    trust = eye_trust(typical, yaw) if trust is None else trust
     mean = float((trust * ratio).sum() / max(float(trust.sum()), 1e-9))
     wink = (smoothstep((ratio.max() - WINK_OPEN) / WINK_RAMP)
             * smoothstep((WINK_SHUT - ratio.min()) / WINK_RAMP) * float(trust.min()))
@@ -276,11 +277,12 @@ class EyeTransfer:
         openness = eye_openness(source)
         typical = self._typical_open(openness, open_n)
         ratio = openness / np.maximum(typical, 1e-3)
-        lids = linked_openness(ratio, typical, self._yaw) if self.linked else ratio
+        trust = eye_trust(typical, self._yaw) if self.linked else None
+        lids = ratio if trust is None else linked_openness(ratio, typical, trust=trust)
         if self.openness:
             # a widening is carried as the same lid rise in eye widths (module docstring)
-            rise = self._seen_gaps(typical) / np.maximum(eye_openness(target_neutral),
-                                                         MIN_WIDE_GAP)
+            rise = self._seen_gaps(typical, trust) / np.maximum(eye_openness(target_neutral),
+                                                                MIN_WIDE_GAP)
             for eye in (0, 1):
                 self._set_openness(out, target_neutral, eye, float(lids[eye]), float(rise[eye]))
         if self.gaze:
@@ -293,12 +295,13 @@ class EyeTransfer:
             self._place_iris(out, target_neutral, eye, change)
         return out
 
-    def _seen_gaps(self, typical: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _seen_gaps(typical: np.ndarray, trust: np.ndarray | None) -> np.ndarray:
         """(2,) the actor's open-eye gap (eye widths) each target eye's widening is read in: the
-        typical gap of the eye itself, or with linked eyes the trusted eyes' (`eye_trust`)."""
-        if not self.linked:
+        typical gap of the eye itself, or with linked eyes (their `eye_trust` given) the trusted
+        eyes'."""
+        if trust is None:
             return np.asarray(typical, np.float64)
-        trust = eye_trust(typical, self._yaw)
         return np.full(2, float((trust * typical).sum() / max(float(trust.sum()), 1e-9)))
 
     def _set_openness(self, out: np.ndarray, target: np.ndarray, eye: int, ratio: float,
