@@ -3,10 +3,10 @@
 `WarpRenderer.set_target` solves a thin-plate spline per reference frame (~0.3 s on a CPU core)
 while `render` is cheap (~8 ms at 256), so warps are made once per (entry, reference frame): the
 reference crop warped to every candidate frame's landmarks. They are kept in memory and, when
-the cache folder is writable, saved beside it as `warps/<entry>_s<size>_r<ref>_<key>.npy`
-(or in `train.warp_dir`: on a lent GPU, a folder that carrying the cache up again leaves alone)
-(uint8, numpy only), where key digests the entry's source stamp and the warp renderer's code, so
-a changed clip or renderer never reuses stale warps.
+the folder is writable, saved as `<entry>_s<size>_r<ref>_<key>.npy` (uint8, numpy only) in
+`warps/` beside the cache, or in `train.warp_dir` (on a lent GPU, a folder that carrying the
+cache up again leaves alone). The key digests the entry's source stamp and the warp renderer's
+code, so a changed clip or renderer never reuses stale warps.
 """
 
 from __future__ import annotations
