@@ -362,6 +362,7 @@ class TrainConfig:
     disc_scales: AtLeastOne = 1  # Omega's D: 1 = the paper's PatchGAN, 2 = pix2pixHD's two scales
     lambda_fm: NonNegative = 0.0  # Omega: D feature matching weight (pix2pixHD: 10; 0 = off)
     mu_local: NonNegative = 0.0  # Omega: local eye / mouth PatchGAN weight (LGP-GAN; 0 = off)
+    mu_l1_regions: NonNegative = 0.0  # Omega: pixel L1 again on the eye / mouth crops (0 = off)
     init_generator: str = ""  # Omega starts from these weights (e.g. joined shards of a GPU run)
     warp_dir: str = ""  # warp-guided Omega: where its warps are kept ("" = warps/ beside the cache)
     ema: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # Omega: average of its weights (decay

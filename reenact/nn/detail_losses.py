@@ -4,6 +4,9 @@
                        || D_k^(i)(P_t, I_gen) - D_k^(i)(P_t, I_o) ||_1       (pix2pixHD, lambda 10)
     multiscale_gan     mean over scales of GAN(D_k(P_t, I_gen) -> real)     (and D's side)
     local_gan          mu_local * mean over regions of GAN(D_r(P_t, I_gen)_r -> real)  (LGP-GAN)
+    regions_l1         mu_l1_regions * mean over regions of || I_gen_r - I_o_r ||_1, the eye and
+                       mouth crops cut as the local Ds cut them (an addition: the expression a
+                       viewer and the eval read lives there, a few % of the crop's pixels)
 
 Discriminator outputs are logits (BCE-with-logits). All return scalar tensors.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from reenact.nn.local import LocalDiscriminators
 from reenact.nn.losses import discriminator_loss, gan_loss
 
 
@@ -48,3 +52,13 @@ def local_discriminator(real: dict[str, torch.Tensor],
                         fake: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean over regions of D_r's 0.5 * (BCE(real -> 1) + BCE(fake -> 0))."""
     return sum(discriminator_loss(real[k], fake[k]) for k in real) / len(real)
+
+
+def regions_l1(generated: torch.Tensor, real: torch.Tensor, landmarks: torch.Tensor, *,
+               weight: float = 100.0) -> torch.Tensor:
+    """weight * mean over the eye and mouth regions of L1(I_gen's crop, I_o's crop).
+
+    generated, real: (B,3,S,S) in [-1,1]; landmarks: (B,478,2) I_o's, crop pixels (the boxes of
+    `reenact.nn.local.region_boxes`, the same for both images)."""
+    both = LocalDiscriminators.regions(torch.cat([generated, real], 1), landmarks)
+    return weight * sum(F.l1_loss(crop[:, :3], crop[:, 3:]) for crop in both.values()) / len(both)

@@ -10,6 +10,7 @@ Losses that see detail, each switched on in the train config for an ablation
     train.disc_scales = 2   D is pix2pixHD's two-scale PatchGAN (the GAN terms average the scales)
     train.lambda_fm = 10    + feature matching over D's layers and scales
     train.mu_local = 1      + local PatchGANs on the eye and mouth crops cut by I_o's landmarks
+    train.mu_l1_regions = 100  + pixel L1 on those same crops (the eyes and mouth count again)
     renderer.variant = attention   I_gen = (1 - M) C + M P_t, with the L2 penalty on M
 
 Adam betas (0.5, 0.999), lr 2e-4 for Omega and 1e-4 for D, batch 8. With train.ema on, an
@@ -226,6 +227,9 @@ class GeneratorTrainer(Trainer):
                 parts["feature_matching"] = detail_losses.feature_matching(
                     out, real_out, weight=t.lambda_fm)
         parts["pixel_l1"] = losses.pixel_l1(generated, real, weight=t.mu_l1)
+        if t.mu_l1_regions > 0:
+            parts["regions_l1"] = detail_losses.regions_l1(
+                generated, real, batch["landmarks"], weight=t.mu_l1_regions)
         if self.local is not None:
             parts["local_gan"] = detail_losses.local_generator(
                 self._judge_local(self.local, generated, batch), weight=t.mu_local)

@@ -144,16 +144,17 @@ def test_warps_are_kept_where_train_warp_dir_says(cache: Path, tmp_path: Path):
 
 
 def test_generator_training_with_the_detail_losses_lowers_its_loss(cache: Path, tmp_path: Path):
-    """Two-scale D + feature matching, local eye / mouth Ds, the attention output, far pairs and
-    augmentation, all on: it trains (pixel L1 falls) and every added loss is logged."""
+    """Two-scale D + feature matching, local eye / mouth Ds and their L1, the attention output, far
+    pairs and augmentation, all on: it trains (pixel L1 falls) and every added loss is logged."""
     extra = [*GENERATOR, "renderer.variant=attention", "train.disc_scales=2", "train.lambda_fm=10",
-             "train.mu_local=1", "train.far_pairs=0.5", "train.augment_colour=0.1",
+             "train.mu_local=1", "train.mu_l1_regions=100", "train.far_pairs=0.5", "train.augment_colour=0.1",
              "train.augment_scale=0.05", "train.val_frames=4"]
     result = GeneratorTrainer(_config(cache, tmp_path, 30, extra)).run()
     first, last = _mean(result.history, "pixel_l1", slice(0, 6)), \
         _mean(result.history, "pixel_l1", slice(-6, None))
     assert last < 0.85 * first
-    assert {"feature_matching", "local_gan", "attention", "cgan"} <= set(result.history[-1])
+    assert {"feature_matching", "local_gan", "regions_l1", "attention", "cgan"} \
+        <= set(result.history[-1])
     from reenact.render.generator import load_generator
 
     model, meta = load_generator(tmp_path / "generator.safetensors", size=SIZE)

@@ -76,6 +76,26 @@ def test_local_discriminators_see_only_eyes_and_mouth():
     assert all(p.grad is not None for p in local.parameters())
 
 
+def test_regions_l1_counts_only_the_eyes_and_mouth_and_their_gradients():
+    """train.mu_l1_regions: an error in the mouth box costs, the same error on the forehead costs
+    nothing; the loss is the weighted mean of the two crops' L1, and the gradient stays inside."""
+    real = torch.zeros(1, 3, 256, 256)
+    mouth, forehead = real.clone(), real.clone()
+    mouth[..., 170:190, 110:146] = 1.0
+    forehead[..., 10:40, 100:160] = 1.0
+    lm = _face_landmarks(1)
+    assert detail_losses.regions_l1(real, real, lm).item() == 0.0
+    assert detail_losses.regions_l1(forehead, real, lm).item() == 0.0
+    cost = detail_losses.regions_l1(mouth, real, lm, weight=10.0)
+    crop = cut_regions(mouth, region_boxes(lm)["mouth"], (64, 96))
+    assert abs(cost.item() - 10.0 * crop.abs().mean().item() / 2) < 1e-4 and cost.item() > 0.5
+    generated = torch.zeros(1, 3, 256, 256, requires_grad=True)
+    detail_losses.regions_l1(generated, real + 0.5, lm).backward()
+    grad = generated.grad.abs().sum(dim=(0, 1))
+    assert grad[170:190, 120:136].sum() > 0 and grad[105:115, 90:170].sum() > 0
+    assert grad[:40].sum() == 0 and grad[:, :20].sum() == 0
+
+
 def test_attention_output_blends_colour_with_the_target():
     torch.manual_seed(0)
     gen = UNetGenerator(ngf=4, size=64, variant="attention")
