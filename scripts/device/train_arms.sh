@@ -8,7 +8,9 @@
 #                          the shared warp cache once; steps=0 only validates its init weights)
 #   BUDGET=540             seconds the whole call may take: MINUTES shrinks after PRE to fit
 #   VAL_EVERY=1000         validate every N steps and keep the best weights (generator_best)
-#   SHARDS="NAME ..."      fp16 shards of these arms' best weights (else their last) into $OUT
+#   SHARDS="NAME ..."      fp16 shards of these arms' best weights (else their last) in $OUT/NAME,
+#                          renewed while the arms run each time a validation improves them: a
+#                          call that runs into its limit still brings back the best so far
 # The warps (~13 GB) go to runs/warps, not beside the cache: a later call on the still-warm machine
 # may carry cache/carry again (which replaces that folder there) without rebuilding them (~6 min).
 set -u
@@ -46,12 +48,29 @@ if [ -n "${PRE:-}" ]; then
   MINUTES=$(python3 -c "print(round(max(0.5, min($MINUTES, ($BUDGET - ($(date +%s) - $called) - 100) / 60)), 2))")
   echo "training $MINUTES min per arm"
 fi
+keep_shards() {  # keep_shards [last]: $OUT/NAME = shards of runs/NAME's best weights, renewed
+  # when they change (with "last": the last weights where no best was kept), swapped in whole
+  local name weights stamp
+  for name in ${SHARDS:-}; do
+    weights="runs/$name/generator_best.safetensors"
+    [ -f "$weights" ] || { [ -n "${1:-}" ] && weights="runs/$name/generator.safetensors"; }
+    [ -f "$weights" ] || continue
+    stamp="$weights $(stat -c %Y "$weights")"
+    [ -d "$OUT/$name" ] && [ "$stamp" = "$(cat "runs/$name.kept" 2>/dev/null)" ] && continue
+    rm -rf "$OUT/$name.partial"
+    python3 -m reenact.engine.shards split "$weights" "$OUT/$name.partial" --max-mib 15 \
+      >/dev/null && rm -rf "$OUT/$name" && mv "$OUT/$name.partial" "$OUT/$name" \
+      && echo "$stamp" >"runs/$name.kept" && echo "shards of $stamp in $OUT/$name"
+  done
+}
 pids=()
 for spec in "$@"; do
   launch "$spec"; pids+=($!)
 done
+( while sleep 20; do keep_shards; done ) & keeper=$!
 sleep 60; nvidia-smi --query-gpu=name,utilization.gpu,memory.used --format=csv
 for pid in "${pids[@]}"; do wait "$pid"; done
+kill "$keeper" 2>/dev/null; wait "$keeper" 2>/dev/null
 mkdir -p "$OUT/report"
 for spec in ${PRE:+"$PRE"} "$@"; do
   read -r name _ <<<"$spec"
@@ -64,10 +83,5 @@ for spec in ${PRE:+"$PRE"} "$@"; do
 done
 tar -C "$OUT" -czf "$OUT/report.tar.gz" report && rm -rf "$OUT/report"
 # fp16 shards of the arms named in SHARDS (8 files come back at most, 16 MiB each)
-for name in ${SHARDS:-}; do
-  weights="runs/$name/generator_best.safetensors"
-  [ -f "$weights" ] || weights="runs/$name/generator.safetensors"
-  echo "shards of $weights"
-  python3 -m reenact.engine.shards split "$weights" "$OUT/$name" --max-mib 15
-done
+keep_shards last
 ls -la "$OUT" "$OUT"/*
