@@ -40,6 +40,8 @@ driving every frame (the One Euro filters, calibration and head smoothing see ev
   then in both);
 - background_change (`reenact.eval.background`): every rendered frame against the target
   picture outside the head's reach, averaged over frames (8-bit levels).
+
+The carried rows (each renderer's, J_gen's and the driver's own) are `reenact.eval.carried_rows`.
 """
 
 from __future__ import annotations
@@ -50,9 +52,13 @@ import numpy as np
 
 from reenact.config import Config
 from reenact.eval.background import background_change, head_reach
+from reenact.eval.carried_rows import (
+    actor_static, carried_all, driver_carried, fused_carried, mean_or_nan, or_missing,
+    whole_frames,
+)
 from reenact.eval.clips import TrackedClip, deviation, iter_frames, pick_spread
 from reenact.landmarks.tracker import NUM_LANDMARKS
-from reenact.metrics.landmarks import landmark_error, pose_free_error
+from reenact.metrics.landmarks import pose_free_error
 from reenact.eval.renderers import EvalRenderer
 from reenact.eval.temporal import TemporalSSIM, jitter_on, still_stretch, temporal_ssim_of
 
@@ -115,12 +121,6 @@ def make_probe(embedder, target) -> IdentityProbe:
     return IdentityProbe(embedder, box, embedder.embed_aligned_crop(target.crop, box))
 
 
-def whole_frames(clip: TrackedClip) -> int:
-    """How many frames of the clip the live path drives: its whole tracked length."""
-    whole = clip.whole_landmarks
-    return clip.num_frames if whole is None else len(whole)
-
-
 def carried_sample(total: int, config: Config) -> set[int]:
     """The frames re-tracked for the whole-clip carried measures: `eval.carried_retracks`
     evenly spaced over [stream.neutral_frames, total) (calibration renders nothing before)."""
@@ -167,7 +167,7 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
                 elif index in sample or index - 1 in sample:
                     found = retrack_output(retracker, frame.output, config)
                     result.step_frames.append(index)
-                    result.step_landmarks.append(_or_missing(found))
+                    result.step_landmarks.append(or_missing(found))
                 if index in sample:
                     _keep_sample(result, index, found, target, frame.fused)
     finally:
@@ -176,18 +176,11 @@ def drive(clip: TrackedClip, target, item: EvalRenderer, fuser, config: Config, 
     return result
 
 
-def _or_missing(found) -> np.ndarray:
-    """(478,3) float32: the landmarks, or NaN where no face was found."""
-    if found is None:
-        return np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
-    return np.array(found, np.float32)
-
-
 def _keep_sample(result: DriveResult, index: int, found, target, fused: np.ndarray) -> None:
     result.sampled.append(index)
     result.sampled_fused.append(np.array(fused, np.float32))
-    result.sampled_frame.append(_or_missing(found))
-    result.sampled_crop.append(_or_missing(found) if found is None
+    result.sampled_frame.append(or_missing(found))
+    result.sampled_crop.append(or_missing(found) if found is None
                                else target.alignment.landmarks_to_crop(found))
 
 
@@ -245,10 +238,10 @@ class CrossResult:
             errors = d.expression_errors()
             found = [e for e in errors if np.isfinite(e)]
             cross[name] = {
-                "identity_distance": _mean(d.identity),
-                "identity_same_person_rate": _mean([x < 0.6 for x in d.identity]),
+                "identity_distance": mean_or_nan(d.identity),
+                "identity_same_person_rate": mean_or_nan([x < 0.6 for x in d.identity]),
                 "identity_per_frame": {"frame": d.identity_frames, "distance": d.identity},
-                "expression_error": _mean(found),
+                "expression_error": mean_or_nan(found),
                 "expression_per_frame": {"frame": d.frames, "error": errors},
                 "retrack_rate": len(found) / len(errors) if errors else float("nan"),
                 "frames_rendered": len(d.frames),
@@ -275,18 +268,13 @@ class CrossResult:
         )
 
 
-def _mean(values) -> float:
-    values = [float(v) for v in values]
-    return float(np.mean(values)) if values else float("nan")
-
-
 def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fuser,
                    config: Config, *, portrait: str, probe: IdentityProbe,
                    bar=None, actor_known: dict[int, np.ndarray] | None = None) -> CrossResult:
     """Drive `target` (a PreparedTarget named `portrait`) with `clip` through every renderer;
     temporal figures of the outputs and of the driver on the same frames. actor_known: the
-    clip's frames already re-tracked in static mode (`_actor_static`), shared by the portraits
-    one clip drives."""
+    clip's frames already re-tracked in static mode (`carried_rows.actor_static`), shared by
+    the portraits one clip drives."""
     calibration = max(1, config.stream.neutral_frames)
     candidates = [int(i) for i in np.flatnonzero(clip.valid) if i >= calibration]
     good = clip.landmarks_crop[clip.valid]
@@ -300,8 +288,8 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
                                   keep=set(strip_frames), background=background, bar=bar)
     sampled = sorted(set().union(*(set(d.sampled) for d in drives.values())))
     wanted = set(sampled).union(*(set(d.frames) | set(d.step_frames) for d in drives.values()))
-    actor_static = _actor_static(clip, wanted, config, actor_known)
-    carried = {name: {**_carried_all(clip, d, neutral, target, actor_static),
+    actor_frames = actor_static(clip, wanted, config, actor_known)
+    carried = {name: {**carried_all(clip, d, neutral, target, actor_frames),
                       "background_fraction": float(background.mean())}
                for name, d in drives.items()}
     common = sorted(set.intersection(*(set(d.frames) for d in drives.values())))
@@ -312,108 +300,6 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
         driver_temporal=temporal_ssim_of(clip.crops, common),
         driver_jitter=jitter_on(clip.landmarks[common], common, stretch),
         strip_frames=strip_frames, carried=carried,
-        driver_carried=driver_carried(clip, sampled, neutral, actor_static),
+        driver_carried=driver_carried(clip, sampled, neutral, actor_frames),
         fused_carried=fused_carried(clip, next(iter(drives.values())), neutral, target),
     )
-
-
-def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target) -> dict:
-    """The carried measures of J_gen itself (the fuser's landmarks on the re-tracked frames,
-    before any renderer draws them) against the driver's live track: the fuser's share of
-    what the renderers' rows carry, so a shortfall there is told from one in the drawing.
-    J_gen is the same for every renderer (tracking and fusion do not depend on the drawing);
-    `d` is any renderer's drive. No head figure: J_gen holds the head's pitch and yaw, but the
-    roll (and in head_motion "full" the shift) moves the head when compositing."""
-    if not d.sampled:
-        return {}
-    consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1]
-    found = _carried(clip, d.sampled, d.sampled_fused, d.sampled_fused, neutral, target,
-                     consecutive)
-    return {k: v for k, v in found.items() if k not in ("carried_detail", "head_r")} | {
-        "expression_detail": found.get("carried_detail", {}).get("expression", {})}
-
-
-def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
-                   actor_static: np.ndarray) -> dict:
-    """The carried measures (`eval.viewer.carried`, without its detail) of the driver's own
-    frames re-tracked in static mode, as the outputs are, against its live track: what a
-    renderer that drew the driver's real face would score, a reference for the renderers' rows.
-    The two tracking modes and the face's own tracking noise keep it below 1 (a small, soft face
-    most: pcavs_00010's expression gain is 0.68), so a portrait sharper than the driver can beat
-    it. frames: the re-tracked frames of the carried measures; neutral: the driver's
-    calibration median (478,3) crop pixels."""
-    from reenact.eval.viewer import carried
-    from reenact.landmarks.align import compute_alignment
-
-    frames = [f for f in frames if np.isfinite(actor_static[f]).all()]
-    if len(frames) < 3:
-        return {}
-    size = clip.crops.shape[1]
-    static_crop = np.stack([compute_alignment(actor_static[f], size)
-                            .landmarks_to_crop(actor_static[f]) for f in frames])
-    crop = clip.whole_crop
-    consecutive = crop[frames[0]:frames[-1] + 1]
-    found = carried(crop[frames], clip.whole_frame[frames], neutral, static_crop,
-                    actor_static[frames], neutral, consecutive)
-    return {k: v for k, v in found.items() if k != "carried_detail"}
-
-
-def _actor_static(clip: TrackedClip, wanted: set[int], config: Config,
-                  known: dict[int, np.ndarray] | None = None) -> np.ndarray:
-    """(T',478,3) frame pixels: the actor's `wanted` frames re-tracked in static mode, as the
-    outputs are (NaN rows elsewhere and where no face): the actor's side of
-    `head_step_excess`. known: frames of this clip already re-tracked ({index: (478,3)}, NaN
-    where no face), read instead of tracked again and added to (one dict per clip serves every
-    portrait it drives: static tracking gives the same answer each time)."""
-    from reenact.landmarks.tracker import FaceTracker
-
-    known = {} if known is None else known
-    missing = {i for i in wanted if i not in known}
-    if missing:
-        with FaceTracker(config.tracker, static=True) as tracker:
-            for index, image in enumerate(iter_frames(clip.path, max(missing) + 1)):
-                if index in missing:
-                    known[index] = _or_missing(tracker.track_one(image))
-    out = np.full((whole_frames(clip), NUM_LANDMARKS, 3), np.nan, np.float32)
-    for index in wanted:
-        if index in known:  # a frame past the clip's end stays NaN
-            out[index] = known[index]
-    return out
-
-
-def _carried_all(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
-                 actor_static: np.ndarray) -> dict:
-    """Per renderer: carried over the whole clip (evenly spaced re-tracks), the window's as
-    `<key>_window`, head_step_excess (window) and background_change (every rendered frame)."""
-    from reenact.eval.viewer import CARRIED_KEYS
-    from reenact.metrics.head import head_step_excess
-
-    consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1] if d.sampled else None
-    out = _carried(clip, d.sampled, d.sampled_crop, d.sampled_frame, neutral, target,
-                   consecutive)
-    window = _carried(clip, d.frames, d.retracked, d.retracked_frame, neutral, target)
-    out.update({k + "_window": window.get(k, float("nan")) for k in CARRIED_KEYS})
-    out["carried_detail_window"] = window.get("carried_detail", {})
-    out["carried_retracked_frames"] = list(d.sampled)
-    frames = d.frames + d.step_frames  # ascending: the step frames lie past the window
-    out["head_step_excess"] = (head_step_excess(actor_static[frames],
-                                                np.stack(d.retracked_frame + d.step_landmarks),
-                                                frames)
-                               if frames else float("nan"))
-    out["background_change"] = _mean(d.background)
-    return out
-
-
-def _carried(clip: TrackedClip, frames: list[int], output_crop: list, output_frame: list,
-             neutral: np.ndarray, target, consecutive: np.ndarray | None = None) -> dict:
-    """`reenact.eval.viewer.carried` of one drive: the driver's live track vs the re-tracked
-    output, over `frames` (the output's (478,3) crop / frame landmarks there); neutrals: the
-    driver's calibration median, the portrait's own landmarks; consecutive: the actor's crop
-    landmarks on consecutive frames (the gaze's tracking noise; None = `frames` are)."""
-    from reenact.eval.viewer import carried
-
-    if not frames:
-        return {}
-    return carried(clip.whole_crop[frames], clip.whole_frame[frames], neutral,
-                   np.stack(output_crop), np.stack(output_frame), target.landmarks_crop,
-                   consecutive)

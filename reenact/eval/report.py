@@ -106,7 +106,7 @@ REAL_GAIN_FLOOR = 0.2  # a driver whose own face scores below this tells nothing
 
 def gain_over_real(gains: list, real_gains: list) -> float:
     """Mean over pairs of each pair's expression gain over what the driver's own face scores on
-    the same pair (its frames re-tracked as the outputs are, `cross_reenact.driver_carried`).
+    the same pair (its frames re-tracked as the outputs are, `carried_rows.driver_carried`).
 
     The gain is a slope on the driver's live track, and that track's own tracking noise pulls
     every slope on it towards 0 (regression dilution): on a driver the tracker reads poorly (a
@@ -193,8 +193,8 @@ def _carried_row(label: str, values: dict) -> list[str]:
 
 def reference_rows(summary: dict) -> list[list[str]]:
     """The viewer table's two reference rows, carried measures only: J_gen itself, the fused
-    landmarks before any renderer (`cross_reenact.fused_carried`), then the driver's own frames
-    re-tracked as the outputs are (`cross_reenact.driver_carried`)."""
+    landmarks before any renderer (`carried_rows.fused_carried`), then the driver's own frames
+    re-tracked as the outputs are (`carried_rows.driver_carried`)."""
     return [_carried_row(FUSED_ROW, summary["fused"]), _carried_row(DRIVER_ROW, summary["driver"])]
 
 

@@ -1,4 +1,4 @@
-"""The eval's 'J_gen, before rendering' row (`cross_reenact.fused_carried`): the fuser's share
+"""The eval's 'J_gen, before rendering' row (`carried_rows.fused_carried`): the fuser's share
 of the carried expression, scored on J_gen itself against the driver's live track. It must
 read 1 for a fuser that passes the expression whole and fall with one that damps it.
 
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from reenact.eval.clips import TrackedClip
-from reenact.eval.cross_reenact import DriveResult, fused_carried
+from reenact.eval.carried_rows import fused_carried
+from reenact.eval.cross_reenact import DriveResult
 from tests.helpers import aligned_actor
 
 

@@ -140,7 +140,7 @@ def test_the_actors_static_track_is_shared_between_portraits(clips_dir: Path):
     from dataclasses import replace
 
     from reenact.eval.clips import TrackedClip
-    from reenact.eval.cross_reenact import _actor_static
+    from reenact.eval.carried_rows import actor_static
 
     config = load_config(None, [])
     frames = 16
@@ -149,10 +149,10 @@ def test_the_actors_static_track_is_shared_between_portraits(clips_dir: Path):
                        landmarks_crop=blank, crops=np.zeros((frames, 1, 1, 3), np.uint8),
                        valid=np.ones(frames, bool))
     known: dict = {}
-    first = _actor_static(clip, {3, 7, 11}, config, known)
+    first = actor_static(clip, {3, 7, 11}, config, known)
     assert sorted(known) == [3, 7, 11] and np.isfinite(first[[3, 7, 11]]).all()
     assert np.isnan(first[[0, 4, 15]]).all()
     gone = replace(clip, path=clips_dir / "no_such_clip.mp4")  # decoding it would fail
-    again = _actor_static(gone, {3, 7}, config, known)
+    again = actor_static(gone, {3, 7}, config, known)
     np.testing.assert_array_equal(again[[3, 7]], first[[3, 7]])
     assert np.isnan(again[11]).all()  # not wanted this time

@@ -1,0 +1,145 @@
+"""The carried measures of one cross-reenactment pair (`reenact.eval.viewer.carried`: gaze, head,
+blinks, expression), each against the driver's live track:
+
+- `carried_all`: each renderer's output, re-tracked over the whole clip and in the window, with
+  head_step_excess and background_change;
+- `fused_carried`: J_gen itself, the fuser's landmarks before any renderer draws them;
+- `driver_carried`: the driver's own frames re-tracked in static mode (`actor_static`), as the
+  outputs are: what a renderer that drew the real face would score.
+
+`reenact.eval.cross_reenact.evaluate_cross` drives the pair and calls these.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from reenact.config import Config
+from reenact.eval.clips import TrackedClip, iter_frames
+from reenact.landmarks.tracker import NUM_LANDMARKS
+
+if TYPE_CHECKING:
+    from reenact.eval.cross_reenact import DriveResult
+
+
+def mean_or_nan(values) -> float:
+    """The mean; NaN for no values (a NaN among them stays in)."""
+    values = [float(v) for v in values]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def whole_frames(clip: TrackedClip) -> int:
+    """How many frames of the clip the live path drives: its whole tracked length."""
+    whole = clip.whole_landmarks
+    return clip.num_frames if whole is None else len(whole)
+
+
+def or_missing(found) -> np.ndarray:
+    """(478,3) float32: the landmarks, or NaN where no face was found."""
+    if found is None:
+        return np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
+    return np.array(found, np.float32)
+
+
+def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target) -> dict:
+    """The carried measures of J_gen itself (the fuser's landmarks on the re-tracked frames,
+    before any renderer draws them) against the driver's live track: the fuser's share of
+    what the renderers' rows carry, so a shortfall there is told from one in the drawing.
+    J_gen is the same for every renderer (tracking and fusion do not depend on the drawing);
+    `d` is any renderer's drive. No head figure: J_gen holds the head's pitch and yaw, but the
+    roll (and in head_motion "full" the shift) moves the head when compositing."""
+    if not d.sampled:
+        return {}
+    consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1]
+    found = _carried(clip, d.sampled, d.sampled_fused, d.sampled_fused, neutral, target,
+                     consecutive)
+    return {k: v for k, v in found.items() if k not in ("carried_detail", "head_r")} | {
+        "expression_detail": found.get("carried_detail", {}).get("expression", {})}
+
+
+def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
+                   actor_static: np.ndarray) -> dict:
+    """The carried measures (`eval.viewer.carried`, without its detail) of the driver's own
+    frames re-tracked in static mode, as the outputs are, against its live track: what a
+    renderer that drew the driver's real face would score, a reference for the renderers' rows.
+    The two tracking modes and the face's own tracking noise keep it below 1 (a small, soft face
+    most: pcavs_00010's expression gain is 0.68), so a portrait sharper than the driver can beat
+    it. frames: the re-tracked frames of the carried measures; neutral: the driver's
+    calibration median (478,3) crop pixels."""
+    from reenact.eval.viewer import carried
+    from reenact.landmarks.align import compute_alignment
+
+    frames = [f for f in frames if np.isfinite(actor_static[f]).all()]
+    if len(frames) < 3:
+        return {}
+    size = clip.crops.shape[1]
+    static_crop = np.stack([compute_alignment(actor_static[f], size)
+                            .landmarks_to_crop(actor_static[f]) for f in frames])
+    crop = clip.whole_crop
+    consecutive = crop[frames[0]:frames[-1] + 1]
+    found = carried(crop[frames], clip.whole_frame[frames], neutral, static_crop,
+                    actor_static[frames], neutral, consecutive)
+    return {k: v for k, v in found.items() if k != "carried_detail"}
+
+
+def actor_static(clip: TrackedClip, wanted: set[int], config: Config,
+                  known: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    """(T',478,3) frame pixels: the actor's `wanted` frames re-tracked in static mode, as the
+    outputs are (NaN rows elsewhere and where no face): the actor's side of
+    `head_step_excess`. known: frames of this clip already re-tracked ({index: (478,3)}, NaN
+    where no face), read instead of tracked again and added to (one dict per clip serves every
+    portrait it drives: static tracking gives the same answer each time)."""
+    from reenact.landmarks.tracker import FaceTracker
+
+    known = {} if known is None else known
+    missing = {i for i in wanted if i not in known}
+    if missing:
+        with FaceTracker(config.tracker, static=True) as tracker:
+            for index, image in enumerate(iter_frames(clip.path, max(missing) + 1)):
+                if index in missing:
+                    known[index] = or_missing(tracker.track_one(image))
+    out = np.full((whole_frames(clip), NUM_LANDMARKS, 3), np.nan, np.float32)
+    for index in wanted:
+        if index in known:  # a frame past the clip's end stays NaN
+            out[index] = known[index]
+    return out
+
+
+def carried_all(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
+                 actor_static: np.ndarray) -> dict:
+    """Per renderer: carried over the whole clip (evenly spaced re-tracks), the window's as
+    `<key>_window`, head_step_excess (window) and background_change (every rendered frame)."""
+    from reenact.eval.viewer import CARRIED_KEYS
+    from reenact.metrics.head import head_step_excess
+
+    consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1] if d.sampled else None
+    out = _carried(clip, d.sampled, d.sampled_crop, d.sampled_frame, neutral, target,
+                   consecutive)
+    window = _carried(clip, d.frames, d.retracked, d.retracked_frame, neutral, target)
+    out.update({k + "_window": window.get(k, float("nan")) for k in CARRIED_KEYS})
+    out["carried_detail_window"] = window.get("carried_detail", {})
+    out["carried_retracked_frames"] = list(d.sampled)
+    frames = d.frames + d.step_frames  # ascending: the step frames lie past the window
+    out["head_step_excess"] = (head_step_excess(actor_static[frames],
+                                                np.stack(d.retracked_frame + d.step_landmarks),
+                                                frames)
+                               if frames else float("nan"))
+    out["background_change"] = mean_or_nan(d.background)
+    return out
+
+
+def _carried(clip: TrackedClip, frames: list[int], output_crop: list, output_frame: list,
+             neutral: np.ndarray, target, consecutive: np.ndarray | None = None) -> dict:
+    """`reenact.eval.viewer.carried` of one drive: the driver's live track vs the re-tracked
+    output, over `frames` (the output's (478,3) crop / frame landmarks there); neutrals: the
+    driver's calibration median, the portrait's own landmarks; consecutive: the actor's crop
+    landmarks on consecutive frames (the gaze's tracking noise; None = `frames` are)."""
+    from reenact.eval.viewer import carried
+
+    if not frames:
+        return {}
+    return carried(clip.whole_crop[frames], clip.whole_frame[frames], neutral,
+                   np.stack(output_crop), np.stack(output_frame), target.landmarks_crop,
+                   consecutive)
