@@ -201,9 +201,8 @@ def _measure(result: DriveResult, index: int, output: np.ndarray, fused: np.ndar
     """The window's measures of one rendered frame, `found` its re-tracked (478,3) frame
     landmarks (None where no face was found); returns `found`."""
     crop = target.alignment.crop_image(output)
-    missing = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
-    retracked = missing if found is None else target.alignment.landmarks_to_crop(found)
-    result.retracked_frame.append(missing if found is None else np.array(found, np.float32))
+    retracked = or_missing(None) if found is None else target.alignment.landmarks_to_crop(found)
+    result.retracked_frame.append(or_missing(found))
     result.frames.append(index)
     result.fused.append(np.array(fused, np.float32))
     result.retracked.append(retracked)
