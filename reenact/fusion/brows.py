@@ -32,17 +32,13 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.fusion.transfer import _HarmonicBlend
-from reenact.landmarks.expressiveness import (
-    _LEFT_BROW, _LEFT_CORNERS, _RIGHT_BROW, _RIGHT_CORNERS, features, inter_ocular,
-)
+from reenact.landmarks.expressiveness import BROW_POINTS, features, inter_ocular
 from reenact.landmarks.regions import REGIONS
 
 MIN_SEEN = 15  # frames in the window before the resting brow leaves the neutral's
 ADAPT_RATE = 0.1  # share of the way to the window's median moved each frame
 KEEP_WITHIN = 0.05  # a resting brow within this share of the neutral's height: the neutral's
 _BROW_FEATURES = slice(4, 6)  # brow_left, brow_right in `features`
-# per brow (left, right): its upper line and the eye corners its height is read from (`features`)
-_BROWS = ((_LEFT_BROW, _LEFT_CORNERS), (_RIGHT_BROW, _RIGHT_CORNERS))
 
 _FALLOFF: np.ndarray | None = None
 
@@ -68,7 +64,7 @@ def _up(neutral: np.ndarray) -> np.ndarray:
     """(2,2) per brow (left, right), the unit vector from the eye's centre to the brow's upper
     line on the neutral (x, y crop pixels: about (0, -1) in the level crop)."""
     out = np.empty((2, 2))
-    for side, (line, corners) in enumerate(_BROWS):
+    for side, (line, corners) in enumerate(BROW_POINTS):
         vector = neutral[list(line), :2].mean(axis=0) - neutral[list(corners), :2].mean(axis=0)
         out[side] = vector / max(float(np.linalg.norm(vector)), 1e-6)
     return out
