@@ -2,15 +2,18 @@
 
 `WarpRenderer.set_target` solves a thin-plate spline per reference frame (~0.3 s on a CPU core)
 while `render` is cheap (~8 ms at 256), so warps are made once per (entry, reference frame): the
-reference crop warped to every candidate frame's landmarks. They are kept in memory and, when
-the folder is writable, saved as `<entry>_s<size>_r<ref>_<key>.npy` (uint8, numpy only) in
-`warps/` beside the cache, or in `train.warp_dir` (on a lent GPU, a folder that carrying the
-cache up again leaves alone). The key digests the entry's source stamp and the warp renderer's
-code, so a changed clip or renderer never reuses stale warps.
+reference crop warped to every candidate frame's landmarks. When the folder is writable they are
+saved as `<entry>_s<size>_r<ref>_<key>.npy` (uint8, numpy only) in `warps/` beside the cache, or
+in `train.warp_dir` (on a lent GPU, a folder that carrying the cache up again leaves alone), and
+read back memory-mapped: training reads only the frames it draws, so the warps need disk, not
+memory (the shipped recipe's 4 reference frames over the shared clips are about 13 GB, 8 about
+26 GB). Warps that cannot be saved stay in memory. The key digests the entry's source stamp and
+the warp renderer's code, so a changed clip or renderer never reuses stale warps.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -72,10 +75,12 @@ class WarpBank:
         def make(job: tuple[int, int]) -> tuple[tuple[int, int], np.ndarray]:
             i, ref = job
             path = self._path(entries[i], ref)
-            warps = _load(path, (len(crops[i]), size, size, 3))
+            shape = (len(crops[i]), size, size, 3)
+            warps = _load(path, shape)
             if warps is None:
                 warps = render_warps(crops[i], landmarks[i], ref, frames[i], size)
-                _save(path, warps)
+                if _save(path, warps):
+                    warps = _load(path, shape)  # memory-mapped: the rendered copy is let go
             return job, warps
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
@@ -93,23 +98,31 @@ class WarpBank:
         return folder / f"{entry.name}_s{self.size}_r{reference}_{key}.npy"
 
     def get(self, entry: int, reference: int, truth: int) -> np.ndarray:
-        """(S,S,3) uint8: entry's reference frame warped to frame `truth`'s landmarks."""
-        return self._warps[(entry, reference)][truth]
+        """(S,S,3) uint8, a writable copy: entry's reference frame warped to frame `truth`'s
+        landmarks."""
+        return np.array(self._warps[(entry, reference)][truth])
+
+    @property
+    def resident_bytes(self) -> int:
+        """Bytes of warps held in memory (not memory-mapped from their saved files)."""
+        return sum(w.nbytes for w in self._warps.values() if not isinstance(w, np.memmap))
 
 
 def _load(path: Path | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The saved warps at `path`, memory-mapped read-only; None where missing or not as made."""
     if path is None or not path.is_file():
         return None
     try:
-        warps = np.load(path, allow_pickle=False)
+        warps = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError):
         return None
     return warps if warps.shape == shape and warps.dtype == np.uint8 else None
 
 
-def _save(path: Path | None, warps: np.ndarray) -> None:
+def _save(path: Path | None, warps: np.ndarray) -> bool:
+    """Write `warps` to `path` whole (a temporary name, then a rename); False where it cannot."""
     if path is None:
-        return
+        return False
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +133,10 @@ def _save(path: Path | None, warps: np.ndarray) -> None:
         for stale in path.parent.glob(f"{prefix}*.npy"):  # same entry/size/ref, older renderer
             if stale != path and len(stale.name) == len(path.name):
                 stale.unlink(missing_ok=True)
+        return True
     except OSError as exc:
-        log.info("warps not cached at %s (%s)", path, exc)
+        log.warning("warps not saved at %s, kept in memory (%s)", path, exc)
+        return False
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # also where the folder is not one (NotADirectory)
+            tmp.unlink(missing_ok=True)

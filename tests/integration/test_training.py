@@ -143,6 +143,39 @@ def test_warps_are_kept_where_train_warp_dir_says(cache: Path, tmp_path: Path):
     assert made == [] and sorted(p.name for p in folder.glob("*.npy")) == kept
 
 
+def test_saved_warps_are_read_memory_mapped_and_unsaved_ones_stay_in_memory(cache: Path,
+                                                                           tmp_path: Path):
+    """The full warp cache outgrows a 24 GB machine at 8 reference frames: a bank whose warps are
+    saved holds none of them in memory, made or read back, and gives the same pixels as one that
+    cannot save (its folder is a file) and keeps them."""
+    from reenact.train.cache import read_cache
+    from reenact.train.datasets import resize_entry
+    from reenact.train.generator_trainer import build_dataset
+    from reenact.train.pairs import omega_candidates
+    from reenact.train.warps import render_warps
+
+    entries = [e for e in read_cache(cache) if e.name == "lp_d1"]
+
+    def dataset(folder):
+        return build_dataset(entries, size=SIZE, reference_count=2, seed=0, flip=False,
+                             warp_guided=True, workers=1, progress=False, warp_dir=str(folder))
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder")
+    first = dataset(tmp_path / "warps")
+    made, again, kept = first.warps, dataset(tmp_path / "warps").warps, dataset(blocked).warps
+    assert made.resident_bytes == 0 and again.resident_bytes == 0
+    assert kept.resident_bytes > 0
+    references, frames = first.pairs.references[0], omega_candidates(entries[0])
+    assert len(references) == 2 and len(frames) > 1
+    crops, landmarks = resize_entry(entries[0], SIZE)
+    for ref in references:
+        truth = render_warps(crops, landmarks, int(ref), frames, SIZE)
+        for j in (int(frames[0]), int(frames[-1])):
+            got = [b.get(0, int(ref), j) for b in (made, again, kept)]
+            assert all(np.array_equal(g, truth[j]) and g.flags.writeable for g in got)
+
+
 def test_generator_training_with_the_detail_losses_lowers_its_loss(cache: Path, tmp_path: Path):
     """Two-scale D + feature matching, local eye / mouth Ds and their L1, the attention output, far
     pairs and augmentation, all on: it trains (pixel L1 falls) and every added loss is logged."""
