@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.fusion.transfer import _HarmonicBlend
+from reenact.fusion.harmonic import HarmonicBlend
 from reenact.landmarks.expressiveness import BROW_POINTS, features, inter_ocular
 from reenact.landmarks.regions import REGIONS
 
@@ -51,7 +51,7 @@ def falloff() -> np.ndarray:
         still = np.unique(np.r_[REGIONS["left_eye"], REGIONS["right_eye"], REGIONS["left_iris"],
                                 REGIONS["right_iris"], REGIONS["nose"], REGIONS["lips_outer"],
                                 REGIONS["lips_inner"], REGIONS["face_oval"]])
-        blend = _HarmonicBlend({"left": REGIONS["left_brow"], "right": REGIONS["right_brow"],
+        blend = HarmonicBlend({"left": REGIONS["left_brow"], "right": REGIONS["right_brow"],
                                 "still": np.setdiff1d(still, np.r_[REGIONS["left_brow"],
                                                                    REGIONS["right_brow"]])})
         _FALLOFF = np.stack([blend.values(np.array([[1.0] * 2, [0.0] * 2, [0.0] * 2]))[:, 0],

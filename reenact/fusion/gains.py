@@ -15,24 +15,24 @@ import math
 
 import numpy as np
 
+from reenact.fusion.harmonic import HarmonicBlend
 from reenact.landmarks.expressiveness import GAIN_REGIONS
 from reenact.landmarks.regions import REGIONS
-from reenact.fusion.transfer import _HarmonicBlend
 
 GAIN_NAMES = tuple(GAIN_REGIONS)  # eyes, brows, mouth, jaw
 GAIN_RANGE = (0.0, 2.0)
 _FIXED = "fixed"  # nose and upper face oval: gain 1
 
-_BLEND: _HarmonicBlend | None = None
+_BLEND: HarmonicBlend | None = None
 
 
-def _blend() -> _HarmonicBlend:
+def _blend() -> HarmonicBlend:
     global _BLEND  # built on first use (a small linear solve), never at import
     if _BLEND is None:
         upper = np.setdiff1d(REGIONS["face_oval"], GAIN_REGIONS["jaw"])
         members = {**GAIN_REGIONS, _FIXED: np.setdiff1d(np.r_[REGIONS["nose"], upper],
                                                         np.concatenate(list(GAIN_REGIONS.values())))}
-        _BLEND = _HarmonicBlend(members)
+        _BLEND = HarmonicBlend(members)
     return _BLEND
 
 

@@ -27,7 +27,8 @@ import numpy as np
 from reenact.config import Config
 from reenact.errors import InputError
 from reenact.fusion import register_fuser
-from reenact.landmarks.regions import REGIONS, TRIANGLES
+from reenact.fusion.harmonic import HarmonicBlend
+from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.tracker import NUM_LANDMARKS
 
 INTENSITY_RANGE = (0.0, 1.5)
@@ -82,48 +83,13 @@ def _region_members() -> dict[str, np.ndarray]:
     return members
 
 
-class _HarmonicBlend:
-    """Spreads values fixed on the region points over the rest of the mesh (graph Laplacian).
-
-    values(pinned (P,2)) -> (478,2): pinned points keep theirs; every other point gets the mean
-    of its mesh neighbours', i.e. the harmonic interpolation. The solve is done once.
-    """
-
-    def __init__(self, members: dict[str, np.ndarray]) -> None:
-        self.names = list(members)
-        pinned = np.concatenate([members[n] for n in self.names])
-        self.owner = np.concatenate([np.full(len(members[n]), i) for i, n in enumerate(self.names)])
-        self.pinned = pinned
-        n = NUM_LANDMARKS
-        adjacency = np.zeros((n, n))
-        for a, b in ((0, 1), (1, 2), (2, 0)):
-            adjacency[TRIANGLES[:, a], TRIANGLES[:, b]] = 1.0
-            adjacency[TRIANGLES[:, b], TRIANGLES[:, a]] = 1.0
-        laplacian = np.diag(adjacency.sum(axis=1)) - adjacency
-        is_free = np.ones(n, dtype=bool)
-        is_free[pinned] = False
-        free = np.flatnonzero(is_free & (adjacency.sum(axis=1) > 0))
-        self.free = free
-        l_ff = laplacian[np.ix_(free, free)]
-        l_fp = laplacian[np.ix_(free, pinned)]
-        self.operator = -np.linalg.solve(l_ff, l_fp)  # (F, P)
-
-    def values(self, region_values: np.ndarray) -> np.ndarray:
-        """region_values: (R,2) one value per region (order of `names`) -> (478,2) per point."""
-        out = np.ones((NUM_LANDMARKS, 2))
-        pinned_values = region_values[self.owner]
-        out[self.pinned] = pinned_values
-        out[self.free] = self.operator @ pinned_values
-        return out
+_BLEND: HarmonicBlend | None = None
 
 
-_BLEND: _HarmonicBlend | None = None
-
-
-def _blend() -> _HarmonicBlend:
+def _blend() -> HarmonicBlend:
     global _BLEND  # built on first use, never at import
     if _BLEND is None:
-        _BLEND = _HarmonicBlend(_region_members())
+        _BLEND = HarmonicBlend(_region_members())
     return _BLEND
 
 
