@@ -61,11 +61,29 @@ class DeviceFrameRenderer:
         self.use_graph = self.cuda if use_graph is None else bool(use_graph and self.cuda)
         self.meta, self.weights = meta, weights
         self.size, self.variant, self.channels = model.size, model.variant, model.in_channels
-        s, dev = self.size, self.device
-        self.model = model.eval().to(dev, self.dtype).to(memory_format=torch.channels_last)
+        self.model = model.eval().to(self.device, self.dtype).to(memory_format=torch.channels_last)
+        self._allocate()
+        self._keep_plane(eyes_from_warp, mouth_from_warp)
+        # the network's broad colours kept on the warp's (reenact.render.anchor): warp-guided
+        self.anchor = (TorchAnchor(self.size, anchor_px, self.device)
+                       if anchor_px > 0 and self.warp is not None else None)
+        self.shifts_colours = self.anchor is None
+        self._has_target = False
+        self.stages = self._stages()
+        self.graphs: dict[str, torch.cuda.CUDAGraph] = {}
+        if self.cuda:
+            self.stream = torch.cuda.Stream(self.device)
+            self.copy_stream = torch.cuda.Stream(self.device)
+            self.events = [torch.cuda.Event(enable_timing=True) for _ in range(len(STAGES) + 1)]
+            self.planes_up = torch.cuda.Event()
+            self._build_graphs()
+
+    def _allocate(self) -> None:
+        """The per-frame buffers, made once (pinned host memory on CUDA), and the warp-guided
+        variant's warp on both sides."""
+        s, dev, pin = self.size, self.device, self.cuda
         self.raster = LandmarkRaster(s).to(dev)
         self.cpu_warp = self.warp = self.extras = None
-        pin = self.cuda
         # x, y and z (NaN = unknown; the warp's fold then shows whichever layer it finds)
         self.host_lm = torch.zeros(478, 3, dtype=torch.float32, pin_memory=pin)
         self.host_out = torch.zeros(s, s, 3, dtype=torch.uint8, pin_memory=pin)
@@ -82,20 +100,6 @@ class DeviceFrameRenderer:
             self.dev_planes = torch.zeros(7, s, s, dtype=torch.float16, device=dev)
             self.remap = torch.zeros(s, s, 2, dtype=torch.float32, device=dev)
             self.extras = WarpExtras(self.cpu_warp, self.host_planes.numpy())
-        self._keep_plane(eyes_from_warp, mouth_from_warp)
-        # the network's broad colours kept on the warp's (reenact.render.anchor): warp-guided
-        self.anchor = (TorchAnchor(s, anchor_px, dev)
-                       if anchor_px > 0 and self.warp is not None else None)
-        self.shifts_colours = self.anchor is None
-        self._has_target = False
-        self.stages = self._stages()
-        self.graphs: dict[str, torch.cuda.CUDAGraph] = {}
-        if self.cuda:
-            self.stream = torch.cuda.Stream(dev)
-            self.copy_stream = torch.cuda.Stream(dev)
-            self.events = [torch.cuda.Event(enable_timing=True) for _ in range(len(STAGES) + 1)]
-            self.planes_up = torch.cuda.Event()
-            self._build_graphs()
 
     def _keep_plane(self, eyes: bool, mouth: bool) -> None:
         """The warp's eyes and open mouth over the network's (reenact.render.eye_keep): one
