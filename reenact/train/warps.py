@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.errors import InputError
 from reenact.train.cache import CacheEntry
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class WarpBank:
 
         self.size = size
         self._folder = Path(folder) if folder else None
+        if self._folder is not None and self._folder.exists() and not self._folder.is_dir():
+            raise InputError(f"train.warp_dir: {self._folder} is a file, not a folder")
         self._digest = _renderer_digest()
         jobs = [(i, int(r)) for i, refs in enumerate(references) for r in refs]
         self._warps: dict[tuple[int, int], np.ndarray] = {}
@@ -77,10 +80,10 @@ class WarpBank:
             path = self._path(entries[i], ref)
             shape = (len(crops[i]), size, size, 3)
             warps = _load(path, shape)
-            if warps is None:
-                warps = render_warps(crops[i], landmarks[i], ref, frames[i], size)
-                if _save(path, warps):
-                    warps = _load(path, shape)  # memory-mapped: the rendered copy is let go
+            if warps is None:  # made, saved and read back memory-mapped (the made copy let go)
+                made = render_warps(crops[i], landmarks[i], ref, frames[i], size)
+                warps = _load(path, shape) if _save(path, made) else None
+                warps = made if warps is None else warps
             return job, warps
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(

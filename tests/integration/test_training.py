@@ -147,7 +147,11 @@ def test_saved_warps_are_read_memory_mapped_and_unsaved_ones_stay_in_memory(cach
                                                                            tmp_path: Path):
     """The full warp cache outgrows a 24 GB machine at 8 reference frames: a bank whose warps are
     saved holds none of them in memory, made or read back, and gives the same pixels as one that
-    cannot save (its folder is a file) and keeps them."""
+    cannot save (an entry without a source stamp has no file name) and keeps them. A warp_dir
+    that is a file is a one-line error naming it."""
+    import dataclasses
+
+    from reenact.errors import InputError
     from reenact.train.cache import read_cache
     from reenact.train.datasets import resize_entry
     from reenact.train.generator_trainer import build_dataset
@@ -156,14 +160,19 @@ def test_saved_warps_are_read_memory_mapped_and_unsaved_ones_stay_in_memory(cach
 
     entries = [e for e in read_cache(cache) if e.name == "lp_d1"]
 
-    def dataset(folder):
-        return build_dataset(entries, size=SIZE, reference_count=2, seed=0, flip=False,
+    def dataset(folder, chosen=entries):
+        return build_dataset(chosen, size=SIZE, reference_count=2, seed=0, flip=False,
                              warp_guided=True, workers=1, progress=False, warp_dir=str(folder))
 
+    first = dataset(tmp_path / "warps")
+    made, again = first.warps, dataset(tmp_path / "warps").warps
+    unstamped = [dataclasses.replace(entries[0], source_stamp="")]
+    kept = dataset(tmp_path / "unstamped", unstamped).warps
+    assert not (tmp_path / "unstamped").exists()
     blocked = tmp_path / "blocked"
     blocked.write_text("not a folder")
-    first = dataset(tmp_path / "warps")
-    made, again, kept = first.warps, dataset(tmp_path / "warps").warps, dataset(blocked).warps
+    with pytest.raises(InputError, match="train.warp_dir: .*blocked is a file"):
+        dataset(blocked)
     assert made.resident_bytes == 0 and again.resident_bytes == 0
     assert kept.resident_bytes > 0
     references, frames = first.pairs.references[0], omega_candidates(entries[0])
