@@ -52,8 +52,8 @@ def falloff() -> np.ndarray:
                                 REGIONS["right_iris"], REGIONS["nose"], REGIONS["lips_outer"],
                                 REGIONS["lips_inner"], REGIONS["face_oval"]])
         blend = HarmonicBlend({"left": REGIONS["left_brow"], "right": REGIONS["right_brow"],
-                                "still": np.setdiff1d(still, np.r_[REGIONS["left_brow"],
-                                                                   REGIONS["right_brow"]])})
+                               "still": np.setdiff1d(still, np.r_[REGIONS["left_brow"],
+                                                                  REGIONS["right_brow"]])})
         _FALLOFF = np.stack([blend.values(np.array([[1.0] * 2, [0.0] * 2, [0.0] * 2]))[:, 0],
                              blend.values(np.array([[0.0] * 2, [1.0] * 2, [0.0] * 2]))[:, 0]],
                             axis=1)

@@ -82,8 +82,8 @@ class WarpBank:
             warps = _load(path, shape)
             if warps is None:  # made, saved and read back memory-mapped (the made copy let go)
                 made = render_warps(crops[i], landmarks[i], ref, frames[i], size)
-                warps = _load(path, shape) if _save(path, made) else None
-                warps = made if warps is None else warps
+                mapped = _load(path, shape) if _save(path, made) else None
+                warps = made if mapped is None else mapped
             return job, warps
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
