@@ -14,13 +14,17 @@ synthetic move at a time:
   upper line to the eye's corners, as the brow feature reads it), negative lowers them;
 - `jaw`: the lower inner lip and all of the face below it down by the amount times the mouth's
   width (the jaw dropping), fading out sideways beyond the mouth corners; negative closes an open
-  mouth (never past the upper lip).
+  mouth (never past the upper lip);
+- `smile`: the mouth corners pulled apart, each by half the amount times the mouth's width, the
+  lips between them stretched evenly and the cheeks beside them following, fading out above and
+  below the mouth and a mouth width beyond each corner (a smile's widening, without its lift);
+  negative narrows the mouth as a pout does.
 
 The renderer draws the picture with them, the drawing is re-tracked as `reenact eval` re-tracks
 its outputs, and per move the tool prints the change asked of the region's features
-(`reenact.landmarks.expressiveness`, the two sides averaged: mouth_open for the jaw) and the
-change read back, both against the undrawn picture's own reading, and their ratio (1.0: read as
-drawn). `--out DIR` writes each drawing, to look at.
+(`reenact.landmarks.expressiveness`, the two sides averaged; mouth_open for the jaw,
+mouth_width for the smile) and the change read back, both against the undrawn picture's own
+reading, and their ratio (1.0: read as drawn). `--out DIR` writes each drawing, to look at.
 
 `--turn PITCH,YAW` (degrees, repeatable) draws every move, and the unmoved neutral it is read
 against, on the head turned as the live loop turns it (`stream.head_motion`:
@@ -32,6 +36,12 @@ Measured when written (warp, `python -m reenact.tools.drawn_moves
 ../shared/media/portraits/sadtalker_people_0.png --renderers warp`): eyes -0.2 asked -0.197,
 read -0.19; eyes +0.2 asked 0.197, read 0.02, though the drawing shows the white above the iris
 (`tests/unit/test_wide_eyes.py`).
+
+The smile, added in stop 52 (warp / generator:shipped; the same command with lp_drv_d19.jpg as
+well): on sadtalker_people_0 (a closed mouth) +0.1 reads 0.73 / 0.80 of what was asked, +0.2
+0.88 / 0.85, -0.1 0.93 / 1.06; on lp_drv_d19 (yawning) +0.1 reads -0.23 / -0.16, +0.2 0.53 /
+0.54, -0.1 1.02 / 0.96. The drawings show the wider mouth: the tracker reads a closed mouth's
+widening short, and barely reads a round open mouth's corners move apart.
 """
 
 from __future__ import annotations
@@ -55,7 +65,8 @@ _UPPER_INNER, _LOWER_INNER, _CORNERS = 13, 14, (61, 291)
 # each move's features (indices into FEATURES) and the amounts tried by default
 MOVES = {"eyes": ((2, 3), (-0.2, -0.1, 0.1, 0.2)),
          "brows": ((4, 5), (-0.1, 0.1, 0.2)),
-         "jaw": ((0,), (-0.1, 0.1, 0.2, 0.3))}
+         "jaw": ((0,), (-0.1, 0.1, 0.2, 0.3)),
+         "smile": ((1,), (-0.1, 0.1, 0.2))}
 
 
 def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
@@ -80,6 +91,15 @@ def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
         below = np.clip((xy[:, 1] - top) / max(lip - top, 1.0), 0.0, 1.0)
         side = np.clip(1.5 - np.abs(xy[:, 0] - centre) / width, 0.0, 1.0)
         out[:, 1] += drop * below * side
+    elif move == "smile":
+        xy = out[:, :2]
+        left, right = xy[_CORNERS[0]], xy[_CORNERS[1]]
+        half = 0.5 * float(np.hypot(*(right - left)))
+        centre = 0.5 * (left + right)
+        across = (xy[:, 0] - centre[0]) / half  # -1 at one corner, +1 at the other
+        reach = np.clip(np.abs(across), 0.0, 1.0) * np.clip(2.0 - np.abs(across), 0.0, 1.0)
+        level = np.exp(-((xy[:, 1] - centre[1]) / half) ** 2)
+        out[:, 0] += amount * half * np.sign(across) * reach * level
     else:
         raise ValueError(f"unknown move {move!r}; one of {', '.join(MOVES)}")
     return out

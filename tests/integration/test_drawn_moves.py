@@ -38,10 +38,27 @@ def test_the_moves_are_the_sizes_asked(portrait):
     neutral = target.landmarks_crop
     from reenact.landmarks.expressiveness import relative
 
-    for move, amount in (("eyes", 0.2), ("eyes", -0.1), ("brows", 0.1), ("jaw", 0.2)):
+    for move, amount in (("eyes", 0.2), ("eyes", -0.1), ("brows", 0.1), ("jaw", 0.2),
+                         ("smile", 0.2), ("smile", -0.1)):
         features = list(MOVES[move][0])
         asked = relative(moved(neutral, move, amount)[None], neutral)[0][features].mean()
         assert asked == pytest.approx(amount, abs=0.04), (move, amount)
+
+
+def test_a_smile_moves_only_the_mouths_width(portrait):
+    """The smile pulls the corners apart and nothing else: no opening, no eye or brow change,
+    and the lips keep their order across the mouth (no fold)."""
+    _, target, _ = portrait
+    from reenact.landmarks.expressiveness import relative
+
+    neutral = target.landmarks_crop
+    smile = moved(neutral, "smile", 0.2)
+    change = relative(smile[None], neutral)[0]
+    assert change[1] == pytest.approx(0.2, abs=1e-3)
+    assert np.abs(np.delete(change, 1)).max() < 0.01, change
+    assert np.array_equal(smile[:, 1:], np.asarray(neutral, np.float32)[:, 1:])
+    lips = [61, 40, 37, 0, 267, 270, 291]  # the upper outer lip, corner to corner
+    assert (np.diff(smile[lips, 0]) > 0).all()
 
 
 def test_a_closing_move_never_crosses_the_other_lid_or_lip(portrait):
@@ -70,6 +87,10 @@ def test_the_warps_closing_eyes_and_raised_brows_read_back(portrait):
     assert found[("eyes", -0.2)].ratio > 0.7
     assert found[("brows", 0.2)].ratio > 0.7
     assert found[("jaw", 0.2)].ratio > 0.7
+    # a closed mouth's narrowing reads back as drawn (0.93 when written); its widening is read
+    # short (0.88 at +0.2), but read
+    assert found[("smile", -0.1)].ratio > 0.7
+    assert found[("smile", 0.2)].ratio > 0.5
     assert set(drawings) == set(found)
     assert not np.array_equal(drawings[("eyes", -0.2)], target.crop)
 
