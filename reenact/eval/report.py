@@ -34,6 +34,8 @@ VIEWER_COLUMNS = (
     ("expression_gain_over_real", "expression gain / real face's →1", 3),
     ("expression_r_2d", "expression r, image plane ↑", 3),
     ("expression_gain_2d", "expression gain, image plane →1", 3),
+    ("smile_r", "smile lift r ↑", 3),
+    ("smile_gain", "smile lift gain →1", 3),
     ("gaze_r", "gaze r ↑", 3),
     ("gaze_r_window", "gaze r, window ↑", 3),
     ("gaze_r_moving", "gaze r, actor moves ↑", 3),
@@ -69,7 +71,10 @@ VIEWER_NOTE = (
     "openness and brow height (over region size), mean over features the actor moves, each "
     "frame read with its head pose relative to the face's neutral undone (a turn or a nod is "
     "not an expression); 'image plane': the same features read in the picture as it is, the "
-    "head's turns included (the measure before pose was undone); 'real face's': each pair's "
+    "head's turns included (the measure before pose was undone); smile lift r / gain: the same "
+    "for the mouth corners' height above the nose base (over the neutral's mouth width, pose "
+    "undone), what the width misses of a smile: its corners rising, or a frown's falling; "
+    "'real face's': each pair's "
     "gain over the driving clip's own frames' gain (the last reference row, per pair), mean over "
     "pairs: the driver's tracking noise pulls every gain below 1, a real face's too; gaze r: "
     "iris position in the eye opening, eyes open (not closing); gaze r, actor moves: only where "

@@ -25,7 +25,7 @@ import numpy as np
 
 from reenact.eval.clips import TrackedClip, iter_frames
 from reenact.metrics.image import psnr, ssim, ssim_map
-from reenact.metrics.expression import expression_carried
+from reenact.metrics.expression import expression_carried, smile_carried
 from reenact.metrics.gaze import blink_carried, gaze_carried
 from reenact.metrics.haarpsi import haarpsi
 from reenact.metrics.head import head_carried
@@ -39,7 +39,8 @@ SEAM_HALF_WIDTH = 0.015  # x crop side: the band's half width (~4 px at 256), in
 SELF_KEYS = ("full_ssim", "full_psnr", "seam", "seam_colour", "seam_step", "sharpness_ratio",
              "haarpsi", "ssim_mouth", "ssim_eyes", "sharpness_ratio_mouth")
 CARRIED_KEYS = ("expression_r", "expression_gain", "expression_r_2d", "expression_gain_2d",
-                "gaze_r", "gaze_r_moving", "gaze_gain", "head_r", "blink_r")
+                "smile_r", "smile_gain", "gaze_r", "gaze_r_moving", "gaze_gain", "head_r",
+                "blink_r")
 # carried over the whole clip, the same over the first eval.max_frames frames (`<key>_window`),
 # and the head's largest step beyond the actor's and the background's change (cross_reenact)
 CROSS_KEYS = (*CARRIED_KEYS, *(k + "_window" for k in CARRIED_KEYS), "head_step_excess",
@@ -167,11 +168,13 @@ def carried(actor_crop: np.ndarray, actor_frame: np.ndarray, actor_neutral: np.n
     the T frames are consecutive).
     """
     expression = expression_carried(actor_crop, actor_neutral, output_crop, output_neutral)
+    smile = smile_carried(actor_crop, actor_neutral, output_crop, output_neutral)
     gaze = gaze_carried(actor_crop, output_crop, noise_from=actor_consecutive)
     head = head_carried(actor_frame, output_frame)
     return {
         "expression_r": expression["r"], "expression_gain": expression["gain"],
         "expression_r_2d": expression["r_2d"], "expression_gain_2d": expression["gain_2d"],
+        "smile_r": smile["r"], "smile_gain": smile["gain"],
         "gaze_r": gaze["r"], "gaze_r_moving": gaze["r_moving"], "gaze_gain": gaze["gain"],
         "head_r": head["r"],
         "blink_r": blink_carried(actor_crop, output_crop),

@@ -25,6 +25,13 @@ that keep their place on the skull) and the features are read from that: the exp
 pose. The image-plane reading stays available (`pose_free=False`; `expression_carried` returns it
 as `r_2d` / `gain_2d`), the measure as it was before this change.
 
+`smile_lift` reads what those features miss of a smile: its corners rising. Each frame's mouth
+corners (61, 291, their mean height) are measured up from the nose base (2), in IOD, with the
+head pose undone as above; the change from the face's neutral is over the neutral's mouth width,
+so +0.1 is corners a tenth of a mouth width higher (a frown or a dropping jaw reads negative). It
+is its own row, not one of the six features of the expression r and gain: Phi and the
+calibration read those six, and the expression figures stay comparable with earlier reports.
+
 `expression_carried` compares the actor's and the output's relative features frame by frame:
 `r` is the mean over features of the Pearson r, `gain` the mean regression slope (output on
 actor; 1.0 = moves as much as the actor). Features the actor barely moves are left out.
@@ -34,11 +41,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.landmarks.expressiveness import FEATURES, relative
+from reenact.landmarks.expressiveness import FEATURES, inter_ocular, relative, region_sizes
 from reenact.landmarks.head_pose import undo_pose
 from reenact.metrics.series import gain, nanmean, pearson_r
 
 MIN_ACTOR_STD = 0.02  # relative units: below this a feature did not move (tracker noise ~0.005)
+CORNERS, NOSE_BASE = (61, 291), 2
 
 
 def _checked(landmarks) -> np.ndarray:
@@ -92,3 +100,30 @@ def expression_carried(actor, actor_neutral, output, output_neutral) -> dict:
     flat = _carried(relative_features(actor, actor_neutral, pose_free=False),
                     relative_features(output, output_neutral, pose_free=False))
     return found | {"r_2d": flat["r"], "gain_2d": flat["gain"], "features_2d": flat["features"]}
+
+
+def _corner_height(points: np.ndarray) -> np.ndarray:
+    """(..., 478, 2|3) -> (...): the mouth corners' mean height above the nose base, IOD."""
+    xy = points[..., :2]
+    up = xy[..., NOSE_BASE, 1] - xy[..., list(CORNERS), 1].mean(axis=-1)
+    return up / np.maximum(inter_ocular(xy), 1e-6)
+
+
+def smile_lift(landmarks, neutral, *, pose_free: bool = True) -> np.ndarray:
+    """(T, 478, 2|3) and the face's neutral (478, 2|3) -> (T,): how far the mouth corners rose
+    from the neutral's, over its mouth width (module docstring); NaN where a frame is NaN."""
+    points, reference = _checked(landmarks), _checked(neutral)
+    if pose_free and points.shape[-1] == 3 and reference.shape[-1] == 3:
+        points = pose_undone(points.reshape(-1, *points.shape[-2:]), reference) \
+            .reshape(points.shape)
+    mouth = float(region_sizes(reference)[FEATURES.index("mouth_width")])
+    return (_corner_height(points) - float(_corner_height(reference))) / mouth
+
+
+def smile_carried(actor, actor_neutral, output, output_neutral) -> dict:
+    """How the output's mouth corners rise and fall with the actor's (`smile_lift`, head pose
+    undone), frame by frame: {"r", "gain"}, NaN when the actor's corners barely moved."""
+    a = smile_lift(actor, actor_neutral)
+    o = smile_lift(output, output_neutral)
+    return {"r": pearson_r(a, o, min_actor_std=MIN_ACTOR_STD),
+            "gain": gain(a, o, min_actor_std=MIN_ACTOR_STD)}

@@ -4,6 +4,9 @@
   mode, as eval re-tracks every output), 0 for the unchanged target (identity renderer); a head
   that turns or nods with no expression reads none (the image-plane reading credits it), and an
   output that turns its head its own way still scores its expression;
+- smile_r / smile_gain (the mouth corners' lift): ~1 for self-drive, 0 for identity, ~0.5 for a
+  damped copy (half the self-drive's), and ~0 for an output whose corners keep their neutral height while everything
+  else moves (the six expression features still score it: they cannot see a lift);
 - gaze_r: high for self-drive on a clip whose eyes move (hdtf_aoc), 0 for identity;
 - blink_r and head_r likewise;
 - seam: ~0 for the real frame pasted onto itself, clearly higher for a +15 % brighter crop,
@@ -62,6 +65,11 @@ def test_expression_carried_is_one_for_self_drive_and_zero_for_identity(tracked)
     assert 0.8 < self_drive["expression_gain"] < 1.2
     assert identity["expression_r"] == pytest.approx(0.0, abs=0.05)
     assert identity["expression_gain"] == pytest.approx(0.0, abs=0.05)
+    # the corners' height is the noisiest reading (0.85 / 0.80 when written, over 40 frames)
+    assert self_drive["smile_r"] > 0.7
+    assert 0.65 < self_drive["smile_gain"] < 1.35
+    assert identity["smile_r"] == pytest.approx(0.0, abs=0.05)
+    assert identity["smile_gain"] == pytest.approx(0.0, abs=0.05)
 
 
 def test_gaze_blink_and_head_follow_only_when_carried(tracked):
@@ -82,6 +90,27 @@ def test_expression_carried_sees_a_damped_copy(tracked):
                      t["static"], neutral)
     assert result["expression_r"] > 0.9
     assert 0.35 < result["expression_gain"] < 0.65
+    unchanged, _ = _self_and_identity(t)
+    assert 0.4 < result["smile_gain"] / unchanged["smile_gain"] < 0.6  # 0.48 when written
+
+
+def test_smile_lift_sees_corners_that_keep_their_height(tracked):
+    """The re-tracked frames with the mouth corners pinned at their neutral height above the nose
+    base (the width and every other point still the actor's): the six expression features score
+    it as the self-drive, the smile lift sees nothing carried."""
+    from reenact.metrics.expression import CORNERS, NOSE_BASE
+
+    t = tracked
+    neutral = np.median(t["static_crop"][:10], axis=0)
+    pinned = t["static_crop"].copy()
+    for corner in CORNERS:
+        pinned[:, corner, 1] = pinned[:, NOSE_BASE, 1] + (neutral[corner, 1] - neutral[NOSE_BASE, 1])
+    actor_neutral = np.median(t["live_crop"][:10], axis=0)
+    result = carried(t["live_crop"], t["live"], actor_neutral, pinned, t["static"], neutral)
+    unpinned, _ = _self_and_identity(t)
+    assert abs(result["expression_gain"] - unpinned["expression_gain"]) < 0.05, result
+    assert abs(result["smile_gain"]) < 0.2, result["smile_gain"]
+    assert unpinned["smile_gain"] > 0.65
 
 
 def _turned(faces: np.ndarray, angles: np.ndarray) -> np.ndarray:
@@ -93,13 +122,15 @@ def _turned(faces: np.ndarray, angles: np.ndarray) -> np.ndarray:
 
 
 def test_a_head_turn_is_not_read_as_expression(tracked):
-    from reenact.metrics.expression import relative_features
+    from reenact.metrics.expression import relative_features, smile_lift
 
     neutral = np.median(tracked["static_crop"][:10], axis=0)
     angles = np.array([[p, y] for p in (-10.0, 0.0, 10.0) for y in (-20.0, -10.0, 10.0, 20.0)])
     turned = _turned(np.repeat(neutral[None], len(angles), axis=0), angles)
     posed = np.abs(relative_features(turned, neutral, pose_free=False))
     free = np.abs(relative_features(turned, neutral))
+    assert np.abs(smile_lift(turned, neutral, pose_free=False)).max() > 0.02
+    assert np.abs(smile_lift(turned, neutral)).max() < 0.005
     # in the picture the turn moves the eyes and brows by several region sizes' percent ...
     assert posed[:, 2:].max() > 0.05, posed.max(axis=0)
     # ... with the pose undone it is no expression at all
