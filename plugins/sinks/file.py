@@ -24,7 +24,7 @@ import numpy as np
 from reenact.config.ranges import Range
 from reenact.errors import DeviceError, ReenactError
 from reenact.encode import (
-    EvenPadder, add_h264_stream, encode_frame, encoder_name, even_size, flush_encoder,
+    EvenPadder, add_h264_stream, encode_frame, even_size, flush_encoder,
 )
 from reenact.pipeline.outputs import check_writable, room_needed
 from reenact.plugin_api import BaseSink

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from reenact.cli.common import add_config_options
 from reenact.errors import InputError

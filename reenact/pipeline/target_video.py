@@ -19,7 +19,8 @@ from reenact.landmarks.tracker import FaceTracker
 from reenact.pipeline.blend import compositor_options
 from reenact.pipeline.composite import Compositor
 from reenact.pipeline.target import PreparedTarget, fit_frame
-from reenact.video import is_video, read_frames
+from reenact.video import read_frames
+
 
 def _decode(path: str, limit: int, max_side: int) -> list[np.ndarray]:
     """The first `limit` frames, upright (`reenact.video`), scaled to `max_side`."""

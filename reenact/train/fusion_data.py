@@ -14,7 +14,6 @@ stills. Three kinds of pairs (all in unit crop coordinates, `reenact.train.pairs
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 

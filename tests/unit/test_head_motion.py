@@ -68,7 +68,7 @@ def test_head_turn_is_bounded_smooth_and_undone_from_the_expression(face):
     more than the actor plus half a degree, and the expression handed to fusion is the neutral again."""
     motion = HeadMotion("rotate", max_turn_deg=18.0, reference_frames=1)
     centre = face.mean(axis=0)
-    yaws, last = [], 0.0
+    yaws = []
     actor = np.concatenate([np.zeros(5), np.linspace(0, 40, 30), np.full(10, 40.0)])
     for i, yaw in enumerate(actor):
         turned = rotate_mesh(face, rotation_matrix(0.0, yaw, 0.0), centre)
