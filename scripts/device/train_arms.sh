@@ -6,7 +6,8 @@
 # checkpoint, e.g. on a machine still warm from the previous call).
 #   PRE="NAME --set train.steps=0 ..."  one arm run to its end before the others start (it builds
 #                          the shared warp cache once; steps=0 only validates its init weights)
-#   BUDGET=540             seconds the whole call may take: MINUTES shrinks after PRE to fit
+#   BUDGET=540             seconds the whole call may take: MINUTES shrinks to fit what is left
+#                          after the install (and PRE)
 #   VAL_EVERY=1000         validate every N steps and keep the best weights (generator_best)
 #   SHARDS="NAME ..."      fp16 shards of these arms' best weights (else their last) in $OUT/NAME,
 #                          renewed while the arms run each time a validation improves them: a
@@ -44,10 +45,11 @@ launch() {  # launch "NAME [args]": one arm in the background, its pid in $!
 if [ -n "${PRE:-}" ]; then
   start=$(date +%s); launch "$PRE"; wait $!
   echo "PRE ($PRE) took $(( $(date +%s) - start )) s"; tail -3 "runs/${PRE%% *}.log"
-  # what is left of BUDGET, less ~100 s for start-up, the last validation and the shards
-  MINUTES=$(python3 -c "print(round(max(0.5, min($MINUTES, ($BUDGET - ($(date +%s) - $called) - 100) / 60)), 2))")
-  echo "training $MINUTES min per arm"
 fi
+# what is left of BUDGET (after the install and any PRE), less ~100 s for start-up, the last
+# validation and the shards
+MINUTES=$(python3 -c "print(round(max(0.5, min($MINUTES, ($BUDGET - ($(date +%s) - $called) - 100) / 60)), 2))")
+echo "training $MINUTES min per arm"
 keep_shards() {  # keep_shards [last]: $OUT/NAME = shards of runs/NAME's best weights, renewed
   # when they change (with "last": the last weights where no best was kept), swapped in whole
   local name weights stamp
