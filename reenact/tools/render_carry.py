@@ -8,7 +8,8 @@ is re-tracked (static mode, as `reenact eval` does) and its six expression featu
 regressed on the driving landmarks' features. A slope of 1.0 means the renderer shows all of the
 expression it was asked for; `reenact eval`'s cross-identity `expression_gain` can be no higher
 than this times the fuser's own gain. `--scale k` drives with `L_n + k * (L_e - L_n)` instead
-(a renderer that is linear keeps its slope).
+(a renderer that is linear keeps its slope). The mouth corners' rise (`smile_lift`, the eval's
+smile row) is printed after the six features' mean, not in it.
 
 Use subjects kept out of `reenact eval --stills` (14, 15) only if you want those people.
 
@@ -39,9 +40,12 @@ def carry(renderer, tracker, pairs, *, scale: float = 1.0, boost=None) -> dict[s
     landmarks (478,3), [expression landmarks (478,3), ...])] in the same crop pixels; boost: an
     `ExpressionBoost` the drive is drawn through (None = drawn as it is; the slope is always
     on the drive itself).
-    Returns {feature: slope} (NaN where the drive did not move the feature) and "frames".
+    Returns {feature: slope} (NaN where the drive did not move the feature), "smile_lift" (the
+    mouth corners' rise, `reenact.metrics.expression.smile_lift`, read the same way) and
+    "frames".
     """
     from reenact.landmarks.expressiveness import FEATURES, relative  # noqa: PLC0415
+    from reenact.metrics.expression import smile_lift  # noqa: PLC0415
 
     asked, seen = [], []
     for crop, neutral, expressions in pairs:
@@ -52,11 +56,13 @@ def carry(renderer, tracker, pairs, *, scale: float = 1.0, boost=None) -> dict[s
             found = tracker.track_one(np.array(renderer.render(drawn), copy=True))
             if found is None:
                 continue
-            asked.append(relative(drive[None], neutral)[0])
-            seen.append(relative(np.asarray(found, np.float32)[None], neutral)[0])
-    a, o = np.array(asked).reshape(-1, len(FEATURES)), np.array(seen).reshape(-1, len(FEATURES))
+            found = np.asarray(found, np.float32)[None]
+            asked.append([*relative(drive[None], neutral)[0], smile_lift(drive[None], neutral)[0]])
+            seen.append([*relative(found, neutral)[0], smile_lift(found, neutral)[0]])
+    names = (*FEATURES, "smile_lift")
+    a, o = np.array(asked).reshape(-1, len(names)), np.array(seen).reshape(-1, len(names))
     out: dict[str, float] = {"frames": float(len(a))}
-    for i, name in enumerate(FEATURES):
+    for i, name in enumerate(names):
         da = a[:, i] - a[:, i].mean() if len(a) else a[:, i]
         spread = float(np.dot(da, da))
         out[name] = float(np.dot(da, o[:, i] - o[:, i].mean()) / spread) if spread > 1e-9 \
@@ -134,9 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             unit = f"frames of {len(pairs)} clips"
         for item in build_eval_renderers(config, []):
             row = carry(item.renderer, tracker, pairs, scale=args.scale, boost=boost)
-            frames = int(row.pop("frames"))
+            frames, lift = int(row.pop("frames")), row.pop("smile_lift")
             print(f"{item.name:18s} " + " ".join(f"{k} {v:.2f}" for k, v in row.items())
-                  + f"  mean {np.nanmean(list(row.values())):.2f} ({frames} {unit})")
+                  + f"  mean {np.nanmean(list(row.values())):.2f}  smile_lift {lift:.2f}"
+                  + f" ({frames} {unit})")
     return 0
 
 

@@ -75,6 +75,9 @@ def test_prepared_clips_drive_their_own_reference_frame(setup, prepared_clip):
     warp = carry(WarpRenderer(size=config.renderer.size), tracker, pairs)
     assert abs(_mouth(still)) < 0.15
     assert _mouth(warp) > 0.6
+    # lp_d13 smiles as he talks: the corners' rise is read too, and only from a drawing
+    assert abs(still["smile_lift"]) < 0.15
+    assert warp["smile_lift"] > 0.5, warp
 
 
 def test_an_empty_prepared_folder_is_a_one_line_error(tmp_path):
