@@ -214,6 +214,7 @@ class RendererBoost:
 
     mouth_width: Annotated[float, Range(1.0, 2.0)] = 1.15
     brows: Annotated[float, Range(1.0, 2.0)] = 1.25
+    lift: Annotated[float, Range(1.0, 2.0)] = 1.15  # the mouth corners' rise (a smile's lift)
 
 
 @dataclass(frozen=True)

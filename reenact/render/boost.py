@@ -1,4 +1,5 @@
-"""The drawn expression boost: a smile's widening and a brow's raise drawn larger than J_gen says.
+"""The drawn expression boost: a smile's widening and lift and a brow's raise drawn larger than
+J_gen says.
 
 Why. The warp (and the warp-guided generator on top of it) moves the target's own pixels: it
 draws an expression's shape, not the folds, cheek bulge and shading that come with it on a real
@@ -25,6 +26,13 @@ frame (before the head's turn), against the target's neutral N:
 - brows b_b: each brow point's vertical change relative to its eye's corners (J against N)
   grows to b_b times itself.
 
+- lift b_l: each mouth corner's rise above the nose base (2), J against N (the eval's smile
+  lift), grows to b_l times itself: the corner and the skin around it move up (or down) by the
+  extra, fully at the corner, falling off to nothing half a mouth width from it, so that the lips'
+  middle stays where J puts it. Measured as above (stop 52, `render_carry --prepared`, 61 training
+  clips, every 6th frame): the warp's drawing read 0.87 of the corners' rise the real frames
+  read, the generator's 0.90; on the four held-out clips 0.81 / 0.81.
+
 Each extra is limited (EXTRA_LIMIT) so that a tracking glitch is never magnified into a tear.
 1 = draw J as fused. Only what the renderer draws is boosted: J_gen itself (the frame's `fused`,
 the eval's "before rendering" row) stays Phi's.
@@ -43,6 +51,8 @@ _CORNERS = (61, 291)
 _BROWS = ((np.asarray(REGIONS["right_brow"]), (33, 133)),
           (np.asarray(REGIONS["left_brow"]), (263, 362)))
 FALLOFF = 0.6  # mouth widths beyond the corners at which the cheeks' share reaches 0
+NOSE_BASE = 2
+LIFT_REACH = 0.5  # mouth widths from a corner at which its lift's share reaches 0
 # the extra, at most: a fraction of the mouth's width; of the eye's width for a brow
 EXTRA_LIMIT = 0.15
 
@@ -59,37 +69,49 @@ def _mouth_weights(neutral: np.ndarray) -> np.ndarray:
     return weight
 
 
+def _lift_weights(neutral: np.ndarray) -> np.ndarray:
+    """(2, 478): each corner's (61, 291) share of its lift per point: 1 at the corner, falling
+    off smoothly to 0 at LIFT_REACH mouth widths from it."""
+    xy = neutral[:, :2]
+    width = float(np.linalg.norm(xy[_CORNERS[1]] - xy[_CORNERS[0]]))
+    near = np.stack([np.linalg.norm(xy - xy[c], axis=1) for c in _CORNERS])
+    return np.clip(1.0 - near / max(LIFT_REACH * width, 1e-6), 0.0, 1.0) ** 1.5
+
+
 class ExpressionBoost:
     """The boost; `apply(J, N)` per frame (see the module docstring).
 
-    mouth_width, brows: the boosts (BOOST_RANGE; 1 = none). The cheeks' shares are worked out
-    once per target neutral N and kept while N stays the same.
+    mouth_width, brows, lift: the boosts (BOOST_RANGE; 1 = none). The cheeks' shares are worked
+    out once per target neutral N and kept while N stays the same.
     """
 
-    def __init__(self, *, mouth_width: float = 1.0, brows: float = 1.0) -> None:
-        for name, value in (("mouth_width", mouth_width), ("brows", brows)):
+    def __init__(self, *, mouth_width: float = 1.0, brows: float = 1.0,
+                 lift: float = 1.0) -> None:
+        for name, value in (("mouth_width", mouth_width), ("brows", brows), ("lift", lift)):
             if not BOOST_RANGE[0] <= value <= BOOST_RANGE[1]:
                 raise ValueError(f"renderer.boost.{name}: {value} is outside "
                                  f"{BOOST_RANGE[0]:g} .. {BOOST_RANGE[1]:g}")
-        self.mouth_width, self.brows = float(mouth_width), float(brows)
+        self.mouth_width, self.brows, self.lift = float(mouth_width), float(brows), float(lift)
         self._neutral: np.ndarray | None = None
         self._weights: np.ndarray | None = None
+        self._lifts: np.ndarray | None = None
 
     @classmethod
     def from_config(cls, config) -> ExpressionBoost:
         """The boost `config.renderer.boost` asks for."""
         b = config.renderer.boost
-        return cls(mouth_width=b.mouth_width, brows=b.brows)
+        return cls(mouth_width=b.mouth_width, brows=b.brows, lift=b.lift)
 
     @property
     def active(self) -> bool:
-        return self.mouth_width != 1.0 or self.brows != 1.0
+        return self.mouth_width != 1.0 or self.brows != 1.0 or self.lift != 1.0
 
     def _for(self, neutral: np.ndarray) -> np.ndarray:
         if self._neutral is None or self._neutral.shape != neutral.shape \
                 or not np.array_equal(self._neutral, neutral):
             self._neutral = np.array(neutral, np.float64)
             self._weights = _mouth_weights(self._neutral)
+            self._lifts = _lift_weights(self._neutral)
         return self._weights
 
     def apply(self, fused: np.ndarray, neutral: np.ndarray) -> np.ndarray:
@@ -110,6 +132,12 @@ class ExpressionBoost:
                                       -EXTRA_LIMIT, EXTRA_LIMIT))
                 centre = out[list(_CORNERS), 0].mean()
                 out[:, 0] += weights * extra * (out[:, 0] - centre)
+        if self.lift != 1.0:
+            self._for(n)
+            limit = EXTRA_LIMIT * float(np.linalg.norm(n[_CORNERS[1], :2] - n[_CORNERS[0], :2]))
+            for corner, weights in zip(_CORNERS, self._lifts):
+                rise = (out[NOSE_BASE, 1] - out[corner, 1]) - (n[NOSE_BASE, 1] - n[corner, 1])
+                out[:, 1] -= weights * float(np.clip((self.lift - 1.0) * rise, -limit, limit))
         if self.brows != 1.0:
             for brow, corners in _BROWS:
                 eye = list(corners)

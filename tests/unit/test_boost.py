@@ -42,8 +42,9 @@ def _width(lm):
 def test_a_boost_of_one_and_a_neutral_face_change_nothing(neutral):
     smile = _smile(neutral)
     assert ExpressionBoost().apply(smile, neutral) is smile
-    np.testing.assert_allclose(ExpressionBoost(mouth_width=1.3, brows=1.4).apply(neutral, neutral),
-                               neutral, atol=1e-3)
+    np.testing.assert_allclose(
+        ExpressionBoost(mouth_width=1.3, brows=1.4, lift=1.5).apply(neutral, neutral), neutral,
+        atol=1e-3)
 
 
 def test_the_widening_and_the_raise_grow_by_the_boost(neutral):
@@ -60,6 +61,36 @@ def test_the_widening_and_the_raise_grow_by_the_boost(neutral):
     cheek = 216  # beside the right mouth corner
     moved, corner = drawn[cheek, 0] - smile[cheek, 0], drawn[61, 0] - smile[61, 0]
     assert 0.05 < moved / corner < 0.95
+
+
+def _lifted(neutral, px):
+    """The neutral with each mouth corner, and the skin within a quarter mouth width of it,
+    `px` higher (a smile's lift; negative: a frown)."""
+    j = neutral.copy()
+    width = _width(neutral)
+    for corner in (61, 291):
+        near = np.linalg.norm(neutral[:, :2] - neutral[corner, :2], axis=1) < 0.25 * width
+        j[near, 1] -= px
+    return j
+
+
+def test_the_corners_rise_grows_by_the_lift(neutral):
+    from reenact.metrics.expression import smile_lift
+
+    for px in (2.0, -1.5):  # a smile's lift, a frown's drop
+        lifted = _lifted(neutral, px)
+        drawn = ExpressionBoost(lift=1.3).apply(lifted, neutral)
+        ratio = smile_lift(drawn[None], neutral)[0] / smile_lift(lifted[None], neutral)[0]
+        assert ratio == pytest.approx(1.3, abs=0.01), px
+        # the lips' middle, the opening, the nose and the brows stay where J puts them
+        for point in (0, 13, 14, 17, 2, *_UPPER):
+            np.testing.assert_allclose(drawn[point], lifted[point], atol=1e-3)
+        # the skin beside a corner follows part of the way
+        moved, corner = drawn[216, 1] - lifted[216, 1], drawn[61, 1] - lifted[61, 1]
+        assert 0.05 < moved / corner < 0.95
+    glitch = _lifted(neutral, 60.0)
+    drawn = ExpressionBoost(lift=2.0).apply(glitch, neutral)
+    assert np.abs(drawn[:, 1] - glitch[:, 1]).max() <= EXTRA_LIMIT * _width(neutral) + 1e-3
 
 
 def test_a_pursed_mouth_is_narrowed_further(neutral):
@@ -83,3 +114,5 @@ def test_the_boost_is_range_checked_at_load():
         load_config(None, ["renderer.boost.brows=2.5"])
     with pytest.raises(ConfigError, match=r"renderer\.boost\.mouth_width"):
         load_config(None, ["renderer.boost.mouth_width=0.5"])
+    with pytest.raises(ConfigError, match=r"renderer\.boost\.lift"):
+        load_config(None, ["renderer.boost.lift=3"])
