@@ -25,6 +25,8 @@ from reenact.landmarks.regions import REGIONS
 FEATURES = ("mouth_open", "mouth_width", "eye_left", "eye_right", "brow_left", "brow_right")
 _LEFT_CORNERS, _RIGHT_CORNERS = (263, 362), (33, 133)
 _LEFT_BROW, _RIGHT_BROW = (300, 293, 334, 296, 336), (70, 63, 105, 66, 107)
+# the mouth corners (mouth_width's points) and the nose base a smile's lift is read from
+MOUTH_CORNERS, NOSE_BASE = (61, 291), 2
 # per brow (left, right): its upper line's points and the eye corners `features` reads its
 # height from (brow_left, brow_right)
 BROW_POINTS = ((_LEFT_BROW, _LEFT_CORNERS), (_RIGHT_BROW, _RIGHT_CORNERS))

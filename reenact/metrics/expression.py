@@ -41,12 +41,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.landmarks.expressiveness import FEATURES, inter_ocular, relative, region_sizes
+from reenact.landmarks.expressiveness import (
+    FEATURES, MOUTH_CORNERS as CORNERS, NOSE_BASE, inter_ocular, relative, region_sizes,
+)
 from reenact.landmarks.head_pose import undo_pose
 from reenact.metrics.series import gain, nanmean, pearson_r
 
 MIN_ACTOR_STD = 0.02  # relative units: below this a feature did not move (tracker noise ~0.005)
-CORNERS, NOSE_BASE = (61, 291), 2
 
 
 def _checked(landmarks) -> np.ndarray:
@@ -66,15 +67,22 @@ def pose_undone(landmarks: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     return out
 
 
+def _read(landmarks, neutral, pose_free: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The checked frames and neutral; with `pose_free` and 3-D landmarks, the frames with their
+    head pose relative to the neutral undone."""
+    points, reference = _checked(landmarks), _checked(neutral)
+    if pose_free and points.shape[-1] == 3 and reference.shape[-1] == 3:
+        points = pose_undone(points.reshape(-1, *points.shape[-2:]), reference) \
+            .reshape(points.shape)
+    return points, reference
+
+
 def relative_features(landmarks, neutral, *, pose_free: bool = True) -> np.ndarray:
     """(T, 478, 2|3) and the face's neutral (478, 2|3) -> (T, 6): change over region size
     (the features and sizes of `reenact.landmarks.expressiveness`, one definition). pose_free:
     with 3-D landmarks, read them with the head pose undone (module docstring); 2-D landmarks
     are read as they are (their features are already free of roll, shift and scale)."""
-    points, reference = _checked(landmarks), _checked(neutral)
-    if pose_free and points.shape[-1] == 3 and reference.shape[-1] == 3:
-        points = pose_undone(points.reshape(-1, *points.shape[-2:]), reference) \
-            .reshape(points.shape)
+    points, reference = _read(landmarks, neutral, pose_free)
     return relative(points, reference)
 
 
@@ -112,10 +120,7 @@ def _corner_height(points: np.ndarray) -> np.ndarray:
 def smile_lift(landmarks, neutral, *, pose_free: bool = True) -> np.ndarray:
     """(T, 478, 2|3) and the face's neutral (478, 2|3) -> (T,): how far the mouth corners rose
     from the neutral's, over its mouth width (module docstring); NaN where a frame is NaN."""
-    points, reference = _checked(landmarks), _checked(neutral)
-    if pose_free and points.shape[-1] == 3 and reference.shape[-1] == 3:
-        points = pose_undone(points.reshape(-1, *points.shape[-2:]), reference) \
-            .reshape(points.shape)
+    points, reference = _read(landmarks, neutral, pose_free)
     mouth = float(region_sizes(reference)[FEATURES.index("mouth_width")])
     return (_corner_height(points) - float(_corner_height(reference))) / mouth
 

@@ -24,8 +24,7 @@ frame (before the head's turn), against the target's neutral N:
   nothing 0.6 mouth widths beyond the corners), so that the skin moves with the corners rather
   than tearing from them; a pursed mouth (w < 0) is narrowed further the same way;
 - brows b_b: each brow point's vertical change relative to its eye's corners (J against N)
-  grows to b_b times itself.
-
+  grows to b_b times itself;
 - lift b_l: each mouth corner's rise above the nose base (2), J against N (the eval's smile
   lift), grows to b_l times itself: the corner and the skin around it move up (or down) by the
   extra, fully at the corner, falling off to nothing half a mouth width from it, so that the lips'
@@ -42,16 +41,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.landmarks.expressiveness import GAIN_REGIONS
+from reenact.landmarks.expressiveness import GAIN_REGIONS, MOUTH_CORNERS, NOSE_BASE
 from reenact.landmarks.regions import REGIONS
 
 BOOST_RANGE = (1.0, 2.0)
 _MOUTH = GAIN_REGIONS["mouth"]
-_CORNERS = (61, 291)
+_CORNERS = MOUTH_CORNERS
 _BROWS = ((np.asarray(REGIONS["right_brow"]), (33, 133)),
           (np.asarray(REGIONS["left_brow"]), (263, 362)))
 FALLOFF = 0.6  # mouth widths beyond the corners at which the cheeks' share reaches 0
-NOSE_BASE = 2
 LIFT_REACH = 0.5  # mouth widths from a corner at which its lift's share reaches 0
 # the extra, at most: a fraction of the mouth's width; of the eye's width for a brow
 EXTRA_LIMIT = 0.15
@@ -106,13 +104,14 @@ class ExpressionBoost:
     def active(self) -> bool:
         return self.mouth_width != 1.0 or self.brows != 1.0 or self.lift != 1.0
 
-    def _for(self, neutral: np.ndarray) -> np.ndarray:
+    def _for(self, neutral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The mouth's (478,) and the corners' lift (2, 478) shares for this neutral."""
         if self._neutral is None or self._neutral.shape != neutral.shape \
                 or not np.array_equal(self._neutral, neutral):
             self._neutral = np.array(neutral, np.float64)
             self._weights = _mouth_weights(self._neutral)
             self._lifts = _lift_weights(self._neutral)
-        return self._weights
+        return self._weights, self._lifts
 
     def apply(self, fused: np.ndarray, neutral: np.ndarray) -> np.ndarray:
         """fused J, neutral N: (478, 2|3) crop pixels -> the landmarks to draw (a new float32
@@ -122,7 +121,7 @@ class ExpressionBoost:
         n = np.asarray(neutral, np.float64)
         out = np.array(fused, np.float64)
         if self.mouth_width != 1.0:
-            weights = self._for(n)
+            weights = self._for(n)[0]
             left, right = _CORNERS
             span_n = n[right, 0] - n[left, 0]
             if span_n > 1e-6:
@@ -133,9 +132,8 @@ class ExpressionBoost:
                 centre = out[list(_CORNERS), 0].mean()
                 out[:, 0] += weights * extra * (out[:, 0] - centre)
         if self.lift != 1.0:
-            self._for(n)
             limit = EXTRA_LIMIT * float(np.linalg.norm(n[_CORNERS[1], :2] - n[_CORNERS[0], :2]))
-            for corner, weights in zip(_CORNERS, self._lifts):
+            for corner, weights in zip(_CORNERS, self._for(n)[1]):
                 rise = (out[NOSE_BASE, 1] - out[corner, 1]) - (n[NOSE_BASE, 1] - n[corner, 1])
                 out[:, 1] -= weights * float(np.clip((self.lift - 1.0) * rise, -limit, limit))
         if self.brows != 1.0:
