@@ -7,8 +7,10 @@ decoded onto the target's face, with what the code does not explain passed throu
   d' the same deviation resized per region onto a mean face (`TrainingFreeFusion.point_scales`
   N_s -> mean face): every face's expression in one geometry.
 - Enc1: the code. The six expression features of `reenact.landmarks.expressiveness.relative`
-  (mouth opening and width, each lid gap, each brow height, over their region's size) and the
-  coordinates of d' on `k` principal directions of what the features leave unexplained.
+  (mouth opening and width, each lid gap, each brow height, over their region's size), with
+  weights fitted so (metadata `lift`) a smile's lift (`expressiveness.lift`: the mouth corners'
+  rise above the nose base over the mouth's width), and the coordinates of d' on `k` principal
+  directions of what the features leave unexplained.
 - Dec: linear, code -> deviation on the mean face. Fitted so that a code decodes to the mean
   deviation of the people who made it: the features decode to their own values (a smile
   keeps its width, an open mouth its opening, a blink its lids; to first order, the features
@@ -40,25 +42,28 @@ from reenact.engine.weights import load_weights
 from reenact.errors import WeightsError
 from reenact.fusion.target_neutral import to_pixels
 from reenact.fusion.transfer import INTENSITY_RANGE, TrainingFreeFusion, check_landmarks
-from reenact.landmarks.expressiveness import FEATURES, features, region_sizes
+from reenact.landmarks.expressiveness import FEATURES, corner_height, features, region_sizes
 from reenact.landmarks.head_pose import undo_pose
 from reenact.landmarks.tracker import NUM_LANDMARKS
 
 ARCH = "fusion_code"
 NUM_FEATURES = len(FEATURES)
+_MOUTH = FEATURES.index("mouth_width")
 
 
 @dataclass(frozen=True)
 class _Neutrals:
     """What depends only on the two neutrals: point scales actor -> mean face, mean face ->
     target and actor -> target ((478,2) each), the actor neutral's features and region sizes
-    ((6,) each, as `expressiveness.relative` divides by them)."""
+    ((6,) each, as `expressiveness.relative` divides by them) and its mouth corners' height
+    (as `expressiveness.lift` reads it)."""
 
     to_mean: np.ndarray
     to_target: np.ndarray
     direct: np.ndarray
     features: np.ndarray
     sizes: np.ndarray
+    corners: float
 
 
 def scale_deviation(deviation: np.ndarray, scales: np.ndarray) -> np.ndarray:
@@ -74,25 +79,27 @@ class CodeFusion:
     """`fuse(source, source_neutral, target_neutral, intensity) -> (478,3)`, see the module doc.
 
     arrays (unit crop coordinates, as `reenact.train.fusion_code.fit` writes them): "mean_face"
-    (478,3), "decoder" (6 + k, 1434): rows decode the six features, then the k coordinates; those
-    k rows are orthonormal, the directions the coordinates are also read on (`directions`).
-    beta: share of the unexplained part passed through; size: the aligned crop side the
-    landmarks are in.
+    (478,3), "decoder" (c + k, 1434): rows decode the c named features (the six, then with
+    `lift` the smile's lift), then the k coordinates; those k rows are orthonormal, the
+    directions the coordinates are also read on (`directions`). beta: share of the unexplained
+    part passed through; size: the aligned crop side the landmarks are in.
     """
 
     name = "network"
 
     def __init__(self, arrays: dict[str, np.ndarray], *, beta: float, size: int,
-                 weights: Path | None = None) -> None:
+                 lift: bool = False, weights: Path | None = None) -> None:
         self.size = int(size)
         self.beta = float(beta)
+        self.lift = bool(lift)
+        self.codes = NUM_FEATURES + int(self.lift)  # the named features' decoder rows
         self.weights = weights
         self.mean_face = to_pixels(arrays["mean_face"], self.size)
         unit = np.asarray(arrays["decoder"], np.float64)
-        if unit.ndim != 2 or unit.shape[0] < NUM_FEATURES or unit.shape[1] != NUM_LANDMARKS * 3:
+        if unit.ndim != 2 or unit.shape[0] < self.codes or unit.shape[1] != NUM_LANDMARKS * 3:
             raise WeightsError(f"{weights or 'fusion code'}: decoder of shape {unit.shape}, "
-                               f"expected ({NUM_FEATURES} + k, {NUM_LANDMARKS * 3})")
-        self.directions = unit[NUM_FEATURES:]  # read in unit coordinates (decode: px * 2 / size)
+                               f"expected ({self.codes} + k, {NUM_LANDMARKS * 3})")
+        self.directions = unit[self.codes:]  # read in unit coordinates (decode: px * 2 / size)
         self.decoder = unit * (self.size / 2.0)  # decodes to pixels of this crop size
         self.free = TrainingFreeFusion()
         self._key: tuple[bytes, bytes] | None = None
@@ -104,9 +111,11 @@ class CodeFusion:
         try:
             arrays = {k: tensors[k].float().numpy() for k in ("mean_face", "decoder")}
             beta = float(meta["beta"])
+            lift = int(meta.get("lift", 0))  # weights of before 2026-11-25 decode six features
         except (KeyError, ValueError) as exc:
             raise WeightsError(f"{path}: incomplete {ARCH} weights ({exc})") from None
-        return cls(arrays, beta=beta, size=config.renderer.size, weights=Path(path))
+        return cls(arrays, beta=beta, size=config.renderer.size, lift=bool(lift),
+                   weights=Path(path))
 
     def _neutrals(self, source_neutral: np.ndarray, target_neutral: np.ndarray) -> _Neutrals:
         """The `_Neutrals` of this pair, computed once while both stay the same."""
@@ -116,7 +125,8 @@ class CodeFusion:
             self._cached = _Neutrals(point_scales(source_neutral, self.mean_face),
                                      point_scales(self.mean_face, target_neutral),
                                      point_scales(source_neutral, target_neutral),
-                                     features(source_neutral), region_sizes(source_neutral))
+                                     features(source_neutral), region_sizes(source_neutral),
+                                     float(corner_height(source_neutral)))
             self._key = key
         return self._cached
 
@@ -126,12 +136,15 @@ class CodeFusion:
         actor whose neutral is `source_neutral`, plus beta of what the code leaves out."""
         deviation = scale_deviation(expression - source_neutral, neutrals.to_mean).reshape(-1)
         code = (features(expression) - neutrals.features) / neutrals.sizes  # = relative()
+        if self.lift:  # = expressiveness.lift()
+            rise = (corner_height(expression) - neutrals.corners) / neutrals.sizes[_MOUTH]
+            code = np.append(code, rise)
         # elementwise products and sums, not BLAS: a multi-threaded BLAS call on vectors this
         # small costs more in thread hand-off than the arithmetic (see fusion.residual)
-        explained = np.einsum("c,cf->f", code, self.decoder[:NUM_FEATURES], optimize=False)
+        explained = np.einsum("c,cf->f", code, self.decoder[:self.codes], optimize=False)
         rest = deviation - explained
         coords = np.einsum("kf,f->k", self.directions, rest, optimize=False) * (2.0 / self.size)
-        kept = np.einsum("k,kf->f", coords, self.decoder[NUM_FEATURES:], optimize=False)
+        kept = np.einsum("k,kf->f", coords, self.decoder[self.codes:], optimize=False)
         return (explained + kept + self.beta * (rest - kept)).reshape(NUM_LANDMARKS, 3)
 
     def fuse(self, source: np.ndarray, source_neutral: np.ndarray, target_neutral: np.ndarray,

@@ -83,6 +83,22 @@ def relative(lm, neutral) -> np.ndarray:
     return (features(lm) - features(neutral)) / region_sizes(neutral)
 
 
+def corner_height(lm) -> np.ndarray:
+    """(..., 478, 2|3) pixels -> (...): the mouth corners' mean height above the nose base, IOD
+    units (image y points down, so a corner rising makes it larger)."""
+    p = _xy(lm)
+    up = p[..., NOSE_BASE, 1] - p[..., list(MOUTH_CORNERS), 1].mean(axis=-1)
+    return up / np.maximum(inter_ocular(p), 1e-6)
+
+
+def lift(lm, neutral) -> np.ndarray:
+    """(..., 478, 2|3) and the face's neutral (478, 2|3) -> (...): a smile's lift, how far the
+    mouth corners rose from the neutral's height over the neutral's mouth width (a frown or a
+    dropping jaw reads negative). Read it with the head pose undone: a nod moves it too."""
+    mouth = region_sizes(neutral)[FEATURES.index("mouth_width")]
+    return (corner_height(lm) - corner_height(neutral)) / mouth
+
+
 def lip_rounding(lm) -> np.ndarray:
     """(..., 478, 2|3) -> (...) the lips' thickness (outer height, upper lip's top 0 to lower
     lip's bottom 17, less the opening 13-14) over the mouth's width (61-291): about 0.3-0.5 on a

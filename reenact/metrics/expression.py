@@ -41,9 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.landmarks.expressiveness import (
-    FEATURES, MOUTH_CORNERS as CORNERS, NOSE_BASE, inter_ocular, relative, region_sizes,
-)
+from reenact.landmarks.expressiveness import FEATURES, lift, relative
 from reenact.landmarks.head_pose import undo_pose
 from reenact.metrics.series import gain, nanmean, pearson_r
 
@@ -110,19 +108,10 @@ def expression_carried(actor, actor_neutral, output, output_neutral) -> dict:
     return found | {"r_2d": flat["r"], "gain_2d": flat["gain"], "features_2d": flat["features"]}
 
 
-def _corner_height(points: np.ndarray) -> np.ndarray:
-    """(..., 478, 2|3) -> (...): the mouth corners' mean height above the nose base, IOD."""
-    xy = points[..., :2]
-    up = xy[..., NOSE_BASE, 1] - xy[..., list(CORNERS), 1].mean(axis=-1)
-    return up / np.maximum(inter_ocular(xy), 1e-6)
-
-
 def smile_lift(landmarks, neutral, *, pose_free: bool = True) -> np.ndarray:
     """(T, 478, 2|3) and the face's neutral (478, 2|3) -> (T,): how far the mouth corners rose
     from the neutral's, over its mouth width (module docstring); NaN where a frame is NaN."""
-    points, reference = _read(landmarks, neutral, pose_free)
-    mouth = float(region_sizes(reference)[FEATURES.index("mouth_width")])
-    return (_corner_height(points) - float(_corner_height(reference))) / mouth
+    return lift(*_read(landmarks, neutral, pose_free))
 
 
 def smile_carried(actor, actor_neutral, output, output_neutral) -> dict:

@@ -6,7 +6,8 @@
 People as `reenact.train.fusion_data.load_people` groups them, the eval's and the validation
 people left out (`HELD_OUT`), each also mirrored. Every training face's deviation from its
 person's neutral, head pose undone, is resized per region onto the mean face; the decoder of the
-six expression features is the weighted least-squares fit of those deviations on their features
+six expression features (with `--lift` also the smile's lift, `expressiveness.lift`) is the
+weighted least-squares fit of those deviations on their features
 (up to `--frames` frames a clip person; a labelled Yale still counts `--stills-weight` times),
 the `--k` directions are the principal directions of what the features leave unexplained. Then
 beta (the share of the unexplained part passed through) is the smallest of `BETAS` whose
@@ -24,7 +25,7 @@ import numpy as np
 
 from reenact.fusion.coded import ARCH, CodeFusion, scale_deviation
 from reenact.fusion.transfer import TrainingFreeFusion
-from reenact.landmarks.expressiveness import relative
+from reenact.landmarks.expressiveness import lift as lift_of, relative
 from reenact.landmarks.head_pose import undo_pose
 from reenact.train.neutral_basis import HELD_OUT, mirror
 
@@ -36,9 +37,9 @@ SIZE = 256  # the crop side the fitted fuser is scored at (the arrays are in uni
 
 
 def rows(people, mean_face: np.ndarray, *, frames: int = 120, stills_weight: float = 10.0,
-         seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features (N,6), deviations on the mean face (N,1434), weights (N,)) of `people`
-    (`fusion_data.Person`, unit coordinates), each face and its mirror image."""
+         seed: int = 0, lift: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features (N,6), with `lift` (N,7), deviations on the mean face (N,1434), weights (N,)) of
+    `people` (`fusion_data.Person`, unit coordinates), each face and its mirror image."""
     free = TrainingFreeFusion()
     rng = np.random.default_rng(seed)
     features, deviations, weights = [], [], []
@@ -50,7 +51,8 @@ def rows(people, mean_face: np.ndarray, *, frames: int = 120, stills_weight: flo
         neutral = np.asarray(person.neutral, np.float64)
         faces = np.stack([undo_pose(f, neutral)[0] for f in person.frames[pick]])
         for n, f in ((neutral, faces), (mirror(neutral), mirror(faces))):
-            features.append(relative(f, n))
+            read = relative(f, n)
+            features.append(np.c_[read, lift_of(f, n)] if lift else read)
             deviations.append(scale_deviation(f - n, free.point_scales(n, mean_face))
                               .reshape(len(f), -1))
             weights.append(np.full(len(f), stills_weight if still else 1.0))
@@ -58,12 +60,13 @@ def rows(people, mean_face: np.ndarray, *, frames: int = 120, stills_weight: flo
 
 
 def fit(people, *, k: int = 4, frames: int = 120, stills_weight: float = 10.0,
-        ridge: float = 1e-3) -> dict[str, np.ndarray]:
-    """The code's arrays (unit coordinates, float32): "mean_face" (478,3), "decoder" (6+k,1434):
-    the features' least-squares decoding, then the k directions (orthonormal)."""
+        ridge: float = 1e-3, lift: bool = False) -> dict[str, np.ndarray]:
+    """The code's arrays (unit coordinates, float32): "mean_face" (478,3), "decoder" (c+k,1434):
+    the c features' least-squares decoding (six, with `lift` seven), then the k directions
+    (orthonormal)."""
     mean = np.mean([p.neutral for p in people], axis=0)
     mean_face = 0.5 * (mean + mirror(mean))
-    x, y, w = rows(people, mean_face, frames=frames, stills_weight=stills_weight)
+    x, y, w = rows(people, mean_face, frames=frames, stills_weight=stills_weight, lift=lift)
     root = np.sqrt(w)[:, None]
     a = x * root
     by_feature = np.linalg.solve(a.T @ a + ridge * np.eye(a.shape[1]), a.T @ (y * root))
@@ -72,8 +75,8 @@ def fit(people, *, k: int = 4, frames: int = 120, stills_weight: float = 10.0,
             "decoder": np.concatenate([by_feature, vt[:k]]).astype(np.float32)}
 
 
-def choose_beta(arrays: dict[str, np.ndarray], cache: str,
-                clips=VALIDATION_CLIPS) -> tuple[float, dict[float, float], float]:
+def choose_beta(arrays: dict[str, np.ndarray], cache: str, clips=VALIDATION_CLIPS, *,
+                lift: bool = False) -> tuple[float, dict[float, float], float]:
     """(beta, live self-NME per beta tried, the training-free transfer's) on `clips`."""
     from pathlib import Path  # noqa: PLC0415
 
@@ -86,7 +89,7 @@ def choose_beta(arrays: dict[str, np.ndarray], cache: str,
     bar = self_nme(TrainingFreeFusion().fuse, cache, clips, live=True)
     scores = {}
     for beta in BETAS:
-        fuser = CodeFusion(arrays, beta=beta, size=SIZE)
+        fuser = CodeFusion(arrays, beta=beta, size=SIZE, lift=lift)
         scores[beta] = self_nme(fuser.fuse, cache, clips, live=True)
         if scores[beta] <= bar:
             return beta, scores, bar
@@ -118,15 +121,18 @@ def _run(argv: list[str] | None) -> int:
     parser.add_argument("--frames", type=int, default=120, help="frames per clip person")
     parser.add_argument("--stills-weight", type=float, default=10.0)
     parser.add_argument("--beta", type=float, default=None, help="default: chosen (see above)")
+    parser.add_argument("--lift", action="store_true",
+                        help="also decode the smile's lift (tried 2026-11-25, see the model card)")
     parser.add_argument("--check", action="store_true", help="score the held-out people")
     parser.add_argument("--prepared", default="",
                         help="with --check: a reenact prepare cache of the Yale stills")
     args = parser.parse_args(argv)
     people = load_people(args.cache)
     train = [p for p in people if p.name not in set(HELD_OUT)]
-    arrays = fit(train, k=args.k, frames=args.frames, stills_weight=args.stills_weight)
+    arrays = fit(train, k=args.k, frames=args.frames, stills_weight=args.stills_weight,
+                 lift=args.lift)
     if args.beta is None:
-        beta, scores, bar = choose_beta(arrays, args.cache)
+        beta, scores, bar = choose_beta(arrays, args.cache, lift=args.lift)
         print(f"beta {beta}: live self NME on {', '.join(VALIDATION_CLIPS)} "
               + ", ".join(f"{b}: {s:.5f}" for b, s in scores.items())
               + f" (training-free {bar:.5f})")
@@ -134,9 +140,11 @@ def _run(argv: list[str] | None) -> int:
         beta = float(args.beta)
     names = sorted(p.name for p in train)
     save_weights(args.out, {k: torch.from_numpy(v) for k, v in arrays.items()},
-                 {"arch": ARCH, "beta": beta, "k": args.k, "people": len(names),
+                 {"arch": ARCH, "beta": beta, "k": args.k, "lift": int(args.lift),
+                  "people": len(names),
                   "trained_on": " ".join(names)}, dtype=torch.float16)
-    print(f"wrote {args.out}: {len(names)} people, 6 features + {args.k} directions, "
+    print(f"wrote {args.out}: {len(names)} people, {6 + args.lift} features + {args.k} "
+          "directions, "
           f"beta {beta}")
     if args.check:
         from reenact.config import load_config  # noqa: PLC0415

@@ -9,7 +9,9 @@ A fuser here is `fuse(source, source_neutral, target) -> J_gen`, batched: (B,478
   expression features of J_gen relative to the target's neutral against the actor's relative to
   theirs (`reenact.landmarks.expressiveness.relative`: each over its region's size): the mean
   regression slope (1 = as much expression as the actor) and the mean Pearson r, over features
-  and pairs. These are `reenact eval`'s expression_gain / expression_r on landmarks alone.
+  and pairs. These are `reenact eval`'s expression_gain / expression_r on landmarks alone;
+  `lift_gain` / `lift_r` the same of a smile's lift (`reenact.metrics.expression.smile_lift`,
+  head pose undone), the eval's smile lift rows, over the pairs whose actor's corners moved.
 - `self_nme` (main only): self-reenactment on landmarks, each held-out clip driving its own
   frame 0 (`self_nme`).
 """
@@ -94,7 +96,9 @@ def carried(actor: np.ndarray, output: np.ndarray) -> tuple[list[float], list[fl
 
 def expression_carried(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
     """Every clip person of `people` driving every other person's neutral (see module doc)."""
-    slopes, rs = [], []
+    from reenact.metrics.expression import smile_lift  # noqa: PLC0415
+
+    slopes, rs, lifts = [], [], []
     for a in (p for p in people if not p.name.startswith("yale_")):
         for b in (p for p in people if p is not a):
             src, src_n, tgt = px(a.frames), px(a.neutral), px(b.neutral)
@@ -102,8 +106,13 @@ def expression_carried(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
             s, r = carried(relative(src, src_n), relative(fused, tgt))
             slopes += s
             rs += r
+            lifts.append(carried(smile_lift(src, src_n)[:, None], smile_lift(fused, tgt)[:, None]))
+    lift_gain = [g for s, _ in lifts for g in s]
+    lift_r = [v for _, r in lifts for v in r]
     return {"gain": float(np.mean(slopes)) if slopes else None,
-            "r": float(np.mean(rs)) if rs else None, "pairs": len(slopes)}
+            "r": float(np.mean(rs)) if rs else None, "pairs": len(slopes),
+            "lift_gain": float(np.mean(lift_gain)) if lift_gain else None,
+            "lift_r": float(np.mean(lift_r)) if lift_r else None}
 
 
 def measure(fuse: Fuse, people: list[Person]) -> dict[str, Any]:

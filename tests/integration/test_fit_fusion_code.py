@@ -45,3 +45,21 @@ def test_a_missing_cache_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "nowhere" in err and "\n" not in err
     assert not out.exists()
+
+
+def test_fit_with_the_smiles_lift(tmp_path, clips_dir, capsys):
+    """`--lift`: the weights say the code also decodes the smile's lift, and the live fuser reads
+    seven features from them; weights without the key decode six (the shipped file). What the
+    seventh feature does is `tests/unit/test_fusion_code.py`'s."""
+    cache = tmp_path / "landmarks"
+    cache.mkdir()
+    for stem in ("lp_d0", "lp_d8"):
+        _save_npz(cache / f"{stem}.npz", **track_clip(clips_dir / f"{stem}.mp4", stride=1,
+                                                       max_frames=20))
+    out = tmp_path / "fusion.safetensors"
+    assert main(["--cache", str(cache), "--out", str(out), "--k", "2", "--lift"]) == 0
+    assert "7 features + 2 directions" in capsys.readouterr().out
+    fuser = build_fuser(load_config(None, ["fusion.kind=network", f"fusion.weights={out}"]))
+    assert fuser.lift and fuser.codes == 7 and fuser.directions.shape == (2, 478 * 3)
+    shipped = build_fuser(load_config(None, ["fusion.kind=network"]))
+    assert not shipped.lift and shipped.codes == 6

@@ -98,7 +98,7 @@ def test_smile_lift_sees_corners_that_keep_their_height(tracked):
     """The re-tracked frames with the mouth corners pinned at their neutral height above the nose
     base (the width and every other point still the actor's): the six expression features score
     it as the self-drive, the smile lift sees nothing carried."""
-    from reenact.metrics.expression import CORNERS, NOSE_BASE
+    from reenact.landmarks.expressiveness import MOUTH_CORNERS as CORNERS, NOSE_BASE
 
     t = tracked
     neutral = np.median(t["static_crop"][:10], axis=0)

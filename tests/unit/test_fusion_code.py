@@ -120,6 +120,33 @@ def test_the_shipped_phi_never_saw_the_held_out_people():
     assert len(trained_on) > 50 and not trained_on & set(HELD_OUT)
 
 
+def test_a_lift_code_carries_the_corners_rise(faces):
+    """A code whose only row decodes the smile's lift (corners up by a known share of the mouth's
+    width on the mean face; every other feature row zero, no directions, beta 0, so nothing else
+    passes): an actor whose corners rise by that much gets the same lift on the target. Read
+    without the lift (six rows, as the shipped weights), the same actor leaves the target as it
+    is: the seventh row is what carries it."""
+    from reenact.landmarks.expressiveness import MOUTH_CORNERS, lift
+    from reenact.train.pairs import unit_landmarks
+
+    neutral, target = faces["neutral"], faces["target"]
+    mean_face = unit_landmarks(neutral, SIZE)
+    row = np.zeros((478, 3), np.float32)
+    row[list(MOUTH_CORNERS), 1] = -np.linalg.norm(  # one unit of lift: a mouth width up
+        mean_face[MOUTH_CORNERS[0], :2] - mean_face[MOUTH_CORNERS[1], :2])
+    decoder = np.zeros((7, 478 * 3), np.float32)
+    decoder[6] = row.reshape(-1)
+    smiling = neutral.copy()
+    smiling[list(MOUTH_CORNERS), 1] -= 0.1 * np.linalg.norm(
+        neutral[MOUTH_CORNERS[0], :2] - neutral[MOUTH_CORNERS[1], :2])
+    assert abs(lift(smiling, neutral) - 0.1) < 1e-6
+    seven = CodeFusion({"mean_face": mean_face, "decoder": decoder}, beta=0.0, size=SIZE,
+                       lift=True)
+    assert abs(lift(seven.fuse(smiling, neutral, target), target) - 0.1) < 0.01
+    six = CodeFusion({"mean_face": mean_face, "decoder": decoder[:6]}, beta=0.0, size=SIZE)
+    np.testing.assert_allclose(six.fuse(smiling, neutral, target), target, atol=1e-3)
+
+
 def test_incomplete_weights_name_the_file(tmp_path: Path):
     import torch
 
