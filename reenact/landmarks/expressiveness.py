@@ -62,7 +62,7 @@ def features(lm) -> np.ndarray:
     """(..., 478, 2|3) pixels -> (..., 6) float64 in IOD units, in `FEATURES` order."""
     p = _xy(lm)
     values = np.stack([
-        _dist(p, 13, 14), _dist(p, 61, 291), _dist(p, 386, 374), _dist(p, 159, 145),
+        _dist(p, 13, 14), _dist(p, *MOUTH_CORNERS), _dist(p, 386, 374), _dist(p, 159, 145),
         _dist(p, _LEFT_BROW, _LEFT_CORNERS), _dist(p, _RIGHT_BROW, _RIGHT_CORNERS),
     ], axis=-1)
     return values / np.maximum(inter_ocular(p), 1e-6)[..., None]
@@ -72,7 +72,7 @@ def region_sizes(neutral) -> np.ndarray:
     """(478, 2|3) neutral -> (6,) the size each feature is divided by, IOD units."""
     p = _xy(neutral)
     scale = max(float(inter_ocular(p)), 1e-6)
-    mouth = _dist(p, 61, 291) / scale
+    mouth = _dist(p, *MOUTH_CORNERS) / scale
     sizes = [mouth, mouth, _dist(p, *_LEFT_CORNERS) / scale, _dist(p, *_RIGHT_CORNERS) / scale,
              *features(p)[4:]]
     return np.maximum(np.array(sizes), 1e-3)
@@ -105,7 +105,7 @@ def lip_rounding(lm) -> np.ndarray:
     relaxed closed mouth, 0.8-1.0 on lips pursed for an "oo" or a kiss, whose corners draw in."""
     p = _xy(lm)
     thickness = _dist(p, 0, 17) - _dist(p, 13, 14)
-    return thickness / np.maximum(_dist(p, 61, 291), 1e-6)
+    return thickness / np.maximum(_dist(p, *MOUTH_CORNERS), 1e-6)
 
 
 def expressiveness(lm: np.ndarray) -> np.ndarray:

@@ -52,7 +52,9 @@ from pathlib import Path
 
 import numpy as np
 
-from reenact.landmarks.expressiveness import FEATURES, features, inter_ocular, relative
+from reenact.landmarks.expressiveness import (
+    FEATURES, MOUTH_CORNERS, features, inter_ocular, relative,
+)
 from reenact.landmarks.head_pose import EYE_RINGS, LOWER_LIDS, UPPER_LIDS
 from reenact.landmarks.regions import REGIONS
 from reenact.metrics.expression import relative_features
@@ -61,7 +63,7 @@ from reenact.pipeline.head_motion import HeadPose, turn_centre
 # each brow's points, and the index of its height in FEATURES (brow_right, brow_left)
 _BROWS = ((REGIONS["right_brow"], 5), (REGIONS["left_brow"], 4))
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each of a lid's 7 points moves
-_UPPER_INNER, _LOWER_INNER, _CORNERS = 13, 14, (61, 291)
+_UPPER_INNER, _LOWER_INNER, _CORNERS = 13, 14, MOUTH_CORNERS
 # each move's features (indices into FEATURES) and the amounts tried by default
 MOVES = {"eyes": ((2, 3), (-0.2, -0.1, 0.1, 0.2)),
          "brows": ((4, 5), (-0.1, 0.1, 0.2)),
