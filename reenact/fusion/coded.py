@@ -7,10 +7,10 @@ decoded onto the target's face, with what the code does not explain passed throu
   d' the same deviation resized per region onto a mean face (`TrainingFreeFusion.point_scales`
   N_s -> mean face): every face's expression in one geometry.
 - Enc1: the code. The six expression features of `reenact.landmarks.expressiveness.relative`
-  (mouth opening and width, each lid gap, each brow height, over their region's size), with
-  weights fitted so (metadata `lift`) a smile's lift (`expressiveness.lift`: the mouth corners'
-  rise above the nose base over the mouth's width), and the coordinates of d' on `k` principal
-  directions of what the features leave unexplained.
+  (mouth opening and width, each lid gap, each brow height, over their region's size); in
+  weights fitted with `--lift` (metadata `lift`: 1) also a smile's lift (`expressiveness.lift`,
+  the mouth corners' rise above the nose base over the mouth's width); and the coordinates of d'
+  on `k` principal directions of what the features leave unexplained.
 - Dec: linear, code -> deviation on the mean face. Fitted so that a code decodes to the mean
   deviation of the people who made it: the features decode to their own values (a smile
   keeps its width, an open mouth its opening, a blink its lids; to first order, the features
