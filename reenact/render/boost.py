@@ -41,14 +41,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.landmarks.expressiveness import GAIN_REGIONS, MOUTH_CORNERS, NOSE_BASE
+from reenact.landmarks.expressiveness import BROW_POINTS, GAIN_REGIONS, MOUTH_CORNERS, NOSE_BASE
 from reenact.landmarks.regions import REGIONS
 
 BOOST_RANGE = (1.0, 2.0)
 _MOUTH = GAIN_REGIONS["mouth"]
-_CORNERS = MOUTH_CORNERS
-_BROWS = ((np.asarray(REGIONS["right_brow"]), (33, 133)),
-          (np.asarray(REGIONS["left_brow"]), (263, 362)))
+# each brow's points and the eye corners its raise is measured from (the brow feature's)
+_BROWS = tuple((np.asarray(REGIONS[f"{side}_brow"]), corners)
+               for side, (_, corners) in zip(("left", "right"), BROW_POINTS))
 FALLOFF = 0.6  # mouth widths beyond the corners at which the cheeks' share reaches 0
 LIFT_REACH = 0.5  # mouth widths from a corner at which its lift's share reaches 0
 # the extra, at most: a fraction of the mouth's width; of the eye's width for a brow
@@ -59,8 +59,8 @@ def _mouth_weights(neutral: np.ndarray) -> np.ndarray:
     """(478,) share of the mouth's sideways stretch each point takes: 1 on the lips, falling off
     smoothly with the distance from the mouth's centre beyond half its width."""
     xy = neutral[:, :2]
-    centre = xy[list(_CORNERS)].mean(axis=0)
-    width = float(np.linalg.norm(xy[_CORNERS[1]] - xy[_CORNERS[0]]))
+    centre = xy[list(MOUTH_CORNERS)].mean(axis=0)
+    width = float(np.linalg.norm(xy[MOUTH_CORNERS[1]] - xy[MOUTH_CORNERS[0]]))
     beyond = np.linalg.norm(xy - centre, axis=1) - width / 2
     weight = np.clip(1.0 - beyond / max(FALLOFF * width, 1e-6), 0.0, 1.0) ** 1.5
     weight[_MOUTH] = 1.0
@@ -71,8 +71,8 @@ def _lift_weights(neutral: np.ndarray) -> np.ndarray:
     """(2, 478): each corner's (61, 291) share of its lift per point: 1 at the corner, falling
     off smoothly to 0 at LIFT_REACH mouth widths from it."""
     xy = neutral[:, :2]
-    width = float(np.linalg.norm(xy[_CORNERS[1]] - xy[_CORNERS[0]]))
-    near = np.stack([np.linalg.norm(xy - xy[c], axis=1) for c in _CORNERS])
+    width = float(np.linalg.norm(xy[MOUTH_CORNERS[1]] - xy[MOUTH_CORNERS[0]]))
+    near = np.stack([np.linalg.norm(xy - xy[c], axis=1) for c in MOUTH_CORNERS])
     return np.clip(1.0 - near / max(LIFT_REACH * width, 1e-6), 0.0, 1.0) ** 1.5
 
 
@@ -122,18 +122,18 @@ class ExpressionBoost:
         out = np.array(fused, np.float64)
         if self.mouth_width != 1.0:
             weights = self._for(n)[0]
-            left, right = _CORNERS
+            left, right = MOUTH_CORNERS
             span_n = n[right, 0] - n[left, 0]
             if span_n > 1e-6:
                 widening = (out[right, 0] - out[left, 0]) / span_n - 1.0
                 # of J's own width, so that the drawn widening is exactly b_w times J's
                 extra = float(np.clip((self.mouth_width - 1.0) * widening / (1.0 + widening),
                                       -EXTRA_LIMIT, EXTRA_LIMIT))
-                centre = out[list(_CORNERS), 0].mean()
+                centre = out[list(MOUTH_CORNERS), 0].mean()
                 out[:, 0] += weights * extra * (out[:, 0] - centre)
         if self.lift != 1.0:
-            limit = EXTRA_LIMIT * float(np.linalg.norm(n[_CORNERS[1], :2] - n[_CORNERS[0], :2]))
-            for corner, weights in zip(_CORNERS, self._for(n)[1]):
+            limit = EXTRA_LIMIT * float(np.linalg.norm(n[MOUTH_CORNERS[1], :2] - n[MOUTH_CORNERS[0], :2]))
+            for corner, weights in zip(MOUTH_CORNERS, self._for(n)[1]):
                 rise = (out[NOSE_BASE, 1] - out[corner, 1]) - (n[NOSE_BASE, 1] - n[corner, 1])
                 out[:, 1] -= weights * float(np.clip((self.lift - 1.0) * rise, -limit, limit))
         if self.brows != 1.0:
