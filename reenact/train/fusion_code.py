@@ -112,7 +112,7 @@ def _run(argv: list[str] | None) -> int:
     import torch  # noqa: PLC0415
 
     from reenact.engine.weights import save_weights  # noqa: PLC0415
-    from reenact.train.fusion_data import load_people  # noqa: PLC0415
+    from reenact.train.fusion_data import cache_digest, load_people  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="cache/landmarks")
@@ -127,7 +127,7 @@ def _run(argv: list[str] | None) -> int:
     parser.add_argument("--prepared", default="",
                         help="with --check: a reenact prepare cache of the Yale stills")
     args = parser.parse_args(argv)
-    people = load_people(args.cache)
+    people, digest = load_people(args.cache), cache_digest(args.cache)
     train = [p for p in people if p.name not in set(HELD_OUT)]
     arrays = fit(train, k=args.k, frames=args.frames, stills_weight=args.stills_weight,
                  lift=args.lift)
@@ -140,12 +140,12 @@ def _run(argv: list[str] | None) -> int:
         beta = float(args.beta)
     names = sorted(p.name for p in train)
     save_weights(args.out, {k: torch.from_numpy(v) for k, v in arrays.items()},
-                 {"arch": ARCH, "beta": beta, "k": args.k, "lift": int(args.lift),
-                  "people": len(names),
+                 {"arch": ARCH, "beta": beta, "cache_digest": digest, "k": args.k,
+                  "lift": int(args.lift), "people": len(names),
                   "trained_on": " ".join(names)}, dtype=torch.float16)
     print(f"wrote {args.out}: {len(names)} people, {6 + args.lift} features + {args.k} "
           "directions, "
-          f"beta {beta}")
+          f"beta {beta}; landmark cache {digest}")
     if args.check:
         from reenact.config import load_config  # noqa: PLC0415
         from reenact.train.fusion_validate import SELF_CLIPS, report  # noqa: PLC0415

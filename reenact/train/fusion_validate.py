@@ -18,6 +18,7 @@ A fuser here is `fuse(source, source_neutral, target) -> J_gen`, batched: (B,478
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -195,6 +196,21 @@ def report(fuse_one, people: list[Person], cache: str, prepared: str = "",
     return row
 
 
+def fitted_on(weights: str, digest: str) -> str:
+    """One line: whether the Phi file `weights` was fitted on the landmark cache whose
+    `cache_digest` is `digest` (the scores of a file fitted on another tracking of the same
+    media differ from its fit's by that tracking's noise)."""
+    from reenact.engine.weights import load_weights  # noqa: PLC0415
+
+    recorded = load_weights(weights)[1].get("cache_digest")
+    if recorded is None:
+        return f"{weights}: its landmark cache is not recorded (fitted before 2026-11-25)"
+    if recorded == digest:
+        return f"{weights}: fitted on this landmark cache ({digest})"
+    return (f"{weights}: fitted on landmark cache {recorded}, scored on {digest}: another "
+            "tracking, so its scores here are not its fit's")
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m reenact.train.fusion_validate [WEIGHTS...]`: the measures above on the test
     people, for the training-free transfer and each Phi weights file."""
@@ -203,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from reenact.config import load_config  # noqa: PLC0415
     from reenact.fusion.network import NetworkFusion  # noqa: PLC0415
-    from reenact.train.fusion_data import load_people  # noqa: PLC0415
+    from reenact.train.fusion_data import cache_digest, load_people  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="*")
@@ -216,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(None)
     fusers = {"training_free": TrainingFreeFusion(),
               **{w: NetworkFusion.from_weights(w, config) for w in args.weights}}
+    digest = cache_digest(args.cache)
+    for w in args.weights:
+        print(fitted_on(w, digest), file=sys.stderr)
     for name, f in fusers.items():
         print(name, json.dumps(report(f.fuse, people, args.cache, args.prepared)))
     return 0

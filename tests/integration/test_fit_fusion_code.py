@@ -6,10 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.config import load_config
+from reenact.engine.weights import load_weights
 from reenact.fusion.coded import CodeFusion
 from reenact.landmarks.expressiveness import relative
 from reenact.pipeline.factory import build_fuser
 from reenact.train.fusion_code import main
+from reenact.train.fusion_data import cache_digest
 from reenact.train.landmark_cache import _save_npz, track_clip, track_stills
 
 
@@ -26,6 +28,9 @@ def test_fit_choose_and_load(tmp_path, clips_dir, media_dir, capsys):
     assert main(["--cache", str(cache), "--out", str(out), "--k", "2"]) == 0
     printed = capsys.readouterr().out
     assert "live self NME on lp_d8" in printed and "5 people" in printed  # lp_d8 held out
+    # the weights name the landmarks they were fitted on
+    assert load_weights(out)[1]["cache_digest"] == cache_digest(cache)
+    assert f"landmark cache {cache_digest(cache)}" in printed
     fuser = build_fuser(load_config(None, ["fusion.kind=network", f"fusion.weights={out}"]))
     assert isinstance(fuser, CodeFusion) and 0.5 <= fuser.beta <= 1.0
     assert fuser.directions.shape == (2, 478 * 3)
