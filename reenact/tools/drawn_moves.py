@@ -42,6 +42,12 @@ well): on sadtalker_people_0 (a closed mouth) +0.1 reads 0.73 / 0.80 of what was
 0.88 / 0.85, -0.1 0.93 / 1.06; on lp_drv_d19 (yawning) +0.1 reads -0.23 / -0.16, +0.2 0.53 /
 0.54, -0.1 1.02 / 0.96. The drawings show the wider mouth: the tracker reads a closed mouth's
 widening short, and barely reads a round open mouth's corners move apart.
+
+The jaw on shut lips (stop 54): the lower inner lip drops with the jaw by construction, not by
+its height, since on a closed mouth it lies on the upper one; before, lp_s0's and lp_drv_d30's
+jaw moves asked an opening of 0.000-0.057 for 0.1-0.3. Now they ask what they say and the warp's
+drawing reads back 1.11-1.39 of it (the generator's 1.13-1.44; sadtalker_people_0 1.23-1.60,
+lp_drv_d12 1.11-1.40): a painted opening reads larger than drawn, not smaller.
 """
 
 from __future__ import annotations
@@ -64,6 +70,9 @@ from reenact.pipeline.head_motion import HeadPose, turn_centre
 _BROWS = ((REGIONS["right_brow"], 5), (REGIONS["left_brow"], 4))
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each of a lid's 7 points moves
 _UPPER_INNER, _LOWER_INNER, _CORNERS = 13, 14, MOUTH_CORNERS
+# the inner lips between the inner corners (78, 308): the lower one drops with the jaw, the upper
+# one stays, however close they lie (on a closed mouth they coincide)
+_LOWER_LIP, _UPPER_LIP = REGIONS["lips_inner"][1:10], REGIONS["lips_inner"][11:20]
 # each move's features (indices into FEATURES) and the amounts tried by default
 MOVES = {"eyes": ((2, 3), (-0.2, -0.1, 0.1, 0.2)),
          "brows": ((4, 5), (-0.1, 0.1, 0.2)),
@@ -91,6 +100,7 @@ def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
         drop = max(amount * width, top - lip)  # never closed past the upper lip
         centre = 0.5 * (xy[_CORNERS[0], 0] + xy[_CORNERS[1], 0])
         below = np.clip((xy[:, 1] - top) / max(lip - top, 1.0), 0.0, 1.0)
+        below[_LOWER_LIP], below[_UPPER_LIP] = 1.0, 0.0  # by y alone a closed mouth stays shut
         side = np.clip(1.5 - np.abs(xy[:, 0] - centre) / width, 0.0, 1.0)
         out[:, 1] += drop * below * side
     elif move == "smile":

@@ -45,6 +45,21 @@ def test_the_moves_are_the_sizes_asked(portrait):
         assert asked == pytest.approx(amount, abs=0.04), (move, amount)
 
 
+def test_the_jaw_opens_a_closed_mouth_by_the_size_asked(portraits_dir):
+    """On a portrait whose lips are shut (their inner points coincide), the jaw move drops the
+    lower lip by the amount asked: by height alone the lower inner lip lies on the upper one and
+    would not move (it asked 0.000-0.057 of 0.1-0.3 here before)."""
+    from reenact.landmarks.expressiveness import relative
+    from reenact.pipeline.target import prepare_target
+
+    neutral = prepare_target(str(portraits_dir / "lp_drv_d30.jpg"), load_config(None)).landmarks_crop
+    for amount in (0.1, 0.2, 0.3):
+        opened = moved(neutral, "jaw", amount)
+        assert relative(opened[None], neutral)[0][0] == pytest.approx(amount, abs=0.01), amount
+        assert (opened[[13, 82, 312], 1] == np.asarray(neutral, np.float32)[[13, 82, 312], 1]).all()
+    assert relative(moved(neutral, "jaw", -0.1)[None], neutral)[0][0] == pytest.approx(0, abs=0.01)
+
+
 def test_a_smile_moves_only_the_mouths_width(portrait):
     """The smile pulls the corners apart and nothing else: no opening, no eye or brow change,
     and the lips keep their order across the mouth (no fold)."""
@@ -116,7 +131,8 @@ def test_a_bad_option_is_a_one_line_error(portraits_dir, flags, named):
 def test_moves_drawn_on_a_turned_head_are_read_with_its_pose_undone(portrait):
     """--turn: the warp draws the moves on the head turned as the live loop turns it, and they are
     read back with the pose undone, as the eval reads a turned output. Measured when written
-    (sadtalker_people_0, yaw 15): jaw +0.2 reads back 1.20, eyes -0.2 0.69 (0.92 unturned)."""
+    (sadtalker_people_0, yaw 15): jaw +0.2 reads back 1.20 (1.54 since the jaw drops the lower
+    inner lip whole, stop 54), eyes -0.2 0.69 (0.92 unturned)."""
     config, target, reader = portrait
     warp = WarpRenderer(size=config.renderer.size)
     moves = {"eyes": ((2, 3), (-0.2,)), "jaw": ((0,), (0.2,))}
