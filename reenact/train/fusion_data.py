@@ -97,6 +97,16 @@ def _yale(path: Path, subjects: set[str] | None) -> list[Person]:
     return people
 
 
+def _landmark_files(cache: str | Path) -> list[Path]:
+    """A landmark cache's `.npz` files in name order; InputError naming the folder if none."""
+    folder = Path(cache)
+    files = sorted(folder.glob("*.npz"))
+    if not files:
+        raise InputError(f"{folder}: no landmark files; run python -m "
+                         "reenact.train.landmark_cache first")
+    return files
+
+
 def cache_digest(cache: str | Path) -> str:
     """A fingerprint of a landmark cache's contents: 16 hex digits of SHA-256 over each `.npz`
     file's name and its arrays (names, dtypes, shapes and values), in name order.
@@ -107,13 +117,8 @@ def cache_digest(cache: str | Path) -> str:
     score can tell whether it sees the landmarks the file was fitted on. The arrays are hashed, not
     the files' bytes, so the same landmarks stored otherwise (compressed, another numpy's zip
     layout) keep their digest."""
-    folder = Path(cache)
-    files = sorted(folder.glob("*.npz"))
-    if not files:
-        raise InputError(f"{folder}: no landmark files; run python -m "
-                         "reenact.train.landmark_cache first")
     digest = hashlib.sha256()
-    for path in files:
+    for path in _landmark_files(cache):
         digest.update(path.name.encode() + b"\0")
         with np.load(path, allow_pickle=False) as data:
             for key in sorted(data.files):
@@ -127,11 +132,7 @@ def load_people(cache: str | Path, *, include=None, exclude=()) -> list[Person]:
     """Every person in a landmark cache folder (`<clip>.npz`, `expressions.npz` for Yale).
 
     include: person names to keep (None = all); exclude: person names to drop."""
-    folder = Path(cache)
-    files = sorted(folder.glob("*.npz"))
-    if not files:
-        raise InputError(f"{folder}: no landmark files; run python -m "
-                         "reenact.train.landmark_cache first")
+    files = _landmark_files(cache)
     wanted = None if include is None else set(include)
     clips: dict[str, list[np.ndarray]] = {}
     people: list[Person] = []
