@@ -46,8 +46,9 @@ widening short, and barely reads a round open mouth's corners move apart.
 The jaw on shut lips (stop 54): the lower inner lip drops with the jaw by construction, not by
 its height, since on a closed mouth it lies on the upper one; before, lp_s0's and lp_drv_d30's
 jaw moves asked an opening of 0.000-0.057 for 0.1-0.3. Now they ask what they say and the warp's
-drawing reads back 1.11-1.39 of it (the generator's 1.13-1.44; sadtalker_people_0 1.23-1.60,
-lp_drv_d12 1.11-1.40): a painted opening reads larger than drawn, not smaller.
+drawing reads back 1.11-1.39 of it (the generator's 1.13-1.44; warp / generator on
+sadtalker_people_0 1.23-1.60 / 1.21-1.61, on lp_drv_d12 1.27-1.40 / 1.19-1.60): a painted
+opening reads larger than drawn, not smaller.
 """
 
 from __future__ import annotations
