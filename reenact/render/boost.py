@@ -55,12 +55,17 @@ LIFT_REACH = 0.5  # mouth widths from a corner at which its lift's share reaches
 EXTRA_LIMIT = 0.15
 
 
+def _mouth_span(xy: np.ndarray) -> float:
+    """The distance between the mouth corners of (478, 2+) points, pixels."""
+    return float(np.linalg.norm(xy[MOUTH_CORNERS[1], :2] - xy[MOUTH_CORNERS[0], :2]))
+
+
 def _mouth_weights(neutral: np.ndarray) -> np.ndarray:
     """(478,) share of the mouth's sideways stretch each point takes: 1 on the lips, falling off
     smoothly with the distance from the mouth's centre beyond half its width."""
     xy = neutral[:, :2]
     centre = xy[list(MOUTH_CORNERS)].mean(axis=0)
-    width = float(np.linalg.norm(xy[MOUTH_CORNERS[1]] - xy[MOUTH_CORNERS[0]]))
+    width = _mouth_span(xy)
     beyond = np.linalg.norm(xy - centre, axis=1) - width / 2
     weight = np.clip(1.0 - beyond / max(FALLOFF * width, 1e-6), 0.0, 1.0) ** 1.5
     weight[_MOUTH] = 1.0
@@ -71,7 +76,7 @@ def _lift_weights(neutral: np.ndarray) -> np.ndarray:
     """(2, 478): each corner's (61, 291) share of its lift per point: 1 at the corner, falling
     off smoothly to 0 at LIFT_REACH mouth widths from it."""
     xy = neutral[:, :2]
-    width = float(np.linalg.norm(xy[MOUTH_CORNERS[1]] - xy[MOUTH_CORNERS[0]]))
+    width = _mouth_span(xy)
     near = np.stack([np.linalg.norm(xy - xy[c], axis=1) for c in MOUTH_CORNERS])
     return np.clip(1.0 - near / max(LIFT_REACH * width, 1e-6), 0.0, 1.0) ** 1.5
 
@@ -132,7 +137,7 @@ class ExpressionBoost:
                 centre = out[list(MOUTH_CORNERS), 0].mean()
                 out[:, 0] += weights * extra * (out[:, 0] - centre)
         if self.lift != 1.0:
-            limit = EXTRA_LIMIT * float(np.linalg.norm(n[MOUTH_CORNERS[1], :2] - n[MOUTH_CORNERS[0], :2]))
+            limit = EXTRA_LIMIT * _mouth_span(n)
             for corner, weights in zip(MOUTH_CORNERS, self._for(n)[1]):
                 rise = (out[NOSE_BASE, 1] - out[corner, 1]) - (n[NOSE_BASE, 1] - n[corner, 1])
                 out[:, 1] -= weights * float(np.clip((self.lift - 1.0) * rise, -limit, limit))

@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from reenact.fusion.coded import ARCH, CodeFusion, scale_deviation
+from reenact.fusion.coded import ARCH, NUM_FEATURES, CodeFusion, scale_deviation
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.landmarks.expressiveness import lift as lift_of, relative
 from reenact.landmarks.head_pose import undo_pose
@@ -143,9 +143,8 @@ def _run(argv: list[str] | None) -> int:
                  {"arch": ARCH, "beta": beta, "cache_digest": digest, "k": args.k,
                   "lift": int(args.lift), "people": len(names),
                   "trained_on": " ".join(names)}, dtype=torch.float16)
-    print(f"wrote {args.out}: {len(names)} people, {6 + args.lift} features + {args.k} "
-          "directions, "
-          f"beta {beta}; landmark cache {digest}")
+    print(f"wrote {args.out}: {len(names)} people, {NUM_FEATURES + args.lift} features + "
+          f"{args.k} directions, beta {beta}; landmark cache {digest}")
     if args.check:
         from reenact.config import load_config  # noqa: PLC0415
         from reenact.train.fusion_validate import SELF_CLIPS, report  # noqa: PLC0415

@@ -99,7 +99,7 @@ def expression_carried(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
     """Every clip person of `people` driving every other person's neutral (see module doc)."""
     from reenact.metrics.expression import smile_lift  # noqa: PLC0415
 
-    slopes, rs, lifts = [], [], []
+    slopes, rs, lift_gain, lift_r = [], [], [], []
     for a in (p for p in people if not p.name.startswith("yale_")):
         for b in (p for p in people if p is not a):
             src, src_n, tgt = px(a.frames), px(a.neutral), px(b.neutral)
@@ -107,9 +107,9 @@ def expression_carried(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
             s, r = carried(relative(src, src_n), relative(fused, tgt))
             slopes += s
             rs += r
-            lifts.append(carried(smile_lift(src, src_n)[:, None], smile_lift(fused, tgt)[:, None]))
-    lift_gain = [g for s, _ in lifts for g in s]
-    lift_r = [v for _, r in lifts for v in r]
+            s, r = carried(smile_lift(src, src_n)[:, None], smile_lift(fused, tgt)[:, None])
+            lift_gain += s
+            lift_r += r
     return {"gain": float(np.mean(slopes)) if slopes else None,
             "r": float(np.mean(rs)) if rs else None, "pairs": len(slopes),
             "lift_gain": float(np.mean(lift_gain)) if lift_gain else None,
