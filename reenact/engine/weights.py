@@ -7,6 +7,11 @@ order: the file exists; it is not a pickle / torch.save zip (refused before anyt
 its header and data are whole; its metadata matches what the caller expects; every float is
 finite (no NaN / inf); and, for `load_into`, its keys and shapes match the module. Each failure is
 one WeightsError line that names the file.
+
+The same tensors and metadata always give the same bytes: safetensors (0.8.0) writes the
+metadata in a random order each process (safetensors issue #584), so `save_weights` puts the
+header's metadata keys in sorted order before writing. A refit that changes nothing then leaves
+the file, and its checksum, unchanged.
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ def save_weights(
     metadata = _stringify_meta(meta)
     metadata["format"] = FORMAT
     metadata["storage_dtype"] = str(dtype).replace("torch.", "") if dtype else "native"
-    payload = safetensors_save(_to_storage(state_dict, dtype), metadata=metadata)
+    payload = _sorted_metadata(safetensors_save(_to_storage(state_dict, dtype), metadata=metadata))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -90,6 +95,25 @@ def save_weights(
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _sorted_metadata(payload: bytes) -> bytes:
+    """safetensors bytes with the header's `__metadata__` keys in sorted order (the module doc).
+
+    The header is 8 bytes of little-endian length, then that many bytes of JSON padded with
+    spaces; reordering keys keeps its length, so the tensors' offsets stay as they are. Should
+    the JSON come out longer than safetensors wrote it (it never has), the payload is returned
+    as it is."""
+    (size,) = struct.unpack("<Q", payload[:8])
+    header = json.loads(payload[8:8 + size])
+    meta = header.pop("__metadata__", None)
+    if not meta:
+        return payload
+    text = json.dumps({"__metadata__": dict(sorted(meta.items())), **header},
+                      separators=(",", ":"), ensure_ascii=False).encode()
+    if len(text) > size:
+        return payload
+    return payload[:8] + text.ljust(size) + payload[8 + size:]
 
 
 def save_module(

@@ -192,3 +192,32 @@ def test_weights_that_are_not_finite_are_refused(tmp_path: Path, bad: float) -> 
         load_into(small_unet(1), path)
     save_weights(tmp_path / "fine.safetensors", model.state_dict(), model.arch_meta())
     load_into(small_unet(1), tmp_path / "fine.safetensors")  # the same weights, finite, load
+
+
+_SAVE_IN_A_PROCESS = """
+import sys, torch
+from reenact.engine.weights import save_weights
+state = {"w": torch.arange(12.0).reshape(3, 4), "b": torch.ones(4, dtype=torch.float16)}
+save_weights(sys.argv[1], state, {f"key{i:02d}": f"value {i}" for i in range(16)})
+"""
+
+
+def test_the_same_weights_give_the_same_bytes_in_every_process(tmp_path: Path) -> None:
+    """safetensors writes metadata in a random order per process (its issue #584): two saves
+    of the same weights differed byte for byte, so a refit that changed nothing changed the file
+    and its checksum. The header's metadata keys are now sorted, and the file still loads."""
+    import json
+    import struct
+    import subprocess
+    import sys
+
+    paths = [tmp_path / f"w{i}.safetensors" for i in range(3)]
+    for path in paths:
+        subprocess.run([sys.executable, "-c", _SAVE_IN_A_PROCESS, str(path)], check=True)
+    first = paths[0].read_bytes()
+    assert all(p.read_bytes() == first for p in paths[1:])
+    (size,) = struct.unpack("<Q", first[:8])
+    keys = list(json.loads(first[8:8 + size])["__metadata__"])
+    assert keys == sorted(keys) and len(keys) == 18  # 16 + format + storage_dtype
+    tensors, meta = load_weights(paths[0])
+    assert meta["key07"] == "value 7" and torch.equal(tensors["w"], torch.arange(12.0).reshape(3, 4))
