@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import pickle
+import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,11 +210,6 @@ def test_the_same_weights_give_the_same_bytes_in_every_process(tmp_path: Path) -
     """safetensors writes metadata in a random order per process (its issue #584): two saves
     of the same weights differed byte for byte, so a refit that changed nothing changed the file
     and its checksum. The header's metadata keys are now sorted, and the file still loads."""
-    import json
-    import struct
-    import subprocess
-    import sys
-
     paths = [tmp_path / f"w{i}.safetensors" for i in range(3)]
     for path in paths:
         subprocess.run([sys.executable, "-c", _SAVE_IN_A_PROCESS, str(path)], check=True)
