@@ -105,6 +105,11 @@ class StreamConfig:
     # past "no jump larger than the actor's + 1 deg", so the default stays 1
     head_pitch_gain: Annotated[float, TURN_GAIN] = 1.0
     head_yaw_gain: Annotated[float, TURN_GAIN] = 1.0
+    # the face mesh reads an opening jaw as the head tilting back (about 5 degrees per inter-ocular
+    # distance of lip gap, each face by its own amount and sign): the actor's share is learnt and
+    # taken out of the nod (reenact.pipeline.head_motion.JawPitch), so the head does not bob on
+    # every syllable; false leaves the pitch as tracked
+    head_jaw_decouple: bool = True
     head_max_roll_deg: Degrees = 20.0  # roll limit
     gaze: bool = True  # the output's irises follow the actor's gaze
     # the actor's iris offset is multiplied by this before it is drawn (a rendered iris shows

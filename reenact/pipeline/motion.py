@@ -37,7 +37,7 @@ class MotionStage:
         s = config.stream
         self.head = HeadMotion(s.head_motion, max_turn_deg=s.head_max_deg,
                                max_roll_deg=s.head_max_roll_deg, pitch_gain=s.head_pitch_gain,
-                               yaw_gain=s.head_yaw_gain,
+                               yaw_gain=s.head_yaw_gain, jaw_decouple=s.head_jaw_decouple,
                                reference_frames=max(1, s.neutral_frames))
         self.eyes = EyeTransfer(gaze=s.gaze, gaze_gain=s.gaze_gain,
                                 gaze_vertical=s.gaze_vertical, lid_follow=s.lid_follow,

@@ -8,7 +8,7 @@ import pytest
 from reenact.landmarks.head_pose import (
     euler_deg, eye_openness, gaze, head_angles, rigid_fit, rotate_mesh, rotation_matrix,
 )
-from reenact.pipeline.head_motion import HeadMotion, HeadPose, check_mode, soft_limit
+from reenact.pipeline.head_motion import HeadMotion, HeadPose, JawPitch, check_mode, soft_limit
 from reenact.errors import ConfigError
 
 
@@ -119,3 +119,60 @@ def test_a_turn_swings_the_face_about_a_point_behind_it(face):
         moved[OUTLINE_SIDES].mean()
     assert nose > eyes > outline, (nose, eyes, outline)
     assert outline < 0.5 * nose
+
+
+def _talking(jaw_slope: float, seconds: float = 20.0, fps: float = 30.0):
+    """(t, gap, nod, pitch): syllables opening the lips about 3 times a second (gap, IOD), slow
+    real nods (degrees), and the tracked pitch: the nod plus `jaw_slope` times the gap, plus
+    noise."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * fps)) / fps
+    gap = np.clip(0.12 + 0.1 * np.sin(2 * np.pi * 3.1 * t) + 0.03 * rng.standard_normal(len(t)),
+                  0.0, None)
+    nod = 4.0 * np.sin(2 * np.pi * 0.25 * t)
+    return t, gap, nod, nod + jaw_slope * gap + 0.1 * rng.standard_normal(len(t))
+
+
+@pytest.mark.parametrize("jaw_slope", [-6.0, 5.0])
+def test_the_jaws_share_of_the_pitch_is_learnt_and_taken_out(jaw_slope):
+    """The tracker's nod on every syllable is learnt per actor, either way round, and taken out;
+    the slow real nod stays."""
+    t, gap, nod, pitch = _talking(jaw_slope)
+    jaw = JawPitch()
+    out = np.array([jaw.correct(p, g, s) for p, g, s in zip(pitch, gap, t)])
+    assert jaw.slope == pytest.approx(jaw_slope, rel=0.2)
+    last = slice(-300, None)
+    before = np.std(pitch[last] - nod[last])
+    after = np.std(out[last] - nod[last])
+    assert after < 0.4 * before  # the rest is the tracked pitch's own noise (0.1)
+    assert np.corrcoef(out[last], nod[last])[0, 1] > 0.99
+
+
+def test_without_lip_movement_the_pitch_passes_and_a_reset_forgets():
+    jaw = JawPitch()
+    for i in range(300):  # lips still: no evidence, nothing taken out
+        assert jaw.correct(3.0 * np.sin(i / 20), 0.05, i / 30) == pytest.approx(3.0 * np.sin(i / 20))
+    t, gap, _, pitch = _talking(-6.0, seconds=10.0)
+    for p, g, s in zip(pitch, gap, t):
+        jaw.correct(p, g, s)
+    assert jaw.slope < -4.0
+    jaw.reset()
+    assert jaw.slope == 0.0
+
+
+def test_head_motion_takes_the_jaws_nod_out_only_when_asked(face):
+    """The gap is the inner lips' (13, 14) change from the neutral's; jaw_decouple=False leaves
+    the tracked pitch alone."""
+    t, gap, _, pitch = _talking(-6.0, seconds=10.0)
+    iod = float(np.linalg.norm(face[263, :2] - face[33, :2]))
+    centre = face.mean(axis=0)
+    poses = {}
+    for decouple in (False, True):
+        head = HeadMotion("rotate", jaw_decouple=decouple, max_turn_deg=30.0)
+        for p, g, s in zip(pitch, gap, t):
+            frame = rotate_mesh(face, rotation_matrix(p, 0.0, 0.0), centre)
+            frame[14, 1] += g * iod  # the lower inner lip drops by the gap
+            _, pose = head.observe(frame, face, None, s)
+        poses[decouple] = pose.pitch, head.jaw
+    assert poses[False][1] is None
+    assert poses[True][1].slope < -3.0
