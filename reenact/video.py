@@ -16,6 +16,7 @@ Frames are `(H, W, 3) uint8 RGB`, at the displayed size or resized to `size=(wid
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -216,7 +217,9 @@ class VideoReader:
         while True:
             first_s = last_s = None
             for frame in self._decode_pass():
-                t = frame.time if frame.time is not None else (last_s or 0.0) + frame_s
+                t = frame.time
+                if t is None or not math.isfinite(t):  # no pts (a truncated file's last frames)
+                    t = (last_s or 0.0) + frame_s
                 first_s = t if first_s is None else first_s
                 last_s = t
                 yield frame, offset_s + t - first_s

@@ -224,3 +224,20 @@ def test_unsupported_codec(tmp_path: Path, clip_frames) -> None:
     with pytest.raises(InputError, match="unsupported video codec") as exc:
         VideoSource(VideoSource.Options(path=str(path)))
     _one_line_naming(exc, path)
+
+
+def test_a_truncated_fragmented_video_keeps_counting_time(tmp_path: Path, clip_frames,
+                                                         encode_clip) -> None:
+    """The frames a truncated fragmented file's decoder still holds at the break come without a
+    presentation time (PyAV gives NaN): each gets the last time plus one frame, so the live
+    loop's clocks (smoothing, head motion) keep running."""
+    frames = [cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA) for f in clip_frames]
+    intact = encode_clip(tmp_path / "intact.mp4", frames, options={"g": "5"},
+                         container_options={"movflags": "frag_keyframe+empty_moov"})
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(intact.read_bytes()[: len(intact.read_bytes()) // 2])
+    with VideoSource(VideoSource.Options(path=str(cut), on_decode_error="truncate")) as source:
+        times = np.array([frame.pts_s for frame in _read_all(source)])
+    assert len(times) >= 5
+    assert np.isfinite(times).all()
+    assert (np.diff(times) > 0).all()
