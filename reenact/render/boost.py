@@ -125,8 +125,8 @@ class ExpressionBoost:
             return fused
         n = np.asarray(neutral, np.float64)
         out = np.array(fused, np.float64)
+        mouth_shares, lift_shares = self._for(n)
         if self.mouth_width != 1.0:
-            weights = self._for(n)[0]
             left, right = MOUTH_CORNERS
             span_n = n[right, 0] - n[left, 0]
             if span_n > 1e-6:
@@ -135,12 +135,12 @@ class ExpressionBoost:
                 extra = float(np.clip((self.mouth_width - 1.0) * widening / (1.0 + widening),
                                       -EXTRA_LIMIT, EXTRA_LIMIT))
                 centre = out[list(MOUTH_CORNERS), 0].mean()
-                out[:, 0] += weights * extra * (out[:, 0] - centre)
+                out[:, 0] += mouth_shares * extra * (out[:, 0] - centre)
         if self.lift != 1.0:
             limit = EXTRA_LIMIT * _mouth_span(n)
-            for corner, weights in zip(MOUTH_CORNERS, self._for(n)[1]):
+            for corner, shares in zip(MOUTH_CORNERS, lift_shares):
                 rise = (out[NOSE_BASE, 1] - out[corner, 1]) - (n[NOSE_BASE, 1] - n[corner, 1])
-                out[:, 1] -= weights * float(np.clip((self.lift - 1.0) * rise, -limit, limit))
+                out[:, 1] -= shares * float(np.clip((self.lift - 1.0) * rise, -limit, limit))
         if self.brows != 1.0:
             for brow, corners in _BROWS:
                 eye = list(corners)
