@@ -30,7 +30,7 @@ from reenact.pipeline.motion import MotionStage
 from reenact.pipeline.presets import PresetMixer
 from reenact.pipeline.render_ahead import FrameJob, splits
 from reenact.pipeline.target import PreparedTarget
-from reenact.pipeline.timing import StageTimer
+from reenact.pipeline.timing import StageTimer, StreamClock
 from reenact.render import moves_face
 from reenact.render.boost import ExpressionBoost
 
@@ -127,6 +127,7 @@ class Reenactor:
         self.frames_without_face = 0
         self.presets = PresetMixer.from_config(config)  # expression presets (keys 1-6)
         self._t_s = 0.0
+        self.clock = StreamClock()  # frame times finite and going forward, for every stage
         self.target = target
         # head motion and eyes, around fusion and composite (a video target's head is its own)
         self.motion = MotionStage(config, neutral_given=given)
@@ -149,7 +150,7 @@ class Reenactor:
         (`job.launch(worker)` runs it there; else `finish` runs it). The job carries what was
         tracked in the frame (`image_landmarks`)."""
         clock = _Clock(self.timer)
-        self._t_s = t_s
+        t_s = self._t_s = self.clock(t_s)
         if self.target_video is not None:
             start = time.perf_counter_ns()  # a moving target: its next prepared frame
             self._use_target(self.target_video.next())
@@ -201,7 +202,7 @@ class Reenactor:
     def stalled(self, t_s: float) -> np.ndarray:
         """The frame to send while the camera delivers nothing: as if the face were lost."""
         self.landmark_filter.reset()
-        return self.face_lost.lost(t_s, self.target.frame)
+        return self.face_lost.lost(self.clock(t_s), self.target.frame)
 
     # -- stages ----------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
-"""Per-stage timing in ring buffers: median and p99 per stage, printed as a table."""
+"""Per-stage timing in ring buffers (median and p99 per stage, printed as a table), and the
+stream clock that keeps frame times finite and going forward (`StreamClock`)."""
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -100,3 +102,42 @@ class StageTimer:
             rows.append(f"{name:<10} {v['median_ms']:>10.2f} {v['p99_ms']:>10.2f} {v['count']:>8d}")
         rows.append(f"end-to-end {self.fps():.1f} fps over {self._frames} frames")
         return "\n".join(rows)
+
+
+class StreamClock:
+    """Each frame's time as the stages use it: finite, and never going back.
+
+    The stages measure time between frames: the landmark smoothing, the head motion's averages,
+    the preset blends, the face-lost hold and fade, a target switch's cross-fade. A source's
+    times are not always fit for that. A damaged file's last frames can come without one (NaN),
+    a network stream that reconnects starts its clock again, and a file spliced from pieces can
+    jump back. A NaN or backward time stops those stages or runs them backwards: a cross-fade
+    whose start is NaN mixes every later frame to black.
+
+    `clock(t_s)` returns the source's own time while its times go forward, so a well-timed
+    source is not changed at all. A missing time, or one behind the last, becomes the last time
+    plus the last step between frames. The source's later times are then shifted to carry on
+    from there.
+    """
+
+    MAX_STEP_S = 0.5  # a longer gap (a pause) is not taken as the frame step
+
+    def __init__(self, step_s: float = 1.0 / 30.0) -> None:
+        self.step_s = float(step_s)
+        self.offset_s = 0.0  # added to the source's times after a jump back
+        self._last: float | None = None
+
+    def __call__(self, t_s: float) -> float:
+        t = float(t_s) + self.offset_s
+        if self._last is None:
+            if not math.isfinite(t):
+                self.offset_s, t = 0.0, 0.0
+        elif not math.isfinite(t) or t < self._last:
+            mended = self._last + self.step_s
+            if math.isfinite(t):
+                self.offset_s += mended - t
+            t = mended
+        elif 0.0 < t - self._last <= self.MAX_STEP_S:
+            self.step_s = t - self._last
+        self._last = t
+        return t
