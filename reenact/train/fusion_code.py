@@ -106,14 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _run(argv: list[str] | None) -> int:
-    import json  # noqa: PLC0415
-
-    import torch  # noqa: PLC0415
-
-    from reenact.engine.weights import save_weights  # noqa: PLC0415
-    from reenact.train.fusion_data import cache_digest, load_people  # noqa: PLC0415
-
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="cache/landmarks")
     parser.add_argument("--out", required=True, help="the .safetensors file to write")
@@ -126,7 +119,16 @@ def _run(argv: list[str] | None) -> int:
     parser.add_argument("--check", action="store_true", help="score the held-out people")
     parser.add_argument("--prepared", default="",
                         help="with --check: a reenact prepare cache of the Yale stills")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _run(argv: list[str] | None) -> int:
+    import torch  # noqa: PLC0415
+
+    from reenact.engine.weights import save_weights  # noqa: PLC0415
+    from reenact.train.fusion_data import cache_digest, load_people  # noqa: PLC0415
+
+    args = _parser().parse_args(argv)
     people, digest = load_people(args.cache), cache_digest(args.cache)
     train = [p for p in people if p.name not in set(HELD_OUT)]
     arrays = fit(train, k=args.k, frames=args.frames, stills_weight=args.stills_weight,
@@ -146,18 +148,25 @@ def _run(argv: list[str] | None) -> int:
     print(f"wrote {args.out}: {len(names)} people, {NUM_FEATURES + args.lift} features + "
           f"{args.k} directions, beta {beta}; landmark cache {digest}")
     if args.check:
-        from reenact.config import load_config  # noqa: PLC0415
-        from reenact.train.fusion_validate import SELF_CLIPS, report  # noqa: PLC0415
-
-        fitted = CodeFusion.from_weights(args.out, load_config(None))  # as written: fp16
-        for group in (TEST, VALIDATION):
-            held = [p for p in people if p.name in group]
-            for name, fuser in (("training_free", TrainingFreeFusion()), ("phi", fitted)):
-                clips = SELF_CLIPS if group is TEST else VALIDATION_CLIPS
-                row = report(fuser.fuse, held, args.cache,
-                             args.prepared if group is TEST else "", clips)
-                print(f"{'test' if group is TEST else 'validation'} {name}", json.dumps(row))
+        _check(args.out, people, args.cache, args.prepared)
     return 0
+
+
+def _check(weights: str, people, cache: str, prepared: str) -> None:
+    """Print the training-free transfer's and the fitted Phi's scores on the test and the
+    validation people."""
+    import json  # noqa: PLC0415
+
+    from reenact.config import load_config  # noqa: PLC0415
+    from reenact.train.fusion_validate import SELF_CLIPS, report  # noqa: PLC0415
+
+    fitted = CodeFusion.from_weights(weights, load_config(None))  # as written: fp16
+    for group in (TEST, VALIDATION):
+        held = [p for p in people if p.name in group]
+        for name, fuser in (("training_free", TrainingFreeFusion()), ("phi", fitted)):
+            clips = SELF_CLIPS if group is TEST else VALIDATION_CLIPS
+            row = report(fuser.fuse, held, cache, prepared if group is TEST else "", clips)
+            print(f"{'test' if group is TEST else 'validation'} {name}", json.dumps(row))
 
 
 if __name__ == "__main__":
