@@ -154,7 +154,7 @@ def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
         return []
     base = reading(start)
     out = []
-    for move, (features, amounts) in moves.items():
+    for move, (indices, amounts) in moves.items():
         for amount in amounts:
             landmarks = moved(neutral, move, amount)
             drawn = np.array(renderer.render(pose.turn(landmarks, centre)), copy=True)
@@ -163,7 +163,7 @@ def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
             asked = relative(landmarks[None], neutral)[0]
             found = reader(drawn)
             read = reading(found) - base if found is not None else np.full(len(FEATURES), np.nan)
-            idx = list(features)
+            idx = list(indices)
             out.append(Reading(move, float(amount), float(asked[idx].mean()),
                                float(read[idx].mean())))
     return out
