@@ -28,6 +28,7 @@ SUMMARY_COLUMNS = (
 
 # What a viewer sees (`reenact.eval.viewer`): carried from the actor (cross), then the composited
 # frame, sharpness and the mouth / eye boxes (self).
+HEAD_SWEEP_KEYS = ("head_sweep_r", "head_sweep_pitch_gain", "head_sweep_yaw_gain")
 VIEWER_COLUMNS = (
     ("expression_r", "expression r ↑", 3),
     ("expression_gain", "expression gain →1", 3),
@@ -43,6 +44,9 @@ VIEWER_COLUMNS = (
     ("gaze_sweep_r", "gaze sweep r ↑", 3),
     ("gaze_sweep_gain", "gaze sweep gain", 3),
     ("head_r", "head r ↑", 3),
+    ("head_sweep_r", "head sweep r ↑", 3),
+    ("head_sweep_pitch_gain", "head sweep nod gain →1", 3),
+    ("head_sweep_yaw_gain", "head sweep turn gain →1", 3),
     ("head_r_window", "head r, window ↑", 3),
     ("blink_r", "blink r ↑", 3),
     ("blink_r_window", "blink r, window ↑", 3),
@@ -81,7 +85,10 @@ VIEWER_NOTE = (
     "the actor's gaze moves by >= 0.02 eye widths and 2.5 x its tracking noise; gaze sweep r / "
     "gain: the portrait's own face with irises moved by known amounts, re-tracked (1 / 0 for "
     "the unchanged target: r 0, gain 0); head r: roll / pitch / yaw from the mesh's 3-D "
-    "points; blink r: eye openness. n/a: the actor did not move that much. Carried measures run "
+    "points, against the driver's tracked pose (which nods with an opening jaw); head sweep r / "
+    "nod gain / turn gain: the portrait's own face turned by known pitches and yaws (+-5, +-10 "
+    "degrees), re-tracked (1 = the output nods / turns by the asked angle; the unchanged "
+    "target: 0); blink r: eye openness. n/a: the actor did not move that much. Carried measures run "
     "over the whole clip (up to eval.carried_frames, the output re-tracked on "
     "eval.carried_retracks evenly spaced frames); 'window': the same on the first "
     "eval.max_frames frames, every frame re-tracked. Head step excess: the output's largest "
@@ -125,10 +132,13 @@ def gain_over_real(gains: list, real_gains: list) -> float:
 
 
 def summarize(renderers: list[str], self_section: dict, cross_section: dict,
-              temporal_section: dict, sweep_section: dict | None = None) -> dict:
+              temporal_section: dict, sweep_section: dict | None = None,
+              head_section: dict | None = None) -> dict:
     """{"renderers": {name: {column: value}}, "driver": {...}} from the three sections (and the
-    gaze sweep's, {portrait: {renderer: {"gaze_sweep_r", "gaze_sweep_gain", ...}}})."""
+    gaze sweep's, {portrait: {renderer: {"gaze_sweep_r", "gaze_sweep_gain", ...}}}, and the
+    head sweep's, alike with HEAD_SWEEP_KEYS)."""
     sweeps = list((sweep_section or {}).values())
+    heads = list((head_section or {}).values())
     both = [k for k in cross_section if k in temporal_section]  # the pairs, by key
     out = {}
     for name in renderers:
@@ -154,6 +164,7 @@ def summarize(renderers: list[str], self_section: dict, cross_section: dict,
             **{key: _nanmean([c.get(key) for c in per_clip]) for key in LIVE_KEYS},
             **{k: _nanmean([p[name][k] for p in sweeps if name in p])
                for k in ("gaze_sweep_r", "gaze_sweep_gain")},
+            **{k: _nanmean([p[name][k] for p in heads if name in p]) for k in HEAD_SWEEP_KEYS},
             "expression_gain_over_real": gain_over_real(
                 [cross_section[k]["renderers"][name].get("expression_gain") for k in both],
                 [temporal_section[k]["driver"].get("expression_gain") for k in both]),

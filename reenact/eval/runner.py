@@ -123,23 +123,29 @@ def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, c
 
 
 def _sweep_pass(inputs: EvalInputs, targets: list, config: Config,
-                renderers: list[EvalRenderer], fuser, out_dir: Path) -> tuple[dict, dict]:
-    """The controlled gaze sweep: ({portrait: {renderer: `gaze_sweep.sweep_gaze` without its
-    eye pictures}}, {label: strip path}) - one strip per portrait, a column per renderer."""
-    from reenact.eval.gaze_sweep import SWEEP, sweep_gaze
+                renderers: list[EvalRenderer], fuser, out_dir: Path) -> tuple[dict, dict, dict]:
+    """The controlled sweeps: gaze and head, each {portrait: {renderer: `gaze_sweep.sweep_gaze` /
+    `head_sweep.sweep_head` without its pictures}}, and {label: strip path} - a strip per sweep
+    and portrait, a column per renderer."""
+    from reenact.eval import gaze_sweep, head_sweep
     from reenact.landmarks.tracker import FaceTracker
 
-    out: dict = {}
+    found: dict = {"gaze": {}, "head": {}}
     strips: dict[str, Path] = {}
-    labels = [f"{a:+.2f}, {b:+.2f}" for a, b in SWEEP]
+    passes = (("gaze", gaze_sweep.sweep_gaze, "eyes", [f"{a:+.2f}, {b:+.2f}"
+                                                        for a, b in gaze_sweep.SWEEP]),
+              ("head", head_sweep.sweep_head, "faces", [f"{p:+.0f}, {y:+.0f}"
+                                                         for p, y in head_sweep.SWEEP]))
     with FaceTracker(config.tracker, static=True) as retracker:
         for target, name in zip(targets, inputs.portrait_names):
-            out[name] = {item.name: sweep_gaze(target, item.renderer, fuser, config, retracker)
-                         for item in renderers}
-            columns = {n: result.pop("eyes") for n, result in out[name].items()}
-            strips[f"gaze sweep: {name}"] = sample_strip(
-                columns, out_dir / "strips" / f"gaze_sweep_{name}.png", row_labels=labels)
-    return out, strips
+            for kind, sweep, pictures, labels in passes:
+                found[kind][name] = out = {
+                    item.name: sweep(target, item.renderer, fuser, config, retracker)
+                    for item in renderers}
+                columns = {n: result.pop(pictures) for n, result in out.items()}
+                strips[f"{kind} sweep: {name}"] = sample_strip(
+                    columns, out_dir / "strips" / f"{kind}_sweep_{name}.png", row_labels=labels)
+    return found["gaze"], found["head"], strips
 
 
 def _write_pictures(out_dir: Path, selfs: list[SelfResult], tracked: list[TrackedClip],
@@ -213,9 +219,9 @@ def _meta(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fus
 
 def build_report(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fuser,
                  selfs: list[SelfResult], crosses: list[CrossResult],
-                 sweeps: dict | None = None) -> dict:
+                 sweeps: dict | None = None, heads: dict | None = None) -> dict:
     """The report as a dict (sections meta, self_reenactment, cross_reenactment, temporal,
-    gaze_sweep, summary; `files` is filled in by the caller)."""
+    gaze_sweep, head_sweep, summary; `files` is filled in by the caller)."""
     paths = dict(zip(inputs.clip_names, inputs.clips))
     self_section = {r.clip: r.to_json(str(paths[r.clip])) for r in selfs}
     cross_section, temporal_section = {}, {}
@@ -229,7 +235,9 @@ def build_report(config: Config, inputs: EvalInputs, renderers: list[EvalRendere
         "cross_reenactment": cross_section,
         "temporal": temporal_section,
         "gaze_sweep": sweeps or {},
-        "summary": summarize(names, self_section, cross_section, temporal_section, sweeps),
+        "head_sweep": heads or {},
+        "summary": summarize(names, self_section, cross_section, temporal_section, sweeps,
+                             heads),
         "files": {},
     }
 
@@ -256,9 +264,10 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     targets = [prepare_target(str(p), config) for p in inputs.portraits]  # no face: fail early
     tracked, selfs = _self_pass(inputs, config, renderers, fuser, progress)
     crosses = _cross_pass(inputs, tracked, targets, config, renderers, fuser, progress)
-    sweeps, sweep_strips = _sweep_pass(inputs, targets, config, renderers, fuser, out_dir)
+    sweeps, heads, sweep_strips = _sweep_pass(inputs, targets, config, renderers, fuser,
+                                              out_dir)
     crops = {name: t.crop for t, name in zip(targets, inputs.portrait_names)}
-    report = build_report(config, inputs, renderers, fuser, selfs, crosses, sweeps)
+    report = build_report(config, inputs, renderers, fuser, selfs, crosses, sweeps, heads)
     report["files"] = _write_pictures(out_dir, selfs, tracked, crosses, crops)
     report["files"].update({k: str(p.relative_to(out_dir)) for k, p in sweep_strips.items()})
     json_path = atomic_write_json(out_dir / "report.json", report)

@@ -148,6 +148,10 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
     # the controlled gaze sweep: the unchanged portrait's irises never move, the warp's do
     assert summary["identity"]["gaze_sweep_r"] == 0.0
     assert summary["warp"]["gaze_sweep_r"] > 0.7
+    # the controlled head sweep: the unchanged portrait never turns, the warp's does
+    assert summary["identity"]["head_sweep_pitch_gain"] == 0.0
+    assert summary["warp"]["head_sweep_r"] > 0.9 and summary["warp"]["head_sweep_pitch_gain"] > 0.3
+    assert "head sweep: lp_s42" in report["files"] and "head sweep nod gain" in text
     # the unchanged portrait carries nothing the actor does (its output only moves with the
     # head, on 12 frames: r stays low, the gain ~0); the warp carries it
     assert summary["identity"]["expression_r"] < 0.3
@@ -203,8 +207,9 @@ def test_markdown_table_lists_every_renderer(evaluated):
 def test_pictures_are_valid_pngs(evaluated):
     out, report, text = evaluated
     files = report["files"]
-    # per clip: self curve + strip; per pair: cross curves + strip; per portrait: gaze sweep strip
-    assert len(files) == 9
+    # per clip: self curve + strip; per pair: cross curves + strip; per portrait: gaze and head
+    # sweep strips
+    assert len(files) == 10
     assert {Path(p).parent.name for p in files.values()} == {"plots", "strips"}
     for path in files.values():
         assert path in text

@@ -137,3 +137,29 @@ def test_the_gaze_sweep_fails_the_unchanged_target_and_passes_the_warp(portraits
     assert warp["axes"]["horizontal"]["r"] > 0.9, warp["axes"]
     assert warp["axes"]["vertical"]["r"] > 0.7, warp["axes"]
     assert warp["gaze_sweep_gain"] > 0.2, warp["axes"]
+
+
+def test_the_head_sweep_fails_the_unchanged_target_and_sees_the_nods_size(portraits_dir: Path):
+    """The portrait turned by known angles: the unchanged target never turns (gain 0); the
+    warp's 2-D turn shows part of the angle at the default head gains (about 0.65 of a nod when
+    written) and about all of it with stream.head_pitch_gain 1.6 (1.06)."""
+    from reenact.eval.head_sweep import sweep_head
+    from reenact.eval.renderers import IdentityRenderer
+    from reenact.fusion import build_fuser
+    from reenact.pipeline.target import prepare_target
+    from reenact.render.warp import WarpRenderer
+
+    config = load_config("eval", [])
+    bigger = load_config("eval", ["stream.head_pitch_gain=1.6"])
+    target = prepare_target(str(portraits_dir / "sadtalker_people_0.png"), config)
+    fuser = build_fuser(config)
+    with FaceTracker(config.tracker, static=True) as retracker:
+        still = sweep_head(target, IdentityRenderer(size=256), fuser, config, retracker)
+        warp = sweep_head(target, WarpRenderer(size=256), fuser, config, retracker)
+        nod = sweep_head(target, WarpRenderer(size=256), fuser, bigger, retracker)
+    assert still["head_sweep_pitch_gain"] == 0.0 and still["head_sweep_yaw_gain"] == 0.0
+    assert warp["head_sweep_r"] > 0.95, warp["axes"]
+    assert 0.4 < warp["head_sweep_pitch_gain"] < 0.85, warp["axes"]
+    assert 0.4 < warp["head_sweep_yaw_gain"] < 1.0, warp["axes"]
+    assert nod["head_sweep_pitch_gain"] > 1.3 * warp["head_sweep_pitch_gain"], nod["axes"]
+    assert nod["head_sweep_yaw_gain"] == pytest.approx(warp["head_sweep_yaw_gain"], abs=0.05)
