@@ -9,7 +9,7 @@ angle scores as well as one drawn whole. Here the asked pose is known, so both t
 and the size of the drawn nod and turn are measured:
 
 - each of SWEEP's (pitch, yaw) in degrees turns the portrait's neutral landmarks rigidly (about
-  the centre of the points that keep their place on the skull) and goes through a `Reenactor`
+  the point a head turns about, `head_motion.turn_centre`) and goes through a `Reenactor`
   (fusion, head motion with the run's `stream.head_*` settings, the renderer, the composite;
   smoothing off and the head motion restarted for each pose, so every pose stands alone);
 - the output frame is re-tracked (static mode) and its pose taken relative to the output for
@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.config import Config, replace
-from reenact.landmarks.head_pose import RIGID_POINTS, head_angles, rotate_mesh, rotation_matrix
+from reenact.landmarks.head_pose import head_angles
 from reenact.metrics.series import gain, nanmean, pearson_r
 
 AXES = ("pitch", "yaw")
@@ -34,29 +34,24 @@ SWEEP = ((0.0, 0.0), (-10.0, 0.0), (-5.0, 0.0), (5.0, 0.0), (10.0, 0.0),
          (0.0, -10.0), (0.0, -5.0), (0.0, 5.0), (0.0, 10.0))
 
 
-def turned(neutral: np.ndarray, pitch: float, yaw: float) -> np.ndarray:
-    """(478,3) float32: `neutral` (478,3) turned rigidly by `pitch` and `yaw` degrees about its
-    rigid points' centre."""
-    centre = np.asarray(neutral, np.float64)[RIGID_POINTS, :3].mean(axis=0)
-    return rotate_mesh(neutral, rotation_matrix(pitch, yaw, 0.0), centre)
-
-
 def sweep_head(target, renderer, fuser, config: Config, retracker) -> dict:
     """Drive `target` (PreparedTarget) with SWEEP through `renderer`; `retracker`: a static
     FaceTracker. {"head_sweep_r", "head_sweep_pitch_gain", "head_sweep_yaw_gain", "asked":
     (N,2), "seen": (N,2) (NaN rows where no face was re-tracked), "axes": {axis: {"r",
     "gain"}}, "faces": N output crops (for a strip; not JSON)}."""
+    from reenact.pipeline.head_motion import HeadPose, turn_centre
     from reenact.pipeline.reenactor import Reenactor, Tracked
     from reenact.pipeline.timing import StageTimer
 
     config = replace(config, smoothing={"enabled": False})
     neutral = target.landmarks_crop
+    centre = turn_centre(neutral)
     reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=renderer,
                           timer=StageTimer(), source_neutral=neutral)
     found, faces, asked = [], [], []
     try:
         for pitch, yaw in SWEEP:
-            actor = turned(neutral, pitch, yaw)
+            actor = HeadPose(pitch=pitch, yaw=yaw).turn(neutral, centre).astype(np.float32)
             asked.append(head_angles(neutral, actor)[:2])
             reenactor.motion.head.reset()  # each pose alone: no smoothing or step limit
             output = reenactor.process(target.frame, 0.0, Tracked(actor)).output
