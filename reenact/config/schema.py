@@ -93,7 +93,8 @@ class StreamConfig:
     # (roll, nod and turn) or "full" (also shift and scale); bounded and smoothed. "full" is the
     # default: `reenact eval -c eval`'s live-path self-reenactment (each clip's frame at its
     # calibrated neutral pose as the target, 60 frames, shipped generator) scores the composited
-    # face box SSIM 0.769 against 0.733 off, better on each of its 4 clips (README)
+    # face box SSIM 0.771 against 0.722 off, better on each of its 4 clips (README). "off" keeps
+    # the face still too: the actor's pose is taken out of the expression in every mode
     head_motion: Literal["off", "rotate", "full"] = "full"
     head_max_deg: Degrees = 18.0  # nod (pitch) and turn (yaw) limit; the face turns in 2-D
     # the actor's nod and turn are multiplied by these before the limit above (so the face never

@@ -16,8 +16,8 @@ and the size of the drawn nod and turn are measured:
   (0, 0); the asked pose is read the same way from the turned landmarks;
 - per axis, `head_sweep_<axis>_gain` is the slope of seen on asked over that axis's poses
   (1.0: the output nods or turns by the actor's angle) and r their Pearson r; `head_sweep_r` is
-  the mean r over the two axes. The unchanged target (`identity`) gains 0. (`stream.head_motion:
-  off` still turns the inner face: the fusion then passes the pose on as part of the expression.)
+  the mean r over the two axes. The unchanged target (`identity`) gains 0, and so does any
+  renderer with `stream.head_motion: off`.
 """
 
 from __future__ import annotations

@@ -34,11 +34,12 @@ Each quantity is then limited with a soft knee (linear to 70 % of its limit, the
 it, never beyond) and smoothed with a One Euro filter, so the head neither flies off nor wobbles;
 no frame-to-frame step is larger than the actor's own step plus `CATCH_UP` (the One Euro filter
 alone can overshoot a step while it catches up after a fast move).
-Modes: "off" (nothing moves; the landmarks pass unchanged), "rotate" (pitch, yaw, roll), "full"
-(also shift and scale). `HeadPose.turn(fused, turn_centre(neutral))` turns the fused mesh by
-pitch and yaw about a point behind the face (`TURN_DEPTH`), so its eyes move as a turning head's
-do; in "full" the frame's shift is then what the actor's eyes moved beyond that (`eyes_moved`);
-`HeadPose.frame_matrix(...)` is the roll / shift / scale as a 2-D similarity of the target frame.
+Modes: "off" (nothing moves; the expression is still read with the pose undone), "rotate"
+(pitch, yaw, roll), "full" (also shift and scale). `HeadPose.turn(fused,
+turn_centre(neutral))` turns the fused mesh by pitch and yaw about a point behind the face
+(`TURN_DEPTH`), so its eyes move as a turning head's do; in "full" the frame's shift is then
+what the actor's eyes moved beyond that (`eyes_moved`); `HeadPose.frame_matrix(...)` is the
+roll / shift / scale as a 2-D similarity of the target frame.
 """
 
 from __future__ import annotations
@@ -274,11 +275,13 @@ class HeadMotion:
         unknown: no roll, shift or scale); raw: the frame's landmarks before the landmark
         filter (the pose then lags only by its own filter), else `source` is used. Returns
         (the expression: source with its own rigid motion undone, (478,3) float32; the
-        bounded, smoothed HeadPose). In mode "off", (source, HeadPose()) unchanged."""
-        if self.mode == "off":
-            return source, HeadPose()
+        bounded, smoothed HeadPose). In mode "off", (the expression, HeadPose()): the pose is
+        undone all the same, or the fusion would carry it on as part of the expression and turn
+        the target's inner face (unbounded, unsmoothed) within its still outline."""
         undone, (s, rotation, _) = undo_pose(source, source_neutral)
         expression = undone.astype(np.float32)
+        if self.mode == "off":
+            return expression, HeadPose()
         if raw is not None:
             s, rotation, _ = rigid_fit(source_neutral, raw)
         pitch, yaw, crop_roll = euler_deg(rotation)

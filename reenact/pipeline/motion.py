@@ -6,7 +6,7 @@
     crop = renderer.render(drawn)
     output = stage.composite(target, target.compositor.paste(crop), pose)
 
-`fuse` undoes the actor's head motion (`HeadMotion`, unless stream.head_motion is "off"), takes
+`fuse` undoes the actor's head motion (`HeadMotion`, in every stream.head_motion mode), takes
 the actor's resting brows as rest (`reenact.fusion.brows.BrowRest`), fuses the expression,
 carries gaze and eye openness (`reenact.fusion.eyes.EyeTransfer`) and turns the fused mesh by
 the bounded pitch and yaw about a point behind the target's face (`head_motion.turn_centre`);

@@ -148,9 +148,12 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
     # the controlled gaze sweep: the unchanged portrait's irises never move, the warp's do
     assert summary["identity"]["gaze_sweep_r"] == 0.0
     assert summary["warp"]["gaze_sweep_r"] > 0.7
-    # the controlled head sweep: the unchanged portrait never turns, the warp's does
-    assert summary["identity"]["head_sweep_pitch_gain"] == 0.0
-    assert summary["warp"]["head_sweep_r"] > 0.9 and summary["warp"]["head_sweep_pitch_gain"] > 0.3
+    # the controlled head sweep runs with the run's head settings: head motion is off here
+    # (FAST), so the warp's head stays as the unchanged portrait's does (that it turns with head
+    # motion on, by how much, is test_gaze_measures' head sweep test)
+    for name in ("identity", "warp"):
+        assert summary[name]["head_sweep_pitch_gain"] == 0.0, name
+        assert summary[name]["head_sweep_yaw_gain"] == 0.0, name
     assert "head sweep: lp_s42" in report["files"] and "head sweep nod gain" in text
     # the unchanged portrait carries nothing the actor does (its output only moves with the
     # head, on 12 frames: r stays low, the gain ~0); the warp carries it

@@ -142,7 +142,9 @@ def test_the_gaze_sweep_fails_the_unchanged_target_and_passes_the_warp(portraits
 def test_the_head_sweep_fails_the_unchanged_target_and_sees_the_nods_size(portraits_dir: Path):
     """The portrait turned by known angles: the unchanged target never turns (gain 0); the
     warp's 2-D turn shows part of the angle at the default head gains (about 0.65 of a nod when
-    written) and about all of it with stream.head_pitch_gain 1.6 (1.06)."""
+    written) and about all of it with stream.head_pitch_gain 1.6 (1.06); with
+    stream.head_motion=off it does not turn at all (it read 0.72 of a nod and 0.68 of a turn
+    when the fusion carried the pose on as expression)."""
     from reenact.eval.head_sweep import sweep_head
     from reenact.eval.renderers import IdentityRenderer
     from reenact.fusion import build_fuser
@@ -151,15 +153,19 @@ def test_the_head_sweep_fails_the_unchanged_target_and_sees_the_nods_size(portra
 
     config = load_config("eval", [])
     bigger = load_config("eval", ["stream.head_pitch_gain=1.6"])
+    off = load_config("eval", ["stream.head_motion=off"])
     target = prepare_target(str(portraits_dir / "sadtalker_people_0.png"), config)
     fuser = build_fuser(config)
     with FaceTracker(config.tracker, static=True) as retracker:
         still = sweep_head(target, IdentityRenderer(size=256), fuser, config, retracker)
         warp = sweep_head(target, WarpRenderer(size=256), fuser, config, retracker)
         nod = sweep_head(target, WarpRenderer(size=256), fuser, bigger, retracker)
+        kept = sweep_head(target, WarpRenderer(size=256), fuser, off, retracker)
     assert still["head_sweep_pitch_gain"] == 0.0 and still["head_sweep_yaw_gain"] == 0.0
     assert warp["head_sweep_r"] > 0.95, warp["axes"]
     assert 0.4 < warp["head_sweep_pitch_gain"] < 0.85, warp["axes"]
     assert 0.4 < warp["head_sweep_yaw_gain"] < 1.0, warp["axes"]
     assert nod["head_sweep_pitch_gain"] > 1.3 * warp["head_sweep_pitch_gain"], nod["axes"]
     assert nod["head_sweep_yaw_gain"] == pytest.approx(warp["head_sweep_yaw_gain"], abs=0.05)
+    assert abs(kept["head_sweep_pitch_gain"]) < 0.05, kept["axes"]
+    assert abs(kept["head_sweep_yaw_gain"]) < 0.05, kept["axes"]

@@ -57,10 +57,16 @@ def test_bad_mode_names_the_key():
         check_mode("sideways")
 
 
-def test_off_passes_landmarks_through(face):
+def test_off_keeps_the_head_still_and_the_turn_out_of_the_expression(face):
+    """Mode off: the actor turned 12 degrees and nodding 8 gives a still pose, and the expression
+    handed to fusion is the neutral again (were the turn passed on, the fusion would turn the
+    target's inner face within its still outline)."""
     motion = HeadMotion("off")
-    out, pose = motion.observe(face, face, None, 0.0)
-    assert out is face and pose == HeadPose()
+    turned = rotate_mesh(face, rotation_matrix(8.0, 12.0, 0.0), face.mean(axis=0))
+    out, pose = motion.observe(turned, face, None, 0.0)
+    assert pose == HeadPose()
+    assert np.abs(out - face).max() < 0.05 * np.ptp(face[:, 0]), np.abs(out - face).max()
+    assert np.abs(turned - face).max() > 0.1 * np.ptp(face[:, 0])  # the turn was there to undo
 
 
 def test_head_turn_is_bounded_smooth_and_undone_from_the_expression(face):
