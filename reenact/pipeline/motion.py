@@ -12,7 +12,8 @@ carries gaze and eye openness (`reenact.fusion.eyes.EyeTransfer`) and turns the 
 the bounded pitch and yaw about a point behind the target's face (`head_motion.turn_centre`);
 `composite` moves the target's head (face, hair, neck) by the bounded roll (and in "full" shift
 and scale, less what the turn already moved the eyes) over a background that stays
-(`HeadRegion`, prepared once per still target, on first use).
+(`HeadRegion`, prepared once per still target, on first use). A moving (video) target's head is
+its video's: neither the turn nor the move is applied to it (`moves_frame` False).
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ class MotionStage:
         gains, presets; None = nothing); draw: (fused, target neutral) -> what the renderer
         draws (the expression boost), after `adjust`, before the turn (None = the fused ones)."""
         expression, pose = self.head.observe(source, source_neutral, alignment, t_s, raw)
+        if not self.moves_frame:
+            pose = HeadPose()  # a moving target's head is its video's: the actor's does not turn it
         expression = self.brows.apply(expression, source_neutral)
         neutral = target.neutral(self.estimated_neutral)
         fused = fuser.fuse(expression, source_neutral, neutral, intensity)

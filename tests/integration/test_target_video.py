@@ -52,3 +52,43 @@ def test_target_video_as_still(clips_dir, tmp_path):
     ])
     report = run_session(config, show_progress=False)
     assert report.loop.frames_out == 16 and report.timer.summary().get("target") is None
+
+
+def _drive_turned(clips_dir, video: bool) -> float:
+    """lp_d2's first frame as the target (a one-frame target video, or the same frame as a
+    still), driven by its own neutral face and by that face turned 10 degrees of yaw and nodded
+    6 (head motion full, the default): the mean difference of the two outputs, grey levels."""
+    from reenact.fusion import build_fuser
+    from reenact.pipeline.head_motion import HeadPose, turn_centre
+    from reenact.pipeline.reenactor import Reenactor, Tracked
+    from reenact.pipeline.target_video import TargetVideo
+    from reenact.pipeline.timing import StageTimer
+    from reenact.render.warp import WarpRenderer
+
+    config = load_config(None, [
+        f"stream.target={clips_dir / 'lp_d2.mp4'}", "stream.target_max_frames=1",
+        "stream.target_end=hold", "smoothing.enabled=false", "renderer.kind=warp"])
+    frames = TargetVideo(config.stream.target, config)
+    target = frames.targets[0]
+    neutral = target.landmarks_crop
+    turned = HeadPose(pitch=6.0, yaw=10.0).turn(neutral, turn_centre(neutral)).astype(np.float32)
+    reenactor = Reenactor(config=config, target=target, fuser=build_fuser(config),
+                          renderer=WarpRenderer(size=256), timer=StageTimer(),
+                          target_video=frames if video else None, source_neutral=neutral)
+    outputs = []
+    try:
+        for actor in (neutral, turned):
+            reenactor.motion.head.reset()  # each pose alone: no smoothing or step limit
+            outputs.append(reenactor.process(target.frame, 0.0, Tracked(actor)).output.copy())
+    finally:
+        reenactor.close()
+    return float(np.abs(outputs[0].astype(np.float32) - outputs[1]).mean())
+
+
+def test_a_target_videos_head_is_its_own(clips_dir):
+    """A moving target's head moves as its video does: the actor's nod and turn do not turn its
+    face within its outline (they did, while only the whole head's move was left out). A still
+    target of the same frame turns: the check can see a turn."""
+    video, still = _drive_turned(clips_dir, True), _drive_turned(clips_dir, False)
+    assert still > 1.0, still
+    assert video < 0.05 * still, (video, still)
