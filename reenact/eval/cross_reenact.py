@@ -300,5 +300,6 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
         driver_jitter=jitter_on(clip.landmarks[common], common, stretch),
         strip_frames=strip_frames, carried=carried,
         driver_carried=driver_carried(clip, sampled, neutral, actor_frames),
-        fused_carried=fused_carried(clip, next(iter(drives.values())), neutral, target),
+        fused_carried=fused_carried(clip, next(iter(drives.values())), neutral, target,
+                                    actor_frames),
     )

@@ -33,6 +33,9 @@ VIEWER_COLUMNS = (
     ("expression_r", "expression r ↑", 3),
     ("expression_gain", "expression gain →1", 3),
     ("expression_gain_over_real", "expression gain / real face's →1", 3),
+    ("expression_gain_iv", "expression gain on the actor's true expression (IV) →1", 3),
+    ("expression_r_all", "expression r, unreadable features too ↑", 3),
+    ("expression_gain_all", "expression gain, unreadable features too →1", 3),
     ("expression_r_2d", "expression r, image plane ↑", 3),
     ("expression_gain_2d", "expression gain, image plane →1", 3),
     ("smile_r", "smile lift r ↑", 3),
@@ -72,9 +75,13 @@ VIEWER_NOTE = (
     "re-tracks the driver's own frames instead of an output: what the real face scores, lowered "
     "by its own tracking noise, so a sharp portrait can beat it on gaze and head): expression "
     "r / gain = Pearson r / slope of mouth opening and width, eye "
-    "openness and brow height (over region size), mean over features the actor moves, each "
+    "openness and brow height (over region size), mean over features the actor moves and the "
+    "tracker reads (the driver's live and static readings agree at r >= 0.5; 'unreadable "
+    "features too': without that check), each "
     "frame read with its head pose relative to the face's neutral undone (a turn or a nod is "
-    "not an expression); 'image plane': the same features read in the picture as it is, the "
+    "not an expression); 'IV': the slope on the actor's true expression, the static reading as "
+    "the instrument, which the live track's noise does not pull down (n/a for the driver's row, "
+    "whose output is that instrument); 'image plane': the same features read in the picture as it is, the "
     "head's turns included (the measure before pose was undone); smile lift r / gain: the same "
     "for the mouth corners' height above the nose base (over the neutral's mouth width, pose "
     "undone), what the width misses of a smile: its corners rising, or a frown's falling; "

@@ -38,9 +38,9 @@ FACE_BOX_GROW = 0.10
 SEAM_HALF_WIDTH = 0.015  # x crop side: the band's half width (~4 px at 256), in frame pixels
 SELF_KEYS = ("full_ssim", "full_psnr", "seam", "seam_colour", "seam_step", "sharpness_ratio",
              "haarpsi", "ssim_mouth", "ssim_eyes", "sharpness_ratio_mouth")
-CARRIED_KEYS = ("expression_r", "expression_gain", "expression_r_2d", "expression_gain_2d",
-                "smile_r", "smile_gain", "gaze_r", "gaze_r_moving", "gaze_gain", "head_r",
-                "blink_r")
+CARRIED_KEYS = ("expression_r", "expression_gain", "expression_gain_iv", "expression_r_all",
+                "expression_gain_all", "expression_r_2d", "expression_gain_2d", "smile_r",
+                "smile_gain", "gaze_r", "gaze_r_moving", "gaze_gain", "head_r", "blink_r")
 # carried over the whole clip, the same over the first eval.max_frames frames (`<key>_window`),
 # and the head's largest step beyond the actor's and the background's change (cross_reenact)
 CROSS_KEYS = (*CARRIED_KEYS, *(k + "_window" for k in CARRIED_KEYS), "head_step_excess",
@@ -157,7 +157,8 @@ class SelfFrameScorer:
 
 def carried(actor_crop: np.ndarray, actor_frame: np.ndarray, actor_neutral: np.ndarray,
             output_crop: np.ndarray, output_frame: np.ndarray,
-            output_neutral: np.ndarray, actor_consecutive: np.ndarray | None = None) -> dict:
+            output_neutral: np.ndarray, actor_consecutive: np.ndarray | None = None,
+            actor_reread: np.ndarray | None = None) -> dict:
     """Expression, gaze, head and blinks carried from actor to output over T rendered frames.
 
     actor_crop / output_crop: (T,478,3) aligned-crop landmarks (NaN rows where the output was not
@@ -165,14 +166,20 @@ def carried(actor_crop: np.ndarray, actor_frame: np.ndarray, actor_neutral: np.n
     Every measure here is a Pearson r or a slope, which T evenly spaced frames of a clip
     estimate as well as consecutive ones; only the gaze's tracking noise needs consecutive
     frames: actor_consecutive (T',478,3) crop pixels, the actor on consecutive frames (None =
-    the T frames are consecutive).
+    the T frames are consecutive). actor_reread: None, or (T,478,3) crop pixels, the actor's
+    T frames re-tracked as the outputs are: expression features (and the smile lift) that its
+    two readings do not agree on are left out (`reenact.metrics.expression`).
     """
-    expression = expression_carried(actor_crop, actor_neutral, output_crop, output_neutral)
-    smile = smile_carried(actor_crop, actor_neutral, output_crop, output_neutral)
+    expression = expression_carried(actor_crop, actor_neutral, output_crop, output_neutral,
+                                    actor_reread=actor_reread)
+    smile = smile_carried(actor_crop, actor_neutral, output_crop, output_neutral,
+                          actor_reread=actor_reread)
     gaze = gaze_carried(actor_crop, output_crop, noise_from=actor_consecutive)
     head = head_carried(actor_frame, output_frame)
     return {
         "expression_r": expression["r"], "expression_gain": expression["gain"],
+        "expression_gain_iv": expression["gain_iv"],
+        "expression_r_all": expression["r_all"], "expression_gain_all": expression["gain_all"],
         "expression_r_2d": expression["r_2d"], "expression_gain_2d": expression["gain_2d"],
         "smile_r": smile["r"], "smile_gain": smile["gain"],
         "gaze_r": gaze["r"], "gaze_r_moving": gaze["r_moving"], "gaze_gain": gaze["gain"],
@@ -180,6 +187,7 @@ def carried(actor_crop: np.ndarray, actor_frame: np.ndarray, actor_neutral: np.n
         "blink_r": blink_carried(actor_crop, output_crop),
         "carried_detail": {"expression": expression["features"],
                            "expression_2d": expression["features_2d"],
+                           "smile_reliability": smile["reliability"],
                            "gaze": {k: gaze[k] for k in ("horizontal", "vertical", "actor_std",
                                                           "actor_noise")},
                            "head": {k: head[k] for k in ("roll", "pitch", "yaw")}},

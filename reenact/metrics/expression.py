@@ -35,6 +35,28 @@ calibration read those six, and the expression figures stay comparable with earl
 `expression_carried` compares the actor's and the output's relative features frame by frame:
 `r` is the mean over features of the Pearson r, `gain` the mean regression slope (output on
 actor; 1.0 = moves as much as the actor). Features the actor barely moves are left out.
+
+So are features the tracker cannot read on the actor. Given `actor_reread`, the actor's same
+frames read a second time by the output's reader (the eval re-tracks the driver's frames in
+static mode, as it re-tracks every output), each feature's *reliability* is the Pearson r of
+its two readings: the test-retest reliability of classical measurement, the share of the
+reading's variance that is the face's and not the reader's. Below MIN_RELIABILITY (0.5: more
+reader noise than movement) a slope against that series measures the tracker, not the output
+(a slope on a noisy actor series is pulled towards 0 by the noise's share), so the feature is
+left out, for r, gain and the smile lift alike. The frontal drivers of `configs/eval.yaml` read
+every feature at r 0.91-0.99; pcavs_00010, filmed at a yaw of about -35 degrees, reads its left
+brow at r -0.01 and its right one at 0.37 (its mouth 0.95 / 0.70, eyes 0.66 / 0.78), so any
+output, the driver's own real face re-tracked included, scored about 0 on them, and an output of
+the two readers' disagreement alone (no expression at all) scored about the real face's gain.
+`r_all` / `gain_all` keep the reading without this gate (every feature the actor moved), as
+reported before it.
+
+`gain_iv` (given `actor_reread`) is the slope on the actor's *true* series rather than on its
+live reading: `reenact.metrics.series.gain_iv`, cov(output, reread) / cov(actor, reread), the
+second reading as the instrument. The live reading's noise, which pulls `gain` down for a
+faithful copy (regression dilution), is in neither covariance; an output that copies only that
+noise scores about 0 by it. It needs the output read apart from the instrument: the driver's
+own frames re-read *as* the instrument score above 1 by it.
 """
 
 from __future__ import annotations
@@ -43,9 +65,11 @@ import numpy as np
 
 from reenact.landmarks.expressiveness import FEATURES, lift, relative
 from reenact.landmarks.head_pose import undo_pose
-from reenact.metrics.series import gain, nanmean, pearson_r
+from reenact.metrics.series import gain, gain_iv, nanmean, pearson_r
 
 MIN_ACTOR_STD = 0.02  # relative units: below this a feature did not move (tracker noise ~0.005)
+# test-retest r of the actor's two readings below which a feature is unreadable (module docstring)
+MIN_RELIABILITY = 0.5
 
 
 def _checked(landmarks) -> np.ndarray:
@@ -84,28 +108,74 @@ def relative_features(landmarks, neutral, *, pose_free: bool = True) -> np.ndarr
     return relative(points, reference)
 
 
-def _carried(a: np.ndarray, o: np.ndarray) -> dict:
-    per = {name: {"r": pearson_r(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD),
-                  "gain": gain(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD)}
-           for i, name in enumerate(FEATURES)}
-    return {"r": nanmean(v["r"] for v in per.values()),
-            "gain": nanmean(v["gain"] for v in per.values()), "features": per}
+def reliability(actor_values: np.ndarray, reread_values: np.ndarray) -> np.ndarray:
+    """(T, F) one reading of the actor's features and (T, F) a second reading of the same frames
+    -> (F,) the Pearson r of the two per feature (test-retest reliability); NaN where the first
+    barely moves (left out anyway) or fewer than 3 frames have both."""
+    a = np.asarray(actor_values, np.float64).reshape(len(actor_values), -1)
+    b = np.asarray(reread_values, np.float64).reshape(len(reread_values), -1)
+    return np.array([pearson_r(a[:, i], b[:, i], min_actor_std=MIN_ACTOR_STD)
+                     for i in range(a.shape[1])])
 
 
-def expression_carried(actor, actor_neutral, output, output_neutral) -> dict:
+def _readable(reliable: np.ndarray | None, index: int) -> bool:
+    """Whether feature `index` is scored: always without a second reading (None) or where its
+    reliability could not be worked out (NaN); otherwise at MIN_RELIABILITY or more."""
+    return reliable is None or not np.isfinite(reliable[index]) \
+        or reliable[index] >= MIN_RELIABILITY
+
+
+def _carried(a: np.ndarray, o: np.ndarray, b: np.ndarray | None = None) -> dict:
+    """r and gain per feature of actor features `a` and output features `o` (T, 6), and their
+    means. Given `b`, the actor's features read a second time: each feature's reliability, a
+    feature `_readable` rejects gets NaN (left out of the means), and "gain_iv" (`gain_iv`, the
+    slope on the actor's true series) for the rest."""
+    reliable = None if b is None else reliability(a, b)
+    per = {}
+    for i, name in enumerate(FEATURES):
+        scored = _readable(reliable, i)
+        per[name] = {
+            "r": pearson_r(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD) if scored else np.nan,
+            "gain": gain(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD) if scored else np.nan,
+            "gain_iv": gain_iv(a[:, i], b[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD)
+            if scored and b is not None else np.nan,
+            "reliability": float("nan") if reliable is None else float(reliable[i])}
+    return {name: nanmean(v[name] for v in per.values()) for name in ("r", "gain", "gain_iv")} \
+        | {"features": per}
+
+
+def _reading(actor, actor_neutral, output, output_neutral, actor_reread, *,
+             pose_free: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The actor's and the output's relative features of one reading (pose undone or the image
+    plane), and those of `actor_reread` read the same way (None without it)."""
+    a = relative_features(actor, actor_neutral, pose_free=pose_free)
+    b = None if actor_reread is None else relative_features(actor_reread, actor_neutral,
+                                                            pose_free=pose_free)
+    return a, relative_features(output, output_neutral, pose_free=pose_free), b
+
+
+def expression_carried(actor, actor_neutral, output, output_neutral, *,
+                       actor_reread=None) -> dict:
     """How the output's expression follows the actor's, frame by frame.
 
     actor, output: (T, 478, 2|3) landmarks of the same T frames (NaN rows where the output was
-    not re-tracked); actor_neutral, output_neutral: (478, 2|3) each face's own neutral.
-    Returns {"r": float, "gain": float, "features": {name: {"r", "gain"}}}, the head pose
-    undone (module docstring), and "r_2d", "gain_2d", "features_2d" read in the image plane;
-    NaN when no feature moved in the actor.
+    not re-tracked); actor_neutral, output_neutral: (478, 2|3) each face's own neutral;
+    actor_reread: None, or (T, 478, 2|3) the actor's same frames read by the output's reader
+    (NaN rows where it found no face), in the same pixel frame as `actor`: features it cannot
+    read reliably are left out (module docstring).
+    Returns {"r": float, "gain": float, "gain_iv": float, "features": {name: {"r", "gain",
+    "gain_iv", "reliability"}}}, the head pose undone (module docstring; gain_iv NaN without
+    `actor_reread`); "r_all", "gain_all": r and gain without the reliability gate; "r_2d",
+    "gain_2d", "features_2d" read in the image plane (gated by its own reliability); NaN when
+    no feature moved in the actor.
     """
-    found = _carried(relative_features(actor, actor_neutral),
-                     relative_features(output, output_neutral))
-    flat = _carried(relative_features(actor, actor_neutral, pose_free=False),
-                    relative_features(output, output_neutral, pose_free=False))
-    return found | {"r_2d": flat["r"], "gain_2d": flat["gain"], "features_2d": flat["features"]}
+    a, o, b = _reading(actor, actor_neutral, output, output_neutral, actor_reread,
+                       pose_free=True)
+    found, every = _carried(a, o, b), _carried(a, o)
+    flat = _carried(*_reading(actor, actor_neutral, output, output_neutral, actor_reread,
+                              pose_free=False))
+    return found | {"r_all": every["r"], "gain_all": every["gain"], "r_2d": flat["r"],
+                    "gain_2d": flat["gain"], "features_2d": flat["features"]}
 
 
 def smile_lift(landmarks, neutral, *, pose_free: bool = True) -> np.ndarray:
@@ -114,10 +184,17 @@ def smile_lift(landmarks, neutral, *, pose_free: bool = True) -> np.ndarray:
     return lift(*_read(landmarks, neutral, pose_free))
 
 
-def smile_carried(actor, actor_neutral, output, output_neutral) -> dict:
+def smile_carried(actor, actor_neutral, output, output_neutral, *, actor_reread=None) -> dict:
     """How the output's mouth corners rise and fall with the actor's (`smile_lift`, head pose
-    undone), frame by frame: {"r", "gain"}, NaN when the actor's corners barely moved."""
+    undone), frame by frame: {"r", "gain", "reliability"}, NaN when the actor's corners barely
+    moved or, given `actor_reread` (as in `expression_carried`), when the two readings of the
+    actor's lift agree at less than MIN_RELIABILITY."""
     a = smile_lift(actor, actor_neutral)
     o = smile_lift(output, output_neutral)
+    reliable = None if actor_reread is None else reliability(
+        a[:, None], smile_lift(actor_reread, actor_neutral)[:, None])
+    if not _readable(reliable, 0):
+        return {"r": float("nan"), "gain": float("nan"), "reliability": float(reliable[0])}
     return {"r": pearson_r(a, o, min_actor_std=MIN_ACTOR_STD),
-            "gain": gain(a, o, min_actor_std=MIN_ACTOR_STD)}
+            "gain": gain(a, o, min_actor_std=MIN_ACTOR_STD),
+            "reliability": float("nan") if reliable is None else float(reliable[0])}

@@ -49,6 +49,32 @@ def gain(actor, output, *, min_actor_std: float) -> float:
     return float(np.dot(da, o - o.mean()) / np.dot(da, da))
 
 
+def gain_iv(actor, reread, output, *, min_actor_std: float) -> float:
+    """The slope of output on the actor's *true* series, from two readings of the actor:
+    cov(output, reread) / cov(actor, reread), the instrumental-variable (two-stage least
+    squares) estimate with the second reading as the instrument.
+
+    `gain` is pulled towards 0 by the actor reading's own noise (regression dilution: a faithful
+    copy of the actor's face, re-read, scores the reading's reliability, not 1). A second
+    reading whose noise is independent of the first's and of the output's cancels that: the
+    noise is in neither covariance. Frames missing in any of the three are left out; NaN as
+    `gain`, and where the two readings do not co-vary positively (no usable instrument)."""
+    a = np.asarray(actor, dtype=np.float64).reshape(-1)
+    z = np.asarray(reread, dtype=np.float64).reshape(-1)
+    o = np.asarray(output, dtype=np.float64).reshape(-1)
+    if not a.shape == z.shape == o.shape:
+        raise ValueError(f"series lengths differ: {a.shape[0]}, {z.shape[0]}, {o.shape[0]}")
+    keep = np.isfinite(a) & np.isfinite(z) & np.isfinite(o)
+    a, z, o = a[keep], z[keep], o[keep]
+    if len(a) < MIN_FRAMES or a.std() < min_actor_std:
+        return float("nan")
+    if o.std() < _FLAT:
+        return 0.0
+    dz = z - z.mean()
+    first = float(np.dot(dz, a - a.mean()))
+    return float(np.dot(dz, o - o.mean()) / first) if first > 0 else float("nan")
+
+
 def nanmean(values) -> float:
     """Mean of the finite values; NaN when there is none."""
     finite = [float(v) for v in values if v is not None and np.isfinite(v)]

@@ -169,6 +169,15 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
     assert abs(driver["expression_gain"] - 1.0) < 0.4, driver
     assert all("expression_r" in t["driver"] for t in report["temporal"].values())
     assert "| driving clip re-tracked" in text
+    # every row keeps the ungated reading beside the gated one, and the IV gain (the driver's
+    # row has none: its output is the instrument); the identity carries nothing by either
+    for name in ("identity", "warp"):
+        for key in ("expression_gain_iv", "expression_gain_all", "expression_r_all"):
+            assert key in summary[name], (name, key)
+    assert abs(summary["identity"]["expression_gain_iv"]) < 0.1
+    assert summary["warp"]["expression_gain_iv"] > 0.3
+    assert driver["expression_gain_iv"] is None  # NaN, written as null
+    assert "expression gain on the actor's true expression (IV)" in text
     # each pair's gain over the real face's: the unchanged portrait still ~0, the warp's the
     # pair's gain divided by its driver's
     assert abs(summary["identity"]["expression_gain_over_real"]) < 0.15

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reenact.metrics.haarpsi import haarpsi
-from reenact.metrics.series import gain, pearson_r
+from reenact.metrics.series import gain, gain_iv, pearson_r
 from reenact.metrics.sharpness import eye_boxes, hf_energy, mouth_box, sharpness_ratio
 
 
@@ -79,3 +79,29 @@ def test_series_rules():
     output = 2 * actor
     output[:48] = np.nan  # two frames left: too few
     assert np.isnan(gain(actor, output, min_actor_std=0.01))
+
+
+def test_iv_gain_rules():
+    """gain_iv: the slope on the actor's true series, free of the actor reading's noise where
+    plain gain is diluted by it; the same edge rules as gain."""
+    rng = np.random.default_rng(1)
+    truth = np.sin(np.linspace(0, 12, 400))
+    actor = truth + rng.normal(0, 0.7, 400)  # a noisy reading: reliability about 0.5
+    reread = truth + rng.normal(0, 0.7, 400)  # a second reading, its own noise
+    output = 0.8 * truth
+    assert gain(actor, output, min_actor_std=0.01) < 0.5  # diluted
+    assert gain_iv(actor, reread, output, min_actor_std=0.01) == pytest.approx(0.8, abs=0.1)
+    # an output that copies the actor reading's noise is credited by gain, not by gain_iv
+    copied_noise = actor - truth
+    assert gain(actor, copied_noise, min_actor_std=0.01) > 0.4
+    assert abs(gain_iv(actor, reread, copied_noise, min_actor_std=0.01)) < 0.15
+    assert gain_iv(actor, reread, np.full(400, 2.0), min_actor_std=0.01) == 0.0  # frozen
+    assert np.isnan(gain_iv(np.full(400, 1.0), reread, output, min_actor_std=0.01))  # still
+    assert np.isnan(gain_iv(actor, -reread, output, min_actor_std=0.01))  # no instrument
+    gappy = reread.copy()
+    gappy[3:] = np.nan  # three frames have all three: enough; two would not be
+    assert np.isfinite(gain_iv(actor, gappy, output, min_actor_std=0.01))
+    gappy[2] = np.nan
+    assert np.isnan(gain_iv(actor, gappy, output, min_actor_std=0.01))
+    with pytest.raises(ValueError, match="lengths differ"):
+        gain_iv(actor, reread[:10], output, min_actor_std=0.01)
