@@ -58,6 +58,7 @@ from reenact.landmarks.head_pose import (
     RIGID_POINTS, euler_deg, rigid_fit, rotate_mesh, rotation_matrix, undo_pose,
 )
 from reenact.landmarks.smoothing import OneEuroFilter
+from reenact.ramps import smoothstep
 
 HEAD_MODES = ("off", "rotate", "full")
 # The face turns (pitch, yaw) about a point behind it: the rigid points' centre in x and y, and
@@ -84,6 +85,10 @@ JAW_PITCH_PRIOR = 0.013  # IOD^2 s of high-passed gap variance the learnt slope 
 # (0.003 / 0.013 / 0.033 scored alike on the 37 clips, median 0.26 / 0.27 / 0.30 degrees left,
 # p90 1.44 / 1.20 / 1.11: the middle one)
 JAW_PITCH_LIMIT = 15.0  # the learnt slope's bound, degrees per IOD (the clips' IQR: -11 to -2)
+# seconds over which a live switch of mode (the `m` key, the panel) eases the head from the pose
+# it had to the new mode's: switched at once, the head jumped in one frame to where the actor's
+# head is (off -> rotate / full) or back to the picture's (-> off), a snap on the stream
+SWITCH_S = 0.4
 
 
 def check_mode(mode: str) -> str:
@@ -217,6 +222,17 @@ class JawPitch:
         return pitch - self.slope * gap
 
 
+def _vector(pose: HeadPose) -> np.ndarray:
+    """(6,) float64 pitch, yaw, roll (deg), shift x, y (IODs), log scale of a HeadPose."""
+    return np.array([pose.pitch, pose.yaw, pose.roll, *pose.shift, math.log(pose.scale)])
+
+
+def _pose(vector: np.ndarray) -> HeadPose:
+    """The HeadPose of a (6,) `_vector`."""
+    pitch, yaw, roll, dx, dy, log_scale = (float(v) for v in vector)
+    return HeadPose(pitch, yaw, roll, (dx, dy), math.exp(log_scale))
+
+
 class HeadMotion:
     """Follows the actor's head (see the module docstring).
 
@@ -245,12 +261,24 @@ class HeadMotion:
         self._reference: np.ndarray | None = None
         self._steps: tuple[np.ndarray, np.ndarray] | None = None  # last (limited, output)
         self.last: HeadPose = HeadPose()
+        # a live mode switch easing: (the pose it started from as `_vector`, its start time or
+        # None until the first frame after the switch)
+        self._switch: tuple[np.ndarray, float | None] | None = None
+
+    def switch(self, mode: str) -> None:
+        """Change the mode live: the smoothing restarts and, over SWITCH_S from the next frame,
+        the head eases from the pose it had to the new mode's (the reference pose is kept)."""
+        self.mode = check_mode(mode)
+        self.filter.reset()
+        self._steps = None
+        self._switch = (_vector(self.last), None)
 
     def reset(self) -> None:
         """A new neutral: take the reference image pose again, restart the smoothing."""
         self._seen, self._reference = [], None
         self.filter.reset()
         self._steps = None
+        self._switch = None
         self.last = HeadPose()
         if self.jaw is not None:
             self.jaw.reset()
@@ -281,7 +309,8 @@ class HeadMotion:
         undone, (s, rotation, _) = undo_pose(source, source_neutral)
         expression = undone.astype(np.float32)
         if self.mode == "off":
-            return expression, HeadPose()
+            self.last = self._eased(HeadPose(), t_s)
+            return expression, self.last
         if raw is not None:
             s, rotation, _ = rigid_fit(source_neutral, raw)
         pitch, yaw, crop_roll = euler_deg(rotation)
@@ -298,10 +327,23 @@ class HeadMotion:
         if self.mode == "rotate":
             raw[3:] = 0.0
         smooth = self._no_jumps(raw, self.filter.filter(raw, t_s))
-        pitch, yaw, roll, dx, dy, log_scale = smooth
-        self.last = HeadPose(float(pitch), float(yaw), float(roll), (float(dx), float(dy)),
-                             float(math.exp(log_scale)))
+        self.last = self._eased(_pose(smooth), t_s)
         return expression, self.last
+
+    def _eased(self, pose: HeadPose, t_s: float) -> HeadPose:
+        """`pose`, or while a mode switch eases (SWITCH_S from its first frame), the blend from
+        the pose the head had then to `pose` (smoothstep: no step in speed at either end)."""
+        if self._switch is None:
+            return pose
+        start_pose, start = self._switch
+        if start is None or not math.isfinite(start):
+            self._switch = (start_pose, t_s)
+            start = t_s
+        weight = float(smoothstep((t_s - start) / SWITCH_S))
+        if weight >= 1.0:
+            self._switch = None
+            return pose
+        return _pose(start_pose + weight * (_vector(pose) - start_pose))
 
     def _no_jumps(self, raw: np.ndarray, smooth: np.ndarray) -> np.ndarray:
         """`smooth` with each step no larger than the raw step plus CATCH_UP."""

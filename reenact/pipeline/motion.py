@@ -55,11 +55,11 @@ class MotionStage:
         return self.head.mode
 
     def set_mode(self, mode: str) -> None:
-        """Switch head motion live (off / rotate / full); the reference pose is kept."""
+        """Switch head motion live (off / rotate / full); the reference pose is kept and the head
+        eases to the new mode's pose (`HeadMotion.switch`)."""
         if mode not in HEAD_MODES:
             raise ValueError(f"head motion: '{mode}' is not one of {', '.join(HEAD_MODES)}")
-        self.head.mode = mode
-        self.head.filter.reset()
+        self.head.switch(mode)
 
     def next_mode(self) -> str:
         """Cycle off -> rotate -> full -> off; returns the new mode."""

@@ -177,6 +177,31 @@ def test_the_head_never_jumps(clips_dir: Path, portraits_dir: Path):
     assert step_output <= step_actor + 1.0, (step_output, step_actor)
 
 
+def test_switching_head_motion_live_eases_the_head(clips_dir: Path, portraits_dir: Path):
+    """styletalk_feifeili_clip1 turns about 7 degrees from her neutral by frame 60; there head
+    motion is switched full -> off as the `m` key does. Before, the whole head went back in one
+    frame (the frame changed by 20.2 grey levels on average, then by 0.1-0.4 a frame); now that
+    change is spread over SWITCH_S: no frame-to-frame change is more than 0.4 of the whole."""
+    from reenact.pipeline.target import prepare_target
+
+    config = _config("stream.head_motion=full")
+    target = prepare_target(str(portraits_dir / "sadtalker_people_0.png"), config)
+    r = _reenactor(target, config)
+    outputs = {}
+    try:
+        for i, image in enumerate(decode_rgb(clips_dir / "styletalk_feifeili_clip1.mp4")[:80]):
+            if i == 60:
+                r.motion.set_mode("off")
+            outputs[i] = r.process(image, i / 25, None).output.astype(np.float32)
+    finally:
+        r.close()
+    whole = float(np.abs(outputs[79] - outputs[59]).mean())
+    steps = [float(np.abs(outputs[i + 1] - outputs[i]).mean()) for i in range(59, 79)]
+    assert whole > 8.0, whole  # the switch moves the head a long way
+    assert max(steps) < 0.4 * whole, (whole, [round(x, 2) for x in steps])
+    assert r.motion.head.last == r.motion.head.last.__class__()  # and ends still
+
+
 def test_an_unmoved_head_leaves_the_frame_as_it_was(portrait_target):
     """The head layer over the clean plate rebuilds the frame exactly when nothing moves (soft
     hair edges included), and a roll changes the head but not the far background."""

@@ -86,6 +86,48 @@ def test_head_turn_is_bounded_smooth_and_undone_from_the_expression(face):
     assert steps.max() <= np.abs(np.diff(actor)).max() + 0.5 + 1e-6
 
 
+def _switched(face, modes: tuple[str, str], at: int, frames: int = 40, fps: float = 30.0):
+    """The actor holds a turn of 12 degrees and a nod of 6 (the built-in face's real mesh) from
+    the first frame; the mode is `modes[0]`, switched live to `modes[1]` before frame `at`
+    (as the `m` key does, `MotionStage.set_mode`). The output yaw per frame."""
+    from reenact.config import load_config
+    from reenact.pipeline.motion import MotionStage
+
+    config = load_config(None, [f"stream.head_motion={modes[0]}", "stream.neutral_frames=1"])
+    stage = MotionStage(config)
+    turned = rotate_mesh(face, rotation_matrix(6.0, 12.0, 0.0), face.mean(axis=0))
+    yaws = []
+    for i in range(frames):
+        if i == at:
+            stage.set_mode(modes[1])
+        yaws.append(stage.head.observe(turned, face, None, i / fps)[1].yaw)
+    return np.array(yaws)
+
+
+def test_a_live_mode_switch_eases_the_head_instead_of_snapping(face):
+    """Switched off -> rotate the head used to jump to the actor's 12 degree turn in one frame,
+    and back to 0 in one frame switched rotate -> off; now it eases there over SWITCH_S (0.4 s,
+    12 frames at 30 fps), each step well under the whole move, and then holds the new mode's
+    pose exactly."""
+    from reenact.pipeline.head_motion import SWITCH_S
+
+    for modes, start, end in ((("off", "rotate"), 0.0, None), (("rotate", "off"), None, 0.0)):
+        yaws = _switched(face, modes, at=20)
+        before = yaws[19]
+        after = yaws[-1]
+        if start is not None:
+            assert before == start
+        if end is not None:
+            assert after == end
+        move = abs(after - before)
+        assert move > 8.0, (modes, before, after)  # the switch moves the head a long way
+        steps = np.abs(np.diff(yaws[19:]))
+        assert steps.max() < 0.25 * move, (modes, steps.round(2))  # no snap
+        ease = int(np.ceil(SWITCH_S * 30))
+        assert abs(yaws[20 + ease] - after) < 1e-6  # done within SWITCH_S
+        assert abs(yaws[20 + ease // 2] - (before + after) / 2) < 0.2 * move  # half way mid-ease
+
+
 def test_pose_turns_the_fused_mesh_and_moves_the_frame(face):
     pose = HeadPose(pitch=0.0, yaw=10.0, roll=12.0, shift=(0.1, 0.0), scale=1.0)
     centre = face.mean(axis=0)
