@@ -336,11 +336,11 @@ class HeadMotion:
         if self._switch is None:
             return pose
         start_pose, start = self._switch
-        if start is None or not math.isfinite(start):
+        if start is None:
             self._switch = (start_pose, t_s)
             start = t_s
         weight = float(smoothstep((t_s - start) / SWITCH_S))
-        if weight >= 1.0:
+        if not weight < 1.0:  # eased in (or a time that is not a number: no easing to do)
             self._switch = None
             return pose
         return _pose(start_pose + weight * (_vector(pose) - start_pose))
