@@ -19,13 +19,13 @@ MIN_FRAMES = 3
 _FLAT = 1e-9
 
 
-def _pair(actor, output) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(actor, dtype=np.float64).reshape(-1)
-    o = np.asarray(output, dtype=np.float64).reshape(-1)
-    if a.shape != o.shape:
-        raise ValueError(f"series lengths differ: {a.shape[0]} vs {o.shape[0]}")
-    keep = np.isfinite(a) & np.isfinite(o)
-    return a[keep], o[keep]
+def _pair(*series) -> tuple[np.ndarray, ...]:
+    """The series (each flattened, float64) on the frames where every one is finite."""
+    flat = [np.asarray(x, dtype=np.float64).reshape(-1) for x in series]
+    if len({x.shape for x in flat}) > 1:
+        raise ValueError("series lengths differ: " + " vs ".join(str(len(x)) for x in flat))
+    keep = np.logical_and.reduce([np.isfinite(x) for x in flat])
+    return tuple(x[keep] for x in flat)
 
 
 def pearson_r(actor, output, *, min_actor_std: float) -> float:
@@ -59,13 +59,7 @@ def gain_iv(actor, reread, output, *, min_actor_std: float) -> float:
     reading whose noise is independent of the first's and of the output's cancels that: the
     noise is in neither covariance. Frames missing in any of the three are left out; NaN as
     `gain`, and where the two readings do not co-vary positively (no usable instrument)."""
-    a = np.asarray(actor, dtype=np.float64).reshape(-1)
-    z = np.asarray(reread, dtype=np.float64).reshape(-1)
-    o = np.asarray(output, dtype=np.float64).reshape(-1)
-    if not a.shape == z.shape == o.shape:
-        raise ValueError(f"series lengths differ: {a.shape[0]}, {z.shape[0]}, {o.shape[0]}")
-    keep = np.isfinite(a) & np.isfinite(z) & np.isfinite(o)
-    a, z, o = a[keep], z[keep], o[keep]
+    a, z, o = _pair(actor, reread, output)
     if len(a) < MIN_FRAMES or a.std() < min_actor_std:
         return float("nan")
     if o.std() < _FLAT:
