@@ -33,6 +33,7 @@ from reenact import __version__
 from reenact.config import Config
 from reenact.errors import InputError
 from reenact.eval.files import REPO_ROOT, atomic_write_json, atomic_write_text
+from reenact.eval.stills_read import ReadBack, StillReader, read_summary
 from reenact.metrics.series import nanmean
 
 NEUTRAL = "normal"
@@ -122,16 +123,21 @@ def score_still(crop: np.ndarray, truth: np.ndarray, truth_landmarks: np.ndarray
             "ssim_mouth": extra["ssim_mouth"], "sharpness": sharpness_ratio(crop, truth, face)}
 
 
-def _subject(still: StillSet, renderers, config: Config) -> tuple[dict, dict]:
-    """({renderer: {condition: scores}}, strip columns) for one subject."""
+def _subject(still: StillSet, renderers, config: Config,
+             reader: StillReader) -> tuple[dict, dict, ReadBack]:
+    """({renderer: {condition: scores}}, strip columns, the expressions read back) for one
+    subject; `reader` reads the stills and the drawings (`reenact.eval.stills_read`)."""
     target_crop, target_lm = _aligned(still.neutral, config)
     truths = {c: _aligned(p, config) for c, p in still.expressions.items()}
+    reader.set_neutral(target_crop)
+    read = ReadBack(truth={c: reader.features(crop) for c, (crop, _) in truths.items()})
     scores: dict[str, dict] = {}
     columns = {"target (neutral)": [target_crop] * len(truths),
                "truth": [crop for crop, _ in truths.values()]}
     for item in renderers:
         item.renderer.set_target(target_crop, target_lm)
         scores[item.name], columns[item.name] = {}, []
+        drawn = read.drawn.setdefault(item.name, {})
         for condition, (truth, landmarks) in truths.items():
             if hasattr(item.renderer, "select") and not item.renderer.select(condition):
                 scores[item.name][condition] = {k: float("nan") for k, _, _ in COLUMNS}
@@ -139,8 +145,9 @@ def _subject(still: StillSet, renderers, config: Config) -> tuple[dict, dict]:
                 continue  # (reenact.eval.stills_presets) with nothing for this condition
             crop = np.array(item.renderer.render(landmarks), copy=True)
             scores[item.name][condition] = score_still(crop, truth, landmarks)
+            drawn[condition] = reader.features(crop)
             columns[item.name].append(crop)
-    return scores, columns
+    return scores, columns, read
 
 
 def _rest(still: StillSet, renderers, config: Config) -> dict:
@@ -178,9 +185,30 @@ def summarize(per_subject: dict[str, dict]) -> dict:
             for name, rows in out.items()}
 
 
+def _every_subject(sets: list[StillSet], renderers, landmark_driven, config: Config,
+                   ) -> tuple[dict, dict, dict, dict]:
+    """({subject: scores}, {subject: at-rest scores}, strip files, {subject: read back}); the
+    strips are written into eval.out_dir."""
+    from reenact.eval.plots import sample_strip
+    from reenact.landmarks.tracker import FaceTracker
+
+    out_dir = Path(config.eval.out_dir)
+    per_subject, rest, files, read = {}, {}, {}, {}
+    with FaceTracker(config.tracker, static=True) as tracker:
+        reader = StillReader(tracker, config)
+        for still in sets:
+            per_subject[still.subject], columns, found = _subject(still, renderers, config,
+                                                                  reader)
+            read[still.subject] = found.to_json()
+            rest[still.subject] = _rest(still, landmark_driven, config)
+            strip = sample_strip(columns, out_dir / "strips" / f"stills_{still.subject}.png",
+                                 row_labels=list(still.expressions))
+            files[f"stills: subject {still.subject}"] = str(strip.relative_to(out_dir))
+    return per_subject, rest, files, read
+
+
 def run_stills(config: Config, folder: str) -> dict:
     """Run the protocol on `folder`; write the files; return the report dict."""
-    from reenact.eval.plots import sample_strip
     from reenact.eval.renderers import build_eval_renderers, generator_paths
     from reenact.eval.stills_report import html_page, markdown
 
@@ -191,13 +219,7 @@ def run_stills(config: Config, folder: str) -> dict:
     landmark_driven = build_eval_renderers(config, generator_paths(config))
     renderers = landmark_driven + class_driven
     out_dir = Path(config.eval.out_dir)
-    per_subject, rest, files = {}, {}, {}
-    for still in sets:
-        per_subject[still.subject], columns = _subject(still, renderers, config)
-        rest[still.subject] = _rest(still, landmark_driven, config)
-        strip = sample_strip(columns, out_dir / "strips" / f"stills_{still.subject}.png",
-                             row_labels=list(still.expressions))
-        files[f"stills: subject {still.subject}"] = str(strip.relative_to(out_dir))
+    per_subject, rest, files, read = _every_subject(sets, renderers, landmark_driven, config)
     if config.eval.stills_portraits:
         strip = portraits_strip(config, class_driven, out_dir / "strips" / "stills_portraits.png")
         files["presets and pixel-rr on non-photos"] = str(strip.relative_to(out_dir))
@@ -215,6 +237,7 @@ def run_stills(config: Config, folder: str) -> dict:
         "per_subject": per_subject, "summary": summarize(per_subject), "files": files,
         "rest": {"target_neutral": config.fusion.target_neutral, "per_subject": rest,
                  "summary": summarize(rest)},
+        "read_back": {"per_subject": read, "summary": read_summary(read)},
     }
     atomic_write_json(out_dir / "stills.json", report)
     atomic_write_text(out_dir / "stills.md", markdown(report))

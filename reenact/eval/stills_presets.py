@@ -14,11 +14,14 @@ rows (NaN, shown as "-"). The stills protocol calls `select(condition)` before e
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from reenact.eval.renderers import EvalRenderer
+
+log = logging.getLogger(__name__)
 
 # Yale condition -> preset / pixel-rr class
 CLASS_OF = {"happy": "smile", "surprised": "surprise", "sad": "sad", "wink": "wink"}
@@ -87,6 +90,11 @@ def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
             out.append(EvalRenderer(f"pixel-rr {kind}", "pixel-rr", ClassDriven(
                 "pixel-rr", size, set(models), lambda c, crop, lm: models[c].apply(crop))))
     exclude = tuple(sorted(set(config.pixel_rr.holdout) | set(config.eval.stills_subjects)))
+    if not {p.name.split("_", 1)[0] for p in folder.glob("*_normal.*")} - set(exclude):
+        log.warning("%s: every subject is scored or held out (eval.stills_subjects, "
+                    "pixel_rr.holdout), none is left to make presets from: no '+ preset' rows",
+                    folder)
+        return out
     presets = _presets(folder, config, exclude)
     engines = {"warp": WarpRenderer(size=size)}
     weights = shipped_weights("generator", size)

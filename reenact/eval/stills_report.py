@@ -7,6 +7,7 @@ import html
 from reenact.eval.html import figures, page, table
 from reenact.eval.report import _cell, _table
 from reenact.eval.stills import COLUMNS
+from reenact.landmarks.expressiveness import FEATURES
 
 NOTE = ("Posed expressions: each held-out subject's neutral still is the target, each expression "
         "still's own landmarks drive it, the expression still is the truth; compared in the "
@@ -21,6 +22,26 @@ REST_NOTE = ("At rest: each expression still is the target and the actor rests (
              "driven to the target's neutral as the live loop fuses it, fusion.target_neutral = "
              "{mode}); the subject's neutral still is the truth. `identity` is the expression "
              "still unchanged: what a target that keeps its picture's expression shows.")
+
+
+READ_NOTE = ("Read back: each expression still's own landmarks drive the renderer (the true "
+             "geometry, no fuser), and the drawing and the real still are read by the static "
+             "re-tracker that reads every cross-reenactment output, each against the neutral "
+             "still read the same way (reenact.eval.stills_read). read gain: the slope of the "
+             "drawing's expression features on the real still's, pooled over subjects and "
+             "expressions, mean over features (1 = reads as expressive as the real face; "
+             "`identity` reads 0). It is the ceiling of `reenact eval`'s cross-reenactment "
+             "expression gain for that renderer: there it draws J_gen, at best this geometry.")
+
+
+def _read_header() -> list[str]:
+    return ["renderer", "read gain →1", "read r ↑", *(f"{f} gain" for f in FEATURES), "points"]
+
+
+def _read_rows(report: dict) -> list[list[str]]:
+    return [[name, _cell(v["read_gain"], 3), _cell(v["read_r"], 3),
+             *(_cell(v["features"][f]["gain"], 2) for f in FEATURES), str(v["points"])]
+            for name, v in report.get("read_back", {}).get("summary", {}).items()]
 
 
 def _rows(report: dict, summary: dict | None = None) -> list[list[str]]:
@@ -54,6 +75,9 @@ def markdown(report: dict) -> str:
              f"Folder `{report['meta']['folder']}`; subjects {_subjects(report)}. Created "
              f"{report['meta']['created']}.", "", *_table(_header(), _rows(report)), "", NOTE,
              "", _caveats(report), ""]
+    if _read_rows(report):
+        lines += ["## Expression read back", "", *_table(_read_header(), _read_rows(report)), "",
+                  READ_NOTE, ""]
     if _rest_rows(report):
         lines += ["## At rest", "", *_table(_header(), _rest_rows(report)), "",
                   REST_NOTE.format(mode=report["rest"]["target_neutral"]), ""]
@@ -69,6 +93,8 @@ def html_page(report: dict) -> str:
         f"{html.escape(_subjects(report))}.</p>",
         table(_header(), _rows(report), "summary"),
         f'<p class="note">{html.escape(NOTE)} {html.escape(_caveats(report))}</p>',
+        *([table(_read_header(), _read_rows(report), "read_back"),
+           f'<p class="note">{html.escape(READ_NOTE)}</p>'] if _read_rows(report) else []),
         *([table(_header(), _rest_rows(report), "rest"),
            f'<p class="note">{html.escape(REST_NOTE.format(mode=report["rest"]["target_neutral"]))}'
            "</p>"] if _rest_rows(report) else []),

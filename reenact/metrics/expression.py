@@ -144,6 +144,16 @@ def _carried(a: np.ndarray, o: np.ndarray, b: np.ndarray | None = None) -> dict:
         | {"features": per}
 
 
+def features_carried(actor_features, output_features) -> dict:
+    """r and gain of (T, 6) output features on (T, 6) actor features already read
+    (`relative_features`; NaN rows left out), pooled over whatever the T rows are (frames of one
+    clip, or stills of several subjects each read against its own neutral): {"r", "gain",
+    "features": {name: {"r", "gain", ...}}}, features the actor barely moves left out."""
+    a = np.asarray(actor_features, np.float64).reshape(-1, len(FEATURES))
+    o = np.asarray(output_features, np.float64).reshape(-1, len(FEATURES))
+    return _carried(a, o)
+
+
 def _reading(actor, actor_neutral, output, output_neutral, actor_reread, *,
              pose_free: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The actor's and the output's relative features of one reading (pose undone or the image

@@ -85,6 +85,12 @@ def test_stills_cli_writes_a_table_per_condition(media_dir: Path, tmp_path: Path
     for condition in ("surprised", "happy"):
         assert rest["summary"]["warp"][condition]["ssim_mouth"] > \
             rest["summary"]["identity"][condition]["ssim_mouth"] + 0.05, condition
+    # the expression read back (reenact.eval.stills_read): the warp's drawing reads much of the
+    # real still's expression, the unchanged target none
+    read = report["read_back"]["summary"]
+    assert read["warp"]["read_gain"] > 0.5 and read["identity"]["read_gain"] == 0.0
+    assert "## Expression read back" in (out / "stills.md").read_text()
+    assert 'id="read_back"' in (out / "stills.html").read_text()
     assert "## At rest" in (out / "stills.md").read_text()
     assert 'id="rest"' in (out / "stills.html").read_text()
     assert (out / "strips" / "stills_15.png").is_file()
@@ -115,3 +121,20 @@ def test_stills_folder_missing_is_one_line_error(tmp_path: Path):
          "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "nope" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_scoring_every_subject_leaves_no_preset_rows(media_dir: Path, caplog):
+    """Every Yale subject scored: none is left to make the '+ preset' rows from, so they are left
+    out with a warning (before, the run stopped on an error about missing stills)."""
+    from reenact.eval.stills_presets import stills_renderers
+
+    every = [f"{i:02d}" for i in range(1, 16)]
+    config = load_config(None, [f"eval.stills_subjects={every}"])
+    with caplog.at_level("WARNING"):
+        names = [r.name for r in stills_renderers(config, media_dir / "expressions")]
+    assert not [n for n in names if n.endswith("+ preset")], names
+    assert "none is left to make presets from" in caplog.text
+    one_left = load_config(None, [f"eval.stills_subjects={every[:-1]}",
+                                  "pixel_rr.holdout=[]"])
+    names = [r.name for r in stills_renderers(one_left, media_dir / "expressions")]
+    assert "warp + preset" in names
