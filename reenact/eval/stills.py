@@ -37,6 +37,7 @@ from reenact.eval.stills_read import ReadBack, StillReader, read_summary
 from reenact.metrics.series import nanmean
 
 NEUTRAL = "normal"
+BOOSTED = ("warp", "generator")  # the renderers the live loop draws through renderer.boost
 COLUMNS = (("ssim", "SSIM ↑", 3), ("ssim_face", "SSIM face ↑", 3), ("psnr", "PSNR dB ↑", 2),
            ("haarpsi", "HaarPSI ↑", 3), ("ssim_mouth", "SSIM mouth ↑", 3),
            ("sharpness", "sharpness", 2))
@@ -147,6 +148,10 @@ def _subject(still: StillSet, renderers, config: Config,
             scores[item.name][condition] = score_still(crop, truth, landmarks)
             drawn[condition] = reader.features(crop)
             columns[item.name].append(crop)
+            if item.kind in BOOSTED and reader.boost.active:  # as the live loop draws it
+                boosted = item.renderer.render(reader.boost.apply(landmarks, target_lm))
+                read.drawn.setdefault(f"{item.name} + boost", {})[condition] = \
+                    reader.features(np.array(boosted, copy=True))
     return scores, columns, read
 
 

@@ -30,8 +30,10 @@ READ_NOTE = ("Read back: each expression still's own landmarks drive the rendere
              "still read the same way (reenact.eval.stills_read). read gain: the slope of the "
              "drawing's expression features on the real still's, pooled over subjects and "
              "expressions, mean over features (1 = reads as expressive as the real face; "
-             "`identity` reads 0). It is the ceiling of `reenact eval`'s cross-reenactment "
-             "expression gain for that renderer: there it draws J_gen, at best this geometry.")
+             "`identity` reads 0). `+ boost`: drawn to the truth through renderer.boost, as the "
+             "live loop draws (a smile's widening and lift and a brow's raise drawn larger): "
+             "what `reenact eval`'s cross-reenactment expression gain could reach through that "
+             "renderer were J_gen the true geometry.")
 
 
 def _read_header() -> list[str]:
