@@ -63,6 +63,7 @@ UNIT = Range(0, 1)  # probabilities, confidences, fractions
 GAZE_GAIN = Range(0.0, 3.0)  # stream.gaze_gain: in the config and on the live panel
 GAZE_VERTICAL = Range(0.0, 3.0)  # stream.gaze_vertical: likewise
 TURN_GAIN = Range(0.0, 3.0)  # stream.head_pitch_gain / head_yaw_gain: likewise
+CREASES = Range(0.0, 2.0)  # stream.creases: likewise
 
 
 def _number(value: float | None) -> str:

@@ -15,7 +15,7 @@ from reenact.config.fields import (  # noqa: F401 (TARGET_NEUTRALS is re-exporte
     Positive, TargetNeutral, Unit,
 )
 from reenact.config.jobs import EvalConfig, PixelRRConfig, TrainConfig
-from reenact.config.ranges import GAZE_GAIN, GAZE_VERTICAL, TURN_GAIN, Range
+from reenact.config.ranges import CREASES, GAZE_GAIN, GAZE_VERTICAL, TURN_GAIN, Range
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,10 @@ class StreamConfig:
     # face box SSIM 0.771 against 0.722 off, better on each of its 4 clips (README). "off" keeps
     # the face still too: the actor's pose is taken out of the expression in every mode
     head_motion: Literal["off", "rotate", "full"] = "full"
+    # the actor's own expression lines (a raised brow's forehead folds, a frown, a smile's folds
+    # beside the nose) carried onto the rendered face (reenact.pipeline.creases): how much of
+    # them, 0 = none, 1 = as deep as the actor's, up to 2
+    creases: Annotated[float, CREASES] = 1.0
     head_max_deg: Degrees = 18.0  # nod (pitch) and turn (yaw) limit; the face turns in 2-D
     # the actor's nod and turn are multiplied by these before the limit above (so the face never
     # turns further than the limit): a 2-D turn of the target's face shows only part of the angle

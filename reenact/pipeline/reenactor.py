@@ -32,6 +32,7 @@ from reenact.pipeline.render_ahead import FrameJob, splits
 from reenact.pipeline.target import PreparedTarget
 from reenact.pipeline.timing import StageTimer, StreamClock
 from reenact.render import moves_face
+from reenact.pipeline.creases import Creases
 from reenact.render.boost import ExpressionBoost
 
 INTENSITY_RANGE = (0.0, 1.5)
@@ -105,6 +106,9 @@ class Reenactor:
         self.gains = RegionGains(config.fusion.gains.as_dict())  # per region, after fusion
         # a smile's widening and the brows' raise drawn larger (the renderer draws no folds)
         self.boost = ExpressionBoost.from_config(config)
+        # ... and the folds themselves, the actor's, on the rendered crop
+        self.creases = Creases(size=config.renderer.size, strength=config.stream.creases,
+                               frames=self.calibrator.frames)
         given = source_neutral is not None or bool(config.stream.neutral_path)
         if source_neutral is not None:
             self.calibrator.set(source_neutral)
@@ -174,11 +178,25 @@ class Reenactor:
         if not self.calibrator.complete:  # a first neutral after neutral_frames, then refined
             self.calibrator.add(source)
             self.motion.calibrate(tracked.alignment)
+        creases = self._creases(image, tracked)
         if self.calibrator.neutral is None:
             self.face_lost.good(self.target.frame)
             return FrameJob(t_s, FrameResult(self.target.frame, None, True, clock.ms),
                             image_landmarks=seen)
-        return self._render(source, tracked, clock, smooth_ms, t_s)
+        return self._render(source, tracked, clock, smooth_ms, t_s, creases)
+
+    def _creases(self, image: np.ndarray, tracked: Tracked) -> tuple[np.ndarray | None, float]:
+        """The frame's creases (`Creases.ratio`, None = none) and the ms they took; while the
+        actor's reference is not held, the frame is a candidate for it."""
+        c = self.creases
+        if tracked.alignment is None or (c.held and not c.active):
+            return None, 0.0
+        start = time.perf_counter_ns()
+        crop = tracked.alignment.crop_image(image)
+        if not c.held:
+            c.observe(crop, tracked.source, self.calibrator.neutral, self.calibrator.complete)
+        ratio = c.ratio(crop, tracked.source)
+        return ratio, (time.perf_counter_ns() - start) / 1e6
 
     def finish(self, job: FrameJob) -> FrameResult:
         """The second half of `process`: the crop composited (waiting for the network when it
@@ -221,10 +239,11 @@ class Reenactor:
         return fused
 
     def _render(self, source: np.ndarray, tracked: Tracked, clock: _Clock, smooth_ms: float,
-                t_s: float) -> FrameJob:
-        """fuse -> render (staged when the renderer splits) -> blend crop -> composite; the job
-        finishes as J_gen (478,3) and the output (h,w,3) uint8. source: the smoothed landmarks;
-        tracked: the frame's tracking (its alignment and raw landmarks set the head pose)."""
+                t_s: float, creases: tuple[np.ndarray | None, float]) -> FrameJob:
+        """fuse -> render (staged when the renderer splits) -> creases -> blend crop ->
+        composite; the job finishes as J_gen (478,3) and the output (h,w,3) uint8. source: the
+        smoothed landmarks; tracked: the frame's tracking (its alignment and raw landmarks set
+        the head pose); creases: `_creases`'s."""
         target = self.target
         start = time.perf_counter_ns()
         fused, drawn, pose = self.motion.fuse(
@@ -241,9 +260,10 @@ class Reenactor:
 
         def finish(crop: np.ndarray, network_ms: float) -> FrameResult:
             start = time.perf_counter_ns()
+            crop = self.creases.apply(crop, creases[0], drawn)  # its ratio's time is render's too
             if self.presets.active:
                 crop = self.presets.blend_crop(crop, target.crop, target.landmarks_crop)
-            clock.since("render", start, staged_ms + network_ms)
+            clock.since("render", start, staged_ms + network_ms + creases[1])
             start = time.perf_counter_ns()
             if self.crop_blender is not None:
                 crop = self.crop_blender.blend(crop)
@@ -296,6 +316,7 @@ class Reenactor:
         """Take the actor's neutral again from the next frames."""
         self.calibrator.reset()
         self.motion.reset()
+        self.creases.reset()
 
     def toggle_pause(self) -> bool:
         """Pass the actor's frames through (or stop doing so); returns whether paused now."""

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from reenact.config.ranges import GAZE_GAIN, GAZE_VERTICAL, TURN_GAIN
+from reenact.config.ranges import CREASES, GAZE_GAIN, GAZE_VERTICAL, TURN_GAIN
 from reenact.config.schema import TARGET_NEUTRALS
 from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
 from reenact.pipeline.motion import HEAD_MODES
@@ -122,6 +122,9 @@ SETTINGS: tuple[LiveSetting, ...] = (
     *(LiveSetting(f"stream.head_{axis}_gain", f"Head {label} gain", float,
                   *_motion_attr("head", f"{axis}_gain"), TURN_GAIN.low, TURN_GAIN.high, 0.05)
       for axis, label in (("pitch", "nod"), ("yaw", "turn"))),
+    LiveSetting("stream.creases", "Creases (your expression lines on the face)", float,
+                lambda r: r.creases.strength, lambda r, v: setattr(r.creases, "strength", v),
+                CREASES.low, CREASES.high, 0.05),
     LiveSetting("fusion.target_neutral", "Target's neutral: its expression taken out, or "
                 "the picture as it is", str, lambda r: r.target_neutral,
                 lambda r, v: r.set_target_neutral(v), choices=TARGET_NEUTRALS),
