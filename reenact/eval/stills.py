@@ -33,7 +33,7 @@ from reenact import __version__
 from reenact.config import Config
 from reenact.errors import InputError
 from reenact.eval.files import REPO_ROOT, atomic_write_json, atomic_write_text
-from reenact.eval.stills_read import ReadBack, StillReader, read_summary
+from reenact.eval.stills_read import ReadBack, StillReader, creases_rows, read_summary
 from reenact.metrics.series import nanmean
 
 NEUTRAL = "normal"
@@ -209,6 +209,7 @@ def _every_subject(sets: list[StillSet], renderers, landmark_driven, config: Con
             strip = sample_strip(columns, out_dir / "strips" / f"stills_{still.subject}.png",
                                  row_labels=list(still.expressions))
             files[f"stills: subject {still.subject}"] = str(strip.relative_to(out_dir))
+        creases_rows(sets, landmark_driven, config, reader, read)
     return per_subject, rest, files, read
 
 

@@ -17,6 +17,10 @@ and a brow's raise larger (`reenact.render.boost`). So each landmark-driven rend
 row, `<renderer> + boost`, drawn to the boosted truth as the live loop would draw it; the plain
 row is the renderer's drawing of the geometry alone.
 
+`<renderer> + boost + creases` adds the creases the live loop carries from the actor
+(`reenact.pipeline.creases`, stream.creases), here another subject's making the same expression
+(the next subject scored: a face's own folds would hand it the answer).
+
 The `+ boost` row is what the cross-reenactment `expression_gain` could reach through that
 renderer and reader on these faces if the fuser's J_gen were the true geometry. A renderer that
 puts every landmark where it is asked can still read short, because the reader places its
@@ -101,3 +105,36 @@ def read_summary(per_subject: dict[str, dict]) -> dict:
                      "features": {k: {"gain": v["gain"], "r": v["r"]}
                                   for k, v in found["features"].items()}}
     return out
+
+
+def creases_rows(sets: list, renderers, config: Config, reader: StillReader, read: dict) -> None:
+    """Add `<renderer> + boost + creases` readings to `read` ({subject: ReadBack.to_json()}):
+    each subject drawn as in `+ boost`, with the creases (`reenact.pipeline.creases`) of the
+    next subject in `sets` making the same expression (its neutral still the reference, its
+    expression still the frame), another face's folds as the live loop carries an actor's.
+    Nothing with fewer than two subjects or with stream.creases = 0. renderers: the
+    landmark-driven ones (`stills.BOOSTED` kinds are drawn)."""
+    from reenact.eval.stills import BOOSTED, _aligned
+    from reenact.pipeline.creases import Creases
+
+    if len(sets) < 2 or config.stream.creases <= 0:
+        return
+    drawn_by = [r for r in renderers if r.kind in BOOSTED]
+    for index, still in enumerate(sets):
+        actor = sets[(index + 1) % len(sets)]
+        crop, landmarks = _aligned(still.neutral, config)
+        creases = Creases(size=crop.shape[0], strength=config.stream.creases, frames=1)
+        actor_neutral = _aligned(actor.neutral, config)
+        creases.observe(*actor_neutral, actor_neutral[1], True)
+        reader.set_neutral(crop)
+        drawn = read[still.subject]["drawn"]
+        for condition in sorted(set(still.expressions) & set(actor.expressions)):
+            asked = reader.boost.apply(_aligned(still.expressions[condition], config)[1],
+                                       landmarks)
+            ratio = creases.ratio(*_aligned(actor.expressions[condition], config))
+            for item in drawn_by:
+                item.renderer.set_target(crop, landmarks)
+                out = creases.apply(np.array(item.renderer.render(asked), copy=True), ratio,
+                                    asked)
+                drawn.setdefault(f"{item.name} + boost + creases", {})[condition] = \
+                    reader.features(out)

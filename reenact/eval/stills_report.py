@@ -33,7 +33,9 @@ READ_NOTE = ("Read back: each expression still's own landmarks drive the rendere
              "`identity` reads 0). `+ boost`: drawn to the truth through renderer.boost, as the "
              "live loop draws (a smile's widening and lift and a brow's raise drawn larger): "
              "what `reenact eval`'s cross-reenactment expression gain could reach through that "
-             "renderer were J_gen the true geometry.")
+             "renderer were J_gen the true geometry. `+ boost + creases`: with the next scored "
+             "subject's folds for the same expression carried on (stream.creases), as the live "
+             "loop carries an actor's.")
 
 
 def _read_header() -> list[str]:

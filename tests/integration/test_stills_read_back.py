@@ -12,7 +12,7 @@ import pytest
 from reenact.config import load_config
 from reenact.eval.renderers import EvalRenderer, build_eval_renderers
 from reenact.eval.stills import _subject, find_stills
-from reenact.eval.stills_read import StillReader, read_summary
+from reenact.eval.stills_read import StillReader, creases_rows, read_summary
 from reenact.landmarks.tracker import FaceTracker
 
 
@@ -41,10 +41,15 @@ def read_back(media_dir: Path) -> dict:
     renderers = [base["identity"], base["warp"],
                  EvalRenderer("warp, half", "warp", Damped(WarpRenderer(size=size), 0.5))]
     read = {}
+    sets = find_stills(media_dir / "expressions", ("14", "15"))
     with FaceTracker(config.tracker, static=True) as tracker:
         reader = StillReader(tracker, config)
-        for still in find_stills(media_dir / "expressions", ("14", "15")):
+        for still in sets:
             read[still.subject] = _subject(still, renderers, config, reader)[2].to_json()
+        creases_rows(sets, renderers, config, reader, read)
+        off, untouched = load_config(None, ["stream.creases=0"]), {}
+        creases_rows(sets, renderers, off, StillReader(tracker, off), untouched)
+    assert untouched == {}  # stream.creases = 0: no rows, nothing read
     return read
 
 
@@ -112,3 +117,16 @@ def test_the_warp_draws_the_brows_where_they_are_asked(media_dir: Path):
     reader's view of the drawing, not a brow left behind)."""
     error, missed = brow_remap_error(media_dir)
     assert error < 0.6 and missed < 0.15, (error, missed)
+
+
+def test_the_creases_row_carries_the_other_subjects_folds(read_back: dict):
+    """`+ boost + creases`: each subject drawn as the live loop draws it, with the other held-out
+    subject's folds for the same expression; it differs from the boost-only drawing (the folds
+    are there) and reads at least about as much of the real expression."""
+    summary = read_summary(read_back)
+    boosted, creased = summary["warp + boost"], summary["warp + boost + creases"]
+    assert creased["points"] == 10
+    assert creased["read_gain"] > boosted["read_gain"] - 0.03, (creased, boosted)
+    subject = read_back["14"]["drawn"]
+    assert any(subject["warp + boost + creases"][c] != subject["warp + boost"][c]
+               for c in subject["warp + boost"])
