@@ -20,9 +20,9 @@ calibrated neutral). Per frame, in aligned crops of side S:
    anything within DEAD of 1 (sensor noise, compression) is taken as 1, and R is kept only
    where the skin creases (`crease_weight`): the forehead and between the brows, and the cheeks
    below the eyes. The eyes' band (where glasses sit), the lips and the skin just above them
-   (a moustache) are left out, and so is wherever N has a strong edge of its own (a glasses'
-   rim, hair, the brows' outline: edges that do not follow the mesh exactly and would print
-   as false lines);
+   (a moustache), the face's outline (where hair, ears and the background meet it) are left
+   out, and so is wherever N has a strong edge of its own (a glasses' rim, hair, the brows'
+   outline: edges that do not follow the mesh exactly and would print as false lines);
 3. R is moved from N's geometry onto the drawn face along the same mesh (N's landmarks to the
    drawn ones; both crops are aligned the same way) and multiplies the rendered crop's colours
    by 1 + strength (R - 1).
@@ -52,6 +52,7 @@ LIGHTER = 0.3
 EDGE = (8.0, 20.0)  # N's gradient (grey levels per px at 256) over which R fades out
 REGION_FADE = 3.0  # x S/256 px: the Gaussian softening the crease regions' edges
 EYE_BAND = 0.35  # the band left out runs from the brows' lower edge to this x IOD below the eyes
+OVAL_SHRINK = 0.8  # the face's outline shrunk by this about its centre bounds the regions
 LIP_GROW = 1.35  # the lips' outline grown by this about its centre is left out
 
 _BROW_LOWER = {"right": [46, 53, 52, 65, 55], "left": [285, 295, 282, 283, 276]}
@@ -73,8 +74,12 @@ def crease_weight(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     k = size / 256.0
     xy = np.asarray(landmarks, np.float32)[:, :2]
     regions = np.zeros((size, size), np.uint8)
-    oval = np.round(xy[_OVAL] * 16).astype(np.int32)
-    cv2.fillPoly(regions, [oval], 255, lineType=cv2.LINE_AA, shift=4)
+    # inside the face's outline, shrunk: at the outline the face meets hair, ears and the
+    # background, which do not follow the mesh (a jaw's edge printed as a line down the cheek)
+    oval = xy[_OVAL]
+    inner = oval.mean(0) + OVAL_SHRINK * (oval - oval.mean(0))
+    cv2.fillPoly(regions, [np.round(inner * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA,
+                 shift=4)
     eyes = np.concatenate([xy[list(e)] for e in _EYES])
     iod = float(np.linalg.norm(xy[list(_EYES[0])].mean(0) - xy[list(_EYES[1])].mean(0)))
     # the eyes' band: from the brows' lower edge (straight across between them: a glasses'

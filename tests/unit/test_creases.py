@@ -109,3 +109,16 @@ def test_the_reference_is_the_frame_nearest_the_neutral_until_recalibrated(faces
     assert creases.held
     creases.reset()
     assert not creases.ready and creases.ratio(plain, lm_p) is None
+
+
+def test_a_line_along_the_faces_outline_is_not_carried(faces):
+    """Where the face meets hair, ears and background (hdtf_aoc's jaw edge printed a dark line
+    down the target's cheek): the outline's band is left out."""
+    crop, lm = faces["03_normal"]
+    creases = _reference(crop, lm)
+    top, bottom = int(lm[234, 1]), int(lm[58, 1])  # the cheek's side, ear to jaw
+    for side in (234, 454):
+        x = int(lm[side, 0]) + (4 if side == 234 else -4)  # just inside the outline
+        frame = np.array(crop, copy=True)
+        cv2.line(frame, (x, top), (x, bottom), (30,) * 3, 2, lineType=cv2.LINE_AA)
+        assert np.abs(creases.ratio(frame, lm)[top:bottom, x - 3:x + 4]).max() < 0.02, side
