@@ -98,8 +98,10 @@ class StreamConfig:
     head_motion: Literal["off", "rotate", "full"] = "full"
     # the actor's own expression lines (a raised brow's forehead folds, a frown, a smile's folds
     # beside the nose) carried onto the rendered face (reenact.pipeline.creases): how much of
-    # them, 0 = none, 1 = as deep as the actor's, up to 2
-    creases: Annotated[float, CREASES] = 1.0
+    # them, 0 = none, 1 = as deep as the actor's, up to 2. Off by default: made safe against
+    # hair, glasses and the face's outline, it changes `reenact eval`'s measures by no more
+    # than their noise (README, "stream.creases")
+    creases: Annotated[float, CREASES] = 0.0
     head_max_deg: Degrees = 18.0  # nod (pitch) and turn (yaw) limit; the face turns in 2-D
     # the actor's nod and turn are multiplied by these before the limit above (so the face never
     # turns further than the limit): a 2-D turn of the target's face shows only part of the angle

@@ -17,7 +17,10 @@ calibrated neutral). Per frame, in aligned crops of side S:
    landmarks to the frame's (`reenact.render.field`);
 2. R = blur(A) / blur(N) in brightness, divided by its own blur at BAND. Lighting and shading
    that change with a turn of the head are broad; a crease is narrow. R is limited to LIMIT,
-   anything within DEAD of 1 (sensor noise, compression) is taken as 1, and R is kept only
+   anything within DEAD of 1 (sensor noise, compression) is taken as 1, a change deeper than
+   a fold (OCCLUDER: a strand of hair across the forehead, a hand) or on a hard edge of the
+   frame (FRAME_EDGE) or darker than skin in either picture (DARK: hair) is left out,
+   lightening is damped (LIGHTER), and R is kept only
    where the skin creases (`crease_weight`): the forehead and between the brows, and the cheeks
    below the eyes. The eyes' band (where glasses sit), the lips and the skin just above them
    (a moustache), the face's outline (where hair, ears and the background meet it) are left
@@ -50,6 +53,14 @@ DEAD = 0.02  # |R - 1| below this is noise: taken as 1 (and the rest moved towar
 # lighting as much as their face, and printed whole it blotches the target: this share of it
 LIGHTER = 0.3
 EDGE = (8.0, 20.0)  # N's gradient (grey levels per px at 256) over which R fades out
+# ... and the frame's own (moved onto N): a fold's edge is soft, a hair's or a rim's hard
+FRAME_EDGE = (12.0, 30.0)
+OCCLUDER = (0.15, 0.3)  # |R - 1| over which R fades out: deeper than a fold
+# hair over the forehead (a fringe that moves with the head, not with the skin): where the frame
+# or the reference is darker than this share of the reference's skin level, grown by DARK_GROW
+# px at 256, nothing is carried (a fold darkens skin by a tenth or so)
+DARK = 0.6
+DARK_GROW = 4
 REGION_FADE = 3.0  # x S/256 px: the Gaussian softening the crease regions' edges
 EYE_BAND = 0.35  # the band left out runs from the brows' lower edge to this x IOD below the eyes
 OVAL_SHRINK = 0.8  # the face's outline shrunk by this about its centre bounds the regions
@@ -100,12 +111,17 @@ def crease_weight(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
                  lineType=cv2.LINE_AA, shift=4)
     weight = cv2.GaussianBlur(regions.astype(np.float32) / 255.0, (0, 0), REGION_FADE * k)
     smooth = cv2.GaussianBlur(reference, (0, 0), SMOOTH * k)
-    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    return (weight * _flat(smooth, EDGE, k)).astype(np.float32)
+
+
+def _flat(grey: np.ndarray, edge: tuple[float, float], k: float) -> np.ndarray:
+    """(h,w) float32 in [0, 1]: 0 on and beside an edge of `grey` (already smoothed) steeper
+    than edge[1] grey levels per pixel at 256, 1 where it is flatter than edge[0]."""
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) / 8.0
     edges = cv2.dilate(np.hypot(gx, gy) * k, np.ones((3, 3), np.uint8))
-    flat = 1.0 - smoothstep((edges - EDGE[0]) / (EDGE[1] - EDGE[0]))
-    flat = cv2.GaussianBlur(flat.astype(np.float32), (0, 0), SMOOTH * k)
-    return (weight * flat).astype(np.float32)
+    flat = 1.0 - smoothstep((edges - edge[0]) / (edge[1] - edge[0]))
+    return cv2.GaussianBlur(flat.astype(np.float32), (0, 0), SMOOTH * k)
 
 
 class Creases:
@@ -170,10 +186,18 @@ class Creases:
         self._reference = cv2.GaussianBlur(grey, (0, 0), SMOOTH * self._k)
         self._ref_xy = np.ascontiguousarray(landmarks[:NUM_MESH, :2], np.float32)
         self._weight = crease_weight(grey, landmarks)
+        skin = self._reference[self._weight > 0.5]  # the reference's skin level over its regions
+        self._dark = DARK * float(np.median(skin)) if skin.size else 0.0
         self._field = face_field(landmarks[:, :2], self.size, grid=GRID)
         x0, y0, x1, y1 = self._field.roi
         ident = np.mgrid[y0:y1, x0:x1][::-1].transpose(1, 2, 0)
         self._identity = np.ascontiguousarray(ident, np.float32)
+
+    def _not(self, dark: np.ndarray) -> np.ndarray:
+        """1 - `dark` (bool) grown by DARK_GROW px at 256 and softened: 0 on and near it."""
+        grow = max(1, int(round(DARK_GROW * self._k)))
+        near = cv2.dilate(dark.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+        return 1.0 - cv2.GaussianBlur(near.astype(np.float32), (0, 0), grow / 2.0)
 
     def _upsampled(self, grid_field: np.ndarray) -> np.ndarray:
         x0, y0, x1, y1 = self._field.roi
@@ -193,15 +217,22 @@ class Creases:
                          borderMode=cv2.BORDER_REPLICATE)
         r = np.ones((self.size, self.size), np.float32)
         r[y0:y1, x0:x1] = (onto + 8.0) / (self._reference[y0:y1, x0:x1] + 8.0)
+        # 0 where the frame has a hard edge, or where it or the reference is darker than skin
+        sharp = np.ones((self.size, self.size), np.float32)
+        dark = (onto < self._dark) | (self._reference[y0:y1, x0:x1] < self._dark)
+        sharp[y0:y1, x0:x1] = _flat(onto, FRAME_EDGE, self._k) * self._not(dark)
         small = max(8, self.size // 4)  # the broad part, blurred at a quarter of the size
         broad = cv2.resize(cv2.GaussianBlur(cv2.resize(r, (small, small),
                                                        interpolation=cv2.INTER_AREA),
                                             (0, 0), BAND * self._k * small / self.size),
                            (self.size, self.size), interpolation=cv2.INTER_LINEAR)
         d = np.clip(r / broad, *LIMIT) - 1.0
-        d = np.sign(d) * np.maximum(np.abs(d) - DEAD, 0.0)
+        size = np.abs(d)
+        # a fold is shallow: deeper than OCCLUDER (a strand of hair, a hand) is left out
+        keep = 1.0 - smoothstep((size - OCCLUDER[0]) / (OCCLUDER[1] - OCCLUDER[0]))
+        d = np.sign(d) * np.maximum(size - DEAD, 0.0) * keep
         d = np.where(d > 0.0, LIGHTER * d, d)
-        return (d * self._weight).astype(np.float32)
+        return (d * self._weight * sharp).astype(np.float32)
 
     def apply(self, crop: np.ndarray, ratio: np.ndarray | None, drawn: np.ndarray) -> np.ndarray:
         """The rendered crop (S,S,3) uint8 with the creases `ratio` (from `ratio`) moved onto

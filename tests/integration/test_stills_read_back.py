@@ -35,7 +35,7 @@ class Damped:
 def read_back(media_dir: Path) -> dict:
     from reenact.render.warp import WarpRenderer
 
-    config = load_config(None, [])
+    config = load_config(None, ["stream.creases=1"])  # for the creases rows (off by default)
     base = {r.name: r for r in build_eval_renderers(config, [])}
     size = config.renderer.size
     renderers = [base["identity"], base["warp"],

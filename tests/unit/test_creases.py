@@ -32,9 +32,21 @@ def _reference(crop, landmarks) -> Creases:
 
 
 def _line(crop: np.ndarray, y: int, x0: int, x1: int, level: int) -> np.ndarray:
+    """A hard line of grey `level` (a strand of hair, a glasses' rim)."""
     out = np.array(crop, copy=True)
     cv2.line(out, (x0, y), (x1, y), (level,) * 3, 2, lineType=cv2.LINE_AA)
     return out
+
+
+def _fold(crop: np.ndarray, y: int, x0: int, x1: int, factor: float) -> np.ndarray:
+    """A soft fold: the skin along a line 3 px wide darkened (lightened) to `factor` of itself,
+    as a real crease does (a tenth or so)."""
+    line = np.zeros(crop.shape[:2], np.float32)
+    cv2.line(line, (x0, y), (x1, y), 1.0, 3, lineType=cv2.LINE_AA)
+    line = cv2.GaussianBlur(line, (0, 0), 1.0)
+    line /= line.max()
+    out = crop.astype(np.float32) * (1.0 + (factor - 1.0) * line[..., None])
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def test_the_reference_itself_carries_nothing(faces):
@@ -53,16 +65,16 @@ def test_a_forehead_fold_is_carried_onto_the_target_and_glasses_are_not(faces):
     eye_y = int(lm[[33, 263], 1].mean())
     left, right = int(lm[[70], 0][0]), int(lm[[300], 0][0])
     fold = brow_top - 10  # a fold across the forehead, above the brows
-    frame = _line(crop, fold, left + 10, right - 10, 40)
-    frame = _line(frame, eye_y, left - 5, right + 5, 20)  # a rim across the eyes: not a crease
+    frame = _fold(crop, fold, left + 10, right - 10, 0.85)
+    frame = _fold(frame, eye_y, left - 5, right + 5, 0.85)  # across the eyes: glasses' place
     ratio = creases.ratio(frame, lm)
-    assert ratio[fold - 1:fold + 2, left + 20:right - 20].min() < -0.15
+    assert ratio[fold - 1:fold + 2, left + 20:right - 20].min() < -0.05
     assert np.abs(ratio[eye_y - 2:eye_y + 3]).max() < 0.02
     # onto another face, drawn at its own neutral: the fold lies across its forehead
     target, target_lm = faces["12_normal"]
     out = creases.apply(target, ratio, target_lm).astype(np.int16)
     darker = (target.astype(np.int16) - out).max(axis=2)
-    rows = np.flatnonzero(darker.max(axis=1) > 15)
+    rows = np.flatnonzero(darker.max(axis=1) > 8)
     assert rows.size and rows.max() < target_lm[[105, 334], 1].min()  # above its brows
     # a shadow: the halo the band-pass leaves beside it is damped (LIGHTER) and far fainter
     assert darker.max() > 3 * -darker.min()
@@ -73,11 +85,24 @@ def test_what_a_fold_lightens_is_carried_damped(faces):
     creases = _reference(crop, lm)
     y = int(lm[[105, 334], 1].min()) - 10
     x0, x1 = int(lm[70, 0]) + 10, int(lm[300, 0]) - 10
-    darker = creases.ratio(_line(crop, y, x0, x1, 40), lm)
-    lighter = creases.ratio(_line(crop, y, x0, x1, 255), lm)
+    darker = creases.ratio(_fold(crop, y, x0, x1, 0.88), lm)
+    lighter = creases.ratio(_fold(crop, y, x0, x1, 1.12), lm)
     shade, light = -darker[y - 1:y + 2, x0 + 10:x1 - 10].min(), \
         lighter[y - 1:y + 2, x0 + 10:x1 - 10].max()
-    assert 0.0 < light <= LIGHTER * 0.4 and shade > 2 * light
+    assert 0.0 < light <= LIGHTER * shade * 1.2 and shade > 0.05, (shade, light)
+
+
+def test_hair_across_the_forehead_is_not_carried(faces):
+    """A dark, hard strand (a fringe that moved with the head, not with the skin; styletalk's
+    Fei-Fei Li printed one as a grey streak on the target's forehead) is deeper and sharper than
+    any fold: left out."""
+    crop, lm = faces["03_normal"]
+    creases = _reference(crop, lm)
+    y = int(lm[[105, 334], 1].min()) - 12
+    x0, x1 = int(lm[70, 0]) + 10, int(lm[300, 0]) - 10
+    for level in (25, 60):
+        ratio = creases.ratio(_line(crop, y, x0, x1, level), lm)
+        assert np.abs(ratio[y - 6:y + 7, x0 + 10:x1 - 10]).max() < 0.03, level
 
 
 def test_the_weight_leaves_out_the_eyes_band_and_the_mouth(faces):
