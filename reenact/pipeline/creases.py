@@ -168,7 +168,8 @@ class Creases:
         neutral, held once calibration is complete and `frames` candidates were seen."""
         if self._held:
             return
-        self._candidates.append((_grey(crop), np.asarray(landmarks, np.float32).copy()))
+        grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)  # uint8: 64 KB each
+        self._candidates.append((grey, np.asarray(landmarks, np.float32).copy()))
         if neutral is None:
             return
         ref = np.asarray(neutral, np.float32)[:, :2]
@@ -183,6 +184,7 @@ class Creases:
             self._candidates = []
 
     def _use(self, grey: np.ndarray, landmarks: np.ndarray) -> None:
+        grey = grey.astype(np.float32)
         self._reference = cv2.GaussianBlur(grey, (0, 0), SMOOTH * self._k)
         self._ref_xy = np.ascontiguousarray(landmarks[:NUM_MESH, :2], np.float32)
         self._weight = crease_weight(grey, landmarks)
