@@ -20,18 +20,22 @@ calibrated neutral). Per frame, in aligned crops of side S:
    anything within DEAD of 1 (sensor noise, compression) is taken as 1, a change deeper than
    a fold (OCCLUDER: a strand of hair across the forehead, a hand) or on a hard edge of the
    frame (FRAME_EDGE) or darker than skin in either picture (DARK: hair) is left out,
-   lightening is damped (LIGHTER), and R is kept only
-   where the skin creases (`crease_weight`): the forehead and between the brows, and the cheeks
-   below the eyes. The eyes' band (where glasses sit), the lips and the skin just above them
-   (a moustache), the face's outline (where hair, ears and the background meet it) are left
-   out, and so is wherever N has a strong edge of its own (a glasses' rim, hair, the brows'
-   outline: edges that do not follow the mesh exactly and would print as false lines);
+   lightening is damped (LIGHTER), and R is kept only where the skin creases
+   (`crease_weight`): the forehead and between the brows, and the cheeks below the eyes.
+   The eyes' band (where glasses sit), the lips and the skin just above them (a moustache),
+   the face's outline (where hair, ears and the background meet it) are left out, and so is
+   wherever N has a strong edge of its own (a glasses' rim, hair, the brows' outline: edges
+   that do not follow the mesh exactly and would print as false lines);
 3. R is moved from N's geometry onto the drawn face along the same mesh (N's landmarks to the
    drawn ones; both crops are aligned the same way) and multiplies the rendered crop's colours
    by 1 + strength (R - 1).
 
 A frame the same as the reference gives R = 1: the render is left exactly as it is. Nothing is
 carried before a reference is chosen.
+
+`stream.creases` is 0 (off) by default: each rule above was added after it printed a false line
+on a real clip (a moustache, a jaw's edge against the background, a fringe), and so made safe
+the creases move `reenact eval`'s measures by about their noise (README, "stream.creases").
 """
 
 from __future__ import annotations
