@@ -25,6 +25,7 @@ from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
 from reenact.pipeline.composite import CrossFade, letterbox
+from reenact.pipeline.creases import Creases
 from reenact.pipeline.face_lost import FaceLostPolicy
 from reenact.pipeline.motion import MotionStage
 from reenact.pipeline.presets import PresetMixer
@@ -32,7 +33,6 @@ from reenact.pipeline.render_ahead import FrameJob, splits
 from reenact.pipeline.target import PreparedTarget
 from reenact.pipeline.timing import StageTimer, StreamClock
 from reenact.render import moves_face
-from reenact.pipeline.creases import Creases
 from reenact.render.boost import ExpressionBoost
 
 INTENSITY_RANGE = (0.0, 1.5)
