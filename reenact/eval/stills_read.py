@@ -120,21 +120,29 @@ def creases_rows(sets: list, renderers, config: Config, reader: StillReader, rea
     if len(sets) < 2 or config.stream.creases <= 0:
         return
     drawn_by = [r for r in renderers if r.kind in BOOSTED]
-    for index, still in enumerate(sets):
+    aligned: dict = {}  # each still tracked and aligned once here, as subject and as actor
+
+    def still(path):
+        if path not in aligned:
+            aligned[path] = _aligned(path, config)
+        return aligned[path]
+
+    for index, subject in enumerate(sets):
         actor = sets[(index + 1) % len(sets)]
-        crop, landmarks = _aligned(still.neutral, config)
+        crop, landmarks = still(subject.neutral)
         creases = Creases(size=crop.shape[0], strength=config.stream.creases, frames=1)
-        actor_neutral = _aligned(actor.neutral, config)
+        actor_neutral = still(actor.neutral)
         creases.observe(*actor_neutral, actor_neutral[1], True)
         reader.set_neutral(crop)
-        drawn = read[still.subject]["drawn"]
-        for condition in sorted(set(still.expressions) & set(actor.expressions)):
-            asked = reader.boost.apply(_aligned(still.expressions[condition], config)[1],
-                                       landmarks)
-            ratio = creases.ratio(*_aligned(actor.expressions[condition], config))
-            for item in drawn_by:
-                item.renderer.set_target(crop, landmarks)
-                out = creases.apply(np.array(item.renderer.render(asked), copy=True), ratio,
-                                    asked)
-                drawn.setdefault(f"{item.name} + boost + creases", {})[condition] = \
-                    reader.features(out)
+        conditions = sorted(set(subject.expressions) & set(actor.expressions))
+        asked = {c: reader.boost.apply(still(subject.expressions[c])[1], landmarks)
+                 for c in conditions}
+        ratios = {c: creases.ratio(*still(actor.expressions[c])) for c in conditions}
+        drawn = read[subject.subject]["drawn"]
+        for item in drawn_by:
+            item.renderer.set_target(crop, landmarks)  # once per renderer and subject
+            rows = drawn.setdefault(f"{item.name} + boost + creases", {})
+            for c in conditions:
+                out = creases.apply(np.array(item.renderer.render(asked[c]), copy=True),
+                                    ratios[c], asked[c])
+                rows[c] = reader.features(out)

@@ -78,7 +78,8 @@ _OVAL = REGIONS["face_oval"]
 
 
 def _grey(crop: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    """(S,S) uint8 brightness of an RGB crop."""
+    return cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
 
 
 def crease_weight(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -172,8 +173,7 @@ class Creases:
         neutral, held once calibration is complete and `frames` candidates were seen."""
         if self._held:
             return
-        grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)  # uint8: 64 KB each
-        self._candidates.append((grey, np.asarray(landmarks, np.float32).copy()))
+        self._candidates.append((_grey(crop), np.asarray(landmarks, np.float32).copy()))
         if neutral is None:
             return
         ref = np.asarray(neutral, np.float32)[:, :2]
@@ -218,7 +218,7 @@ class Creases:
         x0, y0, x1, y1 = self._field.roi
         moved = np.asarray(landmarks, np.float32)[:NUM_MESH, :2] - self._ref_xy
         where = self._upsampled(self._field.forward(moved))
-        grey = cv2.GaussianBlur(_grey(crop), (0, 0), SMOOTH * self._k)
+        grey = cv2.GaussianBlur(_grey(crop).astype(np.float32), (0, 0), SMOOTH * self._k)
         onto = cv2.remap(grey, where[..., 0], where[..., 1], cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)
         r = np.ones((self.size, self.size), np.float32)
