@@ -110,6 +110,20 @@ def _aligned(path: Path, config: Config) -> tuple[np.ndarray, np.ndarray]:
     return alignment.crop_image(frame), alignment.landmarks_to_crop(landmarks)
 
 
+class AlignedStills:
+    """Each still tracked and aligned once per run: `aligned(path)` -> `_aligned(path, config)`,
+    kept (the scores, the rest rows and the read back's creases rows all use the same stills)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._done: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
+        if path not in self._done:
+            self._done[path] = _aligned(path, self.config)
+        return self._done[path]
+
+
 def score_still(crop: np.ndarray, truth: np.ndarray, truth_landmarks: np.ndarray) -> dict:
     """The COLUMNS of one rendered crop against the expression still's crop."""
     from reenact.eval.self_reenact import compare
@@ -124,12 +138,12 @@ def score_still(crop: np.ndarray, truth: np.ndarray, truth_landmarks: np.ndarray
             "ssim_mouth": extra["ssim_mouth"], "sharpness": sharpness_ratio(crop, truth, face)}
 
 
-def _subject(still: StillSet, renderers, config: Config,
+def _subject(still: StillSet, renderers, aligned: AlignedStills,
              reader: StillReader) -> tuple[dict, dict, ReadBack]:
     """({renderer: {condition: scores}}, strip columns, the expressions read back) for one
     subject; `reader` reads the stills and the drawings (`reenact.eval.stills_read`)."""
-    target_crop, target_lm = _aligned(still.neutral, config)
-    truths = {c: _aligned(p, config) for c, p in still.expressions.items()}
+    target_crop, target_lm = aligned(still.neutral)
+    truths = {c: aligned(p) for c, p in still.expressions.items()}
     reader.set_neutral(target_crop)
     read = ReadBack(truth={c: reader.features(crop) for c, (crop, _) in truths.items()})
     scores: dict[str, dict] = {}
@@ -155,15 +169,16 @@ def _subject(still: StillSet, renderers, config: Config,
     return scores, columns, read
 
 
-def _rest(still: StillSet, renderers, config: Config) -> dict:
+def _rest(still: StillSet, renderers, aligned: AlignedStills) -> dict:
     """{renderer: {condition: scores}}: each expression still as the target, driven to its
     fusion neutral (the actor at rest), against the neutral still."""
     from reenact.pipeline.target import target_neutral
 
-    truth, truth_lm = _aligned(still.neutral, config)
+    config = aligned.config
+    truth, truth_lm = aligned(still.neutral)
     scores: dict[str, dict] = {}
     for condition, path in still.expressions.items():
-        crop, landmarks = _aligned(path, config)
+        crop, landmarks = aligned(path)
         rest = landmarks
         if config.fusion.target_neutral == "estimated":
             estimate, _ = target_neutral(crop, landmarks, config)
@@ -199,26 +214,26 @@ def _every_subject(sets: list[StillSet], renderers, landmark_driven, config: Con
 
     out_dir = Path(config.eval.out_dir)
     per_subject, rest, files, read = {}, {}, {}, {}
+    aligned = AlignedStills(config)
     with FaceTracker(config.tracker, static=True) as tracker:
         reader = StillReader(tracker, config)
         for still in sets:
-            per_subject[still.subject], columns, found = _subject(still, renderers, config,
+            per_subject[still.subject], columns, found = _subject(still, renderers, aligned,
                                                                   reader)
             read[still.subject] = found.to_json()
-            rest[still.subject] = _rest(still, landmark_driven, config)
+            rest[still.subject] = _rest(still, landmark_driven, aligned)
             strip = sample_strip(columns, out_dir / "strips" / f"stills_{still.subject}.png",
                                  row_labels=list(still.expressions))
             files[f"stills: subject {still.subject}"] = str(strip.relative_to(out_dir))
-        creases_rows(sets, landmark_driven, config, reader, read)
+        creases_rows(sets, landmark_driven, aligned, reader, read)
     return per_subject, rest, files, read
 
 
 def run_stills(config: Config, folder: str) -> dict:
     """Run the protocol on `folder`; write the files; return the report dict."""
     from reenact.eval.renderers import build_eval_renderers, generator_paths
-    from reenact.eval.stills_report import html_page, markdown
-
     from reenact.eval.stills_presets import portraits_strip, stills_renderers
+    from reenact.eval.stills_report import html_page, markdown
 
     sets = find_stills(resolve_folder(folder), tuple(config.eval.stills_subjects))
     class_driven = stills_renderers(config, resolve_folder(folder))

@@ -107,25 +107,21 @@ def read_summary(per_subject: dict[str, dict]) -> dict:
     return out
 
 
-def creases_rows(sets: list, renderers, config: Config, reader: StillReader, read: dict) -> None:
+def creases_rows(sets: list, renderers, still, reader: StillReader, read: dict) -> None:
     """Add `<renderer> + boost + creases` readings to `read` ({subject: ReadBack.to_json()}):
     each subject drawn as in `+ boost`, with the creases (`reenact.pipeline.creases`) of the
     next subject in `sets` making the same expression (its neutral still the reference, its
     expression still the frame), another face's folds as the live loop carries an actor's.
     Nothing with fewer than two subjects or with stream.creases = 0. renderers: the
-    landmark-driven ones (`stills.BOOSTED` kinds are drawn)."""
-    from reenact.eval.stills import BOOSTED, _aligned
+    landmark-driven ones (`stills.BOOSTED` kinds are drawn); still: the run's
+    `stills.AlignedStills` (its config's stream.creases is the strength)."""
+    from reenact.eval.stills import BOOSTED
     from reenact.pipeline.creases import Creases
 
+    config = still.config
     if len(sets) < 2 or config.stream.creases <= 0:
         return
     drawn_by = [r for r in renderers if r.kind in BOOSTED]
-    aligned: dict = {}  # each still tracked and aligned once here, as subject and as actor
-
-    def still(path):
-        if path not in aligned:
-            aligned[path] = _aligned(path, config)
-        return aligned[path]
 
     for index, subject in enumerate(sets):
         actor = sets[(index + 1) % len(sets)]

@@ -11,7 +11,7 @@ import pytest
 
 from reenact.config import load_config
 from reenact.eval.renderers import EvalRenderer, build_eval_renderers
-from reenact.eval.stills import _subject, find_stills
+from reenact.eval.stills import AlignedStills, _subject, find_stills
 from reenact.eval.stills_read import StillReader, creases_rows, read_summary
 from reenact.landmarks.tracker import FaceTracker
 
@@ -42,13 +42,14 @@ def read_back(media_dir: Path) -> dict:
                  EvalRenderer("warp, half", "warp", Damped(WarpRenderer(size=size), 0.5))]
     read = {}
     sets = find_stills(media_dir / "expressions", ("14", "15"))
+    aligned = AlignedStills(config)
     with FaceTracker(config.tracker, static=True) as tracker:
         reader = StillReader(tracker, config)
         for still in sets:
-            read[still.subject] = _subject(still, renderers, config, reader)[2].to_json()
-        creases_rows(sets, renderers, config, reader, read)
+            read[still.subject] = _subject(still, renderers, aligned, reader)[2].to_json()
+        creases_rows(sets, renderers, aligned, reader, read)
         off, untouched = load_config(None, ["stream.creases=0"]), {}
-        creases_rows(sets, renderers, off, StillReader(tracker, off), untouched)
+        creases_rows(sets, renderers, AlignedStills(off), StillReader(tracker, off), untouched)
     assert untouched == {}  # stream.creases = 0: no rows, nothing read
     return read
 
