@@ -36,6 +36,44 @@ def test_the_warp_carries_most_of_a_true_expression(setup):
     config, pairs, tracker = setup
     row = carry(WarpRenderer(size=config.renderer.size), tracker, pairs)
     assert _mouth(row) > 0.6
+    # the eyes' closing apart (sleepy, wink, a smile's squint): most of it read back
+    assert row["eyes_closing"] > 0.6, row
+
+
+class _Half:
+    """A warp that draws half of each move it is asked for."""
+
+    def __init__(self, size: int) -> None:
+        self.warp, self.neutral = WarpRenderer(size=size), None
+
+    def set_target(self, crop, landmarks) -> None:
+        self.neutral = np.asarray(landmarks, np.float32)
+        self.warp.set_target(crop, landmarks)
+
+    def render(self, landmarks):
+        return self.warp.render(self.neutral + 0.5 * (np.asarray(landmarks) - self.neutral))
+
+
+def test_the_eyes_closing_follows_the_drawn_amount(setup):
+    """A warp drawing half of each move reads about half of the full warp's closing; the
+    unchanged target none."""
+    config, pairs, tracker = setup
+    full = carry(WarpRenderer(size=config.renderer.size), tracker, pairs)["eyes_closing"]
+    half = carry(_Half(config.renderer.size), tracker, pairs)["eyes_closing"]
+    still = carry(IdentityRenderer(size=config.renderer.size), tracker, pairs)["eyes_closing"]
+    assert 0.3 < half / full < 0.7, (half, full)
+    assert abs(still) < 0.15
+
+
+def test_eye_ratios_split_closing_from_widening():
+    from reenact.tools.render_carry import _eye_ratios
+
+    asked = np.array([-0.2, -0.1, -0.3, 0.01, 0.1, 0.2, 0.15])
+    seen = np.array([-0.16, -0.08, -0.24, 0.5, 0.05, 0.1, 0.075])  # 0.8 and 0.5; 0.01 left out
+    ratios = _eye_ratios(asked, seen)
+    assert ratios["eyes_closing"] == pytest.approx(0.8)
+    assert ratios["eyes_widening"] == pytest.approx(0.5)
+    assert np.isnan(_eye_ratios(asked[:2], seen[:2])["eyes_widening"])  # none asked to widen
 
 
 def test_the_boost_draws_more_of_the_smile_and_brows(setup):
