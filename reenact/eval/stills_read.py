@@ -33,6 +33,7 @@ boosted).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from reenact.config import Config
 from reenact.landmarks.expressiveness import FEATURES
 from reenact.metrics.expression import features_carried, relative_features
 from reenact.render.boost import ExpressionBoost
+
+if TYPE_CHECKING:  # stills imports this module
+    from reenact.eval.stills import AlignedStills
 
 _MISSING = [float("nan")] * len(FEATURES)
 
@@ -107,7 +111,8 @@ def read_summary(per_subject: dict[str, dict]) -> dict:
     return out
 
 
-def creases_rows(sets: list, renderers, still, reader: StillReader, read: dict) -> None:
+def creases_rows(sets: list, renderers, still: AlignedStills, reader: StillReader,
+                 read: dict) -> None:
     """Add `<renderer> + boost + creases` readings to `read` ({subject: ReadBack.to_json()}):
     each subject drawn as in `+ boost`, with the creases (`reenact.pipeline.creases`) of the
     next subject in `sets` making the same expression (its neutral still the reference, its
