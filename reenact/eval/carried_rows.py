@@ -44,25 +44,25 @@ def or_missing(found) -> np.ndarray:
 
 
 def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
-                  actor_static: np.ndarray) -> dict:
+                  actor_reread: np.ndarray) -> dict:
     """The carried measures of J_gen itself (the fuser's landmarks on the re-tracked frames,
     before any renderer draws them) against the driver's live track: the fuser's share of
     what the renderers' rows carry, so a shortfall there is told from one in the drawing.
     J_gen is the same for every renderer (tracking and fusion do not depend on the drawing);
     `d` is any renderer's drive. No head figure: J_gen holds the head's pitch and yaw, but the
-    roll (and in head_motion "full" the shift) moves the head when compositing. actor_static:
+    roll (and in head_motion "full" the shift) moves the head when compositing. actor_reread:
     as `carried_all`'s."""
     if not d.sampled:
         return {}
     consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1]
     found = _carried(clip, d.sampled, d.sampled_fused, d.sampled_fused, neutral, target,
-                     actor_static, consecutive)
+                     actor_reread, consecutive)
     return {k: v for k, v in found.items() if k not in ("carried_detail", "head_r")} | {
         "expression_detail": found.get("carried_detail", {}).get("expression", {})}
 
 
 def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
-                   actor_static: np.ndarray) -> dict:
+                   actor_static: np.ndarray, actor_reread: np.ndarray) -> dict:
     """The carried measures (`eval.viewer.carried`, without its detail) of the driver's own
     frames re-tracked in static mode, as the outputs are, against its live track: what a
     renderer that drew the driver's real face would score, a reference for the renderers' rows.
@@ -70,13 +70,14 @@ def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
     most), so a portrait sharper than the driver can beat it; the expression features the two
     readings do not agree on are left out here as in every row (`reenact.metrics.expression`).
     frames: the re-tracked frames of the carried measures; neutral: the driver's calibration
-    median (478,3) crop pixels."""
+    median (478,3) crop pixels; actor_static, actor_reread: `actor_static` and `reread_crop`
+    of it."""
     from reenact.eval.viewer import carried
 
     frames = [f for f in frames if np.isfinite(actor_static[f]).all()]
     if len(frames) < 3:
         return {}
-    static_crop = reread_crop(actor_static, frames, clip.crops.shape[1])
+    static_crop = actor_reread[frames]
     crop = clip.whole_crop
     consecutive = crop[frames[0]:frames[-1] + 1]
     found = carried(crop[frames], clip.whole_frame[frames], neutral, static_crop,
@@ -87,15 +88,15 @@ def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
     return {k: v for k, v in found.items() if k != "carried_detail"}
 
 
-def reread_crop(actor_static: np.ndarray, frames: list[int], size: int) -> np.ndarray:
-    """(T,478,3) the actor's `frames` re-tracked in static mode (`actor_static`, frame pixels),
-    each in its own aligned crop of side `size` (NaN rows where no face was found)."""
+def reread_crop(actor_static: np.ndarray, size: int) -> np.ndarray:
+    """(T',478,3): each frame the actor's static re-tracking found (`actor_static`, frame
+    pixels) in its own aligned crop of side `size` (NaN rows elsewhere). Worked out once per
+    pair and indexed by every row's frames."""
     from reenact.landmarks.align import compute_alignment
 
-    out = np.full((len(frames), NUM_LANDMARKS, 3), np.nan, np.float32)
-    for row, f in enumerate(frames):
-        if np.isfinite(actor_static[f]).all():
-            out[row] = compute_alignment(actor_static[f], size).landmarks_to_crop(actor_static[f])
+    out = np.full(actor_static.shape, np.nan, np.float32)
+    for f in np.flatnonzero(np.isfinite(actor_static).all(axis=(1, 2))):
+        out[f] = compute_alignment(actor_static[f], size).landmarks_to_crop(actor_static[f])
     return out
 
 
@@ -123,17 +124,19 @@ def actor_static(clip: TrackedClip, wanted: set[int], config: Config,
 
 
 def carried_all(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
-                 actor_static: np.ndarray) -> dict:
+                 actor_static: np.ndarray, actor_reread: np.ndarray) -> dict:
     """Per renderer: carried over the whole clip (evenly spaced re-tracks), the window's as
-    `<key>_window`, head_step_excess (window) and background_change (every rendered frame)."""
+    `<key>_window`, head_step_excess (window) and background_change (every rendered frame).
+    actor_static: the driver's frames re-tracked in static mode (`actor_static`, frame pixels);
+    actor_reread: the same in their aligned crops (`reread_crop`)."""
     from reenact.eval.viewer import CARRIED_KEYS
     from reenact.metrics.head import head_step_excess
 
     consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1] if d.sampled else None
     out = _carried(clip, d.sampled, d.sampled_crop, d.sampled_frame, neutral, target,
-                   actor_static, consecutive)
+                   actor_reread, consecutive)
     window = _carried(clip, d.frames, d.retracked, d.retracked_frame, neutral, target,
-                      actor_static)
+                      actor_reread)
     out.update({k + "_window": window.get(k, float("nan")) for k in CARRIED_KEYS})
     out["carried_detail_window"] = window.get("carried_detail", {})
     out["carried_retracked_frames"] = list(d.sampled)
@@ -147,19 +150,19 @@ def carried_all(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
 
 
 def _carried(clip: TrackedClip, frames: list[int], output_crop: list, output_frame: list,
-             neutral: np.ndarray, target, actor_static: np.ndarray,
+             neutral: np.ndarray, target, actor_reread: np.ndarray,
              consecutive: np.ndarray | None = None) -> dict:
     """`reenact.eval.viewer.carried` of one drive: the driver's live track vs the re-tracked
     output, over `frames` (the output's (478,3) crop / frame landmarks there); neutrals: the
-    driver's calibration median, the portrait's own landmarks; actor_static: the driver's frames
-    re-tracked as the outputs are (`actor_static`), which tells the expression features the
-    tracker reads on this driver from those it cannot; consecutive: the actor's crop landmarks
-    on consecutive frames (the gaze's tracking noise; None = `frames` are)."""
+    driver's calibration median, the portrait's own landmarks; actor_reread: the driver's frames
+    re-tracked as the outputs are, in their aligned crops (`reread_crop`), which tells the
+    expression features the tracker reads on this driver from those it cannot; consecutive:
+    the actor's crop landmarks on consecutive frames (the gaze's tracking noise; None =
+    `frames` are)."""
     from reenact.eval.viewer import carried
 
     if not frames:
         return {}
     return carried(clip.whole_crop[frames], clip.whole_frame[frames], neutral,
                    np.stack(output_crop), np.stack(output_frame), target.landmarks_crop,
-                   consecutive, actor_reread=reread_crop(actor_static, frames,
-                                                         clip.crops.shape[1]))
+                   consecutive, actor_reread=actor_reread[frames])

@@ -54,7 +54,7 @@ from reenact.config import Config
 from reenact.eval.background import background_change, head_reach
 from reenact.eval.carried_rows import (
     actor_static, carried_all, driver_carried, fused_carried, mean_or_nan, or_missing,
-    whole_frames,
+    reread_crop, whole_frames,
 )
 from reenact.eval.clips import TrackedClip, deviation, iter_frames, pick_spread
 from reenact.landmarks.tracker import NUM_LANDMARKS
@@ -288,7 +288,8 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
     sampled = sorted(set().union(*(set(d.sampled) for d in drives.values())))
     wanted = set(sampled).union(*(set(d.frames) | set(d.step_frames) for d in drives.values()))
     actor_frames = actor_static(clip, wanted, config, actor_known)
-    carried = {name: {**carried_all(clip, d, neutral, target, actor_frames),
+    actor_reread = reread_crop(actor_frames, clip.crops.shape[1])
+    carried = {name: {**carried_all(clip, d, neutral, target, actor_frames, actor_reread),
                       "background_fraction": float(background.mean())}
                for name, d in drives.items()}
     common = sorted(set.intersection(*(set(d.frames) for d in drives.values())))
@@ -299,7 +300,7 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
         driver_temporal=temporal_ssim_of(clip.crops, common),
         driver_jitter=jitter_on(clip.landmarks[common], common, stretch),
         strip_frames=strip_frames, carried=carried,
-        driver_carried=driver_carried(clip, sampled, neutral, actor_frames),
+        driver_carried=driver_carried(clip, sampled, neutral, actor_frames, actor_reread),
         fused_carried=fused_carried(clip, next(iter(drives.values())), neutral, target,
-                                    actor_frames),
+                                    actor_reread),
     )
