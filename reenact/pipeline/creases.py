@@ -155,13 +155,18 @@ class Creases:
     @property
     def ready(self) -> bool:
         """Whether a reference has been chosen (before: nothing is carried)."""
-        return self._field is not None
+        return self._pick is not None
 
     def reset(self) -> None:
         """Pick a reference again (the actor recalibrates)."""
         self._candidates: list[tuple[np.ndarray, np.ndarray]] = []
         self._held = False
         self._chosen = -1
+        # the chosen candidate (grey crop, landmarks), and the one the reference's weight and
+        # field were last worked out from (`_use`, ~12 ms at 256: done when a ratio is first
+        # asked of a new pick, not per pick, so that calibrating with creases off costs nothing)
+        self._pick: tuple[np.ndarray, np.ndarray] | None = None
+        self._used: tuple[np.ndarray, np.ndarray] | None = None
         self._field: MeshField | None = None
         self._reference = self._weight = self._ref_xy = None
 
@@ -182,7 +187,7 @@ class Creases:
         best = int(np.argmin(far))
         if best != self._chosen:
             self._chosen = best
-            self._use(*self._candidates[best])
+            self._pick = self._candidates[best]
         if complete and len(self._candidates) >= self.frames:
             self._held = True
             self._candidates = []
@@ -215,6 +220,9 @@ class Creases:
         aligned crop (S,S,3) uint8 and its landmarks (478,3); None before a reference."""
         if not self.ready or not self.active:
             return None
+        if self._used is not self._pick:
+            self._use(*self._pick)
+            self._used = self._pick
         x0, y0, x1, y1 = self._field.roi
         moved = np.asarray(landmarks, np.float32)[:NUM_MESH, :2] - self._ref_xy
         where = self._upsampled(self._field.forward(moved))

@@ -136,6 +136,28 @@ def test_the_reference_is_the_frame_nearest_the_neutral_until_recalibrated(faces
     assert not creases.ready and creases.ratio(plain, lm_p) is None
 
 
+def test_the_reference_is_worked_out_only_when_creases_are_asked_for(faces, monkeypatch):
+    """Calibrating with creases off (the default) builds no field: the reference's weight and
+    mesh field (~12 ms) are worked out once, at the first ratio asked of the chosen frame, which
+    the panel's slider can still turn on after calibration."""
+    import reenact.pipeline.creases as module
+
+    built = []
+    real = module.face_field
+    monkeypatch.setattr(module, "face_field", lambda *a, **k: built.append(1) or real(*a, **k))
+    (smiling, lm_s), (plain, lm_p) = faces["12_surprised"], faces["12_normal"]
+    creases = Creases(size=SIZE, strength=0.0, frames=2)
+    creases.observe(smiling, lm_s, lm_s, False)
+    creases.observe(plain, lm_p, lm_p, True)  # a nearer candidate, then held
+    assert creases.held and creases.ready and creases.ratio(smiling, lm_s) is None
+    assert built == []
+    creases.strength = 1.0  # turned on live
+    first = creases.ratio(smiling, lm_s)
+    assert np.abs(first).max() > 0.05 and len(built) == 1
+    np.testing.assert_array_equal(creases.ratio(smiling, lm_s), first)
+    assert len(built) == 1
+
+
 def test_a_line_along_the_faces_outline_is_not_carried(faces):
     """Where the face meets hair, ears and background (hdtf_aoc's jaw edge printed a dark line
     down the target's cheek): the outline's band is left out."""
