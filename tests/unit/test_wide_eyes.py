@@ -20,7 +20,7 @@ import pytest
 
 from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, UPPER_LIDS
 from reenact.landmarks.regions import REGIONS
-from reenact.render.irises import LID_BANDS, plate_rows
+from reenact.render.irises import LID_BANDS, OPEN_WHITE, IrisPainter, plate_rows
 from reenact.render.paint import fill_aa
 from reenact.render.warp import WarpRenderer
 
@@ -99,3 +99,57 @@ def test_plate_rows_squash_a_closing_eye_and_keep_the_lid_bands_of_a_wider_one()
     assert np.allclose(wide[5:5 + int(top)], 10.0 + np.arange(int(top)))
     assert np.allclose(wide[35 - int(bottom) + 1:36], 20.0 - np.arange(int(bottom))[::-1])
     assert np.all(np.diff(wide[5:36]) > 0)  # in order, no fold
+
+
+def _widened(landmarks: np.ndarray, raise_by: float) -> np.ndarray:
+    """(478,2) the landmarks with both upper lids raised by `raise_by` eye widths (an arc)."""
+    xy = np.asarray(landmarks, np.float32)[:, :2]
+    fused = xy.copy()
+    arc = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
+    for eye in (0, 1):
+        ring = EYE_RINGS[eye]
+        width = float(np.hypot(*(xy[ring[8]] - xy[ring[0]])))
+        fused[UPPER_LIDS[eye], 1] -= raise_by * width * arc
+    return fused
+
+
+def _drawn(crop, landmarks, fused, open_white: float) -> np.ndarray:
+    warp = WarpRenderer(size=SIZE)
+    warp.irises = IrisPainter(size=SIZE, open_white=open_white)
+    warp.set_target(crop, landmarks)
+    return warp.render(fused)
+
+
+@pytest.fixture(scope="module", params=["03", "15"])
+def shadowed(request, media_dir: Path, aligned_still):
+    """A Yale subject whose visible white lies in the lid's shadow (grey, well under the skin)."""
+    return aligned_still(media_dir / "expressions" / f"{request.param}_normal.png", SIZE)
+
+
+def test_the_white_a_widening_uncovers_is_lit(shadowed):
+    """Widened, a shadowed eye shows white well above the grey it shows at rest (the Yale
+    subjects' own wide-eyed stills are 1.1 to 1.9 times brighter in the eye), where the plain
+    stretch (open_white 0) shows that grey: 84 / 79 and 45 / 39 shown; 117 / 106 and 72 / 64
+    with the default."""
+    crop, landmarks = shadowed
+    xy = np.asarray(landmarks, np.float32)[:, :2]
+    fused = _widened(landmarks, RAISE)
+    lit, plain = _drawn(crop, landmarks, fused, OPEN_WHITE), _drawn(crop, landmarks, fused, 0.0)
+    for eye in (0, 1):
+        white = _bright_white(crop, xy, eye)
+        assert _shown_above_iris(plain, fused, eye) < 1.1 * white
+        assert _shown_above_iris(lit, fused, eye) > 1.25 * white, eye
+
+
+def test_only_a_widening_is_lit(shadowed, target):
+    """At rest and closing, a shadowed eye is drawn exactly as without the lighting; and a
+    target whose white is already lit (sadtalker_people_0, lp_s12) is drawn exactly so widened."""
+    for crop, landmarks in (shadowed, target):
+        xy = np.asarray(landmarks, np.float32)[:, :2]
+        for fused in (xy, _widened(landmarks, -0.05)):
+            assert np.array_equal(_drawn(crop, landmarks, fused, OPEN_WHITE),
+                                  _drawn(crop, landmarks, fused, 0.0))
+    crop, landmarks = target
+    fused = _widened(landmarks, RAISE)
+    assert np.array_equal(_drawn(crop, landmarks, fused, OPEN_WHITE),
+                          _drawn(crop, landmarks, fused, 0.0))
