@@ -1,5 +1,5 @@
 """Tools beside the live loop: bench, soak, replay, panel_load, and the drawing diagnostics
-(drawn_moves, render_carry, shut_eyes)."""
+(drawn_moves, render_carry, eye_cues, shut_eyes)."""
 
 from __future__ import annotations
 

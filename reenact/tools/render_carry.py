@@ -48,7 +48,7 @@ def carry(renderer, tracker, pairs, *, scale: float = 1.0, boost=None) -> dict[s
     on the drive itself).
     Returns {feature: slope} (NaN where the drive did not move the feature), "smile_lift" (the
     mouth corners' rise, `reenact.metrics.expression.smile_lift`, read the same way),
-    "eyes_closing" / "eyes_widening" (`_eye_ratios`) and "frames".
+    "eyes_closing" / "eyes_widening" (`eye_ratios`) and "frames".
     """
     from reenact.landmarks.expressiveness import FEATURES, relative  # noqa: PLC0415
     from reenact.metrics.expression import smile_lift  # noqa: PLC0415
@@ -74,11 +74,11 @@ def carry(renderer, tracker, pairs, *, scale: float = 1.0, boost=None) -> dict[s
         out[name] = float(np.dot(da, o[:, i] - o[:, i].mean()) / spread) if spread > 1e-9 \
             else float("nan")
     eyes = [FEATURES.index("eye_left"), FEATURES.index("eye_right")]
-    out.update(_eye_ratios(a[:, eyes].ravel(), o[:, eyes].ravel()))
+    out.update(eye_ratios(a[:, eyes].ravel(), o[:, eyes].ravel()))
     return out
 
 
-def _eye_ratios(asked: np.ndarray, seen: np.ndarray) -> dict[str, float]:
+def eye_ratios(asked: np.ndarray, seen: np.ndarray) -> dict[str, float]:
     """Both eyes' asked and read changes, pooled -> {"eyes_closing", "eyes_widening"}: the read
     over the asked change, through zero, where the asked one is under -EYE_MOVE / over EYE_MOVE
     (NaN with fewer than 3 such)."""

@@ -66,14 +66,14 @@ def test_the_eyes_closing_follows_the_drawn_amount(setup):
 
 
 def test_eye_ratios_split_closing_from_widening():
-    from reenact.tools.render_carry import _eye_ratios
+    from reenact.tools.render_carry import eye_ratios
 
     asked = np.array([-0.2, -0.1, -0.3, 0.01, 0.1, 0.2, 0.15])
     seen = np.array([-0.16, -0.08, -0.24, 0.5, 0.05, 0.1, 0.075])  # 0.8 and 0.5; 0.01 left out
-    ratios = _eye_ratios(asked, seen)
+    ratios = eye_ratios(asked, seen)
     assert ratios["eyes_closing"] == pytest.approx(0.8)
     assert ratios["eyes_widening"] == pytest.approx(0.5)
-    assert np.isnan(_eye_ratios(asked[:2], seen[:2])["eyes_widening"])  # none asked to widen
+    assert np.isnan(eye_ratios(asked[:2], seen[:2])["eyes_widening"])  # none asked to widen
 
 
 def test_the_boost_draws_more_of_the_smile_and_brows(setup):
