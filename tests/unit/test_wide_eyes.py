@@ -63,6 +63,18 @@ def _shown_above_iris(image: np.ndarray, fused: np.ndarray, eye: int) -> float:
     return float(np.mean(values))
 
 
+def _widened(landmarks: np.ndarray, raise_by: float) -> np.ndarray:
+    """(478,2) the landmarks with both upper lids raised by `raise_by` eye widths (an arc)."""
+    xy = np.asarray(landmarks, np.float32)[:, :2]
+    fused = xy.copy()
+    arc = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
+    for eye in (0, 1):
+        ring = EYE_RINGS[eye]
+        width = float(np.hypot(*(xy[ring[8]] - xy[ring[0]])))
+        fused[UPPER_LIDS[eye], 1] -= raise_by * width * arc
+    return fused
+
+
 @pytest.fixture(scope="module", params=["sadtalker_people_0.png", "lp_s12.jpg"])
 def target(request, portraits_dir: Path, aligned_still):
     return aligned_still(portraits_dir / request.param, SIZE)
@@ -71,12 +83,7 @@ def target(request, portraits_dir: Path, aligned_still):
 def test_a_wider_open_eye_shows_white_above_the_iris(target):
     crop, landmarks = target
     xy = np.asarray(landmarks, np.float32)[:, :2]
-    fused = xy.copy()
-    arc = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
-    for eye in (0, 1):
-        ring = EYE_RINGS[eye]
-        width = float(np.hypot(*(xy[ring[8]] - xy[ring[0]])))
-        fused[UPPER_LIDS[eye], 1] -= RAISE * width * arc
+    fused = _widened(landmarks, RAISE)
     warp = WarpRenderer(size=SIZE)
     warp.set_target(crop, landmarks)
     image = warp.render(fused)
@@ -99,18 +106,6 @@ def test_plate_rows_squash_a_closing_eye_and_keep_the_lid_bands_of_a_wider_one()
     assert np.allclose(wide[5:5 + int(top)], 10.0 + np.arange(int(top)))
     assert np.allclose(wide[35 - int(bottom) + 1:36], 20.0 - np.arange(int(bottom))[::-1])
     assert np.all(np.diff(wide[5:36]) > 0)  # in order, no fold
-
-
-def _widened(landmarks: np.ndarray, raise_by: float) -> np.ndarray:
-    """(478,2) the landmarks with both upper lids raised by `raise_by` eye widths (an arc)."""
-    xy = np.asarray(landmarks, np.float32)[:, :2]
-    fused = xy.copy()
-    arc = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
-    for eye in (0, 1):
-        ring = EYE_RINGS[eye]
-        width = float(np.hypot(*(xy[ring[8]] - xy[ring[0]])))
-        fused[UPPER_LIDS[eye], 1] -= raise_by * width * arc
-    return fused
 
 
 def _drawn(crop, landmarks, fused, open_white: float) -> np.ndarray:
