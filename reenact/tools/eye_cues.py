@@ -41,7 +41,7 @@ import cv2
 import numpy as np
 
 from reenact.landmarks.head_pose import EYE_RINGS
-from reenact.tools.render_carry import CONDITIONS, EYE_MOVE, eye_ratios
+from reenact.tools.render_carry import EYE_MOVE, eye_ratios, yale_subjects
 
 # pasted regions: name, then each eye ring's box grown by these shares of the eye's width
 # (sideways, up, down); each region holds the one before it
@@ -110,19 +110,6 @@ def cues(renderer, tracker, subjects) -> dict[str, dict[str, float]]:
     return out
 
 
-def _subjects(folder: Path, names: list[str], config) -> list:
-    from reenact.eval.stills import AlignedStills  # noqa: PLC0415
-
-    aligned = AlignedStills(config)
-    subjects = []
-    for name in names:
-        crop, neutral = aligned(folder / f"{name}_normal.png")
-        stills = [aligned(p) for p in (folder / f"{name}_{c}.png" for c in CONDITIONS)
-                  if p.exists()]
-        subjects.append((crop, neutral, stills))
-    return subjects
-
-
 def main(argv: list[str] | None = None) -> int:
     from reenact.config import load_config  # noqa: PLC0415
     from reenact.eval.renderers import build_eval_renderers  # noqa: PLC0415
@@ -135,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
     config = load_config(None, args.overrides)
-    subjects = _subjects(args.stills, args.subjects, config)
+    subjects = yale_subjects(args.stills, args.subjects, config)
     with FaceTracker(config.tracker, static=True) as tracker:
         print(f"{'renderer':18s} {'row':8s} {'closing':>8s} {'widening':>9s}")
         for item in build_eval_renderers(config, []):

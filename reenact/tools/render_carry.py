@@ -89,15 +89,25 @@ def eye_ratios(asked: np.ndarray, seen: np.ndarray) -> dict[str, float]:
     return out
 
 
-def _pairs(folder: Path, subjects: list[str], config) -> list:
-    from reenact.eval.stills import _aligned  # noqa: PLC0415
+def yale_subjects(folder: Path, subjects: list[str], config) -> list:
+    """Per Yale subject: (neutral crop (S,S,3) uint8, its landmarks (478,3), [(expression
+    crop, its landmarks), ...] for each of `CONDITIONS` present), each still aligned as a
+    target is (`reenact.eval.stills.AlignedStills`)."""
+    from reenact.eval.stills import AlignedStills  # noqa: PLC0415
 
-    pairs = []
+    aligned = AlignedStills(config)
+    found = []
     for subject in subjects:
-        crop, neutral = _aligned(folder / f"{subject}_normal.png", config)
-        stills = [folder / f"{subject}_{c}.png" for c in CONDITIONS]
-        pairs.append((crop, neutral, [_aligned(p, config)[1] for p in stills if p.exists()]))
-    return pairs
+        crop, neutral = aligned(folder / f"{subject}_normal.png")
+        stills = (folder / f"{subject}_{c}.png" for c in CONDITIONS)
+        found.append((crop, neutral, [aligned(p) for p in stills if p.exists()]))
+    return found
+
+
+def _pairs(folder: Path, subjects: list[str], config) -> list:
+    """`yale_subjects` with only the expression stills' landmarks (the drive `carry` takes)."""
+    return [(crop, neutral, [landmarks for _, landmarks in stills])
+            for crop, neutral, stills in yale_subjects(folder, subjects, config)]
 
 
 def _prepared_pairs(folder: Path, clips: list[str], skip: list[str], tracker,

@@ -17,13 +17,14 @@ from reenact.eval.renderers import IdentityRenderer
 from reenact.landmarks.head_pose import EYE_RINGS
 from reenact.landmarks.tracker import FaceTracker
 from reenact.render.warp import WarpRenderer
-from reenact.tools.eye_cues import REGIONS, ROWS, _subjects, cues, paste_weight
+from reenact.tools.eye_cues import REGIONS, ROWS, cues, paste_weight
+from reenact.tools.render_carry import yale_subjects
 
 
 @pytest.fixture(scope="module")
 def setup(media_dir):
     config = load_config(None)
-    subjects = _subjects(media_dir / "expressions", ["02", "03", "05"], config)
+    subjects = yale_subjects(media_dir / "expressions", ["02", "03", "05"], config)
     with FaceTracker(config.tracker, static=True) as tracker:
         yield config, subjects, tracker
 
