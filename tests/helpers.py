@@ -131,30 +131,39 @@ def ctrl_c_as_default() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+# Runs `reenact` as its own child and prints that child's peak RSS (KiB) on stdout. A process
+# forked from pytest inherits pytest's peak in ru_maxrss (Linux keeps it across exec), so after
+# the unit tests have loaded the models every child "peaked" above 1 GiB; this small launcher is
+# forked instead, and the command, forked from it, starts from the launcher's few MiB.
+_LAUNCHER = """
+import os, resource, subprocess, sys
+limit = int(sys.argv[1])
+if limit >= 0:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+child = subprocess.Popen([sys.executable, "-m", "reenact.cli.main", *sys.argv[2:]],
+                         stdout=subprocess.DEVNULL)
+_pid, status, usage = os.wait4(child.pid, 0)
+child.returncode = 0  # reaped above; Popen must not wait for it again
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def run_cli(*args: str, cwd: Path | None = None,
             file_size_limit: int | None = None) -> tuple[int, str, float]:
     """The real `reenact` command in a child process: (exit code, stderr, peak RSS in MiB).
 
     file_size_limit: RLIMIT_FSIZE of the child in bytes (a write past it fails with EFBIG, as on
-    a full disk). The peak RSS is the child's own (os.wait4), not that of earlier children.
+    a full disk). The peak RSS is the command's own, whatever this process holds (`_LAUNCHER`).
     """
-    import os
-    import resource
     import subprocess
     import sys
-    import tempfile
 
-    def limit() -> None:
-        if file_size_limit is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
-
-    with tempfile.TemporaryFile() as err:
-        child = subprocess.Popen([sys.executable, "-m", "reenact.cli.main", *args], cwd=cwd,
-                                 stdout=subprocess.DEVNULL, stderr=err, preexec_fn=limit)
-        try:
-            _pid, status, usage = os.wait4(child.pid, 0)
-        finally:
-            child.returncode = 0  # reaped above; Popen must not wait for it again
-        err.seek(0)
-        text = err.read().decode(errors="replace")
-    return os.waitstatus_to_exitcode(status), text, usage.ru_maxrss / 1024
+    limit = -1 if file_size_limit is None else int(file_size_limit)
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, str(limit), *args], cwd=cwd,
+                          capture_output=True, check=False)
+    text = done.stderr.decode(errors="replace")
+    try:
+        code, peak_kib = (int(v) for v in done.stdout.split())
+    except ValueError:  # the launcher itself failed: say so, with what it printed
+        raise RuntimeError(f"the reenact launcher failed ({done.returncode}): {text}") from None
+    return code, text, peak_kib / 1024
