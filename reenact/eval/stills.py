@@ -156,7 +156,7 @@ def _subject(still: StillSet, renderers, aligned: AlignedStills,
         for condition, (truth, landmarks) in truths.items():
             if hasattr(item.renderer, "select") and not item.renderer.select(condition):
                 scores[item.name][condition] = {k: float("nan") for k, _, _ in COLUMNS}
-                columns[item.name].append(np.zeros_like(target_crop))  # a class-driven row
+                columns[item.name].append(f"nothing for {condition}")  # a class-driven row
                 continue  # (reenact.eval.stills_presets) with nothing for this condition
             crop = np.array(item.renderer.render(landmarks), copy=True)
             scores[item.name][condition] = score_still(crop, truth, landmarks)
