@@ -79,34 +79,41 @@ def rows_of(drawn: np.ndarray, real: np.ndarray, landmarks: np.ndarray) -> dict[
     return out
 
 
-def cues(renderer, tracker, subjects) -> dict[str, dict[str, float]]:
-    """Per row of `ROWS`: {"eyes_closing", "eyes_widening"} (`render_carry.eye_ratios`) and
-    "eyes" (how many eye readings went into the widening).
+def cues(renderers: dict, tracker, subjects) -> dict[str, dict[str, dict[str, float]]]:
+    """Per renderer name, per row of `ROWS`: {"eyes_closing", "eyes_widening"}
+    (`render_carry.eye_ratios`) and "eyes" (how many eye readings went into the widening).
 
-    renderer: `set_target(crop, landmarks)`, `render(landmarks) -> crop`; tracker:
-    `track_one(image) -> (478,3) | None`; subjects: [(neutral crop (S,S,3) uint8, its landmarks
-    (478,3), [(expression crop, its landmarks), ...])], all aligned to the same crop size.
-    A still whose drawing or any of whose rows finds no face is left out of every row.
+    renderers: {name: renderer}, each with `set_target(crop, landmarks)` and `render(landmarks)
+    -> crop`; tracker: `track_one(image) -> (478,3) | None`; subjects: [(neutral crop (S,S,3)
+    uint8, its landmarks (478,3), [(expression crop, its landmarks), ...])], all aligned to the
+    same crop size. The real stills (the `real` row) are re-tracked once, whatever draws them.
+    A still whose drawing or any of whose rows finds no face is left out of that renderer's rows.
     """
     from reenact.landmarks.expressiveness import FEATURES, relative  # noqa: PLC0415
 
     eyes = [FEATURES.index("eye_left"), FEATURES.index("eye_right")]
-    asked, seen = [], {row: [] for row in ROWS}
+    asked = {name: [] for name in renderers}
+    seen = {name: {row: [] for row in ROWS} for name in renderers}
     for crop, neutral, stills in subjects:
-        renderer.set_target(crop, neutral)
-        for real, landmarks in stills:
-            drawn = np.array(renderer.render(landmarks), copy=True)
-            found = {row: tracker.track_one(image)
-                     for row, image in rows_of(drawn, real, landmarks).items()}
-            if any(f is None for f in found.values()):
-                continue
-            asked.append(relative(landmarks[None], neutral)[0][eyes])
-            for row, f in found.items():
-                seen[row].append(relative(np.asarray(f, np.float32)[None], neutral)[0][eyes])
-    a = np.ravel(asked)
+        reals = [tracker.track_one(real) for real, _ in stills]
+        for name, renderer in renderers.items():
+            renderer.set_target(crop, neutral)
+            for (real, landmarks), real_read in zip(stills, reals):
+                drawn = np.array(renderer.render(landmarks), copy=True)
+                found = {row: tracker.track_one(image)
+                         for row, image in rows_of(drawn, real, landmarks).items()
+                         if row != "real"} | {"real": real_read}
+                if any(f is None for f in found.values()):
+                    continue
+                asked[name].append(relative(landmarks[None], neutral)[0][eyes])
+                for row, f in found.items():
+                    seen[name][row].append(
+                        relative(np.asarray(f, np.float32)[None], neutral)[0][eyes])
     out = {}
-    for row in ROWS:
-        out[row] = eye_ratios(a, np.ravel(seen[row])) | {"eyes": float(np.sum(a > EYE_MOVE))}
+    for name in renderers:
+        a = np.ravel(asked[name])
+        out[name] = {row: eye_ratios(a, np.ravel(seen[name][row]))
+                     | {"eyes": float(np.sum(a > EYE_MOVE))} for row in ROWS}
     return out
 
 
@@ -125,9 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     subjects = yale_subjects(args.stills, args.subjects, config)
     with FaceTracker(config.tracker, static=True) as tracker:
         print(f"{'renderer':18s} {'row':8s} {'closing':>8s} {'widening':>9s}")
-        for item in build_eval_renderers(config, []):
-            for row, read in cues(item.renderer, tracker, subjects).items():
-                print(f"{item.name:18s} {row:8s} {read['eyes_closing']:8.2f}"
+        renderers = {item.name: item.renderer for item in build_eval_renderers(config, [])}
+        for name, rows in cues(renderers, tracker, subjects).items():
+            for row, read in rows.items():
+                print(f"{name:18s} {row:8s} {read['eyes_closing']:8.2f}"
                       f" {read['eyes_widening']:9.2f}  ({int(read['eyes'])} eyes widening)")
     return 0
 

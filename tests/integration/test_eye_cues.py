@@ -31,7 +31,8 @@ def setup(media_dir):
 
 def test_pasting_the_real_eyes_restores_the_read(setup):
     config, subjects, tracker = setup
-    read = cues(IdentityRenderer(size=config.renderer.size), tracker, subjects)
+    read = cues({"identity": IdentityRenderer(size=config.renderer.size)}, tracker,
+                subjects)["identity"]
     assert list(read) == list(ROWS) and read["drawn"]["eyes"] >= 3
     widening = [read[row]["eyes_widening"] for row in ROWS]
     assert abs(widening[0]) < 0.15, widening  # the unchanged target: nothing
@@ -42,8 +43,9 @@ def test_pasting_the_real_eyes_restores_the_read(setup):
 
 def test_the_warp_reads_between_the_unchanged_target_and_the_real_stills(setup):
     config, subjects, tracker = setup
-    still = cues(IdentityRenderer(size=config.renderer.size), tracker, subjects)
-    warp = cues(WarpRenderer(size=config.renderer.size), tracker, subjects)
+    read = cues({"identity": IdentityRenderer(size=config.renderer.size),
+                 "warp": WarpRenderer(size=config.renderer.size)}, tracker, subjects)
+    still, warp = read["identity"], read["warp"]
     assert still["drawn"]["eyes_widening"] + 0.3 < warp["drawn"]["eyes_widening"]
     assert warp["drawn"]["eyes_widening"] < warp["real"]["eyes_widening"]
     assert warp["real"] == still["real"]  # the real row is the stills, whatever draws
