@@ -137,14 +137,15 @@ class IrisPainter:
         inside = opening > 127
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         dist = np.hypot(xs - centre[0], ys - centre[1])
-        disc = dist <= radius + 1.0
+        outer = radius + self.unit  # the disc filled, and the iris drawn to its edge
+        disc = dist <= outer
         white = inside & ~disc
         sclera = bright_sclera(box[white])
         plate = box.copy()
         plate[disc] = sclera
         plate = cv2.GaussianBlur(plate, (0, 0), 0.6 * self.unit)
         plate[~disc] = box[~disc]
-        iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), radius)
+        iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), outer)
         return _Eye(np.array([x0, y0], np.float32), plate, iris, alpha, radius, width)
 
     @staticmethod
@@ -214,17 +215,18 @@ class IrisPainter:
         layer = cv2.remap(cut.plate, np.ascontiguousarray(map_x, dtype=np.float32),
                           map_y.astype(np.float32), cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
-        self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width)
-        shade = np.clip((ys - up_f) / (2.5 * self.unit), 0.0, 1.0)
-        layer *= (0.72 + 0.28 * shade)[..., None]
+        on_iris = self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width)
+        shade = np.clip((ys - up_f) / (2.5 * self.unit), 0.0, 1.0)[..., None]
+        layer *= 1.0 - on_iris * 0.28 * (1.0 - shade)
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         _fill(mask, poly, (x0, y0))
         alpha = mask.astype(np.float32) / 255.0
         return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), alpha
 
     @staticmethod
-    def _put_iris(layer: np.ndarray, cut: _Eye, centre: np.ndarray, scale: float) -> None:
-        """Blend the iris patch, scaled by `scale` about its centre, at `centre` (box pixels)."""
+    def _put_iris(layer: np.ndarray, cut: _Eye, centre: np.ndarray, scale: float) -> np.ndarray:
+        """Blend the iris patch, scaled by `scale` about its centre, at `centre` (box pixels);
+        returns the iris's (h,w,1) coverage."""
         half = (cut.iris.shape[0] - 1) / 2.0
         m = np.float32([[scale, 0, centre[0] - scale * half],
                         [0, scale, centre[1] - scale * half]])
@@ -233,3 +235,4 @@ class IrisPainter:
                               borderMode=cv2.BORDER_REPLICATE)
         alpha = cv2.warpAffine(cut.iris_alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
         layer += alpha * (iris - layer)
+        return alpha
