@@ -138,7 +138,7 @@ class _Eye:
     origin: (2,) crop pixel of the plate's top-left; plate: (h,w,3) float32 RGB;
     iris: (n,n,4) float32, RGB and the disc's alpha, centred on the iris centre (its border
     alpha is 0, so one replicated-border resampling serves both);
-    radius: iris radius in pixels; width: eye width (corner to corner) in pixels;
+    width: eye width (corner to corner) in pixels;
     upper, lower: the target's lids as `_lid_points` gives them, (2,9) float32;
     open_gain: `open_gain`, the brightening of the white a widening uncovers.
     """
@@ -146,7 +146,6 @@ class _Eye:
     origin: np.ndarray
     plate: np.ndarray
     iris: np.ndarray
-    radius: float
     width: float
     upper: np.ndarray
     lower: np.ndarray
@@ -200,7 +199,7 @@ class IrisPainter:
         plate = cv2.GaussianBlur(plate, (0, 0), 0.6 * self.unit)
         plate[~disc] = box[~disc]
         iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), rim)
-        return _Eye(np.array([x0, y0], np.float32), plate, np.dstack([iris, alpha]), radius, width,
+        return _Eye(np.array([x0, y0], np.float32), plate, np.dstack([iris, alpha]), width,
                     *(_lid_points(t, lid) for lid in _LIDS[eye]),
                     open_gain(crop, t, ring, sclera, self.open_white))
 

@@ -55,8 +55,9 @@ def paste_weight(landmarks: np.ndarray, grow: tuple[float, float, float], size: 
     eye's width: sideways, up, down) at the (478,2|3) crop pixels `landmarks`, feathered."""
     weight = np.zeros((size, size), np.float32)
     sideways, up, down = grow
+    points = np.asarray(landmarks, np.float32)
     for ring in EYE_RINGS:
-        xy = np.asarray(landmarks, np.float32)[ring, :2]
+        xy = points[ring, :2]
         (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
         width = x1 - x0
         x0, x1 = int(x0 - sideways * width), int(np.ceil(x1 + sideways * width))
