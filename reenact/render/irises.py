@@ -3,14 +3,17 @@
 A warp moves an iris only as much as the skin around it, and stretches or squashes it with the
 lids. `IrisPainter` instead paints, inside each fused eye opening:
 
-- the target's eyeball without its iris (the "sclera plate", made once: the iris disc filled
-  with the colour of the bright half of the eye's visible white), fitted column by column
+- the target's eyeball without its iris (the "sclera plate", made once: the iris disc
+  continued from the eye's visible white around it, `fill_from_white`), fitted column by column
   between the fused lids, so a wide-open eye shows more white and a closing one less (the
-  rows under each lid keep their own scale: `plate_rows`);
+  rows under each lid keep their own scale: `plate_rows`); in the columns opened wider than the
+  target's, the disc is the colour of the bright half of the visible white instead (the "wide
+  plate", `bright_sclera`);
 - the target's own iris, at its own size (times the eye's width change), centred on the fused
   iris centre (landmark 468 / 473), completed once where the target's lids hid part of it (the
   hidden part is filled from the point opposite the centre), out to the edge of the plate's
-  filled disc (`IRIS_RIM` past the tracked radius, the dark limbal ring included);
+  filled disc: as far as the picture's iris visibly reaches (`iris_reach`), at least `IRIS_RIM`
+  past the tracked radius, so the dark limbal ring moves with it;
 - the upper lid's soft shadow on the iris (the plate keeps the target's own shadow under the
   lid, its rows there at their own scale);
 - in an eye opened wider than the target's, the white it uncovers drawn as lit as a raised lid
@@ -30,6 +33,16 @@ and the shadow on the iris alone 0.962. The re-tracked gaze sweep reads less of 
 without the ring's contrast (6 portraits, warp, gain along / across 0.93 / 0.65 -> 0.85 / 0.58,
 r 0.97 unchanged); `reenact eval -c eval`'s figures, before and after, are in the README (Eyes
 and head motion).
+
+A glance uncovers part of the disc. Until stop 66 the disc was filled with one colour, the bright
+half of the visible white, and the iris drawn a pixel past its tracked radius: on a target whose
+iris reaches further than MediaPipe's ring (a large or cartoon iris) the rest of it stayed in the
+plate as a dark arc, and on any target the single colour left a crescent with an edge where the
+iris had been: pale on a dark-eyed dog (fur colour, the "white" at the lid's edge), paler than
+the white beside it on most people. Mean luma gradient over the uncovered part, away from the
+drawn iris and the lids, at +-0.12 eye widths (23 portraits, warp): 17.2 -> 11.2; see
+`tests/unit/test_glance.py`. A widening still shows the bright-half white above and below the
+iris (`tests/unit/test_wide_eyes.py`): the Yale subjects' wide-eyed stills are lit there.
 """
 
 from __future__ import annotations
@@ -72,8 +85,12 @@ WIDE_FULL = 0.3
 LUMA = np.float32([0.299, 0.587, 0.114])
 
 # how far past the tracked iris radius (pixels at 256) the plate's iris disc is filled and the
-# painted iris reaches: the limbus's soft dark edge, which the iris ring's landmarks lie inside
+# painted iris reaches, at least: the limbus's soft dark edge, which the iris ring's landmarks
+# lie inside. Further where the picture's iris visibly reaches further (`iris_reach`): out to the
+# first 1-px ring RIM_LEVEL of the way from the iris's edge to the white's brightest ring, at most
+# RIM_MAX radii further; not where the white is within RIM_CONTRAST grey levels of the iris
 IRIS_RIM = 1.0
+RIM_LEVEL, RIM_MAX, RIM_CONTRAST = 0.75, 0.5, 20.0
 # the upper lid's shadow on the iris: this much darker at the lid, none SHADOW_DEPTH px below it
 SHADOW, SHADOW_DEPTH = 0.28, 2.5
 
@@ -108,6 +125,49 @@ def bright_sclera(white: np.ndarray) -> np.ndarray:
     return white[luma >= np.median(luma)].mean(axis=0).astype(np.float32)
 
 
+def iris_reach(luma: np.ndarray, white: np.ndarray, dist: np.ndarray, radius: float,
+               rim: float) -> float:
+    """How far from the iris centre the picture's iris visibly reaches (>= `rim`), in pixels.
+
+    luma: (h,w) float32 of the eye's box; white: (h,w) bool, the eye opening less its edge pixel;
+    dist: (h,w) distance of each pixel from the tracked iris centre; radius: the tracked iris
+    radius. MediaPipe's iris ring often lies inside the iris's dark limbal edge, by 2 to 3 px at 256
+    on a large or cartoon iris (lp_s22, lp_s7): a disc only `rim` wide left that edge in the plate,
+    and a glance showed it as a dark arc round the white where the iris was."""
+    def ring(a: float, b: float) -> float:
+        sel = white & (dist >= a) & (dist < b)
+        return float(luma[sel].mean()) if sel.sum() >= 3 else np.nan
+
+    edge = ring(radius - 2.0, radius)
+    steps = np.arange(0.0, RIM_MAX * radius, 1.0)
+    means = np.array([ring(rim + j, rim + j + 1.0) for j in steps])
+    if np.isnan(edge) or np.all(np.isnan(means)):
+        return rim
+    brightest = float(np.nanmax(means))
+    if brightest - edge < RIM_CONTRAST:
+        return rim  # no white brighter than the iris (a dark-eyed animal)
+    level = edge + RIM_LEVEL * (brightest - edge)
+    return rim + float(steps[np.flatnonzero(means >= level)[0]])
+
+
+def fill_from_white(box: np.ndarray, known: np.ndarray, disc: np.ndarray, sclera: np.ndarray,
+                    unit: float = 1.0) -> np.ndarray:
+    """The iris disc's pixels as the white around it continues them: (n,3) float32 for
+    box[disc]. box: (h,w,3) float32 RGB; known: (h,w) bool, the visible white the fill may
+    come from; sclera: (3,) the fill where too little white shows.
+
+    OpenCV's inpainting (Telea) from the visible white alone: a glance uncovers the white at the
+    iris's own height, in its own shade, and on a dark-eyed target (a dog, whose visible "white"
+    is dark eye and a rim of fur) the dark eye. A single colour there (the bright half of the
+    white, `bright_sclera`) left a pale crescent with an edge where the iris had been: on lp_s32
+    grey bars of fur colour (96 grey levels, the eye 35)."""
+    if known.sum() < 4:
+        return np.broadcast_to(sclera, (int(disc.sum()), 3))
+    filled = cv2.inpaint(box.astype(np.uint8), (~known).astype(np.uint8), 3.0 * unit,
+                         cv2.INPAINT_TELEA)
+    return filled[disc].astype(np.float32)
+
+
 def open_gain(crop: np.ndarray, xy: np.ndarray, ring, sclera: np.ndarray,
               open_white: float) -> float:
     """How much brighter than `sclera` (3,) the white a widening uncovers is drawn (>= 1).
@@ -135,7 +195,10 @@ def open_gain(crop: np.ndarray, xy: np.ndarray, ring, sclera: np.ndarray,
 class _Eye:
     """One target eye, cut out once: the sclera plate and the completed iris.
 
-    origin: (2,) crop pixel of the plate's top-left; plate: (h,w,3) float32 RGB;
+    origin: (2,) crop pixel of the plate's top-left; plate: (h,w,3) float32 RGB, the iris disc
+    continued from the white around it (`fill_from_white`: what a glance uncovers); wide_plate:
+    the same with the disc in the bright half's colour (`bright_sclera`: what a widening
+    uncovers above and below the iris, as lit as the Yale subjects' wide-eyed stills show it);
     iris: (n,n,4) float32, RGB and the disc's alpha, centred on the iris centre (its border
     alpha is 0, so one replicated-border resampling serves both);
     width: eye width (corner to corner) in pixels;
@@ -145,6 +208,7 @@ class _Eye:
 
     origin: np.ndarray
     plate: np.ndarray
+    wide_plate: np.ndarray
     iris: np.ndarray
     width: float
     upper: np.ndarray
@@ -190,16 +254,20 @@ class IrisPainter:
         inside = opening > 127
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         dist = np.hypot(xs - centre[0], ys - centre[1])
-        rim = radius + IRIS_RIM * self.unit
+        core = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        rim = iris_reach(box @ LUMA, core, dist, radius, radius + IRIS_RIM * self.unit)
         disc = dist <= rim
         white = inside & ~disc
         sclera = bright_sclera(box[white])
-        plate = box.copy()
-        plate[disc] = sclera
-        plate = cv2.GaussianBlur(plate, (0, 0), 0.6 * self.unit)
-        plate[~disc] = box[~disc]
+        plates = []
+        for fill in (fill_from_white(box, core & ~disc, disc, sclera, self.unit), sclera):
+            plate = box.copy()
+            plate[disc] = fill
+            plate = cv2.GaussianBlur(plate, (0, 0), 0.6 * self.unit)
+            plate[~disc] = box[~disc]
+            plates.append(plate)
         iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), rim)
-        return _Eye(np.array([x0, y0], np.float32), plate, np.dstack([iris, alpha]), width,
+        return _Eye(np.array([x0, y0], np.float32), *plates, np.dstack([iris, alpha]), width,
                     *(_lid_points(t, lid) for lid in _LIDS[eye]),
                     open_gain(crop, t, ring, sclera, self.open_white))
 
@@ -265,11 +333,17 @@ class IrisPainter:
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         map_y = plate_rows(ys, up_f, lo_f, up_t, lo_t) - cut.origin[1]
         map_x = np.broadcast_to(src_x - cut.origin[0], map_y.shape)
-        layer = cv2.remap(cut.plate, np.ascontiguousarray(map_x, dtype=np.float32),
-                          map_y, cv2.INTER_LINEAR,
+        map_x = np.ascontiguousarray(map_x, dtype=np.float32)
+        layer = cv2.remap(cut.plate, map_x, map_y, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
-        if cut.open_gain > 1.0:
-            self._light_uncovered(layer, cut.open_gain, ys, up_f, lo_f, up_t, lo_t)
+        widening = self._widening(ys, up_f, lo_f, up_t, lo_t)
+        if widening is not None:
+            wider, uncovered = widening
+            wide = cv2.remap(cut.wide_plate, map_x, map_y, cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+            layer += (wide - layer) * wider[:, None]
+            if cut.open_gain > 1.0:
+                layer *= (1.0 + (cut.open_gain - 1.0) * uncovered)[..., None]
         iris = self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width)
         shade = clip01((ys - up_f) / (SHADOW_DEPTH * self.unit))
         layer *= 1.0 - SHADOW * (1.0 - shade)[..., None] * iris
@@ -278,20 +352,22 @@ class IrisPainter:
         alpha = mask.astype(np.float32) / 255.0
         return (x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha
 
-    def _light_uncovered(self, layer: np.ndarray, gain: float, ys: np.ndarray, up_f: np.ndarray,
-                         lo_f: np.ndarray, up_t: np.ndarray, lo_t: np.ndarray) -> None:
-        """Brighten in place, by up to `gain`, the stretched middle rows (`plate_rows`: between
-        the bands kept under and over the lids) of the columns opened wider than the target's,
-        fully from WIDE_FULL wider. layer: (h,w,3) float32; ys (h,1), the rest (w,) as there."""
+    def _widening(self, ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndarray,
+                  lo_t: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The columns opened wider than the target's, (w,) float32 in [0,1], fully from
+        WIDE_FULL wider (drawn from the wide plate), and the white the widening uncovers in them,
+        (h,w) float32 in [0,1]: their stretched middle rows (`plate_rows`: between the bands kept
+        under and over the lids), brightened by up to the eye's `open_gain`. None where no column
+        is wider. ys (h,1), the rest (w,) as `plate_rows` takes them."""
         gap_t = np.maximum(lo_t - up_t, 0.5)
         wider = clip01((lo_f - up_f - gap_t) / (WIDE_FULL * gap_t))
         if not wider.any():
-            return
+            return None
         edge = 1.5 * self.unit
         below_top = ys - up_f - LID_BANDS[0] * gap_t
         above_bottom = lo_f - LID_BANDS[1] * gap_t - ys
         middle = clip01(below_top / edge) * clip01(above_bottom / edge)
-        layer *= (1.0 + (gain - 1.0) * wider * middle)[..., None].astype(np.float32)
+        return wider.astype(np.float32), (wider * middle).astype(np.float32)
 
     @staticmethod
     def _put_iris(layer: np.ndarray, cut: _Eye, centre: np.ndarray, scale: float) -> np.ndarray:

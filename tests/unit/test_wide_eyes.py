@@ -8,7 +8,9 @@ real face mesh, with both upper lids raised by 0.4 of the eye's width, the eyeba
 between the raised lid's shadow and the iris must be about as bright as the bright half of the
 picture's own visible white. Measured when written (mean luminance shown / the picture's white,
 per eye): sadtalker_people_0 132 / 193 and 127 / 204 before, 192 / 193 and 203 / 204 after;
-lp_s12 74 / 153 and 110 / 168 before, 152 / 153 and 168 / 168 after.
+lp_s12 74 / 153 and 110 / 168 before, 152 / 153 and 168 / 168 after. Since stop 66 the painted
+iris reaches as far as the picture's visibly does (`iris_reach`), up to 2 px past the tracked ring
+on Yale 03: the rows measured stop IRIS_EDGE px above the tracked ring, not 1.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ SIZE = 256
 RAISE = 0.4  # eye widths the upper lids go up (wide-eyed surprise)
 SHADOW = 2  # px under the raised lid left out (the painted lid shadow)
 DARKER = 8.0  # grey levels the shown eyeball may be darker than the picture's bright white
+IRIS_EDGE = 2  # px above the tracked iris radius left out (the limbus the painted iris reaches)
 _IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
 
 
@@ -57,7 +60,7 @@ def _shown_above_iris(image: np.ndarray, fused: np.ndarray, eye: int) -> float:
     values = []
     for x in range(int(round(centre[0] - 0.5 * radius)), int(round(centre[0] + 0.5 * radius)) + 1):
         top = np.interp(x, *lid[np.argsort(lid[:, 0])].T) + SHADOW
-        bottom = centre[1] - radius - 1
+        bottom = centre[1] - radius - IRIS_EDGE
         values.extend(lum[int(np.ceil(top)):int(np.floor(bottom)) + 1, x])
     assert len(values) >= 6, "the raised lid left too little eyeball above the iris to measure"
     return float(np.mean(values))

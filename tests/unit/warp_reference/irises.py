@@ -84,6 +84,23 @@ def bright_sclera(white: np.ndarray) -> np.ndarray:
     return white[luma >= np.median(luma)].mean(axis=0).astype(np.float32)
 
 
+def _reach(luma, opening, dist, radius, outer):
+    """Where the picture's iris ends: the first 1-px ring past `outer` (up to half a radius
+    out) three quarters of the way from the iris's last 2 px to the brightest such ring; `outer`
+    where no ring is 20 grey levels brighter than the iris."""
+    def mean(a, b):
+        sel = opening & (dist >= a) & (dist < b)
+        return luma[sel].mean() if np.count_nonzero(sel) >= 3 else np.nan
+
+    iris = mean(radius - 2.0, radius)
+    steps = np.arange(0.0, 0.5 * radius, 1.0)
+    rings = np.array([mean(outer + k, outer + k + 1.0) for k in steps])
+    if np.isnan(iris) or np.isnan(rings).all() or np.nanmax(rings) - iris < 20.0:
+        return outer
+    first = np.argmax(rings >= iris + 0.75 * (np.nanmax(rings) - iris))
+    return outer + float(steps[first])
+
+
 @dataclass(frozen=True)
 class _Eye:
     """One target eye, cut out once: the sclera plate and the completed iris.
@@ -95,6 +112,7 @@ class _Eye:
 
     origin: np.ndarray
     plate: np.ndarray
+    wide_plate: np.ndarray
     iris: np.ndarray
     iris_alpha: np.ndarray
     radius: float
@@ -137,16 +155,26 @@ class IrisPainter:
         inside = opening > 127
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         dist = np.hypot(xs - centre[0], ys - centre[1])
-        outer = radius + self.unit  # the disc filled, and the iris drawn to its edge
+        opening = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        luma = box @ np.float32([0.299, 0.587, 0.114])
+        outer = _reach(luma, opening, dist, radius, radius + self.unit)  # disc, iris to its edge
         disc = dist <= outer
         white = inside & ~disc
         sclera = bright_sclera(box[white])
-        plate = box.copy()
-        plate[disc] = sclera
-        plate = cv2.GaussianBlur(plate, (0, 0), 0.6 * self.unit)
-        plate[~disc] = box[~disc]
+        known = opening & ~disc
+        if np.count_nonzero(known) >= 4:
+            inpainted = cv2.inpaint(box.astype(np.uint8), (~known).astype(np.uint8),
+                                    3.0 * self.unit, cv2.INPAINT_TELEA).astype(np.float32)
+        else:
+            inpainted = np.broadcast_to(sclera, box.shape)
+        glance, wide = box.copy(), box.copy()
+        glance[disc] = inpainted[disc]
+        wide[disc] = sclera
+        glance, wide = (cv2.GaussianBlur(p, (0, 0), 0.6 * self.unit) for p in (glance, wide))
+        glance[~disc] = box[~disc]
+        wide[~disc] = box[~disc]
         iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), outer)
-        return _Eye(np.array([x0, y0], np.float32), plate, iris, alpha, radius, width)
+        return _Eye(np.array([x0, y0], np.float32), glance, wide, iris, alpha, radius, width)
 
     @staticmethod
     def _complete_iris(box, inside, centre, radius):
@@ -215,6 +243,13 @@ class IrisPainter:
         layer = cv2.remap(cut.plate, np.ascontiguousarray(map_x, dtype=np.float32),
                           map_y.astype(np.float32), cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
+        gap_t = np.maximum(lo_t - up_t, 0.5)
+        wider = np.clip((lo_f - up_f - gap_t) / (0.3 * gap_t), 0.0, 1.0)
+        if wider.any():
+            wide = cv2.remap(cut.wide_plate, np.ascontiguousarray(map_x, dtype=np.float32),
+                             map_y.astype(np.float32), cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+            layer = layer + (wide - layer) * wider[:, None]
         on_iris = self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width)
         shade = np.clip((ys - up_f) / (2.5 * self.unit), 0.0, 1.0)[..., None]
         layer *= 1.0 - on_iris * 0.28 * (1.0 - shade)
