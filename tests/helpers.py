@@ -121,6 +121,20 @@ def look(landmarks: np.ndarray, along: float, across: float) -> np.ndarray:
     return out
 
 
+def luma(image: np.ndarray) -> np.ndarray:
+    """(H,W,3) RGB -> (H,W) float32 luminance (Rec. 601 weights)."""
+    return image.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+
+
+def tracked_iris(landmarks: np.ndarray, eye: int) -> tuple[np.ndarray, float]:
+    """(centre (2,), radius) of one eye's tracked iris in (478,2|3) `landmarks`: landmark 468
+    (eye 0) or 473 (eye 1), and the mean distance of the iris ring's four points from it."""
+    first = (468, 473)[eye]
+    centre = np.asarray(landmarks[first, :2], np.float32)
+    ring = np.asarray(landmarks[first + 1:first + 5, :2], np.float32)
+    return centre, float(np.linalg.norm(ring - centre, axis=1).mean())
+
+
 def ctrl_c_as_default() -> None:
     """A child's `preexec_fn`: SIGINT back to its default disposition before the exec, so the
     child's Python turns a real Ctrl-C into KeyboardInterrupt however the tests were started

@@ -20,19 +20,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES
-from reenact.landmarks.regions import REGIONS
+from reenact.landmarks.head_pose import EYE_RINGS
 from reenact.render.paint import fill_aa
 from reenact.render.warp import WarpRenderer
+from tests.helpers import luma, tracked_iris
 
 SIZE = 256
 RING = 10.0  # grey levels: the iris's rim, drawn minus the picture, mean per eye
 EYE = 8.0  # grey levels: |drawn - picture| inside the opening, mean over both eyes
-_IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
-
-
-def _lum(image: np.ndarray) -> np.ndarray:
-    return image.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
 
 
 def _eye_differences(picture: np.ndarray, drawn: np.ndarray, xy: np.ndarray, eye: int):
@@ -40,12 +35,11 @@ def _eye_differences(picture: np.ndarray, drawn: np.ndarray, xy: np.ndarray, eye
     mask = np.zeros(picture.shape[:2], np.uint8)
     fill_aa(mask, xy[EYE_RINGS[eye], :2], (0, 0))
     inside = mask > 127
-    centre = xy[IRIS_CENTRES[eye], :2]
-    radius = np.linalg.norm(xy[_IRIS_RINGS[eye], :2] - centre, axis=1).mean()
+    centre, radius = tracked_iris(xy, eye)
     ys, xs = np.mgrid[0:SIZE, 0:SIZE]
     dist = np.hypot(xs - centre[0], ys - centre[1])
     rim = inside & (dist >= radius - 0.5) & (dist <= radius + 1.5)
-    diff = _lum(drawn) - _lum(picture)
+    diff = luma(drawn) - luma(picture)
     assert rim.sum() >= 20, "the iris's rim is hardly visible: pick another portrait"
     return float(diff[rim].mean()), np.abs(diff[inside])
 

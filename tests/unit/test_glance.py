@@ -22,20 +22,19 @@ import numpy as np
 import pytest
 
 from reenact.eval.gaze_sweep import looking
-from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES
-from reenact.landmarks.regions import REGIONS
+from reenact.landmarks.head_pose import EYE_RINGS
 from reenact.render.paint import fill_aa
 from reenact.render.warp import WarpRenderer
+from tests.helpers import luma, tracked_iris
 
 SIZE = 256
 GLANCE = 0.12  # eye widths along the eye, each way
 EDGE = 15.0  # mean luma gradient over what the iris uncovered
-_IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
 
 
 def _gradient(image: np.ndarray) -> np.ndarray:
-    luma = image.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
-    dx, dy = cv2.Sobel(luma, cv2.CV_32F, 1, 0), cv2.Sobel(luma, cv2.CV_32F, 0, 1)
+    grey = luma(image)
+    dx, dy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
     return np.hypot(dx, dy) / 8.0
 
 
@@ -44,8 +43,8 @@ def _uncovered(xy: np.ndarray, fused: np.ndarray, eye: int) -> np.ndarray:
     mask = np.zeros((SIZE, SIZE), np.uint8)
     fill_aa(mask, fused[EYE_RINGS[eye], :2], (0, 0))
     inside = cv2.erode((mask > 127).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    old, new = xy[IRIS_CENTRES[eye], :2], fused[IRIS_CENTRES[eye], :2]
-    radius = np.linalg.norm(xy[_IRIS_RINGS[eye], :2] - old, axis=1).mean()
+    old, radius = tracked_iris(xy, eye)
+    new, _ = tracked_iris(fused, eye)
     ys, xs = np.mgrid[0:SIZE, 0:SIZE]
     return inside & (np.hypot(xs - old[0], ys - old[1]) <= radius + 4.0) \
         & (np.hypot(xs - new[0], ys - new[1]) >= radius + 4.5)

@@ -20,43 +20,36 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, UPPER_LIDS
-from reenact.landmarks.regions import REGIONS
+from reenact.landmarks.head_pose import EYE_RINGS, UPPER_LIDS
 from reenact.render.irises import LID_BANDS, OPEN_WHITE, IrisPainter, plate_rows
 from reenact.render.paint import fill_aa
 from reenact.render.warp import WarpRenderer
+from tests.helpers import luma, tracked_iris
 
 SIZE = 256
 RAISE = 0.4  # eye widths the upper lids go up (wide-eyed surprise)
 SHADOW = 2  # px under the raised lid left out (the painted lid shadow)
 DARKER = 8.0  # grey levels the shown eyeball may be darker than the picture's bright white
 IRIS_EDGE = 2  # px above the tracked iris radius left out (the limbus the painted iris reaches)
-_IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
-
-
-def _lum(image: np.ndarray) -> np.ndarray:
-    return image.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
 
 
 def _bright_white(crop: np.ndarray, xy: np.ndarray, eye: int) -> float:
     """Mean luminance of the bright half of the visible white of the target's eye."""
     mask = np.zeros(crop.shape[:2], np.uint8)
     fill_aa(mask, xy[EYE_RINGS[eye], :2], (0, 0))
-    centre = xy[IRIS_CENTRES[eye], :2]
-    radius = np.linalg.norm(xy[_IRIS_RINGS[eye], :2] - centre, axis=1).mean()
+    centre, radius = tracked_iris(xy, eye)
     ys, xs = np.mgrid[0:SIZE, 0:SIZE]
     white = (mask > 127) & (np.hypot(xs - centre[0], ys - centre[1]) > radius + 1.0)
-    lum = _lum(crop)[white]
+    lum = luma(crop)[white]
     return float(lum[lum >= np.median(lum)].mean())
 
 
 def _shown_above_iris(image: np.ndarray, fused: np.ndarray, eye: int) -> float:
     """Mean luminance between the raised lid (its shadow left out) and the iris's top, over the
     iris's middle columns."""
-    centre = fused[IRIS_CENTRES[eye], :2]
-    radius = np.linalg.norm(fused[_IRIS_RINGS[eye], :2] - centre, axis=1).mean()
+    centre, radius = tracked_iris(fused, eye)
     lid = fused[UPPER_LIDS[eye], :2]
-    lum = _lum(image)
+    lum = luma(image)
     values = []
     for x in range(int(round(centre[0] - 0.5 * radius)), int(round(centre[0] + 0.5 * radius)) + 1):
         top = np.interp(x, *lid[np.argsort(lid[:, 0])].T) + SHADOW
