@@ -13,7 +13,7 @@ lids cover part of the target's eye opening, `LidPainter.paint` draws instead:
 
 through a feathered mask (target eye opening minus fused eye opening), so an open eye is left
 exactly as warped and a closed one shows smooth skin with a lash line. The target's opening is
-widened past its own eye's lines, measured once per target along each lid (`_eye_band`): the
+widened past its own eye's lines, measured once per target along each lid (`edge_band`): the
 upper lid always past its lash line, and as the eye shuts the lower lid and the corners past
 theirs, so a shut eye shows no outline of the open one around the lid (no "ghost" almond).
 """
@@ -29,7 +29,7 @@ import numpy as np
 from reenact.landmarks.regions import REGIONS
 from reenact.ramps import smoothstep
 from reenact.render.paint import SHIFT as _SHIFT
-from reenact.render.paint import clip01, fill_aa, mean32, pad_box
+from reenact.render.paint import clip01, edge_band, fill_aa, mean32, pad_box
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each lid point is raised / lowered
@@ -129,14 +129,14 @@ class LidPainter:
         gap = np.maximum(t[ring[15:8:-1], 1] - t[ring[1:8], 1], 0)
         rgb = cv2.blur(crop, (3, 3)).astype(np.float32)
         reach = 2.0 * self.feather  # past the band, so the feathered edge hides it too
+        most = 4.0 * self.unit  # how far a lid's dark lines are looked for
         raised = t[ring].copy()  # raise the upper lid past the target's own lash line,
-        up = np.minimum(self._eye_band(rgb, t[ring[1:8]], (0.0, -1.0), 4.0) + reach,
-                        6.0 * self.unit)
+        up = np.minimum(edge_band(rgb, t[ring[1:8]], (0.0, -1.0), most) + reach, 6.0 * self.unit)
         raised[1:8, 1] -= np.maximum(up, 2.5 * self.unit * _ARC)
-        low = np.minimum(self._eye_band(rgb, t[ring[9:16]], (0.0, 1.0), 4.0), 3.0 * self.unit)
+        low = np.minimum(edge_band(rgb, t[ring[9:16]], (0.0, 1.0), most), 3.0 * self.unit)
         axis = t[ring[8]] - t[ring[0]]
         axis = axis / max(float(np.hypot(*axis)), 1e-3)
-        corners = [min(float(self._eye_band(rgb, t[ring[[i]]], d, 4.0)[0]), 3.0 * self.unit)
+        corners = [min(float(edge_band(rgb, t[ring[[i]]], d, most)[0]), 3.0 * self.unit)
                    + self.feather for i, d in ((0, -axis), (8, axis))]
         upper_t = raised[:9]  # the lid skin brightens up to the top of what it covers
         xs = np.arange(0, self.size, dtype=np.float32)
@@ -146,27 +146,6 @@ class LidPainter:
         spread[0], spread[8] = -axis * corners[0], axis * corners[1]
         raised[9:16, 1] += 1.0 * self.unit * _ARC
         return _TargetEye(max(float(gap.mean()), 1e-3), raised, spread, top)
-
-    def _eye_band(self, rgb: np.ndarray, points: np.ndarray, direction,
-                  most: float) -> np.ndarray:
-        """How far (px, (K,) float32) the target's eye (lash line, lid line, white) reaches from
-        each of `points` (K,2) along unit `direction`, within `most` x size/256 px: the end of the
-        first run of samples whose colour is more than 20 % off the skin's (the median of the
-        run's outer half); rgb: (S,S,3) float32 0..255; 0 where there is no such run."""
-        steps = np.arange(0.0, most * self.unit, 0.5, dtype=np.float32)
-        xy = points[:, None, :] + steps[None, :, None] * np.asarray(direction, np.float32)
-        ij = np.clip(np.round(xy).astype(int), 0, self.size - 1)
-        run = rgb[ij[..., 1], ij[..., 0]]  # (K, n, 3)
-        skin = np.median(run[:, len(steps) // 2:], axis=1, keepdims=True)
-        off = np.linalg.norm(run - skin, axis=2) > 0.2 * np.linalg.norm(skin, axis=2)
-        band = np.zeros(len(points), np.float32)
-        for k, row in enumerate(off):
-            first = int(np.argmax(row))
-            if row[first]:
-                rest = row[first:]
-                end = int(np.argmin(rest)) if not rest.all() else len(rest) - 1
-                band[k] = steps[first + end]
-        return band
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
         """Paint into `image` (S,S,3) uint8 in place; fused_xy: (478,2) crop pixels."""

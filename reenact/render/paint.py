@@ -1,5 +1,5 @@
-"""Small helpers the warp's painters share (eyes, irises, lids, mouth): boxes, anti-aliased masks
-and the rows of an opening between two moving edges.
+"""Small helpers the warp's painters share (eyes, irises, lids, mouth): boxes, anti-aliased masks,
+the rows of an opening between two moving edges and how far an eye's dark lines reach.
 
 They run a few times a frame on a few dozen points, so they use Python scalars where numpy's
 per-call overhead would cost more than the arithmetic.
@@ -64,3 +64,24 @@ def band_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndarr
     wide = np.where(d < top, up_t + d,
                     np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle))
     return np.where(gap_f > gap_t, wide, squash).astype(np.float32)
+
+
+def edge_band(rgb: np.ndarray, points: np.ndarray, direction, most: float) -> np.ndarray:
+    """How far (px, (K,) float32) a target's eye (lash line, lid line, white) reaches from each
+    of `points` (K,2) along unit `direction`, within `most` px: the end of the first run of
+    samples whose colour is more than 20 % off the skin's (the median of the run's outer half);
+    rgb: (S,S,3) float32 0..255; 0 where there is no such run."""
+    steps = np.arange(0.0, most, 0.5, dtype=np.float32)
+    xy = points[:, None, :] + steps[None, :, None] * np.asarray(direction, np.float32)
+    ij = np.clip(np.round(xy).astype(int), 0, rgb.shape[0] - 1)
+    run = rgb[ij[..., 1], ij[..., 0]]  # (K, n, 3)
+    skin = np.median(run[:, len(steps) // 2:], axis=1, keepdims=True)
+    off = np.linalg.norm(run - skin, axis=2) > 0.2 * np.linalg.norm(skin, axis=2)
+    band = np.zeros(len(points), np.float32)
+    for k, row in enumerate(off):
+        first = int(np.argmax(row))
+        if row[first]:
+            rest = row[first:]
+            end = int(np.argmin(rest)) if not rest.all() else len(rest) - 1
+            band[k] = steps[first + end]
+    return band
