@@ -19,7 +19,7 @@ import numpy as np
 
 from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS
 from reenact.landmarks.regions import REGIONS
-from reenact.render.paint import fill_aa
+from reenact.render.paint import edge_band, fill_aa
 
 _IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
 
@@ -49,6 +49,9 @@ LUMA = np.float32([0.299, 0.587, 0.114])
 # RIM_MAX radii further; not where the white is within RIM_CONTRAST grey levels of the iris
 IRIS_RIM = 1.0
 RIM_LEVEL, RIM_MAX, RIM_CONTRAST = 0.75, 0.5, 20.0
+# how far above the upper lid the picture's lash line is looked for (px at 256): a widening draws
+# it again above the raised lid (`reenact.render.irises`)
+LASH_MOST = 5.0
 
 def bright_sclera(white: np.ndarray) -> np.ndarray:
     """(n,3) float32 pixels of an eye's visible white -> (3,) its bright half's mean colour.
@@ -140,7 +143,9 @@ class TargetEye:
     alpha is 0, so one replicated-border resampling serves both);
     width: eye width (corner to corner) in pixels;
     upper, lower: the target's lids as `lid_points` gives them, (2,9) float32;
-    open_gain: `open_gain`, the brightening of the white a widening uncovers.
+    open_gain: `open_gain`, the brightening of the white a widening uncovers;
+    lash: (9,) float32, how far the picture's lash line reaches above each point of `upper`
+    (`edge_band`, at most LASH_MOST).
     """
 
     origin: np.ndarray
@@ -151,6 +156,7 @@ class TargetEye:
     upper: np.ndarray
     lower: np.ndarray
     open_gain: float = 1.0
+    lash: np.ndarray | None = None
 
 
 def cut_eye(crop: np.ndarray, t: np.ndarray, eye: int, *, open_white: float) -> TargetEye | None:
@@ -181,22 +187,36 @@ def cut_eye(crop: np.ndarray, t: np.ndarray, eye: int, *, open_white: float) -> 
     disc = dist <= rim
     white = inside & ~disc
     sclera = bright_sclera(box[white])
+    # the fill stays inside the opening: over the lid, where the lid hides the iris, it replaced
+    # the lash line, which a widening shows (it keeps the rows under the lid at their own scale)
+    share = np.where(disc, opening.astype(np.float32) / 255.0, 0.0)[..., None]
     plates = []
     for fill in (fill_from_white(box, core & ~disc, disc, sclera, unit), sclera):
         plate = box.copy()
         plate[disc] = fill
         plate = cv2.GaussianBlur(plate, (0, 0), 0.6 * unit)
-        plate[~disc] = box[~disc]
-        plates.append(plate)
+        plates.append(box + (plate - box) * share)
     iris, alpha = complete_iris(box, inside, centre - (x0, y0), rim)
+    upper = lid_points(t, LIDS[eye][0])
+    lash = edge_band(cv2.blur(crop, (3, 3)).astype(np.float32), upper.T, (0.0, -1.0),
+                     LASH_MOST * unit)
     return TargetEye(np.array([x0, y0], np.float32), *plates, np.dstack([iris, alpha]), width,
-                     *(lid_points(t, lid) for lid in LIDS[eye]),
-                     open_gain(crop, t, ring, sclera, open_white))
+                     upper, lid_points(t, LIDS[eye][1]),
+                     open_gain(crop, t, ring, sclera, open_white), lash)
 
 
-def complete_iris(box, inside, centre, radius):
-    """The iris as an (n,n,3) patch centred on the iris, hidden parts filled from the point
-    opposite the centre (else the visible iris's mean); alpha: the anti-aliased disc."""
+def complete_iris(box: np.ndarray, inside: np.ndarray, centre: np.ndarray,
+                  radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """The iris as an (n,n,3) patch centred on the iris; alpha: the anti-aliased disc.
+
+    box: (h,w,3) float32 of the eye; inside: (h,w) bool, the eye's opening; centre: the iris
+    centre in box pixels; radius: how far the iris reaches. A pixel the lids hide gets the mean
+    colour of the visible ones at its distance from the centre (half-pixel rings), taken from the
+    iris's sides (within 45 degrees of level; anywhere in the ring where those are hidden; else
+    the whole visible iris's): the limbus's dark ring goes on round the hidden top. Filled from
+    the point opposite the centre, as before stop 67, a lid-covered top repeated the waterline
+    and lower lid below the iris, a pale arc a widening bared and the face mesh read as the lid.
+    """
     half = int(math.ceil(radius)) + 1
     n = 2 * half + 1
     m = np.float32([[1, 0, centre[0] - half], [0, 1, centre[1] - half]])
@@ -209,10 +229,14 @@ def complete_iris(box, inside, centre, radius):
     dist = np.hypot(xs, ys)
     disc = dist <= radius
     visible = disc & seen
-    mean = patch[visible].mean(axis=0) if visible.any() else np.float32([70, 55, 45])
-    opposite = seen[::-1, ::-1] & disc
     hidden = disc & ~seen
-    patch[hidden & opposite] = patch[::-1, ::-1][hidden & opposite]
-    patch[hidden & ~opposite] = mean
+    if hidden.any():
+        mean = patch[visible].mean(axis=0) if visible.any() else np.float32([70, 55, 45])
+        rings = np.floor(dist * 2.0).astype(int)
+        sides = visible & (np.abs(ys) <= np.abs(xs))
+        for ring in np.unique(rings[hidden]):
+            here = rings == ring
+            source = here & sides if (here & sides).any() else here & visible
+            patch[hidden & here] = patch[source].mean(axis=0) if source.any() else mean
     alpha = np.clip(radius + 0.5 - dist, 0.0, 1.0).astype(np.float32)
     return patch, alpha

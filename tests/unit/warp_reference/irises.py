@@ -9,8 +9,11 @@ lids. `IrisPainter` instead paints, inside each fused eye opening:
   rows under each lid keep their own scale: `plate_rows`);
 - the target's own iris, at its own size (times the eye's width change), centred on the fused
   iris centre (landmark 468 / 473), completed once where the target's lids hid part of it (the
-  hidden part is filled from the point opposite the centre);
-- a soft shadow under the upper lid,
+  hidden part is filled with the visible iris's colour at the same distance from the centre,
+  taken from its sides);
+- a soft shadow under the upper lid;
+- in an eye opened wider than the target's, the picture's own lash line drawn again above the
+  raised lid, as thick as it is in the picture,
 
 through the fused opening's anti-aliased polygon: the lids cover whatever of the iris lies
 outside the opening, so looking up or down the lid hides the right part, and a closed eye
@@ -43,6 +46,25 @@ def _lid_curve(xy: np.ndarray, index: np.ndarray, corners: tuple[int, int], xs: 
     pts = np.concatenate([xy[[corners[0]], :2], xy[index, :2], xy[[corners[1]], :2]])
     order = np.argsort(pts[:, 0])
     return np.interp(xs, pts[order, 0], pts[order, 1]).astype(np.float32)
+
+
+def _lash(rgb: np.ndarray, points: np.ndarray, most: float) -> np.ndarray:
+    """(K,) px: how far up from each (K,2) point the picture's dark band (lash line) reaches,
+    within `most` px; a sample is in the band when its colour is more than a fifth of the skin's
+    norm off the skin (the median of the outer half of the samples)."""
+    steps = np.arange(0.0, most, 0.5, dtype=np.float32)
+    out = np.zeros(len(points), np.float32)
+    for k, (x, y) in enumerate(points):
+        ij = np.clip(np.round(np.stack([np.full_like(steps, x), y - steps], 1)).astype(int), 0,
+                     rgb.shape[0] - 1)
+        samples = rgb[ij[:, 1], ij[:, 0]]
+        skin = np.median(samples[len(steps) // 2:], axis=0)
+        off = np.linalg.norm(samples - skin, axis=1) > 0.2 * np.linalg.norm(skin)
+        if off.any():
+            first = int(np.argmax(off))
+            rest = off[first:]
+            out[k] = steps[first + (int(np.argmin(rest)) if not rest.all() else len(rest) - 1)]
+    return out
 
 
 # shares of the target's lid gap kept at their own scale under the upper and over the lower lid
@@ -107,7 +129,8 @@ class _Eye:
 
     origin: (2,) crop pixel of the plate's top-left; plate: (h,w,3) float32 RGB;
     iris: (n,n,3) float32 and iris_alpha (n,n) float32, centred on the iris centre;
-    radius: iris radius in pixels; width: eye width (corner to corner) in pixels.
+    radius: iris radius in pixels; width: eye width (corner to corner) in pixels;
+    lid_x, lash: (9,) the upper lid's points' x (sorted) and the lash line's reach above each.
     """
 
     origin: np.ndarray
@@ -117,6 +140,8 @@ class _Eye:
     iris_alpha: np.ndarray
     radius: float
     width: float
+    lid_x: np.ndarray
+    lash: np.ndarray
 
 
 class IrisPainter:
@@ -152,6 +177,7 @@ class IrisPainter:
         box = crop[y0:y1, x0:x1].astype(np.float32)
         opening = np.zeros(box.shape[:2], np.uint8)
         _fill(opening, t[ring], (x0, y0))
+        coverage = opening.astype(np.float32) / 255.0
         inside = opening > 127
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         dist = np.hypot(xs - centre[0], ys - centre[1])
@@ -171,15 +197,20 @@ class IrisPainter:
         glance[disc] = inpainted[disc]
         wide[disc] = sclera
         glance, wide = (cv2.GaussianBlur(p, (0, 0), 0.6 * self.unit) for p in (glance, wide))
-        glance[~disc] = box[~disc]
-        wide[~disc] = box[~disc]
+        keep = (disc * coverage)[..., None]  # the fill inside the opening only, not on the lid
+        glance, wide = (box * (1.0 - keep) + p * keep for p in (glance, wide))
         iris, alpha = self._complete_iris(box, inside, centre - (x0, y0), outer)
-        return _Eye(np.array([x0, y0], np.float32), glance, wide, iris, alpha, radius, width)
+        lid = np.concatenate([t[[ring[0]]], t[UPPER_LIDS[eye]], t[[ring[8]]]])
+        lid = lid[np.argsort(lid[:, 0])]
+        lash = _lash(cv2.blur(crop, (3, 3)).astype(np.float32), lid, 5.0 * self.unit)
+        return _Eye(np.array([x0, y0], np.float32), glance, wide, iris, alpha, radius, width,
+                    lid[:, 0].copy(), lash)
 
     @staticmethod
     def _complete_iris(box, inside, centre, radius):
-        """The iris as an (n,n,3) patch centred on the iris, hidden parts filled from the point
-        opposite the centre (else the visible iris's mean); alpha: the anti-aliased disc."""
+        """The iris as an (n,n,3) patch centred on the iris, hidden parts filled with the mean of
+        the visible ones in the same half-pixel ring on its sides (within 45 degrees of level;
+        else anywhere in the ring; else the visible iris's mean); alpha: the anti-aliased disc."""
         half = int(math.ceil(radius)) + 1
         n = 2 * half + 1
         m = np.float32([[1, 0, centre[0] - half], [0, 1, centre[1] - half]])
@@ -192,10 +223,17 @@ class IrisPainter:
         disc = dist <= radius
         visible = disc & seen
         mean = patch[visible].mean(axis=0) if visible.any() else np.float32([70, 55, 45])
-        opposite = seen[::-1, ::-1] & disc
         hidden = disc & ~seen
-        patch[hidden & opposite] = patch[::-1, ::-1][hidden & opposite]
-        patch[hidden & ~opposite] = mean
+        band = (dist * 2.0).astype(int)
+        level = visible & (np.abs(ys) <= np.abs(xs))
+        for b in set(band[hidden].tolist()):
+            ring = band == b
+            for source in (ring & level, ring & visible):
+                if source.any():
+                    patch[hidden & ring] = patch[source].mean(axis=0)
+                    break
+            else:
+                patch[hidden & ring] = mean
         alpha = np.clip(radius + 0.5 - dist, 0.0, 1.0).astype(np.float32)
         return patch, alpha
 
@@ -224,7 +262,10 @@ class IrisPainter:
         gap = float(np.clip(xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1], 0, None).max())
         if gap < 0.75 * self.unit:
             return None  # closed: the lids show
-        x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 1, 0)
+        opened = (xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1]
+                  > t[LOWER_LIDS[eye], 1] - t[UPPER_LIDS[eye], 1]).any()
+        pad = 1 + (int(math.ceil(6.0 * self.unit)) if opened else 0)
+        x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - pad, 0)
         x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 2, self.size)
         if x1 - x0 < 3 or y1 - y0 < 2:
             return None
@@ -250,18 +291,28 @@ class IrisPainter:
                              map_y.astype(np.float32), cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE)
             layer = layer + (wide - layer) * wider[:, None]
-        on_iris = self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width)
-        shade = np.clip((ys - up_f) / (2.5 * self.unit), 0.0, 1.0)[..., None]
-        layer *= 1.0 - on_iris * 0.28 * (1.0 - shade)
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         _fill(mask, poly, (x0, y0))
         alpha = mask.astype(np.float32) / 255.0
-        return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), alpha
+        over_lid = None
+        if wider.any():  # the lash line again, above the raised lid
+            fade = self.unit
+            top = up_f - wider * (np.interp(src_x, cut.lid_x, cut.lash) + fade)
+            lash = np.clip((ys - top) / fade, 0.0, 1.0) * (wider > 0) * (ys < up_f + 1.0)
+            alpha = np.maximum(alpha, lash)
+            over_lid = lash * np.clip(up_f - ys, 0.0, 1.0)
+        on_iris = self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width,
+                                 over_lid)
+        shade = np.clip((ys - up_f) / (2.5 * self.unit), 0.0, 1.0)[..., None]
+        layer *= 1.0 - on_iris * 0.28 * (1.0 - shade)
+        return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), \
+            alpha.astype(np.float32)
 
     @staticmethod
-    def _put_iris(layer: np.ndarray, cut: _Eye, centre: np.ndarray, scale: float) -> np.ndarray:
-        """Blend the iris patch, scaled by `scale` about its centre, at `centre` (box pixels);
-        returns the iris's (h,w,1) coverage."""
+    def _put_iris(layer: np.ndarray, cut: _Eye, centre: np.ndarray, scale: float,
+                  over_lid: np.ndarray | None = None) -> np.ndarray:
+        """Blend the iris patch, scaled by `scale` about its centre, at `centre` (box pixels),
+        none of it on the redrawn lash line (`over_lid`); returns the iris's (h,w,1) coverage."""
         half = (cut.iris.shape[0] - 1) / 2.0
         m = np.float32([[scale, 0, centre[0] - scale * half],
                         [0, scale, centre[1] - scale * half]])
@@ -269,5 +320,7 @@ class IrisPainter:
         iris = cv2.warpAffine(cut.iris, m, (w, h), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
         alpha = cv2.warpAffine(cut.iris_alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+        if over_lid is not None:
+            alpha = alpha * (1.0 - over_lid[..., None])
         layer += alpha * (iris - layer)
         return alpha
