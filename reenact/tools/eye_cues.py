@@ -24,7 +24,7 @@ undrawn face.
 
 Measured when written (Yale subjects 01-13, 65 stills, 19 eyes widening), widening read drawn /
 opening / lid / brow / real: warp 0.58 / 0.67 / 0.79 / 0.90 / 0.89 (0.49 drawn before a
-widening's uncovered white was drawn lit, `reenact.render.irises.open_gain`), generator 0.63 /
+widening's uncovered white was drawn lit, `reenact.render.eyeball.open_gain`), generator 0.63 /
 0.79 / 0.94 / 0.94 / 0.89, identity -0.02 / 0.59 / 0.78 / 0.92 / 0.89; the closing 0.83 drawn
 and 0.97-0.98 from the opening on (warp). What the warp's drawing misses lies about a third inside
 the opening and the rest in the skin above it, up to the brow, which a warp of the neutral face
