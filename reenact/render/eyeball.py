@@ -155,8 +155,8 @@ class TargetEye:
     width: float
     upper: np.ndarray
     lower: np.ndarray
-    open_gain: float = 1.0
-    lash: np.ndarray | None = None
+    open_gain: float
+    lash: np.ndarray
 
 
 def cut_eye(crop: np.ndarray, t: np.ndarray, eye: int, *, open_white: float) -> TargetEye | None:
