@@ -8,13 +8,21 @@ draw; the landmarks it finds there, mapped back through the squash, sit on the r
 
 `retrack_open_mouth` does that for a still target whose inner lips are further apart than
 `OPEN_GATE` mouth widths: it re-tracks an aligned copy with the band from the upper lip to below
-the chin squashed by each factor of `SQUASH` and maps each result back. Their mean is taken only
-where both read the mouth open wider than the picture's own track by `WIDER` mouth widths (the
-mesh drew the picture's mouth at its limit; a mouth it can draw reads the same squashed, up to a
-few pixels that are not worth the change) and agree with each other within `AGREE` (not, say, on
-an animal's muzzle); otherwise the picture's own track is kept. Only the lower face takes the
-result: the weight rises from 0 at the nose tip to 1 at the upper lip, so the eyes, brows and nose
-are the picture's own track. z is the picture's own track's.
+the chin squashed by each factor of `SQUASH`, maps each result back and takes their mean. The
+squash must be deep enough for the widest mouth a face makes: squashed to 0.8 or 0.65 of its
+height, a mouth opened 1.1-1.2 mouth widths is still at the mesh's limit there, and the tracks
+read it narrower than a smaller yawn (jaw drops drawn on lp_drv_d19 read back falling as they
+grew); squashed to 0.6 and 0.5 they read it as drawn (`tests/integration/test_open_mouth.py`).
+
+How much of that mean the lower face takes changes smoothly, never by a switch: a frame read
+one way and the next one the other would jump by up to a tenth of a mouth width, more than a
+driver's talking moves the lips. The share is the product of three ramps, each from 0 to 1:
+the picture's own opening past `OPEN_GATE` (full `FADE` beyond it), the squashed tracks' opening
+past the picture's own (full `WIDER` beyond it: a mouth the mesh can draw reads about the same
+squashed, or narrower, and keeps its own track), and the two squashed tracks' agreement (full
+within `AGREE` mouth widths, none at twice that: not, say, on an animal's muzzle). Within the
+face it rises from 0 at the nose tip to 1 at the upper lip, so the eyes, brows and nose are the
+picture's own track. z is the picture's own track's.
 
 Used once per target picture (three static tracks of a 512 px crop), and by `reenact eval` on
 each output frame it re-tracks (an output is a picture of the target, tracked as the target
@@ -34,9 +42,10 @@ from reenact.landmarks.expressiveness import features
 from reenact.landmarks.tracker import FaceTracker
 
 OPEN_GATE = 0.4  # inner-lip gap (13-14) / mouth width (61-291) above which the mouth is re-tracked
-SQUASH = (0.8, 0.65)  # the squashed band's height, as a fraction of its own
-WIDER = 0.1  # least the squashed tracks must read the mouth wider than the picture's own track
-AGREE = 0.15  # most the squashed tracks' openings may differ (mouth widths) to be used
+FADE = 0.2  # the squashed tracks' share grows from OPEN_GATE to OPEN_GATE + FADE
+SQUASH = (0.6, 0.5)  # the squashed band's height, as a fraction of its own
+WIDER = 0.05  # the squashed tracks reading the mouth this much wider than the picture's own: full
+AGREE = 0.15  # the squashed tracks' openings differing by this (mouth widths): full; twice: none
 CROP = 512  # the aligned copy's side (inter-ocular distance 128 px)
 BELOW_CHIN = 0.08  # the band ends this far below the picture's chin (crop sides)
 _NOSE_TIP, _UPPER_LIP, _CHIN = 1, 13, 152
@@ -97,11 +106,18 @@ def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfi
     if any(s is None for s in squashed):
         return face
     openings = [mouth_opening(s) for s in squashed]
-    if min(openings) < opening + WIDER or max(openings) - min(openings) > AGREE:
-        return face
     mean = np.mean([s[:, :2] for s in squashed], axis=0)
+    share = _ramp(opening - OPEN_GATE, FADE) * _ramp(mouth_opening(mean) - opening, WIDER) \
+        * _ramp(2 * AGREE - (max(openings) - min(openings)), AGREE)
+    if share == 0.0:
+        return face
     nose, lip = own[_NOSE_TIP, 1], own[_UPPER_LIP, 1]
-    weight = np.clip((own[:, 1] - nose) / max(lip - nose, 1e-6), 0.0, 1.0)[:, None]
+    weight = share * np.clip((own[:, 1] - nose) / max(lip - nose, 1e-6), 0.0, 1.0)[:, None]
     out = own.copy()
     out[:, :2] += weight * (mean - own[:, :2])
     return alignment.landmarks_to_image(out).astype(np.float32)
+
+
+def _ramp(value: float, full: float) -> float:
+    """0 at or below 0, rising linearly to 1 at `full` and beyond."""
+    return float(np.clip(value / full, 0.0, 1.0))

@@ -1,5 +1,7 @@
 """A still target with a mouth opened wider than the face mesh draws (lp_drv_d19, a yawn):
-re-tracked with its lower face squashed, its lower lip and chin land on the real ones."""
+re-tracked with its lower face squashed, its lower lip and chin land on the real ones; and an
+output that opens or closes that mouth further is read so, the reading growing with the drawing
+(`reenact eval` reads every output frame with it)."""
 
 from __future__ import annotations
 
@@ -89,3 +91,31 @@ def test_the_eval_re_tracks_an_output_as_its_target_was_tracked(portraits_dir: P
     own = target.landmarks_crop[:, :2]
     assert np.abs(to_crop(found)[:, :2] - own).max() < 1.0
     assert abs(to_crop(plain)[_LOWER_LIP_OUTER, 1] - own[_LOWER_LIP_OUTER, 1]) > 4.0
+
+
+def test_a_yawn_opened_further_reads_wider(portraits_dir: Path) -> None:
+    """The warp draws the yawning target with its jaw dropped by -0.1 to +0.3 mouth widths
+    (`reenact.tools.drawn_moves`' jaw move); the eval's reader must read each drawing's opening
+    change from the undrawn one in the drawings' order and near its size. Squashed to 0.8 and
+    0.65, and read through a switch between the squashed and the plain track, the openings read
+    back -0.065 / -0.006 / -0.051 / -0.130: a wider yawn read as a narrower one (stop 68)."""
+    from reenact.config import load_config
+    from reenact.eval.cross_reenact import retrack_output
+    from reenact.landmarks.tracker import FaceTracker
+    from reenact.pipeline.target import prepare_target
+    from reenact.render.warp import WarpRenderer
+    from reenact.tools.drawn_moves import read_moves
+
+    config = load_config(None, [])
+    target = prepare_target(str(portraits_dir / "lp_drv_d19.jpg"), config)
+    amounts = (-0.1, 0.1, 0.2, 0.3)
+    with FaceTracker(config.tracker, static=True) as tracker:
+        readings = read_moves(WarpRenderer(size=256), lambda image: retrack_output(
+            tracker, image, config), target.crop, target.landmarks_crop,
+            moves={"jaw": ((0,), amounts)})
+    read = np.array([r.read for r in readings])
+    asked = np.array([r.asked for r in readings])
+    np.testing.assert_allclose(asked, amounts, atol=0.01)
+    assert (np.diff(read) > 0.03).all(), read
+    assert (read[asked > 0.15] > 0.7 * asked[asked > 0.15]).all(), read
+    assert read[0] < -0.05, read
