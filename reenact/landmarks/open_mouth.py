@@ -17,12 +17,14 @@ grew); squashed to 0.6 and 0.5 they read it as drawn (`tests/integration/test_op
 How much of that mean the lower face takes changes smoothly, never by a switch: a frame read
 one way and the next one the other would jump by up to a tenth of a mouth width, more than a
 driver's talking moves the lips. The share is the product of three ramps, each from 0 to 1:
-the picture's own opening past `OPEN_GATE` (full `FADE` beyond it), the squashed tracks' opening
-past the picture's own (full `WIDER` beyond it: a mouth the mesh can draw reads about the same
-squashed, or narrower, and keeps its own track), and the two squashed tracks' agreement (full
-within `AGREE` mouth widths, none at twice that: not, say, on an animal's muzzle). Within the
-face it rises from 0 at the nose tip to 1 at the upper lip, so the eyes, brows and nose are the
-picture's own track. z is the picture's own track's.
+the opening past `OPEN_GATE` (full `FADE` beyond it), the larger of the picture's own reading and
+the squashed one (the plain track can put a yawn's lower lip far up the tongue: an output frame
+read 0.43 whose squashed tracks read 0.9-1.1); the squashed tracks' opening past the picture's
+own (full `WIDER` beyond it: a mouth the mesh can draw reads about the same squashed, or
+narrower, and keeps its own track); and the two squashed tracks' agreement (full within `AGREE`
+mouth widths, none at twice that: not, say, on an animal's muzzle). Within the face it rises
+from 0 at the nose tip to 1 at the upper lip, so the eyes, brows and nose are the picture's own
+track. z is the picture's own track's.
 
 Used once per target picture (three static tracks of a 512 px crop), and by `reenact eval` on
 each output frame it re-tracks (an output is a picture of the target, tracked as the target
@@ -41,7 +43,7 @@ from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.expressiveness import features
 from reenact.landmarks.tracker import FaceTracker
 
-OPEN_GATE = 0.4  # inner-lip gap (13-14) / mouth width (61-291) above which the mouth is re-tracked
+OPEN_GATE = 0.3  # inner-lip gap (13-14) / mouth width (61-291) above which the mouth is re-tracked
 FADE = 0.2  # the squashed tracks' share grows from OPEN_GATE to OPEN_GATE + FADE
 SQUASH = (0.6, 0.5)  # the squashed band's height, as a fraction of its own
 WIDER = 0.05  # the squashed tracks reading the mouth this much wider than the picture's own: full
@@ -107,7 +109,8 @@ def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfi
         return face
     openings = [mouth_opening(s) for s in squashed]
     mean = np.mean([s[:, :2] for s in squashed], axis=0)
-    share = _ramp(opening - OPEN_GATE, FADE) * _ramp(mouth_opening(mean) - opening, WIDER) \
+    wider = mouth_opening(mean)
+    share = _ramp(max(opening, wider) - OPEN_GATE, FADE) * _ramp(wider - opening, WIDER) \
         * _ramp(2 * AGREE - (max(openings) - min(openings)), AGREE)
     if share == 0.0:
         return face

@@ -64,12 +64,16 @@ def test_a_yawn_is_re_tracked_onto_its_real_lower_lip(portraits_dir: Path) -> No
     np.testing.assert_allclose(after[_EYES_BROWS_NOSE], before[_EYES_BROWS_NOSE], atol=1e-3)
 
 
-@pytest.mark.parametrize("name", ["lp_s42.jpg", "lp_drv_d38.jpg"])
-def test_a_mouth_the_mesh_can_draw_is_left_as_tracked(portraits_dir: Path, name: str) -> None:
+@pytest.mark.parametrize("name, gated", [("lp_s42.jpg", True), ("lp_drv_d38.jpg", False)])
+def test_a_mouth_the_mesh_can_draw_is_left_as_tracked(portraits_dir: Path, name: str,
+                                                      gated: bool) -> None:
+    """lp_s42's mouth is shut (under OPEN_GATE: never squashed); lp_drv_d38's is parted, 0.31
+    mouth widths, past the gate, and its squashed tracks read it no wider: both keep their own
+    track."""
     image = _picture(portraits_dir, name)
     config = TrackerConfig()
     face = detect_target_face(image, config, source_name=name)
-    assert mouth_opening(face) <= OPEN_GATE
+    assert (mouth_opening(face) <= OPEN_GATE) == gated
     assert retrack_open_mouth(image, face, config) is face
 
 
@@ -119,3 +123,21 @@ def test_a_yawn_opened_further_reads_wider(portraits_dir: Path) -> None:
     assert (np.diff(read) > 0.03).all(), read
     assert (read[asked > 0.15] > 0.7 * asked[asked > 0.15]).all(), read
     assert read[0] < -0.05, read
+
+
+def test_a_yawn_read_barely_open_is_still_read_whole(portraits_dir: Path) -> None:
+    """The plain track sometimes puts a yawn's lower lip far up the tongue (an output frame of
+    lp_d9 driving lp_drv_d19 read 0.43 mouth widths, its squashed tracks 0.9-1.1). Here the
+    yawn's own track is pulled up so to 0.45: the squashed tracks must still be taken whole,
+    not in proportion to how far past the gate that misreading is (0.25 of them, about 0.55)."""
+    image = _picture(portraits_dir, "lp_drv_d19.jpg")
+    config = TrackerConfig()
+    face = detect_target_face(image, config, source_name="lp_drv_d19.jpg")
+    whole = mouth_opening(retrack_open_mouth(image, face, config))
+    top = float(face[13, 1])
+    misread = face.copy()
+    below = misread[:, 1] > top
+    misread[below, 1] = top + (misread[below, 1] - top) * (0.45 / mouth_opening(face))
+    assert mouth_opening(misread) == pytest.approx(0.45, abs=0.02)
+    found = mouth_opening(retrack_open_mouth(image, misread, config))
+    assert found == pytest.approx(whole, abs=0.08), (found, whole)
