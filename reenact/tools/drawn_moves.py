@@ -47,6 +47,11 @@ well): on sadtalker_people_0 (a closed mouth) +0.1 reads 0.73 / 0.80 of what was
 0.54, -0.1 1.02 / 0.96. The drawings show the wider mouth: the tracker reads a closed mouth's
 widening short, and barely reads a round open mouth's corners move apart.
 
+On the yawning lp_drv_d19 the jaw read backwards until stop 68 (warp, -0.1 / +0.1 / +0.2 /
++0.3: -0.065 / -0.006 / -0.051 / -0.130), the eval's open-mouth re-track's fault
+(`reenact.landmarks.open_mouth`, squashed too little and switched); since, -0.107 / 0.057 / 0.216
+/ 0.302 (generator -0.099 / 0.088 / 0.229 / 0.329).
+
 The jaw on shut lips (stop 54): the lower inner lip drops with the jaw by construction, not by
 its height, since on a closed mouth it lies on the upper one; before, lp_s0's and lp_drv_d30's
 jaw moves asked an opening of 0.000-0.057 for 0.1-0.3. Now they ask what they say and the warp's
