@@ -12,19 +12,21 @@ the chin squashed by each factor of `SQUASH`, maps each result back and takes th
 squash must be deep enough for the widest mouth a face makes: squashed to 0.8 or 0.65 of its
 height, a mouth opened 1.1-1.2 mouth widths is still at the mesh's limit there, and the tracks
 read it narrower than a smaller yawn (jaw drops drawn on lp_drv_d19 read back falling as they
-grew); squashed to 0.6 and 0.5 they read it as drawn (`tests/integration/test_open_mouth.py`).
+grew); squashed to 0.6 and 0.5 they read each drop in order, at 0.6-1.1 of its drawn size
+(`tests/integration/test_open_mouth.py`).
 
 How much of that mean the lower face takes changes smoothly, never by a switch: a frame read
 one way and the next one the other would jump by up to a tenth of a mouth width, more than a
 driver's talking moves the lips. The share is the product of three ramps, each from 0 to 1:
-the opening past `OPEN_GATE` (full `FADE` beyond it), the larger of the picture's own reading and
-the squashed one (the plain track can put a yawn's lower lip far up the tongue: an output frame
-read 0.43 whose squashed tracks read 0.9-1.1); the squashed tracks' opening past the picture's
-own (full `WIDER` beyond it: a mouth the mesh can draw reads about the same squashed, or
-narrower, and keeps its own track); and the two squashed tracks' agreement (full within `AGREE`
-mouth widths, none at twice that: not, say, on an animal's muzzle). Within the face it rises
-from 0 at the nose tip to 1 at the upper lip, so the eyes, brows and nose are the picture's own
-track. z is the picture's own track's.
+- the opening past `OPEN_GATE`, full `FADE` beyond it, the opening being the larger of the
+  picture's own reading and the squashed one (the plain track can put a yawn's lower lip far up
+  the tongue: an output frame read 0.43 whose squashed tracks read 0.9-1.1);
+- the squashed tracks' opening past the picture's own, full `WIDER` beyond it (a mouth the mesh
+  can draw reads about the same squashed, or narrower, and keeps its own track);
+- the two squashed tracks' agreement: full within `AGREE` mouth widths, none at twice that (not,
+  say, on an animal's muzzle).
+Within the face it rises from 0 at the nose tip to 1 at the upper lip, so the eyes, brows and
+nose are the picture's own track. z is the picture's own track's.
 
 Used once per target picture (three static tracks of a 512 px crop), and by `reenact eval` on
 each output frame it re-tracks (an output is a picture of the target, tracked as the target

@@ -101,8 +101,9 @@ def test_a_yawn_opened_further_reads_wider(portraits_dir: Path) -> None:
     """The warp draws the yawning target with its jaw dropped by -0.1 to +0.3 mouth widths
     (`reenact.tools.drawn_moves`' jaw move); the eval's reader must read each drawing's opening
     change from the undrawn one in the drawings' order and near its size. Squashed to 0.8 and
-    0.65, and read through a switch between the squashed and the plain track, the openings read
-    back -0.065 / -0.006 / -0.051 / -0.130: a wider yawn read as a narrower one (stop 68)."""
+    0.65, and read through a switch between the squashed and the plain track (until stop 68),
+    the openings read back -0.065 / -0.006 / -0.051 / -0.130: a wider yawn read as a narrower
+    one."""
     from reenact.config import load_config
     from reenact.eval.cross_reenact import retrack_output
     from reenact.landmarks.tracker import FaceTracker
@@ -128,7 +129,7 @@ def test_a_yawn_opened_further_reads_wider(portraits_dir: Path) -> None:
 def test_a_yawn_read_barely_open_is_still_read_whole(portraits_dir: Path) -> None:
     """The plain track sometimes puts a yawn's lower lip far up the tongue (an output frame of
     lp_d9 driving lp_drv_d19 read 0.43 mouth widths, its squashed tracks 0.9-1.1). Here the
-    yawn's own track is pulled up so to 0.45: the squashed tracks must still be taken whole,
+    yawn's own track is pulled up to read 0.45: the squashed tracks must still be taken whole,
     not in proportion to how far past the gate that misreading is (0.25 of them, about 0.55)."""
     image = _picture(portraits_dir, "lp_drv_d19.jpg")
     config = TrackerConfig()
