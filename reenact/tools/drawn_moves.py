@@ -72,6 +72,7 @@ from reenact.landmarks.expressiveness import (
     FEATURES, MOUTH_CORNERS, features, inter_ocular, relative,
 )
 from reenact.landmarks.head_pose import EYE_RINGS, LOWER_LIDS, UPPER_LIDS
+from reenact.landmarks.jaw import drop_jaw
 from reenact.landmarks.regions import REGIONS
 from reenact.metrics.expression import relative_features
 from reenact.pipeline.head_motion import HeadPose, turn_centre
@@ -79,10 +80,7 @@ from reenact.pipeline.head_motion import HeadPose, turn_centre
 # each brow's points, and the index of its height in FEATURES (brow_right, brow_left)
 _BROWS = ((REGIONS["right_brow"], 5), (REGIONS["left_brow"], 4))
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each of a lid's 7 points moves
-_UPPER_INNER, _LOWER_INNER, _CORNERS = 13, 14, MOUTH_CORNERS
-# the inner lips between the inner corners (78, 308): the lower one drops with the jaw, the upper
-# one stays, however close they lie (on a closed mouth they coincide)
-_LOWER_LIP, _UPPER_LIP = REGIONS["lips_inner"][1:10], REGIONS["lips_inner"][11:20]
+_CORNERS = MOUTH_CORNERS
 # each move's features (indices into FEATURES) and the amounts tried by default
 MOVES = {"eyes": ((2, 3), (-0.2, -0.1, 0.1, 0.2)),
          "brows": ((4, 5), (-0.1, 0.1, 0.2)),
@@ -104,15 +102,8 @@ def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
         for brow, index in _BROWS:
             out[np.asarray(brow), 1] -= amount * float(heights[index])
     elif move == "jaw":
-        xy = out[:, :2]
-        width = float(np.hypot(*(xy[_CORNERS[1]] - xy[_CORNERS[0]])))
-        top, lip = float(xy[_UPPER_INNER, 1]), float(xy[_LOWER_INNER, 1])
-        drop = max(amount * width, top - lip)  # never closed past the upper lip
-        centre = 0.5 * (xy[_CORNERS[0], 0] + xy[_CORNERS[1], 0])
-        below = np.clip((xy[:, 1] - top) / max(lip - top, 1.0), 0.0, 1.0)
-        below[_LOWER_LIP], below[_UPPER_LIP] = 1.0, 0.0  # by y alone a closed mouth stays shut
-        side = np.clip(1.5 - np.abs(xy[:, 0] - centre) / width, 0.0, 1.0)
-        out[:, 1] += drop * below * side
+        width = float(np.hypot(*(out[_CORNERS[1], :2] - out[_CORNERS[0], :2])))
+        out = drop_jaw(out, amount * width)
     elif move == "smile":
         xy = out[:, :2]
         left, right = xy[_CORNERS[0]], xy[_CORNERS[1]]
