@@ -149,6 +149,13 @@ class StreamConfig:
     # session (reenact.fusion.brows); 0 = the calibrated neutral's brows throughout. Not used
     # with a neutral given (stream.neutral_path)
     brow_adapt_frames: Count = 300
+    # the actor's closed mouth is learnt over their first this many frames (the median of the
+    # ten least open, where the calibrated neutral's lips are more than 0.03 inter-ocular
+    # distances further apart) and then held: someone who talks straight through the
+    # calibration otherwise has the target's lips pressed shut while they talk
+    # (reenact.fusion.mouth_rest); 0 = the calibrated neutral's mouth throughout. Not used with a
+    # neutral given (stream.neutral_path)
+    mouth_adapt_frames: Count = 300
     # the target's two eyes open and close together (the better-read eye counting more), except
     # in a wink: the tracker reads a side-on or half-lidded eye far smaller than its twin, and
     # on its own that eye stared and winked by turns (reenact.fusion.eyes); false = each eye

@@ -7,7 +7,8 @@
     output = stage.composite(target, target.compositor.paste(crop), pose)
 
 `fuse` undoes the actor's head motion (`HeadMotion`, in every stream.head_motion mode), takes
-the actor's resting brows as rest (`reenact.fusion.brows.BrowRest`), fuses the expression,
+the actor's resting brows as rest (`reenact.fusion.brows.BrowRest`) and their closed mouth as
+closed (`reenact.fusion.mouth_rest.MouthRest`), fuses the expression,
 carries gaze and eye openness (`reenact.fusion.eyes.EyeTransfer`) and turns the fused mesh by
 the bounded pitch and yaw about a point behind the target's face (`head_motion.turn_centre`);
 `composite` moves the target's head (face, hair, neck) by the bounded roll (and in "full" shift
@@ -23,6 +24,7 @@ import numpy as np
 from reenact.config import Config
 from reenact.fusion.brows import BrowRest
 from reenact.fusion.eyes import EyeTransfer
+from reenact.fusion.mouth_rest import MouthRest
 from reenact.pipeline.head_motion import (
     HEAD_MODES, HeadMotion, HeadPose, eyes_moved, turn_centre,
 )
@@ -34,7 +36,8 @@ class MotionStage:
 
     def __init__(self, config: Config, *, neutral_given: bool = False) -> None:
         """neutral_given: the actor's neutral is given (stream.neutral_path, or passed in), not
-        calibrated: it is their rest, and the brows are not learnt until a `reset`."""
+        calibrated: it is their rest, and the brows and the closed mouth are not learnt until a
+        `reset`."""
         s = config.stream
         self.head = HeadMotion(s.head_motion, max_turn_deg=s.head_max_deg,
                                max_roll_deg=s.head_max_roll_deg, pitch_gain=s.head_pitch_gain,
@@ -45,6 +48,8 @@ class MotionStage:
                                 adapt_frames=s.eye_adapt_frames, linked=s.eyes_linked)
         self._brow_frames = s.brow_adapt_frames
         self.brows = BrowRest(adapt_frames=0 if neutral_given else s.brow_adapt_frames)
+        self._mouth_frames = s.mouth_adapt_frames
+        self.mouth = MouthRest(adapt_frames=0 if neutral_given else s.mouth_adapt_frames)
         # L_t: the still target's estimated neutral, or its picture's landmarks (live)
         self.estimated_neutral = config.fusion.target_neutral == "estimated"
         self._regions: list[tuple[object, HeadRegion]] = []  # newest first
@@ -67,13 +72,15 @@ class MotionStage:
         return self.mode
 
     def reset(self) -> None:
-        """A new actor neutral, calibrated from the next frames (the brows' rest learnt again,
-        also after a neutral that was given)."""
+        """A new actor neutral, calibrated from the next frames (the brows' rest and the closed
+        mouth learnt again, also after a neutral that was given)."""
         self.head.reset()
         self.eyes.reset()
         self.eyes.forget_open_eye()
         self.brows.adapt_frames = self._brow_frames
         self.brows.forget()
+        self.mouth.adapt_frames = self._mouth_frames
+        self.mouth.forget()
 
     def calibrate(self, alignment) -> None:
         """A frame of the actor's neutral (the reenactor is calibrating): its head pose is the
@@ -101,6 +108,7 @@ class MotionStage:
         if not self.moves_frame:
             pose = HeadPose()  # a moving target's head is its video's: the actor's does not turn it
         expression = self.brows.apply(expression, source_neutral)
+        expression = self.mouth.apply(expression, source_neutral)
         neutral = target.neutral(self.estimated_neutral)
         fused = fuser.fuse(expression, source_neutral, neutral, intensity)
         fused = self.eyes.apply(fused, expression, source_neutral, neutral)

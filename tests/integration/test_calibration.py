@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reenact.landmarks.expressiveness import FEATURES, relative
+from reenact.landmarks.expressiveness import FEATURES, inter_ocular, relative
 from reenact.landmarks.neutral import NeutralCalibrator, least_expressive_median
 from reenact.config import load_config
 from reenact.pipeline.factory import build_fuser
@@ -178,3 +178,43 @@ def test_pursed_lips_are_not_taken_for_the_neutral(clips_dir, clip):
     assert closed.sum() > 10
     assert abs(width) < 0.1, width
     assert rounding < 1.2, rounding
+
+
+def test_talking_through_the_calibration_does_not_leave_the_target_tight_lipped(clips_dir,
+                                                                                portraits_dir):
+    """styletalk_feifeili_clip2_short talks straight through the 1.5 s window, her lips never
+    together: the neutral is an open mouth (0.18 inter-ocular distances). Read against it, her
+    closed mouth between words presses the target's lips past closed: the fused lips cross in
+    over half the frames from the third second on, and are drawn shut there (the renderers
+    uncross them), so the target is tight-lipped while she talks. Read against her own closed
+    mouth (stream.mouth_adapt_frames), the target's drawn opening follows hers. A clip
+    calibrated with the lips together (lp_d9) gives the same fused landmarks either way."""
+    from reenact.fusion.mouth_rest import inner_gap
+    from tests.helpers import live_fused
+
+    clip = clips_dir / "styletalk_feifeili_clip2_short.mp4"
+    actor, neutral = aligned_actor(clip, frames=300, step=1, size=256, neutral_frames=10)
+    assert inner_gap(neutral) > 0.1, "the clip should calibrate on an open mouth"
+    opening = np.array([inner_gap(f) for f in actor])
+    found = {}
+    for frames in (0, 300):
+        fused, indices, own = live_fused(clip, portraits_dir / "lp_s5.jpg", 300, 30.0,
+                                         [f"stream.mouth_adapt_frames={frames}"])
+        late = indices >= 90
+        signed = (fused[late, 14, 1] - fused[late, 13, 1]) / inter_ocular(fused[late])
+        crossed = float(np.mean(signed < -0.01))
+        drawn = np.maximum(signed, 0.0)  # crossed lips are drawn shut
+        r = float(np.corrcoef(opening[indices[late]], drawn)[0, 1])
+        found[frames] = (crossed, r)
+    print(f"fused lips crossed, share of frames 90-299 / r of the drawn opening with hers: "
+          f"calibrated "
+          f"neutral {found[0][0]:.3f} / {found[0][1]:.3f}, her closed mouth "
+          f"{found[300][0]:.3f} / {found[300][1]:.3f}")
+    assert found[0][0] > 0.4 and found[0][1] < 0.8, found[0]
+    assert found[300][0] < 0.05 and found[300][1] > 0.9, found[300]
+    steady = clips_dir / "lp_d9.mp4"
+    kept, _, _ = live_fused(steady, portraits_dir / "lp_s5.jpg", 150, 25.0,
+                            ["stream.mouth_adapt_frames=0"])
+    learnt, _, _ = live_fused(steady, portraits_dir / "lp_s5.jpg", 150, 25.0,
+                              ["stream.mouth_adapt_frames=300"])
+    assert np.array_equal(kept, learnt)

@@ -1,0 +1,101 @@
+"""The actor's closed mouth: a neutral calibrated with the mouth open is not carried as a mouth
+that stays shut.
+
+The actor's neutral is the least expressive of the first 1.5 s (`reenact.landmarks.neutral`),
+which finds a closed mouth as long as the lips meet a few times in that window. Someone who
+talks straight through it calibrates on an open mouth, and then every opening smaller than that
+reads as closing: the target's lips press together (the fused lips cross, and are drawn shut)
+while the actor talks, and open only on the widest syllables. Over 45 clips in ../shared/media
+with 150 tracked frames or more, 15 calibrated with the inner lips more than 0.03 inter-ocular
+distances further apart than the clip's own closed mouth (the median of its ten least open of
+its first 200 frames), 10 more than 0.06 (styletalk_feifeili_clip2_short 0.17, hdtf_katiehill
+0.14). styletalk_feifeili_clip2_short driving lp_s5 through the live path: from the third second
+on the fused lips crossed in 0.55 of the frames, and the drawn opening followed hers at r 0.71;
+with `MouthRest`, 0.01 and 0.97 (`tests/integration/test_calibration.py`).
+
+So `MouthRest` watches the actor's mouth opening (the inner lips' gap 13-14 over the
+inter-ocular distance: `reenact.landmarks.expressiveness.features`) over the first
+`adapt_frames` frames. Once `MIN_CLOSED` frames are in, the median of the `MIN_CLOSED` least open
+of them is the actor's closed mouth (a few lip closures between words are enough; a tracking
+glitch or two is outvoted). Where the neutral's opening is within `KEEP_WITHIN` of it (a neutral
+taken with the lips together, or with the small parting some people rest with) the neutral
+stands exactly; further above it the difference is followed, shrunk towards none as the
+non-negative garrote does (nearly whole far out), at `ADAPT_RATE` a frame. `apply` drops the
+actor's jaw by that difference (`reenact.landmarks.jaw.drop_jaw`: the lower lip, chin and jaw,
+never the upper lip, the nose or the eyes), so that the actor's closed mouth reaches the fuser as
+the neutral's and an opening from it as an opening: the same as taking the neutral's mouth
+closed, but the neutral itself (and what is worked out from it once per calibration) stays as
+calibrated. Only ever towards closing: the neutral's mouth is never taken as more open, and
+one never seen closer than it is stands.
+Once the window is full the rest is held, as the neutral is. A new calibration or a new actor
+starts the window again (`forget`). adapt_frames 0 reads the calibrated neutral's mouth
+throughout.
+
+All in aligned-crop pixels: (478,3) in, (478,3) float32 out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reenact.landmarks.expressiveness import features, inter_ocular
+from reenact.landmarks.jaw import drop_jaw
+
+MIN_CLOSED = 10  # the closed mouth: the median of this many least open frames of the window
+ADAPT_RATE = 0.1  # share of the way to the window's closed mouth moved each frame
+KEEP_WITHIN = 0.03  # inter-ocular distances: a neutral opened this little over it stands
+
+
+def inner_gap(landmarks: np.ndarray) -> float:
+    """(478,2|3) pixels -> the inner lips' gap (13 to 14) in inter-ocular distances."""
+    return float(features(landmarks)[0])
+
+
+class MouthRest:
+    """The actor's closed mouth, learnt over the first `adapt_frames` frames (module docstring).
+
+    adapt_frames: the window (frames; 0 = the calibrated neutral's mouth throughout).
+    """
+
+    def __init__(self, *, adapt_frames: int = 0) -> None:
+        self.adapt_frames = int(adapt_frames)
+        self._seen = np.empty(max(self.adapt_frames, 1))  # the window's openings ...
+        self._next = 0  # ... in its first _next places
+        self._offset = 0.0  # the neutral's opening over the closed mouth's, inter-ocular units
+
+    def forget(self) -> None:
+        """Start the window again (a new calibration, or a new actor), `adapt_frames` long."""
+        if len(self._seen) < self.adapt_frames:
+            self._seen = np.empty(self.adapt_frames)
+        self._next = 0
+        self._offset = 0.0
+
+    @property
+    def offset(self) -> float:
+        """How much further apart the neutral's inner lips are than the actor's closed mouth's,
+        in inter-ocular distances: what `apply` drops the jaw by (0 while the neutral's
+        stands)."""
+        return self._offset
+
+    def observe(self, source: np.ndarray, neutral: np.ndarray) -> float:
+        """Add this frame's mouth opening to the window; returns `offset`."""
+        if self.adapt_frames <= 0 or self._next >= self.adapt_frames:  # off, or held
+            return self._offset
+        self._seen[self._next] = inner_gap(source)
+        self._next += 1
+        if self._next < MIN_CLOSED:
+            return self._offset
+        seen = self._seen[:self._next]
+        closed = float(np.median(np.partition(seen, MIN_CLOSED - 1)[:MIN_CLOSED]))
+        off = max(inner_gap(neutral) - closed, 0.0)
+        off *= max(1.0 - (KEEP_WITHIN / max(off, 1e-9)) ** 2, 0.0)
+        self._offset += ADAPT_RATE * (off - self._offset)
+        return self._offset
+
+    def apply(self, source: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+        """The actor's (478,3) aligned landmarks with the jaw dropped by the neutral's opening
+        over the closed mouth's (the same array when there is none)."""
+        offset = self.observe(source, neutral)
+        if offset <= 0.0:
+            return source
+        return drop_jaw(source, offset * float(inter_ocular(source)))
