@@ -150,7 +150,7 @@ class StreamConfig:
     # with a neutral given (stream.neutral_path)
     brow_adapt_frames: Count = 300
     # the actor's closed mouth is learnt over their first this many frames (the median of the
-    # ten least open, where the calibrated neutral's lips are more than 0.03 inter-ocular
+    # three least open, where the calibrated neutral's lips are more than 0.03 inter-ocular
     # distances further apart) and then held: someone who talks straight through the
     # calibration otherwise has the target's lips pressed shut while they talk
     # (reenact.fusion.mouth_rest); 0 = the calibrated neutral's mouth throughout. Not used with a
