@@ -25,31 +25,17 @@ UPPER_INNER, LOWER_INNER = 13, 14
 LOWER_LIP, UPPER_LIP = REGIONS["lips_inner"][1:10], REGIONS["lips_inner"][11:20]
 
 
-def _below_side(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(478,) float32 each: how far below the upper inner lip each point lies (0 to 1 at the
-    lower inner lip; by lip on the inner lips), and how near the mouth's middle sideways."""
-    xy = np.asarray(landmarks, np.float32)[:, :2]
-    width = float(np.hypot(*(xy[MOUTH_CORNERS[1]] - xy[MOUTH_CORNERS[0]])))
-    top, lip = float(xy[UPPER_INNER, 1]), float(xy[LOWER_INNER, 1])
-    centre = 0.5 * (xy[MOUTH_CORNERS[0], 0] + xy[MOUTH_CORNERS[1], 0])
-    below = np.clip((xy[:, 1] - top) / max(lip - top, 1.0), 0.0, 1.0)
-    below[LOWER_LIP], below[UPPER_LIP] = 1.0, 0.0  # by y alone a closed mouth stays shut
-    side = np.clip(1.5 - np.abs(xy[:, 0] - centre) / max(width, 1e-6), 0.0, 1.0)
-    return below, side
-
-
-def jaw_shares(landmarks: np.ndarray) -> np.ndarray:
-    """(478,) float32: the share of a jaw drop each point of `landmarks` (478,2|3) takes."""
-    below, side = _below_side(landmarks)
-    return below * side
-
-
 def drop_jaw(landmarks: np.ndarray, drop: float) -> np.ndarray:
     """`landmarks` (478,2|3) pixels with the jaw dropped by `drop` pixels (negative: raised, at
     most until the lips meet): a new float32 array of the same shape."""
     out = np.array(landmarks, np.float32, copy=True)
-    top, lip = float(out[UPPER_INNER, 1]), float(out[LOWER_INNER, 1])
+    xy = out[:, :2]
+    width = float(np.hypot(*(xy[MOUTH_CORNERS[1]] - xy[MOUTH_CORNERS[0]])))
+    top, lip = float(xy[UPPER_INNER, 1]), float(xy[LOWER_INNER, 1])
     drop = max(float(drop), top - lip)  # never closed past the upper lip
-    below, side = _below_side(out)
+    centre = 0.5 * (xy[MOUTH_CORNERS[0], 0] + xy[MOUTH_CORNERS[1], 0])
+    below = np.clip((xy[:, 1] - top) / max(lip - top, 1.0), 0.0, 1.0)
+    below[LOWER_LIP], below[UPPER_LIP] = 1.0, 0.0  # by y alone a closed mouth stays shut
+    side = np.clip(1.5 - np.abs(xy[:, 0] - centre) / max(width, 1e-6), 0.0, 1.0)
     out[:, 1] += drop * below * side
     return out

@@ -80,7 +80,6 @@ from reenact.pipeline.head_motion import HeadPose, turn_centre
 # each brow's points, and the index of its height in FEATURES (brow_right, brow_left)
 _BROWS = ((REGIONS["right_brow"], 5), (REGIONS["left_brow"], 4))
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each of a lid's 7 points moves
-_CORNERS = MOUTH_CORNERS
 # each move's features (indices into FEATURES) and the amounts tried by default
 MOVES = {"eyes": ((2, 3), (-0.2, -0.1, 0.1, 0.2)),
          "brows": ((4, 5), (-0.1, 0.1, 0.2)),
@@ -102,11 +101,11 @@ def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
         for brow, index in _BROWS:
             out[np.asarray(brow), 1] -= amount * float(heights[index])
     elif move == "jaw":
-        width = float(np.hypot(*(out[_CORNERS[1], :2] - out[_CORNERS[0], :2])))
+        width = float(np.hypot(*(out[MOUTH_CORNERS[1], :2] - out[MOUTH_CORNERS[0], :2])))
         out = drop_jaw(out, amount * width)
     elif move == "smile":
         xy = out[:, :2]
-        left, right = xy[_CORNERS[0]], xy[_CORNERS[1]]
+        left, right = xy[MOUTH_CORNERS[0]], xy[MOUTH_CORNERS[1]]
         half = 0.5 * float(np.hypot(*(right - left)))
         centre = 0.5 * (left + right)
         across = (xy[:, 0] - centre[0]) / half  # -1 at one corner, +1 at the other
