@@ -27,6 +27,9 @@ from reenact.render.warp_torch import TorchWarp, WarpExtras
 from reenact.tools.replay import Replay, load_replay
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+# no sink: a GPU box often lacks PyAV and pyvirtualcam, which the default file and virtual camera
+# sinks import when a config is checked, and nothing here sends a frame anywhere
+NO_SINK = "sink.kind=null"
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,7 @@ def replay_file(tmp_path_factory) -> Path:
     # would double the smile's removal too and push the lips through each other, a fold where
     # two warps may each pick another pre-image (at scale 1 they agree either way); the
     # training-free fuser, as this replay was recorded when these bounds were set on a GPU
-    config = load_config(None, ["source.kind=video", f"source.path={clip}",
+    config = load_config(None, ["source.kind=video", f"source.path={clip}", NO_SINK,
                                 "fusion.target_neutral=picture", "fusion.kind=training_free"])
     path = tmp_path_factory.mktemp("replay") / "replay.npz"
     return record_replay(config, sizes=[256], frames=40, path=path)
@@ -111,7 +114,7 @@ def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
 def generator_pair(device: str, precision: str = "auto", use_graph: bool | None = None,
                    anchor_px: float = 0.0):
     model, meta = load_generator(shipped_weights("generator", 256))
-    cfg = load_config(None, ["renderer.backend=torch"])
+    cfg = load_config(None, ["renderer.backend=torch", NO_SINK])
     cpu = GeneratorRenderer(model=copy.deepcopy(model), meta=meta, weights=None,
                             backend=make_backend(copy.deepcopy(model), cfg, onnx_path=None),
                             anchor_px=anchor_px)
@@ -219,6 +222,6 @@ def test_cuda_graphs_and_eager_give_the_same_frame(replay):
 def test_auto_backend_runs_the_frame_on_the_gpu():
     from reenact.render.generator import load_generator_renderer
 
-    config = load_config(None, ["renderer.backend=auto"])
+    config = load_config(None, ["renderer.backend=auto", NO_SINK])
     renderer = load_generator_renderer(shipped_weights("generator", 256), config)
     assert isinstance(renderer, DeviceFrameRenderer) and renderer.device.type == "cuda"
