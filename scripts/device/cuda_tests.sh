@@ -14,6 +14,7 @@ REPLAY=${REPLAY:?REPLAY=path/to/replay.npz}
 [ -f "$REPLAY" ] || { echo "cuda_tests.sh: no replay at $REPLAY" >&2; exit 2; }
 PYTHON=${PYTHON:-python3}
 site=$(mktemp -d)
+trap 'rm -rf "$site"' EXIT
 "$PYTHON" -m pip install -q --no-deps --no-build-isolation --no-index --no-cache-dir \
   --target "$site" . >/dev/null || exit 1
 PYTHONPATH=".:$site" REENACT_TEST_REPLAY="$REPLAY" "$PYTHON" -m pytest -q -p no:cacheprovider -rs \
