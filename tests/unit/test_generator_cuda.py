@@ -17,12 +17,12 @@ import pytest
 import torch
 
 from reenact.config import load_config
-from reenact.render.generator_cuda import DeviceFrameRenderer
 from reenact.engine.shipped import shipped_weights
-from reenact.render.generator import GeneratorRenderer, load_generator, make_backend
 from reenact.landmarks.landmark_image import draw_landmark_image
-from reenact.render.warp import WarpRenderer
+from reenact.render.generator import GeneratorRenderer, load_generator, make_backend
+from reenact.render.generator_cuda import DeviceFrameRenderer
 from reenact.render.raster_torch import LandmarkRaster
+from reenact.render.warp import WarpRenderer
 from reenact.render.warp_torch import TorchWarp, WarpExtras
 from reenact.tools.replay import Replay, load_replay
 
