@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import html
 
-from reenact.eval.report import (SUMMARY_COLUMNS, VIEWER_COLUMNS, VIEWER_NOTE, _cell,
-                                 reference_rows)
+from reenact.eval.report import (
+    HEAD_MOVED_NOTE,
+    SUMMARY_COLUMNS,
+    VIEWER_COLUMNS,
+    VIEWER_NOTE,
+    _cell,
+    head_moved_rows,
+    reference_rows,
+)
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -45,6 +52,15 @@ def page(title: str, parts: list[str]) -> str:
             f"<h1>{html.escape(title)}</h1>\n" + "\n".join(parts) + "\n</body></html>\n")
 
 
+def _head_moved(report: dict) -> list[str]:
+    """The head-motion stage's table (`reenact.eval.report.head_moved_rows`), if measured."""
+    if not report.get("head_moved"):
+        return []
+    header, rows = head_moved_rows(report)
+    return ["<h2>What a moved head uncovers</h2>", table(header, rows, "head-moved"),
+            f'<p class="note">{html.escape(HEAD_MOVED_NOTE)}</p>']
+
+
 def report_html(report: dict) -> str:
     """The eval report (`reenact.eval.runner.build_report` + files) as one page."""
     meta, summary = report["meta"], report["summary"]
@@ -70,6 +86,7 @@ def report_html(report: dict) -> str:
         "<h2>What a viewer sees</h2>", table(["renderer", *(l for _, l, _ in VIEWER_COLUMNS)],
                                              viewer, "viewer"),
         f'<p class="note">{html.escape(VIEWER_NOTE)}</p>',
+        *_head_moved(report),
         "<h2>Sample strips</h2>", figures(strips),
         "<h2>Per-frame curves</h2>", figures(plots),
     ])

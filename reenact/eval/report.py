@@ -230,6 +230,29 @@ def viewer_table(summary: dict) -> list[str]:
     return _table(["renderer", *(label for _, label, _ in VIEWER_COLUMNS)], rows)
 
 
+HEAD_MOVED_NOTE = (
+    "The head-motion stage alone (no renderer: the same for all), each portrait's head moved "
+    "by shifts of 0.3 and 0.2 inter-ocular distances and rolls of 8 degrees about the eyes: "
+    "ghost rate = the share of the band along the head's old outline, where it moved away, "
+    "whose grey-level gradient is above the wall's beside it (its 95th percentile, at least 2 "
+    "levels per pixel): about 0.05 or less when the uncovered wall is as clean as the wall "
+    "beside it, more where loose hair or a fringe of the old outline stayed behind "
+    "(`reenact.eval.head_shift`). n/a: the segmenter finds no person holding the face (an "
+    "animal: the whole head zone moves), or nothing was uncovered.")
+
+
+def head_moved_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    """(header, rows): per portrait, the ghost rate, then each move's
+    (`reenact.eval.head_shift`)."""
+    from reenact.eval.head_shift import move_labels
+
+    labels = move_labels()
+    rows = [[name, _cell(found.get("ghost_rate"), 3),
+             *(_cell(r, 3) for r in found.get("per_move", []) or [None] * len(labels))]
+            for name, found in report.get("head_moved", {}).items()]
+    return ["portrait", "ghost rate ↓", *labels], rows
+
+
 def markdown(report: dict) -> str:
     """The whole Markdown report: summary, fused variant, per clip, per pair, pictures (the PNGs
     embedded by their paths relative to the report)."""
@@ -259,6 +282,9 @@ def markdown(report: dict) -> str:
     rows = [[f"`{n}`", _cell(v["self_fused_ssim"], 3), _cell(v["self_fused_psnr"], 2),
              _cell(v["self_fused_l1"], 4)] for n, v in summary["renderers"].items()]
     lines += [*_table(["renderer", "SSIM", "PSNR dB", "L1"], rows), ""]
+    if report.get("head_moved"):
+        lines += ["## What a moved head uncovers", "", *_table(*head_moved_rows(report)), "",
+                  HEAD_MOVED_NOTE, ""]
     lines += ["## Self-reenactment per clip", "", *_per_clip(report), ""]
     lines += ["## Cross-reenactment per pair", "", *_per_pair(report), ""]
     lines += ["## Pictures", ""]

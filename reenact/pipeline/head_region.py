@@ -10,7 +10,12 @@
   the rest of it moved, a torn, see-through face), so that the zone's background is not carried
   along: alpha = zone x person, the zone then widened to the whole head box (fading out before
   its edge), so that long hair beyond the ellipse goes with the head instead of being cut where
-  the ellipse ends;
+  the ellipse ends. The segmenter's mask is coarse (256 px, upsampled) and stops short of the
+  hair's loose ends and the dark fringe a soft hair edge leaves on the wall; left out of the
+  head and out of the plate's hole, those stayed on the wall when the head moved away, a jagged
+  dotted ghost of the old outline beside the new one. So the mask is first matted to the
+  picture's edges (`_matte`: OpenCV's guided filter, the frame's grey levels as the guide), which
+  takes the wisps and the fringe in, in proportion to how dark they are, and so into the hole;
 - how much each pixel follows the head: fully above the chin, fading to nothing over the neck,
   so the shoulders stay and the neck bends; and fully inside the head's ellipse, fading to
   nothing at the zone's reach beyond it, so long hair bends back to the hair that stays instead
@@ -52,6 +57,17 @@ _STAY_BEND = 0.12  # crop units: the head follows less within this of the person
 _MIN_BACKGROUND = 0.05  # the plate is filled from the background alone when the box has this much
 _FACE_COVER = 0.95  # the person mask's mean over the face mesh's hull, at least, to be used
 _STEP = 8  # the per-pixel move is computed on a grid this many times coarser, then upsampled
+# The person mask's matte (`_matte`): the guided filter's radius in inter-ocular distances (the
+# reach of the loose hair and fringe it takes in) and its regularisation (grey levels in [0,1],
+# squared). What a moved head uncovers along its old outline (`reenact.eval.head_shift`'s ghost
+# rate, the share of that band edgier than the wall beside it; ~0.05 is the wall's own), mean
+# over the 25 portraits of ../shared/media/portraits where the segmenter finds the face's
+# person (`python -m reenact.tools.uncovered ../shared/media/portraits/*`): 0.115 with the mask
+# as it comes; radius 0.05 / 0.1 / 0.15 / 0.2 / 0.3: 0.080 / 0.078 / 0.082 / 0.091 / 0.099 (a
+# wider matte moves more of the wall with the head); eps 1e-4 / 1e-3 / 1e-2 at 0.1: 0.080 /
+# 0.078 / 0.078. lp_drv_d19 (short hair, loose ends, a plain wall): 0.080 -> 0.002.
+_MATTE_RADIUS = 0.1
+_MATTE_EPS = 1e-3
 
 
 def _crop_units(alignment: Alignment, gx: np.ndarray, gy: np.ndarray):
@@ -79,6 +95,22 @@ def _inpaint_quarter(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     small_hole = cv2.resize(hole, (sw, sh), interpolation=cv2.INTER_NEAREST)
     filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
     return cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _matte(box: np.ndarray, person: np.ndarray, iod: float) -> np.ndarray:
+    """(h,w) float32 in [0,1]: the person mask `person` (h,w) matted to the edges of `box`
+    (h,w,3) uint8 RGB, the frame's pixels under it: within _MATTE_RADIUS x `iod` (frame pixels)
+    of the mask's edge, each pixel's share follows its grey level between the person's and the
+    background's (the guided filter's local linear model), so loose hair and the dark fringe of
+    a soft edge count as the person as far as they are dark (or light) like it. Never less than
+    the mask itself: the same model reads a dark feature of the face where it meets a dark
+    background as background (lp_s10's near eye corner, against Vermeer's black), and that piece
+    of the face stayed behind when the head rolled."""
+    guide = cv2.cvtColor(box, cv2.COLOR_RGB2GRAY).astype(np.float32) * np.float32(1.0 / 255.0)
+    radius = max(2, int(round(_MATTE_RADIUS * iod)))
+    person = np.ascontiguousarray(person, np.float32)
+    matted = cv2.ximgproc.guidedFilter(guide, person, radius, _MATTE_EPS)
+    return np.clip(cv2.max(matted, person), 0.0, 1.0)
 
 
 def _face_cover(person: np.ndarray, alignment: Alignment, lm: np.ndarray,
@@ -116,11 +148,13 @@ class HeadRegion:
     """One target's head, ready to move (see the module docstring).
 
     frame: (H,W,3) uint8 RGB target frame; alignment: its face's frame <-> crop alignment;
-    landmarks_crop: (478,2|3) the face in crop pixels. segment: use the person mask.
+    landmarks_crop: (478,2|3) the face in crop pixels. segment: use the person mask; matte: matte
+    it to the picture's edges (`_matte`; False: the segmenter's mask as it comes, which leaves a
+    ghost of the old outline where the head moves away).
     """
 
     def __init__(self, frame: np.ndarray, alignment: Alignment, landmarks_crop: np.ndarray, *,
-                 segment: bool = True) -> None:
+                 segment: bool = True, matte: bool = True) -> None:
         h, w = frame.shape[:2]
         s = float(alignment.size)
         lm = np.asarray(landmarks_crop, np.float64)
@@ -140,12 +174,14 @@ class HeadRegion:
         self.eyes_frame = inv[:, :2] @ np.array([0.5 * s, 0.39 * s]) + inv[:, 2]
         self._frame = np.ascontiguousarray(frame).copy()
         self._out = self._frame.copy()
+        self.segmented = False
         if x1 - x0 < 2 or y1 - y0 < 2:
             self.box = None
             return
-        self._prepare(frame, alignment, lm, segment)
+        self._prepare(frame, alignment, lm, segment, matte)
 
-    def _prepare(self, frame, alignment: Alignment, lm: np.ndarray, segment: bool) -> None:
+    def _prepare(self, frame, alignment: Alignment, lm: np.ndarray, segment: bool,
+                 matte: bool) -> None:
         x0, y0, x1, y1 = self.box
         s = float(alignment.size)
         gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
@@ -161,6 +197,9 @@ class HeadRegion:
             person = person[y0:y1, x0:x1]
             if _face_cover(person, alignment, lm, (x0, y0)) < _FACE_COVER:
                 person = None  # not this face's person (an animal, a drawing): the whole zone
+        self.segmented = person is not None  # False: the whole zone moves (no one, an animal)
+        if person is not None and matte:  # the loose hair and the fringe too (see the module)
+            person = _matte(frame[y0:y1, x0:x1], person, self.iod)
         if person is not None:  # the person's hair beyond the ellipse goes with the head too
             reach = smoothstep((1.0 + _MOTION_MARGIN - ell) / 0.15)
             zone = np.maximum(zone, reach) * person

@@ -202,6 +202,14 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
     assert 'id="summary"' in page and 'id="viewer"' in page and "driving clip re-tracked" in page
     assert "J_gen, before rendering" in page
     assert all(path in page for path in report["files"].values())
+    # the head-motion stage, once per portrait: what a moved head uncovers (the ghost rate:
+    # lp_s42's short hair on a plain wall leaves next to nothing), a table in both pages and a
+    # strip of the moved heads
+    moved = report["head_moved"]["lp_s42"]
+    assert _finite(moved["ghost_rate"], 0, 0.05) and len(moved["per_move"]) == 5, moved
+    assert "head moved: lp_s42" in report["files"]
+    assert (out / report["files"]["head moved: lp_s42"]).is_file()
+    assert "## What a moved head uncovers" in text and 'id="head-moved"' in page
 
 
 def test_markdown_table_lists_every_renderer(evaluated):
@@ -220,8 +228,8 @@ def test_pictures_are_valid_pngs(evaluated):
     out, report, text = evaluated
     files = report["files"]
     # per clip: self curve + strip; per pair: cross curves + strip; per portrait: gaze and head
-    # sweep strips
-    assert len(files) == 10
+    # sweep strips, and the moved heads
+    assert len(files) == 11
     assert {Path(p).parent.name for p in files.values()} == {"plots", "strips"}
     for path in files.values():
         assert path in text
