@@ -1,10 +1,13 @@
 """Tools beside the live loop: bench, soak, replay, panel_load, and the drawing diagnostics
-(drawn_moves, render_carry, eye_cues, shut_eyes)."""
+(drawn_moves, render_carry, eye_cues, shut_eyes, uncovered)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def run_tool(main: Callable[[], int], name: str) -> None:
@@ -17,3 +20,26 @@ def run_tool(main: Callable[[], int], name: str) -> None:
     except ReenactError as error:
         print(f"{name}: {error}", file=sys.stderr)
         sys.exit(2)
+
+
+def each_readable(paths: Iterable[T], load: Callable[[T], Any],
+                  name: str) -> Iterator[tuple[T, Any]]:
+    """(path, load(path)) for each of `paths`. One bad input of several (`load` raises an
+    `InputError`: unreadable, no face) is skipped with a line on stderr; a single one, or every
+    one of them, is the error (raised, for `run_tool` to print)."""
+    from reenact.errors import InputError  # noqa: PLC0415
+
+    paths = list(paths)
+    failed = []
+    for path in paths:
+        try:
+            loaded = load(path)
+        except InputError as error:
+            if len(paths) == 1:
+                raise
+            failed.append(error)
+            print(f"{name}: skipped: {error}", file=sys.stderr)
+            continue
+        yield path, loaded
+    if paths and len(failed) == len(paths):
+        raise failed[0]

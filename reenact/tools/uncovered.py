@@ -17,7 +17,6 @@ portrait is, that is the error (exit 2).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +34,9 @@ def _strip(frames: list, path: Path, height: int = 320) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from reenact.config import load_config  # noqa: PLC0415
-    from reenact.errors import InputError  # noqa: PLC0415
     from reenact.eval.head_shift import sweep_uncovered  # noqa: PLC0415
     from reenact.pipeline.target import prepare_target  # noqa: PLC0415
+    from reenact.tools import each_readable  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("portraits", nargs="+", type=Path, help="target pictures")
@@ -50,17 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(None, ["fusion.target_neutral=picture", *args.overrides])
     if args.strips is not None:
         args.strips.mkdir(parents=True, exist_ok=True)
-    rates, failed = [], []
+    rates = []
     print(f"{'portrait':28s} {'ghost rate':>10s}  per move")
-    for path in args.portraits:
-        try:
-            target = prepare_target(str(path), config)
-        except InputError as error:  # one bad portrait of many is skipped, and said so
-            if len(args.portraits) == 1:
-                raise
-            failed.append(error)
-            print(f"uncovered: skipped: {error}", file=sys.stderr)
-            continue
+    targets = each_readable(args.portraits, lambda p: prepare_target(str(p), config), "uncovered")
+    for path, target in targets:
         found = sweep_uncovered(target, matte=not args.no_matte)
         rate = found["ghost_rate"]
         moves = " ".join("  n/a" if not np.isfinite(r) else f"{r:.3f}" for r in found["per_move"])
@@ -69,8 +61,6 @@ def main(argv: list[str] | None = None) -> int:
             rates.append(rate)
         if args.strips is not None and found["frames"]:
             _strip(found["frames"], args.strips / f"{path.stem}.png")
-    if len(failed) == len(args.portraits):
-        raise failed[0]
     mean = f"{np.mean(rates):.3f}" if rates else "n/a"
     print(f"{'mean':28s} {mean:>10s}  over {len(rates)} portrait(s) with a person")
     return 0
