@@ -15,7 +15,8 @@
   head and out of the plate's hole, those stayed on the wall when the head moved away, a jagged
   dotted ghost of the old outline beside the new one. So the mask is first matted to the
   picture's edges (`_matte`: OpenCV's guided filter, the frame's grey levels as the guide), which
-  takes the wisps and the fringe in, in proportion to how dark they are, and so into the hole;
+  takes the wisps and the fringe in, in proportion to how dark they are, and so into the hole,
+  where the wall beside them is plain (on a busy one it took pieces of the wall in too);
 - how much each pixel follows the head: fully above the chin, fading to nothing over the neck,
   so the shoulders stay and the neck bends; and fully inside the head's ellipse, fading to
   nothing at the zone's reach beyond it, so long hair bends back to the hair that stays instead
@@ -66,18 +67,31 @@ _STEP = 8  # the per-pixel move is computed on a grid this many times coarser, t
 # rate, the share of that band edgier than the wall beside it; ~0.05 is the wall's own), mean
 # over the 25 portraits of ../shared/media/portraits where the segmenter finds the face's
 # person (`python -m reenact.tools.uncovered ../shared/media/portraits/*`): 0.115 with the mask
-# as it comes; radius 0.05 / 0.1 / 0.15 / 0.2 / 0.3: 0.080 / 0.078 / 0.082 / 0.091 / 0.099 (a
-# wider matte moves more of the wall with the head); eps 1e-4 / 1e-3 / 1e-2 at 0.1: 0.080 /
-# 0.078 / 0.078. lp_drv_d19 (short hair, loose ends, a plain wall): 0.080 -> 0.002.
+# as it comes; matted everywhere (no gate, no crown, both below) with radius 0.05 / 0.1 / 0.15 /
+# 0.2 / 0.3: 0.080 / 0.078 / 0.082 / 0.091 / 0.099 (a wider matte moves more of the wall with
+# the head); eps 1e-4 / 1e-3 / 1e-2 at 0.1: 0.080 / 0.078 / 0.078. lp_drv_d19 (short hair,
+# loose ends, a plain wall): 0.080 -> 0.002.
 _MATTE_RADIUS = 0.1
 _MATTE_EPS = 1e-3
+# ... only where the wall around is plain: fully where its grey levels' std (within
+# _MATTE_WINDOW matte radii, the person and its fringe left out) is below the first, not at all
+# above the second. Matted everywhere, the head carried pieces of a busy background with it, and
+# `reenact eval`'s live-path self-reenactment fell on such clips (hdtf_aoc, a flag behind the
+# hair: SSIM 0.497 -> 0.480, warp; lp_d13 0.866 -> 0.861; lp_d9, a railing behind the neck,
+# 0.892 -> 0.888); gated, 0.497 / 0.866 / 0.892 as without the matte, and the ghost rate over
+# the 25 portraits 0.064 (0.051 matted everywhere; a busy wall hides a ghost anyway, and the
+# rate is noisier there: lp_s22's foliage 0.199 -> 0.313). Gate by the wall's gradient instead
+# of its std (1 -> 2.5 levels per pixel): hdtf_aoc 0.489, ghost 0.060.
+_MATTE_PLAIN = (3.0, 6.0)
+_MATTE_WINDOW = 4
 # The crown: where the person is above the brows (crop units: none below y _CROWN[0], whole
 # above _CROWN[1]; the eyes are at 0.39), it moves with the head whole, out to _CROWN_EDGE IOD
 # from the box's edge, instead of only within the head's ellipse and bending back beyond it.
 # Big hair (curls, a quiff) reaches past the ellipse, and the bend drew it out into streaks
 # along the move and left a smear of it where the head had been; nothing above the brows is
-# attached to anything that stays. Ghost rate (as above) 0.078 -> 0.051 over the 25
-# portraits; lp_drv_d8 (curls) 0.187 -> 0.046, lp_s2 0.140 -> 0.028, lp_s5 0.169 -> 0.051.
+# attached to anything that stays. Ghost rate (as above), with the gated matte: 0.087 -> 0.064
+# over the 25 portraits; lp_drv_d8 (curls) 0.185 -> 0.052, lp_s2 0.140 -> 0.028, lp_s5 0.178 ->
+# 0.059 (the crown without the matte: 0.101, the hair's loose ends still left behind).
 _CROWN = (0.33, 0.25)
 _CROWN_EDGE = 0.3
 
@@ -111,18 +125,33 @@ def _inpaint_quarter(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
 def _matte(box: np.ndarray, person: np.ndarray, iod: float) -> np.ndarray:
     """(h,w) float32 in [0,1]: the person mask `person` (h,w) matted to the edges of `box`
-    (h,w,3) uint8 RGB, the frame's pixels under it: within _MATTE_RADIUS x `iod` (frame pixels)
-    of the mask's edge, each pixel's share follows its grey level between the person's and the
-    background's (the guided filter's local linear model), so loose hair and the dark fringe of
-    a soft edge count as the person as far as they are dark (or light) like it. Never less than
-    the mask itself: the same model reads a dark feature of the face where it meets a dark
-    background as background (lp_s10's near eye corner, against Vermeer's black), and that piece
-    of the face stayed behind when the head rolled."""
-    guide = cv2.cvtColor(box, cv2.COLOR_RGB2GRAY).astype(np.float32) * np.float32(1.0 / 255.0)
+    (h,w,3) uint8 RGB, the frame's pixels under it, where the wall beside it is plain.
+
+    Within _MATTE_RADIUS x `iod` (frame pixels) of the mask's edge, each pixel's share follows
+    its grey level between the person's and the background's (the guided filter's local linear
+    model), so loose hair and the dark fringe of a soft edge count as the person as far as they
+    are dark (or light) like it. Never less than the mask itself: the same model reads a dark
+    feature of the face where it meets a dark background as background (lp_s10's near eye
+    corner, against Vermeer's black), and that piece of the face stayed behind when the head
+    rolled. And only as far as the wall around is plain (`_MATTE_PLAIN`: the grey levels' std
+    over the wall within _MATTE_WINDOW radii, the person and its fringe left out): on a busy
+    background the model takes pieces of it in too (a flag's dark blue beside dark hair, a
+    railing behind the neck), which then moved with the head, while the ghost it would remove
+    hides in the busy wall anyway."""
+    grey = cv2.cvtColor(box, cv2.COLOR_RGB2GRAY).astype(np.float32)
     radius = max(2, int(round(_MATTE_RADIUS * iod)))
     person = np.ascontiguousarray(person, np.float32)
-    matted = cv2.ximgproc.guidedFilter(guide, person, radius, _MATTE_EPS)
-    return np.clip(cv2.max(matted, person), 0.0, 1.0)
+    matted = cv2.ximgproc.guidedFilter(grey * np.float32(1.0 / 255.0), person, radius, _MATTE_EPS)
+    added = np.clip(matted - person, 0.0, 1.0)
+    fringe = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * radius + 1,) * 2)
+    wall = (cv2.dilate((person > 0.5).astype(np.uint8), fringe) == 0).astype(np.float32)
+    window = (2 * _MATTE_WINDOW * radius + 1,) * 2
+    share = np.maximum(cv2.boxFilter(wall, -1, window), 1e-3)
+    mean = cv2.boxFilter(grey * wall, -1, window) / share
+    spread = np.sqrt(np.maximum(cv2.boxFilter(grey * grey * wall, -1, window) / share
+                                - mean * mean, 0.0))
+    added *= smoothstep((_MATTE_PLAIN[1] - spread) / (_MATTE_PLAIN[1] - _MATTE_PLAIN[0]))
+    return np.clip(person + added, 0.0, 1.0)
 
 
 def _crown(cx: np.ndarray, cy: np.ndarray, gx: np.ndarray, gy: np.ndarray,
