@@ -143,8 +143,8 @@ def _matte(box: np.ndarray, person: np.ndarray, iod: float) -> np.ndarray:
     person = np.ascontiguousarray(person, np.float32)
     matted = cv2.ximgproc.guidedFilter(grey * np.float32(1.0 / 255.0), person, radius, _MATTE_EPS)
     added = np.clip(matted - person, 0.0, 1.0)
-    fringe = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * radius + 1,) * 2)
-    wall = (cv2.dilate((person > 0.5).astype(np.uint8), fringe) == 0).astype(np.float32)
+    outside = cv2.distanceTransform((person <= 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    wall = (outside > 2 * radius).astype(np.float32)  # beyond the person and its fringe
     window = (2 * _MATTE_WINDOW * radius + 1,) * 2
     share = np.maximum(cv2.boxFilter(wall, -1, window), 1e-3)
     mean = cv2.boxFilter(grey * wall, -1, window) / share
