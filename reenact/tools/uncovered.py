@@ -4,11 +4,11 @@ Each portrait's head is moved by `reenact.eval.head_shift.MOVES` (shifts of 0.3 
 inter-ocular distances, rolls of 8 degrees) through the live loop's head-motion stage, and the
 wall it uncovers along its old outline is compared with the wall beside it
 (`reenact.eval.head_shift.uncovered_outline`): the ghost rate, the share of that band edgier than
-the wall (~0.05 or less: as clean as the wall). Printed per portrait, with and without the matte
-that takes the hair's loose ends and fringe into the head (`--no-matte`: only the segmenter's
-mask as it comes), and the mean over the portraits where the segmenter finds the face's person
-(an animal's head moves as a whole zone: "n/a"). `--strips DIR` writes each portrait's moved
-heads side by side, to look at.
+the wall (~0.05 or less: as clean as the wall). Printed per portrait, and the mean over the
+portraits where the segmenter finds the face's person (an animal's head moves as a whole zone:
+"n/a"). `--no-matte` leaves out the matte that takes the hair's loose ends and fringe into the
+head (the segmenter's mask as it comes; the crown above the brows still moves whole).
+`--strips DIR` writes each portrait's moved heads side by side, to look at.
 
 A portrait that cannot be read, or shows no face, is skipped with a line on stderr; if every
 portrait is, that is the error (exit 2).
@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("portraits", nargs="+", type=Path, help="target pictures")
     parser.add_argument("--no-matte", action="store_true",
-                        help="only the segmenter's mask, as it comes (the old head region)")
+                        help="the segmenter's mask as it comes, not matted (the crown still "
+                             "moves whole)")
     parser.add_argument("--strips", type=Path, default=None,
                         help="write <portrait>.png, the moved heads, into this folder")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
