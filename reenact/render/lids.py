@@ -12,10 +12,22 @@ lids cover part of the target's eye opening, `LidPainter.paint` draws instead:
 - a soft lash line along the fused upper lid,
 
 through a feathered mask (target eye opening minus fused eye opening), so an open eye is left
-exactly as warped and a closed one shows smooth skin with a lash line. The target's opening is
+exactly as warped and a closed one shows smooth skin with a lash line. The target's opening, and
+the lid skin's colours, move with the fused eye's corners, as the eye keeper moves the eyeball
+(`reenact.render.eyes`): the face moves in the crop as the head turns and nods (3-4 px at 256
+for the median shut frame of hdtf_aoc driving lp_drv_d19), and a lid painted where the target's
+eye was left the moved eye's top showing above it and the skin below it painted over. The
+target's opening is
 widened past its own eye's lines, measured once per target along each lid (`edge_band`): the
 upper lid always past its lash line, and as the eye shuts the lower lid and the corners past
 theirs, so a shut eye shows no outline of the open one around the lid (no "ghost" almond).
+
+As the eye shuts, the lid skin also reaches up to the lid's fold: the face mesh's ring of points
+above the upper lid (`_FOLDS`), where the fused landmarks put it, less `FOLD_GAP`. Between that
+ring and the lid the warp can only stretch what the target's open eye shows there, the fold and
+its shadow; on a hooded or deep-set eye (lp_drv_d19) that became a reddish-brown band under the
+brow, over the painted lid, wherever the fused fold rose above the target's (a driver's brows
+lifting as the eyes close). A real shut lid is unfolded skin there.
 """
 
 from __future__ import annotations
@@ -32,6 +44,15 @@ from reenact.render.paint import SHIFT as _SHIFT
 from reenact.render.paint import clip01, edge_band, fill_aa, mean32, pad_box
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
+# the face mesh's ring above each upper lid (its fold), point for point with the ring's 1..7
+_FOLDS = (np.array([247, 30, 29, 27, 28, 56, 190]), np.array([467, 260, 259, 257, 258, 286, 414]))
+# px at 256: a shut lid's skin stops this far below the fused fold. Self-reenactment's shut
+# frames (`python -m reenact.tools.shut_eyes ../shared/media/clips/*`): eye-box SSIM 0.746 ->
+# 0.748 (warp), 0.751 -> 0.753 (generator), half-shut frames unchanged. Over each eye and the
+# mesh's second ring above it (padded 10 %, the fold's whole height; warp): 0.746 with no reach
+# to the fold, 0.749 at 0 or 1 px, 0.747 at 2.5 px; reaching up as the eye starts to close
+# (`_closing`) rather than as it shuts cost the half-shut frames 0.002 (eye boxes)
+FOLD_GAP = 1.0
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each lid point is raised / lowered
 # the lash line of a shut eye, at 256 px: drawn 2 px wide and softened by a 1 px Gaussian. The
 # upper lashes folded down over the lower ones make a heavier line than the open eye's: on the
@@ -45,13 +66,11 @@ class _TargetEye:
     """One target eye's per-frame constants: mean lid gap (px, >= 1e-3); the 16-point ring
     with the lids pushed apart (`covered` polygon), the upper lid past the target's own dark lash
     line; `spread` (16,2) float32: how far the lower lid and the corners move out, past their dark
-    lines, as the eye shuts (scaled by `_shut`); per crop column x in [0,S): the lid-skin
-    top `top` (S,) float64."""
+    lines, as the eye shuts (scaled by `_shut`)."""
 
     gap: float
     raised: np.ndarray
     spread: np.ndarray
-    top: np.ndarray
 
 
 class LidPainter:
@@ -138,14 +157,11 @@ class LidPainter:
         axis = axis / max(float(np.hypot(*axis)), 1e-3)
         corners = [min(float(edge_band(rgb, t[ring[[i]]], d, most)[0]), 3.0 * self.unit)
                    + self.feather for i, d in ((0, -axis), (8, axis))]
-        upper_t = raised[:9]  # the lid skin brightens up to the top of what it covers
-        xs = np.arange(0, self.size, dtype=np.float32)
-        top = np.interp(xs, *upper_t[np.argsort(upper_t[:, 0])].T)
         spread = np.zeros((16, 2), np.float32)  # where the lower lid and corners go when shut
         spread[9:16, 1] = low + self.feather * np.sqrt(_ARC)  # the lids meet on the lower lid
         spread[0], spread[8] = -axis * corners[0], axis * corners[1]
         raised[9:16, 1] += 1.0 * self.unit * _ARC
-        return _TargetEye(max(float(gap.mean()), 1e-3), raised, spread, top)
+        return _TargetEye(max(float(gap.mean()), 1e-3), raised, spread)
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
         """Paint into `image` (S,S,3) uint8 in place; fused_xy: (478,2) crop pixels."""
@@ -172,7 +188,11 @@ class LidPainter:
             return None
         ring, target = _EYES[eye], self._eyes[eye]
         f_poly = xy[ring]
-        raised = target.raised + self._shut(closed) * target.spread
+        shut = self._shut(closed)
+        moved = self._moved(xy, eye)
+        raised = target.raised + shut * target.spread + moved
+        if shut > 0.0:
+            raised[1:8, 1] += shut * self._to_fold(xy, eye, raised)
         pad = int(math.ceil(3 * self.feather)) + 3
         both = np.concatenate([raised, f_poly])
         x0, y0, x1, y1 = pad_box(both, pad, pad + 1, self.size)
@@ -187,11 +207,24 @@ class LidPainter:
             return None
         alpha = cv2.GaussianBlur(covered, (0, 0), self.feather).astype(np.float32)
         alpha *= closing / 255.0
-        layer = self._lid_layer(xy, eye, x0, y0, x1, y1)
+        layer = self._lid_layer(xy, eye, raised, moved, x0, y0, x1, y1)
         lash = 0.75 * self._lash_mask(xy, eye, x0, y0, x1, y1)
         layer += lash[..., None] * (self._lash - layer)
         alpha = np.maximum(alpha, lash * closing)
         return (x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha
+
+    def _moved(self, xy: np.ndarray, eye: int) -> np.ndarray:
+        """(2,) float32 px: how far the fused eye moved as a whole, its corners' mean motion;
+        the eye keeper moves the eyeball by it, and the covered polygon goes with it."""
+        corners = _EYES[eye][[0, 8]]
+        return (xy[corners] - self._target_xy[corners]).mean(axis=0).astype(np.float32)
+
+    def _to_fold(self, xy: np.ndarray, eye: int, raised: np.ndarray) -> np.ndarray:
+        """(7,) px, <= 0: how far each point of the covered polygon's upper edge (`raised`'s 1..7)
+        moves up to reach `FOLD_GAP` below the fused fold above it (0 where it is already
+        there or above)."""
+        fold = xy[_FOLDS[eye], 1] + FOLD_GAP * self.unit
+        return np.minimum(fold - raised[1:8, 1], 0.0)
 
     def _opening(self, f_poly: np.ndarray, x0: int, y0: int, shape) -> np.ndarray | None:
         """The fused opening's mask, its lids pulled in by 0.7 px (x size/256) each so that a
@@ -226,17 +259,23 @@ class LidPainter:
         """0 for an eye at least 88 % as open as the target's, rising to 1 at 40 % closed."""
         return float(smoothstep((closed - 0.12) / 0.28))
 
-    def _lid_layer(self, xy, eye: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
-        """Lid skin (h,w,3) float32 in the target's colours, shaded like a lid over an eyeball."""
-        target = self._eyes[eye]
+    def _lid_layer(self, xy, eye: int, raised: np.ndarray, moved: np.ndarray, x0: int, y0: int,
+                   x1: int, y1: int) -> np.ndarray:
+        """Lid skin (h,w,3) float32 in the target's colours, shaded like a lid over an eyeball
+        from the fused lid margin up to the top of what it covers (`raised`'s upper edge);
+        moved: (2,) how far the eye moved (`_moved`)."""
         upper_f = xy[_EYES[eye][:9]]
         xs = np.arange(x0, x1, dtype=np.float32)
-        top = target.top[x0:x1]
+        upper_t = raised[:9].copy()  # the lid skin brightens up to the top of what it covers,
+        upper_t[[0, 8]] = self._eyes[eye].raised[[0, 8]] + moved  # the eye's corners, moved
+        top = np.interp(xs, *upper_t[np.argsort(upper_t[:, 0])].T)
         margin = np.interp(xs, *upper_f[np.argsort(upper_f[:, 0])].T)
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         depth = clip01((margin - ys) / np.maximum(margin - top, 1.0))
         shade = 0.86 + 0.12 * np.sin(0.5 * np.pi * depth)  # no dark rim on top
-        return shade[..., None] * self._colours[eye][None, x0:x1, :]
+        # the target's column colours, moved with the eye (to the pixel)
+        columns = np.clip(np.arange(x0, x1) - int(round(float(moved[0]))), 0, self.size - 1)
+        return shade[..., None] * self._colours[eye][None, columns, :]
 
     def _lash_mask(self, xy, eye: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """(h,w) float32 in [0,1]: a soft line along the fused upper lid, heavier at the outside."""

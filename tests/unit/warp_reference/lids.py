@@ -22,6 +22,7 @@ import numpy as np
 from reenact.landmarks.regions import REGIONS
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
+_FOLDS = ((247, 30, 29, 27, 28, 56, 190), (467, 260, 259, 257, 258, 286, 414))  # above 1..7
 LASH_WIDTH, LASH_SOFT = 2.0, 1.0  # a shut eye's lash line, px at 256 (was 0.9 / 0.5)
 _SHIFT = 4
 
@@ -196,7 +197,15 @@ class LidPainter:
         poly[9:16, 1] += shut * (low + self.feather * np.sqrt(arc)).astype(np.float32)
         poly[0] -= shut * (axis * (corners[0] + self.feather)).astype(np.float32)
         poly[8] += shut * (axis * (corners[1] + self.feather)).astype(np.float32)
+        if xy is not None:  # moved with the eye's corners; up to a pixel below the fused fold
+            poly += self._moved(xy, eye)  # (issue 15, stop 73)
+            fold = xy[list(_FOLDS[eye]), 1] + 1.0 * self.unit
+            poly[1:8, 1] += shut * np.minimum(fold - poly[1:8, 1], 0.0)
         return poly
+
+    def _moved(self, xy: np.ndarray, eye: int) -> np.ndarray:
+        corners = _EYES[eye][[0, 8]]
+        return (xy[corners] - self._target_xy[corners]).mean(axis=0).astype(np.float32)
 
     def _opening(self, f_poly: np.ndarray, x0: int, y0: int, shape) -> np.ndarray | None:
         """The fused opening's mask, its lids pulled in by 0.7 px (x size/256) each so that a
@@ -227,7 +236,7 @@ class LidPainter:
         """Lid skin (h,w,3) float32 in the target's colours, shaded like a lid over an eyeball."""
         ring = _EYES[eye]
         upper_t = self._covered_poly(xy, eye)[:9]
-        upper_t[[0, 8]] = self._target_xy[ring[[0, 8]]]
+        upper_t[[0, 8]] = self._target_xy[ring[[0, 8]]] + self._moved(xy, eye)
         upper_f = xy[ring[:9]]
         xs = np.arange(x0, x1, dtype=np.float32)
         top = np.interp(xs, *upper_t[np.argsort(upper_t[:, 0])].T)
@@ -236,7 +245,8 @@ class LidPainter:
         depth = np.clip((margin - ys) / np.maximum(margin - top, 1.0), 0.0, 1.0)
         shade = 0.86 + 0.12 * np.sin(0.5 * np.pi * depth)
         skin_x, skin_rgb = self._skin[eye]
-        colour = np.stack([np.interp(xs, skin_x, skin_rgb[:, c]) for c in range(3)], axis=-1)
+        at = xs - round(float(self._moved(xy, eye)[0]))
+        colour = np.stack([np.interp(at, skin_x, skin_rgb[:, c]) for c in range(3)], axis=-1)
         return shade[..., None] * colour[None, :, :]
 
     def _lash_mask(self, xy, eye: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
