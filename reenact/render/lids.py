@@ -12,15 +12,16 @@ lids cover part of the target's eye opening, `LidPainter.paint` draws instead:
 - a soft lash line along the fused upper lid,
 
 through a feathered mask (target eye opening minus fused eye opening), so an open eye is left
-exactly as warped and a closed one shows smooth skin with a lash line. The target's opening, and
-the lid skin's colours, move with the fused eye's corners, as the eye keeper moves the eyeball
-(`reenact.render.eyes`): the face moves in the crop as the head turns and nods (3-4 px at 256
-for the median shut frame of hdtf_aoc driving lp_drv_d19), and a lid painted where the target's
-eye was left the moved eye's top showing above it and the skin below it painted over. The
-target's opening is
+exactly as warped and a closed one shows smooth skin with a lash line. The target's opening is
 widened past its own eye's lines, measured once per target along each lid (`edge_band`): the
 upper lid always past its lash line, and as the eye shuts the lower lid and the corners past
 theirs, so a shut eye shows no outline of the open one around the lid (no "ghost" almond).
+
+The target's opening, and the lid skin's colours, move with the fused eye's corners, as the eye
+keeper moves the eyeball (`reenact.render.eyes`). The face moves in the crop as the head turns
+and nods: with hdtf_aoc driving lp_drv_d19 the fused eye corners sit a median 2-4 px (at 256)
+off the target's along each axis, up to 8. A lid painted where the target's eye was left part of the moved eye
+showing beside it and painted lid skin over the skin on its other side.
 
 As the eye shuts, the lid skin also reaches up to the lid's fold: the face mesh's ring of points
 above the upper lid (`_FOLDS`), where the fused landmarks put it, less `FOLD_GAP`. Between that

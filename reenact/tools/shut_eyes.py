@@ -18,11 +18,11 @@ eye by squashing it.
 
 Measured when written (`python -m reenact.tools.shut_eyes ../shared/media/clips/*`, the first
 300 frames of each of the 66 clips; 358 shut and 483 half-shut frames): shut 0.746 (warp) /
-0.751 (generator) against 0.647 (stretched); half 0.736 / 0.741 against 0.704. Stop 73 (the shut
-lid reaching up to its fold, `reenact.render.lids`): shut 0.746 -> 0.748 / 0.751 -> 0.753, half
-0.739 -> 0.739 / 0.743 -> 0.744. A clip that
-cannot be read, or shows no face, is skipped with a line on stderr; if every clip is, that is the
-error (exit 2).
+0.751 (generator) against 0.647 (stretched); half 0.736 / 0.741 against 0.704. Stop 73 (the lid
+moving with its eye and, shut, reaching up to its fold, `reenact.render.lids`): shut 0.746 ->
+0.748 (warp) and 0.751 -> 0.753 (generator), half 0.739 -> 0.739 and 0.743 -> 0.744. A clip
+that cannot be read, or shows no face, is skipped with a line on stderr; if every clip is, that
+is the error (exit 2).
 """
 
 from __future__ import annotations
