@@ -19,6 +19,10 @@ import math
 import cv2
 import numpy as np
 
+from reenact.landmarks.expressiveness import BROW_POINTS, JAW, MOUTH_CORNERS
+from reenact.landmarks.head_pose import IRIS_CENTRES, eye_corners
+from reenact.landmarks.regions import REGIONS
+
 DEFAULT_DT_S = 1.0 / 30.0
 
 
@@ -62,11 +66,13 @@ class OneEuroFilter:
         self._dx = None
         self._dt = DEFAULT_DT_S
 
-    def filter(self, x: np.ndarray, t_s: float) -> np.ndarray:
+    def filter(self, x: np.ndarray, t_s: float, *, floor: np.ndarray | float = 0.0) -> np.ndarray:
         """Filter one sample taken at time `t_s` (seconds).
 
         x: array of any shape (e.g. landmarks (478,3) float32 pixels). Returns a new array of
         the same shape and dtype (float64 input stays float64, anything else becomes float32).
+        floor: Hz added to min_cutoff where it is more than beta x the speed (broadcast to x;
+        `LandmarkSmoother`'s moves of the face).
         """
         x = np.asarray(x)
         dtype = np.float64 if x.dtype == np.float64 else np.float32
@@ -83,9 +89,130 @@ class OneEuroFilter:
         self._t = float(t_s) if math.isfinite(t_s) else self._t + dt
         speed = (x - self._x) / dt
         self._dx += _alpha(self.d_cutoff, dt) * (speed - self._dx)
-        cutoff = self.min_cutoff + self.beta * np.abs(self._dx)
+        cutoff = self.min_cutoff + np.maximum(self.beta * np.abs(self._dx), floor)
         self._x += _alpha(cutoff, dt) * (x - self._x)
         return self._x.astype(dtype)
+
+
+# LandmarkSmoother's groups: (478,3) points whose cut-off follows one of the face's own moves.
+# The moves are read in crop pixels from the frame's landmarks (`_moves`): the mouth's opening
+# and width, each eye's lid gap, each brow's height (the expression features of
+# `reenact.landmarks.expressiveness`, times the inter-ocular distance), each iris's place in its
+# eye (both axes, times the eye's width) and the head's turn and nod (the nose tip against the
+# eyes' outer corners).
+_MOUTH_POINTS = np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"], JAW])
+# (points, indices into _moves of the moves they follow): the mouth and jaw, each eye's lids,
+# each iris (its lids and its own gaze), each brow
+_GROUPS = (
+    (_MOUTH_POINTS, (0, 1)),
+    (REGIONS["left_eye"], (2,)), (REGIONS["right_eye"], (3,)),
+    (REGIONS["left_iris"], (2, 8, 9)), (REGIONS["right_iris"], (3, 6, 7)),
+    (REGIONS["left_brow"], (4,)), (REGIONS["right_brow"], (5,)),
+)
+_HEAD_MOVES = (10, 11)
+_NOSE_TIP, _OUTER_CORNERS = 1, (33, 263)
+# `_moves`' points: the features' (reenact.landmarks.expressiveness) and the gaze's
+# (reenact.landmarks.head_pose, eye 0 = image-left)
+_PAIRS = np.array([(13, 14), MOUTH_CORNERS, (386, 374), (159, 145)])
+_BROW_LINES = np.array([point_set for point_set, _ in BROW_POINTS])
+_BROW_EYES = np.array([corners for _, corners in BROW_POINTS])
+_CORNERS = (eye_corners(0), eye_corners(1))
+_IRIS_CENTRES = IRIS_CENTRES
+
+
+def _moves(landmarks: np.ndarray) -> np.ndarray:
+    """(12,) crop pixels: the six expression features (FEATURES order) times the inter-ocular
+    distance, i.e. the distances they are read from (lips 13-14, corners 61-291, lids 386-374
+    and 159-145, each brow's upper line to its eye's corners), the image-left then the
+    image-right iris's (along, across) place from its eye's corners' midpoint, and the nose
+    tip's (x, y) from the eyes' outer corners' midpoint. The same as `features(lm) *
+    inter_ocular(lm)`, `gaze(lm) * eye width` and the head's, read from the few points needed
+    (the live loop runs it every frame)."""
+    xy = np.asarray(landmarks, np.float64)[:, :2]
+    pairs = xy[_PAIRS[:, 0]] - xy[_PAIRS[:, 1]]
+    brows = xy[_BROW_LINES].mean(axis=1) - xy[_BROW_EYES].mean(axis=1)
+    out = np.empty(12)
+    out[:4] = np.hypot(pairs[:, 0], pairs[:, 1])
+    out[4:6] = np.hypot(brows[:, 0], brows[:, 1])
+    for eye, (left, right) in enumerate(_CORNERS):
+        axis = xy[right] - xy[left]
+        axis /= max(float(np.hypot(*axis)), 1e-6)
+        rel = xy[_IRIS_CENTRES[eye]] - 0.5 * (xy[left] + xy[right])
+        out[6 + 2 * eye] = rel @ axis
+        out[7 + 2 * eye] = rel[1] * axis[0] - rel[0] * axis[1]
+    out[10:] = xy[_NOSE_TIP] - 0.5 * (xy[_OUTER_CORNERS[0]] + xy[_OUTER_CORNERS[1]])
+    return out
+
+
+class LandmarkSmoother:
+    """The live loop's smoothing of the actor's (478,3) aligned-crop landmarks: a One Euro filter
+    whose cut-off also opens with the face's own moves.
+
+    The plain One Euro filter opens each coordinate's cut-off with that coordinate's own speed,
+    so it tells a syllable from the tracker's jitter only by how fast one point moves, and each
+    point is noisy: at the cut-off that keeps a still face steady, a spoken mouth passed 0.94 of
+    its amplitude, 17 ms late (`python -m reenact.tools.smoothing_sweep`, 51 clips). Here the
+    points of a part of the face also follow the speed of that part's move as a whole, read
+    between points on either side of it (the lips' gap and the corners' span for the mouth and
+    jaw, the lid gap for an eye, the brow's height, the iris's place), which moves when the face
+    does and much less with the tracker's noise; and every point follows the head's turn and nod
+    (`head_beta`). Each speed is smoothed at `d_cutoff` as the filter's own is.
+
+    min_cutoff, beta, d_cutoff: the One Euro filter's (`OneEuroFilter`), per coordinate.
+    expression_beta: Hz per crop pixel a second of a part's move, added to its points' cut-off
+    (the larger of this and the point's own wins); 0 = the plain One Euro filter.
+    head_beta: the same for the head's move, on every point.
+    scale: what the betas' speeds are multiplied by (256 / the crop side: the betas are per
+    pixel of a 256 crop).
+    """
+
+    def __init__(self, *, min_cutoff: float = 0.7, beta: float = 0.1, d_cutoff: float = 1.0,
+                 expression_beta: float = 0.75, head_beta: float = 0.35,
+                 scale: float = 1.0) -> None:
+        if expression_beta < 0 or head_beta < 0 or scale <= 0:
+            raise ValueError("LandmarkSmoother needs expression_beta >= 0, head_beta >= 0, "
+                             f"scale > 0; got {expression_beta}, {head_beta}, {scale}")
+        self._points = OneEuroFilter(min_cutoff=min_cutoff, beta=beta, d_cutoff=d_cutoff)
+        self.expression_beta = float(expression_beta)
+        self.head_beta = float(head_beta)
+        self.scale = float(scale)
+        self._moves: np.ndarray | None = None
+        self._speed = np.zeros(12)
+
+    # the One Euro filter's own settings, live (the panel's sliders); beta per 256-crop pixel
+    min_cutoff = property(lambda self: self._points.min_cutoff,
+                          lambda self, v: setattr(self._points, "min_cutoff", float(v)))
+    d_cutoff = property(lambda self: self._points.d_cutoff,
+                        lambda self, v: setattr(self._points, "d_cutoff", float(v)))
+    beta = property(lambda self: self._points.beta / self.scale,
+                    lambda self, v: setattr(self._points, "beta", float(v) * self.scale))
+
+    def reset(self) -> None:
+        """Forget the past: the next frame passes through unchanged."""
+        self._points.reset()
+        self._moves = None
+        self._speed = np.zeros(12)
+
+    def filter(self, landmarks: np.ndarray, t_s: float) -> np.ndarray:
+        """Filter one frame of (478,2|3) landmarks taken at `t_s` seconds (a new array; float32
+        unless float64 came in)."""
+        x = np.asarray(landmarks)
+        f = self._points
+        started = f._x is not None and f._x.shape == x.shape
+        dt = float(t_s) - f._t if started else 0.0
+        dt = dt if dt > 0.0 and math.isfinite(dt) else f._dt
+        moves = _moves(x)
+        if self._moves is not None and started:
+            self._speed += _alpha(f.d_cutoff, dt) * ((moves - self._moves) / dt - self._speed)
+        self._moves = moves
+        if not started or (self.expression_beta == 0.0 and self.head_beta == 0.0):
+            return f.filter(x, t_s)
+        speed = np.abs(self._speed) * self.scale
+        floor = np.full(x.shape[0], self.head_beta * float(speed[list(_HEAD_MOVES)].max()))
+        for points, moves_of in _GROUPS:
+            floor[points] = np.maximum(floor[points],
+                                       self.expression_beta * float(speed[list(moves_of)].max()))
+        return f.filter(x, t_s, floor=floor[:, None])
 
 
 class CropBlender:

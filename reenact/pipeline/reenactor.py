@@ -22,7 +22,7 @@ from reenact.config import Config
 from reenact.fusion.gains import RegionGains
 from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.neutral import NeutralCalibrator
-from reenact.landmarks.smoothing import CropBlender, OneEuroFilter
+from reenact.landmarks.smoothing import CropBlender, LandmarkSmoother
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
 from reenact.pipeline.composite import CrossFade, letterbox
 from reenact.pipeline.creases import Creases
@@ -119,10 +119,11 @@ class Reenactor:
         self.recalibrate_after_s = (
             config.stream.hold_s + config.stream.fade_s
             if config.stream.recalibrate_after_loss and not given else None)
-        # beta is per crop pixel: the same motion is twice as fast in pixels at 512 as at 256
-        self.landmark_filter = OneEuroFilter(
-            min_cutoff=s.min_cutoff, beta=s.beta * 256 / config.renderer.size, d_cutoff=s.d_cutoff
-        )
+        # the betas are per crop pixel at 256: the same motion is twice as fast at 512
+        self.landmark_filter = LandmarkSmoother(
+            min_cutoff=s.min_cutoff, beta=s.beta, d_cutoff=s.d_cutoff,
+            expression_beta=s.expression_beta, head_beta=s.head_beta,
+            scale=256 / config.renderer.size)
         self.crop_blender = CropBlender(s.crop_blend) if s.crop_blend > 0 else None
         self.face_lost = FaceLostPolicy(hold_s=config.stream.hold_s, fade_s=config.stream.fade_s)
         self.crossfade = CrossFade()

@@ -104,6 +104,8 @@ SETTINGS: tuple[LiveSetting, ...] = (
                 *_filter_attr("min_cutoff"), 0.05, 10.0, 0.05),
     LiveSetting("smoothing.beta", "Smoothing: speed response", float, *_filter_attr("beta"),
                 0.0, 5.0, 0.05),
+    LiveSetting("smoothing.expression_beta", "Smoothing: follows the face's moves", float,
+                *_filter_attr("expression_beta"), 0.0, 5.0, 0.05),
     *(LiveSetting(f"fusion.gains.{name}", f"{name.capitalize()} gain", float, *_gain(name),
                   *GAIN_RANGE, 0.05) for name in GAIN_NAMES),
     LiveSetting("stream.gaze", "Gaze (irises follow yours)", bool,

@@ -136,11 +136,12 @@ def test_a_laughing_start_does_not_leave_the_target_staring(clips_dir, portraits
 
 def test_brows_up_at_the_start_do_not_leave_the_target_frowning(clips_dir, portraits_dir):
     """fsgan_conan starts with his brows up and calibrates on them; read against that neutral,
-    his resting brows after the second second lower the target's by about a fifth of their
-    height (a frown, for the whole session). Read against his resting brows
-    (stream.brow_adapt_frames), by a half to two thirds of that (-0.24 -> -0.14: the clip is 5 s,
-    and the window's median still holds his first 1.5 s of raised brows), and his brows' moves
-    are still carried (the same spread)."""
+    his resting brows after the second second lower the target's by about a seventh of their
+    height (a frown, for the whole session; a fifth, -0.24, with the plain One Euro filter that
+    smoothed the landmarks until 2026-11-26, whose higher cut-off let the calibration see more of
+    the first frames' raise). Read against his resting brows (stream.brow_adapt_frames), by about
+    half of that (-0.144 -> -0.081: the clip is 5 s, and the window's median still holds his
+    first 1.5 s of raised brows), and his brows' moves are still carried (the same spread)."""
     from reenact.landmarks.expressiveness import relative
     from tests.helpers import live_fused
 
@@ -153,7 +154,7 @@ def test_brows_up_at_the_start_do_not_leave_the_target_frowning(clips_dir, portr
     after = relative(rest[late], own)[:, 4:6].mean(axis=1)
     print(f"target's brows, frames 60-149, median: calibrated neutral {np.median(before):.3f}, "
           f"resting brows {np.median(after):.3f}; spread {before.std():.3f} / {after.std():.3f}")
-    assert np.median(before) < -0.18, np.median(before)
+    assert np.median(before) < -0.12, np.median(before)
     assert np.median(after) > 0.7 * np.median(before), np.median(after)
     assert after.std() == pytest.approx(before.std(), rel=0.25)
 
