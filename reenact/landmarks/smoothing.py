@@ -66,6 +66,14 @@ class OneEuroFilter:
         self._dx = None
         self._dt = DEFAULT_DT_S
 
+    def interval(self, x: np.ndarray, t_s: float) -> float | None:
+        """The time step (s) that `filter(x, t_s)` will use, or None when it will restart (the
+        first sample, or a new shape) and pass `x` through."""
+        if self._x is None or self._x.shape != np.shape(x):
+            return None
+        dt = float(t_s) - self._t
+        return dt if dt > 0.0 and math.isfinite(dt) else self._dt
+
     def filter(self, x: np.ndarray, t_s: float, *, floor: np.ndarray | float = 0.0) -> np.ndarray:
         """Filter one sample taken at time `t_s` (seconds).
 
@@ -163,11 +171,11 @@ class LandmarkSmoother:
     (the larger of this and the point's own wins); 0 = the plain One Euro filter.
     head_beta: the same for the head's move, on every point.
     scale: what the betas' speeds are multiplied by (256 / the crop side: the betas are per
-    pixel of a 256 crop).
+    pixel of a 256 crop). The defaults are `smoothing`'s (`reenact.config.schema.SmoothingConfig`).
     """
 
-    def __init__(self, *, min_cutoff: float = 0.7, beta: float = 0.1, d_cutoff: float = 1.0,
-                 expression_beta: float = 0.75, head_beta: float = 0.35,
+    def __init__(self, *, min_cutoff: float = 0.5, beta: float = 0.1, d_cutoff: float = 1.0,
+                 expression_beta: float = 0.6, head_beta: float = 0.35,
                  scale: float = 1.0) -> None:
         if expression_beta < 0 or head_beta < 0 or scale <= 0:
             raise ValueError("LandmarkSmoother needs expression_beta >= 0, head_beta >= 0, "
@@ -198,14 +206,14 @@ class LandmarkSmoother:
         unless float64 came in)."""
         x = np.asarray(landmarks)
         f = self._points
-        started = f._x is not None and f._x.shape == x.shape
-        dt = float(t_s) - f._t if started else 0.0
-        dt = dt if dt > 0.0 and math.isfinite(dt) else f._dt
+        dt = f.interval(x, t_s)
         moves = _moves(x)
-        if self._moves is not None and started:
+        if dt is None:  # the filter restarts: the moves' speeds too
+            self._speed = np.zeros(12)
+        elif self._moves is not None:
             self._speed += _alpha(f.d_cutoff, dt) * ((moves - self._moves) / dt - self._speed)
         self._moves = moves
-        if not started or (self.expression_beta == 0.0 and self.head_beta == 0.0):
+        if dt is None or (self.expression_beta == 0.0 and self.head_beta == 0.0):
             return f.filter(x, t_s)
         speed = np.abs(self._speed) * self.scale
         floor = np.full(x.shape[0], self.head_beta * float(speed[list(_HEAD_MOVES)].max()))

@@ -212,6 +212,21 @@ def test_a_moving_mouth_opens_its_own_points_not_the_brows(tracked_clips) -> Non
         np.testing.assert_allclose(m[brows], p[brows], atol=1e-4)
 
 
+def test_the_smoother_s_defaults_are_the_config_s_and_reset_starts_again(tracked_clips) -> None:
+    smoother = LandmarkSmoother()
+    assert {name: getattr(smoother, name) for name in sweep.SETTINGS} == _defaults()
+    _, landmarks, fps = tracked_clips[CLIPS[0]]
+    for i, lm in enumerate(landmarks[:20]):
+        smoother.filter(lm, i / fps)
+    smoother.reset()
+    np.testing.assert_array_equal(smoother.filter(landmarks[40], 2.0), landmarks[40])
+    fresh = LandmarkSmoother()
+    fresh.filter(landmarks[40], 0.0)
+    for i, lm in enumerate(landmarks[41:60], start=1):  # as a new smoother would: speeds forgotten
+        np.testing.assert_allclose(smoother.filter(lm, 2.0 + i / fps), fresh.filter(lm, i / fps),
+                                   atol=1e-4)
+
+
 def test_first_sample_passes_and_shape_dtype_kept() -> None:
     one_euro = OneEuroFilter()
     x = np.random.default_rng(0).normal(size=(478, 3)).astype(np.float32)
