@@ -137,11 +137,11 @@ def test_a_laughing_start_does_not_leave_the_target_staring(clips_dir, portraits
 def test_brows_up_at_the_start_do_not_leave_the_target_frowning(clips_dir, portraits_dir):
     """fsgan_conan starts with his brows up and calibrates on them; read against that neutral,
     his resting brows after the second second lower the target's by about a seventh of their
-    height (a frown, for the whole session; a fifth, -0.24, with the plain One Euro filter that
-    smoothed the landmarks until 2026-11-26, whose higher cut-off let the calibration see more of
-    the first frames' raise). Read against his resting brows (stream.brow_adapt_frames), by about
-    half of that (-0.144 -> -0.081: the clip is 5 s, and the window's median still holds his
-    first 1.5 s of raised brows), and his brows' moves are still carried (the same spread)."""
+    height (a frown, for the whole session; a fifth, -0.24, through the plain One Euro filter
+    that smoothed the landmarks until 2026-11-26). Read against his resting brows
+    (stream.brow_adapt_frames), by about half of that (-0.144 -> -0.081: the clip is 5 s, and
+    the window's median still holds his first 1.5 s of raised brows), and his brows' moves are
+    still carried (the same spread)."""
     from reenact.landmarks.expressiveness import relative
     from tests.helpers import live_fused
 
