@@ -108,17 +108,26 @@ class OneEuroFilter:
 # `reenact.landmarks.expressiveness`, times the inter-ocular distance), each iris's place in its
 # eye (both axes, times the eye's width) and the head's turn and nod (the nose tip against the
 # eyes' outer corners).
-_MOUTH_POINTS = np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"], JAW])
+# the mouth and jaw's points (the lips and the lower face oval)
+MOUTH_POINTS = np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"], JAW])
 # (points, indices into _moves of the moves they follow): the mouth and jaw, each eye's lids,
 # each iris (its lids and its own gaze), each brow
-_GROUPS = (
-    (_MOUTH_POINTS, (0, 1)),
+_GROUPS = tuple((points, np.array(moves_of)) for points, moves_of in (
+    (MOUTH_POINTS, (0, 1)),
     (REGIONS["left_eye"], (2,)), (REGIONS["right_eye"], (3,)),
     (REGIONS["left_iris"], (2, 8, 9)), (REGIONS["right_iris"], (3, 6, 7)),
     (REGIONS["left_brow"], (4,)), (REGIONS["right_brow"], (5,)),
-)
-_HEAD_MOVES = (10, 11)
+))
+_HEAD_MOVES = np.array([10, 11])
 _NOSE_TIP, _OUTER_CORNERS = 1, (33, 263)
+
+
+def nose_offset(landmarks: np.ndarray) -> np.ndarray:
+    """(..., 2) pixels: the nose tip from the eyes' outer corners' midpoint, of (..., 478, 2|3)
+    landmarks; it moves with the head's turn and nod."""
+    xy = np.asarray(landmarks, np.float64)[..., :2]
+    return xy[..., _NOSE_TIP, :] - 0.5 * (xy[..., _OUTER_CORNERS[0], :]
+                                          + xy[..., _OUTER_CORNERS[1], :])
 # `_moves`' points: the features' (reenact.landmarks.expressiveness) and the gaze's
 # (reenact.landmarks.head_pose, eye 0 = image-left)
 _PAIRS = np.array([(13, 14), MOUTH_CORNERS, (386, 374), (159, 145)])
@@ -148,7 +157,7 @@ def _moves(landmarks: np.ndarray) -> np.ndarray:
         rel = xy[_IRIS_CENTRES[eye]] - 0.5 * (xy[left] + xy[right])
         out[6 + 2 * eye] = rel @ axis
         out[7 + 2 * eye] = rel[1] * axis[0] - rel[0] * axis[1]
-    out[10:] = xy[_NOSE_TIP] - 0.5 * (xy[_OUTER_CORNERS[0]] + xy[_OUTER_CORNERS[1]])
+    out[10:] = nose_offset(xy)
     return out
 
 
@@ -216,10 +225,10 @@ class LandmarkSmoother:
         if dt is None or (self.expression_beta == 0.0 and self.head_beta == 0.0):
             return f.filter(x, t_s)
         speed = np.abs(self._speed) * self.scale
-        floor = np.full(x.shape[0], self.head_beta * float(speed[list(_HEAD_MOVES)].max()))
+        floor = np.full(x.shape[0], self.head_beta * float(speed[_HEAD_MOVES].max()))
         for points, moves_of in _GROUPS:
             floor[points] = np.maximum(floor[points],
-                                       self.expression_beta * float(speed[list(moves_of)].max()))
+                                       self.expression_beta * float(speed[moves_of].max()))
         return f.filter(x, t_s, floor=floor[:, None])
 
 

@@ -60,10 +60,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reenact.landmarks.expressiveness import JAW
+from reenact.eval.temporal import longest_run
 from reenact.landmarks.neutral import least_expressive_median
 from reenact.landmarks.regions import REGIONS
-from reenact.landmarks.smoothing import LandmarkSmoother
+from reenact.landmarks.smoothing import MOUTH_POINTS, LandmarkSmoother, nose_offset
 from reenact.metrics.expression import pose_undone, relative_features
 from reenact.metrics.landmarks import landmark_jitter, stillest_stretch
 
@@ -76,7 +76,7 @@ SETTINGS = ("min_cutoff", "beta", "d_cutoff", "expression_beta", "head_beta")
 STILL_TRACK, STILL_WARMUP = 150, 30  # frames a still picture is tracked for; frames skipped
 STILL_NOISE = 4.0  # grey levels of noise on each frame of a still picture
 STILL_SIDE = 640  # a still picture is tracked at most this large (a webcam frame's size)
-STILL_PARTS = {"mouth": np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"], JAW]),
+STILL_PARTS = {"mouth": MOUTH_POINTS,
                "lids": np.r_[REGIONS["right_eye"], REGIONS["left_eye"]],
                "irises": np.r_[REGIONS["right_iris"], REGIONS["left_iris"]],
                "brows": np.r_[REGIONS["right_brow"], REGIONS["left_brow"]],
@@ -119,11 +119,6 @@ def lag_frames(raw: np.ndarray, smooth: np.ndarray) -> float:
     return float(peak - MAX_LAG)
 
 
-def _head(landmarks: np.ndarray) -> np.ndarray:
-    """(T,2) the nose tip (1) from the eyes' outer corners' (33, 263) midpoint, pixels."""
-    return landmarks[:, 1, :2] - 0.5 * (landmarks[:, 33, :2] + landmarks[:, 263, :2])
-
-
 def _kept_and_lag(raw: np.ndarray, smooth: np.ndarray, fps: float) -> tuple[float, float]:
     """The mean over (T,K) series' columns that move of the slope of `smooth` on `raw`, and of
     their lag in ms."""
@@ -151,7 +146,7 @@ def measure(track: Track, **settings) -> dict:
                / max(landmark_jitter(still_raw), 1e-9))
     kept, lag = _kept_and_lag(relative_features(raw, neutral),
                               relative_features(smooth, neutral), track.fps)
-    head_kept, head_lag = _kept_and_lag(_head(raw), _head(smooth), track.fps)
+    head_kept, head_lag = _kept_and_lag(nose_offset(raw), nose_offset(smooth), track.fps)
     return {"jitter": float(jitter), "flicker": float(flicker), "kept": kept, "lag_ms": lag,
             "head_kept": head_kept, "head_lag_ms": head_lag}
 
@@ -192,19 +187,10 @@ def track_clip(path: Path, frames: int, config) -> Track | None:
 
     clip = eval_track(path, path.stem, config, max_frames=1, whole_frames=frames)
     landmarks = clip.whole_landmarks_crop
-    ok = np.isfinite(landmarks).all(axis=(1, 2))
-    best, start = (0, 0), None
-    for index, good in enumerate([*ok, False]):
-        if good and start is None:
-            start = index
-        elif not good and start is not None:
-            best = max(best, (index - start, start))
-            start = None
-    length, first = best
-    if length < MIN_RUN:
+    first, end = longest_run(np.flatnonzero(np.isfinite(landmarks).all(axis=(1, 2))).tolist())
+    if end - first < MIN_RUN:
         return None
-    return Track(path.stem, landmarks[first:first + length].astype(np.float64),
-                 clip_fps(path))
+    return Track(path.stem, landmarks[first:end].astype(np.float64), clip_fps(path))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,12 +56,15 @@ def tracked_clips(clips_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray, fl
     return out
 
 
+def _defaults() -> dict:
+    """The config's smoothing settings, as `LandmarkSmoother`'s arguments."""
+    d = SmoothingConfig()
+    return {name: getattr(d, name) for name in sweep.SETTINGS}
+
+
 def smooth(landmarks: np.ndarray, fps: float, **settings) -> np.ndarray:
     """The landmarks through a `LandmarkSmoother` with `settings` (default: the config's)."""
-    defaults = SmoothingConfig()
-    chosen = {name: getattr(defaults, name) for name in
-              ("min_cutoff", "beta", "d_cutoff", "expression_beta", "head_beta")}
-    smoother = LandmarkSmoother(**{**chosen, **settings})
+    smoother = LandmarkSmoother(**{**_defaults(), **settings})
     return np.stack([smoother.filter(lm, i / fps) for i, lm in enumerate(landmarks)])
 
 
@@ -126,11 +129,6 @@ def test_smoothing_lags_at_most_one_frame_when_moving(tracked_clips, name: str) 
 
 # the plain One Euro filter at the defaults it had until 2026-11-26
 PLAIN = {"min_cutoff": 1.5, "beta": 0.3, "d_cutoff": 1.0, "expression_beta": 0.0, "head_beta": 0.0}
-
-
-def _defaults() -> dict:
-    d = SmoothingConfig()
-    return {name: getattr(d, name) for name in sweep.SETTINGS}
 
 
 @pytest.mark.parametrize("name", CLIPS)
