@@ -63,7 +63,8 @@ def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target
 
 def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
                    actor_static: np.ndarray, actor_reread: np.ndarray) -> dict:
-    """The carried measures (`eval.viewer.carried`, without its detail) of the driver's own
+    """The carried measures (`eval.viewer.carried`, of its detail the expression's per feature,
+    as `expression_detail`) of the driver's own
     frames re-tracked in static mode, as the outputs are, against its live track: what a
     renderer that drew the driver's real face would score, a reference for the renderers' rows.
     The two tracking modes and the face's own tracking noise keep it below 1 (a small, soft face
@@ -85,7 +86,8 @@ def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
     # the IV gain needs an output read apart from the instrument; here the output *is* the
     # instrument (the static re-read), whose own noise is then in both of its covariances
     found["expression_gain_iv"] = float("nan")
-    return {k: v for k, v in found.items() if k != "carried_detail"}
+    return {k: v for k, v in found.items() if k != "carried_detail"} | {
+        "expression_detail": found.get("carried_detail", {}).get("expression", {})}
 
 
 def reread_crop(actor_static: np.ndarray, size: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 
+from reenact.eval import carried_features
 from reenact.eval.report import (
     HEAD_MOVED_NOTE,
     SUMMARY_COLUMNS,
@@ -61,6 +62,16 @@ def _head_moved(report: dict) -> list[str]:
             f'<p class="note">{html.escape(HEAD_MOVED_NOTE)}</p>']
 
 
+def _carried_features(report: dict) -> list[str]:
+    """The expression carried per pair and feature (`reenact.eval.carried_features`)."""
+    if not report.get("cross_reenactment"):
+        return []
+    header, rows = carried_features.table(report)
+    return ["<h2>Expression carried per pair and feature</h2>",
+            table(header, rows, "carried-features"),
+            f'<p class="note">{html.escape(carried_features.NOTE)}</p>']
+
+
 def report_html(report: dict) -> str:
     """The eval report (`reenact.eval.runner.build_report` + files) as one page."""
     meta, summary = report["meta"], report["summary"]
@@ -87,6 +98,7 @@ def report_html(report: dict) -> str:
                                              viewer, "viewer"),
         f'<p class="note">{html.escape(VIEWER_NOTE)}</p>',
         *_head_moved(report),
+        *_carried_features(report),
         "<h2>Sample strips</h2>", figures(strips),
         "<h2>Per-frame curves</h2>", figures(plots),
     ])

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from reenact.eval import carried_features
 from reenact.eval.self_live import LIVE_KEYS
 from reenact.eval.viewer import CARRIED_KEYS, summary_of as viewer_summary
 
@@ -287,6 +288,9 @@ def markdown(report: dict) -> str:
                   HEAD_MOVED_NOTE, ""]
     lines += ["## Self-reenactment per clip", "", *_per_clip(report), ""]
     lines += ["## Cross-reenactment per pair", "", *_per_pair(report), ""]
+    if report.get("cross_reenactment"):
+        lines += ["## Expression carried per pair and feature", "",
+                  *_table(*carried_features.table(report)), "", carried_features.NOTE, ""]
     lines += ["## Pictures", ""]
     for name, path in report["files"].items():
         lines += [f"**{name}**", "", f"![{name}]({path})", ""]

@@ -18,6 +18,7 @@ import pytest
 
 from reenact.config import load_config
 from reenact.eval.temporal import jitter_on, longest_run
+from reenact.landmarks.expressiveness import FEATURES
 
 REENACT = [sys.executable, "-m", "reenact.cli.main"]
 CLIPS = ("lp_d1.mp4", "lp_d2.mp4")  # 16 frames each
@@ -210,6 +211,26 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
     assert "head moved: lp_s42" in report["files"]
     assert (out / report["files"]["head moved: lp_s42"]).is_file()
     assert "## What a moved head uncovers" in text and 'id="head-moved"' in page
+
+
+def test_expression_is_broken_down_per_pair_and_feature(evaluated):
+    """Where the expression gain is lost: every pair's J_gen, renderers and driver re-tracked,
+    per feature, in report.json and in both pages; the table's numbers are report.json's."""
+    out, report, text = evaluated
+    for key, pair in report["cross_reenactment"].items():
+        assert set(pair["fused"]["expression_detail"]) == set(FEATURES), key
+        assert set(report["temporal"][key]["driver"]["expression_detail"]) == set(FEATURES)
+    assert "## Expression carried per pair and feature" in text
+    warp = report["cross_reenactment"]["lp_d1__lp_s42"]["renderers"]["warp"]
+    line = next(row for row in text.splitlines() if row.startswith("| lp_d1 → lp_s42 | warp |"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    for name, cell in zip(FEATURES, cells[3:]):
+        gain = warp["carried_detail"]["expression"][name]["gain"]
+        assert cell == ("n/a" if gain is None else f"{gain:.2f}"), (name, cell, gain)
+    mean = next(row for row in text.splitlines() if row.startswith("| mean over pairs | warp |"))
+    expected = report["summary"]["renderers"]["warp"]["expression_gain"]
+    assert f"| {expected:.3f} |" in mean
+    assert 'id="carried-features"' in (out / "report.html").read_text()
 
 
 def test_markdown_table_lists_every_renderer(evaluated):

@@ -1,0 +1,119 @@
+"""Where the expression is lost: the carried gain per pair and per feature, in one table.
+
+`expression_gain` (`reenact.metrics.expression`) is one number a pair: the mean over the six
+features (mouth opening and width, each eye's openness, each brow's height) of the slope of the
+output's feature on the actor's. A pair that scores 0.5 may draw every feature at half its size,
+or three features whole and three not at all; and the shortfall may be the fuser's (J_gen asks
+for too little), the drawing's (the renderer draws less than asked), or the re-tracker's (it
+reads the drawing short). This table puts the three readings side by side, per pair:
+
+- `J_gen`: the fused landmarks themselves, before any renderer (`carried_rows.fused_carried`);
+- each renderer: its output re-tracked (`carried_rows.carried_all`);
+- the driver re-tracked: the driver's own frames read as the outputs are
+  (`carried_rows.driver_carried`): what a renderer that drew the real face would score;
+
+then, under the pairs, each row's mean over the pairs (features left out of a pair are left out
+of its mean). A cell is left empty (n/a) where the feature is not scored on that pair: the actor
+barely moves it, or the actor's two readings of it disagree (the `reliability` row: the Pearson
+r of the live and the static reading, below `MIN_RELIABILITY` the feature is not scored in any
+row).
+
+Reads what `reenact eval` writes: `cross_reenactment.<pair>.renderers.<name>.carried_detail
+.expression`, `cross_reenactment.<pair>.fused.expression_detail` and
+`temporal.<pair>.driver.expression_detail`, each {feature: {"gain", "reliability", ...}}.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from reenact.landmarks.expressiveness import FEATURES
+
+FUSED = "J_gen"
+DRIVER = "driver re-tracked"
+RELIABILITY = "reliability"
+FEATURE_LABELS = {"mouth_open": "mouth open", "mouth_width": "mouth width",
+                  "eye_left": "left eye", "eye_right": "right eye",
+                  "brow_left": "left brow", "brow_right": "right brow"}
+NOTE = (
+    "Each cell: the slope of that feature, read on the row's landmarks, on the actor's live "
+    "track (1 = carried whole), over the pair's re-tracked frames; 'gain' is their mean, the "
+    "pair's expression gain. J_gen: the fused landmarks before any renderer (what the fuser "
+    "asks for); a renderer's row below it is the drawing as the re-tracker reads it; 'driver "
+    "re-tracked': the driver's own frames read as the outputs are (what the real face would "
+    "score). reliability: the Pearson r of the actor's live and static readings of the feature; "
+    "below 0.5 the feature is not scored (n/a), nor where the actor barely moves it. The last "
+    "rows: each row's mean over the pairs.")
+
+
+def _finite(value) -> float:
+    """`value` as a float, NaN for None or anything not finite."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return value if math.isfinite(value) else float("nan")
+
+
+def _gains(detail: dict, key: str = "gain") -> list[float]:
+    """The six features' `key` from a {feature: {key: value}} detail, NaN where missing."""
+    return [_finite((detail or {}).get(name, {}).get(key)) for name in FEATURES]
+
+
+def pair_rows(report: dict) -> list[tuple[str, str, list[float]]]:
+    """(pair label, row label, six feature slopes) for every pair: J_gen, each renderer, the
+    driver re-tracked, then the actor's reliability per feature."""
+    rows = []
+    for key, pair in report.get("cross_reenactment", {}).items():
+        label = f"{pair['clip']} → {pair['portrait']}"
+        fused = pair.get("fused", {}).get("expression_detail", {})
+        rows.append((label, FUSED, _gains(fused)))
+        for name, found in pair["renderers"].items():
+            rows.append((label, name, _gains(found.get("carried_detail", {}).get("expression"))))
+        driver = report.get("temporal", {}).get(key, {}).get("driver", {})
+        rows.append((label, DRIVER, _gains(driver.get("expression_detail"))))
+        rows.append((label, RELIABILITY, _gains(fused, "reliability")))
+    return rows
+
+
+def _pair_gain(values: list[float]) -> float:
+    """A row's mean over its scored features: the pair's gain (NaN when none is scored)."""
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def mean_rows(rows: list[tuple[str, str, list[float]]]) -> list[tuple[str, float, list[float]]]:
+    """Each row label's means over the pairs, in first-seen order: (label, the mean of its
+    pairs' gains, as the summary's expression gain is; per feature, the mean of the pairs
+    that score it). The reliability rows are not averaged."""
+    by_row: dict[str, list[list[float]]] = {}
+    for _, name, values in rows:
+        if name != RELIABILITY:
+            by_row.setdefault(name, []).append(values)
+    out = []
+    for name, values in by_row.items():
+        grid = np.asarray(values, np.float64)
+        seen = np.isfinite(grid).any(axis=0)
+        means = np.full(grid.shape[1], np.nan)
+        means[seen] = np.nanmean(grid[:, seen], axis=0)
+        gains = [g for g in (_pair_gain(list(v)) for v in grid) if math.isfinite(g)]
+        out.append((name, float(np.mean(gains)) if gains else float("nan"),
+                    [float(v) for v in means]))
+    return out
+
+
+def _cell(value: float, digits: int = 2) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def table(report: dict) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the per-feature table: every pair's rows, then the means over pairs."""
+    header = ["pair", "row", "gain", *(FEATURE_LABELS[name] for name in FEATURES)]
+    rows = pair_rows(report)
+    shown = [[pair, name, "" if name == RELIABILITY else _cell(_pair_gain(values), 3),
+              *(_cell(v) for v in values)] for pair, name, values in rows]
+    shown += [["mean over pairs", name, _cell(gain, 3), *(_cell(v) for v in values)]
+              for name, gain, values in mean_rows(rows)]
+    return header, shown

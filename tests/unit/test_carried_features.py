@@ -1,0 +1,95 @@
+"""The eval's per-pair, per-feature expression table (`reenact.eval.carried_features`): it shows
+each reading's slope where it is scored, n/a where it is not, and means that agree with the
+summary's expression gain."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from reenact.eval import carried_features
+from reenact.eval.report import markdown
+from reenact.landmarks.expressiveness import FEATURES
+
+
+def _detail(gains, reliability=0.95) -> dict:
+    return {name: {"gain": g, "r": 0.9, "reliability": reliability}
+            for name, g in zip(FEATURES, gains)}
+
+
+def _pair(clip: str, fused, drawn, driver, reliability=0.95) -> tuple[dict, dict]:
+    cross = {"clip": clip, "portrait": "face",
+             "renderers": {"warp": {"carried_detail": {"expression": _detail(drawn)}}},
+             "fused": {"expression_detail": _detail(fused, reliability)}}
+    return cross, {"driver": {"expression_detail": _detail(driver)}}
+
+
+@pytest.fixture
+def report() -> dict:
+    nan = float("nan")
+    # pair a: the warp draws everything but the eyes at J_gen's size, the eyes at half;
+    # pair b: the brows unreadable on the actor (left out of every row), the warp whole
+    a = _pair("a", [1.0] * 6, [1.0, 1.0, 0.5, 0.5, 1.0, 1.0], [0.9] * 6)
+    b = _pair("b", [1.0, 1.0, 1.0, 1.0, nan, nan], [1.0, 1.0, 1.0, 1.0, nan, nan],
+              [0.8, 0.8, 0.8, 0.8, nan, nan])
+    return {"cross_reenactment": {"a__face": a[0], "b__face": b[0]},
+            "temporal": {"a__face": a[1], "b__face": b[1]}}
+
+
+def test_rows_per_pair_show_each_reading(report):
+    header, rows = carried_features.table(report)
+    assert header[:3] == ["pair", "row", "gain"] and len(header) == 3 + len(FEATURES)
+    by = {(r[0], r[1]): r for r in rows}
+    warp_a = by[("a → face", "warp")]
+    # the pair's gain: the mean over its features; the eyes drawn at half show as 0.50
+    assert warp_a[2] == f"{np.mean([1, 1, 0.5, 0.5, 1, 1]):.3f}"
+    assert warp_a[3 + FEATURES.index("eye_left")] == "0.50"
+    assert by[("a → face", "J_gen")][3:] == ["1.00"] * 6
+    assert by[("a → face", "driver re-tracked")][2] == "0.900"
+    # a feature the actor's readings disagree on is n/a in every row of that pair
+    for row in ("J_gen", "warp", "driver re-tracked"):
+        assert by[("b → face", row)][3 + FEATURES.index("brow_left")] == "n/a"
+    assert by[("b → face", "reliability")][2] == ""  # no gain for the reliability row
+
+
+def test_means_agree_with_the_summary_and_skip_unscored_pairs(report):
+    means = {name: (gain, values) for name, gain, values in
+             carried_features.mean_rows(carried_features.pair_rows(report))}
+    assert "reliability" not in means
+    gain, values = means["warp"]
+    # the summary's expression gain: the mean over pairs of each pair's gain
+    assert gain == pytest.approx(np.mean([np.mean([1, 1, 0.5, 0.5, 1, 1]), 1.0]))
+    # the left eye over both pairs; a brow only where a pair scores it
+    assert values[FEATURES.index("eye_left")] == pytest.approx(0.75)
+    assert values[FEATURES.index("brow_left")] == pytest.approx(1.0)
+    assert means["driver re-tracked"][1][FEATURES.index("mouth_open")] == pytest.approx(0.85)
+
+
+def test_a_report_without_the_detail_shows_na_not_zero():
+    """An older report.json (no driver detail) or a pair the tracker lost: n/a, never 0."""
+    report = {"cross_reenactment": {"a__face": {"clip": "a", "portrait": "face",
+                                                "renderers": {"warp": {}}, "fused": {}}},
+              "temporal": {}}
+    _, rows = carried_features.table(report)
+    assert all(cell in ("n/a", "") for row in rows for cell in row[2:])
+    means = carried_features.mean_rows(carried_features.pair_rows(report))
+    assert all(math.isnan(gain) for _, gain, _ in means)
+
+
+def test_markdown_has_the_section(report):
+    minimal = {"meta": {"clips": ["a"], "portraits": ["face"], "max_frames": 10, "crop_size": 256,
+                        "fuser": "x", "created": "now"},
+               "summary": {"renderers": {}, "driver": {"temporal_ssim": 1.0, "jitter": 0.0},
+                           "fused": {}},
+               "self_reenactment": {}, "files": {}, **report}
+    for pair in minimal["cross_reenactment"].values():
+        pair["renderers"]["warp"].update(frames_rendered=1, identity_distance=0.1,
+                                         expression_error=0.01, retrack_rate=1.0)
+    for pair in minimal["temporal"].values():
+        pair["renderers"] = {"warp": {"temporal_ssim": 0.9, "jitter": 0.01}}
+        pair["driver"].update(temporal_ssim=0.9, jitter=0.01)
+    text = markdown(minimal)
+    assert "## Expression carried per pair and feature" in text
+    assert "| a → face | warp | 0.833 | 1.00 | 1.00 | 0.50 | 0.50 | 1.00 | 1.00 |" in text
