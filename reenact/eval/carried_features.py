@@ -12,7 +12,7 @@ reads the drawing short). This table puts the three readings side by side, per p
 - the driver re-tracked: the driver's own frames read as the outputs are
   (`carried_rows.driver_carried`): what a renderer that drew the real face would score;
 
-then, under the pairs, each row's mean over the pairs (features left out of a pair are left out
+and, above the pairs, each row's mean over the pairs (features left out of a pair are left out
 of its mean). A cell is left empty (n/a) where the feature is not scored on that pair: the actor
 barely moves it, or the actor's two readings of it disagree (the `reliability` row: the Pearson
 r of the live and the static reading, below `MIN_RELIABILITY` the feature is not scored in any
@@ -44,7 +44,7 @@ NOTE = (
     "asks for); a renderer's row below it is the drawing as the re-tracker reads it; 'driver "
     "re-tracked': the driver's own frames read as the outputs are (what the real face would "
     "score). reliability: the Pearson r of the actor's live and static readings of the feature; "
-    "below 0.5 the feature is not scored (n/a), nor where the actor barely moves it. The last "
+    "below 0.5 the feature is not scored (n/a), nor where the actor barely moves it. The first "
     "rows: each row's mean over the pairs.")
 
 
@@ -109,11 +109,11 @@ def _cell(value: float, digits: int = 2) -> str:
 
 
 def table(report: dict) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the per-feature table: every pair's rows, then the means over pairs."""
+    """(header, rows) of the per-feature table: the means over pairs, then every pair's rows."""
     header = ["pair", "row", "gain", *(FEATURE_LABELS[name] for name in FEATURES)]
     rows = pair_rows(report)
-    shown = [[pair, name, "" if name == RELIABILITY else _cell(_pair_gain(values), 3),
-              *(_cell(v) for v in values)] for pair, name, values in rows]
-    shown += [["mean over pairs", name, _cell(gain, 3), *(_cell(v) for v in values)]
-              for name, gain, values in mean_rows(rows)]
-    return header, shown
+    means = [["mean over pairs", name, _cell(gain, 3), *(_cell(v) for v in values)]
+             for name, gain, values in mean_rows(rows)]
+    return header, means + [
+        [pair, name, "" if name == RELIABILITY else _cell(_pair_gain(values), 3),
+         *(_cell(v) for v in values)] for pair, name, values in rows]
