@@ -16,7 +16,7 @@ from reenact.eval.renderers import IdentityRenderer
 from reenact.landmarks.tracker import FaceTracker
 from reenact.render.eyes import LOWER_LIDS, UPPER_LIDS
 from reenact.render.warp import WarpRenderer
-from reenact.tools.drawn_moves import MOVES, moved, read_moves
+from reenact.eval.move_sweep import MOVES, moved, read_moves
 
 
 @pytest.fixture(scope="module")

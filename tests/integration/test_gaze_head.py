@@ -402,7 +402,7 @@ def _drawn_sequence(target, moves):
     head motion but the pitch asked) and re-tracked: a list of (478,3) landmarks."""
     from reenact.pipeline.head_motion import HeadPose, turn_centre
     from reenact.render.warp import WarpRenderer
-    from reenact.tools.drawn_moves import moved
+    from reenact.eval.move_sweep import moved
 
     lm = target.landmarks_crop
     warp = WarpRenderer(size=SIZE)

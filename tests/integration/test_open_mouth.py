@@ -109,7 +109,7 @@ def test_a_yawn_opened_further_reads_wider(portraits_dir: Path) -> None:
     from reenact.landmarks.tracker import FaceTracker
     from reenact.pipeline.target import prepare_target
     from reenact.render.warp import WarpRenderer
-    from reenact.tools.drawn_moves import read_moves
+    from reenact.eval.move_sweep import read_moves
 
     config = load_config(None, [])
     target = prepare_target(str(portraits_dir / "lp_drv_d19.jpg"), config)

@@ -28,7 +28,7 @@ from reenact.render.mouth import (
     FLESH_BANDS, LEFT_CORNER, LOWER_INNER, RIGHT_CORNER, UPPER_INNER, MouthFiller, _lip_curve,
 )
 from reenact.render.warp import WarpRenderer
-from reenact.tools.drawn_moves import moved
+from reenact.eval.move_sweep import moved
 
 DROP = 0.2  # mouth widths
 BAND_OFF = 10.0  # grey levels a band may differ from the picture's own on average
