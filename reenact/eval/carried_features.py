@@ -18,6 +18,10 @@ barely moves it, or the actor's two readings of it disagree (the `reliability` r
 r of the live and the static reading, below `MIN_RELIABILITY` the feature is not scored in any
 row).
 
+`moves_table` is its companion: per portrait and renderer, how much of a known move drawn on
+the portrait's own face the re-tracker reads back (`reenact.eval.move_sweep`), the most a
+renderer's cell above can show on a pair onto that portrait.
+
 Reads what `reenact eval` writes: `cross_reenactment.<pair>.renderers.<name>.carried_detail
 .expression`, `cross_reenactment.<pair>.fused.expression_detail` and
 `temporal.<pair>.driver.expression_detail`, each {feature: {"gain", "reliability", ...}}.
@@ -117,3 +121,25 @@ def table(report: dict) -> tuple[list[str], list[list[str]]]:
     return header, means + [
         [pair, name, "" if name == RELIABILITY else _cell(_pair_gain(values), 3),
          *(_cell(v) for v in values)] for pair, name, values in rows]
+
+
+MOVES_NOTE = (
+    "Drawn moves read back (`reenact.eval.move_sweep`): each portrait's own neutral face with "
+    "one region moved by known amounts (upper lids by 0.1-0.2 of the eye's width, brows by "
+    "0.1-0.2 of their height, the jaw by 0.1-0.3 of the mouth's width, the mouth corners apart "
+    "or together by 0.1-0.2 of it), drawn by each renderer and re-tracked as the outputs are: "
+    "the change read over the change asked (1 = read as drawn; n/a: too little asked, or no "
+    "face found). A renderer's cell in the table above, on a pair onto this portrait, is held "
+    "to about this, whatever the fuser asks: the rest is the re-tracker's, not the drawing's.")
+
+
+def moves_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the drawn moves read back: per portrait and renderer, each
+    `move_sweep.SWEEP_GROUPS` group's ratio."""
+    from reenact.eval.move_sweep import SWEEP_GROUPS
+
+    rows = [[portrait, name, *(_cell(_finite(found["groups"].get(label)))
+                               for label, _, _ in SWEEP_GROUPS)]
+            for portrait, by_renderer in report.get("move_sweep", {}).items()
+            for name, found in by_renderer.items()]
+    return ["portrait", "renderer", *(label for label, _, _ in SWEEP_GROUPS)], rows

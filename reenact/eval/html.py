@@ -63,13 +63,19 @@ def _head_moved(report: dict) -> list[str]:
 
 
 def _carried_features(report: dict) -> list[str]:
-    """The expression carried per pair and feature (`reenact.eval.carried_features`)."""
+    """The expression carried per pair and feature, and the drawn moves read back
+    (`reenact.eval.carried_features`)."""
     if not report.get("cross_reenactment"):
         return []
     header, rows = carried_features.table(report)
-    return ["<h2>Expression carried per pair and feature</h2>",
-            table(header, rows, "carried-features"),
-            f'<p class="note">{html.escape(carried_features.NOTE)}</p>']
+    out = ["<h2>Expression carried per pair and feature</h2>",
+           table(header, rows, "carried-features"),
+           f'<p class="note">{html.escape(carried_features.NOTE)}</p>']
+    if report.get("move_sweep"):
+        header, rows = carried_features.moves_table(report)
+        out += ["<h2>Drawn moves read back</h2>", table(header, rows, "moves-read"),
+                f'<p class="note">{html.escape(carried_features.MOVES_NOTE)}</p>']
+    return out
 
 
 def report_html(report: dict) -> str:

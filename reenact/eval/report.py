@@ -291,6 +291,9 @@ def markdown(report: dict) -> str:
     if report.get("cross_reenactment"):
         lines += ["## Expression carried per pair and feature", "",
                   *_table(*carried_features.table(report)), "", carried_features.NOTE, ""]
+    if report.get("move_sweep"):
+        lines += ["## Drawn moves read back", "", *_table(*carried_features.moves_table(report)),
+                  "", carried_features.MOVES_NOTE, ""]
     lines += ["## Pictures", ""]
     for name, path in report["files"].items():
         lines += [f"**{name}**", "", f"![{name}]({path})", ""]

@@ -124,16 +124,17 @@ def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, c
 
 def _sweep_pass(inputs: EvalInputs, targets: list, config: Config,
                 renderers: list[EvalRenderer], fuser,
-                out_dir: Path) -> tuple[dict, dict, dict, dict]:
+                out_dir: Path) -> tuple[dict, dict, dict, dict, dict]:
     """The controlled sweeps: gaze and head, each {portrait: {renderer: `gaze_sweep.sweep_gaze` /
-    `head_sweep.sweep_head` without its pictures}}; the head-motion stage's moves, {portrait:
+    `head_sweep.sweep_head` without its pictures}}; the drawn moves read back, {portrait:
+    {renderer: `move_sweep.sweep_moves`}}; the head-motion stage's moves, {portrait:
     `head_shift.sweep_uncovered` without its pictures} (no renderer: the stage is the same for
     all); and {label: strip path} - a strip per sweep and portrait, a column per renderer (the
     moves: a row of moved heads)."""
-    from reenact.eval import gaze_sweep, head_shift, head_sweep
+    from reenact.eval import gaze_sweep, head_shift, head_sweep, move_sweep
     from reenact.landmarks.tracker import FaceTracker
 
-    found: dict = {"gaze": {}, "head": {}}
+    found: dict = {"gaze": {}, "head": {}, "moves": {}}
     strips: dict[str, Path] = {}
     passes = (("gaze", gaze_sweep.sweep_gaze, "eyes", [f"{a:+.2f}, {b:+.2f}"
                                                         for a, b in gaze_sweep.SWEEP]),
@@ -148,6 +149,9 @@ def _sweep_pass(inputs: EvalInputs, targets: list, config: Config,
                 columns = {n: result.pop(pictures) for n, result in out.items()}
                 strips[f"{kind} sweep: {name}"] = sample_strip(
                     columns, out_dir / "strips" / f"{kind}_sweep_{name}.png", row_labels=labels)
+            found["moves"][name] = {item.name: move_sweep.sweep_moves(target, item.renderer,
+                                                                      config, retracker)
+                                    for item in renderers}
     shifts = {}
     for target, name in zip(targets, inputs.portrait_names):
         shifts[name] = head_shift.sweep_uncovered(target)
@@ -156,7 +160,7 @@ def _sweep_pass(inputs: EvalInputs, targets: list, config: Config,
             strips[f"head moved: {name}"] = sample_strip(
                 dict(zip(head_shift.move_labels(), ([f] for f in frames))),
                 out_dir / "strips" / f"head_moved_{name}.png", tile=320)
-    return found["gaze"], found["head"], shifts, strips
+    return found["gaze"], found["head"], found["moves"], shifts, strips
 
 
 def _write_pictures(out_dir: Path, selfs: list[SelfResult], tracked: list[TrackedClip],
@@ -231,9 +235,10 @@ def _meta(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fus
 def build_report(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fuser,
                  selfs: list[SelfResult], crosses: list[CrossResult],
                  sweeps: dict | None = None, heads: dict | None = None,
-                 shifts: dict | None = None) -> dict:
+                 shifts: dict | None = None, moves: dict | None = None) -> dict:
     """The report as a dict (sections meta, self_reenactment, cross_reenactment, temporal,
-    gaze_sweep, head_sweep, head_moved, summary; `files` is filled in by the caller)."""
+    gaze_sweep, head_sweep, move_sweep, head_moved, summary; `files` is filled in by the
+    caller)."""
     paths = dict(zip(inputs.clip_names, inputs.clips))
     self_section = {r.clip: r.to_json(str(paths[r.clip])) for r in selfs}
     cross_section, temporal_section = {}, {}
@@ -248,6 +253,7 @@ def build_report(config: Config, inputs: EvalInputs, renderers: list[EvalRendere
         "temporal": temporal_section,
         "gaze_sweep": sweeps or {},
         "head_sweep": heads or {},
+        "move_sweep": moves or {},
         "head_moved": shifts or {},
         "summary": summarize(names, self_section, cross_section, temporal_section, sweeps,
                              heads),
@@ -277,11 +283,11 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     targets = [prepare_target(str(p), config) for p in inputs.portraits]  # no face: fail early
     tracked, selfs = _self_pass(inputs, config, renderers, fuser, progress)
     crosses = _cross_pass(inputs, tracked, targets, config, renderers, fuser, progress)
-    sweeps, heads, shifts, sweep_strips = _sweep_pass(inputs, targets, config, renderers, fuser,
-                                                      out_dir)
+    sweeps, heads, moves, shifts, sweep_strips = _sweep_pass(inputs, targets, config, renderers,
+                                                             fuser, out_dir)
     crops = {name: t.crop for t, name in zip(targets, inputs.portrait_names)}
     report = build_report(config, inputs, renderers, fuser, selfs, crosses, sweeps, heads,
-                          shifts)
+                          shifts, moves)
     report["files"] = _write_pictures(out_dir, selfs, tracked, crosses, crops)
     report["files"].update({k: str(p.relative_to(out_dir)) for k, p in sweep_strips.items()})
     json_path = atomic_write_json(out_dir / "report.json", report)

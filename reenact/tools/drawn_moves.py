@@ -1,7 +1,8 @@
 """Whether a move the renderer draws is read back: `python -m reenact.tools.drawn_moves P ...`.
 
-The moves and their reading are `reenact.eval.move_sweep`'s; this tool runs them on any
-portrait, on turned heads too, and writes the drawings out.
+The moves and their reading are `reenact.eval.move_sweep`'s, which `reenact eval` runs on its
+own portraits (report table "Drawn moves read back"); this tool runs them on any portrait, on
+turned heads too, and writes the drawings out.
 
 `reenact eval`'s cross-identity `expression_gain` re-tracks each output (MediaPipe, static mode,
 an open mouth tracked again) and regresses the re-tracked features on the driver's. A move the

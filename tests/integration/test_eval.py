@@ -18,6 +18,7 @@ import pytest
 
 from reenact.config import load_config
 from reenact.eval.temporal import jitter_on, longest_run
+from reenact.eval.move_sweep import MOVES
 from reenact.landmarks.expressiveness import FEATURES
 
 REENACT = [sys.executable, "-m", "reenact.cli.main"]
@@ -231,6 +232,23 @@ def test_expression_is_broken_down_per_pair_and_feature(evaluated):
     expected = report["summary"]["renderers"]["warp"]["expression_gain"]
     assert f"| {expected:.3f} |" in mean
     assert 'id="carried-features"' in (out / "report.html").read_text()
+
+
+def test_drawn_moves_are_read_back_per_portrait(evaluated):
+    """The reader's own limit on each portrait: known moves drawn on its face, re-tracked. The
+    unchanged portrait reads none of them; the warp reads a shut eye and a dropped jaw."""
+    out, report, text = evaluated
+    found = report["move_sweep"]["lp_s42"]
+    assert set(found) == set(RENDERERS)
+    for label, ratio in found["identity"]["groups"].items():
+        assert ratio is not None and abs(ratio) < 0.1, (label, ratio)
+    warp = found["warp"]["groups"]
+    assert warp["eyes closing"] > 0.4 and warp["jaw dropping"] > 0.6, warp
+    assert len(found["warp"]["moves"]) == sum(len(a) for _, a in MOVES.values())
+    assert "## Drawn moves read back" in text
+    row = next(r for r in text.splitlines() if r.startswith("| lp_s42 | warp |"))
+    assert f"| {warp['jaw dropping']:.2f} |" in row
+    assert 'id="moves-read"' in (out / "report.html").read_text()
 
 
 def test_markdown_table_lists_every_renderer(evaluated):

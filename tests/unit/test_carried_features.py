@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from reenact.eval import carried_features
+from reenact.eval.move_sweep import MIN_ASKED, Reading, group_ratios
 from reenact.eval.report import markdown
 from reenact.landmarks.expressiveness import FEATURES
 
@@ -93,3 +94,24 @@ def test_markdown_has_the_section(report):
     text = markdown(minimal)
     assert "## Expression carried per pair and feature" in text
     assert "| a → face | warp | 0.833 | 1.00 | 1.00 | 0.50 | 0.50 | 1.00 | 1.00 |" in text
+
+
+def test_drawn_moves_ratio_is_the_slope_through_zero_per_sign():
+    readings = [Reading("eyes", -0.2, -0.2, -0.18), Reading("eyes", -0.1, -0.1, -0.08),
+                Reading("eyes", 0.1, 0.1, 0.02), Reading("eyes", 0.2, 0.2, 0.04),
+                Reading("jaw", 0.1, 0.1, float("nan")), Reading("jaw", 0.2, 0.2, 0.2),
+                Reading("smile", -0.1, -MIN_ASKED / 2, 0.5)]
+    ratios = group_ratios(readings)
+    # closing and widening apart: a tracker that reads shut eyes but not wide ones shows it
+    assert ratios["eyes closing"] == pytest.approx((0.2 * 0.18 + 0.1 * 0.08) / 0.05)
+    assert ratios["eyes widening"] == pytest.approx(0.2)
+    assert ratios["jaw dropping"] == pytest.approx(1.0)  # the unread drawing left out
+    assert math.isnan(ratios["mouth narrowing"])  # too little asked
+    assert math.isnan(ratios["brows raised"])  # not drawn
+
+
+def test_moves_table_rows():
+    report = {"move_sweep": {"face": {"warp": {"groups": {"eyes widening": 0.2}}}}}
+    header, rows = carried_features.moves_table(report)
+    assert header[:3] == ["portrait", "renderer", "eyes closing"]
+    assert rows == [["face", "warp", "n/a", "0.20", *(["n/a"] * (len(header) - 4))]]
