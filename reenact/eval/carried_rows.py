@@ -63,10 +63,10 @@ def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target
 
 def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
                    actor_static: np.ndarray, actor_reread: np.ndarray) -> dict:
-    """The carried measures (`eval.viewer.carried`, of its detail the expression's per feature,
-    as `expression_detail`) of the driver's own
-    frames re-tracked in static mode, as the outputs are, against its live track: what a
-    renderer that drew the driver's real face would score, a reference for the renderers' rows.
+    """The carried measures (`eval.viewer.carried`; of its detail, the expression's per
+    feature, as `expression_detail`) of the driver's own frames re-tracked in static mode, as
+    the outputs are, against its live track: what a renderer that drew the driver's real face
+    would score, a reference for the renderers' rows.
     The two tracking modes and the face's own tracking noise keep it below 1 (a small, soft face
     most), so a portrait sharper than the driver can beat it; the expression features the two
     readings do not agree on are left out here as in every row (`reenact.metrics.expression`).
