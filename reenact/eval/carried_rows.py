@@ -43,6 +43,13 @@ def or_missing(found) -> np.ndarray:
     return np.array(found, np.float32)
 
 
+def _with_expression_detail(found: dict, drop: tuple[str, ...] = ()) -> dict:
+    """A reference row's carried measures (`eval.viewer.carried`'s) without its detail (and
+    `drop`), but for the expression's per feature, kept as `expression_detail`."""
+    return {k: v for k, v in found.items() if k != "carried_detail" and k not in drop} | {
+        "expression_detail": found.get("carried_detail", {}).get("expression", {})}
+
+
 def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
                   actor_reread: np.ndarray) -> dict:
     """The carried measures of J_gen itself (the fuser's landmarks on the re-tracked frames,
@@ -57,8 +64,7 @@ def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target
     consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1]
     found = _carried(clip, d.sampled, d.sampled_fused, d.sampled_fused, neutral, target,
                      actor_reread, consecutive)
-    return {k: v for k, v in found.items() if k not in ("carried_detail", "head_r")} | {
-        "expression_detail": found.get("carried_detail", {}).get("expression", {})}
+    return _with_expression_detail(found, drop=("head_r",))
 
 
 def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
@@ -86,8 +92,7 @@ def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
     # the IV gain needs an output read apart from the instrument; here the output *is* the
     # instrument (the static re-read), whose own noise is then in both of its covariances
     found["expression_gain_iv"] = float("nan")
-    return {k: v for k, v in found.items() if k != "carried_detail"} | {
-        "expression_detail": found.get("carried_detail", {}).get("expression", {})}
+    return _with_expression_detail(found)
 
 
 def reread_crop(actor_static: np.ndarray, size: int) -> np.ndarray:
