@@ -43,6 +43,18 @@ def or_missing(found) -> np.ndarray:
     return np.array(found, np.float32)
 
 
+def output_neutral(target) -> np.ndarray:
+    """(478,3) crop pixels: the face an output shows while the actor rests, which its expression
+    is measured from: the fuser's L_t (`Target.neutral`). For a portrait that wears an
+    expression (a grin, an open "O") that is its estimated neutral (`fusion.target_neutral`),
+    not the picture's landmarks: the live loop draws the estimate at rest and the actor's
+    deviation on top of it, over the estimate's region sizes. Measured from the picture instead,
+    a grinning target's mouth features were divided by its grin's width (tpsmm_source's 1.31 x
+    the estimate's) and read that much short, J_gen's own included. A portrait taken as it is
+    (no expression found in it, or `fusion.target_neutral: picture`) is its own landmarks."""
+    return target.neutral()
+
+
 def _with_expression_detail(found: dict, drop: tuple[str, ...] = ()) -> dict:
     """A reference row's carried measures (`eval.viewer.carried`'s) without its detail (and
     `drop`), but for the expression's per feature, kept as `expression_detail`."""
@@ -161,15 +173,15 @@ def _carried(clip: TrackedClip, frames: list[int], output_crop: list, output_fra
              consecutive: np.ndarray | None = None) -> dict:
     """`reenact.eval.viewer.carried` of one drive: the driver's live track vs the re-tracked
     output, over `frames` (the output's (478,3) crop / frame landmarks there); neutrals: the
-    driver's calibration median, the portrait's own landmarks; actor_reread: the driver's frames
-    re-tracked as the outputs are, in their aligned crops (`reread_crop`), which tells the
-    expression features the tracker reads on this driver from those it cannot; consecutive:
-    the actor's crop landmarks on consecutive frames (the gaze's tracking noise; None =
-    `frames` are)."""
+    driver's calibration median, the target's rest (`output_neutral`); actor_reread: the
+    driver's frames re-tracked as the outputs are, in their aligned crops (`reread_crop`), which
+    tells the expression features the tracker reads on this driver from those it cannot;
+    consecutive: the actor's crop landmarks on consecutive frames (the gaze's tracking noise;
+    None = `frames` are)."""
     from reenact.eval.viewer import carried
 
     if not frames:
         return {}
     return carried(clip.whole_crop[frames], clip.whole_frame[frames], neutral,
-                   np.stack(output_crop), np.stack(output_frame), target.landmarks_crop,
+                   np.stack(output_crop), np.stack(output_frame), output_neutral(target),
                    consecutive, actor_reread=actor_reread[frames])

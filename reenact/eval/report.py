@@ -69,7 +69,9 @@ VIEWER_COLUMNS = (
 
 VIEWER_NOTE = (
     "Carried (cross, each clip's live track vs the re-tracked output, each face relative to its "
-    "own neutral. Two reference rows: 'J_gen, before rendering' scores the fused landmarks "
+    "own neutral: the driver's calibrated one, the target's face at rest, which is its "
+    "estimated neutral where the picture wears an expression (fusion.target_neutral). Two "
+    "reference rows: 'J_gen, before rendering' scores the fused landmarks "
     "themselves, no picture drawn or re-tracked: what the fuser carries (gaze with "
     "stream.gaze_gain; no head r: the roll moves the head when compositing), so the "
     "renderers' shortfall from it is the drawing's and the re-tracking's; the last row "

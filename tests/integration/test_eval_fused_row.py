@@ -31,7 +31,8 @@ def _fused_row(track: np.ndarray, neutral: np.ndarray, drive: DriveResult) -> di
     clip = TrackedClip(name="lp_d9", path=Path("lp_d9.mp4"), fps=25.0, landmarks=track,
                        landmarks_crop=track, crops=np.zeros((len(track), 1, 1, 3), np.uint8),
                        valid=np.ones(len(track), bool))
-    return fused_carried(clip, drive, neutral, SimpleNamespace(landmarks_crop=neutral), track)
+    target = SimpleNamespace(landmarks_crop=neutral, neutral=lambda: neutral)
+    return fused_carried(clip, drive, neutral, target, track)
 
 
 def _scaled(track: np.ndarray, neutral: np.ndarray, scale: float) -> dict:
