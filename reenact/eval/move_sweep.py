@@ -2,14 +2,15 @@
 
 `reenact eval`'s cross-identity `expression_gain` regresses re-tracked outputs on the driver. A
 move the renderer draws but the re-tracker does not read back costs that gain though a viewer
-sees it, so the eval also draws known moves on each portrait's own neutral landmarks, one
-region at a time (`MOVES`: both upper lids opened or closed, both brows raised or lowered, the
-jaw dropped or raised, the mouth corners pulled apart or together; `moved`), reads each drawing
-back with the re-tracker the outputs get (`reenact.eval.cross_reenact.retrack_output`) and
-compares the change read with the change asked (`read_moves`). `sweep_moves` is the eval's
-pass (per portrait and renderer; report.json `move_sweep`), `SWEEP_GROUPS` its columns: each
-the least-squares slope through 0 of read on asked over that move's amounts of one sign (1.0:
-read as drawn), left out (NaN) where the asked change is under `MIN_ASKED`.
+sees it, so the eval also draws known moves on each portrait's face at rest (its own landmarks,
+or its estimated neutral where the picture wears an expression), one region at a time (`MOVES`:
+both upper lids opened or closed, both brows raised or lowered, the jaw dropped or raised, the
+mouth corners pulled apart or together; `moved`), reads each drawing back with the re-tracker
+the outputs get (`reenact.eval.cross_reenact.retrack_output`) and compares the change read with
+the change asked (`read_moves`). `sweep_moves` is the eval's pass (per portrait and renderer;
+report.json `move_sweep`), `SWEEP_GROUPS` its columns: each the least-squares slope through 0
+of read on asked over that move's amounts of one sign (1.0: read as drawn), left out (NaN) where
+the asked change is under `MIN_ASKED`.
 
 The same functions back `python -m reenact.tools.drawn_moves` (any portrait, with turns, and
 the drawings written out to look at). On `reenact eval -c eval`'s portraits (stop 75, warp /
@@ -90,13 +91,17 @@ class Reading:
 
 def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
                moves: dict | None = None, drawings: dict | None = None,
-               turn: tuple[float, float] = (0.0, 0.0)) -> list[Reading]:
+               turn: tuple[float, float] = (0.0, 0.0),
+               rest: np.ndarray | None = None) -> list[Reading]:
     """Draw each move with `renderer` (`set_target(crop, landmarks)`, `render(landmarks)`) and
     read it back with `reader(image) -> (478,3) | None`. crop: (S,S,3) uint8 target crop;
     neutral: (478,3) its landmarks; moves: {move: (feature indices, amounts)} (default `MOVES`);
     drawings: a dict the drawings are put in, by (move, amount), when given; turn: (pitch, yaw)
-    degrees the head is drawn turned by (module docstring), read with its pose undone."""
+    degrees the head is drawn turned by (module docstring), read with its pose undone; rest:
+    the (478,3) face the moves start from and are read against (None = `neutral`; the eval
+    gives the target's rest, `reenact.eval.carried_rows.output_neutral`)."""
     moves = MOVES if moves is None else moves
+    picture, neutral = neutral, (neutral if rest is None else np.asarray(rest, np.float32))
     pose, centre = HeadPose(pitch=float(turn[0]), yaw=float(turn[1])), turn_centre(neutral)
     turned = abs(pose.pitch) > 1e-3 or abs(pose.yaw) > 1e-3
 
@@ -104,7 +109,7 @@ def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
         face = np.asarray(landmarks, np.float32)[None]
         return relative_features(face, neutral)[0] if turned else relative(face, neutral)[0]
 
-    renderer.set_target(crop, neutral)
+    renderer.set_target(crop, picture)
     start = reader(np.array(renderer.render(pose.turn(neutral, centre)), copy=True))
     if start is None:
         return []
@@ -148,13 +153,16 @@ def group_ratios(readings: list[Reading]) -> dict[str, float]:
 
 
 def sweep_moves(target, renderer, config, retracker) -> dict:
-    """`MOVES` drawn on `target` (a PreparedTarget) by `renderer` and read back by `retracker`
-    (a static FaceTracker) as the eval reads its outputs: {"groups": `group_ratios`, "moves":
-    [{"move", "amount", "asked", "read"}] (NaN where no face was found)}."""
+    """`MOVES` drawn on `target` (a PreparedTarget) by `renderer` from the face the target
+    shows at rest (`output_neutral`: its estimated neutral where the picture wears an
+    expression, as the live loop draws it) and read back by `retracker` (a static FaceTracker)
+    as the eval reads its outputs: {"groups": `group_ratios`, "moves": [{"move", "amount",
+    "asked", "read"}] (NaN where no face was found)}."""
+    from reenact.eval.carried_rows import output_neutral
     from reenact.eval.cross_reenact import retrack_output
 
     readings = read_moves(renderer, lambda image: retrack_output(retracker, image, config),
-                          target.crop, target.landmarks_crop)
+                          target.crop, target.landmarks_crop, rest=output_neutral(target))
     return {"groups": group_ratios(readings),
             "moves": [{"move": r.move, "amount": r.amount, "asked": r.asked, "read": r.read}
                       for r in readings]}

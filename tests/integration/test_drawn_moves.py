@@ -146,3 +146,36 @@ def test_moves_drawn_on_a_turned_head_are_read_with_its_pose_undone(portrait):
     assert found[("jaw", 0.2)].ratio > 0.7
     assert found[("eyes", -0.2)].ratio > 0.5
 
+
+
+def test_a_grinning_targets_moves_start_from_its_rest(portraits_dir):
+    """tpsmm_source grins; the live loop draws it at rest as its estimated neutral (the grin
+    taken out: the mouth 1/1.31 as wide), so the eval's sweep (`sweep_moves`) draws its moves
+    from there and reads them against it: a smile drawn from the rest reads a mouth about as
+    much narrower than the same smile drawn from the picture's grin."""
+    from reenact.eval.cross_reenact import retrack_output
+    from reenact.eval.move_sweep import sweep_moves
+    from reenact.landmarks.expressiveness import features, relative
+    from reenact.pipeline.target import prepare_target
+
+    config = load_config("eval")
+    target = prepare_target(str(portraits_dir / "tpsmm_source.png"), config)
+    rest = target.neutral()
+    narrower = features(rest)[1] / features(target.landmarks_crop)[1]
+    assert narrower < 0.85
+    warp = WarpRenderer(size=config.renderer.size)
+    with FaceTracker(config.tracker, static=True) as tracker:
+        def reader(image):
+            return retrack_output(tracker, image, config)
+
+        width = {}
+        for start in (rest, None):
+            drawings: dict = {}
+            read_moves(warp, reader, target.crop, target.landmarks_crop, drawings=drawings,
+                       moves={"smile": ((1,), (0.1,))}, rest=start)
+            width[start is None] = features(reader(drawings[("smile", 0.1)]))[1]
+        swept = sweep_moves(target, warp, config, tracker)
+    assert width[False] / width[True] == pytest.approx(narrower, abs=0.06), (width, narrower)
+    smile = [m for m in swept["moves"] if m["move"] == "smile" and m["amount"] == 0.1][0]
+    assert smile["asked"] == pytest.approx(relative(moved(rest, "smile", 0.1)[None], rest)[0][1])
+    assert 0.5 < swept["groups"]["mouth widening"] < 1.3, swept["groups"]
