@@ -19,7 +19,7 @@ r of the live and the static reading, below `MIN_RELIABILITY` the feature is not
 row).
 
 `moves_table` is its companion: per portrait and renderer, how much of a known move drawn on
-the portrait's own face the re-tracker reads back (`reenact.eval.move_sweep`), the most a
+the portrait's face at rest the re-tracker reads back (`reenact.eval.move_sweep`), the most a
 renderer's cell above can show on a pair onto that portrait.
 
 Reads what `reenact eval` writes: `cross_reenactment.<pair>.renderers.<name>.carried_detail
@@ -124,7 +124,8 @@ def table(report: dict) -> tuple[list[str], list[list[str]]]:
 
 
 MOVES_NOTE = (
-    "Drawn moves read back (`reenact.eval.move_sweep`): each portrait's own neutral face with "
+    "Drawn moves read back (`reenact.eval.move_sweep`): each portrait's face at rest (its own "
+    "landmarks, or its estimated neutral where the picture wears an expression) with "
     "one region moved by known amounts (upper lids by 0.1-0.2 of the eye's width, brows by "
     "0.1-0.2 of their height, the jaw by 0.1-0.3 of the mouth's width, the mouth corners apart "
     "or together by 0.1-0.2 of it), drawn by each renderer and re-tracked as the outputs are: "
