@@ -37,6 +37,7 @@ from reenact.landmarks.expressiveness import FEATURES
 
 FUSED = "J_gen"
 DRIVER = "driver re-tracked"
+ALL_PAIRS = "all pairs"
 RELIABILITY = "reliability"
 FEATURE_LABELS = {"mouth_open": "mouth open", "mouth_width": "mouth width",
                   "eye_left": "left eye", "eye_right": "right eye",
@@ -66,18 +67,22 @@ def _gains(detail: dict, key: str = "gain") -> list[float]:
     return [_finite((detail or {}).get(name, {}).get(key)) for name in FEATURES]
 
 
-def pair_rows(report: dict) -> list[tuple[str, str, list[float]]]:
+def pair_rows(report: dict, key: str = "gain", *,
+              by: str = "pair") -> list[tuple[str, str, list[float]]]:
     """(pair label, row label, six feature slopes) for every pair: J_gen, each renderer, the
-    driver re-tracked, then the actor's reliability per feature."""
+    driver re-tracked, then the actor's reliability per feature. key: which slope of each
+    feature's detail ("gain", or a side's, `reenact.metrics.expression.SIDES`); by: "portrait"
+    labels each pair by its portrait alone (its rows then average over the clips)."""
     rows = []
-    for key, pair in report.get("cross_reenactment", {}).items():
-        label = f"{pair['clip']} → {pair['portrait']}"
+    for pair_key, pair in report.get("cross_reenactment", {}).items():
+        label = pair["portrait"] if by == "portrait" else f"{pair['clip']} → {pair['portrait']}"
         fused = pair.get("fused", {}).get("expression_detail", {})
-        rows.append((label, FUSED, _gains(fused)))
+        rows.append((label, FUSED, _gains(fused, key)))
         for name, found in pair["renderers"].items():
-            rows.append((label, name, _gains(found.get("carried_detail", {}).get("expression"))))
-        driver = report.get("temporal", {}).get(key, {}).get("driver", {})
-        rows.append((label, DRIVER, _gains(driver.get("expression_detail"))))
+            rows.append((label, name,
+                         _gains(found.get("carried_detail", {}).get("expression"), key)))
+        driver = report.get("temporal", {}).get(pair_key, {}).get("driver", {})
+        rows.append((label, DRIVER, _gains(driver.get("expression_detail"), key)))
         rows.append((label, RELIABILITY, _gains(fused, "reliability")))
     return rows
 
@@ -121,6 +126,65 @@ def table(report: dict) -> tuple[list[str], list[list[str]]]:
     return header, means + [
         [pair, name, "" if name == RELIABILITY else _cell(_pair_gain(values), 3),
          *(_cell(v) for v in values)] for pair, name, values in rows]
+
+
+SIDES_NOTE = (
+    "Each feature's two directions apart (`gain_below` / `gain_above` of "
+    "`reenact.metrics.expression`): the slope over the frames where the actor's feature lies "
+    "below its neutral (↓: an eye or the jaw closing, the mouth narrowing, a brow lowering), "
+    "then above it (↑: opening, widening, raising), through the neutral, where both faces rest "
+    "(1 = that direction carried whole). The table above has one slope over both, which hides "
+    "which direction falls short: a closing drawn whole beside a widening the re-tracker "
+    "barely reads, or an open-mouthed portrait that cannot be drawn closed, each score a "
+    "middling gain. A renderer's cell over J_gen's is the drawing's (and the re-tracker's) "
+    "share of that direction. 'all features': the mean over a pair's scored features, then "
+    "over the pairs; the rows below the means: each portrait's mean over the clips driving it. "
+    "n/a: the actor hardly went that way (root mean square under 0.02 of the region's size, "
+    "or fewer than 3 frames), or the feature is not scored. report.json has every pair's, in "
+    "each feature's detail.")
+
+
+def _side_rows(report: dict, by: str) -> list[tuple[str, str, list[float], list[float]]]:
+    """(group label, row label, the six features' below slopes, their above slopes), each
+    row's means over the group's pairs (`mean_rows`), groups in first-seen order; the first
+    number of each list is the mean over the features (`mean_rows`' gain). by: "all" (one
+    group, ALL_PAIRS) or "portrait"."""
+    from reenact.metrics.expression import SIDES
+
+    def rows_of(key: str) -> list[tuple[str, str, list[float]]]:
+        rows = pair_rows(report, key, by=by)
+        return [(ALL_PAIRS, n, v) for _, n, v in rows] if by == "all" else rows
+
+    out = []
+    below_rows, above_rows = (rows_of(key) for key in SIDES)
+    for group in dict.fromkeys(label for label, _, _ in below_rows):
+        means = [mean_rows([r for r in rows if r[0] == group])
+                 for rows in (below_rows, above_rows)]
+        for (name, below_all, below), (_, above_all, above) in zip(*means):
+            out.append((group, name, [below_all, *below], [above_all, *above]))
+    return out
+
+
+def has_sides(report: dict) -> bool:
+    """Whether any pair's detail has a side's slope (reports written before it have none: the
+    table is left out rather than shown as n/a throughout)."""
+    from reenact.metrics.expression import SIDES
+
+    return any(math.isfinite(v) for key in SIDES for _, name, values in pair_rows(report, key)
+               if name != RELIABILITY for v in values)
+
+
+def sides_table(report: dict) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of each feature's two directions: the means over all pairs, then per
+    portrait (SIDES_NOTE); each cell "below / above"."""
+    header = ["portrait", "row", "all features ↓ / ↑",
+              *(f"{FEATURE_LABELS[name]} ↓ / ↑" for name in FEATURES)]
+    rows = []
+    for by in ("all", "portrait"):
+        for group, name, below, above in _side_rows(report, by):
+            rows.append([group, name,
+                         *(f"{_cell(b)} / {_cell(a)}" for b, a in zip(below, above))])
+    return header, rows
 
 
 MOVES_NOTE = (

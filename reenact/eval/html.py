@@ -71,6 +71,11 @@ def _carried_features(report: dict) -> list[str]:
     out = ["<h2>Expression carried per pair and feature</h2>",
            table(header, rows, "carried-features"),
            f'<p class="note">{html.escape(carried_features.NOTE)}</p>']
+    if carried_features.has_sides(report):
+        header, rows = carried_features.sides_table(report)
+        out += ["<h2>Expression carried, each direction apart</h2>",
+                table(header, rows, "carried-sides"),
+                f'<p class="note">{html.escape(carried_features.SIDES_NOTE)}</p>']
     if report.get("move_sweep"):
         header, rows = carried_features.moves_table(report)
         out += ["<h2>Drawn moves read back</h2>", table(header, rows, "moves-read"),

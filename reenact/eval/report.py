@@ -293,6 +293,10 @@ def markdown(report: dict) -> str:
     if report.get("cross_reenactment"):
         lines += ["## Expression carried per pair and feature", "",
                   *_table(*carried_features.table(report)), "", carried_features.NOTE, ""]
+    if carried_features.has_sides(report):
+        lines += ["## Expression carried, each direction apart", "",
+                  *_table(*carried_features.sides_table(report)), "",
+                  carried_features.SIDES_NOTE, ""]
     if report.get("move_sweep"):
         lines += ["## Drawn moves read back", "", *_table(*carried_features.moves_table(report)),
                   "", carried_features.MOVES_NOTE, ""]

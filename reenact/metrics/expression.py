@@ -51,6 +51,14 @@ the two readers' disagreement alone (no expression at all) scored about the real
 `r_all` / `gain_all` keep the reading without this gate (every feature the actor moved), as
 reported before it.
 
+Each feature's two directions apart: `gain_below` and `gain_above` are its slope over the frames
+where the actor's feature lies below / above its neutral (`reenact.metrics.series.gain_sides`,
+one line bent at the neutral): an eye closing and widening, a mouth narrowing and widening, a jaw closing
+and dropping, a brow lowering and raising. One slope over both hides where a drawing falls
+short: an open-mouthed portrait that cannot be drawn closed, a widened eye the face mesh does
+not read, read beside a closing drawn whole, score a middling gain either way. They are per
+feature only, not in the means.
+
 `gain_iv` (given `actor_reread`) is the slope on the actor's *true* series rather than on its
 live reading: `reenact.metrics.series.gain_iv`, cov(output, reread) / cov(actor, reread), the
 second reading as the instrument. The live reading's noise, which pulls `gain` down for a
@@ -65,11 +73,13 @@ import numpy as np
 
 from reenact.landmarks.expressiveness import FEATURES, lift, relative
 from reenact.landmarks.head_pose import undo_pose
-from reenact.metrics.series import gain, gain_iv, nanmean, pearson_r
+from reenact.metrics.series import gain, gain_iv, gain_sides, nanmean, pearson_r
 
 MIN_ACTOR_STD = 0.02  # relative units: below this a feature did not move (tracker noise ~0.005)
 # test-retest r of the actor's two readings below which a feature is unreadable (module docstring)
 MIN_RELIABILITY = 0.5
+# each feature's two directions from the neutral (module docstring), `gain_sides`' two slopes
+SIDES = ("gain_below", "gain_above")
 
 
 def _checked(landmarks) -> np.ndarray:
@@ -127,9 +137,10 @@ def _readable(reliable: np.ndarray | None, index: int) -> bool:
 
 def _carried(a: np.ndarray, o: np.ndarray, b: np.ndarray | None = None) -> dict:
     """r and gain per feature of actor features `a` and output features `o` (T, 6), and their
-    means. Given `b`, the actor's features read a second time: each feature's reliability, a
-    feature `_readable` rejects gets NaN (left out of the means), and "gain_iv" (`gain_iv`, the
-    slope on the actor's true series) for the rest."""
+    means; per feature also "gain_below" / "gain_above" (`SIDES`). Given `b`, the actor's
+    features read a second time: each feature's reliability, a feature `_readable` rejects gets
+    NaN (left out of the means), and "gain_iv" (`gain_iv`, the slope on the actor's true
+    series) for the rest."""
     reliable = None if b is None else reliability(a, b)
     per = {}
     for i, name in enumerate(FEATURES):
@@ -139,6 +150,8 @@ def _carried(a: np.ndarray, o: np.ndarray, b: np.ndarray | None = None) -> dict:
             "gain": gain(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD) if scored else np.nan,
             "gain_iv": gain_iv(a[:, i], b[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD)
             if scored and b is not None else np.nan,
+            **dict(zip(SIDES, gain_sides(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD)
+                           if scored else (np.nan, np.nan))),
             "reliability": float("nan") if reliable is None else float(reliable[i])}
     return {name: nanmean(v[name] for v in per.values()) for name in ("r", "gain", "gain_iv")} \
         | {"features": per}

@@ -49,6 +49,36 @@ def gain(actor, output, *, min_actor_std: float) -> float:
     return float(np.dot(da, o - o.mean()) / np.dot(da, da))
 
 
+def gain_sides(actor, output, *, min_actor_std: float) -> tuple[float, float]:
+    """The slopes of output on actor below and above the actor's neutral (0): (below, above),
+    below for an eye closing, a mouth narrowing, a brow lowering, above for opening, widening,
+    raising (1.0: that direction drawn as far as the actor moves).
+
+    `gain` is one slope over both directions: a drawing that shows a closing whole but hardly
+    any widening scores about the mean of the two, and the report cannot say which is short.
+    Fitted together by least squares as one line bent at the actor's neutral,
+    output = c + below min(actor, 0) + above max(actor, 0): the kink is where both faces rest,
+    and the offset c is fitted with them, so an output read a little off its rest throughout
+    (the re-tracker's own offset on that picture) tilts neither slope. A side is NaN where
+    fewer than MIN_FRAMES frames lie on it or their root mean square is below `min_actor_std`
+    (the actor barely went that way; the other side is then a plain line). An output that does
+    not move (std below 1e-9) gives 0 on each side the actor went; NaN frames are left out."""
+    a, o = _pair(actor, output)
+    nan = float("nan")
+    parts = {}
+    for side, part in ((-1, np.minimum(a, 0.0)), (1, np.maximum(a, 0.0))):
+        on = a * side > 0
+        if on.sum() >= MIN_FRAMES and np.sqrt(np.mean(a[on] ** 2)) >= min_actor_std:
+            parts[side] = part
+    if not parts:
+        return nan, nan
+    if o.std() < _FLAT:
+        return tuple(0.0 if side in parts else nan for side in (-1, 1))
+    design = np.stack([np.ones_like(a), *parts.values()], axis=1)
+    slopes = dict(zip(parts, np.linalg.lstsq(design, o, rcond=None)[0][1:]))
+    return tuple(float(slopes[side]) if side in slopes else nan for side in (-1, 1))
+
+
 def gain_iv(actor, reread, output, *, min_actor_std: float) -> float:
     """The slope of output on the actor's *true* series, from two readings of the actor:
     cov(output, reread) / cov(actor, reread), the instrumental-variable (two-stage least

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -232,6 +233,39 @@ def test_expression_is_broken_down_per_pair_and_feature(evaluated):
     expected = report["summary"]["renderers"]["warp"]["expression_gain"]
     assert f"| {expected:.3f} |" in mean
     assert 'id="carried-features"' in (out / "report.html").read_text()
+
+
+def test_expression_is_broken_down_per_direction(evaluated):
+    """Each feature's two directions apart (`gain_below` / `gain_above`) in every reading's
+    detail; the table's warp cells over all pairs are report.json's means over the pairs."""
+    from reenact.metrics.expression import SIDES
+
+    out, report, text = evaluated
+    pairs = report["cross_reenactment"].values()
+    for pair in pairs:
+        for detail in (pair["fused"]["expression_detail"],
+                       pair["renderers"]["warp"]["carried_detail"]["expression"]):
+            assert all(set(SIDES) <= set(detail[name]) for name in FEATURES)
+    assert "## Expression carried, each direction apart" in text
+    line = next(row for row in text.splitlines() if row.startswith("| all pairs | warp |"))
+    cells = [c.strip() for c in line.strip("|").split("|")][3:]
+    seen = 0
+    for name, cell in zip(FEATURES, cells):
+        means = []
+        for key in SIDES:
+            values = [p["renderers"]["warp"]["carried_detail"]["expression"][name][key]
+                      for p in pairs]
+            finite = [v for v in values if v is not None]
+            means.append(f"{np.mean(finite):.2f}" if finite else "n/a")
+            seen += bool(finite)
+        assert cell == " / ".join(means), (name, cell, means)
+    assert seen >= 3  # the actors of these clips close and open their eyes and mouths
+    # the unchanged portrait follows no direction; the warp follows the eyes' closing
+    identity = next(row for row in text.splitlines() if row.startswith("| all pairs | identity |"))
+    assert all(abs(float(v)) < 0.2 for v in re.findall(r"-?\d+\.\d+", identity))
+    eye = cells[FEATURES.index("eye_left")]
+    assert float(eye.split(" / ")[0]) > 0.5, eye
+    assert 'id="carried-sides"' in (out / "report.html").read_text()
 
 
 def test_drawn_moves_are_read_back_per_portrait(evaluated):

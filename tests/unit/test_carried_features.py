@@ -115,3 +115,53 @@ def test_moves_table_rows():
     header, rows = carried_features.moves_table(report)
     assert header[:3] == ["portrait", "renderer", "eyes closing"]
     assert rows == [["face", "warp", "n/a", "0.20", *(["n/a"] * (len(header) - 4))]]
+
+
+def _sided(below, above) -> dict:
+    return {name: {"gain": 0.5 * (b + a), "gain_below": b, "gain_above": a, "reliability": 0.95}
+            for name, b, a in zip(FEATURES, below, above)}
+
+
+def test_sides_table_tells_the_direction_that_falls_short():
+    """Each feature's two directions apart: a portrait whose mouth cannot be drawn closed shows
+    its warp's mouth-opening cell low below and whole above, per portrait and over all pairs;
+    a report without the sides has no such table (not a table of n/a)."""
+    nan = float("nan")
+    whole = [1.0] * 6
+    stuck = [0.2, 1.0, 1.0, 1.0, 1.0, 1.0]  # the mouth's closing barely drawn
+    report = {"cross_reenactment": {}, "temporal": {}}
+    for clip in ("a", "b"):
+        for portrait, drawn_below in (("yawn", stuck), ("closed", whole)):
+            key = f"{clip}__{portrait}"
+            report["cross_reenactment"][key] = {
+                "clip": clip, "portrait": portrait, "fused": {"expression_detail":
+                                                              _sided(whole, whole)},
+                "renderers": {"warp": {"carried_detail": {"expression": _sided(
+                    drawn_below, [0.9, 0.6, nan, nan, 1.0, 1.0])}}}}
+            report["temporal"][key] = {"driver": {"expression_detail": _sided(whole, whole)}}
+    assert carried_features.has_sides(report)
+    header, rows = carried_features.sides_table(report)
+    assert header[2] == "all features ↓ / ↑" and len(header) == 3 + len(FEATURES)
+    by = {(r[0], r[1]): r for r in rows}
+    mouth_open = 3 + FEATURES.index("mouth_open")
+    assert by[("yawn", "warp")][mouth_open] == "0.20 / 0.90"
+    assert by[("closed", "warp")][mouth_open] == "1.00 / 0.90"
+    assert by[("all pairs", "warp")][mouth_open] == "0.60 / 0.90"
+    assert by[("all pairs", "J_gen")][mouth_open] == "1.00 / 1.00"
+    # the eyes: not widened on any pair (n/a), closed whole
+    assert by[("all pairs", "warp")][3 + FEATURES.index("eye_left")] == "1.00 / n/a"
+    # all features: the mean over a pair's scored features, then over the pairs
+    below_yawn = np.mean(stuck)
+    above = np.mean([0.9, 0.6, 1.0, 1.0])
+    assert by[("yawn", "warp")][2] == f"{below_yawn:.2f} / {above:.2f}"
+    assert [r[0] for r in rows] == ["all pairs"] * 3 + ["yawn"] * 3 + ["closed"] * 3
+
+    for pair in report["cross_reenactment"].values():  # an older report: no sides at all
+        for detail in (pair["fused"]["expression_detail"],
+                       pair["renderers"]["warp"]["carried_detail"]["expression"]):
+            for feature in detail.values():
+                del feature["gain_below"], feature["gain_above"]
+    for pair in report["temporal"].values():
+        for feature in pair["driver"]["expression_detail"].values():
+            del feature["gain_below"], feature["gain_above"]
+    assert not carried_features.has_sides(report)

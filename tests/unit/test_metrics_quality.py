@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reenact.metrics.haarpsi import haarpsi
-from reenact.metrics.series import gain, gain_iv, pearson_r
+from reenact.metrics.series import gain, gain_iv, gain_sides, pearson_r
 from reenact.metrics.sharpness import eye_boxes, hf_energy, mouth_box, sharpness_ratio
 
 
@@ -105,3 +105,31 @@ def test_iv_gain_rules():
     assert np.isnan(gain_iv(actor, gappy, output, min_actor_std=0.01))
     with pytest.raises(ValueError, match="lengths differ"):
         gain_iv(actor, reread[:10], output, min_actor_std=0.01)
+
+
+def test_side_gains_tell_the_two_directions_apart():
+    """gain_sides: a drawing that closes whole but widens at a third reads 1 below the neutral
+    and 1/3 above it, where one slope reads about 0.66 either way; an output that cannot go
+    below its rest (a mouth that cannot be drawn closed) reads 0 below and whole above; an
+    output read off its rest throughout (a re-tracker's offset) tilts neither side."""
+    rng = np.random.default_rng(2)
+    actor = rng.uniform(-0.3, 0.3, 200)
+    half_wide = np.where(actor < 0, actor, actor / 3)
+    assert 0.6 < gain(actor, half_wide, min_actor_std=0.02) < 0.72
+    assert gain_sides(actor, half_wide, min_actor_std=0.02) == pytest.approx((1.0, 1 / 3))
+    stuck = np.maximum(actor, 0.0)
+    assert gain_sides(actor, stuck, min_actor_std=0.02) == pytest.approx((0.0, 1.0), abs=1e-9)
+    assert gain_sides(actor, half_wide + 0.05, min_actor_std=0.02) == pytest.approx((1.0, 1 / 3))
+    # an output that follows nothing but reads off its rest, with noise: about 0 both ways
+    still = 0.04 + rng.normal(0, 0.01, 200)
+    assert np.allclose(gain_sides(actor, still, min_actor_std=0.02), 0.0, atol=0.05)
+    # the rules: a frozen output 0, a side the actor hardly went NaN, NaN frames left out
+    assert gain_sides(actor, np.full(200, 0.4), min_actor_std=0.02) == (0.0, 0.0)
+    below, above = gain_sides(np.abs(actor), np.abs(actor), min_actor_std=0.02)
+    assert np.isnan(below) and above == pytest.approx(1.0)
+    assert np.isnan(gain_sides(actor * 0.05, actor, min_actor_std=0.02)).all()
+    gappy = half_wide.copy()
+    gappy[actor > 0] = np.nan
+    below, above = gain_sides(actor, gappy, min_actor_std=0.02)
+    assert below == pytest.approx(1.0) and np.isnan(above)
+    assert np.isnan(gain_sides(actor[:2], actor[:2], min_actor_std=0.02)).all()
