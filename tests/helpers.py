@@ -74,6 +74,25 @@ def open_mouth_actor(clips_dir: Path, clip: str, *, frames: int,
     return {"source": tracked[int(np.argmax(opening))], "neutral": neutral, "target": other}
 
 
+def reenactor(config, target, *, renderer=None, source_neutral: np.ndarray | None = None,
+              target_video=None):
+    """A real `Reenactor` (the live path) for `config` on `target`: a PreparedTarget, or a
+    picture's path (prepared with `config`). renderer: a built one (None: the config's);
+    the fuser is always the config's; source_neutral, target_video: as `Reenactor`'s."""
+    from reenact.fusion import build_fuser
+    from reenact.pipeline.reenactor import Reenactor
+    from reenact.pipeline.target import prepare_target
+    from reenact.pipeline.timing import StageTimer
+    from reenact.render import build_renderer
+
+    if isinstance(target, (str, Path)):
+        target = prepare_target(str(target), config)
+    return Reenactor(config=config, target=target, fuser=build_fuser(config),
+                     renderer=renderer if renderer is not None else build_renderer(config),
+                     timer=StageTimer(), source_neutral=source_neutral,
+                     target_video=target_video)
+
+
 def live_fused(clip: Path, portrait: Path, frames: int, fps: float,
                settings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`clip`'s first `frames` frames drive `portrait` through the live path (the warp, the

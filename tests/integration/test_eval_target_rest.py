@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.helpers import aligned_actor
+from tests.helpers import aligned_actor, reenactor
 
 SIZE = 256
 MOUTH = ("mouth_open", "mouth_width")
@@ -22,17 +22,10 @@ MOUTH = ("mouth_open", "mouth_width")
 
 def _reenactor(path: Path, neutral: np.ndarray):
     from reenact.config import load_config
-    from reenact.fusion import build_fuser
-    from reenact.pipeline.reenactor import Reenactor
-    from reenact.pipeline.target import prepare_target
-    from reenact.pipeline.timing import StageTimer
-    from reenact.render import build_renderer
 
     config = load_config("eval", ["renderer.kind=warp", "smoothing.enabled=false",
                                   "stream.head_motion=off"])
-    return Reenactor(config=config, target=prepare_target(str(path), config),
-                     fuser=build_fuser(config), renderer=build_renderer(config),
-                     timer=StageTimer(), source_neutral=neutral)
+    return reenactor(config, path, source_neutral=neutral)
 
 
 def _mouth_gains(actor, neutral, fused, rest) -> dict[str, float]:

@@ -24,6 +24,7 @@ from reenact.eval.clips import iter_frames, track_clip
 from reenact.eval.cross_reenact import carried_sample
 from reenact.landmarks.tracker import FaceTracker
 from reenact.metrics.head import head_step_excess, largest_step
+from tests.helpers import reenactor
 
 
 def _config(*overrides: str):
@@ -65,26 +66,21 @@ def test_head_step_excess_is_zero_for_the_actor_and_sees_one_turned_frame(clips_
 
 def test_background_change_is_zero_for_the_pipeline_and_sees_a_4_px_shift(
         clips_dir: Path, portraits_dir: Path):
-    from reenact.fusion import build_fuser
-    from reenact.pipeline.reenactor import Reenactor
     from reenact.pipeline.target import prepare_target
-    from reenact.pipeline.timing import StageTimer
-    from reenact.render import build_renderer
 
     config = _config("stream.head_motion=full", "stream.neutral_frames=4")
     target = prepare_target(str(portraits_dir / "sadtalker_people_0.png"), config)
     background = head_reach(target)
     assert 0.2 < background.mean() < 0.8  # a real background, and a real head left out
-    reenactor = Reenactor(config=config, target=target, fuser=build_fuser(config),
-                          renderer=build_renderer(config), timer=StageTimer())
+    live = reenactor(config, target)
     outputs = []
     try:
         for index, image in enumerate(iter_frames(clips_dir / "lp_d9.mp4", 24)):
-            frame = reenactor.process(image, index / 30.0, None)
+            frame = live.process(image, index / 30.0, None)
             if frame.fused is not None:
                 outputs.append(frame.output.copy())
     finally:
-        reenactor.close()
+        live.close()
     assert len(outputs) >= 15
     assert max(np.abs(o.astype(int) - target.frame).max() for o in outputs) > 30  # rendered
     kept = [background_change(o, target.frame, background) for o in outputs]

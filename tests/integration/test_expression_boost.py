@@ -12,24 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.helpers import reenactor
+
 FRAMES = 330
 EVERY = 6  # re-track every 6th frame from the first rendered one: ~50 frames
 
 
 def _run(clip: Path, portrait: Path, *overrides: str):
     from reenact.config import load_config
-    from reenact.fusion import build_fuser
     from reenact.landmarks.tracker import FaceTracker
-    from reenact.pipeline.reenactor import Reenactor
     from reenact.pipeline.target import prepare_target
-    from reenact.pipeline.timing import StageTimer
-    from reenact.render import build_renderer
     from reenact.video import read_frames
 
     config = load_config(None, ["renderer.kind=warp", *overrides])
     target = prepare_target(str(portrait), config)
-    r = Reenactor(config=config, target=target, fuser=build_fuser(config),
-                  renderer=build_renderer(config), timer=StageTimer())
+    r = reenactor(config, target)
     fused, read = [], []
     try:
         with FaceTracker(config.tracker, static=True) as tracker:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from reenact.landmarks.head_pose import eye_openness, gaze, head_angles
-from tests.helpers import aligned_actor, decode_rgb, look
+from tests.helpers import aligned_actor, decode_rgb, look, reenactor
 
 SIZE = 256
 ROLL_FRAMES = 200
@@ -30,14 +30,7 @@ def _still_config():
 
 
 def _reenactor(target, config, renderer=None, source_neutral=None):
-    from reenact.fusion import build_fuser
-    from reenact.pipeline.reenactor import Reenactor
-    from reenact.pipeline.timing import StageTimer
-    from reenact.render import build_renderer
-
-    return Reenactor(config=config, target=target, fuser=build_fuser(config),
-                     renderer=renderer or build_renderer(config), timer=StageTimer(),
-                     source_neutral=source_neutral)
+    return reenactor(config, target, renderer=renderer, source_neutral=source_neutral)
 
 
 def _render(r, landmarks: np.ndarray) -> np.ndarray:

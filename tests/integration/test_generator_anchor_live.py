@@ -11,21 +11,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tests.helpers import reenactor
+
 FRAMES = 60
 
 
 def _outputs(clip: Path, portrait: Path, *overrides: str) -> list[np.ndarray]:
     from reenact.config import load_config
-    from reenact.fusion import build_fuser
-    from reenact.pipeline.reenactor import Reenactor
-    from reenact.pipeline.target import prepare_target
-    from reenact.pipeline.timing import StageTimer
-    from reenact.render import build_renderer
     from reenact.video import read_frames
 
     config = load_config(None, ["renderer.backend=torch", *overrides])
-    r = Reenactor(config=config, target=prepare_target(str(portrait), config),
-                  fuser=build_fuser(config), renderer=build_renderer(config), timer=StageTimer())
+    r = reenactor(config, portrait)
     out = []
     try:
         for index, image in enumerate(read_frames(clip, FRAMES)):

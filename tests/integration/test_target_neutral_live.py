@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from reenact.landmarks.open_mouth import mouth_opening as mouth_open
-from tests.helpers import aligned_actor
+from tests.helpers import aligned_actor, reenactor
 
 SIZE = 256
 
@@ -34,15 +34,7 @@ def _actor(clips_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def _reenactor(target_path: Path, config, neutral: np.ndarray):
-    from reenact.fusion import build_fuser
-    from reenact.pipeline.reenactor import Reenactor
-    from reenact.pipeline.target import prepare_target
-    from reenact.pipeline.timing import StageTimer
-    from reenact.render import build_renderer
-
-    return Reenactor(config=config, target=prepare_target(str(target_path), config),
-                     fuser=build_fuser(config), renderer=build_renderer(config),
-                     timer=StageTimer(), source_neutral=neutral)
+    return reenactor(config, target_path, source_neutral=neutral)
 
 
 def _opened(r, frames: list[np.ndarray]) -> list[float]:

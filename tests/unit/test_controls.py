@@ -10,6 +10,8 @@ import pytest
 from reenact.stream.control_server import ControlServer
 from reenact.stream.controls import HOTKEYS, Controls
 
+from tests.helpers import reenactor
+
 
 @pytest.fixture(scope="module")
 def target():
@@ -22,15 +24,9 @@ def target():
 def make_reenactor(target, source_neutral=None):
     """A real Reenactor on the built-in target, with the warp renderer."""
     from reenact.config import load_config
-    from reenact.fusion import build_fuser
-    from reenact.pipeline.reenactor import Reenactor
-    from reenact.pipeline.timing import StageTimer
-    from reenact.render import build_renderer
 
     config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
-    return Reenactor(config=config, target=target, fuser=build_fuser(config),
-                     renderer=build_renderer(config), timer=StageTimer(),
-                     source_neutral=source_neutral)
+    return reenactor(config, target, source_neutral=source_neutral)
 
 
 def test_hotkeys_map_to_actions(target):
