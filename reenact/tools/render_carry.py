@@ -48,10 +48,13 @@ def carry(renderer, tracker, pairs, *, scale: float = 1.0, boost=None) -> dict[s
     on the drive itself).
     Returns {feature: slope} (NaN where the drive did not move the feature), "smile_lift" (the
     mouth corners' rise, `reenact.metrics.expression.smile_lift`, read the same way),
-    "eyes_closing" / "eyes_widening" (`eye_ratios`) and "frames".
+    "eyes_closing" / "eyes_widening" (`eye_ratios`), "frames", and "sides": {feature and
+    "smile_lift": (below, above)}, each direction's slope apart (`gain_sides`, bent at the
+    neutral, as `reenact eval`'s "each direction apart" table).
     """
     from reenact.landmarks.expressiveness import FEATURES, relative  # noqa: PLC0415
-    from reenact.metrics.expression import smile_lift  # noqa: PLC0415
+    from reenact.metrics.expression import MIN_ACTOR_STD, smile_lift  # noqa: PLC0415
+    from reenact.metrics.series import gain_sides  # noqa: PLC0415
 
     asked, seen = [], []
     for crop, neutral, expressions in pairs:
@@ -75,6 +78,8 @@ def carry(renderer, tracker, pairs, *, scale: float = 1.0, boost=None) -> dict[s
             else float("nan")
     eyes = [FEATURES.index("eye_left"), FEATURES.index("eye_right")]
     out.update(eye_ratios(a[:, eyes].ravel(), o[:, eyes].ravel()))
+    out["sides"] = {name: gain_sides(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD)
+                    for i, name in enumerate(names)}
     return out
 
 
@@ -171,9 +176,12 @@ def main(argv: list[str] | None = None) -> int:
             row = carry(item.renderer, tracker, pairs, scale=args.scale, boost=boost)
             frames, lift = int(row.pop("frames")), row.pop("smile_lift")
             closing, widening = row.pop("eyes_closing"), row.pop("eyes_widening")
+            sides = row.pop("sides")
             print(f"{item.name:18s} " + " ".join(f"{k} {v:.2f}" for k, v in row.items())
                   + f"  mean {np.nanmean(list(row.values())):.2f}  smile_lift {lift:.2f}"
                   + f"  eyes closing {closing:.2f} widening {widening:.2f} ({frames} {unit})")
+            print(f"{'':18s} below / above: " + " ".join(
+                f"{k} {b:.2f} / {a:.2f}" for k, (b, a) in sides.items()))
     return 0
 
 

@@ -65,6 +65,26 @@ def test_the_eyes_closing_follows_the_drawn_amount(setup):
     assert abs(still) < 0.15
 
 
+def test_each_direction_is_read_apart(setup):
+    """carry's "sides": each feature's slope below and above the neutral (`gain_sides`); the
+    unchanged target none, the warp about half or more of a mouth's opening and most of an
+    eye's closing, and a warp drawing half of each move about half of those."""
+    config, pairs, tracker = setup
+    full = carry(WarpRenderer(size=config.renderer.size), tracker, pairs)["sides"]
+    half = carry(_Half(config.renderer.size), tracker, pairs)["sides"]
+    still = carry(IdentityRenderer(size=config.renderer.size), tracker, pairs)["sides"]
+    assert set(full) >= {"mouth_open", "eye_left", "eye_right", "smile_lift"}
+    # ten stills of two people: only the directions most of them move are tested (a side
+    # that two or three stills reach is a fit through each person's own re-tracking offset)
+    assert abs(still["mouth_open"][1]) < 0.15, still
+    assert abs(still["eye_left"][0]) < 0.15 and abs(still["eye_right"][0]) < 0.15, still
+    assert full["mouth_open"][1] > 0.45, full  # the Yale mouths open (happy, surprised)
+    closing = np.nanmean([full["eye_left"][0], full["eye_right"][0]])
+    assert closing > 0.6, full  # sleepy, wink
+    assert 0.3 < half["mouth_open"][1] / full["mouth_open"][1] < 0.7, (half, full)
+    assert 0.3 < np.nanmean([half["eye_left"][0], half["eye_right"][0]]) / closing < 0.75
+
+
 def test_eye_ratios_split_closing_from_widening():
     from reenact.tools.render_carry import eye_ratios
 
