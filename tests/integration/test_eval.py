@@ -280,7 +280,8 @@ def test_drawn_moves_are_read_back_per_portrait(evaluated):
     assert warp["eyes closing"] > 0.4 and warp["jaw dropping"] > 0.6, warp
     assert len(found["warp"]["moves"]) == sum(len(a) for _, a in MOVES.values())
     assert "## Drawn moves read back" in text
-    row = next(r for r in text.splitlines() if r.startswith("| lp_s42 | warp |"))
+    section = text.split("## Drawn moves read back", 1)[1]
+    row = next(r for r in section.splitlines() if r.startswith("| lp_s42 | warp |"))
     assert f"| {warp['jaw dropping']:.2f} |" in row
     assert 'id="moves-read"' in (out / "report.html").read_text()
 
