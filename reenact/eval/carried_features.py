@@ -71,11 +71,13 @@ def pair_rows(report: dict, key: str = "gain", *,
               by: str = "pair") -> list[tuple[str, str, list[float]]]:
     """(pair label, row label, six feature slopes) for every pair: J_gen, each renderer, the
     driver re-tracked, then the actor's reliability per feature. key: which slope of each
-    feature's detail ("gain", or a side's, `reenact.metrics.expression.SIDES`); by: "portrait"
-    labels each pair by its portrait alone (its rows then average over the clips)."""
+    feature's detail ("gain", or a side's, `reenact.metrics.expression.SIDES`); by: how each
+    pair is labelled, "pair" (clip → portrait), "portrait" (its rows then average over the
+    clips, `mean_rows`) or "all" (ALL_PAIRS: over every pair)."""
     rows = []
     for pair_key, pair in report.get("cross_reenactment", {}).items():
-        label = pair["portrait"] if by == "portrait" else f"{pair['clip']} → {pair['portrait']}"
+        label = {"pair": f"{pair['clip']} → {pair['portrait']}", "portrait": pair["portrait"],
+                 "all": ALL_PAIRS}[by]
         fused = pair.get("fused", {}).get("expression_detail", {})
         rows.append((label, FUSED, _gains(fused, key)))
         for name, found in pair["renderers"].items():
@@ -132,8 +134,9 @@ SIDES_NOTE = (
     "Each feature's two directions apart (`gain_below` / `gain_above` of "
     "`reenact.metrics.expression`): the slope over the frames where the actor's feature lies "
     "below its neutral (↓: an eye or the jaw closing, the mouth narrowing, a brow lowering), "
-    "then above it (↑: opening, widening, raising), through the neutral, where both faces rest "
-    "(1 = that direction carried whole). The table above has one slope over both, which hides "
+    "then above it (↑: opening, widening, raising), fitted together as one line bent at the "
+    "neutral, where both faces rest, with an offset so a picture read a little off its rest "
+    "tilts neither (1 = that direction carried whole). The table above has one slope over both, which hides "
     "which direction falls short: a closing drawn whole beside a widening the re-tracker "
     "barely reads, or an open-mouthed portrait that cannot be drawn closed, each score a "
     "middling gain. A renderer's cell over J_gen's is the drawing's (and the re-tracker's) "
@@ -147,16 +150,12 @@ SIDES_NOTE = (
 def _side_rows(report: dict, by: str) -> list[tuple[str, str, list[float], list[float]]]:
     """(group label, row label, the six features' below slopes, their above slopes), each
     row's means over the group's pairs (`mean_rows`), groups in first-seen order; the first
-    number of each list is the mean over the features (`mean_rows`' gain). by: "all" (one
-    group, ALL_PAIRS) or "portrait"."""
+    number of each list is the mean over the features (`mean_rows`' gain). by: as
+    `pair_rows`' ("all" or "portrait")."""
     from reenact.metrics.expression import SIDES
 
-    def rows_of(key: str) -> list[tuple[str, str, list[float]]]:
-        rows = pair_rows(report, key, by=by)
-        return [(ALL_PAIRS, n, v) for _, n, v in rows] if by == "all" else rows
-
     out = []
-    below_rows, above_rows = (rows_of(key) for key in SIDES)
+    below_rows, above_rows = (pair_rows(report, key, by=by) for key in SIDES)
     for group in dict.fromkeys(label for label, _, _ in below_rows):
         means = [mean_rows([r for r in rows if r[0] == group])
                  for rows in (below_rows, above_rows)]

@@ -53,11 +53,11 @@ reported before it.
 
 Each feature's two directions apart: `gain_below` and `gain_above` are its slope over the frames
 where the actor's feature lies below / above its neutral (`reenact.metrics.series.gain_sides`,
-one line bent at the neutral): an eye closing and widening, a mouth narrowing and widening, a jaw closing
-and dropping, a brow lowering and raising. One slope over both hides where a drawing falls
-short: an open-mouthed portrait that cannot be drawn closed, a widened eye the face mesh does
-not read, read beside a closing drawn whole, score a middling gain either way. They are per
-feature only, not in the means.
+one line bent at the neutral): an eye closing and widening, a mouth narrowing and widening, a
+jaw closing and dropping, a brow lowering and raising. One slope over both hides where a drawing
+falls short: an open-mouthed portrait that cannot be drawn closed, a widened eye the face mesh
+does not read, read beside a closing drawn whole, score a middling gain either way. They are
+per feature only, not in the means.
 
 `gain_iv` (given `actor_reread`) is the slope on the actor's *true* series rather than on its
 live reading: `reenact.metrics.series.gain_iv`, cov(output, reread) / cov(actor, reread), the

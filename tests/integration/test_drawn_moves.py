@@ -147,7 +147,6 @@ def test_moves_drawn_on_a_turned_head_are_read_with_its_pose_undone(portrait):
     assert found[("eyes", -0.2)].ratio > 0.5
 
 
-
 def test_a_grinning_targets_moves_start_from_its_rest(portraits_dir):
     """tpsmm_source grins; the live loop draws it at rest as its estimated neutral (the grin
     taken out: the mouth 1/1.31 as wide), so the eval's sweep (`sweep_moves`) draws its moves
@@ -176,6 +175,6 @@ def test_a_grinning_targets_moves_start_from_its_rest(portraits_dir):
             width[start is None] = features(reader(drawings[("smile", 0.1)]))[1]
         swept = sweep_moves(target, warp, config, tracker)
     assert width[False] / width[True] == pytest.approx(narrower, abs=0.06), (width, narrower)
-    smile = [m for m in swept["moves"] if m["move"] == "smile" and m["amount"] == 0.1][0]
+    smile = next(m for m in swept["moves"] if m["move"] == "smile" and m["amount"] == 0.1)
     assert smile["asked"] == pytest.approx(relative(moved(rest, "smile", 0.1)[None], rest)[0][1])
     assert 0.5 < swept["groups"]["mouth widening"] < 1.3, swept["groups"]
