@@ -27,15 +27,20 @@ Where the estimate would do harm it is held back, towards the picture's own land
 - the target's preparation (`reenact.pipeline.target.target_neutral`) renders the estimate once
   with the warp and re-tracks it: where the picture's own mouth landmarks are off (a yawn so
   wide that the face mesh puts the lower lip inside the mouth, and `reenact.landmarks.open_mouth`
-  did not correct it) the warp cannot close that mouth cleanly, the re-tracked mouth stays open
-  (`SHOWN_OPEN_MARGIN`), and the picture's landmarks are kept as they are; a yawn tracked onto
-  its real lips is wider than the expression basis explains, and the next point holds it;
+  did not correct it), or the estimate bends the lips into a shape the warp leaves open, the
+  re-tracked mouth stays open (`SHOWN_OPEN_MARGIN`) and that neutral is not used;
 - a face the two bases explain badly (an animal, a cartoon, a painting's odd proportions; the
   fit's left-over above `RESID_ON` inter-ocular distances per point, none at all from
   `RESID_OFF`: 99 % of held-out people's frames are below 0.0092) is trusted less, down to not
   at all;
 - a change smaller than `MIN_CHANGE` (a face that is neutral but for tracking noise, or its own
   shape read as a trace of an expression) is dropped, and faded in above it.
+
+A mouth the estimate leaves open wide (a yawn or a shout wider than the expression basis spans,
+on a face the next point does not trust; or a gape whose estimated shape the warp leaves open)
+is closed by the jaw instead (`close_open_mouth`): the lower lip, chin and jaw raised, as far as
+the warp draws lips parted at rest. Until stop 78 such a target kept its picture's landmarks, and
+its mouth gaped while the actor's rested (lp_drv_d19, lp_drv_d9, Yale 06 and 12 surprised).
 
 The renderer still warps the picture from its own landmarks: only the fusion's L_t (and what is
 measured from it: the eyes' neutral gaps, the gains' base) is the estimate.
@@ -49,6 +54,8 @@ import numpy as np
 
 from reenact.landmarks.expressiveness import inter_ocular
 from reenact.landmarks.head_pose import redo_pose, undo_pose
+from reenact.landmarks.jaw import drop_jaw
+from reenact.landmarks.open_mouth import mouth_opening
 from reenact.landmarks.tracker import NUM_LANDMARKS
 
 BASIS_FILE = Path(__file__).resolve().parents[1] / "models" / "neutral_basis.safetensors"
@@ -154,7 +161,10 @@ class NeutralEstimate:
             self._weights[mouth] = RegionGains(held).weights().astype(np.float64)
         return self._weights[mouth]
 
-    def estimate(self, landmarks_crop: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    def estimate(self, landmarks_crop: np.ndarray, size: int, *,
+                 mouth: bool = True) -> tuple[np.ndarray, float]:
+        """(neutral, change) for a picture's (478,3) crop landmarks; mouth False: the mouth and
+        jaw keep the picture's whatever the estimate does there."""
         picture = np.asarray(landmarks_crop, np.float64)
         posed, pose = undo_pose(to_unit(picture, size), self.mean)
         c, left = self.fit(posed)
@@ -166,7 +176,7 @@ class NeutralEstimate:
         neutral[:, :2] -= (self.expression @ c).reshape(NUM_LANDMARKS, 2)
         full = to_pixels(redo_pose(neutral, pose), size)
         out = picture.copy()
-        move = trust * self.weights(mouth=not _opens_mouth(picture, full)) \
+        move = trust * self.weights(mouth=mouth and not _opens_mouth(picture, full)) \
             * (full[:, :2] - picture[:, :2])
         change = float(np.linalg.norm(move, axis=1).mean() / max(float(inter_ocular(picture)), 1e-6))
         low, high = MIN_CHANGE
@@ -178,6 +188,34 @@ class NeutralEstimate:
 
 
 SHOWN_OPEN_MARGIN = 0.12  # re-tracked inner-lip gap beyond the estimate's, x mouth width
+
+# A mouth still open after the estimate (a yawn or a shout the bases do not span, or a gape the
+# estimate could not trust) is closed by raising the jaw (`close_open_mouth`): from an opening
+# (inner-lip gap 13-14 over the mouth's width 61-291) of REST_OPEN[0], fully from REST_OPEN[1].
+# Talking lips part up to about 0.15 of the width and a person at rest about 0.03 (the shared
+# portraits with a closed or talking mouth, and the Yale grins after the estimate, lie at 0.2 or
+# below); a yawn is 0.9 (lp_drv_d19), a shout 0.78 (lp_drv_d9), a surprised "O" 0.3-0.7.
+REST_OPEN = (0.2, 0.35)
+# the share of the gap closed: a fifth of it stays, the lips parted at rest. Closed whole, the
+# jaw raise tips the lower inner lip over the upper near the corners, where the gap is smaller
+# than at the centre; the mesh's lip triangles fold and the warp draws the cavity's rim across
+# the lips as dark strokes (lp_drv_d19, lp_drv_d9, Yale 03 / 06 / 12 / 10 surprised: 24-46 of
+# the face mesh's triangles turned over at a whole closing, none beyond the picture's own at 0.8
+# or 0.9; at 0.9 lp_drv_d19 and lp_drv_d9 already showed strokes)
+CLOSE_SHARE = 0.8
+
+
+def close_open_mouth(neutral: np.ndarray) -> np.ndarray:
+    """(478,2|3) crop pixels with the jaw raised (`reenact.landmarks.jaw.drop_jaw`: the lower
+    lip, chin and jaw; never the upper lip, the nose or the eyes) by `CLOSE_SHARE` of the inner
+    lips' gap, as far as the opening lies within `REST_OPEN` (a new float32 array; the same
+    points where the mouth is no more open than REST_OPEN[0])."""
+    low, high = REST_OPEN
+    share = CLOSE_SHARE * float(np.clip((mouth_opening(neutral) - low) / (high - low), 0.0, 1.0))
+    gap = float(neutral[14, 1] - neutral[13, 1])
+    if share == 0.0 or gap <= 0.0:  # (drop_jaw would part lips that cross)
+        return np.array(neutral, np.float32, copy=True)
+    return drop_jaw(neutral, -share * gap)
 
 
 def _opens_mouth(picture: np.ndarray, estimate: np.ndarray) -> bool:

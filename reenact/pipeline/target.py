@@ -194,24 +194,48 @@ class TargetSet:
 def target_neutral(crop: np.ndarray, landmarks_crop: np.ndarray,
                    config: Config) -> tuple[np.ndarray | None, float]:
     """A still target's neutral L_t (`reenact.fusion.target_neutral`): (the estimate, or None to
-    keep the picture's landmarks; the expression taken out, inter-ocular distances).
+    keep the picture's landmarks; the expression taken out: mean point move from the picture,
+    inter-ocular distances).
 
-    The estimate is kept only if the warp, driven to it, shows it: the rendered crop re-tracked
-    has its mouth open at most `SHOWN_OPEN_MARGIN` more than the estimate asks (a yawn whose lip
-    landmarks sit inside the mouth cannot be closed cleanly, and stays as the picture has it).
-    One warp render and one static track of the crop, once per target.
+    The estimate from the expression bases, with a mouth it leaves open wide (a yawn or a shout
+    the bases do not span, or could not trust) closed to lips parted at rest
+    (`close_open_mouth`). A candidate is kept only if the warp, driven to it, shows it: the
+    rendered crop re-tracked has its mouth open at most `SHOWN_OPEN_MARGIN` more than it asks.
+    Where the bases' mouth cannot be drawn (a gape whose estimate bends the lips into a shape
+    the warp leaves open: Yale 06 and 12 surprised, lp_drv_d9's shout), the estimate with the
+    picture's own mouth and jaw, the jaw raised, is tried next; where neither shows, the
+    picture's landmarks stay.
+    One or two warp renders and static tracks of the crop, once per target.
     """
-    from reenact.fusion.target_neutral import SHOWN_OPEN_MARGIN, shipped
+    from reenact.fusion.target_neutral import (
+        SHOWN_OPEN_MARGIN,
+        close_open_mouth,
+        shipped,
+    )
+    from reenact.landmarks.expressiveness import inter_ocular
     from reenact.landmarks.tracker import FaceTracker
     from reenact.render.warp import WarpRenderer
 
-    neutral, removed = shipped().estimate(landmarks_crop, crop.shape[0])
-    if removed == 0.0:
+    picture = np.asarray(landmarks_crop, np.float32)
+    estimate, removed = shipped().estimate(picture, crop.shape[0])
+    candidates = [close_open_mouth(estimate)]
+    if removed:  # the rest of the face as estimated, the mouth and jaw the picture's
+        held = close_open_mouth(shipped().estimate(picture, crop.shape[0], mouth=False)[0])
+        if not np.array_equal(held, candidates[0]):
+            candidates.append(held)
+    iod = max(float(inter_ocular(picture)), 1e-6)
+    moved = [float(np.linalg.norm(c[:, :2] - picture[:, :2], axis=1).mean()) / iod
+             for c in candidates]
+    if not any(moved):
         return None, 0.0
     warp = WarpRenderer(size=crop.shape[0])
-    warp.set_target(crop, landmarks_crop)
+    warp.set_target(crop, picture)
     with FaceTracker(config.tracker, static=True) as tracker:
-        shown = tracker.track_one(np.ascontiguousarray(warp.render(neutral)))
-    if shown is None or mouth_opening(shown) > mouth_opening(neutral) + SHOWN_OPEN_MARGIN:
-        return None, 0.0
-    return neutral, removed
+        for neutral, change in zip(candidates, moved):
+            if change == 0.0:
+                continue
+            shown = tracker.track_one(np.ascontiguousarray(warp.render(neutral)))
+            if shown is not None \
+                    and mouth_opening(shown) <= mouth_opening(neutral) + SHOWN_OPEN_MARGIN:
+                return neutral, change
+    return None, 0.0

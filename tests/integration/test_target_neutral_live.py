@@ -1,7 +1,7 @@
 """`fusion.target_neutral` through the live path: a target picture that wears an expression (Yale
 15 surprised, a wide "O"; Yale 14's grin) shows the actor's resting face as a closed mouth, and
-opens it again as the actor opens theirs; a yawn whose lip landmarks the warp cannot close
-cleanly (lp_drv_d19) keeps its picture as neutral. Outputs are re-tracked by the real face mesh."""
+opens it again as the actor opens theirs; so does a yawn the expression bases do not span
+(lp_drv_d19), its jaw raised. Outputs are re-tracked by the real face mesh."""
 
 from __future__ import annotations
 
@@ -71,19 +71,63 @@ def test_an_open_mouthed_target_follows_the_actors_mouth(media_dir: Path, clips_
     assert estimated[1] > estimated[0] + 0.1, estimated  # and opens as the actor talks
 
 
-def test_a_yawn_the_warp_cannot_close_keeps_its_picture(media_dir: Path, clips_dir: Path):
-    """lp_drv_d19: a yawn wider than the face mesh draws. Tracked onto its real lower lip and
-    chin (`reenact.landmarks.open_mouth`), it is further from any face the expression basis
-    explains than a person's face should be (and, tracked plainly, its lower-lip points sit at
-    the tongue's edge, where the warp would leave a torn dark mouth and the re-tracked check
-    sees the mouth still open): the picture's landmarks stay the neutral, the same output as
-    "picture"."""
+def test_a_yawning_target_closes_its_mouth_while_the_actor_rests(media_dir: Path,
+                                                                  clips_dir: Path):
+    """lp_drv_d19: a yawn wider than the face mesh draws and the expression bases span (the
+    estimate alone keeps it). Its jaw is raised to lips parted at rest
+    (`reenact.fusion.target_neutral.close_open_mouth`): resting, the output's mouth shows no
+    yawn, where the picture's own landmarks as neutral keep it all along; as the actor talks it
+    opens again."""
     chosen, neutral = _actor(clips_dir)
     path = media_dir / "portraits" / "lp_drv_d19.jpg"
     estimated, removed = _output(path, _config(), chosen, neutral)
     picture, _ = _output(path, _config("fusion.target_neutral=picture"), chosen, neutral)
-    assert removed == 0.0
-    assert estimated == picture
+    assert removed > 0.05
+    assert picture[0] > 0.6, picture  # the yawn as neutral: open while the actor rests
+    assert estimated[0] < 0.3, estimated
+    assert estimated[1] > estimated[0] + 0.15, estimated
+
+
+def test_a_gape_the_estimate_cannot_close_cleanly_keeps_the_rest_of_the_estimate(
+        media_dir: Path):
+    """Yale 12 surprised: the bases close its "O" into a lip shape the warp leaves open (the
+    re-tracked check refuses it), so the next candidate is the estimate with the picture's own
+    mouth and jaw, the jaw raised: the mouth closes and the raised brows still come down as
+    estimated."""
+    from reenact.fusion.target_neutral import close_open_mouth, shipped
+    from reenact.pipeline.target import prepare_target
+
+    config = _config()
+    target = prepare_target(str(media_dir / "expressions" / "12_surprised.png"), config)
+    target.estimate_neutral(config)
+    picture, size = target.landmarks_crop, target.crop.shape[0]
+    assert mouth_open(picture) > 0.5
+    estimate = shipped().estimate(picture, size)[0]
+    assert mouth_open(estimate) < 0.2  # the bases' own closing, which the warp leaves open
+    assert not np.allclose(target.neutral_crop, close_open_mouth(estimate))
+    held = close_open_mouth(shipped().estimate(picture, size, mouth=False)[0])
+    np.testing.assert_array_equal(target.neutral_crop, held)
+    assert mouth_open(target.neutral_crop) < 0.2
+    brows = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300]
+    assert (target.neutral_crop[brows, 1] - picture[brows, 1]).mean() > 1.0  # lowered, px
+
+
+def test_a_target_whose_closed_mouth_does_not_show_keeps_its_picture(media_dir: Path,
+                                                                      monkeypatch):
+    """Where no candidate neutral shows its mouth as asked once drawn and re-tracked (here: no
+    margin at all), the picture's landmarks stay the neutral rather than a mouth the warp
+    leaves open."""
+    from reenact.fusion import target_neutral as tn
+    from reenact.pipeline.target import prepare_target
+
+    config = _config()
+    target = prepare_target(str(media_dir / "portraits" / "lp_drv_d19.jpg"), config)
+    target.estimate_neutral(config)
+    assert target.neutral_crop is not None
+    monkeypatch.setattr(tn, "SHOWN_OPEN_MARGIN", -1.0)
+    again = prepare_target(str(media_dir / "portraits" / "lp_drv_d19.jpg"), config)
+    again.estimate_neutral(config)
+    assert again.neutral_crop is None and again.expression_removed == 0.0
 
 
 def test_the_target_neutral_switches_live(media_dir: Path, clips_dir: Path):

@@ -89,6 +89,69 @@ def test_no_picture_has_its_mouth_opened(aligned_still, media_dir: Path):
     assert checked >= 15
 
 
+def _turned_over(face: np.ndarray, picture: np.ndarray) -> set[tuple[int, ...]]:
+    """The face mesh's triangles (sorted corner indices) `face` turns over from `picture`."""
+    from reenact.landmarks.regions import TRIANGLES
+
+    def areas(lm):
+        a, b, c = (np.asarray(lm, np.float64)[TRIANGLES[:, k], :2] for k in range(3))
+        return np.cross(b - a, c - a)
+
+    turned = np.sign(areas(face)) != np.sign(areas(picture))
+    return {tuple(sorted(int(i) for i in t)) for t in TRIANGLES[turned]}
+
+
+# the slivers at the inner mouth corners: the corner point rises with the jaw by half as much as
+# the lower lip beside it, and they flip at any closing (a pixel wide; nothing shows)
+_CORNER_SLIVERS = {(62, 78, 191), (292, 308, 415)}
+
+
+def test_a_yawn_is_closed_by_the_jaw_without_folding_the_lips(aligned_still, portraits_dir: Path):
+    """lp_drv_d19 yawns wider than the expression bases span (the estimate keeps it): the jaw is
+    raised until a fifth of the gap is left. Only what lies below the upper lip moves, and no
+    triangle of the mesh turns over but the corners' slivers. Closed whole, the jaw raise tips
+    the lower lip over the upper one near the corners: 56 triangles turn, and the warp draws
+    the cavity's rim across the lips."""
+    from reenact.fusion import target_neutral as tn
+    from reenact.landmarks.jaw import drop_jaw
+
+    picture = aligned_still(portraits_dir / "lp_drv_d19.jpg")[1]
+    assert mouth_open(picture) > 0.6
+    closed = tn.close_open_mouth(picture)
+    assert 0.1 < mouth_open(closed) < 0.25 * mouth_open(picture)
+    still = picture[:, 1] < picture[13, 1] - 0.5  # above the upper inner lip: the nose, eyes
+    assert np.array_equal(closed[still], picture[still].astype(np.float32))
+    assert np.array_equal(closed[:, 0], picture[:, 0].astype(np.float32))  # only up, not aside
+    assert _turned_over(closed, picture) <= _CORNER_SLIVERS
+    shut = drop_jaw(picture, -float(picture[14, 1] - picture[13, 1]))
+    assert len(_turned_over(shut, picture) - _CORNER_SLIVERS) > 20
+
+
+@pytest.mark.parametrize("path", ["expressions/14_happy.png", "portraits/sadtalker_people_0.png",
+                                  "portraits/lp_s42.jpg"])
+def test_a_mouth_parted_as_in_talking_is_not_closed(aligned_still, media_dir: Path, path):
+    """A grin, a closed mouth and lips parted mid-word (lp_s42: 0.15 of the mouth's width) stay
+    exactly as they are: only a gape (REST_OPEN) is closed."""
+    from reenact.fusion.target_neutral import close_open_mouth
+
+    picture = aligned_still(media_dir / path)[1]
+    assert mouth_open(picture) < 0.2
+    assert np.array_equal(close_open_mouth(picture), picture.astype(np.float32))
+
+
+def test_lips_that_cross_are_not_parted():
+    """A face whose lip points cross (the upper inner lip tracked below the lower one) comes back
+    unchanged: raising a jaw by a negative gap would part the lips."""
+    from reenact.fusion.target_neutral import close_open_mouth
+
+    face = np.zeros((478, 3), np.float32)
+    face[:, 0] = np.linspace(0, 255, 478)
+    face[:, 1] = 128.0
+    face[61, 0], face[291, 0] = 100.0, 140.0
+    face[13, 1], face[14, 1] = 131.0, 129.0
+    assert np.array_equal(close_open_mouth(face), face)
+
+
 def test_the_shipped_basis_never_saw_the_held_out_people():
     from reenact.engine.weights import load_weights
     from reenact.train.neutral_basis import HELD_OUT
