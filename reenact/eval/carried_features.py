@@ -115,19 +115,23 @@ def mean_rows(rows: list[tuple[str, str, list[float]]]) -> list[tuple[str, float
     return out
 
 
-def _cell(value: float, digits: int = 2) -> str:
-    return "n/a" if not math.isfinite(value) else f"{value:.{digits}f}"
+def cell(value: float | None, digits: int = 2) -> str:
+    """A table cell: `value` to `digits` decimals, "n/a" for None or not finite (every table
+    of the eval's report writes its numbers so)."""
+    if value is None or not math.isfinite(float(value)):
+        return "n/a"
+    return f"{float(value):.{digits}f}"
 
 
 def table(report: dict) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the per-feature table: the means over pairs, then every pair's rows."""
     header = ["pair", "row", "gain", *(FEATURE_LABELS[name] for name in FEATURES)]
     rows = pair_rows(report)
-    means = [["mean over pairs", name, _cell(gain, 3), *(_cell(v) for v in values)]
+    means = [["mean over pairs", name, cell(gain, 3), *(cell(v) for v in values)]
              for name, gain, values in mean_rows(rows)]
     return header, means + [
-        [pair, name, "" if name == RELIABILITY else _cell(_pair_gain(values), 3),
-         *(_cell(v) for v in values)] for pair, name, values in rows]
+        [pair, name, "" if name == RELIABILITY else cell(_pair_gain(values), 3),
+         *(cell(v) for v in values)] for pair, name, values in rows]
 
 
 SIDES_NOTE = (
@@ -182,7 +186,7 @@ def sides_table(report: dict) -> tuple[list[str], list[list[str]]]:
     for by in ("all", "portrait"):
         for group, name, below, above in _side_rows(report, by):
             rows.append([group, name,
-                         *(f"{_cell(b)} / {_cell(a)}" for b, a in zip(below, above))])
+                         *(f"{cell(b)} / {cell(a)}" for b, a in zip(below, above))])
     return header, rows
 
 
@@ -202,7 +206,7 @@ def moves_table(report: dict) -> tuple[list[str], list[list[str]]]:
     `move_sweep.SWEEP_GROUPS` group's ratio."""
     from reenact.eval.move_sweep import SWEEP_GROUPS
 
-    rows = [[portrait, name, *(_cell(_finite(found["groups"].get(label)))
+    rows = [[portrait, name, *(cell(_finite(found["groups"].get(label)))
                                for label, _, _ in SWEEP_GROUPS)]
             for portrait, by_renderer in report.get("move_sweep", {}).items()
             for name, found in by_renderer.items()]

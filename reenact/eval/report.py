@@ -13,8 +13,10 @@ import math
 import numpy as np
 
 from reenact.eval import carried_features
+from reenact.eval.carried_features import cell as _cell
 from reenact.eval.self_live import LIVE_KEYS
-from reenact.eval.viewer import CARRIED_KEYS, summary_of as viewer_summary
+from reenact.eval.viewer import CARRIED_KEYS
+from reenact.eval.viewer import summary_of as viewer_summary
 
 SUMMARY_COLUMNS = (
     ("self_ssim", "self SSIM ↑", 3),
@@ -186,12 +188,6 @@ def summarize(renderers: list[str], self_section: dict, cross_section: dict,
     fused = [pair["fused"] for pair in cross_section.values()]
     return {"renderers": out, "driver": driver,
             "fused": {key: _nanmean([f.get(key) for f in fused]) for key in CARRIED_KEYS}}
-
-
-def _cell(value, digits: int) -> str:
-    if value is None or not math.isfinite(float(value)):
-        return "n/a"
-    return f"{float(value):.{digits}f}"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
