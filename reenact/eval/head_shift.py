@@ -113,8 +113,11 @@ def sweep_uncovered(target, *, matte: bool = True) -> dict:
 
     nothing = {"ghost_rate": float("nan"), "per_move": [], "frames": []}
     mask = person_mask(target.frame)
-    region = HeadRegion(target.frame, target.alignment, target.landmarks_crop, matte=matte)
-    if mask is None or region.box is None or not region.segmented:
+    if mask is None:
+        return nothing
+    region = HeadRegion(target.frame, target.alignment, target.landmarks_crop, matte=matte,
+                        person=mask)
+    if region.box is None or not region.segmented:
         return nothing
     rows, cols = _square_around(region.box, target.frame.shape)
     person = mask > 0.5

@@ -203,11 +203,13 @@ class HeadRegion:
     frame: (H,W,3) uint8 RGB target frame; alignment: its face's frame <-> crop alignment;
     landmarks_crop: (478,2|3) the face in crop pixels. segment: use the person mask; matte: matte
     it to the picture's edges (`_matte`; False: the segmenter's mask as it comes, which leaves a
-    ghost of the old outline where the head moves away).
+    ghost of the old outline where the head moves away). person: the frame's `person_mask`
+    when the caller already has it (None: made here, if `segment`).
     """
 
     def __init__(self, frame: np.ndarray, alignment: Alignment, landmarks_crop: np.ndarray, *,
-                 segment: bool = True, matte: bool = True) -> None:
+                 segment: bool = True, matte: bool = True,
+                 person: np.ndarray | None = None) -> None:
         h, w = frame.shape[:2]
         s = float(alignment.size)
         lm = np.asarray(landmarks_crop, np.float64)
@@ -231,10 +233,10 @@ class HeadRegion:
         if x1 - x0 < 2 or y1 - y0 < 2:
             self.box = None
             return
-        self._prepare(frame, alignment, lm, segment, matte)
+        self._prepare(frame, alignment, lm, segment, matte, person)
 
     def _prepare(self, frame, alignment: Alignment, lm: np.ndarray, segment: bool,
-                 matte: bool) -> None:
+                 matte: bool, person: np.ndarray | None) -> None:
         x0, y0, x1, y1 = self.box
         s = float(alignment.size)
         gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
@@ -245,7 +247,10 @@ class HeadRegion:
         neck = (_neck_band(cx) * smoothstep((chin + _NECK_LENGTH - cy) / 0.12)
                 * (cy > _HEAD_CENTRE[1]))
         zone = np.maximum(head, neck)
-        person = person_mask(frame) if segment else None
+        if not segment:
+            person = None
+        elif person is None:
+            person = person_mask(frame)
         if person is not None:
             person = person[y0:y1, x0:x1]
             if _face_cover(person, alignment, lm, (x0, y0)) < _FACE_COVER:
