@@ -199,9 +199,10 @@ REST_OPEN = (0.2, 0.35)
 # the share of the gap closed: a fifth of it stays, the lips parted at rest. Closed whole, the
 # jaw raise tips the lower inner lip over the upper near the corners, where the gap is smaller
 # than at the centre; the mesh's lip triangles fold and the warp draws the cavity's rim across
-# the lips as dark strokes (lp_drv_d19, lp_drv_d9, Yale 03 / 06 / 12 / 10 surprised: 24-46 of
-# the face mesh's triangles turned over at a whole closing, none beyond the picture's own at 0.8
-# or 0.9; at 0.9 lp_drv_d19 and lp_drv_d9 already showed strokes)
+# the lips as dark strokes (lp_drv_d19, lp_drv_d9, Yale 03 and 12 surprised, aligned as
+# `reenact eval --stills` aligns them: 47-74 of the face mesh's triangles turned over at a whole
+# closing; at 0.8 only the two slivers at the inner corners, and two more on Yale 12's lower
+# lip; at 0.9 lp_drv_d19 and lp_drv_d9 already showed strokes, looked at)
 CLOSE_SHARE = 0.8
 
 

@@ -118,16 +118,13 @@ def test_a_target_whose_closed_mouth_does_not_show_keeps_its_picture(media_dir: 
     margin at all), the picture's landmarks stay the neutral rather than a mouth the warp
     leaves open."""
     from reenact.fusion import target_neutral as tn
-    from reenact.pipeline.target import prepare_target
+    from reenact.pipeline.target import prepare_target, target_neutral
 
     config = _config()
     target = prepare_target(str(media_dir / "portraits" / "lp_drv_d19.jpg"), config)
-    target.estimate_neutral(config)
-    assert target.neutral_crop is not None
+    assert target_neutral(target.crop, target.landmarks_crop, config)[0] is not None
     monkeypatch.setattr(tn, "SHOWN_OPEN_MARGIN", -1.0)
-    again = prepare_target(str(media_dir / "portraits" / "lp_drv_d19.jpg"), config)
-    again.estimate_neutral(config)
-    assert again.neutral_crop is None and again.expression_removed == 0.0
+    assert target_neutral(target.crop, target.landmarks_crop, config) == (None, 0.0)
 
 
 def test_the_target_neutral_switches_live(media_dir: Path, clips_dir: Path):
