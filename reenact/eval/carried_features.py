@@ -50,7 +50,8 @@ NOTE = (
     "re-tracked': the driver's own frames read as the outputs are (what the real face would "
     "score). reliability: the Pearson r of the actor's live and static readings of the feature; "
     "below 0.5 the feature is not scored (n/a), nor where the actor barely moves it. The first "
-    "rows: each row's mean over the pairs.")
+    "rows: each row's mean over the pairs, then, with more than one portrait, over the pairs "
+    "onto each portrait (the clips driving it).")
 
 
 def _finite(value) -> float:
@@ -123,12 +124,27 @@ def cell(value: float | None, digits: int = 2) -> str:
     return f"{float(value):.{digits}f}"
 
 
+def portrait_means(report: dict) -> dict[str, list[tuple[str, float, list[float]]]]:
+    """{portrait: `mean_rows` over the pairs onto it}, portraits in first-seen order: where a
+    summary's mean over every pair is lost, one portrait or all of them (a portrait that cannot
+    be drawn at rest as it shows, an open-mouthed one, pulls every clip's pair onto it down)."""
+    rows = pair_rows(report, by="portrait")
+    return {portrait: mean_rows([r for r in rows if r[0] == portrait])
+            for portrait in dict.fromkeys(label for label, _, _ in rows)}
+
+
 def table(report: dict) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the per-feature table: the means over pairs, then every pair's rows."""
+    """(header, rows) of the per-feature table: the means over pairs, with two portraits or
+    more each portrait's (`portrait_means`), then every pair's rows."""
     header = ["pair", "row", "gain", *(FEATURE_LABELS[name] for name in FEATURES)]
     rows = pair_rows(report)
-    means = [["mean over pairs", name, cell(gain, 3), *(cell(v) for v in values)]
-             for name, gain, values in mean_rows(rows)]
+    groups = {"mean over pairs": mean_rows(rows)}
+    by_portrait = portrait_means(report)
+    if len(by_portrait) > 1:
+        groups.update({f"mean over pairs onto {portrait}": means
+                       for portrait, means in by_portrait.items()})
+    means = [[group, name, cell(gain, 3), *(cell(v) for v in values)]
+             for group, found in groups.items() for name, gain, values in found]
     return header, means + [
         [pair, name, "" if name == RELIABILITY else cell(_pair_gain(values), 3),
          *(cell(v) for v in values)] for pair, name, values in rows]

@@ -20,8 +20,9 @@ def _detail(gains, reliability=0.95) -> dict:
             for name, g in zip(FEATURES, gains)}
 
 
-def _pair(clip: str, fused, drawn, driver, reliability=0.95) -> tuple[dict, dict]:
-    cross = {"clip": clip, "portrait": "face",
+def _pair(clip: str, fused, drawn, driver, reliability=0.95,
+          portrait: str = "face") -> tuple[dict, dict]:
+    cross = {"clip": clip, "portrait": portrait,
              "renderers": {"warp": {"carried_detail": {"expression": _detail(drawn)}}},
              "fused": {"expression_detail": _detail(fused, reliability)}}
     return cross, {"driver": {"expression_detail": _detail(driver)}}
@@ -66,6 +67,24 @@ def test_means_agree_with_the_summary_and_skip_unscored_pairs(report):
     assert values[FEATURES.index("eye_left")] == pytest.approx(0.75)
     assert values[FEATURES.index("brow_left")] == pytest.approx(1.0)
     assert means["driver re-tracked"][1][FEATURES.index("mouth_open")] == pytest.approx(0.85)
+
+
+def test_each_portrait_has_its_own_means_where_there_are_two(report):
+    """The summary's gain is a mean over every pair; a portrait that is drawn short on every
+    clip (an open-mouthed picture) shows apart from one drawn whole."""
+    _, rows = carried_features.table(report)  # one portrait: its means are the pairs' means
+    assert not any(r[0].startswith("mean over pairs onto") for r in rows)
+    c = _pair("a", [1.0] * 6, [0.5] * 6, [0.9] * 6, portrait="yawn")
+    report["cross_reenactment"]["a__yawn"], report["temporal"]["a__yawn"] = c
+    by = {(r[0], r[1]): r for r in carried_features.table(report)[1]}
+    warp_a = np.mean([1, 1, 0.5, 0.5, 1, 1])
+    assert by[("mean over pairs onto face", "warp")][2] == f"{np.mean([warp_a, 1.0]):.3f}"
+    assert by[("mean over pairs onto yawn", "warp")][2] == "0.500"
+    assert by[("mean over pairs", "warp")][2] == f"{np.mean([warp_a, 1.0, 0.5]):.3f}"
+    # a feature averages over the portrait's pairs that score it, not over the others'
+    assert by[("mean over pairs onto face", "warp")][3 + FEATURES.index("eye_left")] == "0.75"
+    assert by[("mean over pairs onto yawn", "warp")][3 + FEATURES.index("brow_left")] == "0.50"
+    assert ("mean over pairs onto yawn", "reliability") not in by
 
 
 def test_a_report_without_the_detail_shows_na_not_zero():
