@@ -8,7 +8,8 @@ the wall (~0.05 or less: as clean as the wall). Printed per portrait, and the me
 portraits where the segmenter finds the face's person (an animal's head moves as a whole zone:
 "n/a"). `--no-matte` leaves out the matte that takes the hair's loose ends and fringe into the
 head (the segmenter's mask as it comes; the crown above the brows still moves whole).
-`--strips DIR` writes each portrait's moved heads side by side, to look at.
+`--strips DIR` writes each portrait's moved heads side by side, each under its move, to look
+at (`reenact eval`'s "head moved" strip).
 
 A portrait that cannot be read, or shows no face, is skipped with a line on stderr; if every
 portrait is, that is the error (exit 2).
@@ -21,20 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _strip(frames: list, path: Path, height: int = 320) -> None:
-    """The moved heads (square RGB cuts) side by side, `height` px high, as a PNG."""
-    import cv2  # noqa: PLC0415
-
-    from reenact.eval.files import atomic_write_png  # noqa: PLC0415
-
-    tiles = [cv2.resize(f, (height, height), interpolation=cv2.INTER_AREA) for f in frames]
-    atomic_write_png(path, np.hstack(tiles))
+STRIP_TILE = 320  # px: each moved head's side in a --strips picture, as `reenact eval` draws it
 
 
 def main(argv: list[str] | None = None) -> int:
     from reenact.config import load_config  # noqa: PLC0415
-    from reenact.eval.head_shift import sweep_uncovered  # noqa: PLC0415
+    from reenact.eval.head_shift import move_labels, sweep_uncovered  # noqa: PLC0415
+    from reenact.eval.plots import sample_strip  # noqa: PLC0415
     from reenact.pipeline.target import prepare_target  # noqa: PLC0415
     from reenact.tools import each_readable  # noqa: PLC0415
 
@@ -61,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         if np.isfinite(rate):
             rates.append(rate)
         if args.strips is not None and found["frames"]:
-            _strip(found["frames"], args.strips / f"{path.stem}.png")
+            sample_strip(dict(zip(move_labels(), ([f] for f in found["frames"]))),
+                         args.strips / f"{path.stem}.png", tile=STRIP_TILE)
     mean = f"{np.mean(rates):.3f}" if rates else "n/a"
     print(f"{'mean':28s} {mean:>10s}  over {len(rates)} portrait(s) with a person")
     return 0
