@@ -43,6 +43,14 @@ def uncross_lids(xy: np.ndarray) -> None:
             xy[lower[crossed], 1] = mid[crossed]
 
 
+def eye_centre(xy: np.ndarray, eye: int) -> np.ndarray:
+    """(2,) the midpoint of eye 0's (image-left) or 1's two corners, in `xy`'s pixels: where the
+    eye is. The eye keeper moves the eyeball, and the lid painter its lid, by how far this moved
+    from the target's."""
+    ring = _EYES[eye]
+    return 0.5 * (xy[ring[0], :2] + xy[ring[8], :2])
+
+
 def eye_opening(xy: np.ndarray, eye: int) -> float:
     """Mean lid gap of eye 0 (image-left) or 1, in pixels (>= 0)."""
     return mean32(np.maximum(xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1], 0.0))
@@ -69,7 +77,7 @@ class EyeKeeper:
         self._target_xy = np.asarray(target_xy, np.float32)[:, :2].copy()
         self._openings = tuple(eye_opening(self._target_xy, e) for e in (0, 1))
         t = self._target_xy
-        self._corners_t = [0.5 * (t[ring[0]] + t[ring[8]]) for ring in _EYES]
+        self._corners_t = [eye_centre(t, e) for e in (0, 1)]
         self._gaze_t = [t[iris] - c for iris, c in zip(_IRIS_CENTRES, self._corners_t)]
         self._limits = [self.gaze_limit * float(np.hypot(*(t[r[8]] - t[r[0]]))) for r in _EYES]
 
@@ -91,9 +99,8 @@ class EyeKeeper:
 
     def _shift(self, xy: np.ndarray, eye: int) -> np.ndarray:
         """Where the eyeball moved: the eye's corners' motion plus the (limited) gaze change."""
-        ring = _EYES[eye]
         corners_t, limit = self._corners_t[eye], self._limits[eye]
-        corners_f = 0.5 * (xy[ring[0]] + xy[ring[8]])
+        corners_f = eye_centre(xy, eye)
         gaze = (xy[_IRIS_CENTRES[eye]] - corners_f) - self._gaze_t[eye]
         gaze = np.minimum(np.maximum(gaze, -limit), limit)
         return (corners_f - corners_t) + gaze

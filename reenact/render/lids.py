@@ -41,6 +41,7 @@ import numpy as np
 
 from reenact.landmarks.regions import REGIONS
 from reenact.ramps import smoothstep
+from reenact.render.eyes import eye_centre
 from reenact.render.paint import SHIFT as _SHIFT
 from reenact.render.paint import clip01, edge_band, fill_aa, mean32, pad_box
 
@@ -215,10 +216,9 @@ class LidPainter:
         return (x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha
 
     def _moved(self, xy: np.ndarray, eye: int) -> np.ndarray:
-        """(2,) float32 px: how far the fused eye moved as a whole, its corners' mean motion;
-        the eye keeper moves the eyeball by it, and the covered polygon goes with it."""
-        corners = _EYES[eye][[0, 8]]
-        return (xy[corners] - self._target_xy[corners]).mean(axis=0).astype(np.float32)
+        """(2,) float32 px: how far the fused eye moved as a whole (`eye_centre`); the eye keeper
+        moves the eyeball by it, and the covered polygon goes with it."""
+        return (eye_centre(xy, eye) - eye_centre(self._target_xy, eye)).astype(np.float32)
 
     def _to_fold(self, xy: np.ndarray, eye: int, raised: np.ndarray) -> np.ndarray:
         """(7,) px, <= 0: how far each point of the covered polygon's upper edge (`raised`'s 1..7)
