@@ -119,6 +119,12 @@ class DetailLayer:
         self._q = q
         plane_to_crop = np.array([[q, 0, 0.5 * (q - 1)], [0, q, 0.5 * (q - 1)], [0, 0, 1]])
         self._plane_to_low = (crop_to_low @ plane_to_crop)[:2]
+        self._allocate(w, h, low, k, mask_crop, crop_to_low)
+
+    def _allocate(self, w: int, h: int, low: tuple[int, int], k: int, mask_crop: np.ndarray,
+                  crop_to_low: np.ndarray) -> None:
+        """The per-frame buffers over the box (w, h) and over it at 1/k (`low`, (w, h) rounded
+        up), and the paste's mask there (`crop_to_low`: crop -> 1/k box pixels, 3x3)."""
         # per frame, preallocated: over the box at 1/k, the backward displacement (crop pixels,
         # then frame pixels) and the weight; over the box, the same sampled up, the moved detail
         self._back_low = np.empty((low[1], low[0], 2), np.float32)
@@ -132,7 +138,7 @@ class DetailLayer:
         self._weight_up = np.empty((low[1] * k, low[0] * k), np.float32)
         self._map = self._map_up[:h, :w]
         self._weight = self._weight_up[:h, :w]
-        self._high_crop = np.empty((size, size, 3), np.float32)
+        self._high_crop = np.empty((self._size, self._size, 3), np.float32)
         self._moved = np.empty((h, w, 3), np.float32)
         self._own_moved = np.empty((h, w), np.float32)
         self._high = np.empty((h, w, 3), np.float32)
