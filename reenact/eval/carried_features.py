@@ -124,13 +124,19 @@ def cell(value: float | None, digits: int = 2) -> str:
     return f"{float(value):.{digits}f}"
 
 
+def group_means(rows: list[tuple[str, str, list[float]]],
+                ) -> dict[str, list[tuple[str, float, list[float]]]]:
+    """{group label: `mean_rows` of that group's rows}, groups in first-seen order; rows as
+    `pair_rows` gives them (labelled by pair, portrait or all pairs)."""
+    return {group: mean_rows([r for r in rows if r[0] == group])
+            for group in dict.fromkeys(label for label, _, _ in rows)}
+
+
 def portrait_means(report: dict) -> dict[str, list[tuple[str, float, list[float]]]]:
     """{portrait: `mean_rows` over the pairs onto it}, portraits in first-seen order: where a
     summary's mean over every pair is lost, one portrait or all of them (a portrait that cannot
     be drawn at rest as it shows, an open-mouthed one, pulls every clip's pair onto it down)."""
-    rows = pair_rows(report, by="portrait")
-    return {portrait: mean_rows([r for r in rows if r[0] == portrait])
-            for portrait in dict.fromkeys(label for label, _, _ in rows)}
+    return group_means(pair_rows(report, by="portrait"))
 
 
 def table(report: dict) -> tuple[list[str], list[list[str]]]:
@@ -175,12 +181,10 @@ def _side_rows(report: dict, by: str) -> list[tuple[str, str, list[float], list[
     from reenact.metrics.expression import SIDES
 
     out = []
-    below_rows, above_rows = (pair_rows(report, key, by=by) for key in SIDES)
-    for group in dict.fromkeys(label for label, _, _ in below_rows):
-        means = [mean_rows([r for r in rows if r[0] == group])
-                 for rows in (below_rows, above_rows)]
-        for (name, below_all, below), (_, above_all, above) in zip(*means):
-            out.append((group, name, [below_all, *below], [above_all, *above]))
+    below, above = (group_means(pair_rows(report, key, by=by)) for key in SIDES)
+    for group, below_means in below.items():
+        for (name, below_all, lows), (_, above_all, highs) in zip(below_means, above[group]):
+            out.append((group, name, [below_all, *lows], [above_all, *highs]))
     return out
 
 
