@@ -214,8 +214,9 @@ MOVES_NOTE = (
     "Drawn moves read back (`reenact.eval.move_sweep`): each portrait's face at rest (its own "
     "landmarks, or its estimated neutral where the picture wears an expression) with "
     "one region moved by known amounts (upper lids by 0.1-0.2 of the eye's width, brows by "
-    "0.1-0.2 of their height, the jaw by 0.1-0.3 of the mouth's width, the mouth corners apart "
-    "or together by 0.1-0.2 of it), drawn by each renderer and re-tracked as the outputs are: "
+    "0.1-0.2 of their height, the jaw dropped by 0.1-0.3 of the mouth's width or raised by "
+    "0.05-0.1 of it, never past the upper lip, the mouth corners apart or together by 0.1-0.2 "
+    "of it), drawn by each renderer and re-tracked as the outputs are: "
     "the change read over the change asked (1 = read as drawn; n/a: too little asked, or no "
     "face found). A renderer's cell in the table above, on a pair onto this portrait, is held "
     "to about this, whatever the fuser asks: the rest is the re-tracker's, not the drawing's.")

@@ -18,6 +18,14 @@ generator): a widened eye reads 0.14-0.19 of the widening drawn (the face mesh p
 lid at the iris's top, though the drawing bares white above it), a shut one 0.85-1.06; the round
 open mouth of lp_drv_d19 reads its corners pulled apart at 0.52, sadtalker_people_0's closed
 one at 0.85-0.86.
+
+`jaw closing` is the jaw raised from the face at rest (never past the upper lip): n/a on a
+portrait whose mouth is shut at rest (nothing to close: the asked change is under `MIN_ASKED`).
+It is the drawing's share of the per-direction table's "mouth open ↓" on a portrait whose rest
+is the estimate's closing of a gaping picture (`reenact.fusion.target_neutral.close_open_mouth`):
+on lp_drv_d19's (a yawn closed to lips parted 0.18 of the mouth's width) the warp's raised jaw
+reads back at 0.18-0.64 of the closing drawn, while on sadtalker_people_0 and lp_s5 drawn open
+by 0.2 of the mouth's width a closing by 0.05-0.1 reads 0.88-1.18 (stop 80, warp).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each of a lid's 7
 # each move's features (indices into FEATURES) and the amounts tried by default
 MOVES = {"eyes": ((2, 3), (-0.2, -0.1, 0.1, 0.2)),
          "brows": ((4, 5), (-0.1, 0.1, 0.2)),
-         "jaw": ((0,), (-0.1, 0.1, 0.2, 0.3)),
+         "jaw": ((0,), (-0.1, -0.05, 0.1, 0.2, 0.3)),
          "smile": ((1,), (-0.1, 0.1, 0.2))}
 
 
@@ -133,7 +141,8 @@ def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
 # the eval's columns: (label, move, sign of the amounts)
 SWEEP_GROUPS = (("eyes closing", "eyes", -1), ("eyes widening", "eyes", 1),
                 ("brows lowered", "brows", -1), ("brows raised", "brows", 1),
-                ("jaw dropping", "jaw", 1), ("mouth widening", "smile", 1),
+                ("jaw dropping", "jaw", 1), ("jaw closing", "jaw", -1),
+                ("mouth widening", "smile", 1),
                 ("mouth narrowing", "smile", -1))
 MIN_ASKED = 0.03  # an asked change smaller than this (region sizes) is left out of a group
 

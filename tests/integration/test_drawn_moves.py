@@ -178,3 +178,26 @@ def test_a_grinning_targets_moves_start_from_its_rest(portraits_dir):
     smile = next(m for m in swept["moves"] if m["move"] == "smile" and m["amount"] == 0.1)
     assert smile["asked"] == pytest.approx(relative(moved(rest, "smile", 0.1)[None], rest)[0][1])
     assert 0.5 < swept["groups"]["mouth widening"] < 1.3, swept["groups"]
+
+
+def test_a_jaw_closing_reads_where_the_rest_is_open_and_not_where_it_is_shut(portrait):
+    """The sweep's "jaw closing" column: from sadtalker_people_0 drawn with its jaw dropped by
+    0.2 of the mouth's width (the rest of a target with parted lips), the warp's raised jaw reads
+    back as drawn (1.07-1.17 when written) and a renderer that draws nothing reads nothing; from
+    its own shut mouth there is nothing to close, and the column is n/a, not 0."""
+    from reenact.eval.move_sweep import group_ratios
+
+    config, target, reader = portrait
+    moves = {"jaw": ((0,), (-0.1, -0.05))}
+    opened = moved(target.landmarks_crop, "jaw", 0.2)
+    closing = {}
+    for name, renderer in (("warp", WarpRenderer(size=config.renderer.size)),
+                           ("identity", IdentityRenderer(size=config.renderer.size))):
+        closing[name] = group_ratios(read_moves(renderer, reader, target.crop,
+                                                target.landmarks_crop, moves=moves,
+                                                rest=opened))["jaw closing"]
+    assert closing["warp"] > 0.7, closing
+    assert abs(closing["identity"]) < 0.2, closing
+    shut = group_ratios(read_moves(WarpRenderer(size=config.renderer.size), reader, target.crop,
+                                   target.landmarks_crop, moves=moves))
+    assert np.isnan(shut["jaw closing"]) and np.isnan(shut["mouth widening"]), shut

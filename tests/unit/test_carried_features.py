@@ -119,12 +119,15 @@ def test_drawn_moves_ratio_is_the_slope_through_zero_per_sign():
     readings = [Reading("eyes", -0.2, -0.2, -0.18), Reading("eyes", -0.1, -0.1, -0.08),
                 Reading("eyes", 0.1, 0.1, 0.02), Reading("eyes", 0.2, 0.2, 0.04),
                 Reading("jaw", 0.1, 0.1, float("nan")), Reading("jaw", 0.2, 0.2, 0.2),
+                Reading("jaw", -0.1, -0.1, -0.02), Reading("jaw", -0.05, -0.01, -0.01),
                 Reading("smile", -0.1, -MIN_ASKED / 2, 0.5)]
     ratios = group_ratios(readings)
     # closing and widening apart: a tracker that reads shut eyes but not wide ones shows it
     assert ratios["eyes closing"] == pytest.approx((0.2 * 0.18 + 0.1 * 0.08) / 0.05)
     assert ratios["eyes widening"] == pytest.approx(0.2)
     assert ratios["jaw dropping"] == pytest.approx(1.0)  # the unread drawing left out
+    # a jaw raised apart from one dropped; the closing too small to ask (a shut rest) left out
+    assert ratios["jaw closing"] == pytest.approx(0.2)
     assert math.isnan(ratios["mouth narrowing"])  # too little asked
     assert math.isnan(ratios["brows raised"])  # not drawn
 
