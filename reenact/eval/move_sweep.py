@@ -24,8 +24,11 @@ portrait whose mouth is shut at rest (nothing to close: the asked change is unde
 It is the drawing's share of the per-direction table's "mouth open ↓" on a portrait whose rest
 is the estimate's closing of a gaping picture (`reenact.fusion.target_neutral.close_open_mouth`):
 on lp_drv_d19's (a yawn closed to lips parted 0.18 of the mouth's width) the warp's raised jaw
-reads back at 0.18-0.64 of the closing drawn, while on sadtalker_people_0 and lp_s5 drawn open
-by 0.2 of the mouth's width a closing by 0.05-0.1 reads 0.88-1.18 (stop 80, warp).
+read back at 0.18-0.64 of the closing drawn, while on sadtalker_people_0 and lp_s5 drawn open
+by 0.2 of the mouth's width a closing by 0.05-0.1 reads 0.88-1.18 (stop 80, warp). The mesh
+turned over at the yawn's corners and drew its cavity's rim across the lips; since the lips are
+drawn band by band (`reenact.render.lip_bands`, stop 81) lp_drv_d19's closing reads 0.88 / 0.95
+(warp / generator).
 """
 
 from __future__ import annotations

@@ -202,7 +202,8 @@ def target_neutral(crop: np.ndarray, landmarks_crop: np.ndarray,
     (`close_open_mouth`). A candidate is kept only if the warp, driven to it, shows it: the
     rendered crop re-tracked has its mouth open at most `SHOWN_OPEN_MARGIN` more than it asks.
     Where the bases' mouth cannot be drawn (a gape whose estimate bends the lips into a shape
-    the warp leaves open: Yale 06 and 12 surprised, lp_drv_d9's shout), the estimate with the
+    the warp leaves open: Yale 09 surprised; 06 and 12 surprised and lp_drv_d9's shout too
+    until the warp drew the lips band by band, `reenact.render.lip_bands`), the estimate with the
     picture's own mouth and jaw, the jaw raised, is tried next; where neither shows, the
     picture's landmarks stay.
     One or two warp renders and static tracks of the crop, once per target.

@@ -101,7 +101,7 @@ def _lip_points(xy: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pts[np.argsort(pts[:, 0])].T, dtype=np.float32)
 
 
-def _lip_curve(xy: np.ndarray, index: np.ndarray, xs: np.ndarray) -> np.ndarray:
+def lip_curve(xy: np.ndarray, index: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """y of a lip contour at columns xs (linear between points, sorted by x)."""
     return np.interp(xs, *_lip_points(xy, index)).astype(np.float32)
 
@@ -225,8 +225,8 @@ class MouthFiller:
         x0, y0 = origin
         h, w = inner.shape
         xs = np.arange(x0, x0 + w, dtype=np.float32)
-        up = _lip_curve(xy, UPPER_INNER, xs)[None, :] - y0  # the lips per column, patch rows
-        gap = np.maximum(_lip_curve(xy, LOWER_INNER, xs)[None, :] - y0 - up, 1.0)
+        up = lip_curve(xy, UPPER_INNER, xs)[None, :] - y0  # the lips per column, patch rows
+        gap = np.maximum(lip_curve(xy, LOWER_INNER, xs)[None, :] - y0 - up, 1.0)
         depth = (np.arange(h, dtype=np.float32)[:, None] - up) / gap
         inside = inner & (np.abs(_across(xy, xs)[0]) < 0.5)
         hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)[inside & (depth > MIDDLE[0])
@@ -297,8 +297,8 @@ class MouthFiller:
             return []
         xs = np.arange(x0, x1, dtype=np.float32)
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-        upper = _lip_curve(xy, UPPER_INNER, xs)[None, :]
-        lower = _lip_curve(xy, LOWER_INNER, xs)[None, :]
+        upper = lip_curve(xy, UPPER_INNER, xs)[None, :]
+        lower = lip_curve(xy, LOWER_INNER, xs)[None, :]
         middle = 0.5 * (upper + lower)
         half = 0.5 * np.maximum(lower - upper, 0.0) + reach
         adx = np.abs(_across(xy, xs)[0])
@@ -317,8 +317,8 @@ class MouthFiller:
         """
         xs = np.arange(x0, x1, dtype=np.float32)
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-        upper = _lip_curve(xy, UPPER_INNER, xs)[None, :]
-        lower = _lip_curve(xy, LOWER_INNER, xs)[None, :]
+        upper = lip_curve(xy, UPPER_INNER, xs)[None, :]
+        lower = lip_curve(xy, LOWER_INNER, xs)[None, :]
         opening = np.maximum(lower - upper, 0.0)
         left, right = xy[LEFT_CORNER], xy[RIGHT_CORNER]
         dx, width = _across(xy, xs)
@@ -368,8 +368,8 @@ class MouthFiller:
         sx = width / max(inside.width, 1.0)
         xs = np.arange(x0, x0 + w, dtype=np.float32)
         src_x = inside.lip[0] + (xs - xy[UPPER_LIP_CENTRE, 0]) / sx  # target crop columns
-        up_f = _lip_curve(xy, UPPER_INNER, xs)
-        lo_f = _lip_curve(xy, LOWER_INNER, xs)
+        up_f = lip_curve(xy, UPPER_INNER, xs)
+        lo_f = lip_curve(xy, LOWER_INNER, xs)
         up_t = np.interp(src_x, *inside.upper).astype(np.float32)
         lo_t = np.interp(src_x, *inside.lower).astype(np.float32)
         ys = np.arange(y0, y0 + h, dtype=np.float32)[:, None]

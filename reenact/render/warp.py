@@ -33,6 +33,7 @@ from reenact.render.eyes import EyeKeeper, uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_field
 from reenact.render.irises import IrisPainter
 from reenact.render.lids import LidPainter
+from reenact.render.lip_bands import LipBands
 from reenact.render.mouth import MouthFiller
 
 
@@ -72,6 +73,8 @@ class WarpRenderer:
 
     size: crop side (256 or 512). grid: coarse field samples per side of the face box (G).
     iterations: Newton steps inverting the field. fill_mouth: paint an opened mouth's inside.
+    lip_bands: map the lips band by band (`reenact.render.lip_bands`), so a mouth closing over a
+    gaping picture keeps each lip whole instead of folding the mesh over its cavity.
     keep_eyes: lids slide over the eyeballs and are painted as skin with a lash line where they
     cover them; the irises keep their shape and sit where the fused iris points say
     (`reenact.render.irises`), in eye openings of any height.
@@ -82,7 +85,7 @@ class WarpRenderer:
 
     def __init__(
         self, *, size: int = 256, grid: int = 64, iterations: int = 3, fill_mouth: bool = True,
-        keep_eyes: bool = True,
+        keep_eyes: bool = True, lip_bands: bool = True,
     ) -> None:
         if size < 64:
             raise InputError(f"renderer.size: {size} is too small for the warp renderer (>= 64)")
@@ -90,6 +93,7 @@ class WarpRenderer:
         self.grid = int(grid)
         self.iterations = int(iterations)
         self.mouth = MouthFiller(size=self.size) if fill_mouth else None
+        self.lips = LipBands(size=self.size) if lip_bands else None
         # the iris painter moves the irises: the eyeballs under the lids only follow the eye
         self.eyes = EyeKeeper(size=self.size, gaze_limit=0.0) if keep_eyes else None
         self.irises = IrisPainter(size=self.size) if keep_eyes else None
@@ -115,6 +119,8 @@ class WarpRenderer:
         self.mouth_layers = []
         if self.mouth is not None:
             self.mouth.set_target(self._target, xy)
+        if self.lips is not None:
+            self.lips.set_target(xy)
         if self.eyes is not None:
             self.eyes.set_target(xy)
             self.lids.set_target(self._target, xy)
@@ -146,6 +152,8 @@ class WarpRenderer:
         up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         roi_map = self._map[y0:y1, x0:x1]
         np.add(self._identity[y0:y1, x0:x1], up, out=roi_map)
+        if self.lips is not None:
+            self.lips.apply(self._map, fused_xy, field_model.roi)
         if self.eyes is not None:
             self.eyes.apply(self._map, self._identity, fused_xy)
         return roi_map, field_model.roi

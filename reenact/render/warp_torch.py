@@ -6,7 +6,8 @@ upsampling to every pixel of the face box and the bilinear resampling of the tar
 cannot show - an eyeball that keeps its scale inside a closing eye, irises where the gaze puts
 them, lid skin, an opened mouth's cavity - is decided per frame on the CPU from the fused landmarks (`WarpExtras`: sparse, a few
 small boxes) and arrives as full-crop planes: `eyes` (3,S,S) = alpha and alpha x eyeball shift
-for the backward map, `overlay` (4,S,S) = RGB and alpha blended over the warped image.
+for the backward map (the lips' band map, `reenact.render.lip_bands`, rides in the same planes
+over the mouth), `overlay` (4,S,S) = RGB and alpha blended over the warped image.
 
 Every tensor has a shape fixed by the crop size and the grid, so a CUDA graph can hold the lot;
 `set_target` only copies new values into the same buffers.
@@ -252,6 +253,13 @@ class WarpExtras:
         for x0, y0, x1, y1 in self._written:
             planes[:, y0:y1, x0:x1] = 0
         self._written = []
+        if w.lips is not None:  # the lips' map (before the eyes', as the CPU warp applies them)
+            for (x0, y0, x1, y1), alpha, source in w.lips.overrides(xy, w._field.roi):
+                planes[0, y0:y1, x0:x1] = alpha
+                shift = w._identity[y0:y1, x0:x1] - source
+                planes[1, y0:y1, x0:x1] = alpha * shift[..., 0]
+                planes[2, y0:y1, x0:x1] = alpha * shift[..., 1]
+                self._written.append((x0, y0, x1, y1))
         if w.eyes is not None:
             for (x0, y0, x1, y1), alpha, shift in w.eyes.overrides(xy):
                 planes[0, y0:y1, x0:x1] = alpha

@@ -25,7 +25,7 @@ import pytest
 
 from reenact.config import load_config
 from reenact.render.mouth import (
-    FLESH_BANDS, LEFT_CORNER, LOWER_INNER, RIGHT_CORNER, UPPER_INNER, MouthFiller, _lip_curve,
+    FLESH_BANDS, LEFT_CORNER, LOWER_INNER, RIGHT_CORNER, UPPER_INNER, MouthFiller, lip_curve,
 )
 from reenact.render.warp import WarpRenderer
 from reenact.eval.move_sweep import moved
@@ -47,7 +47,7 @@ def _band(image: np.ndarray, xy: np.ndarray, lip: str, depth: float) -> np.ndarr
     centre = 0.5 * (xy[LEFT_CORNER, 0] + xy[RIGHT_CORNER, 0])
     half = 0.5 * (xy[RIGHT_CORNER, 0] - xy[LEFT_CORNER, 0])
     xs = np.arange(int(round(centre - 0.5 * half)), int(round(centre + 0.5 * half)) + 1)
-    edge = _lip_curve(xy, UPPER_INNER if lip == "upper" else LOWER_INNER, xs.astype(np.float32))
+    edge = lip_curve(xy, UPPER_INNER if lip == "upper" else LOWER_INNER, xs.astype(np.float32))
     steps = np.arange(1.0, depth + 1.0) * (1.0 if lip == "upper" else -1.0)
     ys = np.round(edge[None, :] + steps[:, None]).astype(int)
     grey = image.astype(np.float32).mean(axis=2)

@@ -90,15 +90,17 @@ def test_a_yawning_target_closes_its_mouth_while_the_actor_rests(media_dir: Path
 
 def test_a_gape_the_estimate_cannot_close_cleanly_keeps_the_rest_of_the_estimate(
         media_dir: Path):
-    """Yale 12 surprised: the bases close its "O" into a lip shape the warp leaves open (the
-    re-tracked check refuses it), so the next candidate is the estimate with the picture's own
-    mouth and jaw, the jaw raised: the mouth closes and the raised brows still come down as
-    estimated."""
+    """Yale 09 surprised: the bases close its "O" into a lip shape the warp leaves open (the
+    re-tracked check refuses it; 06 and 12 surprised were refused too until the warp drew the
+    lips band by band, `reenact.render.lip_bands`), so the next candidate is the estimate with
+    the picture's own mouth and jaw, the jaw raised: the mouth closes, and the rest of the face
+    is the estimate's (on 09 the bases leave its eyes and brows where they are; on 12, before
+    the band map, its raised brows came down by more than a pixel)."""
     from reenact.fusion.target_neutral import close_open_mouth, shipped
     from reenact.pipeline.target import prepare_target
 
     config = _config()
-    target = prepare_target(str(media_dir / "expressions" / "12_surprised.png"), config)
+    target = prepare_target(str(media_dir / "expressions" / "09_surprised.png"), config)
     target.estimate_neutral(config)
     picture, size = target.landmarks_crop, target.crop.shape[0]
     assert mouth_open(picture) > 0.5
@@ -108,8 +110,6 @@ def test_a_gape_the_estimate_cannot_close_cleanly_keeps_the_rest_of_the_estimate
     held = close_open_mouth(shipped().estimate(picture, size, mouth=False)[0])
     np.testing.assert_array_equal(target.neutral_crop, held)
     assert mouth_open(target.neutral_crop) < 0.2
-    brows = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300]
-    assert (target.neutral_crop[brows, 1] - picture[brows, 1]).mean() > 1.0  # lowered, px
 
 
 def test_a_target_whose_closed_mouth_does_not_show_keeps_its_picture(media_dir: Path,

@@ -123,7 +123,9 @@ def test_the_torch_warp_shows_the_same_front_layer(warp_target, monkeypatch):
         maps = [gpu.dense_map(torch.from_numpy(lm)).numpy()
                 for lm in (np.column_stack([xy, turned[:, 2]]), xy)]
     x0, y0, x1, y1 = warp._field.roi
-    monkeypatch.setattr(warp, "eyes", None)  # dense_map is the map before the eyeballs' move
+    # dense_map is the map before the eyeballs' move and the lips' band map (both planes)
+    monkeypatch.setattr(warp, "eyes", None)
+    monkeypatch.setattr(warp, "lips", None)
     for lm, got in zip((turned, turned[:, :2]), maps):
         expected = warp.backward_map(xy, None if lm.shape[1] < 3 else lm[:, 2].astype(np.float64))[0]
         diff = np.abs(got[y0:y1, x0:x1] - expected).max(axis=2)

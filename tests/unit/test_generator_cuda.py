@@ -88,11 +88,12 @@ def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
     warp.set_target(cpu)
     planes = np.zeros((7, 256, 256), np.float32)
     extras = WarpExtras(cpu, planes)
-    eyes_seen = overlay_seen = 0
+    eyes_seen = overlay_seen = lips_seen = 0
     for fused in exaggerated(replay)[::3]:
         expected = cpu.render(fused).astype(np.float32)
         xy = cpu.follow(fused)
         extras.fill(xy)
+        lips_seen += bool(cpu.lips.overrides(xy, cpu._field.roi))
         eyes_seen += planes[0].max() > 0.5
         overlay_seen += planes[6].max() > 0.5
         warp.eyes.copy_(torch.from_numpy(planes[:3]))
@@ -106,7 +107,7 @@ def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
         # sample at the edge of a stray in one path and not in the other differs by a few
         # levels (worst frame 3.1 without that step, 4.6 with it)
         assert diff.mean() < 0.5 and np.percentile(diff, 99.9) < 5.0
-    assert eyes_seen and overlay_seen  # the sparse CPU planes were exercised
+    assert eyes_seen and overlay_seen and lips_seen  # the sparse CPU planes were exercised
     moved = np.abs(cpu.render(exaggerated(replay)[-1]).astype(int) - replay.crop).mean()
     assert moved > 0.5  # the warp changes the face: the comparison is not of two copies
 

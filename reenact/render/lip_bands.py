@@ -1,0 +1,134 @@
+"""The lips drawn band by band: a mouth closing over a gaping picture without folds.
+
+The warp's mesh field (`reenact.render.field`) moves every pixel with the landmarks around it.
+Where a portrait's mouth gapes (a yawn) and the face drawn closes it (its estimated neutral,
+`reenact.fusion.target_neutral`, or the actor's closed mouth), the lower lip rises past points of
+the picture that lie beside it near the corners: the mesh's triangles there turn over and draw
+the cavity's rim as dark zig-zag strokes across the lips, which the eval's re-tracker reads as
+the lips' gap (stop 80: a further closing read back at 0.18-0.64 of what was drawn).
+
+`LipBands` replaces the warp's map over the mouth by one made column by column: across the
+mouth, each column of the face drawn is split by its four lip contours (outer upper, inner upper,
+inner lower, outer lower lip; the inner ones meet at the mouth corners) into the upper lip, the
+gap between the lips and the lower lip, and each part reads the same part of the picture's column
+at the same place across the mouth (the corners, inner corners and lip centres kept in line),
+stretched or squeezed to its height there. A closing squeezes the picture's cavity to the gap
+drawn (none: the lips meet) and keeps each lip whole, so nothing turns over. Above the upper lip
+and below the lower one, half the lips' height (`MARGIN`) of the face drawn reads half the
+lips' height of the picture's, fading into the mesh's map (`overrides`' alpha), and sideways the
+bands fade out beyond the outer corners (`SIDE`).
+
+It is written as the eye keeper's overrides are (`reenact.render.eyes.EyeKeeper.overrides`): the
+map becomes map + alpha (source - map), so the CUDA warp takes it through the same planes
+(`reenact.render.warp_torch.WarpExtras`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from reenact.render.mouth import lip_curve
+
+# the four lip contours, each from the left mouth corner (61) to the right one (291); the inner
+# ones run through the inner corners (78, 308), where the lips meet
+OUTER_UPPER = np.array([61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291])
+OUTER_LOWER = np.array([61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291])
+INNER_UPPER = np.array([61, 78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 291])
+INNER_LOWER = np.array([61, 78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 291])
+# the points kept in line across the mouth: the corners, inner corners and the upper lip centre
+ACROSS = (61, 78, 13, 308, 291)
+# how far the map goes on above and below the lips (x the lips' height in that column, at least
+# MIN_MARGIN px x size/256) and sideways beyond the corners (x the mouth's width)
+MARGIN, MIN_MARGIN, SIDE = 0.5, 4.0, 0.125
+
+
+def _knots(xy: np.ndarray, xs: np.ndarray, unit: float) -> np.ndarray:
+    """(6, len(xs)) rows per column: the margin's top, the outer upper, inner upper, inner
+    lower and outer lower lip, the margin's bottom (never crossing, top to bottom)."""
+    ou = lip_curve(xy, OUTER_UPPER, xs)
+    iu = np.maximum(lip_curve(xy, INNER_UPPER, xs), ou)
+    il = np.maximum(lip_curve(xy, INNER_LOWER, xs), iu)
+    ol = np.maximum(lip_curve(xy, OUTER_LOWER, xs), il)
+    margin = np.maximum(MARGIN * (ol - ou), MIN_MARGIN * unit)
+    return np.stack([ou - margin, ou, iu, il, ol, ol + margin])
+
+
+def _interp_columns(ys: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per column j, the piecewise-linear map through (knots[:, j], values[:, j]) at rows ys:
+    (len(ys), columns); linear beyond the end knots."""
+    k = np.clip((ys[:, None, None] >= knots[None, 1:-1, :]).sum(axis=1), 0, len(knots) - 2)
+    cols = np.arange(knots.shape[1])[None, :]
+    y0, y1 = knots[k, cols], knots[k + 1, cols]
+    v0, v1 = values[k, cols], values[k + 1, cols]
+    t = (ys[:, None] - y0) / np.maximum(y1 - y0, 1e-6)
+    return v0 + t * (v1 - v0)
+
+
+class LipBands:
+    """The mouth's map, band by band (module doc). size: crop side; lengths scale with
+    size / 256."""
+
+    def __init__(self, *, size: int) -> None:
+        self.size = int(size)
+        self.unit = self.size / 256.0
+        self._target_xy: np.ndarray | None = None
+
+    def set_target(self, target_xy: np.ndarray) -> None:
+        """target_xy: (478,2|3) crop pixels of the picture's own face (what the warp reads)."""
+        self._target_xy = np.asarray(target_xy, np.float64)[:, :2].copy()
+
+    def overrides(self, xy: np.ndarray, bounds: tuple[int, int, int, int] | None = None,
+                  ) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
+        """Where the bands replace the warp: [] or [(box (x0,y0,x1,y1), alpha (h,w) float32,
+        source (h,w,2) float32 picture pixel x, y)]; the map there becomes
+        map + alpha (source - map). bounds: the box (x0,y0,x1,y1) the warp maps (its face
+        box), which the override's is kept inside (None: the crop). [] when the mouth drawn is
+        the picture's (nothing to do) or either mouth's corners are out of order (a face seen
+        edge-on)."""
+        pic = self._target_xy
+        if pic is None:
+            return []
+        xy = np.asarray(xy, np.float64)[:, :2]
+        fx, px = xy[list(ACROSS), 0], pic[list(ACROSS), 0]
+        if not (np.all(np.diff(fx) > 0.5) and np.all(np.diff(px) > 0.5)):
+            return []
+        lips = np.r_[OUTER_UPPER, OUTER_LOWER, INNER_UPPER[1:-1], INNER_LOWER[1:-1]]
+        if np.abs(xy[lips] - pic[lips]).max() < 0.05:
+            return []
+        bx0, by0, bx1, by1 = (0, 0, self.size, self.size) if bounds is None else bounds
+        width = fx[-1] - fx[0]
+        side = SIDE * width
+        x0 = max(math.floor(fx[0] - side), bx0)
+        x1 = min(math.ceil(fx[-1] + side) + 1, bx1)
+        if x1 - x0 < 2:
+            return []
+        xs = np.arange(x0, x1, dtype=np.float64)
+        inside_x = np.clip(xs, fx[0], fx[-1])
+        source_x = np.interp(inside_x, fx, px) + (xs - inside_x)  # the corners' offset beyond
+        drawn = _knots(xy, inside_x, self.unit)
+        read = _knots(pic, np.clip(np.interp(inside_x, fx, px), px[0], px[-1]), self.unit)
+        y0 = max(math.floor(drawn[0].min()), by0)
+        y1 = min(math.ceil(drawn[-1].max()) + 1, by1)
+        if y1 - y0 < 2:
+            return []
+        ys = np.arange(y0, y1, dtype=np.float64)
+        source_y = _interp_columns(ys, drawn, read)
+        # 1 between the outer lips, fading to 0 over each margin and beyond the corners
+        top = np.clip((ys[:, None] - drawn[0]) / np.maximum(drawn[1] - drawn[0], 1e-6), 0, 1)
+        bottom = np.clip((drawn[5] - ys[:, None]) / np.maximum(drawn[5] - drawn[4], 1e-6), 0, 1)
+        sideways = np.clip(np.minimum(xs - (fx[0] - side), fx[-1] + side - xs)
+                           / max(side, 1e-6), 0, 1)
+        alpha = np.minimum(top, bottom) * sideways[None, :]
+        alpha = alpha * alpha * (3.0 - 2.0 * alpha)
+        source = np.stack([np.broadcast_to(source_x[None, :], source_y.shape), source_y], -1)
+        return [((x0, y0, x1, y1), alpha.astype(np.float32), source.astype(np.float32))]
+
+    def apply(self, remap: np.ndarray, xy: np.ndarray,
+              bounds: tuple[int, int, int, int] | None = None) -> None:
+        """Overwrite the (S,S,2) backward map over the mouth, in place; xy: (478,2) fused;
+        bounds: as `overrides`."""
+        for (x0, y0, x1, y1), alpha, source in self.overrides(xy, bounds):
+            box = remap[y0:y1, x0:x1]
+            box += alpha[..., None] * (source - box)
