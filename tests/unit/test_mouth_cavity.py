@@ -46,14 +46,14 @@ def test_a_smile_still_shows_its_teeth(media_dir: Path, aligned_still):
 def _lip_line(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(ys, xs) of the pixels along the inner lip line of a face (its gap and 1 px each side),
     over the middle 70 % of the mouth's width."""
-    from reenact.render.mouth import LEFT_CORNER, LOWER_INNER, RIGHT_CORNER, UPPER_INNER, _lip_curve
+    from reenact.render.mouth import LEFT_CORNER, LOWER_INNER, RIGHT_CORNER, UPPER_INNER, lip_curve
 
     xy = np.asarray(xy, np.float32)[:, :2]
     centre = 0.5 * (xy[LEFT_CORNER, 0] + xy[RIGHT_CORNER, 0])
     half = 0.5 * (xy[RIGHT_CORNER, 0] - xy[LEFT_CORNER, 0])
     xs = np.arange(int(centre - 0.7 * half), int(centre + 0.7 * half) + 1)
-    upper = _lip_curve(xy, UPPER_INNER, xs.astype(np.float32))
-    lower = _lip_curve(xy, LOWER_INNER, xs.astype(np.float32))
+    upper = lip_curve(xy, UPPER_INNER, xs.astype(np.float32))
+    lower = lip_curve(xy, LOWER_INNER, xs.astype(np.float32))
     pixels = [(y, x) for x, u, l in zip(xs, upper, lower)
               for y in range(int(np.floor(min(u, l))) - 1, int(np.ceil(max(u, l))) + 2)]
     ys, xs = zip(*pixels)
