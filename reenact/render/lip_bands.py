@@ -29,16 +29,27 @@ import math
 
 import numpy as np
 
-from reenact.render.mouth import lip_curve
+from reenact.ramps import smoothstep
+from reenact.render.mouth import (
+    LEFT_CORNER,
+    LOWER_INNER,
+    OUTER_RING,
+    RIGHT_CORNER,
+    UPPER_INNER,
+    UPPER_LIP_CENTRE,
+    lip_curve,
+)
 
-# the four lip contours, each from the left mouth corner (61) to the right one (291); the inner
-# ones run through the inner corners (78, 308), where the lips meet
-OUTER_UPPER = np.array([61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291])
-OUTER_LOWER = np.array([61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291])
-INNER_UPPER = np.array([61, 78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 291])
-INNER_LOWER = np.array([61, 78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 291])
+# the four lip contours, each from the left mouth corner (61) to the right one (291), cut from the
+# mouth filler's rings; the inner ones run on through the inner corners (78, 308) to the outer
+# ones, where the lips meet
+OUTER_LOWER = OUTER_RING[:11]  # 61, 146 ... 375, 291
+OUTER_UPPER = np.concatenate([OUTER_RING[:1], OUTER_RING[19:9:-1]])  # 61, 185 ... 409, 291
+INNER_UPPER = np.r_[OUTER_LOWER[0], UPPER_INNER, OUTER_LOWER[-1]]
+INNER_LOWER = np.r_[OUTER_LOWER[0], LOWER_INNER, OUTER_LOWER[-1]]
+LIP_POINTS = np.r_[OUTER_UPPER, OUTER_LOWER, UPPER_INNER, LOWER_INNER]  # every contour's points
 # the points kept in line across the mouth: the corners, inner corners and the upper lip centre
-ACROSS = (61, 78, 13, 308, 291)
+ACROSS = [OUTER_LOWER[0], LEFT_CORNER, UPPER_LIP_CENTRE, RIGHT_CORNER, OUTER_LOWER[-1]]
 # how far the map goes on above and below the lips (x the lips' height in that column, at least
 # MIN_MARGIN px x size/256) and sideways beyond the corners (x the mouth's width)
 MARGIN, MIN_MARGIN, SIDE = 0.5, 4.0, 0.125
@@ -91,11 +102,10 @@ class LipBands:
         if pic is None:
             return []
         xy = np.asarray(xy, np.float64)[:, :2]
-        fx, px = xy[list(ACROSS), 0], pic[list(ACROSS), 0]
+        fx, px = xy[ACROSS, 0], pic[ACROSS, 0]
         if not (np.all(np.diff(fx) > 0.5) and np.all(np.diff(px) > 0.5)):
             return []
-        lips = np.r_[OUTER_UPPER, OUTER_LOWER, INNER_UPPER[1:-1], INNER_LOWER[1:-1]]
-        if np.abs(xy[lips] - pic[lips]).max() < 0.05:
+        if np.abs(xy[LIP_POINTS] - pic[LIP_POINTS]).max() < 0.05:
             return []
         bx0, by0, bx1, by1 = (0, 0, self.size, self.size) if bounds is None else bounds
         width = fx[-1] - fx[0]
@@ -120,8 +130,7 @@ class LipBands:
         bottom = np.clip((drawn[5] - ys[:, None]) / np.maximum(drawn[5] - drawn[4], 1e-6), 0, 1)
         sideways = np.clip(np.minimum(xs - (fx[0] - side), fx[-1] + side - xs)
                            / max(side, 1e-6), 0, 1)
-        alpha = np.minimum(top, bottom) * sideways[None, :]
-        alpha = alpha * alpha * (3.0 - 2.0 * alpha)
+        alpha = smoothstep(np.minimum(top, bottom) * sideways[None, :])
         source = np.stack([np.broadcast_to(source_x[None, :], source_y.shape), source_y], -1)
         return [((x0, y0, x1, y1), alpha.astype(np.float32), source.astype(np.float32))]
 

@@ -6,6 +6,7 @@ draws is read back by the eval's re-tracker, which it was not without the bands.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -19,6 +20,7 @@ from reenact.render.lip_bands import (
     OUTER_UPPER,
     LipBands,
 )
+from reenact.render.mouth import INNER_RING, OUTER_RING, fill_polygon
 from reenact.render.warp import WarpRenderer
 
 
@@ -41,9 +43,7 @@ def _lips_reading_the_cavity(warp: WarpRenderer, target, drawn: np.ndarray) -> f
     """The share of the lips drawn (between the drawn outer and inner lip contours) whose
     pixels the warp's map reads inside the picture's open mouth (its inner-lip polygon): the
     cavity's dark rim drawn across the lips."""
-    import cv2
 
-    from reenact.render.mouth import INNER_RING, OUTER_RING, fill_polygon
 
     size = warp.size
     warp.set_target(target.crop, target.landmarks_crop)
