@@ -9,8 +9,17 @@ an open mouth tracked again) and regresses the re-tracked features on the driver
 renderer draws but the tracker does not read back costs that gain, though a viewer may still
 see it; this tool tells the two apart on any portrait, one region at a time.
 
-Each portrait's own neutral landmarks (found as `reenact run` finds a target's) are moved by one
-synthetic move at a time:
+Each portrait's face at rest is moved by one synthetic move at a time. The rest is the face the
+live loop draws while the actor rests (`reenact.eval.carried_rows.output_neutral`): the
+picture's own landmarks, found as `reenact run` finds a target's, or its estimated neutral
+where the picture wears an expression (`fusion.target_neutral`: a yawn closed, a grin taken
+out). `reenact eval`'s table starts from the same rest, so the tool reads what the table reads.
+`--from picture` starts from the picture's landmarks as they are, as the tool did until stop 82;
+the figures below measured on lp_drv_d19 before then are from its yawning picture (from its rest,
+the warp's brows lowered by 0.1 read back 0.33 of what was asked, against 0.68 from the
+picture).
+
+The moves:
 
 - `eyes`: both upper lids, by the amount times the eye's width along the lid (most at its
   middle); negative closes the eye (never past the lower lid), positive widens it;
@@ -27,7 +36,7 @@ synthetic move at a time:
 The renderer draws the picture with them, the drawing is re-tracked as `reenact eval` re-tracks
 its outputs, and per move the tool prints the change asked of the region's features
 (`reenact.landmarks.expressiveness`, the two sides averaged; mouth_open for the jaw,
-mouth_width for the smile) and the change read back, both against the undrawn picture's own
+mouth_width for the smile) and the change read back, both against the undrawn rest's own
 reading, and their ratio (1.0: read as drawn). `--out DIR` writes each drawing, to look at.
 
 `--turn PITCH,YAW` (degrees, repeatable) draws every move, and the unmoved neutral it is read
@@ -77,6 +86,7 @@ from reenact.eval.move_sweep import read_moves
 def main(argv: list[str] | None = None) -> int:
     from reenact.config import load_config  # noqa: PLC0415
     from reenact.eval.renderers import build_eval_renderers, chosen_renderers  # noqa: PLC0415
+    from reenact.eval.carried_rows import output_neutral  # noqa: PLC0415
     from reenact.eval.cross_reenact import retrack_output  # noqa: PLC0415
     from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
     from reenact.pipeline.target import prepare_target  # noqa: PLC0415
@@ -88,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write each drawing here (PNG)")
     parser.add_argument("--turn", action="append", default=[],
                         help="PITCH,YAW degrees: draw on the head turned so (repeatable)")
+    parser.add_argument("--from", dest="start", choices=("rest", "picture"), default="rest",
+                        help="draw the moves from the face at rest, as the live loop and "
+                             "reenact eval do (default), or from the picture's own landmarks")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
     turns = [_turn(text) for text in args.turn] or [(0.0, 0.0)]
@@ -102,11 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'portrait':22s} {'renderer':18s} {'turn':>11s} {'move':6s} {'amount':>6s} "
               f"{'asked':>7s} {'read':>7s} {'ratio':>6s}")
         for name, target in targets:
+            rest = output_neutral(target) if args.start == "rest" else None
             for rname, renderer in renderers.items():
                 for turn in turns:
                     drawings: dict = {}
                     for r in read_moves(renderer, reader, target.crop,
-                                        target.landmarks_crop, turn=turn,
+                                        target.landmarks_crop, turn=turn, rest=rest,
                                         drawings=drawings if args.out else None):
                         print(f"{name:22s} {rname:18s} {turn[0]:+5.0f},{turn[1]:+5.0f} "
                               f"{r.move:6s} {r.amount:6.2f} {r.asked:7.3f} {r.read:7.3f} "

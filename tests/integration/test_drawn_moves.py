@@ -201,3 +201,36 @@ def test_a_jaw_closing_reads_where_the_rest_is_open_and_not_where_it_is_shut(por
     shut = group_ratios(read_moves(WarpRenderer(size=config.renderer.size), reader, target.crop,
                                    target.landmarks_crop, moves=moves))
     assert np.isnan(shut["jaw closing"]) and np.isnan(shut["mouth widening"]), shut
+
+
+def test_the_tool_reads_what_the_eval_reads_from_the_rest(portraits_dir, capsys):
+    """lp_drv_d19 yawns; the live loop draws it at rest with the yawn closed, and `reenact
+    eval`'s table (`sweep_moves`) draws its moves from there. The tool does the same by default,
+    so its figures are the table's; `--from picture` starts from the yawn. Measured when written
+    (warp): brows lowered by 0.1 read 0.33 of what was asked from the rest, 0.68 from the
+    picture (until stop 82 the tool started from the picture, and read 0.68 where the eval read
+    0.33)."""
+    from reenact.eval.move_sweep import sweep_moves
+    from reenact.pipeline.target import prepare_target
+    from reenact.tools.drawn_moves import main
+
+    path = str(portraits_dir / "lp_drv_d19.jpg")
+    config = load_config(None)
+    target = prepare_target(path, config)
+    with FaceTracker(config.tracker, static=True) as tracker:
+        swept = sweep_moves(target, WarpRenderer(size=config.renderer.size), config, tracker)
+    table = {(m["move"], round(m["amount"], 2)): m["read"] for m in swept["moves"]}
+
+    def printed(*flags) -> dict:
+        capsys.readouterr()
+        assert main([path, "--renderers", "warp", *flags]) == 0
+        rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+        # portrait renderer pitch, yaw move amount asked read ratio
+        return {(row[-5], round(float(row[-4]), 2)): float(row[-2]) for row in rows}
+
+    from_rest, from_picture = printed(), printed("--from", "picture")
+    assert from_rest.keys() == table.keys()
+    for key, read in table.items():
+        assert from_rest[key] == pytest.approx(read, abs=1.5e-3), key
+    # from the yawn the tracker reads the same moves otherwise: the two starts differ
+    assert max(abs(from_picture[k] - table[k]) for k in table) > 0.02
