@@ -116,9 +116,10 @@ class LipBands:
             return []
         xs = np.arange(x0, x1, dtype=np.float64)
         inside_x = np.clip(xs, fx[0], fx[-1])
-        source_x = np.interp(inside_x, fx, px) + (xs - inside_x)  # the corners' offset beyond
+        read_x = np.interp(inside_x, fx, px)  # the picture's same place across the mouth
+        source_x = read_x + (xs - inside_x)  # the corners' offset beyond
         drawn = _knots(xy, inside_x, self.unit)
-        read = _knots(pic, np.clip(np.interp(inside_x, fx, px), px[0], px[-1]), self.unit)
+        read = _knots(pic, read_x, self.unit)
         y0 = max(math.floor(drawn[0].min()), by0)
         y1 = min(math.ceil(drawn[-1].max()) + 1, by1)
         if y1 - y0 < 2:

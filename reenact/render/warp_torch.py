@@ -255,17 +255,11 @@ class WarpExtras:
         self._written = []
         if w.lips is not None:  # the lips' map (before the eyes', as the CPU warp applies them)
             for (x0, y0, x1, y1), alpha, source in w.lips.overrides(xy, w._field.roi):
-                planes[0, y0:y1, x0:x1] = alpha
                 shift = w._identity[y0:y1, x0:x1] - source
-                planes[1, y0:y1, x0:x1] = alpha * shift[..., 0]
-                planes[2, y0:y1, x0:x1] = alpha * shift[..., 1]
-                self._written.append((x0, y0, x1, y1))
+                self._map_override((x0, y0, x1, y1), alpha, shift[..., 0], shift[..., 1])
         if w.eyes is not None:
-            for (x0, y0, x1, y1), alpha, shift in w.eyes.overrides(xy):
-                planes[0, y0:y1, x0:x1] = alpha
-                planes[1, y0:y1, x0:x1] = alpha * shift[0]
-                planes[2, y0:y1, x0:x1] = alpha * shift[1]
-                self._written.append((x0, y0, x1, y1))
+            for box, alpha, shift in w.eyes.overrides(xy):
+                self._map_override(box, alpha, shift[0], shift[1])
         layers = []
         for painter in (w.irises, w.lids):  # in painting order, each over the last
             if painter is not None:
@@ -280,6 +274,16 @@ class WarpExtras:
             drawn.append(box)
         self._written += drawn
         return changed or bool(self._written)
+
+    def _map_override(self, box: Box, alpha: np.ndarray, shift_x, shift_y) -> None:
+        """Write one map override into the `eyes` planes (the map there becomes
+        map + alpha (identity - shift - map)): alpha (h,w), the shift per pixel (h,w) or one
+        value per axis."""
+        x0, y0, x1, y1 = box
+        self.planes[0, y0:y1, x0:x1] = alpha
+        self.planes[1, y0:y1, x0:x1] = alpha * shift_x
+        self.planes[2, y0:y1, x0:x1] = alpha * shift_y
+        self._written.append(box)
 
     @staticmethod
     def _over(planes: np.ndarray, layer: np.ndarray, alpha: np.ndarray, fresh: bool) -> None:

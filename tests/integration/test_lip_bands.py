@@ -1,8 +1,9 @@
 """The lips' band map (`reenact.render.lip_bands`) on a real yawning portrait and the real face
 mesh: closing lp_drv_d19's gaping mouth, the mesh's map draws the picture's cavity across the
-lips while the bands' does not; each lip contour drawn reads the picture's same contour; the override fades into the
-mesh's map at its edges; a face drawn as the picture is left alone; and the closing the warp
-draws is read back by the eval's re-tracker, which it was not without the bands."""
+lips while the bands' does not; each lip contour drawn reads the picture's same contour; the
+override fades into the mesh's map at its edges; a face drawn as the picture is left alone; and
+the closing the warp draws is read back by the eval's re-tracker, which it was not without the
+bands."""
 
 from __future__ import annotations
 
@@ -43,8 +44,6 @@ def _lips_reading_the_cavity(warp: WarpRenderer, target, drawn: np.ndarray) -> f
     """The share of the lips drawn (between the drawn outer and inner lip contours) whose
     pixels the warp's map reads inside the picture's open mouth (its inner-lip polygon): the
     cavity's dark rim drawn across the lips."""
-
-
     size = warp.size
     warp.set_target(target.crop, target.landmarks_crop)
     xy = warp.follow(drawn)
