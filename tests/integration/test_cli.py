@@ -17,12 +17,14 @@ SINKS = ("virtualcam", "file", "stream", "window", "null")
 
 
 def reenact(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 300):
-    """Run the command as a user would, from a scratch folder (run logs land in ./out)."""
+    """Run the command as a user would, from a scratch folder (run logs land in ./out), removed
+    afterwards unless the caller gave `cwd`."""
     full_env = {**os.environ, **(env or {})}
-    cwd = cwd or Path(tempfile.mkdtemp(prefix="reenact-cli-"))
-    return subprocess.run(
-        [*REENACT, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
-    )
+    if cwd is not None:
+        return subprocess.run([*REENACT, *args], capture_output=True, text=True, env=full_env,
+                              cwd=cwd, timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="reenact-cli-") as scratch:
+        return reenact(*args, env=env, cwd=Path(scratch), timeout=timeout)
 
 
 def one_line_error(result) -> str:
