@@ -36,8 +36,10 @@ def test_wheel_installs_and_runs_the_demo_outside_the_checkout(tmp_path):
         ".venv", ".git", "build", "dist", "out", "cache", "runs", "*.egg-info", "__pycache__",
         ".pytest_cache"))
     wheels = tmp_path / "wheels"
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(source)], cwd=tmp_path)
+    built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                 "-w", str(wheels), str(source)], cwd=tmp_path)
+    # every folder of the package is listed: setuptools warns of none it would leave out
+    assert "would be ignored" not in built.stdout + built.stderr, built.stderr
     wheel = next(wheels.glob("reenact-*.whl"))
 
     env_dir = tmp_path / "fresh-venv"
