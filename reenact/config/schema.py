@@ -232,6 +232,7 @@ class RendererBoost:
     warp's drawing reads 0.85 / 0.76 of what the real face reads; 1 = draw J_gen as fused)."""
 
     mouth_width: Annotated[float, Range(1.0, 2.0)] = 1.15
+    # the warp, which shades nothing, draws 1.6 x this one's extra (1.4 at 1.25; boost.WARP_BROWS)
     brows: Annotated[float, Range(1.0, 2.0)] = 1.25
     lift: Annotated[float, Range(1.0, 2.0)] = 1.15  # the mouth corners' rise (a smile's lift)
 

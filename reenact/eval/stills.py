@@ -162,8 +162,9 @@ def _subject(still: StillSet, renderers, aligned: AlignedStills,
             scores[item.name][condition] = score_still(crop, truth, landmarks)
             drawn[condition] = reader.features(crop)
             columns[item.name].append(crop)
-            if item.kind in BOOSTED and reader.boost.active:  # as the live loop draws it
-                boosted = item.renderer.render(reader.boost.apply(landmarks, target_lm))
+            boost = reader.boost(item.kind) if item.kind in BOOSTED else None
+            if boost is not None and boost.active:  # as the live loop draws it
+                boosted = item.renderer.render(boost.apply(landmarks, target_lm))
                 read.drawn.setdefault(f"{item.name} + boost", {})[condition] = \
                     reader.features(np.array(boosted, copy=True))
     return scores, columns, read

@@ -56,10 +56,13 @@ class StillReader:
     tracker: object
     config: Config
     neutral: np.ndarray | None = None
-    boost: ExpressionBoost = field(init=False)
+    _boosts: dict = field(init=False, default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.boost = ExpressionBoost.from_config(self.config)  # the live loop's, for the drawings
+    def boost(self, kind: str) -> ExpressionBoost:
+        """The live loop's boost for a renderer of `kind` (`stills.BOOSTED`), for the drawings."""
+        if kind not in self._boosts:
+            self._boosts[kind] = ExpressionBoost.from_config(self.config, kind)
+        return self._boosts[kind]
 
     def read(self, crop: np.ndarray) -> np.ndarray | None:
         """(478,3) crop-pixel landmarks of `crop`, or None where no face was found."""
@@ -136,11 +139,12 @@ def creases_rows(sets: list, renderers, still: AlignedStills, reader: StillReade
         creases.observe(*actor_neutral, actor_neutral[1], True)
         reader.set_neutral(crop)
         conditions = sorted(set(subject.expressions) & set(actor.expressions))
-        asked = {c: reader.boost.apply(still(subject.expressions[c])[1], landmarks)
-                 for c in conditions}
         ratios = {c: creases.ratio(*still(actor.expressions[c])) for c in conditions}
         drawn = read[subject.subject]["drawn"]
         for item in drawn_by:
+            boost = reader.boost(item.kind)
+            asked = {c: boost.apply(still(subject.expressions[c])[1], landmarks)
+                     for c in conditions}
             item.renderer.set_target(crop, landmarks)  # once per renderer and subject
             rows = drawn.setdefault(f"{item.name} + boost + creases", {})
             for c in conditions:

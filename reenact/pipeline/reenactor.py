@@ -105,7 +105,7 @@ class Reenactor:
             frames=frames, window=max(frames, config.stream.neutral_window))
         self.gains = RegionGains(config.fusion.gains.as_dict())  # per region, after fusion
         # a smile's widening and the brows' raise drawn larger (the renderer draws no folds)
-        self.boost = ExpressionBoost.from_config(config)
+        self.boost = ExpressionBoost.from_config(config, getattr(renderer, "name", ""))
         # ... and the folds themselves, the actor's, on the rendered crop
         self.creases = Creases(size=config.renderer.size, strength=config.stream.creases,
                                frames=self.calibrator.frames)

@@ -35,6 +35,18 @@ frame (before the head's turn), against the target's neutral N:
 Each extra is limited (EXTRA_LIMIT) so that a tracking glitch is never magnified into a tear.
 1 = draw J as fused. Only what the renderer draws is boosted: J_gen itself (the frame's `fused`,
 the eval's "before rendering" row) stays Phi's.
+
+The warp's brows (`for_renderer`). The generator, though it draws on the warp, shades a raised
+or lowered brow's skin; the warp only moves it. At the shipped brows 1.25, self-reenactment of
+61 training clips (`render_carry --prepared`, every 6th frame; the eval's four clips left out,
+stop 83) read the generator's brows at 1.03 / 1.03 (left / right) of the real frames' and the
+warp's at 0.92 / 0.90; drawn with WARP_BROWS times the extra (1.4), the warp's read 1.00 / 0.98,
+its other features unchanged (on the eval's four clips, 94 frames, the warp's read 1.11 / 1.09
+at 1.25 and 1.20 / 1.16 at 1.4, the generator's 1.10 / 1.13; cross-identity, `reenact eval -c
+eval`, the warp's brows carry 0.90 / 0.99 of the actor's against 0.83 / 0.90 at 1.25 and J_gen's
+0.92 / 0.92). So the warp draws that much more of the brows' extra than
+`renderer.boost.brows` says, at most BOOST_RANGE's top; `renderer.boost.brows=1` still draws
+the brows as fused.
 """
 
 from __future__ import annotations
@@ -53,6 +65,7 @@ FALLOFF = 0.6  # mouth widths beyond the corners at which the cheeks' share reac
 LIFT_REACH = 0.5  # mouth widths from a corner at which its lift's share reaches 0
 # the extra, at most: a fraction of the mouth's width; of the eye's width for a brow
 EXTRA_LIMIT = 0.15
+WARP_BROWS = 1.6  # the warp draws this times the brows' extra (module docstring)
 
 
 def _mouth_span(xy: np.ndarray) -> float:
@@ -100,10 +113,14 @@ class ExpressionBoost:
         self._lifts: np.ndarray | None = None
 
     @classmethod
-    def from_config(cls, config) -> ExpressionBoost:
-        """The boost `config.renderer.boost` asks for."""
+    def from_config(cls, config, renderer: str = "") -> ExpressionBoost:
+        """The boost `config.renderer.boost` asks for, as `renderer` (a renderer's `name`, or an
+        eval renderer's kind) draws it: the warp draws WARP_BROWS times the brows' extra."""
         b = config.renderer.boost
-        return cls(mouth_width=b.mouth_width, brows=b.brows, lift=b.lift)
+        brows = b.brows
+        if renderer == "warp":
+            brows = min(1.0 + WARP_BROWS * (brows - 1.0), BOOST_RANGE[1])
+        return cls(mouth_width=b.mouth_width, brows=brows, lift=b.lift)
 
     @property
     def active(self) -> bool:

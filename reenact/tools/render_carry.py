@@ -164,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
     config = load_config(None, args.overrides)
-    boost = ExpressionBoost.from_config(config)
     with FaceTracker(config.tracker, static=True) as tracker:
         if args.prepared is None:
             pairs, unit = _pairs(args.stills, args.subjects, config), "stills"
@@ -173,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                                     max(1, args.step))
             unit = f"frames of {len(pairs)} clips"
         for item in build_eval_renderers(config, []):
-            row = carry(item.renderer, tracker, pairs, scale=args.scale, boost=boost)
+            row = carry(item.renderer, tracker, pairs, scale=args.scale,
+                        boost=ExpressionBoost.from_config(config, item.kind))
             frames, lift = int(row.pop("frames")), row.pop("smile_lift")
             closing, widening = row.pop("eyes_closing"), row.pop("eyes_widening")
             sides = row.pop("sides")

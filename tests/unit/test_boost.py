@@ -13,6 +13,7 @@ from reenact.render.boost import EXTRA_LIMIT, ExpressionBoost
 from tests.helpers import aligned_actor
 
 _UPPER = [10, 151, 9, 8, 168, 6]  # forehead and nose bridge: never moved
+_BROWS = [300, 293, 334, 296, 336, 70, 63, 105, 66, 107]  # both brows' upper lines
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +117,24 @@ def test_the_boost_is_range_checked_at_load():
         load_config(None, ["renderer.boost.mouth_width=0.5"])
     with pytest.raises(ConfigError, match=r"renderer\.boost\.lift"):
         load_config(None, ["renderer.boost.lift=3"])
+
+
+def test_the_warp_draws_more_of_the_brows_than_the_generator(neutral):
+    """The warp shades nothing, so it draws WARP_BROWS times the brows' extra (1.4 at the shipped
+    1.25); `renderer.boost.brows=1` still draws the brows as fused, for every renderer."""
+    from reenact.render.boost import WARP_BROWS
+
+    config = load_config(None, [])
+    raised = np.array(neutral, np.float32)
+    raised[_BROWS, 1] -= 6.0
+    drawn = {kind: ExpressionBoost.from_config(config, kind).apply(raised, neutral)
+             for kind in ("warp", "generator")}
+    extra = {kind: float((raised[_BROWS, 1] - d[_BROWS, 1]).mean())
+             for kind, d in drawn.items()}
+    assert extra["generator"] == pytest.approx(6.0 * (config.renderer.boost.brows - 1), rel=0.02)
+    assert extra["warp"] == pytest.approx(WARP_BROWS * extra["generator"], rel=0.02)
+    assert ExpressionBoost.from_config(config, "warp").brows == pytest.approx(1.4)
+    plain = load_config(None, ["renderer.boost.brows=1"])
+    assert ExpressionBoost.from_config(plain, "warp").brows == 1.0
+    top = load_config(None, ["renderer.boost.brows=2"])
+    assert ExpressionBoost.from_config(top, "warp").brows == 2.0  # never past the range
