@@ -36,7 +36,7 @@ Each extra is limited (EXTRA_LIMIT) so that a tracking glitch is never magnified
 1 = draw J as fused. Only what the renderer draws is boosted: J_gen itself (the frame's `fused`,
 the eval's "before rendering" row) stays Phi's.
 
-The warp's brows (`for_renderer`). The generator, though it draws on the warp, shades a raised
+The warp's brows (`ExpressionBoost.from_config`). The generator, though it draws on the warp, shades a raised
 or lowered brow's skin; the warp only moves it. At the shipped brows 1.25, self-reenactment of
 61 training clips (`render_carry --prepared`, every 6th frame; the eval's four clips left out,
 stop 83) read the generator's brows at 1.03 / 1.03 (left / right) of the real frames' and the

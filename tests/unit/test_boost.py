@@ -9,11 +9,12 @@ import pytest
 from reenact.config import load_config
 from reenact.errors import ConfigError
 from reenact.landmarks.expressiveness import features
+from reenact.landmarks.regions import REGIONS
 from reenact.render.boost import EXTRA_LIMIT, ExpressionBoost
 from tests.helpers import aligned_actor
 
 _UPPER = [10, 151, 9, 8, 168, 6]  # forehead and nose bridge: never moved
-_BROWS = [300, 293, 334, 296, 336, 70, 63, 105, 66, 107]  # both brows' upper lines
+_BROWS = np.concatenate([REGIONS["left_brow"], REGIONS["right_brow"]])  # what the boost moves
 
 
 @pytest.fixture(scope="module")
