@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_plugins)
     d = sub.add_parser(
         "doctor", help="check Python, torch/CUDA, MediaPipe models, cameras, virtual cameras",
-        description="Checks what reenact needs and says what to do about each failure.",
+        description="Checks what reenact needs and says what to do about each failure. Exits 1 "
+        "when a required check fails ([FAIL]); the optional ones (ONNX Runtime, cameras, virtual "
+        "cameras) print [warn] and name the way around them.",
     )
     d.set_defaults(handler=cmd_doctor)
 
@@ -50,13 +52,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(ok: bool, label: str, detail: str, fix: str = "") -> bool:
-    mark = "ok  " if ok else "FAIL"
-    line = f"[{mark}] {label}: {detail}"
+def _check(ok: bool, label: str, detail: str, fix: str = "", optional: bool = False) -> bool:
+    """Print the check's line; False only for a required check that failed."""
+    mark = "ok  " if ok else "warn" if optional else "FAIL"
+    line = f"[{mark}] {label}{' (optional)' if optional else ''}: {detail}"
     if not ok and fix:
         line += f"\n       -> {fix}"
     print(line)
-    return ok
+    return ok or optional
 
 
 def _version(dist: str) -> str | None:
@@ -72,7 +75,10 @@ def check_python() -> bool:
 
 
 def check_torch() -> bool:
-    import torch
+    try:
+        import torch
+    except ImportError as exc:
+        return _check(False, "torch", f"cannot import ({exc})", "pip install torch")
 
     cuda = torch.cuda.is_available()
     detail = f"torch {torch.__version__}, " + (
@@ -105,7 +111,7 @@ def check_onnxruntime() -> bool:
         import onnxruntime
     except ImportError:
         return _check(False, "onnxruntime", "not installed",
-                      "pip install 'reenact[onnx]' for the fast CPU generator")
+                      "pip install 'reenact[onnx]' for the fast CPU generator", optional=True)
     providers = ", ".join(onnxruntime.get_available_providers())
     return _check(True, "onnxruntime", f"{onnxruntime.__version__} ({providers})")
 
@@ -115,7 +121,7 @@ def check_cameras() -> bool:
     if sys.platform.startswith("linux"):
         return _check(bool(devices), "cameras", ", ".join(devices) or "no /dev/video* devices",
                       "plug in a webcam, or use --source video:FILE; check `ls -l /dev/video*` "
-                      "and that you are in the 'video' group")
+                      "and that you are in the 'video' group", optional=True)
     return _check(True, "cameras", "probed when `reenact live` opens one")
 
 
@@ -124,7 +130,8 @@ def check_virtualcam() -> bool:
 
     reason = load_plugin(SINK_GROUP, "virtualcam").probe(None)
     return _check(reason is None, "virtual camera", "usable" if reason is None else reason,
-                  "or use --sink stream and add a Media Source in OBS (see README: Going live)")
+                  "or use --sink stream and add a Media Source in OBS (see README: Going live)",
+                  optional=True)
 
 
 def check_weights() -> bool:
@@ -136,10 +143,12 @@ def check_weights() -> bool:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    results = [
-        check_python(), check_torch(), check_mediapipe(), check_onnxruntime(),
-        check_cameras(), check_virtualcam(), check_weights(),
-    ]
-    required = results[0] and results[2]
-    print("\nready" if all(results) else "\nsome checks failed; see the arrows above")
-    return 0 if required else 1
+    """Exit 1 when a required check printed [FAIL]; the optional ones only print [warn]."""
+    checks = (check_python, check_torch, check_mediapipe, check_onnxruntime, check_cameras,
+              check_virtualcam, check_weights)
+    failed = sum(not check() for check in checks)  # every check runs and prints its line
+    if failed:
+        print(f"\nnot ready: {failed} required check(s) failed; see the arrows above")
+        return 1
+    print("\nready")
+    return 0

@@ -17,6 +17,7 @@ import yaml
 
 from reenact.atomic import write_atomic
 from reenact.config.ranges import check_ranges
+from reenact.config.reader import RefusedYAML, load_text, read_config_file
 from reenact.config.schema import Config, SinkConfig, SourceConfig
 from reenact.errors import ConfigError
 
@@ -48,11 +49,24 @@ def check_choice(value: Any, annotation: Any, where: str) -> Any:
     if isinstance(value, str) and all(isinstance(c, str) for c in choices):
         value = str(value)
     elif isinstance(value, _Raw):
-        value = yaml.safe_load(value) if value.strip() else ""
+        value = _override_value(value, where, fallback=value)
     if value not in choices:
         listed = ", ".join(str(c) for c in choices)
         raise ConfigError(f"{where}: '{value}' is not one of {listed}")
     return value
+
+
+def _override_value(text: _Raw, where: str, fallback: Any) -> Any:
+    """An override's text read as YAML by the same reader as a preset file; text that is not
+    YAML stays `fallback`, YAML a config may not use (an alias) is refused."""
+    if not text.strip():
+        return ""
+    try:
+        return load_text(text)
+    except RefusedYAML as exc:
+        raise ConfigError(f"{where}: {exc.problem}") from None
+    except yaml.YAMLError:
+        return fallback
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
@@ -62,10 +76,7 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if isinstance(value, _Raw):
         if annotation is str:
             return str(value)
-        try:
-            value = yaml.safe_load(value) if value.strip() else ""
-        except yaml.YAMLError:
-            value = str(value)
+        value = _override_value(value, where, fallback=str(value))
     origin = typing.get_origin(annotation)
     if dataclasses.is_dataclass(annotation):
         if not isinstance(value, dict):
@@ -172,21 +183,20 @@ def resolve_preset(name_or_path: str) -> Path:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{line} invalid YAML") from None
+    """A preset file's sections, through the bounded, alias-free reader (`reenact.config.reader`)."""
+    data = read_config_file(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     return data
+
+
+def _check_sections(data: dict[str, Any], where: str) -> None:
+    """Top-level keys checked before any section is walked."""
+    sections = _field_types(Config)
+    for key in data:
+        if key not in sections:
+            valid = ", ".join(sorted(sections))
+            raise ConfigError(f"{where}unknown key '{key}' (valid keys here: {valid})")
 
 
 def load_config(
@@ -204,7 +214,9 @@ def load_config(
     preset_keys: set[str] = set()
     if path:
         preset = resolve_preset(str(path))
-        for dotted, value in _flatten(read_yaml(preset)):
+        preset_data = read_yaml(preset)
+        _check_sections(preset_data, f"{preset}: ")
+        for dotted, value in _flatten(preset_data):
             _set_path(data, dotted, value)
             preset_keys.add(dotted)
         _validated(data, f"{preset}: ")
