@@ -9,7 +9,9 @@ thread between frames (`apply_setting`).
 
 from __future__ import annotations
 
+import json
 import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -39,18 +41,19 @@ class LiveSetting:
         """`value` checked and typed; ValueError naming the key otherwise."""
         if self.kind is bool:
             if not isinstance(value, bool):
-                raise ValueError(f"{self.key}: expected true or false, got {value!r}")
+                raise ValueError(f"{self.key}: expected true or false, got {_short(value)}")
             return value
         if self.kind is str:
             if value not in self.choices:
                 raise ValueError(f"{self.key}: expected one of {', '.join(self.choices)}, "
-                                 f"got {value!r}")
+                                 f"got {_short(value)}")
             return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                (isinstance(value, float) and not math.isfinite(value)):
             raise ValueError(f"{self.key}: expected a number in [{self.low}, {self.high}], "
-                             f"got {value!r}")
+                             f"got {_short(value)}")
         if not self.low <= value <= self.high:
-            raise ValueError(f"{self.key}: {value} is outside [{self.low}, {self.high}]")
+            raise ValueError(f"{self.key}: {_short(value)} is outside [{self.low}, {self.high}]")
         return float(value)
 
     def describe(self, reenactor) -> dict[str, Any]:
@@ -133,6 +136,7 @@ SETTINGS: tuple[LiveSetting, ...] = (
     LiveSetting("paused", "Pause (pass the camera through)", bool, *_attr("paused")),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
+MAX_DIGITS = 30  # of an integer in a settings body: every live setting is a small number
 
 
 def parse_settings(values: Any) -> dict[str, Any]:
@@ -142,9 +146,42 @@ def parse_settings(values: Any) -> dict[str, Any]:
     parsed = {}
     for key, value in values.items():
         if key not in BY_KEY:
-            raise ValueError(f"{key}: not a live setting (live settings: {', '.join(BY_KEY)})")
+            raise ValueError(f"{_short(key)[1:-1]}: not a live setting (live settings: "
+                             f"{', '.join(BY_KEY)})")
         parsed[key] = BY_KEY[key].parse(value)
     return parsed
+
+
+def parse_settings_body(body: bytes) -> dict[str, Any]:
+    """`parse_settings` of a request body: UTF-8 JSON, plain numbers of at most MAX_DIGITS
+    digits, nested at most as deep as the interpreter allows; ValueError in one line otherwise."""
+    try:
+        return parse_settings(json.loads(body.decode("utf-8") or "null",
+                                         parse_int=_json_int, parse_constant=_json_constant))
+    except UnicodeDecodeError:
+        raise ValueError("settings: the body is not UTF-8 JSON") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"settings: the body is not JSON ({exc.msg} at line {exc.lineno} "
+                         f"column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("settings: the body is nested too deeply; send one flat JSON object "
+                         "{key: value}") from None
+
+
+def _json_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise ValueError(f"settings: a number of {digits} digits; give a plain number")
+    return int(text)
+
+
+def _json_constant(name: str) -> float:
+    raise ValueError(f"settings: {name} is not a number; give a plain number")
+
+
+def _short(value: Any) -> str:
+    """`value` for an error message: its repr, cut short (a key or value may be 64 KiB)."""
+    return reprlib.repr(value)
 
 
 def apply_setting(reenactor, key: str, value: Any) -> None:

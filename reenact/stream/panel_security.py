@@ -5,7 +5,9 @@
    `http://127.0.0.1:PORT` or `http://localhost:PORT`. Scripts and stream decks send none.
 3. The token, from the header `X-Reenact-Token`, `Authorization: Bearer`, the query `?token=`
    (the address reenact prints, the OBS URL) or the cookie that query sets (HttpOnly,
-   SameSite=Strict, so another site's page never sends it).
+   SameSite=Strict, so another site's page never sends it). A token has at least
+   MIN_TOKEN_CHARS characters, wherever it comes from. A wrong one is logged (once per
+   LOG_INTERVAL_S, never the token itself) and answered late (`FailedTokens`), so guessing is slow.
 
 Every response also gets headers that keep the page to itself: no caching, no referrer (the
 token is in the address), no sniffing, a content security policy of 'self'.
@@ -13,15 +15,31 @@ token is in the address), no sniffing, a content security policy of 'self'.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import logging
 import os
+import time
+from collections import deque
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from reenact.errors import ConfigError
 
+log = logging.getLogger(__name__)
 TOKEN_ENV = "REENACT_CONTROL_TOKEN"
+MIN_TOKEN_CHARS = 16  # even from 16 lower-case letters, one of 26**16 is beyond any guessing rate
+# Wrong tokens: the first FREE_FAILURES of the last FAIL_WINDOW_S are answered at once (a person
+# retyping, a stale browser tab); each further one STEP_S later than the one before, up to
+# MAX_DELAY_S. With at most MAX_HELD answers waiting (a browser opens at most 6 connections to a
+# host) a guesser gets at most MAX_HELD / MAX_DELAY_S answers a second after the first few.
+FREE_FAILURES = 50
+STEP_S = 0.5
+MAX_DELAY_S = 3.0
+FAIL_WINDOW_S = 60.0
+MAX_HELD = 16
+LOG_INTERVAL_S = 10.0
 SAFE_METHODS = {"GET", "HEAD"}
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -34,36 +52,100 @@ SECURITY_HEADERS = [
 
 def resolve_token(stream_config) -> tuple[str, str]:
     """(token, where it came from): REENACT_CONTROL_TOKEN, stream.control_token_file,
-    stream.control_token, or ("", "generated") when none is given."""
+    stream.control_token, or ("", "generated") when none is given. ConfigError for a token
+    shorter than MIN_TOKEN_CHARS, naming where it came from."""
     if os.environ.get(TOKEN_ENV, "").strip():
-        return os.environ[TOKEN_ENV].strip(), TOKEN_ENV
+        return _long_enough(os.environ[TOKEN_ENV].strip(), TOKEN_ENV), TOKEN_ENV
     if stream_config.control_token_file:
         path = Path(stream_config.control_token_file)
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigError(f"stream.control_token_file: cannot read {path} "
-                              f"({exc.strerror or exc})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else \
+                exc.strerror or str(exc)
+            raise ConfigError(f"stream.control_token_file: cannot read {path} ({reason})") from None
         token = lines[0].strip() if lines else ""
-        if len(token) < 8:
-            raise ConfigError(f"stream.control_token_file: {path} must hold a token of at "
-                              "least 8 characters on its first line")
+        _long_enough(token, f"stream.control_token_file: the first line of {path}",
+                     "stream.control_token_file")
         return token, str(path)
     if stream_config.control_token:
-        return stream_config.control_token, "stream.control_token"
+        return _long_enough(stream_config.control_token, "stream.control_token"), \
+            "stream.control_token"
     return "", "generated"
+
+
+def _long_enough(token: str, where: str, setting: str = "") -> str:
+    if len(token) < MIN_TOKEN_CHARS:
+        unset = f"or leave {setting} unset" if setting else "or leave it unset"
+        raise ConfigError(f"{where} is {len(token)} characters; use at least {MIN_TOKEN_CHARS} "
+                          f"({unset} for a generated one)")
+    return token
 
 
 def cookie_name(port: int) -> str:
     return f"reenact_token_{port}"  # cookies ignore ports: one name per server
 
 
+class FailedTokens:
+    """Recent wrong tokens, for the whole server: it listens on loopback, where every client is
+    this machine (and any 127.x address is its own), so one budget, not one per address.
+
+    `wait()` answers a failure late without blocking the event loop or any other request; the
+    right token is never delayed. When MAX_HELD answers are already waiting, `crowded()` is
+    true and the guard refuses every request unchecked (429) rather than answer a guess early.
+    """
+
+    def __init__(self) -> None:
+        self.times: deque[float] = deque(maxlen=FREE_FAILURES + 16)
+        self.held = 0
+        self.logged_at = -LOG_INTERVAL_S
+        self.unlogged = 0
+
+    def crowded(self) -> bool:
+        return self.held >= MAX_HELD
+
+    def delay(self, now: float) -> float:
+        """0 for the first FREE_FAILURES of the last FAIL_WINDOW_S, then STEP_S more each."""
+        while self.times and now - self.times[0] > FAIL_WINDOW_S:
+            self.times.popleft()
+        over = len(self.times) - FREE_FAILURES + 1
+        return min(STEP_S * over, MAX_DELAY_S) if over > 0 else 0.0
+
+    async def wait(self, scope, given: str) -> None:
+        now = time.monotonic()
+        seconds = self.delay(now)
+        self.times.append(now)
+        self._log(now, scope, given, seconds)
+        if seconds <= 0:
+            return
+        self.held += 1
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self.held -= 1
+
+    def _log(self, now: float, scope, given: str, seconds: float) -> None:
+        """One line per LOG_INTERVAL_S however many guesses: never the token, only its length."""
+        self.unlogged += 1
+        if now - self.logged_at < LOG_INTERVAL_S:
+            return
+        client = scope["client"][0] if scope.get("client") else "?"
+        log.warning("control server: wrong token from %s (%s %r, %d characters; %d wrong since "
+                    "the last such line), answered after %.1f s", client, scope["method"],
+                    scope["path"][:80], len(given), self.unlogged, seconds)
+        self.logged_at, self.unlogged = now, 0
+
+
 class Guard:
     """ASGI middleware applying the three checks above to `app`."""
 
     def __init__(self, app, *, token: str) -> None:
+        if len(token) < MIN_TOKEN_CHARS:
+            raise ValueError(f"control token: {len(token)} characters; use at least "
+                             f"{MIN_TOKEN_CHARS}")
         self.app = app
         self.token = token.encode()
+        self.failures = FailedTokens()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -76,7 +158,12 @@ class Guard:
         if refusal is not None:
             return await _reply(send, *refusal)
         given, from_query = self._given_token(headers, query, port)
+        if self.failures.crowded():
+            return await _reply(send, 429, "too many wrong tokens at once: try again in a few "
+                                           "seconds")
         if not hmac.compare_digest(given.encode(), self.token):
+            if given:  # no token at all is no guess: answered at once
+                await self.failures.wait(scope, given)
             message = ("missing or wrong token: open the address reenact printed "
                        "(http://127.0.0.1:PORT/?token=...)")
             return await _reply(send, 401, message)

@@ -119,13 +119,13 @@ def test_query_token_sets_a_strict_http_only_cookie_and_leaves_the_address(serve
 
 
 def test_token_comes_from_the_environment_or_a_file(tmp_path, monkeypatch):
-    stream = load_config(None, ["stream.control_token=from-config-1"]).stream
+    stream = load_config(None, ["stream.control_token=from-the-config-123"]).stream
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    assert resolve_token(stream) == ("from-config-1", "stream.control_token")
+    assert resolve_token(stream) == ("from-the-config-123", "stream.control_token")
     token_file = tmp_path / "token"
-    token_file.write_text("from-a-file-123\n")
+    token_file.write_text("from-a-token-file-123\n")
     with_file = load_config(None, [f"stream.control_token_file={token_file}"]).stream
-    assert resolve_token(with_file) == ("from-a-file-123", str(token_file))
+    assert resolve_token(with_file) == ("from-a-token-file-123", str(token_file))
     monkeypatch.setenv(TOKEN_ENV, "from-the-env-123")
     assert resolve_token(with_file) == ("from-the-env-123", TOKEN_ENV)
     monkeypatch.delenv(TOKEN_ENV)

@@ -58,7 +58,7 @@ def live_run(clip, tmp_path, keys: dict[int, object], *overrides: str) -> list[n
     config = load_config(None, [
         "source.kind=video", f"source.path={clip}", "source.loop=true", "sink.kind=null",
         "renderer.kind=warp", "stream.neutral_frames=5", f"stream.max_frames={FRAMES}",
-        f"stream.output_dir={tmp_path}", *overrides,
+        f"stream.output_dir={tmp_path}", "stream.control_port=0", *overrides,
     ])
     hooks = LiveHooks(config)
     preview = ScriptedPreview(keys)
@@ -118,7 +118,7 @@ def test_control_interface_holds_and_releases(actor, baseline, tmp_path):
         def send():
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/action/{action}", method="POST", data=b"",
-                headers={"X-Reenact-Token": "tok"})
+                headers={"X-Reenact-Token": "preset-test-token-0042"})
             with urllib.request.urlopen(request, timeout=5) as response:
                 assert json.loads(response.read()) == {"ok": True}
             return None  # no key: the action went through the control interface
@@ -127,7 +127,7 @@ def test_control_interface_holds_and_releases(actor, baseline, tmp_path):
 
     out = live_run(actor, tmp_path, {PRESS: post("preset_on:smile"),
                                      RELEASE: post("preset_off:smile")},
-                   f"stream.control_port={port}", "stream.control_token=tok")
+                   f"stream.control_port={port}", "stream.control_token=preset-test-token-0042")
     check_press_and_release(widths(out) - baseline, clip_fps(actor))
 
 

@@ -92,18 +92,19 @@ def _call(url: str, method: str = "GET", token: str | None = None):
 def test_control_interface_is_local_and_needs_the_token(target):
     r = make_reenactor(target)
     controls = Controls(r)
-    with ControlServer(controls, port=0, token="s3cret") as server:
+    secret = "s3cret-s3cret-s3cret"  # the server refuses a token under 16 characters
+    with ControlServer(controls, port=0, token=secret) as server:
         assert server.url.startswith("http://127.0.0.1:")
         assert server.socket.getsockname()[0] == "127.0.0.1"
         assert _call(f"{server.url}/status")[0] == 401
         assert _call(f"{server.url}/status", token="wrong")[0] == 401
         assert _call(f"{server.url}/action/pause", "POST", token="nope")[0] == 401
-        code, status = _call(f"{server.url}/status", token="s3cret")
+        code, status = _call(f"{server.url}/status", token=secret)
         assert code == 200 and status["paused"] is False and status["target"] == "astronaut"
-        assert _call(f"{server.url}/action/pause", "POST", token="s3cret") == (200, {"ok": True})
-        assert _call(f"{server.url}/action/pause", "POST", token="s3cret")[0] == 200
-        assert _call(f"{server.url}/action/pause", "POST", token="s3cret")[0] == 200
-        assert _call(f"{server.url}/action/explode", "POST", token="s3cret")[0] == 400
+        assert _call(f"{server.url}/action/pause", "POST", token=secret) == (200, {"ok": True})
+        assert _call(f"{server.url}/action/pause", "POST", token=secret)[0] == 200
+        assert _call(f"{server.url}/action/pause", "POST", token=secret)[0] == 200
+        assert _call(f"{server.url}/action/explode", "POST", token=secret)[0] == 400
         assert not r.paused  # queued: applied on the main thread, between frames
         controls.apply_pending()
         assert r.paused
