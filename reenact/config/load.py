@@ -97,7 +97,10 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
                 continue
         raise ConfigError(f"{where}: {value!r} is not {annotation}")
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            raise ConfigError(f"{where}: {len(str(value))}-digit number is too large") from None
     if annotation is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if annotation in (bool, int, float, str) and type(value) is not annotation:

@@ -131,6 +131,14 @@ def test_a_number_past_pythons_digit_limit_is_one_line(capsys, tmp_path, out_dir
     one_error(code, err, preset, "digits")
 
 
+def test_an_integer_too_large_for_a_float_setting_is_one_line(capsys, out_dir, clip):
+    value = "9" * 400  # a valid int, but float() of it overflows
+    code, err = run_in_process(capsys, ["run", "--source", f"video:{clip}", "--sink",
+                                        f"file:{out_dir / 'out.mp4'}", "--max-frames", "2",
+                                        "--set", f"renderer.boost.brows={value}"])
+    one_error(code, err, "renderer.boost.brows", "400-digit number is too large")
+
+
 # --- case 12: not UTF-8, not a regular file --------------------------------------------------
 
 @pytest.mark.parametrize(("name", "data", "says"), [
