@@ -17,6 +17,7 @@ from reenact.eval.report import (
     _cell,
     head_moved_rows,
     reference_rows,
+    skipped_lines,
 )
 
 STYLE = """
@@ -103,6 +104,7 @@ def report_html(report: dict) -> str:
     strips = {k: v for k, v in report["files"].items() if not v.startswith("plots/")}
     return page("reenact eval report", [
         f'<p class="note">{html.escape(intro)}</p>',
+        *(f'<p class="note">{html.escape(line)}</p>' for line in skipped_lines(report)),
         "<h2>Summary</h2>", table(["renderer", *(l for _, l, _ in SUMMARY_COLUMNS)], main,
                                   "summary"),
         "<h2>What a viewer sees</h2>", table(["renderer", *(l for _, l, _ in VIEWER_COLUMNS)],

@@ -126,6 +126,9 @@ def _nanmean(values: list) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
+SKIPPED_WHY = ("A clip's reference face must be one the live loop takes as a target: one face, "
+               "at least tracker.min_face_px wide; upscaling a smaller one would score the blur, "
+               "not the renderers (tracker.small_face=upscale scores it anyway).")
 REAL_GAIN_FLOOR = 0.2  # a driver whose own face scores below this tells nothing about a renderer
 
 
@@ -252,6 +255,12 @@ def head_moved_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     return ["portrait", "ghost rate ↓", *labels], rows
 
 
+def skipped_lines(report: dict) -> list[str]:
+    """One line per clip the eval skipped (`report["skipped"]`), saying why."""
+    return [f"Skipped clip {name} ({item['path']}), not scored: {item['reason']}. {SKIPPED_WHY}"
+            for name, item in report.get("skipped", {}).items()]
+
+
 def markdown(report: dict) -> str:
     """The whole Markdown report: summary, fused variant, per clip, per pair, pictures (the PNGs
     embedded by their paths relative to the report)."""
@@ -261,6 +270,7 @@ def markdown(report: dict) -> str:
         f"{len(meta['clips'])} clip(s), {len(meta['portraits'])} portrait(s), up to "
         f"{meta['max_frames'] or 'all'} frames per clip, crop {meta['crop_size']} px, "
         f"fuser `{meta['fuser']}`. Created {meta['created']}.", "",
+        *(f"{line}\n" for line in skipped_lines(report)),
         *summary_table(summary), "",
         "Self: a clip's reference frame driven by each other frame's own landmarks, compared "
         "with the real frame in the aligned crop (face: SSIM inside the face mask). Cross: each "

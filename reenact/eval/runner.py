@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from reenact.eval.renderers import EvalRenderer, build_eval_renderers, generator
 from reenact.eval.html import report_html
 from reenact.pipeline.blend import compositor_options
 from reenact.eval.report import markdown, summarize
-from reenact.eval.self_live import evaluate_self_live
+from reenact.eval.self_live import evaluate_self_live, live_reference
 from reenact.eval.self_reenact import SelfResult, evaluate_self
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,13 @@ def check_inputs(config: Config) -> EvalInputs:
     return EvalInputs(clips, unique_names(clips), portraits, unique_names(portraits), generators)
 
 
+def _without(inputs: EvalInputs, skipped: dict) -> EvalInputs:
+    """`inputs` less the clips named in `skipped`."""
+    kept = [(p, n) for p, n in zip(inputs.clips, inputs.clip_names) if n not in skipped]
+    return dataclasses.replace(inputs, clips=[p for p, _ in kept],
+                               clip_names=[n for _, n in kept])
+
+
 def _bar(progress: bool, desc: str, total: int | None = None):
     from tqdm import tqdm
 
@@ -85,22 +93,64 @@ def _bar(progress: bool, desc: str, total: int | None = None):
 
 
 def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer], fuser,
-               progress: bool) -> tuple[list[TrackedClip], list[SelfResult]]:
-    tracked, results = [], []
+               progress: bool) -> tuple[list[TrackedClip], list[SelfResult], dict]:
+    """Each usable clip tracked and scored on itself; also {clip name: {"path", "reason"}} of
+    the clips skipped (`_track_usable`)."""
+    tracked, results, skipped = [], [], {}
     for path, name in zip(inputs.clips, inputs.clip_names):
-        total = frames_to_read(config.eval.max_frames, config.eval.carried_frames)
-        with _bar(progress, f"track {name}", total or None) as bar:
-            clip = track_clip(path, name, config, max_frames=config.eval.max_frames,
-                              whole_frames=config.eval.carried_frames, bar=bar)
+        usable = _track_usable(path, name, config, progress,
+                               None if len(inputs.clips) == 1 else skipped)
+        # a skip is said once some clip is usable: until then the error may yet say it
+        if usable is None:
+            if tracked:
+                _say_skipped(name, skipped[name])
+            continue
+        if not tracked:
+            for earlier, item in skipped.items():
+                _say_skipped(earlier, item)
+        clip, reference = usable
         with _bar(progress, f"self {name}") as bar:
             results.append(evaluate_self(clip, renderers, fuser,
                                          reference=config.eval.reference_frame,
                                          strip_count=config.eval.strip_frames, bar=bar,
                                          compositor=compositor_options(config)))
         with _bar(progress, f"self live {name}", clip.num_frames * len(renderers)) as bar:
-            results[-1].live = evaluate_self_live(clip, renderers, fuser, config, bar=bar)
+            results[-1].live = evaluate_self_live(clip, renderers, fuser, config, bar=bar,
+                                                  reference=reference)
         tracked.append(clip)
-    return tracked, results
+    if not tracked:
+        raise _none_usable(skipped)
+    return tracked, results, skipped
+
+
+def _track_usable(path: Path, name: str, config: Config, progress: bool,
+                  skipped: dict | None):
+    """(the clip tracked, its `live_reference`), or None with the clip added to `skipped`: no
+    face at all, or a reference face the live loop would refuse as a target (too small,
+    several); skipped None (the only clip): the InputError itself.
+    Skipped rather than upscaled: a face blown up from a few dozen pixels would score the blur
+    of the upscaling, not the renderers."""
+    total = frames_to_read(config.eval.max_frames, config.eval.carried_frames)
+    try:
+        with _bar(progress, f"track {name}", total or None) as bar:
+            clip = track_clip(path, name, config, max_frames=config.eval.max_frames,
+                              whole_frames=config.eval.carried_frames, bar=bar)
+        return clip, live_reference(clip, config)
+    except InputError as exc:
+        if skipped is None:
+            raise
+        skipped[name] = {"path": str(path), "reason": str(exc)}
+        return None
+
+
+def _say_skipped(name: str, item: dict) -> None:
+    log.warning("clip %s skipped, not scored: %s", name, item["reason"])
+
+
+def _none_usable(skipped: dict) -> InputError:
+    """The error when every one of several clips was skipped, with each clip's reason."""
+    reasons = "; ".join(item["reason"] for item in skipped.values())
+    return InputError(f"eval.clips: none of the {len(skipped)} clips is usable ({reasons})")
 
 
 def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, config: Config,
@@ -235,10 +285,11 @@ def _meta(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fus
 def build_report(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fuser,
                  selfs: list[SelfResult], crosses: list[CrossResult],
                  sweeps: dict | None = None, heads: dict | None = None,
-                 shifts: dict | None = None, moves: dict | None = None) -> dict:
+                 shifts: dict | None = None, moves: dict | None = None,
+                 skipped: dict | None = None) -> dict:
     """The report as a dict (sections meta, self_reenactment, cross_reenactment, temporal,
-    gaze_sweep, head_sweep, move_sweep, head_moved, summary; `files` is filled in by the
-    caller)."""
+    gaze_sweep, head_sweep, move_sweep, head_moved, summary, skipped: {clip: {"path",
+    "reason"}} of the clips not scored; `files` is filled in by the caller)."""
     paths = dict(zip(inputs.clip_names, inputs.clips))
     self_section = {r.clip: r.to_json(str(paths[r.clip])) for r in selfs}
     cross_section, temporal_section = {}, {}
@@ -257,6 +308,7 @@ def build_report(config: Config, inputs: EvalInputs, renderers: list[EvalRendere
         "head_moved": shifts or {},
         "summary": summarize(names, self_section, cross_section, temporal_section, sweeps,
                              heads),
+        "skipped": skipped or {},
         "files": {},
     }
 
@@ -265,8 +317,10 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     """Evaluate every renderer on `config.eval`'s clips and portraits; write the report.
 
     progress: tqdm bars on stderr (default `config.eval.progress`).
-    Raises InputError naming a missing or unusable clip / portrait / weights file before any
-    long work starts (a clip with no face at all is found when it is tracked).
+    Raises InputError naming a missing or unreadable clip / portrait / weights file before any
+    long work starts. A clip whose face cannot be used (none at all, or a reference frame's
+    face too small or several: found when it is tracked) is skipped with one line and listed
+    in the report's `skipped`; InputError when no clip is usable.
     """
     from reenact.fusion import build_fuser
     from reenact.pipeline.target import prepare_target
@@ -281,13 +335,14 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     renderers = build_eval_renderers(config, inputs.generators)
     fuser = build_fuser(config)
     targets = [prepare_target(str(p), config) for p in inputs.portraits]  # no face: fail early
-    tracked, selfs = _self_pass(inputs, config, renderers, fuser, progress)
+    tracked, selfs, skipped = _self_pass(inputs, config, renderers, fuser, progress)
+    inputs = _without(inputs, skipped)
     crosses = _cross_pass(inputs, tracked, targets, config, renderers, fuser, progress)
     sweeps, heads, moves, shifts, sweep_strips = _sweep_pass(inputs, targets, config, renderers,
                                                              fuser, out_dir)
     crops = {name: t.crop for t, name in zip(targets, inputs.portrait_names)}
     report = build_report(config, inputs, renderers, fuser, selfs, crosses, sweeps, heads,
-                          shifts, moves)
+                          shifts, moves, skipped)
     report["files"] = _write_pictures(out_dir, selfs, tracked, crosses, crops)
     report["files"].update({k: str(p.relative_to(out_dir)) for k, p in sweep_strips.items()})
     json_path = atomic_write_json(out_dir / "report.json", report)

@@ -40,18 +40,28 @@ LIVE_KEYS = ("live_ssim", "live_psnr")
 
 
 def evaluate_self_live(clip: TrackedClip, renderers: list[EvalRenderer], fuser,
-                       config: Config, *, bar=None) -> dict[str, dict]:
+                       config: Config, *, bar=None,
+                       reference: tuple[int, object, float] | None = None) -> dict[str, dict]:
     """{renderer: {"live_ssim", "live_psnr", "live_frames", "live_reference"}} for `clip` (its
     first `eval.max_frames` frames) driving its own frame `live_reference` (see
-    `calibration_reference`) through the live path."""
+    `calibration_reference`) through the live path. reference: `live_reference(clip, config)`,
+    if already made."""
+    ref, target, scale = live_reference(clip, config) if reference is None else reference
+    return {item.name: {**_drive(clip, ref, target, scale, item, fuser, config, bar),
+                        "live_reference": ref} for item in renderers}
+
+
+def live_reference(clip: TrackedClip, config: Config) -> tuple[int, object, float]:
+    """(the frame index `calibration_reference` picks, that frame prepared as the live loop's
+    target (`PreparedTarget`), the target frame's width over the clip's). InputError naming
+    `<clip>@<frame>` when that frame's face cannot be a target: too small (tracker.min_face_px,
+    unless tracker.small_face=upscale), none found, or several."""
     from reenact.pipeline.target import prepare_target_image
 
     ref = calibration_reference(clip, config.stream.neutral_frames)
     reference = next(frames_at(clip, [ref]))
     target = prepare_target_image(f"{clip.name}@{ref}", reference, config)
-    scale = target.frame.shape[1] / reference.shape[1]  # fit_frame may scale the picture
-    return {item.name: {**_drive(clip, ref, target, scale, item, fuser, config, bar),
-                        "live_reference": ref} for item in renderers}
+    return ref, target, target.frame.shape[1] / reference.shape[1]  # fit_frame may scale it
 
 
 def calibration_reference(clip: TrackedClip, frames: int) -> int:

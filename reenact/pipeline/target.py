@@ -164,7 +164,7 @@ def list_targets(folder: str) -> list[str]:
     if not root.is_dir():
         raise InputError(f"{folder}: targets folder not found")
     exts = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-    files = sorted(str(p) for p in root.iterdir() if p.suffix.lower() in exts)
+    files = sorted(str(p) for p in root.iterdir() if p.suffix.lower() in exts and p.is_file())
     if not files:
         raise InputError(f"{folder}: no images in the targets folder")
     return files
@@ -174,13 +174,28 @@ class TargetSet:
     """Several targets, prepared up front (no hitch when switching live), all of one frame size.
 
     The first is the one already in use; `step(+1 / -1)` moves through the rest in name order.
+    A picture that cannot be a target (no face, several, too small, unreadable) is left out
+    with one line naming it (`skipped`: {path: why}); InputError only when none of `paths` is
+    usable, they come from `stream.targets_dir` and no `stream.target` was given: the folder
+    was to be the targets, and the built-in portrait alone is not what was asked for.
     """
 
     def __init__(self, first: PreparedTarget, paths: list[str], config: Config) -> None:
         size = (first.frame.shape[1], first.frame.shape[0])
-        self.targets = [first] + [
-            prepare_target(p, config, frame_size=size) for p in paths if Path(p).name != first.name
-        ]
+        self.targets = [first]
+        self.skipped: dict[str, str] = {}
+        wanted = [p for p in paths if Path(p).name != first.name]
+        for path in wanted:
+            try:
+                self.targets.append(prepare_target(path, config, frame_size=size))
+            except InputError as exc:
+                self.skipped[path] = str(exc)
+                log.warning("targets folder: skipped %s", exc)
+        if wanted and len(self.skipped) == len(wanted) and config.stream.targets_dir \
+                and not config.stream.target:
+            raise InputError(f"{config.stream.targets_dir}: no picture in the targets folder "
+                             f"has a usable face ({len(wanted)} tried); add one, or give a "
+                             "target (--target)")
         self.index = 0
 
     def step(self, step: int) -> PreparedTarget:
