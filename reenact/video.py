@@ -6,9 +6,16 @@
 - Frame rate: the stream's average rate, else its guessed or base rate, when plausible
   (MIN_FPS..MAX_FPS); else (0, none, 1000) measured from the first packets' timestamps, else
   `DEFAULT_FPS`, with one warning line naming the file: never silently 25.
-- Truncation: a file cut short is detected at the first partial packet or demux/decode error;
-  `on_decode_error="error"` raises `InputError("... truncated at frame N")` after the N good
-  frames, `"truncate"` ends the stream there (`ended_early` tells).
+- Truncation: a file cut short is detected at a partial packet at the end, or a demux/decode
+  error; `on_decode_error="error"` raises `InputError("... truncated at frame N")` after the N
+  good frames, `"truncate"` ends the stream there (`ended_early` tells). A packet FFmpeg flags
+  corrupt with more data after it (a continuity gap in a recorded stream, two files joined) is
+  decoded on and counted (`damaged_packets`, one warning line); timestamps that jump back there
+  carry on from the last frame's.
+- Streams: of several video streams, the one flagged `default` (as players pick), else the
+  largest picture, cover art last; one warning line names it and how many there were.
+- Special files: a FIFO or device is refused in one line (it can be read only once, and the
+  reader opens a file more than once and seeks in it).
 
 Frames are `(H, W, 3) uint8 RGB`, at the displayed size or resized to `size=(width, height)`.
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -47,13 +55,34 @@ def is_video(path: str | Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
-def _open_container(path: Path) -> av.container.InputContainer:
+_SPECIAL_FILES = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def check_regular_file(path: Path, what: str) -> None:
+    """One-line InputError when `path` exists but is a FIFO, device or socket: reading one
+    blocks for a writer or never ends, and its size says nothing (st_size is 0)."""
+    mode = path.stat().st_mode
+    for test, kind in _SPECIAL_FILES:
+        if test(mode):
+            raise InputError(f"{what} {path} is {kind}, not a regular file; save it to a file "
+                             f"first (a camera is --source webcam:DEVICE)")
+
+
+def check_video_file(path: Path) -> None:
+    """What the file system alone says (no decoding, so a run checks it before loading models):
+    one-line InputError for a missing, directory, special or empty file."""
     if not path.exists():
         raise InputError(f"video not found: {path}; check the path")
     if path.is_dir():
         raise InputError(f"{path} is a directory, not a video file")
+    check_regular_file(path, "video")
     if path.stat().st_size == 0:
         raise InputError(f"video {path} is empty (0 bytes)")
+
+
+def _open_container(path: Path) -> av.container.InputContainer:
+    check_video_file(path)
     if av is None:
         raise InputError(f"{path}: reading video needs PyAV (pip install av)")
     try:
@@ -65,14 +94,28 @@ def _open_container(path: Path) -> av.container.InputContainer:
         ) from exc
 
 
-def _video_stream(container, path: Path) -> av.video.stream.VideoStream:
-    if not container.streams.video:
+def _preference(stream) -> tuple:
+    """Sort key of a video stream: decodable, not cover art, flagged default, largest, first."""
+    flags, codec = stream.disposition, stream.codec_context
+    return (codec is not None, not flags & av.stream.Disposition.attached_pic,
+            bool(flags & av.stream.Disposition.default),
+            codec.width * codec.height if codec is not None else 0, -stream.index)
+
+
+def _video_stream(container, path: Path, *, announce: bool = False) -> av.video.stream.VideoStream:
+    """The video stream to read; with `announce`, one warning line when there were several."""
+    streams = container.streams.video
+    if not streams:
         raise InputError(f"{path} has no video stream; use a video file (mp4, mkv, mov, webm, ...)")
-    stream = container.streams.video[0]
+    stream = max(streams, key=_preference)
     if stream.codec_context is None:
         raise InputError(
             f"{path}: unsupported video codec (FFmpeg has no decoder for it); re-encode it to H.264"
         )
+    if announce and len(streams) > 1:
+        log.warning("video %s has %d video streams; using stream %d (%dx%d %s): the one flagged "
+                    "default, else the largest", path, len(streams), stream.index, stream.width,
+                    stream.height, stream.codec_context.name)
     stream.thread_type = "AUTO"
     return stream
 
@@ -81,11 +124,13 @@ def plausible(rate: float) -> bool:
     return MIN_FPS <= rate <= MAX_FPS
 
 
-def measured_fps(path: Path) -> float:
-    """The rate from the median gap between the first packets' timestamps (0.0 if unknown)."""
+def measured_fps(path: Path, index: int | None = None) -> float:
+    """The rate from the median gap between the first packets' timestamps of stream `index`
+    (None: the first video stream); 0.0 if unknown."""
     try:
         with av.open(str(path)) as container:
-            stream = container.streams.video[0]
+            streams = container.streams
+            stream = streams.video[0] if index is None else streams[index]
             times = []
             for packet in container.demux(stream):
                 if packet.pts is not None and packet.time_base:
@@ -102,13 +147,13 @@ def measured_fps(path: Path) -> float:
 def stream_fps(stream, path: Path) -> float:
     """A video stream's frame rate: the stated one when plausible, else measured from the
     timestamps, else DEFAULT_FPS; one warning line naming `path` when it is not the stated one.
-    stream: a PyAV video stream of the file at `path`."""
+    stream: a PyAV video stream of the file at `path` (or its rates alone: the first)."""
     stated = [float(r) for r in (stream.average_rate, stream.guessed_rate, stream.base_rate) if r]
     for rate in stated:
         if plausible(rate):
             return rate
     said = f"says {stated[0]:g} fps" if stated else "states no frame rate"
-    measured = measured_fps(path)
+    measured = measured_fps(path, getattr(stream, "index", None))
     if plausible(measured):
         log.warning("video %s %s; using %.3g fps measured from its timestamps",
                     path, said, measured)
@@ -155,9 +200,10 @@ class VideoReader:
             raise InputError(f"video size must be >= 0, got {size[0]}x{size[1]}")
         self.path, self.loop, self.on_decode_error = Path(path), loop, on_decode_error
         self.ended_early = False  # True once a truncated file was cut short ("truncate")
+        self.damaged_packets = 0  # flagged corrupt by FFmpeg but followed by more data: decoded
         self._container = _open_container(self.path)
         try:
-            self._stream = _video_stream(self._container, self.path)
+            self._stream = _video_stream(self._container, self.path, announce=True)
             self.fps = stream_fps(self._stream, self.path)  # warns when not the stated rate
             self.frame_count = _frame_count(self._stream, self._container, self.fps)
             self._frames = self._decode_forever()
@@ -189,12 +235,37 @@ class VideoReader:
             )
         self.ended_early = True
 
+    def _packets(self) -> Iterator[av.Packet | None]:
+        """The stream's packets; one flagged corrupt is held until data follows it (then it is
+        a gap, decoded on), and None stands for it when the file ends there (a partial packet)."""
+        held = None
+        for packet in self._container.demux(self._stream):
+            if held is not None:
+                if not packet.size:
+                    continue  # the end of the file right after it: see below
+                self._note_damage()
+                yield held
+                held = None
+            if packet.is_corrupt:
+                held = packet
+            else:
+                yield packet
+        if held is not None:
+            yield None
+
+    def _note_damage(self) -> None:
+        self.damaged_packets += 1
+        if self.damaged_packets == 1:
+            log.warning("video %s has a damaged packet (a gap in a recorded stream, or files "
+                        "joined end to end); decoding on, a frame or two may show blocks",
+                        self.path)
+
     def _decode_pass(self) -> Iterator[av.VideoFrame]:
         """Decoded frames from the current position to the end (or the break) of the file."""
         produced, broken = 0, ""
         try:
-            for packet in self._container.demux(self._stream):
-                if packet.is_corrupt:
+            for packet in self._packets():
+                if packet is None:
                     broken = "partial packet"
                     break
                 for frame in packet.decode():
@@ -220,6 +291,8 @@ class VideoReader:
                 t = frame.time
                 if t is None or not math.isfinite(t):  # no pts (a truncated file's last frames)
                     t = (last_s or 0.0) + frame_s
+                if last_s is not None and t <= last_s:  # files joined: their clocks restart
+                    offset_s += last_s + frame_s - t
                 first_s = t if first_s is None else first_s
                 last_s = t
                 yield frame, offset_s + t - first_s

@@ -11,11 +11,13 @@ import cv2
 import numpy as np
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from reenact.config.schema import Count, NonNegative
 from reenact.errors import InputError
 from reenact.imageio import load_image
 from reenact.plugin_api import BaseSource, Frame, RealtimePacer
+from reenact.video import check_regular_file
 
 DEFAULT_FPS = 30.0
 MAX_SIDE = 4096
@@ -45,6 +47,8 @@ class ImageSource(BaseSource):
                 f"image source: width/height/fps must be >= 0, got "
                 f"{config.width}x{config.height} @ {config.fps}"
             )
+        if Path(config.path).exists():  # a FIFO would block load_image until a writer comes
+            check_regular_file(Path(config.path), "image")
         image = load_image(config.path, max_side=MAX_SIDE)
         height, width = image.shape[:2]
         if config.width and not config.height:
@@ -62,6 +66,19 @@ class ImageSource(BaseSource):
         self.fps = float(config.fps or DEFAULT_FPS)
         self.live = bool(config.realtime)
         self._pacer = RealtimePacer(fps=self.fps) if self.live else None
+
+    @classmethod
+    def probe(cls, config: Options | None = None) -> str | None:
+        """Why `config.path` cannot be read, when the file system alone tells (a FIFO, a device:
+        a run asks before it loads its models); None otherwise."""
+        path = Path(config.path) if config is not None else None
+        if path is None or not path.exists():
+            return None
+        try:
+            check_regular_file(path, "image")
+        except InputError as exc:
+            return str(exc)
+        return None
 
     def read(self) -> Frame | None:
         if self._closed:

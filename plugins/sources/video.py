@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reenact.config.schema import Count
+from reenact.errors import InputError
 from reenact.plugin_api import BaseSource, Frame, RealtimePacer
-from reenact.video import VIDEO_SUFFIXES, DecodeErrorMode, VideoReader
+from reenact.video import VIDEO_SUFFIXES, DecodeErrorMode, VideoReader, check_video_file
 
 
 class VideoSource(BaseSource):
@@ -47,10 +48,27 @@ class VideoSource(BaseSource):
         self.width, self.height = self._reader.width, self._reader.height
         self._pacer = RealtimePacer(fps=self.fps) if self.live else None
 
+    @classmethod
+    def probe(cls, config: Options | None = None) -> str | None:
+        """Why `config.path` cannot be read, from the file system alone (a run asks before it
+        loads its models); None when it may be."""
+        if config is None:
+            return None
+        try:
+            check_video_file(Path(config.path))
+        except InputError as exc:
+            return str(exc)
+        return None
+
     @property
     def ended_early(self) -> bool:
         """True once a truncated file was cut short ("truncate" mode)."""
         return self._reader.ended_early
+
+    @property
+    def damaged_packets(self) -> int:
+        """Packets FFmpeg flagged corrupt that had more data after them, decoded on so far."""
+        return self._reader.damaged_packets
 
     def read(self) -> Frame | None:
         """The next frame, or None at the end (never with loop=True, unless the file breaks)."""

@@ -6,6 +6,10 @@ size later (e.g. after a reconnect), resized back to the size reported at open.
 
 A camera that fails mid-stream (unplugged, taken by another app) makes `read()` return None; the
 live loop then calls `reopen()` every `reconnect_s` seconds until it returns True.
+
+On Linux, `probe(options)` checks the device node (`/dev/videoN`) before OpenCV is asked, so a
+missing camera is one line at once; OpenCV's own `[ WARN ]` / `[ERROR]` lines are silenced while a
+camera opens, since the error raised then says the same once, with what to do.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import glob
 import platform
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -26,6 +32,8 @@ from reenact.plugin_api import BaseSource, Frame
 
 DEFAULT_SIZE = (1280, 720)
 DEFAULT_FPS = 30.0
+_OPENCV_SILENT = 0  # cv::utils::logging::LOG_LEVEL_SILENT
+_API_DOMAIN = 100  # OpenCV reads an index >= 100 as backend id + camera number (200 + 1: V4L2 #1)
 
 
 def parse_device(path: str) -> int | str:
@@ -42,6 +50,38 @@ def list_video_devices() -> list[str]:
     """`/dev/video*` nodes on Linux, sorted by number; empty elsewhere."""
     nodes = glob.glob("/dev/video*")
     return sorted(nodes, key=lambda node: (len(node), node))
+
+
+def device_node(device: int | str) -> str | None:
+    """The Linux device node OpenCV's V4L2 backend opens for `device`; None for a URL, a
+    pipeline, the autodetect index (-1) or another platform."""
+    if platform.system() != "Linux":
+        return None
+    if isinstance(device, int):
+        return f"/dev/video{device % _API_DOMAIN}" if device >= 0 else None
+    return device if device.startswith("/dev/") else None
+
+
+def missing_camera(device: int | str) -> str | None:
+    """Why `device` cannot be a camera here (its device node is absent), or None."""
+    node = device_node(device)
+    if node is None or Path(node).exists():
+        return None
+    found = list_video_devices()
+    there = f"cameras here: {', '.join(found)}" if found else "no camera found on this machine"
+    name = f"camera {device}" if isinstance(device, int) else f"camera '{device}'"
+    return (f"webcam: cannot open {name}: {node} does not exist ({there}); connect one, check "
+            f"permissions (group 'video'), use --source video:FILE, or run `reenact doctor`")
+
+
+@contextmanager
+def _opencv_quiet() -> Iterator[None]:
+    """OpenCV's log off while a camera opens: our own error says it once, with what to do."""
+    previous = cv2.setLogLevel(_OPENCV_SILENT)
+    try:
+        yield
+    finally:
+        cv2.setLogLevel(previous)
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:
@@ -94,20 +134,20 @@ class WebcamSource(BaseSource):
 
     def _open(self) -> tuple[cv2.VideoCapture, np.ndarray]:
         """Open the device, request size and rate, and read one frame (RGB) to prove it works."""
-        capture = cv2.VideoCapture(self.device)
-        if not capture.isOpened():
-            capture.release()
-            raise DeviceError(
-                f"webcam: cannot open {self._describe()}; check it is connected and not in use by "
-                f"another app, or run `reenact doctor` to list cameras"
-            )
-        width, height, fps = self.requested
-        capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))  # 720p30 over USB 2
-        capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-        capture.set(cv2.CAP_PROP_FPS, fps)
-        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame wins: no queue behind the reader
-        ok, image = capture.read()
+        with _opencv_quiet():
+            capture = cv2.VideoCapture(self.device)
+            if not capture.isOpened():
+                capture.release()
+                raise DeviceError(missing_camera(self.device) or (
+                    f"webcam: cannot open {self._describe()}; check it is connected and not in "
+                    f"use by another app, or run `reenact doctor` to list cameras"))
+            width, height, fps = self.requested
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))  # 720p30, USB 2
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+            capture.set(cv2.CAP_PROP_FPS, fps)
+            capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame wins: no queue behind it
+            ok, image = capture.read()
         if not ok or image is None or image.size == 0:
             capture.release()
             raise DeviceError(
@@ -159,12 +199,12 @@ class WebcamSource(BaseSource):
 
     @classmethod
     def probe(cls, config: Options | None = None) -> str | None:
-        """None when a camera is likely present; else why not and what to do."""
+        """None when a camera is likely present; else why not and what to do. With `config`,
+        its device's node must exist (Linux); without, any camera will do."""
         if platform.system() != "Linux":
             return None  # Windows/macOS have no cheap listing; opening tells
-        device = parse_device(config.path) if config is not None else 0
-        if isinstance(device, str) and device.startswith("/dev/") and not Path(device).exists():
-            return f"webcam: {device} does not exist; run `reenact doctor` to list cameras"
+        if config is not None:
+            return missing_camera(parse_device(config.path))
         if not list_video_devices():
             return ("webcam: no camera found (no /dev/video* device); connect one, check "
                     "permissions (group 'video'), or use --source video:FILE")

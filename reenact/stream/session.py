@@ -15,6 +15,7 @@ from pathlib import Path
 from reenact.atomic import write_json
 from reenact.config import Config, dump_config
 from reenact.config.plugins import plugin_options
+from reenact.errors import DeviceError, InputError
 from reenact.pipeline.factory import build_reenactor
 from reenact.pipeline.outputs import check_outputs
 from reenact.pipeline.render_ahead import RenderWorker, render_ahead_on, track_ahead_on
@@ -43,6 +44,16 @@ def open_source(config: Config) -> FrameSource:
     """The source plugin `source.kind` names, built from its own options."""
     cls = load_plugin(SOURCE_GROUP, config.source.kind)
     return cls(plugin_options("source", config.source, cls))
+
+
+def check_source(config: Config) -> None:
+    """The source plugin's own cheap `probe` (a camera's device node, a file's type), before
+    seconds of loading: a missing camera or a FIFO is one line at once."""
+    cls = load_plugin(SOURCE_GROUP, config.source.kind)
+    probe = getattr(cls, "probe", None)  # optional for a third-party source
+    reason = probe(plugin_options("source", config.source, cls)) if probe else None
+    if reason:
+        raise (DeviceError if getattr(cls, "live", False) else InputError)(reason)
 
 
 def open_sink(config: Config, *, width: int, height: int, fps: float) -> FrameSink:
@@ -88,6 +99,7 @@ def run_session(
     on_frame(reenactor, sink) -> hook: per-frame controls (hotkeys, overlay); see run_loop.
     """
     check_outputs(config)  # before anything is opened: an output must not destroy an input
+    check_source(config)
     timer = StageTimer()
     reenactor = build_reenactor(config, timer=timer, fuser=fuser, renderer=renderer)
     with ExitStack() as stack:
