@@ -4,6 +4,10 @@
 (composited over mid-grey), grayscale scans, 16-bit PNG/TIFF (scaled to 8 bits with rounding),
 EXIF-rotated phone photos, and huge images (an 8K JPEG is decoded at 1/2, 1/4 or 1/8 scale by
 libjpeg, everything else is resized so its longer side is at most `max_side`).
+
+Nothing is decoded before its header gave its size and bytes per pixel (`reenact.image_header`):
+an image over MAX_PIXELS, or whose decoding would take over MAX_DECODE_BYTES, is refused
+(ImageTooLarge), and so is one whose size cannot be read first (a damaged header).
 """
 
 from __future__ import annotations
@@ -11,20 +15,19 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 import secrets
-import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from reenact.errors import InputError, ReenactError
+from reenact.files import special_kind
+from reenact.image_header import (MAX_DECODE_BYTES, MAX_PIXELS, ImageHeader, TooLarge, Unsized,
+                                  probe)
 
 MID_GREY = 128  # background for transparent pixels
-# Refuse any image above 178 Mpx (about 13k x 13k) from its header, before decoding: Pillow's own
-# decompression-bomb limit (2 x Image.MAX_IMAGE_PIXELS), so both agree on what is too large.
-MAX_PIXELS = 2 * 89_478_485
+_BAND_PIXELS = 1 << 20  # rows converted at a time: float temporaries of a few MB, not GB
 _REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
                   8: cv2.IMREAD_REDUCED_COLOR_8}
 # EXIF orientation -> (transpose first?, flip code for cv2.flip or None)
@@ -36,8 +39,9 @@ def _read_bytes(path: Path) -> np.ndarray:
     """The raw file as a 1-D uint8 array; one-line InputError when it cannot be used."""
     if not path.exists():
         raise InputError(f"image not found: {path}; check the path")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory, not an image file")
+    kind = special_kind(path.stat().st_mode)
+    if kind is not None:  # a FIFO would block np.fromfile until a writer comes
+        raise InputError(f"{path} is {kind}, not an image file")
     try:
         data = np.fromfile(str(path), dtype=np.uint8)  # works with non-ASCII Windows paths
     except OSError as exc:
@@ -48,36 +52,44 @@ def _read_bytes(path: Path) -> np.ndarray:
     return data
 
 
-def _probe_header(data: np.ndarray, path: Path) -> tuple[int, int, str, int] | None:
-    """(width, height, format, exif orientation) from the header alone, or None if unknown.
+def _header(data: np.ndarray, path: Path) -> ImageHeader | None:
+    """The image's header (no pixels decoded), or None when no decoder knows the format.
 
-    Uses Pillow (a dependency of scikit-image) lazily: no pixels are decoded here. Pillow's own
-    decompression-bomb refusal (above 2 x its MAX_IMAGE_PIXELS, about 179 Mpx) is an InputError
-    naming `path`: such a header is known to be too large, not unknown.
+    A format OpenCV would decode but whose size cannot be read is refused here, as is a header
+    Pillow already knows to be a decompression bomb.
     """
     try:
-        from PIL import Image
-    except ImportError:
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size
-            with Image.open(io.BytesIO(data.tobytes())) as im:
-                orientation = int(im.getexif().get(0x0112, 1) or 1)
-                return im.size[0], im.size[1], str(im.format or ""), orientation
-    except Image.DecompressionBombError as exc:
-        found = re.search(r"\((\d+) pixels\)", str(exc))
-        size = f"{int(found.group(1)) // 1_000_000} Mpx" if found else "too many pixels"
-        raise _too_large(path, size) from None
-    except (OSError, ValueError, SyntaxError):
-        return None
+        return probe(data.tobytes())
+    except TooLarge as exc:
+        raise _too_large(path, str(exc)) from None
+    except Unsized as exc:
+        raise InputError(f"image {path}: cannot tell its size before decoding ({exc}); "
+                         "re-export it as PNG or JPEG") from None
 
 
-def _too_large(path: Path, size: str) -> InputError:
-    return InputError(
+class ImageTooLarge(InputError):
+    """An image refused from its header as too costly to decode; 413 where it was uploaded."""
+
+    status = 413
+
+
+def _too_large(path: Path, size: str) -> ImageTooLarge:
+    return ImageTooLarge(
         f"image {path} is too large to decode ({size}); resize it below "
-        f"{MAX_PIXELS // 1_000_000} Mpx (e.g. to 4096 px on its longer side)"
+        f"{MAX_PIXELS // 1_000_000} Mpx and {MAX_DECODE_BYTES // 2**20} MiB decoded "
+        "(e.g. to 4096 px on its longer side, 8 bits a sample)"
     )
+
+
+def _check_cost(header: ImageHeader, path: Path, factor: int, extra: int = 0) -> None:
+    """Refuse, before decoding, what has too many pixels or would take too many bytes."""
+    size = f"{header.width}x{header.height}"
+    if header.pixels > MAX_PIXELS:
+        raise _too_large(path, size)
+    cost = header.decode_bytes(factor) + extra
+    if cost > MAX_DECODE_BYTES:
+        raise _too_large(path, f"{size} at {header.bytes_per_pixel} bytes a pixel would take "
+                               f"{cost / 2**20:.0f} MiB")
 
 
 def _reduction(width: int, height: int, max_side: int) -> int:
@@ -132,45 +144,67 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def _decode_with_pillow(data: np.ndarray, path: Path) -> np.ndarray:
-    """Formats OpenCV does not read (GIF, ...), as BGR uint8 like cv2.imdecode returns."""
-    import io
-
+    """Formats OpenCV does not read (GIF, ...), as RGB uint8."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data.tobytes())) as picture:
-            rgb = np.asarray(picture.convert("RGB"), dtype=np.uint8)
+            return np.asarray(picture.convert("RGB"), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, ValueError):
         raise InputError(
             f"{path} is not a readable image (unknown format or corrupt); use PNG or JPEG"
         ) from None
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 
-def _decode(data: np.ndarray, path: Path, max_side: int) -> np.ndarray:
-    """Decode to uint8 RGB, at reduced scale when a JPEG is much larger than max_side."""
-    header = _probe_header(data, path)
-    flags, orientation = cv2.IMREAD_UNCHANGED, 1
-    if header is not None:
-        width, height, fmt, orientation = header
-        if width * height > MAX_PIXELS:  # refused from the header, before any pixel is decoded
-            raise _too_large(path, f"{width}x{height}")
-        factor = _reduction(width, height, max_side)
-        if fmt in ("JPEG", "MPO") and factor > 1:
-            flags = _REDUCED_FLAGS[factor]  # OpenCV applies EXIF orientation for these flags
+def _to_rgb8(image: np.ndarray, path: Path) -> np.ndarray:
+    """`_to_rgb(_to_uint8(image))` a band of rows at a time: the float and 32-bit temporaries
+    stay a few MB whatever the image's size, so the peak is the decoded image and its result."""
+    height, width = image.shape[:2]
+    rgb = np.empty((height, width, 3), np.uint8)
+    rows = max(1, _BAND_PIXELS // width)
+    try:
+        for top in range(0, height, rows):
+            rgb[top:top + rows] = _to_rgb(_to_uint8(image[top:top + rows]))
+    except ValueError as exc:
+        raise InputError(f"image {path}: {exc}; convert it to 8-bit PNG or JPEG") from exc
+    return rgb
+
+
+def _imdecode(data: np.ndarray, path: Path, flags: int) -> np.ndarray | None:
     try:
         image = cv2.imdecode(data, flags)
     except cv2.error as exc:
         reason = str(exc).strip().splitlines()[-1]
         raise InputError(f"cannot decode image {path}: {reason}") from exc
-    if image is None or image.size == 0:
-        image = _decode_with_pillow(data, path)  # GIF, and GIF data under a .png name
-    if flags == cv2.IMREAD_UNCHANGED and orientation != 1:
-        image = _orient(image, orientation)  # IMREAD_UNCHANGED ignores EXIF
-    try:
-        return _to_rgb(_to_uint8(image))
-    except ValueError as exc:
-        raise InputError(f"image {path}: {exc}; convert it to 8-bit PNG or JPEG") from exc
+    return None if image is None or image.size == 0 else image
+
+
+def _decode(data: np.ndarray, path: Path, max_side: int) -> np.ndarray:
+    """Decode to uint8 RGB, longer side <= max_side, at reduced scale when a JPEG is much larger.
+
+    Nothing is decoded before the header gave its size and bytes per pixel, within limits.
+    """
+    header = _header(data, path)
+    if header is None:  # neither OpenCV nor Pillow knows the format
+        raise InputError(f"{path} is not a readable image (unknown format or corrupt); "
+                         "use PNG or JPEG")
+    flags, factor = cv2.IMREAD_UNCHANGED, 1
+    if header.format in ("JPEG", "MPO"):
+        factor = _reduction(header.width, header.height, max_side)
+        if factor > 1:
+            flags = _REDUCED_FLAGS[factor]  # OpenCV applies EXIF orientation for these flags
+    _check_cost(header, path, factor)
+    decoded = _imdecode(data, path, flags) if header.opencv else None
+    if decoded is not None:
+        rgb = _to_rgb8(decoded, path)
+        del decoded  # before the resize: the two full-size arrays never meet a third
+    else:  # Pillow's formats, and what OpenCV could not read after all
+        _check_cost(header, path, 1, extra=0 if not header.opencv else header.pixels * 6)
+        rgb = _decode_with_pillow(data, path)
+    rgb = fit_within(rgb, max_side)
+    if flags == cv2.IMREAD_UNCHANGED and header.orientation != 1:
+        rgb = _orient(rgb, header.orientation)  # IMREAD_UNCHANGED ignores EXIF
+    return rgb
 
 
 def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -232,9 +266,14 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray) -> Path:
 
 def image_size(data: bytes, name: str = "image") -> tuple[int, int] | None:
     """(width, height) of an encoded image from its header alone (no pixels decoded), or None.
-    InputError naming `name` for a header Pillow already knows is a decompression bomb."""
-    header = _probe_header(np.frombuffer(data, dtype=np.uint8), Path(name))
-    return None if header is None else header[:2]
+    ImageTooLarge naming `name` for a header Pillow already knows is a decompression bomb."""
+    try:
+        header = probe(data)
+    except Unsized:
+        return None  # decode_image says why
+    except TooLarge as exc:
+        raise _too_large(Path(name), str(exc)) from None
+    return None if header is None else (header.width, header.height)
 
 
 def decode_image(data: bytes, *, name: str, max_side: int = 2048) -> np.ndarray:
