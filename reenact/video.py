@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import math
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -38,6 +37,7 @@ except ImportError:  # a machine without PyAV (the lent GPU box) can still train
     av = None
 
 from reenact.errors import InputError
+from reenact.files import special_kind
 
 log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0  # when a clip's rate is neither stated plausibly nor measurable
@@ -55,18 +55,12 @@ def is_video(path: str | Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
-_SPECIAL_FILES = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-
-
 def check_regular_file(path: Path, what: str) -> None:
-    """One-line InputError when `path` exists but is a FIFO, device or socket: reading one
-    blocks for a writer or never ends, and its size says nothing (st_size is 0)."""
-    mode = path.stat().st_mode
-    for test, kind in _SPECIAL_FILES:
-        if test(mode):
-            raise InputError(f"{what} {path} is {kind}, not a regular file; save it to a file "
-                             f"first (a camera is --source webcam:DEVICE)")
+    """One-line InputError when `path` exists but is a FIFO, device or socket."""
+    kind = special_kind(path.stat().st_mode)
+    if kind is not None:
+        raise InputError(f"{what} {path} is {kind}, not a regular file; save it to a file "
+                         f"first (a camera is --source webcam:DEVICE)")
 
 
 def check_video_file(path: Path) -> None:

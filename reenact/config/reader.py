@@ -9,13 +9,13 @@ millions of leaves ("billion laughs").
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from reenact.errors import ConfigError
+from reenact.files import special_kind
 
 # The shipped presets are about 2 KB; 64 KB (some 1500 lines) keeps the parse of any accepted
 # file to about a second and its tree to tens of MB.
@@ -23,11 +23,6 @@ MAX_BYTES = 64 * 1024
 # Sections nest two deep and their values a level or two more; a deeper file is no config and
 # would recurse through the composer.
 MAX_DEPTH = 16
-
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISSOCK, "a socket"))
-
 
 class RefusedYAML(yaml.MarkedYAMLError):
     """Well-formed YAML that a config may not use (an alias, too deep, a number too long)."""
@@ -74,21 +69,17 @@ def _describe(path: Path, exc: yaml.YAMLError) -> str:
     return f"{path}:{line} invalid YAML" + (f" ({problem})" if problem else "")
 
 
-def _kind(mode: int) -> str | None:
-    return next((name for test, name in _KINDS if test(mode)), None)
-
-
 def _read_bytes(path: Path) -> bytes:
     """At most MAX_BYTES of a regular file, its type and size checked before it is opened and
     again on the open descriptor (it may have been swapped in between)."""
     try:
         before = os.stat(path)
-        if _kind(before.st_mode) is None:
+        if special_kind(before.st_mode) is None:
             # O_NONBLOCK: a FIFO put in its place after the stat must not hang the open
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
             with os.fdopen(fd, "rb") as file:
                 after = os.fstat(file.fileno())
-                if _kind(after.st_mode) is None and after.st_size <= MAX_BYTES:
+                if special_kind(after.st_mode) is None and after.st_size <= MAX_BYTES:
                     data = file.read(MAX_BYTES + 1)
                     if len(data) <= MAX_BYTES:
                         return data
@@ -97,7 +88,7 @@ def _read_bytes(path: Path) -> bytes:
         raise ConfigError(f"{path}: config file not found") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
-    kind = _kind(before.st_mode)
+    kind = special_kind(before.st_mode)
     if kind is not None:
         raise ConfigError(f"{path}: not a config file but {kind}")
     raise ConfigError(f"{path}: config file larger than {MAX_BYTES // 1024} KB")

@@ -158,7 +158,7 @@ def test_a_preset_that_is_not_utf8_text_is_one_line(capsys, tmp_path, out_dir, c
 
 
 @pytest.mark.parametrize(("kind", "says"), [("/dev/zero", "a character device"),
-                                            ("fifo", "a FIFO"), ("directory", "a directory")])
+                                            ("fifo", "a named pipe (FIFO)"), ("directory", "a directory")])
 def test_a_preset_that_is_not_a_regular_file_is_refused_unread(tmp_path, out_dir, clip,
                                                                 kind, says):
     path = Path(kind)

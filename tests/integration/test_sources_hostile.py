@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from reenact.errors import DeviceError, InputError
+from reenact.imageio import load_image
 from reenact_plugins.sources.image import ImageSource
 from reenact_plugins.sources.video import VideoSource
 from reenact_plugins.sources.webcam import WebcamSource, list_video_devices
@@ -166,6 +167,20 @@ def test_a_fifo_as_a_source_is_refused_in_one_line(tmp_path: Path, kind, suffix)
     message = str(exc.value)
     assert "\n" not in message and str(fifo) in message
     assert "named pipe (FIFO), not a regular file" in message and "0 bytes" not in message
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_fifo_as_a_target_picture_is_refused_in_one_line(tmp_path: Path) -> None:
+    fifo = tmp_path / "target.png"
+    os.mkfifo(fifo)
+    timer = _release_a_blocked_reader(fifo)
+    try:
+        with pytest.raises(InputError) as exc:
+            load_image(fifo)
+    finally:
+        timer.cancel()
+    message = str(exc.value)
+    assert "\n" not in message and f"{fifo} is a named pipe (FIFO), not an image file" in message
 
 
 @pytest.mark.timeout(TIMEOUT_S)  # run_cli has no timeout of its own
