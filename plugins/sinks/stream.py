@@ -1,16 +1,21 @@
-"""Low-latency MPEG-TS over UDP (H.264 ultrafast/zerolatency) through PyAV.
+"""Low-latency MPEG-TS over UDP or TCP (H.264 ultrafast/zerolatency) through PyAV.
 
 The alternative to a virtual camera that needs no kernel module: in OBS add a *Media Source*,
 untick "Local File" and enter the same URL (`udp://127.0.0.1:23000` by default). Nobody listening
 is not an error (UDP); a receiver that joins late starts at the next keyframe (every `GOP_S`).
+Over TCP a receiver that stops reading ends the run after `WRITE_TIMEOUT_S` of a blocked write,
+with one line; a protocol this FFmpeg build lacks (SRT, often) is refused when the sink opens.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import av
+import av.format
 import numpy as np
 
 from dataclasses import dataclass
@@ -23,6 +28,9 @@ from reenact.encode import EvenPadder, add_h264_stream, encode_frame, flush_enco
 SCHEMES = ("udp", "srt", "tcp")
 UDP_PACKET_BYTES = 1316  # 7 TS packets of 188 bytes: fits one Ethernet MTU
 GOP_S = 0.5  # keyframe interval: how long a receiver joining mid-stream waits
+# A signal cannot interrupt FFmpeg's blocked TCP write, so Ctrl-C and SIGTERM wait this long at
+# most; it counts only once the kernel's buffers (seconds of video) are full
+WRITE_TIMEOUT_S = 2
 
 
 def _url_error(url: str, why: str) -> DeviceError:
@@ -31,11 +39,42 @@ def _url_error(url: str, why: str) -> DeviceError:
     )
 
 
+@functools.cache
+def output_protocols() -> frozenset[str] | None:
+    """The protocols this PyAV's FFmpeg can write to (FFmpeg's `avio_enum_protocols`, which PyAV
+    does not wrap), or None where the library cannot be asked."""
+    try:
+        enum = ctypes.CDLL(av.format.__file__).avio_enum_protocols
+    except (OSError, AttributeError):
+        return None
+    enum.restype = ctypes.c_char_p
+    enum.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int]
+    cursor, names = ctypes.c_void_p(), set()
+    while (name := enum(ctypes.byref(cursor), 1)) is not None:
+        names.add(name.decode())
+    return frozenset(names)
+
+
+def _no_protocol(url: str, scheme: str) -> DeviceError:
+    available = output_protocols()
+    usable = [s for s in SCHEMES if s != scheme and (available is None or s in available)]
+    return DeviceError(f"stream sink: cannot stream to '{url}': this FFmpeg build (PyAV "
+                       f"{av.__version__}) has no {scheme} protocol; it has {', '.join(usable)}")
+
+
 def normalise_url(url: str) -> str:
-    """Check `scheme://host:port[?query]` and add `pkt_size=1316` to UDP URLs that lack it."""
-    parts = urlsplit(url.strip())
+    """Check `scheme://host:port[?query]`, add `pkt_size=1316` to UDP URLs that lack it and a
+    write timeout (`timeout=`, microseconds) to TCP URLs that lack one."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise _url_error(url, f"{exc} (an IPv6 host goes in brackets: udp://[::1]:23000)"
+                         ) from None
     if parts.scheme not in SCHEMES:
         raise _url_error(url, f"scheme must be one of {', '.join(SCHEMES)}")
+    available = output_protocols()
+    if available is not None and parts.scheme not in available:
+        raise _no_protocol(url, parts.scheme)
     try:
         port = parts.port
     except ValueError:
@@ -47,6 +86,8 @@ def normalise_url(url: str) -> str:
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     if parts.scheme == "udp":
         query.setdefault("pkt_size", str(UDP_PACKET_BYTES))
+    if parts.scheme == "tcp":
+        query.setdefault("timeout", str(WRITE_TIMEOUT_S * 1_000_000))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
@@ -84,19 +125,26 @@ class StreamSink(BaseSink):
             self._stream = add_h264_stream(self._container, codec=config.codec, width=self.width,
                                            height=self.height, fps=self.fps, options=options)
             self._stream.bit_rate = int(config.bitrate_kbps) * 1000
-            self._container.start_encoding()
+            self._container.start_encoding()  # opens the URL: connects, for TCP
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             self._container.close()
             self._closed = True
-            raise DeviceError(f"stream sink: cannot start streaming to {self.url}: {_reason(exc)}") from exc
+            if isinstance(exc, av.error.ProtocolNotFoundError):
+                raise _no_protocol(config.url, urlsplit(self.url).scheme) from None
+            raise DeviceError(f"stream sink: cannot start streaming to {self.url}: "
+                              f"{_reason(exc)}") from exc
 
     def write(self, image: np.ndarray) -> None:
-        """Encode and send one (height, width, 3) uint8 RGB frame."""
+        """Encode and send one (height, width, 3) uint8 RGB frame. A stop signal during a blocked
+        write is acted on when the write returns, within the write timeout for TCP (`encode_frame`
+        defers it: PyAV loses a KeyboardInterrupt raised while it builds its own error)."""
         if self._closed:
             raise ReenactError(f"stream sink: write to {self.url} after close()")
         image = self.check_frame(image)
         try:
             encode_frame(self._container, self._stream, self._padder.pad(image), self.frames_written)
+        except TimeoutError:
+            raise _stopped_reading(self.url) from None
         except (av.error.FFmpegError, OSError) as exc:
             raise DeviceError(f"stream sink: cannot send to {self.url}: {_reason(exc)}") from exc
         self.frames_written += 1
@@ -109,6 +157,18 @@ class StreamSink(BaseSink):
         finally:
             with contextlib.suppress(av.error.FFmpegError, OSError):
                 self._container.close()
+
+
+def _stopped_reading(url: str) -> DeviceError:
+    """A write that timed out (FFmpeg's tcp `timeout=`, microseconds): the receiver is stuck."""
+    parts = urlsplit(url)
+    try:
+        timeout_s = int(dict(parse_qsl(parts.query))["timeout"]) / 1_000_000
+    except (KeyError, ValueError):
+        timeout_s = WRITE_TIMEOUT_S
+    return DeviceError(f"stream sink: the stream receiver at {parts.scheme}://{parts.netloc} "
+                       f"stopped reading for {timeout_s:g} s; nothing more can be sent (give it "
+                       "longer with ?timeout=MICROSECONDS in the URL)")
 
 
 def _reason(exc: BaseException) -> str:

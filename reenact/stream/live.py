@@ -11,9 +11,9 @@ import logging
 import sys
 
 from reenact.config import Config
-from reenact.errors import DeviceError
 from reenact.plugin_api import find_preview_sink
 from reenact.stream.controls import HELP_LINES, Controls
+from reenact.stream.panel_security import resolve_token
 from reenact.stream.session import SessionReport, run_session
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ class LiveHooks:
         self._was_calibrating = False
         self._calibrated_frames = 0
         self.panel = None
+        # the token is checked before the camera opens: a short one ends the run in one line
+        self.token = resolve_token(config.stream) if config.stream.panel else ("", "generated")
 
     def __call__(self, reenactor, sink):
         from reenact.stream.gallery import Gallery
@@ -59,23 +61,17 @@ class LiveHooks:
     def _serve(self, gallery, sink) -> None:
         from reenact.stream.control_server import ControlServer, print_address
         from reenact.stream.panel import Panel
-        from reenact.stream.panel_security import resolve_token
 
         stream = self.config.stream
-        token, token_source = resolve_token(stream)
+        token, token_source = self.token
         if token_source == "stream.control_token":
             log.warning("stream.control_token on the command line is visible to other users "
                         "(ps); prefer REENACT_CONTROL_TOKEN or stream.control_token_file")
         self.panel = Panel(self.controls, gallery, preview_fps=stream.preview_fps,
                            preview_height=stream.preview_height,
                            output_fps=sink.fps or 30.0)
-        try:
-            self.server = ControlServer(self.panel, port=stream.control_port, token=token)
-        except DeviceError as exc:
-            if not stream.control_port:
-                raise
-            print(f"reenact: {exc}; using a free port instead", file=sys.stderr)
-            self.server = ControlServer(self.panel, port=0, token=token)
+        # a taken port is refused (ControlServer): OBS would send the token to whoever holds it
+        self.server = ControlServer(self.panel, port=stream.control_port, token=token)
         self.server.start()
         print_address(self.server, token_source)
 

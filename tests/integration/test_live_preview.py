@@ -86,7 +86,7 @@ def test_preview_shows_the_overlay_and_the_output_never_does(virtual_display, cl
     config = load_config(None, [], flags={
         "source.kind": "video", "source.path": str(clips_dir / "lp_d0.mp4"),
         "sink.kind": "file", "sink.path": str(output_path), "renderer.kind": "warp",
-        "stream.max_frames": SHOT_AT + 4, "stream.show_stats": True,
+        "stream.max_frames": SHOT_AT + 4, "stream.show_stats": True, "stream.control_port": 0,
     })
     hooks = ScreenshotHooks(config)
     try:
