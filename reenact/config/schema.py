@@ -55,6 +55,9 @@ class StreamConfig:
     control_token: str = ""
     upload_max_mb: Positive = 20.0  # a target dropped on the panel: at most this many megabytes...
     upload_max_megapixels: Positive = 40.0  # ...and this many pixels (header checked before decoding)
+    # the panel's gallery holds at most this many targets (each keeps ~27 MB prepared); an upload
+    # past it is refused (409)
+    gallery_max_targets: AtLeastOne = 24
     # the panel's previews (output and camera side by side, one image): their rate, and their
     # height in pixels on the page (what the server encodes: a browser's cost grows with both);
     # the page's own rate menu overrides the rate; the OBS output page follows the output's rate

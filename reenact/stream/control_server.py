@@ -21,13 +21,17 @@ one line at debug level. Actions reach the render loop through the bounded, coal
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import re
 import secrets
 import socket
 import sys
 import threading
 import time
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -42,6 +46,11 @@ CONCURRENCY = MAX_CONNECTIONS + 1
 HEAD_TIMEOUT_S = 5.0
 KEEP_ALIVE_S = 5
 MAX_HEAD_BYTES = 16 * 1024
+HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head, as h11 finds it
+_HEAD_ERROR = b'{"error": "request head over 16 KiB: refused"}'
+HEAD_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: "
+                  b"application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
+                  % (len(_HEAD_ERROR), _HEAD_ERROR))
 
 
 class BoundedH11Protocol(H11Protocol):
@@ -79,6 +88,20 @@ class BoundedH11Protocol(H11Protocol):
             return
         self._deadline = self.loop.call_later(HEAD_TIMEOUT_S, self._check_head)
 
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+            self.transport.write(HEAD_TOO_LARGE)
+            self.transport.close()
+            return
+        super().data_received(data)
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Whether the request head being received is over MAX_HEAD_BYTES, complete or not:
+        h11's max_incomplete_event_size only limits a head that arrives in pieces."""
+        buffered = self.conn.trailing_data[0] + data
+        end = HEAD_END.search(buffered)
+        return (end.start() if end else len(buffered)) > MAX_HEAD_BYTES
+
     def on_response_complete(self) -> None:
         self._waiting_since = time.monotonic()  # the next request's head is due from now
         super().on_response_complete()
@@ -111,13 +134,22 @@ def quiet_uvicorn_logging() -> None:
 
 
 def _bind(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:`port` (0 = any free port). A port that is taken is
+    refused, never swapped for a free one: OBS's Browser Source and the user's scripts would go
+    on sending the token to whoever holds it."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if os.name != "nt":  # a restart within TIME_WAIT gets its port back (on Windows it would steal)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((LOCALHOST, port))
     except OSError as exc:
         sock.close()
-        raise DeviceError(f"control interface: cannot listen on {LOCALHOST}:{port} "
-                          f"({exc.strerror}); choose another stream.control_port") from None
+        why = (f"port {port} is taken by another program (another reenact?), which would receive "
+               "the token OBS's Browser Source and your scripts send there; stop it, or"
+               if exc.errno == errno.EADDRINUSE else f"{exc.strerror};")
+        raise DeviceError(f"control interface: cannot listen on {LOCALHOST}:{port}: {why} "
+                          "choose a port with --set stream.control_port=N "
+                          "(0 = any free port)") from None
     sock.listen(128)
     return sock
 

@@ -4,11 +4,14 @@ An upload is checked like any target, before anything is written: its size in by
 pixels (from the header, before decoding), decoded only by the project's image reader
 (`reenact.imageio`), exactly one face found by the tracker. Then it is re-encoded as PNG and
 written atomically into the targets folder under a sanitised, unique name: never anywhere else.
+Uploads are taken one at a time (another at the same time is refused as busy), the same bytes
+again select the target they made, and the gallery holds at most `stream.gallery_max_targets`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import threading
 from pathlib import Path
@@ -17,14 +20,14 @@ import cv2
 
 from reenact.config import Config, replace
 from reenact.errors import InputError
-from reenact.imageio import decode_image, image_size, save_image
+from reenact.imageio import ImageTooLarge, decode_image, image_size, save_image
 from reenact.pipeline.target import PreparedTarget, TargetSet, list_targets, prepare_target_image
 
 THUMB_SIDE = 160
 
 
 class UploadError(InputError):
-    """An upload refused, with the HTTP status that says why (400 or 413)."""
+    """An upload refused, with the HTTP status that says why (400, 409, 413 or 503)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -50,6 +53,7 @@ class Gallery:
         self._thumbs: dict[int, bytes] = {}
         self._lock = threading.Lock()
         self._upload_lock = threading.Lock()
+        self._uploaded: dict[str, int] = {}  # sha256 of an upload's bytes -> its index
 
     def __len__(self) -> int:
         return len(self.set)
@@ -94,8 +98,34 @@ class Gallery:
         return data
 
     def add_upload(self, data: bytes, filename: str) -> int:
-        """Check, save and prepare an uploaded picture; its gallery index. UploadError if refused."""
+        """Check, save and prepare an uploaded picture; its gallery index. UploadError if refused.
+
+        One upload at a time, from the size checks to the prepared target (a second one at the
+        same time is refused as busy, 503): decoding is the costly step, and two at once held
+        two full-size images. The same bytes again select the target they made before.
+        """
+        if not self._upload_lock.acquire(blocking=False):
+            raise UploadError(f"{filename}: another upload is being prepared; send it again "
+                              "when that one is done", 503)
+        try:
+            digest = hashlib.sha256(data).hexdigest()
+            with self._lock:
+                if digest in self._uploaded:
+                    return self._uploaded[digest]
+            self._check_upload(data, filename)
+            index = self._prepare_upload(data, filename)
+            with self._lock:
+                self._uploaded[digest] = index
+            return index
+        finally:
+            self._upload_lock.release()
+
+    def _check_upload(self, data: bytes, filename: str) -> None:
+        """The gallery's room, the size in bytes and in pixels (header only): UploadError."""
         stream = self.config.stream
+        if len(self) >= stream.gallery_max_targets:
+            raise UploadError(f"{filename}: the gallery is full ({len(self)} targets; the limit "
+                              f"is {stream.gallery_max_targets}, stream.gallery_max_targets)", 409)
         max_bytes = int(stream.upload_max_mb * 1e6)
         if len(data) > max_bytes:
             raise UploadError(f"{filename}: too large ({len(data) / 1e6:.1f} MB; the limit is "
@@ -108,20 +138,24 @@ class Gallery:
             raise UploadError(f"{filename}: too large ({size[0]}x{size[1]} pixels; the limit is "
                               f"{stream.upload_max_megapixels:g} Mpx, "
                               "stream.upload_max_megapixels)", 413)
+
+    def _prepare_upload(self, data: bytes, filename: str) -> int:
+        """Decode, prepare (one face), save: the new target's index."""
         config = replace(self.config, tracker={"multiple_faces": "error"})
         try:
             image = decode_image(data, name=filename,
                                  max_side=max(config.tracker.max_image_side, 4096))
+        except ImageTooLarge as exc:  # too costly to decode, known from its header
+            raise UploadError(f"{filename}: too large ({_reason(exc)})", 413) from None
         except InputError as exc:
             raise UploadError(f"{filename}: not an image ({_reason(exc)})") from None
-        with self._upload_lock:  # one upload prepared at a time
-            target = prepare_target_image(safe_stem(filename), image, config,
-                                          frame_size=self.size, source_name=filename)
-            path = self._save(image, safe_stem(filename))
-            target = dataclasses.replace(target, name=path.name)
-            with self._lock:
-                self.set.targets.append(target)
-                return len(self.set.targets) - 1
+        target = prepare_target_image(safe_stem(filename), image, config,
+                                      frame_size=self.size, source_name=filename)
+        path = self._save(image, safe_stem(filename))
+        target = dataclasses.replace(target, name=path.name)
+        with self._lock:
+            self.set.targets.append(target)
+            return len(self.set.targets) - 1
 
     def _save(self, image, stem: str) -> Path:
         folder = self.folder.resolve()
@@ -149,10 +183,17 @@ def _existing_targets(folder: Path, *, configured: bool) -> list[str]:
         return []
 
 
+# Windows opens a device, not a file, for these names whatever the extension (CON.png too)
+_DEVICE_NAMES = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])", re.IGNORECASE)
+
+
 def safe_stem(filename: str) -> str:
-    """A file name stem with only letters, digits, '-' and '_' (no path, no dots), <= 60 chars."""
+    """A file name stem with only letters, digits, '-' and '_' (no path, no dots), <= 60 chars,
+    never a Windows device name (`con.txt`, `COM1.png`, `nul .jpg` give `_con`, `_COM1`,
+    `_nul`)."""
     stem = Path(filename.replace("\\", "/")).stem
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")[:60] or "target"
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")[:60] or "target"
+    return f"_{stem}" if _DEVICE_NAMES.fullmatch(stem) else stem
 
 
 def _reason(exc: InputError) -> str:

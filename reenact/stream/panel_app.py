@@ -21,8 +21,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
+import reprlib
 import time
 from importlib import resources
 
@@ -36,11 +36,18 @@ from starlette.staticfiles import StaticFiles
 
 from reenact.errors import InputError
 from reenact.stream.gallery import UploadError
-from reenact.stream.live_settings import parse_settings
+from reenact.stream.live_settings import parse_settings_body
 
 WEB_DIR = resources.files("reenact.stream") / "web"
 JSON_BODY_LIMIT = 64 * 1024
 UPLOAD_TIMEOUT_S = 60.0
+# a body (an upload, settings) must keep up this rate after a grace for its start: a slow client
+# cannot keep the one upload slot; a browser on this machine sends 20 MB in well under a second
+MIN_UPLOAD_BYTES_S = 256 * 1024
+UPLOAD_GRACE_S = 3.0
+# MJPEG streams open at once, all routes together: well below the server's connection cap, so
+# that open previews always leave slots for /status, /settings and the page
+MAX_STREAMS = 8
 BOUNDARY = b"frame"
 MIN_FPS, MAX_FPS = 0.5, 60.0
 
@@ -49,18 +56,54 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is longer than `limit` (stops reading there)."""
+def _busy(message: str) -> JSONResponse:
+    """503 for a request over a route's cap; the connection closes, its body unread."""
+    return JSONResponse({"error": message}, status_code=503,
+                        headers={"Retry-After": "1", "Connection": "close"})
+
+
+async def _read_body(request: Request, limit: int,
+                     *, min_rate: float = MIN_UPLOAD_BYTES_S) -> bytes | None:
+    """The body, or None when it is longer than `limit` (stops reading there). TimeoutError
+    when it takes over UPLOAD_TIMEOUT_S or falls more than UPLOAD_GRACE_S behind `min_rate`
+    (bytes a second; 0 = no minimum)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         return None
     body = bytearray()
-    with anyio.fail_after(UPLOAD_TIMEOUT_S):
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                return None
-    return bytes(body)
+    start = time.monotonic()
+    chunks = request.stream()
+    while True:
+        due = start + UPLOAD_TIMEOUT_S
+        if min_rate:
+            due = min(due, start + UPLOAD_GRACE_S + len(body) / min_rate)
+        with anyio.fail_after(max(due - time.monotonic(), 0.0)):
+            chunk = await anext(chunks, None)
+        if chunk is None:
+            return bytes(body)
+        body += chunk
+        if len(body) > limit:
+            return None
+
+
+async def _timed_out(request: Request, exc: Exception) -> Response:
+    """A body that came too slowly (`_read_body`): 408, and the connection closes."""
+    return JSONResponse({"error": f"{request.method} {request.url.path}: the body came too "
+                         "slowly (timed out)"}, status_code=408, headers={"Connection": "close"})
+
+
+class _SlotResponse(StreamingResponse):
+    """A streaming response that gives its route's slot back however it ends."""
+
+    def __init__(self, content, release, **kwargs) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
 
 
 async def _mjpeg(feed, fps):
@@ -86,6 +129,8 @@ class _Routes:
         self.panel = panel
         self.controls = panel.controls
         self.gallery = panel.gallery
+        self.streams = 0  # MJPEG streams open (the event loop's thread only)
+        self.uploading = False  # an upload is being read or prepared
 
     async def page(self, request: Request) -> Response:
         if "token" in request.query_params:  # the cookie is set: drop the token from the bar
@@ -112,10 +157,8 @@ class _Routes:
         if body is None:
             return _error(413, f"settings: body over {JSON_BODY_LIMIT} bytes")
         try:
-            values = parse_settings(json.loads(body or b"null"))
-        except json.JSONDecodeError:
-            return _error(400, "settings: the body is not JSON")
-        except ValueError as exc:
+            values = parse_settings_body(body)
+        except ValueError as exc:  # not JSON, too deep, a huge number, a bad key or value
             return _error(400, str(exc))
         self.controls.request_settings(values)
         return JSONResponse({"ok": True, "settings": values})
@@ -131,10 +174,17 @@ class _Routes:
             if fixed is not None and not math.isfinite(fixed):
                 return _error(400, "fps: expected a number")
             rate = (lambda: fixed) if fixed is not None else default_fps
-            return StreamingResponse(
-                _mjpeg(feed, lambda: min(max(rate(), MIN_FPS), MAX_FPS)),
+            if self.streams >= MAX_STREAMS:
+                return _busy(f"{request.url.path}: {MAX_STREAMS} streams are open already (the "
+                             "limit); close one")
+            self.streams += 1
+            return _SlotResponse(
+                _mjpeg(feed, lambda: min(max(rate(), MIN_FPS), MAX_FPS)), self._stream_closed,
                 media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY.decode()}")
         return route
+
+    def _stream_closed(self) -> None:
+        self.streams -= 1
 
     async def targets(self, request: Request) -> Response:
         gallery = self.gallery
@@ -143,6 +193,17 @@ class _Routes:
         if request.method == "GET":
             return JSONResponse({"targets": gallery.items(), "folder": str(gallery.folder)})
         name = request.query_params.get("name", "upload")
+        if self.uploading:  # one at a time, refused rather than queued
+            return _busy(f"{name}: another upload is in progress; send it again when that one "
+                         "is done")
+        self.uploading = True
+        try:
+            return await self._upload(request, name)
+        finally:
+            self.uploading = False
+
+    async def _upload(self, request: Request, name: str) -> Response:
+        gallery = self.gallery
         limit_mb = gallery.config.stream.upload_max_mb
         body = await _read_body(request, int(limit_mb * 1e6))
         try:
@@ -158,8 +219,13 @@ class _Routes:
         return JSONResponse({"ok": True, "index": index, "targets": gallery.items()})
 
     def _index(self, request: Request) -> int | None:
-        index = request.path_params["index"]
-        return index if self.gallery is not None and 0 <= index < len(self.gallery) else None
+        """The path's target index, or None for no such target: checked as text first, since
+        Python refuses to read an int of over 4,300 digits (a 500 otherwise)."""
+        text = request.path_params["index"]
+        if self.gallery is None or not (text.isascii() and text.isdigit()) or len(text) > 9:
+            return None
+        index = int(text)
+        return index if index < len(self.gallery) else None
 
     async def thumb(self, request: Request) -> Response:
         index = self._index(request)
@@ -177,7 +243,8 @@ class _Routes:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return _error(getattr(exc, "status_code", 404), f"{request.method} {request.url.path}: "
+    path = reprlib.repr(request.url.path)  # cut short: a path may be 16 KiB
+    return _error(getattr(exc, "status_code", 404), f"{request.method} {path}: "
                   f"{getattr(exc, 'detail', 'not found')}")
 
 
@@ -193,8 +260,9 @@ def build_app(panel) -> Starlette:
         Route("/stream/preview.mjpg", r.stream(panel.preview, lambda: panel.preview_fps)),
         Route("/stream/camera.mjpg", r.stream(panel.camera, lambda: panel.preview_fps)),
         Route("/targets", r.targets, methods=["GET", "POST"]),
-        Route("/targets/{index:int}/thumb.jpg", r.thumb),
-        Route("/targets/{index:int}/select", r.select, methods=["POST"]),
+        Route("/targets/{index}/thumb.jpg", r.thumb),
+        Route("/targets/{index}/select", r.select, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(WEB_DIR))),
     ]
-    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found,
+                                                        TimeoutError: _timed_out})
