@@ -1,8 +1,10 @@
 """A video file through PyAV: H.264 (libx264, yuv420p, CRF) in MP4 by default.
 
-Written to `.NAME.partial` beside the target and renamed over it when `close()` has flushed the
-encoder and written the trailer, so a reader never sees half a file and Ctrl-C (KeyboardInterrupt
-leaving a `with` block) still leaves a playable video. Before opening, the output is checked (not a
+Written to a fresh `.NAME.XXXXXXXX.partial` beside the target (created exclusively) and renamed
+over it when `close()` has flushed the encoder and written the trailer, so a reader never sees half
+a file and Ctrl-C (KeyboardInterrupt leaving a `with` block) still leaves a playable video. While
+it is written the output is locked (`reenact.atomic.OutputLock`): a second run writing the same
+file is refused at its start with one line. Before opening, the output is checked (not a
 directory, writable, room for a few seconds: `reenact.pipeline.outputs`); a write error fails at
 the frame that meets it and removes the partial file. yuv420p needs even sizes: an odd width or
 height is padded by one replicated column/row (the file is then 1 px larger, `encoded_size`).
@@ -21,6 +23,7 @@ from typing import Annotated
 import av
 import numpy as np
 
+from reenact.atomic import OutputLock, partial_beside
 from reenact.config.ranges import Range
 from reenact.errors import DeviceError, ReenactError
 from reenact.encode import (
@@ -28,6 +31,7 @@ from reenact.encode import (
 )
 from reenact.pipeline.outputs import check_writable, room_needed
 from reenact.plugin_api import BaseSink
+from reenact.stopping import stop_signals_deferred
 
 CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
                      ".webm": "webm", ".avi": "avi", ".ts": "mpegts"}
@@ -55,6 +59,9 @@ class FileSink(BaseSink):
 
     def __init__(self, config: Options, *, width: int, height: int, fps: float) -> None:
         super().__init__(width=width, height=height, fps=fps)
+        if not str(config.path).strip():
+            raise ReenactError("file sink: no path given (sink.path is empty); name the video "
+                               "to write, e.g. --sink file:out/result.mp4")
         self.path = Path(config.path)
         self.output_path = self.path
         container_format = CONTAINER_FORMATS.get(self.path.suffix.lower())
@@ -63,10 +70,13 @@ class FileSink(BaseSink):
                 f"file sink: cannot tell the video format of {self.path} from its extension; "
                 f"use one of {', '.join(sorted(CONTAINER_FORMATS))}"
             )
-        self.partial_path = self.path.with_name(f".{self.path.name}.partial")
         self.encoded_size = even_size(self.width, self.height)
         check_writable(self.path, room_needed(*self.encoded_size, self.fps))
         self._padder = EvenPadder(width=self.width, height=self.height)
+        # read by _abandon if _open fails
+        self._lock: OutputLock | None = None
+        self.partial_path: Path | None = None
+        self._container = None
         self._container = self._open(container_format)
         try:
             self._stream = add_h264_stream(
@@ -89,20 +99,27 @@ class FileSink(BaseSink):
 
     def _open(self, container_format: str):
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = OutputLock(self.path)  # before anything is written: one writer
+            fd, self.partial_path = partial_beside(self.path)
+            os.close(fd)  # ours alone now; PyAV reopens it by name
             return av.open(str(self.partial_path), mode="w", format=container_format)
         except (OSError, av.error.FFmpegError) as exc:
+            self._abandon()
             raise DeviceError(
                 f"file sink: cannot write {self.path}: {_one_line(exc)}; choose a writable "
                 f"path with --set sink.path=..."
             ) from exc
 
     def _abandon(self) -> None:
-        """Close and delete the partial file after a failed start."""
+        """Close and delete the partial file after a failed start, and let the output go."""
         with contextlib.suppress(av.error.FFmpegError, OSError):
-            self._container.close()
+            if self._container is not None:
+                self._container.close()
         with contextlib.suppress(OSError):
-            self.partial_path.unlink(missing_ok=True)
+            if self.partial_path is not None:
+                self.partial_path.unlink(missing_ok=True)
+        if self._lock is not None:
+            self._lock.release()
         self._closed = True
 
     def abort(self) -> None:
@@ -117,11 +134,13 @@ class FileSink(BaseSink):
         if self._closed:
             raise ReenactError(f"file sink: write to {self.path} after close()")
         image = self.check_frame(image)
-        try:
-            encode_frame(self._container, self._stream, self._padder.pad(image), self.frames_written)
-        except (av.error.FFmpegError, OSError) as exc:
-            self._fail(exc, f"frame {self.frames_written}")
-        self.frames_written += 1
+        with stop_signals_deferred():  # a stop lands after the count, which then fits the file
+            try:
+                encode_frame(self._container, self._stream, self._padder.pad(image),
+                             self.frames_written)
+            except (av.error.FFmpegError, OSError) as exc:
+                self._fail(exc, f"frame {self.frames_written}")
+            self.frames_written += 1
 
     def _fail(self, exc: BaseException, what: str) -> None:
         """Drop the partial file and raise one line saying what could not be written."""
@@ -157,3 +176,6 @@ class FileSink(BaseSink):
             raise DeviceError(
                 f"file sink: cannot move {self.partial_path} to {self.path}: {_one_line(exc)}"
             ) from exc
+        finally:
+            if self._lock is not None:
+                self._lock.release()

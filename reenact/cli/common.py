@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Any
 
 from reenact.config import Config, RendererConfig, field_choices, load_config
+from reenact.errors import ConfigError
 from reenact.plugin_api import (
     SINK_GROUP, SOURCE_GROUP, entry_points, load_plugin, parse_spec, plugin_for_path,
 )
@@ -47,6 +49,10 @@ def spec_overrides(section: str, spec: str) -> dict[str, Any]:
     the part after 'kind:' into its own options; a bare path picks the plugin by its suffix."""
     group = SOURCE_GROUP if section == "source" else SINK_GROUP
     kind, arg = parse_spec(spec)
+    if kind and not arg.strip() and spec.rstrip().endswith(":"):  # 'file:' is not plain 'file'
+        raise ConfigError(f"--{section} '{spec}': nothing after '{kind}:'; the {kind} "
+                          f"{section} needs a path (or its argument) there, or give '{kind}' "
+                          f"alone for its default")
     if not kind:
         looks_like_path = any(c in spec for c in "./\\")
         if spec in entry_points(group) or not looks_like_path:  # a plugin name: 'null', 'window'
@@ -76,6 +82,14 @@ def config_from_args(args: argparse.Namespace, **base: Any) -> Config:
         if value is not None:
             flags[key] = value
     return load_config(args.config, args.overrides, base=_nest(base), flags=flags)
+
+
+def preset_path(args: argparse.Namespace) -> Path | None:
+    """The YAML file `--config` names (a path, or a preset in configs/), or None."""
+    from reenact.config.load import resolve_preset
+
+    name = getattr(args, "config", None)
+    return resolve_preset(str(name)) if name else None
 
 
 def _nest(flat: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import sys
 
 from reenact import __version__
 from reenact.errors import ReenactError
-from reenact.stopping import exit_code, how_stopped, stop_on_sigterm
+from reenact.image_header import fence_opencv
+from reenact.stopping import exit_code, how_stopped, stop_signals_handled
 
 # Each module registers its sub-commands; imported here, heavy libraries only when a command runs.
 COMMAND_MODULES = (
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    fence_opencv()  # before anything loads OpenCV, which reads its pixel cap once
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
@@ -59,16 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     from reenact.cli.common import setup_logging
 
     setup_logging(getattr(args, "verbose", False))
-    stop_on_sigterm()  # a process manager's stop closes the output as Ctrl-C does
-    try:
-        return int(args.handler(args) or 0)
-    except ReenactError as exc:
-        print(f"reenact: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt as exc:
-        code = exit_code(exc)
-        print(f"reenact: {how_stopped(code)}", file=sys.stderr)
-        return code
+    # SIGTERM (a process manager) and SIGHUP (a closed terminal) close the output as Ctrl-C
+    # does, and the handlers hold while the error or the stop is reported
+    with stop_signals_handled():
+        try:
+            return int(args.handler(args) or 0)
+        except ReenactError as exc:
+            print(f"reenact: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt as exc:
+            code = exit_code(exc)
+            print(f"reenact: {how_stopped(code)}", file=sys.stderr)
+            return code
 
 
 if __name__ == "__main__":

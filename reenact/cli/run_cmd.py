@@ -7,6 +7,7 @@ import sys
 
 from reenact.cli.common import (
     SINK_HELP, SOURCE_HELP, add_config_options, add_pipeline_options, config_from_args,
+    preset_path,
 )
 from reenact.config import Config
 
@@ -52,12 +53,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo.set_defaults(handler=cmd_demo)
 
 
+def _config(args: argparse.Namespace, stem: str, *, named_after_output: bool = True,
+            **base) -> Config:
+    """The run's config, once no file it would write (its output, `stem`.config.yaml and
+    .timing.json beside it) is one of its inputs or its preset."""
+    from reenact.pipeline.outputs import check_run_files
+
+    config = config_from_args(args, **base)
+    check_run_files(config, stem=stem, named_after_output=named_after_output,
+                    preset=preset_path(args))
+    return config
+
+
 def _report(config: Config, report, stem: str) -> None:
     from reenact.stopping import how_stopped
     from reenact.stream.session import write_run_files
 
     write_run_files(config, report, stem)
     print(report.timer.table(), file=sys.stderr)
+    if report.frames_with_face == 0 and report.frames_without_face > 0:
+        source = config.source.options.get("path") or f"the {config.source.kind} source"
+        print(f"reenact: warning: no face was found in any of the {report.frames_without_face} "
+              f"frames of {source}; the output shows the target without its expressions",
+              file=sys.stderr)
     if report.loop.interrupted:
         print(f"reenact: {how_stopped(report.loop.stop_code)}; output closed cleanly",
               file=sys.stderr)
@@ -68,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from reenact.stream.session import run_session
 
-    config = config_from_args(args)
+    config = _config(args, "run")
     if config.stream.panel and is_live_paced(config):  # a camera, or a file paced like one
         from reenact.stream.live import run_live
 
@@ -91,17 +109,17 @@ def cmd_live(args: argparse.Namespace) -> int:
     from reenact.stream.live import run_live
 
     # a video file in place of the camera plays in a loop, paced like a camera
-    config = config_from_args(args, source__kind="webcam", source__loop=True,
-                              source__realtime=True)
+    config = _config(args, "live", named_after_output=False, source__kind="webcam",
+                     source__loop=True, source__realtime=True)
     report = run_live(config)
     _report(config, report, "live")
-    return 0
+    return report.loop.stop_code  # 130 / 143 / 129 when stopped, as `reenact run`
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from reenact.stream.demo import run_demo
 
-    config = config_from_args(args, sink__kind="file", sink__path=args.output)
+    config = _config(args, "demo", sink__kind="file", sink__path=args.output)
     video, sheet = run_demo(config)
     print(f"wrote {video} and {sheet}")
     return 0

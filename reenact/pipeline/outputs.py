@@ -3,8 +3,11 @@
 An output that is one of the run's inputs (the source video, the target, an image of the targets
 folder, a weights file), reached by the same name, a symlink or a hard link, would be replaced by
 the output when it is renamed into place: the input would be lost. `check_outputs` refuses that,
-and an output that is a directory, cannot be written, or lies on a disk without room for a few
-seconds of video. Each refusal is one `ReenactError` line naming the path.
+an output that another run is writing (`reenact.atomic.OutputLock`), and an output that is a
+directory, cannot be written, or lies on a disk without room for a few seconds of video.
+`check_run_files` covers the files written beside the output (`NAME.config.yaml`,
+`NAME.timing.json`) and the preset the run was started from. Each refusal is one `ReenactError`
+line naming the path.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from reenact.atomic import check_not_locked
 from reenact.config import Config
 from reenact.config.plugins import plugin_options
 from reenact.errors import DeviceError, InputError
@@ -23,6 +27,7 @@ from reenact.video import is_video
 MIN_FREE_BYTES = 4 << 20  # never start a file output on a disk with less than this free
 SECONDS_OF_ROOM = 5  # a file output wants room for this many seconds of video
 BITS_PER_PIXEL = 0.3  # H.264 at CRF 20, generously: bytes/s = w * h * fps * bpp / 8
+RUN_FILE_SUFFIXES = (".config.yaml", ".timing.json")  # the run's resolved config and timings
 
 
 def input_files(config: Config) -> list[tuple[str, Path]]:
@@ -95,13 +100,41 @@ def check_writable(output: Path, need_bytes: int = MIN_FREE_BYTES) -> None:
                        f"disk, and a few seconds of video need {need_bytes / 2**20:.1f} MiB")
 
 
-def check_outputs(config: Config) -> None:
-    """Before a run opens anything: every file the configured sink would write
-    (`output_paths(options)`) is not an input, not a directory, writable, and has room."""
+def file_outputs(config: Config) -> list[Path]:
+    """The files the configured sink would write (`output_paths(options)`)."""
     sink_class = load_plugin(SINK_GROUP, config.sink.kind)
     options = plugin_options("sink", config.sink, sink_class)
-    outputs = [Path(p) for p in sink_class.output_paths(options) if p]
+    return [Path(p) for p in sink_class.output_paths(options) if p]
+
+
+def check_outputs(config: Config) -> None:
+    """Before a run opens anything: every file the configured sink would write is not an
+    input, not being written by another run, not a directory, writable, and has room."""
+    outputs = file_outputs(config)
     inputs = input_files(config) if outputs else []
     for output in outputs:
         check_not_an_input(output, inputs)
+        check_not_locked(output)
         check_writable(output)
+
+
+def run_files(config: Config, stem: str, *, named_after_output: bool = True) -> list[Path]:
+    """The files a run writes beside its outputs: `STEM.config.yaml` and `STEM.timing.json`,
+    beside the sink's file (and named after it when `named_after_output`), else in
+    `stream.output_dir`."""
+    outputs = file_outputs(config)
+    folder = outputs[0].parent if outputs else Path(config.stream.output_dir)
+    if outputs and named_after_output:
+        stem = outputs[0].stem
+    return [folder / f"{stem}{suffix}" for suffix in RUN_FILE_SUFFIXES]
+
+
+def check_run_files(config: Config, *, stem: str, named_after_output: bool = True,
+                    preset: Path | None = None) -> None:
+    """No file the run writes, its output or the files beside it (`run_files`), is one of its
+    inputs or the preset it was started from (`-c out/x.config.yaml` with the output
+    out/x.mp4 would overwrite the preset with the resolved config)."""
+    inputs = input_files(config) + ([("preset", preset)] if preset and preset.is_file() else [])
+    side_files = run_files(config, stem, named_after_output=named_after_output)
+    for output in [*file_outputs(config), *side_files]:
+        check_not_an_input(output, inputs)

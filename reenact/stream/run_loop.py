@@ -25,7 +25,7 @@ from reenact.pipeline.reenactor import FrameResult
 from reenact.pipeline.render_ahead import FrameJob, RenderWorker
 from reenact.pipeline.timing import StageTimer
 from reenact.plugin_api import Frame, FrameSink, FrameSource
-from reenact.stopping import exit_code
+from reenact.stopping import exit_code, stop_signals_deferred
 from reenact.stream.capture import AheadReader, LatestFrameReader
 
 
@@ -252,9 +252,10 @@ class _Flow:
         parts, result = self.parts, self.result
         if self.pacer is not None:
             self.pacer.wait()
-        with parts.timer.stage("sink"):
+        # a stop lands after the count, so the count fits the file (never held for a live sink)
+        with parts.timer.stage("sink"), stop_signals_deferred(hold=not parts.sink.realtime):
             parts.sink.write(output)
-        result.frames_out += 1
+            result.frames_out += 1
         if frame is not None:
             result.latency_ms.append((time.perf_counter_ns() - frame.timestamp_ns) / 1e6)
         parts.timer.frame_done()

@@ -167,3 +167,51 @@ def test_frames_from_resized_clip_match(tmp_path: Path, clip_frames, decode_vide
     decoded = decode_video(path)
     assert len(decoded) == 8
     assert all(_psnr(a, b) > 34.0 for a, b in zip(decoded, frames))
+
+
+def test_a_second_writer_of_the_same_output_is_refused(tmp_path: Path, sink_frames) -> None:
+    """Issue 85, case 1: two writers of one output shared `.NAME.partial`; the second is now
+    refused in one line naming the writer's pid, and touches nothing of the first's."""
+    path = tmp_path / "x.mp4"
+    options = FileSink.Options(path=str(path))
+    with FileSink(options, width=160, height=120, fps=30.0) as first:
+        first.write(sink_frames[0])
+        with pytest.raises(DeviceError) as refused:
+            FileSink(options, width=160, height=120, fps=30.0)
+        assert f"{path} is being written by another reenact run (pid {os.getpid()})" in str(
+            refused.value) and "\n" not in str(refused.value)
+        assert first.partial_path.name.startswith(".x.mp4.") and first.partial_path.exists()
+        first.write(sink_frames[1])
+    assert _probe(path)[0] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.mp4"]  # no partial, no lock file
+    FileSink(options, width=160, height=120, fps=30.0).close()  # free again
+
+
+def test_a_killed_writer_does_not_block_the_output(tmp_path: Path, sink_frames) -> None:
+    """A writer killed with SIGKILL leaves its lock file, but the kernel has dropped its lock."""
+    path = tmp_path / "x.mp4"
+    script = textwrap.dedent(f"""
+        import time
+        from reenact_plugins.sinks.file import FileSink
+        sink = FileSink(FileSink.Options(path={str(path)!r}), width=64, height=64, fps=30.0)
+        print("writing", flush=True)
+        time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "writing"
+        with pytest.raises(DeviceError, match=f"pid {child.pid}"):
+            FileSink(FileSink.Options(path=str(path)), width=64, height=64, fps=30.0)
+        child.kill()
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    with FileSink(FileSink.Options(path=str(path)), width=160, height=120, fps=30.0) as sink:
+        sink.write(sink_frames[0])
+    assert _probe(path)[0] == 1
+
+
+def test_an_empty_path_is_one_line_error() -> None:
+    with pytest.raises(ReenactError, match="no path given"):
+        FileSink(FileSink.Options(path=""), width=64, height=64, fps=30.0)

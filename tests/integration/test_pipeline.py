@@ -87,11 +87,11 @@ def test_a_stopped_run_leaves_a_playable_file(clips_dir, tmp_path, stop, code, s
     )
     try:
         deadline = time.monotonic() + 120
-        partial = out.with_name(f".{out.name}.partial")
-        while time.monotonic() < deadline and not (partial.exists()
-                                                  and partial.stat().st_size > 20000):
+        def partial():  # a unique `.interrupted.mp4.XXXXXXXX.partial` (reenact.atomic)
+            return next(iter(tmp_path.glob(f".{out.name}.*.partial")), None)
+        while time.monotonic() < deadline and not (partial() and partial().stat().st_size > 20000):
             time.sleep(0.2)
-        assert partial.exists(), "the run never started writing"
+        assert partial(), "the run never started writing"
         proc.send_signal(stop)
         _, stderr = proc.communicate(timeout=60)
     finally:
