@@ -48,9 +48,11 @@ class StreamConfig:
     # the browser panel and control API (GET /status, POST /action/<name>, POST /settings) on
     # 127.0.0.1, served by `reenact live` and by `run` on a live-paced source
     panel: bool = True
-    control_port: Annotated[int, Range(0, 65535)] = 8765  # its port on 127.0.0.1 (0 = any free port)
+    # its port on 127.0.0.1 (0 = any free port); a taken port is refused, never moved
+    control_port: Annotated[int, Range(0, 65535)] = 8765
     # its token: the environment variable REENACT_CONTROL_TOKEN, else this file's first line,
-    # else control_token (visible in `ps`; never written to the resolved config), else generated
+    # else control_token (visible in `ps`; never written to the resolved config), else generated;
+    # at least 16 characters wherever it comes from
     control_token_file: str = ""
     control_token: str = ""
     upload_max_mb: Positive = 20.0  # a target dropped on the panel: at most this many megabytes...
