@@ -1,6 +1,7 @@
 """H.264 (and friends) encoding through PyAV, shared by the sinks that encode: the file and the
 UDP stream. yuv420p needs even sizes: `EvenPadder` pads an odd width or height by one replicated
-column/row without allocating per frame."""
+column/row without allocating per frame. The encoders in `ALPHA_FORMATS` also keep an RGBA
+frame's alpha (VP9 in WebM/Matroska, ProRes 4444, QuickTime RLE and PNG in MOV)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ from reenact.errors import ReenactError
 from reenact.stopping import stop_signals_deferred
 
 ENCODERS = {"h264": "libx264", "avc": "libx264", "hevc": "libx265", "h265": "libx265",
-            "vp9": "libvpx-vp9", "av1": "libaom-av1"}
+            "vp9": "libvpx-vp9", "av1": "libaom-av1", "prores": "prores_ks"}
 CRF_ENCODERS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1"}
+# the pixel format that keeps alpha, for the encoders that can
+ALPHA_FORMATS = {"libvpx-vp9": "yuva420p", "prores_ks": "yuva444p10le", "qtrle": "argb",
+                 "png": "rgba"}
+ENCODER_OPTIONS = {
+    # libvpx's default ("good", cpu-used 1) runs at a few frames a second: too slow for a live loop
+    "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b": "0"},
+    "prores_ks": {"profile": "4444"},  # the ProRes profile that carries alpha
+}
 
 
 def encoder_name(codec: str) -> str:
@@ -30,19 +39,22 @@ def even_size(width: int, height: int) -> tuple[int, int]:
 
 
 class EvenPadder:
-    """Pads (H, W, 3) frames to even sizes by replicating the last column/row; no per-frame
-    allocation (one buffer, reused). A frame that is already even passes through untouched."""
+    """Pads (H, W, C) frames (RGB or RGBA) to even sizes by replicating the last column/row; no
+    per-frame allocation (one buffer per channel count, reused). A frame that is already even
+    passes through untouched."""
 
     def __init__(self, *, width: int, height: int) -> None:
         self.width, self.height = width, height
-        padded_w, padded_h = even_size(width, height)
-        self._buffer = None
-        if (padded_w, padded_h) != (width, height):
-            self._buffer = np.empty((padded_h, padded_w, 3), np.uint8)
+        self._size = even_size(width, height)
+        self._buffer: np.ndarray | None = None
 
     def pad(self, image: np.ndarray) -> np.ndarray:
-        if self._buffer is None:
+        padded_w, padded_h = self._size
+        if (padded_w, padded_h) == (self.width, self.height):
             return image
+        channels = image.shape[2]
+        if self._buffer is None or self._buffer.shape[2] != channels:
+            self._buffer = np.empty((padded_h, padded_w, channels), np.uint8)
         buffer, w, h = self._buffer, self.width, self.height
         buffer[:h, :w] = image
         if buffer.shape[1] > w:
@@ -53,23 +65,29 @@ class EvenPadder:
 
 
 def add_h264_stream(container, *, codec: str, width: int, height: int, fps: float,
-                    options: dict[str, str]) -> av.video.stream.VideoStream:
-    """A yuv420p video stream of even size at `fps` (as an exact-ish fraction) with `options`."""
+                    options: dict[str, str], alpha: bool = False) -> av.video.stream.VideoStream:
+    """A video stream of even size at `fps` (as an exact-ish fraction) with `options`: yuv420p,
+    or with `alpha` the encoder's format in ALPHA_FORMATS (ReenactError if it has none)."""
     encoder = encoder_name(codec)
+    if alpha and encoder not in ALPHA_FORMATS:
+        raise ReenactError(f"sink.codec '{codec}' cannot keep alpha; use one of "
+                           f"{', '.join(sorted(ALPHA_FORMATS))}")
     stream = container.add_stream(encoder, rate=Fraction(fps).limit_denominator(1001))
     stream.width, stream.height = even_size(width, height)
-    stream.pix_fmt = "yuv420p"
+    stream.pix_fmt = ALPHA_FORMATS[encoder] if alpha else "yuv420p"
     if encoder not in CRF_ENCODERS:  # crf/preset/tune are x264-family options
         options = {k: v for k, v in options.items() if k not in ("crf", "preset", "tune")}
-    stream.options = dict(options)
+    elif not encoder.startswith("libx26"):  # preset/tune are x264's and x265's alone
+        options = {k: v for k, v in options.items() if k not in ("preset", "tune")}
+    stream.options = {**ENCODER_OPTIONS.get(encoder, {}), **options}
     return stream
 
 
 def encode_frame(container, stream, image: np.ndarray, pts: int) -> None:
-    """Encode one (H, W, 3) uint8 RGB frame (already even-sized) and mux its packets, with
-    Ctrl-C and SIGTERM deferred until they are muxed
+    """Encode one (H, W, 3) RGB or (H, W, 4) RGBA uint8 frame (already even-sized) and mux its
+    packets, with Ctrl-C and SIGTERM deferred until they are muxed
     (`reenact.stopping.stop_signals_deferred`)."""
-    frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+    frame = av.VideoFrame.from_ndarray(image, format="rgba" if image.shape[2] == 4 else "rgb24")
     frame.pts = pts
     with stop_signals_deferred():
         for packet in stream.encode(frame):

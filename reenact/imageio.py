@@ -26,7 +26,7 @@ from reenact.files import special_kind
 from reenact.image_header import (MAX_DECODE_BYTES, MAX_PIXELS, ImageHeader, TooLarge, Unsized,
                                   probe)
 
-MID_GREY = 128  # background for transparent pixels
+MID_GREY = 128  # background for transparent pixels (the target's frame: its alpha is kept apart)
 _BAND_PIXELS = 1 << 20  # rows converted at a time: float temporaries of a few MB, not GB
 _REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
                   8: cv2.IMREAD_REDUCED_COLOR_8}
@@ -143,6 +143,18 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)
 
 
+def _to_rgba(image: np.ndarray) -> np.ndarray:
+    """A gray+alpha or BGRA uint8 decode -> (H, W, 4) uint8 straight RGBA, the colour of wholly
+    transparent pixels (arbitrary in the file, often black) set to mid-grey, as flattened."""
+    if image.shape[2] == 2:
+        gray, alpha = image[:, :, 0], image[:, :, 1]
+        rgba = np.dstack([gray, gray, gray, alpha])
+    else:
+        rgba = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
+    rgba[rgba[:, :, 3] == 0, :3] = MID_GREY
+    return rgba
+
+
 def _decode_with_pillow(data: np.ndarray, path: Path) -> np.ndarray:
     """Formats OpenCV does not read (GIF, ...), as RGB uint8."""
     from PIL import Image, UnidentifiedImageError
@@ -156,15 +168,21 @@ def _decode_with_pillow(data: np.ndarray, path: Path) -> np.ndarray:
         ) from None
 
 
-def _to_rgb8(image: np.ndarray, path: Path) -> np.ndarray:
+def _has_alpha(image: np.ndarray) -> bool:
+    return image.ndim == 3 and image.shape[2] in (2, 4)
+
+
+def _to_rgb8(image: np.ndarray, path: Path, alpha: bool = False) -> np.ndarray:
     """`_to_rgb(_to_uint8(image))` a band of rows at a time: the float and 32-bit temporaries
-    stay a few MB whatever the image's size, so the peak is the decoded image and its result."""
+    stay a few MB whatever the image's size, so the peak is the decoded image and its result.
+    alpha: an image with alpha becomes straight RGBA (`_to_rgba`) instead."""
     height, width = image.shape[:2]
-    rgb = np.empty((height, width, 3), np.uint8)
+    convert = _to_rgba if alpha and _has_alpha(image) else _to_rgb
+    rgb = np.empty((height, width, 4 if convert is _to_rgba else 3), np.uint8)
     rows = max(1, _BAND_PIXELS // width)
     try:
         for top in range(0, height, rows):
-            rgb[top:top + rows] = _to_rgb(_to_uint8(image[top:top + rows]))
+            rgb[top:top + rows] = convert(_to_uint8(image[top:top + rows]))
     except ValueError as exc:
         raise InputError(f"image {path}: {exc}; convert it to 8-bit PNG or JPEG") from exc
     return rgb
@@ -179,8 +197,9 @@ def _imdecode(data: np.ndarray, path: Path, flags: int) -> np.ndarray | None:
     return None if image is None or image.size == 0 else image
 
 
-def _decode(data: np.ndarray, path: Path, max_side: int) -> np.ndarray:
-    """Decode to uint8 RGB, longer side <= max_side, at reduced scale when a JPEG is much larger.
+def _decode(data: np.ndarray, path: Path, max_side: int, alpha: bool = False) -> np.ndarray:
+    """Decode to uint8 RGB, longer side <= max_side, at reduced scale when a JPEG is much larger
+    (alpha: RGBA when the image has alpha; see `load_image`).
 
     Nothing is decoded before the header gave its size and bytes per pixel, within limits.
     """
@@ -196,7 +215,7 @@ def _decode(data: np.ndarray, path: Path, max_side: int) -> np.ndarray:
     _check_cost(header, path, factor)
     decoded = _imdecode(data, path, flags) if header.opencv else None
     if decoded is not None:
-        rgb = _to_rgb8(decoded, path)
+        rgb = _to_rgb8(decoded, path, alpha)
         del decoded  # before the resize: the two full-size arrays never meet a third
     else:  # Pillow's formats, and what OpenCV could not read after all
         _check_cost(header, path, 1, extra=0 if not header.opencv else header.pixels * 6)
@@ -218,31 +237,36 @@ def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def load_image(path: str | os.PathLike, *, max_side: int = 2048) -> np.ndarray:
+def load_image(path: str | os.PathLike, *, max_side: int = 2048,
+               alpha: bool = False) -> np.ndarray:
     """Load a still image as `(H, W, 3) uint8 RGB`, C-contiguous, longer side <= max_side.
 
-    Alpha is composited over mid-grey, grayscale is replicated to 3 channels, 16-bit samples are
-    rounded to 8 bits, EXIF orientation is applied. Raises InputError (one line, names the file)
-    for a missing, empty, unreadable or undecodable file.
+    Alpha is composited over mid-grey (alpha=True: an image with alpha is `(H, W, 4)` straight
+    RGBA instead, its wholly transparent pixels mid-grey), grayscale is replicated to 3
+    channels, 16-bit samples are rounded to 8 bits, EXIF orientation is applied. Raises
+    InputError (one line, names the file) for a missing, empty, unreadable or undecodable file.
     """
     if max_side <= 0:
         raise ValueError(f"max_side must be positive, got {max_side}")
     path = Path(path)
-    image = _decode(_read_bytes(path), path, max_side)
+    image = _decode(_read_bytes(path), path, max_side, alpha)
     return np.ascontiguousarray(fit_within(image, max_side))
 
 
 def save_image(path: str | os.PathLike, rgb: np.ndarray) -> Path:
-    """Write `rgb` ((H, W, 3) or (H, W) uint8) to `path` atomically; returns the path.
+    """Write `rgb` ((H, W, 3) or (H, W) uint8, or (H, W, 4) RGBA for a format with alpha such
+    as .png) to `path` atomically; returns the path.
 
     The format follows the suffix (.png, .jpg, .webp, ...). Encoded in memory, written to a
     temporary file in the same directory and renamed over `path`, so readers never see a partial
     file. Parent directories are created. Raises ReenactError naming the path on failure.
     """
     path = Path(path)
-    if rgb.dtype != np.uint8 or rgb.ndim not in (2, 3) or (rgb.ndim == 3 and rgb.shape[2] != 3):
-        raise ValueError(f"save_image expects (H, W, 3) or (H, W) uint8, got {rgb.shape} {rgb.dtype}")
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb
+    if rgb.dtype != np.uint8 or rgb.ndim not in (2, 3) or (rgb.ndim == 3
+                                                           and rgb.shape[2] not in (3, 4)):
+        raise ValueError(f"save_image expects (H, W, 3|4) or (H, W) uint8, got {rgb.shape} {rgb.dtype}")
+    bgr = rgb if rgb.ndim == 2 else cv2.cvtColor(
+        rgb, cv2.COLOR_RGB2BGR if rgb.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
     try:
         ok, encoded = cv2.imencode(path.suffix or ".png", bgr)
     except cv2.error:
@@ -276,9 +300,10 @@ def image_size(data: bytes, name: str = "image") -> tuple[int, int] | None:
     return None if header is None else (header.width, header.height)
 
 
-def decode_image(data: bytes, *, name: str, max_side: int = 2048) -> np.ndarray:
+def decode_image(data: bytes, *, name: str, max_side: int = 2048,
+                 alpha: bool = False) -> np.ndarray:
     """`load_image` for bytes already in memory (an upload); errors name `name`."""
     if not data:
         raise InputError(f"image {name} is empty (0 bytes)")
-    image = _decode(np.frombuffer(data, dtype=np.uint8), Path(name), max_side)
+    image = _decode(np.frombuffer(data, dtype=np.uint8), Path(name), max_side, alpha)
     return np.ascontiguousarray(fit_within(image, max_side))

@@ -1,5 +1,10 @@
 """A video file through PyAV: H.264 (libx264, yuv420p, CRF) in MP4 by default.
 
+`sink.codec: auto` picks the container's codec: VP9 for `.webm` and ProRes 4444 for `.mov`,
+which keep alpha (`alpha` is True: with `stream.background: transparent` the loop writes RGBA
+frames, and RGB frames are written opaque), H.264 for the rest (`.mp4`: no alpha). A codec named
+in `ALPHA_FORMATS` (vp9 in `.mkv`, qtrle or png in `.mov`) keeps alpha too.
+
 Written to a fresh `.NAME.XXXXXXXX.partial` beside the target (created exclusively) and renamed
 over it when `close()` has flushed the encoder and written the trailer, so a reader never sees half
 a file and Ctrl-C (KeyboardInterrupt leaving a `with` block) still leaves a playable video. While
@@ -27,7 +32,8 @@ from reenact.atomic import OutputLock, partial_beside
 from reenact.config.ranges import Range
 from reenact.errors import DeviceError, ReenactError
 from reenact.encode import (
-    EvenPadder, add_h264_stream, encode_frame, even_size, flush_encoder,
+    ALPHA_FORMATS, EvenPadder, add_h264_stream, encode_frame, encoder_name, even_size,
+    flush_encoder,
 )
 from reenact.pipeline.outputs import check_writable, room_needed
 from reenact.plugin_api import BaseSink
@@ -35,6 +41,8 @@ from reenact.stopping import stop_signals_deferred
 
 CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
                      ".webm": "webm", ".avi": "avi", ".ts": "mpegts"}
+AUTO_CODECS = {"webm": "vp9", "mov": "prores"}  # else h264
+ALPHA_CONTAINERS = {"webm", "mov", "matroska"}
 FILE_PRESET = "veryfast"  # x264/x265: fast enough to keep up with a live loop on a laptop
 
 
@@ -51,10 +59,11 @@ class FileSink(BaseSink):
 
     @dataclass(frozen=True)
     class Options:
-        """`sink.path`: the video to write; `sink.codec`; `sink.crf`: quality (lower = better)."""
+        """`sink.path`: the video to write; `sink.codec` (auto: by the path's extension, see the
+        module); `sink.crf`: quality (lower = better)."""
 
         path: str = "out/reenact.mp4"
-        codec: str = "h264"
+        codec: str = "auto"
         crf: Annotated[int, Range(0, 63)] = 20  # x264/x265 use 0..51, VP9/AV1 0..63
 
     def __init__(self, config: Options, *, width: int, height: int, fps: float) -> None:
@@ -73,6 +82,10 @@ class FileSink(BaseSink):
         self.encoded_size = even_size(self.width, self.height)
         check_writable(self.path, room_needed(*self.encoded_size, self.fps))
         self._padder = EvenPadder(width=self.width, height=self.height)
+        codec = AUTO_CODECS.get(container_format, "h264") if config.codec == "auto" \
+            else config.codec
+        self.alpha = (container_format in ALPHA_CONTAINERS
+                      and encoder_name(codec) in ALPHA_FORMATS)
         # read by _abandon if _open fails
         self._lock: OutputLock | None = None
         self.partial_path: Path | None = None
@@ -80,8 +93,9 @@ class FileSink(BaseSink):
         self._container = self._open(container_format)
         try:
             self._stream = add_h264_stream(
-                self._container, codec=config.codec, width=self.width, height=self.height,
+                self._container, codec=codec, width=self.width, height=self.height,
                 fps=self.fps, options={"crf": str(int(config.crf)), "preset": FILE_PRESET},
+                alpha=self.alpha,
             )
             self._container.start_encoding()  # header now: a bad path fails here, not mid-run
         except (av.error.FFmpegError, OSError, ValueError) as exc:
@@ -127,10 +141,17 @@ class FileSink(BaseSink):
         if not self._closed:
             self._abandon()
 
+    def check_frame(self, image: np.ndarray) -> np.ndarray:
+        """(height, width, 3) uint8 RGB, or (height, width, 4) RGBA when `alpha`."""
+        if self.alpha and image.shape == (self.height, self.width, 4) \
+                and image.dtype == np.uint8:
+            return np.ascontiguousarray(image)
+        return super().check_frame(image)
+
     def write(self, image: np.ndarray) -> None:
-        """Append one (height, width, 3) uint8 RGB frame. A write error (disk full, file too
-        large, device gone) fails here, at the first frame that meets it, and removes the
-        partial file."""
+        """Append one (height, width, 3) uint8 RGB frame, or (height, width, 4) RGBA (straight
+        alpha) when `alpha`. A write error (disk full, file too large, device gone) fails here,
+        at the first frame that meets it, and removes the partial file."""
         if self._closed:
             raise ReenactError(f"file sink: write to {self.path} after close()")
         image = self.check_frame(image)

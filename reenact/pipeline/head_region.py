@@ -395,3 +395,6 @@ class HeadRegion:
         np.copyto(out, image)
         cv2.add(head, behind, dst=out[y0:y1, x0:x1], dtype=cv2.CV_8U)
         return out
+
+    def follow(self, layer: np.ndarray) -> np.ndarray:  # (h,w) of the box, moved as the last `move`
+        return cv2.remap(layer, self._fixed, self._frac, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

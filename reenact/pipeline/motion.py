@@ -132,6 +132,13 @@ class MotionStage:
             self._regions = [(target, region), *self._regions][:8]  # a few targets switched live
         return region
 
+    def alpha(self, target, pose: HeadPose, avatar) -> np.ndarray | None:
+        """The avatar's mask (H,W) uint8 of the frame `composite` just gave for `pose`
+        (avatar: a `reenact.pipeline.background.AvatarAlpha`); None = all avatar."""
+        if pose.is_still() or not self.moves_frame or target.mask is None:
+            return target.mask
+        return avatar.moved(target, self.prepare(target))
+
     def composite(self, target, output: np.ndarray, pose: HeadPose) -> np.ndarray:
         """The composited frame (H,W,3) uint8 with the target's head moved by `pose`."""
         if pose.is_still() or not self.moves_frame:

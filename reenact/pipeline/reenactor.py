@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import CropBlender, LandmarkSmoother
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
+from reenact.pipeline.background import AvatarAlpha
 from reenact.pipeline.composite import CrossFade, letterbox
 from reenact.pipeline.creases import Creases
 from reenact.pipeline.face_lost import FaceLostPolicy
@@ -59,12 +61,15 @@ class FrameResult:
     fused: (478,3) float32 J_gen in crop pixels, None when nothing was rendered (paused,
     calibrating, face lost). face_found: a usable actor face was tracked in this frame.
     timings_ms: this frame's stage times, e.g. {"track": 9.1, "fuse": 0.4, ...}.
+    alpha: (h, w) uint8 the avatar's coverage of `output` when stream.background is not
+    "picture" (`reenact.pipeline.background`); None = all of it (or not asked for).
     """
 
     output: np.ndarray
     fused: np.ndarray | None
     face_found: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
+    alpha: np.ndarray | None = None
 
 
 class _Clock:
@@ -89,6 +94,8 @@ class Reenactor:
     source_neutral: the actor's neutral (478,3) when known up front (the demo's scripted actor);
     otherwise it is `stream.neutral_path`'s, or calibrated from the first frames with a face.
     """
+
+    source = None  # the session's ControlledSource (mirror, camera switch), set by the session
 
     def __init__(self, *, config: Config, target: PreparedTarget, fuser, renderer,
                  timer: StageTimer, target_video=None,
@@ -182,8 +189,8 @@ class Reenactor:
         creases = self._creases(image, tracked)
         if self.calibrator.neutral is None:
             self.face_lost.good(self.target.frame)
-            return FrameJob(t_s, FrameResult(self.target.frame, None, True, clock.ms),
-                            image_landmarks=seen)
+            return FrameJob(t_s, FrameResult(self.target.frame, None, True, clock.ms,
+                                             self.target.mask), image_landmarks=seen)
         return self._render(source, tracked, clock, smooth_ms, t_s, creases)
 
     def _creases(self, image: np.ndarray, tracked: Tracked) -> tuple[np.ndarray | None, float]:
@@ -230,7 +237,8 @@ class Reenactor:
         self.landmark_filter.reset()
         self.motion.lost()
         output = self.face_lost.lost(t_s, self.target.frame)
-        return FrameResult(output, None, False, clock.ms)
+        alpha = self.avatar.lost(self.target) if self.avatar is not None else None
+        return FrameResult(output, None, False, clock.ms, alpha)
 
     def _adjust(self, fused: np.ndarray, target_neutral: np.ndarray) -> np.ndarray:
         """Per-region gains, then fired presets, on J_gen (478,3) in the target's crop pixels."""
@@ -272,12 +280,26 @@ class Reenactor:
             start = time.perf_counter_ns()
             moved = drawn if moves_face(self.renderer) else None
             output = self.motion.composite(target, target.compositor.paste(crop, moved), pose)
+            alpha = self._alpha(target, pose)
             clock.since("composite", start)
             self.face_lost.good(output)
-            return FrameResult(output, fused, True, clock.ms)
+            return FrameResult(output, fused, True, clock.ms, alpha)
 
         return FrameJob(t_s, run=run, crop=crop, finish=finish,
                         image_landmarks=tracked.image_landmarks)
+
+    @cached_property
+    def avatar(self) -> AvatarAlpha | None:
+        """The avatar's mask of each output; None when the background is the picture's."""
+        return AvatarAlpha() if self.config.stream.background != "picture" else None
+
+    def _alpha(self, target: PreparedTarget, pose) -> np.ndarray | None:
+        """The avatar's mask of a rendered frame (None: the background is the picture's)."""
+        if self.avatar is None:
+            return None
+        alpha = self.motion.alpha(target, pose, self.avatar)
+        self.avatar.good(alpha)
+        return alpha
 
     # -- targets and controls --------------------------------------------------------------
 

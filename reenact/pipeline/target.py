@@ -14,6 +14,7 @@ from reenact.errors import InputError
 from reenact.landmarks.align import Alignment, compute_alignment
 from reenact.landmarks.open_mouth import mouth_opening, retrack_open_mouth
 from reenact.landmarks.tracker import detect_target_face
+from reenact.pipeline.background import avatar_mask
 from reenact.pipeline.blend import compositor_options
 from reenact.pipeline.composite import Compositor
 from reenact.video import is_video, read_frame
@@ -34,7 +35,9 @@ class PreparedTarget:
     none: not estimated, or the picture taken as neutral); expression_removed: how far it is
     from the picture's landmarks (mean point move, inter-ocular distances; 0 = none);
     estimated: whether the estimate has been made (a video target's frames are never
-    estimated: each frame's own face is what plays).
+    estimated: each frame's own face is what plays). mask: (H, W) uint8, the avatar's coverage
+    of `frame` (`reenact.pipeline.background.avatar_mask`), made only when stream.background
+    is not "picture"; None = the whole frame.
     """
 
     name: str
@@ -46,6 +49,7 @@ class PreparedTarget:
     neutral_crop: np.ndarray | None = None
     expression_removed: float = 0.0
     estimated: bool = False
+    mask: np.ndarray | None = None
 
     def neutral(self, estimated: bool = True) -> np.ndarray:
         """(478, 3) crop pixels: L_t of the fusion: the estimate when `estimated` and there is
@@ -74,7 +78,8 @@ def builtin_target_image() -> np.ndarray:
 
 
 def load_target_image(path: str, config: Config) -> tuple[str, np.ndarray]:
-    """The target picture named by `path` ('' or 'astronaut' = built in), as RGB uint8."""
+    """The target picture named by `path` ('' or 'astronaut' = built in), as RGB uint8 (RGBA
+    when it has alpha and stream.background keeps it: not "picture")."""
     if not path or path == BUILTIN_TARGET:
         return BUILTIN_TARGET, builtin_target_image()
     from reenact.imageio import load_image
@@ -83,7 +88,8 @@ def load_target_image(path: str, config: Config) -> tuple[str, np.ndarray]:
         raise InputError(f"{path}: target image not found")
     if is_video(path):
         return Path(path).name, read_frame(path, config.stream.target_frame)
-    return Path(path).name, load_image(path, max_side=max(config.tracker.max_image_side, 4096))
+    return Path(path).name, load_image(path, max_side=max(config.tracker.max_image_side, 4096),
+                                       alpha=config.stream.background != "picture")
 
 
 def fit_frame(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -112,6 +118,7 @@ def cover_frame(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int])
 def _track_target(frame: np.ndarray, config: Config, source_name: str) -> np.ndarray:
     """The target picture's face, (478,3) float32 frame pixels; a mouth open wider than the face
     mesh draws is re-tracked (`reenact.landmarks.open_mouth`)."""
+    frame = np.ascontiguousarray(frame[:, :, :3])  # an RGBA target's colour
     face = detect_target_face(frame, config.tracker, source_name=source_name)
     return retrack_open_mouth(frame, face, config.tracker)
 
@@ -132,7 +139,8 @@ def prepare_target_image(
     name: str, image: np.ndarray, config: Config, *, frame_size: tuple[int, int] | None = None,
     source_name: str = "",
 ) -> PreparedTarget:
-    """`prepare_target` for a picture already decoded: (H, W, 3) uint8 RGB."""
+    """`prepare_target` for a picture already decoded: (H, W, 3) uint8 RGB, or (H, W, 4) RGBA
+    whose alpha becomes the avatar's mask."""
     frame = fit_frame(image, config.stream.max_output_side)
     source_name = source_name or name
     if min(frame.shape[:2]) < MIN_TARGET_SIDE:
@@ -144,6 +152,8 @@ def prepare_target_image(
     if frame_size is not None and frame.shape[1::-1] != tuple(frame_size):
         frame = cover_frame(frame, landmarks, frame_size)
         landmarks = _track_target(frame, config, source_name)
+    frame, alpha = (np.ascontiguousarray(frame[:, :, :3]), frame[:, :, 3]) \
+        if frame.shape[2] == 4 else (frame, None)
     size = config.renderer.size
     alignment = compute_alignment(landmarks, size)
     crop = alignment.crop_image(frame)
@@ -152,10 +162,23 @@ def prepare_target_image(
         target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks_crop,
         **compositor_options(config),
     )
-    target = PreparedTarget(name, frame, alignment, crop, landmarks_crop, compositor)
+    target = PreparedTarget(name, frame, alignment, crop, landmarks_crop, compositor,
+                            mask=_mask(frame, landmarks, alpha, config, source_name))
     if config.fusion.target_neutral == "estimated":
         target.estimate_neutral(config)
     return target
+
+
+def _mask(frame: np.ndarray, landmarks: np.ndarray, alpha: np.ndarray | None, config: Config,
+          source_name: str) -> np.ndarray | None:
+    """The avatar's mask of the target frame, when stream.background needs one."""
+    if config.stream.background == "picture":
+        return None
+    mask = avatar_mask(frame, landmarks, alpha)
+    if mask is None:
+        log.warning("%s: no person found in the target picture and it has no alpha: its "
+                    "whole picture is kept as the avatar", source_name)
+    return mask
 
 
 def list_targets(folder: str) -> list[str]:

@@ -7,6 +7,7 @@ loop only picks the next prepared frame. At its end the target loops or holds it
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from reenact.pipeline.composite import Compositor
 from reenact.pipeline.target import PreparedTarget, fit_frame
 from reenact.video import read_frames
 
+log = logging.getLogger(__name__)
+
 
 def _decode(path: str, limit: int, max_side: int) -> list[np.ndarray]:
     """The first `limit` frames, upright (`reenact.video`), scaled to `max_side`."""
@@ -32,6 +35,10 @@ class TargetVideo:
 
     def __init__(self, path: str, config: Config) -> None:
         self.hold = config.stream.target_end == "hold"
+        if config.stream.background != "picture":  # a segmentation per frame: 50-80 ms each
+            log.warning("stream.background=%s: a target video's frames are kept whole (not "
+                        "segmented); a still or RGBA target has its background cleared",
+                        config.stream.background)
         frames = _decode(path, config.stream.target_max_frames, config.stream.max_output_side)
         self.targets = self._prepare(path, frames, config)
         self.index = -1

@@ -143,7 +143,7 @@ class Gallery:
         """Decode, prepare (one face), save: the new target's index."""
         config = replace(self.config, tracker={"multiple_faces": "error"})
         try:
-            image = decode_image(data, name=filename,
+            image = decode_image(data, name=filename, alpha=config.stream.background != "picture",
                                  max_side=max(config.tracker.max_image_side, 4096))
         except ImageTooLarge as exc:  # too costly to decode, known from its header
             raise UploadError(f"{filename}: too large ({_reason(exc)})", 413) from None

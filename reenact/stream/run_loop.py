@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from reenact.pipeline.background import Background
 from reenact.pipeline.reenactor import FrameResult
 from reenact.pipeline.render_ahead import FrameJob, RenderWorker
 from reenact.pipeline.timing import StageTimer
@@ -85,6 +86,9 @@ class LoopParts:
     frame's tracking overlaps this frame's rendering; its value reaches `process`.
     begin / finish / worker: `process` in two halves, the network of one frame on `worker`
     while the next frame begins (render ahead); None = every frame by `process`.
+    background: what the sink and `on_frame` get of an output and its avatar mask
+    (`reenact.pipeline.background.Background`: RGBA to a sink whose `alpha` is True, and to
+    `on_frame`, when transparent; else flattened onto the colour); None = the output as it is.
     """
 
     source: FrameSource
@@ -98,6 +102,7 @@ class LoopParts:
     begin: Callable[[np.ndarray, float, object], FrameJob] | None = None
     finish: Callable[[FrameJob], FrameResult] | None = None
     worker: RenderWorker | None = None
+    background: Background | None = None
 
 
 def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
@@ -161,6 +166,7 @@ class _Flow:
         self.network_ms = _Average()  # the worker's part
         self.finish_ms = _Average()  # the main thread's second half (composite)
         self.interval_ms = 1000.0 / (parts.source.fps or 30.0)  # a live source's frame interval
+        self.alpha: np.ndarray | None = None  # the last output's avatar mask
 
     def step(self, more: bool) -> bool:
         """Write one frame (or two, when a frame in flight is sent first); False when the loop
@@ -174,11 +180,11 @@ class _Flow:
             if self.reader is None or self.reader.ended or self.parts.on_stall is None:
                 return False
             self.result.stalls += 1
-            return self._write(self.parts.on_stall(self._now_s()), None)
+            return self._write(self.parts.on_stall(self._now_s()), None, self.alpha)
         self.result.frames_in += 1
         t_s = (frame.timestamp_ns - self.start_ns) / 1e9 if self.parts.source.live else frame.pts_s
         if self.parts.begin is None:
-            return self._write(self.parts.process(frame.image, t_s, prepared).output, frame)
+            return self._send(self.parts.process(frame.image, t_s, prepared), frame)
         return self._begin(frame, t_s, prepared)
 
     def _begin(self, frame: Frame, t_s: float, prepared: object) -> bool:
@@ -195,9 +201,9 @@ class _Flow:
             self.pending = (job, frame)
             if self.reader is not None:
                 job.when_done(self.reader.poke)
-        alive = previous is None or self._write(self._finish(previous[0]), previous[1])
+        alive = previous is None or self._send(self._finish(previous[0]), previous[1])
         if self.pending is None and alive:
-            alive = self._write(self._finish(job), frame)
+            alive = self._send(self._finish(job), frame)
         return alive
 
     def _send_first(self) -> bool:
@@ -224,15 +230,15 @@ class _Flow:
     def _send_pending(self) -> bool:
         job, frame = self.pending
         self.pending = None
-        return self._write(self._finish(job), frame)
+        return self._send(self._finish(job), frame)
 
-    def _finish(self, job: FrameJob) -> np.ndarray:
+    def _finish(self, job: FrameJob) -> FrameResult:
         start = time.perf_counter_ns()
-        output = self.parts.finish(job).output
+        result = self.parts.finish(job)
         if job.network_ms:
             self.network_ms.add(job.network_ms)
             self.finish_ms.add((time.perf_counter_ns() - start) / 1e6)
-        return output
+        return result
 
     def _capture(self) -> tuple[Frame | None, object]:
         parts, reader = self.parts, self.reader
@@ -247,14 +253,25 @@ class _Flow:
     def _now_s(self) -> float:
         return (time.perf_counter_ns() - self.start_ns) / 1e9
 
-    def _write(self, output: np.ndarray, frame: Frame | None) -> bool:
-        """Pace, write and count one output; False when a hook ends the loop."""
+    def _send(self, done: FrameResult, frame: Frame) -> bool:
+        self.alpha = done.alpha  # what a stall's frames (the last output held) keep
+        return self._write(done.output, frame, done.alpha)
+
+    def _write(self, output: np.ndarray, frame: Frame | None,
+               alpha: np.ndarray | None = None) -> bool:
+        """Pace, write and count one output (its avatar mask `alpha`, for `parts.background`);
+        False when a hook ends the loop."""
         parts, result = self.parts, self.result
         if self.pacer is not None:
             self.pacer.wait()
         # a stop lands after the count, so the count fits the file (never held for a live sink)
         with parts.timer.stage("sink"), stop_signals_deferred(hold=not parts.sink.realtime):
-            parts.sink.write(output)
+            if parts.background is not None:  # the frame, and what the panel gets of it
+                sink_frame, output = parts.background.frames(
+                    output, alpha, getattr(parts.sink, "alpha", False))
+                parts.sink.write(sink_frame)
+            else:
+                parts.sink.write(output)
             result.frames_out += 1
         if frame is not None:
             result.latency_ms.append((time.perf_counter_ns() - frame.timestamp_ns) / 1e6)

@@ -12,7 +12,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "reenact"
 LAYERS = {
     0: {"errors", "atomic", "config", "plugin_api", "video", "encode", "imageio", "ramps",
-        "stopping"},
+        "stopping", "files", "image_header", "paths"},
     1: {"nn", "landmarks", "engine", "models"},
     2: {"fusion", "render"},
     3: {"pipeline", "metrics"},
