@@ -20,6 +20,25 @@ def media_root() -> Path:
     return Path(os.environ.get("REENACT_MEDIA", REPO.parent / "shared" / "media"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_config_dir(tmp_path_factory) -> Iterator[Path]:
+    """REENACT_CONFIG_DIR for fixtures wider than one test (a module's server): never the
+    user's own config folder (its control token and panel settings)."""
+    folder = tmp_path_factory.mktemp("user-config")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REENACT_CONFIG_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(autouse=True)
+def user_config_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Each test's own REENACT_CONFIG_DIR (reenact.paths), empty: a token or panel settings kept
+    by one test never reach another; `reenact` subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("user-config")
+    monkeypatch.setenv("REENACT_CONFIG_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def media_dir() -> Path:
     root = media_root()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ def add_config_options(parser: argparse.ArgumentParser, *, preset: str | None = 
         help="override one config value, e.g. --set renderer.size=512 (repeatable)",
     )
     group.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.set_defaults(default_config=preset)  # not the user's choice: kept settings win over it
 
 
 def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
@@ -66,8 +68,10 @@ def spec_overrides(section: str, spec: str) -> dict[str, Any]:
     return values
 
 
-def config_from_args(args: argparse.Namespace, **base: Any) -> Config:
-    """Defaults < `base` (the command's own) < preset file < flags < --set overrides."""
+def config_from_args(args: argparse.Namespace, *, kept_settings: bool = False,
+                     **base: Any) -> Config:
+    """Defaults < `base` (the command's own) < preset file < flags < --set overrides; with
+    `kept_settings`, the panel's kept settings for the keys the command line leaves alone."""
     flags: dict[str, Any] = {}
     if getattr(args, "source", None):
         flags.update(spec_overrides("source", args.source))
@@ -81,7 +85,24 @@ def config_from_args(args: argparse.Namespace, **base: Any) -> Config:
         value = getattr(args, attr, None)
         if value is not None:
             flags[key] = value
+    if kept_settings:
+        flags = {**_kept_settings(args, flags), **flags}
     return load_config(args.config, args.overrides, base=_nest(base), flags=flags)
+
+
+def _kept_settings(args: argparse.Namespace, flags: dict[str, Any]) -> dict[str, Any]:
+    """The panel's kept settings (reenact.stream.saved_settings) that no flag, --set or preset
+    named with -c gives; one line says which are applied."""
+    from reenact.config.load import parse_override, read_yaml, resolve_preset
+    from reenact.stream.saved_settings import applied_line, flatten, saved_for_run
+
+    explicit = set(flags) | {parse_override(text)[0] for text in args.overrides}
+    if args.config and args.config != getattr(args, "default_config", None):
+        explicit |= set(flatten(read_yaml(resolve_preset(str(args.config)))))
+    applied, overridden = saved_for_run(explicit)
+    if applied or overridden:
+        print(applied_line(applied, overridden), file=sys.stderr)
+    return applied
 
 
 def preset_path(args: argparse.Namespace) -> Path | None:

@@ -54,12 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace, stem: str, *, named_after_output: bool = True,
-            **base) -> Config:
+            kept_settings: bool = False, **base) -> Config:
     """The run's config, once no file it would write (its output, `stem`.config.yaml and
     .timing.json beside it) is one of its inputs or its preset."""
     from reenact.pipeline.outputs import check_run_files
 
-    config = config_from_args(args, **base)
+    config = config_from_args(args, kept_settings=kept_settings, **base)
     check_run_files(config, stem=stem, named_after_output=named_after_output,
                     preset=preset_path(args))
     return config
@@ -109,8 +109,8 @@ def cmd_live(args: argparse.Namespace) -> int:
     from reenact.stream.live import run_live
 
     # a video file in place of the camera plays in a loop, paced like a camera
-    config = _config(args, "live", named_after_output=False, source__kind="webcam",
-                     source__loop=True, source__realtime=True)
+    config = _config(args, "live", named_after_output=False, kept_settings=True,
+                     source__kind="webcam", source__loop=True, source__realtime=True)
     report = run_live(config)
     _report(config, report, "live")
     return report.loop.stop_code  # 130 / 143 / 129 when stopped, as `reenact run`

@@ -36,7 +36,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reenact.errors import DeviceError
-from reenact.stream.panel_security import Guard
+from reenact.stream.panel_security import GENERATED, SAVED, ControlToken, Guard, token_path
 
 log = logging.getLogger(__name__)
 LOCALHOST = "127.0.0.1"
@@ -133,6 +133,10 @@ def quiet_uvicorn_logging() -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+class PortTaken(DeviceError):
+    """The control port is held by another program."""
+
+
 def _bind(port: int) -> socket.socket:
     """A listening socket on 127.0.0.1:`port` (0 = any free port). A port that is taken is
     refused, never swapped for a free one: OBS's Browser Source and the user's scripts would go
@@ -144,29 +148,42 @@ def _bind(port: int) -> socket.socket:
         sock.bind((LOCALHOST, port))
     except OSError as exc:
         sock.close()
+        taken = exc.errno == errno.EADDRINUSE
         why = (f"port {port} is taken by another program (another reenact?), which would receive "
                "the token OBS's Browser Source and your scripts send there; stop it, or"
-               if exc.errno == errno.EADDRINUSE else f"{exc.strerror};")
-        raise DeviceError(f"control interface: cannot listen on {LOCALHOST}:{port}: {why} "
-                          "choose a port with --set stream.control_port=N "
-                          "(0 = any free port)") from None
+               if taken else f"{exc.strerror};")
+        raise (PortTaken if taken else DeviceError)(
+            f"control interface: cannot listen on {LOCALHOST}:{port}: {why} choose a port with "
+            "--set stream.control_port=N (0 = any free port; or "
+            "stream.control_port_taken=move)") from None
     sock.listen(128)
     return sock
 
 
 class ControlServer:
     """Serves `panel` (a Panel, or bare Controls for the API alone) on 127.0.0.1:`port`
-    (0 = any free port) in a background thread, with `token` ("" = a generated one)."""
+    (0 = any free port; `move_if_taken`: a free one when another program holds `port`, noted in
+    `moved_from`) in a background thread, with `token` ("" = a generated one; a
+    `ControlToken` says where it is kept, for the panel's "new token")."""
 
-    def __init__(self, panel, *, port: int, token: str = "") -> None:
+    def __init__(self, panel, *, port: int, token: str | ControlToken = "",
+                 move_if_taken: bool = False) -> None:
         from reenact.stream.panel_app import build_app
 
-        self.token = token or secrets.token_urlsafe(24)
+        self.control = token if isinstance(token, ControlToken) else \
+            ControlToken(token or secrets.token_urlsafe(24))
         self.panel = panel if hasattr(panel, "controls") else _bare_panel(panel)
-        self.socket = _bind(port)
+        self.moved_from = None
+        try:
+            self.socket = _bind(port)
+        except PortTaken:
+            if not move_if_taken:
+                raise
+            self.socket, self.moved_from = _bind(0), port
         self.port = self.socket.getsockname()[1]
         config = uvicorn.Config(
-            Guard(build_app(self.panel), token=self.token), http=BoundedH11Protocol,
+            Guard(build_app(self.panel, self.control), token=self.control),
+            http=BoundedH11Protocol,
             ws="none", lifespan="off", log_config=None, access_log=False, server_header=False,
             limit_concurrency=CONCURRENCY, timeout_keep_alive=KEEP_ALIVE_S,
             h11_max_incomplete_event_size=MAX_HEAD_BYTES, timeout_graceful_shutdown=1,
@@ -176,6 +193,11 @@ class ControlServer:
 
     def _serve(self) -> None:
         self.server.run(sockets=[self.socket])
+
+    @property
+    def token(self) -> str:
+        """The token in force (the panel may have renewed it)."""
+        return self.control.value
 
     @property
     def url(self) -> str:
@@ -210,7 +232,16 @@ def _bare_panel(controls):
 
 
 def print_address(server: ControlServer, token_source: str, file=sys.stderr) -> None:
-    """Tell the user where the panel is; the token appears only when reenact generated it."""
-    token = server.token if token_source == "generated" else f"<token from {token_source}>"
+    """Tell the user where the panel is; the token appears only when reenact made it (the kept
+    one, the same every run, with where it is kept)."""
+    shown = token_source in (GENERATED, SAVED)
+    token = server.token if shown else f"<token from {token_source}>"
     print(f"reenact: panel at {server.url}/?token={token}\n"
           f"reenact: OBS Browser Source: {server.url}/output?token={token}", file=file)
+    if server.moved_from is not None:
+        print(f"reenact: WARNING: port {server.moved_from} is taken by another program; the "
+              f"panel moved to port {server.port} for this run: the OBS Browser Source link "
+              "above is NEW, change it in OBS (or free the port and restart)", file=file)
+    if token_source == SAVED:
+        print(f"reenact: the token is kept in {token_path()}, so this link stays the same; the "
+              "panel's \"new token\" (or deleting that file) replaces it", file=file)

@@ -6,7 +6,9 @@
 3. The token, from the header `X-Reenact-Token`, `Authorization: Bearer`, the query `?token=`
    (the address reenact prints, the OBS URL) or the cookie that query sets (HttpOnly,
    SameSite=Strict, so another site's page never sends it). A token has at least
-   MIN_TOKEN_CHARS characters, wherever it comes from. A wrong one is logged (once per
+   MIN_TOKEN_CHARS characters, wherever it comes from. Unless the user gives one, it is made
+   once and kept in `<config dir>/control_token` (mode 0600), so the OBS link stays the same
+   from run to run; `ControlToken.renew()` (the panel's "new token") replaces it at once. A wrong one is logged (once per
    LOG_INTERVAL_S, never the token itself) and answered late (`FailedTokens`), so guessing is slow.
 
 Every response also gets headers that keep the page to itself: no caching, no referrer (the
@@ -16,19 +18,27 @@ token is in the address), no sniffing, a content security policy of 'self'.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import json
 import logging
 import os
+import secrets
+import threading
 import time
 from collections import deque
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from reenact.errors import ConfigError
+from reenact.files import special_kind
+from reenact.paths import config_dir
 
 log = logging.getLogger(__name__)
 TOKEN_ENV = "REENACT_CONTROL_TOKEN"
+TOKEN_FILE = "control_token"  # in the user's config folder (reenact.paths)
+GENERATED = "generated"  # token sources whose token reenact made, and may show and renew
+SAVED = "saved"
 MIN_TOKEN_CHARS = 16  # even from 16 lower-case letters, one of 26**16 is beyond any guessing rate
 # Wrong tokens: the first FREE_FAILURES of the last FAIL_WINDOW_S are answered at once (a person
 # retyping, a stale browser tab); each further one STEP_S later than the one before, up to
@@ -52,8 +62,9 @@ SECURITY_HEADERS = [
 
 def resolve_token(stream_config) -> tuple[str, str]:
     """(token, where it came from): REENACT_CONTROL_TOKEN, stream.control_token_file,
-    stream.control_token, or ("", "generated") when none is given. ConfigError for a token
-    shorter than MIN_TOKEN_CHARS, naming where it came from."""
+    stream.control_token, or (the token kept in `token_path()`, SAVED) when none is given,
+    made there on first use. ConfigError for a token shorter than MIN_TOKEN_CHARS, naming where
+    it came from, or for a token file that cannot be read or written."""
     if os.environ.get(TOKEN_ENV, "").strip():
         return _long_enough(os.environ[TOKEN_ENV].strip(), TOKEN_ENV), TOKEN_ENV
     if stream_config.control_token_file:
@@ -71,7 +82,87 @@ def resolve_token(stream_config) -> tuple[str, str]:
     if stream_config.control_token:
         return _long_enough(stream_config.control_token, "stream.control_token"), \
             "stream.control_token"
-    return "", "generated"
+    return saved_token(), SAVED
+
+
+def token_path() -> Path:
+    return config_dir() / TOKEN_FILE
+
+
+def saved_token() -> str:
+    """The token kept in `token_path()`; a new one is made and kept there when there is none."""
+    path = token_path()
+    try:
+        if not path.exists():
+            _keep_token(path, secrets.token_urlsafe(24), replace=False)
+        kind = special_kind(path.stat().st_mode)
+        if kind is not None:
+            raise ConfigError(f"{path}: not a token file but {kind}; remove it for a new token")
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else \
+            exc.strerror or str(exc)
+        raise ConfigError(f"control token: cannot keep it in {path} ({reason}); delete the "
+                          f"file, set {TOKEN_ENV}, or choose another folder with "
+                          "REENACT_CONFIG_DIR") from None
+    token = lines[0].strip() if lines else ""
+    if len(token) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"the first line of {path} is {len(token)} characters; use at least "
+                          f"{MIN_TOKEN_CHARS} (or delete the file for a new token)")
+    return token
+
+
+def _keep_token(path: Path, token: str, *, replace: bool) -> None:
+    """Write `token` to `path`, mode 0600 from the start, whole or not at all. Without
+    `replace`, a token another reenact kept there meanwhile wins (link fails on an existing
+    file), so two first runs at once agree on one token."""
+    if path.parent.exists() and not path.parent.is_dir():  # mkdir would say "File exists"
+        raise NotADirectoryError(errno.ENOTDIR, f"{path.parent} is not a folder")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(token + "\n")
+        if replace:
+            os.replace(partial, path)
+        else:
+            try:
+                os.link(partial, path)
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links (FAT): the last writer wins
+                os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+class TokenFixed(ValueError):
+    """A new token was asked for, but the user gave this one (environment, config)."""
+
+
+class ControlToken:
+    """The token in force, read by `Guard` on every request. `renew()` replaces a token reenact
+    made (kept in `token_path()` for SAVED) at once; one the user gave stays where it is set."""
+
+    def __init__(self, value: str, source: str = GENERATED) -> None:
+        self.value = value
+        self.source = source
+        self.file = token_path() if source == SAVED else None
+        self._lock = threading.Lock()  # two renewals at once: the file and the value agree
+
+    def renew(self) -> str:
+        """A new token, in force (and kept) from now on; TokenFixed for a user's own token."""
+        if self.source not in (GENERATED, SAVED):
+            raise TokenFixed(f"the token comes from {self.source}: change it there and restart "
+                             "reenact")
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            if self.file is not None:
+                _keep_token(self.file, token, replace=True)
+            self.value = token
+        return token
 
 
 def _long_enough(token: str, where: str, setting: str = "") -> str:
@@ -139,12 +230,13 @@ class FailedTokens:
 class Guard:
     """ASGI middleware applying the three checks above to `app`."""
 
-    def __init__(self, app, *, token: str) -> None:
-        if len(token) < MIN_TOKEN_CHARS:
-            raise ValueError(f"control token: {len(token)} characters; use at least "
+    def __init__(self, app, *, token: str | ControlToken) -> None:
+        control = token if isinstance(token, ControlToken) else ControlToken(token)
+        if len(control.value) < MIN_TOKEN_CHARS:
+            raise ValueError(f"control token: {len(control.value)} characters; use at least "
                              f"{MIN_TOKEN_CHARS}")
         self.app = app
-        self.token = token.encode()
+        self.control = control
         self.failures = FailedTokens()
 
     async def __call__(self, scope, receive, send) -> None:
@@ -161,7 +253,7 @@ class Guard:
         if self.failures.crowded():
             return await _reply(send, 429, "too many wrong tokens at once: try again in a few "
                                            "seconds")
-        if not hmac.compare_digest(given.encode(), self.token):
+        if not hmac.compare_digest(given.encode(), self.control.value.encode()):
             if given:  # no token at all is no guess: answered at once
                 await self.failures.wait(scope, given)
             message = ("missing or wrong token: open the address reenact printed "
@@ -169,9 +261,8 @@ class Guard:
             return await _reply(send, 401, message)
         cookie = None
         if from_query:
-            cookie = (f"{cookie_name(port)}={given}; Path=/; HttpOnly; SameSite=Strict"
-                      ).encode("latin-1")
-        await self.app(scope, receive, _with_headers(send, cookie))
+            cookie = session_cookie(port, given)
+        await self.app(scope, receive, _with_headers(send, cookie, self.control, given))
 
     @staticmethod
     def _refusal(method: str, headers: dict, allowed: set[str]) -> tuple[int, str] | None:
@@ -200,10 +291,17 @@ class Guard:
         return "", False
 
 
-def _with_headers(send, cookie: bytes | None):
+def session_cookie(port: int, token: str) -> bytes:
+    """The Set-Cookie value that keeps `token` for the pages of this server."""
+    return f"{cookie_name(port)}={token}; Path=/; HttpOnly; SameSite=Strict".encode("latin-1")
+
+
+def _with_headers(send, cookie: bytes | None, control: ControlToken, given: str):
     async def wrapped(message) -> None:
         if message["type"] == "http.response.start":
-            extra = list(SECURITY_HEADERS) + ([(b"set-cookie", cookie)] if cookie else [])
+            # a request that renewed the token sets the new one's cookie itself
+            keep = cookie is not None and control.value == given
+            extra = list(SECURITY_HEADERS) + ([(b"set-cookie", cookie)] if keep else [])
             message = {**message, "headers": list(message.get("headers", [])) + extra}
         await send(message)
 
