@@ -23,12 +23,23 @@ STATS_EVERY_NS = 500_000_000
 CAMERA_SIDE = 384  # /stream/camera.mjpg's longer side (scripts; the page shows `previews`)
 
 
+def describe_output(sink) -> dict:
+    """Where the audience's frames go, for the panel: {"kind": the sink's name (file, stream,
+    virtualcam, window, null, or a plugin's), "where": its file, URL or device, or ""}."""
+    where = next((value for value in (getattr(sink, "output_path", None),
+                                      getattr(sink, "url", None), getattr(sink, "device", None))
+                  if value), "")
+    return {"kind": getattr(sink, "name", None), "where": str(where)}
+
+
 class Panel:
     """The panel's view of a live session: controls, gallery, previews and stats."""
 
     def __init__(self, controls, gallery, *, preview_fps: float, output_fps: float,
-                 preview_height: int = 320) -> None:
+                 preview_height: int = 320, output: dict | None = None) -> None:
         self.controls = controls
+        self.destination = output or {"kind": None, "where": ""}  # see `describe_output`
+        self.closed = False  # the session ended: /events says so and ends
         self.gallery = gallery
         self.preview_fps = preview_fps
         self.output_fps = output_fps
@@ -91,7 +102,8 @@ class Panel:
         self._last_ns, self._last_frames = now, self.frames
 
     def status(self) -> dict:
-        """GET /status: the controls' state, settings, stats, engine and gallery."""
+        """GET /status (and GET /events): the controls' state, settings, stats, engine, gallery
+        and where the output goes (`output`)."""
         status = self.controls.status()
         status.update(self._stats)
         status.update(self._engine)
@@ -104,6 +116,7 @@ class Panel:
         status["preview_fps"] = self.preview_fps
         status["preview_height"] = self.preview_height
         status["jpegs"] = {name: feed.encoded for name, feed in self.feeds.items()}
+        status["output"] = self.destination
         if self.gallery is not None:
             status["targets"] = self.gallery.items()
         return status
@@ -112,5 +125,6 @@ class Panel:
         return describe_settings(self.reenactor)
 
     def close(self) -> None:
+        self.closed = True
         for feed in self.feeds.values():
             feed.close()

@@ -3,11 +3,13 @@
     GET  /                          the panel page (`?token=` sets the cookie, then redirects)
     GET  /output                    the output alone, full-frame: OBS's Browser Source
     GET  /status                    state, settings, stats, engine, gallery (JSON)
+    GET  /events                    the same JSON pushed twice a second (server-sent events);
+                                    `event: stopped` when the session ends
     POST /action/<name>             one of Controls.ACTIONS -> {"ok": true}
     GET  /settings                  the live settings table with current values
     POST /settings                  {"stream.intensity": 0.8, ...} -> 400 naming a bad key
     GET  /stream/output.mjpg        MJPEG of the output, full size (OBS; ?fps=, default the
-                                    output's rate)
+                                    output's rate); WebP parts with alpha when transparent
     GET  /stream/previews.mjpg      MJPEG for the panel: the output and the camera with its
                                     landmarks side by side, scaled down (?fps=, default
                                     stream.preview_fps)
@@ -16,11 +18,15 @@
     GET  /targets                   the gallery; GET /targets/<i>/thumb.jpg its thumbnails
     POST /targets/<i>/select        switch to target i (with the cross-fade)
     POST /targets?name=FILE         upload a portrait (the raw file as the body)
+    GET  /obs                       {"url": OBS's Browser Source address} (reenact.stream.obs_link)
+    POST /obs/token                 a new token, the old one refused from now on -> {"url": ...}
+    GET  /cameras, POST /camera     the camera picker (reenact.stream.camera_routes)
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import reprlib
 import time
@@ -37,6 +43,9 @@ from starlette.staticfiles import StaticFiles
 from reenact.errors import InputError
 from reenact.stream.gallery import UploadError
 from reenact.stream.live_settings import parse_settings_body
+from reenact.stream.obs_link import obs_routes
+from reenact.stream.camera_routes import camera_routes
+from reenact.stream.saved_settings import save_settings
 
 WEB_DIR = resources.files("reenact.stream") / "web"
 JSON_BODY_LIMIT = 64 * 1024
@@ -49,6 +58,11 @@ UPLOAD_GRACE_S = 3.0
 # that open previews always leave slots for /status, /settings and the page
 MAX_STREAMS = 8
 BOUNDARY = b"frame"
+# /events streams open at once: a new one ends the oldest, so a reloaded page always gets one and
+# no client holds more than this many connections through them
+MAX_EVENT_STREAMS = 4
+EVENT_EVERY_S = 0.5
+EVENT_RETRY_MS = 2000  # how soon a browser's EventSource reconnects after the stream drops
 MIN_FPS, MAX_FPS = 0.5, 60.0
 
 
@@ -107,19 +121,35 @@ class _SlotResponse(StreamingResponse):
 
 
 async def _mjpeg(feed, fps):
-    """multipart/x-mixed-replace parts, newest frame each time, at most `fps()` a second
-    (read before each frame, so a changed preview rate applies to open streams)."""
+    """multipart/x-mixed-replace parts (JPEG; WebP with alpha for a transparent output), newest
+    frame each time, at most `fps()` a second (read before each frame, so a changed preview
+    rate applies to open streams)."""
     last = feed.seq
     while True:
         started = time.monotonic()
         if not await feed.next_frame(last):
             break
-        last, jpeg = await anyio.to_thread.run_sync(feed.jpeg)
-        yield (b"--" + BOUNDARY + b"\r\nContent-Type: image/jpeg\r\nContent-Length: "
-               + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
+        last, data, media_type = await anyio.to_thread.run_sync(feed.image)
+        yield (b"--" + BOUNDARY + b"\r\nContent-Type: " + media_type.encode()
+               + b"\r\nContent-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data
+               + b"\r\n")
         rest = 1.0 / fps() - (time.monotonic() - started)
         if rest > 0:
             await asyncio.sleep(rest)
+
+
+async def _events(panel, stop: anyio.Event):
+    """Server-sent events: the status every EVENT_EVERY_S until `stop` or the session's end,
+    which is announced as `event: stopped`."""
+    yield f"retry: {EVENT_RETRY_MS}\n\n".encode()
+    while not (panel.closed or stop.is_set()):
+        data = json.dumps(panel.status(), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":"))
+        yield f"data: {data}\n\n".encode()
+        with anyio.move_on_after(EVENT_EVERY_S):
+            await stop.wait()
+    if panel.closed:
+        yield b"event: stopped\ndata: {}\n\n"
 
 
 class _Routes:
@@ -131,6 +161,7 @@ class _Routes:
         self.gallery = panel.gallery
         self.streams = 0  # MJPEG streams open (the event loop's thread only)
         self.uploading = False  # an upload is being read or prepared
+        self.event_streams: list[anyio.Event] = []  # open /events streams' stops, oldest first
 
     async def page(self, request: Request) -> Response:
         if "token" in request.query_params:  # the cookie is set: drop the token from the bar
@@ -142,6 +173,18 @@ class _Routes:
 
     async def status(self, request: Request) -> Response:
         return JSONResponse(self.panel.status())
+
+    async def events(self, request: Request) -> Response:
+        stop = anyio.Event()
+        self.event_streams.append(stop)
+        if len(self.event_streams) > MAX_EVENT_STREAMS:
+            self.event_streams.pop(0).set()
+        return _SlotResponse(_events(self.panel, stop), lambda: self._events_closed(stop),
+                             media_type="text/event-stream")
+
+    def _events_closed(self, stop: anyio.Event) -> None:
+        if stop in self.event_streams:
+            self.event_streams.remove(stop)
 
     async def action(self, request: Request) -> Response:
         try:
@@ -161,6 +204,7 @@ class _Routes:
         except ValueError as exc:  # not JSON, too deep, a huge number, a bad key or value
             return _error(400, str(exc))
         self.controls.request_settings(values)
+        await anyio.to_thread.run_sync(save_settings, values)  # kept for the next run
         return JSONResponse({"ok": True, "settings": values})
 
     def stream(self, feed, default_fps):
@@ -248,12 +292,14 @@ async def _not_found(request: Request, exc: Exception) -> Response:
                   f"{getattr(exc, 'detail', 'not found')}")
 
 
-def build_app(panel) -> Starlette:
-    """The routes over `panel` (a `reenact.stream.panel.Panel`)."""
+def build_app(panel, token=None) -> Starlette:
+    """The routes over `panel` (a `reenact.stream.panel.Panel`); /obs with `token` (the
+    server's `ControlToken`)."""
     r = _Routes(panel)
     routes = [
         Route("/", r.page), Route("/output", r.output_page),
         Route("/status", r.status), Route("/action/{name}", r.action, methods=["POST"]),
+        Route("/events", r.events),
         Route("/settings", r.settings, methods=["GET", "POST"]),
         Route("/stream/output.mjpg", r.stream(panel.output, lambda: panel.output_fps)),
         Route("/stream/previews.mjpg", r.stream(panel.previews, lambda: panel.preview_fps)),
@@ -262,6 +308,8 @@ def build_app(panel) -> Starlette:
         Route("/targets", r.targets, methods=["GET", "POST"]),
         Route("/targets/{index}/thumb.jpg", r.thumb),
         Route("/targets/{index}/select", r.select, methods=["POST"]),
+        *obs_routes(token),
+        *camera_routes(panel),
         Mount("/static", StaticFiles(directory=str(WEB_DIR))),
     ]
     return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found,

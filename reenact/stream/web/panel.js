@@ -1,15 +1,30 @@
-// The reenact panel: previews, live settings, gallery with upload, stats.
-// Everything goes through the same API a stream deck uses (GET /status, POST /settings, ...).
+// The reenact panel: previews, the show's buttons (presets, pause, quit), live settings, gallery
+// with upload, stats. Everything goes through the same API a stream deck uses (GET /status,
+// POST /action/..., POST /settings, ...); the status is pushed over GET /events.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const dragging = new Set();  // settings the user is moving: /status must not snap them back
+const dragging = new Set();  // settings the user is moving: the status must not snap them back
+// shown under "Basic", in this order; every other live setting goes under "Advanced"
+const BASIC = ["stream.intensity", "stream.gaze", "stream.head_motion", "smoothing.enabled",
+  "source.mirror"];
+const HIDDEN = new Set(["paused"]);  // the Pause button in the header
+const OUTPUT_KINDS = { file: "file", stream: "stream", virtualcam: "virtual camera",
+  window: "window", null: "nowhere (null sink)" };
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options });
+  let response;
+  try {
+    response = await fetch(path, { credentials: "same-origin", ...options });
+  } catch (e) {  // no answer at all: the server is gone
+    throw Object.assign(new Error("reenact stopped"), { stopped: true });
+  }
   let body = {};
   try { body = await response.json(); } catch (e) { /* not JSON */ }
-  if (!response.ok) throw new Error(body.error || `${path}: HTTP ${response.status}`);
+  if (!response.ok) {
+    throw Object.assign(new Error(body.error || `${path}: HTTP ${response.status}`),
+      { status: response.status });
+  }
   return body;
 }
 
@@ -19,48 +34,63 @@ function say(text, kind = "ok") {
   m.className = kind;
 }
 
+function fail(e) {
+  if (e.stopped) showStopped(); else say(e.message, "error");
+}
+
+function post(path, body) {
+  const options = { method: "POST" };
+  if (body !== undefined) {
+    Object.assign(options, { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  }
+  return api(path, options);
+}
+
 function postSetting(key, value) {
-  api("/settings", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ [key]: value }),
-  }).catch((e) => say(e.message, "error"));
+  post("/settings", { [key]: value }).catch(fail);
+}
+
+function settingControl(row) {
+  const wrap = document.createElement("div");
+  wrap.className = "setting";
+  const label = document.createElement("label");
+  label.textContent = row.label;
+  const input = document.createElement("input");
+  input.dataset.key = row.key;
+  if (row.kind === "toggle") {
+    input.type = "checkbox";
+    input.checked = row.value;
+    input.addEventListener("change", () => postSetting(row.key, input.checked));
+    label.prepend(input);
+    wrap.append(label);
+  } else if (row.kind === "choice") {
+    const select = document.createElement("select");
+    select.dataset.key = row.key;
+    for (const choice of row.choices) select.append(new Option(choice, choice, false, choice === row.value));
+    select.addEventListener("change", () => postSetting(row.key, select.value));
+    wrap.append(label, select);
+  } else {
+    const out = document.createElement("output");
+    Object.assign(input, { type: "range", min: row.min, max: row.max, step: row.step, value: row.value });
+    out.textContent = Number(row.value).toFixed(2);
+    input.addEventListener("input", () => {
+      dragging.add(row.key);
+      out.textContent = Number(input.value).toFixed(2);
+      postSetting(row.key, Number(input.value));
+    });
+    input.addEventListener("change", () => setTimeout(() => dragging.delete(row.key), 1000));
+    wrap.append(label, out, input);
+  }
+  return wrap;
 }
 
 function buildSettings(rows) {
-  const box = $("settings");
-  box.textContent = "";
-  for (const row of rows) {
-    const wrap = document.createElement("div");
-    wrap.className = "setting";
-    const label = document.createElement("label");
-    label.textContent = row.label;
-    const input = document.createElement("input");
-    input.dataset.key = row.key;
-    if (row.kind === "toggle") {
-      input.type = "checkbox";
-      input.checked = row.value;
-      input.addEventListener("change", () => postSetting(row.key, input.checked));
-      label.prepend(input);
-      wrap.append(label);
-    } else if (row.kind === "choice") {
-      const select = document.createElement("select");
-      select.dataset.key = row.key;
-      for (const choice of row.choices) select.append(new Option(choice, choice, false, choice === row.value));
-      select.addEventListener("change", () => postSetting(row.key, select.value));
-      wrap.append(label, select);
-    } else {
-      const out = document.createElement("output");
-      Object.assign(input, { type: "range", min: row.min, max: row.max, step: row.step, value: row.value });
-      out.textContent = Number(row.value).toFixed(2);
-      input.addEventListener("input", () => {
-        dragging.add(row.key);
-        out.textContent = Number(input.value).toFixed(2);
-        postSetting(row.key, Number(input.value));
-      });
-      input.addEventListener("change", () => setTimeout(() => dragging.delete(row.key), 1000));
-      wrap.append(label, out, input);
-    }
-    box.append(wrap);
+  const basic = $("settings-basic"), advanced = $("settings-advanced");
+  basic.textContent = advanced.textContent = "";
+  const rank = (row) => (BASIC.includes(row.key) ? BASIC.indexOf(row.key) : BASIC.length);
+  for (const row of [...rows].sort((a, b) => rank(a) - rank(b))) {
+    if (HIDDEN.has(row.key)) continue;
+    (BASIC.includes(row.key) ? basic : advanced).append(settingControl(row));
   }
 }
 
@@ -77,7 +107,7 @@ function setValue(input, value) {
 }
 
 function showSettings(values) {
-  for (const input of document.querySelectorAll("#settings input, #settings select")) {
+  for (const input of document.querySelectorAll(".settings input, .settings select")) {
     const key = input.dataset.key;
     if (!(key in values) || dragging.has(key)) continue;
     setValue(input, values[key]);
@@ -120,18 +150,57 @@ function showGallery(targets) {
     img.className = "thumb" + (t.current ? " current" : "");
     img.dataset.index = t.index;
     img.addEventListener("click", () =>
-      api(`/targets/${t.index}/select`, { method: "POST" })
-        .then(() => say(`switching to ${t.name}`)).catch((e) => say(e.message, "error")));
+      post(`/targets/${t.index}/select`).then(() => say(`switching to ${t.name}`)).catch(fail));
     box.append(img);
   }
 }
 
+// One button per preset: those on the number keys first (1-6), then any recorded ones. A click
+// toggles it; a preset stays lit while it is on.
+let presetsKey = "";
+function showPresets(presets) {
+  if (Array.isArray(presets)) presets = { available: presets, keys: [], on: [] };  // names only
+  const names = [...presets.keys, ...presets.available.filter((n) => !presets.keys.includes(n))]
+    .filter((n) => presets.available.includes(n));
+  const box = $("presets");
+  if (JSON.stringify(names) !== presetsKey) {
+    presetsKey = JSON.stringify(names);
+    box.textContent = "";
+    names.forEach((name, i) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.preset = name;
+      button.textContent = i < presets.keys.length ? `${i + 1} ${name}` : name;
+      button.addEventListener("click", () => post(`/action/preset:${encodeURIComponent(name)}`).catch(fail));
+      box.append(button);
+    });
+    const off = document.createElement("button");
+    Object.assign(off, { type: "button", id: "presets-off", className: "quiet", textContent: "all off" });
+    off.addEventListener("click", () => post("/action/presets_off").catch(fail));
+    box.append(off);
+  }
+  for (const button of box.querySelectorAll("[data-preset]")) {
+    button.classList.toggle("on", presets.on.includes(button.dataset.preset));
+  }
+}
+
+function showOutput(output) {
+  if (!output) return;
+  const kind = OUTPUT_KINDS[output.kind] ?? output.kind ?? "-";
+  chip("chip-output", `output: ${kind}${output.where ? ` → ${output.where}` : ""}`);
+  $("chip-output").title = output.where || "where the audience's frames go";
+}
+
 function showStatus(s) {
+  showRunning();
   chip("chip-fps", `${(s.fps ?? 0).toFixed(1)} fps`);
   chip("chip-delay", s.delay_ms == null ? "delay -" : `delay ${s.delay_ms.toFixed(0)} ms`);
   chip("chip-face", s.paused ? "paused" : s.face_found ? "face found" : "face lost", s.paused ? undefined : s.face_found);
   chip("chip-calib", s.calibrating ? "calibrating: look neutral" : "calibrated", !s.calibrating);
   chip("chip-engine", `${s.renderer} · ${s.backend} · ${s.device}${s.render_ahead ? " · ahead" : ""}`);
+  showOutput(s.output);
+  setText($("pause"), s.paused ? "Resume" : "Pause");
+  $("pause").classList.toggle("on", !!s.paused);
   setText($("calib-state"), s.calibrating ? "calibrating…" : "done");
   if (s.preview_fps) setText($("preview-rate").options[0], `default (${s.preview_fps} fps)`);
   const height = `${s.preview_height}px`;
@@ -140,11 +209,67 @@ function showStatus(s) {
   }
   showSettings(s.settings || {});
   if (s.targets) showGallery(s.targets);
+  if (s.presets) showPresets(s.presets);
   showStages(s.stages_ms || {});
 }
 
+// When the server goes away the page says so, instead of the last fps and "face found".
+function showStopped(why) {
+  if (!document.body.classList.contains("stopped")) {
+    document.body.classList.add("stopped");
+    for (const [id, text] of [["chip-fps", "- fps"], ["chip-delay", "delay -"], ["chip-face", "face -"],
+      ["chip-calib", "calibration -"]]) chip(id, text);
+    say("");
+  }
+  setText($("stopped-why"), why || "Start it again: this page reconnects by itself.");
+  $("stopped").hidden = false;
+}
+
+function showRunning() {
+  if (!document.body.classList.contains("stopped")) return;
+  document.body.classList.remove("stopped");
+  $("stopped").hidden = true;
+  connectPreview();
+}
+
+// The status comes over server-sent events (GET /events) while the tab is visible. When the
+// stream cannot start (an older reenact, a refused token) the page polls /status instead.
+let events = null;
+let eventsWorked = false;
+let polling = false;
+
+function follow() {
+  if (events || polling || document.hidden) return;
+  if (!window.EventSource) { poll(); return; }
+  const source = events = new EventSource("/events");
+  source.onmessage = (e) => { eventsWorked = true; showStatus(JSON.parse(e.data)); };
+  source.addEventListener("stopped", () => { stopEvents(); showStopped(); setTimeout(reconnect, 2000); });
+  source.onerror = () => {
+    if (source.readyState !== EventSource.CLOSED) { showStopped(); return; }  // it retries itself
+    stopEvents();
+    if (eventsWorked) reconnect(); else poll();
+  };
+}
+
+function stopEvents() {
+  if (events) events.close();
+  events = null;
+}
+
+async function reconnect() {  // after the session ended: /status says when one answers again
+  if (document.hidden) return;
+  try {
+    showStatus(await api("/status"));
+    follow();
+  } catch (e) {
+    showStopped(e.stopped ? "" : e.message);
+    setTimeout(reconnect, 2000);
+  }
+}
+
 async function poll() {
-  try { showStatus(await api("/status")); } catch (e) { say(e.message, "error"); }
+  polling = true;
+  try { showStatus(await api("/status")); } catch (e) { showStopped(e.stopped ? "" : e.message); }
   setTimeout(poll, document.hidden ? 5000 : 2000);  // each poll costs the browser ~20 ms of CPU
 }
 
@@ -157,7 +282,7 @@ async function upload(file) {
     });
     say(`added ${body.targets[body.index].name}; switching to it`);
     showGallery(body.targets);
-  } catch (e) { say(e.message, "error"); }
+  } catch (e) { fail(e); }
 }
 
 function setupUpload() {
@@ -206,19 +331,35 @@ function setupPreviews() {
     localStorage.setItem("reenact.cameraPreview", camera.checked ? "on" : "off");
     connectPreview();
   });
-  document.addEventListener("visibilitychange", connectPreview);
+  document.addEventListener("visibilitychange", () => {
+    connectPreview();
+    if (document.hidden) stopEvents(); else follow();  // a hidden tab needs no status
+  });
   // a dropped stream (reenact restarted) comes back by itself
   $("output-preview").addEventListener("error", () => setTimeout(connectPreview, 1000));
   connectPreview();
 }
 
-async function main() {
+function setupShow() {
+  $("pause").addEventListener("click", () => post("/action/pause").catch(fail));
+  $("quit").addEventListener("click", () => {
+    if (!confirm("Stop reenact? The virtual camera, stream and OBS page stop too.")) return;
+    post("/action/quit").then(() => showStopped("You quit it from this page.")).catch(fail);
+  });
   $("recalibrate").addEventListener("click", () =>
-    api("/action/recalibrate", { method: "POST" }).then(() => say("recalibrating: look neutral"))
-      .catch((e) => say(e.message, "error")));
+    post("/action/recalibrate").then(() => say("recalibrating: look neutral")).catch(fail));
+  for (const box of document.querySelectorAll("details")) {  // open or closed as last left
+    const stored = localStorage.getItem(`reenact.open.${box.id}`);
+    if (stored !== null) box.open = stored === "1";
+    box.addEventListener("toggle", () => localStorage.setItem(`reenact.open.${box.id}`, box.open ? "1" : "0"));
+  }
+}
+
+async function main() {
+  setupShow();
   setupUpload();
   setupPreviews();
-  try { buildSettings((await api("/settings")).settings); } catch (e) { say(e.message, "error"); }
-  poll();
+  try { buildSettings((await api("/settings")).settings); } catch (e) { fail(e); }
+  follow();  // panel_extras.js adds what only some sessions offer (the OBS link, cameras)
 }
 main();
