@@ -5,6 +5,7 @@ Actions: recalibrate, pause (pass-through), next/previous target, intensity up/d
 on/off, gaze on/off, head motion (off -> rotate -> full), stats on/off, help on/off, quit,
 each per-region gain up/down (`GAIN_ACTIONS`: action -> (region, step), one row each, so a
 panel can list them) and gains_reset.
+A preset can also be held (`Controls.hold`: on while a global hotkey is down, off on key-up).
 Besides actions, the panel sets live settings
 (`reenact.stream.live_settings`) and picks a target by its place in the gallery.
 
@@ -61,12 +62,14 @@ HELP_LINES = (
     "s  smoothing on/off",
     "g  gaze on/off",
     "m  head motion: off / rotate / full",
-    "t  stats on/off",
+    "t  timings on/off (off at the start)",
     preset_controls.HELP_LINE,
     "h  this help",
     "q  quit",
 )
 INTENSITY_STEP = 0.1
+# the preset verbs `Controls.hold` takes: a number key's slot, or a preset by name
+HOLDABLE = (*(f"preset_{i}" for i in range(1, preset_controls.SLOTS + 1)), "preset")
 
 
 @dataclass
@@ -80,6 +83,8 @@ class ControlState:
     pending: dict[str, int] = field(default_factory=dict)  # action -> times requested
     settings: dict[str, Any] = field(default_factory=dict)  # live setting -> last value
     select: int | None = None  # gallery index to switch to
+    camera: str | None = None  # camera device to move to (the panel's picker)
+    holds: dict[str, bool] = field(default_factory=dict)  # held preset action -> key down
 
 
 class Controls:
@@ -117,6 +122,24 @@ class Controls:
         with self._lock:
             self.state.select = index
 
+    def request_camera(self, device: str) -> None:
+        """Queue a move to the camera `device` (the last request wins); the session's source
+        opens it on its capture thread (`reenact.stream.source_control`)."""
+        with self._lock:
+            self.state.camera = device
+
+    def hold(self, action: str, down: bool) -> None:
+        """Hold a preset (`preset_N` or `preset:NAME`) on while `down`, release it when not
+        (thread-safe); the last of a burst wins, so a key held down stays on."""
+        parsed = preset_controls.parse(action)
+        if parsed is None or parsed[0].verb not in HOLDABLE:
+            raise ValueError(f"action '{action}' cannot be held; a preset can: "
+                             f"{', '.join(HOLDABLE[:-1])} or preset:NAME")
+        preset_controls.check(self.reenactor.presets, action)
+        with self._lock:
+            self.state.holds.pop(action, None)  # re-inserted last: applied in press order
+            self.state.holds[action] = down
+
     def key(self, key: int | None) -> None:
         if key is not None and key in HOTKEYS:
             self.request(HOTKEYS[key])
@@ -128,12 +151,17 @@ class Controls:
         with self._lock:
             state = self.state
             pending, settings, select = state.pending, state.settings, state.select
+            holds, state.holds = state.holds, {}
+            camera, state.camera = state.camera, None
             state.pending, state.settings, state.select = {}, {}, None
         steps = pending.pop("next_target", 0) - pending.pop("previous_target", 0)
         if steps:
             self._switch(steps)
         if select is not None and self.select_target is not None:
             self.state.message = self.select_target(select)
+        if camera is not None:
+            self.reenactor.source.request_device(camera)
+            self.state.message = f"camera {camera}: opening"
         for action, count in pending.items():
             if action in ("intensity_up", "intensity_down"):
                 count = min(count, 16)  # 16 steps cross the whole range
@@ -145,6 +173,17 @@ class Controls:
                 self.apply(action)
         for key, value in settings.items():
             apply_setting(self.reenactor, key, value)
+        for action, down in holds.items():
+            self._hold(action, down)
+
+    def _hold(self, action: str, down: bool) -> None:
+        row, arg = preset_controls.parse(action)
+        mixer = self.reenactor.presets
+        name = arg if row.takes_arg else mixer.slot(int(row.verb.rpartition("_")[2]))
+        if name is None:
+            self.state.message = f"no preset on key {row.verb.rpartition('_')[2]}"
+            return
+        self.apply(f"preset_{'on' if down else 'off'}:{name}")
 
     def apply(self, action: str) -> None:
         """Apply one action now (on the thread that runs the frames)."""

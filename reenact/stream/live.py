@@ -1,8 +1,10 @@
 """`reenact live`: the session with live controls, an on-screen overlay and a preview.
 
 Hotkeys work in the preview window: the window sink itself, or a separate preview window when the
-output goes to a virtual camera or a stream and a display is present. The overlay (stats, help,
-messages) is drawn only in the preview, never into what the audience sees.
+output goes to a virtual camera or a stream and a display is present; global hotkeys
+(`stream.hotkeys`, reenact.stream.hotkeys) work while any window has focus. The overlay is drawn
+only in the preview, never into what the audience sees: the calibration prompt and each control's
+message for a few seconds, and the timings (`t`) and help (`h`) only when asked.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import logging
 import sys
 
 from reenact.config import Config
+from reenact.pipeline.background import to_rgb
 from reenact.plugin_api import find_preview_sink
 from reenact.stream.controls import HELP_LINES, Controls
-from reenact.stream.panel_security import resolve_token
+from reenact.stream.hotkeys import parse_bindings, start_hotkeys
+from reenact.stream.panel_security import ControlToken, resolve_token
 from reenact.stream.session import SessionReport, run_session
 
 log = logging.getLogger(__name__)
 CALIBRATED_FRAMES = 60  # about 2 s at 30 fps
+MESSAGE_FRAMES = 90  # a control's message stays on the preview about 3 s at 30 fps
 
 
 class LiveHooks:
@@ -36,6 +41,10 @@ class LiveHooks:
         self._was_calibrating = False
         self._calibrated_frames = 0
         self.panel = None
+        self.hotkeys = None
+        self._message, self._message_frames = "", 0
+        # checked before the camera opens, like the token: a bad binding ends the run in one line
+        self.bindings = parse_bindings(config.stream.hotkeys_map) if config.stream.hotkeys else ()
         # the token is checked before the camera opens: a short one ends the run in one line
         self.token = resolve_token(config.stream) if config.stream.panel else ("", "generated")
 
@@ -54,13 +63,26 @@ class LiveHooks:
         elif self.want_preview:
             self.preview = self._open_preview(sink)
         self.separate_preview = self.preview is not None and self.preview is not sink
-        print("reenact: live. Look at the camera with a neutral face for a moment "
-              "(calibration). Press h in the preview for help, Ctrl-C to stop.", file=sys.stderr)
+        if self.bindings:
+            self.hotkeys = start_hotkeys(self.bindings, self.controls)
+        print(self.start_line(), file=sys.stderr)
         return self.hook
+
+    def start_line(self) -> str:
+        """What the user is told at the start: only the ways to control the run that exist."""
+        ways = []
+        if self.preview is not None:
+            ways.append("press h in the preview window for help (t: timings)")
+        if self.server is not None:
+            ways.append("the panel's address is above")
+        if self.hotkeys is not None:
+            ways.append("global hotkeys are on")
+        return ("reenact: live. Look at the camera with a neutral face for a moment "
+                f"(calibration). {'; '.join([*ways, 'Ctrl-C to stop'])}.")
 
     def _serve(self, gallery, sink) -> None:
         from reenact.stream.control_server import ControlServer, print_address
-        from reenact.stream.panel import Panel
+        from reenact.stream.panel import Panel, describe_output
 
         stream = self.config.stream
         token, token_source = self.token
@@ -69,9 +91,11 @@ class LiveHooks:
                         "(ps); prefer REENACT_CONTROL_TOKEN or stream.control_token_file")
         self.panel = Panel(self.controls, gallery, preview_fps=stream.preview_fps,
                            preview_height=stream.preview_height,
-                           output_fps=sink.fps or 30.0)
+                           output_fps=sink.fps or 30.0, output=describe_output(sink))
         # a taken port is refused (ControlServer): OBS would send the token to whoever holds it
-        self.server = ControlServer(self.panel, port=stream.control_port, token=token)
+        self.server = ControlServer(self.panel, port=stream.control_port,
+                                    token=ControlToken(token, token_source),
+                                    move_if_taken=stream.control_port_taken == "move")
         self.server.start()
         print_address(self.server, token_source)
 
@@ -110,7 +134,7 @@ class LiveHooks:
             lines.append("calibration done")
         if r.face_lost.is_lost:
             lines.append("no face")
-        if state.message:
+        if self._message_frames > 0:
             lines.append(state.message)
         if state.show_stats:
             lines += r.timer.lines()
@@ -127,20 +151,31 @@ class LiveHooks:
             self._calibrated_frames -= 1
         self._was_calibrating = calibrating
 
+    def _track_message(self) -> None:
+        """A control's message shows on the preview for MESSAGE_FRAMES after it changes."""
+        message = self.controls.state.message
+        if message != self._message:
+            self._message, self._message_frames = message, MESSAGE_FRAMES if message else 0
+        elif self._message_frames > 0:
+            self._message_frames -= 1
+
     def hook(self, output, frame, result) -> bool:
         controls = self.controls
         self._track_calibration()
+        self._track_message()
         if self.panel is not None:
             self.panel.on_frame(output, frame, result)
         if self.preview is not None:
             self.preview.set_overlay_lines(self.overlay_lines(result.capture_status))
             if self.separate_preview:
-                self.preview.write(output)
+                self.preview.write(to_rgb(output, self.config.stream.background_colour))
             controls.key(self.preview.poll_key())
         controls.apply_pending()
         return not controls.state.quit
 
     def close(self) -> None:
+        if self.hotkeys is not None:
+            self.hotkeys.stop()
         if self.server is not None:
             self.server.close()
         if self.separate_preview:
