@@ -5,7 +5,10 @@ what the camera actually delivers. Frames are converted BGR -> RGB and, if the c
 size later (e.g. after a reconnect), resized back to the size reported at open.
 
 A camera that fails mid-stream (unplugged, taken by another app) makes `read()` return None; the
-live loop then calls `reopen()` every `reconnect_s` seconds until it returns True.
+live loop then calls `reopen()` every `reconnect_s` seconds until it returns True. `switch()` moves
+to another camera without a restart (the panel's camera picker); `cameras()` lists them by name
+(`reenact_plugins.sources.camera_names`). A camera of another shape than the one reported at open
+is cropped to that shape before it is resized, so a face is never squashed.
 
 On Linux, `probe(options)` checks the device node (`/dev/videoN`) before OpenCV is asked, so a
 missing camera is one line at once; OpenCV's own `[ WARN ]` / `[ERROR]` lines are silenced while a
@@ -14,25 +17,22 @@ camera opens, since the error raised then says the same once, with what to do.
 
 from __future__ import annotations
 
-import glob
 import platform
+import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from dataclasses import dataclass
-
 from reenact.config.schema import Count, NonNegative
 from reenact.errors import DeviceError
 from reenact.plugin_api import BaseSource, Frame
+from reenact_plugins.sources.camera_names import device_root, list_cameras, opencv_quiet, \
+    video_nodes
 
 DEFAULT_SIZE = (1280, 720)
 DEFAULT_FPS = 30.0
-_OPENCV_SILENT = 0  # cv::utils::logging::LOG_LEVEL_SILENT
 _API_DOMAIN = 100  # OpenCV reads an index >= 100 as backend id + camera number (200 + 1: V4L2 #1)
 
 
@@ -48,8 +48,13 @@ def parse_device(path: str) -> int | str:
 
 def list_video_devices() -> list[str]:
     """`/dev/video*` nodes on Linux, sorted by number; empty elsewhere."""
-    nodes = glob.glob("/dev/video*")
-    return sorted(nodes, key=lambda node: (len(node), node))
+    return video_nodes()
+
+
+def device_key(device: int | str) -> str:
+    """How the camera list names `device`: "2" for 2 and for /dev/video2 (Linux), else as is."""
+    match = re.fullmatch(r"/dev/video(\d+)", str(device))
+    return match.group(1) if match and platform.system() == "Linux" else str(device)
 
 
 def device_node(device: int | str) -> str | None:
@@ -65,23 +70,13 @@ def device_node(device: int | str) -> str | None:
 def missing_camera(device: int | str) -> str | None:
     """Why `device` cannot be a camera here (its device node is absent), or None."""
     node = device_node(device)
-    if node is None or Path(node).exists():
+    if node is None or (device_root() / node.lstrip("/")).exists():
         return None
     found = list_video_devices()
     there = f"cameras here: {', '.join(found)}" if found else "no camera found on this machine"
     name = f"camera {device}" if isinstance(device, int) else f"camera '{device}'"
     return (f"webcam: cannot open {name}: {node} does not exist ({there}); connect one, check "
             f"permissions (group 'video'), use --source video:FILE, or run `reenact doctor`")
-
-
-@contextmanager
-def _opencv_quiet() -> Iterator[None]:
-    """OpenCV's log off while a camera opens: our own error says it once, with what to do."""
-    previous = cv2.setLogLevel(_OPENCV_SILENT)
-    try:
-        yield
-    finally:
-        cv2.setLogLevel(previous)
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:
@@ -114,7 +109,7 @@ class WebcamSource(BaseSource):
     def __init__(self, config: Options) -> None:
         super().__init__()
         self.device = parse_device(config.path)
-        self.label = str(self.device)
+        self.label = device_key(self.device)
         self.reconnect_s = float(config.reconnect_s)
         self.requested = (
             int(config.width or DEFAULT_SIZE[0]),
@@ -122,25 +117,26 @@ class WebcamSource(BaseSource):
             float(config.fps or DEFAULT_FPS),
         )
         self._lock = threading.Lock()  # reopen() may run on another thread than read()
-        self._capture, first = self._open()
+        self._capture, first = self._open(self.device)
         height, width = first.shape[:2]
         self.width, self.height = width, height
         reported_fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = reported_fps if 0 < reported_fps < 1000 else self.requested[2]
         self._pending: np.ndarray | None = first
 
-    def _describe(self) -> str:
-        return f"camera {self.device}" if isinstance(self.device, int) else f"camera '{self.device}'"
+    @staticmethod
+    def _describe(device: int | str) -> str:
+        return f"camera {device}" if isinstance(device, int) else f"camera '{device}'"
 
-    def _open(self) -> tuple[cv2.VideoCapture, np.ndarray]:
-        """Open the device, request size and rate, and read one frame (RGB) to prove it works."""
-        with _opencv_quiet():
-            capture = cv2.VideoCapture(self.device)
+    def _open(self, device: int | str) -> tuple[cv2.VideoCapture, np.ndarray]:
+        """Open `device`, request size and rate, and read one frame (RGB) to prove it works."""
+        with opencv_quiet():
+            capture = cv2.VideoCapture(device)
             if not capture.isOpened():
                 capture.release()
-                raise DeviceError(missing_camera(self.device) or (
-                    f"webcam: cannot open {self._describe()}; check it is connected and not in "
-                    f"use by another app, or run `reenact doctor` to list cameras"))
+                raise DeviceError(missing_camera(device) or (
+                    f"webcam: cannot open {self._describe(device)}; check it is connected and "
+                    f"not in use by another app, or run `reenact doctor` to list cameras"))
             width, height, fps = self.requested
             capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))  # 720p30, USB 2
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
@@ -151,16 +147,22 @@ class WebcamSource(BaseSource):
         if not ok or image is None or image.size == 0:
             capture.release()
             raise DeviceError(
-                f"webcam: {self._describe()} opened but delivers no frames; close other apps using "
-                f"it, or run `reenact doctor`"
+                f"webcam: {self._describe(device)} opened but delivers no frames; close other "
+                f"apps using it, or run `reenact doctor`"
             )
         return capture, _to_rgb(image)
 
     def _fit(self, image: np.ndarray) -> np.ndarray:
-        """Keep the size reported at open even if the camera renegotiated another one."""
-        if image.shape[1] != self.width or image.shape[0] != self.height:
-            image = cv2.resize(image, (self.width, self.height), interpolation=cv2.INTER_AREA)
-        return image
+        """Keep the size reported at open even if the camera renegotiated another one (or
+        another camera came in): cropped to that shape at the centre, then resized."""
+        height, width = image.shape[:2]
+        if (width, height) == (self.width, self.height):
+            return image
+        scale = max(self.width / width, self.height / height)
+        crop_w, crop_h = min(width, round(self.width / scale)), min(height, round(self.height / scale))
+        left, top = (width - crop_w) // 2, (height - crop_h) // 2
+        return cv2.resize(image[top:top + crop_h, left:left + crop_w], (self.width, self.height),
+                          interpolation=cv2.INTER_AREA)
 
     def read(self) -> Frame | None:
         """The newest camera frame (RGB), or None when the camera failed (then call reopen())."""
@@ -186,10 +188,33 @@ class WebcamSource(BaseSource):
                 self._capture.release()
                 self._capture = None
             try:
-                self._capture, self._pending = self._open()
+                self._capture, self._pending = self._open(self.device)
             except DeviceError:
                 return False
             return True
+
+    def switch(self, path: str) -> None:
+        """Move to the camera `path` (as `source.path`: an index or a device path) between two
+        reads. The new camera opens before the current one is released, so one that fails
+        (DeviceError, saying why) leaves the current camera running; its frames keep the size
+        reported at open (`_fit`)."""
+        device = parse_device(path)
+        with self._lock:
+            if self._closed:
+                raise DeviceError(f"webcam: closed; cannot switch to {self._describe(device)}")
+            if device_key(device) == self.label and self._capture is not None:
+                return
+            capture, first = self._open(device)
+            if self._capture is not None:
+                self._capture.release()
+            self._capture, self._pending = capture, first
+            self.device, self.label = device, device_key(device)
+
+    @classmethod
+    def cameras(cls, *, probe: bool = False) -> list[dict[str, str]]:
+        """The cameras here, `{"device": "N", "name": "..."}` each, named where the platform
+        can say (see camera_names.list_cameras; `probe` opens indexes where it cannot)."""
+        return list_cameras(probe=probe)
 
     def _close(self) -> None:
         with self._lock:
@@ -205,7 +230,7 @@ class WebcamSource(BaseSource):
             return None  # Windows/macOS have no cheap listing; opening tells
         if config is not None:
             return missing_camera(parse_device(config.path))
-        if not list_video_devices():
+        if not video_nodes():
             return ("webcam: no camera found (no /dev/video* device); connect one, check "
                     "permissions (group 'video'), or use --source video:FILE")
         return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import importlib.util
 import platform
 import sys
@@ -117,12 +116,14 @@ def check_onnxruntime() -> bool:
 
 
 def check_cameras() -> bool:
-    devices = sorted(glob.glob("/dev/video*")) if sys.platform.startswith("linux") else []
-    if sys.platform.startswith("linux"):
-        return _check(bool(devices), "cameras", ", ".join(devices) or "no /dev/video* devices",
-                      "plug in a webcam, or use --source video:FILE; check `ls -l /dev/video*` "
-                      "and that you are in the 'video' group", optional=True)
-    return _check(True, "cameras", "probed when `reenact live` opens one")
+    """The cameras by name (the webcam source's own list; indexes opened where none exists)."""
+    from reenact.plugin_api import load_plugin
+
+    cameras = load_plugin(SOURCE_GROUP, "webcam").cameras(probe=True)
+    shown = ", ".join(f'{c["device"]} "{c["name"]}"' for c in cameras)
+    return _check(bool(cameras), "cameras", f"{shown} (--source webcam:N)" if cameras
+                  else "none found", "plug in a webcam, or use --source video:FILE; on Linux "
+                  "check `ls -l /dev/video*` and that you are in the 'video' group", optional=True)
 
 
 def check_virtualcam() -> bool:

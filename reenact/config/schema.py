@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from reenact.errors import ConfigError
 from reenact.config.fields import (  # noqa: F401 (TARGET_NEUTRALS is re-exported)
     TARGET_NEUTRALS, AtLeastOne, BlendWeight, Count, CropSide, Degrees, Intensity, NonNegative,
-    Positive, TargetNeutral, Unit,
+    Positive, TargetNeutral, Unit, parse_colour,
 )
 from reenact.config.jobs import EvalConfig, PixelRRConfig, TrainConfig
 from reenact.config.ranges import CREASES, GAZE_GAIN, GAZE_VERTICAL, TURN_GAIN, Range
@@ -44,14 +44,31 @@ class StreamConfig:
     recalibrate_after_loss: bool = True
     max_frames: Count = 0  # stop after N frames (0 = until the source ends / Ctrl-C)
     duration_s: NonNegative = 0.0  # stop after this many seconds (0 = no limit)
-    show_stats: bool = True  # draw per-stage timing on the preview
+    # the output's background: "picture" as it is; "transparent" keeps the avatar (the target's
+    # own alpha, else the person) and clears the rest: RGBA to a sink that takes alpha, the
+    # colour below to any other; "colour" replaces the background with that colour everywhere
+    background: Literal["picture", "transparent", "colour"] = "picture"
+    background_colour: str = "#00ff00"  # a chroma key: #rrggbb or a name (green, magenta)
+    show_stats: bool = False  # draw per-stage timing on the preview (key t toggles it)
+    # global hotkeys (the extra reenact[hotkeys], pynput): act while another window has focus.
+    # Off by default: Linux needs an X session (not Wayland), macOS the Accessibility permission
+    hotkeys: bool = False
+    # "keys=action": a preset (preset_N, preset:NAME) is on while its keys are held, any other
+    # action (pause, next_target, ...) fires once per press
+    hotkeys_map: tuple[str, ...] = (*(f"ctrl+alt+{i}=preset_{i}" for i in range(1, 7)),
+                                    "ctrl+alt+p=pause", "ctrl+alt+c=recalibrate",
+                                    "ctrl+alt+n=next_target", "ctrl+alt+b=previous_target")
     # the browser panel and control API (GET /status, POST /action/<name>, POST /settings) on
     # 127.0.0.1, served by `reenact live` and by `run` on a live-paced source
     panel: bool = True
     # its port on 127.0.0.1 (0 = any free port); a taken port is refused, never moved
     control_port: Annotated[int, Range(0, 65535)] = 8765
+    # when another program holds it: "refuse" to start (one line), or "move" to a free port
+    # and print the new (changed!) OBS link loudly
+    control_port_taken: Literal["refuse", "move"] = "refuse"
     # its token: the environment variable REENACT_CONTROL_TOKEN, else this file's first line,
-    # else control_token (visible in `ps`; never written to the resolved config), else generated;
+    # else control_token (visible in `ps`; never written to the resolved config), else the one
+    # reenact made once and keeps in <user config folder>/control_token (mode 0600);
     # at least 16 characters wherever it comes from
     control_token_file: str = ""
     control_token: str = ""
@@ -166,6 +183,9 @@ class StreamConfig:
     # on its own that eye stared and winked by turns (reenact.fusion.eyes); false = each eye
     # follows its own reading
     eyes_linked: bool = True
+
+    def __post_init__(self) -> None:
+        parse_colour(self.background_colour)  # one line naming the key, at load
 
 
 @dataclass(frozen=True)
@@ -310,6 +330,8 @@ class SourceConfig:
 
     kind: str = "webcam"  # "webcam", "video", "image" or an installed plugin
     reconnect_s: NonNegative = 1.0  # a live source that fails (camera unplugged): retry this often
+    # flip every frame left-right at the source, as a mirror shows you (live on the panel too)
+    mirror: bool = False
     options: dict[str, Any] = field(default_factory=dict)  # the plugin's own keys
 
 

@@ -99,6 +99,12 @@ def _set_gaze(r, on: bool) -> None:
         eyes.reset()
 
 
+def _set_mirror(r, on: bool) -> None:
+    """The session's source flips its next frames (`reenact.stream.source_control`)."""
+    if getattr(r, "source", None) is not None:
+        r.source.mirror = on
+
+
 # One row per key.
 SETTINGS: tuple[LiveSetting, ...] = (
     LiveSetting("stream.intensity", "Intensity", float, *_attr("intensity"), *INTENSITY_RANGE),
@@ -133,6 +139,8 @@ SETTINGS: tuple[LiveSetting, ...] = (
     LiveSetting("fusion.target_neutral", "Target's neutral: its expression taken out, or "
                 "the picture as it is", str, lambda r: r.target_neutral,
                 lambda r, v: r.set_target_neutral(v), choices=TARGET_NEUTRALS),
+    LiveSetting("source.mirror", "Mirror the camera (left-right)", bool,
+                lambda r: bool(getattr(getattr(r, "source", None), "mirror", False)), _set_mirror),
     LiveSetting("paused", "Pause (pass the camera through)", bool, *_attr("paused")),
 )
 BY_KEY = {s.key: s for s in SETTINGS}

@@ -16,12 +16,14 @@ from reenact.atomic import write_json
 from reenact.config import Config, dump_config
 from reenact.config.plugins import plugin_options
 from reenact.errors import DeviceError, InputError
+from reenact.pipeline.background import Background
 from reenact.pipeline.factory import build_reenactor
 from reenact.pipeline.outputs import check_outputs
 from reenact.pipeline.render_ahead import RenderWorker, render_ahead_on, track_ahead_on
 from reenact.pipeline.timing import StageTimer
 from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
 from reenact.stream.run_loop import LoopParts, LoopResult, run_loop
+from reenact.stream.source_control import ControlledSource
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,7 @@ def run_session(
     with ExitStack() as stack:
         stack.callback(reenactor.close)
         source = stack.enter_context(open_source(config))
+        source = reenactor.source = ControlledSource(source, mirror=config.source.mirror)
         fps = config.sink.fps or source.fps or 30.0
         height, width = reenactor.target.frame.shape[:2]
         sink = stack.enter_context(open_sink(config, width=width, height=height, fps=fps))
@@ -126,6 +129,7 @@ def run_session(
                                                       reenactor.renderer) else None,
             begin=reenactor.begin if worker else None,
             finish=reenactor.finish if worker else None, worker=worker,
+            background=Background.from_config(config),
         )
         result = run_loop(parts, max_frames=config.stream.max_frames,
                           duration_s=config.stream.duration_s,
