@@ -5,7 +5,6 @@ the same kept token: it reconnects by itself, without a reload, and shows run 2'
 
 from __future__ import annotations
 
-import shutil
 import socket
 import time
 
@@ -13,31 +12,16 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.browser.chromium import open_chromium, require_chromium
 from tests.panel_session import LiveSession
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
-                                "(pip install -e '.[dev]')")
-if not (CHROMIUM and CHROMEDRIVER):
-    pytest.skip("no Chromium here: install Debian's chromium and chromium-driver "
-                "(.ci/install-system-deps does, as root)", allow_module_level=True)
+require_chromium()  # skips this module without selenium or Chromium
 
 
 @pytest.fixture
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=640,640"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER),
-                              options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with open_chromium(640, 640) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def shot(browser) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import shutil
 import time
 
 import cv2
@@ -19,15 +18,10 @@ import pytest
 
 from reenact.errors import InputError
 from tests.alpha_media import PHOTO, far_from, on_face, rgba_cartoon
+from tests.browser.chromium import open_chromium, require_chromium
 from tests.panel_session import LiveSession
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
-                                "(pip install -e '.[dev]')")
-if not (CHROMIUM and CHROMEDRIVER):
-    pytest.skip("no Chromium here: install Debian's chromium and chromium-driver "
-                "(.ci/install-system-deps does, as root)", allow_module_level=True)
+require_chromium()  # skips this module without selenium or Chromium
 
 SIDE = 384  # stream.max_output_side: small frames, a fast test
 PAGE_PIXELS = """
@@ -42,18 +36,8 @@ return canvas.toDataURL("image/png");
 
 @pytest.fixture
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=800,800"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER),
-                              options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with open_chromium(800, 800) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def page_rgba(browser) -> np.ndarray | None:

@@ -15,15 +15,10 @@ import time
 
 import pytest
 
+from tests.browser.chromium import open_chromium, require_chromium
 from tests.panel_session import LiveSession
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
-                                "(pip install -e '.[dev]')")
-if not (CHROMIUM and CHROMEDRIVER):
-    pytest.skip("no Chromium here: install Debian's chromium and chromium-driver "
-                "(.ci/install-system-deps does, as root)", allow_module_level=True)
+require_chromium()  # skips this module without selenium or Chromium
 
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
@@ -33,18 +28,8 @@ from selenium.webdriver.support.ui import Select  # noqa: E402
 
 @pytest.fixture
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1400,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER),
-                              options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with open_chromium(1400, 900) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def wait_until(condition, timeout_s: float = 60.0, what: str = ""):

@@ -21,10 +21,12 @@ import numpy as np
 import pytest
 
 from reenact.pipeline.composite import letterbox
-from tests.browser.test_panel_browser import CHROMEDRIVER, CHROMIUM, wait_until
+from tests.browser.chromium import open_chromium, require_chromium
+from tests.browser.test_panel_browser import wait_until
 from tests.panel_session import LiveSession
 
-from selenium import webdriver  # noqa: E402 (test_panel_browser skips the module without it)
+require_chromium()  # skips this module without selenium or Chromium
+
 from selenium.webdriver.common.by import By  # noqa: E402
 
 SCREENSHOT = "/tmp/panel-1920.png"
@@ -33,22 +35,8 @@ TOKEN = "panel-show-test-token-0123456789"
 
 @pytest.fixture
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1920,1080"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER),
-                              options=options)
-    driver.set_page_load_timeout(60)
-    # the page's viewport exactly 1920x1080, as on a full-HD screen
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1920, "height": 1080, "deviceScaleFactor": 1,
-                            "mobile": False})
-    try:
+    with open_chromium(1920, 1080, exact_viewport=True) as driver:  # a full-HD screen
         yield driver
-    finally:
-        driver.quit()
 
 
 def still_session(portraits_dir, work, *, port: int = 0, extra: list[str] = ()) -> LiveSession:

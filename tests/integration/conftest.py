@@ -50,3 +50,24 @@ def photo_portrait(portraits_dir: Path) -> np.ndarray:
 def second_portrait(portraits_dir: Path) -> np.ndarray:
     """Another real frontal photo (another person), 474x474, face ~170 px wide."""
     return read_rgb(portraits_dir / "sadtalker_people_0.png")
+
+
+@pytest.fixture(scope="module")
+def make_panel():
+    """A function making a fresh panel (warp, training-free fuser, the built-in target) for a
+    real ControlServer; the reenactor behind it is built once per module."""
+    from reenact.config import load_config
+    from reenact.pipeline.factory import build_fuser, build_renderer
+    from reenact.pipeline.reenactor import Reenactor
+    from reenact.pipeline.target import prepare_target
+    from reenact.pipeline.timing import StageTimer
+    from reenact.stream.controls import Controls
+    from reenact.stream.gallery import Gallery
+    from reenact.stream.panel import Panel
+
+    config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
+    target = prepare_target("", config)
+    reenactor = Reenactor(config=config, target=target, fuser=build_fuser(config),
+                          renderer=build_renderer(config), timer=StageTimer())
+    return lambda: Panel(Controls(reenactor), Gallery(target, config), preview_fps=15,
+                         output_fps=30)

@@ -30,24 +30,6 @@ def _no_token_in_the_environment(monkeypatch):
     monkeypatch.delenv(TOKEN_ENV, raising=False)
 
 
-@pytest.fixture(scope="module")
-def make_panel():
-    from reenact.pipeline.factory import build_fuser, build_renderer
-    from reenact.pipeline.reenactor import Reenactor
-    from reenact.pipeline.target import prepare_target
-    from reenact.pipeline.timing import StageTimer
-    from reenact.stream.controls import Controls
-    from reenact.stream.gallery import Gallery
-    from reenact.stream.panel import Panel
-
-    config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
-    target = prepare_target("", config)
-    reenactor = Reenactor(config=config, target=target, fuser=build_fuser(config),
-                          renderer=build_renderer(config), timer=StageTimer())
-    return lambda: Panel(Controls(reenactor), Gallery(target, config), preview_fps=15,
-                         output_fps=30)
-
-
 def call(port: int, method: str, path: str, token: str) -> tuple[int, dict, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:

@@ -28,24 +28,6 @@ from reenact.stream.panel_security import FREE_FAILURES, MIN_TOKEN_CHARS, TOKEN_
 TOKEN = "correct-horse-battery-staple"
 
 
-@pytest.fixture(scope="module")
-def make_panel():
-    from reenact.pipeline.factory import build_fuser, build_renderer
-    from reenact.pipeline.reenactor import Reenactor
-    from reenact.pipeline.target import prepare_target
-    from reenact.pipeline.timing import StageTimer
-    from reenact.stream.controls import Controls
-    from reenact.stream.gallery import Gallery
-    from reenact.stream.panel import Panel
-
-    config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
-    target = prepare_target("", config)
-    reenactor = Reenactor(config=config, target=target, fuser=build_fuser(config),
-                          renderer=build_renderer(config), timer=StageTimer())
-    return lambda: Panel(Controls(reenactor), Gallery(target, config), preview_fps=15,
-                         output_fps=30)
-
-
 @pytest.fixture
 def server(make_panel):
     with ControlServer(make_panel(), port=0, token=TOKEN) as running:
