@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from itertools import islice
 from pathlib import Path
 
 import av
 import numpy as np
+
+
+def free_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def decode_rgb(path: Path) -> list[np.ndarray]:

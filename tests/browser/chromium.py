@@ -1,12 +1,13 @@
 """Debian's headless Chromium through selenium, for the browser tests: one way to start it.
 
 `require_chromium()` at a test module's top skips the module, saying what to install, where
-selenium or Chromium is missing; `open_chromium(width, height)` yields a driver and quits it.
+selenium or Chromium is missing; `open_chromium(width, height)` yields a driver and quits it; `wait_until` polls the page.
 """
 
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -47,3 +48,14 @@ def open_chromium(width: int, height: int, *, exact_viewport: bool = False) -> I
         yield driver
     finally:
         driver.quit()
+
+
+def wait_until(condition, timeout_s: float = 60.0, what: str = ""):
+    """`condition()`'s first truthy value, polled every 0.2 s; AssertionError after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -5,14 +5,14 @@ the same kept token: it reconnects by itself, without a reload, and shows run 2'
 
 from __future__ import annotations
 
-import socket
 import time
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.browser.chromium import open_chromium, require_chromium
+from tests.browser.chromium import open_chromium, require_chromium, wait_until
+from tests.helpers import free_tcp_port
 from tests.panel_session import LiveSession
 
 require_chromium()  # skips this module without selenium or Chromium
@@ -30,25 +30,13 @@ def shot(browser) -> np.ndarray:
     return cv2.imdecode(png, cv2.IMREAD_COLOR)
 
 
-def wait_until(condition, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def differs(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
 def test_obs_page_reconnects_to_the_next_run_without_a_reload(browser, tmp_path, clips_dir,
                                                               portraits_dir):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_tcp_port()
     clip, fixed = clips_dir / "lp_d0.mp4", ["--set", f"stream.control_port={port}"]
     first = LiveSession(clip, tmp_path / "first", extra=fixed)  # the built-in astronaut
     try:

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.browser.chromium import open_chromium, require_chromium
+from tests.browser.chromium import open_chromium, require_chromium, wait_until
 from tests.panel_session import LiveSession
 
 require_chromium()  # skips this module without selenium or Chromium
@@ -30,16 +30,6 @@ from selenium.webdriver.support.ui import Select  # noqa: E402
 def browser():
     with open_chromium(1400, 900) as driver:
         yield driver
-
-
-def wait_until(condition, timeout_s: float = 60.0, what: str = ""):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def click_thumb(browser, index: int) -> None:

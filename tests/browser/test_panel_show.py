@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import re
 import signal
-import socket
 import time
 
 import av
@@ -21,8 +20,8 @@ import numpy as np
 import pytest
 
 from reenact.pipeline.composite import letterbox
-from tests.browser.chromium import open_chromium, require_chromium
-from tests.browser.test_panel_browser import wait_until
+from tests.browser.chromium import open_chromium, require_chromium, wait_until
+from tests.helpers import free_tcp_port
 from tests.panel_session import LiveSession
 
 require_chromium()  # skips this module without selenium or Chromium
@@ -169,14 +168,8 @@ def test_preset_pause_and_quit_from_the_panel(browser, tmp_path, portraits_dir):
         live.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_page_says_stopped_and_comes_back_with_reenact(browser, tmp_path, portraits_dir):
-    port = free_port()
+    port = free_tcp_port()
     live = still_session(portraits_dir, tmp_path / "first", port=port)
     try:
         live.wait_for(lambda s: "render" in s.get("stages_ms", {}))

@@ -21,6 +21,7 @@ from reenact.config import load_config
 from reenact.errors import ConfigError
 from reenact.stream.control_server import ControlServer, PortTaken, print_address
 from reenact.stream.panel_security import SAVED, TOKEN_ENV, ControlToken, resolve_token
+from tests.helpers import free_tcp_port
 
 REENACT = str(Path(sys.executable).with_name("reenact"))
 
@@ -40,12 +41,6 @@ def call(port: int, method: str, path: str, token: str) -> tuple[int, dict, dict
         return response.status, json.loads(data) if data else {}, dict(response.getheaders())
     finally:
         connection.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_token_is_made_once_kept_private_and_used_again(user_config_dir):
@@ -89,7 +84,7 @@ def test_a_damaged_kept_token_stops_reenact_live_in_one_line(tmp_path, user_conf
 
 
 def test_two_live_runs_print_the_same_obs_address(tmp_path, user_config_dir, clips_dir):
-    port = free_port()
+    port = free_tcp_port()
     printed = []
     for run in range(2):
         done = subprocess.run(

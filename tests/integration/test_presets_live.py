@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import urllib.request
 
 import numpy as np
@@ -21,6 +20,7 @@ from reenact.landmarks.tracker import FaceTracker
 from reenact.stream.live import LiveHooks
 from reenact.stream.session import run_session
 from reenact.video import clip_fps
+from tests.helpers import free_tcp_port
 
 PRESS, RELEASE, FRAMES = 15, 30, 45  # the key goes down after frame 15's output, up after 30's
 
@@ -110,9 +110,7 @@ def test_key_1_fires_smile_and_release_returns(actor, baseline, tmp_path):
 
 
 def test_control_interface_holds_and_releases(actor, baseline, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_tcp_port()
 
     def post(action: str):
         def send():
