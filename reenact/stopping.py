@@ -100,15 +100,20 @@ def how_stopped(code: int) -> str:
     return STOPPED_BY.get(code - 128, "interrupted")
 
 
+_deferring = False  # a stop_signals_deferred block is open (main thread only)
+
+
 @contextlib.contextmanager
 def stop_signals_deferred(hold: bool = True) -> Iterator[None]:
     """The stop signals wait until the block is done, then act as they would have (a handler
     that raises, raises then; an ignored signal stays ignored). Python runs signal handlers in the
-    main thread only; elsewhere, or with `hold` False (a network write that may block), this is a
-    no-op."""
-    if not hold or threading.current_thread() is not threading.main_thread():
+    main thread only; elsewhere, or with `hold` False (a network write that may block), or inside
+    another such block (the loop's hold around a sink whose encoder holds too), this is a no-op."""
+    global _deferring
+    if not hold or _deferring or threading.current_thread() is not threading.main_thread():
         yield
         return
+    _deferring = True
     caught: list[int] = []
     previous = {s: signal.signal(s, lambda signum, _frame: caught.append(signum))
                 for s in STOP_SIGNALS
@@ -116,6 +121,7 @@ def stop_signals_deferred(hold: bool = True) -> Iterator[None]:
     try:
         yield
     finally:
+        _deferring = False
         for s, handler in previous.items():
             signal.signal(s, handler)
         for s in dict.fromkeys(caught):  # each signal once, in the order it came

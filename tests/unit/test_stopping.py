@@ -94,3 +94,14 @@ def test_hold_false_holds_nothing(handlers):
     with pytest.raises(KeyboardInterrupt), stop_signals_deferred(hold=False):
         signal.raise_signal(signal.SIGINT)
         pytest.fail("the stop should have acted at once")
+
+
+def test_a_nested_hold_installs_nothing_of_its_own(handlers):
+    """The loop holds the stops around a sink whose encoder holds them too: one hold serves."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with stop_signals_deferred():
+        outer = signal.getsignal(signal.SIGINT)
+        with stop_signals_deferred():
+            assert signal.getsignal(signal.SIGINT) is outer
+        assert signal.getsignal(signal.SIGINT) is outer  # still held after the inner block
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
