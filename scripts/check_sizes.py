@@ -1,8 +1,12 @@
-"""Lines per file and per function in reenact/ and plugins/: the house rule is at most 400 and 50.
+"""Lines per file and per function in reenact/ and plugins/: about 400 and 50, split at a seam.
 
     python scripts/check_sizes.py [--max-file 400] [--max-function 50]
 
-Prints the largest files and functions and every one over a limit; exits 1 when any is."""
+Prints the largest files and functions and every one over a limit; exits 1 when any is. A file
+is split where it has a seam, never at a line count: tests/unit/test_import_graph.py fails on an
+import circle or a private name imported across files, which a cut without a seam leaves. A file
+over the limit with no seam to split at is listed in SEAMLESS with the reason, and then only
+reported."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# file -> why it stays whole past --max-file (it has no seam: one class, one table, one protocol)
+SEAMLESS: dict[str, str] = {}
 
 
 def sizes(paths: list[Path]) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -36,7 +42,10 @@ def main() -> int:
     files, functions = sizes(paths)
     print("largest files:    " + ", ".join(f"{n} {f}" for n, f in files[:3]))
     print("largest functions: " + ", ".join(f"{n} {f}" for n, f in functions[:3]))
-    over = [(n, f) for n, f in files if n > args.max_file]
+    for n, f in files:
+        if n > args.max_file and f in SEAMLESS:
+            print(f"over the limit, kept whole: {f} ({n} lines): {SEAMLESS[f]}")
+    over = [(n, f) for n, f in files if n > args.max_file and f not in SEAMLESS]
     over += [(n, f) for n, f in functions if n > args.max_function]
     for n, f in over:
         print(f"over the limit: {f} ({n} lines)")

@@ -8,7 +8,6 @@ scalars. An unknown key, a value of the wrong type, or a number outside its decl
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -16,128 +15,20 @@ from typing import Any
 import yaml
 
 from reenact.atomic import write_atomic
-from reenact.config.ranges import check_ranges
-from reenact.config.reader import RefusedYAML, load_text, read_config_file
+from reenact.config.plugins import typed_options
+from reenact.config.reader import read_config_file
 from reenact.config.schema import Config, SinkConfig, SourceConfig
+from reenact.config.typed import Raw, build_section, field_choices, field_types
 from reenact.errors import ConfigError
+
+__all__ = ["CONFIG_DIR", "config_to_dict", "dump_config", "field_choices", "load_config",
+           "parse_override", "read_yaml", "replace", "resolve_preset", "with_plugin_options"]
 
 # the checkout's configs/, or (installed from a wheel) the copy inside the package
 CONFIG_DIR = next((d for d in (Path(__file__).resolve().parents[2] / "configs",
                                Path(__file__).resolve().parents[1] / "configs") if d.is_dir()),
                   Path(__file__).resolve().parents[2] / "configs")
 REDACTED = "<redacted>"
-
-
-def _field_types(cls: type) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
-
-
-class _Raw(str):
-    """An override's text, typed by the field it lands in ('null' is a str for a str field)."""
-
-
-def field_choices(cls: type, name: str) -> tuple[Any, ...]:
-    """The choices of a `Literal[...]` field: field_choices(RendererConfig, "kind")."""
-    return typing.get_args(typing.get_type_hints(cls)[name])
-
-
-def check_choice(value: Any, annotation: Any, where: str) -> Any:
-    """A `Literal[...]` field: `value` must be one of its choices (an override's text is read
-    as the choices' type)."""
-    choices = typing.get_args(annotation)
-    if isinstance(value, str) and all(isinstance(c, str) for c in choices):
-        value = str(value)
-    elif isinstance(value, _Raw):
-        value = _override_value(value, where, fallback=value)
-    if value not in choices:
-        listed = ", ".join(str(c) for c in choices)
-        raise ConfigError(f"{where}: '{value}' is not one of {listed}")
-    return value
-
-
-def _override_value(text: _Raw, where: str, fallback: Any) -> Any:
-    """An override's text read as YAML by the same reader as a preset file; text that is not
-    YAML stays `fallback`, YAML a config may not use (an alias) is refused."""
-    if not text.strip():
-        return ""
-    try:
-        return load_text(text)
-    except RefusedYAML as exc:
-        raise ConfigError(f"{where}: {exc.problem}") from None
-    except yaml.YAMLError:
-        return fallback
-
-
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """Check `value` against a field's annotation; ints widen to floats, lists become tuples."""
-    if typing.get_origin(annotation) is typing.Literal:
-        return check_choice(value, annotation, where)
-    if isinstance(value, _Raw):
-        if annotation is str:
-            return str(value)
-        value = _override_value(value, where, fallback=str(value))
-    origin = typing.get_origin(annotation)
-    if dataclasses.is_dataclass(annotation):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return value
-    if origin is tuple:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
-        (item_type, _ellipsis) = typing.get_args(annotation)
-        return tuple(_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin in (typing.Union, types.UnionType):
-        for option in typing.get_args(annotation):
-            try:
-                return _coerce(value, option, where)
-            except ConfigError:
-                continue
-        raise ConfigError(f"{where}: {value!r} is not {annotation}")
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        try:
-            return float(value)
-        except OverflowError:  # an integer of hundreds of digits
-            raise ConfigError(f"{where}: {len(str(value))}-digit number is too large") from None
-    if annotation is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if annotation in (bool, int, float, str) and type(value) is not annotation:
-        raise ConfigError(
-            f"{where}: expected {annotation.__name__}, got {type(value).__name__} {value!r}"
-        )
-    return value
-
-
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    """Instantiate dataclass `cls` from a nested mapping, validating every key and type.
-
-    A class with an `options` field (the source and sink sections) takes the keys it does not
-    define into `options`: they belong to the chosen plugin (`reenact.config.plugins`)."""
-    types_ = _field_types(cls)
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        path = f"{where}.{key}" if where else key
-        if key not in types_ and "options" in types_:
-            kwargs.setdefault("options", {})[key] = value
-            continue
-        if key not in types_:
-            valid = ", ".join(sorted(types_))
-            raise ConfigError(f"unknown key '{path}' (valid keys here: {valid})")
-        annotation = types_[key]
-        value = _coerce(value, annotation, path)
-        if dataclasses.is_dataclass(annotation):
-            value = _build(annotation, value, path)
-        if key == "options" and isinstance(value, dict):
-            value = {**value, **kwargs.get("options", {})}
-        kwargs[key] = value
-    section = cls(**kwargs)
-    check_ranges(section, where)
-    return section
-
-
-build_section = _build  # for the plugins' own options (`reenact.config.plugins`)
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -174,7 +65,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {text!r}: expected section.key=value")
-    return key.strip(), _Raw(raw)
+    return key.strip(), Raw(raw)
 
 
 def resolve_preset(name_or_path: str) -> Path:
@@ -195,7 +86,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 def _check_sections(data: dict[str, Any], where: str) -> None:
     """Top-level keys checked before any section is walked."""
-    sections = _field_types(Config)
+    sections = field_types(Config)
     for key in data:
         if key not in sections:
             valid = ", ".join(sorted(sections))
@@ -238,15 +129,13 @@ def load_config(
 def with_plugin_options(config: Config) -> Config:
     """The source's and the sink's own options checked by the chosen plugins' `Options`, and
     kept typed (`sink.crf=18` as the int 18)."""
-    from reenact.config.plugins import typed_options
-
     sections = {name: typed_options(name, getattr(config, name)) for name in ("source", "sink")}
     return dataclasses.replace(config, **sections)
 
 
 def _validated(data: dict[str, Any], where: str) -> Config:
     try:
-        return _build(Config, data, "")
+        return build_section(Config, data, "")
     except ConfigError as exc:
         raise ConfigError(f"{where}{exc}") from None
 
@@ -296,5 +185,5 @@ def replace(config: Config, **sections: dict[str, Any]) -> Config:
         section = getattr(config, name)
         data = config_to_dict(config)[name]
         data.update(values)
-        changed[name] = _build(type(section), data, name)
+        changed[name] = build_section(type(section), data, name)
     return with_plugin_options(dataclasses.replace(config, **changed))

@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from reenact.errors import ConfigError
+from reenact.config.typed import build_section
+from reenact.errors import ConfigError, ReenactError
+from reenact.plugin_api import entry_points, load_plugin
 
 SECTIONS = {"source": "reenact.sources", "sink": "reenact.sinks"}
 
 
-def option_names(plugin: type) -> set[str]:
+def option_names(plugin: type[Any]) -> set[str]:
     """The keys a plugin's `Options` defines (a plugin class or an options class)."""
     options = plugin if dataclasses.is_dataclass(plugin) else plugin.Options
     return {f.name for f in dataclasses.fields(options)}
@@ -25,9 +27,6 @@ def option_names(plugin: type) -> set[str]:
 
 def _foreign_keys_owned(group: str, keys: set[str], kind: str) -> set[str]:
     """The keys among `keys` that some other installed plugin of `group` defines."""
-    from reenact.errors import ReenactError
-    from reenact.plugin_api import entry_points, load_plugin
-
     owned: set[str] = set()
     for name in entry_points(group):
         if name != kind and keys - owned:
@@ -38,14 +37,11 @@ def _foreign_keys_owned(group: str, keys: set[str], kind: str) -> set[str]:
     return owned
 
 
-def plugin_options(section_name: str, section: Any, plugin: type | None = None) -> Any:
+def plugin_options(section_name: str, section: Any, plugin: type[Any] | None = None) -> Any:
     """The chosen plugin's `Options` built from a config section (`config.source` / `.sink`):
     its own keys from the section's options, and the section's fields it also defines
     (e.g. `reconnect_s`). Raises ConfigError naming `section_name.key` for a wrong type or a key
     no installed plugin defines."""
-    from reenact.config.load import build_section
-    from reenact.plugin_api import load_plugin
-
     group = SECTIONS[section_name]
     plugin = plugin or load_plugin(group, section.kind)
     names = option_names(plugin)

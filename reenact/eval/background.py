@@ -13,14 +13,16 @@ keeps the background leaves those pixels exactly as the target had them.
 in 8-bit levels (1/255 units: 2.0 = 2/255), of one output frame against the target picture. ~0
 when the background stays; a frame shifted by a few pixels, a global colour change or a head
 that moves beyond its reach raise it. On a portrait whose head fills the frame few pixels are
-left (the eval reports the fraction as `background_fraction`, e.g. 0.014 on lp_drv_d19, 0.32 on
-sadtalker_people_0): the measure then looks at the frame's corners only.
+left (the eval reports the fraction as `background_fraction`): the measure then looks at the
+frame's corners only.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from reenact.pipeline.head_region import HeadRegion
 
 REACH_MARGIN = 0.25  # x crop side (= 1 IOD): as `head_region`'s own motion margin
 
@@ -30,8 +32,6 @@ def head_reach(target) -> np.ndarray:
 
     target: a `reenact.pipeline.target.PreparedTarget` (frame, alignment, landmarks_crop).
     """
-    from reenact.pipeline.head_region import HeadRegion
-
     frame = target.frame
     h, w = frame.shape[:2]
     region = HeadRegion(frame, target.alignment, target.landmarks_crop, segment=False)

@@ -33,7 +33,9 @@ import math
 
 import numpy as np
 
+from reenact.eval.move_sweep import SWEEP_GROUPS
 from reenact.landmarks.expressiveness import FEATURES
+from reenact.metrics.expression import SIDES
 
 FUSED = "J_gen"
 DRIVER = "driver re-tracked"
@@ -178,8 +180,6 @@ def _side_rows(report: dict, by: str) -> list[tuple[str, str, list[float], list[
     row's means over the group's pairs (`mean_rows`), groups in first-seen order; the first
     number of each list is the mean over the features (`mean_rows`' gain). by: as
     `pair_rows`' ("all" or "portrait")."""
-    from reenact.metrics.expression import SIDES
-
     out = []
     below, above = (group_means(pair_rows(report, key, by=by)) for key in SIDES)
     for group, below_means in below.items():
@@ -191,8 +191,6 @@ def _side_rows(report: dict, by: str) -> list[tuple[str, str, list[float], list[
 def has_sides(report: dict) -> bool:
     """Whether any pair's detail has a side's slope (reports written before it have none: the
     table is left out rather than shown as n/a throughout)."""
-    from reenact.metrics.expression import SIDES
-
     return any(math.isfinite(v) for key in SIDES for _, name, values in pair_rows(report, key)
                if name != RELIABILITY for v in values)
 
@@ -225,8 +223,6 @@ MOVES_NOTE = (
 def moves_table(report: dict) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the drawn moves read back: per portrait and renderer, each
     `move_sweep.SWEEP_GROUPS` group's ratio."""
-    from reenact.eval.move_sweep import SWEEP_GROUPS
-
     rows = [[portrait, name, *(cell(_finite(found["groups"].get(label)))
                                for label, _, _ in SWEEP_GROUPS)]
             for portrait, by_renderer in report.get("move_sweep", {}).items()

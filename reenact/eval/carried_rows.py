@@ -12,35 +12,14 @@ blinks, expression), each against the driver's live track:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from reenact.config import Config
 from reenact.eval.clips import TrackedClip, iter_frames
-from reenact.landmarks.tracker import NUM_LANDMARKS
-
-if TYPE_CHECKING:
-    from reenact.eval.cross_reenact import DriveResult
-
-
-def mean_or_nan(values) -> float:
-    """The mean; NaN for no values (a NaN among them stays in)."""
-    values = [float(v) for v in values]
-    return float(np.mean(values)) if values else float("nan")
-
-
-def whole_frames(clip: TrackedClip) -> int:
-    """How many frames of the clip the live path drives: its whole tracked length."""
-    whole = clip.whole_landmarks
-    return clip.num_frames if whole is None else len(whole)
-
-
-def or_missing(found) -> np.ndarray:
-    """(478,3) float32: the landmarks, or NaN where no face was found."""
-    if found is None:
-        return np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
-    return np.array(found, np.float32)
+from reenact.eval.drive import DriveResult, mean_or_nan, or_missing, whole_frames
+from reenact.landmarks.align import compute_alignment
+from reenact.landmarks.tracker import NUM_LANDMARKS, FaceTracker
+from reenact.metrics.head import head_step_excess
 
 
 def output_neutral(target) -> np.ndarray:
@@ -49,9 +28,9 @@ def output_neutral(target) -> np.ndarray:
     expression (a grin, an open "O") that is its estimated neutral (`fusion.target_neutral`),
     not the picture's landmarks: the live loop draws the estimate at rest and the actor's
     deviation on top of it, over the estimate's region sizes. Measured from the picture instead,
-    a grinning target's mouth features were divided by its grin's width (tpsmm_source's 1.31 x
-    the estimate's) and read that much short, J_gen's own included. A portrait taken as it is
-    (no expression found in it, or `fusion.target_neutral: picture`) is its own landmarks."""
+    a grinning target's mouth features would be divided by its grin's width and read that much
+    short, J_gen's own included. A portrait taken as it is (no expression found in it, or
+    `fusion.target_neutral: picture`) is its own landmarks."""
     return target.neutral()
 
 
@@ -111,8 +90,6 @@ def reread_crop(actor_static: np.ndarray, size: int) -> np.ndarray:
     """(T',478,3): each frame the actor's static re-tracking found (`actor_static`, frame
     pixels) in its own aligned crop of side `size` (NaN rows elsewhere). Worked out once per
     pair and indexed by every row's frames."""
-    from reenact.landmarks.align import compute_alignment
-
     out = np.full(actor_static.shape, np.nan, np.float32)
     for f in np.flatnonzero(np.isfinite(actor_static).all(axis=(1, 2))):
         out[f] = compute_alignment(actor_static[f], size).landmarks_to_crop(actor_static[f])
@@ -126,8 +103,6 @@ def actor_static(clip: TrackedClip, wanted: set[int], config: Config,
     `head_step_excess`. known: frames of this clip already re-tracked ({index: (478,3)}, NaN
     where no face), read instead of tracked again and added to (one dict per clip serves every
     portrait it drives: static tracking gives the same answer each time)."""
-    from reenact.landmarks.tracker import FaceTracker
-
     known = {} if known is None else known
     missing = {i for i in wanted if i not in known}
     if missing:
@@ -149,7 +124,6 @@ def carried_all(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
     actor_static: the driver's frames re-tracked in static mode (`actor_static`, frame pixels);
     actor_reread: the same in their aligned crops (`reread_crop`)."""
     from reenact.eval.viewer import CARRIED_KEYS
-    from reenact.metrics.head import head_step_excess
 
     consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1] if d.sampled else None
     out = _carried(clip, d.sampled, d.sampled_crop, d.sampled_frame, neutral, target,

@@ -15,7 +15,8 @@ import numpy as np
 
 from reenact.config import Config
 from reenact.errors import InputError
-from reenact.landmarks.tracker import NUM_LANDMARKS
+from reenact.landmarks.align import compute_alignment
+from reenact.landmarks.tracker import NUM_LANDMARKS, FaceTracker, head_yaw_deg
 from reenact.video import clip_fps, read_frames
 
 NUM_POINTS = NUM_LANDMARKS
@@ -83,9 +84,6 @@ def track_clip(path: Path, name: str, config: Config, *, max_frames: int,
     frames (0 = all; None = just the window), from the same one video-mode pass.
     Raises InputError naming the clip when it has no frame or no face at all.
     """
-    from reenact.landmarks.align import compute_alignment
-    from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
-
     size = config.renderer.size
     whole = max_frames if whole_frames is None else frames_to_read(max_frames, whole_frames)
     landmarks, landmarks_crop, crops, valid = [], [], [], []

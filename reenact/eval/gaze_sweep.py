@@ -25,6 +25,7 @@ from reenact.config import Config, replace
 from reenact.landmarks.head_pose import UPPER_LIDS
 from reenact.metrics.gaze import AXES, iris_position
 from reenact.metrics.series import gain, nanmean, pearson_r
+from reenact.pipeline.timing import StageTimer
 
 # (along, across) eye widths: both axes, both signs, within the eye transfer's gaze limit
 SWEEP = ((0.0, 0.0), (-0.12, 0.0), (-0.06, 0.0), (0.06, 0.0), (0.12, 0.0), (0.0, -0.06),
@@ -62,7 +63,6 @@ def sweep_gaze(target, renderer, fuser, config: Config, retracker) -> dict:
     where no face was re-tracked), "axes": {axis: {"r", "gain"}}, "eyes": N eye squares of the
     output crop (`eye_square`, for a strip; not JSON)}."""
     from reenact.pipeline.reenactor import Reenactor, Tracked
-    from reenact.pipeline.timing import StageTimer
 
     config = replace(config, smoothing={"enabled": False})
     neutral = target.landmarks_crop

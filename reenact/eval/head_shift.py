@@ -23,15 +23,17 @@ every pipeline, so the measure does not grade the matte it judges):
 `sweep_uncovered(target)` moves the target's head by MOVES (shifts of 0.3 and 0.2 IOD, rolls of
 8 degrees, about the eyes, as the live loop's "full" head motion does) and returns the mean
 rate with the moved frames for a strip. It needs no renderer: the head-motion stage is the same
-for all of them. Measured on lp_drv_d19 (short hair with loose ends on a plain wall): 0.080 with
-the segmenter's mask as it comes, 0.002 with it matted to the picture
-(`tests/integration/test_head_plate.py`).
+for all of them. Loose hair on a plain wall is what the segmenter's mask as it comes leaves a
+ghost of, and the mask matted to the picture does not (`tests/integration/test_head_plate.py`).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from reenact.pipeline.head_motion import HeadPose
+from reenact.pipeline.head_region import HeadRegion, person_mask
 
 BAND = 0.15  # IOD: the outline's band, and the wall's (2 to 3 x) beside it
 EDGE_FLOOR = 2.0  # grey levels per pixel: below this no pixel counts as an edge
@@ -108,9 +110,6 @@ def sweep_uncovered(target, *, matte: bool = True) -> dict:
     "per_move": [rate], "frames": the moved frames cut square around the head (for a strip; not
     JSON)}.
     matte: passed to `HeadRegion` (False: the segmenter's mask as it comes)."""
-    from reenact.pipeline.head_motion import HeadPose
-    from reenact.pipeline.head_region import HeadRegion, person_mask
-
     nothing = {"ghost_rate": float("nan"), "per_move": [], "frames": []}
     mask = person_mask(target.frame)
     if mask is None:

@@ -19,20 +19,12 @@ and the size of the drawn nod and turn are measured:
   the mean r over the two axes. The unchanged target (`identity`) gains 0, and so does any
   renderer with `stream.head_motion: off`.
 
-What a gain under 1 means here (stop 63, sadtalker_people_0, warp, +-10 degrees; OpenCV's DIS
-optical flow from the (0, 0) output to each pose's, read at the drawn points): the face inside
-its outline moves 0.97-0.99 of the drawn motion in the output frame, so the drawing is not
-short; the outline (`face_oval`) moves 0.12-0.29 of it, as it lies in the paste mask's feather
-(`reenact.pipeline.composite`). The re-tracker reads a face turning inside a still head of hair
-(nod gain 0.64 / 0.65, turn 0.76 / 0.74, warp / generator, `reenact eval -c eval`):
-- the outline is not what it misses: with the paste mask moved with the drawn face (the static
-  mask or the mask moved by the detail layer's field, whichever is higher: the outline pasted
-  where it moved out, nothing more at rest) both gains stayed within 0.003 (sadtalker_people_0
-  and lp_drv_d19);
-- a wider mask (`GROW` 0.04 -> 0.08) pastes more of the hair and ears beside the face, which the
-  warp drags along with it: turn gain 0.84 / 0.84, nod 0.65 / 0.67, but self-reenactment full
-  SSIM 0.894 -> 0.851 (more of each frame is the render), seam 0.0099 -> 0.0130 and expression
-  gain 0.813 -> 0.777 (warp).
+What a gain under 1 means here: the drawing is not short (optical flow shows the face inside
+its outline moving with the drawn motion); the outline moves less, as it lies in the paste mask's
+feather (`reenact.pipeline.composite`), but it is not what the re-tracker misses (a paste mask
+moved with the drawn face leaves both gains where they were): the re-tracker reads a face
+turning inside a still head of hair. A wider paste mask (`GROW`) drags more of the hair and ears
+along and costs self-reenactment more than it gains the turn.
 A head that turns whole needs its hair and ears redrawn, not a wider paste.
 """
 
@@ -43,6 +35,8 @@ import numpy as np
 from reenact.config import Config, replace
 from reenact.landmarks.head_pose import head_angles
 from reenact.metrics.series import gain, nanmean, pearson_r
+from reenact.pipeline.head_motion import HeadPose, turn_centre
+from reenact.pipeline.timing import StageTimer
 
 AXES = ("pitch", "yaw")
 # (pitch, yaw) degrees: each axis alone, both signs, within stream.head_max_deg's default 18
@@ -55,9 +49,7 @@ def sweep_head(target, renderer, fuser, config: Config, retracker) -> dict:
     FaceTracker. {"head_sweep_r", "head_sweep_pitch_gain", "head_sweep_yaw_gain", "asked":
     (N,2), "seen": (N,2) (NaN rows where no face was re-tracked), "axes": {axis: {"r",
     "gain"}}, "faces": N output crops (for a strip; not JSON)}."""
-    from reenact.pipeline.head_motion import HeadPose, turn_centre
     from reenact.pipeline.reenactor import Reenactor, Tracked
-    from reenact.pipeline.timing import StageTimer
 
     config = replace(config, smoothing={"enabled": False})
     neutral = target.landmarks_crop

@@ -9,12 +9,12 @@ from __future__ import annotations
 import html
 
 from reenact.eval import carried_features
+from reenact.eval.carried_features import cell
 from reenact.eval.report import (
     HEAD_MOVED_NOTE,
     SUMMARY_COLUMNS,
     VIEWER_COLUMNS,
     VIEWER_NOTE,
-    _cell,
     head_moved_rows,
     reference_rows,
     skipped_lines,
@@ -88,12 +88,12 @@ def report_html(report: dict) -> str:
     """The eval report (`reenact.eval.runner.build_report` + files) as one page."""
     meta, summary = report["meta"], report["summary"]
     names = list(summary["renderers"])
-    main = [[name, *(_cell(summary["renderers"][name].get(k), d) for k, _, d in SUMMARY_COLUMNS)]
+    main = [[name, *(cell(summary["renderers"][name].get(k), d) for k, _, d in SUMMARY_COLUMNS)]
             for name in names]
     driver = summary["driver"]
     main.append(["driving clip (reference)", *("" for _ in SUMMARY_COLUMNS[:6]),
-                 _cell(driver["temporal_ssim"], 3), _cell(driver["jitter"], 4)])
-    viewer = [[name, *(_cell(summary["renderers"][name].get(k), d) for k, _, d in VIEWER_COLUMNS)]
+                 cell(driver["temporal_ssim"], 3), cell(driver["jitter"], 4)])
+    viewer = [[name, *(cell(summary["renderers"][name].get(k), d) for k, _, d in VIEWER_COLUMNS)]
               for name in names]
     viewer += reference_rows(summary)
     intro = (f"{len(meta['clips'])} clip(s): {', '.join(meta['clips'])}; "

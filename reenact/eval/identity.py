@@ -1,7 +1,8 @@
 """Identity preservation (PAPERS.md section 2): dlib's ResNet face descriptor, 128-d.
 
 Two images of one person give descriptors less than 0.6 apart (euclidean), the threshold dlib's
-model was trained for (99.38 % on LFW). The model files come from the `face-recognition-models`
+model was trained for (its authors report its accuracy on a public face-verification
+benchmark). The model files come from the `face-recognition-models`
 package; they are located on disk without importing it (its `__init__` imports `pkg_resources`,
 which recent setuptools no longer ship). They are dlib's own serialisation format, read by dlib's
 C++ loaders, not Python pickles.

@@ -13,22 +13,17 @@ of read on asked over that move's amounts of one sign (1.0: read as drawn), left
 the asked change is under `MIN_ASKED`.
 
 The same functions back `python -m reenact.tools.drawn_moves` (any portrait, with turns, and
-the drawings written out to look at). On `reenact eval -c eval`'s portraits (stop 75, warp /
-generator): a widened eye reads 0.14-0.19 of the widening drawn (the face mesh puts the upper
-lid at the iris's top, though the drawing bares white above it), a shut one 0.85-1.06; the round
-open mouth of lp_drv_d19 reads its corners pulled apart at 0.52, sadtalker_people_0's closed
-one at 0.85-0.86.
+the drawings written out to look at). A widened eye reads far short of the widening drawn (the
+face mesh puts the upper lid at the iris's top, though the drawing bares white above it), a shut
+one about as drawn; a round open mouth's corners pulled apart read shorter than a closed one's.
 
 `jaw closing` is the jaw raised from the face at rest (never past the upper lip): n/a on a
 portrait whose mouth is shut at rest (nothing to close: the asked change is under `MIN_ASKED`).
 It is the drawing's share of the per-direction table's "mouth open ↓" on a portrait whose rest
 is the estimate's closing of a gaping picture (`reenact.fusion.target_neutral.close_open_mouth`):
-on lp_drv_d19's (a yawn closed to lips parted 0.18 of the mouth's width) the warp's raised jaw
-read back at 0.18-0.64 of the closing drawn, while on sadtalker_people_0 and lp_s5 drawn open
-by 0.2 of the mouth's width a closing by 0.05-0.1 reads 0.88-1.18 (stop 80, warp). The mesh
-turned over at the yawn's corners and drew its cavity's rim across the lips; since the lips are
-drawn band by band (`reenact.render.lip_bands`, stop 81) lp_drv_d19's closing reads 0.88 / 0.95
-(warp / generator).
+the lips are drawn band by band (`reenact.render.lip_bands`) so that a yawn closed to parted
+lips reads back about as drawn: a mesh turned over at the yawn's corners drew its cavity's rim
+across the lips.
 """
 
 from __future__ import annotations
@@ -38,7 +33,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from reenact.landmarks.expressiveness import (
-    FEATURES, MOUTH_CORNERS, features, inter_ocular, relative,
+    FEATURES,
+    MOUTH_CORNERS,
+    features,
+    inter_ocular,
+    relative,
 )
 from reenact.landmarks.head_pose import EYE_RINGS, LOWER_LIDS, UPPER_LIDS
 from reenact.landmarks.jaw import drop_jaw
@@ -171,7 +170,7 @@ def sweep_moves(target, renderer, config, retracker) -> dict:
     as the eval reads its outputs: {"groups": `group_ratios`, "moves": [{"move", "amount",
     "asked", "read"}] (NaN where no face was found)}."""
     from reenact.eval.carried_rows import output_neutral
-    from reenact.eval.cross_reenact import retrack_output
+    from reenact.eval.drive import retrack_output
 
     readings = read_moves(renderer, lambda image: retrack_output(retracker, image, config),
                           target.crop, target.landmarks_crop, rest=output_neutral(target))

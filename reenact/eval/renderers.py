@@ -14,7 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import Config
+from reenact.engine.shipped import shipped_weights
+from reenact.errors import InputError
 from reenact.eval.files import resolve_input, unique_names
+from reenact.render.warp import WarpRenderer
 
 
 class IdentityRenderer:
@@ -65,9 +68,7 @@ def generator_paths(config: Config, extra: tuple[str, ...] | list[str] = ()) -> 
 
 def build_eval_renderers(config: Config, generators: list[Path]) -> list[EvalRenderer]:
     """identity, warp, every generator in `generators`, then the shipped one if present."""
-    from reenact.engine.shipped import shipped_weights
     from reenact.render.generator import load_generator_renderer
-    from reenact.render.warp import WarpRenderer
 
     size = config.renderer.size
     out = [
@@ -89,8 +90,6 @@ def build_eval_renderers(config: Config, generators: list[Path]) -> list[EvalRen
 def chosen_renderers(found: dict, names: list[str]) -> dict:
     """Those of `found` ({name: renderer}) named in `names` (a tool's `--renderers`), in
     `found`'s order; all of them when `names` is empty. InputError naming any unknown name."""
-    from reenact.errors import InputError  # noqa: PLC0415
-
     unknown = [n for n in names if n not in found]
     if unknown:
         raise InputError(f"--renderers: unknown {', '.join(unknown)}; "

@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from reenact.eval import carried_features
-from reenact.eval.carried_features import cell as _cell
+from reenact.eval.carried_features import cell
+from reenact.eval.head_shift import move_labels
 from reenact.eval.self_live import LIVE_KEYS
 from reenact.eval.viewer import CARRIED_KEYS
 from reenact.eval.viewer import summary_of as viewer_summary
@@ -193,19 +194,20 @@ def summarize(renderers: list[str], self_section: dict, cross_section: dict,
             "fused": {key: _nanmean([f.get(key) for f in fused]) for key in CARRIED_KEYS}}
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table's lines: the header, its rule, one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def summary_table(summary: dict) -> list[str]:
     """The main table: rows renderers (plus the driving clip), columns SUMMARY_COLUMNS."""
-    rows = [[f"`{name}`", *(_cell(values[key], d) for key, _, d in SUMMARY_COLUMNS)]
+    rows = [[f"`{name}`", *(cell(values[key], d) for key, _, d in SUMMARY_COLUMNS)]
             for name, values in summary["renderers"].items()]
     driver = summary["driver"]
     rows.append(["driving clip (reference)", *("" for _ in SUMMARY_COLUMNS[:6]),
-                 _cell(driver["temporal_ssim"], 3), _cell(driver["jitter"], 4)])
-    return _table(["renderer", *(label for _, label, _ in SUMMARY_COLUMNS)], rows)
+                 cell(driver["temporal_ssim"], 3), cell(driver["jitter"], 4)])
+    return markdown_table(["renderer", *(label for _, label, _ in SUMMARY_COLUMNS)], rows)
 
 
 DRIVER_ROW = "driving clip re-tracked (reference)"
@@ -213,7 +215,7 @@ FUSED_ROW = "J_gen, before rendering (the fuser's share)"
 
 
 def _carried_row(label: str, values: dict) -> list[str]:
-    return [label, *(_cell(values.get(key), d) if key in CARRIED_KEYS else ""
+    return [label, *(cell(values.get(key), d) if key in CARRIED_KEYS else ""
                      for key, _, d in VIEWER_COLUMNS)]
 
 
@@ -226,10 +228,10 @@ def reference_rows(summary: dict) -> list[list[str]]:
 
 def viewer_table(summary: dict) -> list[str]:
     """The second table: rows renderers (plus the driving clip), columns VIEWER_COLUMNS."""
-    rows = [[f"`{name}`", *(_cell(values.get(key), d) for key, _, d in VIEWER_COLUMNS)]
+    rows = [[f"`{name}`", *(cell(values.get(key), d) for key, _, d in VIEWER_COLUMNS)]
             for name, values in summary["renderers"].items()]
     rows += reference_rows(summary)
-    return _table(["renderer", *(label for _, label, _ in VIEWER_COLUMNS)], rows)
+    return markdown_table(["renderer", *(label for _, label, _ in VIEWER_COLUMNS)], rows)
 
 
 HEAD_MOVED_NOTE = (
@@ -246,11 +248,9 @@ HEAD_MOVED_NOTE = (
 def head_moved_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     """(header, rows): per portrait, the ghost rate, then each move's
     (`reenact.eval.head_shift`)."""
-    from reenact.eval.head_shift import move_labels
-
     labels = move_labels()
-    rows = [[name, _cell(found.get("ghost_rate"), 3),
-             *(_cell(r, 3) for r in found.get("per_move", []) or [None] * len(labels))]
+    rows = [[name, cell(found.get("ghost_rate"), 3),
+             *(cell(r, 3) for r in found.get("per_move", []) or [None] * len(labels))]
             for name, found in report.get("head_moved", {}).items()]
     return ["portrait", "ghost rate ↓", *labels], rows
 
@@ -288,24 +288,25 @@ def markdown(report: dict) -> str:
         "J = fuse(GT landmarks, reference, reference): identical to the direct drive for the "
         "training-free transfer; a trained Phi shows its own error here.", "",
     ]
-    rows = [[f"`{n}`", _cell(v["self_fused_ssim"], 3), _cell(v["self_fused_psnr"], 2),
-             _cell(v["self_fused_l1"], 4)] for n, v in summary["renderers"].items()]
-    lines += [*_table(["renderer", "SSIM", "PSNR dB", "L1"], rows), ""]
+    rows = [[f"`{n}`", cell(v["self_fused_ssim"], 3), cell(v["self_fused_psnr"], 2),
+             cell(v["self_fused_l1"], 4)] for n, v in summary["renderers"].items()]
+    lines += [*markdown_table(["renderer", "SSIM", "PSNR dB", "L1"], rows), ""]
     if report.get("head_moved"):
-        lines += ["## What a moved head uncovers", "", *_table(*head_moved_rows(report)), "",
-                  HEAD_MOVED_NOTE, ""]
+        lines += ["## What a moved head uncovers", "",
+                  *markdown_table(*head_moved_rows(report)), "", HEAD_MOVED_NOTE, ""]
     lines += ["## Self-reenactment per clip", "", *_per_clip(report), ""]
     lines += ["## Cross-reenactment per pair", "", *_per_pair(report), ""]
     if report.get("cross_reenactment"):
         lines += ["## Expression carried per pair and feature", "",
-                  *_table(*carried_features.table(report)), "", carried_features.NOTE, ""]
+                  *markdown_table(*carried_features.table(report)), "", carried_features.NOTE, ""]
     if carried_features.has_sides(report):
         lines += ["## Expression carried, each direction apart", "",
-                  *_table(*carried_features.sides_table(report)), "",
+                  *markdown_table(*carried_features.sides_table(report)), "",
                   carried_features.SIDES_NOTE, ""]
     if report.get("move_sweep"):
-        lines += ["## Drawn moves read back", "", *_table(*carried_features.moves_table(report)),
-                  "", carried_features.MOVES_NOTE, ""]
+        lines += ["## Drawn moves read back", "",
+                  *markdown_table(*carried_features.moves_table(report)), "",
+                  carried_features.MOVES_NOTE, ""]
     lines += ["## Pictures", ""]
     for name, path in report["files"].items():
         lines += [f"**{name}**", "", f"![{name}]({path})", ""]
@@ -313,11 +314,12 @@ def markdown(report: dict) -> str:
 
 
 def _per_clip(report: dict) -> list[str]:
-    rows = [[clip, f"`{name}`", str(entry["frames_evaluated"]), _cell(r["ssim"], 3),
-             _cell(r["ssim_face"], 3), _cell(r["psnr"], 2), _cell(r["l1"], 4)]
+    rows = [[clip, f"`{name}`", str(entry["frames_evaluated"]), cell(r["ssim"], 3),
+             cell(r["ssim_face"], 3), cell(r["psnr"], 2), cell(r["l1"], 4)]
             for clip, entry in report["self_reenactment"].items()
             for name, r in entry["renderers"].items()]
-    return _table(["clip", "renderer", "frames", "SSIM", "SSIM face", "PSNR dB", "L1"], rows)
+    return markdown_table(["clip", "renderer", "frames", "SSIM", "SSIM face", "PSNR dB", "L1"],
+                          rows)
 
 
 def _per_pair(report: dict) -> list[str]:
@@ -327,11 +329,11 @@ def _per_pair(report: dict) -> list[str]:
         for name, r in pair["renderers"].items():
             t = temporal["renderers"][name]
             rows.append([f"{pair['clip']} → {pair['portrait']}", f"`{name}`",
-                         str(r["frames_rendered"]), _cell(r["identity_distance"], 3),
-                         _cell(r["expression_error"], 3), _cell(r["retrack_rate"], 2),
-                         _cell(t["temporal_ssim"], 3), _cell(t["jitter"], 4)])
+                         str(r["frames_rendered"]), cell(r["identity_distance"], 3),
+                         cell(r["expression_error"], 3), cell(r["retrack_rate"], 2),
+                         cell(t["temporal_ssim"], 3), cell(t["jitter"], 4)])
         driver = temporal["driver"]
         rows.append([f"{pair['clip']} → {pair['portrait']}", "driving clip", "", "", "", "",
-                     _cell(driver["temporal_ssim"], 3), _cell(driver["jitter"], 4)])
-    return _table(["pair", "renderer", "frames", "identity", "expression", "re-tracked",
+                     cell(driver["temporal_ssim"], 3), cell(driver["jitter"], 4)])
+    return markdown_table(["pair", "renderer", "frames", "identity", "expression", "re-tracked",
                    "temporal SSIM", "jitter"], rows)

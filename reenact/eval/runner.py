@@ -23,17 +23,23 @@ from pathlib import Path
 from reenact import __version__
 from reenact.config import Config, dump_config
 from reenact.errors import InputError
+from reenact.eval import gaze_sweep, head_shift, head_sweep, move_sweep
 from reenact.eval.clips import TrackedClip, frames_to_read, track_clip
-from reenact.video import clip_fps
-from reenact.eval.cross_reenact import CrossResult, evaluate_cross, make_probe, whole_frames
+from reenact.eval.cross_reenact import CrossResult, evaluate_cross
+from reenact.eval.drive import make_probe, whole_frames
 from reenact.eval.files import atomic_write_json, atomic_write_text, resolve_input, unique_names
+from reenact.eval.html import report_html
+from reenact.eval.identity import IdentityEmbedder
 from reenact.eval.plots import plot_cross, plot_self_ssim, sample_strip
 from reenact.eval.renderers import EvalRenderer, build_eval_renderers, generator_paths
-from reenact.eval.html import report_html
-from reenact.pipeline.blend import compositor_options
 from reenact.eval.report import markdown, summarize
 from reenact.eval.self_live import evaluate_self_live, live_reference
 from reenact.eval.self_reenact import SelfResult, evaluate_self
+from reenact.fusion import build_fuser
+from reenact.landmarks.tracker import FaceTracker
+from reenact.pipeline.blend import compositor_options
+from reenact.pipeline.target import prepare_target
+from reenact.video import clip_fps
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +162,6 @@ def _none_usable(skipped: dict) -> InputError:
 def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, config: Config,
                 renderers: list[EvalRenderer], fuser, progress: bool) -> list[CrossResult]:
     """Every clip drives every prepared target (`reenact.pipeline.target.PreparedTarget`)."""
-    from reenact.eval.identity import IdentityEmbedder
-
     embedder = IdentityEmbedder()
     results = []
     for clip in tracked:
@@ -181,9 +185,6 @@ def _sweep_pass(inputs: EvalInputs, targets: list, config: Config,
     `head_shift.sweep_uncovered` without its pictures} (no renderer: the stage is the same for
     all); and {label: strip path} - a strip per sweep and portrait, a column per renderer (the
     moves: a row of moved heads)."""
-    from reenact.eval import gaze_sweep, head_shift, head_sweep, move_sweep
-    from reenact.landmarks.tracker import FaceTracker
-
     found: dict = {"gaze": {}, "head": {}, "moves": {}}
     strips: dict[str, Path] = {}
     passes = (("gaze", gaze_sweep.sweep_gaze, "eyes", [f"{a:+.2f}, {b:+.2f}"
@@ -322,9 +323,6 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     face too small or several: found when it is tracked) is skipped with one line and listed
     in the report's `skipped`; InputError when no clip is usable.
     """
-    from reenact.fusion import build_fuser
-    from reenact.pipeline.target import prepare_target
-
     progress = config.eval.progress if progress is None else progress
     if 0 < config.eval.max_frames <= config.stream.neutral_frames:
         log.warning("eval.max_frames=%d leaves no frame after the %d calibration frames "

@@ -14,8 +14,8 @@ target's head by the actor's motion relative to their calibrated neutral (the me
 the calibration frames), so the target must show the head in that pose, as a user's target
 picture is taken to. `calibration_reference` picks, among the first `stream.neutral_frames`
 frames with a face, the one whose head pose (3-D angles, head centre and size) is nearest
-their median. A fixed frame 0 would score head motion against a start the loop never had
-(pcavs_00010's frame 0 is turned 7.4 degrees from its first ten frames' median).
+their median. A fixed frame 0 would score head motion against a start the loop never had (a
+clip's first frame can be turned degrees away from its calibration frames' median).
 
 - live_ssim / live_psnr: SSIM / PSNR (capped at 100 dB) of output vs real frame on that box.
 
@@ -33,8 +33,12 @@ from reenact.config import Config
 from reenact.eval.clips import TrackedClip, iter_frames
 from reenact.eval.renderers import EvalRenderer
 from reenact.eval.viewer import PSNR_CAP, face_box, frames_at
+from reenact.landmarks.head_pose import RIGID_POINTS, head_angles
 from reenact.metrics.image import psnr, ssim
 from reenact.metrics.series import nanmean
+from reenact.pipeline.reenactor import Reenactor
+from reenact.pipeline.target import prepare_target_image
+from reenact.pipeline.timing import StageTimer
 
 LIVE_KEYS = ("live_ssim", "live_psnr")
 
@@ -56,8 +60,6 @@ def live_reference(clip: TrackedClip, config: Config) -> tuple[int, object, floa
     target (`PreparedTarget`), the target frame's width over the clip's). InputError naming
     `<clip>@<frame>` when that frame's face cannot be a target: too small (tracker.min_face_px,
     unless tracker.small_face=upscale), none found, or several."""
-    from reenact.pipeline.target import prepare_target_image
-
     ref = calibration_reference(clip, config.stream.neutral_frames)
     reference = next(frames_at(clip, [ref]))
     target = prepare_target_image(f"{clip.name}@{ref}", reference, config)
@@ -69,8 +71,6 @@ def calibration_reference(clip: TrackedClip, frames: int) -> int:
     is nearest (L1) their median pose: pitch, yaw and roll (degrees, `head_angles` from the
     first of them), the rigid points' centre and the inter-ocular distance's log (both in
     radians' worth of degrees: 1 inter-ocular distance = 57.3)."""
-    from reenact.landmarks.head_pose import RIGID_POINTS, head_angles
-
     chosen = np.flatnonzero(clip.valid)[:max(1, int(frames))]
     lm = clip.landmarks[chosen].astype(np.float64)
     iod = np.linalg.norm(lm[:, 263, :2] - lm[:, 33, :2], axis=1)
@@ -84,9 +84,6 @@ def calibration_reference(clip: TrackedClip, frames: int) -> int:
 def _drive(clip: TrackedClip, ref: int, target, scale: float, item: EvalRenderer, fuser,
            config: Config, bar) -> dict:
     """One renderer: the clip's frames decoded as they come (never all held at once)."""
-    from reenact.pipeline.reenactor import Reenactor
-    from reenact.pipeline.timing import StageTimer
-
     height, width = target.frame.shape[:2]
     scores: dict[str, list[float]] = {key: [] for key in LIVE_KEYS}
     reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=item.renderer,

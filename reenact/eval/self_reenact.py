@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reenact.eval.clips import TrackedClip, deviation, pick_spread
-from reenact.metrics.image import l1, psnr, ssim_map
 from reenact.eval.renderers import EvalRenderer
 from reenact.eval.viewer import SelfFrameScorer
+from reenact.metrics.image import l1, psnr, ssim_map
 from reenact.metrics.series import nanmean
+from reenact.pipeline.composite import face_mask
 
 PSNR_CAP = 100.0  # dB, for identical images (psnr = inf); as in training's validation
 SAME_TOLERANCE_PX = 0.01
@@ -123,8 +124,6 @@ def evaluate_self(clip: TrackedClip, renderers: list[EvalRenderer], fuser, *, re
     target_neutral, intensity) -> (478,3)`. bar: a tqdm bar advanced once per rendered frame.
     compositor: `Compositor` keywords of the live loop (`pipeline.blend.compositor_options`).
     """
-    from reenact.pipeline.composite import face_mask
-
     ref = clip.reference_index(reference)
     frames = [int(i) for i in np.flatnonzero(clip.valid) if i != ref]
     size = clip.crops.shape[1]

@@ -1,9 +1,8 @@
-"""`reenact eval --stills DIR`: the posed-expression protocol (the paper's CK+ / RaFD test).
+"""`reenact eval --stills DIR`: the posed-expression protocol (the paper's posed-stills test).
 
-DIR holds stills named `<subject>_<condition>.<ext>` (the Yale layout of
-`../shared/media/expressions`: `14_normal.png`, `14_happy.png`, ...). For each subject in
-`eval.stills_subjects` (people kept out of training: `configs/train_fusion.yaml` holds
-expressions_14 and _15 out; the generators train on clips only), the neutral still
+DIR holds stills named `<subject>_<condition>.<ext>` (`NN_normal.png`, `NN_happy.png`, ...).
+For each subject in `eval.stills_subjects` (people kept out of training: the fusion training
+presets hold them out; the generators train on clips only), the neutral still
 (`<subject>_normal.<ext>`) is the target, and each expression still's own landmarks drive it
 (aligned in its own canonical crop, as in self-reenactment); the expression still is the truth.
 Conditions that are not expressions (glasses, lighting: no renderer can paint them) are skipped
@@ -23,122 +22,38 @@ target picture that smiles or gapes rests when the actor does.
 from __future__ import annotations
 
 import datetime
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from reenact import __version__
 from reenact.config import Config
-from reenact.errors import InputError
-from reenact.eval.files import REPO_ROOT, atomic_write_json, atomic_write_text
+from reenact.eval.files import atomic_write_json, atomic_write_text
+from reenact.eval.plots import sample_strip
+from reenact.eval.renderers import build_eval_renderers, generator_paths
+from reenact.eval.still_sets import (
+    BOOSTED,
+    COLUMNS,
+    AlignedStills,
+    StillSet,
+    find_stills,
+    resolve_folder,
+    score_still,
+)
+from reenact.eval.stills_presets import portraits_strip, stills_renderers
 from reenact.eval.stills_read import ReadBack, StillReader, creases_rows, read_summary
+from reenact.eval.stills_report import html_page, markdown
+from reenact.landmarks.tracker import FaceTracker
 from reenact.metrics.series import nanmean
+from reenact.pipeline.target import target_neutral
 
-NEUTRAL = "normal"
-BOOSTED = ("warp", "generator")  # the renderers the live loop draws through renderer.boost
-COLUMNS = (("ssim", "SSIM ↑", 3), ("ssim_face", "SSIM face ↑", 3), ("psnr", "PSNR dB ↑", 2),
-           ("haarpsi", "HaarPSI ↑", 3), ("ssim_mouth", "SSIM mouth ↑", 3),
-           ("sharpness", "sharpness", 2))
 # The shipped generator (reenact/models/MODEL_CARD.md, "Data") was trained on the labelled stills of
-# all 15 Yale subjects, before configs/default_generator.yaml held 14 and 15 out: its rows are
+# every subject, before configs/default_generator.yaml held 14 and 15 out: its rows are
 # flagged until the shipped weights are retrained with that preset (then drop the entry).
-NOT_HELD_OUT = {"generator:shipped": "trained on the Yale stills of every subject, 14 and 15 "
+NOT_HELD_OUT = {"generator:shipped": "trained on the labelled stills of every subject, 14 and 15 "
                                      "included (MODEL_CARD.md): not held out"}
-_NAME = re.compile(r"^(?P<subject>[^_]+)_(?P<condition>[A-Za-z]+)\.(png|jpe?g|gif|bmp|pgm)$",
-                   re.IGNORECASE)
 
-
-@dataclass(frozen=True)
-class StillSet:
-    """One subject's stills: the neutral one and {condition: path} of its expressions."""
-
-    subject: str
-    neutral: Path
-    expressions: dict[str, Path]
-    skipped: tuple[str, ...]
-
-
-def resolve_folder(path: str) -> Path:
-    """An existing folder, as given or relative to the repository root; else InputError."""
-    given = Path(path)
-    for candidate in (given, REPO_ROOT / given):
-        if candidate.is_dir():
-            return candidate
-    raise InputError(f"{path}: stills folder not found (tried the working directory and "
-                     f"{REPO_ROOT})")
-
-
-def find_stills(folder: Path, subjects: tuple[str, ...]) -> list[StillSet]:
-    """The still sets of `subjects` in `folder`; InputError naming what is missing."""
-    from reenact.train.sources import label_of
-
-    if not subjects:
-        raise InputError("eval.stills_subjects is empty: name the held-out subjects to score")
-    by_subject: dict[str, dict[str, Path]] = {}
-    for path in sorted(folder.iterdir()):
-        match = _NAME.match(path.name)
-        if match:
-            by_subject.setdefault(match["subject"], {})[match["condition"].lower()] = path
-    sets = []
-    for subject in subjects:
-        stills = by_subject.get(subject)
-        if not stills:
-            raise InputError(f"{folder}: no stills named {subject}_<condition>.png for subject "
-                             f"{subject} (eval.stills_subjects)")
-        if NEUTRAL not in stills:
-            raise InputError(f"{folder / f'{subject}_{NEUTRAL}.png'}: the neutral still of "
-                             f"subject {subject} is missing")
-        expressions = {c: p for c, p in stills.items()
-                       if c != NEUTRAL and label_of([c])[0] not in ("", "neutral")}
-        skipped = tuple(sorted(c for c in stills if c != NEUTRAL and c not in expressions))
-        sets.append(StillSet(subject, stills[NEUTRAL], expressions, skipped))
-    return sets
-
-
-def _aligned(path: Path, config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """(crop (S,S,3) uint8, landmarks (478,3) crop pixels) of a still's one face."""
-    from reenact.landmarks.align import compute_alignment
-    from reenact.landmarks.tracker import detect_target_face
-    from reenact.pipeline.target import fit_frame, load_target_image
-
-    _, image = load_target_image(str(path), config)
-    frame = fit_frame(image, config.stream.max_output_side)
-    landmarks = detect_target_face(frame, config.tracker, source_name=str(path))
-    alignment = compute_alignment(landmarks, config.renderer.size)
-    return alignment.crop_image(frame), alignment.landmarks_to_crop(landmarks)
-
-
-class AlignedStills:
-    """Each still tracked and aligned once per run: `aligned(path)` -> `_aligned(path, config)`,
-    kept (the scores, the rest rows and the read back's creases rows all use the same stills)."""
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self._done: dict[Path, tuple[np.ndarray, np.ndarray]] = {}
-
-    def __call__(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
-        if path not in self._done:
-            self._done[path] = _aligned(path, self.config)
-        return self._done[path]
-
-
-def score_still(crop: np.ndarray, truth: np.ndarray, truth_landmarks: np.ndarray) -> dict:
-    """The COLUMNS of one rendered crop against the expression still's crop."""
-    from reenact.eval.self_reenact import compare
-    from reenact.eval.viewer import crop_scores
-    from reenact.metrics.sharpness import sharpness_ratio
-    from reenact.pipeline.composite import face_mask
-
-    face = face_mask(truth_landmarks, truth.shape[0]) > 0.5
-    ssim, ssim_face, psnr, _ = compare(crop, truth, face)
-    extra = crop_scores(crop, truth, truth_landmarks, face)
-    return {"ssim": ssim, "ssim_face": ssim_face, "psnr": psnr, "haarpsi": extra["haarpsi"],
-            "ssim_mouth": extra["ssim_mouth"], "sharpness": sharpness_ratio(crop, truth, face)}
-
-
-def _subject(still: StillSet, renderers, aligned: AlignedStills,
+def score_subject(still: StillSet, renderers, aligned: AlignedStills,
              reader: StillReader) -> tuple[dict, dict, ReadBack]:
     """({renderer: {condition: scores}}, strip columns, the expressions read back) for one
     subject; `reader` reads the stills and the drawings (`reenact.eval.stills_read`)."""
@@ -170,11 +85,9 @@ def _subject(still: StillSet, renderers, aligned: AlignedStills,
     return scores, columns, read
 
 
-def _rest(still: StillSet, renderers, aligned: AlignedStills) -> dict:
+def rest_scores(still: StillSet, renderers, aligned: AlignedStills) -> dict:
     """{renderer: {condition: scores}}: each expression still as the target, driven to its
     fusion neutral (the actor at rest), against the neutral still."""
-    from reenact.pipeline.target import target_neutral
-
     config = aligned.config
     truth, truth_lm = aligned(still.neutral)
     scores: dict[str, dict] = {}
@@ -206,23 +119,20 @@ def summarize(per_subject: dict[str, dict]) -> dict:
             for name, rows in out.items()}
 
 
-def _every_subject(sets: list[StillSet], renderers, landmark_driven, config: Config,
+def score_every_subject(sets: list[StillSet], renderers, landmark_driven, config: Config,
                    ) -> tuple[dict, dict, dict, dict]:
     """({subject: scores}, {subject: at-rest scores}, strip files, {subject: read back}); the
     strips are written into eval.out_dir."""
-    from reenact.eval.plots import sample_strip
-    from reenact.landmarks.tracker import FaceTracker
-
     out_dir = Path(config.eval.out_dir)
     per_subject, rest, files, read = {}, {}, {}, {}
     aligned = AlignedStills(config)
     with FaceTracker(config.tracker, static=True) as tracker:
         reader = StillReader(tracker, config)
         for still in sets:
-            per_subject[still.subject], columns, found = _subject(still, renderers, aligned,
+            per_subject[still.subject], columns, found = score_subject(still, renderers, aligned,
                                                                   reader)
             read[still.subject] = found.to_json()
-            rest[still.subject] = _rest(still, landmark_driven, aligned)
+            rest[still.subject] = rest_scores(still, landmark_driven, aligned)
             strip = sample_strip(columns, out_dir / "strips" / f"stills_{still.subject}.png",
                                  row_labels=list(still.expressions))
             files[f"stills: subject {still.subject}"] = str(strip.relative_to(out_dir))
@@ -232,16 +142,12 @@ def _every_subject(sets: list[StillSet], renderers, landmark_driven, config: Con
 
 def run_stills(config: Config, folder: str) -> dict:
     """Run the protocol on `folder`; write the files; return the report dict."""
-    from reenact.eval.renderers import build_eval_renderers, generator_paths
-    from reenact.eval.stills_presets import portraits_strip, stills_renderers
-    from reenact.eval.stills_report import html_page, markdown
-
     sets = find_stills(resolve_folder(folder), tuple(config.eval.stills_subjects))
     class_driven = stills_renderers(config, resolve_folder(folder))
     landmark_driven = build_eval_renderers(config, generator_paths(config))
     renderers = landmark_driven + class_driven
     out_dir = Path(config.eval.out_dir)
-    per_subject, rest, files, read = _every_subject(sets, renderers, landmark_driven, config)
+    per_subject, rest, files, read = score_every_subject(sets, renderers, landmark_driven, config)
     if config.eval.stills_portraits:
         strip = portraits_strip(config, class_driven, out_dir / "strips" / "stills_portraits.png")
         files["presets and pixel-rr on non-photos"] = str(strip.relative_to(out_dir))

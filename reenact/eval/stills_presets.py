@@ -4,7 +4,7 @@ The protocol's own rows drive each renderer with the expression still's landmark
 live preset never knows them). These rows know only the *condition*:
 
     pixel-rr                   the condition's pixel-regression model on the neutral crop
-    warp + preset              the warp driven by the condition's mean deviation over the Yale
+    warp + preset              the warp driven by the condition's mean deviation over the
     generator:shipped + preset subjects not scored (exactly what firing that preset does)
 
 Outputs are blended into the target crop with the compositor's feathered face mask, as the live
@@ -19,11 +19,20 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.engine.shipped import shipped_weights
+from reenact.eval.files import resolve_input
+from reenact.eval.plots import sample_strip
 from reenact.eval.renderers import EvalRenderer
+from reenact.fusion.preset_record import from_numbered
+from reenact.fusion.presets import make_preset
+from reenact.pipeline.composite import face_mask
+from reenact.render.pixel_rr import load_pixel_rr, model_paths
+from reenact.render.warp import WarpRenderer
+from reenact.train.flip import flip_landmarks
 
 log = logging.getLogger(__name__)
 
-# Yale condition -> preset / pixel-rr class
+# a still's condition -> preset / pixel-rr class
 CLASS_OF = {"happy": "smile", "surprised": "surprise", "sad": "sad", "wink": "wink"}
 
 
@@ -44,8 +53,6 @@ class ClassDriven:
         self._target: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def set_target(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
-        from reenact.pipeline.composite import face_mask
-
         mask = face_mask(target_landmarks, self.size)[..., None]
         self._target = (np.ascontiguousarray(target_crop), np.asarray(target_landmarks), mask)
 
@@ -62,24 +69,16 @@ class ClassDriven:
 
 
 def _presets(folder: Path, config, exclude: tuple[str, ...]) -> dict:
-    from reenact.fusion.preset_record import from_yale
-    from reenact.fusion.presets import make_preset
-    from reenact.train.flip import flip_landmarks
-
     size = config.renderer.size
     out = {}
     for condition, cls in CLASS_OF.items():
-        rec = from_yale(folder, condition, config, size, exclude=exclude, mirror=flip_landmarks)
+        rec = from_numbered(folder, condition, config, size, exclude=exclude, mirror=flip_landmarks)
         out[cls] = make_preset(cls, rec.neutral, rec.expression, size, source=rec.source)
     return out
 
 
 def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
     """pixel-rr (eval.stills_pixel_rr models), warp + preset, generator + preset."""
-    from reenact.engine.shipped import shipped_weights
-    from reenact.render.pixel_rr import load_pixel_rr, model_paths
-    from reenact.render.warp import WarpRenderer
-
     size = config.renderer.size
     out = []
     if config.eval.stills_pixel_rr:
@@ -116,8 +115,6 @@ def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
 def portraits_strip(config, renderers: list[EvalRenderer], path: Path, cls: str = "happy"):
     """One row per `eval.stills_portraits` (a painting, a cartoon, an animal): the portrait's
     aligned crop, then each class-driven renderer's `cls` composited into the picture."""
-    from reenact.eval.plots import sample_strip
-    from reenact.eval.files import resolve_input
     from reenact.pipeline.target import prepare_target
 
     columns: dict[str, list[np.ndarray]] = {"portrait": []}

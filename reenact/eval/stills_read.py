@@ -25,25 +25,22 @@ The `+ boost` row is what the cross-reenactment `expression_gain` could reach th
 renderer and reader on these faces if the fuser's J_gen were the true geometry. A renderer that
 puts every landmark where it is asked can still read short, because the reader places its
 landmarks from the whole picture (creases, shading, how much white shows round the iris), not
-from the moved pixels alone: on all 15 Yale subjects the warp moves the brows to within about
-0.4 px of the asked landmarks, yet its brows read about 0.7 of the real stills' (0.84-0.89
-boosted).
+from the moved pixels alone: the warp moves the brows to within a fraction of a pixel of the
+asked landmarks, yet its brows read short of the real stills'.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from reenact.config import Config
+from reenact.eval.still_sets import BOOSTED, AlignedStills
 from reenact.landmarks.expressiveness import FEATURES
 from reenact.metrics.expression import features_carried, relative_features
+from reenact.pipeline.creases import Creases
 from reenact.render.boost import ExpressionBoost
-
-if TYPE_CHECKING:  # stills imports this module
-    from reenact.eval.stills import AlignedStills
 
 _MISSING = [float("nan")] * len(FEATURES)
 
@@ -66,7 +63,7 @@ class StillReader:
 
     def read(self, crop: np.ndarray) -> np.ndarray | None:
         """(478,3) crop-pixel landmarks of `crop`, or None where no face was found."""
-        from reenact.eval.cross_reenact import retrack_output
+        from reenact.eval.drive import retrack_output
 
         return retrack_output(self.tracker, np.ascontiguousarray(crop), self.config)
 
@@ -123,9 +120,6 @@ def creases_rows(sets: list, renderers, still: AlignedStills, reader: StillReade
     Nothing with fewer than two subjects or with stream.creases = 0. renderers: the
     landmark-driven ones (`stills.BOOSTED` kinds are drawn); still: the run's
     `stills.AlignedStills` (its config's stream.creases is the strength)."""
-    from reenact.eval.stills import BOOSTED
-    from reenact.pipeline.creases import Creases
-
     config = still.config
     if len(sets) < 2 or config.stream.creases <= 0:
         return

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 
+from reenact.eval.carried_features import cell
 from reenact.eval.html import figures, page, table
-from reenact.eval.report import _cell, _table
-from reenact.eval.stills import COLUMNS
+from reenact.eval.report import markdown_table
+from reenact.eval.still_sets import COLUMNS
 from reenact.landmarks.expressiveness import FEATURES
 
 NOTE = ("Posed expressions: each held-out subject's neutral still is the target, each expression "
@@ -43,13 +44,13 @@ def _read_header() -> list[str]:
 
 
 def _read_rows(report: dict) -> list[list[str]]:
-    return [[name, _cell(v["read_gain"], 3), _cell(v["read_r"], 3),
-             *(_cell(v["features"][f]["gain"], 2) for f in FEATURES), str(v["points"])]
+    return [[name, cell(v["read_gain"], 3), cell(v["read_r"], 3),
+             *(cell(v["features"][f]["gain"], 2) for f in FEATURES), str(v["points"])]
             for name, v in report.get("read_back", {}).get("summary", {}).items()]
 
 
 def _rows(report: dict, summary: dict | None = None) -> list[list[str]]:
-    return [[name, condition, *(_cell(values.get(k), d) for k, _, d in COLUMNS)]
+    return [[name, condition, *(cell(values.get(k), d) for k, _, d in COLUMNS)]
             for name, conditions in (summary or report["summary"]).items()
             for condition, values in conditions.items()]
 
@@ -77,13 +78,13 @@ def markdown(report: dict) -> str:
     """stills.md: the per-condition table and the strips."""
     lines = ["# `reenact eval --stills` report", "",
              f"Folder `{report['meta']['folder']}`; subjects {_subjects(report)}. Created "
-             f"{report['meta']['created']}.", "", *_table(_header(), _rows(report)), "", NOTE,
-             "", _caveats(report), ""]
+             f"{report['meta']['created']}.", "", *markdown_table(_header(), _rows(report)), "",
+             NOTE, "", _caveats(report), ""]
     if _read_rows(report):
-        lines += ["## Expression read back", "", *_table(_read_header(), _read_rows(report)), "",
-                  READ_NOTE, ""]
+        lines += ["## Expression read back", "",
+                  *markdown_table(_read_header(), _read_rows(report)), "", READ_NOTE, ""]
     if _rest_rows(report):
-        lines += ["## At rest", "", *_table(_header(), _rest_rows(report)), "",
+        lines += ["## At rest", "", *markdown_table(_header(), _rest_rows(report)), "",
                   REST_NOTE.format(mode=report["rest"]["target_neutral"]), ""]
     for label, path in report["files"].items():
         lines += [f"**{label}**", "", f"![{label}]({path})", ""]

@@ -24,14 +24,16 @@ from collections.abc import Iterator
 import numpy as np
 
 from reenact.eval.clips import TrackedClip, iter_frames
-from reenact.metrics.image import psnr, ssim, ssim_map
+from reenact.landmarks.align import compute_alignment
 from reenact.metrics.expression import expression_carried, smile_carried
 from reenact.metrics.gaze import blink_carried, gaze_carried
 from reenact.metrics.haarpsi import haarpsi
 from reenact.metrics.head import head_carried
+from reenact.metrics.image import psnr, ssim, ssim_map
 from reenact.metrics.seam import seam_parts
 from reenact.metrics.series import nanmean
 from reenact.metrics.sharpness import box_mask, eye_boxes, mouth_box, sharpness_ratio
+from reenact.pipeline.composite import Compositor
 
 PSNR_CAP = 100.0
 FACE_BOX_GROW = 0.10
@@ -79,9 +81,6 @@ def composite_into(frame: np.ndarray, landmarks: np.ndarray, crop: np.ndarray, s
     Returns (composite (H,W,3) uint8 copy, compositor) - the compositor's `box` / `mask_frame`
     give the paste box and its blend mask.
     """
-    from reenact.landmarks.align import compute_alignment
-    from reenact.pipeline.composite import Compositor
-
     alignment = compute_alignment(landmarks, size)
     compositor = Compositor(target_frame=frame, alignment=alignment,
                             target_landmarks_crop=alignment.landmarks_to_crop(landmarks),

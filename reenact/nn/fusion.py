@@ -37,7 +37,7 @@ def unit_to_crop(landmarks: torch.Tensor, size: int) -> torch.Tensor:
     return (landmarks + shift) * (size / 2.0)
 
 
-def _mlp(sizes: list[int]) -> nn.Sequential:
+def mlp(sizes: list[int]) -> nn.Sequential:
     """Linear layers with LeakyReLU(0.2) between them (none after the last)."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -66,9 +66,9 @@ class LandmarkFusionAE(nn.Module):
             raise ValueError(f"dims must be 2 (x, y) or 3 (x, y, z), got {dims}")
         self.num_points, self.dims, self.hidden, self.code = num_points, dims, hidden, code
         flat = num_points * dims
-        self.enc_source = _mlp([flat, hidden, hidden, code])  # Enc1(L_s)
-        self.enc_target = _mlp([flat, hidden, hidden, code])  # Enc2(L_t)
-        self.decoder = _mlp([2 * code, hidden, hidden, flat])  # Dec
+        self.enc_source = mlp([flat, hidden, hidden, code])  # Enc1(L_s)
+        self.enc_target = mlp([flat, hidden, hidden, code])  # Enc2(L_t)
+        self.decoder = mlp([2 * code, hidden, hidden, flat])  # Dec
         last = self.decoder[-1]
         with torch.no_grad():
             last.weight.mul_(_DECODER_INIT_SCALE)
@@ -122,7 +122,7 @@ class LandmarkDiscriminator(nn.Module):
         if dims not in (2, 3):
             raise ValueError(f"dims must be 2 (x, y) or 3 (x, y, z), got {dims}")
         self.num_points, self.dims, self.hidden = num_points, dims, hidden
-        self.net = _mlp([num_points * dims, hidden, hidden, 1])
+        self.net = mlp([num_points * dims, hidden, hidden, 1])
 
     def arch_meta(self) -> dict[str, str | int]:
         """What fixes the weights' shapes; stored with the weights and checked on load."""

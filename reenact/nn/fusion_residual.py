@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from reenact.nn.common import check_shape
-from reenact.nn.fusion import DEFAULT_POINTS, _mlp
+from reenact.nn.fusion import DEFAULT_POINTS, mlp
 from reenact.nn.registry import register
 
 INPUT_GAIN = 10.0  # unit-coordinate offsets are ~0.05: scale them to ~0.5 for the MLPs
@@ -50,8 +50,8 @@ class ResidualFusion(nn.Module):
         flat = num_points * dims
         self.register_buffer("mean_face", torch.zeros(num_points, dims))
         self.enc_source = nn.Linear(flat, basis, bias=False)  # Enc1: V
-        self.enc_target = _mlp([flat, hidden, code])  # Enc2
-        self.decoder = _mlp([code, hidden, basis * flat])  # Dec -> U(G)
+        self.enc_target = mlp([flat, hidden, code])  # Enc2
+        self.decoder = mlp([code, hidden, basis * flat])  # Dec -> U(G)
         last = self.decoder[-1]
         with torch.no_grad():
             last.weight.zero_()

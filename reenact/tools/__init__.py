@@ -7,14 +7,14 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from reenact.errors import InputError, ReenactError
+
 T = TypeVar("T")
 
 
 def run_tool(main: Callable[[], int], name: str) -> None:
     """Run a tool's `main()` as its `python -m` entry point: its exit status, or bad input (a
     `ReenactError`: a missing file, no face, a bad key) as one line on stderr and exit 2."""
-    from reenact.errors import ReenactError  # noqa: PLC0415
-
     try:
         sys.exit(main())
     except ReenactError as error:
@@ -27,8 +27,6 @@ def each_readable(paths: Iterable[T], load: Callable[[T], Any],
     """(path, load(path)) for each of `paths`. One bad input of several (`load` raises an
     `InputError`: unreadable, no face) is skipped with a line on stderr; a single one, or every
     one of them, is the error (raised, for `run_tool` to print)."""
-    from reenact.errors import InputError  # noqa: PLC0415
-
     paths = list(paths)
     failed = []
     for path in paths:

@@ -14,10 +14,7 @@ live loop draws while the actor rests (`reenact.eval.carried_rows.output_neutral
 picture's own landmarks, found as `reenact run` finds a target's, or its estimated neutral
 where the picture wears an expression (`fusion.target_neutral`: a yawn closed, a grin taken
 out). `reenact eval`'s table starts from the same rest, so the tool reads what the table reads.
-`--from picture` starts from the picture's landmarks as they are, as the tool did until stop 82;
-the figures below measured on lp_drv_d19 before then are from its yawning picture (from its rest,
-the warp's brows lowered by 0.1 read back 0.33 of what was asked, against 0.68 from the
-picture).
+`--from picture` starts from the picture's landmarks as they are.
 
 The moves:
 
@@ -45,31 +42,12 @@ against, on the head turned as the live loop turns it (`stream.head_motion`:
 pose undone, as `reenact eval` reads a turned output (`reenact.metrics.expression
 .relative_features`): how much of a move survives the drawn turn.
 
-Measured when written (warp, `python -m reenact.tools.drawn_moves
-../shared/media/portraits/sadtalker_people_0.png --renderers warp`): eyes -0.2 asked -0.197,
-read -0.19; eyes +0.2 asked 0.197, read 0.02, though the drawing shows the white above the iris
-(`tests/unit/test_wide_eyes.py`).
-Since stop 67 a raised lid keeps its lash line and the bared iris its round top
-(`tests/unit/test_widened_lids.py`); the face mesh still puts the lid at the iris's top: eyes
-+0.1 / +0.2 read 0.19 / 0.17 of what was asked (0.22 / 0.08 before), lp_s3 0.10 / 0.18 (0.05 /
-0.08).
-
-The smile, added in stop 52 (warp / generator:shipped; the same command with lp_drv_d19.jpg as
-well): on sadtalker_people_0 (a closed mouth) +0.1 reads 0.73 / 0.80 of what was asked, +0.2
-0.88 / 0.85, -0.1 0.93 / 1.06; on lp_drv_d19 (yawning) +0.1 reads -0.23 / -0.16, +0.2 0.53 /
-0.54, -0.1 1.02 / 0.96. The drawings show the wider mouth: the tracker reads a closed mouth's
-widening short, and barely reads a round open mouth's corners move apart.
-
-On the yawning lp_drv_d19 the jaw read backwards until stop 68 (warp, -0.1 / +0.1 / +0.2 /
-+0.3: -0.065 / -0.006 / -0.051 / -0.130), the eval's open-mouth re-track's fault
-(`reenact.landmarks.open_mouth`, squashed too little and switched); since, -0.107 / 0.057 / 0.216
-/ 0.302 (generator -0.099 / 0.088 / 0.229 / 0.329).
-
-The jaw on shut lips (stop 54): the lower inner lip drops with the jaw by construction, not by
-its height, since on a closed mouth it lies on the upper one; before, lp_s0's and lp_drv_d30's
-jaw moves asked an opening of 0.000-0.057 for 0.1-0.3. Now they ask what they say and the warp's
-drawing reads back 1.11-1.39 of it (the generator's 1.13-1.44; warp / generator on
-sadtalker_people_0 1.23-1.60 / 1.21-1.61, on lp_drv_d12 1.27-1.40 / 1.19-1.60): a painted
+What it has shown (the figures are in docs/experiments/2026-11-27-constants-provenance-lab.md):
+a shut eye reads back about as drawn and a widened one far short, though the drawing shows the
+white above the iris (`tests/unit/test_wide_eyes.py`, `tests/unit/test_widened_lids.py`): the
+face mesh puts the lid at the iris's top. The tracker reads a closed mouth's widening short and
+barely reads a round open mouth's corners move apart. The lower inner lip drops with the jaw by
+construction, not by its height, since on a closed mouth it lies on the upper one; a painted
 opening reads larger than drawn, not smaller.
 """
 
@@ -80,15 +58,17 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.config import load_config
+from reenact.errors import InputError
+from reenact.eval.files import atomic_write_png
 from reenact.eval.move_sweep import read_moves
+from reenact.eval.renderers import build_eval_renderers, chosen_renderers
+from reenact.landmarks.tracker import FaceTracker
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.config import load_config  # noqa: PLC0415
-    from reenact.eval.renderers import build_eval_renderers, chosen_renderers  # noqa: PLC0415
     from reenact.eval.carried_rows import output_neutral  # noqa: PLC0415
-    from reenact.eval.cross_reenact import retrack_output  # noqa: PLC0415
-    from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
+    from reenact.eval.drive import retrack_output  # noqa: PLC0415
     from reenact.pipeline.target import prepare_target  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -134,8 +114,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _turn(text: str) -> tuple[float, float]:
     """'PITCH,YAW' degrees -> (pitch, yaw); anything else is an InputError naming it."""
-    from reenact.errors import InputError  # noqa: PLC0415
-
     parts = text.split(",")
     try:
         if len(parts) == 2:
@@ -146,8 +124,6 @@ def _turn(text: str) -> tuple[float, float]:
 
 
 def _write(folder: Path, portrait: str, renderer: str, drawings: dict) -> None:
-    from reenact.eval.files import atomic_write_png  # noqa: PLC0415
-
     folder.mkdir(parents=True, exist_ok=True)
     label = renderer.replace(":", "_")
     for (move, amount), image in drawings.items():

@@ -1,8 +1,8 @@
 """Where the tracker reads an eye's opening: `python -m reenact.tools.eye_cues`.
 
 `reenact eval`'s expression gain re-tracks each output, and a drawn widening reads short: the
-warp's drawing of a Yale subject's own wide-eyed stills reads 0.58 of the widening asked, the
-real stills 0.89 (`render_carry`'s `eyes_widening`, below). This tool asks which pixels the
+warp's drawing of a subject's own wide-eyed stills reads less of the widening asked than the real
+stills do (`render_carry`'s `eyes_widening`, below). This tool asks which pixels the
 tracker reads it from. Each subject's neutral still (`NN_normal.png`) is drawn at the landmarks
 of each of their expression stills, as `render_carry` draws it, and the real expression still's
 own pixels (aligned the same way, so at the same landmarks) are then pasted over the drawing in
@@ -22,14 +22,10 @@ read to the real one's is where the drawing lacks what the tracker reads. The `i
 renderer (the unchanged neutral) is the paste's own share: what the real pixels carry into an
 undrawn face.
 
-Measured when written (Yale subjects 01-13, 65 stills, 19 eyes widening), widening read drawn /
-opening / lid / brow / real: warp 0.58 / 0.67 / 0.79 / 0.90 / 0.89 (0.49 drawn before a
-widening's uncovered white was drawn lit, `reenact.render.eyeball.open_gain`), generator 0.63 /
-0.79 / 0.94 / 0.94 / 0.89, identity -0.02 / 0.59 / 0.78 / 0.92 / 0.89; the closing 0.83 drawn
-and 0.97-0.98 from the opening on (warp). What the warp's drawing misses lies about a third inside
-the opening and the rest in the skin above it, up to the brow, which a warp of the neutral face
-can only stretch: a real widened lid slides up under its fold, and surprise lifts the brow's
-skin with it.
+What the warp's drawing misses lies partly inside the opening and mostly in the skin above it,
+up to the brow, which a warp of the neutral face can only stretch: a real widened lid slides up
+under its fold, and surprise lifts the brow's skin with it (the figures are in
+docs/experiments/2026-11-27-constants-provenance-lab.md).
 """
 
 from __future__ import annotations
@@ -40,8 +36,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from reenact.config import load_config
+from reenact.eval.renderers import build_eval_renderers
+from reenact.landmarks.expressiveness import FEATURES, relative
 from reenact.landmarks.head_pose import EYE_RINGS
-from reenact.tools.render_carry import EYE_MOVE, eye_ratios, yale_subjects
+from reenact.landmarks.tracker import FaceTracker
+from reenact.tools.render_carry import EYE_MOVE, eye_ratios, subject_stills
 
 # pasted regions: name, then each eye ring's box grown by these shares of the eye's width
 # (sideways, up, down); each region holds the one before it
@@ -90,8 +90,6 @@ def cues(renderers: dict, tracker, subjects) -> dict[str, dict[str, dict[str, fl
     same crop size. The real stills (the `real` row) are re-tracked once, whatever draws them.
     A still whose drawing or any of whose rows finds no face is left out of that renderer's rows.
     """
-    from reenact.landmarks.expressiveness import FEATURES, relative  # noqa: PLC0415
-
     eyes = [FEATURES.index("eye_left"), FEATURES.index("eye_right")]
     asked = {name: [] for name in renderers}
     seen = {name: {row: [] for row in ROWS} for name in renderers}
@@ -119,18 +117,14 @@ def cues(renderers: dict, tracker, subjects) -> dict[str, dict[str, dict[str, fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.config import load_config  # noqa: PLC0415
-    from reenact.eval.renderers import build_eval_renderers  # noqa: PLC0415
-    from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     media = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "expressions"
-    parser.add_argument("--stills", type=Path, default=media, help="Yale folder (NN_<cond>.png)")
+    parser.add_argument("--stills", type=Path, default=media, help="stills folder (NN_<cond>.png)")
     parser.add_argument("--subjects", nargs="+", default=[f"{i:02d}" for i in range(1, 14)])
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
     config = load_config(None, args.overrides)
-    subjects = yale_subjects(args.stills, args.subjects, config)
+    subjects = subject_stills(args.stills, args.subjects, config)
     with FaceTracker(config.tracker, static=True) as tracker:
         print(f"{'renderer':18s} {'row':8s} {'closing':>8s} {'widening':>9s}")
         renderers = {item.name: item.renderer for item in build_eval_renderers(config, [])}

@@ -1,9 +1,10 @@
 """Time the fusers per frame on this machine: `python -m reenact.tools.fusion_bench`.
 
 Each fuser (the training-free transfer and Phi from `fusion.weights` or the shipped file) fuses
-`--calls` frames of a real actor clip onto another face, after one warm-up pass, with the
-neutrals fixed (as in the live loop, where they change only on recalibration or a target
-switch). Prints the median and p99 per call in milliseconds (perf_counter_ns around `fuse`).
+`--calls` frames of a real actor clip onto another face (by default the splits file's bench
+clips, `configs/splits/fusion.yaml`), after one warm-up pass, with the neutrals fixed (as in the
+live loop, where they change only on recalibration or a target switch). Prints the median and
+p99 per call in milliseconds (perf_counter_ns around `fuse`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.config import load_config
+from reenact.train.landmark_cache import track_clip
+from reenact.train.splits import read_splits
+
 
 def _faces(clip: Path, other: Path, count: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    from reenact.train.landmark_cache import track_clip  # noqa: PLC0415
-
     frames = track_clip(clip, stride=1, max_frames=count)["landmarks"]
     frames = [f for f in frames if np.isfinite(f).all()]
     target = track_clip(other, stride=1, max_frames=1)["landmarks"][0]
@@ -40,13 +43,15 @@ def time_fuser(fuser, frames: list[np.ndarray], neutral: np.ndarray, target: np.
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.config import load_config  # noqa: PLC0415
     from reenact.pipeline.factory import build_fuser  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     media = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "clips"
-    parser.add_argument("--clip", type=Path, default=media / "lp_d13.mp4")
-    parser.add_argument("--target", type=Path, default=media / "hdtf_aoc.mp4")
+    splits = read_splits()
+    parser.add_argument("--clip", type=Path, default=media / splits.bench_clip,
+                        help="the actor clip (default: %(default)s)")
+    parser.add_argument("--target", type=Path, default=media / splits.bench_target,
+                        help="the target face's clip (default: %(default)s)")
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reenact.render import moves_face
+from reenact.config import replace
+from reenact.render import build_renderer, moves_face
 
 
 def render_preset(preset, target, renderer, size: int) -> np.ndarray:
@@ -22,9 +23,7 @@ def render_preset(preset, target, renderer, size: int) -> np.ndarray:
 
 def preset_strip(preset, target_path: str, config, renderer_name: str, out: Path) -> Path:
     """Write `out`: the target as it is, then with `preset` fired (warp or a named renderer)."""
-    from reenact.config import replace
     from reenact.imageio import save_image
-    from reenact.render import build_renderer
     from reenact.pipeline.target import prepare_target
 
     target = prepare_target(target_path, config)

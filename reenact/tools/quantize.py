@@ -16,6 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import Config
+from reenact.engine.quantize import int8_path, quantize_generator
+from reenact.engine.shipped import find_weights
+from reenact.errors import WeightsError
 
 
 class _Recorder:
@@ -62,9 +65,6 @@ def quantize_cpu_generator(config: Config, clips: list[Path], *, frames: int = 8
     """Calibrate on `clips` and write the INT8 model of the generator `config` names (the
     shipped CPU model unless renderer.weights) beside its ONNX cache. Checks it against fp32."""
     from reenact.engine.backends import OnnxBackend, ensure_onnx, onnx_cache_path
-    from reenact.engine.quantize import int8_path, quantize_generator
-    from reenact.engine.shipped import find_weights
-    from reenact.errors import WeightsError
     from reenact.render.generator import load_generator
 
     r = config.renderer

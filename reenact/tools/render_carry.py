@@ -1,6 +1,7 @@
 """How much of a *true* expression a renderer carries: `python -m reenact.tools.render_carry`.
 
-For each Yale subject given, the renderer gets the subject's `NN_normal.png` as its target and
+For each subject given (stills named `NN_<condition>.png`), the renderer gets the subject's
+`NN_normal.png` as its target and
 is driven by the MediaPipe landmarks of the subject's own expression stills (`NN_happy.png`,
 `NN_sad.png`, ...), i.e. by perfectly fused landmarks: no fuser is involved. The rendered crop
 is re-tracked (static mode, as `reenact eval` does) and its six expression features
@@ -12,8 +13,7 @@ than this times the fuser's own gain. `--scale k` drives with `L_n + k * (L_e - 
 smile row) is printed after the six features' mean, not in it, and so are the eyes' closing and
 widening apart (`eyes_closing`, `eyes_widening`: both eyes' read change over the asked one,
 through zero, over the stills / frames asked to close or to widen by more than EYE_MOVE of the
-eye's neutral size): a tracker reads a drawn closing far better than a drawn widening (Yale
-subjects 01-13, warp, stop 60: 0.83 and 0.51; drawn twice as wide, the widening read 0.63), which
+eye's neutral size): a tracker reads a drawn closing far better than a drawn widening, which
 the eyes' one slope hides.
 
 Use subjects kept out of `reenact eval --stills` (14, 15) only if you want those people.
@@ -34,6 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.config import load_config
+from reenact.errors import InputError
+from reenact.landmarks.expressiveness import FEATURES, relative
+from reenact.metrics.expression import MIN_ACTOR_STD, smile_lift
+from reenact.metrics.series import gain_sides
+from reenact.render.boost import ExpressionBoost
+from reenact.train.cache import read_entry
+
 CONDITIONS = ("happy", "sad", "sleepy", "surprised", "wink")
 EYE_MOVE = 0.03  # an eye asked to change by more than this (of its neutral size) closes / widens
 
@@ -52,10 +60,6 @@ def carry(renderer, tracker, pairs, *, scale: float = 1.0, boost=None) -> dict[s
     "smile_lift": (below, above)}, each direction's slope apart (`gain_sides`, bent at the
     neutral, as `reenact eval`'s "each direction apart" table).
     """
-    from reenact.landmarks.expressiveness import FEATURES, relative  # noqa: PLC0415
-    from reenact.metrics.expression import MIN_ACTOR_STD, smile_lift  # noqa: PLC0415
-    from reenact.metrics.series import gain_sides  # noqa: PLC0415
-
     asked, seen = [], []
     for crop, neutral, expressions in pairs:
         renderer.set_target(crop, neutral)
@@ -94,11 +98,11 @@ def eye_ratios(asked: np.ndarray, seen: np.ndarray) -> dict[str, float]:
     return out
 
 
-def yale_subjects(folder: Path, subjects: list[str], config) -> list:
-    """Per Yale subject: (neutral crop (S,S,3) uint8, its landmarks (478,3), [(expression
+def subject_stills(folder: Path, subjects: list[str], config) -> list:
+    """Per subject: (neutral crop (S,S,3) uint8, its landmarks (478,3), [(expression
     crop, its landmarks), ...] for each of `CONDITIONS` present), each still aligned as a
     target is (`reenact.eval.stills.AlignedStills`)."""
-    from reenact.eval.stills import AlignedStills  # noqa: PLC0415
+    from reenact.eval.still_sets import AlignedStills  # noqa: PLC0415
 
     aligned = AlignedStills(config)
     found = []
@@ -110,18 +114,15 @@ def yale_subjects(folder: Path, subjects: list[str], config) -> list:
 
 
 def _pairs(folder: Path, subjects: list[str], config) -> list:
-    """`yale_subjects` with only the expression stills' landmarks (the drive `carry` takes)."""
+    """`subject_stills` with only the expression stills' landmarks (the drive `carry` takes)."""
     return [(crop, neutral, [landmarks for _, landmarks in stills])
-            for crop, neutral, stills in yale_subjects(folder, subjects, config)]
+            for crop, neutral, stills in subject_stills(folder, subjects, config)]
 
 
 def _prepared_pairs(folder: Path, clips: list[str], skip: list[str], tracker,
                     step: int) -> list:
     """(reference crop, its landmarks, [other frames' landmarks]) per prepared clip, every
     landmark tracked again in the crop by `tracker` (as the output will be)."""
-    from reenact.errors import InputError  # noqa: PLC0415
-    from reenact.train.cache import read_entry  # noqa: PLC0415
-
     left_out = set(skip)
     names = [n for n in clips or sorted(p.stem for p in folder.glob("*.npz"))
              if n not in left_out]
@@ -145,14 +146,12 @@ def _prepared_pairs(folder: Path, clips: list[str], skip: list[str], tracker,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.config import load_config  # noqa: PLC0415
     from reenact.eval.renderers import build_eval_renderers  # noqa: PLC0415
     from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
-    from reenact.render.boost import ExpressionBoost  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     media = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "expressions"
-    parser.add_argument("--stills", type=Path, default=media, help="Yale folder (NN_<cond>.png)")
+    parser.add_argument("--stills", type=Path, default=media, help="stills folder (NN_<cond>.png)")
     parser.add_argument("--subjects", nargs="+",
                         default=[f"{i:02d}" for i in range(1, 12)])
     parser.add_argument("--scale", type=float, default=1.0)

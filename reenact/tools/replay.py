@@ -21,7 +21,6 @@ from reenact.atomic import write_atomic
 from reenact.config import Config, replace
 from reenact.errors import InputError
 
-
 NEUTRAL_FRAMES = 3
 
 

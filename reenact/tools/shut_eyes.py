@@ -33,6 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.config import load_config
+from reenact.tools import each_readable
+
 REFERENCE_FROM = 60  # the reference is picked among the first this many frames with a face
 SHUT, HALF, HALF_MOST = 0.35, (0.35, 0.75), 0.85  # shares of the reference's lid gap
 KINDS = ("shut", "half")
@@ -116,9 +119,7 @@ def _renderers(config, names: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.config import load_config  # noqa: PLC0415
     from reenact.eval.clips import track_clip  # noqa: PLC0415
-    from reenact.tools import each_readable  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clips", nargs="+", type=Path, help="real video clips of a face")

@@ -40,14 +40,10 @@ clips are printed, and with `--per-clip` every clip's own figures. `--tracks FIL
 tracked clips: read from it when it exists (the clips named are then ignored), written to it
 otherwise, so that another grid needs no tracking. A setting not given is the config's.
 
-Measured when written (2026-11-26; the 58 clips of ../shared/media/clips that `reenact eval`
-does not hold out, of which 51 have a tracked run of MIN_RUN frames; `--still` on lp_s0, lp_s1,
-lp_s10, lp_s11, lp_s12, lp_s2, lp_s22, lp_s25, lp_s3, lp_s30, lp_s31, sadtalker_people_0,
-lp_drv_d12), the plain One Euro filter at its old default (`--min-cutoff 1.5 --beta 0.3
---expression-beta 0 --head-beta 0`) against the new defaults: jitter 0.547 -> 0.517, flicker
-0.609 -> 0.551, kept 0.935 -> 0.967, lag 16.5 -> 9.4 ms, head kept 0.962 -> 0.960, head lag 19.8
--> 16.9 ms; at rest (px a frame) mouth 0.121 -> 0.111, lids 0.079 -> 0.052, irises 0.063 ->
-0.044, brows 0.095 -> 0.069. On the 7 held-out clips, kept 0.939 -> 0.968, lag 17.2 -> 9.5 ms.
+What it has shown (the figures are in docs/experiments/2026-11-27-constants-provenance-lab.md):
+against the plain One Euro filter at its old default (`--min-cutoff 1.5 --beta 0.3
+--expression-beta 0 --head-beta 0`), the new defaults jitter and flicker less, keep more of the
+motion and lag less, at rest and on the clips the eval holds out alike.
 """
 
 from __future__ import annotations
@@ -60,10 +56,16 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.atomic import write_atomic
+from reenact.config import load_config
+from reenact.errors import InputError
 from reenact.eval.temporal import longest_run
+from reenact.imageio import load_image
+from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.neutral import least_expressive_median
 from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.smoothing import MOUTH_POINTS, LandmarkSmoother, nose_offset
+from reenact.landmarks.tracker import FaceTracker
 from reenact.metrics.expression import pose_undone, relative_features
 from reenact.metrics.landmarks import landmark_jitter, stillest_stretch
 
@@ -163,10 +165,6 @@ def still_jitter(track: Track, settings: dict | None) -> dict[str, float]:
 
 def track_still(path: Path, config, rng: np.random.Generator) -> Track | None:
     """A picture tracked as a still video (module docstring): None when a frame has no face."""
-    from reenact.imageio import load_image  # noqa: PLC0415
-    from reenact.landmarks.align import compute_alignment  # noqa: PLC0415
-    from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
-
     image = load_image(path, max_side=STILL_SIDE).astype(np.float32)
     frames = []
     with FaceTracker(config.tracker, static=False) as tracker:
@@ -194,8 +192,6 @@ def track_clip(path: Path, frames: int, config) -> Track | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.config import load_config  # noqa: PLC0415
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clips", nargs="*", type=Path, help="video clips of a face")
     parser.add_argument("--still", nargs="*", type=Path, default=[],
@@ -232,8 +228,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def save_tracks(path: Path, tracks: list[Track]) -> None:
     """The tracks as one .npz (written whole or not at all)."""
-    from reenact.atomic import write_atomic  # noqa: PLC0415
-
     arrays = {}
     for i, t in enumerate(tracks):
         arrays[f"landmarks_{i}"] = t.landmarks.astype(np.float32)
@@ -258,8 +252,6 @@ def load_tracks(path: Path) -> list[Track]:
 
 def track_all(clips: list[Path], frames: int, config) -> list[Track]:
     """Each clip's longest tracked run; a clip with none long enough is named and left out."""
-    from reenact.errors import InputError  # noqa: PLC0415
-
     tracks = []
     for path in clips:
         if not path.is_file():

@@ -13,6 +13,7 @@ import os
 import resource
 import time
 from dataclasses import dataclass, field
+
 import numpy as np
 
 from reenact.config import Config, replace

@@ -22,15 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.config import load_config
+from reenact.tools import each_readable
+
 STRIP_TILE = 320  # px: each moved head's side in a --strips picture, as `reenact eval` draws it
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.config import load_config  # noqa: PLC0415
     from reenact.eval.head_shift import move_labels, sweep_uncovered  # noqa: PLC0415
     from reenact.eval.plots import sample_strip  # noqa: PLC0415
     from reenact.pipeline.target import prepare_target  # noqa: PLC0415
-    from reenact.tools import each_readable  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("portraits", nargs="+", type=Path, help="target pictures")

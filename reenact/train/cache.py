@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 import os
+import zipfile
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,27 @@ INDEX_NAME = "index.json"
 CROPS_FORMATS = ("mp4", "npz")
 _SCALARS = ("name", "identity", "kind", "source", "source_stamp", "fps", "size", "reference",
             "crops_format")
+
+
+# the compact carry copy's landmarks (`reenact.train.carry`), which `read_entry` reads back
+Q_SCALE = 64.0  # landmarks_q units per crop pixel
+Q_NONE = 65535  # landmarks_q where no face
+
+
+def quantise_landmarks(landmarks: np.ndarray) -> np.ndarray:
+    """(N,478,3) float crop pixels (NaN = no face) -> (N,478,2) uint16 (`reenact.train.carry`)."""
+    xy = np.asarray(landmarks, np.float32)[..., :2] * Q_SCALE
+    q = np.clip(np.nan_to_num(xy, nan=-1.0).round(), 0, Q_NONE - 1).astype(np.uint16)
+    q[np.isnan(xy)] = Q_NONE
+    return q
+
+
+def dequantise_landmarks(q: np.ndarray) -> np.ndarray:
+    """(N,478,2) uint16 -> (N,478,3) float32 crop pixels, z = 0, NaN where no face."""
+    xy = q.astype(np.float32) / np.float32(Q_SCALE)
+    xy[q == Q_NONE] = np.nan
+    z = np.where(np.isnan(xy[..., :1]), np.float32(np.nan), np.float32(0.0))
+    return np.concatenate([xy, z], axis=-1)
 
 
 @dataclass
@@ -95,7 +117,7 @@ class CacheEntry:
 
 
 
-def _entry_arrays(entry: CacheEntry) -> dict[str, np.ndarray]:
+def entry_arrays(entry: CacheEntry) -> dict[str, np.ndarray]:
     arrays = {
         "landmarks": entry.landmarks.astype(np.float32),
         "valid": entry.valid.astype(bool),
@@ -115,7 +137,7 @@ def write_entry(folder: Path, entry: CacheEntry, crops: np.ndarray, *, crf: int 
     """Write `entry` (and its (N,S,S,3) uint8 crops) into `folder`; returns it bound to `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     entry.folder = folder
-    arrays = _entry_arrays(entry)
+    arrays = entry_arrays(entry)
     if entry.crops_format == "npz":
         arrays["crops"] = np.ascontiguousarray(crops, dtype=np.uint8)
     else:
@@ -149,8 +171,6 @@ def read_entry(path: Path) -> CacheEntry:
         if "landmarks_q" not in data:
             raise InputError(f"{path}: not a prepared cache file (missing landmarks); "
                              "re-run `reenact prepare`")
-        from reenact.train.carry import dequantise_landmarks  # noqa: PLC0415
-
         data["landmarks"] = dequantise_landmarks(data.pop("landmarks_q"))
     version = int(data.get("format_version", np.asarray(0)))
     if version != CACHE_VERSION:
@@ -224,7 +244,6 @@ def encode_crops(path: Path, crops: np.ndarray, *, fps: float, crf: int,
     """(N,S,S,3) uint8 RGB -> H.264 mp4 (yuv444p: no chroma subsampling of the targets; the
     carry copy uses yuv420p, half the size)."""
     import av  # noqa: PLC0415 (only `prepare` writes mp4 crops)
-    from fractions import Fraction
 
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:

@@ -25,30 +25,15 @@ import numpy as np
 
 from reenact.atomic import write_atomic
 from reenact.errors import InputError
-from reenact.train.cache import CacheEntry, encode_crops, write_index
-from reenact.train.cache import _entry_arrays  # noqa: PLC2701 (one list of arrays)
+from reenact.train.cache import (
+    CacheEntry,
+    encode_crops,
+    entry_arrays,
+    quantise_landmarks,
+    write_index,
+)
 
 log = logging.getLogger(__name__)
-
-Q_SCALE = 64.0  # landmarks_q units per crop pixel
-Q_NONE = 65535  # landmarks_q where no face
-
-
-def quantise_landmarks(landmarks: np.ndarray) -> np.ndarray:
-    """(N,478,3) float crop pixels (NaN = no face) -> (N,478,2) uint16 (module docstring)."""
-    xy = np.asarray(landmarks, np.float32)[..., :2] * Q_SCALE
-    q = np.clip(np.nan_to_num(xy, nan=-1.0).round(), 0, Q_NONE - 1).astype(np.uint16)
-    q[np.isnan(xy)] = Q_NONE
-    return q
-
-
-def dequantise_landmarks(q: np.ndarray) -> np.ndarray:
-    """(N,478,2) uint16 -> (N,478,3) float32 crop pixels, z = 0, NaN where no face."""
-    xy = q.astype(np.float32) / np.float32(Q_SCALE)
-    xy[q == Q_NONE] = np.nan
-    z = np.where(np.isnan(xy[..., :1]), np.float32(np.nan), np.float32(0.0))
-    return np.concatenate([xy, z], axis=-1)
-
 
 def _thin(entry: CacheEntry, stride: int) -> tuple[CacheEntry, np.ndarray]:
     crops = entry.load_crops()
@@ -70,7 +55,7 @@ def _thin(entry: CacheEntry, stride: int) -> tuple[CacheEntry, np.ndarray]:
 def _write(folder: Path, entry: CacheEntry, crops: np.ndarray, crf: int) -> None:
     entry = dc_replace(entry, folder=folder, crops_format="mp4", crops=None)
     encode_crops(entry.crops_path, crops, fps=entry.fps or 25.0, crf=crf, pix_fmt="yuv420p")
-    arrays = _entry_arrays(entry)
+    arrays = entry_arrays(entry)
     arrays.pop("landmarks")
     arrays["landmarks_q"] = quantise_landmarks(entry.landmarks)
     buffer = io.BytesIO()

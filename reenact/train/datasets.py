@@ -21,8 +21,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from reenact.train.augment import NO_AUGMENT, Augment, augment_image, augment_landmarks
-from reenact.train.augment import draw_augment
+from reenact.landmarks.landmark_image import draw_landmark_image
+from reenact.train.augment import (
+    NO_AUGMENT,
+    Augment,
+    augment_image,
+    augment_landmarks,
+    draw_augment,
+)
 from reenact.train.cache import CacheEntry
 from reenact.train.flip import MIRROR_PERMUTATION, flip_image, flip_landmarks
 from reenact.train.pairs import FUSION_KINDS, FusionPairs, GeneratorPair, GeneratorPairs
@@ -123,8 +129,6 @@ class GeneratorDataset(Dataset):
     def item(self, pair: GeneratorPair, *, flipped: bool = False,
              aug: Augment = NO_AUGMENT) -> dict[str, torch.Tensor]:
         """The sample of one (entry, reference, truth) pair, optionally mirrored and augmented."""
-        from reenact.landmarks.landmark_image import draw_landmark_image  # noqa: PLC0415
-
         target = self.crops[pair.appearance_entry][pair.reference]
         real = self.crops[pair.entry][pair.truth]
         truth_landmarks = self.landmarks[pair.entry][pair.truth]

@@ -4,8 +4,8 @@ Mirroring an image maps a point at x to `size - x` (pixel centres sit at i + 0.5
 x * W), but it also turns the subject's left eye into a right eye: the mesh's point *indices* must
 be permuted too. `MIRROR_PERMUTATION[i]` is the point that lands where point i's mirror image is.
 
-Derived by `derive_mirror_permutation` from 42 real frontal neutral faces (the 15 Yale subjects'
-`normal` and `noglasses` stills and the first 3 frames of lp_d0, lp_d3, hdtf_aoc, hdtf_katiehill),
+Derived by `derive_mirror_permutation` from real frontal neutral faces (labelled neutral stills
+and the first frames of frontal clips),
 aligned at 256 with z centred: the mean face is mirrored (x -> 256 - x) and each point is matched
 to a mirrored point by a minimum-cost assignment (Hungarian, on the symmetric distance matrix),
 which gave an involution with 28 midline points fixed and 225 left/right pairs. Checked against

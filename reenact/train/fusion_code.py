@@ -4,14 +4,15 @@
         --out reenact/models/fusion.safetensors --check
 
 People as `reenact.train.fusion_data.load_people` groups them, the eval's and the validation
-people left out (`HELD_OUT`), each also mirrored. Every training face's deviation from its
+people left out (the splits file's `held_out`, `configs/splits/fusion.yaml`; `--splits` names
+another), each also mirrored. Every training face's deviation from its
 person's neutral, head pose undone, is resized per region onto the mean face; the decoder of the
 six expression features (with `--lift` also the smile's lift, `expressiveness.lift`) is the
 weighted least-squares fit of those deviations on their features
-(up to `--frames` frames a clip person; a labelled Yale still counts `--stills-weight` times),
+(up to `--frames` frames a clip person; a labelled still counts `--stills-weight` times),
 the `--k` directions are the principal directions of what the features leave unexplained. Then
 beta (the share of the unexplained part passed through) is the smallest of `BETAS` whose
-self-reenactment on the validation clips (live: the pose undone first, `fusion_validate.self_nme`)
+self-reenactment on the splits' validation clips (live: the pose undone first, `fusion_validate.self_nme`)
 is no worse than the training-free transfer's. Closed form: seconds on a CPU. `--check` prints
 `fusion_validate`'s measures for the training-free transfer and the written weights.
 """
@@ -19,19 +20,22 @@ is no worse than the training-free transfer's. Closed form: seconds on a CPU. `-
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from reenact.config import load_config
+from reenact.errors import InputError, ReenactError
 from reenact.fusion.coded import ARCH, NUM_FEATURES, CodeFusion, scale_deviation
 from reenact.fusion.transfer import TrainingFreeFusion
-from reenact.landmarks.expressiveness import lift as lift_of, relative
+from reenact.landmarks.expressiveness import lift as lift_of
+from reenact.landmarks.expressiveness import relative
 from reenact.landmarks.head_pose import undo_pose
-from reenact.train.neutral_basis import HELD_OUT, mirror
+from reenact.train.neutral_basis import mirror
+from reenact.train.splits import SPLITS_FILE, FusionSplits, read_splits
 
-VALIDATION = ("yale_12", "yale_13", "pcavs_00098", "lp_d8")
-VALIDATION_CLIPS = ("lp_d8", "pcavs_00098")
-TEST = ("lp_d9", "lp_d13", "hdtf_aoc", "pcavs_00010", "yale_14", "yale_15")
 BETAS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
 SIZE = 256  # the crop side the fitted fuser is scored at (the arrays are in unit coordinates)
 
@@ -45,7 +49,7 @@ def rows(people, mean_face: np.ndarray, *, frames: int = 120, stills_weight: flo
     features, deviations, weights = [], [], []
     for person in people:
         pick = np.arange(len(person.frames))
-        still = person.name.startswith("yale_")
+        still = person.stills
         if not still and len(pick) > frames:
             pick = np.sort(rng.choice(pick, frames, replace=False))
         neutral = np.asarray(person.neutral, np.float64)
@@ -75,14 +79,13 @@ def fit(people, *, k: int = 4, frames: int = 120, stills_weight: float = 10.0,
             "decoder": np.concatenate([by_feature, vt[:k]]).astype(np.float32)}
 
 
-def choose_beta(arrays: dict[str, np.ndarray], cache: str, clips=VALIDATION_CLIPS, *,
+def choose_beta(arrays: dict[str, np.ndarray], cache: str, clips=None, *,
                 lift: bool = False) -> tuple[float, dict[float, float], float]:
-    """(beta, live self-NME per beta tried, the training-free transfer's) on `clips`."""
-    from pathlib import Path  # noqa: PLC0415
-
-    from reenact.errors import InputError  # noqa: PLC0415
+    """(beta, live self-NME per beta tried, the training-free transfer's) on `clips` (default:
+    the splits file's validation clips)."""
     from reenact.train.fusion_validate import self_nme  # noqa: PLC0415
 
+    clips = read_splits().validation_clips if clips is None else clips
     if not any((Path(cache) / f"{c}.npz").exists() for c in clips):
         raise InputError(f"{cache}: none of the validation clips ({', '.join(clips)}) to "
                          "choose beta on; track them or pass --beta")
@@ -97,8 +100,6 @@ def choose_beta(arrays: dict[str, np.ndarray], cache: str, clips=VALIDATION_CLIP
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.errors import ReenactError  # noqa: PLC0415
-
     try:
         return _run(argv)
     except ReenactError as exc:  # a missing cache, validation clips or unwritable output
@@ -109,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="cache/landmarks")
+    parser.add_argument("--splits", type=Path, default=SPLITS_FILE,
+                        help="who is whom and who is held out (default: %(default)s)")
     parser.add_argument("--out", required=True, help="the .safetensors file to write")
     parser.add_argument("--k", type=int, default=4, help="directions beyond the six features")
     parser.add_argument("--frames", type=int, default=120, help="frames per clip person")
@@ -118,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="also decode the smile's lift (tried 2026-11-25, see the model card)")
     parser.add_argument("--check", action="store_true", help="score the held-out people")
     parser.add_argument("--prepared", default="",
-                        help="with --check: a reenact prepare cache of the Yale stills")
+                        help="with --check: a reenact prepare cache of the labelled stills")
     return parser
 
 
@@ -129,13 +132,15 @@ def _run(argv: list[str] | None) -> int:
     from reenact.train.fusion_data import cache_digest, load_people  # noqa: PLC0415
 
     args = _parser().parse_args(argv)
-    people, digest = load_people(args.cache), cache_digest(args.cache)
-    train = [p for p in people if p.name not in set(HELD_OUT)]
+    splits = read_splits(args.splits)
+    people, digest = load_people(args.cache, splits=splits), cache_digest(args.cache)
+    train = [p for p in people if p.name not in set(splits.held_out)]
     arrays = fit(train, k=args.k, frames=args.frames, stills_weight=args.stills_weight,
                  lift=args.lift)
     if args.beta is None:
-        beta, scores, bar = choose_beta(arrays, args.cache, lift=args.lift)
-        print(f"beta {beta}: live self NME on {', '.join(VALIDATION_CLIPS)} "
+        beta, scores, bar = choose_beta(arrays, args.cache, splits.validation_clips,
+                                        lift=args.lift)
+        print(f"beta {beta}: live self NME on {', '.join(splits.validation_clips)} "
               + ", ".join(f"{b}: {s:.5f}" for b, s in scores.items())
               + f" (training-free {bar:.5f})")
     else:
@@ -148,25 +153,23 @@ def _run(argv: list[str] | None) -> int:
     print(f"wrote {args.out}: {len(names)} people, {NUM_FEATURES + args.lift} features + "
           f"{args.k} directions, beta {beta}; landmark cache {digest}")
     if args.check:
-        _check(args.out, people, args.cache, args.prepared)
+        _check(args.out, people, args.cache, args.prepared, splits)
     return 0
 
 
-def _check(weights: str, people, cache: str, prepared: str) -> None:
+def _check(weights: str, people, cache: str, prepared: str, splits: FusionSplits) -> None:
     """Print the training-free transfer's and the fitted Phi's scores on the test and the
     validation people."""
-    import json  # noqa: PLC0415
-
-    from reenact.config import load_config  # noqa: PLC0415
-    from reenact.train.fusion_validate import SELF_CLIPS, report  # noqa: PLC0415
+    from reenact.train.fusion_validate import report  # noqa: PLC0415
 
     fitted = CodeFusion.from_weights(weights, load_config(None))  # as written: fp16
-    for group in (TEST, VALIDATION):
-        held = [p for p in people if p.name in group]
+    groups = (("test", splits.test, splits.self_clips, prepared),
+              ("validation", splits.validation, splits.validation_clips, ""))
+    for group, names, clips, stills_cache in groups:
+        held = [p for p in people if p.name in names]
         for name, fuser in (("training_free", TrainingFreeFusion()), ("phi", fitted)):
-            clips = SELF_CLIPS if group is TEST else VALIDATION_CLIPS
-            row = report(fuser.fuse, held, cache, prepared if group is TEST else "", clips)
-            print(f"{'test' if group is TEST else 'validation'} {name}", json.dumps(row))
+            row = report(fuser.fuse, held, cache, stills_cache, clips)
+            print(f"{group} {name}", json.dumps(row))
 
 
 if __name__ == "__main__":

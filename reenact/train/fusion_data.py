@@ -1,12 +1,14 @@
 """Landmark-only training data for the residual Phi (`reenact.nn.fusion_residual`).
 
 Reads the per-clip `.npz` files of `reenact.train.landmark_cache` (aligned 256-crop pixels) and
-groups them by *person*, since some people appear in several clips (`IDENTITY_GROUPS`). Each
+groups them by *person*, since some people appear in several clips (the splits file's
+`identity_groups`, `reenact.train.splits`). Each
 person gets a neutral: for a clip, the per-point median of its least expressive tenth of frames
-(`reenact.landmarks.expressiveness.expressiveness`); for a Yale subject, the median of their neutral
-stills. Three kinds of pairs (all in unit crop coordinates, `reenact.train.pairs.unit_landmarks`):
+(`reenact.landmarks.expressiveness.expressiveness`); for a labelled-stills subject, the median
+of their neutral stills. Three kinds of pairs (all in unit crop coordinates,
+`reenact.train.pairs.unit_landmarks`):
 
-    labelled  Yale: person A with expression e drives person B's neutral; J_o = B with e
+    labelled  stills: person A with expression e drives person B's neutral; J_o = B with e
     matched   clips: a frame of person A drives person B's neutral; J_o = B's frame whose
               expression features (over each face's region sizes) are nearest to A's
     unpaired  any frame of A drives B's neutral; no J_o (cycle and adversarial terms only)
@@ -23,48 +25,35 @@ import numpy as np
 from reenact.errors import InputError
 from reenact.landmarks.expressiveness import expressiveness, relative
 from reenact.train.pairs import unit_landmarks
+from reenact.train.splits import FusionSplits, read_splits
 
 SIZE = 256
 KINDS = ("labelled", "matched", "unpaired")
-YALE_NEUTRAL = ("normal", "noglasses", "centerlight")
-YALE_LABELS = ("normal", "happy", "sad", "sleepy", "surprised", "wink")
-IDENTITY_GROUPS = {  # clips of one person (../shared/media/SOURCES.md and a look at the frames)
-    "obama": ("styletalk_obama_clip1", "styletalk_obama_clip2", "styletalk_obama_clip3",
-              "sberswap_obama"),
-    "andrew_ng": ("styletalk_andrew_clip_1", "styletalk_andrew_clip_2"),
-    "feifei_li": ("styletalk_feifeili_clip1", "styletalk_feifeili_clip2_short",
-                  "styletalk_feifeili_clip3"),
-    "rdj": ("pcavs_741400104", "pcavs_741400163"),
-    "lp_d9": ("lp_d9", "lp_d12"),  # likely the same man (glasses); held out together
-}
+NEUTRAL_CONDITIONS = ("normal", "noglasses", "centerlight")
+STILL_LABELS = ("normal", "happy", "sad", "sleepy", "surprised", "wink")
 NEUTRAL_FRACTION = 0.1
 MATCH_MAX = 0.05  # largest mean feature distance (region-size units) of a matched pair
-
-
-def identity_of(stem: str) -> str:
-    """A clip's person: its group in IDENTITY_GROUPS, else the clip itself."""
-    for person, stems in IDENTITY_GROUPS.items():
-        if stem in stems:
-            return person
-    return stem
 
 
 @dataclass
 class Person:
     """One person's frames (F,478,3) unit coordinates, neutral (478,3), and per frame the
-    expression features over the region sizes (F,6); labels for labelled stills ("" else)."""
+    expression features over the region sizes (F,6); labels for labelled stills ("" else);
+    stills: whether they are a labelled-stills subject (else a clip person)."""
 
     name: str
     frames: np.ndarray
     neutral: np.ndarray
     scaled: np.ndarray
     labels: np.ndarray = field(default_factory=lambda: np.empty(0, str))
+    stills: bool = False
 
 
 def _person(name: str, frames_px: np.ndarray, neutral_px: np.ndarray, labels=None) -> Person:
     return Person(name, unit_landmarks(frames_px, SIZE), unit_landmarks(neutral_px, SIZE),
                   relative(frames_px, neutral_px),
-                  np.asarray(labels if labels is not None else [""] * len(frames_px)))
+                  np.asarray(labels if labels is not None else [""] * len(frames_px)),
+                  stills=labels is not None)
 
 
 def clip_neutral(frames_px: np.ndarray) -> np.ndarray:
@@ -74,7 +63,7 @@ def clip_neutral(frames_px: np.ndarray) -> np.ndarray:
     return np.median(frames_px[keep], axis=0).astype(np.float32)
 
 
-def _yale(path: Path, subjects: set[str] | None) -> list[Person]:
+def _stills_people(path: Path, subjects: set[str] | None, prefix: str) -> list[Person]:
     with np.load(path, allow_pickle=False) as data:
         landmarks, names = data["landmarks"], data["names"]
     people = []
@@ -83,12 +72,12 @@ def _yale(path: Path, subjects: set[str] | None) -> list[Person]:
         if np.isfinite(landmarks[i]).all():
             by_subject.setdefault(str(name).split("_")[0], []).append(i)
     for subject, rows in sorted(by_subject.items()):
-        ident = f"yale_{subject}"
+        ident = f"{prefix}{subject}"
         if subjects is not None and ident not in subjects:
             continue
         conditions = [str(names[i]).split("_", 1)[1].rsplit(".", 1)[0] for i in rows]
-        neutral_rows = [i for i, c in zip(rows, conditions) if c in YALE_NEUTRAL]
-        keep = [(i, c) for i, c in zip(rows, conditions) if c in YALE_LABELS]
+        neutral_rows = [i for i, c in zip(rows, conditions) if c in NEUTRAL_CONDITIONS]
+        keep = [(i, c) for i, c in zip(rows, conditions) if c in STILL_LABELS]
         if not neutral_rows or not keep:
             continue
         neutral = np.median(landmarks[neutral_rows], axis=0).astype(np.float32)
@@ -128,19 +117,24 @@ def cache_digest(cache: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_people(cache: str | Path, *, include=None, exclude=()) -> list[Person]:
-    """Every person in a landmark cache folder (`<clip>.npz`, `expressions.npz` for Yale).
+def load_people(cache: str | Path, *, include=None, exclude=(),
+                splits: FusionSplits | None = None) -> list[Person]:
+    """Every person in a landmark cache folder (`<clip>.npz`, and the splits' `stills_entry`
+    for the labelled stills).
 
-    include: person names to keep (None = all); exclude: person names to drop."""
+    include: person names to keep (None = all); exclude: person names to drop; splits: who is
+    whom (default: `configs/splits/fusion.yaml`)."""
+    splits = splits or read_splits()
     files = _landmark_files(cache)
     wanted = None if include is None else set(include)
     clips: dict[str, list[np.ndarray]] = {}
     people: list[Person] = []
     for path in files:
-        if path.stem == "expressions":
-            people += [p for p in _yale(path, wanted) if p.name not in exclude]
+        if path.stem == splits.stills_entry:
+            people += [p for p in _stills_people(path, wanted, splits.stills_prefix)
+                       if p.name not in exclude]
             continue
-        person = identity_of(path.stem)
+        person = splits.identity_of(path.stem)
         if person in exclude or (wanted is not None and person not in wanted):
             continue
         with np.load(path, allow_pickle=False) as data:
@@ -153,12 +147,13 @@ def load_people(cache: str | Path, *, include=None, exclude=()) -> list[Person]:
     return people
 
 
-def yale_pairs(people: list[Person]) -> list[tuple[Person, int, Person, int]]:
-    """Every (A, A's still, B, B's still) of two Yale people with the same label, A != B."""
-    yale = [p for p in people if p.name.startswith("yale_")]
+def numbered_pairs(people: list[Person]) -> list[tuple[Person, int, Person, int]]:
+    """Every (A, A's still, B, B's still) of two labelled-stills people with the same label,
+    A != B."""
+    stills = [p for p in people if p.stills]
     pairs = []
-    for a in yale:
-        for b in yale:
+    for a in stills:
+        for b in stills:
             if a is b:
                 continue
             for i, label in enumerate(a.labels):
@@ -171,8 +166,8 @@ class PairSampler:
 
     def __init__(self, people: list[Person], mix: tuple[float, float, float], seed: int) -> None:
         self.people = people
-        self.clips = [p for p in people if not p.name.startswith("yale_")]
-        self.labelled = yale_pairs(people)
+        self.clips = [p for p in people if not p.stills]
+        self.labelled = numbered_pairs(people)
         weights = np.array(mix, float) * [bool(self.labelled), len(self.clips) >= 2, 1.0]
         if weights.sum() <= 0 or len(people) < 2:
             raise InputError("fusion training needs two or more people")

@@ -31,14 +31,14 @@ import torch.nn.functional as F
 
 from reenact.config.schema import Config
 from reenact.engine.weights import save_module
-from reenact.landmarks.expressiveness import GAIN_REGIONS
 from reenact.fusion.transfer import TrainingFreeFusion
+from reenact.landmarks.expressiveness import GAIN_REGIONS
 from reenact.nn import losses
 from reenact.nn.fusion import LandmarkDiscriminator
 from reenact.nn.fusion_residual import ResidualFusion
 from reenact.train import checkpoints
-from reenact.train.fusion_data import PairSampler, load_people
-from reenact.train.fusion_validate import validate
+from reenact.train.fusion_data import PairSampler, Person, load_people
+from reenact.train.fusion_validate import Fuse, measure, px, training_free
 
 log = logging.getLogger(__name__)
 TASK = "fusion_residual"
@@ -76,6 +76,33 @@ def region_sizes(deviation: torch.Tensor) -> torch.Tensor:
     """(B,478,3) -> (B,4) mean xy length of the deviation per gain region."""
     return torch.stack([deviation[:, idx, :2].norm(dim=-1).mean(dim=1)
                         for idx in map(torch.as_tensor, GAIN_REGIONS.values())], dim=1)
+
+
+_PX_SHIFT = np.array([HALF, HALF, 0.0], np.float32)  # crop pixels -> unit coordinates
+
+
+def residual_fuser(phi) -> Fuse:
+    """The residual Phi (`reenact.nn.fusion_residual`) as a batched pixel fuser."""
+    free = TrainingFreeFusion()
+
+    def run(source, source_neutral, target):
+        unit = [torch.from_numpy((a - _PX_SHIFT) / np.float32(HALF))
+                for a in (source, source_neutral, target)]
+        scales = torch.from_numpy(point_scales(free, unit[1].numpy(), unit[2].numpy()))
+        with torch.no_grad():
+            return px(fuse(phi, *unit, scales).numpy())
+
+    return run
+
+
+def validate(phi, people: list[Person]) -> dict[str, Any]:
+    """The residual Phi and the training-free transfer on `people` (held out of training)."""
+    was_training = phi.training
+    phi.eval()
+    record = {"phi": measure(residual_fuser(phi), people),
+              "training_free": measure(training_free(), people)}
+    phi.train(was_training)
+    return record
 
 
 class ResidualFusionTrainer:

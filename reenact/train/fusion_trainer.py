@@ -22,12 +22,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from reenact.errors import InputError
+from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.nn import losses
 from reenact.nn.fusion import LandmarkDiscriminator, LandmarkFusionAE
 from reenact.train.datasets import FusionDataset
 from reenact.train.distributed import unwrap, wrap
-from reenact.train.trainer import Trainer
 from reenact.train.pairs import FUSION_KINDS, FusionPairs, LandmarkPair, Split
+from reenact.train.trainer import Trainer
+from reenact.train.visuals import fusion_grid
 
 VAL_PAIRS = 64  # validation pairs per paired kind
 IOD_UNIT = 0.5  # the aligned crop's inter-ocular distance (0.25 * size) in unit coordinates
@@ -67,7 +69,7 @@ class FusionTrainer(Trainer):
         }
         self.pairs = FusionPairs(split.train, t.fusion_mix)
         self._dataset = FusionDataset(self.pairs, seed=t.seed, flip=t.flip)
-        self.val_pairs = _validation_pairs(split, seed=t.seed)
+        self.val_pairs = validation_pairs(split, seed=t.seed)
 
     def networks(self) -> dict[str, nn.Module]:
         return {"fusion": self.phi, "fusion_disc": self.disc}
@@ -133,14 +135,12 @@ class FusionTrainer(Trainer):
                                device=self.device, identities=self.split.val_identities)
 
     def sample_grid(self, batch: dict[str, torch.Tensor]) -> np.ndarray | None:
-        from reenact.train.visuals import fusion_grid  # noqa: PLC0415
-
         with torch.no_grad():
             fused = self.phi.fuse(batch["source"][:4], batch["target"][:4])
         return fusion_grid(batch, fused, size=self.config.renderer.size)
 
 
-def _validation_pairs(split: Split, *, seed: int) -> list[LandmarkPair]:
+def validation_pairs(split: Split, *, seed: int) -> list[LandmarkPair]:
     """Fixed paired validation pairs (cross and same) of the held-out identities."""
     if not split.val:
         return []
@@ -156,7 +156,8 @@ def _validation_pairs(split: Split, *, seed: int) -> list[LandmarkPair]:
 _XY_SHIFT = np.array([1.0, 1.0, 0.0], np.float32)
 
 
-def _to_px(unit: np.ndarray, size: int) -> np.ndarray:
+def to_px(unit: np.ndarray, size: int) -> np.ndarray:
+    """Unit coordinates -> `size`-crop pixels (z unchanged)."""
     return (unit + _XY_SHIFT) * np.float32(size / 2.0)
 
 
@@ -175,8 +176,6 @@ def validate_fusion(phi: LandmarkFusionAE, pairs: list[LandmarkPair], *, size: i
     kind, for Phi as the paper applies it (L_t + Phi(L_s, L_t)), as the live loop does
     (L_t + Phi(L_s, L_t) - Phi(N_s, L_t)), and for two baselines: no change (L_t) and the
     training-free transfer (`reenact.fusion.transfer`)."""
-    from reenact.fusion.transfer import TrainingFreeFusion  # noqa: PLC0415
-
     was_training = phi.training
     phi.eval()
     free = TrainingFreeFusion()
@@ -192,7 +191,7 @@ def validate_fusion(phi: LandmarkFusionAE, pairs: list[LandmarkPair], *, size: i
             paper = phi.fuse(source, target).cpu().numpy()
             live = (target + phi(source, target) - phi(neutral, target)).cpu().numpy()
         baseline = np.stack([
-            _from_px(free.fuse(_to_px(p.source, size), _to_px(n, size), _to_px(p.target, size),
+            _from_px(free.fuse(to_px(p.source, size), to_px(n, size), to_px(p.target, size),
                                1.0), size)
             for p, n in zip(group, neutral.cpu().numpy())
         ])

@@ -3,7 +3,7 @@
 A fuser here is `fuse(source, source_neutral, target) -> J_gen`, batched: (B,478,3) aligned
 256-crop pixels in and out. Two measures, each for the fuser and the training-free transfer:
 
-- `nme`: labelled Yale pairs (A with expression e drives B's neutral; B with e is the truth):
+- `nme`: labelled stills pairs (A with expression e drives B's neutral; B with e is the truth):
   mean xy distance of J_gen to the truth over the inter-ocular distance (64 px).
 - `gain` / `r`: every clip person drives every other held-out person's neutral; the six
   expression features of J_gen relative to the target's neutral against the actor's relative to
@@ -13,20 +13,30 @@ A fuser here is `fuse(source, source_neutral, target) -> J_gen`, batched: (B,478
   `lift_gain` / `lift_r` the same of a smile's lift (`reenact.metrics.expression.smile_lift`,
   head pose undone), the eval's smile lift rows, over the pairs whose actor's corners moved.
 - `self_nme` (main only): self-reenactment on landmarks, each held-out clip driving its own
-  frame 0 (`self_nme`).
+  frame 0 (`self_nme`; the clips: the splits file's `self_clips`, `configs/splits/fusion.yaml`).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import torch
 
-from reenact.landmarks.expressiveness import relative
+from reenact.config import load_config
+from reenact.errors import ReenactError
+from reenact.fusion.network import NetworkFusion
 from reenact.fusion.transfer import TrainingFreeFusion
-from reenact.train.fusion_data import Person, yale_pairs
+from reenact.landmarks.expressiveness import relative
+from reenact.landmarks.head_pose import undo_pose
+from reenact.metrics.expression import smile_lift
+from reenact.train.cache import read_cache
+from reenact.train.fusion_data import Person, cache_digest, load_people, numbered_pairs
+from reenact.train.pairs import split_by_identity
+from reenact.train.splits import SPLITS_FILE, read_splits
 
 IOD_PX = 64.0
 SIZE = 256
@@ -51,27 +61,8 @@ def training_free() -> Fuse:
     return fuse
 
 
-def residual_fuser(phi) -> Fuse:
-    """The residual Phi (`reenact.nn.fusion_residual`) as a batched pixel fuser."""
-    from reenact.train.fusion_residual import fuse, point_scales  # noqa: PLC0415
-
-    free = TrainingFreeFusion()
-
-    def run(source, source_neutral, target):
-        unit = [torch.from_numpy((a - _SHIFT) / np.float32(HALF))
-                for a in (source, source_neutral, target)]
-        scales = torch.from_numpy(point_scales(free, unit[1].numpy(), unit[2].numpy()))
-        with torch.no_grad():
-            return px(fuse(phi, *unit, scales).numpy())
-
-    return run
-
-
-_SHIFT = np.array([HALF, HALF, 0.0], np.float32)
-
-
-def yale_nme(fuse: Fuse, people: list[Person]) -> float | None:
-    pairs = yale_pairs(people)
+def stills_nme(fuse: Fuse, people: list[Person]) -> float | None:
+    pairs = numbered_pairs(people)
     if not pairs:
         return None
     source = px(np.stack([a.frames[i] for a, i, _, _ in pairs]))
@@ -97,10 +88,8 @@ def carried(actor: np.ndarray, output: np.ndarray) -> tuple[list[float], list[fl
 
 def expression_carried(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
     """Every clip person of `people` driving every other person's neutral (see module doc)."""
-    from reenact.metrics.expression import smile_lift  # noqa: PLC0415
-
     slopes, rs, lift_gain, lift_r = [], [], [], []
-    for a in (p for p in people if not p.name.startswith("yale_")):
+    for a in (p for p in people if not p.stills):
         for b in (p for p in people if p is not a):
             src, src_n, tgt = px(a.frames), px(a.neutral), px(b.neutral)
             fused = fuse(src, np.repeat(src_n[None], len(src), 0), np.repeat(tgt[None], len(src), 0))
@@ -117,40 +106,26 @@ def expression_carried(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
 
 
 def measure(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
-    return {"nme": yale_nme(fuse, people), **expression_carried(fuse, people)}
-
-
-def validate(phi, people: list[Person]) -> dict[str, Any]:
-    """The residual Phi and the training-free transfer on `people` (held out of training)."""
-    was_training = phi.training
-    phi.eval()
-    record = {"phi": measure(residual_fuser(phi), people),
-              "training_free": measure(training_free(), people)}
-    phi.train(was_training)
-    return record
+    return {"nme": stills_nme(fuse, people), **expression_carried(fuse, people)}
 
 
 def old_protocol_nme(fuse_one, prepared: str) -> float:
-    """The previous model card's figure: the 64 fixed cross pairs of Yale 14 / 15 drawn by
-    `reenact.train.fusion_trainer` (seed 0) from a `reenact prepare` cache of the Yale stills."""
-    from reenact.train.cache import read_cache  # noqa: PLC0415
-    from reenact.train.fusion_trainer import _to_px, _validation_pairs  # noqa: PLC0415
-    from reenact.train.pairs import split_by_identity  # noqa: PLC0415
+    """The previous model card's figure: the 64 fixed cross pairs of the two held-out stills
+    subjects drawn by `reenact.train.fusion_trainer` (seed 0) from a `reenact prepare` cache of
+    the labelled stills."""
+    from reenact.train.fusion_trainer import to_px, validation_pairs  # noqa: PLC0415
 
     split = split_by_identity(read_cache(prepared), ["expressions_14", "expressions_15"], 0.2)
     errors = []
-    for p in (p for p in _validation_pairs(split, seed=0) if p.kind == "cross"):
-        fused = fuse_one(_to_px(p.source, SIZE), _to_px(p.source_neutral, SIZE),
-                         _to_px(p.target, SIZE), 1.0)
-        real = _to_px(p.real, SIZE)
+    for p in (p for p in validation_pairs(split, seed=0) if p.kind == "cross"):
+        fused = fuse_one(to_px(p.source, SIZE), to_px(p.source_neutral, SIZE),
+                         to_px(p.target, SIZE), 1.0)
+        real = to_px(p.real, SIZE)
         errors.append(np.linalg.norm(fused[:, :2] - real[:, :2], axis=1).mean() / IOD_PX)
     return float(np.mean(errors))
 
 
-SELF_CLIPS = ("lp_d9", "lp_d12", "lp_d13", "hdtf_aoc", "pcavs_00010")
-
-
-def self_nme(fuse_one, cache: str, clips=SELF_CLIPS, *, frames: int = 60,
+def self_nme(fuse_one, cache: str, clips=None, *, frames: int = 60,
              calibration: int = 10, live: bool = False) -> float:
     """Self-reenactment on landmarks: each clip's frame 0 is the target, the median of its first
     `calibration` frames the actor's neutral; mean NME (xy / IOD_PX) of J_gen against the real
@@ -158,11 +133,9 @@ def self_nme(fuse_one, cache: str, clips=SELF_CLIPS, *, frames: int = 60,
 
     live: as the live loop fuses with head motion on: each frame's head pose is undone against
     the neutral before fusion, and the truth is the frame in frame 0's pose (the head's own
-    motion is the head-motion stage's, not the fuser's)."""
-    from pathlib import Path  # noqa: PLC0415
-
-    from reenact.landmarks.head_pose import undo_pose  # noqa: PLC0415
-
+    motion is the head-motion stage's, not the fuser's). clips: default the splits file's
+    self_clips."""
+    clips = read_splits().self_clips if clips is None else clips
     errors = []
     for name in clips:
         path = Path(cache) / f"{name}.npz"
@@ -183,11 +156,11 @@ def self_nme(fuse_one, cache: str, clips=SELF_CLIPS, *, frames: int = 60,
 
 
 def report(fuse_one, people: list[Person], cache: str, prepared: str = "",
-           clips=SELF_CLIPS) -> dict[str, Any]:
+           clips=None) -> dict[str, Any]:
     """Every measure of this module for one fuser (`fuse_one(source, source_neutral,
     target_neutral, intensity) -> (478,3)`, crop pixels): `measure` on `people`, `self_nme`
     and its live form on `clips` of `cache`, and with `prepared` (a `reenact prepare` cache of the
-    Yale stills) the old card's 64-pair NME."""
+    labelled stills) the old card's 64-pair NME."""
     row = measure(lambda s, n, t: np.stack([fuse_one(*x, 1.0) for x in zip(s, n, t)]), people)
     row["self_nme"] = self_nme(fuse_one, cache, clips)
     row["self_nme_live"] = self_nme(fuse_one, cache, clips, live=True)
@@ -214,21 +187,25 @@ def fitted_on(weights: str, digest: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """`python -m reenact.train.fusion_validate [WEIGHTS...]`: the measures above on the test
     people, for the training-free transfer and each Phi weights file."""
-    import argparse  # noqa: PLC0415
-    import json  # noqa: PLC0415
+    try:
+        return _run(argv)
+    except ReenactError as exc:  # a missing cache or a malformed splits file
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
-    from reenact.config import load_config  # noqa: PLC0415
-    from reenact.fusion.network import NetworkFusion  # noqa: PLC0415
-    from reenact.train.fusion_data import cache_digest, load_people  # noqa: PLC0415
 
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="*")
     parser.add_argument("--cache", default="cache/landmarks")
-    parser.add_argument("--prepared", default="", help="reenact prepare cache of the Yale stills")
-    parser.add_argument("--people", nargs="+", default=["lp_d9", "lp_d13", "hdtf_aoc",
-                                                        "pcavs_00010", "yale_14", "yale_15"])
+    parser.add_argument("--prepared", default="", help="reenact prepare cache of the labelled stills")
+    parser.add_argument("--splits", type=Path, default=SPLITS_FILE,
+                        help="who is whom and who is tested (default: %(default)s)")
+    parser.add_argument("--people", nargs="+", default=None,
+                        help="people to score (default: the splits file's test people)")
     args = parser.parse_args(argv)
-    people = load_people(args.cache, include=args.people)
+    splits = read_splits(args.splits)
+    people = load_people(args.cache, include=args.people or splits.test, splits=splits)
     config = load_config(None)
     fusers = {"training_free": TrainingFreeFusion(),
               **{w: NetworkFusion.from_weights(w, config) for w in args.weights}}
@@ -236,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     for w in args.weights:
         print(fitted_on(w, digest), file=sys.stderr)
     for name, f in fusers.items():
-        print(name, json.dumps(report(f.fuse, people, args.cache, args.prepared)))
+        print(name, json.dumps(report(f.fuse, people, args.cache, args.prepared,
+                                      splits.self_clips)))
     return 0
 
 

@@ -32,7 +32,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from reenact.engine.weights import load_into
 from reenact.errors import ConfigError
+from reenact.metrics.image import l1, psnr, ssim
 from reenact.nn import detail_losses, losses
 from reenact.nn.local import LocalDiscriminators
 from reenact.nn.multiscale import MultiScaleDiscriminator
@@ -41,10 +43,16 @@ from reenact.nn.unet import UNetGenerator
 from reenact.train.averaging import WeightAverage
 from reenact.train.datasets import GeneratorDataset, generator_input, resize_entry, tensor_to_image
 from reenact.train.distributed import main_first, wrap
-from reenact.train.trainer import Trainer
-from reenact.train.pairs import GeneratorPair, GeneratorPairs, Split, omega_candidates
-from reenact.train.pairs import validation_pairs
 from reenact.train.pair_sampling import ExpressionPairs
+from reenact.train.pairs import (
+    GeneratorPair,
+    GeneratorPairs,
+    Split,
+    omega_candidates,
+    validation_pairs,
+)
+from reenact.train.trainer import Trainer
+from reenact.train.visuals import generator_grid
 from reenact.train.warps import WarpBank
 
 DISC_CONDITIONS = ("target", "input")
@@ -108,7 +116,6 @@ class GeneratorTrainer(Trainer):
                               "to 1-8 for renderer.variant=warp_guided")
         self.gen = UNetGenerator(ngf=r.ngf, size=r.size, variant=r.variant)
         if t.init_generator:  # a fresh run from earlier weights (a resume restores them anyway)
-            from reenact.engine.weights import load_into  # noqa: PLC0415
 
             load_into(self.gen, t.init_generator)
         self.gen = self.prepare_module(self.gen)
@@ -289,16 +296,12 @@ class GeneratorTrainer(Trainer):
                 "identities": self.split.val_identities, **record}
 
     def sample_grid(self, batch: dict[str, torch.Tensor]) -> np.ndarray | None:
-        from reenact.train.visuals import generator_grid  # noqa: PLC0415
-
         with torch.no_grad(), self.autocast():
             generated = self.final_network()(generator_input(batch)[:4])
         return generator_grid(batch, generated.float())
 
 
 def _scores(images: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, float]:
-    from reenact.metrics.image import l1, psnr, ssim  # noqa: PLC0415
-
     return {
         "ssim": float(np.mean([ssim(a, b) for a, b in zip(images, truths)])),
         "psnr": float(np.mean([min(psnr(a, b), PSNR_CAP) for a, b in zip(images, truths)])),

@@ -2,7 +2,7 @@
 
 An entry's identity is its clip stem (or `<folder>_<subject>` for stills) unless
 `train.identities` names a group: one string per person, `"NAME: entry entry ..."`, e.g.
-`"obama: styletalk_obama_clip1 styletalk_obama_clip2 sberswap_obama"`. Grouped entries share
+`"alex: interview_1 interview_2 speech"`. Grouped entries share
 the identity NAME, so that the validation split keeps a person out as a whole (holding out one
 of their clips holds out all of them) and cross-clip pairs of one person can be drawn.
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.config.schema import TrackerConfig
 from reenact.errors import InputError
 
 CROP_SIZE = 256
@@ -51,7 +52,6 @@ def track_clip(path: Path, *, stride: int, max_frames: int) -> dict[str, np.ndar
     """A clip's aligned landmarks of every `stride`-th frame, up to `max_frames` of them."""
     import av  # noqa: PLC0415
 
-    from reenact.config.schema import TrackerConfig  # noqa: PLC0415
     from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
 
     config = TrackerConfig()
@@ -74,7 +74,6 @@ def track_clip(path: Path, *, stride: int, max_frames: int) -> dict[str, np.ndar
 
 def track_stills(paths: list[Path]) -> dict[str, np.ndarray]:
     """Stills, each detected afresh (static mode)."""
-    from reenact.config.schema import TrackerConfig  # noqa: PLC0415
     from reenact.imageio import load_image  # noqa: PLC0415
     from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
 

@@ -4,11 +4,12 @@
         --out reenact/models/neutral_basis.safetensors
 
 People as `reenact.train.fusion_data.load_people` groups them (each clip person's neutral: the
-median of their least expressive tenth of frames; Yale: the neutral stills), each also mirrored.
-The expression directions come from up to `--frames` frames per person, each frame's head pose
-undone against its person's neutral; the labelled Yale stills (the strong expressions that
-talking clips rarely hold: a wide "O", a grin, shut eyes) count `--stills-weight` times. `--exclude` keeps people out (the eval's held-out ones by
-default), `--check` prints how close the estimate comes to the held-out people's own neutrals.
+median of their least expressive tenth of frames; labelled stills: the neutral ones), each also
+mirrored. The expression directions come from up to `--frames` frames per person, each frame's
+head pose undone against its person's neutral; the labelled stills (the strong expressions that
+talking clips rarely hold: a wide "O", a grin, shut eyes) count `--stills-weight` times.
+`--exclude` keeps people out (by default the splits file's `held_out`,
+`configs/splits/fusion.yaml`; `--splits` names another), `--check` prints how close the estimate comes to the held-out people's own neutrals.
 Closed form (two SVDs): seconds on a CPU.
 """
 
@@ -16,19 +17,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from reenact.fusion.target_neutral import (
-    UNIT_IOD, NeutralEstimate, fit_basis, to_pixels, to_unit,
+    UNIT_IOD,
+    NeutralEstimate,
+    fit_basis,
+    to_pixels,
+    to_unit,
 )
+from reenact.errors import ReenactError
+from reenact.landmarks.expressiveness import expressiveness
 from reenact.landmarks.head_pose import undo_pose
 from reenact.train.flip import MIRROR_PERMUTATION
+from reenact.train.splits import SPLITS_FILE, read_splits
 
-# reenact eval's clips and portraits and the fusion test people (configs/eval.yaml,
-# configs/train_fusion_residual.yaml); lp_d19 is the person of the portrait lp_drv_d19
-HELD_OUT = ("lp_d9", "lp_d13", "hdtf_aoc", "pcavs_00010", "yale_14", "yale_15", "lp_d19",
-            "lp_d8", "pcavs_00098")
 
 
 def mirror(unit: np.ndarray) -> np.ndarray:
@@ -41,11 +46,11 @@ def mirror(unit: np.ndarray) -> np.ndarray:
 def samples(people, frames: int, *, stills_weight: int = 1,
             seed: int = 0) -> tuple[list, list]:
     """(neutrals, deviations) of `fit_basis` from `fusion_data.Person`s, mirrors included; a
-    labelled still (Yale) counts `stills_weight` times among the deviations."""
+    labelled still counts `stills_weight` times among the deviations."""
     rng = np.random.default_rng(seed)
     neutrals, deviations = [], []
     for person in people:
-        repeat = stills_weight if person.name.startswith("yale_") else 1
+        repeat = stills_weight if person.stills else 1
         neutral = np.asarray(person.neutral, np.float64)
         neutrals += [neutral, mirror(neutral)]
         pick = rng.choice(len(person.frames), min(frames, len(person.frames)), replace=False)
@@ -59,8 +64,6 @@ def check(estimate: NeutralEstimate, people) -> list[tuple[str, float, float, fl
     """Per held-out person: (name, picture error, estimate error) on their least expressive
     tenth of frames and on their most expressive quarter; error: mean point distance to the
     person's neutral (both poses undone) over the inter-ocular distance (0.5 unit)."""
-    from reenact.landmarks.expressiveness import expressiveness  # noqa: PLC0415
-
     def error(face, neutral):
         return float(np.linalg.norm((undo_pose(face, neutral)[0] - neutral)[:, :2], axis=1)
                      .mean() / UNIT_IOD)
@@ -85,22 +88,36 @@ def _estimate_unit(estimate: NeutralEstimate, unit: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except ReenactError as exc:  # a missing cache or a malformed splits file
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(argv: list[str] | None) -> int:
+    import torch  # noqa: PLC0415
+
     from reenact.engine.weights import save_weights  # noqa: PLC0415
     from reenact.train.fusion_data import load_people  # noqa: PLC0415
-
-    import torch  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="cache/landmarks")
     parser.add_argument("--out", required=True, help="the .safetensors file to write")
-    parser.add_argument("--exclude", nargs="*", default=list(HELD_OUT))
+    parser.add_argument("--splits", type=Path, default=SPLITS_FILE,
+                        help="who is whom and who is held out (default: %(default)s)")
+    parser.add_argument("--exclude", nargs="*", default=None,
+                        help="people to keep out (default: the splits file's held_out)")
     parser.add_argument("--frames", type=int, default=150, help="frames per person")
     parser.add_argument("--identity-k", type=int, default=60)
     parser.add_argument("--expression-k", type=int, default=16)
     parser.add_argument("--stills-weight", type=int, default=30)
     parser.add_argument("--check", action="store_true", help="score the held-out people")
     args = parser.parse_args(argv)
-    people = load_people(args.cache)
+    splits = read_splits(args.splits)
+    if args.exclude is None:
+        args.exclude = list(splits.held_out)
+    people = load_people(args.cache, splits=splits)
     train = [p for p in people if p.name not in set(args.exclude)]
     arrays = fit_basis(*samples(train, args.frames, stills_weight=args.stills_weight),
                        identity_k=args.identity_k,

@@ -25,7 +25,7 @@ import numpy as np
 
 from reenact.errors import ConfigError, InputError
 from reenact.train.cache import CacheEntry
-from reenact.train.sources import NEUTRAL_VARIANTS
+from reenact.train.sources import neutral_variants
 
 FUSION_KINDS = ("cross", "same", "unpaired")
 Frame = tuple[int, int]  # (entry index, frame index)
@@ -122,7 +122,7 @@ class FusionPairs:
     def _index_entry(self, i: int, entry: CacheEntry) -> None:
         ident = entry.identity
         valid = entry.valid
-        neutral = (entry.expression == "neutral") | np.isin(entry.variant, list(NEUTRAL_VARIANTS))
+        neutral = (entry.expression == "neutral") | np.isin(entry.variant, list(neutral_variants()))
         frames = [int(j) for j in np.flatnonzero(neutral & valid)]
         if entry.kind != "images" and entry.reference >= 0:
             frames.append(entry.reference)

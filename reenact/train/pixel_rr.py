@@ -2,7 +2,7 @@
 
 Pairs come from a prepared cache (`reenact prepare`, aligned crops + landmarks):
 
-- Yale-layout stills: (NN_normal, NN_<condition>) of every subject not in `pixel_rr.holdout`,
+- labelled stills: (NN_normal, NN_<condition>) of every subject not in `pixel_rr.holdout`,
   condition by class (smile: happy, surprise: surprised, sad: sad, wink: wink);
 - clips: per clip, its calmest frame (`least_expressive_neutral`) against the `clip_frames`
   frames that show the class best by expression features, if their score passes `min_score` and
@@ -22,9 +22,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from reenact.atomic import write_json
 from reenact.errors import InputError
+from reenact.fusion.preset_record import least_expressive_neutral, rank_frames
+from reenact.landmarks.expression import feature_deltas
+from reenact.render.pixel_rr import fit_pixel_rr, save_pixel_rr
+from reenact.train.cache import is_cache, read_cache
+from reenact.train.flip import flip_image
 
-YALE_CONDITIONS = {"smile": "happy", "surprise": "surprised", "sad": "sad", "wink": "wink"}
+STILL_CONDITIONS = {"smile": "happy", "surprise": "surprised", "sad": "sad", "wink": "wink"}
 MIN_GAP = 5  # frames of one clip used for one class are at least this far apart
 
 
@@ -43,14 +49,11 @@ def luma(crop: np.ndarray) -> np.ndarray:
 
 
 def is_held_out(identity: str, holdout: tuple[str, ...]) -> bool:
-    """Yale identities look like 'expressions_14': held out when the last part is listed."""
+    """Stills identities look like 'expressions_NN': held out when the last part is listed."""
     return identity in holdout or identity.rsplit("_", 1)[-1] in holdout
 
 
 def _add(pairs: PairSet, neutral_crop, expr_crop, n_lm, e_lm, cls: str, source: str) -> None:
-    from reenact.landmarks.expression import feature_deltas
-    from reenact.train.flip import flip_image
-
     a, b = luma(neutral_crop), luma(expr_crop)
     flipped = (flip_image(a), flip_image(b))
     if cls == "wink":
@@ -74,7 +77,7 @@ def _still_pairs(entry, classes, holdout, out: dict[str, PairSet]) -> None:
     crops = entry.load_crops()
     n = labels.index("neutral")
     for cls in classes:
-        condition = YALE_CONDITIONS.get(cls)
+        condition = STILL_CONDITIONS.get(cls)
         if condition in labels and entry.valid[labels.index(condition)] and entry.valid[n]:
             i = labels.index(condition)
             _add(out[cls], crops[n], crops[i], entry.landmarks[n], entry.landmarks[i], cls,
@@ -82,8 +85,6 @@ def _still_pairs(entry, classes, holdout, out: dict[str, PairSet]) -> None:
 
 
 def _clip_pairs(entry, classes, settings, out: dict[str, PairSet]) -> None:
-    from reenact.fusion.preset_record import least_expressive_neutral, rank_frames
-
     valid = entry.valid_indices
     faces = entry.landmarks[valid]
     neutral = least_expressive_neutral(faces)
@@ -107,8 +108,6 @@ def _clip_pairs(entry, classes, settings, out: dict[str, PairSet]) -> None:
 
 def collect_pairs(cache: Path, settings) -> dict[str, PairSet]:
     """Every class's pairs from the prepared cache at `cache` (see the module docstring)."""
-    from reenact.train.cache import is_cache, read_cache
-
     if not is_cache(cache):
         raise InputError(f"{cache}: not a prepared cache; run `reenact prepare CLIPS STILLS "
                          f"--out {cache}` first")
@@ -124,9 +123,6 @@ def collect_pairs(cache: Path, settings) -> dict[str, PairSet]:
 def train_pixel_rr(cache: Path, settings, out_dir: Path, size: int) -> dict:
     """Fit and save one model per class into `out_dir`; returns the summary (also written as
     `out_dir/pixel_rr.json`)."""
-    from reenact.atomic import write_json
-    from reenact.render.pixel_rr import fit_pixel_rr, save_pixel_rr
-
     start = time.perf_counter()
     pairs = collect_pairs(cache, settings)
     gathered = time.perf_counter()

@@ -23,10 +23,19 @@ import numpy as np
 
 from reenact.config.schema import Config
 from reenact.errors import InputError
-from reenact.video import DEFAULT_FPS, clip_fps
-from reenact.train.cache import CACHE_VERSION, CROPS_FORMATS, CacheEntry, read_entry, write_entry
-from reenact.train.cache import write_index
-from reenact.train.sources import NEUTRAL_VARIANTS, InputItem, discover
+from reenact.imageio import load_image
+from reenact.landmarks.align import compute_alignment
+from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
+from reenact.train.cache import (
+    CACHE_VERSION,
+    CROPS_FORMATS,
+    CacheEntry,
+    read_entry,
+    write_entry,
+    write_index,
+)
+from reenact.train.sources import InputItem, discover, neutral_variants
+from reenact.video import DEFAULT_FPS, VideoReader, clip_fps, read_frames
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +58,11 @@ class _Tracked:
 def read_still(path: Path) -> np.ndarray:
     """A still as (H,W,3) uint8 RGB (`reenact.imageio`, which also reads the GIF data that some
     data sets store under a .png name)."""
-    from reenact.imageio import load_image  # noqa: PLC0415
-
     return load_image(path)
 
 
 def _clip_frames(path: Path, stride: int, max_frames: int) -> Iterator[tuple[int, str, np.ndarray]]:
     """Every `stride`-th frame of a clip (upright, `reenact.video`), at most `max_frames`."""
-    from reenact.video import read_frames  # noqa: PLC0415
-
     kept = 0
     for index, image in enumerate(read_frames(path)):
         if index % stride:
@@ -78,16 +83,11 @@ def _item_frames(item: InputItem, stride: int, max_frames: int):
 
 
 def _face_ok(landmarks: np.ndarray | None, max_yaw_deg: float) -> bool:
-    from reenact.landmarks.tracker import head_yaw_deg  # noqa: PLC0415
-
     return landmarks is not None and abs(head_yaw_deg(landmarks)) <= max_yaw_deg
 
 
 def track_item(item: InputItem, config: Config, size: int, bar=None) -> _Tracked:
     """Track, align and crop every kept frame of `item` at crop side `size`."""
-    from reenact.landmarks.align import compute_alignment  # noqa: PLC0415
-    from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
-
     train = config.train
     fps = clip_fps(item.paths[0]) if item.kind == "clip" else DEFAULT_FPS
     out = _Tracked([], [], [], [], [], [], fps)
@@ -122,7 +122,7 @@ def neutral_reference(entry_landmarks: np.ndarray, valid: np.ndarray, labels: np
     if not len(good):
         return -1
     if kind == "images":
-        for wanted in (labels == "neutral", np.isin(variants, list(NEUTRAL_VARIANTS))):
+        for wanted in (labels == "neutral", np.isin(variants, list(neutral_variants()))):
             hits = np.flatnonzero(wanted & valid)
             if len(hits):
                 return int(hits[0])
@@ -182,7 +182,6 @@ def _expected_frames(item: InputItem, config: Config) -> int:
         return len(item.paths)
     frames = len(item.paths)
     if item.kind == "clip":
-        from reenact.video import VideoReader  # noqa: PLC0415
 
         try:
             with VideoReader(item.paths[0]) as reader:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from reenact.atomic import write_atomic
+from reenact.config import dump_config
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ class RunLogger:
 
     def write_config(self, config: Any) -> None:
         if self.enabled:
-            from reenact.config import dump_config  # noqa: PLC0415
 
             dump_config(config, self.out_dir / "config.yaml")
 

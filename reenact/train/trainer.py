@@ -29,10 +29,13 @@ from torch.utils.data import DataLoader, Dataset
 from reenact.config.schema import Config
 from reenact.engine.weights import load_weights, save_weights
 from reenact.errors import ConfigError
+from reenact.nn.common import num_parameters
 from reenact.train import checkpoints
 from reenact.train.cache import CacheEntry, is_cache, read_cache
 from reenact.train.distributed import DistInfo, barrier, init_distributed, mean_over_ranks
+from reenact.train.identities import assign_identities
 from reenact.train.pairs import Split, split_by_identity
+from reenact.train.prepare import prepare
 from reenact.train.runlog import RunLogger
 from reenact.train.sampler import StepBatchSampler
 
@@ -57,8 +60,6 @@ class TrainResult:
 def load_entries(config: Config, info: DistInfo, progress: bool) -> list[CacheEntry]:
     """The cache entries of `train.data`: prepared caches are read; other inputs are prepared
     into `train.cache` first (by rank 0, the others wait)."""
-    from reenact.train.prepare import prepare  # noqa: PLC0415
-
     data = list(config.train.data)
     if not data:
         raise ConfigError("train.data is empty: set it to clips, image folders or a prepared "
@@ -71,7 +72,6 @@ def load_entries(config: Config, info: DistInfo, progress: bool) -> list[CacheEn
     entries = [e for c in caches for e in read_cache(Path(c))]
     if raw:
         entries += read_cache(Path(config.train.cache))
-    from reenact.train.identities import assign_identities  # noqa: PLC0415
 
     return assign_identities(entries, config.train.identities)
 
@@ -323,8 +323,6 @@ class Trainer:
         return result
 
     def parameter_counts(self) -> dict[str, int]:
-        from reenact.nn.common import num_parameters  # noqa: PLC0415
-
         return {name: num_parameters(net) for name, net in self.networks().items()}
 
 

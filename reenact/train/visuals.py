@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.train.datasets import tensor_to_image
 from reenact.train.runlog import image_grid
 
@@ -28,8 +29,6 @@ def generator_grid(batch: dict[str, torch.Tensor], generated: torch.Tensor) -> n
 
 
 def _landmark_tile(unit: torch.Tensor, size: int, blank: bool = False) -> np.ndarray:
-    from reenact.landmarks.landmark_image import draw_landmark_image  # noqa: PLC0415
-
     if blank:
         return np.zeros((size, size, 3), np.uint8)
     pixels = (unit.detach().float().cpu().numpy() + np.array([1, 1, 0], np.float32)) * (size / 2)

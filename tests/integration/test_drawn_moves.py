@@ -152,7 +152,7 @@ def test_a_grinning_targets_moves_start_from_its_rest(portraits_dir):
     taken out: the mouth 1/1.31 as wide), so the eval's sweep (`sweep_moves`) draws its moves
     from there and reads them against it: a smile drawn from the rest reads a mouth about as
     much narrower than the same smile drawn from the picture's grin."""
-    from reenact.eval.cross_reenact import retrack_output
+    from reenact.eval.drive import retrack_output
     from reenact.eval.move_sweep import sweep_moves
     from reenact.landmarks.expressiveness import features, relative
     from reenact.pipeline.target import prepare_target

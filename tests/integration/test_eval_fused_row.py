@@ -14,7 +14,7 @@ import pytest
 
 from reenact.eval.clips import TrackedClip
 from reenact.eval.carried_rows import fused_carried
-from reenact.eval.cross_reenact import DriveResult
+from reenact.eval.drive import DriveResult
 from tests.helpers import aligned_actor
 
 

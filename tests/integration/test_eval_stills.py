@@ -12,7 +12,7 @@ import yaml
 
 from reenact.config import load_config
 from reenact.errors import InputError
-from reenact.eval.stills import find_stills
+from reenact.eval.still_sets import find_stills
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -107,12 +107,13 @@ def test_at_rest_sees_a_target_that_keeps_its_expression(media_dir: Path):
     """The at-rest measure fails a target fused from its picture's own landmarks: the warp then
     shows the picture's gape and grin unchanged, scoring exactly as the unchanged still."""
     from reenact.eval.renderers import build_eval_renderers
-    from reenact.eval.stills import AlignedStills, _rest
+    from reenact.eval.still_sets import AlignedStills
+    from reenact.eval.stills import rest_scores
 
     config = load_config(None, ["fusion.target_neutral=picture"])
     (still,) = find_stills(media_dir / "expressions", ("15",))
     renderers = [r for r in build_eval_renderers(config, []) if r.name in ("identity", "warp")]
-    rest = _rest(still, renderers, AlignedStills(config))
+    rest = rest_scores(still, renderers, AlignedStills(config))
     for condition in ("surprised", "happy"):
         kept, unchanged = rest["warp"][condition], rest["identity"][condition]
         assert abs(kept["ssim_mouth"] - unchanged["ssim_mouth"]) < 0.005, condition
@@ -124,21 +125,22 @@ def test_each_still_is_tracked_and_aligned_once_per_run(media_dir: Path, tmp_pat
     each still (they used to track the neutral still three times and each expression twice)."""
     from collections import Counter
 
+    import reenact.eval.still_sets as still_sets
     import reenact.eval.stills as stills
     from reenact.eval.renderers import build_eval_renderers
 
     calls: Counter = Counter()
-    real = stills._aligned
+    real = still_sets.aligned_still
 
     def counted(path, config):
         calls[path] += 1
         return real(path, config)
 
-    monkeypatch.setattr(stills, "_aligned", counted)
+    monkeypatch.setattr(still_sets, "aligned_still", counted)
     config = load_config(None, ["stream.creases=1", f"eval.out_dir={tmp_path}"])
     sets = find_stills(media_dir / "expressions", ("14", "15"))
     renderers = [r for r in build_eval_renderers(config, []) if r.name in ("identity", "warp")]
-    _, rest, _, read = stills._every_subject(sets, renderers, renderers, config)
+    _, rest, _, read = stills.score_every_subject(sets, renderers, renderers, config)
     assert set(rest) == {"14", "15"} and "warp + boost + creases" in read["14"]["drawn"]
     every = {s.neutral for s in sets} | {p for s in sets for p in s.expressions.values()}
     assert set(calls) == every

@@ -21,7 +21,7 @@ from reenact.config import load_config
 from reenact.errors import ConfigError
 from reenact.eval.background import background_change, head_reach
 from reenact.eval.clips import iter_frames, track_clip
-from reenact.eval.cross_reenact import carried_sample
+from reenact.eval.drive import carried_sample
 from reenact.landmarks.tracker import FaceTracker
 from reenact.metrics.head import head_step_excess, largest_step
 from tests.helpers import reenactor
@@ -91,7 +91,8 @@ def test_background_change_is_zero_for_the_pipeline_and_sees_a_4_px_shift(
 
 
 def test_carried_measures_use_frames_past_the_window(clips_dir: Path, portraits_dir: Path):
-    from reenact.eval.cross_reenact import evaluate_cross, make_probe
+    from reenact.eval.cross_reenact import evaluate_cross
+    from reenact.eval.drive import make_probe
     from reenact.eval.identity import IdentityEmbedder
     from reenact.eval.renderers import build_eval_renderers
     from reenact.eval.viewer import CARRIED_KEYS

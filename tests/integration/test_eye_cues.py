@@ -18,13 +18,13 @@ from reenact.landmarks.head_pose import EYE_RINGS
 from reenact.landmarks.tracker import FaceTracker
 from reenact.render.warp import WarpRenderer
 from reenact.tools.eye_cues import REGIONS, ROWS, cues, paste_weight
-from reenact.tools.render_carry import yale_subjects
+from reenact.tools.render_carry import subject_stills
 
 
 @pytest.fixture(scope="module")
 def setup(media_dir):
     config = load_config(None)
-    subjects = yale_subjects(media_dir / "expressions", ["02", "03", "05"], config)
+    subjects = subject_stills(media_dir / "expressions", ["02", "03", "05"], config)
     with FaceTracker(config.tracker, static=True) as tracker:
         yield config, subjects, tracker
 

@@ -110,7 +110,7 @@ def test_the_yawns_closing_is_read_back(yawn):
     """The eval's "jaw closing" on lp_drv_d19 (`reenact eval -c eval`: 0.27 warp without the
     bands in stop 80, 0.85 with them): the same moves, the eval's re-tracker."""
     from reenact.eval.carried_rows import output_neutral
-    from reenact.eval.cross_reenact import retrack_output
+    from reenact.eval.drive import retrack_output
 
     config, target = yawn
     moves = {"jaw": ((0,), (-0.1, -0.05))}

@@ -11,7 +11,8 @@ import pytest
 
 from reenact.config import load_config
 from reenact.eval.renderers import EvalRenderer, build_eval_renderers
-from reenact.eval.stills import AlignedStills, _subject, find_stills
+from reenact.eval.still_sets import AlignedStills, find_stills
+from reenact.eval.stills import score_subject
 from reenact.eval.stills_read import StillReader, creases_rows, read_summary
 from reenact.landmarks.tracker import FaceTracker
 
@@ -46,7 +47,7 @@ def read_back(media_dir: Path) -> dict:
     with FaceTracker(config.tracker, static=True) as tracker:
         reader = StillReader(tracker, config)
         for still in sets:
-            read[still.subject] = _subject(still, renderers, aligned, reader)[2].to_json()
+            read[still.subject] = score_subject(still, renderers, aligned, reader)[2].to_json()
         creases_rows(sets, renderers, aligned, reader, read)
         off, untouched = load_config(None, ["stream.creases=0"]), {}
         creases_rows(sets, renderers, AlignedStills(off), StillReader(tracker, off), untouched)
@@ -91,17 +92,17 @@ def brow_remap_error(media_dir: Path, subjects=("14", "15")) -> tuple[float, flo
     still of `subjects` driving its neutral still."""
     import cv2
 
-    from reenact.eval.stills import _aligned
+    from reenact.eval.still_sets import aligned_still
     from reenact.render.warp import WarpRenderer
 
     config = load_config(None, [])
     errors, missed = [], []
     for still in find_stills(media_dir / "expressions", subjects):
-        crop, neutral = _aligned(still.neutral, config)
+        crop, neutral = aligned_still(still.neutral, config)
         warp = WarpRenderer(size=config.renderer.size)
         warp.set_target(crop, neutral)
         for path in still.expressions.values():
-            asked = warp.follow(_aligned(path, config)[1])
+            asked = warp.follow(aligned_still(path, config)[1])
             warp.backward_map(asked)
             points = asked[BROWS, :2].reshape(-1, 1, 2).astype(np.float32)
             source = np.stack([cv2.remap(warp._map[..., k], points[..., 0], points[..., 1],

@@ -16,11 +16,11 @@ SIZE = 256
 
 @pytest.fixture(scope="module")
 def faces(media_dir: Path) -> dict:
-    from reenact.eval.stills import _aligned
+    from reenact.eval.still_sets import aligned_still
 
     config = load_config(None, [])
     folder = media_dir / "expressions"
-    return {name: _aligned(folder / f"{name}.png", config)
+    return {name: aligned_still(folder / f"{name}.png", config)
             for name in ("03_normal", "12_normal", "12_surprised")}
 
 

@@ -112,12 +112,12 @@ def test_phi_beats_the_transfer_on_people_it_never_saw(phi, aligned_still, media
 
 def test_the_shipped_phi_never_saw_the_held_out_people():
     from reenact.engine.weights import load_weights
-    from reenact.train.neutral_basis import HELD_OUT
+    from reenact.train.splits import read_splits
 
     _, meta = load_weights(shipped_weights("fusion"))
     assert meta["arch"] == "fusion_code"
     trained_on = set(meta["trained_on"].split())
-    assert len(trained_on) > 50 and not trained_on & set(HELD_OUT)
+    assert len(trained_on) > 50 and not trained_on & set(read_splits().held_out)
 
 
 def test_a_lift_code_carries_the_corners_rise(faces):
