@@ -34,7 +34,7 @@ class ImageSource(BaseSource):
         """`source.path`; `source.width` / `height` (0 = native, one side keeps the aspect);
         `source.fps` (0 = 30); `source.realtime`: paced like a camera."""
 
-        path: str = ""
+        path: str = ""  # the picture, repeated as an endless stream (`image:PATH`)
         width: Count = 0
         height: Count = 0
         fps: NonNegative = 0.0

@@ -29,12 +29,12 @@ class VideoSource(BaseSource):
         """`source.path`; `source.loop`; `source.width` / `height` (0 = displayed size, one
         side keeps the aspect); `source.on_decode_error`; `source.realtime`."""
 
-        path: str = ""
-        loop: bool = False
+        path: str = ""  # the video file (`video:PATH`)
+        loop: bool = False  # seek back to the start at the end, for ever
         width: Count = 0
         height: Count = 0
-        on_decode_error: DecodeErrorMode = "error"
-        realtime: bool = False
+        on_decode_error: DecodeErrorMode = "error"  # a file cut short: an error, or the end
+        realtime: bool = False  # paced to the wall clock, late frames dropped, like a camera
 
     def __init__(self, config: Options) -> None:
         super().__init__()

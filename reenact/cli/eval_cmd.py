@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "report.json, report.md, report.html (one page: tables, plots, strips), plots/ and "
         "strips/ (PNG) and config.yaml into --out. Defaults come from configs/eval.yaml, whose "
         "paths (../shared/media/...) are relative to the repository root.",
-        epilog="example: reenact eval --clips lp_d9.mp4 hdtf_aoc.mp4 --portraits face.jpg "
+        epilog="example: reenact eval --clips talk.mp4 smile.mp4 --portraits face.jpg "
         "--generator runs/generator/generator.safetensors --max-frames 60",
     )
     e.add_argument("--clips", nargs="+", metavar="VIDEO", help="driving / held-out clips")
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", metavar="DIR", help="report folder (default eval.out_dir)")
     e.add_argument("--no-progress", action="store_true", help="no progress bars")
     e.add_argument("--stills", metavar="DIR", help="instead of clips: the posed-expression "
-                   "protocol on DIR (Yale layout NN_<condition>.png; NN_normal.png is the "
+                   "protocol on DIR (numbered stills NN_<condition>.png; NN_normal.png is the "
                    "neutral target; subjects eval.stills_subjects, default 14 and 15, kept out "
                    "of training); writes stills.json, stills.md, stills.html")
     add_config_options(e, preset="eval")

@@ -47,7 +47,8 @@ def _add_record(verbs: argparse._SubParsersAction) -> None:
     record.add_argument("--exclude", default="", metavar="IDS",
                         help="stills: subjects left out (default pixel_rr.holdout)")
     record.add_argument("--seconds", type=float, default=3.0, help="webcam: hold time")
-    record.add_argument("--out", metavar="DIR", help="folder (default presets.folder)")
+    record.add_argument("--out", metavar="DIR",
+                        help="folder (default presets.folder, else `reenact paths`' presets)")
     add_config_options(record)
     record.set_defaults(handler=cmd_record)
 
@@ -87,11 +88,11 @@ def _config(args: argparse.Namespace):
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from reenact.fusion.presets import load_preset, preset_files
+    from reenact.fusion.presets import load_preset, preset_files, user_presets_folder
 
     config = _config(args)
     keys = {name: i + 1 for i, name in enumerate(config.presets.keys)}
-    files = preset_files(config.presets.folder)
+    files = preset_files(user_presets_folder(config.presets.folder))
     if not files:
         print("no presets found")
         return 0
@@ -133,8 +134,8 @@ def _record(args: argparse.Namespace, config, size: int):
         from reenact.train.flip import flip_landmarks
 
         exclude = tuple(x for x in args.exclude.split(",") if x) or config.pixel_rr.holdout
-        return rec.from_yale(Path(parts[0]), parts[1], config, size, exclude=exclude,
-                             mirror=flip_landmarks)
+        return rec.from_numbered(Path(parts[0]), parts[1], config, size, exclude=exclude,
+                                 mirror=flip_landmarks)
     from reenact.config import replace
     from reenact.plugin_api import SOURCE_GROUP, load_plugin
 
@@ -144,7 +145,7 @@ def _record(args: argparse.Namespace, config, size: int):
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from reenact.fusion.presets import check_name, make_preset, save_preset
+    from reenact.fusion.presets import check_name, make_preset, save_preset, user_presets_folder
 
     config = _config(args)
     check_name(args.name)
@@ -156,7 +157,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     preset = make_preset(args.name, recording.neutral, recording.expression, size,
                          source=recording.source, expression_class=cls, regions=regions,
                          extra=recording.extra)
-    path = save_preset(preset, args.out or config.presets.folder)
+    path = save_preset(preset, args.out or user_presets_folder(config.presets.folder))
     print(f"recorded preset {args.name} from {recording.source} -> {path}")
     return 0
 
@@ -179,11 +180,11 @@ def cmd_find(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from reenact.fusion.presets import load_library
+    from reenact.fusion.presets import load_library, user_presets_folder
     from reenact.tools.preset_preview import preset_strip
 
     config = _config(args)
-    library = load_library(config.presets.folder)
+    library = load_library(user_presets_folder(config.presets.folder))
     if args.name not in library:
         raise InputError(f"preset '{args.name}' not found; `reenact preset list` shows them")
     path = preset_strip(library[args.name], args.target, config, args.renderer, Path(args.out))

@@ -14,11 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Static INT8 quantisation of the CPU generator (the shipped one, or "
         "renderer.weights) for ONNX Runtime, calibrated on real clips: each clip is tracked, "
         "its first face is the target and its frames drive it, as live. Writes "
-        "<onnx cache>.int8.onnx beside the ONNX export in ~/.cache/reenact/onnx (or "
+        "<onnx cache>.int8.onnx beside the ONNX export in the cache folder's onnx/ (`reenact paths`; or "
         "renderer.onnx_path); then run with --set renderer.quantize=int8. Use clips of faces "
         "you do not evaluate on. Prints the INT8 model's mean difference from fp32.",
-        epilog="example: reenact quantize --clips ../shared/media/clips/lp_d0.mp4 "
-        "../shared/media/clips/pcavs_00002.mp4 && reenact live --set renderer.quantize=int8",
+        epilog="example: reenact quantize --clips talk.mp4 smile.mp4 "
+        "&& reenact live --set renderer.quantize=int8",
     )
     q.add_argument("--clips", nargs="+", type=Path, required=True, metavar="VIDEO",
                    help="calibration clips, one face each")

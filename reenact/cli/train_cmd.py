@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     prepare = sub.add_parser(
         "prepare", help="track clips and stills once; cache aligned crops and landmarks",
         description="Run the face tracker over clips, frame-sequence folders and folders of "
-        "stills (RaFD / CK+ / MUG / Yale layouts), and cache the aligned crops (H.264 mp4 or a "
+        "stills (flat or per-subject layouts), and cache the aligned crops (H.264 mp4 or a "
         "numpy-only .npz) and landmarks (.npz) per clip or identity. See docs/DATA.md.",
         epilog="example: reenact prepare ../shared/media/clips ../shared/media/expressions "
         "--out cache/prepared",

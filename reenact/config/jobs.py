@@ -16,31 +16,31 @@ class TrainConfig:
     """Training either module; see `reenact train fusion|generator`."""
 
     data: tuple[str, ...] = ()  # clip files, image folders or prepared caches
-    cache: str = "cache/prepared"
+    cache: str = "cache/prepared"  # the folder `reenact prepare` writes its crops to
     val_holdout: tuple[str, ...] = ()  # identities (clip stems) kept out for validation
-    out_dir: str = "runs/train"
-    steps: Count = 2000
+    out_dir: str = "runs/train"  # a run's checkpoints, logs, images and final weights
+    steps: Count = 2000  # optimiser steps of the run
     max_minutes: NonNegative = 0.0  # stop after this long (0 = no limit) and finish as at `steps`
-    batch_size: AtLeastOne = 8
-    lr_g: Positive = 2e-4
-    lr_d: Positive = 1e-4
-    lr_fusion: Positive = 2e-4
-    beta1: Annotated[float, Range(0, 1, high_open=True)] = 0.5
-    beta2: Annotated[float, Range(0, 1, high_open=True)] = 0.999
+    batch_size: AtLeastOne = 8  # samples a step
+    lr_g: Positive = 2e-4  # Adam learning rate of Omega (the generator)
+    lr_d: Positive = 1e-4  # ... of Omega's discriminator
+    lr_fusion: Positive = 2e-4  # ... of Phi and its discriminator
+    beta1: Annotated[float, Range(0, 1, high_open=True)] = 0.5  # Adam's beta1, every optimiser
+    beta2: Annotated[float, Range(0, 1, high_open=True)] = 0.999  # Adam's beta2, likewise
     lambda_adv: NonNegative = 0.1  # fusion: adversarial
     lambda_cycle: NonNegative = 10.0  # fusion: cycle
     lambda_l1_fusion: NonNegative = 100.0  # fusion: L1 against the real target-with-expression
     mu_gan: NonNegative = 1.0  # generator: cGAN
     mu_l1: NonNegative = 100.0  # generator: pixel L1
     flip: bool = True  # left-right flips, as in the paper
-    seed: int = 0
+    seed: int = 0  # step s draws its samples from (seed, s): a resumed run repeats exactly
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16 on CUDA
     channels_last: bool = True  # on CUDA
-    num_workers: Count = 0
-    log_every: Count = 20
-    image_every: Count = 200
-    ckpt_every: Count = 500
-    val_every: Count = 500
+    num_workers: Count = 0  # data-loading worker processes (0 = in the training process)
+    log_every: Count = 20  # steps between logged losses (TensorBoard, metrics.jsonl)
+    image_every: Count = 200  # steps between sample image grids
+    ckpt_every: Count = 500  # steps between checkpoints
+    val_every: Count = 500  # steps between validations on the held-out identities
     resume: str = ""  # a checkpoint to resume from: a checkpoint folder, or "latest" in out_dir
     cache_format: Literal["mp4", "npz"] = "mp4"  # `reenact prepare`: crops as "mp4" (H.264) or "npz" (numpy only)
     cache_crf: Crf = 17  # H.264 quality of the mp4 crops (lower = better)
@@ -48,18 +48,21 @@ class TrainConfig:
     frame_stride: AtLeastOne = 1  # `reenact prepare`: keep every n-th frame of a clip
     val_fraction: Unit = 0.2  # identities held out when val_holdout is empty (at least one)
     val_frames: Count = 8  # ground-truth frames per held-out clip or identity in validation
-    reference_frames: Count = 0  # Omega's appearance frames per clip: 0 = any, 1 = the neutral,
-    # k = the neutral + k-1 evenly spaced (warp_guided needs k >= 1: a warp per reference)
+    # Omega's appearance frames per clip: 0 = any, 1 = the neutral, k = the neutral + k-1 evenly
+    # spaced (warp_guided needs k >= 1: a warp per reference)
+    reference_frames: Count = 0
     ndf: Count = 0  # PatchGAN width (0 = renderer.ngf)
     disc_condition: Literal["target", "input"] = "target"  # D sees (P_t, image) "target", or the whole G "input" too
     attention_weight: NonNegative = 0.1  # warp_guided: L2 penalty on the attention mask
     attention_tv: NonNegative = 0.0  # warp_guided: smoothness (TV) penalty on the attention mask
     fusion_mix: Weights = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired
     fusion_disc_hidden: Count = 0  # D_J width (0 = fusion.hidden)
-    # `train fusion_residual` (the shipped Phi, reenact/train/fusion_residual.py):
-    lambda_amplitude: NonNegative = 50.0  # per-region deviation-size term (an addition to the paper)
-    fusion_pairs_mix: Weights = (0.3, 0.5, 0.2)  # labelled, matched, unpaired pairs
-    fusion_test_holdout: tuple[str, ...] = ()  # people kept out of training AND validation
+    # `train fusion_residual` (the shipped Phi, reenact/train/fusion_residual.py): its
+    # per-region deviation-size term (an addition to the paper)
+    lambda_amplitude: NonNegative = 50.0
+    fusion_pairs_mix: Weights = (0.3, 0.5, 0.2)  # fusion_residual: labelled, matched, unpaired
+    # fusion_residual: people kept out of training AND validation (its test set)
+    fusion_test_holdout: tuple[str, ...] = ()
     fusion_basis: AtLeastOne = 8  # expression coefficients of the residual Phi's correction
     lambda_correction: NonNegative = 0.0  # residual Phi: L1 on the correction's size (an addition)
     progress: bool = True  # tqdm progress bars (rank 0)
@@ -76,18 +79,19 @@ class TrainConfig:
     mu_l1_regions: NonNegative = 0.0  # Omega: pixel L1 again on the eye / mouth crops (0 = off)
     init_generator: str = ""  # Omega starts from these weights (e.g. joined shards of a GPU run)
     warp_dir: str = ""  # warp-guided Omega: where its warps are kept ("" = warps/ beside the cache)
-    ema: Annotated[float, Range(0, 1, high_open=True)] = 0.0  # Omega: average of its weights (decay
-    # a step, e.g. 0.999; 0 = off) that validation scores and the run saves (reenact.train.averaging)
+    # Omega: average of its weights (decay a step, e.g. 0.999; 0 = off) that validation scores
+    # and the run saves (reenact.train.averaging)
+    ema: Annotated[float, Range(0, 1, high_open=True)] = 0.0
 
 
 @dataclass(frozen=True)
 class EvalConfig:
     """`reenact eval`: self- and cross-reenactment, temporal measures, one report."""
 
-    clips: tuple[str, ...] = ()
-    portraits: tuple[str, ...] = ()
+    clips: tuple[str, ...] = ()  # videos of an actor: self-reenacted, and drivers for the portraits
+    portraits: tuple[str, ...] = ()  # target pictures for cross-reenactment
     generators: tuple[str, ...] = ()  # extra generator weights to compare
-    out_dir: str = "out/eval"
+    out_dir: str = "out/eval"  # where the report (JSON, Markdown) and its strips go
     reference_frame: Count = 0  # self-reenactment: the clip frame used as the target
     max_frames: Count = 120  # frames read from each clip (0 = all)
     # the carried measures (gaze, head, blinks, expression: actor vs output) run over the whole
@@ -95,9 +99,9 @@ class EvalConfig:
     # output is re-tracked on `carried_retracks` evenly spaced frames of them (re-tracking is
     # the costly part); the image measures keep the first `max_frames`
     carried_frames: Count = 900
-    carried_retracks: Annotated[int, Range(3)] = 90
+    carried_retracks: Annotated[int, Range(3)] = 90  # output frames re-tracked (see above)
     still_frames: Annotated[int, Range(2)] = 15  # length of the stillest stretch used for jitter
-    identity_stride: AtLeastOne = 5  # cross: a face descriptor every n-th output frame (~0.15 s each)
+    identity_stride: AtLeastOne = 5  # cross: a face descriptor (costly) every n-th output frame
     strip_frames: Count = 4  # rows of sample frames in each strip PNG
     progress: bool = True  # tqdm progress bars
     stills: str = ""  # `--stills DIR`: run the posed-expression protocol on DIR instead of clips
@@ -117,10 +121,10 @@ class PixelRRConfig:
     kind: Literal["linear", "gaussian"] = "linear"  # y = w x + b per pixel, or Gaussian kernel
     ridge: float = 0.4  # lambda of the ridge penalty (the paper's 0.4), on pixels in [0, 1]
     centres: int = 8  # gaussian: kernel centres spread over [0, 1]
-    holdout: tuple[str, ...] = ("14", "15")  # Yale subjects never trained on (scored by eval)
-    classes: tuple[str, ...] = ("smile", "surprise", "sad", "wink")
+    holdout: tuple[str, ...] = ("14", "15")  # still subjects never trained on (scored by eval)
+    classes: tuple[str, ...] = ("smile", "surprise", "sad", "wink")  # a model for each
     clip_frames: int = 3  # per clip and class: this many best frames by expression features
     min_score: float = 0.12  # ... whose class score (reenact.landmarks.expression) passes this
-    out_dir: str = "runs/pixel_rr"
+    out_dir: str = "runs/pixel_rr"  # where the trained models go
     models: str = "shipped"  # renderer.kind=pixel-rr: its models ("shipped" = reenact/models)
     expression: str = "smile"  # ... and the class it draws

@@ -24,10 +24,12 @@ class StreamConfig:
 
     target: str = ""  # target portrait or video; "" = the built-in astronaut portrait
     target_frame: Count = 0  # with target_end=still: the frame of a target video used as the target
-    target_end: Literal["loop", "hold", "still"] = "loop"  # a target video plays and at its end "loop"s or "hold"s; "still"
-    # uses one frame (target_frame) of it as a still target
+    # a target video plays and at its end "loop"s or "hold"s; "still" uses one frame
+    # (target_frame) of it as a still target
+    target_end: Literal["loop", "hold", "still"] = "loop"
     target_max_frames: AtLeastOne = 300  # a target video is pre-tracked up to this many frames
-    targets_dir: str = ""  # a folder of avatars, switchable live
+    # a folder of avatars, switchable live (empty: the targets folder of `reenact paths`)
+    targets_dir: str = ""
     crossfade_s: NonNegative = 0.3  # cross-fade between targets
     intensity: Intensity = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
     neutral_frames: AtLeastOne = 10  # the actor's neutral = per-point median of the N least expressive
@@ -36,10 +38,8 @@ class StreamConfig:
     hold_s: NonNegative = 0.5  # face lost: hold the last good output this long...
     fade_s: NonNegative = 1.0  # ...then fade to the target's neutral over this long
     # a face back after the output has faded to the target's neutral (lost longer than hold_s +
-    # fade_s) is calibrated again, head pose included: the next shot of an edited video, or you
-    # back at your desk, is not read against the last one's neutral (sberswap_nggyup's cut
-    # from a close-up to a wide shot and back, 1.8x as large and turned 16 degrees: the eyes
-    # were asked 0.14 eye widths sideways while the actor looked ahead). Never with a neutral
+    # fade_s) is calibrated again, head pose included, so the next shot of an edited video, or
+    # you back at your desk, is not read against the last one's neutral. Never with a neutral
     # given (stream.neutral_path); false keeps the first calibration for the whole session
     recalibrate_after_loss: bool = True
     max_frames: Count = 0  # stop after N frames (0 = until the source ends / Ctrl-C)
@@ -71,39 +71,37 @@ class StreamConfig:
     # reenact made once and keeps in <user config folder>/control_token (mode 0600);
     # at least 16 characters wherever it comes from
     control_token_file: str = ""
-    control_token: str = ""
+    control_token: str = ""  # the token itself, where no variable or file gives one (see above)
     upload_max_mb: Positive = 20.0  # a target dropped on the panel: at most this many megabytes...
     upload_max_megapixels: Positive = 40.0  # ...and this many pixels (header checked before decoding)
-    # the panel's gallery holds at most this many targets (each keeps ~27 MB prepared); an upload
-    # past it is refused (409)
+    # the panel's gallery holds at most this many targets (each keeps its prepared frames in
+    # memory); an upload past it is refused (409)
     gallery_max_targets: AtLeastOne = 24
     # the panel's previews (output and camera side by side, one image): their rate, and their
     # height in pixels on the page (what the server encodes: a browser's cost grows with both);
     # the page's own rate menu overrides the rate; the OBS output page follows the output's rate
     preview_fps: Positive = 5.0
-    preview_height: Annotated[int, Range(120, 1080)] = 320
+    preview_height: Annotated[int, Range(120, 1080)] = 320  # the previews' height (see above)
     # a larger target frame is scaled down to this longer side
     max_output_side: Annotated[int, Range(128, 16384)] = 1280
-    output_dir: str = "out"  # where run logs and the resolved config go
+    # where a run's resolved config and timings go when its output is no file (empty: the logs
+    # folder of `reenact paths`); a file sink's go beside its file
+    output_dir: str = ""
     # track frame N+1 while frame N renders: a live source's on its capture thread, a file's on a
-    # read-ahead thread (every frame, in order, the same output; the warp's bench row on lp_d9
-    # 100-113 -> 163 fps, lp_d13 85-95 -> 129-131, idle 2-core CPU, 2026-11-24). "auto": on for
-    # a renderer that does not render ahead (the warp; the generator on CUDA) on 2+ cores: the
-    # warp with a 60 fps camera (lp_d9 re-timed, 2-core CPU, 5 runs each) kept 60.0-60.1 fps,
-    # capture->sink p99 24-40 ms, against 54.5-59.3 fps, p99 34-39 ms without. Off for the CPU
-    # generator, which renders ahead: there the two fight for the cores (38-49 fps with, 41-49
-    # without, 6-14 ms more delay; serially 19.7 vs 20.7 fps, 89 vs 66 ms, docs/PERFORMANCE.md).
-    # true / false force it
+    # read-ahead thread (every frame, in order, the same output). "auto": on for a renderer that
+    # does not render ahead (the warp; the generator on CUDA) on 2+ cores, where the overlap
+    # raises the rate; off for the CPU generator, which renders ahead, because there the two
+    # fight for the cores (docs/PERFORMANCE.md). true / false force it
     track_ahead: Literal["auto"] | bool = "auto"
     # run the generator's network for frame N on a worker thread while the main thread tracks,
     # fuses and composites around it (reenact.pipeline.render_ahead): the two halves share the
     # cores instead of taking turns. "auto": on for a renderer that splits (the generator on the
-    # CPU) on 2+ cores (renderer.threads is unchanged: 1 or 2 ONNX threads gave the same fps)
+    # CPU) on 2+ cores; "on" / "off" force it (renderer.threads is unchanged)
     render_ahead: Literal["auto", "on", "off"] = "auto"
     # composite (crop -> frame): "multiband" blends the rendered face into the target band by band
-    # (Laplacian pyramid: no seam, no halo; ~1 ms at 256 on an idle core); "feather" alpha-blends
-    # it over a feathered mask only; "auto": multiband where the compositor matches colours (a
-    # generator with renderer.anchor_px=0), feather elsewhere (~1 ms less a frame)
+    # (Laplacian pyramid: no seam, no halo); "feather" alpha-blends it over a feathered mask only
+    # (cheaper); "auto": multiband where the compositor matches colours (a generator with
+    # renderer.anchor_px=0), feather elsewhere
     blend: Literal["auto", "multiband", "feather"] = "multiband"
     # with renderer.anchor_px=0, a generator's colour shift is matched to the target's: "lowfreq"
     # (a smooth gain over the face, from the mask's edge ring) or "stats" (mean/std in that ring)
@@ -113,47 +111,34 @@ class StreamConfig:
     detail: bool = True
     # the output head follows the actor's, relative to the calibrated neutral: "off", "rotate"
     # (roll, nod and turn) or "full" (also shift and scale); bounded and smoothed. "full" is the
-    # default: `reenact eval -c eval`'s live-path self-reenactment (each clip's frame at its
-    # calibrated neutral pose as the target, 60 frames, shipped generator) scores the composited
-    # face box SSIM 0.771 against 0.722 off, better on each of its 4 clips (README). "off" keeps
-    # the face still too: the actor's pose is taken out of the expression in every mode
+    # default because the output then matches the actor best. "off" keeps the face still too:
+    # the actor's pose is taken out of the expression in every mode
     head_motion: Literal["off", "rotate", "full"] = "full"
     # the actor's own expression lines (a raised brow's forehead folds, a frown, a smile's folds
     # beside the nose) carried onto the rendered face (reenact.pipeline.creases): how much of
-    # them, 0 = none, 1 = as deep as the actor's, up to 2. Off by default: made safe against
-    # hair, glasses and the face's outline, it changes `reenact eval`'s measures by no more
-    # than their noise (README, "stream.creases")
+    # them, 0 = none, 1 = as deep as the actor's, up to 2. Off by default: it is kept off hair,
+    # glasses and the face's outline, but `reenact eval` shows no clear gain from it
     creases: Annotated[float, CREASES] = 0.0
     head_max_deg: Degrees = 18.0  # nod (pitch) and turn (yaw) limit; the face turns in 2-D
     # the actor's nod and turn are multiplied by these before the limit above (so the face never
-    # turns further than the limit): a 2-D turn of the target's face shows only part of the angle
-    # (warp, 4 portraits, +-5..15 deg asked, re-tracked: 0.58-0.66 of a nod, 0.73-0.78 of a turn).
-    # `reenact eval -c eval` at 1.6 / 1.3 against 1 / 1 (stop 56, the jaw's nod taken out), the
-    # generator: head r 0.916 -> 0.943, largest step beyond the actor's +0.05 -> +0.28 deg (before
-    # the jaw was taken out, +1.39 on hdtf_aoc); but gaze r 0.830 -> 0.806 (warp 0.825 -> 0.807),
-    # the warp's expression r 0.803 -> 0.791, live-path SSIM 0.7707 -> 0.7690: the default stays 1
+    # turns further than the limit): a 2-D turn of the target's face shows only part of the
+    # angle, but larger gains cost gaze and expression accuracy, so the default stays 1
     head_pitch_gain: Annotated[float, TURN_GAIN] = 1.0
-    head_yaw_gain: Annotated[float, TURN_GAIN] = 1.0
-    # the face mesh reads an opening jaw as the head tilting back (about 5 degrees per inter-ocular
-    # distance of lip gap, each face by its own amount and sign): the actor's share is learnt and
-    # taken out of the nod (reenact.pipeline.head_motion.JawPitch), so the head does not bob on
-    # every syllable; false leaves the pitch as tracked
+    head_yaw_gain: Annotated[float, TURN_GAIN] = 1.0  # the turn's gain; the nod's is above
+    # the face mesh reads an opening jaw as the head tilting back (each face by its own amount
+    # and sign): the actor's share is learnt and taken out of the nod
+    # (reenact.pipeline.head_motion.JawPitch), so the head does not bob on every syllable;
+    # false leaves the pitch as tracked
     head_jaw_decouple: bool = True
     head_max_roll_deg: Degrees = 20.0  # roll limit
     gaze: bool = True  # the output's irises follow the actor's gaze
-    # the actor's iris offset is multiplied by this before it is drawn (a rendered iris shows
-    # only part of the offset asked; still within the eye transfer's limit). `reenact eval` on
-    # lp_d9 + pcavs_00010 -> lp_drv_d19, 200 frames, generator (warp) at 1.0 / 1.5 / 2.0: gaze
-    # gain 0.35 / 0.52 / 0.60 (0.36 / 0.52 / 0.59), gaze r 0.794 / 0.809 / 0.807 (0.798 / 0.819 /
-    # 0.822), gaze r where the actor's gaze moves 0.774 / 0.770 / 0.742, blink r 0.793 / 0.743 /
-    # 0.715 (0.842 / 0.823 / 0.811): 1.5 carries half as much again, for 0.05 of blink r
+    # the actor's iris offset is multiplied by this before it is drawn: a rendered iris shows
+    # only part of the offset asked, and 1.5 carries more of it for a small cost in blink
+    # accuracy (still within the eye transfer's limit)
     gaze_gain: Annotated[float, GAZE_GAIN] = 1.5
     # the vertical offset is multiplied by this as well: the lids hide much of an up or down
-    # look (the eval's controlled sweep sees 0.36-0.51 of a vertical iris move against 0.65-0.89
-    # of a horizontal one). Alone, 1.5 traded blink r for gaze r (`reenact eval -c eval`: gaze r
-    # 0.812 / 0.819 generator / warp against 0.784 / 0.795, blink r 0.843 / 0.844 against 0.855 /
-    # 0.852); with lid_follow 0.6 both rise: gaze r 0.828 / 0.838, blink r 0.877 / 0.877, the
-    # sweep's vertical share 0.58-0.78 (README, "Eyes and head motion")
+    # look, so a drawn iris shows less of a vertical move than of a horizontal one; with
+    # stream.lid_follow the larger gain carries more gaze without costing blinks
     gaze_vertical: Annotated[float, GAZE_VERTICAL] = 1.5
     # both lids move up or down by this share of the iris's vertical move (the lids ride with
     # the eyeball; the gap stays what the actor's openness says): a look up no longer pushes the
@@ -199,8 +184,8 @@ class TrackerConfig:
     # which face when several: -1 = largest, else by left-to-right order
     face_index: Annotated[int, Range(-1)] = -1
     multiple_faces: Literal["largest", "error"] = "largest"  # for a target image with several faces: "largest" or "error"
-    min_detection_confidence: Unit = 0.5
-    min_tracking_confidence: Unit = 0.5
+    min_detection_confidence: Unit = 0.5  # a face the detector scores lower is not found
+    min_tracking_confidence: Unit = 0.5  # video: a tracked face scored lower is detected again
     min_face_px: AtLeastOne = 64  # a target face narrower than this (eye to eye x 2.5) ...
     small_face: Literal["error", "upscale"] = "error"  # ... is an "error" or is "upscale"d
     max_image_side: Annotated[int, Range(64)] = 2048  # larger target images are resized down first
@@ -212,10 +197,10 @@ class FusionGains:
     """Per-region gains on the fused expression (0 = the target's neutral there, 1 = as fused,
     2 = twice), applied after fusion; changeable live (control actions, the panel)."""
 
-    eyes: float = 1.0
-    brows: float = 1.0
-    mouth: float = 1.0
-    jaw: float = 1.0
+    eyes: float = 1.0  # the lids' gain, 0 .. 2
+    brows: float = 1.0  # the brows' gain, 0 .. 2
+    mouth: float = 1.0  # the lips' gain, 0 .. 2
+    jaw: float = 1.0  # the jaw's gain, 0 .. 2
 
     def __post_init__(self) -> None:
         for name in ("eyes", "brows", "mouth", "jaw"):
@@ -234,13 +219,13 @@ class FusionConfig:
     # "network" (default: Phi from fusion.weights, else the shipped
     # reenact/models/fusion.safetensors), "training_free" (the actor's deviation resized per
     # region, no weights) or "auto" (the network when weights exist). The shipped Phi is an
-    # expression-code autoencoder (reenact.fusion.coded): it keeps the whole expression and on
-    # held-out people its landmark error is below the transfer's (0.031 vs 0.032 on Yale 14 /
-    # 15, reenact/models/MODEL_CARD.md, "Phi").
+    # expression-code autoencoder (reenact.fusion.coded): it keeps the whole expression, and its
+    # landmark error on held-out people is below the transfer's (reenact/models/MODEL_CARD.md,
+    # "Phi").
     kind: Literal["auto", "network", "training_free"] = "network"
     weights: str = ""  # safetensors path; "" = the shipped default if present
-    hidden: AtLeastOne = 512
-    code: AtLeastOne = 128
+    hidden: AtLeastOne = 512  # Phi's hidden-layer width when trained (saved weights keep theirs)
+    code: AtLeastOne = 128  # the size of each encoder's code in Phi, likewise
     gains: FusionGains = field(default_factory=FusionGains)
     # the target's neutral L_t: "estimated" takes out the expression a still target picture
     # already wears (an open mouth, a grin; reenact.fusion.target_neutral), so that the actor's
@@ -253,10 +238,10 @@ class FusionConfig:
 class RendererBoost:
     """The drawn expression boost (`reenact.render.boost`): a smile's widening and a brow's raise
     drawn this much larger than J_gen says, because a renderer that moves the target's pixels
-    draws their shape but not the folds and shading a real face shows with them (measured: the
-    warp's drawing reads 0.85 / 0.76 of what the real face reads; 1 = draw J_gen as fused)."""
+    draws their shape but not the folds and shading a real face shows with them, so the drawn
+    expression reads smaller than the real one (1 = draw J_gen as fused)."""
 
-    mouth_width: Annotated[float, Range(1.0, 2.0)] = 1.15
+    mouth_width: Annotated[float, Range(1.0, 2.0)] = 1.15  # a smile's widening
     # the warp, which shades nothing, draws 1.6 x this one's extra (1.4 at 1.25; boost.WARP_BROWS)
     brows: Annotated[float, Range(1.0, 2.0)] = 1.25
     lift: Annotated[float, Range(1.0, 2.0)] = 1.15  # the mouth corners' rise (a smile's lift)
@@ -270,6 +255,7 @@ class RendererConfig:
     kind: Literal["auto", "generator", "warp", "pixel-rr"] = "auto"
     size: CropSide = 256  # aligned crop side: 256 or 512
     weights: str = ""  # safetensors path; "" = the shipped default if present
+    # "auto": "cuda" with an NVIDIA GPU, else "onnx" (ONNX Runtime) when installed, else "torch"
     backend: Literal["auto", "torch", "onnx", "cuda"] = "auto"
     ngf: AtLeastOne = 64  # generator width; 64 = the paper, 16 or 32 = lite
     variant: Literal["paper", "warp_guided", "attention"] = "paper"  # attention: (1-M) C + M P_t
@@ -299,18 +285,13 @@ class RendererConfig:
 class SmoothingConfig:
     """The actor's landmarks smoothed (`reenact.landmarks.smoothing.LandmarkSmoother`: a One Euro
     filter whose cut-off also opens with the face's own moves), and optional temporal blending
-    of the crop.
+    of the crop. Opening the cut-off with each part's own move lets a low cut-off hold the face
+    still at rest without delaying an expression."""
 
-    Against the plain One Euro filter at 1.5 Hz / 0.3 (the default until 2026-11-26), on 51
-    clips not in `reenact eval` (`python -m reenact.tools.smoothing_sweep`, README "Smoothing"):
-    the expression's amplitude passed 0.967 against 0.935, 9.4 ms late against 16.5, and at rest
-    (13 pictures tracked as still videos with camera noise) every part of the face jitters less
-    (the mouth 0.111 against 0.121 px a frame at 256, the lids 0.052 against 0.079)."""
-
-    enabled: bool = True
+    enabled: bool = True  # false: the actor's landmarks as tracked
     min_cutoff: Positive = 0.5  # Hz: lower = less jitter when still
     beta: NonNegative = 0.1  # higher = less lag when moving (per pixel of a 256 crop; scaled at 512)
-    d_cutoff: Positive = 1.0
+    d_cutoff: Positive = 1.0  # Hz: the cut-off of the speed that beta reads
     # Hz added to a part's points' cut-off per pixel a second (256 crop) of that part's own move
     # (the lips' gap and span, a lid gap, a brow's height, an iris's place); 0 = the plain filter
     expression_beta: NonNegative = 0.6
@@ -357,7 +338,9 @@ class PresetsConfig:
     keys: tuple[str, ...] = ("smile", "surprise", "wink", "pout", "angry", "sad")
     blend_s: float = 0.15  # a preset blends in (and out on release) over this many seconds
     mode: Literal["add", "replace"] = "add"  # add to the live expression, or replace it (in the mask)
-    folder: str = "presets"  # the user's presets (`reenact preset record`); shipped ones too
+    # the user's presets (`reenact preset record`; empty: the presets folder of `reenact paths`);
+    # shipped ones too
+    folder: str = ""
     # "" = off; "shipped" or a folder of pixel-rr safetensors: also blend the rendered crop with
     # the pixel-regression model of the preset's class (reenact train pixel-rr)
     pixel_rr: str = ""

@@ -4,12 +4,8 @@ a frown (or a raise) for the whole session.
 The actor's neutral is the least expressive of the first 1.5 s (`reenact.landmarks.neutral`).
 Someone who greets the camera with raised brows calibrates on them, and every later resting brow
 then reads as lowered: the target frowns, its eyes narrowed under its brows, as long as the
-session lasts. fsgan_conan (a talk-show host, brows up as he starts) driving lp_s5 through the
-live path: over his 2nd to 5th second the target's brows rest 0.24 of their height low, 0.14
-with `BrowRest` (`tests/integration/test_calibration.py`; the window has then seen only 5 s).
-Over 60 clips in ../shared/media (their aligned tracks from the third second on, calibrated on
-the first 45 frames), the brows' median sits 0.081 of their height off the neutral's on
-average, 16 clips over 0.12 and 23 over 0.08; read against the resting brows, 0.056, 5 and 13.
+session lasts (`tests/integration/test_calibration.py`). Many real clips start with the brows
+off their rest, so reading against the resting brows rather than the neutral's matters often.
 
 So `BrowRest` watches each brow's height (its upper line to the eye's centre, inter-ocular
 distances: `reenact.landmarks.expressiveness.features`) over the first `adapt_frames` frames.

@@ -13,52 +13,37 @@ it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after f
   actor's lid rise in eye widths, the same rise on the target: the openness over 1 is scaled
   by the actor's typical open gap over the target's neutral one (eye widths; the target's read
   as at least `MIN_WIDE_GAP`). As a share of the gap, a hooded or downcast actor's small lift
-  (pcavs_00010, turned and looking down behind glasses: near eye 0.12 eye widths open) was
-  carried onto an open-eyed target (sadtalker_people_0, 0.23) twice over, and the target
-  stared while the actor looked down: J_gen's eye gain on that pair (`reenact eval -c eval`)
-  was 1.74 / 0.88, now 1.41 / 0.70; every other pair's moved by 0.05 or less, and the
-  rendered expression gain and r did not change (0.794 / 0.828, 0.797 / 0.809). Over the live
-  tracks of 65 clips (first 200 frames each), the share of frames opening sadtalker_people_0's
-  eyes 1.4 x or more fell from 0.035 to 0.020; a narrow-eyed target (tpsmm_source, 0.11) now
-  widens with the actor's lift in eye widths rather than its own small gap: 1.4 x or more in
-  0.113 of the frames (0.040 before), its mean widening 0.012 eye widths (0.008), half a pixel.
-- **the actor's open eye** (`adapt_frames`): the neutral is calibrated in the first second or
-  two, and an actor who laughs or squints then has every later, ordinary open eye read as wide
-  open: the target stares, its irises ringed with white, for the whole session (a talk-show
-  guest, pcavs_00098, has one lid gap at 0.05 eye widths in his calibrated neutral and 0.12 to
-  0.19 while he talks; of 63 clips in ../shared/media, 7 read their ordinary open eye at 1.26 to
-  2.9 times their calibrated neutral's, and 6 under 0.9 times: calibrated wide-eyed, their
-  target's eyes droop). So the openness is read against the actor's *typical* open eye: per
-  eye, of the first `adapt_frames` frames' gaps, those at least `OPEN_SHARE` of the window's
-  wide end (its `OPEN_TOP`th percentile: blinks, squeezes and the narrowed eyes of a laugh left
-  out, however many of them), and of those the `TYPICAL_PERCENTILE`th percentile (a little
-  above the median: a half-narrowed eye is more common than a stare), once `MIN_SEEN` of them
-  are in (half a second at 30 fps). Within `KEEP_WITHIN` of the neutral's gap that is the
+  was carried onto an open-eyed target many times over, and the target stared while the actor
+  looked down; in eye widths, a narrow-eyed target widens with the actor's lift rather than by
+  its own small gap.
+- **the actor's open eye** (`adapt_frames`): the neutral is calibrated in the first second or two,
+  and an actor who laughs or squints then has every later, ordinary open eye read as wide open:
+  the target stares, its irises ringed with white, for the whole session (and an actor calibrated
+  wide-eyed has the target's eyes droop). So the openness is read against the actor's *typical*
+  open eye: per eye, of the first `adapt_frames` frames' gaps, those at least `OPEN_SHARE` of the
+  window's wide end (its `OPEN_TOP`th percentile: blinks, squeezes and the narrowed eyes of a
+  laugh left out, however many of them), and of those the `TYPICAL_PERCENTILE`th percentile (a
+  little above the median: a half-narrowed eye is more common than a stare), once `MIN_SEEN` of
+  them are in (half a second at 30 fps). Within `KEEP_WITHIN` of the neutral's gap that is the
   neutral's gap itself (a neutral taken with ordinary eyes stays exactly as it was); further off
   it is followed, shrunk towards the neutral's as the non-negative garrote does (nearly whole far
   out), at `ADAPT_RATE` a frame (a third of a second's lag). Once the window is full it is held,
   as the neutral is: a later, lasting change of the actor's eyes is carried, not absorbed. The
-  window starts with the first frame (the neutral's refinement during calibration does not
-  restart it); a new calibration or a new actor starts it again (`forget_open_eye`).
-  adapt_frames 0 reads the calibrated neutral's gap throughout.
+  window starts with the first frame (the neutral's refinement during calibration does not restart
+  it); a new calibration or a new actor starts it again (`forget_open_eye`). adapt_frames 0 reads
+  the calibrated neutral's gap throughout.
 - **the two eyes together** (`linked=True`): a person opens and closes both eyes at once; what
-  differs between the two readings is mostly the tracker, not the face. An eye looked at from
-  the side, or half-lidded by a look down, is read far smaller than its twin (sberswap_obama's
-  left eye, looking down at his notes, reads 0.012 eye widths in his calibrated neutral against
-  0.16 for his right: every later glance up read it as 2 to 14 times neutral, and the target
-  stared with that eye and winked with it by turns). So each eye's openness (relative to what
-  it is read against) is replaced by the two eyes' weighted mean: an eye whose typical open gap
-  is under `TRUST_FROM` of its twin's counts for nothing, over `TRUST_FULL` fully; but in a
-  head turned from the camera (the calibrated neutral's yaw past `NEAR_FROM` degrees, fully at
-  `NEAR_FULL`) the near eye counts fully whatever its gap: the far eye's width is foreshortened
-  and its gap reads the larger, while the near eye is the better seen (pcavs_00010, turned 34
-  degrees: far 0.26, near 0.12 eye widths). A wink is kept: with both eyes trusted, one
-  reading shut (under `WINK_SHUT`) while the other is open (over `WINK_OPEN`), each eye keeps
-  its own reading (lp_d3 winks for a third of a second).
-  Simulated over the live tracks of 64 clips in ../shared/media, the share of frames whose two
-  target eyes differ by more than 0.4 of their neutral openness falls from 0.096 (22 clips over
-  10 %) to 0.004 (1), the share with an eye opened 1.4 x neutral or more from 0.070 to 0.025.
-  `linked=False` reads each eye on its own.
+  differs between the two readings is mostly the tracker, not the face. An eye looked at from the
+  side, or half-lidded by a look down, is read far smaller than its twin, and every later glance
+  up read it as many times its neutral, so the target stared with that eye and winked with it by
+  turns. So each eye's openness (relative to what it is read against) is replaced by the two eyes'
+  weighted mean: an eye whose typical open gap is under `TRUST_FROM` of its twin's counts for
+  nothing, over `TRUST_FULL` fully; but in a head turned from the camera (the calibrated neutral's
+  yaw past `NEAR_FROM` degrees, fully at `NEAR_FULL`) the near eye counts fully whatever its gap:
+  the far eye's width is foreshortened and its gap reads the larger, while the near eye is the
+  better seen. A wink is kept: with both eyes trusted, one reading shut (under `WINK_SHUT`) while
+  the other is open (over `WINK_OPEN`), each eye keeps its own reading, even a wink of a third of
+  a second. `linked=False` reads each eye on its own.
 - **gaze** (`gaze=True`): the actor's iris position inside the eye opening, relative to the
   actor's neutral, in eye widths (both axes; the two eyes averaged, each weighted by how open it
   is), times `gaze_gain` (a rendered iris, re-tracked, shows only part of an asked offset:
@@ -114,11 +99,6 @@ NEAR_FROM, NEAR_FULL = 10.0, 20.0  # degrees of the neutral's head turn: the nea
 WINK_SHUT = 0.35  # linked eyes: one eye under this (x what it is read against) ...
 WINK_OPEN = 0.75  # ... while the other is over this: a wink, each eye on its own
 WINK_RAMP = 0.15  # both thresholds are ramps this wide
-# Simulated on the live tracks of 64 clips in ../shared/media (their first 600 frames,
-# calibrated as the live loop does), the share of frames whose eye reads over 1.4 x what it is
-# read against (a stare: the target opened 1.6 x or more) is 0.050 against the calibrated
-# neutral's gap (8 clips over 10 %) and 0.015 against the typical open eye (3 clips: three-
-# quarter views and pcavs_00098's laughter)
 
 
 # a target eye's neutral gap (eye widths) is read as at least this when a widening is carried in

@@ -5,24 +5,17 @@ The actor's neutral is the least expressive of the first 1.5 s (`reenact.landmar
 which finds a closed mouth as long as the lips meet a few times in that window. Someone who
 talks straight through it calibrates on an open mouth, and then every opening smaller than that
 reads as closing: the target's lips press together (the fused lips cross, and are drawn shut)
-while the actor talks, and open only on the widest syllables. Over 45 clips in ../shared/media
-with 150 tracked frames or more, 15 calibrated with the inner lips more than 0.03 inter-ocular
-distances further apart than the clip's own closed mouth (the median of its ten least open of
-its first 200 frames), 10 more than 0.06 (styletalk_feifeili_clip2_short 0.17, hdtf_katiehill
-0.14). styletalk_feifeili_clip2_short driving lp_s5 through the live path: from the third second
-on the fused lips crossed in 0.55 of the frames, and the drawn opening followed hers at r 0.71;
-with `MouthRest`, 0.00 and 0.97 (`tests/integration/test_calibration.py`).
+while the actor talks, and open only on the widest syllables. Many talking clips calibrate this
+way (`tests/integration/test_calibration.py`).
 
 So `MouthRest` watches the actor's mouth opening (the inner lips' gap 13-14 over the
 inter-ocular distance: `reenact.landmarks.expressiveness.features`) over the first
 `adapt_frames` frames. Once `MIN_CLOSED` frames are in, the median of the `MIN_CLOSED` least open
 of them is the actor's closed mouth: the lips meeting once between words (a tenth of a second)
 is enough, a single misread frame is outvoted, and a misread that takes open lips for closed
-says only what nearly everyone's closed mouth is, lips together. With the median of ten,
-hdtf_aoc (whose lips first meet at frame 59 of 200) took another two seconds of closures to
-settle, and its gain in `reenact eval -c eval` fell further (0.770 against 0.789 with three, on
-lp_drv_d19). Where the neutral's opening is within `KEEP_WITHIN` of it (a neutral
-taken with the lips together, or with the small parting some people rest with) the neutral
+says only what nearly everyone's closed mouth is, lips together; a larger count settles later on
+a talker whose lips rarely meet. Where the neutral's opening is within `KEEP_WITHIN` of it (a
+neutral taken with the lips together, or with the small parting some people rest with) the neutral
 stands exactly; further above it the difference is followed, shrunk towards none as the
 non-negative garrote does (nearly whole far out), at `ADAPT_RATE` a frame. `apply` drops the
 actor's jaw by that difference (`reenact.landmarks.jaw.drop_jaw`: the lower lip, chin and jaw,

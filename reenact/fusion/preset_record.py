@@ -1,4 +1,4 @@
-"""Recording presets from real faces: a clip frame, a camera, a still pair, or Yale-style stills.
+"""Recording presets from real faces: a clip frame, a camera, a still pair, or numbered stills.
 
 Every recording ends as (neutral, expression) aligned landmarks of one face (or a class mean
 over several faces) at crop side `size`, turned into a `Preset` by `make_preset`.
@@ -12,7 +12,7 @@ Sources (`reenact preset record NAME --source SPEC`):
     webcam[:INDEX]       look neutral while `stream.neutral_frames` frames calibrate, then hold
                          the expression; the strongest frame of the next `seconds` is kept.
     image:PATH           an expression still, with `--neutral image:PATH` for its neutral.
-    stills:DIR:CONDITION Yale layout (NN_<condition>.png with NN_normal.png): the mean deviation
+    stills:DIR:CONDITION numbered stills (NN_<condition>.png with NN_normal.png): the mean deviation
                          of that condition over every subject not excluded; winks are mirrored
                          to one eye before averaging.
 """
@@ -144,32 +144,33 @@ def from_stills(expression: Path, neutral: Path, config, size: int) -> Recording
     return Recording(out[0], out[1], f"{expression.name} (neutral {neutral.name})", {})
 
 
-_YALE = re.compile(r"^(\d+)_([a-z]+)\.(png|gif|jpg)$", re.IGNORECASE)
+_NUMBERED = re.compile(r"^(\d+)_([a-z]+)\.(png|gif|jpg)$", re.IGNORECASE)
 
 
-def yale_pairs(folder: Path, condition: str, exclude: tuple[str, ...]) -> list[tuple[str, Path, Path]]:
+def numbered_pairs(folder: Path, condition: str,
+                   exclude: tuple[str, ...]) -> list[tuple[str, Path, Path]]:
     """(subject, neutral still, condition still) for every subject not in `exclude`."""
     by_subject: dict[str, dict[str, Path]] = {}
     for path in sorted(folder.iterdir()):
-        m = _YALE.match(path.name)
+        m = _NUMBERED.match(path.name)
         if m:
             by_subject.setdefault(m.group(1), {})[m.group(2).lower()] = path
     pairs = [(s, f["normal"], f[condition]) for s, f in sorted(by_subject.items())
              if s not in exclude and "normal" in f and condition in f]
     if not pairs:
-        raise InputError(f"{folder}: no NN_normal + NN_{condition} stills (Yale layout) found")
+        raise InputError(f"{folder}: no NN_normal + NN_{condition} stills found")
     return pairs
 
 
-def from_yale(folder: Path, condition: str, config, size: int, *,
-              exclude: tuple[str, ...], mirror=None) -> Recording:
+def from_numbered(folder: Path, condition: str, config, size: int, *,
+                  exclude: tuple[str, ...], mirror=None) -> Recording:
     """The mean deviation of `condition` over the subjects' pairs, on their mean neutral.
 
     mirror: `mirror(landmarks (478,3), size) -> landmarks` of the left-right mirrored face
     (`reenact.train.flip.flip_landmarks`, passed in by the caller: training sits above fusion);
     with it, winks are mirrored so that the same eye closes in every pair before averaging."""
     neutrals, deviations, used = [], [], []
-    for subject, neutral_path, expr_path in yale_pairs(folder, condition, exclude):
+    for subject, neutral_path, expr_path in numbered_pairs(folder, condition, exclude):
         try:
             rec = from_stills(expr_path, neutral_path, config, size)
         except InputError as exc:
@@ -186,7 +187,7 @@ def from_yale(folder: Path, condition: str, config, size: int, *,
         raise InputError(f"{folder}: no {condition} pair had faces on both stills")
     neutral = np.mean(neutrals, axis=0).astype(np.float32)
     expression = neutral + np.mean(deviations, axis=0).astype(np.float32)
-    source = f"Yale stills {condition}, mean of subjects {','.join(used)}"
+    source = f"stills {condition}, mean of subjects {','.join(used)}"
     return Recording(neutral, expression, source, {"subjects": used})
 
 

@@ -14,8 +14,9 @@ Transfer to any face is the training-free transfer's (`reenact.fusion.transfer`)
 deviation is resized per region by the ratio of the target's and the recorded face's region
 sizes, so a preset recorded on a wide mouth smiles as wide, relative to a small mouth.
 
-Shipped presets live in `reenact/assets/presets/`; the user's in `presets.folder` (default
-`presets/`), which win on equal names.
+Shipped presets live in `reenact/assets/presets/`; the user's in `presets.folder` (default: the
+presets folder of `reenact paths`, the same whatever folder reenact starts from), which win on
+equal names.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 from reenact.atomic import write_atomic
 from reenact.errors import InputError
 from reenact.landmarks.align import CANONICAL_EYE_Y
+from reenact.paths import chosen_folder, presets_dir
 
 FORMAT = "reenact.preset/1"
 NUM_POINTS = 478
@@ -77,7 +79,7 @@ class Preset:
     neutral: np.ndarray  # (478,3) float32
     deviation: np.ndarray  # (478,3) float32
     mask: np.ndarray  # (478,) float32 in [0,1]
-    source: str = ""  # where it was recorded, e.g. "yale stills 01-13 happy (mean)"
+    source: str = ""  # where it was recorded, e.g. "stills 01-13 happy (mean)"
     expression_class: str = ""  # e.g. "smile"; names the pixel-regression model that fits
     regions: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)  # frames used, scores, ...
@@ -147,6 +149,11 @@ def load_preset(path: str | Path) -> Preset:
                   np.clip(arrays["mask"], 0, 1).astype(np.float32), meta.get("source", ""),
                   meta.get("class", ""), tuple(meta.get("regions", ())),
                   {k: v for k, v in meta.items() if k not in known})
+
+
+def user_presets_folder(configured: str) -> Path:
+    """The user's presets folder: `presets.folder`, else the data folder's presets/."""
+    return chosen_folder(configured, presets_dir())
 
 
 def preset_files(user_folder: str | Path = "") -> dict[str, Path]:

@@ -7,11 +7,10 @@ supported) in which the two eye centres land exactly on `canonical_eye_centres(s
     image-right eye at (0.625 * size, 0.39 * size)
 
 so the inter-ocular distance is 0.25 * size (64 px at 256). Chosen by measuring the aligned mesh
-on the first 150 frames of every shared clip: for the frontal clips (lp_*, hdtf_*) the mesh spans
-x 0.11..0.90 and y 0.13..0.95 of the side at the extremes (median face: top of forehead 0.16,
-chin 0.87), so brows, cheeks and a wide-open jaw stay inside with a margin, and hair / neck give
-the compositor context to feather into. Strongly turned heads (yaw > ~30 deg) shrink the 2-D eye
-distance and so are scaled up; their cheek or chin may then leave the crop.
+over the shared frontal clips, so that brows, cheeks and a wide-open jaw stay inside with a
+margin, and hair / neck give the compositor context to feather into. Strongly turned heads
+(yaw > ~30 deg) shrink the 2-D eye distance and so are scaled up; their cheek or chin may then
+leave the crop.
 
 The eye centre is the mean of the eye's two corner points (MediaPipe 33 & 133 for the image-left
 eye, 362 & 263 for the image-right eye), not the iris, which moves with gaze.

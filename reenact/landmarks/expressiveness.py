@@ -115,12 +115,8 @@ def expressiveness(lm: np.ndarray) -> np.ndarray:
     brows are from their median in the window, all over the inter-ocular distance, and how much
     more rounded the lips are than the window's median (`lip_rounding`): a talking or smiling
     frame scores high, a relaxed closed-mouth frame low. Without the rounding, a pursed mouth
-    (an "oo", a kiss) was the narrowest and so the most neutral: styletalk_obama_clip1 and
-    lp_d5 (a kiss) calibrated on pursed lips, and every relaxed mouth after read 0.43 and 0.62
-    of its width wider, a smile all session. Over 60 clips in ../shared/media (the first 45
-    frames calibrating, each clip's closed-mouth frames as the check), the closed mouth reads
-    0.070 of its width off the neutral's on average, 12 clips over 0.1 and 4 over 0.2; with it,
-    0.035, 2 and none.
+    (an "oo", a kiss) was the narrowest and so the most neutral: a talker who calibrated on
+    pursed lips had every relaxed mouth after read as wider, a smile all session.
     """
     f = features(lm)
     median = np.median(f, axis=0)

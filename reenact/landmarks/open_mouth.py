@@ -9,11 +9,9 @@ draw; the landmarks it finds there, mapped back through the squash, sit on the r
 `retrack_open_mouth` does that for a still target whose inner lips are further apart than
 `OPEN_GATE` mouth widths: it re-tracks an aligned copy with the band from the upper lip to below
 the chin squashed by each factor of `SQUASH`, maps each result back and takes their mean. The
-squash must be deep enough for the widest mouth a face makes: squashed to 0.8 or 0.65 of its
-height, a mouth opened 1.1-1.2 mouth widths is still at the mesh's limit there, and the tracks
-read it narrower than a smaller yawn (jaw drops drawn on lp_drv_d19 read back falling as they
-grew); squashed to 0.6 and 0.5 they read each drop in order, at 0.6-1.1 of its drawn size
-(`tests/integration/test_open_mouth.py`).
+squash must be deep enough for the widest mouth a face makes: a shallower squash leaves a
+mouth opened more than a mouth width at the mesh's limit, where the tracks read it narrower than
+a smaller yawn; deeper, they read each drop in order (`tests/integration/test_open_mouth.py`).
 
 How much of that mean the lower face takes changes smoothly, never by a switch: a frame read
 one way and the next one the other would jump by up to a tenth of a mouth width, more than a

@@ -15,11 +15,10 @@ their region on that neutral face (mouth width for the mouth, eye width for an e
 brow height for a brow), so that a small mouth opening as far as a big one, relative to its size,
 counts the same: this is the per-region size ratio of two faces.
 
-Head pose is not expression. The features are image-plane distances, so a head that turns or
-nods changes them with no expression at all: a yaw of 10 degrees narrows the far eye and lowers
-the far brow in the picture, and a driver filmed in three-quarter view (pcavs_00010) reads about
-half of its brow "expression" from its turns (raw vs pose-undone brow: slope 0.21-0.46, r 0.39
-for one brow). So, given 3-D landmarks, each frame first has its rigid head motion relative to
+Head pose is not expression. The features are image-plane distances, so a head that turns or nods
+changes them with no expression at all: a yaw of 10 degrees narrows the far eye and lowers the far
+brow in the picture, and a driver filmed in three-quarter view reads much of its brow "expression"
+from its turns. So, given 3-D landmarks, each frame first has its rigid head motion relative to
 the face's own neutral undone (`reenact.landmarks.head_pose.undo_pose`, a similarity fit on points
 that keep their place on the skull) and the features are read from that: the expression, not the
 pose. The image-plane reading stays available (`pose_free=False`; `expression_carried` returns it
@@ -43,10 +42,9 @@ its two readings: the test-retest reliability of classical measurement, the shar
 reading's variance that is the face's and not the reader's. Below MIN_RELIABILITY (0.5: more
 reader noise than movement) a slope against that series measures the tracker, not the output
 (a slope on a noisy actor series is pulled towards 0 by the noise's share), so the feature is
-left out, for r, gain and the smile lift alike. The frontal drivers of `configs/eval.yaml` read
-every feature at r 0.91-0.99; pcavs_00010, filmed at a yaw of about -35 degrees, reads its left
-brow at r -0.01 and its right one at 0.37 (its mouth 0.95 / 0.70, eyes 0.66 / 0.78), so any
-output, the driver's own real face re-tracked included, scored about 0 on them, and an output of
+left out, for r, gain and the smile lift alike. A frontal driver reads every feature reliably;
+a driver filmed in three-quarter view reads its far brow barely better than noise, so any
+output, the driver's own real face re-tracked included, scored about 0 on it, and an output of
 the two readers' disagreement alone (no expression at all) scored about the real face's gain.
 `r_all` / `gain_all` keep the reading without this gate (every feature the actor moved), as
 reported before it.

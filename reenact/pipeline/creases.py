@@ -35,7 +35,7 @@ carried before a reference is chosen.
 
 `stream.creases` is 0 (off) by default: each rule above was added after it printed a false line
 on a real clip (a moustache, a jaw's edge against the background, a fringe), and so made safe
-the creases move `reenact eval`'s measures by about their noise (README, "stream.creases").
+the creases move `reenact eval`'s measures by about their noise (docs/experiments/2026-11-27-readme-eyes-and-head-motion.md).
 """
 
 from __future__ import annotations

@@ -8,27 +8,21 @@ into a rigid head motion and the expression:
   landmarks with that fit undone, so a turned head does not read as a distorted expression.
   The crop is levelled by the eye line, so the image's roll is the eye line's turn plus the
   fit's roll left in the crop (a 2-D eye line alone tilts with a nod of a turned head, and
-  misses a roll about an axis that is not the camera's: over pcavs_00010's first 200 frames
-  the roll given here followed the actor's 3-D roll with r = 0.27 from the eye line alone,
-  0.97 with the fit's roll added);
+  misses a roll about an axis that is not the camera's, so it follows the actor's 3-D roll
+  poorly);
 - shift and scale in the actor's image, from the frame's alignment (eye midpoint, and the 3-D
   fit's scale over the crop's scale, so that a turn does not read as a shrink); the eye line
   angle, eye midpoint and scale are relative to their median over the first `reference_frames`
   observed frames.
 
-The face mesh reads an opening jaw as the head tilting back: on warp drawings of 10 portraits with
-no head motion at all, an inner-lip gap opened by 0.29 inter-ocular distances (IOD) was read as a
-pitch of -1.47 degrees on average, and over the live tracks of 37 clips the high-passed pitch fell
-by a median 5.1 degrees per IOD of gap: a nod on every syllable. How much is the face's own (at
-+0.29 IOD, sadtalker_people_0 -2.5 degrees, lp_s12 +1.3), so `JawPitch` learns it per actor: the
+The face mesh reads an opening jaw as the head tilting back, so every syllable would nod the
+head. How much differs from face to face, in size and sign, so `JawPitch` learns it per actor: the
 slope of the high-passed pitch on the high-passed gap (each minus its `JAW_PITCH_TAU_S` moving
 average, so slow nods drop out; real nods are not locked to syllables), over every frame since the
 neutral was taken, shrunk towards none by `JAW_PITCH_PRIOR` (IOD squared seconds of gap
 variance), and takes that slope times the gap from the neutral's out of the pitch
-(`jaw_decouple=True`; `stream.head_jaw_decouple`). Over the 37 clips, learnt on each clip's
-first half and scored on its second, the pitch locked to the gap fell from a median 0.49 degrees
-(mean 0.68) to 0.27 (0.50); a single slope for everyone (5.5) reached only 0.40 (0.61), and on the
-drawings it doubled the nod of the faces whose own slope is near 0 or the other way.
+(`jaw_decouple=True`; `stream.head_jaw_decouple`). A single slope for everyone would double the
+nod of the faces whose own slope is near 0 or the other way.
 
 Each quantity is then limited with a soft knee (linear to 70 % of its limit, then easing into
 it, never beyond) and smoothed with a One Euro filter, so the head neither flies off nor wobbles;
@@ -64,16 +58,9 @@ HEAD_MODES = ("off", "rotate", "full")
 # The face turns (pitch, yaw) about a point behind it: the rigid points' centre in x and y, and
 # in depth this far from their centre's depth towards the depth of the outline beside the
 # cheeks (0 = the rigid points' centre, near the eyes' depth; 1 = the outline's). A head turns
-# about the neck, behind the face, and the hair and ears beside the outline do not turn with it
-# in 2-D. Turned about the rigid points' own centre, a 17 degree turn swung the outline 21 crop
-# pixels the other way from the nose, into or away from the hair beside it: the warp stretched
-# hair into the temple and the generator drew a translucent ghost of the face's edge
-# (styletalk_feifeili_clip1 driving lp_s3). Live-path self-reenactment (each clip its own
-# target, real turns as ground truth, warp, 150 frames), 0 -> 0.5: styletalk_feifeili_clip1
-# 0.665 -> 0.694, hdtf_katiehill 0.533 -> 0.543, fsgan_conan 0.698 -> 0.707,
-# styletalk_obama_clip1 0.712 -> 0.711, styletalk_kristinoem 0.831 -> 0.830; `reenact eval -c
-# eval`'s four clips, depth 0 / 0.25 / 0.5 / 0.75 / 1: 0.7651 / 0.7679 / 0.7674 / 0.7648 /
-# 0.7615, and at 1 the interior slides so far that the near temple drags the hairline in.
+# about the neck, behind the face, so turned about the rigid points' own centre the outline
+# swung into the hair beside it, while at 1 the interior slides so far that the near temple
+# drags the hairline in.
 TURN_DEPTH = 0.5
 # the outline beside the cheeks, left and right (MediaPipe face mesh)
 OUTLINE_SIDES = np.array([234, 454, 93, 323, 127, 356, 132, 361], dtype=np.int64)

@@ -71,9 +71,9 @@ def iris_reach(luma: np.ndarray, white: np.ndarray, dist: np.ndarray, radius: fl
 
     luma: (h,w) float32 of the eye's box; white: (h,w) bool, the eye opening less its edge pixel;
     dist: (h,w) distance of each pixel from the tracked iris centre; radius: the tracked iris
-    radius. MediaPipe's iris ring often lies inside the iris's dark limbal edge, by 2 to 3 px at 256
-    on a large or cartoon iris (lp_s22, lp_s7): a disc only `rim` wide left that edge in the plate,
-    and a glance showed it as a dark arc round the white where the iris was."""
+    radius. MediaPipe's iris ring often lies inside the iris's dark limbal edge, a few pixels on
+    a large or cartoon iris: a disc only `rim` wide left that edge in the plate, and a glance
+    showed it as a dark arc round the white where the iris was."""
     def ring(a: float, b: float) -> float:
         sel = white & (dist >= a) & (dist < b)
         return float(luma[sel].mean()) if sel.sum() >= 3 else np.nan
@@ -99,8 +99,8 @@ def fill_from_white(box: np.ndarray, known: np.ndarray, disc: np.ndarray, sclera
     OpenCV's inpainting (Telea) from the visible white alone: a glance uncovers the white at the
     iris's own height, in its own shade, and on a dark-eyed target (a dog, whose visible "white"
     is dark eye and a rim of fur) the dark eye. A single colour there (the bright half of the
-    white, `bright_sclera`) left a pale crescent with an edge where the iris had been: on lp_s32
-    grey bars of fur colour (96 grey levels, the eye 35)."""
+    white, `bright_sclera`) left a pale crescent with an edge where the iris had been, and on a
+    dark-eyed target grey bars of fur colour."""
     if known.sum() < 4:
         return np.broadcast_to(sclera, (int(disc.sum()), 3))
     filled = cv2.inpaint(box.astype(np.uint8), (~known).astype(np.uint8), 3.0 * unit,
@@ -115,9 +115,9 @@ def open_gain(crop: np.ndarray, xy: np.ndarray, ring, sclera: np.ndarray,
     crop: (S,S,3) uint8; xy: (478,2) its landmarks; ring: one eye's ring (`EYE_RINGS`). The
     skin is the median luma of a patch under the eye (0.3 to 0.6 eye widths below its lowest
     point, the middle half of its width); the white is lifted to `open_white` of it, by at most
-    OPEN_GAIN_MAX. In the Yale subjects' wide-eyed stills, the eye's brightest tenth is 1.1 to
-    1.9 times their neutral still's (the cheek within 15 %), and 0.56 to 1.58 of the cheek
-    (median 0.75): a raised lid uncovers white the light reaches, not the white in its shadow.
+    OPEN_GAIN_MAX. In wide-eyed expression stills the eye's brightest part is brighter than in
+    the neutral still, and near the cheek's brightness: a raised lid uncovers white the light
+    reaches, not the white in its shadow.
     """
     points = xy[ring]
     width = float(points[:, 0].max() - points[:, 0].min())
@@ -138,7 +138,7 @@ class TargetEye:
     origin: (2,) crop pixel of the plate's top-left; plate: (h,w,3) float32 RGB, the iris disc
     continued from the white around it (`fill_from_white`: what a glance uncovers); wide_plate:
     the same with the disc in the bright half's colour (`bright_sclera`: what a widening
-    uncovers above and below the iris, as lit as the Yale subjects' wide-eyed stills show it);
+    uncovers above and below the iris, as lit as wide-eyed expression stills show it);
     iris: (n,n,4) float32, RGB and the disc's alpha, centred on the iris centre (its border
     alpha is 0, so one replicated-border resampling serves both);
     width: eye width (corner to corner) in pixels;

@@ -357,7 +357,7 @@ class MeshField:
         Where the fused mesh folds over (a far cheek pressed against the nose by a head turn,
         a face outline pushed past the anchor ring), neighbouring samples land on different
         pre-images, and the remap drew a dotted line of the wrong pre-image's pixels (black
-        dots along lp_s3's cheek at a 17 degree turn). A median of a locally linear field is the
+        dots along a cheek turned far from the camera). A median of a locally linear field is the
         field itself, and a warp that does not fold is left exactly as it was (a stretch as
         steep as an opening mouth's has kinks, but no fold). The weight ramps (a sample's or a
         neighbour's det over FOLD_DET; its distance from the median from STRAY_CELLS to

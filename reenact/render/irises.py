@@ -29,23 +29,19 @@ outside the opening, so looking up or down the lid hides the right part, and a c
 
 At rest (the target's own landmarks) the painted eye stays close to the picture's. Before
 stop 65 the iris was drawn to its tracked radius inside a plate filled a pixel further, which
-left a pale ring of sclera colour around every iris (on a dark-eyed target, lp_s32's dog, two
-grey bars beside the pupil), and the lid's shadow was laid over the plate's own: eye-box SSIM of
-the drawing against the picture, 28 portraits at rest, 0.899; the iris to the filled disc 0.931,
-and the shadow on the iris alone 0.962. The re-tracked gaze sweep reads less of the moved iris
-without the ring's contrast (6 portraits, warp, gain along / across 0.93 / 0.65 -> 0.85 / 0.58,
-r 0.97 unchanged); `reenact eval -c eval`'s figures, before and after, are in the README (Eyes
-and head motion).
+left a pale ring of sclera colour around every iris (on a dark-eyed target, grey bars beside
+the pupil), and the lid's shadow was laid over the plate's own; the ring's contrast also made
+the re-tracked gaze read more of the moved iris than was drawn. `reenact eval -c eval`'s
+figures, before and after, are in docs/experiments/2026-11-27-readme-eyes-and-head-motion.md.
 
 A glance uncovers part of the disc. Until stop 66 the disc was filled with one colour, the bright
 half of the visible white, and the iris drawn a pixel past its tracked radius: on a target whose
 iris reaches further than MediaPipe's ring (a large or cartoon iris) the rest of it stayed in the
 plate as a dark arc, and on any target the single colour left a crescent with an edge where the
 iris had been: pale on a dark-eyed dog (fur colour, the "white" at the lid's edge), paler than
-the white beside it on most people. Mean luma gradient over the uncovered part, away from the
-drawn iris and the lids, at +-0.12 eye widths (23 portraits, warp): 17.2 -> 11.2; see
-`tests/unit/test_glance.py`. A widening still shows the bright-half white above and below the
-iris (`tests/unit/test_wide_eyes.py`): the Yale subjects' wide-eyed stills are lit there.
+the white beside it on most people; see `tests/unit/test_glance.py`. A widening still shows the
+bright-half white above and below the iris (`tests/unit/test_wide_eyes.py`): wide-eyed
+expression stills are lit there.
 
 Until stop 67 a widening had no lid edge and a pale arc across the iris's top. The plate's disc
 was filled over the lid where the lid hides the iris; the warp's lash line, lagging the raised lid

@@ -19,14 +19,14 @@ theirs, so a shut eye shows no outline of the open one around the lid (no "ghost
 
 The target's opening, and the lid skin's colours, move with the fused eye's corners, as the eye
 keeper moves the eyeball (`reenact.render.eyes`). The face moves in the crop as the head turns
-and nods: with hdtf_aoc driving lp_drv_d19 the fused eye corners sit a median 2-4 px (at 256)
-off the target's along each axis, up to 8. A lid painted where the target's eye was left part of the moved eye
-showing beside it and painted lid skin over the skin on its other side.
+and nods, so the fused eye corners sit pixels off the target's: a lid painted where the target's
+eye was left part of the moved eye showing beside it and painted lid skin over the skin on its
+other side.
 
 As the eye shuts, the lid skin also reaches up to the lid's fold: the face mesh's ring of points
 above the upper lid (`_FOLDS`), where the fused landmarks put it, less `FOLD_GAP`. Between that
 ring and the lid the warp can only stretch what the target's open eye shows there, the fold and
-its shadow; on a hooded or deep-set eye (lp_drv_d19) that became a reddish-brown band under the
+its shadow; on a hooded or deep-set eye that became a reddish-brown band under the
 brow, over the painted lid, wherever the fused fold rose above the target's (a driver's brows
 lifting as the eyes close). A real shut lid is unfolded skin there.
 """

@@ -7,8 +7,7 @@ lips open beyond the target's, `MouthFiller.paint` draws, inside the fused inner
 - an upper-teeth band hanging from the upper inner lip (height ~ the opening, capped; fading
   towards the corners; soft lower edge) and, for wide openings, a lower-teeth band; both as far
   as the lips are spread: none in a mouth rounded narrower than the target's (an "O", where the
-  lips cover the teeth: Yale's surprised stills are 0.81-0.95 of the neutral width in 11 of 15
-  subjects), half at the neutral width, all from 1.1 times it (a smile: 1.24-1.39);
+  lips cover the teeth), half at the neutral width, all from 1.1 times it (a smile is wider);
 - if the target's own mouth is open in its neutral, its own interior on top, fitted column by
   column between the fused inner lips, each part following its own lip at its own scale: most
   open mouths (teeth, or a slit) part at their darkest row (`parting`: the gap between the
@@ -17,8 +16,8 @@ lips open beyond the target's, `MouthFiller.paint` draws, inside the fused inner
   under the upper lip and over the lower one at their scale and stretches the flesh between
   them (`FLESH_BANDS`). Moved whole with the upper lip, as it was, a yawning target's lower lip
   rim and tongue stayed where they were above a painted dark band that read as a second lower
-  lip (`python -m reenact.tools.drawn_moves`: lp_drv_d19's jaw dropped 0.2-0.3 mouth widths
-  further read back 0.45-0.59 of it), and a grinning one's lower lip rim hung under its teeth;
+  lip, so a drawn jaw drop read back as much smaller (`python -m reenact.tools.drawn_moves`),
+  and a grinning one's lower lip rim hung under its teeth;
 
 composited through a feathered polygon mask whose blur stays inside the lips, so they stay sharp.
 
@@ -52,8 +51,8 @@ LEFT_CORNER, RIGHT_CORNER = 78, 308  # inner mouth corners (image-left, image-ri
 UPPER_LIP_CENTRE, LOWER_LIP_CENTRE = 13, 14
 # the closed-lip seal, lengths x size/256: the band's reach beyond the fused gap on each side,
 # the crease's width (Gaussian sigma) and darkness, the band's tone (x the target's lip colour);
-# chosen on Yale subjects 01-13's expression stills driven to rest, against their neutral
-# still's mouth (`reenact eval --stills`'s "At rest"), and looked at on colour portraits
+# chosen so that expression stills driven to rest match their neutral still's mouth
+# (`reenact eval --stills`'s "At rest"), and looked at on colour portraits
 SEAL_REACH, CREASE_WIDTH, CREASE_DARK, SEAL_TONE = 1.2, 1.0, 0.5, 0.75
 # How the target's own open mouth opens further. A mouth open wide (its gap at least FLESH_GAP
 # of its width) with no teeth in its middle (between MIDDLE of its gap from the upper inner lip,
@@ -62,9 +61,8 @@ SEAL_REACH, CREASE_WIDTH, CREASE_DARK, SEAL_TONE = 1.2, 1.0, 0.5, 0.75
 # well-lit picture), saturation < 90 of 255) shows a tongue and a throat: it keeps FLESH_BANDS of
 # its gap under the upper and over the lower lip at their own scale and stretches the flesh
 # between.
-# On the open-mouthed portraits in ../shared/media the teeth shares are 0.17-0.67 where teeth
-# show there (lp_drv_d12, lp_drv_d38, lp_s10, lp_s42, tpsmm_source) and 0 elsewhere; the two
-# yawns (lp_drv_d9, lp_drv_d19) are open 0.86 and 1.01 of their width, the others 0.06-0.35.
+# The thresholds sit between the open-mouthed portraits that show teeth and those that show a
+# tongue and a throat, which are also the ones open wider than most.
 # Any other mouth (teeth, or a slit a few pixels high whose rows would stretch into a smear)
 # parts at its darkest row between PART_RANGE of its gap (`parting`: between the upper and lower
 # teeth, under the upper teeth, or the slit itself): what lies above it follows the upper lip,
