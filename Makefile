@@ -1,12 +1,22 @@
 # Two commands do all the set-up: `make demo` and `make test`.
 # Each creates .venv when missing and installs the project into it; a second run is fast.
+# `make demo` installs the CPU runtime only (no torch, no test tools); `make test` adds every extra.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.reenact-installed
+RUNTIME := $(VENV)/.reenact-runtime
 
-.PHONY: demo test bench soak doctor sizes clean
+.PHONY: demo test lint bench soak doctor sizes clean
 
+# what a user runs (`make demo`, `make doctor`): the CPU runtime only, no torch, no test tools
+$(RUNTIME): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	@touch $(RUNTIME)
+
+# everything (`make test`, `make lint`, `make bench`): the runtime plus every extra
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -14,9 +24,9 @@ $(STAMP): pyproject.toml
 	@# would resolve to a multi-GB CUDA build; 2.13.0 installs the CPU build from local disk here.
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e '.[all]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUNTIME)
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/reenact demo --output out/demo.mp4
 
 # As root with apt-get (CI, a fresh container): Debian packages some tests need (Chromium for
@@ -25,10 +35,16 @@ test: $(STAMP)
 	bash .ci/install-system-deps
 	$(BIN)/python -m pytest -q tests
 
+# ruff (lint and format) and mypy, configured in pyproject.toml; CI runs this before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 bench: $(STAMP)
 	$(BIN)/reenact bench
 
-doctor: $(STAMP)
+doctor: $(RUNTIME)
 	$(BIN)/reenact doctor
 
 # the house rule: files under 400 lines, functions under 50 (docs/ARCHITECTURE.md)

@@ -3,6 +3,8 @@
 Each backend has one method per network call: `run(x) -> y`, with
 x: (1, C, S, S) float32 numpy in [-1, 1] and y: (1, 3, S, S) float32 numpy in [-1, 1].
 On CUDA the whole frame runs on the device instead: `reenact.render.generator_cuda`.
+torch is imported only by what needs it (the torch backend, exporting), so ONNX Runtime runs
+an exported model where torch is not installed.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ import os
 import tempfile
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from reenact.errors import ReenactError
+from reenact.paths import onnx_cache_dir
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,8 @@ class TorchCPUBackend:
         self.threads = threads
 
     def run(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
         if torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)
         with torch.inference_mode():
@@ -39,6 +48,8 @@ class TorchCPUBackend:
 
 def export_onnx(model: torch.nn.Module, path: str | Path, *, channels: int, size: int) -> Path:
     """Export the generator to ONNX (opset 17, batch 1), atomically. Returns the path."""
+    import torch
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval().float().cpu()
@@ -72,8 +83,7 @@ def onnx_cache_path(weights: Path, meta: dict[str, str]) -> Path:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     digest.update(repr(sorted(meta.items())).encode())
-    root = Path(os.environ.get("REENACT_CACHE", Path.home() / ".cache" / "reenact"))
-    return root / "onnx" / f"{weights.stem}-{digest.hexdigest()[:16]}.onnx"
+    return onnx_cache_dir() / f"{weights.stem}-{digest.hexdigest()[:16]}.onnx"
 
 
 class OnnxBackend:
@@ -101,6 +111,7 @@ class OnnxBackend:
             )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ReenactError(f"{onnx_path}: cannot load ONNX model ({exc})") from None
+        self.path = Path(onnx_path)
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
         self.threads = threads

@@ -5,15 +5,40 @@ Nothing here runs at import time; callers ask when they build a runner.
 
 from __future__ import annotations
 
+import ctypes.util
+import glob
 import importlib.util
 import os
+import sys
 
 from reenact.errors import ConfigError, DeviceError
 
 BACKENDS = ("auto", "torch", "onnx", "cuda")
 
 
+def torch_available() -> bool:
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # an import hook that refuses it: as good as absent
+        return False
+
+
+def _nvidia_driver_present() -> bool:
+    """Whether this machine shows an NVIDIA driver, looked up without importing torch (which
+    costs seconds and is not needed on the CPU path)."""
+    if sys.platform == "win32":
+        return ctypes.util.find_library("nvcuda") is not None
+    if sys.platform == "darwin":
+        return False
+    return (os.path.exists("/proc/driver/nvidia/version") or bool(glob.glob("/dev/nvidia[0-9]*"))
+            or os.path.exists("/dev/dxg"))  # WSL2 passes the GPU through /dev/dxg
+
+
 def cuda_available() -> bool:
+    """A CUDA device torch can use (False without torch or without an NVIDIA driver, in which
+    case torch is never imported)."""
+    if not torch_available() or not _nvidia_driver_present():
+        return False
     import torch
 
     return torch.cuda.is_available()
@@ -35,7 +60,10 @@ def resolve_backend(requested: str) -> str:
         raise DeviceError("renderer.backend=cuda: no CUDA device (run `reenact doctor`)")
     if requested == "onnx" and not onnxruntime_available():
         raise DeviceError("renderer.backend=onnx: onnxruntime is not installed "
-                          "(pip install 'reenact[onnx]')")
+                          "(pip install onnxruntime)")
+    if requested == "torch" and not torch_available():
+        raise DeviceError("renderer.backend=torch: torch is not installed (install the "
+                          "[train] extra: pip install 'reenact[train]'; or use renderer.backend=onnx)")
     return requested
 
 

@@ -42,7 +42,7 @@ def find_weights(explicit: str, kind: str, size: int = 256, *,
 def find_generator(config) -> Path | None:
     """The generator weights a config names: `renderer.weights`, else the shipped model for the
     backend the generator would run on (`renderer.backend`, 'auto' resolved)."""
-    from reenact.engine.device import resolve_backend  # noqa: PLC0415
+    from reenact.engine.device import resolve_backend
 
     backend = resolve_backend(config.renderer.backend)
     return find_weights(config.renderer.weights, "generator", config.renderer.size,

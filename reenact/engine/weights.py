@@ -8,6 +8,8 @@ its header and data are whole; its metadata matches what the caller expects; eve
 finite (no NaN / inf); and, for `load_into`, its keys and shapes match the module. Each failure is
 one WeightsError line that names the file.
 
+Reading without torch (numpy arrays, the checks themselves): `reenact.engine.arrays`.
+
 The same tensors and metadata always give the same bytes: safetensors (0.8.0) writes the
 metadata in a random order each process (safetensors issue #584), so `save_weights` puts the
 header's metadata keys in sorted order before writing. A refit that changes nothing then leaves
@@ -23,17 +25,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_save
 
+from reenact.engine.arrays import FORMAT, check_container as _check_container, check_meta
+from reenact.engine.arrays import RESERVED as _RESERVED, SHOW as _SHOW
+from reenact.engine.arrays import nonfinite_message, read_safetensors
 from reenact.errors import WeightsError
 
-FORMAT = "reenact.weights/1"
-_RESERVED = ("format", "storage_dtype")
-_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default (zip) format
-_MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
-_SHOW = 3  # mismatches listed in one message
-_NOT_SAFETENSORS = "{path}: not a safetensors file (bad header); expected .safetensors weights"
+__all__ = ["FORMAT", "check_finite", "check_meta", "check_state_dict", "load_into",
+           "load_weights", "resave_weights", "save_module", "save_weights"]
 
 
 def _stringify_meta(meta: Mapping[str, object]) -> dict[str, str]:
@@ -128,51 +128,8 @@ def save_module(
     return save_weights(path, module.state_dict(), {**arch, **(meta or {})}, dtype=dtype)
 
 
-def _check_container(path: Path) -> None:
-    """Refuse missing files, pickles and anything whose header is not safetensors JSON."""
-    if not path.is_file():
-        raise WeightsError(
-            f"{path}: weights file not found; check the path, or train / download the weights first"
-        )
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(9)
-    if head[8:9] != b"{":  # safetensors: u64 header length, then the JSON header
-        if _is_pickle(head):
-            raise WeightsError(
-                f"{path}: is a pickled torch.save checkpoint, which reenact refuses to load "
-                "(unpickling runs code); convert it to .safetensors with "
-                "safetensors.torch.save_file where you trust it"
-            )
-        if size < 9:
-            raise WeightsError(f"{path}: truncated or not a safetensors file ({size} bytes)")
-        raise WeightsError(_NOT_SAFETENSORS.format(path=path))
-    (header_len,) = struct.unpack("<Q", head[:8])
-    if header_len > _MAX_HEADER:
-        raise WeightsError(_NOT_SAFETENSORS.format(path=path))
-    if 8 + header_len > size:
-        raise WeightsError(
-            f"{path}: truncated file ({size} bytes, its header alone needs {8 + header_len}); "
-            "copy or download it again"
-        )
-
-
-def _is_pickle(head: bytes) -> bool:
-    """torch.save's zip container, or a raw pickle (protocol 2..5: b"\\x80" + protocol)."""
-    return head.startswith(_ZIP_MAGIC) or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
-
-
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = dict(f.metadata() or {})
-            tensors = {key: f.get_tensor(key) for key in f.keys()}
-    except (SafetensorError, json.JSONDecodeError, OSError, ValueError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise WeightsError(
-            f"{path}: truncated or corrupt safetensors file ({detail}); copy or download it again"
-        ) from None
-    return tensors, meta
+    return read_safetensors(path, "pt")
 
 
 def check_finite(path: str | os.PathLike[str], tensors: Mapping[str, torch.Tensor]) -> None:
@@ -180,32 +137,7 @@ def check_finite(path: str | os.PathLike[str], tensors: Mapping[str, torch.Tenso
     diverged, or a damaged file): such weights would render a blank face without a word."""
     for key, value in tensors.items():
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise WeightsError(
-                f"{path}: tensor {key} holds NaN or infinite values (a diverged training run or a "
-                "damaged file); use an earlier checkpoint or other weights"
-            )
-
-
-def _describe(values: Mapping[str, object], keys: list[str]) -> str:
-    return " ".join(f"{k}={values.get(k, '?')}" for k in keys)
-
-
-def check_meta(
-    path: str | os.PathLike[str], meta: Mapping[str, str], expected: Mapping[str, object]
-) -> None:
-    """WeightsError unless every key of `expected` is in `meta` with the same (str) value."""
-    wrong = [k for k, v in expected.items() if meta.get(k) != str(v)]
-    if not wrong:
-        return
-    shown = [k for k in wrong if k != "arch"]
-    built_arch = meta.get("arch", "an unknown network")
-    built = " ".join(filter(None, [built_arch, _describe(meta, shown)]))
-    want_arch = str(expected.get("arch", built_arch))
-    want = " ".join(filter(None, [want_arch, _describe(expected, shown)]))
-    raise WeightsError(
-        f"{path}: built for {built}, expected {want}; use weights trained with these settings "
-        "or change the settings to match the weights"
-    )
+            raise WeightsError(nonfinite_message(path, key))
 
 
 def load_weights(

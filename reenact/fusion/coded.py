@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import Config
-from reenact.engine.weights import load_weights
+from reenact.engine.arrays import load_arrays
 from reenact.errors import WeightsError
 from reenact.fusion.target_neutral import to_pixels
 from reenact.fusion.transfer import INTENSITY_RANGE, TrainingFreeFusion, check_landmarks
@@ -107,9 +107,9 @@ class CodeFusion:
 
     @classmethod
     def from_weights(cls, path: Path, config: Config) -> CodeFusion:
-        tensors, meta = load_weights(path)
+        tensors, meta = load_arrays(path, dtype=np.float32)
         try:
-            arrays = {k: tensors[k].float().numpy() for k in ("mean_face", "decoder")}
+            arrays = {k: tensors[k] for k in ("mean_face", "decoder")}
             beta = float(meta["beta"])
             lift = int(meta.get("lift", 0))  # weights of before 2026-11-25 decode six features
         except (KeyError, ValueError) as exc:

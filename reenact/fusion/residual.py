@@ -12,63 +12,55 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from reenact.config import Config
-from reenact.engine.weights import load_into, load_weights
+from reenact.engine.arrays import load_arrays
 from reenact.errors import WeightsError
+from reenact.fusion.mlp import INPUT_GAIN, ResidualRealisation
 from reenact.fusion.transfer import TrainingFreeFusion
 
 class ResidualNetworkFusion:
     """`fuse(source, source_neutral, target_neutral, intensity) -> (478,3)` with the residual Phi.
 
-    model: a `ResidualFusion`; size: the aligned crop side (landmarks in its pixels).
+    model: a `ResidualRealisation` (`reenact.fusion.mlp`, the network in numpy); size: the
+    aligned crop side (landmarks in its pixels).
     """
 
     name = "network"
 
-    def __init__(self, *, model, size: int, weights: Path | None = None) -> None:
-        from reenact.nn.fusion_residual import INPUT_GAIN  # noqa: PLC0415
-
-        self.model = model.eval()
+    def __init__(self, *, model: ResidualRealisation, size: int,
+                 weights: Path | None = None) -> None:
+        self.model = model
         self.weights = weights
         self.size = size
         self.free = TrainingFreeFusion()
         # V, scaled so it takes crop-pixel deviations: unit = px * 2 / size, times INPUT_GAIN
-        self.basis = model.enc_source.weight.detach().float().numpy() * np.float32(
-            INPUT_GAIN * 2.0 / size)
+        self.basis = model.basis * np.float32(INPUT_GAIN * 2.0 / size)
         self._key: tuple[bytes, bytes] | None = None
         self._swap: np.ndarray | None = None
 
     @classmethod
     def from_weights(cls, path: Path, config: Config) -> ResidualNetworkFusion:
-        from reenact.nn.fusion_residual import ResidualFusion  # noqa: PLC0415
-
-        _, meta = load_weights(path)
+        arrays, meta = load_arrays(path)
         try:
-            model = ResidualFusion(num_points=int(meta["num_points"]), dims=int(meta["dims"]),
-                                   hidden=int(meta["hidden"]), code=int(meta["code"]),
-                                   basis=int(meta["basis"]))
+            shape = {k: int(meta[k]) for k in ("num_points", "dims", "hidden", "code", "basis")}
         except (KeyError, ValueError) as exc:
             raise WeightsError(f"{path}: incomplete fusion_residual metadata ({exc})") from None
-        load_into(model, path)
+        model = ResidualRealisation(arrays, **shape, path=path)
         return cls(model=model, size=config.renderer.size, weights=Path(path))
 
-    def _unit(self, pixels: np.ndarray) -> torch.Tensor:
-        unit = torch.from_numpy(np.asarray(pixels, np.float32)[None] * np.float32(2.0 / self.size))
+    def _unit(self, pixels: np.ndarray) -> np.ndarray:
+        unit = np.asarray(pixels, np.float32)[None] * np.float32(2.0 / self.size)
         unit[..., :2] -= 1.0
         return unit
 
     def _prepare(self, source_neutral: np.ndarray, target_neutral: np.ndarray) -> np.ndarray:
         """(k, P*3) U(L_t) - U(N_s) in crop pixels per coefficient, once per pair of neutrals."""
-        from reenact.nn.fusion_residual import INPUT_GAIN  # noqa: PLC0415
-
         key = (source_neutral.tobytes(), target_neutral.tobytes())
         if key != self._key or self._swap is None:
-            with torch.inference_mode():
-                both = self.model.realisation(
-                    torch.cat([self._unit(target_neutral), self._unit(source_neutral)]))
-            swap = (both[0] - both[1]).numpy() / INPUT_GAIN * (self.size / 2.0)
+            both = self.model.realisation(
+                np.concatenate([self._unit(target_neutral), self._unit(source_neutral)]))
+            swap = (both[0] - both[1]) / INPUT_GAIN * (self.size / 2.0)
             self._swap, self._key = np.ascontiguousarray(swap, np.float32), key
         return self._swap
 

@@ -39,8 +39,8 @@ Where the estimate would do harm it is held back, towards the picture's own land
 A mouth the estimate leaves open wide (a yawn or a shout wider than the expression basis spans,
 on a face the next point does not trust; or a gape whose estimated shape the warp leaves open)
 is closed by the jaw instead (`close_open_mouth`): the lower lip, chin and jaw raised, as far as
-the warp draws lips parted at rest. Until stop 78 such a target kept its picture's landmarks, and
-its mouth gaped while the actor's rested (lp_drv_d19, lp_drv_d9, Yale 06 and 12 surprised).
+the warp draws lips parted at rest, because a target that kept its picture's landmarks had its
+mouth gape while the actor's rested.
 
 The renderer still warps the picture from its own landmarks: only the fusion's L_t (and what is
 measured from it: the eyes' neutral gaps, the gains' base) is the estimate.
@@ -133,13 +133,13 @@ class NeutralEstimate:
         self._weights: dict[bool, np.ndarray] = {}
 
     @classmethod
-    def load(cls, path: str | Path = BASIS_FILE, **options) -> "NeutralEstimate":
+    def load(cls, path: str | Path = BASIS_FILE, **options) -> NeutralEstimate:
         """From a basis file (safetensors, as `reenact.train.neutral_basis` writes); options
         as the constructor's."""
-        from reenact.engine.weights import load_weights  # noqa: PLC0415
+        from reenact.engine.arrays import load_arrays
 
-        tensors, _ = load_weights(path)
-        return cls({k: v.float().numpy() for k, v in tensors.items()}, **options)
+        arrays, _ = load_arrays(path, dtype=np.float32)
+        return cls(arrays, **options)
 
     def fit(self, unit_posed: np.ndarray) -> tuple[np.ndarray, float]:
         """(478,3) unit landmarks in the mean's pose -> ((ke,) expression coefficients, shrunk;
@@ -155,7 +155,7 @@ class NeutralEstimate:
         """(478,1) how much of the estimate each point takes: eyes 0 (and the mouth and jaw 0
         unless `mouth`), 1 elsewhere, spread over the mesh."""
         if mouth not in self._weights:
-            from reenact.fusion.gains import RegionGains  # noqa: PLC0415
+            from reenact.fusion.gains import RegionGains
 
             held = {"eyes": 0.0} if mouth else {"eyes": 0.0, "mouth": 0.0, "jaw": 0.0}
             self._weights[mouth] = RegionGains(held).weights().astype(np.float64)
@@ -191,18 +191,12 @@ SHOWN_OPEN_MARGIN = 0.12  # re-tracked inner-lip gap beyond the estimate's, x mo
 
 # A mouth still open after the estimate (a yawn or a shout the bases do not span, or a gape the
 # estimate could not trust) is closed by raising the jaw (`close_open_mouth`): from an opening
-# (inner-lip gap 13-14 over the mouth's width 61-291) of REST_OPEN[0], fully from REST_OPEN[1].
-# Talking lips part up to about 0.15 of the width and a person at rest about 0.03 (the shared
-# portraits with a closed or talking mouth, and the Yale grins after the estimate, lie at 0.2 or
-# below); a yawn is 0.9 (lp_drv_d19), a shout 0.78 (lp_drv_d9), a surprised "O" 0.3-0.7.
+# (inner-lip gap 13-14 over the mouth's width 61-291) of REST_OPEN[0], fully from REST_OPEN[1],
+# a band above talking and resting lips and below a yawn, a shout or a surprised "O".
 REST_OPEN = (0.2, 0.35)
-# the share of the gap closed: a fifth of it stays, the lips parted at rest. Closed whole, the
-# jaw raise tips the lower inner lip over the upper near the corners, where the gap is smaller
-# than at the centre; the mesh's lip triangles fold and the warp draws the cavity's rim across
-# the lips as dark strokes (lp_drv_d19, lp_drv_d9, Yale 03 and 12 surprised, aligned as
-# `reenact eval --stills` aligns them: 47-74 of the face mesh's triangles turned over at a whole
-# closing; at 0.8 only the two slivers at the inner corners, and two more on Yale 12's lower
-# lip; at 0.9 lp_drv_d19 and lp_drv_d9 already showed strokes, looked at)
+# the share of the gap closed: a fifth of it stays, the lips parted at rest, because a whole
+# closing tips the lower inner lip over the upper near the corners and folds the mesh's lip
+# triangles into dark strokes across the lips.
 CLOSE_SHARE = 0.8
 
 

@@ -71,10 +71,10 @@ class PreparedTarget:
 
 
 def builtin_target_image() -> np.ndarray:
-    """scikit-image's public-domain astronaut portrait (Eileen Collins), (512, 512, 3) uint8."""
-    from skimage import data
-
-    return np.ascontiguousarray(data.astronaut())
+    """The public-domain astronaut portrait (Eileen Collins, NASA; scikit-image's
+    `data.astronaut()`, the same pixels) shipped in reenact/assets, (512, 512, 3) uint8."""
+    picture = cv2.imread(str(Path(__file__).resolve().parents[1] / "assets" / "astronaut.png"))
+    return np.ascontiguousarray(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB))
 
 
 def load_target_image(path: str, config: Config) -> tuple[str, np.ndarray]:
@@ -240,8 +240,8 @@ def target_neutral(crop: np.ndarray, landmarks_crop: np.ndarray,
     (`close_open_mouth`). A candidate is kept only if the warp, driven to it, shows it: the
     rendered crop re-tracked has its mouth open at most `SHOWN_OPEN_MARGIN` more than it asks.
     Where the bases' mouth cannot be drawn (a gape whose estimate bends the lips into a shape
-    the warp leaves open: Yale 09 surprised; 06 and 12 surprised and lp_drv_d9's shout too
-    until the warp drew the lips band by band, `reenact.render.lip_bands`), the estimate with the
+    the warp leaves open, fewer since the warp drew the lips band by band,
+    `reenact.render.lip_bands`), the estimate with the
     picture's own mouth and jaw, the jaw raised, is tried next; where neither shows, the
     picture's landmarks stay.
     One or two warp renders and static tracks of the crop, once per target.

@@ -8,23 +8,29 @@ returns the rendered crop. Input buffers are allocated once per target size.
 calling thread and returns the network call, which may run on another thread while the caller
 prepares the next frame (two input and two output buffers alternate, so the network reads one
 frame's input while the next is written).
+
+On the CPU with ONNX Runtime no torch is needed: the shipped generator's ONNX file lies beside
+its weights (`reenact/models/generator_<size>.onnx`, made by `scripts/export_onnx.py`), and
+other weights run from their export in the cache; only exporting them (once) needs torch.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from reenact.config import Config
+from reenact.engine.arrays import read_meta
 from reenact.engine.backends import OnnxBackend, TorchCPUBackend, ensure_onnx, onnx_cache_path
-from reenact.engine.device import cpu_threads, resolve_backend
+from reenact.engine.device import cpu_threads, resolve_backend, torch_available
 from reenact.engine.quantize import quantized_model
-from reenact.engine.shipped import find_generator
-from reenact.engine.weights import load_into, load_weights
+from reenact.engine.shipped import MODELS_DIR, find_generator
 from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
+from reenact.profiling import laps
 from reenact.render import register_renderer
 from reenact.render.anchor import anchor_numpy
 from reenact.render.eye_keep import eye_patches, mouth_patches, paste_patches
@@ -32,31 +38,80 @@ from reenact.render.eye_keep import eye_patches, mouth_patches, paste_patches
 log = logging.getLogger(__name__)
 
 
-def build_generator_from_meta(path: Path, meta: dict[str, str]):
-    """An untrained UNetGenerator shaped as the weights' metadata says."""
-    from reenact.nn.unet import UNetGenerator
+@dataclass(frozen=True)
+class GeneratorShape:
+    """What the renderer needs of a generator without building it: its input and crop size."""
 
+    size: int
+    variant: str
+    in_channels: int
+    out_channels: int
+
+
+def generator_shape(path: Path, meta: dict[str, str]) -> GeneratorShape:
+    """The shape the weights' metadata gives (a WeightsError naming the file when it is not a
+    U-net generator's or is incomplete)."""
     if meta.get("arch") != "unet":
         raise WeightsError(f"{path}: holds '{meta.get('arch', '?')}' weights, expected a unet generator")
     try:
-        return UNetGenerator(
-            ngf=int(meta["ngf"]), size=int(meta["size"]), variant=meta["variant"],
-            in_channels=int(meta["in_channels"]), out_channels=int(meta["out_channels"]),
-        )
+        return GeneratorShape(size=int(meta["size"]), variant=meta["variant"],
+                              in_channels=int(meta["in_channels"]),
+                              out_channels=int(meta["out_channels"]))
     except (KeyError, ValueError) as exc:
         raise WeightsError(f"{path}: incomplete generator metadata ({exc})") from None
 
 
+def build_generator_from_meta(path: Path, meta: dict[str, str]):
+    """An untrained UNetGenerator shaped as the weights' metadata says."""
+    shape = generator_shape(path, meta)
+    if "ngf" not in meta:
+        raise WeightsError(f"{path}: incomplete generator metadata ('ngf')")
+    _need_torch(path)
+    from reenact.nn.unet import UNetGenerator
+
+    try:
+        return UNetGenerator(
+            ngf=int(meta["ngf"]), size=shape.size, variant=shape.variant,
+            in_channels=shape.in_channels, out_channels=shape.out_channels,
+        )
+    except ValueError as exc:
+        raise WeightsError(f"{path}: incomplete generator metadata ({exc})") from None
+
+
+def _need_torch(path: Path) -> None:
+    if not torch_available():
+        raise WeightsError(f"{path}: running these weights needs torch (install the [train] "
+                           "extra: pip install 'reenact[train]'), or pass their ONNX export as "
+                           "renderer.onnx_path")
+
+
+def _check_size(path: Path, built: int, size: int | None) -> None:
+    if size is not None and built != size:
+        raise WeightsError(
+            f"{path}: generator built for size {built}, but renderer.size is {size}"
+        )
+
+
 def load_generator(path: Path, *, size: int | None = None):
     """Build and load a generator from a safetensors file; checks the crop size if given."""
+    if not torch_available():  # a file that is no generator's says so first
+        generator_shape(path, read_meta(path))
+        _need_torch(path)
+    from reenact.engine.weights import load_into, load_weights
+
     _, meta = load_weights(path)
     model = build_generator_from_meta(path, meta)
-    if size is not None and model.size != size:
-        raise WeightsError(
-            f"{path}: generator built for size {model.size}, but renderer.size is {size}"
-        )
+    _check_size(path, model.size, size)
     load_into(model, path)
     return model.eval(), meta
+
+
+def shipped_onnx(weights: Path) -> Path | None:
+    """The ONNX file shipped beside shipped weights (`<stem>.onnx`), if there is one."""
+    onnx = weights.with_suffix(".onnx")
+    if weights.resolve().parent == MODELS_DIR and onnx.is_file():
+        return onnx
+    return None
 
 
 def to_unit(image: np.ndarray, out: np.ndarray) -> None:
@@ -119,6 +174,7 @@ class GeneratorRenderer:
     def stage(self, fused: np.ndarray):
         """fused: (478,3) J_gen in crop pixels -> `run() -> (S,S,3) uint8`, the network call on
         this frame's input (safe on another thread; call it before staging two more frames)."""
+        lap = laps("generator")
         i = self._next
         self._next = (i + 1) % self.BUFFERS
         x, output = self._inputs[i], self._outputs[i]
@@ -128,22 +184,30 @@ class GeneratorRenderer:
         draw_landmark_image(fused, self.size, out=self.landmark_image)
         np.multiply(self.landmark_image, 2.0 / 255.0, out=x[0, 3], casting="unsafe")
         x[0, 3] -= 1.0
+        lap("landmark_image")
         patches, warped = [], None
         if self.warp is not None:
             warped = self.warp.render(fused)
+            lap.skip()  # the warp's steps keep their own laps
             to_unit(warped, x[0, 4:7])
             if self.eyes_from_warp:
                 patches += eye_patches(fused, warped)
             if self.mouth_from_warp:
                 patches += mouth_patches(self.warp.mouth_layers, warped)
+            lap("guide_input")
 
         def run() -> np.ndarray:
+            lap = laps("generator")
             y = self.backend.run(x)[0]
+            lap("network")
             np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255, out=y.transpose(1, 2, 0))
             np.copyto(output, y.transpose(1, 2, 0), casting="unsafe")
             if self.anchor_px > 0:
                 anchor_numpy(output, warped, self.anchor_px, out=output)
-            return paste_patches(output, patches)
+            lap("output")
+            pasted = paste_patches(output, patches)
+            lap("warp_patches")
+            return pasted
 
         return run
 
@@ -154,11 +218,23 @@ class GeneratorRenderer:
 
 
 def load_generator_renderer(path: Path, config: Config):
-    """The generator in `path` on the backend the config asks for (see `generator_on_backend`)."""
-    model, meta = load_generator(Path(path), size=config.renderer.size)
+    """The generator in `path` on the backend the config asks for (see `generator_on_backend`);
+    on ONNX Runtime from its ONNX file when one exists, without building the torch model."""
+    path = Path(path)
     r = config.renderer
-    onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(Path(path), meta)
-    renderer = generator_on_backend(model, meta, config, weights=Path(path), onnx_path=onnx_path)
+    meta = read_meta(path)
+    shape = generator_shape(path, meta)
+    _check_size(path, shape.size, r.size)
+    onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(path, meta)
+    if resolve_backend(r.backend) == "onnx":
+        ready = onnx_path if onnx_path.is_file() else None if r.onnx_path else shipped_onnx(path)
+        if ready is not None:
+            backend = make_onnx_backend(ready, config, cache=onnx_path)
+            renderer = _cpu_renderer(shape, meta, backend, config, weights=path)
+            log.info("generator %s on %s (%s)", path, renderer.backend_name, ready)
+            return renderer
+    model, meta = load_generator(path, size=r.size)
+    renderer = generator_on_backend(model, meta, config, weights=path, onnx_path=onnx_path)
     log.info("generator %s on %s", path, renderer.backend_name)
     return renderer
 
@@ -191,10 +267,25 @@ def generator_on_backend(model, meta: dict[str, str], config: Config, *,
                                    precision=r.precision, use_graph=r.cuda_graph,
                                    eyes_from_warp=r.eyes == "warp",
                                    mouth_from_warp=r.mouth == "warp", anchor_px=r.anchor_px)
-    backend = make_backend(model, config, onnx_path=onnx_path)
+    return _cpu_renderer(model, meta, make_backend(model, config, onnx_path=onnx_path), config,
+                         weights=weights)
+
+
+def _cpu_renderer(model, meta: dict[str, str], backend, config: Config, *,
+                  weights: Path | None) -> GeneratorRenderer:
+    r = config.renderer
     return GeneratorRenderer(model=model, meta=meta, backend=backend, weights=weights,
                              eyes_from_warp=r.eyes == "warp", mouth_from_warp=r.mouth == "warp",
                              anchor_px=r.anchor_px)
+
+
+def make_onnx_backend(onnx: Path, config: Config, *, cache: Path) -> OnnxBackend:
+    """ONNX Runtime on `onnx`, or on the INT8 model beside `cache` (where `reenact quantize`
+    writes it) as `renderer.quantize` asks."""
+    r = config.renderer
+    quantized = quantized_model(cache, r.quantize)
+    path = onnx if quantized == cache else quantized
+    return OnnxBackend(path, threads=cpu_threads(r.threads), int8=quantized != cache)
 
 
 def make_backend(model, config: Config, *, onnx_path: Path):

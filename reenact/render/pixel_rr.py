@@ -142,16 +142,17 @@ def save_pixel_rr(model: PixelRRModel, path: str | Path, meta: dict | None = Non
 
 
 def load_pixel_rr(path: str | Path) -> PixelRRModel:
-    """Load from safetensors only (`reenact.engine.weights`); WeightsError names a bad file."""
-    from reenact.engine.weights import load_weights
+    """Load from safetensors only (`reenact.engine.arrays`, no torch); WeightsError names a bad
+    file."""
+    from reenact.engine.arrays import load_arrays
     from reenact.errors import WeightsError
 
-    tensors, meta = load_weights(path, expected={"arch": ARCH})
+    tensors, meta = load_arrays(path, expected={"arch": ARCH}, dtype=np.float32)
     kind = meta.get("kind", "")
     if kind not in KINDS or set(tensors) != {"weights", "bias"}:
         raise WeightsError(f"{path}: not a pixel-rr model (kind {kind!r}, keys {sorted(tensors)})")
-    weights = tensors["weights"].float().numpy()
-    bias = tensors["bias"].float().numpy()
+    weights = tensors["weights"]
+    bias = tensors["bias"]
     if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
         raise WeightsError(f"{path}: pixel-rr weights contain NaN or inf; train again")
     return PixelRRModel(kind, meta.get("expression", ""), weights, bias,

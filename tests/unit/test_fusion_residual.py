@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from reenact.fusion.mlp import ResidualRealisation
 from reenact.fusion.residual import ResidualNetworkFusion
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.nn.fusion_residual import ResidualFusion
@@ -34,14 +35,15 @@ def _random_phi(seed: int = 0) -> ResidualFusion:
 
 
 def test_an_untrained_network_is_the_training_free_transfer(faces):
-    network = ResidualNetworkFusion(model=ResidualFusion(hidden=32, code=16, basis=4), size=SIZE)
+    network = ResidualNetworkFusion(
+        model=ResidualRealisation.of_module(ResidualFusion(hidden=32, code=16, basis=4)), size=SIZE)
     args = (faces["source"], faces["neutral"], faces["target"])
     np.testing.assert_allclose(network.fuse(*args, 1.0), TrainingFreeFusion().fuse(*args, 1.0),
                                atol=1e-4)
 
 
 def test_the_correction_vanishes_for_a_neutral_actor_and_on_the_actors_own_face(faces):
-    network = ResidualNetworkFusion(model=_random_phi(), size=SIZE)
+    network = ResidualNetworkFusion(model=ResidualRealisation.of_module(_random_phi()), size=SIZE)
     source, neutral, target = faces["source"], faces["neutral"], faces["target"]
     moved = np.abs(network.correction(source, neutral, target)).max()
     assert moved > 0.01, "a random network should correct a real expression (else this test is void)"
@@ -50,7 +52,7 @@ def test_the_correction_vanishes_for_a_neutral_actor_and_on_the_actors_own_face(
 
 
 def test_the_correction_is_linear_in_the_expression(faces):
-    network = ResidualNetworkFusion(model=_random_phi(1), size=SIZE)
+    network = ResidualNetworkFusion(model=ResidualRealisation.of_module(_random_phi(1)), size=SIZE)
     source, neutral, target = faces["source"], faces["neutral"], faces["target"]
     half = neutral + 0.5 * (source - neutral)
     np.testing.assert_allclose(network.correction(half, neutral, target),
@@ -59,7 +61,7 @@ def test_the_correction_is_linear_in_the_expression(faces):
 
 def test_the_numpy_fast_path_equals_the_torch_network(faces):
     phi = _random_phi(2)
-    network = ResidualNetworkFusion(model=phi, size=SIZE)
+    network = ResidualNetworkFusion(model=ResidualRealisation.of_module(phi), size=SIZE)
     unit = [torch.from_numpy(faces[k][None] * np.float32(2 / SIZE)) for k in
             ("source", "neutral", "target")]
     for u in unit:
