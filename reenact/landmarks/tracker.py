@@ -13,14 +13,8 @@ MediaPipe is imported lazily, on the first tracker built, with its C++ log noise
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import re
-import sys
-import tempfile
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -31,6 +25,7 @@ from reenact.errors import InputError
 from reenact.landmarks.align import inter_ocular_distance
 from reenact.landmarks.largest import LargestFaceCheck, keep_only
 from reenact.landmarks.wire import landmarks_array
+from reenact.landmarks.native_stderr import quiet_stderr
 
 NUM_LANDMARKS = 478
 FACE_WIDTH_PER_IOD = 2.5  # face width ~ 2.5 x the eye-centre distance
@@ -40,51 +35,14 @@ FACE_WIDTH_PER_IOD = 2.5  # face width ~ 2.5 x the eye-centre distance
 _CHEEK_L, _CHEEK_R, _FOREHEAD, _CHIN = 234, 454, 10, 152
 
 
-# MediaPipe / TFLite start-up chatter, written by C++ straight to fd 2 (GLOG_minloglevel does not
-# reach absl's pre-init logging): dropped while a tracker starts; anything else is passed on.
-_NOISE = re.compile(
-    rb"^(INFO: Created TensorFlow Lite|WARNING: All log messages before absl|"
-    rb"[WI]\d{4} .*(inference_feedback_manager|landmark_projection_calculator|gl_context))"
-)
-
-
-_STDERR_LOCK = threading.RLock()  # fd 2 is process-wide: one capture window at a time
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Capture fd 2 for the duration; re-emit every line that is not known MediaPipe noise."""
-    with _STDERR_LOCK:
-        yield from _capture_stderr()
-
-
-def _capture_stderr() -> Iterator[None]:
-    try:
-        fd = sys.stderr.fileno()
-        sys.stderr.flush()
-        saved = os.dup(fd)
-    except (AttributeError, OSError, ValueError):  # pytest capture, notebooks, closed fd 2
-        yield
-        return
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), fd)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, fd)
-            os.close(saved)
-            sink.seek(0)
-            kept = [line for line in sink.read().splitlines(True) if not _NOISE.match(line)]
-            if kept:
-                os.write(fd, b"".join(kept))
-
-
-def _solutions() -> Any:
+def mediapipe_solutions() -> Any:
     """Import mediapipe's solutions quietly (GLOG/TF log levels are set before the import)."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from mediapipe.python import solutions  # noqa: PLC0415 (lazy on purpose)
+    try:
+        from mediapipe.python import solutions
+    except ImportError:  # MediaPipe 1.x has no legacy solutions: the Tasks stand-in
+        from reenact.landmarks import tasks_mesh as solutions
 
     return solutions
 
@@ -106,8 +64,7 @@ def head_yaw_deg(landmarks: np.ndarray) -> float:
     forehead-to-chin axis (10 -> 152), in pixels with MediaPipe's z (same scale as x). Yaw is the
     normal's angle from the camera axis in the x-z plane; its sign says which way the head turned
     (positive = the face points towards image-right). A rough measure - it reads about 50 for
-    a near-profile (pcavs_00002 frame 25) - but enough to call a face "lost" beyond
-    `TrackerConfig.max_yaw_deg`.
+    a near-profile - but enough to call a face "lost" beyond `TrackerConfig.max_yaw_deg`.
 
     landmarks: (478,3) pixels.
     """
@@ -144,8 +101,8 @@ class FaceTracker:
         self.config = config if config is not None else TrackerConfig()
         self.static = static
         self._quiet_until_face = True  # the landmark branch logs once, on the first face
-        with _quiet_stderr():
-            self._mesh = _solutions().face_mesh.FaceMesh(
+        with quiet_stderr():
+            self._mesh = mediapipe_solutions().face_mesh.FaceMesh(
                 static_image_mode=static,
                 max_num_faces=faces_to_track(self.config, static=static),
                 refine_landmarks=True,
@@ -161,9 +118,12 @@ class FaceTracker:
             self._largest = LargestFaceCheck(self._face_detector)
 
     def _face_detector(self) -> Any:
-        with _quiet_stderr():
-            return _solutions().face_detection.FaceDetection(
+        with quiet_stderr():
+            detector = mediapipe_solutions().face_detection.FaceDetection(
                 model_selection=0, min_detection_confidence=self.config.min_detection_confidence)
+            # its calculators open (and log) on the first frame: a blank one, inside this window
+            detector.process(np.zeros((64, 64, 3), dtype=np.uint8))
+            return detector
 
     def __enter__(self) -> FaceTracker:
         return self
@@ -174,10 +134,11 @@ class FaceTracker:
     def close(self) -> None:
         """Release MediaPipe's graph. Safe to call more than once."""
         mesh, self._mesh = self._mesh, None
-        if mesh is not None:
-            mesh.close()
-        if self._largest is not None:
-            self._largest.close()
+        with quiet_stderr():  # MediaPipe 1.x logs its runtime's teardown
+            if mesh is not None:
+                mesh.close()
+            if self._largest is not None:
+                self._largest.close()
 
     def track(self, image_rgb: np.ndarray) -> list[np.ndarray]:
         """All faces in one frame, largest (bounding-box area) first.
@@ -205,7 +166,7 @@ class FaceTracker:
         """One frame through the mesh: (478,3) float32 pixel landmarks, largest first."""
         height, width = image_rgb.shape[:2]
         if self._quiet_until_face:
-            with _quiet_stderr():
+            with quiet_stderr():
                 result = self._mesh.process(image_rgb)
             self._quiet_until_face = not result.multi_face_landmarks
         else:
@@ -301,8 +262,8 @@ def _far_face_boxes(image: np.ndarray, config: TrackerConfig) -> list[tuple[floa
     """Face boxes (cx, cy, side in pixels) from MediaPipe's full-range face detector (faces up
     to ~5 m away), which finds faces too small in the frame for the face mesh's own detector."""
     height, width = image.shape[:2]
-    with _quiet_stderr():
-        detector = _solutions().face_detection.FaceDetection(
+    with quiet_stderr():
+        detector = mediapipe_solutions().face_detection.FaceDetection(
             model_selection=1,
             min_detection_confidence=min(FAR_DETECT_CONFIDENCE, config.min_detection_confidence),
         )

@@ -15,7 +15,10 @@ _WIRE_TAGS = {"tag": 0x0A, "size": 15, "tx": 0x0D, "ty": 0x15, "tz": 0x1D}
 
 
 def landmarks_array(face: Any, width: int, height: int) -> np.ndarray:
-    """A NormalizedLandmarkList -> (N,3) float32 pixels (x*W, y*H, z*W)."""
+    """A NormalizedLandmarkList (or an (N,3) array of normalised points) -> (N,3) float32
+    pixels (x*W, y*H, z*W)."""
+    if isinstance(face, np.ndarray):  # the Tasks stand-in (reenact.landmarks.tasks_mesh)
+        return face * np.array([width, height, width], dtype=np.float32)
     wire = face.SerializeToString()
     rows = np.frombuffer(wire, _WIRE) if len(wire) % _WIRE.itemsize == 0 else None
     if rows is not None and all((rows[k] == v).all() for k, v in _WIRE_TAGS.items()):

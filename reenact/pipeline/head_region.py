@@ -63,25 +63,14 @@ _FACE_COVER = 0.95  # the person mask's mean over the face mesh's hull, at least
 _STEP = 8  # the per-pixel move is computed on a grid this many times coarser, then upsampled
 # The person mask's matte (`_matte`): the guided filter's radius in inter-ocular distances (the
 # reach of the loose hair and fringe it takes in) and its regularisation (grey levels in [0,1],
-# squared). What a moved head uncovers along its old outline (`reenact.eval.head_shift`'s ghost
-# rate, the share of that band edgier than the wall beside it; ~0.05 is the wall's own), mean
-# over the 25 portraits of ../shared/media/portraits where the segmenter finds the face's
-# person (`python -m reenact.tools.uncovered ../shared/media/portraits/*`): 0.115 with the mask
-# as it comes; matted everywhere (no gate, no crown, both below) with radius 0.05 / 0.1 / 0.15 /
-# 0.2 / 0.3: 0.080 / 0.078 / 0.082 / 0.091 / 0.099 (a wider matte moves more of the wall with
-# the head); eps 1e-4 / 1e-3 / 1e-2 at 0.1: 0.080 / 0.078 / 0.078. lp_drv_d19 (short hair,
-# loose ends, a plain wall): 0.080 -> 0.002.
+# squared), chosen where a moved head leaves least of its old outline behind: a wider matte
+# moves more of the wall with the head.
 _MATTE_RADIUS = 0.1
 _MATTE_EPS = 1e-3
 # ... only where the wall around is plain: fully where its grey levels' std (within
 # _MATTE_WINDOW matte radii, the person and its fringe left out) is below the first, not at all
-# above the second. Matted everywhere, the head carried pieces of a busy background with it, and
-# `reenact eval`'s live-path self-reenactment fell on such clips (hdtf_aoc, a flag behind the
-# hair: SSIM 0.497 -> 0.480, warp; lp_d13 0.866 -> 0.861; lp_d9, a railing behind the neck,
-# 0.892 -> 0.888); gated, 0.497 / 0.866 / 0.892 as without the matte, and the ghost rate over
-# the 25 portraits 0.064 (0.051 matted everywhere; a busy wall hides a ghost anyway, and the
-# rate is noisier there: lp_s22's foliage 0.199 -> 0.313). Gate by the wall's gradient instead
-# of its std (1 -> 2.5 levels per pixel): hdtf_aoc 0.489, ghost 0.060.
+# above the second. Matted everywhere, the head carried pieces of a busy background with it,
+# while a busy wall hides the ghost the matte would remove anyway.
 _MATTE_PLAIN = (3.0, 6.0)
 _MATTE_WINDOW = 4
 # The crown: where the person is above the brows (crop units: none below y _CROWN[0], whole
@@ -89,9 +78,7 @@ _MATTE_WINDOW = 4
 # from the box's edge, instead of only within the head's ellipse and bending back beyond it.
 # Big hair (curls, a quiff) reaches past the ellipse, and the bend drew it out into streaks
 # along the move and left a smear of it where the head had been; nothing above the brows is
-# attached to anything that stays. Ghost rate (as above), with the gated matte: 0.087 -> 0.064
-# over the 25 portraits; lp_drv_d8 (curls) 0.185 -> 0.052, lp_s2 0.140 -> 0.028, lp_s5 0.178 ->
-# 0.059 (the crown without the matte: 0.101, the hair's loose ends still left behind).
+# attached to anything that stays.
 _CROWN = (0.33, 0.25)
 _CROWN_EDGE = 0.3
 
@@ -131,8 +118,8 @@ def _matte(box: np.ndarray, person: np.ndarray, iod: float) -> np.ndarray:
     its grey level between the person's and the background's (the guided filter's local linear
     model), so loose hair and the dark fringe of a soft edge count as the person as far as they
     are dark (or light) like it. Never less than the mask itself: the same model reads a dark
-    feature of the face where it meets a dark background as background (lp_s10's near eye
-    corner, against Vermeer's black), and that piece of the face stayed behind when the head
+    feature of the face where it meets a dark background as background (an eye corner against a
+    black backdrop), and that piece of the face stayed behind when the head
     rolled. And only as far as the wall around is plain (`_MATTE_PLAIN`: the grey levels' std
     over the wall within _MATTE_WINDOW radii, the person and its fringe left out): on a busy
     background the model takes pieces of it in too (a flag's dark blue beside dark hair, a
@@ -181,10 +168,11 @@ def person_mask(frame: np.ndarray) -> np.ndarray | None:
     """(H,W) float32 in [0,1], the people in an RGB frame (MediaPipe selfie segmentation), or
     None when MediaPipe is missing or finds no one."""
     try:
-        from reenact.landmarks.tracker import _quiet_stderr, _solutions
+        from reenact.landmarks.native_stderr import quiet_stderr
+        from reenact.landmarks.tracker import mediapipe_solutions
 
-        with _quiet_stderr():
-            seg = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+        with quiet_stderr():
+            seg = mediapipe_solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
             try:
                 result = seg.process(np.ascontiguousarray(frame))
             finally:

@@ -50,7 +50,7 @@ def test_shape_dtype_and_lines_on_the_mouth(closed_and_open, size: int) -> None:
     assert image.max() == 255 and image[:4, :4].max() == 0  # lines on black
     for x, y in closed[REGIONS["lips_outer"], :2]:
         col, row = int(round(x)), int(round(y))
-        assert image[row - 1:row + 2, col - 1:col + 2].max() >= 128, f"no line at lip ({x},{y})"
+        assert image[row - 1 : row + 2, col - 1 : col + 2].max() >= 128, f"no line at lip ({x},{y})"
 
 
 def test_changes_when_the_mouth_opens(closed_and_open) -> None:
@@ -80,8 +80,9 @@ def test_out_buffer_is_cleared_and_reused(closed_and_open) -> None:
     buffer = np.full((256, 256), 77, dtype=np.uint8)
     first = draw_landmark_image(opened, 256, out=buffer)
     assert first is buffer
-    np.testing.assert_array_equal(draw_landmark_image(closed, 256, out=buffer),
-                                  draw_landmark_image(closed, 256))
+    np.testing.assert_array_equal(
+        draw_landmark_image(closed, 256, out=buffer), draw_landmark_image(closed, 256)
+    )
     with pytest.raises(ValueError):
         draw_landmark_image(closed, 256, out=np.zeros((512, 512), np.uint8))
 
@@ -96,22 +97,49 @@ def _edges(polyline: np.ndarray) -> set[frozenset[int]]:
     return {frozenset((int(a), int(b))) for a, b in zip(polyline[:-1], polyline[1:])}
 
 
-def test_regions_match_mediapipe() -> None:
-    from mediapipe.python.solutions import face_mesh_connections as fmc
+_CONNECTIONS = (
+    "LIPS",
+    "LEFT_EYE",
+    "RIGHT_EYE",
+    "LEFT_EYEBROW",
+    "RIGHT_EYEBROW",
+    "FACE_OVAL",
+    "LEFT_IRIS",
+    "RIGHT_IRIS",
+    "NOSE",
+    "TESSELATION",
+)
 
+
+def _mediapipe_connections() -> dict[str, set[frozenset[int]]]:
+    """MediaPipe's face-mesh connection sets by name: the legacy solution's tables (0.10.x), else
+    the Tasks FaceLandmarker's (1.x, where the legacy solutions are gone)."""
+    try:
+        from mediapipe.python.solutions import face_mesh_connections as fmc
+    except ImportError:
+        from mediapipe.tasks.python.vision.face_landmarker import FaceLandmarksConnections as c
+
+        return {
+            name: {frozenset((e.start, e.end)) for e in getattr(c, f"FACE_LANDMARKS_{name}")}
+            for name in _CONNECTIONS
+        }
+    return {name: {frozenset(e) for e in getattr(fmc, f"FACEMESH_{name}")} for name in _CONNECTIONS}
+
+
+def test_regions_match_mediapipe() -> None:
+    connections = _mediapipe_connections()
     drawn: set[frozenset[int]] = set()
     for polyline in CONTOURS:
         drawn |= _edges(polyline)
     expected = set()
-    for name in ("LIPS", "LEFT_EYE", "RIGHT_EYE", "LEFT_EYEBROW", "RIGHT_EYEBROW", "FACE_OVAL",
-                 "LEFT_IRIS", "RIGHT_IRIS", "NOSE"):
-        expected |= {frozenset(e) for e in getattr(fmc, f"FACEMESH_{name}")}
+    for name in _CONNECTIONS[:-1]:
+        expected |= connections[name]
     assert drawn == expected
     ring = REGIONS["lips_inner"]
-    assert _edges(np.append(ring, ring[0])) <= {frozenset(e) for e in fmc.FACEMESH_LIPS}
+    assert _edges(np.append(ring, ring[0])) <= connections["LIPS"]
     oval = REGIONS["face_oval"]
-    assert _edges(np.append(oval, oval[0])) == {frozenset(e) for e in fmc.FACEMESH_FACE_OVAL}
-    tessellation = {frozenset(e) for e in fmc.FACEMESH_TESSELATION}
+    assert _edges(np.append(oval, oval[0])) == connections["FACE_OVAL"]
+    tessellation = connections["TESSELATION"]
     triangle_edges = {
         frozenset((int(t[i]), int(t[(i + 1) % 3]))) for t in TRIANGLES for i in range(3)
     }

@@ -44,17 +44,21 @@ def _clip_frames(path: Path, count: int) -> list[np.ndarray]:
 
 
 def _track(image_rgb: np.ndarray) -> np.ndarray:
-    """(478, 3) float32 pixel landmarks of the one face, MediaPipe face mesh run directly."""
-    import mediapipe as mp
+    """(478, 3) float32 pixel landmarks of the one face, MediaPipe face mesh run directly (the
+    legacy solution, or the Tasks stand-in on MediaPipe 1.x)."""
+    from reenact.landmarks.tracker import mediapipe_solutions
+    from reenact.landmarks.wire import landmarks_array
 
     height, width = image_rgb.shape[:2]
-    with mp.solutions.face_mesh.FaceMesh(
+    mesh = mediapipe_solutions().face_mesh.FaceMesh(
         static_image_mode=True, refine_landmarks=True, max_num_faces=1
-    ) as mesh:
+    )
+    try:
         result = mesh.process(image_rgb)
+    finally:
+        mesh.close()
     assert result.multi_face_landmarks, "MediaPipe found no face in the test portrait"
-    points = result.multi_face_landmarks[0].landmark
-    return np.array([(p.x * width, p.y * height, p.z * width) for p in points], dtype=np.float32)
+    return landmarks_array(result.multi_face_landmarks[0], width, height)
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +120,13 @@ def test_ssim_agrees_with_skimage(crop: np.ndarray, kind: str) -> None:
         a = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
         b = np.roll(a, 5, axis=0)
     expected = structural_similarity(
-        a, b, channel_axis=-1 if a.ndim == 3 else None, gaussian_weights=True, sigma=1.5,
-        use_sample_covariance=False, data_range=255,
+        a,
+        b,
+        channel_axis=-1 if a.ndim == 3 else None,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
     )
     assert ssim(a, b) == pytest.approx(expected, abs=1e-4)
 
@@ -126,7 +135,12 @@ def test_ssim_on_non_square_full_portrait(portrait_full: np.ndarray) -> None:
     a = portrait_full[:700, :530]
     b = cv2.GaussianBlur(a, (3, 3), 0.8)
     expected = structural_similarity(
-        a, b, channel_axis=-1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        a,
+        b,
+        channel_axis=-1,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
         data_range=255,
     )
     assert ssim(a, b) == pytest.approx(expected, abs=1e-4)
