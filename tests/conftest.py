@@ -20,23 +20,49 @@ def media_root() -> Path:
     return Path(os.environ.get("REENACT_MEDIA", REPO.parent / "shared" / "media"))
 
 
+# reenact.paths' folders a test gets, by environment variable: never the user's own folders
+USER_FOLDERS = {"REENACT_CONFIG_DIR": "user-config", "REENACT_DATA_DIR": "user-data",
+                "REENACT_LOG_DIR": "user-logs"}
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _session_config_dir(tmp_path_factory) -> Iterator[Path]:
-    """REENACT_CONFIG_DIR for fixtures wider than one test (a module's server): never the
-    user's own config folder (its control token and panel settings)."""
-    folder = tmp_path_factory.mktemp("user-config")
+def _session_user_dirs(tmp_path_factory) -> Iterator[dict[str, Path]]:
+    """The user folders for fixtures wider than one test (a module's server), and the cache for
+    the whole session (an ONNX export made once): never the user's own config folder (its
+    control token and settings), gallery, presets, cache or logs."""
+    folders = {name: tmp_path_factory.mktemp(stem) for name, stem in USER_FOLDERS.items()}
+    folders["REENACT_CACHE_DIR"] = tmp_path_factory.mktemp("user-cache")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REENACT_CONFIG_DIR", str(folder))
-        yield folder
+        patch.delenv("REENACT_CACHE", raising=False)  # the cache folder's older name
+        for name, folder in folders.items():
+            patch.setenv(name, str(folder))
+        yield folders
 
 
 @pytest.fixture(autouse=True)
-def user_config_dir(tmp_path_factory, monkeypatch) -> Path:
-    """Each test's own REENACT_CONFIG_DIR (reenact.paths), empty: a token or panel settings kept
-    by one test never reach another; `reenact` subprocesses inherit it."""
-    folder = tmp_path_factory.mktemp("user-config")
-    monkeypatch.setenv("REENACT_CONFIG_DIR", str(folder))
-    return folder
+def user_dirs(tmp_path_factory, monkeypatch) -> dict[str, Path]:
+    """Each test's own, empty REENACT_CONFIG_DIR, REENACT_DATA_DIR and REENACT_LOG_DIR
+    (reenact.paths): a token, settings, an upload or a preset kept by one test never reach
+    another; `reenact` subprocesses inherit them."""
+    folders = {name: tmp_path_factory.mktemp(stem) for name, stem in USER_FOLDERS.items()}
+    for name, folder in folders.items():
+        monkeypatch.setenv(name, str(folder))
+    return folders
+
+
+@pytest.fixture
+def user_config_dir(user_dirs) -> Path:
+    return user_dirs["REENACT_CONFIG_DIR"]
+
+
+@pytest.fixture
+def user_data_dir(user_dirs) -> Path:
+    return user_dirs["REENACT_DATA_DIR"]
+
+
+@pytest.fixture
+def user_log_dir(user_dirs) -> Path:
+    return user_dirs["REENACT_LOG_DIR"]
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +89,10 @@ def aligned_still():
     picture (any format a target may be, Yale's GIF stills too) tracked by the real face mesh and
     aligned on its eyes, as a target is (`reenact eval --stills` aligns its stills so)."""
     from reenact.config import load_config
-    from reenact.eval.stills import _aligned
+    from reenact.eval.still_sets import aligned_still
 
     def align(path: Path, size: int = 256):
-        return _aligned(path, load_config(None, [f"renderer.size={size}"]))
+        return aligned_still(path, load_config(None, [f"renderer.size={size}"]))
 
     return align
 

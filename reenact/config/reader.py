@@ -96,6 +96,12 @@ def _read_bytes(path: Path) -> bytes:
 
 def read_config_file(path: Path) -> Any:
     """The YAML document of a user's file, or a one-line ConfigError naming the file and where."""
+    return parse_config_text(path, read_config_text(path))
+
+
+def read_config_text(path: Path) -> str:
+    """The text of a user's YAML file, sized, decoded and checked as `read_config_file` reads
+    it (a one-line ConfigError naming the file otherwise); not parsed yet."""
     data = _read_bytes(path)
     try:
         text = data.decode("utf-8")
@@ -107,6 +113,12 @@ def read_config_file(path: Path) -> Any:
         offset = len(text[:unprintable.start()].encode("utf-8"))
         raise ConfigError(f"{path}: not text (control character #x{ord(unprintable.group()):02x} "
                           f"at offset {offset}; binary, or UTF-16?); save it as UTF-8")
+    return text
+
+
+def parse_config_text(path: Path, text: str) -> Any:
+    """`text`, read from `path`, parsed by `load_text`; a one-line ConfigError naming the file
+    and the line where it is not YAML or uses what a config may not (an alias)."""
     try:
         return load_text(text)
     except yaml.YAMLError as exc:

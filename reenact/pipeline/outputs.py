@@ -21,6 +21,7 @@ from reenact.atomic import check_not_locked
 from reenact.config import Config
 from reenact.config.plugins import plugin_options
 from reenact.errors import DeviceError, InputError
+from reenact.paths import chosen_folder, log_dir
 from reenact.plugin_api import SINK_GROUP, load_plugin
 from reenact.video import is_video
 
@@ -118,12 +119,18 @@ def check_outputs(config: Config) -> None:
         check_writable(output)
 
 
+def records_folder(config: Config) -> Path:
+    """Where a run whose output is no file keeps its resolved config and timings:
+    `stream.output_dir`, else the logs folder, never the current folder uninvited."""
+    return chosen_folder(config.stream.output_dir, log_dir())
+
+
 def run_files(config: Config, stem: str, *, named_after_output: bool = True) -> list[Path]:
     """The files a run writes beside its outputs: `STEM.config.yaml` and `STEM.timing.json`,
     beside the sink's file (and named after it when `named_after_output`), else in
-    `stream.output_dir`."""
+    `records_folder`."""
     outputs = file_outputs(config)
-    folder = outputs[0].parent if outputs else Path(config.stream.output_dir)
+    folder = outputs[0].parent if outputs else records_folder(config)
     if outputs and named_after_output:
         stem = outputs[0].stem
     return [folder / f"{stem}{suffix}" for suffix in RUN_FILE_SUFFIXES]

@@ -51,7 +51,7 @@ class PresetMixer:
     @classmethod
     def from_config(cls, config) -> PresetMixer:
         """Every shipped and user preset (`presets.folder`), set up from `config.presets`."""
-        from reenact.fusion.presets import load_library
+        from reenact.fusion.presets import load_library, user_presets_folder
 
         p = config.presets
         models = None
@@ -63,7 +63,7 @@ class PresetMixer:
                 raise InputError(f"presets.pixel_rr: no pixel-rr models in {p.pixel_rr}; run "
                                  "`reenact train pixel-rr` or set presets.pixel_rr=shipped")
             models = {c: load_pixel_rr(path) for c, path in paths.items()}
-        return cls(load_library(p.folder), keys=p.keys, blend_s=p.blend_s, mode=p.mode,
+        return cls(load_library(user_presets_folder(p.folder)), keys=p.keys, blend_s=p.blend_s, mode=p.mode,
                    size=config.renderer.size, crop_models=models)
 
     # ------------------------------------------------------------------ controls (main thread)

@@ -21,6 +21,7 @@ import cv2
 from reenact.config import Config, replace
 from reenact.errors import InputError
 from reenact.imageio import ImageTooLarge, decode_image, image_size, save_image
+from reenact.paths import chosen_folder, targets_dir
 from reenact.pipeline.target import PreparedTarget, TargetSet, list_targets, prepare_target_image
 
 THUMB_SIDE = 160
@@ -35,8 +36,9 @@ class UploadError(InputError):
 
 
 def targets_folder(config: Config) -> Path:
-    """`stream.targets_dir`, else `<stream.output_dir>/targets` (where uploads go)."""
-    return Path(config.stream.targets_dir or Path(config.stream.output_dir) / "targets")
+    """`stream.targets_dir`, else the data folder's targets/ (where uploads go): the same gallery
+    whatever folder reenact was started from."""
+    return chosen_folder(config.stream.targets_dir, targets_dir())
 
 
 class Gallery:

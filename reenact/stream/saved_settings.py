@@ -1,11 +1,19 @@
-"""The panel's settings kept from one run to the next: `<config dir>/panel.yaml`.
+"""The user config `<config dir>/reenact.yaml`: settings of the user's own, and the panel's.
+
+The file is a preset as any other (sections and keys as in configs/*.yaml) that the user may
+edit. `reenact live` and `reenact run` read it between the command's own default preset and the
+command line: each of its values is applied unless the command line gives that key itself (a
+`--set`, a flag such as `--intensity`, a preset named with `-c`), and a command line that picks
+another source or sink kind drops the file's options for that section.
 
 A live setting changed through `POST /settings` (the panel's sliders, a script) is merged into
-the file at once, nested as a preset is (so the file also works with `-c`). At the next start
-(`reenact live`) each kept value is applied unless the command line gives that key itself: a
-`--set`, a flag such as `--intensity`, or a preset named with `-c` wins over a kept value. The
-command's own default preset (configs/live.yaml) does not: it is no choice of the user's.
-The file is read by the same bounded, alias-free reader as every config file.
+the file at once: the user's other keys, comments and order stay (`reenact.config.yaml_edit`).
+A `panel.yaml` kept by an earlier version is merged in once and renamed `panel.yaml.old`: one
+file to read and edit, not two whose order the user cannot see.
+
+The file is read by the same bounded, alias-free reader as every config file; a key this
+version does not have is skipped with a warning (a file kept across upgrades must not stop a
+start), a bad value is one ConfigError naming the file.
 """
 
 from __future__ import annotations
@@ -17,22 +25,25 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from reenact.atomic import write_atomic
+from reenact.config import load_config
 from reenact.config.reader import read_config_file
 from reenact.config.schema import Config
+from reenact.config.yaml_edit import update_yaml_file
 from reenact.errors import ConfigError
-from reenact.paths import config_dir
+from reenact.paths import config_dir, user_config_file
 
 log = logging.getLogger(__name__)
-SETTINGS_FILE = "panel.yaml"
+OLD_PANEL_FILE = "panel.yaml"  # where an earlier version kept the panel's settings
 NOT_KEPT = frozenset({"paused"})  # the state of one run, not a setting
+PLUGIN_SECTIONS = ("source", "sink")  # their options belong to the plugin `kind` names
+HEADER = ("# reenact's user config (`reenact paths`): read by `reenact live` and `reenact run`;\n"
+          "# the command line wins over it. Sections and keys as in configs/*.yaml; the panel\n"
+          "# keeps the settings changed on it here.\n")
 _lock = threading.Lock()  # one writer at a time in this process: each write merges the last
 
 
 def settings_path() -> Path:
-    return config_dir() / SETTINGS_FILE
+    return user_config_file()
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -49,7 +60,7 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _nest(flat: dict[str, Any]) -> dict[str, Any]:
     nested: dict[str, Any] = {}
-    for dotted, value in sorted(flat.items()):
+    for dotted, value in flat.items():
         *sections, name = dotted.split(".")
         node = nested
         for section in sections:
@@ -72,61 +83,91 @@ def _is_config_key(dotted: str) -> bool:
 
 
 def save_settings(values: dict[str, Any]) -> None:
-    """Merge checked live settings ({key: value}) into the file, written whole; a folder that
-    cannot be written costs a warning, never the request."""
+    """Merge checked live settings ({key: value}) into the user config; a folder that cannot be
+    written costs a warning, never the request."""
     kept = {k: v for k, v in values.items() if k not in NOT_KEPT and _is_config_key(k)}
     if not kept:
         return
     path = settings_path()
     with _lock:
         try:
-            saved = _read(path)
-        except ConfigError:  # a damaged file is replaced by what the user just chose
-            saved = {}
-        saved.update(kept)
-        try:
-            write_atomic(path, yaml.safe_dump(_nest(saved), sort_keys=True))
-        except OSError as exc:
+            update_yaml_file(path, kept, header=HEADER)
+        except (OSError, ConfigError) as exc:
             log.warning("panel settings: cannot keep them in %s (%s)", path,
-                        exc.strerror or exc)
+                        getattr(exc, "strerror", None) or exc)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    """{key: value} as kept: checked against the live settings table; a key this version does
-    not have is skipped with a warning, a bad value is a ConfigError naming the file."""
-    from reenact.stream.live_settings import BY_KEY
+def migrate_panel_file() -> str | None:
+    """An earlier version's `panel.yaml` merged into the user config (its keys only where the
+    user config has none), then renamed `panel.yaml.old`; the line that says so, or None."""
+    old = config_dir() / OLD_PANEL_FILE
+    if not old.is_file():
+        return None
+    path = settings_path()
+    with _lock:
+        try:
+            data = read_config_file(old) or {}
+        except ConfigError as exc:
+            return f"{exc}; not merged into {path}"
+        current = flatten(_raw(path))
+        kept = {k: v for k, v in flatten(data if isinstance(data, dict) else {}).items()
+                if k not in current and k not in NOT_KEPT and _is_config_key(k)}
+        if kept:
+            update_yaml_file(path, kept, header=HEADER)
+        old.replace(old.with_name(OLD_PANEL_FILE + ".old"))
+    return f"the panel's kept settings moved from {old} into {path}"
 
+
+def _raw(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     data = read_config_file(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections; fix it, or delete the file "
                           "to start afresh")
+    return data
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """{key: value} as kept: live settings checked against their table, every value against the
+    config; a key this version does not have is skipped with a warning."""
+    from reenact.stream.live_settings import BY_KEY
+
     kept = {}
-    for key, value in flatten(data).items():
-        if key not in BY_KEY or key in NOT_KEPT or not _is_config_key(key):
-            log.warning("%s: '%s' is not a live setting of this version; skipped", path, key)
+    for key, value in flatten(_raw(path)).items():
+        plugin_option = key.partition(".")[0] in PLUGIN_SECTIONS
+        if key in NOT_KEPT or not (plugin_option or _is_config_key(key)):
+            log.warning("%s: '%s' is no config key of this version (a typo, or an older "
+                        "version's); skipped", path, key)
             continue
         try:
-            kept[key] = BY_KEY[key].parse(value)
+            kept[key] = BY_KEY[key].parse(value) if key in BY_KEY else value
         except ValueError as exc:
             raise ConfigError(f"{path}: {exc} (fix it, or delete the file to start afresh)") \
                 from None
+    try:
+        load_config(None, base=_nest(kept))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc} (fix it, or delete the file to start afresh)") \
+            from None
     return kept
 
 
 def saved_for_run(explicit: set[str]) -> tuple[dict[str, Any], list[str]]:
-    """(kept values to apply, kept keys the command line overrides): the kept settings, less
-    those `explicit` names."""
+    """(user config values to apply, its keys the command line overrides): the file's values,
+    less those `explicit` names, and less a source's or sink's options when `explicit` names
+    another kind for it."""
     saved = _read(settings_path())
-    apply = {k: v for k, v in saved.items() if k not in explicit}
+    replaced = {s for s in PLUGIN_SECTIONS if f"{s}.kind" in explicit}
+    apply = {k: v for k, v in saved.items()
+             if k not in explicit and k.partition(".")[0] not in replaced}
     return apply, sorted(set(saved) - set(apply))
 
 
 def applied_line(applied: dict[str, Any], overridden: list[str]) -> str:
-    """The one line that says which kept settings this run uses."""
+    """The one line that says which of the user config's settings this run uses."""
     values = ", ".join(f"{k}={_show(v)}" for k, v in applied.items())
-    line = f"reenact: panel settings kept from the last run ({settings_path()}): {values}"
+    line = f"settings from {settings_path()}: {values or 'none'}"
     if overridden:
         line += f"; the command line's own value for {', '.join(overridden)}"
     return line

@@ -1,7 +1,8 @@
 """A whole run: open the source, target, renderer and sink from the config, loop, report.
 
 Used by `reenact run`, `reenact live` and (with a scripted actor) `reenact demo`. The resolved
-config and the timing summary are written beside the run's outputs.
+config and the timing summary are written beside the run's output file, or, when it writes none,
+in `stream.output_dir` or the logs folder of `reenact paths`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from reenact.atomic import write_json
 from reenact.config import Config, dump_config
 from reenact.config.plugins import plugin_options
 from reenact.errors import DeviceError, InputError
+from reenact.log import progress_shown
 from reenact.pipeline.background import Background
 from reenact.pipeline.factory import build_reenactor
-from reenact.pipeline.outputs import check_outputs
+from reenact.pipeline.outputs import check_outputs, records_folder
 from reenact.pipeline.render_ahead import RenderWorker, render_ahead_on, track_ahead_on
 from reenact.pipeline.timing import StageTimer
 from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, FrameSink, FrameSource, load_plugin
@@ -66,10 +68,10 @@ def open_sink(config: Config, *, width: int, height: int, fps: float) -> FrameSi
 
 def output_dir(config: Config, sink: FrameSink) -> Path:
     """Where a run's side outputs go: beside the sink's output file when it writes one, else
-    `stream.output_dir`."""
+    `stream.output_dir` or the logs folder (`reenact.pipeline.outputs.records_folder`)."""
     if sink.output_path is not None:
         return Path(sink.output_path).resolve().parent
-    return Path(config.stream.output_dir)
+    return records_folder(config)
 
 
 def write_run_files(config: Config, report: SessionReport, stem: str) -> None:
@@ -111,6 +113,9 @@ def run_session(
         fps = config.sink.fps or source.fps or 30.0
         height, width = reenactor.target.frame.shape[:2]
         sink = stack.enter_context(open_sink(config, width=width, height=height, fps=fps))
+        log.debug("source %s at %.3g fps (%s frames); output %dx%d at %.3g fps",
+                  config.source.kind, source.fps or 0.0, source.frame_count or "unknown",
+                  width, height, fps)
         progress = _progress(source, config, show_progress)
         if progress is not None:
             stack.callback(progress.close)
@@ -144,7 +149,7 @@ def run_session(
 
 
 def _progress(source: FrameSource, config: Config, enabled: bool):
-    if not enabled:
+    if not enabled or not progress_shown():  # -q: no progress bar either
         return None
     from tqdm import tqdm
 

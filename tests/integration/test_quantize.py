@@ -21,7 +21,7 @@ def cache(tmp_path_factory, clips_dir) -> str:
     calibrated on two clips that are not the ones the renderers are compared on."""
     root = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REENACT_CACHE", str(root))
+        mp.setenv("REENACT_CACHE_DIR", str(root))
         clips = [clips_dir / "lp_d0.mp4", clips_dir / "lp_d5.mp4"]
         assert main(["quantize", "--frames", "4", "--stride", "8",
                      "--clips", *map(str, clips)]) == 0
@@ -32,7 +32,7 @@ def cache(tmp_path_factory, clips_dir) -> str:
 def test_int8_renders_a_face_close_to_fp32(cache, clips_dir, monkeypatch):
     if shipped_weights("generator", 256) is None:
         pytest.skip("no shipped generator")
-    monkeypatch.setenv("REENACT_CACHE", cache)
+    monkeypatch.setenv("REENACT_CACHE_DIR", cache)
     config = load_config(None, ["renderer.backend=onnx", "renderer.quantize=off"])
     weights = shipped_weights("generator", 256, backend="onnx")
     fp32 = load_generator_renderer(weights, config)
@@ -58,9 +58,9 @@ def test_auto_runs_int8_only_where_it_was_written(cache, tmp_path, monkeypatch):
     if weights is None:
         pytest.skip("no shipped generator")
     config = load_config(None, ["renderer.backend=onnx"])  # renderer.quantize: auto
-    monkeypatch.setenv("REENACT_CACHE", cache)
+    monkeypatch.setenv("REENACT_CACHE_DIR", cache)
     assert load_generator_renderer(weights, config).backend_name == "onnx-cpu-int8"
-    monkeypatch.setenv("REENACT_CACHE", str(tmp_path))
+    monkeypatch.setenv("REENACT_CACHE_DIR", str(tmp_path))
     assert load_generator_renderer(weights, config).backend_name == "onnx-cpu"
 
 
@@ -70,7 +70,7 @@ def test_auto_runs_int8_only_where_it_was_written(cache, tmp_path, monkeypatch):
 ])
 def test_bad_quantize_setting_is_one_line(capsys, tmp_path, clips_dir, monkeypatch, setting,
                                           says):
-    monkeypatch.setenv("REENACT_CACHE", str(tmp_path / "empty-cache"))  # no INT8 model there
+    monkeypatch.setenv("REENACT_CACHE_DIR", str(tmp_path / "empty-cache"))  # no INT8 model there
     out = tmp_path / "out.mp4"
     code = main(["run", "--source", f"video:{clips_dir / 'lp_d1.mp4'}", "--sink", f"file:{out}",
                  "--max-frames", "4", "--renderer", "generator", "--set",
