@@ -20,6 +20,7 @@ The encoding helpers live in `reenact.encode` (shared with the UDP stream sink).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from reenact.pipeline.outputs import check_writable, room_needed
 from reenact.plugin_api import BaseSink
 from reenact.stopping import stop_signals_deferred
 
+log = logging.getLogger("reenact.sinks")  # under reenact's logger: shown by default, -q hides it
 CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
                      ".webm": "webm", ".avi": "avi", ".ts": "mpegts"}
 AUTO_CODECS = {"webm": "vp9", "mov": "prores"}  # else h264
@@ -106,6 +108,7 @@ class FileSink(BaseSink):
         except BaseException:
             self._abandon()
             raise
+        log.info("output: %s (%s)", self.path, encoder_name(codec))
 
     @classmethod
     def output_paths(cls, options: Options) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import logging
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import av
@@ -25,6 +26,7 @@ from reenact.errors import DeviceError, ReenactError
 from reenact.plugin_api import BaseSink
 from reenact.encode import EvenPadder, add_h264_stream, encode_frame, flush_encoder
 
+log = logging.getLogger("reenact.sinks")  # under reenact's logger: shown by default, -q hides it
 SCHEMES = ("udp", "srt", "tcp")
 UDP_PACKET_BYTES = 1316  # 7 TS packets of 188 bytes: fits one Ethernet MTU
 GOP_S = 0.5  # keyframe interval: how long a receiver joining mid-stream waits
@@ -102,8 +104,8 @@ class StreamSink(BaseSink):
         """`sink.url`: where MPEG-TS goes (`stream:URL`); `sink.codec`; `sink.bitrate_kbps`."""
 
         url: str = "udp://127.0.0.1:23000"
-        codec: str = "h264"
-        bitrate_kbps: AtLeastOne = 4000
+        codec: str = "h264"  # the video encoder (FFmpeg's name)
+        bitrate_kbps: AtLeastOne = 4000  # the encoder's target rate, kilobits a second
 
     @classmethod
     def spec_options(cls, argument: str) -> dict[str, str]:
@@ -133,6 +135,8 @@ class StreamSink(BaseSink):
                 raise _no_protocol(config.url, urlsplit(self.url).scheme) from None
             raise DeviceError(f"stream sink: cannot start streaming to {self.url}: "
                               f"{_reason(exc)}") from exc
+        log.info("output: %s (MPEG-TS, %s; in OBS: a Media Source with this address)",
+                 config.url.strip(), config.codec)
 
     def write(self, image: np.ndarray) -> None:
         """Encode and send one (height, width, 3) uint8 RGB frame. A stop signal during a blocked

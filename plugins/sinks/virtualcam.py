@@ -7,6 +7,7 @@ camera can be opened, the error says, for this OS, how to get one, and offers `-
 from __future__ import annotations
 
 import glob
+import logging
 import platform
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from reenact.errors import DeviceError, ReenactError
 from reenact.plugin_api import BaseSink
 
+log = logging.getLogger("reenact.sinks")  # under reenact's logger: shown by default, -q hides it
 LINUX_HELP = ("sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=reenact "
               "(package v4l2loopback-dkms)")
 OBS_HELP = "install OBS Studio, click 'Start Virtual Camera' once and stop it again"
@@ -78,6 +80,8 @@ class VirtualCamSink(BaseSink):
             ) from exc
         self.device = self._camera.device
         self.backend = self._camera.backend
+        log.info("output: virtual camera %s (%s); pick it as the camera in the video app",
+                 self.device, self.backend)
 
     def write(self, image: np.ndarray) -> None:
         """Send one (height, width, 3) uint8 RGB frame to the virtual camera."""

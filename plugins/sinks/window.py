@@ -6,6 +6,7 @@ OpenCV was built without a GUI (opencv-python-headless): Qt would otherwise abor
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from reenact.errors import DeviceError, ReenactError
 from reenact.plugin_api import BaseSink
 
+log = logging.getLogger("reenact.sinks")  # under reenact's logger: shown by default, -q hides it
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WINDOW_CLOSED_KEY = 27  # poll_key() reports a window closed by the user as Esc
 
@@ -57,6 +59,7 @@ class WindowSink(BaseSink):
         except cv2.error as exc:
             reason = str(exc).strip().splitlines()[-1]
             raise DeviceError(f"window: cannot open a preview window: {reason}") from exc
+        log.info("window open: '%s'", self.title)
 
     def set_overlay_lines(self, lines: list[str]) -> None:
         """Text drawn at the top-left of every following frame (e.g. per-stage timings)."""

@@ -110,6 +110,9 @@ def opencv_quiet() -> Iterator[None]:
     """OpenCV's log off while a camera opens: our own message says it once, with what to do."""
     import cv2
 
+    if not hasattr(cv2, "setLogLevel"):  # OpenCV 5 dropped it; its log level comes from the env
+        yield
+        return
     previous = cv2.setLogLevel(_OPENCV_SILENT)
     try:
         yield

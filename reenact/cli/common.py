@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,8 @@ from reenact.errors import ConfigError
 from reenact.plugin_api import (
     SINK_GROUP, SOURCE_GROUP, entry_points, load_plugin, parse_spec, plugin_for_path,
 )
+
+log = logging.getLogger(__name__)
 
 
 def add_config_options(parser: argparse.ArgumentParser, *, preset: str | None = None) -> None:
@@ -25,7 +26,12 @@ def add_config_options(parser: argparse.ArgumentParser, *, preset: str | None = 
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override one config value, e.g. --set renderer.size=512 (repeatable)",
     )
-    group.add_argument("-v", "--verbose", action="store_true", help="log more")
+    loudness = group.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="count", default=0,
+                          help="-v: reenact's debug lines too; -vv: every library's log lines, "
+                          "C++ ones included")
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                          help="warnings and errors only")
     parser.set_defaults(default_config=preset)  # not the user's choice: kept settings win over it
 
 
@@ -71,7 +77,8 @@ def spec_overrides(section: str, spec: str) -> dict[str, Any]:
 def config_from_args(args: argparse.Namespace, *, kept_settings: bool = False,
                      **base: Any) -> Config:
     """Defaults < `base` (the command's own) < preset file < flags < --set overrides; with
-    `kept_settings`, the panel's kept settings for the keys the command line leaves alone."""
+    `kept_settings`, the user config (reenact.yaml: the user's and the panel's settings) for the
+    keys the command line leaves alone."""
     flags: dict[str, Any] = {}
     if getattr(args, "source", None):
         flags.update(spec_overrides("source", args.source))
@@ -91,17 +98,22 @@ def config_from_args(args: argparse.Namespace, *, kept_settings: bool = False,
 
 
 def _kept_settings(args: argparse.Namespace, flags: dict[str, Any]) -> dict[str, Any]:
-    """The panel's kept settings (reenact.stream.saved_settings) that no flag, --set or preset
+    """The user config's settings (reenact.stream.saved_settings) that no flag, --set or preset
     named with -c gives; one line says which are applied."""
     from reenact.config.load import parse_override, read_yaml, resolve_preset
-    from reenact.stream.saved_settings import applied_line, flatten, saved_for_run
+    from reenact.stream.saved_settings import (
+        applied_line, flatten, migrate_panel_file, saved_for_run,
+    )
 
+    moved = migrate_panel_file()  # an earlier version's panel.yaml, once
+    if moved:
+        log.info(moved)
     explicit = set(flags) | {parse_override(text)[0] for text in args.overrides}
     if args.config and args.config != getattr(args, "default_config", None):
         explicit |= set(flatten(read_yaml(resolve_preset(str(args.config)))))
     applied, overridden = saved_for_run(explicit)
     if applied or overridden:
-        print(applied_line(applied, overridden), file=sys.stderr)
+        log.info(applied_line(applied, overridden))
     return applied
 
 
@@ -120,9 +132,3 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
         nested.setdefault(section, {})[key] = value
     return nested
 
-
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="reenact: %(levelname)s: %(message)s",
-    )

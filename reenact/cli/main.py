@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from reenact import __version__
 from reenact.errors import ReenactError
 from reenact.image_header import fence_opencv
+from reenact.log import configure as configure_logging, verbosity
 from reenact.stopping import exit_code, how_stopped, stop_signals_handled
 
 # Each module registers its sub-commands; imported here, heavy libraries only when a command runs.
@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "reenact.cli.plugins_cmd",
     "reenact.cli.preset_cmd",
     "reenact.cli.pixel_rr_cmd",
+    "reenact.cli.paths_cmd",
 )
 OPTIONAL_COMMAND_MODULES = (
     "reenact.cli.train_cmd",
@@ -50,17 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     fence_opencv()  # before anything loads OpenCV, which reads its pixel cap once
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    from reenact.cli.common import setup_logging
-
-    setup_logging(getattr(args, "verbose", False))
+    # before anything loads OpenCV or MediaPipe, whose C++ log levels are read as they load
+    configure_logging(verbosity(args))
     # SIGTERM (a process manager) and SIGHUP (a closed terminal) close the output as Ctrl-C
     # does, and the handlers hold while the error or the stop is reported
     with stop_signals_handled():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from reenact.cli.common import (
@@ -10,6 +11,8 @@ from reenact.cli.common import (
     preset_path,
 )
 from reenact.config import Config
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,15 +73,15 @@ def _report(config: Config, report, stem: str) -> None:
     from reenact.stream.session import write_run_files
 
     write_run_files(config, report, stem)
-    print(report.timer.table(), file=sys.stderr)
+    if log.isEnabledFor(logging.INFO):  # the timings are a status, which -q leaves out
+        print(report.timer.table(), file=sys.stderr)
     if report.frames_with_face == 0 and report.frames_without_face > 0:
         source = config.source.options.get("path") or f"the {config.source.kind} source"
         print(f"reenact: warning: no face was found in any of the {report.frames_without_face} "
               f"frames of {source}; the output shows the target without its expressions",
               file=sys.stderr)
     if report.loop.interrupted:
-        print(f"reenact: {how_stopped(report.loop.stop_code)}; output closed cleanly",
-              file=sys.stderr)
+        log.info("%s; output closed cleanly", how_stopped(report.loop.stop_code))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -86,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from reenact.stream.session import run_session
 
-    config = _config(args, "run")
+    config = _config(args, "run", kept_settings=True)
     if config.stream.panel and is_live_paced(config):  # a camera, or a file paced like one
         from reenact.stream.live import run_live
 
@@ -111,9 +114,21 @@ def cmd_live(args: argparse.Namespace) -> int:
     # a video file in place of the camera plays in a loop, paced like a camera
     config = _config(args, "live", named_after_output=False, kept_settings=True,
                      source__kind="webcam", source__loop=True, source__realtime=True)
+    _old_folders_hint()
     report = run_live(config)
     _report(config, report, "live")
     return report.loop.stop_code  # 130 / 143 / 129 when stopped, as `reenact run`
+
+
+def _old_folders_hint() -> None:
+    """One line naming ./out/targets and ./presets of an earlier version, and how to move them."""
+    from pathlib import Path
+
+    from reenact.stream.old_folders import hint
+
+    found = hint(Path.cwd())
+    if found:
+        log.info(found)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

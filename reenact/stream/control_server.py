@@ -27,7 +27,6 @@ import os
 import re
 import secrets
 import socket
-import sys
 import threading
 import time
 
@@ -231,17 +230,24 @@ def _bare_panel(controls):
     return Panel(controls, None, preview_fps=5.0, output_fps=30.0)
 
 
-def print_address(server: ControlServer, token_source: str, file=sys.stderr) -> None:
+def print_address(server: ControlServer, token_source: str, file=None) -> None:
     """Tell the user where the panel is; the token appears only when reenact made it (the kept
-    one, the same every run, with where it is kept)."""
+    one, the same every run, with where it is kept). To reenact's logger, or printed to `file`."""
     shown = token_source in (GENERATED, SAVED)
     token = server.token if shown else f"<token from {token_source}>"
-    print(f"reenact: panel at {server.url}/?token={token}\n"
-          f"reenact: OBS Browser Source: {server.url}/output?token={token}", file=file)
+    lines = [(logging.INFO, f"panel at {server.url}/?token={token}"),
+             (logging.INFO, f"OBS Browser Source: {server.url}/output?token={token}")]
     if server.moved_from is not None:
-        print(f"reenact: WARNING: port {server.moved_from} is taken by another program; the "
-              f"panel moved to port {server.port} for this run: the OBS Browser Source link "
-              "above is NEW, change it in OBS (or free the port and restart)", file=file)
+        lines.append((logging.WARNING, f"port {server.moved_from} is taken by another program; "
+                      f"the panel moved to port {server.port} for this run: the OBS Browser "
+                      "Source link above is NEW, change it in OBS (or free the port and "
+                      "restart)"))
     if token_source == SAVED:
-        print(f"reenact: the token is kept in {token_path()}, so this link stays the same; the "
-              "panel's \"new token\" (or deleting that file) replaces it", file=file)
+        lines.append((logging.INFO, f"the token is kept in {token_path()}, so this link stays "
+                      "the same; the panel's \"new token\" (or deleting that file) replaces it"))
+    for level, text in lines:
+        if file is None:
+            log.log(level, text)
+        else:
+            label = "" if level == logging.INFO else f"{logging.getLevelName(level)}: "
+            print(f"reenact: {label}{text}", file=file)

@@ -7,6 +7,7 @@ through `Reenactor.process`, like a tracked camera frame.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from reenact.config import Config, dump_config, replace
 from reenact.fusion import build_fuser
 from reenact.imageio import save_image
 from reenact.landmarks.scripted import DEMO_DURATION_S, peak_times, scripted_landmarks
+from reenact.log import progress_shown
 from reenact.pipeline.factory import describe
 from reenact.pipeline.outputs import check_outputs
 from reenact.pipeline.reenactor import Reenactor, Tracked
@@ -25,6 +27,8 @@ from reenact.pipeline.target import prepare_target
 from reenact.pipeline.timing import StageTimer
 from reenact.render import build_renderer
 from reenact.stream.session import open_sink, output_dir
+
+log = logging.getLogger(__name__)
 
 DEMO_FPS = 25.0
 
@@ -101,7 +105,8 @@ def run_demo(config: Config) -> tuple[Path, Path]:
     try:
         with open_sink(config, width=width, height=height, fps=actor.fps) as sink:
             for i, (t_s, tracked) in enumerate(tqdm(actor, total=actor.frames, unit="frame",
-                                                    desc="demo", file=sys.stderr, leave=False)):
+                                                    desc="demo", file=sys.stderr, leave=False,
+                                                    disable=not progress_shown())):
                 output = reenactor.process(target.frame, t_s, tracked).output
                 with timer.stage("sink"):
                     sink.write(output)
@@ -118,7 +123,8 @@ def run_demo(config: Config) -> tuple[Path, Path]:
     dump_config(config, folder / f"{video.stem}.config.yaml")
     neutral = (f"expression taken out ({target.expression_removed:.3f} IOD)"
                if target.expression_removed else "the picture's own")
-    print(f"renderer: {describe(reenactor.renderer)}; fuser: {describe(reenactor.fuser)}; "
-          f"target neutral: {neutral}", file=sys.stderr)
-    print(timer.table(), file=sys.stderr)
+    log.info("renderer: %s; fuser: %s; target neutral: %s", describe(reenactor.renderer),
+             describe(reenactor.fuser), neutral)
+    if log.isEnabledFor(logging.INFO):  # the timings are a status, which -q leaves out
+        print(timer.table(), file=sys.stderr)
     return video, sheet_path

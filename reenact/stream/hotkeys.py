@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from reenact.errors import ConfigError
+from reenact.log import say
 from reenact.stream import preset_controls
 from reenact.stream.controls import HOLDABLE, Controls
 
@@ -236,8 +236,8 @@ def start_hotkeys(bindings: Iterable[Binding], controls: Controls) -> GlobalHotk
         hotkeys = GlobalHotkeys(bindings, controls, listener_class=load_listener())
         hotkeys.start()
     except HotkeysUnavailable as exc:
-        print(f"reenact: global hotkeys are off: {exc}", file=sys.stderr)
+        say(log, f"global hotkeys are off: {exc}")
         return None
     shown = ", ".join(f"{b.label} {b.action}" for b in bindings)
-    print(f"reenact: global hotkeys on: {shown}", file=sys.stderr)
+    say(log, f"global hotkeys on: {shown}")
     return hotkeys

@@ -10,7 +10,6 @@ message for a few seconds, and the timings (`t`) and help (`h`) only when asked.
 from __future__ import annotations
 
 import logging
-import sys
 
 from reenact.config import Config
 from reenact.pipeline.background import to_rgb
@@ -65,7 +64,7 @@ class LiveHooks:
         self.separate_preview = self.preview is not None and self.preview is not sink
         if self.bindings:
             self.hotkeys = start_hotkeys(self.bindings, self.controls)
-        print(self.start_line(), file=sys.stderr)
+        log.info(self.start_line())
         return self.hook
 
     def start_line(self) -> str:
@@ -77,8 +76,11 @@ class LiveHooks:
             ways.append("the panel's address is above")
         if self.hotkeys is not None:
             ways.append("global hotkeys are on")
-        return ("reenact: live. Look at the camera with a neutral face for a moment "
-                f"(calibration). {'; '.join([*ways, 'Ctrl-C to stop'])}.")
+        if self.config.source.kind == "webcam":
+            start = "Look at the camera with a neutral face for a moment (calibration)."
+        else:  # a file or a plugin's source: nobody to ask for a neutral face
+            start = "Calibrating on the source's first frames."
+        return f"live. {start} {'; '.join([*ways, 'Ctrl-C to stop'])}."
 
     def _serve(self, gallery, sink) -> None:
         from reenact.stream.control_server import ControlServer, print_address

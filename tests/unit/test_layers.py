@@ -12,13 +12,13 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "reenact"
 LAYERS = {
     0: {"errors", "atomic", "config", "plugin_api", "video", "encode", "imageio", "ramps",
-        "stopping", "files", "image_header", "paths"},
+        "stopping", "files", "image_header", "paths", "log", "profiling"},
     1: {"nn", "landmarks", "engine", "models"},
     2: {"fusion", "render"},
     3: {"pipeline", "metrics"},
     4: {"stream"},
     5: {"train", "eval", "tools"},
-    6: {"cli"},
+    6: {"cli", "__main__"},
 }
 LAYER_OF = {name: level for level, names in LAYERS.items() for name in names}
 
