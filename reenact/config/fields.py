@@ -31,7 +31,8 @@ def parse_colour(text: str, key: str = "stream.background_colour") -> tuple[int,
     if len(value) in (3, 6) and all(c in "0123456789abcdefABCDEF" for c in value):
         value = "#" + value
     try:
-        return tuple(ImageColor.getrgb(value)[:3])
+        rgb = ImageColor.getrgb(value)
+        return rgb[0], rgb[1], rgb[2]
     except ValueError:
         raise ConfigError(f"{key}: {text!r} is not a colour; give #rrggbb (e.g. #00ff00) or a "
                           "name such as green or magenta") from None

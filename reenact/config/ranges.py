@@ -74,7 +74,7 @@ def _ranges(annotation: object) -> list[Range]:
     """The Range markers of an `Annotated[...]` annotation (none for a plain type)."""
     if typing.get_origin(annotation) is not typing.Annotated:
         return []
-    return [m for m in annotation.__metadata__ if isinstance(m, Range)]
+    return [m for m in typing.get_args(annotation)[1:] if isinstance(m, Range)]
 
 
 def _check_value(value: object, ranges: list[Range], key: str) -> None:
@@ -87,7 +87,7 @@ def _check_value(value: object, ranges: list[Range], key: str) -> None:
             raise ConfigError(f"{key}: {value!r} is out of range; it must be {allowed.describe()}")
 
 
-def check_ranges(section: object, where: str = "") -> None:
+def check_ranges(section: typing.Any, where: str = "") -> None:
     """ConfigError naming `where.key` for the first field of the dataclass instance `section`
     whose number is not finite or lies outside its declared Range. Nested sections are checked
     when they are built (this looks at one level)."""
