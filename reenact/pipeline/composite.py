@@ -34,6 +34,7 @@ from reenact.landmarks.align import Alignment
 from reenact.landmarks.tracker import NUM_LANDMARKS
 from reenact.pipeline.blend import BLENDS, COLOURS, LowFrequencyMatch, MultiBandBlend, match_weight
 from reenact.pipeline.detail import DetailLayer
+from reenact.profiling import laps
 
 GROW = 0.04  # the hull grows by this x crop side ...
 FEATHER = 0.06  # ... and fades to 0 over this x crop side, ending at the grown edge
@@ -195,10 +196,13 @@ class Compositor:
         if self.box is None:
             np.copyto(self._out, self._frame)
             return self._out
+        lap = laps("composite")
         if self.colour_match:
             crop = self.match_colours(crop) if self.colour == "stats" else self._lowfreq.apply(crop)
+            lap("colour")
         if self.blend == "multiband" or (self.blend == "auto" and self.colour_match):
             crop = self._multiband.apply(crop)
+            lap("blend")
         elif crop.dtype != np.uint8:
             crop = crop.round().clip(0, 255).astype(np.uint8)
         x0, y0, x1, y1 = self.box
@@ -207,9 +211,11 @@ class Compositor:
         cv2.multiply(self._warped, self._alpha8, dst=self._warped, scale=1.0 / 255.0)
         box = self._out[y0:y1, x0:x1]
         cv2.add(self._warped, self._background, dst=box)
+        lap("paste")
         layer = self.detail_layer() if drawn is not None else None
         if layer is not None:
             layer.add(box, drawn, crop)
+            lap("detail")
         return self._out
 
 
@@ -247,11 +253,13 @@ class CrossFade:
         """`output` itself when no fade runs, else a new (h,w,3) uint8 mix at time `t_s`."""
         if self._from is None:
             return output
+        lap = laps("composite")
         if self._start_s is None:
             self._start_s = t_s
         a = (t_s - self._start_s) / self._duration_s
         if a >= 1.0:
             self._from = None
             return output
-        mixed = self._from * np.float32(1.0 - a) + output * np.float32(a)
-        return mixed.astype(np.uint8)
+        mixed = (self._from * np.float32(1.0 - a) + output * np.float32(a)).astype(np.uint8)
+        lap("crossfade")
+        return mixed

@@ -29,6 +29,7 @@ from reenact.pipeline.head_motion import (
     HEAD_MODES, HeadMotion, HeadPose, eyes_moved, turn_centre,
 )
 from reenact.pipeline.head_region import HeadRegion
+from reenact.profiling import laps
 
 
 class MotionStage:
@@ -104,24 +105,34 @@ class MotionStage:
         neutral) -> fused, applied after fusion and the eyes, before the head turns (per-region
         gains, presets; None = nothing); draw: (fused, target neutral) -> what the renderer
         draws (the expression boost), after `adjust`, before the turn (None = the fused ones)."""
+        lap = laps("fuse")
         expression, pose = self.head.observe(source, source_neutral, alignment, t_s, raw)
         if not self.moves_frame:
             pose = HeadPose()  # a moving target's head is its video's: the actor's does not turn it
+        lap("head_pose")
         expression = self.brows.apply(expression, source_neutral)
+        lap("brow_rest")
         expression = self.mouth.apply(expression, source_neutral)
+        lap("mouth_rest")
         neutral = target.neutral(self.estimated_neutral)
         fused = fuser.fuse(expression, source_neutral, neutral, intensity)
+        lap("fuser")
         fused = self.eyes.apply(fused, expression, source_neutral, neutral)
+        lap("eyes")
         if adjust is not None:
             fused = adjust(fused, neutral)
+            lap("gains_presets")
         drawn = fused if draw is None else draw(fused, neutral)
+        lap("boost")
         centre = turn_centre(neutral)
         turned = pose.turn(fused, centre)
         if self.mode == "full" and alignment is not None:
             # the actor's eye shift in the image includes what their turn moved the eyes; the
             # turned mesh moves the target's eyes by that already: the head region takes the rest
             pose = pose.shifted(-eyes_moved(fused, turned, target.alignment))
-        return turned, (turned if drawn is fused else pose.turn(drawn, centre)), pose
+        drawn = turned if drawn is fused else pose.turn(drawn, centre)
+        lap("turn")
+        return turned, drawn, pose
 
     def prepare(self, target) -> HeadRegion:
         """The target's HeadRegion (segmentation and inpainting: ~0.1-1 s), built once; call it
@@ -143,7 +154,10 @@ class MotionStage:
         """The composited frame (H,W,3) uint8 with the target's head moved by `pose`."""
         if pose.is_still() or not self.moves_frame:
             return output
+        lap = laps("composite")
         region = self.prepare(target)
         about = "eyes" if self.mode == "full" else "chin"
-        return region.move(output, region.matrix_for(pose, about=about),
-                           changed=target.compositor.box)
+        moved = region.move(output, region.matrix_for(pose, about=about),
+                            changed=target.compositor.box)
+        lap("head_region")
+        return moved

@@ -34,6 +34,7 @@ from reenact.pipeline.presets import PresetMixer
 from reenact.pipeline.render_ahead import FrameJob, splits
 from reenact.pipeline.target import PreparedTarget
 from reenact.pipeline.timing import StageTimer, StreamClock
+from reenact.profiling import laps
 from reenact.render import moves_face
 from reenact.render.boost import ExpressionBoost
 
@@ -200,10 +201,12 @@ class Reenactor:
         if tracked.alignment is None or (c.held and not c.active):
             return None, 0.0
         start = time.perf_counter_ns()
+        lap = laps("render")
         crop = tracked.alignment.crop_image(image)
         if not c.held:
             c.observe(crop, tracked.source, self.calibrator.neutral, self.calibrator.complete)
         ratio = c.ratio(crop, tracked.source)
+        lap("creases_measure")
         return ratio, (time.perf_counter_ns() - start) / 1e6
 
     def finish(self, job: FrameJob) -> FrameResult:
@@ -218,11 +221,14 @@ class Reenactor:
     def track(self, image: np.ndarray) -> Tracked:
         """The tracking stage alone: safe on another thread, as long as only one thread calls it."""
         start = time.perf_counter_ns()
+        lap = laps("track")
         landmarks = self.tracker.track_one(image)
+        lap("landmarks")
         source = alignment = None
         if landmarks is not None and abs(head_yaw_deg(landmarks)) <= self.config.tracker.max_yaw_deg:
             alignment = compute_alignment(landmarks, self.config.renderer.size)
             source = alignment.landmarks_to_crop(landmarks)
+            lap("align")
         return Tracked(source, (time.perf_counter_ns() - start) / 1e6, alignment, landmarks)
 
     def stalled(self, t_s: float) -> np.ndarray:
@@ -269,9 +275,12 @@ class Reenactor:
 
         def finish(crop: np.ndarray, network_ms: float) -> FrameResult:
             start = time.perf_counter_ns()
+            lap = laps("render")
             crop = self.creases.apply(crop, creases[0], drawn)  # its ratio's time is render's too
+            lap("creases")
             if self.presets.active:
                 crop = self.presets.blend_crop(crop, target.crop, target.landmarks_crop)
+                lap("preset_crop")
             clock.since("render", start, staged_ms + network_ms + creases[1])
             start = time.perf_counter_ns()
             if self.crop_blender is not None:
@@ -280,7 +289,10 @@ class Reenactor:
             start = time.perf_counter_ns()
             moved = drawn if moves_face(self.renderer) else None
             output = self.motion.composite(target, target.compositor.paste(crop, moved), pose)
+            lap = laps("composite")
             alpha = self._alpha(target, pose)
+            if alpha is not None:
+                lap("alpha")
             clock.since("composite", start)
             self.face_lost.good(output)
             return FrameResult(output, fused, True, clock.ms, alpha)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from reenact.errors import InputError
+from reenact.profiling import laps
 from reenact.render.anchor import TorchAnchor
 from reenact.render.eye_keep import add_mouth_alpha, eye_alpha
 from reenact.render.raster_torch import LandmarkRaster
@@ -208,6 +209,7 @@ class DeviceFrameRenderer:
         """fused: (478,3) J_gen in crop pixels -> (S,S,3) uint8, valid until the next call."""
         if not self._has_target:
             raise RuntimeError("DeviceFrameRenderer.render called before set_target")
+        lap = laps("generator")
         if self.extras is not None:
             xy = self.cpu_warp.follow(fused)
         else:
@@ -217,6 +219,7 @@ class DeviceFrameRenderer:
         host[:, 2] = fused[:, 2] if np.shape(fused)[1] > 2 else np.nan
         if not self.cuda:
             return self._render_eager(xy)
+        lap("follow")
         ev = self.events
         with torch.cuda.stream(self.stream):
             ev[0].record()
@@ -226,6 +229,7 @@ class DeviceFrameRenderer:
             ev[2].record()
             if self.warp is not None:
                 self._run("field")
+        lap("launch_field")
         # the GPU draws and inverts the field while the CPU works out the eye/lid/mouth planes
         if self.warp is not None and self.extras.fill(xy):
             with torch.cuda.stream(self.copy_stream):
@@ -234,6 +238,7 @@ class DeviceFrameRenderer:
             self.stream.wait_event(self.planes_up)
         if self.keeps:
             self._keep_alpha(xy)
+        lap("host_planes")  # the CPU's share while the GPU works
         with torch.cuda.stream(self.stream):
             ev[3].record()
             if self.warp is not None:
@@ -245,7 +250,9 @@ class DeviceFrameRenderer:
             ev[5].record()
             self.host_out.copy_(self.dev_out, non_blocking=True)
             ev[6].record()
+        lap("launch_network")
         ev[6].synchronize()
+        lap("gpu_wait")
         return self.host_out.numpy()
 
     @torch.no_grad()

@@ -28,6 +28,7 @@ import numpy as np
 from reenact.config import Config
 from reenact.errors import InputError
 from reenact.landmarks.tracker import NUM_LANDMARKS
+from reenact.profiling import laps
 from reenact.render import register_renderer
 from reenact.render.eyes import EyeKeeper, uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_field
@@ -143,6 +144,7 @@ class WarpRenderer:
         shows whichever layer the inversion finds). The returned array is a view of an internal
         buffer, valid until the next call.
         """
+        lap = laps("warp")
         field_model = self._field
         disp = fused_xy[:NUM_MESH] - self._target_xy[:NUM_MESH]
         field = field_model.forward(disp)
@@ -152,10 +154,13 @@ class WarpRenderer:
         up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         roi_map = self._map[y0:y1, x0:x1]
         np.add(self._identity[y0:y1, x0:x1], up, out=roi_map)
+        lap("field")
         if self.lips is not None:
             self.lips.apply(self._map, fused_xy, field_model.roi)
+            lap("lip_bands")
         if self.eyes is not None:
             self.eyes.apply(self._map, self._identity, fused_xy)
+            lap("eyes")
         return roi_map, field_model.roi
 
     def render(self, fused_landmarks: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -166,22 +171,29 @@ class WarpRenderer:
         """
         if self._field is None or self._target is None:
             raise RuntimeError("WarpRenderer.render called before set_target")
+        lap = laps("warp")
         fused = self.follow(fused_landmarks)
         if out is None:
             out = self._target.copy()
         else:
             np.copyto(out, self._target)
+        lap("follow")
         roi_map, (x0, y0, x1, y1) = self.backward_map(fused, _depth(fused_landmarks))
+        lap.skip()  # the map's steps keep their own laps
         cv2.remap(
             self._target, roi_map, None, cv2.INTER_LINEAR,
             dst=out[y0:y1, x0:x1], borderMode=cv2.BORDER_REFLECT,
         )
+        lap("remap")
         if self.irises is not None:
             self.irises.paint(out, fused)
+            lap("irises")
         if self.lids is not None:
             self.lids.paint(out, fused)
+            lap("lids")
         if self.mouth is not None:
             self.mouth_layers = self.mouth.paint(out, fused)
+            lap("mouth")
         return out
 
 

@@ -7,12 +7,18 @@ null sink. Widths: full = the paper's U-net (ngf 64), lite = ngf 16, both freshl
 in `reenact/models/` for that size (the default renderer, warp-guided), when there is one. A final
 "live" row plays the clip at its own rate through the capture thread, with the shipped generator
 (else the last width), and reports the delay from capture to sink.
+
+With `profile=True` each row also keeps the steps inside the stages (`reenact.profiling`): the
+warp's field, lip bands, eyes, remap and painters, the generator's input, network call and
+output, the composite's colour match, blend, paste, detail layer and head region, the fuse's
+head pose, rests, fuser, eyes and turn; `format_profile` prints them under their stages.
 """
 
 from __future__ import annotations
 
 import platform
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +29,8 @@ from reenact.config import Config, replace
 from reenact.engine.device import resolve_backend
 from reenact.engine.shipped import shipped_weights
 from reenact.errors import ConfigError
+from reenact.profiling import profile as step_profile
+from reenact.tools.replay import load_replay, time_renderer
 
 WIDTHS = {"full": 64, "lite": 16}
 SHIPPED = "shipped"
@@ -77,15 +85,17 @@ def _generator(case: BenchCase, config: Config, workdir: Path):
     if case.width == SHIPPED:
         weights = shipped_weights("generator", case.size, backend=case.backend)
         return load_generator_renderer(weights, config)
-    model = UNetGenerator(ngf=width_ngf(case.width), size=case.size,
-                          variant=config.renderer.variant).eval()
+    model = UNetGenerator(
+        ngf=width_ngf(case.width), size=case.size, variant=config.renderer.variant
+    ).eval()
     onnx_path = workdir / f"unet_{case.width}_{case.size}.onnx"
-    return generator_on_backend(model, model.arch_meta(), config, weights=None,
-                                onnx_path=onnx_path)
+    return generator_on_backend(model, model.arch_meta(), config, weights=None, onnx_path=onnx_path)
 
 
-def run_case(case: BenchCase, base: Config, frames: int, workdir: Path) -> dict:
-    """One row: per-stage median/p99 ms and fps."""
+def run_case(
+    case: BenchCase, base: Config, frames: int, workdir: Path, *, profile: bool = False
+) -> dict:
+    """One row: per-stage median/p99 ms and fps (and with `profile`, per step: "steps")."""
     from reenact.stream.session import run_session
 
     config = replace(
@@ -96,7 +106,8 @@ def run_case(case: BenchCase, base: Config, frames: int, workdir: Path) -> dict:
         source={"realtime": case.live, "loop": True},
     )
     renderer = _generator(case, config, workdir) if case.renderer == "generator" else None
-    report = run_session(config, show_progress=False, renderer=renderer)
+    with step_profile() if profile else nullcontext() as steps:
+        report = run_session(config, show_progress=False, renderer=renderer)
     stages = report.timer.summary()
     stages.pop("capture", None)
     row = {
@@ -112,6 +123,8 @@ def run_case(case: BenchCase, base: Config, frames: int, workdir: Path) -> dict:
         "frames": report.loop.frames_out,
         "dropped": report.loop.dropped,
     }
+    if steps is not None:
+        row["steps"] = steps.summary()
     if case.live:
         lat = np.array(report.loop.latency_ms)
         row["latency_ms"] = {"median": float(np.median(lat)), "p99": float(np.percentile(lat, 99))}
@@ -148,8 +161,10 @@ def device_info() -> dict:
     return info
 
 
-def run_bench(base: Config, *, sizes, widths, backends, frames: int, live: bool) -> dict:
-    """All rows, plus the device and versions."""
+def run_bench(
+    base: Config, *, sizes, widths, backends, frames: int, live: bool, profile: bool = False
+) -> dict:
+    """All rows, plus the device and versions (with `profile`, each row's steps)."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="reenact-bench-") as tmp:
         cases = bench_cases(sizes, widths, backends)
@@ -158,23 +173,29 @@ def run_bench(base: Config, *, sizes, widths, backends, frames: int, live: bool)
             width = SHIPPED if shipped_weights("generator", sizes[0]) else widths[-1]
             cases.append(BenchCase(sizes[0], "generator", width, best, live=True))
         for case in cases:
-            rows.append(run_case(case, base, frames, Path(tmp)))
-    return {"device": device_info(), "frames": frames, "rows": rows}
+            rows.append(run_case(case, base, frames, Path(tmp), profile=profile))
+    return {"device": device_info(), "frames": frames, "profile": profile, "rows": rows}
 
 
 # CUDA rows of a replay bench: (precision, CUDA graphs)
 CUDA_VARIANTS = (("fp16", True), ("fp16", False), ("bf16", True))
-REPLAY_STAGES = ("upload", "landmarks", "field", "warp", "generator", "download", "gpu_total",
-                 "render")
+REPLAY_STAGES = (
+    "upload",
+    "landmarks",
+    "field",
+    "warp",
+    "generator",
+    "download",
+    "gpu_total",
+    "render",
+)
 
 
-def run_replay_bench(base: Config, *, replay: Path, sizes, widths, backends,
-                     frames: int) -> dict:
+def run_replay_bench(base: Config, *, replay: Path, sizes, widths, backends, frames: int) -> dict:
     """The renderer alone on a replay's fused landmarks (see `reenact.tools.replay`): per size,
     the warp and each width x backend; CUDA rows per precision, with and without CUDA graphs.
     `render` is host to host (landmarks in, uint8 crop out); the GPU stages are CUDA events."""
     from reenact.render.warp import WarpRenderer
-    from reenact.tools.replay import load_replay, time_renderer
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="reenact-bench-") as tmp:
@@ -183,21 +204,36 @@ def run_replay_bench(base: Config, *, replay: Path, sizes, widths, backends,
             for case in bench_cases([size], widths, backends):
                 variants = CUDA_VARIANTS if case.backend == "cuda" else (("auto", True),)
                 for precision, graph in variants:
-                    config = replace(base, renderer={
-                        "size": size, "kind": case.renderer, "backend": case.backend or "torch",
-                        "precision": precision, "cuda_graph": graph})
-                    renderer = (_generator(case, config, Path(tmp)) if case.width
-                                else WarpRenderer(size=size))
+                    config = replace(
+                        base,
+                        renderer={
+                            "size": size,
+                            "kind": case.renderer,
+                            "backend": case.backend or "torch",
+                            "precision": precision,
+                            "cuda_graph": graph,
+                        },
+                    )
+                    renderer = (
+                        _generator(case, config, Path(tmp))
+                        if case.width
+                        else WarpRenderer(size=size)
+                    )
                     stages = time_renderer(renderer, data, frames=frames)
                     meta = getattr(renderer, "meta", None)
-                    rows.append({
-                        "size": size, "renderer": case.renderer, "width": case.width,
-                        "ngf": int(meta["ngf"]) if meta else 0,
-                        "variant": meta["variant"] if meta else "",
-                        "backend": getattr(renderer, "backend_name", "numpy"),
-                        "stages": stages, "fps": 1000.0 / stages["render"]["mean_ms"],
-                        "frames": frames,
-                    })
+                    rows.append(
+                        {
+                            "size": size,
+                            "renderer": case.renderer,
+                            "width": case.width,
+                            "ngf": int(meta["ngf"]) if meta else 0,
+                            "variant": meta["variant"] if meta else "",
+                            "backend": getattr(renderer, "backend_name", "numpy"),
+                            "stages": stages,
+                            "fps": 1000.0 / stages["render"]["mean_ms"],
+                            "frames": frames,
+                        }
+                    )
                     del renderer
     return {"device": device_info(), "frames": frames, "replay": str(replay), "rows": rows}
 
@@ -214,13 +250,16 @@ def _stage_cells(row: dict, stages) -> str:
 def format_replay_table(result: dict) -> str:
     head = f"{'size':>4} {'renderer':<9} {'width':<7} {'backend':<24}"
     head += "".join(f" {s[:10]:>15}" for s in REPLAY_STAGES) + f" {'fps':>7}"
-    lines = [f"device: {result['device']['device']} ({result['device']['cpu']}), "
-             f"torch {result['device']['torch']}; replay {result['replay']}",
-             "stage columns: median / p99 ms; render = host to host; GPU stages from CUDA events",
-             head]
+    lines = [
+        f"device: {result['device']['device']} ({result['device']['cpu']}), "
+        f"torch {result['device']['torch']}; replay {result['replay']}",
+        "stage columns: median / p99 ms; render = host to host; GPU stages from CUDA events",
+        head,
+    ]
     for row in result["rows"]:
-        line = f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<7} " \
-               f"{row['backend']:<24}"
+        line = (
+            f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<7} {row['backend']:<24}"
+        )
         line += _stage_cells(row, REPLAY_STAGES)
         lines.append(line + f" {row['fps']:>7.1f}")
     return "\n".join(lines)
@@ -230,18 +269,63 @@ def format_table(result: dict) -> str:
     stages = ("track", "smooth", "fuse", "render", "composite", "sink", "total")
     head = f"{'size':>4} {'renderer':<9} {'width':<7} {'backend':<10}"
     head += "".join(f" {s[:9]:>15}" for s in stages) + f" {'fps':>6}"
-    lines = [f"device: {result['device']['device']} ({result['device']['cpu']}, "
-             f"{result['device']['cores']} threads), torch {result['device']['torch']}",
-             "stage columns: median / p99 ms", head]
+    lines = [
+        f"device: {result['device']['device']} ({result['device']['cpu']}, "
+        f"{result['device']['cores']} threads), torch {result['device']['torch']}",
+        "stage columns: median / p99 ms",
+        head,
+    ]
     for row in result["rows"]:
-        line = f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<7} {row['backend']:<10}"
+        line = (
+            f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<7} {row['backend']:<10}"
+        )
         line += _stage_cells(row, stages)
         line += f" {row['fps']:>6.1f}"
         if row.get("live"):
             lat = row["latency_ms"]
-            line += f"  live: capture->sink {lat['median']:.1f}/{lat['p99']:.1f} ms, " \
-                    f"dropped {row['dropped']}"
+            line += (
+                f"  live: capture->sink {lat['median']:.1f}/{lat['p99']:.1f} ms, "
+                f"dropped {row['dropped']}"
+            )
         lines.append(line)
     return "\n".join(lines)
 
 
+# the stage each step's prefix belongs to (`reenact.profiling` names steps "prefix.step")
+STEP_STAGES = {
+    "track": "track",
+    "fuse": "fuse",
+    "warp": "render",
+    "generator": "render",
+    "render": "render",
+    "composite": "composite",
+}
+PROFILE_STAGES = ("track", "smooth", "fuse", "render", "composite", "sink", "total")
+
+
+def _profile_line(name: str, v: dict, indent: int) -> str:
+    label = " " * indent + name
+    return f"{label:<32} {v['median_ms']:>8.3f} {v['p99_ms']:>8.3f} {v['count']:>7d}"
+
+
+def format_profile(result: dict) -> str:
+    """Each profiled row's stages, each followed by its steps (median / p99 ms, calls)."""
+    lines = []
+    for row in result["rows"]:
+        steps = row.get("steps")
+        if steps is None:
+            continue
+        title = f"{row['size']} {row['renderer']} {row['width'] or '-'} {row['backend']}"
+        lines += [
+            "",
+            f"profile: {title}{' (live)' if row.get('live') else ''}",
+            f"{'stage / step':<32} {'median':>8} {'p99 ms':>8} {'calls':>7}",
+        ]
+        for stage in (*PROFILE_STAGES, "other"):
+            own = [n for n in steps if STEP_STAGES.get(n.split(".")[0], "other") == stage]
+            if stage in row["stages"]:
+                lines.append(_profile_line(stage, row["stages"][stage], 0))
+            elif own:
+                lines.append(stage)
+            lines += [_profile_line(n, steps[n], 2) for n in own]
+    return "\n".join(lines)

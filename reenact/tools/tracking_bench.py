@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.landmarks.wire import landmarks_array
+
 SETTINGS = {  # name: (FaceMesh keyword arguments, static mode)
     "4 faces": ({"max_num_faces": 4}, False),
     "1 face": ({"max_num_faces": 1}, False),
@@ -28,15 +30,15 @@ SETTINGS = {  # name: (FaceMesh keyword arguments, static mode)
 
 
 def _mesh(kwargs: dict, static: bool):
-    from reenact.landmarks.tracker import _quiet_stderr, _solutions  # noqa: PLC0415
+    from reenact.landmarks.native_stderr import quiet_stderr  # noqa: PLC0415
+    from reenact.landmarks.tracker import mediapipe_solutions  # noqa: PLC0415
 
-    with _quiet_stderr():
-        return _solutions().face_mesh.FaceMesh(static_image_mode=static, **{
+    with quiet_stderr():
+        return mediapipe_solutions().face_mesh.FaceMesh(static_image_mode=static, **{
             "refine_landmarks": True, **kwargs})
 
 
 def run(clip: Path, frames: int) -> list[str]:
-    from reenact.landmarks.wire import landmarks_array  # noqa: PLC0415
     from reenact.video import read_frames  # noqa: PLC0415
 
     images = list(read_frames(clip, frames))

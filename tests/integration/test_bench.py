@@ -20,7 +20,7 @@ def test_bench_writes_a_table_and_json(clips_dir, tmp_path):
         capture_output=True, text=True, timeout=600,
         # a cache of its own: an INT8 model written by `reenact quantize` on this machine would
         # otherwise be run (renderer.quantize: auto) and the shipped row named onnx-cpu-int8
-        env={**os.environ, "REENACT_CACHE": str(tmp_path / "cache")},
+        env={**os.environ, "REENACT_CACHE_DIR": str(tmp_path / "cache")},
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
