@@ -65,8 +65,10 @@ def _pid_in(fd: int) -> str:
 
 
 def _busy(output: Path, pid: str) -> DeviceError:
-    return DeviceError(f"{output} is being written by another reenact run (pid {pid}); wait "
-                       f"for it to end or choose another output with --set sink.path=PATH")
+    return DeviceError(
+        f"{output} is being written by another reenact run (pid {pid}); wait "
+        f"for it to end or choose another output with --set sink.path=PATH"
+    )
 
 
 def check_not_locked(output: Path) -> None:
@@ -134,7 +136,7 @@ class OutputLock:
 
 def json_safe(value: Any) -> Any:
     """Plain JSON data: numpy scalars and arrays to Python, NaN and +-inf to None."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}

@@ -13,12 +13,23 @@ import numpy as np
 from reenact.errors import ReenactError
 from reenact.stopping import stop_signals_deferred
 
-ENCODERS = {"h264": "libx264", "avc": "libx264", "hevc": "libx265", "h265": "libx265",
-            "vp9": "libvpx-vp9", "av1": "libaom-av1", "prores": "prores_ks"}
+ENCODERS = {
+    "h264": "libx264",
+    "avc": "libx264",
+    "hevc": "libx265",
+    "h265": "libx265",
+    "vp9": "libvpx-vp9",
+    "av1": "libaom-av1",
+    "prores": "prores_ks",
+}
 CRF_ENCODERS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1"}
 # the pixel format that keeps alpha, for the encoders that can
-ALPHA_FORMATS = {"libvpx-vp9": "yuva420p", "prores_ks": "yuva444p10le", "qtrle": "argb",
-                 "png": "rgba"}
+ALPHA_FORMATS = {
+    "libvpx-vp9": "yuva420p",
+    "prores_ks": "yuva444p10le",
+    "qtrle": "argb",
+    "png": "rgba",
+}
 ENCODER_OPTIONS = {
     # libvpx's default ("good", cpu-used 1) runs at a few frames a second: too slow for a live loop
     "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "b": "0"},
@@ -64,14 +75,23 @@ class EvenPadder:
         return buffer
 
 
-def add_h264_stream(container, *, codec: str, width: int, height: int, fps: float,
-                    options: dict[str, str], alpha: bool = False) -> av.video.stream.VideoStream:
+def add_h264_stream(
+    container,
+    *,
+    codec: str,
+    width: int,
+    height: int,
+    fps: float,
+    options: dict[str, str],
+    alpha: bool = False,
+) -> av.video.stream.VideoStream:
     """A video stream of even size at `fps` (as an exact-ish fraction) with `options`: yuv420p,
     or with `alpha` the encoder's format in ALPHA_FORMATS (ReenactError if it has none)."""
     encoder = encoder_name(codec)
     if alpha and encoder not in ALPHA_FORMATS:
-        raise ReenactError(f"sink.codec '{codec}' cannot keep alpha; use one of "
-                           f"{', '.join(sorted(ALPHA_FORMATS))}")
+        raise ReenactError(
+            f"sink.codec '{codec}' cannot keep alpha; use one of {', '.join(sorted(ALPHA_FORMATS))}"
+        )
     stream = container.add_stream(encoder, rate=Fraction(fps).limit_denominator(1001))
     stream.width, stream.height = even_size(width, height)
     stream.pix_fmt = ALPHA_FORMATS[encoder] if alpha else "yuv420p"

@@ -26,11 +26,36 @@ MAX_DECODE_BYTES = 384 * 2**20
 
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 4, 6: 4}  # colour type -> channels OpenCV returns, at most
 # Pillow mode -> bytes per pixel OpenCV (or Pillow) fills for it, at most; unknown modes count 16.
-_MODE_BYTES = {"1": 3, "L": 1, "P": 4, "LA": 4, "La": 4, "PA": 4, "RGB": 3, "YCbCr": 3,
-               "LAB": 3, "HSV": 3, "RGBA": 4, "RGBa": 4, "RGBX": 4, "CMYK": 4, "I;16": 2,
-               "I;16L": 2, "I;16B": 2, "I;16N": 2, "I": 4, "F": 4}
-_PILLOW_FORMATS = {"BMP": {"BMP", "DIB"}, "JPEG": {"JPEG", "MPO"}, "WEBP": {"WEBP"},
-                   "SUN": {"SUN"}, "TIFF": {"TIFF"}, "JPEG2000": {"JPEG2000"}}
+_MODE_BYTES = {
+    "1": 3,
+    "L": 1,
+    "P": 4,
+    "LA": 4,
+    "La": 4,
+    "PA": 4,
+    "RGB": 3,
+    "YCbCr": 3,
+    "LAB": 3,
+    "HSV": 3,
+    "RGBA": 4,
+    "RGBa": 4,
+    "RGBX": 4,
+    "CMYK": 4,
+    "I;16": 2,
+    "I;16L": 2,
+    "I;16B": 2,
+    "I;16N": 2,
+    "I": 4,
+    "F": 4,
+}
+_PILLOW_FORMATS = {
+    "BMP": {"BMP", "DIB"},
+    "JPEG": {"JPEG", "MPO"},
+    "WEBP": {"WEBP"},
+    "SUN": {"SUN"},
+    "TIFF": {"TIFF"},
+    "JPEG2000": {"JPEG2000"},
+}
 
 
 class TooLarge(ValueError):
@@ -76,11 +101,21 @@ def fence_opencv() -> None:
 def opencv_format(data: bytes) -> str | None:
     """The decoder cv2.imdecode would pick for `data` (by signature, as OpenCV does), or None."""
     head = bytes(data[:16])
-    signatures = [("BMP", b"BM"), ("HDR", b"#?RGBE"), ("HDR", b"#?RADIANCE"),
-                  ("JPEG", b"\xff\xd8\xff"), ("SUN", b"\x59\xa6\x6a\x95"), ("TIFF", b"II*\0"),
-                  ("TIFF", b"MM\0*"), ("TIFF", b"II+\0"), ("TIFF", b"MM\0+"),
-                  ("PNG", b"\x89PNG\r\n\x1a\n"), ("JPEG2000", b"\0\0\0\x0cjP  \r\n\x87\n"),
-                  ("JPEG2000", b"\xff\x4f\xff\x51"), ("EXR", b"\x76\x2f\x31\x01")]
+    signatures = [
+        ("BMP", b"BM"),
+        ("HDR", b"#?RGBE"),
+        ("HDR", b"#?RADIANCE"),
+        ("JPEG", b"\xff\xd8\xff"),
+        ("SUN", b"\x59\xa6\x6a\x95"),
+        ("TIFF", b"II*\0"),
+        ("TIFF", b"MM\0*"),
+        ("TIFF", b"II+\0"),
+        ("TIFF", b"MM\0+"),
+        ("PNG", b"\x89PNG\r\n\x1a\n"),
+        ("JPEG2000", b"\0\0\0\x0cjP  \r\n\x87\n"),
+        ("JPEG2000", b"\xff\x4f\xff\x51"),
+        ("EXR", b"\x76\x2f\x31\x01"),
+    ]
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
     if len(head) >= 3 and head[:1] == b"P" and head[2:3].isspace() and head[1:2] in b"1234567Ff":
@@ -163,8 +198,15 @@ def _from_pillow(picture, fmt: str | None) -> ImageHeader:
         scratch = width * height * len(picture.getbands()) * 4
     elif fmt == "JPEG" and "progressive" in picture.info:  # libjpeg keeps every coefficient
         scratch = _jpeg_coefficients(picture)
-    return ImageHeader(width, height, bpp, str(picture.format or fmt), _orientation(picture),
-                       scratch, opencv=fmt is not None)
+    return ImageHeader(
+        width,
+        height,
+        bpp,
+        str(picture.format or fmt),
+        _orientation(picture),
+        scratch,
+        opencv=fmt is not None,
+    )
 
 
 def _tiff_cost(tags, width: int, height: int) -> tuple[int, int]:
@@ -213,8 +255,9 @@ def _jpeg_coefficients(picture) -> int:
     h_max = max(layer[1] for layer in layers)
     v_max = max(layer[2] for layer in layers)
     width, height = picture.size
-    blocks = sum(-(-(width * h // h_max) // 8) * -(-(height * v // v_max) // 8)
-                 for _id, h, v, _q in layers)
+    blocks = sum(
+        -(-(width * h // h_max) // 8) * -(-(height * v // v_max) // 8) for _id, h, v, _q in layers
+    )
     return blocks * 64 * 2
 
 
@@ -236,7 +279,7 @@ def _hdr(head: bytes) -> ImageHeader | None:
     end = head.find(b"\n\n")
     if end < 0:
         return None
-    found = re.match(rb"-Y\s*\+?(\d+)\s*\+X\s*\+?(\d+)", head[end + 2:])
+    found = re.match(rb"-Y\s*\+?(\d+)\s*\+X\s*\+?(\d+)", head[end + 2 :])
     if found is None or int(found.group(1)) == 0 or int(found.group(2)) == 0:
         return None
     return ImageHeader(int(found.group(2)), int(found.group(1)), 3 * 4, "HDR")
@@ -252,8 +295,8 @@ def _exr(head: bytes) -> ImageHeader | None:
         type_end = head.find(b"\0", name_end + 1)
         if name_end < 0 or type_end < 0 or type_end + 5 > len(head):
             return None
-        (size,) = struct.unpack("<i", head[type_end + 1:type_end + 5])
-        attributes[head[at:name_end]] = head[type_end + 5:type_end + 5 + size]
+        (size,) = struct.unpack("<i", head[type_end + 1 : type_end + 5])
+        attributes[head[at:name_end]] = head[type_end + 5 : type_end + 5 + size]
         at = type_end + 5 + size
     window, channels = attributes.get(b"dataWindow", b""), attributes.get(b"channels", b"")
     if len(window) != 16 or not channels:

@@ -23,16 +23,25 @@ import numpy as np
 
 from reenact.errors import InputError, ReenactError
 from reenact.files import special_kind
-from reenact.image_header import (MAX_DECODE_BYTES, MAX_PIXELS, ImageHeader, TooLarge, Unsized,
-                                  probe)
+from reenact.image_header import MAX_DECODE_BYTES, MAX_PIXELS, ImageHeader, TooLarge, Unsized, probe
 
 MID_GREY = 128  # background for transparent pixels (the target's frame: its alpha is kept apart)
 _BAND_PIXELS = 1 << 20  # rows converted at a time: float temporaries of a few MB, not GB
-_REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
-                  8: cv2.IMREAD_REDUCED_COLOR_8}
+_REDUCED_FLAGS = {
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
 # EXIF orientation -> (transpose first?, flip code for cv2.flip or None)
-_ORIENTATION_OPS = {2: (False, 1), 3: (False, -1), 4: (False, 0), 5: (True, None),
-                    6: (True, 1), 7: (True, -1), 8: (True, 0)}
+_ORIENTATION_OPS = {
+    2: (False, 1),
+    3: (False, -1),
+    4: (False, 0),
+    5: (True, None),
+    6: (True, 1),
+    7: (True, -1),
+    8: (True, 0),
+}
 
 
 def _read_bytes(path: Path) -> np.ndarray:
@@ -63,8 +72,10 @@ def _header(data: np.ndarray, path: Path) -> ImageHeader | None:
     except TooLarge as exc:
         raise _too_large(path, str(exc)) from None
     except Unsized as exc:
-        raise InputError(f"image {path}: cannot tell its size before decoding ({exc}); "
-                         "re-export it as PNG or JPEG") from None
+        raise InputError(
+            f"image {path}: cannot tell its size before decoding ({exc}); "
+            "re-export it as PNG or JPEG"
+        ) from None
 
 
 class ImageTooLarge(InputError):
@@ -88,8 +99,10 @@ def _check_cost(header: ImageHeader, path: Path, factor: int, extra: int = 0) ->
         raise _too_large(path, size)
     cost = header.decode_bytes(factor) + extra
     if cost > MAX_DECODE_BYTES:
-        raise _too_large(path, f"{size} at {header.bytes_per_pixel} bytes a pixel would take "
-                               f"{cost / 2**20:.0f} MiB")
+        raise _too_large(
+            path,
+            f"{size} at {header.bytes_per_pixel} bytes a pixel would take {cost / 2**20:.0f} MiB",
+        )
 
 
 def _reduction(width: int, height: int, max_side: int) -> int:
@@ -182,7 +195,7 @@ def _to_rgb8(image: np.ndarray, path: Path, alpha: bool = False) -> np.ndarray:
     rows = max(1, _BAND_PIXELS // width)
     try:
         for top in range(0, height, rows):
-            rgb[top:top + rows] = convert(_to_uint8(image[top:top + rows]))
+            rgb[top : top + rows] = convert(_to_uint8(image[top : top + rows]))
     except ValueError as exc:
         raise InputError(f"image {path}: {exc}; convert it to 8-bit PNG or JPEG") from exc
     return rgb
@@ -205,8 +218,9 @@ def _decode(data: np.ndarray, path: Path, max_side: int, alpha: bool = False) ->
     """
     header = _header(data, path)
     if header is None:  # neither OpenCV nor Pillow knows the format
-        raise InputError(f"{path} is not a readable image (unknown format or corrupt); "
-                         "use PNG or JPEG")
+        raise InputError(
+            f"{path} is not a readable image (unknown format or corrupt); use PNG or JPEG"
+        )
     flags, factor = cv2.IMREAD_UNCHANGED, 1
     if header.format in ("JPEG", "MPO"):
         factor = _reduction(header.width, header.height, max_side)
@@ -237,8 +251,7 @@ def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def load_image(path: str | os.PathLike, *, max_side: int = 2048,
-               alpha: bool = False) -> np.ndarray:
+def load_image(path: str | os.PathLike, *, max_side: int = 2048, alpha: bool = False) -> np.ndarray:
     """Load a still image as `(H, W, 3) uint8 RGB`, C-contiguous, longer side <= max_side.
 
     Alpha is composited over mid-grey (alpha=True: an image with alpha is `(H, W, 4)` straight
@@ -262,11 +275,19 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray) -> Path:
     file. Parent directories are created. Raises ReenactError naming the path on failure.
     """
     path = Path(path)
-    if rgb.dtype != np.uint8 or rgb.ndim not in (2, 3) or (rgb.ndim == 3
-                                                           and rgb.shape[2] not in (3, 4)):
-        raise ValueError(f"save_image expects (H, W, 3|4) or (H, W) uint8, got {rgb.shape} {rgb.dtype}")
-    bgr = rgb if rgb.ndim == 2 else cv2.cvtColor(
-        rgb, cv2.COLOR_RGB2BGR if rgb.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    if (
+        rgb.dtype != np.uint8
+        or rgb.ndim not in (2, 3)
+        or (rgb.ndim == 3 and rgb.shape[2] not in (3, 4))
+    ):
+        raise ValueError(
+            f"save_image expects (H, W, 3|4) or (H, W) uint8, got {rgb.shape} {rgb.dtype}"
+        )
+    bgr = (
+        rgb
+        if rgb.ndim == 2
+        else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR if rgb.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    )
     try:
         ok, encoded = cv2.imencode(path.suffix or ".png", bgr)
     except cv2.error:
@@ -284,7 +305,9 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray) -> Path:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp_path.unlink(missing_ok=True)
-        raise ReenactError(f"cannot save image {path}: {exc.strerror or exc}; choose another path") from exc
+        raise ReenactError(
+            f"cannot save image {path}: {exc.strerror or exc}; choose another path"
+        ) from exc
     return path
 
 
@@ -300,8 +323,9 @@ def image_size(data: bytes, name: str = "image") -> tuple[int, int] | None:
     return None if header is None else (header.width, header.height)
 
 
-def decode_image(data: bytes, *, name: str, max_side: int = 2048,
-                 alpha: bool = False) -> np.ndarray:
+def decode_image(
+    data: bytes, *, name: str, max_side: int = 2048, alpha: bool = False
+) -> np.ndarray:
     """`load_image` for bytes already in memory (an upload); errors name `name`."""
     if not data:
         raise InputError(f"image {name} is empty (0 bytes)")

@@ -88,9 +88,15 @@ def onnx_cache_dir() -> Path:
 
 def folders() -> dict[str, Path]:
     """Every folder by name, in the order `reenact paths` prints them."""
-    return {"config": config_dir(), "data": data_dir(), "targets": targets_dir(),
-            "avatars": avatars_dir(), "presets": presets_dir(), "cache": cache_dir(),
-            "logs": log_dir()}
+    return {
+        "config": config_dir(),
+        "data": data_dir(),
+        "targets": targets_dir(),
+        "avatars": avatars_dir(),
+        "presets": presets_dir(),
+        "cache": cache_dir(),
+        "logs": log_dir(),
+    }
 
 
 def chosen_folder(configured: str, default: Path) -> Path:

@@ -324,5 +324,7 @@ def plugin_for_path(group: str, path: str) -> str:
         except ReenactError:
             continue
     kind = "source" if group == SOURCE_GROUP else "sink"
-    raise ReenactError(f"{path}: no installed {kind} handles '{suffix or path}' files; "
-                       f"name one as KIND:{path} (see `reenact plugins`)")
+    raise ReenactError(
+        f"{path}: no installed {kind} handles '{suffix or path}' files; "
+        f"name one as KIND:{path} (see `reenact plugins`)"
+    )

@@ -27,13 +27,15 @@ import threading
 from collections.abc import Iterator
 
 # SIGHUP does not exist on Windows
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 STOPPED_BY = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
 if hasattr(signal, "SIGHUP"):
     STOPPED_BY[signal.SIGHUP] = "hung up (SIGHUP)"
-ALREADY_STOPPING = (b"reenact: already stopping; the output is being closed "
-                    b"(SIGKILL ends it at once, losing it)\n")
+ALREADY_STOPPING = (
+    b"reenact: already stopping; the output is being closed (SIGKILL ends it at once, losing it)\n"
+)
 
 
 class Terminated(KeyboardInterrupt):
@@ -115,9 +117,11 @@ def stop_signals_deferred(hold: bool = True) -> Iterator[None]:
         return
     _deferring = True
     caught: list[int] = []
-    previous = {s: signal.signal(s, lambda signum, _frame: caught.append(signum))
-                for s in STOP_SIGNALS
-                if signal.getsignal(s) is not None}  # None: set outside Python, left alone
+    previous = {
+        s: signal.signal(s, lambda signum, _frame: caught.append(signum))
+        for s in STOP_SIGNALS
+        if signal.getsignal(s) is not None
+    }  # None: set outside Python, left alone
     try:
         yield
     finally:

@@ -46,8 +46,13 @@ _PROBE_PACKETS = 48  # packets whose timestamps measure an implausibly stated ra
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"})
 DecodeErrorMode = Literal["error", "truncate"]
 # display-matrix rotation (degrees counter-clockwise, as PyAV reports it) -> cv2.rotate code
-ROTATIONS = {0: None, 90: cv2.ROTATE_90_COUNTERCLOCKWISE, -90: cv2.ROTATE_90_CLOCKWISE,
-             180: cv2.ROTATE_180, -180: cv2.ROTATE_180}
+ROTATIONS = {
+    0: None,
+    90: cv2.ROTATE_90_COUNTERCLOCKWISE,
+    -90: cv2.ROTATE_90_CLOCKWISE,
+    180: cv2.ROTATE_180,
+    -180: cv2.ROTATE_180,
+}
 
 
 def is_video(path: str | Path) -> bool:
@@ -59,8 +64,10 @@ def check_regular_file(path: Path, what: str) -> None:
     """One-line InputError when `path` exists but is a FIFO, device or socket."""
     kind = special_kind(path.stat().st_mode)
     if kind is not None:
-        raise InputError(f"{what} {path} is {kind}, not a regular file; save it to a file "
-                         f"first (a camera is --source webcam:DEVICE)")
+        raise InputError(
+            f"{what} {path} is {kind}, not a regular file; save it to a file "
+            f"first (a camera is --source webcam:DEVICE)"
+        )
 
 
 def check_video_file(path: Path) -> None:
@@ -91,9 +98,13 @@ def _open_container(path: Path) -> av.container.InputContainer:
 def _preference(stream) -> tuple:
     """Sort key of a video stream: decodable, not cover art, flagged default, largest, first."""
     flags, codec = stream.disposition, stream.codec_context
-    return (codec is not None, not flags & av.stream.Disposition.attached_pic,
-            bool(flags & av.stream.Disposition.default),
-            codec.width * codec.height if codec is not None else 0, -stream.index)
+    return (
+        codec is not None,
+        not flags & av.stream.Disposition.attached_pic,
+        bool(flags & av.stream.Disposition.default),
+        codec.width * codec.height if codec is not None else 0,
+        -stream.index,
+    )
 
 
 def _video_stream(container, path: Path, *, announce: bool = False) -> av.video.stream.VideoStream:
@@ -107,9 +118,16 @@ def _video_stream(container, path: Path, *, announce: bool = False) -> av.video.
             f"{path}: unsupported video codec (FFmpeg has no decoder for it); re-encode it to H.264"
         )
     if announce and len(streams) > 1:
-        log.warning("video %s has %d video streams; using stream %d (%dx%d %s): the one flagged "
-                    "default, else the largest", path, len(streams), stream.index, stream.width,
-                    stream.height, stream.codec_context.name)
+        log.warning(
+            "video %s has %d video streams; using stream %d (%dx%d %s): the one flagged "
+            "default, else the largest",
+            path,
+            len(streams),
+            stream.index,
+            stream.width,
+            stream.height,
+            stream.codec_context.name,
+        )
     stream.thread_type = "AUTO"
     return stream
 
@@ -149,11 +167,18 @@ def stream_fps(stream, path: Path) -> float:
     said = f"says {stated[0]:g} fps" if stated else "states no frame rate"
     measured = measured_fps(path, getattr(stream, "index", None))
     if plausible(measured):
-        log.warning("video %s %s; using %.3g fps measured from its timestamps",
-                    path, said, measured)
+        log.warning(
+            "video %s %s; using %.3g fps measured from its timestamps", path, said, measured
+        )
         return measured
-    log.warning("video %s %s (plausible: %g..%g); assuming %g fps (set sink.fps=N for the "
-                "output's rate)", path, said, MIN_FPS, MAX_FPS, DEFAULT_FPS)
+    log.warning(
+        "video %s %s (plausible: %g..%g); assuming %g fps (set sink.fps=N for the output's rate)",
+        path,
+        said,
+        MIN_FPS,
+        MAX_FPS,
+        DEFAULT_FPS,
+    )
     return DEFAULT_FPS
 
 
@@ -185,11 +210,18 @@ class VideoReader:
     Opening decodes the first frame, so a file with no decodable frame fails here.
     """
 
-    def __init__(self, path: str | Path, *, on_decode_error: DecodeErrorMode = "error",
-                 loop: bool = False, size: tuple[int, int] = (0, 0)) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        on_decode_error: DecodeErrorMode = "error",
+        loop: bool = False,
+        size: tuple[int, int] = (0, 0),
+    ) -> None:
         if on_decode_error not in ("error", "truncate"):
-            raise InputError(f"on_decode_error must be 'error' or 'truncate', got "
-                             f"'{on_decode_error}'")
+            raise InputError(
+                f"on_decode_error must be 'error' or 'truncate', got '{on_decode_error}'"
+            )
         if size[0] < 0 or size[1] < 0:
             raise InputError(f"video size must be >= 0, got {size[0]}x{size[1]}")
         self.path, self.loop, self.on_decode_error = Path(path), loop, on_decode_error
@@ -250,9 +282,11 @@ class VideoReader:
     def _note_damage(self) -> None:
         self.damaged_packets += 1
         if self.damaged_packets == 1:
-            log.warning("video %s has a damaged packet (a gap in a recorded stream, or files "
-                        "joined end to end); decoding on, a frame or two may show blocks",
-                        self.path)
+            log.warning(
+                "video %s has a damaged packet (a gap in a recorded stream, or files "
+                "joined end to end); decoding on, a frame or two may show blocks",
+                self.path,
+            )
 
     def _decode_pass(self) -> Iterator[av.VideoFrame]:
         """Decoded frames from the current position to the end (or the break) of the file."""
@@ -305,8 +339,12 @@ class VideoReader:
         else:
             shrinking = width * height < frame.width * frame.height
             image = self._reformatter.reformat(
-                frame, format="rgb24", width=width, height=height,
-                interpolation="AREA" if shrinking else "BILINEAR").to_ndarray()
+                frame,
+                format="rgb24",
+                width=width,
+                height=height,
+                interpolation="AREA" if shrinking else "BILINEAR",
+            ).to_ndarray()
         if self._rotate is not None:
             return cv2.rotate(image, self._rotate)
         return np.ascontiguousarray(image)

@@ -84,8 +84,9 @@ def _source(path: str) -> tuple[ast.Module, dict[int, Comment]]:
     for token in tokenize.generate_tokens(io.StringIO(text).readline):
         if token.type == tokenize.COMMENT:
             alone = not token.line[: token.start[1]].strip()
-            comments[token.start[0]] = Comment(token.string.lstrip("#").strip(), alone,
-                                               token.start[1])
+            comments[token.start[0]] = Comment(
+                token.string.lstrip("#").strip(), alone, token.start[1]
+            )
     return ast.parse(text), comments
 
 
@@ -100,8 +101,13 @@ def _class_node(tree: ast.Module, qualname: str) -> ast.ClassDef:
 
 
 def _field_nodes(node: ast.ClassDef) -> list[ast.AnnAssign]:
-    return [n for n in node.body if isinstance(n, ast.AnnAssign)
-            and isinstance(n.target, ast.Name) and "ClassVar" not in ast.unparse(n.annotation)]
+    return [
+        n
+        for n in node.body
+        if isinstance(n, ast.AnnAssign)
+        and isinstance(n.target, ast.Name)
+        and "ClassVar" not in ast.unparse(n.annotation)
+    ]
 
 
 def _block_above(line: int, comments: dict[int, Comment]) -> list[int]:
@@ -113,22 +119,29 @@ def _block_above(line: int, comments: dict[int, Comment]) -> list[int]:
     return lines[::-1]
 
 
-def _fields_end(node: ast.ClassDef, fields: list[ast.AnnAssign],
-                comments: dict[int, Comment]) -> int:
+def _fields_end(
+    node: ast.ClassDef, fields: list[ast.AnnAssign], comments: dict[int, Comment]
+) -> int:
     """The last line of the class's fields and the comment lines that follow them (up to a
     method, or the end of the class's indented comments)."""
     last = fields[-1].end_lineno or fields[-1].lineno
     later = [n for n in node.body if n.lineno > last]
     if later:
-        return min(min([n.lineno, *(d.lineno for d in getattr(n, "decorator_list", []))])
-                   for n in later) - 1
+        return (
+            min(
+                min([n.lineno, *(d.lineno for d in getattr(n, "decorator_list", []))])
+                for n in later
+            )
+            - 1
+        )
     while last + 1 in comments and comments[last + 1].column > node.col_offset:
         last += 1
     return last
 
 
-def _ambiguous(block: list[int], trailing: list[int], above: int | None,
-               comments: dict[int, Comment]) -> bool:
+def _ambiguous(
+    block: list[int], trailing: list[int], above: int | None, comments: dict[int, Comment]
+) -> bool:
     """A block between a field whose line ends in a comment and one that has its own: it may
     continue the first as well as describe the second."""
     if not (block and trailing and above is not None and above == block[0] - 1):
@@ -152,9 +165,11 @@ def field_comments(cls: type) -> Comments:
         trailing = [n for n in span if n in comments and not comments[n].alone]
         block = _block_above(item.lineno, comments)
         if _ambiguous(block, trailing, fields[index - 1].end_lineno if index else None, comments):
-            problems.append(f"{where}: the comment above '{name}' (line {block[0]}) could "
-                            "continue the line above it; put a field's whole comment above it "
-                            "or at the end of its line")
+            problems.append(
+                f"{where}: the comment above '{name}' (line {block[0]}) could "
+                "continue the line above it; put a field's whole comment above it "
+                "or at the end of its line"
+            )
         placed.update(block, span)
         by_field[name] = " ".join(comments[n].text for n in [*block, *trailing])
     if fields:
@@ -221,9 +236,15 @@ def section_tables(cls: type, prefix: str, problems: list[str]) -> list[Table]:
         if dataclasses.is_dataclass(annotation):
             nested += section_tables(annotation, f"{prefix}.{item.name}", problems)
             continue
-        rows.append(Option(f"{prefix}.{item.name}", _describe_type(annotation),
-                           _describe_default(item), _describe_range(annotation),
-                           notes.by_field.get(item.name, "")))
+        rows.append(
+            Option(
+                f"{prefix}.{item.name}",
+                _describe_type(annotation),
+                _describe_default(item),
+                _describe_range(annotation),
+                notes.by_field.get(item.name, ""),
+            )
+        )
     where = f"{Path(str(inspect.getsourcefile(cls))).name}:{cls.__qualname__}"
     return [Table(prefix, _docstring(cls), tuple(rows), where), *nested]
 
@@ -264,10 +285,18 @@ def plugin_tables(problems: list[str]) -> list[Table]:
             options = load_plugin(group, name).Options
             doc = _docstring(options)
             table = section_tables(options, section, problems)[0]
-            rows = tuple(dataclasses.replace(
-                row, meaning="; ".join(filter(None, (
-                    _docstring_part(doc, section, row.key.split(".")[-1]), row.meaning))))
-                for row in table.options)
+            rows = tuple(
+                dataclasses.replace(
+                    row,
+                    meaning="; ".join(
+                        filter(
+                            None,
+                            (_docstring_part(doc, section, row.key.split(".")[-1]), row.meaning),
+                        )
+                    ),
+                )
+                for row in table.options
+            )
             title = f"{section} `{name}` (`--{section} {name}`, `{section}.kind: {name}`)"
             tables.append(Table(title, "", rows, table.where))
     return tables
@@ -316,8 +345,13 @@ def render_table(table: Table, level: str = "###") -> str:
         return "\n".join([*lines, "No options.", ""])
     lines += ["| key | type | default | range | meaning |", "|---|---|---|---|---|"]
     for o in table.options:
-        cells = (f"`{o.key}`", _cell(o.kind), f"`{o.default}`" if o.default else "-",
-                 _cell(o.range), _cell(o.meaning))
+        cells = (
+            f"`{o.key}`",
+            _cell(o.kind),
+            f"`{o.default}`" if o.default else "-",
+            _cell(o.range),
+            _cell(o.meaning),
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join([*lines, ""])
 
@@ -333,10 +367,16 @@ def build() -> tuple[str, list[Table], list[str]]:
         tables = section_tables(section, item.name, problems)
         (jobs if section.__module__.endswith(".jobs") else live).extend(tables)
     plugins = plugin_tables(problems)
-    parts = [HEADER, "## The live settings\n",
-             "Read by `reenact live`, `reenact run` and every command that renders.\n",
-             *map(render_table, live), JOBS, *map(render_table, jobs), PLUGINS,
-             *map(render_table, plugins)]
+    parts = [
+        HEADER,
+        "## The live settings\n",
+        "Read by `reenact live`, `reenact run` and every command that renders.\n",
+        *map(render_table, live),
+        JOBS,
+        *map(render_table, jobs),
+        PLUGINS,
+        *map(render_table, plugins),
+    ]
     tables = live + jobs + plugins
     return "\n".join(parts).rstrip() + "\n", tables, problems
 

@@ -39,8 +39,13 @@ class _OldExtras:
 
 
 def _calls(warp: WarpRenderer, extras) -> dict:
-    return {"eyes": warp.eyes.overrides, "irises": warp.irises.layers,
-            "lids": warp.lids.layers, "mouth": warp.mouth.layers, "extras.fill": extras.fill}
+    return {
+        "eyes": warp.eyes.overrides,
+        "irises": warp.irises.layers,
+        "lids": warp.lids.layers,
+        "mouth": warp.mouth.layers,
+        "extras.fill": extras.fill,
+    }
 
 
 def main() -> int:
@@ -54,8 +59,10 @@ def main() -> int:
         w.set_target(data.crop, data.landmarks)
     xys = [new.follow(f) for f in data.fused]
     planes = np.zeros((7, 256, 256), np.float16)
-    sides = {"old": _calls(old, _OldExtras(old, planes.copy())),
-             "new": _calls(new, WarpExtras(new, planes))}
+    sides = {
+        "old": _calls(old, _OldExtras(old, planes.copy())),
+        "new": _calls(new, WarpExtras(new, planes)),
+    }
     stats: dict = {}
     for _ in range(args.repeats):
         for name in sides["old"]:
@@ -69,8 +76,10 @@ def main() -> int:
     print(f"CPU ms per frame, {len(xys)} frames of {args.replay}, {args.repeats} repeats")
     for name in sides["old"]:
         o, n = (np.median(stats[(name, s)], axis=0) for s in ("old", "new"))
-        print(f"{name:<12} before {o[0]:.3f} (p99 {o[1]:.2f})  after {n[0]:.3f} (p99 {n[1]:.2f})"
-              f"  {100 * (1 - n[0] / o[0]):.0f}% less")
+        print(
+            f"{name:<12} before {o[0]:.3f} (p99 {o[1]:.2f})  after {n[0]:.3f} (p99 {n[1]:.2f})"
+            f"  {100 * (1 - n[0] / o[0]):.0f}% less"
+        )
     return 0
 
 

@@ -18,8 +18,9 @@ PHOTO = "lp_s1.jpg"  # a photographed head and shoulders before a plain wall
 
 def face_points(rgb: np.ndarray) -> np.ndarray:
     """(478, 2) the face's landmarks in `rgb` (H, W, 3) uint8, tracked for real."""
-    return detect_target_face(np.ascontiguousarray(rgb), load_config(None, []).tracker,
-                              source_name="output")[:, :2]
+    return detect_target_face(
+        np.ascontiguousarray(rgb), load_config(None, []).tracker, source_name="output"
+    )[:, :2]
 
 
 def on_face(alpha: np.ndarray, rgb: np.ndarray) -> np.ndarray:
@@ -32,14 +33,16 @@ def on_face(alpha: np.ndarray, rgb: np.ndarray) -> np.ndarray:
 def rgba_cartoon(portraits_dir: Path, folder: Path, side: int) -> tuple[Path, np.ndarray]:
     """The cartoon at `side` x `side`, cut to a soft ellipse about its face, the rest alpha 0 and
     black, saved as a PNG in `folder`: (its path, its alpha (side, side) uint8)."""
-    bgr = cv2.resize(cv2.imread(str(portraits_dir / CARTOON)), (side, side),
-                     interpolation=cv2.INTER_AREA)
+    bgr = cv2.resize(
+        cv2.imread(str(portraits_dir / CARTOON)), (side, side), interpolation=cv2.INTER_AREA
+    )
     face = face_points(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     centre = face.mean(0)
     axes = (face.max(0) - face.min(0)) * 0.75
     alpha = np.zeros((side, side), np.uint8)
-    cv2.ellipse(alpha, (int(centre[0]), int(centre[1])), (int(axes[0]), int(axes[1])),
-                0, 0, 360, 255, -1)
+    cv2.ellipse(
+        alpha, (int(centre[0]), int(centre[1])), (int(axes[0]), int(axes[1])), 0, 0, 360, 255, -1
+    )
     alpha = cv2.GaussianBlur(alpha, (7, 7), 0)
     bgra = np.dstack([bgr, alpha])
     bgra[alpha == 0, :3] = 0

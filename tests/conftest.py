@@ -21,8 +21,11 @@ def media_root() -> Path:
 
 
 # reenact.paths' folders a test gets, by environment variable: never the user's own folders
-USER_FOLDERS = {"REENACT_CONFIG_DIR": "user-config", "REENACT_DATA_DIR": "user-data",
-                "REENACT_LOG_DIR": "user-logs"}
+USER_FOLDERS = {
+    "REENACT_CONFIG_DIR": "user-config",
+    "REENACT_DATA_DIR": "user-data",
+    "REENACT_LOG_DIR": "user-logs",
+}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -119,8 +122,12 @@ def painted_against_real(aligned_still, media_dir: Path):
             for (x0, y0, x1, y1), _layer, alpha in layers(warp, driven):
                 inside = alpha > 0.5
                 if inside.sum() >= 20:
-                    found.append(float(painted[y0:y1, x0:x1][inside].mean()
-                                       - truth[y0:y1, x0:x1][inside].mean()))
+                    found.append(
+                        float(
+                            painted[y0:y1, x0:x1][inside].mean()
+                            - truth[y0:y1, x0:x1][inside].mean()
+                        )
+                    )
         return found
 
     return differences
@@ -136,15 +143,29 @@ def xvfb_display() -> Iterator[str]:
         yield os.environ["DISPLAY"]  # no Xvfb, but a desktop: the windows open there
         return
     if binary is None:
-        pytest.skip("no display and no Xvfb for the window tests: apt-get install xvfb x11-apps "
-                    "(make test does this when run as root)")
+        pytest.skip(
+            "no display and no Xvfb for the window tests: apt-get install xvfb x11-apps "
+            "(make test does this when run as root)"
+        )
     read_fd, write_fd = os.pipe()
     server = subprocess.Popen(
         # -s 0: no screen saver. Its default (10 min) blanks the screen, and a window read back
         # more than 10 minutes into the suite (test_live_preview) was then all black.
-        [binary, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp",
-         "-s", "0"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "-displayfd",
+            str(write_fd),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+            "-s",
+            "0",
+        ],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     os.close(write_fd)
     number = b""

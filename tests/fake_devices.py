@@ -12,9 +12,11 @@ from tests.contract.conftest import FakeCameraDevice
 def fake_device_tree(root: Path) -> Path:
     """sysfs and /dev as Linux shows a laptop camera (two nodes: capture and metadata) and a USB
     camera on video2."""
-    named = {"video0": ("Integrated Camera: Integrated C", "0"),
-             "video1": ("Integrated Camera: Integrated C", "1"),
-             "video2": ("HD Pro Webcam C920", "0")}
+    named = {
+        "video0": ("Integrated Camera: Integrated C", "0"),
+        "video1": ("Integrated Camera: Integrated C", "1"),
+        "video2": ("HD Pro Webcam C920", "0"),
+    }
     (root / "dev").mkdir(parents=True)
     for node, (name, index) in named.items():
         folder = root / "sys" / "class" / "video4linux" / node

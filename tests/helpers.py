@@ -23,9 +23,14 @@ def decode_rgb(path: Path) -> list[np.ndarray]:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
 
-def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 30,
-               options: dict[str, str] | None = None,
-               container_options: dict[str, str] | None = None) -> Path:
+def write_clip(
+    path: Path,
+    frames: list[np.ndarray],
+    *,
+    fps: int = 30,
+    options: dict[str, str] | None = None,
+    container_options: dict[str, str] | None = None,
+) -> Path:
     """Encode RGB frames (even sizes) to an H.264 file with PyAV, independently of the sinks."""
     height, width = frames[0].shape[:2]
     with av.open(str(path), mode="w", options=container_options or {}) as container:
@@ -42,8 +47,9 @@ def write_clip(path: Path, frames: list[np.ndarray], *, fps: int = 30,
     return path
 
 
-def aligned_actor(path: Path, *, frames: int, step: int, size: int,
-                  neutral_frames: int) -> tuple[list[np.ndarray], np.ndarray]:
+def aligned_actor(
+    path: Path, *, frames: int, step: int, size: int, neutral_frames: int
+) -> tuple[list[np.ndarray], np.ndarray]:
     """A real actor clip, tracked with the real face mesh: the aligned crop landmarks (478,3) of
     every `step`-th of the first `frames` frames, and the neutral calibrated from the first
     `neutral_frames` of those. Fails the test when a used frame has no face."""
@@ -69,21 +75,23 @@ def aligned_actor(path: Path, *, frames: int, step: int, size: int,
     return aligned, calibrator.neutral
 
 
-def open_mouth_actor(clips_dir: Path, clip: str, *, frames: int,
-                     size: int = 256) -> dict[str, np.ndarray]:
+def open_mouth_actor(
+    clips_dir: Path, clip: str, *, frames: int, size: int = 256
+) -> dict[str, np.ndarray]:
     """A real actor's most open-mouthed frame of the first `frames` of `clip` ("source"), their
     neutral from the first 4 ("neutral"), and another person's neutral (lp_d2's first 4 frames,
     "target"): (478,3) aligned crop pixels each, tracked with the real face mesh."""
-    tracked, neutral = aligned_actor(clips_dir / f"{clip}.mp4", frames=frames, step=1,
-                                     size=size, neutral_frames=4)
+    tracked, neutral = aligned_actor(
+        clips_dir / f"{clip}.mp4", frames=frames, step=1, size=size, neutral_frames=4
+    )
     opening = [f[14, 1] - f[13, 1] for f in tracked]
-    _, other = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=size,
-                             neutral_frames=4)
+    _, other = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=size, neutral_frames=4)
     return {"source": tracked[int(np.argmax(opening))], "neutral": neutral, "target": other}
 
 
-def reenactor(config, target, *, renderer=None, source_neutral: np.ndarray | None = None,
-              target_video=None):
+def reenactor(
+    config, target, *, renderer=None, source_neutral: np.ndarray | None = None, target_video=None
+):
     """A real `Reenactor` (the live path) for `config` on `target`: a PreparedTarget, or a
     picture's path (prepared with `config`). renderer: a built one (None: the config's);
     the fuser is always the config's; source_neutral, target_video: as `Reenactor`'s."""
@@ -95,14 +103,20 @@ def reenactor(config, target, *, renderer=None, source_neutral: np.ndarray | Non
 
     if isinstance(target, (str, Path)):
         target = prepare_target(str(target), config)
-    return Reenactor(config=config, target=target, fuser=build_fuser(config),
-                     renderer=renderer if renderer is not None else build_renderer(config),
-                     timer=StageTimer(), source_neutral=source_neutral,
-                     target_video=target_video)
+    return Reenactor(
+        config=config,
+        target=target,
+        fuser=build_fuser(config),
+        renderer=renderer if renderer is not None else build_renderer(config),
+        timer=StageTimer(),
+        source_neutral=source_neutral,
+        target_video=target_video,
+    )
 
 
-def live_fused(clip: Path, portrait: Path, frames: int, fps: float,
-               settings: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def live_fused(
+    clip: Path, portrait: Path, frames: int, fps: float, settings: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`clip`'s first `frames` frames drive `portrait` through the live path (the warp, the
     config's defaults with `settings` over them): the fused landmarks of each rendered frame,
     (n,478,3) target crop pixels; the frames' indices, (n,); the target's own landmarks (its
@@ -127,8 +141,9 @@ def live_fused(clip: Path, portrait: Path, frames: int, fps: float,
     return np.array(fused), np.array(indices), own
 
 
-def target_eye_shares(clip: Path, portrait: Path, frames: int, fps: float,
-                      settings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def target_eye_shares(
+    clip: Path, portrait: Path, frames: int, fps: float, settings: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """`live_fused`'s run: per rendered frame the target's two lid gaps in the fused landmarks
     over its own picture's, (n,2); and the frames' indices, (n,)."""
     from reenact.landmarks.head_pose import eye_openness
@@ -158,7 +173,7 @@ def tracked_iris(landmarks: np.ndarray, eye: int) -> tuple[np.ndarray, float]:
     (eye 0) or 473 (eye 1), and the mean distance of the iris ring's four points from it."""
     first = (468, 473)[eye]
     centre = np.asarray(landmarks[first, :2], np.float32)
-    ring = np.asarray(landmarks[first + 1:first + 5, :2], np.float32)
+    ring = np.asarray(landmarks[first + 1 : first + 5, :2], np.float32)
     return centre, float(np.linalg.norm(ring - centre, axis=1).mean())
 
 
@@ -189,8 +204,9 @@ print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
 """
 
 
-def run_cli(*args: str, cwd: Path | None = None,
-            file_size_limit: int | None = None) -> tuple[int, str, float]:
+def run_cli(
+    *args: str, cwd: Path | None = None, file_size_limit: int | None = None
+) -> tuple[int, str, float]:
     """The real `reenact` command in a child process: (exit code, stderr, peak RSS in MiB).
 
     file_size_limit: RLIMIT_FSIZE of the child in bytes (a write past it fails with EFBIG, as on
@@ -200,8 +216,12 @@ def run_cli(*args: str, cwd: Path | None = None,
     import sys
 
     limit = -1 if file_size_limit is None else int(file_size_limit)
-    done = subprocess.run([sys.executable, "-c", _LAUNCHER, str(limit), *args], cwd=cwd,
-                          capture_output=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, str(limit), *args],
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+    )
     text = done.stderr.decode(errors="replace")
     try:
         code, peak_kib = (int(v) for v in done.stdout.split())

@@ -24,23 +24,48 @@ ADDRESS = re.compile(r"panel at (http://127\.0\.0\.1:(\d+))/\?token=(\S+)")
 class LiveSession:
     """`reenact live` running; `call()` talks to its panel server over loopback."""
 
-    def __init__(self, clip: Path, work: Path, *, targets: list[Path] = (), extra: list[str] = (),
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        clip: Path,
+        work: Path,
+        *,
+        targets: list[Path] = (),
+        extra: list[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.work = work
         self.targets_dir = work / "targets"
         self.targets_dir.mkdir(parents=True, exist_ok=True)
         for path in targets:  # test inputs in the test's temp folder, never in the repository
             shutil.copy(path, self.targets_dir / path.name)
         command = [
-            str(Path(sys.executable).with_name("reenact")), "live",
-            "--source", f"video:{clip}", "--sink", "null", "--renderer", "warp",
-            "--set", "stream.control_port=0", "--set", f"stream.targets_dir={self.targets_dir}",
-            "--set", f"stream.output_dir={work / 'out'}", "--set", "stream.duration_s=240",
-            "--set", "stream.crossfade_s=0.1", *extra,
+            str(Path(sys.executable).with_name("reenact")),
+            "live",
+            "--source",
+            f"video:{clip}",
+            "--sink",
+            "null",
+            "--renderer",
+            "warp",
+            "--set",
+            "stream.control_port=0",
+            "--set",
+            f"stream.targets_dir={self.targets_dir}",
+            "--set",
+            f"stream.output_dir={work / 'out'}",
+            "--set",
+            "stream.duration_s=240",
+            "--set",
+            "stream.crossfade_s=0.1",
+            *extra,
         ]
         self.stderr_lines: list[str] = []
         self.process = subprocess.Popen(
-            command, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            command,
+            cwd=work,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, **(env or {})},
         )
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
@@ -66,8 +91,15 @@ class LiveSession:
             time.sleep(0.1)
         raise RuntimeError(f"reenact live printed no panel address:\n{self.stderr}")
 
-    def call(self, method: str, path: str, body: bytes | dict | None = None, *,
-             token: str | None = "", headers: dict | None = None) -> tuple[int, dict, dict]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | dict | None = None,
+        *,
+        token: str | None = "",
+        headers: dict | None = None,
+    ) -> tuple[int, dict, dict]:
         """(status, JSON body or {}, response headers); token "" = the session's, None = none."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         all_headers = {"Host": f"127.0.0.1:{self.port}", **(headers or {})}

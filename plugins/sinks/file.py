@@ -33,7 +33,12 @@ from reenact.atomic import OutputLock, partial_beside
 from reenact.config.ranges import Range
 from reenact.errors import DeviceError, ReenactError
 from reenact.encode import (
-    ALPHA_FORMATS, EvenPadder, add_h264_stream, encode_frame, encoder_name, even_size,
+    ALPHA_FORMATS,
+    EvenPadder,
+    add_h264_stream,
+    encode_frame,
+    encoder_name,
+    even_size,
     flush_encoder,
 )
 from reenact.pipeline.outputs import check_writable, room_needed
@@ -41,8 +46,15 @@ from reenact.plugin_api import BaseSink
 from reenact.stopping import stop_signals_deferred
 
 log = logging.getLogger("reenact.sinks")  # under reenact's logger: shown by default, -q hides it
-CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
-                     ".webm": "webm", ".avi": "avi", ".ts": "mpegts"}
+CONTAINER_FORMATS = {
+    ".mp4": "mp4",
+    ".m4v": "mp4",
+    ".mov": "mov",
+    ".mkv": "matroska",
+    ".webm": "webm",
+    ".avi": "avi",
+    ".ts": "mpegts",
+}
 AUTO_CODECS = {"webm": "vp9", "mov": "prores"}  # else h264
 ALPHA_CONTAINERS = {"webm", "mov", "matroska"}
 FILE_PRESET = "veryfast"  # x264/x265: fast enough to keep up with a live loop on a laptop
@@ -71,8 +83,10 @@ class FileSink(BaseSink):
     def __init__(self, config: Options, *, width: int, height: int, fps: float) -> None:
         super().__init__(width=width, height=height, fps=fps)
         if not str(config.path).strip():
-            raise ReenactError("file sink: no path given (sink.path is empty); name the video "
-                               "to write, e.g. --sink file:out/result.mp4")
+            raise ReenactError(
+                "file sink: no path given (sink.path is empty); name the video "
+                "to write, e.g. --sink file:out/result.mp4"
+            )
         self.path = Path(config.path)
         self.output_path = self.path
         container_format = CONTAINER_FORMATS.get(self.path.suffix.lower())
@@ -84,10 +98,10 @@ class FileSink(BaseSink):
         self.encoded_size = even_size(self.width, self.height)
         check_writable(self.path, room_needed(*self.encoded_size, self.fps))
         self._padder = EvenPadder(width=self.width, height=self.height)
-        codec = AUTO_CODECS.get(container_format, "h264") if config.codec == "auto" \
-            else config.codec
-        self.alpha = (container_format in ALPHA_CONTAINERS
-                      and encoder_name(codec) in ALPHA_FORMATS)
+        codec = (
+            AUTO_CODECS.get(container_format, "h264") if config.codec == "auto" else config.codec
+        )
+        self.alpha = container_format in ALPHA_CONTAINERS and encoder_name(codec) in ALPHA_FORMATS
         # read by _abandon if _open fails
         self._lock: OutputLock | None = None
         self.partial_path: Path | None = None
@@ -95,8 +109,12 @@ class FileSink(BaseSink):
         self._container = self._open(container_format)
         try:
             self._stream = add_h264_stream(
-                self._container, codec=codec, width=self.width, height=self.height,
-                fps=self.fps, options={"crf": str(int(config.crf)), "preset": FILE_PRESET},
+                self._container,
+                codec=codec,
+                width=self.width,
+                height=self.height,
+                fps=self.fps,
+                options={"crf": str(int(config.crf)), "preset": FILE_PRESET},
                 alpha=self.alpha,
             )
             self._container.start_encoding()  # header now: a bad path fails here, not mid-run
@@ -146,8 +164,7 @@ class FileSink(BaseSink):
 
     def check_frame(self, image: np.ndarray) -> np.ndarray:
         """(height, width, 3) uint8 RGB, or (height, width, 4) RGBA when `alpha`."""
-        if self.alpha and image.shape == (self.height, self.width, 4) \
-                and image.dtype == np.uint8:
+        if self.alpha and image.shape == (self.height, self.width, 4) and image.dtype == np.uint8:
             return np.ascontiguousarray(image)
         return super().check_frame(image)
 
@@ -160,8 +177,9 @@ class FileSink(BaseSink):
         image = self.check_frame(image)
         with stop_signals_deferred():  # a stop lands after the count, which then fits the file
             try:
-                encode_frame(self._container, self._stream, self._padder.pad(image),
-                             self.frames_written)
+                encode_frame(
+                    self._container, self._stream, self._padder.pad(image), self.frames_written
+                )
             except (av.error.FFmpegError, OSError) as exc:
                 self._fail(exc, f"frame {self.frames_written}")
             self.frames_written += 1

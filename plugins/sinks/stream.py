@@ -60,8 +60,10 @@ def output_protocols() -> frozenset[str] | None:
 def _no_protocol(url: str, scheme: str) -> DeviceError:
     available = output_protocols()
     usable = [s for s in SCHEMES if s != scheme and (available is None or s in available)]
-    return DeviceError(f"stream sink: cannot stream to '{url}': this FFmpeg build (PyAV "
-                       f"{av.__version__}) has no {scheme} protocol; it has {', '.join(usable)}")
+    return DeviceError(
+        f"stream sink: cannot stream to '{url}': this FFmpeg build (PyAV "
+        f"{av.__version__}) has no {scheme} protocol; it has {', '.join(usable)}"
+    )
 
 
 def normalise_url(url: str) -> str:
@@ -70,8 +72,7 @@ def normalise_url(url: str) -> str:
     try:
         parts = urlsplit(url.strip())
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
-        raise _url_error(url, f"{exc} (an IPv6 host goes in brackets: udp://[::1]:23000)"
-                         ) from None
+        raise _url_error(url, f"{exc} (an IPv6 host goes in brackets: udp://[::1]:23000)") from None
     if parts.scheme not in SCHEMES:
         raise _url_error(url, f"scheme must be one of {', '.join(SCHEMES)}")
     available = output_protocols()
@@ -121,11 +122,22 @@ class StreamSink(BaseSink):
         except (av.error.FFmpegError, OSError) as exc:
             raise _url_error(config.url, _reason(exc)) from exc
         gop = max(1, round(self.fps * GOP_S))
-        options = {"preset": "ultrafast", "tune": "zerolatency", "g": str(gop),
-                   "keyint_min": str(gop), "bf": "0"}
+        options = {
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "g": str(gop),
+            "keyint_min": str(gop),
+            "bf": "0",
+        }
         try:
-            self._stream = add_h264_stream(self._container, codec=config.codec, width=self.width,
-                                           height=self.height, fps=self.fps, options=options)
+            self._stream = add_h264_stream(
+                self._container,
+                codec=config.codec,
+                width=self.width,
+                height=self.height,
+                fps=self.fps,
+                options=options,
+            )
             self._stream.bit_rate = int(config.bitrate_kbps) * 1000
             self._container.start_encoding()  # opens the URL: connects, for TCP
         except (av.error.FFmpegError, OSError, ValueError) as exc:
@@ -133,10 +145,14 @@ class StreamSink(BaseSink):
             self._closed = True
             if isinstance(exc, av.error.ProtocolNotFoundError):
                 raise _no_protocol(config.url, urlsplit(self.url).scheme) from None
-            raise DeviceError(f"stream sink: cannot start streaming to {self.url}: "
-                              f"{_reason(exc)}") from exc
-        log.info("output: %s (MPEG-TS, %s; in OBS: a Media Source with this address)",
-                 config.url.strip(), config.codec)
+            raise DeviceError(
+                f"stream sink: cannot start streaming to {self.url}: {_reason(exc)}"
+            ) from exc
+        log.info(
+            "output: %s (MPEG-TS, %s; in OBS: a Media Source with this address)",
+            config.url.strip(),
+            config.codec,
+        )
 
     def write(self, image: np.ndarray) -> None:
         """Encode and send one (height, width, 3) uint8 RGB frame. A stop signal during a blocked
@@ -146,7 +162,9 @@ class StreamSink(BaseSink):
             raise ReenactError(f"stream sink: write to {self.url} after close()")
         image = self.check_frame(image)
         try:
-            encode_frame(self._container, self._stream, self._padder.pad(image), self.frames_written)
+            encode_frame(
+                self._container, self._stream, self._padder.pad(image), self.frames_written
+            )
         except TimeoutError:
             raise _stopped_reading(self.url) from None
         except (av.error.FFmpegError, OSError) as exc:
@@ -170,9 +188,11 @@ def _stopped_reading(url: str) -> DeviceError:
         timeout_s = int(dict(parse_qsl(parts.query))["timeout"]) / 1_000_000
     except (KeyError, ValueError):
         timeout_s = WRITE_TIMEOUT_S
-    return DeviceError(f"stream sink: the stream receiver at {parts.scheme}://{parts.netloc} "
-                       f"stopped reading for {timeout_s:g} s; nothing more can be sent (give it "
-                       "longer with ?timeout=MICROSECONDS in the URL)")
+    return DeviceError(
+        f"stream sink: the stream receiver at {parts.scheme}://{parts.netloc} "
+        f"stopped reading for {timeout_s:g} s; nothing more can be sent (give it "
+        "longer with ?timeout=MICROSECONDS in the URL)"
+    )
 
 
 def _reason(exc: BaseException) -> str:

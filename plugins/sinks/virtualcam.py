@@ -20,11 +20,15 @@ from reenact.errors import DeviceError, ReenactError
 from reenact.plugin_api import BaseSink
 
 log = logging.getLogger("reenact.sinks")  # under reenact's logger: shown by default, -q hides it
-LINUX_HELP = ("sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=reenact "
-              "(package v4l2loopback-dkms)")
+LINUX_HELP = (
+    "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=reenact "
+    "(package v4l2loopback-dkms)"
+)
 OBS_HELP = "install OBS Studio, click 'Start Virtual Camera' once and stop it again"
-ALTERNATIVE = ("or use --sink stream and add it in OBS as a Media Source, or --sink null and "
-               "add the panel's /output address in OBS as a Browser Source")
+ALTERNATIVE = (
+    "or use --sink stream and add it in OBS as a Media Source, or --sink null and "
+    "add the panel's /output address in OBS as a Browser Source"
+)
 
 
 def setup_help() -> str:
@@ -65,11 +69,17 @@ class VirtualCamSink(BaseSink):
         backend = config.backend or None
         if backend is not None and backend not in pyvirtualcam.camera.BACKENDS:
             known = ", ".join(sorted(pyvirtualcam.camera.BACKENDS)) or "none"
-            raise DeviceError(f"virtualcam: unknown backend '{backend}' (sink.backend); available: {known}")
+            raise DeviceError(
+                f"virtualcam: unknown backend '{backend}' (sink.backend); available: {known}"
+            )
         try:
             self._camera = pyvirtualcam.Camera(
-                self.width, self.height, self.fps, fmt=pyvirtualcam.PixelFormat.RGB,
-                device=config.device or None, backend=backend,
+                self.width,
+                self.height,
+                self.fps,
+                fmt=pyvirtualcam.PixelFormat.RGB,
+                device=config.device or None,
+                backend=backend,
             )
         except (RuntimeError, OSError, ValueError) as exc:
             where = f" {config.device}" if config.device else ""
@@ -80,8 +90,11 @@ class VirtualCamSink(BaseSink):
             ) from exc
         self.device = self._camera.device
         self.backend = self._camera.backend
-        log.info("output: virtual camera %s (%s); pick it as the camera in the video app",
-                 self.device, self.backend)
+        log.info(
+            "output: virtual camera %s (%s); pick it as the camera in the video app",
+            self.device,
+            self.backend,
+        )
 
     def write(self, image: np.ndarray) -> None:
         """Send one (height, width, 3) uint8 RGB frame to the virtual camera."""

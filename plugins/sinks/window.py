@@ -120,10 +120,14 @@ class WindowSink(BaseSink):
         """None when a window can be shown here; else why not and what to do."""
         gui = _gui_backend()
         if gui.upper().startswith("NONE") or "headless" in cv2.__file__:
-            return ("window: OpenCV was built without GUI support (opencv-python-headless); "
-                    "install opencv-contrib-python, or use --sink stream or --sink file")
+            return (
+                "window: OpenCV was built without GUI support (opencv-python-headless); "
+                "install opencv-contrib-python, or use --sink stream or --sink file"
+            )
         has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
         if platform.system() == "Linux" and not has_display:
-            return ("window: no display (DISPLAY is not set); run in a desktop session, or use "
-                    "--sink stream or --sink file")
+            return (
+                "window: no display (DISPLAY is not set); run in a desktop session, or use "
+                "--sink stream or --sink file"
+            )
         return None

@@ -39,8 +39,10 @@ def device_root() -> Path:
 def video_nodes() -> list[str]:
     """`/dev/video*` nodes, sorted by number (as named under the real root)."""
     root = device_root()
-    nodes = ["/" + Path(node).relative_to(root).as_posix()
-             for node in glob.glob(str(root / "dev" / "video*"))]
+    nodes = [
+        "/" + Path(node).relative_to(root).as_posix()
+        for node in glob.glob(str(root / "dev" / "video*"))
+    ]
     return sorted(nodes, key=lambda node: (len(node), node))
 
 
@@ -142,6 +144,9 @@ def list_cameras(*, probe: bool = False) -> list[dict[str, str]]:
     if named:
         return named
     if system == "Linux":
-        return [{"device": node.removeprefix("/dev/video"), "name": node}
-                for node in video_nodes() if node.removeprefix("/dev/video").isdigit()]
+        return [
+            {"device": node.removeprefix("/dev/video"), "name": node}
+            for node in video_nodes()
+            if node.removeprefix("/dev/video").isdigit()
+        ]
     return opencv_indexes() if probe else []

@@ -59,7 +59,9 @@ class ImageSource(BaseSource):
             size = (config.width or width, config.height or height)
         if size != (width, height):
             shrinking = size[0] * size[1] < width * height
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+            image = cv2.resize(
+                image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+            )
         self.path = config.path
         self.image = np.ascontiguousarray(image)
         self.width, self.height = size

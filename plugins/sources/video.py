@@ -41,8 +41,12 @@ class VideoSource(BaseSource):
         self.path = Path(config.path)
         self.loops = bool(config.loop)
         self.live = bool(config.realtime)
-        self._reader = VideoReader(self.path, on_decode_error=config.on_decode_error,
-                                   loop=self.loops, size=(config.width, config.height))
+        self._reader = VideoReader(
+            self.path,
+            on_decode_error=config.on_decode_error,
+            loop=self.loops,
+            size=(config.width, config.height),
+        )
         self.fps, self.frame_count = self._reader.fps, self._reader.frame_count
         self.native_size = self._reader.native_size
         self.width, self.height = self._reader.width, self._reader.height

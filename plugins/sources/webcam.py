@@ -28,8 +28,12 @@ import numpy as np
 from reenact.config.schema import Count, NonNegative
 from reenact.errors import DeviceError
 from reenact.plugin_api import BaseSource, Frame
-from reenact_plugins.sources.camera_names import device_root, list_cameras, opencv_quiet, \
-    video_nodes
+from reenact_plugins.sources.camera_names import (
+    device_root,
+    list_cameras,
+    opencv_quiet,
+    video_nodes,
+)
 
 DEFAULT_SIZE = (1280, 720)
 DEFAULT_FPS = 30.0
@@ -75,8 +79,10 @@ def missing_camera(device: int | str) -> str | None:
     found = list_video_devices()
     there = f"cameras here: {', '.join(found)}" if found else "no camera found on this machine"
     name = f"camera {device}" if isinstance(device, int) else f"camera '{device}'"
-    return (f"webcam: cannot open {name}: {node} does not exist ({there}); connect one, check "
-            f"permissions (group 'video'), use --source video:FILE, or run `reenact doctor`")
+    return (
+        f"webcam: cannot open {name}: {node} does not exist ({there}); connect one, check "
+        f"permissions (group 'video'), use --source video:FILE, or run `reenact doctor`"
+    )
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:
@@ -134,9 +140,13 @@ class WebcamSource(BaseSource):
             capture = cv2.VideoCapture(device)
             if not capture.isOpened():
                 capture.release()
-                raise DeviceError(missing_camera(device) or (
-                    f"webcam: cannot open {self._describe(device)}; check it is connected and "
-                    f"not in use by another app, or run `reenact doctor` to list cameras"))
+                raise DeviceError(
+                    missing_camera(device)
+                    or (
+                        f"webcam: cannot open {self._describe(device)}; check it is connected and "
+                        f"not in use by another app, or run `reenact doctor` to list cameras"
+                    )
+                )
             width, height, fps = self.requested
             capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))  # 720p30, USB 2
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
@@ -159,10 +169,16 @@ class WebcamSource(BaseSource):
         if (width, height) == (self.width, self.height):
             return image
         scale = max(self.width / width, self.height / height)
-        crop_w, crop_h = min(width, round(self.width / scale)), min(height, round(self.height / scale))
+        crop_w, crop_h = (
+            min(width, round(self.width / scale)),
+            min(height, round(self.height / scale)),
+        )
         left, top = (width - crop_w) // 2, (height - crop_h) // 2
-        return cv2.resize(image[top:top + crop_h, left:left + crop_w], (self.width, self.height),
-                          interpolation=cv2.INTER_AREA)
+        return cv2.resize(
+            image[top : top + crop_h, left : left + crop_w],
+            (self.width, self.height),
+            interpolation=cv2.INTER_AREA,
+        )
 
     def read(self) -> Frame | None:
         """The newest camera frame (RGB), or None when the camera failed (then call reopen())."""
@@ -231,6 +247,8 @@ class WebcamSource(BaseSource):
         if config is not None:
             return missing_camera(parse_device(config.path))
         if not video_nodes():
-            return ("webcam: no camera found (no /dev/video* device); connect one, check "
-                    "permissions (group 'video'), or use --source video:FILE")
+            return (
+                "webcam: no camera found (no /dev/video* device); connect one, check "
+                "permissions (group 'video'), or use --source video:FILE"
+            )
         return None

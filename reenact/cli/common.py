@@ -10,7 +10,12 @@ from typing import Any
 from reenact.config import Config, RendererConfig, field_choices, load_config
 from reenact.errors import ConfigError
 from reenact.plugin_api import (
-    SINK_GROUP, SOURCE_GROUP, entry_points, load_plugin, parse_spec, plugin_for_path,
+    SINK_GROUP,
+    SOURCE_GROUP,
+    entry_points,
+    load_plugin,
+    parse_spec,
+    plugin_for_path,
 )
 
 log = logging.getLogger(__name__)
@@ -19,19 +24,29 @@ log = logging.getLogger(__name__)
 def add_config_options(parser: argparse.ArgumentParser, *, preset: str | None = None) -> None:
     group = parser.add_argument_group("configuration")
     group.add_argument(
-        "--config", "-c", default=preset, metavar="PRESET",
+        "--config",
+        "-c",
+        default=preset,
+        metavar="PRESET",
         help=f"a YAML preset: a file, or a name in configs/ (default: {preset or 'built-in'})",
     )
     group.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override one config value, e.g. --set renderer.size=512 (repeatable)",
     )
     loudness = group.add_mutually_exclusive_group()
-    loudness.add_argument("-v", "--verbose", action="count", default=0,
-                          help="-v: reenact's debug lines too; -vv: every library's log lines, "
-                          "C++ ones included")
-    loudness.add_argument("-q", "--quiet", action="store_true",
-                          help="warnings and errors only")
+    loudness.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="-v: reenact's debug lines too; -vv: every library's log lines, C++ ones included",
+    )
+    loudness.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     parser.set_defaults(default_config=preset)  # not the user's choice: kept settings win over it
 
 
@@ -39,7 +54,8 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pipeline")
     group.add_argument("--target", metavar="IMAGE", help="target portrait (default: astronaut)")
     group.add_argument(
-        "--renderer", choices=field_choices(RendererConfig, "kind"),
+        "--renderer",
+        choices=field_choices(RendererConfig, "kind"),
         help="generator (trained U-net), warp (training-free) or auto (default)",
     )
     group.add_argument("--weights", metavar="FILE", help="generator weights (.safetensors)")
@@ -58,9 +74,11 @@ def spec_overrides(section: str, spec: str) -> dict[str, Any]:
     group = SOURCE_GROUP if section == "source" else SINK_GROUP
     kind, arg = parse_spec(spec)
     if kind and not arg.strip() and spec.rstrip().endswith(":"):  # 'file:' is not plain 'file'
-        raise ConfigError(f"--{section} '{spec}': nothing after '{kind}:'; the {kind} "
-                          f"{section} needs a path (or its argument) there, or give '{kind}' "
-                          f"alone for its default")
+        raise ConfigError(
+            f"--{section} '{spec}': nothing after '{kind}:'; the {kind} "
+            f"{section} needs a path (or its argument) there, or give '{kind}' "
+            f"alone for its default"
+        )
     if not kind:
         looks_like_path = any(c in spec for c in "./\\")
         if spec in entry_points(group) or not looks_like_path:  # a plugin name: 'null', 'window'
@@ -74,8 +92,9 @@ def spec_overrides(section: str, spec: str) -> dict[str, Any]:
     return values
 
 
-def config_from_args(args: argparse.Namespace, *, kept_settings: bool = False,
-                     **base: Any) -> Config:
+def config_from_args(
+    args: argparse.Namespace, *, kept_settings: bool = False, **base: Any
+) -> Config:
     """Defaults < `base` (the command's own) < preset file < flags < --set overrides; with
     `kept_settings`, the user config (reenact.yaml: the user's and the panel's settings) for the
     keys the command line leaves alone."""
@@ -85,9 +104,12 @@ def config_from_args(args: argparse.Namespace, *, kept_settings: bool = False,
     if getattr(args, "sink", None):
         flags.update(spec_overrides("sink", args.sink))
     for attr, key in (
-        ("target", "stream.target"), ("renderer", "renderer.kind"),
-        ("weights", "renderer.weights"), ("size", "renderer.size"),
-        ("intensity", "stream.intensity"), ("max_frames", "stream.max_frames"),
+        ("target", "stream.target"),
+        ("renderer", "renderer.kind"),
+        ("weights", "renderer.weights"),
+        ("size", "renderer.size"),
+        ("intensity", "stream.intensity"),
+        ("max_frames", "stream.max_frames"),
     ):
         value = getattr(args, attr, None)
         if value is not None:
@@ -102,7 +124,10 @@ def _kept_settings(args: argparse.Namespace, flags: dict[str, Any]) -> dict[str,
     named with -c gives; one line says which are applied."""
     from reenact.config.load import parse_override, read_yaml, resolve_preset
     from reenact.stream.saved_settings import (
-        applied_line, flatten, migrate_panel_file, saved_for_run,
+        applied_line,
+        flatten,
+        migrate_panel_file,
+        saved_for_run,
     )
 
     moved = migrate_panel_file()  # an earlier version's panel.yaml, once
@@ -131,4 +156,3 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
         section, _, key = dotted.partition("__")
         nested.setdefault(section, {})[key] = value
     return nested
-

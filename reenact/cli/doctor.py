@@ -191,7 +191,9 @@ def check_mediapipe() -> bool:
     root = Path(list(spec.submodule_search_locations)[0])
     model = root / "modules" / "face_landmark" / "face_landmark_with_attention.tflite"
     hint = " (later releases download models at run time)"
-    if int(version.split(".")[0]) >= 1:  # 1.x has no legacy solution: the tracker runs reenact's bundle
+    if (
+        int(version.split(".")[0]) >= 1
+    ):  # 1.x has no legacy solution: the tracker runs reenact's bundle
         from reenact.landmarks.tasks_mesh import BUNDLE as model
 
         hint = ""

@@ -9,7 +9,8 @@ from reenact.cli.common import add_config_options
 
 def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser(
-        "eval", help="compare renderers: self- and cross-reenactment, temporal measures",
+        "eval",
+        help="compare renderers: self- and cross-reenactment, temporal measures",
         description="Self-reenactment (SSIM, PSNR, L1 against the real frame in the aligned "
         "crop; the composite in the full frame, seam, sharpness, HaarPSI, mouth and eyes), "
         "cross-reenactment (identity kept; expression, gaze, head and blinks carried from the "
@@ -23,15 +24,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--clips", nargs="+", metavar="VIDEO", help="driving / held-out clips")
     e.add_argument("--portraits", nargs="+", metavar="IMAGE", help="target portraits")
-    e.add_argument("--generator", action="append", metavar="WEIGHTS", dest="generators",
-                   help="a trained generator (.safetensors) to compare (repeatable)")
+    e.add_argument(
+        "--generator",
+        action="append",
+        metavar="WEIGHTS",
+        dest="generators",
+        help="a trained generator (.safetensors) to compare (repeatable)",
+    )
     e.add_argument("--max-frames", type=int, metavar="N", help="frames per clip (0 = all)")
     e.add_argument("--out", metavar="DIR", help="report folder (default eval.out_dir)")
     e.add_argument("--no-progress", action="store_true", help="no progress bars")
-    e.add_argument("--stills", metavar="DIR", help="instead of clips: the posed-expression "
-                   "protocol on DIR (numbered stills NN_<condition>.png; NN_normal.png is the "
-                   "neutral target; subjects eval.stills_subjects, default 14 and 15, kept out "
-                   "of training); writes stills.json, stills.md, stills.html")
+    e.add_argument(
+        "--stills",
+        metavar="DIR",
+        help="instead of clips: the posed-expression "
+        "protocol on DIR (numbered stills NN_<condition>.png; NN_normal.png is the "
+        "neutral target; subjects eval.stills_subjects, default 14 and 15, kept out "
+        "of training); writes stills.json, stills.md, stills.html",
+    )
     add_config_options(e, preset="eval")
     e.set_defaults(handler=cmd_eval)
 
@@ -40,21 +50,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from reenact.config import load_config
     from reenact.eval.runner import run_eval
 
-    flags = {"eval.clips": args.clips, "eval.portraits": args.portraits,
-             "eval.max_frames": args.max_frames, "eval.out_dir": args.out,
-             "eval.stills": args.stills}
+    flags = {
+        "eval.clips": args.clips,
+        "eval.portraits": args.portraits,
+        "eval.max_frames": args.max_frames,
+        "eval.out_dir": args.out,
+        "eval.stills": args.stills,
+    }
     if args.generators:
         flags["eval.generators"] = args.generators
     if args.no_progress:
         flags["eval.progress"] = False
-    config = load_config(args.config, args.overrides,
-                         flags={k: v for k, v in flags.items() if v is not None})
+    config = load_config(
+        args.config, args.overrides, flags={k: v for k, v in flags.items() if v is not None}
+    )
     if config.eval.stills:
         return _stills(config)
     result = run_eval(config)
     print(result.markdown.split("\n## ", 1)[0].rstrip())
-    print(f"\nwrote {result.json_path}, {result.markdown_path}, report.html and "
-          f"{len(result.report['files'])} PNGs under {result.out_dir}")
+    print(
+        f"\nwrote {result.json_path}, {result.markdown_path}, report.html and "
+        f"{len(result.report['files'])} PNGs under {result.out_dir}"
+    )
     return 0
 
 

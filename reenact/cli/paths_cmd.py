@@ -9,7 +9,8 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     paths = sub.add_parser(
-        "paths", help="where reenact keeps your config, gallery, presets, cache and logs",
+        "paths",
+        help="where reenact keeps your config, gallery, presets, cache and logs",
         description="Prints reenact's folders, one per line: config (reenact.yaml, your own "
         "settings and the panel's), data, targets (the panel's gallery), avatars, presets, "
         "cache (ONNX builds) and logs (the resolved config and timings of runs whose output is "
@@ -18,9 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="example: reenact paths --json | reenact paths --move-old",
     )
     paths.add_argument("--json", action="store_true", help="one JSON object, for scripts")
-    paths.add_argument("--move-old", action="store_true",
-                       help="move ./out/targets and ./presets of an earlier version into the "
-                       "data folder (never over a file already there)")
+    paths.add_argument(
+        "--move-old",
+        action="store_true",
+        help="move ./out/targets and ./presets of an earlier version into the "
+        "data folder (never over a file already there)",
+    )
     paths.set_defaults(handler=cmd_paths)
 
 

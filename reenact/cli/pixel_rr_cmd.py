@@ -10,9 +10,12 @@ from reenact.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pixel-rr", help="the pixel-regression model: apply to a face, benchmark",
-                       description="Per-pixel ridge regression (PAPERS.md section 5), trained "
-                       "by `reenact train pixel-rr`; one model per expression class.")
+    p = sub.add_parser(
+        "pixel-rr",
+        help="the pixel-regression model: apply to a face, benchmark",
+        description="Per-pixel ridge regression (PAPERS.md section 5), trained "
+        "by `reenact train pixel-rr`; one model per expression class.",
+    )
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     a = verbs.add_parser("apply", help="a target still with the class's expression, as a PNG")
     a.add_argument("cls", metavar="CLASS", help="smile, surprise, sad, wink ...")
@@ -33,8 +36,9 @@ def _models(folder: str, size: int) -> dict:
 
     paths = model_paths(folder, size)
     if not paths:
-        raise InputError(f"{folder}: no pixel_rr_<class>_{size}.safetensors; run "
-                         "`reenact train pixel-rr`")
+        raise InputError(
+            f"{folder}: no pixel_rr_<class>_{size}.safetensors; run `reenact train pixel-rr`"
+        )
     return {cls: load_pixel_rr(path) for cls, path in paths.items()}
 
 
@@ -68,8 +72,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     size = config.renderer.size
     crop = prepare_target("", config).crop
     out = np.empty_like(crop)
-    print(f"pixel-rr apply at {size}x{size}x3, {args.frames} frames each (machine load shows in "
-          "p99; compare on an idle machine)")
+    print(
+        f"pixel-rr apply at {size}x{size}x3, {args.frames} frames each (machine load shows in "
+        "p99; compare on an idle machine)"
+    )
     for folder in args.models:
         for cls, model in _models(folder, size).items():
             for _ in range(10):
@@ -79,7 +85,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 start = time.perf_counter_ns()
                 model.apply(crop, out=out)
                 times[i] = (time.perf_counter_ns() - start) / 1e6
-            print(f"{folder:>20} {model.kind:>8} {cls:>9}: median {np.median(times):6.3f} ms  "
-                  f"p99 {np.percentile(times, 99):6.3f} ms")
+            print(
+                f"{folder:>20} {model.kind:>8} {cls:>9}: median {np.median(times):6.3f} ms  "
+                f"p99 {np.percentile(times, 99):6.3f} ms"
+            )
     return 0
-

@@ -10,14 +10,16 @@ from reenact.plugin_api import SINK_GROUP, SOURCE_GROUP, entry_points
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "plugins", help="list installed sources and sinks and whether each works here",
+        "plugins",
+        help="list installed sources and sinks and whether each works here",
         description="Every source and sink installed through the `reenact.sources` / "
         "`reenact.sinks` entry points, with whether it is usable on this machine and, if not, "
         "what to do.",
     )
     p.set_defaults(handler=cmd_plugins)
     d = sub.add_parser(
-        "doctor", help="check Python, MediaPipe, ONNX Runtime, cameras, virtual cameras, extras",
+        "doctor",
+        help="check Python, MediaPipe, ONNX Runtime, cameras, virtual cameras, extras",
         description="Checks what reenact needs and says what to do about each failure. Exits 1 "
         "when a required check fails ([FAIL]); what a machine may lack (cameras, a virtual "
         "camera) prints [warn] and names the way around it, and an optional extra that is not "

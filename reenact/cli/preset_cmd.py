@@ -15,7 +15,8 @@ SOURCE_FORMS = "video:CLIP[:FRAME] | webcam[:INDEX] | image:PATH | stills:DIR:CO
 
 def register(sub: argparse._SubParsersAction) -> None:
     preset = sub.add_parser(
-        "preset", help="expression presets: list, record, find frames, preview, fire",
+        "preset",
+        help="expression presets: list, record, find frames, preview, fire",
         description="An expression preset is a face's landmark deviation from its neutral, "
         "stored normalised (eyes level, inter-ocular units) so it transfers to any face. In "
         "`reenact live` keys 1-6 toggle the presets named in presets.keys; the control interface "
@@ -31,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_record(verbs: argparse._SubParsersAction) -> None:
     record = verbs.add_parser(
-        "record", help="record a preset from a clip frame, the camera or stills",
+        "record",
+        help="record a preset from a clip frame, the camera or stills",
         epilog="examples: reenact preset record grin --source video:clip.mp4:120 | reenact preset "
         "record pout --source video:clip.mp4 --class pout | reenact preset record mine "
         "--source webcam:0 --seconds 3",
@@ -39,16 +41,32 @@ def _add_record(verbs: argparse._SubParsersAction) -> None:
     record.add_argument("name", help="preset name (letters, digits, - and _)")
     record.add_argument("--source", required=True, metavar="SPEC", help=SOURCE_FORMS)
     record.add_argument("--neutral", metavar="image:PATH", help="with image:PATH, its neutral")
-    record.add_argument("--class", dest="cls", default="", metavar="CLASS",
-                        help="smile, surprise, wink, pout, angry or sad: search a clip (or the "
-                        "camera) for the frame that shows it best")
-    record.add_argument("--regions", default="", metavar="LIST",
-                        help="mask the preset to regions: mouth,eyes,brows,nose,jaw (default all)")
-    record.add_argument("--exclude", default="", metavar="IDS",
-                        help="stills: subjects left out (default pixel_rr.holdout)")
+    record.add_argument(
+        "--class",
+        dest="cls",
+        default="",
+        metavar="CLASS",
+        help="smile, surprise, wink, pout, angry or sad: search a clip (or the "
+        "camera) for the frame that shows it best",
+    )
+    record.add_argument(
+        "--regions",
+        default="",
+        metavar="LIST",
+        help="mask the preset to regions: mouth,eyes,brows,nose,jaw (default all)",
+    )
+    record.add_argument(
+        "--exclude",
+        default="",
+        metavar="IDS",
+        help="stills: subjects left out (default pixel_rr.holdout)",
+    )
     record.add_argument("--seconds", type=float, default=3.0, help="webcam: hold time")
-    record.add_argument("--out", metavar="DIR",
-                        help="folder (default presets.folder, else `reenact paths`' presets)")
+    record.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder (default presets.folder, else `reenact paths`' presets)",
+    )
     add_config_options(record)
     record.set_defaults(handler=cmd_record)
 
@@ -69,10 +87,13 @@ def _add_find_show_fire(verbs: argparse._SubParsersAction) -> None:
     add_config_options(show)
     show.set_defaults(handler=cmd_show)
 
-    fire = verbs.add_parser("fire", help="fire a preset in a running `reenact live`",
-                            description="Sends preset_on:NAME to the control interface "
-                            "(stream.control_port), then preset_off:NAME after --hold seconds; "
-                            "with --toggle sends preset:NAME once.")
+    fire = verbs.add_parser(
+        "fire",
+        help="fire a preset in a running `reenact live`",
+        description="Sends preset_on:NAME to the control interface "
+        "(stream.control_port), then preset_off:NAME after --hold seconds; "
+        "with --toggle sends preset:NAME once.",
+    )
     fire.add_argument("name")
     fire.add_argument("--port", type=int, required=True, help="the session's control port")
     fire.add_argument("--token", required=True, help="the session's control token")
@@ -134,8 +155,9 @@ def _record(args: argparse.Namespace, config, size: int):
         from reenact.train.flip import flip_landmarks
 
         exclude = tuple(x for x in args.exclude.split(",") if x) or config.pixel_rr.holdout
-        return rec.from_numbered(Path(parts[0]), parts[1], config, size, exclude=exclude,
-                                 mirror=flip_landmarks)
+        return rec.from_numbered(
+            Path(parts[0]), parts[1], config, size, exclude=exclude, mirror=flip_landmarks
+        )
     from reenact.config import replace
     from reenact.plugin_api import SOURCE_GROUP, load_plugin
 
@@ -152,11 +174,19 @@ def cmd_record(args: argparse.Namespace) -> int:
     size = config.renderer.size
     recording = _record(args, config, size)
     regions = tuple(r for r in args.regions.split(",") if r)
-    cls = args.cls or (args.name if args.name in ("smile", "surprise", "wink", "pout", "angry",
-                                                  "sad") else "")
-    preset = make_preset(args.name, recording.neutral, recording.expression, size,
-                         source=recording.source, expression_class=cls, regions=regions,
-                         extra=recording.extra)
+    cls = args.cls or (
+        args.name if args.name in ("smile", "surprise", "wink", "pout", "angry", "sad") else ""
+    )
+    preset = make_preset(
+        args.name,
+        recording.neutral,
+        recording.expression,
+        size,
+        source=recording.source,
+        expression_class=cls,
+        regions=regions,
+        extra=recording.extra,
+    )
     path = save_preset(preset, args.out or user_presets_folder(config.presets.folder))
     print(f"recorded preset {args.name} from {recording.source} -> {path}")
     return 0
@@ -199,8 +229,9 @@ def cmd_fire(args: argparse.Namespace) -> int:
 
     def post(action: str) -> None:
         url = f"http://127.0.0.1:{args.port}/action/{action}"
-        request = urllib.request.Request(url, method="POST", data=b"",
-                                         headers={"X-Reenact-Token": args.token})
+        request = urllib.request.Request(
+            url, method="POST", data=b"", headers={"X-Reenact-Token": args.token}
+        )
         try:
             with urllib.request.urlopen(request, timeout=5):
                 pass

@@ -7,7 +7,11 @@ import logging
 import sys
 
 from reenact.cli.common import (
-    SINK_HELP, SOURCE_HELP, add_config_options, add_pipeline_options, config_from_args,
+    SINK_HELP,
+    SOURCE_HELP,
+    add_config_options,
+    add_pipeline_options,
+    config_from_args,
     preset_path,
 )
 from reenact.config import Config
@@ -17,7 +21,8 @@ log = logging.getLogger(__name__)
 
 def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
-        "run", help="offline: a video or image drives a target, into a file or other sink",
+        "run",
+        help="offline: a video or image drives a target, into a file or other sink",
         description="Drive a target portrait with the expressions in a video (or a still), "
         "frame by frame, and write the result to a sink. Every source frame gives one output "
         "frame.",
@@ -31,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(handler=cmd_run)
 
     live = sub.add_parser(
-        "live", help="webcam -> virtual camera, UDP stream or preview window",
+        "live",
+        help="webcam -> virtual camera, UDP stream or preview window",
         description="Live: your webcam drives the target, sent to a virtual camera (OBS, Zoom, "
         "Discord), an MPEG-TS stream over UDP (OBS Media Source) or a preview window. Look at "
         "the camera with a neutral face for the first second: that is your calibration.",
@@ -45,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     live.set_defaults(handler=cmd_live)
 
     demo = sub.add_parser(
-        "demo", help="no camera needed: a scripted expression drives the built-in portrait",
+        "demo",
+        help="no camera needed: a scripted expression drives the built-in portrait",
         description="Drives a target (default: scikit-image's public-domain astronaut "
         "portrait) through a scripted expression track (smile, mouth open, blink, brows up, "
         "wink) and writes a video and a contact-sheet PNG.",
@@ -56,15 +63,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo.set_defaults(handler=cmd_demo)
 
 
-def _config(args: argparse.Namespace, stem: str, *, named_after_output: bool = True,
-            kept_settings: bool = False, **base) -> Config:
+def _config(
+    args: argparse.Namespace,
+    stem: str,
+    *,
+    named_after_output: bool = True,
+    kept_settings: bool = False,
+    **base,
+) -> Config:
     """The run's config, once no file it would write (its output, `stem`.config.yaml and
     .timing.json beside it) is one of its inputs or its preset."""
     from reenact.pipeline.outputs import check_run_files
 
     config = config_from_args(args, kept_settings=kept_settings, **base)
-    check_run_files(config, stem=stem, named_after_output=named_after_output,
-                    preset=preset_path(args))
+    check_run_files(
+        config, stem=stem, named_after_output=named_after_output, preset=preset_path(args)
+    )
     return config
 
 
@@ -77,9 +91,11 @@ def _report(config: Config, report, stem: str) -> None:
         print(report.timer.table(), file=sys.stderr)
     if report.frames_with_face == 0 and report.frames_without_face > 0:
         source = config.source.options.get("path") or f"the {config.source.kind} source"
-        print(f"reenact: warning: no face was found in any of the {report.frames_without_face} "
-              f"frames of {source}; the output shows the target without its expressions",
-              file=sys.stderr)
+        print(
+            f"reenact: warning: no face was found in any of the {report.frames_without_face} "
+            f"frames of {source}; the output shows the target without its expressions",
+            file=sys.stderr,
+        )
     if report.loop.interrupted:
         log.info("%s; output closed cleanly", how_stopped(report.loop.stop_code))
 
@@ -112,8 +128,15 @@ def cmd_live(args: argparse.Namespace) -> int:
     from reenact.stream.live import run_live
 
     # a video file in place of the camera plays in a loop, paced like a camera
-    config = _config(args, "live", named_after_output=False, kept_settings=True,
-                     source__kind="webcam", source__loop=True, source__realtime=True)
+    config = _config(
+        args,
+        "live",
+        named_after_output=False,
+        kept_settings=True,
+        source__kind="webcam",
+        source__loop=True,
+        source__realtime=True,
+    )
     _old_folders_hint()
     report = run_live(config)
     _report(config, report, "live")

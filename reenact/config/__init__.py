@@ -23,7 +23,21 @@ from reenact.config.schema import (
 )
 
 __all__ = [
-    "Config", "EvalConfig", "FusionConfig", "RendererConfig", "SinkConfig", "SmoothingConfig",
-    "SourceConfig", "StreamConfig", "TrackerConfig", "TrainConfig", "config_to_dict",
-    "dump_config", "field_choices", "load_config", "parse_override", "replace", "resolve_preset",
+    "Config",
+    "EvalConfig",
+    "FusionConfig",
+    "RendererConfig",
+    "SinkConfig",
+    "SmoothingConfig",
+    "SourceConfig",
+    "StreamConfig",
+    "TrackerConfig",
+    "TrainConfig",
+    "config_to_dict",
+    "dump_config",
+    "field_choices",
+    "load_config",
+    "parse_override",
+    "replace",
+    "resolve_preset",
 ]

@@ -34,5 +34,7 @@ def parse_colour(text: str, key: str = "stream.background_colour") -> tuple[int,
         rgb = ImageColor.getrgb(value)
         return rgb[0], rgb[1], rgb[2]
     except ValueError:
-        raise ConfigError(f"{key}: {text!r} is not a colour; give #rrggbb (e.g. #00ff00) or a "
-                          "name such as green or magenta") from None
+        raise ConfigError(
+            f"{key}: {text!r} is not a colour; give #rrggbb (e.g. #00ff00) or a "
+            "name such as green or magenta"
+        ) from None

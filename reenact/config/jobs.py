@@ -42,7 +42,9 @@ class TrainConfig:
     ckpt_every: Count = 500  # steps between checkpoints
     val_every: Count = 500  # steps between validations on the held-out identities
     resume: str = ""  # a checkpoint to resume from: a checkpoint folder, or "latest" in out_dir
-    cache_format: Literal["mp4", "npz"] = "mp4"  # `reenact prepare`: crops as "mp4" (H.264) or "npz" (numpy only)
+    cache_format: Literal["mp4", "npz"] = (
+        "mp4"  # `reenact prepare`: crops as "mp4" (H.264) or "npz" (numpy only)
+    )
     cache_crf: Crf = 17  # H.264 quality of the mp4 crops (lower = better)
     max_frames: Count = 0  # `reenact prepare`: frames per clip (0 = all)
     frame_stride: AtLeastOne = 1  # `reenact prepare`: keep every n-th frame of a clip
@@ -52,7 +54,9 @@ class TrainConfig:
     # spaced (warp_guided needs k >= 1: a warp per reference)
     reference_frames: Count = 0
     ndf: Count = 0  # PatchGAN width (0 = renderer.ngf)
-    disc_condition: Literal["target", "input"] = "target"  # D sees (P_t, image) "target", or the whole G "input" too
+    disc_condition: Literal["target", "input"] = (
+        "target"  # D sees (P_t, image) "target", or the whole G "input" too
+    )
     attention_weight: NonNegative = 0.1  # warp_guided: L2 penalty on the attention mask
     attention_tv: NonNegative = 0.0  # warp_guided: smoothness (TV) penalty on the attention mask
     fusion_mix: Weights = (0.5, 0.3, 0.2)  # Phi pairs: cross-identity, same, unpaired

@@ -21,13 +21,31 @@ from reenact.config.schema import Config, SinkConfig, SourceConfig
 from reenact.config.typed import Raw, build_section, field_choices, field_types
 from reenact.errors import ConfigError
 
-__all__ = ["CONFIG_DIR", "config_to_dict", "dump_config", "field_choices", "load_config",
-           "parse_override", "read_yaml", "replace", "resolve_preset", "with_plugin_options"]
+__all__ = [
+    "CONFIG_DIR",
+    "config_to_dict",
+    "dump_config",
+    "field_choices",
+    "load_config",
+    "parse_override",
+    "read_yaml",
+    "replace",
+    "resolve_preset",
+    "with_plugin_options",
+]
 
 # the checkout's configs/, or (installed from a wheel) the copy inside the package
-CONFIG_DIR = next((d for d in (Path(__file__).resolve().parents[2] / "configs",
-                               Path(__file__).resolve().parents[1] / "configs") if d.is_dir()),
-                  Path(__file__).resolve().parents[2] / "configs")
+CONFIG_DIR = next(
+    (
+        d
+        for d in (
+            Path(__file__).resolve().parents[2] / "configs",
+            Path(__file__).resolve().parents[1] / "configs",
+        )
+        if d.is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "configs",
+)
 REDACTED = "<redacted>"
 
 
@@ -42,8 +60,9 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _forget_preset_plugin_options(data: dict[str, Any], dotted: str, value: Any,
-                                  preset_keys: set[str]) -> None:
+def _forget_preset_plugin_options(
+    data: dict[str, Any], dotted: str, value: Any, preset_keys: set[str]
+) -> None:
     """A flag or `--set` that switches `source.kind` or `sink.kind` to another plugin drops the
     options the preset file gave the previous one: `reenact live --source video:clip.mp4`
     must not resize the clip to configs/live.yaml's webcam 1280x720 (a portrait clip came out

@@ -49,9 +49,13 @@ def plugin_options(section_name: str, section: Any, plugin: type[Any] | None = N
     unknown = stray - _foreign_keys_owned(group, stray, section.kind) if stray else set()
     if unknown:
         key = sorted(unknown)[0]
-        valid = ", ".join(sorted(names | {f.name for f in dataclasses.fields(section)} - {"options"}))
-        raise ConfigError(f"unknown key '{section_name}.{key}' for the {section_name} "
-                          f"'{section.kind}' (valid keys here: {valid})")
+        valid = ", ".join(
+            sorted(names | {f.name for f in dataclasses.fields(section)} - {"options"})
+        )
+        raise ConfigError(
+            f"unknown key '{section_name}.{key}' for the {section_name} "
+            f"'{section.kind}' (valid keys here: {valid})"
+        )
     data = {k: v for k, v in section.options.items() if k in names}
     for f in dataclasses.fields(section):
         if f.name in names and f.name not in data:

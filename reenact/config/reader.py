@@ -24,6 +24,7 @@ MAX_BYTES = 64 * 1024
 # would recurse through the composer.
 MAX_DEPTH = 16
 
+
 class RefusedYAML(yaml.MarkedYAMLError):
     """Well-formed YAML that a config may not use (an alias, too deep, a number too long)."""
 
@@ -40,13 +41,17 @@ def _refuse_aliases(text: str) -> None:
     depth = 0
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
-            raise RefusedYAML(problem=f"an alias (*{event.anchor}) repeats another part of the "
-                              "document; aliases are not allowed in a config, write the values "
-                              "out", problem_mark=event.start_mark)
+            raise RefusedYAML(
+                problem=f"an alias (*{event.anchor}) repeats another part of the "
+                "document; aliases are not allowed in a config, write the values "
+                "out",
+                problem_mark=event.start_mark,
+            )
         depth += isinstance(event, _OPEN) - isinstance(event, _CLOSE)
         if depth > MAX_DEPTH:
-            raise RefusedYAML(problem=f"nested deeper than {MAX_DEPTH} levels",
-                              problem_mark=event.start_mark)
+            raise RefusedYAML(
+                problem=f"nested deeper than {MAX_DEPTH} levels", problem_mark=event.start_mark
+            )
 
 
 def load_text(text: str) -> Any:
@@ -55,9 +60,11 @@ def load_text(text: str) -> Any:
     text = str(text)  # libyaml takes a str, not a subclass of one (an override's text)
     _refuse_aliases(text)
     try:
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506 (_LOADER is a safe loader)
+        return yaml.load(text, Loader=_LOADER)  # _LOADER is a safe loader
     except ValueError as exc:  # an int past Python's 4300-digit limit is well-formed YAML
-        raise RefusedYAML(problem=f"a value that cannot be read ({str(exc).split(':')[0]})") from None
+        raise RefusedYAML(
+            problem=f"a value that cannot be read ({str(exc).split(':')[0]})"
+        ) from None
 
 
 def _describe(path: Path, exc: yaml.YAMLError) -> str:
@@ -106,13 +113,17 @@ def read_config_text(path: Path) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                          f"{exc.start}); save it as UTF-8") from None
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); save it as UTF-8"
+        ) from None
     unprintable = yaml.reader.Reader.NON_PRINTABLE.search(text)
     if unprintable:  # NUL and other control characters: binary, or UTF-16 without its BOM
-        offset = len(text[:unprintable.start()].encode("utf-8"))
-        raise ConfigError(f"{path}: not text (control character #x{ord(unprintable.group()):02x} "
-                          f"at offset {offset}; binary, or UTF-16?); save it as UTF-8")
+        offset = len(text[: unprintable.start()].encode("utf-8"))
+        raise ConfigError(
+            f"{path}: not text (control character #x{ord(unprintable.group()):02x} "
+            f"at offset {offset}; binary, or UTF-16?); save it as UTF-8"
+        )
     return text
 
 

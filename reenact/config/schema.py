@@ -11,8 +11,18 @@ from typing import Annotated, Any, Literal
 
 from reenact.errors import ConfigError
 from reenact.config.fields import (  # noqa: F401 (TARGET_NEUTRALS is re-exported)
-    TARGET_NEUTRALS, AtLeastOne, BlendWeight, Count, CropSide, Degrees, Intensity, NonNegative,
-    Positive, TargetNeutral, Unit, parse_colour,
+    TARGET_NEUTRALS,
+    AtLeastOne,
+    BlendWeight,
+    Count,
+    CropSide,
+    Degrees,
+    Intensity,
+    NonNegative,
+    Positive,
+    TargetNeutral,
+    Unit,
+    parse_colour,
 )
 from reenact.config.jobs import EvalConfig, PixelRRConfig, TrainConfig
 from reenact.config.ranges import CREASES, GAZE_GAIN, GAZE_VERTICAL, TURN_GAIN, Range
@@ -32,7 +42,9 @@ class StreamConfig:
     targets_dir: str = ""
     crossfade_s: NonNegative = 0.3  # cross-fade between targets
     intensity: Intensity = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
-    neutral_frames: AtLeastOne = 10  # the actor's neutral = per-point median of the N least expressive
+    neutral_frames: AtLeastOne = (
+        10  # the actor's neutral = per-point median of the N least expressive
+    )
     neutral_window: AtLeastOne = 45  # ... of the first this many frames (1.5 s at 30 fps; >= N)
     neutral_path: str = ""  # optional .npz of saved actor neutral landmarks
     hold_s: NonNegative = 0.5  # face lost: hold the last good output this long...
@@ -55,9 +67,13 @@ class StreamConfig:
     hotkeys: bool = False
     # "keys=action": a preset (preset_N, preset:NAME) is on while its keys are held, any other
     # action (pause, next_target, ...) fires once per press
-    hotkeys_map: tuple[str, ...] = (*(f"ctrl+alt+{i}=preset_{i}" for i in range(1, 7)),
-                                    "ctrl+alt+p=pause", "ctrl+alt+c=recalibrate",
-                                    "ctrl+alt+n=next_target", "ctrl+alt+b=previous_target")
+    hotkeys_map: tuple[str, ...] = (
+        *(f"ctrl+alt+{i}=preset_{i}" for i in range(1, 7)),
+        "ctrl+alt+p=pause",
+        "ctrl+alt+c=recalibrate",
+        "ctrl+alt+n=next_target",
+        "ctrl+alt+b=previous_target",
+    )
     # the browser panel and control API (GET /status, POST /action/<name>, POST /settings) on
     # 127.0.0.1, served by `reenact live` and by `run` on a live-paced source
     panel: bool = True
@@ -73,7 +89,9 @@ class StreamConfig:
     control_token_file: str = ""
     control_token: str = ""  # the token itself, where no variable or file gives one (see above)
     upload_max_mb: Positive = 20.0  # a target dropped on the panel: at most this many megabytes...
-    upload_max_megapixels: Positive = 40.0  # ...and this many pixels (header checked before decoding)
+    upload_max_megapixels: Positive = (
+        40.0  # ...and this many pixels (header checked before decoding)
+    )
     # the panel's gallery holds at most this many targets (each keeps its prepared frames in
     # memory); an upload past it is refused (409)
     gallery_max_targets: AtLeastOne = 24
@@ -183,7 +201,9 @@ class TrackerConfig:
     max_faces: Annotated[int, Range(0, 64)] = 0
     # which face when several: -1 = largest, else by left-to-right order
     face_index: Annotated[int, Range(-1)] = -1
-    multiple_faces: Literal["largest", "error"] = "largest"  # for a target image with several faces: "largest" or "error"
+    multiple_faces: Literal["largest", "error"] = (
+        "largest"  # for a target image with several faces: "largest" or "error"
+    )
     min_detection_confidence: Unit = 0.5  # a face the detector scores lower is not found
     min_tracking_confidence: Unit = 0.5  # video: a tracked face scored lower is detected again
     min_face_px: AtLeastOne = 64  # a target face narrower than this (eye to eye x 2.5) ...
@@ -290,7 +310,9 @@ class SmoothingConfig:
 
     enabled: bool = True  # false: the actor's landmarks as tracked
     min_cutoff: Positive = 0.5  # Hz: lower = less jitter when still
-    beta: NonNegative = 0.1  # higher = less lag when moving (per pixel of a 256 crop; scaled at 512)
+    beta: NonNegative = (
+        0.1  # higher = less lag when moving (per pixel of a 256 crop; scaled at 512)
+    )
     d_cutoff: Positive = 1.0  # Hz: the cut-off of the speed that beta reads
     # Hz added to a part's points' cut-off per pixel a second (256 crop) of that part's own move
     # (the lips' gap and span, a lid gap, a brow's height, an iris's place); 0 = the plain filter
@@ -337,7 +359,9 @@ class PresetsConfig:
     # presets on the preview's number keys 1, 2, ... (shipped: smile surprise wink pout angry sad)
     keys: tuple[str, ...] = ("smile", "surprise", "wink", "pout", "angry", "sad")
     blend_s: float = 0.15  # a preset blends in (and out on release) over this many seconds
-    mode: Literal["add", "replace"] = "add"  # add to the live expression, or replace it (in the mask)
+    mode: Literal["add", "replace"] = (
+        "add"  # add to the live expression, or replace it (in the mask)
+    )
     # the user's presets (`reenact preset record`; empty: the presets folder of `reenact paths`);
     # shipped ones too
     folder: str = ""

@@ -58,8 +58,13 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, channels: int, size
     os.close(fd)
     try:
         torch.onnx.export(
-            model, (example,), tmp, input_names=["x"], output_names=["image"],
-            opset_version=17, dynamo=False,
+            model,
+            (example,),
+            tmp,
+            input_names=["x"],
+            output_names=["image"],
+            opset_version=17,
+            dynamo=False,
         )
         os.replace(tmp, path)
     finally:

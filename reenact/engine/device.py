@@ -30,8 +30,11 @@ def _nvidia_driver_present() -> bool:
         return ctypes.util.find_library("nvcuda") is not None
     if sys.platform == "darwin":
         return False
-    return (os.path.exists("/proc/driver/nvidia/version") or bool(glob.glob("/dev/nvidia[0-9]*"))
-            or os.path.exists("/dev/dxg"))  # WSL2 passes the GPU through /dev/dxg
+    return (
+        os.path.exists("/proc/driver/nvidia/version")
+        or bool(glob.glob("/dev/nvidia[0-9]*"))
+        or os.path.exists("/dev/dxg")
+    )  # WSL2 passes the GPU through /dev/dxg
 
 
 def cuda_available() -> bool:
@@ -59,11 +62,14 @@ def resolve_backend(requested: str) -> str:
     if requested == "cuda" and not cuda_available():
         raise DeviceError("renderer.backend=cuda: no CUDA device (run `reenact doctor`)")
     if requested == "onnx" and not onnxruntime_available():
-        raise DeviceError("renderer.backend=onnx: onnxruntime is not installed "
-                          "(pip install onnxruntime)")
+        raise DeviceError(
+            "renderer.backend=onnx: onnxruntime is not installed (pip install onnxruntime)"
+        )
     if requested == "torch" and not torch_available():
-        raise DeviceError("renderer.backend=torch: torch is not installed (install the "
-                          "[train] extra: pip install 'reenact[train]'; or use renderer.backend=onnx)")
+        raise DeviceError(
+            "renderer.backend=torch: torch is not installed (install the "
+            "[train] extra: pip install 'reenact[train]'; or use renderer.backend=onnx)"
+        )
     return requested
 
 

@@ -43,8 +43,9 @@ def _reader(inputs: Iterable[np.ndarray], name: str):
     return Reader()
 
 
-def quantize_generator(model, calibration: Iterable[np.ndarray], out: Path, *,
-                       per_channel: bool = True) -> Path:
+def quantize_generator(
+    model, calibration: Iterable[np.ndarray], out: Path, *, per_channel: bool = True
+) -> Path:
     """Export `model` (a UNetGenerator) in sub-pixel form and quantise it to INT8 at `out`.
 
     calibration: inputs (1, in_channels, S, S) float32 in [-1,1], as the renderer builds them.
@@ -60,16 +61,27 @@ def quantize_generator(model, calibration: Iterable[np.ndarray], out: Path, *,
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="reenact-quantize-") as tmp:
-        fp32 = export_onnx(subpixel_model(model), Path(tmp) / "subpixel.onnx",
-                           channels=model.in_channels, size=model.size)
+        fp32 = export_onnx(
+            subpixel_model(model),
+            Path(tmp) / "subpixel.onnx",
+            channels=model.in_channels,
+            size=model.size,
+        )
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32), str(prepared))
         fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
         os.close(fd)
         try:
-            quantize_static(str(prepared), partial, reader, quant_format=QuantFormat.QDQ,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            per_channel=per_channel, reduce_range=True)
+            quantize_static(
+                str(prepared),
+                partial,
+                reader,
+                quant_format=QuantFormat.QDQ,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                per_channel=per_channel,
+                reduce_range=True,
+            )
             os.replace(partial, out)
         except Exception as exc:  # onnxruntime.quantization raises assorted types
             raise ReenactError(f"{out}: INT8 quantisation failed ({exc})") from None
@@ -84,12 +96,15 @@ def quantized_model(onnx_path: Path, quantize: str) -> Path:
     "int8" (a ReenactError naming the key and the command to run when it does not exist), and
     for "auto" the INT8 model when it exists, else `onnx_path`."""
     if quantize not in QUANTIZE_CHOICES:
-        raise ReenactError(f"renderer.quantize: '{quantize}' is not one of "
-                           f"{', '.join(QUANTIZE_CHOICES)}")
+        raise ReenactError(
+            f"renderer.quantize: '{quantize}' is not one of {', '.join(QUANTIZE_CHOICES)}"
+        )
     path = int8_path(onnx_path)
     if quantize == "off" or (quantize == "auto" and not path.is_file()):
         return onnx_path
     if not path.is_file():
-        raise ReenactError(f"renderer.quantize=int8: no INT8 model at {path}; run `reenact "
-                           "quantize --clips CLIP...` first (same weights and renderer.size)")
+        raise ReenactError(
+            f"renderer.quantize=int8: no INT8 model at {path}; run `reenact "
+            "quantize --clips CLIP...` first (same weights and renderer.size)"
+        )
     return path

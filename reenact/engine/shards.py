@@ -24,8 +24,13 @@ from reenact.errors import ReenactError, WeightsError
 _RESERVED = ("format", "storage_dtype", "shard")
 
 
-def split_weights(path: str | Path, out_dir: str | Path, *, max_mib: float = 15.0,
-                  dtype: torch.dtype | None = torch.float16) -> list[Path]:
+def split_weights(
+    path: str | Path,
+    out_dir: str | Path,
+    *,
+    max_mib: float = 15.0,
+    dtype: torch.dtype | None = torch.float16,
+) -> list[Path]:
     """Shards of the weights at `path` in `out_dir`; returns their paths in order."""
     tensors, meta = load_weights(path)
     meta = {k: v for k, v in meta.items() if k not in _RESERVED}
@@ -36,37 +41,48 @@ def split_weights(path: str | Path, out_dir: str | Path, *, max_mib: float = 15.
         item = 2 if (dtype is not None and value.is_floating_point()) else value.element_size()
         size = value.numel() * item
         if size > budget:
-            raise WeightsError(f"{path}: tensor {key} ({size / 2**20:.1f} MiB) is larger than a "
-                               f"{max_mib} MiB shard")
+            raise WeightsError(
+                f"{path}: tensor {key} ({size / 2**20:.1f} MiB) is larger than a "
+                f"{max_mib} MiB shard"
+            )
         if used + size > budget and groups[-1]:
             groups.append([])
             used = 0
         groups[-1].append(key)
         used += size
     out, stem, n = Path(out_dir), Path(path).name.removesuffix(".safetensors"), len(groups)
-    return [save_weights(out / f"{stem}.shard-{i + 1}-of-{n}.safetensors",
-                         {k: tensors[k] for k in keys}, {**meta, "shard": f"{i + 1}/{n}"},
-                         dtype=dtype) for i, keys in enumerate(groups)]
+    return [
+        save_weights(
+            out / f"{stem}.shard-{i + 1}-of-{n}.safetensors",
+            {k: tensors[k] for k in keys},
+            {**meta, "shard": f"{i + 1}/{n}"},
+            dtype=dtype,
+        )
+        for i, keys in enumerate(groups)
+    ]
 
 
-def join_weights(shards: list[str | Path], output: str | Path, *,
-                 dtype: torch.dtype | None = torch.float16) -> Path:
+def join_weights(
+    shards: list[str | Path], output: str | Path, *, dtype: torch.dtype | None = torch.float16
+) -> Path:
     """The whole weights from all shards of one set (WeightsError naming what is missing)."""
     parts = [load_weights(p) for p in shards]
     counts = {m.get("shard", "?").split("/")[-1] for _, m in parts}
     seen = sorted(int(m.get("shard", "0/0").split("/")[0]) for _, m in parts)
     if len(counts) != 1 or seen != list(range(1, int(counts.pop() or 0) + 1)):
-        raise WeightsError(f"{output}: shards {seen} of {sorted(counts) or '?'} given; "
-                           "pass every shard of one set")
+        raise WeightsError(
+            f"{output}: shards {seen} of {sorted(counts) or '?'} given; pass every shard of one set"
+        )
     tensors = {k: v for t, _ in parts for k, v in t.items()}
     meta = {k: v for k, v in parts[0][1].items() if k not in _RESERVED}
     return save_weights(output, tensors, meta, dtype=dtype)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reenact.engine.shards",
-                                     description="split safetensors weights into fp16 shards, "
-                                     "or join them back")
+    parser = argparse.ArgumentParser(
+        prog="python -m reenact.engine.shards",
+        description="split safetensors weights into fp16 shards, or join them back",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     split = sub.add_parser("split")
     split.add_argument("weights")

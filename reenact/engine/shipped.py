@@ -27,8 +27,7 @@ def shipped_weights(kind: str, size: int = 256, *, backend: str = "cpu") -> Path
     return None
 
 
-def find_weights(explicit: str, kind: str, size: int = 256, *,
-                 backend: str = "cpu") -> Path | None:
+def find_weights(explicit: str, kind: str, size: int = 256, *, backend: str = "cpu") -> Path | None:
     """`explicit` when given (a WeightsError naming it when missing), else the shipped weights
     of `kind` ('fusion' / 'generator') at `size` for `backend`, else None."""
     if explicit:
@@ -45,5 +44,4 @@ def find_generator(config) -> Path | None:
     from reenact.engine.device import resolve_backend
 
     backend = resolve_backend(config.renderer.backend)
-    return find_weights(config.renderer.weights, "generator", config.renderer.size,
-                        backend=backend)
+    return find_weights(config.renderer.weights, "generator", config.renderer.size, backend=backend)

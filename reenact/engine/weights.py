@@ -32,8 +32,17 @@ from reenact.engine.arrays import RESERVED as _RESERVED, SHOW as _SHOW
 from reenact.engine.arrays import nonfinite_message, read_safetensors
 from reenact.errors import WeightsError
 
-__all__ = ["FORMAT", "check_finite", "check_meta", "check_state_dict", "load_into",
-           "load_weights", "resave_weights", "save_module", "save_weights"]
+__all__ = [
+    "FORMAT",
+    "check_finite",
+    "check_meta",
+    "check_state_dict",
+    "load_into",
+    "load_weights",
+    "resave_weights",
+    "save_module",
+    "save_weights",
+]
 
 
 def _stringify_meta(meta: Mapping[str, object]) -> dict[str, str]:
@@ -105,15 +114,18 @@ def _sorted_metadata(payload: bytes) -> bytes:
     the JSON come out longer than safetensors wrote it (it never has), the payload is returned
     as it is."""
     (size,) = struct.unpack("<Q", payload[:8])
-    header = json.loads(payload[8:8 + size])
+    header = json.loads(payload[8 : 8 + size])
     meta = header.pop("__metadata__", None)
     if not meta:
         return payload
-    text = json.dumps({"__metadata__": dict(sorted(meta.items())), **header},
-                      separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(
+        {"__metadata__": dict(sorted(meta.items())), **header},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
     if len(text) > size:
         return payload
-    return payload[:8] + text.ljust(size) + payload[8 + size:]
+    return payload[:8] + text.ljust(size) + payload[8 + size :]
 
 
 def save_module(
@@ -174,8 +186,14 @@ def resave_weights(
     meta.setdefault("exported_from", Path(path).name)
     save_weights(output, tensors, meta, dtype=dtype)
     stored, _ = load_weights(output)
-    return max(((stored[k].float() - v.float()).abs().max().item()
-                for k, v in tensors.items() if v.is_floating_point()), default=0.0)
+    return max(
+        (
+            (stored[k].float() - v.float()).abs().max().item()
+            for k, v in tensors.items()
+            if v.is_floating_point()
+        ),
+        default=0.0,
+    )
 
 
 def check_state_dict(

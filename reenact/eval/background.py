@@ -45,16 +45,16 @@ def head_reach(target) -> np.ndarray:
     return cv2.dilate(zone, kernel) == 0
 
 
-def background_change(output: np.ndarray, target_frame: np.ndarray,
-                      background: np.ndarray) -> float:
+def background_change(
+    output: np.ndarray, target_frame: np.ndarray, background: np.ndarray
+) -> float:
     """Mean |output - target| over the `background` pixels, 8-bit levels (0..255).
 
     output, target_frame: (H,W,3) uint8 of one shape; background: (H,W) bool (`head_reach`).
     NaN when there is no background pixel.
     """
     if output.shape != target_frame.shape:
-        raise ValueError(f"background_change: output {output.shape} vs target "
-                         f"{target_frame.shape}")
+        raise ValueError(f"background_change: output {output.shape} vs target {target_frame.shape}")
     if not background.any():
         return float("nan")
     diff = cv2.absdiff(output, target_frame)

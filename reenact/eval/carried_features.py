@@ -41,9 +41,14 @@ FUSED = "J_gen"
 DRIVER = "driver re-tracked"
 ALL_PAIRS = "all pairs"
 RELIABILITY = "reliability"
-FEATURE_LABELS = {"mouth_open": "mouth open", "mouth_width": "mouth width",
-                  "eye_left": "left eye", "eye_right": "right eye",
-                  "brow_left": "left brow", "brow_right": "right brow"}
+FEATURE_LABELS = {
+    "mouth_open": "mouth open",
+    "mouth_width": "mouth width",
+    "eye_left": "left eye",
+    "eye_right": "right eye",
+    "brow_left": "left brow",
+    "brow_right": "right brow",
+}
 NOTE = (
     "Each cell: the slope of that feature, read on the row's landmarks, on the actor's live "
     "track (1 = carried whole), over the pair's re-tracked frames; 'gain' is their mean, the "
@@ -53,7 +58,8 @@ NOTE = (
     "score). reliability: the Pearson r of the actor's live and static readings of the feature; "
     "below 0.5 the feature is not scored (n/a), nor where the actor barely moves it. The first "
     "rows: each row's mean over the pairs, then, with more than one portrait, over the pairs "
-    "onto each portrait (the clips driving it).")
+    "onto each portrait (the clips driving it)."
+)
 
 
 def _finite(value) -> float:
@@ -70,8 +76,9 @@ def _gains(detail: dict, key: str = "gain") -> list[float]:
     return [_finite((detail or {}).get(name, {}).get(key)) for name in FEATURES]
 
 
-def pair_rows(report: dict, key: str = "gain", *,
-              by: str = "pair") -> list[tuple[str, str, list[float]]]:
+def pair_rows(
+    report: dict, key: str = "gain", *, by: str = "pair"
+) -> list[tuple[str, str, list[float]]]:
     """(pair label, row label, six feature slopes) for every pair: J_gen, each renderer, the
     driver re-tracked, then the actor's reliability per feature. key: which slope of each
     feature's detail ("gain", or a side's, `reenact.metrics.expression.SIDES`); by: how each
@@ -79,13 +86,17 @@ def pair_rows(report: dict, key: str = "gain", *,
     clips, `mean_rows`) or "all" (ALL_PAIRS: over every pair)."""
     rows = []
     for pair_key, pair in report.get("cross_reenactment", {}).items():
-        label = {"pair": f"{pair['clip']} → {pair['portrait']}", "portrait": pair["portrait"],
-                 "all": ALL_PAIRS}[by]
+        label = {
+            "pair": f"{pair['clip']} → {pair['portrait']}",
+            "portrait": pair["portrait"],
+            "all": ALL_PAIRS,
+        }[by]
         fused = pair.get("fused", {}).get("expression_detail", {})
         rows.append((label, FUSED, _gains(fused, key)))
         for name, found in pair["renderers"].items():
-            rows.append((label, name,
-                         _gains(found.get("carried_detail", {}).get("expression"), key)))
+            rows.append(
+                (label, name, _gains(found.get("carried_detail", {}).get("expression"), key))
+            )
         driver = report.get("temporal", {}).get(pair_key, {}).get("driver", {})
         rows.append((label, DRIVER, _gains(driver.get("expression_detail"), key)))
         rows.append((label, RELIABILITY, _gains(fused, "reliability")))
@@ -113,8 +124,9 @@ def mean_rows(rows: list[tuple[str, str, list[float]]]) -> list[tuple[str, float
         means = np.full(grid.shape[1], np.nan)
         means[seen] = np.nanmean(grid[:, seen], axis=0)
         gains = [g for g in (_pair_gain(list(v)) for v in grid) if math.isfinite(g)]
-        out.append((name, float(np.mean(gains)) if gains else float("nan"),
-                    [float(v) for v in means]))
+        out.append(
+            (name, float(np.mean(gains)) if gains else float("nan"), [float(v) for v in means])
+        )
     return out
 
 
@@ -126,12 +138,15 @@ def cell(value: float | None, digits: int = 2) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def group_means(rows: list[tuple[str, str, list[float]]],
-                ) -> dict[str, list[tuple[str, float, list[float]]]]:
+def group_means(
+    rows: list[tuple[str, str, list[float]]],
+) -> dict[str, list[tuple[str, float, list[float]]]]:
     """{group label: `mean_rows` of that group's rows}, groups in first-seen order; rows as
     `pair_rows` gives them (labelled by pair, portrait or all pairs)."""
-    return {group: mean_rows([r for r in rows if r[0] == group])
-            for group in dict.fromkeys(label for label, _, _ in rows)}
+    return {
+        group: mean_rows([r for r in rows if r[0] == group])
+        for group in dict.fromkeys(label for label, _, _ in rows)
+    }
 
 
 def portrait_means(report: dict) -> dict[str, list[tuple[str, float, list[float]]]]:
@@ -149,13 +164,23 @@ def table(report: dict) -> tuple[list[str], list[list[str]]]:
     groups = {"mean over pairs": mean_rows(rows)}
     by_portrait = portrait_means(report)
     if len(by_portrait) > 1:
-        groups.update({f"mean over pairs onto {portrait}": means
-                       for portrait, means in by_portrait.items()})
-    means = [[group, name, cell(gain, 3), *(cell(v) for v in values)]
-             for group, found in groups.items() for name, gain, values in found]
+        groups.update(
+            {f"mean over pairs onto {portrait}": means for portrait, means in by_portrait.items()}
+        )
+    means = [
+        [group, name, cell(gain, 3), *(cell(v) for v in values)]
+        for group, found in groups.items()
+        for name, gain, values in found
+    ]
     return header, means + [
-        [pair, name, "" if name == RELIABILITY else cell(_pair_gain(values), 3),
-         *(cell(v) for v in values)] for pair, name, values in rows]
+        [
+            pair,
+            name,
+            "" if name == RELIABILITY else cell(_pair_gain(values), 3),
+            *(cell(v) for v in values),
+        ]
+        for pair, name, values in rows
+    ]
 
 
 SIDES_NOTE = (
@@ -172,7 +197,8 @@ SIDES_NOTE = (
     "over the pairs; the rows below the means: each portrait's mean over the clips driving it. "
     "n/a: the actor hardly went that way (root mean square under 0.02 of the region's size, "
     "or fewer than 3 frames), or the feature is not scored. report.json has every pair's, in "
-    "each feature's detail.")
+    "each feature's detail."
+)
 
 
 def _side_rows(report: dict, by: str) -> list[tuple[str, str, list[float], list[float]]]:
@@ -191,20 +217,28 @@ def _side_rows(report: dict, by: str) -> list[tuple[str, str, list[float], list[
 def has_sides(report: dict) -> bool:
     """Whether any pair's detail has a side's slope (reports written before it have none: the
     table is left out rather than shown as n/a throughout)."""
-    return any(math.isfinite(v) for key in SIDES for _, name, values in pair_rows(report, key)
-               if name != RELIABILITY for v in values)
+    return any(
+        math.isfinite(v)
+        for key in SIDES
+        for _, name, values in pair_rows(report, key)
+        if name != RELIABILITY
+        for v in values
+    )
 
 
 def sides_table(report: dict) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of each feature's two directions: the means over all pairs, then per
     portrait (SIDES_NOTE); each cell "below / above"."""
-    header = ["portrait", "row", "all features ↓ / ↑",
-              *(f"{FEATURE_LABELS[name]} ↓ / ↑" for name in FEATURES)]
+    header = [
+        "portrait",
+        "row",
+        "all features ↓ / ↑",
+        *(f"{FEATURE_LABELS[name]} ↓ / ↑" for name in FEATURES),
+    ]
     rows = []
     for by in ("all", "portrait"):
         for group, name, below, above in _side_rows(report, by):
-            rows.append([group, name,
-                         *(f"{cell(b)} / {cell(a)}" for b, a in zip(below, above))])
+            rows.append([group, name, *(f"{cell(b)} / {cell(a)}" for b, a in zip(below, above))])
     return header, rows
 
 
@@ -217,14 +251,20 @@ MOVES_NOTE = (
     "of it), drawn by each renderer and re-tracked as the outputs are: "
     "the change read over the change asked (1 = read as drawn; n/a: too little asked, or no "
     "face found). A renderer's cell in the table above, on a pair onto this portrait, is held "
-    "to about this, whatever the fuser asks: the rest is the re-tracker's, not the drawing's.")
+    "to about this, whatever the fuser asks: the rest is the re-tracker's, not the drawing's."
+)
 
 
 def moves_table(report: dict) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the drawn moves read back: per portrait and renderer, each
     `move_sweep.SWEEP_GROUPS` group's ratio."""
-    rows = [[portrait, name, *(cell(_finite(found["groups"].get(label)))
-                               for label, _, _ in SWEEP_GROUPS)]
-            for portrait, by_renderer in report.get("move_sweep", {}).items()
-            for name, found in by_renderer.items()]
+    rows = [
+        [
+            portrait,
+            name,
+            *(cell(_finite(found["groups"].get(label))) for label, _, _ in SWEEP_GROUPS),
+        ]
+        for portrait, by_renderer in report.get("move_sweep", {}).items()
+        for name, found in by_renderer.items()
+    ]
     return ["portrait", "renderer", *(label for label, _, _ in SWEEP_GROUPS)], rows

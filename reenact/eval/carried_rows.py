@@ -38,11 +38,13 @@ def _with_expression_detail(found: dict, drop: tuple[str, ...] = ()) -> dict:
     """A reference row's carried measures (`eval.viewer.carried`'s) without its detail (and
     `drop`), but for the expression's per feature, kept as `expression_detail`."""
     return {k: v for k, v in found.items() if k != "carried_detail" and k not in drop} | {
-        "expression_detail": found.get("carried_detail", {}).get("expression", {})}
+        "expression_detail": found.get("carried_detail", {}).get("expression", {})
+    }
 
 
-def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
-                  actor_reread: np.ndarray) -> dict:
+def fused_carried(
+    clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target, actor_reread: np.ndarray
+) -> dict:
     """The carried measures of J_gen itself (the fuser's landmarks on the re-tracked frames,
     before any renderer draws them) against the driver's live track: the fuser's share of
     what the renderers' rows carry, so a shortfall there is told from one in the drawing.
@@ -52,14 +54,27 @@ def fused_carried(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target
     as `carried_all`'s."""
     if not d.sampled:
         return {}
-    consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1]
-    found = _carried(clip, d.sampled, d.sampled_fused, d.sampled_fused, neutral, target,
-                     actor_reread, consecutive)
+    consecutive = clip.whole_crop[d.sampled[0] : d.sampled[-1] + 1]
+    found = _carried(
+        clip,
+        d.sampled,
+        d.sampled_fused,
+        d.sampled_fused,
+        neutral,
+        target,
+        actor_reread,
+        consecutive,
+    )
     return _with_expression_detail(found, drop=("head_r",))
 
 
-def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
-                   actor_static: np.ndarray, actor_reread: np.ndarray) -> dict:
+def driver_carried(
+    clip: TrackedClip,
+    frames: list[int],
+    neutral: np.ndarray,
+    actor_static: np.ndarray,
+    actor_reread: np.ndarray,
+) -> dict:
     """The carried measures (`eval.viewer.carried`; of its detail, the expression's per
     feature, as `expression_detail`) of the driver's own frames re-tracked in static mode, as
     the outputs are, against its live track: what a renderer that drew the driver's real face
@@ -77,9 +92,17 @@ def driver_carried(clip: TrackedClip, frames: list[int], neutral: np.ndarray,
         return {}
     static_crop = actor_reread[frames]
     crop = clip.whole_crop
-    consecutive = crop[frames[0]:frames[-1] + 1]
-    found = carried(crop[frames], clip.whole_frame[frames], neutral, static_crop,
-                    actor_static[frames], neutral, consecutive, actor_reread=static_crop)
+    consecutive = crop[frames[0] : frames[-1] + 1]
+    found = carried(
+        crop[frames],
+        clip.whole_frame[frames],
+        neutral,
+        static_crop,
+        actor_static[frames],
+        neutral,
+        consecutive,
+        actor_reread=static_crop,
+    )
     # the IV gain needs an output read apart from the instrument; here the output *is* the
     # instrument (the static re-read), whose own noise is then in both of its covariances
     found["expression_gain_iv"] = float("nan")
@@ -96,8 +119,9 @@ def reread_crop(actor_static: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def actor_static(clip: TrackedClip, wanted: set[int], config: Config,
-                  known: dict[int, np.ndarray] | None = None) -> np.ndarray:
+def actor_static(
+    clip: TrackedClip, wanted: set[int], config: Config, known: dict[int, np.ndarray] | None = None
+) -> np.ndarray:
     """(T',478,3) frame pixels: the actor's `wanted` frames re-tracked in static mode, as the
     outputs are (NaN rows elsewhere and where no face): the actor's side of
     `head_step_excess`. known: frames of this clip already re-tracked ({index: (478,3)}, NaN
@@ -117,34 +141,50 @@ def actor_static(clip: TrackedClip, wanted: set[int], config: Config,
     return out
 
 
-def carried_all(clip: TrackedClip, d: DriveResult, neutral: np.ndarray, target,
-                 actor_static: np.ndarray, actor_reread: np.ndarray) -> dict:
+def carried_all(
+    clip: TrackedClip,
+    d: DriveResult,
+    neutral: np.ndarray,
+    target,
+    actor_static: np.ndarray,
+    actor_reread: np.ndarray,
+) -> dict:
     """Per renderer: carried over the whole clip (evenly spaced re-tracks), the window's as
     `<key>_window`, head_step_excess (window) and background_change (every rendered frame).
     actor_static: the driver's frames re-tracked in static mode (`actor_static`, frame pixels);
     actor_reread: the same in their aligned crops (`reread_crop`)."""
     from reenact.eval.viewer import CARRIED_KEYS
 
-    consecutive = clip.whole_crop[d.sampled[0]:d.sampled[-1] + 1] if d.sampled else None
-    out = _carried(clip, d.sampled, d.sampled_crop, d.sampled_frame, neutral, target,
-                   actor_reread, consecutive)
-    window = _carried(clip, d.frames, d.retracked, d.retracked_frame, neutral, target,
-                      actor_reread)
+    consecutive = clip.whole_crop[d.sampled[0] : d.sampled[-1] + 1] if d.sampled else None
+    out = _carried(
+        clip, d.sampled, d.sampled_crop, d.sampled_frame, neutral, target, actor_reread, consecutive
+    )
+    window = _carried(clip, d.frames, d.retracked, d.retracked_frame, neutral, target, actor_reread)
     out.update({k + "_window": window.get(k, float("nan")) for k in CARRIED_KEYS})
     out["carried_detail_window"] = window.get("carried_detail", {})
     out["carried_retracked_frames"] = list(d.sampled)
     frames = d.frames + d.step_frames  # ascending: the step frames lie past the window
-    out["head_step_excess"] = (head_step_excess(actor_static[frames],
-                                                np.stack(d.retracked_frame + d.step_landmarks),
-                                                frames)
-                               if frames else float("nan"))
+    out["head_step_excess"] = (
+        head_step_excess(
+            actor_static[frames], np.stack(d.retracked_frame + d.step_landmarks), frames
+        )
+        if frames
+        else float("nan")
+    )
     out["background_change"] = mean_or_nan(d.background)
     return out
 
 
-def _carried(clip: TrackedClip, frames: list[int], output_crop: list, output_frame: list,
-             neutral: np.ndarray, target, actor_reread: np.ndarray,
-             consecutive: np.ndarray | None = None) -> dict:
+def _carried(
+    clip: TrackedClip,
+    frames: list[int],
+    output_crop: list,
+    output_frame: list,
+    neutral: np.ndarray,
+    target,
+    actor_reread: np.ndarray,
+    consecutive: np.ndarray | None = None,
+) -> dict:
     """`reenact.eval.viewer.carried` of one drive: the driver's live track vs the re-tracked
     output, over `frames` (the output's (478,3) crop / frame landmarks there); neutrals: the
     driver's calibration median, the target's rest (`output_neutral`); actor_reread: the
@@ -156,6 +196,13 @@ def _carried(clip: TrackedClip, frames: list[int], output_crop: list, output_fra
 
     if not frames:
         return {}
-    return carried(clip.whole_crop[frames], clip.whole_frame[frames], neutral,
-                   np.stack(output_crop), np.stack(output_frame), output_neutral(target),
-                   consecutive, actor_reread=actor_reread[frames])
+    return carried(
+        clip.whole_crop[frames],
+        clip.whole_frame[frames],
+        neutral,
+        np.stack(output_crop),
+        np.stack(output_frame),
+        output_neutral(target),
+        consecutive,
+        actor_reread=actor_reread[frames],
+    )

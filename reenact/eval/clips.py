@@ -56,8 +56,9 @@ class TrackedClip:
     @property
     def whole_crop(self) -> np.ndarray:
         """(T',478,3) the live track over the whole clip in crop pixels (the window's if none)."""
-        return self.landmarks_crop if self.whole_landmarks_crop is None \
-            else self.whole_landmarks_crop
+        return (
+            self.landmarks_crop if self.whole_landmarks_crop is None else self.whole_landmarks_crop
+        )
 
     @property
     def whole_frame(self) -> np.ndarray:
@@ -76,8 +77,15 @@ def frames_to_read(max_frames: int, whole_frames: int) -> int:
     return 0 if max_frames == 0 or whole_frames == 0 else max(max_frames, whole_frames)
 
 
-def track_clip(path: Path, name: str, config: Config, *, max_frames: int,
-               whole_frames: int | None = None, bar=None) -> TrackedClip:
+def track_clip(
+    path: Path,
+    name: str,
+    config: Config,
+    *,
+    max_frames: int,
+    whole_frames: int | None = None,
+    bar=None,
+) -> TrackedClip:
     """Decode, track (video mode), align and crop the first `max_frames` frames of a clip.
 
     whole_frames: also keep the landmarks (not the crops) of the clip's first `whole_frames`
@@ -96,8 +104,9 @@ def track_clip(path: Path, name: str, config: Config, *, max_frames: int,
             landmarks.append(found.astype(np.float32) if ok else missing)
             landmarks_crop.append(alignment.landmarks_to_crop(found) if ok else missing)
             if max_frames == 0 or index < max_frames:
-                crops.append(alignment.crop_image(image) if ok
-                             else np.zeros((size, size, 3), np.uint8))
+                crops.append(
+                    alignment.crop_image(image) if ok else np.zeros((size, size, 3), np.uint8)
+                )
                 valid.append(ok)
             if bar is not None:
                 bar.update(1)
@@ -107,9 +116,14 @@ def track_clip(path: Path, name: str, config: Config, *, max_frames: int,
         raise InputError(f"{path}: no face found in any frame; use a clip with a visible face")
     window = len(valid)
     return TrackedClip(
-        name=name, path=path, fps=clip_fps(path), landmarks=np.stack(landmarks[:window]),
-        landmarks_crop=np.stack(landmarks_crop[:window]), crops=np.stack(crops),
-        valid=np.array(valid), whole_landmarks=np.stack(landmarks),
+        name=name,
+        path=path,
+        fps=clip_fps(path),
+        landmarks=np.stack(landmarks[:window]),
+        landmarks_crop=np.stack(landmarks_crop[:window]),
+        crops=np.stack(crops),
+        valid=np.array(valid),
+        whole_landmarks=np.stack(landmarks),
         whole_landmarks_crop=np.stack(landmarks_crop),
     )
 

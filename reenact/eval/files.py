@@ -44,8 +44,10 @@ def resolve_input(path: str | os.PathLike[str], what: str) -> Path:
         return given
     if not given.is_absolute() and (REPO_ROOT / given).is_file():
         return REPO_ROOT / given
-    raise InputError(f"{path}: {what} not found; check the path (relative paths are tried in the "
-                     f"working directory, then in {REPO_ROOT})")
+    raise InputError(
+        f"{path}: {what} not found; check the path (relative paths are tried in the "
+        f"working directory, then in {REPO_ROOT})"
+    )
 
 
 def unique_names(paths: Iterable[Path]) -> list[str]:

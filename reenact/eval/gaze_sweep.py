@@ -28,9 +28,21 @@ from reenact.metrics.series import gain, nanmean, pearson_r
 from reenact.pipeline.timing import StageTimer
 
 # (along, across) eye widths: both axes, both signs, within the eye transfer's gaze limit
-SWEEP = ((0.0, 0.0), (-0.12, 0.0), (-0.06, 0.0), (0.06, 0.0), (0.12, 0.0), (0.0, -0.06),
-         (0.0, -0.03), (0.0, 0.03), (0.0, 0.06), (-0.1, -0.05), (0.1, 0.05), (-0.1, 0.05),
-         (0.1, -0.05))
+SWEEP = (
+    (0.0, 0.0),
+    (-0.12, 0.0),
+    (-0.06, 0.0),
+    (0.06, 0.0),
+    (0.12, 0.0),
+    (0.0, -0.06),
+    (0.0, -0.03),
+    (0.0, 0.03),
+    (0.0, 0.06),
+    (-0.1, -0.05),
+    (0.1, 0.05),
+    (-0.1, 0.05),
+    (0.1, -0.05),
+)
 _IRISES = ((slice(468, 473), (33, 133)), (slice(473, 478), (362, 263)))
 
 
@@ -54,7 +66,7 @@ def eye_square(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     cx, cy = np.round(0.5 * (a + b)).astype(int)
     size = crop.shape[0]
     x0, y0 = np.clip([cx - half, cy - half], 0, max(size - 2 * half, 0))
-    return np.ascontiguousarray(crop[y0:y0 + 2 * half, x0:x0 + 2 * half])
+    return np.ascontiguousarray(crop[y0 : y0 + 2 * half, x0 : x0 + 2 * half])
 
 
 def sweep_gaze(target, renderer, fuser, config: Config, retracker) -> dict:
@@ -66,8 +78,14 @@ def sweep_gaze(target, renderer, fuser, config: Config, retracker) -> dict:
 
     config = replace(config, smoothing={"enabled": False})
     neutral = target.landmarks_crop
-    reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=renderer,
-                          timer=StageTimer(), source_neutral=neutral)
+    reenactor = Reenactor(
+        config=config,
+        target=target,
+        fuser=fuser,
+        renderer=renderer,
+        timer=StageTimer(),
+        source_neutral=neutral,
+    )
     seen, eyes = [], []
     try:
         for along, across in SWEEP:
@@ -79,9 +97,18 @@ def sweep_gaze(target, renderer, fuser, config: Config, retracker) -> dict:
         reenactor.close()
     asked = np.asarray(SWEEP, np.float64)
     seen = np.asarray(seen, np.float64) - np.asarray(seen[0], np.float64)
-    axes = {name: {"r": pearson_r(asked[:, i], seen[:, i], min_actor_std=1e-3),
-                   "gain": gain(asked[:, i], seen[:, i], min_actor_std=1e-3)}
-            for i, name in enumerate(AXES)}
-    return {"gaze_sweep_r": nanmean(a["r"] for a in axes.values()),
-            "gaze_sweep_gain": nanmean(a["gain"] for a in axes.values()),
-            "asked": asked.tolist(), "seen": seen.tolist(), "axes": axes, "eyes": eyes}
+    axes = {
+        name: {
+            "r": pearson_r(asked[:, i], seen[:, i], min_actor_std=1e-3),
+            "gain": gain(asked[:, i], seen[:, i], min_actor_std=1e-3),
+        }
+        for i, name in enumerate(AXES)
+    }
+    return {
+        "gaze_sweep_r": nanmean(a["r"] for a in axes.values()),
+        "gaze_sweep_gain": nanmean(a["gain"] for a in axes.values()),
+        "asked": asked.tolist(),
+        "seen": seen.tolist(),
+        "axes": axes,
+        "eyes": eyes,
+    }

@@ -40,8 +40,13 @@ EDGE_FLOOR = 2.0  # grey levels per pixel: below this no pixel counts as an edge
 WALL_PERCENTILE = 95.0
 MIN_PIXELS = 50  # fewer band or wall pixels than this: NaN (nothing uncovered, no wall)
 # (dx, dy) shift in IOD, roll in degrees: what the head does in `sweep_uncovered`
-MOVES = (((0.3, 0.0), 0.0), ((-0.3, 0.0), 0.0), ((0.0, -0.2), 0.0), ((0.0, 0.0), 8.0),
-         ((0.0, 0.0), -8.0))
+MOVES = (
+    ((0.3, 0.0), 0.0),
+    ((-0.3, 0.0), 0.0),
+    ((0.0, -0.2), 0.0),
+    ((0.0, 0.0), 8.0),
+    ((0.0, 0.0), -8.0),
+)
 
 
 def move_labels() -> list[str]:
@@ -73,8 +78,9 @@ def _gradient(image: np.ndarray) -> np.ndarray:
     return cv2.magnitude(gx, gy)
 
 
-def uncovered_outline(output: np.ndarray, person: np.ndarray, matrix: np.ndarray, iod: float,
-                      top: float) -> float:
+def uncovered_outline(
+    output: np.ndarray, person: np.ndarray, matrix: np.ndarray, iod: float, top: float
+) -> float:
     """The ghost rate of one moved frame (see the module); NaN when the band or the wall has
     fewer than MIN_PIXELS pixels.
 
@@ -86,13 +92,12 @@ def uncovered_outline(output: np.ndarray, person: np.ndarray, matrix: np.ndarray
     if output.shape[:2] != (h, w):
         raise ValueError(f"uncovered_outline: output {output.shape}, person {person.shape}")
     inside = person.astype(np.uint8)
-    moved = cv2.warpAffine(inside, np.asarray(matrix, np.float64), (w, h),
-                           flags=cv2.INTER_NEAREST)
+    moved = cv2.warpAffine(inside, np.asarray(matrix, np.float64), (w, h), flags=cv2.INTER_NEAREST)
     off_old = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 5)
     off_new = cv2.distanceTransform(1 - moved, cv2.DIST_L2, 5)
     band = BAND * iod
     free = off_new > band
-    free[max(0, int(top)):] = False
+    free[max(0, int(top)) :] = False
     outline = (off_old > 0) & (off_old <= band) & free
     wall = (off_old > 2 * band) & (off_old <= 3 * band) & free
     if outline.sum() < MIN_PIXELS or wall.sum() < MIN_PIXELS:
@@ -114,8 +119,9 @@ def sweep_uncovered(target, *, matte: bool = True) -> dict:
     mask = person_mask(target.frame)
     if mask is None:
         return nothing
-    region = HeadRegion(target.frame, target.alignment, target.landmarks_crop, matte=matte,
-                        person=mask)
+    region = HeadRegion(
+        target.frame, target.alignment, target.landmarks_crop, matte=matte, person=mask
+    )
     if region.box is None or not region.segmented:
         return nothing
     rows, cols = _square_around(region.box, target.frame.shape)
@@ -128,5 +134,8 @@ def sweep_uncovered(target, *, matte: bool = True) -> dict:
         rates.append(uncovered_outline(output, person, matrix, region.iod, top))
         frames.append(output[rows, cols].copy())
     finite = [r for r in rates if np.isfinite(r)]
-    return {"ghost_rate": float(np.mean(finite)) if finite else float("nan"),
-            "per_move": rates, "frames": frames}
+    return {
+        "ghost_rate": float(np.mean(finite)) if finite else float("nan"),
+        "per_move": rates,
+        "frames": frames,
+    }

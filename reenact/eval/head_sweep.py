@@ -40,8 +40,17 @@ from reenact.pipeline.timing import StageTimer
 
 AXES = ("pitch", "yaw")
 # (pitch, yaw) degrees: each axis alone, both signs, within stream.head_max_deg's default 18
-SWEEP = ((0.0, 0.0), (-10.0, 0.0), (-5.0, 0.0), (5.0, 0.0), (10.0, 0.0),
-         (0.0, -10.0), (0.0, -5.0), (0.0, 5.0), (0.0, 10.0))
+SWEEP = (
+    (0.0, 0.0),
+    (-10.0, 0.0),
+    (-5.0, 0.0),
+    (5.0, 0.0),
+    (10.0, 0.0),
+    (0.0, -10.0),
+    (0.0, -5.0),
+    (0.0, 5.0),
+    (0.0, 10.0),
+)
 
 
 def sweep_head(target, renderer, fuser, config: Config, retracker) -> dict:
@@ -54,8 +63,14 @@ def sweep_head(target, renderer, fuser, config: Config, retracker) -> dict:
     config = replace(config, smoothing={"enabled": False})
     neutral = target.landmarks_crop
     centre = turn_centre(neutral)
-    reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=renderer,
-                          timer=StageTimer(), source_neutral=neutral)
+    reenactor = Reenactor(
+        config=config,
+        target=target,
+        fuser=fuser,
+        renderer=renderer,
+        timer=StageTimer(),
+        source_neutral=neutral,
+    )
     found, faces, asked = [], [], []
     try:
         for pitch, yaw in SWEEP:
@@ -76,8 +91,15 @@ def sweep_head(target, renderer, fuser, config: Config, retracker) -> dict:
     axes = {}
     for i, name in enumerate(AXES):
         rows = [0] + [k for k, pose in enumerate(SWEEP) if pose[i] != 0.0]
-        axes[name] = {"r": pearson_r(asked[rows, i], seen[rows, i], min_actor_std=1e-3),
-                      "gain": gain(asked[rows, i], seen[rows, i], min_actor_std=1e-3)}
-    return {"head_sweep_r": nanmean(a["r"] for a in axes.values()),
-            **{f"head_sweep_{name}_gain": axes[name]["gain"] for name in AXES},
-            "asked": asked.tolist(), "seen": seen.tolist(), "axes": axes, "faces": faces}
+        axes[name] = {
+            "r": pearson_r(asked[rows, i], seen[rows, i], min_actor_std=1e-3),
+            "gain": gain(asked[rows, i], seen[rows, i], min_actor_std=1e-3),
+        }
+    return {
+        "head_sweep_r": nanmean(a["r"] for a in axes.values()),
+        **{f"head_sweep_{name}_gain": axes[name]["gain"] for name in AXES},
+        "asked": asked.tolist(),
+        "seen": seen.tolist(),
+        "axes": axes,
+        "faces": faces,
+    }

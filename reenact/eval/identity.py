@@ -121,8 +121,12 @@ def face_box_from_eye_centres(eye_centres: np.ndarray) -> Box:
         raise InputError("face_box_from_eye_centres: the two eye centres coincide")
     cx, cy = centres.mean(axis=0) + (0.0, _BOX_DROP_IOD * iod)
     half = 0.5 * _BOX_WIDTH_IOD * iod
-    return (int(round(cx - half)), int(round(cy - half)), int(round(cx + half)),
-            int(round(cy + half)))
+    return (
+        int(round(cx - half)),
+        int(round(cy - half)),
+        int(round(cx + half)),
+        int(round(cy + half)),
+    )
 
 
 def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -168,8 +172,10 @@ class IdentityEmbedder:
         if detector == "cnn":
             path = folder / CNN_DETECTOR_MODEL
             if not path.is_file():
-                raise WeightsError(f"{path} is missing (the CNN detector); use detector='hog' or "
-                                   f"reinstall: {_INSTALL_HINT}")
+                raise WeightsError(
+                    f"{path} is missing (the CNN detector); use detector='hog' or "
+                    f"reinstall: {_INSTALL_HINT}"
+                )
             cnn = dlib.cnn_face_detection_model_v1(str(path))
             self._detector = lambda image, upsample: [d.rect for d in cnn(image, upsample)]
         else:

@@ -49,10 +49,12 @@ from reenact.pipeline.head_motion import HeadPose, turn_centre
 _BROWS = ((REGIONS["right_brow"], 5), (REGIONS["left_brow"], 4))
 _ARC = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)  # how far each of a lid's 7 points moves
 # each move's features (indices into FEATURES) and the amounts tried by default
-MOVES = {"eyes": ((2, 3), (-0.2, -0.1, 0.1, 0.2)),
-         "brows": ((4, 5), (-0.1, 0.1, 0.2)),
-         "jaw": ((0,), (-0.1, -0.05, 0.1, 0.2, 0.3)),
-         "smile": ((1,), (-0.1, 0.1, 0.2))}
+MOVES = {
+    "eyes": ((2, 3), (-0.2, -0.1, 0.1, 0.2)),
+    "brows": ((4, 5), (-0.1, 0.1, 0.2)),
+    "jaw": ((0,), (-0.1, -0.05, 0.1, 0.2, 0.3)),
+    "smile": ((1,), (-0.1, 0.1, 0.2)),
+}
 
 
 def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
@@ -78,7 +80,7 @@ def moved(neutral: np.ndarray, move: str, amount: float) -> np.ndarray:
         centre = 0.5 * (left + right)
         across = (xy[:, 0] - centre[0]) / half  # -1 at one corner, +1 at the other
         reach = np.clip(np.abs(across), 0.0, 1.0) * np.clip(2.0 - np.abs(across), 0.0, 1.0)
-        level = np.exp(-((xy[:, 1] - centre[1]) / half) ** 2)
+        level = np.exp(-(((xy[:, 1] - centre[1]) / half) ** 2))
         out[:, 0] += amount * half * np.sign(across) * reach * level
     else:
         raise ValueError(f"unknown move {move!r}; one of {', '.join(MOVES)}")
@@ -99,10 +101,16 @@ class Reading:
         return self.read / self.asked if abs(self.asked) > 1e-6 else float("nan")
 
 
-def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
-               moves: dict | None = None, drawings: dict | None = None,
-               turn: tuple[float, float] = (0.0, 0.0),
-               rest: np.ndarray | None = None) -> list[Reading]:
+def read_moves(
+    renderer,
+    reader,
+    crop: np.ndarray,
+    neutral: np.ndarray,
+    moves: dict | None = None,
+    drawings: dict | None = None,
+    turn: tuple[float, float] = (0.0, 0.0),
+    rest: np.ndarray | None = None,
+) -> list[Reading]:
     """Draw each move with `renderer` (`set_target(crop, landmarks)`, `render(landmarks)`) and
     read it back with `reader(image) -> (478,3) | None`. crop: (S,S,3) uint8 target crop;
     neutral: (478,3) its landmarks; moves: {move: (feature indices, amounts)} (default `MOVES`);
@@ -135,17 +143,23 @@ def read_moves(renderer, reader, crop: np.ndarray, neutral: np.ndarray,
             found = reader(drawn)
             read = reading(found) - base if found is not None else np.full(len(FEATURES), np.nan)
             idx = list(indices)
-            out.append(Reading(move, float(amount), float(asked[idx].mean()),
-                               float(read[idx].mean())))
+            out.append(
+                Reading(move, float(amount), float(asked[idx].mean()), float(read[idx].mean()))
+            )
     return out
 
 
 # the eval's columns: (label, move, sign of the amounts)
-SWEEP_GROUPS = (("eyes closing", "eyes", -1), ("eyes widening", "eyes", 1),
-                ("brows lowered", "brows", -1), ("brows raised", "brows", 1),
-                ("jaw dropping", "jaw", 1), ("jaw closing", "jaw", -1),
-                ("mouth widening", "smile", 1),
-                ("mouth narrowing", "smile", -1))
+SWEEP_GROUPS = (
+    ("eyes closing", "eyes", -1),
+    ("eyes widening", "eyes", 1),
+    ("brows lowered", "brows", -1),
+    ("brows raised", "brows", 1),
+    ("jaw dropping", "jaw", 1),
+    ("jaw closing", "jaw", -1),
+    ("mouth widening", "smile", 1),
+    ("mouth narrowing", "smile", -1),
+)
 MIN_ASKED = 0.03  # an asked change smaller than this (region sizes) is left out of a group
 
 
@@ -154,12 +168,20 @@ def group_ratios(readings: list[Reading]) -> dict[str, float]:
     its readings asked at least MIN_ASKED (NaN: none, or the face not found)."""
     out = {}
     for label, move, sign in SWEEP_GROUPS:
-        pairs = [(r.asked, r.read) for r in readings if r.move == move
-                 and np.sign(r.amount) == sign and abs(r.asked) >= MIN_ASKED
-                 and np.isfinite(r.read)]
+        pairs = [
+            (r.asked, r.read)
+            for r in readings
+            if r.move == move
+            and np.sign(r.amount) == sign
+            and abs(r.asked) >= MIN_ASKED
+            and np.isfinite(r.read)
+        ]
         asked = np.array([a for a, _ in pairs])
-        out[label] = float(np.dot(asked, [b for _, b in pairs]) / np.dot(asked, asked)) \
-            if pairs else float("nan")
+        out[label] = (
+            float(np.dot(asked, [b for _, b in pairs]) / np.dot(asked, asked))
+            if pairs
+            else float("nan")
+        )
     return out
 
 
@@ -172,8 +194,16 @@ def sweep_moves(target, renderer, config, retracker) -> dict:
     from reenact.eval.carried_rows import output_neutral
     from reenact.eval.drive import retrack_output
 
-    readings = read_moves(renderer, lambda image: retrack_output(retracker, image, config),
-                          target.crop, target.landmarks_crop, rest=output_neutral(target))
-    return {"groups": group_ratios(readings),
-            "moves": [{"move": r.move, "amount": r.amount, "asked": r.asked, "read": r.read}
-                      for r in readings]}
+    readings = read_moves(
+        renderer,
+        lambda image: retrack_output(retracker, image, config),
+        target.crop,
+        target.landmarks_crop,
+        rest=output_neutral(target),
+    )
+    return {
+        "groups": group_ratios(readings),
+        "moves": [
+            {"move": r.move, "amount": r.amount, "asked": r.asked, "read": r.read} for r in readings
+        ],
+    }

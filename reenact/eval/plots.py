@@ -34,8 +34,9 @@ def _figure(rows: int):
     return figure, [figure.add_subplot(rows, 1, i + 1) for i in range(rows)]
 
 
-def plot_self_ssim(curves: dict[str, tuple[list[int], list[float]]], title: str,
-                   path: Path) -> Path:
+def plot_self_ssim(
+    curves: dict[str, tuple[list[int], list[float]]], title: str, path: Path
+) -> Path:
     """SSIM per frame per renderer. curves: {renderer: (frame indices, SSIM values)}."""
     figure, (axes,) = _figure(1)
     for name, (frames, values) in curves.items():
@@ -46,9 +47,12 @@ def plot_self_ssim(curves: dict[str, tuple[list[int], list[float]]], title: str,
     return _save_figure(figure, path)
 
 
-def plot_cross(identity: dict[str, tuple[list[int], list[float]]],
-               expression: dict[str, tuple[list[int], list[float]]], title: str,
-               path: Path) -> Path:
+def plot_cross(
+    identity: dict[str, tuple[list[int], list[float]]],
+    expression: dict[str, tuple[list[int], list[float]]],
+    title: str,
+    path: Path,
+) -> Path:
     """Two panels: identity distance per sampled frame, expression error per frame."""
     figure, (top, bottom) = _figure(2)
     for name, (frames, values) in identity.items():
@@ -94,8 +98,16 @@ def _absent(text: str, tile: int) -> np.ndarray:
     top = (tile - step * len(lines)) // 2 + step - 4
     for i, line in enumerate(lines):
         width = cv2.getTextSize(line, font, scale, 1)[0][0]
-        cv2.putText(cell, line, ((tile - width) // 2, top + i * step), font, scale,
-                    (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(
+            cell,
+            line,
+            ((tile - width) // 2, top + i * step),
+            font,
+            scale,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
     return cell
 
 
@@ -106,13 +118,19 @@ def _label(text: str, width: int) -> np.ndarray:
     font = cv2.FONT_HERSHEY_SIMPLEX
     while scale > 0.25 and cv2.getTextSize(text, font, scale, 1)[0][0] > width - 6:
         scale -= 0.05
-    cv2.putText(tile, text, (3, _HEADER_PX - 9), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
-                cv2.LINE_AA)
+    cv2.putText(
+        tile, text, (3, _HEADER_PX - 9), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA
+    )
     return tile
 
 
-def sample_strip(columns: dict[str, list[np.ndarray | str]], path: Path, *, tile: int = 192,
-                 row_labels: list[str] | None = None) -> Path:
+def sample_strip(
+    columns: dict[str, list[np.ndarray | str]],
+    path: Path,
+    *,
+    tile: int = 192,
+    row_labels: list[str] | None = None,
+) -> Path:
     """A grid PNG: one column per entry of `columns` (label -> crops, one per row), a header row.
 
     columns: {label: [(S,S,3) uint8 RGB, or a str, ...]}, one entry per row; a str is a cell with
@@ -123,10 +141,19 @@ def sample_strip(columns: dict[str, list[np.ndarray | str]], path: Path, *, tile
     header = np.concatenate([_label(name, tile) for name in columns], axis=1)
     body = []
     for r in range(rows):
-        cells = [_cell_tile(crops[r] if r < len(crops) else "n/a", tile)
-                 for crops in columns.values()]
+        cells = [
+            _cell_tile(crops[r] if r < len(crops) else "n/a", tile) for crops in columns.values()
+        ]
         if row_labels and r < len(row_labels) and cells:
-            cv2.putText(cells[0], row_labels[r], (4, tile - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                        (255, 255, 0), 1, cv2.LINE_AA)
+            cv2.putText(
+                cells[0],
+                row_labels[r],
+                (4, tile - 8),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.45,
+                (255, 255, 0),
+                1,
+                cv2.LINE_AA,
+            )
         body.append(np.concatenate(cells, axis=1))
     return atomic_write_png(path, np.ascontiguousarray(np.concatenate([header, *body], axis=0)))

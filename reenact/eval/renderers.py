@@ -92,6 +92,7 @@ def chosen_renderers(found: dict, names: list[str]) -> dict:
     `found`'s order; all of them when `names` is empty. InputError naming any unknown name."""
     unknown = [n for n in names if n not in found]
     if unknown:
-        raise InputError(f"--renderers: unknown {', '.join(unknown)}; "
-                         f"one of {', '.join(sorted(found))}")
+        raise InputError(
+            f"--renderers: unknown {', '.join(unknown)}; one of {', '.join(sorted(found))}"
+        )
     return {n: r for n, r in found.items() if not names or n in names}

@@ -43,16 +43,27 @@ from reenact.pipeline.timing import StageTimer
 LIVE_KEYS = ("live_ssim", "live_psnr")
 
 
-def evaluate_self_live(clip: TrackedClip, renderers: list[EvalRenderer], fuser,
-                       config: Config, *, bar=None,
-                       reference: tuple[int, object, float] | None = None) -> dict[str, dict]:
+def evaluate_self_live(
+    clip: TrackedClip,
+    renderers: list[EvalRenderer],
+    fuser,
+    config: Config,
+    *,
+    bar=None,
+    reference: tuple[int, object, float] | None = None,
+) -> dict[str, dict]:
     """{renderer: {"live_ssim", "live_psnr", "live_frames", "live_reference"}} for `clip` (its
     first `eval.max_frames` frames) driving its own frame `live_reference` (see
     `calibration_reference`) through the live path. reference: `live_reference(clip, config)`,
     if already made."""
     ref, target, scale = live_reference(clip, config) if reference is None else reference
-    return {item.name: {**_drive(clip, ref, target, scale, item, fuser, config, bar),
-                        "live_reference": ref} for item in renderers}
+    return {
+        item.name: {
+            **_drive(clip, ref, target, scale, item, fuser, config, bar),
+            "live_reference": ref,
+        }
+        for item in renderers
+    }
 
 
 def live_reference(clip: TrackedClip, config: Config) -> tuple[int, object, float]:
@@ -71,23 +82,39 @@ def calibration_reference(clip: TrackedClip, frames: int) -> int:
     is nearest (L1) their median pose: pitch, yaw and roll (degrees, `head_angles` from the
     first of them), the rigid points' centre and the inter-ocular distance's log (both in
     radians' worth of degrees: 1 inter-ocular distance = 57.3)."""
-    chosen = np.flatnonzero(clip.valid)[:max(1, int(frames))]
+    chosen = np.flatnonzero(clip.valid)[: max(1, int(frames))]
     lm = clip.landmarks[chosen].astype(np.float64)
     iod = np.linalg.norm(lm[:, 263, :2] - lm[:, 33, :2], axis=1)
     degrees = np.degrees(1.0)
-    poses = np.array([[*head_angles(lm[0], face),
-                       *(face[RIGID_POINTS, :2].mean(axis=0) / iod[0] * degrees),
-                       np.log(size / iod[0]) * degrees] for face, size in zip(lm, iod)])
+    poses = np.array(
+        [
+            [
+                *head_angles(lm[0], face),
+                *(face[RIGID_POINTS, :2].mean(axis=0) / iod[0] * degrees),
+                np.log(size / iod[0]) * degrees,
+            ]
+            for face, size in zip(lm, iod)
+        ]
+    )
     return int(chosen[np.argmin(np.abs(poses - np.median(poses, axis=0)).sum(axis=1))])
 
 
-def _drive(clip: TrackedClip, ref: int, target, scale: float, item: EvalRenderer, fuser,
-           config: Config, bar) -> dict:
+def _drive(
+    clip: TrackedClip,
+    ref: int,
+    target,
+    scale: float,
+    item: EvalRenderer,
+    fuser,
+    config: Config,
+    bar,
+) -> dict:
     """One renderer: the clip's frames decoded as they come (never all held at once)."""
     height, width = target.frame.shape[:2]
     scores: dict[str, list[float]] = {key: [] for key in LIVE_KEYS}
-    reenactor = Reenactor(config=config, target=target, fuser=fuser, renderer=item.renderer,
-                          timer=StageTimer())
+    reenactor = Reenactor(
+        config=config, target=target, fuser=fuser, renderer=item.renderer, timer=StageTimer()
+    )
     try:
         for index, image in enumerate(iter_frames(clip.path, clip.num_frames)):
             frame = reenactor.process(image, index / clip.fps, None)
@@ -95,19 +122,25 @@ def _drive(clip: TrackedClip, ref: int, target, scale: float, item: EvalRenderer
                 bar.update(1)
             if frame.fused is None or index == ref or not clip.valid[index]:
                 continue
-            truth = image if scale == 1.0 else cv2.resize(image, (width, height),
-                                                          interpolation=cv2.INTER_AREA)
+            truth = (
+                image
+                if scale == 1.0
+                else cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+            )
             box = face_box(clip.landmarks[index] * scale, truth.shape)
             for key, value in score_frame(frame.output, truth, box).items():
                 scores[key].append(value)
     finally:
         reenactor.close()
-    return {**{key: nanmean(values) for key, values in scores.items()},
-            "live_frames": len(scores["live_ssim"])}
+    return {
+        **{key: nanmean(values) for key, values in scores.items()},
+        "live_frames": len(scores["live_ssim"]),
+    }
 
 
-def score_frame(output: np.ndarray, truth: np.ndarray,
-                box: tuple[int, int, int, int]) -> dict[str, float]:
+def score_frame(
+    output: np.ndarray, truth: np.ndarray, box: tuple[int, int, int, int]
+) -> dict[str, float]:
     """One output frame (H,W,3) uint8 against the real frame it reenacts (same size), on the
     real face's `box` (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = box

@@ -62,8 +62,10 @@ class FrameScores:
 
     def means(self) -> dict[str, float]:
         base = {k: getattr(self, k) for k in ("ssim", "ssim_face", "psnr", "l1")}
-        return {k: nanmean(v) if self.frames else float("nan")
-                for k, v in {**base, **self.viewer}.items()}
+        return {
+            k: nanmean(v) if self.frames else float("nan")
+            for k, v in {**base, **self.viewer}.items()
+        }
 
 
 @dataclass
@@ -87,19 +89,35 @@ class SelfResult:
             fused = self.fused[name]
             renderers[name] = {
                 **scores.means(),
-                "per_frame": {"frame": scores.frames, "ssim": scores.ssim,
-                              "ssim_face": scores.ssim_face, "psnr": scores.psnr, "l1": scores.l1,
-                              **scores.viewer},
+                "per_frame": {
+                    "frame": scores.frames,
+                    "ssim": scores.ssim,
+                    "ssim_face": scores.ssim_face,
+                    "psnr": scores.psnr,
+                    "l1": scores.l1,
+                    **scores.viewer,
+                },
                 "fused": {**fused.means(), "same_as_direct": self.fused_same},
                 **self.live.get(name, {}),
             }
-        return {"path": path, "reference_frame": self.reference,
-                "frames_evaluated": len(self.frames), "renderers": renderers}
+        return {
+            "path": path,
+            "reference_frame": self.reference,
+            "frames_evaluated": len(self.frames),
+            "renderers": renderers,
+        }
 
 
-def _drive(renderer: EvalRenderer, clip: TrackedClip, frames: list[int], drives: np.ndarray,
-           masks: dict[int, np.ndarray], keep: set[int], bar,
-           viewer: SelfFrameScorer | None = None) -> tuple[FrameScores, dict]:
+def _drive(
+    renderer: EvalRenderer,
+    clip: TrackedClip,
+    frames: list[int],
+    drives: np.ndarray,
+    masks: dict[int, np.ndarray],
+    keep: set[int],
+    bar,
+    viewer: SelfFrameScorer | None = None,
+) -> tuple[FrameScores, dict]:
     """Render every frame with its drive landmarks and score it against the real crop (and,
     with `viewer`, composited into the real frame: `reenact.eval.viewer`)."""
     scores, kept = FrameScores(), {}
@@ -116,8 +134,16 @@ def _drive(renderer: EvalRenderer, clip: TrackedClip, frames: list[int], drives:
     return scores, kept
 
 
-def evaluate_self(clip: TrackedClip, renderers: list[EvalRenderer], fuser, *, reference: int,
-                  strip_count: int, bar=None, compositor: dict | None = None) -> SelfResult:
+def evaluate_self(
+    clip: TrackedClip,
+    renderers: list[EvalRenderer],
+    fuser,
+    *,
+    reference: int,
+    strip_count: int,
+    bar=None,
+    compositor: dict | None = None,
+) -> SelfResult:
     """Self-reenactment of `clip` with `clip.reference_index(reference)` as the target.
 
     renderers: built once, re-targeted here. fuser: `fuse(source, source_neutral,
@@ -140,8 +166,16 @@ def evaluate_self(clip: TrackedClip, renderers: list[EvalRenderer], fuser, *, re
         bar.refresh()
     for item in renderers:
         item.renderer.set_target(ref_crop, ref_lm)
-        scores, kept = _drive(item, clip, frames, direct, masks, set(strip_frames), bar,
-                              viewer=SelfFrameScorer(clip, compositor or {}))
+        scores, kept = _drive(
+            item,
+            clip,
+            frames,
+            direct,
+            masks,
+            set(strip_frames),
+            bar,
+            viewer=SelfFrameScorer(clip, compositor or {}),
+        )
         result.direct[item.name] = scores
         result.strip[item.name] = [kept[f] for f in strip_frames]
         if same or item.kind == "identity":  # the identity baseline ignores the landmarks

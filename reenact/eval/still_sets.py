@@ -23,11 +23,17 @@ from reenact.pipeline.composite import face_mask
 
 NEUTRAL = "normal"
 BOOSTED = ("warp", "generator")  # the renderers the live loop draws through renderer.boost
-COLUMNS = (("ssim", "SSIM ↑", 3), ("ssim_face", "SSIM face ↑", 3), ("psnr", "PSNR dB ↑", 2),
-           ("haarpsi", "HaarPSI ↑", 3), ("ssim_mouth", "SSIM mouth ↑", 3),
-           ("sharpness", "sharpness", 2))
-_NAME = re.compile(r"^(?P<subject>[^_]+)_(?P<condition>[A-Za-z]+)\.(png|jpe?g|gif|bmp|pgm)$",
-                   re.IGNORECASE)
+COLUMNS = (
+    ("ssim", "SSIM ↑", 3),
+    ("ssim_face", "SSIM face ↑", 3),
+    ("psnr", "PSNR dB ↑", 2),
+    ("haarpsi", "HaarPSI ↑", 3),
+    ("ssim_mouth", "SSIM mouth ↑", 3),
+    ("sharpness", "sharpness", 2),
+)
+_NAME = re.compile(
+    r"^(?P<subject>[^_]+)_(?P<condition>[A-Za-z]+)\.(png|jpe?g|gif|bmp|pgm)$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,9 @@ def resolve_folder(path: str) -> Path:
     for candidate in (given, REPO_ROOT / given):
         if candidate.is_dir():
             return candidate
-    raise InputError(f"{path}: stills folder not found (tried the working directory and "
-                     f"{REPO_ROOT})")
+    raise InputError(
+        f"{path}: stills folder not found (tried the working directory and {REPO_ROOT})"
+    )
 
 
 def find_stills(folder: Path, subjects: tuple[str, ...]) -> list[StillSet]:
@@ -65,13 +72,20 @@ def find_stills(folder: Path, subjects: tuple[str, ...]) -> list[StillSet]:
     for subject in subjects:
         stills = by_subject.get(subject)
         if not stills:
-            raise InputError(f"{folder}: no stills named {subject}_<condition>.png for subject "
-                             f"{subject} (eval.stills_subjects)")
+            raise InputError(
+                f"{folder}: no stills named {subject}_<condition>.png for subject "
+                f"{subject} (eval.stills_subjects)"
+            )
         if NEUTRAL not in stills:
-            raise InputError(f"{folder / f'{subject}_{NEUTRAL}.png'}: the neutral still of "
-                             f"subject {subject} is missing")
-        expressions = {c: p for c, p in stills.items()
-                       if c != NEUTRAL and label_of([c])[0] not in ("", "neutral")}
+            raise InputError(
+                f"{folder / f'{subject}_{NEUTRAL}.png'}: the neutral still of "
+                f"subject {subject} is missing"
+            )
+        expressions = {
+            c: p
+            for c, p in stills.items()
+            if c != NEUTRAL and label_of([c])[0] not in ("", "neutral")
+        }
         skipped = tuple(sorted(c for c in stills if c != NEUTRAL and c not in expressions))
         sets.append(StillSet(subject, stills[NEUTRAL], expressions, skipped))
     return sets
@@ -111,5 +125,11 @@ def score_still(crop: np.ndarray, truth: np.ndarray, truth_landmarks: np.ndarray
     face = face_mask(truth_landmarks, truth.shape[0]) > 0.5
     ssim, ssim_face, psnr, _ = compare(crop, truth, face)
     extra = crop_scores(crop, truth, truth_landmarks, face)
-    return {"ssim": ssim, "ssim_face": ssim_face, "psnr": psnr, "haarpsi": extra["haarpsi"],
-            "ssim_mouth": extra["ssim_mouth"], "sharpness": sharpness_ratio(crop, truth, face)}
+    return {
+        "ssim": ssim,
+        "ssim_face": ssim_face,
+        "psnr": psnr,
+        "haarpsi": extra["haarpsi"],
+        "ssim_mouth": extra["ssim_mouth"],
+        "sharpness": sharpness_ratio(crop, truth, face),
+    }

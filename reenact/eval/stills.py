@@ -50,11 +50,15 @@ from reenact.pipeline.target import target_neutral
 # The shipped generator (reenact/models/MODEL_CARD.md, "Data") was trained on the labelled stills of
 # every subject, before configs/default_generator.yaml held 14 and 15 out: its rows are
 # flagged until the shipped weights are retrained with that preset (then drop the entry).
-NOT_HELD_OUT = {"generator:shipped": "trained on the labelled stills of every subject, 14 and 15 "
-                                     "included (MODEL_CARD.md): not held out"}
+NOT_HELD_OUT = {
+    "generator:shipped": "trained on the labelled stills of every subject, 14 and 15 "
+    "included (MODEL_CARD.md): not held out"
+}
 
-def score_subject(still: StillSet, renderers, aligned: AlignedStills,
-             reader: StillReader) -> tuple[dict, dict, ReadBack]:
+
+def score_subject(
+    still: StillSet, renderers, aligned: AlignedStills, reader: StillReader
+) -> tuple[dict, dict, ReadBack]:
     """({renderer: {condition: scores}}, strip columns, the expressions read back) for one
     subject; `reader` reads the stills and the drawings (`reenact.eval.stills_read`)."""
     target_crop, target_lm = aligned(still.neutral)
@@ -62,8 +66,10 @@ def score_subject(still: StillSet, renderers, aligned: AlignedStills,
     reader.set_neutral(target_crop)
     read = ReadBack(truth={c: reader.features(crop) for c, (crop, _) in truths.items()})
     scores: dict[str, dict] = {}
-    columns = {"target (neutral)": [target_crop] * len(truths),
-               "truth": [crop for crop, _ in truths.values()]}
+    columns = {
+        "target (neutral)": [target_crop] * len(truths),
+        "truth": [crop for crop, _ in truths.values()],
+    }
     for item in renderers:
         item.renderer.set_target(target_crop, target_lm)
         scores[item.name], columns[item.name] = {}, []
@@ -80,8 +86,9 @@ def score_subject(still: StillSet, renderers, aligned: AlignedStills,
             boost = reader.boost(item.kind) if item.kind in BOOSTED else None
             if boost is not None and boost.active:  # as the live loop draws it
                 boosted = item.renderer.render(boost.apply(landmarks, target_lm))
-                read.drawn.setdefault(f"{item.name} + boost", {})[condition] = \
-                    reader.features(np.array(boosted, copy=True))
+                read.drawn.setdefault(f"{item.name} + boost", {})[condition] = reader.features(
+                    np.array(boosted, copy=True)
+                )
     return scores, columns, read
 
 
@@ -114,13 +121,21 @@ def summarize(per_subject: dict[str, dict]) -> dict:
                     row = out.setdefault(name, {})
                     row.setdefault(condition, {}).setdefault(key, []).append(value)
                     row.setdefault("all", {}).setdefault(key, []).append(value)
-    return {name: {c: {k: nanmean(v) for k, v in cols.items()}
-                   for c, cols in sorted(rows.items(), key=lambda kv: (kv[0] == "all", kv[0]))}
-            for name, rows in out.items()}
+    return {
+        name: {
+            c: {k: nanmean(v) for k, v in cols.items()}
+            for c, cols in sorted(rows.items(), key=lambda kv: (kv[0] == "all", kv[0]))
+        }
+        for name, rows in out.items()
+    }
 
 
-def score_every_subject(sets: list[StillSet], renderers, landmark_driven, config: Config,
-                   ) -> tuple[dict, dict, dict, dict]:
+def score_every_subject(
+    sets: list[StillSet],
+    renderers,
+    landmark_driven,
+    config: Config,
+) -> tuple[dict, dict, dict, dict]:
     """({subject: scores}, {subject: at-rest scores}, strip files, {subject: read back}); the
     strips are written into eval.out_dir."""
     out_dir = Path(config.eval.out_dir)
@@ -129,12 +144,16 @@ def score_every_subject(sets: list[StillSet], renderers, landmark_driven, config
     with FaceTracker(config.tracker, static=True) as tracker:
         reader = StillReader(tracker, config)
         for still in sets:
-            per_subject[still.subject], columns, found = score_subject(still, renderers, aligned,
-                                                                  reader)
+            per_subject[still.subject], columns, found = score_subject(
+                still, renderers, aligned, reader
+            )
             read[still.subject] = found.to_json()
             rest[still.subject] = rest_scores(still, landmark_driven, aligned)
-            strip = sample_strip(columns, out_dir / "strips" / f"stills_{still.subject}.png",
-                                 row_labels=list(still.expressions))
+            strip = sample_strip(
+                columns,
+                out_dir / "strips" / f"stills_{still.subject}.png",
+                row_labels=list(still.expressions),
+            )
             files[f"stills: subject {still.subject}"] = str(strip.relative_to(out_dir))
         creases_rows(sets, landmark_driven, aligned, reader, read)
     return per_subject, rest, files, read
@@ -152,19 +171,32 @@ def run_stills(config: Config, folder: str) -> dict:
         strip = portraits_strip(config, class_driven, out_dir / "strips" / "stills_portraits.png")
         files["presets and pixel-rr on non-photos"] = str(strip.relative_to(out_dir))
     report = {
-        "meta": {"reenact_version": __version__, "folder": str(folder),
-                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                     timespec="seconds"),
-                 "subjects": {s.subject: {"neutral": s.neutral.name,
-                                          "expressions": sorted(s.expressions),
-                                          "skipped_not_expressions": list(s.skipped)}
-                              for s in sets},
-                 "renderers": [r.name for r in renderers], "crop_size": config.renderer.size,
-                 "not_held_out": {r.name: NOT_HELD_OUT[r.name] for r in renderers
-                                  if r.name in NOT_HELD_OUT}},
-        "per_subject": per_subject, "summary": summarize(per_subject), "files": files,
-        "rest": {"target_neutral": config.fusion.target_neutral, "per_subject": rest,
-                 "summary": summarize(rest)},
+        "meta": {
+            "reenact_version": __version__,
+            "folder": str(folder),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "subjects": {
+                s.subject: {
+                    "neutral": s.neutral.name,
+                    "expressions": sorted(s.expressions),
+                    "skipped_not_expressions": list(s.skipped),
+                }
+                for s in sets
+            },
+            "renderers": [r.name for r in renderers],
+            "crop_size": config.renderer.size,
+            "not_held_out": {
+                r.name: NOT_HELD_OUT[r.name] for r in renderers if r.name in NOT_HELD_OUT
+            },
+        },
+        "per_subject": per_subject,
+        "summary": summarize(per_subject),
+        "files": files,
+        "rest": {
+            "target_neutral": config.fusion.target_neutral,
+            "per_subject": rest,
+            "summary": summarize(rest),
+        },
         "read_back": {"per_subject": read, "summary": read_summary(read)},
     }
     atomic_write_json(out_dir / "stills.json", report)

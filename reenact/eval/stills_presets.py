@@ -82,17 +82,27 @@ def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
     size = config.renderer.size
     out = []
     if config.eval.stills_pixel_rr:
-        models = {c: load_pixel_rr(p)
-                  for c, p in model_paths(config.eval.stills_pixel_rr, size).items()}
+        models = {
+            c: load_pixel_rr(p) for c, p in model_paths(config.eval.stills_pixel_rr, size).items()
+        }
         if models:
             kind = next(iter(models.values())).kind
-            out.append(EvalRenderer(f"pixel-rr {kind}", "pixel-rr", ClassDriven(
-                "pixel-rr", size, set(models), lambda c, crop, lm: models[c].apply(crop))))
+            out.append(
+                EvalRenderer(
+                    f"pixel-rr {kind}",
+                    "pixel-rr",
+                    ClassDriven(
+                        "pixel-rr", size, set(models), lambda c, crop, lm: models[c].apply(crop)
+                    ),
+                )
+            )
     exclude = tuple(sorted(set(config.pixel_rr.holdout) | set(config.eval.stills_subjects)))
     if not {p.name.split("_", 1)[0] for p in folder.glob("*_normal.*")} - set(exclude):
-        log.warning("%s: every subject is scored or held out (eval.stills_subjects, "
-                    "pixel_rr.holdout), none is left to make presets from: no '+ preset' rows",
-                    folder)
+        log.warning(
+            "%s: every subject is scored or held out (eval.stills_subjects, "
+            "pixel_rr.holdout), none is left to make presets from: no '+ preset' rows",
+            folder,
+        )
         return out
     presets = _presets(folder, config, exclude)
     engines = {"warp": WarpRenderer(size=size)}
@@ -102,6 +112,7 @@ def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
 
         engines["generator:shipped"] = load_generator_renderer(weights, config)
     for name, engine in engines.items():
+
         def run(cls, crop, lm, engine=engine):
             engine.set_target(crop, lm)
             return np.array(engine.render(lm + presets[cls].delta_for(lm, size)), copy=True)
@@ -129,5 +140,6 @@ def portraits_strip(config, renderers: list[EvalRenderer], path: Path, cls: str 
             target.compositor.colour_match = r.renderer.shifts_colours
             frame = target.compositor.paste(r.renderer.render(target.landmarks_crop))
             columns.setdefault(f"{r.name} ({CLASS_OF[cls]})", []).append(
-                target.alignment.crop_image(frame))
+                target.alignment.crop_image(frame)
+            )
     return sample_strip(columns, path, row_labels=labels)

@@ -104,15 +104,18 @@ def read_summary(per_subject: dict[str, dict]) -> dict:
     for name in truth:
         a, o = np.array(truth[name], np.float64), np.array(drawn[name], np.float64)
         found = features_carried(a, o)
-        out[name] = {"read_gain": found["gain"], "read_r": found["r"],
-                     "points": int((np.isfinite(a).all(1) & np.isfinite(o).all(1)).sum()),
-                     "features": {k: {"gain": v["gain"], "r": v["r"]}
-                                  for k, v in found["features"].items()}}
+        out[name] = {
+            "read_gain": found["gain"],
+            "read_r": found["r"],
+            "points": int((np.isfinite(a).all(1) & np.isfinite(o).all(1)).sum()),
+            "features": {k: {"gain": v["gain"], "r": v["r"]} for k, v in found["features"].items()},
+        }
     return out
 
 
-def creases_rows(sets: list, renderers, still: AlignedStills, reader: StillReader,
-                 read: dict) -> None:
+def creases_rows(
+    sets: list, renderers, still: AlignedStills, reader: StillReader, read: dict
+) -> None:
     """Add `<renderer> + boost + creases` readings to `read` ({subject: ReadBack.to_json()}):
     each subject drawn as in `+ boost`, with the creases (`reenact.pipeline.creases`) of the
     next subject in `sets` making the same expression (its neutral still the reference, its
@@ -137,11 +140,13 @@ def creases_rows(sets: list, renderers, still: AlignedStills, reader: StillReade
         drawn = read[subject.subject]["drawn"]
         for item in drawn_by:
             boost = reader.boost(item.kind)
-            asked = {c: boost.apply(still(subject.expressions[c])[1], landmarks)
-                     for c in conditions}
+            asked = {
+                c: boost.apply(still(subject.expressions[c])[1], landmarks) for c in conditions
+            }
             item.renderer.set_target(crop, landmarks)  # once per renderer and subject
             rows = drawn.setdefault(f"{item.name} + boost + creases", {})
             for c in conditions:
-                out = creases.apply(np.array(item.renderer.render(asked[c]), copy=True),
-                                    ratios[c], asked[c])
+                out = creases.apply(
+                    np.array(item.renderer.render(asked[c]), copy=True), ratios[c], asked[c]
+                )
                 rows[c] = reader.features(out)

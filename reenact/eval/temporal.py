@@ -55,8 +55,9 @@ def longest_run(frames: list[int]) -> tuple[int, int]:
     return best
 
 
-def still_stretch(driver_landmarks: np.ndarray, frames: list[int],
-                  length: int) -> tuple[int, int] | None:
+def still_stretch(
+    driver_landmarks: np.ndarray, frames: list[int], length: int
+) -> tuple[int, int] | None:
     """The stillest `length` frames (head motion of the driver) inside the longest run of
     consecutive `frames`; shorter when the run is. None when the run has fewer than 2 frames.
 

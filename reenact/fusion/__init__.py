@@ -37,8 +37,13 @@ class Fuser(Protocol):
 
     name: ClassVar[str]
 
-    def fuse(self, source: np.ndarray, source_neutral: np.ndarray, target_neutral: np.ndarray,
-             intensity: float = 1.0) -> np.ndarray:
+    def fuse(
+        self,
+        source: np.ndarray,
+        source_neutral: np.ndarray,
+        target_neutral: np.ndarray,
+        intensity: float = 1.0,
+    ) -> np.ndarray:
         """source, source_neutral, target_neutral: (478,3) aligned-crop pixels; intensity in
         [0, 1.5] (0 = the target's neutral, 1 = as performed). Returns J_gen, (478,3) float32."""
 
@@ -70,7 +75,9 @@ def resolve_fuser_kind(config: Config) -> str:
         return kind
     from reenact.engine.shipped import find_weights
 
-    return "network" if find_weights(config.fusion.weights, "fusion") is not None else "training_free"
+    return (
+        "network" if find_weights(config.fusion.weights, "fusion") is not None else "training_free"
+    )
 
 
 def build_fuser(config: Config) -> Fuser:
@@ -78,6 +85,7 @@ def build_fuser(config: Config) -> Fuser:
     valid = fuser_names()
     kind = resolve_fuser_kind(config)
     if kind not in _REGISTRY:
-        raise ConfigError(f"fusion.kind: unknown fuser '{kind}'; valid fusers: "
-                          f"{', '.join([AUTO, *valid])}")
+        raise ConfigError(
+            f"fusion.kind: unknown fuser '{kind}'; valid fusers: {', '.join([AUTO, *valid])}"
+        )
     return _REGISTRY[kind](config)

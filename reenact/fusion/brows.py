@@ -44,15 +44,32 @@ def falloff() -> np.ndarray:
     brow, 0 on the eyes (irises too), nose, lips and face outline, harmonic in between."""
     global _FALLOFF  # built on first use (a small linear solve), never at import
     if _FALLOFF is None:
-        still = np.unique(np.r_[REGIONS["left_eye"], REGIONS["right_eye"], REGIONS["left_iris"],
-                                REGIONS["right_iris"], REGIONS["nose"], REGIONS["lips_outer"],
-                                REGIONS["lips_inner"], REGIONS["face_oval"]])
-        blend = HarmonicBlend({"left": REGIONS["left_brow"], "right": REGIONS["right_brow"],
-                               "still": np.setdiff1d(still, np.r_[REGIONS["left_brow"],
-                                                                  REGIONS["right_brow"]])})
-        _FALLOFF = np.stack([blend.values(np.array([[1.0] * 2, [0.0] * 2, [0.0] * 2]))[:, 0],
-                             blend.values(np.array([[0.0] * 2, [1.0] * 2, [0.0] * 2]))[:, 0]],
-                            axis=1)
+        still = np.unique(
+            np.r_[
+                REGIONS["left_eye"],
+                REGIONS["right_eye"],
+                REGIONS["left_iris"],
+                REGIONS["right_iris"],
+                REGIONS["nose"],
+                REGIONS["lips_outer"],
+                REGIONS["lips_inner"],
+                REGIONS["face_oval"],
+            ]
+        )
+        blend = HarmonicBlend(
+            {
+                "left": REGIONS["left_brow"],
+                "right": REGIONS["right_brow"],
+                "still": np.setdiff1d(still, np.r_[REGIONS["left_brow"], REGIONS["right_brow"]]),
+            }
+        )
+        _FALLOFF = np.stack(
+            [
+                blend.values(np.array([[1.0] * 2, [0.0] * 2, [0.0] * 2]))[:, 0],
+                blend.values(np.array([[0.0] * 2, [1.0] * 2, [0.0] * 2]))[:, 0],
+            ],
+            axis=1,
+        )
     return _FALLOFF
 
 
@@ -102,7 +119,7 @@ class BrowRest:
         self._next += 1
         if self._next < MIN_SEEN:
             return self.offset
-        off = np.median(self._seen[:self._next], axis=0) / self._read(neutral) - 1.0
+        off = np.median(self._seen[: self._next], axis=0) / self._read(neutral) - 1.0
         off *= np.maximum(1.0 - (KEEP_WITHIN / np.maximum(np.abs(off), 1e-9)) ** 2, 0.0)
         self._offset += ADAPT_RATE * (off - self._offset)
         return self.offset

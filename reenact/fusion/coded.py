@@ -87,8 +87,15 @@ class CodeFusion:
 
     name = "network"
 
-    def __init__(self, arrays: dict[str, np.ndarray], *, beta: float, size: int,
-                 lift: bool = False, weights: Path | None = None) -> None:
+    def __init__(
+        self,
+        arrays: dict[str, np.ndarray],
+        *,
+        beta: float,
+        size: int,
+        lift: bool = False,
+        weights: Path | None = None,
+    ) -> None:
         self.size = int(size)
         self.beta = float(beta)
         self.lift = bool(lift)
@@ -97,9 +104,11 @@ class CodeFusion:
         self.mean_face = to_pixels(arrays["mean_face"], self.size)
         unit = np.asarray(arrays["decoder"], np.float64)
         if unit.ndim != 2 or unit.shape[0] < self.codes or unit.shape[1] != NUM_LANDMARKS * 3:
-            raise WeightsError(f"{weights or 'fusion code'}: decoder of shape {unit.shape}, "
-                               f"expected ({self.codes} + k, {NUM_LANDMARKS * 3})")
-        self.directions = unit[self.codes:]  # read in unit coordinates (decode: px * 2 / size)
+            raise WeightsError(
+                f"{weights or 'fusion code'}: decoder of shape {unit.shape}, "
+                f"expected ({self.codes} + k, {NUM_LANDMARKS * 3})"
+            )
+        self.directions = unit[self.codes :]  # read in unit coordinates (decode: px * 2 / size)
         self.decoder = unit * (self.size / 2.0)  # decodes to pixels of this crop size
         self.free = TrainingFreeFusion()
         self._key: tuple[bytes, bytes] | None = None
@@ -114,24 +123,29 @@ class CodeFusion:
             lift = int(meta.get("lift", 0))  # weights of before 2026-11-25 decode six features
         except (KeyError, ValueError) as exc:
             raise WeightsError(f"{path}: incomplete {ARCH} weights ({exc})") from None
-        return cls(arrays, beta=beta, size=config.renderer.size, lift=bool(lift),
-                   weights=Path(path))
+        return cls(
+            arrays, beta=beta, size=config.renderer.size, lift=bool(lift), weights=Path(path)
+        )
 
     def _neutrals(self, source_neutral: np.ndarray, target_neutral: np.ndarray) -> _Neutrals:
         """The `_Neutrals` of this pair, computed once while both stay the same."""
         key = (source_neutral.tobytes(), target_neutral.tobytes())
         if key != self._key or self._cached is None:
             point_scales = self.free.point_scales
-            self._cached = _Neutrals(point_scales(source_neutral, self.mean_face),
-                                     point_scales(self.mean_face, target_neutral),
-                                     point_scales(source_neutral, target_neutral),
-                                     features(source_neutral), region_sizes(source_neutral),
-                                     float(corner_height(source_neutral)))
+            self._cached = _Neutrals(
+                point_scales(source_neutral, self.mean_face),
+                point_scales(self.mean_face, target_neutral),
+                point_scales(source_neutral, target_neutral),
+                features(source_neutral),
+                region_sizes(source_neutral),
+                float(corner_height(source_neutral)),
+            )
             self._key = key
         return self._cached
 
-    def decode(self, expression: np.ndarray, source_neutral: np.ndarray,
-               neutrals: _Neutrals) -> np.ndarray:
+    def decode(
+        self, expression: np.ndarray, source_neutral: np.ndarray, neutrals: _Neutrals
+    ) -> np.ndarray:
         """(478,3) pixels on the mean face: the decoded code of a pose-free `expression` of the
         actor whose neutral is `source_neutral`, plus beta of what the code leaves out."""
         deviation = scale_deviation(expression - source_neutral, neutrals.to_mean).reshape(-1)
@@ -141,14 +155,19 @@ class CodeFusion:
             code = np.append(code, rise)
         # elementwise products and sums, not BLAS: a multi-threaded BLAS call on vectors this
         # small costs more in thread hand-off than the arithmetic (see fusion.residual)
-        explained = np.einsum("c,cf->f", code, self.decoder[:self.codes], optimize=False)
+        explained = np.einsum("c,cf->f", code, self.decoder[: self.codes], optimize=False)
         rest = deviation - explained
         coords = np.einsum("kf,f->k", self.directions, rest, optimize=False) * (2.0 / self.size)
-        kept = np.einsum("k,kf->f", coords, self.decoder[self.codes:], optimize=False)
+        kept = np.einsum("k,kf->f", coords, self.decoder[self.codes :], optimize=False)
         return (explained + kept + self.beta * (rest - kept)).reshape(NUM_LANDMARKS, 3)
 
-    def fuse(self, source: np.ndarray, source_neutral: np.ndarray, target_neutral: np.ndarray,
-             intensity: float = 1.0) -> np.ndarray:
+    def fuse(
+        self,
+        source: np.ndarray,
+        source_neutral: np.ndarray,
+        target_neutral: np.ndarray,
+        intensity: float = 1.0,
+    ) -> np.ndarray:
         """All (478,3) aligned-crop pixels; returns J_gen (478,3) float32. intensity is clamped
         to [0, 1.5], as the training-free transfer does."""
         src = check_landmarks(source, "source landmarks")
@@ -156,7 +175,8 @@ class CodeFusion:
         tgt_n = check_landmarks(target_neutral, "target neutral landmarks")
         neutrals = self._neutrals(src_n, tgt_n)
         expression = undo_pose(src, src_n)[0]
-        moved = scale_deviation(self.decode(expression, src_n, neutrals), neutrals.to_target) \
-            + scale_deviation(src - expression, neutrals.direct)
+        moved = scale_deviation(
+            self.decode(expression, src_n, neutrals), neutrals.to_target
+        ) + scale_deviation(src - expression, neutrals.direct)
         amount = float(np.clip(intensity, *INTENSITY_RANGE))
         return (tgt_n + amount * moved).astype(np.float32)

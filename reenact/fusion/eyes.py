@@ -73,7 +73,12 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.landmarks.head_pose import (
-    IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS, eye_corners, eye_openness, gaze,
+    IRIS_CENTRES,
+    LOWER_LIDS,
+    UPPER_LIDS,
+    eye_corners,
+    eye_openness,
+    gaze,
 )
 from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.tracker import head_yaw_deg
@@ -129,16 +134,19 @@ def eye_trust(typical: np.ndarray, yaw: float = 0.0) -> np.ndarray:
     head turned `yaw` degrees (`head_yaw_deg`: positive = the face points image-right, and its
     image-left eye, 0, is the nearer) is trusted from NEAR_FROM to NEAR_FULL whatever its gap."""
     typical = np.asarray(typical, np.float64)
-    trust = smoothstep((typical / max(float(typical.max()), 1e-9) - TRUST_FROM)
-                    / (TRUST_FULL - TRUST_FROM))
+    trust = smoothstep(
+        (typical / max(float(typical.max()), 1e-9) - TRUST_FROM) / (TRUST_FULL - TRUST_FROM)
+    )
     near = 0 if yaw > 0 else 1
-    trust[near] = max(float(trust[near]),
-                      float(smoothstep((abs(yaw) - NEAR_FROM) / (NEAR_FULL - NEAR_FROM))))
+    trust[near] = max(
+        float(trust[near]), float(smoothstep((abs(yaw) - NEAR_FROM) / (NEAR_FULL - NEAR_FROM)))
+    )
     return trust
 
 
-def linked_openness(ratio: np.ndarray, typical: np.ndarray, yaw: float = 0.0, *,
-                    trust: np.ndarray | None = None) -> np.ndarray:
+def linked_openness(
+    ratio: np.ndarray, typical: np.ndarray, yaw: float = 0.0, *, trust: np.ndarray | None = None
+) -> np.ndarray:
     """(2,) the two eyes' openness `ratio` (each x what it is read against) made one: their
     mean, each weighted by how far it is trusted (`eye_trust` of the (2,) `typical` open gaps
     and the actor's neutral head turn `yaw`, unless the caller has it as `trust`), except in a
@@ -146,8 +154,11 @@ def linked_openness(ratio: np.ndarray, typical: np.ndarray, yaw: float = 0.0, *,
     ratio = np.asarray(ratio, np.float64)
     trust = eye_trust(typical, yaw) if trust is None else trust
     mean = float((trust * ratio).sum() / max(float(trust.sum()), 1e-9))
-    wink = (smoothstep((ratio.max() - WINK_OPEN) / WINK_RAMP)
-            * smoothstep((WINK_SHUT - ratio.min()) / WINK_RAMP) * float(trust.min()))
+    wink = (
+        smoothstep((ratio.max() - WINK_OPEN) / WINK_RAMP)
+        * smoothstep((WINK_SHUT - ratio.min()) / WINK_RAMP)
+        * float(trust.min())
+    )
     return mean + wink * (ratio - mean)
 
 
@@ -179,10 +190,19 @@ class EyeTransfer:
     linked: the two eyes open and close together, but for a wink (settable live).
     """
 
-    def __init__(self, *, gaze: bool = True, openness: bool = True, gaze_gain: float = 1.0,
-                 gaze_vertical: float = 1.0, gaze_limit: tuple[float, float] = (0.2, 0.16),
-                 lid_follow: float = 0.0, wide_gain: float = 1.5,
-                 adapt_frames: int = 0, linked: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        gaze: bool = True,
+        openness: bool = True,
+        gaze_gain: float = 1.0,
+        gaze_vertical: float = 1.0,
+        gaze_limit: tuple[float, float] = (0.2, 0.16),
+        lid_follow: float = 0.0,
+        wide_gain: float = 1.5,
+        adapt_frames: int = 0,
+        linked: bool = False,
+    ) -> None:
         self.gaze = bool(gaze)
         self.linked = bool(linked)
         self.openness = bool(openness)
@@ -233,12 +253,12 @@ class EyeTransfer:
             return self._typical.copy()
         self._seen[self._next] = openness
         self._next += 1
-        ordered = np.sort(self._seen[:self._next], axis=0)  # a NaN gap (none expected) last
+        ordered = np.sort(self._seen[: self._next], axis=0)  # a NaN gap (none expected) last
         typical = self._typical.copy()
         for eye, count in enumerate(np.isfinite(ordered).sum(axis=0)):
             values = ordered[:count, eye]
             if count:  # open: at least OPEN_SHARE of the window's wide end
-                values = values[np.searchsorted(values, OPEN_SHARE * _rank(values, OPEN_TOP)):]
+                values = values[np.searchsorted(values, OPEN_SHARE * _rank(values, OPEN_TOP)) :]
             if len(values) < MIN_SEEN:
                 typical[eye] = neutral[eye]
             else:  # from the neutral's gap the first time (set on the frames before)
@@ -248,8 +268,13 @@ class EyeTransfer:
         self._typical = typical
         return typical.copy()
 
-    def apply(self, fused: np.ndarray, source: np.ndarray, source_neutral: np.ndarray,
-              target_neutral: np.ndarray) -> np.ndarray:
+    def apply(
+        self,
+        fused: np.ndarray,
+        source: np.ndarray,
+        source_neutral: np.ndarray,
+        target_neutral: np.ndarray,
+    ) -> np.ndarray:
         """fused, source, source_neutral, target_neutral: (478,3) aligned-crop pixels (source
         and its neutral in the actor's pose-free frame when head motion is on)."""
         out = np.array(fused, np.float32, copy=True)
@@ -261,8 +286,9 @@ class EyeTransfer:
         lids = ratio if trust is None else linked_openness(ratio, typical, trust=trust)
         if self.openness:
             # a widening is carried as the same lid rise in eye widths (module docstring)
-            rise = self._seen_gaps(typical, trust) / np.maximum(eye_openness(target_neutral),
-                                                                MIN_WIDE_GAP)
+            rise = self._seen_gaps(typical, trust) / np.maximum(
+                eye_openness(target_neutral), MIN_WIDE_GAP
+            )
             for eye in (0, 1):
                 self._set_openness(out, target_neutral, eye, float(lids[eye]), float(rise[eye]))
         if self.gaze:
@@ -284,8 +310,9 @@ class EyeTransfer:
             return np.asarray(typical, np.float64)
         return np.full(2, float((trust * typical).sum() / max(float(trust.sum()), 1e-9)))
 
-    def _set_openness(self, out: np.ndarray, target: np.ndarray, eye: int, ratio: float,
-                      rise: float) -> None:
+    def _set_openness(
+        self, out: np.ndarray, target: np.ndarray, eye: int, ratio: float, rise: float
+    ) -> None:
         """The upper lid of `eye` set for the actor's openness `ratio` (x its typical open gap):
         closing as a share of the target's gap; widening by `rise` (the actor's typical gap over
         the target's, eye widths) times as much, the same lid rise in eye widths."""

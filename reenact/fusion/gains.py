@@ -30,8 +30,12 @@ def _blend() -> HarmonicBlend:
     global _BLEND  # built on first use (a small linear solve), never at import
     if _BLEND is None:
         upper = np.setdiff1d(REGIONS["face_oval"], GAIN_REGIONS["jaw"])
-        members = {**GAIN_REGIONS, _FIXED: np.setdiff1d(np.r_[REGIONS["nose"], upper],
-                                                        np.concatenate(list(GAIN_REGIONS.values())))}
+        members = {
+            **GAIN_REGIONS,
+            _FIXED: np.setdiff1d(
+                np.r_[REGIONS["nose"], upper], np.concatenate(list(GAIN_REGIONS.values()))
+            ),
+        }
         _BLEND = HarmonicBlend(members)
     return _BLEND
 
@@ -41,8 +45,12 @@ def check_gain(name: str, value: float) -> float:
     if name not in GAIN_NAMES:
         raise ValueError(f"fusion.gains: unknown region '{name}'; valid: {', '.join(GAIN_NAMES)}")
     low, high = GAIN_RANGE
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not low <= value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
         raise ValueError(f"fusion.gains.{name}: {value!r} is outside {low:g} .. {high:g}")
     return float(value)
 

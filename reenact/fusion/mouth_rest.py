@@ -82,7 +82,7 @@ class MouthRest:
         self._next += 1
         if self._next < MIN_CLOSED:
             return self._offset
-        seen = self._seen[:self._next]
+        seen = self._seen[: self._next]
         closed = float(np.median(np.partition(seen, MIN_CLOSED - 1)[:MIN_CLOSED]))
         off = max(inner_gap(neutral) - closed, 0.0)
         off *= max(1.0 - (KEEP_WITHIN / max(off, 1e-9)) ** 2, 0.0)

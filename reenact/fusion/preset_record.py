@@ -147,23 +147,28 @@ def from_stills(expression: Path, neutral: Path, config, size: int) -> Recording
 _NUMBERED = re.compile(r"^(\d+)_([a-z]+)\.(png|gif|jpg)$", re.IGNORECASE)
 
 
-def numbered_pairs(folder: Path, condition: str,
-                   exclude: tuple[str, ...]) -> list[tuple[str, Path, Path]]:
+def numbered_pairs(
+    folder: Path, condition: str, exclude: tuple[str, ...]
+) -> list[tuple[str, Path, Path]]:
     """(subject, neutral still, condition still) for every subject not in `exclude`."""
     by_subject: dict[str, dict[str, Path]] = {}
     for path in sorted(folder.iterdir()):
         m = _NUMBERED.match(path.name)
         if m:
             by_subject.setdefault(m.group(1), {})[m.group(2).lower()] = path
-    pairs = [(s, f["normal"], f[condition]) for s, f in sorted(by_subject.items())
-             if s not in exclude and "normal" in f and condition in f]
+    pairs = [
+        (s, f["normal"], f[condition])
+        for s, f in sorted(by_subject.items())
+        if s not in exclude and "normal" in f and condition in f
+    ]
     if not pairs:
         raise InputError(f"{folder}: no NN_normal + NN_{condition} stills found")
     return pairs
 
 
-def from_numbered(folder: Path, condition: str, config, size: int, *,
-                  exclude: tuple[str, ...], mirror=None) -> Recording:
+def from_numbered(
+    folder: Path, condition: str, config, size: int, *, exclude: tuple[str, ...], mirror=None
+) -> Recording:
     """The mean deviation of `condition` over the subjects' pairs, on their mean neutral.
 
     mirror: `mirror(landmarks (478,3), size) -> landmarks` of the left-right mirrored face
@@ -218,7 +223,7 @@ def from_camera(source, config, size: int, *, seconds: float, cls: str) -> Recor
                 continue
             neutral = np.median(neutral_faces, axis=0)
             deltas = feature_deltas(face, neutral)
-            score = (class_scores(deltas)[cls] if cls else _total_score(face, neutral))
+            score = class_scores(deltas)[cls] if cls else _total_score(face, neutral)
             if score > best_score:
                 best, best_score = face, score
     if best is None:

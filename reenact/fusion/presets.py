@@ -38,8 +38,13 @@ NUM_POINTS = 478
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "presets"
 REGION_NAMES = ("mouth", "eyes", "brows", "nose", "jaw")
 # user region words -> the transfer's regions (reenact.fusion.transfer.region_field)
-_REGION_PARTS = {"mouth": ("mouth",), "eyes": ("left_eye", "right_eye"),
-                 "brows": ("left_brow", "right_brow"), "nose": ("nose",), "jaw": ("rest",)}
+_REGION_PARTS = {
+    "mouth": ("mouth",),
+    "eyes": ("left_eye", "right_eye"),
+    "brows": ("left_brow", "right_brow"),
+    "nose": ("nose",),
+    "jaw": ("rest",),
+}
 
 
 def _centre(size: int) -> np.ndarray:
@@ -98,17 +103,33 @@ class Preset:
         return (fused - np.asarray(target_neutral, np.float32)).astype(np.float32)
 
 
-def make_preset(name: str, neutral_crop: np.ndarray, expression_crop: np.ndarray, size: int, *,
-                source: str, expression_class: str = "", regions: tuple[str, ...] = (),
-                extra: dict | None = None) -> Preset:
+def make_preset(
+    name: str,
+    neutral_crop: np.ndarray,
+    expression_crop: np.ndarray,
+    size: int,
+    *,
+    source: str,
+    expression_class: str = "",
+    regions: tuple[str, ...] = (),
+    extra: dict | None = None,
+) -> Preset:
     """A preset from a neutral and an expression face, both (478,3) aligned-crop pixels."""
     check_name(name)
     neutral = normalise(neutral_crop, size)
     deviation = normalise(expression_crop, size) - neutral
     if not (np.isfinite(neutral).all() and np.isfinite(deviation).all()):
         raise InputError(f"preset {name}: landmarks are not finite; record again")
-    return Preset(name, neutral, deviation.astype(np.float32), region_mask(regions), source,
-                  expression_class, tuple(regions), dict(extra or {}))
+    return Preset(
+        name,
+        neutral,
+        deviation.astype(np.float32),
+        region_mask(regions),
+        source,
+        expression_class,
+        tuple(regions),
+        dict(extra or {}),
+    )
 
 
 def check_name(name: str) -> str:
@@ -120,12 +141,22 @@ def check_name(name: str) -> str:
 
 def save_preset(preset: Preset, folder: str | Path) -> Path:
     """Write `folder/NAME.npz` atomically; returns its path."""
-    meta = {"format": FORMAT, "name": preset.name, "source": preset.source,
-            "class": preset.expression_class, "regions": list(preset.regions), **preset.extra}
+    meta = {
+        "format": FORMAT,
+        "name": preset.name,
+        "source": preset.source,
+        "class": preset.expression_class,
+        "regions": list(preset.regions),
+        **preset.extra,
+    }
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, neutral=preset.neutral.astype(np.float32),
-                        deviation=preset.deviation.astype(np.float32),
-                        mask=preset.mask.astype(np.float32), meta=np.array(json.dumps(meta)))
+    np.savez_compressed(
+        buffer,
+        neutral=preset.neutral.astype(np.float32),
+        deviation=preset.deviation.astype(np.float32),
+        mask=preset.mask.astype(np.float32),
+        meta=np.array(json.dumps(meta)),
+    )
     return write_atomic(Path(folder) / f"{preset.name}.npz", buffer.getvalue())
 
 
@@ -144,11 +175,16 @@ def load_preset(path: str | Path) -> Preset:
     if shapes != {"neutral": (NUM_POINTS, 3), "deviation": (NUM_POINTS, 3), "mask": (NUM_POINTS,)}:
         raise InputError(f"{path}: preset arrays have shapes {shapes}; record it again")
     known = {"format", "name", "source", "class", "regions"}
-    return Preset(meta.get("name", path.stem), arrays["neutral"].astype(np.float32),
-                  arrays["deviation"].astype(np.float32),
-                  np.clip(arrays["mask"], 0, 1).astype(np.float32), meta.get("source", ""),
-                  meta.get("class", ""), tuple(meta.get("regions", ())),
-                  {k: v for k, v in meta.items() if k not in known})
+    return Preset(
+        meta.get("name", path.stem),
+        arrays["neutral"].astype(np.float32),
+        arrays["deviation"].astype(np.float32),
+        np.clip(arrays["mask"], 0, 1).astype(np.float32),
+        meta.get("source", ""),
+        meta.get("class", ""),
+        tuple(meta.get("regions", ())),
+        {k: v for k, v in meta.items() if k not in known},
+    )
 
 
 def user_presets_folder(configured: str) -> Path:

@@ -19,6 +19,7 @@ from reenact.errors import WeightsError
 from reenact.fusion.mlp import INPUT_GAIN, ResidualRealisation
 from reenact.fusion.transfer import TrainingFreeFusion
 
+
 class ResidualNetworkFusion:
     """`fuse(source, source_neutral, target_neutral, intensity) -> (478,3)` with the residual Phi.
 
@@ -28,8 +29,9 @@ class ResidualNetworkFusion:
 
     name = "network"
 
-    def __init__(self, *, model: ResidualRealisation, size: int,
-                 weights: Path | None = None) -> None:
+    def __init__(
+        self, *, model: ResidualRealisation, size: int, weights: Path | None = None
+    ) -> None:
         self.model = model
         self.weights = weights
         self.size = size
@@ -59,28 +61,35 @@ class ResidualNetworkFusion:
         key = (source_neutral.tobytes(), target_neutral.tobytes())
         if key != self._key or self._swap is None:
             both = self.model.realisation(
-                np.concatenate([self._unit(target_neutral), self._unit(source_neutral)]))
+                np.concatenate([self._unit(target_neutral), self._unit(source_neutral)])
+            )
             swap = (both[0] - both[1]) / INPUT_GAIN * (self.size / 2.0)
             self._swap, self._key = np.ascontiguousarray(swap, np.float32), key
         return self._swap
 
-    def correction(self, source: np.ndarray, source_neutral: np.ndarray,
-                   target_neutral: np.ndarray) -> np.ndarray:
+    def correction(
+        self, source: np.ndarray, source_neutral: np.ndarray, target_neutral: np.ndarray
+    ) -> np.ndarray:
         """C in crop pixels, (478,3) float32 (all inputs (478,3) crop pixels)."""
         swap = self._prepare(source_neutral, target_neutral)
         deviation = (np.asarray(source, np.float32) - source_neutral).reshape(-1)
         # elementwise products and sums, not BLAS: a multi-threaded BLAS call on vectors this
         # small costs more in thread hand-off than the arithmetic (tens of ms on a busy CPU)
         coefficients = np.einsum("kf,f->k", self.basis, deviation, optimize=False)
-        return np.einsum("k,kf->f", coefficients, swap, optimize=False).reshape(
-            source.shape[0], -1)
+        return np.einsum("k,kf->f", coefficients, swap, optimize=False).reshape(source.shape[0], -1)
 
-    def fuse(self, source: np.ndarray, source_neutral: np.ndarray, target_neutral: np.ndarray,
-             intensity: float = 1.0) -> np.ndarray:
+    def fuse(
+        self,
+        source: np.ndarray,
+        source_neutral: np.ndarray,
+        target_neutral: np.ndarray,
+        intensity: float = 1.0,
+    ) -> np.ndarray:
         """All (478,3) float32 aligned-crop pixels; returns J_gen (478,3) float32. intensity is
         clamped to [0, 1.5], as the training-free transfer does."""
         transfer = self.free.fuse(source, source_neutral, target_neutral, 1.0)
         amount = np.float32(np.clip(intensity, 0.0, 1.5))
-        deviation = transfer - target_neutral + self.correction(source, source_neutral,
-                                                                 target_neutral)
+        deviation = (
+            transfer - target_neutral + self.correction(source, source_neutral, target_neutral)
+        )
         return (target_neutral + amount * deviation).astype(np.float32)

@@ -89,8 +89,13 @@ def _principal(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return vt[:k].T, np.maximum(sing[:k] / np.sqrt(len(rows)), 1e-6)
 
 
-def fit_basis(neutrals: list[np.ndarray], deviations: list[np.ndarray], *,
-              identity_k: int = 60, expression_k: int = 8) -> dict[str, np.ndarray]:
+def fit_basis(
+    neutrals: list[np.ndarray],
+    deviations: list[np.ndarray],
+    *,
+    identity_k: int = 60,
+    expression_k: int = 8,
+) -> dict[str, np.ndarray]:
     """The model's arrays from unit-coordinate landmarks.
 
     neutrals: (478,3) one per person (mirror images count as people); deviations: (478,3) a
@@ -104,9 +109,16 @@ def fit_basis(neutrals: list[np.ndarray], deviations: list[np.ndarray], *,
     identity, identity_sd = _principal((posed - mean)[..., :2].reshape(len(posed), -1), identity_k)
     rows = np.stack(deviations)[..., :2].reshape(len(deviations), -1)
     expression, expression_sd = _principal(rows, expression_k)
-    return {k: np.asarray(v, np.float32) for k, v in {
-        "mean": mean, "identity": identity, "identity_sd": identity_sd,
-        "expression": expression, "expression_sd": expression_sd}.items()}
+    return {
+        k: np.asarray(v, np.float32)
+        for k, v in {
+            "mean": mean,
+            "identity": identity,
+            "identity_sd": identity_sd,
+            "expression": expression,
+            "expression_sd": expression_sd,
+        }.items()
+    }
 
 
 class NeutralEstimate:
@@ -116,17 +128,25 @@ class NeutralEstimate:
     the picture to the estimate in inter-ocular distances (0 = the picture was taken as neutral).
     """
 
-    def __init__(self, arrays: dict[str, np.ndarray], *, noise: float = NOISE,
-                 tau: float = TAU, trust: tuple[float, float] = (RESID_ON, RESID_OFF)) -> None:
+    def __init__(
+        self,
+        arrays: dict[str, np.ndarray],
+        *,
+        noise: float = NOISE,
+        tau: float = TAU,
+        trust: tuple[float, float] = (RESID_ON, RESID_OFF),
+    ) -> None:
         self.mean = np.asarray(arrays["mean"], np.float64)
         self.expression = np.asarray(arrays["expression"], np.float64)
         self.expression_sd = np.asarray(arrays["expression_sd"], np.float64)
         basis = np.concatenate([arrays["identity"], self.expression], axis=1).astype(np.float64)
-        prior = np.r_[1.0 / np.asarray(arrays["identity_sd"], np.float64) ** 2,
-                      1.0 / self.expression_sd ** 2]
+        prior = np.r_[
+            1.0 / np.asarray(arrays["identity_sd"], np.float64) ** 2, 1.0 / self.expression_sd**2
+        ]
         # MAP of [a; c]: (M'M / noise^2 + diag(prior))^-1 M' r / noise^2, solved once
-        self._solve = np.linalg.solve(basis.T @ basis / noise ** 2 + np.diag(prior),
-                                      basis.T / noise ** 2)
+        self._solve = np.linalg.solve(
+            basis.T @ basis / noise**2 + np.diag(prior), basis.T / noise**2
+        )
         self._basis = basis
         self.tau = tau
         self.trust = trust  # the fit's left-over of full trust, and of none
@@ -147,7 +167,7 @@ class NeutralEstimate:
         r = (unit_posed - self.mean)[:, :2].reshape(-1)
         z = self._solve @ r
         left = float(np.sqrt(2.0 * np.mean((r - self._basis @ z) ** 2)) / UNIT_IOD)
-        c = z[-self.expression.shape[1]:]
+        c = z[-self.expression.shape[1] :]
         room = self.tau * self.expression_sd
         return c * np.maximum(1.0 - (room / np.maximum(np.abs(c), 1e-12)) ** 2, 0.0), left
 
@@ -161,8 +181,9 @@ class NeutralEstimate:
             self._weights[mouth] = RegionGains(held).weights().astype(np.float64)
         return self._weights[mouth]
 
-    def estimate(self, landmarks_crop: np.ndarray, size: int, *,
-                 mouth: bool = True) -> tuple[np.ndarray, float]:
+    def estimate(
+        self, landmarks_crop: np.ndarray, size: int, *, mouth: bool = True
+    ) -> tuple[np.ndarray, float]:
         """(neutral, change) for a picture's (478,3) crop landmarks; mouth False: the mouth and
         jaw keep the picture's whatever the estimate does there."""
         picture = np.asarray(landmarks_crop, np.float64)
@@ -176,9 +197,14 @@ class NeutralEstimate:
         neutral[:, :2] -= (self.expression @ c).reshape(NUM_LANDMARKS, 2)
         full = to_pixels(redo_pose(neutral, pose), size)
         out = picture.copy()
-        move = trust * self.weights(mouth=mouth and not _opens_mouth(picture, full)) \
+        move = (
+            trust
+            * self.weights(mouth=mouth and not _opens_mouth(picture, full))
             * (full[:, :2] - picture[:, :2])
-        change = float(np.linalg.norm(move, axis=1).mean() / max(float(inter_ocular(picture)), 1e-6))
+        )
+        change = float(
+            np.linalg.norm(move, axis=1).mean() / max(float(inter_ocular(picture)), 1e-6)
+        )
         low, high = MIN_CHANGE
         keep = float(np.clip((change - low) / (high - low), 0.0, 1.0))  # below: tracking noise
         if keep == 0.0:
@@ -216,8 +242,10 @@ def close_open_mouth(neutral: np.ndarray) -> np.ndarray:
 def _opens_mouth(picture: np.ndarray, estimate: np.ndarray) -> bool:
     """Whether `estimate`'s inner lips (13, 14) are further apart than the picture's by more
     than 2 % of the mouth's width (61 to 291)."""
+
     def gap(lm):
         return float(np.linalg.norm(lm[13, :2] - lm[14, :2]))
+
     width = float(np.linalg.norm(picture[61, :2] - picture[291, :2]))
     return gap(estimate) > gap(picture) + 0.02 * width
 

@@ -24,8 +24,17 @@ import numpy as np
 
 from reenact.landmarks.regions import REGIONS
 
-FEATURES = ("mouth_open", "mouth_width", "corner_lift", "lip_height", "eye_left", "eye_right",
-            "brow_left", "brow_right", "brow_gap")
+FEATURES = (
+    "mouth_open",
+    "mouth_width",
+    "corner_lift",
+    "lip_height",
+    "eye_left",
+    "eye_right",
+    "brow_left",
+    "brow_right",
+    "brow_gap",
+)
 CLASSES = ("smile", "surprise", "wink", "pout", "angry", "sad")
 _LEFT_UPPER_LID = REGIONS["left_eye"][1:8]
 _RIGHT_UPPER_LID = REGIONS["right_eye"][1:8]

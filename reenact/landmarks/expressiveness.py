@@ -33,10 +33,11 @@ BROW_POINTS = ((_LEFT_BROW, _LEFT_CORNERS), (_RIGHT_BROW, _RIGHT_CORNERS))
 
 # the lower face oval, cheek (93) to cheek (323) through the chin (152)
 _OVAL = list(REGIONS["face_oval"])
-JAW = np.array(_OVAL[_OVAL.index(93): _OVAL.index(323) + 1])
+JAW = np.array(_OVAL[_OVAL.index(93) : _OVAL.index(323) + 1])
 GAIN_REGIONS: dict[str, np.ndarray] = {
-    "eyes": np.r_[REGIONS["right_eye"], REGIONS["left_eye"], REGIONS["right_iris"],
-                  REGIONS["left_iris"]],
+    "eyes": np.r_[
+        REGIONS["right_eye"], REGIONS["left_eye"], REGIONS["right_iris"], REGIONS["left_iris"]
+    ],
     "brows": np.r_[REGIONS["right_brow"], REGIONS["left_brow"]],
     "mouth": np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"]]),
     "jaw": JAW,
@@ -61,10 +62,17 @@ def inter_ocular(lm) -> np.ndarray:
 def features(lm) -> np.ndarray:
     """(..., 478, 2|3) pixels -> (..., 6) float64 in IOD units, in `FEATURES` order."""
     p = _xy(lm)
-    values = np.stack([
-        _dist(p, 13, 14), _dist(p, *MOUTH_CORNERS), _dist(p, 386, 374), _dist(p, 159, 145),
-        _dist(p, _LEFT_BROW, _LEFT_CORNERS), _dist(p, _RIGHT_BROW, _RIGHT_CORNERS),
-    ], axis=-1)
+    values = np.stack(
+        [
+            _dist(p, 13, 14),
+            _dist(p, *MOUTH_CORNERS),
+            _dist(p, 386, 374),
+            _dist(p, 159, 145),
+            _dist(p, _LEFT_BROW, _LEFT_CORNERS),
+            _dist(p, _RIGHT_BROW, _RIGHT_CORNERS),
+        ],
+        axis=-1,
+    )
     return values / np.maximum(inter_ocular(p), 1e-6)[..., None]
 
 
@@ -73,8 +81,13 @@ def region_sizes(neutral) -> np.ndarray:
     p = _xy(neutral)
     scale = max(float(inter_ocular(p)), 1e-6)
     mouth = _dist(p, *MOUTH_CORNERS) / scale
-    sizes = [mouth, mouth, _dist(p, *_LEFT_CORNERS) / scale, _dist(p, *_RIGHT_CORNERS) / scale,
-             *features(p)[4:]]
+    sizes = [
+        mouth,
+        mouth,
+        _dist(p, *_LEFT_CORNERS) / scale,
+        _dist(p, *_RIGHT_CORNERS) / scale,
+        *features(p)[4:],
+    ]
     return np.maximum(np.array(sizes), 1e-3)
 
 
@@ -121,6 +134,9 @@ def expressiveness(lm: np.ndarray) -> np.ndarray:
     f = features(lm)
     median = np.median(f, axis=0)
     rounding = lip_rounding(lm)
-    return (np.clip(f[:, 0], 0.0, None) + (f[:, 1] - f[:, 1].min())
-            + 0.5 * np.abs(f[:, 2:] - median[2:]).sum(axis=1)
-            + np.clip(rounding - np.median(rounding), 0.0, None))
+    return (
+        np.clip(f[:, 0], 0.0, None)
+        + (f[:, 1] - f[:, 1].min())
+        + 0.5 * np.abs(f[:, 2:] - median[2:]).sum(axis=1)
+        + np.clip(rounding - np.median(rounding), 0.0, None)
+    )

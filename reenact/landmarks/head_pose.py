@@ -21,12 +21,45 @@ import numpy as np
 from reenact.landmarks.regions import REGIONS
 
 # Points that keep their place on the skull whatever the expression (no jaw, lips or brows).
-RIGID_POINTS = np.array([
-    10, 151, 9, 8, 168, 6, 197, 195, 5, 4,  # forehead, nose bridge and tip
-    33, 133, 362, 263,  # eye corners
-    234, 454, 93, 323, 127, 356, 116, 345, 123, 352,  # cheekbones
-    21, 251, 54, 284, 103, 332, 67, 297, 109, 338,  # temples, upper forehead
-], dtype=np.int64)
+RIGID_POINTS = np.array(
+    [
+        10,
+        151,
+        9,
+        8,
+        168,
+        6,
+        197,
+        195,
+        5,
+        4,  # forehead, nose bridge and tip
+        33,
+        133,
+        362,
+        263,  # eye corners
+        234,
+        454,
+        93,
+        323,
+        127,
+        356,
+        116,
+        345,
+        123,
+        352,  # cheekbones
+        21,
+        251,
+        54,
+        284,
+        103,
+        332,
+        67,
+        297,
+        109,
+        338,  # temples, upper forehead
+    ],
+    dtype=np.int64,
+)
 
 EYE_RINGS = (REGIONS["right_eye"], REGIONS["left_eye"])  # image-left eye first; corners 0, 8
 IRIS_CENTRES = (REGIONS["right_iris"][0], REGIONS["left_iris"][0])
@@ -34,8 +67,9 @@ UPPER_LIDS = tuple(ring[1:8] for ring in EYE_RINGS)
 LOWER_LIDS = tuple(ring[15:8:-1] for ring in EYE_RINGS)
 
 
-def rigid_fit(reference: np.ndarray, current: np.ndarray,
-              points: np.ndarray = RIGID_POINTS) -> tuple[float, np.ndarray, np.ndarray]:
+def rigid_fit(
+    reference: np.ndarray, current: np.ndarray, points: np.ndarray = RIGID_POINTS
+) -> tuple[float, np.ndarray, np.ndarray]:
     """The similarity mapping `reference` onto `current` (least squares, Umeyama).
 
     reference, current: (478,3) pixels, or (478,2) for a fit in the image plane. Returns

@@ -41,7 +41,12 @@ def draw_landmark_image(
     fixed = np.rint(points * (1 << _SHIFT)).astype(np.int32)
     polylines = np.split(fixed, _SPLITS)
     cv2.polylines(
-        out, polylines, False, 255, thickness=line_thickness(size), lineType=cv2.LINE_AA,
+        out,
+        polylines,
+        False,
+        255,
+        thickness=line_thickness(size),
+        lineType=cv2.LINE_AA,
         shift=_SHIFT,
     )
     return out

@@ -42,8 +42,9 @@ def _inside(landmarks: np.ndarray, box: np.ndarray) -> bool:
 def keep_only(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     """A copy of `image` (H,W,3) uint8, black outside `box` grown by KEEP_MARGIN a side."""
     height, width = image.shape[:2]
-    grow = KEEP_MARGIN * np.array([box[0] - box[2], box[1] - box[3], box[2] - box[0],
-                                   box[3] - box[1]])
+    grow = KEEP_MARGIN * np.array(
+        [box[0] - box[2], box[1] - box[3], box[2] - box[0], box[3] - box[1]]
+    )
     x0, y0, x1, y1 = (box + grow).round().astype(int)
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
     out = np.zeros_like(image)

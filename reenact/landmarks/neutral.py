@@ -28,7 +28,7 @@ NEUTRAL_SHAPE = (478, 3)
 def least_expressive_median(window: np.ndarray, frames: int) -> np.ndarray:
     """(W,478,3) aligned frames -> (478,3) float32: per-point median of the `frames` least
     expressive of them (all W when frames >= W)."""
-    from reenact.landmarks.expressiveness import expressiveness  # noqa: PLC0415
+    from reenact.landmarks.expressiveness import expressiveness
 
     if frames < len(window):
         window = window[np.argsort(expressiveness(window), kind="stable")[:frames]]

@@ -68,8 +68,14 @@ def unsquash(y: np.ndarray, top: float, bottom: float, factor: float) -> np.ndar
     return np.where(y < top, y, np.where(y < end, top + (y - top) / factor, bottom + (y - end)))
 
 
-def _squashed_track(image: np.ndarray, alignment: Alignment, top: float, bottom: float,
-                    factor: float, tracker: FaceTracker) -> np.ndarray | None:
+def _squashed_track(
+    image: np.ndarray,
+    alignment: Alignment,
+    top: float,
+    bottom: float,
+    factor: float,
+    tracker: FaceTracker,
+) -> np.ndarray | None:
     """The face of `image` tracked on its aligned copy with the band squashed; (478,3) in
     aligned-copy pixels of the unsquashed copy, or None if no face is found."""
     rows = unsquash(np.arange(CROP, dtype=np.float64), top, bottom, factor)
@@ -86,8 +92,9 @@ def _squashed_track(image: np.ndarray, alignment: Alignment, top: float, bottom:
     return found
 
 
-def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfig,
-                       tracker: FaceTracker | None = None) -> np.ndarray:
+def retrack_open_mouth(
+    image: np.ndarray, face: np.ndarray, config: TrackerConfig, tracker: FaceTracker | None = None
+) -> np.ndarray:
     """image: (H,W,3) uint8 RGB; face: (478,3) float32 its face's landmarks in image pixels.
 
     Returns (478,3) float32: `face` with its lower face re-tracked (see the module doc) if the
@@ -110,8 +117,11 @@ def retrack_open_mouth(image: np.ndarray, face: np.ndarray, config: TrackerConfi
     openings = [mouth_opening(s) for s in squashed]
     mean = np.mean([s[:, :2] for s in squashed], axis=0)
     wider = mouth_opening(mean)
-    share = _ramp(max(opening, wider) - OPEN_GATE, FADE) * _ramp(wider - opening, WIDER) \
+    share = (
+        _ramp(max(opening, wider) - OPEN_GATE, FADE)
+        * _ramp(wider - opening, WIDER)
         * _ramp(2 * AGREE - (max(openings) - min(openings)), AGREE)
+    )
     if share == 0.0:
         return face
     nose, lip = own[_NOSE_TIP, 1], own[_UPPER_LIP, 1]

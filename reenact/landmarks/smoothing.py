@@ -112,12 +112,18 @@ class OneEuroFilter:
 MOUTH_POINTS = np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"], JAW])
 # (points, indices into _moves of the moves they follow): the mouth and jaw, each eye's lids,
 # each iris (its lids and its own gaze), each brow
-_GROUPS = tuple((points, np.array(moves_of)) for points, moves_of in (
-    (MOUTH_POINTS, (0, 1)),
-    (REGIONS["left_eye"], (2,)), (REGIONS["right_eye"], (3,)),
-    (REGIONS["left_iris"], (2, 8, 9)), (REGIONS["right_iris"], (3, 6, 7)),
-    (REGIONS["left_brow"], (4,)), (REGIONS["right_brow"], (5,)),
-))
+_GROUPS = tuple(
+    (points, np.array(moves_of))
+    for points, moves_of in (
+        (MOUTH_POINTS, (0, 1)),
+        (REGIONS["left_eye"], (2,)),
+        (REGIONS["right_eye"], (3,)),
+        (REGIONS["left_iris"], (2, 8, 9)),
+        (REGIONS["right_iris"], (3, 6, 7)),
+        (REGIONS["left_brow"], (4,)),
+        (REGIONS["right_brow"], (5,)),
+    )
+)
 _HEAD_MOVES = np.array([10, 11])
 _NOSE_TIP, _OUTER_CORNERS = 1, (33, 263)
 
@@ -126,8 +132,11 @@ def nose_offset(landmarks: np.ndarray) -> np.ndarray:
     """(..., 2) pixels: the nose tip from the eyes' outer corners' midpoint, of (..., 478, 2|3)
     landmarks; it moves with the head's turn and nod."""
     xy = np.asarray(landmarks, np.float64)[..., :2]
-    return xy[..., _NOSE_TIP, :] - 0.5 * (xy[..., _OUTER_CORNERS[0], :]
-                                          + xy[..., _OUTER_CORNERS[1], :])
+    return xy[..., _NOSE_TIP, :] - 0.5 * (
+        xy[..., _OUTER_CORNERS[0], :] + xy[..., _OUTER_CORNERS[1], :]
+    )
+
+
 # `_moves`' points: the features' (reenact.landmarks.expressiveness) and the gaze's
 # (reenact.landmarks.head_pose, eye 0 = image-left)
 _PAIRS = np.array([(13, 14), MOUTH_CORNERS, (386, 374), (159, 145)])
@@ -183,12 +192,21 @@ class LandmarkSmoother:
     pixel of a 256 crop). The defaults are `smoothing`'s (`reenact.config.schema.SmoothingConfig`).
     """
 
-    def __init__(self, *, min_cutoff: float = 0.5, beta: float = 0.1, d_cutoff: float = 1.0,
-                 expression_beta: float = 0.6, head_beta: float = 0.35,
-                 scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        min_cutoff: float = 0.5,
+        beta: float = 0.1,
+        d_cutoff: float = 1.0,
+        expression_beta: float = 0.6,
+        head_beta: float = 0.35,
+        scale: float = 1.0,
+    ) -> None:
         if expression_beta < 0 or head_beta < 0 or scale <= 0:
-            raise ValueError("LandmarkSmoother needs expression_beta >= 0, head_beta >= 0, "
-                             f"scale > 0; got {expression_beta}, {head_beta}, {scale}")
+            raise ValueError(
+                "LandmarkSmoother needs expression_beta >= 0, head_beta >= 0, "
+                f"scale > 0; got {expression_beta}, {head_beta}, {scale}"
+            )
         self._points = OneEuroFilter(min_cutoff=min_cutoff, beta=beta, d_cutoff=d_cutoff)
         self.expression_beta = float(expression_beta)
         self.head_beta = float(head_beta)
@@ -197,12 +215,18 @@ class LandmarkSmoother:
         self._speed = np.zeros(12)
 
     # the One Euro filter's own settings, live (the panel's sliders); beta per 256-crop pixel
-    min_cutoff = property(lambda self: self._points.min_cutoff,
-                          lambda self, v: setattr(self._points, "min_cutoff", float(v)))
-    d_cutoff = property(lambda self: self._points.d_cutoff,
-                        lambda self, v: setattr(self._points, "d_cutoff", float(v)))
-    beta = property(lambda self: self._points.beta / self.scale,
-                    lambda self, v: setattr(self._points, "beta", float(v) * self.scale))
+    min_cutoff = property(
+        lambda self: self._points.min_cutoff,
+        lambda self, v: setattr(self._points, "min_cutoff", float(v)),
+    )
+    d_cutoff = property(
+        lambda self: self._points.d_cutoff,
+        lambda self, v: setattr(self._points, "d_cutoff", float(v)),
+    )
+    beta = property(
+        lambda self: self._points.beta / self.scale,
+        lambda self, v: setattr(self._points, "beta", float(v) * self.scale),
+    )
 
     def reset(self) -> None:
         """Forget the past: the next frame passes through unchanged."""
@@ -227,8 +251,9 @@ class LandmarkSmoother:
         speed = np.abs(self._speed) * self.scale
         floor = np.full(x.shape[0], self.head_beta * float(speed[_HEAD_MOVES].max()))
         for points, moves_of in _GROUPS:
-            floor[points] = np.maximum(floor[points],
-                                       self.expression_beta * float(speed[moves_of].max()))
+            floor[points] = np.maximum(
+                floor[points], self.expression_beta * float(speed[moves_of].max())
+            )
         return f.filter(x, t_s, floor=floor[:, None])
 
 

@@ -102,8 +102,9 @@ def _read(landmarks, neutral, pose_free: bool) -> tuple[np.ndarray, np.ndarray]:
     head pose relative to the neutral undone."""
     points, reference = _checked(landmarks), _checked(neutral)
     if pose_free and points.shape[-1] == 3 and reference.shape[-1] == 3:
-        points = pose_undone(points.reshape(-1, *points.shape[-2:]), reference) \
-            .reshape(points.shape)
+        points = pose_undone(points.reshape(-1, *points.shape[-2:]), reference).reshape(
+            points.shape
+        )
     return points, reference
 
 
@@ -122,15 +123,17 @@ def reliability(actor_values: np.ndarray, reread_values: np.ndarray) -> np.ndarr
     barely moves (left out anyway) or fewer than 3 frames have both."""
     a = np.asarray(actor_values, np.float64).reshape(len(actor_values), -1)
     b = np.asarray(reread_values, np.float64).reshape(len(reread_values), -1)
-    return np.array([pearson_r(a[:, i], b[:, i], min_actor_std=MIN_ACTOR_STD)
-                     for i in range(a.shape[1])])
+    return np.array(
+        [pearson_r(a[:, i], b[:, i], min_actor_std=MIN_ACTOR_STD) for i in range(a.shape[1])]
+    )
 
 
 def _readable(reliable: np.ndarray | None, index: int) -> bool:
     """Whether feature `index` is scored: always without a second reading (None) or where its
     reliability could not be worked out (NaN); otherwise at MIN_RELIABILITY or more."""
-    return reliable is None or not np.isfinite(reliable[index]) \
-        or reliable[index] >= MIN_RELIABILITY
+    return (
+        reliable is None or not np.isfinite(reliable[index]) or reliable[index] >= MIN_RELIABILITY
+    )
 
 
 def _carried(a: np.ndarray, o: np.ndarray, b: np.ndarray | None = None) -> dict:
@@ -147,12 +150,21 @@ def _carried(a: np.ndarray, o: np.ndarray, b: np.ndarray | None = None) -> dict:
             "r": pearson_r(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD) if scored else np.nan,
             "gain": gain(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD) if scored else np.nan,
             "gain_iv": gain_iv(a[:, i], b[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD)
-            if scored and b is not None else np.nan,
-            **dict(zip(SIDES, gain_sides(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD)
-                           if scored else (np.nan, np.nan))),
-            "reliability": float("nan") if reliable is None else float(reliable[i])}
-    return {name: nanmean(v[name] for v in per.values()) for name in ("r", "gain", "gain_iv")} \
-        | {"features": per}
+            if scored and b is not None
+            else np.nan,
+            **dict(
+                zip(
+                    SIDES,
+                    gain_sides(a[:, i], o[:, i], min_actor_std=MIN_ACTOR_STD)
+                    if scored
+                    else (np.nan, np.nan),
+                )
+            ),
+            "reliability": float("nan") if reliable is None else float(reliable[i]),
+        }
+    return {name: nanmean(v[name] for v in per.values()) for name in ("r", "gain", "gain_iv")} | {
+        "features": per
+    }
 
 
 def features_carried(actor_features, output_features) -> dict:
@@ -165,18 +177,21 @@ def features_carried(actor_features, output_features) -> dict:
     return _carried(a, o)
 
 
-def _reading(actor, actor_neutral, output, output_neutral, actor_reread, *,
-             pose_free: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _reading(
+    actor, actor_neutral, output, output_neutral, actor_reread, *, pose_free: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The actor's and the output's relative features of one reading (pose undone or the image
     plane), and those of `actor_reread` read the same way (None without it)."""
     a = relative_features(actor, actor_neutral, pose_free=pose_free)
-    b = None if actor_reread is None else relative_features(actor_reread, actor_neutral,
-                                                            pose_free=pose_free)
+    b = (
+        None
+        if actor_reread is None
+        else relative_features(actor_reread, actor_neutral, pose_free=pose_free)
+    )
     return a, relative_features(output, output_neutral, pose_free=pose_free), b
 
 
-def expression_carried(actor, actor_neutral, output, output_neutral, *,
-                       actor_reread=None) -> dict:
+def expression_carried(actor, actor_neutral, output, output_neutral, *, actor_reread=None) -> dict:
     """How the output's expression follows the actor's, frame by frame.
 
     actor, output: (T, 478, 2|3) landmarks of the same T frames (NaN rows where the output was
@@ -190,13 +205,18 @@ def expression_carried(actor, actor_neutral, output, output_neutral, *,
     "gain_2d", "features_2d" read in the image plane (gated by its own reliability); NaN when
     no feature moved in the actor.
     """
-    a, o, b = _reading(actor, actor_neutral, output, output_neutral, actor_reread,
-                       pose_free=True)
+    a, o, b = _reading(actor, actor_neutral, output, output_neutral, actor_reread, pose_free=True)
     found, every = _carried(a, o, b), _carried(a, o)
-    flat = _carried(*_reading(actor, actor_neutral, output, output_neutral, actor_reread,
-                              pose_free=False))
-    return found | {"r_all": every["r"], "gain_all": every["gain"], "r_2d": flat["r"],
-                    "gain_2d": flat["gain"], "features_2d": flat["features"]}
+    flat = _carried(
+        *_reading(actor, actor_neutral, output, output_neutral, actor_reread, pose_free=False)
+    )
+    return found | {
+        "r_all": every["r"],
+        "gain_all": every["gain"],
+        "r_2d": flat["r"],
+        "gain_2d": flat["gain"],
+        "features_2d": flat["features"],
+    }
 
 
 def smile_lift(landmarks, neutral, *, pose_free: bool = True) -> np.ndarray:
@@ -212,10 +232,15 @@ def smile_carried(actor, actor_neutral, output, output_neutral, *, actor_reread=
     actor's lift agree at less than MIN_RELIABILITY."""
     a = smile_lift(actor, actor_neutral)
     o = smile_lift(output, output_neutral)
-    reliable = None if actor_reread is None else reliability(
-        a[:, None], smile_lift(actor_reread, actor_neutral)[:, None])
+    reliable = (
+        None
+        if actor_reread is None
+        else reliability(a[:, None], smile_lift(actor_reread, actor_neutral)[:, None])
+    )
     if not _readable(reliable, 0):
         return {"r": float("nan"), "gain": float("nan"), "reliability": float(reliable[0])}
-    return {"r": pearson_r(a, o, min_actor_std=MIN_ACTOR_STD),
-            "gain": gain(a, o, min_actor_std=MIN_ACTOR_STD),
-            "reliability": float("nan") if reliable is None else float(reliable[0])}
+    return {
+        "r": pearson_r(a, o, min_actor_std=MIN_ACTOR_STD),
+        "gain": gain(a, o, min_actor_std=MIN_ACTOR_STD),
+        "reliability": float("nan") if reliable is None else float(reliable[0]),
+    }

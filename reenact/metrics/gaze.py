@@ -66,8 +66,9 @@ def iris_positions(landmarks) -> np.ndarray:
         u = axis / width[..., None]
         n = np.stack([-u[..., 1], u[..., 0]], axis=-1)  # u rotated +90 deg: down for u = (1, 0)
         offset = p[..., iris, :] - 0.5 * (p[..., left, :] + p[..., right, :])
-        out.append(np.stack([(offset * u).sum(-1), (offset * n).sum(-1)], axis=-1)
-                   / width[..., None])
+        out.append(
+            np.stack([(offset * u).sum(-1), (offset * n).sum(-1)], axis=-1) / width[..., None]
+        )
     return np.stack(out, axis=-2)
 
 
@@ -80,9 +81,11 @@ def iris_position(landmarks) -> np.ndarray:
 def openness(landmarks) -> np.ndarray:
     """(..., 478, 2|3) -> (...,): mean over both eyes of lid gap / eye width (~0.3 open)."""
     p = _xy(landmarks)
-    values = [np.linalg.norm(p[..., up, :] - p[..., low, :], axis=-1)
-              / np.maximum(np.linalg.norm(p[..., r, :] - p[..., l, :], axis=-1), 1e-6)
-              for l, r, _, up, low in _EYES]
+    values = [
+        np.linalg.norm(p[..., up, :] - p[..., low, :], axis=-1)
+        / np.maximum(np.linalg.norm(p[..., r, :] - p[..., l, :], axis=-1), 1e-6)
+        for l, r, _, up, low in _EYES
+    ]
     return 0.5 * (values[0] + values[1])
 
 
@@ -129,8 +132,11 @@ def gaze_carried(actor, output, noise_from=None) -> dict:
     to measure it on (None = `actor`, which must then be consecutive frames)."""
     a, o = iris_position(actor), iris_position(output)
     a = np.where((eyes_open(actor) & eyes_agree(actor) & eyes_open(output))[:, None], a, np.nan)
-    consecutive = a if noise_from is None else np.where(
-        eyes_open(noise_from)[:, None], iris_position(noise_from), np.nan)
+    consecutive = (
+        a
+        if noise_from is None
+        else np.where(eyes_open(noise_from)[:, None], iris_position(noise_from), np.nan)
+    )
     axes, moving, gains, stds, noises = {}, [], [], [], []
     for i, name in enumerate(AXES):
         axes[name] = pearson_r(a[:, i], o[:, i], min_actor_std=MIN_GAZE_STD)
@@ -142,8 +148,14 @@ def gaze_carried(actor, output, noise_from=None) -> dict:
         if std >= MIN_MOVING_STD and std >= MIN_SNR * noise:
             moving.append(axes[name])
             gains.append(gain(a[:, i], o[:, i], min_actor_std=MIN_GAZE_STD))
-    return {"r": nanmean(axes.values()), "r_moving": nanmean(moving), "gain": nanmean(gains),
-            **axes, "actor_std": stds, "actor_noise": noises}
+    return {
+        "r": nanmean(axes.values()),
+        "r_moving": nanmean(moving),
+        "gain": nanmean(gains),
+        **axes,
+        "actor_std": stds,
+        "actor_noise": noises,
+    }
 
 
 def blink_carried(actor, output) -> float:

@@ -32,7 +32,7 @@ SCALES = 3
 def _conv_same(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     full = convolve2d(image, kernel, mode="full")
     top, left = kernel.shape[0] // 2, kernel.shape[1] // 2
-    return full[top:top + image.shape[0], left:left + image.shape[1]]
+    return full[top : top + image.shape[0], left : left + image.shape[1]]
 
 
 def _subsample(image: np.ndarray) -> np.ndarray:
@@ -43,8 +43,8 @@ def _haar(image: np.ndarray) -> list[np.ndarray]:
     """[horizontal scale 1..3, vertical scale 1..3] coefficients, each like `image`."""
     horizontal, vertical = [], []
     for scale in range(1, SCALES + 1):
-        side = 2 ** scale
-        kernel = np.full((side, side), 2.0 ** -scale)
+        side = 2**scale
+        kernel = np.full((side, side), 2.0**-scale)
         kernel[: side // 2] *= -1.0
         horizontal.append(_conv_same(image, kernel))
         vertical.append(_conv_same(image, kernel.T))
@@ -60,16 +60,21 @@ def _channels(image: np.ndarray) -> list[np.ndarray]:
     if x.ndim == 2:
         return [x]
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
-    return [0.299 * r + 0.587 * g + 0.114 * b, 0.596 * r - 0.274 * g - 0.322 * b,
-            0.211 * r - 0.523 * g + 0.312 * b]
+    return [
+        0.299 * r + 0.587 * g + 0.114 * b,
+        0.596 * r - 0.274 * g - 0.322 * b,
+        0.211 * r - 0.523 * g + 0.312 * b,
+    ]
 
 
 def haarpsi(reference: np.ndarray, distorted: np.ndarray) -> float:
     """HaarPSI of two images of one shape: (H, W, 3) RGB or (H, W) gray, uint8 in [0, 255],
     H and W at least 16. Returns a float in [0, 1] (1 = identical)."""
     if reference.shape != distorted.shape or reference.ndim not in (2, 3):
-        raise ValueError(f"haarpsi: shapes {reference.shape} and {distorted.shape} must be "
-                         "equal, (H,W) or (H,W,3)")
+        raise ValueError(
+            f"haarpsi: shapes {reference.shape} and {distorted.shape} must be "
+            "equal, (H,W) or (H,W,3)"
+        )
     if min(reference.shape[:2]) < 16:
         raise ValueError(f"haarpsi: images must be at least 16 px a side, got {reference.shape}")
     ref = [_subsample(c) for c in _channels(reference)]
@@ -79,12 +84,16 @@ def haarpsi(reference: np.ndarray, distorted: np.ndarray) -> float:
     for o in range(2):
         base = o * SCALES
         weights.append(np.maximum(np.abs(coef_r[base + 2]), np.abs(coef_d[base + 2])))
-        sims.append(0.5 * sum(_similarity(np.abs(coef_r[base + j]), np.abs(coef_d[base + j]))
-                              for j in range(2)))
+        sims.append(
+            0.5
+            * sum(_similarity(np.abs(coef_r[base + j]), np.abs(coef_d[base + j])) for j in range(2))
+        )
     if len(ref) == 3:
         mean = np.full((2, 2), 0.25)
-        colour = [_similarity(np.abs(_conv_same(ref[c], mean)), np.abs(_conv_same(dis[c], mean)))
-                  for c in (1, 2)]
+        colour = [
+            _similarity(np.abs(_conv_same(ref[c], mean)), np.abs(_conv_same(dis[c], mean)))
+            for c in (1, 2)
+        ]
         sims.append(0.5 * (colour[0] + colour[1]))
         weights.append(0.5 * (weights[0] + weights[1]))
     s, w = np.stack(sims), np.stack(weights)

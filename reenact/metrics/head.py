@@ -28,7 +28,7 @@ MIN_ANGLE_STD = 1.0  # degrees
 
 def _normalised(points: np.ndarray) -> np.ndarray:
     centred = points - points.mean(axis=0)
-    return centred / max(float(np.sqrt((centred ** 2).sum(axis=1).mean())), 1e-9)
+    return centred / max(float(np.sqrt((centred**2).sum(axis=1).mean())), 1e-9)
 
 
 def rotation_between(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
@@ -61,8 +61,10 @@ def head_carried(actor, output) -> dict:
     """actor, output: (T, 478, 3) full-frame landmarks of the same frames.
     {"r": mean over moving axes, "roll", "pitch", "yaw"} (NaN where the actor kept still)."""
     a, o = head_angles(actor), head_angles(output)
-    axes = {name: pearson_r(a[:, i], o[:, i], min_actor_std=MIN_ANGLE_STD)
-            for i, name in enumerate(AXES)}
+    axes = {
+        name: pearson_r(a[:, i], o[:, i], min_actor_std=MIN_ANGLE_STD)
+        for i, name in enumerate(AXES)
+    }
     return {"r": nanmean(axes.values()), **axes}
 
 

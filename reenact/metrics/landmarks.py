@@ -32,8 +32,31 @@ RIGHT_EYE_CORNERS = (33, 133)
 LEFT_EYE_CORNERS = (362, 263)
 NOSE_TIP = 1
 # points that expressions hardly move: forehead, nose bridge and tip, eye corners, temples
-RIGID_POINTS = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 362, 263, 127, 356, 234, 454,
-                21, 251, 162, 389)
+RIGID_POINTS = (
+    10,
+    151,
+    9,
+    8,
+    168,
+    6,
+    197,
+    195,
+    5,
+    4,
+    1,
+    33,
+    133,
+    362,
+    263,
+    127,
+    356,
+    234,
+    454,
+    21,
+    251,
+    162,
+    389,
+)
 
 
 def _check_landmarks(points: np.ndarray, name: str, sequence: bool = False) -> np.ndarray:

@@ -41,14 +41,16 @@ def edge_band(mask: np.ndarray, half_width: int) -> tuple[np.ndarray, np.ndarray
 def _local_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.ndarray:
     """Weighted box mean of (h, w, C) values over a window; 0 where no weight falls."""
     w = weights.astype(np.float32)
-    num = cv2.boxFilter(values * w[..., None], -1, (window, window), normalize=False,
-                        borderType=cv2.BORDER_CONSTANT)
+    num = cv2.boxFilter(
+        values * w[..., None], -1, (window, window), normalize=False, borderType=cv2.BORDER_CONSTANT
+    )
     den = cv2.boxFilter(w, -1, (window, window), normalize=False, borderType=cv2.BORDER_CONSTANT)
     return num / np.maximum(den, 1e-6)[..., None]
 
 
-def seam_parts(composite: np.ndarray, real: np.ndarray, mask: np.ndarray, *,
-               half_width: int) -> dict[str, float]:
+def seam_parts(
+    composite: np.ndarray, real: np.ndarray, mask: np.ndarray, *, half_width: int
+) -> dict[str, float]:
     """{"seam", "colour", "step"} of one composite against the real frame.
 
     composite, real: (h, w, 3) uint8, the paste box of the composited and of the real frame;

@@ -13,8 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-MOUTH = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40,
-         185)
+MOUTH = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
 RIGHT_EYE = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7)
 LEFT_EYE = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249)
 MIN_SIDE = 16
@@ -57,8 +56,10 @@ def mouth_box(landmarks: np.ndarray, size: int) -> tuple[int, ...]:
 
 def eye_boxes(landmarks: np.ndarray, size: int) -> list[tuple[int, ...]]:
     """Each eye's contour (image-left eye first), padded by 30 % (lids and lashes)."""
-    return [landmark_box(landmarks, RIGHT_EYE, size, pad=0.3),
-            landmark_box(landmarks, LEFT_EYE, size, pad=0.3)]
+    return [
+        landmark_box(landmarks, RIGHT_EYE, size, pad=0.3),
+        landmark_box(landmarks, LEFT_EYE, size, pad=0.3),
+    ]
 
 
 def box_mask(box: tuple[int, ...], shape: tuple[int, int]) -> np.ndarray:

@@ -20,8 +20,9 @@ from reenact.nn.local import LocalDiscriminators
 from reenact.nn.losses import discriminator_loss, gan_loss
 
 
-def feature_matching(fake: list[list[torch.Tensor]], real: list[list[torch.Tensor]], *,
-                     weight: float = 10.0) -> torch.Tensor:
+def feature_matching(
+    fake: list[list[torch.Tensor]], real: list[list[torch.Tensor]], *, weight: float = 10.0
+) -> torch.Tensor:
     """fake / real: per scale [features..., score] (`MultiScaleDiscriminator`); the real ones are
     detached here. The final score maps are not matched (pix2pixHD)."""
     total = fake[0][0].new_zeros(())
@@ -37,8 +38,9 @@ def multiscale_generator(fake: list[list[torch.Tensor]], *, weight: float = 1.0)
     return weight * sum(gan_loss(scale[-1], True) for scale in fake) / len(fake)
 
 
-def multiscale_discriminator(real: list[list[torch.Tensor]],
-                             fake: list[list[torch.Tensor]]) -> torch.Tensor:
+def multiscale_discriminator(
+    real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]
+) -> torch.Tensor:
     """Mean over scales of 0.5 * (BCE(real -> 1) + BCE(fake -> 0)) (fake detached by caller)."""
     return sum(discriminator_loss(r[-1], f[-1]) for r, f in zip(real, fake)) / len(real)
 
@@ -48,14 +50,16 @@ def local_generator(fake: dict[str, torch.Tensor], *, weight: float = 1.0) -> to
     return weight * sum(gan_loss(v, True) for v in fake.values()) / len(fake)
 
 
-def local_discriminator(real: dict[str, torch.Tensor],
-                        fake: dict[str, torch.Tensor]) -> torch.Tensor:
+def local_discriminator(
+    real: dict[str, torch.Tensor], fake: dict[str, torch.Tensor]
+) -> torch.Tensor:
     """Mean over regions of D_r's 0.5 * (BCE(real -> 1) + BCE(fake -> 0))."""
     return sum(discriminator_loss(real[k], fake[k]) for k in real) / len(real)
 
 
-def regions_l1(generated: torch.Tensor, real: torch.Tensor, landmarks: torch.Tensor, *,
-               weight: float = 100.0) -> torch.Tensor:
+def regions_l1(
+    generated: torch.Tensor, real: torch.Tensor, landmarks: torch.Tensor, *, weight: float = 100.0
+) -> torch.Tensor:
     """weight * mean over the eye and mouth regions of L1(I_gen's crop, I_o's crop).
 
     generated, real: (B,3,S,S) in [-1,1]; landmarks: (B,478,2) I_o's, crop pixels (the boxes of

@@ -42,8 +42,15 @@ class ResidualFusion(nn.Module):
         code: size of the geometry code; basis: k, the number of expression coefficients.
     """
 
-    def __init__(self, *, num_points: int = DEFAULT_POINTS, dims: int = 3, hidden: int = 128,
-                 code: int = 32, basis: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        num_points: int = DEFAULT_POINTS,
+        dims: int = 3,
+        hidden: int = 128,
+        code: int = 32,
+        basis: int = 8,
+    ) -> None:
         super().__init__()
         self.num_points, self.dims, self.hidden, self.code = num_points, dims, hidden, code
         self.basis = basis
@@ -59,23 +66,33 @@ class ResidualFusion(nn.Module):
 
     def arch_meta(self) -> dict[str, str | int]:
         """What fixes the weights' shapes; stored with the weights and checked on load."""
-        return {"arch": "fusion_residual", "num_points": self.num_points, "dims": self.dims,
-                "hidden": self.hidden, "code": self.code, "basis": self.basis}
+        return {
+            "arch": "fusion_residual",
+            "num_points": self.num_points,
+            "dims": self.dims,
+            "hidden": self.hidden,
+            "code": self.code,
+            "basis": self.basis,
+        }
 
     def realisation(self, geometry: torch.Tensor) -> torch.Tensor:
         """U(G): (B, P, dims) a face's neutral, unit coordinates -> (B, k, P*dims)."""
         code = self.enc_target((geometry - self.mean_face).flatten(1) * INPUT_GAIN)
         return self.decoder(code).view(-1, self.basis, self.num_points * self.dims)
 
-    def forward(self, deviation: torch.Tensor, source_neutral: torch.Tensor,
-                target: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, deviation: torch.Tensor, source_neutral: torch.Tensor, target: torch.Tensor
+    ) -> torch.Tensor:
         """deviation L_s - N_s, source_neutral N_s, target L_t: (B, P, dims) unit coordinates.
 
         Returns the correction C, (B, P, dims) unit coordinates, added to the transfer.
         """
         expected = (None, self.num_points, self.dims)
-        for name, t in (("deviation", deviation), ("source_neutral", source_neutral),
-                        ("target", target)):
+        for name, t in (
+            ("deviation", deviation),
+            ("source_neutral", source_neutral),
+            ("target", target),
+        ):
             check_shape(t, expected, f"ResidualFusion {name}")
         batch = deviation.shape[0]
         coefficients = self.enc_source(deviation.flatten(1) * INPUT_GAIN)  # (B, k)

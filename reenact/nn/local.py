@@ -44,10 +44,12 @@ def region_boxes(landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
     mouth_c = lm[:, list(_LIPS_MID)].mean(1)
     mouth_w = MOUTH_WIDTH * (corners[:, 1] - corners[:, 0]).norm(dim=1).clamp(min=4.0)
     return {
-        "eyes": torch.cat([eyes_c, eyes_w[:, None],
-                           (eyes_w * EYES_HW[0] / EYES_HW[1])[:, None]], 1),
-        "mouth": torch.cat([mouth_c, mouth_w[:, None],
-                            (mouth_w * MOUTH_HW[0] / MOUTH_HW[1])[:, None]], 1),
+        "eyes": torch.cat(
+            [eyes_c, eyes_w[:, None], (eyes_w * EYES_HW[0] / EYES_HW[1])[:, None]], 1
+        ),
+        "mouth": torch.cat(
+            [mouth_c, mouth_w[:, None], (mouth_w * MOUTH_HW[0] / MOUTH_HW[1])[:, None]], 1
+        ),
     }
 
 
@@ -75,14 +77,20 @@ class LocalDiscriminators(nn.Module):
     def __init__(self, *, ndf: int = 64, n_layers: int = 3, in_channels: int = 6) -> None:
         super().__init__()
         self.ndf, self.n_layers, self.in_channels = ndf, n_layers, in_channels
-        self.discs = nn.ModuleDict({
-            name: PatchDiscriminator(in_channels=in_channels, ndf=ndf, n_layers=n_layers)
-            for name in REGIONS
-        })
+        self.discs = nn.ModuleDict(
+            {
+                name: PatchDiscriminator(in_channels=in_channels, ndf=ndf, n_layers=n_layers)
+                for name in REGIONS
+            }
+        )
 
     def arch_meta(self) -> dict[str, str | int]:
-        return {"arch": "local_patchgan", "ndf": self.ndf, "n_layers": self.n_layers,
-                "in_channels": self.in_channels}
+        return {
+            "arch": "local_patchgan",
+            "ndf": self.ndf,
+            "n_layers": self.n_layers,
+            "in_channels": self.in_channels,
+        }
 
     @staticmethod
     def regions(pair: torch.Tensor, landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -94,5 +102,6 @@ class LocalDiscriminators(nn.Module):
     def forward(self, pair: torch.Tensor, landmarks: torch.Tensor) -> dict[str, torch.Tensor]:
         """pair: (B, in_channels, S, S) = cat(P_t, image) in [-1,1]; landmarks: (B,478,2) crop
         pixels -> {"eyes": (B,1,6,14), "mouth": (B,1,6,10)} logits."""
-        return {name: self.discs[name](crop)
-                for name, crop in self.regions(pair, landmarks).items()}
+        return {
+            name: self.discs[name](crop) for name, crop in self.regions(pair, landmarks).items()
+        }

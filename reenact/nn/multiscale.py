@@ -39,8 +39,9 @@ class MultiScaleDiscriminator(nn.Module):
     Args: in_channels, ndf, n_layers as `PatchDiscriminator`; scales >= 1.
     """
 
-    def __init__(self, *, in_channels: int = 6, ndf: int = 64, n_layers: int = 3,
-                 scales: int = 2) -> None:
+    def __init__(
+        self, *, in_channels: int = 6, ndf: int = 64, n_layers: int = 3, scales: int = 2
+    ) -> None:
         super().__init__()
         if scales < 1:
             raise ValueError(f"scales must be >= 1, got {scales}")
@@ -51,8 +52,13 @@ class MultiScaleDiscriminator(nn.Module):
         )
 
     def arch_meta(self) -> dict[str, str | int]:
-        return {"arch": "multiscale_patchgan", "in_channels": self.in_channels, "ndf": self.ndf,
-                "n_layers": self.n_layers, "scales": self.scales}
+        return {
+            "arch": "multiscale_patchgan",
+            "in_channels": self.in_channels,
+            "ndf": self.ndf,
+            "n_layers": self.n_layers,
+            "scales": self.scales,
+        }
 
     def forward(self, pair: torch.Tensor) -> list[list[torch.Tensor]]:
         """pair: (B, in_channels, H, W) in [-1,1] -> per scale [features..., (B,1,h,w) logits]."""

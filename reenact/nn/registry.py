@@ -9,7 +9,8 @@ next to the weights and checks it when they are loaded again.
 from __future__ import annotations
 
 import importlib
-from typing import Callable, TypeVar
+from typing import TypeVar
+from collections.abc import Callable
 
 from torch import nn
 
@@ -17,8 +18,12 @@ from reenact.errors import ReenactError
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
 # The modules whose import registers the built-in networks; imported lazily by `build`.
-_BUILTIN_MODULES = ("reenact.nn.fusion", "reenact.nn.fusion_residual", "reenact.nn.unet",
-                    "reenact.nn.patchgan")
+_BUILTIN_MODULES = (
+    "reenact.nn.fusion",
+    "reenact.nn.fusion_residual",
+    "reenact.nn.unet",
+    "reenact.nn.patchgan",
+)
 
 M = TypeVar("M", bound=type[nn.Module])
 

@@ -25,10 +25,15 @@ _TAPS = ((3, 1), (2, 0))
 
 def is_up2(module: nn.Module) -> bool:
     """A ConvTranspose2d with kernel 4, stride 2, padding 1 (and nothing unusual)."""
-    return (isinstance(module, nn.ConvTranspose2d) and module.kernel_size == (4, 4)
-            and module.stride == (2, 2) and module.padding == (1, 1)
-            and module.output_padding == (0, 0) and module.dilation == (1, 1)
-            and module.groups == 1)
+    return (
+        isinstance(module, nn.ConvTranspose2d)
+        and module.kernel_size == (4, 4)
+        and module.stride == (2, 2)
+        and module.padding == (1, 1)
+        and module.output_padding == (0, 0)
+        and module.dilation == (1, 1)
+        and module.groups == 1
+    )
 
 
 def _folded(tconv: nn.ConvTranspose2d, norm: nn.BatchNorm2d | None):
@@ -68,10 +73,12 @@ class SubPixelUp(nn.Module):
         c = self.c_out
 
         def phase(a: int, b: int) -> torch.Tensor:
-            return y[:, (2 * a + b) * c:(2 * a + b + 1) * c, a:a + height, b:b + width]
+            return y[:, (2 * a + b) * c : (2 * a + b + 1) * c, a : a + height, b : b + width]
 
-        rows = [torch.stack([phase(a, 0), phase(a, 1)], -1).reshape(batch, c, height, 2 * width)
-                for a in range(2)]  # columns interleaved, then rows
+        rows = [
+            torch.stack([phase(a, 0), phase(a, 1)], -1).reshape(batch, c, height, 2 * width)
+            for a in range(2)
+        ]  # columns interleaved, then rows
         return torch.stack(rows, 3).reshape(batch, c, 2 * height, 2 * width)
 
 

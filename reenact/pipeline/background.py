@@ -31,8 +31,9 @@ def face_hull(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     return hull
 
 
-def avatar_mask(frame: np.ndarray, landmarks: np.ndarray,
-                alpha: np.ndarray | None = None) -> np.ndarray | None:
+def avatar_mask(
+    frame: np.ndarray, landmarks: np.ndarray, alpha: np.ndarray | None = None
+) -> np.ndarray | None:
     """(H, W) uint8, 255 where the avatar is: `alpha` (H, W) uint8, the picture's own, when it
     has one; else the person segmentation of `frame` (H, W, 3) uint8 RGB with the face's hull
     (`landmarks` (478, 2+) frame pixels) always in. None when neither finds anyone."""
@@ -129,8 +130,13 @@ class AvatarAlpha:
         return cv2.max(self._last, target.mask)
 
 
-def flatten(rgb: np.ndarray, alpha: np.ndarray, colour: np.ndarray,
-            out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
+def flatten(
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    colour: np.ndarray,
+    out: np.ndarray | None = None,
+    work: np.ndarray | None = None,
+) -> np.ndarray:
     """(H, W, 3) uint8: `rgb` (H, W, 3) over `colour` (H, W, 3) uint8 with coverage `alpha`
     (H, W) uint8; exact where alpha is 0 or 255. out, work: (H, W, 3) uint8 buffers to reuse
     (fresh frame-sized arrays cost more than the arithmetic)."""
@@ -181,8 +187,9 @@ class Background:
             self._flat, self._work = np.empty_like(rgb), np.empty_like(rgb)
         return flatten(rgb, alpha, self._colour, out=self._flat, work=self._work)
 
-    def frames(self, rgb: np.ndarray, alpha: np.ndarray | None,
-               sink_alpha: bool) -> tuple[np.ndarray, np.ndarray]:
+    def frames(
+        self, rgb: np.ndarray, alpha: np.ndarray | None, sink_alpha: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         if self.mode != "transparent":
             flat = self.flat(rgb, alpha)
             return flat, flat
@@ -199,5 +206,6 @@ def to_rgb(frame: np.ndarray, colour: str) -> np.ndarray:
         return frame
     background = np.empty(frame.shape[:2] + (3,), np.uint8)
     background[:] = parse_colour(colour)
-    return flatten(np.ascontiguousarray(frame[:, :, :3]), np.ascontiguousarray(frame[:, :, 3]),
-                   background)
+    return flatten(
+        np.ascontiguousarray(frame[:, :, :3]), np.ascontiguousarray(frame[:, :, 3]), background
+    )

@@ -48,14 +48,15 @@ COLOURS = ("lowfreq", "stats")
 
 def compositor_options(config: Any) -> dict[str, Any]:
     """`Compositor` keyword arguments from `config.stream` (ConfigError naming a bad key)."""
-    from reenact.errors import ConfigError  # noqa: PLC0415
+    from reenact.errors import ConfigError
 
     s = config.stream
     if s.blend not in BLENDS:
         raise ConfigError(f"stream.blend: '{s.blend}' is not one of {', '.join(BLENDS)}")
     if s.colour_match not in COLOURS:
-        raise ConfigError(f"stream.colour_match: '{s.colour_match}' is not one of "
-                          f"{', '.join(COLOURS)}")
+        raise ConfigError(
+            f"stream.colour_match: '{s.colour_match}' is not one of {', '.join(COLOURS)}"
+        )
     return {"blend": s.blend, "colour": s.colour_match, "detail": s.detail}
 
 
@@ -89,12 +90,14 @@ def ring_weight(mask: np.ndarray) -> np.ndarray:
 
 def _feature_mask(landmarks_crop: np.ndarray, size: int) -> np.ndarray:
     """(S,S) float32: 1 on the eyes, brows and mouth (grown: an opening mouth, a raised brow)."""
-    from reenact.landmarks.regions import REGIONS  # noqa: PLC0415
+    from reenact.landmarks.regions import REGIONS
 
     out = np.zeros((size, size), np.uint8)
     xy = np.asarray(landmarks_crop, np.float32)[:, :2]
-    for names, grow in (((("left_eye", "left_brow"), ("right_eye", "right_brow")), EYE_GROW),
-                        ((("lips_outer",),), MOUTH_GROW)):
+    for names, grow in (
+        ((("left_eye", "left_brow"), ("right_eye", "right_brow")), EYE_GROW),
+        ((("lips_outer",),), MOUTH_GROW),
+    ):
         for group in names:
             part = np.zeros_like(out)
             points = np.concatenate([xy[REGIONS[name]] for name in group])
@@ -143,8 +146,9 @@ class LowFrequencyMatch:
         ws.blurred += self._eps
         np.divide(self._target_sum, ws.blurred, out=ws.blurred)
         np.clip(ws.blurred, 1.0 / GAIN_LIMIT, GAIN_LIMIT, out=ws.blurred)
-        return cv2.resize(ws.blurred, (self.size, self.size), dst=ws.gain,
-                          interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(
+            ws.blurred, (self.size, self.size), dst=ws.gain, interpolation=cv2.INTER_LINEAR
+        )
 
     def apply(self, crop: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
         """(S,S,3) uint8 -> (S,S,3) float32 (not rounded: the blend takes it as it is)."""
@@ -169,8 +173,9 @@ class MultiBandBlend:
     target_crop: (S,S,3) uint8; mask: (S,S) float32 in [0,1], 1 where the render is kept.
     """
 
-    def __init__(self, *, target_crop: np.ndarray, mask: np.ndarray,
-                 levels: int = BLEND_LEVELS) -> None:
+    def __init__(
+        self, *, target_crop: np.ndarray, mask: np.ndarray, levels: int = BLEND_LEVELS
+    ) -> None:
         self.size = int(target_crop.shape[0])
         if self.size % (1 << (levels - 1)):
             raise ValueError(f"crop side {self.size} is not divisible by 2^{levels - 1}")

@@ -51,8 +51,13 @@ def face_mask(landmarks_crop: np.ndarray, size: int) -> np.ndarray:
     points = np.ascontiguousarray(np.asarray(landmarks_crop, np.float32)[:, :2])
     hull = cv2.convexHull(points.reshape(-1, 1, 2))
     binary = np.zeros((size, size), np.uint8)
-    cv2.fillConvexPoly(binary, np.round(hull.reshape(-1, 2) * 16).astype(np.int32), 255,
-                       lineType=cv2.LINE_AA, shift=4)
+    cv2.fillConvexPoly(
+        binary,
+        np.round(hull.reshape(-1, 2) * 16).astype(np.int32),
+        255,
+        lineType=cv2.LINE_AA,
+        shift=4,
+    )
     grow = max(1, int(round(GROW * size)))
     binary = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
     # distance to the grown edge, ramped over the feather width, then smoothed: C1 at both ends
@@ -70,8 +75,15 @@ def _paste_box(mask_crop: np.ndarray, inverse: np.ndarray, shape: tuple[int, ...
     ys, xs = np.nonzero(mask_crop > 0)
     if len(xs) == 0:
         return None
-    corners = np.array([[xs.min(), ys.min()], [xs.max() + 1, ys.min()],
-                        [xs.min(), ys.max() + 1], [xs.max() + 1, ys.max() + 1]], np.float64)
+    corners = np.array(
+        [
+            [xs.min(), ys.min()],
+            [xs.max() + 1, ys.min()],
+            [xs.min(), ys.max() + 1],
+            [xs.max() + 1, ys.max() + 1],
+        ],
+        np.float64,
+    )
     mapped = corners @ inverse[:, :2].T + inverse[:, 2]
     h, w = shape[:2]
     x0, y0 = np.clip(np.floor(mapped.min(axis=0)).astype(int) - 1, 0, [w, h])
@@ -93,13 +105,21 @@ class Compositor:
     """
 
     def __init__(
-        self, *, target_frame: np.ndarray, alignment: Alignment, target_landmarks_crop: np.ndarray,
-        colour_match: bool = False, colour: str = "lowfreq", blend: str = "multiband",
+        self,
+        *,
+        target_frame: np.ndarray,
+        alignment: Alignment,
+        target_landmarks_crop: np.ndarray,
+        colour_match: bool = False,
+        colour: str = "lowfreq",
+        blend: str = "multiband",
         detail: bool = True,
     ) -> None:
         if blend not in BLENDS or colour not in COLOURS:
-            raise InputError(f"compositor: blend '{blend}' / colour '{colour}': expected one of "
-                             f"{', '.join(BLENDS)} / {', '.join(COLOURS)}")
+            raise InputError(
+                f"compositor: blend '{blend}' / colour '{colour}': expected one of "
+                f"{', '.join(BLENDS)} / {', '.join(COLOURS)}"
+            )
         frame = np.asarray(target_frame)
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise InputError(
@@ -134,8 +154,14 @@ class Compositor:
         matrix = self.alignment.inverse.copy()
         matrix[:, 2] -= (x0, y0)  # crop -> box pixels
         self._box_matrix = matrix
-        alpha = cv2.warpAffine(self.mask_crop, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        alpha = cv2.warpAffine(
+            self.mask_crop,
+            matrix,
+            (x1 - x0, y1 - y0),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
         self.mask_frame = alpha  # (h,w) float32 in [0,1] over the box
         # blend in 8-bit fixed point: out = warped * a/255 + (frame * (255-a)/255, fixed per target)
         alpha8 = np.round(alpha * 255.0).astype(np.uint8)
@@ -176,8 +202,13 @@ class Compositor:
             return None
         if self._detail is None:
             self._detail = DetailLayer(
-                frame=self._frame, alignment=self.alignment, landmarks_crop=self._landmarks,
-                box=self.box, box_matrix=self._box_matrix, mask_crop=self.mask_crop)
+                frame=self._frame,
+                alignment=self.alignment,
+                landmarks_crop=self._landmarks,
+                box=self.box,
+                box_matrix=self._box_matrix,
+                mask_crop=self.mask_crop,
+            )
         return self._detail
 
     def paste(self, crop: np.ndarray, drawn: np.ndarray | None = None) -> np.ndarray:
@@ -206,8 +237,14 @@ class Compositor:
         elif crop.dtype != np.uint8:
             crop = crop.round().clip(0, 255).astype(np.uint8)
         x0, y0, x1, y1 = self.box
-        cv2.warpAffine(crop, self._box_matrix, (x1 - x0, y1 - y0), dst=self._warped,
-                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        cv2.warpAffine(
+            crop,
+            self._box_matrix,
+            (x1 - x0, y1 - y0),
+            dst=self._warped,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         cv2.multiply(self._warped, self._alpha8, dst=self._warped, scale=1.0 / 255.0)
         box = self._out[y0:y1, x0:x1]
         cv2.add(self._warped, self._background, dst=box)
@@ -219,7 +256,9 @@ class Compositor:
         return self._out
 
 
-def letterbox(image: np.ndarray, shape: tuple[int, ...], out: np.ndarray | None = None) -> np.ndarray:
+def letterbox(
+    image: np.ndarray, shape: tuple[int, ...], out: np.ndarray | None = None
+) -> np.ndarray:
     """`image` (H,W,3) uint8 scaled to fit inside `shape` (h,w,...), centred on black: (h,w,3).
 
     out: a (h,w,3) uint8 buffer to reuse; a new one when None or of another shape."""

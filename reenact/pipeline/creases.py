@@ -94,26 +94,37 @@ def crease_weight(reference: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     # background, which do not follow the mesh (a jaw's edge printed as a line down the cheek)
     oval = xy[_OVAL]
     inner = oval.mean(0) + OVAL_SHRINK * (oval - oval.mean(0))
-    cv2.fillPoly(regions, [np.round(inner * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA,
-                 shift=4)
+    cv2.fillPoly(
+        regions, [np.round(inner * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4
+    )
     eyes = np.concatenate([xy[list(e)] for e in _EYES])
     iod = float(np.linalg.norm(xy[list(_EYES[0])].mean(0) - xy[list(_EYES[1])].mean(0)))
     # the eyes' band: from the brows' lower edge (straight across between them: a glasses'
     # bridge sits lower) to EYE_BAND IOD below the eyes' lowest point, across the face
     upper = np.concatenate([xy[_BROW_LOWER["right"]], xy[_BROW_LOWER["left"]]])
     bottom = float(eyes[:, 1].max()) + EYE_BAND * iod
-    band = np.concatenate([[[0.0, upper[0, 1]]], upper, [[size - 1.0, upper[-1, 1]]],
-                           [[size - 1.0, bottom], [0.0, bottom]]])
-    cv2.fillPoly(regions, [np.round(band * 16).astype(np.int32)], 0, lineType=cv2.LINE_AA,
-                 shift=4)
+    band = np.concatenate(
+        [
+            [[0.0, upper[0, 1]]],
+            upper,
+            [[size - 1.0, upper[-1, 1]]],
+            [[size - 1.0, bottom], [0.0, bottom]],
+        ]
+    )
+    cv2.fillPoly(regions, [np.round(band * 16).astype(np.int32)], 0, lineType=cv2.LINE_AA, shift=4)
     # the lips grown, and up to the nose's base above them (where a moustache grows)
     lips = xy[list(_LIPS)]
     centre = lips.mean(0)
     grown = centre + LIP_GROW * (lips - centre)
     above = grown[:, 1] < centre[1]
     grown[above, 1] = np.minimum(grown[above, 1], xy[_NOSE_BASE, 1])
-    cv2.fillPoly(regions, [np.round(cv2.convexHull(grown) * 16).astype(np.int32)], 0,
-                 lineType=cv2.LINE_AA, shift=4)
+    cv2.fillPoly(
+        regions,
+        [np.round(cv2.convexHull(grown) * 16).astype(np.int32)],
+        0,
+        lineType=cv2.LINE_AA,
+        shift=4,
+    )
     weight = cv2.GaussianBlur(regions.astype(np.float32) / 255.0, (0, 0), REGION_FADE * k)
     smooth = cv2.GaussianBlur(reference, (0, 0), SMOOTH * k)
     return (weight * _flat(smooth, EDGE, k)).astype(np.float32)
@@ -170,8 +181,9 @@ class Creases:
         self._field: MeshField | None = None
         self._reference = self._weight = self._ref_xy = None
 
-    def observe(self, crop: np.ndarray, landmarks: np.ndarray, neutral: np.ndarray | None,
-                complete: bool) -> None:
+    def observe(
+        self, crop: np.ndarray, landmarks: np.ndarray, neutral: np.ndarray | None, complete: bool
+    ) -> None:
         """One tracked frame while the reference is not held: its aligned crop (S,S,3) uint8
         and landmarks (478,3) crop pixels; neutral: the calibrator's (None while it has none);
         complete: whether calibration is done. The reference is the candidate nearest the
@@ -182,8 +194,7 @@ class Creases:
         if neutral is None:
             return
         ref = np.asarray(neutral, np.float32)[:, :2]
-        far = [float(np.linalg.norm(lm[:, :2] - ref, axis=1).mean())
-               for _, lm in self._candidates]
+        far = [float(np.linalg.norm(lm[:, :2] - ref, axis=1).mean()) for _, lm in self._candidates]
         best = int(np.argmin(far))
         if best != self._chosen:
             self._chosen = best
@@ -212,8 +223,9 @@ class Creases:
 
     def _upsampled(self, grid_field: np.ndarray) -> np.ndarray:
         x0, y0, x1, y1 = self._field.roi
-        return self._identity + cv2.resize(grid_field, (x1 - x0, y1 - y0),
-                                           interpolation=cv2.INTER_LINEAR)
+        return self._identity + cv2.resize(
+            grid_field, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR
+        )
 
     def ratio(self, crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
         """(S,S) float32 R - 1 in the reference's geometry (0 = no crease) from the frame's
@@ -227,8 +239,9 @@ class Creases:
         moved = np.asarray(landmarks, np.float32)[:NUM_MESH, :2] - self._ref_xy
         where = self._upsampled(self._field.forward(moved))
         grey = cv2.GaussianBlur(_grey(crop).astype(np.float32), (0, 0), SMOOTH * self._k)
-        onto = cv2.remap(grey, where[..., 0], where[..., 1], cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
+        onto = cv2.remap(
+            grey, where[..., 0], where[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         r = np.ones((self.size, self.size), np.float32)
         r[y0:y1, x0:x1] = (onto + 8.0) / (self._reference[y0:y1, x0:x1] + 8.0)
         # 0 where the frame has a hard edge, or where it or the reference is darker than skin
@@ -236,10 +249,15 @@ class Creases:
         dark = (onto < self._dark) | (self._reference[y0:y1, x0:x1] < self._dark)
         sharp[y0:y1, x0:x1] = _flat(onto, FRAME_EDGE, self._k) * self._not(dark)
         small = max(8, self.size // 4)  # the broad part, blurred at a quarter of the size
-        broad = cv2.resize(cv2.GaussianBlur(cv2.resize(r, (small, small),
-                                                       interpolation=cv2.INTER_AREA),
-                                            (0, 0), BAND * self._k * small / self.size),
-                           (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        broad = cv2.resize(
+            cv2.GaussianBlur(
+                cv2.resize(r, (small, small), interpolation=cv2.INTER_AREA),
+                (0, 0),
+                BAND * self._k * small / self.size,
+            ),
+            (self.size, self.size),
+            interpolation=cv2.INTER_LINEAR,
+        )
         d = np.clip(r / broad, *LIMIT) - 1.0
         size = np.abs(d)
         # a fold is shallow: deeper than OCCLUDER (a strand of hair, a hand) is left out
@@ -257,8 +275,14 @@ class Creases:
         moved = np.asarray(drawn, np.float32)[:NUM_MESH, :2] - self._ref_xy
         field = self._field.forward(moved)
         where = self._upsampled(self._field.backward(field, ITERATIONS))
-        d = cv2.remap(ratio, where[..., 0], where[..., 1], cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        d = cv2.remap(
+            ratio,
+            where[..., 0],
+            where[..., 1],
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0.0,
+        )
         if not np.any(d):
             return crop
         out = np.array(crop, copy=True)

@@ -30,16 +30,25 @@ def open_target(config: Config) -> tuple[PreparedTarget, TargetVideo | None]:
     return prepare_target(path, config), None
 
 
-def build_reenactor(config: Config, *, timer: StageTimer, fuser=None, renderer=None,
-                    source_neutral: np.ndarray | None = None) -> Reenactor:
+def build_reenactor(
+    config: Config,
+    *,
+    timer: StageTimer,
+    fuser=None,
+    renderer=None,
+    source_neutral: np.ndarray | None = None,
+) -> Reenactor:
     """The whole per-frame pipeline. fuser / renderer: ready-made parts (the benchmark's, the
     evaluation's); None = built from the config. source_neutral: see `Reenactor`."""
     target, target_video = open_target(config)
     return Reenactor(
-        config=config, target=target, target_video=target_video,
+        config=config,
+        target=target,
+        target_video=target_video,
         fuser=fuser if fuser is not None else build_fuser(config),
         renderer=renderer if renderer is not None else build_renderer(config),
-        timer=timer, source_neutral=source_neutral,
+        timer=timer,
+        source_neutral=source_neutral,
     )
 
 

@@ -45,11 +45,19 @@ import numpy as np
 
 from reenact.errors import ConfigError
 from reenact.landmarks.align import (
-    CANONICAL_EYE_X, Alignment, canonical_eye_centres, eye_centres,
+    CANONICAL_EYE_X,
+    Alignment,
+    canonical_eye_centres,
+    eye_centres,
 )
 from reenact.landmarks.expressiveness import features
 from reenact.landmarks.head_pose import (
-    RIGID_POINTS, euler_deg, rigid_fit, rotate_mesh, rotation_matrix, undo_pose,
+    RIGID_POINTS,
+    euler_deg,
+    rigid_fit,
+    rotate_mesh,
+    rotation_matrix,
+    undo_pose,
 )
 from reenact.landmarks.smoothing import OneEuroFilter
 from reenact.ramps import smoothstep
@@ -120,8 +128,12 @@ class HeadPose:
 
     def is_still(self) -> bool:
         """True when roll, shift and scale would move no pixel of the frame."""
-        return (abs(self.roll) < 0.02 and abs(self.shift[0]) < 1e-4 and abs(self.shift[1]) < 1e-4
-                and abs(self.scale - 1.0) < 1e-4)
+        return (
+            abs(self.roll) < 0.02
+            and abs(self.shift[0]) < 1e-4
+            and abs(self.shift[1]) < 1e-4
+            and abs(self.scale - 1.0) < 1e-4
+        )
 
     def frame_matrix(self, pivot: np.ndarray, iod: float) -> np.ndarray:
         """(2,3) float64 forward similarity of the target frame: roll and scale about `pivot`
@@ -172,8 +184,13 @@ class JawPitch:
     docstring). `correct(pitch, gap, t_s)`: pitch in degrees, gap the inner-lip gap's change from
     the neutral's in IOD, t_s stream seconds -> the pitch without the jaw's part."""
 
-    def __init__(self, *, tau_s: float = JAW_PITCH_TAU_S, prior: float = JAW_PITCH_PRIOR,
-                 limit: float = JAW_PITCH_LIMIT) -> None:
+    def __init__(
+        self,
+        *,
+        tau_s: float = JAW_PITCH_TAU_S,
+        prior: float = JAW_PITCH_PRIOR,
+        limit: float = JAW_PITCH_LIMIT,
+    ) -> None:
         self.tau_s, self.prior, self.limit = float(tau_s), float(prior), float(limit)
         self.reset()
 
@@ -232,11 +249,21 @@ class HeadMotion:
     jaw_decouple: learn the jaw's share of the pitch and take it out (`JawPitch`).
     """
 
-    def __init__(self, mode: str = "rotate", *, max_turn_deg: float = 18.0,
-                 max_roll_deg: float = 20.0, max_shift: float = 0.5, max_scale: float = 1.2,
-                 min_cutoff: float = 3.0, beta: float = 0.3, reference_frames: int = 10,
-                 pitch_gain: float = 1.0, yaw_gain: float = 1.0,
-                 jaw_decouple: bool = True) -> None:
+    def __init__(
+        self,
+        mode: str = "rotate",
+        *,
+        max_turn_deg: float = 18.0,
+        max_roll_deg: float = 20.0,
+        max_shift: float = 0.5,
+        max_scale: float = 1.2,
+        min_cutoff: float = 3.0,
+        beta: float = 0.3,
+        reference_frames: int = 10,
+        pitch_gain: float = 1.0,
+        yaw_gain: float = 1.0,
+        jaw_decouple: bool = True,
+    ) -> None:
         self.mode = check_mode(mode)
         self.jaw = JawPitch() if jaw_decouple else None
         self.pitch_gain, self.yaw_gain = float(pitch_gain), float(yaw_gain)
@@ -283,9 +310,14 @@ class HeadMotion:
         if alignment is not None and self._reference is None:
             self._image_motion(_image_pose(alignment), 1.0)
 
-    def observe(self, source: np.ndarray, source_neutral: np.ndarray,
-                alignment: Alignment | None, t_s: float,
-                raw: np.ndarray | None = None) -> tuple[np.ndarray, HeadPose]:
+    def observe(
+        self,
+        source: np.ndarray,
+        source_neutral: np.ndarray,
+        alignment: Alignment | None,
+        t_s: float,
+        raw: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, HeadPose]:
         """source, source_neutral: (478,3) aligned-crop pixels; alignment: the frame's (None =
         unknown: no roll, shift or scale); raw: the frame's landmarks before the landmark
         filter (the pose then lags only by its own filter), else `source` is used. Returns

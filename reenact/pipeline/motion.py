@@ -26,7 +26,11 @@ from reenact.fusion.brows import BrowRest
 from reenact.fusion.eyes import EyeTransfer
 from reenact.fusion.mouth_rest import MouthRest
 from reenact.pipeline.head_motion import (
-    HEAD_MODES, HeadMotion, HeadPose, eyes_moved, turn_centre,
+    HEAD_MODES,
+    HeadMotion,
+    HeadPose,
+    eyes_moved,
+    turn_centre,
 )
 from reenact.pipeline.head_region import HeadRegion
 from reenact.profiling import laps
@@ -40,13 +44,23 @@ class MotionStage:
         calibrated: it is their rest, and the brows and the closed mouth are not learnt until a
         `reset`."""
         s = config.stream
-        self.head = HeadMotion(s.head_motion, max_turn_deg=s.head_max_deg,
-                               max_roll_deg=s.head_max_roll_deg, pitch_gain=s.head_pitch_gain,
-                               yaw_gain=s.head_yaw_gain, jaw_decouple=s.head_jaw_decouple,
-                               reference_frames=max(1, s.neutral_frames))
-        self.eyes = EyeTransfer(gaze=s.gaze, gaze_gain=s.gaze_gain,
-                                gaze_vertical=s.gaze_vertical, lid_follow=s.lid_follow,
-                                adapt_frames=s.eye_adapt_frames, linked=s.eyes_linked)
+        self.head = HeadMotion(
+            s.head_motion,
+            max_turn_deg=s.head_max_deg,
+            max_roll_deg=s.head_max_roll_deg,
+            pitch_gain=s.head_pitch_gain,
+            yaw_gain=s.head_yaw_gain,
+            jaw_decouple=s.head_jaw_decouple,
+            reference_frames=max(1, s.neutral_frames),
+        )
+        self.eyes = EyeTransfer(
+            gaze=s.gaze,
+            gaze_gain=s.gaze_gain,
+            gaze_vertical=s.gaze_vertical,
+            lid_follow=s.lid_follow,
+            adapt_frames=s.eye_adapt_frames,
+            linked=s.eyes_linked,
+        )
         self._brow_frames = s.brow_adapt_frames
         self.brows = BrowRest(adapt_frames=0 if neutral_given else s.brow_adapt_frames)
         self._mouth_frames = s.mouth_adapt_frames
@@ -93,9 +107,19 @@ class MotionStage:
         self.head.lost()
         self.eyes.reset()
 
-    def fuse(self, fuser, source: np.ndarray, source_neutral: np.ndarray, target,
-             intensity: float, alignment, t_s: float, raw: np.ndarray | None = None,
-             adjust=None, draw=None) -> tuple[np.ndarray, np.ndarray, HeadPose]:
+    def fuse(
+        self,
+        fuser,
+        source: np.ndarray,
+        source_neutral: np.ndarray,
+        target,
+        intensity: float,
+        alignment,
+        t_s: float,
+        raw: np.ndarray | None = None,
+        adjust=None,
+        draw=None,
+    ) -> tuple[np.ndarray, np.ndarray, HeadPose]:
         """(478,3) fused landmarks in the target's crop pixels, the (478,3) landmarks to draw,
         and the head pose to composite.
 
@@ -157,7 +181,8 @@ class MotionStage:
         lap = laps("composite")
         region = self.prepare(target)
         about = "eyes" if self.mode == "full" else "chin"
-        moved = region.move(output, region.matrix_for(pose, about=about),
-                            changed=target.compositor.box)
+        moved = region.move(
+            output, region.matrix_for(pose, about=about), changed=target.compositor.box
+        )
         lap("head_region")
         return moved

@@ -35,11 +35,13 @@ def input_files(config: Config) -> list[tuple[str, Path]]:
     """(role, path) of every existing file the run reads, for the overlap check."""
     source_path = str(config.source.options.get("path", "") or "")
     target_kind = "target video" if is_video(config.stream.target) else "target image"
-    named = [(f"{config.source.kind} source", source_path),
-             (target_kind, config.stream.target),
-             ("actor neutral", config.stream.neutral_path),
-             ("generator weights", config.renderer.weights),
-             ("fusion weights", config.fusion.weights)]
+    named = [
+        (f"{config.source.kind} source", source_path),
+        (target_kind, config.stream.target),
+        ("actor neutral", config.stream.neutral_path),
+        ("generator weights", config.renderer.weights),
+        ("fusion weights", config.fusion.weights),
+    ]
     found = [(role, Path(p)) for role, p in named if p and Path(p).is_file()]
     folder = Path(config.stream.targets_dir) if config.stream.targets_dir else None
     if folder is not None and folder.is_dir():
@@ -97,8 +99,11 @@ def check_writable(output: Path, need_bytes: int = MIN_FREE_BYTES) -> None:
         raise _refused(output, "is a read-only file")
     usage = shutil.disk_usage(parent)
     if usage.total and usage.free < need_bytes:
-        raise _refused(output, f"cannot be written: only {usage.free / 2**20:.1f} MiB free on its "
-                       f"disk, and a few seconds of video need {need_bytes / 2**20:.1f} MiB")
+        raise _refused(
+            output,
+            f"cannot be written: only {usage.free / 2**20:.1f} MiB free on its "
+            f"disk, and a few seconds of video need {need_bytes / 2**20:.1f} MiB",
+        )
 
 
 def file_outputs(config: Config) -> list[Path]:
@@ -136,8 +141,9 @@ def run_files(config: Config, stem: str, *, named_after_output: bool = True) -> 
     return [folder / f"{stem}{suffix}" for suffix in RUN_FILE_SUFFIXES]
 
 
-def check_run_files(config: Config, *, stem: str, named_after_output: bool = True,
-                    preset: Path | None = None) -> None:
+def check_run_files(
+    config: Config, *, stem: str, named_after_output: bool = True, preset: Path | None = None
+) -> None:
     """No file the run writes, its output or the files beside it (`run_files`), is one of its
     inputs or the preset it was started from (`-c out/x.config.yaml` with the output
     out/x.mp4 would overwrite the preset with the resolved config)."""

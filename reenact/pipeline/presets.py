@@ -31,9 +31,16 @@ class PresetMixer:
     blend_s: rise / fall time in seconds (0 = instant); mode: "add" or "replace"; size: crop side.
     """
 
-    def __init__(self, library: dict[str, Preset], *, keys: tuple[str, ...] = (),
-                 blend_s: float = 0.15, mode: str = "add", size: int = 256,
-                 crop_models: dict | None = None) -> None:
+    def __init__(
+        self,
+        library: dict[str, Preset],
+        *,
+        keys: tuple[str, ...] = (),
+        blend_s: float = 0.15,
+        mode: str = "add",
+        size: int = 256,
+        crop_models: dict | None = None,
+    ) -> None:
         if mode not in MODES:
             raise InputError(f"presets.mode: '{mode}' is not one of {', '.join(MODES)}")
         self.library = dict(library)
@@ -60,11 +67,19 @@ class PresetMixer:
 
             paths = model_paths(p.pixel_rr, config.renderer.size)
             if not paths:
-                raise InputError(f"presets.pixel_rr: no pixel-rr models in {p.pixel_rr}; run "
-                                 "`reenact train pixel-rr` or set presets.pixel_rr=shipped")
+                raise InputError(
+                    f"presets.pixel_rr: no pixel-rr models in {p.pixel_rr}; run "
+                    "`reenact train pixel-rr` or set presets.pixel_rr=shipped"
+                )
             models = {c: load_pixel_rr(path) for c, path in paths.items()}
-        return cls(load_library(user_presets_folder(p.folder)), keys=p.keys, blend_s=p.blend_s, mode=p.mode,
-                   size=config.renderer.size, crop_models=models)
+        return cls(
+            load_library(user_presets_folder(p.folder)),
+            keys=p.keys,
+            blend_s=p.blend_s,
+            mode=p.mode,
+            size=config.renderer.size,
+            crop_models=models,
+        )
 
     # ------------------------------------------------------------------ controls (main thread)
 
@@ -120,9 +135,13 @@ class PresetMixer:
         return {name: float(smoothstep(self._level[name])) for name in self._on}
 
     def status(self) -> dict:
-        return {"available": sorted(self.library), "keys": list(self.keys), "mode": self.mode,
-                "on": [n for n, on in self._on.items() if on],
-                "weights": {n: round(w, 3) for n, w in self.weights().items()}}
+        return {
+            "available": sorted(self.library),
+            "keys": list(self.keys),
+            "mode": self.mode,
+            "on": [n for n, on in self._on.items() if on],
+            "weights": {n: round(w, 3) for n, w in self.weights().items()},
+        }
 
     # ------------------------------------------------------------------ per frame
 
@@ -165,8 +184,9 @@ class PresetMixer:
                 out += m * (target_neutral + delta - out)
         return out
 
-    def blend_crop(self, crop: np.ndarray, target_crop: np.ndarray,
-                   target_neutral: np.ndarray) -> np.ndarray:
+    def blend_crop(
+        self, crop: np.ndarray, target_crop: np.ndarray, target_neutral: np.ndarray
+    ) -> np.ndarray:
         """With `presets.pixel_rr`: the rendered crop (S,S,3) uint8 blended, by each active
         preset's envelope inside the target's face mask, with the pixel-regression model of the
         preset's class applied to the target's crop. Unchanged without models or presets."""

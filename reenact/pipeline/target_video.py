@@ -36,9 +36,11 @@ class TargetVideo:
     def __init__(self, path: str, config: Config) -> None:
         self.hold = config.stream.target_end == "hold"
         if config.stream.background != "picture":  # a segmentation per frame: 50-80 ms each
-            log.warning("stream.background=%s: a target video's frames are kept whole (not "
-                        "segmented); a still or RGBA target has its background cleared",
-                        config.stream.background)
+            log.warning(
+                "stream.background=%s: a target video's frames are kept whole (not "
+                "segmented); a still or RGBA target has its background cleared",
+                config.stream.background,
+            )
         frames = _decode(path, config.stream.target_max_frames, config.stream.max_output_side)
         self.targets = self._prepare(path, frames, config)
         self.index = -1
@@ -52,8 +54,9 @@ class TargetVideo:
         prepared: list[PreparedTarget] = []
         last = None
         with FaceTracker(config.tracker, static=False) as tracker:
-            for frame in tqdm(frames, desc="target video", unit="frame", file=sys.stderr,
-                              leave=False):
+            for frame in tqdm(
+                frames, desc="target video", unit="frame", file=sys.stderr, leave=False
+            ):
                 landmarks = tracker.track_one(frame)
                 last = landmarks if landmarks is not None else last
                 if last is None:
@@ -64,10 +67,12 @@ class TargetVideo:
                 # no detail layer: one per frame would be built on each frame's first use and
                 # kept (tens of MB a frame); a video's frames are rarely sharper than the crop
                 options = {**compositor_options(config), "detail": False}
-                compositor = Compositor(target_frame=frame, alignment=alignment,
-                                        target_landmarks_crop=lm, **options)
-                prepared.append(PreparedTarget(name, frame, alignment, crop, lm, compositor,
-                                               estimated=True))  # each frame plays as it is
+                compositor = Compositor(
+                    target_frame=frame, alignment=alignment, target_landmarks_crop=lm, **options
+                )
+                prepared.append(
+                    PreparedTarget(name, frame, alignment, crop, lm, compositor, estimated=True)
+                )  # each frame plays as it is
         if not prepared:
             raise InputError(f"{path}: no face found in the target video")
         return prepared

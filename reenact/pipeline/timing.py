@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

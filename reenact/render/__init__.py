@@ -30,8 +30,11 @@ if TYPE_CHECKING:
     from reenact.config import Config
 
 # Modules whose import registers built-in renderers (imported lazily).
-_BUILTIN_MODULES: tuple[str, ...] = ("reenact.render.warp", "reenact.render.generator",
-                                     "reenact.render.pixel_rr")
+_BUILTIN_MODULES: tuple[str, ...] = (
+    "reenact.render.warp",
+    "reenact.render.generator",
+    "reenact.render.pixel_rr",
+)
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
@@ -114,7 +117,9 @@ def build_renderer(config: Config) -> Renderer:
         from reenact.engine.shipped import shipped_weights
 
         if shipped_weights("generator") is not None:  # shipped, but not for this size
-            log.warning("renderer.size=%d: no generator weights for this size (set "
-                        "renderer.weights=PATH); using the training-free warp",
-                        config.renderer.size)
+            log.warning(
+                "renderer.size=%d: no generator weights for this size (set "
+                "renderer.weights=PATH); using the training-free warp",
+                config.renderer.size,
+            )
     return builder(config)

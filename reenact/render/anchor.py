@@ -35,8 +35,9 @@ def _sigma_small(sigma_px: float) -> float:
     return float(sigma_px) * ANCHOR_SIDE / 256.0
 
 
-def anchor_numpy(render: np.ndarray, warped: np.ndarray, sigma_px: float,
-                 out: np.ndarray | None = None) -> np.ndarray:
+def anchor_numpy(
+    render: np.ndarray, warped: np.ndarray, sigma_px: float, out: np.ndarray | None = None
+) -> np.ndarray:
     """render, warped: (S,S,3) uint8 -> (S,S,3) uint8, the render with the warp's low
     frequencies (module docstring); written into `out` when given (may be `render`)."""
     size = render.shape[0]
@@ -69,7 +70,7 @@ class TorchAnchor:
     so it can be captured in a CUDA graph."""
 
     def __init__(self, size: int, sigma_px: float, device) -> None:
-        import torch  # noqa: PLC0415 (the CPU path never needs torch for this)
+        import torch  # the CPU path never needs torch for this
 
         self.size = int(size)
         taps = torch.from_numpy(gaussian_taps(_sigma_small(sigma_px))).to(device)
@@ -78,8 +79,8 @@ class TorchAnchor:
         self.col = taps.view(1, 1, -1, 1).repeat(6, 1, 1, 1)
 
     def apply(self, render, warped):
-        import torch  # noqa: PLC0415
-        import torch.nn.functional as F  # noqa: PLC0415, N812
+        import torch
+        import torch.nn.functional as F
 
         both = torch.cat((render, warped))[None]  # (1,6,S,S)
         small = F.avg_pool2d(both, self.size // ANCHOR_SIDE)
@@ -87,6 +88,7 @@ class TorchAnchor:
         small = F.conv2d(F.pad(small, (p, p, 0, 0), mode="reflect"), self.row, groups=6)
         small = F.conv2d(F.pad(small, (0, 0, p, p), mode="reflect"), self.col, groups=6)
         gain = ((small[:, 3:] + EPS) / (small[:, :3] + EPS)).clamp(1.0 / LIMIT, LIMIT)
-        gain = F.interpolate(gain, size=(self.size, self.size), mode="bilinear",
-                             align_corners=False)
+        gain = F.interpolate(
+            gain, size=(self.size, self.size), mode="bilinear", align_corners=False
+        )
         return render * gain[0]

@@ -59,8 +59,10 @@ from reenact.landmarks.regions import REGIONS
 BOOST_RANGE = (1.0, 2.0)
 _MOUTH = GAIN_REGIONS["mouth"]
 # each brow's points and the eye corners its raise is measured from (the brow feature's)
-_BROWS = tuple((np.asarray(REGIONS[f"{side}_brow"]), corners)
-               for side, (_, corners) in zip(("left", "right"), BROW_POINTS))
+_BROWS = tuple(
+    (np.asarray(REGIONS[f"{side}_brow"]), corners)
+    for side, (_, corners) in zip(("left", "right"), BROW_POINTS)
+)
 FALLOFF = 0.6  # mouth widths beyond the corners at which the cheeks' share reaches 0
 LIFT_REACH = 0.5  # mouth widths from a corner at which its lift's share reaches 0
 # the extra, at most: a fraction of the mouth's width; of the eye's width for a brow
@@ -101,12 +103,13 @@ class ExpressionBoost:
     out once per target neutral N and kept while N stays the same.
     """
 
-    def __init__(self, *, mouth_width: float = 1.0, brows: float = 1.0,
-                 lift: float = 1.0) -> None:
+    def __init__(self, *, mouth_width: float = 1.0, brows: float = 1.0, lift: float = 1.0) -> None:
         for name, value in (("mouth_width", mouth_width), ("brows", brows), ("lift", lift)):
             if not BOOST_RANGE[0] <= value <= BOOST_RANGE[1]:
-                raise ValueError(f"renderer.boost.{name}: {value} is outside "
-                                 f"{BOOST_RANGE[0]:g} .. {BOOST_RANGE[1]:g}")
+                raise ValueError(
+                    f"renderer.boost.{name}: {value} is outside "
+                    f"{BOOST_RANGE[0]:g} .. {BOOST_RANGE[1]:g}"
+                )
         self.mouth_width, self.brows, self.lift = float(mouth_width), float(brows), float(lift)
         self._neutral: np.ndarray | None = None
         self._weights: np.ndarray | None = None
@@ -128,8 +131,11 @@ class ExpressionBoost:
 
     def _for(self, neutral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The mouth's (478,) and the corners' lift (2, 478) shares for this neutral."""
-        if self._neutral is None or self._neutral.shape != neutral.shape \
-                or not np.array_equal(self._neutral, neutral):
+        if (
+            self._neutral is None
+            or self._neutral.shape != neutral.shape
+            or not np.array_equal(self._neutral, neutral)
+        ):
             self._neutral = np.array(neutral, np.float64)
             self._weights = _mouth_weights(self._neutral)
             self._lifts = _lift_weights(self._neutral)
@@ -149,8 +155,13 @@ class ExpressionBoost:
             if span_n > 1e-6:
                 widening = (out[right, 0] - out[left, 0]) / span_n - 1.0
                 # of J's own width, so that the drawn widening is exactly b_w times J's
-                extra = float(np.clip((self.mouth_width - 1.0) * widening / (1.0 + widening),
-                                      -EXTRA_LIMIT, EXTRA_LIMIT))
+                extra = float(
+                    np.clip(
+                        (self.mouth_width - 1.0) * widening / (1.0 + widening),
+                        -EXTRA_LIMIT,
+                        EXTRA_LIMIT,
+                    )
+                )
                 centre = out[list(MOUTH_CORNERS), 0].mean()
                 out[:, 0] += mouth_shares * extra * (out[:, 0] - centre)
         if self.lift != 1.0:

@@ -70,16 +70,21 @@ def _eye_alphas(fused: np.ndarray, size: int):
 
 def eye_patches(fused: np.ndarray, warped: np.ndarray) -> list[WarpPatch]:
     """fused: (478,2|3) J_gen in crop pixels; warped: (S,S,3) uint8, the warp's render of it."""
-    return [WarpPatch(box, alpha[..., None], warped[box[0]:box[1], box[2]:box[3]].astype(np.float32))
-            for box, alpha in _eye_alphas(fused, warped.shape[0])]
+    return [
+        WarpPatch(
+            box, alpha[..., None], warped[box[0] : box[1], box[2] : box[3]].astype(np.float32)
+        )
+        for box, alpha in _eye_alphas(fused, warped.shape[0])
+    ]
 
 
 def mouth_patches(layers: list, warped: np.ndarray) -> list[WarpPatch]:
     """layers: the warp's mouth filler layers of this render (`WarpRenderer.mouth_layers`: box
     (x0,y0,x1,y1), cavity, alpha (h,w) float32); warped: (S,S,3) uint8, that render."""
-    return [WarpPatch((y0, y1, x0, x1), alpha[..., None],
-                     warped[y0:y1, x0:x1].astype(np.float32))
-            for (x0, y0, x1, y1), _cavity, alpha in layers]
+    return [
+        WarpPatch((y0, y1, x0, x1), alpha[..., None], warped[y0:y1, x0:x1].astype(np.float32))
+        for (x0, y0, x1, y1), _cavity, alpha in layers
+    ]
 
 
 def add_mouth_alpha(layers: list, out: np.ndarray) -> np.ndarray:

@@ -115,8 +115,9 @@ class EyeKeeper:
             box = remap[y0:y1, x0:x1]
             box += alpha[..., None] * (eyeball - box)
 
-    def overrides(self, xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
-                                                      np.ndarray]]:
+    def overrides(
+        self, xy: np.ndarray
+    ) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
         """Where the eyeballs replace the warp: per closing eye, (box (x0,y0,x1,y1), alpha (h,w)
         float32, shift (2,) float32); the map there becomes map + alpha (identity - shift - map).
         """
@@ -136,15 +137,17 @@ class EyeKeeper:
                 found.append(override)
         return found
 
-    def _unchanged(self, xy: np.ndarray, eye: int, shift: np.ndarray,
-                   tolerance: float = 0.25) -> bool:
+    def _unchanged(
+        self, xy: np.ndarray, eye: int, shift: np.ndarray, tolerance: float = 0.25
+    ) -> bool:
         """True when the eye only moved as a whole (lids and gaze within `tolerance` px of
         `_shift`'s (2,) `shift`): the warp already shows it right, so the override is skipped."""
         ring = _EYES[eye]
         moved = xy[ring] - self._target_xy[ring]
         mean = mean_rows(moved)
-        return bool(np.abs(moved - mean).max() < tolerance
-                    and np.abs(shift - mean).max() < tolerance)
+        return bool(
+            np.abs(moved - mean).max() < tolerance and np.abs(shift - mean).max() < tolerance
+        )
 
     def _eye_override(self, xy, eye: int, weight: float, shift: np.ndarray):
         poly = xy[_EYES[eye]]

@@ -52,11 +52,16 @@ def generator_shape(path: Path, meta: dict[str, str]) -> GeneratorShape:
     """The shape the weights' metadata gives (a WeightsError naming the file when it is not a
     U-net generator's or is incomplete)."""
     if meta.get("arch") != "unet":
-        raise WeightsError(f"{path}: holds '{meta.get('arch', '?')}' weights, expected a unet generator")
+        raise WeightsError(
+            f"{path}: holds '{meta.get('arch', '?')}' weights, expected a unet generator"
+        )
     try:
-        return GeneratorShape(size=int(meta["size"]), variant=meta["variant"],
-                              in_channels=int(meta["in_channels"]),
-                              out_channels=int(meta["out_channels"]))
+        return GeneratorShape(
+            size=int(meta["size"]),
+            variant=meta["variant"],
+            in_channels=int(meta["in_channels"]),
+            out_channels=int(meta["out_channels"]),
+        )
     except (KeyError, ValueError) as exc:
         raise WeightsError(f"{path}: incomplete generator metadata ({exc})") from None
 
@@ -71,8 +76,11 @@ def build_generator_from_meta(path: Path, meta: dict[str, str]):
 
     try:
         return UNetGenerator(
-            ngf=int(meta["ngf"]), size=shape.size, variant=shape.variant,
-            in_channels=shape.in_channels, out_channels=shape.out_channels,
+            ngf=int(meta["ngf"]),
+            size=shape.size,
+            variant=shape.variant,
+            in_channels=shape.in_channels,
+            out_channels=shape.out_channels,
         )
     except ValueError as exc:
         raise WeightsError(f"{path}: incomplete generator metadata ({exc})") from None
@@ -80,16 +88,16 @@ def build_generator_from_meta(path: Path, meta: dict[str, str]):
 
 def _need_torch(path: Path) -> None:
     if not torch_available():
-        raise WeightsError(f"{path}: running these weights needs torch (install the [train] "
-                           "extra: pip install 'reenact[train]'), or pass their ONNX export as "
-                           "renderer.onnx_path")
+        raise WeightsError(
+            f"{path}: running these weights needs torch (install the [train] "
+            "extra: pip install 'reenact[train]'), or pass their ONNX export as "
+            "renderer.onnx_path"
+        )
 
 
 def _check_size(path: Path, built: int, size: int | None) -> None:
     if size is not None and built != size:
-        raise WeightsError(
-            f"{path}: generator built for size {built}, but renderer.size is {size}"
-        )
+        raise WeightsError(f"{path}: generator built for size {built}, but renderer.size is {size}")
 
 
 def load_generator(path: Path, *, size: int | None = None):
@@ -127,9 +135,17 @@ class GeneratorRenderer:
     name = "generator"
     BUFFERS = 2  # frames in flight: one in the network, one being prepared
 
-    def __init__(self, *, model, meta: dict[str, str], backend, weights: Path,
-                 eyes_from_warp: bool = True, mouth_from_warp: bool = True,
-                 anchor_px: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        model,
+        meta: dict[str, str],
+        backend,
+        weights: Path,
+        eyes_from_warp: bool = True,
+        mouth_from_warp: bool = True,
+        anchor_px: float = 0.0,
+    ) -> None:
         self.model = model
         self.meta = meta
         self.backend = backend
@@ -251,8 +267,9 @@ def build_generator(config: Config):
     return load_generator_renderer(path, config)
 
 
-def generator_on_backend(model, meta: dict[str, str], config: Config, *,
-                         weights: Path | None, onnx_path: Path):
+def generator_on_backend(
+    model, meta: dict[str, str], config: Config, *, weights: Path | None, onnx_path: Path
+):
     """The generator as a renderer on the backend the config asks for ('auto' = the fastest
     present): on CUDA the whole frame runs on the GPU, on the CPU a GeneratorRenderer runs the
     network through torch or ONNX Runtime."""
@@ -261,22 +278,39 @@ def generator_on_backend(model, meta: dict[str, str], config: Config, *,
         from reenact.render.generator_cuda import DeviceFrameRenderer
 
         if r.quantize == "int8":
-            raise ConfigError(f"renderer.quantize={r.quantize} is for ONNX Runtime on the CPU; "
-                              "on CUDA set renderer.quantize=off")
-        return DeviceFrameRenderer(model=model, meta=meta, weights=weights, device="cuda",
-                                   precision=r.precision, use_graph=r.cuda_graph,
-                                   eyes_from_warp=r.eyes == "warp",
-                                   mouth_from_warp=r.mouth == "warp", anchor_px=r.anchor_px)
-    return _cpu_renderer(model, meta, make_backend(model, config, onnx_path=onnx_path), config,
-                         weights=weights)
+            raise ConfigError(
+                f"renderer.quantize={r.quantize} is for ONNX Runtime on the CPU; "
+                "on CUDA set renderer.quantize=off"
+            )
+        return DeviceFrameRenderer(
+            model=model,
+            meta=meta,
+            weights=weights,
+            device="cuda",
+            precision=r.precision,
+            use_graph=r.cuda_graph,
+            eyes_from_warp=r.eyes == "warp",
+            mouth_from_warp=r.mouth == "warp",
+            anchor_px=r.anchor_px,
+        )
+    return _cpu_renderer(
+        model, meta, make_backend(model, config, onnx_path=onnx_path), config, weights=weights
+    )
 
 
-def _cpu_renderer(model, meta: dict[str, str], backend, config: Config, *,
-                  weights: Path | None) -> GeneratorRenderer:
+def _cpu_renderer(
+    model, meta: dict[str, str], backend, config: Config, *, weights: Path | None
+) -> GeneratorRenderer:
     r = config.renderer
-    return GeneratorRenderer(model=model, meta=meta, backend=backend, weights=weights,
-                             eyes_from_warp=r.eyes == "warp", mouth_from_warp=r.mouth == "warp",
-                             anchor_px=r.anchor_px)
+    return GeneratorRenderer(
+        model=model,
+        meta=meta,
+        backend=backend,
+        weights=weights,
+        eyes_from_warp=r.eyes == "warp",
+        mouth_from_warp=r.mouth == "warp",
+        anchor_px=r.anchor_px,
+    )
 
 
 def make_onnx_backend(onnx: Path, config: Config, *, cache: Path) -> OnnxBackend:
@@ -296,12 +330,16 @@ def make_backend(model, config: Config, *, onnx_path: Path):
     r = config.renderer
     kind = resolve_backend(r.backend)
     if kind == "cuda":
-        raise ValueError("make_backend: CUDA runs through generator_on_backend (DeviceFrameRenderer)")
+        raise ValueError(
+            "make_backend: CUDA runs through generator_on_backend (DeviceFrameRenderer)"
+        )
     threads = cpu_threads(r.threads)
     if kind == "onnx":
         path = quantized_model(ensure_onnx(model, onnx_path), r.quantize)
         return OnnxBackend(path, threads=threads, int8=path != onnx_path)
     if r.quantize == "int8":
-        raise ConfigError(f"renderer.quantize={r.quantize} runs on ONNX Runtime only; set "
-                          f"renderer.backend=onnx (it is {kind})")
+        raise ConfigError(
+            f"renderer.quantize={r.quantize} runs on ONNX Runtime only; set "
+            f"renderer.backend=onnx (it is {kind})"
+        )
     return TorchCPUBackend(model, threads=threads)

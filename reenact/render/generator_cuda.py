@@ -46,17 +46,27 @@ class DeviceFrameRenderer:
 
     name = "generator"
 
-    def __init__(self, *, model, meta: dict[str, str], weights: Path | None,
-                 device: str = "cuda", precision: str = "auto",
-                 use_graph: bool | None = None, eyes_from_warp: bool = True,
-                 mouth_from_warp: bool = True, anchor_px: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        model,
+        meta: dict[str, str],
+        weights: Path | None,
+        device: str = "cuda",
+        precision: str = "auto",
+        use_graph: bool | None = None,
+        eyes_from_warp: bool = True,
+        mouth_from_warp: bool = True,
+        anchor_px: float = 0.0,
+    ) -> None:
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
         if precision == "auto":
             precision = "fp16" if self.cuda else "fp32"
         if precision not in PRECISIONS:
-            raise InputError(f"renderer.precision: '{precision}' is not one of auto, "
-                             f"{', '.join(PRECISIONS)}")
+            raise InputError(
+                f"renderer.precision: '{precision}' is not one of auto, {', '.join(PRECISIONS)}"
+            )
         self.precision = precision
         self.dtype = PRECISIONS[precision]
         self.use_graph = self.cuda if use_graph is None else bool(use_graph and self.cuda)
@@ -66,8 +76,11 @@ class DeviceFrameRenderer:
         self._allocate()
         self._keep_plane(eyes_from_warp, mouth_from_warp)
         # the network's broad colours kept on the warp's (reenact.render.anchor): warp-guided
-        self.anchor = (TorchAnchor(self.size, anchor_px, self.device)
-                       if anchor_px > 0 and self.warp is not None else None)
+        self.anchor = (
+            TorchAnchor(self.size, anchor_px, self.device)
+            if anchor_px > 0 and self.warp is not None
+            else None
+        )
         self.shifts_colours = self.anchor is None
         self._has_target = False
         self.stages = self._stages()
@@ -90,7 +103,8 @@ class DeviceFrameRenderer:
         self.host_out = torch.zeros(s, s, 3, dtype=torch.uint8, pin_memory=pin)
         self.dev_lm = torch.zeros(478, 3, dtype=torch.float32, device=dev)
         self.x = torch.zeros(1, self.channels, s, s, dtype=self.dtype, device=dev).to(
-            memory_format=torch.channels_last)
+            memory_format=torch.channels_last
+        )
         self.dev_out = torch.zeros(s, s, 3, dtype=torch.uint8, device=dev)
         if self.variant == "warp_guided":
             from reenact.render.warp import WarpRenderer
@@ -278,7 +292,10 @@ class DeviceFrameRenderer:
         if not self.cuda:
             return {}
         ev = self.events
-        times = {name: ev[i].elapsed_time(ev[i + 1]) for i, name in enumerate(STAGES)
-                 if self.warp is not None or name not in ("field", "warp")}
+        times = {
+            name: ev[i].elapsed_time(ev[i + 1])
+            for i, name in enumerate(STAGES)
+            if self.warp is not None or name not in ("field", "warp")
+        }
         times["gpu_total"] = ev[0].elapsed_time(ev[-1])
         return times

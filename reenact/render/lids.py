@@ -124,7 +124,8 @@ class LidPainter:
         grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
         side = 2 * int(4 * self.unit) + 1
         closed = cv2.morphologyEx(
-            grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+            grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+        )
         thin = (closed.astype(np.float32) - grey) > 0.08 * closed.astype(np.float32)
         weight = (keep & ~thin).astype(np.float32)
         sigma = 6.0 * self.unit
@@ -141,8 +142,9 @@ class LidPainter:
         xs = np.arange(self.size, dtype=np.float32)
         ys = np.clip(np.round(np.interp(xs, mid[:, 0], mid[:, 1])), 0, self.size - 1)
         colours = fill[ys.astype(int), xs.astype(int)]
-        return cv2.GaussianBlur(colours[:, None, :], (1, 0), sigmaX=1e-3,
-                                sigmaY=2.0 * self.unit)[:, 0, :]
+        return cv2.GaussianBlur(colours[:, None, :], (1, 0), sigmaX=1e-3, sigmaY=2.0 * self.unit)[
+            :, 0, :
+        ]
 
     def _target_eye(self, crop: np.ndarray, t: np.ndarray, eye: int) -> _TargetEye:
         """What a frame needs of the target's eye, worked out once (see `_TargetEye`)."""
@@ -157,8 +159,10 @@ class LidPainter:
         low = np.minimum(edge_band(rgb, t[ring[9:16]], (0.0, 1.0), most), 3.0 * self.unit)
         axis = t[ring[8]] - t[ring[0]]
         axis = axis / max(float(np.hypot(*axis)), 1e-3)
-        corners = [min(float(edge_band(rgb, t[ring[[i]]], d, most)[0]), 3.0 * self.unit)
-                   + self.feather for i, d in ((0, -axis), (8, axis))]
+        corners = [
+            min(float(edge_band(rgb, t[ring[[i]]], d, most)[0]), 3.0 * self.unit) + self.feather
+            for i, d in ((0, -axis), (8, axis))
+        ]
         spread = np.zeros((16, 2), np.float32)  # where the lower lid and corners go when shut
         spread[9:16, 1] = low + self.feather * np.sqrt(_ARC)  # the lids meet on the lower lid
         spread[0], spread[8] = -axis * corners[0], axis * corners[1]
@@ -171,8 +175,9 @@ class LidPainter:
             roi = image[y0:y1, x0:x1]
             roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
 
-    def layers(self, fused_xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
-                                                        np.ndarray]]:
+    def layers(
+        self, fused_xy: np.ndarray
+    ) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
         """What `paint` blends in: per closing eye, (box (x0,y0,x1,y1), lid skin (h,w,3) uint8,
         alpha (h,w) float32)."""
         xy = np.asarray(fused_xy, np.float32)
@@ -260,8 +265,17 @@ class LidPainter:
         """0 for an eye at least 88 % as open as the target's, rising to 1 at 40 % closed."""
         return float(smoothstep((closed - 0.12) / 0.28))
 
-    def _lid_layer(self, xy, eye: int, raised: np.ndarray, moved: np.ndarray, x0: int, y0: int,
-                   x1: int, y1: int) -> np.ndarray:
+    def _lid_layer(
+        self,
+        xy,
+        eye: int,
+        raised: np.ndarray,
+        moved: np.ndarray,
+        x0: int,
+        y0: int,
+        x1: int,
+        y1: int,
+    ) -> np.ndarray:
         """Lid skin (h,w,3) float32 in the target's colours, shaded like a lid over an eyeball
         from the fused lid margin up to the top of what it covers (`raised`'s upper edge);
         moved: (2,) how far the eye moved (`_moved`)."""

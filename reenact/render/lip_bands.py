@@ -90,8 +90,11 @@ class LipBands:
         """target_xy: (478,2|3) crop pixels of the picture's own face (what the warp reads)."""
         self._target_xy = np.asarray(target_xy, np.float64)[:, :2].copy()
 
-    def overrides(self, xy: np.ndarray, bounds: tuple[int, int, int, int] | None = None,
-                  ) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
+    def overrides(
+        self,
+        xy: np.ndarray,
+        bounds: tuple[int, int, int, int] | None = None,
+    ) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
         """Where the bands replace the warp: [] or [(box (x0,y0,x1,y1), alpha (h,w) float32,
         source (h,w,2) float32 picture pixel x, y)]; the map there becomes
         map + alpha (source - map). bounds: the box (x0,y0,x1,y1) the warp maps (its face
@@ -129,14 +132,16 @@ class LipBands:
         # 1 between the outer lips, fading to 0 over each margin and beyond the corners
         top = np.clip((ys[:, None] - drawn[0]) / np.maximum(drawn[1] - drawn[0], 1e-6), 0, 1)
         bottom = np.clip((drawn[5] - ys[:, None]) / np.maximum(drawn[5] - drawn[4], 1e-6), 0, 1)
-        sideways = np.clip(np.minimum(xs - (fx[0] - side), fx[-1] + side - xs)
-                           / max(side, 1e-6), 0, 1)
+        sideways = np.clip(
+            np.minimum(xs - (fx[0] - side), fx[-1] + side - xs) / max(side, 1e-6), 0, 1
+        )
         alpha = smoothstep(np.minimum(top, bottom) * sideways[None, :])
         source = np.stack([np.broadcast_to(source_x[None, :], source_y.shape), source_y], -1)
         return [((x0, y0, x1, y1), alpha.astype(np.float32), source.astype(np.float32))]
 
-    def apply(self, remap: np.ndarray, xy: np.ndarray,
-              bounds: tuple[int, int, int, int] | None = None) -> None:
+    def apply(
+        self, remap: np.ndarray, xy: np.ndarray, bounds: tuple[int, int, int, int] | None = None
+    ) -> None:
         """Overwrite the (S,S,2) backward map over the mouth, in place; xy: (478,2) fused;
         bounds: as `overrides`."""
         for (x0, y0, x1, y1), alpha, source in self.overrides(xy, bounds):

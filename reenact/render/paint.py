@@ -19,8 +19,12 @@ def pad_box(poly: np.ndarray, before: int, after: int, size: int) -> tuple[int, 
     """(x0, y0, x1, y1) ints: floor(min) - before .. ceil(max) + after of (K,2) points, clamped
     to [0, size]."""
     lo, hi = poly.min(axis=0).tolist(), poly.max(axis=0).tolist()
-    return (max(math.floor(lo[0]) - before, 0), max(math.floor(lo[1]) - before, 0),
-            min(math.ceil(hi[0]) + after, size), min(math.ceil(hi[1]) + after, size))
+    return (
+        max(math.floor(lo[0]) - before, 0),
+        max(math.floor(lo[1]) - before, 0),
+        min(math.ceil(hi[0]) + after, size),
+        min(math.ceil(hi[1]) + after, size),
+    )
 
 
 def fill_aa(mask: np.ndarray, poly: np.ndarray, origin: tuple[int, int]) -> None:
@@ -45,8 +49,14 @@ def mean_rows(x: np.ndarray) -> np.ndarray:
     return np.add.reduce(x, axis=0) / x.shape[0]
 
 
-def band_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndarray,
-              lo_t: np.ndarray, bands: tuple[float, float]) -> np.ndarray:
+def band_rows(
+    ys: np.ndarray,
+    up_f: np.ndarray,
+    lo_f: np.ndarray,
+    up_t: np.ndarray,
+    lo_t: np.ndarray,
+    bands: tuple[float, float],
+) -> np.ndarray:
     """The target row (crop y) each fused row ys (h,1) samples inside an opening between an
     upper and a lower edge (lids, inner lips), per column: (h,w) float32.
 
@@ -61,8 +71,9 @@ def band_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndarr
     squash = up_t + d * (gap_t / gap_f)
     top, bottom = bands[0] * gap_t, bands[1] * gap_t
     middle = (d - top) * ((gap_t - top - bottom) / np.maximum(gap_f - top - bottom, 0.5))
-    wide = np.where(d < top, up_t + d,
-                    np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle))
+    wide = np.where(
+        d < top, up_t + d, np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle)
+    )
     return np.where(gap_f > gap_t, wide, squash).astype(np.float32)
 
 
@@ -75,7 +86,7 @@ def edge_band(rgb: np.ndarray, points: np.ndarray, direction, most: float) -> np
     xy = points[:, None, :] + steps[None, :, None] * np.asarray(direction, np.float32)
     ij = np.clip(np.round(xy).astype(int), 0, rgb.shape[0] - 1)
     run = rgb[ij[..., 1], ij[..., 0]]  # (K, n, 3)
-    skin = np.median(run[:, len(steps) // 2:], axis=1, keepdims=True)
+    skin = np.median(run[:, len(steps) // 2 :], axis=1, keepdims=True)
     off = np.linalg.norm(run - skin, axis=2) > 0.2 * np.linalg.norm(skin, axis=2)
     band = np.zeros(len(points), np.float32)
     for k, row in enumerate(off):

@@ -65,8 +65,10 @@ class PixelRRModel:
             self._scale = np.repeat(self.weights, 3, axis=2).astype(np.float32)
         else:  # the residual sum_k w_k phi_k(Y) on luma Y, phi_k looked up per uint8 value
             count = self.weights.shape[-1]
-            self._lut = [np.ascontiguousarray(col.reshape(256, 1)) for col in
-                         (gaussian_features(np.arange(256) / 255.0, count) * 255.0).T]
+            self._lut = [
+                np.ascontiguousarray(col.reshape(256, 1))
+                for col in (gaussian_features(np.arange(256) / 255.0, count) * 255.0).T
+            ]
             self._kernel_w = [np.ascontiguousarray(self.weights[..., k]) for k in range(count)]
             self._phi = np.empty((s, s), np.float32)
             self._residual = np.empty((s, s), np.float32)
@@ -77,8 +79,10 @@ class PixelRRModel:
         colour channel through the same per-pixel map; gaussian: the kernel residual of the
         crop's luma added to each channel (exact on grey images). `out`: optional buffer."""
         if crop.shape != (self.size, self.size, 3) or crop.dtype != np.uint8:
-            raise ValueError(f"pixel-rr model wants ({self.size},{self.size},3) uint8 crops, "
-                             f"got {crop.shape} {crop.dtype}")
+            raise ValueError(
+                f"pixel-rr model wants ({self.size},{self.size},3) uint8 crops, "
+                f"got {crop.shape} {crop.dtype}"
+            )
         acc = self._acc
         if self.kind == "linear":
             cv2.multiply(crop, self._scale, dst=acc, dtype=cv2.CV_32F)
@@ -96,8 +100,15 @@ class PixelRRModel:
         return out
 
 
-def fit_pixel_rr(neutral: np.ndarray, expression: np.ndarray, *, kind: str = "linear",
-                 ridge: float = 0.4, centres: int = 8, name: str = "") -> PixelRRModel:
+def fit_pixel_rr(
+    neutral: np.ndarray,
+    expression: np.ndarray,
+    *,
+    kind: str = "linear",
+    ridge: float = 0.4,
+    centres: int = 8,
+    name: str = "",
+) -> PixelRRModel:
     """Closed-form per-pixel ridge regression.
 
     neutral, expression: (N,S,S) float32 in [0,1], aligned pairs (luma). Returns the model."""
@@ -119,14 +130,16 @@ def fit_pixel_rr(neutral: np.ndarray, expression: np.ndarray, *, kind: str = "li
         target = (y - x).reshape(n, s * s).T  # (P,N): the residual, ridge towards identity
         pc = phi - phi.mean(axis=1, keepdims=True)  # (P,N,K)
         tc = target - target.mean(axis=1, keepdims=True)
-        gram = np.matmul(pc.transpose(0, 2, 1), pc) + np.float32(ridge) * np.eye(centres,
-                                                                              dtype=np.float32)
+        gram = np.matmul(pc.transpose(0, 2, 1), pc) + np.float32(ridge) * np.eye(
+            centres, dtype=np.float32
+        )
         rhs = np.matmul(pc.transpose(0, 2, 1), tc[..., None].astype(np.float32))
         w = np.linalg.solve(gram.astype(np.float64), rhs.astype(np.float64))[..., 0]  # (P,K)
         b = target.mean(axis=1) - np.einsum("pk,pk->p", phi.mean(axis=1), w)
         weights, b = w.reshape(s, s, centres), b.reshape(s, s)
-    return PixelRRModel(kind, name, weights.astype(np.float32), b.astype(np.float32),
-                        float(ridge), n)
+    return PixelRRModel(
+        kind, name, weights.astype(np.float32), b.astype(np.float32), float(ridge), n
+    )
 
 
 def save_pixel_rr(model: PixelRRModel, path: str | Path, meta: dict | None = None) -> Path:
@@ -136,8 +149,15 @@ def save_pixel_rr(model: PixelRRModel, path: str | Path, meta: dict | None = Non
     from reenact.engine.weights import save_weights
 
     tensors = {"weights": torch.from_numpy(model.weights), "bias": torch.from_numpy(model.bias)}
-    info = {"arch": ARCH, "kind": model.kind, "expression": model.expression,
-            "size": model.size, "ridge": model.ridge, "pairs": model.pairs, **(meta or {})}
+    info = {
+        "arch": ARCH,
+        "kind": model.kind,
+        "expression": model.expression,
+        "size": model.size,
+        "ridge": model.ridge,
+        "pairs": model.pairs,
+        **(meta or {}),
+    }
     return save_weights(path, tensors, info, dtype=torch.float16)
 
 
@@ -155,8 +175,14 @@ def load_pixel_rr(path: str | Path) -> PixelRRModel:
     bias = tensors["bias"]
     if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
         raise WeightsError(f"{path}: pixel-rr weights contain NaN or inf; train again")
-    return PixelRRModel(kind, meta.get("expression", ""), weights, bias,
-                        float(meta.get("ridge", "nan")), int(meta.get("pairs", "0")))
+    return PixelRRModel(
+        kind,
+        meta.get("expression", ""),
+        weights,
+        bias,
+        float(meta.get("ridge", "nan")),
+        int(meta.get("pairs", "0")),
+    )
 
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -167,7 +193,7 @@ def model_paths(folder: str | Path = "shipped", size: int = 256) -> dict[str, Pa
     root = MODELS_DIR if str(folder) == "shipped" else Path(folder)
     found = {}
     for path in sorted(root.glob(f"pixel_rr_*_{size}.safetensors")):
-        found[path.name[len("pixel_rr_"): -len(f"_{size}.safetensors")]] = path
+        found[path.name[len("pixel_rr_") : -len(f"_{size}.safetensors")]] = path
     return found
 
 
@@ -182,16 +208,23 @@ class PixelRRRenderer:
     moves_face = False  # a fixed expression: the landmarks are unused
     shifts_colours = False
 
-    def __init__(self, *, size: int = 256, models: dict | None = None, folder: str = "shipped",
-                 expression: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        size: int = 256,
+        models: dict | None = None,
+        folder: str = "shipped",
+        expression: str = "",
+    ) -> None:
         self.size = int(size)
         if models is None:
             models = {c: load_pixel_rr(p) for c, p in model_paths(folder, self.size).items()}
         if not models:
             from reenact.errors import WeightsError
 
-            raise WeightsError(f"pixel-rr: no models for {self.size}px in {folder}; run "
-                               "`reenact train pixel-rr`")
+            raise WeightsError(
+                f"pixel-rr: no models for {self.size}px in {folder}; run `reenact train pixel-rr`"
+            )
         self.models = models
         self.expression = expression or next(iter(models))
         self._crop: np.ndarray | None = None
@@ -213,9 +246,14 @@ def build_pixel_rr(config) -> PixelRRRenderer:
     (a fixed expression whatever the actor does: for stills, presets and `reenact eval`)."""
     from reenact.errors import ConfigError
 
-    renderer = PixelRRRenderer(size=config.renderer.size, folder=config.pixel_rr.models,
-                               expression=config.pixel_rr.expression)
+    renderer = PixelRRRenderer(
+        size=config.renderer.size,
+        folder=config.pixel_rr.models,
+        expression=config.pixel_rr.expression,
+    )
     if renderer.expression not in renderer.models:
-        raise ConfigError(f"pixel_rr.expression: no '{renderer.expression}' model in "
-                          f"{config.pixel_rr.models}; have {', '.join(renderer.models)}")
+        raise ConfigError(
+            f"pixel_rr.expression: no '{renderer.expression}' model in "
+            f"{config.pixel_rr.models}; have {', '.join(renderer.models)}"
+        )
     return renderer

@@ -81,8 +81,10 @@ class LandmarkRaster(torch.nn.Module):
         py = corner[:, 1:2, None] + self.offsets[None, :, None]  # (N,W,1)
         seg = p1 - p0
         length2 = (seg * seg).sum(-1).clamp_min(1e-12)[:, None, None]
-        u = ((px - p0[:, 0, None, None]) * seg[:, 0, None, None]
-             + (py - p0[:, 1, None, None]) * seg[:, 1, None, None]) / length2
+        u = (
+            (px - p0[:, 0, None, None]) * seg[:, 0, None, None]
+            + (py - p0[:, 1, None, None]) * seg[:, 1, None, None]
+        ) / length2
         u = u.clamp(0.0, 1.0)
         dx = px - (p0[:, 0, None, None] + u * seg[:, 0, None, None])
         dy = py - (p0[:, 1, None, None] + u * seg[:, 1, None, None])

@@ -85,8 +85,14 @@ class WarpRenderer:
     shifts_colours = False  # every pixel comes from the target crop
 
     def __init__(
-        self, *, size: int = 256, grid: int = 64, iterations: int = 3, fill_mouth: bool = True,
-        keep_eyes: bool = True, lip_bands: bool = True,
+        self,
+        *,
+        size: int = 256,
+        grid: int = 64,
+        iterations: int = 3,
+        fill_mouth: bool = True,
+        keep_eyes: bool = True,
+        lip_bands: bool = True,
     ) -> None:
         if size < 64:
             raise InputError(f"renderer.size: {size} is too small for the warp renderer (>= 64)")
@@ -136,8 +142,11 @@ class WarpRenderer:
             self.eyes.snap_closed(fused)
         return fused
 
-    def backward_map(self, fused_xy: np.ndarray, depth: np.ndarray | None = None,
-                     ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    def backward_map(
+        self,
+        fused_xy: np.ndarray,
+        depth: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         """The remap field over the face box: ((h,w,2) float32 source pixel per output pixel, box).
 
         fused_xy: (478,2) float32 crop pixels; depth: (478,) their z (None = unknown: a fold
@@ -148,8 +157,9 @@ class WarpRenderer:
         field_model = self._field
         disp = fused_xy[:NUM_MESH] - self._target_xy[:NUM_MESH]
         field = field_model.forward(disp)
-        back = field_model.backward(field, self.iterations,
-                                    None if depth is None else depth[:NUM_MESH])
+        back = field_model.backward(
+            field, self.iterations, None if depth is None else depth[:NUM_MESH]
+        )
         x0, y0, x1, y1 = field_model.roi
         up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         roi_map = self._map[y0:y1, x0:x1]
@@ -181,8 +191,12 @@ class WarpRenderer:
         roi_map, (x0, y0, x1, y1) = self.backward_map(fused, _depth(fused_landmarks))
         lap.skip()  # the map's steps keep their own laps
         cv2.remap(
-            self._target, roi_map, None, cv2.INTER_LINEAR,
-            dst=out[y0:y1, x0:x1], borderMode=cv2.BORDER_REFLECT,
+            self._target,
+            roi_map,
+            None,
+            cv2.INTER_LINEAR,
+            dst=out[y0:y1, x0:x1],
+            borderMode=cv2.BORDER_REFLECT,
         )
         lap("remap")
         if self.irises is not None:

@@ -61,8 +61,11 @@ class TorchWarp(torch.nn.Module):
         }
         for name, value in buffers.items():
             self.register_buffer(name, value, persistent=False)
-        ys, xs = torch.meshgrid(torch.arange(s, dtype=torch.float32),
-                                torch.arange(s, dtype=torch.float32), indexing="ij")
+        ys, xs = torch.meshgrid(
+            torch.arange(s, dtype=torch.float32),
+            torch.arange(s, dtype=torch.float32),
+            indexing="ij",
+        )
         self.register_buffer("identity", torch.stack([xs, ys], -1), persistent=False)  # (S,S,2)
         self.register_buffer("zeros_tail", torch.zeros(MAX_POINTS - NUM_MESH, 2), persistent=False)
 
@@ -101,8 +104,12 @@ class TorchWarp(torch.nn.Module):
         gy = ((self.identity[..., 1] - y0 + 0.5) * g / (y1 - y0) - 0.5).clamp(0, g - 1)
         dense = torch.stack([gx, gy], -1) / (g - 1) * 2.0 - 1.0
         self.dense_grid.copy_(dense[None])
-        inside = ((self.identity[..., 0] >= x0) & (self.identity[..., 0] < x1)
-                  & (self.identity[..., 1] >= y0) & (self.identity[..., 1] < y1))
+        inside = (
+            (self.identity[..., 0] >= x0)
+            & (self.identity[..., 0] < x1)
+            & (self.identity[..., 1] >= y0)
+            & (self.identity[..., 1] < y1)
+        )
         self.inside.copy_(inside[..., None].float())
         crop = torch.from_numpy(np.ascontiguousarray(cpu_warp._target)).permute(2, 0, 1)
         self.target.copy_(crop[None].float())
@@ -113,8 +120,9 @@ class TorchWarp(torch.nn.Module):
         gx = qx * self.to_grid[0] + self.to_grid[2]
         gy = qy * self.to_grid[1] + self.to_grid[3]
         where = torch.stack([gx, gy], -1)[None] / (g - 1) * 2.0 - 1.0
-        return F.grid_sample(packed, where, mode="bilinear", padding_mode="zeros",
-                             align_corners=True)[0]
+        return F.grid_sample(
+            packed, where, mode="bilinear", padding_mode="zeros", align_corners=True
+        )[0]
 
     def _without_strays(self, back: torch.Tensor, det: torch.Tensor) -> torch.Tensor:
         """`MeshField._without_strays` on (1,2,G,G), det (G,G); no host sync (the CUDA graph
@@ -129,8 +137,9 @@ class TorchWarp(torch.nn.Module):
         weight = near * (far / self.stray_limit - 1.0).clamp(0.0, 1.0)
         return back + weight * (median - back)
 
-    def _front_layer(self, back: torch.Tensor, disp: torch.Tensor, depth: torch.Tensor,
-                     det: torch.Tensor) -> torch.Tensor:
+    def _front_layer(
+        self, back: torch.Tensor, disp: torch.Tensor, depth: torch.Tensor, det: torch.Tensor
+    ) -> torch.Tensor:
         """`MeshField._front_layer` on (1,2,G,G): every sample against every triangle (fixed
         shapes, no host sync on CUDA), kept where `MeshField._front_layer` keeps it. det: (G,G)
         as there; disp: (MAX_POINTS,2) the points' displacement; depth: (NUM_MESH,) their z,
@@ -159,8 +168,9 @@ class TorchWarp(torch.nn.Module):
         fold = F.max_pool2d(fold.float().view(1, 1, g, g), 3, stride=1, padding=1)[0, 0] > 0.5
         known = torch.isfinite(depth).all()
         # anchors take no part (only face triangles are solid): their z is never read
-        z = torch.cat([torch.nan_to_num(depth),
-                       torch.zeros(MAX_POINTS - NUM_MESH, device=depth.device)])
+        z = torch.cat(
+            [torch.nan_to_num(depth), torch.zeros(MAX_POINTS - NUM_MESH, device=depth.device)]
+        )
         zs = wa * z[tri[:, 0]] + wb * z[tri[:, 1]] + wc * z[tri[:, 2]]
         zs = torch.where(inside & front, zs, torch.full_like(zs, float("inf")))
         best_z, best = zs.min(dim=1)
@@ -197,8 +207,9 @@ class TorchWarp(torch.nn.Module):
         if fused.shape[1] > 2:
             back = self._front_layer(back, disp, fused[:NUM_MESH, 2], det)
         back = self._without_strays(back, det)
-        up = F.grid_sample(back, self.dense_grid, mode="bilinear", padding_mode="border",
-                           align_corners=True)[0].permute(1, 2, 0)
+        up = F.grid_sample(
+            back, self.dense_grid, mode="bilinear", padding_mode="border", align_corners=True
+        )[0].permute(1, 2, 0)
         return self.identity + self.inside * up
 
     def apply_eyes(self, remap: torch.Tensor) -> torch.Tensor:
@@ -211,8 +222,9 @@ class TorchWarp(torch.nn.Module):
         """(S,S,2) backward map -> (1,3,S,S) float32 [0,255]: the target warped, overlay on top."""
         s = self.size
         where = ((remap + 0.5) / s * 2.0 - 1.0)[None]
-        warped = F.grid_sample(self.target, where, mode="bilinear", padding_mode="reflection",
-                               align_corners=False)
+        warped = F.grid_sample(
+            self.target, where, mode="bilinear", padding_mode="reflection", align_corners=False
+        )
         alpha = self.overlay[3:4][None]
         return warped + alpha * (self.overlay[None, :3] - warped)
 
@@ -245,8 +257,12 @@ class WarpExtras:
     def fill(self, xy: np.ndarray) -> bool:
         w, planes = self.warp, self.planes
         last = self._last
-        if (last is not None and last[0] is w._field and last[1] is w._target
-                and np.array_equal(last[2], xy)):
+        if (
+            last is not None
+            and last[0] is w._field
+            and last[1] is w._target
+            and np.array_equal(last[2], xy)
+        ):
             return False
         self._last = (w._field, w._target, np.array(xy, copy=True))
         changed = bool(self._written)

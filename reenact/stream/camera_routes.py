@@ -73,16 +73,24 @@ def camera_routes(panel) -> list[Route]:
     def not_a_camera() -> JSONResponse:
         found = getattr(panel.reenactor, "source", None)
         name = getattr(found, "name", "none")
-        return _error(404, f"cameras: this session's source is '{name}', not a camera; start "
-                      "with --source webcam:N to pick cameras")
+        return _error(
+            404,
+            f"cameras: this session's source is '{name}', not a camera; start "
+            "with --source webcam:N to pick cameras",
+        )
 
     async def cameras(request: Request) -> Response:
         camera = source()
         if camera is None:
             return not_a_camera()
         listed = await anyio.to_thread.run_sync(camera.cameras)
-        return JSONResponse({"cameras": _listed(listed, camera.label), "current": camera.label,
-                             "error": camera.error})
+        return JSONResponse(
+            {
+                "cameras": _listed(listed, camera.label),
+                "current": camera.label,
+                "error": camera.error,
+            }
+        )
 
     async def switch(request: Request) -> Response:
         camera = source()
@@ -98,8 +106,7 @@ def camera_routes(panel) -> list[Route]:
         listed = await anyio.to_thread.run_sync(camera.cameras)
         if listed and device not in {c["device"] for c in listed}:
             known = ", ".join(f"{c['device']} ({c['name']})" for c in listed)
-            return _error(404, f"camera {reprlib.repr(device)}: not found here (cameras: "
-                          f"{known})")
+            return _error(404, f"camera {reprlib.repr(device)}: not found here (cameras: {known})")
         panel.controls.request_camera(device)
         return JSONResponse({"ok": True, "device": device})
 

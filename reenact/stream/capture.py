@@ -135,8 +135,7 @@ class LatestFrameReader:
         """Block until a frame is buffered, the stream has ended, `ready()` is true (checked
         whenever `poke` is called) or `timeout` s pass."""
         with self._cond:
-            self._cond.wait_for(lambda: self._frame is not None or self._ended or ready(),
-                                timeout)
+            self._cond.wait_for(lambda: self._frame is not None or self._ended or ready(), timeout)
 
     def poke(self) -> None:
         """Wake a `wait_until` (any thread): the condition it waits for may have changed."""

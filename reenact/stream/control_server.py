@@ -47,15 +47,17 @@ KEEP_ALIVE_S = 5
 MAX_HEAD_BYTES = 16 * 1024
 HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head, as h11 finds it
 _HEAD_ERROR = b'{"error": "request head over 16 KiB: refused"}'
-HEAD_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: "
-                  b"application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
-                  % (len(_HEAD_ERROR), _HEAD_ERROR))
+HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: "
+    b"application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
+    % (len(_HEAD_ERROR), _HEAD_ERROR)
+)
 
 
 class BoundedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a cap on open connections and a deadline for request heads."""
 
-    def connection_made(self, transport) -> None:  # noqa: ANN001 (asyncio's signature)
+    def connection_made(self, transport) -> None:  # asyncio's signature
         super().connection_made(transport)
         self._waiting_since = time.monotonic()
         if len(self.connections) > MAX_CONNECTIONS and not self._evict_idlest():
@@ -71,8 +73,11 @@ class BoundedH11Protocol(H11Protocol):
     def _evict_idlest(self) -> bool:
         """Over the cap: close the connection that has waited longest without sending a whole
         request head (a slow or hostile client), so a real request still gets a slot."""
-        idle = [c for c in self.connections
-                if c is not self and isinstance(c, BoundedH11Protocol) and c._waiting]
+        idle = [
+            c
+            for c in self.connections
+            if c is not self and isinstance(c, BoundedH11Protocol) and c._waiting
+        ]
         if not idle:
             return False
         oldest = min(idle, key=lambda c: c._waiting_since)
@@ -148,13 +153,17 @@ def _bind(port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         taken = exc.errno == errno.EADDRINUSE
-        why = (f"port {port} is taken by another program (another reenact?), which would receive "
-               "the token OBS's Browser Source and your scripts send there; stop it, or"
-               if taken else f"{exc.strerror};")
+        why = (
+            f"port {port} is taken by another program (another reenact?), which would receive "
+            "the token OBS's Browser Source and your scripts send there; stop it, or"
+            if taken
+            else f"{exc.strerror};"
+        )
         raise (PortTaken if taken else DeviceError)(
             f"control interface: cannot listen on {LOCALHOST}:{port}: {why} choose a port with "
             "--set stream.control_port=N (0 = any free port; or "
-            "stream.control_port_taken=move)") from None
+            "stream.control_port_taken=move)"
+        ) from None
     sock.listen(128)
     return sock
 
@@ -165,12 +174,16 @@ class ControlServer:
     `moved_from`) in a background thread, with `token` ("" = a generated one; a
     `ControlToken` says where it is kept, for the panel's "new token")."""
 
-    def __init__(self, panel, *, port: int, token: str | ControlToken = "",
-                 move_if_taken: bool = False) -> None:
+    def __init__(
+        self, panel, *, port: int, token: str | ControlToken = "", move_if_taken: bool = False
+    ) -> None:
         from reenact.stream.panel_app import build_app
 
-        self.control = token if isinstance(token, ControlToken) else \
-            ControlToken(token or secrets.token_urlsafe(24))
+        self.control = (
+            token
+            if isinstance(token, ControlToken)
+            else ControlToken(token or secrets.token_urlsafe(24))
+        )
         self.panel = panel if hasattr(panel, "controls") else _bare_panel(panel)
         self.moved_from = None
         try:
@@ -183,9 +196,15 @@ class ControlServer:
         config = uvicorn.Config(
             Guard(build_app(self.panel, self.control), token=self.control),
             http=BoundedH11Protocol,
-            ws="none", lifespan="off", log_config=None, access_log=False, server_header=False,
-            limit_concurrency=CONCURRENCY, timeout_keep_alive=KEEP_ALIVE_S,
-            h11_max_incomplete_event_size=MAX_HEAD_BYTES, timeout_graceful_shutdown=1,
+            ws="none",
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            limit_concurrency=CONCURRENCY,
+            timeout_keep_alive=KEEP_ALIVE_S,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            timeout_graceful_shutdown=1,
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name="reenact-control", daemon=True)
@@ -235,16 +254,28 @@ def print_address(server: ControlServer, token_source: str, file=None) -> None:
     one, the same every run, with where it is kept). To reenact's logger, or printed to `file`."""
     shown = token_source in (GENERATED, SAVED)
     token = server.token if shown else f"<token from {token_source}>"
-    lines = [(logging.INFO, f"panel at {server.url}/?token={token}"),
-             (logging.INFO, f"OBS Browser Source: {server.url}/output?token={token}")]
+    lines = [
+        (logging.INFO, f"panel at {server.url}/?token={token}"),
+        (logging.INFO, f"OBS Browser Source: {server.url}/output?token={token}"),
+    ]
     if server.moved_from is not None:
-        lines.append((logging.WARNING, f"port {server.moved_from} is taken by another program; "
-                      f"the panel moved to port {server.port} for this run: the OBS Browser "
-                      "Source link above is NEW, change it in OBS (or free the port and "
-                      "restart)"))
+        lines.append(
+            (
+                logging.WARNING,
+                f"port {server.moved_from} is taken by another program; "
+                f"the panel moved to port {server.port} for this run: the OBS Browser "
+                "Source link above is NEW, change it in OBS (or free the port and "
+                "restart)",
+            )
+        )
     if token_source == SAVED:
-        lines.append((logging.INFO, f"the token is kept in {token_path()}, so this link stays "
-                      "the same; the panel's \"new token\" (or deleting that file) replaces it"))
+        lines.append(
+            (
+                logging.INFO,
+                f"the token is kept in {token_path()}, so this link stays "
+                'the same; the panel\'s "new token" (or deleting that file) replaces it',
+            )
+        )
     for level, text in lines:
         if file is None:
             log.log(level, text)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
 
@@ -32,7 +33,8 @@ GAIN_STEP = 0.1
 # action -> (region, step): fusion.gains.<region> changed by step, clamped to GAIN_RANGE
 GAIN_ACTIONS: dict[str, tuple[str, float]] = {
     f"gain_{name}_{way}": (name, sign * GAIN_STEP)
-    for name in GAIN_NAMES for way, sign in (("down", -1), ("up", 1))
+    for name in GAIN_NAMES
+    for way, sign in (("down", -1), ("up", 1))
 }
 
 HOTKEYS = {
@@ -96,9 +98,14 @@ class Controls:
 
     TOGGLES = ("pause", "smoothing", "stats", "help")  # requested twice = unchanged
 
-    def __init__(self, reenactor, *, switch_target: Callable[[int], str] | None = None,
-                 show_stats: bool = True,
-                 select_target: Callable[[int], str] | None = None) -> None:
+    def __init__(
+        self,
+        reenactor,
+        *,
+        switch_target: Callable[[int], str] | None = None,
+        show_stats: bool = True,
+        select_target: Callable[[int], str] | None = None,
+    ) -> None:
         self.reenactor = reenactor
         self.switch_target = switch_target
         self.select_target = select_target
@@ -133,8 +140,10 @@ class Controls:
         (thread-safe); the last of a burst wins, so a key held down stays on."""
         parsed = preset_controls.parse(action)
         if parsed is None or parsed[0].verb not in HOLDABLE:
-            raise ValueError(f"action '{action}' cannot be held; a preset can: "
-                             f"{', '.join(HOLDABLE[:-1])} or preset:NAME")
+            raise ValueError(
+                f"action '{action}' cannot be held; a preset can: "
+                f"{', '.join(HOLDABLE[:-1])} or preset:NAME"
+            )
         preset_controls.check(self.reenactor.presets, action)
         with self._lock:
             self.state.holds.pop(action, None)  # re-inserted last: applied in press order
@@ -258,18 +267,26 @@ class Controls:
         "gains_reset": _gains_reset,
         **{action: (lambda self, a=action: self._gain(a)) for action in GAIN_ACTIONS},
     }
-    ACTIONS = (*_TABLE, *(a for a, row in preset_controls.PRESET_ACTIONS.items()
-                          if not row.takes_arg))
+    ACTIONS = (
+        *_TABLE,
+        *(a for a, row in preset_controls.PRESET_ACTIONS.items() if not row.takes_arg),
+    )
 
     def status(self) -> dict:
         from reenact.stream.live_settings import setting_values
 
         r = self.reenactor
         return {
-            "paused": r.paused, "intensity": r.intensity, "smoothing": r.smoothing,
-            "calibrating": r.calibrating, "gaze": r.motion.eyes.gaze,
-            "head_motion": r.motion.mode, "target": r.target.name, "face_lost": r.face_lost.is_lost,
-            "gains": dict(r.gains.values), "message": self.state.message,
+            "paused": r.paused,
+            "intensity": r.intensity,
+            "smoothing": r.smoothing,
+            "calibrating": r.calibrating,
+            "gaze": r.motion.eyes.gaze,
+            "head_motion": r.motion.mode,
+            "target": r.target.name,
+            "face_lost": r.face_lost.is_lost,
+            "gains": dict(r.gains.values),
+            "message": self.state.message,
             "settings": setting_values(r),
             "presets": r.presets.status(),
         }

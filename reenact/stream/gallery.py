@@ -68,8 +68,10 @@ class Gallery:
 
     def items(self) -> list[dict]:
         with self._lock:
-            return [{"index": i, "name": t.name, "current": i == self.set.index}
-                    for i, t in enumerate(self.set.targets)]
+            return [
+                {"index": i, "name": t.name, "current": i == self.set.index}
+                for i, t in enumerate(self.set.targets)
+            ]
 
     def step(self, steps: int) -> PreparedTarget:
         with self._lock:
@@ -92,8 +94,9 @@ class Gallery:
             frame = self.set.targets[index].frame
         h, w = frame.shape[:2]
         s = THUMB_SIDE / max(h, w)
-        small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))),
-                           interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
+        )
         data = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))[1].tobytes()
         with self._lock:
             self._thumbs[index] = data
@@ -107,8 +110,11 @@ class Gallery:
         two full-size images. The same bytes again select the target they made before.
         """
         if not self._upload_lock.acquire(blocking=False):
-            raise UploadError(f"{filename}: another upload is being prepared; send it again "
-                              "when that one is done", 503)
+            raise UploadError(
+                f"{filename}: another upload is being prepared; send it again "
+                "when that one is done",
+                503,
+            )
         try:
             digest = hashlib.sha256(data).hexdigest()
             with self._lock:
@@ -126,33 +132,47 @@ class Gallery:
         """The gallery's room, the size in bytes and in pixels (header only): UploadError."""
         stream = self.config.stream
         if len(self) >= stream.gallery_max_targets:
-            raise UploadError(f"{filename}: the gallery is full ({len(self)} targets; the limit "
-                              f"is {stream.gallery_max_targets}, stream.gallery_max_targets)", 409)
+            raise UploadError(
+                f"{filename}: the gallery is full ({len(self)} targets; the limit "
+                f"is {stream.gallery_max_targets}, stream.gallery_max_targets)",
+                409,
+            )
         max_bytes = int(stream.upload_max_mb * 1e6)
         if len(data) > max_bytes:
-            raise UploadError(f"{filename}: too large ({len(data) / 1e6:.1f} MB; the limit is "
-                              f"{stream.upload_max_mb:g} MB, stream.upload_max_mb)", 413)
+            raise UploadError(
+                f"{filename}: too large ({len(data) / 1e6:.1f} MB; the limit is "
+                f"{stream.upload_max_mb:g} MB, stream.upload_max_mb)",
+                413,
+            )
         try:
             size = image_size(data, filename)
         except InputError as exc:  # a decompression bomb by its header alone
             raise UploadError(f"{filename}: too large ({_reason(exc)})", 413) from None
         if size is not None and size[0] * size[1] > stream.upload_max_megapixels * 1e6:
-            raise UploadError(f"{filename}: too large ({size[0]}x{size[1]} pixels; the limit is "
-                              f"{stream.upload_max_megapixels:g} Mpx, "
-                              "stream.upload_max_megapixels)", 413)
+            raise UploadError(
+                f"{filename}: too large ({size[0]}x{size[1]} pixels; the limit is "
+                f"{stream.upload_max_megapixels:g} Mpx, "
+                "stream.upload_max_megapixels)",
+                413,
+            )
 
     def _prepare_upload(self, data: bytes, filename: str) -> int:
         """Decode, prepare (one face), save: the new target's index."""
         config = replace(self.config, tracker={"multiple_faces": "error"})
         try:
-            image = decode_image(data, name=filename, alpha=config.stream.background != "picture",
-                                 max_side=max(config.tracker.max_image_side, 4096))
+            image = decode_image(
+                data,
+                name=filename,
+                alpha=config.stream.background != "picture",
+                max_side=max(config.tracker.max_image_side, 4096),
+            )
         except ImageTooLarge as exc:  # too costly to decode, known from its header
             raise UploadError(f"{filename}: too large ({_reason(exc)})", 413) from None
         except InputError as exc:
             raise UploadError(f"{filename}: not an image ({_reason(exc)})") from None
-        target = prepare_target_image(safe_stem(filename), image, config,
-                                      frame_size=self.size, source_name=filename)
+        target = prepare_target_image(
+            safe_stem(filename), image, config, frame_size=self.size, source_name=filename
+        )
         path = self._save(image, safe_stem(filename))
         target = dataclasses.replace(target, name=path.name)
         with self._lock:

@@ -17,7 +17,8 @@ import os
 import platform
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from reenact.errors import ConfigError
 from reenact.log import say
@@ -28,14 +29,47 @@ log = logging.getLogger(__name__)
 
 WHERE = "stream.hotkeys_map"
 READY_TIMEOUT_S = 2.0  # a listener not ready by then is used anyway, if its thread is alive
-ALIASES = {"control": "ctrl", "option": "alt", "alt_gr": "alt", "super": "cmd", "win": "cmd",
-           "meta": "cmd", "command": "cmd", "return": "enter", "escape": "esc"}
-NAMED_KEYS = frozenset({
-    "ctrl", "alt", "shift", "cmd", "space", "tab", "enter", "esc", "backspace", "delete",
-    "insert", "home", "end", "page_up", "page_down", "up", "down", "left", "right", "pause",
-    "print_screen", "scroll_lock", "menu", "caps_lock", "num_lock",
-    *(f"f{i}" for i in range(1, 21)),
-})
+ALIASES = {
+    "control": "ctrl",
+    "option": "alt",
+    "alt_gr": "alt",
+    "super": "cmd",
+    "win": "cmd",
+    "meta": "cmd",
+    "command": "cmd",
+    "return": "enter",
+    "escape": "esc",
+}
+NAMED_KEYS = frozenset(
+    {
+        "ctrl",
+        "alt",
+        "shift",
+        "cmd",
+        "space",
+        "tab",
+        "enter",
+        "esc",
+        "backspace",
+        "delete",
+        "insert",
+        "home",
+        "end",
+        "page_up",
+        "page_down",
+        "up",
+        "down",
+        "left",
+        "right",
+        "pause",
+        "print_screen",
+        "scroll_lock",
+        "menu",
+        "caps_lock",
+        "num_lock",
+        *(f"f{i}" for i in range(1, 21)),
+    }
+)
 MODIFIERS = ("ctrl", "alt", "shift", "cmd")  # written first when a combination is shown
 
 
@@ -61,8 +95,10 @@ class Binding:
 def _key_of(part: str, where: str) -> str:
     name = ALIASES.get(part.strip().strip("<>").lower(), part.strip().strip("<>").lower())
     if len(name) != 1 and name not in NAMED_KEYS:
-        raise ConfigError(f"{where}: unknown key '{part.strip()}'; use a character, or one of "
-                          f"{', '.join(sorted(NAMED_KEYS))}")
+        raise ConfigError(
+            f"{where}: unknown key '{part.strip()}'; use a character, or one of "
+            f"{', '.join(sorted(NAMED_KEYS))}"
+        )
     return name
 
 
@@ -81,8 +117,10 @@ def parse_binding(text: str, where: str = WHERE) -> Binding:
     except ValueError as exc:
         raise ConfigError(f"{where}: '{text}': {exc}") from None
     if parsed is None and action not in Controls.ACTIONS:
-        raise ConfigError(f"{where}: '{text}': unknown action '{action}'; valid: "
-                          f"{', '.join(Controls.ACTIONS)}, preset:NAME, preset_on:NAME, ...")
+        raise ConfigError(
+            f"{where}: '{text}': unknown action '{action}'; valid: "
+            f"{', '.join(Controls.ACTIONS)}, preset:NAME, preset_on:NAME, ..."
+        )
     return Binding(keys, action, held=parsed is not None and parsed[0].verb in HOLDABLE)
 
 
@@ -92,8 +130,10 @@ def parse_bindings(items: Iterable[str], where: str = WHERE) -> tuple[Binding, .
     for text in items:
         binding = parse_binding(text, where)
         if binding.keys in bindings:
-            raise ConfigError(f"{where}: {binding.label} is bound twice "
-                              f"({bindings[binding.keys].action} and {binding.action})")
+            raise ConfigError(
+                f"{where}: {binding.label} is bound twice "
+                f"({bindings[binding.keys].action} and {binding.action})"
+            )
         bindings[binding.keys] = binding
     return tuple(bindings.values())
 
@@ -120,8 +160,9 @@ class GlobalHotkeys:
     start, wait, is_alive, stop).
     """
 
-    def __init__(self, bindings: Iterable[Binding], controls: Controls, *,
-                 listener_class: Callable[..., Any]) -> None:
+    def __init__(
+        self, bindings: Iterable[Binding], controls: Controls, *, listener_class: Callable[..., Any]
+    ) -> None:
         self.bindings = tuple(bindings)
         self.controls = controls
         self._down: set[str] = set()
@@ -143,7 +184,8 @@ class GlobalHotkeys:
             raise HotkeysUnavailable(
                 "macOS has not given this program the Accessibility permission (System "
                 "Settings > Privacy & Security > Accessibility and Input Monitoring: add your "
-                "terminal, then start reenact again)")
+                "terminal, then start reenact again)"
+            )
 
     def stop(self) -> None:
         """Stop listening, at once: no action fires from now on. pynput's X listener may not
@@ -196,10 +238,13 @@ def unavailable_reason() -> str | None:
     if platform.system() != "Linux":
         return None
     if os.environ.get("XDG_SESSION_TYPE") == "wayland" or (
-            os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("DISPLAY")):
-        return ("a Wayland session does not let one program read keys meant for another; "
-                "bind your desktop's shortcuts to the panel's actions (README, Global hotkeys) "
-                "or log in to an X session")
+        os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("DISPLAY")
+    ):
+        return (
+            "a Wayland session does not let one program read keys meant for another; "
+            "bind your desktop's shortcuts to the panel's actions (README, Global hotkeys) "
+            "or log in to an X session"
+        )
     if not os.environ.get("DISPLAY"):
         return "no X display (DISPLAY is not set): global hotkeys need a desktop session"
     return None
@@ -212,8 +257,9 @@ def load_listener() -> Callable[..., Any]:
     except ModuleNotFoundError as exc:
         if exc.name != "pynput":
             raise HotkeysUnavailable(f"pynput cannot run here: {exc}") from None
-        raise HotkeysUnavailable("pynput is not installed: pip install 'reenact[hotkeys]'") \
-            from None
+        raise HotkeysUnavailable(
+            "pynput is not installed: pip install 'reenact[hotkeys]'"
+        ) from None
     except ImportError as exc:  # pynput's message is several lines: its first says why
         raise HotkeysUnavailable(f"pynput cannot run here: {str(exc).splitlines()[0]}") from None
     return keyboard.Listener

@@ -52,9 +52,12 @@ class LiveHooks:
 
         stream = self.config.stream
         gallery = Gallery(reenactor.target, self.config)
-        self.controls = Controls(reenactor, show_stats=stream.show_stats,
-                                 switch_target=self._switcher(reenactor, gallery, gallery.step),
-                                 select_target=self._switcher(reenactor, gallery, gallery.select))
+        self.controls = Controls(
+            reenactor,
+            show_stats=stream.show_stats,
+            switch_target=self._switcher(reenactor, gallery, gallery.step),
+            select_target=self._switcher(reenactor, gallery, gallery.select),
+        )
         if stream.panel:
             self._serve(gallery, sink)
         if sink.preview:
@@ -89,15 +92,25 @@ class LiveHooks:
         stream = self.config.stream
         token, token_source = self.token
         if token_source == "stream.control_token":
-            log.warning("stream.control_token on the command line is visible to other users "
-                        "(ps); prefer REENACT_CONTROL_TOKEN or stream.control_token_file")
-        self.panel = Panel(self.controls, gallery, preview_fps=stream.preview_fps,
-                           preview_height=stream.preview_height,
-                           output_fps=sink.fps or 30.0, output=describe_output(sink))
+            log.warning(
+                "stream.control_token on the command line is visible to other users "
+                "(ps); prefer REENACT_CONTROL_TOKEN or stream.control_token_file"
+            )
+        self.panel = Panel(
+            self.controls,
+            gallery,
+            preview_fps=stream.preview_fps,
+            preview_height=stream.preview_height,
+            output_fps=sink.fps or 30.0,
+            output=describe_output(sink),
+        )
         # a taken port is refused (ControlServer): OBS would send the token to whoever holds it
-        self.server = ControlServer(self.panel, port=stream.control_port,
-                                    token=ControlToken(token, token_source),
-                                    move_if_taken=stream.control_port_taken == "move")
+        self.server = ControlServer(
+            self.panel,
+            port=stream.control_port,
+            token=ControlToken(token, token_source),
+            move_if_taken=stream.control_port_taken == "move",
+        )
         self.server.start()
         print_address(self.server, token_source)
 
@@ -123,8 +136,9 @@ class LiveHooks:
 
         name, cls = found
         cfg = replace(self.config, sink={"kind": name, "title": "reenact preview"}).sink
-        return cls(plugin_options("sink", cfg, cls), width=sink.width, height=sink.height,
-                   fps=sink.fps)
+        return cls(
+            plugin_options("sink", cfg, cls), width=sink.width, height=sink.height, fps=sink.fps
+        )
 
     def overlay_lines(self, capture_status: str = "") -> list[str]:
         r, state = self.controls.reenactor, self.controls.state

@@ -38,9 +38,13 @@ def obs_routes(control: ControlToken | None) -> list[Route]:
             return JSONResponse({"error": f"new token: {exc}"}, status_code=409)
         except OSError as exc:
             where = control.file or "the token file"
-            return JSONResponse({"error": f"new token: cannot write {where} "
-                                          f"({exc.strerror or exc}); the old token stays"},
-                                status_code=500)
+            return JSONResponse(
+                {
+                    "error": f"new token: cannot write {where} "
+                    f"({exc.strerror or exc}); the old token stays"
+                },
+                status_code=500,
+            )
         response = JSONResponse({"url": obs_url(request, token)})
         port = request.scope["server"][1]
         response.raw_headers.append((b"set-cookie", session_cookie(port, token)))

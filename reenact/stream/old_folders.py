@@ -69,8 +69,10 @@ def hint(cwd: Path) -> str | None:
     if not found:
         return None
     named = " and ".join(f"{_shown(f.old, cwd)} ({len(f.files)} {f.what})" for f in found)
-    return (f"{named} from an earlier version: reenact now keeps them in {found[0].new.parent}; "
-            "`reenact paths --move-old` moves them there")
+    return (
+        f"{named} from an earlier version: reenact now keeps them in {found[0].new.parent}; "
+        "`reenact paths --move-old` moves them there"
+    )
 
 
 def move_old(cwd: Path) -> list[str]:
@@ -92,8 +94,10 @@ def move_old(cwd: Path) -> list[str]:
             if _move_new(path, destination):
                 moved += 1
             else:
-                left.append(f"left {path}: {destination} already exists (rename one of "
-                            "them and run this again)")
+                left.append(
+                    f"left {path}: {destination} already exists (rename one of "
+                    "them and run this again)"
+                )
         lines += [f"moved {moved} {folder.what} from {folder.old} to {folder.new}", *left]
         _remove_if_empty(folder.old)
     return lines or ["no old folders here: nothing to move"]

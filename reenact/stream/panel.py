@@ -26,17 +26,34 @@ CAMERA_SIDE = 384  # /stream/camera.mjpg's longer side (scripts; the page shows 
 def describe_output(sink) -> dict:
     """Where the audience's frames go, for the panel: {"kind": the sink's name (file, stream,
     virtualcam, window, null, or a plugin's), "where": its file, URL or device, or ""}."""
-    where = next((value for value in (getattr(sink, "output_path", None),
-                                      getattr(sink, "url", None), getattr(sink, "device", None))
-                  if value), "")
+    where = next(
+        (
+            value
+            for value in (
+                getattr(sink, "output_path", None),
+                getattr(sink, "url", None),
+                getattr(sink, "device", None),
+            )
+            if value
+        ),
+        "",
+    )
     return {"kind": getattr(sink, "name", None), "where": str(where)}
 
 
 class Panel:
     """The panel's view of a live session: controls, gallery, previews and stats."""
 
-    def __init__(self, controls, gallery, *, preview_fps: float, output_fps: float,
-                 preview_height: int = 320, output: dict | None = None) -> None:
+    def __init__(
+        self,
+        controls,
+        gallery,
+        *,
+        preview_fps: float,
+        output_fps: float,
+        preview_height: int = 320,
+        output: dict | None = None,
+    ) -> None:
         self.controls = controls
         self.destination = output or {"kind": None, "where": ""}  # see `describe_output`
         self.closed = False  # the session ended: /events says so and ends
@@ -55,7 +72,9 @@ class Panel:
         r = controls.reenactor
         renderer = r.renderer
         self._engine = {
-            "renderer": getattr(renderer, "name", type(renderer).__name__.removesuffix("Renderer").lower()),
+            "renderer": getattr(
+                renderer, "name", type(renderer).__name__.removesuffix("Renderer").lower()
+            ),
             "backend": getattr(renderer, "backend_name", "numpy"),
             "device": str(getattr(renderer, "device", "cpu")),
             "fuser": type(r.fuser).__name__,
@@ -64,8 +83,12 @@ class Panel:
 
     @property
     def feeds(self) -> dict[str, FrameFeed]:
-        return {"output": self.output, "previews": self.previews, "preview": self.preview,
-                "camera": self.camera}
+        return {
+            "output": self.output,
+            "previews": self.previews,
+            "preview": self.preview,
+            "camera": self.camera,
+        }
 
     @property
     def reenactor(self):
@@ -91,8 +114,9 @@ class Panel:
         if self._last_ns:
             fps = (self.frames - self._last_frames) / ((now - self._last_ns) / 1e9)
         latency = list(result.latency_ms)[-30:] if result is not None else []
-        stages = {name: round(v["median_ms"], 2)
-                  for name, v in self.reenactor.timer.summary().items()}
+        stages = {
+            name: round(v["median_ms"], 2) for name, v in self.reenactor.timer.summary().items()
+        }
         self._stats = {
             "fps": round(fps, 2),
             "delay_ms": round(float(np.median(latency)), 1) if latency else None,

@@ -1,26 +1,26 @@
 """The panel's routes (Starlette). Every request has passed `panel_security.Guard` first.
 
-    GET  /                          the panel page (`?token=` sets the cookie, then redirects)
-    GET  /output                    the output alone, full-frame: OBS's Browser Source
-    GET  /status                    state, settings, stats, engine, gallery (JSON)
-    GET  /events                    the same JSON pushed twice a second (server-sent events);
-                                    `event: stopped` when the session ends
-    POST /action/<name>             one of Controls.ACTIONS -> {"ok": true}
-    GET  /settings                  the live settings table with current values
-    POST /settings                  {"stream.intensity": 0.8, ...} -> 400 naming a bad key
-    GET  /stream/output.mjpg        MJPEG of the output, full size (OBS; ?fps=, default the
-                                    output's rate); WebP parts with alpha when transparent
-    GET  /stream/previews.mjpg      MJPEG for the panel: the output and the camera with its
-                                    landmarks side by side, scaled down (?fps=, default
-                                    stream.preview_fps)
-    GET  /stream/preview.mjpg       the same with the output alone
-    GET  /stream/camera.mjpg        MJPEG of the camera with its landmarks, scaled down (?fps=)
-    GET  /targets                   the gallery; GET /targets/<i>/thumb.jpg its thumbnails
-    POST /targets/<i>/select        switch to target i (with the cross-fade)
-    POST /targets?name=FILE         upload a portrait (the raw file as the body)
-    GET  /obs                       {"url": OBS's Browser Source address} (reenact.stream.obs_link)
-    POST /obs/token                 a new token, the old one refused from now on -> {"url": ...}
-    GET  /cameras, POST /camera     the camera picker (reenact.stream.camera_routes)
+GET  /                          the panel page (`?token=` sets the cookie, then redirects)
+GET  /output                    the output alone, full-frame: OBS's Browser Source
+GET  /status                    state, settings, stats, engine, gallery (JSON)
+GET  /events                    the same JSON pushed twice a second (server-sent events);
+                                `event: stopped` when the session ends
+POST /action/<name>             one of Controls.ACTIONS -> {"ok": true}
+GET  /settings                  the live settings table with current values
+POST /settings                  {"stream.intensity": 0.8, ...} -> 400 naming a bad key
+GET  /stream/output.mjpg        MJPEG of the output, full size (OBS; ?fps=, default the
+                                output's rate); WebP parts with alpha when transparent
+GET  /stream/previews.mjpg      MJPEG for the panel: the output and the camera with its
+                                landmarks side by side, scaled down (?fps=, default
+                                stream.preview_fps)
+GET  /stream/preview.mjpg       the same with the output alone
+GET  /stream/camera.mjpg        MJPEG of the camera with its landmarks, scaled down (?fps=)
+GET  /targets                   the gallery; GET /targets/<i>/thumb.jpg its thumbnails
+POST /targets/<i>/select        switch to target i (with the cross-fade)
+POST /targets?name=FILE         upload a portrait (the raw file as the body)
+GET  /obs                       {"url": OBS's Browser Source address} (reenact.stream.obs_link)
+POST /obs/token                 a new token, the old one refused from now on -> {"url": ...}
+GET  /cameras, POST /camera     the camera picker (reenact.stream.camera_routes)
 """
 
 from __future__ import annotations
@@ -35,8 +35,13 @@ from importlib import resources
 import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, \
-    StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -72,12 +77,14 @@ def _error(status: int, message: str) -> JSONResponse:
 
 def _busy(message: str) -> JSONResponse:
     """503 for a request over a route's cap; the connection closes, its body unread."""
-    return JSONResponse({"error": message}, status_code=503,
-                        headers={"Retry-After": "1", "Connection": "close"})
+    return JSONResponse(
+        {"error": message}, status_code=503, headers={"Retry-After": "1", "Connection": "close"}
+    )
 
 
-async def _read_body(request: Request, limit: int,
-                     *, min_rate: float = MIN_UPLOAD_BYTES_S) -> bytes | None:
+async def _read_body(
+    request: Request, limit: int, *, min_rate: float = MIN_UPLOAD_BYTES_S
+) -> bytes | None:
     """The body, or None when it is longer than `limit` (stops reading there). TimeoutError
     when it takes over UPLOAD_TIMEOUT_S or falls more than UPLOAD_GRACE_S behind `min_rate`
     (bytes a second; 0 = no minimum)."""
@@ -102,8 +109,11 @@ async def _read_body(request: Request, limit: int,
 
 async def _timed_out(request: Request, exc: Exception) -> Response:
     """A body that came too slowly (`_read_body`): 408, and the connection closes."""
-    return JSONResponse({"error": f"{request.method} {request.url.path}: the body came too "
-                         "slowly (timed out)"}, status_code=408, headers={"Connection": "close"})
+    return JSONResponse(
+        {"error": f"{request.method} {request.url.path}: the body came too slowly (timed out)"},
+        status_code=408,
+        headers={"Connection": "close"},
+    )
 
 
 class _SlotResponse(StreamingResponse):
@@ -130,9 +140,17 @@ async def _mjpeg(feed, fps):
         if not await feed.next_frame(last):
             break
         last, data, media_type = await anyio.to_thread.run_sync(feed.image)
-        yield (b"--" + BOUNDARY + b"\r\nContent-Type: " + media_type.encode()
-               + b"\r\nContent-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data
-               + b"\r\n")
+        yield (
+            b"--"
+            + BOUNDARY
+            + b"\r\nContent-Type: "
+            + media_type.encode()
+            + b"\r\nContent-Length: "
+            + str(len(data)).encode()
+            + b"\r\n\r\n"
+            + data
+            + b"\r\n"
+        )
         rest = 1.0 / fps() - (time.monotonic() - started)
         if rest > 0:
             await asyncio.sleep(rest)
@@ -143,8 +161,9 @@ async def _events(panel, stop: anyio.Event):
     which is announced as `event: stopped`."""
     yield f"retry: {EVENT_RETRY_MS}\n\n".encode()
     while not (panel.closed or stop.is_set()):
-        data = json.dumps(panel.status(), ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":"))
+        data = json.dumps(
+            panel.status(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        )
         yield f"data: {data}\n\n".encode()
         with anyio.move_on_after(EVENT_EVERY_S):
             await stop.wait()
@@ -179,8 +198,11 @@ class _Routes:
         self.event_streams.append(stop)
         if len(self.event_streams) > MAX_EVENT_STREAMS:
             self.event_streams.pop(0).set()
-        return _SlotResponse(_events(self.panel, stop), lambda: self._events_closed(stop),
-                             media_type="text/event-stream")
+        return _SlotResponse(
+            _events(self.panel, stop),
+            lambda: self._events_closed(stop),
+            media_type="text/event-stream",
+        )
 
     def _events_closed(self, stop: anyio.Event) -> None:
         if stop in self.event_streams:
@@ -209,22 +231,29 @@ class _Routes:
 
     def stream(self, feed, default_fps):
         """An MJPEG route over `feed`; ?fps= fixes its rate, else `default_fps()` (live)."""
+
         async def route(request: Request) -> Response:
             try:
-                fixed = float(request.query_params["fps"]) if "fps" in request.query_params \
-                    else None
+                fixed = (
+                    float(request.query_params["fps"]) if "fps" in request.query_params else None
+                )
             except ValueError:
                 fixed = math.nan
             if fixed is not None and not math.isfinite(fixed):
                 return _error(400, "fps: expected a number")
             rate = (lambda: fixed) if fixed is not None else default_fps
             if self.streams >= MAX_STREAMS:
-                return _busy(f"{request.url.path}: {MAX_STREAMS} streams are open already (the "
-                             "limit); close one")
+                return _busy(
+                    f"{request.url.path}: {MAX_STREAMS} streams are open already (the "
+                    "limit); close one"
+                )
             self.streams += 1
             return _SlotResponse(
-                _mjpeg(feed, lambda: min(max(rate(), MIN_FPS), MAX_FPS)), self._stream_closed,
-                media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY.decode()}")
+                _mjpeg(feed, lambda: min(max(rate(), MIN_FPS), MAX_FPS)),
+                self._stream_closed,
+                media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY.decode()}",
+            )
+
         return route
 
     def _stream_closed(self) -> None:
@@ -238,8 +267,9 @@ class _Routes:
             return JSONResponse({"targets": gallery.items(), "folder": str(gallery.folder)})
         name = request.query_params.get("name", "upload")
         if self.uploading:  # one at a time, refused rather than queued
-            return _busy(f"{name}: another upload is in progress; send it again when that one "
-                         "is done")
+            return _busy(
+                f"{name}: another upload is in progress; send it again when that one is done"
+            )
         self.uploading = True
         try:
             return await self._upload(request, name)
@@ -252,8 +282,9 @@ class _Routes:
         body = await _read_body(request, int(limit_mb * 1e6))
         try:
             if body is None:
-                raise UploadError(f"{name}: too large (the limit is {limit_mb:g} MB, "
-                                  "stream.upload_max_mb)", 413)
+                raise UploadError(
+                    f"{name}: too large (the limit is {limit_mb:g} MB, stream.upload_max_mb)", 413
+                )
             index = await anyio.to_thread.run_sync(gallery.add_upload, body, name)
         except UploadError as exc:
             return _error(exc.status, str(exc))
@@ -288,8 +319,10 @@ class _Routes:
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     path = reprlib.repr(request.url.path)  # cut short: a path may be 16 KiB
-    return _error(getattr(exc, "status_code", 404), f"{request.method} {path}: "
-                  f"{getattr(exc, 'detail', 'not found')}")
+    return _error(
+        getattr(exc, "status_code", 404),
+        f"{request.method} {path}: {getattr(exc, 'detail', 'not found')}",
+    )
 
 
 def build_app(panel, token=None) -> Starlette:
@@ -297,8 +330,10 @@ def build_app(panel, token=None) -> Starlette:
     server's `ControlToken`)."""
     r = _Routes(panel)
     routes = [
-        Route("/", r.page), Route("/output", r.output_page),
-        Route("/status", r.status), Route("/action/{name}", r.action, methods=["POST"]),
+        Route("/", r.page),
+        Route("/output", r.output_page),
+        Route("/status", r.status),
+        Route("/action/{name}", r.action, methods=["POST"]),
         Route("/events", r.events),
         Route("/settings", r.settings, methods=["GET", "POST"]),
         Route("/stream/output.mjpg", r.stream(panel.output, lambda: panel.output_fps)),
@@ -312,5 +347,7 @@ def build_app(panel, token=None) -> Starlette:
         *camera_routes(panel),
         Mount("/static", StaticFiles(directory=str(WEB_DIR))),
     ]
-    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found,
-                                                        TimeoutError: _timed_out})
+    return Starlette(
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _not_found, TimeoutError: _timed_out},
+    )

@@ -55,8 +55,10 @@ SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-content-type-options", b"nosniff"),
-    (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' blob: data:; style-src 'self'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' blob: data:; style-src 'self'; frame-ancestors 'none'",
+    ),
 ]
 
 
@@ -72,16 +74,23 @@ def resolve_token(stream_config) -> tuple[str, str]:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
-            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else \
-                exc.strerror or str(exc)
+            reason = (
+                "not UTF-8 text"
+                if isinstance(exc, UnicodeDecodeError)
+                else exc.strerror or str(exc)
+            )
             raise ConfigError(f"stream.control_token_file: cannot read {path} ({reason})") from None
         token = lines[0].strip() if lines else ""
-        _long_enough(token, f"stream.control_token_file: the first line of {path}",
-                     "stream.control_token_file")
+        _long_enough(
+            token,
+            f"stream.control_token_file: the first line of {path}",
+            "stream.control_token_file",
+        )
         return token, str(path)
     if stream_config.control_token:
-        return _long_enough(stream_config.control_token, "stream.control_token"), \
-            "stream.control_token"
+        return _long_enough(
+            stream_config.control_token, "stream.control_token"
+        ), "stream.control_token"
     return saved_token(), SAVED
 
 
@@ -100,15 +109,20 @@ def saved_token() -> str:
             raise ConfigError(f"{path}: not a token file but {kind}; remove it for a new token")
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else \
-            exc.strerror or str(exc)
-        raise ConfigError(f"control token: cannot keep it in {path} ({reason}); delete the "
-                          f"file, set {TOKEN_ENV}, or choose another folder with "
-                          "REENACT_CONFIG_DIR") from None
+        reason = (
+            "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
+        )
+        raise ConfigError(
+            f"control token: cannot keep it in {path} ({reason}); delete the "
+            f"file, set {TOKEN_ENV}, or choose another folder with "
+            "REENACT_CONFIG_DIR"
+        ) from None
     token = lines[0].strip() if lines else ""
     if len(token) < MIN_TOKEN_CHARS:
-        raise ConfigError(f"the first line of {path} is {len(token)} characters; use at least "
-                          f"{MIN_TOKEN_CHARS} (or delete the file for a new token)")
+        raise ConfigError(
+            f"the first line of {path} is {len(token)} characters; use at least "
+            f"{MIN_TOKEN_CHARS} (or delete the file for a new token)"
+        )
     return token
 
 
@@ -120,8 +134,7 @@ def _keep_token(path: Path, token: str, *, replace: bool) -> None:
         raise NotADirectoryError(errno.ENOTDIR, f"{path.parent} is not a folder")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                 0o600)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(token + "\n")
@@ -155,8 +168,9 @@ class ControlToken:
     def renew(self) -> str:
         """A new token, in force (and kept) from now on; TokenFixed for a user's own token."""
         if self.source not in (GENERATED, SAVED):
-            raise TokenFixed(f"the token comes from {self.source}: change it there and restart "
-                             "reenact")
+            raise TokenFixed(
+                f"the token comes from {self.source}: change it there and restart reenact"
+            )
         token = secrets.token_urlsafe(24)
         with self._lock:
             if self.file is not None:
@@ -168,8 +182,10 @@ class ControlToken:
 def _long_enough(token: str, where: str, setting: str = "") -> str:
     if len(token) < MIN_TOKEN_CHARS:
         unset = f"or leave {setting} unset" if setting else "or leave it unset"
-        raise ConfigError(f"{where} is {len(token)} characters; use at least {MIN_TOKEN_CHARS} "
-                          f"({unset} for a generated one)")
+        raise ConfigError(
+            f"{where} is {len(token)} characters; use at least {MIN_TOKEN_CHARS} "
+            f"({unset} for a generated one)"
+        )
     return token
 
 
@@ -221,9 +237,16 @@ class FailedTokens:
         if now - self.logged_at < LOG_INTERVAL_S:
             return
         client = scope["client"][0] if scope.get("client") else "?"
-        log.warning("control server: wrong token from %s (%s %r, %d characters; %d wrong since "
-                    "the last such line), answered after %.1f s", client, scope["method"],
-                    scope["path"][:80], len(given), self.unlogged, seconds)
+        log.warning(
+            "control server: wrong token from %s (%s %r, %d characters; %d wrong since "
+            "the last such line), answered after %.1f s",
+            client,
+            scope["method"],
+            scope["path"][:80],
+            len(given),
+            self.unlogged,
+            seconds,
+        )
         self.logged_at, self.unlogged = now, 0
 
 
@@ -233,8 +256,9 @@ class Guard:
     def __init__(self, app, *, token: str | ControlToken) -> None:
         control = token if isinstance(token, ControlToken) else ControlToken(token)
         if len(control.value) < MIN_TOKEN_CHARS:
-            raise ValueError(f"control token: {len(control.value)} characters; use at least "
-                             f"{MIN_TOKEN_CHARS}")
+            raise ValueError(
+                f"control token: {len(control.value)} characters; use at least {MIN_TOKEN_CHARS}"
+            )
         self.app = app
         self.control = control
         self.failures = FailedTokens()
@@ -251,13 +275,16 @@ class Guard:
             return await _reply(send, *refusal)
         given, from_query = self._given_token(headers, query, port)
         if self.failures.crowded():
-            return await _reply(send, 429, "too many wrong tokens at once: try again in a few "
-                                           "seconds")
+            return await _reply(
+                send, 429, "too many wrong tokens at once: try again in a few seconds"
+            )
         if not hmac.compare_digest(given.encode(), self.control.value.encode()):
             if given:  # no token at all is no guess: answered at once
                 await self.failures.wait(scope, given)
-            message = ("missing or wrong token: open the address reenact printed "
-                       "(http://127.0.0.1:PORT/?token=...)")
+            message = (
+                "missing or wrong token: open the address reenact printed "
+                "(http://127.0.0.1:PORT/?token=...)"
+            )
             return await _reply(send, 401, message)
         cookie = None
         if from_query:
@@ -270,8 +297,11 @@ class Guard:
         if host not in allowed:
             return 403, f"Host '{host}' refused: use http://127.0.0.1 or http://localhost"
         origin = headers.get("origin")
-        if method not in SAFE_METHODS and origin is not None and \
-                origin not in {f"http://{h}" for h in allowed}:
+        if (
+            method not in SAFE_METHODS
+            and origin is not None
+            and origin not in {f"http://{h}" for h in allowed}
+        ):
             return 403, f"Origin '{origin}' refused: the panel only accepts its own pages"
         return None
 
@@ -279,7 +309,7 @@ class Guard:
     def _given_token(headers: dict, query: dict, port: int) -> tuple[str, bool]:
         auth = headers.get("authorization", "")
         if auth.startswith("Bearer "):
-            return auth[len("Bearer "):], False
+            return auth[len("Bearer ") :], False
         if "x-reenact-token" in headers:
             return headers["x-reenact-token"], False
         if query.get("token"):
@@ -310,7 +340,9 @@ def _with_headers(send, cookie: bytes | None, control: ControlToken, given: str)
 
 async def _reply(send, status: int, error: str) -> None:
     body = json.dumps({"error": error}).encode()
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode())] + SECURITY_HEADERS
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ] + SECURITY_HEADERS
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -17,7 +17,7 @@ send key-down and key-up (`preset_on` / `preset_off` through the control interfa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 SLOTS = 6  # number keys 1..SLOTS in the preview
 
@@ -68,8 +68,10 @@ def _mode(mixer, mode: str) -> str:
 PRESET_ACTIONS: dict[str, PresetAction] = {
     a.verb: a
     for a in (
-        *(PresetAction(f"preset_{i}", False, f"toggle the preset on key {i}", _slot(i))
-          for i in range(1, SLOTS + 1)),
+        *(
+            PresetAction(f"preset_{i}", False, f"toggle the preset on key {i}", _slot(i))
+            for i in range(1, SLOTS + 1)
+        ),
         PresetAction("preset", True, "toggle preset NAME", _toggle),
         PresetAction("preset_on", True, "hold preset NAME on (key down)", _on),
         PresetAction("preset_off", True, "release preset NAME (key up)", _off),
@@ -83,8 +85,10 @@ HELP_LINE = f"1-{SLOTS}  toggle expression presets (reenact preset list)"
 
 def describe() -> list[dict]:
     """The table as data, for a panel: [{"action": "preset_on:NAME", "help": ...}, ...]."""
-    return [{"action": f"{a.verb}:NAME" if a.takes_arg else a.verb, "help": a.help}
-            for a in PRESET_ACTIONS.values()]
+    return [
+        {"action": f"{a.verb}:NAME" if a.takes_arg else a.verb, "help": a.help}
+        for a in PRESET_ACTIONS.values()
+    ]
 
 
 def parse(action: str) -> tuple[PresetAction, str] | None:

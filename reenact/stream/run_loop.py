@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -105,16 +105,20 @@ class LoopParts:
     background: Background | None = None
 
 
-def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
-             reconnect_s: float = 1.0) -> LoopResult:
+def run_loop(
+    parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0, reconnect_s: float = 1.0
+) -> LoopResult:
     """Run until the source ends, `max_frames`/`duration_s` are reached, a hook returns False,
     or Ctrl-C. When a live source delivers nothing for three frame intervals (a camera
     unplugged), `on_stall` gives the frame to send (the hook's frame is None), so a virtual
     camera never freezes. The caller owns opening and closing source and sink."""
     source = parts.source
     result = LoopResult()
-    reader = (LatestFrameReader(source, reconnect_s=reconnect_s, prepare=parts.prepare)
-              if source.live else None)
+    reader = (
+        LatestFrameReader(source, reconnect_s=reconnect_s, prepare=parts.prepare)
+        if source.live
+        else None
+    )
     ahead = AheadReader(source, parts.prepare) if reader is None and parts.prepare else None
     pacer = Pacer(source.fps) if parts.sink.realtime and not source.live else None
     flow = _Flow(parts, reader, pacer, result, ahead)
@@ -123,7 +127,8 @@ def run_loop(parts: LoopParts, *, max_frames: int = 0, duration_s: float = 0.0,
             reader.start()
         while True:
             more = not (max_frames and result.frames_in >= max_frames) and not (
-                duration_s and (time.perf_counter_ns() - flow.start_ns) / 1e9 >= duration_s)
+                duration_s and (time.perf_counter_ns() - flow.start_ns) / 1e9 >= duration_s
+            )
             if not (more or flow.pending) or not flow.step(more):
                 break
     except KeyboardInterrupt as exc:
@@ -156,8 +161,14 @@ class _Average:
 class _Flow:
     """The loop's steps: capture, process (or begin / finish one frame apart), pace and write."""
 
-    def __init__(self, parts: LoopParts, reader: LatestFrameReader | None, pacer: Pacer | None,
-                 result: LoopResult, ahead: AheadReader | None = None) -> None:
+    def __init__(
+        self,
+        parts: LoopParts,
+        reader: LatestFrameReader | None,
+        pacer: Pacer | None,
+        result: LoopResult,
+        ahead: AheadReader | None = None,
+    ) -> None:
         self.parts, self.reader, self.pacer, self.result = parts, reader, pacer, result
         self.ahead = ahead  # a source that is not live, read (and tracked) one frame ahead
         self.pending: tuple[FrameJob, Frame] | None = None  # begun, its network on the worker
@@ -222,7 +233,8 @@ class _Flow:
             return True
         in_turn_ms = self.begin_ms.value + self.network_ms.value + self.finish_ms.value
         if in_turn_ms > self.interval_ms and (
-                self.network_ms.value - job.running_ms() > NEAR_DONE * self.begin_ms.value):
+            self.network_ms.value - job.running_ms() > NEAR_DONE * self.begin_ms.value
+        ):
             return False
         job.wait()
         return True
@@ -257,8 +269,9 @@ class _Flow:
         self.alpha = done.alpha  # what a stall's frames (the last output held) keep
         return self._write(done.output, frame, done.alpha)
 
-    def _write(self, output: np.ndarray, frame: Frame | None,
-               alpha: np.ndarray | None = None) -> bool:
+    def _write(
+        self, output: np.ndarray, frame: Frame | None, alpha: np.ndarray | None = None
+    ) -> bool:
         """Pace, write and count one output (its avatar mask `alpha`, for `parts.background`);
         False when a hook ends the loop."""
         parts, result = self.parts, self.result
@@ -268,7 +281,8 @@ class _Flow:
         with parts.timer.stage("sink"), stop_signals_deferred(hold=not parts.sink.realtime):
             if parts.background is not None:  # the frame, and what the panel gets of it
                 sink_frame, output = parts.background.frames(
-                    output, alpha, getattr(parts.sink, "alpha", False))
+                    output, alpha, getattr(parts.sink, "alpha", False)
+                )
                 parts.sink.write(sink_frame)
             else:
                 parts.sink.write(output)

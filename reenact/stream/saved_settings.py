@@ -36,9 +36,11 @@ log = logging.getLogger(__name__)
 OLD_PANEL_FILE = "panel.yaml"  # where an earlier version kept the panel's settings
 NOT_KEPT = frozenset({"paused"})  # the state of one run, not a setting
 PLUGIN_SECTIONS = ("source", "sink")  # their options belong to the plugin `kind` names
-HEADER = ("# reenact's user config (`reenact paths`): read by `reenact live` and `reenact run`;\n"
-          "# the command line wins over it. Sections and keys as in configs/*.yaml; the panel\n"
-          "# keeps the settings changed on it here.\n")
+HEADER = (
+    "# reenact's user config (`reenact paths`): read by `reenact live` and `reenact run`;\n"
+    "# the command line wins over it. Sections and keys as in configs/*.yaml; the panel\n"
+    "# keeps the settings changed on it here.\n"
+)
 _lock = threading.Lock()  # one writer at a time in this process: each write merges the last
 
 
@@ -93,8 +95,11 @@ def save_settings(values: dict[str, Any]) -> None:
         try:
             update_yaml_file(path, kept, header=HEADER)
         except (OSError, ConfigError) as exc:
-            log.warning("panel settings: cannot keep them in %s (%s)", path,
-                        getattr(exc, "strerror", None) or exc)
+            log.warning(
+                "panel settings: cannot keep them in %s (%s)",
+                path,
+                getattr(exc, "strerror", None) or exc,
+            )
 
 
 def migrate_panel_file() -> str | None:
@@ -110,8 +115,11 @@ def migrate_panel_file() -> str | None:
         except ConfigError as exc:
             return f"{exc}; not merged into {path}"
         current = flatten(_raw(path))
-        kept = {k: v for k, v in flatten(data if isinstance(data, dict) else {}).items()
-                if k not in current and k not in NOT_KEPT and _is_config_key(k)}
+        kept = {
+            k: v
+            for k, v in flatten(data if isinstance(data, dict) else {}).items()
+            if k not in current and k not in NOT_KEPT and _is_config_key(k)
+        }
         if kept:
             update_yaml_file(path, kept, header=HEADER)
         old.replace(old.with_name(OLD_PANEL_FILE + ".old"))
@@ -123,8 +131,9 @@ def _raw(path: Path) -> dict[str, Any]:
         return {}
     data = read_config_file(path) or {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections; fix it, or delete the file "
-                          "to start afresh")
+        raise ConfigError(
+            f"{path}: expected a mapping of sections; fix it, or delete the file to start afresh"
+        )
     return data
 
 
@@ -137,19 +146,23 @@ def _read(path: Path) -> dict[str, Any]:
     for key, value in flatten(_raw(path)).items():
         plugin_option = key.partition(".")[0] in PLUGIN_SECTIONS
         if key in NOT_KEPT or not (plugin_option or _is_config_key(key)):
-            log.warning("%s: '%s' is no config key of this version (a typo, or an older "
-                        "version's); skipped", path, key)
+            log.warning(
+                "%s: '%s' is no config key of this version (a typo, or an older "
+                "version's); skipped",
+                path,
+                key,
+            )
             continue
         try:
             kept[key] = BY_KEY[key].parse(value) if key in BY_KEY else value
         except ValueError as exc:
-            raise ConfigError(f"{path}: {exc} (fix it, or delete the file to start afresh)") \
-                from None
+            raise ConfigError(
+                f"{path}: {exc} (fix it, or delete the file to start afresh)"
+            ) from None
     try:
         load_config(None, base=_nest(kept))
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc} (fix it, or delete the file to start afresh)") \
-            from None
+        raise ConfigError(f"{path}: {exc} (fix it, or delete the file to start afresh)") from None
     return kept
 
 
@@ -159,8 +172,9 @@ def saved_for_run(explicit: set[str]) -> tuple[dict[str, Any], list[str]]:
     another kind for it."""
     saved = _read(settings_path())
     replaced = {s for s in PLUGIN_SECTIONS if f"{s}.kind" in explicit}
-    apply = {k: v for k, v in saved.items()
-             if k not in explicit and k.partition(".")[0] not in replaced}
+    apply = {
+        k: v for k, v in saved.items() if k not in explicit and k.partition(".")[0] not in replaced
+    }
     return apply, sorted(set(saved) - set(apply))
 
 

@@ -50,8 +50,10 @@ class ControlledSource:
         """Move to `device` at the next read (any thread; the last request wins). ValueError when
         the source is not a camera."""
         if not self.switchable:
-            raise ValueError(f"camera: the source is '{self.source.name}', not a camera; start "
-                             "with --source webcam:N to pick cameras")
+            raise ValueError(
+                f"camera: the source is '{self.source.name}', not a camera; start "
+                "with --source webcam:N to pick cameras"
+            )
         with self._lock:
             self._wanted = device
 

@@ -22,8 +22,9 @@ def run_tool(main: Callable[[], int], name: str) -> None:
         sys.exit(2)
 
 
-def each_readable(paths: Iterable[T], load: Callable[[T], Any],
-                  name: str) -> Iterator[tuple[T, Any]]:
+def each_readable(
+    paths: Iterable[T], load: Callable[[T], Any], name: str
+) -> Iterator[tuple[T, Any]]:
     """(path, load(path)) for each of `paths`. One bad input of several (`load` raises an
     `InputError`: unreadable, no face) is skipped with a line on stderr; a single one, or every
     one of them, is the error (raised, for `run_tool` to print)."""

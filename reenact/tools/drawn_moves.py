@@ -67,9 +67,9 @@ from reenact.landmarks.tracker import FaceTracker
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.eval.carried_rows import output_neutral  # noqa: PLC0415
-    from reenact.eval.drive import retrack_output  # noqa: PLC0415
-    from reenact.pipeline.target import prepare_target  # noqa: PLC0415
+    from reenact.eval.carried_rows import output_neutral
+    from reenact.eval.drive import retrack_output
+    from reenact.pipeline.target import prepare_target
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("portraits", nargs="+", help="target pictures")

@@ -62,7 +62,7 @@ def paste_weight(landmarks: np.ndarray, grow: tuple[float, float, float], size: 
         width = x1 - x0
         x0, x1 = int(x0 - sideways * width), int(np.ceil(x1 + sideways * width))
         y0, y1 = int(y0 - up * width), int(np.ceil(y1 + down * width))
-        weight[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 1.0
+        weight[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = 1.0
     sigma = FEATHER * size / 256.0
     return cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
 
@@ -99,20 +99,25 @@ def cues(renderers: dict, tracker, subjects) -> dict[str, dict[str, dict[str, fl
             renderer.set_target(crop, neutral)
             for (real, landmarks), real_read in zip(stills, reals):
                 drawn = np.array(renderer.render(landmarks), copy=True)
-                found = {row: tracker.track_one(image)
-                         for row, image in rows_of(drawn, real, landmarks).items()
-                         if row != "real"} | {"real": real_read}
+                found = {
+                    row: tracker.track_one(image)
+                    for row, image in rows_of(drawn, real, landmarks).items()
+                    if row != "real"
+                } | {"real": real_read}
                 if any(f is None for f in found.values()):
                     continue
                 asked[name].append(relative(landmarks[None], neutral)[0][eyes])
                 for row, f in found.items():
                     seen[name][row].append(
-                        relative(np.asarray(f, np.float32)[None], neutral)[0][eyes])
+                        relative(np.asarray(f, np.float32)[None], neutral)[0][eyes]
+                    )
     out = {}
     for name in renderers:
         a = np.ravel(asked[name])
-        out[name] = {row: eye_ratios(a, np.ravel(seen[name][row]))
-                     | {"eyes": float(np.sum(a > EYE_MOVE))} for row in ROWS}
+        out[name] = {
+            row: eye_ratios(a, np.ravel(seen[name][row])) | {"eyes": float(np.sum(a > EYE_MOVE))}
+            for row in ROWS
+        }
     return out
 
 
@@ -130,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         renderers = {item.name: item.renderer for item in build_eval_renderers(config, [])}
         for name, rows in cues(renderers, tracker, subjects).items():
             for row, read in rows.items():
-                print(f"{name:18s} {row:8s} {read['eyes_closing']:8.2f}"
-                      f" {read['eyes_widening']:9.2f}  ({int(read['eyes'])} eyes widening)")
+                print(
+                    f"{name:18s} {row:8s} {read['eyes_closing']:8.2f}"
+                    f" {read['eyes_widening']:9.2f}  ({int(read['eyes'])} eyes widening)"
+                )
     return 0
 
 

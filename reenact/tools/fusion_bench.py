@@ -28,8 +28,9 @@ def _faces(clip: Path, other: Path, count: int) -> tuple[list[np.ndarray], np.nd
     return frames, np.median(frames[:10], axis=0).astype(np.float32), target
 
 
-def time_fuser(fuser, frames: list[np.ndarray], neutral: np.ndarray, target: np.ndarray,
-               calls: int) -> tuple[float, float]:
+def time_fuser(
+    fuser, frames: list[np.ndarray], neutral: np.ndarray, target: np.ndarray, calls: int
+) -> tuple[float, float]:
     """(median, p99) milliseconds of `fuser.fuse` over `calls` calls cycling through frames."""
     for frame in frames[:10]:
         fuser.fuse(frame, neutral, target, 1.0)
@@ -43,15 +44,23 @@ def time_fuser(fuser, frames: list[np.ndarray], neutral: np.ndarray, target: np.
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.pipeline.factory import build_fuser  # noqa: PLC0415
+    from reenact.pipeline.factory import build_fuser
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     media = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "clips"
     splits = read_splits()
-    parser.add_argument("--clip", type=Path, default=media / splits.bench_clip,
-                        help="the actor clip (default: %(default)s)")
-    parser.add_argument("--target", type=Path, default=media / splits.bench_target,
-                        help="the target face's clip (default: %(default)s)")
+    parser.add_argument(
+        "--clip",
+        type=Path,
+        default=media / splits.bench_clip,
+        help="the actor clip (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--target",
+        type=Path,
+        default=media / splits.bench_target,
+        help="the target face's clip (default: %(default)s)",
+    )
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
@@ -60,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(None, [f"fusion.kind={kind}", *args.overrides])
         fuser = build_fuser(config)
         median, p99 = time_fuser(fuser, frames, neutral, target, args.calls)
-        print(f"{kind:14s} {type(fuser).__name__:22s} median {median:.3f} ms  p99 {p99:.3f} ms "
-              f"({args.calls} calls)")
+        print(
+            f"{kind:14s} {type(fuser).__name__:22s} median {median:.3f} ms  p99 {p99:.3f} ms "
+            f"({args.calls} calls)"
+        )
     return 0
 
 

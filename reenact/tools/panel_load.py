@@ -56,7 +56,7 @@ def _cpu_s(pid: int) -> float:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0.0
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
@@ -76,7 +76,7 @@ def _descendants(pid: int) -> list[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            parent = int(stat[stat.rindex(")") + 2:].split()[1])
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
             children.setdefault(parent, []).append(int(entry.name))
     found, todo = [], list(children.get(pid, []))
     while todo:
@@ -97,8 +97,13 @@ def _browser(url: str):
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1400,900"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,900",
+    ):
         options.add_argument(flag)
     service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
     driver = webdriver.Chrome(service=service, options=options)
@@ -132,20 +137,37 @@ class LiveRun:
     """One `reenact live` with the panel on (a context manager): `open_page` / `close_page`
     switch a headless Chromium on the panel on and off, `window` measures the loop."""
 
-    def __init__(self, clip: Path, *, realtime: bool = False, settings: tuple[str, ...] = (),
-                 renderer: str | None = None) -> None:
+    def __init__(
+        self,
+        clip: Path,
+        *,
+        realtime: bool = False,
+        settings: tuple[str, ...] = (),
+        renderer: str | None = None,
+    ) -> None:
         self.out = Path(tempfile.mkdtemp(prefix="panel-load-"))
-        command = [str(Path(sys.executable).with_name("reenact")), "live", "--source",
-                   f"video:{clip}", "--sink", "null",
-                   "--set", f"source.realtime={str(realtime).lower()}",
-                   "--set", f"stream.output_dir={self.out}", "--set", "stream.control_port=0"]
+        command = [
+            str(Path(sys.executable).with_name("reenact")),
+            "live",
+            "--source",
+            f"video:{clip}",
+            "--sink",
+            "null",
+            "--set",
+            f"source.realtime={str(realtime).lower()}",
+            "--set",
+            f"stream.output_dir={self.out}",
+            "--set",
+            "stream.control_port=0",
+        ]
         if renderer is not None:
             command += ["--renderer", renderer]
         for setting in settings:
             command += ["--set", setting]
         self.lines: list[str] = []
-        self.process = subprocess.Popen(command, stderr=subprocess.PIPE,
-                                        stdout=subprocess.DEVNULL, text=True, cwd=self.out)
+        self.process = subprocess.Popen(
+            command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=self.out
+        )
         self.driver = None
         self._drain = _drain(self.process, self.lines)
         try:
@@ -156,7 +178,7 @@ class LiveRun:
             self.close()
             raise
 
-    def __enter__(self) -> "LiveRun":
+    def __enter__(self) -> LiveRun:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -185,11 +207,16 @@ class LiveRun:
         elapsed = time.perf_counter() - start
         cpu = [(after - before) / elapsed for before, after in zip(cpu, self._cpu())]
         jpegs = sum(last.get("jpegs", {}).values()) - sum(first.get("jpegs", {}).values())
-        return {"fps": (last["frames"] - first["frames"]) / elapsed, "reenact_cores": cpu[0],
-                "browser_cores": cpu[1] if self.driver is not None else 0.0,
-                "other_cores": max(cpu[2] - cpu[0] - cpu[1], 0.0),
-                "jpegs_per_s": jpegs / elapsed, "load": os.getloadavg()[0],
-                "delay_ms": last.get("delay_ms"), "browser_delay_ms": last.get("browser_delay_ms")}
+        return {
+            "fps": (last["frames"] - first["frames"]) / elapsed,
+            "reenact_cores": cpu[0],
+            "browser_cores": cpu[1] if self.driver is not None else 0.0,
+            "other_cores": max(cpu[2] - cpu[0] - cpu[1], 0.0),
+            "jpegs_per_s": jpegs / elapsed,
+            "load": os.getloadavg()[0],
+            "delay_ms": last.get("delay_ms"),
+            "browser_delay_ms": last.get("browser_delay_ms"),
+        }
 
     def _cpu(self) -> tuple[float, float, float]:
         """CPU seconds so far: reenact, the browser, the whole machine."""
@@ -200,9 +227,14 @@ class LiveRun:
         self.close_page()
         if self.process.poll() is None:
             try:
-                urllib.request.urlopen(urllib.request.Request(
-                    f"{self.url}/action/quit", method="POST",
-                    headers={"X-Reenact-Token": self.token}), timeout=10)
+                urllib.request.urlopen(
+                    urllib.request.Request(
+                        f"{self.url}/action/quit",
+                        method="POST",
+                        headers={"X-Reenact-Token": self.token},
+                    ),
+                    timeout=10,
+                )
                 self.process.wait(timeout=60)
             except (OSError, AttributeError, subprocess.TimeoutExpired):
                 self.process.kill()
@@ -248,10 +280,12 @@ def _neighbours_without(panel: list[bool], i: int) -> list[int]:
 def _window_line(index: int, is_panel: bool, r: dict, paced: bool) -> str:
     mode = "panel open" if is_panel else "no browser"
     delay = f"  capture->output {r['delay_ms']} ms" if paced else ""
-    return (f"window {index} {mode:<10} {r['fps']:6.2f} fps{delay}  CPU: reenact "
-            f"{r['reenact_cores']:.2f} cores, browser {r['browser_cores']:.2f}  "
-            f"JPEGs {r['jpegs_per_s']:4.1f}/s  other processes {r['other_cores']:.2f} cores  "
-            f"load average {r['load']:.1f}")
+    return (
+        f"window {index} {mode:<10} {r['fps']:6.2f} fps{delay}  CPU: reenact "
+        f"{r['reenact_cores']:.2f} cores, browser {r['browser_cores']:.2f}  "
+        f"JPEGs {r['jpegs_per_s']:4.1f}/s  other processes {r['other_cores']:.2f} cores  "
+        f"load average {r['load']:.1f}"
+    )
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -259,15 +293,27 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clip", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=15.0, help="one window's length")
     parser.add_argument("--windows", type=int, default=8, help="windows in ABBA order (>= 2)")
-    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                        help="passed to `reenact live` in every run, e.g. stream.preview_fps=15")
-    parser.add_argument("--renderer", default=None,
-                        help="passed to `reenact live` (default: its own default renderer, what a "
-                             "user gets; `warp` is the cheapest loop, where the panel's share shows "
-                             "most)")
-    parser.add_argument("--paced", action="store_true",
-                        help="the ABBA windows camera-paced (the clip at its own rate, late frames "
-                             "dropped) instead of as fast as the loop goes")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="passed to `reenact live` in every run, e.g. stream.preview_fps=15",
+    )
+    parser.add_argument(
+        "--renderer",
+        default=None,
+        help="passed to `reenact live` (default: its own default renderer, what a "
+        "user gets; `warp` is the cheapest loop, where the panel's share shows "
+        "most)",
+    )
+    parser.add_argument(
+        "--paced",
+        action="store_true",
+        help="the ABBA windows camera-paced (the clip at its own rate, late frames "
+        "dropped) instead of as fast as the loop goes",
+    )
     parser.add_argument("--no-paced", action="store_true", help="skip the camera-paced delay run")
     args = parser.parse_args(argv)
     if args.windows < 2:
@@ -281,36 +327,47 @@ def _summary(results: list[dict], panel: list[bool], paced: bool) -> None:
         rows = [r for r, p in zip(results, panel) if p == is_panel]
         fps = [r["fps"] for r in rows]
         delays = [r["delay_ms"] for r in rows if r["delay_ms"] is not None]
-        print(f"{'panel open' if is_panel else 'no browser':<10} median "
-              f"{statistics.median(fps):6.2f} fps  min {min(fps):6.2f}  max {max(fps):6.2f}  "
-              f"CPU: reenact {statistics.median(r['reenact_cores'] for r in rows):.2f} cores, "
-              f"browser {statistics.median(r['browser_cores'] for r in rows):.2f}"
-              + (f"  capture->output median of windows {statistics.median(delays):.1f} ms"
-                 if paced and delays else ""))
+        print(
+            f"{'panel open' if is_panel else 'no browser':<10} median "
+            f"{statistics.median(fps):6.2f} fps  min {min(fps):6.2f}  max {max(fps):6.2f}  "
+            f"CPU: reenact {statistics.median(r['reenact_cores'] for r in rows):.2f} cores, "
+            f"browser {statistics.median(r['browser_cores'] for r in rows):.2f}"
+            + (
+                f"  capture->output median of windows {statistics.median(delays):.1f} ms"
+                if paced and delays
+                else ""
+            )
+        )
     result = verdict([r["fps"] for r in results], panel)
-    print(f"fps lost with the panel open: {result['loss_pct']:.1f} % (median of the per-pair "
-          f"changes {', '.join(f'{c:+.1f}' for c in result['changes_pct'])}; goal: at most "
-          f"{GOAL_LOSS_PCT:g} %): {'met' if result['met'] else 'NOT met'} on this machine "
-          f"(load average now {os.getloadavg()[0]:.1f})")
+    print(
+        f"fps lost with the panel open: {result['loss_pct']:.1f} % (median of the per-pair "
+        f"changes {', '.join(f'{c:+.1f}' for c in result['changes_pct'])}; goal: at most "
+        f"{GOAL_LOSS_PCT:g} %): {'met' if result['met'] else 'NOT met'} on this machine "
+        f"(load average now {os.getloadavg()[0]:.1f})"
+    )
 
 
-def _obs_page(clip: Path, settings: tuple[str, ...], renderer: str | None,
-              seconds: float) -> None:
+def _obs_page(clip: Path, settings: tuple[str, ...], renderer: str | None, seconds: float) -> None:
     """One camera-paced window with the OBS page (`/output`) open: its delays."""
     with LiveRun(clip, realtime=True, settings=settings, renderer=renderer) as run:
         run.open_page("/output")
         paced = run.window(seconds)
-    print(f"camera-paced, OBS page open: {paced['fps']:.2f} fps, capture->output "
-          f"{paced['delay_ms']} ms, capture->JPEG sent to the browser "
-          f"{paced['browser_delay_ms']} ms (medians over the last frames)")
+    print(
+        f"camera-paced, OBS page open: {paced['fps']:.2f} fps, capture->output "
+        f"{paced['delay_ms']} ms, capture->JPEG sent to the browser "
+        f"{paced['browser_delay_ms']} ms (medians over the last frames)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     clip, settings = args.clip.resolve(), tuple(args.settings)
-    print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-          f"renderer: {args.renderer or 'the default'}; "
-          f"{'camera-paced' if args.paced else 'as fast as the loop goes'}", flush=True)
+    print(
+        f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        f"renderer: {args.renderer or 'the default'}; "
+        f"{'camera-paced' if args.paced else 'as fast as the loop goes'}",
+        flush=True,
+    )
     panel, results = abba(args.windows), []
     with LiveRun(clip, realtime=args.paced, settings=settings, renderer=args.renderer) as run:
         for index, is_panel in enumerate(panel):

@@ -35,8 +35,9 @@ class _Recorder:
         return self._y
 
 
-def calibration_inputs(model, meta, clips: list[Path], config: Config, *, frames: int,
-                       stride: int) -> Iterator[np.ndarray]:
+def calibration_inputs(
+    model, meta, clips: list[Path], config: Config, *, frames: int, stride: int
+) -> Iterator[np.ndarray]:
     """(1, in_channels, S, S) float32 generator inputs in [-1,1]: up to `frames` per clip."""
     from reenact.eval.clips import track_clip
     from reenact.render.generator import GeneratorRenderer
@@ -60,8 +61,9 @@ class QuantizeResult:
     mean_abs_diff: float  # INT8 vs fp32 output on the last inputs, in 0..255 levels
 
 
-def quantize_cpu_generator(config: Config, clips: list[Path], *, frames: int = 8,
-                           stride: int = 10) -> QuantizeResult:
+def quantize_cpu_generator(
+    config: Config, clips: list[Path], *, frames: int = 8, stride: int = 10
+) -> QuantizeResult:
     """Calibrate on `clips` and write the INT8 model of the generator `config` names (the
     shipped CPU model unless renderer.weights) beside its ONNX cache. Checks it against fp32."""
     from reenact.engine.backends import OnnxBackend, ensure_onnx, onnx_cache_path
@@ -70,11 +72,13 @@ def quantize_cpu_generator(config: Config, clips: list[Path], *, frames: int = 8
     r = config.renderer
     weights = find_weights(r.weights, "generator", r.size, backend="onnx")
     if weights is None:
-        raise WeightsError(f"reenact quantize: no generator for size {r.size}; set "
-                           "renderer.weights=PATH")
+        raise WeightsError(
+            f"reenact quantize: no generator for size {r.size}; set renderer.weights=PATH"
+        )
     model, meta = load_generator(weights, size=r.size)
-    onnx_path = ensure_onnx(model, Path(r.onnx_path) if r.onnx_path
-                            else onnx_cache_path(weights, meta))
+    onnx_path = ensure_onnx(
+        model, Path(r.onnx_path) if r.onnx_path else onnx_cache_path(weights, meta)
+    )
     start = time.perf_counter()
     kept: list[np.ndarray] = []
 
@@ -88,4 +92,3 @@ def quantize_cpu_generator(config: Config, clips: list[Path], *, frames: int = 8
     fp32, int8 = OnnxBackend(onnx_path, threads=1), OnnxBackend(out, threads=1, int8=True)
     diffs = [float(np.abs(fp32.run(x) - int8.run(x)).mean()) * 127.5 for x in kept[-8:]]
     return QuantizeResult(out, len(kept), seconds, float(np.mean(diffs)))
-

@@ -102,7 +102,7 @@ def subject_stills(folder: Path, subjects: list[str], config) -> list:
     """Per subject: (neutral crop (S,S,3) uint8, its landmarks (478,3), [(expression
     crop, its landmarks), ...] for each of `CONDITIONS` present), each still aligned as a
     target is (`reenact.eval.stills.AlignedStills`)."""
-    from reenact.eval.still_sets import AlignedStills  # noqa: PLC0415
+    from reenact.eval.still_sets import AlignedStills
 
     aligned = AlignedStills(config)
     found = []
@@ -146,8 +146,8 @@ def _prepared_pairs(folder: Path, clips: list[str], skip: list[str], tracker,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.eval.renderers import build_eval_renderers  # noqa: PLC0415
-    from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
+    from reenact.eval.renderers import build_eval_renderers
+    from reenact.landmarks.tracker import FaceTracker
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     media = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "expressions"

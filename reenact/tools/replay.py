@@ -60,11 +60,17 @@ def record_replay(base: Config, *, sizes: list[int], frames: int, path: Path) ->
 
     arrays = {}
     for size in sizes:
-        config = replace(base, renderer={"size": size, "kind": "warp"}, sink={"kind": "null"},
-                         stream={"max_frames": frames + NEUTRAL_FRAMES,
-                                 "neutral_frames": NEUTRAL_FRAMES,
-                                 "neutral_window": NEUTRAL_FRAMES},
-                         source={"realtime": False, "loop": True})
+        config = replace(
+            base,
+            renderer={"size": size, "kind": "warp"},
+            sink={"kind": "null"},
+            stream={
+                "max_frames": frames + NEUTRAL_FRAMES,
+                "neutral_frames": NEUTRAL_FRAMES,
+                "neutral_window": NEUTRAL_FRAMES,
+            },
+            source={"realtime": False, "loop": True},
+        )
         recorder = _Recorder(WarpRenderer(size=size))
         run_session(config, show_progress=False, renderer=recorder)
         if not recorder.fused:
@@ -96,8 +102,11 @@ def load_replay(path: Path, size: int) -> Replay:
 
 def _summary(values: list[float]) -> dict[str, float]:
     a = np.asarray(values, np.float64)
-    return {"median_ms": float(np.median(a)), "p99_ms": float(np.percentile(a, 99)),
-            "mean_ms": float(a.mean())}
+    return {
+        "median_ms": float(np.median(a)),
+        "p99_ms": float(np.percentile(a, 99)),
+        "mean_ms": float(a.mean()),
+    }
 
 
 def time_renderer(renderer, replay: Replay, *, frames: int, warmup: int = 10) -> dict:

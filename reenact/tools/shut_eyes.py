@@ -43,7 +43,7 @@ KINDS = ("shut", "half")
 
 def openings(landmarks_crop: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """(T,2) each frame's lid gap of eye 0 and 1 in crop pixels (NaN without a face)."""
-    from reenact.render.eyes import eye_opening  # noqa: PLC0415
+    from reenact.render.eyes import eye_opening
 
     out = np.full((len(valid), 2), np.nan)
     for i in np.flatnonzero(valid):
@@ -61,9 +61,10 @@ def pick_frames(gaps: np.ndarray, per_kind: int) -> tuple[int, dict[str, list[in
     reference = int(first[np.argmin(np.abs(gaps[first] / np.maximum(typical, 1e-3) - 1).sum(1))])
     share = gaps / np.maximum(gaps[reference], 1e-3)
     most, mean = share.max(axis=1), share.mean(axis=1)
-    found = {"shut": [int(i) for i in seen if most[i] < SHUT],
-             "half": [int(i) for i in seen
-                      if HALF[0] <= mean[i] < HALF[1] and most[i] < HALF_MOST]}
+    found = {
+        "shut": [int(i) for i in seen if most[i] < SHUT],
+        "half": [int(i) for i in seen if HALF[0] <= mean[i] < HALF[1] and most[i] < HALF_MOST],
+    }
     return reference, {kind: _spread(frames, per_kind) for kind, frames in found.items()}
 
 
@@ -76,12 +77,15 @@ def _spread(frames: list[int], most: int) -> list[int]:
 
 def eye_ssim(drawn: np.ndarray, real: np.ndarray, landmarks: np.ndarray) -> float:
     """Mean SSIM over the two eye boxes of `landmarks` (478,2|3 crop pixels of the real frame)."""
-    from reenact.metrics.image import ssim_map  # noqa: PLC0415
-    from reenact.metrics.sharpness import eye_boxes  # noqa: PLC0415
+    from reenact.metrics.image import ssim_map
+    from reenact.metrics.sharpness import eye_boxes
 
     scores = ssim_map(drawn, real)
-    return float(np.mean([scores[y0:y1, x0:x1].mean()
-                          for x0, y0, x1, y1 in eye_boxes(landmarks, real.shape[0])]))
+    return float(
+        np.mean(
+            [scores[y0:y1, x0:x1].mean() for x0, y0, x1, y1 in eye_boxes(landmarks, real.shape[0])]
+        )
+    )
 
 
 @dataclass
@@ -103,15 +107,22 @@ def score_clip(clip, renderers: dict, per_kind: int = 12) -> ClipScores:
     for name, renderer in renderers.items():
         renderer.set_target(clip.crops[reference], clip.landmarks_crop[reference])
         result.scores[name] = {
-            kind: [eye_ssim(np.asarray(renderer.render(clip.landmarks_crop[i])), clip.crops[i],
-                            clip.landmarks_crop[i]) for i in picked]
-            for kind, picked in frames.items()}
+            kind: [
+                eye_ssim(
+                    np.asarray(renderer.render(clip.landmarks_crop[i])),
+                    clip.crops[i],
+                    clip.landmarks_crop[i],
+                )
+                for i in picked
+            ]
+            for kind, picked in frames.items()
+        }
     return result
 
 
 def _renderers(config, names: list[str]) -> dict:
-    from reenact.eval.renderers import build_eval_renderers, chosen_renderers  # noqa: PLC0415
-    from reenact.render.warp import WarpRenderer  # noqa: PLC0415
+    from reenact.eval.renderers import build_eval_renderers, chosen_renderers
+    from reenact.render.warp import WarpRenderer
 
     found = {r.name: r.renderer for r in build_eval_renderers(config, []) if r.name != "identity"}
     found["warp:stretched"] = WarpRenderer(size=config.renderer.size, keep_eyes=False)
@@ -119,34 +130,44 @@ def _renderers(config, names: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.eval.clips import track_clip  # noqa: PLC0415
+    from reenact.eval.clips import track_clip
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clips", nargs="+", type=Path, help="real video clips of a face")
     parser.add_argument("--frames", type=int, default=300, help="first frames tracked (300)")
     parser.add_argument("--per-kind", type=int, default=12, help="frames drawn per kind (12)")
-    parser.add_argument("--renderers", nargs="*", default=[],
-                        help="of warp, generator:shipped, warp:stretched (default: all)")
+    parser.add_argument(
+        "--renderers",
+        nargs="*",
+        default=[],
+        help="of warp, generator:shipped, warp:stretched (default: all)",
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
     config = load_config(None, args.overrides)
     renderers = _renderers(config, args.renderers)
     totals = {name: {kind: [] for kind in KINDS} for name in renderers}
     print(f"{'clip':28s} {'renderer':18s} {'shut (n)':>14s} {'half (n)':>14s}")
-    clips = each_readable(args.clips, lambda p: track_clip(p, p.stem, config,
-                                                           max_frames=args.frames), "shut_eyes")
+    clips = each_readable(
+        args.clips, lambda p: track_clip(p, p.stem, config, max_frames=args.frames), "shut_eyes"
+    )
     for _, clip in clips:
         result = score_clip(clip, renderers, args.per_kind)
         for name, kinds in result.scores.items():
             cells = []
             for kind in KINDS:
                 totals[name][kind] += kinds[kind]
-                cells.append(f"{np.mean(kinds[kind]):.3f} ({len(kinds[kind]):2d})"
-                             if kinds[kind] else "     - ( 0)")
+                cells.append(
+                    f"{np.mean(kinds[kind]):.3f} ({len(kinds[kind]):2d})"
+                    if kinds[kind]
+                    else "     - ( 0)"
+                )
             print(f"{result.name:28s} {name:18s} {cells[0]:>14s} {cells[1]:>14s}")
     for name, kinds in totals.items():
-        cells = [f"{np.mean(v):.3f} ({len(v):3d})" if v else "     - (  0)"
-                 for v in (kinds[k] for k in KINDS)]
+        cells = [
+            f"{np.mean(v):.3f} ({len(v):3d})" if v else "     - (  0)"
+            for v in (kinds[k] for k in KINDS)
+        ]
         print(f"{'all':28s} {name:18s} {cells[0]:>14s} {cells[1]:>14s}")
     return 0
 

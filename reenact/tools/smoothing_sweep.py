@@ -180,8 +180,8 @@ def track_still(path: Path, config, rng: np.random.Generator) -> Track | None:
 def track_clip(path: Path, frames: int, config) -> Track | None:
     """`path`'s longest run of tracked frames among its first `frames` (None: shorter than
     MIN_RUN), tracked and aligned as the live loop does."""
-    from reenact.eval.clips import track_clip as eval_track  # noqa: PLC0415
-    from reenact.video import clip_fps  # noqa: PLC0415
+    from reenact.eval.clips import track_clip as eval_track
+    from reenact.video import clip_fps
 
     clip = eval_track(path, path.stem, config, max_frames=1, whole_frames=frames)
     landmarks = clip.whole_landmarks_crop

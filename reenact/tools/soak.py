@@ -56,17 +56,24 @@ class SoakMonitor:
         self._frames += 1
         now = time.perf_counter()
         if now - self._last >= self.window_s:
-            self.windows.append(SoakWindow(
-                t_s=round(now - self._start, 2), frames=self._frames,
-                fps=self._frames / (now - self._last), rss_mib=round(rss_mib(), 1),
-            ))
+            self.windows.append(
+                SoakWindow(
+                    t_s=round(now - self._start, 2),
+                    frames=self._frames,
+                    fps=self._frames / (now - self._last),
+                    rss_mib=round(rss_mib(), 1),
+                )
+            )
             self._last, self._frames = now, 0
 
 
 def run_soak(config: Config, *, duration_s: float, window_s: float, warmup_s: float) -> dict:
     """Run the loop for `duration_s` and return the report (see module docstring)."""
-    config = replace(config, source={"loop": True, "realtime": True},
-                     stream={"duration_s": duration_s, "max_frames": 0})
+    config = replace(
+        config,
+        source={"loop": True, "realtime": True},
+        stream={"duration_s": duration_s, "max_frames": 0},
+    )
     monitor = SoakMonitor(window_s=window_s)
     report = run_session(config, show_progress=False, on_frame=monitor)
     return summarize(report, monitor.windows, warmup_s=warmup_s, duration_s=duration_s)
@@ -91,12 +98,15 @@ def summarize(report, windows: list[SoakWindow], *, warmup_s: float, duration_s:
             "stall_frames": loop.stalls,
         },
         "memory_mib": {
-            "after_warmup": float(rss[0]), "end": float(rss[-1]),
-            "growth": float(rss[-1] - rss[0]), "max": float(rss.max()),
+            "after_warmup": float(rss[0]),
+            "end": float(rss[-1]),
+            "growth": float(rss[-1] - rss[0]),
+            "max": float(rss.max()),
         },
         "fps": {
-            "first_half": float(fps[:half].mean()), "second_half": float(fps[half:].mean())
-            if len(fps) > half else float(fps.mean()), "min_window": float(fps.min()),
+            "first_half": float(fps[:half].mean()),
+            "second_half": float(fps[half:].mean()) if len(fps) > half else float(fps.mean()),
+            "min_window": float(fps.min()),
         },
         "latency_ms": {
             "median": float(np.median(loop.latency_ms)) if loop.latency_ms else 0.0,
@@ -109,15 +119,17 @@ def summarize(report, windows: list[SoakWindow], *, warmup_s: float, duration_s:
 
 def format_report(result: dict) -> str:
     f, m, fps = result["frames"], result["memory_mib"], result["fps"]
-    return "\n".join([
-        f"soak {result['duration_s']:.0f} s",
-        f"frames: decoded {f['decoded']} = source-dropped {f['dropped_by_source']} + captured "
-        f"{f['captured']}; captured = processed {f['processed']} + capture-dropped "
-        f"{f['dropped_by_capture']}; written {f['written']} (stall fill {f['stall_frames']})",
-        f"memory: {m['after_warmup']:.1f} -> {m['end']:.1f} MiB (growth {m['growth']:+.1f}, "
-        f"max {m['max']:.1f})",
-        f"fps: first half {fps['first_half']:.1f}, second half {fps['second_half']:.1f}, "
-        f"worst window {fps['min_window']:.1f}",
-        f"latency capture->sink: median {result['latency_ms']['median']:.1f} ms, "
-        f"p99 {result['latency_ms']['p99']:.1f} ms",
-    ])
+    return "\n".join(
+        [
+            f"soak {result['duration_s']:.0f} s",
+            f"frames: decoded {f['decoded']} = source-dropped {f['dropped_by_source']} + captured "
+            f"{f['captured']}; captured = processed {f['processed']} + capture-dropped "
+            f"{f['dropped_by_capture']}; written {f['written']} (stall fill {f['stall_frames']})",
+            f"memory: {m['after_warmup']:.1f} -> {m['end']:.1f} MiB (growth {m['growth']:+.1f}, "
+            f"max {m['max']:.1f})",
+            f"fps: first half {fps['first_half']:.1f}, second half {fps['second_half']:.1f}, "
+            f"worst window {fps['min_window']:.1f}",
+            f"latency capture->sink: median {result['latency_ms']['median']:.1f} ms, "
+            f"p99 {result['latency_ms']['p99']:.1f} ms",
+        ]
+    )

@@ -29,17 +29,23 @@ STRIP_TILE = 320  # px: each moved head's side in a --strips picture, as `reenac
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.eval.head_shift import move_labels, sweep_uncovered  # noqa: PLC0415
-    from reenact.eval.plots import sample_strip  # noqa: PLC0415
-    from reenact.pipeline.target import prepare_target  # noqa: PLC0415
+    from reenact.eval.head_shift import move_labels, sweep_uncovered
+    from reenact.eval.plots import sample_strip
+    from reenact.pipeline.target import prepare_target
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("portraits", nargs="+", type=Path, help="target pictures")
-    parser.add_argument("--no-matte", action="store_true",
-                        help="the segmenter's mask as it comes, not matted (the crown still "
-                             "moves whole)")
-    parser.add_argument("--strips", type=Path, default=None,
-                        help="write <portrait>.png, the moved heads, into this folder")
+    parser.add_argument(
+        "--no-matte",
+        action="store_true",
+        help="the segmenter's mask as it comes, not matted (the crown still moves whole)",
+    )
+    parser.add_argument(
+        "--strips",
+        type=Path,
+        default=None,
+        help="write <portrait>.png, the moved heads, into this folder",
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
     config = load_config(None, ["fusion.target_neutral=picture", *args.overrides])
@@ -56,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         if np.isfinite(rate):
             rates.append(rate)
         if args.strips is not None and found["frames"]:
-            sample_strip(dict(zip(move_labels(), ([f] for f in found["frames"]))),
-                         args.strips / f"{path.stem}.png", tile=STRIP_TILE)
+            sample_strip(
+                dict(zip(move_labels(), ([f] for f in found["frames"]))),
+                args.strips / f"{path.stem}.png",
+                tile=STRIP_TILE,
+            )
     mean = f"{np.mean(rates):.3f}" if rates else "n/a"
     print(f"{'mean':28s} {mean:>10s}  over {len(rates)} portrait(s) with a person")
     return 0

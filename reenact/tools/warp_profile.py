@@ -42,8 +42,14 @@ def _stage_calls(warp: WarpRenderer, extras) -> dict[str, Callable]:
     def remap(_, st):
         x0, y0, x1, y1 = warp._field.roi
         np.copyto(st["out"], warp._target)
-        cv2.remap(warp._target, warp._map[y0:y1, x0:x1], None, cv2.INTER_LINEAR,
-                  dst=st["out"][y0:y1, x0:x1], borderMode=cv2.BORDER_REFLECT)
+        cv2.remap(
+            warp._target,
+            warp._map[y0:y1, x0:x1],
+            None,
+            cv2.INTER_LINEAR,
+            dst=st["out"][y0:y1, x0:x1],
+            borderMode=cv2.BORDER_REFLECT,
+        )
 
     return {
         "follow": lambda f, st: st.__setitem__("xy", warp.follow(f)),
@@ -57,8 +63,9 @@ def _stage_calls(warp: WarpRenderer, extras) -> dict[str, Callable]:
     }
 
 
-def profile_warp(replay: Path, *, size: int = 256, frames: int = 300, warmup: int = 10,
-                 clock: str = "wall") -> dict:
+def profile_warp(
+    replay: Path, *, size: int = 256, frames: int = 300, warmup: int = 10, clock: str = "wall"
+) -> dict:
     """Per stage {median_ms, p99_ms, mean_ms} over `frames` replayed frames (cycled); clock
     "wall" (perf_counter) or "cpu" (this thread's CPU time)."""
     now = time.thread_time_ns if clock == "cpu" else time.perf_counter_ns
@@ -83,18 +90,29 @@ def profile_warp(replay: Path, *, size: int = 256, frames: int = 300, warmup: in
                 times[name].append(ms)
         if i >= warmup:
             times["total"].append(total)
-    return {name: {"median_ms": float(np.median(v)), "p99_ms": float(np.percentile(v, 99)),
-                   "mean_ms": float(np.mean(v))} for name, v in times.items()}
+    return {
+        name: {
+            "median_ms": float(np.median(v)),
+            "p99_ms": float(np.percentile(v, 99)),
+            "mean_ms": float(np.mean(v)),
+        }
+        for name, v in times.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m reenact.tools.warp_profile",
-                                description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m reenact.tools.warp_profile", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--replay", type=Path, required=True, help="a replay from --save-replay")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--frames", type=int, default=300)
-    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                   help="wall time, or this thread's CPU time (steadier on a busy machine)")
+    p.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or this thread's CPU time (steadier on a busy machine)",
+    )
     args = p.parse_args(argv)
     result = profile_warp(args.replay, size=args.size, frames=args.frames, clock=args.clock)
     print(f"{args.clock} clock, {args.frames} frames of {args.replay} at {args.size}")

@@ -30,8 +30,13 @@ class Augment:
 
     @property
     def identity(self) -> bool:
-        return (self.zoom == 1.0 and not self.shift.any() and self.saturation == 1.0
-                and self.offset == 0.0 and bool((self.gain == 1.0).all()))
+        return (
+            self.zoom == 1.0
+            and not self.shift.any()
+            and self.saturation == 1.0
+            and self.offset == 0.0
+            and bool((self.gain == 1.0).all())
+        )
 
     def matrix(self, size: int) -> np.ndarray:
         """(2,3) float32 crop -> augmented crop: zoom about the centre, then shift."""
@@ -48,9 +53,13 @@ def draw_augment(rng: np.random.Generator, *, colour: float, scale: float, size:
     if colour <= 0 and scale <= 0:
         return NO_AUGMENT
     u = rng.uniform(-1.0, 1.0, 8).astype(np.float32)
-    return Augment(gain=1.0 + colour * u[:3], offset=float(colour * u[3] * 64.0),
-                   saturation=float(1.0 + colour * u[4]), zoom=float(1.0 + scale * u[5]),
-                   shift=scale * u[6:8] * np.float32(size / 2.0))
+    return Augment(
+        gain=1.0 + colour * u[:3],
+        offset=float(colour * u[3] * 64.0),
+        saturation=float(1.0 + colour * u[4]),
+        zoom=float(1.0 + scale * u[5]),
+        shift=scale * u[6:8] * np.float32(size / 2.0),
+    )
 
 
 def augment_image(image: np.ndarray, aug: Augment) -> np.ndarray:
@@ -60,8 +69,13 @@ def augment_image(image: np.ndarray, aug: Augment) -> np.ndarray:
     size = image.shape[0]
     out = image
     if aug.zoom != 1.0 or aug.shift.any():
-        out = cv2.warpAffine(image, aug.matrix(size), (size, size), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REFLECT101)
+        out = cv2.warpAffine(
+            image,
+            aug.matrix(size),
+            (size, size),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT101,
+        )
     x = out.astype(np.float32)
     if aug.saturation != 1.0:
         grey = x.mean(axis=2, keepdims=True)

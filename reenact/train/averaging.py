@@ -33,8 +33,9 @@ class WeightAverage(AveragedModel):
 
     def __init__(self, net: nn.Module, decay: float) -> None:
         if not 0.0 < decay < 1.0:
-            raise ConfigError(f"train.ema: {decay}; expected a decay in (0, 1), e.g. 0.999, "
-                              "or 0 for no average")
+            raise ConfigError(
+                f"train.ema: {decay}; expected a decay in (0, 1), e.g. 0.999, or 0 for no average"
+            )
         self.decay = float(decay)
         super().__init__(net, use_buffers=False)
         self.module.requires_grad_(False)

@@ -33,8 +33,17 @@ from reenact.errors import InputError
 CACHE_VERSION = 1
 INDEX_NAME = "index.json"
 CROPS_FORMATS = ("mp4", "npz")
-_SCALARS = ("name", "identity", "kind", "source", "source_stamp", "fps", "size", "reference",
-            "crops_format")
+_SCALARS = (
+    "name",
+    "identity",
+    "kind",
+    "source",
+    "source_stamp",
+    "fps",
+    "size",
+    "reference",
+    "crops_format",
+)
 
 
 # the compact carry copy's landmarks (`reenact.train.carry`), which `read_entry` reads back
@@ -111,10 +120,9 @@ class CacheEntry:
             if self.crops.shape != (self.num_frames, self.size, self.size, 3):
                 raise InputError(
                     f"{self.crops_path}: crops have shape {self.crops.shape}, expected "
-                    f"({self.num_frames},{self.size},{self.size},3); re-run `reenact prepare`")
+                    f"({self.num_frames},{self.size},{self.size},3); re-run `reenact prepare`"
+                )
         return self.crops
-
-
 
 
 def entry_arrays(entry: CacheEntry) -> dict[str, np.ndarray]:
@@ -153,15 +161,18 @@ def _read_npz(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in required if k not in data.files]
             if missing:
-                raise InputError(f"{path}: not a prepared cache file (missing "
-                                 f"{', '.join(missing)}); re-run `reenact prepare`")
+                raise InputError(
+                    f"{path}: not a prepared cache file (missing "
+                    f"{', '.join(missing)}); re-run `reenact prepare`"
+                )
             return {k: data[k] for k in data.files}
     except FileNotFoundError:
         raise InputError(f"{path}: cache file missing; re-run `reenact prepare`") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: truncated or corrupt cache file ({detail}); "
-                         "re-run `reenact prepare`") from None
+        raise InputError(
+            f"{path}: truncated or corrupt cache file ({detail}); re-run `reenact prepare`"
+        ) from None
 
 
 def read_entry(path: Path) -> CacheEntry:
@@ -169,18 +180,21 @@ def read_entry(path: Path) -> CacheEntry:
     data = _read_npz(path, ("valid", *_SCALARS))
     if "landmarks" not in data:  # the compact carry copy (reenact.train.carry)
         if "landmarks_q" not in data:
-            raise InputError(f"{path}: not a prepared cache file (missing landmarks); "
-                             "re-run `reenact prepare`")
+            raise InputError(
+                f"{path}: not a prepared cache file (missing landmarks); re-run `reenact prepare`"
+            )
         data["landmarks"] = dequantise_landmarks(data.pop("landmarks_q"))
     version = int(data.get("format_version", np.asarray(0)))
     if version != CACHE_VERSION:
-        raise InputError(f"{path}: cache format {version}, expected {CACHE_VERSION}; "
-                         "re-run `reenact prepare`")
+        raise InputError(
+            f"{path}: cache format {version}, expected {CACHE_VERSION}; re-run `reenact prepare`"
+        )
     scalars = {k: data[k].item() for k in _SCALARS}
     n = data["valid"].shape[0]
     entry = CacheEntry(
         **{k: str(v) if isinstance(v, str) else v for k, v in scalars.items()},
-        landmarks=data["landmarks"], valid=data["valid"].astype(bool),
+        landmarks=data["landmarks"],
+        valid=data["valid"].astype(bool),
         frame_index=data.get("frame_index", np.arange(n, dtype=np.int32)),
         frame_names=data.get("frame_names", np.full(n, "")),
         expression=data.get("expression", np.full(n, "")),
@@ -192,8 +206,10 @@ def read_entry(path: Path) -> CacheEntry:
     entry.size, entry.reference = int(entry.size), int(entry.reference)
     entry.fps = float(entry.fps)
     if entry.landmarks.shape != (n, 478, 3):
-        raise InputError(f"{path}: landmarks have shape {entry.landmarks.shape}, expected "
-                         f"({n},478,3); re-run `reenact prepare`")
+        raise InputError(
+            f"{path}: landmarks have shape {entry.landmarks.shape}, expected "
+            f"({n},478,3); re-run `reenact prepare`"
+        )
     return entry
 
 
@@ -203,9 +219,16 @@ def write_index(folder: Path, entries: list[CacheEntry], size: int) -> Path:
         "format_version": CACHE_VERSION,
         "size": size,
         "entries": [
-            {"name": e.name, "identity": e.identity, "kind": e.kind, "source": e.source,
-             "frames": e.num_frames, "valid": int(e.valid.sum()),
-             "crops": e.crops_path.name, "crops_format": e.crops_format}
+            {
+                "name": e.name,
+                "identity": e.identity,
+                "kind": e.kind,
+                "source": e.source,
+                "frames": e.num_frames,
+                "valid": int(e.valid.sum()),
+                "crops": e.crops_path.name,
+                "crops_format": e.crops_format,
+            }
             for e in entries
         ],
     }
@@ -225,25 +248,30 @@ def read_cache(folder: Path) -> list[CacheEntry]:
     try:
         index = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{folder}: not a prepared cache (no {INDEX_NAME}); run `reenact prepare`"
-                         ) from None
+        raise InputError(
+            f"{folder}: not a prepared cache (no {INDEX_NAME}); run `reenact prepare`"
+        ) from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: unreadable cache index ({exc}); re-run `reenact prepare`"
-                         ) from None
+        raise InputError(
+            f"{path}: unreadable cache index ({exc}); re-run `reenact prepare`"
+        ) from None
     if index.get("format_version") != CACHE_VERSION:
-        raise InputError(f"{path}: cache format {index.get('format_version')}, expected "
-                         f"{CACHE_VERSION}; re-run `reenact prepare`")
+        raise InputError(
+            f"{path}: cache format {index.get('format_version')}, expected "
+            f"{CACHE_VERSION}; re-run `reenact prepare`"
+        )
     return [read_entry(folder / f"{item['name']}.npz") for item in index.get("entries", [])]
 
 
 # ----- crops as H.264 ----------------------------------------------------------------------------
 
 
-def encode_crops(path: Path, crops: np.ndarray, *, fps: float, crf: int,
-                 pix_fmt: str = "yuv444p") -> None:
+def encode_crops(
+    path: Path, crops: np.ndarray, *, fps: float, crf: int, pix_fmt: str = "yuv444p"
+) -> None:
     """(N,S,S,3) uint8 RGB -> H.264 mp4 (yuv444p: no chroma subsampling of the targets; the
     carry copy uses yuv420p, half the size)."""
-    import av  # noqa: PLC0415 (only `prepare` writes mp4 crops)
+    import av  # only `prepare` writes mp4 crops
 
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
@@ -272,14 +300,16 @@ def decode_crops(path: Path, count: int, size: int) -> np.ndarray:
     except ImportError:
         frames = _decode_cv2(path)
     if len(frames) != count:
-        raise InputError(f"{path}: {len(frames)} frames decoded, expected {count} (truncated?); "
-                         "re-run `reenact prepare`")
+        raise InputError(
+            f"{path}: {len(frames)} frames decoded, expected {count} (truncated?); "
+            "re-run `reenact prepare`"
+        )
     stack = np.stack(frames) if frames else np.zeros((0, size, size, 3), np.uint8)
     return stack
 
 
 def _decode_pyav(path: Path) -> list[np.ndarray]:
-    from reenact import video  # noqa: PLC0415 (PyAV loads FFmpeg)
+    from reenact import video  # PyAV loads FFmpeg
 
     if video.av is None:
         raise ImportError("PyAV is not installed")  # the caller decodes with OpenCV
@@ -290,7 +320,7 @@ def _decode_pyav(path: Path) -> list[np.ndarray]:
 
 
 def _decode_cv2(path: Path) -> list[np.ndarray]:
-    import cv2  # noqa: PLC0415
+    import cv2
 
     capture = cv2.VideoCapture(str(path))
     frames = []

@@ -35,6 +35,7 @@ from reenact.train.cache import (
 
 log = logging.getLogger(__name__)
 
+
 def _thin(entry: CacheEntry, stride: int) -> tuple[CacheEntry, np.ndarray]:
     crops = entry.load_crops()
     if stride <= 1 or entry.kind == "images":
@@ -42,10 +43,17 @@ def _thin(entry: CacheEntry, stride: int) -> tuple[CacheEntry, np.ndarray]:
     keep = np.arange(0, entry.num_frames, stride)
     reference = entry.reference if entry.reference < 0 else int(entry.reference // stride)
     thinned = dc_replace(
-        entry, landmarks=entry.landmarks[keep], valid=entry.valid[keep],
-        frame_index=entry.frame_index[keep], frame_names=entry.frame_names[keep],
-        expression=entry.expression[keep], variant=entry.variant[keep],
-        alignment=entry.alignment[keep], reference=reference, crops=None)
+        entry,
+        landmarks=entry.landmarks[keep],
+        valid=entry.valid[keep],
+        frame_index=entry.frame_index[keep],
+        frame_names=entry.frame_names[keep],
+        expression=entry.expression[keep],
+        variant=entry.variant[keep],
+        alignment=entry.alignment[keep],
+        reference=reference,
+        crops=None,
+    )
     if reference >= 0 and not thinned.valid[reference]:  # the neutral was thinned away
         good = np.flatnonzero(thinned.valid)
         thinned.reference = int(good[0]) if len(good) else -1
@@ -68,8 +76,15 @@ def folder_mib(folder: Path) -> float:
     return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file()) / 2**20
 
 
-def pack_cache(entries: list[CacheEntry], out_dir: str | Path, *, crf: int = 26, stride: int = 1,
-               budget_mib: float = 45.0, size: int = 256) -> tuple[Path, float, int]:
+def pack_cache(
+    entries: list[CacheEntry],
+    out_dir: str | Path,
+    *,
+    crf: int = 26,
+    stride: int = 1,
+    budget_mib: float = 45.0,
+    size: int = 256,
+) -> tuple[Path, float, int]:
     """Write the compact copy; returns (folder, MiB, crf used). InputError if it cannot fit."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -83,8 +98,11 @@ def pack_cache(entries: list[CacheEntry], out_dir: str | Path, *, crf: int = 26,
         mib = folder_mib(folder)
         if mib <= budget_mib:
             return folder, mib, crf
-        log.warning("carry copy is %.1f MiB > %.1f MiB at crf %d; encoding again", mib,
-                    budget_mib, crf)
+        log.warning(
+            "carry copy is %.1f MiB > %.1f MiB at crf %d; encoding again", mib, budget_mib, crf
+        )
         crf += 4
-    raise InputError(f"{folder}: {mib:.1f} MiB at crf {crf - 4} is over the {budget_mib} MiB "
-                     "budget; use a larger --carry-stride")
+    raise InputError(
+        f"{folder}: {mib:.1f} MiB at crf {crf - 4} is over the {budget_mib} MiB "
+        "budget; use a larger --carry-stride"
+    )

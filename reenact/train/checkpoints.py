@@ -55,14 +55,17 @@ def load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
     try:
         rest = json.loads(meta["optimizer"])
     except (KeyError, json.JSONDecodeError):
-        raise WeightsError(f"{path}: not an optimizer state file; resume from a checkpoint folder"
-                           ) from None
+        raise WeightsError(
+            f"{path}: not an optimizer state file; resume from a checkpoint folder"
+        ) from None
     groups = rest["param_groups"]
     own = optimizer.state_dict()["param_groups"]
     if [len(g["params"]) for g in groups] != [len(g["params"]) for g in own]:
-        raise WeightsError(f"{path}: optimizer state for another architecture "
-                           f"({sum(len(g['params']) for g in groups)} tensors, expected "
-                           f"{sum(len(g['params']) for g in own)}); resume with matching settings")
+        raise WeightsError(
+            f"{path}: optimizer state for another architecture "
+            f"({sum(len(g['params']) for g in groups)} tensors, expected "
+            f"{sum(len(g['params']) for g in own)}); resume with matching settings"
+        )
     state: dict[int, dict[str, Any]] = {}
     for name, value in [*tensors.items(), *rest["scalars"].items()]:
         _, index, key = name.split(".", 2)
@@ -71,8 +74,10 @@ def load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
     for index, values in state.items():
         avg = values.get("exp_avg")
         if avg is not None and avg.shape != params[index].shape:
-            raise WeightsError(f"{path}: optimizer state shape {tuple(avg.shape)} does not fit "
-                               f"parameter {index} {tuple(params[index].shape)}")
+            raise WeightsError(
+                f"{path}: optimizer state shape {tuple(avg.shape)} does not fit "
+                f"parameter {index} {tuple(params[index].shape)}"
+            )
     optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
@@ -80,10 +85,16 @@ def _config_dict(config: Any) -> Any:
     return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
 
 
-def save_checkpoint(out_dir: Path, step: int, *, task: str, config: Any,
-                    networks: Mapping[str, torch.nn.Module],
-                    optimizers: Mapping[str, torch.optim.Optimizer],
-                    scalers: Mapping[str, dict] | None = None) -> Path:
+def save_checkpoint(
+    out_dir: Path,
+    step: int,
+    *,
+    task: str,
+    config: Any,
+    networks: Mapping[str, torch.nn.Module],
+    optimizers: Mapping[str, torch.optim.Optimizer],
+    scalers: Mapping[str, dict] | None = None,
+) -> Path:
     """Write a complete checkpoint for `step` (rank 0 only); returns its folder."""
     final = step_dir(out_dir, step)
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
@@ -97,10 +108,19 @@ def save_checkpoint(out_dir: Path, step: int, *, task: str, config: Any,
             metas[name] = net.arch_meta()
         for name, optimizer in optimizers.items():
             tensors, rest = optimizer_tensors(optimizer)
-            save_weights(tmp / f"optim_{name}.safetensors", tensors,
-                         {"optimizer": json.dumps(rest), "step": step})
-        state = {"format": FORMAT, "task": task, "step": step, "networks": metas,
-                 "scalers": dict(scalers or {}), "config": _config_dict(config)}
+            save_weights(
+                tmp / f"optim_{name}.safetensors",
+                tensors,
+                {"optimizer": json.dumps(rest), "step": step},
+            )
+        state = {
+            "format": FORMAT,
+            "task": task,
+            "step": step,
+            "networks": metas,
+            "scalers": dict(scalers or {}),
+            "config": _config_dict(config),
+        }
         (tmp / STATE_NAME).write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
@@ -131,8 +151,10 @@ def resolve_resume(resume: str, out_dir: Path) -> Path | None:
     if resume == "latest":
         found = latest_checkpoint(out_dir)
         if found is None:
-            raise WeightsError(f"{Path(out_dir) / 'checkpoints'}: no checkpoint to resume from; "
-                               "start without train.resume")
+            raise WeightsError(
+                f"{Path(out_dir) / 'checkpoints'}: no checkpoint to resume from; "
+                "start without train.resume"
+            )
         return found
     path = Path(resume)
     return path.parent if path.name == STATE_NAME else path
@@ -146,19 +168,29 @@ def read_state(folder: Path, task: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise WeightsError(f"{path}: missing; train.resume must name a checkpoint folder") from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise WeightsError(f"{path}: unreadable checkpoint state ({exc}); pick another "
-                           "checkpoint") from None
+        raise WeightsError(
+            f"{path}: unreadable checkpoint state ({exc}); pick another checkpoint"
+        ) from None
     if state.get("format") != FORMAT or not isinstance(state.get("step"), int):
-        raise WeightsError(f"{path}: not a reenact checkpoint (format {state.get('format')!r}); "
-                           "train.resume must name a checkpoint folder")
+        raise WeightsError(
+            f"{path}: not a reenact checkpoint (format {state.get('format')!r}); "
+            "train.resume must name a checkpoint folder"
+        )
     if state.get("task") != task:
-        raise WeightsError(f"{path}: a '{state.get('task')}' checkpoint, expected '{task}'; "
-                           f"resume {task} training from a {task} checkpoint")
+        raise WeightsError(
+            f"{path}: a '{state.get('task')}' checkpoint, expected '{task}'; "
+            f"resume {task} training from a {task} checkpoint"
+        )
     return state
 
 
-def load_checkpoint(folder: Path, *, task: str, networks: Mapping[str, torch.nn.Module],
-                    optimizers: Mapping[str, torch.optim.Optimizer]) -> dict[str, Any]:
+def load_checkpoint(
+    folder: Path,
+    *,
+    task: str,
+    networks: Mapping[str, torch.nn.Module],
+    optimizers: Mapping[str, torch.optim.Optimizer],
+) -> dict[str, Any]:
     """Load networks and optimizers in place; returns the state (step, scalers, config)."""
     state = read_state(folder, task)
     for name, net in networks.items():

@@ -90,7 +90,7 @@ class FusionDataset(Dataset):
 
 def resize_entry(entry: CacheEntry, size: int) -> tuple[np.ndarray, np.ndarray]:
     """An entry's crops and landmarks at crop side `size`: ((N,S,S,3) uint8, (N,478,3) float32)."""
-    import cv2  # noqa: PLC0415
+    import cv2
 
     crops = entry.load_crops()
     if entry.size == size:
@@ -107,10 +107,20 @@ class GeneratorDataset(Dataset):
     warps: a `WarpBank` for the warp-guided variant, else None.
     """
 
-    def __init__(self, entries: list[CacheEntry], crops: list[np.ndarray],
-                 landmarks: list[np.ndarray], pairs: GeneratorPairs, *, size: int, seed: int,
-                 flip: bool, warps=None, augment_colour: float = 0.0,
-                 augment_scale: float = 0.0) -> None:
+    def __init__(
+        self,
+        entries: list[CacheEntry],
+        crops: list[np.ndarray],
+        landmarks: list[np.ndarray],
+        pairs: GeneratorPairs,
+        *,
+        size: int,
+        seed: int,
+        flip: bool,
+        warps=None,
+        augment_colour: float = 0.0,
+        augment_scale: float = 0.0,
+    ) -> None:
         self.entries, self.crops, self.landmarks = entries, crops, landmarks
         self.pairs, self.size, self.seed, self.flip, self.warps = pairs, size, seed, flip, warps
         self.augment_colour, self.augment_scale = augment_colour, augment_scale
@@ -122,12 +132,14 @@ class GeneratorDataset(Dataset):
         rng = sample_rng(self.seed, key)
         pair = self.pairs.sample(rng, key[1])
         flipped = self.flip and rng.random() < 0.5
-        aug = draw_augment(rng, colour=self.augment_colour, scale=self.augment_scale,
-                           size=self.size)
+        aug = draw_augment(
+            rng, colour=self.augment_colour, scale=self.augment_scale, size=self.size
+        )
         return self.item(pair, flipped=flipped, aug=aug)
 
-    def item(self, pair: GeneratorPair, *, flipped: bool = False,
-             aug: Augment = NO_AUGMENT) -> dict[str, torch.Tensor]:
+    def item(
+        self, pair: GeneratorPair, *, flipped: bool = False, aug: Augment = NO_AUGMENT
+    ) -> dict[str, torch.Tensor]:
         """The sample of one (entry, reference, truth) pair, optionally mirrored and augmented."""
         target = self.crops[pair.appearance_entry][pair.reference]
         real = self.crops[pair.entry][pair.truth]
@@ -146,8 +158,7 @@ class GeneratorDataset(Dataset):
             "target": image_to_tensor(target),
             "condition": image_to_tensor(draw_landmark_image(truth_landmarks, self.size)),
             "real": image_to_tensor(real),
-            "landmarks": torch.from_numpy(np.ascontiguousarray(truth_landmarks[:, :2],
-                                                               np.float32)),
+            "landmarks": torch.from_numpy(np.ascontiguousarray(truth_landmarks[:, :2], np.float32)),
         }
         if warped is not None:
             sample["warped"] = image_to_tensor(warped)

@@ -75,7 +75,7 @@ def wrap(module: torch.nn.Module, info: DistInfo) -> torch.nn.Module:
     """
     if not info.distributed:
         return module
-    from torch.nn.parallel import DistributedDataParallel  # noqa: PLC0415
+    from torch.nn.parallel import DistributedDataParallel
 
     if info.device.type == "cuda":
         module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)

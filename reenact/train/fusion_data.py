@@ -50,10 +50,14 @@ class Person:
 
 
 def _person(name: str, frames_px: np.ndarray, neutral_px: np.ndarray, labels=None) -> Person:
-    return Person(name, unit_landmarks(frames_px, SIZE), unit_landmarks(neutral_px, SIZE),
-                  relative(frames_px, neutral_px),
-                  np.asarray(labels if labels is not None else [""] * len(frames_px)),
-                  stills=labels is not None)
+    return Person(
+        name,
+        unit_landmarks(frames_px, SIZE),
+        unit_landmarks(neutral_px, SIZE),
+        relative(frames_px, neutral_px),
+        np.asarray(labels if labels is not None else [""] * len(frames_px)),
+        stills=labels is not None,
+    )
 
 
 def clip_neutral(frames_px: np.ndarray) -> np.ndarray:
@@ -81,8 +85,9 @@ def _stills_people(path: Path, subjects: set[str] | None, prefix: str) -> list[P
         if not neutral_rows or not keep:
             continue
         neutral = np.median(landmarks[neutral_rows], axis=0).astype(np.float32)
-        people.append(_person(ident, landmarks[[i for i, _ in keep]], neutral,
-                              [c for _, c in keep]))
+        people.append(
+            _person(ident, landmarks[[i for i, _ in keep]], neutral, [c for _, c in keep])
+        )
     return people
 
 
@@ -91,8 +96,9 @@ def _landmark_files(cache: str | Path) -> list[Path]:
     folder = Path(cache)
     files = sorted(folder.glob("*.npz"))
     if not files:
-        raise InputError(f"{folder}: no landmark files; run python -m "
-                         "reenact.train.landmark_cache first")
+        raise InputError(
+            f"{folder}: no landmark files; run python -m reenact.train.landmark_cache first"
+        )
     return files
 
 
@@ -117,8 +123,9 @@ def cache_digest(cache: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_people(cache: str | Path, *, include=None, exclude=(),
-                splits: FusionSplits | None = None) -> list[Person]:
+def load_people(
+    cache: str | Path, *, include=None, exclude=(), splits: FusionSplits | None = None
+) -> list[Person]:
     """Every person in a landmark cache folder (`<clip>.npz`, and the splits' `stills_entry`
     for the labelled stills).
 
@@ -131,8 +138,11 @@ def load_people(cache: str | Path, *, include=None, exclude=(),
     people: list[Person] = []
     for path in files:
         if path.stem == splits.stills_entry:
-            people += [p for p in _stills_people(path, wanted, splits.stills_prefix)
-                       if p.name not in exclude]
+            people += [
+                p
+                for p in _stills_people(path, wanted, splits.stills_prefix)
+                if p.name not in exclude
+            ]
             continue
         person = splits.identity_of(path.stem)
         if person in exclude or (wanted is not None and person not in wanted):
@@ -202,8 +212,11 @@ class PairSampler:
         kinds = self.rng.choice(len(KINDS), size=size, p=self.weights)
         rows = [self._pair(KINDS[k]) for k in kinds]
         real = [r[3] if r[3] is not None else np.zeros_like(r[0]) for r in rows]
-        return {"source": np.stack([r[0] for r in rows]),
-                "source_neutral": np.stack([r[1] for r in rows]),
-                "target": np.stack([r[2] for r in rows]), "real": np.stack(real),
-                "paired": np.array([r[3] is not None for r in rows], np.float32),
-                "people": np.array([r[4] for r in rows])}
+        return {
+            "source": np.stack([r[0] for r in rows]),
+            "source_neutral": np.stack([r[1] for r in rows]),
+            "target": np.stack([r[2] for r in rows]),
+            "real": np.stack(real),
+            "paired": np.array([r[3] is not None for r in rows], np.float32),
+            "people": np.array([r[4] for r in rows]),
+        }

@@ -51,8 +51,9 @@ def _px(unit: np.ndarray) -> np.ndarray:
     return out
 
 
-def point_scales(free: TrainingFreeFusion, source_neutral: np.ndarray,
-                 target: np.ndarray) -> np.ndarray:
+def point_scales(
+    free: TrainingFreeFusion, source_neutral: np.ndarray, target: np.ndarray
+) -> np.ndarray:
     """(B,478,3) unit neutrals -> (B,478,3) the transfer's per-point scale (z takes x's)."""
     out = np.empty(source_neutral.shape, np.float32)
     for i, (n, t) in enumerate(zip(_px(source_neutral), _px(target))):
@@ -74,8 +75,13 @@ def correction_size(fused: torch.Tensor, source, source_neutral, target, scales)
 
 def region_sizes(deviation: torch.Tensor) -> torch.Tensor:
     """(B,478,3) -> (B,4) mean xy length of the deviation per gain region."""
-    return torch.stack([deviation[:, idx, :2].norm(dim=-1).mean(dim=1)
-                        for idx in map(torch.as_tensor, GAIN_REGIONS.values())], dim=1)
+    return torch.stack(
+        [
+            deviation[:, idx, :2].norm(dim=-1).mean(dim=1)
+            for idx in map(torch.as_tensor, GAIN_REGIONS.values())
+        ],
+        dim=1,
+    )
 
 
 _PX_SHIFT = np.array([HALF, HALF, 0.0], np.float32)  # crop pixels -> unit coordinates
@@ -86,8 +92,10 @@ def residual_fuser(phi) -> Fuse:
     free = TrainingFreeFusion()
 
     def run(source, source_neutral, target):
-        unit = [torch.from_numpy((a - _PX_SHIFT) / np.float32(HALF))
-                for a in (source, source_neutral, target)]
+        unit = [
+            torch.from_numpy((a - _PX_SHIFT) / np.float32(HALF))
+            for a in (source, source_neutral, target)
+        ]
         scales = torch.from_numpy(point_scales(free, unit[1].numpy(), unit[2].numpy()))
         with torch.no_grad():
             return px(fuse(phi, *unit, scales).numpy())
@@ -99,8 +107,10 @@ def validate(phi, people: list[Person]) -> dict[str, Any]:
     """The residual Phi and the training-free transfer on `people` (held out of training)."""
     was_training = phi.training
     phi.eval()
-    record = {"phi": measure(residual_fuser(phi), people),
-              "training_free": measure(training_free(), people)}
+    record = {
+        "phi": measure(residual_fuser(phi), people),
+        "training_free": measure(training_free(), people),
+    }
     phi.train(was_training)
     return record
 
@@ -118,13 +128,15 @@ class ResidualFusionTrainer:
         f = config.fusion
         self.phi = ResidualFusion(hidden=f.hidden, code=f.code, basis=t.fusion_basis)
         with torch.no_grad():
-            self.phi.mean_face.copy_(torch.from_numpy(
-                np.mean([p.neutral for p in self.people], axis=0)))
+            self.phi.mean_face.copy_(
+                torch.from_numpy(np.mean([p.neutral for p in self.people], axis=0))
+            )
         self.disc = LandmarkDiscriminator(hidden=t.fusion_disc_hidden or f.hidden)
         betas = (t.beta1, t.beta2)
         self.optimizers = {
             "fusion": torch.optim.Adam(self.phi.parameters(), lr=t.lr_fusion, betas=betas),
-            "fusion_disc": torch.optim.Adam(self.disc.parameters(), lr=t.lr_fusion, betas=betas)}
+            "fusion_disc": torch.optim.Adam(self.disc.parameters(), lr=t.lr_fusion, betas=betas),
+        }
         self.free = TrainingFreeFusion()
         self._scales: dict[tuple[str, str], np.ndarray] = {}
         self.neutral_of = {p.name: p.neutral for p in self.people}
@@ -164,27 +176,32 @@ class ResidualFusionTrainer:
         per_sample = (fused - b["real"]).abs().mean(dim=(1, 2))
         parts = {
             "fusion_adversarial": losses.fusion_adversarial(
-                self.disc(fused - self.phi.mean_face), weight=t.lambda_adv),
+                self.disc(fused - self.phi.mean_face), weight=t.lambda_adv
+            ),
             "fusion_cycle": t.lambda_cycle * F.l1_loss(back, b["source"]),
             "fusion_l1": t.lambda_l1_fusion * (per_sample * b["paired"]).mean(),
-            "fusion_amplitude": t.lambda_amplitude * (
-                region_sizes(fused - b["target"]) - reference).abs().sum(dim=1).mean(),
-            "fusion_correction": t.lambda_correction * correction_size(
-                fused, b["source"], b["source_neutral"], b["target"], b["scales"]),
+            "fusion_amplitude": t.lambda_amplitude
+            * (region_sizes(fused - b["target"]) - reference).abs().sum(dim=1).mean(),
+            "fusion_correction": t.lambda_correction
+            * correction_size(fused, b["source"], b["source_neutral"], b["target"], b["scales"]),
         }
         total = sum(parts.values())
         total.backward()
         self.optimizers["fusion"].step()
         self.disc.requires_grad_(True)
-        return {"disc": loss_d.item(), **{k: v.item() for k, v in parts.items()},
-                "total": total.item()}
+        return {
+            "disc": loss_d.item(),
+            **{k: v.item() for k, v in parts.items()},
+            "total": total.item(),
+        }
 
     def _resume(self) -> int:
         folder = checkpoints.resolve_resume(self.opts.resume, self.out_dir)
         if folder is None:
             return 0
-        state = checkpoints.load_checkpoint(folder, task=TASK, networks=self.networks(),
-                                            optimizers=self.optimizers)
+        state = checkpoints.load_checkpoint(
+            folder, task=TASK, networks=self.networks(), optimizers=self.optimizers
+        )
         self.sampler.rng = np.random.default_rng([self.opts.seed, state["step"]])
         log.info("resumed from %s (step %d)", folder, state["step"])
         return int(state["step"])
@@ -211,10 +228,22 @@ class ResidualFusionTrainer:
             if step % t.val_every == 0:
                 log.info("validation %s", json.dumps(self.validate(step)))
             if step % t.ckpt_every == 0 or step == t.steps:
-                checkpoints.save_checkpoint(self.out_dir, step, task=TASK, config=self.config,
-                                            networks=self.networks(), optimizers=self.optimizers)
-        checkpoints.save_checkpoint(self.out_dir, step, task=TASK, config=self.config,
-                                    networks=self.networks(), optimizers=self.optimizers)
+                checkpoints.save_checkpoint(
+                    self.out_dir,
+                    step,
+                    task=TASK,
+                    config=self.config,
+                    networks=self.networks(),
+                    optimizers=self.optimizers,
+                )
+        checkpoints.save_checkpoint(
+            self.out_dir,
+            step,
+            task=TASK,
+            config=self.config,
+            networks=self.networks(),
+            optimizers=self.optimizers,
+        )
         return save_module(self.out_dir / "fusion.safetensors", self.phi, {"steps": step})
 
 
@@ -225,4 +254,3 @@ def run_cli(config: Config, max_seconds: float = 0.0) -> int:
     weights = ResidualFusionTrainer(config).run(max_seconds)
     print(f"wrote {weights}")
     return 0
-

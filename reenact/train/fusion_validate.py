@@ -22,7 +22,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -92,17 +93,22 @@ def expression_carried(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
     for a in (p for p in people if not p.stills):
         for b in (p for p in people if p is not a):
             src, src_n, tgt = px(a.frames), px(a.neutral), px(b.neutral)
-            fused = fuse(src, np.repeat(src_n[None], len(src), 0), np.repeat(tgt[None], len(src), 0))
+            fused = fuse(
+                src, np.repeat(src_n[None], len(src), 0), np.repeat(tgt[None], len(src), 0)
+            )
             s, r = carried(relative(src, src_n), relative(fused, tgt))
             slopes += s
             rs += r
             s, r = carried(smile_lift(src, src_n)[:, None], smile_lift(fused, tgt)[:, None])
             lift_gain += s
             lift_r += r
-    return {"gain": float(np.mean(slopes)) if slopes else None,
-            "r": float(np.mean(rs)) if rs else None, "pairs": len(slopes),
-            "lift_gain": float(np.mean(lift_gain)) if lift_gain else None,
-            "lift_r": float(np.mean(lift_r)) if lift_r else None}
+    return {
+        "gain": float(np.mean(slopes)) if slopes else None,
+        "r": float(np.mean(rs)) if rs else None,
+        "pairs": len(slopes),
+        "lift_gain": float(np.mean(lift_gain)) if lift_gain else None,
+        "lift_r": float(np.mean(lift_r)) if lift_r else None,
+    }
 
 
 def measure(fuse: Fuse, people: list[Person]) -> dict[str, Any]:
@@ -113,20 +119,22 @@ def old_protocol_nme(fuse_one, prepared: str) -> float:
     """The previous model card's figure: the 64 fixed cross pairs of the two held-out stills
     subjects drawn by `reenact.train.fusion_trainer` (seed 0) from a `reenact prepare` cache of
     the labelled stills."""
-    from reenact.train.fusion_trainer import to_px, validation_pairs  # noqa: PLC0415
+    from reenact.train.fusion_trainer import to_px, validation_pairs
 
     split = split_by_identity(read_cache(prepared), ["expressions_14", "expressions_15"], 0.2)
     errors = []
     for p in (p for p in validation_pairs(split, seed=0) if p.kind == "cross"):
-        fused = fuse_one(to_px(p.source, SIZE), to_px(p.source_neutral, SIZE),
-                         to_px(p.target, SIZE), 1.0)
+        fused = fuse_one(
+            to_px(p.source, SIZE), to_px(p.source_neutral, SIZE), to_px(p.target, SIZE), 1.0
+        )
         real = to_px(p.real, SIZE)
         errors.append(np.linalg.norm(fused[:, :2] - real[:, :2], axis=1).mean() / IOD_PX)
     return float(np.mean(errors))
 
 
-def self_nme(fuse_one, cache: str, clips=None, *, frames: int = 60,
-             calibration: int = 10, live: bool = False) -> float:
+def self_nme(
+    fuse_one, cache: str, clips=None, *, frames: int = 60, calibration: int = 10, live: bool = False
+) -> float:
     """Self-reenactment on landmarks: each clip's frame 0 is the target, the median of its first
     `calibration` frames the actor's neutral; mean NME (xy / IOD_PX) of J_gen against the real
     frame over frames calibration .. frames. fuse_one: (478,3) x3 crop pixels -> (478,3).
@@ -150,13 +158,18 @@ def self_nme(fuse_one, cache: str, clips=None, *, frames: int = 60,
             if live:
                 source = undo_pose(f, neutral)[0].astype(np.float32)
                 real = undo_pose(f, lm[0])[0]
-            errors.append(np.linalg.norm(fuse_one(source, neutral, lm[0], 1.0)[:, :2]
-                                         - real[:, :2], axis=1).mean() / IOD_PX)
+            errors.append(
+                np.linalg.norm(
+                    fuse_one(source, neutral, lm[0], 1.0)[:, :2] - real[:, :2], axis=1
+                ).mean()
+                / IOD_PX
+            )
     return float(np.mean(errors)) if errors else float("nan")
 
 
-def report(fuse_one, people: list[Person], cache: str, prepared: str = "",
-           clips=None) -> dict[str, Any]:
+def report(
+    fuse_one, people: list[Person], cache: str, prepared: str = "", clips=None
+) -> dict[str, Any]:
     """Every measure of this module for one fuser (`fuse_one(source, source_neutral,
     target_neutral, intensity) -> (478,3)`, crop pixels): `measure` on `people`, `self_nme`
     and its live form on `clips` of `cache`, and with `prepared` (a `reenact prepare` cache of the
@@ -173,15 +186,17 @@ def fitted_on(weights: str, digest: str) -> str:
     """One line: whether the Phi file `weights` was fitted on the landmark cache whose
     `cache_digest` is `digest` (the scores of a file fitted on another tracking of the same
     media differ from its fit's by that tracking's noise)."""
-    from reenact.engine.weights import load_weights  # noqa: PLC0415
+    from reenact.engine.weights import load_weights
 
     recorded = load_weights(weights)[1].get("cache_digest")
     if recorded is None:
         return f"{weights}: its landmark cache is not recorded (fitted before 2026-11-25)"
     if recorded == digest:
         return f"{weights}: fitted on this landmark cache ({digest})"
-    return (f"{weights}: fitted on landmark cache {recorded}, scored on {digest}: another "
-            "tracking, so its scores here are not its fit's")
+    return (
+        f"{weights}: fitted on landmark cache {recorded}, scored on {digest}: another "
+        "tracking, so its scores here are not its fit's"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,23 +213,36 @@ def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="*")
     parser.add_argument("--cache", default="cache/landmarks")
-    parser.add_argument("--prepared", default="", help="reenact prepare cache of the labelled stills")
-    parser.add_argument("--splits", type=Path, default=SPLITS_FILE,
-                        help="who is whom and who is tested (default: %(default)s)")
-    parser.add_argument("--people", nargs="+", default=None,
-                        help="people to score (default: the splits file's test people)")
+    parser.add_argument(
+        "--prepared", default="", help="reenact prepare cache of the labelled stills"
+    )
+    parser.add_argument(
+        "--splits",
+        type=Path,
+        default=SPLITS_FILE,
+        help="who is whom and who is tested (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--people",
+        nargs="+",
+        default=None,
+        help="people to score (default: the splits file's test people)",
+    )
     args = parser.parse_args(argv)
     splits = read_splits(args.splits)
     people = load_people(args.cache, include=args.people or splits.test, splits=splits)
     config = load_config(None)
-    fusers = {"training_free": TrainingFreeFusion(),
-              **{w: NetworkFusion.from_weights(w, config) for w in args.weights}}
+    fusers = {
+        "training_free": TrainingFreeFusion(),
+        **{w: NetworkFusion.from_weights(w, config) for w in args.weights},
+    }
     digest = cache_digest(args.cache)
     for w in args.weights:
         print(fitted_on(w, digest), file=sys.stderr)
     for name, f in fusers.items():
-        print(name, json.dumps(report(f.fuse, people, args.cache, args.prepared,
-                                      splits.self_clips)))
+        print(
+            name, json.dumps(report(f.fuse, people, args.cache, args.prepared, splits.self_clips))
+        )
     return 0
 
 

@@ -35,8 +35,9 @@ def parse_groups(groups: Sequence[str]) -> dict[str, str]:
             raise ConfigError(f"train.identities: '{text}' is not 'NAME: entry entry ...'")
         for entry in entries:
             if entry in mapping and mapping[entry] != name.strip():
-                raise ConfigError(f"train.identities: {entry} is in two groups "
-                                  f"({mapping[entry]}, {name.strip()})")
+                raise ConfigError(
+                    f"train.identities: {entry} is in two groups ({mapping[entry]}, {name.strip()})"
+                )
             mapping[entry] = name.strip()
     return mapping
 
@@ -64,28 +65,38 @@ def data_summary(train: list[CacheEntry], val: list[CacheEntry]) -> dict[str, An
     identities that have two or more clips (the cross-clip pairs)."""
     train_rows, val_rows = _identity_rows(train), _identity_rows(val)
     return {
-        "train": {"identities": len(train_rows), "entries": len(train),
-                  "faces": sum(r["faces"] for r in train_rows.values()),
-                  "frames": sum(r["frames"] for r in train_rows.values()),
-                  "by_identity": train_rows},
-        "held_out": {"identities": len(val_rows), "entries": len(val),
-                     "faces": sum(r["faces"] for r in val_rows.values()), "by_identity": val_rows},
-        "multi_clip_identities": sorted(i for i, r in train_rows.items()
-                                        if len(r["entries"]) >= 2),
+        "train": {
+            "identities": len(train_rows),
+            "entries": len(train),
+            "faces": sum(r["faces"] for r in train_rows.values()),
+            "frames": sum(r["frames"] for r in train_rows.values()),
+            "by_identity": train_rows,
+        },
+        "held_out": {
+            "identities": len(val_rows),
+            "entries": len(val),
+            "faces": sum(r["faces"] for r in val_rows.values()),
+            "by_identity": val_rows,
+        },
+        "multi_clip_identities": sorted(i for i, r in train_rows.items() if len(r["entries"]) >= 2),
     }
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     """A few human lines of `data_summary`."""
     t, v = summary["train"], summary["held_out"]
-    lines = [f"train: {t['identities']} identities, {t['entries']} entries, {t['faces']} of "
-             f"{t['frames']} frames with a face",
-             f"held out: {v['identities']} identities ({', '.join(sorted(v['by_identity']))}), "
-             f"{v['faces']} frames with a face"]
+    lines = [
+        f"train: {t['identities']} identities, {t['entries']} entries, {t['faces']} of "
+        f"{t['frames']} frames with a face",
+        f"held out: {v['identities']} identities ({', '.join(sorted(v['by_identity']))}), "
+        f"{v['faces']} frames with a face",
+    ]
     multi = summary["multi_clip_identities"]
     if multi:
-        lines.append("cross-clip pairs: " + ", ".join(
-            f"{i} ({len(t['by_identity'][i]['entries'])} entries)" for i in multi))
+        lines.append(
+            "cross-clip pairs: "
+            + ", ".join(f"{i} ({len(t['by_identity'][i]['entries'])} entries)" for i in multi)
+        )
     return lines
 
 

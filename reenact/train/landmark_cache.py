@@ -39,8 +39,8 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
 
 
 def _aligned(tracker, image: np.ndarray, max_yaw: float) -> np.ndarray:
-    from reenact.landmarks.align import compute_alignment  # noqa: PLC0415
-    from reenact.landmarks.tracker import head_yaw_deg  # noqa: PLC0415
+    from reenact.landmarks.align import compute_alignment
+    from reenact.landmarks.tracker import head_yaw_deg
 
     lm = tracker.track_one(image)
     if lm is None or abs(head_yaw_deg(lm)) > max_yaw:
@@ -50,9 +50,9 @@ def _aligned(tracker, image: np.ndarray, max_yaw: float) -> np.ndarray:
 
 def track_clip(path: Path, *, stride: int, max_frames: int) -> dict[str, np.ndarray]:
     """A clip's aligned landmarks of every `stride`-th frame, up to `max_frames` of them."""
-    import av  # noqa: PLC0415
+    import av
 
-    from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
+    from reenact.landmarks.tracker import FaceTracker
 
     config = TrackerConfig()
     landmarks, index = [], []
@@ -63,25 +63,32 @@ def track_clip(path: Path, *, stride: int, max_frames: int) -> dict[str, np.ndar
                     continue
                 if len(index) >= max_frames:
                     break
-                landmarks.append(_aligned(tracker, frame.to_ndarray(format="rgb24"),
-                                          config.max_yaw_deg))
+                landmarks.append(
+                    _aligned(tracker, frame.to_ndarray(format="rgb24"), config.max_yaw_deg)
+                )
                 index.append(i)
     except av.error.FFmpegError as exc:
         raise InputError(f"{path}: cannot decode video ({exc}); check the file") from None
-    return {"landmarks": np.stack(landmarks), "frame_index": np.asarray(index, np.int64),
-            "names": np.asarray([""] * len(index))}
+    return {
+        "landmarks": np.stack(landmarks),
+        "frame_index": np.asarray(index, np.int64),
+        "names": np.asarray([""] * len(index)),
+    }
 
 
 def track_stills(paths: list[Path]) -> dict[str, np.ndarray]:
     """Stills, each detected afresh (static mode)."""
-    from reenact.imageio import load_image  # noqa: PLC0415
-    from reenact.landmarks.tracker import FaceTracker  # noqa: PLC0415
+    from reenact.imageio import load_image
+    from reenact.landmarks.tracker import FaceTracker
 
     config = TrackerConfig()
     with FaceTracker(config, static=True) as tracker:
         landmarks = [_aligned(tracker, load_image(p), config.max_yaw_deg) for p in paths]
-    return {"landmarks": np.stack(landmarks), "frame_index": np.arange(len(paths)),
-            "names": np.asarray([p.name for p in paths])}
+    return {
+        "landmarks": np.stack(landmarks),
+        "frame_index": np.arange(len(paths)),
+        "names": np.asarray([p.name for p in paths]),
+    }
 
 
 def build(inputs: list[str], out: Path, *, stride: int, max_frames: int) -> list[Path]:
@@ -94,9 +101,10 @@ def build(inputs: list[str], out: Path, *, stride: int, max_frames: int) -> list
         files = sorted(root.iterdir()) if root.is_dir() else [root]
         clips = [f for f in files if f.suffix.lower() in VIDEO_SUFFIXES]
         stills = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
-        jobs = [(out / f"{c.stem}.npz", lambda c=c: track_clip(c, stride=stride,
-                                                               max_frames=max_frames))
-                for c in clips]
+        jobs = [
+            (out / f"{c.stem}.npz", lambda c=c: track_clip(c, stride=stride, max_frames=max_frames))
+            for c in clips
+        ]
         if stills:
             jobs.append((out / f"{root.name}.npz", lambda s=stills: track_stills(s)))
         for target, job in jobs:

@@ -35,7 +35,6 @@ from reenact.train.flip import MIRROR_PERMUTATION
 from reenact.train.splits import SPLITS_FILE, read_splits
 
 
-
 def mirror(unit: np.ndarray) -> np.ndarray:
     """(..., 478, 3) unit coordinates of the left-right mirrored face."""
     out = np.asarray(unit, np.float64)[..., MIRROR_PERMUTATION, :].copy()
@@ -43,8 +42,7 @@ def mirror(unit: np.ndarray) -> np.ndarray:
     return out
 
 
-def samples(people, frames: int, *, stills_weight: int = 1,
-            seed: int = 0) -> tuple[list, list]:
+def samples(people, frames: int, *, stills_weight: int = 1, seed: int = 0) -> tuple[list, list]:
     """(neutrals, deviations) of `fit_basis` from `fusion_data.Person`s, mirrors included; a
     labelled still counts `stills_weight` times among the deviations."""
     rng = np.random.default_rng(seed)
@@ -64,20 +62,24 @@ def check(estimate: NeutralEstimate, people) -> list[tuple[str, float, float, fl
     """Per held-out person: (name, picture error, estimate error) on their least expressive
     tenth of frames and on their most expressive quarter; error: mean point distance to the
     person's neutral (both poses undone) over the inter-ocular distance (0.5 unit)."""
+
     def error(face, neutral):
-        return float(np.linalg.norm((undo_pose(face, neutral)[0] - neutral)[:, :2], axis=1)
-                     .mean() / UNIT_IOD)
+        return float(
+            np.linalg.norm((undo_pose(face, neutral)[0] - neutral)[:, :2], axis=1).mean() / UNIT_IOD
+        )
 
     rows = []
     for person in people:
         order = np.argsort(expressiveness(person.frames))
         calm = order[: max(3, len(order) // 10)]
-        lively = order[-max(3, len(order) // 4):]
+        lively = order[-max(3, len(order) // 4) :]
         row = [person.name]
         for chosen in (calm, lively):
             faces = person.frames[chosen].astype(np.float64)
-            row += [np.mean([error(f, person.neutral) for f in faces]),
-                    np.mean([error(_estimate_unit(estimate, f), person.neutral) for f in faces])]
+            row += [
+                np.mean([error(f, person.neutral) for f in faces]),
+                np.mean([error(_estimate_unit(estimate, f), person.neutral) for f in faces]),
+            ]
         rows.append(tuple(row))
     return rows
 
@@ -96,18 +98,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
-    import torch  # noqa: PLC0415
+    import torch
 
-    from reenact.engine.weights import save_weights  # noqa: PLC0415
-    from reenact.train.fusion_data import load_people  # noqa: PLC0415
+    from reenact.engine.weights import save_weights
+    from reenact.train.fusion_data import load_people
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="cache/landmarks")
     parser.add_argument("--out", required=True, help="the .safetensors file to write")
-    parser.add_argument("--splits", type=Path, default=SPLITS_FILE,
-                        help="who is whom and who is held out (default: %(default)s)")
-    parser.add_argument("--exclude", nargs="*", default=None,
-                        help="people to keep out (default: the splits file's held_out)")
+    parser.add_argument(
+        "--splits",
+        type=Path,
+        default=SPLITS_FILE,
+        help="who is whom and who is held out (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--exclude",
+        nargs="*",
+        default=None,
+        help="people to keep out (default: the splits file's held_out)",
+    )
     parser.add_argument("--frames", type=int, default=150, help="frames per person")
     parser.add_argument("--identity-k", type=int, default=60)
     parser.add_argument("--expression-k", type=int, default=16)
@@ -119,24 +129,35 @@ def _run(argv: list[str] | None) -> int:
         args.exclude = list(splits.held_out)
     people = load_people(args.cache, splits=splits)
     train = [p for p in people if p.name not in set(args.exclude)]
-    arrays = fit_basis(*samples(train, args.frames, stills_weight=args.stills_weight),
-                       identity_k=args.identity_k,
-                       expression_k=args.expression_k)
+    arrays = fit_basis(
+        *samples(train, args.frames, stills_weight=args.stills_weight),
+        identity_k=args.identity_k,
+        expression_k=args.expression_k,
+    )
     names = sorted(p.name for p in train)
-    save_weights(args.out, {k: torch.from_numpy(v) for k, v in arrays.items()},
-                 {"kind": "neutral_basis", "people": len(names), "trained_on": " ".join(names)},
-                 dtype=torch.float16)
-    print(f"wrote {args.out}: {len(names)} people, identity {arrays['identity'].shape[1]} and "
-          f"expression {arrays['expression'].shape[1]} directions")
+    save_weights(
+        args.out,
+        {k: torch.from_numpy(v) for k, v in arrays.items()},
+        {"kind": "neutral_basis", "people": len(names), "trained_on": " ".join(names)},
+        dtype=torch.float16,
+    )
+    print(
+        f"wrote {args.out}: {len(names)} people, identity {arrays['identity'].shape[1]} and "
+        f"expression {arrays['expression'].shape[1]} directions"
+    )
     if args.check:
         held = [p for p in people if p.name in set(args.exclude)]
         rows = check(NeutralEstimate.load(args.out), held)  # as shipped: fp16
         for name, calm0, calm1, lively0, lively1 in rows:
-            print(f"{name:14s} calm frames: picture {calm0:.4f} estimate {calm1:.4f}   "
-                  f"expressive: picture {lively0:.4f} estimate {lively1:.4f}")
+            print(
+                f"{name:14s} calm frames: picture {calm0:.4f} estimate {calm1:.4f}   "
+                f"expressive: picture {lively0:.4f} estimate {lively1:.4f}"
+            )
         means = np.mean([r[1:] for r in rows], axis=0)
-        print(f"{'mean':14s} calm frames: picture {means[0]:.4f} estimate {means[1]:.4f}   "
-              f"expressive: picture {means[2]:.4f} estimate {means[3]:.4f}")
+        print(
+            f"{'mean':14s} calm frames: picture {means[0]:.4f} estimate {means[1]:.4f}   "
+            f"expressive: picture {means[2]:.4f} estimate {means[3]:.4f}"
+        )
     return 0
 
 

@@ -20,10 +20,21 @@ from reenact.landmarks.regions import REGIONS
 from reenact.train.cache import CacheEntry
 from reenact.train.pairs import GeneratorPair, GeneratorPairs, omega_candidates
 
-_EXPRESSION_POINTS = np.unique(np.concatenate([
-    REGIONS[name] for name in ("lips_outer", "lips_inner", "left_eye", "right_eye",
-                               "left_brow", "right_brow")
-]))
+_EXPRESSION_POINTS = np.unique(
+    np.concatenate(
+        [
+            REGIONS[name]
+            for name in (
+                "lips_outer",
+                "lips_inner",
+                "left_eye",
+                "right_eye",
+                "left_brow",
+                "right_brow",
+            )
+        ]
+    )
+)
 
 
 def expression_features(landmarks: np.ndarray) -> np.ndarray:
@@ -45,8 +56,14 @@ class ExpressionPairs(GeneratorPairs):
     tried first, far second).
     """
 
-    def __init__(self, entries: list[CacheEntry], *, reference_count: int, far: float = 0.5,
-                 cross_clip: float = 0.0) -> None:
+    def __init__(
+        self,
+        entries: list[CacheEntry],
+        *,
+        reference_count: int,
+        far: float = 0.5,
+        cross_clip: float = 0.0,
+    ) -> None:
         super().__init__(entries, reference_count=reference_count)
         self.far, self.cross_clip = float(far), float(cross_clip)
         self.features = [expression_features(e.landmarks) for e in entries]
@@ -64,8 +81,9 @@ class ExpressionPairs(GeneratorPairs):
         if others and rng.random() < self.cross_clip:
             source = others[int(rng.integers(len(others)))]
             pool = self.references[source]
-            return GeneratorPair(entry_index, int(pool[int(rng.integers(len(pool)))]), truth,
-                                 reference_entry=source)
+            return GeneratorPair(
+                entry_index, int(pool[int(rng.integers(len(pool)))]), truth, reference_entry=source
+            )
         refs = self.references[entry_index]
         pool = refs[refs != truth] if len(refs) > 1 else refs
         if len(pool) > 1 and rng.random() < self.far:
@@ -77,5 +95,7 @@ class ExpressionPairs(GeneratorPairs):
 
     def counts(self) -> dict[str, int]:
         """Truth frames, entries with a same-person other clip (for the run log)."""
-        return {"truths": len(self.truths),
-                "entries_with_other_clips": sum(1 for o in self.other_clips if o)}
+        return {
+            "truths": len(self.truths),
+            "entries_with_other_clips": sum(1 for o in self.other_clips if o),
+        }

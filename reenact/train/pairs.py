@@ -56,8 +56,10 @@ def split_by_identity(entries: list[CacheEntry], holdout: Sequence[str], fractio
         names = {e.name: e.identity for e in entries}
         unknown = [h for h in holdout if h not in identities and h not in names]
         if unknown:
-            raise ConfigError(f"train.val_holdout: {', '.join(unknown)} not in the data "
-                              f"(identities: {', '.join(identities)})")
+            raise ConfigError(
+                f"train.val_holdout: {', '.join(unknown)} not in the data "
+                f"(identities: {', '.join(identities)})"
+            )
         held = {names.get(h, h) for h in holdout}
     elif len(identities) < 2 or fraction <= 0:
         held = set()
@@ -96,8 +98,10 @@ class FusionPairs:
 
     def __init__(self, entries: list[CacheEntry], mix: Sequence[float]) -> None:
         if len(mix) != len(FUSION_KINDS) or any(m < 0 for m in mix):
-            raise ConfigError(f"train.fusion_mix: expected 3 weights >= 0 "
-                              f"({', '.join(FUSION_KINDS)}), got {list(mix)}")
+            raise ConfigError(
+                f"train.fusion_mix: expected 3 weights >= 0 "
+                f"({', '.join(FUSION_KINDS)}), got {list(mix)}"
+            )
         self.entries = entries
         self.unit = [unit_landmarks(e.landmarks, e.size) for e in entries]
         self.frames: list[Frame] = [
@@ -108,15 +112,21 @@ class FusionPairs:
         for i, entry in enumerate(entries):
             self._index_entry(i, entry)
         self.cross_labels = [
-            label for label, by_id in sorted(self.labelled.items())
+            label
+            for label, by_id in sorted(self.labelled.items())
             if len(by_id) >= 2 and sum(ident in self.neutrals for ident in by_id) >= 1
         ]
-        available = {"cross": bool(self.cross_labels), "same": bool(self.frames),
-                     "unpaired": len(self.neutrals) >= 2 and bool(self.frames)}
+        available = {
+            "cross": bool(self.cross_labels),
+            "same": bool(self.frames),
+            "unpaired": len(self.neutrals) >= 2 and bool(self.frames),
+        }
         weights = np.array([m if available[k] else 0.0 for k, m in zip(FUSION_KINDS, mix)])
         if weights.sum() <= 0:
-            raise InputError("no landmark pairs for the fusion module: need labelled stills of "
-                             "two or more people, or clips (and a train.fusion_mix weight > 0)")
+            raise InputError(
+                "no landmark pairs for the fusion module: need labelled stills of "
+                "two or more people, or clips (and a train.fusion_mix weight > 0)"
+            )
         self.weights = weights / weights.sum()
 
     def _index_entry(self, i: int, entry: CacheEntry) -> None:
@@ -148,7 +158,8 @@ class FusionPairs:
         sources = [ident for ident in sorted(by_id) if ident != target_id]
         source_id = sources[int(rng.integers(len(sources)))]
         return LandmarkPair(
-            "cross", self.landmarks(self._pick(rng, by_id[source_id])),
+            "cross",
+            self.landmarks(self._pick(rng, by_id[source_id])),
             self.landmarks(self._pick(rng, self.neutrals[target_id])),
             self.landmarks(self._pick(rng, by_id[target_id])),
             self._neutral_of(source_id),
@@ -172,9 +183,13 @@ class FusionPairs:
         others = [ident for ident in sorted(self.neutrals) if ident != own]
         target_id = others[int(rng.integers(len(others)))]
         source = self.unit[entry_index][frame_index]
-        return LandmarkPair("unpaired", source,
-                            self.landmarks(self._pick(rng, self.neutrals[target_id])), None,
-                            self._neutral_of(own))
+        return LandmarkPair(
+            "unpaired",
+            source,
+            self.landmarks(self._pick(rng, self.neutrals[target_id])),
+            None,
+            self._neutral_of(own),
+        )
 
     def sample(self, rng: np.random.Generator, kind: str | None = None) -> LandmarkPair:
         """A random pair; its kind drawn by the mix weights unless given."""
@@ -184,8 +199,11 @@ class FusionPairs:
 
     def counts(self) -> dict[str, int]:
         """How many frames / identities / labels each kind draws from (for the run log)."""
-        return {"frames": len(self.frames), "identities_with_neutral": len(self.neutrals),
-                "cross_labels": len(self.cross_labels)}
+        return {
+            "frames": len(self.frames),
+            "identities_with_neutral": len(self.neutrals),
+            "cross_labels": len(self.cross_labels),
+        }
 
 
 def omega_candidates(entry: CacheEntry) -> np.ndarray:
@@ -232,12 +250,16 @@ class GeneratorPairs:
         self.entries = entries
         self.references = [reference_frames(e, reference_count) for e in entries]
         self.truths: list[Frame] = [
-            (i, int(j)) for i, e in enumerate(entries) if len(omega_candidates(e)) >= 2
+            (i, int(j))
+            for i, e in enumerate(entries)
+            if len(omega_candidates(e)) >= 2
             for j in omega_candidates(e)
         ]
         if not self.truths:
-            raise InputError("no self-reenactment pairs for the generator: need clips, or two or "
-                             "more labelled stills of one person")
+            raise InputError(
+                "no self-reenactment pairs for the generator: need clips, or two or "
+                "more labelled stills of one person"
+            )
 
     def sample(self, rng: np.random.Generator, position: int) -> GeneratorPair:
         """The pair whose ground truth is truth number `position` (mod the count), with a random
@@ -259,7 +281,8 @@ def validation_pairs(entries: list[CacheEntry], frames_per_entry: int) -> list[G
         if reference is None or len(candidates) < 2:
             continue
         truths = candidates[candidates != reference]
-        picks = np.unique(np.linspace(0, len(truths) - 1, min(frames_per_entry, len(truths)))
-                          .round().astype(int))
+        picks = np.unique(
+            np.linspace(0, len(truths) - 1, min(frames_per_entry, len(truths))).round().astype(int)
+        )
         pairs += [GeneratorPair(i, reference, int(truths[k])) for k in picks]
     return pairs

@@ -80,8 +80,15 @@ def _still_pairs(entry, classes, holdout, out: dict[str, PairSet]) -> None:
         condition = STILL_CONDITIONS.get(cls)
         if condition in labels and entry.valid[labels.index(condition)] and entry.valid[n]:
             i = labels.index(condition)
-            _add(out[cls], crops[n], crops[i], entry.landmarks[n], entry.landmarks[i], cls,
-                 f"{entry.name}:{condition}")
+            _add(
+                out[cls],
+                crops[n],
+                crops[i],
+                entry.landmarks[n],
+                entry.landmarks[i],
+                cls,
+                f"{entry.name}:{condition}",
+            )
 
 
 def _clip_pairs(entry, classes, settings, out: dict[str, PairSet]) -> None:
@@ -102,15 +109,23 @@ def _clip_pairs(entry, classes, settings, out: dict[str, PairSet]) -> None:
             crops = entry.load_crops()
         for k in chosen:
             i = int(valid[k])
-            _add(out[cls], crops[calm], crops[i], entry.landmarks[calm], entry.landmarks[i], cls,
-                 f"{entry.name}:{int(entry.frame_index[i])}")
+            _add(
+                out[cls],
+                crops[calm],
+                crops[i],
+                entry.landmarks[calm],
+                entry.landmarks[i],
+                cls,
+                f"{entry.name}:{int(entry.frame_index[i])}",
+            )
 
 
 def collect_pairs(cache: Path, settings) -> dict[str, PairSet]:
     """Every class's pairs from the prepared cache at `cache` (see the module docstring)."""
     if not is_cache(cache):
-        raise InputError(f"{cache}: not a prepared cache; run `reenact prepare CLIPS STILLS "
-                         f"--out {cache}` first")
+        raise InputError(
+            f"{cache}: not a prepared cache; run `reenact prepare CLIPS STILLS --out {cache}` first"
+        )
     out = {cls: PairSet([], [], []) for cls in settings.classes}
     for entry in read_cache(cache):
         if entry.kind == "images":
@@ -126,21 +141,39 @@ def train_pixel_rr(cache: Path, settings, out_dir: Path, size: int) -> dict:
     start = time.perf_counter()
     pairs = collect_pairs(cache, settings)
     gathered = time.perf_counter()
-    summary: dict = {"kind": settings.kind, "ridge": settings.ridge, "size": size,
-                     "holdout": list(settings.holdout), "classes": {}}
+    summary: dict = {
+        "kind": settings.kind,
+        "ridge": settings.ridge,
+        "size": size,
+        "holdout": list(settings.holdout),
+        "classes": {},
+    }
     for cls, ps in pairs.items():
         if not ps.neutral:
             raise InputError(f"pixel-rr: no training pairs for class {cls} in {cache}")
         if ps.neutral[0].shape != (size, size):
             raise InputError(f"{cache}: crops are {ps.neutral[0].shape[0]}px; prepare at {size}")
         t0 = time.perf_counter()
-        model = fit_pixel_rr(np.stack(ps.neutral), np.stack(ps.expression), kind=settings.kind,
-                             ridge=settings.ridge, centres=settings.centres, name=cls)
-        path = save_pixel_rr(model, out_dir / f"pixel_rr_{cls}_{size}.safetensors",
-                             {"holdout": ",".join(settings.holdout), "data": str(cache)})
-        summary["classes"][cls] = {"pairs": len(ps.neutral), "fit_s": round(time.perf_counter() - t0, 3),
-                                   "file": str(path), "bytes": path.stat().st_size,
-                                   "sources": sorted(set(ps.sources))}
+        model = fit_pixel_rr(
+            np.stack(ps.neutral),
+            np.stack(ps.expression),
+            kind=settings.kind,
+            ridge=settings.ridge,
+            centres=settings.centres,
+            name=cls,
+        )
+        path = save_pixel_rr(
+            model,
+            out_dir / f"pixel_rr_{cls}_{size}.safetensors",
+            {"holdout": ",".join(settings.holdout), "data": str(cache)},
+        )
+        summary["classes"][cls] = {
+            "pairs": len(ps.neutral),
+            "fit_s": round(time.perf_counter() - t0, 3),
+            "file": str(path),
+            "bytes": path.stat().st_size,
+            "sources": sorted(set(ps.sources)),
+        }
     summary["gather_s"] = round(gathered - start, 2)
     summary["total_s"] = round(time.perf_counter() - start, 2)
     write_json(out_dir / "pixel_rr.json", summary)
@@ -148,6 +181,8 @@ def train_pixel_rr(cache: Path, settings, out_dir: Path, size: int) -> dict:
 
 
 def describe(summary: dict) -> str:
-    rows = [f"{c}: {v['pairs']} pairs, fit {v['fit_s']} s, {v['bytes'] // 1024} KB"
-            for c, v in summary["classes"].items()]
+    rows = [
+        f"{c}: {v['pairs']} pairs, fit {v['fit_s']} s, {v['bytes'] // 1024} KB"
+        for c, v in summary["classes"].items()
+    ]
     return json.dumps(rows)[1:-1].replace('"', "")

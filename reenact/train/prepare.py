@@ -113,8 +113,14 @@ def track_item(item: InputItem, config: Config, size: int, bar=None) -> _Tracked
     return out
 
 
-def neutral_reference(entry_landmarks: np.ndarray, valid: np.ndarray, labels: np.ndarray,
-                      variants: np.ndarray, kind: str, neutral_frames: int) -> int:
+def neutral_reference(
+    entry_landmarks: np.ndarray,
+    valid: np.ndarray,
+    labels: np.ndarray,
+    variants: np.ndarray,
+    kind: str,
+    neutral_frames: int,
+) -> int:
     """The entry's neutral frame: for stills, the first valid 'neutral' still (else a neutral
     variant, else the first valid one); for clips, the valid frame nearest (mean xy distance)
     to the mean of the first `neutral_frames` valid frames, as the live loop calibrates."""
@@ -137,13 +143,23 @@ def source_stamp(item: InputItem, config: Config, size: int, crops_format: str) 
     """A digest of the item's files (size, mtime) and every setting that changes the entry."""
     files = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in item.paths]
     t = config.train
-    settings = [size, crops_format, t.frame_stride, t.max_frames, t.cache_crf, CACHE_VERSION,
-                config.tracker.max_yaw_deg, config.tracker.face_index, config.stream.neutral_frames]
+    settings = [
+        size,
+        crops_format,
+        t.frame_stride,
+        t.max_frames,
+        t.cache_crf,
+        CACHE_VERSION,
+        config.tracker.max_yaw_deg,
+        config.tracker.face_index,
+        config.stream.neutral_frames,
+    ]
     return hashlib.sha1(json.dumps([files, settings]).encode()).hexdigest()[:16]
 
 
-def _build_entry(item: InputItem, tracked: _Tracked, *, config: Config, size: int,
-                 crops_format: str, stamp: str) -> CacheEntry:
+def _build_entry(
+    item: InputItem, tracked: _Tracked, *, config: Config, size: int, crops_format: str, stamp: str
+) -> CacheEntry:
     n = len(tracked.valid)
     if item.kind == "images":
         labels = np.asarray(item.labels, dtype=str)
@@ -153,15 +169,26 @@ def _build_entry(item: InputItem, tracked: _Tracked, *, config: Config, size: in
         variants = np.full(n, "")
     landmarks = np.stack(tracked.landmarks).astype(np.float32)
     valid = np.asarray(tracked.valid, dtype=bool)
-    reference = neutral_reference(landmarks, valid, labels, variants, item.kind,
-                                  config.stream.neutral_frames)
+    reference = neutral_reference(
+        landmarks, valid, labels, variants, item.kind, config.stream.neutral_frames
+    )
     return CacheEntry(
-        name=item.name, identity=item.identity, kind=item.kind, source=str(item.paths[0]),
-        source_stamp=stamp, fps=tracked.fps, size=size, reference=reference,
-        crops_format=crops_format, landmarks=landmarks, valid=valid,
+        name=item.name,
+        identity=item.identity,
+        kind=item.kind,
+        source=str(item.paths[0]),
+        source_stamp=stamp,
+        fps=tracked.fps,
+        size=size,
+        reference=reference,
+        crops_format=crops_format,
+        landmarks=landmarks,
+        valid=valid,
         frame_index=np.asarray(tracked.frame_index, np.int32),
-        frame_names=np.asarray(tracked.frame_names, dtype=str), expression=labels,
-        variant=variants, alignment=np.stack(tracked.alignments),
+        frame_names=np.asarray(tracked.frame_names, dtype=str),
+        expression=labels,
+        variant=variants,
+        alignment=np.stack(tracked.alignments),
     )
 
 
@@ -182,7 +209,6 @@ def _expected_frames(item: InputItem, config: Config) -> int:
         return len(item.paths)
     frames = len(item.paths)
     if item.kind == "clip":
-
         try:
             with VideoReader(item.paths[0]) as reader:
                 frames = reader.frame_count
@@ -192,21 +218,28 @@ def _expected_frames(item: InputItem, config: Config) -> int:
     return min(frames, config.train.max_frames) if config.train.max_frames else frames
 
 
-def prepare(inputs: list[str] | tuple[str, ...], config: Config, *, out_dir: str | Path,
-            crops_format: str | None = None, size: int | None = None,
-            progress: bool = True) -> list[CacheEntry]:
+def prepare(
+    inputs: list[str] | tuple[str, ...],
+    config: Config,
+    *,
+    out_dir: str | Path,
+    crops_format: str | None = None,
+    size: int | None = None,
+    progress: bool = True,
+) -> list[CacheEntry]:
     """Track and cache every input; returns the entries (landmarks loaded, crops on disk).
 
     inputs: clips, folders of clips / stills / frame sequences. size: crop side (default
     renderer.size). crops_format: "mp4" or "npz" (default train.cache_format).
     Raises InputError naming the folder (or file) when it yields no face at all.
     """
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
     crops_format = crops_format or config.train.cache_format
     if crops_format not in CROPS_FORMATS:
-        raise InputError(f"cache format '{crops_format}': expected one of "
-                         f"{', '.join(CROPS_FORMATS)}")
+        raise InputError(
+            f"cache format '{crops_format}': expected one of {', '.join(CROPS_FORMATS)}"
+        )
     size = int(size or config.renderer.size)
     folder = Path(out_dir)
     items = discover(list(inputs))
@@ -219,8 +252,9 @@ def prepare(inputs: list[str] | tuple[str, ...], config: Config, *, out_dir: str
             entry = _reusable(folder, item, stamp)
             if entry is None:
                 tracked = track_item(item, config, size, bar)
-                entry = _build_entry(item, tracked, config=config, size=size,
-                                     crops_format=crops_format, stamp=stamp)
+                entry = _build_entry(
+                    item, tracked, config=config, size=size, crops_format=crops_format, stamp=stamp
+                )
                 write_entry(folder, entry, np.stack(tracked.crops), crf=config.train.cache_crf)
             else:
                 bar.update(entry.num_frames)
@@ -238,8 +272,10 @@ def _drop_faceless(items: list[InputItem], entries: list[CacheEntry]) -> list[Ca
     for origin, pairs in by_origin.items():
         if not any(entry.valid.any() for _, entry in pairs):
             frames = sum(entry.num_frames for _, entry in pairs)
-            raise InputError(f"{origin}: no faces found in {frames} images/frames; "
-                             "use clips or photos with a clearly visible, roughly frontal face")
+            raise InputError(
+                f"{origin}: no faces found in {frames} images/frames; "
+                "use clips or photos with a clearly visible, roughly frontal face"
+            )
     kept = []
     for item, entry in zip(items, entries):
         if entry.valid.any():

@@ -23,8 +23,6 @@ from reenact.config import dump_config
 log = logging.getLogger(__name__)
 
 
-
-
 def image_grid(rows: list[list[np.ndarray]], *, pad: int = 2) -> np.ndarray:
     """Tile (S,S,3) uint8 images: `rows` of equal-length lists -> one (H,W,3) uint8 image."""
     if not rows or not rows[0]:
@@ -58,7 +56,7 @@ class RunLogger:
                 self._validations = []
         if tensorboard:
             try:
-                from torch.utils.tensorboard import SummaryWriter  # noqa: PLC0415
+                from torch.utils.tensorboard import SummaryWriter
 
                 self._writer = SummaryWriter(str(self.out_dir / "tb"))
             except ImportError:
@@ -66,15 +64,15 @@ class RunLogger:
 
     def write_config(self, config: Any) -> None:
         if self.enabled:
-
             dump_config(config, self.out_dir / "config.yaml")
 
     def scalars(self, step: int, values: dict[str, float], prefix: str = "train") -> None:
         if not self.enabled:
             return
         with open(self.out_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps({"step": step, **{f"{prefix}/{k}": v for k, v in values.items()}})
-                    + "\n")
+            f.write(
+                json.dumps({"step": step, **{f"{prefix}/{k}": v for k, v in values.items()}}) + "\n"
+            )
         if self._writer is not None:
             for key, value in values.items():
                 self._writer.add_scalar(f"{prefix}/{key}", value, step)
@@ -83,7 +81,7 @@ class RunLogger:
         """Save a (H,W,3) uint8 grid as images/step_XXXXXXXX.png (and to TensorBoard)."""
         if not self.enabled:
             return None
-        import cv2  # noqa: PLC0415
+        import cv2
 
         ok, png = cv2.imencode(".png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
         if not ok:

@@ -24,8 +24,17 @@ class StepBatchSampler:
     all ranks (divisible by world); rank / world: this process and how many there are.
     """
 
-    def __init__(self, *, num_samples: int, global_batch: int, rank: int = 0, world: int = 1,
-                 seed: int = 0, start_step: int = 0, end_step: int) -> None:
+    def __init__(
+        self,
+        *,
+        num_samples: int,
+        global_batch: int,
+        rank: int = 0,
+        world: int = 1,
+        seed: int = 0,
+        start_step: int = 0,
+        end_step: int,
+    ) -> None:
         if global_batch % world:
             raise ValueError(f"batch size {global_batch} is not divisible by {world} processes")
         if num_samples < 1:

@@ -35,8 +35,9 @@ from reenact.errors import ConfigError, InputError
 from reenact.video import VIDEO_SUFFIXES
 
 VIDEO_EXTS = VIDEO_SUFFIXES
-IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm",
-                        ".ppm"})
+IMAGE_EXTS = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm", ".ppm"}
+)
 LAYOUTS_FILE = CONFIG_DIR / "datasets" / "layouts.yaml"
 
 _SPLIT = re.compile(r"[_\-\s.]+")
@@ -70,8 +71,10 @@ def _layout(key: str, entry: Any, path: Path) -> Layout:
         raise ConfigError(f"{where}: expected a mapping of example, subject, labels, variants")
     unknown = sorted(set(entry) - {"example", "subject", "labels", "variants", "neutral_variants"})
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: example, subject, labels, "
-                          "variants, neutral_variants)")
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} (known: example, subject, labels, "
+            "variants, neutral_variants)"
+        )
     subjects: tuple[re.Pattern[str], ...] = ()
     if "subject" in entry:
         try:
@@ -84,13 +87,18 @@ def _layout(key: str, entry: Any, path: Path) -> Layout:
     labels = entry.get("labels") or {}
     if not isinstance(labels, dict):
         raise ConfigError(f"{where}.labels: expected label: [words]")
-    words = {w: str(label) for label, ws in labels.items()
-             for w in _strings(ws, f"{where}.labels.{label}")}
+    words = {
+        w: str(label)
+        for label, ws in labels.items()
+        for w in _strings(ws, f"{where}.labels.{label}")
+    }
     variants = frozenset(_strings(entry.get("variants", []), f"{where}.variants"))
     neutral = frozenset(_strings(entry.get("neutral_variants", []), f"{where}.neutral_variants"))
     if not neutral <= variants:
-        raise ConfigError(f"{where}.neutral_variants: {sorted(neutral - variants)[0]!r} is not "
-                          "one of its variants")
+        raise ConfigError(
+            f"{where}.neutral_variants: {sorted(neutral - variants)[0]!r} is not "
+            "one of its variants"
+        )
     return Layout(key, subjects, words, variants, neutral)
 
 
@@ -100,11 +108,17 @@ def _merged(layouts: list[Layout], path: Path) -> Layout:
     for layout in layouts:
         for word, label in layout.words.items():
             if words.setdefault(word, label) != label:
-                raise ConfigError(f"{path}: layouts.{layout.name}.labels: {word!r} means "
-                                  f"{label!r} here and {words[word]!r} in another layout")
-    return Layout("", tuple(p for lay in layouts for p in lay.subjects), words,
-                  frozenset().union(*(lay.variants for lay in layouts)),
-                  frozenset().union(*(lay.neutral_variants for lay in layouts)))
+                raise ConfigError(
+                    f"{path}: layouts.{layout.name}.labels: {word!r} means "
+                    f"{label!r} here and {words[word]!r} in another layout"
+                )
+    return Layout(
+        "",
+        tuple(p for lay in layouts for p in lay.subjects),
+        words,
+        frozenset().union(*(lay.variants for lay in layouts)),
+        frozenset().union(*(lay.neutral_variants for lay in layouts)),
+    )
 
 
 @functools.cache
@@ -123,8 +137,10 @@ def layout_of(key: str | None = None) -> Layout:
     """The layout `key` of the shipped table, or (None, "") every layout merged."""
     layouts = read_layouts()
     if (key or "") not in layouts:
-        raise InputError(f"unknown data layout {key!r}; choose one of "
-                         f"{', '.join(k for k in layouts if k)} ({LAYOUTS_FILE})")
+        raise InputError(
+            f"unknown data layout {key!r}; choose one of "
+            f"{', '.join(k for k in layouts if k)} ({LAYOUTS_FILE})"
+        )
     return layouts[key or ""]
 
 
@@ -192,25 +208,39 @@ def _subject_of_flat(stem: str, layout: Layout) -> str:
     return words[0] if words else stem
 
 
-def _clip_items(root: Path, videos: list[Path], layout: Layout,
-                origin: Path | None = None) -> list[InputItem]:
+def _clip_items(
+    root: Path, videos: list[Path], layout: Layout, origin: Path | None = None
+) -> list[InputItem]:
     items = []
     for video in sorted(videos, key=_natural_key):
         rel = video.relative_to(root) if video != root else Path(video.name)
         identity = rel.parts[0] if len(rel.parts) > 1 else video.stem
         name = safe_name(str(rel.with_suffix("")))
         label, _variant = label_of(_words(video.stem), layout)
-        items.append(InputItem(name=name, identity=safe_name(identity), kind="clip",
-                               paths=(video,), origin=origin or root, labels=(label,)))
+        items.append(
+            InputItem(
+                name=name,
+                identity=safe_name(identity),
+                kind="clip",
+                paths=(video,),
+                origin=origin or root,
+                labels=(label,),
+            )
+        )
     return items
 
 
-def _still_group(root: Path, name: str, identity: str, stills: list[Path],
-                 layout: Layout) -> InputItem:
+def _still_group(
+    root: Path, name: str, identity: str, stills: list[Path], layout: Layout
+) -> InputItem:
     labelled = [label_of(_words(p.stem), layout) for p in stills]
     return InputItem(
-        name=safe_name(name), identity=safe_name(identity), kind="images", paths=tuple(stills),
-        origin=root, labels=tuple(lab for lab, _ in labelled),
+        name=safe_name(name),
+        identity=safe_name(identity),
+        kind="images",
+        paths=tuple(stills),
+        origin=root,
+        labels=tuple(lab for lab, _ in labelled),
         variants=tuple(var for _, var in labelled),
     )
 
@@ -234,8 +264,14 @@ def _folder_item(root: Path, folder: Path, images: list[Path], layout: Layout) -
     if any(any(label_of(_words(p.stem), layout)) for p in images):
         return _still_group(root, name, identity, images, layout)
     label, _variant = label_of([w for part in rel.parts for w in _words(part)], layout)
-    return InputItem(name=safe_name(name), identity=safe_name(identity), kind="frames",
-                     paths=tuple(images), origin=root, labels=(label,) * len(images))
+    return InputItem(
+        name=safe_name(name),
+        identity=safe_name(identity),
+        kind="frames",
+        paths=tuple(images),
+        origin=root,
+        labels=(label,) * len(images),
+    )
 
 
 def _scan_folder(root: Path, layout: Layout) -> list[InputItem]:
@@ -294,8 +330,10 @@ def _single_file(path: Path, layout: Layout) -> list[InputItem]:
         return _clip_items(path.parent, [path], layout, origin=path)
     if suffix in IMAGE_EXTS:
         return [_still_group(path, path.stem, path.stem, [path], layout)]
-    raise InputError(f"{path}: not a video or image file; expected one of "
-                     f"{', '.join(sorted(VIDEO_EXTS | IMAGE_EXTS))}")
+    raise InputError(
+        f"{path}: not a video or image file; expected one of "
+        f"{', '.join(sorted(VIDEO_EXTS | IMAGE_EXTS))}"
+    )
 
 
 def _unique_names(items: list[InputItem]) -> list[InputItem]:

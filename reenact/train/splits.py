@@ -82,8 +82,9 @@ def read_splits(path: Path = SPLITS_FILE) -> FusionSplits:
     return FusionSplits(
         stills_prefix=_text(data["stills_prefix"], f"{path}: stills_prefix"),
         stills_entry=_text(data["stills_entry"], f"{path}: stills_entry"),
-        identity_groups={str(k): _names(v, f"{path}: identity_groups.{k}")
-                         for k, v in groups.items()},
+        identity_groups={
+            str(k): _names(v, f"{path}: identity_groups.{k}") for k, v in groups.items()
+        },
         **lists,
         bench_clip=_text(bench.get("clip"), f"{path}: bench.clip"),
         bench_target=_text(bench.get("target"), f"{path}: bench.target"),

@@ -246,7 +246,7 @@ class Trainer:
 
     def run(self) -> TrainResult:
         """Train from step 0 (or the resumed step) to train.steps; see the module docstring."""
-        from tqdm import tqdm  # noqa: PLC0415
+        from tqdm import tqdm
 
         start = self._resume()
         self.logger.write_config(self.config)

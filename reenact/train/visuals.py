@@ -39,10 +39,12 @@ def fusion_grid(batch: dict[str, torch.Tensor], fused: torch.Tensor, *, size: in
     """batch: a FusionDataset batch; fused: J_gen (B,478,3) unit -> (H,W,3) uint8."""
     rows = []
     for i in range(min(GRID_ROWS, fused.shape[0])):
-        rows.append([
-            _landmark_tile(batch["source"][i], size),
-            _landmark_tile(batch["target"][i], size),
-            _landmark_tile(fused[i], size),
-            _landmark_tile(batch["real"][i], size, blank=float(batch["paired"][i]) == 0),
-        ])
+        rows.append(
+            [
+                _landmark_tile(batch["source"][i], size),
+                _landmark_tile(batch["target"][i], size),
+                _landmark_tile(fused[i], size),
+                _landmark_tile(batch["real"][i], size, blank=float(batch["paired"][i]) == 0),
+            ]
+        )
     return image_grid(rows)

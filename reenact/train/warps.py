@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def _renderer_digest() -> str:
-    import reenact.render.warp as warp_module  # noqa: PLC0415
+    import reenact.render.warp as warp_module
 
     digest = hashlib.sha1()
     for path in sorted(Path(warp_module.__file__).parent.glob("*.py")):
@@ -37,13 +37,14 @@ def _renderer_digest() -> str:
     return digest.hexdigest()[:10]
 
 
-def render_warps(crop: np.ndarray, landmarks: np.ndarray, reference: int, frames: np.ndarray,
-                 size: int) -> np.ndarray:
+def render_warps(
+    crop: np.ndarray, landmarks: np.ndarray, reference: int, frames: np.ndarray, size: int
+) -> np.ndarray:
     """(N,S,S,3) uint8: crop[reference] warped to landmarks[j] for j in `frames` (others 0).
 
     crop: (N,S,S,3) uint8; landmarks: (N,478,3) crop pixels at side `size`.
     """
-    from reenact.render.warp import WarpRenderer  # noqa: PLC0415
+    from reenact.render.warp import WarpRenderer
 
     renderer = WarpRenderer(size=size)
     renderer.set_target(crop[reference], landmarks[reference])
@@ -61,11 +62,20 @@ class WarpBank:
     folder: where the warps are kept (one folder per cache); None: `warps/` beside each entry.
     """
 
-    def __init__(self, entries: list[CacheEntry], crops: list[np.ndarray],
-                 landmarks: list[np.ndarray], *, references: list[np.ndarray],
-                 frames: list[np.ndarray], size: int, workers: int = 1,
-                 progress: bool = False, folder: str | Path | None = None) -> None:
-        from tqdm import tqdm  # noqa: PLC0415
+    def __init__(
+        self,
+        entries: list[CacheEntry],
+        crops: list[np.ndarray],
+        landmarks: list[np.ndarray],
+        *,
+        references: list[np.ndarray],
+        frames: list[np.ndarray],
+        size: int,
+        workers: int = 1,
+        progress: bool = False,
+        folder: str | Path | None = None,
+    ) -> None:
+        from tqdm import tqdm
 
         self.size = size
         self._folder = Path(folder) if folder else None
@@ -86,9 +96,10 @@ class WarpBank:
                 warps = made if mapped is None else mapped
             return job, warps
 
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
-            total=len(jobs), desc="warps", unit="ref", disable=not progress
-        ) as bar:
+        with (
+            ThreadPoolExecutor(max_workers=max(1, workers)) as pool,
+            tqdm(total=len(jobs), desc="warps", unit="ref", disable=not progress) as bar,
+        ):
             for job, warps in pool.map(make, jobs):
                 self._warps[job] = warps
                 bar.update(1)

@@ -19,11 +19,15 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 def require_chromium():
     """selenium's webdriver module; skips the calling module when it or Chromium is missing."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
-                                    "(pip install -e '.[dev]')")
+    webdriver = pytest.importorskip(
+        "selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')"
+    )
     if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("no Chromium here: install Debian's chromium and chromium-driver "
-                    "(.ci/install-system-deps does, as root)", allow_module_level=True)
+        pytest.skip(
+            "no Chromium here: install Debian's chromium and chromium-driver "
+            "(.ci/install-system-deps does, as root)",
+            allow_module_level=True,
+        )
     return webdriver
 
 
@@ -34,16 +38,23 @@ def open_chromium(width: int, height: int, *, exact_viewport: bool = False) -> I
     webdriver = require_chromium()
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 f"--window-size={width},{height}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size={width},{height}",
+    ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER),
-                              options=options)
+    driver = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options
+    )
     driver.set_page_load_timeout(60)
     if exact_viewport:
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": width, "height": height, "deviceScaleFactor": 1,
-                                "mobile": False})
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
     try:
         yield driver
     finally:

@@ -34,8 +34,9 @@ def differs(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
-def test_obs_page_reconnects_to_the_next_run_without_a_reload(browser, tmp_path, clips_dir,
-                                                              portraits_dir):
+def test_obs_page_reconnects_to_the_next_run_without_a_reload(
+    browser, tmp_path, clips_dir, portraits_dir
+):
     port = free_tcp_port()
     clip, fixed = clips_dir / "lp_d0.mp4", ["--set", f"stream.control_port={port}"]
     first = LiveSession(clip, tmp_path / "first", extra=fixed)  # the built-in astronaut
@@ -43,15 +44,19 @@ def test_obs_page_reconnects_to_the_next_run_without_a_reload(browser, tmp_path,
         obs_address = f"{first.url}/output?token={first.token}"
         browser.get(obs_address)
         blank = shot(browser)
-        wait_until(lambda: differs(shot(browser), blank) > 5 or shot(browser).std() > 20, 60,
-                   "run 1's frames on the OBS page")
+        wait_until(
+            lambda: differs(shot(browser), blank) > 5 or shot(browser).std() > 20,
+            60,
+            "run 1's frames on the OBS page",
+        )
         time.sleep(1.0)
         browser.execute_script("window.sameDocument = 'run 1';")
         before = shot(browser)
     finally:
         first.close()
-    second = LiveSession(clip, tmp_path / "second",
-                         extra=[*fixed, "--target", str(portraits_dir / "lp_s0.jpg")])
+    second = LiveSession(
+        clip, tmp_path / "second", extra=[*fixed, "--target", str(portraits_dir / "lp_s0.jpg")]
+    )
     try:
         assert f"{second.url}/output?token={second.token}" == obs_address  # the same link
         # another face: the page shows run 2's frames once it has reconnected by itself

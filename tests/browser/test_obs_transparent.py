@@ -69,15 +69,21 @@ def first_part_type(live: LiveSession) -> str:
     """The Content-Type of the first part of /stream/output.mjpg."""
     connection = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
     try:
-        connection.request("GET", "/stream/output.mjpg",
-                           headers={"Host": f"127.0.0.1:{live.port}", "X-Reenact-Token": live.token})
+        connection.request(
+            "GET",
+            "/stream/output.mjpg",
+            headers={"Host": f"127.0.0.1:{live.port}", "X-Reenact-Token": live.token},
+        )
         response = connection.getresponse()
         assert response.status == 200
         head = b""
         while b"\r\n\r\n" not in head and len(head) < 4096:
             head += response.read(1)
-        return next(line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-type:"))
+        return next(
+            line.split(b":", 1)[1].strip().decode()
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-type:")
+        )
     finally:
         connection.close()
 
@@ -90,13 +96,14 @@ def select(live: LiveSession, name: str) -> None:
     live.wait_for(lambda s: s["target"].startswith(name))
 
 
-def test_the_obs_page_is_transparent_around_the_avatar(browser, tmp_path, clips_dir,
-                                                        portraits_dir):
+def test_the_obs_page_is_transparent_around_the_avatar(browser, tmp_path, clips_dir, portraits_dir):
     cartoon, cartoon_alpha = rgba_cartoon(portraits_dir, tmp_path, SIDE)
-    live = LiveSession(clips_dir / "lp_d0.mp4", tmp_path / "session",
-                       targets=[portraits_dir / PHOTO, cartoon],
-                       extra=["--set", "stream.background=transparent",
-                              "--set", f"stream.max_output_side={SIDE}"])
+    live = LiveSession(
+        clips_dir / "lp_d0.mp4",
+        tmp_path / "session",
+        targets=[portraits_dir / PHOTO, cartoon],
+        extra=["--set", "stream.background=transparent", "--set", f"stream.max_output_side={SIDE}"],
+    )
     try:
         live.wait_for(lambda s: "render" in s.get("stages_ms", {}))
         select(live, PHOTO.split(".")[0])

@@ -58,7 +58,8 @@ def check_previews_stream_only_when_shown(browser, live) -> None:
     preview = browser.find_element(By.ID, "output-preview")
     height = live.status()["preview_height"]
     size = browser.execute_script(
-        "return [arguments[0].naturalWidth, arguments[0].naturalHeight]", preview)
+        "return [arguments[0].naturalWidth, arguments[0].naturalHeight]", preview
+    )
     # the square output and the camera beside it (lp_d0 is square too; the output alone: height)
     assert size[1] == height and size[0] >= 2 * height
     assert jpegs_made(live)["previews"] > 0
@@ -75,8 +76,11 @@ def check_previews_stream_only_when_shown(browser, live) -> None:
     time.sleep(1.0)
     made = jpegs_made(live)
     assert made["previews"] == 0 and made["preview"] > 0
-    wait_until(lambda: browser.execute_script("return arguments[0].naturalWidth", preview)
-               == height, 30, "the output alone (square)")
+    wait_until(
+        lambda: browser.execute_script("return arguments[0].naturalWidth", preview) == height,
+        30,
+        "the output alone (square)",
+    )
 
     Select(browser.find_element(By.ID, "preview-rate")).select_by_value("0")  # off
     time.sleep(1.0)
@@ -87,35 +91,51 @@ def check_previews_stream_only_when_shown(browser, live) -> None:
 
 
 def test_panel_in_a_real_browser(browser, tmp_path, clips_dir, portraits_dir):
-    live = LiveSession(clips_dir / "lp_d0.mp4", tmp_path / "session",
-                       targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"])
+    live = LiveSession(
+        clips_dir / "lp_d0.mp4",
+        tmp_path / "session",
+        targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"],
+    )
     try:
         live.wait_for(lambda s: "render" in s.get("stages_ms", {}))
         browser.get(f"{live.url}/?token={live.token}")
         assert browser.current_url.rstrip("/") == live.url  # token traded for the cookie
 
         preview = browser.find_element(By.ID, "output-preview")
-        wait_until(lambda: browser.execute_script("return arguments[0].naturalWidth", preview),
-                   what="the output preview's first frame")
+        wait_until(
+            lambda: browser.execute_script("return arguments[0].naturalWidth", preview),
+            what="the output preview's first frame",
+        )
         first = preview.screenshot_as_png
         wait_until(lambda: preview.screenshot_as_png != first, 30, "the preview to update")
 
-        slider = wait_until(lambda: browser.find_elements(
-            By.CSS_SELECTOR, 'input[data-key="stream.intensity"]'), what="the settings")[0]
-        ActionChains(browser).drag_and_drop_by_offset(slider, -slider.size["width"] // 3, 0) \
-            .perform()
+        slider = wait_until(
+            lambda: browser.find_elements(By.CSS_SELECTOR, 'input[data-key="stream.intensity"]'),
+            what="the settings",
+        )[0]
+        ActionChains(browser).drag_and_drop_by_offset(
+            slider, -slider.size["width"] // 3, 0
+        ).perform()
         moved = float(slider.get_attribute("value"))
         assert moved < 0.9
         status = live.wait_for(lambda s: s["intensity"] == moved)
         assert status["settings"]["stream.intensity"] == moved
 
-        wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, '.thumb[data-index="2"]'),
-                   what="the gallery")
+        wait_until(
+            lambda: browser.find_elements(By.CSS_SELECTOR, '.thumb[data-index="2"]'),
+            what="the gallery",
+        )
         click_thumb(browser, 2)
         assert live.wait_for(lambda s: s["target"] == "lp_s1.jpg")["target"] == "lp_s1.jpg"
-        wait_until(lambda: browser.execute_script(  # the page redraws the gallery: ask it anew
-            "const t = document.querySelector('.thumb.current'); return t && t.dataset.index")
-            == "2", what="the gallery to mark the new target")
+        wait_until(
+            lambda: (
+                browser.execute_script(  # the page redraws the gallery: ask it anew
+                    "const t = document.querySelector('.thumb.current'); return t && t.dataset.index"
+                )
+                == "2"
+            ),
+            what="the gallery to mark the new target",
+        )
         chip = browser.find_element(By.ID, "chip-fps").text
         assert chip.endswith("fps") and chip != "- fps"
 
@@ -123,8 +143,10 @@ def test_panel_in_a_real_browser(browser, tmp_path, clips_dir, portraits_dir):
         browser.execute_script("arguments[0].style.display = 'block'", picker)
         picker.send_keys(str(portraits_dir / "lp_s2.jpg"))
         assert live.wait_for(lambda s: s["target"] == "lp_s2.png")["target"] == "lp_s2.png"
-        wait_until(lambda: "added lp_s2.png" in browser.find_element(By.ID, "message").text,
-                   what="the page to say the portrait was added")
+        wait_until(
+            lambda: "added lp_s2.png" in browser.find_element(By.ID, "message").text,
+            what="the page to say the portrait was added",
+        )
         browser.execute_script("arguments[0].style.display = ''", picker)
 
         click_thumb(browser, 0)  # and back
@@ -139,8 +161,10 @@ def test_panel_in_a_real_browser(browser, tmp_path, clips_dir, portraits_dir):
 
         browser.get(f"{live.url}/output?token={live.token}")  # the OBS page: the output only
         output = browser.find_element(By.ID, "output")
-        wait_until(lambda: browser.execute_script("return arguments[0].naturalWidth", output),
-                   what="the OBS page's first frame")
+        wait_until(
+            lambda: browser.execute_script("return arguments[0].naturalWidth", output),
+            what="the OBS page's first frame",
+        )
         assert not browser.find_elements(By.TAG_NAME, "input")
     finally:
         live.close()

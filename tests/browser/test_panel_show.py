@@ -42,11 +42,24 @@ def still_session(portraits_dir, work, *, port: int = 0, extra: list[str] = ()) 
     """reenact live with a still portrait as the camera, paced at 10 fps, into a file; the
     token is given, so a second run on the same port takes the same one."""
     live = LiveSession(
-        portraits_dir / "lp_s0.jpg", work, targets=[portraits_dir / "lp_s1.jpg"],
+        portraits_dir / "lp_s0.jpg",
+        work,
+        targets=[portraits_dir / "lp_s1.jpg"],
         env={"REENACT_CONTROL_TOKEN": TOKEN},
-        extra=["--source", f"image:{portraits_dir / 'lp_s0.jpg'}", "--set", "source.realtime=true",
-               "--set", "source.fps=10", "--sink", f"file:{work / 'show.mp4'}",
-               "--set", f"stream.control_port={port}", *extra])
+        extra=[
+            "--source",
+            f"image:{portraits_dir / 'lp_s0.jpg'}",
+            "--set",
+            "source.realtime=true",
+            "--set",
+            "source.fps=10",
+            "--sink",
+            f"file:{work / 'show.mp4'}",
+            "--set",
+            f"stream.control_port={port}",
+            *extra,
+        ],
+    )
     live.token = TOKEN  # printed as "<token from REENACT_CONTROL_TOKEN>"
     return live
 
@@ -55,8 +68,9 @@ def output_frame(live: LiveSession) -> np.ndarray:
     """The next frame of the audience's output (/stream/output.mjpg), decoded: (H,W,3) BGR."""
     connection = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
     try:
-        connection.request("GET", "/stream/output.mjpg?fps=5",
-                           headers={"X-Reenact-Token": live.token})
+        connection.request(
+            "GET", "/stream/output.mjpg?fps=5", headers={"X-Reenact-Token": live.token}
+        )
         response = connection.getresponse()
         assert response.status == 200
         data = b""
@@ -64,7 +78,7 @@ def output_frame(live: LiveSession) -> np.ndarray:
             data += response.read1(65536)
             head = re.search(rb"Content-Length: (\d+)\r\n\r\n", data)
             if head and len(data) >= head.end() + int(head.group(1)):
-                jpeg = data[head.end():head.end() + int(head.group(1))]
+                jpeg = data[head.end() : head.end() + int(head.group(1))]
                 return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         raise AssertionError("no whole JPEG on /stream/output.mjpg")
     finally:
@@ -93,7 +107,8 @@ def check_in_view(browser, element_id: str) -> None:
     box = browser.execute_script(
         "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
         "return [r.left, r.top, r.right, r.bottom, innerWidth, innerHeight, scrollY]",
-        element_id)
+        element_id,
+    )
     left, top, right, bottom, width, height, scrolled = box
     assert (width, height, scrolled) == (1920, 1080, 0)
     assert 0 <= left < right <= width and 0 <= top < bottom <= height, (element_id, box)
@@ -105,23 +120,46 @@ def test_panel_at_1920x1080_fits_on_one_screen(browser, tmp_path, portraits_dir)
         live.wait_for(lambda s: "render" in s.get("stages_ms", {}))
         browser.get(f"{live.url}/?token={live.token}")
         preview = browser.find_element(By.ID, "output-preview")
-        wait_until(lambda: browser.execute_script("return arguments[0].naturalWidth", preview),
-                   what="the preview's first frame")
-        wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, '.thumb[data-index="1"]'),
-                   what="the gallery")
-        wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#presets [data-preset]"),
-                   what="the preset buttons")
-        basic = [e.get_attribute("data-key") for e in browser.find_elements(
-            By.CSS_SELECTOR, "#settings-basic [data-key]")]
-        assert basic[:4] == ["stream.intensity", "stream.gaze", "stream.head_motion",
-                             "smoothing.enabled"]
+        wait_until(
+            lambda: browser.execute_script("return arguments[0].naturalWidth", preview),
+            what="the preview's first frame",
+        )
+        wait_until(
+            lambda: browser.find_elements(By.CSS_SELECTOR, '.thumb[data-index="1"]'),
+            what="the gallery",
+        )
+        wait_until(
+            lambda: browser.find_elements(By.CSS_SELECTOR, "#presets [data-preset]"),
+            what="the preset buttons",
+        )
+        basic = [
+            e.get_attribute("data-key")
+            for e in browser.find_elements(By.CSS_SELECTOR, "#settings-basic [data-key]")
+        ]
+        assert basic[:4] == [
+            "stream.intensity",
+            "stream.gaze",
+            "stream.head_motion",
+            "smoothing.enabled",
+        ]
         assert browser.find_element(By.ID, "settings-advanced").find_elements(
-            By.CSS_SELECTOR, '[data-key="smoothing.beta"]')  # the rest, folded away
+            By.CSS_SELECTOR, '[data-key="smoothing.beta"]'
+        )  # the rest, folded away
         assert not browser.find_element(By.ID, "advanced").get_attribute("open")
-        for element_id in ("output-preview", "gallery", "basic", "presets", "pause", "quit",
-                           "chip-output"):
+        for element_id in (
+            "output-preview",
+            "gallery",
+            "basic",
+            "presets",
+            "pause",
+            "quit",
+            "chip-output",
+        ):
             check_in_view(browser, element_id)
-        assert page_text(browser, "chip-output") == f"output: file → {tmp_path / 'session' / 'show.mp4'}"
+        assert (
+            page_text(browser, "chip-output")
+            == f"output: file → {tmp_path / 'session' / 'show.mp4'}"
+        )
         assert browser.save_screenshot(SCREENSHOT)
     finally:
         live.close()
@@ -139,8 +177,16 @@ def test_preset_pause_and_quit_from_the_panel(browser, tmp_path, portraits_dir):
         click(browser, '#presets [data-preset="smile"]')
         status = live.wait_for(lambda s: s["presets"]["weights"].get("smile") == 1.0, 30)
         assert status["presets"]["on"] == ["smile"]
-        wait_until(lambda: "on" in browser.find_element(
-            By.CSS_SELECTOR, '[data-preset="smile"]').get_attribute("class"), 30, "smile lit")
+        wait_until(
+            lambda: (
+                "on"
+                in browser.find_element(By.CSS_SELECTOR, '[data-preset="smile"]').get_attribute(
+                    "class"
+                )
+            ),
+            30,
+            "smile lit",
+        )
         smiling = output_frame(live)
         assert changed(smiling, neutral) > max(10 * still, 0.001)  # the mouth, at least
 
@@ -157,8 +203,11 @@ def test_preset_pause_and_quit_from_the_panel(browser, tmp_path, portraits_dir):
         click(browser, "#quit")
         browser.switch_to.alert.accept()
         assert live.process.wait(timeout=60) == 0
-        wait_until(lambda: browser.find_element(By.ID, "stopped").is_displayed(), 30,
-                   "the page to say reenact stopped")
+        wait_until(
+            lambda: browser.find_element(By.ID, "stopped").is_displayed(),
+            30,
+            "the page to say reenact stopped",
+        )
         assert page_text(browser, "chip-fps") == "- fps"
         assert page_text(browser, "chip-face") == "face -"
         assert page_text(browser, "message") == ""  # no "Failed to fetch"
@@ -174,20 +223,29 @@ def test_page_says_stopped_and_comes_back_with_reenact(browser, tmp_path, portra
     try:
         live.wait_for(lambda s: "render" in s.get("stages_ms", {}))
         browser.get(f"{live.url}/?token={live.token}")
-        wait_until(lambda: page_text(browser, "chip-fps") not in ("- fps", "0.0 fps"), 30,
-                   "the pushed status")
+        wait_until(
+            lambda: page_text(browser, "chip-fps") not in ("- fps", "0.0 fps"),
+            30,
+            "the pushed status",
+        )
         live.process.send_signal(signal.SIGTERM)  # stopped from the terminal, not the page
         assert live.process.wait(timeout=60) == 128 + signal.SIGTERM
-        wait_until(lambda: browser.find_element(By.ID, "stopped").is_displayed(), 30,
-                   "the page to say reenact stopped")
+        wait_until(
+            lambda: browser.find_element(By.ID, "stopped").is_displayed(),
+            30,
+            "the page to say reenact stopped",
+        )
         assert page_text(browser, "chip-fps") == "- fps"
         time.sleep(1.0)
     finally:
         live.close()
     again = still_session(portraits_dir, tmp_path / "second", port=port)
     try:
-        wait_until(lambda: not browser.find_element(By.ID, "stopped").is_displayed(), 60,
-                   "the page to reconnect by itself")
+        wait_until(
+            lambda: not browser.find_element(By.ID, "stopped").is_displayed(),
+            60,
+            "the page to reconnect by itself",
+        )
         wait_until(lambda: page_text(browser, "chip-fps") != "- fps", 30, "status again")
     finally:
         again.close()

@@ -24,8 +24,10 @@ def _browser() -> tuple[str, str]:
     binary = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
     driver = shutil.which("chromedriver")
     if binary is None or driver is None:
-        pytest.skip("Chromium or chromedriver not found on PATH: install Debian's chromium and "
-                    "chromium-driver (bash .ci/install-system-deps, as root)")
+        pytest.skip(
+            "Chromium or chromedriver not found on PATH: install Debian's chromium and "
+            "chromium-driver (bash .ci/install-system-deps, as root)"
+        )
     return binary, driver
 
 
@@ -33,13 +35,33 @@ def _browser() -> tuple[str, str]:
 def report_dir(tmp_path_factory, media_dir: Path) -> Path:
     out = tmp_path_factory.mktemp("html") / "report"
     result = subprocess.run(
-        [sys.executable, "-m", "reenact.cli.main", "eval",
-         "--clips", str(media_dir / "clips" / "lp_d1.mp4"),
-         "--portraits", str(media_dir / "portraits" / "lp_s42.jpg"), "--max-frames", "10",
-         "--out", str(out), "--no-progress", "--set", "stream.neutral_frames=4",
-         "--set", "eval.still_frames=4", "--set", "eval.strip_frames=2",
-         "--set", "renderer.threads=1"],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "reenact.cli.main",
+            "eval",
+            "--clips",
+            str(media_dir / "clips" / "lp_d1.mp4"),
+            "--portraits",
+            str(media_dir / "portraits" / "lp_s42.jpg"),
+            "--max-frames",
+            "10",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--set",
+            "stream.neutral_frames=4",
+            "--set",
+            "eval.still_frames=4",
+            "--set",
+            "eval.strip_frames=2",
+            "--set",
+            "renderer.threads=1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
@@ -53,8 +75,13 @@ def browser():
     binary, driver_path = _browser()
     options = Options()
     options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1600,1200"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1600,1200",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     try:
@@ -73,14 +100,17 @@ def test_report_page_shows_the_tables_and_pictures(report_dir: Path, browser, tm
     for table_id in ("summary", "viewer"):
         table = browser.find_element(By.ID, table_id)
         assert table.is_displayed()
-        rows = [r.find_element(By.TAG_NAME, "td").text
-                for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        rows = [
+            r.find_element(By.TAG_NAME, "td").text
+            for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")
+        ]
         assert set(RENDERERS) <= set(rows), rows
     headers = browser.find_element(By.ID, "viewer").find_elements(By.TAG_NAME, "th")
     assert any("expression r" in h.text for h in headers)
     assert any("seam" in h.text for h in headers)
     loaded = browser.execute_script(
-        "return Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+        "return Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
+    )
     assert loaded and all(loaded), "a picture did not load"
 
     shot = tmp_path / "report.png"

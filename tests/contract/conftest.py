@@ -94,8 +94,13 @@ class FakeCameraDevice:
     mode, as real UVC cameras fall back to a supported one. `unplug()` / `plug()` simulate a cable.
     """
 
-    def __init__(self, frames_bgr: list[np.ndarray], *, fps: float = 30.0,
-                 modes: tuple[tuple[int, int], ...] = ((512, 512),)) -> None:
+    def __init__(
+        self,
+        frames_bgr: list[np.ndarray],
+        *,
+        fps: float = 30.0,
+        modes: tuple[tuple[int, int], ...] = ((512, 512),),
+    ) -> None:
         self.frames_bgr = frames_bgr
         self.fps = fps
         self.modes = modes
@@ -138,7 +143,7 @@ class FakeCameraRig:
                 self._request = [0, 0]
                 self.props: dict[int, float] = {}
 
-            def isOpened(self) -> bool:  # noqa: N802 (cv2's name)
+            def isOpened(self) -> bool:  # cv2's name
                 return self._open
 
             def set(self, prop: int, value: float) -> bool:
@@ -154,9 +159,11 @@ class FakeCameraRig:
             def get(self, prop: int) -> float:
                 if not self._open:
                     return 0.0
-                return {cv2.CAP_PROP_FRAME_WIDTH: float(self.size[0]),
-                        cv2.CAP_PROP_FRAME_HEIGHT: float(self.size[1]),
-                        cv2.CAP_PROP_FPS: self.device.fps}.get(prop, 0.0)
+                return {
+                    cv2.CAP_PROP_FRAME_WIDTH: float(self.size[0]),
+                    cv2.CAP_PROP_FRAME_HEIGHT: float(self.size[1]),
+                    cv2.CAP_PROP_FPS: self.device.fps,
+                }.get(prop, 0.0)
 
             def read(self):
                 if not self._open or not self.device.plugged:
@@ -192,8 +199,9 @@ class RecordingBackend:
 
     instances: list[RecordingBackend] = []
 
-    def __init__(self, *, width: int, height: int, fps: float, fourcc: int,
-                 device: str | None, **kw) -> None:
+    def __init__(
+        self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw
+    ) -> None:
         self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
         self._device = device or "/dev/video-fake-loopback"
         self.frames: list[np.ndarray] = []
@@ -237,8 +245,10 @@ def make_source(request, clip_path, portrait_path) -> Callable[..., object]:
             "webcam": dict(path="0", width=width, height=height, fps=30.0),
         }
         if name not in configs:
-            pytest.fail(f"no contract-test config for source plugin '{name}'; "
-                        f"add one to tests/contract/conftest.py")
+            pytest.fail(
+                f"no contract-test config for source plugin '{name}'; "
+                f"add one to tests/contract/conftest.py"
+            )
         if name == "webcam":
             request.getfixturevalue("fake_cameras")
         cls = load_plugin(SOURCE_GROUP, name)
@@ -252,8 +262,14 @@ def make_sink(request, tmp_path) -> Callable[..., object]:
     """make_sink(name, width=, height=, fps=) -> an open sink with its fakes (window: on a
     virtual X server; skipped with the reason where there is no Xvfb or no GUI in OpenCV)."""
 
-    def factory(name: str, *, width: int = SINK_SIZE[0], height: int = SINK_SIZE[1],
-                fps: float = 30.0, **overrides):
+    def factory(
+        name: str,
+        *,
+        width: int = SINK_SIZE[0],
+        height: int = SINK_SIZE[1],
+        fps: float = 30.0,
+        **overrides,
+    ):
         configs = {
             "file": dict(path=str(tmp_path / "contract" / f"{name}.mp4")),
             "stream": dict(url=f"udp://127.0.0.1:{free_udp_port()}"),
@@ -262,8 +278,10 @@ def make_sink(request, tmp_path) -> Callable[..., object]:
             "null": dict(),
         }
         if name not in configs:
-            pytest.fail(f"no contract-test config for sink plugin '{name}'; "
-                        f"add one to tests/contract/conftest.py")
+            pytest.fail(
+                f"no contract-test config for sink plugin '{name}'; "
+                f"add one to tests/contract/conftest.py"
+            )
         cls = load_plugin(SINK_GROUP, name)
         config = cls.Options(**{**configs[name], **overrides})
         if name == "virtualcam":

@@ -29,12 +29,22 @@ def _probe(path: Path) -> tuple[int, int, int, str, float]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
-        return frames, stream.width, stream.height, stream.codec_context.name, float(stream.average_rate)
+        return (
+            frames,
+            stream.width,
+            stream.height,
+            stream.codec_context.name,
+            float(stream.average_rate),
+        )
 
 
-def test_written_file_has_every_frame_at_its_size(tmp_path: Path, sink_frames, decode_video) -> None:
+def test_written_file_has_every_frame_at_its_size(
+    tmp_path: Path, sink_frames, decode_video
+) -> None:
     path = tmp_path / "deep" / "er" / "out.mp4"  # parent folders are created
-    with FileSink(FileSink.Options(path=str(path), crf=18), width=160, height=120, fps=25.0) as sink:
+    with FileSink(
+        FileSink.Options(path=str(path), crf=18), width=160, height=120, fps=25.0
+    ) as sink:
         assert not path.exists() and sink.partial_path.exists()  # written under a temporary name
         for image in sink_frames:
             sink.write(image)
@@ -58,7 +68,9 @@ def test_odd_size_is_padded_to_even(tmp_path: Path, sink_frames, decode_video) -
     assert _psnr(decoded[3][:119, :159], odd[3]) > 30.0
 
 
-def test_keyboard_interrupt_in_the_caller_leaves_a_playable_file(tmp_path: Path, sink_frames) -> None:
+def test_keyboard_interrupt_in_the_caller_leaves_a_playable_file(
+    tmp_path: Path, sink_frames
+) -> None:
     path = tmp_path / "interrupted.mp4"
     with pytest.raises(KeyboardInterrupt):
         with FileSink(FileSink.Options(path=str(path)), width=160, height=120, fps=30.0) as sink:
@@ -86,8 +98,13 @@ def test_real_sigint_leaves_a_playable_file(tmp_path: Path, clip_path: Path) -> 
                 if index == 10:
                     print("writing", flush=True)
     """)
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_default)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ctrl_c_as_default,
+    )
     try:
         assert child.stdout.readline().strip() == "writing"
         child.send_signal(signal.SIGINT)
@@ -144,13 +161,20 @@ def test_unknown_extension_and_codec(tmp_path: Path) -> None:
     with pytest.raises(ReenactError, match="extension"):
         FileSink(FileSink.Options(path=str(tmp_path / "x.xyz")), width=64, height=64, fps=30.0)
     with pytest.raises(ReenactError, match="nonesuch"):
-        FileSink(FileSink.Options(path=str(tmp_path / "x.mp4"), codec="nonesuch"), width=64, height=64, fps=30.0)
+        FileSink(
+            FileSink.Options(path=str(tmp_path / "x.mp4"), codec="nonesuch"),
+            width=64,
+            height=64,
+            fps=30.0,
+        )
     assert list(tmp_path.iterdir()) == []  # nothing half-made left behind
 
 
 def test_fractional_rate(tmp_path: Path, sink_frames) -> None:
     path = tmp_path / "ntsc.mp4"
-    with FileSink(FileSink.Options(path=str(path)), width=160, height=120, fps=30000 / 1001) as sink:
+    with FileSink(
+        FileSink.Options(path=str(path)), width=160, height=120, fps=30000 / 1001
+    ) as sink:
         for image in sink_frames[:5]:
             sink.write(image)
     frames, _, _, _, fps = _probe(path)
@@ -179,7 +203,8 @@ def test_a_second_writer_of_the_same_output_is_refused(tmp_path: Path, sink_fram
         with pytest.raises(DeviceError) as refused:
             FileSink(options, width=160, height=120, fps=30.0)
         assert f"{path} is being written by another reenact run (pid {os.getpid()})" in str(
-            refused.value) and "\n" not in str(refused.value)
+            refused.value
+        ) and "\n" not in str(refused.value)
         assert first.partial_path.name.startswith(".x.mp4.") and first.partial_path.exists()
         first.write(sink_frames[1])
     assert _probe(path)[0] == 2

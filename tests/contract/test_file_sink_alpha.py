@@ -4,7 +4,6 @@ MP4 stays RGB and refuses RGBA in one line."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import av
 import cv2
@@ -29,8 +28,10 @@ def _matte() -> np.ndarray:
 def rgba_frames(clip_frames) -> list[np.ndarray]:
     """Real frames (H, W, 4) uint8 RGBA, straight alpha, the same matte on each."""
     matte = _matte()
-    return [np.dstack([cv2.resize(f, (W, H), interpolation=cv2.INTER_AREA), matte])
-            for f in clip_frames[:8]]
+    return [
+        np.dstack([cv2.resize(f, (W, H), interpolation=cv2.INTER_AREA), matte])
+        for f in clip_frames[:8]
+    ]
 
 
 @pytest.mark.parametrize("suffix, codec", [(".webm", "vp9"), (".mov", "prores")])
@@ -76,10 +77,18 @@ def test_mp4_has_no_alpha_and_refuses_rgba_in_one_line(tmp_path, rgba_frames) ->
 
 def test_a_named_codec_decides_alpha(tmp_path) -> None:
     """qtrle in MOV keeps alpha; H.264 named for a MOV does not."""
-    rle = FileSink(FileSink.Options(path=str(tmp_path / "rle.mov"), codec="qtrle"),
-                   width=64, height=48, fps=25.0)
-    h264 = FileSink(FileSink.Options(path=str(tmp_path / "h264.mov"), codec="h264"),
-                    width=64, height=48, fps=25.0)
+    rle = FileSink(
+        FileSink.Options(path=str(tmp_path / "rle.mov"), codec="qtrle"),
+        width=64,
+        height=48,
+        fps=25.0,
+    )
+    h264 = FileSink(
+        FileSink.Options(path=str(tmp_path / "h264.mov"), codec="h264"),
+        width=64,
+        height=48,
+        fps=25.0,
+    )
     assert rle.alpha and not h264.alpha
     rle.abort()
     h264.abort()

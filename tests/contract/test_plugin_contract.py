@@ -96,7 +96,9 @@ def test_sink_probe_is_none_or_one_line(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", SINKS)
-def test_sink_states_its_format_and_takes_real_frames(name: str, make_sink, sink_frames, sink_size) -> None:
+def test_sink_states_its_format_and_takes_real_frames(
+    name: str, make_sink, sink_frames, sink_size
+) -> None:
     sink = make_sink(name, fps=25.0)
     try:
         assert isinstance(sink, FrameSink)
@@ -123,7 +125,9 @@ def test_sink_refuses_frames_of_another_size_or_type(name: str, make_sink, sink_
 
 
 @pytest.mark.parametrize("name", SINKS)
-def test_sink_close_is_idempotent_and_write_after_close_fails(name: str, make_sink, sink_frames) -> None:
+def test_sink_close_is_idempotent_and_write_after_close_fails(
+    name: str, make_sink, sink_frames
+) -> None:
     sink = make_sink(name)
     sink.write(sink_frames[0])
     sink.close()

@@ -30,7 +30,9 @@ class UdpReader(threading.Thread):
     def run(self) -> None:
         try:
             options = {"probesize": "65536", "analyzeduration": "500000"}
-            with av.open(self.url, format="mpegts", options=options, timeout=(10.0, 5.0)) as container:
+            with av.open(
+                self.url, format="mpegts", options=options, timeout=(10.0, 5.0)
+            ) as container:
                 for frame in container.decode(video=0):
                     self.frames.append(frame.to_ndarray(format="rgb24"))
                     if len(self.frames) >= WANTED:
@@ -65,8 +67,12 @@ def test_frames_arrive_over_udp_decodable_and_in_order(distinct_frames, udp_port
     reader.start()
     deadline = time.monotonic() + DEADLINE_S
     sent = 0
-    with StreamSink(StreamSink.Options(url=f"udp://127.0.0.1:{port}", bitrate_kbps=2000),
-                    width=160, height=120, fps=30.0) as sink:
+    with StreamSink(
+        StreamSink.Options(url=f"udp://127.0.0.1:{port}", bitrate_kbps=2000),
+        width=160,
+        height=120,
+        fps=30.0,
+    ) as sink:
         assert "pkt_size=1316" in sink.url
         while not reader.done.is_set() and time.monotonic() < deadline:
             sink.write(distinct_frames[sent % len(distinct_frames)])
@@ -91,8 +97,17 @@ def test_odd_size_is_padded(sink_frames, udp_port: int) -> None:
         assert sink.frames_written == 1
 
 
-@pytest.mark.parametrize("url", ["nonsense", "http://127.0.0.1:8080", "udp://127.0.0.1",
-                                 "udp://127.0.0.1:99999", "udp://:23000", "udp://127.0.0.1:port"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "nonsense",
+        "http://127.0.0.1:8080",
+        "udp://127.0.0.1",
+        "udp://127.0.0.1:99999",
+        "udp://:23000",
+        "udp://127.0.0.1:port",
+    ],
+)
 def test_bad_url_is_one_line_error(url: str) -> None:
     with pytest.raises(DeviceError, match="stream sink: bad url") as exc:
         StreamSink(StreamSink.Options(url=url), width=64, height=64, fps=30.0)

@@ -64,9 +64,23 @@ def tally_installed(tmp_path, monkeypatch):
 
 def test_a_third_party_sink_takes_its_own_option(tally_installed, clips_dir, tmp_path, capsys):
     tally = tmp_path / "tally.txt"
-    code = main(["run", "--source", f"video:{clips_dir / 'lp_d1.mp4'}", "--sink", "tally",
-                 "--renderer", "warp", "--max-frames", "6",
-                 "--set", f"sink.tally_path={tally}", "--set", "sink.every=2"])
+    code = main(
+        [
+            "run",
+            "--source",
+            f"video:{clips_dir / 'lp_d1.mp4'}",
+            "--sink",
+            "tally",
+            "--renderer",
+            "warp",
+            "--max-frames",
+            "6",
+            "--set",
+            f"sink.tally_path={tally}",
+            "--set",
+            "sink.every=2",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     lines = tally.read_text().splitlines()
     assert [line.split()[0] for line in lines] == ["2", "4", "6"]

@@ -48,7 +48,9 @@ def test_resize_keeps_aspect_when_one_side_given(clip_path: Path, clip_frames) -
 
 
 def test_loop_continues_past_the_end_with_counting_indices(clip_path: Path, clip_frames) -> None:
-    with VideoSource(VideoSource.Options(path=str(clip_path), loop=True, width=64, height=64)) as source:
+    with VideoSource(
+        VideoSource.Options(path=str(clip_path), loop=True, width=64, height=64)
+    ) as source:
         frames = _read_all(source, limit=40)
     assert len(frames) == 40  # more than the clip's 16
     assert [f.index for f in frames] == list(range(40))
@@ -60,7 +62,9 @@ def test_loop_continues_past_the_end_with_counting_indices(clip_path: Path, clip
 
 
 def test_realtime_makes_a_file_live(clip_path: Path) -> None:
-    with VideoSource(VideoSource.Options(path=str(clip_path), realtime=True, width=32, height=32)) as source:
+    with VideoSource(
+        VideoSource.Options(path=str(clip_path), realtime=True, width=32, height=32)
+    ) as source:
         assert source.live is True
         assert len(_read_all(source)) >= 1
 
@@ -70,8 +74,12 @@ def truncated_clip(tmp_path_factory, clip_frames, encode_clip, decode_video):
     """A real clip (index at the front, no B-frames) cut in half, and the intact clip's frames."""
     folder = tmp_path_factory.mktemp("truncated")
     frames = [cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA) for f in clip_frames]
-    intact = encode_clip(folder / "intact.mp4", frames, options={"bf": "0", "g": "4", "crf": "18"},
-                         container_options={"movflags": "+faststart"})
+    intact = encode_clip(
+        folder / "intact.mp4",
+        frames,
+        options={"bf": "0", "g": "4", "crf": "18"},
+        container_options={"movflags": "+faststart"},
+    )
     data = intact.read_bytes()
     cut = folder / "cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
@@ -178,10 +186,13 @@ def test_bad_decode_error_mode(clip_path: Path) -> None:
         VideoSource(VideoSource.Options(path=str(clip_path), on_decode_error="ignore"))
 
 
-@pytest.mark.parametrize("degrees, turn", [(-90, cv2.ROTATE_90_CLOCKWISE),
-                                           (90, cv2.ROTATE_90_COUNTERCLOCKWISE),
-                                           (180, cv2.ROTATE_180)])
-def test_phone_video_is_turned_upright(tmp_path: Path, clip_frames, decode_video, degrees, turn) -> None:
+@pytest.mark.parametrize(
+    "degrees, turn",
+    [(-90, cv2.ROTATE_90_CLOCKWISE), (90, cv2.ROTATE_90_COUNTERCLOCKWISE), (180, cv2.ROTATE_180)],
+)
+def test_phone_video_is_turned_upright(
+    tmp_path: Path, clip_frames, decode_video, degrees, turn
+) -> None:
     """A display-matrix rotation (what phones record) is applied, as players do."""
     path = tmp_path / "phone.mp4"
     with av.open(str(path), mode="w") as container:
@@ -226,14 +237,19 @@ def test_unsupported_codec(tmp_path: Path, clip_frames) -> None:
     _one_line_naming(exc, path)
 
 
-def test_a_truncated_fragmented_video_keeps_counting_time(tmp_path: Path, clip_frames,
-                                                         encode_clip) -> None:
+def test_a_truncated_fragmented_video_keeps_counting_time(
+    tmp_path: Path, clip_frames, encode_clip
+) -> None:
     """The frames a truncated fragmented file's decoder still holds at the break come without a
     presentation time (PyAV gives NaN): each gets the last time plus one frame, so the live
     loop's clocks (smoothing, head motion) keep running."""
     frames = [cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA) for f in clip_frames]
-    intact = encode_clip(tmp_path / "intact.mp4", frames, options={"g": "5"},
-                         container_options={"movflags": "frag_keyframe+empty_moov"})
+    intact = encode_clip(
+        tmp_path / "intact.mp4",
+        frames,
+        options={"g": "5"},
+        container_options={"movflags": "frag_keyframe+empty_moov"},
+    )
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(intact.read_bytes()[: len(intact.read_bytes()) // 2])
     with VideoSource(VideoSource.Options(path=str(cut), on_decode_error="truncate")) as source:

@@ -35,20 +35,26 @@ def test_a_camera_that_cannot_open_explains_what_to_do(monkeypatch) -> None:
 
     monkeypatch.setitem(pyvirtualcam.camera.BACKENDS, "missing-device", MissingDevice)
     with pytest.raises(DeviceError) as exc:
-        VirtualCamSink(VirtualCamSink.Options(backend="missing-device"), width=64, height=48, fps=30.0)
+        VirtualCamSink(
+            VirtualCamSink.Options(backend="missing-device"), width=64, height=48, fps=30.0
+        )
     message = str(exc.value)
     assert "\n" not in message and "No v4l2 loopback device" in message
     assert "--sink stream" in message
     assert ("modprobe v4l2loopback" if platform.system() == "Linux" else "OBS") in message
 
 
-@pytest.mark.skipif(platform.system() != "Linux", reason="the v4l2loopback backend exists on Linux only")
+@pytest.mark.skipif(
+    platform.system() != "Linux", reason="the v4l2loopback backend exists on Linux only"
+)
 def test_real_v4l2loopback_backend_without_a_device() -> None:
     if loopback_devices():
         pytest.skip("a v4l2loopback device is loaded on this machine")
     assert "modprobe v4l2loopback" in VirtualCamSink.probe(VirtualCamSink.Options())
     with pytest.raises(DeviceError, match="modprobe v4l2loopback") as exc:
-        VirtualCamSink(VirtualCamSink.Options(backend="v4l2loopback"), width=64, height=48, fps=30.0)
+        VirtualCamSink(
+            VirtualCamSink.Options(backend="v4l2loopback"), width=64, height=48, fps=30.0
+        )
     assert "\n" not in str(exc.value) and "--sink stream" in str(exc.value)
 
 

@@ -69,8 +69,9 @@ def test_a_camera_that_fails_to_open_leaves_the_current_one(fake_cameras, clip_f
     np.testing.assert_array_equal(frame.image, clip_frames[1])  # camera 0 goes on
 
 
-def test_controlled_source_mirrors_and_switches_on_the_reading_thread(fake_cameras, clip_frames,
-                                                                       portrait_bgr):
+def test_controlled_source_mirrors_and_switches_on_the_reading_thread(
+    fake_cameras, clip_frames, portrait_bgr
+):
     fake_cameras.devices[1] = FakeCameraDevice([portrait_bgr], modes=((768, 512),))
     with WebcamSource(WebcamSource.Options(path="0")) as camera:
         source = ControlledSource(camera, mirror=True)
@@ -101,7 +102,8 @@ def test_cameras_are_named_by_sysfs_without_metadata_nodes(tmp_path, monkeypatch
     monkeypatch.setenv("REENACT_DEVICE_ROOT", str(fake_device_tree(tmp_path)))
     assert WebcamSource.cameras() == [
         {"device": "0", "name": "Integrated Camera: Integrated C"},
-        {"device": "2", "name": "HD Pro Webcam C920"}]
+        {"device": "2", "name": "HD Pro Webcam C920"},
+    ]
     assert WebcamSource.probe(WebcamSource.Options(path="2")) is None
     assert "does not exist" in WebcamSource.probe(WebcamSource.Options(path="5"))
 
@@ -109,8 +111,10 @@ def test_cameras_are_named_by_sysfs_without_metadata_nodes(tmp_path, monkeypatch
 def test_ffmpeg_device_lists_are_read():
     assert parse_device_list(AVFOUNDATION_LOG) == [
         {"device": "0", "name": "FaceTime HD Camera"},
-        {"device": "1", "name": "OBS Virtual Camera"}]
+        {"device": "1", "name": "OBS Virtual Camera"},
+    ]
     assert parse_device_list(DSHOW_LOG) == [
-        {"device": "0", "name": "Integrated Webcam"}, {"device": "1", "name": "OBS Virtual Camera"}]
-    assert parse_device_list(DSHOW_OLD_LOG) == [
-        {"device": "0", "name": "Logitech HD Webcam C270"}]
+        {"device": "0", "name": "Integrated Webcam"},
+        {"device": "1", "name": "OBS Virtual Camera"},
+    ]
+    assert parse_device_list(DSHOW_OLD_LOG) == [{"device": "0", "name": "Logitech HD Webcam C270"}]

@@ -67,7 +67,13 @@ def make_panel():
 
     config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
     target = prepare_target("", config)
-    reenactor = Reenactor(config=config, target=target, fuser=build_fuser(config),
-                          renderer=build_renderer(config), timer=StageTimer())
-    return lambda: Panel(Controls(reenactor), Gallery(target, config), preview_fps=15,
-                         output_fps=30)
+    reenactor = Reenactor(
+        config=config,
+        target=target,
+        fuser=build_fuser(config),
+        renderer=build_renderer(config),
+        timer=StageTimer(),
+    )
+    return lambda: Panel(
+        Controls(reenactor), Gallery(target, config), preview_fps=15, output_fps=30
+    )

@@ -15,18 +15,36 @@ FRAMES = 6
 
 
 def _run(clips_dir, target, path, *settings: str) -> None:
-    args = ["run", "--source", f"video:{clips_dir / 'lp_d1.mp4'}", "--sink", f"file:{path}",
-            "--target", str(target), "--renderer", "warp", "--max-frames", str(FRAMES),
-            "--set", f"stream.max_output_side={SIDE}", "--set", "stream.neutral_frames=2",
-            "--set", "stream.neutral_window=2", "--set", f"stream.output_dir={path.parent}"]
+    args = [
+        "run",
+        "--source",
+        f"video:{clips_dir / 'lp_d1.mp4'}",
+        "--sink",
+        f"file:{path}",
+        "--target",
+        str(target),
+        "--renderer",
+        "warp",
+        "--max-frames",
+        str(FRAMES),
+        "--set",
+        f"stream.max_output_side={SIDE}",
+        "--set",
+        "stream.neutral_frames=2",
+        "--set",
+        "stream.neutral_window=2",
+        "--set",
+        f"stream.output_dir={path.parent}",
+    ]
     for setting in settings:
         args += ["--set", setting]
     assert main(args) == 0
 
 
 @pytest.mark.parametrize("suffix, codec", [(".webm", "vp9"), (".mov", "prores")])
-def test_a_transparent_photo_is_written_with_its_alpha(tmp_path, clips_dir, portraits_dir,
-                                                       suffix, codec):
+def test_a_transparent_photo_is_written_with_its_alpha(
+    tmp_path, clips_dir, portraits_dir, suffix, codec
+):
     path = tmp_path / f"avatar{suffix}"
     _run(clips_dir, portraits_dir / PHOTO, path, "stream.background=transparent")
     name, frames = decode_rgba(path)

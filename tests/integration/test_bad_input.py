@@ -65,9 +65,12 @@ def source(clip: Path) -> tuple[str, str]:
 
 # --- target images ------------------------------------------------------------------------
 
+
 def test_missing_target(capsys, out_dir, clip, tmp_path):
     missing = tmp_path / "nobody.jpg"
-    expect_error(capsys, out_dir, missing, *source(clip), "--target", str(missing), says="not found")
+    expect_error(
+        capsys, out_dir, missing, *source(clip), "--target", str(missing), says="not found"
+    )
 
 
 def test_target_that_is_not_an_image(capsys, out_dir, clip, tmp_path):
@@ -80,8 +83,9 @@ def test_landscape_with_no_face(capsys, out_dir, clip, tmp_path):
     from skimage import data
 
     landscape = save_image(tmp_path / "landscape.png", data.coffee())
-    expect_error(capsys, out_dir, landscape, *source(clip), "--target", str(landscape),
-                 says="no face")
+    expect_error(
+        capsys, out_dir, landscape, *source(clip), "--target", str(landscape), says="no face"
+    )
 
 
 def test_several_faces_largest_or_error(capsys, out_dir, clip, tmp_path, portrait):
@@ -94,8 +98,17 @@ def test_several_faces_largest_or_error(capsys, out_dir, clip, tmp_path, portrai
     (out_dir / "out.mp4").unlink()
     for extra in out_dir.iterdir():
         extra.unlink()
-    expect_error(capsys, out_dir, group, *source(clip), "--target", str(group),
-                 "--set", "tracker.multiple_faces=error", says="faces")
+    expect_error(
+        capsys,
+        out_dir,
+        group,
+        *source(clip),
+        "--target",
+        str(group),
+        "--set",
+        "tracker.multiple_faces=error",
+        says="faces",
+    )
 
 
 @pytest.mark.parametrize("kind", ["alpha", "grayscale", "16bit", "8k"])
@@ -124,28 +137,50 @@ def test_tiny_face_error_or_upscale(capsys, out_dir, clip, tmp_path, portrait):
     canvas[100 : 100 + tiny.shape[0], 200 : 200 + tiny.shape[1]] = tiny
     path = save_image(tmp_path / "tiny.png", canvas)
     expect_error(capsys, out_dir, path, *source(clip), "--target", str(path), says="px")
-    expect_ok(capsys, out_dir, *source(clip), "--target", str(path),
-              "--set", "tracker.small_face=upscale")
+    expect_ok(
+        capsys, out_dir, *source(clip), "--target", str(path), "--set", "tracker.small_face=upscale"
+    )
 
 
 # --- source videos ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def truncated(clips_dir, tmp_path_factory) -> Path:
     frames = decode_rgb(clips_dir / "lp_d0.mp4")[:40]
-    path = write_clip(tmp_path_factory.mktemp("trunc") / "cut.mp4", frames, fps=25,
-                      container_options={"movflags": "frag_keyframe+empty_moov"},
-                      options={"g": "5"})
+    path = write_clip(
+        tmp_path_factory.mktemp("trunc") / "cut.mp4",
+        frames,
+        fps=25,
+        container_options={"movflags": "frag_keyframe+empty_moov"},
+        options={"g": "5"},
+    )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     return path
 
 
 def test_truncated_video_error_or_up_to_the_break(capsys, out_dir, truncated):
-    expect_error(capsys, out_dir, truncated, "--source", f"video:{truncated}",
-                 "--max-frames", "0", says="truncated")
-    code, err = run(capsys, out_dir, "--source", f"video:{truncated}", "--max-frames", "0",
-                    "--set", "source.on_decode_error=truncate")
+    expect_error(
+        capsys,
+        out_dir,
+        truncated,
+        "--source",
+        f"video:{truncated}",
+        "--max-frames",
+        "0",
+        says="truncated",
+    )
+    code, err = run(
+        capsys,
+        out_dir,
+        "--source",
+        f"video:{truncated}",
+        "--max-frames",
+        "0",
+        "--set",
+        "source.on_decode_error=truncate",
+    )
     assert code == 0, err
     assert 5 <= len(decode_rgb(out_dir / "out.mp4")) < 40
 
@@ -168,6 +203,7 @@ def test_unsupported_codec(capsys, out_dir, tmp_path, clip):
 
 # --- weights and config -------------------------------------------------------------------
 
+
 def test_weights_from_another_architecture(capsys, out_dir, clip, tmp_path):
     from reenact.engine.weights import save_module
     from reenact.nn.patchgan import PatchDiscriminator
@@ -185,18 +221,19 @@ def test_pickle_checkpoint_is_refused(capsys, out_dir, clip, tmp_path, monkeypat
     pickled = tmp_path / "generator.safetensors"
     torch.save(UNetGenerator(ngf=8, size=256).state_dict(), pickled)
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was called"))
-    expect_error(capsys, out_dir, pickled, *source(clip), "--weights", str(pickled),
-                 says="pickle")
+    expect_error(capsys, out_dir, pickled, *source(clip), "--weights", str(pickled), says="pickle")
 
 
 def test_config_typo(capsys, out_dir, clip, tmp_path):
     preset = tmp_path / "mine.yaml"
     preset.write_text("renderer:\n  sizee: 256\n")
-    expect_error(capsys, out_dir, preset, *source(clip), "--config", str(preset),
-                 says="renderer.sizee")
+    expect_error(
+        capsys, out_dir, preset, *source(clip), "--config", str(preset), says="renderer.sizee"
+    )
 
 
 # --- outputs: never destroy an input, fail before the first frame or at the first write error --
+
 
 def one_error_line(code: int, err: str, names: Path | str, says: str = "") -> str:
     """Exactly one `reenact: error:` line naming `names`, no traceback, a non-zero exit."""
@@ -215,8 +252,12 @@ def test_output_that_is_the_source_video_is_refused(capsys, tmp_path, clip, how)
     source_clip = tmp_path / "me.mp4"
     source_clip.write_bytes(clip.read_bytes())
     before = source_clip.read_bytes()
-    output = {"same name": source_clip, "symlink": tmp_path / "link.mp4",
-              "hard link": tmp_path / "hard.mp4", "dotted path": tmp_path / "." / "me.mp4"}[how]
+    output = {
+        "same name": source_clip,
+        "symlink": tmp_path / "link.mp4",
+        "hard link": tmp_path / "hard.mp4",
+        "dotted path": tmp_path / "." / "me.mp4",
+    }[how]
     if how == "symlink":
         output.symlink_to(source_clip)
     elif how == "hard link":
@@ -266,20 +307,29 @@ def small_disk(request, tmp_path):
 
     mount = tmp_path / "disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size=1M{request.param}", "tmpfs",
-                           str(mount)], capture_output=True, text=True, check=False)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size=1M{request.param}", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip() or 'not root'}")
     yield mount
     subprocess.run(["umount", str(mount)], check=False)
 
 
-@pytest.mark.parametrize("small_disk, says", [("", "MiB free"), (",ro", "read-only file system")],
-                         ids=["full", "read-only"], indirect=["small_disk"])
+@pytest.mark.parametrize(
+    "small_disk, says",
+    [("", "MiB free"), (",ro", "read-only file system")],
+    ids=["full", "read-only"],
+    indirect=["small_disk"],
+)
 def test_full_or_read_only_disk_is_refused_before_the_first_frame(clip, small_disk, says):
     output = small_disk / "out.mp4"
-    code, err, _ = run_cli("run", "--source", f"video:{clip}", "--sink", f"file:{output}",
-                           "--renderer", "warp")
+    code, err, _ = run_cli(
+        "run", "--source", f"video:{clip}", "--sink", f"file:{output}", "--renderer", "warp"
+    )
     one_error_line(code, err, output, says=says)
     assert "frame/s" not in err  # refused before the progress bar's first frame
     assert not any(small_disk.iterdir())
@@ -287,10 +337,20 @@ def test_full_or_read_only_disk_is_refused_before_the_first_frame(clip, small_di
 
 def test_a_write_error_fails_at_that_frame_and_leaves_nothing(tmp_path, clips_dir):
     output = tmp_path / "out" / "result.mp4"
-    code, err, _ = run_cli("run", "--source", f"video:{clips_dir / 'hdtf_aoc.mp4'}",
-                           "--sink", f"file:{output}", "--renderer", "warp", "--max-frames",
-                           "120", "--set", "sink.crf=0",  # lossless: FFmpeg's 32 KiB write
-                           file_size_limit=8 * 1024)      # buffer fills within the first frames
+    code, err, _ = run_cli(
+        "run",
+        "--source",
+        f"video:{clips_dir / 'hdtf_aoc.mp4'}",
+        "--sink",
+        f"file:{output}",
+        "--renderer",
+        "warp",
+        "--max-frames",
+        "120",
+        "--set",
+        "sink.crf=0",  # lossless: FFmpeg's 32 KiB write
+        file_size_limit=8 * 1024,
+    )  # buffer fills within the first frames
     line = one_error_line(code, err, output, says="cannot write frame")
     frame = int(line.split("cannot write frame ")[1].split()[0])
     assert frame < 120, line  # at the first error, not at the end
@@ -299,6 +359,7 @@ def test_a_write_error_fails_at_that_frame_and_leaves_nothing(tmp_path, clips_di
 
 # --- image bombs --------------------------------------------------------------------------
 
+
 def bomb_png(path: Path, side: int = 20000) -> Path:
     """A side x side 1-bit grayscale PNG of one colour (a few tens of KB), written row by row
     without ever holding the image: a decompression bomb."""
@@ -306,14 +367,19 @@ def bomb_png(path: Path, side: int = 20000) -> Path:
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     packer, row = zlib.compressobj(9), b"\x00" + bytes((side + 7) // 8)
     data = b"".join(packer.compress(row * 100) for _ in range(side // 100)) + packer.flush()
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -333,8 +399,15 @@ def bomb_jpeg(path: Path, side: int = 20000) -> Path:
 def test_image_bomb_is_refused_from_its_header(tmp_path, clip, make):
     bomb = make(tmp_path / f"huge.{'png' if make is bomb_png else 'jpg'}")
     out_dir = tmp_path / "out"
-    code, err, peak_mib = run_cli("run", "--source", f"video:{clip}", "--target", str(bomb),
-                                  "--sink", f"file:{out_dir / 'out.mp4'}")
+    code, err, peak_mib = run_cli(
+        "run",
+        "--source",
+        f"video:{clip}",
+        "--target",
+        str(bomb),
+        "--sink",
+        f"file:{out_dir / 'out.mp4'}",
+    )
     one_error_line(code, err, bomb, says="too large")
     assert "20000x20000" in err or "400 Mpx" in err
     assert peak_mib < 1024, f"peak RSS {peak_mib:.0f} MiB: the image was decoded"
@@ -355,12 +428,23 @@ def test_peak_rss_is_the_commands_own_not_pytests():
 
 # --- settings out of range, a 1x1 target, broken weights ----------------------------------
 
-@pytest.mark.parametrize("setting", [
-    "renderer.size=-256", "renderer.size=300", "smoothing.min_cutoff=-1", "smoothing.beta=-5",
-    "smoothing.d_cutoff=0", "smoothing.crop_blend=2", "stream.max_output_side=1",
-    "tracker.max_faces=-1", "stream.intensity=100", "smoothing.min_cutoff=.nan",
-    "smoothing.beta=.inf",
-])
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "renderer.size=-256",
+        "renderer.size=300",
+        "smoothing.min_cutoff=-1",
+        "smoothing.beta=-5",
+        "smoothing.d_cutoff=0",
+        "smoothing.crop_blend=2",
+        "stream.max_output_side=1",
+        "tracker.max_faces=-1",
+        "stream.intensity=100",
+        "smoothing.min_cutoff=.nan",
+        "smoothing.beta=.inf",
+    ],
+)
 def test_setting_out_of_range_is_one_line(capsys, out_dir, clip, setting):
     key, value = setting.split("=")
     line = expect_error(capsys, out_dir, f"{key}:", *source(clip), "--set", setting)
@@ -370,10 +454,18 @@ def test_setting_out_of_range_is_one_line(capsys, out_dir, clip, setting):
 def test_range_checks_cover_presets_and_flags(capsys, out_dir, clip, tmp_path):
     preset = tmp_path / "mine.yaml"
     preset.write_text("smoothing:\n  crop_blend: 1.0\n")
-    expect_error(capsys, out_dir, preset, *source(clip), "--config", str(preset),
-                 says="smoothing.crop_blend: 1.0 is out of range; it must be in [0, 1)")
-    expect_error(capsys, out_dir, "stream.intensity", *source(clip), "--intensity", "3",
-                 says="in [0, 1.5]")
+    expect_error(
+        capsys,
+        out_dir,
+        preset,
+        *source(clip),
+        "--config",
+        str(preset),
+        says="smoothing.crop_blend: 1.0 is out of range; it must be in [0, 1)",
+    )
+    expect_error(
+        capsys, out_dir, "stream.intensity", *source(clip), "--intensity", "3", says="in [0, 1.5]"
+    )
 
 
 def test_one_pixel_target(capsys, out_dir, clip, tmp_path):
@@ -390,17 +482,28 @@ def test_generator_weights_full_of_nan(capsys, out_dir, clip, tmp_path):
         for parameter in model.parameters():
             parameter.fill_(float("nan"))
     broken = save_module(tmp_path / "diverged.safetensors", model)
-    expect_error(capsys, out_dir, broken, *source(clip), "--weights", str(broken),
-                 "--renderer", "generator", says="NaN")
+    expect_error(
+        capsys,
+        out_dir,
+        broken,
+        *source(clip),
+        "--weights",
+        str(broken),
+        "--renderer",
+        "generator",
+        says="NaN",
+    )
 
 
 # --- a clip whose frame rate is absurd ----------------------------------------------------
 
+
 def test_clip_saying_1000_fps_is_played_at_a_stated_rate(tmp_path, clip):
     odd = write_clip(tmp_path / "fast.mp4", decode_rgb(clip)[:6], fps=1000)
     output = tmp_path / "out.mp4"
-    code, err, _ = run_cli("run", "--source", f"video:{odd}", "--sink", f"file:{output}",
-                           "--renderer", "warp")
+    code, err, _ = run_cli(
+        "run", "--source", f"video:{odd}", "--sink", f"file:{output}", "--renderer", "warp"
+    )
     assert code == 0 and "Traceback" not in err, err
     warnings = [l for l in err.splitlines() if "WARNING" in l and str(odd) in l]
     assert len(warnings) == 1 and "1000 fps" in warnings[0] and "25 fps" in warnings[0], err

@@ -14,10 +14,27 @@ import pytest
 def test_bench_writes_a_table_and_json(clips_dir, tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "-m", "reenact.cli.main", "bench", "--source",
-         f"video:{clips_dir / 'lp_d1.mp4'}", "--sizes", "256", "--widths", "lite,shipped",
-         "--backends", "torch,onnx", "--frames", "8", "--json", str(out)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "reenact.cli.main",
+            "bench",
+            "--source",
+            f"video:{clips_dir / 'lp_d1.mp4'}",
+            "--sizes",
+            "256",
+            "--widths",
+            "lite,shipped",
+            "--backends",
+            "torch,onnx",
+            "--frames",
+            "8",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
         # a cache of its own: an INT8 model written by `reenact quantize` on this machine would
         # otherwise be run (renderer.quantize: auto) and the shipped row named onnx-cpu-int8
         env={**os.environ, "REENACT_CACHE_DIR": str(tmp_path / "cache")},
@@ -51,27 +68,66 @@ def test_bench_replay_times_the_renderer_alone(clips_dir, tmp_path):
     """--save-replay tracks a real clip; --replay times the renderer on it without a tracker."""
     replay, out = tmp_path / "replay.npz", tmp_path / "replay_bench.json"
     saved = subprocess.run(
-        [sys.executable, "-m", "reenact.cli.main", "bench", "--source",
-         f"video:{clips_dir / 'lp_d1.mp4'}", "--sizes", "256", "--widths", "lite",
-         "--backends", "torch", "--frames", "6", "--no-live", "--save-replay", str(replay),
-         "--json", str(tmp_path / "loop.json")],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "reenact.cli.main",
+            "bench",
+            "--source",
+            f"video:{clips_dir / 'lp_d1.mp4'}",
+            "--sizes",
+            "256",
+            "--widths",
+            "lite",
+            "--backends",
+            "torch",
+            "--frames",
+            "6",
+            "--no-live",
+            "--save-replay",
+            str(replay),
+            "--json",
+            str(tmp_path / "loop.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert saved.returncode == 0, saved.stderr
     with np.load(replay) as data:
         assert data["fused_256"].shape == (6, 478, 3) and data["crop_256"].shape == (256, 256, 3)
         assert np.abs(np.diff(data["fused_256"], axis=0)).max() > 0  # real, moving landmarks
     result = subprocess.run(
-        [sys.executable, "-m", "reenact.cli.main", "bench", "--replay", str(replay),
-         "--sizes", "256", "--widths", "lite,shipped", "--backends", "torch",
-         "--frames", "4", "--json", str(out)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "reenact.cli.main",
+            "bench",
+            "--replay",
+            str(replay),
+            "--sizes",
+            "256",
+            "--widths",
+            "lite,shipped",
+            "--backends",
+            "torch",
+            "--frames",
+            "4",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     rows = report["rows"]
     assert [(r["renderer"], r["width"]) for r in rows] == [
-        ("warp", ""), ("generator", "lite"), ("generator", "shipped")]
+        ("warp", ""),
+        ("generator", "lite"),
+        ("generator", "shipped"),
+    ]
     for row in rows:
         render = row["stages"]["render"]
         assert 0 < render["median_ms"] <= render["p99_ms"] and row["fps"] > 0
@@ -79,9 +135,23 @@ def test_bench_replay_times_the_renderer_alone(clips_dir, tmp_path):
     assert "host to host" in result.stdout
 
     missing = subprocess.run(
-        [sys.executable, "-m", "reenact.cli.main", "bench", "--replay", str(replay),
-         "--sizes", "512", "--backends", "torch", "--json", str(tmp_path / "x.json")],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "reenact.cli.main",
+            "bench",
+            "--replay",
+            str(replay),
+            "--sizes",
+            "512",
+            "--backends",
+            "torch",
+            "--json",
+            str(tmp_path / "x.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert missing.returncode != 0 and not (tmp_path / "x.json").exists()
     assert "no replay for size 512" in missing.stderr and "Traceback" not in missing.stderr

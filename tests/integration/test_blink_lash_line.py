@@ -34,8 +34,10 @@ def _gap(lm: np.ndarray) -> float:
 def blinking(clips_dir: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """(aligned crops, crop landmarks) of lp_d9's first 300 frames."""
     crops, marks = [], []
-    with av.open(str(clips_dir / "lp_d9.mp4")) as container, \
-            FaceTracker(TrackerConfig()) as tracker:
+    with (
+        av.open(str(clips_dir / "lp_d9.mp4")) as container,
+        FaceTracker(TrackerConfig()) as tracker,
+    ):
         for index, frame in enumerate(container.decode(video=0)):
             if index >= 300:
                 break
@@ -61,7 +63,7 @@ def test_a_shut_eye_looks_like_the_real_shut_eye(blinking):
         out = warp.render(lm)
         for eye in EYES:
             (x0, y0), (x1, y1) = lm[eye, :2].min(0) - 6, lm[eye, :2].max(0) + 6
-            box = np.s_[max(int(y0), 0):int(y1) + 1, max(int(x0), 0):int(x1) + 1]
+            box = np.s_[max(int(y0), 0) : int(y1) + 1, max(int(x0), 0) : int(x1) + 1]
             scores.append(ssim(out[box], crop[box]))
     assert len(scores) >= 40, "lp_d9 shuts its eyes on about 29 of its first 300 frames"
     assert np.mean(scores) > 0.74, np.mean(scores)

@@ -20,8 +20,9 @@ MOUTH_OPEN = FEATURES.index("mouth_open")
 def talking(clips_dir):
     """150 frames of the clip (aligned, tracked in video mode), and the clip's own neutral: the
     median of its 15 least expressive frames over all 150 (5 s)."""
-    frames, _ = aligned_actor(clips_dir / "styletalk_andrew_clip_1.mp4", frames=150, step=1,
-                              size=256, neutral_frames=10)
+    frames, _ = aligned_actor(
+        clips_dir / "styletalk_andrew_clip_1.mp4", frames=150, step=1, size=256, neutral_frames=10
+    )
     frames = np.stack(frames)
     return frames, least_expressive_median(frames, 15)
 
@@ -48,12 +49,10 @@ def test_the_neutral_comes_from_the_pauses_not_the_first_frames(talking):
 
 
 @pytest.mark.parametrize("kind", ["network", "training_free"])
-def test_expression_carried_from_a_talking_start_matches_a_neutral_start(talking, clips_dir,
-                                                                         kind):
+def test_expression_carried_from_a_talking_start_matches_a_neutral_start(talking, clips_dir, kind):
     """Through Phi (the default) and the training-free transfer alike."""
     frames, truth = talking
-    _, target = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=256,
-                              neutral_frames=4)
+    _, target = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=256, neutral_frames=4)
     new = _calibrate(frames, NeutralCalibrator(frames=10, window=45))
     fusion = build_fuser(load_config(None, [f"fusion.kind={kind}"]))
     driven = frames[45:]
@@ -78,9 +77,14 @@ def _asked_after_a_cut(clips_dir, portraits_dir, recalibrate: bool):
     from reenact.pipeline.timing import StageTimer
     from tests.helpers import decode_rgb
 
-    config = load_config(None, [f"stream.target={portraits_dir / 'lp_s0.jpg'}",
-                                "renderer.kind=warp",
-                                f"stream.recalibrate_after_loss={str(recalibrate).lower()}"])
+    config = load_config(
+        None,
+        [
+            f"stream.target={portraits_dir / 'lp_s0.jpg'}",
+            "renderer.kind=warp",
+            f"stream.recalibrate_after_loss={str(recalibrate).lower()}",
+        ],
+    )
     r = build_reenactor(config, timer=StageTimer())
     base = gaze(r.target.landmarks_crop)
     asked, calibrating = {}, []
@@ -103,8 +107,10 @@ def test_a_face_back_after_a_long_loss_is_calibrated_again(clips_dir, portraits_
     assert calibrating and calibrating[0] == 93 and len(calibrating) < 15, calibrating
     gazes = np.array([g for g, _ in asked.values()])
     yaws = np.array([y for _, y in asked.values()])
-    assert len(asked) > 20 and np.abs(gazes[:, 0]).mean() < 0.05 and np.abs(yaws).mean() < 6.0, \
-        (gazes.mean(axis=0), yaws.mean())
+    assert len(asked) > 20 and np.abs(gazes[:, 0]).mean() < 0.05 and np.abs(yaws).mean() < 6.0, (
+        gazes.mean(axis=0),
+        yaws.mean(),
+    )
     kept, none = _asked_after_a_cut(clips_dir, portraits_dir, False)  # the first calibration
     assert not none
     gazes = np.array([g for g, _ in kept.values()])
@@ -126,8 +132,10 @@ def test_a_laughing_start_does_not_leave_the_target_staring(clips_dir, portraits
     late = frames >= 90
     stare_fixed = float(np.mean(fixed[late].max(axis=1) > 1.6))
     stare = float(np.mean(typical[late].max(axis=1) > 1.6))
-    print(f"stare share, frames 90-179: calibrated neutral {stare_fixed:.3f}, typical {stare:.3f}; "
-          f"median {np.median(typical[late], axis=0).round(2)}, least {typical[late].max(axis=1).min():.3f}")
+    print(
+        f"stare share, frames 90-179: calibrated neutral {stare_fixed:.3f}, typical {stare:.3f}; "
+        f"median {np.median(typical[late], axis=0).round(2)}, least {typical[late].max(axis=1).min():.3f}"
+    )
     assert stare_fixed >= 0.45, stare_fixed
     assert stare < 0.3, stare
     assert np.median(typical[late], axis=0).max() < 1.35, np.median(typical[late], axis=0)
@@ -152,8 +160,10 @@ def test_brows_up_at_the_start_do_not_leave_the_target_frowning(clips_dir, portr
     late = frames >= 60
     before = relative(fixed[late], own)[:, 4:6].mean(axis=1)
     after = relative(rest[late], own)[:, 4:6].mean(axis=1)
-    print(f"target's brows, frames 60-149, median: calibrated neutral {np.median(before):.3f}, "
-          f"resting brows {np.median(after):.3f}; spread {before.std():.3f} / {after.std():.3f}")
+    print(
+        f"target's brows, frames 60-149, median: calibrated neutral {np.median(before):.3f}, "
+        f"resting brows {np.median(after):.3f}; spread {before.std():.3f} / {after.std():.3f}"
+    )
     assert np.median(before) < -0.12, np.median(before)
     assert np.median(after) > 0.7 * np.median(before), np.median(after)
     assert after.std() == pytest.approx(before.std(), rel=0.25)
@@ -167,22 +177,26 @@ def test_pursed_lips_are_not_taken_for_the_neutral(clips_dir, clip):
     score the neutral is the pursed mouth (checked); with it, a closed mouth."""
     from reenact.landmarks.expressiveness import features, lip_rounding
 
-    frames, _ = aligned_actor(clips_dir / f"{clip}.mp4", frames=150, step=1, size=256,
-                              neutral_frames=10)
+    frames, _ = aligned_actor(
+        clips_dir / f"{clip}.mp4", frames=150, step=1, size=256, neutral_frames=10
+    )
     frames = np.stack(frames)
     neutral = _calibrate(frames, NeutralCalibrator(frames=10, window=45))
     closed = features(frames)[:, MOUTH_OPEN] < 0.04  # the clip's closed mouths
     width = np.median(relative(frames[closed], neutral)[:, FEATURES.index("mouth_width")])
     rounding = lip_rounding(neutral) / np.median(lip_rounding(frames[closed]))
-    print(f"{clip}: closed mouths {closed.sum()}, their width over the neutral's {width:+.3f}, "
-          f"the neutral's lip rounding x {rounding:.2f} theirs")
+    print(
+        f"{clip}: closed mouths {closed.sum()}, their width over the neutral's {width:+.3f}, "
+        f"the neutral's lip rounding x {rounding:.2f} theirs"
+    )
     assert closed.sum() > 10
     assert abs(width) < 0.1, width
     assert rounding < 1.2, rounding
 
 
-def test_talking_through_the_calibration_does_not_leave_the_target_tight_lipped(clips_dir,
-                                                                                portraits_dir):
+def test_talking_through_the_calibration_does_not_leave_the_target_tight_lipped(
+    clips_dir, portraits_dir
+):
     """styletalk_feifeili_clip2_short talks straight through the 1.5 s window, her lips never
     together: the neutral is an open mouth (0.18 inter-ocular distances). Read against it, her
     closed mouth between words presses the target's lips past closed: the fused lips cross in
@@ -199,23 +213,28 @@ def test_talking_through_the_calibration_does_not_leave_the_target_tight_lipped(
     opening = np.array([inner_gap(f) for f in actor])
     found = {}
     for frames in (0, 300):
-        fused, indices, own = live_fused(clip, portraits_dir / "lp_s5.jpg", 300, 30.0,
-                                         [f"stream.mouth_adapt_frames={frames}"])
+        fused, indices, own = live_fused(
+            clip, portraits_dir / "lp_s5.jpg", 300, 30.0, [f"stream.mouth_adapt_frames={frames}"]
+        )
         late = indices >= 90
         signed = (fused[late, 14, 1] - fused[late, 13, 1]) / inter_ocular(fused[late])
         crossed = float(np.mean(signed < -0.01))
         drawn = np.maximum(signed, 0.0)  # crossed lips are drawn shut
         r = float(np.corrcoef(opening[indices[late]], drawn)[0, 1])
         found[frames] = (crossed, r)
-    print(f"fused lips crossed, share of frames 90-299 / r of the drawn opening with hers: "
-          f"calibrated "
-          f"neutral {found[0][0]:.3f} / {found[0][1]:.3f}, her closed mouth "
-          f"{found[300][0]:.3f} / {found[300][1]:.3f}")
+    print(
+        f"fused lips crossed, share of frames 90-299 / r of the drawn opening with hers: "
+        f"calibrated "
+        f"neutral {found[0][0]:.3f} / {found[0][1]:.3f}, her closed mouth "
+        f"{found[300][0]:.3f} / {found[300][1]:.3f}"
+    )
     assert found[0][0] > 0.4 and found[0][1] < 0.8, found[0]
     assert found[300][0] < 0.05 and found[300][1] > 0.9, found[300]
     steady = clips_dir / "lp_d9.mp4"
-    kept, _, _ = live_fused(steady, portraits_dir / "lp_s5.jpg", 150, 25.0,
-                            ["stream.mouth_adapt_frames=0"])
-    learnt, _, _ = live_fused(steady, portraits_dir / "lp_s5.jpg", 150, 25.0,
-                              ["stream.mouth_adapt_frames=300"])
+    kept, _, _ = live_fused(
+        steady, portraits_dir / "lp_s5.jpg", 150, 25.0, ["stream.mouth_adapt_frames=0"]
+    )
+    learnt, _, _ = live_fused(
+        steady, portraits_dir / "lp_s5.jpg", 150, 25.0, ["stream.mouth_adapt_frames=300"]
+    )
     assert np.array_equal(kept, learnt)

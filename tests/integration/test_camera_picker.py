@@ -43,8 +43,9 @@ def cameras(portraits_dir, tmp_path, monkeypatch):
     wide = cv2.copyMakeBorder(second, 0, 0, SIDE // 4, SIDE // 4, cv2.BORDER_REFLECT)
     rig = FakeCameraRig()
     rig.devices[0] = PacedCamera([cv2.cvtColor(first, cv2.COLOR_RGB2BGR)], modes=((SIDE, SIDE),))
-    rig.devices[2] = PacedCamera([cv2.cvtColor(wide, cv2.COLOR_RGB2BGR)],
-                                 modes=((wide.shape[1], SIDE),))
+    rig.devices[2] = PacedCamera(
+        [cv2.cvtColor(wide, cv2.COLOR_RGB2BGR)], modes=((wide.shape[1], SIDE),)
+    )
     monkeypatch.setattr(cv2, "VideoCapture", rig.capture_class())
     monkeypatch.setenv("REENACT_DEVICE_ROOT", str(fake_device_tree(tmp_path / "root")))
     return first, second
@@ -54,8 +55,11 @@ def call(port: int, method: str, path: str, body: bytes | dict | None = None) ->
     """(status, JSON reply) of one request to the panel on 127.0.0.1:`port`."""
     data = json.dumps(body).encode() if isinstance(body, dict) else body
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", method=method, data=data,
-        headers={"X-Reenact-Token": TOKEN, "Content-Type": "application/json"})
+        f"http://127.0.0.1:{port}{path}",
+        method=method,
+        data=data,
+        headers={"X-Reenact-Token": TOKEN, "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -81,8 +85,10 @@ class PickerHooks(LiveHooks):
         keep = super().hook(output, frame, result)
         if frame is None:
             return keep
-        seen = next((name for name, view in self.views.items()
-                     if np.array_equal(frame.image, view)), "other")
+        seen = next(
+            (name for name, view in self.views.items() if np.array_equal(frame.image, view)),
+            "other",
+        )
         self.seen.append(seen)
         if len(self.seen) >= 3:
             self.step("list", "GET", "/cameras")
@@ -99,13 +105,26 @@ class PickerHooks(LiveHooks):
 
 def test_mirror_and_camera_switch_live_from_the_panel(cameras, tmp_path):
     first, second = cameras
-    views = {"first": first, "first mirrored": first[:, ::-1], "second": second,
-             "second mirrored": second[:, ::-1]}
-    config = load_config(None, [
-        "source.kind=webcam", "source.path=0", "sink.kind=null", "renderer.kind=warp",
-        "stream.neutral_frames=3", f"stream.max_frames={MAX_FRAMES}", "stream.control_port=0",
-        f"stream.control_token={TOKEN}", f"stream.output_dir={tmp_path / 'out'}",
-    ])
+    views = {
+        "first": first,
+        "first mirrored": first[:, ::-1],
+        "second": second,
+        "second mirrored": second[:, ::-1],
+    }
+    config = load_config(
+        None,
+        [
+            "source.kind=webcam",
+            "source.path=0",
+            "sink.kind=null",
+            "renderer.kind=warp",
+            "stream.neutral_frames=3",
+            f"stream.max_frames={MAX_FRAMES}",
+            "stream.control_port=0",
+            f"stream.control_token={TOKEN}",
+            f"stream.output_dir={tmp_path / 'out'}",
+        ],
+    )
     hooks = PickerHooks(config, views)
     try:
         run_session(config, show_progress=False, on_frame=hooks)
@@ -113,9 +132,17 @@ def test_mirror_and_camera_switch_live_from_the_panel(cameras, tmp_path):
         hooks.close()
     replies, seen = hooks.replies, hooks.seen
     # doctor's names, the metadata node left out, the current camera
-    assert replies["list"] == (200, {"cameras": [
-        {"device": "0", "name": "Integrated Camera: Integrated C"},
-        {"device": "2", "name": "HD Pro Webcam C920"}], "current": "0", "error": ""})
+    assert replies["list"] == (
+        200,
+        {
+            "cameras": [
+                {"device": "0", "name": "Integrated Camera: Integrated C"},
+                {"device": "2", "name": "HD Pro Webcam C920"},
+            ],
+            "current": "0",
+            "error": "",
+        },
+    )
     assert replies["mirror on"][0] == 200 and replies["mirror off"][0] == 200
     status, body = replies["unknown camera"]
     assert status == 404 and "'7'" in body["error"] and "HD Pro Webcam C920" in body["error"]
@@ -160,8 +187,10 @@ def test_a_session_on_a_video_has_no_camera_picker_but_mirrors(clips_dir, portra
     with VideoSource(VideoSource.Options(path=str(clips_dir / "lp_d1.mp4"))) as video:
         r.source = ControlledSource(video)
         with ControlServer(controls, port=0, token=TOKEN) as server:
-            for method, path, body in (("GET", "/cameras", None),
-                                       ("POST", "/camera", {"device": "1"})):
+            for method, path, body in (
+                ("GET", "/cameras", None),
+                ("POST", "/camera", {"device": "1"}),
+            ):
                 status, reply = call(server.port, method, path, body)
                 assert status == 404 and "source is 'video', not a camera" in reply["error"]
             status, reply = call(server.port, "GET", "/settings")
@@ -172,5 +201,6 @@ def test_a_session_on_a_video_has_no_camera_picker_but_mirrors(clips_dir, portra
             assert call(server.port, "POST", "/settings", {"source.mirror": True})[0] == 200
             controls.apply_pending()  # the render loop's turn
             assert r.source.mirror is True
-            np.testing.assert_array_equal(r.source.read().image,
-                                          decode_rgb(clips_dir / "lp_d1.mp4")[0][:, ::-1])
+            np.testing.assert_array_equal(
+                r.source.read().image, decode_rgb(clips_dir / "lp_d1.mp4")[0][:, ::-1]
+            )

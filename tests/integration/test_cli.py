@@ -21,8 +21,14 @@ def reenact(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
     afterwards unless the caller gave `cwd`."""
     full_env = {**os.environ, **(env or {})}
     if cwd is not None:
-        return subprocess.run([*REENACT, *args], capture_output=True, text=True, env=full_env,
-                              cwd=cwd, timeout=timeout)
+        return subprocess.run(
+            [*REENACT, *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            cwd=cwd,
+            timeout=timeout,
+        )
     with tempfile.TemporaryDirectory(prefix="reenact-cli-") as scratch:
         return reenact(*args, env=env, cwd=Path(scratch), timeout=timeout)
 
@@ -46,7 +52,7 @@ def test_plugins_lists_every_source_and_sink():
     assert "v4l2loopback" in virtualcam
 
 
-THIRD_PARTY_SINK = '''
+THIRD_PARTY_SINK = """
 from reenact.plugin_api import BaseSink
 
 
@@ -59,7 +65,7 @@ class PrintSink(BaseSink):
     def write(self, image):
         self.frames_written += 1
         print("frame", self.frames_written, self.check_frame(image).shape, flush=True)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +75,8 @@ def third_party_site(tmp_path_factory) -> Path:
     pkg = root / "pkg"
     pkg.mkdir()
     (pkg / "reenact_print_sink.py").write_text(THIRD_PARTY_SINK)
-    (pkg / "pyproject.toml").write_text(textwrap.dedent('''
+    (pkg / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [build-system]
         requires = ["setuptools>=68"]
         build-backend = "setuptools.build_meta"
@@ -83,12 +90,26 @@ def third_party_site(tmp_path_factory) -> Path:
 
         [project.entry-points."reenact.sinks"]
         print = "reenact_print_sink:PrintSink"
-    '''))
+    """)
+    )
     site = root / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(site), str(pkg)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(pkg),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     return site
 
@@ -100,15 +121,26 @@ def test_third_party_sink_shows_up_and_runs(third_party_site, portraits_dir):
     line = next(l for l in listed.stdout.splitlines() if l.strip().startswith("print"))
     assert "ok" in line and "reenact-print-sink" in line
     portrait = portraits_dir / "lp_drv_d19.jpg"
-    run = reenact("run", "--source", f"image:{portrait}", "--sink", "print", "--max-frames", "3",
-                  "--renderer", "warp", env=env)
+    run = reenact(
+        "run",
+        "--source",
+        f"image:{portrait}",
+        "--sink",
+        "print",
+        "--max-frames",
+        "3",
+        "--renderer",
+        "warp",
+        env=env,
+    )
     assert run.returncode == 0, run.stderr
     assert [l for l in run.stdout.splitlines() if l.startswith("frame")][-1].startswith("frame 3")
 
 
 def test_unknown_sink_lists_installed_ones(portraits_dir):
-    err = one_line_error(reenact("run", "--source", f"image:{portraits_dir / 'lp_s0.jpg'}",
-                                 "--sink", "nosuchsink"))
+    err = one_line_error(
+        reenact("run", "--source", f"image:{portraits_dir / 'lp_s0.jpg'}", "--sink", "nosuchsink")
+    )
     assert "unknown sink 'nosuchsink'" in err and "file" in err and "virtualcam" in err
 
 
@@ -127,8 +159,17 @@ def test_sink_that_cannot_open(clips_dir, tmp_path):
     blocker = tmp_path / "not_a_dir"
     blocker.write_text("a file where a folder should be")
     out = blocker / "out.mp4"
-    err = one_line_error(reenact("run", "--source", f"video:{clips_dir / 'lp_d1.mp4'}",
-                                 "--sink", f"file:{out}", "--renderer", "warp"))
+    err = one_line_error(
+        reenact(
+            "run",
+            "--source",
+            f"video:{clips_dir / 'lp_d1.mp4'}",
+            "--sink",
+            f"file:{out}",
+            "--renderer",
+            "warp",
+        )
+    )
     assert "not_a_dir" in err
     assert not out.exists()
 
@@ -136,8 +177,9 @@ def test_sink_that_cannot_open(clips_dir, tmp_path):
 def test_config_typo(tmp_path, clips_dir):
     preset = tmp_path / "typo.yaml"
     preset.write_text("smoothing:\n  min_cutof: 1.0\n")
-    err = one_line_error(reenact("run", "--source", f"video:{clips_dir / 'lp_d1.mp4'}",
-                                 "--config", str(preset)))
+    err = one_line_error(
+        reenact("run", "--source", f"video:{clips_dir / 'lp_d1.mp4'}", "--config", str(preset))
+    )
     assert "smoothing.min_cutof" in err and "typo.yaml" in err
 
 
@@ -147,8 +189,17 @@ def test_target_without_a_face(tmp_path, clips_dir):
     from reenact.imageio import save_image
 
     landscape = save_image(tmp_path / "coffee.png", data.coffee())
-    err = one_line_error(reenact("run", "--source", f"video:{clips_dir / 'lp_d1.mp4'}",
-                                 "--target", str(landscape), "--sink", "null"))
+    err = one_line_error(
+        reenact(
+            "run",
+            "--source",
+            f"video:{clips_dir / 'lp_d1.mp4'}",
+            "--target",
+            str(landscape),
+            "--sink",
+            "null",
+        )
+    )
     assert "coffee.png" in err and "face" in err
 
 

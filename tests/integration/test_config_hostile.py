@@ -20,9 +20,16 @@ import pytest
 from reenact.cli.main import main
 
 # 729 bytes: nine levels of nine mappings, 9**9 (387 million) leaves once its aliases expand
-BOMB = "\n".join(["l0: &l0 {" + ", ".join(f"{k}: lol" for k in "abcdefghi") + "}"] + [
-    f"l{i}: &l{i} {{" + ", ".join(f"{k}: *l{i - 1}" for k in "abcdefghi") + "}"
-    for i in range(1, 9)]) + "\n"
+BOMB = (
+    "\n".join(
+        ["l0: &l0 {" + ", ".join(f"{k}: lol" for k in "abcdefghi") + "}"]
+        + [
+            f"l{i}: &l{i} {{" + ", ".join(f"{k}: *l{i - 1}" for k in "abcdefghi") + "}"
+            for i in range(1, 9)
+        ]
+    )
+    + "\n"
+)
 
 # Runs `reenact` in its own child under RLIMIT_AS and prints that child's exit code and peak RSS
 # (KiB): a child forked from pytest would inherit pytest's peak in ru_maxrss.
@@ -41,8 +48,9 @@ print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
 def run_bounded(*args: str) -> tuple[int, str, float]:
     """(exit code, stderr, peak RSS in MiB) of `reenact ARGS` in a child: 2 GiB of address
     space, 120 s at most."""
-    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *args], capture_output=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *args], capture_output=True, timeout=120, check=False
+    )
     code, peak_kib = (int(v) for v in done.stdout.split())
     return code, done.stderr.decode(errors="replace"), peak_kib / 1024
 
@@ -64,8 +72,18 @@ def out_dir(tmp_path) -> Path:
 
 
 def run_args(preset: Path | str, clip: Path, out_dir: Path, *extra: str) -> list[str]:
-    return ["run", "-c", str(preset), "--source", f"video:{clip}",
-            "--sink", f"file:{out_dir / 'out.mp4'}", "--max-frames", "2", *extra]
+    return [
+        "run",
+        "-c",
+        str(preset),
+        "--source",
+        f"video:{clip}",
+        "--sink",
+        f"file:{out_dir / 'out.mp4'}",
+        "--max-frames",
+        "2",
+        *extra,
+    ]
 
 
 def run_in_process(capsys, args: list[str]) -> tuple[int, str]:
@@ -80,6 +98,7 @@ def clip(clips_dir) -> Path:
 
 # --- case 6: aliases ------------------------------------------------------------------------
 
+
 def test_alias_bomb_is_refused_at_its_first_alias_in_little_memory(tmp_path, out_dir, clip):
     bomb = tmp_path / "laughs.yaml"
     bomb.write_text(BOMB)
@@ -90,15 +109,27 @@ def test_alias_bomb_is_refused_at_its_first_alias_in_little_memory(tmp_path, out
 
 
 def test_an_alias_in_a_set_value_is_refused(capsys, out_dir, clip):
-    code, err = run_in_process(capsys, [
-        "run", "--source", f"video:{clip}", "--sink", f"file:{out_dir / 'out.mp4'}",
-        "--max-frames", "1", "--set", "train.fusion_mix=[&w 0.5, *w, 0.2]"])
+    code, err = run_in_process(
+        capsys,
+        [
+            "run",
+            "--source",
+            f"video:{clip}",
+            "--sink",
+            f"file:{out_dir / 'out.mp4'}",
+            "--max-frames",
+            "1",
+            "--set",
+            "train.fusion_mix=[&w 0.5, *w, 0.2]",
+        ],
+    )
     one_error(code, err, "train.fusion_mix", "alias")
     assert not any(out_dir.iterdir())
 
 
-def test_unknown_top_level_key_is_named_before_the_sections_are_walked(capsys, tmp_path,
-                                                                         out_dir, clip):
+def test_unknown_top_level_key_is_named_before_the_sections_are_walked(
+    capsys, tmp_path, out_dir, clip
+):
     preset = tmp_path / "typo.yaml"
     preset.write_text("renderer:\n  size: 256\nrendrer:\n  size: [1, 2, 3]\n")
     code, err = run_in_process(capsys, run_args(preset, clip, out_dir))
@@ -107,8 +138,9 @@ def test_unknown_top_level_key_is_named_before_the_sections_are_walked(capsys, t
 
 def test_nesting_past_the_cap_is_refused_with_its_line(capsys, tmp_path, out_dir, clip):
     deep = tmp_path / "deep.yaml"
-    deep.write_text("renderer:\n" + "".join(f"{' ' * (i + 1)}k{i}:\n" for i in range(20))
-                    + " " * 22 + "x: 1\n")
+    deep.write_text(
+        "renderer:\n" + "".join(f"{' ' * (i + 1)}k{i}:\n" for i in range(20)) + " " * 22 + "x: 1\n"
+    )
     code, err = run_in_process(capsys, run_args(deep, clip, out_dir))
     one_error(code, err, deep, "deeper than 16")
     flow = tmp_path / "flow.yaml"
@@ -133,23 +165,39 @@ def test_a_number_past_pythons_digit_limit_is_one_line(capsys, tmp_path, out_dir
 
 def test_an_integer_too_large_for_a_float_setting_is_one_line(capsys, out_dir, clip):
     value = "9" * 400  # a valid int, but float() of it overflows
-    code, err = run_in_process(capsys, ["run", "--source", f"video:{clip}", "--sink",
-                                        f"file:{out_dir / 'out.mp4'}", "--max-frames", "2",
-                                        "--set", f"renderer.boost.brows={value}"])
+    code, err = run_in_process(
+        capsys,
+        [
+            "run",
+            "--source",
+            f"video:{clip}",
+            "--sink",
+            f"file:{out_dir / 'out.mp4'}",
+            "--max-frames",
+            "2",
+            "--set",
+            f"renderer.boost.brows={value}",
+        ],
+    )
     one_error(code, err, "renderer.boost.brows", "400-digit number is too large")
 
 
 # --- case 12: not UTF-8, not a regular file --------------------------------------------------
 
-@pytest.mark.parametrize(("name", "data", "says"), [
-    ("latin1", "renderer:\n  kind: caf\u00e9\n".encode("latin-1"), "0xe9 at offset 21"),
-    ("cp1252", "sink:\n  title: \u201cme\u201d\n".encode("cp1252"), "0x93 at offset 15"),
-    ("utf16", "renderer:\n  size: 256\n".encode("utf-16"), "0xff at offset 0"),
-    ("utf16le", "renderer:\n  size: 256\n".encode("utf-16-le"), "#x00 at offset 1"),
-    ("binary", bytes(range(256)) * 4, "0x80 at offset 128"),
-])
-def test_a_preset_that_is_not_utf8_text_is_one_line(capsys, tmp_path, out_dir, clip,
-                                                     name, data, says):
+
+@pytest.mark.parametrize(
+    ("name", "data", "says"),
+    [
+        ("latin1", "renderer:\n  kind: caf\u00e9\n".encode("latin-1"), "0xe9 at offset 21"),
+        ("cp1252", "sink:\n  title: \u201cme\u201d\n".encode("cp1252"), "0x93 at offset 15"),
+        ("utf16", "renderer:\n  size: 256\n".encode("utf-16"), "0xff at offset 0"),
+        ("utf16le", "renderer:\n  size: 256\n".encode("utf-16-le"), "#x00 at offset 1"),
+        ("binary", bytes(range(256)) * 4, "0x80 at offset 128"),
+    ],
+)
+def test_a_preset_that_is_not_utf8_text_is_one_line(
+    capsys, tmp_path, out_dir, clip, name, data, says
+):
     preset = tmp_path / f"{name}.yaml"
     preset.write_bytes(data)
     code, err = run_in_process(capsys, run_args(preset, clip, out_dir))
@@ -157,10 +205,15 @@ def test_a_preset_that_is_not_utf8_text_is_one_line(capsys, tmp_path, out_dir, c
     assert not any(out_dir.iterdir())
 
 
-@pytest.mark.parametrize(("kind", "says"), [("/dev/zero", "a character device"),
-                                            ("fifo", "a named pipe (FIFO)"), ("directory", "a directory")])
-def test_a_preset_that_is_not_a_regular_file_is_refused_unread(tmp_path, out_dir, clip,
-                                                                kind, says):
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("/dev/zero", "a character device"),
+        ("fifo", "a named pipe (FIFO)"),
+        ("directory", "a directory"),
+    ],
+)
+def test_a_preset_that_is_not_a_regular_file_is_refused_unread(tmp_path, out_dir, clip, kind, says):
     path = Path(kind)
     if kind == "fifo":  # no writer: an open() without O_NONBLOCK, or a read, would wait forever
         path = tmp_path / "preset.yaml"
@@ -175,12 +228,19 @@ def test_a_preset_that_is_not_a_regular_file_is_refused_unread(tmp_path, out_dir
 
 # --- case 13: doctor -----------------------------------------------------------------------
 
+
 def doctor(pythonpath: Path | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "reenact.cli.main", "doctor"], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "reenact.cli.main", "doctor"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_doctor_fails_exactly_when_it_prints_fail():

@@ -20,8 +20,11 @@ from tests.panel_session import LiveSession
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory, clips_dir, portraits_dir):
-    live = LiveSession(clips_dir / "lp_d0.mp4", tmp_path_factory.mktemp("bounds"),
-                       targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"])
+    live = LiveSession(
+        clips_dir / "lp_d0.mp4",
+        tmp_path_factory.mktemp("bounds"),
+        targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"],
+    )
     try:
         live.wait_for(lambda s: s["frames"] > 5)
         yield live
@@ -99,13 +102,18 @@ def test_half_sent_request_is_closed_after_the_head_timeout(session):
 def test_dropped_stream_viewer_leaves_no_traceback(session):
     for _ in range(3):
         sock = socket.create_connection(("127.0.0.1", session.port))
-        sock.sendall(f"GET /stream/output.mjpg?fps=30 HTTP/1.1\r\nHost: 127.0.0.1:{session.port}"
-                     f"\r\nX-Reenact-Token: {session.token}\r\n\r\n".encode())
+        sock.sendall(
+            f"GET /stream/output.mjpg?fps=30 HTTP/1.1\r\nHost: 127.0.0.1:{session.port}"
+            f"\r\nX-Reenact-Token: {session.token}\r\n\r\n".encode()
+        )
         assert sock.recv(4096).startswith(b"HTTP/1.1 200")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
-    for junk in (b"NOT HTTP AT ALL\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nConnection: "
-                 b"Upgrade\r\nUpgrade: websocket\r\n\r\n", b"\x16\x03\x01\x02\x00\x01"):
+    for junk in (
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01",
+    ):
         with socket.create_connection(("127.0.0.1", session.port)) as sock:
             sock.sendall(junk)
             sock.settimeout(10)

@@ -21,8 +21,13 @@ SMILE = 198
 
 
 def _reenactor(config, target) -> Reenactor:
-    return Reenactor(config=config, target=target, fuser=build_fuser(config),
-                     renderer=WarpRenderer(size=config.renderer.size), timer=StageTimer())
+    return Reenactor(
+        config=config,
+        target=target,
+        fuser=build_fuser(config),
+        renderer=WarpRenderer(size=config.renderer.size),
+        timer=StageTimer(),
+    )
 
 
 def test_creases_darken_the_smiles_folds_and_follow_the_panel(media_dir: Path):

@@ -21,13 +21,21 @@ def _fine(image: np.ndarray) -> np.ndarray:
     return cv2.Laplacian(grey, cv2.CV_32F) ** 2
 
 
-def _face_detail(clip, portrait, frames: int, detail: bool, renderer: str,
-                 settings: tuple[str, ...] = ()) -> float:
+def _face_detail(
+    clip, portrait, frames: int, detail: bool, renderer: str, settings: tuple[str, ...] = ()
+) -> float:
     """Mean over the driven frames of the output face's fine detail (Laplacian energy under
     the paste mask's core, away from the picture's eyes and mouth, which a renderer paints
     anew) over the picture's own."""
-    config = load_config(None, [f"stream.target={portrait}", f"renderer.kind={renderer}",
-                                f"stream.detail={str(detail).lower()}", *settings])
+    config = load_config(
+        None,
+        [
+            f"stream.target={portrait}",
+            f"renderer.kind={renderer}",
+            f"stream.detail={str(detail).lower()}",
+            *settings,
+        ],
+    )
     r = build_reenactor(config, timer=StageTimer())
     comp = r.target.compositor
     x0, y0, x1, y1 = comp.box
@@ -50,8 +58,11 @@ def _face_detail(clip, portrait, frames: int, detail: bool, renderer: str,
 def _layer_of(target):
     from reenact.pipeline.composite import Compositor
 
-    return Compositor(target_frame=target.frame, alignment=target.alignment,
-                      target_landmarks_crop=target.landmarks_crop).detail_layer()
+    return Compositor(
+        target_frame=target.frame,
+        alignment=target.alignment,
+        target_landmarks_crop=target.landmarks_crop,
+    ).detail_layer()
 
 
 @pytest.mark.parametrize("renderer", ["warp", "generator"])
@@ -64,7 +75,9 @@ def test_a_large_portrait_keeps_its_fine_detail(clips_dir, portraits_dir, render
     still = ("stream.head_motion=off",)
     off, on = (_face_detail(*drive, detail, renderer, still) for detail in (False, True))
     moved_off, moved_on = (_face_detail(*drive, detail, renderer) for detail in (False, True))
-    print(f"{renderer}: the skin's fine detail over the picture's: crop alone {off:.3f}, with the "
-          f"detail layer {on:.3f}; with head motion {moved_off:.3f} and {moved_on:.3f}")
+    print(
+        f"{renderer}: the skin's fine detail over the picture's: crop alone {off:.3f}, with the "
+        f"detail layer {on:.3f}; with head motion {moved_off:.3f} and {moved_on:.3f}"
+    )
     assert off < 0.1 and on > 0.35, (off, on)
     assert moved_off < 0.1 and moved_on > 0.15, (moved_off, moved_on)

@@ -38,8 +38,14 @@ def test_the_moves_are_the_sizes_asked(portrait):
     neutral = target.landmarks_crop
     from reenact.landmarks.expressiveness import relative
 
-    for move, amount in (("eyes", 0.2), ("eyes", -0.1), ("brows", 0.1), ("jaw", 0.2),
-                         ("smile", 0.2), ("smile", -0.1)):
+    for move, amount in (
+        ("eyes", 0.2),
+        ("eyes", -0.1),
+        ("brows", 0.1),
+        ("jaw", 0.2),
+        ("smile", 0.2),
+        ("smile", -0.1),
+    ):
         features = list(MOVES[move][0])
         asked = relative(moved(neutral, move, amount)[None], neutral)[0][features].mean()
         assert asked == pytest.approx(amount, abs=0.04), (move, amount)
@@ -52,7 +58,9 @@ def test_the_jaw_opens_a_closed_mouth_by_the_size_asked(portraits_dir):
     from reenact.landmarks.expressiveness import relative
     from reenact.pipeline.target import prepare_target
 
-    neutral = prepare_target(str(portraits_dir / "lp_drv_d30.jpg"), load_config(None)).landmarks_crop
+    neutral = prepare_target(
+        str(portraits_dir / "lp_drv_d30.jpg"), load_config(None)
+    ).landmarks_crop
     for amount in (0.1, 0.2, 0.3):
         opened = moved(neutral, "jaw", amount)
         assert relative(opened[None], neutral)[0][0] == pytest.approx(amount, abs=0.01), amount
@@ -87,8 +95,9 @@ def test_a_closing_move_never_crosses_the_other_lid_or_lip(portrait):
 
 def test_an_unchanged_picture_reads_back_nothing(portrait):
     config, target, reader = portrait
-    found = read_moves(IdentityRenderer(size=config.renderer.size), reader, target.crop,
-                       target.landmarks_crop)
+    found = read_moves(
+        IdentityRenderer(size=config.renderer.size), reader, target.crop, target.landmarks_crop
+    )
     assert len(found) == sum(len(amounts) for _, amounts in MOVES.values())
     assert max(abs(r.read) for r in found) < 0.02
     assert max(abs(r.asked) for r in found) > 0.15
@@ -97,8 +106,15 @@ def test_an_unchanged_picture_reads_back_nothing(portrait):
 def test_the_warps_closing_eyes_and_raised_brows_read_back(portrait):
     config, target, reader = portrait
     drawings: dict = {}
-    found = _by_move(read_moves(WarpRenderer(size=config.renderer.size), reader, target.crop,
-                                target.landmarks_crop, drawings=drawings))
+    found = _by_move(
+        read_moves(
+            WarpRenderer(size=config.renderer.size),
+            reader,
+            target.crop,
+            target.landmarks_crop,
+            drawings=drawings,
+        )
+    )
     assert found[("eyes", -0.2)].ratio > 0.7
     assert found[("brows", 0.2)].ratio > 0.7
     assert found[("jaw", 0.2)].ratio > 0.7
@@ -112,18 +128,32 @@ def test_the_warps_closing_eyes_and_raised_brows_read_back(portrait):
 
 def test_a_missing_portrait_is_a_one_line_error(tmp_path):
     missing = tmp_path / "nobody.png"
-    done = subprocess.run([sys.executable, "-m", "reenact.tools.drawn_moves", str(missing)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "reenact.tools.drawn_moves", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "nobody.png" in done.stderr
 
 
-@pytest.mark.parametrize("flags, named", [(["--renderers", "wrap"], "wrap"),
-                                          (["--turn", "fifteen"], "fifteen")])
+@pytest.mark.parametrize(
+    "flags, named", [(["--renderers", "wrap"], "wrap"), (["--turn", "fifteen"], "fifteen")]
+)
 def test_a_bad_option_is_a_one_line_error(portraits_dir, flags, named):
-    done = subprocess.run([sys.executable, "-m", "reenact.tools.drawn_moves",
-                           str(portraits_dir / "lp_s1.jpg"), *flags],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reenact.tools.drawn_moves",
+            str(portraits_dir / "lp_s1.jpg"),
+            *flags,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and named in done.stderr
 
@@ -138,8 +168,17 @@ def test_moves_drawn_on_a_turned_head_are_read_with_its_pose_undone(portrait):
     moves = {"eyes": ((2, 3), (-0.2,)), "jaw": ((0,), (0.2,))}
     straight, turned = {}, {}
     read_moves(warp, reader, target.crop, target.landmarks_crop, moves=moves, drawings=straight)
-    found = _by_move(read_moves(warp, reader, target.crop, target.landmarks_crop, moves=moves,
-                                drawings=turned, turn=(0.0, 15.0)))
+    found = _by_move(
+        read_moves(
+            warp,
+            reader,
+            target.crop,
+            target.landmarks_crop,
+            moves=moves,
+            drawings=turned,
+            turn=(0.0, 15.0),
+        )
+    )
     # the head is drawn turned: its nose moves sideways by pixels, not by a rounding
     diff = np.abs(turned[("jaw", 0.2)].astype(np.int16) - straight[("jaw", 0.2)]).mean()
     assert diff > 3.0, diff
@@ -164,14 +203,22 @@ def test_a_grinning_targets_moves_start_from_its_rest(portraits_dir):
     assert narrower < 0.85
     warp = WarpRenderer(size=config.renderer.size)
     with FaceTracker(config.tracker, static=True) as tracker:
+
         def reader(image):
             return retrack_output(tracker, image, config)
 
         width = {}
         for start in (rest, None):
             drawings: dict = {}
-            read_moves(warp, reader, target.crop, target.landmarks_crop, drawings=drawings,
-                       moves={"smile": ((1,), (0.1,))}, rest=start)
+            read_moves(
+                warp,
+                reader,
+                target.crop,
+                target.landmarks_crop,
+                drawings=drawings,
+                moves={"smile": ((1,), (0.1,))},
+                rest=start,
+            )
             width[start is None] = features(reader(drawings[("smile", 0.1)]))[1]
         swept = sweep_moves(target, warp, config, tracker)
     assert width[False] / width[True] == pytest.approx(narrower, abs=0.06), (width, narrower)
@@ -191,15 +238,26 @@ def test_a_jaw_closing_reads_where_the_rest_is_open_and_not_where_it_is_shut(por
     moves = {"jaw": ((0,), (-0.1, -0.05))}
     opened = moved(target.landmarks_crop, "jaw", 0.2)
     closing = {}
-    for name, renderer in (("warp", WarpRenderer(size=config.renderer.size)),
-                           ("identity", IdentityRenderer(size=config.renderer.size))):
-        closing[name] = group_ratios(read_moves(renderer, reader, target.crop,
-                                                target.landmarks_crop, moves=moves,
-                                                rest=opened))["jaw closing"]
+    for name, renderer in (
+        ("warp", WarpRenderer(size=config.renderer.size)),
+        ("identity", IdentityRenderer(size=config.renderer.size)),
+    ):
+        closing[name] = group_ratios(
+            read_moves(
+                renderer, reader, target.crop, target.landmarks_crop, moves=moves, rest=opened
+            )
+        )["jaw closing"]
     assert closing["warp"] > 0.7, closing
     assert abs(closing["identity"]) < 0.2, closing
-    shut = group_ratios(read_moves(WarpRenderer(size=config.renderer.size), reader, target.crop,
-                                   target.landmarks_crop, moves=moves))
+    shut = group_ratios(
+        read_moves(
+            WarpRenderer(size=config.renderer.size),
+            reader,
+            target.crop,
+            target.landmarks_crop,
+            moves=moves,
+        )
+    )
     assert np.isnan(shut["jaw closing"]) and np.isnan(shut["mouth widening"]), shut
 
 

@@ -30,10 +30,21 @@ SHIPPED = "generator:shipped"  # reenact/models/generator_256.safetensors, added
 RENDERERS = ("identity", "warp", GENERATOR, SHIPPED)
 # head motion off: these 16-frame clips test the measures themselves (an unchanged portrait vs a
 # renderer following J_gen); what head motion does to them is tested in test_head_motion*.py
-FAST = ("--set", "stream.neutral_frames=4", "--set", "eval.still_frames=8",
-        "--set", "stream.head_motion=off",
-        "--set", "renderer.backend=torch", "--set", "renderer.threads=1",
-        "--set", "eval.strip_frames=3", "--no-progress")
+FAST = (
+    "--set",
+    "stream.neutral_frames=4",
+    "--set",
+    "eval.still_frames=8",
+    "--set",
+    "stream.head_motion=off",
+    "--set",
+    "renderer.backend=torch",
+    "--set",
+    "renderer.threads=1",
+    "--set",
+    "eval.strip_frames=3",
+    "--no-progress",
+)
 
 
 def reenact(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -56,9 +67,18 @@ def tiny_generator(tmp_path_factory) -> Path:
 def evaluated(tmp_path_factory, media_dir: Path, tiny_generator: Path) -> tuple[Path, dict, str]:
     out = tmp_path_factory.mktemp("eval") / "report"
     result = reenact(
-        "eval", "--clips", *(str(media_dir / "clips" / c) for c in CLIPS),
-        "--portraits", str(media_dir / "portraits" / PORTRAIT),
-        "--generator", str(tiny_generator), "--max-frames", "16", "--out", str(out), *FAST,
+        "eval",
+        "--clips",
+        *(str(media_dir / "clips" / c) for c in CLIPS),
+        "--portraits",
+        str(media_dir / "portraits" / PORTRAIT),
+        "--generator",
+        str(tiny_generator),
+        "--max-frames",
+        "16",
+        "--out",
+        str(out),
+        *FAST,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
@@ -72,8 +92,9 @@ def _finite(value, low: float, high: float) -> bool:
 
 def test_report_has_every_section_and_every_renderer(evaluated):
     _, report, _ = evaluated
-    assert {"meta", "self_reenactment", "cross_reenactment", "temporal", "summary",
-            "files"} <= set(report)
+    assert {"meta", "self_reenactment", "cross_reenactment", "temporal", "summary", "files"} <= set(
+        report
+    )
     assert set(report["meta"]["renderers"]) == set(RENDERERS)
     assert set(report["self_reenactment"]) == {"lp_d1", "lp_d2"}
     assert set(report["cross_reenactment"]) == {"lp_d1__lp_s42", "lp_d2__lp_s42"}
@@ -141,10 +162,18 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
         assert _finite(s["self_ssim_eyes"], -1, 1) and _finite(s["sharpness_ratio_mouth"], 0, 10)
         assert _finite(s["live_ssim"], -1, 1) and _finite(s["live_psnr"], 0, 100), name
         assert report["self_reenactment"]["lp_d1"]["renderers"][name]["live_frames"] > 0
-        for key in ("expression_r", "expression_gain", "gaze_r", "gaze_r_moving", "gaze_gain",
-                    "head_r", "blink_r"):
-            assert key in s and key in report["cross_reenactment"]["lp_d1__lp_s42"][
-                "renderers"][name], (name, key)
+        for key in (
+            "expression_r",
+            "expression_gain",
+            "gaze_r",
+            "gaze_r_moving",
+            "gaze_gain",
+            "head_r",
+            "blink_r",
+        ):
+            assert (
+                key in s and key in report["cross_reenactment"]["lp_d1__lp_s42"]["renderers"][name]
+            ), (name, key)
         assert "gaze_sweep_r" in s and "gaze_sweep_gain" in s, name  # n/a: no face re-tracked
         per_frame = report["self_reenactment"]["lp_d1"]["renderers"][name]["per_frame"]
         assert len(per_frame["seam"]) == len(per_frame["ssim"]) == 15
@@ -184,9 +213,11 @@ def test_viewer_measures_are_reported_and_separate_the_renderers(evaluated):
     # each pair's gain over the real face's: the unchanged portrait still ~0, the warp's the
     # pair's gain divided by its driver's
     assert abs(summary["identity"]["expression_gain_over_real"]) < 0.15
-    ratios = [report["cross_reenactment"][k]["renderers"]["warp"]["expression_gain"]
-              / report["temporal"][k]["driver"]["expression_gain"]
-              for k in report["cross_reenactment"]]
+    ratios = [
+        report["cross_reenactment"][k]["renderers"]["warp"]["expression_gain"]
+        / report["temporal"][k]["driver"]["expression_gain"]
+        for k in report["cross_reenactment"]
+    ]
     assert len(ratios) > 1
     assert summary["warp"]["expression_gain_over_real"] == pytest.approx(np.mean(ratios))
     assert "real face's" in text
@@ -243,8 +274,10 @@ def test_expression_is_broken_down_per_direction(evaluated):
     out, report, text = evaluated
     pairs = report["cross_reenactment"].values()
     for pair in pairs:
-        for detail in (pair["fused"]["expression_detail"],
-                       pair["renderers"]["warp"]["carried_detail"]["expression"]):
+        for detail in (
+            pair["fused"]["expression_detail"],
+            pair["renderers"]["warp"]["carried_detail"]["expression"],
+        ):
             assert all(set(SIDES) <= set(detail[name]) for name in FEATURES)
     assert "## Expression carried, each direction apart" in text
     line = next(row for row in text.splitlines() if row.startswith("| all pairs | warp |"))
@@ -253,8 +286,9 @@ def test_expression_is_broken_down_per_direction(evaluated):
     for name, cell in zip(FEATURES, cells):
         means = []
         for key in SIDES:
-            values = [p["renderers"]["warp"]["carried_detail"]["expression"][name][key]
-                      for p in pairs]
+            values = [
+                p["renderers"]["warp"]["carried_detail"]["expression"][name][key] for p in pairs
+            ]
             finite = [v for v in values if v is not None]
             means.append(f"{np.mean(finite):.2f}" if finite else "n/a")
             seen += bool(finite)
@@ -290,8 +324,15 @@ def test_markdown_table_lists_every_renderer(evaluated):
     _, _, text = evaluated
     table = [line for line in text.splitlines() if line.startswith("| ")]
     header = table[0]
-    for column in ("self SSIM", "self PSNR", "self L1", "identity", "expression error",
-                   "temporal SSIM", "jitter"):
+    for column in (
+        "self SSIM",
+        "self PSNR",
+        "self L1",
+        "identity",
+        "expression error",
+        "temporal SSIM",
+        "jitter",
+    ):
         assert column in header
     for name in RENDERERS:
         assert any(line.startswith(f"| `{name}` |") for line in table), name
@@ -327,8 +368,11 @@ def test_resolved_config_is_written(evaluated, media_dir: Path):
 
 @pytest.mark.parametrize("flag", ["--clips", "--portraits", "--generator"])
 def test_missing_input_is_one_line_error(flag, media_dir: Path, tmp_path: Path):
-    inputs = {"--clips": [str(media_dir / "clips" / CLIPS[0])],
-              "--portraits": [str(media_dir / "portraits" / PORTRAIT)], "--generator": []}
+    inputs = {
+        "--clips": [str(media_dir / "clips" / CLIPS[0])],
+        "--portraits": [str(media_dir / "portraits" / PORTRAIT)],
+        "--generator": [],
+    }
     missing = tmp_path / f"missing{flag.strip('-')}.bin"
     inputs[flag] = [*inputs[flag], str(missing)]
     args = [a for f, values in inputs.items() for v in values for a in (f, v)]

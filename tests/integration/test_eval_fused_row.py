@@ -20,17 +20,24 @@ from tests.helpers import aligned_actor
 
 @pytest.fixture(scope="module")
 def talking(clips_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    tracked, neutral = aligned_actor(clips_dir / "lp_d9.mp4", frames=90, step=1, size=256,
-                                     neutral_frames=10)
+    tracked, neutral = aligned_actor(
+        clips_dir / "lp_d9.mp4", frames=90, step=1, size=256, neutral_frames=10
+    )
     return np.stack(tracked).astype(np.float32), neutral.astype(np.float32)
 
 
 def _fused_row(track: np.ndarray, neutral: np.ndarray, drive: DriveResult) -> dict:
     """`fused_carried` of `drive` for lp_d9's live track `track`, J_gen onto the actor's own
     neutral."""
-    clip = TrackedClip(name="lp_d9", path=Path("lp_d9.mp4"), fps=25.0, landmarks=track,
-                       landmarks_crop=track, crops=np.zeros((len(track), 1, 1, 3), np.uint8),
-                       valid=np.ones(len(track), bool))
+    clip = TrackedClip(
+        name="lp_d9",
+        path=Path("lp_d9.mp4"),
+        fps=25.0,
+        landmarks=track,
+        landmarks_crop=track,
+        crops=np.zeros((len(track), 1, 1, 3), np.uint8),
+        valid=np.ones(len(track), bool),
+    )
     target = SimpleNamespace(landmarks_crop=neutral, neutral=lambda: neutral)
     return fused_carried(clip, drive, neutral, target, track)
 
@@ -38,8 +45,13 @@ def _fused_row(track: np.ndarray, neutral: np.ndarray, drive: DriveResult) -> di
 def _scaled(track: np.ndarray, neutral: np.ndarray, scale: float) -> dict:
     """A 'fuser' that passes `scale` of the actor's deviation onto their own neutral."""
     frames = list(range(10, len(track)))
-    return _fused_row(track, neutral, DriveResult(
-        sampled=frames, sampled_fused=[neutral + scale * (track[f] - neutral) for f in frames]))
+    return _fused_row(
+        track,
+        neutral,
+        DriveResult(
+            sampled=frames, sampled_fused=[neutral + scale * (track[f] - neutral) for f in frames]
+        ),
+    )
 
 
 def test_the_fused_row_reads_the_fusers_share(talking):

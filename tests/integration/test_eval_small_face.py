@@ -23,10 +23,25 @@ from reenact.video import read_frames
 REENACT = [sys.executable, "-m", "reenact.cli.main"]
 FRAMES = 6
 # the fewest frames and measures an eval runs: 2 calibration frames, 6 frames a clip
-FAST = ("--max-frames", str(FRAMES), "--no-progress", "--set", "stream.neutral_frames=2",
-        "--set", "eval.still_frames=4", "--set", "stream.head_motion=off",
-        "--set", "renderer.threads=1", "--set", "eval.strip_frames=2",
-        "--set", f"eval.carried_frames={FRAMES}", "--set", "eval.carried_retracks=3")
+FAST = (
+    "--max-frames",
+    str(FRAMES),
+    "--no-progress",
+    "--set",
+    "stream.neutral_frames=2",
+    "--set",
+    "eval.still_frames=4",
+    "--set",
+    "stream.head_motion=off",
+    "--set",
+    "renderer.threads=1",
+    "--set",
+    "eval.strip_frames=2",
+    "--set",
+    f"eval.carried_frames={FRAMES}",
+    "--set",
+    "eval.carried_retracks=3",
+)
 
 
 def _write_clip(path: Path, frames) -> Path:
@@ -48,9 +63,17 @@ def _write_clip(path: Path, frames) -> Path:
 def small_clip(tmp_path_factory, clips_dir: Path) -> Path:
     """lp_d1's first frames shrunk to a 96 px square inside a 176x144 frame (QCIF): the face
     is about 55 px wide."""
-    frames = (cv2.copyMakeBorder(cv2.resize(image, (96, 96), interpolation=cv2.INTER_AREA),
-                                 24, 24, 40, 40, cv2.BORDER_REPLICATE)
-              for image in read_frames(clips_dir / "lp_d1.mp4", FRAMES))
+    frames = (
+        cv2.copyMakeBorder(
+            cv2.resize(image, (96, 96), interpolation=cv2.INTER_AREA),
+            24,
+            24,
+            40,
+            40,
+            cv2.BORDER_REPLICATE,
+        )
+        for image in read_frames(clips_dir / "lp_d1.mp4", FRAMES)
+    )
     return _write_clip(tmp_path_factory.mktemp("small") / "carphone.mp4", frames)
 
 
@@ -60,18 +83,34 @@ def faceless_clip(tmp_path_factory) -> Path:
     room = np.full((240, 320, 3), 150, np.uint8)
     room[180:] = (110, 90, 70)
     cv2.rectangle(room, (200, 40), (290, 130), (200, 225, 245), -1)
-    return _write_clip(tmp_path_factory.mktemp("room") / "empty_room.mp4",
-                       (np.roll(room, shift, axis=1) for shift in range(FRAMES)))
+    return _write_clip(
+        tmp_path_factory.mktemp("room") / "empty_room.mp4",
+        (np.roll(room, shift, axis=1) for shift in range(FRAMES)),
+    )
 
 
 def _eval(clips: list[Path], portrait: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*REENACT, "eval", "--clips", *map(str, clips), "--portraits",
-                           str(portrait), "--out", str(out), *FAST],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            *REENACT,
+            "eval",
+            "--clips",
+            *map(str, clips),
+            "--portraits",
+            str(portrait),
+            "--out",
+            str(out),
+            *FAST,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_a_clip_with_a_small_reference_face_is_skipped_and_the_eval_goes_on(
-        small_clip, clips_dir, portraits_dir, tmp_path):
+    small_clip, clips_dir, portraits_dir, tmp_path
+):
     out = tmp_path / "report"
     result = _eval([small_clip, clips_dir / "lp_d2.mp4"], portraits_dir / "lp_s42.jpg", out)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -89,7 +128,8 @@ def test_a_clip_with_a_small_reference_face_is_skipped_and_the_eval_goes_on(
 
 
 def test_an_eval_with_no_usable_clip_is_one_error_line_naming_each(
-        small_clip, faceless_clip, portraits_dir, tmp_path):
+    small_clip, faceless_clip, portraits_dir, tmp_path
+):
     out = tmp_path / "report"
     result = _eval([small_clip, faceless_clip], portraits_dir / "lp_s42.jpg", out)
     errors = [line for line in result.stderr.splitlines() if line.startswith("reenact: error:")]

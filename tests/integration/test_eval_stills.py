@@ -55,10 +55,24 @@ def test_missing_neutral_is_a_clear_error(media_dir: Path, tmp_path: Path):
 def test_stills_cli_writes_a_table_per_condition(media_dir: Path, tmp_path: Path):
     out = tmp_path / "stills"
     result = subprocess.run(
-        [sys.executable, "-m", "reenact.cli.main", "eval", "--stills",
-         str(media_dir / "expressions"), "--out", str(out), "--set", "eval.stills_subjects=[15]",
-         "--set", "renderer.threads=1"],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "reenact.cli.main",
+            "eval",
+            "--stills",
+            str(media_dir / "expressions"),
+            "--out",
+            str(out),
+            "--set",
+            "eval.stills_subjects=[15]",
+            "--set",
+            "renderer.threads=1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((out / "stills.json").read_text())
     summary = report["summary"]
@@ -86,8 +100,10 @@ def test_stills_cli_writes_a_table_per_condition(media_dir: Path, tmp_path: Path
     rest = report["rest"]
     assert rest["target_neutral"] == "estimated"
     for condition in ("surprised", "happy"):
-        assert rest["summary"]["warp"][condition]["ssim_mouth"] > \
-            rest["summary"]["identity"][condition]["ssim_mouth"] + 0.03, condition
+        assert (
+            rest["summary"]["warp"][condition]["ssim_mouth"]
+            > rest["summary"]["identity"][condition]["ssim_mouth"] + 0.03
+        ), condition
     # the expression read back (reenact.eval.stills_read): the warp's drawing reads much of the
     # real still's expression, the unchanged target none
     read = report["read_back"]["summary"]
@@ -119,8 +135,9 @@ def test_at_rest_sees_a_target_that_keeps_its_expression(media_dir: Path):
         assert abs(kept["ssim_mouth"] - unchanged["ssim_mouth"]) < 0.005, condition
 
 
-def test_each_still_is_tracked_and_aligned_once_per_run(media_dir: Path, tmp_path: Path,
-                                                        monkeypatch):
+def test_each_still_is_tracked_and_aligned_once_per_run(
+    media_dir: Path, tmp_path: Path, monkeypatch
+):
     """The scores, the at-rest rows and the read back's creases rows share one alignment of
     each still (they used to track the neutral still three times and each expression twice)."""
     from collections import Counter
@@ -149,8 +166,20 @@ def test_each_still_is_tracked_and_aligned_once_per_run(media_dir: Path, tmp_pat
 
 def test_stills_folder_missing_is_one_line_error(tmp_path: Path):
     result = subprocess.run(
-        [sys.executable, "-m", "reenact.cli.main", "eval", "--stills", str(tmp_path / "nope"),
-         "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "reenact.cli.main",
+            "eval",
+            "--stills",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0
     assert "nope" in result.stderr and "Traceback" not in result.stderr
 
@@ -166,7 +195,6 @@ def test_scoring_every_subject_leaves_no_preset_rows(media_dir: Path, caplog):
         names = [r.name for r in stills_renderers(config, media_dir / "expressions")]
     assert not [n for n in names if n.endswith("+ preset")], names
     assert "none is left to make presets from" in caplog.text
-    one_left = load_config(None, [f"eval.stills_subjects={every[:-1]}",
-                                  "pixel_rr.holdout=[]"])
+    one_left = load_config(None, [f"eval.stills_subjects={every[:-1]}", "pixel_rr.holdout=[]"])
     names = [r.name for r in stills_renderers(one_left, media_dir / "expressions")]
     assert "warp + preset" in names

@@ -23,8 +23,9 @@ MOUTH = ("mouth_open", "mouth_width")
 def _reenactor(path: Path, neutral: np.ndarray):
     from reenact.config import load_config
 
-    config = load_config("eval", ["renderer.kind=warp", "smoothing.enabled=false",
-                                  "stream.head_motion=off"])
+    config = load_config(
+        "eval", ["renderer.kind=warp", "smoothing.enabled=false", "stream.head_motion=off"]
+    )
     return reenactor(config, path, source_neutral=neutral)
 
 
@@ -35,13 +36,13 @@ def _mouth_gains(actor, neutral, fused, rest) -> dict[str, float]:
     return {name: found[name]["gain"] for name in MOUTH}
 
 
-def test_a_grinning_targets_mouth_is_measured_from_its_rest(portraits_dir: Path,
-                                                           clips_dir: Path):
+def test_a_grinning_targets_mouth_is_measured_from_its_rest(portraits_dir: Path, clips_dir: Path):
     from reenact.eval.carried_rows import output_neutral
     from reenact.pipeline.reenactor import Tracked
 
-    frames, neutral = aligned_actor(clips_dir / "lp_d13.mp4", frames=90, step=2, size=SIZE,
-                                    neutral_frames=10)
+    frames, neutral = aligned_actor(
+        clips_dir / "lp_d13.mp4", frames=90, step=2, size=SIZE, neutral_frames=10
+    )
     grin = _reenactor(portraits_dir / "tpsmm_source.png", neutral)
     rest = output_neutral(grin.target)
     assert grin.target.expression_removed > 0.02

@@ -65,7 +65,8 @@ def test_head_step_excess_is_zero_for_the_actor_and_sees_one_turned_frame(clips_
 
 
 def test_background_change_is_zero_for_the_pipeline_and_sees_a_4_px_shift(
-        clips_dir: Path, portraits_dir: Path):
+    clips_dir: Path, portraits_dir: Path
+):
     from reenact.pipeline.target import prepare_target
 
     config = _config("stream.head_motion=full", "stream.neutral_frames=4")
@@ -85,8 +86,7 @@ def test_background_change_is_zero_for_the_pipeline_and_sees_a_4_px_shift(
     assert max(np.abs(o.astype(int) - target.frame).max() for o in outputs) > 30  # rendered
     kept = [background_change(o, target.frame, background) for o in outputs]
     assert np.mean(kept) < 0.5, kept
-    shifted = [background_change(np.roll(o, 4, axis=1), target.frame, background)
-               for o in outputs]
+    shifted = [background_change(np.roll(o, 4, axis=1), target.frame, background) for o in outputs]
     assert min(shifted) > 2.0, shifted
 
 
@@ -99,15 +99,28 @@ def test_carried_measures_use_frames_past_the_window(clips_dir: Path, portraits_
     from reenact.fusion import build_fuser
     from reenact.pipeline.target import prepare_target
 
-    config = _config("eval.max_frames=8", "eval.carried_frames=16", "eval.carried_retracks=5",
-                     "stream.neutral_frames=4", "eval.still_frames=4", "eval.strip_frames=2")
+    config = _config(
+        "eval.max_frames=8",
+        "eval.carried_frames=16",
+        "eval.carried_retracks=5",
+        "stream.neutral_frames=4",
+        "eval.still_frames=4",
+        "eval.strip_frames=2",
+    )
     clip = track_clip(clips_dir / "lp_d1.mp4", "lp_d1", config, max_frames=8, whole_frames=16)
     assert clip.num_frames == 8 and len(clip.whole_landmarks) == 16 and len(clip.crops) == 8
     np.testing.assert_array_equal(clip.whole_landmarks[:8], clip.landmarks)
     target = prepare_target(str(portraits_dir / "lp_s42.jpg"), config)
     warp = [r for r in build_eval_renderers(config, []) if r.name == "warp"]
-    result = evaluate_cross(clip, target, warp, build_fuser(config), config, portrait="lp_s42",
-                            probe=make_probe(IdentityEmbedder(), target))
+    result = evaluate_cross(
+        clip,
+        target,
+        warp,
+        build_fuser(config),
+        config,
+        portrait="lp_s42",
+        probe=make_probe(IdentityEmbedder(), target),
+    )
     cross, _ = result.to_json()
     measured = cross["renderers"]["warp"]
     assert measured["frames_rendered"] == 5  # the image measures keep the window (frames 3-7)
@@ -142,9 +155,15 @@ def test_the_actors_static_track_is_shared_between_portraits(clips_dir: Path):
     config = load_config(None, [])
     frames = 16
     blank = np.full((frames, 478, 3), np.nan, np.float32)
-    clip = TrackedClip(name="lp_d1", path=clips_dir / "lp_d1.mp4", fps=25.0, landmarks=blank,
-                       landmarks_crop=blank, crops=np.zeros((frames, 1, 1, 3), np.uint8),
-                       valid=np.ones(frames, bool))
+    clip = TrackedClip(
+        name="lp_d1",
+        path=clips_dir / "lp_d1.mp4",
+        fps=25.0,
+        landmarks=blank,
+        landmarks_crop=blank,
+        crops=np.zeros((frames, 1, 1, 3), np.uint8),
+        valid=np.ones(frames, bool),
+    )
     known: dict = {}
     first = actor_static(clip, {3, 7, 11}, config, known)
     assert sorted(known) == [3, 7, 11] and np.isfinite(first[[3, 7, 11]]).all()

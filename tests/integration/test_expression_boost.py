@@ -48,14 +48,17 @@ def _carried(fused, read, neutral) -> dict[str, float]:
     from reenact.metrics.expression import expression_carried
 
     features = expression_carried(fused, neutral, read, neutral)["features"]
-    return {"mouth_width": features["mouth_width"]["gain"],
-            "brows": (features["brow_left"]["gain"] + features["brow_right"]["gain"]) / 2}
+    return {
+        "mouth_width": features["mouth_width"]["gain"],
+        "brows": (features["brow_left"]["gain"] + features["brow_right"]["gain"]) / 2,
+    }
 
 
 def test_the_boost_makes_the_drawing_carry_more_of_j_gen(clips_dir: Path, portraits_dir: Path):
     clip, portrait = clips_dir / "lp_d13.mp4", portraits_dir / "sadtalker_people_0.png"
-    fused_off, read_off, neutral = _run(clip, portrait, "renderer.boost.mouth_width=1",
-                                        "renderer.boost.brows=1")
+    fused_off, read_off, neutral = _run(
+        clip, portrait, "renderer.boost.mouth_width=1", "renderer.boost.brows=1"
+    )
     fused_on, read_on, _ = _run(clip, portrait)  # the shipped boost
     assert len(fused_on) >= 40
     np.testing.assert_array_equal(fused_on, fused_off)  # J_gen stays Phi's

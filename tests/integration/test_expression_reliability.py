@@ -33,15 +33,20 @@ def _track(path: Path, frames: int) -> dict[str, np.ndarray]:
     aligned crop (256 px), and the live track's neutral (median of the first 10)."""
     config = load_config("eval", [])
     live, static = [], []
-    with FaceTracker(config.tracker, static=False) as video, \
-            FaceTracker(config.tracker, static=True) as still:
+    with (
+        FaceTracker(config.tracker, static=False) as video,
+        FaceTracker(config.tracker, static=True) as still,
+    ):
         for image in iter_frames(path, frames):
             live.append(video.track_one(image))
             static.append(still.track_one(image))
     assert all(x is not None for x in live + static), f"{path.name}: a face is lost"
     live_crop = _crops(live)
-    return {"live": live_crop, "static": _crops(static),
-            "neutral": np.median(live_crop[:10], axis=0)}
+    return {
+        "live": live_crop,
+        "static": _crops(static),
+        "neutral": np.median(live_crop[:10], axis=0),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -59,17 +64,19 @@ def small_static(clips_dir: Path) -> np.ndarray:
     """pcavs_00010's frames scaled to 0.7 and tracked in static mode, in their aligned crops."""
     config = load_config("eval", [])
     with FaceTracker(config.tracker, static=True) as still:
-        found = [still.track_one(cv2.resize(image, None, fx=0.7, fy=0.7,
-                                            interpolation=cv2.INTER_AREA))
-                 for image in iter_frames(clips_dir / "pcavs_00010.mp4", 0)]
+        found = [
+            still.track_one(cv2.resize(image, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA))
+            for image in iter_frames(clips_dir / "pcavs_00010.mp4", 0)
+        ]
     assert all(x is not None for x in found), "pcavs_00010 at 0.7: a face is lost"
     return _crops(found)
 
 
 def _real_face(t: dict) -> dict:
     """The driver's own frames re-tracked as an output is, against its live track."""
-    return expression_carried(t["live"], t["neutral"], t["static"], t["neutral"],
-                              actor_reread=t["static"])
+    return expression_carried(
+        t["live"], t["neutral"], t["static"], t["neutral"], actor_reread=t["static"]
+    )
 
 
 def test_a_feature_the_tracker_cannot_read_is_left_out(turned):
@@ -83,8 +90,9 @@ def test_a_feature_the_tracker_cannot_read_is_left_out(turned):
     assert np.isfinite(features["mouth_open"]["gain"])
     # without the gate (the reading before it), every moving feature is in and the unreadable
     # ones pull the real face's own gain down
-    ungated = expression_carried(turned["live"], turned["neutral"], turned["static"],
-                                 turned["neutral"])
+    ungated = expression_carried(
+        turned["live"], turned["neutral"], turned["static"], turned["neutral"]
+    )
     assert ungated["gain"] == pytest.approx(found["gain_all"])
     assert found["gain"] > found["gain_all"] + 0.05, (found["gain"], found["gain_all"])
     assert found["r"] > found["r_all"]
@@ -95,8 +103,9 @@ def test_the_gated_measure_still_fails_when_it_should(turned):
     real = _real_face(t)
     # the unchanged target carries nothing
     frozen = np.repeat(t["static"][:1], len(t["static"]), axis=0)
-    identity = expression_carried(t["live"], t["neutral"], frozen, frozen[0],
-                                  actor_reread=t["static"])
+    identity = expression_carried(
+        t["live"], t["neutral"], frozen, frozen[0], actor_reread=t["static"]
+    )
     assert identity["gain"] == pytest.approx(0.0, abs=0.02)
     assert identity["r"] == pytest.approx(0.0, abs=0.02)
     # a copy that moves half as much reads half the real face's gain
@@ -115,8 +124,9 @@ def test_an_output_of_tracker_noise_alone_is_not_credited(turned):
     about 0 (-0.18 when written) against about 1 for the real face."""
     t = turned
     noise = t["neutral"] + (t["live"] - t["static"])
-    found = expression_carried(t["live"], t["neutral"], noise, t["neutral"],
-                               actor_reread=t["static"])
+    found = expression_carried(
+        t["live"], t["neutral"], noise, t["neutral"], actor_reread=t["static"]
+    )
     real = _real_face(t)
     assert found["gain_all"] > 0.6 * real["gain_all"], (found["gain_all"], real["gain_all"])
     assert found["gain"] < 0.6 * real["gain"], (found["gain"], real["gain"])
@@ -127,14 +137,24 @@ def test_the_iv_gain_reads_a_differently_read_real_face_near_one(turned, small_s
     """The driver's frames read by a third reading (static, on the frames scaled to 0.7): its
     OLS gain on the live track is diluted by the live track's noise, its IV gain is not."""
     t = turned
-    found = expression_carried(t["live"], t["neutral"], small_static,
-                               np.median(small_static[:10], axis=0), actor_reread=t["static"])
+    found = expression_carried(
+        t["live"],
+        t["neutral"],
+        small_static,
+        np.median(small_static[:10], axis=0),
+        actor_reread=t["static"],
+    )
     assert found["gain_all"] < 0.7, found["gain_all"]  # 0.52 when written
     assert 0.85 < found["gain_iv"] < 1.25, found["gain_iv"]  # 1.08 when written
     # and the IV gain of a damped copy of it is half as much
     neutral = np.median(small_static[:10], axis=0)
-    half = expression_carried(t["live"], t["neutral"], neutral + 0.5 * (small_static - neutral),
-                              neutral, actor_reread=t["static"])
+    half = expression_carried(
+        t["live"],
+        t["neutral"],
+        neutral + 0.5 * (small_static - neutral),
+        neutral,
+        actor_reread=t["static"],
+    )
     assert 0.4 < half["gain_iv"] / found["gain_iv"] < 0.65, (half["gain_iv"], found["gain_iv"])
 
 
@@ -153,14 +173,17 @@ def test_a_second_reading_that_agrees_with_nothing_leaves_nothing_scored(frontal
     feature and the smile lift are then unreadable (NaN), where the plain reading scores them."""
     t = frontal
     shuffled = t["static"][np.random.default_rng(0).permutation(len(t["static"]))]
-    found = expression_carried(t["live"], t["neutral"], t["static"], t["neutral"],
-                               actor_reread=shuffled)
+    found = expression_carried(
+        t["live"], t["neutral"], t["static"], t["neutral"], actor_reread=shuffled
+    )
     assert np.isnan(found["gain"]) and np.isnan(found["r"])
     assert np.isfinite(found["gain_all"]) and found["gain_all"] > 0.9
-    assert all(f["reliability"] < MIN_RELIABILITY for f in found["features"].values()
-               if np.isfinite(f["reliability"]))
-    smile = smile_carried(t["live"], t["neutral"], t["static"], t["neutral"],
-                          actor_reread=shuffled)
+    assert all(
+        f["reliability"] < MIN_RELIABILITY
+        for f in found["features"].values()
+        if np.isfinite(f["reliability"])
+    )
+    smile = smile_carried(t["live"], t["neutral"], t["static"], t["neutral"], actor_reread=shuffled)
     plain = smile_carried(t["live"], t["neutral"], t["static"], t["neutral"])
     assert np.isnan(smile["gain"]) and smile["reliability"] < MIN_RELIABILITY
     assert np.isfinite(plain["gain"]) and plain["gain"] > 0.3

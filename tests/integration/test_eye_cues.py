@@ -31,8 +31,9 @@ def setup(media_dir):
 
 def test_pasting_the_real_eyes_restores_the_read(setup):
     config, subjects, tracker = setup
-    read = cues({"identity": IdentityRenderer(size=config.renderer.size)}, tracker,
-                subjects)["identity"]
+    read = cues({"identity": IdentityRenderer(size=config.renderer.size)}, tracker, subjects)[
+        "identity"
+    ]
     assert list(read) == list(ROWS) and read["drawn"]["eyes"] >= 3
     widening = [read[row]["eyes_widening"] for row in ROWS]
     assert abs(widening[0]) < 0.15, widening  # the unchanged target: nothing
@@ -43,8 +44,14 @@ def test_pasting_the_real_eyes_restores_the_read(setup):
 
 def test_the_warp_reads_between_the_unchanged_target_and_the_real_stills(setup):
     config, subjects, tracker = setup
-    read = cues({"identity": IdentityRenderer(size=config.renderer.size),
-                 "warp": WarpRenderer(size=config.renderer.size)}, tracker, subjects)
+    read = cues(
+        {
+            "identity": IdentityRenderer(size=config.renderer.size),
+            "warp": WarpRenderer(size=config.renderer.size),
+        },
+        tracker,
+        subjects,
+    )
     still, warp = read["identity"], read["warp"]
     assert still["drawn"]["eyes_widening"] + 0.3 < warp["drawn"]["eyes_widening"]
     assert warp["drawn"]["eyes_widening"] < warp["real"]["eyes_widening"]
@@ -65,8 +72,19 @@ def test_each_pasted_region_holds_the_one_before_it(setup):
 
 
 def test_a_missing_stills_folder_is_a_one_line_error(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "reenact.tools.eye_cues", "--stills",
-                           str(tmp_path), "--subjects", "02"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reenact.tools.eye_cues",
+            "--stills",
+            str(tmp_path),
+            "--subjects",
+            "02",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and str(tmp_path) in done.stderr

@@ -19,10 +19,12 @@ def test_fit_choose_and_load(tmp_path, clips_dir, media_dir, capsys):
     cache = tmp_path / "landmarks"
     cache.mkdir()
     for stem in ("lp_d0", "lp_d5", "lp_d8"):
-        _save_npz(cache / f"{stem}.npz", **track_clip(clips_dir / f"{stem}.mp4", stride=1,
-                                                       max_frames=30))
-    stills = sorted(p for s in ("01", "02", "03")
-                    for p in (media_dir / "expressions").glob(f"{s}_*.png"))
+        _save_npz(
+            cache / f"{stem}.npz", **track_clip(clips_dir / f"{stem}.mp4", stride=1, max_frames=30)
+        )
+    stills = sorted(
+        p for s in ("01", "02", "03") for p in (media_dir / "expressions").glob(f"{s}_*.png")
+    )
     _save_npz(cache / "expressions.npz", **track_stills(stills))
     out = tmp_path / "fusion.safetensors"
     assert main(["--cache", str(cache), "--out", str(out), "--k", "2"]) == 0
@@ -59,8 +61,9 @@ def test_fit_with_the_smiles_lift(tmp_path, clips_dir, capsys):
     cache = tmp_path / "landmarks"
     cache.mkdir()
     for stem in ("lp_d0", "lp_d8"):
-        _save_npz(cache / f"{stem}.npz", **track_clip(clips_dir / f"{stem}.mp4", stride=1,
-                                                       max_frames=20))
+        _save_npz(
+            cache / f"{stem}.npz", **track_clip(clips_dir / f"{stem}.mp4", stride=1, max_frames=20)
+        )
     out = tmp_path / "fusion.safetensors"
     assert main(["--cache", str(cache), "--out", str(out), "--k", "2", "--lift"]) == 0
     assert "7 features + 2 directions" in capsys.readouterr().out

@@ -12,8 +12,9 @@ from tests.helpers import aligned_actor
 
 
 def test_self_nme_ranks_fusers(clips_dir, tmp_path):
-    frames, _ = aligned_actor(clips_dir / "lp_d13.mp4", frames=40, step=1, size=256,
-                              neutral_frames=10)
+    frames, _ = aligned_actor(
+        clips_dir / "lp_d13.mp4", frames=40, step=1, size=256, neutral_frames=10
+    )
     np.savez(tmp_path / "lp_d13.npz", landmarks=np.stack(frames).astype(np.float32))
     free = TrainingFreeFusion()
 
@@ -23,8 +24,10 @@ def test_self_nme_ranks_fusers(clips_dir, tmp_path):
     def exact(source, source_neutral, target, intensity):
         return source
 
-    scores = {name: self_nme(f, str(tmp_path), ["lp_d13"], frames=40)
-              for name, f in (("exact", exact), ("free", free.fuse), ("frozen", frozen))}
+    scores = {
+        name: self_nme(f, str(tmp_path), ["lp_d13"], frames=40)
+        for name, f in (("exact", exact), ("free", free.fuse), ("frozen", frozen))
+    }
     assert scores["exact"] == 0.0
     assert scores["free"] < scores["frozen"]
 
@@ -38,10 +41,10 @@ def test_the_lift_columns_rank_fusers(clips_dir):
     from reenact.train.fusion_data import _person
     from reenact.train.fusion_validate import expression_carried, training_free
 
-    frames, neutral = aligned_actor(clips_dir / "lp_d13.mp4", frames=60, step=1, size=256,
-                                    neutral_frames=10)
-    _, other = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=256,
-                             neutral_frames=4)
+    frames, neutral = aligned_actor(
+        clips_dir / "lp_d13.mp4", frames=60, step=1, size=256, neutral_frames=10
+    )
+    _, other = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=256, neutral_frames=4)
     # lp_d2 is the target only: a single frame moves no feature, so it drives nothing
     people = [_person("lp_d13", np.stack(frames), neutral), _person("lp_d2", other[None], other)]
     transfer = training_free()
@@ -57,4 +60,3 @@ def test_the_lift_columns_rank_fusers(clips_dir):
     assert free["lift_gain"] > 0.8 and free["lift_r"] > 0.9, free
     assert abs(flat["lift_gain"]) < 0.15, flat
     assert abs(flat["gain"] - free["gain"]) < 0.1 * free["gain"], (flat, free)
-

@@ -95,8 +95,9 @@ def test_a_closed_eye_closes_a_big_eyed_target(clips_dir: Path, portraits_dir: P
     from reenact.pipeline.target import prepare_target
 
     target = prepare_target(str(portraits_dir / "lp_s7.jpg"), _config())
-    frames, neutral = aligned_actor(clips_dir / "lp_d9.mp4", frames=31, step=1, size=SIZE,
-                                    neutral_frames=10)
+    frames, neutral = aligned_actor(
+        clips_dir / "lp_d9.mp4", frames=31, step=1, size=SIZE, neutral_frames=10
+    )
     assert eye_openness(frames[12]).max() < 0.25 * eye_openness(neutral).min()  # a blink
     r = _reenactor(target, _still_config(), source_neutral=neutral)
     own = eye_openness(_retrack(target.frame))
@@ -152,8 +153,10 @@ def test_the_head_never_jumps(clips_dir: Path, portraits_dir: Path):
     target = prepare_target(str(portraits_dir / "lp_drv_d19.jpg"), config)
     r = _reenactor(target, config)
     actor, output = [], []
-    with FaceTracker(TrackerConfig(), static=False) as video, \
-            FaceTracker(TrackerConfig(), static=True) as still:
+    with (
+        FaceTracker(TrackerConfig(), static=False) as video,
+        FaceTracker(TrackerConfig(), static=True) as still,
+    ):
         for i, image in enumerate(decode_rgb(clips_dir / "hdtf_aoc.mp4")[:40]):
             out = r.process(image, i / 25, None).output
             if i >= 10:
@@ -237,8 +240,10 @@ def test_head_roll_follows_the_actors_3d_roll(clips_dir: Path):
     for crop, alignment in zip(crops[:10], alignments[:10]):
         calibrator.add(crop)
         motion.add_reference(alignment)
-    rolls = [motion.observe(crop, calibrator.neutral, alignment, i / 25, crop)[1].roll
-             for i, (crop, alignment) in enumerate(zip(crops, alignments))]
+    rolls = [
+        motion.observe(crop, calibrator.neutral, alignment, i / 25, crop)[1].roll
+        for i, (crop, alignment) in enumerate(zip(crops, alignments))
+    ]
     actor = mesh_angles(np.stack(image_landmarks))[:, 0]
     assert np.std(actor) > 1.0  # the actor does roll (by more than the eval counts as still)
     assert pearson_r(actor, np.array(rolls), min_actor_std=1.0) > 0.8
@@ -250,16 +255,25 @@ def _generators(path: str, part: str = "eyes"):
     from reenact.render import build_renderer
 
     if path == "onnx":
-        return tuple(build_renderer(_config("renderer.kind=generator", "renderer.backend=onnx",
-                                            f"renderer.{part}={kind}"))
-                     for kind in ("warp", "network"))
+        return tuple(
+            build_renderer(
+                _config(
+                    "renderer.kind=generator", "renderer.backend=onnx", f"renderer.{part}={kind}"
+                )
+            )
+            for kind in ("warp", "network")
+        )
     from reenact.engine.shipped import shipped_weights
     from reenact.render.generator import load_generator
     from reenact.render.generator_cuda import DeviceFrameRenderer
 
     model, meta = load_generator(shipped_weights("generator", SIZE), size=SIZE)
-    return tuple(DeviceFrameRenderer(model=model, meta=meta, weights=None, device="cpu",
-                                     **{f"{part}_from_warp": kept}) for kept in (True, False))
+    return tuple(
+        DeviceFrameRenderer(
+            model=model, meta=meta, weights=None, device="cpu", **{f"{part}_from_warp": kept}
+        )
+        for kept in (True, False)
+    )
 
 
 @pytest.mark.parametrize("path", ["onnx", "torch"])
@@ -323,7 +337,7 @@ def test_the_generator_keeps_the_warps_open_mouth(portrait_target, path):
     assert mad(out_kept, out_warp, inside) < 0.75  # the warp's cavity, to rounding
     assert mad(out_own, out_warp, inside) > 2.0  # the network's own differs
     outside = np.ones_like(inside)
-    outside[max(y0 - 2, 0):y1 + 2, max(x0 - 2, 0):x1 + 2] = False
+    outside[max(y0 - 2, 0) : y1 + 2, max(x0 - 2, 0) : x1 + 2] = False
     assert mad(out_kept, out_own, outside) == 0.0  # the rest is the network's, untouched
     closed_kept, closed_own = kept.render(neutral).copy(), own.render(neutral).copy()
     warp.render(neutral)
@@ -353,7 +367,9 @@ def test_a_nod_is_seen_at_its_own_angle(portrait_target, gains, low, high):
         for angle in (-10.0, -5.0, 5.0, 10.0):
             actor = rotate_mesh(neutral, rotation_matrix(angle, 0.0, 0.0), centre)
             motion.reset()
-            _, pose = motion.observe(actor.astype(np.float32), neutral.astype(np.float32), None, 0.0)
+            _, pose = motion.observe(
+                actor.astype(np.float32), neutral.astype(np.float32), None, 0.0
+            )
             found = tracker.track_one(warp.render(pose.turn(neutral, centre).astype(np.float32)))
             asked.append(head_angles(neutral, actor)[0])
             seen.append(head_angles(base, found)[0])
@@ -369,7 +385,7 @@ def _asked_gaze(clips_dir: Path, clip: str, frames: range, target) -> np.ndarray
     r = _reenactor(target, config)
     base = gaze(target.landmarks_crop)
     asked = []
-    for index, image in enumerate(decode_rgb(clips_dir / f"{clip}.mp4")[:frames.stop]):
+    for index, image in enumerate(decode_rgb(clips_dir / f"{clip}.mp4")[: frames.stop]):
         fused = r.process(image, index / 25.0, None).fused
         if index in frames:
             assert fused is not None, f"{clip}: no face in frame {index}"
@@ -401,8 +417,14 @@ def _drawn_sequence(target, moves):
     warp = WarpRenderer(size=SIZE)
     warp.set_target(target.crop, lm)
     centre = turn_centre(lm)
-    return [_retrack(np.ascontiguousarray(warp.render(
-        HeadPose(pitch=pitch).turn(moved(lm, "jaw", jaw), centre)))) for pitch, jaw in moves]
+    return [
+        _retrack(
+            np.ascontiguousarray(
+                warp.render(HeadPose(pitch=pitch).turn(moved(lm, "jaw", jaw), centre))
+            )
+        )
+        for pitch, jaw in moves
+    ]
 
 
 def _commanded_pitch(drawn, which, decouple: bool) -> np.ndarray:
@@ -410,8 +432,9 @@ def _commanded_pitch(drawn, which, decouple: bool) -> np.ndarray:
     from reenact.pipeline.head_motion import HeadMotion
 
     head = HeadMotion("rotate", jaw_decouple=decouple)
-    return np.array([head.observe(drawn[i], drawn[0], None, n / 30.0)[1].pitch
-                     for n, i in enumerate(which)])
+    return np.array(
+        [head.observe(drawn[i], drawn[0], None, n / 30.0)[1].pitch for n, i in enumerate(which)]
+    )
 
 
 def test_an_opening_jaw_does_not_nod_the_head(portrait_target):
@@ -436,6 +459,8 @@ def test_a_real_nod_keeps_its_size_with_the_jaw_taken_out(portrait_target):
     t = np.arange(300) / 30.0
     which = 1 + np.round(2 + 2 * np.sin(2 * np.pi * 0.4 * t)).astype(int)
     asked = pitches[which - 1][-150:]
-    gains = [np.polyfit(asked, _commanded_pitch(drawn, which, d)[-150:], 1)[0] for d in (False, True)]
+    gains = [
+        np.polyfit(asked, _commanded_pitch(drawn, which, d)[-150:], 1)[0] for d in (False, True)
+    ]
     assert gains[0] > 0.4
     assert gains[1] == pytest.approx(gains[0], rel=0.1)

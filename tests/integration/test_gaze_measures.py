@@ -23,7 +23,12 @@ from reenact.eval.clips import iter_frames
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import FaceTracker
 from reenact.metrics.gaze import (
-    OPEN, eyes_agree, gaze_carried, iris_position, openness, tracking_noise,
+    OPEN,
+    eyes_agree,
+    gaze_carried,
+    iris_position,
+    openness,
+    tracking_noise,
 )
 from tests.helpers import look
 
@@ -43,8 +48,12 @@ def _tracked(frames: list[np.ndarray], static: bool) -> np.ndarray:
 def lp_d9(clips_dir: Path) -> dict[str, np.ndarray]:
     frames = list(iter_frames(clips_dir / "lp_d9.mp4", 360))
     glance, still = frames[290:360], frames[10:60]
-    return {"glance_live": _tracked(glance, False), "glance_static": _tracked(glance, True),
-            "still_live": _tracked(still, False), "still_static": _tracked(still, True)}
+    return {
+        "glance_live": _tracked(glance, False),
+        "glance_static": _tracked(glance, True),
+        "still_live": _tracked(still, False),
+        "still_static": _tracked(still, True),
+    }
 
 
 def test_gaze_r_moving_is_high_for_a_glance_carried_and_zero_for_a_still_output(lp_d9):
@@ -72,8 +81,10 @@ def test_a_closing_lid_dragging_the_iris_is_not_a_glance(lp_d9):
     usual = float(np.median(openness(actor)))
     changed = [t for t in range(3, len(actor), 6) if openness(actor[t]) > 0.9 * usual]
     for t in changed:  # every 6th frame (if open): upper lids down to 60 %, irises down
-        for up, low, iris, corners in ((159, 145, slice(468, 473), (33, 133)),
-                                       (386, 374, slice(473, 478), (362, 263))):
+        for up, low, iris, corners in (
+            (159, 145, slice(468, 473), (33, 133)),
+            (386, 374, slice(473, 478), (362, 263)),
+        ):
             width = float(np.hypot(*(actor[t, corners[1], :2] - actor[t, corners[0], :2])))
             actor[t, up, 1] = actor[t, low, 1] - 0.6 * usual * width
             actor[t, iris, 1] += 0.1 * width

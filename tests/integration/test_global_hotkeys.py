@@ -26,8 +26,9 @@ def wait_for(check, timeout_s: float = 5.0) -> bool:
     return True
 
 
-def test_pynput_on_x_holds_a_preset_while_the_keys_are_down(virtual_display, monkeypatch,
-                                                           capsys) -> None:
+def test_pynput_on_x_holds_a_preset_while_the_keys_are_down(
+    virtual_display, monkeypatch, capsys
+) -> None:
     pytest.importorskip("pynput")
     from reenact.pipeline.target import prepare_target
 
@@ -70,15 +71,37 @@ def test_pynput_on_x_holds_a_preset_while_the_keys_are_down(virtual_display, mon
 def test_live_without_a_display_says_why_and_runs(clips_dir, tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     result = subprocess.run(
-        [*REENACT, "live", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink", "null",
-         "--renderer", "warp", "--max-frames", "3", "--set", "stream.hotkeys=true",
-         "--set", "stream.control_port=0", "--set", f"stream.output_dir={tmp_path}"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        [
+            *REENACT,
+            "live",
+            "--source",
+            f"video:{clips_dir / 'lp_d0.mp4'}",
+            "--sink",
+            "null",
+            "--renderer",
+            "warp",
+            "--max-frames",
+            "3",
+            "--set",
+            "stream.hotkeys=true",
+            "--set",
+            "stream.control_port=0",
+            "--set",
+            f"stream.output_dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     off = [line for line in lines if "global hotkeys" in line]
-    assert off == ["reenact: global hotkeys are off: no X display (DISPLAY is not set): global "
-                   "hotkeys need a desktop session"], result.stderr
+    assert off == [
+        "reenact: global hotkeys are off: no X display (DISPLAY is not set): global "
+        "hotkeys need a desktop session"
+    ], result.stderr
     started = next(line for line in lines if line.startswith("reenact: live."))
     assert "preview" not in started and "panel" in started, started  # no window to press h in
     assert "Traceback" not in result.stderr
@@ -86,9 +109,20 @@ def test_live_without_a_display_says_why_and_runs(clips_dir, tmp_path) -> None:
 
 def test_a_bad_binding_ends_live_in_one_line(clips_dir, tmp_path) -> None:
     result = reenact(
-        "live", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink", "null",
-        "--set", "stream.hotkeys=true", "--set", 'stream.hotkeys_map=["ctrl+alt+1=dance"]',
-        cwd=tmp_path, timeout=120)
+        "live",
+        "--source",
+        f"video:{clips_dir / 'lp_d0.mp4'}",
+        "--sink",
+        "null",
+        "--set",
+        "stream.hotkeys=true",
+        "--set",
+        'stream.hotkeys_map=["ctrl+alt+1=dance"]',
+        cwd=tmp_path,
+        timeout=120,
+    )
     line = one_line_error(result)
-    assert line.startswith("reenact: error: stream.hotkeys_map: 'ctrl+alt+1=dance': unknown "
-                           "action 'dance'; valid: recalibrate, pause"), line
+    assert line.startswith(
+        "reenact: error: stream.hotkeys_map: 'ctrl+alt+1=dance': unknown "
+        "action 'dance'; valid: recalibrate, pause"
+    ), line

@@ -22,10 +22,11 @@ def test_the_plate_behind_the_face_is_the_wall(media_dir: Path):
     region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
     x0, y0, x1, y1 = region.box
     inverse = target.alignment.inverse
-    eyes_y, mouth_y = ((inverse[:, :2] @ target.landmarks_crop[i, :2] + inverse[:, 2])[1]
-                       for i in (168, 13))
+    eyes_y, mouth_y = (
+        (inverse[:, :2] @ target.landmarks_crop[i, :2] + inverse[:, 2])[1] for i in (168, 13)
+    )
     band = np.zeros(region.alpha.shape, bool)
-    band[int(eyes_y) - y0:int(mouth_y) - y0] = True
+    band[int(eyes_y) - y0 : int(mouth_y) - y0] = True
     behind = band & (region.alpha > 0.9)
     assert behind.sum() > 2000
     wall = target.frame[:40, :40].reshape(-1, 3).mean(axis=0)  # the top-left corner: wall
@@ -38,17 +39,20 @@ def test_a_head_moved_up_keeps_the_body_at_the_frames_edge(media_dir: Path):
     """lp_drv_d19's neck and sweater run off the bottom of the picture: when the head moves up,
     what comes up from below the frame's edge is more of the same body, not the clean plate (a
     grey bar across the bottom of the frame, 51 grey levels off the picture there)."""
-    target = prepare_target(str(media_dir / "portraits" / "lp_drv_d19.jpg"),
-                            load_config(None, ["fusion.target_neutral=picture"]))
+    target = prepare_target(
+        str(media_dir / "portraits" / "lp_drv_d19.jpg"),
+        load_config(None, ["fusion.target_neutral=picture"]),
+    )
     region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
     x0, y0, x1, y1 = region.box
     height = target.frame.shape[0]
     assert y1 == height  # the head's box reaches the bottom edge
     out = region.move(target.frame, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, -12.0]]))
-    body = region.alpha[height - 4 - y0:] > 0.5
+    body = region.alpha[height - 4 - y0 :] > 0.5
     assert body.sum() > 500
-    change = np.abs(out[height - 4:, x0:x1].astype(float)
-                    - target.frame[height - 4:, x0:x1].astype(float)).mean(axis=2)
+    change = np.abs(
+        out[height - 4 :, x0:x1].astype(float) - target.frame[height - 4 :, x0:x1].astype(float)
+    ).mean(axis=2)
     assert change[body].mean() < 5.0, change[body].mean()
 
 
@@ -59,15 +63,18 @@ def test_long_hair_bends_with_a_turning_head_instead_of_tearing(media_dir: Path)
     8.8 grey levels of change there on average; 18.1 when the whole zone moved rigidly."""
     from reenact.pipeline.head_motion import HeadPose
 
-    target = prepare_target(str(media_dir / "portraits" / "sadtalker_people_0.png"),
-                            load_config(None, ["fusion.target_neutral=picture"]))
+    target = prepare_target(
+        str(media_dir / "portraits" / "sadtalker_people_0.png"),
+        load_config(None, ["fusion.target_neutral=picture"]),
+    )
     region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
     x0, y0, x1, y1 = region.box
     fading = (region.alpha > 0.05) & (region.alpha < 0.95)
     assert fading.sum() > 5000
     out = region.move(target.frame, region.matrix_for(HeadPose(roll=6.0), about="eyes"))
-    change = np.abs(out[y0:y1, x0:x1].astype(float)
-                    - target.frame[y0:y1, x0:x1].astype(float)).mean(axis=2)
+    change = np.abs(
+        out[y0:y1, x0:x1].astype(float) - target.frame[y0:y1, x0:x1].astype(float)
+    ).mean(axis=2)
     assert change[fading].mean() < 12.0, change[fading].mean()
 
 
@@ -82,22 +89,28 @@ def test_a_head_bends_to_the_parts_of_the_person_that_stay(media_dir: Path):
     from reenact.pipeline.head_motion import HeadPose
     from reenact.pipeline.head_region import person_mask
 
-    target = prepare_target(str(media_dir / "portraits" / "lp_s10.jpg"),
-                            load_config(None, ["fusion.target_neutral=picture"]))
+    target = prepare_target(
+        str(media_dir / "portraits" / "lp_s10.jpg"),
+        load_config(None, ["fusion.target_neutral=picture"]),
+    )
     region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
     x0, y0, x1, y1 = region.box
     staying = (person_mask(target.frame)[y0:y1, x0:x1] > 0.5) & (region.alpha < 0.05)
     near = cv2.distanceTransform(np.where(staying, 0, 255).astype(np.uint8), cv2.DIST_L2, 5)
-    edge = (near > 0) & (near < 0.05 * target.alignment.size / target.alignment.scale) & (
-        region.alpha > 0.05)
+    edge = (
+        (near > 0)
+        & (near < 0.05 * target.alignment.size / target.alignment.scale)
+        & (region.alpha > 0.05)
+    )
     assert edge.sum() > 5000
     inverse = target.alignment.inverse
     eyes = target.landmarks_crop[[33, 133, 362, 263], :2] @ inverse[:, :2].T + inverse[:, 2]
     for pose in (HeadPose(roll=-8.0), HeadPose(roll=8.0), HeadPose(shift=(0.0, -0.3))):
         matrix = region.matrix_for(pose, about="eyes")
         out = region.move(target.frame, matrix)
-        change = np.abs(out[y0:y1, x0:x1].astype(float)
-                        - target.frame[y0:y1, x0:x1].astype(float)).mean(axis=2)
+        change = np.abs(
+            out[y0:y1, x0:x1].astype(float) - target.frame[y0:y1, x0:x1].astype(float)
+        ).mean(axis=2)
         torn = float(np.mean(change[edge] > 40))
         assert torn < 0.05, (pose, torn)
         # the face moves whole: each eye corner lands where the head's matrix puts it
@@ -105,8 +118,8 @@ def test_a_head_bends_to_the_parts_of_the_person_that_stay(media_dir: Path):
             moved = matrix[:, :2] @ point + matrix[:, 2]
             mx, my = (int(round(v)) for v in moved)
             ox, oy = (int(round(v)) for v in point)
-            patch = out[my - 6:my + 7, mx - 6:mx + 7].astype(float)
-            source = target.frame[oy - 6:oy + 7, ox - 6:ox + 7].astype(float)
+            patch = out[my - 6 : my + 7, mx - 6 : mx + 7].astype(float)
+            source = target.frame[oy - 6 : oy + 7, ox - 6 : ox + 7].astype(float)
             assert np.abs(patch - source).mean() < 12, (pose, point)
 
 
@@ -122,8 +135,10 @@ def test_an_animal_face_moves_whole(media_dir: Path):
     from reenact.pipeline.head_motion import HeadPose
     from reenact.pipeline.head_region import person_mask
 
-    target = prepare_target(str(media_dir / "portraits" / "lp_s25.jpg"),
-                            load_config(None, ["fusion.target_neutral=picture"]))
+    target = prepare_target(
+        str(media_dir / "portraits" / "lp_s25.jpg"),
+        load_config(None, ["fusion.target_neutral=picture"]),
+    )
     face = target.alignment.landmarks_to_image(target.landmarks_crop)[:, :2]
     hull = np.zeros(target.frame.shape[:2], np.uint8)
     cv2.fillConvexPoly(hull, cv2.convexHull(np.round(face).astype(np.int32)), 1)
@@ -149,8 +164,10 @@ def test_a_moved_head_leaves_no_ghost_of_its_outline(media_dir: Path):
     against a dark wall would otherwise stay behind: lp_s10, the test above)."""
     from reenact.eval.head_shift import sweep_uncovered
 
-    target = prepare_target(str(media_dir / "portraits" / "lp_drv_d19.jpg"),
-                            load_config(None, ["fusion.target_neutral=picture"]))
+    target = prepare_target(
+        str(media_dir / "portraits" / "lp_drv_d19.jpg"),
+        load_config(None, ["fusion.target_neutral=picture"]),
+    )
     plain = HeadRegion(target.frame, target.alignment, target.landmarks_crop, matte=False)
     region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
     assert region.segmented and np.all(region.alpha >= plain.alpha - 1e-6)
@@ -167,8 +184,10 @@ def test_an_animals_head_is_not_judged_by_a_person_it_does_not_have(media_dir: P
     moves, and there is no outline to judge: n/a, not a number that means nothing."""
     from reenact.eval.head_shift import sweep_uncovered
 
-    target = prepare_target(str(media_dir / "portraits" / "lp_s25.jpg"),
-                            load_config(None, ["fusion.target_neutral=picture"]))
+    target = prepare_target(
+        str(media_dir / "portraits" / "lp_s25.jpg"),
+        load_config(None, ["fusion.target_neutral=picture"]),
+    )
     found = sweep_uncovered(target)
     assert np.isnan(found["ghost_rate"]) and found["frames"] == []
 
@@ -187,8 +206,10 @@ def test_big_hair_above_the_brows_moves_whole(media_dir: Path, portrait: str):
     from reenact.pipeline.head_motion import HeadPose
     from reenact.pipeline.head_region import person_mask
 
-    target = prepare_target(str(media_dir / "portraits" / portrait),
-                            load_config(None, ["fusion.target_neutral=picture"]))
+    target = prepare_target(
+        str(media_dir / "portraits" / portrait),
+        load_config(None, ["fusion.target_neutral=picture"]),
+    )
     person = (person_mask(target.frame) > 0.5).astype(np.uint8)
     brows = target.alignment.landmarks_to_image(target.landmarks_crop)[[70, 300], 1].min()
     region = HeadRegion(target.frame, target.alignment, target.landmarks_crop)
@@ -196,9 +217,14 @@ def test_big_hair_above_the_brows_moves_whole(media_dir: Path, portrait: str):
         matrix = region.matrix_for(pose, about="eyes")
         out = region.move(target.frame, matrix).astype(float)
         rigid = cv2.warpAffine(target.frame, matrix, target.frame.shape[1::-1]).astype(float)
-        crown = cv2.erode(cv2.warpAffine(person, matrix, person.shape[::-1],
-                                         flags=cv2.INTER_NEAREST), np.ones((7, 7), np.uint8)) > 0
-        crown[int(brows):] = False
+        crown = (
+            cv2.erode(
+                cv2.warpAffine(person, matrix, person.shape[::-1], flags=cv2.INTER_NEAREST),
+                np.ones((7, 7), np.uint8),
+            )
+            > 0
+        )
+        crown[int(brows) :] = False
         assert crown.sum() > 20000
         assert np.abs(out - rigid).mean(axis=2)[crown].mean() < 3.5, pose
     assert sweep_uncovered(target)["ghost_rate"] < 0.08

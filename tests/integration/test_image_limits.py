@@ -33,8 +33,11 @@ def hdr_bytes(width: int, height: int, rows: int) -> bytes:
     a whole image compresses to about 1 KB a row of 16000 pixels."""
     runs = b"\xff\x80" * (width // 127) + bytes([128 + width % 127, 0x80]) * (width % 127 > 0)
     scanline = b"\x02\x02" + struct.pack(">H", width) + runs * 4
-    return (b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n" + f"-Y {height} +X {width}\n".encode()
-            + scanline * rows)
+    return (
+        b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n"
+        + f"-Y {height} +X {width}\n".encode()
+        + scanline * rows
+    )
 
 
 def zlib_of_rows(row: bytes, count: int, block_rows: int = 64) -> bytes:
@@ -52,14 +55,20 @@ def zlib_of_rows(row: bytes, count: int, block_rows: int = 64) -> bytes:
 
 def png_bytes(side: int, depth: int, colour: int, channels: int) -> bytes:
     """A side x side PNG of one colour, written without ever holding the image."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     data = zlib_of_rows(b"\x00" + bytes(-(-side * channels * depth // 8)), side)
     header = struct.pack(">IIBBBBB", side, side, depth, colour, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
 
 
 def rgba16_png() -> bytes:
@@ -76,8 +85,15 @@ def clip(clips_dir) -> Path:
 def refused_by_run(tmp_path: Path, clip: Path, target: Path, says: str) -> str:
     """`reenact run` with `target`: one error line naming it, nothing written, a small peak."""
     out_dir = tmp_path / "out"
-    code, err, peak_mib = run_cli("run", "--source", f"video:{clip}", "--target", str(target),
-                                  "--sink", f"file:{out_dir / 'out.mp4'}")
+    code, err, peak_mib = run_cli(
+        "run",
+        "--source",
+        f"video:{clip}",
+        "--target",
+        str(target),
+        "--sink",
+        f"file:{out_dir / 'out.mp4'}",
+    )
     lines = [line for line in err.splitlines() if line.strip()]
     assert code != 0 and len(lines) == 1 and lines[0].startswith("reenact: error:"), err
     assert str(target) in lines[0] and says in lines[0], lines[0]
@@ -116,11 +132,15 @@ def test_decode_image_refuses_before_decoding(case):
     assert name in str(caught.value) and "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("data", [
-    b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n" + b"\x02\x02\x3e\x80" * 500,  # no size line
-    b"#?RGBE\nFORMAT=32-bit_rle_rgbe\n" + b"\x80" * 2000,  # header never ends
-    b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0",  # cut inside IHDR
-], ids=["hdr-no-size", "hdr-no-end", "png-cut"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n" + b"\x02\x02\x3e\x80" * 500,  # no size line
+        b"#?RGBE\nFORMAT=32-bit_rle_rgbe\n" + b"\x80" * 2000,  # header never ends
+        b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0",  # cut inside IHDR
+    ],
+    ids=["hdr-no-size", "hdr-no-end", "png-cut"],
+)
 def test_size_unknown_before_decoding_is_refused(tmp_path, data):
     path = tmp_path / "odd.png"
     path.write_bytes(data)
@@ -141,8 +161,19 @@ def test_ordinary_hdr_target_is_used(capsys, tmp_path, clip, portraits_dir):
     assert loaded.shape == portrait.shape
     assert np.abs(loaded.astype(np.int16) - portrait).mean() < 3.0  # RGBE keeps 8-bit mantissas
     out = tmp_path / "out.mp4"
-    code = main(["run", "--source", f"video:{clip}", "--target", str(target),
-                 "--sink", f"file:{out}", "--max-frames", "4"])
+    code = main(
+        [
+            "run",
+            "--source",
+            f"video:{clip}",
+            "--target",
+            str(target),
+            "--sink",
+            f"file:{out}",
+            "--max-frames",
+            "4",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert len(decode_rgb(out)) == 4
 
@@ -150,26 +181,36 @@ def test_ordinary_hdr_target_is_used(capsys, tmp_path, clip, portraits_dir):
 def test_opencv_own_pixel_cap_is_set_before_it_loads(tmp_path):
     """The second fence: a process that went through the CLI has OpenCV refuse, by its own
     header check, an image over MAX_PIXELS that reaches cv2.imdecode directly."""
-    side = int(MAX_PIXELS ** 0.5) + 16
+    side = int(MAX_PIXELS**0.5) + 16
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(png_bytes(side, 1, 0, 1))  # 1-bit gray: a few KB
-    script = ("import sys, numpy as np\n"
-              "from reenact.cli.main import main\n"
-              "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-              "import cv2\n"
-              "data = np.fromfile(sys.argv[1], np.uint8)\n"
-              "try:\n    cv2.imdecode(data, cv2.IMREAD_UNCHANGED)\n"
-              "except cv2.error as exc:\n    print('refused', str(exc).splitlines()[-1])\n")
-    done = subprocess.run([sys.executable, "-c", script, str(bomb)], capture_output=True,
-                          text=True, timeout=120, check=False)
+    script = (
+        "import sys, numpy as np\n"
+        "from reenact.cli.main import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "import cv2\n"
+        "data = np.fromfile(sys.argv[1], np.uint8)\n"
+        "try:\n    cv2.imdecode(data, cv2.IMREAD_UNCHANGED)\n"
+        "except cv2.error as exc:\n    print('refused', str(exc).splitlines()[-1])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(bomb)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "refused" in done.stdout and "CV_IO_MAX_IMAGE_PIXELS" in done.stdout, done.stdout
 
 
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory, clips_dir, portraits_dir):
-    live = LiveSession(clips_dir / "lp_d0.mp4", tmp_path_factory.mktemp("panel"),
-                       targets=[portraits_dir / "lp_s0.jpg"])
+    live = LiveSession(
+        clips_dir / "lp_d0.mp4",
+        tmp_path_factory.mktemp("panel"),
+        targets=[portraits_dir / "lp_s0.jpg"],
+    )
     try:
         yield live
     finally:

@@ -22,8 +22,10 @@ def test_a_misread_eye_no_longer_stares_and_winks_by_turns(clips_dir, portraits_
     assert np.array_equal(frames, later) and len(frames) > 150
     apart_alone = float(np.mean(np.abs(alone[:, 0] - alone[:, 1]) > 0.4))
     apart = float(np.mean(np.abs(linked[:, 0] - linked[:, 1]) > 0.4))
-    print(f"eyes apart by > 0.4: each on its own {apart_alone:.3f}, linked {apart:.3f}; "
-          f"wide (> 1.4): {np.mean(alone.max(axis=1) > 1.4):.3f} -> {np.mean(linked.max(axis=1) > 1.4):.3f}")
+    print(
+        f"eyes apart by > 0.4: each on its own {apart_alone:.3f}, linked {apart:.3f}; "
+        f"wide (> 1.4): {np.mean(alone.max(axis=1) > 1.4):.3f} -> {np.mean(linked.max(axis=1) > 1.4):.3f}"
+    )
     assert apart_alone > 0.4, apart_alone
     assert apart < 0.1, apart
 
@@ -31,8 +33,9 @@ def test_a_misread_eye_no_longer_stares_and_winks_by_turns(clips_dir, portraits_
 def test_a_wink_still_winks(clips_dir, portraits_dir):
     """lp_d3 winks her right eye (image-left) for about a third of a second from frame 34:
     linked, the target's image-left eye shuts while the other stays open."""
-    shares, frames = target_eye_shares(clips_dir / "lp_d3.mp4", portraits_dir / "lp_s9.jpg",
-                                       48, 30.0, [])
+    shares, frames = target_eye_shares(
+        clips_dir / "lp_d3.mp4", portraits_dir / "lp_s9.jpg", 48, 30.0, []
+    )
     wink = shares[(frames >= 38) & (frames <= 46)]
     assert len(wink) >= 7
     assert wink[:, 0].max() < 0.2 and wink[:, 1].min() > 0.7, wink.round(2)
@@ -47,8 +50,9 @@ def test_a_turned_head_reads_its_far_eye_wider(clips_dir):
     from reenact.landmarks.tracker import head_yaw_deg
     from tests.helpers import aligned_actor
 
-    _, neutral = aligned_actor(clips_dir / "pcavs_00010.mp4", frames=30, step=3, size=256,
-                               neutral_frames=10)
+    _, neutral = aligned_actor(
+        clips_dir / "pcavs_00010.mp4", frames=30, step=3, size=256, neutral_frames=10
+    )
     yaw, gaps = head_yaw_deg(neutral), eye_openness(neutral)
     assert yaw < -20.0 and gaps[0] > 1.5 * gaps[1], (yaw, gaps)
     assert eye_trust(gaps, yaw) == pytest.approx([1.0, 1.0])

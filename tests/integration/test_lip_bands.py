@@ -57,17 +57,21 @@ def _lips_reading_the_cavity(warp: WarpRenderer, target, drawn: np.ndarray) -> f
     cavity, lips, gap = masks
     ys, xs = np.nonzero((lips > 200) & (gap < 50))
     source = remap[ys - fy0, xs - fx0]
-    read = cv2.remap(cavity, source[None, :, 0].copy(), source[None, :, 1].copy(),
-                     cv2.INTER_NEAREST)[0]
+    read = cv2.remap(
+        cavity, source[None, :, 0].copy(), source[None, :, 1].copy(), cv2.INTER_NEAREST
+    )[0]
     return float((read > 127).mean())
 
 
 def test_the_mesh_draws_the_yawns_cavity_across_closed_lips_and_the_bands_do_not(yawn):
     config, target = yawn
     size = config.renderer.size
-    shares = {bands: _lips_reading_the_cavity(WarpRenderer(size=size, lip_bands=bands), target,
-                                              _closed(target))
-              for bands in (False, True)}
+    shares = {
+        bands: _lips_reading_the_cavity(
+            WarpRenderer(size=size, lip_bands=bands), target, _closed(target)
+        )
+        for bands in (False, True)
+    }
     assert shares[False] > 0.2, shares  # the measure sees the fold (0.38 when written)
     assert shares[True] < 0.01, shares  # 0.000
 
@@ -87,8 +91,11 @@ def test_each_lip_contour_drawn_reads_the_pictures_same_contour(yawn):
         rows = np.arange(y0, y1, dtype=np.float64)
         at = np.interp(y, rows, source[:, col, 1])
         # the picture's column at that place across the mouth, its lip read there
-        px = np.interp(x0 + col, [drawn[61, 0], drawn[13, 0], drawn[291, 0]],
-                       [picture[61, 0], picture[13, 0], picture[291, 0]])
+        px = np.interp(
+            x0 + col,
+            [drawn[61, 0], drawn[13, 0], drawn[291, 0]],
+            [picture[61, 0], picture[13, 0], picture[291, 0]],
+        )
         assert abs(source[0, col, 0] - px) < 0.05
         assert abs(at - picture[point, 1]) < 1.5, (point, at, picture[point, 1])
         assert alpha[round(y) - y0, col] > 0.99
@@ -118,9 +125,14 @@ def test_the_yawns_closing_is_read_back(yawn):
     with FaceTracker(config.tracker, static=True) as tracker:
         for bands in (True, False):
             warp = WarpRenderer(size=config.renderer.size, lip_bands=bands)
-            readings = read_moves(warp, lambda image: retrack_output(tracker, image, config),
-                                  target.crop, target.landmarks_crop, moves=moves,
-                                  rest=output_neutral(target))
+            readings = read_moves(
+                warp,
+                lambda image: retrack_output(tracker, image, config),
+                target.crop,
+                target.landmarks_crop,
+                moves=moves,
+                rest=output_neutral(target),
+            )
             closing[bands] = group_ratios(readings)["jaw closing"]
     assert closing[True] > 0.65, closing
     assert closing[False] < 0.45, closing

@@ -18,10 +18,18 @@ def diff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def drive(clip, out, *overrides: str):
-    config = load_config(None, [
-        "source.kind=video", f"source.path={clip}", "sink.kind=file", f"sink.path={out}",
-        "renderer.kind=warp", "stream.neutral_frames=5", *overrides,
-    ])
+    config = load_config(
+        None,
+        [
+            "source.kind=video",
+            f"source.path={clip}",
+            "sink.kind=file",
+            f"sink.path={out}",
+            "renderer.kind=warp",
+            "stream.neutral_frames=5",
+            *overrides,
+        ],
+    )
     report = run_session(config, show_progress=False)
     return report, decode_rgb(out)
 
@@ -64,7 +72,11 @@ def test_several_faces_the_largest_drives(actor, clips_dir, tmp_path):
         small = cv2.resize(other[i % len(other)], (w // 2, h // 2))
         canvas[h // 4 : h // 4 + h // 2, w:] = small
         crowd.append(canvas)
-    alone = write_clip(tmp_path / "alone.mp4", [np.pad(f, ((0, 0), (0, w // 2), (0, 0))) for f in actor[:40]], fps=25)
+    alone = write_clip(
+        tmp_path / "alone.mp4",
+        [np.pad(f, ((0, 0), (0, w // 2), (0, 0))) for f in actor[:40]],
+        fps=25,
+    )
     busy = write_clip(tmp_path / "crowd.mp4", crowd, fps=25)
     # head motion off: this is about which face drives the expression; the head's motion would
     # amplify the tracker's small differences between the two canvases into whole-head shifts
@@ -79,8 +91,9 @@ def test_several_faces_the_largest_drives(actor, clips_dir, tmp_path):
 
 
 def test_head_turned_beyond_range_counts_as_face_lost(clips_dir, tmp_path):
-    clip = write_clip(tmp_path / "turning.mp4", decode_rgb(clips_dir / "tpsmm_driving.mp4")[:60],
-                      fps=25)
+    clip = write_clip(
+        tmp_path / "turning.mp4", decode_rgb(clips_dir / "tpsmm_driving.mp4")[:60], fps=25
+    )
     frames = decode_rgb(clip)  # exactly the pixels the loop will see
     with FaceTracker() as tracker:
         yaws = [abs(head_yaw_deg(lm)) for lm in map(tracker.track_one, frames) if lm is not None]

@@ -31,8 +31,9 @@ def read_xwd(data: bytes) -> np.ndarray:
     header_size, version, width, height = fields[0], fields[1], fields[4], fields[5]
     byte_order, bytes_per_line, colours = fields[7], fields[12], fields[19]
     assert version == 7 and bytes_per_line >= 4 * width, fields
-    rows = np.frombuffer(data, np.uint8, count=bytes_per_line * height,
-                         offset=header_size + 12 * colours).reshape(height, bytes_per_line)
+    rows = np.frombuffer(
+        data, np.uint8, count=bytes_per_line * height, offset=header_size + 12 * colours
+    ).reshape(height, bytes_per_line)
     pixels = rows[:, : 4 * width].reshape(height, width, 4)
     bgr = pixels[:, :, :3] if byte_order == 0 else pixels[:, :, 3:0:-1]  # LSB first: B, G, R, X
     return np.ascontiguousarray(bgr[:, :, ::-1])
@@ -83,11 +84,20 @@ def overlay_mask(shape: tuple[int, int], lines: list[str]) -> np.ndarray:
 @pytest.mark.skipif(shutil.which("xwd") is None, reason="no xwd: apt-get install x11-apps")
 def test_preview_shows_the_overlay_and_the_output_never_does(virtual_display, clips_dir, tmp_path):
     output_path = tmp_path / "live.mp4"
-    config = load_config(None, [], flags={
-        "source.kind": "video", "source.path": str(clips_dir / "lp_d0.mp4"),
-        "sink.kind": "file", "sink.path": str(output_path), "renderer.kind": "warp",
-        "stream.max_frames": SHOT_AT + 4, "stream.show_stats": True, "stream.control_port": 0,
-    })
+    config = load_config(
+        None,
+        [],
+        flags={
+            "source.kind": "video",
+            "source.path": str(clips_dir / "lp_d0.mp4"),
+            "sink.kind": "file",
+            "sink.path": str(output_path),
+            "renderer.kind": "warp",
+            "stream.max_frames": SHOT_AT + 4,
+            "stream.show_stats": True,
+            "stream.control_port": 0,
+        },
+    )
     hooks = ScreenshotHooks(config)
     try:
         run_session(config, on_frame=hooks, show_progress=False)

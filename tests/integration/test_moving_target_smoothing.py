@@ -11,12 +11,21 @@ from tests.helpers import decode_rgb
 
 
 def _run(clips_dir, out, blend: float) -> list[np.ndarray]:
-    config = load_config(None, [
-        "source.kind=video", f"source.path={clips_dir / 'lp_d1.mp4'}",
-        f"stream.target={clips_dir / 'lp_d2.mp4'}", "stream.target_max_frames=8",
-        "stream.neutral_frames=2", "stream.max_frames=8", "renderer.kind=warp",
-        f"smoothing.crop_blend={blend}", "sink.kind=file", f"sink.path={out}",
-    ])
+    config = load_config(
+        None,
+        [
+            "source.kind=video",
+            f"source.path={clips_dir / 'lp_d1.mp4'}",
+            f"stream.target={clips_dir / 'lp_d2.mp4'}",
+            "stream.target_max_frames=8",
+            "stream.neutral_frames=2",
+            "stream.max_frames=8",
+            "renderer.kind=warp",
+            f"smoothing.crop_blend={blend}",
+            "sink.kind=file",
+            f"sink.path={out}",
+        ],
+    )
     run_session(config, show_progress=False)
     return decode_rgb(out)
 

@@ -34,8 +34,9 @@ def _start(args: list[str], log: Path) -> subprocess.Popen:
     """`reenact ARGS` with its stderr (progress bar included) to `log`: a pipe nobody reads while
     the test waits would block it on its own stderr."""
     with log.open("w") as stderr:
-        return subprocess.Popen([REENACT, *args], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=stderr)
+        return subprocess.Popen(
+            [REENACT, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+        )
 
 
 def _finish(process: subprocess.Popen, log: Path, timeout: float) -> tuple[int | None, str]:
@@ -102,9 +103,22 @@ def _stream_to(receiver: StuckReceiver, clip: Path, query: str, log: Path) -> su
     """`reenact run` of `clip` in a loop (never ends by itself) to the stuck receiver; a high
     bitrate and a small send buffer (FFmpeg's tcp send_buffer_size) fill the pipe quickly."""
     url = f"tcp://127.0.0.1:{receiver.port}?send_buffer_size=65536{query}"
-    return _start(["run", "--source", f"video:{clip}", "--set", "source.loop=true",
-                   "--renderer", "warp", "--sink", f"stream:{url}",
-                   "--set", "sink.bitrate_kbps=20000"], log)
+    return _start(
+        [
+            "run",
+            "--source",
+            f"video:{clip}",
+            "--set",
+            "source.loop=true",
+            "--renderer",
+            "warp",
+            "--sink",
+            f"stream:{url}",
+            "--set",
+            "sink.bitrate_kbps=20000",
+        ],
+        log,
+    )
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc/net/tcp (Linux)")
@@ -122,7 +136,8 @@ def test_a_receiver_that_stops_reading_ends_the_run_in_one_line(clips_dir, tmp_p
     assert _error_lines(stderr) == [
         f"reenact: error: stream sink: the stream receiver at tcp://127.0.0.1:{receiver.port} "
         "stopped reading for 2 s; nothing more can be sent (give it longer with "
-        "?timeout=MICROSECONDS in the URL)"]
+        "?timeout=MICROSECONDS in the URL)"
+    ]
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc/net/tcp (Linux)")
@@ -135,7 +150,8 @@ def test_sigterm_ends_a_run_whose_write_is_blocked(clips_dir: Path, tmp_path: Pa
     try:
         receiver.accept(process)
         blocked = bool(receiver.connection) and receiver.wait_until_sender_blocked(
-            time.monotonic() + RUN_S)
+            time.monotonic() + RUN_S
+        )
         alive = process.poll() is None
         process.send_signal(signal.SIGTERM)
         code, stderr = _finish(process, log, 30)
@@ -187,10 +203,22 @@ def test_a_taken_control_port_is_refused_not_moved(clips_dir: Path, tmp_path: Pa
     port = holder.getsockname()[1]
     log = tmp_path / "stderr.txt"
     try:
-        process = _start(["live", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink",
-                          "null", "--renderer", "warp", "--max-frames", "40",
-                          "--set", f"stream.control_port={port}"],
-                         log)
+        process = _start(
+            [
+                "live",
+                "--source",
+                f"video:{clips_dir / 'lp_d0.mp4'}",
+                "--sink",
+                "null",
+                "--renderer",
+                "warp",
+                "--max-frames",
+                "40",
+                "--set",
+                f"stream.control_port={port}",
+            ],
+            log,
+        )
         code, stderr = _finish(process, log, RUN_S)
     finally:
         holder.close()

@@ -34,8 +34,9 @@ def _no_token_in_the_environment(monkeypatch):
 def call(port: int, method: str, path: str, token: str) -> tuple[int, dict, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.request(method, path, body=b"", headers={
-            "Host": f"127.0.0.1:{port}", "X-Reenact-Token": token})
+        connection.request(
+            method, path, body=b"", headers={"Host": f"127.0.0.1:{port}", "X-Reenact-Token": token}
+        )
         response = connection.getresponse()
         data = response.read()
         return response.status, json.loads(data) if data else {}, dict(response.getheaders())
@@ -57,26 +58,46 @@ def test_token_is_made_once_kept_private_and_used_again(user_config_dir):
 
 def test_a_damaged_or_unwritable_kept_token_is_one_line(user_config_dir, monkeypatch):
     (user_config_dir / "control_token").write_text("short\n")
-    with pytest.raises(ConfigError, match=r"control_token is 5 characters; use at least 16 "
-                                          r"\(or delete the file for a new token\)$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"control_token is 5 characters; use at least 16 "
+        r"\(or delete the file for a new token\)$",
+    ):
         resolve_token(load_config().stream)
     not_a_folder = user_config_dir / "a-file"
     not_a_folder.write_text("x")
     monkeypatch.setenv("REENACT_CONFIG_DIR", str(not_a_folder))
-    with pytest.raises(ConfigError, match=r"^control token: cannot keep it in .*a-file/"
-                                          r"control_token \(.*a-file is not a folder\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^control token: cannot keep it in .*a-file/"
+        r"control_token \(.*a-file is not a folder\)",
+    ):
         resolve_token(load_config().stream)
     assert not_a_folder.read_text() == "x"
 
 
-def test_a_damaged_kept_token_stops_reenact_live_in_one_line(tmp_path, user_config_dir,
-                                                            clips_dir):
+def test_a_damaged_kept_token_stops_reenact_live_in_one_line(tmp_path, user_config_dir, clips_dir):
     (user_config_dir / "control_token").write_text("\n")
     done = subprocess.run(
-        [REENACT, "live", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink", "null",
-         "--renderer", "warp", "--set", "stream.control_port=0",
-         "--set", f"stream.output_dir={tmp_path / 'out'}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        [
+            REENACT,
+            "live",
+            "--source",
+            f"video:{clips_dir / 'lp_d0.mp4'}",
+            "--sink",
+            "null",
+            "--renderer",
+            "warp",
+            "--set",
+            "stream.control_port=0",
+            "--set",
+            f"stream.output_dir={tmp_path / 'out'}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("reenact: error:")]
@@ -88,15 +109,35 @@ def test_two_live_runs_print_the_same_obs_address(tmp_path, user_config_dir, cli
     printed = []
     for run in range(2):
         done = subprocess.run(
-            [REENACT, "live", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink", "null",
-             "--renderer", "warp", "--set", f"stream.control_port={port}",
-             "--set", "stream.max_frames=5", "--set", f"stream.output_dir={tmp_path / 'out'}"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+            [
+                REENACT,
+                "live",
+                "--source",
+                f"video:{clips_dir / 'lp_d0.mp4'}",
+                "--sink",
+                "null",
+                "--renderer",
+                "warp",
+                "--set",
+                f"stream.control_port={port}",
+                "--set",
+                "stream.max_frames=5",
+                "--set",
+                f"stream.output_dir={tmp_path / 'out'}",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
         printed.append([line for line in done.stderr.splitlines() if "OBS Browser Source" in line])
     token = (user_config_dir / "control_token").read_text().strip()
-    assert printed[0] == printed[1] == [
-        f"reenact: OBS Browser Source: http://127.0.0.1:{port}/output?token={token}"]
+    assert (
+        printed[0]
+        == printed[1]
+        == [f"reenact: OBS Browser Source: http://127.0.0.1:{port}/output?token={token}"]
+    )
 
 
 def test_panel_gives_the_obs_link_and_a_new_token_at_once(make_panel, user_config_dir):
@@ -104,7 +145,9 @@ def test_panel_gives_the_obs_link_and_a_new_token_at_once(make_panel, user_confi
     with ControlServer(make_panel(), port=0, token=ControlToken(token, source)) as server:
         port = server.port
         assert call(port, "GET", "/obs", token)[:2] == (
-            200, {"url": f"http://127.0.0.1:{port}/output?token={token}"})
+            200,
+            {"url": f"http://127.0.0.1:{port}/output?token={token}"},
+        )
         code, body, headers = call(port, "POST", "/obs/token", token)
         assert code == 200, body
         new = body["url"].removeprefix(f"http://127.0.0.1:{port}/output?token=")
@@ -135,19 +178,29 @@ def test_a_taken_port_moves_only_when_told_and_then_says_so_loudly(make_panel):
         holder.bind(("127.0.0.1", 0))
         holder.listen(1)
         port = holder.getsockname()[1]
-        with pytest.raises(PortTaken, match=f"127.0.0.1:{port}: port {port} is taken .*"
-                                            "stream.control_port_taken=move"):
+        with pytest.raises(
+            PortTaken,
+            match=f"127.0.0.1:{port}: port {port} is taken .*stream.control_port_taken=move",
+        ):
             ControlServer(make_panel(), port=port, token=token)
         config = load_config(None, ["stream.control_port_taken=move"])
-        with ControlServer(make_panel(), port=port, token=token,
-                           move_if_taken=config.stream.control_port_taken == "move") as server:
+        with ControlServer(
+            make_panel(),
+            port=port,
+            token=token,
+            move_if_taken=config.stream.control_port_taken == "move",
+        ) as server:
             assert server.moved_from == port and server.port != port
             assert call(server.port, "GET", "/status", token)[0] == 200
             told = io.StringIO()
             print_address(server, "stream.control_token", file=told)
     lines = told.getvalue().splitlines()
-    assert lines[1] == (f"reenact: OBS Browser Source: http://127.0.0.1:{server.port}/output"
-                        "?token=<token from stream.control_token>")
-    assert lines[2] == (f"reenact: WARNING: port {port} is taken by another program; the panel "
-                        f"moved to port {server.port} for this run: the OBS Browser Source link "
-                        "above is NEW, change it in OBS (or free the port and restart)")
+    assert lines[1] == (
+        f"reenact: OBS Browser Source: http://127.0.0.1:{server.port}/output"
+        "?token=<token from stream.control_token>"
+    )
+    assert lines[2] == (
+        f"reenact: WARNING: port {port} is taken by another program; the panel "
+        f"moved to port {server.port} for this run: the OBS Browser Source link "
+        "above is NEW, change it in OBS (or free the port and restart)"
+    )

@@ -29,8 +29,15 @@ def _picture(portraits_dir: Path, name: str) -> np.ndarray:
 def test_unsquash_inverts_the_squash() -> None:
     top, bottom, factor = 100.0, 200.0, 0.65
     rows = np.linspace(0.0, 300.0, 301)
-    squashed = np.where(rows < top, rows, np.where(
-        rows < bottom, top + (rows - top) * factor, top + (bottom - top) * factor + rows - bottom))
+    squashed = np.where(
+        rows < top,
+        rows,
+        np.where(
+            rows < bottom,
+            top + (rows - top) * factor,
+            top + (bottom - top) * factor + rows - bottom,
+        ),
+    )
     np.testing.assert_allclose(unsquash(squashed, top, bottom, factor), rows, atol=1e-9)
 
 
@@ -65,8 +72,9 @@ def test_a_yawn_is_re_tracked_onto_its_real_lower_lip(portraits_dir: Path) -> No
 
 
 @pytest.mark.parametrize("name, gated", [("lp_s42.jpg", True), ("lp_drv_d38.jpg", False)])
-def test_a_mouth_the_mesh_can_draw_is_left_as_tracked(portraits_dir: Path, name: str,
-                                                      gated: bool) -> None:
+def test_a_mouth_the_mesh_can_draw_is_left_as_tracked(
+    portraits_dir: Path, name: str, gated: bool
+) -> None:
     """lp_s42's mouth is shut (under OPEN_GATE: never squashed); lp_drv_d38's is parted, 0.31
     mouth widths, past the gate, and its squashed tracks read it no wider: both keep their own
     track."""
@@ -115,9 +123,13 @@ def test_a_yawn_opened_further_reads_wider(portraits_dir: Path) -> None:
     target = prepare_target(str(portraits_dir / "lp_drv_d19.jpg"), config)
     amounts = (-0.1, 0.1, 0.2, 0.3)
     with FaceTracker(config.tracker, static=True) as tracker:
-        readings = read_moves(WarpRenderer(size=256), lambda image: retrack_output(
-            tracker, image, config), target.crop, target.landmarks_crop,
-            moves={"jaw": ((0,), amounts)})
+        readings = read_moves(
+            WarpRenderer(size=256),
+            lambda image: retrack_output(tracker, image, config),
+            target.crop,
+            target.landmarks_crop,
+            moves={"jaw": ((0,), amounts)},
+        )
     read = np.array([r.read for r in readings])
     asked = np.array([r.asked for r in readings])
     np.testing.assert_allclose(asked, amounts, atol=0.01)

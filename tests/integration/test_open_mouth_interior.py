@@ -25,7 +25,13 @@ import pytest
 
 from reenact.config import load_config
 from reenact.render.mouth import (
-    FLESH_BANDS, LEFT_CORNER, LOWER_INNER, RIGHT_CORNER, UPPER_INNER, MouthFiller, lip_curve,
+    FLESH_BANDS,
+    LEFT_CORNER,
+    LOWER_INNER,
+    RIGHT_CORNER,
+    UPPER_INNER,
+    MouthFiller,
+    lip_curve,
 )
 from reenact.render.warp import WarpRenderer
 from reenact.eval.move_sweep import moved
@@ -89,10 +95,9 @@ def test_a_grins_teeth_stay_up_and_its_mouth_parts_below_them(portraits_dir):
     # under them, the dark cavity, down to the lower lip's own edge (its last 6 px): no row of
     # it as bright as a lip's inner rim or stretched teeth (each row's mean over the middle of
     # the mouth)
-    below = _band(out, opened, "upper", _gap(opened) - 6.0)[int(np.ceil(teeth)) + 2:]
+    below = _band(out, opened, "upper", _gap(opened) - 6.0)[int(np.ceil(teeth)) + 2 :]
     brightest = float(below.mean(axis=1).max())
-    assert brightest < 0.6 * float(np.median(picture_teeth)), (brightest,
-                                                               np.median(picture_teeth))
+    assert brightest < 0.6 * float(np.median(picture_teeth)), (brightest, np.median(picture_teeth))
     filler = MouthFiller(size=crop.shape[0])
     filler.set_target(crop, neutral)
     inside = filler._interior

@@ -34,8 +34,13 @@ class Run:
     (the progress bar) read as it comes, on a thread."""
 
     def __init__(self, cwd: Path, *args: str) -> None:
-        self.process = subprocess.Popen([*REENACT, *args], cwd=cwd, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, preexec_fn=ctrl_c_as_default)
+        self.process = subprocess.Popen(
+            [*REENACT, *args],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=ctrl_c_as_default,
+        )
         self.pid = self.process.pid
         self._err: list[bytes] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -91,16 +96,33 @@ def one_error_line(code: int, err: str, names: Path | str, says: str = "") -> st
 
 
 def test_a_second_run_on_the_same_output_is_refused_and_the_first_keeps_its_recording(
-        tmp_path, clip):
+    tmp_path, clip
+):
     """Case 1: two `reenact run` in one folder, both on the default out/reenact.mp4. The
     second used to share `.reenact.mp4.partial` with the first, which then said "wrote
     out/reenact.mp4 (150 frames)" over a file of the second's 60 frames."""
-    first = Run(tmp_path, "run", "--source", f"video:{clip}", "--renderer", "warp",
-                "--set", "source.loop=true")
+    first = Run(
+        tmp_path,
+        "run",
+        "--source",
+        f"video:{clip}",
+        "--renderer",
+        "warp",
+        "--set",
+        "source.loop=true",
+    )
     try:
         first.wait_for_frames()
-        code, err, peak_mib = run_cli("run", "--source", f"video:{clip}", "--renderer", "warp",
-                                      "--max-frames", "5", cwd=tmp_path)
+        code, err, peak_mib = run_cli(
+            "run",
+            "--source",
+            f"video:{clip}",
+            "--renderer",
+            "warp",
+            "--max-frames",
+            "5",
+            cwd=tmp_path,
+        )
         line = one_error_line(code, err, "out/reenact.mp4", says="another reenact run")
         assert f"(pid {first.pid})" in line
         assert peak_mib <= 300  # refused before any model is loaded (issue 85's goal)
@@ -116,12 +138,28 @@ def test_a_second_run_on_the_same_output_is_refused_and_the_first_keeps_its_reco
 
 
 STOPS = {  # (command, signal, how many, in a row, exit code, last line)
-    "run-sighup": ("run", signal.SIGHUP, 1, 129, "reenact: hung up (SIGHUP); output closed cleanly"),
-    "run-sigterm-x3": ("run", signal.SIGTERM, 3, 143,
-                       "reenact: terminated (SIGTERM); output closed cleanly"),
+    "run-sighup": (
+        "run",
+        signal.SIGHUP,
+        1,
+        129,
+        "reenact: hung up (SIGHUP); output closed cleanly",
+    ),
+    "run-sigterm-x3": (
+        "run",
+        signal.SIGTERM,
+        3,
+        143,
+        "reenact: terminated (SIGTERM); output closed cleanly",
+    ),
     "run-sigint-x3": ("run", signal.SIGINT, 3, 130, "reenact: interrupted; output closed cleanly"),
-    "live-sigterm": ("live", signal.SIGTERM, 1, 143,
-                     "reenact: terminated (SIGTERM); output closed cleanly"),
+    "live-sigterm": (
+        "live",
+        signal.SIGTERM,
+        1,
+        143,
+        "reenact: terminated (SIGTERM); output closed cleanly",
+    ),
 }
 
 
@@ -133,8 +171,18 @@ def test_a_stop_signal_closes_the_recording_and_writes_the_run_files(tmp_path, c
     held; `reenact live` exited 0 however it was stopped. Now each stop closes the file, the
     count said is the file's, the run files are written, and the exit code is 128 + signal."""
     command, stop, times, code, said = STOPS[case]
-    run = Run(tmp_path, command, "--source", f"video:{clip}", "--renderer", "warp",
-              "--sink", "file:out/x.mp4", "--set", "source.loop=true")
+    run = Run(
+        tmp_path,
+        command,
+        "--source",
+        f"video:{clip}",
+        "--renderer",
+        "warp",
+        "--sink",
+        "file:out/x.mp4",
+        "--set",
+        "source.loop=true",
+    )
     try:
         run.wait_for_frames()
         for _ in range(times):  # 5 ms apart: the later ones land while the run is closing
@@ -188,8 +236,9 @@ def test_a_run_without_any_face_says_so(capsys, tmp_path):
     coffee = cv2.resize(data.coffee(), (320, 240), interpolation=cv2.INTER_AREA)
     faceless = write_clip(tmp_path / "coffee.mp4", [coffee] * 6)
     output = tmp_path / "out" / "coffee_as.mp4"
-    code = main(["run", "--source", f"video:{faceless}", "--sink", f"file:{output}",
-                 "--renderer", "warp"])
+    code = main(
+        ["run", "--source", f"video:{faceless}", "--sink", f"file:{output}", "--renderer", "warp"]
+    )
     err = capsys.readouterr().err
     warnings = [l for l in err.splitlines() if l.startswith("reenact: warning: no face")]
     assert code == 0 and len(warnings) == 1, err

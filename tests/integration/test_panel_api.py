@@ -18,10 +18,12 @@ from tests.panel_session import LiveSession
 @pytest.fixture(scope="module")
 def session(tmp_path_factory, clips_dir, portraits_dir):
     work = tmp_path_factory.mktemp("panel")
-    live = LiveSession(clips_dir / "lp_d0.mp4", work,
-                       targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"],
-                       extra=["--set", "stream.upload_max_mb=2",
-                              "--set", "stream.upload_max_megapixels=30"])
+    live = LiveSession(
+        clips_dir / "lp_d0.mp4",
+        work,
+        targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"],
+        extra=["--set", "stream.upload_max_mb=2", "--set", "stream.upload_max_megapixels=30"],
+    )
     try:
         live.wait_for(lambda s: "render" in s.get("stages_ms", {}))  # calibrated, rendering
         yield live
@@ -43,8 +45,11 @@ def read_mjpeg(session: LiveSession, path: str, parts: int) -> list[np.ndarray]:
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":")[1])
                 response.fp.readline()  # the blank line after the part's headers
-                images.append(cv2.imdecode(np.frombuffer(response.fp.read(length), np.uint8),
-                                           cv2.IMREAD_COLOR))
+                images.append(
+                    cv2.imdecode(
+                        np.frombuffer(response.fp.read(length), np.uint8), cv2.IMREAD_COLOR
+                    )
+                )
     finally:
         connection.close()
     return images
@@ -61,8 +66,9 @@ def test_status_carries_state_stats_and_engine(session):
 
 
 def test_settings_apply_between_frames_and_show_in_status(session):
-    code, body, _ = session.call("POST", "/settings", {"stream.intensity": 0.35,
-                                                      "smoothing.min_cutoff": 2.5})
+    code, body, _ = session.call(
+        "POST", "/settings", {"stream.intensity": 0.35, "smoothing.min_cutoff": 2.5}
+    )
     assert code == 200, body
     status = session.wait_for(lambda s: s["settings"]["stream.intensity"] == 0.35)
     assert status["intensity"] == 0.35 and status["settings"]["smoothing.min_cutoff"] == 2.5
@@ -72,21 +78,25 @@ def test_settings_apply_between_frames_and_show_in_status(session):
     assert rows["paused"]["kind"] == "toggle"
 
 
-@pytest.mark.parametrize("body, key", [
-    ({"stream.intensty": 0.5}, "stream.intensty"),
-    ({"stream.intensity": 7}, "stream.intensity"),
-    ({"stream.intensity": "loud"}, "stream.intensity"),
-    ({"smoothing.enabled": "yes"}, "smoothing.enabled"),
-    ({"smoothing.min_cutoff": 0}, "smoothing.min_cutoff"),
-])
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        ({"stream.intensty": 0.5}, "stream.intensty"),
+        ({"stream.intensity": 7}, "stream.intensity"),
+        ({"stream.intensity": "loud"}, "stream.intensity"),
+        ({"smoothing.enabled": "yes"}, "smoothing.enabled"),
+        ({"smoothing.min_cutoff": 0}, "smoothing.min_cutoff"),
+    ],
+)
 def test_bad_settings_get_400_naming_the_key(session, body, key):
     code, reply, _ = session.call("POST", "/settings", body)
     assert code == 400 and reply["error"].startswith(key)
 
 
 def test_settings_body_must_be_json(session):
-    code, reply, _ = session.call("POST", "/settings", b"intensity=1",
-                                  headers={"Content-Type": "application/json"})
+    code, reply, _ = session.call(
+        "POST", "/settings", b"intensity=1", headers={"Content-Type": "application/json"}
+    )
     assert code == 400 and "JSON" in reply["error"]
 
 
@@ -119,7 +129,7 @@ def test_panel_previews_are_one_image_at_the_preview_height(session):
     alone = read_mjpeg(session, "/stream/preview.mjpg?fps=10", 1)[0]
     assert both.shape[0] == alone.shape[0] == height
     assert both.shape[1] > alone.shape[1]  # the camera beside the output
-    camera = both[:, alone.shape[1]:]
+    camera = both[:, alone.shape[1] :]
     green = (camera[:, :, 1] > 200) & (camera[:, :, 0] < 60) & (camera[:, :, 2] < 60)
     assert green.sum() > 100  # the landmarks are drawn on the camera's side
     made = session.status()["jpegs"]
@@ -159,20 +169,31 @@ def test_upload_becomes_the_target(session, portraits_dir):
     assert session.wait_for(lambda s: s["target"] == name)["target"] == name
 
 
-@pytest.mark.parametrize("case", ["no_face", "two_faces", "not_an_image", "too_many_bytes",
-                                  "too_many_pixels"])
+@pytest.mark.parametrize(
+    "case", ["no_face", "two_faces", "not_an_image", "too_many_bytes", "too_many_pixels"]
+)
 def test_refused_uploads_say_why(session, portraits_dir, case):
     bodies = {
         "no_face": _png(np.full((400, 400, 3), 90, np.uint8)),
-        "two_faces": _png(np.hstack([cv2.resize(cv2.imread(str(portraits_dir / name)), (360, 360))
-                                     for name in ("lp_s3.jpg", "lp_s4.jpg")])),
+        "two_faces": _png(
+            np.hstack(
+                [
+                    cv2.resize(cv2.imread(str(portraits_dir / name)), (360, 360))
+                    for name in ("lp_s3.jpg", "lp_s4.jpg")
+                ]
+            )
+        ),
         "not_an_image": b"#!/bin/sh\necho this is not a picture\n" * 10,
         "too_many_bytes": np.random.default_rng(0).bytes(3_000_000),
         "too_many_pixels": _png(np.zeros((6000, 6000), np.uint8)),  # 36 Mpx in a small file
     }
-    expected = {"no_face": (400, "no face found"), "two_faces": (400, "2 faces found"),
-                "not_an_image": (400, "not an image"), "too_many_bytes": (413, "MB"),
-                "too_many_pixels": (413, "6000x6000")}
+    expected = {
+        "no_face": (400, "no face found"),
+        "two_faces": (400, "2 faces found"),
+        "not_an_image": (400, "not an image"),
+        "too_many_bytes": (413, "MB"),
+        "too_many_pixels": (413, "6000x6000"),
+    }
     before = sorted(p.name for p in session.targets_dir.iterdir())
     code, body, _ = session.call("POST", f"/targets?name={case}.png", bodies[case])
     assert (code, expected[case][1] in body["error"]) == (expected[case][0], True), body
@@ -196,14 +217,41 @@ def test_run_on_a_live_paced_source_serves_the_panel(tmp_path, clips_dir):
     from pathlib import Path
 
     reenact = str(Path(sys.executable).with_name("reenact"))
-    common = ["--sink", "null", "--renderer", "warp", "--max-frames", "8",
-              "--set", "stream.control_port=0", "--set", f"stream.output_dir={tmp_path}"]
-    paced = subprocess.run([reenact, "run", "--source", f"video:{clips_dir / 'lp_d0.mp4'}",
-                            "--set", "source.realtime=true", *common],
-                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    common = [
+        "--sink",
+        "null",
+        "--renderer",
+        "warp",
+        "--max-frames",
+        "8",
+        "--set",
+        "stream.control_port=0",
+        "--set",
+        f"stream.output_dir={tmp_path}",
+    ]
+    paced = subprocess.run(
+        [
+            reenact,
+            "run",
+            "--source",
+            f"video:{clips_dir / 'lp_d0.mp4'}",
+            "--set",
+            "source.realtime=true",
+            *common,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert paced.returncode == 0, paced.stderr
     assert "panel at http://127.0.0.1:" in paced.stderr
-    offline = subprocess.run([reenact, "run", "--source", f"video:{clips_dir / 'lp_d0.mp4'}",
-                              *common], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    offline = subprocess.run(
+        [reenact, "run", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", *common],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert offline.returncode == 0, offline.stderr
     assert "panel at" not in offline.stderr  # an offline run of a file has no one to watch it

@@ -22,8 +22,10 @@ class EventStream:
 
     def __init__(self, live: LiveSession) -> None:
         self.sock = socket.create_connection(("127.0.0.1", live.port), timeout=10)
-        self.sock.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\n"
-                          f"X-Reenact-Token: {live.token}\r\n\r\n".encode())
+        self.sock.sendall(
+            f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\n"
+            f"X-Reenact-Token: {live.token}\r\n\r\n".encode()
+        )
         self.data = b""
         self.ended = False
 
@@ -41,8 +43,9 @@ class EventStream:
         return self.data
 
     def events(self) -> list[dict]:
-        return [json.loads(line[6:]) for line in self.data.split(b"\n")
-                if line.startswith(b"data: {\"")]
+        return [
+            json.loads(line[6:]) for line in self.data.split(b"\n") if line.startswith(b'data: {"')
+        ]
 
     def close(self) -> None:
         self.sock.close()

@@ -25,9 +25,12 @@ GALLERY_CAP = 5  # the default astronaut, the folder's two and two uploads
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory, clips_dir, portraits_dir):
-    live = LiveSession(clips_dir / "lp_d0.mp4", tmp_path_factory.mktemp("floods"),
-                       targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"],
-                       extra=["--set", f"stream.gallery_max_targets={GALLERY_CAP}"])
+    live = LiveSession(
+        clips_dir / "lp_d0.mp4",
+        tmp_path_factory.mktemp("floods"),
+        targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"],
+        extra=["--set", f"stream.gallery_max_targets={GALLERY_CAP}"],
+    )
     try:
         live.wait_for(lambda s: "render" in s.get("stages_ms", {}))
         yield live
@@ -35,12 +38,15 @@ def session(tmp_path_factory, clips_dir, portraits_dir):
         live.close()
 
 
-def send_head(session: LiveSession, method: str, path: str, *, extra: str = "",
-              length: int | None = None) -> socket.socket:
+def send_head(
+    session: LiveSession, method: str, path: str, *, extra: str = "", length: int | None = None
+) -> socket.socket:
     """A connection that has sent a whole request head (and no body yet)."""
     sock = socket.create_connection(("127.0.0.1", session.port), timeout=10)
-    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{session.port}\r\n"
-            f"X-Reenact-Token: {session.token}\r\n{extra}")
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{session.port}\r\n"
+        f"X-Reenact-Token: {session.token}\r\n{extra}"
+    )
     if length is not None:
         head += f"Content-Length: {length}\r\n"
     sock.sendall((head + "\r\n").encode())
@@ -83,16 +89,22 @@ def reset(sock: socket.socket) -> None:
 
 def png_rgba16(width: int, height: int) -> bytes:
     """A real 16-bit RGBA PNG, all zeros, written row by row (small on disk, huge decoded)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     row = b"\0" + bytes(width * 8)
     packer = zlib.compressobj(1)  # fast; 1.4 MB for 39 Mpx
     idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
     header = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
 
 
 def pngs(session: LiveSession) -> list[str]:
@@ -124,8 +136,9 @@ def test_a_head_over_16_kib_in_one_piece_is_refused(session):
 
 def test_a_stream_flood_leaves_slots_for_status(session):
     before = session.status()["frames"]
-    socks = [send_head(session, "GET", "/stream/preview.mjpg?fps=1")
-             for _ in range(MAX_CONNECTIONS)]
+    socks = [
+        send_head(session, "GET", "/stream/preview.mjpg?fps=1") for _ in range(MAX_CONNECTIONS)
+    ]
     try:
         codes = [response_head(s) for s in socks]
         assert [c for c, _ in codes].count(200) == MAX_STREAMS
@@ -158,8 +171,10 @@ def test_a_stream_flood_leaves_slots_for_status(session):
 
 def test_slow_uploads_take_one_slot_and_are_cut_off(session):
     before = pngs(session)
-    socks = [send_head(session, "POST", f"/targets?name=slow{i}.png", length=1_000_000)
-             for i in range(MAX_CONNECTIONS)]
+    socks = [
+        send_head(session, "POST", f"/targets?name=slow{i}.png", length=1_000_000)
+        for i in range(MAX_CONNECTIONS)
+    ]
     try:
         for sock in socks:
             sock.sendall(b"\x89PNG")  # a start, then nothing more: a slow-loris upload
@@ -180,8 +195,9 @@ def test_slow_uploads_take_one_slot_and_are_cut_off(session):
 
 
 def test_a_slow_settings_body_is_cut_off(session):
-    sock = send_head(session, "POST", "/settings", length=1000,
-                     extra="Content-Type: application/json\r\n")
+    sock = send_head(
+        session, "POST", "/settings", length=1000, extra="Content-Type: application/json\r\n"
+    )
     try:
         sock.sendall(b'{"stream.intensity": ')
         code, rest = response_head(sock, timeout_s=UPLOAD_GRACE_S + 20)
@@ -227,8 +243,9 @@ def test_concurrent_huge_uploads_get_no_500(session):
     as decoded before): one is read and refused by its decoded bytes before decoding (413), the
     others are told 503 at once; none gets a 500 and the server keeps serving."""
     data = png_rgba16(7800, 5000)
-    socks = [send_head(session, "POST", f"/targets?name=huge{i}.png", length=len(data))
-             for i in range(3)]
+    socks = [
+        send_head(session, "POST", f"/targets?name=huge{i}.png", length=len(data)) for i in range(3)
+    ]
     try:
         time.sleep(0.3)  # every head in before any body: the first holds the slot
         codes = []
@@ -251,15 +268,18 @@ def test_uploads_past_the_gallery_cap_are_refused(session, portraits_dir):
     names = ["lp_s3.jpg", "lp_s4.jpg", "lp_s5.jpg", "lp_s6.jpg"]
     for name in names:
         count = len(session.status()["targets"])
-        code, body, _ = session.call("POST", f"/targets?name={name}",
-                                     (portraits_dir / name).read_bytes())
+        code, body, _ = session.call(
+            "POST", f"/targets?name={name}", (portraits_dir / name).read_bytes()
+        )
         if count < GALLERY_CAP:
             assert code == 200, body
             continue
         before = pngs(session)
         assert code == 409, body
-        assert body["error"] == (f"{name}: the gallery is full ({GALLERY_CAP} targets; the "
-                                 f"limit is {GALLERY_CAP}, stream.gallery_max_targets)")
+        assert body["error"] == (
+            f"{name}: the gallery is full ({GALLERY_CAP} targets; the "
+            f"limit is {GALLERY_CAP}, stream.gallery_max_targets)"
+        )
         assert pngs(session) == before
         break
     else:

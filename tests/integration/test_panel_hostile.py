@@ -22,8 +22,13 @@ import pytest
 from reenact.config import load_config
 from reenact.errors import ConfigError
 from reenact.stream.control_server import ControlServer
-from reenact.stream.panel_security import FREE_FAILURES, MIN_TOKEN_CHARS, TOKEN_ENV, Guard, \
-    resolve_token
+from reenact.stream.panel_security import (
+    FREE_FAILURES,
+    MIN_TOKEN_CHARS,
+    TOKEN_ENV,
+    Guard,
+    resolve_token,
+)
 
 TOKEN = "correct-horse-battery-staple"
 
@@ -52,11 +57,15 @@ def call(server, method: str, path: str, body: bytes = b"", token: str | None = 
 
 # --- case 10: weak tokens -------------------------------------------------------------------
 
+
 def test_short_token_is_refused_wherever_it_comes_from(tmp_path, monkeypatch):
     monkeypatch.delenv(TOKEN_ENV, raising=False)
     short = load_config(None, ["stream.control_token=ab"]).stream
-    with pytest.raises(ConfigError, match=r"^stream\.control_token is 2 characters; use at "
-                                          r"least 16 \(or leave it unset"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^stream\.control_token is 2 characters; use at "
+        r"least 16 \(or leave it unset",
+    ):
         resolve_token(short)
     token_file = tmp_path / "token"
     token_file.write_text("x" * (MIN_TOKEN_CHARS - 1) + "\n")
@@ -84,16 +93,33 @@ def test_generated_token_is_well_above_the_minimum(make_panel, monkeypatch):
 def test_short_environment_token_stops_reenact_live_in_one_line(tmp_path, clips_dir):
     out = tmp_path / "out"
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("reenact")), "live",
-         "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink", "null", "--renderer", "warp",
-         "--set", "stream.control_port=0", "--set", f"stream.output_dir={out}",
-         "--set", "stream.max_frames=10"],  # bounded, should the token be taken
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [
+            str(Path(sys.executable).with_name("reenact")),
+            "live",
+            "--source",
+            f"video:{clips_dir / 'lp_d0.mp4'}",
+            "--sink",
+            "null",
+            "--renderer",
+            "warp",
+            "--set",
+            "stream.control_port=0",
+            "--set",
+            f"stream.output_dir={out}",
+            "--set",
+            "stream.max_frames=10",
+        ],  # bounded, should the token be taken
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, TOKEN_ENV: "ab"},
     )
     assert done.returncode != 0
-    assert done.stderr.strip() == (f"reenact: error: {TOKEN_ENV} is 2 characters; use at least "
-                                   "16 (or leave it unset for a generated one)")
+    assert done.stderr.strip() == (
+        f"reenact: error: {TOKEN_ENV} is 2 characters; use at least "
+        "16 (or leave it unset for a generated one)"
+    )
     assert not out.exists()  # refused before the camera opened or anything was written
 
 
@@ -103,8 +129,7 @@ def test_wrong_tokens_are_logged_once_and_slowed(server, caplog):
     for _ in range(FREE_FAILURES):  # a person retyping, a stale tab: answered at once
         assert call(server, "GET", "/status", token=guess)[0] == 401
     with ThreadPoolExecutor(40) as pool:  # a guesser in parallel: answers wait, then 429
-        codes = list(pool.map(lambda _: call(server, "GET", "/status", token=guess)[0],
-                              range(40)))
+        codes = list(pool.map(lambda _: call(server, "GET", "/status", token=guess)[0], range(40)))
     assert set(codes) <= {401, 429} and 429 in codes, codes
     deadline = time.monotonic() + 30  # the right token is served once the held answers end
     while call(server, "GET", "/status")[0] != 200:
@@ -130,8 +155,13 @@ MALFORMED = [
     ("POST", "/settings", b'{"stream.intensity": %s}' % DIGITS_400.encode(), 400, "digits"),
     ("POST", "/settings", b'{"stream.intensity": -%s}' % DIGITS_400.encode(), 400, "digits"),
     ("POST", "/settings", b'{"stream.intensity": %s}' % DIGITS_5000.encode(), 400, "digits"),
-    ("POST", "/settings", b'{"stream.intensity": %s.5}' % DIGITS_400.encode(), 400,
-     "stream.intensity"),
+    (
+        "POST",
+        "/settings",
+        b'{"stream.intensity": %s.5}' % DIGITS_400.encode(),
+        400,
+        "stream.intensity",
+    ),
     ("POST", "/settings", b"[" * 5000 + b"]" * 5000, 400, "nested"),
     ("POST", "/settings", b'{"a": ' * 5000 + b"1" + b"}" * 5000, 400, "nested"),
     ("POST", "/settings", b'{"stream.intensity": NaN}', 400, "NaN"),
@@ -162,8 +192,9 @@ MALFORMED = [
 
 def test_malformed_bodies_and_paths_get_one_json_error_never_a_500(server):
     answers = [(case, *call(server, *case[:3])) for case in MALFORMED]
-    wrong = [(case[:2], case[3], code, body[:120]) for case, code, body in answers
-             if code != case[3]]
+    wrong = [
+        (case[:2], case[3], code, body[:120]) for case, code, body in answers if code != case[3]
+    ]
     assert not wrong, wrong
     for (method, path, _, _, word), _, body in answers:
         error = json.loads(body)["error"]

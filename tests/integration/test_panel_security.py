@@ -23,10 +23,19 @@ from tests.panel_session import LiveSession
 
 TOKEN = "correct-horse-battery"
 ROUTES = [
-    ("GET", "/"), ("GET", "/output"), ("GET", "/status"), ("GET", "/settings"),
-    ("GET", "/targets"), ("GET", "/targets/0/thumb.jpg"), ("GET", "/stream/output.mjpg"),
-    ("GET", "/stream/camera.mjpg"), ("GET", "/static/panel.js"), ("POST", "/action/pause"),
-    ("POST", "/settings"), ("POST", "/targets?name=x.png"), ("POST", "/targets/0/select"),
+    ("GET", "/"),
+    ("GET", "/output"),
+    ("GET", "/status"),
+    ("GET", "/settings"),
+    ("GET", "/targets"),
+    ("GET", "/targets/0/thumb.jpg"),
+    ("GET", "/stream/output.mjpg"),
+    ("GET", "/stream/camera.mjpg"),
+    ("GET", "/static/panel.js"),
+    ("POST", "/action/pause"),
+    ("POST", "/settings"),
+    ("POST", "/targets?name=x.png"),
+    ("POST", "/targets/0/select"),
 ]
 
 
@@ -42,8 +51,13 @@ def server():
 
     config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
     target = prepare_target("", config)
-    reenactor = Reenactor(config=config, target=target, fuser=build_fuser(config),
-                          renderer=build_renderer(config), timer=StageTimer())
+    reenactor = Reenactor(
+        config=config,
+        target=target,
+        fuser=build_fuser(config),
+        renderer=build_renderer(config),
+        timer=StageTimer(),
+    )
     controls = Controls(reenactor)
     panel = Panel(controls, Gallery(target, config), preview_fps=15, output_fps=30)
     with ControlServer(panel, port=0, token=TOKEN) as running:
@@ -61,8 +75,11 @@ def call(server, method, path, *, host=None, headers=None, body=b""):
         connection.endheaders(body)
         response = connection.getresponse()
         # a stream never ends: read only its head
-        data = b"" if "mixed-replace" in (response.getheader("Content-Type") or "") \
+        data = (
+            b""
+            if "mixed-replace" in (response.getheader("Content-Type") or "")
             else response.read()
+        )
         return response.status, data, response
     finally:
         connection.close()
@@ -83,18 +100,37 @@ def test_every_route_needs_the_token(server, method, path):
     assert call(server, method, f"{path}{sep}token=wrong")[0] == 401
 
 
-@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:{port}", "127.0.0.1",
-                                  "127.0.0.1:1", "localhost:1", "192.168.0.7:{port}", ""])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "attacker.example",
+        "attacker.example:{port}",
+        "127.0.0.1",
+        "127.0.0.1:1",
+        "localhost:1",
+        "192.168.0.7:{port}",
+        "",
+    ],
+)
 def test_foreign_host_is_refused_even_with_the_token(server, host):
     host = host.format(port=server.port)
     code, body, _ = call(server, "GET", "/status", host=host, headers={"X-Reenact-Token": TOKEN})
     assert code in (400, 403), body  # h11 itself refuses an empty Host with 400
-    assert call(server, "GET", "/status", host=f"localhost:{server.port}",
-                headers={"X-Reenact-Token": TOKEN})[0] == 200
+    assert (
+        call(
+            server,
+            "GET",
+            "/status",
+            host=f"localhost:{server.port}",
+            headers={"X-Reenact-Token": TOKEN},
+        )[0]
+        == 200
+    )
 
 
-@pytest.mark.parametrize("origin", ["http://attacker.example", "null",
-                                    "http://127.0.0.1:1", "https://127.0.0.1:{port}"])
+@pytest.mark.parametrize(
+    "origin", ["http://attacker.example", "null", "http://127.0.0.1:1", "https://127.0.0.1:{port}"]
+)
 def test_state_change_from_another_origin_is_refused(server, origin):
     origin = origin.format(port=server.port)
     headers = {"X-Reenact-Token": TOKEN, "Origin": origin}
@@ -154,11 +190,29 @@ def test_command_line_token_is_never_written_down(tmp_path, clips_dir):
     secret = "cli-secret-token-4242"
     reenact = str(Path(sys.executable).with_name("reenact"))
     done = subprocess.run(
-        [reenact, "live", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink", "null",
-         "--renderer", "warp", "-v", "--set", f"stream.control_token={secret}",
-         "--set", "stream.control_port=0", "--set", "stream.max_frames=15",
-         "--set", f"stream.output_dir={tmp_path / 'out'}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            reenact,
+            "live",
+            "--source",
+            f"video:{clips_dir / 'lp_d0.mp4'}",
+            "--sink",
+            "null",
+            "--renderer",
+            "warp",
+            "-v",
+            "--set",
+            f"stream.control_token={secret}",
+            "--set",
+            "stream.control_port=0",
+            "--set",
+            "stream.max_frames=15",
+            "--set",
+            f"stream.output_dir={tmp_path / 'out'}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     resolved = (tmp_path / "out" / "live.config.yaml").read_text()

@@ -22,8 +22,19 @@ def test_run_output_has_the_source_frame_count(clips_dir, tmp_path):
     clip = clips_dir / "lp_d2.mp4"
     out = tmp_path / "out.mp4"
     result = subprocess.run(
-        [*REENACT, "run", "--source", f"video:{clip}", "--sink", f"file:{out}",
-         "--renderer", "warp"], capture_output=True, text=True, timeout=300,
+        [
+            *REENACT,
+            "run",
+            "--source",
+            f"video:{clip}",
+            "--sink",
+            f"file:{out}",
+            "--renderer",
+            "warp",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     source, output = decode_rgb(clip), decode_rgb(out)
@@ -49,10 +60,19 @@ def clip_with_gap(clips_dir, tmp_path_factory) -> tuple[Path, range]:
 def test_face_lost_holds_then_fades_to_neutral_and_recovers(clip_with_gap, tmp_path):
     clip, gap = clip_with_gap
     out = tmp_path / "gap_out.mp4"
-    config = load_config(None, [
-        "source.kind=video", f"source.path={clip}", "sink.kind=file", f"sink.path={out}",
-        "renderer.kind=warp", "stream.hold_s=0.2", "stream.fade_s=0.4", "stream.neutral_frames=5",
-    ])
+    config = load_config(
+        None,
+        [
+            "source.kind=video",
+            f"source.path={clip}",
+            "sink.kind=file",
+            f"sink.path={out}",
+            "renderer.kind=warp",
+            "stream.hold_s=0.2",
+            "stream.fade_s=0.4",
+            "stream.neutral_frames=5",
+        ],
+    )
     report = run_session(config, show_progress=False)
     total = len(decode_rgb(clip))
     assert report.loop.frames_out == total  # the loop kept running through the gap
@@ -71,24 +91,43 @@ def test_face_lost_holds_then_fades_to_neutral_and_recovers(clip_with_gap, tmp_p
     assert max(after) > 3 * diff(end_of_gap, neutral)
 
 
-@pytest.mark.parametrize(("stop", "code", "said"), [
-    (signal.SIGINT, 130, "reenact: interrupted; output closed cleanly"),
-    (signal.SIGTERM, 143, "reenact: terminated (SIGTERM); output closed cleanly"),
-], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    ("stop", "code", "said"),
+    [
+        (signal.SIGINT, 130, "reenact: interrupted; output closed cleanly"),
+        (signal.SIGTERM, 143, "reenact: terminated (SIGTERM); output closed cleanly"),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
 def test_a_stopped_run_leaves_a_playable_file(clips_dir, tmp_path, stop, code, said):
     """Ctrl-C, or a process manager's SIGTERM (`kill`, `docker stop`), mid-run: the file sink
     closes the file (no partial file left), and the exit code says which signal stopped it.
     Before `reenact.stopping`, a SIGTERM left only `.interrupted.mp4.partial`."""
     out = tmp_path / "interrupted.mp4"
     proc = subprocess.Popen(
-        [*REENACT, "run", "--source", f"video:{clips_dir / 'lp_d0.mp4'}", "--sink",
-         f"file:{out}", "--renderer", "warp", "--set", "source.loop=true"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_default,
+        [
+            *REENACT,
+            "run",
+            "--source",
+            f"video:{clips_dir / 'lp_d0.mp4'}",
+            "--sink",
+            f"file:{out}",
+            "--renderer",
+            "warp",
+            "--set",
+            "source.loop=true",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ctrl_c_as_default,
     )
     try:
         deadline = time.monotonic() + 120
+
         def partial():  # a unique `.interrupted.mp4.XXXXXXXX.partial` (reenact.atomic)
             return next(iter(tmp_path.glob(f".{out.name}.*.partial")), None)
+
         while time.monotonic() < deadline and not (partial() and partial().stat().st_size > 20000):
             time.sleep(0.2)
         assert partial(), "the run never started writing"
@@ -138,14 +177,23 @@ def test_a_file_tracked_ahead_gives_the_same_frames(clips_dir, tmp_path, track_t
 
         def hook(reenactor, sink):
             return lambda output, frame, result: written.append(
-                hashlib.sha1(np.ascontiguousarray(output).tobytes()).hexdigest())
+                hashlib.sha1(np.ascontiguousarray(output).tobytes()).hexdigest()
+            )
 
         threads.clear()
-        config = load_config(None, [
-            "source.kind=video", f"source.path={clips_dir / 'lp_d0.mp4'}", "sink.kind=null",
-            "renderer.kind=warp", "stream.neutral_frames=3", "stream.max_frames=30",
-            f"stream.track_ahead={track_ahead}", f"stream.output_dir={tmp_path}",
-        ])
+        config = load_config(
+            None,
+            [
+                "source.kind=video",
+                f"source.path={clips_dir / 'lp_d0.mp4'}",
+                "sink.kind=null",
+                "renderer.kind=warp",
+                "stream.neutral_frames=3",
+                "stream.max_frames=30",
+                f"stream.track_ahead={track_ahead}",
+                f"stream.output_dir={tmp_path}",
+            ],
+        )
         report = run_session(config, show_progress=False, on_frame=hook)
         assert report.loop.frames_in == report.loop.frames_out == 30
         assert report.loop.dropped == 0
@@ -159,8 +207,9 @@ def test_a_file_tracked_ahead_gives_the_same_frames(clips_dir, tmp_path, track_t
     assert ahead == in_line
 
 
-def test_a_tracking_error_on_the_read_ahead_thread_reaches_the_loop(clips_dir, tmp_path,
-                                                                    monkeypatch):
+def test_a_tracking_error_on_the_read_ahead_thread_reaches_the_loop(
+    clips_dir, tmp_path, monkeypatch
+):
     """An exception in the next frame's tracking (on the read-ahead thread) ends the run with
     that exception, raised where the loop takes the frame, instead of hanging or being lost."""
     from reenact.pipeline.reenactor import Reenactor
@@ -174,22 +223,34 @@ def test_a_tracking_error_on_the_read_ahead_thread_reaches_the_loop(clips_dir, t
         return original(self, image)
 
     monkeypatch.setattr(Reenactor, "track", failing)
-    config = load_config(None, [
-        "source.kind=video", f"source.path={clips_dir / 'lp_d0.mp4'}", "sink.kind=null",
-        "renderer.kind=warp", "stream.track_ahead=true", "stream.max_frames=30",
-        f"stream.output_dir={tmp_path}",
-    ])
+    config = load_config(
+        None,
+        [
+            "source.kind=video",
+            f"source.path={clips_dir / 'lp_d0.mp4'}",
+            "sink.kind=null",
+            "renderer.kind=warp",
+            "stream.track_ahead=true",
+            "stream.max_frames=30",
+            f"stream.output_dir={tmp_path}",
+        ],
+    )
     with pytest.raises(RuntimeError, match="frame 5"):
         run_session(config, show_progress=False)
 
 
-@pytest.mark.parametrize("track_ahead, renderer, ahead", [
-    ("true", "warp", True), ("false", "warp", False),
-    ("auto", "warp", True),  # the warp renders in turn: a core is free to track the next frame
-    ("auto", "generator", False),  # the CPU generator renders ahead instead
-])
-def test_a_clip_played_like_a_camera_is_tracked_ahead_or_in_line(clips_dir, tmp_path, track_ahead,
-                                                                   renderer, ahead, track_threads):
+@pytest.mark.parametrize(
+    "track_ahead, renderer, ahead",
+    [
+        ("true", "warp", True),
+        ("false", "warp", False),
+        ("auto", "warp", True),  # the warp renders in turn: a core is free to track the next frame
+        ("auto", "generator", False),  # the CPU generator renders ahead instead
+    ],
+)
+def test_a_clip_played_like_a_camera_is_tracked_ahead_or_in_line(
+    clips_dir, tmp_path, track_ahead, renderer, ahead, track_threads
+):
     """A real clip paced at its own rate (a live source): with stream.track_ahead (forced, or
     "auto" for a renderer that does not render ahead) the tracker runs on the capture thread,
     without it on the main thread; every frame is delivered or counted as dropped, and every
@@ -197,11 +258,20 @@ def test_a_clip_played_like_a_camera_is_tracked_ahead_or_in_line(clips_dir, tmp_
     import threading
 
     threads = track_threads
-    config = load_config(None, [
-        "source.kind=video", f"source.path={clips_dir / 'lp_d0.mp4'}", "source.realtime=true",
-        "sink.kind=null", f"renderer.kind={renderer}", "stream.neutral_frames=3",
-        "stream.max_frames=40", f"stream.track_ahead={track_ahead}", f"stream.output_dir={tmp_path}",
-    ])
+    config = load_config(
+        None,
+        [
+            "source.kind=video",
+            f"source.path={clips_dir / 'lp_d0.mp4'}",
+            "source.realtime=true",
+            "sink.kind=null",
+            f"renderer.kind={renderer}",
+            "stream.neutral_frames=3",
+            "stream.max_frames=40",
+            f"stream.track_ahead={track_ahead}",
+            f"stream.output_dir={tmp_path}",
+        ],
+    )
     report = run_session(config, show_progress=False)
     loop = report.loop
     assert loop.frames_out == 40

@@ -21,8 +21,21 @@ from reenact.train.cache import read_cache
 def cache(media_dir, tmp_path_factory):
     """The Yale stills tracked by the real face mesh and cached at 256 (reenact prepare)."""
     out = tmp_path_factory.mktemp("yale")
-    assert main(["prepare", str(media_dir / "expressions"), "--out", str(out), "--format", "npz",
-                 "--set", "train.progress=false"]) == 0
+    assert (
+        main(
+            [
+                "prepare",
+                str(media_dir / "expressions"),
+                "--out",
+                str(out),
+                "--format",
+                "npz",
+                "--set",
+                "train.progress=false",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -31,8 +44,23 @@ def trained(cache, tmp_path_factory):
     runs = {}
     for kind in ("linear", "gaussian"):
         out = tmp_path_factory.mktemp(kind)
-        assert main(["train", "pixel-rr", "--data", str(cache), "--out", str(out),
-                     "--set", f"pixel_rr.kind={kind}", "--set", "pixel_rr.classes=[smile,sad]"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "pixel-rr",
+                    "--data",
+                    str(cache),
+                    "--out",
+                    str(out),
+                    "--set",
+                    f"pixel_rr.kind={kind}",
+                    "--set",
+                    "pixel_rr.classes=[smile,sad]",
+                ]
+            )
+            == 0
+        )
         runs[kind] = out
     return runs
 
@@ -83,7 +111,7 @@ def mouth_box(landmarks: np.ndarray) -> tuple[slice, slice]:
 def test_held_out_mouth_moves_towards_the_real_smile(trained, subject_14):
     neutral, happy, landmarks = subject_14
     box = mouth_box(landmarks)
-    l1 = lambda a, b: float(np.abs(a[box].astype(np.float32) - b[box]).mean())  # noqa: E731
+    l1 = lambda a, b: float(np.abs(a[box].astype(np.float32) - b[box]).mean())
     for kind, folder in trained.items():
         model = load_pixel_rr(folder / "pixel_rr_smile_256.safetensors")
         out = model.apply(neutral)
@@ -110,8 +138,9 @@ def test_is_a_registered_renderer(trained, subject_14):
     from reenact.config import load_config
 
     folder = trained["linear"]
-    renderer = build_renderer(load_config(None, ["renderer.kind=pixel-rr",
-                                                 f"pixel_rr.models={folder}"]))
+    renderer = build_renderer(
+        load_config(None, ["renderer.kind=pixel-rr", f"pixel_rr.models={folder}"])
+    )
     assert isinstance(renderer, PixelRRRenderer) and renderer.expression == "smile"
     neutral, _happy, landmarks = subject_14
     renderer.set_target(neutral, landmarks)

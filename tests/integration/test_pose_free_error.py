@@ -47,4 +47,5 @@ def test_another_expression_still_counts_whatever_the_pose(faces):
     still = pose_free_error(neutral, surprised)
     assert still > 0.03  # a surprised face is not a neutral one
     assert pose_free_error(_moved(neutral, -10.0, 0.93, -7.0), surprised) == pytest.approx(
-        still, rel=0.05)
+        still, rel=0.05
+    )

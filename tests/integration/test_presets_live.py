@@ -55,11 +55,21 @@ class ScriptedPreview:
 
 
 def live_run(clip, tmp_path, keys: dict[int, object], *overrides: str) -> list[np.ndarray]:
-    config = load_config(None, [
-        "source.kind=video", f"source.path={clip}", "source.loop=true", "sink.kind=null",
-        "renderer.kind=warp", "stream.neutral_frames=5", f"stream.max_frames={FRAMES}",
-        f"stream.output_dir={tmp_path}", "stream.control_port=0", *overrides,
-    ])
+    config = load_config(
+        None,
+        [
+            "source.kind=video",
+            f"source.path={clip}",
+            "source.loop=true",
+            "sink.kind=null",
+            "renderer.kind=warp",
+            "stream.neutral_frames=5",
+            f"stream.max_frames={FRAMES}",
+            f"stream.output_dir={tmp_path}",
+            "stream.control_port=0",
+            *overrides,
+        ],
+    )
     hooks = LiveHooks(config)
     preview = ScriptedPreview(keys)
 
@@ -115,17 +125,24 @@ def test_control_interface_holds_and_releases(actor, baseline, tmp_path):
     def post(action: str):
         def send():
             request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/action/{action}", method="POST", data=b"",
-                headers={"X-Reenact-Token": "preset-test-token-0042"})
+                f"http://127.0.0.1:{port}/action/{action}",
+                method="POST",
+                data=b"",
+                headers={"X-Reenact-Token": "preset-test-token-0042"},
+            )
             with urllib.request.urlopen(request, timeout=5) as response:
                 assert json.loads(response.read()) == {"ok": True}
             return None  # no key: the action went through the control interface
 
         return send
 
-    out = live_run(actor, tmp_path, {PRESS: post("preset_on:smile"),
-                                     RELEASE: post("preset_off:smile")},
-                   f"stream.control_port={port}", "stream.control_token=preset-test-token-0042")
+    out = live_run(
+        actor,
+        tmp_path,
+        {PRESS: post("preset_on:smile"), RELEASE: post("preset_off:smile")},
+        f"stream.control_port={port}",
+        "stream.control_token=preset-test-token-0042",
+    )
     check_press_and_release(widths(out) - baseline, clip_fps(actor))
 
 
@@ -135,16 +152,25 @@ def test_recorded_preset_round_trips(clips_dir, tmp_path, capsys):
 
     folder = tmp_path / "presets"
     clip = clips_dir / "lp_d0.mp4"  # frame 30: a broad smile (reenact preset find smile)
-    assert main(["preset", "record", "mine", "--source", f"video:{clip}:30", "--out",
-                 str(folder)]) == 0
+    assert (
+        main(["preset", "record", "mine", "--source", f"video:{clip}:30", "--out", str(folder)])
+        == 0
+    )
     assert main(["preset", "list", "--set", f"presets.folder={folder}"]) == 0
     listed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("mine ")]
     assert listed and "lp_d0.mp4 frame 30" in listed[0]
-    assert main(["preset", "record", "bad", "--source", f"video:{clip}:99999", "--out",
-                 str(folder)]) == 2  # one clear error, no file
+    assert (
+        main(["preset", "record", "bad", "--source", f"video:{clip}:99999", "--out", str(folder)])
+        == 2
+    )  # one clear error, no file
     assert not (folder / "bad.npz").exists()
-    out = live_run(clips_dir / "lp_d1.mp4", tmp_path, {PRESS: ord("1")},
-                   f"presets.folder={folder}", "presets.keys=[mine]")
+    out = live_run(
+        clips_dir / "lp_d1.mp4",
+        tmp_path,
+        {PRESS: ord("1")},
+        f"presets.folder={folder}",
+        "presets.keys=[mine]",
+    )
     diff = widths(out[PRESS + 8 :]) - widths(out[PRESS - 8 : PRESS])[:, None].mean()
     assert np.median(diff) > 0.1
 

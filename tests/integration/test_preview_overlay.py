@@ -48,11 +48,19 @@ def text_share(shot) -> float:
 
 @pytest.mark.skipif(shutil.which("xwd") is None, reason="no xwd: apt-get install x11-apps")
 def test_no_timings_on_the_preview_until_t(virtual_display, clips_dir, tmp_path, capsys):
-    config = load_config(None, [], flags={
-        "source.kind": "video", "source.path": str(clips_dir / "lp_d0.mp4"),
-        "sink.kind": "file", "sink.path": str(tmp_path / "live.mp4"), "renderer.kind": "warp",
-        "stream.max_frames": SHOT_ASKED + 1, "stream.control_port": 0,
-    })
+    config = load_config(
+        None,
+        [],
+        flags={
+            "source.kind": "video",
+            "source.path": str(clips_dir / "lp_d0.mp4"),
+            "sink.kind": "file",
+            "sink.path": str(tmp_path / "live.mp4"),
+            "renderer.kind": "warp",
+            "stream.max_frames": SHOT_ASKED + 1,
+            "stream.control_port": 0,
+        },
+    )
     hooks = KeyedHooks(config)
     try:
         run_session(config, on_frame=hooks, show_progress=False)

@@ -23,8 +23,9 @@ def cache(tmp_path_factory, clips_dir) -> str:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REENACT_CACHE_DIR", str(root))
         clips = [clips_dir / "lp_d0.mp4", clips_dir / "lp_d5.mp4"]
-        assert main(["quantize", "--frames", "4", "--stride", "8",
-                     "--clips", *map(str, clips)]) == 0
+        assert (
+            main(["quantize", "--frames", "4", "--stride", "8", "--clips", *map(str, clips)]) == 0
+        )
     assert list((root / "onnx").glob("*.int8.onnx"))
     return str(root)
 
@@ -36,8 +37,9 @@ def test_int8_renders_a_face_close_to_fp32(cache, clips_dir, monkeypatch):
     config = load_config(None, ["renderer.backend=onnx", "renderer.quantize=off"])
     weights = shipped_weights("generator", 256, backend="onnx")
     fp32 = load_generator_renderer(weights, config)
-    int8 = load_generator_renderer(weights, load_config(None, ["renderer.backend=onnx",
-                                                               "renderer.quantize=int8"]))
+    int8 = load_generator_renderer(
+        weights, load_config(None, ["renderer.backend=onnx", "renderer.quantize=int8"])
+    )
     assert int8.backend_name == "onnx-cpu-int8" and fp32.backend_name == "onnx-cpu"
     clip = track_clip(clips_dir / "lp_d2.mp4", "lp_d2", config, max_frames=40)
     frames = np.flatnonzero(clip.valid)
@@ -45,8 +47,9 @@ def test_int8_renders_a_face_close_to_fp32(cache, clips_dir, monkeypatch):
     outputs = {}
     for name, renderer in (("fp32", fp32), ("int8", int8)):
         renderer.set_target(clip.crops[ref], clip.landmarks_crop[ref])
-        outputs[name] = [renderer.render(clip.landmarks_crop[t]).astype(np.float32).copy()
-                         for t in (ref, far)]
+        outputs[name] = [
+            renderer.render(clip.landmarks_crop[t]).astype(np.float32).copy() for t in (ref, far)
+        ]
     diff = [float(np.abs(a - b).mean()) for a, b in zip(outputs["fp32"], outputs["int8"])]
     assert max(diff) < TOLERANCE, diff
     # the tolerance can fail: two expressions of the same face differ by more
@@ -64,17 +67,33 @@ def test_auto_runs_int8_only_where_it_was_written(cache, tmp_path, monkeypatch):
     assert load_generator_renderer(weights, config).backend_name == "onnx-cpu"
 
 
-@pytest.mark.parametrize("setting, says", [
-    ("renderer.quantize=int4", "renderer.quantize"),
-    ("renderer.quantize=int8", "renderer.quantize=int8"),
-])
-def test_bad_quantize_setting_is_one_line(capsys, tmp_path, clips_dir, monkeypatch, setting,
-                                          says):
+@pytest.mark.parametrize(
+    "setting, says",
+    [
+        ("renderer.quantize=int4", "renderer.quantize"),
+        ("renderer.quantize=int8", "renderer.quantize=int8"),
+    ],
+)
+def test_bad_quantize_setting_is_one_line(capsys, tmp_path, clips_dir, monkeypatch, setting, says):
     monkeypatch.setenv("REENACT_CACHE_DIR", str(tmp_path / "empty-cache"))  # no INT8 model there
     out = tmp_path / "out.mp4"
-    code = main(["run", "--source", f"video:{clips_dir / 'lp_d1.mp4'}", "--sink", f"file:{out}",
-                 "--max-frames", "4", "--renderer", "generator", "--set",
-                 "renderer.backend=onnx", "--set", setting])
+    code = main(
+        [
+            "run",
+            "--source",
+            f"video:{clips_dir / 'lp_d1.mp4'}",
+            "--sink",
+            f"file:{out}",
+            "--max-frames",
+            "4",
+            "--renderer",
+            "generator",
+            "--set",
+            "renderer.backend=onnx",
+            "--set",
+            setting,
+        ]
+    )
     lines = [l for l in capsys.readouterr().err.splitlines() if l.startswith("reenact: error:")]
     assert code != 0 and len(lines) == 1 and says in lines[0], lines
     assert not out.exists()

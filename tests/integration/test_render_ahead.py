@@ -18,11 +18,19 @@ from tests.helpers import decode_rgb, write_clip
 
 
 def _config(clip, *overrides: str):
-    return load_config(None, [
-        "source.kind=video", f"source.path={clip}", "sink.kind=null", "renderer.kind=generator",
-        "renderer.backend=onnx", "stream.neutral_frames=3", "stream.neutral_window=3",
-        *overrides,
-    ])
+    return load_config(
+        None,
+        [
+            "source.kind=video",
+            f"source.path={clip}",
+            "sink.kind=null",
+            "renderer.kind=generator",
+            "renderer.backend=onnx",
+            "stream.neutral_frames=3",
+            "stream.neutral_window=3",
+            *overrides,
+        ],
+    )
 
 
 def _run(config):
@@ -45,6 +53,7 @@ def _run(config):
 
         def hook(output, frame, _result):
             outputs.append((None if frame is None else frame.index, output.copy()))
+
         return hook
 
     report = run_session(config, show_progress=False, on_frame=on_frame, renderer=renderer)
@@ -73,16 +82,22 @@ def test_render_ahead_gives_the_serial_frames_in_order(gap_clip):
     assert ahead_threads and all(name.startswith("reenact-render") for name in ahead_threads)
     assert serial_threads and not any(name.startswith("reenact-render") for name in serial_threads)
     # the same pictures (ONNX Runtime on one or another thread: at most a level's rounding)
-    worst = max(float(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
-                for (_, a), (_, b) in zip(ahead_out, serial_out))
+    worst = max(
+        float(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
+        for (_, a), (_, b) in zip(ahead_out, serial_out)
+    )
     assert worst <= 2.0
     moving = np.abs(ahead_out[10][1].astype(np.int16) - ahead_out[5][1].astype(np.int16)).mean()
     assert moving > 0.05  # the outputs are rendered frames, not one frame repeated
 
 
 def test_render_ahead_on_a_live_source_sends_each_frame_with_its_own_delay(clips_dir):
-    config = _config(clips_dir / "lp_d0.mp4", "stream.render_ahead=on", "source.realtime=true",
-                     "stream.max_frames=45")
+    config = _config(
+        clips_dir / "lp_d0.mp4",
+        "stream.render_ahead=on",
+        "source.realtime=true",
+        "stream.max_frames=45",
+    )
     report, outputs, threads = _run(config)
     indices = [i for i, _ in outputs]
     assert report.loop.frames_out == 45 == len(indices)
@@ -136,8 +151,7 @@ def test_frame_job_runs_inline_without_a_worker_and_reports_its_network_time():
         worker.close()
 
 
-def test_a_staged_frame_keeps_its_target_when_the_target_switches_before_it_runs(
-        portraits_dir):
+def test_a_staged_frame_keeps_its_target_when_the_target_switches_before_it_runs(portraits_dir):
     """The live loop stages frame N, then may switch targets (a click in the panel, a moving
     target's next frame) before frame N's call runs on the worker: frame N is still the old
     target's, warp included, and the next frame is the new one's."""

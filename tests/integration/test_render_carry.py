@@ -107,8 +107,12 @@ def test_the_boost_draws_more_of_the_smile_and_brows(setup):
 
     config, pairs, tracker = setup
     plain = carry(WarpRenderer(size=config.renderer.size), tracker, pairs)
-    boosted = carry(WarpRenderer(size=config.renderer.size), tracker, pairs,
-                    boost=ExpressionBoost(mouth_width=1.3, brows=1.4))
+    boosted = carry(
+        WarpRenderer(size=config.renderer.size),
+        tracker,
+        pairs,
+        boost=ExpressionBoost(mouth_width=1.3, brows=1.4),
+    )
     assert boosted["mouth_width"] > plain["mouth_width"] + 0.05
     # the boost does not move the jaw; the tracker reads an opening a little differently under
     # other brows and eyes (subjects 01 and 02, plain / boosted: 0.51 / 0.56 since a widening's
@@ -122,8 +126,22 @@ def prepared_clip(clips_dir, tmp_path_factory):
     from reenact.cli.main import main
 
     out = tmp_path_factory.mktemp("carry") / "prepared"
-    code = main(["prepare", str(clips_dir / "lp_d13.mp4"), "--out", str(out), "--size", "256",
-                 "--max-frames", "240", "--stride", "4", "--set", "train.progress=false"])
+    code = main(
+        [
+            "prepare",
+            str(clips_dir / "lp_d13.mp4"),
+            "--out",
+            str(out),
+            "--size",
+            "256",
+            "--max-frames",
+            "240",
+            "--stride",
+            "4",
+            "--set",
+            "train.progress=false",
+        ]
+    )
     assert code == 0
     return out
 
@@ -149,7 +167,11 @@ def test_an_empty_prepared_folder_is_a_one_line_error(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "reenact.tools.render_carry", "--prepared",
-                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "reenact.tools.render_carry", "--prepared", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and str(tmp_path) in done.stderr

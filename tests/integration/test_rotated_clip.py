@@ -31,7 +31,9 @@ def _set_display_matrix(path: Path, matrix: tuple[int, ...]) -> None:
     data = bytearray(path.read_bytes())
     box = data.find(b"tkhd")
     assert box > 0 and data[box + 4] == 0, "expected one version-0 tkhd box"
-    offset = box + 4 + 4 + 5 * 4 + 8 + 4 * 2  # type, version+flags, times/id/duration, reserved, layer..
+    offset = (
+        box + 4 + 4 + 5 * 4 + 8 + 4 * 2
+    )  # type, version+flags, times/id/duration, reserved, layer..
     data[offset : offset + 36] = struct.pack(">9i", *matrix)
     path.write_bytes(bytes(data))
 
@@ -40,7 +42,9 @@ def _set_display_matrix(path: Path, matrix: tuple[int, ...]) -> None:
 def clips(clips_dir, tmp_path_factory) -> tuple[Path, Path]:
     """(upright.mp4, sideways.mp4): the same landscape frames, the second stored turned."""
     folder = tmp_path_factory.mktemp("rotated")
-    upright = [np.ascontiguousarray(f[64:448]) for f in decode_rgb(clips_dir / "lp_d1.mp4")[:FRAMES]]
+    upright = [
+        np.ascontiguousarray(f[64:448]) for f in decode_rgb(clips_dir / "lp_d1.mp4")[:FRAMES]
+    ]
     sideways = [np.ascontiguousarray(np.rot90(f, 1)) for f in upright]  # 512 x 384
     write_clip(folder / "upright.mp4", upright)
     write_clip(folder / "sideways.mp4", sideways)
@@ -59,8 +63,12 @@ def test_the_reader_turns_the_frames_upright(clips):
 def test_prepare_reads_it_upright(clips, tmp_path):
     upright, sideways = clips
     config = load_config(None, ["renderer.size=128"])
-    cached = [prepare([str(path)], config, out_dir=tmp_path / path.stem, crops_format="npz",
-                      progress=False)[0] for path in clips]
+    cached = [
+        prepare(
+            [str(path)], config, out_dir=tmp_path / path.stem, crops_format="npz", progress=False
+        )[0]
+        for path in clips
+    ]
     assert cached[0].num_frames == cached[1].num_frames == FRAMES
     assert np.abs(cached[0].landmarks - cached[1].landmarks)[..., :2].mean() < 1.0
     assert np.abs(cached[0].load_crops().astype(int) - cached[1].load_crops()).mean() < 6

@@ -42,9 +42,15 @@ def test_a_head_in_the_right_place_scores_higher(media_dir: Path):
 def test_head_motion_shows_in_the_live_path(media_dir: Path):
     scores = {}
     for mode in ("full", "off"):
-        config = load_config(overrides=[
-            f"stream.head_motion={mode}", "stream.neutral_frames=4", "eval.max_frames=90",
-            "renderer.backend=torch", "renderer.threads=1"])
+        config = load_config(
+            overrides=[
+                f"stream.head_motion={mode}",
+                "stream.neutral_frames=4",
+                "eval.max_frames=90",
+                "renderer.backend=torch",
+                "renderer.threads=1",
+            ]
+        )
         clip = track_clip(media_dir / "clips" / CLIP, "hdtf_aoc", config, max_frames=90)
         identity = [r for r in build_eval_renderers(config, []) if r.kind == "identity"]
         scores[mode] = evaluate_self_live(clip, identity, build_fuser(config), config)["identity"]
@@ -56,8 +62,7 @@ def test_the_target_is_the_frame_at_the_calibrated_pose(media_dir: Path):
     """pcavs_00010 starts turned: its frame 0 is more than 5 degrees of yaw from the median of
     the ten calibration frames; the frame picked is within 1.5 degrees of it on every axis."""
     config = load_config(overrides=["stream.neutral_frames=10"])
-    clip = track_clip(media_dir / "clips" / "pcavs_00010.mp4", "pcavs_00010", config,
-                      max_frames=12)
+    clip = track_clip(media_dir / "clips" / "pcavs_00010.mp4", "pcavs_00010", config, max_frames=12)
     first = np.flatnonzero(clip.valid)[:10]
     angles = np.array([head_angles(clip.landmarks[first[0]], clip.landmarks[i]) for i in first])
     median = np.median(angles, axis=0)
@@ -79,8 +84,9 @@ def test_a_turning_head_turns_about_a_point_behind_the_face(media_dir: Path, mon
     from reenact.eval.renderers import EvalRenderer
 
     config = load_config(overrides=["eval.max_frames=150", "renderer.kind=warp"])
-    clip = track_clip(media_dir / "clips" / "styletalk_feifeili_clip1.mp4", "feifeili", config,
-                      max_frames=150)
+    clip = track_clip(
+        media_dir / "clips" / "styletalk_feifeili_clip1.mp4", "feifeili", config, max_frames=150
+    )
     scores = {}
     for name, depth in (("shipped", head_motion.TURN_DEPTH), ("rigid centre", 0.0)):
         monkeypatch.setattr(head_motion, "TURN_DEPTH", depth)

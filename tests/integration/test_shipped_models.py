@@ -78,8 +78,9 @@ def test_defaults_pick_the_shipped_generator_and_warp_stays_selectable() -> None
 @pytest.fixture(scope="module")
 def actor(clips_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
     """The actor's aligned landmarks on every STEP-th frame and their calibrated neutral."""
-    return aligned_actor(clips_dir / CLIP, frames=FRAMES, step=STEP, size=SIZE,
-                         neutral_frames=NEUTRAL_FRAMES)
+    return aligned_actor(
+        clips_dir / CLIP, frames=FRAMES, step=STEP, size=SIZE, neutral_frames=NEUTRAL_FRAMES
+    )
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +133,10 @@ def test_the_shipped_generator_renders_the_target_with_the_actors_mouth(actor, t
             output_open.append(mouth_open_ratio(found))
             assert _psnr(out, crop) > 15.0  # still the target, not another face or noise
     r = float(np.corrcoef(actor_open, output_open)[0, 1])
-    print(f"generator vs warp inside the open mouth: mean |diff| {np.mean(gaps):.1f} over "
-          f"{len(gaps)} frames; mouth r = {r:.3f}")
+    print(
+        f"generator vs warp inside the open mouth: mean |diff| {np.mean(gaps):.1f} over "
+        f"{len(gaps)} frames; mouth r = {r:.3f}"
+    )
     assert len(gaps) >= 3, "the actor's mouth never opened wide enough to compare"
     assert np.mean(gaps) > 15.0, "the generator's open mouth is (almost) the warp's"
     assert r > 0.8
@@ -148,8 +151,9 @@ def test_the_shipped_fusion_network_carries_the_actors_deviation(actor, target) 
     network = build_fuser(replace(Config(), fusion={"kind": "network"}))
     reference = TrainingFreeFusion()
     # the actor at their neutral leaves the target at its own neutral
-    np.testing.assert_allclose(network.fuse(neutral, neutral, target_landmarks, 1.0),
-                               target_landmarks, atol=1e-4)
+    np.testing.assert_allclose(
+        network.fuse(neutral, neutral, target_landmarks, 1.0), target_landmarks, atol=1e-4
+    )
     widest = max(aligned, key=mouth_open_ratio)
     fused = network.fuse(widest, neutral, target_landmarks, 1.0)
     expected = reference.fuse(widest, neutral, target_landmarks, 1.0)

@@ -44,31 +44,56 @@ def blinking(clips_dir):
 def test_the_painted_shut_lids_beat_no_lids_and_no_blink(blinking):
     config, clip = blinking
     size = config.renderer.size
-    result = score_clip(clip, {"warp": WarpRenderer(size=size),
-                               "stretched": WarpRenderer(size=size, keep_eyes=False),
-                               "unchanged": IdentityRenderer(size=size)}, per_kind=12)
+    result = score_clip(
+        clip,
+        {
+            "warp": WarpRenderer(size=size),
+            "stretched": WarpRenderer(size=size, keep_eyes=False),
+            "unchanged": IdentityRenderer(size=size),
+        },
+        per_kind=12,
+    )
     assert len(result.frames["shut"]) >= 6, result.frames
     shut = {name: float(np.mean(kinds["shut"])) for name, kinds in result.scores.items()}
     assert shut["warp"] > shut["stretched"] + 0.05, shut
     assert shut["warp"] > shut["unchanged"] + 0.05, shut
 
 
-@pytest.mark.parametrize("flags, named", [(["nobody.mp4"], "nobody.mp4"),
-                                          (["{clip}", "--renderers", "wrap"], "wrap")])
+@pytest.mark.parametrize(
+    "flags, named", [(["nobody.mp4"], "nobody.mp4"), (["{clip}", "--renderers", "wrap"], "wrap")]
+)
 def test_bad_input_is_a_one_line_error(clips_dir, tmp_path, flags, named):
-    args = [str(tmp_path / f) if f == "nobody.mp4" else f.format(clip=clips_dir / "dpe_d.mp4")
-            for f in flags]
-    done = subprocess.run([sys.executable, "-m", "reenact.tools.shut_eyes", *args],
-                          capture_output=True, text=True, timeout=120)
+    args = [
+        str(tmp_path / f) if f == "nobody.mp4" else f.format(clip=clips_dir / "dpe_d.mp4")
+        for f in flags
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "reenact.tools.shut_eyes", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().count("\n") == 0 and named in done.stderr
 
 
 def test_one_bad_clip_of_several_is_skipped_and_said(clips_dir, tmp_path):
-    done = subprocess.run([sys.executable, "-m", "reenact.tools.shut_eyes",
-                           str(tmp_path / "nobody.mp4"), str(clips_dir / "dpe_d.mp4"),
-                           "--frames", "60", "--renderers", "warp"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reenact.tools.shut_eyes",
+            str(tmp_path / "nobody.mp4"),
+            str(clips_dir / "dpe_d.mp4"),
+            "--frames",
+            "60",
+            "--renderers",
+            "warp",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "skipped" in done.stderr and "nobody.mp4" in done.stderr
     assert any(line.startswith("dpe_d ") for line in done.stdout.splitlines()), done.stdout

@@ -10,10 +10,27 @@ import sys
 def test_short_soak_accounts_for_every_frame(clips_dir, tmp_path):
     out = tmp_path / "soak.json"
     result = subprocess.run(
-        [sys.executable, "-m", "reenact.cli.main", "soak", "--source",
-         f"video:{clips_dir / 'lp_d1.mp4'}", "--duration", "6", "--window", "1", "--warmup", "1",
-         "--renderer", "warp", "--json", str(out)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "reenact.cli.main",
+            "soak",
+            "--source",
+            f"video:{clips_dir / 'lp_d1.mp4'}",
+            "--duration",
+            "6",
+            "--window",
+            "1",
+            "--warmup",
+            "1",
+            "--renderer",
+            "warp",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())

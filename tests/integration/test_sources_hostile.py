@@ -33,8 +33,14 @@ REFUSED_PEAK_MIB = 300  # the issue's bound on the memory of a refused input
 
 def reenact(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """The real command in a child process, from `cwd` (its run logs land there)."""
-    return subprocess.run([sys.executable, "-m", "reenact.cli.main", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "reenact.cli.main", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:
@@ -49,8 +55,10 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
 @pytest.fixture(scope="module")
 def small_frames(clips_dir: Path) -> list[np.ndarray]:
     """The real clip's first frames at 256x256, (256, 256, 3) uint8 RGB."""
-    return [cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA)
-            for f in decode_rgb(clips_dir / CLIP)[:FRAMES]]
+    return [
+        cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA)
+        for f in decode_rgb(clips_dir / CLIP)[:FRAMES]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +92,18 @@ def test_joined_ts_is_not_truncated_every_frame_decodes(joined_ts: Path) -> None
 
 def test_joined_ts_through_the_cli_writes_every_frame(joined_ts: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
-    result = reenact("run", "--source", f"video:{joined_ts}", "--sink", f"file:{out}",
-                     "--max-frames", "0", "--renderer", "warp", cwd=tmp_path)
+    result = reenact(
+        "run",
+        "--source",
+        f"video:{joined_ts}",
+        "--sink",
+        f"file:{out}",
+        "--max-frames",
+        "0",
+        "--renderer",
+        "warp",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "truncated" not in result.stderr and "Traceback" not in result.stderr
     assert sum("damaged packet" in l for l in result.stderr.splitlines()) == 1, result.stderr
@@ -104,7 +122,8 @@ def two_streams(tmp_path_factory, small_frames) -> Path:
         for index, image in enumerate(small_frames[:6]):
             for stream in streams:
                 frame = av.VideoFrame.from_ndarray(
-                    cv2.resize(image, (stream.width, stream.height)), format="rgb24")
+                    cv2.resize(image, (stream.width, stream.height)), format="rgb24"
+                )
                 frame.pts = index
                 for packet in stream.encode(frame):
                     container.mux(packet)
@@ -117,8 +136,9 @@ def two_streams(tmp_path_factory, small_frames) -> Path:
 def test_of_two_video_streams_the_largest_is_used_and_named(two_streams: Path, caplog) -> None:
     with av.open(str(two_streams)) as container:
         assert [s.width for s in container.streams.video] == [64, 256]
-        assert not any(s.disposition & av.stream.Disposition.default
-                       for s in container.streams.video)
+        assert not any(
+            s.disposition & av.stream.Disposition.default for s in container.streams.video
+        )
     with caplog.at_level(logging.WARNING, logger="reenact.video"):
         with VideoSource(VideoSource.Options(path=str(two_streams))) as source:
             assert (source.width, source.height) == (256, 256)
@@ -131,8 +151,18 @@ def test_of_two_video_streams_the_largest_is_used_and_named(two_streams: Path, c
 
 def test_two_video_streams_through_the_cli_is_one_line(two_streams: Path, tmp_path) -> None:
     out = tmp_path / "out.mp4"
-    result = reenact("run", "--source", f"video:{two_streams}", "--sink", f"file:{out}",
-                     "--max-frames", "2", "--renderer", "warp", cwd=tmp_path)
+    result = reenact(
+        "run",
+        "--source",
+        f"video:{two_streams}",
+        "--sink",
+        f"file:{out}",
+        "--max-frames",
+        "2",
+        "--renderer",
+        "warp",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     said = [l for l in result.stderr.splitlines() if "video streams" in l]
     assert len(said) == 1 and "using stream 1" in said[0], result.stderr
@@ -186,16 +216,19 @@ def test_a_fifo_as_a_target_picture_is_refused_in_one_line(tmp_path: Path) -> No
 @pytest.mark.timeout(TIMEOUT_S)  # run_cli has no timeout of its own
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
 def test_a_character_device_as_a_video_is_refused_before_loading(tmp_path: Path) -> None:
-    code, err, peak_mib = run_cli("run", "--source", "video:/dev/zero", "--sink", "null",
-                                  "--max-frames", "2", cwd=tmp_path)
+    code, err, peak_mib = run_cli(
+        "run", "--source", "video:/dev/zero", "--sink", "null", "--max-frames", "2", cwd=tmp_path
+    )
     line = one_error_line(subprocess.CompletedProcess([], code, "", err))
     assert "/dev/zero is a character device, not a regular file" in line
     assert "0 bytes" not in line
     assert peak_mib <= REFUSED_PEAK_MIB, peak_mib  # refused before any model is loaded
 
 
-@pytest.mark.skipif(platform.system() != "Linux" or bool(list_video_devices()),
-                    reason="needs Linux with no camera (no /dev/video*), as this machine is")
+@pytest.mark.skipif(
+    platform.system() != "Linux" or bool(list_video_devices()),
+    reason="needs Linux with no camera (no /dev/video*), as this machine is",
+)
 @pytest.mark.timeout(TIMEOUT_S)  # run_cli has no timeout of its own
 def test_no_camera_is_reenacts_one_line_first_without_opencv_noise(tmp_path: Path) -> None:
     code, err, peak_mib = run_cli("live", "--source", "webcam:0", "--sink", "null", cwd=tmp_path)
@@ -206,8 +239,10 @@ def test_no_camera_is_reenacts_one_line_first_without_opencv_noise(tmp_path: Pat
     assert peak_mib <= REFUSED_PEAK_MIB, peak_mib  # said before any model is loaded
 
 
-@pytest.mark.skipif(platform.system() != "Linux" or bool(list_video_devices()),
-                    reason="needs Linux with no camera (no /dev/video*), as this machine is")
+@pytest.mark.skipif(
+    platform.system() != "Linux" or bool(list_video_devices()),
+    reason="needs Linux with no camera (no /dev/video*), as this machine is",
+)
 def test_opening_a_missing_camera_directly_keeps_opencv_quiet(capfd) -> None:
     """Without the session's probe (a plugin used as a library): still our line only."""
     with pytest.raises(DeviceError, match=r"camera 0: /dev/video0 does not exist"):

@@ -39,8 +39,11 @@ def read_back(media_dir: Path) -> dict:
     config = load_config(None, ["stream.creases=1"])  # for the creases rows (off by default)
     base = {r.name: r for r in build_eval_renderers(config, [])}
     size = config.renderer.size
-    renderers = [base["identity"], base["warp"],
-                 EvalRenderer("warp, half", "warp", Damped(WarpRenderer(size=size), 0.5))]
+    renderers = [
+        base["identity"],
+        base["warp"],
+        EvalRenderer("warp, half", "warp", Damped(WarpRenderer(size=size), 0.5)),
+    ]
     read = {}
     sets = find_stills(media_dir / "expressions", ("14", "15"))
     aligned = AlignedStills(config)
@@ -105,8 +108,15 @@ def brow_remap_error(media_dir: Path, subjects=("14", "15")) -> tuple[float, flo
             asked = warp.follow(aligned_still(path, config)[1])
             warp.backward_map(asked)
             points = asked[BROWS, :2].reshape(-1, 1, 2).astype(np.float32)
-            source = np.stack([cv2.remap(warp._map[..., k], points[..., 0], points[..., 1],
-                                         cv2.INTER_LINEAR)[:, 0] for k in (0, 1)], 1)
+            source = np.stack(
+                [
+                    cv2.remap(warp._map[..., k], points[..., 0], points[..., 1], cv2.INTER_LINEAR)[
+                        :, 0
+                    ]
+                    for k in (0, 1)
+                ],
+                1,
+            )
             off, move = source - neutral[BROWS, :2], asked[BROWS, :2] - neutral[BROWS, :2]
             errors.append(np.linalg.norm(off, axis=1).mean())
             if (move * move).sum() > 1.0:  # brows that moved (a pixel or more in all)
@@ -131,5 +141,7 @@ def test_the_creases_row_carries_the_other_subjects_folds(read_back: dict):
     assert creased["points"] == 10
     assert creased["read_gain"] > boosted["read_gain"] - 0.03, (creased, boosted)
     subject = read_back["14"]["drawn"]
-    assert any(subject["warp + boost + creases"][c] != subject["warp + boost"][c]
-               for c in subject["warp + boost"])
+    assert any(
+        subject["warp + boost + creases"][c] != subject["warp + boost"][c]
+        for c in subject["warp + boost"]
+    )

@@ -29,11 +29,18 @@ def actor(clips_dir) -> list[np.ndarray]:
 def drive(actor, portraits_dir, times: list[float]) -> list[np.ndarray]:
     """The outputs of `actor` driving lp_s2, switched to lp_s42 with a 0.4 s cross-fade at
     frame SWITCH, the frames given `times`."""
-    config = load_config(None, [f"stream.target={portraits_dir / 'lp_s2.jpg'}",
-                                "renderer.kind=warp", "stream.neutral_frames=4"])
+    config = load_config(
+        None,
+        [
+            f"stream.target={portraits_dir / 'lp_s2.jpg'}",
+            "renderer.kind=warp",
+            "stream.neutral_frames=4",
+        ],
+    )
     r = build_reenactor(config, timer=StageTimer())
-    other = prepare_target(str(portraits_dir / "lp_s42.jpg"), config,
-                           frame_size=r.target.frame.shape[1::-1])
+    other = prepare_target(
+        str(portraits_dir / "lp_s42.jpg"), config, frame_size=r.target.frame.shape[1::-1]
+    )
     outputs = []
     try:
         for i, (image, t_s) in enumerate(zip(actor, times)):
@@ -51,15 +58,14 @@ def well_timed(actor, portraits_dir) -> list[np.ndarray]:
 
 
 def worst_difference(a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    return max(float(np.abs(x.astype(np.int16) - y.astype(np.int16)).mean())
-               for x, y in zip(a, b))
+    return max(float(np.abs(x.astype(np.int16) - y.astype(np.int16)).mean()) for x, y in zip(a, b))
 
 
 def test_missing_times_during_a_cross_fade(actor, portraits_dir, well_timed):
     """Three frames without a time just after the switch. Without the stream clock the fade's
     start is NaN and every later frame is mixed to black."""
     times = [i / FPS for i in range(FRAMES)]
-    times[SWITCH:SWITCH + 3] = [float("nan")] * 3
+    times[SWITCH : SWITCH + 3] = [float("nan")] * 3
     outputs = drive(actor, portraits_dir, times)
     assert min(float(o.mean()) for o in outputs) > 0.5 * float(well_timed[-1].mean())
     assert worst_difference(outputs, well_timed) < 0.5

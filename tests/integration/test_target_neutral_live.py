@@ -19,14 +19,23 @@ SIZE = 256
 def _config(*overrides: str):
     from reenact.config import load_config
 
-    return load_config(None, ["fusion.kind=training_free", "renderer.kind=warp",
-                              "smoothing.enabled=false", "stream.head_motion=off", *overrides])
+    return load_config(
+        None,
+        [
+            "fusion.kind=training_free",
+            "renderer.kind=warp",
+            "smoothing.enabled=false",
+            "stream.head_motion=off",
+            *overrides,
+        ],
+    )
 
 
 def _actor(clips_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
     """lp_d13's most closed and most open mouth of its first 60 frames, and its neutral."""
-    frames, neutral = aligned_actor(clips_dir / "lp_d13.mp4", frames=60, step=1, size=SIZE,
-                                    neutral_frames=10)
+    frames, neutral = aligned_actor(
+        clips_dir / "lp_d13.mp4", frames=60, step=1, size=SIZE, neutral_frames=10
+    )
     openness = [mouth_open(f) for f in frames]
     rest, talk = int(np.argmin(openness)), int(np.argmax(openness))
     assert openness[talk] > openness[rest] + 0.15
@@ -71,8 +80,7 @@ def test_an_open_mouthed_target_follows_the_actors_mouth(media_dir: Path, clips_
     assert estimated[1] > estimated[0] + 0.1, estimated  # and opens as the actor talks
 
 
-def test_a_yawning_target_closes_its_mouth_while_the_actor_rests(media_dir: Path,
-                                                                  clips_dir: Path):
+def test_a_yawning_target_closes_its_mouth_while_the_actor_rests(media_dir: Path, clips_dir: Path):
     """lp_drv_d19: a yawn wider than the face mesh draws and the expression bases span (the
     estimate alone keeps it). Its jaw is raised to lips parted at rest
     (`reenact.fusion.target_neutral.close_open_mouth`): resting, the output's mouth shows no
@@ -88,8 +96,7 @@ def test_a_yawning_target_closes_its_mouth_while_the_actor_rests(media_dir: Path
     assert estimated[1] > estimated[0] + 0.15, estimated
 
 
-def test_a_gape_the_estimate_cannot_close_cleanly_keeps_the_rest_of_the_estimate(
-        media_dir: Path):
+def test_a_gape_the_estimate_cannot_close_cleanly_keeps_the_rest_of_the_estimate(media_dir: Path):
     """Yale 09 surprised: the bases close its "O" into a lip shape the warp leaves open (the
     re-tracked check refuses it; 06 and 12 surprised were refused too until the warp drew the
     lips band by band, `reenact.render.lip_bands`), so the next candidate is the estimate with
@@ -112,8 +119,7 @@ def test_a_gape_the_estimate_cannot_close_cleanly_keeps_the_rest_of_the_estimate
     assert mouth_open(target.neutral_crop) < 0.2
 
 
-def test_a_target_whose_closed_mouth_does_not_show_keeps_its_picture(media_dir: Path,
-                                                                      monkeypatch):
+def test_a_target_whose_closed_mouth_does_not_show_keeps_its_picture(media_dir: Path, monkeypatch):
     """Where no candidate neutral shows its mouth as asked once drawn and re-tracked (here: no
     margin at all), the picture's landmarks stay the neutral rather than a mouth the warp
     leaves open."""
@@ -134,13 +140,19 @@ def test_the_target_neutral_switches_live(media_dir: Path, clips_dir: Path):
     from reenact.stream.live_settings import apply_setting, parse_settings
 
     chosen, neutral = _actor(clips_dir)
-    r = _reenactor(media_dir / "expressions" / "15_surprised.png",
-                   _config("fusion.target_neutral=picture"), neutral)
+    r = _reenactor(
+        media_dir / "expressions" / "15_surprised.png",
+        _config("fusion.target_neutral=picture"),
+        neutral,
+    )
     assert not r.target.estimated  # nothing estimated up front when the picture is asked for
     rest = chosen[:1]
     assert _opened(r, rest)[0] > 0.35
-    apply_setting(r, "fusion.target_neutral",
-                  parse_settings({"fusion.target_neutral": "estimated"})["fusion.target_neutral"])
+    apply_setting(
+        r,
+        "fusion.target_neutral",
+        parse_settings({"fusion.target_neutral": "estimated"})["fusion.target_neutral"],
+    )
     assert r.target.estimated and r.target.expression_removed > 0.02
     assert _opened(r, rest)[0] < 0.2
     apply_setting(r, "fusion.target_neutral", "picture")

@@ -29,12 +29,20 @@ def mark(frame: np.ndarray) -> int:
 @pytest.mark.parametrize("end", ["loop", "hold"])
 def test_target_video_loops_or_holds(clips_dir, tmp_path, end, marked_target):
     out = tmp_path / f"{end}.mp4"
-    config = load_config(None, [
-        "source.kind=video", f"source.path={clips_dir / 'lp_d1.mp4'}",
-        f"stream.target={marked_target}", "stream.target_max_frames=6",
-        f"stream.target_end={end}", "stream.neutral_frames=2", "renderer.kind=warp",
-        "sink.kind=file", f"sink.path={out}",
-    ])
+    config = load_config(
+        None,
+        [
+            "source.kind=video",
+            f"source.path={clips_dir / 'lp_d1.mp4'}",
+            f"stream.target={marked_target}",
+            "stream.target_max_frames=6",
+            f"stream.target_end={end}",
+            "stream.neutral_frames=2",
+            "renderer.kind=warp",
+            "sink.kind=file",
+            f"sink.path={out}",
+        ],
+    )
     report = run_session(config, show_progress=False)
     assert report.loop.frames_out == 16
     shown = [mark(f) for f in decode_rgb(out)]
@@ -45,11 +53,18 @@ def test_target_video_loops_or_holds(clips_dir, tmp_path, end, marked_target):
 
 
 def test_target_video_as_still(clips_dir, tmp_path):
-    config = load_config(None, [
-        "source.kind=video", f"source.path={clips_dir / 'lp_d1.mp4'}",
-        f"stream.target={clips_dir / 'lp_d2.mp4'}", "stream.target_end=still",
-        "stream.target_frame=3", "renderer.kind=warp", "sink.kind=null",
-    ])
+    config = load_config(
+        None,
+        [
+            "source.kind=video",
+            f"source.path={clips_dir / 'lp_d1.mp4'}",
+            f"stream.target={clips_dir / 'lp_d2.mp4'}",
+            "stream.target_end=still",
+            "stream.target_frame=3",
+            "renderer.kind=warp",
+            "sink.kind=null",
+        ],
+    )
     report = run_session(config, show_progress=False)
     assert report.loop.frames_out == 16 and report.timer.summary().get("target") is None
 
@@ -65,16 +80,29 @@ def _drive_turned(clips_dir, video: bool) -> float:
     from reenact.pipeline.timing import StageTimer
     from reenact.render.warp import WarpRenderer
 
-    config = load_config(None, [
-        f"stream.target={clips_dir / 'lp_d2.mp4'}", "stream.target_max_frames=1",
-        "stream.target_end=hold", "smoothing.enabled=false", "renderer.kind=warp"])
+    config = load_config(
+        None,
+        [
+            f"stream.target={clips_dir / 'lp_d2.mp4'}",
+            "stream.target_max_frames=1",
+            "stream.target_end=hold",
+            "smoothing.enabled=false",
+            "renderer.kind=warp",
+        ],
+    )
     frames = TargetVideo(config.stream.target, config)
     target = frames.targets[0]
     neutral = target.landmarks_crop
     turned = HeadPose(pitch=6.0, yaw=10.0).turn(neutral, turn_centre(neutral)).astype(np.float32)
-    reenactor = Reenactor(config=config, target=target, fuser=build_fuser(config),
-                          renderer=WarpRenderer(size=256), timer=StageTimer(),
-                          target_video=frames if video else None, source_neutral=neutral)
+    reenactor = Reenactor(
+        config=config,
+        target=target,
+        fuser=build_fuser(config),
+        renderer=WarpRenderer(size=256),
+        timer=StageTimer(),
+        target_video=frames if video else None,
+        source_neutral=neutral,
+    )
     outputs = []
     try:
         for actor in (neutral, turned):

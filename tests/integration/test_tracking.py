@@ -78,8 +78,10 @@ def test_tracks_every_lp_clip_and_aligns_eyes(lp_clip: Path) -> None:
     rate = found / len(frames)
     assert rate >= 0.99, f"{lp_clip.name}: face found in {found}/{len(frames)} frames"
     errors = np.array(crop_errors)
-    print(f"{lp_clip.name}: tracked {found}/{len(frames)}; crop eye error median "
-          f"{np.median(errors):.2f} px, max {errors.max():.2f} px over {len(errors)} eyes")
+    print(
+        f"{lp_clip.name}: tracked {found}/{len(frames)}; crop eye error median "
+        f"{np.median(errors):.2f} px, max {errors.max():.2f} px over {len(errors)} eyes"
+    )
     assert np.median(errors) <= 1.0
     assert errors.max() <= 1.5
 
@@ -171,7 +173,7 @@ def test_a_larger_face_entering_takes_over(
     with FaceTracker(TrackerConfig(max_faces=4)) as tracker:
         reference = [tracker.track_one(f) for f in frames][-1]
     assert all(x > 512 for x in xs[:5])  # the small face alone
-    assert all(x < 512 for x in xs[5 + CHECK_EVERY:])  # the larger one took over
+    assert all(x < 512 for x in xs[5 + CHECK_EVERY :])  # the larger one took over
     with FaceTracker() as tracker:
         last = [tracker.track_one(f) for f in frames][-1]
     assert np.abs(last[:, :2] - reference[:, :2]).max() < 2.0
@@ -252,7 +254,7 @@ def test_target_8k(photo_portrait: np.ndarray) -> None:
     factor = 4320 / photo_portrait.shape[0]
     big = np.full((4320, 7680, 3), 100, dtype=np.uint8)
     offset = (7680 - 4320) // 2
-    big[:, offset:offset + 4320] = cv2.resize(
+    big[:, offset : offset + 4320] = cv2.resize(
         photo_portrait, (4320, 4320), interpolation=cv2.INTER_CUBIC
     )
     landmarks = detect_target_face(big, config, source_name="8k.png")
@@ -271,7 +273,7 @@ def test_target_face_small_in_a_large_frame(photo_portrait: np.ndarray) -> None:
     small = cv2.resize(photo_portrait, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     frame = cv2.resize(skimage.data.coffee(), (1920, 1080), interpolation=cv2.INTER_CUBIC)
     height, width = small.shape[:2]
-    frame[300:300 + height, 1200:1200 + width] = small
+    frame[300 : 300 + height, 1200 : 1200 + width] = small
     landmarks = detect_target_face(frame, config, source_name="wide.png")
     expected = reference[:, :2] * factor + (1200, 300)
     assert np.abs(landmarks[:, :2] - expected).mean() < 1.5

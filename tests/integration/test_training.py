@@ -47,18 +47,32 @@ def cache(media_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.symlink(media_dir / "expressions" / name, stills / name)
     clips = media_dir / "clips"
     config = load_config(None, [f"renderer.size={SIZE}"])
-    prepare([str(clips / "lp_d1.mp4"), str(clips / "lp_d2.mp4"), str(stills)], config,
-            out_dir=root / "cache", progress=False)
+    prepare(
+        [str(clips / "lp_d1.mp4"), str(clips / "lp_d2.mp4"), str(stills)],
+        config,
+        out_dir=root / "cache",
+        progress=False,
+    )
     return root / "cache"
 
 
 def _config(cache: Path, out: Path, steps: int, extra: list[str]):
-    return load_config(None, [
-        f"train.data=[{cache}]", f"train.out_dir={out}", f"train.steps={steps}",
-        "train.val_holdout=[lp_d2]", "train.progress=false", "train.log_every=0",
-        "train.image_every=0", "train.val_every=0", "train.ckpt_every=0", "train.device=cpu",
-        *extra,
-    ])
+    return load_config(
+        None,
+        [
+            f"train.data=[{cache}]",
+            f"train.out_dir={out}",
+            f"train.steps={steps}",
+            "train.val_holdout=[lp_d2]",
+            "train.progress=false",
+            "train.log_every=0",
+            "train.image_every=0",
+            "train.val_every=0",
+            "train.ckpt_every=0",
+            "train.device=cpu",
+            *extra,
+        ],
+    )
 
 
 def _mean(history: list[dict[str, float]], key: str, part: slice) -> float:
@@ -99,11 +113,19 @@ def test_fusion_training_lowers_its_loss(cache: Path, tmp_path: Path):
 
 @pytest.mark.parametrize("variant", ["paper", "warp_guided"])
 def test_generator_training_lowers_its_loss(cache: Path, tmp_path: Path, variant: str):
-    extra = [*GENERATOR, f"renderer.variant={variant}", "train.reference_frames=2",
-             "train.val_frames=4", "train.image_every=20", "train.val_every=10"]
+    extra = [
+        *GENERATOR,
+        f"renderer.variant={variant}",
+        "train.reference_frames=2",
+        "train.val_frames=4",
+        "train.image_every=20",
+        "train.val_every=10",
+    ]
     result = GeneratorTrainer(_config(cache, tmp_path, 30, extra)).run()
-    first, last = _mean(result.history, "pixel_l1", slice(0, 6)), \
-        _mean(result.history, "pixel_l1", slice(-6, None))
+    first, last = (
+        _mean(result.history, "pixel_l1", slice(0, 6)),
+        _mean(result.history, "pixel_l1", slice(-6, None)),
+    )
     assert last < 0.85 * first
     assert (tmp_path / "images" / "step_00000020.png").is_file()
     record = json.loads((tmp_path / "validation.json").read_text())[-1]
@@ -128,8 +150,12 @@ def test_warps_are_kept_where_train_warp_dir_says(cache: Path, tmp_path: Path):
     from reenact.train import warps
 
     folder = tmp_path / "warps"
-    extra = [*GENERATOR, "renderer.variant=warp_guided", "train.reference_frames=2",
-             f"train.warp_dir={folder}"]
+    extra = [
+        *GENERATOR,
+        "renderer.variant=warp_guided",
+        "train.reference_frames=2",
+        f"train.warp_dir={folder}",
+    ]
     GeneratorTrainer(_config(cache, tmp_path / "a", 1, extra)).run()
     kept = sorted(p.name for p in folder.glob("*.npy"))
     assert {"lp_d1", "lp_d2"} <= {name.split("_s")[0] for name in kept}  # train and validation
@@ -143,8 +169,9 @@ def test_warps_are_kept_where_train_warp_dir_says(cache: Path, tmp_path: Path):
     assert made == [] and sorted(p.name for p in folder.glob("*.npy")) == kept
 
 
-def test_saved_warps_are_read_memory_mapped_and_unsaved_ones_stay_in_memory(cache: Path,
-                                                                           tmp_path: Path):
+def test_saved_warps_are_read_memory_mapped_and_unsaved_ones_stay_in_memory(
+    cache: Path, tmp_path: Path
+):
     """The full warp cache outgrows a 24 GB machine at 8 reference frames: a bank whose warps are
     saved holds none of them in memory, made or read back, and gives the same pixels as one that
     cannot save (an entry without a source stamp has no file name) and keeps them. A warp_dir
@@ -161,8 +188,17 @@ def test_saved_warps_are_read_memory_mapped_and_unsaved_ones_stay_in_memory(cach
     entries = [e for e in read_cache(cache) if e.name == "lp_d1"]
 
     def dataset(folder, chosen=entries):
-        return build_dataset(chosen, size=SIZE, reference_count=2, seed=0, flip=False,
-                             warp_guided=True, workers=1, progress=False, warp_dir=str(folder))
+        return build_dataset(
+            chosen,
+            size=SIZE,
+            reference_count=2,
+            seed=0,
+            flip=False,
+            warp_guided=True,
+            workers=1,
+            progress=False,
+            warp_dir=str(folder),
+        )
 
     first = dataset(tmp_path / "warps")
     made, again = first.warps, dataset(tmp_path / "warps").warps
@@ -188,15 +224,27 @@ def test_saved_warps_are_read_memory_mapped_and_unsaved_ones_stay_in_memory(cach
 def test_generator_training_with_the_detail_losses_lowers_its_loss(cache: Path, tmp_path: Path):
     """Two-scale D + feature matching, local eye / mouth Ds and their L1, the attention output, far
     pairs and augmentation, all on: it trains (pixel L1 falls) and every added loss is logged."""
-    extra = [*GENERATOR, "renderer.variant=attention", "train.disc_scales=2", "train.lambda_fm=10",
-             "train.mu_local=1", "train.mu_l1_regions=100", "train.far_pairs=0.5", "train.augment_colour=0.1",
-             "train.augment_scale=0.05", "train.val_frames=4"]
+    extra = [
+        *GENERATOR,
+        "renderer.variant=attention",
+        "train.disc_scales=2",
+        "train.lambda_fm=10",
+        "train.mu_local=1",
+        "train.mu_l1_regions=100",
+        "train.far_pairs=0.5",
+        "train.augment_colour=0.1",
+        "train.augment_scale=0.05",
+        "train.val_frames=4",
+    ]
     result = GeneratorTrainer(_config(cache, tmp_path, 30, extra)).run()
-    first, last = _mean(result.history, "pixel_l1", slice(0, 6)), \
-        _mean(result.history, "pixel_l1", slice(-6, None))
+    first, last = (
+        _mean(result.history, "pixel_l1", slice(0, 6)),
+        _mean(result.history, "pixel_l1", slice(-6, None)),
+    )
     assert last < 0.85 * first
-    assert {"feature_matching", "local_gan", "regions_l1", "attention", "cgan"} \
-        <= set(result.history[-1])
+    assert {"feature_matching", "local_gan", "regions_l1", "attention", "cgan"} <= set(
+        result.history[-1]
+    )
     from reenact.render.generator import load_generator
 
     model, meta = load_generator(tmp_path / "generator.safetensors", size=SIZE)
@@ -224,8 +272,9 @@ def test_an_average_of_the_weights_is_what_the_run_saves(cache: Path, tmp_path: 
     last step's weights, and they load as a generator."""
     from reenact.render.generator import load_generator
 
-    trainer = GeneratorTrainer(_config(cache, tmp_path, 6, [*GENERATOR, "train.ema=0.5",
-                                                            "train.val_every=3"]))
+    trainer = GeneratorTrainer(
+        _config(cache, tmp_path, 6, [*GENERATOR, "train.ema=0.5", "train.val_every=3"])
+    )
     trainer.run()
     saved, meta = load_weights(tmp_path / "generator.safetensors")
     average, live = trainer.average.module.state_dict(), trainer.gen.state_dict()
@@ -237,16 +286,19 @@ def test_an_average_of_the_weights_is_what_the_run_saves(cache: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("average", ["0", "0.5"])
-def test_resume_continues_exactly_like_an_uninterrupted_run(cache: Path, tmp_path: Path,
-                                                            average: str):
+def test_resume_continues_exactly_like_an_uninterrupted_run(
+    cache: Path, tmp_path: Path, average: str
+):
     """...the average of the weights included (train.ema: its count is in the checkpoint)."""
     extra = [*GENERATOR, "train.ckpt_every=3", f"train.ema={average}"]
     straight = GeneratorTrainer(_config(cache, tmp_path / "a", 6, extra)).run()
     GeneratorTrainer(_config(cache, tmp_path / "b", 3, extra)).run()
     resumed = GeneratorTrainer(
-        _config(cache, tmp_path / "b", 6, [*extra, "train.resume=latest"])).run()
-    assert [row["pixel_l1"] for row in resumed.history] == \
-        [row["pixel_l1"] for row in straight.history[3:]]
+        _config(cache, tmp_path / "b", 6, [*extra, "train.resume=latest"])
+    ).run()
+    assert [row["pixel_l1"] for row in resumed.history] == [
+        row["pixel_l1"] for row in straight.history[3:]
+    ]
     a, _ = load_weights(tmp_path / "a" / "generator.safetensors")
     b, _ = load_weights(tmp_path / "b" / "generator.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -257,7 +309,8 @@ def test_a_time_budget_ends_like_the_last_step(cache: Path, tmp_path: Path):
     train.steps: a checkpoint, a validation and final weights recording the steps taken;
     without the budget the same run takes all its steps."""
     budget = GeneratorTrainer(
-        _config(cache, tmp_path / "a", 10_000, [*GENERATOR, "train.max_minutes=0.000001"])).run()
+        _config(cache, tmp_path / "a", 10_000, [*GENERATOR, "train.max_minutes=0.000001"])
+    ).run()
     assert 0 < budget.steps < 10_000 and budget.validation is not None
     _, meta = load_weights(tmp_path / "a" / "generator.safetensors")
     assert meta["steps"] == str(budget.steps)
@@ -267,13 +320,31 @@ def test_a_time_budget_ends_like_the_last_step(cache: Path, tmp_path: Path):
 
 
 def test_two_ddp_processes_take_the_same_steps_as_one(cache: Path, tmp_path: Path):
-    overrides = [f"train.data=[{cache}]", "train.steps=6", "train.val_holdout=[lp_d2]",
-                 "train.progress=false", "train.device=cpu", "train.val_every=0", *FUSION]
+    overrides = [
+        f"train.data=[{cache}]",
+        "train.steps=6",
+        "train.val_holdout=[lp_d2]",
+        "train.progress=false",
+        "train.device=cpu",
+        "train.val_every=0",
+        *FUSION,
+    ]
     args = ["train", "fusion"] + [a for o in overrides for a in ("--set", o)]
     assert main([*args, "--out", str(tmp_path / "one")]) == 0
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "reenact.cli.main", *args, "--out", str(tmp_path / "two")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "reenact.cli.main",
+        *args,
+        "--out",
+        str(tmp_path / "two"),
+    ]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     one, _ = load_weights(tmp_path / "one" / "fusion.safetensors")
@@ -294,10 +365,25 @@ def test_resume_from_another_width_is_a_one_line_error(cache: Path, tmp_path: Pa
     # test's `main` has set up the terminal) is not the resumed command's output
     capsys.readouterr()
     folder = tmp_path / "checkpoints" / "step_00000001"
-    args = ["train", "generator", "--data", str(cache), "--out", str(tmp_path), "--steps", "2",
-            "--resume", str(folder)]
-    sets = [*GENERATOR[:1], "renderer.ngf=16", "train.progress=false", "train.device=cpu",
-            "train.val_holdout=[lp_d2]"]
+    args = [
+        "train",
+        "generator",
+        "--data",
+        str(cache),
+        "--out",
+        str(tmp_path),
+        "--steps",
+        "2",
+        "--resume",
+        str(folder),
+    ]
+    sets = [
+        *GENERATOR[:1],
+        "renderer.ngf=16",
+        "train.progress=false",
+        "train.device=cpu",
+        "train.val_holdout=[lp_d2]",
+    ]
     code = main([*args] + [a for s in sets for a in ("--set", s)])
     assert code != 0
     err = capsys.readouterr().err.strip().splitlines()

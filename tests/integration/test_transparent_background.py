@@ -22,7 +22,7 @@ from reenact.landmarks.tracker import detect_target_face
 from reenact.plugin_api import SINK_GROUP, entry_points
 from tests.helpers import decode_rgb, write_clip
 
-PLUGIN = '''
+PLUGIN = """
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +58,7 @@ class RgbaProbe(_Probe):
 
 class RgbProbe(_Probe):
     name = "rgbprobe"
-'''
+"""
 
 SIDE = 384  # stream.max_output_side: small frames, a fast test
 MAGENTA = (255, 0, 255)
@@ -73,7 +73,8 @@ def probes(tmp_path_factory):
     (site / "probe_sink.py").write_text(textwrap.dedent(PLUGIN))
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: probe-sink\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(
-        "[reenact.sinks]\nrgbaprobe = probe_sink:RgbaProbe\nrgbprobe = probe_sink:RgbProbe\n")
+        "[reenact.sinks]\nrgbaprobe = probe_sink:RgbaProbe\nrgbprobe = probe_sink:RgbProbe\n"
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.syspath_prepend(str(site))
         assert {"rgbaprobe", "rgbprobe"} <= set(entry_points(SINK_GROUP))
@@ -86,17 +87,41 @@ def run(probes, clips_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs")
     done: dict[tuple, np.ndarray] = {}
 
-    def _run(target: Path, sink: str, *settings: str, clip: Path | None = None,
-             renderer: str = "warp", frames: int = 6) -> np.ndarray:
+    def _run(
+        target: Path,
+        sink: str,
+        *settings: str,
+        clip: Path | None = None,
+        renderer: str = "warp",
+        frames: int = 6,
+    ) -> np.ndarray:
         key = (str(target), sink, settings, str(clip), renderer)
         if key not in done:
             out = folder / f"{len(done)}.npy"
             clip = clip or clips_dir / "lp_d1.mp4"
-            args = ["run", "--source", f"video:{clip}", "--sink", sink, "--target", str(target),
-                    "--renderer", renderer, "--max-frames", str(frames),
-                    "--set", f"sink.probe_path={out}", "--set", f"stream.max_output_side={SIDE}",
-                    "--set", "stream.neutral_frames=2", "--set", "stream.neutral_window=2",
-                    "--set", f"stream.output_dir={folder}"]
+            args = [
+                "run",
+                "--source",
+                f"video:{clip}",
+                "--sink",
+                sink,
+                "--target",
+                str(target),
+                "--renderer",
+                renderer,
+                "--max-frames",
+                str(frames),
+                "--set",
+                f"sink.probe_path={out}",
+                "--set",
+                f"stream.max_output_side={SIDE}",
+                "--set",
+                "stream.neutral_frames=2",
+                "--set",
+                "stream.neutral_window=2",
+                "--set",
+                f"stream.output_dir={folder}",
+            ]
             for setting in settings:
                 args += ["--set", setting]
             assert main(args) == 0
@@ -142,8 +167,9 @@ def cartoon(photo, tmp_path_factory) -> tuple[Path, np.ndarray]:
     centre = face.mean(0)
     axes = (face.max(0) - face.min(0)) * 0.75
     alpha = np.zeros((SIDE, SIDE), np.uint8)
-    cv2.ellipse(alpha, (int(centre[0]), int(centre[1])), (int(axes[0]), int(axes[1])),
-                0, 0, 360, 255, -1)
+    cv2.ellipse(
+        alpha, (int(centre[0]), int(centre[1])), (int(axes[0]), int(axes[1])), 0, 0, 360, 255, -1
+    )
     alpha = cv2.GaussianBlur(alpha, (7, 7), 0)
     bgra = np.dstack([bgr, alpha])
     bgra[alpha == 0, :3] = 0
@@ -171,8 +197,9 @@ def test_picture_is_the_frame_as_before_and_transparent_only_adds_alpha(run, pho
 
 
 def test_colour_replaces_the_background_for_a_sink_without_alpha(run, photo):
-    coloured = run(photo, "rgbprobe", "stream.background=colour",
-                   "stream.background_colour=#ff00ff")
+    coloured = run(
+        photo, "rgbprobe", "stream.background=colour", "stream.background_colour=#ff00ff"
+    )
     transparent = run(photo, "rgbaprobe", "stream.background=transparent")
     assert coloured.shape[-1] == 3
     assert (_corners(coloured[-1])[:2] == MAGENTA).all()
@@ -204,9 +231,21 @@ def test_an_rgba_cartoon_on_a_sink_without_alpha_gets_the_chroma_colour(run, car
 
 
 def test_a_bad_colour_is_one_line_naming_the_key(probes, photo, capsys):
-    code = main(["run", "--source", f"image:{photo}", "--sink", "rgbprobe", "--target",
-                 str(photo), "--set", "stream.background=colour",
-                 "--set", "stream.background_colour=#12345"])
+    code = main(
+        [
+            "run",
+            "--source",
+            f"image:{photo}",
+            "--sink",
+            "rgbprobe",
+            "--target",
+            str(photo),
+            "--set",
+            "stream.background=colour",
+            "--set",
+            "stream.background_colour=#12345",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0
     assert len(err) == 1 and "stream.background_colour" in err[0] and "Traceback" not in err[0]
@@ -231,8 +270,13 @@ def test_while_the_face_is_lost_the_held_avatar_keeps_its_mask(run, photo, gap_c
 
 
 def test_rendered_ahead_each_frame_leaves_with_its_own_mask(run, photo):
-    ahead = run(photo, "rgbaprobe", "stream.background=transparent", "stream.render_ahead=on",
-                renderer="generator")
+    ahead = run(
+        photo,
+        "rgbaprobe",
+        "stream.background=transparent",
+        "stream.render_ahead=on",
+        renderer="generator",
+    )
     assert ahead.shape[-1] == 4 and len(ahead) == 6
     for frame in ahead:
         alpha = frame[:, :, 3]

@@ -14,16 +14,19 @@ from reenact.tools.uncovered import STRIP_TILE
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reenact.tools.uncovered", *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "reenact.tools.uncovered", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _rates(stdout: str) -> dict[str, str]:
     return {line.split()[0]: line.split()[1] for line in stdout.splitlines()[1:] if line.split()}
 
 
-def test_the_matte_lowers_the_ghost_and_the_strips_are_written(portraits_dir: Path,
-                                                              tmp_path: Path):
+def test_the_matte_lowers_the_ghost_and_the_strips_are_written(portraits_dir: Path, tmp_path: Path):
     portraits = [str(portraits_dir / n) for n in ("lp_drv_d19.jpg", "lp_s25.jpg")]
     matted = _run(*portraits, "--strips", str(tmp_path))
     plain = _run(*portraits, "--no-matte")

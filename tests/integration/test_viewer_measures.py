@@ -36,8 +36,10 @@ def tracked(clips_dir: Path) -> dict[str, np.ndarray]:
     config = load_config("eval", [])
     frames = list(iter_frames(clips_dir / "hdtf_aoc.mp4", FRAMES))
     live, static = [], []
-    with FaceTracker(config.tracker, static=False) as video, \
-            FaceTracker(config.tracker, static=True) as still:
+    with (
+        FaceTracker(config.tracker, static=False) as video,
+        FaceTracker(config.tracker, static=True) as still,
+    ):
         for image in frames:
             live.append(video.track_one(image))
             static.append(still.track_one(image))
@@ -45,14 +47,25 @@ def tracked(clips_dir: Path) -> dict[str, np.ndarray]:
     live, static = np.stack(live), np.stack(static)
     alignments = [compute_alignment(lm, 256) for lm in live]
     to_crop = lambda seq: np.stack([a.landmarks_to_crop(lm) for a, lm in zip(alignments, seq)])
-    return {"live": live, "static": static, "live_crop": to_crop(live),
-            "static_crop": to_crop(static), "first_frame": frames[0]}
+    return {
+        "live": live,
+        "static": static,
+        "live_crop": to_crop(live),
+        "static_crop": to_crop(static),
+        "first_frame": frames[0],
+    }
 
 
 def _self_and_identity(t: dict) -> tuple[dict, dict]:
     neutral = np.median(t["live_crop"][:10], axis=0)
-    self_drive = carried(t["live_crop"], t["live"], neutral, t["static_crop"], t["static"],
-                         np.median(t["static_crop"][:10], axis=0))
+    self_drive = carried(
+        t["live_crop"],
+        t["live"],
+        neutral,
+        t["static_crop"],
+        t["static"],
+        np.median(t["static_crop"][:10], axis=0),
+    )
     frozen_crop = np.repeat(t["static_crop"][:1], FRAMES, axis=0)
     frozen = np.repeat(t["static"][:1], FRAMES, axis=0)
     identity = carried(t["live_crop"], t["live"], neutral, frozen_crop, frozen, frozen_crop[0])
@@ -86,8 +99,14 @@ def test_expression_carried_sees_a_damped_copy(tracked):
     t = tracked
     neutral = np.median(t["static_crop"][:10], axis=0)
     damped = neutral + 0.5 * (t["static_crop"] - neutral)
-    result = carried(t["live_crop"], t["live"], np.median(t["live_crop"][:10], axis=0), damped,
-                     t["static"], neutral)
+    result = carried(
+        t["live_crop"],
+        t["live"],
+        np.median(t["live_crop"][:10], axis=0),
+        damped,
+        t["static"],
+        neutral,
+    )
     assert result["expression_r"] > 0.9
     assert 0.35 < result["expression_gain"] < 0.65
     unchanged, _ = _self_and_identity(t)
@@ -104,7 +123,9 @@ def test_smile_lift_sees_corners_that_keep_their_height(tracked):
     neutral = np.median(t["static_crop"][:10], axis=0)
     pinned = t["static_crop"].copy()
     for corner in CORNERS:
-        pinned[:, corner, 1] = pinned[:, NOSE_BASE, 1] + (neutral[corner, 1] - neutral[NOSE_BASE, 1])
+        pinned[:, corner, 1] = pinned[:, NOSE_BASE, 1] + (
+            neutral[corner, 1] - neutral[NOSE_BASE, 1]
+        )
     actor_neutral = np.median(t["live_crop"][:10], axis=0)
     result = carried(t["live_crop"], t["live"], actor_neutral, pinned, t["static"], neutral)
     unpinned, _ = _self_and_identity(t)
@@ -117,8 +138,12 @@ def _turned(faces: np.ndarray, angles: np.ndarray) -> np.ndarray:
     """(T,478,3) faces each turned in 3-D by its (pitch, yaw) degrees about its own centre."""
     from reenact.landmarks.head_pose import rotate_mesh, rotation_matrix
 
-    return np.stack([rotate_mesh(f, rotation_matrix(p, y, 0.0), f.mean(axis=0))
-                     for f, (p, y) in zip(faces, angles)])
+    return np.stack(
+        [
+            rotate_mesh(f, rotation_matrix(p, y, 0.0), f.mean(axis=0))
+            for f, (p, y) in zip(faces, angles)
+        ]
+    )
 
 
 def test_a_head_turn_is_not_read_as_expression(tracked):
@@ -145,8 +170,14 @@ def test_an_output_turning_its_own_way_still_carries_the_expression(tracked):
     rng = np.random.default_rng(0)
     angles = rng.uniform(-15.0, 15.0, size=(FRAMES, 2))
     output = _turned(t["static_crop"], angles)
-    result = carried(t["live_crop"], t["live"], np.median(t["live_crop"][:10], axis=0), output,
-                     t["static"], np.median(t["static_crop"][:10], axis=0))
+    result = carried(
+        t["live_crop"],
+        t["live"],
+        np.median(t["live_crop"][:10], axis=0),
+        output,
+        t["static"],
+        np.median(t["static_crop"][:10], axis=0),
+    )
     unturned, _ = _self_and_identity(t)
     assert abs(result["expression_r"] - unturned["expression_r"]) < 0.02, result
     assert abs(result["expression_gain"] - unturned["expression_gain"]) < 0.05, result
@@ -158,8 +189,9 @@ def _hard_paste(compositor, frame: np.ndarray, crop: np.ndarray) -> np.ndarray:
     x0, y0, x1, y1 = compositor.box
     matrix = compositor.alignment.inverse.copy()
     matrix[:, 2] -= (x0, y0)
-    warped = cv2.warpAffine(crop, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpAffine(
+        crop, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     out = frame.copy()
     inside = (compositor.mask_frame >= 0.5)[..., None]
     out[y0:y1, x0:x1] = np.where(inside, warped, frame[y0:y1, x0:x1])
@@ -171,10 +203,10 @@ def test_seam_is_zero_for_the_real_frame_and_shows_brightness_and_hard_edges(tra
     crop = compute_alignment(landmarks, 256).crop_image(frame)
     brighter = np.clip(crop * 1.15, 0, 255).astype(np.uint8)
     # the alpha feather alone (blend="feather"): the issue's feathered vs unfeathered paste
-    same, compositor = composite_into(frame, landmarks, crop, 256, colour_match=False,
-                                      blend="feather")
-    bright, _ = composite_into(frame, landmarks, brighter, 256, colour_match=False,
-                               blend="feather")
+    same, compositor = composite_into(
+        frame, landmarks, crop, 256, colour_match=False, blend="feather"
+    )
+    bright, _ = composite_into(frame, landmarks, brighter, 256, colour_match=False, blend="feather")
     hard = _hard_paste(compositor, frame, brighter)
     seam_same = seam_of(same, frame, compositor)["seam"]
     seam_bright = seam_of(bright, frame, compositor)["seam"]
@@ -182,11 +214,11 @@ def test_seam_is_zero_for_the_real_frame_and_shows_brightness_and_hard_edges(tra
     assert seam_same < 0.01
     assert seam_bright > max(0.03, 5 * seam_same)
     assert seam_hard > 1.3 * seam_bright
-    assert seam_of(hard, frame, compositor)["step"] > 2 * seam_of(bright, frame,
-                                                                  compositor)["step"]
+    assert seam_of(hard, frame, compositor)["step"] > 2 * seam_of(bright, frame, compositor)["step"]
     # the default multiband blend spreads the brightness step out: a smaller seam, still seen
-    multiband, blended = composite_into(frame, landmarks, brighter, 256, colour_match=False,
-                                        blend="multiband")
+    multiband, blended = composite_into(
+        frame, landmarks, brighter, 256, colour_match=False, blend="multiband"
+    )
     seam_multiband = seam_of(multiband, frame, blended)["seam"]
     assert 2 * seam_same < seam_multiband < seam_bright
 

@@ -49,8 +49,10 @@ def _turned_dots(target, warp) -> list[int]:
     box = field.face_box(neutral[:, :2], SIZE)
     own = _dots(target.crop, box)
     centre = neutral[RIGID_POINTS, :3].mean(axis=0)
-    return [_dots(warp.render(rotate_mesh(neutral, rotation_matrix(0.0, yaw, 0.0), centre)), box)
-            - own for yaw in (-15.0, 15.0)]
+    return [
+        _dots(warp.render(rotate_mesh(neutral, rotation_matrix(0.0, yaw, 0.0), centre)), box) - own
+        for yaw in (-15.0, 15.0)
+    ]
 
 
 def test_a_turned_head_has_no_dotted_fold(warp_target, monkeypatch):
@@ -120,14 +122,18 @@ def test_the_torch_warp_shows_the_same_front_layer(warp_target, monkeypatch):
     gpu.set_target(warp)
     xy = warp.follow(turned)
     with torch.no_grad():
-        maps = [gpu.dense_map(torch.from_numpy(lm)).numpy()
-                for lm in (np.column_stack([xy, turned[:, 2]]), xy)]
+        maps = [
+            gpu.dense_map(torch.from_numpy(lm)).numpy()
+            for lm in (np.column_stack([xy, turned[:, 2]]), xy)
+        ]
     x0, y0, x1, y1 = warp._field.roi
     # dense_map is the map before the eyeballs' move and the lips' band map (both planes)
     monkeypatch.setattr(warp, "eyes", None)
     monkeypatch.setattr(warp, "lips", None)
     for lm, got in zip((turned, turned[:, :2]), maps):
-        expected = warp.backward_map(xy, None if lm.shape[1] < 3 else lm[:, 2].astype(np.float64))[0]
+        expected = warp.backward_map(xy, None if lm.shape[1] < 3 else lm[:, 2].astype(np.float64))[
+            0
+        ]
         diff = np.abs(got[y0:y1, x0:x1] - expected).max(axis=2)
         assert np.percentile(diff, 99.5) < 0.5  # pixels: the same sample picks
     assert np.abs(maps[0] - maps[1]).max() > 2.0  # the depth changed the fold's picks

@@ -34,8 +34,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def actor(clips_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
     """The actor's aligned landmarks per used frame (478,3) and their calibrated neutral."""
-    aligned, neutral = aligned_actor(clips_dir / CLIP, frames=FRAMES, step=STEP, size=SIZE,
-                                     neutral_frames=NEUTRAL_FRAMES)
+    aligned, neutral = aligned_actor(
+        clips_dir / CLIP, frames=FRAMES, step=STEP, size=SIZE, neutral_frames=NEUTRAL_FRAMES
+    )
     openings = [mouth_open_ratio(lm) for lm in aligned]
     assert max(openings) > 0.25 and min(openings) < 0.02  # the clip does open and close
     return aligned, neutral

@@ -16,8 +16,9 @@ from tests.conftest import media_root
 @pytest.fixture(scope="module")
 def warped() -> np.ndarray:
     image = cv2.imread(str(media_root() / "portraits" / "sadtalker_people_0.png"))
-    return cv2.cvtColor(cv2.resize(image, (256, 256), interpolation=cv2.INTER_AREA),
-                        cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(
+        cv2.resize(image, (256, 256), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB
+    )
 
 
 def glow(image: np.ndarray) -> np.ndarray:
@@ -30,8 +31,11 @@ def glow(image: np.ndarray) -> np.ndarray:
 def detail(seed: int = 0) -> np.ndarray:
     """Fine texture a network might draw (a 2 px pattern, +-12 levels)."""
     rng = np.random.default_rng(seed)
-    return cv2.resize(rng.uniform(-12, 12, (128, 128, 1)).astype(np.float32), (256, 256),
-                      interpolation=cv2.INTER_NEAREST)[..., None]
+    return cv2.resize(
+        rng.uniform(-12, 12, (128, 128, 1)).astype(np.float32),
+        (256, 256),
+        interpolation=cv2.INTER_NEAREST,
+    )[..., None]
 
 
 def test_a_broad_colour_cast_is_taken_out(warped):
@@ -63,7 +67,7 @@ def test_the_device_anchor_matches_the_cpu_one(warped, sigma_px):
     render = np.clip(glow(warped) + detail(1), 0, 255).astype(np.uint8)
     expected = anchor_numpy(render, warped, sigma_px).astype(np.float32)
     anchor = TorchAnchor(256, sigma_px, "cpu")
-    as_t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)  # noqa: E731
+    as_t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)
     got = anchor.apply(as_t(render), as_t(warped)).clamp(0, 255).permute(1, 2, 0).numpy()
     assert np.abs(got - expected).max() < 1.5
 

@@ -46,9 +46,12 @@ def test_renderers_on_both_backends_give_the_same_crop(model, onnx_path, portrai
     crops = []
     for backend in ("torch", "onnx"):
         cfg = load_config(None, [f"renderer.backend={backend}"])
-        r = GeneratorRenderer(model=model, meta=model.arch_meta(),
-                              backend=make_backend(model, cfg, onnx_path=onnx_path),
-                              weights=onnx_path)
+        r = GeneratorRenderer(
+            model=model,
+            meta=model.arch_meta(),
+            backend=make_backend(model, cfg, onnx_path=onnx_path),
+            weights=onnx_path,
+        )
         r.set_target(target.crop, target.landmarks_crop)
         crops.append(r.render(target.landmarks_crop).copy())
     assert crops[0].shape == (256, 256, 3) and crops[0].dtype == np.uint8

@@ -20,8 +20,9 @@ _BROWS = np.concatenate([REGIONS["left_brow"], REGIONS["right_brow"]])  # what t
 @pytest.fixture(scope="module")
 def neutral(clips_dir):
     """lp_d2's neutral, aligned crop pixels (478, 3)."""
-    return aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=256,
-                         neutral_frames=4)[1].astype(np.float64)
+    return aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=256, neutral_frames=4)[
+        1
+    ].astype(np.float64)
 
 
 def _smile(neutral, widen=0.10, raise_px=3.0):
@@ -45,8 +46,10 @@ def test_a_boost_of_one_and_a_neutral_face_change_nothing(neutral):
     smile = _smile(neutral)
     assert ExpressionBoost().apply(smile, neutral) is smile
     np.testing.assert_allclose(
-        ExpressionBoost(mouth_width=1.3, brows=1.4, lift=1.5).apply(neutral, neutral), neutral,
-        atol=1e-3)
+        ExpressionBoost(mouth_width=1.3, brows=1.4, lift=1.5).apply(neutral, neutral),
+        neutral,
+        atol=1e-3,
+    )
 
 
 def test_the_widening_and_the_raise_grow_by_the_boost(neutral):
@@ -128,10 +131,11 @@ def test_the_warp_draws_more_of_the_brows_than_the_generator(neutral):
     config = load_config(None, [])
     raised = np.array(neutral, np.float32)
     raised[_BROWS, 1] -= 6.0
-    drawn = {kind: ExpressionBoost.from_config(config, kind).apply(raised, neutral)
-             for kind in ("warp", "generator")}
-    extra = {kind: float((raised[_BROWS, 1] - d[_BROWS, 1]).mean())
-             for kind, d in drawn.items()}
+    drawn = {
+        kind: ExpressionBoost.from_config(config, kind).apply(raised, neutral)
+        for kind in ("warp", "generator")
+    }
+    extra = {kind: float((raised[_BROWS, 1] - d[_BROWS, 1]).mean()) for kind, d in drawn.items()}
     assert extra["generator"] == pytest.approx(6.0 * (config.renderer.boost.brows - 1), rel=0.02)
     assert extra["warp"] == pytest.approx(WARP_BROWS * extra["generator"], rel=0.02)
     assert ExpressionBoost.from_config(config, "warp").brows == pytest.approx(1.4)

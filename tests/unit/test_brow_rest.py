@@ -113,9 +113,15 @@ def test_only_the_brows_and_the_forehead_above_them_move(face):
     for _ in range(30):
         out = rest.apply(face, neutral)
     moved = np.linalg.norm(out[:, :2] - face[:, :2], axis=1)
-    still = np.r_[REGIONS["left_eye"], REGIONS["right_eye"], REGIONS["left_iris"],
-                  REGIONS["right_iris"], REGIONS["nose"], REGIONS["lips_outer"],
-                  REGIONS["face_oval"]]
+    still = np.r_[
+        REGIONS["left_eye"],
+        REGIONS["right_eye"],
+        REGIONS["left_iris"],
+        REGIONS["right_iris"],
+        REGIONS["nose"],
+        REGIONS["lips_outer"],
+        REGIONS["face_oval"],
+    ]
     assert moved[still].max() == 0.0
     brow = np.r_[REGIONS["left_brow"], REGIONS["right_brow"]]
     assert moved[brow].min() > 1.0  # pixels, on a 256-px crop

@@ -17,12 +17,18 @@ from reenact.train.landmark_cache import _save_npz
 
 def _cache(folder, landmarks: np.ndarray, save=_save_npz) -> None:
     folder.mkdir(exist_ok=True)
-    save(folder / "lp_d0.npz", landmarks=landmarks,
-              frame_index=np.arange(len(landmarks), dtype=np.int64),
-              names=np.asarray([""] * len(landmarks)))
-    _save_npz(folder / "expressions.npz", landmarks=landmarks[:2] + 1.0,
-              frame_index=np.arange(2, dtype=np.int64), names=np.asarray(["01_normal.png",
-                                                                            "01_happy.png"]))
+    save(
+        folder / "lp_d0.npz",
+        landmarks=landmarks,
+        frame_index=np.arange(len(landmarks), dtype=np.int64),
+        names=np.asarray([""] * len(landmarks)),
+    )
+    _save_npz(
+        folder / "expressions.npz",
+        landmarks=landmarks[:2] + 1.0,
+        frame_index=np.arange(2, dtype=np.int64),
+        names=np.asarray(["01_normal.png", "01_happy.png"]),
+    )
 
 
 @pytest.fixture()
@@ -36,7 +42,9 @@ def test_the_same_landmarks_written_otherwise_keep_their_digest(tmp_path, landma
     assert len(first) == 16 and int(first, 16) >= 0
     _cache(tmp_path / "b", landmarks, save=np.savez_compressed)
     # the files differ (one is compressed); the digest must not
-    assert (tmp_path / "a" / "lp_d0.npz").read_bytes() != (tmp_path / "b" / "lp_d0.npz").read_bytes()
+    assert (tmp_path / "a" / "lp_d0.npz").read_bytes() != (
+        tmp_path / "b" / "lp_d0.npz"
+    ).read_bytes()
     assert cache_digest(tmp_path / "b") == first
 
 

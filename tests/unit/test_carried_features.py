@@ -16,15 +16,20 @@ from reenact.landmarks.expressiveness import FEATURES
 
 
 def _detail(gains, reliability=0.95) -> dict:
-    return {name: {"gain": g, "r": 0.9, "reliability": reliability}
-            for name, g in zip(FEATURES, gains)}
+    return {
+        name: {"gain": g, "r": 0.9, "reliability": reliability} for name, g in zip(FEATURES, gains)
+    }
 
 
-def _pair(clip: str, fused, drawn, driver, reliability=0.95,
-          portrait: str = "face") -> tuple[dict, dict]:
-    cross = {"clip": clip, "portrait": portrait,
-             "renderers": {"warp": {"carried_detail": {"expression": _detail(drawn)}}},
-             "fused": {"expression_detail": _detail(fused, reliability)}}
+def _pair(
+    clip: str, fused, drawn, driver, reliability=0.95, portrait: str = "face"
+) -> tuple[dict, dict]:
+    cross = {
+        "clip": clip,
+        "portrait": portrait,
+        "renderers": {"warp": {"carried_detail": {"expression": _detail(drawn)}}},
+        "fused": {"expression_detail": _detail(fused, reliability)},
+    }
     return cross, {"driver": {"expression_detail": _detail(driver)}}
 
 
@@ -34,10 +39,16 @@ def report() -> dict:
     # pair a: the warp draws everything but the eyes at J_gen's size, the eyes at half;
     # pair b: the brows unreadable on the actor (left out of every row), the warp whole
     a = _pair("a", [1.0] * 6, [1.0, 1.0, 0.5, 0.5, 1.0, 1.0], [0.9] * 6)
-    b = _pair("b", [1.0, 1.0, 1.0, 1.0, nan, nan], [1.0, 1.0, 1.0, 1.0, nan, nan],
-              [0.8, 0.8, 0.8, 0.8, nan, nan])
-    return {"cross_reenactment": {"a__face": a[0], "b__face": b[0]},
-            "temporal": {"a__face": a[1], "b__face": b[1]}}
+    b = _pair(
+        "b",
+        [1.0, 1.0, 1.0, 1.0, nan, nan],
+        [1.0, 1.0, 1.0, 1.0, nan, nan],
+        [0.8, 0.8, 0.8, 0.8, nan, nan],
+    )
+    return {
+        "cross_reenactment": {"a__face": a[0], "b__face": b[0]},
+        "temporal": {"a__face": a[1], "b__face": b[1]},
+    }
 
 
 def test_rows_per_pair_show_each_reading(report):
@@ -57,8 +68,10 @@ def test_rows_per_pair_show_each_reading(report):
 
 
 def test_means_agree_with_the_summary_and_skip_unscored_pairs(report):
-    means = {name: (gain, values) for name, gain, values in
-             carried_features.mean_rows(carried_features.pair_rows(report))}
+    means = {
+        name: (gain, values)
+        for name, gain, values in carried_features.mean_rows(carried_features.pair_rows(report))
+    }
     assert "reliability" not in means
     gain, values = means["warp"]
     # the summary's expression gain: the mean over pairs of each pair's gain
@@ -89,9 +102,12 @@ def test_each_portrait_has_its_own_means_where_there_are_two(report):
 
 def test_a_report_without_the_detail_shows_na_not_zero():
     """An older report.json (no driver detail) or a pair the tracker lost: n/a, never 0."""
-    report = {"cross_reenactment": {"a__face": {"clip": "a", "portrait": "face",
-                                                "renderers": {"warp": {}}, "fused": {}}},
-              "temporal": {}}
+    report = {
+        "cross_reenactment": {
+            "a__face": {"clip": "a", "portrait": "face", "renderers": {"warp": {}}, "fused": {}}
+        },
+        "temporal": {},
+    }
     _, rows = carried_features.table(report)
     assert all(cell in ("n/a", "") for row in rows for cell in row[2:])
     means = carried_features.mean_rows(carried_features.pair_rows(report))
@@ -99,14 +115,24 @@ def test_a_report_without_the_detail_shows_na_not_zero():
 
 
 def test_markdown_has_the_section(report):
-    minimal = {"meta": {"clips": ["a"], "portraits": ["face"], "max_frames": 10, "crop_size": 256,
-                        "fuser": "x", "created": "now"},
-               "summary": {"renderers": {}, "driver": {"temporal_ssim": 1.0, "jitter": 0.0},
-                           "fused": {}},
-               "self_reenactment": {}, "files": {}, **report}
+    minimal = {
+        "meta": {
+            "clips": ["a"],
+            "portraits": ["face"],
+            "max_frames": 10,
+            "crop_size": 256,
+            "fuser": "x",
+            "created": "now",
+        },
+        "summary": {"renderers": {}, "driver": {"temporal_ssim": 1.0, "jitter": 0.0}, "fused": {}},
+        "self_reenactment": {},
+        "files": {},
+        **report,
+    }
     for pair in minimal["cross_reenactment"].values():
-        pair["renderers"]["warp"].update(frames_rendered=1, identity_distance=0.1,
-                                         expression_error=0.01, retrack_rate=1.0)
+        pair["renderers"]["warp"].update(
+            frames_rendered=1, identity_distance=0.1, expression_error=0.01, retrack_rate=1.0
+        )
     for pair in minimal["temporal"].values():
         pair["renderers"] = {"warp": {"temporal_ssim": 0.9, "jitter": 0.01}}
         pair["driver"].update(temporal_ssim=0.9, jitter=0.01)
@@ -116,11 +142,17 @@ def test_markdown_has_the_section(report):
 
 
 def test_drawn_moves_ratio_is_the_slope_through_zero_per_sign():
-    readings = [Reading("eyes", -0.2, -0.2, -0.18), Reading("eyes", -0.1, -0.1, -0.08),
-                Reading("eyes", 0.1, 0.1, 0.02), Reading("eyes", 0.2, 0.2, 0.04),
-                Reading("jaw", 0.1, 0.1, float("nan")), Reading("jaw", 0.2, 0.2, 0.2),
-                Reading("jaw", -0.1, -0.1, -0.02), Reading("jaw", -0.05, -0.01, -0.01),
-                Reading("smile", -0.1, -MIN_ASKED / 2, 0.5)]
+    readings = [
+        Reading("eyes", -0.2, -0.2, -0.18),
+        Reading("eyes", -0.1, -0.1, -0.08),
+        Reading("eyes", 0.1, 0.1, 0.02),
+        Reading("eyes", 0.2, 0.2, 0.04),
+        Reading("jaw", 0.1, 0.1, float("nan")),
+        Reading("jaw", 0.2, 0.2, 0.2),
+        Reading("jaw", -0.1, -0.1, -0.02),
+        Reading("jaw", -0.05, -0.01, -0.01),
+        Reading("smile", -0.1, -MIN_ASKED / 2, 0.5),
+    ]
     ratios = group_ratios(readings)
     # closing and widening apart: a tracker that reads shut eyes but not wide ones shows it
     assert ratios["eyes closing"] == pytest.approx((0.2 * 0.18 + 0.1 * 0.08) / 0.05)
@@ -140,8 +172,10 @@ def test_moves_table_rows():
 
 
 def _sided(below, above) -> dict:
-    return {name: {"gain": 0.5 * (b + a), "gain_below": b, "gain_above": a, "reliability": 0.95}
-            for name, b, a in zip(FEATURES, below, above)}
+    return {
+        name: {"gain": 0.5 * (b + a), "gain_below": b, "gain_above": a, "reliability": 0.95}
+        for name, b, a in zip(FEATURES, below, above)
+    }
 
 
 def test_sides_table_tells_the_direction_that_falls_short():
@@ -156,10 +190,17 @@ def test_sides_table_tells_the_direction_that_falls_short():
         for portrait, drawn_below in (("yawn", stuck), ("closed", whole)):
             key = f"{clip}__{portrait}"
             report["cross_reenactment"][key] = {
-                "clip": clip, "portrait": portrait, "fused": {"expression_detail":
-                                                              _sided(whole, whole)},
-                "renderers": {"warp": {"carried_detail": {"expression": _sided(
-                    drawn_below, [0.9, 0.6, nan, nan, 1.0, 1.0])}}}}
+                "clip": clip,
+                "portrait": portrait,
+                "fused": {"expression_detail": _sided(whole, whole)},
+                "renderers": {
+                    "warp": {
+                        "carried_detail": {
+                            "expression": _sided(drawn_below, [0.9, 0.6, nan, nan, 1.0, 1.0])
+                        }
+                    }
+                },
+            }
             report["temporal"][key] = {"driver": {"expression_detail": _sided(whole, whole)}}
     assert carried_features.has_sides(report)
     header, rows = carried_features.sides_table(report)
@@ -179,8 +220,10 @@ def test_sides_table_tells_the_direction_that_falls_short():
     assert [r[0] for r in rows] == ["all pairs"] * 3 + ["yawn"] * 3 + ["closed"] * 3
 
     for pair in report["cross_reenactment"].values():  # an older report: no sides at all
-        for detail in (pair["fused"]["expression_detail"],
-                       pair["renderers"]["warp"]["carried_detail"]["expression"]):
+        for detail in (
+            pair["fused"]["expression_detail"],
+            pair["renderers"]["warp"]["carried_detail"]["expression"],
+        ):
             for feature in detail.values():
                 del feature["gain_below"], feature["gain_above"]
     for pair in report["temporal"].values():

@@ -41,8 +41,9 @@ def target(request, clips_dir: Path, portraits_dir: Path):
 
 def _paste_seam(target, crop: np.ndarray, **kwargs) -> float:
     frame, alignment, _crop, landmarks = target
-    comp = Compositor(target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks,
-                      **kwargs)
+    comp = Compositor(
+        target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks, **kwargs
+    )
     return seam_of(comp.paste(crop), frame, comp)["seam"]
 
 
@@ -72,8 +73,8 @@ def test_new_composite_cuts_the_seam_by_three(target):
 
 def test_shipped_generator_seam_drops(target):
     """The real renderer (the shipped generator) driven by the demo's scripted smile."""
-    from reenact.render import build_renderer  # noqa: PLC0415
-    from reenact.landmarks.scripted import peak_times, scripted_landmarks  # noqa: PLC0415
+    from reenact.render import build_renderer
+    from reenact.landmarks.scripted import peak_times, scripted_landmarks
 
     _frame, _alignment, crop, landmarks = target
     renderer = build_renderer(Config())
@@ -95,8 +96,9 @@ def test_lowfreq_match_undoes_a_smooth_shift_but_keeps_an_open_mouth(target):
     match = LowFrequencyMatch(target_crop=crop, ring=match_weight(mask, landmarks))
     shifted = np.clip(crop * np.float32([1.2, 1.1, 0.9]), 0, 255).astype(np.uint8)
     mouth = np.zeros((256, 256), np.uint8)
-    cv2.fillConvexPoly(mouth, cv2.convexHull(landmarks[REGIONS["lips_outer"], :2].astype(
-        np.int32)), 1)
+    cv2.fillConvexPoly(
+        mouth, cv2.convexHull(landmarks[REGIONS["lips_outer"], :2].astype(np.int32)), 1
+    )
     shifted[mouth > 0] = 20  # a dark open mouth the target does not have
     fixed = match.apply(shifted)
     face = (mask > 0.95) & (mouth == 0)
@@ -124,17 +126,23 @@ def test_auto_blend_is_multiband_only_for_a_repainting_renderer(target):
     render = _generator_like(crop)
 
     def paste(**kwargs):
-        return Compositor(target_frame=frame, alignment=alignment,
-                          target_landmarks_crop=landmarks, **kwargs).paste(render).copy()
+        return (
+            Compositor(
+                target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks, **kwargs
+            )
+            .paste(render)
+            .copy()
+        )
 
     assert np.array_equal(paste(blend="auto"), paste(blend="feather"))
-    assert np.array_equal(paste(blend="auto", colour_match=True),
-                          paste(blend="multiband", colour_match=True))
+    assert np.array_equal(
+        paste(blend="auto", colour_match=True), paste(blend="multiband", colour_match=True)
+    )
     assert not np.array_equal(paste(blend="multiband"), paste(blend="feather"))
 
 
 def test_bad_blend_settings_name_the_key():
-    from reenact.config import replace  # noqa: PLC0415
+    from reenact.config import replace
 
     with pytest.raises(ConfigError, match="stream.blend"):
         compositor_options(replace(Config(), stream={"blend": "poisson"}))

@@ -30,8 +30,9 @@ def test_override_types_are_coerced_and_checked():
 
 
 def test_round_trip_through_yaml(tmp_path):
-    config = load_config(None, ["renderer.size=512", "sink.kind=null", "smoothing.beta=0.7",
-                                "eval.clips=[x.mp4]"])
+    config = load_config(
+        None, ["renderer.size=512", "sink.kind=null", "smoothing.beta=0.7", "eval.clips=[x.mp4]"]
+    )
     path = dump_config(config, tmp_path / "run.config.yaml")
     assert load_config(path) == config
     assert yaml.safe_load(path.read_text())["renderer"]["size"] == 512
@@ -95,30 +96,49 @@ def test_dict_form_is_plain_data():
 
 # --- ranges, declared in the schema and checked at load ----------------------------------
 
-@pytest.mark.parametrize("override, says", [
-    ("renderer.size=300", "renderer.size: 300 is out of range; it must be a power of two in [64, 1024]"),
-    ("smoothing.crop_blend=1", "smoothing.crop_blend: 1.0 is out of range; it must be in [0, 1)"),
-    ("smoothing.min_cutoff=0", "smoothing.min_cutoff: 0.0 is out of range; it must be > 0"),
-    ("tracker.face_index=-2", "tracker.face_index: -2 is out of range; it must be >= -1"),
-    ("smoothing.beta=.nan", "smoothing.beta: nan is not a finite number"),
-    ("train.fusion_mix=[0.5,-1]", "train.fusion_mix: -1.0 is out of range; it must be >= 0"),
-    ("stream.gaze_gain=3.5", "stream.gaze_gain: 3.5 is out of range; it must be in [0, 3]"),
-])
+
+@pytest.mark.parametrize(
+    "override, says",
+    [
+        (
+            "renderer.size=300",
+            "renderer.size: 300 is out of range; it must be a power of two in [64, 1024]",
+        ),
+        (
+            "smoothing.crop_blend=1",
+            "smoothing.crop_blend: 1.0 is out of range; it must be in [0, 1)",
+        ),
+        ("smoothing.min_cutoff=0", "smoothing.min_cutoff: 0.0 is out of range; it must be > 0"),
+        ("tracker.face_index=-2", "tracker.face_index: -2 is out of range; it must be >= -1"),
+        ("smoothing.beta=.nan", "smoothing.beta: nan is not a finite number"),
+        ("train.fusion_mix=[0.5,-1]", "train.fusion_mix: -1.0 is out of range; it must be >= 0"),
+        ("stream.gaze_gain=3.5", "stream.gaze_gain: 3.5 is out of range; it must be in [0, 3]"),
+    ],
+)
 def test_out_of_range_values_are_refused_with_the_key(override: str, says: str) -> None:
     with pytest.raises(ConfigError) as exc:
         load_config(None, [override])
     assert says in str(exc.value) and "\n" not in str(exc.value)
 
 
-@pytest.mark.parametrize("override", ["renderer.size=512", "smoothing.crop_blend=0.9",
-                                      "stream.intensity=1.5", "tracker.face_index=-1",
-                                      "stream.gaze_gain=0", "stream.gaze_gain=3"])
+@pytest.mark.parametrize(
+    "override",
+    [
+        "renderer.size=512",
+        "smoothing.crop_blend=0.9",
+        "stream.intensity=1.5",
+        "tracker.face_index=-1",
+        "stream.gaze_gain=0",
+        "stream.gaze_gain=3",
+    ],
+)
 def test_values_at_the_edges_of_their_range_load(override: str) -> None:
     load_config(None, [override])
 
 
 def test_every_float_must_be_finite_without_declaring_a_range() -> None:
     """A new float key gets the finite check for free; ranges come from its annotation."""
+
     @dataclasses.dataclass(frozen=True)
     class NewSection:
         gain: float = 1.0
@@ -154,8 +174,9 @@ def test_another_source_plugin_drops_the_presets_webcam_options(clips_dir) -> No
     with open_source(config) as source:
         assert source.read().image.shape == (1280, 720, 3)
 
-    resized = load_config("live", ["source.width=360"],
-                          flags=spec_overrides("source", f"video:{clip}"))
+    resized = load_config(
+        "live", ["source.width=360"], flags=spec_overrides("source", f"video:{clip}")
+    )
     assert resized.source.options["width"] == 360
     with open_source(resized) as source:
         assert source.read().image.shape == (640, 360, 3)

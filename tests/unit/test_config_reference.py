@@ -34,20 +34,32 @@ def test_every_key_says_what_it_means(reference, built):
     _, tables, problems = built
     assert problems == [], "\n".join(problems)
     missing = reference.undocumented(tables)
-    assert missing == [], ("keys with no comment saying what they mean (a comment above the "
-                           "field or at the end of its line): " + ", ".join(missing))
+    assert missing == [], (
+        "keys with no comment saying what they mean (a comment above the "
+        "field or at the end of its line): " + ", ".join(missing)
+    )
     keys = [o.key for t in tables for o in t.options]
     assert len(keys) > 150
-    for key in ("stream.intensity", "fusion.gains.jaw", "renderer.boost.brows", "train.steps",
-                "eval.clips", "pixel_rr.ridge", "source.mirror", "sink.bitrate_kbps"):
+    for key in (
+        "stream.intensity",
+        "fusion.gains.jaw",
+        "renderer.boost.brows",
+        "train.steps",
+        "eval.clips",
+        "pixel_rr.ridge",
+        "source.mirror",
+        "sink.bitrate_kbps",
+    ):
         assert key in keys
 
 
 def test_docs_config_md_is_current(reference, built):
     text, _, _ = built
     written = (ROOT / "docs" / "CONFIG.md").read_text(encoding="utf-8")
-    assert written == text, (f"docs/CONFIG.md is stale (a config field or its comment changed); "
-                             f"regenerate it: {reference.COMMAND}")
+    assert written == text, (
+        f"docs/CONFIG.md is stale (a config field or its comment changed); "
+        f"regenerate it: {reference.COMMAND}"
+    )
 
 
 def test_rows_carry_type_default_and_range(built):
@@ -114,8 +126,9 @@ def test_a_planted_undocumented_field_fails_the_check(reference, planted):
     problems: list[str] = []
     tables = reference.section_tables(planted.Planted, "planted", problems)
     rows = {o.key: o for o in tables[0].options}
-    assert rows["planted.said"].meaning == ("a block above the field, over two lines and the end "
-                                            "of its line")
+    assert rows["planted.said"].meaning == (
+        "a block above the field, over two lines and the end of its line"
+    )
     assert rows["planted.said"].range == "in [0, 2]"
     assert rows["planted.mode"].kind == '"a" / "b"'
     assert reference.undocumented(tables) == ["planted.bare (planted_config.py:Planted)"]
@@ -127,12 +140,12 @@ def test_a_planted_undocumented_field_fails_the_check(reference, planted):
     assert clean == []
 
 
-def test_check_mode_names_the_command_when_stale(reference, built, tmp_path, monkeypatch,
-                                                 capsys):
+def test_check_mode_names_the_command_when_stale(reference, built, tmp_path, monkeypatch, capsys):
     text, _, _ = built
     stale = tmp_path / "CONFIG.md"
-    stale.write_text(text.replace("| `stream.intensity` |", "| `stream.intensity_old` |"),
-                     encoding="utf-8")
+    stale.write_text(
+        text.replace("| `stream.intensity` |", "| `stream.intensity_old` |"), encoding="utf-8"
+    )
     monkeypatch.setattr(sys, "argv", ["config_reference.py", "--check", "--output", str(stale)])
     assert reference.main() == 1
     assert reference.COMMAND in capsys.readouterr().err

@@ -179,8 +179,9 @@ def test_gaze_and_head_motion_toggle_live(target):
     assert controls.status()["head_motion"] == "rotate" and controls.status()["gaze"] is True
 
 
-@pytest.mark.parametrize("name, high", [("gaze_gain", 3.0), ("gaze_vertical", 3.0),
-                                        ("lid_follow", 1.0)])
+@pytest.mark.parametrize(
+    "name, high", [("gaze_gain", 3.0), ("gaze_vertical", 3.0), ("lid_follow", 1.0)]
+)
 def test_gaze_gain_is_a_live_setting(target, name, high):
     """stream.gaze_gain, gaze_vertical and lid_follow start at the config's value, are set
     between frames through the same table as POST /settings (checked against the range, the key

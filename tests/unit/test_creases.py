@@ -20,8 +20,10 @@ def faces(media_dir: Path) -> dict:
 
     config = load_config(None, [])
     folder = media_dir / "expressions"
-    return {name: aligned_still(folder / f"{name}.png", config)
-            for name in ("03_normal", "12_normal", "12_surprised")}
+    return {
+        name: aligned_still(folder / f"{name}.png", config)
+        for name in ("03_normal", "12_normal", "12_surprised")
+    }
 
 
 def _reference(crop, landmarks) -> Creases:
@@ -68,8 +70,8 @@ def test_a_forehead_fold_is_carried_onto_the_target_and_glasses_are_not(faces):
     frame = _fold(crop, fold, left + 10, right - 10, 0.85)
     frame = _fold(frame, eye_y, left - 5, right + 5, 0.85)  # across the eyes: glasses' place
     ratio = creases.ratio(frame, lm)
-    assert ratio[fold - 1:fold + 2, left + 20:right - 20].min() < -0.05
-    assert np.abs(ratio[eye_y - 2:eye_y + 3]).max() < 0.02
+    assert ratio[fold - 1 : fold + 2, left + 20 : right - 20].min() < -0.05
+    assert np.abs(ratio[eye_y - 2 : eye_y + 3]).max() < 0.02
     # onto another face, drawn at its own neutral: the fold lies across its forehead
     target, target_lm = faces["12_normal"]
     out = creases.apply(target, ratio, target_lm).astype(np.int16)
@@ -87,8 +89,10 @@ def test_what_a_fold_lightens_is_carried_damped(faces):
     x0, x1 = int(lm[70, 0]) + 10, int(lm[300, 0]) - 10
     darker = creases.ratio(_fold(crop, y, x0, x1, 0.88), lm)
     lighter = creases.ratio(_fold(crop, y, x0, x1, 1.12), lm)
-    shade, light = -darker[y - 1:y + 2, x0 + 10:x1 - 10].min(), \
-        lighter[y - 1:y + 2, x0 + 10:x1 - 10].max()
+    shade, light = (
+        -darker[y - 1 : y + 2, x0 + 10 : x1 - 10].min(),
+        lighter[y - 1 : y + 2, x0 + 10 : x1 - 10].max(),
+    )
     assert 0.0 < light <= LIGHTER * shade * 1.2 and shade > 0.05, (shade, light)
 
 
@@ -102,13 +106,13 @@ def test_hair_across_the_forehead_is_not_carried(faces):
     x0, x1 = int(lm[70, 0]) + 10, int(lm[300, 0]) - 10
     for level in (25, 60):
         ratio = creases.ratio(_line(crop, y, x0, x1, level), lm)
-        assert np.abs(ratio[y - 6:y + 7, x0 + 10:x1 - 10]).max() < 0.03, level
+        assert np.abs(ratio[y - 6 : y + 7, x0 + 10 : x1 - 10]).max() < 0.03, level
 
 
 def test_the_weight_leaves_out_the_eyes_band_and_the_mouth(faces):
     crop, lm = faces["12_normal"]
     weight = crease_weight(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32), lm)
-    centre = lambda idx: tuple(int(v) for v in lm[idx, :2].mean(0))  # noqa: E731
+    centre = lambda idx: tuple(int(v) for v in lm[idx, :2].mean(0))
     for eye in ([33, 133], [263, 362]):
         x, y = centre(eye)
         assert weight[y, x] < 0.05
@@ -168,4 +172,4 @@ def test_a_line_along_the_faces_outline_is_not_carried(faces):
         x = int(lm[side, 0]) + (4 if side == 234 else -4)  # just inside the outline
         frame = np.array(crop, copy=True)
         cv2.line(frame, (x, top), (x, bottom), (30,) * 3, 2, lineType=cv2.LINE_AA)
-        assert np.abs(creases.ratio(frame, lm)[top:bottom, x - 3:x + 4]).max() < 0.02, side
+        assert np.abs(creases.ratio(frame, lm)[top:bottom, x - 3 : x + 4]).max() < 0.02, side

@@ -38,8 +38,13 @@ def target(request, clips_dir: Path, portraits_dir: Path):
 
 def _compositor(target, **kwargs) -> Compositor:
     frame, alignment, _crop, landmarks = target
-    return Compositor(target_frame=frame, alignment=alignment, target_landmarks_crop=landmarks,
-                      blend="feather", **kwargs)
+    return Compositor(
+        target_frame=frame,
+        alignment=alignment,
+        target_landmarks_crop=landmarks,
+        blend="feather",
+        **kwargs,
+    )
 
 
 def _fine(image: np.ndarray) -> np.ndarray:
@@ -71,8 +76,10 @@ def test_the_picture_comes_back_where_nothing_moves(target, monkeypatch):
     share_plain = float((_fine(plain) * face).sum()) / own
     share_kept = float((_fine(kept) * face).sum()) / own
     print(f"fine detail kept: crop alone {share_plain:.2f}, with the detail layer {share_kept:.2f}")
-    assert share_plain < 0.6 and share_kept > max(0.3, share_plain + 0.25), (share_plain,
-                                                                             share_kept)
+    assert share_plain < 0.6 and share_kept > max(0.3, share_plain + 0.25), (
+        share_plain,
+        share_kept,
+    )
 
 
 def test_the_detail_moves_with_the_face(target):
@@ -117,8 +124,9 @@ def test_a_raised_brow_carries_its_own_detail(target):
     x0, y0, _x1, _y1 = layer.box
     at = alignment.landmarks_to_image(drawn[brows])[:, :2] - (x0, y0)
     own = alignment.landmarks_to_image(landmarks[brows])[:, :2] - (x0, y0)
-    came_from = np.stack([cv2.getRectSubPix(moved, (1, 1), (float(x), float(y)))[0, 0, :2]
-                          for x, y in at])
+    came_from = np.stack(
+        [cv2.getRectSubPix(moved, (1, 1), (float(x), float(y)))[0, 0, :2] for x, y in at]
+    )
     error = np.linalg.norm(came_from - own, axis=1) / float(np.hypot(*alignment.inverse[:, 0]))
     assert error.mean() < 0.5, error.mean()
 
@@ -168,8 +176,9 @@ def test_each_hole_is_grown_once(portraits_dir: Path, monkeypatch):
     an eye's hole is not grown again in its twin's reach. Grown twice, the holes of
     sadtalker_people_0's close-set eyes met over the nose, and the bridge kept 0.25 of the
     picture's detail, against 0.91 for either eye's hole alone; now 0.87 (0.93 alone)."""
-    frame = cv2.cvtColor(cv2.imread(str(portraits_dir / "sadtalker_people_0.png")),
-                         cv2.COLOR_BGR2RGB)
+    frame = cv2.cvtColor(
+        cv2.imread(str(portraits_dir / "sadtalker_people_0.png")), cv2.COLOR_BGR2RGB
+    )
     landmarks = detect_target_face(frame, TrackerConfig(), source_name="sadtalker_people_0")
     alignment = compute_alignment(landmarks, 256)
     xy = alignment.landmarks_to_crop(landmarks).astype(np.float32)
@@ -183,8 +192,10 @@ def test_each_hole_is_grown_once(portraits_dir: Path, monkeypatch):
     both, alone = weight(left + right), np.minimum(weight(left), weight(right))
     assert (both - alone).min() > -0.1, (both - alone).min()  # the fade's blur alone
     x, y = np.round(0.5 * (xy[133, :2] + xy[362, :2])).astype(int)  # the eyes' inner corners
-    print(f"bridge: both eyes' holes {both[y, x]:.2f}, either alone {alone[y, x]:.2f}; "
-          f"lowest difference {(both - alone).min():.3f}")
+    print(
+        f"bridge: both eyes' holes {both[y, x]:.2f}, either alone {alone[y, x]:.2f}; "
+        f"lowest difference {(both - alone).min():.3f}"
+    )
     assert both[y, x] > 0.75, both[y, x]
 
 
@@ -220,6 +231,8 @@ def test_the_weight_drawn_at_half_the_crop_is_the_full_ones(target, monkeypatch)
     assert offset < 0.1
     out_half = half.paste(crop, drawn).astype(int)
     diff = _box(whole, np.abs(out_half - whole.paste(crop, drawn))).max(axis=2)
-    print(f"half-side weight: pasted |diff| max {diff.max()}, over 1 level "
-          f"{(diff > 1).mean():.5f} of the face box")
+    print(
+        f"half-side weight: pasted |diff| max {diff.max()}, over 1 level "
+        f"{(diff > 1).mean():.5f} of the face box"
+    )
     assert diff.max() <= 2

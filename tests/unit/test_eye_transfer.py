@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 
 from reenact.fusion.eyes import (
-    AGREE_WITHIN, CLOSED_BELOW, NEAR_FULL, TRUST_FROM, EyeTransfer, agreed_gaze, eye_trust,
-    linked_openness, openness_curve,
+    AGREE_WITHIN,
+    CLOSED_BELOW,
+    NEAR_FULL,
+    TRUST_FROM,
+    EyeTransfer,
+    agreed_gaze,
+    eye_trust,
+    linked_openness,
+    openness_curve,
 )
 from reenact.landmarks.head_pose import LOWER_LIDS, UPPER_LIDS, eye_openness, gaze
 from tests.helpers import look
@@ -79,8 +86,9 @@ def test_gaze_vertical_scales_only_the_up_and_down_part(face):
     assert _carried(both, face, 0.04, 0.04) == pytest.approx([0.06, 0.072], abs=2e-3)
 
 
-@pytest.mark.parametrize("along, across", [(0.0, 0.0), (0.15, 0.0), (-0.15, 0.0), (0.0, 0.1),
-                                           (0.0, -0.1), (0.12, 0.08)])
+@pytest.mark.parametrize(
+    "along, across", [(0.0, 0.0), (0.15, 0.0), (-0.15, 0.0), (0.0, 0.1), (0.0, -0.1), (0.12, 0.08)]
+)
 def test_a_closed_eye_stays_closed_whatever_the_gaze(face, along, across):
     """The actor's lids at a quarter of their neutral gap while the irises look anywhere: the
     target's lids meet (the gaze gain does not open them)."""
@@ -115,8 +123,13 @@ def test_the_lids_follow_an_up_or_downlook(face, across):
         assert np.abs(out[[left, right]] - base[[left, right]]).max() < 1e-4
     assert eye_openness(out) == pytest.approx(eye_openness(base), abs=1e-3)
     assert (gaze(out) - gaze(base)) == pytest.approx(np.zeros((2, 2)), abs=1e-4)
-    assert np.abs(base[np.concatenate(UPPER_LIDS + LOWER_LIDS)]
-                  - face[np.concatenate(UPPER_LIDS + LOWER_LIDS)]).max() < 1e-3
+    assert (
+        np.abs(
+            base[np.concatenate(UPPER_LIDS + LOWER_LIDS)]
+            - face[np.concatenate(UPPER_LIDS + LOWER_LIDS)]
+        ).max()
+        < 1e-3
+    )
     sideways = follow.apply(face, look(face, 0.1, 0.0), face, face)
     lids = np.concatenate(UPPER_LIDS + LOWER_LIDS)
     assert np.abs(sideways[lids] - face[lids]).max() < 0.02  # px; an up/down look moves ~1 px
@@ -161,8 +174,9 @@ def test_doubt_grows_without_a_step():
     assert np.abs(np.diff(across)).max() < 0.01
 
 
-def _target_share(transfer: EyeTransfer, actor: np.ndarray, neutral: np.ndarray,
-                  target: np.ndarray) -> np.ndarray:
+def _target_share(
+    transfer: EyeTransfer, actor: np.ndarray, neutral: np.ndarray, target: np.ndarray
+) -> np.ndarray:
     """(2,) the target's lid gaps after the transfer, over its own."""
     return eye_openness(transfer.apply(target, actor, neutral, target)) / eye_openness(target)
 
@@ -174,8 +188,9 @@ def test_a_neutral_calibrated_mid_squint_does_not_leave_the_target_staring(face)
     against the typical open eye it settles at the target's own gap within a second or two."""
     squint = _with_gap(face, 0.5)
     rng = np.random.default_rng(0)
-    frames = [_with_gap(face, 0.25 if i % 40 == 39 else 1.0 + rng.normal(0.0, 0.03))
-              for i in range(120)]
+    frames = [
+        _with_gap(face, 0.25 if i % 40 == 39 else 1.0 + rng.normal(0.0, 0.03)) for i in range(120)
+    ]
     fixed, typical = EyeTransfer(adapt_frames=0), EyeTransfer(adapt_frames=300)
     fixed_share = [_target_share(fixed, f, squint, face) for f in frames]
     share = [_target_share(typical, f, squint, face) for f in frames]
@@ -288,7 +303,9 @@ def test_a_widening_is_carried_as_the_same_lid_rise_in_eye_widths(face):
         for linked in (False, True):
             out = EyeTransfer(linked=linked).apply(face, lifted, neutral, face)
             wanted = 1.0 + 1.5 * read.mean() if linked else 1.0 + 1.5 * read
-            assert eye_openness(out) / own == pytest.approx(wanted, abs=0.025), \
-                (actor_share, linked)
+            assert eye_openness(out) / own == pytest.approx(wanted, abs=0.025), (
+                actor_share,
+                linked,
+            )
         shut = EyeTransfer().apply(face, _with_gap(face, actor_share * 0.2), neutral, face)
         assert (eye_openness(shut) / own).max() < 0.05

@@ -18,8 +18,9 @@ def _portrait(portraits_dir, size: tuple[int, int]) -> np.ndarray:
 
 
 def _decode(data: bytes) -> np.ndarray:
-    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
-                        cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(
+        cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
+    )
 
 
 def _green(image: np.ndarray) -> np.ndarray:

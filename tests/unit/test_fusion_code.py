@@ -86,8 +86,9 @@ def test_the_expression_is_not_copied_point_for_point(phi, faces):
 def _people(aligned_still, media_dir: Path, subject: str):
     stills = media_dir / "expressions"
     found = [stills / f"{subject}_{c}.png" for c in NEUTRAL_STILLS]
-    neutral = np.median([aligned_still(p)[1] for p in found if p.exists()],
-                        axis=0).astype(np.float32)
+    neutral = np.median([aligned_still(p)[1] for p in found if p.exists()], axis=0).astype(
+        np.float32
+    )
     return neutral, {c: aligned_still(stills / f"{subject}_{c}.png")[1] for c in LABELS}
 
 
@@ -102,10 +103,12 @@ def test_phi_beats_the_transfer_on_people_it_never_saw(phi, aligned_still, media
         (n_a, e_a), (n_b, e_b) = people[a], people[b]
         iod = np.linalg.norm(n_b[263, :2] - n_b[33, :2])
         for label in LABELS:
-            for name, out in (("phi", phi.fuse(e_a[label], n_a, n_b, 1.0)),
-                              ("free", free.fuse(e_a[label], n_a, n_b, 1.0)), ("still", n_b)):
-                errors[name].append(np.linalg.norm((out - e_b[label])[:, :2], axis=1).mean()
-                                    / iod)
+            for name, out in (
+                ("phi", phi.fuse(e_a[label], n_a, n_b, 1.0)),
+                ("free", free.fuse(e_a[label], n_a, n_b, 1.0)),
+                ("still", n_b),
+            ):
+                errors[name].append(np.linalg.norm((out - e_b[label])[:, :2], axis=1).mean() / iod)
     means = {k: float(np.mean(v)) for k, v in errors.items()}
     assert means["phi"] < 0.97 * means["free"] < means["still"], means
 
@@ -133,15 +136,16 @@ def test_a_lift_code_carries_the_corners_rise(faces):
     mean_face = unit_landmarks(neutral, SIZE)
     row = np.zeros((478, 3), np.float32)
     row[list(MOUTH_CORNERS), 1] = -np.linalg.norm(  # one unit of lift: a mouth width up
-        mean_face[MOUTH_CORNERS[0], :2] - mean_face[MOUTH_CORNERS[1], :2])
+        mean_face[MOUTH_CORNERS[0], :2] - mean_face[MOUTH_CORNERS[1], :2]
+    )
     decoder = np.zeros((7, 478 * 3), np.float32)
     decoder[6] = row.reshape(-1)
     smiling = neutral.copy()
     smiling[list(MOUTH_CORNERS), 1] -= 0.1 * np.linalg.norm(
-        neutral[MOUTH_CORNERS[0], :2] - neutral[MOUTH_CORNERS[1], :2])
+        neutral[MOUTH_CORNERS[0], :2] - neutral[MOUTH_CORNERS[1], :2]
+    )
     assert abs(lift(smiling, neutral) - 0.1) < 1e-6
-    seven = CodeFusion({"mean_face": mean_face, "decoder": decoder}, beta=0.0, size=SIZE,
-                       lift=True)
+    seven = CodeFusion({"mean_face": mean_face, "decoder": decoder}, beta=0.0, size=SIZE, lift=True)
     assert abs(lift(seven.fuse(smiling, neutral, target), target) - 0.1) < 0.01
     six = CodeFusion({"mean_face": mean_face, "decoder": decoder[:6]}, beta=0.0, size=SIZE)
     np.testing.assert_allclose(six.fuse(smiling, neutral, target), target, atol=1e-3)

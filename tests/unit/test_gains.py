@@ -19,10 +19,10 @@ from tests.unit.test_controls import make_reenactor, target  # noqa: F401 (fixtu
 @pytest.fixture(scope="module")
 def fused_and_neutral(clips_dir):
     """lp_d1's most expressive frame fused onto lp_d2's neutral: (J_gen, L_t), crop pixels."""
-    frames, neutral = aligned_actor(clips_dir / "lp_d1.mp4", frames=16, step=1, size=256,
-                                    neutral_frames=4)
-    _, other = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=256,
-                             neutral_frames=4)
+    frames, neutral = aligned_actor(
+        clips_dir / "lp_d1.mp4", frames=16, step=1, size=256, neutral_frames=4
+    )
+    _, other = aligned_actor(clips_dir / "lp_d2.mp4", frames=4, step=1, size=256, neutral_frames=4)
     source = max(frames, key=lambda f: np.abs(f - neutral).mean())
     return TrainingFreeFusion().fuse(source, neutral, other, 1.0), other
 
@@ -40,13 +40,14 @@ def test_a_region_gain_scales_that_region_and_leaves_the_others(fused_and_neutra
     fused, neutral = fused_and_neutral
     assert _deviation(fused, neutral, "mouth") > 0.3, "the actor frame should move the mouth"
     damped = RegionGains({"mouth": 0.0}).apply(fused, neutral)
-    np.testing.assert_allclose(damped[GAIN_REGIONS["mouth"]], neutral[GAIN_REGIONS["mouth"]],
-                               atol=1e-4)
-    np.testing.assert_allclose(damped[GAIN_REGIONS["eyes"]], fused[GAIN_REGIONS["eyes"]],
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        damped[GAIN_REGIONS["mouth"]], neutral[GAIN_REGIONS["mouth"]], atol=1e-4
+    )
+    np.testing.assert_allclose(damped[GAIN_REGIONS["eyes"]], fused[GAIN_REGIONS["eyes"]], atol=1e-4)
     doubled = RegionGains({"brows": 2.0}).apply(fused, neutral)
     assert _deviation(doubled, neutral, "brows") == pytest.approx(
-        2 * _deviation(fused, neutral, "brows"), rel=1e-4)
+        2 * _deviation(fused, neutral, "brows"), rel=1e-4
+    )
 
 
 @pytest.mark.parametrize("text", ["fusion.gains.mouth=2.5", "fusion.gains.eyes=-0.1"])

@@ -46,8 +46,16 @@ def replay_file(tmp_path_factory) -> Path:
     # would double the smile's removal too and push the lips through each other, a fold where
     # two warps may each pick another pre-image (at scale 1 they agree either way); the
     # training-free fuser, as this replay was recorded when these bounds were set on a GPU
-    config = load_config(None, ["source.kind=video", f"source.path={clip}", NO_SINK,
-                                "fusion.target_neutral=picture", "fusion.kind=training_free"])
+    config = load_config(
+        None,
+        [
+            "source.kind=video",
+            f"source.path={clip}",
+            NO_SINK,
+            "fusion.target_neutral=picture",
+            "fusion.kind=training_free",
+        ],
+    )
     path = tmp_path_factory.mktemp("replay") / "replay.npz"
     return record_replay(config, sizes=[256], frames=40, path=path)
 
@@ -112,16 +120,27 @@ def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
     assert moved > 0.5  # the warp changes the face: the comparison is not of two copies
 
 
-def generator_pair(device: str, precision: str = "auto", use_graph: bool | None = None,
-                   anchor_px: float = 0.0):
+def generator_pair(
+    device: str, precision: str = "auto", use_graph: bool | None = None, anchor_px: float = 0.0
+):
     model, meta = load_generator(shipped_weights("generator", 256))
     cfg = load_config(None, ["renderer.backend=torch", NO_SINK])
-    cpu = GeneratorRenderer(model=copy.deepcopy(model), meta=meta, weights=None,
-                            backend=make_backend(copy.deepcopy(model), cfg, onnx_path=None),
-                            anchor_px=anchor_px)
-    dev = DeviceFrameRenderer(model=copy.deepcopy(model), meta=meta, weights=None,
-                              device=device, precision=precision, use_graph=use_graph,
-                              anchor_px=anchor_px)
+    cpu = GeneratorRenderer(
+        model=copy.deepcopy(model),
+        meta=meta,
+        weights=None,
+        backend=make_backend(copy.deepcopy(model), cfg, onnx_path=None),
+        anchor_px=anchor_px,
+    )
+    dev = DeviceFrameRenderer(
+        model=copy.deepcopy(model),
+        meta=meta,
+        weights=None,
+        device=device,
+        precision=precision,
+        use_graph=use_graph,
+        anchor_px=anchor_px,
+    )
     return cpu, dev
 
 
@@ -154,8 +173,12 @@ def test_device_renderer_anchors_colours_as_the_generator_renderer_does(replay):
     # and the anchor changed something: the unanchored renders differ from these
     plain, _ = generator_pair("cpu")
     plain.set_target(replay.crop, replay.landmarks)
-    moved = np.mean([np.abs(plain.render(f).astype(np.float32)
-                            - cpu.render(f).astype(np.float32)).mean() for f in frames[:3]])
+    moved = np.mean(
+        [
+            np.abs(plain.render(f).astype(np.float32) - cpu.render(f).astype(np.float32)).mean()
+            for f in frames[:3]
+        ]
+    )
     assert moved > 0.3
 
 

@@ -46,8 +46,11 @@ def _uncovered(xy: np.ndarray, fused: np.ndarray, eye: int) -> np.ndarray:
     old, radius = tracked_iris(xy, eye)
     new, _ = tracked_iris(fused, eye)
     ys, xs = np.mgrid[0:SIZE, 0:SIZE]
-    return inside & (np.hypot(xs - old[0], ys - old[1]) <= radius + 4.0) \
+    return (
+        inside
+        & (np.hypot(xs - old[0], ys - old[1]) <= radius + 4.0)
         & (np.hypot(xs - new[0], ys - new[1]) >= radius + 4.5)
+    )
 
 
 @pytest.mark.parametrize("name", ["lp_s31.jpg", "lp_s7.jpg", "lp_s10.jpg"])

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from reenact.landmarks.head_pose import (
-    euler_deg, eye_openness, gaze, head_angles, rigid_fit, rotate_mesh, rotation_matrix,
+    euler_deg,
+    eye_openness,
+    gaze,
+    head_angles,
+    rigid_fit,
+    rotate_mesh,
+    rotation_matrix,
 )
 from reenact.pipeline.head_motion import HeadMotion, HeadPose, JawPitch, check_mode, soft_limit
 from reenact.errors import ConfigError
@@ -149,11 +155,13 @@ def test_the_eyes_move_is_in_image_axes_and_inter_ocular_distances():
     before = target.landmarks_crop.astype(np.float64)
     after = before.copy()
     after[:, :2] += [9.0, -4.0]
-    image = [eye_centres(target.alignment.landmarks_to_image(lm)).mean(axis=0)
-             for lm in (before, after)]
+    image = [
+        eye_centres(target.alignment.landmarks_to_image(lm)).mean(axis=0) for lm in (before, after)
+    ]
     iod = 0.25 * target.alignment.size / target.alignment.scale
     assert eyes_moved(before, after, target.alignment) == pytest.approx(
-        (image[1] - image[0]) / iod, abs=1e-4)
+        (image[1] - image[0]) / iod, abs=1e-4
+    )
 
 
 def test_a_turn_swings_the_face_about_a_point_behind_it(face):
@@ -163,8 +171,11 @@ def test_a_turn_swings_the_face_about_a_point_behind_it(face):
 
     turned = HeadPose(yaw=15.0).turn(face, turn_centre(face))
     moved = np.abs(turned[:, 0] - face[:, 0])
-    nose, eyes, outline = moved[[1, 4]].mean(), moved[[33, 133, 362, 263]].mean(), \
-        moved[OUTLINE_SIDES].mean()
+    nose, eyes, outline = (
+        moved[[1, 4]].mean(),
+        moved[[33, 133, 362, 263]].mean(),
+        moved[OUTLINE_SIDES].mean(),
+    )
     assert nose > eyes > outline, (nose, eyes, outline)
     assert outline < 0.5 * nose
 
@@ -175,8 +186,9 @@ def _talking(jaw_slope: float, seconds: float = 20.0, fps: float = 30.0):
     noise."""
     rng = np.random.default_rng(0)
     t = np.arange(int(seconds * fps)) / fps
-    gap = np.clip(0.12 + 0.1 * np.sin(2 * np.pi * 3.1 * t) + 0.03 * rng.standard_normal(len(t)),
-                  0.0, None)
+    gap = np.clip(
+        0.12 + 0.1 * np.sin(2 * np.pi * 3.1 * t) + 0.03 * rng.standard_normal(len(t)), 0.0, None
+    )
     nod = 4.0 * np.sin(2 * np.pi * 0.25 * t)
     return t, gap, nod, nod + jaw_slope * gap + 0.1 * rng.standard_normal(len(t))
 
@@ -199,7 +211,9 @@ def test_the_jaws_share_of_the_pitch_is_learnt_and_taken_out(jaw_slope):
 def test_without_lip_movement_the_pitch_passes_and_a_reset_forgets():
     jaw = JawPitch()
     for i in range(300):  # lips still: no evidence, nothing taken out
-        assert jaw.correct(3.0 * np.sin(i / 20), 0.05, i / 30) == pytest.approx(3.0 * np.sin(i / 20))
+        assert jaw.correct(3.0 * np.sin(i / 20), 0.05, i / 30) == pytest.approx(
+            3.0 * np.sin(i / 20)
+        )
     t, gap, _, pitch = _talking(-6.0, seconds=10.0)
     for p, g, s in zip(pitch, gap, t):
         jaw.correct(p, g, s)

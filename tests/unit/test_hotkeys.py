@@ -66,8 +66,9 @@ def live(target):
     """(Controls, listener) with the default `stream.hotkeys_map`, listening."""
     config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
     controls = Controls(reenactor(config, target))
-    bound = GlobalHotkeys(parse_bindings(config.stream.hotkeys_map), controls,
-                          listener_class=FakeListener)
+    bound = GlobalHotkeys(
+        parse_bindings(config.stream.hotkeys_map), controls, listener_class=FakeListener
+    )
     bound.start()
     return controls, bound.listener
 
@@ -123,11 +124,18 @@ def test_other_actions_fire_once_per_press(live) -> None:
 
 
 def test_bindings_from_the_config(target) -> None:
-    config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free",
-                                'stream.hotkeys_map=["<cmd>+f9=preset:wink", "ctrl++=quit"]'])
+    config = load_config(
+        None,
+        [
+            "renderer.kind=warp",
+            "fusion.kind=training_free",
+            'stream.hotkeys_map=["<cmd>+f9=preset:wink", "ctrl++=quit"]',
+        ],
+    )
     controls = Controls(reenactor(config, target))
-    bound = GlobalHotkeys(parse_bindings(config.stream.hotkeys_map), controls,
-                          listener_class=FakeListener)
+    bound = GlobalHotkeys(
+        parse_bindings(config.stream.hotkeys_map), controls, listener_class=FakeListener
+    )
     bound.listener.press(key("cmd"), key("f9"))
     assert held(controls) == ["wink"]
     bound.listener.release(key("f9"))
@@ -136,12 +144,15 @@ def test_bindings_from_the_config(target) -> None:
     assert controls.state.quit and held(controls) == []
 
 
-@pytest.mark.parametrize("line, says", [
-    ("ctrl+alt+1", "is not KEYS=ACTION"),
-    ("ctrl+hyper+1=pause", "unknown key 'hyper'"),
-    ("ctrl+alt+1=dance", "unknown action 'dance'"),
-    ("ctrl+alt+1=preset_on", "write it as preset_on:NAME"),
-])
+@pytest.mark.parametrize(
+    "line, says",
+    [
+        ("ctrl+alt+1", "is not KEYS=ACTION"),
+        ("ctrl+hyper+1=pause", "unknown key 'hyper'"),
+        ("ctrl+alt+1=dance", "unknown action 'dance'"),
+        ("ctrl+alt+1=preset_on", "write it as preset_on:NAME"),
+    ],
+)
 def test_a_bad_binding_is_one_line(line: str, says: str) -> None:
     with pytest.raises(ConfigError) as exc:
         parse_bindings([line])
@@ -169,15 +180,19 @@ def test_without_pynput_one_line_names_the_extra(live, monkeypatch, capsys) -> N
     monkeypatch.setitem(sys.modules, "pynput", None)  # as if the extra were not installed
     assert start_hotkeys(parse_bindings(["f8=pause"]), controls) is None
     err = capsys.readouterr().err
-    assert err == ("reenact: global hotkeys are off: pynput is not installed: "
-                   "pip install 'reenact[hotkeys]'\n")
+    assert err == (
+        "reenact: global hotkeys are off: pynput is not installed: pip install 'reenact[hotkeys]'\n"
+    )
 
 
-@pytest.mark.parametrize("env, says", [
-    ({}, "no X display (DISPLAY is not set)"),
-    ({"WAYLAND_DISPLAY": "wayland-0"}, "a Wayland session"),
-    ({"DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"}, "a Wayland session"),
-])
+@pytest.mark.parametrize(
+    "env, says",
+    [
+        ({}, "no X display (DISPLAY is not set)"),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "a Wayland session"),
+        ({"DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"}, "a Wayland session"),
+    ],
+)
 def test_on_linux_without_x_one_line_says_why(live, monkeypatch, capsys, env, says) -> None:
     controls, _ = live
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE"):

@@ -24,18 +24,39 @@ def _pixels(channels: int, dtype) -> np.ndarray:
 
 
 # (suffix, channels, dtype): what OpenCV itself encodes and decodes
-WRITTEN = [(".png", 1, np.uint8), (".png", 3, np.uint8), (".png", 4, np.uint8),
-           (".png", 1, np.uint16), (".png", 3, np.uint16), (".png", 4, np.uint16),
-           (".jpg", 1, np.uint8), (".jpg", 3, np.uint8), (".webp", 3, np.uint8),
-           (".webp", 4, np.uint8), (".bmp", 1, np.uint8), (".bmp", 3, np.uint8),
-           (".tif", 1, np.uint8), (".tif", 3, np.uint8), (".tif", 4, np.uint16),
-           (".tif", 3, np.float32), (".hdr", 3, np.float32), (".pfm", 1, np.float32),
-           (".pfm", 3, np.float32), (".pgm", 1, np.uint8), (".pgm", 1, np.uint16),
-           (".ppm", 3, np.uint8), (".pbm", 1, np.uint8), (".ras", 3, np.uint8)]
+WRITTEN = [
+    (".png", 1, np.uint8),
+    (".png", 3, np.uint8),
+    (".png", 4, np.uint8),
+    (".png", 1, np.uint16),
+    (".png", 3, np.uint16),
+    (".png", 4, np.uint16),
+    (".jpg", 1, np.uint8),
+    (".jpg", 3, np.uint8),
+    (".webp", 3, np.uint8),
+    (".webp", 4, np.uint8),
+    (".bmp", 1, np.uint8),
+    (".bmp", 3, np.uint8),
+    (".tif", 1, np.uint8),
+    (".tif", 3, np.uint8),
+    (".tif", 4, np.uint16),
+    (".tif", 3, np.float32),
+    (".hdr", 3, np.float32),
+    (".pfm", 1, np.float32),
+    (".pfm", 3, np.float32),
+    (".pgm", 1, np.uint8),
+    (".pgm", 1, np.uint16),
+    (".ppm", 3, np.uint8),
+    (".pbm", 1, np.uint8),
+    (".ras", 3, np.uint8),
+]
 
 
-@pytest.mark.parametrize(("suffix", "channels", "dtype"), WRITTEN,
-                         ids=[f"{s[1:]}-{c}-{np.dtype(d).name}" for s, c, d in WRITTEN])
+@pytest.mark.parametrize(
+    ("suffix", "channels", "dtype"),
+    WRITTEN,
+    ids=[f"{s[1:]}-{c}-{np.dtype(d).name}" for s, c, d in WRITTEN],
+)
 def test_header_matches_what_opencv_decodes(suffix, channels, dtype):
     ok, encoded = cv2.imencode(suffix, _pixels(channels, dtype))
     assert ok
@@ -74,10 +95,13 @@ def test_exr_header_is_read():
 
     float_channel = struct.pack("<iB3xii", 2, 0, 1, 1)  # FLOAT, not linear, sampling 1 x 1
     channels = b"".join(n + b"\0" + float_channel for n in (b"B", b"G", b"R")) + b"\0"
-    header = (b"\x76\x2f\x31\x01" + struct.pack("<I", 2)
-              + attribute(b"channels", b"chlist", channels)
-              + attribute(b"dataWindow", b"box2i", struct.pack("<iiii", 0, 0, 8999, 6999))
-              + b"\0")
+    header = (
+        b"\x76\x2f\x31\x01"
+        + struct.pack("<I", 2)
+        + attribute(b"channels", b"chlist", channels)
+        + attribute(b"dataWindow", b"box2i", struct.pack("<iiii", 0, 0, 8999, 6999))
+        + b"\0"
+    )
     found = probe(header)
     assert (found.width, found.height, found.format) == (9000, 7000, "EXR")
     assert found.bytes_per_pixel == 12  # three float32 channels

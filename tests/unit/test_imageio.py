@@ -42,7 +42,9 @@ def test_jpeg_portrait_loads_as_rgb(portraits_dir: Path, portrait: np.ndarray) -
     np.testing.assert_array_equal(image, portrait)
 
 
-def test_grayscale_png_is_replicated_to_three_channels(tmp_path: Path, portrait: np.ndarray) -> None:
+def test_grayscale_png_is_replicated_to_three_channels(
+    tmp_path: Path, portrait: np.ndarray
+) -> None:
     gray = cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY)
     image = load_image(_write_png(tmp_path / "gray.png", gray))
     assert image.shape == (704, 600, 3)
@@ -106,8 +108,9 @@ def test_exif_orientation_is_applied(tmp_path: Path, portrait: np.ndarray, suffi
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_every_exif_orientation_matches_pillow(tmp_path: Path, portrait: np.ndarray,
-                                               orientation: int) -> None:
+def test_every_exif_orientation_matches_pillow(
+    tmp_path: Path, portrait: np.ndarray, orientation: int
+) -> None:
     small = cv2.resize(portrait, (150, 176), interpolation=cv2.INTER_AREA)
     path = tmp_path / f"o{orientation}.png"
     exif = Image.Exif()
@@ -140,7 +143,9 @@ def test_huge_jpeg_is_decoded_reduced(tmp_path: Path, portrait: np.ndarray, monk
 def test_huge_png_is_resized_to_max_side(tmp_path: Path, portrait: np.ndarray) -> None:
     huge = cv2.resize(portrait, (7680, 4320), interpolation=cv2.INTER_NEAREST)
     path = tmp_path / "8k.png"
-    assert cv2.imwrite(str(path), cv2.cvtColor(huge, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    assert cv2.imwrite(
+        str(path), cv2.cvtColor(huge, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    )
     del huge
     image = load_image(path)
     assert image.shape == (1152, 2048, 3)

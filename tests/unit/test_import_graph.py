@@ -91,8 +91,9 @@ def test_a_planted_circle_is_caught(tmp_path, monkeypatch):
     package = tmp_path / "planted_circle_pkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "first.py").write_text("def late():\n    from planted_circle_pkg import second\n"
-                                      "    return second.VALUE\n")
+    (package / "first.py").write_text(
+        "def late():\n    from planted_circle_pkg import second\n    return second.VALUE\n"
+    )
     (package / "second.py").write_text("from planted_circle_pkg import first\n\nVALUE = 1\n")
     (package / "third.py").write_text("from planted_circle_pkg import second\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -110,9 +111,24 @@ def _ruff() -> str:
 
 def test_no_private_name_is_imported_from_another_package():
     """ruff PLC2701 (a preview rule) on reenact/ and plugins/."""
-    result = subprocess.run([_ruff(), "check", "--isolated", "--preview", "--select", "PLC2701",
-                             "--output-format", "concise", "reenact", "plugins"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            _ruff(),
+            "check",
+            "--isolated",
+            "--preview",
+            "--select",
+            "PLC2701",
+            "--output-format",
+            "concise",
+            "reenact",
+            "plugins",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -129,7 +145,7 @@ def private_imports(folder: Path, package: str, root: Path = ROOT) -> list[str]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.ImportFrom):
                 continue
-            base = here[:len(here) - node.level + 1] if node.level else []
+            base = here[: len(here) - node.level + 1] if node.level else []
             module = ".".join([*base, *([node.module] if node.module else [])])
             if module.split(".")[0] not in PACKAGES:
                 continue
@@ -142,8 +158,9 @@ def private_imports(folder: Path, package: str, root: Path = ROOT) -> list[str]:
 
 def test_no_private_name_is_imported_across_files():
     """What PLC2701 leaves alone: `from reenact.a import _b` inside reenact/."""
-    found = [hit for package, folder in PACKAGES.items()
-             for hit in private_imports(folder, package)]
+    found = [
+        hit for package, folder in PACKAGES.items() for hit in private_imports(folder, package)
+    ]
     assert not found, "private names imported across files:\n" + "\n".join(found)
 
 
@@ -152,9 +169,11 @@ def test_the_private_name_walk_catches_a_planted_import(tmp_path):
     (folder / "sub").mkdir(parents=True)
     (folder / "sub" / "__init__.py").write_text("")
     (folder / "sub" / "a.py").write_text("_hidden = 1\n__version__ = '0'\n")
-    (folder / "sub" / "b.py").write_text("from .a import _hidden, __version__\n"
-                                         "from reenact.sub.a import _hidden as again\n")
+    (folder / "sub" / "b.py").write_text(
+        "from .a import _hidden, __version__\nfrom reenact.sub.a import _hidden as again\n"
+    )
     found = private_imports(folder, "reenact", tmp_path)
-    assert found == ["reenact/sub/b.py:1: _hidden from reenact.sub.a",
-                     "reenact/sub/b.py:2: _hidden from reenact.sub.a"]
-
+    assert found == [
+        "reenact/sub/b.py:1: _hidden from reenact.sub.a",
+        "reenact/sub/b.py:2: _hidden from reenact.sub.a",
+    ]

@@ -11,8 +11,22 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "reenact"
 LAYERS = {
-    0: {"errors", "atomic", "config", "plugin_api", "video", "encode", "imageio", "ramps",
-        "stopping", "files", "image_header", "paths", "log", "profiling"},
+    0: {
+        "errors",
+        "atomic",
+        "config",
+        "plugin_api",
+        "video",
+        "encode",
+        "imageio",
+        "ramps",
+        "stopping",
+        "files",
+        "image_header",
+        "paths",
+        "log",
+        "profiling",
+    },
     1: {"nn", "landmarks", "engine", "models"},
     2: {"fusion", "render"},
     3: {"pipeline", "metrics"},
@@ -34,8 +48,11 @@ def _imports(path: Path) -> list[str]:
 
 
 def test_every_folder_has_a_layer():
-    homes = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
-             if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}
+    homes = {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
     assert homes <= set(LAYER_OF), sorted(homes - set(LAYER_OF))
 
 

@@ -66,9 +66,9 @@ def _band_and_skin(image: np.ndarray, target_xy: np.ndarray, ring: np.ndarray):
     for up_i, low_i in zip(ring[2:7], ring[14:9:-1]):
         x = int(round(target_xy[up_i, 0]))
         top, bottom = target_xy[up_i, 1], target_xy[low_i, 1]
-        band.append(lum[int(round(top)) - 1:int(round(top)) + 2, x].mean())
+        band.append(lum[int(round(top)) - 1 : int(round(top)) + 2, x].mean())
         third = (bottom - top) / 3.0
-        skin.append(lum[int(round(top + third)):int(round(bottom - third)) + 1, x].mean())
+        skin.append(lum[int(round(top + third)) : int(round(bottom - third)) + 1, x].mean())
     return float(np.mean(band)), float(np.mean(skin))
 
 
@@ -111,8 +111,9 @@ def _under_the_fold(image: np.ndarray, target_xy: np.ndarray, fused: np.ndarray)
         band = []
         for lid, above in zip(ring[2:7], fold[1:6]):
             x = int(round(target_xy[lid, 0]))
-            band.append(lum[int(round(fused[above, 1] + 1.5)):
-                            int(round(target_xy[lid, 1])) + 1, x].mean())
+            band.append(
+                lum[int(round(fused[above, 1] + 1.5)) : int(round(target_xy[lid, 1])) + 1, x].mean()
+            )
         found.append(float(np.mean(band)))
     return found
 
@@ -154,7 +155,8 @@ def test_a_lid_moves_with_its_eye(portraits_dir: Path, aligned_still, picture):
 def test_a_shut_lid_is_as_bright_as_the_real_one(painted_against_real):
     """|painted lid - real shut lid| in mean grey level, over the lids painted for Yale's winks
     (each subject's neutral driven by the landmarks of their own wink)."""
-    errors = painted_against_real(WarpRenderer(size=SIZE), "wink",
-                                  lambda warp, wink: warp.lids.layers(warp.follow(wink)))
+    errors = painted_against_real(
+        WarpRenderer(size=SIZE), "wink", lambda warp, wink: warp.lids.layers(warp.follow(wink))
+    )
     assert len(errors) >= 15, errors  # every wink painted a lid
     assert np.mean(np.abs(errors)) <= WINK_ERROR, errors

@@ -24,8 +24,9 @@ GRID = 64
 
 def _square_field(roi: tuple[int, int, int, int]) -> MeshField:
     x0, y0, x1, y1 = roi
-    points = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [(x0 + x1) / 2, (y0 + y1) / 2]],
-                      np.float64)
+    points = np.array(
+        [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [(x0 + x1) / 2, (y0 + y1) / 2]], np.float64
+    )
     triangles = np.array([[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]], np.int32)
     return MeshField(points=points, triangles=triangles, num_free=1, roi=roi, grid=GRID)
 

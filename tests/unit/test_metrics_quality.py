@@ -28,9 +28,11 @@ REFERENCE = {"blur": 0.862831515342006, "noise": 0.8324476318960475, "dark": 0.9
 
 def _distorted(image: np.ndarray) -> dict[str, np.ndarray]:
     noise = np.random.default_rng(0).normal(0, 12, image.shape)
-    return {"blur": cv2.GaussianBlur(image, (0, 0), 2),
-            "noise": np.clip(image + noise, 0, 255).astype(np.uint8),
-            "dark": np.clip(image * 0.85, 0, 255).astype(np.uint8)}
+    return {
+        "blur": cv2.GaussianBlur(image, (0, 0), 2),
+        "noise": np.clip(image + noise, 0, 255).astype(np.uint8),
+        "dark": np.clip(image * 0.85, 0, 255).astype(np.uint8),
+    }
 
 
 def test_haarpsi_matches_the_reference_implementation(portrait):

@@ -23,8 +23,9 @@ SURPRISED_EXCESS = 20.0
 def test_a_rounded_open_mouth_is_as_dark_as_the_real_one(painted_against_real):
     """Painted cavity - real mouth in mean grey level, over Yale's surprised stills (each
     subject's neutral driven by the landmarks of their own surprised still)."""
-    excess = painted_against_real(WarpRenderer(size=SIZE), "surprised",
-                                  lambda warp, _surprised: warp.mouth_layers)
+    excess = painted_against_real(
+        WarpRenderer(size=SIZE), "surprised", lambda warp, _surprised: warp.mouth_layers
+    )
     assert len(excess) >= 10, excess  # most surprised mouths open past the neutral's
     assert np.mean(excess) <= SURPRISED_EXCESS, excess
 
@@ -54,8 +55,11 @@ def _lip_line(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     xs = np.arange(int(centre - 0.7 * half), int(centre + 0.7 * half) + 1)
     upper = lip_curve(xy, UPPER_INNER, xs.astype(np.float32))
     lower = lip_curve(xy, LOWER_INNER, xs.astype(np.float32))
-    pixels = [(y, x) for x, u, l in zip(xs, upper, lower)
-              for y in range(int(np.floor(min(u, l))) - 1, int(np.ceil(max(u, l))) + 2)]
+    pixels = [
+        (y, x)
+        for x, u, l in zip(xs, upper, lower)
+        for y in range(int(np.floor(min(u, l))) - 1, int(np.ceil(max(u, l))) + 2)
+    ]
     ys, xs = zip(*pixels)
     return np.array(ys), np.array(xs)
 
@@ -74,8 +78,9 @@ def test_lips_closed_over_the_pictures_teeth_are_sealed(media_dir: Path, aligned
         warp.set_target(crop, grin)
         out = warp.render(rest)
         ys, xs = _lip_line(rest)
-        excess.append(float(out[ys, xs].astype(np.float32).mean()
-                            - real[ys, xs].astype(np.float32).mean()))
+        excess.append(
+            float(out[ys, xs].astype(np.float32).mean() - real[ys, xs].astype(np.float32).mean())
+        )
     assert np.mean(excess) < 10.0, np.round(excess, 1)
 
 

@@ -35,8 +35,9 @@ def talking(face: np.ndarray, frames: int, seed: int = 0) -> list[np.ndarray]:
     """A talker's frames: the mouth open by 0.05-0.25 inter-ocular distances, closed between
     words one frame in eight."""
     rng = np.random.default_rng(seed)
-    return [face if i % 8 == 0 else opened(face, float(rng.uniform(0.05, 0.25)))
-            for i in range(frames)]
+    return [
+        face if i % 8 == 0 else opened(face, float(rng.uniform(0.05, 0.25))) for i in range(frames)
+    ]
 
 
 def test_an_open_neutral_is_not_carried_as_a_shut_mouth(face):
@@ -125,9 +126,17 @@ def test_only_the_lower_lip_chin_and_jaw_move(face):
         rest.apply(frame, neutral)
     out = rest.apply(face, neutral)
     moved = out[:, :2] - face[:, :2]
-    still = np.r_[REGIONS["left_eye"], REGIONS["right_eye"], REGIONS["left_iris"],
-                  REGIONS["right_iris"], REGIONS["left_brow"], REGIONS["right_brow"],
-                  REGIONS["nose"], 0, 13]
+    still = np.r_[
+        REGIONS["left_eye"],
+        REGIONS["right_eye"],
+        REGIONS["left_iris"],
+        REGIONS["right_iris"],
+        REGIONS["left_brow"],
+        REGIONS["right_brow"],
+        REGIONS["nose"],
+        0,
+        13,
+    ]
     assert np.abs(moved[still]).max() == 0.0
     assert np.abs(moved[:, 0]).max() == 0.0  # down only
     lower = [14, 17, 152]  # the lower inner lip, the lower lip's bottom, the chin

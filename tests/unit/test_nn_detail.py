@@ -16,9 +16,18 @@ def _face_landmarks(batch: int, size: int = 256) -> torch.Tensor:
     """(B,478,2): every point at the centre, eyes and mouth where an aligned face has them."""
     lm = torch.full((batch, 478, 2), size / 2)
     s = size / 256
-    for i, xy in {33: (80, 110), 133: (110, 110), 362: (146, 110), 263: (176, 110),
-                  61: (100, 180), 291: (156, 180), 13: (128, 175), 14: (128, 185),
-                  0: (128, 170), 17: (128, 190)}.items():
+    for i, xy in {
+        33: (80, 110),
+        133: (110, 110),
+        362: (146, 110),
+        263: (176, 110),
+        61: (100, 180),
+        291: (156, 180),
+        13: (128, 175),
+        14: (128, 185),
+        0: (128, 170),
+        17: (128, 190),
+    }.items():
         lm[:, i] = torch.tensor(xy) * s
     return lm
 
@@ -69,8 +78,9 @@ def test_local_discriminators_see_only_eyes_and_mouth():
     grad = pair.grad.abs().sum(dim=(0, 1))
     assert grad[170:190, 120:136].sum() > 0 and grad[105:115, 90:170].sum() > 0
     assert grad[:40].sum() == 0 and grad[:, :20].sum() == 0  # forehead, cheek edge: untouched
-    d = detail_losses.local_discriminator(local(pair.detach(), _face_landmarks(2)),
-                                          local(pair.detach() * 0.5, _face_landmarks(2)))
+    d = detail_losses.local_discriminator(
+        local(pair.detach(), _face_landmarks(2)), local(pair.detach() * 0.5, _face_landmarks(2))
+    )
     local.zero_grad()
     d.backward()
     assert all(p.grad is not None for p in local.parameters())

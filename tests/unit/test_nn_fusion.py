@@ -28,7 +28,11 @@ def test_output_has_input_shape(dims: int) -> None:
     assert deviation.shape == (4, 478, dims)
     assert phi.fuse(source, target).shape == (4, 478, dims)
     assert phi.arch_meta() == {
-        "arch": "fusion", "num_points": 478, "dims": dims, "hidden": 512, "code": 128
+        "arch": "fusion",
+        "num_points": 478,
+        "dims": dims,
+        "hidden": 512,
+        "code": 128,
     }
 
 

@@ -28,8 +28,12 @@ def test_build_passes_keyword_arguments() -> None:
     model = registry.build("unet", ngf=8, size=64, variant="warp_guided")
     assert isinstance(model, UNetGenerator)
     assert model.arch_meta() == {
-        "arch": "unet", "variant": "warp_guided", "ngf": 8, "size": 64,
-        "in_channels": 7, "out_channels": 3,
+        "arch": "unet",
+        "variant": "warp_guided",
+        "ngf": 8,
+        "size": 64,
+        "in_channels": 7,
+        "out_channels": 3,
     }
     with pytest.raises(TypeError):
         registry.build("unet", 8)  # constructors are keyword-only

@@ -175,7 +175,12 @@ def test_onnx_export_matches_torch(variant: str, tmp_path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            model, (x[:1],), str(path), dynamo=False, input_names=["x"], output_names=["image"],
+            model,
+            (x[:1],),
+            str(path),
+            dynamo=False,
+            input_names=["x"],
+            output_names=["image"],
             dynamic_axes={"x": {0: "batch"}, "image": {0: "batch"}},
         )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

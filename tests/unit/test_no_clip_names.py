@@ -19,20 +19,67 @@ RUNTIME = ("reenact", "plugins")
 # Data sets that occur in this project's docs, configs or code, or that face work commonly
 # names; matched as whole words, case-insensitive.
 DATASETS = (
-    "Yale", "HDTF", r"VoxCeleb\d?", r"CK\+", "CKplus", "Cohn-Kanade", "RaFD", "RAVDESS", "FFHQ",
-    r"CelebA(?:-HQ)?", r"CelebV(?:-HQ)?", "AffectNet", "KDEF", "JAFFE", "Multi-PIE", "LFW",
-    "300-?W", "WFLW", "AFLW", r"LRS\d", "LRW", "CREMA-D", "DISFA", "BP4D", r"Aff-Wild\d?",
-    "MPIIGaze", r"FaceForensics(?:\+\+)?",
+    "Yale",
+    "HDTF",
+    r"VoxCeleb\d?",
+    r"CK\+",
+    "CKplus",
+    "Cohn-Kanade",
+    "RaFD",
+    "RAVDESS",
+    "FFHQ",
+    r"CelebA(?:-HQ)?",
+    r"CelebV(?:-HQ)?",
+    "AffectNet",
+    "KDEF",
+    "JAFFE",
+    "Multi-PIE",
+    "LFW",
+    "300-?W",
+    "WFLW",
+    "AFLW",
+    r"LRS\d",
+    "LRW",
+    "CREMA-D",
+    "DISFA",
+    "BP4D",
+    r"Aff-Wild\d?",
+    "MPIIGaze",
+    r"FaceForensics(?:\+\+)?",
 )
 # Short or ordinary-word data set names, matched in capitals only ("mug", "mead" are words).
 DATASETS_CASED = ("MUG", "MEAD")
 # Tokens of clip stems that are ordinary words (or a still's condition label, which the stills
 # readers must name): never names on their own, only inside a whole stem.
 ORDINARY = {
-    "clip", "driving", "emotion", "face", "nice", "orig", "people", "pose", "radio", "short",
-    "smirk", "source", "style", "temple", "person", "readme", "happy", "sad", "normal",
-    "glasses", "noglasses", "sleepy", "surprised", "wink", "leftlight", "rightlight",
-    "centerlight", "hamilton",  # also the quaternion product's name
+    "clip",
+    "driving",
+    "emotion",
+    "face",
+    "nice",
+    "orig",
+    "people",
+    "pose",
+    "radio",
+    "short",
+    "smirk",
+    "source",
+    "style",
+    "temple",
+    "person",
+    "readme",
+    "happy",
+    "sad",
+    "normal",
+    "glasses",
+    "noglasses",
+    "sleepy",
+    "surprised",
+    "wink",
+    "leftlight",
+    "rightlight",
+    "centerlight",
+    "hamilton",  # also the quaternion product's name
 }
 IDENT = r"(?<![A-Za-z0-9_]){}(?![A-Za-z0-9_])"
 WORD = r"(?<![A-Za-z0-9]){}(?![A-Za-z0-9])"
@@ -52,8 +99,15 @@ def source_names(media: Path) -> set[str]:
     """People and pictures SOURCES.md names beside the clips (capitalised phrases it lists)."""
     text = (media / "SOURCES.md").read_text(encoding="utf-8")
     found = set()
-    for phrase in ("Mona Lisa", "Pearl Earring", "Kristi Noem", "Andrew Ng", "Fei-Fei Li",
-                   "Obama", "Reagan"):
+    for phrase in (
+        "Mona Lisa",
+        "Pearl Earring",
+        "Kristi Noem",
+        "Andrew Ng",
+        "Fei-Fei Li",
+        "Obama",
+        "Reagan",
+    ):
         if phrase in text:
             found.add(phrase)
     return found
@@ -89,8 +143,9 @@ def name_patterns(media: Path) -> list[tuple[str, re.Pattern[str]]]:
     return patterns
 
 
-def find_names(files: list[Path], patterns: list[tuple[str, re.Pattern[str]]],
-               root: Path) -> list[str]:
+def find_names(
+    files: list[Path], patterns: list[tuple[str, re.Pattern[str]]], root: Path
+) -> list[str]:
     """`file:line: name: text` for every line of `files` that names a clip or data set."""
     hits = []
     for path in files:
@@ -115,14 +170,25 @@ def test_runtime_code_names_no_clip_or_dataset(media_dir: Path) -> None:
     assert not hits, (
         f"{len(hits)} lines in {len({h.split(':', 1)[0] for h in hits})} runtime files name a "
         "clip or data set; keep one sentence of why and move the figures to a note under "
-        "docs/experiments/:\n" + "\n".join(hits))
+        "docs/experiments/:\n" + "\n".join(hits)
+    )
 
 
-@pytest.mark.parametrize("planted", [
-    "# tuned on lp_drv_d19's yawn", "x = 0.3  # pcavs_00010 at a yaw", "(lp_d4, a new one)",
-    "scored on Yale 14", "the CK+ protocol", "see hdtf_* clips", "a MUG sequence",
-    "02_surprised.png", "styletalk_obama_clip9", "the Obama clip",
-])
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "# tuned on lp_drv_d19's yawn",
+        "x = 0.3  # pcavs_00010 at a yaw",
+        "(lp_d4, a new one)",
+        "scored on Yale 14",
+        "the CK+ protocol",
+        "see hdtf_* clips",
+        "a MUG sequence",
+        "02_surprised.png",
+        "styletalk_obama_clip9",
+        "the Obama clip",
+    ],
+)
 def test_planted_name_is_caught(media_dir: Path, tmp_path: Path, planted: str) -> None:
     path = tmp_path / "module.py"
     path.write_text(f'"""A module."""\n\nVALUE = 1\n{planted}\n', encoding="utf-8")
@@ -130,11 +196,20 @@ def test_planted_name_is_caught(media_dir: Path, tmp_path: Path, planted: str) -
     assert [h.split(":", 2)[:2] for h in hits] == [["module.py", "4"]]
 
 
-@pytest.mark.parametrize("ordinary", [
-    "# a wink closes one eye", "the near temple drags the hairline", "a happy mouth",
-    "lp = lowpass(x)", "a mug of tea", "a surprised brow", "face_crop = crop(face)",
-    "help_text = 'smirk'", "mead is a drink",
-])
+@pytest.mark.parametrize(
+    "ordinary",
+    [
+        "# a wink closes one eye",
+        "the near temple drags the hairline",
+        "a happy mouth",
+        "lp = lowpass(x)",
+        "a mug of tea",
+        "a surprised brow",
+        "face_crop = crop(face)",
+        "help_text = 'smirk'",
+        "mead is a drink",
+    ],
+)
 def test_ordinary_words_are_not_names(media_dir: Path, tmp_path: Path, ordinary: str) -> None:
     path = tmp_path / "module.py"
     path.write_text(ordinary + "\n", encoding="utf-8")

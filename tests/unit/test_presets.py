@@ -7,7 +7,13 @@ import pytest
 
 from reenact.errors import InputError
 from reenact.fusion.presets import (
-    load_library, load_preset, make_preset, normalise, denormalise, region_mask, save_preset,
+    load_library,
+    load_preset,
+    make_preset,
+    normalise,
+    denormalise,
+    region_mask,
+    save_preset,
 )
 from reenact.landmarks.expression import feature_deltas
 from reenact.pipeline.presets import PresetMixer
@@ -39,7 +45,10 @@ def test_shipped_presets_carry_their_expression(library):
     deltas = {n: feature_deltas(*reversed(p.landmarks(256))) for n, p in library.items()}
     assert deltas["smile"]["mouth_width"] > 0.15
     assert deltas["surprise"]["mouth_open"] > 0.2 and deltas["surprise"]["brow_left"] > 0.03
-    assert deltas["wink"]["eye_left"] < -0.1 and deltas["wink"]["eye_right"] > 0.3 * deltas["wink"]["eye_left"]
+    assert (
+        deltas["wink"]["eye_left"] < -0.1
+        and deltas["wink"]["eye_right"] > 0.3 * deltas["wink"]["eye_left"]
+    )
     assert deltas["pout"]["mouth_width"] < -0.05
     assert deltas["angry"]["brow_left"] + deltas["angry"]["brow_right"] < -0.02
     for name, preset in library.items():
@@ -123,8 +132,9 @@ def test_pixel_rr_blends_the_crop_inside_the_face_only(target):
     """presets.pixel_rr=shipped: a fired smile also blends the smile model's crop, face only."""
     from reenact.config import load_config
 
-    mixer = PresetMixer.from_config(load_config(None, ["presets.pixel_rr=shipped",
-                                                       "presets.blend_s=0"]))
+    mixer = PresetMixer.from_config(
+        load_config(None, ["presets.pixel_rr=shipped", "presets.blend_s=0"])
+    )
     crop = target.crop
     assert mixer.blend_crop(crop, crop, target.landmarks_crop) is crop  # nothing fired
     mixer.press("smile")

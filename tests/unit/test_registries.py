@@ -17,7 +17,9 @@ def test_the_configs_choices_are_the_registered_names():
 
 
 def test_a_choice_is_checked_once_at_load_and_names_the_valid_ones():
-    with pytest.raises(ConfigError, match="renderer.kind: 'wrap' is not one of auto, generator, warp"):
+    with pytest.raises(
+        ConfigError, match="renderer.kind: 'wrap' is not one of auto, generator, warp"
+    ):
         load_config(None, ["renderer.kind=wrap"])
     with pytest.raises(ConfigError, match="stream.target_end.*loop, hold, still"):
         load_config(None, ["stream.target_end=forever"])

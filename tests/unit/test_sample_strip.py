@@ -14,14 +14,17 @@ HEADER = 28
 def _cells(path, columns: int) -> list[np.ndarray]:
     grid = load_image(path)
     body = grid[HEADER:]
-    return [body[:, c * TILE:(c + 1) * TILE] for c in range(columns)]
+    return [body[:, c * TILE : (c + 1) * TILE] for c in range(columns)]
 
 
 def test_a_cell_with_nothing_drawn_is_grey_and_says_why(tmp_path):
     face = np.full((64, 64, 3), 180, np.uint8)
     face[20:40, 20:40] = 30
-    path = sample_strip({"drawn": [face], "preset": ["nothing for sleepy"], "short": []},
-                        tmp_path / "strip.png", tile=TILE)
+    path = sample_strip(
+        {"drawn": [face], "preset": ["nothing for sleepy"], "short": []},
+        tmp_path / "strip.png",
+        tile=TILE,
+    )
     drawn, absent, short = _cells(path, 3)
     assert drawn.shape == (TILE, TILE, 3)
     assert drawn.min() < 60 and np.median(drawn) > 150  # the crop, resized

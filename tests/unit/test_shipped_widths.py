@@ -25,17 +25,25 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_backend_picks_its_width(models: Path):
-    assert shipped.shipped_weights("generator", 256, backend="cuda").name == \
-        "generator_256.safetensors"  # no GPU model shipped: the single one
+    assert (
+        shipped.shipped_weights("generator", 256, backend="cuda").name
+        == "generator_256.safetensors"
+    )  # no GPU model shipped: the single one
     shutil.copy(SHIPPED, models / "generator_256_gpu.safetensors")
-    assert shipped.shipped_weights("generator", 256, backend="cuda").name == \
-        "generator_256_gpu.safetensors"
+    assert (
+        shipped.shipped_weights("generator", 256, backend="cuda").name
+        == "generator_256_gpu.safetensors"
+    )
     for backend in ("onnx", "torch"):
-        assert shipped.shipped_weights("generator", 256, backend=backend).name == \
-            "generator_256.safetensors"
+        assert (
+            shipped.shipped_weights("generator", 256, backend=backend).name
+            == "generator_256.safetensors"
+        )
     shutil.copy(SHIPPED, models / "generator_256_cpu.safetensors")
-    assert shipped.shipped_weights("generator", 256, backend="onnx").name == \
-        "generator_256_cpu.safetensors"
+    assert (
+        shipped.shipped_weights("generator", 256, backend="onnx").name
+        == "generator_256_cpu.safetensors"
+    )
     assert shipped.shipped_weights("generator", 512, backend="cuda") is None
 
 

@@ -104,8 +104,10 @@ def test_smoothing_halves_jitter_when_still(tracked_clips, name: str) -> None:
     still = slice(start, start + STILL)
     raw_jitter = jitter(landmarks[still, :, :2])
     filtered_jitter = jitter(filtered[still, :, :2])
-    print(f"{name}: still frames {start}-{start + STILL}: jitter raw {raw_jitter:.3f} px, "
-          f"filtered {filtered_jitter:.3f} px ({filtered_jitter / raw_jitter:.2f}x)")
+    print(
+        f"{name}: still frames {start}-{start + STILL}: jitter raw {raw_jitter:.3f} px, "
+        f"filtered {filtered_jitter:.3f} px ({filtered_jitter / raw_jitter:.2f}x)"
+    )
     assert filtered_jitter <= 0.5 * raw_jitter
 
 
@@ -114,10 +116,14 @@ def test_smoothing_lags_at_most_one_frame_when_moving(tracked_clips, name: str) 
     _, landmarks, fps = tracked_clips[name]
     filtered = smooth(landmarks, fps)
     signals = {
-        "mouth open": (np.array([mouth_open_ratio(lm) for lm in landmarks]),
-                       np.array([mouth_open_ratio(lm) for lm in filtered])),
-        "lower lip y": (landmarks[:, 17, 1].astype(np.float64),
-                        filtered[:, 17, 1].astype(np.float64)),
+        "mouth open": (
+            np.array([mouth_open_ratio(lm) for lm in landmarks]),
+            np.array([mouth_open_ratio(lm) for lm in filtered]),
+        ),
+        "lower lip y": (
+            landmarks[:, 17, 1].astype(np.float64),
+            filtered[:, 17, 1].astype(np.float64),
+        ),
     }
     for label, (raw, smoothed) in signals.items():
         start = most_moving_start(raw)
@@ -140,9 +146,11 @@ def test_the_expression_keeps_its_amplitude_and_comes_sooner(tracked_clips, name
     _, landmarks, fps = tracked_clips[name]
     track = sweep.Track(name, landmarks.astype(np.float64), fps)
     now, plain = sweep.measure(track, **_defaults()), sweep.measure(track, **PLAIN)
-    print(f"{name}: kept {now['kept']:.3f} (plain {plain['kept']:.3f}), lag {now['lag_ms']:.1f} "
-          f"ms (plain {plain['lag_ms']:.1f}), head lag {now['head_lag_ms']:.1f} "
-          f"(plain {plain['head_lag_ms']:.1f})")
+    print(
+        f"{name}: kept {now['kept']:.3f} (plain {plain['kept']:.3f}), lag {now['lag_ms']:.1f} "
+        f"ms (plain {plain['lag_ms']:.1f}), head lag {now['head_lag_ms']:.1f} "
+        f"(plain {plain['head_lag_ms']:.1f})"
+    )
     assert now["kept"] >= max(plain["kept"] + 0.01, 0.955)
     assert now["lag_ms"] <= plain["lag_ms"] - 5.0
 
@@ -193,8 +201,9 @@ def test_a_moving_mouth_opens_its_own_points_not_the_brows(tracked_clips) -> Non
     _, landmarks, fps = tracked_clips[CLIPS[1]]
     face = landmarks[0].astype(np.float64)
     width = float(np.linalg.norm(face[291, :2] - face[61, :2]))
-    frames = [face] * 30 + [drop_jaw(face, width * 0.05 * min(k, 3) / 3).astype(np.float64)
-                            for k in range(1, 16)]
+    frames = [face] * 30 + [
+        drop_jaw(face, width * 0.05 * min(k, 3) / 3).astype(np.float64) for k in range(1, 16)
+    ]
     settings = {"min_cutoff": 0.5, "beta": 0.1}
     moving = LandmarkSmoother(**settings, expression_beta=0.6, head_beta=0.0)
     plain = LandmarkSmoother(**settings, expression_beta=0.0, head_beta=0.0)
@@ -221,8 +230,9 @@ def test_the_smoother_s_defaults_are_the_config_s_and_reset_starts_again(tracked
     fresh = LandmarkSmoother()
     fresh.filter(landmarks[40], 0.0)
     for i, lm in enumerate(landmarks[41:60], start=1):  # as a new smoother would: speeds forgotten
-        np.testing.assert_allclose(smoother.filter(lm, 2.0 + i / fps), fresh.filter(lm, i / fps),
-                                   atol=1e-4)
+        np.testing.assert_allclose(
+            smoother.filter(lm, 2.0 + i / fps), fresh.filter(lm, i / fps), atol=1e-4
+        )
 
 
 def test_first_sample_passes_and_shape_dtype_kept() -> None:

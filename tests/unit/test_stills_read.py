@@ -28,8 +28,14 @@ def test_a_drawing_at_a_share_of_the_truth_reads_that_share():
         found = read_summary(_subjects(scale))["r"]
         assert math.isclose(found["read_gain"], scale, abs_tol=1e-9)
         assert found["points"] == 6
-        assert set(found["features"]) == {"mouth_open", "mouth_width", "eye_left", "eye_right",
-                                          "brow_left", "brow_right"}
+        assert set(found["features"]) == {
+            "mouth_open",
+            "mouth_width",
+            "eye_left",
+            "eye_right",
+            "brow_left",
+            "brow_right",
+        }
 
 
 def test_a_skipped_condition_leaves_its_points_out():

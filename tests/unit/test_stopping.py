@@ -8,7 +8,11 @@ import signal
 import pytest
 
 from reenact.stopping import (
-    Terminated, exit_code, how_stopped, stop_signals_deferred, stop_signals_handled,
+    Terminated,
+    exit_code,
+    how_stopped,
+    stop_signals_deferred,
+    stop_signals_handled,
 )
 
 
@@ -21,9 +25,13 @@ def handlers():
         signal.signal(s, handler)
 
 
-@pytest.mark.parametrize(("stop", "code", "said"), [
-    (signal.SIGTERM, 143, "terminated (SIGTERM)"), (signal.SIGHUP, 129, "hung up (SIGHUP)"),
-])
+@pytest.mark.parametrize(
+    ("stop", "code", "said"),
+    [
+        (signal.SIGTERM, 143, "terminated (SIGTERM)"),
+        (signal.SIGHUP, 129, "hung up (SIGHUP)"),
+    ],
+)
 def test_sigterm_and_sighup_raise_terminated_with_their_exit_code(handlers, stop, code, said):
     signal.signal(stop, signal.SIG_DFL)
     with stop_signals_handled(), pytest.raises(Terminated) as caught:
@@ -55,9 +63,10 @@ def test_a_handler_already_there_is_kept(handlers):
         signal.raise_signal(signal.SIGTERM)  # ignored: nothing happens
 
 
-@pytest.mark.parametrize(("stop", "raised"), [(signal.SIGINT, KeyboardInterrupt),
-                                              (signal.SIGTERM, Terminated),
-                                              (signal.SIGHUP, Terminated)])
+@pytest.mark.parametrize(
+    ("stop", "raised"),
+    [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated), (signal.SIGHUP, Terminated)],
+)
 def test_a_stop_inside_the_block_acts_after_it(handlers, stop, raised):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

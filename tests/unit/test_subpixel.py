@@ -28,8 +28,7 @@ def test_subpixel_up_equals_transposed_conv(bias: bool) -> None:
     x = torch.randn(2, 6, 7, 9)
     with torch.no_grad():
         torch.testing.assert_close(SubPixelUp(tconv)(x), tconv(x), atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(SubPixelUp(tconv, norm)(x), norm(tconv(x)), atol=1e-5,
-                                   rtol=1e-5)
+        torch.testing.assert_close(SubPixelUp(tconv, norm)(x), norm(tconv(x)), atol=1e-5, rtol=1e-5)
         wrong = SubPixelUp(nn.ConvTranspose2d(6, 5, 4, stride=2, padding=1, bias=bias))(x)
     assert (wrong - tconv(x)).abs().max() > 0.01  # the comparison can fail
 

@@ -16,8 +16,7 @@ from reenact.landmarks.open_mouth import mouth_opening as mouth_open
 from reenact.landmarks.regions import REGIONS
 
 SIZE = 256
-EYES = np.r_[REGIONS["right_eye"], REGIONS["left_eye"], REGIONS["right_iris"],
-             REGIONS["left_iris"]]
+EYES = np.r_[REGIONS["right_eye"], REGIONS["left_eye"], REGIONS["right_iris"], REGIONS["left_iris"]]
 
 
 def _shape_error(face: np.ndarray, neutral: np.ndarray) -> float:
@@ -28,8 +27,9 @@ def _shape_error(face: np.ndarray, neutral: np.ndarray) -> float:
 
 @pytest.mark.parametrize("subject", ["14", "15"])
 @pytest.mark.parametrize("condition", ["surprised", "happy"])
-def test_a_posed_expression_gives_the_persons_own_neutral(aligned_still, media_dir: Path,
-                                                          subject, condition):
+def test_a_posed_expression_gives_the_persons_own_neutral(
+    aligned_still, media_dir: Path, subject, condition
+):
     """Yale's surprised "O" and grin: the estimate is much nearer the same person's neutral
     still than the picture is (about half as far), and the mouth closes."""
     stills = media_dir / "expressions"
@@ -42,9 +42,16 @@ def test_a_posed_expression_gives_the_persons_own_neutral(aligned_still, media_d
     assert mouth_open(estimate) < 0.15 < mouth_open(picture) or mouth_open(picture) < 0.15
 
 
-@pytest.mark.parametrize("path", ["expressions/14_normal.png", "expressions/15_normal.png",
-                                  "portraits/lp_s0.jpg", "portraits/lp_s3.jpg",
-                                  "portraits/sadtalker_people_0.png"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "expressions/14_normal.png",
+        "expressions/15_normal.png",
+        "portraits/lp_s0.jpg",
+        "portraits/lp_s3.jpg",
+        "portraits/sadtalker_people_0.png",
+    ],
+)
 def test_a_neutral_picture_is_left_as_it_is(aligned_still, media_dir: Path, path):
     picture = aligned_still(media_dir / path)[1]
     estimate, change = shipped().estimate(picture, SIZE)
@@ -73,13 +80,14 @@ def test_an_animal_is_left_alone(aligned_still, portraits_dir: Path):
 
 def test_no_picture_has_its_mouth_opened(aligned_still, media_dir: Path):
     """Across the shared portraits and Yale 14 / 15: the estimate never parts lips further."""
-    paths = sorted((media_dir / "portraits").glob("lp_s[1-4]*.jpg")) + \
-        sorted((media_dir / "expressions").glob("1[45]_[nhsw]*.png"))
+    paths = sorted((media_dir / "portraits").glob("lp_s[1-4]*.jpg")) + sorted(
+        (media_dir / "expressions").glob("1[45]_[nhsw]*.png")
+    )
     checked = 0
     for path in paths:
         try:
             picture = aligned_still(path)[1]
-        except Exception:  # noqa: BLE001  (a portrait without a face the mesh finds)
+        except Exception:  # a portrait without a face the mesh finds
             continue
         estimate, _ = shipped().estimate(picture, SIZE)
         gap = [np.linalg.norm(lm[13, :2] - lm[14, :2]) for lm in (picture, estimate)]
@@ -128,8 +136,9 @@ def test_a_yawn_is_closed_by_the_jaw_without_folding_the_lips(aligned_still, por
     assert len(_turned_over(shut, picture) - _CORNER_SLIVERS) > 20
 
 
-@pytest.mark.parametrize("path", ["expressions/14_happy.png", "portraits/sadtalker_people_0.png",
-                                  "portraits/lp_s42.jpg"])
+@pytest.mark.parametrize(
+    "path", ["expressions/14_happy.png", "portraits/sadtalker_people_0.png", "portraits/lp_s42.jpg"]
+)
 def test_a_mouth_parted_as_in_talking_is_not_closed(aligned_still, media_dir: Path, path):
     """A grin, a closed mouth and lips parted mid-word (lp_s42: 0.15 of the mouth's width) stay
     exactly as they are: only a gape (REST_OPEN) is closed."""
@@ -173,8 +182,21 @@ def test_the_basis_is_fitted_from_a_landmark_cache(media_dir: Path, tmp_path: Pa
 
     landmark_cache.main([str(media_dir / "expressions"), "--out", str(tmp_path / "cache")])
     out = tmp_path / "basis.safetensors"
-    assert neutral_basis.main(["--cache", str(tmp_path / "cache"), "--out", str(out),
-                               "--exclude", "yale_14", "yale_15", "--check"]) == 0
+    assert (
+        neutral_basis.main(
+            [
+                "--cache",
+                str(tmp_path / "cache"),
+                "--out",
+                str(out),
+                "--exclude",
+                "yale_14",
+                "yale_15",
+                "--check",
+            ]
+        )
+        == 0
+    )
     _, meta = load_weights(out)
     assert meta["kind"] == "neutral_basis" and "yale_14" not in meta["trained_on"].split()
     line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("mean")][0]

@@ -16,10 +16,14 @@ from reenact.train import checkpoints
 
 def _nets(ngf: int = 4):
     torch.manual_seed(0)
-    nets = {"generator": UNetGenerator(ngf=ngf, size=16),
-            "fusion": LandmarkFusionAE(hidden=16, code=4)}
-    optims = {name: torch.optim.Adam(net.parameters(), lr=1e-2, betas=(0.5, 0.999))
-              for name, net in nets.items()}
+    nets = {
+        "generator": UNetGenerator(ngf=ngf, size=16),
+        "fusion": LandmarkFusionAE(hidden=16, code=4),
+    }
+    optims = {
+        name: torch.optim.Adam(net.parameters(), lr=1e-2, betas=(0.5, 0.999))
+        for name, net in nets.items()
+    }
     return nets, optims
 
 
@@ -36,8 +40,9 @@ def _step(nets, optims, seed: int) -> None:
 
 
 def _save(tmp_path: Path, nets, optims, step: int) -> Path:
-    return checkpoints.save_checkpoint(tmp_path, step, task="test", config={"seed": 0},
-                                       networks=nets, optimizers=optims)
+    return checkpoints.save_checkpoint(
+        tmp_path, step, task="test", config={"seed": 0}, networks=nets, optimizers=optims
+    )
 
 
 def test_round_trip_continues_exactly(tmp_path: Path):
@@ -46,8 +51,12 @@ def test_round_trip_continues_exactly(tmp_path: Path):
         _step(nets, optims, seed)
     folder = _save(tmp_path, nets, optims, 2)
     assert sorted(p.name for p in folder.iterdir()) == [
-        "fusion.safetensors", "generator.safetensors", "optim_fusion.safetensors",
-        "optim_generator.safetensors", "state.json"]
+        "fusion.safetensors",
+        "generator.safetensors",
+        "optim_fusion.safetensors",
+        "optim_generator.safetensors",
+        "state.json",
+    ]
     for path in folder.glob("*.safetensors"):
         assert path.read_bytes()[8:9] == b"{"  # safetensors header, not a pickle / zip
     state = json.loads((folder / "state.json").read_text())
@@ -55,8 +64,9 @@ def test_round_trip_continues_exactly(tmp_path: Path):
 
     fresh, fresh_optims = _nets()
     _step(fresh, fresh_optims, 99)  # different state, to be overwritten
-    loaded = checkpoints.load_checkpoint(folder, task="test", networks=fresh,
-                                         optimizers=fresh_optims)
+    loaded = checkpoints.load_checkpoint(
+        folder, task="test", networks=fresh, optimizers=fresh_optims
+    )
     assert loaded["step"] == 2
     _step(nets, optims, 2)
     _step(fresh, fresh_optims, 2)

@@ -12,7 +12,7 @@ import pytest
 from reenact.config import load_config
 from reenact.errors import ConfigError
 from reenact.train.augment import augment_image, augment_landmarks, draw_augment
-from reenact.train.cache import _decode_cv2, read_cache  # noqa: PLC2701
+from reenact.train.cache import _decode_cv2, read_cache
 from reenact.train.carry import pack_cache
 from reenact.train.identities import assign_identities, data_summary, parse_groups
 from reenact.train.pair_sampling import ExpressionPairs, expression_distance
@@ -28,14 +28,21 @@ def entries(media_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("datapairs")
     config = load_config(None, [f"renderer.size={SIZE}", "train.max_frames=40"])
     clips = media_dir / "clips"
-    return prepare([str(clips / f"{n}.mp4") for n in ("lp_d0", "lp_d1", "lp_d2")], config,
-                   out_dir=root / "cache", progress=False)
+    return prepare(
+        [str(clips / f"{n}.mp4") for n in ("lp_d0", "lp_d1", "lp_d2")],
+        config,
+        out_dir=root / "cache",
+        progress=False,
+    )
 
 
 def test_identity_groups_hold_a_person_out_whole(entries):
     grouped = assign_identities(entries, ["pat: lp_d1 lp_d2"])
-    assert {e.name: e.identity for e in grouped} == {"lp_d0": "lp_d0", "lp_d1": "pat",
-                                                      "lp_d2": "pat"}
+    assert {e.name: e.identity for e in grouped} == {
+        "lp_d0": "lp_d0",
+        "lp_d1": "pat",
+        "lp_d2": "pat",
+    }
     split = split_by_identity(grouped, ["lp_d2"], 0.0)  # one clip named: the person goes
     assert [e.name for e in split.train] == ["lp_d0"]
     assert sorted(e.name for e in split.val) == ["lp_d1", "lp_d2"]

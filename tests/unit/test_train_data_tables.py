@@ -27,32 +27,58 @@ from reenact.train.splits import read_splits
 REPO = Path(__file__).resolve().parents[2]
 
 # The constants as they stood in reenact/train/ before they moved to configs/ (frozen here).
-OLD_HELD_OUT = ("lp_d9", "lp_d13", "hdtf_aoc", "pcavs_00010", "yale_14", "yale_15", "lp_d19",
-                "lp_d8", "pcavs_00098")
+OLD_HELD_OUT = (
+    "lp_d9",
+    "lp_d13",
+    "hdtf_aoc",
+    "pcavs_00010",
+    "yale_14",
+    "yale_15",
+    "lp_d19",
+    "lp_d8",
+    "pcavs_00098",
+)
 OLD_VALIDATION = ("yale_12", "yale_13", "pcavs_00098", "lp_d8")
 OLD_VALIDATION_CLIPS = ("lp_d8", "pcavs_00098")
 OLD_TEST = ("lp_d9", "lp_d13", "hdtf_aoc", "pcavs_00010", "yale_14", "yale_15")
 OLD_SELF_CLIPS = ("lp_d9", "lp_d12", "lp_d13", "hdtf_aoc", "pcavs_00010")
 OLD_VALIDATE_PEOPLE = ("lp_d9", "lp_d13", "hdtf_aoc", "pcavs_00010", "yale_14", "yale_15")
 OLD_IDENTITY_GROUPS = {
-    "obama": ("styletalk_obama_clip1", "styletalk_obama_clip2", "styletalk_obama_clip3",
-              "sberswap_obama"),
+    "obama": (
+        "styletalk_obama_clip1",
+        "styletalk_obama_clip2",
+        "styletalk_obama_clip3",
+        "sberswap_obama",
+    ),
     "andrew_ng": ("styletalk_andrew_clip_1", "styletalk_andrew_clip_2"),
-    "feifei_li": ("styletalk_feifeili_clip1", "styletalk_feifeili_clip2_short",
-                  "styletalk_feifeili_clip3"),
+    "feifei_li": (
+        "styletalk_feifeili_clip1",
+        "styletalk_feifeili_clip2_short",
+        "styletalk_feifeili_clip3",
+    ),
     "rdj": ("pcavs_741400104", "pcavs_741400163"),
     "lp_d9": ("lp_d9", "lp_d12"),
 }
 OLD_SYNONYMS = {
-    "neutral": "neutral", "normal": "neutral",
-    "happy": "happy", "happiness": "happy", "smile": "happy",
-    "sad": "sad", "sadness": "sad",
-    "surprised": "surprised", "surprise": "surprised",
-    "angry": "angry", "anger": "angry",
-    "disgusted": "disgusted", "disgust": "disgusted",
-    "fearful": "fearful", "fear": "fearful",
-    "contemptuous": "contemptuous", "contempt": "contemptuous",
-    "sleepy": "sleepy", "wink": "wink",
+    "neutral": "neutral",
+    "normal": "neutral",
+    "happy": "happy",
+    "happiness": "happy",
+    "smile": "happy",
+    "sad": "sad",
+    "sadness": "sad",
+    "surprised": "surprised",
+    "surprise": "surprised",
+    "angry": "angry",
+    "anger": "angry",
+    "disgusted": "disgusted",
+    "disgust": "disgusted",
+    "fearful": "fearful",
+    "fear": "fearful",
+    "contemptuous": "contemptuous",
+    "contempt": "contemptuous",
+    "sleepy": "sleepy",
+    "wink": "wink",
 }
 OLD_VARIANTS = {"glasses", "noglasses", "leftlight", "rightlight", "centerlight"}
 OLD_NEUTRAL_VARIANTS = {"noglasses", "centerlight"}
@@ -107,22 +133,33 @@ def test_the_residual_preset_holds_out_the_same_people():
 def test_every_split_name_is_in_the_shared_media(media_dir: Path):
     splits = read_splits()
     clips = {p.stem for p in (media_dir / "clips").iterdir()}
-    subjects = {splits.stills_prefix + p.stem.split("_")[0]
-                for p in (media_dir / splits.stills_entry).glob("*.png")}
+    subjects = {
+        splits.stills_prefix + p.stem.split("_")[0]
+        for p in (media_dir / splits.stills_entry).glob("*.png")
+    }
     people = clips | subjects | set(splits.identity_groups)
     for name in (*splits.held_out, *splits.validation, *splits.test):
         assert name in people, name
-    for name in (*splits.validation_clips, *splits.self_clips,
-                 *(c for group in splits.identity_groups.values() for c in group)):
+    for name in (
+        *splits.validation_clips,
+        *splits.self_clips,
+        *(c for group in splits.identity_groups.values() for c in group),
+    ):
         assert name in clips, name
-    assert {splits.bench_clip, splits.bench_target} <= {p.name for p in (media_dir / "clips").iterdir()}
+    assert {splits.bench_clip, splits.bench_target} <= {
+        p.name for p in (media_dir / "clips").iterdir()
+    }
 
 
 @pytest.fixture(scope="module")
 def stills_landmarks(media_dir: Path) -> dict[str, np.ndarray]:
     """Real tracked landmarks of subjects 01 and 02's stills (the real MediaPipe mesh)."""
-    paths = sorted(p for s in ("01", "02") for c in ("normal", "happy", "sad")
-                   for p in [media_dir / "expressions" / f"{s}_{c}.png"])
+    paths = sorted(
+        p
+        for s in ("01", "02")
+        for c in ("normal", "happy", "sad")
+        for p in [media_dir / "expressions" / f"{s}_{c}.png"]
+    )
     return track_stills(paths)
 
 
@@ -136,8 +173,12 @@ def _cache(folder: Path, stills: dict[str, np.ndarray], entry: str) -> Path:
     for stem in ("lp_d9", "lp_d12", "lp_d5"):
         frames = np.concatenate([faces] * 4)
         frames = (frames + rng.normal(0, 0.3, frames.shape)).astype(np.float32)
-        _save_npz(folder / f"{stem}.npz", landmarks=frames, frame_index=np.arange(len(frames)),
-                  names=np.asarray([""] * len(frames)))
+        _save_npz(
+            folder / f"{stem}.npz",
+            landmarks=frames,
+            frame_index=np.arange(len(frames)),
+            names=np.asarray([""] * len(frames)),
+        )
     return folder
 
 
@@ -161,10 +202,12 @@ def test_people_are_grouped_and_named_by_the_splits(tmp_path: Path, stills_landm
 
 def test_a_malformed_splits_file_is_one_line_naming_it(tmp_path: Path):
     text = (REPO / "configs" / "splits" / "fusion.yaml").read_text()
-    for broken, key in ((text.replace("test: [", "test: 3 #["), "test"),
-                        (re.sub(r"\nheld_out: .*", "", text), "held_out"),
-                        (text.replace("  target: hdtf_aoc.mp4", "  target: [1]"), "bench.target"),
-                        (text + "\nextra: 1\n", "extra")):
+    for broken, key in (
+        (text.replace("test: [", "test: 3 #["), "test"),
+        (re.sub(r"\nheld_out: .*", "", text), "held_out"),
+        (text.replace("  target: hdtf_aoc.mp4", "  target: [1]"), "bench.target"),
+        (text + "\nextra: 1\n", "extra"),
+    ):
         path = tmp_path / f"{key}.yaml"
         path.write_text(broken)
         with pytest.raises(ConfigError) as err:
@@ -178,8 +221,10 @@ def test_a_bad_splits_file_exits_2_with_one_line(tmp_path: Path, capsys):
 
     path = tmp_path / "splits.yaml"
     path.write_text("stills_prefix: [1]\n")
-    runs = ((neutral_basis.main, ["--out", str(tmp_path / "basis.safetensors")]),
-            (fusion_validate.main, []))
+    runs = (
+        (neutral_basis.main, ["--out", str(tmp_path / "basis.safetensors")]),
+        (fusion_validate.main, []),
+    )
     for main, extra in runs:
         assert main(["--cache", str(tmp_path), "--splits", str(path), *extra]) == 2
         err = capsys.readouterr().err.strip()
@@ -191,14 +236,34 @@ def test_the_layout_table_reads_the_old_words():
     assert merged.words == OLD_SYNONYMS
     assert merged.variants == OLD_VARIANTS
     assert neutral_variants() == OLD_NEUTRAL_VARIANTS
-    for words in (["S005", "happiness"], ["anger"], ["noglasses"], ["take000"], ["Normal"],
-                  ["x", "glasses", "smile"], ["centerlight"], []):
+    for words in (
+        ["S005", "happiness"],
+        ["anger"],
+        ["noglasses"],
+        ["take000"],
+        ["Normal"],
+        ["x", "glasses", "smile"],
+        ["centerlight"],
+        [],
+    ):
         assert label_of(words) == _old_label(words), words
 
 
-TRICKY_STEMS = ("Rafd090_07_Caucasian_male_happy_frontal", "rafd_x", "RAFDabc-12-sad", "Rafd090",
-                "_01_happy", "rafd..07", "a b", "x", "RafD 3", "rafd__", "notrafd_1_happy",
-                "Rafd090_07-Caucasian", "2_rafd_happy")
+TRICKY_STEMS = (
+    "Rafd090_07_Caucasian_male_happy_frontal",
+    "rafd_x",
+    "RAFDabc-12-sad",
+    "Rafd090",
+    "_01_happy",
+    "rafd..07",
+    "a b",
+    "x",
+    "RafD 3",
+    "rafd__",
+    "notrafd_1_happy",
+    "Rafd090_07-Caucasian",
+    "2_rafd_happy",
+)
 
 
 def test_flat_stills_are_grouped_and_labelled_as_before(tmp_path: Path, media_dir: Path):
@@ -207,8 +272,10 @@ def test_flat_stills_are_grouped_and_labelled_as_before(tmp_path: Path, media_di
     folder = tmp_path / "flat"
     folder.mkdir()
     still = media_dir / "portraits" / "lp_s42.jpg"
-    sources = [*sorted((media_dir / "expressions").glob("*.png")),
-               *sorted((media_dir / "portraits").iterdir())]
+    sources = [
+        *sorted((media_dir / "expressions").glob("*.png")),
+        *sorted((media_dir / "portraits").iterdir()),
+    ]
     for path in sources:
         os.symlink(path, folder / path.name)
     for stem in TRICKY_STEMS:
@@ -217,9 +284,14 @@ def test_flat_stills_are_grouped_and_labelled_as_before(tmp_path: Path, media_di
     expected: dict[str, dict[str, tuple[str, str]]] = {}
     for path in sorted(folder.iterdir()):
         expected.setdefault(_old_subject(path.stem), {})[path.name] = _old_label(
-            _old_words(path.stem))
-    got = {item.identity: {p.name: (lab, var) for p, lab, var in
-                           zip(item.paths, item.labels, item.variants)} for item in items}
+            _old_words(path.stem)
+        )
+    got = {
+        item.identity: {
+            p.name: (lab, var) for p, lab, var in zip(item.paths, item.labels, item.variants)
+        }
+        for item in items
+    }
     assert got == {safe_name(f"flat_{s}"): v for s, v in expected.items()}
     assert len(items) >= 20  # 15 stills subjects, the portraits, the odd names
 
@@ -231,11 +303,11 @@ def test_a_layout_key_chooses_one_naming(tmp_path: Path, media_dir: Path):
     for name in ("Rafd090_07_Caucasian_male_happy_frontal.jpg", "Rafd090_08_x_sleepy_frontal.jpg"):
         os.symlink(still, folder / name)
     assert [i.identity for i in discover([str(folder)])] == ["faces_07", "faces_08"]
-    rafd, = [i for i in discover([str(folder)], layout="rafd") if i.identity == "faces_07"]
+    (rafd,) = [i for i in discover([str(folder)], layout="rafd") if i.identity == "faces_07"]
     assert rafd.labels == ("happy",)
     # one layout's words only: "sleepy" is a word of another layout
     assert discover([str(folder)], layout="rafd")[1].labels == ("",)
-    yale, = discover([str(folder)], layout="yale")  # its subject is the first field
+    (yale,) = discover([str(folder)], layout="yale")  # its subject is the first field
     assert yale.identity == "faces_Rafd090" and yale.labels == ("happy", "sleepy")
     with pytest.raises(InputError, match="unknown data layout 'nope'.*rafd"):
         discover([str(folder)], layout="nope")

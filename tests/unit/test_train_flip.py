@@ -20,9 +20,14 @@ def test_permutation_is_an_involution_of_all_points():
     assert sorted(np.flatnonzero(perm == np.arange(478)).tolist()) == list(_MIDLINE)
 
 
-@pytest.mark.parametrize("left, right", [
-    ("left_eye", "right_eye"), ("left_brow", "right_brow"), ("left_iris", "right_iris"),
-])
+@pytest.mark.parametrize(
+    "left, right",
+    [
+        ("left_eye", "right_eye"),
+        ("left_brow", "right_brow"),
+        ("left_iris", "right_iris"),
+    ],
+)
 def test_left_regions_map_to_right_regions(left, right):
     assert set(MIRROR_PERMUTATION[REGIONS[left]].tolist()) == set(REGIONS[right].tolist())
     assert set(MIRROR_PERMUTATION[REGIONS[right]].tolist()) == set(REGIONS[left].tolist())

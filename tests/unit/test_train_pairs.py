@@ -13,8 +13,13 @@ from reenact.config import load_config
 from reenact.errors import ConfigError
 from reenact.train.datasets import FusionDataset, flip_unit
 from reenact.train.pairs import (
-    FusionPairs, GeneratorPairs, omega_candidates, reference_frames, split_by_identity,
-    unit_landmarks, validation_pairs,
+    FusionPairs,
+    GeneratorPairs,
+    omega_candidates,
+    reference_frames,
+    split_by_identity,
+    unit_landmarks,
+    validation_pairs,
 )
 from reenact.train.prepare import prepare
 from reenact.train.sampler import StepBatchSampler
@@ -30,8 +35,12 @@ def entries(media_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     for name in [*STILLS, "01_noglasses.png", "02_glasses.png"]:
         os.symlink(media_dir / "expressions" / name, stills / name)
     config = load_config(None, ["renderer.size=128"])
-    return prepare([str(stills), str(media_dir / "clips" / "lp_d1.mp4")], config,
-                   out_dir=root / "cache", progress=False)
+    return prepare(
+        [str(stills), str(media_dir / "clips" / "lp_d1.mp4")],
+        config,
+        out_dir=root / "cache",
+        progress=False,
+    )
 
 
 def _find(entries, unit, landmarks: np.ndarray) -> tuple[str, int]:
@@ -63,8 +72,10 @@ def test_fusion_pair_kinds_follow_their_definitions(entries):
     assert frame == by_name[identity].reference  # L_t = the entry's neutral reference
     unpaired = pairs.sample(rng, "unpaired")
     assert unpaired.real is None
-    assert _find(entries, pairs.unit, unpaired.source)[0] != \
-        _find(entries, pairs.unit, unpaired.target)[0]
+    assert (
+        _find(entries, pairs.unit, unpaired.source)[0]
+        != _find(entries, pairs.unit, unpaired.target)[0]
+    )
 
 
 def test_unit_landmarks_match_the_network_convention():
@@ -85,8 +96,11 @@ def test_fusion_dataset_is_deterministic_and_flips_consistently(entries):
     assert all(np.array_equal(a[k], b[k]) for k in a)
     originals = [plain[(0, i)] for i in range(12)]
     flipped = [flipping[(0, i)] for i in range(12)]
-    mirrored = [(s, p) for s, p in zip(flipped, originals)
-                if not np.allclose(s["source"].numpy(), p["source"].numpy())]
+    mirrored = [
+        (s, p)
+        for s, p in zip(flipped, originals)
+        if not np.allclose(s["source"].numpy(), p["source"].numpy())
+    ]
     assert mirrored, "no sample was flipped in 12 draws"
     for s, p in mirrored:  # L_s, L_t, J_o flipped together: the same pair, mirrored
         for key in ("source", "target", "real"):
@@ -128,8 +142,10 @@ def test_split_by_identity(entries):
 
 def test_step_batches_split_evenly_over_ranks_and_resume():
     one = StepBatchSampler(num_samples=37, global_batch=8, seed=5, end_step=12)
-    ranks = [StepBatchSampler(num_samples=37, global_batch=8, rank=r, world=2, seed=5,
-                              end_step=12) for r in (0, 1)]
+    ranks = [
+        StepBatchSampler(num_samples=37, global_batch=8, rank=r, world=2, seed=5, end_step=12)
+        for r in (0, 1)
+    ]
     for step, keys in enumerate(one):
         shares = [r.keys_for(step) for r in ranks]
         assert len(shares[0]) == len(shares[1]) == 4

@@ -32,8 +32,9 @@ def inputs(media_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[st
 @pytest.fixture(scope="module")
 def mp4_cache(inputs: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cache") / "prepared"
-    code = main(["prepare", *inputs, "--out", str(out), "--size", "128",
-                 "--set", "train.progress=false"])
+    code = main(
+        ["prepare", *inputs, "--out", str(out), "--size", "128", "--set", "train.progress=false"]
+    )
     assert code == 0
     return out
 
@@ -91,8 +92,18 @@ def test_folder_without_faces_is_a_one_line_error(media_dir: Path, tmp_path: Pat
         prepare([str(animals)], config, out_dir=tmp_path / "cache", progress=False)
     message = str(err.value)
     assert str(animals) in message and "no faces" in message and "\n" not in message
-    code = main(["prepare", str(animals), "--out", str(tmp_path / "c2"), "--size", "64",
-                 "--set", "train.progress=false"])
+    code = main(
+        [
+            "prepare",
+            str(animals),
+            "--out",
+            str(tmp_path / "c2"),
+            "--size",
+            "64",
+            "--set",
+            "train.progress=false",
+        ]
+    )
     assert code != 0
     assert str(animals) in capsys.readouterr().err
 
@@ -122,9 +133,12 @@ def test_ck_style_frame_sequence_is_prepared_like_a_clip(media_dir: Path, tmp_pa
             bgr = frame.to_ndarray(format="bgr24")
             cv2.imwrite(str(sequence / f"S042_003_{i + 1:08d}.png"), bgr)
     config = load_config(None, ["renderer.size=64", "train.frame_stride=2"])
-    entry, = prepare([str(tmp_path / "ck")], config, out_dir=tmp_path / "cache", progress=False)
+    (entry,) = prepare([str(tmp_path / "ck")], config, out_dir=tmp_path / "cache", progress=False)
     assert (entry.identity, entry.kind, entry.num_frames) == ("ck_S042", "frames", 3)
     assert entry.valid.all() and entry.frame_names.tolist() == [
-        "S042_003_00000001.png", "S042_003_00000003.png", "S042_003_00000005.png"]
+        "S042_003_00000001.png",
+        "S042_003_00000003.png",
+        "S042_003_00000005.png",
+    ]
     assert entry.frame_index.tolist() == [0, 2, 4]  # numbers in the sequence, before the stride
     assert entry.load_crops().shape == (3, 64, 64, 3)

@@ -41,20 +41,20 @@ def test_rafd_ck_mug_and_clip_layouts(tmp_path: Path, media_dir: Path):
         _link(still, tmp_path / "mug" / "001" / "happiness" / "take000" / f"img_{i:04d}.jpg")
     _link(clip, tmp_path / "clips" / "actor7" / "take.mp4")
 
-    rafd, = discover([str(tmp_path / "rafd")])
+    (rafd,) = discover([str(tmp_path / "rafd")])
     assert rafd.identity == "rafd_07" and rafd.kind == "images"
     assert sorted(rafd.labels) == ["happy", "neutral"]
-    subject, = discover([str(tmp_path / "bysubject")])
+    (subject,) = discover([str(tmp_path / "bysubject")])
     assert subject.identity == "bysubject_S1" and subject.kind == "images"
     assert sorted(subject.labels) == ["neutral", "surprised"]
-    ck, = discover([str(tmp_path / "ck")])
+    (ck,) = discover([str(tmp_path / "ck")])
     assert (ck.identity, ck.kind) == ("ck_S005", "frames")
     assert [p.name for p in ck.paths] == [f"S005_001_{i:08d}.png" for i in (1, 2, 10)]  # natural
-    mug, = discover([str(tmp_path / "mug")])
+    (mug,) = discover([str(tmp_path / "mug")])
     assert (mug.identity, mug.kind, set(mug.labels)) == ("mug_001", "frames", {"happy"})
-    nested, = discover([str(tmp_path / "clips")])
+    (nested,) = discover([str(tmp_path / "clips")])
     assert (nested.identity, nested.kind) == ("actor7", "clip")
-    single, = discover([str(clip)])
+    (single,) = discover([str(clip)])
     assert (single.name, single.identity, single.origin) == ("lp_d1", "lp_d1", clip)
 
 

@@ -29,7 +29,9 @@ def test_an_absurd_rate_is_measured_from_the_timestamps(clips_dir, caplog, heade
     with caplog.at_level(logging.WARNING):
         assert stream_fps(header, clip) == pytest.approx(25.0, rel=0.01)
     (record,) = caplog.records
-    assert str(clip) in record.getMessage() and "measured from its timestamps" in record.getMessage()
+    assert (
+        str(clip) in record.getMessage() and "measured from its timestamps" in record.getMessage()
+    )
 
 
 def test_no_usable_timestamps_assume_the_default_and_say_so(tmp_path, caplog):

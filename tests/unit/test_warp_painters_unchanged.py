@@ -53,8 +53,9 @@ def reference_warp(size: int = SIZE) -> WarpRenderer:
     return warp
 
 
-def _reference_fill(warp: WarpRenderer, planes: np.ndarray, xy: np.ndarray,
-                    clear: bool = True) -> None:
+def _reference_fill(
+    warp: WarpRenderer, planes: np.ndarray, xy: np.ndarray, clear: bool = True
+) -> None:
     """The old `WarpExtras.fill` into (7,S,S) planes, zeroed first unless `clear` is False."""
     if clear:
         planes.fill(0)
@@ -94,8 +95,10 @@ def cases(replay: Replay, portraits_dir: Path) -> list[tuple[np.ndarray, np.ndar
     motion at scales 1, 2 and 3 (shut eyes, wide mouths)."""
     motion = replay.fused[:, :, :2] - replay.landmarks[None, :, :2]
     out = []
-    for crop, landmarks in ((replay.crop, replay.landmarks),
-                            _portrait(portraits_dir / "lp_s12.jpg")):
+    for crop, landmarks in (
+        (replay.crop, replay.landmarks),
+        _portrait(portraits_dir / "lp_s12.jpg"),
+    ):
         base = np.asarray(landmarks, np.float32)
         frames = []
         for k in (1.0, 2.0, 3.0):

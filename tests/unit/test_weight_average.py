@@ -31,8 +31,11 @@ def test_the_average_follows_the_warmed_decay_and_copies_the_buffers():
             net.linear.weight.fill_(float(step))
             net.norm.running_mean.fill_(float(-step))
         average.update(net)
-        expected = float(step) if expected is None else \
-            expected + (1 - warmed_decay(0.9, step)) * (step - expected)
+        expected = (
+            float(step)
+            if expected is None
+            else expected + (1 - warmed_decay(0.9, step)) * (step - expected)
+        )
         assert float(average.module.linear.weight[0, 0]) == pytest.approx(expected, rel=1e-6)
         assert float(average.module.norm.running_mean[0]) == -step
     # warmed up: 0.1 .. 0.9 over the first updates, then the decay itself

@@ -126,9 +126,9 @@ def test_checkpoint_from_another_width(tmp_path: Path) -> None:
     path = save_module(tmp_path / "weights.safetensors", small_unet(0, ngf=16))
     with pytest.raises(WeightsError) as info:
         load_into(small_unet(0), path)
-    assert str(info.value).startswith(
-        f"{path}: built for unet ngf=16, expected unet ngf=8;"
-    ), str(info.value)
+    assert str(info.value).startswith(f"{path}: built for unet ngf=16, expected unet ngf=8;"), str(
+        info.value
+    )
 
 
 def test_expected_meta_on_load_weights(tmp_path: Path) -> None:
@@ -175,7 +175,8 @@ def test_header_length_that_looks_like_a_pickle_opcode(tmp_path: Path) -> None:
     tensors = {"a": torch.ones(3)}
     extra = {"format": FORMAT, "storage_dtype": "native"}  # what save_weights adds
     pad = next(  # find the padding in memory; save_weights writes with fsync
-        n for n in range(700)
+        n
+        for n in range(700)
         if safetensors_save(tensors, metadata={"note": "x" * n, **extra})[:2] == b"\x80\x02"
     )
     path = save_weights(tmp_path / "w.safetensors", tensors, {"note": "x" * pad})
@@ -216,7 +217,9 @@ def test_the_same_weights_give_the_same_bytes_in_every_process(tmp_path: Path) -
     first = paths[0].read_bytes()
     assert all(p.read_bytes() == first for p in paths[1:])
     (size,) = struct.unpack("<Q", first[:8])
-    keys = list(json.loads(first[8:8 + size])["__metadata__"])
+    keys = list(json.loads(first[8 : 8 + size])["__metadata__"])
     assert keys == sorted(keys) and len(keys) == 18  # 16 + format + storage_dtype
     tensors, meta = load_weights(paths[0])
-    assert meta["key07"] == "value 7" and torch.equal(tensors["w"], torch.arange(12.0).reshape(3, 4))
+    assert meta["key07"] == "value 7" and torch.equal(
+        tensors["w"], torch.arange(12.0).reshape(3, 4)
+    )

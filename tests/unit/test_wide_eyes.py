@@ -54,7 +54,7 @@ def _shown_above_iris(image: np.ndarray, fused: np.ndarray, eye: int) -> float:
     for x in range(int(round(centre[0] - 0.5 * radius)), int(round(centre[0] + 0.5 * radius)) + 1):
         top = np.interp(x, *lid[np.argsort(lid[:, 0])].T) + SHADOW
         bottom = centre[1] - radius - IRIS_EDGE
-        values.extend(lum[int(np.ceil(top)):int(np.floor(bottom)) + 1, x])
+        values.extend(lum[int(np.ceil(top)) : int(np.floor(bottom)) + 1, x])
     assert len(values) >= 6, "the raised lid left too little eyeball above the iris to measure"
     return float(np.mean(values))
 
@@ -85,8 +85,7 @@ def test_a_wider_open_eye_shows_white_above_the_iris(target):
     image = warp.render(fused)
     for eye in (0, 1):
         white, shown = _bright_white(crop, xy, eye), _shown_above_iris(image, fused, eye)
-        assert shown >= white - DARKER, \
-            f"eye {eye}: shown {shown:.1f}, picture's white {white:.1f}"
+        assert shown >= white - DARKER, f"eye {eye}: shown {shown:.1f}, picture's white {white:.1f}"
 
 
 def test_plate_rows_squash_a_closing_eye_and_keep_the_lid_bands_of_a_wider_one():
@@ -99,8 +98,8 @@ def test_plate_rows_squash_a_closing_eye_and_keep_the_lid_bands_of_a_wider_one()
     wide = plate_rows(ys, np.float32([5.0]), np.float32([35.0]), up_t, lo_t)[:, 0]
     top, bottom = LID_BANDS[0] * 10.0, LID_BANDS[1] * 10.0
     assert wide[5] == pytest.approx(10.0) and wide[35] == pytest.approx(20.0)
-    assert np.allclose(wide[5:5 + int(top)], 10.0 + np.arange(int(top)))
-    assert np.allclose(wide[35 - int(bottom) + 1:36], 20.0 - np.arange(int(bottom))[::-1])
+    assert np.allclose(wide[5 : 5 + int(top)], 10.0 + np.arange(int(top)))
+    assert np.allclose(wide[35 - int(bottom) + 1 : 36], 20.0 - np.arange(int(bottom))[::-1])
     assert np.all(np.diff(wide[5:36]) > 0)  # in order, no fold
 
 
@@ -138,9 +137,11 @@ def test_only_a_widening_is_lit(shadowed, target):
     for crop, landmarks in (shadowed, target):
         xy = np.asarray(landmarks, np.float32)[:, :2]
         for fused in (xy, _widened(landmarks, -0.05)):
-            assert np.array_equal(_drawn(crop, landmarks, fused, OPEN_WHITE),
-                                  _drawn(crop, landmarks, fused, 0.0))
+            assert np.array_equal(
+                _drawn(crop, landmarks, fused, OPEN_WHITE), _drawn(crop, landmarks, fused, 0.0)
+            )
     crop, landmarks = target
     fused = _widened(landmarks, RAISE)
-    assert np.array_equal(_drawn(crop, landmarks, fused, OPEN_WHITE),
-                          _drawn(crop, landmarks, fused, 0.0))
+    assert np.array_equal(
+        _drawn(crop, landmarks, fused, OPEN_WHITE), _drawn(crop, landmarks, fused, 0.0)
+    )

@@ -82,5 +82,6 @@ def test_a_bared_iris_is_round_to_its_top(name, portraits_dir: Path, aligned_sti
         ring = (np.hypot(dx, dy) >= radius - 1.5) & (np.hypot(dx, dy) <= radius + 0.5)
         angle = np.degrees(np.arctan2(-dy, np.abs(dx)))  # 90 straight up, 0 level
         top, sides = lum[ring & (angle > 60)].mean(), lum[ring & (np.abs(angle) < 30)].mean()
-        assert abs(top - sides) <= RING_OFF, \
+        assert abs(top - sides) <= RING_OFF, (
             f"{name} eye {eye}: the iris's top edge {top:.1f}, its sides {sides:.1f}"
+        )

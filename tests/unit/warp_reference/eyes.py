@@ -103,8 +103,9 @@ class EyeKeeper:
             box = remap[y0:y1, x0:x1]
             box += alpha[..., None] * (eyeball - box)
 
-    def overrides(self, xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
-                                                      np.ndarray]]:
+    def overrides(
+        self, xy: np.ndarray
+    ) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
         """Where the eyeballs replace the warp: per closing eye, (box (x0,y0,x1,y1), alpha (h,w)
         float32, shift (2,) float32); the map there becomes map + alpha (identity - shift - map).
         """
@@ -127,8 +128,10 @@ class EyeKeeper:
         ring = _EYES[eye]
         moved = xy[ring] - self._target_xy[ring]
         shift = self._shift(xy, eye)
-        return bool(np.abs(moved - moved.mean(axis=0)).max() < tolerance
-                    and np.abs(shift - moved.mean(axis=0)).max() < tolerance)
+        return bool(
+            np.abs(moved - moved.mean(axis=0)).max() < tolerance
+            and np.abs(shift - moved.mean(axis=0)).max() < tolerance
+        )
 
     def _eye_override(self, xy, eye: int, weight: float):
         poly = xy[_EYES[eye]]

@@ -55,10 +55,13 @@ def _lash(rgb: np.ndarray, points: np.ndarray, most: float) -> np.ndarray:
     steps = np.arange(0.0, most, 0.5, dtype=np.float32)
     out = np.zeros(len(points), np.float32)
     for k, (x, y) in enumerate(points):
-        ij = np.clip(np.round(np.stack([np.full_like(steps, x), y - steps], 1)).astype(int), 0,
-                     rgb.shape[0] - 1)
+        ij = np.clip(
+            np.round(np.stack([np.full_like(steps, x), y - steps], 1)).astype(int),
+            0,
+            rgb.shape[0] - 1,
+        )
         samples = rgb[ij[:, 1], ij[:, 0]]
-        skin = np.median(samples[len(steps) // 2:], axis=0)
+        skin = np.median(samples[len(steps) // 2 :], axis=0)
         off = np.linalg.norm(samples - skin, axis=1) > 0.2 * np.linalg.norm(skin)
         if off.any():
             first = int(np.argmax(off))
@@ -72,8 +75,9 @@ def _lash(rgb: np.ndarray, points: np.ndarray, most: float) -> np.ndarray:
 LID_BANDS = (0.3, 0.2)
 
 
-def plate_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndarray,
-               lo_t: np.ndarray) -> np.ndarray:
+def plate_rows(
+    ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndarray, lo_t: np.ndarray
+) -> np.ndarray:
     """The plate row (target crop y) each fused row ys (h,1) samples, per column: (h,w) float32.
 
     up_f, lo_f: the fused lids' y per column (w,); up_t, lo_t: the target's at the same columns.
@@ -89,8 +93,9 @@ def plate_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndar
     squash = up_t + d * (gap_t / gap_f)
     top, bottom = LID_BANDS[0] * gap_t, LID_BANDS[1] * gap_t
     middle = (d - top) * ((gap_t - top - bottom) / np.maximum(gap_f - top - bottom, 0.5))
-    wide = np.where(d < top, up_t + d,
-                    np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle))
+    wide = np.where(
+        d < top, up_t + d, np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle)
+    )
     return np.where(gap_f > gap_t, wide, squash).astype(np.float32)
 
 
@@ -110,6 +115,7 @@ def _reach(luma, opening, dist, radius, outer):
     """Where the picture's iris ends: the first 1-px ring past `outer` (up to half a radius
     out) three quarters of the way from the iris's last 2 px to the brightest such ring; `outer`
     where no ring is 20 grey levels brighter than the iris."""
+
     def mean(a, b):
         sel = opening & (dist >= a) & (dist < b)
         return luma[sel].mean() if np.count_nonzero(sel) >= 3 else np.nan
@@ -189,8 +195,9 @@ class IrisPainter:
         sclera = bright_sclera(box[white])
         known = opening & ~disc
         if np.count_nonzero(known) >= 4:
-            inpainted = cv2.inpaint(box.astype(np.uint8), (~known).astype(np.uint8),
-                                    3.0 * self.unit, cv2.INPAINT_TELEA).astype(np.float32)
+            inpainted = cv2.inpaint(
+                box.astype(np.uint8), (~known).astype(np.uint8), 3.0 * self.unit, cv2.INPAINT_TELEA
+            ).astype(np.float32)
         else:
             inpainted = np.broadcast_to(sclera, box.shape)
         glance, wide = box.copy(), box.copy()
@@ -203,8 +210,17 @@ class IrisPainter:
         lid = np.concatenate([t[[ring[0]]], t[UPPER_LIDS[eye]], t[[ring[8]]]])
         lid = lid[np.argsort(lid[:, 0])]
         lash = _lash(cv2.blur(crop, (3, 3)).astype(np.float32), lid, 5.0 * self.unit)
-        return _Eye(np.array([x0, y0], np.float32), glance, wide, iris, alpha, radius, width,
-                    lid[:, 0].copy(), lash)
+        return _Eye(
+            np.array([x0, y0], np.float32),
+            glance,
+            wide,
+            iris,
+            alpha,
+            radius,
+            width,
+            lid[:, 0].copy(),
+            lash,
+        )
 
     @staticmethod
     def _complete_iris(box, inside, centre, radius):
@@ -215,8 +231,9 @@ class IrisPainter:
         n = 2 * half + 1
         m = np.float32([[1, 0, centre[0] - half], [0, 1, centre[1] - half]])
         inv = cv2.invertAffineTransform(m)
-        patch = cv2.warpAffine(box, inv, (n, n), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+        patch = cv2.warpAffine(
+            box, inv, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         seen = cv2.warpAffine(inside.astype(np.float32), inv, (n, n), flags=cv2.INTER_LINEAR) > 0.99
         ys, xs = np.mgrid[0:n, 0:n].astype(np.float32) - half
         dist = np.hypot(xs, ys)
@@ -262,8 +279,10 @@ class IrisPainter:
         gap = float(np.clip(xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1], 0, None).max())
         if gap < 0.75 * self.unit:
             return None  # closed: the lids show
-        opened = (xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1]
-                  > t[LOWER_LIDS[eye], 1] - t[UPPER_LIDS[eye], 1]).any()
+        opened = (
+            xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1]
+            > t[LOWER_LIDS[eye], 1] - t[UPPER_LIDS[eye], 1]
+        ).any()
         pad = 1 + (int(math.ceil(6.0 * self.unit)) if opened else 0)
         x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - pad, 0)
         x1, y1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 2, self.size)
@@ -281,15 +300,23 @@ class IrisPainter:
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         map_y = plate_rows(ys, up_f, lo_f, up_t, lo_t) - cut.origin[1]
         map_x = np.broadcast_to(src_x - cut.origin[0], map_y.shape)
-        layer = cv2.remap(cut.plate, np.ascontiguousarray(map_x, dtype=np.float32),
-                          map_y.astype(np.float32), cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+        layer = cv2.remap(
+            cut.plate,
+            np.ascontiguousarray(map_x, dtype=np.float32),
+            map_y.astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         gap_t = np.maximum(lo_t - up_t, 0.5)
         wider = np.clip((lo_f - up_f - gap_t) / (0.3 * gap_t), 0.0, 1.0)
         if wider.any():
-            wide = cv2.remap(cut.wide_plate, np.ascontiguousarray(map_x, dtype=np.float32),
-                             map_y.astype(np.float32), cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REPLICATE)
+            wide = cv2.remap(
+                cut.wide_plate,
+                np.ascontiguousarray(map_x, dtype=np.float32),
+                map_y.astype(np.float32),
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
             layer = layer + (wide - layer) * wider[:, None]
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         _fill(mask, poly, (x0, y0))
@@ -301,24 +328,33 @@ class IrisPainter:
             lash = np.clip((ys - top) / fade, 0.0, 1.0) * (wider > 0) * (ys < up_f + 1.0)
             alpha = np.maximum(alpha, lash)
             over_lid = lash * np.clip(up_f - ys, 0.0, 1.0)
-        on_iris = self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width,
-                                 over_lid)
+        on_iris = self._put_iris(
+            layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width, over_lid
+        )
         shade = np.clip((ys - up_f) / (2.5 * self.unit), 0.0, 1.0)[..., None]
         layer *= 1.0 - on_iris * 0.28 * (1.0 - shade)
-        return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), \
-            alpha.astype(np.float32)
+        return (
+            (int(x0), int(y0), int(x1), int(y1)),
+            cv2.convertScaleAbs(layer),
+            alpha.astype(np.float32),
+        )
 
     @staticmethod
-    def _put_iris(layer: np.ndarray, cut: _Eye, centre: np.ndarray, scale: float,
-                  over_lid: np.ndarray | None = None) -> np.ndarray:
+    def _put_iris(
+        layer: np.ndarray,
+        cut: _Eye,
+        centre: np.ndarray,
+        scale: float,
+        over_lid: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Blend the iris patch, scaled by `scale` about its centre, at `centre` (box pixels),
         none of it on the redrawn lash line (`over_lid`); returns the iris's (h,w,1) coverage."""
         half = (cut.iris.shape[0] - 1) / 2.0
-        m = np.float32([[scale, 0, centre[0] - scale * half],
-                        [0, scale, centre[1] - scale * half]])
+        m = np.float32([[scale, 0, centre[0] - scale * half], [0, scale, centre[1] - scale * half]])
         h, w = layer.shape[:2]
-        iris = cv2.warpAffine(cut.iris, m, (w, h), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
+        iris = cv2.warpAffine(
+            cut.iris, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         alpha = cv2.warpAffine(cut.iris_alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
         if over_lid is not None:
             alpha = alpha * (1.0 - over_lid[..., None])

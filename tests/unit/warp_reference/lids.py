@@ -44,7 +44,7 @@ def _band(rgb: np.ndarray, point: np.ndarray, direction, most: float) -> float:
         y = int(np.clip(np.round(point[1] + d * np.float32(direction[1])), 0, size - 1))
         samples.append(rgb[y, x])
     samples = np.array(samples)
-    skin = np.median(samples[len(steps) // 2:], axis=0)
+    skin = np.median(samples[len(steps) // 2 :], axis=0)
     off = np.linalg.norm(samples - skin, axis=1) > 0.2 * np.linalg.norm(skin)
     started = False
     for k, o in enumerate(off):
@@ -93,12 +93,16 @@ class LidPainter:
         ring = _EYES[eye]
         axis = t[ring[8]] - t[ring[0]]
         axis = axis / max(float(np.hypot(axis[0], axis[1])), 1e-3)
-        up = np.array([_band(rgb, t[i], (0.0, -1.0), 4.0 * self.unit) for i in ring[1:8]],
-                      np.float32)
-        low = np.array([_band(rgb, t[i], (0.0, 1.0), 4.0 * self.unit) for i in ring[9:16]],
-                       np.float32)
-        corners = [min(_band(rgb, t[ring[0]], -axis, 4.0 * self.unit), 3.0 * self.unit),
-                   min(_band(rgb, t[ring[8]], axis, 4.0 * self.unit), 3.0 * self.unit)]
+        up = np.array(
+            [_band(rgb, t[i], (0.0, -1.0), 4.0 * self.unit) for i in ring[1:8]], np.float32
+        )
+        low = np.array(
+            [_band(rgb, t[i], (0.0, 1.0), 4.0 * self.unit) for i in ring[9:16]], np.float32
+        )
+        corners = [
+            min(_band(rgb, t[ring[0]], -axis, 4.0 * self.unit), 3.0 * self.unit),
+            min(_band(rgb, t[ring[8]], axis, 4.0 * self.unit), 3.0 * self.unit),
+        ]
         return up, np.minimum(low, 3.0 * self.unit), corners, axis
 
     def _skin_colours(
@@ -115,8 +119,9 @@ class LidPainter:
         keep = cv2.dilate(eyes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow))) == 0
         grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
         side = 2 * int(4 * self.unit) + 1
-        closed = cv2.morphologyEx(grey, cv2.MORPH_CLOSE,
-                                  cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+        closed = cv2.morphologyEx(
+            grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+        )
         weight = (keep & ((closed.astype(np.float32) - grey) <= 0.08 * closed)).astype(np.float32)
         num = cv2.GaussianBlur(crop.astype(np.float32) * weight[..., None], (0, 0), 6.0 * self.unit)
         den = cv2.GaussianBlur(weight, (0, 0), 6.0 * self.unit)
@@ -137,8 +142,9 @@ class LidPainter:
             roi = image[y0:y1, x0:x1]
             roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
 
-    def layers(self, fused_xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
-                                                        np.ndarray]]:
+    def layers(
+        self, fused_xy: np.ndarray
+    ) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
         """What `paint` blends in: per closing eye, (box (x0,y0,x1,y1), lid skin (h,w,3) uint8,
         alpha (h,w) float32)."""
         xy = np.asarray(fused_xy, np.float32)
@@ -177,8 +183,9 @@ class LidPainter:
         alpha = np.maximum(alpha, lash * closing)
         return (int(x0), int(y0), int(x1), int(y1)), cv2.convertScaleAbs(layer), alpha
 
-    def _covered_poly(self, xy: np.ndarray | None, eye: int, shut: float | None = None
-                      ) -> np.ndarray:
+    def _covered_poly(
+        self, xy: np.ndarray | None, eye: int, shut: float | None = None
+    ) -> np.ndarray:
         """The target's eye ring, its upper lid raised past its own lash line; as the eye shuts,
         its lower lid and corners pushed out past their lines too (`shut` given: that far)."""
         arc = np.sin(np.linspace(0.125, 0.875, 7) * np.pi)
@@ -189,8 +196,9 @@ class LidPainter:
         poly[9:16, 1] += 1.0 * self.unit * arc
         ring = _EYES[eye]
         if shut is None:
-            gap_t = np.clip(self._target_xy[ring[15:8:-1], 1] - self._target_xy[ring[1:8], 1],
-                            0, None)
+            gap_t = np.clip(
+                self._target_xy[ring[15:8:-1], 1] - self._target_xy[ring[1:8], 1], 0, None
+            )
             gap_f = np.clip(xy[ring[15:8:-1], 1] - xy[ring[1:8], 1], 0, None)
             closed = 1.0 - float(gap_f.mean()) / max(float(gap_t.mean()), 1e-3)
             shut = min(max((closed - 0.6) / 0.3, 0.0), 1.0)

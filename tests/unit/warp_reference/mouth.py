@@ -64,8 +64,9 @@ def _band_rows(ys, up_f, lo_f, up_t, lo_t, bands):
     squash = up_t + d * (gap_t / gap_f)
     top, bottom = bands[0] * gap_t, bands[1] * gap_t
     middle = (d - top) * ((gap_t - top - bottom) / np.maximum(gap_f - top - bottom, 0.5))
-    wide = np.where(d < top, up_t + d,
-                    np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle))
+    wide = np.where(
+        d < top, up_t + d, np.where(d > gap_f - bottom, lo_t - (gap_f - d), up_t + top + middle)
+    )
     return np.where(gap_f > gap_t, wide, squash).astype(np.float32)
 
 
@@ -73,8 +74,10 @@ def _parting(grey, inside, top, bottom):
     """The darkest row's share of the gap, between PART_RANGE, over the `inside` columns."""
     gap = max(bottom - top, 1.0)
     best, share = math.inf, 0.5 * sum(PART_RANGE)
-    for y in range(max(math.ceil(top + PART_RANGE[0] * gap), 0),
-                   min(math.floor(top + PART_RANGE[1] * gap), grey.shape[0] - 1) + 1):
+    for y in range(
+        max(math.ceil(top + PART_RANGE[0] * gap), 0),
+        min(math.floor(top + PART_RANGE[1] * gap), grey.shape[0] - 1) + 1,
+    ):
         if inside[y].sum() >= 2:
             level = float(grey[y, inside[y]].mean())
             if level < best:
@@ -185,17 +188,24 @@ class MouthFiller:
         pale = (hsv[:, 2] > TEETH_VALUE * self._bright) & (hsv[:, 1] < 90)
         teeth = len(hsv) and float(pale.mean()) > TEETH_SHARE
         bands, parts = FLESH_BANDS, False
-        if teeth or (xy[LOWER_LIP_CENTRE, 1] - xy[UPPER_LIP_CENTRE, 1]
-                     < FLESH_GAP * float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER])))):
+        if teeth or (
+            xy[LOWER_LIP_CENTRE, 1] - xy[UPPER_LIP_CENTRE, 1]
+            < FLESH_GAP * float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER])))
+        ):
             grey = cv2.cvtColor(crop[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32)
-            share = _parting(grey, inside, xy[UPPER_LIP_CENTRE, 1] - y0,
-                             xy[LOWER_LIP_CENTRE, 1] - y0)
+            share = _parting(
+                grey, inside, xy[UPPER_LIP_CENTRE, 1] - y0, xy[LOWER_LIP_CENTRE, 1] - y0
+            )
             bands, parts = (share, 1.0 - share), True
         return _Interior(
             patch=np.dstack([crop[y0:y1, x0:x1].astype(np.float32) * alpha[..., None], alpha]),
-            origin=np.array([x0, y0], np.float32), lip=xy[UPPER_LIP_CENTRE].copy(),
+            origin=np.array([x0, y0], np.float32),
+            lip=xy[UPPER_LIP_CENTRE].copy(),
             width=float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER]))),
-            upper=upper, lower=lower, bands=bands, parts=parts,
+            upper=upper,
+            lower=lower,
+            bands=bands,
+            parts=parts,
         )
 
     def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
@@ -208,8 +218,9 @@ class MouthFiller:
             roi = image[y0:y1, x0:x1]
             roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
 
-    def layers(self, fused_xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
-                                                        np.ndarray]]:
+    def layers(
+        self, fused_xy: np.ndarray
+    ) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
         """What `paint` blends in: [] or [(box (x0,y0,x1,y1), cavity (h,w,3) uint8, alpha (h,w)
         float32)]."""
         xy = np.asarray(fused_xy, np.float32)[:, :2]
@@ -243,7 +254,8 @@ class MouthFiller:
         middle of the fused lip line, over the gap plus 1.2 px each side (lengths x size/256);
         gone as the lips part, from a mean gap of 1 px to 3 px."""
         strength = _smoothstep(closing, 0.4 * self.unit, 2.5 * self.unit) * (
-            1.0 - _smoothstep(mean_opening(xy), self.unit, 3.0 * self.unit))
+            1.0 - _smoothstep(mean_opening(xy), self.unit, 3.0 * self.unit)
+        )
         if strength <= 0.0:
             return []
         reach = 1.2 * self.unit
@@ -264,14 +276,21 @@ class MouthFiller:
         centre_x = 0.5 * (xy[LEFT_CORNER, 0] + xy[RIGHT_CORNER, 0])
         half_width = max(0.5 * float(xy[RIGHT_CORNER, 0] - xy[LEFT_CORNER, 0]), 0.5)
         adx = np.abs(xs[None, :] - centre_x) / half_width
-        alpha = (np.clip((half - off) / (0.8 * self.unit) + 0.5, 0.0, 1.0)
-                 * np.clip((1.05 - adx) / 0.1, 0.0, 1.0) * strength)
-        crease = (np.exp(-((off / self.unit) ** 2))
-                  * np.clip((1.0 - adx) / 0.3, 0.0, 1.0))
+        alpha = (
+            np.clip((half - off) / (0.8 * self.unit) + 0.5, 0.0, 1.0)
+            * np.clip((1.05 - adx) / 0.1, 0.0, 1.0)
+            * strength
+        )
+        crease = np.exp(-((off / self.unit) ** 2)) * np.clip((1.0 - adx) / 0.3, 0.0, 1.0)
         shade = 0.75 * (1.0 - 0.5 * crease)
         seal = shade[..., None] * self._lip_colour[None, None, :]
-        return [((x0, y0, x1, y1), cv2.convertScaleAbs(seal.astype(np.float32)),
-                 alpha.astype(np.float32))]
+        return [
+            (
+                (x0, y0, x1, y1),
+                cv2.convertScaleAbs(seal.astype(np.float32)),
+                alpha.astype(np.float32),
+            )
+        ]
 
     def _layer(self, xy: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """The mouth's inside over the box: (y1-y0, x1-x0, 3) float32 RGB.
@@ -305,8 +324,13 @@ class MouthFiller:
         lower_a *= 0.8 * (ys <= lower + edge) * np.clip((0.6 - np.abs(dx)) / 0.2, 0.0, 1.0)
         keep = (1.0 - teeth_a) * (1.0 - lower_a)  # what the teeth leave of the cavity
         teeth = (teeth_a * (1.0 - lower_a) + 0.6 * lower_a) * tone
-        weights = cv2.merge([(cavity * keep).astype(np.float32), (tongue * keep).astype(np.float32),
-                             teeth.astype(np.float32)])
+        weights = cv2.merge(
+            [
+                (cavity * keep).astype(np.float32),
+                (tongue * keep).astype(np.float32),
+                teeth.astype(np.float32),
+            ]
+        )
         layer = cv2.transform(weights, self._palette)
         if self._interior is not None:
             self._own_interior(layer, xy, x0, y0, width)
@@ -334,14 +358,25 @@ class MouthFiller:
         lo_t = np.interp(src_x, *inside.lower).astype(np.float32)
         ys = np.arange(y0, y0 + h, dtype=np.float32)[:, None]
         map_y = _band_rows(ys, up_f, lo_f, up_t, lo_t, inside.bands) - inside.origin[1]
-        map_x = np.ascontiguousarray(np.broadcast_to(src_x - inside.origin[0], map_y.shape),
-                                     dtype=np.float32)
-        moved = cv2.remap(inside.patch, map_x, map_y, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        map_x = np.ascontiguousarray(
+            np.broadcast_to(src_x - inside.origin[0], map_y.shape), dtype=np.float32
+        )
+        moved = cv2.remap(
+            inside.patch,
+            map_x,
+            map_y,
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
         if inside.parts:
             gap_t = lo_t - up_t
-            gone = np.clip(np.minimum(ys - up_f - inside.bands[0] * gap_t,
-                                      lo_f - inside.bands[1] * gap_t - ys) / self.unit + 0.5,
-                           0.0, 1.0)
+            gone = np.clip(
+                np.minimum(ys - up_f - inside.bands[0] * gap_t, lo_f - inside.bands[1] * gap_t - ys)
+                / self.unit
+                + 0.5,
+                0.0,
+                1.0,
+            )
             moved = moved * (1.0 - gone * (lo_f - up_f > gap_t))[..., None]
         layer[...] = layer * (1.0 - moved[..., 3:]) + moved[..., :3]
