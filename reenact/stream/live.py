@@ -83,7 +83,8 @@ class LiveHooks:
             start = "Look at the camera with a neutral face for a moment (calibration)."
         else:  # a file or a plugin's source: nobody to ask for a neutral face
             start = "Calibrating on the source's first frames."
-        return f"live. {start} {'; '.join([*ways, 'Ctrl-C to stop'])}."
+        controls = "; ".join([*ways, "Ctrl-C to stop"])
+        return f"live. {start} {controls[0].upper()}{controls[1:]}."
 
     def _serve(self, gallery, sink) -> None:
         from reenact.stream.control_server import ControlServer, print_address

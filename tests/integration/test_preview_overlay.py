@@ -3,6 +3,7 @@ is pressed; `reenact live` tells the user about the preview's keys only when the
 
 from __future__ import annotations
 
+import logging
 import shutil
 
 import cv2
@@ -47,7 +48,7 @@ def text_share(shot) -> float:
 
 
 @pytest.mark.skipif(shutil.which("xwd") is None, reason="no xwd: apt-get install x11-apps")
-def test_no_timings_on_the_preview_until_t(virtual_display, clips_dir, tmp_path, capsys):
+def test_no_timings_on_the_preview_until_t(virtual_display, clips_dir, tmp_path, caplog):
     config = load_config(
         None,
         [],
@@ -61,13 +62,14 @@ def test_no_timings_on_the_preview_until_t(virtual_display, clips_dir, tmp_path,
             "stream.control_port": 0,
         },
     )
+    caplog.set_level(logging.INFO, logger="reenact")  # the start line, whatever set up logging
     hooks = KeyedHooks(config)
     try:
         run_session(config, on_frame=hooks, show_progress=False)
     finally:
         hooks.close()
     assert hooks.separate_preview
-    assert "press h in the preview window for help (t: timings)" in capsys.readouterr().err
+    assert "Press h in the preview window for help (t: timings)" in caplog.text
     default, asked = hooks.shots[SHOT_DEFAULT], hooks.shots[SHOT_ASKED]
     assert not any(line.endswith((" ms", " fps")) for line in default[2]), default[2]
     assert sum(line.endswith(" ms") for line in asked[2]) >= 3, asked[2]
