@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import load_config
-from reenact.errors import InputError, ReenactError
+from reenact.errors import InputError, one_line_errors
 from reenact.fusion.coded import ARCH, NUM_FEATURES, CodeFusion, scale_deviation
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.landmarks.expressiveness import lift as lift_of
@@ -119,14 +119,6 @@ def choose_beta(
     return 1.0, scores, bar
 
 
-def main(argv: list[str] | None = None) -> int:
-    try:
-        return _run(argv)
-    except ReenactError as exc:  # a missing cache, validation clips or unwritable output
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="cache/landmarks")
@@ -155,7 +147,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(argv: list[str] | None) -> int:
+@one_line_errors
+def main(argv: list[str] | None = None) -> int:
     import torch
 
     from reenact.engine.weights import save_weights

@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from reenact.config import load_config
-from reenact.errors import ReenactError
+from reenact.errors import one_line_errors
 from reenact.fusion.network import NetworkFusion
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.landmarks.expressiveness import relative
@@ -199,17 +199,10 @@ def fitted_on(weights: str, digest: str) -> str:
     )
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     """`python -m reenact.train.fusion_validate [WEIGHTS...]`: the measures above on the test
     people, for the training-free transfer and each Phi weights file."""
-    try:
-        return _run(argv)
-    except ReenactError as exc:  # a missing cache or a malformed splits file
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="*")
     parser.add_argument("--cache", default="cache/landmarks")

@@ -28,7 +28,7 @@ from reenact.fusion.target_neutral import (
     to_pixels,
     to_unit,
 )
-from reenact.errors import ReenactError
+from reenact.errors import one_line_errors
 from reenact.landmarks.expressiveness import expressiveness
 from reenact.landmarks.head_pose import undo_pose
 from reenact.train.flip import MIRROR_PERMUTATION
@@ -89,15 +89,8 @@ def _estimate_unit(estimate: NeutralEstimate, unit: np.ndarray) -> np.ndarray:
     return to_unit(estimate.estimate(to_pixels(unit, size), size)[0], size)
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return _run(argv)
-    except ReenactError as exc:  # a missing cache or a malformed splits file
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _run(argv: list[str] | None) -> int:
     import torch
 
     from reenact.engine.weights import save_weights
