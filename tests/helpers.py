@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from itertools import islice
 from pathlib import Path
 
@@ -212,9 +215,6 @@ def run_cli(
     file_size_limit: RLIMIT_FSIZE of the child in bytes (a write past it fails with EFBIG, as on
     a full disk). The peak RSS is the command's own, whatever this process holds (`_LAUNCHER`).
     """
-    import subprocess
-    import sys
-
     limit = -1 if file_size_limit is None else int(file_size_limit)
     done = subprocess.run(
         [sys.executable, "-c", _LAUNCHER, str(limit), *args],
@@ -228,3 +228,16 @@ def run_cli(
     except ValueError:  # the launcher itself failed: say so, with what it printed
         raise RuntimeError(f"the reenact launcher failed ({done.returncode}): {text}") from None
     return code, text, peak_kib / 1024
+
+
+def run_bench(*args: str, cache: Path) -> subprocess.CompletedProcess:
+    """`reenact bench ARGS` in a child process (stdout and stderr as text), with a cache folder
+    of its own: an INT8 model written by `reenact quantize` on this machine would otherwise be
+    run (renderer.quantize: auto) and the shipped row named onnx-cpu-int8."""
+    return subprocess.run(
+        [sys.executable, "-m", "reenact.cli.main", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "REENACT_CACHE_DIR": str(cache)},
+    )

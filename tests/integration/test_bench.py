@@ -3,41 +3,31 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from tests.helpers import run_bench
+
 
 def test_bench_writes_a_table_and_json(clips_dir, tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reenact.cli.main",
-            "bench",
-            "--source",
-            f"video:{clips_dir / 'lp_d1.mp4'}",
-            "--sizes",
-            "256",
-            "--widths",
-            "lite,shipped",
-            "--backends",
-            "torch,onnx",
-            "--frames",
-            "8",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        # a cache of its own: an INT8 model written by `reenact quantize` on this machine would
-        # otherwise be run (renderer.quantize: auto) and the shipped row named onnx-cpu-int8
-        env={**os.environ, "REENACT_CACHE_DIR": str(tmp_path / "cache")},
+    result = run_bench(
+        "--source",
+        f"video:{clips_dir / 'lp_d1.mp4'}",
+        "--sizes",
+        "256",
+        "--widths",
+        "lite,shipped",
+        "--backends",
+        "torch,onnx",
+        "--frames",
+        "8",
+        "--json",
+        str(out),
+        cache=tmp_path / "cache",
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())

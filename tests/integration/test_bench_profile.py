@@ -4,9 +4,8 @@ asserts), on a real clip through the real tracker and the shipped generator on O
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+
+from tests.helpers import run_bench
 
 WARP_STEPS = {
     "warp.follow",
@@ -31,31 +30,22 @@ COMPOSITE_STEPS = {"composite.paste", "composite.detail"}
 
 def test_bench_profile_prints_and_saves_the_steps(clips_dir, tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reenact.cli.main",
-            "bench",
-            "--profile",
-            "--source",
-            f"video:{clips_dir / 'lp_d1.mp4'}",
-            "--sizes",
-            "256",
-            "--widths",
-            "shipped",
-            "--backends",
-            "onnx",
-            "--frames",
-            "8",
-            "--no-live",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "REENACT_CACHE_DIR": str(tmp_path / "cache")},
+    result = run_bench(
+        "--profile",
+        "--source",
+        f"video:{clips_dir / 'lp_d1.mp4'}",
+        "--sizes",
+        "256",
+        "--widths",
+        "shipped",
+        "--backends",
+        "onnx",
+        "--frames",
+        "8",
+        "--no-live",
+        "--json",
+        str(out),
+        cache=tmp_path / "cache",
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
@@ -84,30 +74,21 @@ def test_bench_profile_prints_and_saves_the_steps(clips_dir, tmp_path):
 
 def test_bench_without_profile_keeps_no_steps(clips_dir, tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reenact.cli.main",
-            "bench",
-            "--source",
-            f"video:{clips_dir / 'lp_d1.mp4'}",
-            "--sizes",
-            "256",
-            "--widths",
-            "shipped",
-            "--backends",
-            "onnx",
-            "--frames",
-            "6",
-            "--no-live",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "REENACT_CACHE_DIR": str(tmp_path / "cache")},
+    result = run_bench(
+        "--source",
+        f"video:{clips_dir / 'lp_d1.mp4'}",
+        "--sizes",
+        "256",
+        "--widths",
+        "shipped",
+        "--backends",
+        "onnx",
+        "--frames",
+        "6",
+        "--no-live",
+        "--json",
+        str(out),
+        cache=tmp_path / "cache",
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
