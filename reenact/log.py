@@ -28,6 +28,7 @@ _OPENCV_LEVELS = {"FATAL": 1, "INFO": 4}  # cv2.setLogLevel's numbers, for an Op
 _native_logs_shown = False
 _progress_shown = True
 _configured = False
+_root_level_before: int | None = None  # the root logger's level before the first `configure`
 
 
 def verbosity(args: object) -> int:
@@ -131,14 +132,14 @@ def configure(level: int) -> None:
     reenact's records reach the root logger too (so pytest's caplog and an embedding program
     still see them), where the handler for other libraries passes them over.
     """
-    global _configured, _progress_shown
+    global _configured, _progress_shown, _root_level_before
+    root = logging.getLogger()
+    if _root_level_before is None:
+        _root_level_before = root.level
     _configured, _progress_shown = True, level > QUIET
     quiet_native_logs(level)
     ours = logging.getLogger(LOGGER)
-    root = logging.getLogger()
-    for logger in (ours, root):
-        for handler in [h for h in logger.handlers if getattr(h, "_reenact", False)]:
-            logger.removeHandler(handler)
+    _remove_handlers(ours, root)
     mine = _Stderr()
     mine.setFormatter(_ReenactFormat("%(message)s"))
     mine._reenact = True  # type: ignore[attr-defined]
@@ -156,3 +157,21 @@ def configure(level: int) -> None:
     # Python warnings from libraries (deprecations and the like) are log records of
     # `py.warnings`: shown with -vv only
     logging.captureWarnings(True)
+
+
+def _remove_handlers(*loggers: logging.Logger) -> None:
+    for logger in loggers:
+        for handler in [h for h in logger.handlers if getattr(h, "_reenact", False)]:
+            logger.removeHandler(handler)
+
+
+def reset() -> None:
+    """Undo `configure`: for a program (or a test) that runs several commands in one process."""
+    global _configured, _progress_shown, _root_level_before
+    ours, root = logging.getLogger(LOGGER), logging.getLogger()
+    _remove_handlers(ours, root)
+    ours.setLevel(logging.NOTSET)
+    if _root_level_before is not None:
+        root.setLevel(_root_level_before)
+    _configured, _progress_shown, _root_level_before = False, True, None
+    logging.captureWarnings(False)

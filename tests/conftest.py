@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from reenact import log as reenact_log
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -40,6 +42,14 @@ def _session_user_dirs(tmp_path_factory) -> Iterator[dict[str, Path]]:
         for name, folder in folders.items():
             patch.setenv(name, str(folder))
         yield folders
+
+
+@pytest.fixture(autouse=True)
+def _logging_undone() -> Iterator[None]:
+    """A `main()` called in-process sets up reenact's terminal logging; the next test starts
+    without it, as a new process would."""
+    yield
+    reenact_log.reset()
 
 
 @pytest.fixture(autouse=True)
