@@ -83,7 +83,7 @@ def score_subject(
             scores[item.name][condition] = score_still(crop, truth, landmarks)
             drawn[condition] = reader.features(crop)
             columns[item.name].append(crop)
-            boost = reader.boost(item.kind) if item.kind in BOOSTED else None
+            boost = reader.boost(item.renderer) if item.kind in BOOSTED else None
             if boost is not None and boost.active:  # as the live loop draws it
                 boosted = item.renderer.render(boost.apply(landmarks, target_lm))
                 read.drawn.setdefault(f"{item.name} + boost", {})[condition] = reader.features(

@@ -55,11 +55,12 @@ class StillReader:
     neutral: np.ndarray | None = None
     _boosts: dict = field(init=False, default_factory=dict)
 
-    def boost(self, kind: str) -> ExpressionBoost:
-        """The live loop's boost for a renderer of `kind` (`stills.BOOSTED`), for the drawings."""
-        if kind not in self._boosts:
-            self._boosts[kind] = ExpressionBoost.from_config(self.config, kind)
-        return self._boosts[kind]
+    def boost(self, renderer) -> ExpressionBoost:
+        """The live loop's boost as `renderer` draws it (`stills.BOOSTED`), for the drawings."""
+        key = bool(getattr(renderer, "draws_shading", True))
+        if key not in self._boosts:
+            self._boosts[key] = ExpressionBoost.from_config(self.config, renderer)
+        return self._boosts[key]
 
     def read(self, crop: np.ndarray) -> np.ndarray | None:
         """(478,3) crop-pixel landmarks of `crop`, or None where no face was found."""
@@ -139,7 +140,7 @@ def creases_rows(
         ratios = {c: creases.ratio(*still(actor.expressions[c])) for c in conditions}
         drawn = read[subject.subject]["drawn"]
         for item in drawn_by:
-            boost = reader.boost(item.kind)
+            boost = reader.boost(item.renderer)
             asked = {
                 c: boost.apply(still(subject.expressions[c])[1], landmarks) for c in conditions
             }

@@ -52,6 +52,9 @@ class Renderer(Protocol):
     moves_face (optional, True when absent): False for a renderer whose output does not follow
     the landmarks it is given (a fixed expression, the unchanged target): the compositor then
     moves no detail of the picture with them (`reenact.pipeline.detail`).
+    draws_shading (optional, True when absent): False for a renderer that only moves the
+    target's pixels (the warp): it draws no fold or shade with a move, so the landmark boost
+    draws more of a brow's raise for it (`reenact.render.boost`).
     """
 
     name: ClassVar[str]

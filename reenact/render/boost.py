@@ -36,8 +36,9 @@ Each extra is limited (EXTRA_LIMIT) so that a tracking glitch is never magnified
 1 = draw J as fused. Only what the renderer draws is boosted: J_gen itself (the frame's `fused`,
 the eval's "before rendering" row) stays Phi's.
 
-The warp's brows (`ExpressionBoost.from_config`). The generator, though it draws on the warp, shades a raised
-or lowered brow's skin; the warp only moves it. At the shipped brows 1.25, self-reenactment of
+A renderer that only moves the target's pixels (`draws_shading` False: the warp) draws more of
+the brows' extra (`ExpressionBoost.from_config`). The generator, though it draws on the warp,
+shades a raised or lowered brow's skin; the warp only moves it. At the shipped brows 1.25, self-reenactment of
 61 training clips (`render_carry --prepared`, every 6th frame; the eval's four clips left out,
 stop 83) read the generator's brows at 1.03 / 1.03 (left / right) of the real frames' and the
 warp's at 0.92 / 0.90; drawn with WARP_BROWS times the extra (1.4), the warp's read 1.00 / 0.98,
@@ -67,7 +68,7 @@ FALLOFF = 0.6  # mouth widths beyond the corners at which the cheeks' share reac
 LIFT_REACH = 0.5  # mouth widths from a corner at which its lift's share reaches 0
 # the extra, at most: a fraction of the mouth's width; of the eye's width for a brow
 EXTRA_LIMIT = 0.15
-WARP_BROWS = 1.6  # the warp draws this times the brows' extra (module docstring)
+WARP_BROWS = 1.6  # a renderer that draws no shading draws this times the brows' extra
 
 
 def _mouth_span(xy: np.ndarray) -> float:
@@ -116,12 +117,16 @@ class ExpressionBoost:
         self._lifts: np.ndarray | None = None
 
     @classmethod
-    def from_config(cls, config, renderer: str = "") -> ExpressionBoost:
-        """The boost `config.renderer.boost` asks for, as `renderer` (a renderer's `name`, or an
-        eval renderer's kind) draws it: the warp draws WARP_BROWS times the brows' extra."""
+    def from_config(cls, config, renderer: object = None) -> ExpressionBoost:
+        """The boost `config.renderer.boost` asks for, as `renderer` draws it: one that declares
+        `draws_shading = False` (it only moves the target's pixels, as the warp does) draws
+        WARP_BROWS times the brows' extra; a renderer that does not declare it shades (None:
+        no renderer, the boost as asked)."""
+        if isinstance(renderer, str):
+            raise TypeError("ExpressionBoost.from_config takes the renderer, not its name")
         b = config.renderer.boost
         brows = b.brows
-        if renderer == "warp":
+        if renderer is not None and not getattr(renderer, "draws_shading", True):
             brows = min(1.0 + WARP_BROWS * (brows - 1.0), BOOST_RANGE[1])
         return cls(mouth_width=b.mouth_width, brows=brows, lift=b.lift)
 

@@ -1,19 +1,19 @@
-"""The warp's eyes and open mouth kept in the generator's output, as the warp draws them.
+"""The warp's eyes kept in a generator's output, as the warp draws them: the eye keep.
 
 The warp-guided generator blends its own colours with the warp (`M * warped + (1 - M) * C`); in
-the eyes its colours soften the iris and the lid line the warp's painters put exactly where the
-actor looks and how far the lids close, and in an opened mouth they wash the warp's cavity and
-teeth into a translucent grey-blue smear. `eye_patches` takes, per frame, a feathered patch
-around each eye (the eye contour grown to the lids, from the fused landmarks) of the warp's
-render, `mouth_patches` the cavity the warp's mouth filler painted (its own feathered alpha,
-inside the inner lips: nothing while the mouth is no more open than the target's), and
-`paste_patches` pastes them over the network's output there:
+the eyes its colours soften the iris and the lid line the warp's corrections put exactly where
+the actor looks and how far the lids close, and in an opened mouth they wash the warp's cavity
+and teeth into a translucent grey-blue smear. `EyeKeep` is a correction whose layers are the
+warp's own render (`Layer.rgb` None): per frame, a feathered box around each eye (the eye
+contour grown to the lids, from the fused landmarks). A generator pastes the warp's pixels over
+its output under these and under the layers of the corrections that declare `kept` (the mouth
+filler's cavity), through `reenact.render.corrections.apply`:
 
-    patches = eye_patches(fused, warped)     # on the thread that staged the frame
-    paste_patches(output, patches)              # after the network, on any thread
+    kept = patches(eye_keep.overlay(fused) + warp.kept_layers, warped)  # staging thread
+    paste(output, kept)                                      # after the network, any thread
 
-On a torch device (`generator_cuda`) the same alphas go up as one plane (`eye_alpha`, then
-`add_mouth_alpha`) and the blend runs there, after the network.
+On a torch device (`generator_cuda`) the same alphas go up as one plane (`keep_alpha`) and the
+blend runs there, after the network.
 
 Cost: two patches of about (1.6 eye widths)^2 pixels, ~0.1-0.2 ms at 256; the mouth's is the
 filler's own box and alpha, already computed by the warp.
@@ -21,31 +21,19 @@ filler's own box and alpha, already computed by the warp.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from reenact.landmarks.regions import REGIONS
+from reenact.render.corrections.base import Correction, Layer
 
 GROW = 0.30  # x eye width: the contour grows by this (the lids and the lash line around it)
 FEATHER = 0.15  # x eye width: Gaussian sigma of the patch's edge
 EYES = ("left_eye", "right_eye")
 
 
-@dataclass(frozen=True)
-class WarpPatch:
-    """One eye or the open mouth: the box (y0, y1, x0, x1) in crop pixels, its alpha (h,w,1)
-    float32 in [0,1] and the warp's pixels there (h,w,3) float32 (copied: the warp's buffer is
-    reused)."""
-
-    box: tuple[int, int, int, int]
-    alpha: np.ndarray
-    warped: np.ndarray
-
-
 def _eye_alphas(fused: np.ndarray, size: int):
-    """Per eye of J_gen (478,2|3) crop pixels: its box (y0, y1, x0, x1) in an (S,S) crop and the
+    """Per eye of J_gen (478,2|3) crop pixels: its box (x0, y0, x1, y1) in an (S,S) crop and the
     feathered alpha (h,w) float32 there (the eye contour grown by GROW, blurred by FEATHER)."""
     xy = np.asarray(fused, np.float32)[:, :2]
     for eye in EYES:
@@ -65,51 +53,20 @@ def _eye_alphas(fused: np.ndarray, size: int):
         grow = max(1, int(round(GROW * width)))
         mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
         alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), FEATHER * width)
-        yield (int(y0), int(y1), int(x0), int(x1)), alpha
+        yield (int(x0), int(y0), int(x1), int(y1)), alpha
 
 
-def eye_patches(fused: np.ndarray, warped: np.ndarray) -> list[WarpPatch]:
-    """fused: (478,2|3) J_gen in crop pixels; warped: (S,S,3) uint8, the warp's render of it."""
-    return [
-        WarpPatch(
-            box, alpha[..., None], warped[box[0] : box[1], box[2] : box[3]].astype(np.float32)
-        )
-        for box, alpha in _eye_alphas(fused, warped.shape[0])
-    ]
+class EyeKeep(Correction):
+    """The eyes a generator keeps from the warp's render (module doc). size: crop side."""
 
+    name = "eye_keep"
+    paints = True
+    kept = True
 
-def mouth_patches(layers: list, warped: np.ndarray) -> list[WarpPatch]:
-    """layers: the warp's mouth filler layers of this render (`WarpRenderer.mouth_layers`: box
-    (x0,y0,x1,y1), cavity, alpha (h,w) float32); warped: (S,S,3) uint8, that render."""
-    return [
-        WarpPatch((y0, y1, x0, x1), alpha[..., None], warped[y0:y1, x0:x1].astype(np.float32))
-        for (x0, y0, x1, y1), _cavity, alpha in layers
-    ]
+    def __init__(self, *, size: int) -> None:
+        self.size = int(size)
 
-
-def add_mouth_alpha(layers: list, out: np.ndarray) -> np.ndarray:
-    """The mouth filler's alphas (see `mouth_patches`) added into an alpha plane `out` (S,S),
-    keeping the larger where they meet: the device renderer's form."""
-    for (x0, y0, x1, y1), _cavity, alpha in layers:
-        region = out[y0:y1, x0:x1]
-        np.maximum(region, alpha, out=region)
-    return out
-
-
-def eye_alpha(fused: np.ndarray, size: int, out: np.ndarray) -> np.ndarray:
-    """The patches' alphas as one (S,S) plane written into `out` (float16 or float32), 0 away
-    from the eyes: the device renderer's form (it blends on the device, from its own warp)."""
-    out[...] = 0
-    for (y0, y1, x0, x1), alpha in _eye_alphas(fused, size):
-        out[y0:y1, x0:x1] = alpha
-    return out
-
-
-def paste_patches(output: np.ndarray, patches: list[WarpPatch]) -> np.ndarray:
-    """output: (S,S,3) uint8, changed in place (and returned): the warp's patches over it."""
-    for patch in patches:
-        y0, y1, x0, x1 = patch.box
-        region = output[y0:y1, x0:x1]
-        mixed = region + patch.alpha * (patch.warped - region)
-        np.copyto(region, mixed + 0.5, casting="unsafe")
-    return output
+    def overlay(self, xy: np.ndarray) -> list[Layer]:
+        """Per eye of (478,2|3) crop pixels, a `Layer` of the warp's own pixels (rgb None) with
+        the feathered alpha (h,w) float32."""
+        return [Layer(box, None, alpha) for box, alpha in _eye_alphas(xy, self.size)]

@@ -1,10 +1,11 @@
 """Eyes for the warp renderer: lids close over the eyeball instead of squashing it.
 
 A piecewise-affine warp closes an eye by compressing everything between the lids, iris included.
-`EyeKeeper.apply` instead samples the inside of each fused eye opening from the target's eyeball
-at its own scale, moved with the iris (so gaze follows and the iris keeps its shape), wherever
-the fused eye is no wider open than the target's; what the lids cover is painted as lid skin by
-`reenact.render.lids`. A wider-open eye keeps the stretched warp (no hidden sclera to reveal).
+`EyeKeeper.geometry` instead has the map sample the inside of each fused eye opening from the
+target's eyeball at its own scale (a `MapOverride`, `reenact.render.corrections`), moved with
+the iris (so gaze follows and the iris keeps its shape), wherever the fused eye is no wider open
+than the target's; what the lids cover is painted as lid skin by `reenact.render.lids`. A
+wider-open eye keeps the stretched warp (no hidden sclera to reveal).
 
 `EyeKeeper.snap_closed` shuts an eye that is nearly closed, and `uncross_lids` makes sure no
 upper lid / upper inner lip point ends up below its partner.
@@ -19,6 +20,7 @@ import numpy as np
 
 from reenact.landmarks.regions import REGIONS
 from reenact.ramps import smoothstep
+from reenact.render.corrections.base import Correction, MapOverride
 from reenact.render.paint import fill_aa, mean32, mean_rows, pad_box
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corner at 0 and 8
@@ -56,11 +58,14 @@ def eye_opening(xy: np.ndarray, eye: int) -> float:
     return mean32(np.maximum(xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1], 0.0))
 
 
-class EyeKeeper:
+class EyeKeeper(Correction):
     """Keeps each eyeball's pixels at their own scale inside a closing fused eye.
 
     size: crop side. gaze_limit: the largest iris shift relative to the eye, in eye widths.
     """
+
+    name = "eyes"
+    reshapes = True
 
     def __init__(self, *, size: int, gaze_limit: float = 0.15) -> None:
         self.size = int(size)
@@ -72,9 +77,10 @@ class EyeKeeper:
         self._gaze_t: list[np.ndarray] = []  # per eye: (2,) target iris minus that midpoint
         self._limits: list[float] = []  # per eye: the gaze shift's limit in pixels
 
-    def set_target(self, target_xy: np.ndarray) -> None:
-        """target_xy: (478,2) crop pixels of the target's neutral face."""
-        self._target_xy = np.asarray(target_xy, np.float32)[:, :2].copy()
+    def prepare(self, target_crop: np.ndarray | None, target_landmarks: np.ndarray) -> None:
+        """target_landmarks: (478,2|3) crop pixels of the target's neutral face (the crop is
+        not read)."""
+        self._target_xy = np.asarray(target_landmarks, np.float32)[:, :2].copy()
         self._openings = tuple(eye_opening(self._target_xy, e) for e in (0, 1))
         t = self._target_xy
         self._corners_t = [eye_centre(t, e) for e in (0, 1)]
@@ -105,22 +111,9 @@ class EyeKeeper:
         gaze = np.minimum(np.maximum(gaze, -limit), limit)
         return (corners_f - corners_t) + gaze
 
-    def apply(self, remap: np.ndarray, identity: np.ndarray, xy: np.ndarray) -> None:
-        """Overwrite the (S,S,2) backward map inside each closing fused eye, in place.
-
-        remap, identity: (S,S,2) float32 source / own pixel coordinates; xy: (478,2) fused.
-        """
-        for (x0, y0, x1, y1), alpha, shift in self.overrides(xy):
-            eyeball = identity[y0:y1, x0:x1] - shift
-            box = remap[y0:y1, x0:x1]
-            box += alpha[..., None] * (eyeball - box)
-
-    def overrides(
-        self, xy: np.ndarray
-    ) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
-        """Where the eyeballs replace the warp: per closing eye, (box (x0,y0,x1,y1), alpha (h,w)
-        float32, shift (2,) float32); the map there becomes map + alpha (identity - shift - map).
-        """
+    def geometry(self, xy: np.ndarray) -> list[MapOverride]:
+        """Where the eyeballs replace the warp: per closing eye, a `MapOverride` with one (2,)
+        float32 shift for the box (the eyeball moved as a whole); xy: (478,2) fused."""
         found = []
         for eye in (0, 1):
             target_open = self._openings[eye]
@@ -159,5 +152,4 @@ class EyeKeeper:
         fill_aa(mask, poly, (x0, y0))
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather).astype(np.float32)
         alpha *= weight / 255.0
-        shift = np.asarray(shift, np.float32)
-        return (x0, y0, x1, y1), alpha, shift
+        return MapOverride((x0, y0, x1, y1), alpha, np.asarray(shift, np.float32))

@@ -195,6 +195,17 @@ class MeshField:
         area = np.where(face, _signed_areas(self._points, self._triangles), 0.0)
         self._area = np.where(area * np.sign(area.sum()) > 0.0, area, 0.0)
 
+    @property
+    def flat_index(self) -> np.ndarray:
+        """(G*G*3,) int: the three mesh points of each grid sample's triangle, flattened."""
+        return self._flat_index
+
+    @property
+    def mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The mesh a fold's front layer is found on: points (P,2) float64, triangles (T,3)
+        int64 and the face triangles' signed areas (T,) float64 (0: no part in it)."""
+        return self._points, self._triangles, self._area
+
     def _rasterise(self, points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
         """(G*G,) int: the triangle drawn last over each grid sample (-1 = none)."""
         owner = np.full((self.grid, self.grid), -1, np.int32)

@@ -28,10 +28,11 @@ import torch
 from reenact.errors import InputError
 from reenact.profiling import laps
 from reenact.render.anchor import TorchAnchor
-from reenact.render.eye_keep import add_mouth_alpha, eye_alpha
+from reenact.render.corrections.apply import WarpExtras, keep_alpha
+from reenact.render.eye_keep import EyeKeep
 from reenact.render.raster_torch import LandmarkRaster
 from reenact.render.warp import validate_crop, validate_landmarks
-from reenact.render.warp_torch import TorchWarp, WarpExtras
+from reenact.render.warp_torch import TorchWarp
 
 PRECISIONS = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 STAGES = ("upload", "landmarks", "field", "warp", "generator", "download")
@@ -45,6 +46,7 @@ class DeviceFrameRenderer:
     """
 
     name = "generator"
+    draws_shading = True  # a network shades what the landmarks move (`reenact.render.boost`)
 
     def __init__(
         self,
@@ -122,6 +124,7 @@ class DeviceFrameRenderer:
         self.eyes_from_warp = bool(eyes) and self.warp is not None
         self.mouth_from_warp = bool(mouth) and self.warp is not None
         self.keeps = self.eyes_from_warp or self.mouth_from_warp
+        self.eye_keep: EyeKeep | None = EyeKeep(size=self.size)
         if self.keeps:
             s = self.size
             self.host_keep = torch.zeros(s, s, dtype=torch.float16, pin_memory=self.cuda)
@@ -129,13 +132,10 @@ class DeviceFrameRenderer:
 
     def _keep_alpha(self, xy: np.ndarray) -> None:
         """This frame's plane of `_keep_plane` (after `extras.fill`, which finds the mouth)."""
-        plane = self.host_keep.numpy()
-        if self.eyes_from_warp:
-            eye_alpha(xy, self.size, plane)
-        else:
-            plane[...] = 0
-        if self.mouth_from_warp:
-            add_mouth_alpha(self.extras.mouth_layers, plane)
+        keeper = self.eye_keep if self.eyes_from_warp else None
+        eyes = keeper.overlay(xy) if keeper is not None else []
+        kept = self.extras.kept_layers if self.mouth_from_warp else []
+        keep_alpha(self.host_keep.numpy(), eyes, kept)
 
     @property
     def backend_name(self) -> str:

@@ -63,10 +63,9 @@ import cv2
 import numpy as np
 
 from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS
+from reenact.render.corrections.base import Correction, Layer
 from reenact.render.eyeball import LASH_MOST, LIDS, OPEN_WHITE, TargetEye, cut_eye, lid_points
 from reenact.render.paint import band_rows, clip01, fill_aa, pad_box
-
-Layer = tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]
 
 
 def _lid_curve(xy: np.ndarray, lid: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -102,12 +101,15 @@ def plate_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndar
     return band_rows(ys, up_f, lo_f, up_t, lo_t, LID_BANDS)
 
 
-class IrisPainter:
+class IrisPainter(Correction):
     """Paints eyeballs with irises where the fused landmarks put them.
 
     size: crop side; lengths scale with size / 256. open_white: `OPEN_WHITE` (0: a widening
     stretches the white as it is).
     """
+
+    name = "irises"
+    paints = True
 
     def __init__(self, *, size: int, open_white: float = OPEN_WHITE) -> None:
         self.size = int(size)
@@ -116,15 +118,16 @@ class IrisPainter:
         self._target_xy: np.ndarray | None = None
         self._eyes: list[TargetEye | None] = [None, None]
 
-    def set_target(self, target_crop: np.ndarray, target_xy: np.ndarray) -> None:
-        """target_crop: (S,S,3) uint8; target_xy: (478,2|3) crop pixels of the neutral face."""
-        t = np.asarray(target_xy, np.float32)[:, :2].copy()
+    def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
+        """target_crop: (S,S,3) uint8; target_landmarks: (478,2|3) crop pixels of the neutral
+        face."""
+        t = np.asarray(target_landmarks, np.float32)[:, :2].copy()
         self._target_xy = t
         self._eyes = [cut_eye(target_crop, t, eye, open_white=self.open_white)
                       for eye in (0, 1)]
 
-    def layers(self, fused_xy: np.ndarray) -> list[Layer]:
-        """Per open fused eye: (box (x0,y0,x1,y1), eyeball (h,w,3) uint8, alpha (h,w) float32)."""
+    def overlay(self, fused_xy: np.ndarray) -> list[Layer]:
+        """Per open fused eye, its eyeball as a `Layer`; fused_xy: (478,2|3) crop pixels."""
         if self._target_xy is None:
             return []
         xy = np.asarray(fused_xy, np.float32)[:, :2]
@@ -135,12 +138,6 @@ class IrisPainter:
                 if layer is not None:
                     found.append(layer)
         return found
-
-    def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
-        """Paint into `image` (S,S,3) uint8 in place; fused_xy: (478,2|3) crop pixels."""
-        for (x0, y0, x1, y1), layer, alpha in self.layers(fused_xy):
-            roi = image[y0:y1, x0:x1]
-            roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
 
     def _eye_layer(self, xy: np.ndarray, eye: int) -> Layer | None:
         cut, t, ring = self._eyes[eye], self._target_xy, EYE_RINGS[eye]
@@ -185,7 +182,7 @@ class IrisPainter:
                               None if lash is None else lash * clip01(up_f - ys))
         shade = clip01((ys - up_f) / (SHADOW_DEPTH * self.unit))
         layer *= 1.0 - SHADOW * (1.0 - shade)[..., None] * iris
-        return (x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha
+        return Layer((x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha)
 
     def _wider(self, xy: np.ndarray, eye: int) -> bool:
         """Whether any of the fused eye's lid gaps is wider than the target's."""

@@ -2,7 +2,7 @@
 
 A warp cannot show the skin of an upper lid that the target's open eye keeps folded away; it can
 only stretch the lash line and crease over the eye, which reads as a dark smear. Where the fused
-lids cover part of the target's eye opening, `LidPainter.paint` draws instead:
+lids cover part of the target's eye opening, `LidPainter.overlay` draws instead:
 
 - lid skin in the target's own colours: per column, the skin around the eye carried smoothly
   over it (a normalised Gaussian blur of the crop with the eye and its thin dark lines, the
@@ -41,6 +41,7 @@ import numpy as np
 
 from reenact.landmarks.regions import REGIONS
 from reenact.ramps import smoothstep
+from reenact.render.corrections.base import Correction, Layer
 from reenact.render.eyes import eye_centre
 from reenact.render.paint import SHIFT as _SHIFT
 from reenact.render.paint import clip01, edge_band, fill_aa, mean32, pad_box
@@ -75,11 +76,14 @@ class _TargetEye:
     spread: np.ndarray
 
 
-class LidPainter:
+class LidPainter(Correction):
     """Paints lid skin and a lash line where fused eyelids cover the target's eyeball.
 
     size: crop side; lengths scale with size / 256.
     """
+
+    name = "lids"
+    paints = True
 
     def __init__(self, *, size: int) -> None:
         self.size = int(size)
@@ -90,9 +94,10 @@ class LidPainter:
         self._lash = np.zeros(3, np.float32)
         self._eyes: list[_TargetEye] = []
 
-    def set_target(self, target_crop: np.ndarray, target_xy: np.ndarray) -> None:
-        """target_crop: (S,S,3) uint8; target_xy: (478,2) crop pixels of the neutral face."""
-        t = np.asarray(target_xy, np.float32)[:, :2].copy()
+    def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
+        """target_crop: (S,S,3) uint8; target_landmarks: (478,2|3) crop pixels of the neutral
+        face."""
+        t = np.asarray(target_landmarks, np.float32)[:, :2].copy()
         self._target_xy = t
         darks = []
         for ring in _EYES:
@@ -169,17 +174,8 @@ class LidPainter:
         raised[9:16, 1] += 1.0 * self.unit * _ARC
         return _TargetEye(max(float(gap.mean()), 1e-3), raised, spread)
 
-    def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> None:
-        """Paint into `image` (S,S,3) uint8 in place; fused_xy: (478,2) crop pixels."""
-        for (x0, y0, x1, y1), layer, alpha in self.layers(fused_xy):
-            roi = image[y0:y1, x0:x1]
-            roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
-
-    def layers(
-        self, fused_xy: np.ndarray
-    ) -> list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
-        """What `paint` blends in: per closing eye, (box (x0,y0,x1,y1), lid skin (h,w,3) uint8,
-        alpha (h,w) float32)."""
+    def overlay(self, fused_xy: np.ndarray) -> list[Layer]:
+        """Per closing eye, its lid skin as a `Layer`; fused_xy: (478,2) crop pixels."""
         xy = np.asarray(fused_xy, np.float32)
         found = []
         for eye in (0, 1):
@@ -218,7 +214,7 @@ class LidPainter:
         lash = 0.75 * self._lash_mask(xy, eye, x0, y0, x1, y1)
         layer += lash[..., None] * (self._lash - layer)
         alpha = np.maximum(alpha, lash * closing)
-        return (x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha
+        return Layer((x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha)
 
     def _moved(self, xy: np.ndarray, eye: int) -> np.ndarray:
         """(2,) float32 px: how far the fused eye moved as a whole (`eye_centre`); the eye keeper

@@ -15,12 +15,12 @@ at the same place across the mouth (the corners, inner corners and lip centres k
 stretched or squeezed to its height there. A closing squeezes the picture's cavity to the gap
 drawn (none: the lips meet) and keeps each lip whole, so nothing turns over. Above the upper lip
 and below the lower one, half the lips' height (`MARGIN`) of the face drawn reads half the
-lips' height of the picture's, fading into the mesh's map (`overrides`' alpha), and sideways the
+lips' height of the picture's, fading into the mesh's map (`sources`' alpha), and sideways the
 bands fade out beyond the outer corners (`SIDE`).
 
-It is written as the eye keeper's overrides are (`reenact.render.eyes.EyeKeeper.overrides`): the
-map becomes map + alpha (source - map), so the CUDA warp takes it through the same planes
-(`reenact.render.warp_torch.WarpExtras`).
+It is a correction's map override (`reenact.render.corrections`), as the eye keeper's are: the
+map becomes map + alpha (source - map), with source = identity - shift, so the CUDA warp takes
+it through the same planes (`reenact.render.corrections.apply.WarpExtras`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ import math
 import numpy as np
 
 from reenact.ramps import smoothstep
+from reenact.render.corrections.base import Correction, MapOverride
+from reenact.render.field import face_box
 from reenact.render.mouth import (
     LEFT_CORNER,
     LOWER_INNER,
@@ -77,20 +79,36 @@ def _interp_columns(ys: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np
     return v0 + t * (v1 - v0)
 
 
-class LipBands:
+class LipBands(Correction):
     """The mouth's map, band by band (module doc). size: crop side; lengths scale with
     size / 256."""
+
+    name = "lip_bands"
+    reshapes = True
 
     def __init__(self, *, size: int) -> None:
         self.size = int(size)
         self.unit = self.size / 256.0
         self._target_xy: np.ndarray | None = None
+        self._bounds: tuple[int, int, int, int] | None = None
 
-    def set_target(self, target_xy: np.ndarray) -> None:
-        """target_xy: (478,2|3) crop pixels of the picture's own face (what the warp reads)."""
-        self._target_xy = np.asarray(target_xy, np.float64)[:, :2].copy()
+    def prepare(self, target_crop: np.ndarray | None, target_landmarks: np.ndarray) -> None:
+        """target_landmarks: (478,2|3) crop pixels of the picture's own face (what the warp
+        reads); the bands stay inside the box the warp maps (`face_box`)."""
+        self._target_xy = np.asarray(target_landmarks, np.float64)[:, :2].copy()
+        self._bounds = face_box(np.asarray(target_landmarks, np.float32)[:, :2], self.size)
 
-    def overrides(
+    def geometry(self, xy: np.ndarray) -> list[MapOverride]:
+        """The bands as one map override (or none): shift = identity - source (`sources`),
+        inside the warp's face box."""
+        found = []
+        for (x0, y0, x1, y1), alpha, source in self.sources(xy, self._bounds):
+            ys, xs = np.mgrid[y0:y1, x0:x1]
+            identity = np.stack([xs, ys], -1).astype(np.float32)
+            found.append(MapOverride((x0, y0, x1, y1), alpha, identity - source))
+        return found
+
+    def sources(
         self,
         xy: np.ndarray,
         bounds: tuple[int, int, int, int] | None = None,
@@ -138,12 +156,3 @@ class LipBands:
         alpha = smoothstep(np.minimum(top, bottom) * sideways[None, :])
         source = np.stack([np.broadcast_to(source_x[None, :], source_y.shape), source_y], -1)
         return [((x0, y0, x1, y1), alpha.astype(np.float32), source.astype(np.float32))]
-
-    def apply(
-        self, remap: np.ndarray, xy: np.ndarray, bounds: tuple[int, int, int, int] | None = None
-    ) -> None:
-        """Overwrite the (S,S,2) backward map over the mouth, in place; xy: (478,2) fused;
-        bounds: as `overrides`."""
-        for (x0, y0, x1, y1), alpha, source in self.overrides(xy, bounds):
-            box = remap[y0:y1, x0:x1]
-            box += alpha[..., None] * (source - box)

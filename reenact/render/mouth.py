@@ -1,7 +1,7 @@
 """Mouth-cavity fill for the warp renderer: an opened mouth is painted, not smeared.
 
 A warp can only stretch the target's closed lip line over an opened mouth. Where the fused inner
-lips open beyond the target's, `MouthFiller.paint` draws, inside the fused inner-lip polygon:
+lips open beyond the target's, `MouthFiller.overlay` draws, inside the fused inner-lip polygon:
 
 - a cavity: the target's lip colour darkened, darkest at the back/centre;
 - an upper-teeth band hanging from the upper inner lip (height ~ the opening, capped; fading
@@ -39,6 +39,7 @@ import numpy as np
 
 from reenact.landmarks.regions import REGIONS
 from reenact.ramps import smoothstep
+from reenact.render.corrections.base import Correction, Layer
 from reenact.render.paint import band_rows, clip01, mean32, mean_rows, pad_box
 
 # Inner / outer lip contours (closed polygons, MediaPipe mesh). The inner ring runs 78, the lower
@@ -124,7 +125,7 @@ def parting(grey: np.ndarray, inside: np.ndarray, top: float, bottom: float) -> 
 
 @dataclass(frozen=True)
 class _Interior:
-    """The target's own open-mouth interior, cut out once in `set_target`.
+    """The target's own open-mouth interior, cut out once in `prepare`.
 
     patch: (h,w,4) float32: premultiplied RGB and, last, alpha in [0,1] (the feathered inner-lip
     polygon); origin: (2,) crop pixel of the patch's top-left; lip: (2,) the target's upper-lip
@@ -144,11 +145,16 @@ class _Interior:
     parts: bool
 
 
-class MouthFiller:
+class MouthFiller(Correction):
     """Paints a mouth cavity with teeth where the fused mouth is open beyond the target's.
 
-    size: crop side in pixels; every length below scales with size / 256.
+    size: crop side in pixels; every length below scales with size / 256. A generator on the
+    warp keeps what it paints (`kept`): the network washes a cavity into a grey smear.
     """
+
+    name = "mouth"
+    paints = True
+    kept = True
 
     def __init__(self, *, size: int) -> None:
         self.size = int(size)
@@ -161,9 +167,10 @@ class MouthFiller:
         self._interior: _Interior | None = None
         self._palette = np.eye(3, dtype=np.float32)
 
-    def set_target(self, target_crop: np.ndarray, target_xy: np.ndarray) -> None:
-        """target_crop: (S,S,3) uint8; target_xy: (478,2) crop pixels of its neutral face."""
-        xy = np.ascontiguousarray(np.asarray(target_xy, np.float32)[:, :2])
+    def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
+        """target_crop: (S,S,3) uint8; target_landmarks: (478,2|3) crop pixels of its neutral
+        face."""
+        xy = np.ascontiguousarray(np.asarray(target_landmarks, np.float32)[:, :2])
         self._target_opening = mean_opening(xy)
         self._target_width = max(float(np.hypot(*(xy[RIGHT_CORNER] - xy[LEFT_CORNER]))), 1.0)
         self._lip_colour = self._region_colour(target_crop, xy[OUTER_RING], xy[INNER_RING])
@@ -238,23 +245,12 @@ class MouthFiller:
         share = parting(grey, inside, top, bottom)
         return (share, 1.0 - share), True
 
-    def paint(self, image: np.ndarray, fused_xy: np.ndarray) -> list:
-        """Paint the cavity (or the seal) into `image` (S,S,3) uint8 in place; fused_xy:
-        (478,2|3) crop pixels. Returns the layers painted (see `layers`).
+    def overlay(self, fused_xy: np.ndarray) -> list[Layer]:
+        """[] or [the cavity or the seal as a `Layer`]; fused_xy: (478,2|3) crop pixels.
 
         Nothing is painted until the fused mouth is open ~0.4 px (x size/256) more than the
         target's, or closed that much more; the paint fades in fully by 2.5 px more.
         """
-        painted = self.layers(fused_xy)
-        for (x0, y0, x1, y1), layer, alpha in painted:
-            roi = image[y0:y1, x0:x1]
-            roi[...] = cv2.blendLinear(layer, roi, alpha, 1.0 - alpha)
-        return painted
-
-    def layers(self, fused_xy: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray,
-                                                        np.ndarray]]:
-        """What `paint` blends in: [] or [(box (x0,y0,x1,y1), cavity or seal (h,w,3) uint8, alpha
-        (h,w) float32)]."""
         xy = np.asarray(fused_xy, np.float32)[:, :2]
         excess = mean_opening(xy) - self._target_opening
         if excess < 0.0:
@@ -275,9 +271,9 @@ class MouthFiller:
         alpha = cv2.GaussianBlur(mask, (0, 0), self.feather_sigma).astype(np.float32)
         alpha *= strength / 255.0
         layer = cv2.convertScaleAbs(self._layer(xy, x0, y0, x1, y1))
-        return [((x0, y0, x1, y1), layer, alpha)]
+        return [Layer((x0, y0, x1, y1), layer, alpha)]
 
-    def _seal(self, xy: np.ndarray, closing: float) -> list:
+    def _seal(self, xy: np.ndarray, closing: float) -> list[Layer]:
         """The closed-lip seal (module doc) where the fused gap is `closing` px below the
         target's: [] or [(box, seal (h,w,3) uint8, alpha (h,w) float32)]. Only lips (nearly)
         closed are sealed: from a mean gap of 1 px (x size/256) the squeezed picture shows
@@ -306,7 +302,7 @@ class MouthFiller:
         crease = np.exp(-((off / (CREASE_WIDTH * self.unit)) ** 2)) * clip01((1.0 - adx) / 0.3)
         shade = (SEAL_TONE * (1.0 - CREASE_DARK * crease)).astype(np.float32)
         seal = cv2.merge([shade * np.float32(c) for c in self._lip_colour])
-        return [((x0, y0, x1, y1), cv2.convertScaleAbs(seal), alpha.astype(np.float32))]
+        return [Layer((x0, y0, x1, y1), cv2.convertScaleAbs(seal), alpha.astype(np.float32))]
 
     def _layer(self, xy: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """The mouth's inside over the box: (y1-y0, x1-x0, 3) float32 RGB.

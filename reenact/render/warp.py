@@ -8,11 +8,10 @@ depend only on the target and are found in `set_target`; a frame costs a 3-term 
 forward field, a few Newton steps on the coarse grid to invert it, an upsample and one
 `cv2.remap` over the face box.
 
-Features a warp cannot show are handled on top: where the fused inner lips open beyond the
-target's, `MouthFiller` paints a mouth cavity with teeth instead of the stretched lip line
-(`reenact.render.mouth`); inside a closing eye the eyeball keeps its own scale and follows the
-gaze (`reenact.render.eyes`), and what the lids cover is painted as lid skin with a lash line
-(`reenact.render.lids`).
+Features a warp cannot show are its corrections (`reenact.render.corrections`), run in one loop
+over the list `warp_corrections` builds: the lips mapped band by band and the eyeballs kept at
+their own scale override the backward map (`geometry`); the irises, the lid skin that closing
+lids cover and an opened mouth's cavity are painted over the warped image (`overlay`).
 
 Why not a thin-plate spline: its per-frame field is a dense (G*G, N) matmul, and its smooth
 interpolation folds and overshoots between close landmarks with opposite motions (a closing
@@ -30,12 +29,11 @@ from reenact.errors import InputError
 from reenact.landmarks.tracker import NUM_LANDMARKS
 from reenact.profiling import laps
 from reenact.render import register_renderer
+from reenact.render.corrections.apply import bend, paint
+from reenact.render.corrections.base import Correction, Layer
+from reenact.render.corrections.build import warp_corrections
 from reenact.render.eyes import EyeKeeper, uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_field
-from reenact.render.irises import IrisPainter
-from reenact.render.lids import LidPainter
-from reenact.render.lip_bands import LipBands
-from reenact.render.mouth import MouthFiller
 
 
 def validate_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
@@ -83,6 +81,7 @@ class WarpRenderer:
 
     name = "warp"
     shifts_colours = False  # every pixel comes from the target crop
+    draws_shading = False  # it moves the target's pixels: no fold or shade comes with a move
 
     def __init__(
         self,
@@ -99,20 +98,18 @@ class WarpRenderer:
         self.size = int(size)
         self.grid = int(grid)
         self.iterations = int(iterations)
-        self.mouth = MouthFiller(size=self.size) if fill_mouth else None
-        self.lips = LipBands(size=self.size) if lip_bands else None
-        # the iris painter moves the irises: the eyeballs under the lids only follow the eye
-        self.eyes = EyeKeeper(size=self.size, gaze_limit=0.0) if keep_eyes else None
-        self.irises = IrisPainter(size=self.size) if keep_eyes else None
-        self.lids = LidPainter(size=self.size) if keep_eyes else None
+        self.corrections: list[Correction] = warp_corrections(
+            self.size, fill_mouth=fill_mouth, keep_eyes=keep_eyes, lip_bands=lip_bands
+        )
         self._field: MeshField | None = None
         self._target: np.ndarray | None = None
         self._target_xy: np.ndarray | None = None
         ident = np.mgrid[0 : self.size, 0 : self.size][::-1].transpose(1, 2, 0)
-        self._identity = np.ascontiguousarray(ident, dtype=np.float32)  # (S,S,2): x, y
-        self._map = self._identity.copy()
-        # the mouth cavity the last render painted (MouthFiller.layers; [] = mouth not open)
-        self.mouth_layers: list = []
+        self.identity = np.ascontiguousarray(ident, dtype=np.float32)  # (S,S,2): x, y
+        self._map = self.identity.copy()
+        self.target_version = 0  # counts set_target calls: what was worked out for a target
+        # the layers of the last render a generator keeps (`Correction.kept`: an open mouth)
+        self.kept_layers: list[Layer] = []
 
     def set_target(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         """target_crop: (S,S,3) uint8 RGB aligned crop; target_landmarks: (478,2|3) crop pixels."""
@@ -122,24 +119,39 @@ class WarpRenderer:
         self._field = face_field(xy, s, grid=self.grid)
         self._target = np.ascontiguousarray(crop)
         self._target_xy = xy
-        self._map = self._identity.copy()
-        self.mouth_layers = []
-        if self.mouth is not None:
-            self.mouth.set_target(self._target, xy)
-        if self.lips is not None:
-            self.lips.set_target(xy)
-        if self.eyes is not None:
-            self.eyes.set_target(xy)
-            self.lids.set_target(self._target, xy)
-            self.irises.set_target(self._target, xy)
+        self._map = self.identity.copy()
+        self.kept_layers = []
+        for correction in self.corrections:
+            correction.prepare(self._target, xy)
+        self.target_version += 1
+
+    @property
+    def field(self) -> MeshField | None:
+        """The target's field model (`reenact.render.field`); None before `set_target`."""
+        return self._field
+
+    @property
+    def target(self) -> np.ndarray | None:
+        """The target crop (S,S,3) uint8 the warp reads; None before `set_target`."""
+        return self._target
+
+    @property
+    def target_xy(self) -> np.ndarray | None:
+        """The target's (478,2) float32 crop landmarks; None before `set_target`."""
+        return self._target_xy
+
+    def correction(self, name: str) -> Correction | None:
+        """The correction called `name` in this warp's list (None: not run)."""
+        return next((c for c in self.corrections if c.name == name), None)
 
     def follow(self, fused_landmarks: np.ndarray) -> np.ndarray:
         """The (478,2) float32 landmarks the warp follows: fused ones with no lid or lip crossed
         and a nearly shut eye shut (a new array)."""
         fused = validate_landmarks(fused_landmarks, "fused landmarks").copy()
         uncross_lids(fused)
-        if self.eyes is not None:
-            self.eyes.snap_closed(fused)
+        keeper = self.correction("eyes")  # the eye keeper also shuts a nearly closed eye
+        if isinstance(keeper, EyeKeeper):
+            keeper.snap_closed(fused)
         return fused
 
     def backward_map(
@@ -163,14 +175,12 @@ class WarpRenderer:
         x0, y0, x1, y1 = field_model.roi
         up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         roi_map = self._map[y0:y1, x0:x1]
-        np.add(self._identity[y0:y1, x0:x1], up, out=roi_map)
+        np.add(self.identity[y0:y1, x0:x1], up, out=roi_map)
         lap("field")
-        if self.lips is not None:
-            self.lips.apply(self._map, fused_xy, field_model.roi)
-            lap("lip_bands")
-        if self.eyes is not None:
-            self.eyes.apply(self._map, self._identity, fused_xy)
-            lap("eyes")
+        for correction in self.corrections:
+            if correction.reshapes:
+                bend(self._map, self.identity, correction.geometry(fused_xy))
+                lap(correction.name)
         return roi_map, field_model.roi
 
     def render(self, fused_landmarks: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -199,15 +209,15 @@ class WarpRenderer:
             borderMode=cv2.BORDER_REFLECT,
         )
         lap("remap")
-        if self.irises is not None:
-            self.irises.paint(out, fused)
-            lap("irises")
-        if self.lids is not None:
-            self.lids.paint(out, fused)
-            lap("lids")
-        if self.mouth is not None:
-            self.mouth_layers = self.mouth.paint(out, fused)
-            lap("mouth")
+        kept: list[Layer] = []
+        for correction in self.corrections:
+            if correction.paints:
+                layers = correction.overlay(fused)
+                paint(out, layers)
+                if correction.kept:
+                    kept += layers
+                lap(correction.name)
+        self.kept_layers = kept
         return out
 
 

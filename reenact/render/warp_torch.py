@@ -4,8 +4,8 @@
 GPU: the forward field's 3-term gather on the coarse grid, the Newton steps that invert it, the
 upsampling to every pixel of the face box and the bilinear resampling of the target. What a warp
 cannot show - an eyeball that keeps its scale inside a closing eye, irises where the gaze puts
-them, lid skin, an opened mouth's cavity - is decided per frame on the CPU from the fused landmarks (`WarpExtras`: sparse, a few
-small boxes) and arrives as full-crop planes: `eyes` (3,S,S) = alpha and alpha x eyeball shift
+them, lid skin, an opened mouth's cavity - is decided per frame on the CPU from the fused landmarks (the warp's corrections, written into
+planes by `reenact.render.corrections.apply.WarpExtras`: sparse, a few small boxes) and arrives as full-crop planes: `eyes` (3,S,S) = alpha and alpha x eyeball shift
 for the backward map (the lips' band map, `reenact.render.lip_bands`, rides in the same planes
 over the mouth), `overlay` (4,S,S) = RGB and alpha blended over the warped image.
 
@@ -24,7 +24,6 @@ from reenact.render.warp import WarpRenderer
 
 MAX_POINTS = 1024  # mesh + anchors of any target (468 + ~60)
 MAX_TRIANGLES = 1536  # the filled mesh (898) and the triangles out to the anchors (~100-200)
-Box = tuple[int, int, int, int]
 
 
 class TorchWarp(torch.nn.Module):
@@ -72,12 +71,12 @@ class TorchWarp(torch.nn.Module):
     @torch.no_grad()
     def set_target(self, cpu_warp: WarpRenderer) -> None:
         """Copy the target's field model and crop from a set-up CPU `WarpRenderer`."""
-        field = cpu_warp._field
-        if field is None or cpu_warp._target is None:
+        field, target = cpu_warp.field, cpu_warp.target
+        if field is None or target is None or cpu_warp.target_xy is None:
             raise RuntimeError("TorchWarp.set_target: the CPU warp has no target yet")
         if field.grid != self.grid or cpu_warp.size != self.size:
             raise ValueError("TorchWarp.set_target: grid or size differ from the CPU warp's")
-        index = torch.from_numpy(field._flat_index.astype(np.int64))
+        index = torch.from_numpy(field.flat_index.astype(np.int64))
         if int(index.max()) >= MAX_POINTS:
             raise ValueError(f"TorchWarp: a target mesh with more than {MAX_POINTS} points")
         self.index.copy_(index)
@@ -87,15 +86,16 @@ class TorchWarp(torch.nn.Module):
         self.to_grid.copy_(torch.from_numpy(to_grid))
         self.max_step.fill_(2.0 / float(field.to_grid_scale.min()))
         self.stray_limit.fill_(STRAY_CELLS / float(field.to_grid_scale.min()))
-        self.target_mesh.copy_(torch.from_numpy(cpu_warp._target_xy[:NUM_MESH]))
-        if len(field._triangles) > MAX_TRIANGLES:
+        self.target_mesh.copy_(torch.from_numpy(cpu_warp.target_xy[:NUM_MESH]))
+        mesh_points, triangles, area = field.mesh
+        if len(triangles) > MAX_TRIANGLES:
             raise ValueError(f"TorchWarp: a target mesh with more than {MAX_TRIANGLES} triangles")
         self.mesh_points.zero_()
-        self.mesh_points[: len(field._points)].copy_(torch.from_numpy(field._points).float())
+        self.mesh_points[: len(mesh_points)].copy_(torch.from_numpy(mesh_points).float())
         self.triangles.zero_()
-        self.triangles[: len(field._triangles)].copy_(torch.from_numpy(field._triangles))
+        self.triangles[: len(triangles)].copy_(torch.from_numpy(triangles))
         self.mesh_area.zero_()
-        self.mesh_area[: len(field._area)].copy_(torch.from_numpy(field._area).float())
+        self.mesh_area[: len(area)].copy_(torch.from_numpy(area).float())
         # cv2.resize's convention: pixel x of the box reads grid x (x - x0 + 0.5) G / w - 0.5,
         # clamped to the grid (edge replicated); outside the box the map is the identity
         x0, y0, x1, y1 = field.roi
@@ -111,7 +111,7 @@ class TorchWarp(torch.nn.Module):
             & (self.identity[..., 1] < y1)
         )
         self.inside.copy_(inside[..., None].float())
-        crop = torch.from_numpy(np.ascontiguousarray(cpu_warp._target)).permute(2, 0, 1)
+        crop = torch.from_numpy(np.ascontiguousarray(target)).permute(2, 0, 1)
         self.target.copy_(crop[None].float())
 
     def _sample(self, packed: torch.Tensor, qx: torch.Tensor, qy: torch.Tensor) -> torch.Tensor:
@@ -230,89 +230,3 @@ class TorchWarp(torch.nn.Module):
 
     def forward(self, fused: torch.Tensor) -> torch.Tensor:
         return self.resample(self.apply_eyes(self.dense_map(fused)))
-
-
-class WarpExtras:
-    """The CPU's share of a device warp: the sparse eye / lid / mouth work.
-
-    cpu_warp: a `WarpRenderer` (its eye keeper, lid painter and mouth filler are used).
-    With xy = `cpu_warp.follow(fused)`, the landmarks the warp follows, `fill(xy)` writes
-    the eyes (3,S,S) and overlay (4,S,S) planes into `self.planes` (7,S,S), clearing what the
-    last frame wrote, and returns True when the planes changed (and must be uploaded); the
-    mouth filler's part stays in `mouth_layers`. The same xy for the same target as the last
-    call changes nothing and costs a comparison.
-    """
-
-    def __init__(self, cpu_warp: WarpRenderer, planes: np.ndarray) -> None:
-        s = cpu_warp.size
-        if planes.shape != (7, s, s):
-            raise ValueError(f"WarpExtras: planes must be (7,{s},{s}), got {planes.shape}")
-        self.warp = cpu_warp
-        self.planes = planes
-        self.planes.fill(0)
-        self._written: list[Box] = []
-        self._last: tuple | None = None  # (field, target, xy) of the last fill
-        self.mouth_layers: list = []  # the mouth filler's layers of the last fill
-
-    def fill(self, xy: np.ndarray) -> bool:
-        w, planes = self.warp, self.planes
-        last = self._last
-        if (
-            last is not None
-            and last[0] is w._field
-            and last[1] is w._target
-            and np.array_equal(last[2], xy)
-        ):
-            return False
-        self._last = (w._field, w._target, np.array(xy, copy=True))
-        changed = bool(self._written)
-        for x0, y0, x1, y1 in self._written:
-            planes[:, y0:y1, x0:x1] = 0
-        self._written = []
-        if w.lips is not None:  # the lips' map (before the eyes', as the CPU warp applies them)
-            for (x0, y0, x1, y1), alpha, source in w.lips.overrides(xy, w._field.roi):
-                shift = w._identity[y0:y1, x0:x1] - source
-                self._map_override((x0, y0, x1, y1), alpha, shift[..., 0], shift[..., 1])
-        if w.eyes is not None:
-            for box, alpha, shift in w.eyes.overrides(xy):
-                self._map_override(box, alpha, shift[0], shift[1])
-        layers = []
-        for painter in (w.irises, w.lids):  # in painting order, each over the last
-            if painter is not None:
-                layers += painter.layers(xy)
-        self.mouth_layers = w.mouth.layers(xy) if w.mouth is not None else []
-        layers += self.mouth_layers
-        drawn: list[Box] = []
-        for box, layer, alpha in layers:
-            x0, y0, x1, y1 = box
-            fresh = not any(a < x1 and x0 < c and b < y1 and y0 < d for a, b, c, d in drawn)
-            self._over(planes[3:, y0:y1, x0:x1], layer, alpha, fresh)
-            drawn.append(box)
-        self._written += drawn
-        return changed or bool(self._written)
-
-    def _map_override(self, box: Box, alpha: np.ndarray, shift_x, shift_y) -> None:
-        """Write one map override into the `eyes` planes (the map there becomes
-        map + alpha (identity - shift - map)): alpha (h,w), the shift per pixel (h,w) or one
-        value per axis."""
-        x0, y0, x1, y1 = box
-        self.planes[0, y0:y1, x0:x1] = alpha
-        self.planes[1, y0:y1, x0:x1] = alpha * shift_x
-        self.planes[2, y0:y1, x0:x1] = alpha * shift_y
-        self._written.append(box)
-
-    @staticmethod
-    def _over(planes: np.ndarray, layer: np.ndarray, alpha: np.ndarray, fresh: bool) -> None:
-        """Composite an RGB layer (h,w,3) uint8 with alpha (h,w) float32 over the (4,h,w)
-        float32 RGBA planes (straight alpha), in place. fresh: the planes there are all 0 (no
-        layer drawn there yet this frame), so the terms of what is below vanish exactly."""
-        rgb = layer.transpose(2, 0, 1).astype(np.float32)
-        if fresh:
-            planes[:3] = rgb * alpha / np.maximum(alpha, 1e-6)
-            planes[3] = alpha
-            return
-        below = planes[3]
-        total = alpha + below * (1.0 - alpha)
-        mixed = rgb * alpha + planes[:3] * (below * (1.0 - alpha))
-        planes[:3] = mixed / np.maximum(total, 1e-6)
-        planes[3] = total

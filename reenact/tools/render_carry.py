@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             unit = f"frames of {len(pairs)} clips"
         for item in build_eval_renderers(config, []):
             row = carry(item.renderer, tracker, pairs, scale=args.scale,
-                        boost=ExpressionBoost.from_config(config, item.kind))
+                        boost=ExpressionBoost.from_config(config, item.renderer))
             frames, lift = int(row.pop("frames")), row.pop("smile_lift")
             closing, widening = row.pop("eyes_closing"), row.pop("eyes_widening")
             sides = row.pop("sides")

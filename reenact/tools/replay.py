@@ -39,6 +39,7 @@ class _Recorder:
         self.inner = inner
         self.name = inner.name
         self.shifts_colours = inner.shifts_colours
+        self.draws_shading = getattr(inner, "draws_shading", True)
         self.size = inner.size
         self.crop = self.landmarks = None
         self.fused: list[np.ndarray] = []

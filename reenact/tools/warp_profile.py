@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reenact.render.corrections.apply import bend, paint
 from reenact.render.field import NUM_MESH
 from reenact.render.warp import WarpRenderer
 from reenact.tools.replay import load_replay
@@ -31,19 +32,21 @@ def _stage_calls(warp: WarpRenderer, extras) -> dict[str, Callable]:
     """One callable per stage; each takes (fused (478,3), state dict) and may fill the state."""
     import cv2
 
+    eyes, irises, lids, mouth = (warp.correction(n) for n in ("eyes", "irises", "lids", "mouth"))
+
     def field(_, st):
-        fm = warp._field
-        disp = st["xy"][:NUM_MESH] - warp._target_xy[:NUM_MESH]
+        fm = warp.field
+        disp = st["xy"][:NUM_MESH] - warp.target_xy[:NUM_MESH]
         back = fm.backward(fm.forward(disp), warp.iterations)
         x0, y0, x1, y1 = fm.roi
         up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        np.add(warp._identity[y0:y1, x0:x1], up, out=warp._map[y0:y1, x0:x1])
+        np.add(warp.identity[y0:y1, x0:x1], up, out=warp._map[y0:y1, x0:x1])
 
     def remap(_, st):
-        x0, y0, x1, y1 = warp._field.roi
-        np.copyto(st["out"], warp._target)
+        x0, y0, x1, y1 = warp.field.roi
+        np.copyto(st["out"], warp.target)
         cv2.remap(
-            warp._target,
+            warp.target,
             warp._map[y0:y1, x0:x1],
             None,
             cv2.INTER_LINEAR,
@@ -54,11 +57,11 @@ def _stage_calls(warp: WarpRenderer, extras) -> dict[str, Callable]:
     return {
         "follow": lambda f, st: st.__setitem__("xy", warp.follow(f)),
         "field": field,
-        "eyes": lambda f, st: warp.eyes.apply(warp._map, warp._identity, st["xy"]),
+        "eyes": lambda f, st: bend(warp._map, warp.identity, eyes.geometry(st["xy"])),
         "remap": remap,
-        "irises": lambda f, st: warp.irises.paint(st["out"], st["xy"]),
-        "lids": lambda f, st: warp.lids.paint(st["out"], st["xy"]),
-        "mouth": lambda f, st: warp.mouth.paint(st["out"], st["xy"]),
+        "irises": lambda f, st: paint(st["out"], irises.overlay(st["xy"])),
+        "lids": lambda f, st: paint(st["out"], lids.overlay(st["xy"])),
+        "mouth": lambda f, st: paint(st["out"], mouth.overlay(st["xy"])),
         "extras": lambda f, st: extras.fill(st["xy"]),
     }
 
@@ -69,7 +72,7 @@ def profile_warp(
     """Per stage {median_ms, p99_ms, mean_ms} over `frames` replayed frames (cycled); clock
     "wall" (perf_counter) or "cpu" (this thread's CPU time)."""
     now = time.thread_time_ns if clock == "cpu" else time.perf_counter_ns
-    from reenact.render.warp_torch import WarpExtras
+    from reenact.render.corrections.apply import WarpExtras
 
     data = load_replay(replay, size)
     warp = WarpRenderer(size=size)

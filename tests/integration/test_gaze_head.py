@@ -326,7 +326,7 @@ def test_the_generator_keeps_the_warps_open_mouth(portrait_target, path):
         r.set_target(portrait_target.crop, neutral)
     out_kept, out_own = kept.render(opened).copy(), own.render(opened).copy()
     out_warp = warp.render(opened).copy()
-    (x0, y0, x1, y1), _cavity, alpha = warp.mouth_layers[0]
+    (x0, y0, x1, y1), _cavity, alpha = warp.kept_layers[0]
     inside = np.zeros(out_warp.shape[:2], bool)
     inside[y0:y1, x0:x1] = alpha > 0.99
     assert inside.sum() > 200  # the cavity is painted: the check looks at an open mouth
@@ -341,7 +341,7 @@ def test_the_generator_keeps_the_warps_open_mouth(portrait_target, path):
     assert mad(out_kept, out_own, outside) == 0.0  # the rest is the network's, untouched
     closed_kept, closed_own = kept.render(neutral).copy(), own.render(neutral).copy()
     warp.render(neutral)
-    assert not warp.mouth_layers  # a closed mouth: no cavity painted
+    assert not warp.kept_layers  # a closed mouth: no cavity painted
     np.testing.assert_array_equal(closed_kept, closed_own)
 
 

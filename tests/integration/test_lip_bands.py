@@ -80,8 +80,8 @@ def test_each_lip_contour_drawn_reads_the_pictures_same_contour(yawn):
     config, target = yawn
     drawn, picture = target.neutral()[:, :2], target.landmarks_crop[:, :2]
     bands = LipBands(size=config.renderer.size)
-    bands.set_target(target.landmarks_crop)
-    (x0, y0, _, y1), alpha, source = bands.overrides(drawn)[0]
+    bands.prepare(None, target.landmarks_crop)
+    (x0, y0, _, y1), alpha, source = bands.sources(drawn)[0]
     # the lips' centre points (the upper lip's 0 and 13, the lower's 14 and 17), with a gap
     # between the lips: each column's source row at the drawn point is the picture's point
     for point in (0, 13, 14, 17):
@@ -104,13 +104,13 @@ def test_each_lip_contour_drawn_reads_the_pictures_same_contour(yawn):
 def test_the_override_fades_into_the_mesh_at_its_edges_and_a_rest_is_left_alone(yawn):
     config, target = yawn
     bands = LipBands(size=config.renderer.size)
-    bands.set_target(target.landmarks_crop)
-    _, alpha, _ = bands.overrides(_closed(target))[0]
+    bands.prepare(None, target.landmarks_crop)
+    _, alpha, _ = bands.sources(_closed(target))[0]
     edges = np.r_[alpha[0], alpha[-1], alpha[:, 0], alpha[:, -1]]
     assert edges.max() < 0.05 and alpha.max() == pytest.approx(1.0)
-    assert bands.overrides(target.landmarks_crop) == []
+    assert bands.sources(target.landmarks_crop) == []
     roi = (0, 0, 100, 100)  # a face box that ends above the mouth: nothing outside it
-    assert all(b[3] <= 100 for b, _, _ in bands.overrides(_closed(target), roi))
+    assert all(b[3] <= 100 for b, _, _ in bands.sources(_closed(target), roi))
 
 
 def test_the_yawns_closing_is_read_back(yawn):

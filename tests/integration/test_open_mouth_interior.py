@@ -80,7 +80,7 @@ def test_a_yawning_targets_tongue_follows_its_dropped_jaw(portraits_dir):
     assert lower.mean() < BAND_OFF, lower.mean()
     assert upper.mean() < BAND_OFF, upper.mean()
     filler = MouthFiller(size=crop.shape[0])
-    filler.set_target(crop, neutral)
+    filler.prepare(crop, neutral)
     assert not filler._interior.parts and filler._interior.bands == FLESH_BANDS  # a yawn: flesh
 
 
@@ -99,7 +99,7 @@ def test_a_grins_teeth_stay_up_and_its_mouth_parts_below_them(portraits_dir):
     brightest = float(below.mean(axis=1).max())
     assert brightest < 0.6 * float(np.median(picture_teeth)), (brightest, np.median(picture_teeth))
     filler = MouthFiller(size=crop.shape[0])
-    filler.set_target(crop, neutral)
+    filler.prepare(crop, neutral)
     inside = filler._interior
     assert inside.parts and inside.bands[0] > 0.5, inside.bands  # teeth: it parts under them
 
@@ -109,8 +109,8 @@ def test_a_mouth_no_wider_open_than_the_pictures_is_left_as_warped(portraits_dir
     """The filler paints nothing until the mouth opens wider than the picture's."""
     crop, neutral = _target(portraits_dir, "lp_drv_d19.jpg")
     filler = MouthFiller(size=crop.shape[0])
-    filler.set_target(crop, neutral)
-    layers = filler.layers(moved(neutral, "jaw", amount))
+    filler.prepare(crop, neutral)
+    layers = filler.overlay(moved(neutral, "jaw", amount))
     assert layers == [] or all(alpha.max() < 1e-3 for _, _, alpha in layers)
 
 
@@ -126,6 +126,6 @@ def test_teeth_are_told_from_a_tongue_in_a_dim_picture_too(portraits_dir, monkey
     for name in ("tpsmm_source.png", "lp_drv_d19.jpg"):
         crop, neutral = _target(portraits_dir, name)
         filler = MouthFiller(size=crop.shape[0])
-        filler.set_target((crop.astype(np.float32) * light).astype(np.uint8), neutral)
+        filler.prepare((crop.astype(np.float32) * light).astype(np.uint8), neutral)
         found[name] = filler._interior.parts
     assert found == {"tpsmm_source.png": True, "lp_drv_d19.jpg": False}, found

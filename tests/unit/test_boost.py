@@ -123,23 +123,35 @@ def test_the_boost_is_range_checked_at_load():
         load_config(None, ["renderer.boost.lift=3"])
 
 
-def test_the_warp_draws_more_of_the_brows_than_the_generator(neutral):
-    """The warp shades nothing, so it draws WARP_BROWS times the brows' extra (1.4 at the shipped
-    1.25); `renderer.boost.brows=1` still draws the brows as fused, for every renderer."""
+def test_a_renderer_that_draws_no_shading_draws_more_of_the_brows(neutral):
+    """The warp declares it draws no shading (`draws_shading = False`), so it draws WARP_BROWS
+    times the brows' extra (1.4 at the shipped 1.25); a renderer that shades, or declares
+    nothing, draws the boost as asked; `renderer.boost.brows=1` still draws the brows as fused,
+    for every renderer. The boost reads the capability, never a renderer's name."""
     from reenact.render.boost import WARP_BROWS
+    from reenact.render.generator_cuda import DeviceFrameRenderer
+    from reenact.render.warp import WarpRenderer
 
+    class Undeclared:
+        name = "warp"  # a name alone changes nothing
+
+    assert WarpRenderer.draws_shading is False and DeviceFrameRenderer.draws_shading is True
+    warp = WarpRenderer(size=256)
     config = load_config(None, [])
     raised = np.array(neutral, np.float32)
     raised[_BROWS, 1] -= 6.0
     drawn = {
-        kind: ExpressionBoost.from_config(config, kind).apply(raised, neutral)
-        for kind in ("warp", "generator")
+        kind: ExpressionBoost.from_config(config, renderer).apply(raised, neutral)
+        for kind, renderer in (("warp", warp), ("generator", Undeclared()))
     }
     extra = {kind: float((raised[_BROWS, 1] - d[_BROWS, 1]).mean()) for kind, d in drawn.items()}
     assert extra["generator"] == pytest.approx(6.0 * (config.renderer.boost.brows - 1), rel=0.02)
     assert extra["warp"] == pytest.approx(WARP_BROWS * extra["generator"], rel=0.02)
-    assert ExpressionBoost.from_config(config, "warp").brows == pytest.approx(1.4)
+    assert ExpressionBoost.from_config(config, warp).brows == pytest.approx(1.4)
+    assert ExpressionBoost.from_config(config).brows == config.renderer.boost.brows
     plain = load_config(None, ["renderer.boost.brows=1"])
-    assert ExpressionBoost.from_config(plain, "warp").brows == 1.0
+    assert ExpressionBoost.from_config(plain, warp).brows == 1.0
     top = load_config(None, ["renderer.boost.brows=2"])
-    assert ExpressionBoost.from_config(top, "warp").brows == 2.0  # never past the range
+    assert ExpressionBoost.from_config(top, warp).brows == 2.0  # never past the range
+    with pytest.raises(TypeError, match="not its name"):
+        ExpressionBoost.from_config(config, "warp")

@@ -19,11 +19,12 @@ import torch
 from reenact.config import load_config
 from reenact.engine.shipped import shipped_weights
 from reenact.landmarks.landmark_image import draw_landmark_image
+from reenact.render.corrections.apply import WarpExtras
 from reenact.render.generator import GeneratorRenderer, load_generator, make_backend
 from reenact.render.generator_cuda import DeviceFrameRenderer
 from reenact.render.raster_torch import LandmarkRaster
 from reenact.render.warp import WarpRenderer
-from reenact.render.warp_torch import TorchWarp, WarpExtras
+from reenact.render.warp_torch import TorchWarp
 from reenact.tools.replay import Replay, load_replay
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -101,7 +102,7 @@ def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
         expected = cpu.render(fused).astype(np.float32)
         xy = cpu.follow(fused)
         extras.fill(xy)
-        lips_seen += bool(cpu.lips.overrides(xy, cpu._field.roi))
+        lips_seen += bool(cpu.correction("lip_bands").geometry(xy))
         eyes_seen += planes[0].max() > 0.5
         overlay_seen += planes[6].max() > 0.5
         warp.eyes.copy_(torch.from_numpy(planes[:3]))

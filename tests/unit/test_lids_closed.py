@@ -98,7 +98,7 @@ def test_an_open_eye_is_left_exactly_as_warped(target, fraction):
     warp.set_target(crop, landmarks)
     fused = _closed(landmarks, fraction)
     painted = warp.render(fused).copy()
-    warp.lids = None
+    warp.corrections = [c for c in warp.corrections if c.name != "lids"]
     np.testing.assert_array_equal(painted, warp.render(fused))
 
 
@@ -156,7 +156,9 @@ def test_a_shut_lid_is_as_bright_as_the_real_one(painted_against_real):
     """|painted lid - real shut lid| in mean grey level, over the lids painted for Yale's winks
     (each subject's neutral driven by the landmarks of their own wink)."""
     errors = painted_against_real(
-        WarpRenderer(size=SIZE), "wink", lambda warp, wink: warp.lids.layers(warp.follow(wink))
+        WarpRenderer(size=SIZE),
+        "wink",
+        lambda warp, wink: warp.correction("lids").overlay(warp.follow(wink)),
     )
     assert len(errors) >= 15, errors  # every wink painted a lid
     assert np.mean(np.abs(errors)) <= WINK_ERROR, errors

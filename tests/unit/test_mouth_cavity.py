@@ -24,7 +24,7 @@ def test_a_rounded_open_mouth_is_as_dark_as_the_real_one(painted_against_real):
     """Painted cavity - real mouth in mean grey level, over Yale's surprised stills (each
     subject's neutral driven by the landmarks of their own surprised still)."""
     excess = painted_against_real(
-        WarpRenderer(size=SIZE), "surprised", lambda warp, _surprised: warp.mouth_layers
+        WarpRenderer(size=SIZE), "surprised", lambda warp, _surprised: warp.kept_layers
     )
     assert len(excess) >= 10, excess  # most surprised mouths open past the neutral's
     assert np.mean(excess) <= SURPRISED_EXCESS, excess
@@ -39,7 +39,7 @@ def test_a_smile_still_shows_its_teeth(media_dir: Path, aligned_still):
     opened = smile.copy()  # the smile's lips, opened further so that a cavity is painted
     opened[[14, 87, 178, 88, 95, 317, 402, 318, 324], 1] += 8.0
     warp.render(opened)
-    (x0, y0, x1, y1), cavity, alpha = warp.mouth_layers[0]
+    (x0, y0, x1, y1), cavity, alpha = warp.kept_layers[0]
     teeth = cavity[alpha > 0.5].astype(np.float32).mean(axis=1)
     assert np.percentile(teeth, 90) > 150, np.percentile(teeth, 90)  # bright teeth among the dark
 
@@ -97,5 +97,5 @@ def test_a_grinning_portrait_at_rest_shows_no_teeth():
     rest = target.neutral()
     grey = warp.render(rest).astype(np.float32).mean(axis=2)
     ys, xs = _lip_line(rest)
-    lips = float(warp.mouth._lip_colour.mean())
+    lips = float(warp.correction("mouth")._lip_colour.mean())
     assert np.percentile(grey[ys, xs], 90) < lips + 10.0, (np.percentile(grey[ys, xs], 90), lips)

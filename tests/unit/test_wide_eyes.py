@@ -105,7 +105,10 @@ def test_plate_rows_squash_a_closing_eye_and_keep_the_lid_bands_of_a_wider_one()
 
 def _drawn(crop, landmarks, fused, open_white: float) -> np.ndarray:
     warp = WarpRenderer(size=SIZE)
-    warp.irises = IrisPainter(size=SIZE, open_white=open_white)
+    warp.corrections = [
+        IrisPainter(size=SIZE, open_white=open_white) if c.name == "irises" else c
+        for c in warp.corrections
+    ]
     warp.set_target(crop, landmarks)
     return warp.render(fused)
 

@@ -1,0 +1,10 @@
+"""What the warp cannot draw, each behind one contract (`base`), applied by one module (`apply`).
+
+`Layer`, `MapOverride` and `Correction` are defined in `base`; `build.warp_corrections` makes the
+warp's list in its order; `template` is a commented do-nothing correction to start a new one
+from (docs/CORRECTIONS.md).
+"""
+
+from reenact.render.corrections.base import Box, Correction, Layer, MapOverride
+
+__all__ = ["Box", "Correction", "Layer", "MapOverride"]

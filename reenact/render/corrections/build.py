@@ -1,0 +1,31 @@
+"""The warp's corrections, built in one place and in the order they apply."""
+
+from __future__ import annotations
+
+from reenact.render.corrections.base import Correction
+from reenact.render.eyes import EyeKeeper
+from reenact.render.irises import IrisPainter
+from reenact.render.lids import LidPainter
+from reenact.render.lip_bands import LipBands
+from reenact.render.mouth import MouthFiller
+
+
+def warp_corrections(
+    size: int, *, fill_mouth: bool = True, keep_eyes: bool = True, lip_bands: bool = True
+) -> list[Correction]:
+    """The corrections a `WarpRenderer` of crop side `size` runs, in order: the map's (the lips
+    band by band, then the eyeballs over them) and then the layers, each painted over the last
+    (irises, lid skin over them, the mouth). fill_mouth, keep_eyes, lip_bands: as the warp's."""
+    chosen: list[Correction] = []
+    if lip_bands:
+        chosen.append(LipBands(size=size))
+    if keep_eyes:
+        # the iris painter moves the irises: the eyeballs under the lids only follow the eye
+        chosen += [
+            EyeKeeper(size=size, gaze_limit=0.0),
+            IrisPainter(size=size),
+            LidPainter(size=size),
+        ]
+    if fill_mouth:
+        chosen.append(MouthFiller(size=size))
+    return chosen
