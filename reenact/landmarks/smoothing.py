@@ -1,4 +1,6 @@
-"""Temporal smoothing: the One Euro filter on landmarks, and an optional blend of rendered crops.
+"""Temporal smoothing of landmarks: the One Euro filter, opened by the face's own moves.
+
+(The blend of rendered crops over time is pixels: `reenact.pipeline.compose.CropBlender`.)
 
 One Euro filter (Casiez, Roussel and Vogel, CHI 2012): a first-order low-pass whose cutoff rises
 with the signal's speed, so it removes jitter when still and adds little lag when moving:
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from reenact.landmarks.expressiveness import BROW_POINTS, JAW, MOUTH_CORNERS
@@ -255,35 +256,3 @@ class LandmarkSmoother:
                 floor[points], self.expression_beta * float(speed[moves_of].max())
             )
         return f.filter(x, t_s, floor=floor[:, None])
-
-
-class CropBlender:
-    """Exponential temporal blend of rendered crops: out = w * previous + (1 - w) * new.
-
-    weight: w in [0, 1); 0 passes frames through. Keeps one float32 accumulator and one uint8
-    output buffer per frame shape: no allocation per frame. The returned array is that buffer,
-    overwritten by the next call: copy it to keep it.
-    """
-
-    def __init__(self, weight: float) -> None:
-        if not 0.0 <= weight < 1.0:
-            raise ValueError(f"CropBlender weight must be in [0, 1), got {weight}")
-        self.weight = float(weight)
-        self._acc: np.ndarray | None = None
-        self._out: np.ndarray | None = None
-
-    def reset(self) -> None:
-        """Forget the previous crop: the next one passes through."""
-        self._acc = None
-
-    def blend(self, crop: np.ndarray) -> np.ndarray:
-        """crop: (H,W,3) uint8. Returns (H,W,3) uint8, the blended crop (an internal buffer)."""
-        if self.weight == 0.0:
-            return crop
-        if self._acc is None or self._acc.shape != crop.shape:
-            self._acc = crop.astype(np.float32)
-            self._out = np.empty(crop.shape, dtype=np.uint8)
-        else:
-            cv2.accumulateWeighted(crop, self._acc, 1.0 - self.weight)
-        cv2.convertScaleAbs(self._acc, dst=self._out)
-        return self._out

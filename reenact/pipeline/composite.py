@@ -217,25 +217,52 @@ class Compositor:
         drawn: (478,2|3) the landmarks the crop was rendered from, in crop pixels: the
         picture's fine detail is moved with them and added (`detail`); None = the crop alone.
         Returns (H,W,3) uint8: a preallocated buffer owned by the compositor, overwritten by the
-        next `paste`; copy it to keep it.
+        next `paste`; copy it to keep it. The same steps as the compose chain's colour, blend,
+        paste and detail parts (`reenact.pipeline.compose`), one after the other.
         """
+        lap = laps("composite")
+        crop = self.match(crop)
+        lap("colour")
+        crop = self.blended(crop)
+        lap("blend")
+        output, box = self.place(crop)
+        lap("paste")
+        self.add_detail(box, drawn, crop)
+        lap("detail")
+        return output
+
+    def check(self, crop: np.ndarray) -> None:
+        """InputError unless `crop` is a rendered (S,S,3) uint8 crop."""
         s = self.size
         if crop.shape != (s, s, 3) or crop.dtype != np.uint8:
             raise InputError(
                 f"rendered crop: expected ({s},{s},3) uint8, got {crop.shape} {crop.dtype}"
             )
+
+    def match(self, crop: np.ndarray) -> np.ndarray:
+        """The crop (S,S,3) uint8 with its colours matched to the target's (`colour_match`;
+        else as it is)."""
+        self.check(crop)
+        if self.box is None or not self.colour_match:
+            return crop
+        return self.match_colours(crop) if self.colour == "stats" else self._lowfreq.apply(crop)
+
+    def blended(self, crop: np.ndarray) -> np.ndarray:
+        """The crop (S,S,3) blended into the target's own crop (`blend`), as uint8."""
+        if self.box is None:
+            return crop
+        if self.blend == "multiband" or (self.blend == "auto" and self.colour_match):
+            return self._multiband.apply(crop)
+        if crop.dtype != np.uint8:
+            return crop.round().clip(0, 255).astype(np.uint8)
+        return crop
+
+    def place(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The crop (S,S,3) uint8 pasted into the frame: (the output (H,W,3) uint8, a buffer
+        owned by the compositor; the view of its pasted box, None when the face has none)."""
         if self.box is None:
             np.copyto(self._out, self._frame)
-            return self._out
-        lap = laps("composite")
-        if self.colour_match:
-            crop = self.match_colours(crop) if self.colour == "stats" else self._lowfreq.apply(crop)
-            lap("colour")
-        if self.blend == "multiband" or (self.blend == "auto" and self.colour_match):
-            crop = self._multiband.apply(crop)
-            lap("blend")
-        elif crop.dtype != np.uint8:
-            crop = crop.round().clip(0, 255).astype(np.uint8)
+            return self._out, None
         x0, y0, x1, y1 = self.box
         cv2.warpAffine(
             crop,
@@ -248,12 +275,17 @@ class Compositor:
         cv2.multiply(self._warped, self._alpha8, dst=self._warped, scale=1.0 / 255.0)
         box = self._out[y0:y1, x0:x1]
         cv2.add(self._warped, self._background, dst=box)
-        lap("paste")
-        layer = self.detail_layer() if drawn is not None else None
+        return self._out, box
+
+    def add_detail(
+        self, box: np.ndarray | None, drawn: np.ndarray | None, crop: np.ndarray
+    ) -> None:
+        """The picture's detail moved with `drawn` (478,2|3) crop pixels added into `box` (the
+        output's pasted box; nothing when either is None or `detail` is off). crop: the
+        pasted (S,S,3) uint8 crop."""
+        layer = self.detail_layer() if drawn is not None and box is not None else None
         if layer is not None:
             layer.add(box, drawn, crop)
-            lap("detail")
-        return self._out
 
 
 def letterbox(
@@ -292,13 +324,10 @@ class CrossFade:
         """`output` itself when no fade runs, else a new (h,w,3) uint8 mix at time `t_s`."""
         if self._from is None:
             return output
-        lap = laps("composite")
         if self._start_s is None:
             self._start_s = t_s
         a = (t_s - self._start_s) / self._duration_s
         if a >= 1.0:
             self._from = None
             return output
-        mixed = (self._from * np.float32(1.0 - a) + output * np.float32(a)).astype(np.uint8)
-        lap("crossfade")
-        return mixed
+        return (self._from * np.float32(1.0 - a) + output * np.float32(a)).astype(np.uint8)

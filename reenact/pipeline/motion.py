@@ -1,20 +1,15 @@
-"""Head motion and eyes between fusion and compositing: one stage for the reenactor.
+"""Head motion, the actor's rests and eyes: the state that the two chains' parts share.
 
-    stage = MotionStage(config)
-    fused, drawn, pose = stage.fuse(fuser, source, source_neutral, target, intensity,
-                                    alignment, t_s)
-    crop = renderer.render(drawn)
-    output = stage.composite(target, target.compositor.paste(crop), pose)
-
-`fuse` undoes the actor's head motion (`HeadMotion`, in every stream.head_motion mode), takes
-the actor's resting brows as rest (`reenact.fusion.brows.BrowRest`) and their closed mouth as
-closed (`reenact.fusion.mouth_rest.MouthRest`), fuses the expression,
-carries gaze and eye openness (`reenact.fusion.eyes.EyeTransfer`) and turns the fused mesh by
-the bounded pitch and yaw about a point behind the target's face (`head_motion.turn_centre`);
-`composite` moves the target's head (face, hair, neck) by the bounded roll (and in "full" shift
-and scale, less what the turn already moved the eyes) over a background that stays
-(`HeadRegion`, prepared once per still target, on first use). A moving (video) target's head is
-its video's: neither the turn nor the move is applied to it (`moves_frame` False).
+`MotionStage` holds, for one stream, the actor's head motion (`HeadMotion`, in every
+stream.head_motion mode), resting brows (`reenact.fusion.brows.BrowRest`), closed mouth
+(`reenact.fusion.mouth_rest.MouthRest`) and eyes (`reenact.fusion.eyes.EyeTransfer`), which
+the expression chain's parts use (`reenact.pipeline.expression`: the head pose undone, the
+rests, the eyes, the turn about a point behind the target's face, `head_motion.turn_centre`),
+and the target's head regions, which the compose chain's moves the target's head (face, hair,
+neck) with, by the bounded roll (and in "full" shift and scale) over a background that stays
+(`HeadRegion`, prepared once per still target, on first use: `move_head`). A moving (video)
+target's head is its video's: neither the turn nor the move is applied to it (`moves_frame`
+False).
 """
 
 from __future__ import annotations
@@ -25,15 +20,8 @@ from reenact.config import Config
 from reenact.fusion.brows import BrowRest
 from reenact.fusion.eyes import EyeTransfer
 from reenact.fusion.mouth_rest import MouthRest
-from reenact.pipeline.head_motion import (
-    HEAD_MODES,
-    HeadMotion,
-    HeadPose,
-    eyes_moved,
-    turn_centre,
-)
+from reenact.pipeline.head_motion import HEAD_MODES, HeadMotion, HeadPose
 from reenact.pipeline.head_region import HeadRegion
-from reenact.profiling import laps
 
 
 class MotionStage:
@@ -92,8 +80,16 @@ class MotionStage:
         self.head.reset()
         self.eyes.reset()
         self.eyes.forget_open_eye()
+        self.forget_brows()
+        self.forget_mouth()
+
+    def forget_brows(self) -> None:
+        """Learn the actor's resting brows again (also after a neutral that was given)."""
         self.brows.adapt_frames = self._brow_frames
         self.brows.forget()
+
+    def forget_mouth(self) -> None:
+        """Learn the actor's closed mouth again (also after a neutral that was given)."""
         self.mouth.adapt_frames = self._mouth_frames
         self.mouth.forget()
 
@@ -107,57 +103,6 @@ class MotionStage:
         self.head.lost()
         self.eyes.reset()
 
-    def fuse(
-        self,
-        fuser,
-        source: np.ndarray,
-        source_neutral: np.ndarray,
-        target,
-        intensity: float,
-        alignment,
-        t_s: float,
-        raw: np.ndarray | None = None,
-        adjust=None,
-        draw=None,
-    ) -> tuple[np.ndarray, np.ndarray, HeadPose]:
-        """(478,3) fused landmarks in the target's crop pixels, the (478,3) landmarks to draw,
-        and the head pose to composite.
-
-        source, source_neutral: (478,3) the actor's aligned landmarks (smoothed); target: a
-        PreparedTarget; alignment: the actor frame's alignment (None = unknown); raw: the
-        landmarks before smoothing, for the head pose (None = `source`); adjust: (fused, target
-        neutral) -> fused, applied after fusion and the eyes, before the head turns (per-region
-        gains, presets; None = nothing); draw: (fused, target neutral) -> what the renderer
-        draws (the expression boost), after `adjust`, before the turn (None = the fused ones)."""
-        lap = laps("fuse")
-        expression, pose = self.head.observe(source, source_neutral, alignment, t_s, raw)
-        if not self.moves_frame:
-            pose = HeadPose()  # a moving target's head is its video's: the actor's does not turn it
-        lap("head_pose")
-        expression = self.brows.apply(expression, source_neutral)
-        lap("brow_rest")
-        expression = self.mouth.apply(expression, source_neutral)
-        lap("mouth_rest")
-        neutral = target.neutral(self.estimated_neutral)
-        fused = fuser.fuse(expression, source_neutral, neutral, intensity)
-        lap("fuser")
-        fused = self.eyes.apply(fused, expression, source_neutral, neutral)
-        lap("eyes")
-        if adjust is not None:
-            fused = adjust(fused, neutral)
-            lap("gains_presets")
-        drawn = fused if draw is None else draw(fused, neutral)
-        lap("boost")
-        centre = turn_centre(neutral)
-        turned = pose.turn(fused, centre)
-        if self.mode == "full" and alignment is not None:
-            # the actor's eye shift in the image includes what their turn moved the eyes; the
-            # turned mesh moves the target's eyes by that already: the head region takes the rest
-            pose = pose.shifted(-eyes_moved(fused, turned, target.alignment))
-        drawn = turned if drawn is fused else pose.turn(drawn, centre)
-        lap("turn")
-        return turned, drawn, pose
-
     def prepare(self, target) -> HeadRegion:
         """The target's HeadRegion (segmentation and inpainting: ~0.1-1 s), built once; call it
         when a still target is set so that the first moving frame does not wait for it."""
@@ -168,21 +113,18 @@ class MotionStage:
         return region
 
     def alpha(self, target, pose: HeadPose, avatar) -> np.ndarray | None:
-        """The avatar's mask (H,W) uint8 of the frame `composite` just gave for `pose`
+        """The avatar's mask (H,W) uint8 of the frame `move_head` just gave for `pose`
         (avatar: a `reenact.pipeline.background.AvatarAlpha`); None = all avatar."""
         if pose.is_still() or not self.moves_frame or target.mask is None:
             return target.mask
         return avatar.moved(target, self.prepare(target))
 
-    def composite(self, target, output: np.ndarray, pose: HeadPose) -> np.ndarray:
+    def move_head(self, target, output: np.ndarray, pose: HeadPose) -> np.ndarray:
         """The composited frame (H,W,3) uint8 with the target's head moved by `pose`."""
         if pose.is_still() or not self.moves_frame:
             return output
-        lap = laps("composite")
         region = self.prepare(target)
         about = "eyes" if self.mode == "full" else "chin"
-        moved = region.move(
+        return region.move(
             output, region.matrix_for(pose, about=about), changed=target.compositor.box
         )
-        lap("head_region")
-        return moved

@@ -24,7 +24,8 @@ import pytest
 from reenact.config.schema import SmoothingConfig
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.regions import mouth_open_ratio
-from reenact.landmarks.smoothing import CropBlender, LandmarkSmoother, OneEuroFilter
+from reenact.landmarks.smoothing import LandmarkSmoother, OneEuroFilter
+from reenact.pipeline.compose import CropBlender
 from reenact.landmarks.tracker import FaceTracker
 from reenact.tools import smoothing_sweep as sweep
 
