@@ -28,11 +28,11 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.fusion.harmonic import HarmonicBlend
+from reenact.fusion.rest import ADAPT_RATE, RestFeature
 from reenact.landmarks.expressiveness import BROW_POINTS, features, inter_ocular
 from reenact.landmarks.regions import REGIONS
 
 MIN_SEEN = 15  # frames in the window before the resting brow leaves the neutral's
-ADAPT_RATE = 0.1  # share of the way to the window's median moved each frame
 KEEP_WITHIN = 0.05  # a resting brow within this share of the neutral's height: the neutral's
 _BROW_FEATURES = slice(4, 6)  # brow_left, brow_right in `features`
 
@@ -84,45 +84,49 @@ def _up(neutral: np.ndarray) -> np.ndarray:
 
 
 class BrowRest:
-    """The actor's resting brows, learnt over the first `adapt_frames` frames (module docstring).
+    """The actor's resting brows, learnt over the first `adapt_frames` frames (module docstring;
+    the window and its rest are a `reenact.fusion.rest.RestFeature`'s, one column a brow).
 
     adapt_frames: the window (frames; 0 = the calibrated neutral's brows throughout).
     """
 
     def __init__(self, *, adapt_frames: int = 0) -> None:
-        self.adapt_frames = int(adapt_frames)
-        self._seen = np.empty((max(self.adapt_frames, 1), 2))  # the window's brow heights ...
-        self._next = 0  # ... in its first _next rows
-        self._offset = np.zeros(2)  # the rest's height over the neutral's, a share of it
+        self.rest = RestFeature(
+            adapt_frames=adapt_frames,
+            columns=2,
+            min_seen=MIN_SEEN,
+            rest_of=lambda seen: np.median(seen, axis=0),
+            offset_of=lambda rest, neutral: rest / neutral - 1.0,
+            keep_within=KEEP_WITHIN,
+            rate=ADAPT_RATE,
+        )
         self._neutral_key: bytes | None = None  # the neutral the two below were read from:
         self._heights = np.ones(2)  # its brow heights (inter-ocular units) ...
         self._pixels = np.zeros((2, 2))  # ... and per brow the shift (x, y) of a share of 1
 
+    @property
+    def adapt_frames(self) -> int:
+        return self.rest.adapt_frames
+
+    @adapt_frames.setter
+    def adapt_frames(self, frames: int) -> None:
+        self.rest.adapt_frames = int(frames)
+
     def forget(self) -> None:
         """Start the window again (a new calibration, or a new actor), `adapt_frames` long."""
-        if len(self._seen) < self.adapt_frames:
-            self._seen = np.empty((self.adapt_frames, 2))
-        self._next = 0
-        self._offset = np.zeros(2)
+        self.rest.forget()
 
     @property
     def offset(self) -> np.ndarray:
         """(2,) the resting brows' height (left, right) over the neutral's, as a share of it:
         what `apply` takes away (0 while the neutral's stand)."""
-        return self._offset.copy()
+        return self.rest.offset
 
     def observe(self, source: np.ndarray, neutral: np.ndarray) -> np.ndarray:
         """Add this frame's brow heights to the window; returns `offset`."""
-        if self.adapt_frames <= 0 or self._next >= self.adapt_frames:  # off, or held
+        if not self.rest.learning:  # off, or held: nothing read
             return self.offset
-        self._seen[self._next] = features(source)[_BROW_FEATURES]
-        self._next += 1
-        if self._next < MIN_SEEN:
-            return self.offset
-        off = np.median(self._seen[: self._next], axis=0) / self._read(neutral) - 1.0
-        off *= np.maximum(1.0 - (KEEP_WITHIN / np.maximum(np.abs(off), 1e-9)) ** 2, 0.0)
-        self._offset += ADAPT_RATE * (off - self._offset)
-        return self.offset
+        return self.rest.observe(features(source)[_BROW_FEATURES], lambda: self._read(neutral))
 
     def apply(self, source: np.ndarray, neutral: np.ndarray) -> np.ndarray:
         """The actor's (478,3) aligned landmarks with the brows moved by the resting brows'

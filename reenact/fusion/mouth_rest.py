@@ -35,11 +35,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from reenact.fusion.rest import ADAPT_RATE, RestFeature
 from reenact.landmarks.expressiveness import features, inter_ocular
 from reenact.landmarks.jaw import drop_jaw
 
 MIN_CLOSED = 3  # the closed mouth: the median of this many least open frames of the window
-ADAPT_RATE = 0.1  # share of the way to the window's closed mouth moved each frame
 KEEP_WITHIN = 0.03  # inter-ocular distances: a neutral opened this little over it stands
 
 
@@ -48,46 +48,55 @@ def inner_gap(landmarks: np.ndarray) -> float:
     return float(features(landmarks)[0])
 
 
+def _closed(seen: np.ndarray) -> np.ndarray:
+    """(1,) the closed mouth of a window of (n,1) openings: the median of its MIN_CLOSED least
+    open."""
+    return np.array([np.median(np.partition(seen[:, 0], MIN_CLOSED - 1)[:MIN_CLOSED])])
+
+
 class MouthRest:
-    """The actor's closed mouth, learnt over the first `adapt_frames` frames (module docstring).
+    """The actor's closed mouth, learnt over the first `adapt_frames` frames (module docstring;
+    the window and its rest are a `reenact.fusion.rest.RestFeature`'s, one column).
 
     adapt_frames: the window (frames; 0 = the calibrated neutral's mouth throughout).
     """
 
     def __init__(self, *, adapt_frames: int = 0) -> None:
-        self.adapt_frames = int(adapt_frames)
-        self._seen = np.empty(max(self.adapt_frames, 1))  # the window's openings ...
-        self._next = 0  # ... in its first _next places
-        self._offset = 0.0  # the neutral's opening over the closed mouth's, inter-ocular units
+        self.rest = RestFeature(
+            adapt_frames=adapt_frames,
+            columns=1,
+            min_seen=MIN_CLOSED,
+            rest_of=_closed,
+            # only ever towards closing: a mouth seen closer than the neutral's only
+            offset_of=lambda closed, neutral: np.maximum(neutral - closed, 0.0),
+            keep_within=KEEP_WITHIN,
+            rate=ADAPT_RATE,
+        )
+
+    @property
+    def adapt_frames(self) -> int:
+        return self.rest.adapt_frames
+
+    @adapt_frames.setter
+    def adapt_frames(self, frames: int) -> None:
+        self.rest.adapt_frames = int(frames)
 
     def forget(self) -> None:
         """Start the window again (a new calibration, or a new actor), `adapt_frames` long."""
-        if len(self._seen) < self.adapt_frames:
-            self._seen = np.empty(self.adapt_frames)
-        self._next = 0
-        self._offset = 0.0
+        self.rest.forget()
 
     @property
     def offset(self) -> float:
         """How much further apart the neutral's inner lips are than the actor's closed mouth's,
         in inter-ocular distances: what `apply` drops the jaw by (0 while the neutral's
         stands)."""
-        return self._offset
+        return float(self.rest.offset[0])
 
     def observe(self, source: np.ndarray, neutral: np.ndarray) -> float:
         """Add this frame's mouth opening to the window; returns `offset`."""
-        if self.adapt_frames <= 0 or self._next >= self.adapt_frames:  # off, or held
-            return self._offset
-        self._seen[self._next] = inner_gap(source)
-        self._next += 1
-        if self._next < MIN_CLOSED:
-            return self._offset
-        seen = self._seen[: self._next]
-        closed = float(np.median(np.partition(seen, MIN_CLOSED - 1)[:MIN_CLOSED]))
-        off = max(inner_gap(neutral) - closed, 0.0)
-        off *= max(1.0 - (KEEP_WITHIN / max(off, 1e-9)) ** 2, 0.0)
-        self._offset += ADAPT_RATE * (off - self._offset)
-        return self._offset
+        if self.rest.learning:
+            self.rest.observe(np.array([inner_gap(source)]), lambda: np.array([inner_gap(neutral)]))
+        return self.offset
 
     def apply(self, source: np.ndarray, neutral: np.ndarray) -> np.ndarray:
         """The actor's (478,3) aligned landmarks with the jaw dropped by the neutral's opening
