@@ -52,7 +52,12 @@ def add_config_options(parser: argparse.ArgumentParser, *, preset: str | None = 
 
 def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("pipeline")
-    group.add_argument("--target", metavar="IMAGE", help="target portrait (default: astronaut)")
+    group.add_argument(
+        "--target",
+        metavar="IMAGE",
+        help="target portrait, video, or personal avatar (NAME.avatar, made by `reenact avatar "
+        "train`: its own picture and generator) (default: astronaut)",
+    )
     group.add_argument(
         "--renderer",
         choices=field_choices(RendererConfig, "kind"),

@@ -288,11 +288,14 @@ class RendererConfig:
     # "off" fp32, "auto" the INT8 model when there is one for these weights, else fp32
     quantize: Literal["auto", "off", "int8"] = "auto"
     # the warp-guided generator's eyes: "warp" pastes the warp's eyes (gaze, lids and blinks as
-    # its painters draw them, from J_gen) over the network's; "network" keeps the network's own
-    eyes: Literal["warp", "network"] = "warp"
+    # its painters draw them, from J_gen) over the network's; "network" keeps the network's own;
+    # "auto": "warp" for the shipped generator, "network" for a personal avatar's (it has
+    # learned its person's own lids)
+    eyes: Literal["auto", "warp", "network"] = "auto"
     # and its opened mouth: "warp" pastes the cavity and teeth the warp's mouth filler paints
-    # (where the mouth is open beyond the target's) over the network's; "network" keeps its own
-    mouth: Literal["warp", "network"] = "warp"
+    # (where the mouth is open beyond the target's) over the network's; "network" keeps its own;
+    # "auto": "warp", or "network" for an avatar's (its person's own teeth and tongue)
+    mouth: Literal["auto", "warp", "network"] = "auto"
     # the warp-guided generator's broad colours kept on the warp's (the target's own, where the
     # face is now): a low-frequency gain over this scale (px at 256, reenact.render.anchor),
     # in place of the compositor's colour match, which a turned head fools into a white glow;

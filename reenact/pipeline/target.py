@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from reenact.avatar import AVATAR_SUFFIX, Avatar, is_avatar_path, read_avatar
 from reenact.config import Config
 from reenact.errors import InputError
 from reenact.landmarks.align import Alignment, compute_alignment
@@ -37,7 +38,9 @@ class PreparedTarget:
     estimated: whether the estimate has been made (a video target's frames are never
     estimated: each frame's own face is what plays). mask: (H, W) uint8, the avatar's coverage
     of `frame` (`reenact.pipeline.background.avatar_mask`), made only when stream.background
-    is not "picture"; None = the whole frame.
+    is not "picture"; None = the whole frame. avatar: the personal avatar this target came
+    from (`reenact.avatar`: its picture is `frame`, its neutral `neutral_crop`, and the
+    generator renderer runs its own network), or None.
     """
 
     name: str
@@ -50,6 +53,7 @@ class PreparedTarget:
     expression_removed: float = 0.0
     estimated: bool = False
     mask: np.ndarray | None = None
+    avatar: Avatar | None = None
 
     def neutral(self, estimated: bool = True) -> np.ndarray:
         """(478, 3) crop pixels: L_t of the fusion: the estimate when `estimated` and there is
@@ -82,6 +86,8 @@ def load_target_image(path: str, config: Config) -> tuple[str, np.ndarray]:
     when it has alpha and stream.background keeps it: not "picture")."""
     if not path or path == BUILTIN_TARGET:
         return BUILTIN_TARGET, builtin_target_image()
+    if is_avatar_path(path):  # an avatar's own picture
+        return Path(path).name, read_avatar(path).picture
     from reenact.imageio import load_image
 
     if not Path(path).exists():
@@ -131,16 +137,25 @@ def prepare_target(
     frame_size: (width, height) the target frame must have (switching targets live keeps the
     sink's size): the picture is scaled to cover it and cut around the face.
     """
+    if is_avatar_path(path):
+        avatar = read_avatar(path)
+        if avatar.crop_size != config.renderer.size:
+            log.warning("%s: made at renderer.size %d: at %d its own generator cannot run "
+                        "(its picture and neutral are used)", path, avatar.crop_size,
+                        config.renderer.size)
+        return prepare_target_image(avatar.name, avatar.picture, config, frame_size=frame_size,
+                                    source_name=path, avatar=avatar)
     name, image = load_target_image(path, config)
     return prepare_target_image(name, image, config, frame_size=frame_size, source_name=path or name)
 
 
 def prepare_target_image(
     name: str, image: np.ndarray, config: Config, *, frame_size: tuple[int, int] | None = None,
-    source_name: str = "",
+    source_name: str = "", avatar: Avatar | None = None,
 ) -> PreparedTarget:
     """`prepare_target` for a picture already decoded: (H, W, 3) uint8 RGB, or (H, W, 4) RGBA
-    whose alpha becomes the avatar's mask."""
+    whose alpha becomes the avatar's mask. avatar: the personal avatar `image` is the picture
+    of (its prepared neutral is taken instead of estimating one)."""
     frame = fit_frame(image, config.stream.max_output_side)
     source_name = source_name or name
     if min(frame.shape[:2]) < MIN_TARGET_SIDE:
@@ -163,10 +178,25 @@ def prepare_target_image(
         **compositor_options(config),
     )
     target = PreparedTarget(name, frame, alignment, crop, landmarks_crop, compositor,
-                            mask=_mask(frame, landmarks, alpha, config, source_name))
+                            mask=_mask(frame, landmarks, alpha, config, source_name),
+                            avatar=avatar)
+    if avatar is not None and avatar.neutral is not None:
+        _use_avatar_neutral(target, avatar.neutral, avatar.crop_size)
     if config.fusion.target_neutral == "estimated":
         target.estimate_neutral(config)
     return target
+
+
+def _use_avatar_neutral(target: PreparedTarget, neutral: np.ndarray, crop_size: int) -> None:
+    """The avatar's prepared neutral as the target's estimate (made when the avatar was, from
+    its own video: better than one estimated from the picture alone), scaled to this crop."""
+    from reenact.landmarks.expressiveness import inter_ocular
+
+    neutral = neutral * np.float32(target.crop.shape[0] / crop_size)
+    iod = max(float(inter_ocular(target.landmarks_crop)), 1e-6)
+    moved = np.linalg.norm(neutral[:, :2] - target.landmarks_crop[:, :2], axis=1).mean() / iod
+    target.neutral_crop, target.expression_removed = neutral, float(moved)
+    target.estimated = True
 
 
 def _mask(frame: np.ndarray, landmarks: np.ndarray, alpha: np.ndarray | None, config: Config,
@@ -182,11 +212,11 @@ def _mask(frame: np.ndarray, landmarks: np.ndarray, alpha: np.ndarray | None, co
 
 
 def list_targets(folder: str) -> list[str]:
-    """Image files of a folder of avatars, sorted by name."""
+    """Image files and personal avatars (`.avatar`) of a folder of targets, sorted by name."""
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"{folder}: targets folder not found")
-    exts = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+    exts = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", AVATAR_SUFFIX}
     files = sorted(str(p) for p in root.iterdir() if p.suffix.lower() in exts and p.is_file())
     if not files:
         raise InputError(f"{folder}: no images in the targets folder")

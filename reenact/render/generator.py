@@ -17,7 +17,6 @@ other weights run from their export in the cache; only exporting them (once) nee
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,66 +32,16 @@ from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.profiling import laps
 from reenact.render import register_renderer
 from reenact.render.anchor import anchor_numpy
-from reenact.render.eye_keep import eye_patches, mouth_patches, paste_patches
+from reenact.render.corrections.apply import paste
+from reenact.render.corrections.apply import patches as kept_patches
+from reenact.render.eye_keep import EyeKeep
+from reenact.render.generator_meta import (
+    build_generator_from_meta,
+    generator_shape,
+    need_torch,
+)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GeneratorShape:
-    """What the renderer needs of a generator without building it: its input and crop size."""
-
-    size: int
-    variant: str
-    in_channels: int
-    out_channels: int
-
-
-def generator_shape(path: Path, meta: dict[str, str]) -> GeneratorShape:
-    """The shape the weights' metadata gives (a WeightsError naming the file when it is not a
-    U-net generator's or is incomplete)."""
-    if meta.get("arch") != "unet":
-        raise WeightsError(
-            f"{path}: holds '{meta.get('arch', '?')}' weights, expected a unet generator"
-        )
-    try:
-        return GeneratorShape(
-            size=int(meta["size"]),
-            variant=meta["variant"],
-            in_channels=int(meta["in_channels"]),
-            out_channels=int(meta["out_channels"]),
-        )
-    except (KeyError, ValueError) as exc:
-        raise WeightsError(f"{path}: incomplete generator metadata ({exc})") from None
-
-
-def build_generator_from_meta(path: Path, meta: dict[str, str]):
-    """An untrained UNetGenerator shaped as the weights' metadata says."""
-    shape = generator_shape(path, meta)
-    if "ngf" not in meta:
-        raise WeightsError(f"{path}: incomplete generator metadata ('ngf')")
-    _need_torch(path)
-    from reenact.nn.unet import UNetGenerator
-
-    try:
-        return UNetGenerator(
-            ngf=int(meta["ngf"]),
-            size=shape.size,
-            variant=shape.variant,
-            in_channels=shape.in_channels,
-            out_channels=shape.out_channels,
-        )
-    except ValueError as exc:
-        raise WeightsError(f"{path}: incomplete generator metadata ({exc})") from None
-
-
-def _need_torch(path: Path) -> None:
-    if not torch_available():
-        raise WeightsError(
-            f"{path}: running these weights needs torch (install the [train] "
-            "extra: pip install 'reenact[train]'), or pass their ONNX export as "
-            "renderer.onnx_path"
-        )
 
 
 def _check_size(path: Path, built: int, size: int | None) -> None:
@@ -104,7 +53,7 @@ def load_generator(path: Path, *, size: int | None = None):
     """Build and load a generator from a safetensors file; checks the crop size if given."""
     if not torch_available():  # a file that is no generator's says so first
         generator_shape(path, read_meta(path))
-        _need_torch(path)
+        need_torch(path)
     from reenact.engine.weights import load_into, load_weights
 
     _, meta = load_weights(path)
@@ -145,6 +94,7 @@ class GeneratorRenderer:
         eyes_from_warp: bool = True,
         mouth_from_warp: bool = True,
         anchor_px: float = 0.0,
+        avatar_keeps: tuple[bool, bool] = (False, False),
     ) -> None:
         self.model = model
         self.meta = meta
@@ -174,6 +124,12 @@ class GeneratorRenderer:
         self.anchor_px = float(anchor_px) if self.warp is not None else 0.0
         # anchored, its colours are the target's where the face is now: no match needed after
         self.shifts_colours = self.anchor_px <= 0
+        # a personal avatar's own generator (`set_avatar`): it draws its person's eyes and mouth,
+        # so the warp's are pasted over them only where the config set "warp" itself
+        self.avatar = None
+        self._shipped = (backend, self.eyes_from_warp, self.mouth_from_warp)
+        self._avatar_keeps = tuple(bool(k) and self.warp is not None for k in avatar_keeps)
+        self._avatar_backends: dict[str, object] = {}
 
     @property
     def backend_name(self) -> str:
@@ -186,6 +142,32 @@ class GeneratorRenderer:
         self._target_version += 1
         if self.warp is not None:
             self.warp.set_target(crop, landmarks)
+
+    def set_avatar(self, avatar) -> None:
+        """Run `avatar`'s own generator (a `reenact.avatar.Avatar`) from the next `stage`, or the
+        one this renderer was built with for None; one backend per avatar, kept for switching
+        back. InputError naming the avatar when its generator does not fit this renderer."""
+        from reenact.render.avatar_backend import avatar_backend
+
+        if avatar is self.avatar:
+            return
+        if avatar is None:
+            self.backend, self.eyes_from_warp, self.mouth_from_warp = self._shipped
+        else:
+            backend = self._avatar_backends.get(avatar.key)
+            if backend is None:
+                backend = avatar_backend(
+                    avatar,
+                    size=self.size,
+                    variant=self.variant,
+                    channels=self.channels,
+                    like=self._shipped[0],
+                )
+                self._avatar_backends[avatar.key] = backend
+            self.backend = backend
+            self.eyes_from_warp, self.mouth_from_warp = self._avatar_keeps
+            log.info("avatar %s: its own generator on %s", avatar.name, backend.name)
+        self.avatar = avatar
 
     def stage(self, fused: np.ndarray):
         """fused: (478,3) J_gen in crop pixels -> `run() -> (S,S,3) uint8`, the network call on
@@ -201,27 +183,28 @@ class GeneratorRenderer:
         np.multiply(self.landmark_image, 2.0 / 255.0, out=x[0, 3], casting="unsafe")
         x[0, 3] -= 1.0
         lap("landmark_image")
+        backend = self.backend  # a staged call keeps the generator it was staged with
         patches, warped = [], None
         if self.warp is not None:
             warped = self.warp.render(fused)
             lap.skip()  # the warp's steps keep their own laps
             to_unit(warped, x[0, 4:7])
             if self.eyes_from_warp:
-                patches += eye_patches(fused, warped)
+                patches += kept_patches(EyeKeep(size=self.size).overlay(fused), warped)
             if self.mouth_from_warp:
-                patches += mouth_patches(self.warp.mouth_layers, warped)
+                patches += kept_patches(self.warp.kept_layers, warped)
             lap("guide_input")
 
         def run() -> np.ndarray:
             lap = laps("generator")
-            y = self.backend.run(x)[0]
+            y = backend.run(x)[0]
             lap("network")
             np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255, out=y.transpose(1, 2, 0))
             np.copyto(output, y.transpose(1, 2, 0), casting="unsafe")
             if self.anchor_px > 0:
                 anchor_numpy(output, warped, self.anchor_px, out=output)
             lap("output")
-            pasted = paste_patches(output, patches)
+            pasted = paste(output, patches)
             lap("warp_patches")
             return pasted
 
@@ -275,22 +258,23 @@ def generator_on_backend(
     network through torch or ONNX Runtime."""
     r = config.renderer
     if resolve_backend(r.backend) == "cuda":
-        from reenact.render.generator_cuda import DeviceFrameRenderer
+        from reenact.render.avatar_cuda import AvatarDeviceRenderer
 
         if r.quantize == "int8":
             raise ConfigError(
                 f"renderer.quantize={r.quantize} is for ONNX Runtime on the CPU; "
                 "on CUDA set renderer.quantize=off"
             )
-        return DeviceFrameRenderer(
+        return AvatarDeviceRenderer(
             model=model,
             meta=meta,
             weights=weights,
             device="cuda",
             precision=r.precision,
             use_graph=r.cuda_graph,
-            eyes_from_warp=r.eyes == "warp",
-            mouth_from_warp=r.mouth == "warp",
+            eyes_from_warp=r.eyes != "network",
+            mouth_from_warp=r.mouth != "network",
+            avatar_keeps=(r.eyes == "warp", r.mouth == "warp"),
             anchor_px=r.anchor_px,
         )
     return _cpu_renderer(
@@ -307,8 +291,9 @@ def _cpu_renderer(
         meta=meta,
         backend=backend,
         weights=weights,
-        eyes_from_warp=r.eyes == "warp",
-        mouth_from_warp=r.mouth == "warp",
+        eyes_from_warp=r.eyes != "network",
+        mouth_from_warp=r.mouth != "network",
+        avatar_keeps=(r.eyes == "warp", r.mouth == "warp"),
         anchor_px=r.anchor_px,
     )
 

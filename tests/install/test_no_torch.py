@@ -105,3 +105,28 @@ def test_other_weights_without_torch_say_what_to_install(tmp_path, clips_dir):
     error = [line for line in run.stderr.splitlines() if "mine.safetensors" in line]
     assert len(error) == 1 and "pip install 'reenact[train]'" in error[0], run.stderr[-2000:]
     assert "Traceback" not in run.stderr
+
+
+def test_an_avatar_target_runs_without_torch(tmp_path, clips_dir, portraits_dir):
+    from tests.avatar_files import make_avatar  # numpy and safetensors: no torch here either
+
+    avatar = make_avatar(tmp_path / "mine.avatar", portraits_dir / "lp_s0.jpg", shift=0.5)
+    out = tmp_path / "out.mp4"
+    run = _reenact(
+        "run",
+        "--source",
+        f"video:{clips_dir / 'dpe_d.mp4'}",
+        "--target",
+        str(avatar),
+        "--sink",
+        f"file:{out}",
+        "--max-frames",
+        "10",
+        "-v",
+        cwd=tmp_path,
+        cache=tmp_path / "cache",
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "torch imported: False" in run.stdout
+    assert "avatar mine.avatar: its own generator on onnx-cpu" in run.stderr, run.stderr[-3000:]
+    assert out.stat().st_size > 10_000
