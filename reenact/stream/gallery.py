@@ -1,5 +1,8 @@
 """The panel's target gallery: the targets folder as thumbnails, and targets added by upload.
 
+The folder's personal avatars (`.avatar`, `reenact.avatar`) are listed beside its pictures with
+their validation score; an avatar is never uploaded (the panel takes pictures only).
+
 An upload is checked like any target, before anything is written: its size in bytes, its size in
 pixels (from the header, before decoding), decoded only by the project's image reader
 (`reenact.imageio`), exactly one face found by the tracker. Then it is re-encoded as PNG and
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import cv2
 
+from reenact.avatar import is_avatar_path, score_line
 from reenact.config import Config, replace
 from reenact.errors import InputError
 from reenact.imageio import ImageTooLarge, decode_image, image_size, save_image
@@ -69,7 +73,13 @@ class Gallery:
     def items(self) -> list[dict]:
         with self._lock:
             return [
-                {"index": i, "name": t.name, "current": i == self.set.index}
+                {
+                    "index": i,
+                    "name": t.name,
+                    "current": i == self.set.index,
+                    # a personal avatar (its own generator): the page badges it, with its score
+                    **({"avatar": score_line(t.avatar.manifest)} if t.avatar else {}),
+                }
                 for i, t in enumerate(self.set.targets)
             ]
 
@@ -109,6 +119,11 @@ class Gallery:
         same time is refused as busy, 503): decoding is the costly step, and two at once held
         two full-size images. The same bytes again select the target they made before.
         """
+        if is_avatar_path(filename) or data[:4] == b"PK\x03\x04":  # a zip, as avatars are
+            raise UploadError(
+                f"{filename}: avatars are not uploaded through the panel; copy the .avatar "
+                f"file into the targets folder ({self.folder}) and start reenact again"
+            )
         if not self._upload_lock.acquire(blocking=False):
             raise UploadError(
                 f"{filename}: another upload is being prepared; send it again "

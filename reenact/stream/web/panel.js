@@ -145,13 +145,24 @@ function showGallery(targets) {
   box.textContent = "";
   for (const t of targets) {
     const img = document.createElement("img");
+    const label = t.avatar ? `${t.name} (${t.avatar})` : t.name;
     img.src = `/targets/${t.index}/thumb.jpg`;
-    img.alt = img.title = t.name;
+    img.alt = img.title = label;
     img.className = "thumb" + (t.current ? " current" : "");
     img.dataset.index = t.index;
     img.addEventListener("click", () =>
-      post(`/targets/${t.index}/select`).then(() => say(`switching to ${t.name}`)).catch(fail));
-    box.append(img);
+      post(`/targets/${t.index}/select`).then(() => say(`switching to ${label}`)).catch(fail));
+    if (!t.avatar) { box.append(img); continue; }
+    // a personal avatar runs its own generator: a badge on its thumbnail, its score in the title
+    const cell = document.createElement("span");
+    const badge = document.createElement("span");
+    cell.className = "avatar-cell";
+    badge.className = "badge";
+    const ssim = /SSIM (\d\.\d\d)/.exec(t.avatar);  // its own validation, on the badge
+    badge.textContent = ssim ? `avatar ${ssim[1]}` : "avatar";
+    badge.title = t.avatar;
+    cell.append(img, badge);
+    box.append(cell);
   }
 }
 
