@@ -25,6 +25,7 @@ OPTIONAL_COMMAND_MODULES = (
     "reenact.cli.eval_cmd",
     "reenact.cli.bench_cmd",
     "reenact.cli.quantize_cmd",
+    "reenact.cli.avatar_cmd",
 )
 
 
