@@ -42,6 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "neutral target; subjects eval.stills_subjects, default 14 and 15, kept out "
         "of training); writes stills.json, stills.md, stills.html",
     )
+    e.add_argument(
+        "--avatar",
+        metavar="NAME.avatar",
+        help="instead: measure an avatar (reenact avatar train) on --clips (other clips of its "
+        "person), its held-out tail and --actors; writes avatar.json, avatar.md, avatar.html",
+    )
+    e.add_argument("--actors", nargs="+", metavar="VIDEO", default=[],
+                   help="with --avatar: clips of other people that drive the avatar")
     add_config_options(e, preset="eval")
     e.set_defaults(handler=cmd_eval)
 
@@ -59,6 +67,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     }
     if args.generators:
         flags["eval.generators"] = args.generators
+    if args.avatar:  # the preset's clips are other people's: an avatar is measured on its own
+        flags["eval.clips"] = args.clips or []
     if args.no_progress:
         flags["eval.progress"] = False
     config = load_config(
@@ -66,6 +76,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     if config.eval.stills:
         return _stills(config)
+    if args.avatar:
+        return _avatar(config, args)
     result = run_eval(config)
     print(result.markdown.split("\n## ", 1)[0].rstrip())
     print(
@@ -85,4 +97,17 @@ def _stills(config) -> int:
     print(markdown(report).split("\n**", 1)[0].rstrip())
     out = Path(config.eval.out_dir)
     print(f"\nwrote {out / 'stills.json'}, {out / 'stills.md'}, {out / 'stills.html'}")
+    return 0
+
+
+def _avatar(config, args) -> int:
+    from pathlib import Path
+
+    from reenact.eval.avatar_eval import run_avatar_eval
+    from reenact.eval.avatar_report import avatar_markdown
+
+    report = run_avatar_eval(config, args.avatar, actors=args.actors)
+    print(avatar_markdown(report).split("\n## Pictures", 1)[0].rstrip())
+    out = Path(config.eval.out_dir)
+    print(f"\nwrote {out / 'avatar.json'}, {out / 'avatar.md'}, {out / 'avatar.html'}")
     return 0
