@@ -48,8 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="instead: measure an avatar (reenact avatar train) on --clips (other clips of its "
         "person), its held-out tail and --actors; writes avatar.json, avatar.md, avatar.html",
     )
-    e.add_argument("--actors", nargs="+", metavar="VIDEO", default=[],
-                   help="with --avatar: clips of other people that drive the avatar")
+    e.add_argument(
+        "--actors",
+        nargs="+",
+        metavar="VIDEO",
+        default=[],
+        help="with --avatar: clips of other people that drive the avatar",
+    )
     add_config_options(e, preset="eval")
     e.set_defaults(handler=cmd_eval)
 
