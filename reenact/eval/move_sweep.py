@@ -12,7 +12,7 @@ report.json `move_sweep`), `SWEEP_GROUPS` its columns: each the least-squares sl
 of read on asked over that move's amounts of one sign (1.0: read as drawn), left out (NaN) where
 the asked change is under `MIN_ASKED`.
 
-The same functions back `python -m reenact.tools.drawn_moves` (any portrait, with turns, and
+The same functions back the lab's `lab/drawn_moves.py` (any portrait, with turns, and
 the drawings written out to look at). A widened eye reads far short of the widening drawn (the
 face mesh puts the upper lid at the iris's top, though the drawing bares white above it), a shut
 one about as drawn; a round open mouth's corners pulled apart read shorter than a closed one's.

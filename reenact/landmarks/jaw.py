@@ -8,7 +8,7 @@ mouth would stay shut); sideways the move fades from half a mouth width beyond t
 to nothing at one and a half, so the cheeks beside the face stay. A negative drop closes the
 mouth, never past the upper lip.
 
-Used by `reenact.tools.drawn_moves` (a drawn jaw drop) and `reenact.fusion.mouth_rest` (an actor
+Used by the lab's `lab/drawn_moves.py` (a drawn jaw drop) and `reenact.fusion.mouth_rest` (an actor
 whose calibrated neutral had the mouth open).
 """
 

@@ -178,7 +178,7 @@ class LandmarkSmoother:
     The plain One Euro filter opens each coordinate's cut-off with that coordinate's own speed,
     so it tells a syllable from the tracker's jitter only by how fast one point moves, and each
     point is noisy: at the cut-off that keeps a still face steady, a spoken mouth passed 0.94 of
-    its amplitude, 17 ms late (`python -m reenact.tools.smoothing_sweep`, 51 clips). Here the
+    its amplitude, 17 ms late (the lab's `lab/smoothing_sweep.py`, 51 clips). Here the
     points of a part of the face also follow the speed of that part's move as a whole, read
     between points on either side of it (the lips' gap and the corners' span for the mouth and
     jaw, the lid gap for an eye, the brow's height, the iris's place), which moves when the face

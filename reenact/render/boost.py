@@ -7,7 +7,7 @@ face. A face tracker, and a viewer, read a smile and raised brows from those cue
 from the lip corners and brow line, so the drawn face reads as less expressive than the
 landmarks it was drawn to. Measured by self-reenactment of the 62 training clips (each clip's
 reference frame driven by its other frames, every 6th; the real frames and the drawings tracked
-again the same way; `python -m reenact.tools.render_carry --prepared DIR --skip <held-out>`),
+again the same way; `python -m lab.render_carry --prepared DIR --skip <held-out>` in a checkout),
 the warp's drawing read 0.85 of the mouth widening and 0.76 / 0.76 of the brow raise (left /
 right) that the real frames read, against 1.01 of the mouth opening, which the painted cavity
 carries (the generator: 0.87, 0.85 / 0.84). Drawn 1.15 x wider and 1.25 x higher they read

@@ -50,7 +50,7 @@ _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners a
 # the face mesh's ring above each upper lid (its fold), point for point with the ring's 1..7
 _FOLDS = (np.array([247, 30, 29, 27, 28, 56, 190]), np.array([467, 260, 259, 257, 258, 286, 414]))
 # px at 256: a shut lid's skin stops this far below the fused fold. Self-reenactment's shut
-# frames (`python -m reenact.tools.shut_eyes ../shared/media/clips/*`): eye-box SSIM 0.746 ->
+# frames (the lab's `lab/shut_eyes.py` on the clips): eye-box SSIM 0.746 ->
 # 0.748 (warp), 0.751 -> 0.753 (generator), half-shut frames unchanged. Over each eye and the
 # mesh's second ring above it (padded 10 %, the fold's whole height; warp): 0.746 with no reach
 # to the fold, 0.749 at 0 or 1 px, 0.747 at 2.5 px; reaching up as the eye starts to close

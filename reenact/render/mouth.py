@@ -16,7 +16,7 @@ lips open beyond the target's, `MouthFiller.overlay` draws, inside the fused inn
   under the upper lip and over the lower one at their scale and stretches the flesh between
   them (`FLESH_BANDS`). Moved whole with the upper lip, as it was, a yawning target's lower lip
   rim and tongue stayed where they were above a painted dark band that read as a second lower
-  lip, so a drawn jaw drop read back as much smaller (`python -m reenact.tools.drawn_moves`),
+  lip, so a drawn jaw drop read back as much smaller (the lab's `lab/drawn_moves.py`),
   and a grinning one's lower lip rim hung under its teeth;
 
 composited through a feathered polygon mask whose blur stays inside the lips, so they stay sharp.

@@ -1,7 +1,7 @@
 """Who the landmark-only fusion jobs train on and hold out: `configs/splits/fusion.yaml`.
 
 Split lists belong to a job's data, not its code: the fits (`fusion_code`, `neutral_basis`), the
-scores (`fusion_validate`) and the timing tool (`reenact.tools.fusion_bench`) read them from one
+scores (`fusion_validate`) and the timing tool (`lab/fusion_bench.py`) read them from one
 YAML file, and each takes `--splits FILE` for another.
 """
 

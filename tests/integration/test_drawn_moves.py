@@ -1,4 +1,4 @@
-"""`reenact.tools.drawn_moves` on a real portrait and the real face mesh: the moves are the sizes
+"""`lab.drawn_moves` on a real portrait and the real face mesh: the moves are the sizes
 asked, a renderer that draws nothing reads back nothing, the warp's closing eyes and raised
 brows read back as drawn (the tool can tell a drawn move from an undrawn one), and with `--turn`
 they are drawn on a turned head and read back with its pose undone."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ from reenact.landmarks.tracker import FaceTracker
 from reenact.render.eyes import LOWER_LIDS, UPPER_LIDS
 from reenact.render.warp import WarpRenderer
 from reenact.eval.move_sweep import MOVES, moved, read_moves
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +132,9 @@ def test_the_warps_closing_eyes_and_raised_brows_read_back(portrait):
 def test_a_missing_portrait_is_a_one_line_error(tmp_path):
     missing = tmp_path / "nobody.png"
     done = subprocess.run(
-        [sys.executable, "-m", "reenact.tools.drawn_moves", str(missing)],
+        [sys.executable, "-m", "lab.drawn_moves", str(missing)],
         capture_output=True,
+        cwd=REPO,  # `python -m lab.*` runs from a checkout's root
         text=True,
         timeout=120,
     )
@@ -146,11 +150,12 @@ def test_a_bad_option_is_a_one_line_error(portraits_dir, flags, named):
         [
             sys.executable,
             "-m",
-            "reenact.tools.drawn_moves",
+            "lab.drawn_moves",
             str(portraits_dir / "lp_s1.jpg"),
             *flags,
         ],
         capture_output=True,
+        cwd=REPO,  # `python -m lab.*` runs from a checkout's root
         text=True,
         timeout=120,
     )
@@ -270,7 +275,7 @@ def test_the_tool_reads_what_the_eval_reads_from_the_rest(portraits_dir, capsys)
     0.33)."""
     from reenact.eval.move_sweep import sweep_moves
     from reenact.pipeline.target import prepare_target
-    from reenact.tools.drawn_moves import main
+    from lab.drawn_moves import main
 
     path = str(portraits_dir / "lp_drv_d19.jpg")
     config = load_config(None)

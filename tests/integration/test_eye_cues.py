@@ -1,4 +1,4 @@
-"""`reenact.tools.eye_cues` on real Yale stills: the pasted rows read what their pixels show.
+"""`lab.eye_cues` on real Yale stills: the pasted rows read what their pixels show.
 
 The unchanged target (identity) reads no widening; pasting the real wide-eyed stills' pixels
 back over it reads more the more is pasted, and the real stills read most of it: the measure
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +18,10 @@ from reenact.eval.renderers import IdentityRenderer
 from reenact.landmarks.head_pose import EYE_RINGS
 from reenact.landmarks.tracker import FaceTracker
 from reenact.render.warp import WarpRenderer
-from reenact.tools.eye_cues import REGIONS, ROWS, cues, paste_weight
-from reenact.tools.render_carry import subject_stills
+from lab.eye_cues import REGIONS, ROWS, cues, paste_weight
+from lab.render_carry import subject_stills
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +79,14 @@ def test_a_missing_stills_folder_is_a_one_line_error(tmp_path):
         [
             sys.executable,
             "-m",
-            "reenact.tools.eye_cues",
+            "lab.eye_cues",
             "--stills",
             str(tmp_path),
             "--subjects",
             "02",
         ],
         capture_output=True,
+        cwd=REPO,  # `python -m lab.*` runs from a checkout's root
         text=True,
         timeout=120,
     )

@@ -107,7 +107,7 @@ def test_the_eval_re_tracks_an_output_as_its_target_was_tracked(portraits_dir: P
 
 def test_a_yawn_opened_further_reads_wider(portraits_dir: Path) -> None:
     """The warp draws the yawning target with its jaw dropped by -0.1 to +0.3 mouth widths
-    (`reenact.tools.drawn_moves`' jaw move); the eval's reader must read each drawing's opening
+    (`lab.drawn_moves`' jaw move); the eval's reader must read each drawing's opening
     change from the undrawn one in the drawings' order and near its size. Squashed to 0.8 and
     0.65, and read through a switch between the squashed and the plain track (until stop 68),
     the openings read back -0.065 / -0.006 / -0.051 / -0.130: a wider yawn read as a narrower

@@ -1,7 +1,7 @@
 """A target whose own mouth is open, opened further: each part of its interior follows its lip.
 
 Real portraits, tracked by the real face mesh, their jaw dropped 0.2 mouth widths by
-`reenact.tools.drawn_moves.moved` and drawn by the warp:
+`lab.drawn_moves.moved` and drawn by the warp:
 
 - lp_drv_d19 yawns (tongue and throat, no teeth in the middle of its mouth): the rows over its
   lower inner lip (the tongue's tip and the lip's inner rim) are drawn over the dropped lower

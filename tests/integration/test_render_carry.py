@@ -1,7 +1,9 @@
-"""`reenact.tools.render_carry` on real Yale stills: a renderer that does not move carries none
+"""`lab.render_carry` on real Yale stills: a renderer that does not move carries none
 of the expression, the warp carries most of it (the measure can tell them apart)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +12,9 @@ from reenact.config import load_config
 from reenact.eval.renderers import IdentityRenderer
 from reenact.landmarks.tracker import FaceTracker
 from reenact.render.warp import WarpRenderer
-from reenact.tools.render_carry import _pairs, carry
+from lab.render_carry import _pairs, carry
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +94,7 @@ def test_each_direction_is_read_apart(setup):
 
 
 def test_eye_ratios_split_closing_from_widening():
-    from reenact.tools.render_carry import eye_ratios
+    from lab.render_carry import eye_ratios
 
     asked = np.array([-0.2, -0.1, -0.3, 0.01, 0.1, 0.2, 0.15])
     seen = np.array([-0.16, -0.08, -0.24, 0.5, 0.05, 0.1, 0.075])  # 0.8 and 0.5; 0.01 left out
@@ -149,7 +153,7 @@ def prepared_clip(clips_dir, tmp_path_factory):
 def test_prepared_clips_drive_their_own_reference_frame(setup, prepared_clip):
     """`--prepared`: the real frames against their drawing: the unchanged reference carries
     none of lp_d13's talking, the warp most of it."""
-    from reenact.tools.render_carry import _prepared_pairs
+    from lab.render_carry import _prepared_pairs
 
     config, _, tracker = setup
     pairs = _prepared_pairs(prepared_clip, [], [], tracker, 1)
@@ -168,8 +172,9 @@ def test_an_empty_prepared_folder_is_a_one_line_error(tmp_path):
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "reenact.tools.render_carry", "--prepared", str(tmp_path)],
+        [sys.executable, "-m", "lab.render_carry", "--prepared", str(tmp_path)],
         capture_output=True,
+        cwd=REPO,  # `python -m lab.*` runs from a checkout's root
         text=True,
         timeout=120,
     )

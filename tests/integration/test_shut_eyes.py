@@ -1,4 +1,4 @@
-"""`reenact.tools.shut_eyes` on a real clip tracked by the real face mesh: it finds the clip's
+"""`lab.shut_eyes` on a real clip tracked by the real face mesh: it finds the clip's
 blinks, and it scores the warp's painted shut lids above both a drawing with no closing eye at all
 (the open reference frame, unchanged) and the warp without its lid painter (the eye squashed).
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +18,9 @@ import pytest
 from reenact.config import load_config
 from reenact.eval.renderers import IdentityRenderer
 from reenact.render.warp import WarpRenderer
-from reenact.tools.shut_eyes import pick_frames, score_clip
+from lab.shut_eyes import pick_frames, score_clip
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_frames_are_picked_by_their_lid_gap_against_an_open_reference():
@@ -68,8 +71,9 @@ def test_bad_input_is_a_one_line_error(clips_dir, tmp_path, flags, named):
         for f in flags
     ]
     done = subprocess.run(
-        [sys.executable, "-m", "reenact.tools.shut_eyes", *args],
+        [sys.executable, "-m", "lab.shut_eyes", *args],
         capture_output=True,
+        cwd=REPO,  # `python -m lab.*` runs from a checkout's root
         text=True,
         timeout=120,
     )
@@ -82,7 +86,7 @@ def test_one_bad_clip_of_several_is_skipped_and_said(clips_dir, tmp_path):
         [
             sys.executable,
             "-m",
-            "reenact.tools.shut_eyes",
+            "lab.shut_eyes",
             str(tmp_path / "nobody.mp4"),
             str(clips_dir / "dpe_d.mp4"),
             "--frames",
@@ -91,6 +95,7 @@ def test_one_bad_clip_of_several_is_skipped_and_said(clips_dir, tmp_path):
             "warp",
         ],
         capture_output=True,
+        cwd=REPO,  # `python -m lab.*` runs from a checkout's root
         text=True,
         timeout=120,
     )

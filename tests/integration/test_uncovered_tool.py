@@ -1,4 +1,4 @@
-"""`python -m reenact.tools.uncovered`: each portrait's moved head scored by
+"""`python -m lab.uncovered`: each portrait's moved head scored by
 `reenact.eval.head_shift`, with and without the matte, on real portraits (real MediaPipe face mesh
 and selfie segmentation)."""
 
@@ -10,13 +10,16 @@ from pathlib import Path
 
 import cv2
 
-from reenact.tools.uncovered import STRIP_TILE
+from lab.uncovered import STRIP_TILE
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "reenact.tools.uncovered", *args],
+        [sys.executable, "-m", "lab.uncovered", *args],
         capture_output=True,
+        cwd=REPO,  # `python -m lab.*` runs from a checkout's root
         text=True,
         timeout=300,
     )

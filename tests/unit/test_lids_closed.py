@@ -40,7 +40,7 @@ MARGIN = 4.0  # grey levels the old lash band may stay darker than the lid skin 
 # painter before that (with the ghost) 27.3, the skin around the eye without its thin dark lines
 # (then) 17.6; 13.0 at stop 73, before its lid changes and after them (12.0 too bright on average;
 # read at the upper lid line rather than midway it is 8.6, but the held-out clips' shut frames
-# score lower: `reenact.tools.shut_eyes` 0.748 -> 0.745)
+# score lower: `lab.shut_eyes` 0.748 -> 0.745)
 WINK_ERROR = 23.0
 FOLDS = ((247, 30, 29, 27, 28, 56, 190), (467, 260, 259, 257, 258, 286, 414))  # above 1..7
 RISE = 3.0  # px the fused fold and all above it rise in the fold test

@@ -1,8 +1,8 @@
-"""The panel-cost verdict of `reenact.tools.panel_load`: ABBA windows, per-pair changes."""
+"""The panel-cost verdict of `lab.panel_load`: ABBA windows, per-pair changes."""
 
 import pytest
 
-from reenact.tools.panel_load import abba, verdict
+from lab.panel_load import abba, verdict
 
 
 def test_abba_alternates_in_pairs():

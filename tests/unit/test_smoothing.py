@@ -27,7 +27,7 @@ from reenact.landmarks.regions import mouth_open_ratio
 from reenact.landmarks.smoothing import LandmarkSmoother, OneEuroFilter
 from reenact.pipeline.compose import CropBlender
 from reenact.landmarks.tracker import FaceTracker
-from reenact.tools import smoothing_sweep as sweep
+from lab import smoothing_sweep as sweep
 
 CLIPS = ("lp_d19.mp4", "lp_d5.mp4")  # 30 fps, 480x480, still stretches and strong expressions
 MAX_FRAMES = 150
@@ -140,7 +140,7 @@ PLAIN = {"min_cutoff": 1.5, "beta": 0.3, "d_cutoff": 1.0, "expression_beta": 0.0
 
 @pytest.mark.parametrize("name", CLIPS)
 def test_the_expression_keeps_its_amplitude_and_comes_sooner(tracked_clips, name: str) -> None:
-    """What `reenact.tools.smoothing_sweep` reads on a real talking clip: the live loop's
+    """What `lab.smoothing_sweep` reads on a real talking clip: the live loop's
     smoother passes more of the expression's amplitude, and sooner, than the plain One Euro
     filter that keeps a still face as steady (lp_d19: 0.966 / 19 ms against 0.948 / 27 ms;
     lp_d5: 0.977 / 16 ms against 0.958 / 22 ms)."""

@@ -9,7 +9,7 @@ top was completed from the point opposite the centre, the waterline and lower li
 widening bared a pale arc across the iris's top, which the face mesh read as the lid.
 
 Measured on real portraits tracked by the real face mesh, the upper lids raised by 0.2 eye widths
-(`reenact.tools.drawn_moves`' eye move), when written (before -> after stop 67):
+(`lab.drawn_moves`' eye move), when written (before -> after stop 67):
 
 - the lid edge: mean |luminance| difference between the 4 px above the fused lid and the 4 px above
   the picture's own lid, over the middle half of each eye's columns: lp_s1 50.0 -> 13.2, lp_s30

@@ -1,4 +1,4 @@
-"""Time the fusers per frame on this machine: `python -m reenact.tools.fusion_bench`.
+"""Time the fusers per frame on this machine: `python -m lab.fusion_bench`.
 
 Each fuser (the training-free transfer and Phi from `fusion.weights` or the shipped file) fuses
 `--calls` frames of a real actor clip onto another face (by default the splits file's bench
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from reenact.pipeline.factory import build_fuser
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    media = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "clips"
+    media = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "clips"
     splits = read_splits()
     parser.add_argument(
         "--clip",

@@ -1,4 +1,4 @@
-"""What the landmark smoothing costs and buys: `python -m reenact.tools.smoothing_sweep CLIP ...`.
+"""What the landmark smoothing costs and buys: `python -m lab.smoothing_sweep CLIP ...`.
 
 The live loop smooths the actor's tracked landmarks (aligned-crop pixels) before anything is
 fused or drawn (`reenact.landmarks.smoothing.LandmarkSmoother`: a One Euro filter whose cut-off

@@ -1,4 +1,4 @@
-"""Whether a move the renderer draws is read back: `python -m reenact.tools.drawn_moves P ...`.
+"""Whether a move the renderer draws is read back: `python -m lab.drawn_moves P ...`.
 
 The moves and their reading are `reenact.eval.move_sweep`'s, which `reenact eval` runs on its
 own portraits (report table "Drawn moves read back"); this tool runs them on any portrait, on
@@ -131,6 +131,6 @@ def _write(folder: Path, portrait: str, renderer: str, drawings: dict) -> None:
 
 
 if __name__ == "__main__":
-    from reenact.tools import run_tool
+    from lab import run_tool
 
     run_tool(main, "drawn_moves")

@@ -1,4 +1,4 @@
-"""How much of a *true* expression a renderer carries: `python -m reenact.tools.render_carry`.
+"""How much of a *true* expression a renderer carries: `python -m lab.render_carry`.
 
 For each subject given (stills named `NN_<condition>.png`), the renderer gets the subject's
 `NN_normal.png` as its target and
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     from reenact.landmarks.tracker import FaceTracker
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    media = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "expressions"
+    media = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "expressions"
     parser.add_argument("--stills", type=Path, default=media, help="stills folder (NN_<cond>.png)")
     parser.add_argument("--subjects", nargs="+",
                         default=[f"{i:02d}" for i in range(1, 12)])
@@ -185,6 +185,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from reenact.tools import run_tool
+    from lab import run_tool
 
     run_tool(main, "render_carry")

@@ -1,4 +1,4 @@
-"""What a moved head leaves behind: `python -m reenact.tools.uncovered PORTRAIT [PORTRAIT ...]`.
+"""What a moved head leaves behind: `python -m lab.uncovered PORTRAIT [PORTRAIT ...]`.
 
 Each portrait's head is moved by `reenact.eval.head_shift.MOVES` (shifts of 0.3 and 0.2
 inter-ocular distances, rolls of 8 degrees) through the live loop's head-motion stage, and the
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import load_config
-from reenact.tools import each_readable
+from lab import each_readable
 
 STRIP_TILE = 320  # px: each moved head's side in a --strips picture, as `reenact eval` draws it
 
@@ -73,6 +73,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from reenact.tools import run_tool
+    from lab import run_tool
 
     run_tool(main, "uncovered")

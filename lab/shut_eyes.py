@@ -1,4 +1,4 @@
-"""How real a drawn blink looks: `python -m reenact.tools.shut_eyes CLIP [CLIP ...]`.
+"""How real a drawn blink looks: `python -m lab.shut_eyes CLIP [CLIP ...]`.
 
 Self-reenactment of a real clip's closing eyes, judged against the clip's own frames. Each clip
 is tracked as `reenact eval` tracks it (video mode, each frame aligned and cropped on its eyes).
@@ -16,7 +16,7 @@ renderers are the eval's (`warp`, `generator:shipped`) and, as the baseline a li
 beat, `warp:stretched`: the warp without its eye keeper, lid and iris painters, which closes an
 eye by squashing it.
 
-Measured when written (`python -m reenact.tools.shut_eyes ../shared/media/clips/*`, the first
+Measured when written (`python -m lab.shut_eyes ../shared/media/clips/*`, the first
 300 frames of each of the 66 clips; 358 shut and 483 half-shut frames): shut 0.746 (warp) /
 0.751 (generator) against 0.647 (stretched); half 0.736 / 0.741 against 0.704. Stop 73 (the lid
 moving with its eye and, shut, reaching up to its fold, `reenact.render.lids`): shut 0.746 ->
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import load_config
-from reenact.tools import each_readable
+from lab import each_readable
 
 REFERENCE_FROM = 60  # the reference is picked among the first this many frames with a face
 SHUT, HALF, HALF_MOST = 0.35, (0.35, 0.75), 0.85  # shares of the reference's lid gap
@@ -173,6 +173,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from reenact.tools import run_tool
+    from lab import run_tool
 
     run_tool(main, "shut_eyes")

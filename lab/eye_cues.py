@@ -1,4 +1,4 @@
-"""Where the tracker reads an eye's opening: `python -m reenact.tools.eye_cues`.
+"""Where the tracker reads an eye's opening: `python -m lab.eye_cues`.
 
 `reenact eval`'s expression gain re-tracks each output, and a drawn widening reads short: the
 warp's drawing of a subject's own wide-eyed stills reads less of the widening asked than the real
@@ -41,7 +41,7 @@ from reenact.eval.renderers import build_eval_renderers
 from reenact.landmarks.expressiveness import FEATURES, relative
 from reenact.landmarks.head_pose import EYE_RINGS
 from reenact.landmarks.tracker import FaceTracker
-from reenact.tools.render_carry import EYE_MOVE, eye_ratios, subject_stills
+from lab.render_carry import EYE_MOVE, eye_ratios, subject_stills
 
 # pasted regions: name, then each eye ring's box grown by these shares of the eye's width
 # (sideways, up, down); each region holds the one before it
@@ -123,7 +123,7 @@ def cues(renderers: dict, tracker, subjects) -> dict[str, dict[str, dict[str, fl
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    media = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "expressions"
+    media = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "expressions"
     parser.add_argument("--stills", type=Path, default=media, help="stills folder (NN_<cond>.png)")
     parser.add_argument("--subjects", nargs="+", default=[f"{i:02d}" for i in range(1, 14)])
     parser.add_argument("--set", dest="overrides", action="append", default=[])
@@ -143,6 +143,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from reenact.tools import run_tool
+    from lab import run_tool
 
     run_tool(main, "eye_cues")

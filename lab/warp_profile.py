@@ -1,6 +1,6 @@
 """Time the training-free warp's CPU stages one by one on a replay (median and p99 per stage).
 
-    python -m reenact.tools.warp_profile --replay FILE [--size 256] [--frames 300] [--clock cpu]
+    python -m lab.warp_profile --replay FILE [--size 256] [--frames 300] [--clock cpu]
 
 Stages, in frame order: `follow` (uncross / snap the lids), `field` (forward field, Newton
 inversion, upsample), `eyes` (the eyeball override of the map), `remap` (cv2.remap of the face
@@ -105,7 +105,7 @@ def profile_warp(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m reenact.tools.warp_profile", description=__doc__.split("\n")[0]
+        prog="python -m lab.warp_profile", description=__doc__.split("\n")[0]
     )
     p.add_argument("--replay", type=Path, required=True, help="a replay from --save-replay")
     p.add_argument("--size", type=int, default=256)

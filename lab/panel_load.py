@@ -1,6 +1,6 @@
 """What the browser panel costs the render loop, and how far behind the camera the browser is.
 
-    python -m reenact.tools.panel_load --clip CLIP.mp4 \
+    python -m lab.panel_load --clip CLIP.mp4 \
         --seconds 15 --windows 8
 
 One `reenact live` on the looping clip (its default renderer, or `--renderer`) into the null

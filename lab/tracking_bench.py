@@ -1,4 +1,4 @@
-"""Time MediaPipe's face mesh settings on this machine: `python -m reenact.tools.tracking_bench`.
+"""Time MediaPipe's face mesh settings on this machine: `python -m lab.tracking_bench`.
 
 Every setting gets its own video-mode `FaceMesh`, and each frame of a real clip goes through all
 of them in turn (interleaved, so a busy machine slows them alike). Prints, per setting, the
@@ -83,7 +83,7 @@ def run(clip: Path, frames: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m reenact.tools.tracking_bench", description=__doc__.splitlines()[0]
+        prog="python -m lab.tracking_bench", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--clip", type=Path, required=True, help="a real clip with one face")
     parser.add_argument("--frames", type=int, default=150, help="frames (default 150)")

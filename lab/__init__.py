@@ -1,0 +1,50 @@
+"""The lab beside the product: developer diagnostics, sweeps and benches, run from a checkout as
+`python -m lab.<name>` and in no wheel. Each reads the runtime package `reenact`; nothing in
+`reenact` imports the lab (tests/unit/test_lab_apart.py).
+
+Diagnostics that print one measure over many inputs: `drawn_moves`, `render_carry`, `eye_cues`,
+`shut_eyes`, `uncovered` (what a moved head leaves on the wall), `smoothing_sweep`. Benches:
+`warp_profile`, `tracking_bench`, `fusion_bench`, `panel_load`. They share `run_tool` (bad input
+as one line, exit 2) and `each_readable` (one bad input of several skipped and said)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from reenact.errors import InputError, ReenactError
+
+T = TypeVar("T")
+
+
+def run_tool(main: Callable[[], int], name: str) -> None:
+    """Run a tool's `main()` as its `python -m` entry point: its exit status, or bad input (a
+    `ReenactError`: a missing file, no face, a bad key) as one line on stderr and exit 2."""
+    try:
+        sys.exit(main())
+    except ReenactError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def each_readable(
+    paths: Iterable[T], load: Callable[[T], Any], name: str
+) -> Iterator[tuple[T, Any]]:
+    """(path, load(path)) for each of `paths`. One bad input of several (`load` raises an
+    `InputError`: unreadable, no face) is skipped with a line on stderr; a single one, or every
+    one of them, is the error (raised, for `run_tool` to print)."""
+    paths = list(paths)
+    failed = []
+    for path in paths:
+        try:
+            loaded = load(path)
+        except InputError as error:
+            if len(paths) == 1:
+                raise
+            failed.append(error)
+            print(f"{name}: skipped: {error}", file=sys.stderr)
+            continue
+        yield path, loaded
+    if paths and len(failed) == len(paths):
+        raise failed[0]
