@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,18 @@ def venv(request, tmp_path_factory) -> dict:
     for name, mb in info["biggest"]:
         print(f"  {mb:8.1f} MB  {name}")
     return info
+
+
+def test_the_wheel_carries_the_runtime_and_no_lab(wheel):
+    """The package and its plugins only: the checkout's `lab/` (developer diagnostics, copied
+    into the build's source above) stays out, and the runtime's own tools are in."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"reenact", "reenact_plugins"}
+    assert not [name for name in names if name.startswith("lab/")]
+    assert "reenact/tools/bench.py" in names
+    assert "reenact/tools/drawn_moves.py" not in names
 
 
 def test_the_wheel_installs_without_torch(venv):
