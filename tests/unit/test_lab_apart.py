@@ -79,3 +79,18 @@ def test_the_lab_is_a_package_of_the_checkout():
     moved = {p.stem for p in (ROOT / "lab").glob("*.py")} - {"__init__"}
     left = {p.stem for p in (ROOT / "reenact" / "tools").glob("*.py")}
     assert moved and not moved & left, sorted(moved & left)
+
+
+def test_every_runtime_package_is_in_the_wheel_settings():
+    """A new sub-package of reenact/ left out of pyproject's list installs without its files."""
+    packages = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+            "packages"
+        ]
+    )
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "reenact").rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert found - packages == set()
