@@ -14,7 +14,8 @@ A zip (stdlib `zipfile`) with exactly these members:
 Reading never unpickles and never trusts the archive: the file's size and every member's declared
 size are checked from the zip's directory before anything is read, each member's CRC is checked
 as it is read, and the weights must have the shipped generator's architecture (keys and shapes).
-Anything wrong is one InputError line naming the file. Torch-free: the CPU runtime reads avatars.
+Anything wrong is one InputError line naming the file (the member checks: `reenact.avatar_checks`).
+Torch-free: the CPU runtime reads avatars.
 """
 
 from __future__ import annotations
@@ -23,45 +24,37 @@ import datetime as _dt
 import io
 import json
 import os
-import struct
 import zipfile
 from dataclasses import dataclass, field
-from functools import cache, cached_property
-from pathlib import Path, PurePosixPath
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import safetensors.numpy
 
+from reenact.avatar_checks import (
+    FORMAT,
+    MANIFEST,
+    MAX_FILE_BYTES,
+    MIB,
+    NEUTRAL,
+    ONNX,
+    PICTURE,
+    REQUIRED,
+    VERSION,
+    WEIGHTS,
+    check_directory,
+    first_line,
+    member_bytes,
+    parse_manifest,
+    parse_neutral,
+    parse_picture,
+    parse_weights,
+)
 from reenact.errors import InputError, ReenactError
 
 AVATAR_SUFFIX = ".avatar"
-FORMAT = "reenact-avatar"
-VERSION = 1
-
-MANIFEST, PICTURE, NEUTRAL = "manifest.json", "picture.png", "neutral.npy"
-ONNX, WEIGHTS = "generator.onnx", "generator.safetensors"
-REQUIRED = (MANIFEST, PICTURE, ONNX, WEIGHTS)
-MEMBERS = (*REQUIRED, NEUTRAL)
-
-MIB = 1 << 20
-# the shipped 256 generator makes a file of about 20 MiB; four times that is no avatar
-MAX_FILE_BYTES = 64 * MIB
-# per member, declared (uncompressed) size: a zip bomb is refused before it is inflated
-MAX_MEMBER_BYTES = {
-    MANIFEST: 1 * MIB,
-    PICTURE: 48 * MIB,
-    NEUTRAL: 64 * 1024,
-    ONNX: 96 * MIB,
-    WEIGHTS: 48 * MIB,
-}
-MAX_TOTAL_BYTES = 160 * MIB
-MAX_PICTURE_SIDE = 4096  # px, the tracker's own upper bound on a target picture
-NEUTRAL_SHAPE = (478, 3)
-# the weights' metadata that fixes the architecture: must equal the shipped generator's
-ARCH_KEYS = ("arch", "variant", "ngf", "in_channels", "out_channels", "size")
-_PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".bin", ".joblib", ".npz")
-_MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +127,6 @@ def write_avatar(
     `version` and, when absent, `reenact_version`, `created`, `name` and `crop_size` added.
     InputError when the parts would make an avatar that `read_avatar` refuses."""
     from reenact import __version__
-    from reenact.atomic import partial_beside
 
     path = Path(path)
     if path.suffix.lower() != AVATAR_SUFFIX:
@@ -163,6 +155,13 @@ def write_avatar(
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(neutral, dtype=np.float32), allow_pickle=False)
         members[NEUTRAL] = buffer.getvalue()
+    return _write_checked(path, members)
+
+
+def _write_checked(path: Path, members: dict[str, bytes]) -> Path:
+    """The zip of `members` written beside `path`, read back whole, then renamed over it."""
+    from reenact.atomic import partial_beside
+
     fd, tmp = partial_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
@@ -220,12 +219,7 @@ def read_avatar(path: str | os.PathLike[str], *, shown_as: Path | None = None) -
     except ReenactError as exc:
         raise InputError(str(exc)) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
-        raise InputError(f"{shown}: damaged avatar file ({_first_line(exc)})") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise InputError(f"{shown}: damaged avatar file ({first_line(exc)})") from None
 
 
 def _read(path: Path, shown: Path) -> Avatar:
@@ -245,16 +239,20 @@ def _read(path: Path, shown: Path) -> Avatar:
         raise InputError(f"{shown}: not an avatar file (not a zip archive)")
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
-        _check_directory(shown, infos)
-        manifest = _manifest(shown, _member(archive, shown, MANIFEST))
+        check_directory(shown, infos)
+        manifest = parse_manifest(shown, member_bytes(archive, shown, MANIFEST))
         names = {i.filename for i in infos}
         missing = [m for m in REQUIRED if m not in names]
         if missing:
             raise InputError(f"{shown}: not a whole avatar (missing {', '.join(missing)})")
-        picture = _picture(shown, _member(archive, shown, PICTURE))
-        neutral = _neutral(shown, _member(archive, shown, NEUTRAL)) if NEUTRAL in names else None
-        onnx = _member(archive, shown, ONNX)
-        weights, meta = _weights(shown, _member(archive, shown, WEIGHTS))
+        picture = parse_picture(shown, member_bytes(archive, shown, PICTURE))
+        neutral = (
+            parse_neutral(shown, member_bytes(archive, shown, NEUTRAL))
+            if NEUTRAL in names
+            else None
+        )
+        onnx = member_bytes(archive, shown, ONNX)
+        weights, meta = parse_weights(shown, member_bytes(archive, shown, WEIGHTS))
     if not onnx.startswith(b"\x08"):  # an ONNX ModelProto opens with its ir_version field
         raise InputError(f"{shown}: its {ONNX} is not an ONNX model")
     if int(manifest["crop_size"]) != int(meta["size"]):
@@ -263,167 +261,3 @@ def _read(path: Path, shown: Path) -> Avatar:
             f"is for {meta['size']}"
         )
     return Avatar(path, manifest, picture, neutral, onnx, weights, meta)
-
-
-def _check_directory(shown: Path, infos: list[zipfile.ZipInfo]) -> None:
-    """Names and declared sizes, from the zip's directory alone (nothing inflated yet)."""
-    seen: set[str] = set()
-    for info in infos:
-        name = info.filename
-        pure = PurePosixPath(name.replace("\\", "/"))
-        if pure.is_absolute() or ".." in pure.parts or "\\" in name or ":" in name:
-            raise InputError(f"{shown}: refused: member '{name}' points outside the archive")
-        if pure.suffix.lower() in _PICKLE_SUFFIXES or "pickle" in name.lower():
-            raise InputError(
-                f"{shown}: refused: member '{name}' looks like a pickle, which reenact never "
-                "loads (unpickling runs code)"
-            )
-        if name in seen:
-            raise InputError(f"{shown}: refused: member '{name}' appears twice")
-        seen.add(name)
-    if MANIFEST not in seen:
-        raise InputError(f"{shown}: not a reenact avatar (a zip without {MANIFEST})")
-    extra = sorted(seen - set(MEMBERS))
-    if extra:
-        raise InputError(f"{shown}: refused: unexpected member(s) {', '.join(extra)}")
-    total = 0
-    for info in infos:
-        if info.flag_bits & 0x1:
-            raise InputError(f"{shown}: refused: member '{info.filename}' is encrypted")
-        limit = MAX_MEMBER_BYTES[info.filename]
-        if info.file_size > limit:
-            raise InputError(
-                f"{shown}: refused: member '{info.filename}' inflates to "
-                f"{info.file_size / MIB:.1f} MiB (the limit is {limit / MIB:g} MiB)"
-            )
-        total += info.file_size
-    if total > MAX_TOTAL_BYTES:
-        raise InputError(
-            f"{shown}: refused: its members inflate to {total / MIB:.1f} MiB (the limit is "
-            f"{MAX_TOTAL_BYTES // MIB} MiB)"
-        )
-
-
-def _member(archive: zipfile.ZipFile, shown: Path, name: str) -> bytes:
-    """A member's bytes, never more than its declared size; its CRC checked by zipfile."""
-    info = archive.getinfo(name)
-    with archive.open(info) as handle:
-        data = handle.read(info.file_size + 1)
-    if len(data) != info.file_size:
-        raise InputError(f"{shown}: damaged avatar file ({name} is not the size it declares)")
-    return data
-
-
-def _manifest(shown: Path, data: bytes) -> dict:
-    try:
-        manifest = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{shown}: its {MANIFEST} is not JSON ({_first_line(exc)})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise InputError(f"{shown}: not a reenact avatar (its {MANIFEST} has no format '{FORMAT}')")
-    version = manifest.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise InputError(f"{shown}: its {MANIFEST} has no valid version ({version!r})")
-    if version > VERSION:
-        raise InputError(
-            f"{shown}: avatar format version {version} is newer than this reenact reads "
-            f"({VERSION}); upgrade reenact"
-        )
-    crop = manifest.get("crop_size")
-    if not isinstance(crop, int) or isinstance(crop, bool) or crop not in (256, 512):
-        raise InputError(f"{shown}: its {MANIFEST} has no valid crop_size ({crop!r})")
-    return manifest
-
-
-def _picture(shown: Path, data: bytes) -> np.ndarray:
-    from reenact.imageio import decode_image, image_size
-
-    name = f"{shown} ({PICTURE})"
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise InputError(f"{shown}: its {PICTURE} is not a PNG image")
-    size = image_size(data, name)
-    if size is None or max(size) > MAX_PICTURE_SIDE or min(size) < 1:
-        raise InputError(
-            f"{shown}: its {PICTURE} has no usable size ({size}; at most "
-            f"{MAX_PICTURE_SIDE} px a side)"
-        )
-    return decode_image(data, name=name, max_side=MAX_PICTURE_SIDE)
-
-
-def _neutral(shown: Path, data: bytes) -> np.ndarray:
-    try:
-        neutral = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as exc:  # object arrays (pickles) are refused here
-        raise InputError(f"{shown}: its {NEUTRAL} is refused ({_first_line(exc)})") from None
-    if (
-        not isinstance(neutral, np.ndarray)
-        or neutral.shape != NEUTRAL_SHAPE
-        or not np.issubdtype(neutral.dtype, np.floating)
-    ):
-        raise InputError(f"{shown}: its {NEUTRAL} is not (478, 3) floats")
-    if not np.isfinite(neutral).all():
-        raise InputError(f"{shown}: its {NEUTRAL} holds NaN or infinite values")
-    return neutral.astype(np.float32)
-
-
-def _weights(shown: Path, data: bytes) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The generator's tensors and metadata, checked against the shipped generator's."""
-    meta = _safetensors_meta(shown, data)
-    try:
-        tensors = safetensors.numpy.load(data)
-    except Exception as exc:  # safetensors raises its own error types
-        raise InputError(f"{shown}: its {WEIGHTS} is damaged ({_first_line(exc)})") from None
-    size = meta.get("size", "?")
-    shipped = shipped_layout(str(size))
-    if shipped is None:
-        raise InputError(f"{shown}: no shipped generator of size {size} to check it against")
-    want_meta, shapes = shipped
-    wrong = [k for k in ARCH_KEYS if meta.get(k) != want_meta.get(k)]
-    if wrong:
-        got = " ".join(f"{k}={meta.get(k, '?')}" for k in wrong)
-        want = " ".join(f"{k}={want_meta.get(k, '?')}" for k in wrong)
-        raise InputError(f"{shown}: its generator is {got}, the shipped one {want}")
-    problems = [f"missing {k}" for k in shapes if k not in tensors][:3]
-    problems += [f"unexpected {k}" for k in tensors if k not in shapes][:3]
-    problems += [
-        f"{k} is {tuple(v.shape)}, expected {shapes[k]}"
-        for k, v in tensors.items()
-        if k in shapes and tuple(v.shape) != shapes[k]
-    ][:3]
-    if problems:
-        raise InputError(
-            f"{shown}: its generator does not fit the shipped architecture ({'; '.join(problems)})"
-        )
-    for key, value in tensors.items():
-        if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
-            raise InputError(f"{shown}: its generator's {key} holds NaN or infinite values")
-    return tensors, meta
-
-
-def _safetensors_meta(shown: Path, data: bytes) -> dict[str, str]:
-    if len(data) < 8:
-        raise InputError(f"{shown}: its {WEIGHTS} is truncated")
-    (length,) = struct.unpack("<Q", data[:8])
-    if length > len(data) - 8:
-        raise InputError(f"{shown}: its {WEIGHTS} is truncated")
-    try:
-        header = json.loads(data[8 : 8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InputError(f"{shown}: its {WEIGHTS} is not a safetensors file") from None
-    meta = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(meta, dict):
-        raise InputError(f"{shown}: its {WEIGHTS} has no generator metadata")
-    return {str(k): str(v) for k, v in meta.items()}
-
-
-@cache
-def shipped_layout(size: str) -> tuple[dict[str, str], dict[str, tuple[int, ...]]] | None:
-    """(metadata, {key: shape}) of the shipped generator of `size`, from its header alone."""
-    path = _MODELS_DIR / f"generator_{size}.safetensors"
-    if not path.is_file():
-        return None
-    with open(path, "rb") as handle:
-        (length,) = struct.unpack("<Q", handle.read(8))
-        header = json.loads(handle.read(length))
-    meta = header.pop("__metadata__", {})
-    return meta, {k: tuple(v["shape"]) for k, v in header.items()}

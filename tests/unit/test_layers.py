@@ -27,7 +27,7 @@ LAYERS = {
         "log",
         "profiling",
     },
-    1: {"nn", "landmarks", "engine", "models", "avatar"},
+    1: {"nn", "landmarks", "engine", "models", "avatar", "avatar_checks"},
     2: {"fusion", "render"},
     3: {"pipeline", "metrics"},
     4: {"stream"},
