@@ -6,8 +6,8 @@ Four renderers on the same frames (`reenact.eval.renderers`): the unchanged targ
 training-free warp, the shipped generator and the avatar's personal generator
 (`avatar_renderers`). Three passes:
 
-1. Self-reenactment on `eval.clips` (other clips of the avatar's person, never trained on) and on
-   the held-out tail of each clip the avatar was trained on (`reenact.eval.avatar_tail`), each
+1. Self-reenactment (`reenact.eval.avatar_self`) on `eval.clips` (other clips of the avatar's
+   person, never trained on) and on the held-out tail of each clip the avatar was trained on (`reenact.eval.avatar_tail`), each
    driven from two sources: the avatar's own picture (what a user gets: the truth is then another
    frame of the person, often in other light) and the clip's reference frame (`eval.reference_frame`,
    the clip's own light: what the network adds, not the light). Every other frame's own
@@ -25,9 +25,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,21 +36,21 @@ from reenact.config import Config, dump_config
 from reenact.engine.shipped import shipped_weights
 from reenact.errors import InputError, WeightsError
 from reenact.eval.avatar_report import avatar_html, avatar_markdown
-from reenact.eval.avatar_tail import TailClip, tail_clips, track_tail
-from reenact.eval.clips import TrackedClip, deviation, pick_spread, track_clip
+from reenact.eval.avatar_self import self_from, self_pass, self_strips
+from reenact.eval.avatar_tail import TailClip, tail_clips
+from reenact.eval.clips import TrackedClip, frame_bar, track_clip
 from reenact.eval.cross_reenact import evaluate_cross
 from reenact.eval.drive import make_probe
 from reenact.eval.files import atomic_write_json, atomic_write_text, resolve_input, unique_names
 from reenact.eval.identity import IdentityEmbedder
 from reenact.eval.plots import sample_strip
 from reenact.eval.renderers import EvalRenderer, IdentityRenderer
-from reenact.eval.self_reenact import FrameScores, compare
-from reenact.eval.viewer import SelfFrameScorer
 from reenact.fusion import build_fuser
-from reenact.pipeline.blend import compositor_options
-from reenact.pipeline.composite import face_mask
 from reenact.pipeline.target import PreparedTarget, prepare_target_image
 from reenact.render.warp import WarpRenderer
+
+if TYPE_CHECKING:
+    from reenact.avatar import Avatar
 
 log = logging.getLogger(__name__)
 
@@ -65,31 +65,6 @@ __all__ = [
 
 SHIPPED = "generator:shipped"
 PERSONAL = "generator:personal"
-SOURCES = ("avatar picture", "clip reference")
-
-
-@dataclass
-class SelfRun:
-    """One clip driven from one source: per-renderer scores and the strip's crops."""
-
-    clip: str
-    source: str
-    frames: list[int]
-    scores: dict[str, FrameScores]
-    strip_frames: list[int]
-    strip: dict[str, list[np.ndarray]] = field(default_factory=dict)
-    truth: list[np.ndarray] = field(default_factory=list)
-    source_crop: np.ndarray | None = None
-
-    def to_json(self) -> dict:
-        return {
-            "clip": self.clip,
-            "source": self.source,
-            "frames_evaluated": len(self.frames),
-            "first_frame": min(self.frames, default=None),
-            "last_frame": max(self.frames, default=None),
-            "renderers": {n: s.means() for n, s in self.scores.items()},
-        }
 
 
 @dataclass
@@ -133,116 +108,6 @@ def avatar_renderers(avatar, config: Config) -> list[EvalRenderer]:
         ),
         EvalRenderer(PERSONAL, "generator", personal, weights=str(avatar.path)),
     ]
-
-
-def self_from(
-    clip: TrackedClip,
-    source: str,
-    source_crop: np.ndarray,
-    source_landmarks: np.ndarray,
-    renderers: list[EvalRenderer],
-    config: Config,
-    *,
-    skip: int | None = None,
-    bar=None,
-) -> SelfRun:
-    """Every valid frame of `clip` (but `skip`) drives `source_crop` (S,S,3) with its own aligned
-    landmarks through every renderer, scored against the real frame (crop and composite)."""
-    frames = [int(i) for i in np.flatnonzero(clip.valid) if i != skip]
-    if not frames:
-        raise InputError(f"{clip.path}: no frame with a face left to reenact")
-    size = clip.crops.shape[1]
-    drives = clip.landmarks_crop[frames]
-    masks = {f: face_mask(clip.landmarks_crop[f], size) > 0.5 for f in frames}
-    strip_frames = pick_spread(
-        np.array(frames), deviation(drives, source_landmarks), config.eval.strip_frames
-    )
-    run = SelfRun(
-        clip.name,
-        source,
-        frames,
-        {},
-        strip_frames,
-        truth=[clip.crops[f] for f in strip_frames],
-        source_crop=source_crop,
-    )
-    options = compositor_options(config)
-    for item in renderers:
-        renderer: Any = item.renderer
-        renderer.set_target(source_crop, source_landmarks)
-        viewer = SelfFrameScorer(clip, options)
-        viewer.start(frames, colour_match=renderer.shifts_colours)
-        scores, kept = FrameScores(), {}
-        for frame, landmarks in zip(frames, drives):
-            crop = renderer.render(landmarks)
-            scores.add(
-                frame,
-                compare(crop, clip.crops[frame], masks[frame]),
-                viewer.score(frame, crop, masks[frame]),
-            )
-            if frame in strip_frames:
-                kept[frame] = np.array(crop, copy=True)
-            if bar is not None:
-                bar.update(1)
-        run.scores[item.name] = scores
-        run.strip[item.name] = [kept[f] for f in strip_frames]
-    return run
-
-
-def _bar(progress: bool, desc: str, total: int | None = None):
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total, desc=desc, unit="frame", disable=not progress, leave=False, dynamic_ncols=True
-    )
-
-
-def _self_runs(
-    clip: TrackedClip,
-    avatar_target: AvatarTarget,
-    renderers,
-    config: Config,
-    progress: bool,
-    *,
-    reference: int,
-) -> list[SelfRun]:
-    """The clip driven from the avatar's picture and from its own reference frame."""
-    target = avatar_target.target
-    ref = clip.reference_index(reference)
-    runs = []
-    with _bar(progress, f"self {clip.name}", 2 * int(clip.valid.sum()) * len(renderers)) as bar:
-        runs.append(
-            self_from(
-                clip, SOURCES[0], target.crop, target.landmarks_crop, renderers, config, bar=bar
-            )
-        )
-        runs.append(
-            self_from(
-                clip,
-                SOURCES[1],
-                clip.crops[ref],
-                clip.landmarks_crop[ref],
-                renderers,
-                config,
-                skip=ref,
-                bar=bar,
-            )
-        )
-    return runs
-
-
-def _self_strip(run: SelfRun, out_dir: Path, key: str) -> Path:
-    rows = run.strip_frames
-    columns: dict[str, list] = {
-        f"source ({run.source})": [run.source_crop] * len(rows),
-        "ground truth": run.truth,
-        **run.strip,
-    }
-    return sample_strip(
-        columns,
-        out_dir / "strips" / f"avatar_self_{key}.png",
-        row_labels=[f"frame {f}" for f in rows],
-    )
 
 
 def _cross(
@@ -331,9 +196,43 @@ def run_avatar_eval(
 
     InputError / WeightsError (one line naming the file) for a missing or damaged avatar, clip
     or actor, before any long work."""
+    progress = config.eval.progress if progress is None else progress
+    avatar, clip_paths, actor_paths, tails, tail_note = _inputs(config, avatar_path, actors)
+    out_dir = Path(config.eval.out_dir)
+    renderers = avatar_renderers(avatar, config)
+    avatar_target = AvatarTarget.of(avatar, config)
+    clips = list(zip(clip_paths, unique_names(clip_paths)))
+    runs = self_pass(clips, tails, avatar_target.target, renderers, config, progress)
+    files = self_strips(runs, out_dir)
+    crosses, cross_files = _cross_pass(
+        actor_paths, avatar_target, renderers, config, progress, out_dir
+    )
+    files.update(cross_files)
+    report = {
+        "meta": _meta(
+            config,
+            avatar,
+            renderers,
+            {n: str(p) for p, n in clips},
+            {n: str(p) for n, p in zip(unique_names(actor_paths), actor_paths)},
+            tails,
+            tail_note,
+        ),
+        "self_reenactment": [run.to_json() for run in runs],
+        "cross_reenactment": crosses,
+        "files": files,
+    }
+    _write_report(report, config, out_dir)
+    return report
+
+
+def _inputs(
+    config: Config, avatar_path: str, actors: list[str] | tuple
+) -> tuple[Avatar, list[Path], list[Path], list[TailClip], str]:
+    """(avatar, clip paths, actor paths, tails, tail note), each found and read, or one
+    InputError line naming what is missing or damaged."""
     from reenact.avatar import read_avatar
 
-    progress = config.eval.progress if progress is None else progress
     avatar = read_avatar(resolve_input(avatar_path, "avatar"))
     clip_paths = [resolve_input(c, "clip") for c in config.eval.clips]
     actor_paths = [resolve_input(a, "actor clip") for a in actors]
@@ -343,61 +242,46 @@ def run_avatar_eval(
             f"{avatar_path}: nothing to measure: pass --clips (other clips of the "
             f"person) or --actors; {tail_note}"
         )
-    out_dir = Path(config.eval.out_dir)
-    renderers = avatar_renderers(avatar, config)
-    avatar_target = AvatarTarget.of(avatar, config)
-    runs: list[SelfRun] = []
-    files: dict[str, str] = {}
-    clip_names = unique_names(clip_paths)
-    for path, name in zip(clip_paths, clip_names):
-        clip = track_clip(path, name, config, max_frames=config.eval.max_frames)
-        runs += _self_runs(
-            clip, avatar_target, renderers, config, progress, reference=config.eval.reference_frame
-        )
-    for tail in tails:
-        clip = track_tail(tail, config)
-        runs += _self_runs(clip, avatar_target, renderers, config, progress, reference=tail.first)
-    for run in runs:
-        key = f"{run.clip}_{run.source.replace(' ', '_')}"
-        files[f"self: {run.clip} from the {run.source}"] = str(
-            _self_strip(run, out_dir, key).relative_to(out_dir)
-        )
-    crosses = {}
-    if actor_paths:
-        fuser = build_fuser(config)
-        embedder = IdentityEmbedder()
-        target = avatar_target.target
-        probe = make_probe(embedder, target)
-        for path, name in zip(actor_paths, unique_names(actor_paths)):
-            clip = track_clip(
-                path,
-                name,
-                config,
-                max_frames=config.eval.max_frames,
-                whole_frames=config.eval.carried_frames,
-            )
-            with _bar(progress, f"cross {name} -> avatar") as bar:
-                result = _cross(clip, avatar_target, renderers, fuser, config, probe, bar)
-            crosses[name] = result.to_json()[0]
-            files[f"cross: {name} drives the avatar"] = str(
-                _cross_strip(result, clip, target.crop, out_dir).relative_to(out_dir)
-            )
-    report = {
-        "meta": _meta(
-            config,
-            avatar,
-            renderers,
-            {n: str(p) for n, p in zip(clip_names, clip_paths)},
-            {n: str(p) for n, p in zip(unique_names(actor_paths), actor_paths)},
-            tails,
-            tail_note,
-        ),
-        "self_reenactment": [run.to_json() for run in runs],
-        "cross_reenactment": crosses,
-        "files": files,
-    }
+    return avatar, clip_paths, actor_paths, tails, tail_note
+
+
+def _write_report(report: dict, config: Config, out_dir: Path) -> None:
+    """avatar.json, avatar.md, avatar.html and the config, each written atomically."""
     atomic_write_json(out_dir / "avatar.json", report)
     atomic_write_text(out_dir / "avatar.md", avatar_markdown(report))
     atomic_write_text(out_dir / "avatar.html", avatar_html(report))
     dump_config(config, out_dir / "config.yaml")
-    return report
+
+
+def _cross_pass(
+    actor_paths: list[Path],
+    avatar_target: AvatarTarget,
+    renderers: list[EvalRenderer],
+    config: Config,
+    progress: bool,
+    out_dir: Path,
+) -> tuple[dict, dict[str, str]]:
+    """Each actor clip drives the avatar (`_cross`): ({actor: its row}, {strip: its path})."""
+    crosses: dict = {}
+    files: dict[str, str] = {}
+    if not actor_paths:
+        return crosses, files
+    fuser = build_fuser(config)
+    embedder = IdentityEmbedder()
+    target = avatar_target.target
+    probe = make_probe(embedder, target)
+    for path, name in zip(actor_paths, unique_names(actor_paths)):
+        clip = track_clip(
+            path,
+            name,
+            config,
+            max_frames=config.eval.max_frames,
+            whole_frames=config.eval.carried_frames,
+        )
+        with frame_bar(progress, f"cross {name} -> avatar") as bar:
+            result = _cross(clip, avatar_target, renderers, fuser, config, probe, bar)
+        crosses[name] = result.to_json()[0]
+        files[f"cross: {name} drives the avatar"] = str(
+            _cross_strip(result, clip, target.crop, out_dir).relative_to(out_dir)
+        )
+    return crosses, files

@@ -10,7 +10,6 @@ measured only when it still hashes the same: other bytes could hold frames it wa
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from reenact.errors import InputError
 from reenact.eval.clips import NUM_POINTS, TrackedClip
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import FaceTracker, head_yaw_deg
+from reenact.train.avatar_track import file_sha256  # the hash avatar train records
 from reenact.video import clip_fps, read_frames
 
 __all__ = ["TailClip", "file_sha256", "tail_clips", "track_tail"]
@@ -39,14 +39,6 @@ class TailClip:
 
     def to_json(self) -> dict:
         return {"name": self.name, "path": str(self.path), "frames_val": [self.first, self.stop]}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _span(entry: dict, share: float) -> tuple[int, int] | None:

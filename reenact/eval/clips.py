@@ -27,6 +27,15 @@ def iter_frames(path: Path, max_frames: int) -> Iterator[np.ndarray]:
     return read_frames(path, max_frames)
 
 
+def frame_bar(progress: bool, desc: str, total: int | None = None):
+    """A tqdm bar on stderr counting frames; a silent one when not `progress`."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, desc=desc, unit="frame", disable=not progress, leave=False, dynamic_ncols=True
+    )
+
+
 @dataclass
 class TrackedClip:
     """One clip, tracked. T frames; S the crop side.

@@ -24,7 +24,7 @@ from reenact import __version__
 from reenact.config import Config, dump_config
 from reenact.errors import InputError
 from reenact.eval import gaze_sweep, head_shift, head_sweep, move_sweep
-from reenact.eval.clips import TrackedClip, frames_to_read, track_clip
+from reenact.eval.clips import TrackedClip, frame_bar, frames_to_read, track_clip
 from reenact.eval.cross_reenact import CrossResult, evaluate_cross
 from reenact.eval.drive import make_probe, whole_frames
 from reenact.eval.files import atomic_write_json, atomic_write_text, resolve_input, unique_names
@@ -91,13 +91,6 @@ def _without(inputs: EvalInputs, skipped: dict) -> EvalInputs:
                                clip_names=[n for _, n in kept])
 
 
-def _bar(progress: bool, desc: str, total: int | None = None):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="frame", disable=not progress, leave=False,
-                dynamic_ncols=True)
-
-
 def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer], fuser,
                progress: bool) -> tuple[list[TrackedClip], list[SelfResult], dict]:
     """Each usable clip tracked and scored on itself; also {clip name: {"path", "reason"}} of
@@ -115,12 +108,12 @@ def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer]
             for earlier, item in skipped.items():
                 _say_skipped(earlier, item)
         clip, reference = usable
-        with _bar(progress, f"self {name}") as bar:
+        with frame_bar(progress, f"self {name}") as bar:
             results.append(evaluate_self(clip, renderers, fuser,
                                          reference=config.eval.reference_frame,
                                          strip_count=config.eval.strip_frames, bar=bar,
                                          compositor=compositor_options(config)))
-        with _bar(progress, f"self live {name}", clip.num_frames * len(renderers)) as bar:
+        with frame_bar(progress, f"self live {name}", clip.num_frames * len(renderers)) as bar:
             results[-1].live = evaluate_self_live(clip, renderers, fuser, config, bar=bar,
                                                   reference=reference)
         tracked.append(clip)
@@ -138,7 +131,7 @@ def _track_usable(path: Path, name: str, config: Config, progress: bool,
     of the upscaling, not the renderers."""
     total = frames_to_read(config.eval.max_frames, config.eval.carried_frames)
     try:
-        with _bar(progress, f"track {name}", total or None) as bar:
+        with frame_bar(progress, f"track {name}", total or None) as bar:
             clip = track_clip(path, name, config, max_frames=config.eval.max_frames,
                               whole_frames=config.eval.carried_frames, bar=bar)
         return clip, live_reference(clip, config)
@@ -169,7 +162,7 @@ def _cross_pass(inputs: EvalInputs, tracked: list[TrackedClip], targets: list, c
         for target, name in zip(targets, inputs.portrait_names):
             probe = make_probe(embedder, target)
             total = whole_frames(clip) * len(renderers)
-            with _bar(progress, f"cross {clip.name} -> {name}", total) as bar:
+            with frame_bar(progress, f"cross {clip.name} -> {name}", total) as bar:
                 results.append(evaluate_cross(clip, target, renderers, fuser, config,
                                               portrait=name, probe=probe, bar=bar,
                                               actor_known=actor_known))

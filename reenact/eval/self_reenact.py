@@ -108,7 +108,7 @@ class SelfResult:
         }
 
 
-def _drive(
+def drive_and_score(
     renderer: EvalRenderer,
     clip: TrackedClip,
     frames: list[int],
@@ -166,20 +166,16 @@ def evaluate_self(
         bar.refresh()
     for item in renderers:
         item.renderer.set_target(ref_crop, ref_lm)
-        scores, kept = _drive(
-            item,
-            clip,
-            frames,
-            direct,
-            masks,
-            set(strip_frames),
-            bar,
-            viewer=SelfFrameScorer(clip, compositor or {}),
+        viewer = SelfFrameScorer(clip, compositor or {})
+        scores, kept = drive_and_score(
+            item, clip, frames, direct, masks, set(strip_frames), bar, viewer=viewer
         )
         result.direct[item.name] = scores
         result.strip[item.name] = [kept[f] for f in strip_frames]
         if same or item.kind == "identity":  # the identity baseline ignores the landmarks
             result.fused[item.name] = scores
         else:
-            result.fused[item.name], _ = _drive(item, clip, frames, fused, masks, set(), bar)
+            result.fused[item.name], _ = drive_and_score(
+                item, clip, frames, fused, masks, set(), bar
+            )
     return result
