@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.fusion.harmonic import HarmonicBlend
-from reenact.fusion.rest import ADAPT_RATE, RestFeature
+from reenact.fusion.rest import ADAPT_RATE, RestFeature, RestWindow
 from reenact.landmarks.expressiveness import BROW_POINTS, features, inter_ocular
 from reenact.landmarks.regions import REGIONS
 
@@ -83,7 +83,7 @@ def _up(neutral: np.ndarray) -> np.ndarray:
     return out
 
 
-class BrowRest:
+class BrowRest(RestWindow):
     """The actor's resting brows, learnt over the first `adapt_frames` frames (module docstring;
     the window and its rest are a `reenact.fusion.rest.RestFeature`'s, one column a brow).
 
@@ -103,18 +103,6 @@ class BrowRest:
         self._neutral_key: bytes | None = None  # the neutral the two below were read from:
         self._heights = np.ones(2)  # its brow heights (inter-ocular units) ...
         self._pixels = np.zeros((2, 2))  # ... and per brow the shift (x, y) of a share of 1
-
-    @property
-    def adapt_frames(self) -> int:
-        return self.rest.adapt_frames
-
-    @adapt_frames.setter
-    def adapt_frames(self, frames: int) -> None:
-        self.rest.adapt_frames = int(frames)
-
-    def forget(self) -> None:
-        """Start the window again (a new calibration, or a new actor), `adapt_frames` long."""
-        self.rest.forget()
 
     @property
     def offset(self) -> np.ndarray:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.fusion.rest import ADAPT_RATE, RestFeature
+from reenact.fusion.rest import ADAPT_RATE, RestFeature, RestWindow
 from reenact.landmarks.expressiveness import features, inter_ocular
 from reenact.landmarks.jaw import drop_jaw
 
@@ -54,7 +54,7 @@ def _closed(seen: np.ndarray) -> np.ndarray:
     return np.array([np.median(np.partition(seen[:, 0], MIN_CLOSED - 1)[:MIN_CLOSED])])
 
 
-class MouthRest:
+class MouthRest(RestWindow):
     """The actor's closed mouth, learnt over the first `adapt_frames` frames (module docstring;
     the window and its rest are a `reenact.fusion.rest.RestFeature`'s, one column).
 
@@ -72,18 +72,6 @@ class MouthRest:
             keep_within=KEEP_WITHIN,
             rate=ADAPT_RATE,
         )
-
-    @property
-    def adapt_frames(self) -> int:
-        return self.rest.adapt_frames
-
-    @adapt_frames.setter
-    def adapt_frames(self, frames: int) -> None:
-        self.rest.adapt_frames = int(frames)
-
-    def forget(self) -> None:
-        """Start the window again (a new calibration, or a new actor), `adapt_frames` long."""
-        self.rest.forget()
 
     @property
     def offset(self) -> float:

@@ -85,3 +85,22 @@ class RestFeature:
         off = garrote(self.offset_of(rest, neutral()), self.keep_within)
         self._offset += self.rate * (off - self._offset)
         return self.offset
+
+
+class RestWindow:
+    """The window's controls for a class that learns its rest in `self.rest` (a `RestFeature`):
+    `BrowRest` and `MouthRest` share them."""
+
+    rest: RestFeature
+
+    @property
+    def adapt_frames(self) -> int:
+        return self.rest.adapt_frames
+
+    @adapt_frames.setter
+    def adapt_frames(self, frames: int) -> None:
+        self.rest.adapt_frames = int(frames)
+
+    def forget(self) -> None:
+        """Start the window again (a new calibration, or a new actor), `adapt_frames` long."""
+        self.rest.forget()
