@@ -119,13 +119,7 @@ def run_session(
         progress = _progress(source, config, show_progress)
         if progress is not None:
             stack.callback(progress.close)
-        worker = None
-        if render_ahead_on(config.stream.render_ahead, reenactor.renderer):
-            worker = RenderWorker()
-            stack.callback(worker.close)  # before the reenactor closes: a call may be in flight
-            reenactor.render_ahead = True
-            log.info("rendering ahead: the network runs on a second thread "
-                     "(stream.render_ahead=off for the serial loop)")
+        worker = _render_worker(config, reenactor, stack)
         parts = LoopParts(
             source=source, sink=sink, process=reenactor.process, timer=timer,
             on_frame=on_frame(reenactor, sink) if on_frame is not None else None,
@@ -146,6 +140,18 @@ def run_session(
         frames_with_face=reenactor.frames_with_face,
         frames_without_face=reenactor.frames_without_face, output_path=written,
     )
+
+
+def _render_worker(config: Config, reenactor, stack: ExitStack) -> RenderWorker | None:
+    """The thread that runs the network ahead (`stream.render_ahead`), or None: the serial loop."""
+    if not render_ahead_on(config.stream.render_ahead, reenactor.renderer):
+        return None
+    worker = RenderWorker()
+    stack.callback(worker.close)  # before the reenactor closes: a call may be in flight
+    reenactor.render_ahead = True
+    log.info("rendering ahead: the network runs on a second thread "
+             "(stream.render_ahead=off for the serial loop)")
+    return worker
 
 
 def _progress(source: FrameSource, config: Config, enabled: bool):

@@ -96,27 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from reenact.engine.weights import save_weights
     from reenact.train.fusion_data import load_people
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", default="cache/landmarks")
-    parser.add_argument("--out", required=True, help="the .safetensors file to write")
-    parser.add_argument(
-        "--splits",
-        type=Path,
-        default=SPLITS_FILE,
-        help="who is whom and who is held out (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--exclude",
-        nargs="*",
-        default=None,
-        help="people to keep out (default: the splits file's held_out)",
-    )
-    parser.add_argument("--frames", type=int, default=150, help="frames per person")
-    parser.add_argument("--identity-k", type=int, default=60)
-    parser.add_argument("--expression-k", type=int, default=16)
-    parser.add_argument("--stills-weight", type=int, default=30)
-    parser.add_argument("--check", action="store_true", help="score the held-out people")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     splits = read_splits(args.splits)
     if args.exclude is None:
         args.exclude = list(splits.held_out)
@@ -140,18 +120,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.check:
         held = [p for p in people if p.name in set(args.exclude)]
-        rows = check(NeutralEstimate.load(args.out), held)  # as shipped: fp16
-        for name, calm0, calm1, lively0, lively1 in rows:
-            print(
-                f"{name:14s} calm frames: picture {calm0:.4f} estimate {calm1:.4f}   "
-                f"expressive: picture {lively0:.4f} estimate {lively1:.4f}"
-            )
-        means = np.mean([r[1:] for r in rows], axis=0)
-        print(
-            f"{'mean':14s} calm frames: picture {means[0]:.4f} estimate {means[1]:.4f}   "
-            f"expressive: picture {means[2]:.4f} estimate {means[3]:.4f}"
-        )
+        _print_check(check(NeutralEstimate.load(args.out), held))  # as shipped: fp16
     return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", default="cache/landmarks")
+    parser.add_argument("--out", required=True, help="the .safetensors file to write")
+    parser.add_argument(
+        "--splits",
+        type=Path,
+        default=SPLITS_FILE,
+        help="who is whom and who is held out (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--exclude",
+        nargs="*",
+        default=None,
+        help="people to keep out (default: the splits file's held_out)",
+    )
+    parser.add_argument("--frames", type=int, default=150, help="frames per person")
+    parser.add_argument("--identity-k", type=int, default=60)
+    parser.add_argument("--expression-k", type=int, default=16)
+    parser.add_argument("--stills-weight", type=int, default=30)
+    parser.add_argument("--check", action="store_true", help="score the held-out people")
+    return parser
+
+
+def _print_check(rows: list[tuple[str, float, float, float, float]]) -> None:
+    """One line per held-out person (`check`'s rows), then their mean."""
+    for name, calm0, calm1, lively0, lively1 in rows:
+        print(
+            f"{name:14s} calm frames: picture {calm0:.4f} estimate {calm1:.4f}   "
+            f"expressive: picture {lively0:.4f} estimate {lively1:.4f}"
+        )
+    means = np.mean([r[1:] for r in rows], axis=0)
+    print(
+        f"{'mean':14s} calm frames: picture {means[0]:.4f} estimate {means[1]:.4f}   "
+        f"expressive: picture {means[2]:.4f} estimate {means[3]:.4f}"
+    )
 
 
 if __name__ == "__main__":
