@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SSIM_WEIGHT = 0.5  # the structure term the goal is measured in, beside L1
 REGIONS_WEIGHT = 1.0  # eyes and mouth count again: where the person's own teeth and lids are
+EDGE_WEIGHT = 0.0  # finite-difference L1 against softness: off, no SSIM / PSNR gain (avatar-recipe)
 LR = 3e-4  # a short budget: beat 1e-4 at every step count compared (the dated note)
 LR_FLOOR = 0.1  # the cosine ends at this share of LR
 PSNR_CAP = 100.0
@@ -170,6 +171,13 @@ def learning_rate(elapsed: float, budget: float) -> float:
     return LR * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * f)))
 
 
+def edge_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """L1 between the horizontal and vertical finite differences of two (B,C,S,S) images."""
+    dx = F.l1_loss(a[..., :, 1:] - a[..., :, :-1], b[..., :, 1:] - b[..., :, :-1])
+    dy = F.l1_loss(a[..., 1:, :] - a[..., :-1, :], b[..., 1:, :] - b[..., :-1, :])
+    return dx + dy
+
+
 def train_step(model, optimizer, batch, window) -> float:
     generated = model(generator_input(batch))
     real = batch["real"]
@@ -178,6 +186,8 @@ def train_step(model, optimizer, batch, window) -> float:
         + SSIM_WEIGHT * ssim_loss(generated, real, window)
         + detail_losses.regions_l1(generated, real, batch["landmarks"], weight=REGIONS_WEIGHT)
     )
+    if EDGE_WEIGHT:
+        loss = loss + EDGE_WEIGHT * edge_loss(generated, real)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

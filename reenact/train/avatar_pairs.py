@@ -173,14 +173,19 @@ class Batches:
     def __init__(self, pairs: AvatarPairs, batch_size: int, workers: int) -> None:
         self.pairs, self.batch_size = pairs, batch_size
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
-        self._next: list[Future] = self._submit()
+        # the stacking runs beside the training step too: on the caller's thread it held each
+        # step up (the dated note avatar-recipe)
+        self.stacker = ThreadPoolExecutor(max_workers=1)
+        self._next: Future = self._submit()
 
-    def _submit(self) -> list[Future]:
-        return [self.pool.submit(self.pairs.make, s) for s in self.pairs.specs(self.batch_size)]
+    def _submit(self) -> Future:
+        items = [self.pool.submit(self.pairs.make, s) for s in self.pairs.specs(self.batch_size)]
+        return self.stacker.submit(lambda: stack([f.result() for f in items]))
 
     def next(self) -> dict[str, torch.Tensor]:
         ready, self._next = self._next, self._submit()
-        return stack([f.result() for f in ready])
+        return ready.result()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.stacker.shutdown(wait=True, cancel_futures=True)
