@@ -184,10 +184,14 @@ def ctrl_c_as_default() -> None:
     """A child's `preexec_fn`: SIGINT back to its default disposition before the exec, so the
     child's Python turns a real Ctrl-C into KeyboardInterrupt however the tests were started
     (a shell without job control starts a background job with SIGINT ignored, every child
-    inherits that, and Python then never installs its handler: the child ignores the Ctrl-C)."""
+    inherits that, and Python then never installs its handler: the child ignores the Ctrl-C).
+    SIGTERM and SIGHUP too: under `nohup` every child inherits SIGHUP ignored, which reenact
+    honours, so a test that hangs the child up would wait for it forever."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
 
 
 # Runs `reenact` as its own child and prints that child's peak RSS (KiB) on stdout. A process
