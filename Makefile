@@ -1,6 +1,7 @@
 # Two commands do all the set-up: `make demo` and `make test`.
 # Each creates .venv when missing and installs the project into it; a second run is fast.
-# `make demo` installs the CPU runtime only (no torch, no test tools); `make test` adds every extra.
+# `make demo` installs the CPU runtime only (no torch, no lab, no test tools); `make test` adds the
+# lab (reenact-lab/) and every extra.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -16,13 +17,16 @@ $(RUNTIME): pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	@touch $(RUNTIME)
 
-# everything (`make test`, `make lint`, `make bench`): the runtime plus every extra
-$(STAMP): pyproject.toml
+# everything (`make test`, `make lint`, `make bench`): the runtime, the lab and every extra
+$(STAMP): pyproject.toml reenact-lab/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@# torch first and exactly: a bare `torch` (or an open range pulled in by another package)
 	@# would resolve to a multi-GB CUDA build; 2.13.0 installs the CPU build from local disk here.
 	$(BIN)/python -m pip install -q torch==2.13.0
+	@# the lab (reenact-lab, this checkout's second package) first: the train and eval extras name
+	@# it, and pip takes the installed one instead of looking for it on the package index
+	$(BIN)/python -m pip install -q --no-deps -e reenact-lab
 	$(BIN)/python -m pip install -q -e '.[all]'
 	@touch $(STAMP) $(RUNTIME)
 

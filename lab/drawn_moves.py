@@ -1,6 +1,6 @@
 """Whether a move the renderer draws is read back: `python -m lab.drawn_moves P ...`.
 
-The moves and their reading are `reenact.eval.move_sweep`'s, which `reenact eval` runs on its
+The moves and their reading are `reenact_lab.eval.move_sweep`'s, which `reenact eval` runs on its
 own portraits (report table "Drawn moves read back"); this tool runs them on any portrait, on
 turned heads too, and writes the drawings out.
 
@@ -10,7 +10,7 @@ renderer draws but the tracker does not read back costs that gain, though a view
 see it; this tool tells the two apart on any portrait, one region at a time.
 
 Each portrait's face at rest is moved by one synthetic move at a time. The rest is the face the
-live loop draws while the actor rests (`reenact.eval.carried_rows.output_neutral`): the
+live loop draws while the actor rests (`reenact_lab.eval.carried_rows.output_neutral`): the
 picture's own landmarks, found as `reenact run` finds a target's, or its estimated neutral
 where the picture wears an expression (`fusion.target_neutral`: a yawn closed, a grin taken
 out). `reenact eval`'s table starts from the same rest, so the tool reads what the table reads.
@@ -39,7 +39,7 @@ reading, and their ratio (1.0: read as drawn). `--out DIR` writes each drawing, 
 `--turn PITCH,YAW` (degrees, repeatable) draws every move, and the unmoved neutral it is read
 against, on the head turned as the live loop turns it (`stream.head_motion`:
 `reenact.pipeline.head_motion.HeadPose.turn` about `turn_centre`), and reads them with the head's
-pose undone, as `reenact eval` reads a turned output (`reenact.metrics.expression
+pose undone, as `reenact eval` reads a turned output (`reenact_lab.metrics.expression
 .relative_features`): how much of a move survives the drawn turn.
 
 What it has shown (the figures are in docs/experiments/2026-11-27-constants-provenance-lab.md):
@@ -60,15 +60,15 @@ import numpy as np
 
 from reenact.config import load_config
 from reenact.errors import InputError
-from reenact.eval.files import atomic_write_png
-from reenact.eval.move_sweep import read_moves
-from reenact.eval.renderers import build_eval_renderers, chosen_renderers
+from reenact_lab.eval.files import atomic_write_png
+from reenact_lab.eval.move_sweep import read_moves
+from reenact_lab.eval.renderers import build_eval_renderers, chosen_renderers
 from reenact.landmarks.tracker import FaceTracker
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.eval.carried_rows import output_neutral
-    from reenact.eval.drive import retrack_output
+    from reenact_lab.eval.carried_rows import output_neutral
+    from reenact_lab.eval.drive import retrack_output
     from reenact.pipeline.target import prepare_target
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

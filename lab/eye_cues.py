@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from reenact.config import load_config
-from reenact.eval.renderers import build_eval_renderers
+from reenact_lab.eval.renderers import build_eval_renderers
 from reenact.landmarks.expressiveness import FEATURES, relative
 from reenact.landmarks.head_pose import EYE_RINGS
 from reenact.landmarks.tracker import FaceTracker

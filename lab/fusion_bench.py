@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import load_config
-from reenact.train.landmark_cache import track_clip
-from reenact.train.splits import read_splits
+from reenact_lab.train.landmark_cache import track_clip
+from reenact_lab.train.splits import read_splits
 
 
 def _faces(clip: Path, other: Path, count: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:

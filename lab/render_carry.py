@@ -37,10 +37,10 @@ import numpy as np
 from reenact.config import load_config
 from reenact.errors import InputError
 from reenact.landmarks.expressiveness import FEATURES, relative
-from reenact.metrics.expression import MIN_ACTOR_STD, smile_lift
-from reenact.metrics.series import gain_sides
+from reenact_lab.metrics.expression import MIN_ACTOR_STD, smile_lift
+from reenact_lab.metrics.series import gain_sides
 from reenact.render.boost import ExpressionBoost
-from reenact.train.cache import read_entry
+from reenact_lab.train.cache import read_entry
 
 CONDITIONS = ("happy", "sad", "sleepy", "surprised", "wink")
 EYE_MOVE = 0.03  # an eye asked to change by more than this (of its neutral size) closes / widens
@@ -55,7 +55,7 @@ def carry(renderer, tracker, pairs, *, scale: float = 1.0, boost=None) -> dict[s
     `ExpressionBoost` the drive is drawn through (None = drawn as it is; the slope is always
     on the drive itself).
     Returns {feature: slope} (NaN where the drive did not move the feature), "smile_lift" (the
-    mouth corners' rise, `reenact.metrics.expression.smile_lift`, read the same way),
+    mouth corners' rise, `reenact_lab.metrics.expression.smile_lift`, read the same way),
     "eyes_closing" / "eyes_widening" (`eye_ratios`), "frames", and "sides": {feature and
     "smile_lift": (below, above)}, each direction's slope apart (`gain_sides`, bent at the
     neutral, as `reenact eval`'s "each direction apart" table).
@@ -101,8 +101,8 @@ def eye_ratios(asked: np.ndarray, seen: np.ndarray) -> dict[str, float]:
 def subject_stills(folder: Path, subjects: list[str], config) -> list:
     """Per subject: (neutral crop (S,S,3) uint8, its landmarks (478,3), [(expression
     crop, its landmarks), ...] for each of `CONDITIONS` present), each still aligned as a
-    target is (`reenact.eval.stills.AlignedStills`)."""
-    from reenact.eval.still_sets import AlignedStills
+    target is (`reenact_lab.eval.stills.AlignedStills`)."""
+    from reenact_lab.eval.still_sets import AlignedStills
 
     aligned = AlignedStills(config)
     found = []
@@ -146,7 +146,7 @@ def _prepared_pairs(folder: Path, clips: list[str], skip: list[str], tracker,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.eval.renderers import build_eval_renderers
+    from reenact_lab.eval.renderers import build_eval_renderers
     from reenact.landmarks.tracker import FaceTracker
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

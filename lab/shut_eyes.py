@@ -11,7 +11,7 @@ are picked, evenly spread:
 
 Each renderer draws every picked frame from the reference crop, with that frame's own landmarks,
 and the drawing is scored against the real frame by SSIM over the two eye boxes
-(`reenact.metrics.sharpness.eye_boxes`: each eye's contour padded by 30 %, lids and lashes). The
+(`reenact_lab.metrics.sharpness.eye_boxes`: each eye's contour padded by 30 %, lids and lashes). The
 renderers are the eval's (`warp`, `generator:shipped`) and, as the baseline a lid painter has to
 beat, `warp:stretched`: the warp without its eye keeper, lid and iris painters, which closes an
 eye by squashing it.
@@ -77,8 +77,8 @@ def _spread(frames: list[int], most: int) -> list[int]:
 
 def eye_ssim(drawn: np.ndarray, real: np.ndarray, landmarks: np.ndarray) -> float:
     """Mean SSIM over the two eye boxes of `landmarks` (478,2|3 crop pixels of the real frame)."""
-    from reenact.metrics.image import ssim_map
-    from reenact.metrics.sharpness import eye_boxes
+    from reenact_lab.metrics.image import ssim_map
+    from reenact_lab.metrics.sharpness import eye_boxes
 
     scores = ssim_map(drawn, real)
     return float(
@@ -100,7 +100,7 @@ class ClipScores:
 
 
 def score_clip(clip, renderers: dict, per_kind: int = 12) -> ClipScores:
-    """Draw the picked frames of a `reenact.eval.clips.TrackedClip` with each of `renderers`
+    """Draw the picked frames of a `reenact.landmarks.clips.TrackedClip` with each of `renderers`
     ({name: renderer with set_target(crop, landmarks) and render(landmarks)})."""
     reference, frames = pick_frames(openings(clip.landmarks_crop, clip.valid), per_kind)
     result = ClipScores(clip.name, reference, frames)
@@ -121,7 +121,7 @@ def score_clip(clip, renderers: dict, per_kind: int = 12) -> ClipScores:
 
 
 def _renderers(config, names: list[str]) -> dict:
-    from reenact.eval.renderers import build_eval_renderers, chosen_renderers
+    from reenact_lab.eval.renderers import build_eval_renderers, chosen_renderers
     from reenact.render.warp import WarpRenderer
 
     found = {r.name: r.renderer for r in build_eval_renderers(config, []) if r.name != "identity"}
@@ -130,7 +130,7 @@ def _renderers(config, names: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.eval.clips import track_clip
+    from reenact.landmarks.clips import track_clip
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clips", nargs="+", type=Path, help="real video clips of a face")

@@ -7,15 +7,15 @@ also opens with the face's own moves; `smoothing.min_cutoff`, `beta`, `d_cutoff`
 face is still, and also damps and delays what the face does: a syllable's opening, a blink. This
 tool measures both sides on real clips, for any settings:
 
-- `jitter`: on each clip's stillest `STILL_FRAMES` frames (`reenact.metrics.landmarks
+- `jitter`: on each clip's stillest `STILL_FRAMES` frames (`reenact_lab.metrics.landmarks
   .stillest_stretch`), the smoothed landmarks' mean frame-to-frame step over the inter-ocular
   distance (`landmark_jitter`), as a share of the unsmoothed track's: what is left of the
   tracker's jitter where the face holds still (lower is steadier);
-- `flicker`: the same with each frame's head pose undone first (`reenact.metrics.expression
+- `flicker`: the same with each frame's head pose undone first (`reenact_lab.metrics.expression
   .pose_undone`): the jitter of the face's shape alone, which is what reaches the rendered face
   (the fusion takes the actor's deviation with the pose undone, and the head's own motion has
   its own filter, `reenact.pipeline.head_motion`);
-- `kept`: the slope of the smoothed expression features (`reenact.metrics.expression
+- `kept`: the slope of the smoothed expression features (`reenact_lab.metrics.expression
   .relative_features`, head pose undone, against the clip's neutral as the live loop calibrates
   it) on the unsmoothed ones, the mean over the six features: how much of the expression's
   amplitude passes (1 = all);
@@ -59,15 +59,15 @@ import numpy as np
 from reenact.atomic import write_atomic
 from reenact.config import load_config
 from reenact.errors import InputError
-from reenact.eval.temporal import longest_run
+from reenact_lab.eval.temporal import longest_run
 from reenact.imageio import load_image
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.neutral import least_expressive_median
 from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.smoothing import MOUTH_POINTS, LandmarkSmoother, nose_offset
 from reenact.landmarks.tracker import FaceTracker
-from reenact.metrics.expression import pose_undone, relative_features
-from reenact.metrics.landmarks import landmark_jitter, stillest_stretch
+from reenact_lab.metrics.expression import pose_undone, relative_features
+from reenact_lab.metrics.landmarks import landmark_jitter, stillest_stretch
 
 STILL_FRAMES = 30  # the still stretch jitter is read on (1 s at 30 fps)
 MIN_RUN = 90  # frames: a shorter run of tracked frames is not used
@@ -180,7 +180,7 @@ def track_still(path: Path, config, rng: np.random.Generator) -> Track | None:
 def track_clip(path: Path, frames: int, config) -> Track | None:
     """`path`'s longest run of tracked frames among its first `frames` (None: shorter than
     MIN_RUN), tracked and aligned as the live loop does."""
-    from reenact.eval.clips import track_clip as eval_track
+    from reenact.landmarks.clips import track_clip as eval_track
     from reenact.video import clip_fps
 
     clip = eval_track(path, path.stem, config, max_frames=1, whole_frames=frames)

@@ -1,9 +1,9 @@
 """What a moved head leaves behind: `python -m lab.uncovered PORTRAIT [PORTRAIT ...]`.
 
-Each portrait's head is moved by `reenact.eval.head_shift.MOVES` (shifts of 0.3 and 0.2
+Each portrait's head is moved by `reenact_lab.eval.head_shift.MOVES` (shifts of 0.3 and 0.2
 inter-ocular distances, rolls of 8 degrees) through the live loop's head-motion stage, and the
 wall it uncovers along its old outline is compared with the wall beside it
-(`reenact.eval.head_shift.uncovered_outline`): the ghost rate, the share of that band edgier than
+(`reenact_lab.eval.head_shift.uncovered_outline`): the ghost rate, the share of that band edgier than
 the wall (~0.05 or less: as clean as the wall). Printed per portrait, and the mean over the
 portraits where the segmenter finds the face's person (an animal's head moves as a whole zone:
 "n/a"). `--no-matte` leaves out the matte that takes the hair's loose ends and fringe into the
@@ -29,8 +29,8 @@ STRIP_TILE = 320  # px: each moved head's side in a --strips picture, as `reenac
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reenact.eval.head_shift import move_labels, sweep_uncovered
-    from reenact.eval.plots import sample_strip
+    from reenact_lab.eval.head_shift import move_labels, sweep_uncovered
+    from reenact_lab.eval.plots import sample_strip
     from reenact.pipeline.target import prepare_target
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

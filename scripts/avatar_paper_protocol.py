@@ -6,12 +6,12 @@ expressions. Here, per Yale subject (`../shared/media/expressions/NN_<condition>
 
 - train an avatar on the subject's neutral still and some expression stills (`--train`, default
   normal, happy, sad), validated on one more (`--val`, default sleepy): the stills become one
-  "clip" for `reenact.train.avatar_fit` (the trainer's own split holds out its last rows, which
+  "clip" for `reenact_lab.train.avatar_fit` (the trainer's own split holds out its last rows, which
   are the validation stills);
 - test the remaining expressions (`--test`, default surprised and wink), each driven from the
   neutral still by its own landmarks (as `reenact eval --stills`): SSIM, PSNR, mouth SSIM in
   the aligned crop, for the unchanged target, the warp, the shipped generator and the personal
-  one (`reenact.eval.avatar_eval.avatar_renderers`, as `--target X.avatar` runs it).
+  one (`reenact_lab.eval.avatar_eval.avatar_renderers`, as `--target X.avatar` runs it).
 
     python scripts/avatar_paper_protocol.py --out out/paper --minutes 1 [--subjects 01 02]
 
@@ -44,13 +44,13 @@ def _local():
     global load_config, avatar_renderers, atomic_write_json, atomic_write_text, sample_strip
     global markdown_table, AlignedStills, score_still, load_image, nanmean
     from reenact.config import load_config
-    from reenact.eval.avatar_eval import avatar_renderers
-    from reenact.eval.files import atomic_write_json, atomic_write_text
-    from reenact.eval.plots import sample_strip
-    from reenact.eval.report import markdown_table
-    from reenact.eval.still_sets import AlignedStills, score_still
+    from reenact_lab.eval.avatar_eval import avatar_renderers
+    from reenact_lab.eval.files import atomic_write_json, atomic_write_text
+    from reenact_lab.eval.plots import sample_strip
+    from reenact_lab.eval.report import markdown_table
+    from reenact_lab.eval.still_sets import AlignedStills, score_still
     from reenact.imageio import load_image
-    from reenact.metrics.series import nanmean
+    from reenact_lab.metrics.series import nanmean
 
 
 def still(folder: Path, subject: str, condition: str) -> Path:
@@ -62,7 +62,7 @@ def still(folder: Path, subject: str, condition: str) -> Path:
 
 def avatar_data(folder: Path, subject: str, train: list[str], val: list[str], config):
     """An AvatarData whose one clip holds the training stills then the validation stills."""
-    from reenact.train.avatar_data import AvatarClip, AvatarData
+    from reenact_lab.train.avatar_data import AvatarClip, AvatarData
     from reenact.pipeline.target import prepare_target_image
 
     aligned = AlignedStills(config)
@@ -92,11 +92,11 @@ def avatar_data(folder: Path, subject: str, train: list[str], val: list[str], co
 
 
 def fit(data, args):
-    """The trainer's own fine-tune (`reenact.train.avatar_fit`) within --minutes."""
+    """The trainer's own fine-tune (`reenact_lab.train.avatar_fit`) within --minutes."""
     import torch
 
-    from reenact.train.avatar_fit import FitOptions, fit_avatar
-    from reenact.train.avatar_pairs import AvatarPairs
+    from reenact_lab.train.avatar_fit import FitOptions, fit_avatar
+    from reenact_lab.train.avatar_pairs import AvatarPairs
 
     seconds = 60.0 * args.minutes
     opts = FitOptions(
@@ -119,7 +119,7 @@ def trained_info(result, minutes: float) -> dict:
 
 
 def write_subject(out: Path, subject: str, data, result, args, minutes: float) -> Path:
-    from reenact.train.avatar_write import write_avatar_file
+    from reenact_lab.train.avatar_write import write_avatar_file
 
     extra = {"protocol": "paper, person seen", "train": args.train, "val": args.val}
     return write_avatar_file(
@@ -151,7 +151,7 @@ def train_prepared(args, out: Path) -> int:
     and trained.json: what comes back from such a machine is a few files of at most 16 MiB."""
     import safetensors.numpy
 
-    from reenact.train.avatar_data import read_prepared
+    from reenact_lab.train.avatar_data import read_prepared
 
     def fp16_weights(model) -> dict:  # as `avatar_write.fp16_weights`, whose imports need more
         return {
@@ -180,8 +180,8 @@ def from_weights(subject: str, args, out: Path) -> tuple[Path, dict]:
     import safetensors.numpy
     import torch
 
-    from reenact.train.avatar_data import read_prepared
-    from reenact.train.avatar_fit import FitResult, load_shipped
+    from reenact_lab.train.avatar_data import read_prepared
+    from reenact_lab.train.avatar_fit import FitResult, load_shipped
 
     weights_dir = Path(args.weights)
     info = json.loads((weights_dir / "trained.json").read_text())[subject]
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     _local()
     config = load_config(None, [])
     if args.prepare_only:
-        from reenact.train.avatar_data import write_prepared
+        from reenact_lab.train.avatar_data import write_prepared
 
         for subject in args.subjects:
             data = avatar_data(folder, subject, args.train, args.val, config)

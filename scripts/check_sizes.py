@@ -1,4 +1,5 @@
-"""Lines per file and per function in reenact/ and plugins/: about 400 and 50, split at a seam.
+"""Lines per file and per function in reenact/, plugins/ and the lab's package (reenact-lab/):
+about 400 and 50, split at a seam.
 
     python scripts/check_sizes.py [--max-file 400] [--max-function 50]
 
@@ -38,7 +39,13 @@ def main() -> int:
     parser.add_argument("--max-file", type=int, default=400)
     parser.add_argument("--max-function", type=int, default=50)
     args = parser.parse_args()
-    paths = sorted([*ROOT.glob("reenact/**/*.py"), *ROOT.glob("plugins/**/*.py")])
+    paths = sorted(
+        [
+            *ROOT.glob("reenact/**/*.py"),
+            *ROOT.glob("plugins/**/*.py"),
+            *ROOT.glob("reenact-lab/reenact_lab/**/*.py"),
+        ]
+    )
     files, functions = sizes(paths)
     print("largest files:    " + ", ".join(f"{n} {f}" for n, f in files[:3]))
     print("largest functions: " + ", ".join(f"{n} {f}" for n, f in functions[:3]))

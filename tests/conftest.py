@@ -102,7 +102,7 @@ def aligned_still():
     picture (any format a target may be, Yale's GIF stills too) tracked by the real face mesh and
     aligned on its eyes, as a target is (`reenact eval --stills` aligns its stills so)."""
     from reenact.config import load_config
-    from reenact.eval.still_sets import aligned_still
+    from reenact_lab.eval.still_sets import aligned_still
 
     def align(path: Path, size: int = 256):
         return aligned_still(path, load_config(None, [f"renderer.size={size}"]))

@@ -26,8 +26,8 @@ DIST = "reenact"
 # Used when the installed metadata does not list an extra (reenact run from a bare checkout).
 FALLBACK_EXTRAS = {
     "cuda": ("torch",),
-    "train": ("torch", "tensorboard"),
-    "eval": ("dlib-bin", "face-recognition-models", "matplotlib"),
+    "train": ("reenact-lab", "torch", "tensorboard"),
+    "eval": ("reenact-lab", "dlib-bin", "face-recognition-models", "matplotlib"),
     "hotkeys": ("pynput",),
 }
 EXTRA_PURPOSE = {

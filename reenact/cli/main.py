@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from functools import partial
+from importlib import metadata
 
 from reenact import __version__
 from reenact.errors import ReenactError
@@ -17,16 +19,53 @@ COMMAND_MODULES = (
     "reenact.cli.run_cmd",
     "reenact.cli.plugins_cmd",
     "reenact.cli.preset_cmd",
-    "reenact.cli.pixel_rr_cmd",
     "reenact.cli.paths_cmd",
 )
 OPTIONAL_COMMAND_MODULES = (
-    "reenact.cli.train_cmd",
-    "reenact.cli.eval_cmd",
     "reenact.cli.bench_cmd",
     "reenact.cli.quantize_cmd",
-    "reenact.cli.avatar_cmd",
 )
+# The lab's commands (the `reenact-lab` distribution) register through these entry points, each a
+# module with `register(subparsers)`, as plugins are found.
+COMMAND_GROUP = "reenact.commands"
+# Each lab command and the extra that installs it; without the lab each is a stub saying so.
+LAB_COMMANDS = {
+    "prepare": "train",
+    "train": "train",
+    "eval": "eval",
+    "pixel-rr": "train",
+    "avatar": "train",
+}
+
+
+def lab_missing(command: str) -> str:
+    """The one line `reenact COMMAND` says when the lab that has it is not installed."""
+    extra = LAB_COMMANDS[command]
+    return (
+        f"reenact {command}: needs the lab, which is not installed: pip install 'reenact[{extra}]' "
+        "(in a checkout: pip install -e reenact-lab)"
+    )
+
+
+def _lab_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the installed lab's commands, and a stub listed in --help for each one missing."""
+    # a set: an install seen twice on sys.path (a checkout and a wheel) registers once
+    for module in sorted({entry.value for entry in metadata.entry_points(group=COMMAND_GROUP)}):
+        importlib.import_module(module).register(sub)
+    for command, extra in LAB_COMMANDS.items():
+        if command in sub.choices:
+            continue
+        # no option prefix: every argument, --help included, is taken and answered with the line
+        stub = sub.add_parser(
+            command, help=f"(needs the lab: pip install 'reenact[{extra}]')", prefix_chars="\0"
+        )
+        stub.add_argument("ignored", nargs=argparse.REMAINDER)
+        stub.set_defaults(handler=partial(_needs_lab, command))
+
+
+def _needs_lab(command: str, args: argparse.Namespace) -> int:
+    print(lab_missing(command), file=sys.stderr)
+    return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    _lab_commands(sub)
     return parser
 
 

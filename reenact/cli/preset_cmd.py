@@ -152,7 +152,7 @@ def _record(args: argparse.Namespace, config, size: int):
     if kind == "stills":
         if len(parts) != 2:
             raise InputError(f"--source {args.source}: write stills:DIR:CONDITION")
-        from reenact.train.flip import flip_landmarks
+        from reenact.landmarks.flip import flip_landmarks
 
         exclude = tuple(x for x in args.exclude.split(",") if x) or config.pixel_rr.holdout
         return rec.from_numbered(

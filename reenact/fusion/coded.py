@@ -27,7 +27,7 @@ decoded onto the target's face, with what the code does not explain passed throu
 A neutral actor leaves the target exactly at L_t. The parts that depend only on the neutrals are
 computed once per pair; a frame costs a rigid fit, six distances and three small products.
 Weights: `reenact/models/fusion.safetensors` (arch `fusion_code`), written by `python -m
-reenact.train.fusion_code`; see the model card.
+reenact_lab.train.fusion_code`; see the model card.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def scale_deviation(deviation: np.ndarray, scales: np.ndarray) -> np.ndarray:
 class CodeFusion:
     """`fuse(source, source_neutral, target_neutral, intensity) -> (478,3)`, see the module doc.
 
-    arrays (unit crop coordinates, as `reenact.train.fusion_code.fit` writes them): "mean_face"
+    arrays (unit crop coordinates, as `reenact_lab.train.fusion_code.fit` writes them): "mean_face"
     (478,3), "decoder" (c + k, 1434): rows decode the c named features (the six, then with
     `lift` the smile's lift), then the k coordinates; those k rows are orthonormal, the
     directions the coordinates are also read on (`directions`). beta: share of the unexplained

@@ -172,7 +172,7 @@ def from_numbered(
     """The mean deviation of `condition` over the subjects' pairs, on their mean neutral.
 
     mirror: `mirror(landmarks (478,3), size) -> landmarks` of the left-right mirrored face
-    (`reenact.train.flip.flip_landmarks`, passed in by the caller: training sits above fusion);
+    (`reenact.landmarks.flip.flip_landmarks`, passed in by the caller: training sits above fusion);
     with it, winks are mirrored so that the same eye closes in every pair before averaging."""
     neutrals, deviations, used = [], [], []
     for subject, neutral_path, expr_path in numbered_pairs(folder, condition, exclude):

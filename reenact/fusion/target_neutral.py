@@ -154,7 +154,7 @@ class NeutralEstimate:
 
     @classmethod
     def load(cls, path: str | Path = BASIS_FILE, **options) -> NeutralEstimate:
-        """From a basis file (safetensors, as `reenact.train.neutral_basis` writes); options
+        """From a basis file (safetensors, as `reenact_lab.train.neutral_basis` writes); options
         as the constructor's."""
         from reenact.engine.arrays import load_arrays
 

@@ -17,12 +17,12 @@ from torch import nn
 from reenact.errors import ReenactError
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
-# The modules whose import registers the built-in networks; imported lazily by `build`.
+# The modules whose import registers the built-in networks; imported lazily by `build`. The
+# training-only ones (`reenact_lab.nn.patchgan`) register themselves when the lab imports them.
 _BUILTIN_MODULES = (
     "reenact.nn.fusion",
     "reenact.nn.fusion_residual",
     "reenact.nn.unet",
-    "reenact.nn.patchgan",
 )
 
 M = TypeVar("M", bound=type[nn.Module])

@@ -39,7 +39,7 @@ def calibration_inputs(
     model, meta, clips: list[Path], config: Config, *, frames: int, stride: int
 ) -> Iterator[np.ndarray]:
     """(1, in_channels, S, S) float32 generator inputs in [-1,1]: up to `frames` per clip."""
-    from reenact.eval.clips import track_clip
+    from reenact.landmarks.clips import track_clip
     from reenact.render.generator import GeneratorRenderer
 
     recorder = _Recorder(model.size)

@@ -32,6 +32,12 @@ fi
 [ -f "$PREP/avatar_data.npz" ] || { echo "avatar_gpu.sh: no prepared data in $PREP" >&2; exit 2; }
 mkdir -p "$OUT"
 export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+# `reenact avatar train` is the lab's: its entry points (no dependencies) into a folder of its own
+site=$(mktemp -d)
+trap 'rm -rf "$site"' EXIT
+$PY -m pip install -q --no-deps --no-build-isolation --no-index --no-cache-dir --target "$site" \
+  ./reenact-lab >/dev/null || exit 1
+PYTHONPATH=$PYTHONPATH:reenact-lab:$site
 # the device lacks platformdirs (reenact.paths): its pure-Python wheel, carried, imports as a zip
 if ! $PY -c "import platformdirs" 2>/dev/null; then
   for wheel in "$(dirname "$PREP")"/wheels/platformdirs-*.whl; do PYTHONPATH=$PYTHONPATH:$wheel; done

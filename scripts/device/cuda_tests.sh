@@ -16,6 +16,6 @@ PYTHON=${PYTHON:-python3}
 site=$(mktemp -d)
 trap 'rm -rf "$site"' EXIT
 "$PYTHON" -m pip install -q --no-deps --no-build-isolation --no-index --no-cache-dir \
-  --target "$site" . >/dev/null || exit 1
-PYTHONPATH=".:$site" REENACT_TEST_REPLAY="$REPLAY" "$PYTHON" -m pytest -q -p no:cacheprovider -rs \
+  --target "$site" . ./reenact-lab >/dev/null || exit 1
+PYTHONPATH=".:reenact-lab:$site" REENACT_TEST_REPLAY="$REPLAY" "$PYTHON" -m pytest -q -p no:cacheprovider -rs \
   tests/unit/test_generator_cuda.py tests/unit/test_shipped_widths.py

@@ -22,10 +22,11 @@ BUDGET=${BUDGET:-540}
 called=$(date +%s)
 OUT=${OUT:-out/device}
 mkdir -p "$OUT" runs
-# the package's entry points (its sources and sinks) without touching the machine's site-packages
+# the entry points of the package (its sources and sinks) and of the lab (its commands: `reenact
+# train`) without touching the machine's site-packages
 python3 -m pip install -q --no-deps --no-build-isolation --no-index --no-cache-dir \
-  --target /tmp/reenact-site . >/dev/null || exit 1
-export PYTHONPATH=.:/tmp/reenact-site
+  --target /tmp/reenact-site . ./reenact-lab >/dev/null || exit 1
+export PYTHONPATH=.:reenact-lab:/tmp/reenact-site
 python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name())"
 nproc; free -g | head -2
 launch() {  # launch "NAME [args]": one arm in the background, its pid in $!

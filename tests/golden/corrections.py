@@ -86,7 +86,7 @@ def _iris_glance(xy: np.ndarray, share: float) -> np.ndarray:
 def moves(landmarks: np.ndarray) -> dict[str, np.ndarray]:
     """The target's own (478,3) landmarks driven by each of MOVE_NAMES (`move_sweep.moved`'s
     moves, exaggerated and combined): name -> (478,3) float32."""
-    from reenact.eval.move_sweep import moved
+    from reenact_lab.eval.move_sweep import moved
 
     rest = np.asarray(landmarks, np.float32)
 

@@ -1,6 +1,8 @@
 """Install like a user: the wheel, built from this checkout, into a fresh venv with its CPU
 dependencies from the package index and no torch; then `reenact demo` and `reenact live` run
-there, and torch is never imported. The same checks run once per interpreter: the one running
+there, torch is never imported, and the lab's commands (`reenact train`, `eval`, ...) say in
+one line which extra installs them. The lab's own wheel (`reenact-lab/`) carries `reenact_lab`
+and its commands' entry points only. The same checks run once per interpreter: the one running
 the tests and python3.13 where the machine has it (a missing one skips, saying why).
 
 Slow (a few minutes the first time; pip's cache makes reruns quick). Prints, per interpreter,
@@ -131,9 +133,26 @@ def venv(request, tmp_path_factory) -> dict:
     return info
 
 
+@pytest.fixture(scope="module")
+def lab_wheel(tmp_path_factory) -> Path:
+    """The lab's wheel (`reenact-lab/`), built from this checkout."""
+    tmp = tmp_path_factory.mktemp("lab-wheel")
+    source = tmp / "src"
+    shutil.copytree(REPO / "reenact-lab", source, ignore=shutil.ignore_patterns(*SKIP))
+    built = _run(
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", source, "-w", tmp / "dist"
+    )
+    if built.returncode and "Could not find a version" in built.stderr:
+        pytest.skip(f"no package index for the build backend: {built.stderr.strip()[-300:]}")
+    assert built.returncode == 0, built.stderr[-3000:]
+    (found,) = (tmp / "dist").glob("reenact_lab-*-py3-none-any.whl")
+    return found
+
+
 def test_the_wheel_carries_the_runtime_and_no_lab(wheel):
-    """The package and its plugins only: the checkout's `lab/` (developer diagnostics, copied
-    into the build's source above) stays out, and the runtime's own tools are in."""
+    """The package and its plugins only: the checkout's `lab/` (developer diagnostics) and
+    `reenact-lab/` (training and evaluation), both copied into the build's source above, stay
+    out, and the runtime's own tools are in."""
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
     tops = {name.split("/")[0] for name in names}
@@ -141,6 +160,31 @@ def test_the_wheel_carries_the_runtime_and_no_lab(wheel):
     assert not [name for name in names if name.startswith("lab/")]
     assert "reenact/tools/bench.py" in names
     assert "reenact/tools/drawn_moves.py" not in names
+    # what left for reenact_lab (spelt in parts: a rename of module paths leaves these alone)
+    moved = tuple(f"reenact/{name}" for name in ("train/", "eval/", "metrics/", "nn/losses.py"))
+    assert not [name for name in names if name.startswith(moved)]
+    assert "reenact/landmarks/clips.py" in names  # what `reenact quantize` tracks clips with
+
+
+def test_the_lab_wheel_carries_the_lab_and_its_commands(lab_wheel):
+    with zipfile.ZipFile(lab_wheel) as archive:
+        names = archive.namelist()
+        (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        declared = archive.read(entry_points).decode()
+    tops = {name.split("/")[0] for name in names}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"reenact_lab"}
+    assert "reenact_lab/train/trainer.py" in names and "reenact_lab/eval/runner.py" in names
+    assert "[reenact.commands]" in declared and "reenact_lab.cli.train_cmd" in declared
+
+
+def test_without_the_lab_its_commands_say_which_extra(venv, tmp_path):
+    for argv, extra in ((["train", "fusion"], "train"), (["eval", "-c", "eval"], "eval")):
+        run = _run(venv["reenact"], *argv, cwd=tmp_path, timeout=300)
+        assert run.returncode == 2, run.stderr[-3000:]
+        assert run.stderr.count("\n") == 1, run.stderr[-3000:]
+        assert f"pip install 'reenact[{extra}]'" in run.stderr
+    listed = _run(venv["reenact"], "--help", cwd=tmp_path, timeout=300)
+    assert listed.returncode == 0 and "needs the lab" in listed.stdout, listed.stdout[-3000:]
 
 
 def test_the_wheel_installs_without_torch(venv):

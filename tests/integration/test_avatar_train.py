@@ -13,7 +13,7 @@ import pytest
 
 from reenact.avatar import read_avatar
 from reenact.cli.main import main
-from reenact.train.avatar_data import read_prepared
+from reenact_lab.train.avatar_data import read_prepared
 from reenact.video import read_frames
 from tests.helpers import write_clip
 

@@ -206,7 +206,7 @@ def test_unsupported_codec(capsys, out_dir, tmp_path, clip):
 
 def test_weights_from_another_architecture(capsys, out_dir, clip, tmp_path):
     from reenact.engine.weights import save_module
-    from reenact.nn.patchgan import PatchDiscriminator
+    from reenact_lab.nn.patchgan import PatchDiscriminator
     from reenact.nn.unet import UNetGenerator
 
     disc = save_module(tmp_path / "disc.safetensors", PatchDiscriminator(ndf=8))

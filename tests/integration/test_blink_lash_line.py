@@ -19,7 +19,7 @@ from reenact.config.schema import TrackerConfig
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.tracker import FaceTracker
-from reenact.metrics.image import ssim
+from reenact_lab.metrics.image import ssim
 from reenact.render.warp import WarpRenderer
 
 SIZE = 256

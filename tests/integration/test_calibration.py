@@ -10,7 +10,7 @@ from reenact.landmarks.expressiveness import FEATURES, inter_ocular, relative
 from reenact.landmarks.neutral import NeutralCalibrator, least_expressive_median
 from reenact.config import load_config
 from reenact.pipeline.factory import build_fuser
-from reenact.train.fusion_validate import carried
+from reenact_lab.train.fusion_validate import carried
 from tests.helpers import aligned_actor, target_eye_shares
 
 MOUTH_OPEN = FEATURES.index("mouth_open")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import load_config
-from reenact.eval.clips import iter_frames
+from reenact.landmarks.clips import iter_frames
 from reenact.fusion import build_fuser
 from reenact.pipeline.reenactor import Reenactor
 from reenact.pipeline.target import prepare_target

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.renderers import IdentityRenderer
+from reenact_lab.eval.renderers import IdentityRenderer
 from reenact.landmarks.tracker import FaceTracker
 from reenact.render.eyes import LOWER_LIDS, UPPER_LIDS
 from reenact.render.warp import WarpRenderer
-from reenact.eval.move_sweep import MOVES, moved, read_moves
+from reenact_lab.eval.move_sweep import MOVES, moved, read_moves
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -196,8 +196,8 @@ def test_a_grinning_targets_moves_start_from_its_rest(portraits_dir):
     taken out: the mouth 1/1.31 as wide), so the eval's sweep (`sweep_moves`) draws its moves
     from there and reads them against it: a smile drawn from the rest reads a mouth about as
     much narrower than the same smile drawn from the picture's grin."""
-    from reenact.eval.drive import retrack_output
-    from reenact.eval.move_sweep import sweep_moves
+    from reenact_lab.eval.drive import retrack_output
+    from reenact_lab.eval.move_sweep import sweep_moves
     from reenact.landmarks.expressiveness import features, relative
     from reenact.pipeline.target import prepare_target
 
@@ -237,7 +237,7 @@ def test_a_jaw_closing_reads_where_the_rest_is_open_and_not_where_it_is_shut(por
     0.2 of the mouth's width (the rest of a target with parted lips), the warp's raised jaw reads
     back as drawn (1.07-1.17 when written) and a renderer that draws nothing reads nothing; from
     its own shut mouth there is nothing to close, and the column is n/a, not 0."""
-    from reenact.eval.move_sweep import group_ratios
+    from reenact_lab.eval.move_sweep import group_ratios
 
     config, target, reader = portrait
     moves = {"jaw": ((0,), (-0.1, -0.05))}
@@ -273,7 +273,7 @@ def test_the_tool_reads_what_the_eval_reads_from_the_rest(portraits_dir, capsys)
     (warp): brows lowered by 0.1 read 0.33 of what was asked from the rest, 0.68 from the
     picture (until stop 82 the tool started from the picture, and read 0.68 where the eval read
     0.33)."""
-    from reenact.eval.move_sweep import sweep_moves
+    from reenact_lab.eval.move_sweep import sweep_moves
     from reenact.pipeline.target import prepare_target
     from lab.drawn_moves import main
 

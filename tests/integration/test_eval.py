@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.temporal import jitter_on, longest_run
-from reenact.eval.move_sweep import MOVES
+from reenact_lab.eval.temporal import jitter_on, longest_run
+from reenact_lab.eval.move_sweep import MOVES
 from reenact.landmarks.expressiveness import FEATURES
 
 REENACT = [sys.executable, "-m", "reenact.cli.main"]
@@ -269,7 +269,7 @@ def test_expression_is_broken_down_per_pair_and_feature(evaluated):
 def test_expression_is_broken_down_per_direction(evaluated):
     """Each feature's two directions apart (`gain_below` / `gain_above`) in every reading's
     detail; the table's warp cells over all pairs are report.json's means over the pairs."""
-    from reenact.metrics.expression import SIDES
+    from reenact_lab.metrics.expression import SIDES
 
     out, report, text = evaluated
     pairs = report["cross_reenactment"].values()

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.avatar_eval import PERSONAL, SHIPPED, run_avatar_eval
-from reenact.eval.avatar_tail import file_sha256
+from reenact_lab.eval.avatar_eval import PERSONAL, SHIPPED, run_avatar_eval
+from reenact_lab.eval.avatar_tail import file_sha256
 
 CLIP, ACTOR = "lp_d1.mp4", "lp_d2.mp4"  # 16 frames each
 SELF_KEYS = ("ssim", "ssim_face", "psnr", "ssim_mouth", "sharpness_ratio", "seam")

@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from reenact.eval.clips import TrackedClip
-from reenact.eval.carried_rows import fused_carried
-from reenact.eval.drive import DriveResult
+from reenact.landmarks.clips import TrackedClip
+from reenact_lab.eval.carried_rows import fused_carried
+from reenact_lab.eval.drive import DriveResult
 from tests.helpers import aligned_actor
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from reenact.config import load_config
 from reenact.errors import InputError
-from reenact.eval.still_sets import find_stills
+from reenact_lab.eval.still_sets import find_stills
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,7 +77,7 @@ def test_stills_cli_writes_a_table_per_condition(media_dir: Path, tmp_path: Path
     report = json.loads((out / "stills.json").read_text())
     summary = report["summary"]
     assert {"identity", "warp", "generator:shipped"} <= set(summary)
-    # the class-driven rows (reenact.eval.stills_presets): what a preset / pixel-rr can do
+    # the class-driven rows (reenact_lab.eval.stills_presets): what a preset / pixel-rr can do
     class_driven = {"pixel-rr linear", "warp + preset", "generator:shipped + preset"}
     assert class_driven <= set(summary)
     for name, conditions in summary.items():
@@ -104,7 +104,7 @@ def test_stills_cli_writes_a_table_per_condition(media_dir: Path, tmp_path: Path
             rest["summary"]["warp"][condition]["ssim_mouth"]
             > rest["summary"]["identity"][condition]["ssim_mouth"] + 0.03
         ), condition
-    # the expression read back (reenact.eval.stills_read): the warp's drawing reads much of the
+    # the expression read back (reenact_lab.eval.stills_read): the warp's drawing reads much of the
     # real still's expression, the unchanged target none
     read = report["read_back"]["summary"]
     assert read["warp"]["read_gain"] > 0.5 and read["identity"]["read_gain"] == 0.0
@@ -122,9 +122,9 @@ def test_stills_cli_writes_a_table_per_condition(media_dir: Path, tmp_path: Path
 def test_at_rest_sees_a_target_that_keeps_its_expression(media_dir: Path):
     """The at-rest measure fails a target fused from its picture's own landmarks: the warp then
     shows the picture's gape and grin unchanged, scoring exactly as the unchanged still."""
-    from reenact.eval.renderers import build_eval_renderers
-    from reenact.eval.still_sets import AlignedStills
-    from reenact.eval.stills import rest_scores
+    from reenact_lab.eval.renderers import build_eval_renderers
+    from reenact_lab.eval.still_sets import AlignedStills
+    from reenact_lab.eval.stills import rest_scores
 
     config = load_config(None, ["fusion.target_neutral=picture"])
     (still,) = find_stills(media_dir / "expressions", ("15",))
@@ -142,9 +142,9 @@ def test_each_still_is_tracked_and_aligned_once_per_run(
     each still (they used to track the neutral still three times and each expression twice)."""
     from collections import Counter
 
-    import reenact.eval.still_sets as still_sets
-    import reenact.eval.stills as stills
-    from reenact.eval.renderers import build_eval_renderers
+    import reenact_lab.eval.still_sets as still_sets
+    import reenact_lab.eval.stills as stills
+    from reenact_lab.eval.renderers import build_eval_renderers
 
     calls: Counter = Counter()
     real = still_sets.aligned_still
@@ -187,7 +187,7 @@ def test_stills_folder_missing_is_one_line_error(tmp_path: Path):
 def test_scoring_every_subject_leaves_no_preset_rows(media_dir: Path, caplog):
     """Every Yale subject scored: none is left to make the '+ preset' rows from, so they are left
     out with a warning (before, the run stopped on an error about missing stills)."""
-    from reenact.eval.stills_presets import stills_renderers
+    from reenact_lab.eval.stills_presets import stills_renderers
 
     every = [f"{i:02d}" for i in range(1, 16)]
     config = load_config(None, [f"eval.stills_subjects={every}"])

@@ -30,14 +30,14 @@ def _reenactor(path: Path, neutral: np.ndarray):
 
 
 def _mouth_gains(actor, neutral, fused, rest) -> dict[str, float]:
-    from reenact.metrics.expression import expression_carried
+    from reenact_lab.metrics.expression import expression_carried
 
     found = expression_carried(np.stack(actor), neutral, np.stack(fused), rest)["features"]
     return {name: found[name]["gain"] for name in MOUTH}
 
 
 def test_a_grinning_targets_mouth_is_measured_from_its_rest(portraits_dir: Path, clips_dir: Path):
-    from reenact.eval.carried_rows import output_neutral
+    from reenact_lab.eval.carried_rows import output_neutral
     from reenact.pipeline.reenactor import Tracked
 
     frames, neutral = aligned_actor(

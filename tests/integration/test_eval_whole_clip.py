@@ -19,11 +19,11 @@ import pytest
 
 from reenact.config import load_config
 from reenact.errors import ConfigError
-from reenact.eval.background import background_change, head_reach
-from reenact.eval.clips import iter_frames, track_clip
-from reenact.eval.drive import carried_sample
+from reenact_lab.eval.background import background_change, head_reach
+from reenact.landmarks.clips import iter_frames, track_clip
+from reenact_lab.eval.drive import carried_sample
 from reenact.landmarks.tracker import FaceTracker
-from reenact.metrics.head import head_step_excess, largest_step
+from reenact_lab.metrics.head import head_step_excess, largest_step
 from tests.helpers import reenactor
 
 
@@ -91,11 +91,11 @@ def test_background_change_is_zero_for_the_pipeline_and_sees_a_4_px_shift(
 
 
 def test_carried_measures_use_frames_past_the_window(clips_dir: Path, portraits_dir: Path):
-    from reenact.eval.cross_reenact import evaluate_cross
-    from reenact.eval.drive import make_probe
-    from reenact.eval.identity import IdentityEmbedder
-    from reenact.eval.renderers import build_eval_renderers
-    from reenact.eval.viewer import CARRIED_KEYS
+    from reenact_lab.eval.cross_reenact import evaluate_cross
+    from reenact_lab.eval.drive import make_probe
+    from reenact_lab.eval.identity import IdentityEmbedder
+    from reenact_lab.eval.renderers import build_eval_renderers
+    from reenact_lab.eval.viewer import CARRIED_KEYS
     from reenact.fusion import build_fuser
     from reenact.pipeline.target import prepare_target
 
@@ -149,8 +149,8 @@ def test_the_actors_static_track_is_shared_between_portraits(clips_dir: Path):
     read back for the next (the same answer, no decoding or tracking again)."""
     from dataclasses import replace
 
-    from reenact.eval.clips import TrackedClip
-    from reenact.eval.carried_rows import actor_static
+    from reenact.landmarks.clips import TrackedClip
+    from reenact_lab.eval.carried_rows import actor_static
 
     config = load_config(None, [])
     frames = 16

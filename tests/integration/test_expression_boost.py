@@ -45,7 +45,7 @@ def _run(clip: Path, portrait: Path, *overrides: str):
 
 
 def _carried(fused, read, neutral) -> dict[str, float]:
-    from reenact.metrics.expression import expression_carried
+    from reenact_lab.metrics.expression import expression_carried
 
     features = expression_carried(fused, neutral, read, neutral)["features"]
     return {

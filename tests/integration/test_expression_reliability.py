@@ -1,5 +1,5 @@
 """The expression measure leaves out features the tracker cannot read on the actor
-(`reenact.metrics.expression`: the reliability gate), and still fails when it should.
+(`reenact_lab.metrics.expression`: the reliability gate), and still fails when it should.
 
 pcavs_00010 is filmed at a yaw of about -35 degrees: its far brow, read by the live (video-mode)
 tracker and by the static re-tracker that reads every output, does not agree with itself
@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.clips import iter_frames
+from reenact.landmarks.clips import iter_frames
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import FaceTracker
-from reenact.metrics.expression import MIN_RELIABILITY, expression_carried, smile_carried
+from reenact_lab.metrics.expression import MIN_RELIABILITY, expression_carried, smile_carried
 
 
 def _crops(landmarks) -> np.ndarray:

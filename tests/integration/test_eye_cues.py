@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.renderers import IdentityRenderer
+from reenact_lab.eval.renderers import IdentityRenderer
 from reenact.landmarks.head_pose import EYE_RINGS
 from reenact.landmarks.tracker import FaceTracker
 from reenact.render.warp import WarpRenderer

@@ -1,4 +1,4 @@
-"""`python -m reenact.train.fusion_code` end to end on a tiny landmark cache tracked from real
+"""`python -m reenact_lab.train.fusion_code` end to end on a tiny landmark cache tracked from real
 media: it fits, chooses beta on the validation clip, and writes weights the live fuser loads."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from reenact.engine.weights import load_weights
 from reenact.fusion.coded import CodeFusion
 from reenact.landmarks.expressiveness import relative
 from reenact.pipeline.factory import build_fuser
-from reenact.train.fusion_code import main
-from reenact.train.fusion_data import cache_digest
-from reenact.train.landmark_cache import _save_npz, track_clip, track_stills
+from reenact_lab.train.fusion_code import main
+from reenact_lab.train.fusion_data import cache_digest
+from reenact_lab.train.landmark_cache import _save_npz, track_clip, track_stills
 
 
 def test_fit_choose_and_load(tmp_path, clips_dir, media_dir, capsys):

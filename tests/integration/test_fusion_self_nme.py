@@ -1,4 +1,4 @@
-"""`reenact.train.fusion_validate.self_nme` on a real tracked clip: a fuser that reproduces the
+"""`reenact_lab.train.fusion_validate.self_nme` on a real tracked clip: a fuser that reproduces the
 actor's frame scores 0, one that leaves the target unchanged scores worse than the training-free
 transfer (the measure tells a fuser that carries the expression from one that does not)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.fusion.transfer import TrainingFreeFusion
-from reenact.train.fusion_validate import self_nme
+from reenact_lab.train.fusion_validate import self_nme
 from tests.helpers import aligned_actor
 
 
@@ -38,8 +38,8 @@ def test_the_lift_columns_rank_fusers(clips_dir):
     corners' rise; a fuser that carries every point but the mouth corners' rise scores near 0,
     while the six features' gain barely moves (the columns see what the features miss)."""
     from reenact.landmarks.expressiveness import MOUTH_CORNERS, NOSE_BASE
-    from reenact.train.fusion_data import _person
-    from reenact.train.fusion_validate import expression_carried, training_free
+    from reenact_lab.train.fusion_data import _person
+    from reenact_lab.train.fusion_validate import expression_carried, training_free
 
     frames, neutral = aligned_actor(
         clips_dir / "lp_d13.mp4", frames=60, step=1, size=256, neutral_frames=10

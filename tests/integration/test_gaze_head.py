@@ -219,14 +219,14 @@ def test_an_unmoved_head_leaves_the_frame_as_it_was(portrait_target):
 
 def test_head_roll_follows_the_actors_3d_roll(clips_dir: Path):
     """On pcavs_00010 the actor rolls while turning and nodding: the head motion's roll follows
-    the actor's 3-D roll (the mesh's own rotation, `reenact.metrics.head`) with r > 0.8 over
+    the actor's 3-D roll (the mesh's own rotation, `reenact_lab.metrics.head`) with r > 0.8 over
     ROLL_FRAMES frames (measured: 0.97; the eye line's 2-D angle alone gave 0.27)."""
     from reenact.config.schema import TrackerConfig
     from reenact.landmarks.align import compute_alignment
     from reenact.landmarks.neutral import NeutralCalibrator
     from reenact.landmarks.tracker import FaceTracker
-    from reenact.metrics.head import head_angles as mesh_angles
-    from reenact.metrics.series import pearson_r
+    from reenact_lab.metrics.head import head_angles as mesh_angles
+    from reenact_lab.metrics.series import pearson_r
     from reenact.pipeline.head_motion import HeadMotion
 
     frames = decode_rgb(clips_dir / "pcavs_00010.mp4")[:ROLL_FRAMES]
@@ -411,7 +411,7 @@ def _drawn_sequence(target, moves):
     head motion but the pitch asked) and re-tracked: a list of (478,3) landmarks."""
     from reenact.pipeline.head_motion import HeadPose, turn_centre
     from reenact.render.warp import WarpRenderer
-    from reenact.eval.move_sweep import moved
+    from reenact_lab.eval.move_sweep import moved
 
     lm = target.landmarks_crop
     warp = WarpRenderer(size=SIZE)

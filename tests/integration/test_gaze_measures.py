@@ -1,5 +1,5 @@
 """The gaze measures say high where gaze is carried, low where it is not, and n/a where the actor
-did not look around (`reenact.metrics.gaze`, `reenact.eval.gaze_sweep`), on real faces.
+did not look around (`reenact_lab.metrics.gaze`, `reenact_lab.eval.gaze_sweep`), on real faces.
 
 - lp_d9 frames 290-360: the actor glances left and right (iris std ~0.04 eye widths, ~6 x the
   tracker's frame-to-frame noise). Its live (video-mode) track against its static re-track of
@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.clips import iter_frames
+from reenact.landmarks.clips import iter_frames
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import FaceTracker
-from reenact.metrics.gaze import (
+from reenact_lab.metrics.gaze import (
     OPEN,
     eyes_agree,
     gaze_carried,
@@ -132,8 +132,8 @@ def test_tracking_noise_ignores_glances_and_sees_white_noise():
 
 
 def test_the_gaze_sweep_fails_the_unchanged_target_and_passes_the_warp(portraits_dir: Path):
-    from reenact.eval.gaze_sweep import sweep_gaze
-    from reenact.eval.renderers import IdentityRenderer
+    from reenact_lab.eval.gaze_sweep import sweep_gaze
+    from reenact_lab.eval.renderers import IdentityRenderer
     from reenact.fusion import build_fuser
     from reenact.pipeline.target import prepare_target
     from reenact.render.warp import WarpRenderer
@@ -156,8 +156,8 @@ def test_the_head_sweep_fails_the_unchanged_target_and_sees_the_nods_size(portra
     written) and about all of it with stream.head_pitch_gain 1.6 (1.06); with
     stream.head_motion=off it does not turn at all (it read 0.72 of a nod and 0.68 of a turn
     when the fusion carried the pose on as expression)."""
-    from reenact.eval.head_sweep import sweep_head
-    from reenact.eval.renderers import IdentityRenderer
+    from reenact_lab.eval.head_sweep import sweep_head
+    from reenact_lab.eval.renderers import IdentityRenderer
     from reenact.fusion import build_fuser
     from reenact.pipeline.target import prepare_target
     from reenact.render.warp import WarpRenderer

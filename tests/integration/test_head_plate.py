@@ -159,10 +159,10 @@ def test_a_moved_head_leaves_no_ghost_of_its_outline(media_dir: Path):
     hole, they stayed on the wall when the head moved away: a jagged dotted ghost of the old
     outline beside the moved head (on 8 % of the band along it, against 0.2 % now). The mask is
     matted to the picture's edges, so they move with the head and the plate fills behind them.
-    Both readings are `reenact.eval.head_shift`'s; the second shows the measure sees a ghost.
+    Both readings are `reenact_lab.eval.head_shift`'s; the second shows the measure sees a ghost.
     The matte only adds to the segmenter's person, never takes from it (a face's dark eye corner
     against a dark wall would otherwise stay behind: lp_s10, the test above)."""
-    from reenact.eval.head_shift import sweep_uncovered
+    from reenact_lab.eval.head_shift import sweep_uncovered
 
     target = prepare_target(
         str(media_dir / "portraits" / "lp_drv_d19.jpg"),
@@ -182,7 +182,7 @@ def test_a_moved_head_leaves_no_ghost_of_its_outline(media_dir: Path):
 def test_an_animals_head_is_not_judged_by_a_person_it_does_not_have(media_dir: Path):
     """lp_s25 (a shiba): the segmenter finds no person holding its face, the whole head zone
     moves, and there is no outline to judge: n/a, not a number that means nothing."""
-    from reenact.eval.head_shift import sweep_uncovered
+    from reenact_lab.eval.head_shift import sweep_uncovered
 
     target = prepare_target(
         str(media_dir / "portraits" / "lp_s25.jpg"),
@@ -202,7 +202,7 @@ def test_big_hair_above_the_brows_moves_whole(media_dir: Path, portrait: str):
     0.0), ghost rate 0.052 / 0.028."""
     import cv2
 
-    from reenact.eval.head_shift import sweep_uncovered
+    from reenact_lab.eval.head_shift import sweep_uncovered
     from reenact.pipeline.head_motion import HeadPose
     from reenact.pipeline.head_region import person_mask
 
@@ -238,9 +238,9 @@ def test_the_matte_leaves_a_busy_background_alone(clips_dir: Path, monkeypatch):
     matte applies only where the wall is plain; here it leaves the head as the segmenter found
     it: the same score as with no matte at all."""
     import reenact.pipeline.head_region as head_region
-    from reenact.eval.clips import track_clip
-    from reenact.eval.renderers import build_eval_renderers
-    from reenact.eval.self_live import evaluate_self_live
+    from reenact.landmarks.clips import track_clip
+    from reenact_lab.eval.renderers import build_eval_renderers
+    from reenact_lab.eval.self_live import evaluate_self_live
     from reenact.fusion import build_fuser
 
     config = load_config("eval", ["eval.max_frames=40"])

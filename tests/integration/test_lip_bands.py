@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.move_sweep import group_ratios, moved, read_moves
+from reenact_lab.eval.move_sweep import group_ratios, moved, read_moves
 from reenact.landmarks.tracker import FaceTracker
 from reenact.render.lip_bands import (
     INNER_LOWER,
@@ -116,8 +116,8 @@ def test_the_override_fades_into_the_mesh_at_its_edges_and_a_rest_is_left_alone(
 def test_the_yawns_closing_is_read_back(yawn):
     """The eval's "jaw closing" on lp_drv_d19 (`reenact eval -c eval`: 0.27 warp without the
     bands in stop 80, 0.85 with them): the same moves, the eval's re-tracker."""
-    from reenact.eval.carried_rows import output_neutral
-    from reenact.eval.drive import retrack_output
+    from reenact_lab.eval.carried_rows import output_neutral
+    from reenact_lab.eval.drive import retrack_output
 
     config, target = yawn
     moves = {"jaw": ((0,), (-0.1, -0.05))}

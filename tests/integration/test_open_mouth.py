@@ -90,7 +90,7 @@ def test_the_eval_re_tracks_an_output_as_its_target_was_tracked(portraits_dir: P
     the unchanged yawning target, re-tracked so, gives back its own lower lip; a plain track
     would read it ~10 px high and score the unchanged picture as an expression."""
     from reenact.config import load_config
-    from reenact.eval.drive import retrack_output
+    from reenact_lab.eval.drive import retrack_output
     from reenact.landmarks.tracker import FaceTracker
     from reenact.pipeline.target import prepare_target
 
@@ -113,11 +113,11 @@ def test_a_yawn_opened_further_reads_wider(portraits_dir: Path) -> None:
     the openings read back -0.065 / -0.006 / -0.051 / -0.130: a wider yawn read as a narrower
     one."""
     from reenact.config import load_config
-    from reenact.eval.drive import retrack_output
+    from reenact_lab.eval.drive import retrack_output
     from reenact.landmarks.tracker import FaceTracker
     from reenact.pipeline.target import prepare_target
     from reenact.render.warp import WarpRenderer
-    from reenact.eval.move_sweep import read_moves
+    from reenact_lab.eval.move_sweep import read_moves
 
     config = load_config(None, [])
     target = prepare_target(str(portraits_dir / "lp_drv_d19.jpg"), config)

@@ -34,7 +34,7 @@ from reenact.render.mouth import (
     lip_curve,
 )
 from reenact.render.warp import WarpRenderer
-from reenact.eval.move_sweep import moved
+from reenact_lab.eval.move_sweep import moved
 
 DROP = 0.2  # mouth widths
 BAND_OFF = 10.0  # grey levels a band may differ from the picture's own on average

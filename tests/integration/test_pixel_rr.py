@@ -14,7 +14,7 @@ from reenact.cli.main import main
 from reenact.errors import WeightsError
 from reenact.render import build_renderer, renderer_names
 from reenact.render.pixel_rr import PixelRRRenderer, gaussian_features, load_pixel_rr
-from reenact.train.cache import read_cache
+from reenact_lab.train.cache import read_cache
 
 
 @pytest.fixture(scope="module")

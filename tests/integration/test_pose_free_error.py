@@ -10,7 +10,7 @@ import pytest
 
 from reenact.imageio import load_image
 from reenact.landmarks.tracker import FaceTracker
-from reenact.metrics.landmarks import landmark_error, pose_free_error
+from reenact_lab.metrics.landmarks import landmark_error, pose_free_error
 
 
 def _track(path: Path) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 from reenact.cli.main import main
 from reenact.config import load_config
 from reenact.engine.shipped import shipped_weights
-from reenact.eval.clips import track_clip
+from reenact.landmarks.clips import track_clip
 from reenact.render.generator import load_generator_renderer
 
 pytest.importorskip("onnxruntime")

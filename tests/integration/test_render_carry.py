@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.renderers import IdentityRenderer
+from reenact_lab.eval.renderers import IdentityRenderer
 from reenact.landmarks.tracker import FaceTracker
 from reenact.render.warp import WarpRenderer
 from lab.render_carry import _pairs, carry

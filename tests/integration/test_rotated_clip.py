@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.clips import track_clip
+from reenact.landmarks.clips import track_clip
 from reenact.pipeline.target_video import TargetVideo
-from reenact.train.prepare import prepare
+from reenact_lab.train.prepare import prepare
 from reenact.video import VideoReader
 from tests.helpers import decode_rgb, write_clip
 

@@ -1,4 +1,4 @@
-"""The live-path self-reenactment measure (`reenact.eval.self_live`) on real frames.
+"""The live-path self-reenactment measure (`reenact_lab.eval.self_live`) on real frames.
 
 A head where the real head is scores higher than a head left where it was; the measure is run
 end to end through the live loop on a real clip whose head moves (hdtf_aoc turns and tilts),
@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.clips import iter_frames, track_clip
-from reenact.eval.renderers import build_eval_renderers
-from reenact.eval.self_live import calibration_reference, evaluate_self_live, score_frame
-from reenact.eval.viewer import face_box
+from reenact.landmarks.clips import iter_frames, track_clip
+from reenact_lab.eval.renderers import build_eval_renderers
+from reenact_lab.eval.self_live import calibration_reference, evaluate_self_live, score_frame
+from reenact_lab.eval.viewer import face_box
 from reenact.fusion import build_fuser
 from reenact.landmarks.head_pose import head_angles
 from reenact.landmarks.tracker import FaceTracker
@@ -81,7 +81,7 @@ def test_a_turning_head_turns_about_a_point_behind_the_face(media_dir: Path, mon
     (SSIM 0.693 against 0.677 when written)."""
     import reenact.pipeline.head_motion as head_motion
     from reenact.render import build_renderer
-    from reenact.eval.renderers import EvalRenderer
+    from reenact_lab.eval.renderers import EvalRenderer
 
     config = load_config(overrides=["eval.max_frames=150", "renderer.kind=warp"])
     clip = track_clip(

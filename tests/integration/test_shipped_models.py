@@ -168,7 +168,7 @@ def test_the_shipped_fusion_network_keeps_the_expressions_size(actor, target) ->
     over the clip, each expression feature of Phi's J_gen moves as much as the training-free
     transfer's (regression slope 0.9 .. 1.1) and in step with it (r >= 0.95)."""
     from reenact.landmarks.expressiveness import relative
-    from reenact.train.fusion_validate import carried
+    from reenact_lab.train.fusion_validate import carried
 
     if shipped_weights("fusion") is None:
         pytest.skip("no fusion network shipped")

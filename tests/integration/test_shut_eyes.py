@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.renderers import IdentityRenderer
+from reenact_lab.eval.renderers import IdentityRenderer
 from reenact.render.warp import WarpRenderer
 from lab.shut_eyes import pick_frames, score_clip
 
@@ -38,7 +38,7 @@ def test_frames_are_picked_by_their_lid_gap_against_an_open_reference():
 
 @pytest.fixture(scope="module")
 def blinking(clips_dir):
-    from reenact.eval.clips import track_clip
+    from reenact.landmarks.clips import track_clip
 
     config = load_config(None)
     return config, track_clip(clips_dir / "dpe_d.mp4", "dpe_d", config, max_frames=120)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.renderers import EvalRenderer, build_eval_renderers
-from reenact.eval.still_sets import AlignedStills, find_stills
-from reenact.eval.stills import score_subject
-from reenact.eval.stills_read import StillReader, creases_rows, read_summary
+from reenact_lab.eval.renderers import EvalRenderer, build_eval_renderers
+from reenact_lab.eval.still_sets import AlignedStills, find_stills
+from reenact_lab.eval.stills import score_subject
+from reenact_lab.eval.stills_read import StillReader, creases_rows, read_summary
 from reenact.landmarks.tracker import FaceTracker
 
 
@@ -95,7 +95,7 @@ def brow_remap_error(media_dir: Path, subjects=("14", "15")) -> tuple[float, flo
     still of `subjects` driving its neutral still."""
     import cv2
 
-    from reenact.eval.still_sets import aligned_still
+    from reenact_lab.eval.still_sets import aligned_still
     from reenact.render.warp import WarpRenderer
 
     config = load_config(None, [])

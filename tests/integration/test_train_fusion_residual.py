@@ -8,8 +8,8 @@ import numpy as np
 from reenact.config import load_config
 from reenact.fusion.residual import ResidualNetworkFusion
 from reenact.pipeline.factory import build_fuser
-from reenact.train.fusion_residual import ResidualFusionTrainer
-from reenact.train.landmark_cache import _save_npz, track_clip, track_stills
+from reenact_lab.train.fusion_residual import ResidualFusionTrainer
+from reenact_lab.train.landmark_cache import _save_npz, track_clip, track_stills
 
 
 def test_train_resume_and_load(tmp_path, clips_dir, media_dir):

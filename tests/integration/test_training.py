@@ -17,9 +17,9 @@ from reenact.cli.main import main
 from reenact.config import load_config
 from reenact.engine.weights import load_weights
 from reenact.errors import WeightsError
-from reenact.train.fusion_trainer import FusionTrainer
-from reenact.train.generator_trainer import GeneratorTrainer
-from reenact.train.prepare import prepare
+from reenact_lab.train.fusion_trainer import FusionTrainer
+from reenact_lab.train.generator_trainer import GeneratorTrainer
+from reenact_lab.train.prepare import prepare
 
 REPO = Path(__file__).resolve().parents[2]
 STILLS = [f"{s}_{c}.png" for s in ("01", "02", "03") for c in ("normal", "happy", "surprised")]
@@ -147,7 +147,7 @@ def test_generator_training_lowers_its_loss(cache: Path, tmp_path: Path, variant
 def test_warps_are_kept_where_train_warp_dir_says(cache: Path, tmp_path: Path):
     """On a lent GPU the cache is carried up again on a warm machine, which replaces its folder:
     train.warp_dir keeps the warps elsewhere, and a second run reuses them."""
-    from reenact.train import warps
+    from reenact_lab.train import warps
 
     folder = tmp_path / "warps"
     extra = [
@@ -179,11 +179,11 @@ def test_saved_warps_are_read_memory_mapped_and_unsaved_ones_stay_in_memory(
     import dataclasses
 
     from reenact.errors import InputError
-    from reenact.train.cache import read_cache
-    from reenact.train.datasets import resize_entry
-    from reenact.train.generator_trainer import build_dataset
-    from reenact.train.pairs import omega_candidates
-    from reenact.train.warps import render_warps
+    from reenact_lab.train.cache import read_cache
+    from reenact_lab.train.datasets import resize_entry
+    from reenact_lab.train.generator_trainer import build_dataset
+    from reenact_lab.train.pairs import omega_candidates
+    from reenact_lab.train.warps import render_warps
 
     entries = [e for e in read_cache(cache) if e.name == "lp_d1"]
 
@@ -253,7 +253,7 @@ def test_generator_training_with_the_detail_losses_lowers_its_loss(cache: Path, 
 
 def test_final_weights_reproduce_the_trained_outputs(cache: Path, tmp_path: Path):
     from reenact.render.generator import load_generator
-    from reenact.train.datasets import generator_input
+    from reenact_lab.train.datasets import generator_input
 
     trainer = GeneratorTrainer(_config(cache, tmp_path, 3, GENERATOR))
     trainer.run()

@@ -1,5 +1,5 @@
 """`python -m lab.uncovered`: each portrait's moved head scored by
-`reenact.eval.head_shift`, with and without the matte, on real portraits (real MediaPipe face mesh
+`reenact_lab.eval.head_shift`, with and without the matte, on real portraits (real MediaPipe face mesh
 and selfie segmentation)."""
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from reenact.config import load_config
-from reenact.eval.clips import iter_frames
-from reenact.eval.viewer import carried, composite_into, seam_of
+from reenact.landmarks.clips import iter_frames
+from reenact_lab.eval.viewer import carried, composite_into, seam_of
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import FaceTracker
 
@@ -147,7 +147,7 @@ def _turned(faces: np.ndarray, angles: np.ndarray) -> np.ndarray:
 
 
 def test_a_head_turn_is_not_read_as_expression(tracked):
-    from reenact.metrics.expression import relative_features, smile_lift
+    from reenact_lab.metrics.expression import relative_features, smile_lift
 
     neutral = np.median(tracked["static_crop"][:10], axis=0)
     angles = np.array([[p, y] for p in (-10.0, 0.0, 10.0) for y in (-20.0, -10.0, 10.0, 20.0)])
@@ -225,7 +225,7 @@ def test_seam_is_zero_for_the_real_frame_and_shows_brightness_and_hard_edges(tra
 
 def test_crop_scores_see_a_sigma_2_blur(tracked):
     """The eval's per-crop scores on a real aligned crop: as sharp as itself, < 0.6 blurred."""
-    from reenact.eval.viewer import crop_scores
+    from reenact_lab.eval.viewer import crop_scores
     from reenact.pipeline.composite import face_mask
 
     frame, landmarks = tracked["first_frame"], tracked["static"][0]

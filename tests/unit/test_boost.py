@@ -80,7 +80,7 @@ def _lifted(neutral, px):
 
 
 def test_the_corners_rise_grows_by_the_lift(neutral):
-    from reenact.metrics.expression import smile_lift
+    from reenact_lab.metrics.expression import smile_lift
 
     for px in (2.0, -1.5):  # a smile's lift, a frown's drop
         lifted = _lifted(neutral, px)

@@ -1,4 +1,4 @@
-"""The landmark cache's fingerprint (`reenact.train.fusion_data.cache_digest`) and the line
+"""The landmark cache's fingerprint (`reenact_lab.train.fusion_data.cache_digest`) and the line
 `fusion_validate` prints from it (`fitted_on`): the same landmarks give the same digest however
 the files were written; any other tracking gives another."""
 
@@ -10,9 +10,9 @@ import torch
 
 from reenact.engine.weights import save_weights
 from reenact.errors import InputError
-from reenact.train.fusion_data import cache_digest
-from reenact.train.fusion_validate import fitted_on
-from reenact.train.landmark_cache import _save_npz
+from reenact_lab.train.fusion_data import cache_digest
+from reenact_lab.train.fusion_validate import fitted_on
+from reenact_lab.train.landmark_cache import _save_npz
 
 
 def _cache(folder, landmarks: np.ndarray, save=_save_npz) -> None:

@@ -1,4 +1,4 @@
-"""The eval's per-pair, per-feature expression table (`reenact.eval.carried_features`): it shows
+"""The eval's per-pair, per-feature expression table (`reenact_lab.eval.carried_features`): it shows
 each reading's slope where it is scored, n/a where it is not, and means that agree with the
 summary's expression gain."""
 
@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from reenact.eval import carried_features
-from reenact.eval.move_sweep import MIN_ASKED, Reading, group_ratios
-from reenact.eval.report import markdown
+from reenact_lab.eval import carried_features
+from reenact_lab.eval.move_sweep import MIN_ASKED, Reading, group_ratios
+from reenact_lab.eval.report import markdown
 from reenact.landmarks.expressiveness import FEATURES
 
 

@@ -1,5 +1,5 @@
 """No seam: the low-frequency colour match and the multi-band blend of the compositor, measured
-by the eval's `seam` (`reenact.metrics.seam`) on real faces and the shipped generator."""
+by the eval's `seam` (`reenact_lab.metrics.seam`) on real faces and the shipped generator."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from reenact.pipeline.blend import LowFrequencyMatch, MultiBandBlend, compositor
 from reenact.pipeline.blend import match_weight
 from reenact.pipeline.composite import Compositor, face_mask
 
-from reenact.eval.viewer import seam_of
+from reenact_lab.eval.viewer import seam_of
 
 OLD = {"colour": "stats", "blend": "feather"}  # the compositor before multiband / lowfreq
 

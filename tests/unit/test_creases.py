@@ -16,7 +16,7 @@ SIZE = 256
 
 @pytest.fixture(scope="module")
 def faces(media_dir: Path) -> dict:
-    from reenact.eval.still_sets import aligned_still
+    from reenact_lab.eval.still_sets import aligned_still
 
     config = load_config(None, [])
     folder = media_dir / "expressions"

@@ -115,7 +115,7 @@ def test_phi_beats_the_transfer_on_people_it_never_saw(phi, aligned_still, media
 
 def test_the_shipped_phi_never_saw_the_held_out_people():
     from reenact.engine.weights import load_weights
-    from reenact.train.splits import read_splits
+    from reenact_lab.train.splits import read_splits
 
     _, meta = load_weights(shipped_weights("fusion"))
     assert meta["arch"] == "fusion_code"
@@ -130,7 +130,7 @@ def test_a_lift_code_carries_the_corners_rise(faces):
     without the lift (six rows, as the shipped weights), the same actor leaves the target as it
     is: the seventh row is what carries it."""
     from reenact.landmarks.expressiveness import MOUTH_CORNERS, lift
-    from reenact.train.pairs import unit_landmarks
+    from reenact_lab.train.pairs import unit_landmarks
 
     neutral, target = faces["neutral"], faces["target"]
     mean_face = unit_landmarks(neutral, SIZE)

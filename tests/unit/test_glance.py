@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import pytest
 
-from reenact.eval.gaze_sweep import looking
+from reenact_lab.eval.gaze_sweep import looking
 from reenact.landmarks.head_pose import EYE_RINGS
 from reenact.render.paint import fill_aa
 from reenact.render.warp import WarpRenderer

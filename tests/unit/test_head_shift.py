@@ -1,4 +1,4 @@
-"""`reenact.eval.head_shift.uncovered_outline`: the wall a moved head uncovers, against the wall
+"""`reenact_lab.eval.head_shift.uncovered_outline`: the wall a moved head uncovers, against the wall
 beside it, on drawn frames whose answer is known."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from reenact.eval.head_shift import MOVES, move_labels, uncovered_outline
+from reenact_lab.eval.head_shift import MOVES, move_labels, uncovered_outline
 
 SIZE, IOD = 400, 60.0
 SHIFT = np.array([[1.0, 0.0, 18.0], [0.0, 1.0, 0.0]])  # the head moves 0.3 IOD to the right

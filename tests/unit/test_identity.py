@@ -1,4 +1,4 @@
-"""reenact.eval.identity: dlib's real face descriptor on real clips and photos of real people."""
+"""reenact_lab.eval.identity: dlib's real face descriptor on real clips and photos of real people."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from reenact.errors import InputError, ReenactError, WeightsError
-from reenact.eval.identity import (
+from reenact_lab.eval.identity import (
     SAME_PERSON_THRESHOLD,
     IdentityEmbedder,
     face_box_from_eye_centres,
     find_model_dir,
 )
-from reenact.metrics.landmarks import eye_centres
+from reenact_lab.metrics.landmarks import eye_centres
 
 
 def _read_rgb(path: Path) -> np.ndarray:
@@ -180,7 +180,7 @@ def test_models_are_found_without_importing_the_package() -> None:
     assert (folder / "shape_predictor_5_face_landmarks.dat").is_file()
     code = (
         "import sys\n"
-        "from reenact.eval.identity import find_model_dir\n"
+        "from reenact_lab.eval.identity import find_model_dir\n"
         "find_model_dir()\n"
         "assert 'face_recognition_models' not in sys.modules\n"
         "assert 'pkg_resources' not in sys.modules\n"

@@ -1,4 +1,5 @@
-"""The import graph of `reenact` and `reenact_plugins`: no circles, no private names across files.
+"""The import graph of `reenact`, `reenact_plugins` and the lab's package `reenact_lab`: no
+circles, no private names across files.
 
 The graph is grimp's (the builder import-linter uses): every import statement counts, the ones
 inside functions and under `TYPE_CHECKING` too, so a circle cannot hide behind a function-local
@@ -19,7 +20,11 @@ import pytest
 grimp = pytest.importorskip("grimp", reason="pip install -e '.[dev]' (grimp builds the graph)")
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = {"reenact": ROOT / "reenact", "reenact_plugins": ROOT / "plugins"}
+PACKAGES = {
+    "reenact": ROOT / "reenact",
+    "reenact_plugins": ROOT / "plugins",
+    "reenact_lab": ROOT / "reenact-lab" / "reenact_lab",
+}
 
 
 def import_cycles(*packages: str) -> list[list[str]]:
@@ -81,7 +86,7 @@ def describe(cycles: list[list[str]], *packages: str) -> str:
     return "\n".join(lines)
 
 
-def test_reenact_and_its_plugins_import_no_circle():
+def test_reenact_its_plugins_and_the_lab_import_no_circle():
     cycles = import_cycles(*PACKAGES)
     assert not cycles, "import circles:\n" + describe(cycles, *PACKAGES)
 
@@ -110,7 +115,7 @@ def _ruff() -> str:
 
 
 def test_no_private_name_is_imported_from_another_package():
-    """ruff PLC2701 (a preview rule) on reenact/ and plugins/."""
+    """ruff PLC2701 (a preview rule) on reenact/, plugins/ and the lab's package."""
     result = subprocess.run(
         [
             _ruff(),
@@ -123,6 +128,7 @@ def test_no_private_name_is_imported_from_another_package():
             "concise",
             "reenact",
             "plugins",
+            "reenact-lab/reenact_lab",
         ],
         cwd=ROOT,
         capture_output=True,

@@ -1,7 +1,8 @@
 """The house's layers (docs/ARCHITECTURE.md): a module imports only its own layer and those below.
 
 A frame can then be followed through the folders in the order of the stages, and nothing below
-reaches back up (e.g. `render/` never imports `pipeline/`, `train/` never imports `eval/`).
+reaches back up (e.g. `render/` never imports `pipeline/`). Training and evaluation are the lab's
+(`reenact-lab/`), above all of these.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ LAYERS = {
     },
     1: {"nn", "landmarks", "engine", "models", "avatar", "avatar_checks"},
     2: {"fusion", "render"},
-    3: {"pipeline", "metrics"},
+    3: {"pipeline"},
     4: {"stream"},
-    5: {"train", "eval", "tools"},
+    5: {"tools"},
     6: {"cli", "__main__"},
 }
 LAYER_OF = {name: level for level, names in LAYERS.items() for name in names}

@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 from reenact.landmarks.regions import REGIONS
-from reenact.metrics.sharpness import eye_boxes
+from reenact_lab.metrics.sharpness import eye_boxes
 from reenact.render.warp import WarpRenderer
 
 SIZE = 256

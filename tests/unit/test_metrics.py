@@ -1,4 +1,4 @@
-"""reenact.metrics.image on real portraits, real clip frames and real MediaPipe landmarks."""
+"""reenact_lab.metrics.image on real portraits, real clip frames and real MediaPipe landmarks."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from reenact.errors import InputError, ReenactError
-from reenact.metrics.image import l1, psnr, ssim, ssim_map, temporal_ssim
-from reenact.metrics.landmarks import (
+from reenact_lab.metrics.image import l1, psnr, ssim, ssim_map, temporal_ssim
+from reenact_lab.metrics.landmarks import (
     eye_centres,
     head_motion,
     inter_ocular_distance,
@@ -305,7 +305,7 @@ def test_stillest_stretch_rejects_bad_lengths(landmarks: np.ndarray) -> None:
 
 
 def test_gain_over_real_divides_each_pair_by_its_real_face():
-    from reenact.eval.report import REAL_GAIN_FLOOR, gain_over_real
+    from reenact_lab.eval.report import REAL_GAIN_FLOOR, gain_over_real
 
     # a renderer carrying as much as the real face shows scores 1 even where the tracker reads
     # only half of the driver (regression dilution), and half as much scores 0.5

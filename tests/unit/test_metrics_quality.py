@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from reenact.metrics.haarpsi import haarpsi
-from reenact.metrics.series import gain, gain_iv, gain_sides, pearson_r
-from reenact.metrics.sharpness import eye_boxes, hf_energy, mouth_box, sharpness_ratio
+from reenact_lab.metrics.haarpsi import haarpsi
+from reenact_lab.metrics.series import gain, gain_iv, gain_sides, pearson_r
+from reenact_lab.metrics.sharpness import eye_boxes, hf_energy, mouth_box, sharpness_ratio
 
 
 @pytest.fixture(scope="module")

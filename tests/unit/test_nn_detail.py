@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import torch
 
-from reenact.nn import detail_losses
-from reenact.nn.local import LocalDiscriminators, cut_regions, region_boxes
-from reenact.nn.losses import attention_penalty
-from reenact.nn.multiscale import MultiScaleDiscriminator
+from reenact_lab.nn import detail_losses
+from reenact_lab.nn.local import LocalDiscriminators, cut_regions, region_boxes
+from reenact_lab.nn.losses import attention_penalty
+from reenact_lab.nn.multiscale import MultiScaleDiscriminator
 from reenact.nn.unet import UNetGenerator
 
 

@@ -12,7 +12,7 @@ from reenact.nn import (
     crop_to_unit,
     unit_to_crop,
 )
-from reenact.nn.losses import fusion_l1
+from reenact_lab.nn.losses import fusion_l1
 
 
 def unit_landmarks(batch: int, points: int = 478, dims: int = 3, seed: int = 0) -> torch.Tensor:

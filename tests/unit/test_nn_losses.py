@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from reenact.nn import LandmarkDiscriminator, LandmarkFusionAE
-from reenact.nn import losses as L
+from reenact_lab.nn import losses as L
 
 
 class RegionSwapFuser:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reenact.nn import PatchDiscriminator, ShapeError, patch_map_side
+from reenact.nn import ShapeError
+from reenact_lab.nn.patchgan import PatchDiscriminator, patch_map_side
 
 
 @pytest.mark.parametrize(("size", "side"), [(256, 30), (512, 62)])

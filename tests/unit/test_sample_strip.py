@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reenact.eval.plots import ABSENT_GREY, sample_strip
+from reenact_lab.eval.plots import ABSENT_GREY, sample_strip
 from reenact.imageio import load_image
 
 TILE = 96

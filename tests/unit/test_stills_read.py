@@ -1,5 +1,5 @@
-"""The read-back summary of `reenact eval --stills` (reenact.eval.stills_read.read_summary) and
-the pooled feature slope under it (reenact.metrics.expression.features_carried)."""
+"""The read-back summary of `reenact eval --stills` (reenact_lab.eval.stills_read.read_summary) and
+the pooled feature slope under it (reenact_lab.metrics.expression.features_carried)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
-from reenact.eval.stills_read import read_summary
-from reenact.metrics.expression import features_carried
+from reenact_lab.eval.stills_read import read_summary
+from reenact_lab.metrics.expression import features_carried
 
 
 def _subjects(scale: float, *, skip: str | None = None, seed: int = 0) -> dict:

@@ -164,7 +164,7 @@ def test_lips_that_cross_are_not_parted():
 
 def test_the_shipped_basis_never_saw_the_held_out_people():
     from reenact.engine.weights import load_weights
-    from reenact.train.splits import read_splits
+    from reenact_lab.train.splits import read_splits
 
     tensors, meta = load_weights(BASIS_FILE)
     trained_on = set(meta["trained_on"].split())
@@ -174,11 +174,11 @@ def test_the_shipped_basis_never_saw_the_held_out_people():
 
 
 def test_the_basis_is_fitted_from_a_landmark_cache(media_dir: Path, tmp_path: Path, capsys):
-    """`python -m reenact.train.neutral_basis` on the Yale stills tracked by the real mesh,
+    """`python -m reenact_lab.train.neutral_basis` on the Yale stills tracked by the real mesh,
     subjects 14 and 15 held out: it writes a safetensors basis that brings their expressive
     stills nearer their neutral and leaves their calm ones."""
     from reenact.engine.weights import load_weights
-    from reenact.train import landmark_cache, neutral_basis
+    from reenact_lab.train import landmark_cache, neutral_basis
 
     landmark_cache.main([str(media_dir / "expressions"), "--out", str(tmp_path / "cache")])
     out = tmp_path / "basis.safetensors"

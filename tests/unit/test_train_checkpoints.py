@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from reenact.config import load_config
 from reenact.errors import WeightsError
 from reenact.nn.fusion import LandmarkFusionAE
 from reenact.nn.unet import UNetGenerator
-from reenact.train import checkpoints
+from reenact_lab.train import checkpoints
 
 
 def _nets(ngf: int = 4):
@@ -112,3 +113,16 @@ def test_optimizer_state_of_another_architecture_is_refused(tmp_path: Path):
     other = torch.optim.Adam(LandmarkFusionAE(hidden=16, code=4, dims=2).parameters())
     with pytest.raises(WeightsError, match="optim_fusion.safetensors"):
         checkpoints.load_optimizer(other, folder / "optim_fusion.safetensors")
+
+
+def test_the_run_config_is_kept_as_a_preset_has_it(tmp_path: Path):
+    """The lab's `train` section sits at the top level of the checkpoint's config, as in the
+    preset it came from (the loader keeps it among the config's added sections)."""
+    nets, optims = _nets()
+    config = load_config("train_fusion", ["train.steps=3"])
+    folder = checkpoints.save_checkpoint(
+        tmp_path, 3, task="test", config=config, networks=nets, optimizers=optims
+    )
+    saved = json.loads((folder / "state.json").read_text())["config"]
+    assert saved["train"]["steps"] == 3 and "added_sections" not in saved
+    assert saved["renderer"]["size"] == config.renderer.size

@@ -11,13 +11,13 @@ import pytest
 
 from reenact.config import load_config
 from reenact.errors import ConfigError
-from reenact.train.augment import augment_image, augment_landmarks, draw_augment
-from reenact.train.cache import _decode_cv2, read_cache
-from reenact.train.carry import pack_cache
-from reenact.train.identities import assign_identities, data_summary, parse_groups
-from reenact.train.pair_sampling import ExpressionPairs, expression_distance
-from reenact.train.pairs import split_by_identity
-from reenact.train.prepare import prepare
+from reenact_lab.train.augment import augment_image, augment_landmarks, draw_augment
+from reenact_lab.train.cache import _decode_cv2, read_cache
+from reenact_lab.train.carry import pack_cache
+from reenact_lab.train.identities import assign_identities, data_summary, parse_groups
+from reenact_lab.train.pair_sampling import ExpressionPairs, expression_distance
+from reenact_lab.train.pairs import split_by_identity
+from reenact_lab.train.prepare import prepare
 
 SIZE = 128
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from reenact.errors import ConfigError, InputError
-from reenact.train.fusion_data import load_people
-from reenact.train.landmark_cache import _save_npz, track_stills
-from reenact.train.sources import (
+from reenact_lab.train.fusion_data import load_people
+from reenact_lab.train.landmark_cache import _save_npz, track_stills
+from reenact_lab.train.sources import (
     discover,
     label_of,
     layout_of,
@@ -22,11 +22,11 @@ from reenact.train.sources import (
     read_layouts,
     safe_name,
 )
-from reenact.train.splits import read_splits
+from reenact_lab.train.splits import read_splits
 
 REPO = Path(__file__).resolve().parents[2]
 
-# The constants as they stood in reenact/train/ before they moved to configs/ (frozen here).
+# The constants as they stood in reenact-lab/reenact_lab/train/ before they moved to configs/ (frozen here).
 OLD_HELD_OUT = (
     "lp_d9",
     "lp_d13",
@@ -217,7 +217,7 @@ def test_a_malformed_splits_file_is_one_line_naming_it(tmp_path: Path):
 
 
 def test_a_bad_splits_file_exits_2_with_one_line(tmp_path: Path, capsys):
-    from reenact.train import fusion_validate, neutral_basis
+    from reenact_lab.train import fusion_validate, neutral_basis
 
     path = tmp_path / "splits.yaml"
     path.write_text("stills_prefix: [1]\n")

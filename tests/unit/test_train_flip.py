@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from reenact.landmarks.regions import REGIONS
-from reenact.train.flip import MIRROR_PERMUTATION, _MIDLINE, flip_image, flip_landmarks
-from reenact.train.prepare import read_still
+from reenact.landmarks.flip import MIRROR_PERMUTATION, _MIDLINE, flip_image, flip_landmarks
+from reenact_lab.train.prepare import read_still
 
 
 def test_permutation_is_an_involution_of_all_points():

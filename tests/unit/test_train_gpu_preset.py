@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reenact.config import load_config
-from reenact.train.identities import parse_groups
+from reenact_lab.train.identities import parse_groups
 
 
 @pytest.mark.parametrize("preset", ["train_generator", "train_generator_gpu"])

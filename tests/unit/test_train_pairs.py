@@ -11,8 +11,8 @@ import pytest
 
 from reenact.config import load_config
 from reenact.errors import ConfigError
-from reenact.train.datasets import FusionDataset, flip_unit
-from reenact.train.pairs import (
+from reenact_lab.train.datasets import FusionDataset, flip_unit
+from reenact_lab.train.pairs import (
     FusionPairs,
     GeneratorPairs,
     omega_candidates,
@@ -21,8 +21,8 @@ from reenact.train.pairs import (
     unit_landmarks,
     validation_pairs,
 )
-from reenact.train.prepare import prepare
-from reenact.train.sampler import StepBatchSampler
+from reenact_lab.train.prepare import prepare
+from reenact_lab.train.sampler import StepBatchSampler
 
 STILLS = [f"{s}_{c}.png" for s in ("01", "02", "03") for c in ("normal", "happy", "surprised")]
 

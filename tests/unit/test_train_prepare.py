@@ -12,9 +12,9 @@ import pytest
 from reenact.cli.main import main
 from reenact.config import load_config
 from reenact.errors import InputError
-from reenact.metrics.image import psnr
-from reenact.train.cache import read_cache
-from reenact.train.prepare import prepare
+from reenact_lab.metrics.image import psnr
+from reenact_lab.train.cache import read_cache
+from reenact_lab.train.prepare import prepare
 
 STILLS = ("01_normal.png", "01_happy.png", "02_normal.png", "02_surprised.png")
 

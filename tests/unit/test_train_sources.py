@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reenact.errors import InputError
-from reenact.train.sources import discover, label_of
+from reenact_lab.train.sources import discover, label_of
 
 
 def _link(src: Path, dst: Path) -> None:

@@ -1,4 +1,4 @@
-"""reenact.train.averaging: the warmed-up exponential average of a network's weights."""
+"""reenact_lab.train.averaging: the warmed-up exponential average of a network's weights."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from reenact.errors import ConfigError
-from reenact.train.averaging import WeightAverage, warmed_decay
+from reenact_lab.train.averaging import WeightAverage, warmed_decay
 
 
 class Net(nn.Module):

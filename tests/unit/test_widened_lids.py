@@ -29,7 +29,7 @@ import pytest
 
 from reenact.landmarks.head_pose import EYE_RINGS, UPPER_LIDS
 from reenact.render.warp import WarpRenderer
-from reenact.eval.move_sweep import moved
+from reenact_lab.eval.move_sweep import moved
 from tests.helpers import luma, tracked_iris
 
 SIZE = 256

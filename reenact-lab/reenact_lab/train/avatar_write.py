@@ -1,0 +1,112 @@
+"""Writing the fine-tuned generator into an avatar file (`reenact.avatar.write_avatar`).
+
+The weights are stored as fp16 and the ONNX file is exported from those same fp16-rounded
+weights (fp32 ONNX, `reenact.engine.backends.export_onnx`, as `scripts/export_onnx.py` ships the
+shipped one), so the CPU runtime and the CUDA one draw the same network.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+
+from reenact.engine.arrays import FORMAT
+from reenact.engine.backends import export_onnx
+from reenact.nn.unet import UNetGenerator
+from reenact_lab.train.avatar_data import AvatarData
+from reenact_lab.train.avatar_fit import SHIPPED, FitResult
+
+
+def fp16_weights(model: torch.nn.Module) -> dict[str, np.ndarray]:
+    """The state dict as numpy, floats as fp16 (counters stay integers)."""
+    out = {}
+    for key, value in model.state_dict().items():
+        t = value.detach().cpu()
+        out[key] = (t.half() if t.is_floating_point() else t).numpy().copy()
+    return out
+
+
+def onnx_bytes(model: UNetGenerator, weights: dict[str, np.ndarray]) -> bytes:
+    """fp32 ONNX of `model` carrying the fp16-rounded `weights`."""
+    model = model.float().cpu().eval()
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(v.astype(np.float32) if v.dtype == np.float16 else v)
+            for k, v in weights.items()
+        }
+    )
+    with tempfile.TemporaryDirectory(prefix="reenact-avatar-") as folder:
+        path = export_onnx(
+            model, Path(folder) / "generator.onnx", channels=model.in_channels, size=model.size
+        )
+        return path.read_bytes()
+
+
+def generator_meta(model: UNetGenerator, result: FitResult, device: str) -> dict[str, str]:
+    meta: dict[str, Any] = {
+        **model.arch_meta(),
+        "task": "generator",
+        "format": FORMAT,
+        "storage_dtype": "float16",
+        "steps": result.best_step,
+        "best_ssim": result.best["personal"]["ssim"],
+        "exported_from": f"avatar fine-tune of {SHIPPED}",
+        "trained_on": device,
+    }
+    return {k: str(v) for k, v in meta.items()}
+
+
+def manifest(
+    data: AvatarData,
+    result: FitResult,
+    *,
+    device: str,
+    minutes: float,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    splits = [c.split() for c in data.clips]
+    return {
+        "crop_size": data.size,
+        "source_clips": [c.describe() for c in data.clips],
+        "picture_source": data.picture_source,
+        "frames_train": int(sum(len(t) for t, _ in splits)),
+        "frames_val": int(sum(len(v) for _, v in splits)),
+        "steps": result.steps,
+        "best_step": result.best_step,
+        "stopped": result.stopped,
+        "device": device,
+        "minutes": round(minutes, 2),
+        "validation": result.best,
+        "validation_start": result.start,
+        "validation_history": result.history,
+        "expression_notes": data.notes,
+        **(extra or {}),
+    }
+
+
+def write_avatar_file(
+    path: str | Path,
+    data: AvatarData,
+    result: FitResult,
+    *,
+    device: str,
+    minutes: float,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    from reenact.avatar import write_avatar
+
+    model = cast(UNetGenerator, result.model)
+    weights = fp16_weights(model)
+    return write_avatar(
+        path,
+        picture=data.picture,
+        neutral=data.neutral,
+        generator_onnx=onnx_bytes(model, weights),
+        generator_weights=weights,
+        generator_meta=generator_meta(model, result, device),
+        manifest=manifest(data, result, device=device, minutes=minutes, extra=extra),
+    )
