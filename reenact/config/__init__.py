@@ -11,7 +11,6 @@ from reenact.config.load import (
 )
 from reenact.config.schema import (
     Config,
-    EvalConfig,
     FusionConfig,
     RendererConfig,
     SinkConfig,
@@ -19,12 +18,10 @@ from reenact.config.schema import (
     SourceConfig,
     StreamConfig,
     TrackerConfig,
-    TrainConfig,
 )
 
 __all__ = [
     "Config",
-    "EvalConfig",
     "FusionConfig",
     "RendererConfig",
     "SinkConfig",
@@ -32,7 +29,6 @@ __all__ = [
     "SourceConfig",
     "StreamConfig",
     "TrackerConfig",
-    "TrainConfig",
     "config_to_dict",
     "dump_config",
     "field_choices",

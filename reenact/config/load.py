@@ -8,6 +8,7 @@ scalars. An unknown key, a value of the wrong type, or a number outside its decl
 from __future__ import annotations
 
 import dataclasses
+import logging
 import typing
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from reenact.atomic import write_atomic
 from reenact.config.plugins import typed_options
 from reenact.config.reader import read_config_file
 from reenact.config.schema import Config, SinkConfig, SourceConfig
+from reenact.config.sections import build_added, ignored
 from reenact.config.typed import Raw, build_section, field_choices, field_types
 from reenact.errors import ConfigError
 
@@ -47,6 +49,7 @@ CONFIG_DIR = next(
     Path(__file__).resolve().parents[2] / "configs",
 )
 REDACTED = "<redacted>"
+log = logging.getLogger(__name__)
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -106,10 +109,10 @@ def read_yaml(path: Path) -> dict[str, Any]:
 def _check_sections(data: dict[str, Any], where: str) -> None:
     """Top-level keys checked before any section is walked."""
     sections = field_types(Config)
-    for key in data:
-        if key not in sections:
-            valid = ", ".join(sorted(sections))
-            raise ConfigError(f"{where}unknown key '{key}' (valid keys here: {valid})")
+    try:
+        build_added({key: {} for key in data}, sections)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from None
 
 
 def load_config(
@@ -125,14 +128,16 @@ def load_config(
     for dotted, value in _flatten(base or {}):
         _set_path(data, dotted, value)
     preset_keys: set[str] = set()
+    origin = ""
     if path:
         preset = resolve_preset(str(path))
+        origin = f"{preset}: "
         preset_data = read_yaml(preset)
-        _check_sections(preset_data, f"{preset}: ")
+        _check_sections(preset_data, origin)
         for dotted, value in _flatten(preset_data):
             _set_path(data, dotted, value)
             preset_keys.add(dotted)
-        _validated(data, f"{preset}: ")
+        _validated(data, origin)
     for dotted, value in (flags or {}).items():
         _forget_preset_plugin_options(data, dotted, value, preset_keys)
         _set_path(data, dotted, value)
@@ -142,7 +147,11 @@ def load_config(
         _forget_preset_plugin_options(data, dotted, value, preset_keys)
         _set_path(data, dotted, value)
         _validated(data, f"--set {text}: ")
-    return with_plugin_options(_validated(data, ""))
+    config = with_plugin_options(_validated(data, ""))
+    warning = ignored(data)  # the lab's sections, without the lab: one line for the whole load
+    if warning:
+        log.warning("%s%s", origin, warning)
+    return config
 
 
 def with_plugin_options(config: Config) -> Config:
@@ -153,10 +162,14 @@ def with_plugin_options(config: Config) -> Config:
 
 
 def _validated(data: dict[str, Any], where: str) -> Config:
+    """`data` as a Config: its own sections, and those installed distributions add."""
+    core = field_types(Config)
     try:
-        return build_section(Config, data, "")
+        added = build_added(data, core)
+        config = build_section(Config, {k: v for k, v in data.items() if k in core}, "")
     except ConfigError as exc:
         raise ConfigError(f"{where}{exc}") from None
+    return dataclasses.replace(config, added_sections=added) if added else config
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -170,20 +183,24 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return items
 
 
+def _plain(value: Any) -> Any:
+    """A dataclass's `asdict` as plain data: a plugin section's options among its own keys."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        options = value.pop("options", None) if "kind" in value else None
+        return {k: _plain(v) for k, v in {**value, **(options or {})}.items()}
+    if isinstance(value, str):
+        return str(value)  # an override's raw text is a plain str
+    return value
+
+
 def config_to_dict(config: Config) -> dict[str, Any]:
-    """Plain nested dicts/lists, suitable for YAML or JSON."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, tuple):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            options = value.pop("options", None) if "kind" in value else None
-            return {k: plain(v) for k, v in {**value, **(options or {})}.items()}
-        if isinstance(value, str):
-            return str(value)  # an override's raw text is a plain str
-        return value
-
-    return plain(dataclasses.asdict(config))
+    """Plain nested dicts/lists, suitable for YAML or JSON; the added sections the config
+    names (the lab's `train`) at the top level, as a preset has them."""
+    data = _plain(dataclasses.asdict(config))
+    added = data.pop("added_sections")
+    return {**data, **added}
 
 
 def dump_config(config: Config, path: str | Path) -> Path:
@@ -199,10 +216,11 @@ def dump_config(config: Config, path: str | Path) -> Path:
 
 def replace(config: Config, **sections: dict[str, Any]) -> Config:
     """A copy of `config` with some fields of some sections changed: replace(c, sink={'kind': 'null'})."""
-    changed = {}
+    changed: dict[str, Any] = {}
+    added = dict(config.added_sections)
+    own = field_types(Config)
     for name, values in sections.items():
         section = getattr(config, name)
-        data = config_to_dict(config)[name]
-        data.update(values)
-        changed[name] = build_section(type(section), data, name)
-    return with_plugin_options(dataclasses.replace(config, **changed))
+        data = {**_plain(dataclasses.asdict(section)), **values}
+        (changed if name in own else added)[name] = build_section(type(section), data, name)
+    return with_plugin_options(dataclasses.replace(config, **changed, added_sections=added))

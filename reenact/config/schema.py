@@ -24,8 +24,9 @@ from reenact.config.fields import (  # noqa: F401 (TARGET_NEUTRALS is re-exporte
     Unit,
     parse_colour,
 )
-from reenact.config.jobs import EvalConfig, PixelRRConfig, TrainConfig
+from reenact.config.jobs import PixelRRConfig
 from reenact.config.ranges import CREASES, GAZE_GAIN, GAZE_VERTICAL, TURN_GAIN, Range
+from reenact.config.sections import AddedSections
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,11 @@ class RendererConfig:
     # (where the mouth is open beyond the target's) over the network's; "network" keeps its own;
     # "auto": "warp", or "network" for an avatar's (its person's own teeth and tongue)
     mouth: Literal["auto", "warp", "network"] = "auto"
+    # what draws the warp's corrections: "painted" (the painters of docs/CORRECTIONS.md) or
+    # "learned" (the mouth drawn by a small network from the target's own mouth at rest,
+    # reenact.render.learned_mouth; issue 88). For renderer.kind: warp on the CPU only: the
+    # generators' own warp and the CUDA warp keep the painters
+    corrections: Literal["painted", "learned"] = "painted"
     # the warp-guided generator's broad colours kept on the warp's (the target's own, where the
     # face is now): a low-frequency gain over this scale (px at 256, reenact.render.anchor),
     # in place of the compositor's colour match, which a turned head fools into a white glow;
@@ -374,7 +380,7 @@ class PresetsConfig:
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(AddedSections):
     """Every section of the configuration."""
 
     stream: StreamConfig = field(default_factory=StreamConfig)
@@ -384,7 +390,8 @@ class Config:
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
     sink: SinkConfig = field(default_factory=SinkConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
     presets: PresetsConfig = field(default_factory=PresetsConfig)
     pixel_rr: PixelRRConfig = field(default_factory=PixelRRConfig)
+    # the sections that installed distributions add (the lab's train, eval) which the config
+    # names, each built by its own class (reenact.config.sections); not a key itself
+    added_sections: dict[str, Any] = field(default_factory=dict, metadata={"key": False})

@@ -19,9 +19,10 @@ from reenact.errors import ConfigError
 
 
 def field_types(cls: type) -> dict[str, Any]:
-    """Each field's name and its resolved annotation."""
+    """Each config key's name and its resolved annotation: the fields, less those marked
+    `metadata={"key": False}` (`Config.added_sections`, which holds sections, not a key)."""
     hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.metadata.get("key", True)}
 
 
 class Raw(str):
@@ -126,3 +127,9 @@ def build_section(cls: type, data: dict[str, Any], where: str) -> Any:
     section = cls(**kwargs)
     check_ranges(section, where)
     return section
+
+
+def build_value(cls: type, value: Any, where: str) -> Any:
+    """A whole section's value (a mapping, or an override's text of one) as the dataclass
+    `cls`, checked as `build_section` checks it: a section another distribution adds."""
+    return build_section(cls, _coerce(value, cls, where), where)

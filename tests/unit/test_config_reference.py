@@ -75,8 +75,15 @@ def test_rows_carry_type_default_and_range(built):
     assert rows["stream.target_max_frames"].meaning.startswith("a target video is pre-tracked")
     text, _, _ = built
     jobs = text.index("## The jobs' own settings")
-    assert text.index("### stream") < jobs < text.index("### train") < text.index("### eval")
-    assert jobs < text.index("### pixel_rr")
+    lab = text.index("## The lab's settings (with the lab installed)")
+    assert text.index("### stream") < jobs < text.index("### pixel_rr") < lab
+    assert lab < text.index("### train") < text.index("### eval")
+    # the lab's sections are read from the lab's own classes, not from the runtime's schema
+    assert rows["train.steps"].default == "2000"
+    assert {t.where for t in tables if t.title in ("train", "eval")} == {
+        "config.py:TrainConfig",
+        "config.py:EvalConfig",
+    }
 
 
 PLANTED = '''
