@@ -18,6 +18,8 @@ each per-region gain (`fusion.gains`) acts on.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from reenact.landmarks.regions import REGIONS
@@ -54,14 +56,56 @@ def _dist(p: np.ndarray, a, b) -> np.ndarray:
     return np.linalg.norm(pa - pb, axis=-1)
 
 
+# the distances `features` measures (its order), and the inter-ocular one last
+_PAIRS = (
+    (13, 14),
+    MOUTH_CORNERS,
+    (386, 374),
+    (159, 145),
+    (_LEFT_BROW, _LEFT_CORNERS),
+    (_RIGHT_BROW, _RIGHT_CORNERS),
+    (_LEFT_CORNERS, _RIGHT_CORNERS),
+)
+_POINTS = sorted({i for pair in _PAIRS for side in pair for i in np.atleast_1d(side).tolist()})
+
+
+def _side(xy: dict[int, list[float]], side) -> tuple[float, float]:
+    if not isinstance(side, tuple):
+        return xy[side][0], xy[side][1]
+    x, y = xy[side[0]]
+    for i in side[1:]:  # in turn, as numpy's mean adds along that axis
+        x += xy[i][0]
+        y += xy[i][1]
+    return x / len(side), y / len(side)
+
+
+def _distances(p: np.ndarray) -> list[float]:
+    """One face's (478,2) float64 `_PAIRS` distances in Python floats: numpy's operations in
+    numpy's order (a mean adds in turn then divides, a norm is sqrt(dx dx + dy dy)), so bit for
+    bit `_dist`'s, for a tenth of its cost (features are read several times a frame)."""
+    xy = dict(zip(_POINTS, p[_POINTS].tolist()))
+    out = []
+    for a, b in _PAIRS:
+        (ax, ay), (bx, by) = _side(xy, a), _side(xy, b)
+        dx, dy = ax - bx, ay - by
+        out.append(math.sqrt(dx * dx + dy * dy))
+    return out
+
+
 def inter_ocular(lm) -> np.ndarray:
     """(..., 478, 2|3) -> (...) eye centre to eye centre (corners' means), pixels."""
-    return _dist(_xy(lm), _LEFT_CORNERS, _RIGHT_CORNERS)
+    p = _xy(lm)
+    if p.ndim == 2:
+        return np.asarray(_distances(p)[-1], np.float64)[()]
+    return _dist(p, _LEFT_CORNERS, _RIGHT_CORNERS)
 
 
 def features(lm) -> np.ndarray:
     """(..., 478, 2|3) pixels -> (..., 6) float64 in IOD units, in `FEATURES` order."""
     p = _xy(lm)
+    if p.ndim == 2:
+        *values, iod = _distances(p)
+        return np.array(values) / np.maximum(np.float64(iod), 1e-6)
     values = np.stack(
         [
             _dist(p, 13, 14),

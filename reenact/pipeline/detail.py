@@ -33,6 +33,7 @@ import numpy as np
 from reenact.landmarks.align import Alignment
 from reenact.landmarks.regions import REGIONS
 from reenact.render.field import NUM_MESH, face_field
+from reenact.render.field_memo import moved_back
 
 # field samples per side of the face box (the warp renderer's too). A grid of 32 smoothed a brow's
 # raise over the forehead: brows raised 3 crop px, the detail drawn at them came from 0.78-0.84
@@ -175,7 +176,8 @@ class DetailLayer:
         field_model = self._field
         disp = drawn[:NUM_MESH, :2] - self._target_xy[:NUM_MESH]
         depth = drawn[:NUM_MESH, 2] if drawn.shape[1] > 2 else None
-        back = field_model.backward(field_model.forward(disp), ITERATIONS, depth)
+        # the warp renderer's own inversion of this move when it drew it (`field_memo`)
+        back = moved_back(field_model, disp, ITERATIONS, depth)
         # per box pixel at 1/k: the crop's backward displacement there, in frame pixels; the weight
         low_size = self._back_low.shape[1::-1]
         cv2.warpAffine(back, self._grid_to_low, low_size, dst=self._back_low,

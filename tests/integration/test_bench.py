@@ -40,6 +40,7 @@ def test_bench_writes_a_table_and_json(clips_dir, tmp_path):
     for row in rows:
         assert row["frames"] == 8 or row["live"]
         assert row["fps"] > 0
+        assert row["cpu_ms"] > 0  # the process's CPU time a frame, beside the wall-clock fps
         for stage in ("track", "render", "composite", "total"):
             v = row["stages"][stage]
             assert 0 < v["median_ms"] <= v["p99_ms"]
@@ -52,6 +53,7 @@ def test_bench_writes_a_table_and_json(clips_dir, tmp_path):
     assert live["width"] == "shipped"  # the live row times what users run by default
     assert 0 < live["latency_ms"]["median"] <= live["latency_ms"]["p99"]
     assert "median / p99" in result.stdout and "live: capture->sink" in result.stdout
+    assert "cpu ms" in result.stdout
 
 
 def test_bench_replay_times_the_renderer_alone(clips_dir, tmp_path):
