@@ -34,6 +34,7 @@ from reenact.render.corrections.base import Correction, Layer
 from reenact.render.corrections.build import warp_corrections
 from reenact.render.eyes import EyeKeeper, uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_field
+from reenact.render.field_memo import moved_back
 
 
 def validate_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
@@ -77,6 +78,7 @@ class WarpRenderer:
     keep_eyes: lids slide over the eyeballs and are painted as skin with a lash line where they
     cover them; the irises keep their shape and sit where the fused iris points say
     (`reenact.render.irises`), in eye openings of any height.
+    drawn: "painted" or "learned" (`renderer.corrections`: the mouth drawn by a network).
     """
 
     name = "warp"
@@ -92,6 +94,7 @@ class WarpRenderer:
         fill_mouth: bool = True,
         keep_eyes: bool = True,
         lip_bands: bool = True,
+        drawn: str = "painted",
     ) -> None:
         if size < 64:
             raise InputError(f"renderer.size: {size} is too small for the warp renderer (>= 64)")
@@ -99,7 +102,11 @@ class WarpRenderer:
         self.grid = int(grid)
         self.iterations = int(iterations)
         self.corrections: list[Correction] = warp_corrections(
-            self.size, fill_mouth=fill_mouth, keep_eyes=keep_eyes, lip_bands=lip_bands
+            self.size,
+            fill_mouth=fill_mouth,
+            keep_eyes=keep_eyes,
+            lip_bands=lip_bands,
+            drawn=drawn,
         )
         self._field: MeshField | None = None
         self._target: np.ndarray | None = None
@@ -168,9 +175,9 @@ class WarpRenderer:
         lap = laps("warp")
         field_model = self._field
         disp = fused_xy[:NUM_MESH] - self._target_xy[:NUM_MESH]
-        field = field_model.forward(disp)
-        back = field_model.backward(
-            field, self.iterations, None if depth is None else depth[:NUM_MESH]
+        # shared with the detail layer, which inverts the same move (`field_memo`)
+        back = moved_back(
+            field_model, disp, self.iterations, None if depth is None else depth[:NUM_MESH]
         )
         x0, y0, x1, y1 = field_model.roi
         up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
@@ -212,7 +219,7 @@ class WarpRenderer:
         kept: list[Layer] = []
         for correction in self.corrections:
             if correction.paints:
-                layers = correction.overlay(fused)
+                layers = correction.overlay_on(fused, out)
                 paint(out, layers)
                 if correction.kept:
                     kept += layers
@@ -224,4 +231,4 @@ class WarpRenderer:
 @register_renderer("warp")
 def build_warp(config: Config) -> WarpRenderer:
     """`renderer.kind=warp`: the training-free warp at `renderer.size`."""
-    return WarpRenderer(size=config.renderer.size)
+    return WarpRenderer(size=config.renderer.size, drawn=config.renderer.corrections)

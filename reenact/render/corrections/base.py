@@ -58,6 +58,10 @@ class Correction:
     reshapes: ClassVar[bool] = False
     paints: ClassVar[bool] = False
     kept: ClassVar[bool] = False
+    # reads_image: its layers depend on the warp drawn so far (a learned correction), which the
+    # numpy warp hands it through `overlay_on`; the CUDA planes, filled before the device warps,
+    # still call `overlay`
+    reads_image: ClassVar[bool] = False
 
     def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         """Once per target. target_crop: (S,S,3) uint8 RGB; target_landmarks: (478,2|3) crop
@@ -70,3 +74,8 @@ class Correction:
     def overlay(self, xy: np.ndarray) -> list[Layer]:
         """The layers painted for this frame's (478,2) landmarks; [] paints nothing."""
         return []
+
+    def overlay_on(self, xy: np.ndarray, image: np.ndarray) -> list[Layer]:
+        """`overlay` for a warp that has drawn `image` (S,S,3) uint8 so far (read only);
+        corrections that declare `reads_image` override it."""
+        return self.overlay(xy)

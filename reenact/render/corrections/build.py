@@ -11,11 +11,17 @@ from reenact.render.mouth import MouthFiller
 
 
 def warp_corrections(
-    size: int, *, fill_mouth: bool = True, keep_eyes: bool = True, lip_bands: bool = True
+    size: int,
+    *,
+    fill_mouth: bool = True,
+    keep_eyes: bool = True,
+    lip_bands: bool = True,
+    drawn: str = "painted",
 ) -> list[Correction]:
     """The corrections a `WarpRenderer` of crop side `size` runs, in order: the map's (the lips
     band by band, then the eyeballs over them) and then the layers, each painted over the last
-    (irises, lid skin over them, the mouth). fill_mouth, keep_eyes, lip_bands: as the warp's."""
+    (irises, lid skin over them, the mouth). fill_mouth, keep_eyes, lip_bands: as the warp's;
+    drawn: "painted", or "learned" for the mouth drawn by a network (`renderer.corrections`)."""
     chosen: list[Correction] = []
     if lip_bands:
         chosen.append(LipBands(size=size))
@@ -26,6 +32,11 @@ def warp_corrections(
             IrisPainter(size=size),
             LidPainter(size=size),
         ]
-    if fill_mouth:
+    if fill_mouth and drawn == "learned":
+        # imported here: the painted default never loads torch for the warp
+        from reenact.render.learned_mouth import LearnedMouth
+
+        chosen.append(LearnedMouth(size=size))
+    elif fill_mouth:
         chosen.append(MouthFiller(size=size))
     return chosen

@@ -1,0 +1,164 @@
+"""The learned mouth: a small network draws the mouth's inside and lips over the warp (issue 88).
+
+`renderer.corrections: learned` puts `LearnedMouth` where the painted `MouthFiller` runs. Per
+frame it cuts a fixed-size box around the mouth the warp follows (BOX_HW at a 256 crop: the
+aligned crop fixes the face's scale, so a box of the crop's scale holds any mouth), and feeds
+`reenact.nn.local_gen.LocalGenerator` the target's own mouth at rest (cut once, around the
+target's mouth), the warp's drawing of the box and the frame's lip contours; its colour and
+attention mask come back as one feathered `Layer`.
+
+The network reads the warped image, which `overlay(xy)` does not receive: the warp hands it to
+corrections that declare `reads_image` through `overlay_on(xy, image)`. Where no image comes
+(the CUDA warp's planes are filled before the device warps), the painted mouth draws instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from reenact.engine.weights import load_into
+from reenact.errors import WeightsError
+from reenact.landmarks.regions import REGIONS
+from reenact.nn.local_gen import LocalGenerator
+from reenact.render.corrections.base import Box, Correction, Layer
+from reenact.render.mouth import MouthFiller
+
+BOX_HW = (64, 96)  # the network's box, crop pixels at 256 (x size/256 at other sizes)
+WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "local_mouth.safetensors"
+_CENTRE_ROWS = (0, 17, 13, 14)  # upper / lower lip, outer and inner midpoints
+_CORNERS = (61, 291)
+FEATHER = 6  # px at 256: the layer fades into the warp over this band at the box's edge
+# px of the network's box the layer may reach beyond the outer lips, fading out (0: the whole
+# box, as trained); 6 keeps the skin and beard around the lips as the warp drew them (sharper,
+# lower mouth SSIM: docs/experiments/2026-11-28-learned-mouth.md)
+REACH = 0.0
+# a target whose mouth at rest has channels this close (mean grey levels) is a grey picture: the
+# network's colour is drawn as grey there (it learnt lips from colour faces and would tint them)
+GREY_SPREAD = 3.0
+
+
+def mouth_box(xy: np.ndarray, size: int) -> Box:
+    """The (x0, y0, x1, y1) box of BOX_HW x size/256 around the mouth of (478,2) crop-pixel
+    landmarks, moved inside the crop."""
+    unit = size / 256.0
+    h, w = round(BOX_HW[0] * unit), round(BOX_HW[1] * unit)
+    cx = float(xy[list(_CORNERS), 0].mean())
+    cy = float(xy[list(_CENTRE_ROWS), 1].mean())
+    x0 = int(np.clip(round(cx - w / 2), 0, size - w))
+    y0 = int(np.clip(round(cy - h / 2), 0, size - h))
+    return x0, y0, x0 + w, y0 + h
+
+
+def cut(image: np.ndarray, box: Box) -> np.ndarray:
+    """image's box as the network's (BOX_HW) uint8 RGB."""
+    x0, y0, x1, y1 = box
+    region = image[y0:y1, x0:x1]
+    if region.shape[:2] != BOX_HW:
+        region = cv2.resize(region, BOX_HW[::-1], interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(region)
+
+
+def contours(xy: np.ndarray, box: Box) -> np.ndarray:
+    """(BOX_HW) float32 drawing of the lips in the box: 0 skin, 0.5 the lips (outer ring), 1 the
+    mouth's opening (inner ring), anti-aliased."""
+    x0, y0, x1, y1 = box
+    scale = np.array([BOX_HW[1] / (x1 - x0), BOX_HW[0] / (y1 - y0)], np.float32)
+    # 4 sub-pixel bits (cv2's shift): the contours move smoothly with the landmarks
+    pts = ((xy - np.array([x0, y0], np.float32)) * scale * 16).round().astype(np.int32)
+    img = np.zeros(BOX_HW, np.uint8)
+    cv2.fillPoly(img, [pts[REGIONS["lips_outer"]]], (128,), cv2.LINE_AA, shift=4)
+    cv2.fillPoly(img, [pts[REGIONS["lips_inner"]]], (255,), cv2.LINE_AA, shift=4)
+    return img.astype(np.float32) / 255.0
+
+
+def network_input(rest: np.ndarray, warp: np.ndarray, lips: np.ndarray) -> np.ndarray:
+    """(7,h,w) float32 in [-1,1]: rest (h,w,3) uint8, warp (h,w,3) uint8, lips (h,w) in [0,1]."""
+    images = np.concatenate([rest, warp], 2).transpose(2, 0, 1).astype(np.float32) / 127.5 - 1
+    return np.concatenate([images, lips[None] * 2 - 1], 0)
+
+
+def _feather(hw: tuple[int, int], band: float) -> np.ndarray:
+    """(h,w) float32: 1 inside, ramping to 0 over `band` pixels at the edges."""
+    ys = np.minimum(np.arange(hw[0]), np.arange(hw[0])[::-1]) + 0.5
+    xs = np.minimum(np.arange(hw[1]), np.arange(hw[1])[::-1]) + 0.5
+    ramp = np.minimum(ys[:, None], xs[None, :]) / max(band, 1.0)
+    return np.clip(ramp, 0.0, 1.0).astype(np.float32)
+
+
+def lips_reach(lips: np.ndarray, reach: float) -> np.ndarray:
+    """(h,w) float32 in [0,1]: 1 on the lips and the opening of a `contours` image, fading to 0
+    `reach` pixels beyond them (all 1 when reach <= 0)."""
+    if reach <= 0:
+        return np.ones_like(lips)
+    k = 2 * round(reach / 2) + 1
+    grown = cv2.dilate((lips > 0.1).astype(np.float32), np.ones((k, k), np.uint8))
+    return cv2.GaussianBlur(grown, (0, 0), reach / 2)
+
+
+def load_mouth_model(path: str | Path) -> LocalGenerator:
+    """The mouth network from fp16 safetensors, in float32 eval mode; a missing or damaged file
+    raises WeightsError in one line."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no learned-mouth weights; set renderer.corrections: painted")
+    model = LocalGenerator()
+    load_into(model, path)
+    return model.float().eval()
+
+
+class LearnedMouth(Correction):
+    """The mouth drawn by `LocalGenerator` over the warp (module doc); the painted mouth where
+    the warped image is not given. size: crop side; weights: the safetensors file (None: the
+    shipped one); reach: px of the box the drawing reaches beyond the lips (0: the whole box)."""
+
+    name = "mouth"
+    paints = True
+    kept = True  # a generator on the warp keeps the drawn mouth, as it keeps the painted one
+    reads_image = True
+
+    def __init__(
+        self, *, size: int, weights: str | Path | None = None, reach: float = REACH
+    ) -> None:
+        self.size = int(size)
+        self.reach = float(reach)
+        self.model = load_mouth_model(WEIGHTS if weights is None else weights)
+        self.painted = MouthFiller(size=size)
+        self._rest: np.ndarray | None = None
+        self._grey = False
+        self._alpha: np.ndarray | None = None
+
+    def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
+        xy = np.asarray(target_landmarks, np.float32)[:, :2]
+        self._rest = cut(target_crop, mouth_box(xy, self.size))
+        spread = self._rest.max(axis=2).astype(np.float32) - self._rest.min(axis=2)
+        self._grey = float(spread.mean()) < GREY_SPREAD
+        self.painted.prepare(target_crop, target_landmarks)
+
+    def overlay(self, xy: np.ndarray) -> list[Layer]:
+        return self.painted.overlay(xy)
+
+    def overlay_on(self, xy: np.ndarray, image: np.ndarray) -> list[Layer]:
+        """The network's mouth for this frame's (478,2) landmarks over `image` (S,S,3) uint8,
+        the warp so far."""
+        if self._rest is None:
+            return []
+        box = mouth_box(xy, self.size)
+        lips = contours(xy, box)
+        x = network_input(self._rest, cut(image, box), lips)
+        with torch.inference_mode():
+            rgb, mask = self.model(torch.from_numpy(x)[None])
+        colour = ((rgb[0].permute(1, 2, 0).numpy() + 1) * 127.5 + 0.5).clip(0, 255)
+        alpha = mask[0, 0].numpy() * lips_reach(lips, self.reach)
+        if self._grey:
+            colour = np.repeat(colour.mean(axis=2, keepdims=True), 3, axis=2)
+        h, w = box[3] - box[1], box[2] - box[0]
+        if (h, w) != BOX_HW:
+            colour = cv2.resize(colour, (w, h), interpolation=cv2.INTER_LINEAR)
+            alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
+        if self._alpha is None or self._alpha.shape != (h, w):
+            self._alpha = _feather((h, w), FEATHER * self.size / 256.0)
+        return [Layer(box, colour.astype(np.uint8), (alpha * self._alpha).astype(np.float32))]
