@@ -87,6 +87,9 @@ class EyeKeeper(Correction):
         self._gaze_t = [t[iris] - c for iris, c in zip(_IRIS_CENTRES, self._corners_t)]
         self._limits = [self.gaze_limit * float(np.hypot(*(t[r[8]] - t[r[0]]))) for r in _EYES]
 
+    def settle(self, xy: np.ndarray) -> None:
+        self.snap_closed(xy)
+
     def snap_closed(self, xy: np.ndarray) -> None:
         """In place on fused (478,2): an eye open less than ~10-30 % of the target's shuts.
 

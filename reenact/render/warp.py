@@ -32,7 +32,7 @@ from reenact.render import register_renderer
 from reenact.render.corrections.apply import bend, paint
 from reenact.render.corrections.base import Correction, Layer
 from reenact.render.corrections.build import warp_corrections
-from reenact.render.eyes import EyeKeeper, uncross_lids
+from reenact.render.eyes import uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_field
 from reenact.render.field_memo import moved_back
 
@@ -156,9 +156,8 @@ class WarpRenderer:
         and a nearly shut eye shut (a new array)."""
         fused = validate_landmarks(fused_landmarks, "fused landmarks").copy()
         uncross_lids(fused)
-        keeper = self.correction("eyes")  # the eye keeper also shuts a nearly closed eye
-        if isinstance(keeper, EyeKeeper):
-            keeper.snap_closed(fused)
+        for correction in self.corrections:
+            correction.settle(fused)
         return fused
 
     def backward_map(

@@ -75,6 +75,10 @@ class Correction:
         """The layers painted for this frame's (478,2) landmarks; [] paints nothing."""
         return []
 
+    def settle(self, xy: np.ndarray) -> None:
+        """Per frame, before `geometry`: move the (478,2) landmarks the warp follows, in place
+        (the eye keeper shuts a nearly closed eye); by default nothing."""
+
     def overlay_on(self, xy: np.ndarray, image: np.ndarray) -> list[Layer]:
         """`overlay` for a warp that has drawn `image` (S,S,3) uint8 so far (read only);
         corrections that declare `reads_image` override it."""

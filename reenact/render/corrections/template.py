@@ -57,6 +57,10 @@ class TemplateCorrection(Correction):
         the frames' landmarks are compared with these."""
         self._target_xy = np.asarray(target_landmarks, np.float32)[:, :2].copy()
 
+    def settle(self, xy: np.ndarray) -> None:
+        """Per frame, first: move the (478,2) landmarks the warp follows in place, when this
+        correction changes what the others see (the eye keeper shuts a nearly closed eye)."""
+
     def geometry(self, xy: np.ndarray) -> list[MapOverride]:
         """Per frame, before the warp resamples. xy: (478,2) float32, the landmarks the warp
         follows. Return [] or MapOverride(box (x0,y0,x1,y1) ints inside the crop, alpha (h,w)
