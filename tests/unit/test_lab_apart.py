@@ -194,6 +194,29 @@ def test_a_lab_command_without_the_lab_says_which_extra_in_one_line(
     assert err.startswith(f"reenact {argv[0]}: needs the lab"), err
 
 
+def test_lab_metadata_without_its_package_counts_as_no_lab(monkeypatch, capsys):
+    """An entry point left behind by an uninstalled lab (its metadata still on the path) gives
+    the one line, not a traceback; a lab module that fails on another import still raises."""
+    left = SimpleNamespace(value="reenact_lab_gone.cli.train_cmd")
+    monkeypatch.setattr(cli, "metadata", SimpleNamespace(entry_points=lambda group: [left]))
+    assert cli.main(["train", "fusion"]) == 2
+    assert capsys.readouterr().err.startswith("reenact train: needs the lab")
+    broken = SimpleNamespace(value="reenact.cli.main_gone")
+    monkeypatch.setattr(cli, "metadata", SimpleNamespace(entry_points=lambda group: [broken]))
+    monkeypatch.setattr(cli.importlib, "import_module", _fails_inside)
+    with pytest.raises(ModuleNotFoundError):
+        cli.build_parser()
+
+
+_IMPORT = importlib.import_module
+
+
+def _fails_inside(name: str):
+    if name.startswith("reenact.cli.main_gone"):
+        raise ModuleNotFoundError("No module named 'numpyx'", name="numpyx")
+    return _IMPORT(name)
+
+
 def test_help_lists_the_lab_commands_with_or_without_the_lab(monkeypatch):
     with_lab = cli.build_parser().format_help()
     _without_the_lab(monkeypatch)
