@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from reenact.engine.weights import save_module
-from reenact.errors import WeightsError
+from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.regions import REGIONS
 from reenact.nn.local_gen import LocalGenerator
 from reenact.render.learned_mouth import WEIGHTS, LearnedMouth, load_mouth_model
@@ -70,6 +70,18 @@ def test_the_setting_builds_the_learned_mouth_in_place_of_the_painted_one(weight
     monkeypatch.setattr(module, "WEIGHTS", weights)
     names = [type(c).__name__ for c in WarpRenderer(size=SIZE, drawn="learned").corrections]
     assert names[-1] == "LearnedMouth" and "MouthFiller" not in names
+    assert type(WarpRenderer(size=SIZE).corrections[-1]).__name__ == "MouthFiller"
+
+
+def test_the_learned_mouth_without_torch_is_one_line_naming_the_key(monkeypatch):
+    """The runtime install (`pip install .`) has no torch: the setting says so, not a traceback."""
+    import reenact.render.corrections.build as build
+
+    monkeypatch.setattr(build, "torch_available", lambda: False)
+    with pytest.raises(ConfigError) as caught:
+        WarpRenderer(size=SIZE, drawn="learned")
+    message = str(caught.value)
+    assert "\n" not in message and "renderer.corrections" in message and "torch" in message
     assert type(WarpRenderer(size=SIZE).corrections[-1]).__name__ == "MouthFiller"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from reenact.engine.device import torch_available
+from reenact.errors import ConfigError
 from reenact.render.corrections.base import Correction
 from reenact.render.eyes import EyeKeeper
 from reenact.render.irises import IrisPainter
@@ -33,6 +35,11 @@ def warp_corrections(
             LidPainter(size=size),
         ]
     if fill_mouth and drawn == "learned":
+        if not torch_available():  # the runtime install has no torch; the network runs on it
+            raise ConfigError(
+                "renderer.corrections: learned needs torch (pip install 'reenact[train]'); "
+                "painted does not"
+            )
         # imported here: the painted default never loads torch for the warp
         from reenact.render.learned_mouth import LearnedMouth
 
