@@ -37,7 +37,7 @@ mouth_width for the smile) and the change read back, both against the undrawn re
 reading, and their ratio (1.0: read as drawn). `--out DIR` writes each drawing, to look at.
 
 `--turn PITCH,YAW` (degrees, repeatable) draws every move, and the unmoved neutral it is read
-against, on the head turned as the live loop turns it (`stream.head_motion`:
+against, on the head turned as the live loop turns it (`head.motion`:
 `reenact.pipeline.head_motion.HeadPose.turn` about `turn_centre`), and reads them with the head's
 pose undone, as `reenact eval` reads a turned output (`reenact_lab.metrics.expression
 .relative_features`): how much of a move survives the drawn turn.

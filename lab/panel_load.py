@@ -7,7 +7,7 @@ One `reenact live` on the looping clip (its default renderer, or `--renderer`) i
 sink, as fast as it goes (source.realtime off: every frame processed, so any time the panel takes
 shows as fewer frames). Inside that one process, windows of `--seconds` alternate in ABBA order
 (A: no browser, B: the panel open in headless Chromium, the page as a user first sees it, previews
-at the default stream.preview_fps): separate processes differ by more than the panel costs (the
+at the default panel.preview_fps): separate processes differ by more than the panel costs (the
 same command gives 27-35 fps from one start to the next on an idle 2-core machine), while one
 process is steady, and ABBA cancels a slow drift. The fps of a window is the render loop's, from
 /status's frame count, after a settling pause once the browser has opened or closed.
@@ -158,7 +158,7 @@ class LiveRun:
             "--set",
             f"stream.output_dir={self.out}",
             "--set",
-            "stream.control_port=0",
+            "panel.port=0",
         ]
         if renderer is not None:
             command += ["--renderer", renderer]
@@ -299,7 +299,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="passed to `reenact live` in every run, e.g. stream.preview_fps=15",
+        help="passed to `reenact live` in every run, e.g. panel.preview_fps=15",
     )
     parser.add_argument(
         "--renderer",

@@ -410,9 +410,28 @@ def build() -> tuple[str, list[Table], list[str]]:
         *map(render_table, lab),
         PLUGINS,
         *map(render_table, plugins),
+        renamed_table(),
     ]
     tables = live + jobs + lab + plugins
     return "\n".join(parts).rstrip() + "\n", tables, problems
+
+
+def renamed_table() -> str:
+    """The keys that moved (`reenact.config.renamed`): the old ones still load, with a warning."""
+    from reenact.config.renamed import RENAMED
+
+    lines = [
+        "## Keys that moved",
+        "",
+        "These keys of `stream` have sections of their own now. The old keys still load through "
+        "0.1.x, each with a warning naming its new key (presets, `--set`, the user config and "
+        "`POST /settings`).",
+        "",
+        "| old key | new key |",
+        "|---|---|",
+    ]
+    lines += [f"| `{old}` | `{new}` |" for old, new in RENAMED.items()]
+    return "\n".join(lines) + "\n"
 
 
 def undocumented(tables: list[Table]) -> list[str]:

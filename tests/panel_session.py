@@ -48,7 +48,7 @@ class LiveSession:
             "--renderer",
             "warp",
             "--set",
-            "stream.control_port=0",
+            "panel.port=0",
             "--set",
             f"stream.targets_dir={self.targets_dir}",
             "--set",

@@ -1,7 +1,7 @@
 """A video file through PyAV: H.264 (libx264, yuv420p, CRF) in MP4 by default.
 
 `sink.codec: auto` picks the container's codec: VP9 for `.webm` and ProRes 4444 for `.mov`,
-which keep alpha (`alpha` is True: with `stream.background: transparent` the loop writes RGBA
+which keep alpha (`alpha` is True: with `compose.background: transparent` the loop writes RGBA
 frames, and RGB frames are written opaque), H.264 for the rest (`.mp4`: no alpha). A codec named
 in `ALPHA_FORMATS` (vp9 in `.mkv`, qtrle or png in `.mov`) keeps alpha too.
 

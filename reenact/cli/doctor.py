@@ -34,7 +34,7 @@ EXTRA_PURPOSE = {
     "cuda": "the CUDA renderer",
     "train": "reenact train",
     "eval": "reenact eval",
-    "hotkeys": "global hotkeys, stream.hotkeys",
+    "hotkeys": "global hotkeys, hotkeys.enabled",
 }
 
 

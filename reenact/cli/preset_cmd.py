@@ -91,7 +91,7 @@ def _add_find_show_fire(verbs: argparse._SubParsersAction) -> None:
         "fire",
         help="fire a preset in a running `reenact live`",
         description="Sends preset_on:NAME to the control interface "
-        "(stream.control_port), then preset_off:NAME after --hold seconds; "
+        "(panel.port), then preset_off:NAME after --hold seconds; "
         "with --toggle sends preset:NAME once.",
     )
     fire.add_argument("name")

@@ -106,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from reenact.stream.session import run_session
 
     config = _config(args, "run", kept_settings=True)
-    if config.stream.panel and is_live_paced(config):  # a camera, or a file paced like one
+    if config.panel.enabled and is_live_paced(config):  # a camera, or a file paced like one
         from reenact.stream.live import run_live
 
         report = run_live(config, preview=False)

@@ -23,7 +23,7 @@ TargetNeutral = Literal["estimated", "picture"]  # fusion.target_neutral
 TARGET_NEUTRALS: tuple[str, ...] = get_args(TargetNeutral)
 
 
-def parse_colour(text: str, key: str = "stream.background_colour") -> tuple[int, int, int]:
+def parse_colour(text: str, key: str = "compose.background_colour") -> tuple[int, int, int]:
     """(r, g, b) of '#00ff00', '00ff00', 'green' or 'rgb(0,255,0)'; ConfigError naming `key`."""
     from PIL import ImageColor
 

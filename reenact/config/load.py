@@ -18,6 +18,7 @@ import yaml
 from reenact.atomic import write_atomic
 from reenact.config.plugins import typed_options
 from reenact.config.reader import read_config_file
+from reenact.config.renamed import renamed
 from reenact.config.schema import Config, SinkConfig, SourceConfig
 from reenact.config.sections import build_added, ignored
 from reenact.config.typed import Raw, build_section, field_choices, field_types
@@ -126,7 +127,7 @@ def load_config(
     `--set` overrides; every layer validated, errors naming where the bad value came from."""
     data: dict[str, Any] = {}
     for dotted, value in _flatten(base or {}):
-        _set_path(data, dotted, value)
+        _set_path(data, renamed(dotted), value)
     preset_keys: set[str] = set()
     origin = ""
     if path:
@@ -135,15 +136,18 @@ def load_config(
         preset_data = read_yaml(preset)
         _check_sections(preset_data, origin)
         for dotted, value in _flatten(preset_data):
+            dotted = renamed(dotted, origin)
             _set_path(data, dotted, value)
             preset_keys.add(dotted)
         _validated(data, origin)
     for dotted, value in (flags or {}).items():
+        dotted = renamed(dotted, "command line: ")
         _forget_preset_plugin_options(data, dotted, value, preset_keys)
         _set_path(data, dotted, value)
         _validated(data, "command line: ")
     for text in overrides:
         dotted, value = parse_override(text)
+        dotted = renamed(dotted, "--set: ")
         _forget_preset_plugin_options(data, dotted, value, preset_keys)
         _set_path(data, dotted, value)
         _validated(data, f"--set {text}: ")
@@ -208,8 +212,8 @@ def dump_config(config: Config, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = config_to_dict(config)
-    if data["stream"]["control_token"]:  # a secret: never written to disk
-        data["stream"]["control_token"] = REDACTED
+    if data["panel"]["token"]:  # a secret: never written to disk
+        data["panel"]["token"] = REDACTED
     text = yaml.safe_dump(data, sort_keys=False)
     return write_atomic(path, text)
 

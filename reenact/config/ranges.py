@@ -60,10 +60,10 @@ POSITIVE = Range(0, low_open=True)
 NON_NEGATIVE = Range(0)
 AT_LEAST_ONE = Range(1)
 UNIT = Range(0, 1)  # probabilities, confidences, fractions
-GAZE_GAIN = Range(0.0, 3.0)  # stream.gaze_gain: in the config and on the live panel
-GAZE_VERTICAL = Range(0.0, 3.0)  # stream.gaze_vertical: likewise
-TURN_GAIN = Range(0.0, 3.0)  # stream.head_pitch_gain / head_yaw_gain: likewise
-CREASES = Range(0.0, 2.0)  # stream.creases: likewise
+GAZE_GAIN = Range(0.0, 3.0)  # eyes.gaze_gain: in the config and on the live panel
+GAZE_VERTICAL = Range(0.0, 3.0)  # eyes.gaze_vertical: likewise
+TURN_GAIN = Range(0.0, 3.0)  # head.pitch_gain / head_yaw_gain: likewise
+CREASES = Range(0.0, 2.0)  # compose.creases: likewise
 
 
 def _number(value: float | None) -> str:

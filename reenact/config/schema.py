@@ -25,13 +25,21 @@ from reenact.config.fields import (  # noqa: F401 (TARGET_NEUTRALS is re-exporte
     parse_colour,
 )
 from reenact.config.jobs import PixelRRConfig
-from reenact.config.ranges import CREASES, GAZE_GAIN, GAZE_VERTICAL, TURN_GAIN, Range
+from reenact.config.parts import (
+    CalibrationConfig,
+    ComposeConfig,
+    EyesConfig,
+    HeadConfig,
+    HotkeysConfig,
+    PanelConfig,
+)
+from reenact.config.ranges import Range
 from reenact.config.sections import AddedSections
 
 
 @dataclass(frozen=True)
 class StreamConfig:
-    """The live loop: pacing, face-loss behaviour and the expression's strength."""
+    """The live loop: the target, pacing, face-loss behaviour and the expression's strength."""
 
     target: str = ""  # target portrait or video; "" = the built-in astronaut portrait
     target_frame: Count = 0  # with target_end=still: the frame of a target video used as the target
@@ -43,64 +51,11 @@ class StreamConfig:
     targets_dir: str = ""
     crossfade_s: NonNegative = 0.3  # cross-fade between targets
     intensity: Intensity = 1.0  # 0 = target's neutral, 1 = as performed, up to 1.5 exaggerated
-    neutral_frames: AtLeastOne = (
-        10  # the actor's neutral = per-point median of the N least expressive
-    )
-    neutral_window: AtLeastOne = 45  # ... of the first this many frames (1.5 s at 30 fps; >= N)
-    neutral_path: str = ""  # optional .npz of saved actor neutral landmarks
     hold_s: NonNegative = 0.5  # face lost: hold the last good output this long...
     fade_s: NonNegative = 1.0  # ...then fade to the target's neutral over this long
-    # a face back after the output has faded to the target's neutral (lost longer than hold_s +
-    # fade_s) is calibrated again, head pose included, so the next shot of an edited video, or
-    # you back at your desk, is not read against the last one's neutral. Never with a neutral
-    # given (stream.neutral_path); false keeps the first calibration for the whole session
-    recalibrate_after_loss: bool = True
     max_frames: Count = 0  # stop after N frames (0 = until the source ends / Ctrl-C)
     duration_s: NonNegative = 0.0  # stop after this many seconds (0 = no limit)
-    # the output's background: "picture" as it is; "transparent" keeps the avatar (the target's
-    # own alpha, else the person) and clears the rest: RGBA to a sink that takes alpha, the
-    # colour below to any other; "colour" replaces the background with that colour everywhere
-    background: Literal["picture", "transparent", "colour"] = "picture"
-    background_colour: str = "#00ff00"  # a chroma key: #rrggbb or a name (green, magenta)
     show_stats: bool = False  # draw per-stage timing on the preview (key t toggles it)
-    # global hotkeys (the extra reenact[hotkeys], pynput): act while another window has focus.
-    # Off by default: Linux needs an X session (not Wayland), macOS the Accessibility permission
-    hotkeys: bool = False
-    # "keys=action": a preset (preset_N, preset:NAME) is on while its keys are held, any other
-    # action (pause, next_target, ...) fires once per press
-    hotkeys_map: tuple[str, ...] = (
-        *(f"ctrl+alt+{i}=preset_{i}" for i in range(1, 7)),
-        "ctrl+alt+p=pause",
-        "ctrl+alt+c=recalibrate",
-        "ctrl+alt+n=next_target",
-        "ctrl+alt+b=previous_target",
-    )
-    # the browser panel and control API (GET /status, POST /action/<name>, POST /settings) on
-    # 127.0.0.1, served by `reenact live` and by `run` on a live-paced source
-    panel: bool = True
-    # its port on 127.0.0.1 (0 = any free port); a taken port is refused, never moved
-    control_port: Annotated[int, Range(0, 65535)] = 8765
-    # when another program holds it: "refuse" to start (one line), or "move" to a free port
-    # and print the new (changed!) OBS link loudly
-    control_port_taken: Literal["refuse", "move"] = "refuse"
-    # its token: the environment variable REENACT_CONTROL_TOKEN, else this file's first line,
-    # else control_token (visible in `ps`; never written to the resolved config), else the one
-    # reenact made once and keeps in <user config folder>/control_token (mode 0600);
-    # at least 16 characters wherever it comes from
-    control_token_file: str = ""
-    control_token: str = ""  # the token itself, where no variable or file gives one (see above)
-    upload_max_mb: Positive = 20.0  # a target dropped on the panel: at most this many megabytes...
-    upload_max_megapixels: Positive = (
-        40.0  # ...and this many pixels (header checked before decoding)
-    )
-    # the panel's gallery holds at most this many targets (each keeps its prepared frames in
-    # memory); an upload past it is refused (409)
-    gallery_max_targets: AtLeastOne = 24
-    # the panel's previews (output and camera side by side, one image): their rate, and their
-    # height in pixels on the page (what the server encodes: a browser's cost grows with both);
-    # the page's own rate menu overrides the rate; the OBS output page follows the output's rate
-    preview_fps: Positive = 5.0
-    preview_height: Annotated[int, Range(120, 1080)] = 320  # the previews' height (see above)
     # a larger target frame is scaled down to this longer side
     max_output_side: Annotated[int, Range(128, 16384)] = 1280
     # where a run's resolved config and timings go when its output is no file (empty: the logs
@@ -117,79 +72,6 @@ class StreamConfig:
     # cores instead of taking turns. "auto": on for a renderer that splits (the generator on the
     # CPU) on 2+ cores; "on" / "off" force it (renderer.threads is unchanged)
     render_ahead: Literal["auto", "on", "off"] = "auto"
-    # composite (crop -> frame): "multiband" blends the rendered face into the target band by band
-    # (Laplacian pyramid: no seam, no halo); "feather" alpha-blends it over a feathered mask only
-    # (cheaper); "auto": multiband where the compositor matches colours (a generator with
-    # renderer.anchor_px=0), feather elsewhere
-    blend: Literal["auto", "multiband", "feather"] = "multiband"
-    # with renderer.anchor_px=0, a generator's colour shift is matched to the target's: "lowfreq"
-    # (a smooth gain over the face, from the mask's edge ring) or "stats" (mean/std in that ring)
-    colour_match: Literal["lowfreq", "stats"] = "lowfreq"
-    # put back the target picture's fine detail that the crop does not hold (pores, lashes,
-    # grain), moved with the face (reenact.pipeline.detail)
-    detail: bool = True
-    # the output head follows the actor's, relative to the calibrated neutral: "off", "rotate"
-    # (roll, nod and turn) or "full" (also shift and scale); bounded and smoothed. "full" is the
-    # default because the output then matches the actor best. "off" keeps the face still too:
-    # the actor's pose is taken out of the expression in every mode
-    head_motion: Literal["off", "rotate", "full"] = "full"
-    # the actor's own expression lines (a raised brow's forehead folds, a frown, a smile's folds
-    # beside the nose) carried onto the rendered face (reenact.pipeline.creases): how much of
-    # them, 0 = none, 1 = as deep as the actor's, up to 2. Off by default: it is kept off hair,
-    # glasses and the face's outline, but `reenact eval` shows no clear gain from it
-    creases: Annotated[float, CREASES] = 0.0
-    head_max_deg: Degrees = 18.0  # nod (pitch) and turn (yaw) limit; the face turns in 2-D
-    # the actor's nod and turn are multiplied by these before the limit above (so the face never
-    # turns further than the limit): a 2-D turn of the target's face shows only part of the
-    # angle, but larger gains cost gaze and expression accuracy, so the default stays 1
-    head_pitch_gain: Annotated[float, TURN_GAIN] = 1.0
-    head_yaw_gain: Annotated[float, TURN_GAIN] = 1.0  # the turn's gain; the nod's is above
-    # the face mesh reads an opening jaw as the head tilting back (each face by its own amount
-    # and sign): the actor's share is learnt and taken out of the nod
-    # (reenact.pipeline.head_motion.JawPitch), so the head does not bob on every syllable;
-    # false leaves the pitch as tracked
-    head_jaw_decouple: bool = True
-    head_max_roll_deg: Degrees = 20.0  # roll limit
-    gaze: bool = True  # the output's irises follow the actor's gaze
-    # the actor's iris offset is multiplied by this before it is drawn: a rendered iris shows
-    # only part of the offset asked, and 1.5 carries more of it for a small cost in blink
-    # accuracy (still within the eye transfer's limit)
-    gaze_gain: Annotated[float, GAZE_GAIN] = 1.5
-    # the vertical offset is multiplied by this as well: the lids hide much of an up or down
-    # look, so a drawn iris shows less of a vertical move than of a horizontal one; with
-    # stream.lid_follow the larger gain carries more gaze without costing blinks
-    gaze_vertical: Annotated[float, GAZE_VERTICAL] = 1.5
-    # both lids move up or down by this share of the iris's vertical move (the lids ride with
-    # the eyeball; the gap stays what the actor's openness says): a look up no longer pushes the
-    # iris under a still upper lid on a narrow-eyed target
-    lid_follow: Unit = 0.6
-    # the actor's openness is read against their typical open eye, taken over their first this
-    # many frames (about 10 s at 30 fps) and then held, where it is more than 15 % off the
-    # calibrated neutral's: a neutral calibrated while laughing or squinting otherwise has the
-    # target stare wide-eyed for the whole session (reenact.fusion.eyes); 0 = the calibrated
-    # neutral's lid gap throughout
-    eye_adapt_frames: Count = 300
-    # the actor's resting brows are learnt over their first this many frames (the window's
-    # median, where it is more than 5 % of the brows' height off the calibrated neutral's) and
-    # then held: brows up while it calibrates otherwise leave the target frowning for the whole
-    # session (reenact.fusion.brows); 0 = the calibrated neutral's brows throughout. Not used
-    # with a neutral given (stream.neutral_path)
-    brow_adapt_frames: Count = 300
-    # the actor's closed mouth is learnt over their first this many frames (the median of the
-    # three least open, where the calibrated neutral's lips are more than 0.03 inter-ocular
-    # distances further apart) and then held: someone who talks straight through the
-    # calibration otherwise has the target's lips pressed shut while they talk
-    # (reenact.fusion.mouth_rest); 0 = the calibrated neutral's mouth throughout. Not used with a
-    # neutral given (stream.neutral_path)
-    mouth_adapt_frames: Count = 300
-    # the target's two eyes open and close together (the better-read eye counting more), except
-    # in a wink: the tracker reads a side-on or half-lidded eye far smaller than its twin, and
-    # on its own that eye stared and winked by turns (reenact.fusion.eyes); false = each eye
-    # follows its own reading
-    eyes_linked: bool = True
-
-    def __post_init__(self) -> None:
-        parse_colour(self.background_colour)  # one line naming the key, at load
 
 
 @dataclass(frozen=True)
@@ -299,8 +181,8 @@ class RendererConfig:
     mouth: Literal["auto", "warp", "network"] = "auto"
     # what draws the warp's corrections: "painted" (the painters of docs/CORRECTIONS.md) or
     # "learned" (the mouth drawn by a small network from the target's own mouth at rest,
-    # reenact.render.learned_mouth; issue 88). For renderer.kind: warp on the CPU only: the
-    # generators' own warp and the CUDA warp keep the painters
+    # reenact.render.learned_mouth; issue 88), for the warp and the warp-guided generator on
+    # the CPU (the generator pastes it as it pastes the painted mouth); on CUDA the painters stay
     corrections: Literal["painted", "learned"] = "painted"
     # the warp-guided generator's broad colours kept on the warp's (the target's own, where the
     # face is now): a low-frequency gain over this scale (px at 256, reenact.render.anchor),
@@ -384,6 +266,12 @@ class Config(AddedSections):
     """Every section of the configuration."""
 
     stream: StreamConfig = field(default_factory=StreamConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    eyes: EyesConfig = field(default_factory=EyesConfig)
+    compose: ComposeConfig = field(default_factory=ComposeConfig)
+    panel: PanelConfig = field(default_factory=PanelConfig)
+    hotkeys: HotkeysConfig = field(default_factory=HotkeysConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     renderer: RendererConfig = field(default_factory=RendererConfig)

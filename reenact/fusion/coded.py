@@ -21,7 +21,7 @@ decoded onto the target's face, with what the code does not explain passed throu
   whose self-reenactment on validation clips is no worse than the training-free transfer's.
 - Enc2 / S_t: the target's geometry, as the per-region size ratios mean face -> L_t.
 - pose: the rigid head motion that was undone, passed on as the training-free transfer does (the
-  live loop's head motion has already removed it, in every `stream.head_motion` mode; a caller
+  live loop's head motion has already removed it, in every `head.motion` mode; a caller
   that passes the actor's landmarks as tracked gets their pose back on the target).
 
 A neutral actor leaves the target exactly at L_t. The parts that depend only on the neutrals are

@@ -48,8 +48,8 @@ it is twice or half the actor's. `EyeTransfer.apply` therefore rewrites, after f
   actor's neutral, in eye widths (both axes; the two eyes averaged, each weighted by how open it
   is), times `gaze_gain` (a rendered iris, re-tracked, shows only part of an asked offset:
   about 0.36 of it through the warp and the generator at gain 1, 0.52 at the default 1.5; see
-  `stream.gaze_gain`), the vertical part times `gaze_vertical` as well (the lids hide much of
-  an up or down look; `stream.gaze_vertical`), put on the target's eyes scaled by the target's eye
+  `eyes.gaze_gain`), the vertical part times `gaze_vertical` as well (the lids hide much of
+  an up or down look; `eyes.gaze_vertical`), put on the target's eyes scaled by the target's eye
   width; held while the eyes close (a closing lid drags the tracked iris with it). The iris
   ring moves rigidly with its centre.
   Two eyes look together, so when their changes disagree by more than `AGREE_WITHIN` (eye

@@ -9,7 +9,7 @@ Sources (`reenact preset record NAME --source SPEC`):
                          class best (`reenact.landmarks.expression.class_scores`). The neutral is
                          the clip's least expressive frames (median of the 10 lowest-scoring)
                          among those tracked (up to FRAME, or at least 30, when FRAME is given).
-    webcam[:INDEX]       look neutral while `stream.neutral_frames` frames calibrate, then hold
+    webcam[:INDEX]       look neutral while `calibration.neutral_frames` frames calibrate, then hold
                          the expression; the strongest frame of the next `seconds` is kept.
     image:PATH           an expression still, with `--neutral image:PATH` for its neutral.
     stills:DIR:CONDITION numbered stills (NN_<condition>.png with NN_normal.png): the mean deviation
@@ -197,14 +197,14 @@ def from_numbered(
 
 
 def from_camera(source, config, size: int, *, seconds: float, cls: str) -> Recording:
-    """Calibrate the neutral on the first `stream.neutral_frames` faces a live source gives,
+    """Calibrate the neutral on the first `calibration.neutral_frames` faces a live source gives,
     then keep the strongest frame of the next `seconds` (by class score, or total expression)."""
     import sys
     import time
 
     neutral_faces: list[np.ndarray] = []
     best, best_score, deadline = None, -np.inf, None
-    wanted = max(1, config.stream.neutral_frames)
+    wanted = max(1, config.calibration.neutral_frames)
     print(f"reenact: look neutral ({wanted} frames)...", file=sys.stderr)
     with _tracker(config, static=False) as tracker:
         while deadline is None or time.monotonic() < deadline:

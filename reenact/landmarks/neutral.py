@@ -123,7 +123,9 @@ class NeutralCalibrator:
             with np.load(path, allow_pickle=False) as data:
                 neutral = np.asarray(data["neutral"], dtype=np.float32)
         except FileNotFoundError:
-            raise InputError(f"{path}: neutral file not found; check stream.neutral_path") from None
+            raise InputError(
+                f"{path}: neutral file not found; check calibration.neutral_path"
+            ) from None
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise InputError(
                 f"{path}: not a saved neutral ({type(exc).__name__}); recalibrate and save again"

@@ -1,8 +1,8 @@
 """The output's background: the whole picture, cleared to transparency, or a chroma colour.
 
-`stream.background`: "picture" (the frame as it is: nothing here runs), "transparent" (the
+`compose.background`: "picture" (the frame as it is: nothing here runs), "transparent" (the
 avatar kept, the rest cleared: a sink that declares `alpha` gets (H, W, 4) uint8 RGBA, straight
-alpha; any other sink the frame flattened onto `stream.background_colour`) or "colour" (every
+alpha; any other sink the frame flattened onto `compose.background_colour`) or "colour" (every
 sink gets the frame with the background replaced by that colour).
 
 The avatar's coverage of a target frame, `avatar_mask`, is made once per target: the picture's
@@ -172,7 +172,7 @@ class Background:
     @classmethod
     def from_config(cls, config) -> Background | None:
         """None for "picture" (the frame goes out as it is)."""
-        s = config.stream
+        s = config.compose
         if s.background == "picture":
             return None
         return cls(s.background, parse_colour(s.background_colour))

@@ -47,15 +47,15 @@ COLOURS = ("lowfreq", "stats")
 
 
 def compositor_options(config: Any) -> dict[str, Any]:
-    """`Compositor` keyword arguments from `config.stream` (ConfigError naming a bad key)."""
+    """`Compositor` keyword arguments from `config.compose` (ConfigError naming a bad key)."""
     from reenact.errors import ConfigError
 
-    s = config.stream
+    s = config.compose
     if s.blend not in BLENDS:
-        raise ConfigError(f"stream.blend: '{s.blend}' is not one of {', '.join(BLENDS)}")
+        raise ConfigError(f"compose.blend: '{s.blend}' is not one of {', '.join(BLENDS)}")
     if s.colour_match not in COLOURS:
         raise ConfigError(
-            f"stream.colour_match: '{s.colour_match}' is not one of {', '.join(COLOURS)}"
+            f"compose.colour_match: '{s.colour_match}' is not one of {', '.join(COLOURS)}"
         )
     return {"blend": s.blend, "colour": s.colour_match, "detail": s.detail}
 

@@ -153,7 +153,7 @@ class Detail(BasePart):
 
 class HeadRegionMove(BasePart):
     """The target's head (face, hair, neck) moved by the actor's head pose over a background
-    that stays (`stream.head_motion`)."""
+    that stays (`head.motion`)."""
 
     name, stage = "head_region", "composite"
 
@@ -166,7 +166,7 @@ class HeadRegionMove(BasePart):
 
 
 class Alpha(BasePart):
-    """The avatar's mask of the frame (`stream.background`; None: the picture's, nothing)."""
+    """The avatar's mask of the frame (`compose.background`; None: the picture's, nothing)."""
 
     name, stage = "alpha", "composite"
 

@@ -33,7 +33,7 @@ calibrated neutral). Per frame, in aligned crops of side S:
 A frame the same as the reference gives R = 1: the render is left exactly as it is. Nothing is
 carried before a reference is chosen.
 
-`stream.creases` is 0 (off) by default: each rule above was added after it printed a false line
+`compose.creases` is 0 (off) by default: each rule above was added after it printed a false line
 on a real clip (a moustache, a jaw's edge against the background, a fringe), and so made safe
 the creases move `reenact eval`'s measures by about their noise (docs/experiments/2026-11-27-readme-eyes-and-head-motion.md).
 """

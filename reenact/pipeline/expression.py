@@ -262,9 +262,9 @@ class Turn(_MotionPart):
 
 def actor_neutral(config: Config, source_neutral=None) -> tuple[NeutralCalibrator, bool]:
     """The actor's neutral calibrator and whether the neutral was given: `source_neutral`
-    (478,3) when known up front (the demo's scripted actor), else `stream.neutral_path`'s, else
-    calibrated from the first `stream.neutral_frames` frames with a face."""
-    s = config.stream
+    (478,3) when known up front (the demo's scripted actor), else `calibration.neutral_path`'s, else
+    calibrated from the first `calibration.neutral_frames` frames with a face."""
+    s = config.calibration
     frames = max(1, s.neutral_frames)
     calibrator = NeutralCalibrator(frames=frames, window=max(frames, s.neutral_window))
     if source_neutral is not None:

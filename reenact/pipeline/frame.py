@@ -47,7 +47,7 @@ class FrameResult:
     fused: (478,3) float32 J_gen in crop pixels, None when nothing was rendered (paused,
     calibrating, face lost). face_found: a usable actor face was tracked in this frame.
     timings_ms: this frame's stage times, e.g. {"track": 9.1, "fuse": 0.4, ...}.
-    alpha: (h, w) uint8 the avatar's coverage of `output` when stream.background is not
+    alpha: (h, w) uint8 the avatar's coverage of `output` when compose.background is not
     "picture" (`reenact.pipeline.background`); None = all of it (or not asked for).
     """
 

@@ -21,7 +21,7 @@ slope of the high-passed pitch on the high-passed gap (each minus its `JAW_PITCH
 average, so slow nods drop out; real nods are not locked to syllables), over every frame since the
 neutral was taken, shrunk towards none by `JAW_PITCH_PRIOR` (IOD squared seconds of gap
 variance), and takes that slope times the gap from the neutral's out of the pitch
-(`jaw_decouple=True`; `stream.head_jaw_decouple`). A single slope for everyone would double the
+(`jaw_decouple=True`; `head.jaw_decouple`). A single slope for everyone would double the
 nod of the faces whose own slope is near 0 or the other way.
 
 Each quantity is then limited with a soft knee (linear to 70 % of its limit, then easing into
@@ -87,9 +87,9 @@ SWITCH_S = 0.4
 
 
 def check_mode(mode: str) -> str:
-    """`mode` if it is one of HEAD_MODES, else ConfigError naming stream.head_motion."""
+    """`mode` if it is one of HEAD_MODES, else ConfigError naming head.motion."""
     if mode not in HEAD_MODES:
-        raise ConfigError(f"stream.head_motion: '{mode}' is not one of {', '.join(HEAD_MODES)}")
+        raise ConfigError(f"head.motion: '{mode}' is not one of {', '.join(HEAD_MODES)}")
     return mode
 
 

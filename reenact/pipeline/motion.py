@@ -1,7 +1,7 @@
 """Head motion, the actor's rests and eyes: the state that the two chains' parts share.
 
 `MotionStage` holds, for one stream, the actor's head motion (`HeadMotion`, in every
-stream.head_motion mode), resting brows (`reenact.fusion.brows.BrowRest`), closed mouth
+head.motion mode), resting brows (`reenact.fusion.brows.BrowRest`), closed mouth
 (`reenact.fusion.mouth_rest.MouthRest`) and eyes (`reenact.fusion.eyes.EyeTransfer`), which
 the expression chain's parts use (`reenact.pipeline.expression`: the head pose undone, the
 rests, the eyes, the turn about a point behind the target's face, `head_motion.turn_centre`),
@@ -28,31 +28,31 @@ class MotionStage:
     """Head motion and eyes for one stream (see the module docstring)."""
 
     def __init__(self, config: Config, *, neutral_given: bool = False) -> None:
-        """neutral_given: the actor's neutral is given (stream.neutral_path, or passed in), not
+        """neutral_given: the actor's neutral is given (calibration.neutral_path, or passed in), not
         calibrated: it is their rest, and the brows and the closed mouth are not learnt until a
         `reset`."""
-        s = config.stream
+        head, eyes, calibration = config.head, config.eyes, config.calibration
         self.head = HeadMotion(
-            s.head_motion,
-            max_turn_deg=s.head_max_deg,
-            max_roll_deg=s.head_max_roll_deg,
-            pitch_gain=s.head_pitch_gain,
-            yaw_gain=s.head_yaw_gain,
-            jaw_decouple=s.head_jaw_decouple,
-            reference_frames=max(1, s.neutral_frames),
+            head.motion,
+            max_turn_deg=head.max_deg,
+            max_roll_deg=head.max_roll_deg,
+            pitch_gain=head.pitch_gain,
+            yaw_gain=head.yaw_gain,
+            jaw_decouple=head.jaw_decouple,
+            reference_frames=max(1, calibration.neutral_frames),
         )
         self.eyes = EyeTransfer(
-            gaze=s.gaze,
-            gaze_gain=s.gaze_gain,
-            gaze_vertical=s.gaze_vertical,
-            lid_follow=s.lid_follow,
-            adapt_frames=s.eye_adapt_frames,
-            linked=s.eyes_linked,
+            gaze=eyes.gaze,
+            gaze_gain=eyes.gaze_gain,
+            gaze_vertical=eyes.gaze_vertical,
+            lid_follow=eyes.lid_follow,
+            adapt_frames=eyes.adapt_frames,
+            linked=eyes.linked,
         )
-        self._brow_frames = s.brow_adapt_frames
-        self.brows = BrowRest(adapt_frames=0 if neutral_given else s.brow_adapt_frames)
-        self._mouth_frames = s.mouth_adapt_frames
-        self.mouth = MouthRest(adapt_frames=0 if neutral_given else s.mouth_adapt_frames)
+        self._brow_frames = calibration.brow_adapt_frames
+        self.brows = BrowRest(adapt_frames=0 if neutral_given else calibration.brow_adapt_frames)
+        self._mouth_frames = calibration.mouth_adapt_frames
+        self.mouth = MouthRest(adapt_frames=0 if neutral_given else calibration.mouth_adapt_frames)
         # L_t: the still target's estimated neutral, or its picture's landmarks (live)
         self.estimated_neutral = config.fusion.target_neutral == "estimated"
         self._regions: list[tuple[object, HeadRegion]] = []  # newest first

@@ -38,7 +38,7 @@ def input_files(config: Config) -> list[tuple[str, Path]]:
     named = [
         (f"{config.source.kind} source", source_path),
         (target_kind, config.stream.target),
-        ("actor neutral", config.stream.neutral_path),
+        ("actor neutral", config.calibration.neutral_path),
         ("generator weights", config.renderer.weights),
         ("fusion weights", config.fusion.weights),
     ]

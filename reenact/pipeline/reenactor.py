@@ -50,7 +50,7 @@ class Reenactor(ReenactorControls):
         self.face_lost, self.crossfade, self.avatar = p.face_lost, p.crossfade, p.avatar
         # a face back after a long loss calibrates again, unless the neutral was given
         self.recalibrate_after_s = (
-            s.hold_s + s.fade_s if s.recalibrate_after_loss and not p.given else None)
+            s.hold_s + s.fade_s if config.calibration.recalibrate_after_loss and not p.given else None)
         self.landmark_filter = self.expression.part("smoothing").filter
         self.gains = self.expression.part("gains").gains
         self.boost = self.expression.part("boost").boost

@@ -37,7 +37,7 @@ class PreparedTarget:
     from the picture's landmarks (mean point move, inter-ocular distances; 0 = none);
     estimated: whether the estimate has been made (a video target's frames are never
     estimated: each frame's own face is what plays). mask: (H, W) uint8, the avatar's coverage
-    of `frame` (`reenact.pipeline.background.avatar_mask`), made only when stream.background
+    of `frame` (`reenact.pipeline.background.avatar_mask`), made only when compose.background
     is not "picture"; None = the whole frame. avatar: the personal avatar this target came
     from (`reenact.avatar`: its picture is `frame`, its neutral `neutral_crop`, and the
     generator renderer runs its own network), or None.
@@ -83,7 +83,7 @@ def builtin_target_image() -> np.ndarray:
 
 def load_target_image(path: str, config: Config) -> tuple[str, np.ndarray]:
     """The target picture named by `path` ('' or 'astronaut' = built in), as RGB uint8 (RGBA
-    when it has alpha and stream.background keeps it: not "picture")."""
+    when it has alpha and compose.background keeps it: not "picture")."""
     if not path or path == BUILTIN_TARGET:
         return BUILTIN_TARGET, builtin_target_image()
     if is_avatar_path(path):  # an avatar's own picture
@@ -95,7 +95,7 @@ def load_target_image(path: str, config: Config) -> tuple[str, np.ndarray]:
     if is_video(path):
         return Path(path).name, read_frame(path, config.stream.target_frame)
     return Path(path).name, load_image(path, max_side=max(config.tracker.max_image_side, 4096),
-                                       alpha=config.stream.background != "picture")
+                                       alpha=config.compose.background != "picture")
 
 
 def fit_frame(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -201,8 +201,8 @@ def _use_avatar_neutral(target: PreparedTarget, neutral: np.ndarray, crop_size: 
 
 def _mask(frame: np.ndarray, landmarks: np.ndarray, alpha: np.ndarray | None, config: Config,
           source_name: str) -> np.ndarray | None:
-    """The avatar's mask of the target frame, when stream.background needs one."""
-    if config.stream.background == "picture":
+    """The avatar's mask of the target frame, when compose.background needs one."""
+    if config.compose.background == "picture":
         return None
     mask = avatar_mask(frame, landmarks, alpha)
     if mask is None:

@@ -35,11 +35,11 @@ class TargetVideo:
 
     def __init__(self, path: str, config: Config) -> None:
         self.hold = config.stream.target_end == "hold"
-        if config.stream.background != "picture":  # a segmentation per frame: 50-80 ms each
+        if config.compose.background != "picture":  # a segmentation per frame: 50-80 ms each
             log.warning(
-                "stream.background=%s: a target video's frames are kept whole (not "
+                "compose.background=%s: a target video's frames are kept whole (not "
                 "segmented); a still or RGBA target has its background cleared",
-                config.stream.background,
+                config.compose.background,
             )
         frames = _decode(path, config.stream.target_max_frames, config.stream.max_output_side)
         self.targets = self._prepare(path, frames, config)

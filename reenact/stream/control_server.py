@@ -161,8 +161,8 @@ def _bind(port: int) -> socket.socket:
         )
         raise (PortTaken if taken else DeviceError)(
             f"control interface: cannot listen on {LOCALHOST}:{port}: {why} choose a port with "
-            "--set stream.control_port=N (0 = any free port; or "
-            "stream.control_port_taken=move)"
+            "--set panel.port=N (0 = any free port; or "
+            "panel.port_taken=move)"
         ) from None
     sock.listen(128)
     return sock

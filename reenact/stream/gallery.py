@@ -8,7 +8,7 @@ pixels (from the header, before decoding), decoded only by the project's image r
 (`reenact.imageio`), exactly one face found by the tracker. Then it is re-encoded as PNG and
 written atomically into the targets folder under a sanitised, unique name: never anywhere else.
 Uploads are taken one at a time (another at the same time is refused as busy), the same bytes
-again select the target they made, and the gallery holds at most `stream.gallery_max_targets`.
+again select the target they made, and the gallery holds at most `panel.gallery_max_targets`.
 """
 
 from __future__ import annotations
@@ -145,29 +145,29 @@ class Gallery:
 
     def _check_upload(self, data: bytes, filename: str) -> None:
         """The gallery's room, the size in bytes and in pixels (header only): UploadError."""
-        stream = self.config.stream
-        if len(self) >= stream.gallery_max_targets:
+        panel = self.config.panel
+        if len(self) >= panel.gallery_max_targets:
             raise UploadError(
                 f"{filename}: the gallery is full ({len(self)} targets; the limit "
-                f"is {stream.gallery_max_targets}, stream.gallery_max_targets)",
+                f"is {panel.gallery_max_targets}, panel.gallery_max_targets)",
                 409,
             )
-        max_bytes = int(stream.upload_max_mb * 1e6)
+        max_bytes = int(panel.upload_max_mb * 1e6)
         if len(data) > max_bytes:
             raise UploadError(
                 f"{filename}: too large ({len(data) / 1e6:.1f} MB; the limit is "
-                f"{stream.upload_max_mb:g} MB, stream.upload_max_mb)",
+                f"{panel.upload_max_mb:g} MB, panel.upload_max_mb)",
                 413,
             )
         try:
             size = image_size(data, filename)
         except InputError as exc:  # a decompression bomb by its header alone
             raise UploadError(f"{filename}: too large ({_reason(exc)})", 413) from None
-        if size is not None and size[0] * size[1] > stream.upload_max_megapixels * 1e6:
+        if size is not None and size[0] * size[1] > panel.upload_max_megapixels * 1e6:
             raise UploadError(
                 f"{filename}: too large ({size[0]}x{size[1]} pixels; the limit is "
-                f"{stream.upload_max_megapixels:g} Mpx, "
-                "stream.upload_max_megapixels)",
+                f"{panel.upload_max_megapixels:g} Mpx, "
+                "panel.upload_max_megapixels)",
                 413,
             )
 
@@ -178,7 +178,7 @@ class Gallery:
             image = decode_image(
                 data,
                 name=filename,
-                alpha=config.stream.background != "picture",
+                alpha=config.compose.background != "picture",
                 max_side=max(config.tracker.max_image_side, 4096),
             )
         except ImageTooLarge as exc:  # too costly to decode, known from its header

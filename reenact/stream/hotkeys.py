@@ -1,7 +1,7 @@
 """Global hotkeys: key combinations that act on the live controls while another window (a game,
 OBS) has focus, through pynput (the optional extra `reenact[hotkeys]`).
 
-`stream.hotkeys_map` binds combinations to control actions ("ctrl+alt+1=preset_1"). A preset
+`hotkeys.keys` binds combinations to control actions ("ctrl+alt+1=preset_1"). A preset
 (`preset_N`, `preset:NAME`) is held: on while its keys are down, released on key-up (pynput sees
 key releases, which the OpenCV preview cannot). Any other action fires once per press.
 
@@ -27,7 +27,7 @@ from reenact.stream.controls import HOLDABLE, Controls
 
 log = logging.getLogger(__name__)
 
-WHERE = "stream.hotkeys_map"
+WHERE = "hotkeys.keys"
 READY_TIMEOUT_S = 2.0  # a listener not ready by then is used anyway, if its thread is alive
 ALIASES = {
     "control": "ctrl",
@@ -79,7 +79,7 @@ class HotkeysUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Binding:
-    """One line of `stream.hotkeys_map`: the keys held together, the action, and whether the
+    """One line of `hotkeys.keys`: the keys held together, the action, and whether the
     action is held (a preset) or fired once per press."""
 
     keys: frozenset[str]
@@ -125,7 +125,7 @@ def parse_binding(text: str, where: str = WHERE) -> Binding:
 
 
 def parse_bindings(items: Iterable[str], where: str = WHERE) -> tuple[Binding, ...]:
-    """Every line of `stream.hotkeys_map`, checked; the same keys bound twice are refused."""
+    """Every line of `hotkeys.keys`, checked; the same keys bound twice are refused."""
     bindings: dict[frozenset[str], Binding] = {}
     for text in items:
         binding = parse_binding(text, where)

@@ -2,7 +2,7 @@
 
 Hotkeys work in the preview window: the window sink itself, or a separate preview window when the
 output goes to a virtual camera or a stream and a display is present; global hotkeys
-(`stream.hotkeys`, reenact.stream.hotkeys) work while any window has focus. The overlay is drawn
+(`hotkeys.enabled`, reenact.stream.hotkeys) work while any window has focus. The overlay is drawn
 only in the preview, never into what the audience sees: the calibration prompt and each control's
 message for a few seconds, and the timings (`t`) and help (`h`) only when asked.
 """
@@ -43,22 +43,21 @@ class LiveHooks:
         self.hotkeys = None
         self._message, self._message_frames = "", 0
         # checked before the camera opens, like the token: a bad binding ends the run in one line
-        self.bindings = parse_bindings(config.stream.hotkeys_map) if config.stream.hotkeys else ()
+        self.bindings = parse_bindings(config.hotkeys.keys) if config.hotkeys.enabled else ()
         # the token is checked before the camera opens: a short one ends the run in one line
-        self.token = resolve_token(config.stream) if config.stream.panel else ("", "generated")
+        self.token = resolve_token(config.panel) if config.panel.enabled else ("", "generated")
 
     def __call__(self, reenactor, sink):
         from reenact.stream.gallery import Gallery
 
-        stream = self.config.stream
         gallery = Gallery(reenactor.target, self.config)
         self.controls = Controls(
             reenactor,
-            show_stats=stream.show_stats,
+            show_stats=self.config.stream.show_stats,
             switch_target=self._switcher(reenactor, gallery, gallery.step),
             select_target=self._switcher(reenactor, gallery, gallery.select),
         )
-        if stream.panel:
+        if self.config.panel.enabled:
             self._serve(gallery, sink)
         if sink.preview:
             self.preview = sink
@@ -90,27 +89,27 @@ class LiveHooks:
         from reenact.stream.control_server import ControlServer, print_address
         from reenact.stream.panel import Panel, describe_output
 
-        stream = self.config.stream
+        panel = self.config.panel
         token, token_source = self.token
-        if token_source == "stream.control_token":
+        if token_source == "panel.token":
             log.warning(
-                "stream.control_token on the command line is visible to other users "
-                "(ps); prefer REENACT_CONTROL_TOKEN or stream.control_token_file"
+                "panel.token on the command line is visible to other users "
+                "(ps); prefer REENACT_CONTROL_TOKEN or panel.token_file"
             )
         self.panel = Panel(
             self.controls,
             gallery,
-            preview_fps=stream.preview_fps,
-            preview_height=stream.preview_height,
+            preview_fps=panel.preview_fps,
+            preview_height=panel.preview_height,
             output_fps=sink.fps or 30.0,
             output=describe_output(sink),
         )
         # a taken port is refused (ControlServer): OBS would send the token to whoever holds it
         self.server = ControlServer(
             self.panel,
-            port=stream.control_port,
+            port=panel.port,
             token=ControlToken(token, token_source),
-            move_if_taken=stream.control_port_taken == "move",
+            move_if_taken=panel.port_taken == "move",
         )
         self.server.start()
         print_address(self.server, token_source)
@@ -185,7 +184,7 @@ class LiveHooks:
         if self.preview is not None:
             self.preview.set_overlay_lines(self.overlay_lines(result.capture_status))
             if self.separate_preview:
-                self.preview.write(to_rgb(output, self.config.stream.background_colour))
+                self.preview.write(to_rgb(output, self.config.compose.background_colour))
             controls.key(self.preview.poll_key())
         controls.apply_pending()
         return not controls.state.quit

@@ -17,6 +17,7 @@ from typing import Any
 from collections.abc import Callable
 
 from reenact.config.ranges import CREASES, GAZE_GAIN, GAZE_VERTICAL, TURN_GAIN
+from reenact.config.renamed import renamed
 from reenact.config.schema import TARGET_NEUTRALS
 from reenact.fusion.gains import GAIN_NAMES, GAIN_RANGE
 from reenact.pipeline.motion import HEAD_MODES
@@ -152,10 +153,10 @@ SETTINGS: tuple[LiveSetting, ...] = (
         for name in GAIN_NAMES
     ),
     LiveSetting(
-        "stream.gaze", "Gaze (irises follow yours)", bool, lambda r: r.motion.eyes.gaze, _set_gaze
+        "eyes.gaze", "Gaze (irises follow yours)", bool, lambda r: r.motion.eyes.gaze, _set_gaze
     ),
     LiveSetting(
-        "stream.gaze_gain",
+        "eyes.gaze_gain",
         "Gaze gain (iris offset x)",
         float,
         *_motion_attr("eyes", "gaze_gain"),
@@ -164,7 +165,7 @@ SETTINGS: tuple[LiveSetting, ...] = (
         0.05,
     ),
     LiveSetting(
-        "stream.gaze_vertical",
+        "eyes.gaze_vertical",
         "Gaze up/down (x the gain)",
         float,
         *_motion_attr("eyes", "gaze_vertical"),
@@ -173,7 +174,7 @@ SETTINGS: tuple[LiveSetting, ...] = (
         0.05,
     ),
     LiveSetting(
-        "stream.lid_follow",
+        "eyes.lid_follow",
         "Lids follow the gaze (share)",
         float,
         *_motion_attr("eyes", "lid_follow"),
@@ -182,13 +183,13 @@ SETTINGS: tuple[LiveSetting, ...] = (
         0.05,
     ),
     LiveSetting(
-        "stream.eyes_linked",
+        "eyes.linked",
         "Eyes open and close together (but winks)",
         bool,
         *_motion_attr("eyes", "linked"),
     ),
     LiveSetting(
-        "stream.head_motion",
+        "head.motion",
         "Head motion",
         str,
         lambda r: r.motion.mode,
@@ -197,7 +198,7 @@ SETTINGS: tuple[LiveSetting, ...] = (
     ),
     *(
         LiveSetting(
-            f"stream.head_{axis}_gain",
+            f"head.{axis}_gain",
             f"Head {label} gain",
             float,
             *_motion_attr("head", f"{axis}_gain"),
@@ -208,7 +209,7 @@ SETTINGS: tuple[LiveSetting, ...] = (
         for axis, label in (("pitch", "nod"), ("yaw", "turn"))
     ),
     LiveSetting(
-        "stream.creases",
+        "compose.creases",
         "Creases (your expression lines on the face)",
         float,
         lambda r: r.creases.strength,
@@ -244,6 +245,7 @@ def parse_settings(values: Any) -> dict[str, Any]:
         raise ValueError('expected a JSON object of settings, e.g. {"stream.intensity": 0.8}')
     parsed = {}
     for key, value in values.items():
+        key = renamed(key, "POST /settings: ") if isinstance(key, str) else key
         if key not in BY_KEY:
             raise ValueError(
                 f"{_short(key)[1:-1]}: not a live setting (live settings: {', '.join(BY_KEY)})"

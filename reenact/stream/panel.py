@@ -3,7 +3,7 @@
 The render loop calls `Panel.on_frame` after each frame: one `FrameFeed.offer` per feed (each a
 flag test unless a browser is waiting for that feed) and, twice a second, a snapshot of the
 stats. The feeds: `output` full size for OBS's Browser Source (/output); for the panel, at
-`stream.preview_fps` and scaled down to about the size the page shows them at, `previews` (the
+`panel.preview_fps` and scaled down to about the size the page shows them at, `previews` (the
 output and the camera with its landmarks side by side, one image: what the page shows),
 `preview` (the output alone: the page with the camera preview off) and `camera` (the camera
 alone, for scripts). Only the feeds a browser streams are copied and encoded. The server's threads

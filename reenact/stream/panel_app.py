@@ -12,7 +12,7 @@ GET  /stream/output.mjpg        MJPEG of the output, full size (OBS; ?fps=, defa
                                 output's rate); WebP parts with alpha when transparent
 GET  /stream/previews.mjpg      MJPEG for the panel: the output and the camera with its
                                 landmarks side by side, scaled down (?fps=, default
-                                stream.preview_fps)
+                                panel.preview_fps)
 GET  /stream/preview.mjpg       the same with the output alone
 GET  /stream/camera.mjpg        MJPEG of the camera with its landmarks, scaled down (?fps=)
 GET  /targets                   the gallery; GET /targets/<i>/thumb.jpg its thumbnails
@@ -278,12 +278,12 @@ class _Routes:
 
     async def _upload(self, request: Request, name: str) -> Response:
         gallery = self.gallery
-        limit_mb = gallery.config.stream.upload_max_mb
+        limit_mb = gallery.config.panel.upload_max_mb
         body = await _read_body(request, int(limit_mb * 1e6))
         try:
             if body is None:
                 raise UploadError(
-                    f"{name}: too large (the limit is {limit_mb:g} MB, stream.upload_max_mb)", 413
+                    f"{name}: too large (the limit is {limit_mb:g} MB, panel.upload_max_mb)", 413
                 )
             index = await anyio.to_thread.run_sync(gallery.add_upload, body, name)
         except UploadError as exc:

@@ -62,15 +62,15 @@ SECURITY_HEADERS = [
 ]
 
 
-def resolve_token(stream_config) -> tuple[str, str]:
-    """(token, where it came from): REENACT_CONTROL_TOKEN, stream.control_token_file,
-    stream.control_token, or (the token kept in `token_path()`, SAVED) when none is given,
+def resolve_token(panel) -> tuple[str, str]:
+    """(token, where it came from): REENACT_CONTROL_TOKEN, panel.token_file,
+    panel.token, or (the token kept in `token_path()`, SAVED) when none is given,
     made there on first use. ConfigError for a token shorter than MIN_TOKEN_CHARS, naming where
     it came from, or for a token file that cannot be read or written."""
     if os.environ.get(TOKEN_ENV, "").strip():
         return _long_enough(os.environ[TOKEN_ENV].strip(), TOKEN_ENV), TOKEN_ENV
-    if stream_config.control_token_file:
-        path = Path(stream_config.control_token_file)
+    if panel.token_file:
+        path = Path(panel.token_file)
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
@@ -79,18 +79,16 @@ def resolve_token(stream_config) -> tuple[str, str]:
                 if isinstance(exc, UnicodeDecodeError)
                 else exc.strerror or str(exc)
             )
-            raise ConfigError(f"stream.control_token_file: cannot read {path} ({reason})") from None
+            raise ConfigError(f"panel.token_file: cannot read {path} ({reason})") from None
         token = lines[0].strip() if lines else ""
         _long_enough(
             token,
-            f"stream.control_token_file: the first line of {path}",
-            "stream.control_token_file",
+            f"panel.token_file: the first line of {path}",
+            "panel.token_file",
         )
         return token, str(path)
-    if stream_config.control_token:
-        return _long_enough(
-            stream_config.control_token, "stream.control_token"
-        ), "stream.control_token"
+    if panel.token:
+        return _long_enough(panel.token, "panel.token"), "panel.token"
     return saved_token(), SAVED
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from reenact.config import load_config
 from reenact.config.reader import read_config_file
+from reenact.config.renamed import RENAMED, renamed
 from reenact.config.schema import Config
 from reenact.config.yaml_edit import update_yaml_file
 from reenact.errors import ConfigError
@@ -114,10 +115,12 @@ def migrate_panel_file() -> str | None:
             data = read_config_file(old) or {}
         except ConfigError as exc:
             return f"{exc}; not merged into {path}"
-        current = flatten(_raw(path))
+        current = {RENAMED.get(k, k) for k in flatten(_raw(path))}
+        given = flatten(data if isinstance(data, dict) else {}).items()
+        moved = {renamed(k, f"{old}: "): v for k, v in given}
         kept = {
             k: v
-            for k, v in flatten(data if isinstance(data, dict) else {}).items()
+            for k, v in moved.items()
             if k not in current and k not in NOT_KEPT and _is_config_key(k)
         }
         if kept:
@@ -143,7 +146,11 @@ def _read(path: Path) -> dict[str, Any]:
     from reenact.stream.live_settings import BY_KEY
 
     kept = {}
-    for key, value in flatten(_raw(path)).items():
+    flat = flatten(_raw(path))
+    for given, value in flat.items():
+        key = renamed(given, f"{path}: ")
+        if key != given and key in flat:
+            continue  # the file gives the new key too: it wins over the old one
         plugin_option = key.partition(".")[0] in PLUGIN_SECTIONS
         if key in NOT_KEPT or not (plugin_option or _is_config_key(key)):
             log.warning(

@@ -102,7 +102,8 @@ def run_case(
         base,
         renderer={"size": case.size, "kind": case.renderer, "backend": case.backend or "torch"},
         sink={"kind": "null"},
-        stream={"max_frames": frames, "neutral_frames": 3, "neutral_window": 3},
+        stream={"max_frames": frames},
+        calibration={"neutral_frames": 3, "neutral_window": 3},
         source={"realtime": case.live, "loop": True},
     )
     renderer = _generator(case, config, workdir) if case.renderer == "generator" else None

@@ -65,11 +65,8 @@ def record_replay(base: Config, *, sizes: list[int], frames: int, path: Path) ->
             base,
             renderer={"size": size, "kind": "warp"},
             sink={"kind": "null"},
-            stream={
-                "max_frames": frames + NEUTRAL_FRAMES,
-                "neutral_frames": NEUTRAL_FRAMES,
-                "neutral_window": NEUTRAL_FRAMES,
-            },
+            stream={"max_frames": frames + NEUTRAL_FRAMES},
+            calibration={"neutral_frames": NEUTRAL_FRAMES, "neutral_window": NEUTRAL_FRAMES},
             source={"realtime": False, "loop": True},
         )
         recorder = _Recorder(WarpRenderer(size=size))

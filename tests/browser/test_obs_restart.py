@@ -38,7 +38,7 @@ def test_obs_page_reconnects_to_the_next_run_without_a_reload(
     browser, tmp_path, clips_dir, portraits_dir
 ):
     port = free_tcp_port()
-    clip, fixed = clips_dir / "lp_d0.mp4", ["--set", f"stream.control_port={port}"]
+    clip, fixed = clips_dir / "lp_d0.mp4", ["--set", f"panel.port={port}"]
     first = LiveSession(clip, tmp_path / "first", extra=fixed)  # the built-in astronaut
     try:
         obs_address = f"{first.url}/output?token={first.token}"

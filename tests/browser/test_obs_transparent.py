@@ -1,6 +1,6 @@
 """OBS's Browser Source page over transparency, in a real browser (Debian's Chromium, headless).
 
-A real `reenact live` with `stream.background: transparent`, a photo and an RGBA cartoon in its
+A real `reenact live` with `compose.background: transparent`, a photo and an RGBA cartoon in its
 gallery. The output stream's parts are WebP with alpha; the page /output, opened as OBS opens
 it (`?token=`), is read back pixel by pixel (its <img> drawn to a canvas, same origin): clear
 around the avatar, opaque on the face tracked in it, for the photo and then for the cartoon.
@@ -102,7 +102,12 @@ def test_the_obs_page_is_transparent_around_the_avatar(browser, tmp_path, clips_
         clips_dir / "lp_d0.mp4",
         tmp_path / "session",
         targets=[portraits_dir / PHOTO, cartoon],
-        extra=["--set", "stream.background=transparent", "--set", f"stream.max_output_side={SIDE}"],
+        extra=[
+            "--set",
+            "compose.background=transparent",
+            "--set",
+            f"stream.max_output_side={SIDE}",
+        ],
     )
     try:
         live.wait_for(lambda s: "render" in s.get("stages_ms", {}))

@@ -52,7 +52,7 @@ def jpegs_made(live, seconds: float = 2.5) -> dict:
 
 
 def check_previews_stream_only_when_shown(browser, live) -> None:
-    """One image for both previews, at stream.preview_height; nothing is encoded for a panel
+    """One image for both previews, at panel.preview_height; nothing is encoded for a panel
     whose tab is in the background or whose previews are off; unticking the camera preview
     switches to the output alone."""
     preview = browser.find_element(By.ID, "output-preview")

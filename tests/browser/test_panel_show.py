@@ -56,7 +56,7 @@ def still_session(portraits_dir, work, *, port: int = 0, extra: list[str] = ()) 
             "--sink",
             f"file:{work / 'show.mp4'}",
             "--set",
-            f"stream.control_port={port}",
+            f"panel.port={port}",
             *extra,
         ],
     )
@@ -138,8 +138,8 @@ def test_panel_at_1920x1080_fits_on_one_screen(browser, tmp_path, portraits_dir)
         ]
         assert basic[:4] == [
             "stream.intensity",
-            "stream.gaze",
-            "stream.head_motion",
+            "eyes.gaze",
+            "head.motion",
             "smoothing.enabled",
         ]
         assert browser.find_element(By.ID, "settings-advanced").find_elements(

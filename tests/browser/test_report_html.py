@@ -50,7 +50,7 @@ def report_dir(tmp_path_factory, media_dir: Path) -> Path:
             str(out),
             "--no-progress",
             "--set",
-            "stream.neutral_frames=4",
+            "calibration.neutral_frames=4",
             "--set",
             "eval.still_frames=4",
             "--set",

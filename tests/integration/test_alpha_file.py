@@ -1,4 +1,4 @@
-"""`stream.background: transparent` into a file that keeps alpha, end to end: a real clip drives
+"""`compose.background: transparent` into a file that keeps alpha, end to end: a real clip drives
 a photo and an RGBA cartoon through `reenact run` (real tracking and segmentation, the warp)
 into WebM (VP9) and MOV (ProRes 4444); PyAV reads the alpha back, clear around the avatar and
 opaque on its face."""
@@ -30,9 +30,9 @@ def _run(clips_dir, target, path, *settings: str) -> None:
         "--set",
         f"stream.max_output_side={SIDE}",
         "--set",
-        "stream.neutral_frames=2",
+        "calibration.neutral_frames=2",
         "--set",
-        "stream.neutral_window=2",
+        "calibration.neutral_window=2",
         "--set",
         f"stream.output_dir={path.parent}",
     ]
@@ -46,7 +46,7 @@ def test_a_transparent_photo_is_written_with_its_alpha(
     tmp_path, clips_dir, portraits_dir, suffix, codec
 ):
     path = tmp_path / f"avatar{suffix}"
-    _run(clips_dir, portraits_dir / PHOTO, path, "stream.background=transparent")
+    _run(clips_dir, portraits_dir / PHOTO, path, "compose.background=transparent")
     name, frames = decode_rgba(path)
     assert name == codec and len(frames) == FRAMES
     for frame in frames:
@@ -59,7 +59,7 @@ def test_a_transparent_photo_is_written_with_its_alpha(
 def test_an_rgba_cartoon_keeps_its_own_alpha_in_the_webm(tmp_path, clips_dir, portraits_dir):
     target, alpha = rgba_cartoon(portraits_dir, tmp_path, SIDE)
     path = tmp_path / "cartoon.webm"
-    _run(clips_dir, target, path, "stream.background=transparent")
+    _run(clips_dir, target, path, "compose.background=transparent")
     _, frames = decode_rgba(path)
     far = far_from(alpha, 0.15)
     assert len(frames) == FRAMES and far.any()

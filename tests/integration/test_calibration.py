@@ -82,7 +82,7 @@ def _asked_after_a_cut(clips_dir, portraits_dir, recalibrate: bool):
         [
             f"stream.target={portraits_dir / 'lp_s0.jpg'}",
             "renderer.kind=warp",
-            f"stream.recalibrate_after_loss={str(recalibrate).lower()}",
+            f"calibration.recalibrate_after_loss={str(recalibrate).lower()}",
         ],
     )
     r = build_reenactor(config, timer=StageTimer())
@@ -122,12 +122,12 @@ def test_a_laughing_start_does_not_leave_the_target_staring(clips_dir, portraits
     """Read against the neutral calibrated mid-laugh, the guest's ordinary open eyes open the
     target's to 1.6 x its own gap or more in half the frames or more (a stare, irises ringed
     with white; 0.6 or more before the calibration passed over pursed lips, `lip_rounding`);
-    read against his typical open eye (stream.eye_adapt_frames), in few, from the fourth second
+    read against his typical open eye (eyes.adapt_frames), in few, from the fourth second
     on, while his blinks still shut them."""
     # pcavs_00098: a talk-show guest, laughing with his eyes narrowed through the calibration
     drive = (clips_dir / "pcavs_00098.mp4", portraits_dir / "lp_drv_d30.jpg", 180, 25.0)
-    fixed, frames = target_eye_shares(*drive, ["stream.eye_adapt_frames=0"])
-    typical, later = target_eye_shares(*drive, ["stream.eye_adapt_frames=300"])
+    fixed, frames = target_eye_shares(*drive, ["eyes.adapt_frames=0"])
+    typical, later = target_eye_shares(*drive, ["eyes.adapt_frames=300"])
     assert np.array_equal(frames, later)
     late = frames >= 90
     stare_fixed = float(np.mean(fixed[late].max(axis=1) > 1.6))
@@ -147,15 +147,15 @@ def test_brows_up_at_the_start_do_not_leave_the_target_frowning(clips_dir, portr
     his resting brows after the second second lower the target's by about a seventh of their
     height (a frown, for the whole session; a fifth, -0.24, through the plain One Euro filter
     that smoothed the landmarks until 2026-11-26). Read against his resting brows
-    (stream.brow_adapt_frames), by about half of that (-0.144 -> -0.081: the clip is 5 s, and
+    (calibration.brow_adapt_frames), by about half of that (-0.144 -> -0.081: the clip is 5 s, and
     the window's median still holds his first 1.5 s of raised brows), and his brows' moves are
     still carried (the same spread)."""
     from reenact.landmarks.expressiveness import relative
     from tests.helpers import live_fused
 
     drive = (clips_dir / "fsgan_conan.mp4", portraits_dir / "lp_s5.jpg", 150, 29.97)
-    fixed, frames, own = live_fused(*drive, ["stream.brow_adapt_frames=0"])
-    rest, later, _ = live_fused(*drive, ["stream.brow_adapt_frames=300"])
+    fixed, frames, own = live_fused(*drive, ["calibration.brow_adapt_frames=0"])
+    rest, later, _ = live_fused(*drive, ["calibration.brow_adapt_frames=300"])
     assert np.array_equal(frames, later)
     late = frames >= 60
     before = relative(fixed[late], own)[:, 4:6].mean(axis=1)
@@ -202,7 +202,7 @@ def test_talking_through_the_calibration_does_not_leave_the_target_tight_lipped(
     closed mouth between words presses the target's lips past closed: the fused lips cross in
     over half the frames from the third second on, and are drawn shut there (the renderers
     uncross them), so the target is tight-lipped while she talks. Read against her own closed
-    mouth (stream.mouth_adapt_frames), the target's drawn opening follows hers. A clip
+    mouth (calibration.mouth_adapt_frames), the target's drawn opening follows hers. A clip
     calibrated with the lips together (lp_d9) gives the same fused landmarks either way."""
     from reenact.fusion.mouth_rest import inner_gap
     from tests.helpers import live_fused
@@ -214,7 +214,11 @@ def test_talking_through_the_calibration_does_not_leave_the_target_tight_lipped(
     found = {}
     for frames in (0, 300):
         fused, indices, own = live_fused(
-            clip, portraits_dir / "lp_s5.jpg", 300, 30.0, [f"stream.mouth_adapt_frames={frames}"]
+            clip,
+            portraits_dir / "lp_s5.jpg",
+            300,
+            30.0,
+            [f"calibration.mouth_adapt_frames={frames}"],
         )
         late = indices >= 90
         signed = (fused[late, 14, 1] - fused[late, 13, 1]) / inter_ocular(fused[late])
@@ -232,9 +236,9 @@ def test_talking_through_the_calibration_does_not_leave_the_target_tight_lipped(
     assert found[300][0] < 0.05 and found[300][1] > 0.9, found[300]
     steady = clips_dir / "lp_d9.mp4"
     kept, _, _ = live_fused(
-        steady, portraits_dir / "lp_s5.jpg", 150, 25.0, ["stream.mouth_adapt_frames=0"]
+        steady, portraits_dir / "lp_s5.jpg", 150, 25.0, ["calibration.mouth_adapt_frames=0"]
     )
     learnt, _, _ = live_fused(
-        steady, portraits_dir / "lp_s5.jpg", 150, 25.0, ["stream.mouth_adapt_frames=300"]
+        steady, portraits_dir / "lp_s5.jpg", 150, 25.0, ["calibration.mouth_adapt_frames=300"]
     )
     assert np.array_equal(kept, learnt)

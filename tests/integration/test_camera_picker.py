@@ -118,10 +118,10 @@ def test_mirror_and_camera_switch_live_from_the_panel(cameras, tmp_path):
             "source.path=0",
             "sink.kind=null",
             "renderer.kind=warp",
-            "stream.neutral_frames=3",
+            "calibration.neutral_frames=3",
             f"stream.max_frames={MAX_FRAMES}",
-            "stream.control_port=0",
-            f"stream.control_token={TOKEN}",
+            "panel.port=0",
+            f"panel.token={TOKEN}",
             f"stream.output_dir={tmp_path / 'out'}",
         ],
     )

@@ -1,6 +1,6 @@
 """The actor's creases in the live loop (reenact.pipeline.creases through the Reenactor): a
 real clip (lp_d13, who smiles broadly at frame 198) drives a real portrait with them on and
-off; the panel's `stream.creases` turns them off and on between frames."""
+off; the panel's `compose.creases` turns them off and on between frames."""
 
 from __future__ import annotations
 
@@ -31,18 +31,18 @@ def _reenactor(config, target) -> Reenactor:
 
 
 def test_creases_darken_the_smiles_folds_and_follow_the_panel(media_dir: Path):
-    config = load_config(None, ["stream.creases=1.0"])
+    config = load_config(None, ["compose.creases=1.0"])
     target = prepare_target(str(media_dir / "portraits" / "sadtalker_people_0.png"), config)
     on, off = _reenactor(config, target), _reenactor(config, target)
-    assert setting_values(on)["stream.creases"] == 1.0
-    apply_setting(off, "stream.creases", 0.0)
+    assert setting_values(on)["compose.creases"] == 1.0
+    apply_setting(off, "compose.creases", 0.0)
     differs = {}
     try:
         for index, image in enumerate(iter_frames(media_dir / "clips" / "lp_d13.mp4", SMILE + 1)):
             if index == SMILE - 20:
-                apply_setting(on, "stream.creases", 0.0)  # off from the panel: as the off run
+                apply_setting(on, "compose.creases", 0.0)  # off from the panel: as the off run
             if index == SMILE - 5:
-                apply_setting(on, "stream.creases", 1.0)  # and on again
+                apply_setting(on, "compose.creases", 1.0)  # and on again
             tracked = off.track(image)
             a = off.process(image, index / 25, tracked).output.astype(np.int16)
             b = on.process(image, index / 25, tracked).output.astype(np.int16)

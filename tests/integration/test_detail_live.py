@@ -1,4 +1,4 @@
-"""The target picture's fine detail through the live path (stream.detail): a real clip drives a
+"""The target picture's fine detail through the live path (compose.detail): a real clip drives a
 large real portrait, and the output face keeps the picture's freckles, brows and hair, which the
 256 px crop alone smooths away."""
 
@@ -32,7 +32,7 @@ def _face_detail(
         [
             f"stream.target={portrait}",
             f"renderer.kind={renderer}",
-            f"stream.detail={str(detail).lower()}",
+            f"compose.detail={str(detail).lower()}",
             *settings,
         ],
     )
@@ -72,7 +72,7 @@ def test_a_large_portrait_keeps_its_fine_detail(clips_dir, portraits_dir, render
     brows, nostrils), the detail layer about 57 %; with the head moving too (the default), whose
     move resamples the frame once more, about 33 %."""
     drive = (clips_dir / "lp_d9.mp4", portraits_dir / "lp_s7.jpg", 24)
-    still = ("stream.head_motion=off",)
+    still = ("head.motion=off",)
     off, on = (_face_detail(*drive, detail, renderer, still) for detail in (False, True))
     moved_off, moved_on = (_face_detail(*drive, detail, renderer) for detail in (False, True))
     print(

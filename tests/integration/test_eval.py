@@ -32,11 +32,11 @@ RENDERERS = ("identity", "warp", GENERATOR, SHIPPED)
 # renderer following J_gen); what head motion does to them is tested in test_head_motion*.py
 FAST = (
     "--set",
-    "stream.neutral_frames=4",
+    "calibration.neutral_frames=4",
     "--set",
     "eval.still_frames=8",
     "--set",
-    "stream.head_motion=off",
+    "head.motion=off",
     "--set",
     "renderer.backend=torch",
     "--set",
@@ -362,7 +362,7 @@ def test_resolved_config_is_written(evaluated, media_dir: Path):
     out, _, _ = evaluated
     config = load_config(out / "config.yaml")
     assert [Path(c).name for c in config.eval.clips] == list(CLIPS)
-    assert config.eval.max_frames == 16 and config.stream.neutral_frames == 4
+    assert config.eval.max_frames == 16 and config.calibration.neutral_frames == 4
     assert config.eval.out_dir == str(out)
 
 

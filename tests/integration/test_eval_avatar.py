@@ -23,7 +23,7 @@ from reenact_lab.eval.avatar_tail import file_sha256
 CLIP, ACTOR = "lp_d1.mp4", "lp_d2.mp4"  # 16 frames each
 SELF_KEYS = ("ssim", "ssim_face", "psnr", "ssim_mouth", "sharpness_ratio", "seam")
 FAST = [
-    "stream.neutral_frames=4",
+    "calibration.neutral_frames=4",
     "eval.still_frames=8",
     "eval.strip_frames=2",
     "eval.max_frames=6",

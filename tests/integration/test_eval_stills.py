@@ -154,7 +154,7 @@ def test_each_still_is_tracked_and_aligned_once_per_run(
         return real(path, config)
 
     monkeypatch.setattr(still_sets, "aligned_still", counted)
-    config = load_config(None, ["stream.creases=1", f"eval.out_dir={tmp_path}"])
+    config = load_config(None, ["compose.creases=1", f"eval.out_dir={tmp_path}"])
     sets = find_stills(media_dir / "expressions", ("14", "15"))
     renderers = [r for r in build_eval_renderers(config, []) if r.name in ("identity", "warp")]
     _, rest, _, read = stills.score_every_subject(sets, renderers, renderers, config)

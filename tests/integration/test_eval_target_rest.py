@@ -24,7 +24,7 @@ def _reenactor(path: Path, neutral: np.ndarray):
     from reenact.config import load_config
 
     config = load_config(
-        "eval", ["renderer.kind=warp", "smoothing.enabled=false", "stream.head_motion=off"]
+        "eval", ["renderer.kind=warp", "smoothing.enabled=false", "head.motion=off"]
     )
     return reenactor(config, path, source_neutral=neutral)
 

@@ -69,7 +69,7 @@ def test_background_change_is_zero_for_the_pipeline_and_sees_a_4_px_shift(
 ):
     from reenact.pipeline.target import prepare_target
 
-    config = _config("stream.head_motion=full", "stream.neutral_frames=4")
+    config = _config("head.motion=full", "calibration.neutral_frames=4")
     target = prepare_target(str(portraits_dir / "sadtalker_people_0.png"), config)
     background = head_reach(target)
     assert 0.2 < background.mean() < 0.8  # a real background, and a real head left out
@@ -103,7 +103,7 @@ def test_carried_measures_use_frames_past_the_window(clips_dir: Path, portraits_
         "eval.max_frames=8",
         "eval.carried_frames=16",
         "eval.carried_retracks=5",
-        "stream.neutral_frames=4",
+        "calibration.neutral_frames=4",
         "eval.still_frames=4",
         "eval.strip_frames=2",
     )
@@ -135,7 +135,7 @@ def test_carried_measures_use_frames_past_the_window(clips_dir: Path, portraits_
 
 
 def test_carried_sample_is_evenly_spaced_and_its_count_is_checked_at_load():
-    config = _config("eval.carried_retracks=90", "stream.neutral_frames=10")
+    config = _config("eval.carried_retracks=90", "calibration.neutral_frames=10")
     sample = sorted(carried_sample(900, config))
     assert len(sample) == 90 and sample[0] == 10 and sample[-1] == 899
     assert max(np.diff(sample)) - min(np.diff(sample)) <= 1

@@ -128,7 +128,7 @@ def test_a_folder_with_no_usable_picture_and_no_target_is_refused(tmp_path, clip
             "--renderer",
             "warp",
             "--set",
-            "stream.control_port=0",
+            "panel.port=0",
             "--set",
             f"stream.targets_dir={folder}",
             "--set",

@@ -118,7 +118,7 @@ def test_head_roll_rolls_the_head_and_not_the_room(clips_dir: Path, portraits_di
     target's background outside the old and the moved head is unchanged (< 2/255)."""
     from reenact.pipeline.target import prepare_target
 
-    config = _config("stream.head_motion=rotate")
+    config = _config("head.motion=rotate")
     target = prepare_target(str(portraits_dir / "lp_s42.jpg"), config)
     actor = decode_rgb(clips_dir / "lp_d2.mp4")[0]
     r = _reenactor(target, config)
@@ -149,7 +149,7 @@ def test_the_head_never_jumps(clips_dir: Path, portraits_dir: Path):
     from reenact.landmarks.tracker import FaceTracker
     from reenact.pipeline.target import prepare_target
 
-    config = _config("stream.head_motion=full")
+    config = _config("head.motion=full")
     target = prepare_target(str(portraits_dir / "lp_drv_d19.jpg"), config)
     r = _reenactor(target, config)
     actor, output = [], []
@@ -180,7 +180,7 @@ def test_switching_head_motion_live_eases_the_head(clips_dir: Path, portraits_di
     change is spread over SWITCH_S: no frame-to-frame change is more than 0.4 of the whole."""
     from reenact.pipeline.target import prepare_target
 
-    config = _config("stream.head_motion=full")
+    config = _config("head.motion=full")
     target = prepare_target(str(portraits_dir / "sadtalker_people_0.png"), config)
     r = _reenactor(target, config)
     outputs = {}
@@ -348,7 +348,7 @@ def test_the_generator_keeps_the_warps_open_mouth(portrait_target, path):
 @pytest.mark.parametrize("gains, low, high", [((1.6, 1.3), 0.85, 1.25), ((1.0, 1.0), 0.4, 0.75)])
 def test_a_nod_is_seen_at_its_own_angle(portrait_target, gains, low, high):
     """An actor's rigid nod of +-5 and +-10 degrees, through HeadMotion onto the target's mesh and
-    the warp, re-tracked: with stream.head_pitch_gain 1.6 the output is seen nodding by about the
+    the warp, re-tracked: with head.pitch_gain 1.6 the output is seen nodding by about the
     actor's angle; with the default 1 by well under it (a 2-D turn of the face shows only part of
     the angle it is given)."""
     from reenact.landmarks.head_pose import RIGID_POINTS, head_angles, rotate_mesh, rotation_matrix

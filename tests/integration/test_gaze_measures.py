@@ -153,8 +153,8 @@ def test_the_gaze_sweep_fails_the_unchanged_target_and_passes_the_warp(portraits
 def test_the_head_sweep_fails_the_unchanged_target_and_sees_the_nods_size(portraits_dir: Path):
     """The portrait turned by known angles: the unchanged target never turns (gain 0); the
     warp's 2-D turn shows part of the angle at the default head gains (about 0.65 of a nod when
-    written) and about all of it with stream.head_pitch_gain 1.6 (1.06); with
-    stream.head_motion=off it does not turn at all (it read 0.72 of a nod and 0.68 of a turn
+    written) and about all of it with head.pitch_gain 1.6 (1.06); with
+    head.motion=off it does not turn at all (it read 0.72 of a nod and 0.68 of a turn
     when the fusion carried the pose on as expression)."""
     from reenact_lab.eval.head_sweep import sweep_head
     from reenact_lab.eval.renderers import IdentityRenderer
@@ -163,8 +163,8 @@ def test_the_head_sweep_fails_the_unchanged_target_and_sees_the_nods_size(portra
     from reenact.render.warp import WarpRenderer
 
     config = load_config("eval", [])
-    bigger = load_config("eval", ["stream.head_pitch_gain=1.6"])
-    off = load_config("eval", ["stream.head_motion=off"])
+    bigger = load_config("eval", ["head.pitch_gain=1.6"])
+    off = load_config("eval", ["head.motion=off"])
     target = prepare_target(str(portraits_dir / "sadtalker_people_0.png"), config)
     fuser = build_fuser(config)
     with FaceTracker(config.tracker, static=True) as retracker:

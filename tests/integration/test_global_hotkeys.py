@@ -35,7 +35,7 @@ def test_pynput_on_x_holds_a_preset_while_the_keys_are_down(
     monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
     config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
     controls = Controls(reenactor(config, prepare_target("", config)))
-    hotkeys = start_hotkeys(parse_bindings(config.stream.hotkeys_map), controls)
+    hotkeys = start_hotkeys(parse_bindings(config.hotkeys.keys), controls)
     assert hotkeys is not None, capsys.readouterr().err
     assert "reenact: global hotkeys on: ctrl+alt+1 preset_1" in capsys.readouterr().err
     from pynput.keyboard import Controller, Key
@@ -83,9 +83,9 @@ def test_live_without_a_display_says_why_and_runs(clips_dir, tmp_path) -> None:
             "--max-frames",
             "3",
             "--set",
-            "stream.hotkeys=true",
+            "hotkeys.enabled=true",
             "--set",
-            "stream.control_port=0",
+            "panel.port=0",
             "--set",
             f"stream.output_dir={tmp_path}",
         ],
@@ -115,14 +115,14 @@ def test_a_bad_binding_ends_live_in_one_line(clips_dir, tmp_path) -> None:
         "--sink",
         "null",
         "--set",
-        "stream.hotkeys=true",
+        "hotkeys.enabled=true",
         "--set",
-        'stream.hotkeys_map=["ctrl+alt+1=dance"]',
+        'hotkeys.keys=["ctrl+alt+1=dance"]',
         cwd=tmp_path,
         timeout=120,
     )
     line = one_line_error(result)
     assert line.startswith(
-        "reenact: error: stream.hotkeys_map: 'ctrl+alt+1=dance': unknown "
+        "reenact: error: hotkeys.keys: 'ctrl+alt+1=dance': unknown "
         "action 'dance'; valid: recalibrate, pause"
     ), line

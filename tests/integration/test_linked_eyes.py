@@ -1,4 +1,4 @@
-"""The target's two eyes open and close together, but for a wink (stream.eyes_linked), on real
+"""The target's two eyes open and close together, but for a wink (eyes.linked), on real
 clips through the live path: a tracker's one-eyed misreading no longer makes the target stare
 and wink by turns, and a real wink still winks."""
 
@@ -17,8 +17,8 @@ def test_a_misread_eye_no_longer_stares_and_winks_by_turns(clips_dir, portraits_
     of their own gap in most frames (one staring, or one shut beside an open one); linked, in
     few."""
     drive = (clips_dir / "sberswap_obama.mp4", portraits_dir / "lp_s42.jpg", 200, 30.0)
-    alone, frames = target_eye_shares(*drive, ["stream.eyes_linked=false"])
-    linked, later = target_eye_shares(*drive, ["stream.eyes_linked=true"])
+    alone, frames = target_eye_shares(*drive, ["eyes.linked=false"])
+    linked, later = target_eye_shares(*drive, ["eyes.linked=true"])
     assert np.array_equal(frames, later) and len(frames) > 150
     apart_alone = float(np.mean(np.abs(alone[:, 0] - alone[:, 1]) > 0.4))
     apart = float(np.mean(np.abs(linked[:, 0] - linked[:, 1]) > 0.4))

@@ -26,7 +26,7 @@ def drive(clip, out, *overrides: str):
             "sink.kind=file",
             f"sink.path={out}",
             "renderer.kind=warp",
-            "stream.neutral_frames=5",
+            "calibration.neutral_frames=5",
             *overrides,
         ],
     )
@@ -80,7 +80,7 @@ def test_several_faces_the_largest_drives(actor, clips_dir, tmp_path):
     busy = write_clip(tmp_path / "crowd.mp4", crowd, fps=25)
     # head motion off: this is about which face drives the expression; the head's motion would
     # amplify the tracker's small differences between the two canvases into whole-head shifts
-    still = "stream.head_motion=off"
+    still = "head.motion=off"
     _, out_alone = drive(alone, tmp_path / "a.mp4", still)
     _, out_crowd = drive(busy, tmp_path / "c.mp4", still)
     _, out_other = drive(busy, tmp_path / "o.mp4", still, "tracker.face_index=1")

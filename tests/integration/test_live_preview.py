@@ -95,7 +95,7 @@ def test_preview_shows_the_overlay_and_the_output_never_does(virtual_display, cl
             "renderer.kind": "warp",
             "stream.max_frames": SHOT_AT + 4,
             "stream.show_stats": True,
-            "stream.control_port": 0,
+            "panel.port": 0,
         },
     )
     hooks = ScreenshotHooks(config)

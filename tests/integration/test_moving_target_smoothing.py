@@ -18,7 +18,7 @@ def _run(clips_dir, out, blend: float) -> list[np.ndarray]:
             f"source.path={clips_dir / 'lp_d1.mp4'}",
             f"stream.target={clips_dir / 'lp_d2.mp4'}",
             "stream.target_max_frames=8",
-            "stream.neutral_frames=2",
+            "calibration.neutral_frames=2",
             "stream.max_frames=8",
             "renderer.kind=warp",
             f"smoothing.crop_blend={blend}",

@@ -215,7 +215,7 @@ def test_a_taken_control_port_is_refused_not_moved(clips_dir: Path, tmp_path: Pa
                 "--max-frames",
                 "40",
                 "--set",
-                f"stream.control_port={port}",
+                f"panel.port={port}",
             ],
             log,
         )
@@ -226,5 +226,5 @@ def test_a_taken_control_port_is_refused_not_moved(clips_dir: Path, tmp_path: Pa
     _no_traceback(stderr)
     assert "panel at" not in stderr
     (line,) = _error_lines(stderr)
-    assert f"127.0.0.1:{port}" in line and "--set stream.control_port=N" in line
+    assert f"127.0.0.1:{port}" in line and "--set panel.port=N" in line
     assert "0 = any free port" in line

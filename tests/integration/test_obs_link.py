@@ -45,14 +45,14 @@ def call(port: int, method: str, path: str, token: str) -> tuple[int, dict, dict
 
 
 def test_token_is_made_once_kept_private_and_used_again(user_config_dir):
-    token, source = resolve_token(load_config().stream)
+    token, source = resolve_token(load_config().panel)
     kept = user_config_dir / "control_token"
     assert source == SAVED and len(token) >= 32
     assert kept.read_text().splitlines() == [token]
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    assert resolve_token(load_config().stream) == (token, SAVED)
-    given = load_config(None, ["stream.control_token=given-on-the-command-line"]).stream
-    assert resolve_token(given) == ("given-on-the-command-line", "stream.control_token")
+    assert resolve_token(load_config().panel) == (token, SAVED)
+    given = load_config(None, ["panel.token=given-on-the-command-line"]).panel
+    assert resolve_token(given) == ("given-on-the-command-line", "panel.token")
     assert kept.read_text().splitlines() == [token]  # a given token leaves the kept one alone
 
 
@@ -63,7 +63,7 @@ def test_a_damaged_or_unwritable_kept_token_is_one_line(user_config_dir, monkeyp
         match=r"control_token is 5 characters; use at least 16 "
         r"\(or delete the file for a new token\)$",
     ):
-        resolve_token(load_config().stream)
+        resolve_token(load_config().panel)
     not_a_folder = user_config_dir / "a-file"
     not_a_folder.write_text("x")
     monkeypatch.setenv("REENACT_CONFIG_DIR", str(not_a_folder))
@@ -72,7 +72,7 @@ def test_a_damaged_or_unwritable_kept_token_is_one_line(user_config_dir, monkeyp
         match=r"^control token: cannot keep it in .*a-file/"
         r"control_token \(.*a-file is not a folder\)",
     ):
-        resolve_token(load_config().stream)
+        resolve_token(load_config().panel)
     assert not_a_folder.read_text() == "x"
 
 
@@ -89,7 +89,7 @@ def test_a_damaged_kept_token_stops_reenact_live_in_one_line(tmp_path, user_conf
             "--renderer",
             "warp",
             "--set",
-            "stream.control_port=0",
+            "panel.port=0",
             "--set",
             f"stream.output_dir={tmp_path / 'out'}",
         ],
@@ -119,7 +119,7 @@ def test_two_live_runs_print_the_same_obs_address(tmp_path, user_config_dir, cli
                 "--renderer",
                 "warp",
                 "--set",
-                f"stream.control_port={port}",
+                f"panel.port={port}",
                 "--set",
                 "stream.max_frames=5",
                 "--set",
@@ -141,7 +141,7 @@ def test_two_live_runs_print_the_same_obs_address(tmp_path, user_config_dir, cli
 
 
 def test_panel_gives_the_obs_link_and_a_new_token_at_once(make_panel, user_config_dir):
-    token, source = resolve_token(load_config().stream)
+    token, source = resolve_token(load_config().panel)
     with ControlServer(make_panel(), port=0, token=ControlToken(token, source)) as server:
         port = server.port
         assert call(port, "GET", "/obs", token)[:2] == (
@@ -160,7 +160,7 @@ def test_panel_gives_the_obs_link_and_a_new_token_at_once(make_panel, user_confi
     kept = user_config_dir / "control_token"
     assert kept.read_text().splitlines() == [new]  # and the next run's
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    assert resolve_token(load_config().stream) == (new, SAVED)
+    assert resolve_token(load_config().panel) == (new, SAVED)
 
 
 def test_a_token_the_user_gave_is_not_replaced(make_panel, user_config_dir):
@@ -180,24 +180,24 @@ def test_a_taken_port_moves_only_when_told_and_then_says_so_loudly(make_panel):
         port = holder.getsockname()[1]
         with pytest.raises(
             PortTaken,
-            match=f"127.0.0.1:{port}: port {port} is taken .*stream.control_port_taken=move",
+            match=f"127.0.0.1:{port}: port {port} is taken .*panel.port_taken=move",
         ):
             ControlServer(make_panel(), port=port, token=token)
-        config = load_config(None, ["stream.control_port_taken=move"])
+        config = load_config(None, ["panel.port_taken=move"])
         with ControlServer(
             make_panel(),
             port=port,
             token=token,
-            move_if_taken=config.stream.control_port_taken == "move",
+            move_if_taken=config.panel.port_taken == "move",
         ) as server:
             assert server.moved_from == port and server.port != port
             assert call(server.port, "GET", "/status", token)[0] == 200
             told = io.StringIO()
-            print_address(server, "stream.control_token", file=told)
+            print_address(server, "panel.token", file=told)
     lines = told.getvalue().splitlines()
     assert lines[1] == (
         f"reenact: OBS Browser Source: http://127.0.0.1:{server.port}/output"
-        "?token=<token from stream.control_token>"
+        "?token=<token from panel.token>"
     )
     assert lines[2] == (
         f"reenact: WARNING: port {port} is taken by another program; the panel "

@@ -22,7 +22,7 @@ def session(tmp_path_factory, clips_dir, portraits_dir):
         clips_dir / "lp_d0.mp4",
         work,
         targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"],
-        extra=["--set", "stream.upload_max_mb=2", "--set", "stream.upload_max_megapixels=30"],
+        extra=["--set", "panel.upload_max_mb=2", "--set", "panel.upload_max_megapixels=30"],
     )
     try:
         live.wait_for(lambda s: "render" in s.get("stages_ms", {}))  # calibrated, rendering
@@ -225,7 +225,7 @@ def test_run_on_a_live_paced_source_serves_the_panel(tmp_path, clips_dir):
         "--max-frames",
         "8",
         "--set",
-        "stream.control_port=0",
+        "panel.port=0",
         "--set",
         f"stream.output_dir={tmp_path}",
     ]

@@ -29,7 +29,7 @@ def session(tmp_path_factory, clips_dir, portraits_dir):
         clips_dir / "lp_d0.mp4",
         tmp_path_factory.mktemp("floods"),
         targets=[portraits_dir / "lp_s0.jpg", portraits_dir / "lp_s1.jpg"],
-        extra=["--set", f"stream.gallery_max_targets={GALLERY_CAP}"],
+        extra=["--set", f"panel.gallery_max_targets={GALLERY_CAP}"],
     )
     try:
         live.wait_for(lambda s: "render" in s.get("stages_ms", {}))
@@ -239,7 +239,7 @@ def test_the_same_bytes_again_select_the_target_they_made(session, portraits_dir
 
 
 def test_concurrent_huge_uploads_get_no_500(session):
-    """Three 39 Mpx 16-bit RGBA PNGs at once (within stream.upload_max_megapixels; 2.1 GB each
+    """Three 39 Mpx 16-bit RGBA PNGs at once (within panel.upload_max_megapixels; 2.1 GB each
     as decoded before): one is read and refused by its decoded bytes before decoding (413), the
     others are told 503 at once; none gets a 500 and the server keeps serving."""
     data = png_rgba16(7800, 5000)
@@ -278,7 +278,7 @@ def test_uploads_past_the_gallery_cap_are_refused(session, portraits_dir):
         assert code == 409, body
         assert body["error"] == (
             f"{name}: the gallery is full ({GALLERY_CAP} targets; the "
-            f"limit is {GALLERY_CAP}, stream.gallery_max_targets)"
+            f"limit is {GALLERY_CAP}, panel.gallery_max_targets)"
         )
         assert pngs(session) == before
         break

@@ -60,16 +60,16 @@ def call(server, method: str, path: str, body: bytes = b"", token: str | None = 
 
 def test_short_token_is_refused_wherever_it_comes_from(tmp_path, monkeypatch):
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    short = load_config(None, ["stream.control_token=ab"]).stream
+    short = load_config(None, ["panel.token=ab"]).panel
     with pytest.raises(
         ConfigError,
-        match=r"^stream\.control_token is 2 characters; use at "
+        match=r"^panel\.token is 2 characters; use at "
         r"least 16 \(or leave it unset",
     ):
         resolve_token(short)
     token_file = tmp_path / "token"
     token_file.write_text("x" * (MIN_TOKEN_CHARS - 1) + "\n")
-    from_file = load_config(None, [f"stream.control_token_file={token_file}"]).stream
+    from_file = load_config(None, [f"panel.token_file={token_file}"]).panel
     with pytest.raises(ConfigError, match="first line of .* is 15 characters; use at least 16"):
         resolve_token(from_file)
     token_file.write_bytes(b"\xff\xfe not utf-8 at all, but long enough\n")
@@ -77,14 +77,14 @@ def test_short_token_is_refused_wherever_it_comes_from(tmp_path, monkeypatch):
         resolve_token(from_file)
     monkeypatch.setenv(TOKEN_ENV, "ab")
     with pytest.raises(ConfigError, match=f"^{TOKEN_ENV} is 2 characters"):
-        resolve_token(load_config().stream)
+        resolve_token(load_config().panel)
     with pytest.raises(ValueError, match="use at least 16"):  # the server itself, as an API
         Guard(None, token="s3cret")
 
 
 def test_generated_token_is_well_above_the_minimum(make_panel, monkeypatch):
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    kept, source = resolve_token(load_config().stream)
+    kept, source = resolve_token(load_config().panel)
     assert source == "saved" and len(kept) >= 2 * MIN_TOKEN_CHARS
     with ControlServer(make_panel(), port=0) as generated:
         assert len(generated.token) >= 2 * MIN_TOKEN_CHARS
@@ -103,7 +103,7 @@ def test_short_environment_token_stops_reenact_live_in_one_line(tmp_path, clips_
             "--renderer",
             "warp",
             "--set",
-            "stream.control_port=0",
+            "panel.port=0",
             "--set",
             f"stream.output_dir={out}",
             "--set",
@@ -168,7 +168,7 @@ MALFORMED = [
     ("POST", "/settings", b'{"stream.intensity": -Infinity}', 400, "Infinity"),
     ("POST", "/settings", b'{"stream.intensity": 1e400}', 400, "stream.intensity"),
     ("POST", "/settings", b'{"stream.intensity": "0.5"}', 400, "stream.intensity"),
-    ("POST", "/settings", b'{"stream.head_motion": {"a": [1]}}', 400, "stream.head_motion"),
+    ("POST", "/settings", b'{"head.motion": {"a": [1]}}', 400, "head.motion"),
     ("POST", "/settings", b'{"smoothing.enabled": 1}', 400, "smoothing.enabled"),
     ("POST", "/settings", b'{"\\ud800": 1}', 400, "not a live setting"),
     ("POST", "/settings", b'{"%s": 1}' % (b"k" * 60000), 400, "not a live setting"),

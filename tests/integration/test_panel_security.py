@@ -155,23 +155,23 @@ def test_query_token_sets_a_strict_http_only_cookie_and_leaves_the_address(serve
 
 
 def test_token_comes_from_the_environment_or_a_file(tmp_path, monkeypatch):
-    stream = load_config(None, ["stream.control_token=from-the-config-123"]).stream
+    panel = load_config(None, ["panel.token=from-the-config-123"]).panel
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    assert resolve_token(stream) == ("from-the-config-123", "stream.control_token")
+    assert resolve_token(panel) == ("from-the-config-123", "panel.token")
     token_file = tmp_path / "token"
     token_file.write_text("from-a-token-file-123\n")
-    with_file = load_config(None, [f"stream.control_token_file={token_file}"]).stream
+    with_file = load_config(None, [f"panel.token_file={token_file}"]).panel
     assert resolve_token(with_file) == ("from-a-token-file-123", str(token_file))
     monkeypatch.setenv(TOKEN_ENV, "from-the-env-123")
     assert resolve_token(with_file) == ("from-the-env-123", TOKEN_ENV)
     monkeypatch.delenv(TOKEN_ENV)
     token_file.write_text("short\n")
-    with pytest.raises(ConfigError, match="stream.control_token_file"):
+    with pytest.raises(ConfigError, match="panel.token_file"):
         resolve_token(with_file)
-    missing = load_config(None, [f"stream.control_token_file={tmp_path / 'none'}"]).stream
+    missing = load_config(None, [f"panel.token_file={tmp_path / 'none'}"]).panel
     with pytest.raises(ConfigError, match="cannot read"):
         resolve_token(missing)
-    assert resolve_token(load_config().stream)[1] == "saved"  # made once, kept (test_obs_link)
+    assert resolve_token(load_config().panel)[1] == "saved"  # made once, kept (test_obs_link)
 
 
 def test_environment_token_serves_and_stays_off_the_terminal(tmp_path, clips_dir):
@@ -201,9 +201,9 @@ def test_command_line_token_is_never_written_down(tmp_path, clips_dir):
             "warp",
             "-v",
             "--set",
-            f"stream.control_token={secret}",
+            f"panel.token={secret}",
             "--set",
-            "stream.control_port=0",
+            "panel.port=0",
             "--set",
             "stream.max_frames=15",
             "--set",
@@ -216,6 +216,6 @@ def test_command_line_token_is_never_written_down(tmp_path, clips_dir):
     )
     assert done.returncode == 0, done.stderr
     resolved = (tmp_path / "out" / "live.config.yaml").read_text()
-    assert secret not in resolved and "control_token: <redacted>" in resolved
+    assert secret not in resolved and "token: <redacted>" in resolved
     assert secret not in done.stderr + done.stdout
     assert "visible to other users" in done.stderr  # and the user is told to prefer the env

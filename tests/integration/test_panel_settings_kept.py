@@ -33,7 +33,7 @@ def test_settings_changed_on_the_panel_are_there_after_a_restart(
         changed = {
             "stream.intensity": 0.4,
             "smoothing.enabled": False,
-            "stream.gaze_gain": 0.5,
+            "eyes.gaze_gain": 0.5,
             "paused": True,
         }
         code, body, _ = first.call("POST", "/settings", changed)
@@ -44,20 +44,21 @@ def test_settings_changed_on_the_panel_are_there_after_a_restart(
     kept = yaml.safe_load((user_config_dir / "reenact.yaml").read_text())
     assert kept == {
         "smoothing": {"enabled": False},
-        "stream": {"gaze_gain": 0.5, "intensity": 0.4},
+        "stream": {"intensity": 0.4},
+        "eyes": {"gaze_gain": 0.5},
     }  # pausing is not kept
-    second = LiveSession(clip, tmp_path / "second", extra=["--set", "stream.gaze_gain=2.0"])
+    second = LiveSession(clip, tmp_path / "second", extra=["--set", "eyes.gaze_gain=2.0"])
     try:
         now = settings_of(second)
     finally:
         second.close()
     assert now["stream.intensity"] == 0.4 and now["smoothing.enabled"] is False
-    assert now["stream.gaze_gain"] == 2.0 and now["paused"] is False  # --set wins
+    assert now["eyes.gaze_gain"] == 2.0 and now["paused"] is False  # --set wins
     said = [line for line in second.stderr.splitlines() if "settings from" in line]
     assert said == [
         f"reenact: settings from {user_config_dir / 'reenact.yaml'}: "
         f"stream.intensity=0.4, smoothing.enabled=false; the command line's own "
-        f"value for stream.gaze_gain"
+        f"value for eyes.gaze_gain"
     ]
 
 
@@ -137,7 +138,7 @@ def test_an_earlier_versions_panel_yaml_is_merged_in_once(user_config_dir, caplo
     (user_config_dir / "reenact.yaml").write_text("stream:\n  intensity: 0.7  # mine\n")
     args = build_parser().parse_args(["live"])
     config = config_from_args(args, kept_settings=True)
-    assert config.stream.intensity == 0.7 and config.stream.gaze_gain == 0.8  # the user's wins
+    assert config.stream.intensity == 0.7 and config.eyes.gaze_gain == 0.8  # the user's wins
     assert not (user_config_dir / "panel.yaml").exists()
     assert (user_config_dir / "panel.yaml.old").is_file()
     assert "kept settings moved from" in caplog.text

@@ -70,7 +70,7 @@ def test_face_lost_holds_then_fades_to_neutral_and_recovers(clip_with_gap, tmp_p
             "renderer.kind=warp",
             "stream.hold_s=0.2",
             "stream.fade_s=0.4",
-            "stream.neutral_frames=5",
+            "calibration.neutral_frames=5",
         ],
     )
     report = run_session(config, show_progress=False)
@@ -188,7 +188,7 @@ def test_a_file_tracked_ahead_gives_the_same_frames(clips_dir, tmp_path, track_t
                 f"source.path={clips_dir / 'lp_d0.mp4'}",
                 "sink.kind=null",
                 "renderer.kind=warp",
-                "stream.neutral_frames=3",
+                "calibration.neutral_frames=3",
                 "stream.max_frames=30",
                 f"stream.track_ahead={track_ahead}",
                 f"stream.output_dir={tmp_path}",
@@ -266,7 +266,7 @@ def test_a_clip_played_like_a_camera_is_tracked_ahead_or_in_line(
             "source.realtime=true",
             "sink.kind=null",
             f"renderer.kind={renderer}",
-            "stream.neutral_frames=3",
+            "calibration.neutral_frames=3",
             "stream.max_frames=40",
             f"stream.track_ahead={track_ahead}",
             f"stream.output_dir={tmp_path}",

@@ -63,10 +63,10 @@ def live_run(clip, tmp_path, keys: dict[int, object], *overrides: str) -> list[n
             "source.loop=true",
             "sink.kind=null",
             "renderer.kind=warp",
-            "stream.neutral_frames=5",
+            "calibration.neutral_frames=5",
             f"stream.max_frames={FRAMES}",
             f"stream.output_dir={tmp_path}",
-            "stream.control_port=0",
+            "panel.port=0",
             *overrides,
         ],
     )
@@ -140,8 +140,8 @@ def test_control_interface_holds_and_releases(actor, baseline, tmp_path):
         actor,
         tmp_path,
         {PRESS: post("preset_on:smile"), RELEASE: post("preset_off:smile")},
-        f"stream.control_port={port}",
-        "stream.control_token=preset-test-token-0042",
+        f"panel.port={port}",
+        "panel.token=preset-test-token-0042",
     )
     check_press_and_release(widths(out) - baseline, clip_fps(actor))
 
@@ -200,7 +200,7 @@ def test_record_from_the_camera_keeps_the_strongest_frame(clips_dir):
     from reenact.landmarks.expression import feature_deltas
     from tests.helpers import decode_rgb
 
-    config = load_config(None, ["stream.neutral_frames=5"])
+    config = load_config(None, ["calibration.neutral_frames=5"])
     frames = decode_rgb(clips_dir / "lp_d0.mp4")[:40]
     recording = from_camera(FakeCamera(frames), config, 256, seconds=60.0, cls="smile")
     assert feature_deltas(recording.expression, recording.neutral)["mouth_width"] > 0.1

@@ -59,7 +59,7 @@ def test_no_timings_on_the_preview_until_t(virtual_display, clips_dir, tmp_path,
             "sink.path": str(tmp_path / "live.mp4"),
             "renderer.kind": "warp",
             "stream.max_frames": SHOT_ASKED + 1,
-            "stream.control_port": 0,
+            "panel.port": 0,
         },
     )
     caplog.set_level(logging.INFO, logger="reenact")  # the start line, whatever set up logging

@@ -26,8 +26,8 @@ def _config(clip, *overrides: str):
             "sink.kind=null",
             "renderer.kind=generator",
             "renderer.backend=onnx",
-            "stream.neutral_frames=3",
-            "stream.neutral_window=3",
+            "calibration.neutral_frames=3",
+            "calibration.neutral_window=3",
             *overrides,
         ],
     )

@@ -44,8 +44,8 @@ def test_head_motion_shows_in_the_live_path(media_dir: Path):
     for mode in ("full", "off"):
         config = load_config(
             overrides=[
-                f"stream.head_motion={mode}",
-                "stream.neutral_frames=4",
+                f"head.motion={mode}",
+                "calibration.neutral_frames=4",
                 "eval.max_frames=90",
                 "renderer.backend=torch",
                 "renderer.threads=1",
@@ -61,7 +61,7 @@ def test_head_motion_shows_in_the_live_path(media_dir: Path):
 def test_the_target_is_the_frame_at_the_calibrated_pose(media_dir: Path):
     """pcavs_00010 starts turned: its frame 0 is more than 5 degrees of yaw from the median of
     the ten calibration frames; the frame picked is within 1.5 degrees of it on every axis."""
-    config = load_config(overrides=["stream.neutral_frames=10"])
+    config = load_config(overrides=["calibration.neutral_frames=10"])
     clip = track_clip(media_dir / "clips" / "pcavs_00010.mp4", "pcavs_00010", config, max_frames=12)
     first = np.flatnonzero(clip.valid)[:10]
     angles = np.array([head_angles(clip.landmarks[first[0]], clip.landmarks[i]) for i in first])

@@ -36,7 +36,7 @@ class Damped:
 def read_back(media_dir: Path) -> dict:
     from reenact.render.warp import WarpRenderer
 
-    config = load_config(None, ["stream.creases=1"])  # for the creases rows (off by default)
+    config = load_config(None, ["compose.creases=1"])  # for the creases rows (off by default)
     base = {r.name: r for r in build_eval_renderers(config, [])}
     size = config.renderer.size
     renderers = [
@@ -52,9 +52,9 @@ def read_back(media_dir: Path) -> dict:
         for still in sets:
             read[still.subject] = score_subject(still, renderers, aligned, reader)[2].to_json()
         creases_rows(sets, renderers, aligned, reader, read)
-        off, untouched = load_config(None, ["stream.creases=0"]), {}
+        off, untouched = load_config(None, ["compose.creases=0"]), {}
         creases_rows(sets, renderers, AlignedStills(off), StillReader(tracker, off), untouched)
-    assert untouched == {}  # stream.creases = 0: no rows, nothing read
+    assert untouched == {}  # compose.creases = 0: no rows, nothing read
     return read
 
 

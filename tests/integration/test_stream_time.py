@@ -34,7 +34,7 @@ def drive(actor, portraits_dir, times: list[float]) -> list[np.ndarray]:
         [
             f"stream.target={portraits_dir / 'lp_s2.jpg'}",
             "renderer.kind=warp",
-            "stream.neutral_frames=4",
+            "calibration.neutral_frames=4",
         ],
     )
     r = build_reenactor(config, timer=StageTimer())

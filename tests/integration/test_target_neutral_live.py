@@ -25,7 +25,7 @@ def _config(*overrides: str):
             "fusion.kind=training_free",
             "renderer.kind=warp",
             "smoothing.enabled=false",
-            "stream.head_motion=off",
+            "head.motion=off",
             *overrides,
         ],
     )

@@ -37,7 +37,7 @@ def test_target_video_loops_or_holds(clips_dir, tmp_path, end, marked_target):
             f"stream.target={marked_target}",
             "stream.target_max_frames=6",
             f"stream.target_end={end}",
-            "stream.neutral_frames=2",
+            "calibration.neutral_frames=2",
             "renderer.kind=warp",
             "sink.kind=file",
             f"sink.path={out}",

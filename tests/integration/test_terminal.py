@@ -50,7 +50,7 @@ def live(clip: Path, tmp_path: Path, *flags: str) -> subprocess.CompletedProcess
         "--max-frames",
         "12",
         "--set",
-        "stream.panel=false",
+        "panel.enabled=false",
         "--set",
         f"stream.output_dir={tmp_path / 'out'}",
         *flags,

@@ -1,4 +1,4 @@
-"""stream.background: the avatar kept and the rest cleared (transparent), or a chroma colour.
+"""compose.background: the avatar kept and the rest cleared (transparent), or a chroma colour.
 
 Real runs through `reenact run` (real clip, real MediaPipe tracking and segmentation, the warp)
 into two sinks installed for real as a third-party plugin (a module and its dist-info on
@@ -116,9 +116,9 @@ def run(probes, clips_dir, tmp_path_factory):
                 "--set",
                 f"stream.max_output_side={SIDE}",
                 "--set",
-                "stream.neutral_frames=2",
+                "calibration.neutral_frames=2",
                 "--set",
-                "stream.neutral_window=2",
+                "calibration.neutral_window=2",
                 "--set",
                 f"stream.output_dir={folder}",
             ]
@@ -179,7 +179,7 @@ def cartoon(photo, tmp_path_factory) -> tuple[Path, np.ndarray]:
 
 
 def test_transparent_photo_clears_the_background_and_keeps_the_face(run, photo):
-    frames = run(photo, "rgbaprobe", "stream.background=transparent")
+    frames = run(photo, "rgbaprobe", "compose.background=transparent")
     assert frames.shape[-1] == 4 and len(frames) == 6
     for frame in frames:
         alpha = frame[:, :, 3]
@@ -191,16 +191,16 @@ def test_transparent_photo_clears_the_background_and_keeps_the_face(run, photo):
 
 def test_picture_is_the_frame_as_before_and_transparent_only_adds_alpha(run, photo):
     picture = run(photo, "rgbprobe")
-    transparent = run(photo, "rgbaprobe", "stream.background=transparent")
+    transparent = run(photo, "rgbaprobe", "compose.background=transparent")
     assert picture.shape[-1] == 3
     np.testing.assert_array_equal(picture, transparent[..., :3])
 
 
 def test_colour_replaces_the_background_for_a_sink_without_alpha(run, photo):
     coloured = run(
-        photo, "rgbprobe", "stream.background=colour", "stream.background_colour=#ff00ff"
+        photo, "rgbprobe", "compose.background=colour", "compose.background_colour=#ff00ff"
     )
-    transparent = run(photo, "rgbaprobe", "stream.background=transparent")
+    transparent = run(photo, "rgbaprobe", "compose.background=transparent")
     assert coloured.shape[-1] == 3
     assert (_corners(coloured[-1])[:2] == MAGENTA).all()
     solid = transparent[..., 3] == 255
@@ -211,7 +211,7 @@ def test_colour_replaces_the_background_for_a_sink_without_alpha(run, photo):
 
 def test_an_rgba_cartoon_keeps_its_own_alpha_end_to_end(run, cartoon):
     path, alpha = cartoon
-    frames = run(path, "rgbaprobe", "stream.background=transparent")
+    frames = run(path, "rgbaprobe", "compose.background=transparent")
     assert frames.shape[1:] == (SIDE, SIDE, 4)
     np.testing.assert_array_equal(frames[0, :, :, 3], alpha)  # calibrating: the picture as is
     far = _far(alpha)
@@ -222,7 +222,7 @@ def test_an_rgba_cartoon_keeps_its_own_alpha_end_to_end(run, cartoon):
 
 def test_an_rgba_cartoon_on_a_sink_without_alpha_gets_the_chroma_colour(run, cartoon):
     path, alpha = cartoon
-    flat = run(path, "rgbprobe", "stream.background=transparent")  # default colour: green
+    flat = run(path, "rgbprobe", "compose.background=transparent")  # default colour: green
     assert flat.shape[-1] == 3
     assert (flat[0, alpha == 0] == GREEN).all()  # calibrating: the picture as is
     assert (flat[:, _far(alpha)] == GREEN).all()
@@ -241,14 +241,14 @@ def test_a_bad_colour_is_one_line_naming_the_key(probes, photo, capsys):
             "--target",
             str(photo),
             "--set",
-            "stream.background=colour",
+            "compose.background=colour",
             "--set",
-            "stream.background_colour=#12345",
+            "compose.background_colour=#12345",
         ]
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0
-    assert len(err) == 1 and "stream.background_colour" in err[0] and "Traceback" not in err[0]
+    assert len(err) == 1 and "compose.background_colour" in err[0] and "Traceback" not in err[0]
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +261,7 @@ def gap_clip(clips_dir, tmp_path_factory) -> Path:
 
 
 def test_while_the_face_is_lost_the_held_avatar_keeps_its_mask(run, photo, gap_clip):
-    frames = run(photo, "rgbaprobe", "stream.background=transparent", clip=gap_clip, frames=12)
+    frames = run(photo, "rgbaprobe", "compose.background=transparent", clip=gap_clip, frames=12)
     assert len(frames) == 12
     for frame in frames[6:10]:  # held, then fading to the target's neutral
         alpha = frame[:, :, 3]
@@ -273,7 +273,7 @@ def test_rendered_ahead_each_frame_leaves_with_its_own_mask(run, photo):
     ahead = run(
         photo,
         "rgbaprobe",
-        "stream.background=transparent",
+        "compose.background=transparent",
         "stream.render_ahead=on",
         renderer="generator",
     )

@@ -176,7 +176,7 @@ def test_old_folders_are_offered_and_moved_without_overwriting(
             "--max-frames",
             "3",
             "--set",
-            "stream.panel=false",
+            "panel.enabled=false",
         ],
         cwd=work,
         capture_output=True,

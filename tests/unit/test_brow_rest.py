@@ -88,12 +88,12 @@ def test_the_rest_is_held_once_the_window_is_full(face):
 
 
 def test_a_given_neutral_is_the_rest_until_a_recalibration(face):
-    """A neutral given (stream.neutral_path) is the actor's rest: the brows are not learnt. A
+    """A neutral given (calibration.neutral_path) is the actor's rest: the brows are not learnt. A
     recalibration (`MotionStage.reset`) learns them, over the configured window."""
     from reenact.config import load_config
     from reenact.pipeline.motion import MotionStage
 
-    stage = MotionStage(load_config(None, ["stream.brow_adapt_frames=60"]), neutral_given=True)
+    stage = MotionStage(load_config(None, ["calibration.brow_adapt_frames=60"]), neutral_given=True)
     neutral = brows_at(face, 0.2)
     for _ in range(60):
         assert stage.brows.apply(face, neutral) is face
@@ -101,7 +101,7 @@ def test_a_given_neutral_is_the_rest_until_a_recalibration(face):
     for _ in range(60):
         stage.brows.apply(face, neutral)
     assert stage.brows.offset == pytest.approx([-0.15, -0.15], abs=0.02)
-    calibrated = MotionStage(load_config(None, ["stream.brow_adapt_frames=60"]))
+    calibrated = MotionStage(load_config(None, ["calibration.brow_adapt_frames=60"]))
     assert calibrated.brows.adapt_frames == 60
 
 

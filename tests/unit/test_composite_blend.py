@@ -144,7 +144,7 @@ def test_auto_blend_is_multiband_only_for_a_repainting_renderer(target):
 def test_bad_blend_settings_name_the_key():
     from reenact.config import replace
 
-    with pytest.raises(ConfigError, match="stream.blend"):
-        compositor_options(replace(Config(), stream={"blend": "poisson"}))
-    with pytest.raises(ConfigError, match="stream.colour_match"):
-        compositor_options(replace(Config(), stream={"colour_match": "yes"}))
+    with pytest.raises(ConfigError, match="compose.blend"):
+        compositor_options(replace(Config(), compose={"blend": "poisson"}))
+    with pytest.raises(ConfigError, match="compose.colour_match"):
+        compositor_options(replace(Config(), compose={"colour_match": "yes"}))

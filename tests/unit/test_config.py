@@ -112,7 +112,7 @@ def test_dict_form_is_plain_data():
         ("tracker.face_index=-2", "tracker.face_index: -2 is out of range; it must be >= -1"),
         ("smoothing.beta=.nan", "smoothing.beta: nan is not a finite number"),
         ("train.fusion_mix=[0.5,-1]", "train.fusion_mix: -1.0 is out of range; it must be >= 0"),
-        ("stream.gaze_gain=3.5", "stream.gaze_gain: 3.5 is out of range; it must be in [0, 3]"),
+        ("eyes.gaze_gain=3.5", "eyes.gaze_gain: 3.5 is out of range; it must be in [0, 3]"),
     ],
 )
 def test_out_of_range_values_are_refused_with_the_key(override: str, says: str) -> None:
@@ -128,8 +128,8 @@ def test_out_of_range_values_are_refused_with_the_key(override: str, says: str) 
         "smoothing.crop_blend=0.9",
         "stream.intensity=1.5",
         "tracker.face_index=-1",
-        "stream.gaze_gain=0",
-        "stream.gaze_gain=3",
+        "eyes.gaze_gain=0",
+        "eyes.gaze_gain=3",
     ],
 )
 def test_values_at_the_edges_of_their_range_load(override: str) -> None:

@@ -67,7 +67,7 @@ def test_rows_carry_type_default_and_range(built):
     rows = {o.key: o for t in tables for o in t.options}
     assert rows["stream.intensity"].range == "in [0, 1.5]"
     assert rows["stream.intensity"].default == "1.0"
-    assert rows["stream.head_motion"].kind == '"off" / "rotate" / "full"'
+    assert rows["head.motion"].kind == '"off" / "rotate" / "full"'
     assert rows["renderer.size"].range == "a power of two in [64, 1024]"
     assert rows["train.fusion_mix"].range == "each >= 0"
     # a comment that goes on under its line is refused, so each meaning is the field's own

@@ -183,15 +183,15 @@ def test_gaze_and_head_motion_toggle_live(target):
     "name, high", [("gaze_gain", 3.0), ("gaze_vertical", 3.0), ("lid_follow", 1.0)]
 )
 def test_gaze_gain_is_a_live_setting(target, name, high):
-    """stream.gaze_gain, gaze_vertical and lid_follow start at the config's value, are set
+    """eyes.gaze_gain, gaze_vertical and lid_follow start at the config's value, are set
     between frames through the same table as POST /settings (checked against the range, the key
     named) and show in the status."""
     from reenact.stream.live_settings import apply_setting, describe_settings, parse_settings
 
     r = make_reenactor(target)
     controls = Controls(r)
-    key = f"stream.{name}"
-    assert getattr(r.motion.eyes, name) == getattr(r.config.stream, name)
+    key = f"eyes.{name}"
+    assert getattr(r.motion.eyes, name) == getattr(r.config.eyes, name)
     value = 0.75 * high
     for k, v in parse_settings({key: value}).items():
         apply_setting(r, k, v)

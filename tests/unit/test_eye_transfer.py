@@ -75,7 +75,7 @@ def test_gaze_gain_multiplies_the_offset_within_the_limit(face):
 
 
 def test_gaze_vertical_scales_only_the_up_and_down_part(face):
-    """stream.gaze_vertical: the vertical offset times it on top of the gain, the horizontal
+    """eyes.gaze_vertical: the vertical offset times it on top of the gain, the horizontal
     one untouched, still within the limit; 0 keeps the irises level."""
     taller = EyeTransfer(gaze_gain=1.0, gaze_vertical=1.5)
     assert _carried(taller, face, 0.08, -0.04) == pytest.approx([0.08, -0.06], abs=2e-3)
@@ -108,7 +108,7 @@ def _lid_middles(points: np.ndarray, eye: int) -> np.ndarray:
 
 @pytest.mark.parametrize("across", [-0.08, 0.06])
 def test_the_lids_follow_an_up_or_downlook(face, across):
-    """stream.lid_follow: both lids move with the iris by that share of its vertical move (the
+    """eyes.lid_follow: both lids move with the iris by that share of its vertical move (the
     most in the lid's middle, nothing at the corners), so the gap, the openness, is unchanged;
     a sideways look moves no lid; 0 keeps them still."""
     follow = EyeTransfer(gaze_gain=1.0, gaze_vertical=1.0, lid_follow=0.6)

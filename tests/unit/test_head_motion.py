@@ -59,7 +59,7 @@ def test_soft_limit_is_linear_then_bounded():
 
 
 def test_bad_mode_names_the_key():
-    with pytest.raises(ConfigError, match="stream.head_motion"):
+    with pytest.raises(ConfigError, match="head.motion"):
         check_mode("sideways")
 
 
@@ -99,7 +99,7 @@ def _switched(face, modes: tuple[str, str], at: int, frames: int = 40, fps: floa
     from reenact.config import load_config
     from reenact.pipeline.motion import MotionStage
 
-    config = load_config(None, [f"stream.head_motion={modes[0]}", "stream.neutral_frames=1"])
+    config = load_config(None, [f"head.motion={modes[0]}", "calibration.neutral_frames=1"])
     stage = MotionStage(config)
     turned = rotate_mesh(face, rotation_matrix(6.0, 12.0, 0.0), face.mean(axis=0))
     yaws = []

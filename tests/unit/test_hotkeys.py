@@ -63,11 +63,11 @@ def target():
 
 @pytest.fixture
 def live(target):
-    """(Controls, listener) with the default `stream.hotkeys_map`, listening."""
+    """(Controls, listener) with the default `hotkeys.keys`, listening."""
     config = load_config(None, ["renderer.kind=warp", "fusion.kind=training_free"])
     controls = Controls(reenactor(config, target))
     bound = GlobalHotkeys(
-        parse_bindings(config.stream.hotkeys_map), controls, listener_class=FakeListener
+        parse_bindings(config.hotkeys.keys), controls, listener_class=FakeListener
     )
     bound.start()
     return controls, bound.listener
@@ -129,12 +129,12 @@ def test_bindings_from_the_config(target) -> None:
         [
             "renderer.kind=warp",
             "fusion.kind=training_free",
-            'stream.hotkeys_map=["<cmd>+f9=preset:wink", "ctrl++=quit"]',
+            'hotkeys.keys=["<cmd>+f9=preset:wink", "ctrl++=quit"]',
         ],
     )
     controls = Controls(reenactor(config, target))
     bound = GlobalHotkeys(
-        parse_bindings(config.stream.hotkeys_map), controls, listener_class=FakeListener
+        parse_bindings(config.hotkeys.keys), controls, listener_class=FakeListener
     )
     bound.listener.press(key("cmd"), key("f9"))
     assert held(controls) == ["wink"]
@@ -157,7 +157,7 @@ def test_a_bad_binding_is_one_line(line: str, says: str) -> None:
     with pytest.raises(ConfigError) as exc:
         parse_bindings([line])
     message = str(exc.value)
-    assert message.startswith("stream.hotkeys_map: ") and says in message and "\n" not in message
+    assert message.startswith("hotkeys.keys: ") and says in message and "\n" not in message
 
 
 def test_the_same_keys_twice_are_refused() -> None:

@@ -100,12 +100,12 @@ def test_the_closed_mouth_is_held_once_the_window_is_full(face):
 
 
 def test_a_given_neutral_is_the_rest_until_a_recalibration(face):
-    """A neutral given (stream.neutral_path) is the actor's rest: the closed mouth is not learnt.
+    """A neutral given (calibration.neutral_path) is the actor's rest: the closed mouth is not learnt.
     A recalibration (`MotionStage.reset`) learns it, over the configured window."""
     from reenact.config import load_config
     from reenact.pipeline.motion import MotionStage
 
-    settings = ["stream.mouth_adapt_frames=60"]
+    settings = ["calibration.mouth_adapt_frames=60"]
     stage = MotionStage(load_config(None, settings), neutral_given=True)
     neutral = opened(face, 0.15)
     for frame in talking(face, 60):

@@ -1,7 +1,7 @@
 """Cross-reenactment: clip A drives portrait B through the live path, one renderer at a time.
 
 Each renderer gets its own `reenact.pipeline.reenactor.Reenactor` (track A in video mode, align,
-One Euro smoothing, neutral from the first `stream.neutral_frames` frames, fuse onto B, render,
+One Euro smoothing, neutral from the first `calibration.neutral_frames` frames, fuse onto B, render,
 composite) with a `StageTimer`. Only frames the live path actually renders count (not the
 calibration frames, nor face-lost hold / fade frames); every renderer sees the same driver frames,
 so the same fused landmarks J_gen.
@@ -126,7 +126,7 @@ def evaluate_cross(clip: TrackedClip, target, renderers: list[EvalRenderer], fus
     temporal figures of the outputs and of the driver on the same frames. actor_known: the
     clip's frames already re-tracked in static mode (`carried_rows.actor_static`), shared by
     the portraits one clip drives."""
-    calibration = max(1, config.stream.neutral_frames)
+    calibration = max(1, config.calibration.neutral_frames)
     candidates = [int(i) for i in np.flatnonzero(clip.valid) if i >= calibration]
     good = clip.landmarks_crop[clip.valid]
     neutral = np.median(good[:calibration], axis=0)

@@ -101,8 +101,8 @@ def make_probe(embedder, target) -> IdentityProbe:
 
 def carried_sample(total: int, config: Config) -> set[int]:
     """The frames re-tracked for the whole-clip carried measures: `eval.carried_retracks`
-    evenly spaced over [stream.neutral_frames, total) (calibration renders nothing before)."""
-    first = max(1, config.stream.neutral_frames)
+    evenly spaced over [calibration.neutral_frames, total) (calibration renders nothing before)."""
+    first = max(1, config.calibration.neutral_frames)
     if total <= first:
         return set()
     return {int(i) for i in np.round(np.linspace(first, total - 1, config.eval.carried_retracks))}

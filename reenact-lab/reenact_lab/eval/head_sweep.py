@@ -3,7 +3,7 @@ portrait through the live path; the output is re-tracked.
 
 Why: `head_r` compares the output's pose with the driver's tracked pose, and that pose is not
 the truth. The face mesh reads an opening jaw as the head tilting back, which the live loop takes
-out of the nod (`stream.head_jaw_decouple`), so an output that nods correctly is scored against
+out of the nod (`head.jaw_decouple`), so an output that nods correctly is scored against
 a reference that bobs with the lips. `head_r` is also a correlation: a nod drawn at half its
 angle scores as well as one drawn whole. Here the asked pose is known, so both the direction
 and the size of the drawn nod and turn are measured:
@@ -17,7 +17,7 @@ and the size of the drawn nod and turn are measured:
 - per axis, `head_sweep_<axis>_gain` is the slope of seen on asked over that axis's poses
   (1.0: the output nods or turns by the actor's angle) and r their Pearson r; `head_sweep_r` is
   the mean r over the two axes. The unchanged target (`identity`) gains 0, and so does any
-  renderer with `stream.head_motion: off`.
+  renderer with `head.motion: off`.
 
 What a gain under 1 means here: the drawing is not short (optical flow shows the face inside
 its outline moving with the drawn motion); the outline moves less, as it lies in the paste mask's
@@ -39,7 +39,7 @@ from reenact.pipeline.head_motion import HeadPose, turn_centre
 from reenact.pipeline.timing import StageTimer
 
 AXES = ("pitch", "yaw")
-# (pitch, yaw) degrees: each axis alone, both signs, within stream.head_max_deg's default 18
+# (pitch, yaw) degrees: each axis alone, both signs, within head.max_deg's default 18
 SWEEP = (
     (0.0, 0.0),
     (-10.0, 0.0),

@@ -76,7 +76,7 @@ VIEWER_NOTE = (
     "estimated neutral where the picture wears an expression (fusion.target_neutral). Two "
     "reference rows: 'J_gen, before rendering' scores the fused landmarks "
     "themselves, no picture drawn or re-tracked: what the fuser carries (gaze with "
-    "stream.gaze_gain; no head r: the roll moves the head when compositing), so the "
+    "eyes.gaze_gain; no head r: the roll moves the head when compositing), so the "
     "renderers' shortfall from it is the drawing's and the re-tracking's; the last row "
     "re-tracks the driver's own frames instead of an output: what the real face scores, lowered "
     "by its own tracking noise, so a sharp portrait can beat it on gaze and head): expression "

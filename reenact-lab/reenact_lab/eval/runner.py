@@ -267,7 +267,7 @@ def _meta(config: Config, inputs: EvalInputs, renderers: list[EvalRenderer], fus
         "max_frames": config.eval.max_frames,
         "carried_frames": config.eval.carried_frames,
         "carried_retracks": config.eval.carried_retracks,
-        "neutral_frames": config.stream.neutral_frames,
+        "neutral_frames": config.calibration.neutral_frames,
         "identity": {"compared_on": "the output frame cut with the portrait's alignment "
                      "(canonical crop), canonical face box, no detection",
                      "stride": config.eval.identity_stride, "same_person_below": 0.6},
@@ -317,10 +317,10 @@ def run_eval(config: Config, *, progress: bool | None = None) -> EvalResult:
     in the report's `skipped`; InputError when no clip is usable.
     """
     progress = config.eval.progress if progress is None else progress
-    if 0 < config.eval.max_frames <= config.stream.neutral_frames:
+    if 0 < config.eval.max_frames <= config.calibration.neutral_frames:
         log.warning("eval.max_frames=%d leaves no frame after the %d calibration frames "
-                    "(stream.neutral_frames): cross-reenactment renders nothing",
-                    config.eval.max_frames, config.stream.neutral_frames)
+                    "(calibration.neutral_frames): cross-reenactment renders nothing",
+                    config.eval.max_frames, config.calibration.neutral_frames)
     inputs = check_inputs(config)
     out_dir = Path(config.eval.out_dir)
     renderers = build_eval_renderers(config, inputs.generators)

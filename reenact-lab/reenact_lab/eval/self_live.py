@@ -4,15 +4,15 @@ The per-crop self-reenactment (`reenact_lab.eval.self_reenact`) renders each fra
 own alignment and composites it into the real frame at the real head's place, so head motion
 can neither help nor hurt it. Here one frame of the clip, the whole picture, is the target,
 and the clip drives it exactly as a webcam drives a target in `reenact live` (`Reenactor`:
-tracking in video mode, One Euro smoothing, calibration on the first `stream.neutral_frames`
-frames, fusion, render, head motion as `stream.head_motion` says, composite). Each output frame is
+tracking in video mode, One Euro smoothing, calibration on the first `calibration.neutral_frames`
+frames, fusion, render, head motion as `head.motion` says, composite). Each output frame is
 compared with the real frame it reenacts, on the real face's box (the landmarks' box grown by
 10 %, `eval.viewer.face_box`).
 
 The target frame is the one the live loop's head motion starts from: head motion moves the
 target's head by the actor's motion relative to their calibrated neutral (the median pose of
 the calibration frames), so the target must show the head in that pose, as a user's target
-picture is taken to. `calibration_reference` picks, among the first `stream.neutral_frames`
+picture is taken to. `calibration_reference` picks, among the first `calibration.neutral_frames`
 frames with a face, the one whose head pose (3-D angles, head centre and size) is nearest
 their median. A fixed frame 0 would score head motion against a start the loop never had (a
 clip's first frame can be turned degrees away from its calibration frames' median).
@@ -71,7 +71,7 @@ def live_reference(clip: TrackedClip, config: Config) -> tuple[int, object, floa
     target (`PreparedTarget`), the target frame's width over the clip's). InputError naming
     `<clip>@<frame>` when that frame's face cannot be a target: too small (tracker.min_face_px,
     unless tracker.small_face=upscale), none found, or several."""
-    ref = calibration_reference(clip, config.stream.neutral_frames)
+    ref = calibration_reference(clip, config.calibration.neutral_frames)
     reference = next(frames_at(clip, [ref]))
     target = prepare_target_image(f"{clip.name}@{ref}", reference, config)
     return ref, target, target.frame.shape[1] / reference.shape[1]  # fit_frame may scale it

@@ -18,7 +18,7 @@ row, `<renderer> + boost`, drawn to the boosted truth as the live loop would dra
 row is the renderer's drawing of the geometry alone.
 
 `<renderer> + boost + creases` adds the creases the live loop carries from the actor
-(`reenact.pipeline.creases`, stream.creases), here another subject's making the same expression
+(`reenact.pipeline.creases`, compose.creases), here another subject's making the same expression
 (the next subject scored: a face's own folds would hand it the answer).
 
 The `+ boost` row is what the cross-reenactment `expression_gain` could reach through that
@@ -121,18 +121,18 @@ def creases_rows(
     each subject drawn as in `+ boost`, with the creases (`reenact.pipeline.creases`) of the
     next subject in `sets` making the same expression (its neutral still the reference, its
     expression still the frame), another face's folds as the live loop carries an actor's.
-    Nothing with fewer than two subjects or with stream.creases = 0. renderers: the
+    Nothing with fewer than two subjects or with compose.creases = 0. renderers: the
     landmark-driven ones (`stills.BOOSTED` kinds are drawn); still: the run's
-    `stills.AlignedStills` (its config's stream.creases is the strength)."""
+    `stills.AlignedStills` (its config's compose.creases is the strength)."""
     config = still.config
-    if len(sets) < 2 or config.stream.creases <= 0:
+    if len(sets) < 2 or config.compose.creases <= 0:
         return
     drawn_by = [r for r in renderers if r.kind in BOOSTED]
 
     for index, subject in enumerate(sets):
         actor = sets[(index + 1) % len(sets)]
         crop, landmarks = still(subject.neutral)
-        creases = Creases(size=crop.shape[0], strength=config.stream.creases, frames=1)
+        creases = Creases(size=crop.shape[0], strength=config.compose.creases, frames=1)
         actor_neutral = still(actor.neutral)
         creases.observe(*actor_neutral, actor_neutral[1], True)
         reader.set_neutral(crop)

@@ -40,7 +40,7 @@ READ_NOTE = (
     "live loop draws (a smile's widening and lift and a brow's raise drawn larger): "
     "what `reenact eval`'s cross-reenactment expression gain could reach through that "
     "renderer were J_gen the true geometry. `+ boost + creases`: with the next scored "
-    "subject's folds for the same expression carried on (stream.creases), as the live "
+    "subject's folds for the same expression carried on (compose.creases), as the live "
     "loop carries an actor's."
 )
 

@@ -152,7 +152,7 @@ def source_stamp(item: InputItem, config: Config, size: int, crops_format: str) 
         CACHE_VERSION,
         config.tracker.max_yaw_deg,
         config.tracker.face_index,
-        config.stream.neutral_frames,
+        config.calibration.neutral_frames,
     ]
     return hashlib.sha1(json.dumps([files, settings]).encode()).hexdigest()[:16]
 
@@ -170,7 +170,7 @@ def _build_entry(
     landmarks = np.stack(tracked.landmarks).astype(np.float32)
     valid = np.asarray(tracked.valid, dtype=bool)
     reference = neutral_reference(
-        landmarks, valid, labels, variants, item.kind, config.stream.neutral_frames
+        landmarks, valid, labels, variants, item.kind, config.calibration.neutral_frames
     )
     return CacheEntry(
         name=item.name,

@@ -6,7 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const dragging = new Set();  // settings the user is moving: the status must not snap them back
 // shown under "Basic", in this order; every other live setting goes under "Advanced"
-const BASIC = ["stream.intensity", "stream.gaze", "stream.head_motion", "smoothing.enabled",
+const BASIC = ["stream.intensity", "eyes.gaze", "head.motion", "smoothing.enabled",
   "source.mirror"];
 const HIDDEN = new Set(["paused"]);  // the Pause button in the header
 const OUTPUT_KINDS = { file: "file", stream: "stream", virtualcam: "virtual camera",
@@ -310,7 +310,7 @@ function setupUpload() {
 
 // The previews (one stream: the output and the camera side by side, so the browser paints one
 // image per tick) stream only while they can be seen: at the chosen rate (default: the server's
-// stream.preview_fps), not at all when "off" or while this tab is hidden (Page Visibility).
+// panel.preview_fps), not at all when "off" or while this tab is hidden (Page Visibility).
 // Every frame not shown is a JPEG the server does not encode and the browser does not paint.
 function previewRate() {
   return localStorage.getItem("reenact.previewRate") ?? "";
