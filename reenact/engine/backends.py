@@ -91,6 +91,26 @@ def onnx_cache_path(weights: Path, meta: dict[str, str]) -> Path:
     return onnx_cache_dir() / f"{weights.stem}-{digest.hexdigest()[:16]}.onnx"
 
 
+def cpu_session(onnx_path: Path, *, threads: int):
+    """An ONNX Runtime session on the CPU for `onnx_path`, with `threads` threads that sleep
+    between ops; ReenactError in one line for a file it cannot load."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # worker threads sleep between ops instead of spinning: on a 2-core machine they would
+    # otherwise burn the core the tracker (or OBS) needs; measured on the loaded 2-core
+    # machine: 37.5 vs 43.7 ms median for the INT8 shipped model (docs/PERFORMANCE.md)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ReenactError(f"{onnx_path}: cannot load ONNX model ({exc})") from None
+
+
 class OnnxBackend:
     """ONNX Runtime on the CPU with threads set from the machine."""
 
@@ -99,23 +119,7 @@ class OnnxBackend:
     def __init__(self, onnx_path: Path, *, threads: int, int8: bool = False) -> None:
         if int8:
             self.name = "onnx-cpu-int8"
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # worker threads sleep between ops instead of spinning: on a 2-core machine they would
-        # otherwise burn the core the tracker (or OBS) needs; measured on the loaded 2-core
-        # machine: 37.5 vs 43.7 ms median for the INT8 shipped model (docs/PERFORMANCE.md)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(
-                str(onnx_path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ReenactError(f"{onnx_path}: cannot load ONNX model ({exc})") from None
+        self.session = cpu_session(onnx_path, threads=threads)
         self.path = Path(onnx_path)
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name

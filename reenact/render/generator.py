@@ -111,6 +111,7 @@ class GeneratorRenderer:
         mouth_from_warp: bool = True,
         anchor_px: float = 0.0,
         avatar_keeps: tuple[bool, bool] = (False, False),
+        drawn: str = "painted",
     ) -> None:
         self.model = model
         self.meta = meta
@@ -131,7 +132,7 @@ class GeneratorRenderer:
         if self.variant == "warp_guided":
             from reenact.render.warp import WarpRenderer
 
-            self.warp = WarpRenderer(size=self.size)
+            self.warp = WarpRenderer(size=self.size, drawn=drawn)
         # the warp's eyes and open mouth pasted over the network's (reenact.render.eye_keep):
         # warp-guided only
         self.eyes_from_warp = bool(eyes_from_warp) and self.warp is not None
@@ -310,6 +311,7 @@ def _cpu_renderer(
         mouth_from_warp=r.mouth != "network",
         avatar_keeps=(r.eyes == "warp", r.mouth == "warp"),
         anchor_px=r.anchor_px,
+        drawn=r.corrections,
     )
 
 

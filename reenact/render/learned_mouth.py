@@ -7,6 +7,7 @@ aligned crop fixes the face's scale, so a box of the crop's scale holds any mout
 target's mouth), the warp's drawing of the box and the frame's lip contours; its colour and
 attention mask come back as one feathered `Layer`.
 
+The network runs on ONNX Runtime (`reenact.render.local_net`: the CPU runtime has no torch).
 The network reads the warped image, which `overlay(xy)` does not receive: the warp hands it to
 corrections that declare `reads_image` through `overlay_on(xy, image)`. Where no image comes
 (the CUDA warp's planes are filled before the device warps), the painted mouth draws instead.
@@ -16,16 +17,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
-import torch
 
-from reenact.engine.weights import load_into
-from reenact.errors import WeightsError
 from reenact.landmarks.regions import REGIONS
-from reenact.nn.local_gen import LocalGenerator
 from reenact.render.corrections.base import Box, Correction, Layer
+from reenact.render.local_net import (
+    LocalNet,
+    feather,
+    grey_picture,
+    load_local_model,
+    network_input,
+)
 from reenact.render.mouth import MouthFiller
+
+if TYPE_CHECKING:
+    from reenact.nn.local_gen import LocalGenerator
 
 BOX_HW = (64, 96)  # the network's box, crop pixels at 256 (x size/256 at other sizes)
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "local_mouth.safetensors"
@@ -36,9 +45,6 @@ FEATHER = 6  # px at 256: the layer fades into the warp over this band at the bo
 # box, as trained); 6 keeps the skin and beard around the lips as the warp drew them (sharper,
 # lower mouth SSIM: docs/experiments/2026-11-28-learned-mouth.md)
 REACH = 0.0
-# a target whose mouth at rest has channels this close (mean grey levels) is a grey picture: the
-# network's colour is drawn as grey there (it learnt lips from colour faces and would tint them)
-GREY_SPREAD = 3.0
 
 
 def mouth_box(xy: np.ndarray, size: int) -> Box:
@@ -75,20 +81,6 @@ def contours(xy: np.ndarray, box: Box) -> np.ndarray:
     return img.astype(np.float32) / 255.0
 
 
-def network_input(rest: np.ndarray, warp: np.ndarray, lips: np.ndarray) -> np.ndarray:
-    """(7,h,w) float32 in [-1,1]: rest (h,w,3) uint8, warp (h,w,3) uint8, lips (h,w) in [0,1]."""
-    images = np.concatenate([rest, warp], 2).transpose(2, 0, 1).astype(np.float32) / 127.5 - 1
-    return np.concatenate([images, lips[None] * 2 - 1], 0)
-
-
-def _feather(hw: tuple[int, int], band: float) -> np.ndarray:
-    """(h,w) float32: 1 inside, ramping to 0 over `band` pixels at the edges."""
-    ys = np.minimum(np.arange(hw[0]), np.arange(hw[0])[::-1]) + 0.5
-    xs = np.minimum(np.arange(hw[1]), np.arange(hw[1])[::-1]) + 0.5
-    ramp = np.minimum(ys[:, None], xs[None, :]) / max(band, 1.0)
-    return np.clip(ramp, 0.0, 1.0).astype(np.float32)
-
-
 def lips_reach(lips: np.ndarray, reach: float) -> np.ndarray:
     """(h,w) float32 in [0,1]: 1 on the lips and the opening of a `contours` image, fading to 0
     `reach` pixels beyond them (all 1 when reach <= 0)."""
@@ -100,14 +92,8 @@ def lips_reach(lips: np.ndarray, reach: float) -> np.ndarray:
 
 
 def load_mouth_model(path: str | Path) -> LocalGenerator:
-    """The mouth network from fp16 safetensors, in float32 eval mode; a missing or damaged file
-    raises WeightsError in one line."""
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: no learned-mouth weights; set renderer.corrections: painted")
-    model = LocalGenerator()
-    load_into(model, path)
-    return model.float().eval()
+    """The mouth network as a torch module (`load_local_model`)."""
+    return load_local_model(path, "learned-mouth")
 
 
 class LearnedMouth(Correction):
@@ -125,7 +111,12 @@ class LearnedMouth(Correction):
     ) -> None:
         self.size = int(size)
         self.reach = float(reach)
-        self.model = load_mouth_model(WEIGHTS if weights is None else weights)
+        self.net = LocalNet(
+            WEIGHTS if weights is None else weights,
+            load=load_mouth_model,
+            channels=7,
+            hw=BOX_HW,
+        )
         self.painted = MouthFiller(size=size)
         self._rest: np.ndarray | None = None
         self._grey = False
@@ -134,8 +125,7 @@ class LearnedMouth(Correction):
     def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         xy = np.asarray(target_landmarks, np.float32)[:, :2]
         self._rest = cut(target_crop, mouth_box(xy, self.size))
-        spread = self._rest.max(axis=2).astype(np.float32) - self._rest.min(axis=2)
-        self._grey = float(spread.mean()) < GREY_SPREAD
+        self._grey = grey_picture(self._rest)
         self.painted.prepare(target_crop, target_landmarks)
 
     def overlay(self, xy: np.ndarray) -> list[Layer]:
@@ -149,10 +139,9 @@ class LearnedMouth(Correction):
         box = mouth_box(xy, self.size)
         lips = contours(xy, box)
         x = network_input(self._rest, cut(image, box), lips)
-        with torch.inference_mode():
-            rgb, mask = self.model(torch.from_numpy(x)[None])
-        colour = ((rgb[0].permute(1, 2, 0).numpy() + 1) * 127.5 + 0.5).clip(0, 255)
-        alpha = mask[0, 0].numpy() * lips_reach(lips, self.reach)
+        rgb, mask = self.net.run(x)
+        colour = ((rgb.transpose(1, 2, 0) + 1) * 127.5 + 0.5).clip(0, 255)
+        alpha = mask * lips_reach(lips, self.reach)
         if self._grey:
             colour = np.repeat(colour.mean(axis=2, keepdims=True), 3, axis=2)
         h, w = box[3] - box[1], box[2] - box[0]
@@ -160,5 +149,5 @@ class LearnedMouth(Correction):
             colour = cv2.resize(colour, (w, h), interpolation=cv2.INTER_LINEAR)
             alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
         if self._alpha is None or self._alpha.shape != (h, w):
-            self._alpha = _feather((h, w), FEATHER * self.size / 256.0)
+            self._alpha = feather((h, w), FEATHER * self.size / 256.0)
         return [Layer(box, colour.astype(np.uint8), (alpha * self._alpha).astype(np.float32))]

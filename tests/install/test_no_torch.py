@@ -77,6 +77,26 @@ def test_live_runs_without_torch(tmp_path, clips_dir):
     assert "end-to-end" in run.stdout + run.stderr
 
 
+def test_the_learned_corrections_run_without_torch(tmp_path, clips_dir):
+    run = _reenact(
+        "run",
+        "--source",
+        f"video:{clips_dir / 'dpe_d.mp4'}",
+        "--sink",
+        "null",
+        "--max-frames",
+        "5",
+        "--set",
+        "renderer.corrections=learned",
+        "-v",
+        cwd=tmp_path,
+        cache=tmp_path / "cache",
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "torch imported: False" in run.stdout
+    assert "local_mouth.onnx" in run.stderr  # the shipped network, in the generator's warp
+
+
 def test_demo_runs_without_torch(tmp_path):
     out = tmp_path / "demo.mp4"
     run = _reenact("demo", "--output", str(out), cwd=tmp_path, cache=tmp_path / "cache")

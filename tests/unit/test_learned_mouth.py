@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from reenact.engine.weights import save_module
-from reenact.errors import ConfigError, WeightsError
+from reenact.errors import WeightsError
 from reenact.landmarks.regions import REGIONS
 from reenact.nn.local_gen import LocalGenerator
 from reenact.render.learned_mouth import WEIGHTS, LearnedMouth, load_mouth_model
@@ -73,16 +73,24 @@ def test_the_setting_builds_the_learned_mouth_in_place_of_the_painted_one(weight
     assert type(WarpRenderer(size=SIZE).corrections[-1]).__name__ == "MouthFiller"
 
 
-def test_the_learned_mouth_without_torch_is_one_line_naming_the_key(monkeypatch):
-    """The runtime install (`pip install .`) has no torch: the setting says so, not a traceback."""
-    import reenact.render.corrections.build as build
+def test_the_learned_mouth_runs_without_torch_from_its_shipped_onnx(surprised, monkeypatch):
+    """The runtime install (`pip install .`) has no torch: the shipped mouth runs on ONNX
+    Runtime from the file beside its weights; weights of a lab run need torch to be exported,
+    and say so in one line."""
+    import reenact.render.local_net as local_net
 
-    monkeypatch.setattr(build, "torch_available", lambda: False)
-    with pytest.raises(ConfigError) as caught:
-        WarpRenderer(size=SIZE, drawn="learned")
+    monkeypatch.setattr(local_net, "torch_available", lambda: False)
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # any import of it fails
+    crop, neutral, _real, driven = surprised
+    warp = WarpRenderer(size=SIZE, drawn="learned")
+    warp.set_target(crop, neutral)
+    warp.render(driven)
+    assert warp.kept_layers and warp.kept_layers[0].rgb is not None
+    lab_run = Path(__file__)  # any file not beside the shipped weights
+    with pytest.raises(WeightsError) as caught:
+        LearnedMouth(size=SIZE, weights=lab_run)
     message = str(caught.value)
-    assert "\n" not in message and "renderer.corrections" in message and "torch" in message
-    assert type(WarpRenderer(size=SIZE).corrections[-1]).__name__ == "MouthFiller"
+    assert "\n" not in message and "torch" in message and str(lab_run) in message, message
 
 
 @pytest.mark.parametrize("content", [None, b"not a safetensors file at all"])
@@ -104,3 +112,43 @@ def test_the_shipped_mouth_never_saw_a_held_out_person():
     meta = read_meta(WEIGHTS)
     trained_on = set(meta["trained_on"].split())
     assert len(trained_on) >= 50 and not trained_on & set(read_splits().held_out)
+
+
+def test_the_generator_pastes_the_learned_mouth_as_it_pastes_the_painted_one(surprised, weights):
+    """`renderer.corrections: learned` with the shipped warp-guided generator on the CPU: its
+    inner warp draws the learned mouth, and the network's output shows that drawing in the
+    mouth's box (the painted cavity before)."""
+    from reenact.config import load_config
+    from reenact.engine.shipped import shipped_weights
+    from reenact.render.generator import load_generator_renderer
+
+    crop, neutral, _real, driven = surprised
+    outputs = {}
+    for drawn in ("painted", "learned"):
+        config = load_config(None, ["renderer.backend=torch", f"renderer.corrections={drawn}"])
+        renderer = load_generator_renderer(shipped_weights("generator", 256), config)
+        if drawn == "learned":
+            renderer.warp.corrections[-1] = LearnedMouth(size=SIZE, weights=weights)
+        assert type(renderer.warp.corrections[-1]).__name__ == (
+            "LearnedMouth" if drawn == "learned" else "MouthFiller"
+        )
+        renderer.set_target(crop, neutral)
+        outputs[drawn] = renderer.render(driven).copy()
+        warped = renderer.warp.render(driven)
+    (x0, y0, x1, y1), _rgb, alpha = renderer.warp.kept_layers[0]
+    full = alpha > 0.99
+    box = outputs["learned"][y0:y1, x0:x1].astype(np.int16)
+    assert np.abs(box - warped[y0:y1, x0:x1])[full].max() <= 1  # the learned drawing, kept
+    assert np.abs(box - outputs["painted"][y0:y1, x0:x1])[full].mean() > 2
+
+
+def test_the_evals_warp_row_draws_what_the_setting_names():
+    """`reenact eval --set renderer.corrections=learned` scores the learned mouth, not the
+    painted one twice."""
+    from reenact.config import load_config
+    from reenact_lab.eval.renderers import build_eval_renderers
+
+    for drawn, mouth in (("painted", "MouthFiller"), ("learned", "LearnedMouth")):
+        rows = build_eval_renderers(load_config(None, [f"renderer.corrections={drawn}"]), [])
+        warp = next(row.renderer for row in rows if row.name == "warp")
+        assert type(warp.corrections[-1]).__name__ == mouth

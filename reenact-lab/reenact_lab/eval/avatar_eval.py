@@ -102,7 +102,11 @@ def avatar_renderers(avatar, config: Config) -> list[EvalRenderer]:
     personal.set_avatar(avatar)  # the avatar's weights, eyes and mouth as `--target` runs them
     return [
         EvalRenderer("identity", "identity", IdentityRenderer(size=size)),
-        EvalRenderer(WarpRenderer.name, WarpRenderer.name, WarpRenderer(size=size)),
+        EvalRenderer(
+            WarpRenderer.name,
+            WarpRenderer.name,
+            WarpRenderer(size=size, drawn=config.renderer.corrections),
+        ),
         EvalRenderer(
             SHIPPED, "generator", load_generator_renderer(shipped, config), weights=str(shipped)
         ),

@@ -73,7 +73,11 @@ def build_eval_renderers(config: Config, generators: list[Path]) -> list[EvalRen
     size = config.renderer.size
     out = [
         EvalRenderer("identity", "identity", IdentityRenderer(size=size)),
-        EvalRenderer(WarpRenderer.name, WarpRenderer.name, WarpRenderer(size=size)),
+        EvalRenderer(
+            WarpRenderer.name,
+            WarpRenderer.name,
+            WarpRenderer(size=size, drawn=config.renderer.corrections),
+        ),
     ]
     paths = list(generators)
     names = [f"generator:{n}" for n in unique_names(paths)]

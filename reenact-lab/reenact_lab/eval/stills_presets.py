@@ -105,7 +105,7 @@ def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
         )
         return out
     presets = _presets(folder, config, exclude)
-    engines = {"warp": WarpRenderer(size=size)}
+    engines = {"warp": WarpRenderer(size=size, drawn=config.renderer.corrections)}
     weights = shipped_weights("generator", size)
     if weights is not None:
         from reenact.render.generator import load_generator_renderer

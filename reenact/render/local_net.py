@@ -1,0 +1,142 @@
+"""A learned correction's small network on ONNX Runtime, so `renderer.corrections: learned` runs
+on the CPU runtime, which has no torch.
+
+Shipped weights run from the `.onnx` file shipped beside them (`python scripts/export_onnx.py`
+writes it; `tests/unit/test_local_net.py` checks that the two agree). Other weights (a lab
+run's) are exported once into the ONNX cache, keyed by their content: that needs torch, and
+without it is one line naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reenact.engine.shipped import MODELS_DIR
+from reenact.engine.backends import cpu_session
+from reenact.engine.device import torch_available
+from reenact.errors import WeightsError
+from reenact.paths import onnx_cache_dir
+
+log = logging.getLogger(__name__)
+
+
+def onnx_for(weights: Path) -> Path:
+    """The ONNX file a local network's `weights` run from: the shipped one beside shipped
+    weights, else the cache's copy for this content."""
+    beside = weights.with_suffix(".onnx")
+    if weights.resolve().parent == MODELS_DIR.resolve() and beside.is_file():
+        return beside
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    return onnx_cache_dir() / f"{weights.stem}-{digest}.onnx"
+
+
+def export_local(model: Any, path: Path, *, channels: int, hw: tuple[int, int]) -> Path:
+    """Export a local network (x (1,C,h,w) -> rgb, mask) to ONNX at `path`, atomically."""
+    import torch  # the export only: running the file needs ONNX Runtime alone
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    example = torch.zeros(1, channels, *hw)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.onnx.export(
+            model.eval().float().cpu(),
+            (example,),
+            tmp,
+            input_names=["x"],
+            output_names=["rgb", "mask"],
+            opset_version=17,
+            dynamo=False,
+        )
+        os.replace(tmp, path)
+        path.chmod(0o644)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# a target whose region at rest has channels this close (mean grey levels) is a grey picture: a
+# network's colour is drawn as grey there (it learnt from colour faces and would tint it)
+GREY_SPREAD = 3.0
+
+
+def network_input(rest: np.ndarray, warp: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """(7,h,w) float32 in [-1,1]: rest (h,w,3) uint8, warp (h,w,3) uint8, lines (h,w) in [0,1]."""
+    images = np.concatenate([rest, warp], 2).transpose(2, 0, 1).astype(np.float32) / 127.5 - 1
+    return np.concatenate([images, lines[None] * 2 - 1], 0)
+
+
+def feather(hw: tuple[int, int], band: float) -> np.ndarray:
+    """(h,w) float32: 1 inside, ramping to 0 over `band` pixels at the edges."""
+    ys = np.minimum(np.arange(hw[0]), np.arange(hw[0])[::-1]) + 0.5
+    xs = np.minimum(np.arange(hw[1]), np.arange(hw[1])[::-1]) + 0.5
+    ramp = np.minimum(ys[:, None], xs[None, :]) / max(band, 1.0)
+    return np.clip(ramp, 0.0, 1.0).astype(np.float32)
+
+
+def grey_picture(rest: np.ndarray) -> bool:
+    """Whether (...,3) uint8 pixels of a target at rest are grey (see GREY_SPREAD)."""
+    pixels = rest.astype(np.float32)
+    return float((pixels.max(axis=-1) - pixels.min(axis=-1)).mean()) < GREY_SPREAD
+
+
+def load_local_model(path: str | Path, what: str) -> Any:
+    """A local network (`reenact.nn.local_gen.LocalGenerator`) from fp16 safetensors as a torch
+    module in float32 eval mode (the lab's, and the ONNX export's); a missing or damaged file
+    raises WeightsError in one line naming `what` ("learned-mouth")."""
+    from reenact.engine.weights import load_into
+    from reenact.nn.local_gen import LocalGenerator
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no {what} weights; set renderer.corrections: painted")
+    model = LocalGenerator()
+    load_into(model, path)
+    return model.float().eval()
+
+
+class LocalNet:
+    """One local network on ONNX Runtime (one thread: it runs between the warp's steps).
+
+    weights: its safetensors; load: builds the torch module from them, called only when the
+    ONNX file must be exported; channels, hw: its input's channels and box (h, w)."""
+
+    def __init__(
+        self,
+        weights: str | Path,
+        *,
+        load: Callable[[Path], Any],
+        channels: int,
+        hw: tuple[int, int],
+    ) -> None:
+        weights = Path(weights)
+        if not weights.is_file():
+            raise WeightsError(
+                f"{weights}: no learned-correction weights; set renderer.corrections: painted"
+            )
+        onnx = onnx_for(weights)
+        if not onnx.is_file():
+            if not torch_available():
+                raise WeightsError(
+                    f"{weights}: not shipped weights, and exporting them to ONNX needs torch "
+                    "(pip install 'reenact[train]')"
+                )
+            export_local(load(weights), onnx, channels=channels, hw=hw)
+        self.session = cpu_session(onnx, threads=1)
+        self.path = onnx
+        log.info("learned correction: %s on ONNX Runtime", onnx.name)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x: (C,h,w) float32 in [-1,1] -> rgb (3,h,w) in [-1,1], mask (h,w) in [0,1]."""
+        rgb, mask = self.session.run(None, {self.input_name: x[None]})
+        return rgb[0], mask[0, 0]

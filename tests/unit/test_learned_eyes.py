@@ -1,0 +1,201 @@
+"""The learned eyes (`renderer.corrections: learned`, issue 88) as a warp correction.
+
+A portrait tracked by the real face mesh is driven by its own landmarks with the eyes moved or
+shut: each eye's box follows the eye, the image-left eye goes through the network mirrored and
+comes back mirrored, a shut driving eye draws lid skin where the open one draws the iris, the
+painted irises and lids draw where no warped image is given, and a missing or damaged weights
+file is one clear line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from reenact.engine.weights import save_module
+from reenact.errors import WeightsError
+from reenact.nn.local_gen import LocalGenerator
+from reenact.render.corrections.build import warp_corrections
+from reenact.render.eyes import LOWER_LIDS, UPPER_LIDS
+from reenact.render.irises import IrisPainter
+from reenact.render.learned_eyes import (
+    BOX_HW,
+    EYES,
+    IRISES,
+    WEIGHTS,
+    LearnedEyes,
+    contours,
+    eye_box,
+    load_eye_model,
+)
+from reenact.render.lids import LidPainter
+from reenact.render.warp import WarpRenderer
+
+SIZE = 256
+
+
+@pytest.fixture(scope="module")
+def portrait(media_dir: Path, aligned_still):
+    return aligned_still(media_dir / "portraits" / "lp_s0.jpg", SIZE)
+
+
+@pytest.fixture
+def weights(tmp_path: Path) -> Path:
+    """The shipped weights when there are some, else an untrained network's."""
+    if WEIGHTS.is_file():
+        return WEIGHTS
+    torch.manual_seed(0)
+    return save_module(tmp_path / "eyes.safetensors", LocalGenerator(), dtype=torch.float16)
+
+
+def _shut(landmarks: np.ndarray) -> np.ndarray:
+    """The landmarks with both upper lids lowered onto the lower ones."""
+    shut = np.array(landmarks, np.float32)
+    for eye in (0, 1):
+        shut[UPPER_LIDS[eye], 1] = shut[LOWER_LIDS[eye], 1] - 0.3
+    return shut
+
+
+def _warp(weights: Path) -> WarpRenderer:
+    """The default warp with the learned eyes in place of the painted irises and lids."""
+    warp = WarpRenderer(size=SIZE)
+    warp.corrections = [c for c in warp.corrections if c.name not in ("irises", "lids")]
+    at = next(i for i, c in enumerate(warp.corrections) if c.name == "eyes") + 1
+    warp.corrections.insert(at, LearnedEyes(size=SIZE, weights=weights))
+    return warp
+
+
+def test_each_eye_box_follows_its_eye(portrait):
+    _crop, lm = portrait
+    xy = lm[:, :2].astype(np.float32)
+    for eye in (0, 1):
+        x0, y0, x1, y1 = eye_box(xy, eye, SIZE)
+        assert (y1 - y0, x1 - x0) == BOX_HW
+        ring = xy[EYES[eye]]
+        assert (ring[:, 0] > x0 + 4).all() and (ring[:, 0] < x1 - 4).all()
+        assert (ring[:, 1] > y0 + 4).all() and (ring[:, 1] < y1 - 4).all()
+        moved = eye_box(xy + np.float32([7, -5]), eye, SIZE)
+        assert moved == (x0 + 7, y0 - 5, x1 + 7, y1 - 5)
+    assert eye_box(xy, 0, SIZE)[2] <= eye_box(xy, 1, SIZE)[0] + 16  # two eyes, side by side
+
+
+def test_the_image_left_eye_is_mirrored_in_and_out(portrait, weights):
+    """Irises turned towards each eye's outer corner sit on the same side of both eyes'
+    contour images (the image-left eye mirrored), and the image-left eye's drawing comes back
+    mirrored."""
+    crop, lm = portrait
+    xy = lm[:, :2].astype(np.float32).copy()
+    for eye in (0, 1):
+        ring, iris = EYES[eye], IRISES[eye]
+        outer = ring[0]  # 33 and 263: the corners away from the nose
+        centre = 0.5 * (xy[ring[0]] + xy[ring[8]])
+        xy[iris] += 0.3 * (xy[outer] - centre)
+    columns = np.arange(BOX_HW[1])
+    for eye in (0, 1):
+        lines = contours(xy, eye, eye_box(xy, eye, SIZE))
+        iris_x = (columns * (lines > 0.75)).sum() / max((lines > 0.75).sum(), 1)
+        assert iris_x > BOX_HW[1] / 2 + 2, (eye, iris_x)
+
+    learned = LearnedEyes(size=SIZE, weights=weights)
+    learned.prepare(crop, lm)
+    half = np.ones((3, *BOX_HW), np.float32)
+    half[:, :, BOX_HW[1] // 2 :] = -1  # white on the network's left, black on its right
+    learned.net.run = lambda x: (half, np.ones(BOX_HW, np.float32))  # type: ignore[method-assign]
+    layers = learned.overlay_on(xy, crop)
+    assert len(layers) == 2
+    left_eye, right_eye = (layer.rgb[:, :, 0].astype(float) for layer in layers)
+    w = BOX_HW[1] // 2
+    assert left_eye[:, w:].mean() > 200 and left_eye[:, :w].mean() < 50
+    assert right_eye[:, :w].mean() > 200 and right_eye[:, w:].mean() < 50
+
+
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="no learned-eye weights shipped")
+def test_a_shut_driving_eye_draws_lid_skin_where_the_open_one_draws_the_iris(portrait):
+    crop, lm = portrait
+    warp = _warp(WEIGHTS)
+    warp.set_target(crop, lm)
+    opened, shut = warp.render(lm).astype(np.float32), warp.render(_shut(lm)).astype(np.float32)
+    xy = lm[:, :2]
+    for eye in (0, 1):
+        c = xy[IRISES[eye][0]]
+        r = float(np.linalg.norm(xy[IRISES[eye][1:]] - c, axis=1).mean())
+        yy, xx = np.mgrid[0:SIZE, 0:SIZE]
+        iris = (xx - c[0]) ** 2 + (yy - c[1]) ** 2 < (0.6 * r) ** 2
+        below = (abs(xx - c[0]) < r) & (yy > c[1] + 2.5 * r) & (yy < c[1] + 3.5 * r)
+        skin = crop[below].astype(np.float32).mean(0)
+        far_open = np.abs(opened[iris].mean(0) - skin).mean()
+        far_shut = np.abs(shut[iris].mean(0) - skin).mean()
+        assert far_shut < 0.6 * far_open, (eye, far_open, far_shut)
+
+
+def test_without_an_image_the_painted_irises_and_lids_draw(portrait, weights):
+    crop, lm = portrait
+    learned = LearnedEyes(size=SIZE, weights=weights)
+    learned.prepare(crop, lm)
+    painters = (IrisPainter(size=SIZE), LidPainter(size=SIZE))
+    for p in painters:
+        p.prepare(crop, lm)
+    shut = _shut(lm)[:, :2]
+    expected = [layer for p in painters for layer in p.overlay(shut)]
+    got = learned.overlay(shut)
+    assert len(got) == len(expected) > 0
+    for a, b in zip(got, expected):
+        assert a.box == b.box and np.array_equal(a.rgb, b.rgb)
+
+
+def test_the_learned_eyes_draw_only_inside_their_boxes(portrait, weights):
+    crop, lm = portrait
+    bare = WarpRenderer(size=SIZE)
+    bare.corrections = [c for c in bare.corrections if c.name not in ("irises", "lids")]
+    learned = _warp(weights)
+    for warp in (bare, learned):
+        warp.set_target(crop, lm)
+    driven = _shut(lm)
+    change = np.abs(learned.render(driven).astype(np.int16) - bare.render(driven)).max(axis=2)
+    follow = learned.follow(driven)
+    for eye in (0, 1):
+        x0, y0, x1, y1 = eye_box(follow, eye, SIZE)
+        assert change[y0:y1, x0:x1].max() > 0
+        change[y0:y1, x0:x1] = 0
+    assert change.max() == 0
+
+
+def test_the_setting_builds_the_learned_eyes_only_where_their_weights_ship(
+    weights, tmp_path: Path, monkeypatch
+):
+    import reenact.render.learned_eyes as module
+
+    monkeypatch.setattr(module, "WEIGHTS", weights)
+    names = [type(c).__name__ for c in warp_corrections(SIZE, drawn="learned")]
+    assert "LearnedEyes" in names and "LidPainter" not in names and "IrisPainter" not in names
+    assert names.index("EyeKeeper") < names.index("LearnedEyes")
+    painted = [type(c).__name__ for c in warp_corrections(SIZE)]
+    assert "LearnedEyes" not in painted and "LidPainter" in painted
+    monkeypatch.setattr(module, "WEIGHTS", tmp_path / "none.safetensors")
+    names = [type(c).__name__ for c in warp_corrections(SIZE, drawn="learned")]
+    assert "LearnedEyes" not in names and "LidPainter" in names
+
+
+@pytest.mark.parametrize("content", [None, b"not a safetensors file at all"])
+def test_missing_or_damaged_weights_are_one_line(tmp_path: Path, content: bytes | None):
+    path = tmp_path / "eyes.safetensors"
+    if content is not None:
+        path.write_bytes(content)
+    for load in (load_eye_model, lambda p: LearnedEyes(size=SIZE, weights=p)):
+        with pytest.raises(WeightsError) as caught:
+            load(path)
+        message = str(caught.value)
+        assert "\n" not in message and str(path) in message, message
+
+
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="no learned-eye weights shipped")
+def test_the_shipped_eyes_never_saw_a_held_out_person():
+    from reenact.engine.arrays import read_meta
+    from reenact_lab.train.splits import read_splits
+
+    meta = read_meta(WEIGHTS)
+    trained_on = set(meta["trained_on"].split())
+    assert len(trained_on) >= 50 and not trained_on & set(read_splits().held_out)

@@ -1,0 +1,101 @@
+"""The learned corrections' networks on ONNX Runtime (`reenact.render.local_net`): the `.onnx`
+shipped beside each local network's weights is those weights, other weights are exported once
+into the cache, and a damaged file is one line."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from reenact.engine.shipped import MODELS_DIR
+from reenact.engine.weights import save_module
+from reenact.errors import ReenactError
+from reenact.nn.local_gen import LocalGenerator
+from reenact.render.learned_mouth import BOX_HW, cut, load_mouth_model, mouth_box, network_input
+from reenact.render.learned_mouth import contours
+from reenact.render.local_net import LocalNet, onnx_for
+
+
+def _script(name: str):
+    """A script of scripts/ as a module (they are run, not installed)."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+export_onnx = _script("export_onnx")
+
+LOCAL = sorted(MODELS_DIR.glob("local_*.safetensors"))
+EXPORTED = {stem: (load, hw) for stem, (load, _channels, hw) in export_onnx.LOCAL.items()}
+
+
+def _mouth_input(aligned_still, portraits_dir: Path) -> np.ndarray:
+    crop, landmarks = aligned_still(portraits_dir / "lp_drv_d19.jpg", 256)
+    box = mouth_box(landmarks[:, :2], 256)
+    mouth = cut(crop, box)
+    return network_input(mouth, mouth, contours(landmarks[:, :2], box))
+
+
+def test_every_shipped_local_network_has_its_onnx_file_and_its_export():
+    assert {p.stem for p in LOCAL} <= set(EXPORTED), "add it to scripts/export_onnx.py's LOCAL"
+    missing = [p.name for p in LOCAL if not p.with_suffix(".onnx").is_file()]
+    assert not missing, f"run `python scripts/export_onnx.py` for {missing}"
+
+
+@pytest.mark.parametrize("weights", LOCAL, ids=lambda p: p.stem)
+def test_each_shipped_onnx_equals_its_safetensors(weights, aligned_still, portraits_dir):
+    """Each shipped local network's `.onnx` gives what torch gives on its safetensors, on a real
+    face's box (the mouth's input layout; the eyes' networks take the same 7 channels)."""
+    load, hw = EXPORTED[weights.stem]
+    assert onnx_for(weights) == weights.with_suffix(".onnx")
+    mouth = _mouth_input(aligned_still, portraits_dir).transpose(1, 2, 0)
+    x = np.ascontiguousarray(cv2.resize(mouth, hw[::-1]).transpose(2, 0, 1))
+    model = load(weights)
+    with torch.inference_mode():
+        rgb, mask = model(torch.from_numpy(x)[None])
+    got_rgb, got_mask = LocalNet(weights, load=load, channels=7, hw=hw).run(x)
+    assert float(mask.std()) > 0.01  # a real face: the mask is not flat
+    assert np.abs(got_rgb - rgb[0].numpy()).max() * 127.5 < 0.5, (
+        "the .onnx is not these weights: run `python scripts/export_onnx.py`"
+    )
+    assert np.abs(got_mask - mask[0, 0].numpy()).max() < 0.005
+
+
+def test_other_weights_are_exported_once_into_the_cache(tmp_path, aligned_still, portraits_dir):
+    torch.manual_seed(1)
+    model = LocalGenerator()
+    weights = save_module(tmp_path / "run.safetensors", model, dtype=torch.float16)
+    loads = []
+
+    def load(path: Path):
+        loads.append(path)
+        return load_mouth_model(path)
+
+    first = LocalNet(weights, load=load, channels=7, hw=BOX_HW)
+    assert first.path.parent.name == "onnx" and first.path.is_file()
+    assert first.path.parent != weights.parent  # never written beside the user's file
+    LocalNet(weights, load=load, channels=7, hw=BOX_HW)
+    assert loads == [weights]  # the second one runs the cached export
+    x = _mouth_input(aligned_still, portraits_dir)
+    with torch.inference_mode():
+        rgb, _mask = load_mouth_model(weights)(torch.from_numpy(x)[None])
+    assert np.abs(first.run(x)[0] - rgb[0].numpy()).max() * 127.5 < 0.5
+
+
+def test_a_damaged_onnx_file_is_one_line(tmp_path):
+    torch.manual_seed(2)
+    weights = save_module(tmp_path / "run.safetensors", LocalGenerator(), dtype=torch.float16)
+    onnx = onnx_for(weights)
+    onnx.parent.mkdir(parents=True, exist_ok=True)
+    onnx.write_bytes(b"not an onnx model")
+    with pytest.raises(ReenactError) as caught:
+        LocalNet(weights, load=load_mouth_model, channels=7, hw=BOX_HW)
+    message = str(caught.value)
+    assert "\n" not in message and str(onnx) in message, message
