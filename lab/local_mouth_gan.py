@@ -12,9 +12,10 @@ import torch
 from reenact_lab.nn.patchgan import PatchDiscriminator
 
 
-def make_disc() -> PatchDiscriminator:
-    """7 channels: rest (3), contours (1), mouth (3); 14 x 22 patches of a 64 x 96 box."""
-    return PatchDiscriminator(in_channels=7, ndf=32, n_layers=2)
+def make_disc(n_layers: int = 2) -> PatchDiscriminator:
+    """7 channels: rest (3), contours (1), mouth (3); 14 x 22 patches of a 64 x 96 box (n_layers
+    2, each seeing 34 px; 3: 6 x 10 patches of 70 px)."""
+    return PatchDiscriminator(in_channels=7, ndf=32, n_layers=n_layers)
 
 
 def features(disc: PatchDiscriminator, x: torch.Tensor) -> list[torch.Tensor]:

@@ -122,11 +122,98 @@ def loss_of(model: LocalGenerator, x, warp, real, lips) -> tuple[torch.Tensor, d
     return total, parts, out
 
 
-def adversarial_terms(gan: tuple, weight: float, x, out, real) -> tuple[torch.Tensor, dict]:
-    """The PatchGAN's terms of the generator's loss (its discriminator steps after the
-    generator, `discriminator_step`)."""
+_LAPLACE = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])[None, None]
+
+
+def laplacian(t: torch.Tensor) -> torch.Tensor:
+    """(B,1,h,w) Laplacian of the grey of (B,3,h,w) images: cv2's 3x3 kernel (ksize 1) and
+    reflect-101 borders, as `lab/local_mouth_measure.py`'s sharpness reads it."""
+    grey = (0.299 * t[:, 0] + 0.587 * t[:, 1] + 0.114 * t[:, 2])[:, None]
+    return F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="reflect"), _LAPLACE.to(t))
+
+
+def sharpness(t: torch.Tensor) -> torch.Tensor:
+    """(B,) variance of the Laplacian of (B,3,h,w) images (the measure script's sharpness)."""
+    return laplacian(t).flatten(1).var(1)
+
+
+def blur(t: torch.Tensor, sigma: float) -> torch.Tensor:
+    """A Gaussian low-pass of (B,C,h,w), reflect-padded (sigma <= 0: t itself)."""
+    if sigma <= 0:
+        return t
+    r = max(1, int(round(3 * sigma)))
+    g = torch.exp(-(torch.arange(-r, r + 1, dtype=t.dtype) ** 2) / (2 * sigma**2))
+    g = (g / g.sum()).to(t)
+    c = t.shape[1]
+    t = F.pad(t, (r, r, r, r), mode="reflect")
+    t = F.conv2d(t, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(t, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def detail_terms(out: torch.Tensor, real: torch.Tensor, sigma: float = 4.0) -> dict:
+    """High-frequency energy of out against real, indifferent to where exactly an edge lies:
+    'local', L1 of the local RMS of the Laplacian (Gaussian window `sigma`); 'global', |log| of
+    the ratio of the boxes' Laplacian variances (what the sharpness score reads)."""
+    lo, lr = laplacian(out), laplacian(real)
+    eo = blur(lo * lo, sigma).clamp_min(1e-8).sqrt()
+    er = blur(lr * lr, sigma).clamp_min(1e-8).sqrt()
+    ratio = torch.log(lo.flatten(1).var(1) + 1e-6) - torch.log(lr.flatten(1).var(1) + 1e-6)
+    return {"local": (eo - er).abs().mean(), "global": ratio.abs().mean()}
+
+
+def sharp_loss_of(
+    model: LocalGenerator, x, warp, real, lips, opts: argparse.Namespace
+) -> tuple[torch.Tensor, dict, torch.Tensor]:
+    """`loss_of` for a sharper mouth: L1 on low-passed copies (sigma `opts.l1_blur`; the lips
+    weighted 1 + `opts.lip_weight`), so it fixes colour and layout and leaves the fine detail to
+    the GAN and to matching the Laplacian's energy (`detail_terms`, weight `opts.lap`)."""
+    rgb, mask = model(x)
+    out = model.blend(rgb, mask, warp)
+    weight = 1 + opts.lip_weight * (F.max_pool2d(lips, 7, 1, 3) > -0.9).float()
+    l1 = (weight * (blur(out, opts.l1_blur) - blur(real, opts.l1_blur)).abs()).mean()
+    structure = (1 - ssim(out, real)).mean()
+    total = l1 + opts.ssim_weight * structure
+    parts = {"l1": l1.item(), "ssim": 1 - structure.item(), "mask": mask.mean().item()}
+    if opts.edges > 0:
+        (oy, ox), (ry, rx) = grads(out), grads(real)
+        total = total + opts.edges * ((oy - ry).abs().mean() + (ox - rx).abs().mean())
+    if opts.lap > 0:
+        detail = detail_terms(out, real)
+        total = total + opts.lap * (detail["local"] + opts.lap_global * detail["global"])
+        parts |= {"lap": detail["local"].item(), "lapg": detail["global"].item()}
+    return total, parts, out
+
+
+@torch.no_grad()
+def validate_sharpness(model: LocalGenerator, val: dict, chunk: int = 256) -> dict[str, float]:
+    """Held-out median ratio of the learned (and bare warp's) box sharpness to the real's, over
+    all pairs and the 6 px movers (the measure script's score, on the trainer's boxes)."""
+    model.eval()
+    ratios: dict[str, list] = {"learned": [], "warp": []}
+    for s in range(0, len(val["change"]), chunk):
+        idx = np.arange(s, min(s + chunk, len(val["change"])))
+        x, warp, real, _ = batch(val, idx, augment=False)
+        rgb, mask = model(x)
+        base = sharpness(real).clamp_min(1e-8)
+        ratios["learned"].append(sharpness(model.blend(rgb, mask, warp)) / base)
+        ratios["warp"].append(sharpness(warp) / base)
+    model.train()
+    moved = val["change"] > 6
+    out = {}
+    for k, v in ratios.items():
+        values = torch.cat(v).numpy()
+        out["sharp_" + k] = float(np.median(values))
+        out["sharp_" + k + "_moved"] = float(np.median(values[moved]))
+    return out
+
+
+def adversarial_terms(
+    gan: tuple, weight: float, x, out, real, fm: float = 10.0
+) -> tuple[torch.Tensor, dict]:
+    """The PatchGAN's terms of the generator's loss, feature matching `fm` times the
+    adversarial weight (its discriminator steps after the generator, `discriminator_step`)."""
     adversarial, matching = local_mouth_gan.g_loss(gan[0], x, out, real)
-    terms = weight * adversarial + 10 * weight * matching
+    terms = weight * adversarial + fm * weight * matching
     return terms, {"adv": adversarial.item(), "fm": matching.item()}
 
 
@@ -198,12 +285,24 @@ def checkpoint(work: Path, model, opt, step: int, scores: dict, best: float, gan
     return best
 
 
+def _start_from(args: argparse.Namespace, model: LocalGenerator, gan) -> int:
+    """A new run's generator from `args.init` (safetensors) and, when given, its discriminator
+    from another run's `ckpt.pt` (`args.init_disc`); returns the step the weights were at."""
+    meta = load_into(model, args.init)
+    if gan is not None and getattr(args, "init_disc", None):
+        state = torch.load(args.init_disc, weights_only=True)
+        if "disc" not in state:
+            raise SystemExit(f"{args.init_disc}: no 'disc' in this checkpoint")
+        gan[0].load_state_dict(state["disc"])
+    return int(float(meta.get("step", 0)))
+
+
 def train_loop(args: argparse.Namespace, train: dict, val: dict) -> None:
     model = LocalGenerator()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
     gan = None
     if args.gan > 0:
-        disc = local_mouth_gan.make_disc()
+        disc = local_mouth_gan.make_disc(n_layers=getattr(args, "disc_layers", 2))
         gan = (disc, torch.optim.Adam(disc.parameters(), lr=args.lr, betas=(0.5, 0.999)))
     ckpt, step, best = args.work / "ckpt.pt", 0, -1.0
     if ckpt.exists():
@@ -216,15 +315,22 @@ def train_loop(args: argparse.Namespace, train: dict, val: dict) -> None:
         if gan is not None and "disc" in state:
             gan[0].load_state_dict(state["disc"])
             gan[1].load_state_dict(state["d_opt"])
+    elif getattr(args, "init", None):
+        step = _start_from(args, model, gan)
     print(f"{sum(p.numel() for p in model.parameters())} params, from step {step}", flush=True)
+    sharp = getattr(args, "recipe", "base") == "sharp"
+    fm = getattr(args, "fm", 10.0)
     prob, rng = sampler(train["change"]), np.random.default_rng(step)
     last, logs = time.time(), []
     while step < args.steps:
         idx = rng.choice(len(prob), args.batch, p=prob)
         x, warp, real, lips = batch(train, idx, augment=True)
-        loss, parts, out = loss_of(model, x, warp, real, lips)
+        if sharp:
+            loss, parts, out = sharp_loss_of(model, x, warp, real, lips, args)
+        else:
+            loss, parts, out = loss_of(model, x, warp, real, lips)
         if gan is not None:
-            terms, more = adversarial_terms(gan, args.gan, x, out, real)
+            terms, more = adversarial_terms(gan, args.gan, x, out, real, fm)
             loss, parts = loss + terms, parts | more
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -234,7 +340,8 @@ def train_loop(args: argparse.Namespace, train: dict, val: dict) -> None:
         step += 1
         logs.append(parts)
         if time.time() - last > args.every or step == args.steps:
-            scores = {k: round(v, 4) for k, v in validate(model, val).items()}
+            scores = validate(model, val) | (validate_sharpness(model, val) if sharp else {})
+            scores = {k: round(v, 4) for k, v in scores.items()}
             mean = {k: round(float(np.mean([p[k] for p in logs])), 4) for k in logs[0]}
             print(json.dumps({"step": step, "train": mean, "val": scores}), flush=True)
             best = checkpoint(args.work, model, opt, step, scores, best, gan)
@@ -250,6 +357,19 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100000)
     ap.add_argument("--every", type=float, default=180.0, help="seconds between checkpoints")
     ap.add_argument("--gan", type=float, default=0.0, help="local PatchGAN weight (0 = off)")
+    ap.add_argument("--fm", type=float, default=10.0, help="feature matching x the GAN weight")
+    ap.add_argument("--disc-layers", type=int, default=2, help="PatchGAN n_layers")
+    ap.add_argument("--init", type=Path, help="a new run's generator weights (safetensors)")
+    ap.add_argument("--init-disc", type=Path, help="a new run's discriminator: a ckpt.pt")
+    ap.add_argument(
+        "--recipe", choices=("base", "sharp"), default="base", help="sharp: `sharp_loss_of`"
+    )
+    ap.add_argument("--l1-blur", type=float, default=1.5, help="sharp: L1's low-pass sigma")
+    ap.add_argument("--lip-weight", type=float, default=0.0, help="sharp: extra L1 on lips")
+    ap.add_argument("--ssim-weight", type=float, default=0.5, help="sharp: (1 - SSIM) weight")
+    ap.add_argument("--edges", type=float, default=0.0, help="sharp: gradient L1 weight")
+    ap.add_argument("--lap", type=float, default=0.0, help="sharp: Laplacian energy weight")
+    ap.add_argument("--lap-global", type=float, default=0.1, help="sharp: its global part")
     ap.add_argument("--export", type=Path, help="write the run's best weights here and stop")
     args = ap.parse_args()
     torch.set_num_threads(1)
