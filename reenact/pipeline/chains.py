@@ -59,15 +59,15 @@ def build_chains(
 ) -> StreamParts:
     """Both chains for one stream. source_neutral: see `expression.actor_neutral`;
     moving_target: the target is a video, whose head is its own (not turned, not moved)."""
-    s, compose = config.stream, config.compose
+    s, options = config.stream, config.compose
     calibrator, given = actor_neutral(config, source_neutral)
     motion = MotionStage(config, neutral_given=given)
     motion.moves_frame = not moving_target
-    creases = Creases(size=config.renderer.size, strength=compose.creases, frames=calibrator.frames)
+    creases = Creases(size=config.renderer.size, strength=options.creases, frames=calibrator.frames)
     presets = PresetMixer.from_config(config)  # expression presets (keys 1-6)
     face_lost = FaceLostPolicy(hold_s=s.hold_s, fade_s=s.fade_s)
     crossfade = CrossFade()
-    avatar = AvatarAlpha() if compose.background != "picture" else None
+    avatar = AvatarAlpha() if options.background != "picture" else None
     expression = build_expression_chain(
         config,
         fuser=fuser,
