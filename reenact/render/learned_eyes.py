@@ -29,7 +29,7 @@ from reenact.render.irises import IrisPainter
 from reenact.render.lids import LidPainter
 from reenact.render.local_net import (
     LocalNet,
-    feather,
+    drawn_layer,
     grey_picture,
     load_local_model,
     network_input,
@@ -121,7 +121,6 @@ class LearnedEyes(Correction):
         self.painted = (IrisPainter(size=size), LidPainter(size=size))
         self._rest: list[np.ndarray] = []
         self._grey = False
-        self._alpha: np.ndarray | None = None
 
     def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         xy = np.asarray(target_landmarks, np.float32)[:, :2]
@@ -145,20 +144,7 @@ class LearnedEyes(Correction):
         flip = FLIPPED[eye]
         x = network_input(self._rest[eye], cut(image, box, flip), contours(xy, eye, box))
         rgb, mask = self.net.run(x)
-        colour = ((rgb.transpose(1, 2, 0) + 1) * 127.5 + 0.5).clip(0, 255)
-        alpha = mask
         if flip:
-            colour, alpha = colour[:, ::-1], alpha[:, ::-1]
-        if self._grey:
-            colour = np.repeat(colour.mean(axis=2, keepdims=True), 3, axis=2)
-        h, w = box[3] - box[1], box[2] - box[0]
-        if (h, w) != BOX_HW:
-            colour = cv2.resize(colour, (w, h), interpolation=cv2.INTER_LINEAR)
-            alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
-        if self._alpha is None or self._alpha.shape != (h, w):
-            self._alpha = feather((h, w), FEATHER * self.size / 256.0)
-        return Layer(
-            box,
-            np.ascontiguousarray(colour.astype(np.uint8)),
-            np.ascontiguousarray(alpha * self._alpha, dtype=np.float32),
-        )
+            rgb, mask = rgb[:, :, ::-1], mask[:, ::-1]
+        band = FEATHER * self.size / 256.0
+        return drawn_layer(box, rgb, mask, grey=self._grey, band=band)

@@ -26,7 +26,7 @@ from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.base import Box, Correction, Layer
 from reenact.render.local_net import (
     LocalNet,
-    feather,
+    drawn_layer,
     grey_picture,
     load_local_model,
     network_input,
@@ -120,7 +120,6 @@ class LearnedMouth(Correction):
         self.painted = MouthFiller(size=size)
         self._rest: np.ndarray | None = None
         self._grey = False
-        self._alpha: np.ndarray | None = None
 
     def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         xy = np.asarray(target_landmarks, np.float32)[:, :2]
@@ -140,14 +139,6 @@ class LearnedMouth(Correction):
         lips = contours(xy, box)
         x = network_input(self._rest, cut(image, box), lips)
         rgb, mask = self.net.run(x)
-        colour = ((rgb.transpose(1, 2, 0) + 1) * 127.5 + 0.5).clip(0, 255)
         alpha = mask * lips_reach(lips, self.reach)
-        if self._grey:
-            colour = np.repeat(colour.mean(axis=2, keepdims=True), 3, axis=2)
-        h, w = box[3] - box[1], box[2] - box[0]
-        if (h, w) != BOX_HW:
-            colour = cv2.resize(colour, (w, h), interpolation=cv2.INTER_LINEAR)
-            alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
-        if self._alpha is None or self._alpha.shape != (h, w):
-            self._alpha = feather((h, w), FEATHER * self.size / 256.0)
-        return [Layer(box, colour.astype(np.uint8), (alpha * self._alpha).astype(np.float32))]
+        band = FEATHER * self.size / 256.0
+        return [drawn_layer(box, rgb, alpha, grey=self._grey, band=band)]

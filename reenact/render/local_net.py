@@ -9,6 +9,7 @@ without it is one line naming the file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from reenact.engine.shipped import MODELS_DIR
@@ -24,6 +26,7 @@ from reenact.engine.backends import cpu_session
 from reenact.engine.device import torch_available
 from reenact.errors import WeightsError
 from reenact.paths import onnx_cache_dir
+from reenact.render.corrections.base import Box, Layer
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +78,31 @@ def network_input(rest: np.ndarray, warp: np.ndarray, lines: np.ndarray) -> np.n
     return np.concatenate([images, lines[None] * 2 - 1], 0)
 
 
+@functools.lru_cache(maxsize=8)
 def feather(hw: tuple[int, int], band: float) -> np.ndarray:
-    """(h,w) float32: 1 inside, ramping to 0 over `band` pixels at the edges."""
+    """(h,w) float32: 1 inside, ramping to 0 over `band` pixels at the edges (shared: read only)."""
     ys = np.minimum(np.arange(hw[0]), np.arange(hw[0])[::-1]) + 0.5
     xs = np.minimum(np.arange(hw[1]), np.arange(hw[1])[::-1]) + 0.5
     ramp = np.minimum(ys[:, None], xs[None, :]) / max(band, 1.0)
     return np.clip(ramp, 0.0, 1.0).astype(np.float32)
+
+
+def drawn_layer(box: Box, rgb: np.ndarray, alpha: np.ndarray, *, grey: bool, band: float) -> Layer:
+    """A network's drawing as the Layer of `box`: rgb (3,h,w) in [-1,1] and alpha (h,w) in
+    [0,1] at the network's box size, drawn grey on a grey picture, resized to the box and
+    feathered over `band` pixels at its edge."""
+    colour = ((rgb.transpose(1, 2, 0) + 1) * 127.5 + 0.5).clip(0, 255)
+    if grey:
+        colour = np.repeat(colour.mean(axis=2, keepdims=True), 3, axis=2)
+    h, w = box[3] - box[1], box[2] - box[0]
+    if colour.shape[:2] != (h, w):
+        colour = cv2.resize(colour, (w, h), interpolation=cv2.INTER_LINEAR)
+        alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
+    return Layer(
+        box,
+        np.ascontiguousarray(colour.astype(np.uint8)),
+        np.ascontiguousarray(alpha * feather((h, w), band), dtype=np.float32),
+    )
 
 
 def grey_picture(rest: np.ndarray) -> bool:
