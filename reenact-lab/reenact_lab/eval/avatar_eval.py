@@ -47,7 +47,7 @@ from reenact_lab.eval.plots import sample_strip
 from reenact_lab.eval.renderers import EvalRenderer, IdentityRenderer
 from reenact.fusion import build_fuser
 from reenact.pipeline.target import PreparedTarget, prepare_target_image
-from reenact.render.warp import WarpRenderer
+from reenact.render.warp import WarpRenderer, build_warp
 
 if TYPE_CHECKING:
     from reenact.avatar import Avatar
@@ -105,7 +105,7 @@ def avatar_renderers(avatar, config: Config) -> list[EvalRenderer]:
         EvalRenderer(
             WarpRenderer.name,
             WarpRenderer.name,
-            WarpRenderer(size=size, drawn=config.renderer.corrections),
+            build_warp(config),
         ),
         EvalRenderer(
             SHIPPED, "generator", load_generator_renderer(shipped, config), weights=str(shipped)

@@ -17,7 +17,7 @@ from reenact.config import Config
 from reenact.engine.shipped import shipped_weights
 from reenact.errors import InputError
 from reenact_lab.eval.files import resolve_input, unique_names
-from reenact.render.warp import WarpRenderer
+from reenact.render.warp import WarpRenderer, build_warp
 
 
 class IdentityRenderer:
@@ -76,7 +76,7 @@ def build_eval_renderers(config: Config, generators: list[Path]) -> list[EvalRen
         EvalRenderer(
             WarpRenderer.name,
             WarpRenderer.name,
-            WarpRenderer(size=size, drawn=config.renderer.corrections),
+            build_warp(config),
         ),
     ]
     paths = list(generators)

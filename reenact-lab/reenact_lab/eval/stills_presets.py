@@ -27,7 +27,7 @@ from reenact.fusion.preset_record import from_numbered
 from reenact.fusion.presets import make_preset
 from reenact.pipeline.composite import face_mask
 from reenact.render.pixel_rr import load_pixel_rr, model_paths
-from reenact.render.warp import WarpRenderer
+from reenact.render.warp import build_warp
 from reenact.landmarks.flip import flip_landmarks
 
 log = get_logger(__name__)
@@ -105,7 +105,7 @@ def stills_renderers(config, folder: Path) -> list[EvalRenderer]:
         )
         return out
     presets = _presets(folder, config, exclude)
-    engines = {"warp": WarpRenderer(size=size, drawn=config.renderer.corrections)}
+    engines = {"warp": build_warp(config)}
     weights = shipped_weights("generator", size)
     if weights is not None:
         from reenact.render.generator import load_generator_renderer
