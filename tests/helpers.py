@@ -237,7 +237,7 @@ def run_cli(
 def run_bench(*args: str, cache: Path) -> subprocess.CompletedProcess:
     """`reenact bench ARGS` in a child process (stdout and stderr as text), with a cache folder
     of its own: an INT8 model written by `reenact quantize` on this machine would otherwise be
-    run (renderer.quantize: auto) and the shipped row named onnx-cpu-int8."""
+    run (renderer.quantize: auto) in place of the shipped one."""
     return subprocess.run(
         [sys.executable, "-m", "reenact.cli.main", "bench", *args],
         capture_output=True,

@@ -26,7 +26,7 @@ from reenact.config import Config
 from reenact.engine.arrays import read_meta
 from reenact.engine.backends import OnnxBackend, TorchCPUBackend, ensure_onnx, onnx_cache_path
 from reenact.engine.device import cpu_threads, resolve_backend, torch_available
-from reenact.engine.quantize import quantized_model
+from reenact.engine.quantize import int8_path, quantized_model
 from reenact.engine.shipped import MODELS_DIR, find_generator
 from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
@@ -242,11 +242,12 @@ def load_generator_renderer(path: Path, config: Config):
     _check_size(path, shape.size, r.size)
     onnx_path = Path(r.onnx_path) if r.onnx_path else onnx_cache_path(path, meta)
     if resolve_backend(r.backend) == "onnx":
-        ready = onnx_path if onnx_path.is_file() else None if r.onnx_path else shipped_onnx(path)
+        shipped = shipped_onnx(path)
+        ready = onnx_path if onnx_path.is_file() else None if r.onnx_path else shipped
         if ready is not None:
-            backend = make_onnx_backend(ready, config, cache=onnx_path)
+            backend = make_onnx_backend(ready, config, cache=onnx_path, shipped=shipped)
             renderer = _cpu_renderer(shape, meta, backend, config, weights=path)
-            log.info("generator %s on %s (%s)", path, renderer.backend_name, ready)
+            log.info("generator %s on %s (%s)", path, renderer.backend_name, backend.path)
             return renderer
     model, meta = load_generator(path, size=r.size)
     renderer = generator_on_backend(model, meta, config, weights=path, onnx_path=onnx_path)
@@ -315,13 +316,20 @@ def _cpu_renderer(
     )
 
 
-def make_onnx_backend(onnx: Path, config: Config, *, cache: Path) -> OnnxBackend:
-    """ONNX Runtime on `onnx`, or on the INT8 model beside `cache` (where `reenact quantize`
-    writes it) as `renderer.quantize` asks."""
+def make_onnx_backend(
+    onnx: Path, config: Config, *, cache: Path, shipped: Path | None = None
+) -> OnnxBackend:
+    """ONNX Runtime on `onnx`, or as `renderer.quantize` asks on an INT8 model: the one
+    `reenact quantize` wrote beside `cache`, else the one shipped beside `shipped` (the shipped
+    weights' ONNX file, None for other weights)."""
     r = config.renderer
-    quantized = quantized_model(cache, r.quantize)
-    path = onnx if quantized == cache else quantized
-    return OnnxBackend(path, threads=cpu_threads(r.threads), int8=quantized != cache)
+    base = cache
+    # a user's own calibration wins over the shipped one
+    if shipped is not None and int8_path(shipped).is_file() and not int8_path(cache).is_file():
+        base = shipped
+    quantized = quantized_model(base, r.quantize)
+    path = onnx if quantized == base else quantized
+    return OnnxBackend(path, threads=cpu_threads(r.threads), int8=quantized != base)
 
 
 def make_backend(model, config: Config, *, onnx_path: Path):

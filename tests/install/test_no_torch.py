@@ -73,7 +73,8 @@ def test_live_runs_without_torch(tmp_path, clips_dir):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "torch imported: False" in run.stdout
-    assert "generator_256.onnx" in run.stderr  # the shipped ONNX file, not a fallback renderer
+    # the shipped INT8 ONNX file (renderer.quantize: auto), not a fallback renderer
+    assert "generator_256.int8.onnx" in run.stderr
     assert "end-to-end" in run.stdout + run.stderr
 
 

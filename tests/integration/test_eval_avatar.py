@@ -116,8 +116,8 @@ def test_same_weights_give_the_shipped_row(avatars, tmp_path, media_dir):
         avatars["same"],
         tmp_path,
         media_dir,
-        extra=["renderer.eyes=network", "renderer.mouth=network"],
-    )
+        extra=["renderer.eyes=network", "renderer.mouth=network", "renderer.quantize=off"],
+    )  # and fp32 for both: the shipped generator's INT8 model is not these weights' export
     runs = report["self_reenactment"]
     # the clip from the avatar's picture and its reference frame; the tail from both
     assert [(r["clip"], r["source"]) for r in runs] == [

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
 from reenact.cli.main import main
 from reenact.config import load_config
+from reenact.engine.quantize import int8_path
 from reenact.engine.shipped import shipped_weights
 from reenact.landmarks.clips import track_clip
-from reenact.render.generator import load_generator_renderer
+from reenact.render.generator import load_generator_renderer, shipped_onnx
 
 pytest.importorskip("onnxruntime")
 TOLERANCE = 2.0  # mean |INT8 - fp32| in 0..255 levels over the face
@@ -56,15 +59,33 @@ def test_int8_renders_a_face_close_to_fp32(cache, clips_dir, monkeypatch):
     assert float(np.abs(outputs["fp32"][0] - outputs["fp32"][1]).mean()) > TOLERANCE
 
 
-def test_auto_runs_int8_only_where_it_was_written(cache, tmp_path, monkeypatch):
+def test_auto_runs_the_users_int8_else_the_shipped_one(cache, tmp_path, monkeypatch):
     weights = shipped_weights("generator", 256, backend="onnx")
     if weights is None:
         pytest.skip("no shipped generator")
     config = load_config(None, ["renderer.backend=onnx"])  # renderer.quantize: auto
     monkeypatch.setenv("REENACT_CACHE_DIR", cache)
-    assert load_generator_renderer(weights, config).backend_name == "onnx-cpu-int8"
+    own = load_generator_renderer(weights, config).backend
+    assert own.name == "onnx-cpu-int8" and own.path.is_relative_to(cache)
     monkeypatch.setenv("REENACT_CACHE_DIR", str(tmp_path))
-    assert load_generator_renderer(weights, config).backend_name == "onnx-cpu"
+    shipped = load_generator_renderer(weights, config).backend
+    assert shipped.name == "onnx-cpu-int8" and shipped.path == int8_path(shipped_onnx(weights))
+
+
+def test_auto_runs_fp32_for_weights_shipped_without_int8(tmp_path, monkeypatch):
+    weights = shipped_weights("generator", 256, backend="onnx")
+    if weights is None:
+        pytest.skip("no shipped generator")
+    models = tmp_path / "models"
+    models.mkdir()
+    onnx = shipped_onnx(weights).name
+    for name in (weights.name, onnx):
+        shutil.copy(weights.parent / name, models / name)  # shipped_onnx resolves links
+    monkeypatch.setattr("reenact.render.generator.MODELS_DIR", models)
+    monkeypatch.setenv("REENACT_CACHE_DIR", str(tmp_path / "cache"))
+    config = load_config(None, ["renderer.backend=onnx"])
+    backend = load_generator_renderer(models / weights.name, config).backend
+    assert backend.name == "onnx-cpu" and backend.path == models / onnx
 
 
 @pytest.mark.parametrize(
@@ -76,6 +97,11 @@ def test_auto_runs_int8_only_where_it_was_written(cache, tmp_path, monkeypatch):
 )
 def test_bad_quantize_setting_is_one_line(capsys, tmp_path, clips_dir, monkeypatch, setting, says):
     monkeypatch.setenv("REENACT_CACHE_DIR", str(tmp_path / "empty-cache"))  # no INT8 model there
+    weights = shipped_weights("generator", 256, backend="onnx")
+    if weights is None:
+        pytest.skip("no shipped generator")
+    mine = tmp_path / "mine.safetensors"  # weights of the user's own: no INT8 model shipped
+    shutil.copy(weights, mine)
     out = tmp_path / "out.mp4"
     code = main(
         [
@@ -90,6 +116,8 @@ def test_bad_quantize_setting_is_one_line(capsys, tmp_path, clips_dir, monkeypat
             "generator",
             "--set",
             "renderer.backend=onnx",
+            "--set",
+            f"renderer.weights={mine}",
             "--set",
             setting,
         ]

@@ -1,6 +1,7 @@
-"""The generator's ONNX file shipped beside its weights is those weights: torch on the
-safetensors and ONNX Runtime on the .onnx give the same crop, and the CPU renderer runs the
-shipped file (no torch, no export) when the cache holds no export of its own."""
+"""The generator's ONNX files shipped beside its weights are those weights: torch on the
+safetensors and ONNX Runtime on the .onnx give the same crop (the INT8 one within its
+tolerance), and the CPU renderer runs the shipped files (no torch, no export) when the cache
+holds no export of its own: the INT8 one unless `renderer.quantize=off`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from reenact.config import load_config
 from reenact.engine.backends import OnnxBackend, TorchCPUBackend
+from reenact.engine.quantize import int8_path
 from reenact.engine.shipped import MODELS_DIR
 from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.render.generator import load_generator, load_generator_renderer, shipped_onnx
@@ -16,10 +18,12 @@ from reenact.render.generator import load_generator, load_generator_renderer, sh
 GENERATORS = sorted(MODELS_DIR.glob("generator_*.safetensors"))
 
 
-def test_every_shipped_generator_has_its_onnx_file():
+def test_every_shipped_generator_has_its_onnx_files():
     assert GENERATORS, "no generator shipped"
     missing = [p.name for p in GENERATORS if shipped_onnx(p) is None]
     assert not missing, f"run `python scripts/export_onnx.py` for {missing}"
+    missing = [p.name for p in GENERATORS if not int8_path(shipped_onnx(p)).is_file()]
+    assert not missing, f"run `bash scripts/quantize_shipped.sh` for {missing}"
 
 
 @pytest.mark.parametrize("weights", GENERATORS, ids=lambda p: p.stem)
@@ -39,6 +43,15 @@ def test_the_shipped_onnx_equals_its_safetensors(weights, aligned_still, portrai
     assert np.abs(got - expected).max() * 127.5 < 0.5, (
         "the .onnx is not these weights: run `python scripts/export_onnx.py`"
     )
+    # INT8 within the quantize tests' tolerance (mean 2 levels), which the fp32 output of a
+    # blank target (another picture) is far beyond
+    int8 = OnnxBackend(int8_path(onnx), threads=2, int8=True).run(x)
+    assert np.abs(int8 - expected).mean() * 127.5 < 2.0, (
+        "the .int8.onnx is not these weights: see scripts/quantize_shipped.sh"
+    )
+    blank = x.copy()
+    blank[0, :3] = 0.0
+    assert np.abs(TorchCPUBackend(model, threads=2).run(blank) - expected).mean() * 127.5 > 2.0
 
 
 def test_the_cpu_renderer_runs_the_shipped_onnx_without_an_export(tmp_path, monkeypatch):
@@ -46,6 +59,10 @@ def test_the_cpu_renderer_runs_the_shipped_onnx_without_an_export(tmp_path, monk
         monkeypatch.setenv(name, str(tmp_path / "empty-cache"))
     weights = GENERATORS[0]
     renderer = load_generator_renderer(weights, load_config(None, ["renderer.backend=onnx"]))
+    assert renderer.backend_name == "onnx-cpu-int8"  # renderer.quantize: auto
+    assert renderer.backend.path == int8_path(shipped_onnx(weights))
+    off = load_config(None, ["renderer.backend=onnx", "renderer.quantize=off"])
+    renderer = load_generator_renderer(weights, off)
     assert renderer.backend_name == "onnx-cpu"
-    assert not (tmp_path / "empty-cache").exists(), "the shipped file was exported again"
     assert renderer.backend.path == shipped_onnx(weights)
+    assert not (tmp_path / "empty-cache").exists(), "the shipped file was exported again"
