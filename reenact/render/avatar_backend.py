@@ -51,8 +51,8 @@ def avatar_backend(avatar: Avatar, *, size: int, variant: str, channels: int, li
     threads = int(getattr(shipped, "threads", 0)) or None
     if isinstance(shipped, TorchCPUBackend):
         return TorchCPUBackend(torch_generator(avatar), threads=threads or 1)
-    if getattr(shipped, "name", "") == "onnx-cpu-int8":
-        log.warning(
+    if getattr(shipped, "name", "") == "onnx-cpu-int8":  # the default since it ships: no warning
+        log.info(
             "%s: no INT8 model for an avatar's generator; it runs in fp32 "
             "(renderer.quantize applies to the shipped generator)",
             avatar.name,
