@@ -10,6 +10,8 @@ A zip (stdlib `zipfile`) with exactly these members:
     generator.onnx         the personal generator as fp32 ONNX (ONNX Runtime on the CPU)
     generator.safetensors  the same generator as fp16 tensors (CUDA, training), with the shipped
                            generator's metadata keys
+    generator.int8.onnx    optional: the same generator as static INT8 ONNX calibrated on its
+                           person's frames (run where the shipped generator runs in INT8)
 
 Reading never unpickles and never trusts the archive: the file's size and every member's declared
 size are checked from the zip's directory before anything is read, each member's CRC is checked
@@ -35,6 +37,7 @@ import safetensors.numpy
 
 from reenact.avatar_checks import (
     FORMAT,
+    INT8,
     MANIFEST,
     MAX_FILE_BYTES,
     MIB,
@@ -63,7 +66,8 @@ class Avatar:
 
     picture: (H, W, 3) uint8 RGB; neutral: (478, 3) float32 aligned-crop pixels at
     manifest["crop_size"], or None; generator_onnx: fp32 ONNX bytes; generator_weights: the
-    same generator's tensors (fp16 floats); generator_meta: their safetensors metadata.
+    same generator's tensors (fp16 floats); generator_meta: their safetensors metadata;
+    generator_int8: its INT8 ONNX bytes, or None.
     """
 
     path: Path
@@ -73,6 +77,7 @@ class Avatar:
     generator_onnx: bytes = field(repr=False)
     generator_weights: dict[str, np.ndarray] = field(repr=False)
     generator_meta: dict[str, str] = field(default_factory=dict)
+    generator_int8: bytes | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -84,10 +89,14 @@ class Avatar:
 
     @cached_property
     def key(self) -> str:
-        """A short digest of the generator's ONNX bytes: the same network, the same key."""
+        """A short digest of the generator's ONNX bytes (both models when it carries INT8 too):
+        the same networks, the same key."""
         import hashlib
 
-        return hashlib.sha256(self.generator_onnx).hexdigest()[:16]
+        digest = hashlib.sha256(self.generator_onnx)
+        if self.generator_int8 is not None:
+            digest.update(self.generator_int8)
+        return digest.hexdigest()[:16]
 
 
 def is_avatar_path(path: str | os.PathLike[str] | None) -> bool:
@@ -121,6 +130,7 @@ def write_avatar(
     generator_weights: dict[str, np.ndarray],
     generator_meta: dict[str, str],
     manifest: dict,
+    generator_int8: bytes | None = None,
 ) -> Path:
     """Write an avatar file atomically (a partial file beside `path`, read back whole, then
     renamed over it); returns the path. The manifest is kept as given, with `format`,
@@ -151,6 +161,8 @@ def write_avatar(
             metadata=meta,
         ),
     }
+    if generator_int8 is not None:
+        members[INT8] = bytes(generator_int8)
     if neutral is not None:
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(neutral, dtype=np.float32), allow_pickle=False)
@@ -252,12 +264,15 @@ def _read(path: Path, shown: Path) -> Avatar:
             else None
         )
         onnx = member_bytes(archive, shown, ONNX)
+        int8 = member_bytes(archive, shown, INT8) if INT8 in names else None
         weights, meta = parse_weights(shown, member_bytes(archive, shown, WEIGHTS))
-    if not onnx.startswith(b"\x08"):  # an ONNX ModelProto opens with its ir_version field
-        raise InputError(f"{shown}: its {ONNX} is not an ONNX model")
+    for name, model in ((ONNX, onnx), (INT8, int8)):
+        # an ONNX ModelProto opens with its ir_version field
+        if model is not None and not model.startswith(b"\x08"):
+            raise InputError(f"{shown}: its {name} is not an ONNX model")
     if int(manifest["crop_size"]) != int(meta["size"]):
         raise InputError(
             f"{shown}: its manifest says crop_size {manifest['crop_size']}, its generator "
             f"is for {meta['size']}"
         )
-    return Avatar(path, manifest, picture, neutral, onnx, weights, meta)
+    return Avatar(path, manifest, picture, neutral, onnx, weights, meta, int8)

@@ -23,8 +23,9 @@ VERSION = 1
 
 MANIFEST, PICTURE, NEUTRAL = "manifest.json", "picture.png", "neutral.npy"
 ONNX, WEIGHTS = "generator.onnx", "generator.safetensors"
+INT8 = "generator.int8.onnx"
 REQUIRED = (MANIFEST, PICTURE, ONNX, WEIGHTS)
-MEMBERS = (*REQUIRED, NEUTRAL)
+MEMBERS = (*REQUIRED, NEUTRAL, INT8)
 
 MIB = 1 << 20
 # the shipped 256 generator makes a file of about 20 MiB; four times that is no avatar
@@ -36,6 +37,7 @@ MAX_MEMBER_BYTES = {
     NEUTRAL: 64 * 1024,
     ONNX: 96 * MIB,
     WEIGHTS: 48 * MIB,
+    INT8: 32 * MIB,
 }
 MAX_TOTAL_BYTES = 160 * MIB
 MAX_PICTURE_SIDE = 4096  # px, the tracker's own upper bound on a target picture

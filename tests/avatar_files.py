@@ -16,6 +16,7 @@ from reenact.imageio import load_image
 MODELS = Path(__file__).resolve().parents[1] / "reenact" / "models"
 SHIPPED_WEIGHTS = MODELS / "generator_256.safetensors"
 SHIPPED_ONNX = MODELS / "generator_256.onnx"
+SHIPPED_INT8 = MODELS / "generator_256.int8.onnx"
 SHIFTED = "downs.0.0.bias"  # the first convolution's bias: named alike in both files
 VALIDATION = {
     "warp": {"ssim": 0.715, "psnr": 20.86},
@@ -45,8 +46,10 @@ def make_avatar(
     shift: float = 0.0,
     neutral: np.ndarray | None = None,
     manifest: dict | None = None,
+    int8: bytes | None = None,
 ) -> Path:
-    """An avatar file at `path` whose picture is `picture` (a file or RGB array)."""
+    """An avatar file at `path` whose picture is `picture` (a file or RGB array); int8: the
+    INT8 ONNX bytes it carries, if any."""
     image = load_image(picture) if isinstance(picture, Path) else picture
     weights, onnx = shifted_generator(shift)
     return write_avatar(
@@ -56,6 +59,7 @@ def make_avatar(
         generator_onnx=onnx,
         generator_weights=weights,
         generator_meta=read_meta(SHIPPED_WEIGHTS),
+        generator_int8=int8,
         manifest={
             "source_clips": [{"name": "test.mp4", "sha256": "0" * 64, "frames": 30, "seconds": 1}],
             "steps": 0,

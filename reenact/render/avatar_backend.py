@@ -1,7 +1,8 @@
 """A personal avatar's generator on the CPU, on the same kind of backend as the shipped one.
 
-ONNX Runtime runs the avatar's own fp32 ONNX (written once into the ONNX cache, keyed by its
-bytes, as other weights' exports are), so an avatar runs at the shipped generator's speed and
+ONNX Runtime runs the avatar's own ONNX (written once into the ONNX cache, keyed by its bytes,
+as other weights' exports are): its INT8 one where the shipped generator runs in INT8 and the
+avatar carries one, else its fp32 one, so an avatar runs at the shipped generator's speed and
 without torch; the torch backend loads the avatar's tensors into a fresh U-net.
 """
 
@@ -32,13 +33,17 @@ def check_fits(avatar: Avatar, *, size: int, variant: str, channels: int) -> Non
         )
 
 
-def avatar_onnx_path(avatar: Avatar) -> Path:
-    """The avatar's ONNX in the cache (written there first, atomically, if missing)."""
+def avatar_onnx_path(avatar: Avatar, *, int8: bool = False) -> Path:
+    """The avatar's ONNX (its INT8 one when `int8`) in the cache, written there first,
+    atomically, if missing."""
     from reenact.atomic import write_atomic
 
-    path = onnx_cache_dir() / f"avatar-{avatar.key}.onnx"
-    if not path.is_file() or path.stat().st_size != len(avatar.generator_onnx):
-        write_atomic(path, avatar.generator_onnx)
+    data = avatar.generator_int8 if int8 else avatar.generator_onnx
+    if data is None:
+        raise InputError(f"{avatar.path}: it holds no INT8 model of its generator")
+    path = onnx_cache_dir() / f"avatar-{avatar.key}{'.int8' if int8 else ''}.onnx"
+    if not path.is_file() or path.stat().st_size != len(data):
+        write_atomic(path, data)
     return path
 
 
@@ -51,16 +56,16 @@ def avatar_backend(avatar: Avatar, *, size: int, variant: str, channels: int, li
     threads = int(getattr(shipped, "threads", 0)) or None
     if isinstance(shipped, TorchCPUBackend):
         return TorchCPUBackend(torch_generator(avatar), threads=threads or 1)
-    if getattr(shipped, "name", "") == "onnx-cpu-int8":  # the default since it ships: no warning
-        log.info(
-            "%s: no INT8 model for an avatar's generator; it runs in fp32 "
-            "(renderer.quantize applies to the shipped generator)",
-            avatar.name,
-        )
+    # INT8 where the shipped generator runs in INT8 and the avatar carries its own
+    int8 = getattr(shipped, "name", "") == "onnx-cpu-int8"
+    if int8 and avatar.generator_int8 is None:
+        log.info("%s: no INT8 model of its generator; it runs in fp32", avatar.name)
+        int8 = False
+    member = "generator.int8.onnx" if int8 else "generator.onnx"
     try:
-        return OnnxBackend(avatar_onnx_path(avatar), threads=threads or 1)
+        return OnnxBackend(avatar_onnx_path(avatar, int8=int8), threads=threads or 1, int8=int8)
     except Exception as exc:  # onnxruntime's own errors, already one line
-        raise InputError(f"{avatar.path}: its generator.onnx cannot run ({exc})") from None
+        raise InputError(f"{avatar.path}: its {member} cannot run ({exc})") from None
 
 
 def torch_generator(avatar: Avatar):

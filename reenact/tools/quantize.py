@@ -53,6 +53,29 @@ def calibration_inputs(
             yield recorder.x
 
 
+def driven_inputs(
+    model, meta, target_crop: np.ndarray, target_landmarks: np.ndarray, driving: np.ndarray
+) -> Iterator[np.ndarray]:
+    """(1, in_channels, S, S) float32 generator inputs in [-1,1]: the target (its (S,S,3) crop
+    and (478,3) landmarks) driven by each of `driving`'s (N,478,3) crop-pixel landmarks."""
+    from reenact.render.generator import GeneratorRenderer
+
+    recorder = _Recorder(model.size)
+    renderer = GeneratorRenderer(model=model, meta=meta, backend=recorder, weights=None)
+    renderer.set_target(target_crop, target_landmarks)
+    for landmarks in driving:
+        renderer.render(landmarks)
+        yield recorder.x
+
+
+def int8_bytes(model, calibration: Iterator[np.ndarray]) -> bytes:
+    """`model` (a UNetGenerator) quantised to INT8 on `calibration`, as ONNX bytes."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="reenact-int8-") as folder:
+        return quantize_generator(model, calibration, Path(folder) / "int8.onnx").read_bytes()
+
+
 @dataclass
 class QuantizeResult:
     path: Path

@@ -16,7 +16,7 @@ from reenact.config import Config, replace
 from reenact.errors import InputError
 from reenact.pipeline.target import prepare_target
 from reenact.render import build_renderer
-from tests.avatar_files import make_avatar
+from tests.avatar_files import SHIPPED_INT8, make_avatar
 from tests.helpers import decode_rgb
 from tests.panel_session import LiveSession
 
@@ -41,6 +41,9 @@ def avatars(tmp_path_factory, picture, neutral) -> dict[str, Path]:
     return {
         "shifted": make_avatar(folder / "shifted.avatar", picture, shift=0.5, neutral=neutral),
         "same": make_avatar(folder / "same.avatar", picture, neutral=neutral),
+        "int8": make_avatar(
+            folder / "int8.avatar", picture, neutral=neutral, int8=SHIPPED_INT8.read_bytes()
+        ),
     }
 
 
@@ -79,6 +82,20 @@ def test_the_generator_runs_the_avatars_own_network(avatars):
         assert backend is None or renderer.backend is backend
         backend = renderer.backend
         renderer.set_avatar(None)
+
+
+def test_an_avatar_runs_in_int8_beside_the_int8_shipped_generator_if_it_carries_one(avatars):
+    renderer = build_renderer(Config())  # renderer.quantize: auto, the shipped INT8 model
+    assert renderer.backend_name == "onnx-cpu-int8"
+    for name, backend in (("int8", "onnx-cpu-int8"), ("same", "onnx-cpu")):
+        target = prepare_target(str(avatars[name]), Config())
+        renderer.set_target(target.crop, target.landmarks_crop)
+        renderer.set_avatar(target.avatar)
+        assert renderer.backend.name == backend, name
+        renderer.set_avatar(None)
+    off = build_renderer(replace(Config(), renderer={"quantize": "off"}))
+    off.set_avatar(prepare_target(str(avatars["int8"]), Config()).avatar)
+    assert off.backend.name == "onnx-cpu"
 
 
 def test_warp_pasting_stays_where_the_config_asks_for_it(avatars):

@@ -76,6 +76,7 @@ def test_short_clip_trains_and_writes_an_avatar(short_clip: Path, tmp_path: Path
     assert avatar.neutral is not None and avatar.neutral.shape == (478, 3)
     assert avatar.picture.shape == (256, 256, 3)
     assert all(v.dtype != np.float32 for v in avatar.generator_weights.values())
+    assert avatar.generator_int8 is not None  # run where the shipped generator runs INT8
 
 
 def test_two_people_are_refused(tmp_path: Path, clips_dir: Path, capsys) -> None:

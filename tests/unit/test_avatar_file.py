@@ -15,6 +15,7 @@ import pytest
 
 from reenact.avatar import (
     AVATAR_SUFFIX,
+    INT8,
     MAX_FILE_BYTES,
     NEUTRAL,
     ONNX,
@@ -25,7 +26,14 @@ from reenact.avatar import (
     write_avatar,
 )
 from reenact.errors import InputError
-from tests.avatar_files import SHIFTED, SHIPPED_WEIGHTS, VALIDATION, make_avatar, shifted_generator
+from tests.avatar_files import (
+    SHIFTED,
+    SHIPPED_INT8,
+    SHIPPED_WEIGHTS,
+    VALIDATION,
+    make_avatar,
+    shifted_generator,
+)
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +222,14 @@ def test_a_member_escaping_the_archive_is_refused(good, tmp_path):
 def test_missing_or_extra_members_are_refused(good, tmp_path):
     refused(rezip(good, tmp_path / "missing.avatar", drop=(WEIGHTS,)), "missing", WEIGHTS)
     refused(rezip(good, tmp_path / "extra.avatar", add={"notes.txt": b"hi"}), "notes.txt")
+
+
+def test_an_avatars_int8_model_round_trips_and_a_bad_one_is_refused(tmp_path, picture, good):
+    assert read_avatar(good).generator_int8 is None  # optional
+    int8 = SHIPPED_INT8.read_bytes()
+    avatar = read_avatar(make_avatar(tmp_path / "int8.avatar", picture, int8=int8))
+    assert avatar.generator_int8 == int8
+    refused(rezip(good, tmp_path / "bad.avatar", add={INT8: b"not a model"}), INT8, "not an ONNX")
 
 
 def test_a_picture_that_does_not_decode_is_refused(good, tmp_path):

@@ -2,7 +2,8 @@
 
 The weights are stored as fp16 and the ONNX file is exported from those same fp16-rounded
 weights (fp32 ONNX, `reenact.engine.backends.export_onnx`, as `scripts/export_onnx.py` ships the
-shipped one), so the CPU runtime and the CUDA one draw the same network.
+shipped one), so the CPU runtime and the CUDA one draw the same network; its INT8 model,
+calibrated on the person's own frames, runs where the shipped generator runs in INT8.
 """
 
 from __future__ import annotations
@@ -44,6 +45,29 @@ def onnx_bytes(model: UNetGenerator, weights: dict[str, np.ndarray]) -> bytes:
             model, Path(folder) / "generator.onnx", channels=model.in_channels, size=model.size
         )
         return path.read_bytes()
+
+
+CALIBRATION = 40  # frames the INT8 model is calibrated on, spread over the training rows
+
+
+def int8_onnx(model: UNetGenerator, meta: dict[str, str], data: AvatarData) -> bytes:
+    """INT8 ONNX of `model` (`reenact.engine.quantize`), calibrated as the avatar runs live: its
+    picture (else its first clip's most neutral frame) driven by its person's training frames."""
+    from reenact.tools.quantize import driven_inputs, int8_bytes
+    from reenact_lab.train.avatar_data import neutral_row
+
+    first = data.clips[0]
+    if data.picture_crop is not None and data.picture_landmarks is not None:
+        crop, landmarks = data.picture_crop, data.picture_landmarks
+    else:
+        row = neutral_row(first.landmarks, np.arange(len(first.landmarks)))
+        crop, landmarks = first.crops[row], first.landmarks[row]
+    driving = np.concatenate([c.landmarks[c.split()[0]] for c in data.clips])
+    if not len(driving):  # clips too short to hold a training row: every tracked frame
+        driving = np.concatenate([c.landmarks for c in data.clips])
+    pick = np.unique(np.linspace(0, len(driving) - 1, min(CALIBRATION, len(driving))).round())
+    inputs = driven_inputs(model, meta, crop, landmarks, driving[pick.astype(int)])
+    return int8_bytes(model, inputs)
 
 
 def generator_meta(model: UNetGenerator, result: FitResult, device: str) -> dict[str, str]:
@@ -101,12 +125,15 @@ def write_avatar_file(
 
     model = cast(UNetGenerator, result.model)
     weights = fp16_weights(model)
+    meta = generator_meta(model, result, device)
+    fp32 = onnx_bytes(model, weights)  # leaves `model` holding the fp16-rounded weights
     return write_avatar(
         path,
         picture=data.picture,
         neutral=data.neutral,
-        generator_onnx=onnx_bytes(model, weights),
+        generator_onnx=fp32,
         generator_weights=weights,
-        generator_meta=generator_meta(model, result, device),
+        generator_meta=meta,
         manifest=manifest(data, result, device=device, minutes=minutes, extra=extra),
+        generator_int8=int8_onnx(model, meta, data),
     )
