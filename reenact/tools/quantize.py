@@ -40,17 +40,14 @@ def calibration_inputs(
 ) -> Iterator[np.ndarray]:
     """(1, in_channels, S, S) float32 generator inputs in [-1,1]: up to `frames` per clip."""
     from reenact.landmarks.clips import track_clip
-    from reenact.render.generator import GeneratorRenderer
 
-    recorder = _Recorder(model.size)
-    renderer = GeneratorRenderer(model=model, meta=meta, backend=recorder, weights=None)
     for path in clips:
         clip = track_clip(path, path.stem, config, max_frames=frames * stride)
         ref = clip.reference_index(0)
-        renderer.set_target(clip.crops[ref], clip.landmarks_crop[ref])
-        for t in np.flatnonzero(clip.valid)[::stride][:frames]:
-            renderer.render(clip.landmarks_crop[t])
-            yield recorder.x
+        rows = np.flatnonzero(clip.valid)[::stride][:frames]
+        yield from driven_inputs(
+            model, meta, clip.crops[ref], clip.landmarks_crop[ref], clip.landmarks_crop[rows]
+        )
 
 
 def driven_inputs(
