@@ -1,4 +1,4 @@
-"""The learned mouth's local PatchGAN (LSGAN + feature matching), for `lab/train_local_mouth.py`.
+"""The learned regions' local PatchGAN (LSGAN + feature matching), for `lab/train_local.py`.
 
 L1 and SSIM alone settle on the mean of the mouths that could be there: a soft pink smear where
 teeth or a tongue should be. A conditional PatchGAN on the mouth box (conditioned on the target's
@@ -13,8 +13,8 @@ from reenact_lab.nn.patchgan import PatchDiscriminator
 
 
 def make_disc(n_layers: int = 2) -> PatchDiscriminator:
-    """7 channels: rest (3), contours (1), mouth (3); 14 x 22 patches of a 64 x 96 box (n_layers
-    2, each seeing 34 px; 3: 6 x 10 patches of 70 px)."""
+    """7 channels: rest (3), contours (1), the region (3); 14 x 22 patches of the mouth's 64 x 96
+    box (n_layers 2, each seeing 34 px; 3: 6 x 10 patches of 70 px)."""
     return PatchDiscriminator(in_channels=7, ndf=32, n_layers=n_layers)
 
 
@@ -29,7 +29,7 @@ def features(disc: PatchDiscriminator, x: torch.Tensor) -> list[torch.Tensor]:
 
 
 def condition(x: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-    """D's input from the generator's input x (rest, warp, contours) and a mouth image."""
+    """D's input from the generator's input x (rest, warp, contours) and a region's image."""
     return torch.cat([x[:, :3], x[:, 6:7], image], 1)
 
 
