@@ -9,7 +9,9 @@ at rest (3, cut once around the target's eye), the warp's drawing of the box (3)
 driving eye as one image (1: 0 skin, 0.5 the eye's opening, 1 the iris disc inside it), so a
 blink and a gaze are drawn from the landmarks. One network serves both eyes: the image-left eye
 (the face's right, 33 ... 133) is flipped left-right to look like the other, and its drawing is
-flipped back. Its colour and attention mask come back as one feathered `Layer` per eye.
+flipped back; both eyes run as one batch of 2. Its colour and attention mask come back as one
+feathered `Layer` per eye, and the painted iris (`IrisPainter`, cut to the driving iris disc and
+clipped by the driving lids, so a blink hides it) is drawn over each (`GAZES`).
 
 The network runs on ONNX Runtime (`reenact.render.local_net`). It reads the warped image, which
 `overlay(xy)` does not receive (the CUDA warp): there the painted irises and lids draw instead.
@@ -25,6 +27,7 @@ import numpy as np
 
 from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.base import Box, Correction, Layer
+from reenact.render.eyeball import IRIS_RIM
 from reenact.render.irises import IrisPainter
 from reenact.render.lids import LidPainter
 from reenact.render.local_net import (
@@ -44,6 +47,12 @@ EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at
 IRISES = (REGIONS["right_iris"], REGIONS["left_iris"])  # centre, then 4 ring points
 FLIPPED = (True, False)  # the image-left eye is mirrored to look like the image-right one
 FEATHER = 5  # px at 256: the layer fades into the warp over this band at the box's edge
+# where the iris comes from (the network alone moves it less than the driving gaze): "disc"
+# (the default), the painted iris (`IrisPainter`'s layer cut to the driving iris
+# disc) over the network's eye; "painted", the painted eyeball over the whole driving opening;
+# "warp", the network's layer left out of the driving iris disc, so the warp's own eyeball
+# shows; "learned", the network's own iris (docs/experiments/2026-11-28-learned-eyes.md)
+GAZES = ("disc", "painted", "warp", "learned")
 
 
 def eye_box(xy: np.ndarray, eye: int, size: int) -> Box:
@@ -96,6 +105,30 @@ def contours(xy: np.ndarray, eye: int, box: Box) -> np.ndarray:
     return np.ascontiguousarray(img[:, ::-1] if FLIPPED[eye] else img)
 
 
+def iris_shown(lines: np.ndarray) -> np.ndarray:
+    """(h,w) float32 in [0,1]: where `contours`' drawing `lines` shows the iris (the disc inside
+    the opening; 0 where a lid covers it)."""
+    return np.clip(2.0 * lines - 1.0, 0.0, 1.0)
+
+
+def iris_disc(layer: Layer, xy: np.ndarray, size: int) -> Layer:
+    """A painted eyeball `layer` (`IrisPainter`) cut to the driving iris disc in it: the
+    tracked iris radius of (478,2) `xy` plus the painter's own rim (IRIS_RIM), anti-aliased."""
+    x0, y0, x1, y1 = layer.box
+    eye = min(
+        (0, 1),
+        key=lambda e: float(
+            np.abs(xy[IRISES[e][0]] - ((x0 + x1) / 2, (y0 + y1) / 2)).sum()  # its own eye
+        ),
+    )
+    centre = xy[IRISES[eye][0]] - (x0, y0)
+    radius = float(np.linalg.norm(xy[IRISES[eye][1:]] - xy[IRISES[eye][0]], axis=1).mean())
+    radius += IRIS_RIM * size / 256.0
+    ys, xs = np.mgrid[0 : y1 - y0, 0 : x1 - x0].astype(np.float32) + 0.5
+    inside = np.clip(radius + 0.5 - np.hypot(xs - centre[0], ys - centre[1]), 0.0, 1.0)
+    return Layer(layer.box, layer.rgb, (layer.alpha * inside).astype(np.float32))
+
+
 def load_eye_model(path: str | Path) -> LocalGenerator:
     """The eye network as a torch module (`load_local_model`)."""
     return load_local_model(path, "learned-eye")
@@ -104,14 +137,17 @@ def load_eye_model(path: str | Path) -> LocalGenerator:
 class LearnedEyes(Correction):
     """Both eyes drawn by one `LocalGenerator` over the warp (module doc); the painted irises and
     lids where the warped image is not given. size: crop side; weights: the safetensors file
-    (None: the shipped one)."""
+    (None: the shipped one); gaze: where the iris comes from (`GAZES`)."""
 
     name = "learned_eyes"
     paints = True
     reads_image = True
 
-    def __init__(self, *, size: int, weights: str | Path | None = None) -> None:
+    def __init__(self, *, size: int, weights: str | Path | None = None, gaze: str = "disc") -> None:
+        if gaze not in GAZES:
+            raise ValueError(f"learned eyes: gaze {gaze!r} is not one of {GAZES}")
         self.size = int(size)
+        self.gaze = gaze
         self.net = LocalNet(
             WEIGHTS if weights is None else weights,
             load=load_eye_model,
@@ -134,17 +170,29 @@ class LearnedEyes(Correction):
 
     def overlay_on(self, xy: np.ndarray, image: np.ndarray) -> list[Layer]:
         """The network's two eyes for this frame's (478,2) landmarks over `image` (S,S,3)
-        uint8, the warp so far."""
+        uint8, the warp so far, and the gaze's iris over them (`GAZES`)."""
         if not self._rest:
             return []
-        return [self._eye_layer(xy, image, eye) for eye in (0, 1)]
-
-    def _eye_layer(self, xy: np.ndarray, image: np.ndarray, eye: int) -> Layer:
-        box = eye_box(xy, eye, self.size)
-        flip = FLIPPED[eye]
-        x = network_input(self._rest[eye], cut(image, box, flip), contours(xy, eye, box))
-        rgb, mask = self.net.run(x)
-        if flip:
-            rgb, mask = rgb[:, :, ::-1], mask[:, ::-1]
+        boxes = [eye_box(xy, eye, self.size) for eye in (0, 1)]
+        lines = [contours(xy, eye, boxes[eye]) for eye in (0, 1)]
+        x = np.stack(
+            [
+                network_input(self._rest[eye], cut(image, boxes[eye], FLIPPED[eye]), lines[eye])
+                for eye in (0, 1)
+            ]
+        )
+        rgbs, masks = self.net.run_batch(x)  # one ONNX Runtime call for both eyes
         band = FEATHER * self.size / 256.0
-        return drawn_layer(box, rgb, mask, grey=self._grey, band=band)
+        layers = []
+        for eye in (0, 1):
+            rgb, mask = rgbs[eye], masks[eye]
+            if self.gaze == "warp":
+                mask = mask * (1.0 - iris_shown(lines[eye]))
+            if FLIPPED[eye]:
+                rgb, mask = rgb[:, :, ::-1], mask[:, ::-1]
+            layers.append(drawn_layer(boxes[eye], rgb, mask, grey=self._grey, band=band))
+        if self.gaze == "painted":
+            layers += self.painted[0].overlay(xy)
+        elif self.gaze == "disc":
+            layers += [iris_disc(layer, xy, self.size) for layer in self.painted[0].overlay(xy)]
+        return layers

@@ -38,11 +38,13 @@ def onnx_for(weights: Path) -> Path:
     if weights.resolve().parent == MODELS_DIR.resolve() and beside.is_file():
         return beside
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    return onnx_cache_dir() / f"{weights.stem}-{digest}.onnx"
+    # "-n": exported with a free batch axis; an older cached export (batch 1) is not reused
+    return onnx_cache_dir() / f"{weights.stem}-{digest}-n.onnx"
 
 
 def export_local(model: Any, path: Path, *, channels: int, hw: tuple[int, int]) -> Path:
-    """Export a local network (x (1,C,h,w) -> rgb, mask) to ONNX at `path`, atomically."""
+    """Export a local network (x (N,C,h,w) -> rgb, mask, any batch N) to ONNX at `path`,
+    atomically."""
     import torch  # the export only: running the file needs ONNX Runtime alone
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +58,8 @@ def export_local(model: Any, path: Path, *, channels: int, hw: tuple[int, int]) 
             tmp,
             input_names=["x"],
             output_names=["rgb", "mask"],
+            # both eyes go through the eye network as one batch of 2 (one call a frame)
+            dynamic_axes={name: {0: "n"} for name in ("x", "rgb", "mask")},
             opset_version=17,
             dynamo=False,
         )
@@ -157,8 +161,23 @@ class LocalNet:
         self.path = onnx
         log.info("learned correction: %s on ONNX Runtime", onnx.name)
         self.input_name = self.session.get_inputs()[0].name
+        # a file exported before the batch axis was free (a fixed 1) runs a batch one by one
+        self.batched = not isinstance(self.session.get_inputs()[0].shape[0], int)
 
     def run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """x: (C,h,w) float32 in [-1,1] -> rgb (3,h,w) in [-1,1], mask (h,w) in [0,1]."""
-        rgb, mask = self.session.run(None, {self.input_name: x[None]})
-        return rgb[0], mask[0, 0]
+        rgb, mask = self.run_batch(x[None])
+        return rgb[0], mask[0]
+
+    def run_batch(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x: (N,C,h,w) float32 in [-1,1] -> rgb (N,3,h,w) in [-1,1], mask (N,h,w) in [0,1],
+        in one ONNX Runtime call where the file's batch axis is free."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if self.batched or len(x) == 1:
+            rgb, mask = self.session.run(None, {self.input_name: x})
+            return rgb, mask[:, 0]
+        outs = [self.session.run(None, {self.input_name: one[None]}) for one in x]
+        return (
+            np.concatenate([rgb for rgb, _ in outs]),
+            np.concatenate([mask[:, 0] for _, mask in outs]),
+        )

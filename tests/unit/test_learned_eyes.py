@@ -24,12 +24,15 @@ from reenact.render.irises import IrisPainter
 from reenact.render.learned_eyes import (
     BOX_HW,
     EYES,
+    FLIPPED,
     IRISES,
     WEIGHTS,
     LearnedEyes,
     contours,
+    cut,
     eye_box,
     load_eye_model,
+    network_input,
 )
 from reenact.render.lids import LidPainter
 from reenact.render.warp import WarpRenderer
@@ -59,13 +62,26 @@ def _shut(landmarks: np.ndarray) -> np.ndarray:
     return shut
 
 
-def _warp(weights: Path) -> WarpRenderer:
+def _warp(weights: Path, gaze: str = "disc") -> WarpRenderer:
     """The default warp with the learned eyes in place of the painted irises and lids."""
     warp = WarpRenderer(size=SIZE)
     warp.corrections = [c for c in warp.corrections if c.name not in ("irises", "lids")]
     at = next(i for i, c in enumerate(warp.corrections) if c.name == "eyes") + 1
-    warp.corrections.insert(at, LearnedEyes(size=SIZE, weights=weights))
+    warp.corrections.insert(at, LearnedEyes(size=SIZE, weights=weights, gaze=gaze))
     return warp
+
+
+def _iris_x(image: np.ndarray, xy: np.ndarray, eye: int) -> float:
+    """x of the dark centre inside eye `eye`'s opening of `image`: the centroid of how much
+    darker than the opening's median each pixel is (the iris and pupil)."""
+    import cv2
+
+    grey = image.astype(np.float32).mean(axis=2)
+    opening = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(opening, [xy[EYES[eye]].round().astype(np.int32)], (1,))
+    inside = opening.astype(bool)
+    dark = np.clip(np.median(grey[inside]) - grey, 0, None) * inside
+    return float((dark * np.arange(grey.shape[1])[None]).sum() / dark.sum())
 
 
 def test_each_eye_box_follows_its_eye(portrait):
@@ -99,11 +115,12 @@ def test_the_image_left_eye_is_mirrored_in_and_out(portrait, weights):
         iris_x = (columns * (lines > 0.75)).sum() / max((lines > 0.75).sum(), 1)
         assert iris_x > BOX_HW[1] / 2 + 2, (eye, iris_x)
 
-    learned = LearnedEyes(size=SIZE, weights=weights)
+    learned = LearnedEyes(size=SIZE, weights=weights, gaze="learned")
     learned.prepare(crop, lm)
-    half = np.ones((3, *BOX_HW), np.float32)
-    half[:, :, BOX_HW[1] // 2 :] = -1  # white on the network's left, black on its right
-    learned.net.run = lambda x: (half, np.ones(BOX_HW, np.float32))  # type: ignore[method-assign]
+    half = np.ones((2, 3, *BOX_HW), np.float32)
+    half[..., BOX_HW[1] // 2 :] = -1  # white on the network's left, black on its right
+    full = np.ones((2, *BOX_HW), np.float32)
+    learned.net.run_batch = lambda x: (half, full)  # type: ignore[method-assign]
     layers = learned.overlay_on(xy, crop)
     assert len(layers) == 2
     left_eye, right_eye = (layer.rgb[:, :, 0].astype(float) for layer in layers)
@@ -129,6 +146,71 @@ def test_a_shut_driving_eye_draws_lid_skin_where_the_open_one_draws_the_iris(por
         far_open = np.abs(opened[iris].mean(0) - skin).mean()
         far_shut = np.abs(shut[iris].mean(0) - skin).mean()
         assert far_shut < 0.6 * far_open, (eye, far_open, far_shut)
+
+
+@pytest.mark.parametrize("shift", [-3.0, 3.0])
+def test_the_painted_iris_over_the_learned_eye_moves_with_the_driving_iris(
+    portrait, weights, shift
+):
+    """Driving irises moved sideways (the lids kept) move the iris the warp draws by about as
+    much in both eyes: the painted iris goes over the network's eye (which alone moves it
+    less: the gaze design "warp", with the eyeball kept still, fails this)."""
+    crop, lm = portrait
+    warp = _warp(weights)
+    warp.set_target(crop, lm)
+    looking = np.array(lm, np.float32)
+    for eye in (0, 1):
+        looking[IRISES[eye], 0] += shift
+    rest, moved = warp.render(lm), warp.render(looking)
+    xy = warp.follow(lm)[:, :2]
+    for eye in (0, 1):
+        went = _iris_x(moved, xy, eye) - _iris_x(rest, xy, eye)
+        assert 0.5 * abs(shift) < went * np.sign(shift) < 1.5 * abs(shift), (eye, shift, went)
+
+
+def test_the_gaze_design_is_checked(weights):
+    with pytest.raises(ValueError, match="gaze"):
+        LearnedEyes(size=SIZE, weights=weights, gaze="sideways")
+
+
+def test_both_eyes_run_as_one_batch_that_equals_two_single_calls(portrait, weights):
+    crop, lm = portrait
+    xy = lm[:, :2].astype(np.float32)
+    learned = LearnedEyes(size=SIZE, weights=weights, gaze="learned")
+    learned.prepare(crop, lm)
+    x = np.stack(
+        [
+            network_input(
+                cut(crop, eye_box(xy, eye, SIZE), FLIPPED[eye]),
+                cut(crop, eye_box(xy, eye, SIZE), FLIPPED[eye]),
+                contours(xy, eye, eye_box(xy, eye, SIZE)),
+            )
+            for eye in (0, 1)
+        ]
+    )
+    rgb, mask = learned.net.run_batch(x)
+    assert rgb.shape == (2, 3, *BOX_HW) and mask.shape == (2, *BOX_HW)
+    for eye in (0, 1):
+        one_rgb, one_mask = learned.net.run(x[eye])
+        assert np.abs(rgb[eye] - one_rgb).max() < 1e-4
+        assert np.abs(mask[eye] - one_mask).max() < 1e-5
+    assert np.abs(rgb[0] - rgb[1]).max() > 1e-3  # two different eyes, not one twice
+
+    calls = []
+    session = learned.net.session
+    run = session.run
+
+    class Counting:
+        def run(self, names, feeds):
+            calls.append(len(next(iter(feeds.values()))))
+            return run(names, feeds)
+
+    learned.net.session = Counting()
+    try:
+        layers = learned.overlay_on(xy, crop)
+    finally:
+        learned.net.session = session
+    assert len(layers) == 2 and calls == [2]  # one ONNX Runtime call a frame, for both eyes
 
 
 def test_without_an_image_the_painted_irises_and_lids_draw(portrait, weights):

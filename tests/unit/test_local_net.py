@@ -52,20 +52,62 @@ def test_every_shipped_local_network_has_its_onnx_file_and_its_export():
 @pytest.mark.parametrize("weights", LOCAL, ids=lambda p: p.stem)
 def test_each_shipped_onnx_equals_its_safetensors(weights, aligned_still, portraits_dir):
     """Each shipped local network's `.onnx` gives what torch gives on its safetensors, on a real
-    face's box (the mouth's input layout; the eyes' networks take the same 7 channels)."""
+    face's box (the mouth's input layout; the eyes' networks take the same 7 channels), one box
+    and a batch of two (the eyes run both eyes as one)."""
     load, hw = EXPORTED[weights.stem]
     assert onnx_for(weights) == weights.with_suffix(".onnx")
     mouth = _mouth_input(aligned_still, portraits_dir).transpose(1, 2, 0)
     x = np.ascontiguousarray(cv2.resize(mouth, hw[::-1]).transpose(2, 0, 1))
+    pair = np.stack([x, np.ascontiguousarray(x[:, :, ::-1])])  # two different boxes
     model = load(weights)
     with torch.inference_mode():
-        rgb, mask = model(torch.from_numpy(x)[None])
-    got_rgb, got_mask = LocalNet(weights, load=load, channels=7, hw=hw).run(x)
+        rgb, mask = model(torch.from_numpy(pair))
+    net = LocalNet(weights, load=load, channels=7, hw=hw)
+    got_rgb, got_mask = net.run(x)
     assert float(mask.std()) > 0.01  # a real face: the mask is not flat
     assert np.abs(got_rgb - rgb[0].numpy()).max() * 127.5 < 0.5, (
         "the .onnx is not these weights: run `python scripts/export_onnx.py`"
     )
     assert np.abs(got_mask - mask[0, 0].numpy()).max() < 0.005
+    both_rgb, both_mask = net.run_batch(pair)
+    assert np.abs(both_rgb - rgb.numpy()).max() * 127.5 < 0.5
+    assert np.abs(both_mask - mask[:, 0].numpy()).max() < 0.005
+
+
+def test_the_shipped_eye_network_takes_both_eyes_in_one_call():
+    """local_eyes.onnx has a free batch axis: `LearnedEyes` runs both eyes in one call."""
+    weights = MODELS_DIR / "local_eyes.safetensors"
+    if not weights.is_file():
+        pytest.skip("no learned-eye weights shipped")
+    load, hw = EXPORTED[weights.stem]
+    net = LocalNet(weights, load=load, channels=7, hw=hw)
+    assert net.batched, "run `python scripts/export_onnx.py reenact/models/local_eyes.safetensors`"
+
+
+def test_a_batch_on_a_batch_of_one_file_runs_one_by_one(tmp_path, aligned_still, portraits_dir):
+    """An ONNX file exported with a fixed batch of 1 (before the axis was free) still runs a
+    batch, box by box, with the same result."""
+    torch.manual_seed(3)
+    model = LocalGenerator().eval()
+    weights = save_module(tmp_path / "run.safetensors", model, dtype=torch.float16)
+    net = LocalNet(weights, load=load_mouth_model, channels=7, hw=BOX_HW)
+    torch.onnx.export(
+        load_mouth_model(weights),
+        (torch.zeros(1, 7, *BOX_HW),),
+        str(net.path),
+        input_names=["x"],
+        output_names=["rgb", "mask"],
+        opset_version=17,
+        dynamo=False,
+    )
+    fixed = LocalNet(weights, load=load_mouth_model, channels=7, hw=BOX_HW)
+    assert not fixed.batched
+    x = _mouth_input(aligned_still, portraits_dir)
+    pair = np.stack([x, np.ascontiguousarray(x[:, ::-1])])
+    rgb, mask = fixed.run_batch(pair)
+    for i in (0, 1):
+        one_rgb, one_mask = net.run(pair[i])
+        assert np.abs(rgb[i] - one_rgb).max() < 1e-4 and np.abs(mask[i] - one_mask).max() < 1e-5
 
 
 def test_other_weights_are_exported_once_into_the_cache(tmp_path, aligned_still, portraits_dir):
