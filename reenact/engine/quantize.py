@@ -91,15 +91,19 @@ def quantize_generator(
     return out
 
 
-def quantized_model(onnx_path: Path, quantize: str) -> Path:
+def quantized_model(onnx_path: Path, quantize: str, *, shipped: Path | None = None) -> Path:
     """The ONNX file to run for `renderer.quantize`: `onnx_path` for "off", its INT8 model for
     "int8" (a ReenactError naming the key and the command to run when it does not exist), and
-    for "auto" the INT8 model when it exists, else `onnx_path`."""
+    for "auto" the INT8 model when it exists, else `onnx_path`. The INT8 model is the one beside
+    `onnx_path` (a user's own calibration), else the one beside `shipped` (the ONNX file shipped
+    with these weights, if any)."""
     if quantize not in QUANTIZE_CHOICES:
         raise ReenactError(
             f"renderer.quantize: '{quantize}' is not one of {', '.join(QUANTIZE_CHOICES)}"
         )
     path = int8_path(onnx_path)
+    if not path.is_file() and shipped is not None and int8_path(shipped).is_file():
+        return onnx_path if quantize == "off" else int8_path(shipped)
     if quantize == "off" or (quantize == "auto" and not path.is_file()):
         return onnx_path
     if not path.is_file():

@@ -26,7 +26,7 @@ from reenact.config import Config
 from reenact.engine.arrays import read_meta
 from reenact.engine.backends import OnnxBackend, TorchCPUBackend, ensure_onnx, onnx_cache_path
 from reenact.engine.device import cpu_threads, resolve_backend, torch_available
-from reenact.engine.quantize import int8_path, quantized_model
+from reenact.engine.quantize import quantized_model
 from reenact.engine.shipped import MODELS_DIR, find_generator
 from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
@@ -323,13 +323,9 @@ def make_onnx_backend(
     `reenact quantize` wrote beside `cache`, else the one shipped beside `shipped` (the shipped
     weights' ONNX file, None for other weights)."""
     r = config.renderer
-    base = cache
-    # a user's own calibration wins over the shipped one
-    if shipped is not None and int8_path(shipped).is_file() and not int8_path(cache).is_file():
-        base = shipped
-    quantized = quantized_model(base, r.quantize)
-    path = onnx if quantized == base else quantized
-    return OnnxBackend(path, threads=cpu_threads(r.threads), int8=quantized != base)
+    quantized = quantized_model(cache, r.quantize, shipped=shipped)
+    path = onnx if quantized == cache else quantized
+    return OnnxBackend(path, threads=cpu_threads(r.threads), int8=quantized != cache)
 
 
 def make_backend(model, config: Config, *, onnx_path: Path):
