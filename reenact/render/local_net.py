@@ -161,8 +161,6 @@ class LocalNet:
         self.path = onnx
         log.info("learned correction: %s on ONNX Runtime", onnx.name)
         self.input_name = self.session.get_inputs()[0].name
-        # a file exported before the batch axis was free (a fixed 1) runs a batch one by one
-        self.batched = not isinstance(self.session.get_inputs()[0].shape[0], int)
 
     def run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """x: (C,h,w) float32 in [-1,1] -> rgb (3,h,w) in [-1,1], mask (h,w) in [0,1]."""
@@ -171,13 +169,7 @@ class LocalNet:
 
     def run_batch(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """x: (N,C,h,w) float32 in [-1,1] -> rgb (N,3,h,w) in [-1,1], mask (N,h,w) in [0,1],
-        in one ONNX Runtime call where the file's batch axis is free."""
+        in one ONNX Runtime call (the files are exported with a free batch axis)."""
         x = np.ascontiguousarray(x, dtype=np.float32)
-        if self.batched or len(x) == 1:
-            rgb, mask = self.session.run(None, {self.input_name: x})
-            return rgb, mask[:, 0]
-        outs = [self.session.run(None, {self.input_name: one[None]}) for one in x]
-        return (
-            np.concatenate([rgb for rgb, _ in outs]),
-            np.concatenate([mask[:, 0] for _, mask in outs]),
-        )
+        rgb, mask = self.session.run(None, {self.input_name: x})
+        return rgb, mask[:, 0]
