@@ -73,6 +73,9 @@ def test_short_clip_trains_and_writes_an_avatar(short_clip: Path, tmp_path: Path
         assert 0.3 < manifest["validation"][row]["ssim"] <= 1.0
     # the best validated weights are kept: never worse than the shipped generator's start
     assert manifest["validation"]["personal"]["ssim"] >= manifest["validation"]["shipped"]["ssim"]
+    # a step that beat the shipped generator is averaged with it; the fine-tune's own score kept
+    assert manifest["wise_alpha"] == 0.5
+    assert bool(manifest["validation_fine_tuned"]) == (manifest["best_step"] > 0)
     assert avatar.neutral is not None and avatar.neutral.shape == (478, 3)
     assert avatar.picture.shape == (256, 256, 3)
     assert all(v.dtype != np.float32 for v in avatar.generator_weights.values())

@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="fine-tune the generator on videos of one person -> NAME.avatar",
         description="Tracks the clips (one person), holds out the last fifth of each for "
         "validation, fine-tunes the shipped generator on the rest within --minutes (tracking "
-        "included), keeps the best validated step and writes NAME.avatar (picture, neutral, "
-        "generator, manifest). Ctrl-C keeps the best so far. Record 30-60 s: talking, smiling "
+        "included), keeps the best validated step averaged with the shipped weights and writes "
+        "NAME.avatar (picture, neutral, generator, manifest). Ctrl-C keeps the best so far. Record 30-60 s: talking, smiling "
         "with teeth, mouth wide open, blinks, brows up and down, a slow head turn.",
         epilog="example: reenact avatar train me1.mp4 me2.mp4 --out me.avatar --minutes 10 | "
         "on a GPU machine: reenact avatar train me.mp4 --prepare-only prep/ here, then "

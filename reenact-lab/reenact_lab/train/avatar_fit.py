@@ -9,6 +9,10 @@ gradient, and the goal is measured in SSIM / PSNR. BatchNorm keeps the shipped r
 statistics (frozen: batches of 8 from one person would move them away from what the rest of the
 network learned with). Adam, lr 3e-4 cosine-decayed to 3e-5 over the time budget.
 
+The shipped weights are averaged back in at the end (WiSE-FT: `WISE_ALPHA` of the best
+fine-tuned weights, the rest the shipped ones): the fine-tune alone fits its clips' sessions and
+loses PSNR on another session of the same person, the average keeps its gains there.
+
 Validation (`validate`): the clip's neutral frame drives each held-out frame's landmarks; SSIM /
 PSNR against the real frame of the unchanged reference, the training-free warp, the shipped
 generator and the personal one (`reenact_lab.metrics.image`, uint8 crops).
@@ -42,6 +46,7 @@ EDGE_WEIGHT = 0.0  # finite-difference L1 against softness: off, no SSIM / PSNR 
 LR = 3e-4  # a short budget: beat 1e-4 at every step count compared (the dated note)
 LR_FLOOR = 0.1  # the cosine ends at this share of LR
 PSNR_CAP = 100.0
+WISE_ALPHA = 0.5  # the fine-tune's share in the shipped weights: WiSE-FT's middle, not tuned
 SHIPPED = "generator_256.safetensors"
 
 
@@ -70,6 +75,7 @@ class FitResult:
     stopped: str = "time"
     start: dict[str, Any] = field(default_factory=dict)
     best: dict[str, Any] = field(default_factory=dict)
+    fine_tuned: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -198,6 +204,16 @@ def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
+def wise_state(
+    tuned: dict[str, torch.Tensor], start: dict[str, torch.Tensor], alpha: float = WISE_ALPHA
+) -> dict[str, torch.Tensor]:
+    """`alpha` * tuned + (1 - alpha) * start for floating tensors; counters kept from `tuned`."""
+    return {
+        k: torch.lerp(start[k], v, alpha) if v.is_floating_point() else v.clone()
+        for k, v in tuned.items()
+    }
+
+
 def best_copy(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> torch.nn.Module:
     best = copy.deepcopy(model)
     best.load_state_dict(state)
@@ -225,7 +241,7 @@ class _Run:
         self.val_s = _now() - t0
         self.result.start = {**scores, "personal": scores["shipped"]}
         self.result.best = dict(self.result.start)
-        self.best_state = snapshot(self.model)
+        self.start_state = self.best_state = snapshot(self.model)
         self.started = _now()
 
     def validate(self, step: int) -> dict[str, float]:
@@ -238,9 +254,20 @@ class _Run:
             self.result.best_step, self.best_state = step, snapshot(self.model)
         return scores
 
+    def average(self) -> None:
+        """Keep the average with the shipped weights (`wise_state`) unless it validates below
+        the shipped generator, which the best fine-tuned weights never do."""
+        state = wise_state(self.best_state, self.start_state)
+        self.model.load_state_dict(state)
+        scores = personal_scores(self.model, self.pairs, self.device)
+        self.result.fine_tuned = self.result.best["personal"]
+        if scores["ssim"] >= self.result.start["shipped"]["ssim"]:
+            self.result.best = {**self.result.best, "personal": scores}
+            self.best_state = state
+
     def stop_at(self) -> float:
-        """When training must stop: the last validation and the export still fit."""
-        return self.opts.deadline - EXPORT_RESERVE_S - 2 * self.val_s
+        """When training must stop: the last validations and the export still fit."""
+        return self.opts.deadline - EXPORT_RESERVE_S - 3 * self.val_s
 
 
 def _bar(opts: FitOptions, seconds: float):
@@ -281,7 +308,8 @@ def _loop(run: _Run, batches: Batches) -> None:
 
 def fit_avatar(pairs: AvatarPairs, opts: FitOptions) -> FitResult:
     """Fine-tune the shipped generator on `pairs` until `opts.deadline` (or max_steps, or
-    Ctrl-C); returns the best validated weights (the shipped ones when no step beat them)."""
+    Ctrl-C); returns the best validated weights averaged with the shipped ones (`average`),
+    or the shipped ones when no step beat them."""
     set_threads(opts.device)
     torch.manual_seed(opts.seed)
     run = _Run(pairs, opts)
@@ -301,6 +329,8 @@ def fit_avatar(pairs: AvatarPairs, opts: FitOptions) -> FitResult:
             "no time left to train after preparing: the avatar keeps the shipped "
             "generator; give more --minutes"
         )
+    elif result.best_step:
+        run.average()
     result.seconds = round(_now() - run.started, 1)
     result.model = best_copy(run.model, run.best_state)
     return result

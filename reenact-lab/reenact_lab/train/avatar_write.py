@@ -19,7 +19,7 @@ from reenact.engine.arrays import FORMAT
 from reenact.engine.backends import export_onnx
 from reenact.nn.unet import UNetGenerator
 from reenact_lab.train.avatar_data import AvatarData
-from reenact_lab.train.avatar_fit import SHIPPED, FitResult
+from reenact_lab.train.avatar_fit import SHIPPED, WISE_ALPHA, FitResult
 
 
 def fp16_weights(model: torch.nn.Module) -> dict[str, np.ndarray]:
@@ -105,6 +105,8 @@ def manifest(
         "device": device,
         "minutes": round(minutes, 2),
         "validation": result.best,
+        "validation_fine_tuned": result.fine_tuned,
+        "wise_alpha": WISE_ALPHA,
         "validation_start": result.start,
         "validation_history": result.history,
         "expression_notes": data.notes,
