@@ -63,7 +63,7 @@ import cv2
 import numpy as np
 
 from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS
-from reenact.render.corrections.base import Correction, Layer
+from reenact.render.corrections.base import Box, Correction, Layer
 from reenact.render.eyeball import LASH_MOST, LIDS, OPEN_WHITE, TargetEye, cut_eye, lid_points
 from reenact.render.paint import band_rows, clip01, fill_aa, pad_box
 
@@ -101,6 +101,30 @@ def plate_rows(ys: np.ndarray, up_f: np.ndarray, lo_f: np.ndarray, up_t: np.ndar
     return band_rows(ys, up_f, lo_f, up_t, lo_t, LID_BANDS)
 
 
+Disc = tuple[np.ndarray, float]  # (centre (2,), radius) in crop pixels
+
+
+def disc_cover(centre: np.ndarray, radius: float, rows: tuple[int, int],
+               cols: tuple[int, int]) -> np.ndarray:
+    """(h,w) float32 in [0,1]: how much of each pixel of a box's rows x cols lies inside the disc
+    at `centre` (2,) (box pixels) of `radius`, anti-aliased over a pixel."""
+    ys = np.arange(*rows, dtype=np.float32)[:, None] + 0.5
+    xs = np.arange(*cols, dtype=np.float32) + 0.5
+    return clip01(radius + 0.5 - np.hypot(xs - centre[0], ys - centre[1]))
+
+
+def disc_part(box: Box, disc: Disc | None) -> tuple[int, int, int, int] | None:
+    """The rows r0:r1 and columns c0:c1 of `box` (x0, y0, x1, y1) where a disc (crop pixels)
+    covers anything (`disc_cover`), a pixel wider; the whole box for None, None for nothing."""
+    x0, y0, x1, y1 = box
+    if disc is None:
+        return 0, y1 - y0, 0, x1 - x0
+    cx, cy, r = float(disc[0][0]) - x0, float(disc[0][1]) - y0, disc[1]
+    r0, r1 = max(math.floor(cy - r) - 1, 0), min(math.ceil(cy + r) + 1, y1 - y0)
+    c0, c1 = max(math.floor(cx - r) - 1, 0), min(math.ceil(cx + r) + 1, x1 - x0)
+    return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
+
+
 class IrisPainter(Correction):
     """Paints eyeballs with irises where the fused landmarks put them.
 
@@ -128,18 +152,28 @@ class IrisPainter(Correction):
 
     def overlay(self, fused_xy: np.ndarray) -> list[Layer]:
         """Per open fused eye, its eyeball as a `Layer`; fused_xy: (478,2|3) crop pixels."""
+        return self.iris_discs(fused_xy, (None, None))
+
+    def iris_discs(self, fused_xy: np.ndarray, discs: tuple[Disc | None, Disc | None]
+                   ) -> list[Layer]:
+        """`overlay`'s layers cut to a disc per eye: the iris a learned eye draws over its own
+        (`reenact.render.learned_eyes`). discs[eye]: (centre (2,), radius) in crop pixels, None
+        for the whole layer. Each layer is built only inside its disc's box, its alpha times
+        `disc_cover`: the whole layer's pixels there, byte for byte (every step but the lid
+        polygon's mask and the iris's warp is per pixel, and those two are drawn from the eye
+        box's corner), at a fraction of its cost."""
         if self._target_xy is None:
             return []
         xy = np.asarray(fused_xy, np.float32)[:, :2]
         found = []
         for eye in (0, 1):
             if self._eyes[eye] is not None:
-                layer = self._eye_layer(xy, eye)
+                layer = self._eye_layer(xy, eye, discs[eye])
                 if layer is not None:
                     found.append(layer)
         return found
 
-    def _eye_layer(self, xy: np.ndarray, eye: int) -> Layer | None:
+    def _eye_layer(self, xy: np.ndarray, eye: int, disc: Disc | None) -> Layer | None:
         cut, t, ring = self._eyes[eye], self._target_xy, EYE_RINGS[eye]
         poly = xy[ring]
         gap = max(float((xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1]).max()), 0.0)
@@ -148,25 +182,27 @@ class IrisPainter(Correction):
         # room above the lid for the lash line a widening draws again
         above = int(math.ceil((LASH_MOST + LASH_EDGE) * self.unit)) if self._wider(xy, eye) else 0
         x0, y0, x1, y1 = pad_box(poly, 1 + above, 2, self.size)
-        if x1 - x0 < 3 or y1 - y0 < 2:
+        part = disc_part((x0, y0, x1, y1), disc)  # the part of the box this layer keeps
+        if x1 - x0 < 3 or y1 - y0 < 2 or part is None:
             return None
+        r0, r1, c0, c1 = part
         width = float(np.hypot(*(xy[ring[8]] - xy[ring[0]])))
         shift = 0.5 * (xy[ring[0]] + xy[ring[8]] - t[ring[0]] - t[ring[8]])
-        xs = np.arange(x0, x1, dtype=np.float32)
+        xs = np.arange(x0 + c0, x0 + c1, dtype=np.float32)
         src_x = xs - shift[0]
         up_f = _lid_curve(xy, LIDS[eye][0], xs)
         lo_f = _lid_curve(xy, LIDS[eye][1], xs)
         up_t = np.interp(src_x, *cut.upper).astype(np.float32)
         lo_t = np.interp(src_x, *cut.lower).astype(np.float32)
-        ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+        ys = np.arange(y0 + r0, y0 + r1, dtype=np.float32)[:, None]
         map_y = plate_rows(ys, up_f, lo_f, up_t, lo_t) - cut.origin[1]
-        map_x = np.broadcast_to(src_x - cut.origin[0], map_y.shape)
-        map_x = np.ascontiguousarray(map_x, dtype=np.float32)
+        map_x = np.empty_like(map_y)
+        map_x[:] = src_x - cut.origin[0]
         layer = cv2.remap(cut.plate, map_x, map_y, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        fill_aa(mask, poly, (x0, y0))
-        alpha = mask.astype(np.float32) / 255.0
+        fill_aa(mask, poly, (x0, y0))  # the whole box: a polygon clipped to a part differs
+        alpha = mask[r0:r1, c0:c1].astype(np.float32) / 255.0
         lash = None
         widening = self._widening(ys, up_f, lo_f, up_t, lo_t)
         if widening is not None:
@@ -179,10 +215,13 @@ class IrisPainter(Correction):
             lash = self._lash_band(ys, up_f, wider, np.interp(src_x, cut.upper[0], cut.lash))
             alpha = np.maximum(alpha, lash)
         iris = self._put_iris(layer, cut, xy[IRIS_CENTRES[eye]] - (x0, y0), width / cut.width,
-                              None if lash is None else lash * clip01(up_f - ys))
+                              None if lash is None else lash * clip01(up_f - ys), (r0, c0),
+                              x1 - x0)
         shade = clip01((ys - up_f) / (SHADOW_DEPTH * self.unit))
         layer *= 1.0 - SHADOW * (1.0 - shade)[..., None] * iris
-        return Layer((x0, y0, x1, y1), cv2.convertScaleAbs(layer), alpha)
+        if disc is not None:
+            alpha = alpha * disc_cover(disc[0] - (x0, y0), disc[1], (r0, r1), (c0, c1))
+        return Layer((x0 + c0, y0 + r0, x0 + c1, y0 + r1), cv2.convertScaleAbs(layer), alpha)
 
     def _wider(self, xy: np.ndarray, eye: int) -> bool:
         """Whether any of the fused eye's lid gaps is wider than the target's."""
@@ -222,16 +261,20 @@ class IrisPainter(Correction):
 
     @staticmethod
     def _put_iris(layer: np.ndarray, cut: TargetEye, centre: np.ndarray, scale: float,
-                  hidden: np.ndarray | None = None) -> np.ndarray:
+                  hidden: np.ndarray | None = None, at: tuple[int, int] = (0, 0),
+                  box_w: int = 0) -> np.ndarray:
         """Blend the iris patch, scaled by `scale` about its centre, at `centre` (box pixels),
-        none of it where `hidden` (h,w) is 1 (the lash line drawn again); returns its coverage,
-        (h,w,1) float32 in [0,1]."""
+        over `layer`, the part of the box from row, column `at` (of a box box_w wide; 0: the
+        layer's); none of it where `hidden` (h,w) is 1 (the lash line drawn again); returns its
+        coverage, (h,w,1) float32 in [0,1]."""
         half = (cut.iris.shape[0] - 1) / 2.0
         m = np.float32([[scale, 0, centre[0] - scale * half],
                         [0, scale, centre[1] - scale * half]])
-        h, w = layer.shape[:2]
-        iris = cv2.warpAffine(cut.iris, m, (w, h), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
+        (h, w), (r0, c0) = layer.shape[:2], at
+        # from the box's corner in rows as wide as the box's: another origin rounds the sampling
+        # anew, another width moves pixels between OpenCV's vector loop and its scalar tail
+        iris = cv2.warpAffine(cut.iris, m, (box_w or w, r0 + h), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)[r0:, c0 : c0 + w]
         if hidden is not None:
             iris[..., 3] *= 1.0 - hidden
         step = iris[..., :3] - layer  # layer += alpha (iris - layer), in place

@@ -28,7 +28,7 @@ import numpy as np
 from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.base import Box, Correction, Layer
 from reenact.render.eyeball import IRIS_RIM
-from reenact.render.irises import IrisPainter
+from reenact.render.irises import Disc, IrisPainter, disc_cover
 from reenact.render.lids import LidPainter
 from reenact.render.local_net import (
     LocalNet,
@@ -48,10 +48,11 @@ IRISES = (REGIONS["right_iris"], REGIONS["left_iris"])  # centre, then 4 ring po
 FLIPPED = (True, False)  # the image-left eye is mirrored to look like the image-right one
 FEATHER = 5  # px at 256: the layer fades into the warp over this band at the box's edge
 # where the iris comes from (the network alone moves it less than the driving gaze): "disc"
-# (the default), the painted iris (`IrisPainter`'s layer cut to the driving iris
-# disc) over the network's eye; "painted", the painted eyeball over the whole driving opening;
-# "warp", the network's layer left out of the driving iris disc, so the warp's own eyeball
-# shows; "learned", the network's own iris (docs/experiments/2026-11-28-learned-eyes.md)
+# (the default), the painted iris (`IrisPainter`'s layer cut to the driving iris disc,
+# `IrisPainter.iris_discs`) over the network's eye; "painted", the painted eyeball over the
+# whole driving opening; "warp", the network's layer left out of the driving iris disc, so the
+# warp's own eyeball shows; "learned", the network's own iris
+# (docs/experiments/2026-11-28-learned-eyes.md)
 GAZES = ("disc", "painted", "warp", "learned")
 
 
@@ -111,9 +112,18 @@ def iris_shown(lines: np.ndarray) -> np.ndarray:
     return np.clip(2.0 * lines - 1.0, 0.0, 1.0)
 
 
+def driving_disc(xy: np.ndarray, eye: int, size: int) -> Disc:
+    """Eye `eye`'s driving iris disc in (478,2) landmarks: the tracked iris centre and radius
+    plus the painter's own rim (IRIS_RIM), crop pixels."""
+    ring = IRISES[eye]
+    radius = float(np.linalg.norm(xy[ring[1:]] - xy[ring[0]], axis=1).mean())
+    return xy[ring[0]], radius + IRIS_RIM * size / 256.0
+
+
 def iris_disc(layer: Layer, xy: np.ndarray, size: int) -> Layer:
-    """A painted eyeball `layer` (`IrisPainter`) cut to the driving iris disc in it: the
-    tracked iris radius of (478,2) `xy` plus the painter's own rim (IRIS_RIM), anti-aliased."""
+    """A whole painted eyeball `layer` (`IrisPainter.overlay`) cut to the driving iris disc in
+    it (`driving_disc`, anti-aliased): what `IrisPainter.iris_discs` builds without the rest of
+    the layer."""
     x0, y0, x1, y1 = layer.box
     eye = min(
         (0, 1),
@@ -121,11 +131,8 @@ def iris_disc(layer: Layer, xy: np.ndarray, size: int) -> Layer:
             np.abs(xy[IRISES[e][0]] - ((x0 + x1) / 2, (y0 + y1) / 2)).sum()  # its own eye
         ),
     )
-    centre = xy[IRISES[eye][0]] - (x0, y0)
-    radius = float(np.linalg.norm(xy[IRISES[eye][1:]] - xy[IRISES[eye][0]], axis=1).mean())
-    radius += IRIS_RIM * size / 256.0
-    ys, xs = np.mgrid[0 : y1 - y0, 0 : x1 - x0].astype(np.float32) + 0.5
-    inside = np.clip(radius + 0.5 - np.hypot(xs - centre[0], ys - centre[1]), 0.0, 1.0)
+    centre, radius = driving_disc(xy, eye, size)
+    inside = disc_cover(centre - (x0, y0), radius, (0, y1 - y0), (0, x1 - x0))
     return Layer(layer.box, layer.rgb, (layer.alpha * inside).astype(np.float32))
 
 
@@ -194,5 +201,6 @@ class LearnedEyes(Correction):
         if self.gaze == "painted":
             layers += self.painted[0].overlay(xy)
         elif self.gaze == "disc":
-            layers += [iris_disc(layer, xy, self.size) for layer in self.painted[0].overlay(xy)]
+            discs = (driving_disc(xy, 0, self.size), driving_disc(xy, 1, self.size))
+            layers += self.painted[0].iris_discs(xy, discs)  # only the discs' rows are built
         return layers

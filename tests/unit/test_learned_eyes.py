@@ -18,6 +18,7 @@ import torch
 from reenact.engine.weights import save_module
 from reenact.errors import WeightsError
 from reenact.nn.local_gen import LocalGenerator
+from reenact.render.corrections.apply import paint
 from reenact.render.corrections.build import warp_corrections
 from reenact.render.eyes import LOWER_LIDS, UPPER_LIDS
 from reenact.render.irises import IrisPainter
@@ -30,7 +31,9 @@ from reenact.render.learned_eyes import (
     LearnedEyes,
     contours,
     cut,
+    driving_disc,
     eye_box,
+    iris_disc,
     load_eye_model,
     network_input,
 )
@@ -166,6 +169,70 @@ def test_the_painted_iris_over_the_learned_eye_moves_with_the_driving_iris(
     for eye in (0, 1):
         went = _iris_x(moved, xy, eye) - _iris_x(rest, xy, eye)
         assert 0.5 * abs(shift) < went * np.sign(shift) < 1.5 * abs(shift), (eye, shift, went)
+
+
+def _drives(rest: np.ndarray, count: int = 40) -> list[np.ndarray]:
+    """The target's own (478,2) landmarks, then `count` times moved at random: irises glancing,
+    lids raised (the wide plate and the lash line drawn again) or lowered, the head moved and
+    scaled by fractions of a pixel (a byte off in the iris's sampling shows on some only)."""
+    rng = np.random.default_rng(88)
+    drives = [rest]
+    middle = rest.mean(axis=0)
+    for k in range(count):
+        scale, shift = rng.uniform(0.9, 1.1), rng.uniform(-6.0, 6.0, 2)
+        xy = (middle + (rest - middle) * scale + shift).astype(np.float32)
+        for eye in (0, 1):
+            xy[IRISES[eye]] += rng.uniform(-4.0, 4.0, 2).astype(np.float32)
+            gap = xy[LOWER_LIDS[eye], 1] - xy[UPPER_LIDS[eye], 1]
+            xy[UPPER_LIDS[eye], 1] += np.float32(rng.uniform(-0.3, 0.5) if k % 3 else 0.0) * gap
+        drives.append(xy)
+    return drives
+
+
+@pytest.mark.parametrize("name", ["lp_s0.jpg", "lp_s3.jpg", "tpsmm_source.png"])
+def test_the_iris_only_path_draws_the_whole_layers_disc_byte_for_byte(
+    media_dir, aligned_still, name
+):
+    """`IrisPainter.iris_discs` (the disc gaze's iris) builds only its disc's box of each eyeball:
+    its pixels and alpha are those of the whole layer (`overlay`) cut to the driving disc
+    (`iris_disc`), byte for byte, and the whole cut layer draws nothing outside that box."""
+    crop, lm = aligned_still(media_dir / "portraits" / name, SIZE)
+    painter = IrisPainter(size=SIZE)
+    painter.prepare(crop, lm)
+    for xy in _drives(lm[:, :2].astype(np.float32)):
+        discs = (driving_disc(xy, 0, SIZE), driving_disc(xy, 1, SIZE))
+        parts = painter.iris_discs(xy, discs)
+        wholes = [iris_disc(layer, xy, SIZE) for layer in painter.overlay(xy)]
+        assert len(parts) == len(wholes) == 2
+        for part, whole in zip(parts, wholes):
+            (x0, y0, x1, y1), (wx0, wy0, wx1, wy1) = part.box, whole.box
+            assert wx0 <= x0 < x1 <= wx1 and wy0 <= y0 < y1 <= wy1
+            assert (x1 - x0) * (y1 - y0) < (wx1 - wx0) * (wy1 - wy0)  # the disc's box only
+            inside = (slice(y0 - wy0, y1 - wy0), slice(x0 - wx0, x1 - wx0))
+            assert np.array_equal(part.rgb, whole.rgb[inside])
+            assert np.array_equal(part.alpha, whole.alpha[inside]) and part.alpha.max() > 0.5
+            rest = whole.alpha.copy()
+            rest[inside] = 0
+            assert not rest.any()
+
+
+def test_the_disc_gaze_paints_what_the_whole_layer_cut_to_the_disc_paints(portrait, weights):
+    crop, lm = portrait
+    learned = LearnedEyes(size=SIZE, weights=weights)
+    learned.prepare(crop, lm)
+    painter = IrisPainter(size=SIZE)
+    painter.prepare(crop, lm)
+    for xy in _drives(lm[:, :2].astype(np.float32), 3)[1:]:
+        layers = learned.overlay_on(xy, crop)
+        assert len(layers) == 4  # the network's two eyes, then the two irises
+        drawn, expected = crop.copy(), crop.copy()
+        paint(drawn, layers[2:])
+        paint(expected, [iris_disc(layer, xy, SIZE) for layer in painter.overlay(xy)])
+        assert np.array_equal(drawn, expected) and (drawn != crop).any()
+    far = (np.float32([5.0, 5.0]), 3.0)  # a disc off the eye: no layer for that eye
+    assert [layer.box for layer in painter.iris_discs(xy, (far, None))] == [
+        painter.overlay(xy)[1].box
+    ]
 
 
 def test_the_gaze_design_is_checked(weights):
