@@ -60,7 +60,7 @@ class HeadConfig:
     yaw_gain: Annotated[float, TURN_GAIN] = 1.0  # the turn's gain; the nod's is above
     # the face mesh reads an opening jaw as the head tilting back (each face by its own amount
     # and sign): the actor's share is learnt and taken out of the nod
-    # (reenact.pipeline.head_motion.JawPitch), so the head does not bob on every syllable;
+    # (reenact.pipeline.jaw_pitch.JawPitch), so the head does not bob on every syllable;
     # false leaves the pitch as tracked
     jaw_decouple: bool = True
     max_roll_deg: Degrees = 20.0  # roll limit

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.fusion.harmonic import HarmonicBlend
+from reenact.fusion.memo import NeutralMemo
 from reenact.fusion.rest import ADAPT_RATE, RestFeature, RestWindow
 from reenact.landmarks.expressiveness import BROW_POINTS, features, inter_ocular
 from reenact.landmarks.regions import REGIONS
@@ -83,6 +84,15 @@ def _up(neutral: np.ndarray) -> np.ndarray:
     return out
 
 
+def _brows(neutral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The neutral's (2,) brow heights (inter-ocular units, at least 1e-6) and per brow the
+    shift (x, y) crop pixels of a share of 1 of its height."""
+    neutral = np.asarray(neutral, np.float64)
+    heights = features(neutral)[_BROW_FEATURES]
+    pixels = (heights * float(inter_ocular(neutral)))[:, None] * _up(neutral)
+    return np.maximum(heights, 1e-6), pixels
+
+
 class BrowRest(RestWindow):
     """The actor's resting brows, learnt over the first `adapt_frames` frames (module docstring;
     the window and its rest are a `reenact.fusion.rest.RestFeature`'s, one column a brow).
@@ -100,9 +110,7 @@ class BrowRest(RestWindow):
             keep_within=KEEP_WITHIN,
             rate=ADAPT_RATE,
         )
-        self._neutral_key: bytes | None = None  # the neutral the two below were read from:
-        self._heights = np.ones(2)  # its brow heights (inter-ocular units) ...
-        self._pixels = np.zeros((2, 2))  # ... and per brow the shift (x, y) of a share of 1
+        self._brows = NeutralMemo(_brows)  # read once per neutral
 
     @property
     def offset(self) -> np.ndarray:
@@ -114,7 +122,7 @@ class BrowRest(RestWindow):
         """Add this frame's brow heights to the window; returns `offset`."""
         if not self.rest.learning:  # off, or held: nothing read
             return self.offset
-        return self.rest.observe(features(source)[_BROW_FEATURES], lambda: self._read(neutral))
+        return self.rest.observe(features(source)[_BROW_FEATURES], lambda: self._brows(neutral)[0])
 
     def apply(self, source: np.ndarray, neutral: np.ndarray) -> np.ndarray:
         """The actor's (478,3) aligned landmarks with the brows moved by the resting brows'
@@ -122,20 +130,7 @@ class BrowRest(RestWindow):
         offset = self.observe(source, neutral)
         if not offset.any():
             return source
-        self._read(neutral)
-        shift = -offset[:, None] * self._pixels  # (2 brows, xy) pixels
+        shift = -offset[:, None] * self._brows(neutral)[1]  # (2 brows, xy) pixels
         out = np.array(source, np.float32, copy=True)
         out[:, :2] += (falloff() @ shift).astype(np.float32)
         return out
-
-    def _read(self, neutral: np.ndarray) -> np.ndarray:
-        """The neutral's (2,) brow heights (inter-ocular units, at least 1e-6), read once per
-        neutral with the pixel shift of each brow's height (`_pixels`)."""
-        key = np.asarray(neutral, np.float32).tobytes()
-        if key != self._neutral_key:
-            neutral = np.asarray(neutral, np.float64)
-            heights = features(neutral)[_BROW_FEATURES]
-            self._heights = np.maximum(heights, 1e-6)
-            self._pixels = (heights * float(inter_ocular(neutral)))[:, None] * _up(neutral)
-            self._neutral_key = key
-        return self._heights

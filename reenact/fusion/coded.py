@@ -40,10 +40,11 @@ import numpy as np
 from reenact.config import Config
 from reenact.engine.arrays import load_arrays
 from reenact.errors import WeightsError
+from reenact.fusion.memo import NeutralMemo
 from reenact.fusion.target_neutral import to_pixels
 from reenact.fusion.transfer import INTENSITY_RANGE, TrainingFreeFusion, check_landmarks
 from reenact.landmarks.expressiveness import FEATURES, corner_height, features, region_sizes
-from reenact.landmarks.head_pose import undo_pose
+from reenact.landmarks.head_pose import RigidReference
 from reenact.landmarks.tracker import NUM_LANDMARKS
 
 ARCH = "fusion_code"
@@ -55,8 +56,8 @@ _MOUTH = FEATURES.index("mouth_width")
 class _Neutrals:
     """What depends only on the two neutrals: point scales actor -> mean face, mean face ->
     target and actor -> target ((478,2) each), the actor neutral's features and region sizes
-    ((6,) each, as `expressiveness.relative` divides by them) and its mouth corners' height
-    (as `expressiveness.lift` reads it)."""
+    ((6,) each, as `expressiveness.relative` divides by them), its mouth corners' height
+    (as `expressiveness.lift` reads it) and the reference side of its rigid fit."""
 
     to_mean: np.ndarray
     to_target: np.ndarray
@@ -64,6 +65,7 @@ class _Neutrals:
     features: np.ndarray
     sizes: np.ndarray
     corners: float
+    rigid: RigidReference
 
 
 def scale_deviation(deviation: np.ndarray, scales: np.ndarray) -> np.ndarray:
@@ -111,8 +113,7 @@ class CodeFusion:
         self.directions = unit[self.codes :]  # read in unit coordinates (decode: px * 2 / size)
         self.decoder = unit * (self.size / 2.0)  # decodes to pixels of this crop size
         self.free = TrainingFreeFusion()
-        self._key: tuple[bytes, bytes] | None = None
-        self._cached: _Neutrals | None = None
+        self._neutrals = NeutralMemo(self._read_neutrals)  # computed once per pair
 
     @classmethod
     def from_weights(cls, path: Path, config: Config) -> CodeFusion:
@@ -127,21 +128,18 @@ class CodeFusion:
             arrays, beta=beta, size=config.renderer.size, lift=bool(lift), weights=Path(path)
         )
 
-    def _neutrals(self, source_neutral: np.ndarray, target_neutral: np.ndarray) -> _Neutrals:
-        """The `_Neutrals` of this pair, computed once while both stay the same."""
-        key = (source_neutral.tobytes(), target_neutral.tobytes())
-        if key != self._key or self._cached is None:
-            point_scales = self.free.point_scales
-            self._cached = _Neutrals(
-                point_scales(source_neutral, self.mean_face),
-                point_scales(self.mean_face, target_neutral),
-                point_scales(source_neutral, target_neutral),
-                features(source_neutral),
-                region_sizes(source_neutral),
-                float(corner_height(source_neutral)),
-            )
-            self._key = key
-        return self._cached
+    def _read_neutrals(self, source_neutral: np.ndarray, target_neutral: np.ndarray) -> _Neutrals:
+        """The `_Neutrals` of this pair (`_neutrals` keeps them while both stay the same)."""
+        point_scales = self.free.point_scales
+        return _Neutrals(
+            point_scales(source_neutral, self.mean_face),
+            point_scales(self.mean_face, target_neutral),
+            point_scales(source_neutral, target_neutral),
+            features(source_neutral),
+            region_sizes(source_neutral),
+            float(corner_height(source_neutral)),
+            RigidReference(source_neutral),
+        )
 
     def decode(
         self, expression: np.ndarray, source_neutral: np.ndarray, neutrals: _Neutrals
@@ -174,7 +172,7 @@ class CodeFusion:
         src_n = check_landmarks(source_neutral, "source neutral landmarks")
         tgt_n = check_landmarks(target_neutral, "target neutral landmarks")
         neutrals = self._neutrals(src_n, tgt_n)
-        expression = undo_pose(src, src_n)[0]
+        expression = neutrals.rigid.undo(src)[0]
         moved = scale_deviation(
             self.decode(expression, src_n, neutrals), neutrals.to_target
         ) + scale_deviation(src - expression, neutrals.direct)

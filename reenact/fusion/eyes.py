@@ -70,8 +70,11 @@ All in aligned-crop pixels: (478,3) float32 in, (478,3) float32 out (a new array
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from reenact.fusion.memo import NeutralMemo
 from reenact.landmarks.head_pose import (
     IRIS_CENTRES,
     LOWER_LIDS,
@@ -79,6 +82,7 @@ from reenact.landmarks.head_pose import (
     eye_corners,
     eye_openness,
     gaze,
+    gaze_and_openness,
 )
 from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.tracker import head_yaw_deg
@@ -109,6 +113,31 @@ WINK_RAMP = 0.15  # both thresholds are ramps this wide
 # a target eye's neutral gap (eye widths) is read as at least this when a widening is carried in
 # eye widths: a nearly shut neutral eye is not opened many times its gap by a small lid rise
 MIN_WIDE_GAP = 0.1
+
+
+@dataclass(frozen=True)
+class _TargetEyes:
+    """What `EyeTransfer.apply` reads off the target's neutral, per eye (image-left first):
+    its lid gaps (7,) pixels, widening gap (eye widths, at least MIN_WIDE_GAP), iris place
+    (`gaze`), eye width (pixels) and iris ring around its centre (5,2) pixels."""
+
+    gaps: tuple[np.ndarray, ...]
+    wide: np.ndarray
+    place: np.ndarray
+    widths: tuple[float, ...]
+    rings: tuple[np.ndarray, ...]
+
+
+def _target_eyes(target: np.ndarray) -> _TargetEyes:
+    widths, gaps, rings = [], [], []
+    for eye in (0, 1):
+        upper, lower = UPPER_LIDS[eye], LOWER_LIDS[eye]
+        gaps.append(np.clip(target[lower, 1] - target[upper, 1], 0.0, None))
+        left, right = eye_corners(eye)
+        widths.append(max(float(np.hypot(*(target[right, :2] - target[left, :2]))), 1e-6))
+        rings.append(target[_IRISES[eye], :2] - target[IRIS_CENTRES[eye], :2])
+    wide = np.maximum(eye_openness(target), MIN_WIDE_GAP)
+    return _TargetEyes(tuple(gaps), wide, gaze(target), tuple(widths), tuple(rings))
 
 
 def _rank(ordered: np.ndarray, percent: float) -> float:
@@ -219,6 +248,7 @@ class EyeTransfer:
         self._seen = np.empty((max(self.adapt_frames, 1), 2))  # the window's lid gaps ...
         self._next = 0  # ... in its first _next rows
         self._typical = np.ones(2)  # set from the neutral on first use
+        self._target = NeutralMemo(_target_eyes)  # read once per target neutral
 
     def reset(self) -> None:
         """Forget the held gaze (a new neutral, or the face was lost)."""
@@ -279,26 +309,25 @@ class EyeTransfer:
         and its neutral in the actor's pose-free frame when head motion is on)."""
         out = np.array(fused, np.float32, copy=True)
         gaze_n, open_n = self._source_neutral(source_neutral)
-        openness = eye_openness(source)
+        target = self._target(target_neutral)
+        place, openness = gaze_and_openness(source)
         typical = self._typical_open(openness, open_n)
         ratio = openness / np.maximum(typical, 1e-3)
         trust = eye_trust(typical, self._yaw) if self.linked else None
         lids = ratio if trust is None else linked_openness(ratio, typical, trust=trust)
         if self.openness:
             # a widening is carried as the same lid rise in eye widths (module docstring)
-            rise = self._seen_gaps(typical, trust) / np.maximum(
-                eye_openness(target_neutral), MIN_WIDE_GAP
-            )
+            rise = self._seen_gaps(typical, trust) / target.wide
             for eye in (0, 1):
-                self._set_openness(out, target_neutral, eye, float(lids[eye]), float(rise[eye]))
+                self._set_openness(out, target.gaps[eye], eye, float(lids[eye]), float(rise[eye]))
         if self.gaze:
-            change = self._gaze_change(gaze(source) - gaze_n, ratio)
+            change = self._gaze_change(place - gaze_n, ratio)
         else:
             change = np.zeros(2)
         for eye in (0, 1):
             if self.lid_follow > 0.0 and change[1] != 0.0:
                 self._follow_lids(out, eye, float(change[1]), float(lids[eye]))
-            self._place_iris(out, target_neutral, eye, change)
+            self._place_iris(out, target, eye, change)
         return out
 
     @staticmethod
@@ -311,13 +340,13 @@ class EyeTransfer:
         return np.full(2, float((trust * typical).sum() / max(float(trust.sum()), 1e-9)))
 
     def _set_openness(
-        self, out: np.ndarray, target: np.ndarray, eye: int, ratio: float, rise: float
+        self, out: np.ndarray, target_gap: np.ndarray, eye: int, ratio: float, rise: float
     ) -> None:
         """The upper lid of `eye` set for the actor's openness `ratio` (x its typical open gap):
-        closing as a share of the target's gap; widening by `rise` (the actor's typical gap over
-        the target's, eye widths) times as much, the same lid rise in eye widths."""
+        closing as a share of the target's gap (`target_gap`, its lids' (7,) pixels); widening by
+        `rise` (the actor's typical gap over the target's, eye widths) times as much, the same
+        lid rise in eye widths."""
         upper, lower = UPPER_LIDS[eye], LOWER_LIDS[eye]
-        target_gap = np.clip(target[lower, 1] - target[upper, 1], 0.0, None)
         if ratio > 1.0:
             ratio = 1.0 + (ratio - 1.0) * rise
         wanted = openness_curve(ratio, wide_gain=self.wide_gain) * target_gap
@@ -351,19 +380,15 @@ class EyeTransfer:
         out[lower, :2] += step
 
     @staticmethod
-    def _place_iris(out: np.ndarray, target: np.ndarray, eye: int, change: np.ndarray) -> None:
+    def _place_iris(out: np.ndarray, target: _TargetEyes, eye: int, change: np.ndarray) -> None:
         """Put the iris at the target's neutral place in the fused eye, plus `change` (eye
         widths along / across the eye); the ring keeps its shape, scaled with the eye."""
         left, right = eye_corners(eye)
-        iris = _IRISES[eye]
-        t0, t1 = target[left, :2], target[right, :2]
         f0, f1 = out[left, :2], out[right, :2]
-        width_t = max(float(np.hypot(*(t1 - t0))), 1e-6)
         width_f = float(np.hypot(*(f1 - f0)))
         axis = (f1 - f0) / max(width_f, 1e-6)
         normal = np.array([-axis[1], axis[0]])
-        place = gaze(target)[eye] + change
+        place = target.place[eye] + change
         centre = 0.5 * (f0 + f1) + width_f * (place[0] * axis + place[1] * normal)
-        scale = width_f / width_t
-        rel = target[iris, :2] - target[IRIS_CENTRES[eye], :2]
-        out[iris, :2] = centre + scale * rel
+        scale = width_f / target.widths[eye]
+        out[_IRISES[eye], :2] = centre + scale * target.rings[eye]

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from reenact.fusion.memo import NeutralMemo
 from reenact.fusion.rest import ADAPT_RATE, RestFeature, RestWindow
 from reenact.landmarks.expressiveness import features, inter_ocular
 from reenact.landmarks.jaw import drop_jaw
@@ -46,6 +47,11 @@ KEEP_WITHIN = 0.03  # inter-ocular distances: a neutral opened this little over 
 def inner_gap(landmarks: np.ndarray) -> float:
     """(478,2|3) pixels -> the inner lips' gap (13 to 14) in inter-ocular distances."""
     return float(features(landmarks)[0])
+
+
+def _gap_of(neutral: np.ndarray) -> np.ndarray:
+    """(1,) `inner_gap`, as the window's reading of the neutral."""
+    return np.array([inner_gap(neutral)])
 
 
 def _closed(seen: np.ndarray) -> np.ndarray:
@@ -72,6 +78,7 @@ class MouthRest(RestWindow):
             keep_within=KEEP_WITHIN,
             rate=ADAPT_RATE,
         )
+        self._neutral_gap = NeutralMemo(_gap_of)  # the neutral's, read once per neutral
 
     @property
     def offset(self) -> float:
@@ -83,7 +90,7 @@ class MouthRest(RestWindow):
     def observe(self, source: np.ndarray, neutral: np.ndarray) -> float:
         """Add this frame's mouth opening to the window; returns `offset`."""
         if self.rest.learning:
-            self.rest.observe(np.array([inner_gap(source)]), lambda: np.array([inner_gap(neutral)]))
+            self.rest.observe(np.array([inner_gap(source)]), lambda: self._neutral_gap(neutral))
         return self.offset
 
     def apply(self, source: np.ndarray, neutral: np.ndarray) -> np.ndarray:

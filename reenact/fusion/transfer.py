@@ -28,6 +28,7 @@ from reenact.config import Config
 from reenact.errors import InputError
 from reenact.fusion import register_fuser
 from reenact.fusion.harmonic import HarmonicBlend
+from reenact.fusion.memo import NeutralMemo
 from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.tracker import NUM_LANDMARKS
 
@@ -113,8 +114,7 @@ class TrainingFreeFusion:
 
     def __init__(self, *, scale_range: tuple[float, float] = SCALE_RANGE) -> None:
         self.scale_range = (float(scale_range[0]), float(scale_range[1]))
-        self._cache_key: tuple[bytes, bytes] | None = None
-        self._cache_scales: np.ndarray | None = None
+        self._scales = NeutralMemo(self.point_scales)  # the neutrals rarely change
 
     def point_scales(self, source_neutral: np.ndarray, target_neutral: np.ndarray) -> np.ndarray:
         """(478,2) float64 per-point (x, y) scale of the actor's deviation onto the target."""
@@ -150,11 +150,7 @@ class TrainingFreeFusion:
         if not np.isfinite(intensity):
             raise InputError(f"stream.intensity: {intensity} is not a number; use 0 .. 1.5")
         amount = float(np.clip(intensity, *INTENSITY_RANGE))
-        key = (src_n.tobytes(), tgt_n.tobytes())  # the neutrals rarely change: reuse the scales
-        if key != self._cache_key or self._cache_scales is None:
-            self._cache_scales = self.point_scales(src_n, tgt_n)
-            self._cache_key = key
-        scales = self._cache_scales
+        scales = self._scales(src_n, tgt_n)
         deviation = (src - src_n).astype(np.float64)
         deviation[:, :2] *= scales
         if deviation.shape[1] > 2:

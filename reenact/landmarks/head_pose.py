@@ -67,6 +67,43 @@ UPPER_LIDS = tuple(ring[1:8] for ring in EYE_RINGS)
 LOWER_LIDS = tuple(ring[15:8:-1] for ring in EYE_RINGS)
 
 
+class RigidReference:
+    """The reference side of `rigid_fit`, worked out once for a face fitted to many others (the
+    actor's neutral, every frame): `fit(current)` and `undo(face)` give `rigid_fit(reference,
+    current, points)` and `undo_pose(face, reference)` bit for bit.
+
+    reference: (478,3) pixels, or (478,2) for a fit in the image plane.
+    """
+
+    def __init__(self, reference: np.ndarray, points: np.ndarray = RIGID_POINTS) -> None:
+        self.points = points
+        # the points alone to float64: the same values as converting the whole mesh first
+        a = np.asarray(np.asarray(reference)[points, :3], np.float64)
+        self.dims = a.shape[1]
+        self.centre = a.mean(axis=0)
+        self.centred = a - self.centre
+        self.spread = max((self.centred * self.centred).sum(), 1e-12)
+
+    def fit(self, current: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(s, R (D,D), t (D,)) with current[points] ~ s * reference[points] @ R.T + t (least
+        squares, Umeyama), D = 3 or 2; R is a proper rotation (det +1)."""
+        b = np.asarray(np.asarray(current)[self.points, :3], np.float64)
+        cb = b.mean(axis=0)
+        b0 = b - cb
+        u, sig, vt = np.linalg.svd(b0.T @ self.centred)
+        d = np.sign(np.linalg.det(u @ vt)) or 1.0
+        fix = np.diag([1.0] * (self.dims - 1) + [d])
+        rotation = u @ fix @ vt
+        scale = float((sig * np.diag(fix)).sum() / self.spread)
+        return scale, rotation, cb - scale * rotation @ self.centre
+
+    def undo(self, face: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """(478,3) `face` with its rigid motion relative to the reference undone, float64, and
+        the fit (s, R, t) that puts it back (`redo_pose`)."""
+        s, rotation, t = self.fit(face)
+        return ((np.asarray(face, np.float64) - t) @ rotation) / s, (s, rotation, t)
+
+
 def rigid_fit(
     reference: np.ndarray, current: np.ndarray, points: np.ndarray = RIGID_POINTS
 ) -> tuple[float, np.ndarray, np.ndarray]:
@@ -74,25 +111,15 @@ def rigid_fit(
 
     reference, current: (478,3) pixels, or (478,2) for a fit in the image plane. Returns
     (s, R (D,D), t (D,)), D = 3 or 2, with current[points] ~ s * reference[points] @ R.T + t;
-    R is a proper rotation (det +1).
+    R is a proper rotation (det +1). A reference fitted to many faces: `RigidReference`.
     """
-    a = np.asarray(reference, np.float64)[points, :3]
-    b = np.asarray(current, np.float64)[points, :3]
-    ca, cb = a.mean(axis=0), b.mean(axis=0)
-    a0, b0 = a - ca, b - cb
-    u, sig, vt = np.linalg.svd(b0.T @ a0)
-    d = np.sign(np.linalg.det(u @ vt)) or 1.0
-    fix = np.diag([1.0] * (a.shape[1] - 1) + [d])
-    rotation = u @ fix @ vt
-    scale = float((sig * np.diag(fix)).sum() / max((a0 * a0).sum(), 1e-12))
-    return scale, rotation, cb - scale * rotation @ ca
+    return RigidReference(reference, points).fit(current)
 
 
 def undo_pose(face: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, tuple]:
     """(478,3) `face` with its rigid motion relative to `reference` undone (`rigid_fit` on the
     rigid points), float64, and the fit (s, R, t) that puts it back (`redo_pose`)."""
-    s, rotation, t = rigid_fit(reference, face)
-    return ((np.asarray(face, np.float64) - t) @ rotation) / s, (s, rotation, t)
+    return RigidReference(reference).undo(face)
 
 
 def redo_pose(face: np.ndarray, fit: tuple) -> np.ndarray:
@@ -150,6 +177,22 @@ def _eye_frame(xy: np.ndarray, eye: int) -> tuple[np.ndarray, np.ndarray, float]
     return 0.5 * (c0 + c1), axis, width
 
 
+def _iris_place(xy: np.ndarray, eye: int, frame: tuple) -> tuple[float, float]:
+    """`gaze`'s (along, across) of one eye, from its `_eye_frame`."""
+    mid, axis, width = frame
+    normal = np.array([-axis[1], axis[0]])
+    rel = xy[IRIS_CENTRES[eye], :2] - mid
+    return rel @ axis / max(width, 1e-6), rel @ normal / max(width, 1e-6)
+
+
+def _lid_gap(xy: np.ndarray, eye: int, frame: tuple) -> float:
+    """`eye_openness` of one eye, from its `_eye_frame`."""
+    _, axis, width = frame
+    normal = np.array([-axis[1], axis[0]])
+    gap = (xy[LOWER_LIDS[eye], :2] - xy[UPPER_LIDS[eye], :2]) @ normal
+    return float(np.clip(gap, 0.0, None).mean()) / max(width, 1e-6)
+
+
 def gaze(landmarks: np.ndarray) -> np.ndarray:
     """(2,2) float64: per eye (image-left first), the iris centre's place in the eye opening,
     (along the axis from the image-left to the image-right corner, across it), relative to the
@@ -157,10 +200,7 @@ def gaze(landmarks: np.ndarray) -> np.ndarray:
     xy = np.asarray(landmarks, np.float64)
     out = np.zeros((2, 2))
     for eye in (0, 1):
-        mid, axis, width = _eye_frame(xy, eye)
-        normal = np.array([-axis[1], axis[0]])
-        rel = xy[IRIS_CENTRES[eye], :2] - mid
-        out[eye] = (rel @ axis / max(width, 1e-6), rel @ normal / max(width, 1e-6))
+        out[eye] = _iris_place(xy, eye, _eye_frame(xy, eye))
     return out
 
 
@@ -170,8 +210,16 @@ def eye_openness(landmarks: np.ndarray) -> np.ndarray:
     xy = np.asarray(landmarks, np.float64)
     out = np.zeros(2)
     for eye in (0, 1):
-        _, axis, width = _eye_frame(xy, eye)
-        normal = np.array([-axis[1], axis[0]])
-        gap = (xy[LOWER_LIDS[eye], :2] - xy[UPPER_LIDS[eye], :2]) @ normal
-        out[eye] = float(np.clip(gap, 0.0, None).mean()) / max(width, 1e-6)
+        out[eye] = _lid_gap(xy, eye, _eye_frame(xy, eye))
     return out
+
+
+def gaze_and_openness(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(`gaze`, `eye_openness`) of one face, bit for bit, each eye's corners read once."""
+    xy = np.asarray(landmarks, np.float64)
+    place, opening = np.zeros((2, 2)), np.zeros(2)
+    for eye in (0, 1):
+        frame = _eye_frame(xy, eye)
+        place[eye] = _iris_place(xy, eye, frame)
+        opening[eye] = _lid_gap(xy, eye, frame)
+    return place, opening

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from reenact.config import Config
 from reenact.fusion.gains import RegionGains
+from reenact.fusion.memo import NeutralMemo
 from reenact.landmarks.neutral import NeutralCalibrator
 from reenact.landmarks.smoothing import LandmarkSmoother
 from reenact.pipeline.creases import Creases
@@ -247,15 +248,20 @@ class Turn(_MotionPart):
 
     name = "turn"
 
+    def __init__(self, motion: MotionStage) -> None:
+        super().__init__(motion)
+        self.centre = NeutralMemo(turn_centre)  # the target's, found once per target neutral
+
     def apply(self, state: FrameState) -> FrameState:
         fused, drawn, pose = state.fused, state.drawn, state.pose
-        centre = turn_centre(state.neutral)
+        centre = self.centre(state.neutral)
         turned = pose.turn(fused, centre)
+        # before the shift below, by the same pose: both turns share its one rotation
+        state.drawn = turned if drawn is fused else pose.turn(drawn, centre)
         if self.motion.mode == "full" and state.tracked.alignment is not None:
             # the actor's eye shift in the image includes what their turn moved the eyes; the
             # turned mesh moves the target's eyes by that already: the head region takes the rest
             pose = pose.shifted(-eyes_moved(fused, turned, state.target.alignment))
-        state.drawn = turned if drawn is fused else pose.turn(drawn, centre)
         state.fused, state.pose = turned, pose
         return state
 

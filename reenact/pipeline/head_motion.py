@@ -16,13 +16,8 @@ into a rigid head motion and the expression:
   observed frames.
 
 The face mesh reads an opening jaw as the head tilting back, so every syllable would nod the
-head. How much differs from face to face, in size and sign, so `JawPitch` learns it per actor: the
-slope of the high-passed pitch on the high-passed gap (each minus its `JAW_PITCH_TAU_S` moving
-average, so slow nods drop out; real nods are not locked to syllables), over every frame since the
-neutral was taken, shrunk towards none by `JAW_PITCH_PRIOR` (IOD squared seconds of gap
-variance), and takes that slope times the gap from the neutral's out of the pitch
-(`jaw_decouple=True`; `head.jaw_decouple`). A single slope for everyone would double the
-nod of the faces whose own slope is near 0 or the other way.
+head: `reenact.pipeline.jaw_pitch.JawPitch` learns that share of the pitch per actor and
+takes it out (`jaw_decouple=True`; `head.jaw_decouple`).
 
 Each quantity is then limited with a soft knee (linear to 70 % of its limit, then easing into
 it, never beyond) and smoothed with a One Euro filter, so the head neither flies off nor wobbles;
@@ -40,26 +35,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
 from reenact.errors import ConfigError
 from reenact.landmarks.align import (
     CANONICAL_EYE_X,
+    IMAGE_LEFT_EYE_CORNERS,
+    IMAGE_RIGHT_EYE_CORNERS,
     Alignment,
     canonical_eye_centres,
     eye_centres,
 )
 from reenact.landmarks.expressiveness import features
+from reenact.fusion.memo import NeutralMemo
 from reenact.landmarks.head_pose import (
     RIGID_POINTS,
+    RigidReference,
     euler_deg,
-    rigid_fit,
     rotate_mesh,
     rotation_matrix,
-    undo_pose,
 )
 from reenact.landmarks.smoothing import OneEuroFilter
+from reenact.pipeline.jaw_pitch import JawPitch
 from reenact.ramps import smoothstep
 
 HEAD_MODES = ("off", "rotate", "full")
@@ -70,16 +69,12 @@ HEAD_MODES = ("off", "rotate", "full")
 # swung into the hair beside it, while at 1 the interior slides so far that the near temple
 # drags the hairline in.
 TURN_DEPTH = 0.5
+_EYE_CORNERS = [*IMAGE_LEFT_EYE_CORNERS, *IMAGE_RIGHT_EYE_CORNERS]  # as `eye_centres` reads them
 # the outline beside the cheeks, left and right (MediaPipe face mesh)
 OUTLINE_SIDES = np.array([234, 454, 93, 323, 127, 356, 132, 361], dtype=np.int64)
 # the most the output may step beyond the actor's own step, per frame: pitch, yaw, roll (deg),
 # shift x, y (IODs), log scale
 CATCH_UP = np.array([0.5, 0.5, 0.5, 0.01, 0.01, 0.005])
-JAW_PITCH_TAU_S = 1.0  # the high-pass of `JawPitch`: each value minus its moving average over this
-JAW_PITCH_PRIOR = 0.013  # IOD^2 s of high-passed gap variance the learnt slope is shrunk by
-# (0.003 / 0.013 / 0.033 scored alike on the 37 clips, median 0.26 / 0.27 / 0.30 degrees left,
-# p90 1.44 / 1.20 / 1.11: the middle one)
-JAW_PITCH_LIMIT = 15.0  # the learnt slope's bound, degrees per IOD (the clips' IQR: -11 to -2)
 # seconds over which a live switch of mode (the `m` key, the panel) eases the head from the pose
 # it had to the new mode's: switched at once, the head jumped in one frame to where the actor's
 # head is (off -> rotate / full) or back to the picture's (-> off), a snap on the stream
@@ -120,7 +115,12 @@ class HeadPose:
         """fused (478,3) crop pixels turned by pitch and yaw about `centre` (3,): (478,3)."""
         if abs(self.pitch) < 1e-3 and abs(self.yaw) < 1e-3:
             return fused
-        return rotate_mesh(fused, rotation_matrix(self.pitch, self.yaw, 0.0), centre)
+        return rotate_mesh(fused, self.turning, centre)
+
+    @cached_property
+    def turning(self) -> np.ndarray:
+        """(3,3) the rotation `turn` turns by (made once: J_gen and the drawing share it)."""
+        return rotation_matrix(self.pitch, self.yaw, 0.0)
 
     def shifted(self, by: np.ndarray) -> HeadPose:
         """This pose with `by` (2,) image x, y in inter-ocular distances added to its shift."""
@@ -158,9 +158,19 @@ def eyes_moved(before: np.ndarray, after: np.ndarray, alignment: Alignment) -> n
     """(2,) how far the eye midpoint moved from `before` to `after` ((478,2|3) crop pixels of
     the face `alignment` crops), in the image's x, y and the face's inter-ocular distances: the
     units of `HeadPose.shift`."""
-    step = eye_centres(after).mean(axis=0) - eye_centres(before).mean(axis=0)
+    step = _eye_midpoint(after) - _eye_midpoint(before)
     axes = alignment.inverse[:, :2] * alignment.scale  # crop -> image axes, unscaled
     return axes @ step / _crop_iod(alignment.size)
+
+
+def _eye_midpoint(landmarks: np.ndarray) -> np.ndarray:
+    """`eye_centres(landmarks).mean(axis=0)` bit for bit (a mean of two adds them, then halves;
+    the centres are float32), with four points read instead of the whole mesh's calls."""
+    p = np.asarray(landmarks)[_EYE_CORNERS, :2]
+    if p.dtype not in (np.float32, np.float64):
+        return eye_centres(landmarks).mean(axis=0)
+    centres = ((p[[0, 2]] + p[[1, 3]]) / 2).astype(np.float32)
+    return (centres[0] + centres[1]) / 2
 
 
 def _crop_iod(size: int) -> float:
@@ -179,51 +189,9 @@ def _image_pose(alignment: Alignment) -> np.ndarray:
     return np.array([angle, centre[0], centre[1], alignment.scale, iod])
 
 
-class JawPitch:
-    """The share of the tracked pitch that is the actor's jaw, learnt and taken out (the module
-    docstring). `correct(pitch, gap, t_s)`: pitch in degrees, gap the inner-lip gap's change from
-    the neutral's in IOD, t_s stream seconds -> the pitch without the jaw's part."""
-
-    def __init__(
-        self,
-        *,
-        tau_s: float = JAW_PITCH_TAU_S,
-        prior: float = JAW_PITCH_PRIOR,
-        limit: float = JAW_PITCH_LIMIT,
-    ) -> None:
-        self.tau_s, self.prior, self.limit = float(tau_s), float(prior), float(limit)
-        self.reset()
-
-    def reset(self) -> None:
-        """A new neutral or a new actor: learn again from nothing."""
-        self.gap_var = self.covariance = 0.0
-        self.lost()
-
-    def lost(self) -> None:
-        """The face was lost: restart the moving averages (what was learnt stays)."""
-        self._means: np.ndarray | None = None
-        self._last_t = 0.0
-
-    @property
-    def slope(self) -> float:
-        """Degrees of pitch per IOD of gap, as learnt so far (0 before any evidence)."""
-        k = self.covariance / (self.gap_var + self.prior)
-        return float(np.clip(k, -self.limit, self.limit))
-
-    def correct(self, pitch: float, gap: float, t_s: float) -> float:
-        now = np.array([pitch, gap], np.float64)
-        if not np.isfinite(now).all():
-            return pitch  # nothing to learn from, and nothing to take out
-        if self._means is None:
-            self._means, dt = now.copy(), 0.0
-        else:
-            dt = float(np.clip(np.nan_to_num(t_s - self._last_t), 0.0, 0.2))  # no time: 0
-            self._means += (1.0 - math.exp(-dt / self.tau_s)) * (now - self._means)
-        self._last_t = t_s
-        high_pitch, high_gap = now - self._means
-        self.gap_var += high_gap * high_gap * dt
-        self.covariance += high_gap * high_pitch * dt
-        return pitch - self.slope * gap
+def _lip_gap(landmarks: np.ndarray) -> np.floating:
+    """The inner lips' gap (`features`' first), inter-ocular distances."""
+    return features(landmarks)[0]
 
 
 def _vector(pose: HeadPose) -> np.ndarray:
@@ -266,6 +234,9 @@ class HeadMotion:
     ) -> None:
         self.mode = check_mode(mode)
         self.jaw = JawPitch() if jaw_decouple else None
+        # read off the actor's neutral once while it stays: the fits' reference, its lip gap
+        self._rigid = NeutralMemo(RigidReference)
+        self._neutral_gap = NeutralMemo(_lip_gap)
         self.pitch_gain, self.yaw_gain = float(pitch_gain), float(yaw_gain)
         self.max_turn_deg, self.max_roll_deg = float(max_turn_deg), float(max_roll_deg)
         self.max_shift, self.max_scale = float(max_shift), float(max_scale)
@@ -325,16 +296,17 @@ class HeadMotion:
         bounded, smoothed HeadPose). In mode "off", (the expression, HeadPose()): the pose is
         undone all the same, or the fusion would carry it on as part of the expression and turn
         the target's inner face (unbounded, unsmoothed) within its still outline."""
-        undone, (s, rotation, _) = undo_pose(source, source_neutral)
+        reference = self._rigid(source_neutral)
+        undone, (s, rotation, _) = reference.undo(source)
         expression = undone.astype(np.float32)
         if self.mode == "off":
             self.last = self._eased(HeadPose(), t_s)
             return expression, self.last
-        if raw is not None:
-            s, rotation, _ = rigid_fit(source_neutral, raw)
+        if raw is not None and raw is not source:  # the same array: that fit is made
+            s, rotation, _ = reference.fit(raw)
         pitch, yaw, crop_roll = euler_deg(rotation)
         if self.jaw is not None:
-            gap = features(source if raw is None else raw)[0] - features(source_neutral)[0]
+            gap = features(source if raw is None else raw)[0] - self._neutral_gap(source_neutral)
             pitch = self.jaw.correct(pitch, float(gap), t_s)
         raw = np.array([pitch * self.pitch_gain, yaw * self.yaw_gain, crop_roll, 0.0, 0.0, 0.0])
         if alignment is not None:

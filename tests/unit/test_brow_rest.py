@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from reenact.fusion import memo
 from reenact.fusion.brows import KEEP_WITHIN, BrowRest, falloff
 from reenact.landmarks.expressiveness import relative
 from reenact.landmarks.regions import REGIONS
@@ -128,3 +129,21 @@ def test_only_the_brows_and_the_forehead_above_them_move(face):
     between = np.setdiff1d(np.flatnonzero(moved > 0.0), brow)
     assert len(between) > 10 and moved[between].max() < moved[brow].min()
     assert out[brow, 1].mean() < face[brow, 1].mean()  # raised (y down) to the neutral's place
+
+
+def test_a_new_neutral_is_read_afresh(face):
+    """The neutral's brows are read once per neutral (`reenact.fusion.memo`): a neutral that
+    changes mid-window (a new calibration) moves the brows as a rest computed afresh each frame
+    does, to the bit."""
+    frames = [brows_at(face, float(s)) for s in np.linspace(-0.05, 0.05, 60)]
+    neutrals = [brows_at(face, 0.2)] * 30 + [brows_at(face, -0.15)] * 30
+
+    def walk() -> list[np.ndarray]:
+        rest = BrowRest(adapt_frames=300)
+        return [rest.apply(f, n) for f, n in zip(frames, neutrals)]
+
+    kept = walk()
+    with memo.recomputed():
+        fresh = walk()
+    assert not np.array_equal(kept[-1], frames[-1])  # the rest is taken, from the new neutral
+    assert all(np.array_equal(a, b) for a, b in zip(kept, fresh))

@@ -6,13 +6,17 @@ import numpy as np
 import pytest
 
 from reenact.landmarks.head_pose import (
+    RIGID_POINTS,
+    RigidReference,
     euler_deg,
     eye_openness,
     gaze,
+    gaze_and_openness,
     head_angles,
     rigid_fit,
     rotate_mesh,
     rotation_matrix,
+    undo_pose,
 )
 from reenact.pipeline.head_motion import HeadMotion, HeadPose, JawPitch, check_mode, soft_limit
 from reenact.errors import ConfigError
@@ -49,6 +53,49 @@ def test_gaze_and_openness_follow_the_points(face):
     for ring in ((159, 145), (386, 374)):
         shut[list(ring), 1] = face[list(ring), 1].mean()
     assert eye_openness(shut).max() < eye_openness(face).min()
+
+
+def _umeyama(reference: np.ndarray, current: np.ndarray):
+    """`rigid_fit` as written before its reference side was kept (whole meshes to float64)."""
+    a = np.asarray(reference, np.float64)[RIGID_POINTS, :3]
+    b = np.asarray(current, np.float64)[RIGID_POINTS, :3]
+    ca, cb = a.mean(axis=0), b.mean(axis=0)
+    a0, b0 = a - ca, b - cb
+    u, sig, vt = np.linalg.svd(b0.T @ a0)
+    d = np.sign(np.linalg.det(u @ vt)) or 1.0
+    fix = np.diag([1.0] * (a.shape[1] - 1) + [d])
+    rotation = u @ fix @ vt
+    scale = float((sig * np.diag(fix)).sum() / max((a0 * a0).sum(), 1e-12))
+    return scale, rotation, cb - scale * rotation @ ca
+
+
+def test_a_kept_reference_fits_bit_for_bit(face):
+    """One neutral fitted to every frame (`RigidReference`) gives what a fit from scratch
+    gives, to the bit, in 3-D and in the image plane, for float32 and float64 meshes."""
+    neutral = face.astype(np.float32)
+    turned = rotate_mesh(face, rotation_matrix(6.0, -9.0, 2.0), face.mean(axis=0)) * 1.05 + 3.0
+    for ref, cur in (
+        (neutral, turned),
+        (face, turned.astype(np.float64)),
+        (face[:, :2], turned[:, :2]),
+    ):
+        kept = RigidReference(ref)
+        for got, want in zip(kept.fit(cur), _umeyama(ref, cur)):
+            assert np.array_equal(got, want)
+        assert all(np.array_equal(x, y) for x, y in zip(rigid_fit(ref, cur), _umeyama(ref, cur)))
+    s, r, t = _umeyama(neutral, turned)
+    undone, fit = undo_pose(turned, neutral)
+    assert np.array_equal(undone, ((np.asarray(turned, np.float64) - t) @ r) / s)
+    assert np.array_equal(RigidReference(neutral).undo(turned)[0], undone)
+
+
+def test_gaze_and_openness_together_are_each_alone(face):
+    moved = face.copy()
+    moved[468:473, 0] += 2.5
+    moved[[159, 386], 1] += 1.5
+    for lm in (face, moved, moved.astype(np.float32)):
+        place, opening = gaze_and_openness(lm)
+        assert np.array_equal(place, gaze(lm)) and np.array_equal(opening, eye_openness(lm))
 
 
 def test_soft_limit_is_linear_then_bounded():
@@ -164,6 +211,23 @@ def test_the_eyes_move_is_in_image_axes_and_inter_ocular_distances():
     )
 
 
+def test_the_eyes_move_is_read_off_the_eye_centres_bit_for_bit(face):
+    """`eyes_moved` reads the four eye corners itself: the same bits as through `eye_centres`
+    (float32 centres, each mean an add then a halving), float32 and float64 meshes."""
+    from reenact.landmarks.align import compute_alignment, eye_centres
+    from reenact.pipeline.head_motion import eyes_moved
+
+    alignment = compute_alignment(face * 2.0 + 40.0, 256)
+    axes = alignment.inverse[:, :2] * alignment.scale
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        before = face + rng.normal(0.0, 3.0, face.shape)
+        after = before + rng.normal(0.0, 2.0, face.shape)
+        for a, b in ((before, after), (before.astype(np.float32), after.astype(np.float32))):
+            step = eye_centres(b).mean(axis=0) - eye_centres(a).mean(axis=0)
+            assert np.array_equal(eyes_moved(a, b, alignment), axes @ step / (0.25 * 256))
+
+
 def test_a_turn_swings_the_face_about_a_point_behind_it(face):
     """Turned 15 degrees about `turn_centre`, the nose moves further than the eyes and the
     outline beside the cheeks moves least (it meets hair that does not turn)."""
@@ -220,6 +284,47 @@ def test_without_lip_movement_the_pitch_passes_and_a_reset_forgets():
     assert jaw.slope < -4.0
     jaw.reset()
     assert jaw.slope == 0.0
+
+
+class _NumpyJaw:
+    """`JawPitch.correct` as it was written in numpy (the reference for its Python floats)."""
+
+    def __init__(self) -> None:
+        self.gap_var = self.covariance = 0.0
+        self.means = None
+        self.last_t = 0.0
+
+    def correct(self, pitch: float, gap: float, t_s: float) -> float:
+        import math
+
+        now = np.array([pitch, gap], np.float64)
+        if not np.isfinite(now).all():
+            return pitch
+        if self.means is None:
+            self.means, dt = now.copy(), 0.0
+        else:
+            dt = float(np.clip(np.nan_to_num(t_s - self.last_t), 0.0, 0.2))
+            self.means += (1.0 - math.exp(-dt / 1.0)) * (now - self.means)
+        self.last_t = t_s
+        high_pitch, high_gap = now - self.means
+        self.gap_var += high_gap * high_gap * dt
+        self.covariance += high_gap * high_pitch * dt
+        slope = float(np.clip(self.covariance / (self.gap_var + 0.013), -15.0, 15.0))
+        return pitch - slope * gap
+
+
+def test_the_jaw_in_python_floats_is_the_numpy_one_bit_for_bit():
+    """Talking, with frames that repeat, go back in time, skip, or carry no number."""
+    t, gap, _, pitch = _talking(-6.0, seconds=12.0)
+    t = t.copy()
+    t[50], t[51], t[120] = t[49], t[49] - 0.5, np.nan
+    t[200:] += 3.0  # a long gap: the step is capped
+    pitch[300], gap[301], t[302] = np.nan, np.inf, np.inf
+    new, old = JawPitch(), _NumpyJaw()
+    for p, g, s in zip(pitch.tolist(), gap.tolist(), t.tolist()):
+        a, b = new.correct(p, g, s), old.correct(p, g, s)
+        assert np.float64(a).tobytes() == np.float64(b).tobytes()
+    assert new.slope == float(np.clip(old.covariance / (old.gap_var + 0.013), -15.0, 15.0))
 
 
 def test_head_motion_takes_the_jaws_nod_out_only_when_asked(face):
