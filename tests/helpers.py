@@ -117,6 +117,18 @@ def reenactor(
     )
 
 
+def tracked_clip(path: Path, config, frames: int) -> tuple[list[np.ndarray], list]:
+    """The first `frames` RGB frames of the clip at `path` and the real tracker's reading of
+    each (most must hold a face)."""
+    r = reenactor(config, "")
+    with av.open(str(path)) as container:
+        images = [f.to_ndarray(format="rgb24") for f in islice(container.decode(video=0), frames)]
+    tracked = [r.track(image) for image in images]
+    r.close()
+    assert sum(t.source is not None for t in tracked) >= frames - 2
+    return images, tracked
+
+
 def live_fused(
     clip: Path, portrait: Path, frames: int, fps: float, settings: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

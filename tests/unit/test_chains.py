@@ -8,10 +8,8 @@ pin fails when the order changes)."""
 from __future__ import annotations
 
 import re
-from itertools import islice
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -20,7 +18,7 @@ from reenact.pipeline import compose, expression
 from reenact.pipeline.chains import build_chains
 from reenact.pipeline.head_motion import eyes_moved, turn_centre
 
-from tests.helpers import reenactor
+from tests.helpers import reenactor, tracked_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAMES = 14
@@ -67,12 +65,7 @@ def test_the_docs_list_the_chains_the_builders_build():
 def actor(clips_dir):
     """The first FRAMES frames of a real clip and their tracking (tracked once, shared)."""
     config = load_config(None, SETTINGS)
-    r = reenactor(config, "")
-    with av.open(str(clips_dir / "lp_d13.mp4")) as container:
-        images = [f.to_ndarray(format="rgb24") for f in islice(container.decode(video=0), FRAMES)]
-    tracked = [r.track(image) for image in images]
-    r.close()
-    assert sum(t.source is not None for t in tracked) >= FRAMES - 2
+    images, tracked = tracked_clip(clips_dir / "lp_d13.mp4", config, FRAMES)
     return config, images, tracked
 
 

@@ -5,9 +5,7 @@ computed afresh each frame (real clip, real tracker, real portraits, the shipped
 
 from __future__ import annotations
 
-from itertools import islice
 
-import av
 import numpy as np
 import pytest
 
@@ -16,7 +14,7 @@ from reenact.fusion import build_fuser, memo
 from reenact.fusion.memo import NeutralMemo
 from reenact.pipeline.target import prepare_target
 
-from tests.helpers import reenactor
+from tests.helpers import reenactor, tracked_clip
 
 FRAMES = 44
 SETTINGS = [
@@ -49,14 +47,7 @@ def test_a_memo_computes_again_only_when_the_values_change():
 @pytest.fixture(scope="module")
 def actor(clips_dir):
     """The first FRAMES frames of a real clip and their tracking (tracked once, shared)."""
-    config = load_config(None, SETTINGS)
-    r = reenactor(config, "")
-    with av.open(str(clips_dir / "lp_d13.mp4")) as container:
-        images = [f.to_ndarray(format="rgb24") for f in islice(container.decode(video=0), FRAMES)]
-    tracked = [r.track(image) for image in images]
-    r.close()
-    assert sum(t.source is not None for t in tracked) >= FRAMES - 2
-    return images, tracked
+    return tracked_clip(clips_dir / "lp_d13.mp4", load_config(None, SETTINGS), FRAMES)
 
 
 def _walk(settings, images, tracked, portraits):
