@@ -28,7 +28,7 @@ import numpy as np
 from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.base import Box, Correction, Layer
 from reenact.render.eyeball import IRIS_RIM
-from reenact.render.irises import Disc, IrisPainter, disc_cover
+from reenact.render.irises import Disc, IrisPainter
 from reenact.render.lids import LidPainter
 from reenact.render.local_net import (
     LocalNet,
@@ -118,22 +118,6 @@ def driving_disc(xy: np.ndarray, eye: int, size: int) -> Disc:
     ring = IRISES[eye]
     radius = float(np.linalg.norm(xy[ring[1:]] - xy[ring[0]], axis=1).mean())
     return xy[ring[0]], radius + IRIS_RIM * size / 256.0
-
-
-def iris_disc(layer: Layer, xy: np.ndarray, size: int) -> Layer:
-    """A whole painted eyeball `layer` (`IrisPainter.overlay`) cut to the driving iris disc in
-    it (`driving_disc`, anti-aliased): what `IrisPainter.iris_discs` builds without the rest of
-    the layer."""
-    x0, y0, x1, y1 = layer.box
-    eye = min(
-        (0, 1),
-        key=lambda e: float(
-            np.abs(xy[IRISES[e][0]] - ((x0 + x1) / 2, (y0 + y1) / 2)).sum()  # its own eye
-        ),
-    )
-    centre, radius = driving_disc(xy, eye, size)
-    inside = disc_cover(centre - (x0, y0), radius, (0, y1 - y0), (0, x1 - x0))
-    return Layer(layer.box, layer.rgb, (layer.alpha * inside).astype(np.float32))
 
 
 def load_eye_model(path: str | Path) -> LocalGenerator:

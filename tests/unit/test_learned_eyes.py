@@ -21,7 +21,8 @@ from reenact.nn.local_gen import LocalGenerator
 from reenact.render.corrections.apply import paint
 from reenact.render.corrections.build import warp_corrections
 from reenact.render.eyes import LOWER_LIDS, UPPER_LIDS
-from reenact.render.irises import IrisPainter
+from reenact.render.corrections.base import Layer
+from reenact.render.irises import IrisPainter, disc_cover
 from reenact.render.learned_eyes import (
     BOX_HW,
     EYES,
@@ -33,7 +34,6 @@ from reenact.render.learned_eyes import (
     cut,
     driving_disc,
     eye_box,
-    iris_disc,
     load_eye_model,
     network_input,
 )
@@ -41,6 +41,21 @@ from reenact.render.lids import LidPainter
 from reenact.render.warp import WarpRenderer
 
 SIZE = 256
+
+
+def iris_disc(layer: Layer, xy: np.ndarray, size: int) -> Layer:
+    """The reference `IrisPainter.iris_discs` must match: a whole painted eyeball `layer`
+    (`IrisPainter.overlay`) cut to the driving iris disc in it (`driving_disc`, anti-aliased)."""
+    x0, y0, x1, y1 = layer.box
+    eye = min(
+        (0, 1),
+        key=lambda e: float(
+            np.abs(xy[IRISES[e][0]] - ((x0 + x1) / 2, (y0 + y1) / 2)).sum()  # its own eye
+        ),
+    )
+    centre, radius = driving_disc(xy, eye, size)
+    inside = disc_cover(centre - (x0, y0), radius, (0, y1 - y0), (0, x1 - x0))
+    return Layer(layer.box, layer.rgb, (layer.alpha * inside).astype(np.float32))
 
 
 @pytest.fixture(scope="module")
