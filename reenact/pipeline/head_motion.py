@@ -48,8 +48,8 @@ from reenact.landmarks.align import (
     canonical_eye_centres,
     eye_centres,
 )
-from reenact.landmarks.expressiveness import features
 from reenact.fusion.memo import NeutralMemo
+from reenact.fusion.mouth_rest import inner_gap
 from reenact.landmarks.head_pose import (
     RIGID_POINTS,
     RigidReference,
@@ -189,11 +189,6 @@ def _image_pose(alignment: Alignment) -> np.ndarray:
     return np.array([angle, centre[0], centre[1], alignment.scale, iod])
 
 
-def _lip_gap(landmarks: np.ndarray) -> np.floating:
-    """The inner lips' gap (`features`' first), inter-ocular distances."""
-    return features(landmarks)[0]
-
-
 def _vector(pose: HeadPose) -> np.ndarray:
     """(6,) float64 pitch, yaw, roll (deg), shift x, y (IODs), log scale of a HeadPose."""
     return np.array([pose.pitch, pose.yaw, pose.roll, *pose.shift, math.log(pose.scale)])
@@ -236,7 +231,7 @@ class HeadMotion:
         self.jaw = JawPitch() if jaw_decouple else None
         # read off the actor's neutral once while it stays: the fits' reference, its lip gap
         self._rigid = NeutralMemo(RigidReference)
-        self._neutral_gap = NeutralMemo(_lip_gap)
+        self._neutral_gap = NeutralMemo(inner_gap)
         self.pitch_gain, self.yaw_gain = float(pitch_gain), float(yaw_gain)
         self.max_turn_deg, self.max_roll_deg = float(max_turn_deg), float(max_roll_deg)
         self.max_shift, self.max_scale = float(max_shift), float(max_scale)
@@ -306,7 +301,7 @@ class HeadMotion:
             s, rotation, _ = reference.fit(raw)
         pitch, yaw, crop_roll = euler_deg(rotation)
         if self.jaw is not None:
-            gap = features(source if raw is None else raw)[0] - self._neutral_gap(source_neutral)
+            gap = inner_gap(source if raw is None else raw) - self._neutral_gap(source_neutral)
             pitch = self.jaw.correct(pitch, float(gap), t_s)
         raw = np.array([pitch * self.pitch_gain, yaw * self.yaw_gain, crop_roll, 0.0, 0.0, 0.0])
         if alignment is not None:
