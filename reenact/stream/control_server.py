@@ -21,6 +21,7 @@ one line at debug level. Actions reach the render loop through the bounded, coal
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
@@ -29,6 +30,7 @@ import secrets
 import socket
 import threading
 import time
+from typing import cast
 
 import h11
 import uvicorn
@@ -45,6 +47,8 @@ CONCURRENCY = MAX_CONNECTIONS + 1
 HEAD_TIMEOUT_S = 5.0
 KEEP_ALIVE_S = 5
 MAX_HEAD_BYTES = 16 * 1024
+# how long a connection answered before its body was read keeps reading (and dropping) the rest
+LINGER_S = 5.0
 HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head, as h11 finds it
 _HEAD_ERROR = b'{"error": "request head over 16 KiB: refused"}'
 HEAD_TOO_LARGE = (
@@ -54,11 +58,48 @@ HEAD_TOO_LARGE = (
 )
 
 
+class _LingeringTransport:
+    """The connection's transport, whose close() lingers when the request's body is still
+    arriving (an upload answered 503 or 408 unread): the answer is sent, our side shut, and the
+    rest of the body dropped as it comes, for up to LINGER_S. Closing a socket with unread data
+    sends a reset, and the client, still writing, never reads the answer (a browser shows
+    "connection reset" instead of "another upload is in progress")."""
+
+    def __init__(self, transport, protocol: BoundedH11Protocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing() or self._protocol.lingering
+
+    def close(self) -> None:
+        protocol, raw = self._protocol, self._transport
+        if protocol.lingering:
+            return  # the client's end of the body, or LINGER_S, closes it
+        if (
+            raw.is_closing()
+            or protocol.shutting_down
+            or protocol.conn.their_state is not h11.SEND_BODY
+            or not raw.can_write_eof()
+        ):
+            raw.close()
+            return
+        raw.write_eof()  # after what is buffered: the answer reaches the client whole
+        protocol.linger(raw)
+
+
 class BoundedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a cap on open connections and a deadline for request heads."""
+    """uvicorn's h11 protocol with a cap on open connections, a deadline for request heads, and
+    a lingering close for a body answered before it was read."""
+
+    lingering = False
+    shutting_down = False
 
     def connection_made(self, transport) -> None:  # asyncio's signature
-        super().connection_made(transport)
+        super().connection_made(cast(asyncio.Transport, _LingeringTransport(transport, self)))
         self._waiting_since = time.monotonic()
         if len(self.connections) > MAX_CONNECTIONS and not self._evict_idlest():
             transport.abort()  # every slot is serving a request: refuse this one
@@ -92,7 +133,23 @@ class BoundedH11Protocol(H11Protocol):
             return
         self._deadline = self.loop.call_later(HEAD_TIMEOUT_S, self._check_head)
 
+    def linger(self, raw) -> None:
+        """Drop what the client still sends until it ends or LINGER_S have passed."""
+        self.lingering = True
+        self._raw = raw
+        self.flow.resume_reading()
+        self._linger_end = self.loop.call_later(LINGER_S, raw.close)
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+        if self.lingering:
+            self._raw.close()
+            return
+        super().shutdown()
+
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return
         if self.conn.their_state is h11.IDLE and self._head_too_large(data):
             self.transport.write(HEAD_TOO_LARGE)
             self.transport.close()
@@ -114,6 +171,8 @@ class BoundedH11Protocol(H11Protocol):
         deadline = getattr(self, "_deadline", None)
         if deadline is not None:
             deadline.cancel()
+        if self.lingering:
+            self._linger_end.cancel()
         super().connection_lost(exc)
 
 

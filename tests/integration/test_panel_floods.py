@@ -9,6 +9,7 @@ them leaves slots for /status; a request head over 16 KiB is refused even in one
 from __future__ import annotations
 
 import json
+import select
 import socket
 import struct
 import time
@@ -218,12 +219,27 @@ def test_a_second_upload_waits_for_none_and_the_first_completes(session, portrai
         code, body, headers = session.call("POST", "/targets?name=second.jpg", data)
         assert code == 503 and body["error"].startswith("second.jpg: another upload")
         assert headers.get("retry-after") == "1"
+        assert answered_while_sending(session, "/targets?name=third.jpg", 8 * len(data)) == 503
         first.sendall(data[1000:])
         code, rest = response_head(first, timeout_s=60)
         assert code == 200, json_body(first, rest)
     finally:
         first.close()
     assert "first.png" in pngs(session) and "second.png" not in pngs(session)
+
+
+def answered_while_sending(session: LiveSession, path: str, length: int) -> int:
+    """The status of an upload answered before its body is sent, then sent whole, as a browser
+    does: the server must read (and drop) the rest rather than reset the connection, or the
+    client, still writing, gets a broken pipe instead of the answer."""
+    sock = send_head(session, "POST", path, length=length)
+    try:
+        assert select.select([sock], [], [], 10)[0], "no answer before the body"
+        time.sleep(0.2)  # the server has answered and closed its side by now
+        sock.sendall(bytes(length))  # more than the socket buffers hold
+        return response_head(sock)[0]
+    finally:
+        sock.close()
 
 
 def test_the_same_bytes_again_select_the_target_they_made(session, portraits_dir):
