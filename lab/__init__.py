@@ -3,7 +3,8 @@
 `reenact` imports the lab (tests/unit/test_lab_apart.py).
 
 Diagnostics that print one measure over many inputs: `drawn_moves`, `render_carry`, `eye_cues`,
-`shut_eyes`, `uncovered` (what a moved head leaves on the wall), `smoothing_sweep`. Benches:
+`shut_eyes`, `uncovered` (what a moved head leaves on the wall), `smoothing_sweep`,
+`mouth_bank` (an avatar's own mouths against the drawn ones). Benches:
 `warp_profile`, `tracking_bench`, `fusion_bench`, `panel_load`. They share `run_tool` (bad input
 as one line, exit 2) and `each_readable` (one bad input of several skipped and said)."""
 

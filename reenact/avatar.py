@@ -12,6 +12,9 @@ A zip (stdlib `zipfile`) with exactly these members:
                            generator's metadata keys
     generator.int8.onnx    optional: the same generator as static INT8 ONNX calibrated on its
                            person's frames (run where the shipped generator runs in INT8)
+    mouth_bank.npy         optional, with the next: (K, S, S, 3) uint8 frames of the person cut
+                           to their mouths (`reenact.render.mouth_bank`); allow_pickle=False
+    mouth_bank_landmarks.npy  their (K, 478, 3) float32 aligned-crop landmarks
 
 Reading never unpickles and never trusts the archive: the file's size and every member's declared
 size are checked from the zip's directory before anything is read, each member's CRC is checked
@@ -36,6 +39,8 @@ import numpy as np
 import safetensors.numpy
 
 from reenact.avatar_checks import (
+    BANK,
+    BANK_LANDMARKS,
     FORMAT,
     INT8,
     MANIFEST,
@@ -50,6 +55,7 @@ from reenact.avatar_checks import (
     check_directory,
     first_line,
     member_bytes,
+    parse_bank,
     parse_manifest,
     parse_neutral,
     parse_picture,
@@ -67,7 +73,8 @@ class Avatar:
     picture: (H, W, 3) uint8 RGB; neutral: (478, 3) float32 aligned-crop pixels at
     manifest["crop_size"], or None; generator_onnx: fp32 ONNX bytes; generator_weights: the
     same generator's tensors (fp16 floats); generator_meta: their safetensors metadata;
-    generator_int8: its INT8 ONNX bytes, or None.
+    generator_int8: its INT8 ONNX bytes, or None; mouth_bank: (crops (K,S,S,3) uint8,
+    landmarks (K,478,3) float32) of the person's mouths, or None.
     """
 
     path: Path
@@ -78,6 +85,7 @@ class Avatar:
     generator_weights: dict[str, np.ndarray] = field(repr=False)
     generator_meta: dict[str, str] = field(default_factory=dict)
     generator_int8: bytes | None = field(default=None, repr=False)
+    mouth_bank: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -131,6 +139,7 @@ def write_avatar(
     generator_meta: dict[str, str],
     manifest: dict,
     generator_int8: bytes | None = None,
+    mouth_bank: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """Write an avatar file atomically (a partial file beside `path`, read back whole, then
     renamed over it); returns the path. The manifest is kept as given, with `format`,
@@ -164,10 +173,17 @@ def write_avatar(
     if generator_int8 is not None:
         members[INT8] = bytes(generator_int8)
     if neutral is not None:
-        buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(neutral, dtype=np.float32), allow_pickle=False)
-        members[NEUTRAL] = buffer.getvalue()
+        members[NEUTRAL] = _npy(neutral, np.float32)
+    if mouth_bank is not None:
+        members[BANK] = _npy(mouth_bank[0], np.uint8)
+        members[BANK_LANDMARKS] = _npy(mouth_bank[1], np.float32)
     return _write_checked(path, members)
+
+
+def _npy(array: np.ndarray, dtype) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)
+    return buffer.getvalue()
 
 
 def _write_checked(path: Path, members: dict[str, bytes]) -> Path:
@@ -266,6 +282,7 @@ def _read(path: Path, shown: Path) -> Avatar:
         onnx = member_bytes(archive, shown, ONNX)
         int8 = member_bytes(archive, shown, INT8) if INT8 in names else None
         weights, meta = parse_weights(shown, member_bytes(archive, shown, WEIGHTS))
+        bank = _read_bank(archive, shown, names, int(manifest["crop_size"]))
     for name, model in ((ONNX, onnx), (INT8, int8)):
         # an ONNX ModelProto opens with its ir_version field
         if model is not None and not model.startswith(b"\x08"):
@@ -275,4 +292,16 @@ def _read(path: Path, shown: Path) -> Avatar:
             f"{shown}: its manifest says crop_size {manifest['crop_size']}, its generator "
             f"is for {meta['size']}"
         )
-    return Avatar(path, manifest, picture, neutral, onnx, weights, meta, int8)
+    return Avatar(path, manifest, picture, neutral, onnx, weights, meta, int8, bank)
+
+
+def _read_bank(
+    archive: zipfile.ZipFile, shown: Path, names: set[str], size: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The mouth bank's two members, checked, or None when the avatar has none."""
+    if BANK not in names and BANK_LANDMARKS not in names:
+        return None
+    if not (BANK in names and BANK_LANDMARKS in names):
+        raise InputError(f"{shown}: not a whole avatar ({BANK} without its pair)")
+    crops = member_bytes(archive, shown, BANK)
+    return parse_bank(shown, crops, member_bytes(archive, shown, BANK_LANDMARKS), size)

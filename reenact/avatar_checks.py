@@ -24,8 +24,9 @@ VERSION = 1
 MANIFEST, PICTURE, NEUTRAL = "manifest.json", "picture.png", "neutral.npy"
 ONNX, WEIGHTS = "generator.onnx", "generator.safetensors"
 INT8 = "generator.int8.onnx"
+BANK, BANK_LANDMARKS = "mouth_bank.npy", "mouth_bank_landmarks.npy"
 REQUIRED = (MANIFEST, PICTURE, ONNX, WEIGHTS)
-MEMBERS = (*REQUIRED, NEUTRAL, INT8)
+MEMBERS = (*REQUIRED, NEUTRAL, INT8, BANK, BANK_LANDMARKS)
 
 MIB = 1 << 20
 # the shipped 256 generator makes a file of about 20 MiB; four times that is no avatar
@@ -38,7 +39,10 @@ MAX_MEMBER_BYTES = {
     ONNX: 96 * MIB,
     WEIGHTS: 48 * MIB,
     INT8: 32 * MIB,
+    BANK: 64 * MIB,
+    BANK_LANDMARKS: 1 * MIB,
 }
+MAX_BANK = 64  # frames in a mouth bank (`reenact.render.mouth_bank`)
 MAX_TOTAL_BYTES = 160 * MIB
 MAX_PICTURE_SIDE = 4096  # px, the tracker's own upper bound on a target picture
 NEUTRAL_SHAPE = (478, 3)
@@ -152,6 +156,29 @@ def parse_neutral(shown: Path, data: bytes) -> np.ndarray:
     if not np.isfinite(neutral).all():
         raise InputError(f"{shown}: its {NEUTRAL} holds NaN or infinite values")
     return neutral.astype(np.float32)
+
+
+def parse_bank(
+    shown: Path, crops: bytes, landmarks: bytes, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mouth bank's (K,S,S,3) uint8 crops and (K,478,3) float32 landmarks, checked."""
+    arrays = []
+    for name, data in ((BANK, crops), (BANK_LANDMARKS, landmarks)):
+        try:
+            arrays.append(np.load(io.BytesIO(data), allow_pickle=False))
+        except ValueError as exc:  # object arrays (pickles) are refused here
+            raise InputError(f"{shown}: its {name} is refused ({first_line(exc)})") from None
+    frames, points = arrays
+    count = frames.shape[0] if frames.ndim == 4 else 0
+    if frames.dtype != np.uint8 or frames.shape[1:] != (size, size, 3) or not 0 < count <= MAX_BANK:
+        raise InputError(
+            f"{shown}: its {BANK} is not 1 to {MAX_BANK} uint8 crops of {size} x {size} x 3"
+        )
+    if points.shape != (count, *NEUTRAL_SHAPE) or not np.issubdtype(points.dtype, np.floating):
+        raise InputError(f"{shown}: its {BANK_LANDMARKS} is not ({count}, 478, 3) floats")
+    if not np.isfinite(points).all():
+        raise InputError(f"{shown}: its {BANK_LANDMARKS} holds NaN or infinite values")
+    return frames, points.astype(np.float32)
 
 
 def parse_weights(shown: Path, data: bytes) -> tuple[dict[str, np.ndarray], dict[str, str]]:

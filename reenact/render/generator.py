@@ -147,6 +147,8 @@ class GeneratorRenderer:
         self._shipped = (backend, self.eyes_from_warp, self.mouth_from_warp)
         self._avatar_keeps = tuple(bool(k) and self.warp is not None for k in avatar_keeps)
         self._avatar_backends: dict[str, object] = {}
+        self.mouth_bank, self._bank_on = None, False  # the avatar's own mouths, on its picture
+        self._banks: dict[str, object] = {}
 
     @property
     def backend_name(self) -> str:
@@ -159,15 +161,23 @@ class GeneratorRenderer:
         self._target_version += 1
         if self.warp is not None:
             self.warp.set_target(crop, landmarks)
+        # another picture, until `set_avatar` says it is the avatar's: the bank matches its own
+        self._bank_on = False
 
     def set_avatar(self, avatar) -> None:
         """Run `avatar`'s own generator (a `reenact.avatar.Avatar`) from the next `stage`, or the
         one this renderer was built with for None; one backend per avatar, kept for switching
-        back. InputError naming the avatar when its generator does not fit this renderer."""
+        back. Call it after `set_target` with the avatar's picture: its mouth bank draws on that
+        target until the next `set_target`. InputError naming the avatar when its generator does
+        not fit this renderer."""
         from reenact.render.avatar_backend import avatar_backend
 
+        self._bank_on = True  # the target set last is this avatar's own picture
+        if self.mouth_bank is not None:
+            self.mouth_bank.reset()
         if avatar is self.avatar:
             return
+        self.mouth_bank = None
         if avatar is None:
             self.backend, self.eyes_from_warp, self.mouth_from_warp = self._shipped
         else:
@@ -183,8 +193,20 @@ class GeneratorRenderer:
                 self._avatar_backends[avatar.key] = backend
             self.backend = backend
             self.eyes_from_warp, self.mouth_from_warp = self._avatar_keeps
+            if avatar.mouth_bank is not None and self.warp is not None:
+                self.mouth_bank = self._bank(avatar)
             log.info("avatar %s: its own generator on %s", avatar.name, backend.name)
         self.avatar = avatar
+
+    def _bank(self, avatar):
+        """`avatar`'s mouth bank, its frames prepared once and kept for switching back."""
+        from reenact.render.mouth_bank import MouthBank
+
+        bank = self._banks.get(avatar.key)
+        if bank is None:
+            bank = self._banks[avatar.key] = MouthBank(*avatar.mouth_bank)
+        bank.reset()
+        return bank
 
     def stage(self, fused: np.ndarray):
         """fused: (478,3) J_gen in crop pixels -> `run() -> (S,S,3) uint8`, the network call on
@@ -211,6 +233,9 @@ class GeneratorRenderer:
             if self.mouth_from_warp:
                 patches += kept_patches(self.warp.kept_layers, warped)
             lap("guide_input")
+            if self.mouth_bank is not None and self._bank_on:
+                patches.append(self.mouth_bank.patch(fused, warped))
+                lap("mouth_bank")
 
         def run() -> np.ndarray:
             lap = laps("generator")

@@ -80,6 +80,12 @@ def test_short_clip_trains_and_writes_an_avatar(short_clip: Path, tmp_path: Path
     assert avatar.picture.shape == (256, 256, 3)
     assert all(v.dtype != np.float32 for v in avatar.generator_weights.values())
     assert avatar.generator_int8 is not None  # run where the shipped generator runs INT8
+    # the person's own mouths, from the training frames only: the tail stays unseen
+    crops, points = avatar.mouth_bank
+    assert len(crops) == len(points) == min(48, len(train)) == manifest["mouth_bank_frames"]
+    rows = data.clips[0].landmarks
+    assert all(np.abs(rows[train] - p).max(axis=(1, 2)).min() < 1e-3 for p in points)
+    assert all(np.abs(rows[val] - p).max(axis=(1, 2)).min() > 1e-3 for p in points)
 
 
 def test_two_people_are_refused(tmp_path: Path, clips_dir: Path, capsys) -> None:

@@ -15,6 +15,8 @@ import pytest
 
 from reenact.avatar import (
     AVATAR_SUFFIX,
+    BANK,
+    BANK_LANDMARKS,
     INT8,
     MAX_FILE_BYTES,
     NEUTRAL,
@@ -230,6 +232,36 @@ def test_an_avatars_int8_model_round_trips_and_a_bad_one_is_refused(tmp_path, pi
     avatar = read_avatar(make_avatar(tmp_path / "int8.avatar", picture, int8=int8))
     assert avatar.generator_int8 == int8
     refused(rezip(good, tmp_path / "bad.avatar", add={INT8: b"not a model"}), INT8, "not an ONNX")
+
+
+def npy(array: np.ndarray, *, allow_pickle: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def test_a_mouth_bank_round_trips_and_a_bad_one_is_refused(tmp_path, picture, neutral, good):
+    assert read_avatar(good).mouth_bank is None  # optional
+    rng = np.random.default_rng(1)
+    crops = rng.integers(0, 256, (3, 256, 256, 3), dtype=np.uint8)
+    points = np.stack([neutral + i for i in range(3)]).astype(np.float32)
+    banked = make_avatar(tmp_path / "bank.avatar", picture, mouth_bank=(crops, points))
+    got = read_avatar(banked).mouth_bank
+    assert got is not None and np.array_equal(got[0], crops) and np.array_equal(got[1], points)
+
+    def bad(name: str, **members: bytes) -> Path:
+        return rezip(good, tmp_path / f"{name}.avatar", add=members)
+
+    refused(bad("alone", **{BANK: npy(crops)}), BANK, "pair")
+    both = {BANK_LANDMARKS: npy(points)}
+    refused(bad("small", **{BANK: npy(crops[:, :128, :128]), **both}), BANK, "256 x 256")
+    refused(bad("floats", **{BANK: npy(crops.astype(np.float32)), **both}), BANK, "uint8")
+    refused(bad("count", **{BANK: npy(crops[:2]), **both}), BANK_LANDMARKS, "(2, 478, 3)")
+    nan = points.copy()
+    nan[0, 0, 0] = np.nan
+    refused(bad("nan", **{BANK: npy(crops), BANK_LANDMARKS: npy(nan)}), "NaN")
+    pickled = npy(np.array([object()] * 3, dtype=object), allow_pickle=True)
+    refused(bad("pickled", **{BANK: pickled, **both}), BANK, "refused")
 
 
 def test_a_picture_that_does_not_decode_is_refused(good, tmp_path):

@@ -88,6 +88,8 @@ def self_from(
     for item in renderers:
         renderer: Any = item.renderer
         renderer.set_target(source_crop, source_landmarks)
+        if source == SOURCES[0] and getattr(renderer, "avatar", None) is not None:
+            renderer.set_avatar(renderer.avatar)  # its own picture: as `--target X.avatar` runs
         viewer = SelfFrameScorer(clip, options)
         scores, kept = drive_and_score(
             item, clip, frames, drives, masks, set(strip_frames), bar, viewer=viewer
