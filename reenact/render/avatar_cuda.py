@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 from reenact.render.avatar_backend import check_fits
+from reenact.render.corrections.apply import paste
 from reenact.render.generator_cuda import DeviceFrameRenderer
+from reenact.render.mouth_bank import AvatarMouths
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,16 @@ class AvatarDeviceRenderer(DeviceFrameRenderer):
         )
         self._shipped_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self._avatar_states: dict[str, dict[str, torch.Tensor]] = {}
+        self.mouths = AvatarMouths()  # an avatar's own mouths, pasted on the host
+
+    def set_target(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
+        super().set_target(crop, landmarks)
+        self.mouths.target_set()
+
+    def render(self, fused: np.ndarray) -> np.ndarray:
+        out = super().render(fused)
+        own = self.mouths.patch(fused, out)
+        return out if own is None else paste(out, [own])
 
     def _state_of(self, avatar) -> dict[str, torch.Tensor]:
         state = self._avatar_states.get(avatar.key)
@@ -54,7 +66,10 @@ class AvatarDeviceRenderer(DeviceFrameRenderer):
     @torch.no_grad()
     def set_avatar(self, avatar) -> None:
         """Run `avatar`'s generator (a `reenact.avatar.Avatar`) from the next frame; None: the
-        weights this renderer was built with. InputError when its generator does not fit."""
+        weights this renderer was built with. InputError when its generator does not fit.
+        After `set_target` with the avatar's picture, its mouth bank draws on that target."""
+        if self.warp is not None:
+            self.mouths.avatar_set(avatar)
         if avatar is self.avatar:
             return
         state = self._shipped_state if avatar is None else self._state_of(avatar)

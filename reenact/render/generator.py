@@ -36,6 +36,7 @@ from reenact.render.anchor import anchor_numpy
 from reenact.render.corrections.apply import paste
 from reenact.render.corrections.apply import patches as kept_patches
 from reenact.render.eye_keep import EyeKeep
+from reenact.render.mouth_bank import AvatarMouths
 from reenact.render.generator_meta import (
     build_generator_from_meta,
     generator_shape,
@@ -147,8 +148,7 @@ class GeneratorRenderer:
         self._shipped = (backend, self.eyes_from_warp, self.mouth_from_warp)
         self._avatar_keeps = tuple(bool(k) and self.warp is not None for k in avatar_keeps)
         self._avatar_backends: dict[str, object] = {}
-        self.mouth_bank, self._bank_on = None, False  # the avatar's own mouths, on its picture
-        self._banks: dict[str, object] = {}
+        self.mouths = AvatarMouths()  # an avatar's own mouths, on its own picture
 
     @property
     def backend_name(self) -> str:
@@ -161,8 +161,7 @@ class GeneratorRenderer:
         self._target_version += 1
         if self.warp is not None:
             self.warp.set_target(crop, landmarks)
-        # another picture, until `set_avatar` says it is the avatar's: the bank matches its own
-        self._bank_on = False
+        self.mouths.target_set()
 
     def set_avatar(self, avatar) -> None:
         """Run `avatar`'s own generator (a `reenact.avatar.Avatar`) from the next `stage`, or the
@@ -172,12 +171,10 @@ class GeneratorRenderer:
         not fit this renderer."""
         from reenact.render.avatar_backend import avatar_backend
 
-        self._bank_on = True  # the target set last is this avatar's own picture
-        if self.mouth_bank is not None:
-            self.mouth_bank.reset()
+        if self.warp is not None:
+            self.mouths.avatar_set(avatar)
         if avatar is self.avatar:
             return
-        self.mouth_bank = None
         if avatar is None:
             self.backend, self.eyes_from_warp, self.mouth_from_warp = self._shipped
         else:
@@ -193,20 +190,8 @@ class GeneratorRenderer:
                 self._avatar_backends[avatar.key] = backend
             self.backend = backend
             self.eyes_from_warp, self.mouth_from_warp = self._avatar_keeps
-            if avatar.mouth_bank is not None and self.warp is not None:
-                self.mouth_bank = self._bank(avatar)
             log.info("avatar %s: its own generator on %s", avatar.name, backend.name)
         self.avatar = avatar
-
-    def _bank(self, avatar):
-        """`avatar`'s mouth bank, its frames prepared once and kept for switching back."""
-        from reenact.render.mouth_bank import MouthBank
-
-        bank = self._banks.get(avatar.key)
-        if bank is None:
-            bank = self._banks[avatar.key] = MouthBank(*avatar.mouth_bank)
-        bank.reset()
-        return bank
 
     def stage(self, fused: np.ndarray):
         """fused: (478,3) J_gen in crop pixels -> `run() -> (S,S,3) uint8`, the network call on
@@ -233,8 +218,9 @@ class GeneratorRenderer:
             if self.mouth_from_warp:
                 patches += kept_patches(self.warp.kept_layers, warped)
             lap("guide_input")
-            if self.mouth_bank is not None and self._bank_on:
-                patches.append(self.mouth_bank.patch(fused, warped))
+            own = self.mouths.patch(fused, warped)
+            if own is not None:
+                patches.append(own)
                 lap("mouth_bank")
 
         def run() -> np.ndarray:

@@ -142,3 +142,34 @@ def _mask(local: np.ndarray, box: tuple[int, int, int, int], grow: float, feathe
     """`lips_mask` in the box (landmarks `local` given in the box's pixels)."""
     x0, y0, x1, y1 = box
     return lips_mask(local, (y1 - y0, x1 - x0), grow, feather)
+
+
+class AvatarMouths:
+    """A renderer's share of the banks: the avatar set last, whether the target is its own
+    picture, and one `MouthBank` per avatar kept for switching back. The renderer calls
+    `target_set` from its `set_target`, `avatar_set` from its `set_avatar` (after the target,
+    which it then takes for the avatar's own picture), and `patch` per frame."""
+
+    def __init__(self) -> None:
+        self.bank: MouthBank | None = None
+        self.own_picture = False
+        self._banks: dict[str, MouthBank] = {}
+
+    def target_set(self) -> None:
+        self.own_picture = False  # another picture, until `avatar_set` says it is the avatar's
+
+    def avatar_set(self, avatar) -> None:
+        """`avatar` (a `reenact.avatar.Avatar`, or None) is the target set last."""
+        self.own_picture = True
+        self.bank = None
+        if avatar is not None and avatar.mouth_bank is not None:
+            self.bank = self._banks.get(avatar.key)
+            if self.bank is None:
+                self.bank = self._banks[avatar.key] = MouthBank(*avatar.mouth_bank)
+            self.bank.reset()
+
+    def patch(self, xy: np.ndarray, rendered: np.ndarray) -> Patch | None:
+        """The bank's `patch` on the avatar's own picture, else None."""
+        if self.bank is None or not self.own_picture:
+            return None
+        return self.bank.patch(xy, rendered)

@@ -90,7 +90,7 @@ def test_the_generator_draws_an_avatars_mouth_bank(face, tmp_path):
     drive = (xy + mouth_open(xy, 0.15)).astype(np.float32)
     lips = lips_mask(drive, 256, 0) > 0.5
     renderer.set_avatar(plain)
-    assert renderer.mouth_bank is None
+    assert renderer.mouths.bank is None
     without = renderer.render(drive).copy()
     renderer.set_avatar(banked)
     with_bank = renderer.render(drive).copy()
@@ -103,4 +103,32 @@ def test_the_generator_draws_an_avatars_mouth_bank(face, tmp_path):
     renderer.set_avatar(banked)
     assert greenness(renderer.render(drive), lips) > greenness(without, lips) + 40
     renderer.set_avatar(None)
-    assert renderer.mouth_bank is None
+    assert renderer.mouths.bank is None
+
+
+def test_the_device_renderer_draws_an_avatars_mouth_bank(face, tmp_path):
+    """The CUDA path's renderer, eager on the CPU here: the bank is pasted on the host."""
+    pytest.importorskip("torch")
+    from reenact.avatar import read_avatar
+    from reenact.render.avatar_cuda import AvatarDeviceRenderer
+    from reenact.render.generator import load_generator
+    from tests.avatar_files import SHIPPED_WEIGHTS, make_avatar
+
+    crop, xy = face
+    model, meta = load_generator(SHIPPED_WEIGHTS)
+    renderer = AvatarDeviceRenderer(model=model, meta=meta, weights=SHIPPED_WEIGHTS, device="cpu")
+    renderer.set_target(crop, xy)
+    plain = read_avatar(make_avatar(tmp_path / "plain.avatar", crop))
+    banked = read_avatar(
+        make_avatar(
+            tmp_path / "bank.avatar", crop, mouth_bank=(green_lips(crop, xy)[None], xy[None])
+        )
+    )
+    drive = (xy + mouth_open(xy, 0.15)).astype(np.float32)
+    lips = lips_mask(drive, 256, 0) > 0.5
+    renderer.set_avatar(plain)
+    without = renderer.render(drive).copy()
+    renderer.set_avatar(banked)
+    assert greenness(renderer.render(drive), lips) > greenness(without, lips) + 40
+    renderer.set_target(crop, xy)  # another picture: no bank until set_avatar names the avatar
+    assert greenness(renderer.render(drive), lips) < greenness(without, lips) + 10
