@@ -51,7 +51,12 @@ def _eye_alphas(fused: np.ndarray, size: int):
         hull = cv2.convexHull(np.round((contour - (x0, y0)) * 16).astype(np.int32))
         cv2.fillConvexPoly(mask, hull, 255, lineType=cv2.LINE_AA, shift=4)
         grow = max(1, int(round(GROW * width)))
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+        # dilated only around the eye: a max over the box's zeros beyond it is 0 there anyway
+        ex, ey, ew, eh = cv2.boundingRect(mask)
+        rows = slice(max(ey - grow, 0), ey + eh + grow)
+        around = (rows, slice(max(ex - grow, 0), ex + ew + grow))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+        mask[around] = cv2.dilate(mask[around], kernel)
         alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), FEATHER * width)
         yield (int(x0), int(y0), int(x1), int(y1)), alpha
 

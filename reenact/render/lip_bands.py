@@ -72,9 +72,11 @@ def _interp_columns(ys: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np
     """Per column j, the piecewise-linear map through (knots[:, j], values[:, j]) at rows ys:
     (len(ys), columns); linear beyond the end knots."""
     k = np.clip((ys[:, None, None] >= knots[None, 1:-1, :]).sum(axis=1), 0, len(knots) - 2)
-    cols = np.arange(knots.shape[1])[None, :]
-    y0, y1 = knots[k, cols], knots[k + 1, cols]
-    v0, v1 = values[k, cols], values[k + 1, cols]
+    # knots[k, column] as flat indices: `take` gathers them for a fraction of fancy indexing
+    at = k * knots.shape[1] + np.arange(knots.shape[1])
+    after = at + knots.shape[1]  # knots[k + 1, column]
+    y0, y1 = knots.take(at), knots.take(after)
+    v0, v1 = values.take(at), values.take(after)
     t = (ys[:, None] - y0) / np.maximum(y1 - y0, 1e-6)
     return v0 + t * (v1 - v0)
 
@@ -90,6 +92,10 @@ class LipBands(Correction):
         self.size = int(size)
         self.unit = self.size / 256.0
         self._target_xy: np.ndarray | None = None
+        # (S,S,2) float32 each pixel's own x, y, sliced per frame rather than made anew
+        self._identity = np.ascontiguousarray(
+            np.mgrid[0 : self.size, 0 : self.size][::-1].transpose(1, 2, 0), dtype=np.float32
+        )
         self._bounds: tuple[int, int, int, int] | None = None
 
     def prepare(self, target_crop: np.ndarray | None, target_landmarks: np.ndarray) -> None:
@@ -103,9 +109,9 @@ class LipBands(Correction):
         inside the warp's face box."""
         found = []
         for (x0, y0, x1, y1), alpha, source in self.sources(xy, self._bounds):
-            ys, xs = np.mgrid[y0:y1, x0:x1]
-            identity = np.stack([xs, ys], -1).astype(np.float32)
-            found.append(MapOverride((x0, y0, x1, y1), alpha, identity - source))
+            found.append(
+                MapOverride((x0, y0, x1, y1), alpha, self._identity[y0:y1, x0:x1] - source)
+            )
         return found
 
     def sources(

@@ -74,8 +74,12 @@ def paste(output: np.ndarray, kept: list[Patch]) -> np.ndarray:
     for patch in kept:
         x0, y0, x1, y1 = patch.box
         region = output[y0:y1, x0:x1]
-        mixed = region + patch.alpha * (patch.warped - region)
-        np.copyto(region, mixed + 0.5, casting="unsafe")
+        # region + alpha (warped - region) + 0.5, each step in place in one float32 buffer
+        mixed = np.subtract(patch.warped, region)
+        mixed *= patch.alpha
+        mixed += region
+        mixed += 0.5
+        np.copyto(region, mixed, casting="unsafe")
     return output
 
 
