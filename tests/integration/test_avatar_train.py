@@ -63,6 +63,7 @@ def test_short_clip_trains_and_writes_an_avatar(short_clip: Path, tmp_path: Path
     assert code == 0
     printed = capsys.readouterr().out
     assert "2 steps" in printed and "personal" in printed
+    assert f"kept {min(48, len(train))} of the person's mouths" in printed
     avatar = read_avatar(out)
     manifest = avatar.manifest
     assert manifest["steps"] == 2 and manifest["crop_size"] == 256

@@ -140,7 +140,12 @@ def train_avatar(job: AvatarJob, config_loader) -> dict[str, Any]:
         minutes=(time.perf_counter() - started) / 60,
         extra={"still": True} if job.still else None,
     )
-    summary.update(avatar=str(path), total_s=round(time.perf_counter() - started, 1))
+    from reenact.avatar import read_avatar
+
+    bank = read_avatar(path).manifest.get("mouth_bank_frames", 0)
+    summary.update(
+        avatar=str(path), mouth_bank=bank, total_s=round(time.perf_counter() - started, 1)
+    )
     if job.report:
         write_report(job.report, summary)
     return summary
@@ -210,6 +215,9 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             if (tuned := summary.get("validation_fine_tuned"))
             else []
         ),
+        f"kept {summary['mouth_bank']} of the person's mouths to draw on its own picture"
+        if summary.get("mouth_bank")
+        else "kept no mouths: the picture is not a frame of the first clip (--picture)",
     ]
 
 
