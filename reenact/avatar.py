@@ -12,9 +12,9 @@ A zip (stdlib `zipfile`) with exactly these members:
                            generator's metadata keys
     generator.int8.onnx    optional: the same generator as static INT8 ONNX calibrated on its
                            person's frames (run where the shipped generator runs in INT8)
-    mouth_bank.npy         optional, with the next: (K, S, S, 3) uint8 frames of the person cut
-                           to their mouths (`reenact.render.mouth_bank`); allow_pickle=False
-    mouth_bank_landmarks.npy  their (K, 478, 3) float32 aligned-crop landmarks
+    face_bank.npy          optional, with the next: (K, S, S, 3) uint8 frames of the person cut
+                           to their mouths and eyes (`reenact.render.face_bank`); allow_pickle=False
+    face_bank_landmarks.npy  their (K, 478, 3) float32 aligned-crop landmarks
 
 Reading never unpickles and never trusts the archive: the file's size and every member's declared
 size are checked from the zip's directory before anything is read, each member's CRC is checked
@@ -73,8 +73,8 @@ class Avatar:
     picture: (H, W, 3) uint8 RGB; neutral: (478, 3) float32 aligned-crop pixels at
     manifest["crop_size"], or None; generator_onnx: fp32 ONNX bytes; generator_weights: the
     same generator's tensors (fp16 floats); generator_meta: their safetensors metadata;
-    generator_int8: its INT8 ONNX bytes, or None; mouth_bank: (crops (K,S,S,3) uint8,
-    landmarks (K,478,3) float32) of the person's mouths, or None.
+    generator_int8: its INT8 ONNX bytes, or None; face_bank: (crops (K,S,S,3) uint8,
+    landmarks (K,478,3) float32) of the person's mouths and eyes, or None.
     """
 
     path: Path
@@ -85,7 +85,7 @@ class Avatar:
     generator_weights: dict[str, np.ndarray] = field(repr=False)
     generator_meta: dict[str, str] = field(default_factory=dict)
     generator_int8: bytes | None = field(default=None, repr=False)
-    mouth_bank: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    face_bank: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -139,7 +139,7 @@ def write_avatar(
     generator_meta: dict[str, str],
     manifest: dict,
     generator_int8: bytes | None = None,
-    mouth_bank: tuple[np.ndarray, np.ndarray] | None = None,
+    face_bank: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """Write an avatar file atomically (a partial file beside `path`, read back whole, then
     renamed over it); returns the path. The manifest is kept as given, with `format`,
@@ -174,9 +174,9 @@ def write_avatar(
         members[INT8] = bytes(generator_int8)
     if neutral is not None:
         members[NEUTRAL] = _npy(neutral, np.float32)
-    if mouth_bank is not None:
-        members[BANK] = _npy(mouth_bank[0], np.uint8)
-        members[BANK_LANDMARKS] = _npy(mouth_bank[1], np.float32)
+    if face_bank is not None:
+        members[BANK] = _npy(face_bank[0], np.uint8)
+        members[BANK_LANDMARKS] = _npy(face_bank[1], np.float32)
     return _write_checked(path, members)
 
 
@@ -298,7 +298,7 @@ def _read(path: Path, shown: Path) -> Avatar:
 def _read_bank(
     archive: zipfile.ZipFile, shown: Path, names: set[str], size: int
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The mouth bank's two members, checked, or None when the avatar has none."""
+    """The face bank's two members, checked, or None when the avatar has none."""
     if BANK not in names and BANK_LANDMARKS not in names:
         return None
     if not (BANK in names and BANK_LANDMARKS in names):

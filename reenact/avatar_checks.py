@@ -24,7 +24,7 @@ VERSION = 1
 MANIFEST, PICTURE, NEUTRAL = "manifest.json", "picture.png", "neutral.npy"
 ONNX, WEIGHTS = "generator.onnx", "generator.safetensors"
 INT8 = "generator.int8.onnx"
-BANK, BANK_LANDMARKS = "mouth_bank.npy", "mouth_bank_landmarks.npy"
+BANK, BANK_LANDMARKS = "face_bank.npy", "face_bank_landmarks.npy"
 REQUIRED = (MANIFEST, PICTURE, ONNX, WEIGHTS)
 MEMBERS = (*REQUIRED, NEUTRAL, INT8, BANK, BANK_LANDMARKS)
 
@@ -39,10 +39,10 @@ MAX_MEMBER_BYTES = {
     ONNX: 96 * MIB,
     WEIGHTS: 48 * MIB,
     INT8: 32 * MIB,
-    BANK: 64 * MIB,
+    BANK: 80 * MIB,
     BANK_LANDMARKS: 1 * MIB,
 }
-MAX_BANK = 64  # frames in a mouth bank (`reenact.render.mouth_bank`)
+MAX_BANK = 96  # frames in a face bank (`reenact.render.face_bank`)
 MAX_TOTAL_BYTES = 160 * MIB
 MAX_PICTURE_SIDE = 4096  # px, the tracker's own upper bound on a target picture
 NEUTRAL_SHAPE = (478, 3)
@@ -161,7 +161,7 @@ def parse_neutral(shown: Path, data: bytes) -> np.ndarray:
 def parse_bank(
     shown: Path, crops: bytes, landmarks: bytes, size: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The mouth bank's (K,S,S,3) uint8 crops and (K,478,3) float32 landmarks, checked."""
+    """The face bank's (K,S,S,3) uint8 crops and (K,478,3) float32 landmarks, checked."""
     arrays = []
     for name, data in ((BANK, crops), (BANK_LANDMARKS, landmarks)):
         try:

@@ -47,10 +47,10 @@ def make_avatar(
     neutral: np.ndarray | None = None,
     manifest: dict | None = None,
     int8: bytes | None = None,
-    mouth_bank: tuple[np.ndarray, np.ndarray] | None = None,
+    face_bank: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """An avatar file at `path` whose picture is `picture` (a file or RGB array); int8: the
-    INT8 ONNX bytes it carries, if any; mouth_bank: its (crops, landmarks), if any."""
+    INT8 ONNX bytes it carries, if any; face_bank: its (crops, landmarks), if any."""
     image = load_image(picture) if isinstance(picture, Path) else picture
     weights, onnx = shifted_generator(shift)
     return write_avatar(
@@ -61,7 +61,7 @@ def make_avatar(
         generator_weights=weights,
         generator_meta=read_meta(SHIPPED_WEIGHTS),
         generator_int8=int8,
-        mouth_bank=mouth_bank,
+        face_bank=face_bank,
         manifest={
             "source_clips": [{"name": "test.mp4", "sha256": "0" * 64, "frames": 30, "seconds": 1}],
             "steps": 0,

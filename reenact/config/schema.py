@@ -173,12 +173,14 @@ class RendererConfig:
     quantize: Literal["auto", "off", "int8"] = "auto"
     # the warp-guided generator's eyes: "warp" pastes the warp's eyes (gaze, lids and blinks as
     # its painters draw them, from J_gen) over the network's; "network" keeps the network's own;
-    # "auto": "warp" for the shipped generator, "network" for a personal avatar's (it has
-    # learned its person's own lids)
+    # "auto": "warp" for the shipped generator; for a personal avatar on its own picture, its
+    # person's eyes from the frames of its video it keeps (reenact.render.face_bank), else the
+    # network's
     eyes: Literal["auto", "warp", "network"] = "auto"
     # and its opened mouth: "warp" pastes the cavity and teeth the warp's mouth filler paints
     # (where the mouth is open beyond the target's) over the network's; "network" keeps its own;
-    # "auto": "warp", or "network" for an avatar's (its person's own teeth and tongue)
+    # "auto": "warp", or for an avatar its person's own mouths as for the eyes ("network" saves
+    # the 2 ms a frame each part costs)
     mouth: Literal["auto", "warp", "network"] = "auto"
     # what draws the warp's corrections: "painted" (the painters of docs/CORRECTIONS.md) or
     # "learned" (the mouth drawn by a small network from the target's own mouth at rest,

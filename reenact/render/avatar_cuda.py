@@ -15,7 +15,7 @@ import torch
 from reenact.render.avatar_backend import check_fits
 from reenact.render.corrections.apply import paste
 from reenact.render.generator_cuda import DeviceFrameRenderer
-from reenact.render.mouth_bank import AvatarMouths
+from reenact.render.face_bank import PARTS, AvatarParts, Part
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,13 @@ class AvatarDeviceRenderer(DeviceFrameRenderer):
     keep plane captured in the graph stays and is left at zero.
     """
 
-    def __init__(self, *, avatar_keeps: tuple[bool, bool] = (False, False), **options) -> None:
+    def __init__(
+        self,
+        *,
+        avatar_keeps: tuple[bool, bool] = (False, False),
+        avatar_parts: tuple[Part, ...] = PARTS,
+        **options,
+    ) -> None:
         super().__init__(**options)
         self.avatar = None
         self._shipped_keeps = (self.eyes_from_warp, self.mouth_from_warp)
@@ -40,16 +46,16 @@ class AvatarDeviceRenderer(DeviceFrameRenderer):
         )
         self._shipped_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self._avatar_states: dict[str, dict[str, torch.Tensor]] = {}
-        self.mouths = AvatarMouths()  # an avatar's own mouths, pasted on the host
+        self.parts = AvatarParts(avatar_parts)  # an avatar's own mouths and eyes, on the host
 
     def set_target(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
         super().set_target(crop, landmarks)
-        self.mouths.target_set()
+        self.parts.target_set()
 
     def render(self, fused: np.ndarray) -> np.ndarray:
         out = super().render(fused)
-        own = self.mouths.patch(fused, out)
-        return out if own is None else paste(out, [own])
+        own = self.parts.patches(fused, out)
+        return paste(out, own) if own else out
 
     def _state_of(self, avatar) -> dict[str, torch.Tensor]:
         state = self._avatar_states.get(avatar.key)
@@ -67,9 +73,9 @@ class AvatarDeviceRenderer(DeviceFrameRenderer):
     def set_avatar(self, avatar) -> None:
         """Run `avatar`'s generator (a `reenact.avatar.Avatar`) from the next frame; None: the
         weights this renderer was built with. InputError when its generator does not fit.
-        After `set_target` with the avatar's picture, its mouth bank draws on that target."""
+        After `set_target` with the avatar's picture, its face bank draws on that target."""
         if self.warp is not None:
-            self.mouths.avatar_set(avatar)
+            self.parts.avatar_set(avatar)
         if avatar is self.avatar:
             return
         state = self._shipped_state if avatar is None else self._state_of(avatar)

@@ -36,7 +36,7 @@ from reenact.render.anchor import anchor_numpy
 from reenact.render.corrections.apply import paste
 from reenact.render.corrections.apply import patches as kept_patches
 from reenact.render.eye_keep import EyeKeep
-from reenact.render.mouth_bank import AvatarMouths
+from reenact.render.face_bank import PARTS, AvatarParts, Part, chosen_parts
 from reenact.render.generator_meta import (
     build_generator_from_meta,
     generator_shape,
@@ -113,6 +113,7 @@ class GeneratorRenderer:
         anchor_px: float = 0.0,
         avatar_keeps: tuple[bool, bool] = (False, False),
         drawn: str = "painted",
+        avatar_parts: tuple[Part, ...] = PARTS,
     ) -> None:
         self.model = model
         self.meta = meta
@@ -148,7 +149,7 @@ class GeneratorRenderer:
         self._shipped = (backend, self.eyes_from_warp, self.mouth_from_warp)
         self._avatar_keeps = tuple(bool(k) and self.warp is not None for k in avatar_keeps)
         self._avatar_backends: dict[str, object] = {}
-        self.mouths = AvatarMouths()  # an avatar's own mouths, on its own picture
+        self.parts = AvatarParts(avatar_parts)  # an avatar's own mouths and eyes, on its picture
 
     @property
     def backend_name(self) -> str:
@@ -161,18 +162,18 @@ class GeneratorRenderer:
         self._target_version += 1
         if self.warp is not None:
             self.warp.set_target(crop, landmarks)
-        self.mouths.target_set()
+        self.parts.target_set()
 
     def set_avatar(self, avatar) -> None:
         """Run `avatar`'s own generator (a `reenact.avatar.Avatar`) from the next `stage`, or the
         one this renderer was built with for None; one backend per avatar, kept for switching
-        back. Call it after `set_target` with the avatar's picture: its mouth bank draws on that
+        back. Call it after `set_target` with the avatar's picture: its face bank draws on that
         target until the next `set_target`. InputError naming the avatar when its generator does
         not fit this renderer."""
         from reenact.render.avatar_backend import avatar_backend
 
         if self.warp is not None:
-            self.mouths.avatar_set(avatar)
+            self.parts.avatar_set(avatar)
         if avatar is self.avatar:
             return
         if avatar is None:
@@ -218,10 +219,10 @@ class GeneratorRenderer:
             if self.mouth_from_warp:
                 patches += kept_patches(self.warp.kept_layers, warped)
             lap("guide_input")
-            own = self.mouths.patch(fused, warped)
-            if own is not None:
-                patches.append(own)
-                lap("mouth_bank")
+            own = self.parts.patches(fused, warped)
+            if own:
+                patches += own
+                lap("face_bank")
 
         def run() -> np.ndarray:
             lap = laps("generator")
@@ -304,6 +305,7 @@ def generator_on_backend(
             mouth_from_warp=r.mouth != "network",
             avatar_keeps=(r.eyes == "warp", r.mouth == "warp"),
             anchor_px=r.anchor_px,
+            avatar_parts=chosen_parts(r.eyes, r.mouth),
         )
     return _cpu_renderer(
         model, meta, make_backend(model, config, onnx_path=onnx_path), config, weights=weights
@@ -324,6 +326,7 @@ def _cpu_renderer(
         avatar_keeps=(r.eyes == "warp", r.mouth == "warp"),
         anchor_px=r.anchor_px,
         drawn=r.corrections,
+        avatar_parts=chosen_parts(r.eyes, r.mouth),
     )
 
 

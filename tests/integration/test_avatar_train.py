@@ -63,7 +63,6 @@ def test_short_clip_trains_and_writes_an_avatar(short_clip: Path, tmp_path: Path
     assert code == 0
     printed = capsys.readouterr().out
     assert "2 steps" in printed and "personal" in printed
-    assert f"kept {min(48, len(train))} of the person's mouths" in printed
     avatar = read_avatar(out)
     manifest = avatar.manifest
     assert manifest["steps"] == 2 and manifest["crop_size"] == 256
@@ -81,9 +80,11 @@ def test_short_clip_trains_and_writes_an_avatar(short_clip: Path, tmp_path: Path
     assert avatar.picture.shape == (256, 256, 3)
     assert all(v.dtype != np.float32 for v in avatar.generator_weights.values())
     assert avatar.generator_int8 is not None  # run where the shipped generator runs INT8
-    # the person's own mouths, from the training frames only: the tail stays unseen
-    crops, points = avatar.mouth_bank
-    assert len(crops) == len(points) == min(48, len(train)) == manifest["mouth_bank_frames"]
+    # the person's own mouths and eyes, from the training frames only: the tail stays unseen
+    crops, points = avatar.face_bank
+    assert min(48, len(train)) <= len(crops) == len(points) == manifest["face_bank_frames"]
+    assert len(crops) <= min(72, len(train))
+    assert f"kept {len(crops)} frames of the person's mouths and eyes" in printed
     rows = data.clips[0].landmarks
     assert all(np.abs(rows[train] - p).max(axis=(1, 2)).min() < 1e-3 for p in points)
     assert all(np.abs(rows[val] - p).max(axis=(1, 2)).min() > 1e-3 for p in points)

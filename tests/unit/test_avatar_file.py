@@ -240,13 +240,13 @@ def npy(array: np.ndarray, *, allow_pickle: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def test_a_mouth_bank_round_trips_and_a_bad_one_is_refused(tmp_path, picture, neutral, good):
-    assert read_avatar(good).mouth_bank is None  # optional
+def test_a_face_bank_round_trips_and_a_bad_one_is_refused(tmp_path, picture, neutral, good):
+    assert read_avatar(good).face_bank is None  # optional
     rng = np.random.default_rng(1)
     crops = rng.integers(0, 256, (3, 256, 256, 3), dtype=np.uint8)
     points = np.stack([neutral + i for i in range(3)]).astype(np.float32)
-    banked = make_avatar(tmp_path / "bank.avatar", picture, mouth_bank=(crops, points))
-    got = read_avatar(banked).mouth_bank
+    banked = make_avatar(tmp_path / "bank.avatar", picture, face_bank=(crops, points))
+    got = read_avatar(banked).face_bank
     assert got is not None and np.array_equal(got[0], crops) and np.array_equal(got[1], points)
 
     def bad(name: str, **members: bytes) -> Path:

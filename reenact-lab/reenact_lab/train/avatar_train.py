@@ -142,9 +142,9 @@ def train_avatar(job: AvatarJob, config_loader) -> dict[str, Any]:
     )
     from reenact.avatar import read_avatar
 
-    bank = read_avatar(path).manifest.get("mouth_bank_frames", 0)
+    bank = read_avatar(path).manifest.get("face_bank_frames", 0)
     summary.update(
-        avatar=str(path), mouth_bank=bank, total_s=round(time.perf_counter() - started, 1)
+        avatar=str(path), face_bank=bank, total_s=round(time.perf_counter() - started, 1)
     )
     if job.report:
         write_report(job.report, summary)
@@ -215,9 +215,10 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             if (tuned := summary.get("validation_fine_tuned"))
             else []
         ),
-        f"kept {summary['mouth_bank']} of the person's mouths to draw on its own picture"
-        if summary.get("mouth_bank")
-        else "kept no mouths: the picture is not a frame of the first clip (--picture)",
+        f"kept {summary['face_bank']} frames of the person's mouths and eyes to draw on its "
+        "own picture"
+        if summary.get("face_bank")
+        else "kept no mouths or eyes: the picture is not a frame of the first clip (--picture)",
     ]
 
 

@@ -129,9 +129,9 @@ def write_avatar_file(
     weights = fp16_weights(model)
     meta = generator_meta(model, result, device)
     fp32 = onnx_bytes(model, weights)  # leaves `model` holding the fp16-rounded weights
-    bank = mouth_bank(data)
+    bank = face_bank(data)
     facts = manifest(data, result, device=device, minutes=minutes, extra=extra)
-    facts["mouth_bank_frames"] = 0 if bank is None else len(bank[0])
+    facts["face_bank_frames"] = 0 if bank is None else len(bank[0])
     return write_avatar(
         path,
         picture=data.picture,
@@ -141,15 +141,15 @@ def write_avatar_file(
         generator_meta=meta,
         manifest=facts,
         generator_int8=int8_onnx(model, meta, data),
-        mouth_bank=bank,
+        face_bank=bank,
     )
 
 
-def mouth_bank(data: AvatarData) -> tuple[np.ndarray, np.ndarray] | None:
-    """The person's own mouths (`reenact.render.mouth_bank`) from the training frames of the
-    clip the picture came from, in its light; None when the picture is the user's own, whose
-    light the clips may not share."""
-    from reenact.render.mouth_bank import cut_to_mouth, pick
+def face_bank(data: AvatarData) -> tuple[np.ndarray, np.ndarray] | None:
+    """The person's own mouths and eyes (`reenact.render.face_bank`) from the training frames of
+    the clip the picture came from, in its light; None when the picture is the user's own,
+    whose light the clips may not share."""
+    from reenact.render.face_bank import cut_to_parts, pick
 
     clip = data.clips[0]
     if not data.picture_source.startswith(f"{clip.name}#"):
@@ -158,5 +158,5 @@ def mouth_bank(data: AvatarData) -> tuple[np.ndarray, np.ndarray] | None:
     if not len(rows):
         return None
     rows = rows[pick(clip.landmarks[rows])]
-    crops = np.stack([cut_to_mouth(clip.crops[r], clip.landmarks[r]) for r in rows])
+    crops = np.stack([cut_to_parts(clip.crops[r], clip.landmarks[r]) for r in rows])
     return crops, clip.landmarks[rows].astype(np.float32)

@@ -1,4 +1,4 @@
-"""`lab.mouth_bank` on a real clip, tracked by the real face mesh: it scores each renderer without
+"""`lab.face_bank` on a real clip, tracked by the real face mesh: it scores each renderer without
 and with the bank, writes a strip, and refuses a bad split or a missing clip in one line."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "lab.mouth_bank", *args],
+        [sys.executable, "-m", "lab.face_bank", *args],
         capture_output=True,
         cwd=REPO,  # `python -m lab.*` runs from a checkout's root
         text=True,
@@ -34,9 +34,11 @@ def test_the_tool_scores_the_warp_with_and_without_the_bank(clips_dir, tmp_path)
         str(tmp_path),
     )
     assert done.returncode == 0, done.stderr
-    line = next(x for x in done.stdout.splitlines() if x.strip().startswith("warp"))
-    before, after = (float(v) for v in re.findall(r"mouth SSIM ([\d.]+) -> ([\d.]+)", line)[0])
-    assert 0.3 < before < 1 and 0.3 < after < 1 and before != after
+    for part in ("mouth", "eyes"):
+        line = next(x for x in done.stdout.splitlines() if f"warp {' ' * 14}{part}" in x)
+        found = re.findall(rf"{part} SSIM ([\d.]+) -> ([\d.]+)", line)[0]
+        before, after = (float(v) for v in found)
+        assert 0.3 < before < 1 and 0.3 < after < 1 and before != after, line
     strip = cv2.imread(str(tmp_path / "lp_d12_warp.png"))
     assert strip is not None and strip.shape[1] == 3 * 256  # truth, the warp, with the bank
 

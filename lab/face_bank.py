@@ -1,21 +1,22 @@
-"""A bank of the person's own mouths: `python -m lab.mouth_bank CLIP [--bank CLIP ...]`.
+"""A bank of the person's own mouths and eyes: `python -m lab.face_bank CLIP [--bank CLIP ...]`.
 
 An experiment for personal avatars (issue 87). A target's own video holds its real open mouths,
-teeth and tongue; the renderers draw an open mouth as a painted cavity. Here the drive's mouth is
-drawn by the bank frame whose mouth shape is nearest (inner and outer lips about their centre),
-warped to the drive's landmarks with no painted cavity, moved to the rendered face's colour
-around the mouth, and feathered in over the outer lips.
+teeth, tongue and shut lids; the renderers paint them. Here each part of the drive (mouth,
+eyes) is drawn by the bank frame whose part is shaped most alike, warped to the drive's
+landmarks with nothing painted, moved to the rendered face's colour around the part, and
+feathered in over it: the bank `reenact avatar train` keeps (`reenact.render.face_bank`).
 
 Self-reenactment, scored in the aligned crop: each drive frame's own landmarks drive a reference
-frame, and the mouth box of the output is compared with the real frame (SSIM). Two settings:
+frame, and boxes around the real lips and each real eye are compared with the real frame (SSIM).
+Two settings:
 - `--split F` (no `--bank`): one recording, as a user's avatar video is. The bank and the
   reference come from the clip's first F, the drives from the rest.
 - `--bank CLIP ...`: the bank from other recordings of the person; the reference is the
   clip's own (`eval.reference_frame`), as `reenact eval --avatar` drives it.
 
-Prints the mouth SSIM of each renderer without and with the bank (all drive frames, and the
-third with the widest lip gap); `--out DIR` writes a strip (truth, renderer, with the bank) per
-renderer. The bank is what `reenact avatar train` keeps (`reenact.render.mouth_bank`).
+Prints, per renderer, the mouth SSIM without and with the bank (all drives, and the third with
+the widest lip gap) and the eyes' (all drives, and the fifth with the narrowest eyes);
+`--out DIR` writes a strip (truth, renderer, with the bank) per renderer.
 """
 
 from __future__ import annotations
@@ -32,38 +33,39 @@ from reenact.config import load_config
 from reenact.errors import InputError
 from reenact.landmarks.clips import TrackedClip, track_clip
 from reenact.render.corrections.apply import paste
-from reenact.render.mouth_bank import OUTER, MouthBank, cut_to_mouth, pick
+from reenact.render.face_bank import EYE_ROWS, OUTER, FaceBank, cut_to_parts, pick
 
-BOX_PAD = 0.35  # the scored box: the outer lips and this share of their size on each side
+PADS = {"mouth": (0.35, 0.35, 4), "eye": (0.25, 0.5, 6)}  # the scored boxes: x, y share, px
 
 
-def clips_bank(clips: list[TrackedClip]) -> MouthBank:
-    """The bank `reenact avatar train` keeps (`pick`, `cut_to_mouth`), from the clips' frames."""
+def clips_bank(clips: list[TrackedClip]) -> FaceBank:
+    """The bank `reenact avatar train` keeps (`pick`, `cut_to_parts`), from the clips' frames."""
     pool = [(clip, int(i)) for clip in clips for i in np.flatnonzero(clip.valid)]
     if not pool:
-        raise InputError("mouth bank: no frame with a face in the bank's clips")
+        raise InputError("face bank: no frame with a face in the bank's clips")
     chosen = [pool[k] for k in pick(np.stack([c.landmarks_crop[i] for c, i in pool]))]
-    crops = np.stack([cut_to_mouth(c.crops[i], c.landmarks_crop[i]) for c, i in chosen])
-    return MouthBank(crops, np.stack([c.landmarks_crop[i] for c, i in chosen]))
+    crops = np.stack([cut_to_parts(c.crops[i], c.landmarks_crop[i]) for c, i in chosen])
+    return FaceBank(crops, np.stack([c.landmarks_crop[i] for c, i in chosen]))
 
 
-def mouth_box(xy: np.ndarray, size: int) -> tuple[int, int, int, int]:
-    """The scored box: the outer lips with BOX_PAD of their size (and 4 px) on each side."""
-    points = xy[OUTER, :2]
+def box_ssim(image: np.ndarray, truth: np.ndarray, points: np.ndarray, pad) -> float:
+    """SSIM in the box of `points` (crop px) with `pad` (x share, y share, px) on each side."""
+    size = truth.shape[0]
     (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-    px, py = (x1 - x0) * BOX_PAD, (y1 - y0) * BOX_PAD + 4
-    box = (x0 - px, y0 - py, x1 + px, y1 + py)
-    x0, y0, x1, y1 = (int(np.clip(round(v), 0, size)) for v in box)
-    return x0, y0, x1, y1
-
-
-def mouth_ssim(image: np.ndarray, truth: np.ndarray, xy: np.ndarray) -> float:
-    x0, y0, x1, y1 = mouth_box(xy, truth.shape[0])
+    px, py = (x1 - x0) * pad[0], (y1 - y0) * pad[1] + pad[2]
+    x0, y0, x1, y1 = (int(np.clip(round(v), 0, size)) for v in (x0 - px, y0 - py, x1 + px, y1 + py))
     return float(
         structural_similarity(
             image[y0:y1, x0:x1], truth[y0:y1, x0:x1], channel_axis=2, data_range=255
         )
     )
+
+
+def scores(image: np.ndarray, truth: np.ndarray, xy: np.ndarray) -> tuple[float, float]:
+    """(mouth SSIM, the two eyes' mean SSIM) of `image` against `truth` by `xy`'s boxes."""
+    mouth = box_ssim(image, truth, xy[OUTER, :2], PADS["mouth"])
+    eyes = np.mean([box_ssim(image, truth, xy[rows, :2], PADS["eye"]) for rows in EYE_ROWS])
+    return mouth, float(eyes)
 
 
 def _renderers(config, names: list[str]) -> dict:
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         nargs="*",
         default=[],
-        help="other recordings of the person to keep mouths from",
+        help="other recordings of the person to keep mouths and eyes from",
     )
     parser.add_argument(
         "--split",
@@ -113,32 +115,33 @@ def main(argv: list[str] | None = None) -> int:
     frames = [int(i) for i in np.flatnonzero(drives.valid) if i != ref]
     if not frames:
         raise InputError(f"{args.clip}: no frame with a face left to drive")
-    gaps = np.array(
-        [
-            np.linalg.norm(clip.landmarks_crop[f, 13, :2] - clip.landmarks_crop[f, 14, :2])
-            for f in frames
-        ]
-    )
-    wide = gaps >= np.quantile(gaps, 2 / 3)
+    xy_all = clip.landmarks_crop[frames]
+    gaps = np.linalg.norm(xy_all[:, 13, :2] - xy_all[:, 14, :2], axis=1)
+    heights = np.mean([np.ptp(xy_all[:, rows, 1], axis=1) for rows in EYE_ROWS], axis=0)
+    wide, narrow = gaps >= np.quantile(gaps, 2 / 3), heights <= np.quantile(heights, 0.2)
     print(
-        f"{args.clip.stem}: bank {len(bank)} frames, reference {ref}, "
-        f"{len(frames)} drives ({int(wide.sum())} with the widest lip gap)"
+        f"{args.clip.stem}: bank {len(bank)} frames, reference {ref}, {len(frames)} drives "
+        f"({int(wide.sum())} with the widest lip gap, {int(narrow.sum())} the narrowest eyes)"
     )
     for name, renderer in _renderers(config, args.renderers).items():
         renderer.set_target(clip.crops[ref], clip.landmarks_crop[ref])
         bank.reset()
-        scores, strip = [], []
+        rows, strip = [], []
         for n, f in enumerate(frames):
             xy, truth = clip.landmarks_crop[f], clip.crops[f]
             image = renderer.render(xy).copy()
-            banked = paste(image.copy(), [bank.patch(xy, image)])
-            scores.append((mouth_ssim(image, truth, xy), mouth_ssim(banked, truth, xy)))
+            banked = paste(image.copy(), bank.patches(xy, image))
+            rows.append((*scores(image, truth, xy), *scores(banked, truth, xy)))
             if args.out and n % max(1, len(frames) // 8) == 0:
                 strip.append(np.hstack([truth, image, banked]))
-        s = np.array(scores)
+        s = np.array(rows)
         print(
-            f"  {name:18s} mouth SSIM {s[:, 0].mean():.4f} -> {s[:, 1].mean():.4f} with the "
-            f"bank; widest third {s[wide, 0].mean():.4f} -> {s[wide, 1].mean():.4f}"
+            f"  {name:18s} mouth SSIM {s[:, 0].mean():.4f} -> {s[:, 2].mean():.4f}; widest "
+            f"third {s[wide, 0].mean():.4f} -> {s[wide, 2].mean():.4f}"
+        )
+        print(
+            f"  {name:18s} eyes SSIM {s[:, 1].mean():.4f} -> {s[:, 3].mean():.4f}; narrowest "
+            f"fifth {s[narrow, 1].mean():.4f} -> {s[narrow, 3].mean():.4f}"
         )
         if args.out and strip:
             args.out.mkdir(parents=True, exist_ok=True)
@@ -152,4 +155,4 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     from lab import run_tool
 
-    run_tool(main, "mouth_bank")
+    run_tool(main, "face_bank")

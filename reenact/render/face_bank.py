@@ -1,0 +1,232 @@
+"""A personal avatar's own mouths and eyes, drawn from real frames of its video.
+
+The renderers draw an open mouth as a painted cavity and a shut eye as a painted lid; the
+avatar's video holds the person's real ones. `reenact avatar train` keeps some of its frames,
+their mouths' shapes spread apart and their eyes' (`pick`), each cut to the regions around its
+lips and eyes (`cut_to_parts`): the avatar file's `face_bank.npy` and `face_bank_landmarks.npy`.
+
+Each frame (`FaceBank.patches`), for the mouth and for the eyes (`PARTS`): the kept frame whose
+part is shaped most like the drive's (`Part.shape`), warped to the drive's landmarks with
+nothing painted, moved to the rendered face's colour in a ring around the part, and feathered
+in over it; the generator pastes it over its output. Measured in
+docs/experiments/2026-11-28-mouth-bank.md and 2026-11-28-eye-bank.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from reenact.landmarks.regions import REGIONS
+from reenact.render.corrections.apply import Patch
+from reenact.render.warp import WarpRenderer
+
+OUTER = np.array(REGIONS["lips_outer"])
+LIPS = np.concatenate([OUTER, np.array(REGIONS["lips_inner"])])
+EYE_ROWS = tuple(np.array(REGIONS[f"{side}_eye"]) for side in ("left", "right"))
+IRIS_ROWS = tuple(np.array(REGIONS[f"{side}_iris"]) for side in ("left", "right"))
+KEEP = 24  # px at 256 kept around each part of a frame; a part's warp reads no farther
+# another frame takes over only when its shape is this much nearer: no flicker between two alike
+SWITCH = 0.8
+
+
+@dataclass(frozen=True)
+class Part:
+    """A region drawn from the bank. outlines: landmark rows, each filled as a polygon (`convex`:
+    its hull, for an eye's ring of points); shapes: rows whose points about their own centre
+    are the part's shape (an eye's with its iris: the gaze); count: frames kept for it; grow,
+    feather, ring (inner, outer): px at 256 of the pasted mask and of the colour's band."""
+
+    name: str
+    outlines: tuple[np.ndarray, ...]
+    convex: bool
+    shapes: tuple[np.ndarray, ...]
+    count: int
+    grow: float
+    feather: float
+    ring: tuple[float, float]
+
+    def shape(self, xy: np.ndarray) -> np.ndarray:
+        """(478,2|3) crop px -> the part's points about their centres, flattened: its shape and
+        size, not where it is."""
+        out = []
+        for rows in self.shapes:
+            points = xy[rows, :2].astype(np.float64)
+            out.append((points - points.mean(axis=0)).ravel())
+        return np.concatenate(out)
+
+    def mask(
+        self, xy: np.ndarray, size: int | tuple[int, int], grow: float, feather: float = 0.0
+    ) -> np.ndarray:
+        """(S,S) (or size (h,w)) float32 in [0,1]: the part's outlines, grown by `grow` px,
+        feathered."""
+        filled = np.zeros((size, size) if isinstance(size, int) else size, np.uint8)
+        for rows in self.outlines:
+            points = np.round(xy[rows, :2]).astype(np.int32)
+            cv2.fillPoly(filled, [cv2.convexHull(points) if self.convex else points], (255,))
+        radius = int(round(grow))
+        if radius > 0:
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+            out = cv2.dilate(filled, kernel).astype(np.float32) / 255.0
+        else:
+            out = filled.astype(np.float32) / 255.0
+        return cv2.GaussianBlur(out, (0, 0), feather) if feather else out
+
+
+MOUTH = Part("mouth", (OUTER,), False, (LIPS,), 48, 3, 2.0, (4, 12))
+EYES = Part(
+    "eyes",
+    EYE_ROWS,
+    True,
+    tuple(np.concatenate([e, i]) for e, i in zip(EYE_ROWS, IRIS_ROWS)),
+    24,
+    5,
+    2.5,
+    (6, 12),
+)
+PARTS = (MOUTH, EYES)
+
+
+def spread(shapes: np.ndarray, count: int) -> np.ndarray:
+    """Rows of (N,D) `shapes`, `count` at most, far apart (farthest-point sampling from the most
+    ordinary): the bank covers the shapes the video shows, not only its most frequent one."""
+    chosen = [int(np.argmin(np.linalg.norm(shapes - shapes.mean(axis=0), axis=1)))]
+    distance = np.linalg.norm(shapes - shapes[chosen[0]], axis=1)
+    while len(chosen) < min(count, len(shapes)):
+        far = int(np.argmax(distance))
+        chosen.append(far)
+        distance = np.minimum(distance, np.linalg.norm(shapes - shapes[far], axis=1))
+    return np.array(chosen)
+
+
+def pick(landmarks: np.ndarray) -> np.ndarray:
+    """Sorted rows of (N,478,2|3) `landmarks` to keep: each part's `count` spread apart."""
+    rows = [spread(np.stack([p.shape(xy) for xy in landmarks]), p.count) for p in PARTS]
+    return np.unique(np.concatenate(rows))
+
+
+def cut_to_parts(crop: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """The (S,S,3) crop with everything farther than KEEP px (at 256) from its lips and eyes
+    black: what the parts' warps read, and little else to store."""
+    size = crop.shape[0]
+    grow = KEEP * size / 256.0
+    keep = (MOUTH.mask(xy, size, grow) > 0.5) | (EYES.mask(xy, size, grow) > 0.5)
+    return np.where(keep[..., None], crop, 0).astype(np.uint8)
+
+
+class FaceBank:
+    """Frames of one person, (K,S,S,3) uint8 aligned crops and their (K,478,3) landmarks, each
+    warped to a drive when first used; `patches` keeps each part's last frame (call it in frame
+    order)."""
+
+    def __init__(self, crops: np.ndarray, landmarks: np.ndarray) -> None:
+        self.size = int(crops.shape[1])
+        self.crops, self.landmarks = crops, landmarks
+        self.shapes = {p.name: np.stack([p.shape(xy) for xy in landmarks]) for p in PARTS}
+        self.scale = self.size / 256.0
+        self.warps: list[WarpRenderer | None] = [None] * len(crops)
+        self.current: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.warps)
+
+    def reset(self) -> None:
+        self.current = {}
+
+    def nearest(self, part: Part, xy: np.ndarray) -> int:
+        """The kept frame whose `part` is shaped most like `xy`'s, or the last one used for it
+        while none is SWITCH times nearer."""
+        distance = np.linalg.norm(self.shapes[part.name] - part.shape(xy), axis=1)
+        best, last = int(np.argmin(distance)), self.current.get(part.name)
+        if last is None or distance[best] < SWITCH * distance[last]:
+            self.current[part.name] = best
+        return self.current[part.name]
+
+    def _warp(self, k: int) -> WarpRenderer:
+        warp = self.warps[k]
+        if warp is None:  # prepared on first use: a bank's frames are not all needed at once
+            # nothing painted: the kept frame has its own mouth, lips and lids
+            warp = WarpRenderer(size=self.size, fill_mouth=False, keep_eyes=False, lip_bands=False)
+            warp.set_target(self.crops[k], self.landmarks[k])
+            self.warps[k] = warp
+        return warp
+
+    def patches(
+        self, xy: np.ndarray, rendered: np.ndarray, parts: tuple[Part, ...] = PARTS
+    ) -> list[Patch]:
+        """Each of `parts` of its `nearest` frame warped to `xy` (478,2|3 crop px), moved to the
+        colour of `rendered` (S,S,3 uint8, the face being drawn) around the part, as `Patch`es
+        to paste over the face."""
+        drawn: dict[int, np.ndarray] = {}  # a frame nearest for both parts is warped once
+        out = []
+        for part in parts:
+            k = self.nearest(part, xy)
+            if k not in drawn:
+                drawn[k] = self._warp(k).render(xy[:, :2])
+            found = self._patch(part, xy, rendered, drawn[k])
+            if found is not None:
+                out.append(found)
+        return out
+
+    def _patch(
+        self, part: Part, xy: np.ndarray, rendered: np.ndarray, warped: np.ndarray
+    ) -> Patch | None:
+        s = self.scale
+        margin = int(np.ceil((part.ring[1] + 3 * part.feather) * s)) + 2
+        points = xy[np.concatenate(part.outlines), :2]
+        x0, y0 = np.floor(points.min(axis=0)).astype(int) - margin
+        x1, y1 = np.ceil(points.max(axis=0)).astype(int) + margin + 1
+        x0, y0 = max(int(x0), 0), max(int(y0), 0)
+        x1, y1 = min(int(x1), self.size), min(int(y1), self.size)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        own = warped[y0:y1, x0:x1].astype(np.float32)
+        local, box = xy[:, :2] - (x0, y0), (y1 - y0, x1 - x0)
+        ring = (part.mask(local, box, part.ring[1] * s) > 0.5) & (
+            part.mask(local, box, part.ring[0] * s) < 0.5
+        )
+        if ring.any():
+            here = rendered[y0:y1, x0:x1][ring].astype(np.float32)
+            own += here.mean(axis=0) - own[ring].mean(axis=0)
+        alpha = part.mask(local, box, part.grow * s, part.feather * s)
+        return Patch((x0, y0, x1, y1), alpha[..., None], np.clip(own, 0, 255, out=own))
+
+
+class AvatarParts:
+    """A renderer's share of the banks: the avatar set last, whether the target is its own
+    picture, and one `FaceBank` per avatar kept for switching back. The renderer calls
+    `target_set` from its `set_target`, `avatar_set` from its `set_avatar` (after the target,
+    which it then takes for the avatar's own picture), and `patches` per frame. parts: those
+    drawn (`renderer.eyes` / `renderer.mouth`: "auto")."""
+
+    def __init__(self, parts: tuple[Part, ...] = PARTS) -> None:
+        self.parts = parts
+        self.bank: FaceBank | None = None
+        self.own_picture = False
+        self._banks: dict[str, FaceBank] = {}
+
+    def target_set(self) -> None:
+        self.own_picture = False  # another picture, until `avatar_set` says it is the avatar's
+
+    def avatar_set(self, avatar) -> None:
+        """`avatar` (a `reenact.avatar.Avatar`, or None) is the target set last."""
+        self.own_picture = True
+        self.bank = None
+        if avatar is not None and avatar.face_bank is not None and self.parts:
+            self.bank = self._banks.get(avatar.key)
+            if self.bank is None:
+                self.bank = self._banks[avatar.key] = FaceBank(*avatar.face_bank)
+            self.bank.reset()
+
+    def patches(self, xy: np.ndarray, rendered: np.ndarray) -> list[Patch]:
+        """The bank's `patches` on the avatar's own picture, else none."""
+        if self.bank is None or not self.own_picture:
+            return []
+        return self.bank.patches(xy, rendered, self.parts)
+
+
+def chosen_parts(eyes: str, mouth: str) -> tuple[Part, ...]:
+    """The parts an avatar draws from its bank: those whose setting is "auto"."""
+    return tuple(p for p, s in ((MOUTH, mouth), (EYES, eyes)) if s == "auto")

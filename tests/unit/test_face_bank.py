@@ -1,0 +1,181 @@
+"""A personal avatar's face bank (reenact.render.face_bank): it keeps mouths and eyes of different
+shapes, draws each kept part over that part and nowhere else, does not flicker between two alike
+frames, and the generators draw it for an avatar that carries one, on its own picture only."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from reenact.landmarks.scripted import close_eye, mouth_open
+from reenact.render.corrections.apply import paste
+from reenact.render.face_bank import EYES, MOUTH, OUTER, FaceBank, cut_to_parts, pick, spread
+
+GREEN, BLUE = np.array([0, 255, 0], np.uint8), np.array([0, 0, 255], np.uint8)
+
+
+@pytest.fixture(scope="module")
+def face(aligned_still, portraits_dir):
+    return aligned_still(portraits_dir / "lp_s0.jpg")
+
+
+def green_lips(crop: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    out = crop.copy()
+    cv2.fillPoly(out, [np.round(xy[OUTER, :2]).astype(np.int32)], GREEN.tolist())
+    return out
+
+
+def tint(image: np.ndarray, mask: np.ndarray, channel: int) -> float:
+    pixels = image[mask].astype(np.float32)
+    others = [c for c in range(3) if c != channel]
+    return float((pixels[:, channel] - pixels[:, others].mean(axis=1)).mean())
+
+
+def test_the_bank_keeps_the_extremes_not_the_most_frequent(face):
+    _, xy = face
+    amounts = np.concatenate([np.zeros(30), np.linspace(0.0, 0.5, 11)])  # mostly closed
+    shapes = np.stack([MOUTH.shape(xy + mouth_open(xy, a)) for a in amounts])
+    chosen = spread(shapes, 3)
+    assert len(set(chosen.tolist())) == 3
+    assert len(amounts) - 1 in chosen  # the widest mouth is kept
+    assert sum(amounts[chosen] <= 0.05) == 1  # one (nearly) closed mouth, not three
+
+
+def test_the_bank_keeps_a_shut_eye_among_many_mouths(face):
+    _, xy = face
+    mouths = [xy + mouth_open(xy, a) for a in np.linspace(0.0, 0.5, 199)]
+    shut = xy + close_eye(xy, "left", 1.0) + close_eye(xy, "right", 1.0)
+    kept = pick(np.stack([*mouths, shut]))
+    assert 199 in kept  # the one blink, which no mouth would have kept
+    assert len(kept) <= MOUTH.count + EYES.count
+
+
+def test_each_part_is_drawn_over_itself_only(face):
+    crop, xy = face
+    frame = green_lips(crop, xy)
+    for rows in EYES.outlines:
+        cv2.fillPoly(
+            frame, [cv2.convexHull(np.round(xy[rows, :2]).astype(np.int32))], BLUE.tolist()
+        )
+    bank = FaceBank(frame[None], xy[None])
+    out = paste(crop.copy(), bank.patches(xy, crop))
+    lips, eyes = MOUTH.mask(xy, 256, 0) > 0.5, EYES.mask(xy, 256, 0) > 0.5
+    assert tint(out, lips, 1) > tint(crop, lips, 1) + 60
+    assert tint(out, eyes, 2) > tint(crop, eyes, 2) + 60
+    far = (MOUTH.mask(xy, 256, 12) < 0.5) & (EYES.mask(xy, 256, 16) < 0.5)
+    assert np.array_equal(out[far], crop[far])
+
+
+def test_a_close_rival_does_not_take_over(face):
+    crop, xy = face
+    opened = xy + mouth_open(xy, 0.2)
+    bank = FaceBank(np.stack([crop, crop]), np.stack([xy, opened]))
+    between = [xy + share * (opened - xy) for share in (0.45, 0.55, 1.0)]
+    assert [bank.nearest(MOUTH, d) for d in between] == [0, 0, 1]
+    bank.reset()
+    assert bank.nearest(MOUTH, between[1]) == 1  # without the last one used, the nearest
+
+
+def test_cut_to_parts_keeps_the_lips_and_eyes_and_blacks_the_rest(face):
+    crop, xy = face
+    cut = cut_to_parts(crop, xy)
+    for part in (MOUTH, EYES):
+        inside = part.mask(xy, 256, 0) > 0.5
+        assert np.array_equal(cut[inside], crop[inside])
+    forehead = np.round(xy[10, :2]).astype(int)  # the face mesh's top of the forehead
+    assert not cut[forehead[1], forehead[0]].any()
+
+
+def test_the_generator_draws_an_avatars_face_bank(face, tmp_path):
+    from reenact.avatar import read_avatar
+    from reenact.config import load_config
+    from reenact.engine.shipped import shipped_weights
+    from reenact.render.generator import load_generator_renderer
+    from tests.avatar_files import make_avatar
+
+    crop, xy = face
+    config = load_config(None, ["renderer.quantize=off"])
+    renderer = load_generator_renderer(shipped_weights("generator", 256), config)
+    renderer.set_target(crop, xy)
+    plain = read_avatar(make_avatar(tmp_path / "plain.avatar", crop))
+    banked = read_avatar(
+        make_avatar(
+            tmp_path / "bank.avatar", crop, face_bank=(green_lips(crop, xy)[None], xy[None])
+        )
+    )
+    drive = (xy + mouth_open(xy, 0.15)).astype(np.float32)
+    lips = MOUTH.mask(drive, 256, 0) > 0.5
+    renderer.set_avatar(plain)
+    assert renderer.parts.bank is None
+    without = renderer.render(drive).copy()
+    renderer.set_avatar(banked)
+    with_bank = renderer.render(drive).copy()
+    assert green(with_bank, lips) > green(without, lips) + 40
+    far = (MOUTH.mask(drive, 256, 12) < 0.5) & (EYES.mask(drive, 256, 16) < 0.5)
+    assert np.abs(with_bank[far].astype(int) - without[far]).max() <= 1
+    # another picture set after the avatar is not its own: the bank waits for set_avatar
+    renderer.set_target(crop, xy)
+    assert green(renderer.render(drive), lips) < green(with_bank, lips) - 40
+    renderer.set_avatar(banked)
+    assert green(renderer.render(drive), lips) > green(without, lips) + 40
+    renderer.set_avatar(None)
+    assert renderer.parts.bank is None
+
+
+def test_the_device_renderer_draws_an_avatars_face_bank(face, tmp_path):
+    """The CUDA path's renderer, eager on the CPU here: the bank is pasted on the host."""
+    pytest.importorskip("torch")
+    from reenact.avatar import read_avatar
+    from reenact.render.avatar_cuda import AvatarDeviceRenderer
+    from reenact.render.generator import load_generator
+    from tests.avatar_files import SHIPPED_WEIGHTS, make_avatar
+
+    crop, xy = face
+    model, meta = load_generator(SHIPPED_WEIGHTS)
+    renderer = AvatarDeviceRenderer(model=model, meta=meta, weights=SHIPPED_WEIGHTS, device="cpu")
+    renderer.set_target(crop, xy)
+    plain = read_avatar(make_avatar(tmp_path / "plain.avatar", crop))
+    banked = read_avatar(
+        make_avatar(
+            tmp_path / "bank.avatar", crop, face_bank=(green_lips(crop, xy)[None], xy[None])
+        )
+    )
+    drive = (xy + mouth_open(xy, 0.15)).astype(np.float32)
+    lips = MOUTH.mask(drive, 256, 0) > 0.5
+    renderer.set_avatar(plain)
+    without = renderer.render(drive).copy()
+    renderer.set_avatar(banked)
+    assert green(renderer.render(drive), lips) > green(without, lips) + 40
+    renderer.set_target(crop, xy)  # another picture: no bank until set_avatar names the avatar
+    assert green(renderer.render(drive), lips) < green(without, lips) + 10
+
+
+def green(image: np.ndarray, mask: np.ndarray) -> float:
+    return tint(image, mask, 1)
+
+
+def test_a_part_set_to_network_is_not_drawn_from_the_bank(face, tmp_path):
+    from reenact.avatar import read_avatar
+    from reenact.config import load_config
+    from reenact.engine.shipped import shipped_weights
+    from reenact.render.generator import load_generator_renderer
+    from tests.avatar_files import make_avatar
+
+    crop, xy = face
+    frame = green_lips(crop, xy)
+    for rows in EYES.outlines:
+        cv2.fillPoly(
+            frame, [cv2.convexHull(np.round(xy[rows, :2]).astype(np.int32))], BLUE.tolist()
+        )
+    banked = read_avatar(
+        make_avatar(tmp_path / "bank.avatar", crop, face_bank=(frame[None], xy[None]))
+    )
+    config = load_config(None, ["renderer.quantize=off", "renderer.mouth=network"])
+    renderer = load_generator_renderer(shipped_weights("generator", 256), config)
+    renderer.set_target(crop, xy)
+    renderer.set_avatar(banked)
+    out = renderer.render(xy.astype(np.float32)).copy()
+    lips, eyes = MOUTH.mask(xy, 256, 0) > 0.5, EYES.mask(xy, 256, 0) > 0.5
+    assert tint(out, eyes, 2) > tint(crop, eyes, 2) + 60  # the eyes: "auto", from the bank
+    assert tint(out, lips, 1) < tint(crop, lips, 1) + 20  # the mouth: the network's own
