@@ -257,3 +257,14 @@ def run_bench(*args: str, cache: Path) -> subprocess.CompletedProcess:
         timeout=600,
         env={**os.environ, "REENACT_CACHE_DIR": str(cache)},
     )
+
+
+def run_lab_tool(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python -m lab.<name> ARGS` from the checkout's root, as a developer runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", f"lab.{name}", *args],
+        capture_output=True,
+        cwd=Path(__file__).resolve().parents[1],
+        text=True,
+        timeout=timeout,
+    )

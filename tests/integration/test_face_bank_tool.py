@@ -4,23 +4,13 @@ and with the bank, writes a strip, and refuses a bad split or a missing clip in 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import cv2
+from tests.helpers import run_lab_tool
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-def run_tool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "lab.face_bank", *args],
-        capture_output=True,
-        cwd=REPO,  # `python -m lab.*` runs from a checkout's root
-        text=True,
-        timeout=600,
-    )
+def run_tool(*args: str):
+    return run_lab_tool("face_bank", *args, timeout=600)
 
 
 def test_the_tool_scores_the_warp_with_and_without_the_bank(clips_dir, tmp_path):

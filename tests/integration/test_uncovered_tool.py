@@ -4,25 +4,16 @@ and selfie segmentation)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 
 from lab.uncovered import STRIP_TILE
+from tests.helpers import run_lab_tool
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "lab.uncovered", *args],
-        capture_output=True,
-        cwd=REPO,  # `python -m lab.*` runs from a checkout's root
-        text=True,
-        timeout=300,
-    )
+def _run(*args: str):
+    return run_lab_tool("uncovered", *args, timeout=300)
 
 
 def _rates(stdout: str) -> dict[str, str]:
