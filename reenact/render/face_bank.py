@@ -57,6 +57,14 @@ class Part:
             out.append((points - points.mean(axis=0)).ravel())
         return np.concatenate(out)
 
+    def distance(self, xy: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """(h,w) float32: each pixel's distance in px to the part's outlines (0 inside)."""
+        outside = np.full(size, 255, np.uint8)
+        for rows in self.outlines:
+            points = np.round(xy[rows, :2]).astype(np.int32)
+            cv2.fillPoly(outside, [cv2.convexHull(points) if self.convex else points], (0,))
+        return cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
     def mask(
         self, xy: np.ndarray, size: int | tuple[int, int], grow: float, feather: float = 0.0
     ) -> np.ndarray:
@@ -148,7 +156,9 @@ class FaceBank:
         warp = self.warps[k]
         if warp is None:  # prepared on first use: a bank's frames are not all needed at once
             # nothing painted: the kept frame has its own mouth, lips and lids
-            warp = WarpRenderer(size=self.size, fill_mouth=False, keep_eyes=False, lip_bands=False)
+            warp = WarpRenderer(
+                size=self.size, fill_mouth=False, keep_eyes=False, lip_bands=False, shared=False
+            )
             warp.set_target(self.crops[k], self.landmarks[k])
             self.warps[k] = warp
         return warp
@@ -183,14 +193,15 @@ class FaceBank:
         if x1 <= x0 or y1 <= y0:
             return None
         own = warped[y0:y1, x0:x1].astype(np.float32)
-        local, box = xy[:, :2] - (x0, y0), (y1 - y0, x1 - x0)
-        ring = (part.mask(local, box, part.ring[1] * s) > 0.5) & (
-            part.mask(local, box, part.ring[0] * s) < 0.5
-        )
+        # one distance map gives the colour's ring and the pasted mask (grown, then feathered)
+        far = part.distance(xy[:, :2] - (x0, y0), (y1 - y0, x1 - x0))
+        ring = (far > part.ring[0] * s) & (far <= part.ring[1] * s)
         if ring.any():
             here = rendered[y0:y1, x0:x1][ring].astype(np.float32)
             own += here.mean(axis=0) - own[ring].mean(axis=0)
-        alpha = part.mask(local, box, part.grow * s, part.feather * s)
+        alpha = cv2.GaussianBlur(
+            (far <= part.grow * s).astype(np.float32), (0, 0), part.feather * s
+        )
         return Patch((x0, y0, x1, y1), alpha[..., None], np.clip(own, 0, 255, out=own))
 
 

@@ -95,6 +95,9 @@ class BackwardMemo:
         with self._lock:
             self._entries = []
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
 
 BACKWARDS = BackwardMemo()
 
@@ -104,11 +107,14 @@ def moved_back(
     displacement: np.ndarray,
     iterations: int,
     depth: np.ndarray | None = None,
+    memo: BackwardMemo | None = BACKWARDS,
 ) -> np.ndarray:
     """`field.backward(field.forward(displacement), iterations, depth)`: (G,G,2) float32,
-    read-only, shared with every field of the same mesh (`MeshField.key`)."""
-    found = BACKWARDS.find(field.key, displacement, iterations, depth)
+    read-only, shared with every field of the same mesh (`MeshField.key`) through `memo` (None:
+    computed and kept by no one, for fields no other step inverts)."""
+    found = None if memo is None else memo.find(field.key, displacement, iterations, depth)
     if found is None:
         found = field.backward(field.forward(displacement), iterations, depth)
-        BACKWARDS.keep(field.key, displacement, iterations, depth, found)
+        if memo is not None:
+            memo.keep(field.key, displacement, iterations, depth, found)
     return found

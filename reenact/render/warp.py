@@ -34,7 +34,7 @@ from reenact.render.corrections.base import Correction, Layer
 from reenact.render.corrections.build import warp_corrections
 from reenact.render.eyes import uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_field
-from reenact.render.field_memo import moved_back
+from reenact.render.field_memo import BACKWARDS, moved_back
 
 
 def validate_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
@@ -95,12 +95,16 @@ class WarpRenderer:
         keep_eyes: bool = True,
         lip_bands: bool = True,
         drawn: str = "painted",
+        shared: bool = True,
     ) -> None:
         if size < 64:
             raise InputError(f"renderer.size: {size} is too small for the warp renderer (>= 64)")
         self.size = int(size)
         self.grid = int(grid)
         self.iterations = int(iterations)
+        # its inversions shared with the detail layer's (`field_memo`); False for a warp of
+        # another picture, whose entries would only push the target's out
+        self.memo = BACKWARDS if shared else None
         self.corrections: list[Correction] = warp_corrections(
             self.size,
             fill_mouth=fill_mouth,
@@ -176,7 +180,11 @@ class WarpRenderer:
         disp = fused_xy[:NUM_MESH] - self._target_xy[:NUM_MESH]
         # shared with the detail layer, which inverts the same move (`field_memo`)
         back = moved_back(
-            field_model, disp, self.iterations, None if depth is None else depth[:NUM_MESH]
+            field_model,
+            disp,
+            self.iterations,
+            None if depth is None else depth[:NUM_MESH],
+            self.memo,
         )
         x0, y0, x1, y1 = field_model.roi
         up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)

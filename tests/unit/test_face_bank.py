@@ -87,23 +87,31 @@ def test_cut_to_parts_keeps_the_lips_and_eyes_and_blacks_the_rest(face):
     assert not cut[forehead[1], forehead[0]].any()
 
 
-def test_the_generator_draws_an_avatars_face_bank(face, tmp_path):
+@pytest.fixture(scope="module")
+def avatars(face, tmp_path_factory):
+    """A plain avatar of the face, and one whose bank's one frame has green lips."""
     from reenact.avatar import read_avatar
+    from tests.avatar_files import make_avatar
+
+    crop, xy = face
+    folder = tmp_path_factory.mktemp("avatars")
+    bank = (green_lips(crop, xy)[None], xy[None])
+    return (
+        read_avatar(make_avatar(folder / "plain.avatar", crop)),
+        read_avatar(make_avatar(folder / "bank.avatar", crop, face_bank=bank)),
+    )
+
+
+def test_the_generator_draws_an_avatars_face_bank(face, avatars):
     from reenact.config import load_config
     from reenact.engine.shipped import shipped_weights
     from reenact.render.generator import load_generator_renderer
-    from tests.avatar_files import make_avatar
 
     crop, xy = face
     config = load_config(None, ["renderer.quantize=off"])
     renderer = load_generator_renderer(shipped_weights("generator", 256), config)
     renderer.set_target(crop, xy)
-    plain = read_avatar(make_avatar(tmp_path / "plain.avatar", crop))
-    banked = read_avatar(
-        make_avatar(
-            tmp_path / "bank.avatar", crop, face_bank=(green_lips(crop, xy)[None], xy[None])
-        )
-    )
+    plain, banked = avatars
     drive = (xy + mouth_open(xy, 0.15)).astype(np.float32)
     lips = MOUTH.mask(drive, 256, 0) > 0.5
     renderer.set_avatar(plain)
@@ -123,24 +131,18 @@ def test_the_generator_draws_an_avatars_face_bank(face, tmp_path):
     assert renderer.parts.bank is None
 
 
-def test_the_device_renderer_draws_an_avatars_face_bank(face, tmp_path):
+def test_the_device_renderer_draws_an_avatars_face_bank(face, avatars):
     """The CUDA path's renderer, eager on the CPU here: the bank is pasted on the host."""
     pytest.importorskip("torch")
-    from reenact.avatar import read_avatar
     from reenact.render.avatar_cuda import AvatarDeviceRenderer
     from reenact.render.generator import load_generator
-    from tests.avatar_files import SHIPPED_WEIGHTS, make_avatar
+    from tests.avatar_files import SHIPPED_WEIGHTS
 
     crop, xy = face
     model, meta = load_generator(SHIPPED_WEIGHTS)
     renderer = AvatarDeviceRenderer(model=model, meta=meta, weights=SHIPPED_WEIGHTS, device="cpu")
     renderer.set_target(crop, xy)
-    plain = read_avatar(make_avatar(tmp_path / "plain.avatar", crop))
-    banked = read_avatar(
-        make_avatar(
-            tmp_path / "bank.avatar", crop, face_bank=(green_lips(crop, xy)[None], xy[None])
-        )
-    )
+    plain, banked = avatars
     drive = (xy + mouth_open(xy, 0.15)).astype(np.float32)
     lips = MOUTH.mask(drive, 256, 0) > 0.5
     renderer.set_avatar(plain)
@@ -179,3 +181,16 @@ def test_a_part_set_to_network_is_not_drawn_from_the_bank(face, tmp_path):
     lips, eyes = MOUTH.mask(xy, 256, 0) > 0.5, EYES.mask(xy, 256, 0) > 0.5
     assert tint(out, eyes, 2) > tint(crop, eyes, 2) + 60  # the eyes: "auto", from the bank
     assert tint(out, lips, 1) < tint(crop, lips, 1) + 20  # the mouth: the network's own
+
+
+def test_the_banks_warps_leave_the_shared_inversions_alone(face):
+    """The detail layer reuses the target warp's inversion from a memo of four; a bank's warps
+    of other frames must not push it out."""
+    from reenact.render.field_memo import BACKWARDS
+
+    crop, xy = face
+    bank = FaceBank(np.stack([crop, crop]), np.stack([xy, xy + mouth_open(xy, 0.2)]))
+    BACKWARDS.clear()
+    for amount in (0.0, 0.1, 0.2, 0.3):
+        bank.patches(xy + mouth_open(xy, amount), crop)
+    assert len(BACKWARDS) == 0
