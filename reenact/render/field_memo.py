@@ -107,11 +107,13 @@ def moved_back(
     displacement: np.ndarray,
     iterations: int,
     depth: np.ndarray | None = None,
-    memo: BackwardMemo | None = BACKWARDS,
+    *,
+    shared: bool = True,
 ) -> np.ndarray:
     """`field.backward(field.forward(displacement), iterations, depth)`: (G,G,2) float32,
-    read-only, shared with every field of the same mesh (`MeshField.key`) through `memo` (None:
-    computed and kept by no one, for fields no other step inverts)."""
+    read-only, shared with every field of the same mesh (`MeshField.key`) through `BACKWARDS`
+    (`shared` False: computed and kept by no one, for fields no other step inverts)."""
+    memo = BACKWARDS if shared else None
     found = None if memo is None else memo.find(field.key, displacement, iterations, depth)
     if found is None:
         found = field.backward(field.forward(displacement), iterations, depth)

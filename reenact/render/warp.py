@@ -34,7 +34,7 @@ from reenact.render.corrections.base import Correction, Layer
 from reenact.render.corrections.build import warp_corrections
 from reenact.render.eyes import uncross_lids
 from reenact.render.field import NUM_MESH, MeshField, face_field
-from reenact.render.field_memo import BACKWARDS, moved_back
+from reenact.render.field_memo import moved_back
 
 
 def validate_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
@@ -104,7 +104,7 @@ class WarpRenderer:
         self.iterations = int(iterations)
         # its inversions shared with the detail layer's (`field_memo`); False for a warp of
         # another picture, whose entries would only push the target's out
-        self.memo = BACKWARDS if shared else None
+        self.shared = shared
         self.corrections: list[Correction] = warp_corrections(
             self.size,
             fill_mouth=fill_mouth,
@@ -184,7 +184,7 @@ class WarpRenderer:
             disp,
             self.iterations,
             None if depth is None else depth[:NUM_MESH],
-            self.memo,
+            shared=self.shared,
         )
         x0, y0, x1, y1 = field_model.roi
         up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
