@@ -33,19 +33,18 @@ from reenact.config import load_config
 from reenact.errors import InputError
 from reenact.landmarks.clips import TrackedClip, track_clip
 from reenact.render.corrections.apply import paste
-from reenact.render.face_bank import EYE_ROWS, OUTER, FaceBank, cut_to_parts, pick
+from reenact.render.face_bank import EYE_ROWS, OUTER, FaceBank, keep
 
 PADS = {"mouth": (0.35, 0.35, 4), "eye": (0.25, 0.5, 6)}  # the scored boxes: x, y share, px
 
 
 def clips_bank(clips: list[TrackedClip]) -> FaceBank:
-    """The bank `reenact avatar train` keeps (`pick`, `cut_to_parts`), from the clips' frames."""
+    """The bank `reenact avatar train` keeps (`keep`), from the clips' frames."""
     pool = [(clip, int(i)) for clip in clips for i in np.flatnonzero(clip.valid)]
     if not pool:
         raise InputError("face bank: no frame with a face in the bank's clips")
-    chosen = [pool[k] for k in pick(np.stack([c.landmarks_crop[i] for c, i in pool]))]
-    crops = np.stack([cut_to_parts(c.crops[i], c.landmarks_crop[i]) for c, i in chosen])
-    return FaceBank(crops, np.stack([c.landmarks_crop[i] for c, i in chosen]))
+    landmarks = np.stack([c.landmarks_crop[i] for c, i in pool])
+    return FaceBank(*keep(landmarks, lambda k: pool[k][0].crops[pool[k][1]]))
 
 
 def box_ssim(image: np.ndarray, truth: np.ndarray, points: np.ndarray, pad) -> float:

@@ -142,11 +142,15 @@ def parse_picture(shown: Path, data: bytes) -> np.ndarray:
     return decode_image(data, name=name, max_side=MAX_PICTURE_SIDE)
 
 
-def parse_neutral(shown: Path, data: bytes) -> np.ndarray:
+def _load_npy(shown: Path, name: str, data: bytes) -> np.ndarray:
     try:
-        neutral = np.load(io.BytesIO(data), allow_pickle=False)
+        return np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as exc:  # object arrays (pickles) are refused here
-        raise InputError(f"{shown}: its {NEUTRAL} is refused ({first_line(exc)})") from None
+        raise InputError(f"{shown}: its {name} is refused ({first_line(exc)})") from None
+
+
+def parse_neutral(shown: Path, data: bytes) -> np.ndarray:
+    neutral = _load_npy(shown, NEUTRAL, data)
     if (
         not isinstance(neutral, np.ndarray)
         or neutral.shape != NEUTRAL_SHAPE
@@ -162,13 +166,8 @@ def parse_bank(
     shown: Path, crops: bytes, landmarks: bytes, size: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The face bank's (K,S,S,3) uint8 crops and (K,478,3) float32 landmarks, checked."""
-    arrays = []
-    for name, data in ((BANK, crops), (BANK_LANDMARKS, landmarks)):
-        try:
-            arrays.append(np.load(io.BytesIO(data), allow_pickle=False))
-        except ValueError as exc:  # object arrays (pickles) are refused here
-            raise InputError(f"{shown}: its {name} is refused ({first_line(exc)})") from None
-    frames, points = arrays
+    frames = _load_npy(shown, BANK, crops)
+    points = _load_npy(shown, BANK_LANDMARKS, landmarks)
     count = frames.shape[0] if frames.ndim == 4 else 0
     if frames.dtype != np.uint8 or frames.shape[1:] != (size, size, 3) or not 0 < count <= MAX_BANK:
         raise InputError(

@@ -3,7 +3,7 @@
 The renderers draw an open mouth as a painted cavity and a shut eye as a painted lid; the
 avatar's video holds the person's real ones. `reenact avatar train` keeps some of its frames,
 their mouths' shapes spread apart and their eyes' (`pick`), each cut to the regions around its
-lips and eyes (`cut_to_parts`): the avatar file's `face_bank.npy` and `face_bank_landmarks.npy`.
+lips and eyes (`keep`, `cut_to_parts`): the avatar file's `face_bank.npy` and `face_bank_landmarks.npy`.
 
 Each frame (`FaceBank.patches`), for the mouth and for the eyes (`PARTS`): the kept frame whose
 part is shaped most like the drive's (`Part.shape`), warped to the drive's landmarks with
@@ -14,6 +14,7 @@ docs/experiments/2026-11-28-mouth-bank.md and 2026-11-28-eye-bank.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -70,16 +71,8 @@ class Part:
     ) -> np.ndarray:
         """(S,S) (or size (h,w)) float32 in [0,1]: the part's outlines, grown by `grow` px,
         feathered."""
-        filled = np.zeros((size, size) if isinstance(size, int) else size, np.uint8)
-        for rows in self.outlines:
-            points = np.round(xy[rows, :2]).astype(np.int32)
-            cv2.fillPoly(filled, [cv2.convexHull(points) if self.convex else points], (255,))
-        radius = int(round(grow))
-        if radius > 0:
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-            out = cv2.dilate(filled, kernel).astype(np.float32) / 255.0
-        else:
-            out = filled.astype(np.float32) / 255.0
+        shape = (size, size) if isinstance(size, int) else size
+        out = (self.distance(xy, shape) <= grow).astype(np.float32)
         return cv2.GaussianBlur(out, (0, 0), feather) if feather else out
 
 
@@ -115,13 +108,23 @@ def pick(landmarks: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate(rows))
 
 
+def keep(
+    landmarks: np.ndarray, crop_of: Callable[[int], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bank of the frames with (N,478,3) crop-px `landmarks`: `pick`'s rows, each
+    `crop_of(row)` cut to its parts: ((K,S,S,3) uint8, (K,478,3) float32)."""
+    rows = pick(landmarks)
+    crops = np.stack([cut_to_parts(crop_of(int(r)), landmarks[r]) for r in rows])
+    return crops, landmarks[rows].astype(np.float32)
+
+
 def cut_to_parts(crop: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """The (S,S,3) crop with everything farther than KEEP px (at 256) from its lips and eyes
     black: what the parts' warps read, and little else to store."""
     size = crop.shape[0]
     grow = KEEP * size / 256.0
-    keep = (MOUTH.mask(xy, size, grow) > 0.5) | (EYES.mask(xy, size, grow) > 0.5)
-    return np.where(keep[..., None], crop, 0).astype(np.uint8)
+    kept = (MOUTH.mask(xy, size, grow) > 0.5) | (EYES.mask(xy, size, grow) > 0.5)
+    return np.where(kept[..., None], crop, 0).astype(np.uint8)
 
 
 class FaceBank:

@@ -125,7 +125,7 @@ def train_avatar(job: AvatarJob, config_loader) -> dict[str, Any]:
             write_report(job.report, prepared)
         return prepared
     from reenact_lab.train.avatar_fit import fit_avatar
-    from reenact_lab.train.avatar_write import write_avatar_file
+    from reenact_lab.train.avatar_write import face_bank, write_avatar_file
 
     device = resolve_device(job.device)
     result = fit_avatar(make_pairs(data, job.still), _options(job, started, device))
@@ -139,12 +139,12 @@ def train_avatar(job: AvatarJob, config_loader) -> dict[str, Any]:
         device=summary["device"],
         minutes=(time.perf_counter() - started) / 60,
         extra={"still": True} if job.still else None,
+        bank=(bank := face_bank(data)),
     )
-    from reenact.avatar import read_avatar
-
-    bank = read_avatar(path).manifest.get("face_bank_frames", 0)
     summary.update(
-        avatar=str(path), face_bank=bank, total_s=round(time.perf_counter() - started, 1)
+        avatar=str(path),
+        face_bank=0 if bank is None else len(bank[0]),
+        total_s=round(time.perf_counter() - started, 1),
     )
     if job.report:
         write_report(job.report, summary)

@@ -122,14 +122,15 @@ def write_avatar_file(
     device: str,
     minutes: float,
     extra: dict[str, Any] | None = None,
+    bank: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
+    """The avatar file at `path`; bank: its face bank (`face_bank(data)`), if any."""
     from reenact.avatar import write_avatar
 
     model = cast(UNetGenerator, result.model)
     weights = fp16_weights(model)
     meta = generator_meta(model, result, device)
     fp32 = onnx_bytes(model, weights)  # leaves `model` holding the fp16-rounded weights
-    bank = face_bank(data)
     facts = manifest(data, result, device=device, minutes=minutes, extra=extra)
     facts["face_bank_frames"] = 0 if bank is None else len(bank[0])
     return write_avatar(
@@ -149,7 +150,7 @@ def face_bank(data: AvatarData) -> tuple[np.ndarray, np.ndarray] | None:
     """The person's own mouths and eyes (`reenact.render.face_bank`) from the training frames of
     the clip the picture came from, in its light; None when the picture is the user's own,
     whose light the clips may not share."""
-    from reenact.render.face_bank import cut_to_parts, pick
+    from reenact.render.face_bank import keep
 
     clip = data.clips[0]
     if not data.picture_source.startswith(f"{clip.name}#"):
@@ -157,6 +158,4 @@ def face_bank(data: AvatarData) -> tuple[np.ndarray, np.ndarray] | None:
     rows = clip.split()[0]
     if not len(rows):
         return None
-    rows = rows[pick(clip.landmarks[rows])]
-    crops = np.stack([cut_to_parts(clip.crops[r], clip.landmarks[r]) for r in rows])
-    return crops, clip.landmarks[rows].astype(np.float32)
+    return keep(clip.landmarks[rows], lambda k: clip.crops[rows[k]])
