@@ -122,14 +122,19 @@ def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 def _vertex_neighbours(triangles: np.ndarray) -> np.ndarray:
     """(T,C) int: per triangle, every triangle sharing a vertex with it (itself included),
     ascending, padded with -1."""
-    by_vertex: dict[int, list[int]] = {}
-    for t, tri in enumerate(triangles):
-        for v in tri:
-            by_vertex.setdefault(int(v), []).append(t)
-    lists = [sorted({n for v in tri for n in by_vertex[int(v)]}) for tri in triangles]
-    out = np.full((len(lists), max(len(x) for x in lists)), -1, np.int64)
-    for t, near in enumerate(lists):
-        out[t, : len(near)] = near
+    count = len(triangles)
+    flat = triangles.reshape(-1)
+    order = np.argsort(flat, kind="stable")
+    tri = np.repeat(np.arange(count), 3)[order]  # each corner's triangle, grouped by vertex
+    size = np.bincount(flat)[flat[order]]  # each corner's vertex's number of triangles
+    first = np.repeat(np.cumsum(size) - size, size)  # every corner with each of its group's
+    start = np.searchsorted(flat[order], flat[order])
+    other = tri[np.repeat(start, size) + np.arange(len(first)) - first]
+    pairs = np.unique(np.repeat(tri, size) * count + other)
+    rows, near = pairs // count, pairs % count
+    width = np.bincount(rows, minlength=count)
+    out = np.full((count, int(width.max())), -1, np.int64)
+    out[rows, np.arange(len(rows)) - np.repeat(np.cumsum(width) - width, width)] = near
     return out
 
 

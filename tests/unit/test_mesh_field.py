@@ -55,3 +55,20 @@ def test_the_torch_warp_samples_the_grid_where_the_cpu_warp_does(portraits_dir):
     got = got.permute(1, 2, 0).numpy()
     inner = slice(1, g - 1)
     np.testing.assert_allclose(got[inner, inner], field.points[inner, inner], atol=1e-2)
+
+
+def test_each_triangles_neighbours_are_those_sharing_a_vertex(portraits_dir):
+    """`_vertex_neighbours` (numpy) against the definition, on a real face's triangulation."""
+    from reenact.render.field import _vertex_neighbours, face_triangulation
+
+    image = cv2.cvtColor(cv2.imread(str(portraits_dir / "lp_s0.jpg")), cv2.COLOR_BGR2RGB)
+    landmarks = detect_target_face(image, TrackerConfig(), source_name="lp_s0.jpg")
+    xy = compute_alignment(landmarks, 256).landmarks_to_crop(landmarks)
+    _, triangles = face_triangulation(np.asarray(xy[:, :2], np.float64), 256)
+    found = _vertex_neighbours(triangles)
+    for t, tri in enumerate(triangles):
+        expected = sorted({u for u, other in enumerate(triangles) if set(tri) & set(other)})
+        row = found[t]
+        assert row[: len(expected)].tolist() == expected
+        assert (row[len(expected) :] == -1).all()
+    assert found.shape[1] == max(np.isin(triangles, tri).any(axis=1).sum() for tri in triangles)
