@@ -14,6 +14,7 @@ docs/experiments/2026-11-28-mouth-bank.md and 2026-11-28-eye-bank.md.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +23,9 @@ import numpy as np
 
 from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.apply import Patch
-from reenact.render.warp import WarpRenderer
+from reenact.render.eyes import uncross_lids
+from reenact.render.field import MeshField, face_field
+from reenact.render.warp import GRID, ITERATIONS, field_map, validate_landmarks
 
 OUTER = np.array(REGIONS["lips_outer"])
 LIPS = np.concatenate([OUTER, np.array(REGIONS["lips_inner"])])
@@ -127,21 +130,51 @@ def cut_to_parts(crop: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return np.where(kept[..., None], crop, 0).astype(np.uint8)
 
 
+def kept_fields(landmarks: np.ndarray, size: int) -> list[MeshField]:
+    """The warp's field of each of the kept frames' (K,478,3) crop-px `landmarks`."""
+    return [
+        face_field(validate_landmarks(xy, "face bank landmarks"), size, grid=GRID)
+        for xy in landmarks
+    ]
+
+
+# the fields of each avatar's bank, prepared once (a second or so): `prepare` is called where
+# targets are prepared, up front, so that switching to an avatar live does not stall a frame
+_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def prepare(avatar) -> list[MeshField] | None:
+    """The fields of `avatar`'s (a `reenact.avatar.Avatar`) face bank, or None without one."""
+    if avatar is None or avatar.face_bank is None:
+        return None
+    found = _PREPARED.get(avatar)
+    if found is None:
+        crops, landmarks = avatar.face_bank
+        found = _PREPARED[avatar] = kept_fields(landmarks, int(crops.shape[1]))
+    return found
+
+
 class FaceBank:
     """Frames of one person, (K,S,S,3) uint8 aligned crops and their (K,478,3) landmarks, each
-    warped to a drive when first used; `patches` keeps each part's last frame (call it in frame
-    order)."""
+    with its warp's field prepared up front (no hitch the first time a frame is drawn);
+    `patches` keeps each part's last frame (call it in frame order)."""
 
-    def __init__(self, crops: np.ndarray, landmarks: np.ndarray) -> None:
+    def __init__(
+        self, crops: np.ndarray, landmarks: np.ndarray, fields: list[MeshField] | None = None
+    ) -> None:
         self.size = int(crops.shape[1])
         self.crops, self.landmarks = crops, landmarks
         self.shapes = {p.name: np.stack([p.shape(xy) for xy in landmarks]) for p in PARTS}
         self.scale = self.size / 256.0
-        self.warps: list[WarpRenderer | None] = [None] * len(crops)
+        self.xy = [validate_landmarks(xy, "face bank landmarks") for xy in landmarks]
+        self.fields = fields if fields is not None else kept_fields(landmarks, self.size)
+        ident = np.mgrid[0 : self.size, 0 : self.size][::-1].transpose(1, 2, 0)
+        self.identity = np.ascontiguousarray(ident, dtype=np.float32)
+        self._map = self.identity.copy()  # the last frame's warp, over its field's box
         self.current: dict[str, int] = {}
 
     def __len__(self) -> int:
-        return len(self.warps)
+        return len(self.fields)
 
     def reset(self) -> None:
         self.current = {}
@@ -155,47 +188,71 @@ class FaceBank:
             self.current[part.name] = best
         return self.current[part.name]
 
-    def _warp(self, k: int) -> WarpRenderer:
-        warp = self.warps[k]
-        if warp is None:  # prepared on first use: a bank's frames are not all needed at once
-            # nothing painted: the kept frame has its own mouth, lips and lids
-            warp = WarpRenderer(
-                size=self.size, fill_mouth=False, keep_eyes=False, lip_bands=False, shared=False
-            )
-            warp.set_target(self.crops[k], self.landmarks[k])
-            self.warps[k] = warp
-        return warp
-
     def patches(
         self, xy: np.ndarray, rendered: np.ndarray, parts: tuple[Part, ...] = PARTS
     ) -> list[Patch]:
         """Each of `parts` of its `nearest` frame warped to `xy` (478,2|3 crop px), moved to the
         colour of `rendered` (S,S,3 uint8, the face being drawn) around the part, as `Patch`es
         to paste over the face."""
-        drawn: dict[int, np.ndarray] = {}  # a frame nearest for both parts is warped once
+        # the landmarks as the warp follows them; nothing is painted: the frame has its own lips
+        fused = validate_landmarks(xy, "fused landmarks").copy()
+        uncross_lids(fused)
+        mapped, roi = -1, self.fields[0].roi  # a frame nearest for both parts is inverted once
         out = []
         for part in parts:
+            box = self._box(part, xy)
+            if box is None:
+                continue
             k = self.nearest(part, xy)
-            if k not in drawn:
-                drawn[k] = self._warp(k).render(xy[:, :2])
-            found = self._patch(part, xy, rendered, drawn[k])
-            if found is not None:
-                out.append(found)
+            if k != mapped:
+                _, roi = field_map(
+                    self.fields[k],
+                    self.xy[k],
+                    fused,
+                    ITERATIONS,
+                    self.identity,
+                    self._map,
+                    shared=False,
+                )
+                mapped = k
+            out.append(self._patch(part, xy, rendered, self._warped(k, box, roi), box))
         return out
 
-    def _patch(
-        self, part: Part, xy: np.ndarray, rendered: np.ndarray, warped: np.ndarray
-    ) -> Patch | None:
-        s = self.scale
-        margin = int(np.ceil((part.ring[1] + 3 * part.feather) * s)) + 2
+    def _box(self, part: Part, xy: np.ndarray) -> tuple[int, int, int, int] | None:
+        """The crop box (x0,y0,x1,y1) a part's patch covers: its outlines, the colour's ring and
+        the feather; None when off the crop."""
+        margin = int(np.ceil((part.ring[1] + 3 * part.feather) * self.scale)) + 2
         points = xy[np.concatenate(part.outlines), :2]
         x0, y0 = np.floor(points.min(axis=0)).astype(int) - margin
         x1, y1 = np.ceil(points.max(axis=0)).astype(int) + margin + 1
         x0, y0 = max(int(x0), 0), max(int(y0), 0)
         x1, y1 = min(int(x1), self.size), min(int(y1), self.size)
-        if x1 <= x0 or y1 <= y0:
-            return None
-        own = warped[y0:y1, x0:x1].astype(np.float32)
+        return None if x1 <= x0 or y1 <= y0 else (x0, y0, x1, y1)
+
+    def _warped(self, k, box, roi):
+        """(h,w,3) float32: kept frame k warped (the map over `roi` `patches` made) in `box`
+        only; the frame as it is outside the map's box, as the warp draws it."""
+        x0, y0, x1, y1 = box
+        crop = self.crops[k]
+        own = crop[y0:y1, x0:x1].copy()
+        ix0, iy0 = max(x0, roi[0]), max(y0, roi[1])
+        ix1, iy1 = min(x1, roi[2]), min(y1, roi[3])
+        if ix1 > ix0 and iy1 > iy0:
+            cv2.remap(
+                crop,
+                np.ascontiguousarray(self._map[iy0:iy1, ix0:ix1]),
+                None,
+                cv2.INTER_LINEAR,
+                dst=own[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0],
+                borderMode=cv2.BORDER_REFLECT,
+            )
+        return own.astype(np.float32)
+
+    def _patch(
+        self, part: Part, xy: np.ndarray, rendered: np.ndarray, own: np.ndarray, box
+    ) -> Patch:
+        s = self.scale
+        x0, y0, x1, y1 = box
         # one distance map gives the colour's ring and the pasted mask (grown, then feathered)
         far = part.distance(xy[:, :2] - (x0, y0), (y1 - y0, x1 - x0))
         ring = (far > part.ring[0] * s) & (far <= part.ring[1] * s)
@@ -205,7 +262,7 @@ class FaceBank:
         alpha = cv2.GaussianBlur(
             (far <= part.grow * s).astype(np.float32), (0, 0), part.feather * s
         )
-        return Patch((x0, y0, x1, y1), alpha[..., None], np.clip(own, 0, 255, out=own))
+        return Patch(box, alpha[..., None], np.clip(own, 0, 255, out=own))
 
 
 class AvatarParts:
@@ -231,7 +288,9 @@ class AvatarParts:
         if avatar is not None and avatar.face_bank is not None and self.parts:
             self.bank = self._banks.get(avatar.key)
             if self.bank is None:
-                self.bank = self._banks[avatar.key] = FaceBank(*avatar.face_bank)
+                crops, landmarks = avatar.face_bank
+                self.bank = FaceBank(crops, landmarks, prepare(avatar))
+                self._banks[avatar.key] = self.bank
             self.bank.reset()
 
     def patches(self, xy: np.ndarray, rendered: np.ndarray) -> list[Patch]:

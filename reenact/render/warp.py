@@ -37,6 +37,9 @@ from reenact.render.field import NUM_MESH, MeshField, face_field
 from reenact.render.field_memo import moved_back
 
 
+GRID, ITERATIONS = 64, 3  # field samples per side of the face box; Newton steps inverting it
+
+
 def validate_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
     """(478,2|3) finite landmarks -> (478,2) float32 xy; anything else raises InputError."""
     lm = np.asarray(landmarks)
@@ -68,6 +71,30 @@ def validate_crop(crop: np.ndarray, size: int) -> np.ndarray:
     return crop
 
 
+def field_map(
+    field: MeshField,
+    target_xy: np.ndarray,
+    fused_xy: np.ndarray,
+    iterations: int,
+    identity: np.ndarray,
+    out: np.ndarray,
+    depth: np.ndarray | None = None,
+    *,
+    shared: bool = True,
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The move of `target_xy` onto `fused_xy` ((478,2) float32 crop px) inverted over `field`'s
+    box: (the view of `out` (S,S,2) float32 there, set to source pixel per output pixel; the
+    box). identity: (S,S,2) each pixel's own x, y; depth, shared: as `moved_back`'s."""
+    disp = fused_xy[:NUM_MESH] - target_xy[:NUM_MESH]
+    # shared with the detail layer, which inverts the same move (`field_memo`)
+    back = moved_back(field, disp, iterations, depth, shared=shared)
+    x0, y0, x1, y1 = field.roi
+    up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    roi_map = out[y0:y1, x0:x1]
+    np.add(identity[y0:y1, x0:x1], up, out=roi_map)
+    return roi_map, field.roi
+
+
 class WarpRenderer:
     """Warp the target crop so its landmarks land on the fused ones (the training-free Omega).
 
@@ -89,8 +116,8 @@ class WarpRenderer:
         self,
         *,
         size: int = 256,
-        grid: int = 64,
-        iterations: int = 3,
+        grid: int = GRID,
+        iterations: int = ITERATIONS,
         fill_mouth: bool = True,
         keep_eyes: bool = True,
         lip_bands: bool = True,
@@ -176,26 +203,23 @@ class WarpRenderer:
         buffer, valid until the next call.
         """
         lap = laps("warp")
-        field_model = self._field
-        disp = fused_xy[:NUM_MESH] - self._target_xy[:NUM_MESH]
-        # shared with the detail layer, which inverts the same move (`field_memo`)
-        back = moved_back(
-            field_model,
-            disp,
+        depth = None if depth is None else depth[:NUM_MESH]
+        roi_map, roi = field_map(
+            self._field,
+            self._target_xy,
+            fused_xy,
             self.iterations,
-            None if depth is None else depth[:NUM_MESH],
+            self.identity,
+            self._map,
+            depth,
             shared=self.shared,
         )
-        x0, y0, x1, y1 = field_model.roi
-        up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        roi_map = self._map[y0:y1, x0:x1]
-        np.add(self.identity[y0:y1, x0:x1], up, out=roi_map)
         lap("field")
         for correction in self.corrections:
             if correction.reshapes:
                 bend(self._map, self.identity, correction.geometry(fused_xy))
                 lap(correction.name)
-        return roi_map, field_model.roi
+        return roi_map, roi
 
     def render(self, fused_landmarks: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
         """fused_landmarks: (478,2|3) crop pixels -> (S,S,3) uint8 RGB, the warped target.

@@ -194,3 +194,57 @@ def test_the_banks_warps_leave_the_shared_inversions_alone(face):
     for amount in (0.0, 0.1, 0.2, 0.3):
         bank.patches(xy + mouth_open(xy, amount), crop)
     assert len(BACKWARDS) == 0
+
+
+def test_a_parts_warp_is_the_whole_warps_pixels_in_its_box(face):
+    """The bank warps only each part's box: the same pixels as a whole warp of the frame that
+    paints nothing, and its own frame's pixels where the warp's map does not reach."""
+    from reenact.render.warp import WarpRenderer
+
+    crop, xy = face
+    opened = xy + mouth_open(xy, 0.3)
+    bank = FaceBank(crop[None], xy[None])
+    whole = WarpRenderer(fill_mouth=False, keep_eyes=False, lip_bands=False, shared=False)
+    whole.set_target(crop, xy)
+    drive = xy + close_eye(xy, "left", 0.8)
+    drive[:, :2] += (opened - xy)[:, :2]
+    expected = whole.render(drive[:, :2])
+    for part in (MOUTH, EYES):
+        box = bank._box(part, drive)
+        x0, y0, x1, y1 = box
+        bank.patches(drive, crop, (part,))  # the map of frame 0 for this drive
+        np.testing.assert_array_equal(
+            bank._warped(0, box, bank.fields[0].roi), expected[y0:y1, x0:x1].astype(np.float32)
+        )
+        assert not np.array_equal(expected[y0:y1, x0:x1], crop[y0:y1, x0:x1])  # it did move
+
+
+def test_an_avatars_bank_is_prepared_with_its_target_not_on_a_frame(
+    face, avatars, tmp_path, monkeypatch
+):
+    """Switching to an avatar live must not stall a frame on its bank's ~70 warp fields: they
+    are worked out where targets are prepared, once, and the renderer uses those."""
+    from reenact.config import load_config
+    from reenact.engine.shipped import shipped_weights
+    from reenact.pipeline.target import prepare_target
+    from reenact.render import face_bank
+    from reenact.render.generator import load_generator_renderer
+    from tests.avatar_files import make_avatar
+
+    made = []
+    kept_fields = face_bank.kept_fields
+    monkeypatch.setattr(face_bank, "kept_fields", lambda *a: made.append(1) or kept_fields(*a))
+    crop, xy = face
+    path = make_avatar(tmp_path / "bank.avatar", crop, face_bank=(crop[None], xy[None]))
+    config = load_config(None, [f"stream.target={path}", "renderer.kind=generator"])
+    target = prepare_target(str(path), config)
+    assert made == [1]  # with the target
+    renderer = load_generator_renderer(shipped_weights("generator", 256), config)
+    renderer.set_target(target.crop, target.landmarks_crop)
+    renderer.set_avatar(target.avatar)
+    assert made == [1]  # not again on the frame thread
+    assert renderer.parts.bank is not None and len(renderer.parts.bank.fields) == 1
+    assert face_bank.prepare(avatars[0]) is None  # no bank, nothing to prepare
+    warp = load_config(None, [f"stream.target={path}", "renderer.kind=warp"])
+    prepare_target(str(path), warp)
+    assert made == [1]  # the warp draws no bank: nothing prepared for it
