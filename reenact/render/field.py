@@ -138,26 +138,38 @@ def _vertex_neighbours(triangles: np.ndarray) -> np.ndarray:
     return out
 
 
+def _cross(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return (u[..., 0] - w[..., 0]) * (v[..., 1] - w[..., 1]) - (v[..., 0] - w[..., 0]) * (
+        u[..., 1] - w[..., 1]
+    )
+
+
 def _locate(points: np.ndarray, triangles: np.ndarray, query: np.ndarray, candidates: np.ndarray):
     """For each query point (Q,2): the last (highest-index) non-degenerate triangle among its
     candidates (Q,C) (-1 = padding) that contains it, or -1."""
     valid = candidates >= 0
-    tri = triangles[np.where(valid, candidates, 0)]  # (Q,C,3)
-    a, b, c = points[tri[..., 0]], points[tri[..., 1]], points[tri[..., 2]]  # (Q,C,2)
+    at = np.where(valid, candidates, 0)
+    corners = [points[triangles[:, k]] for k in range(3)]  # (T,2) each
+    area = _cross(corners[1], corners[2], corners[0])[at]
+    a, b, c = (corner[at] for corner in corners)  # (Q,C,2)
     p = query[:, None, :]
-
-    def cross(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-        return (u[..., 0] - w[..., 0]) * (v[..., 1] - w[..., 1]) - (v[..., 0] - w[..., 0]) * (
-            u[..., 1] - w[..., 1]
-        )
-
-    area = cross(b, c, a)
-    d1, d2, d3 = cross(p, a, b), cross(p, b, c), cross(p, c, a)
+    d1, d2, d3 = _cross(p, a, b), _cross(p, b, c), _cross(p, c, a)
     eps = 1e-6 * np.abs(area)
     neg = (d1 < -eps) | (d2 < -eps) | (d3 < -eps)
     pos = (d1 > eps) | (d2 > eps) | (d3 > eps)
     inside = ~(neg & pos) & valid & (np.abs(area) > 1e-2)  # degenerate triangles own nothing
     return np.where(inside, candidates, -1).max(axis=1)
+
+
+def _boxed(points: np.ndarray, triangles: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """(Q,C) candidates for `_locate`: for each query point every triangle whose bounding box
+    holds it (a point a triangle holds lies within 1e-3 px of it), descending, padded with -1."""
+    corners = points[triangles]  # (T,3,2)
+    low, high = corners.min(axis=1) - 1e-2, corners.max(axis=1) + 1e-2
+    q = query[:, None, :]
+    held = np.all((q >= low) & (q <= high), axis=2)  # (Q,T)
+    ranked = -np.sort(-np.where(held, np.arange(len(triangles)), -1), axis=1)
+    return ranked[:, : max(int(held.sum(axis=1).max()), 1)]
 
 
 class MeshField:
@@ -225,7 +237,6 @@ class MeshField:
     def _barycentric(self, points: np.ndarray, triangles: np.ndarray, owner: np.ndarray):
         """Per sample: (G*G,3) point indices and (G*G,3) float32 weights (0 where uncovered)."""
         flat = self.points.reshape(-1, 2).astype(np.float64)
-        every = np.arange(len(triangles))
         weights = _weights(points, triangles, owner, flat)
         bad = np.flatnonzero((weights < -0.02).any(axis=1) | (weights > 1.02).any(axis=1))
         if len(bad):  # the rasteriser's generous edge pixels: the owner's neighbours, exactly
@@ -233,11 +244,9 @@ class MeshField:
             exact = _locate(points, triangles, flat[bad], near)
             owner[bad[exact >= 0]] = exact[exact >= 0]
             lost = bad[exact < 0]
-            for start in range(0, len(lost), 64):  # still unplaced: try every triangle
-                chunk = lost[start : start + 64]
-                anywhere = np.broadcast_to(every, (len(chunk), len(every)))
-                found = _locate(points, triangles, flat[chunk], anywhere)
-                owner[chunk[found >= 0]] = found[found >= 0]
+            if len(lost):  # still unplaced: every triangle whose box holds it
+                found = _locate(points, triangles, flat[lost], _boxed(points, triangles, flat[lost]))
+                owner[lost[found >= 0]] = found[found >= 0]
             weights = _weights(points, triangles, owner, flat)
         weights[owner < 0] = 0.0
         tri = triangles[np.maximum(owner, 0)]

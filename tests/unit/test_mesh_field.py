@@ -72,3 +72,29 @@ def test_each_triangles_neighbours_are_those_sharing_a_vertex(portraits_dir):
         assert row[: len(expected)].tolist() == expected
         assert (row[len(expected) :] == -1).all()
     assert found.shape[1] == max(np.isin(triangles, tri).any(axis=1).sum() for tri in triangles)
+
+
+def test_a_points_boxed_candidates_give_the_triangle_every_triangle_gives(portraits_dir):
+    """`_boxed` narrows the search for the samples the rasteriser missed: on a real face's
+    triangulation it finds, for any point, the triangle a search of every triangle finds."""
+    from reenact.render.field import _boxed, _locate, face_triangulation
+
+    image = cv2.cvtColor(cv2.imread(str(portraits_dir / "lp_s0.jpg")), cv2.COLOR_BGR2RGB)
+    landmarks = detect_target_face(image, TrackerConfig(), source_name="lp_s0.jpg")
+    xy = compute_alignment(landmarks, 256).landmarks_to_crop(landmarks)
+    points, triangles = face_triangulation(np.asarray(xy[:, :2], np.float64), 256)
+    rng = np.random.default_rng(0)
+    # anywhere, and on the mesh's own points and edges, where a box's edge is the tightest
+    query = np.concatenate(
+        [
+            rng.uniform(-5, 261, (2000, 2)),
+            points,
+            (points[triangles[:, 0]] + points[triangles[:, 1]]) / 2,
+        ]
+    )
+    every = np.broadcast_to(np.arange(len(triangles)), (len(query), len(triangles)))
+    expected = _locate(points, triangles, query, every)
+    assert (expected >= 0).mean() > 0.9
+    np.testing.assert_array_equal(
+        _locate(points, triangles, query, _boxed(points, triangles, query)), expected
+    )
