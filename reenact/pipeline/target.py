@@ -145,8 +145,8 @@ def prepare_target(
             log.warning("%s: made at renderer.size %d: at %d its own generator cannot run "
                         "(its picture and neutral are used)", path, avatar.crop_size,
                         config.renderer.size)
-        elif config.renderer.kind != "warp" and chosen_parts(config.renderer.eyes,
-                                                             config.renderer.mouth):
+        elif config.renderer.kind in ("auto", "generator") and chosen_parts(
+                config.renderer.eyes, config.renderer.mouth):
             face_bank.prepare(avatar)  # here, up front: not on the frame that switches to it
         return prepare_target_image(avatar.name, avatar.picture, config, frame_size=frame_size,
                                     source_name=path, avatar=avatar)
