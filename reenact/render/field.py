@@ -18,6 +18,7 @@ import numpy as np
 
 from reenact.landmarks.regions import HOLE_TRIANGLES, REGIONS, TRIANGLES
 from reenact.render.field_memo import mesh_key
+from reenact.render.mesh_search import barycentric, boxed, locate, signed_areas, vertex_neighbours
 
 NUM_MESH = 468  # 468..477 are the irises: they ride on the eye's triangles, not their own
 FACE_OVAL = REGIONS["face_oval"]
@@ -101,77 +102,6 @@ def face_box(target_xy: np.ndarray, size: int, *, scale: float = 1.25) -> tuple[
     return int(x0), int(y0), int(max(x1, x0 + 2)), int(max(y1, y0 + 2))
 
 
-def _weights(points: np.ndarray, triangles: np.ndarray, owner: np.ndarray, at: np.ndarray):
-    """Barycentric weights (Q,3) of points `at` (Q,2) in triangles[owner] (owner -1 -> any)."""
-    tri = triangles[np.maximum(owner, 0)]
-    a, b, c = points[tri[:, 0]], points[tri[:, 1]], points[tri[:, 2]]
-    v0, v1, v2 = b - a, c - a, at - a
-    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
-    den = np.where(np.abs(den) < 1e-9, 1e-9, den)
-    wb = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
-    wc = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
-    return np.stack([1.0 - wb - wc, wb, wc], axis=1)
-
-
-def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """(T,) twice the signed area of each triangle of (P,2) points."""
-    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
-    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
-
-
-def _vertex_neighbours(triangles: np.ndarray) -> np.ndarray:
-    """(T,C) int: per triangle, every triangle sharing a vertex with it (itself included),
-    ascending, padded with -1."""
-    count = len(triangles)
-    flat = triangles.reshape(-1)
-    order = np.argsort(flat, kind="stable")
-    tri = np.repeat(np.arange(count), 3)[order]  # each corner's triangle, grouped by vertex
-    size = np.bincount(flat)[flat[order]]  # each corner's vertex's number of triangles
-    first = np.repeat(np.cumsum(size) - size, size)  # every corner with each of its group's
-    start = np.searchsorted(flat[order], flat[order])
-    other = tri[np.repeat(start, size) + np.arange(len(first)) - first]
-    pairs = np.unique(np.repeat(tri, size) * count + other)
-    rows, near = pairs // count, pairs % count
-    width = np.bincount(rows, minlength=count)
-    out = np.full((count, int(width.max())), -1, np.int64)
-    out[rows, np.arange(len(rows)) - np.repeat(np.cumsum(width) - width, width)] = near
-    return out
-
-
-def _cross(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return (u[..., 0] - w[..., 0]) * (v[..., 1] - w[..., 1]) - (v[..., 0] - w[..., 0]) * (
-        u[..., 1] - w[..., 1]
-    )
-
-
-def _locate(points: np.ndarray, triangles: np.ndarray, query: np.ndarray, candidates: np.ndarray):
-    """For each query point (Q,2): the last (highest-index) non-degenerate triangle among its
-    candidates (Q,C) (-1 = padding) that contains it, or -1."""
-    valid = candidates >= 0
-    at = np.where(valid, candidates, 0)
-    corners = [points[triangles[:, k]] for k in range(3)]  # (T,2) each
-    area = _cross(corners[1], corners[2], corners[0])[at]
-    a, b, c = (corner[at] for corner in corners)  # (Q,C,2)
-    p = query[:, None, :]
-    d1, d2, d3 = _cross(p, a, b), _cross(p, b, c), _cross(p, c, a)
-    eps = 1e-6 * np.abs(area)
-    neg = (d1 < -eps) | (d2 < -eps) | (d3 < -eps)
-    pos = (d1 > eps) | (d2 > eps) | (d3 > eps)
-    inside = ~(neg & pos) & valid & (np.abs(area) > 1e-2)  # degenerate triangles own nothing
-    return np.where(inside, candidates, -1).max(axis=1)
-
-
-def _boxed(points: np.ndarray, triangles: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """(Q,C) candidates for `_locate`: for each query point every triangle whose bounding box
-    holds it (a point a triangle holds lies within 1e-3 px of it), descending, padded with -1."""
-    corners = points[triangles]  # (T,3,2)
-    low, high = corners.min(axis=1) - 1e-2, corners.max(axis=1) + 1e-2
-    q = query[:, None, :]
-    held = np.all((q >= low) & (q <= high), axis=2)  # (Q,T)
-    ranked = -np.sort(-np.where(held, np.arange(len(triangles)), -1), axis=1)
-    return ranked[:, : max(int(held.sum(axis=1).max()), 1)]
-
-
 class MeshField:
     """Forward displacement field on a coarse grid, linear over triangles; and its inverse.
 
@@ -210,7 +140,7 @@ class MeshField:
         # picture's own outline (the tessellation is consistently oriented: most of its area has
         # one sign, those have the other)
         face = np.all(self._triangles < self.num_free, axis=1)
-        area = np.where(face, _signed_areas(self._points, self._triangles), 0.0)
+        area = np.where(face, signed_areas(self._points, self._triangles), 0.0)
         self._area = np.where(area * np.sign(area.sum()) > 0.0, area, 0.0)
         self.key = mesh_key(points, triangles, self.num_free, roi, self.grid)  # `field_memo`
 
@@ -237,17 +167,17 @@ class MeshField:
     def _barycentric(self, points: np.ndarray, triangles: np.ndarray, owner: np.ndarray):
         """Per sample: (G*G,3) point indices and (G*G,3) float32 weights (0 where uncovered)."""
         flat = self.points.reshape(-1, 2).astype(np.float64)
-        weights = _weights(points, triangles, owner, flat)
+        weights = barycentric(points, triangles, owner, flat)
         bad = np.flatnonzero((weights < -0.02).any(axis=1) | (weights > 1.02).any(axis=1))
         if len(bad):  # the rasteriser's generous edge pixels: the owner's neighbours, exactly
-            near = _vertex_neighbours(triangles)[np.maximum(owner[bad], 0)]
-            exact = _locate(points, triangles, flat[bad], near)
+            near = vertex_neighbours(triangles)[np.maximum(owner[bad], 0)]
+            exact = locate(points, triangles, flat[bad], near)
             owner[bad[exact >= 0]] = exact[exact >= 0]
             lost = bad[exact < 0]
             if len(lost):  # still unplaced: every triangle whose box holds it
-                found = _locate(points, triangles, flat[lost], _boxed(points, triangles, flat[lost]))
+                found = locate(points, triangles, flat[lost], boxed(points, triangles, flat[lost]))
                 owner[lost[found >= 0]] = found[found >= 0]
-            weights = _weights(points, triangles, owner, flat)
+            weights = barycentric(points, triangles, owner, flat)
         weights[owner < 0] = 0.0
         tri = triangles[np.maximum(owner, 0)]
         return np.ascontiguousarray(tri), np.ascontiguousarray(weights, dtype=np.float32)
@@ -326,7 +256,7 @@ class MeshField:
         takes, among the face triangles that did not flip, the one nearest the camera that
         holds it. Folds of the triangles out to the anchor ring are left to `_without_strays`."""
         moved = self._points + self._displacement
-        area = _signed_areas(moved, self._triangles)
+        area = signed_areas(moved, self._triangles)
         solid = np.abs(self._area) > 1e-2
         flipped = solid & (area * self._area < 0.0)
         if not flipped.any():
@@ -374,7 +304,7 @@ class MeshField:
         cols = np.maximum(span[tri_at, 0], 1)
         cell = (lo[tri_at, 1] + step // cols) * g + lo[tri_at, 0] + step % cols
         at = self.points.reshape(-1, 2)[cell].astype(np.float64)
-        return cell, tri_at, _weights(points, triangles, tri_at, at)
+        return cell, tri_at, barycentric(points, triangles, tri_at, at)
 
     def _without_strays(self, back: np.ndarray, det: np.ndarray) -> np.ndarray:
         """`back` (G,G,2) with the samples near a fold that stray from their 3x3 neighbours'

@@ -24,6 +24,7 @@ from reenact.landmarks.regions import TRIANGLES
 from reenact.pipeline.head_motion import turn_centre
 from reenact.pipeline.target import prepare_target
 from reenact.render import build_renderer
+from reenact.render.mesh_search import signed_areas
 
 SIZE = 256
 
@@ -84,10 +85,10 @@ def test_a_smooth_warp_is_left_exactly_as_it_was(warp_target, monkeypatch):
 def _hidden_samples(warp, neutral: np.ndarray, turned: np.ndarray, depth) -> int:
     """Samples of the warp's inverse field that read the picture where a triangle facing the
     camera there faces away after the turn (well inside it: the mask is eroded by a pixel)."""
-    before = field._signed_areas(neutral[:, :2], TRIANGLES)
+    before = signed_areas(neutral[:, :2], TRIANGLES)
     canon = np.sign(before.sum())  # the side the camera-facing triangles' areas have
     before = before * canon
-    after = field._signed_areas(turned[:, :2].astype(np.float64), TRIANGLES) * canon
+    after = signed_areas(turned[:, :2].astype(np.float64), TRIANGLES) * canon
     hidden = np.zeros((SIZE, SIZE), np.uint8)
     for tri in TRIANGLES[(before > 1e-2) & (after < 0.0)]:
         cv2.fillConvexPoly(hidden, np.round(neutral[tri, :2] * 16).astype(np.int32), 1, shift=4)

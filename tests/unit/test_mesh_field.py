@@ -58,14 +58,15 @@ def test_the_torch_warp_samples_the_grid_where_the_cpu_warp_does(portraits_dir):
 
 
 def test_each_triangles_neighbours_are_those_sharing_a_vertex(portraits_dir):
-    """`_vertex_neighbours` (numpy) against the definition, on a real face's triangulation."""
-    from reenact.render.field import _vertex_neighbours, face_triangulation
+    """`vertex_neighbours` (numpy) against the definition, on a real face's triangulation."""
+    from reenact.render.field import face_triangulation
+    from reenact.render.mesh_search import vertex_neighbours
 
     image = cv2.cvtColor(cv2.imread(str(portraits_dir / "lp_s0.jpg")), cv2.COLOR_BGR2RGB)
     landmarks = detect_target_face(image, TrackerConfig(), source_name="lp_s0.jpg")
     xy = compute_alignment(landmarks, 256).landmarks_to_crop(landmarks)
     _, triangles = face_triangulation(np.asarray(xy[:, :2], np.float64), 256)
-    found = _vertex_neighbours(triangles)
+    found = vertex_neighbours(triangles)
     for t, tri in enumerate(triangles):
         expected = sorted({u for u, other in enumerate(triangles) if set(tri) & set(other)})
         row = found[t]
@@ -75,9 +76,10 @@ def test_each_triangles_neighbours_are_those_sharing_a_vertex(portraits_dir):
 
 
 def test_a_points_boxed_candidates_give_the_triangle_every_triangle_gives(portraits_dir):
-    """`_boxed` narrows the search for the samples the rasteriser missed: on a real face's
+    """`boxed` narrows the search for the samples the rasteriser missed: on a real face's
     triangulation it finds, for any point, the triangle a search of every triangle finds."""
-    from reenact.render.field import _boxed, _locate, face_triangulation
+    from reenact.render.field import face_triangulation
+    from reenact.render.mesh_search import boxed, locate
 
     image = cv2.cvtColor(cv2.imread(str(portraits_dir / "lp_s0.jpg")), cv2.COLOR_BGR2RGB)
     landmarks = detect_target_face(image, TrackerConfig(), source_name="lp_s0.jpg")
@@ -93,8 +95,8 @@ def test_a_points_boxed_candidates_give_the_triangle_every_triangle_gives(portra
         ]
     )
     every = np.broadcast_to(np.arange(len(triangles)), (len(query), len(triangles)))
-    expected = _locate(points, triangles, query, every)
+    expected = locate(points, triangles, query, every)
     assert (expected >= 0).mean() > 0.9
     np.testing.assert_array_equal(
-        _locate(points, triangles, query, _boxed(points, triangles, query)), expected
+        locate(points, triangles, query, boxed(points, triangles, query)), expected
     )
