@@ -21,6 +21,8 @@ exactly as its corners say.
 
 from __future__ import annotations
 
+import weakref
+
 import cv2
 import numpy as np
 
@@ -95,6 +97,42 @@ def field_map(
     return roi_map, field.roi
 
 
+class PreparedTargets:
+    """What a warp worked out for each target it was set to (the field, each correction's state
+    after `prepare`), kept while the caller keeps the target's crop: a moving target's frames
+    come round again each loop, and a switch goes back to a picture. At most `limit` targets
+    (a target video's frames, `stream.target_max_frames`, and a few pictures)."""
+
+    def __init__(self, limit: int = 320) -> None:
+        self.limit = limit
+        self._kept: dict[int, tuple] = {}
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def find(self, crop: np.ndarray, xy: np.ndarray) -> tuple[MeshField, list[dict]] | None:
+        """(field, each correction's state) for this very crop with these landmarks, or None."""
+        found = self._kept.get(id(crop))
+        if found is None or found[0]() is not crop or found[1] != _fingerprint(crop, xy):
+            return None
+        return found[2], found[3]
+
+    def keep(
+        self, crop: np.ndarray, xy: np.ndarray, field: MeshField, corrections: list[Correction]
+    ) -> None:
+        if len(self._kept) >= self.limit:
+            return
+        kept, key = self._kept, id(crop)
+        gone = weakref.ref(crop, lambda _ref: kept.pop(key, None))  # dropped with its crop
+        kept[key] = (gone, _fingerprint(crop, xy), field, [dict(vars(c)) for c in corrections])
+
+
+def _fingerprint(crop: np.ndarray, xy: np.ndarray) -> bytes:
+    """The landmarks and a sparse sample of the crop: a buffer refilled with another picture
+    is not taken for the one prepared."""
+    return xy.tobytes() + np.ascontiguousarray(crop[::8, ::8]).tobytes()
+
+
 class WarpRenderer:
     """Warp the target crop so its landmarks land on the fused ones (the training-free Omega).
 
@@ -146,6 +184,7 @@ class WarpRenderer:
         self.identity = np.ascontiguousarray(ident, dtype=np.float32)  # (S,S,2): x, y
         self._map = self.identity.copy()
         self.target_version = 0  # counts set_target calls: what was worked out for a target
+        self._prepared = PreparedTargets()
         # the layers of the last render a generator keeps (`Correction.kept`: an open mouth)
         self.kept_layers: list[Layer] = []
 
@@ -154,13 +193,20 @@ class WarpRenderer:
         s = self.size
         crop = validate_crop(target_crop, s)
         xy = validate_landmarks(target_landmarks, "target landmarks")
-        self._field = face_field(xy, s, grid=self.grid)
         self._target = np.ascontiguousarray(crop)
         self._target_xy = xy
         self._map = self.identity.copy()
         self.kept_layers = []
-        for correction in self.corrections:
-            correction.prepare(self._target, xy)
+        found = self._prepared.find(self._target, xy)
+        if found is not None:
+            self._field = found[0]
+            for correction, state in zip(self.corrections, found[1]):
+                vars(correction).update(state)
+        else:
+            self._field = face_field(xy, s, grid=self.grid)
+            for correction in self.corrections:
+                correction.prepare(self._target, xy)
+            self._prepared.keep(self._target, xy, self._field, self.corrections)
         self.target_version += 1
 
     @property
