@@ -24,7 +24,7 @@ import numpy as np
 from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.apply import Patch
 from reenact.render.eyes import uncross_lids
-from reenact.render.field import MeshField, face_field
+from reenact.render.field import MeshField, face_field, identity_map
 from reenact.render.warp import GRID, ITERATIONS, field_map, validate_landmarks
 
 OUTER = np.array(REGIONS["lips_outer"])
@@ -168,8 +168,7 @@ class FaceBank:
         self.scale = self.size / 256.0
         self.xy = [validate_landmarks(xy, "face bank landmarks") for xy in landmarks]
         self.fields = fields if fields is not None else kept_fields(landmarks, self.size)
-        ident = np.mgrid[0 : self.size, 0 : self.size][::-1].transpose(1, 2, 0)
-        self.identity = np.ascontiguousarray(ident, dtype=np.float32)
+        self.identity = identity_map(self.size)
         self._map = self.identity.copy()  # the last frame's warp, over its field's box
         self.current: dict[str, int] = {}
 

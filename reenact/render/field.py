@@ -33,6 +33,12 @@ STRAY_CELLS = 0.5
 FOLD_DET = (0.2, 0.1)
 
 
+def identity_map(size: int) -> np.ndarray:
+    """(S,S,2) float32 each pixel's own x, y: the map `cv2.remap` reads as "nothing moved"."""
+    ident = np.mgrid[0:size, 0:size][::-1].transpose(1, 2, 0)
+    return np.ascontiguousarray(ident, dtype=np.float32)
+
+
 def anchor_points(target_xy: np.ndarray, size: int, *, ring_scale: float = 1.22) -> np.ndarray:
     """Zero-displacement points: a ring around the face oval, and the crop border.
 

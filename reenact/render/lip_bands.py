@@ -31,7 +31,7 @@ import numpy as np
 
 from reenact.ramps import smoothstep
 from reenact.render.corrections.base import Correction, MapOverride
-from reenact.render.field import face_box
+from reenact.render.field import face_box, identity_map
 from reenact.render.mouth import (
     LEFT_CORNER,
     LOWER_INNER,
@@ -93,9 +93,7 @@ class LipBands(Correction):
         self.unit = self.size / 256.0
         self._target_xy: np.ndarray | None = None
         # (S,S,2) float32 each pixel's own x, y, sliced per frame rather than made anew
-        self._identity = np.ascontiguousarray(
-            np.mgrid[0 : self.size, 0 : self.size][::-1].transpose(1, 2, 0), dtype=np.float32
-        )
+        self._identity = identity_map(self.size)
         self._bounds: tuple[int, int, int, int] | None = None
 
     def prepare(self, target_crop: np.ndarray | None, target_landmarks: np.ndarray) -> None:

@@ -35,7 +35,7 @@ from reenact.render.corrections.apply import bend, paint
 from reenact.render.corrections.base import Correction, Layer
 from reenact.render.corrections.build import warp_corrections
 from reenact.render.eyes import uncross_lids
-from reenact.render.field import NUM_MESH, MeshField, face_field
+from reenact.render.field import NUM_MESH, MeshField, face_field, identity_map
 from reenact.render.field_memo import moved_back
 
 
@@ -180,8 +180,7 @@ class WarpRenderer:
         self._field: MeshField | None = None
         self._target: np.ndarray | None = None
         self._target_xy: np.ndarray | None = None
-        ident = np.mgrid[0 : self.size, 0 : self.size][::-1].transpose(1, 2, 0)
-        self.identity = np.ascontiguousarray(ident, dtype=np.float32)  # (S,S,2): x, y
+        self.identity = identity_map(self.size)
         self._map = self.identity.copy()
         self.target_version = 0  # counts set_target calls: what was worked out for a target
         self._prepared = PreparedTargets()
