@@ -18,8 +18,7 @@ from reenact.landmarks.tracker import detect_target_face
 from reenact.pipeline.background import avatar_mask
 from reenact.pipeline.blend import compositor_options
 from reenact.pipeline.composite import Compositor
-from reenact.render import face_bank
-from reenact.render.face_bank import chosen_parts
+from reenact.render import avatar_bank_parts, face_bank
 from reenact.video import is_video, read_frame
 
 log = logging.getLogger(__name__)
@@ -145,8 +144,7 @@ def prepare_target(
             log.warning("%s: made at renderer.size %d: at %d its own generator cannot run "
                         "(its picture and neutral are used)", path, avatar.crop_size,
                         config.renderer.size)
-        elif config.renderer.kind in ("auto", "generator") and chosen_parts(
-                config.renderer.eyes, config.renderer.mouth):
+        elif avatar_bank_parts(config):
             face_bank.prepare(avatar)  # here, up front: not on the frame that switches to it
         return prepare_target_image(avatar.name, avatar.picture, config, frame_size=frame_size,
                                     source_name=path, avatar=avatar)

@@ -40,7 +40,10 @@ log = logging.getLogger(__name__)
 AUTO = "auto"
 
 RendererBuilder = Callable[["Config"], "Renderer"]
+# which parts of a personal avatar's face bank the renderer a config builds draws
+BankParts = Callable[["Config"], tuple]
 _REGISTRY: dict[str, RendererBuilder] = {}
+_BANK_PARTS: dict[str, BankParts] = {}
 
 
 class Renderer(Protocol):
@@ -74,14 +77,22 @@ def moves_face(renderer: Renderer) -> bool:
     return bool(getattr(renderer, "moves_face", True))
 
 
-def register_renderer(name: str) -> Callable[[RendererBuilder], RendererBuilder]:
-    """Decorator: `builder(config) -> Renderer` becomes `renderer.kind=<name>`."""
+def register_renderer(
+    name: str, *, bank_parts: BankParts | None = None
+) -> Callable[[RendererBuilder], RendererBuilder]:
+    """Decorator: `builder(config) -> Renderer` becomes `renderer.kind=<name>`.
+
+    bank_parts: for a renderer that draws a personal avatar's own mouths and eyes
+    (`reenact.render.face_bank`), `bank_parts(config)` -> the parts it draws with that config,
+    so that targets can prepare them up front (`avatar_bank_parts`)."""
 
     def decorate(builder: RendererBuilder) -> RendererBuilder:
         existing = _REGISTRY.get(name)
         if existing is not None and existing is not builder:
             raise ValueError(f"renderer name '{name}' is already registered by {existing!r}")
         _REGISTRY[name] = builder
+        if bank_parts is not None:
+            _BANK_PARTS[name] = bank_parts
         return builder
 
     return decorate
@@ -106,6 +117,14 @@ def resolve_renderer_kind(config: Config) -> str:
     from reenact.engine.shipped import find_generator
 
     return "generator" if find_generator(config) is not None else "warp"
+
+
+def avatar_bank_parts(config: Config) -> tuple:
+    """The parts (`reenact.render.face_bank.Part`) of an avatar's face bank that the renderer
+    `config` builds draws: none for a renderer that declared none."""
+    _load_builtins()
+    parts = _BANK_PARTS.get(resolve_renderer_kind(config))
+    return tuple(parts(config)) if parts is not None else ()
 
 
 def build_renderer(config: Config) -> Renderer:

@@ -267,7 +267,12 @@ def load_generator_renderer(path: Path, config: Config):
     return renderer
 
 
-@register_renderer("generator")
+def bank_parts(config: Config) -> tuple[Part, ...]:
+    """The parts of an avatar's face bank the generator draws: those set to "auto"."""
+    return chosen_parts(config.renderer.eyes, config.renderer.mouth)
+
+
+@register_renderer("generator", bank_parts=bank_parts)
 def build_generator(config: Config):
     """`renderer.kind=generator`: `renderer.weights`, else the shipped generator of this size."""
     size = config.renderer.size
@@ -305,7 +310,7 @@ def generator_on_backend(
             mouth_from_warp=r.mouth != "network",
             avatar_keeps=(r.eyes == "warp", r.mouth == "warp"),
             anchor_px=r.anchor_px,
-            avatar_parts=chosen_parts(r.eyes, r.mouth),
+            avatar_parts=bank_parts(config),
         )
     return _cpu_renderer(
         model, meta, make_backend(model, config, onnx_path=onnx_path), config, weights=weights
@@ -326,7 +331,7 @@ def _cpu_renderer(
         avatar_keeps=(r.eyes == "warp", r.mouth == "warp"),
         anchor_px=r.anchor_px,
         drawn=r.corrections,
-        avatar_parts=chosen_parts(r.eyes, r.mouth),
+        avatar_parts=bank_parts(config),
     )
 
 

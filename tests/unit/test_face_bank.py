@@ -248,3 +248,19 @@ def test_an_avatars_bank_is_prepared_with_its_target_not_on_a_frame(
     warp = load_config(None, [f"stream.target={path}", "renderer.kind=warp"])
     prepare_target(str(path), warp)
     assert made == [1]  # the warp draws no bank: nothing prepared for it
+
+
+def test_a_renderer_declares_the_bank_parts_it_draws() -> None:
+    """Targets prepare an avatar's bank for the renderer the config builds, as that renderer
+    declares (`register_renderer(..., bank_parts=...)`), not by its name."""
+    from reenact.config import load_config
+    from reenact.render import avatar_bank_parts
+
+    def parts(*settings: str) -> tuple:
+        return avatar_bank_parts(load_config(None, list(settings)))
+
+    assert parts("renderer.kind=generator") == (MOUTH, EYES)
+    assert parts("renderer.kind=auto") == (MOUTH, EYES)  # the shipped generator exists
+    assert parts("renderer.kind=generator", "renderer.mouth=network") == (EYES,)
+    assert parts("renderer.kind=generator", "renderer.eyes=warp", "renderer.mouth=warp") == ()
+    assert parts("renderer.kind=warp") == ()
