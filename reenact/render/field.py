@@ -65,15 +65,17 @@ def _delaunay(points: np.ndarray) -> np.ndarray:
     hi = points.max(axis=0) + 1.0
     subdiv = cv2.Subdiv2D((int(np.floor(lo[0])), int(np.floor(lo[1])),
                            int(np.ceil(hi[0] - lo[0])) + 2, int(np.ceil(hi[1] - lo[1])) + 2))
-    pts32 = points.astype(np.float32)
-    lookup = {(float(x), float(y)): i for i, (x, y) in enumerate(pts32)}
+    pts32 = np.ascontiguousarray(points, dtype=np.float32)
     subdiv.insert([(float(x), float(y)) for x, y in pts32])
-    tris = []
-    for t in subdiv.getTriangleList().reshape(-1, 3, 2):
-        ids = [lookup.get((float(x), float(y))) for x, y in t.astype(np.float32)]
-        if None not in ids:  # drops triangles on Subdiv2D's virtual outer vertices
-            tris.append(ids)
-    return np.array(tris, dtype=np.int64).reshape(-1, 3)
+    corners = np.ascontiguousarray(subdiv.getTriangleList().reshape(-1, 2), dtype=np.float32)
+    # each corner's point, matched by its exact float32 (x, y) bits (the last of equal points)
+    keys, corner_keys = pts32.view(np.int64).ravel(), corners.view(np.int64).ravel()
+    order = np.argsort(keys, kind="stable")
+    ends = np.searchsorted(keys[order], corner_keys, side="right") - 1
+    found = keys[order][np.maximum(ends, 0)] == corner_keys
+    ids = np.where(found, order[np.maximum(ends, 0)], -1).reshape(-1, 3)
+    # drops triangles on Subdiv2D's virtual outer vertices
+    return ids[(ids >= 0).all(axis=1)].astype(np.int64)
 
 
 def _outer_triangles(points: np.ndarray, num_mesh: int) -> np.ndarray:
@@ -165,9 +167,10 @@ class MeshField:
         """(G*G,) int: the triangle drawn last over each grid sample (-1 = none)."""
         owner = np.full((self.grid, self.grid), -1, np.int32)
         grid_xy = points * self.to_grid_scale + self.to_grid_offset
-        fixed = np.round(grid_xy * (1 << _SHIFT)).astype(np.int32)
-        for t, tri in enumerate(triangles):
-            cv2.fillConvexPoly(owner, fixed[tri], int(t), lineType=cv2.LINE_8, shift=_SHIFT)
+        corners = np.round(grid_xy * (1 << _SHIFT)).astype(np.int32)[triangles]  # (T,3,2)
+        fill = cv2.fillConvexPoly
+        for t in range(len(corners)):
+            fill(owner, corners[t], t, cv2.LINE_8, _SHIFT)
         return owner.reshape(-1)
 
     def _barycentric(self, points: np.ndarray, triangles: np.ndarray, owner: np.ndarray):
