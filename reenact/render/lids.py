@@ -109,11 +109,14 @@ class LidPainter(Correction):
                 darks.append(inside[lum <= np.percentile(lum, 10)].mean(axis=0))
         self._lash = (0.85 * np.mean(darks, axis=0)) if darks else np.full(3, 40.0, np.float32)
         self._eyes = [self._target_eye(target_crop, t, eye) for eye in (0, 1)]
-        fill = self._lid_fill(target_crop)
-        self._colours = [self._centre_colours(fill, t, eye) for eye in (0, 1)]
+        rows = [self._centre_rows(t, eye) for eye in (0, 1)]
+        top = min(int(r.min()) for r in rows)
+        fill = self._lid_fill(target_crop, top, max(int(r.max()) for r in rows) + 1)
+        self._colours = [self._centre_colours(fill, rows[eye] - top) for eye in (0, 1)]
 
-    def _lid_fill(self, crop: np.ndarray) -> np.ndarray:
-        """(S,S,3) float32: the target's skin carried over its eyes, for the lid skin.
+    def _lid_fill(self, crop: np.ndarray, top: int, bottom: int) -> np.ndarray:
+        """(bottom - top,S,3) float32, crop rows top to bottom: the target's skin carried over
+        its eyes, for the lid skin.
 
         A normalised Gaussian blur (sigma 6 px x size/256) of the crop that leaves out each eye
         as it is covered when shut (dilated by 2 px) and every thin dark line (a black top-hat of
@@ -134,19 +137,27 @@ class LidPainter(Correction):
         thin = (closed.astype(np.float32) - grey) > 0.08 * closed.astype(np.float32)
         weight = (keep & ~thin).astype(np.float32)
         sigma = 6.0 * self.unit
-        num = cv2.GaussianBlur(crop.astype(np.float32) * weight[..., None], (0, 0), sigma)
+        # blurred over the rows asked for and the kernel's reach only: the same pixels there
+        a, b = max(top - int(4 * sigma) - 2, 0), min(bottom + int(4 * sigma) + 2, len(crop))
+        weight = weight[a:b]
+        num = cv2.GaussianBlur(crop[a:b].astype(np.float32) * weight[..., None], (0, 0), sigma)
         den = cv2.GaussianBlur(weight, (0, 0), sigma)
-        return num / np.maximum(den, 1e-4)[..., None]
+        return (num / np.maximum(den, 1e-4)[..., None])[top - a : bottom - a]
 
-    def _centre_colours(self, fill: np.ndarray, t: np.ndarray, eye: int) -> np.ndarray:
-        """(S,3) float32: per crop column, `fill` on the eye's centre line (midway between the
-        target's lids; held at the corners beyond them), lightly smoothed along it."""
+    def _centre_rows(self, t: np.ndarray, eye: int) -> np.ndarray:
+        """(S,) int: per crop column, the crop row of the eye's centre line (midway between the
+        target's lids; held at the corners beyond them)."""
         ring = _EYES[eye]
         mid = 0.5 * (t[ring[:9]] + t[ring[[0, *range(15, 8, -1), 8]]])
         mid = mid[np.argsort(mid[:, 0])]
         xs = np.arange(self.size, dtype=np.float32)
         ys = np.clip(np.round(np.interp(xs, mid[:, 0], mid[:, 1])), 0, self.size - 1)
-        colours = fill[ys.astype(int), xs.astype(int)]
+        return ys.astype(int)
+
+    def _centre_colours(self, fill: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(S,3) float32: per crop column, `fill` at that column's row `rows` (S,) (its rows
+        counted from fill's first), lightly smoothed along the line."""
+        colours = fill[rows, np.arange(self.size)]
         return cv2.GaussianBlur(colours[:, None, :], (1, 0), sigmaX=1e-3, sigmaY=2.0 * self.unit)[
             :, 0, :
         ]
