@@ -44,10 +44,8 @@ def vertex_neighbours(triangles: np.ndarray) -> np.ndarray:
     return out
 
 
-def _cross(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return (u[..., 0] - w[..., 0]) * (v[..., 1] - w[..., 1]) - (v[..., 0] - w[..., 0]) * (
-        u[..., 1] - w[..., 1]
-    )
+def _cross(ux, uy, vx, vy, wx, wy) -> np.ndarray:
+    return (ux - wx) * (vy - wy) - (vx - wx) * (uy - wy)
 
 
 def locate(points: np.ndarray, triangles: np.ndarray, query: np.ndarray, candidates: np.ndarray):
@@ -55,11 +53,12 @@ def locate(points: np.ndarray, triangles: np.ndarray, query: np.ndarray, candida
     candidates (Q,C) (-1 = padding) that contains it, or -1."""
     valid = candidates >= 0
     at = np.where(valid, candidates, 0)
-    corners = [points[triangles[:, k]] for k in range(3)]  # (T,2) each
-    area = _cross(corners[1], corners[2], corners[0])[at]
-    a, b, c = (corner[at] for corner in corners)  # (Q,C,2)
-    p = query[:, None, :]
-    d1, d2, d3 = _cross(p, a, b), _cross(p, b, c), _cross(p, c, a)
+    xs, ys = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+    corners = [(xs[triangles[:, k]], ys[triangles[:, k]]) for k in range(3)]  # (T,) x and y
+    area = _cross(*corners[1], *corners[2], *corners[0])[at]
+    a, b, c = ((x[at], y[at]) for x, y in corners)  # (Q,C) x and y
+    p = (query[:, :1], query[:, 1:2])
+    d1, d2, d3 = _cross(*p, *a, *b), _cross(*p, *b, *c), _cross(*p, *c, *a)
     eps = 1e-6 * np.abs(area)
     neg = (d1 < -eps) | (d2 < -eps) | (d3 < -eps)
     pos = (d1 > eps) | (d2 > eps) | (d3 > eps)
@@ -70,9 +69,14 @@ def locate(points: np.ndarray, triangles: np.ndarray, query: np.ndarray, candida
 def boxed(points: np.ndarray, triangles: np.ndarray, query: np.ndarray) -> np.ndarray:
     """(Q,C) candidates for `locate`: for each query point every triangle whose bounding box
     holds it (a point a triangle holds lies within 1e-3 px of it), descending, padded with -1."""
-    corners = points[triangles]  # (T,3,2)
-    low, high = corners.min(axis=1) - 1e-2, corners.max(axis=1) + 1e-2
-    q = query[:, None, :]
-    held = np.all((q >= low) & (q <= high), axis=2)  # (Q,T)
-    ranked = -np.sort(-np.where(held, np.arange(len(triangles)), -1), axis=1)
-    return ranked[:, : max(int(held.sum(axis=1).max()), 1)]
+    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+    low = np.minimum(np.minimum(a, b), c) - 1e-2  # (T,2)
+    high = np.maximum(np.maximum(a, b), c) + 1e-2
+    x, y = query[:, :1], query[:, 1:2]
+    held = (x >= low[:, 0]) & (x <= high[:, 0]) & (y >= low[:, 1]) & (y <= high[:, 1])  # (Q,T)
+    rows, found = np.nonzero(held)  # by row, ascending within each
+    count = np.bincount(rows, minlength=len(query))
+    out = np.full((len(query), max(int(count.max(initial=0)), 1)), -1, np.int64)
+    rank = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
+    out[rows, count[rows] - 1 - rank] = found  # descending
+    return out
