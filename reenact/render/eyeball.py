@@ -19,7 +19,7 @@ import numpy as np
 
 from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS
 from reenact.landmarks.regions import REGIONS
-from reenact.render.paint import edge_band, fill_aa
+from reenact.render.paint import edge_band, fill_aa, soft_rgb
 
 _IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
 
@@ -159,10 +159,12 @@ class TargetEye:
     lash: np.ndarray
 
 
-def cut_eye(crop: np.ndarray, t: np.ndarray, eye: int, *, open_white: float) -> TargetEye | None:
+def cut_eye(crop: np.ndarray, t: np.ndarray, eye: int, *, open_white: float,
+            soft: np.ndarray | None = None) -> TargetEye | None:
     """One eye of a target crop (S,S,3) uint8 with landmarks t (478,2) float32, cut out once
     (`TargetEye`); None where its iris or eye is too small to paint. Lengths scale with S / 256;
-    open_white: `OPEN_WHITE` (0: a widening stretches the white as it is)."""
+    open_white: `OPEN_WHITE` (0: a widening stretches the white as it is); soft: `soft_rgb` of
+    the crop when the caller has it (both eyes read it)."""
     size = crop.shape[0]
     unit = size / 256.0
     ring = EYE_RINGS[eye]
@@ -198,7 +200,7 @@ def cut_eye(crop: np.ndarray, t: np.ndarray, eye: int, *, open_white: float) -> 
         plates.append(box + (plate - box) * share)
     iris, alpha = complete_iris(box, inside, centre - (x0, y0), rim)
     upper = lid_points(t, LIDS[eye][0])
-    lash = edge_band(cv2.blur(crop, (3, 3)).astype(np.float32), upper.T, (0.0, -1.0),
+    lash = edge_band(soft_rgb(crop) if soft is None else soft, upper.T, (0.0, -1.0),
                      LASH_MOST * unit)
     return TargetEye(np.array([x0, y0], np.float32), *plates, np.dstack([iris, alpha]), width,
                      upper, lid_points(t, LIDS[eye][1]),

@@ -65,7 +65,7 @@ import numpy as np
 from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS
 from reenact.render.corrections.base import Box, Correction, Layer
 from reenact.render.eyeball import LASH_MOST, LIDS, OPEN_WHITE, TargetEye, cut_eye, lid_points
-from reenact.render.paint import band_rows, clip01, fill_aa, pad_box
+from reenact.render.paint import band_rows, clip01, fill_aa, pad_box, soft_rgb
 
 
 def _lid_curve(xy: np.ndarray, lid: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -147,7 +147,8 @@ class IrisPainter(Correction):
         face."""
         t = np.asarray(target_landmarks, np.float32)[:, :2].copy()
         self._target_xy = t
-        self._eyes = [cut_eye(target_crop, t, eye, open_white=self.open_white)
+        soft = soft_rgb(target_crop)
+        self._eyes = [cut_eye(target_crop, t, eye, open_white=self.open_white, soft=soft)
                       for eye in (0, 1)]
 
     def overlay(self, fused_xy: np.ndarray) -> list[Layer]:

@@ -44,7 +44,7 @@ from reenact.ramps import smoothstep
 from reenact.render.corrections.base import Correction, Layer
 from reenact.render.eyes import eye_centre
 from reenact.render.paint import SHIFT as _SHIFT
-from reenact.render.paint import clip01, edge_band, fill_aa, mean32, pad_box
+from reenact.render.paint import clip01, edge_band, fill_aa, mean32, pad_box, soft_rgb
 
 _EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
 # the face mesh's ring above each upper lid (its fold), point for point with the ring's 1..7
@@ -108,7 +108,8 @@ class LidPainter(Correction):
                 lum = inside.mean(axis=1)
                 darks.append(inside[lum <= np.percentile(lum, 10)].mean(axis=0))
         self._lash = (0.85 * np.mean(darks, axis=0)) if darks else np.full(3, 40.0, np.float32)
-        self._eyes = [self._target_eye(target_crop, t, eye) for eye in (0, 1)]
+        soft = soft_rgb(target_crop)
+        self._eyes = [self._target_eye(soft, t, eye) for eye in (0, 1)]
         rows = [self._centre_rows(t, eye) for eye in (0, 1)]
         top = min(int(r.min()) for r in rows)
         fill = self._lid_fill(target_crop, top, max(int(r.max()) for r in rows) + 1)
@@ -162,11 +163,11 @@ class LidPainter(Correction):
             :, 0, :
         ]
 
-    def _target_eye(self, crop: np.ndarray, t: np.ndarray, eye: int) -> _TargetEye:
-        """What a frame needs of the target's eye, worked out once (see `_TargetEye`)."""
+    def _target_eye(self, rgb: np.ndarray, t: np.ndarray, eye: int) -> _TargetEye:
+        """What a frame needs of the target's eye, worked out once (see `_TargetEye`); rgb:
+        `soft_rgb` of the target crop."""
         ring = _EYES[eye]
         gap = np.maximum(t[ring[15:8:-1], 1] - t[ring[1:8], 1], 0)
-        rgb = cv2.blur(crop, (3, 3)).astype(np.float32)
         reach = 2.0 * self.feather  # past the band, so the feathered edge hides it too
         most = 4.0 * self.unit  # how far a lid's dark lines are looked for
         raised = t[ring].copy()  # raise the upper lid past the target's own lash line,

@@ -77,6 +77,11 @@ def band_rows(
     return np.where(gap_f > gap_t, wide, squash).astype(np.float32)
 
 
+def soft_rgb(crop: np.ndarray) -> np.ndarray:
+    """(S,S,3) float32: the crop (S,S,3) uint8 box-blurred over 3 px, what `edge_band` reads."""
+    return cv2.blur(crop, (3, 3)).astype(np.float32)
+
+
 def edge_band(rgb: np.ndarray, points: np.ndarray, direction, most: float) -> np.ndarray:
     """How far (px, (K,) float32) a target's eye (lash line, lid line, white) reaches from each
     of `points` (K,2) along unit `direction`, within `most` px: the end of the first run of
