@@ -196,25 +196,26 @@ class FaceBank:
         # the landmarks as the warp follows them; nothing is painted: the frame has its own lips
         fused = validate_landmarks(xy, "fused landmarks").copy()
         uncross_lids(fused)
-        mapped, roi = -1, self.fields[0].roi  # a frame nearest for both parts is inverted once
+        boxes = [(part, self._box(part, xy)) for part in parts]
+        chosen = [(part, box, self.nearest(part, xy)) for part, box in boxes if box is not None]
         out = []
-        for part in parts:
-            box = self._box(part, xy)
-            if box is None:
-                continue
-            k = self.nearest(part, xy)
-            if k != mapped:
-                _, roi = field_map(
-                    self.fields[k],
-                    self.xy[k],
-                    fused,
-                    ITERATIONS,
-                    self.identity,
-                    self._map,
-                    shared=False,
-                )
-                mapped = k
-            out.append(self._patch(part, xy, rendered, self._warped(k, box, roi), box))
+        for k in dict.fromkeys(k for _, _, k in chosen):  # a frame nearest for both: once
+            drawn = [(part, box) for part, box, j in chosen if j == k]
+            # inverted over the parts' boxes only (the same values there)
+            corners = np.array([box for _, box in drawn])
+            (x0, y0), (x1, y1) = corners[:, :2].min(axis=0), corners[:, 2:].max(axis=0)
+            _, roi = field_map(
+                self.fields[k],
+                self.xy[k],
+                fused,
+                ITERATIONS,
+                self.identity,
+                self._map,
+                shared=False,
+                box=(int(x0), int(y0), int(x1), int(y1)),
+            )
+            for part, box in drawn:
+                out.append(self._patch(part, xy, rendered, self._warped(k, box, roi), box))
         return out
 
     def _box(self, part: Part, xy: np.ndarray) -> tuple[int, int, int, int] | None:

@@ -215,8 +215,8 @@ class MeshField:
         ddy = cv2.filter2D(field, -1, _CENTRAL_Y * sy, borderType=cv2.BORDER_REPLICATE)
         return cv2.merge([field, ddx[..., :1], ddy[..., :1], ddx[..., 1:], ddy[..., 1:]])
 
-    def backward(self, field: np.ndarray, iterations: int,
-                 depth: np.ndarray | None = None) -> np.ndarray:
+    def backward(self, field: np.ndarray, iterations: int, depth: np.ndarray | None = None,
+                 window: tuple[int, int, int, int] | None = None) -> np.ndarray:
         """Invert p' = p + d(p) over the grid by damped Newton steps on q + d(q) = p'.
 
         field: (G,G,2) forward field, from the last `forward`; depth: (num_free,) the moved
@@ -227,9 +227,18 @@ class MeshField:
         more than 2x, as in an opening mouth. Where the fused mesh folds over (det < 0) the step
         is clamped to two grid cells and the result is one of the pre-images; samples that
         stray from their neighbours there are then moved to them (`_without_strays`).
+        window: (gx0, gy0, gx1, gy1) grid samples, without a depth: only those are worked out
+        (the same values), the rest left 0.
         """
         px, py = self._px, self._py
         packed = self._with_jacobian(field)
+        whole = field
+        if window is not None and depth is None:  # and one sample round it: the strays' 3x3
+            gx0, gy0, gx1, gy1 = window
+            g = self.grid
+            rows = slice(max(gy0 - 1, 0), min(gy1 + 1, g))
+            cols = slice(max(gx0 - 1, 0), min(gx1 + 1, g))
+            px, py, field = px[rows, cols], py[rows, cols], field[rows, cols]
         qx = px - field[..., 0]
         qy = py - field[..., 1]
         max_step = 2.0 / float(self.to_grid_scale.min())
@@ -248,7 +257,12 @@ class MeshField:
         out[..., 1] = qy - py
         if depth is not None:
             out = self._front_layer(out, depth, det)
-        return self._without_strays(out, det)
+        out = self._without_strays(out, det)
+        if field is whole:
+            return out
+        full = np.zeros_like(whole)
+        full[rows, cols] = out
+        return full
 
     def _front_layer(self, back: np.ndarray, depth: np.ndarray, det: np.ndarray) -> np.ndarray:
         """`back` (G,G,2) with each sample under a fold set to the nearest camera-facing surface

@@ -25,7 +25,11 @@ class InvertibleField(Protocol):
     def forward(self, displacement: np.ndarray) -> np.ndarray: ...
 
     def backward(
-        self, field: np.ndarray, iterations: int, depth: np.ndarray | None = None
+        self,
+        field: np.ndarray,
+        iterations: int,
+        depth: np.ndarray | None = None,
+        window: tuple[int, int, int, int] | None = None,
     ) -> np.ndarray: ...
 
 
@@ -109,14 +113,18 @@ def moved_back(
     depth: np.ndarray | None = None,
     *,
     shared: bool = True,
+    window: tuple[int, int, int, int] | None = None,
 ) -> np.ndarray:
     """`field.backward(field.forward(displacement), iterations, depth)`: (G,G,2) float32,
     read-only, shared with every field of the same mesh (`MeshField.key`) through `BACKWARDS`
-    (`shared` False: computed and kept by no one, for fields no other step inverts)."""
+    (`shared` False: computed and kept by no one, for fields no other step inverts; only then
+    may a `window` of grid samples be asked for, as `MeshField.backward` takes it)."""
     memo = BACKWARDS if shared else None
     found = None if memo is None else memo.find(field.key, displacement, iterations, depth)
     if found is None:
-        found = field.backward(field.forward(displacement), iterations, depth)
+        found = field.backward(
+            field.forward(displacement), iterations, depth, None if shared else window
+        )
         if memo is not None:
             memo.keep(field.key, displacement, iterations, depth, found)
     return found

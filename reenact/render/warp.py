@@ -83,18 +83,42 @@ def field_map(
     depth: np.ndarray | None = None,
     *,
     shared: bool = True,
+    box: tuple[int, int, int, int] | None = None,
 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The move of `target_xy` onto `fused_xy` ((478,2) float32 crop px) inverted over `field`'s
     box: (the view of `out` (S,S,2) float32 there, set to source pixel per output pixel; the
-    box). identity: (S,S,2) each pixel's own x, y; depth, shared: as `moved_back`'s."""
+    box). identity: (S,S,2) each pixel's own x, y; depth, shared: as `moved_back`'s; box: (x0,
+    y0, x1, y1) crop px, with `shared` False: only the pixels there are set (the same values),
+    from the grid samples they read."""
     disp = fused_xy[:NUM_MESH] - target_xy[:NUM_MESH]
+    window = None if box is None or shared else _grid_window(field, box)
     # shared with the detail layer, which inverts the same move (`field_memo`)
-    back = moved_back(field, disp, iterations, depth, shared=shared)
+    back = moved_back(field, disp, iterations, depth, shared=shared, window=window)
     x0, y0, x1, y1 = field.roi
     up = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     roi_map = out[y0:y1, x0:x1]
-    np.add(identity[y0:y1, x0:x1], up, out=roi_map)
+    if window is None:
+        np.add(identity[y0:y1, x0:x1], up, out=roi_map)
+        return roi_map, field.roi
+    bx0, by0 = max(box[0], x0), max(box[1], y0)
+    bx1, by1 = max(min(box[2], x1), bx0), max(min(box[3], y1), by0)
+    np.add(
+        identity[by0:by1, bx0:bx1],
+        up[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0],
+        out=out[by0:by1, bx0:bx1],
+    )
     return roi_map, field.roi
+
+
+def _grid_window(field: MeshField, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The grid samples (gx0, gy0, gx1, gy1) that the field's upsampled map reads (bilinear,
+    as `cv2.resize` samples) at the crop pixels of `box` (x0, y0, x1, y1), with one to spare."""
+    x0, y0, _, _ = field.roi
+    scale, g = field.to_grid_scale, field.grid
+    lo = np.floor((np.array(box[:2]) - (x0, y0) + 0.5) * scale - 0.5).astype(int) - 1
+    hi = np.floor((np.array(box[2:]) - 1 - (x0, y0) + 0.5) * scale - 0.5).astype(int) + 3
+    (gx0, gy0), (gx1, gy1) = np.clip(lo, 0, g), np.clip(hi, 0, g)
+    return int(gx0), int(gy0), int(gx1), int(gy1)
 
 
 class PreparedTargets:

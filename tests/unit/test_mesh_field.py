@@ -100,3 +100,34 @@ def test_a_points_boxed_candidates_give_the_triangle_every_triangle_gives(portra
     np.testing.assert_array_equal(
         locate(points, triangles, query, boxed(points, triangles, query)), expected
     )
+
+
+def test_a_map_asked_for_a_box_is_the_whole_maps_there(portraits_dir):
+    """`field_map` with a box (the face bank's part boxes) works out the grid samples that box
+    reads, and one more round them for the strays' 3x3 step: its pixels there are the whole
+    map's, under a move that folds the mesh (the lower lip pushed past the upper)."""
+    from reenact.landmarks.regions import REGIONS
+    from reenact.render.field import face_field, identity_map
+    from reenact.render.warp import field_map
+
+    image = cv2.cvtColor(cv2.imread(str(portraits_dir / "lp_s0.jpg")), cv2.COLOR_BGR2RGB)
+    landmarks = detect_target_face(image, TrackerConfig(), source_name="lp_s0.jpg")
+    xy = np.asarray(compute_alignment(landmarks, 256).landmarks_to_crop(landmarks), np.float32)
+    field = face_field(xy[:, :2], 256, grid=GRID)
+    moved = xy[:, :2] + np.float32([3.0, 2.0])  # every sample moves: each one read counts
+    moved[REGIONS["lips_outer"], 1] -= 14.0  # the lips up over the nose: a fold
+    moved[REGIONS["left_eye"], 0] += 6.0
+    identity = identity_map(256)
+    whole, _ = field_map(field, xy[:, :2], moved, 3, identity, identity.copy(), shared=False)
+    x0, y0 = field.roi[:2]
+    for box in [(100, 150, 160, 200), (60, 90, 120, 130), (0, 0, 40, 40), (200, 180, 256, 256)]:
+        out = np.full((256, 256, 2), -7.0, np.float32)
+        field_map(field, xy[:, :2], moved, 3, identity, out, shared=False, box=box)
+        bx0, by0 = max(box[0], field.roi[0]), max(box[1], field.roi[1])
+        bx1, by1 = min(box[2], field.roi[2]), min(box[3], field.roi[3])
+        np.testing.assert_array_equal(
+            out[by0:by1, bx0:bx1], whole[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
+        )
+        outside = np.ones((256, 256), bool)
+        outside[by0:by1, bx0:bx1] = False
+        assert (out[outside] == -7.0).all()  # nothing else was worked out
