@@ -71,9 +71,9 @@ def _delaunay(points: np.ndarray) -> np.ndarray:
     # each corner's point, matched by its exact float32 (x, y) bits (the last of equal points)
     keys, corner_keys = pts32.view(np.int64).ravel(), corners.view(np.int64).ravel()
     order = np.argsort(keys, kind="stable")
-    ends = np.searchsorted(keys[order], corner_keys, side="right") - 1
-    found = keys[order][np.maximum(ends, 0)] == corner_keys
-    ids = np.where(found, order[np.maximum(ends, 0)], -1).reshape(-1, 3)
+    ends = np.maximum(np.searchsorted(keys[order], corner_keys, side="right") - 1, 0)
+    found = keys[order[ends]] == corner_keys
+    ids = np.where(found, order[ends], -1).reshape(-1, 3)
     # drops triangles on Subdiv2D's virtual outer vertices
     return ids[(ids >= 0).all(axis=1)].astype(np.int64)
 
@@ -232,13 +232,13 @@ class MeshField:
         """
         px, py = self._px, self._py
         packed = self._with_jacobian(field)
-        whole = field
+        part = (slice(None), slice(None))  # the samples worked out: all, or a window's
         if window is not None and depth is None:  # and one sample round it: the strays' 3x3
             gx0, gy0, gx1, gy1 = window
             g = self.grid
             rows = slice(max(gy0 - 1, 0), min(gy1 + 1, g))
-            cols = slice(max(gx0 - 1, 0), min(gx1 + 1, g))
-            px, py, field = px[rows, cols], py[rows, cols], field[rows, cols]
+            part = (rows, slice(max(gx0 - 1, 0), min(gx1 + 1, g)))
+        whole, px, py, field = field, px[part], py[part], field[part]
         qx = px - field[..., 0]
         qy = py - field[..., 1]
         max_step = 2.0 / float(self.to_grid_scale.min())
@@ -258,10 +258,10 @@ class MeshField:
         if depth is not None:
             out = self._front_layer(out, depth, det)
         out = self._without_strays(out, det)
-        if field is whole:
+        if out.shape == whole.shape:
             return out
         full = np.zeros_like(whole)
-        full[rows, cols] = out
+        full[part] = out
         return full
 
     def _front_layer(self, back: np.ndarray, depth: np.ndarray, det: np.ndarray) -> np.ndarray:
