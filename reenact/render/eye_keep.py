@@ -9,7 +9,7 @@ contour grown to the lids, from the fused landmarks). A generator pastes the war
 its output under these and under the layers of the corrections that declare `kept` (the mouth
 filler's cavity), through `reenact.render.corrections.apply`:
 
-    kept = patches(eye_keep.overlay(fused) + warp.kept_layers, warped)  # staging thread
+    kept = patches(eye_keep.overlay(fused) + warp.kept_layers, warped)  # before the network
     paste(output, kept)                                      # after the network, any thread
 
 On a torch device (`generator_cuda`) the same alphas go up as one plane (`keep_alpha`) and the

@@ -293,11 +293,14 @@ class AvatarParts:
                 self._banks[avatar.key] = self.bank
             self.bank.reset()
 
+    def drawing(self) -> FaceBank | None:
+        """The bank that draws on the target set now: the avatar's, on its own picture."""
+        return self.bank if self.own_picture else None
+
     def patches(self, xy: np.ndarray, rendered: np.ndarray) -> list[Patch]:
         """The bank's `patches` on the avatar's own picture, else none."""
-        if self.bank is None or not self.own_picture:
-            return []
-        return self.bank.patches(xy, rendered, self.parts)
+        bank = self.drawing()
+        return [] if bank is None else bank.patches(xy, rendered, self.parts)
 
 
 def chosen_parts(eyes: str, mouth: str) -> tuple[Part, ...]:

@@ -208,24 +208,29 @@ class GeneratorRenderer:
         np.multiply(self.landmark_image, 2.0 / 255.0, out=x[0, 3], casting="unsafe")
         x[0, 3] -= 1.0
         lap("landmark_image")
-        backend = self.backend  # a staged call keeps the generator it was staged with
-        patches, warped = [], None
+        # a staged call keeps the generator, the kept layers and the bank it was staged with
+        backend, warped, kept, bank = self.backend, None, [], None
         if self.warp is not None:
-            warped = self.warp.render(fused)
+            warped = self.warp.render(fused)  # a new array: the frame's own
             lap.skip()  # the warp's steps keep their own laps
-            to_unit(warped, x[0, 4:7])
             if self.eyes_from_warp:
-                patches += kept_patches(EyeKeep(size=self.size).overlay(fused), warped)
+                kept += EyeKeep(size=self.size).overlay(fused)
             if self.mouth_from_warp:
-                patches += kept_patches(self.warp.kept_layers, warped)
-            lap("guide_input")
-            own = self.parts.patches(fused, warped)
-            if own:
-                patches += own
-                lap("face_bank")
+                kept += self.warp.kept_layers
+            bank, fused = self.parts.drawing(), fused.copy()
+            lap("kept_layers")
 
         def run() -> np.ndarray:
+            # what needs only the warp's render runs here, on the worker when there is one
             lap = laps("generator")
+            patches = []
+            if warped is not None:
+                to_unit(warped, x[0, 4:7])
+                patches += kept_patches(kept, warped)
+                lap("guide_input")
+                if bank is not None:
+                    patches += bank.patches(fused, warped, self.parts.parts)
+                    lap("face_bank")
             y = backend.run(x)[0]
             lap("network")
             to_image(y, output)

@@ -131,6 +131,40 @@ def test_the_generator_draws_an_avatars_face_bank(face, avatars):
     assert renderer.parts.bank is None
 
 
+def test_a_staged_avatar_frame_keeps_its_bank_and_draws_it_when_it_runs(face, avatars):
+    """The live loop stages frame N, then may switch targets before frame N runs on the worker:
+    frame N still has the avatar's own lips, and the bank's work is done in the run, not while
+    staging (the staging thread is the loop's, which tracks the next frame meanwhile)."""
+    from reenact.config import load_config
+    from reenact.engine.shipped import shipped_weights
+    from reenact.render import face_bank
+    from reenact.render.generator import load_generator_renderer
+
+    crop, xy = face
+    config = load_config(None, ["renderer.quantize=off"])
+    renderer = load_generator_renderer(shipped_weights("generator", 256), config)
+    renderer.set_target(crop, xy)
+    _plain, banked = avatars
+    renderer.set_avatar(banked)
+    drive = (xy + mouth_open(xy, 0.15)).astype(np.float32)
+    lips = MOUTH.mask(drive, 256, 0) > 0.5
+    expected = renderer.render(drive).copy()
+    assert green(expected, lips) > 100
+
+    calls = []
+    drawn = face_bank.FaceBank.patches
+    face_bank.FaceBank.patches = lambda *a, **k: calls.append(1) or drawn(*a, **k)
+    try:
+        run = renderer.stage(drive)
+        assert not calls  # staged: nothing of the bank done yet
+        renderer.set_target(crop, xy)  # another picture: the bank waits for set_avatar
+        assert np.array_equal(run(), expected)
+        assert calls == [1]
+        assert green(renderer.render(drive), lips) < green(expected, lips) - 40
+    finally:
+        face_bank.FaceBank.patches = drawn
+
+
 def test_the_device_renderer_draws_an_avatars_face_bank(face, avatars):
     """The CUDA path's renderer, eager on the CPU here: the bank is pasted on the host."""
     pytest.importorskip("torch")
