@@ -257,8 +257,10 @@ class FaceBank:
         far = part.distance(xy[:, :2] - (x0, y0), (y1 - y0, x1 - x0))
         ring = (far > part.ring[0] * s) & (far <= part.ring[1] * s)
         if ring.any():
-            here = rendered[y0:y1, x0:x1][ring].astype(np.float32)
-            own += here.mean(axis=0) - own[ring].mean(axis=0)
+            # means of whole levels: OpenCV's double sums are exact, as numpy's float32 ones are
+            ring8 = ring.view(np.uint8)
+            here = np.array(cv2.mean(rendered[y0:y1, x0:x1], mask=ring8)[:3], np.float32)
+            own += here - np.array(cv2.mean(own, mask=ring8)[:3], np.float32)
         alpha = cv2.GaussianBlur(
             (far <= part.grow * s).astype(np.float32), (0, 0), part.feather * s
         )
