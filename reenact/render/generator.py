@@ -218,7 +218,9 @@ class GeneratorRenderer:
                 kept += EyeKeep(size=self.size).overlay(fused)
             if self.mouth_from_warp:
                 kept += self.warp.kept_layers
-            bank, fused = self.parts.drawing(), fused.copy()
+            bank = self.parts.drawing()
+            if bank is not None:
+                fused = fused.copy()  # the bank reads it in the run, after the loop moves on
             lap("kept_layers")
 
         def run() -> np.ndarray:

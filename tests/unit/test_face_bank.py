@@ -131,7 +131,7 @@ def test_the_generator_draws_an_avatars_face_bank(face, avatars):
     assert renderer.parts.bank is None
 
 
-def test_a_staged_avatar_frame_keeps_its_bank_and_draws_it_when_it_runs(face, avatars):
+def test_a_staged_avatar_frame_keeps_its_bank_and_draws_it_when_it_runs(face, avatars, monkeypatch):
     """The live loop stages frame N, then may switch targets before frame N runs on the worker:
     frame N still has the avatar's own lips, and the bank's work is done in the run, not while
     staging (the staging thread is the loop's, which tracks the next frame meanwhile)."""
@@ -153,16 +153,15 @@ def test_a_staged_avatar_frame_keeps_its_bank_and_draws_it_when_it_runs(face, av
 
     calls = []
     drawn = face_bank.FaceBank.patches
-    face_bank.FaceBank.patches = lambda *a, **k: calls.append(1) or drawn(*a, **k)
-    try:
-        run = renderer.stage(drive)
-        assert not calls  # staged: nothing of the bank done yet
-        renderer.set_target(crop, xy)  # another picture: the bank waits for set_avatar
-        assert np.array_equal(run(), expected)
-        assert calls == [1]
-        assert green(renderer.render(drive), lips) < green(expected, lips) - 40
-    finally:
-        face_bank.FaceBank.patches = drawn
+    monkeypatch.setattr(
+        face_bank.FaceBank, "patches", lambda *a, **k: calls.append(1) or drawn(*a, **k)
+    )
+    run = renderer.stage(drive)
+    assert not calls  # staged: nothing of the bank done yet
+    renderer.set_target(crop, xy)  # another picture: the bank waits for set_avatar
+    assert np.array_equal(run(), expected)
+    assert calls == [1]
+    assert green(renderer.render(drive), lips) < green(expected, lips) - 40
 
 
 def test_the_device_renderer_draws_an_avatars_face_bank(face, avatars):
