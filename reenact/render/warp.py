@@ -21,6 +21,7 @@ exactly as its corners say.
 
 from __future__ import annotations
 
+import copy
 import weakref
 
 import cv2
@@ -148,7 +149,24 @@ class PreparedTargets:
             return
         kept, key = self._kept, id(crop)
         gone = weakref.ref(crop, lambda _ref: kept.pop(key, None))  # dropped with its crop
-        kept[key] = (gone, _fingerprint(crop, xy), field, [dict(vars(c)) for c in corrections])
+        kept[key] = (gone, _fingerprint(crop, xy), field, [held(vars(c)) for c in corrections])
+
+
+def held(state: dict) -> dict:
+    """A correction's attributes as they are, the corrections it holds (a learned one's painted
+    fallback) copied with theirs: a later `prepare` on the holder rebinds the copies' attributes,
+    not these."""
+    return {name: _held(value) for name, value in state.items()}
+
+
+def _held(value):
+    if isinstance(value, Correction):
+        copied = copy.copy(value)
+        vars(copied).update(held(vars(value)))
+        return copied
+    if isinstance(value, tuple) and any(isinstance(v, Correction) for v in value):
+        return tuple(_held(v) for v in value)
+    return value
 
 
 def _fingerprint(crop: np.ndarray, xy: np.ndarray) -> bytes:
@@ -224,7 +242,7 @@ class WarpRenderer:
         if found is not None:
             self._field = found[0]
             for correction, state in zip(self.corrections, found[1]):
-                vars(correction).update(state)
+                vars(correction).update(held(state))
         else:
             self._field = face_field(xy, s, grid=self.grid)
             for correction in self.corrections:

@@ -23,25 +23,30 @@ def drives(xy: np.ndarray) -> list[np.ndarray]:
     return [xy, xy + mouth_open(xy, 0.3), xy + close_eye(xy, "left", 0.9) + mouth_open(xy, 0.1)]
 
 
-def fresh(crop: np.ndarray, xy: np.ndarray, drive: np.ndarray) -> np.ndarray:
-    warp = WarpRenderer()
+def fresh(
+    crop: np.ndarray, xy: np.ndarray, drive: np.ndarray, drawn: str = "painted"
+) -> np.ndarray:
+    warp = WarpRenderer(drawn=drawn)
     warp.set_target(crop, xy)
     return warp.render(drive)
 
 
-def test_a_target_set_again_is_drawn_as_a_fresh_warp_draws_it(two_faces, monkeypatch):
+@pytest.mark.parametrize("drawn", ["painted", "learned"])
+def test_a_target_set_again_is_drawn_as_a_fresh_warp_draws_it(two_faces, monkeypatch, drawn):
+    """Learned corrections too: their painted parts (the cavity, the iris) keep each target's
+    state apart."""
     (crop_a, xy_a), (crop_b, xy_b) = two_faces
     fields = []
     face_field = warp_module.face_field
     monkeypatch.setattr(
         warp_module, "face_field", lambda *a, **k: fields.append(1) or face_field(*a, **k)
     )
-    warp, compared = WarpRenderer(), 0
+    warp, compared = WarpRenderer(drawn=drawn), 0
     for _ in range(3):  # a, b, a, b, a, b: prepared once each
         for crop, xy in ((crop_a, xy_a), (crop_b, xy_b)):
             warp.set_target(crop, xy)
             for drive in drives(xy):
-                np.testing.assert_array_equal(warp.render(drive), fresh(crop, xy, drive))
+                np.testing.assert_array_equal(warp.render(drive), fresh(crop, xy, drive, drawn))
                 compared += 1
     assert len(fields) == 2 + compared  # the warp's two fields, and one per fresh warp
 
