@@ -45,6 +45,10 @@ FEATHER = 6  # px at 256: the layer fades into the warp over this band at the bo
 # box, as trained); 6 keeps the skin and beard around the lips as the warp drew them (sharper,
 # lower mouth SSIM: docs/experiments/2026-11-28-learned-mouth.md)
 REACH = 0.0
+# what draws an opening beyond the target's: "painted", the painter's cavity and teeth
+# (`MouthFiller.cavity`) over the network's lips (the network alone draws the closed lips);
+# "learned", the network's own inside, which it draws pale and soft
+INSIDES = ("painted", "learned")
 
 
 def mouth_box(xy: np.ndarray, size: int) -> Box:
@@ -99,7 +103,8 @@ def load_mouth_model(path: str | Path) -> LocalGenerator:
 class LearnedMouth(Correction):
     """The mouth drawn by `LocalGenerator` over the warp (module doc); the painted mouth where
     the warped image is not given. size: crop side; weights: the safetensors file (None: the
-    shipped one); reach: px of the box the drawing reaches beyond the lips (0: the whole box)."""
+    shipped one); reach: px of the box the drawing reaches beyond the lips (0: the whole box);
+    inside: what draws an opening beyond the target's (`INSIDES`)."""
 
     name = "mouth"
     paints = True
@@ -107,10 +112,18 @@ class LearnedMouth(Correction):
     reads_image = True
 
     def __init__(
-        self, *, size: int, weights: str | Path | None = None, reach: float = REACH
+        self,
+        *,
+        size: int,
+        weights: str | Path | None = None,
+        reach: float = REACH,
+        inside: str = "painted",
     ) -> None:
+        if inside not in INSIDES:
+            raise ValueError(f"learned mouth: inside {inside!r} is not one of {INSIDES}")
         self.size = int(size)
         self.reach = float(reach)
+        self.inside = inside
         self.net = LocalNet(
             WEIGHTS if weights is None else weights,
             load=load_mouth_model,
@@ -141,4 +154,7 @@ class LearnedMouth(Correction):
         rgb, mask = self.net.run(x)
         alpha = mask * lips_reach(lips, self.reach)
         band = FEATHER * self.size / 256.0
-        return [drawn_layer(box, rgb, alpha, grey=self._grey, band=band)]
+        layers = [drawn_layer(box, rgb, alpha, grey=self._grey, band=band)]
+        if self.inside == "painted":
+            layers += self.painted.cavity(xy)
+        return layers

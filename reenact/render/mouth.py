@@ -255,6 +255,17 @@ class MouthFiller(Correction):
         excess = mean_opening(xy) - self._target_opening
         if excess < 0.0:
             return self._seal(xy, -excess)
+        return self._cavity(xy, excess)
+
+    def cavity(self, fused_xy: np.ndarray) -> list[Layer]:
+        """`overlay` without the closed-lip seal: [] or [the cavity] (a learned mouth draws the
+        closed lips itself)."""
+        xy = np.asarray(fused_xy, np.float32)[:, :2]
+        excess = mean_opening(xy) - self._target_opening
+        return self._cavity(xy, excess) if excess >= 0.0 else []
+
+    def _cavity(self, xy: np.ndarray, excess: float) -> list[Layer]:
+        """[] or [the cavity] where the fused inner lips open `excess` px beyond the target's."""
         strength = smoothstep((excess - 0.4 * self.unit) / (2.5 * self.unit - 0.4 * self.unit))
         if strength <= 0.0:
             return []

@@ -47,6 +47,21 @@ def _opening(xy: np.ndarray) -> np.ndarray:
     return mask.astype(bool)
 
 
+def _covered(layer) -> np.ndarray:
+    """(S,S) float32: a Layer's alpha over the crop (0 outside its box)."""
+    (x0, y0, x1, y1), _rgb, alpha = layer
+    out = np.zeros((SIZE, SIZE), np.float32)
+    out[y0:y1, x0:x1] = alpha
+    return out
+
+
+def _lips(xy: np.ndarray) -> np.ndarray:
+    """(S,S) bool: inside the outer lips of (478,2) landmarks."""
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    cv2.fillPoly(mask, [xy[REGIONS["lips_outer"], :2].round().astype(np.int32)], (1,))
+    return mask.astype(bool)
+
+
 def test_the_learned_mouth_draws_the_opening_and_nothing_outside_its_box(surprised, weights):
     crop, neutral, _real, driven = surprised
     bare = WarpRenderer(size=SIZE, fill_mouth=False)
@@ -62,6 +77,49 @@ def test_the_learned_mouth_draws_the_opening_and_nothing_outside_its_box(surpris
     assert change[opening].mean() > 4, change[opening].mean()
     change[y0:y1, x0:x1] = 0
     assert change.max() == 0  # the warp's own pixels everywhere else
+
+
+def test_an_open_mouth_shows_the_painted_cavity_inside_the_learned_lips(surprised, weights):
+    """The network draws a wide opening as a pale blur: inside the opening the painter's cavity
+    and teeth are drawn over it, as the painted warp draws them, and the lips stay the
+    network's."""
+    crop, neutral, _real, driven = surprised
+    renders, layers = {}, {}
+    for inside in ("painted", "learned"):
+        warp = WarpRenderer(size=SIZE, fill_mouth=False)
+        warp.corrections.append(LearnedMouth(size=SIZE, weights=weights, inside=inside))
+        warp.set_target(crop, neutral)
+        renders[inside], layers[inside] = warp.render(driven).astype(np.int16), warp.kept_layers
+    painted = WarpRenderer(size=SIZE)
+    painted.set_target(crop, neutral)
+    cavity = painted.render(driven).astype(np.int16)
+    assert len(layers["learned"]) == 1 and len(layers["painted"]) == 2
+    (x0, y0, x1, y1), _rgb, alpha = layers["painted"][1]
+    core = np.zeros((SIZE, SIZE), bool)
+    core[y0:y1, x0:x1] = alpha > 0.99
+    assert core.sum() > 50
+    assert np.abs(renders["painted"] - cavity)[core].max() <= 1
+    assert np.abs(renders["learned"] - cavity)[core].mean() > 10
+    reach = np.zeros((SIZE, SIZE), bool)
+    reach[y0:y1, x0:x1] = alpha > 0
+    lips = _lips(painted.follow(driven)) & ~reach
+    assert lips.sum() > 200
+    assert (renders["painted"] == renders["learned"])[lips].all()
+
+
+def test_closed_lips_over_an_open_rest_are_the_networks_not_the_painted_seal(surprised, weights):
+    """A target with its mouth open at rest driven to closed lips: the painter seals them with a
+    dark line; the learned mouth draws them itself, with no seal over its drawing."""
+    _crop, neutral, real, driven = surprised
+    learned = WarpRenderer(size=SIZE, fill_mouth=False)
+    learned.corrections.append(LearnedMouth(size=SIZE, weights=weights))
+    painted = WarpRenderer(size=SIZE)
+    for warp in (learned, painted):
+        warp.set_target(real, driven)
+        warp.render(neutral)
+    assert len(painted.kept_layers) == 1  # the seal
+    (drawing,) = learned.kept_layers  # the network's box, no seal over it
+    assert drawing.box != painted.kept_layers[0].box
 
 
 def test_the_setting_builds_the_learned_mouth_in_place_of_the_painted_one(weights, monkeypatch):
@@ -117,7 +175,7 @@ def test_the_shipped_mouth_never_saw_a_held_out_person():
 def test_the_generator_pastes_the_learned_mouth_as_it_pastes_the_painted_one(surprised, weights):
     """`renderer.corrections: learned` with the shipped warp-guided generator on the CPU: its
     inner warp draws the learned mouth, and the network's output shows that drawing in the
-    mouth's box (the painted cavity before)."""
+    mouth's box: its lips where the painted warp kept none (both keep the painted cavity)."""
     from reenact.config import load_config
     from reenact.engine.shipped import shipped_weights
     from reenact.render.generator import load_generator_renderer
@@ -135,11 +193,12 @@ def test_the_generator_pastes_the_learned_mouth_as_it_pastes_the_painted_one(sur
         renderer.set_target(crop, neutral)
         outputs[drawn] = renderer.render(driven).copy()
         warped = renderer.warp.render(driven)
-    (x0, y0, x1, y1), _rgb, alpha = renderer.warp.kept_layers[0]
-    full = alpha > 0.99
-    box = outputs["learned"][y0:y1, x0:x1].astype(np.int16)
-    assert np.abs(box - warped[y0:y1, x0:x1])[full].max() <= 1  # the learned drawing, kept
-    assert np.abs(box - outputs["painted"][y0:y1, x0:x1])[full].mean() > 2
+    drawn, cavity = (_covered(layer) for layer in renderer.warp.kept_layers)  # network, cavity
+    learned = outputs["learned"].astype(np.int16)
+    assert np.abs(learned - warped)[drawn > 0.99].max() <= 1  # the learned drawing, kept
+    lips = (drawn > 0.5) & (cavity == 0)  # the lips, where the painted warp kept nothing
+    assert lips.sum() > 20
+    assert np.abs(learned - outputs["painted"])[lips].mean() > 2
 
 
 def test_the_evals_warp_row_draws_what_the_setting_names():
