@@ -5,8 +5,8 @@ of J_gen; the warp-guided variant adds the training-free warp), runs the chosen 
 returns the rendered crop. Input buffers are allocated once per target size.
 
 `stage(fused_landmarks)` splits that in two for a pipelined loop: it draws the landmark image and
-the warp on the calling thread and returns the rest (the guide input, the kept patches, an
-avatar's bank and the network), which may run on another thread while the caller prepares the
+the warp on the calling thread and returns the rest (a learned correction's drawing, the guide
+input, the kept patches, an avatar's bank and the network), which may run on another thread while the caller prepares the
 next frame (two input and two output buffers alternate, so the network reads one frame's input
 while the next is written).
 
@@ -36,6 +36,7 @@ from reenact.render import register_renderer
 from reenact.render.anchor import anchor_numpy
 from reenact.render.corrections.apply import paste
 from reenact.render.corrections.apply import patches as kept_patches
+from reenact.render.corrections.base import Layer
 from reenact.render.eye_keep import EyeKeep
 from reenact.render.face_bank import PARTS, AvatarParts, Part, chosen_parts
 from reenact.render.generator_meta import (
@@ -93,6 +94,11 @@ def to_image(y: np.ndarray, out: np.ndarray) -> np.ndarray:
     np.add(y, 0.5, out=y)
     np.clip(y, 0, 255, out=y)
     return cv2.merge(list(y.astype(np.uint8)), dst=out)
+
+
+def _nothing() -> list[Layer]:
+    """No layers: a generator without a warp draws no correction."""
+    return []
 
 
 class GeneratorRenderer:
@@ -211,12 +217,14 @@ class GeneratorRenderer:
         lap("landmark_image")
         # a staged call keeps the generator, the kept layers and the bank it was staged with
         backend, warped, kept, bank = self.backend, None, [], None
+        mouth_from_warp, drawing = self.mouth_from_warp, _nothing
         if self.warp is not None:
-            warped = self.warp.render(fused)  # a new array: the frame's own
+            # a new array, the frame's own; a learned correction draws on it in the run
+            warped, drawing = self.warp.render_ahead(fused)
             lap.skip()  # the warp's steps keep their own laps
             if self.eyes_from_warp:
                 kept += EyeKeep(size=self.size).overlay(fused)
-            if self.mouth_from_warp:
+            if mouth_from_warp:
                 kept += self.warp.kept_layers
             bank = self.parts.drawing()
             if bank is not None:
@@ -228,8 +236,10 @@ class GeneratorRenderer:
             lap = laps("generator")
             patches = []
             if warped is not None:
+                later = drawing()
+                lap.skip()  # the warp's steps keep their own laps
                 to_unit(warped, x[0, 4:7])
-                patches += kept_patches(kept, warped)
+                patches += kept_patches(kept + later if mouth_from_warp else kept, warped)
                 lap("guide_input")
                 if bank is not None:
                     patches += bank.patches(fused, warped, self.parts.parts)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import weakref
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -314,6 +315,18 @@ class WarpRenderer:
         out: optional C-contiguous (S,S,3) uint8 buffer written in place and returned;
         otherwise a new array is returned.
         """
+        out, rest = self.render_ahead(fused_landmarks, out=out)
+        self.kept_layers += rest()
+        return out
+
+    def render_ahead(
+        self, fused_landmarks: np.ndarray, *, out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, Callable[[], list[Layer]]]:
+        """`render` in two steps: (out, rest). out is drawn up to the first correction that
+        reads the image (a learned one); rest() paints that one and those after it over out, in
+        place, and returns the layers of theirs a generator keeps (`kept_layers` holds those of
+        the corrections before). rest keeps the corrections as they were for this target, so
+        it may run on another thread after the next `set_target`."""
         if self._field is None or self._target is None:
             raise RuntimeError("WarpRenderer.render called before set_target")
         lap = laps("warp")
@@ -334,16 +347,30 @@ class WarpRenderer:
             borderMode=cv2.BORDER_REFLECT,
         )
         lap("remap")
-        kept: list[Layer] = []
-        for correction in self.corrections:
-            if correction.paints:
-                layers = correction.overlay_on(fused, out)
-                paint(out, layers)
-                if correction.kept:
-                    kept += layers
-                lap(correction.name)
-        self.kept_layers = kept
-        return out
+        painters = [c for c in self.corrections if c.paints]
+        first = next((i for i, c in enumerate(painters) if c.reads_image), len(painters))
+        self.kept_layers = _paint_with(painters[:first], fused, out, lap)
+        later = [_held(c) for c in painters[first:]]
+
+        def rest() -> list[Layer]:
+            return _paint_with(later, fused, out, laps("warp")) if later else []
+
+        return out, rest
+
+
+def _paint_with(
+    corrections: list[Correction], fused: np.ndarray, out: np.ndarray, lap
+) -> list[Layer]:
+    """Paint each correction's layers over `out` (S,S,3) uint8 in order, for the (478,2)
+    landmarks `fused`; the layers a generator keeps (`Correction.kept`)."""
+    kept: list[Layer] = []
+    for correction in corrections:
+        layers = correction.overlay_on(fused, out)
+        paint(out, layers)
+        if correction.kept:
+            kept += layers
+        lap(correction.name)
+    return kept
 
 
 @register_renderer("warp")

@@ -211,3 +211,31 @@ def test_the_evals_warp_row_draws_what_the_setting_names():
         rows = build_eval_renderers(load_config(None, [f"renderer.corrections={drawn}"]), [])
         warp = next(row.renderer for row in rows if row.name == "warp")
         assert type(warp.corrections[-1]).__name__ == mouth
+
+
+def test_a_staged_frame_draws_the_learned_mouth_in_its_run_for_its_own_target(
+    surprised, weights, monkeypatch
+):
+    """With render ahead the loop's thread stages a frame and the worker runs it: the learned
+    mouth draws in the run (off the loop's thread), and draws for the target the frame was
+    staged with even when the next target is set before the run."""
+    from reenact.config import load_config
+    from reenact.engine.shipped import shipped_weights
+    from reenact.render.generator import load_generator_renderer
+
+    crop, neutral, real, driven = surprised
+    config = load_config(None, ["renderer.backend=torch", "renderer.corrections=learned"])
+    renderer = load_generator_renderer(shipped_weights("generator", 256), config)
+    renderer.warp.corrections[-1] = LearnedMouth(size=SIZE, weights=weights)
+    renderer.set_target(crop, neutral)
+    expected = renderer.render(driven).copy()
+    calls = []
+    overlay_on = LearnedMouth.overlay_on
+    monkeypatch.setattr(
+        LearnedMouth, "overlay_on", lambda self, *a: calls.append(1) or overlay_on(self, *a)
+    )
+    run = renderer.stage(driven)
+    assert not calls  # nothing of the learned mouth while staging
+    renderer.set_target(real, driven)  # the next target, before the run
+    np.testing.assert_array_equal(run(), expected)
+    assert calls == [1]
