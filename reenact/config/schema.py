@@ -183,9 +183,10 @@ class RendererConfig:
     # the 2 ms a frame each part costs)
     mouth: Literal["auto", "warp", "network"] = "auto"
     # what draws the warp's corrections: "painted" (the painters of docs/CORRECTIONS.md) or
-    # "learned" (the mouth drawn by a small network from the target's own mouth at rest,
-    # reenact.render.learned_mouth; issue 88), for the warp and the warp-guided generator on
-    # the CPU (the generator pastes it as it pastes the painted mouth); on CUDA the painters stay
+    # "learned" (the lips and eyes drawn by small networks from the target's own at rest, an
+    # opened mouth's cavity and teeth still painted: reenact.render.learned_mouth and
+    # learned_eyes; issue 88), for the warp and the warp-guided generator on the CPU (the
+    # generator pastes them as it pastes the painted mouth); on CUDA the painters stay
     corrections: Literal["painted", "learned"] = "painted"
     # the warp-guided generator's broad colours kept on the warp's (the target's own, where the
     # face is now): a low-frequency gain over this scale (px at 256, reenact.render.anchor),
