@@ -201,19 +201,25 @@ class GeneratorRenderer:
             log.info("avatar %s: its own generator on %s", avatar.name, backend.name)
         self.avatar = avatar
 
-    def stage(self, fused: np.ndarray):
-        """fused: (478,3) J_gen in crop pixels -> `run() -> (S,S,3) uint8`, the network call on
-        this frame's input (safe on another thread; call it before staging two more frames)."""
-        lap = laps("generator")
-        i = self._next
-        self._next = (i + 1) % self.BUFFERS
-        x, output = self._inputs[i], self._outputs[i]
+    def _input(self, i: int, fused: np.ndarray) -> np.ndarray:
+        """Input buffer i holding the target (copied again when it changed) and the landmark
+        image of `fused` (478,3)."""
+        x = self._inputs[i]
         if self._input_versions[i] != self._target_version:
             np.copyto(x[0, :3], self._target_unit)
             self._input_versions[i] = self._target_version
         draw_landmark_image(fused, self.size, out=self.landmark_image)
         np.multiply(self.landmark_image, 2.0 / 255.0, out=x[0, 3], casting="unsafe")
         x[0, 3] -= 1.0
+        return x
+
+    def stage(self, fused: np.ndarray):
+        """fused: (478,3) J_gen in crop pixels -> `run() -> (S,S,3) uint8`, the network call on
+        this frame's input (safe on another thread; call it before staging two more frames)."""
+        lap = laps("generator")
+        i = self._next
+        self._next = (i + 1) % self.BUFFERS
+        x, output = self._input(i, fused), self._outputs[i]
         lap("landmark_image")
         # a staged call keeps the generator, the kept layers and the bank it was staged with
         backend, warped, kept, bank = self.backend, None, [], None
