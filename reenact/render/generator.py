@@ -6,9 +6,9 @@ returns the rendered crop. Input buffers are allocated once per target size.
 
 `stage(fused_landmarks)` splits that in two for a pipelined loop: it draws the landmark image and
 the warp on the calling thread and returns the rest (a learned correction's drawing, the guide
-input, the kept patches, an avatar's bank and the network), which may run on another thread while the caller prepares the
-next frame (two input and two output buffers alternate, so the network reads one frame's input
-while the next is written).
+input, the kept patches, an avatar's bank and the network), which may run on another thread
+while the caller prepares the next frame (two input and two output buffers alternate, so the
+network reads one frame's input while the next is written).
 
 On the CPU with ONNX Runtime no torch is needed: the shipped generator's ONNX file lies beside
 its weights (`reenact/models/generator_<size>.onnx`, made by `scripts/export_onnx.py`), and
