@@ -315,7 +315,7 @@ class WarpRenderer:
         out: optional C-contiguous (S,S,3) uint8 buffer written in place and returned;
         otherwise a new array is returned.
         """
-        out, rest = self.render_ahead(fused_landmarks, out=out)
+        out, rest = self._render(fused_landmarks, out, copied=False)
         self.kept_layers += rest()
         return out
 
@@ -325,8 +325,14 @@ class WarpRenderer:
         """`render` in two steps: (out, rest). out is drawn up to the first correction that
         reads the image (a learned one); rest() paints that one and those after it over out, in
         place, and returns the layers of theirs a generator keeps (`kept_layers` holds those of
-        the corrections before). rest keeps the corrections as they were for this target, so
-        it may run on another thread after the next `set_target`."""
+        the corrections before). rest draws with copies of those corrections as they were for
+        this target, so it may run on another thread after the next `set_target`."""
+        return self._render(fused_landmarks, out, copied=True)
+
+    def _render(
+        self, fused_landmarks: np.ndarray, out: np.ndarray | None, *, copied: bool
+    ) -> tuple[np.ndarray, Callable[[], list[Layer]]]:
+        """`render_ahead`; copied: rest draws with copies of the corrections (else with them)."""
         if self._field is None or self._target is None:
             raise RuntimeError("WarpRenderer.render called before set_target")
         lap = laps("warp")
@@ -350,7 +356,7 @@ class WarpRenderer:
         painters = [c for c in self.corrections if c.paints]
         first = next((i for i, c in enumerate(painters) if c.reads_image), len(painters))
         self.kept_layers = _paint_with(painters[:first], fused, out, lap)
-        later = [_held(c) for c in painters[first:]]
+        later = [_held(c) if copied else c for c in painters[first:]]
 
         def rest() -> list[Layer]:
             return _paint_with(later, fused, out, laps("warp")) if later else []
