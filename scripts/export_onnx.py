@@ -8,7 +8,8 @@ CPU install needs no torch. The export is the one the runtime's cache makes (fp3
 `reenact.engine.backends.export_onnx`), so speed and pixels are the same;
 `tests/unit/test_shipped_onnx.py` checks that the two files agree. Rerun this after refitting a
 shipped generator. The learned corrections' local networks (`local_*.safetensors`) are exported
-the same way (`reenact.render.local_net`, checked by `tests/unit/test_local_net.py`).
+the same way (`reenact.render.local_net`, checked by `tests/unit/test_local_net.py`); then
+`python -m lab.quantize_local` writes their INT8 models again.
 """
 
 from __future__ import annotations

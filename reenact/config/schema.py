@@ -169,7 +169,8 @@ class RendererConfig:
     # ONNX Runtime on the CPU: "int8" runs the statically quantised model that `reenact quantize`
     # writes beside the ONNX cache (calibrated on real clips), else the one shipped with the
     # shipped generator (an error when there is neither), "off" fp32, "auto" the INT8 model when
-    # there is one for these weights, else fp32
+    # there is one for these weights, else fp32; the learned corrections' networks run their
+    # shipped INT8 models unless "off"
     quantize: Literal["auto", "off", "int8"] = "auto"
     # the warp-guided generator's eyes: "warp" pastes the warp's eyes (gaze, lids and blinks as
     # its painters draw them, from J_gen) over the network's; "network" keeps the network's own;

@@ -1,4 +1,5 @@
-"""Static INT8 quantisation of the CPU generator for ONNX Runtime (`renderer.quantize: int8`).
+"""Static INT8 quantisation for ONNX Runtime on the CPU (`renderer.quantize`): the generator,
+and the learned corrections' networks.
 
 The generator is exported in its sub-pixel form (`reenact.nn.subpixel`: every transposed conv as
 a 2x2 conv, which ONNX Runtime can run as QLinearConv), then quantised with
@@ -29,7 +30,7 @@ def int8_path(onnx_path: Path) -> Path:
 
 
 def _reader(inputs: Iterable[np.ndarray], name: str):
-    """A CalibrationDataReader over (1,C,S,S) float32 inputs, fed as input `name`."""
+    """A CalibrationDataReader over float32 inputs (N,C,h,w), fed as input `name`."""
     from onnxruntime.quantization import CalibrationDataReader
 
     class Reader(CalibrationDataReader):
@@ -51,15 +52,9 @@ def quantize_generator(
     calibration: inputs (1, in_channels, S, S) float32 in [-1,1], as the renderer builds them.
     Returns `out`; nothing is left at `out` when calibration or quantisation fails.
     """
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
     from reenact.engine.backends import export_onnx
     from reenact.nn.subpixel import subpixel_model
 
-    reader = _reader(calibration, "x")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="reenact-quantize-") as tmp:
         fp32 = export_onnx(
             subpixel_model(model),
@@ -67,6 +62,24 @@ def quantize_generator(
             channels=model.in_channels,
             size=model.size,
         )
+        return quantize_onnx(fp32, calibration, out, per_channel=per_channel)
+
+
+def quantize_onnx(
+    fp32: Path, calibration: Iterable[np.ndarray], out: Path, *, per_channel: bool = True
+) -> Path:
+    """Quantise the ONNX model `fp32` (one input, "x") to INT8 at `out`, written atomically.
+
+    calibration: its inputs, float32, as the renderer gives them. Returns `out`; nothing is left
+    at `out` when calibration or quantisation fails.
+    """
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    reader = _reader(calibration, "x")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="reenact-quantize-") as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32), str(prepared))
         fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
@@ -83,6 +96,7 @@ def quantize_generator(
                 reduce_range=True,
             )
             os.replace(partial, out)
+            out.chmod(0o644)
         except Exception as exc:  # onnxruntime.quantization raises assorted types
             raise ReenactError(f"{out}: INT8 quantisation failed ({exc})") from None
         finally:

@@ -120,6 +120,7 @@ class GeneratorRenderer:
         anchor_px: float = 0.0,
         avatar_keeps: tuple[bool, bool] = (False, False),
         drawn: str = "painted",
+        quantize: str = "auto",
         avatar_parts: tuple[Part, ...] = PARTS,
     ) -> None:
         self.model = model
@@ -141,7 +142,7 @@ class GeneratorRenderer:
         if self.variant == "warp_guided":
             from reenact.render.warp import WarpRenderer
 
-            self.warp = WarpRenderer(size=self.size, drawn=drawn)
+            self.warp = WarpRenderer(size=self.size, drawn=drawn, quantize=quantize)
         # the warp's eyes and open mouth pasted over the network's (reenact.render.eye_keep):
         # warp-guided only
         self.eyes_from_warp = bool(eyes_from_warp) and self.warp is not None
@@ -355,6 +356,7 @@ def _cpu_renderer(
         avatar_keeps=(r.eyes == "warp", r.mouth == "warp"),
         anchor_px=r.anchor_px,
         drawn=r.corrections,
+        quantize=r.quantize,
         avatar_parts=bank_parts(config),
     )
 

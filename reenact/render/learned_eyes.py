@@ -128,13 +128,21 @@ def load_eye_model(path: str | Path) -> LocalGenerator:
 class LearnedEyes(Correction):
     """Both eyes drawn by one `LocalGenerator` over the warp (module doc); the painted irises and
     lids where the warped image is not given. size: crop side; weights: the safetensors file
-    (None: the shipped one); gaze: where the iris comes from (`GAZES`)."""
+    (None: the shipped one); gaze: where the iris comes from (`GAZES`); quantize:
+    `renderer.quantize` for its network (`LocalNet`)."""
 
     name = "learned_eyes"
     paints = True
     reads_image = True
 
-    def __init__(self, *, size: int, weights: str | Path | None = None, gaze: str = "disc") -> None:
+    def __init__(
+        self,
+        *,
+        size: int,
+        weights: str | Path | None = None,
+        gaze: str = "disc",
+        quantize: str = "auto",
+    ) -> None:
         if gaze not in GAZES:
             raise ValueError(f"learned eyes: gaze {gaze!r} is not one of {GAZES}")
         self.size = int(size)
@@ -144,6 +152,7 @@ class LearnedEyes(Correction):
             load=load_eye_model,
             channels=7,
             hw=BOX_HW,
+            quantize=quantize,
         )
         self.painted = (IrisPainter(size=size), LidPainter(size=size))
         self._rest: list[np.ndarray] = []

@@ -104,7 +104,8 @@ class LearnedMouth(Correction):
     """The mouth drawn by `LocalGenerator` over the warp (module doc); the painted mouth where
     the warped image is not given. size: crop side; weights: the safetensors file (None: the
     shipped one); reach: px of the box the drawing reaches beyond the lips (0: the whole box);
-    inside: what draws an opening beyond the target's (`INSIDES`)."""
+    inside: what draws an opening beyond the target's (`INSIDES`); quantize: `renderer.quantize`
+    for its network (`LocalNet`)."""
 
     name = "mouth"
     paints = True
@@ -118,6 +119,7 @@ class LearnedMouth(Correction):
         weights: str | Path | None = None,
         reach: float = REACH,
         inside: str = "painted",
+        quantize: str = "auto",
     ) -> None:
         if inside not in INSIDES:
             raise ValueError(f"learned mouth: inside {inside!r} is not one of {INSIDES}")
@@ -129,6 +131,7 @@ class LearnedMouth(Correction):
             load=load_mouth_model,
             channels=7,
             hw=BOX_HW,
+            quantize=quantize,
         )
         self.painted = MouthFiller(size=size)
         self._rest: np.ndarray | None = None

@@ -2,9 +2,10 @@
 on the CPU runtime, which has no torch.
 
 Shipped weights run from the `.onnx` file shipped beside them (`python scripts/export_onnx.py`
-writes it; `tests/unit/test_local_net.py` checks that the two agree). Other weights (a lab
-run's) are exported once into the ONNX cache, keyed by their content: that needs torch, and
-without it is one line naming the file.
+writes it; `tests/unit/test_local_net.py` checks that the two agree), or from its INT8 model
+(`<stem>.int8.onnx`, `python -m lab.quantize_local`) unless `renderer.quantize` is "off". Other
+weights (a lab run's) are exported once into the ONNX cache, keyed by their content: that needs
+torch, and without it is one line naming the file.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import numpy as np
 from reenact.engine.shipped import MODELS_DIR
 from reenact.engine.backends import cpu_session
 from reenact.engine.device import torch_available
-from reenact.errors import WeightsError
+from reenact.engine.quantize import QUANTIZE_CHOICES, int8_path
+from reenact.errors import ConfigError, WeightsError
 from reenact.paths import onnx_cache_dir
 from reenact.render.corrections.base import Box, Layer
 
@@ -134,7 +136,9 @@ class LocalNet:
     """One local network on ONNX Runtime (one thread: it runs between the warp's steps).
 
     weights: its safetensors; load: builds the torch module from them, called only when the
-    ONNX file must be exported; channels, hw: its input's channels and box (h, w)."""
+    ONNX file must be exported; channels, hw: its input's channels and box (h, w); quantize:
+    `renderer.quantize`, where "off" runs fp32 and the others the INT8 model beside the ONNX
+    file when there is one (else fp32)."""
 
     def __init__(
         self,
@@ -143,7 +147,12 @@ class LocalNet:
         load: Callable[[Path], Any],
         channels: int,
         hw: tuple[int, int],
+        quantize: str = "auto",
     ) -> None:
+        if quantize not in QUANTIZE_CHOICES:
+            raise ConfigError(
+                f"renderer.quantize: '{quantize}' is not one of {', '.join(QUANTIZE_CHOICES)}"
+            )
         weights = Path(weights)
         if not weights.is_file():
             raise WeightsError(
@@ -157,6 +166,8 @@ class LocalNet:
                     "(pip install 'reenact[train]')"
                 )
             export_local(load(weights), onnx, channels=channels, hw=hw)
+        if quantize != "off" and int8_path(onnx).is_file():
+            onnx = int8_path(onnx)
         self.session = cpu_session(onnx, threads=1)
         self.path = onnx
         log.info("learned correction: %s on ONNX Runtime", onnx.name)

@@ -186,7 +186,8 @@ class WarpRenderer:
     keep_eyes: lids slide over the eyeballs and are painted as skin with a lash line where they
     cover them; the irises keep their shape and sit where the fused iris points say
     (`reenact.render.irises`), in eye openings of any height.
-    drawn: "painted" or "learned" (`renderer.corrections`: the mouth drawn by a network).
+    drawn: "painted" or "learned" (`renderer.corrections`: the mouth drawn by a network);
+    quantize: `renderer.quantize`, for a learned correction's network.
     """
 
     name = "warp"
@@ -203,6 +204,7 @@ class WarpRenderer:
         keep_eyes: bool = True,
         lip_bands: bool = True,
         drawn: str = "painted",
+        quantize: str = "auto",
         shared: bool = True,
     ) -> None:
         if size < 64:
@@ -219,6 +221,7 @@ class WarpRenderer:
             keep_eyes=keep_eyes,
             lip_bands=lip_bands,
             drawn=drawn,
+            quantize=quantize,
         )
         self._field: MeshField | None = None
         self._target: np.ndarray | None = None
@@ -382,4 +385,5 @@ def _paint_with(
 @register_renderer("warp")
 def build_warp(config: Config) -> WarpRenderer:
     """`renderer.kind=warp`: the training-free warp at `renderer.size`."""
-    return WarpRenderer(size=config.renderer.size, drawn=config.renderer.corrections)
+    r = config.renderer
+    return WarpRenderer(size=r.size, drawn=r.corrections, quantize=r.quantize)

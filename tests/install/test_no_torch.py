@@ -95,7 +95,8 @@ def test_the_learned_corrections_run_without_torch(tmp_path, clips_dir):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "torch imported: False" in run.stdout
-    assert "local_mouth.onnx" in run.stderr  # the shipped network, in the generator's warp
+    # the shipped network (its INT8 model: renderer.quantize auto), in the generator's warp
+    assert "local_mouth.int8.onnx" in run.stderr
 
 
 def test_demo_runs_without_torch(tmp_path):

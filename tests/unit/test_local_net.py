@@ -62,7 +62,7 @@ def test_each_shipped_onnx_equals_its_safetensors(weights, aligned_still, portra
     model = load(weights)
     with torch.inference_mode():
         rgb, mask = model(torch.from_numpy(pair))
-    net = LocalNet(weights, load=load, channels=7, hw=hw)
+    net = LocalNet(weights, load=load, channels=7, hw=hw, quantize="off")
     got_rgb, got_mask = net.run(x)
     assert float(mask.std()) > 0.01  # a real face: the mask is not flat
     assert np.abs(got_rgb - rgb[0].numpy()).max() * 127.5 < 0.5, (
@@ -72,6 +72,32 @@ def test_each_shipped_onnx_equals_its_safetensors(weights, aligned_still, portra
     both_rgb, both_mask = net.run_batch(pair)
     assert np.abs(both_rgb - rgb.numpy()).max() * 127.5 < 0.5
     assert np.abs(both_mask - mask[:, 0].numpy()).max() < 0.005
+
+
+@pytest.mark.parametrize("weights", LOCAL, ids=lambda p: p.stem)
+def test_each_shipped_network_runs_its_int8_model_unless_quantize_is_off(
+    weights, aligned_still, portraits_dir
+):
+    """`renderer.quantize` auto runs the INT8 model shipped beside the fp32 one, "off" the fp32
+    one; the two draw a real face's box alike (an INT8 file left from older weights does not)."""
+    load, hw = EXPORTED[weights.stem]
+    fp32 = LocalNet(weights, load=load, channels=7, hw=hw, quantize="off")
+    int8 = LocalNet(weights, load=load, channels=7, hw=hw)
+    assert fp32.path.name == f"{weights.stem}.onnx"
+    assert int8.path.name == f"{weights.stem}.int8.onnx", "run `python -m lab.quantize_local`"
+    mouth = _mouth_input(aligned_still, portraits_dir).transpose(1, 2, 0)
+    x = np.ascontiguousarray(cv2.resize(mouth, hw[::-1]).transpose(2, 0, 1))
+    (rgb, mask), (rgb8, mask8) = fp32.run(x), int8.run(x)
+    assert float(np.abs(rgb8 - rgb).mean()) * 127.5 < 4.0, "run `python -m lab.quantize_local`"
+    assert float(np.abs(mask8 - mask).mean()) < 0.03
+
+
+def test_a_wrong_quantize_choice_is_one_line():
+    weights = LOCAL[0]
+    load, hw = EXPORTED[weights.stem]
+    with pytest.raises(ReenactError) as caught:
+        LocalNet(weights, load=load, channels=7, hw=hw, quantize="fp8")
+    assert str(caught.value).startswith("renderer.quantize: 'fp8'"), caught.value
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTED))

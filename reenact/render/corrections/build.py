@@ -25,12 +25,13 @@ def warp_corrections(
     keep_eyes: bool = True,
     lip_bands: bool = True,
     drawn: str = "painted",
+    quantize: str = "auto",
 ) -> list[Correction]:
     """The corrections a `WarpRenderer` of crop side `size` runs, in order: the map's (the lips
     band by band, then the eyeballs over them) and then the layers, each painted over the last
     (irises, lid skin over them, the mouth). fill_mouth, keep_eyes, lip_bands: as the warp's;
     drawn: "painted", or "learned" for the mouth (and, where their weights ship, the irises and
-    lids) drawn by a network (`renderer.corrections`)."""
+    lids) drawn by a network (`renderer.corrections`), run as `renderer.quantize` says."""
     chosen: list[Correction] = []
     if lip_bands:
         chosen.append(LipBands(size=size))
@@ -40,14 +41,14 @@ def warp_corrections(
         if drawn == "learned" and learned_eyes_shipped():
             from reenact.render.learned_eyes import LearnedEyes
 
-            chosen.append(LearnedEyes(size=size))
+            chosen.append(LearnedEyes(size=size, quantize=quantize))
         else:
             chosen += [IrisPainter(size=size), LidPainter(size=size)]
     if fill_mouth and drawn == "learned":
         # imported here: the painted default never loads ONNX Runtime for the warp
         from reenact.render.learned_mouth import LearnedMouth
 
-        chosen.append(LearnedMouth(size=size))
+        chosen.append(LearnedMouth(size=size, quantize=quantize))
     elif fill_mouth:
         chosen.append(MouthFiller(size=size))
     return chosen
