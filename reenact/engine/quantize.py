@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -66,12 +66,17 @@ def quantize_generator(
 
 
 def quantize_onnx(
-    fp32: Path, calibration: Iterable[np.ndarray], out: Path, *, per_channel: bool = True
+    fp32: Path,
+    calibration: Iterable[np.ndarray],
+    out: Path,
+    *,
+    per_channel: bool = True,
+    keep: Sequence[str] = (),
 ) -> Path:
     """Quantise the ONNX model `fp32` (one input, "x") to INT8 at `out`, written atomically.
 
-    calibration: its inputs, float32, as the renderer gives them. Returns `out`; nothing is left
-    at `out` when calibration or quantisation fails.
+    calibration: its inputs, float32, as the renderer gives them; keep: names of nodes left in
+    fp32. Returns `out`; nothing is left at `out` when calibration or quantisation fails.
     """
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -94,6 +99,7 @@ def quantize_onnx(
                 weight_type=QuantType.QInt8,
                 per_channel=per_channel,
                 reduce_range=True,
+                nodes_to_exclude=list(keep),
             )
             os.replace(partial, out)
             out.chmod(0o644)
