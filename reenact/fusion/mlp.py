@@ -1,8 +1,8 @@
 """The small fusion networks' forward passes in numpy, so the CPU runtime needs no torch.
 
-`reenact.nn.fusion` and `reenact.nn.fusion_residual` define and train them in torch; their
-weights (`reenact.engine.arrays.load_arrays`) run here with the same arithmetic: linear layers
-with LeakyReLU(0.2) between them (`reenact.nn.fusion.mlp`'s `nn.Sequential` layout, a Linear
+The lab's `reenact_lab.nn.fusion` and `reenact_lab.nn.fusion_residual` define and train them in
+torch; their weights (`reenact.engine.arrays.load_arrays`) run here with the same arithmetic:
+linear layers with LeakyReLU(0.2) between them (`reenact_lab.nn.fusion.mlp`'s layout, a Linear
 at every even index). `tests/unit/test_fusion_numpy.py` compares each with its torch module.
 """
 
@@ -17,11 +17,11 @@ from reenact.engine.arrays import check_arrays
 
 LEAK = np.float32(0.2)
 _AE_KEYS = ("num_points", "dims", "hidden", "code")
-INPUT_GAIN = 10.0  # as reenact.nn.fusion_residual.INPUT_GAIN (the weights were trained with it)
+INPUT_GAIN = 10.0  # as the lab's fusion_residual.INPUT_GAIN (the weights were trained with it)
 
 
 def mlp_shapes(prefix: str, sizes: list[int]) -> dict[str, tuple[int, ...]]:
-    """The state-dict keys and shapes of `reenact.nn.fusion.mlp(sizes)` under `prefix`."""
+    """The state-dict keys and shapes of `reenact_lab.nn.fusion.mlp(sizes)` under `prefix`."""
     shapes: dict[str, tuple[int, ...]] = {}
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         shapes[f"{prefix}.{2 * i}.weight"] = (n_out, n_in)
@@ -41,7 +41,7 @@ def _shape_of(module, keys: tuple[str, ...]) -> dict[str, int]:
 
 
 class Mlp:
-    """`reenact.nn.fusion.mlp` from its weights: `(B, n_in) float32 -> (B, n_out)`."""
+    """`reenact_lab.nn.fusion.mlp` from its weights: `(B, n_in) float32 -> (B, n_out)`."""
 
     def __init__(self, arrays: Mapping[str, np.ndarray], prefix: str, layers: int) -> None:
         self.layers = [
@@ -62,7 +62,7 @@ class Mlp:
 
 
 class FusionAE:
-    """`reenact.nn.fusion.LandmarkFusionAE` in numpy: `(source, target) -> deviation`, each
+    """`reenact_lab.nn.fusion.LandmarkFusionAE` in numpy: `(source, target) -> deviation`, each
     (B, P, dims) unit crop coordinates."""
 
     def __init__(
@@ -109,8 +109,9 @@ class FusionAE:
 
 
 class ResidualRealisation:
-    """`reenact.nn.fusion_residual.ResidualFusion`'s parts in numpy: `basis` (V, (k, P*dims))
-    and `realisation(geometry)`, U(G): (B, P, dims) unit coordinates -> (B, k, P*dims)."""
+    """`reenact_lab.nn.fusion_residual.ResidualFusion`'s parts in numpy: `basis` (V,
+    (k, P*dims)) and `realisation(geometry)`, U(G): (B, P, dims) unit coordinates ->
+    (B, k, P*dims)."""
 
     def __init__(
         self,

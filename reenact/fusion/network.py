@@ -59,7 +59,8 @@ class NetworkFusion:
         return cls(model=model, size=config.renderer.size, weights=Path(path))
 
     def _unit(self, landmarks: np.ndarray) -> np.ndarray:
-        """(478, 3) crop pixels -> (1, 478, dims) unit crop coordinates (`nn.fusion.crop_to_unit`)."""
+        """(478, 3) crop pixels -> (1, 478, dims) unit crop coordinates (as the lab's
+        `crop_to_unit`)."""
         unit = np.asarray(landmarks[None, :, : self.dims], np.float32) * np.float32(2.0 / self.size)
         unit[..., :2] -= np.float32(1.0)
         return unit

@@ -2,7 +2,7 @@
 
     J_gen = L_t + intensity * (s * (L_s - N_s) + C(L_s - N_s, N_s, L_t))
 
-(`reenact.nn.fusion_residual`). What depends only on the two neutrals (the transfer's
+(`reenact_lab.nn.fusion_residual`). What depends only on the two neutrals (the transfer's
 scales, U(L_t) - U(N_s)) is computed once per pair of neutrals; a frame then costs the k
 expression coefficients and their sum, two small matrix-vector products in numpy.
 """

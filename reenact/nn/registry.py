@@ -18,12 +18,9 @@ from reenact.errors import ReenactError
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
 # The modules whose import registers the built-in networks; imported lazily by `build`. The
-# training-only ones (`reenact_lab.nn.patchgan`) register themselves when the lab imports them.
-_BUILTIN_MODULES = (
-    "reenact.nn.fusion",
-    "reenact.nn.fusion_residual",
-    "reenact.nn.unet",
-)
+# training-only ones (`reenact_lab.nn.patchgan`, `reenact_lab.nn.fusion`, ...) register themselves
+# when the lab imports them.
+_BUILTIN_MODULES = ("reenact.nn.unet",)
 
 M = TypeVar("M", bound=type[nn.Module])
 

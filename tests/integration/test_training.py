@@ -352,7 +352,7 @@ def test_two_ddp_processes_take_the_same_steps_as_one(cache: Path, tmp_path: Pat
     assert one.keys() == two.keys()
     for key in one:
         assert torch.allclose(one[key], two[key], atol=1e-5), key
-    from reenact.nn.fusion import LandmarkFusionAE
+    from reenact_lab.nn.fusion import LandmarkFusionAE
 
     torch.manual_seed(0)  # the trainer's seed: Phi's initial weights
     initial = LandmarkFusionAE(hidden=64, code=16).state_dict()

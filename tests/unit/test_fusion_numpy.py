@@ -16,8 +16,8 @@ from reenact.engine.weights import load_weights, save_module
 from reenact.errors import WeightsError
 from reenact.fusion.mlp import FusionAE, ResidualRealisation
 from reenact.fusion.network import NetworkFusion
-from reenact.nn.fusion import LandmarkFusionAE, crop_to_unit
-from reenact.nn.fusion_residual import ResidualFusion
+from reenact_lab.nn.fusion import LandmarkFusionAE, crop_to_unit
+from reenact_lab.nn.fusion_residual import ResidualFusion
 from tests.helpers import open_mouth_actor
 
 SIZE = 256

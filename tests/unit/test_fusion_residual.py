@@ -12,7 +12,7 @@ import torch
 from reenact.fusion.mlp import ResidualRealisation
 from reenact.fusion.residual import ResidualNetworkFusion
 from reenact.fusion.transfer import TrainingFreeFusion
-from reenact.nn.fusion_residual import ResidualFusion
+from reenact_lab.nn.fusion_residual import ResidualFusion
 from reenact_lab.train.fusion_residual import fuse, point_scales
 from tests.helpers import open_mouth_actor
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reenact.nn import (
+from reenact.nn import ShapeError
+from reenact_lab.nn.fusion import (
     LandmarkDiscriminator,
     LandmarkFusionAE,
-    ShapeError,
     crop_to_unit,
     unit_to_crop,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reenact.nn import LandmarkDiscriminator, LandmarkFusionAE
+from reenact_lab.nn.fusion import LandmarkDiscriminator, LandmarkFusionAE
 from reenact_lab.nn import losses as L
 
 

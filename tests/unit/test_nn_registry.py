@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from reenact.errors import ReenactError
+import reenact_lab.nn.fusion  # noqa: F401  (registers the lab's Phi and D_J)
 from reenact.nn import registry
 from reenact.nn.unet import UNetGenerator
 
-# the PatchGAN is the lab's (reenact_lab.nn.patchgan): registered when the lab imports it
+# Phi, D_J and the PatchGAN are the lab's (reenact_lab.nn): registered when the lab imports them
 BUILTINS = {"fusion", "landmark_disc", "unet"}
 
 

@@ -10,7 +10,7 @@ import torch
 
 from reenact.config import load_config
 from reenact.errors import WeightsError
-from reenact.nn.fusion import LandmarkFusionAE
+from reenact_lab.nn.fusion import LandmarkFusionAE
 from reenact.nn.unet import UNetGenerator
 from reenact_lab.train import checkpoints
 

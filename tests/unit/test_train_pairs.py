@@ -81,7 +81,7 @@ def test_fusion_pair_kinds_follow_their_definitions(entries):
 def test_unit_landmarks_match_the_network_convention():
     import torch
 
-    from reenact.nn.fusion import crop_to_unit
+    from reenact_lab.nn.fusion import crop_to_unit
 
     lm = np.random.default_rng(1).uniform(0, 128, (478, 3)).astype(np.float32)
     expected = crop_to_unit(torch.from_numpy(lm), 128).numpy()

@@ -16,7 +16,8 @@ from safetensors.torch import save as safetensors_save
 
 from reenact.engine.weights import FORMAT, load_into, load_weights, save_module, save_weights
 from reenact.errors import WeightsError
-from reenact.nn import LandmarkFusionAE, UNetGenerator
+from reenact.nn import UNetGenerator
+from reenact_lab.nn.fusion import LandmarkFusionAE
 from reenact_lab.nn.patchgan import PatchDiscriminator
 
 

@@ -1,4 +1,4 @@
-"""Landmark-only training data for the residual Phi (`reenact.nn.fusion_residual`).
+"""Landmark-only training data for the residual Phi (`reenact_lab.nn.fusion_residual`).
 
 Reads the per-clip `.npz` files of `reenact_lab.train.landmark_cache` (aligned 256-crop pixels) and
 groups them by *person*, since some people appear in several clips (the splits file's

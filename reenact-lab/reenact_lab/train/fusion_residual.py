@@ -1,6 +1,6 @@
 """`reenact train fusion_residual`: Phi as a correction of the training-free transfer.
 
-    J_gen = L_t + s * (L_s - N_s) + C(L_s - N_s, N_s, L_t)            (reenact.nn.fusion_residual)
+    J_gen = L_t + s * (L_s - N_s) + C(L_s - N_s, N_s, L_t)       (reenact_lab.nn.fusion_residual)
     D_J:  0.5 * (BCE(D_J(J_real) -> 1) + BCE(D_J(J_gen) -> 0))
     Phi:  lambda1 * BCE(D_J(J_gen) -> 1)                            adversarial  (paper, 0.1)
         + lambda2 * || fuse(J_gen; L_t -> N_s) - L_s ||_1           cycle        (paper, 10)
@@ -34,8 +34,8 @@ from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.landmarks.expressiveness import GAIN_REGIONS
 from reenact_lab import get_logger
 from reenact_lab.nn import losses
-from reenact.nn.fusion import LandmarkDiscriminator
-from reenact.nn.fusion_residual import ResidualFusion
+from reenact_lab.nn.fusion import LandmarkDiscriminator
+from reenact_lab.nn.fusion_residual import ResidualFusion
 from reenact_lab.train import checkpoints
 from reenact_lab.train.fusion_data import PairSampler, Person, load_people
 from reenact_lab.train.fusion_validate import Fuse, measure, px, training_free

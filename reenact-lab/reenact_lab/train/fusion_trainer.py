@@ -24,7 +24,7 @@ from torch import nn
 from reenact.errors import InputError
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact_lab.nn import losses
-from reenact.nn.fusion import LandmarkDiscriminator, LandmarkFusionAE
+from reenact_lab.nn.fusion import LandmarkDiscriminator, LandmarkFusionAE
 from reenact_lab.train.datasets import FusionDataset
 from reenact_lab.train.distributed import unwrap, wrap
 from reenact_lab.train.pairs import FUSION_KINDS, FusionPairs, LandmarkPair, Split

@@ -74,7 +74,7 @@ def split_by_identity(entries: list[CacheEntry], holdout: Sequence[str], fractio
 
 def unit_landmarks(landmarks: np.ndarray, size: int) -> np.ndarray:
     """(..., 478, 3) crop pixels -> unit crop coordinates (x, y in [-1,1], z scaled alike), as
-    `reenact.nn.fusion.crop_to_unit`; float32."""
+    `reenact_lab.nn.fusion.crop_to_unit`; float32."""
     unit = np.asarray(landmarks, dtype=np.float32) * np.float32(2.0 / size)
     unit[..., :2] -= 1.0
     return unit

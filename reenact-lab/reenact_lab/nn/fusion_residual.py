@@ -16,7 +16,7 @@ C swaps the actor's own way of showing an expression for the target's. It is lin
 C = 0 for a neutral actor and grows with the expression as the transfer does (the amplitude and
 its timing are kept), and C = 0 when the actor drives their own face (L_t = N_s), where the
 transfer is exact. The decoder's last layer starts at zero: an untrained network is the
-training-free transfer. Landmarks are unit crop coordinates (`reenact.nn.fusion.crop_to_unit`).
+training-free transfer. Landmarks are unit crop coordinates (`reenact_lab.nn.fusion.crop_to_unit`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from reenact.nn.common import check_shape
-from reenact.nn.fusion import DEFAULT_POINTS, mlp
+from reenact_lab.nn.fusion import DEFAULT_POINTS, mlp
 from reenact.nn.registry import register
 
 INPUT_GAIN = 10.0  # unit-coordinate offsets are ~0.05: scale them to ~0.5 for the MLPs
