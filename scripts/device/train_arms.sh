@@ -61,7 +61,7 @@ keep_shards() {  # keep_shards [last]: $OUT/NAME = shards of runs/NAME's best we
     stamp="$weights $(stat -c %Y "$weights")"
     [ -d "$OUT/$name" ] && [ "$stamp" = "$(cat "runs/$name.kept" 2>/dev/null)" ] && continue
     rm -rf "$OUT/$name.partial"
-    python3 -m reenact.engine.shards split "$weights" "$OUT/$name.partial" --max-mib 15 \
+    python3 -m reenact_lab.train.shards split "$weights" "$OUT/$name.partial" --max-mib 15 \
       >/dev/null && rm -rf "$OUT/$name" && mv "$OUT/$name.partial" "$OUT/$name" \
       && echo "$stamp" >"runs/$name.kept" && echo "shards of $stamp in $OUT/$name"
   done

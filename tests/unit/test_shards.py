@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from reenact.engine.shards import join_weights, split_weights
+from reenact_lab.train.shards import join_weights, split_weights
 from reenact.engine.weights import load_into, save_module
 from reenact.errors import WeightsError
 from reenact.nn.unet import UNetGenerator

@@ -5,8 +5,8 @@ valid safetensors file (`reenact.engine.weights`) with the original metadata plu
 ("i/n"), stored as `dtype` (fp16 by default: half the size); whole tensors only, greedily packed.
 `join_weights(shards, output)` checks that every shard of one set is there and writes the whole.
 
-    python -m reenact.engine.shards split runs/gpu/generator.safetensors $OUT --max-mib 15
-    python -m reenact.engine.shards join out/shards/generator.shard-*.safetensors \
+    python -m reenact_lab.train.shards split runs/gpu/generator.safetensors $OUT --max-mib 15
+    python -m reenact_lab.train.shards join out/shards/generator.shard-*.safetensors \
         --out reenact/models/generator_256_gpu.safetensors
 """
 
@@ -80,7 +80,7 @@ def join_weights(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m reenact.engine.shards",
+        prog="python -m reenact_lab.train.shards",
         description="split safetensors weights into fp16 shards, or join them back",
     )
     sub = parser.add_subparsers(dest="command", required=True)
