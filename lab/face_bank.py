@@ -33,7 +33,8 @@ from reenact.config import load_config
 from reenact.errors import InputError
 from reenact.landmarks.clips import TrackedClip, track_clip
 from reenact.render.corrections.apply import paste
-from reenact.render.face_bank import EYE_ROWS, OUTER, FaceBank, keep
+from reenact.render.face_bank import EYE_ROWS, OUTER, FaceBank
+from reenact_lab.train.avatar_write import keep
 
 PADS = {"mouth": (0.35, 0.35, 4), "eye": (0.25, 0.5, 6)}  # the scored boxes: x, y share, px
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from reenact.config.fields import AtLeastOne, Count, Crf, NonNegative, Positive, Unit, Weights
-from reenact.config.ranges import Range
+from reenact.config.fields import AtLeastOne, Count, NonNegative, Positive, Unit
+from reenact.config.ranges import NON_NEGATIVE, Range
+
+Crf = Annotated[int, Range(0, 63)]  # x264/x265 use 0..51, VP9/AV1 0..63
+Weights = Annotated[tuple[float, ...], NON_NEGATIVE]  # mixing shares, each >= 0
 
 
 @dataclass(frozen=True)

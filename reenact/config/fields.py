@@ -15,10 +15,8 @@ Positive = Annotated[float, POSITIVE]
 Unit = Annotated[float, UNIT]  # in [0, 1]
 Intensity = Annotated[float, Range(0.0, 1.5)]  # 0 = neutral, 1 = as performed, 1.5 = strong
 CropSide = Annotated[int, Range(64, 1024, power_of_two=True)]  # the U-net halves it to 2x2
-Crf = Annotated[int, Range(0, 63)]  # x264/x265 use 0..51, VP9/AV1 0..63
 Degrees = Annotated[float, Range(0, 180, low_open=True)]
 BlendWeight = Annotated[float, Range(0, 1, high_open=True)]  # 1 would freeze the first frame
-Weights = Annotated[tuple[float, ...], NON_NEGATIVE]
 TargetNeutral = Literal["estimated", "picture"]  # fusion.target_neutral
 TARGET_NEUTRALS: tuple[str, ...] = get_args(TargetNeutral)
 

@@ -10,11 +10,12 @@ smiles. `NeutralEstimate` takes the expression out of the picture's landmarks:
 
 A: the principal directions of neutral faces (identity), B: those of expression deviations
 (each frame's own head pose undone against its person's neutral), both fitted on tracked people
-(`fit_basis`; the shipped `reenact/models/neutral_basis.safetensors` and its model card). a and
-c are found together (maximum a posteriori, each direction's spread as its prior); each c_i is
-then shrunk by the non-negative garrote, c_i (1 - (tau sd_i / c_i)^2)+: within `tau` spreads of 0
-it is 0 (a face near neutral is left as it is), far out it is nearly kept (an open mouth closes
-fully, which a soft threshold would leave ajar). The estimate is x - B c, put back in the
+(the lab's `reenact_lab.train.neutral_basis`; the shipped
+`reenact/models/neutral_basis.safetensors` and its model card). a and c are found together
+(maximum a posteriori, each direction's spread as its prior); each c_i is then shrunk by the
+non-negative garrote, c_i (1 - (tau sd_i / c_i)^2)+: within `tau` spreads of 0 it is 0 (a face
+near neutral is left as it is), far out it is nearly kept (an open mouth closes fully, which a
+soft threshold would leave ajar). The estimate is x - B c, put back in the
 picture's pose. What B does not span (the target's own
 face shape, tracking detail) stays. Only x and y change; z is the picture's.
 
@@ -82,50 +83,12 @@ def to_pixels(unit: np.ndarray, size: int) -> np.ndarray:
     return out * (size / 2.0)
 
 
-def _principal(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(N,D) rows (already centred) -> (D,k) directions, (k,) spreads (std along each)."""
-    _, sing, vt = np.linalg.svd(rows, full_matrices=False)
-    k = min(k, len(sing))
-    return vt[:k].T, np.maximum(sing[:k] / np.sqrt(len(rows)), 1e-6)
-
-
-def fit_basis(
-    neutrals: list[np.ndarray],
-    deviations: list[np.ndarray],
-    *,
-    identity_k: int = 60,
-    expression_k: int = 8,
-) -> dict[str, np.ndarray]:
-    """The model's arrays from unit-coordinate landmarks.
-
-    neutrals: (478,3) one per person (mirror images count as people); deviations: (478,3) a
-    frame minus its person's neutral, the frame's pose undone against that neutral. Returns
-    {"mean": (478,3), "identity": (956,ki), "identity_sd": (ki,), "expression": (956,ke),
-    "expression_sd": (ke,)} float32 (xy flattened point by point).
-    """
-    mean0 = np.median(np.stack(neutrals), axis=0)
-    posed = np.stack([undo_pose(n, mean0)[0] for n in neutrals])
-    mean = posed.mean(axis=0)
-    identity, identity_sd = _principal((posed - mean)[..., :2].reshape(len(posed), -1), identity_k)
-    rows = np.stack(deviations)[..., :2].reshape(len(deviations), -1)
-    expression, expression_sd = _principal(rows, expression_k)
-    return {
-        k: np.asarray(v, np.float32)
-        for k, v in {
-            "mean": mean,
-            "identity": identity,
-            "identity_sd": identity_sd,
-            "expression": expression,
-            "expression_sd": expression_sd,
-        }.items()
-    }
-
-
 class NeutralEstimate:
     """`estimate(landmarks_crop, size) -> (neutral (478,3) float32, change)`; see the module doc.
 
-    arrays: `fit_basis`'s output (or the shipped file's, `load`). change: mean point move from
-    the picture to the estimate in inter-ocular distances (0 = the picture was taken as neutral).
+    arrays: the lab's `fit_basis` output (or the shipped file's, `load`). change: mean point move
+    from the picture to the estimate in inter-ocular distances (0 = the picture was taken as
+    neutral).
     """
 
     def __init__(

@@ -1,4 +1,5 @@
-"""Left-right flips of aligned crops and their landmarks (the paper's data augmentation).
+"""Left-right flips of aligned crops' landmarks (the paper's data augmentation; the crop's own
+flip is the lab's `reenact_lab.train.augment.flip_image`).
 
 Mirroring an image maps a point at x to `size - x` (pixel centres sit at i + 0.5, as MediaPipe's
 x * W), but it also turns the subject's left eye into a right eye: the mesh's point *indices* must
@@ -303,11 +304,6 @@ def flip_landmarks(landmarks: np.ndarray, size: int) -> np.ndarray:
     out = lm[..., MIRROR_PERMUTATION, :].copy()
     out[..., 0] = size - out[..., 0]
     return out
-
-
-def flip_image(image: np.ndarray) -> np.ndarray:
-    """(H, W, C) or (H, W) image -> its left-right mirror, C-contiguous, same dtype."""
-    return np.ascontiguousarray(image[:, ::-1])
 
 
 def derive_mirror_permutation(faces: np.ndarray, size: int) -> np.ndarray:

@@ -5,9 +5,10 @@ same pixels (a right-handed frame). Angles are in degrees: pitch about x (positi
 tilts down, the nose moves down), yaw about y (positive = the nose moves towards the image
 left), roll about z (positive = clockwise in the image, the image-right eye goes down).
 
-`rigid_fit(reference, current)` finds the similarity (scale s, rotation R, translation t) with
-current ~ s R reference + t over points of the mesh that move little with expression (forehead,
-nose bridge, eye corners, cheekbones, temples); `euler_deg(R)` splits R into the three angles.
+`RigidReference(reference).fit(current)` finds the similarity (scale s, rotation R, translation
+t) with current ~ s R reference + t over points of the mesh that move little with expression
+(forehead, nose bridge, eye corners, cheekbones, temples); `euler_deg(R)` splits R into the three
+angles.
 `gaze(landmarks)` is each iris's place in its eye opening and `eye_openness(landmarks)` each
 eye's lid gap, both in eye widths.
 """
@@ -68,9 +69,10 @@ LOWER_LIDS = tuple(ring[15:8:-1] for ring in EYE_RINGS)
 
 
 class RigidReference:
-    """The reference side of `rigid_fit`, worked out once for a face fitted to many others (the
-    actor's neutral, every frame): `fit(current)` and `undo(face)` give `rigid_fit(reference,
-    current, points)` and `undo_pose(face, reference)` bit for bit.
+    """The reference side of a rigid fit, worked out once for a face fitted to many others (the
+    actor's neutral, every frame): `fit(current)` is the similarity (s, R, t) mapping the
+    reference onto `current` over `points` (least squares, Umeyama), and `undo(face)` gives
+    `undo_pose(face, reference)` bit for bit.
 
     reference: (478,3) pixels, or (478,2) for a fit in the image plane.
     """
@@ -104,21 +106,9 @@ class RigidReference:
         return ((np.asarray(face, np.float64) - t) @ rotation) / s, (s, rotation, t)
 
 
-def rigid_fit(
-    reference: np.ndarray, current: np.ndarray, points: np.ndarray = RIGID_POINTS
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """The similarity mapping `reference` onto `current` (least squares, Umeyama).
-
-    reference, current: (478,3) pixels, or (478,2) for a fit in the image plane. Returns
-    (s, R (D,D), t (D,)), D = 3 or 2, with current[points] ~ s * reference[points] @ R.T + t;
-    R is a proper rotation (det +1). A reference fitted to many faces: `RigidReference`.
-    """
-    return RigidReference(reference, points).fit(current)
-
-
 def undo_pose(face: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """(478,3) `face` with its rigid motion relative to `reference` undone (`rigid_fit` on the
-    rigid points), float64, and the fit (s, R, t) that puts it back (`redo_pose`)."""
+    """(478,3) `face` with its rigid motion relative to `reference` undone (`RigidReference.fit`
+    on the rigid points), float64, and the fit (s, R, t) that puts it back (`redo_pose`)."""
     return RigidReference(reference).undo(face)
 
 
@@ -145,13 +135,6 @@ def euler_deg(rotation: np.ndarray) -> tuple[float, float, float]:
     pitch = math.atan2(r[2, 1], r[2, 2])
     roll = math.atan2(r[1, 0], r[0, 0])
     return math.degrees(pitch), math.degrees(yaw), math.degrees(roll)
-
-
-def head_angles(reference: np.ndarray, current: np.ndarray) -> tuple[float, float, float]:
-    """(pitch, yaw, roll) degrees of `current`'s head relative to `reference`'s, both (478,3)
-    pixels of one image frame (image pixels, or crop pixels of one alignment)."""
-    _, rotation, _ = rigid_fit(reference, current)
-    return euler_deg(rotation)
 
 
 def rotate_mesh(landmarks: np.ndarray, rotation: np.ndarray, centre: np.ndarray) -> np.ndarray:

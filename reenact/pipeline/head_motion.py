@@ -4,7 +4,7 @@
 into a rigid head motion and the expression:
 
 - pitch, yaw and roll from a rigid 3-D fit of the actor's neutral onto the current landmarks
-  (`reenact.landmarks.head_pose.rigid_fit`, MediaPipe z); the expression is the current
+  (`reenact.landmarks.head_pose.RigidReference`, MediaPipe z); the expression is the current
   landmarks with that fit undone, so a turned head does not read as a distorted expression.
   The crop is levelled by the eye line, so the image's roll is the eye line's turn plus the
   fit's roll left in the crop (a 2-D eye line alone tilts with a nod of a turned head, and

@@ -2,8 +2,9 @@
 
 The renderers draw an open mouth as a painted cavity and a shut eye as a painted lid; the
 avatar's video holds the person's real ones. `reenact avatar train` keeps some of its frames,
-their mouths' shapes spread apart and their eyes' (`pick`), each cut to the regions around its
-lips and eyes (`keep`, `cut_to_parts`): the avatar file's `face_bank.npy` and `face_bank_landmarks.npy`.
+their mouths' shapes spread apart and their eyes', each cut to the regions around its lips and
+eyes (the lab's `reenact_lab.train.avatar_write.keep`): the avatar file's `face_bank.npy` and
+`face_bank_landmarks.npy`.
 
 Each frame (`FaceBank.patches`), for the mouth and for the eyes (`PARTS`): the kept frame whose
 part is shaped most like the drive's (`Part.shape`), warped to the drive's landmarks with
@@ -15,7 +16,6 @@ docs/experiments/2026-11-28-mouth-bank.md and 2026-11-28-eye-bank.md.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -31,7 +31,6 @@ OUTER = np.array(REGIONS["lips_outer"])
 LIPS = np.concatenate([OUTER, np.array(REGIONS["lips_inner"])])
 EYE_ROWS = tuple(np.array(REGIONS[f"{side}_eye"]) for side in ("left", "right"))
 IRIS_ROWS = tuple(np.array(REGIONS[f"{side}_iris"]) for side in ("left", "right"))
-KEEP = 24  # px at 256 kept around each part of a frame; a part's warp reads no farther
 # another frame takes over only when its shape is this much nearer: no flicker between two alike
 SWITCH = 0.8
 
@@ -91,43 +90,6 @@ EYES = Part(
     (6, 12),
 )
 PARTS = (MOUTH, EYES)
-
-
-def spread(shapes: np.ndarray, count: int) -> np.ndarray:
-    """Rows of (N,D) `shapes`, `count` at most, far apart (farthest-point sampling from the most
-    ordinary): the bank covers the shapes the video shows, not only its most frequent one."""
-    chosen = [int(np.argmin(np.linalg.norm(shapes - shapes.mean(axis=0), axis=1)))]
-    distance = np.linalg.norm(shapes - shapes[chosen[0]], axis=1)
-    while len(chosen) < min(count, len(shapes)):
-        far = int(np.argmax(distance))
-        chosen.append(far)
-        distance = np.minimum(distance, np.linalg.norm(shapes - shapes[far], axis=1))
-    return np.array(chosen)
-
-
-def pick(landmarks: np.ndarray) -> np.ndarray:
-    """Sorted rows of (N,478,2|3) `landmarks` to keep: each part's `count` spread apart."""
-    rows = [spread(np.stack([p.shape(xy) for xy in landmarks]), p.count) for p in PARTS]
-    return np.unique(np.concatenate(rows))
-
-
-def keep(
-    landmarks: np.ndarray, crop_of: Callable[[int], np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The bank of the frames with (N,478,3) crop-px `landmarks`: `pick`'s rows, each
-    `crop_of(row)` cut to its parts: ((K,S,S,3) uint8, (K,478,3) float32)."""
-    rows = pick(landmarks)
-    crops = np.stack([cut_to_parts(crop_of(int(r)), landmarks[r]) for r in rows])
-    return crops, landmarks[rows].astype(np.float32)
-
-
-def cut_to_parts(crop: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """The (S,S,3) crop with everything farther than KEEP px (at 256) from its lips and eyes
-    black: what the parts' warps read, and little else to store."""
-    size = crop.shape[0]
-    grow = KEEP * size / 256.0
-    kept = (MOUTH.mask(xy, size, grow) > 0.5) | (EYES.mask(xy, size, grow) > 0.5)
-    return np.where(kept[..., None], crop, 0).astype(np.uint8)
 
 
 def kept_fields(landmarks: np.ndarray, size: int) -> list[MeshField]:

@@ -11,7 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from reenact.landmarks.head_pose import eye_openness, gaze, head_angles
+from reenact.landmarks.head_pose import eye_openness, gaze
+from reenact_lab.metrics.landmarks import head_angles
 from tests.helpers import aligned_actor, decode_rgb, look, reenactor
 
 SIZE = 256
@@ -351,7 +352,7 @@ def test_a_nod_is_seen_at_its_own_angle(portrait_target, gains, low, high):
     the warp, re-tracked: with head.pitch_gain 1.6 the output is seen nodding by about the
     actor's angle; with the default 1 by well under it (a 2-D turn of the face shows only part of
     the angle it is given)."""
-    from reenact.landmarks.head_pose import RIGID_POINTS, head_angles, rotate_mesh, rotation_matrix
+    from reenact.landmarks.head_pose import RIGID_POINTS, rotate_mesh, rotation_matrix
     from reenact.landmarks.tracker import FaceTracker
     from reenact.pipeline.head_motion import HeadMotion
     from reenact.render import build_renderer

@@ -20,7 +20,7 @@ from reenact_lab.eval.renderers import build_eval_renderers
 from reenact_lab.eval.self_live import calibration_reference, evaluate_self_live, score_frame
 from reenact_lab.eval.viewer import face_box
 from reenact.fusion import build_fuser
-from reenact.landmarks.head_pose import head_angles
+from reenact_lab.metrics.landmarks import head_angles
 from reenact.landmarks.tracker import FaceTracker
 
 CLIP = "hdtf_aoc.mp4"

@@ -10,7 +10,8 @@ import pytest
 
 from reenact.landmarks.scripted import close_eye, mouth_open
 from reenact.render.corrections.apply import paste
-from reenact.render.face_bank import EYES, MOUTH, OUTER, FaceBank, cut_to_parts, pick, spread
+from reenact.render.face_bank import EYES, MOUTH, OUTER, FaceBank
+from reenact_lab.train.avatar_write import cut_to_parts, pick, spread
 
 GREEN, BLUE = np.array([0, 255, 0], np.uint8), np.array([0, 0, 255], np.uint8)
 

@@ -12,14 +12,13 @@ from reenact.landmarks.head_pose import (
     eye_openness,
     gaze,
     gaze_and_openness,
-    head_angles,
-    rigid_fit,
     rotate_mesh,
     rotation_matrix,
     undo_pose,
 )
 from reenact.pipeline.head_motion import HeadMotion, HeadPose, JawPitch, check_mode, soft_limit
 from reenact.errors import ConfigError
+from reenact_lab.metrics.landmarks import head_angles, rigid_fit
 
 
 @pytest.fixture(scope="module")

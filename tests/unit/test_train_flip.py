@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from reenact.landmarks.regions import REGIONS
-from reenact.landmarks.flip import MIRROR_PERMUTATION, _MIDLINE, flip_image, flip_landmarks
+from reenact.landmarks.flip import MIRROR_PERMUTATION, _MIDLINE, flip_landmarks
+from reenact_lab.train.augment import flip_image
 from reenact_lab.train.prepare import read_still
 
 

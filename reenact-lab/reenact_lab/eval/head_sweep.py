@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.config import Config, replace
-from reenact.landmarks.head_pose import head_angles
+from reenact_lab.metrics.landmarks import head_angles
 from reenact_lab.metrics.series import gain, nanmean, pearson_r
 from reenact.pipeline.head_motion import HeadPose, turn_centre
 from reenact.pipeline.timing import StageTimer

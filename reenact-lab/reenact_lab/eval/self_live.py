@@ -33,7 +33,8 @@ from reenact.config import Config
 from reenact.landmarks.clips import TrackedClip, iter_frames
 from reenact_lab.eval.renderers import EvalRenderer
 from reenact_lab.eval.viewer import PSNR_CAP, face_box, frames_at
-from reenact.landmarks.head_pose import RIGID_POINTS, head_angles
+from reenact.landmarks.head_pose import RIGID_POINTS
+from reenact_lab.metrics.landmarks import head_angles
 from reenact_lab.metrics.image import psnr, ssim
 from reenact_lab.metrics.series import nanmean
 from reenact.pipeline.reenactor import Reenactor

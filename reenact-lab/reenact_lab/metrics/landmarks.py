@@ -1,4 +1,4 @@
-"""Landmark measures of the papers (docs PAPERS.md): error, jitter, head motion.
+"""Landmark measures of the papers (docs PAPERS.md): error, jitter, head motion and angles.
 
 Pure functions on numpy arrays, no I/O and no state.
 
@@ -14,10 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from reenact.errors import InputError
-from reenact.landmarks.head_pose import rigid_fit
+from reenact.landmarks import head_pose
+from reenact.landmarks.head_pose import RigidReference, euler_deg
 from reenact.landmarks.tracker import NUM_LANDMARKS
 
 __all__ = [
+    "rigid_fit",
+    "head_angles",
     "eye_centres",
     "inter_ocular_distance",
     "landmark_error",
@@ -57,6 +60,25 @@ RIGID_POINTS = (
     162,
     389,
 )
+
+
+def rigid_fit(
+    reference: np.ndarray, current: np.ndarray, points: np.ndarray = head_pose.RIGID_POINTS
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The similarity mapping `reference` onto `current` (least squares, Umeyama).
+
+    reference, current: (478,3) pixels, or (478,2) for a fit in the image plane. Returns
+    (s, R (D,D), t (D,)), D = 3 or 2, with current[points] ~ s * reference[points] @ R.T + t;
+    R is a proper rotation (det +1). A reference fitted to many faces: `RigidReference`.
+    """
+    return RigidReference(reference, points).fit(current)
+
+
+def head_angles(reference: np.ndarray, current: np.ndarray) -> tuple[float, float, float]:
+    """(pitch, yaw, roll) degrees of `current`'s head relative to `reference`'s, both (478,3)
+    pixels of one image frame (image pixels, or crop pixels of one alignment)."""
+    _, rotation, _ = rigid_fit(reference, current)
+    return euler_deg(rotation)
 
 
 def _check_landmarks(points: np.ndarray, name: str, sequence: bool = False) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Colour and scale augmentation of Omega's samples (the left-right flip is `reenact.landmarks.flip`).
+"""Colour and scale augmentation of Omega's samples, and the left-right flip of an image
+(`flip_image`; its landmarks' flip is `reenact.landmarks.flip`).
 
 One draw (`draw_augment`) is applied alike to every image of a sample (P_t, I_o and, for the
 warp-guided variant, the warp) and to I_o's landmarks, so the pair still says "this face, with
@@ -16,6 +17,11 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+
+def flip_image(image: np.ndarray) -> np.ndarray:
+    """(H, W, C) or (H, W) image -> its left-right mirror, C-contiguous, same dtype."""
+    return np.ascontiguousarray(image[:, ::-1])
 
 
 @dataclass(frozen=True)

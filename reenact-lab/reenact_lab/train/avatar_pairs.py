@@ -29,9 +29,10 @@ from reenact_lab.train.augment import (
     augment_image,
     augment_landmarks,
     draw_augment,
+    flip_image,
 )
 from reenact_lab.train.avatar_data import AvatarData, neutral_row
-from reenact.landmarks.flip import flip_image, flip_landmarks
+from reenact.landmarks.flip import flip_landmarks
 from reenact_lab.train.pairs import GeneratorPair
 
 REFERENCES = 6  # appearance frames per clip: the neutral one and others spread over the clip

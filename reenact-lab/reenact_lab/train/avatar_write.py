@@ -4,11 +4,16 @@ The weights are stored as fp16 and the ONNX file is exported from those same fp1
 weights (fp32 ONNX, `reenact.engine.backends.export_onnx`, as `scripts/export_onnx.py` ships the
 shipped one), so the CPU runtime and the CUDA one draw the same network; its INT8 model,
 calibrated on the person's own frames, runs where the shipped generator runs in INT8.
+
+The person's own mouths and eyes (`reenact.render.face_bank`) go in beside it: `keep` picks the
+training frames whose parts' shapes lie far apart (`pick`, `spread`) and cuts each to the regions
+around its lips and eyes (`cut_to_parts`).
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,8 +23,11 @@ import torch
 from reenact.engine.arrays import FORMAT
 from reenact.engine.backends import export_onnx
 from reenact.nn.unet import UNetGenerator
+from reenact.render.face_bank import EYES, MOUTH, PARTS
 from reenact_lab.train.avatar_data import AvatarData
 from reenact_lab.train.avatar_fit import SHIPPED, WISE_ALPHA, FitResult
+
+KEEP = 24  # px at 256 kept around each part of a frame; a part's warp reads no farther
 
 
 def fp16_weights(model: torch.nn.Module) -> dict[str, np.ndarray]:
@@ -146,12 +154,47 @@ def write_avatar_file(
     )
 
 
+def spread(shapes: np.ndarray, count: int) -> np.ndarray:
+    """Rows of (N,D) `shapes`, `count` at most, far apart (farthest-point sampling from the most
+    ordinary): the bank covers the shapes the video shows, not only its most frequent one."""
+    chosen = [int(np.argmin(np.linalg.norm(shapes - shapes.mean(axis=0), axis=1)))]
+    distance = np.linalg.norm(shapes - shapes[chosen[0]], axis=1)
+    while len(chosen) < min(count, len(shapes)):
+        far = int(np.argmax(distance))
+        chosen.append(far)
+        distance = np.minimum(distance, np.linalg.norm(shapes - shapes[far], axis=1))
+    return np.array(chosen)
+
+
+def pick(landmarks: np.ndarray) -> np.ndarray:
+    """Sorted rows of (N,478,2|3) `landmarks` to keep: each part's `count` spread apart."""
+    rows = [spread(np.stack([p.shape(xy) for xy in landmarks]), p.count) for p in PARTS]
+    return np.unique(np.concatenate(rows))
+
+
+def keep(
+    landmarks: np.ndarray, crop_of: Callable[[int], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bank of the frames with (N,478,3) crop-px `landmarks`: `pick`'s rows, each
+    `crop_of(row)` cut to its parts: ((K,S,S,3) uint8, (K,478,3) float32)."""
+    rows = pick(landmarks)
+    crops = np.stack([cut_to_parts(crop_of(int(r)), landmarks[r]) for r in rows])
+    return crops, landmarks[rows].astype(np.float32)
+
+
+def cut_to_parts(crop: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """The (S,S,3) crop with everything farther than KEEP px (at 256) from its lips and eyes
+    black: what the parts' warps read, and little else to store."""
+    size = crop.shape[0]
+    grow = KEEP * size / 256.0
+    kept = (MOUTH.mask(xy, size, grow) > 0.5) | (EYES.mask(xy, size, grow) > 0.5)
+    return np.where(kept[..., None], crop, 0).astype(np.uint8)
+
+
 def face_bank(data: AvatarData) -> tuple[np.ndarray, np.ndarray] | None:
     """The person's own mouths and eyes (`reenact.render.face_bank`) from the training frames of
     the clip the picture came from, in its light; None when the picture is the user's own,
     whose light the clips may not share."""
-    from reenact.render.face_bank import keep
-
     clip = data.clips[0]
     if not data.picture_source.startswith(f"{clip.name}#"):
         return None

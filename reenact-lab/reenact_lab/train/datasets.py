@@ -28,9 +28,10 @@ from reenact_lab.train.augment import (
     augment_image,
     augment_landmarks,
     draw_augment,
+    flip_image,
 )
 from reenact_lab.train.cache import CacheEntry
-from reenact.landmarks.flip import MIRROR_PERMUTATION, flip_image, flip_landmarks
+from reenact.landmarks.flip import MIRROR_PERMUTATION, flip_landmarks
 from reenact_lab.train.pairs import FUSION_KINDS, FusionPairs, GeneratorPair, GeneratorPairs
 from reenact_lab.train.sampler import Key
 

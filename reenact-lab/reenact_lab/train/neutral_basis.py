@@ -21,18 +21,51 @@ from pathlib import Path
 
 import numpy as np
 
-from reenact.fusion.target_neutral import (
-    UNIT_IOD,
-    NeutralEstimate,
-    fit_basis,
-    to_pixels,
-    to_unit,
-)
+from reenact.fusion.target_neutral import UNIT_IOD, NeutralEstimate, to_pixels, to_unit
 from reenact.errors import one_line_errors
 from reenact.landmarks.expressiveness import expressiveness
 from reenact.landmarks.head_pose import undo_pose
 from reenact.landmarks.flip import MIRROR_PERMUTATION
 from reenact_lab.train.splits import SPLITS_FILE, read_splits
+
+
+def _principal(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N,D) rows (already centred) -> (D,k) directions, (k,) spreads (std along each)."""
+    _, sing, vt = np.linalg.svd(rows, full_matrices=False)
+    k = min(k, len(sing))
+    return vt[:k].T, np.maximum(sing[:k] / np.sqrt(len(rows)), 1e-6)
+
+
+def fit_basis(
+    neutrals: list[np.ndarray],
+    deviations: list[np.ndarray],
+    *,
+    identity_k: int = 60,
+    expression_k: int = 8,
+) -> dict[str, np.ndarray]:
+    """The model's arrays from unit-coordinate landmarks.
+
+    neutrals: (478,3) one per person (mirror images count as people); deviations: (478,3) a
+    frame minus its person's neutral, the frame's pose undone against that neutral. Returns
+    {"mean": (478,3), "identity": (956,ki), "identity_sd": (ki,), "expression": (956,ke),
+    "expression_sd": (ke,)} float32 (xy flattened point by point).
+    """
+    mean0 = np.median(np.stack(neutrals), axis=0)
+    posed = np.stack([undo_pose(n, mean0)[0] for n in neutrals])
+    mean = posed.mean(axis=0)
+    identity, identity_sd = _principal((posed - mean)[..., :2].reshape(len(posed), -1), identity_k)
+    rows = np.stack(deviations)[..., :2].reshape(len(deviations), -1)
+    expression, expression_sd = _principal(rows, expression_k)
+    return {
+        k: np.asarray(v, np.float32)
+        for k, v in {
+            "mean": mean,
+            "identity": identity,
+            "identity_sd": identity_sd,
+            "expression": expression,
+            "expression_sd": expression_sd,
+        }.items()
+    }
 
 
 def mirror(unit: np.ndarray) -> np.ndarray:

@@ -26,9 +26,9 @@ from reenact.atomic import write_json
 from reenact.errors import InputError
 from reenact.fusion.preset_record import least_expressive_neutral, rank_frames
 from reenact.landmarks.expression import feature_deltas
-from reenact.render.pixel_rr import fit_pixel_rr, save_pixel_rr
+from reenact.render.pixel_rr import ARCH, KINDS, PixelRRModel, gaussian_features
 from reenact_lab.train.cache import is_cache, read_cache
-from reenact.landmarks.flip import flip_image
+from reenact_lab.train.augment import flip_image
 
 STILL_CONDITIONS = {"smile": "happy", "surprise": "surprised", "sad": "sad", "wink": "wink"}
 MIN_GAP = 5  # frames of one clip used for one class are at least this far apart
@@ -118,6 +118,67 @@ def _clip_pairs(entry, classes, settings, out: dict[str, PairSet]) -> None:
                 cls,
                 f"{entry.name}:{int(entry.frame_index[i])}",
             )
+
+
+def fit_pixel_rr(
+    neutral: np.ndarray,
+    expression: np.ndarray,
+    *,
+    kind: str = "linear",
+    ridge: float = 0.4,
+    centres: int = 8,
+    name: str = "",
+) -> PixelRRModel:
+    """Closed-form per-pixel ridge regression.
+
+    neutral, expression: (N,S,S) float32 in [0,1], aligned pairs (luma). Returns the model."""
+    if kind not in KINDS:
+        raise ValueError(f"pixel_rr.kind '{kind}' is not one of {', '.join(KINDS)}")
+    x = neutral.astype(np.float64)
+    y = expression.astype(np.float64)
+    n = x.shape[0]
+    if kind == "linear":
+        xm, ym = x.mean(0), y.mean(0)
+        xc, yc = x - xm, y - ym
+        # min sum (y - w x - b)^2 + ridge (w - 1)^2
+        w = ((xc * yc).sum(0) + ridge) / ((xc * xc).sum(0) + ridge)
+        b = ym - w * xm
+        weights = w[..., None]
+    else:
+        s = x.shape[1]
+        phi = gaussian_features(x, centres).reshape(n, s * s, centres).transpose(1, 0, 2)
+        target = (y - x).reshape(n, s * s).T  # (P,N): the residual, ridge towards identity
+        pc = phi - phi.mean(axis=1, keepdims=True)  # (P,N,K)
+        tc = target - target.mean(axis=1, keepdims=True)
+        gram = np.matmul(pc.transpose(0, 2, 1), pc) + np.float32(ridge) * np.eye(
+            centres, dtype=np.float32
+        )
+        rhs = np.matmul(pc.transpose(0, 2, 1), tc[..., None].astype(np.float32))
+        w = np.linalg.solve(gram.astype(np.float64), rhs.astype(np.float64))[..., 0]  # (P,K)
+        b = target.mean(axis=1) - np.einsum("pk,pk->p", phi.mean(axis=1), w)
+        weights, b = w.reshape(s, s, centres), b.reshape(s, s)
+    return PixelRRModel(
+        kind, name, weights.astype(np.float32), b.astype(np.float32), float(ridge), n
+    )
+
+
+def save_pixel_rr(model: PixelRRModel, path: str | Path, meta: dict | None = None) -> Path:
+    """fp16 safetensors with arch/kind/expression/size/ridge/pairs in the metadata."""
+    import torch
+
+    from reenact.engine.weights import save_weights
+
+    tensors = {"weights": torch.from_numpy(model.weights), "bias": torch.from_numpy(model.bias)}
+    info = {
+        "arch": ARCH,
+        "kind": model.kind,
+        "expression": model.expression,
+        "size": model.size,
+        "ridge": model.ridge,
+        "pairs": model.pairs,
+        **(meta or {}),
+    }
+    return save_weights(path, tensors, info, dtype=torch.float16)
 
 
 def collect_pairs(cache: Path, settings) -> dict[str, PairSet]:
