@@ -32,7 +32,6 @@ CACHE_DIR_ENV = "REENACT_CACHE_DIR"
 LOG_DIR_ENV = "REENACT_LOG_DIR"
 OLD_CACHE_ENV = "REENACT_CACHE"  # the name scripts and CI used before the cache had a folder
 USER_CONFIG_FILE = "reenact.yaml"
-ENVIRONMENT = (CONFIG_DIR_ENV, DATA_DIR_ENV, CACHE_DIR_ENV, LOG_DIR_ENV)
 
 
 def _folder(names: tuple[str, ...], default: Callable[..., str]) -> Path:

@@ -5,7 +5,7 @@ Mirroring an image maps a point at x to `size - x` (pixel centres sit at i + 0.5
 x * W), but it also turns the subject's left eye into a right eye: the mesh's point *indices* must
 be permuted too. `MIRROR_PERMUTATION[i]` is the point that lands where point i's mirror image is.
 
-Derived by `derive_mirror_permutation` from real frontal neutral faces (labelled neutral stills
+Derived by `lab/mirror_permutation.py` from real frontal neutral faces (labelled neutral stills
 and the first frames of frontal clips),
 aligned at 256 with z centred: the mean face is mirrored (x -> 256 - x) and each point is matched
 to a mirrored point by a minimum-cost assignment (Hungarian, on the symmetric distance matrix),
@@ -304,24 +304,3 @@ def flip_landmarks(landmarks: np.ndarray, size: int) -> np.ndarray:
     out = lm[..., MIRROR_PERMUTATION, :].copy()
     out[..., 0] = size - out[..., 0]
     return out
-
-
-def derive_mirror_permutation(faces: np.ndarray, size: int) -> np.ndarray:
-    """The mirror permutation of the mesh from aligned frontal neutral faces.
-
-    faces: (F, 478, 3) aligned crop pixels (eyes level, symmetric about x = size / 2).
-    Returns (478,) int64: the minimum-cost matching of the mean face (z centred) with its mirror
-    image. Raises ValueError when the matching is not an involution (faces not frontal enough).
-    """
-    from scipy.optimize import linear_sum_assignment  # only for re-deriving
-
-    pts = np.asarray(faces, dtype=np.float64).copy()
-    pts[..., 2] -= pts[..., 2].mean(axis=-1, keepdims=True)
-    mean = pts.mean(axis=0)
-    mirrored = mean.copy()
-    mirrored[:, 0] = size - mirrored[:, 0]
-    cost = np.linalg.norm(mean[:, None, :] - mirrored[None, :, :], axis=2)
-    _rows, perm = linear_sum_assignment(cost)
-    if not np.array_equal(perm[perm], np.arange(len(perm))):
-        raise ValueError("the mirror matching is not an involution; use frontal neutral faces")
-    return perm.astype(np.int64)

@@ -15,7 +15,6 @@ from reenact.landmarks.align import eye_centres
 # MediaPipe face-mesh indices (image-left eye = the person's right eye).
 MOUTH_CORNERS = (61, 291)
 UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
-CHIN = 152
 EYES = {
     "left": {
         "upper": (246, 161, 160, 159, 158, 157, 173),

@@ -19,7 +19,6 @@ import numpy as np
 
 from reenact.config.fields import parse_colour
 
-BACKGROUNDS = ("picture", "transparent", "colour")
 OPAQUE = 255
 
 

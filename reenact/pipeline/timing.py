@@ -23,7 +23,6 @@ class StageTimer:
         self._count = {name: 0 for name in stages}
         self._frame_ms = np.zeros(capacity, dtype=np.float64)
         self._frames = 0
-        self._frame_start = 0
         self._first_ns = 0
         self._last_ns = 0
         # the process's CPU time (every thread) at the same marks: a frame's cost on a loaded
