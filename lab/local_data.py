@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from reenact.render import learned_eyes, learned_mouth
+from reenact.render import learned_eyes, learned_mouth, local_net
 from reenact.render.corrections.apply import paint
 from reenact.render.eyes import LOWER_LIDS, UPPER_LIDS
 from reenact.render.learned_eyes import EYES, FLIPPED, IRISES
@@ -175,7 +175,7 @@ class MouthRegion(Region):
         return learned_mouth.mouth_box(follow, SIZE)
 
     def cut(self, image: np.ndarray, box: Any, part: int, mirrored: bool = True) -> np.ndarray:
-        return learned_mouth.cut(image, box)
+        return local_net.cut(image, box, learned_mouth.BOX_HW)
 
     def contours(self, follow: np.ndarray, part: int, box: Any) -> np.ndarray:
         return (learned_mouth.contours(follow, box) * 255).astype(np.uint8)
@@ -229,7 +229,7 @@ class EyesRegion(Region):
         return learned_eyes.eye_box(follow, part, SIZE)
 
     def cut(self, image: np.ndarray, box: Any, part: int, mirrored: bool = True) -> np.ndarray:
-        return learned_eyes.cut(image, box, FLIPPED[part] and mirrored)
+        return local_net.cut(image, box, learned_eyes.BOX_HW, FLIPPED[part] and mirrored)
 
     def contours(self, follow: np.ndarray, part: int, box: Any) -> np.ndarray:
         return (learned_eyes.contours(follow, part, box) * 255).round().astype(np.uint8)

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from reenact.config.fields import parse_colour
+from reenact.pipeline.head_region import inpaint_quarter
 
 OPAQUE = 255
 
@@ -47,17 +48,6 @@ def avatar_mask(
     return cv2.max(mask, face_hull(mask.shape, landmarks))
 
 
-def _inpaint_quarter(mask: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """(h, w) uint8 `mask` with the pixels where `hole` > 0 filled from the rest (Telea at
-    quarter size, as the head region fills its colour plate)."""
-    h, w = hole.shape
-    size = (max(4, w // 4), max(4, h // 4))
-    small = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.resize(hole, size, interpolation=cv2.INTER_NEAREST)
-    filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
-    return cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
 class MovingMask:
     """A target's avatar mask split as `HeadRegion` splits its frame, ready to move with it.
 
@@ -78,7 +68,7 @@ class MovingMask:
         disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
         hole = cv2.dilate((self._alpha8 > 5).astype(np.uint8) * OPAQUE, disk)
         plate = box.copy()
-        filled = _inpaint_quarter(box, hole)
+        filled = inpaint_quarter(box, hole)
         plate[hole > 0] = filled[hole > 0]
         self._plate = plate
         back = cv2.multiply(plate, cv2.bitwise_not(self._alpha8), scale=1.0 / OPAQUE)

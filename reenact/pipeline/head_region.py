@@ -99,9 +99,10 @@ def _neck_band(cx: np.ndarray) -> np.ndarray:
     return smoothstep((_NECK_HALF_WIDTH - np.abs(cx - 0.5)) / 0.06)
 
 
-def _inpaint_quarter(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """(h,w,3) uint8 `image` with the pixels where `hole` (h,w) uint8 > 0 filled from the rest
-    (Telea, at quarter size, upsampled: the fill is smooth anyway)."""
+def inpaint_quarter(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """(h,w,3) or (h,w) uint8 `image` (the head's colour plate, the avatar's mask) with the
+    pixels where `hole` (h,w) uint8 > 0 filled from the rest (Telea, at quarter size, upsampled:
+    the fill is smooth anyway)."""
     h, w = hole.shape
     sw, sh = max(4, w // 4), max(4, h // 4)
     small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
@@ -286,11 +287,11 @@ class HeadRegion:
         hole = (alpha > 0.02).astype(np.uint8) * 255  # soft edges too: no ghost of the old head
         disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
         hole = cv2.dilate(hole, disk)
-        filled = _inpaint_quarter(box, hole)
+        filled = inpaint_quarter(box, hole)
         if person is not None:
             people = cv2.dilate((person > 0.1).astype(np.uint8) * 255, disk)
             if float(np.mean(people == 0)) >= _MIN_BACKGROUND:
-                wall = _inpaint_quarter(box, cv2.max(hole, people))
+                wall = inpaint_quarter(box, cv2.max(hole, people))
                 filled = cv2.blendLinear(filled, wall, np.ascontiguousarray(below_chin, np.float32),
                                          np.ascontiguousarray(1.0 - below_chin, np.float32))
         plate = box.copy()

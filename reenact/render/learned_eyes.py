@@ -32,6 +32,7 @@ from reenact.render.irises import Disc, IrisPainter
 from reenact.render.lids import LidPainter
 from reenact.render.local_net import (
     LocalNet,
+    cut,
     drawn_layer,
     grey_picture,
     load_local_model,
@@ -68,18 +69,9 @@ def eye_box(xy: np.ndarray, eye: int, size: int) -> Box:
     return x0, y0, x0 + w, y0 + h
 
 
-def cut(image: np.ndarray, box: Box, flip: bool) -> np.ndarray:
-    """image's box as the network's (BOX_HW) uint8 RGB, mirrored left-right when `flip`."""
-    x0, y0, x1, y1 = box
-    region = image[y0:y1, x0:x1]
-    if region.shape[:2] != BOX_HW:
-        region = cv2.resize(region, BOX_HW[::-1], interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(region[:, ::-1] if flip else region)
-
-
 def contours(xy: np.ndarray, eye: int, box: Box) -> np.ndarray:
-    """(BOX_HW) float32 drawing of eye `eye` in the box, mirrored as `cut` mirrors it: 0 skin,
-    0.5 the eye's opening, 1 the iris disc (from the iris landmarks) where the opening shows it,
+    """(BOX_HW) float32 drawing of eye `eye` in the box, mirrored as `cut` mirrors it (`FLIPPED`):
+    0 skin, 0.5 the eye's opening, 1 the iris disc (from the iris landmarks) where the opening shows it,
     anti-aliased."""
     x0, y0, x1, y1 = box
     scale = np.array([BOX_HW[1] / (x1 - x0), BOX_HW[0] / (y1 - y0)], np.float32)
@@ -160,7 +152,9 @@ class LearnedEyes(Correction):
 
     def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         xy = np.asarray(target_landmarks, np.float32)[:, :2]
-        self._rest = [cut(target_crop, eye_box(xy, eye, self.size), FLIPPED[eye]) for eye in (0, 1)]
+        self._rest = [
+            cut(target_crop, eye_box(xy, eye, self.size), BOX_HW, FLIPPED[eye]) for eye in (0, 1)
+        ]
         self._grey = grey_picture(np.concatenate(self._rest))
         for painter in self.painted:
             painter.prepare(target_crop, target_landmarks)
@@ -177,7 +171,9 @@ class LearnedEyes(Correction):
         lines = [contours(xy, eye, boxes[eye]) for eye in (0, 1)]
         x = np.stack(
             [
-                network_input(self._rest[eye], cut(image, boxes[eye], FLIPPED[eye]), lines[eye])
+                network_input(
+                    self._rest[eye], cut(image, boxes[eye], BOX_HW, FLIPPED[eye]), lines[eye]
+                )
                 for eye in (0, 1)
             ]
         )

@@ -26,6 +26,7 @@ from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.base import Box, Correction, Layer
 from reenact.render.local_net import (
     LocalNet,
+    cut,
     drawn_layer,
     grey_picture,
     load_local_model,
@@ -61,15 +62,6 @@ def mouth_box(xy: np.ndarray, size: int) -> Box:
     x0 = int(np.clip(round(cx - w / 2), 0, size - w))
     y0 = int(np.clip(round(cy - h / 2), 0, size - h))
     return x0, y0, x0 + w, y0 + h
-
-
-def cut(image: np.ndarray, box: Box) -> np.ndarray:
-    """image's box as the network's (BOX_HW) uint8 RGB."""
-    x0, y0, x1, y1 = box
-    region = image[y0:y1, x0:x1]
-    if region.shape[:2] != BOX_HW:
-        region = cv2.resize(region, BOX_HW[::-1], interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(region)
 
 
 def contours(xy: np.ndarray, box: Box) -> np.ndarray:
@@ -139,7 +131,7 @@ class LearnedMouth(Correction):
 
     def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         xy = np.asarray(target_landmarks, np.float32)[:, :2]
-        self._rest = cut(target_crop, mouth_box(xy, self.size))
+        self._rest = cut(target_crop, mouth_box(xy, self.size), BOX_HW)
         self._grey = grey_picture(self._rest)
         self.painted.prepare(target_crop, target_landmarks)
 
@@ -153,7 +145,7 @@ class LearnedMouth(Correction):
             return []
         box = mouth_box(xy, self.size)
         lips = contours(xy, box)
-        x = network_input(self._rest, cut(image, box), lips)
+        x = network_input(self._rest, cut(image, box, BOX_HW), lips)
         rgb, mask = self.net.run(x)
         alpha = mask * lips_reach(lips, self.reach)
         band = FEATHER * self.size / 256.0

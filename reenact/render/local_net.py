@@ -78,6 +78,16 @@ def export_local(model: Any, path: Path, *, channels: int, hw: tuple[int, int]) 
 GREY_SPREAD = 3.0
 
 
+def cut(image: np.ndarray, box: Box, hw: tuple[int, int], flip: bool = False) -> np.ndarray:
+    """image's (x0, y0, x1, y1) box as a network's (hw) uint8 RGB (resized when the box, scaled
+    with the crop, is another size), mirrored left-right when `flip`."""
+    x0, y0, x1, y1 = box
+    region = image[y0:y1, x0:x1]
+    if region.shape[:2] != hw:
+        region = cv2.resize(region, hw[::-1], interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(region[:, ::-1] if flip else region)
+
+
 def network_input(rest: np.ndarray, warp: np.ndarray, lines: np.ndarray) -> np.ndarray:
     """(7,h,w) float32 in [-1,1]: rest (h,w,3) uint8, warp (h,w,3) uint8, lines (h,w) in [0,1]."""
     images = np.concatenate([rest, warp], 2).transpose(2, 0, 1).astype(np.float32) / 127.5 - 1

@@ -31,13 +31,13 @@ from reenact.render.learned_eyes import (
     WEIGHTS,
     LearnedEyes,
     contours,
-    cut,
     driving_disc,
     eye_box,
     load_eye_model,
     network_input,
 )
 from reenact.render.lids import LidPainter
+from reenact.render.local_net import cut
 from reenact.render.warp import WarpRenderer
 
 SIZE = 256
@@ -263,8 +263,8 @@ def test_both_eyes_run_as_one_batch_that_equals_two_single_calls(portrait, weigh
     x = np.stack(
         [
             network_input(
-                cut(crop, eye_box(xy, eye, SIZE), FLIPPED[eye]),
-                cut(crop, eye_box(xy, eye, SIZE), FLIPPED[eye]),
+                cut(crop, eye_box(xy, eye, SIZE), BOX_HW, FLIPPED[eye]),
+                cut(crop, eye_box(xy, eye, SIZE), BOX_HW, FLIPPED[eye]),
                 contours(xy, eye, eye_box(xy, eye, SIZE)),
             )
             for eye in (0, 1)

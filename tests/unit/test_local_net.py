@@ -16,7 +16,8 @@ from reenact.engine.shipped import MODELS_DIR
 from reenact.engine.weights import save_module
 from reenact.errors import ReenactError
 from reenact.nn.local_gen import LocalGenerator
-from reenact.render.learned_mouth import BOX_HW, cut, load_mouth_model, mouth_box, network_input
+from reenact.render.learned_mouth import BOX_HW, load_mouth_model, mouth_box, network_input
+from reenact.render.local_net import cut
 from reenact.render.learned_mouth import contours
 from reenact.render.local_net import LocalNet, onnx_for
 
@@ -39,7 +40,7 @@ EXPORTED = {stem: (load, hw) for stem, (load, _channels, hw) in export_onnx.LOCA
 def _mouth_input(aligned_still, portraits_dir: Path) -> np.ndarray:
     crop, landmarks = aligned_still(portraits_dir / "lp_drv_d19.jpg", 256)
     box = mouth_box(landmarks[:, :2], 256)
-    mouth = cut(crop, box)
+    mouth = cut(crop, box, BOX_HW)
     return network_input(mouth, mouth, contours(landmarks[:, :2], box))
 
 
