@@ -88,7 +88,7 @@ _PX_SHIFT = np.array([HALF, HALF, 0.0], np.float32)  # crop pixels -> unit coord
 
 
 def residual_fuser(phi) -> Fuse:
-    """The residual Phi (`reenact.nn.fusion_residual`) as a batched pixel fuser."""
+    """The residual Phi (`reenact_lab.nn.fusion_residual`) as a batched pixel fuser."""
     free = TrainingFreeFusion()
 
     def run(source, source_neutral, target):
