@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reenact.errors import ReenactError
+from reenact.errors import ConfigError, ReenactError
 
 QUANTIZE_CHOICES = ("auto", "off", "int8")
 
@@ -27,6 +27,14 @@ QUANTIZE_CHOICES = ("auto", "off", "int8")
 def int8_path(onnx_path: Path) -> Path:
     """Where the INT8 model of an fp32 ONNX export lives: beside it, `<stem>.int8.onnx`."""
     return onnx_path.with_name(f"{onnx_path.stem}.int8.onnx")
+
+
+def check_quantize(quantize: str) -> None:
+    """A ConfigError in one line when `quantize` is not one of QUANTIZE_CHOICES."""
+    if quantize not in QUANTIZE_CHOICES:
+        raise ConfigError(
+            f"renderer.quantize: '{quantize}' is not one of {', '.join(QUANTIZE_CHOICES)}"
+        )
 
 
 def _reader(inputs: Iterable[np.ndarray], name: str):
@@ -117,10 +125,7 @@ def quantized_model(onnx_path: Path, quantize: str, *, shipped: Path | None = No
     for "auto" the INT8 model when it exists, else `onnx_path`. The INT8 model is the one beside
     `onnx_path` (a user's own calibration), else the one beside `shipped` (the ONNX file shipped
     with these weights, if any)."""
-    if quantize not in QUANTIZE_CHOICES:
-        raise ReenactError(
-            f"renderer.quantize: '{quantize}' is not one of {', '.join(QUANTIZE_CHOICES)}"
-        )
+    check_quantize(quantize)
     path = int8_path(onnx_path)
     if not path.is_file() and shipped is not None and int8_path(shipped).is_file():
         return onnx_path if quantize == "off" else int8_path(shipped)

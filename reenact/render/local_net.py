@@ -25,8 +25,8 @@ import numpy as np
 from reenact.engine.shipped import MODELS_DIR
 from reenact.engine.backends import cpu_session
 from reenact.engine.device import torch_available
-from reenact.engine.quantize import QUANTIZE_CHOICES, int8_path
-from reenact.errors import ConfigError, WeightsError
+from reenact.engine.quantize import check_quantize, int8_path
+from reenact.errors import WeightsError
 from reenact.paths import onnx_cache_dir
 from reenact.render.corrections.base import Box, Layer
 
@@ -159,10 +159,7 @@ class LocalNet:
         hw: tuple[int, int],
         quantize: str = "auto",
     ) -> None:
-        if quantize not in QUANTIZE_CHOICES:
-            raise ConfigError(
-                f"renderer.quantize: '{quantize}' is not one of {', '.join(QUANTIZE_CHOICES)}"
-            )
+        check_quantize(quantize)
         weights = Path(weights)
         if not weights.is_file():
             raise WeightsError(
