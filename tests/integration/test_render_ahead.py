@@ -96,6 +96,7 @@ def test_render_ahead_on_a_live_source_sends_each_frame_with_its_own_delay(clips
         clips_dir / "lp_d0.mp4",
         "stream.render_ahead=on",
         "source.realtime=true",
+        "source.loop=true",  # a slow host drops frames of the paced clip: it must not run out
         "stream.max_frames=45",
     )
     report, outputs, threads = _run(config)
