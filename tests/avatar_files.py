@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file
 
-from reenact.avatar import write_avatar
 from reenact.engine.arrays import read_meta
 from reenact.imageio import load_image
+from reenact_lab.avatar_file import write_avatar
 
 MODELS = Path(__file__).resolve().parents[1] / "reenact" / "models"
 SHIPPED_WEIGHTS = MODELS / "generator_256.safetensors"

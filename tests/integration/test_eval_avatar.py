@@ -39,9 +39,9 @@ def make_avatar(
     N(0, 1) (seeded) and exported to ONNX again."""
     import safetensors.numpy
 
-    from reenact.avatar import write_avatar
     from reenact.engine.arrays import read_meta
     from reenact.engine.shipped import shipped_weights
+    from reenact_lab.avatar_file import write_avatar
 
     weights_path = shipped_weights("generator", 256)
     meta = read_meta(weights_path)

@@ -1,6 +1,7 @@
-"""The `.avatar` file (reenact.avatar): it round-trips, and a damaged, truncated, oversized,
-pickled, foreign, path-escaping or wrongly shaped one is refused with one line naming the file,
-before anything in it is unpickled or inflated; through the CLI too, with a non-zero exit."""
+"""The `.avatar` file (read by reenact.avatar, written by reenact_lab.avatar_file): it
+round-trips, and a damaged, truncated, oversized, pickled, foreign, path-escaping or wrongly
+shaped one is refused with one line naming the file, before anything in it is unpickled or
+inflated; through the CLI too, with a non-zero exit."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ from reenact.avatar import (
     is_avatar_path,
     read_avatar,
     score_line,
-    write_avatar,
 )
 from reenact.errors import InputError
+from reenact_lab.avatar_file import write_avatar
 from tests.avatar_files import (
     SHIFTED,
     SHIPPED_INT8,

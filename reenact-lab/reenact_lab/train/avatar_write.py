@@ -1,4 +1,4 @@
-"""Writing the fine-tuned generator into an avatar file (`reenact.avatar.write_avatar`).
+"""Writing the fine-tuned generator into an avatar file (`reenact_lab.avatar_file.write_avatar`).
 
 The weights are stored as fp16 and the ONNX file is exported from those same fp16-rounded
 weights (fp32 ONNX, `reenact.engine.backends.export_onnx`, as `scripts/export_onnx.py` ships the
@@ -133,7 +133,7 @@ def write_avatar_file(
     bank: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """The avatar file at `path`; bank: its face bank (`face_bank(data)`), if any."""
-    from reenact.avatar import write_avatar
+    from reenact_lab.avatar_file import write_avatar
 
     model = cast(UNetGenerator, result.model)
     weights = fp16_weights(model)
