@@ -34,6 +34,7 @@ from reenact.errors import InputError
 from reenact.landmarks.clips import TrackedClip, track_clip
 from reenact.render.corrections.apply import paste
 from reenact.render.face_bank import EYE_ROWS, OUTER, FaceBank
+from reenact_lab.eval.tracked import num_frames
 from reenact_lab.train.avatar_write import keep
 
 PADS = {"mouth": (0.35, 0.35, 4), "eye": (0.25, 0.5, 6)}  # the scored boxes: x, y share, px
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         drives = clip
         ref = clip.reference_index(config.eval.reference_frame)
     else:
-        cut = int(clip.num_frames * args.split)
+        cut = int(num_frames(clip) * args.split)
         before, after = clip.valid.copy(), clip.valid.copy()
         before[cut:], after[:cut] = False, False
         banks = [dataclasses.replace(clip, valid=before)]

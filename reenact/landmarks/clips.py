@@ -28,15 +28,6 @@ def iter_frames(path: Path, max_frames: int) -> Iterator[np.ndarray]:
     return read_frames(path, max_frames)
 
 
-def frame_bar(progress: bool, desc: str, total: int | None = None):
-    """A tqdm bar on stderr counting frames; a silent one when not `progress`."""
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total, desc=desc, unit="frame", disable=not progress, leave=False, dynamic_ncols=True
-    )
-
-
 @dataclass
 class TrackedClip:
     """One clip, tracked. T frames; S the crop side.
@@ -58,22 +49,6 @@ class TrackedClip:
     valid: np.ndarray
     whole_landmarks: np.ndarray | None = None
     whole_landmarks_crop: np.ndarray | None = None
-
-    @property
-    def num_frames(self) -> int:
-        return int(len(self.valid))
-
-    @property
-    def whole_crop(self) -> np.ndarray:
-        """(T',478,3) the live track over the whole clip in crop pixels (the window's if none)."""
-        return (
-            self.landmarks_crop if self.whole_landmarks_crop is None else self.whole_landmarks_crop
-        )
-
-    @property
-    def whole_frame(self) -> np.ndarray:
-        """(T',478,3) the live track over the whole clip in frame pixels (the window's if none)."""
-        return self.landmarks if self.whole_landmarks is None else self.whole_landmarks
 
     def reference_index(self, wanted: int) -> int:
         """`wanted` if it has a face, else the first later (then earlier) frame with one."""
@@ -136,19 +111,3 @@ def track_clip(
         whole_landmarks=np.stack(landmarks),
         whole_landmarks_crop=np.stack(landmarks_crop),
     )
-
-
-def pick_spread(indices: np.ndarray, scores: np.ndarray, count: int) -> list[int]:
-    """`count` frames spread over time: the highest-scoring frame of each of `count` equal parts.
-
-    indices: (N,) frame indices in order; scores: (N,) e.g. how far the face is from neutral.
-    """
-    if len(indices) == 0 or count <= 0:
-        return []
-    parts = np.array_split(np.arange(len(indices)), min(count, len(indices)))
-    return [int(indices[part[int(np.argmax(scores[part]))]]) for part in parts if len(part)]
-
-
-def deviation(landmarks: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Mean xy distance of each frame's landmarks from `reference`: (N,478,3), (478,3) -> (N,)."""
-    return np.linalg.norm(landmarks[..., :2] - reference[:, :2], axis=-1).mean(axis=-1)

@@ -22,6 +22,7 @@ from reenact.errors import ConfigError
 from reenact_lab.eval.background import background_change, head_reach
 from reenact.landmarks.clips import iter_frames, track_clip
 from reenact_lab.eval.drive import carried_sample
+from reenact_lab.eval.tracked import num_frames
 from reenact.landmarks.tracker import FaceTracker
 from reenact_lab.metrics.head import head_step_excess, largest_step
 from tests.helpers import reenactor
@@ -108,7 +109,7 @@ def test_carried_measures_use_frames_past_the_window(clips_dir: Path, portraits_
         "eval.strip_frames=2",
     )
     clip = track_clip(clips_dir / "lp_d1.mp4", "lp_d1", config, max_frames=8, whole_frames=16)
-    assert clip.num_frames == 8 and len(clip.whole_landmarks) == 16 and len(clip.crops) == 8
+    assert num_frames(clip) == 8 and len(clip.whole_landmarks) == 16 and len(clip.crops) == 8
     np.testing.assert_array_equal(clip.whole_landmarks[:8], clip.landmarks)
     target = prepare_target(str(portraits_dir / "lp_s42.jpg"), config)
     warp = [r for r in build_eval_renderers(config, []) if r.name == "warp"]

@@ -38,13 +38,14 @@ from reenact_lab import get_logger
 from reenact_lab.eval.avatar_report import avatar_html, avatar_markdown
 from reenact_lab.eval.avatar_self import self_from, self_pass, self_strips
 from reenact_lab.eval.avatar_tail import TailClip, tail_clips
-from reenact.landmarks.clips import TrackedClip, frame_bar, track_clip
+from reenact.landmarks.clips import TrackedClip, track_clip
 from reenact_lab.eval.cross_reenact import evaluate_cross
 from reenact_lab.eval.drive import make_probe
 from reenact_lab.eval.files import atomic_write_json, atomic_write_text, resolve_input, unique_names
 from reenact_lab.eval.identity import IdentityEmbedder
 from reenact_lab.eval.plots import sample_strip
 from reenact_lab.eval.renderers import EvalRenderer, IdentityRenderer
+from reenact_lab.eval.tracked import frame_bar
 from reenact.fusion import build_fuser
 from reenact.pipeline.target import PreparedTarget, prepare_target_image
 from reenact.render.warp import WarpRenderer, build_warp

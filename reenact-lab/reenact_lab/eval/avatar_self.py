@@ -17,10 +17,11 @@ import numpy as np
 from reenact.config import Config
 from reenact.errors import InputError
 from reenact_lab.eval.avatar_tail import TailClip, track_tail
-from reenact.landmarks.clips import TrackedClip, deviation, frame_bar, pick_spread, track_clip
+from reenact.landmarks.clips import TrackedClip, track_clip
 from reenact_lab.eval.plots import sample_strip
 from reenact_lab.eval.renderers import EvalRenderer
 from reenact_lab.eval.self_reenact import FrameScores, drive_and_score
+from reenact_lab.eval.tracked import deviation, frame_bar, pick_spread
 from reenact_lab.eval.viewer import SelfFrameScorer
 from reenact.pipeline.blend import compositor_options
 from reenact.pipeline.composite import face_mask

@@ -17,6 +17,7 @@ import numpy as np
 from reenact.config import Config
 from reenact.landmarks.clips import TrackedClip, iter_frames
 from reenact_lab.eval.drive import DriveResult, mean_or_nan, or_missing, whole_frames
+from reenact_lab.eval.tracked import whole_crop, whole_frame
 from reenact.landmarks.align import compute_alignment
 from reenact.landmarks.tracker import NUM_LANDMARKS, FaceTracker
 from reenact_lab.metrics.head import head_step_excess
@@ -54,7 +55,7 @@ def fused_carried(
     as `carried_all`'s."""
     if not d.sampled:
         return {}
-    consecutive = clip.whole_crop[d.sampled[0] : d.sampled[-1] + 1]
+    consecutive = whole_crop(clip)[d.sampled[0] : d.sampled[-1] + 1]
     found = _carried(
         clip,
         d.sampled,
@@ -91,11 +92,11 @@ def driver_carried(
     if len(frames) < 3:
         return {}
     static_crop = actor_reread[frames]
-    crop = clip.whole_crop
+    crop = whole_crop(clip)
     consecutive = crop[frames[0] : frames[-1] + 1]
     found = carried(
         crop[frames],
-        clip.whole_frame[frames],
+        whole_frame(clip)[frames],
         neutral,
         static_crop,
         actor_static[frames],
@@ -155,7 +156,7 @@ def carried_all(
     actor_reread: the same in their aligned crops (`reread_crop`)."""
     from reenact_lab.eval.viewer import CARRIED_KEYS
 
-    consecutive = clip.whole_crop[d.sampled[0] : d.sampled[-1] + 1] if d.sampled else None
+    consecutive = whole_crop(clip)[d.sampled[0] : d.sampled[-1] + 1] if d.sampled else None
     out = _carried(
         clip, d.sampled, d.sampled_crop, d.sampled_frame, neutral, target, actor_reread, consecutive
     )
@@ -197,8 +198,8 @@ def _carried(
     if not frames:
         return {}
     return carried(
-        clip.whole_crop[frames],
-        clip.whole_frame[frames],
+        whole_crop(clip)[frames],
+        whole_frame(clip)[frames],
         neutral,
         np.stack(output_crop),
         np.stack(output_frame),

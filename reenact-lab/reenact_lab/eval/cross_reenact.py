@@ -60,10 +60,11 @@ from reenact_lab.eval.carried_rows import (
     fused_carried,
     reread_crop,
 )
-from reenact.landmarks.clips import TrackedClip, deviation, pick_spread
+from reenact.landmarks.clips import TrackedClip
 from reenact_lab.eval.drive import DriveResult, IdentityProbe, drive, mean_or_nan
 from reenact_lab.eval.renderers import EvalRenderer
 from reenact_lab.eval.temporal import TemporalSSIM, jitter_on, still_stretch, temporal_ssim_of
+from reenact_lab.eval.tracked import deviation, pick_spread
 from reenact.landmarks.tracker import NUM_LANDMARKS
 
 

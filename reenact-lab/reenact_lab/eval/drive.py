@@ -17,6 +17,7 @@ from reenact.landmarks.clips import TrackedClip, iter_frames
 from reenact_lab.eval.identity import face_box_from_eye_centres
 from reenact_lab.eval.renderers import EvalRenderer
 from reenact_lab.eval.temporal import TemporalSSIM
+from reenact_lab.eval.tracked import num_frames
 from reenact.landmarks.align import canonical_eye_centres
 from reenact.landmarks.open_mouth import retrack_open_mouth
 from reenact.landmarks.tracker import NUM_LANDMARKS, FaceTracker
@@ -34,7 +35,7 @@ def mean_or_nan(values) -> float:
 def whole_frames(clip: TrackedClip) -> int:
     """How many frames of the clip the live path drives: its whole tracked length."""
     whole = clip.whole_landmarks
-    return clip.num_frames if whole is None else len(whole)
+    return num_frames(clip) if whole is None else len(whole)
 
 
 def or_missing(found) -> np.ndarray:

@@ -24,7 +24,7 @@ from reenact.config import Config, dump_config
 from reenact.errors import InputError
 from reenact_lab import get_logger
 from reenact_lab.eval import gaze_sweep, head_shift, head_sweep, move_sweep
-from reenact.landmarks.clips import TrackedClip, frame_bar, frames_to_read, track_clip
+from reenact.landmarks.clips import TrackedClip, frames_to_read, track_clip
 from reenact_lab.eval.cross_reenact import CrossResult, evaluate_cross
 from reenact_lab.eval.drive import make_probe, whole_frames
 from reenact_lab.eval.files import atomic_write_json, atomic_write_text, resolve_input, unique_names
@@ -33,6 +33,7 @@ from reenact_lab.eval.identity import IdentityEmbedder
 from reenact_lab.eval.plots import plot_cross, plot_self_ssim, sample_strip
 from reenact_lab.eval.renderers import EvalRenderer, build_eval_renderers, generator_paths
 from reenact_lab.eval.report import markdown, summarize
+from reenact_lab.eval.tracked import frame_bar, num_frames
 from reenact_lab.eval.self_live import evaluate_self_live, live_reference
 from reenact_lab.eval.self_reenact import SelfResult, evaluate_self
 from reenact.fusion import build_fuser
@@ -113,7 +114,7 @@ def _self_pass(inputs: EvalInputs, config: Config, renderers: list[EvalRenderer]
                                          reference=config.eval.reference_frame,
                                          strip_count=config.eval.strip_frames, bar=bar,
                                          compositor=compositor_options(config)))
-        with frame_bar(progress, f"self live {name}", clip.num_frames * len(renderers)) as bar:
+        with frame_bar(progress, f"self live {name}", num_frames(clip) * len(renderers)) as bar:
             results[-1].live = evaluate_self_live(clip, renderers, fuser, config, bar=bar,
                                                   reference=reference)
         tracked.append(clip)

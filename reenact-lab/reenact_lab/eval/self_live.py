@@ -32,6 +32,7 @@ import numpy as np
 from reenact.config import Config
 from reenact.landmarks.clips import TrackedClip, iter_frames
 from reenact_lab.eval.renderers import EvalRenderer
+from reenact_lab.eval.tracked import num_frames
 from reenact_lab.eval.viewer import PSNR_CAP, face_box, frames_at
 from reenact.landmarks.head_pose import RIGID_POINTS
 from reenact_lab.metrics.landmarks import head_angles
@@ -117,7 +118,7 @@ def _drive(
         config=config, target=target, fuser=fuser, renderer=item.renderer, timer=StageTimer()
     )
     try:
-        for index, image in enumerate(iter_frames(clip.path, clip.num_frames)):
+        for index, image in enumerate(iter_frames(clip.path, num_frames(clip))):
             frame = reenactor.process(image, index / clip.fps, None)
             if bar is not None:
                 bar.update(1)

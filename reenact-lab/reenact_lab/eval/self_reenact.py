@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reenact.landmarks.clips import TrackedClip, deviation, pick_spread
+from reenact.landmarks.clips import TrackedClip
 from reenact_lab.eval.renderers import EvalRenderer
+from reenact_lab.eval.tracked import deviation, pick_spread
 from reenact_lab.eval.viewer import SelfFrameScorer
 from reenact_lab.metrics.image import l1, psnr, ssim_map
 from reenact_lab.metrics.series import nanmean
