@@ -8,6 +8,7 @@ that on a real portrait driven by a move that makes every one of them draw.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,9 @@ from reenact.render.eye_keep import EyeKeep
 from reenact.render.warp import WarpRenderer
 from tests.golden.corrections import HERE, SIZE, frames_of, load
 
-RENDER = Path(__file__).resolve().parents[2] / "reenact" / "render"
+ROOT = Path(__file__).resolve().parents[2]
+RENDER = ROOT / "reenact" / "render"
+CORRECTIONS_DOC = ROOT / "docs" / "CORRECTIONS.md"
 
 
 def _defined(name: str) -> list[str]:
@@ -65,11 +68,21 @@ def test_every_correction_returns_what_it_declares():
     assert [c.name for c in warp.corrections if c.kept] == ["mouth"]
 
 
-def test_the_template_correction_changes_nothing():
-    """`corrections/template.py`, the starting point for a new correction, plugs into the warp's
-    list and draws nothing."""
-    from reenact.render.corrections.template import TemplateCorrection
+def template_correction() -> type[Correction]:
+    """`TemplateCorrection`, defined by docs/CORRECTIONS.md's one Python block ("Adding one")."""
+    text = CORRECTIONS_DOC.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 1, f"{CORRECTIONS_DOC.name}: {len(blocks)} Python blocks, expected 1"
+    namespace: dict = {}
+    exec(compile(blocks[0], str(CORRECTIONS_DOC), "exec"), namespace)
+    return namespace["TemplateCorrection"]
 
+
+def test_the_template_correction_changes_nothing():
+    """The template in docs/CORRECTIONS.md, the starting point for a new correction, is a
+    `Correction` that plugs into the warp's list and draws nothing."""
+    TemplateCorrection = template_correction()
+    assert issubclass(TemplateCorrection, Correction)
     inputs, _, _ = load(HERE / "teeth.npz")
     plain, extended = WarpRenderer(size=SIZE), WarpRenderer(size=SIZE)
     extended.corrections.append(TemplateCorrection(size=SIZE))
