@@ -8,9 +8,13 @@ import subprocess
 import sys
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
+
+if TYPE_CHECKING:
+    from reenact.fusion.mlp import FusionAE, ResidualRealisation
 
 
 def free_tcp_port() -> int:
@@ -268,3 +272,66 @@ def run_lab_tool(name: str, *args: str, timeout: float = 600) -> subprocess.Comp
         text=True,
         timeout=timeout,
     )
+
+
+def _dist(lm: np.ndarray, a: int, b: int) -> float:
+    return float(np.hypot(*(lm[a, :2] - lm[b, :2])))
+
+
+def _inter_ocular(lm: np.ndarray) -> float:
+    """Distance between the eye centres (mean of each eye's two corners)."""
+    left = (lm[263, :2] + lm[362, :2]) / 2
+    right = (lm[33, :2] + lm[133, :2]) / 2
+    return float(np.hypot(*(left - right)))
+
+
+def mouth_open_ratio(landmarks: np.ndarray) -> float:
+    """Inner-lip gap (upper inner lip centre 13 to lower 14) / inter-ocular distance.
+
+    landmarks: (478,2|3) in any pixel frame. ~0 closed, ~0.5-1 wide open.
+    """
+    lm = np.asarray(landmarks, dtype=np.float64)
+    return _dist(lm, 13, 14) / max(_inter_ocular(lm), 1e-6)
+
+
+def eye_open_ratio(landmarks: np.ndarray) -> tuple[float, float]:
+    """(left, right) lid gap / eye width (corner to corner); subject's left / right.
+
+    Left eye: lids 386-374, corners 263-362; right eye: lids 159-145, corners 33-133.
+    ~0.3 open, < ~0.1 closed.
+    """
+    lm = np.asarray(landmarks, dtype=np.float64)
+    left = _dist(lm, 386, 374) / max(_dist(lm, 263, 362), 1e-6)
+    right = _dist(lm, 159, 145) / max(_dist(lm, 33, 133), 1e-6)
+    return left, right
+
+
+AE_KEYS = ("num_points", "dims", "hidden", "code")  # the fusion networks' arch_meta sizes
+
+
+def module_arrays(module) -> dict[str, np.ndarray]:
+    """A torch module's state dict as float32 numpy arrays (torch is imported by whoever built
+    the module)."""
+    return {k: v.detach().float().cpu().numpy() for k, v in module.state_dict().items()}
+
+
+def arch_sizes(module, keys: tuple[str, ...]) -> dict[str, int]:
+    """The module's `arch_meta()` values for `keys`, as ints."""
+    meta = module.arch_meta()
+    return {k: int(meta[k]) for k in keys}
+
+
+def fusion_ae_of(module) -> FusionAE:
+    """`reenact.fusion.mlp.FusionAE` from a trained `reenact_lab.nn.fusion.LandmarkFusionAE`."""
+    from reenact.fusion.mlp import FusionAE
+
+    return FusionAE(module_arrays(module), **arch_sizes(module, AE_KEYS), path="module")
+
+
+def residual_realisation_of(module) -> ResidualRealisation:
+    """`reenact.fusion.mlp.ResidualRealisation` from a trained
+    `reenact_lab.nn.fusion_residual.ResidualFusion`."""
+    from reenact.fusion.mlp import ResidualRealisation
+
+    keys = (*AE_KEYS, "basis")
+    return ResidualRealisation(module_arrays(module), **arch_sizes(module, keys), path="module")

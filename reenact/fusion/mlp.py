@@ -16,7 +16,6 @@ import numpy as np
 from reenact.engine.arrays import check_arrays
 
 LEAK = np.float32(0.2)
-_AE_KEYS = ("num_points", "dims", "hidden", "code")
 INPUT_GAIN = 10.0  # as the lab's fusion_residual.INPUT_GAIN (the weights were trained with it)
 
 
@@ -27,17 +26,6 @@ def mlp_shapes(prefix: str, sizes: list[int]) -> dict[str, tuple[int, ...]]:
         shapes[f"{prefix}.{2 * i}.weight"] = (n_out, n_in)
         shapes[f"{prefix}.{2 * i}.bias"] = (n_out,)
     return shapes
-
-
-def module_arrays(module) -> dict[str, np.ndarray]:
-    """A torch module's state dict as float32 numpy arrays (for tests and tools that hold the
-    trained module rather than its file; torch is imported by whoever built the module)."""
-    return {k: v.detach().float().cpu().numpy() for k, v in module.state_dict().items()}
-
-
-def _shape_of(module, keys: tuple[str, ...]) -> dict[str, int]:
-    meta = module.arch_meta()
-    return {k: int(meta[k]) for k in keys}
 
 
 class Mlp:
@@ -91,11 +79,6 @@ class FusionAE:
         self.enc_target = Mlp(arrays, "enc_target", 3)
         self.decoder = Mlp(arrays, "decoder", 3)
 
-    @classmethod
-    def of_module(cls, module) -> FusionAE:
-        """From a trained `LandmarkFusionAE`."""
-        return cls(module_arrays(module), **_shape_of(module, _AE_KEYS), path="module")
-
     def __call__(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
         batch = source.shape[0]
         codes = np.concatenate(
@@ -141,11 +124,6 @@ class ResidualRealisation:
         self.basis = np.asarray(arrays["enc_source.weight"], np.float32)
         self.enc_target = Mlp(arrays, "enc_target", 2)
         self.decoder = Mlp(arrays, "decoder", 2)
-
-    @classmethod
-    def of_module(cls, module) -> ResidualRealisation:
-        """From a trained `ResidualFusion`."""
-        return cls(module_arrays(module), **_shape_of(module, (*_AE_KEYS, "basis")), path="module")
 
     def realisation(self, geometry: np.ndarray) -> np.ndarray:
         batch = geometry.shape[0]

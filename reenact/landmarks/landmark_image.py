@@ -50,8 +50,3 @@ def draw_landmark_image(
         shift=_SHIFT,
     )
     return out
-
-
-def to_tensor_range(image: np.ndarray) -> np.ndarray:
-    """uint8 in [0,255] -> float32 in [-1,1], same shape."""
-    return image.astype(np.float32) * np.float32(1.0 / 127.5) - np.float32(1.0)

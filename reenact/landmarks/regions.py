@@ -22,10 +22,9 @@ TRIANGLES: (852,3) the tessellation's faces (3-cliques of the FACEMESH_TESSELATI
   consistently: (b-a) x (c-a) > 0 in image pixels (y down) for a frontal face, except two
   nostril triangles that fold over in projection. The tessellation leaves three holes.
 HOLE_TRIANGLES: (46,3) strips closing the holes: each eye (14) and the inner mouth (18), same
-  orientation. TRIANGLES_FILLED = TRIANGLES + HOLE_TRIANGLES: (898,3), the count of MediaPipe's
+  orientation. TRIANGLES and HOLE_TRIANGLES together: (898,3), the count of MediaPipe's
   canonical face model.
 CONTOURS: polylines for drawing (closed ones end with their first index repeated).
-region_of_point: (478,) int8 label per point, see the REGION_* constants.
 """
 
 from __future__ import annotations
@@ -81,25 +80,6 @@ CONTOURS: list[np.ndarray] = [
     _closed(REGIONS["face_oval"]),
     *_NOSE_LINES,
 ]
-
-# Per-point labels for per-region scaling.
-REGION_OTHER, REGION_MOUTH, REGION_LEFT_EYE, REGION_RIGHT_EYE = 0, 1, 2, 3
-REGION_LEFT_BROW, REGION_RIGHT_BROW, REGION_NOSE = 4, 5, 6
-
-
-def _labels() -> np.ndarray:
-    labels = np.zeros(478, dtype=np.int8)
-    labels[REGIONS["nose"]] = REGION_NOSE
-    labels[REGIONS["lips_outer"]] = REGION_MOUTH
-    labels[REGIONS["lips_inner"]] = REGION_MOUTH
-    labels[np.r_[REGIONS["left_eye"], REGIONS["left_iris"]]] = REGION_LEFT_EYE
-    labels[np.r_[REGIONS["right_eye"], REGIONS["right_iris"]]] = REGION_RIGHT_EYE
-    labels[REGIONS["left_brow"]] = REGION_LEFT_BROW
-    labels[REGIONS["right_brow"]] = REGION_RIGHT_BROW
-    return labels
-
-
-region_of_point: np.ndarray = _labels()
 
 _TRIANGLES_FLAT = (
     0, 11, 37, 0, 267, 11, 0, 37, 164, 0, 164, 267, 1, 44, 4, 1, 4, 274, 1, 19, 44, 1, 274, 19,
@@ -278,36 +258,3 @@ def _hole_triangles() -> np.ndarray:
 
 
 HOLE_TRIANGLES: np.ndarray = _hole_triangles()
-TRIANGLES_FILLED: np.ndarray = np.concatenate([TRIANGLES, HOLE_TRIANGLES])
-
-
-def _dist(lm: np.ndarray, a: int, b: int) -> float:
-    return float(np.hypot(*(lm[a, :2] - lm[b, :2])))
-
-
-def _inter_ocular(lm: np.ndarray) -> float:
-    """Distance between the eye centres (mean of each eye's two corners)."""
-    left = (lm[263, :2] + lm[362, :2]) / 2
-    right = (lm[33, :2] + lm[133, :2]) / 2
-    return float(np.hypot(*(left - right)))
-
-
-def mouth_open_ratio(landmarks: np.ndarray) -> float:
-    """Inner-lip gap (upper inner lip centre 13 to lower 14) / inter-ocular distance.
-
-    landmarks: (478,2|3) in any pixel frame. ~0 closed, ~0.5-1 wide open.
-    """
-    lm = np.asarray(landmarks, dtype=np.float64)
-    return _dist(lm, 13, 14) / max(_inter_ocular(lm), 1e-6)
-
-
-def eye_open_ratio(landmarks: np.ndarray) -> tuple[float, float]:
-    """(left, right) lid gap / eye width (corner to corner); subject's left / right.
-
-    Left eye: lids 386-374, corners 263-362; right eye: lids 159-145, corners 33-133.
-    ~0.3 open, < ~0.1 closed.
-    """
-    lm = np.asarray(landmarks, dtype=np.float64)
-    left = _dist(lm, 386, 374) / max(_dist(lm, 263, 362), 1e-6)
-    right = _dist(lm, 159, 145) / max(_dist(lm, 33, 133), 1e-6)
-    return left, right

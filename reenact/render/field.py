@@ -1,9 +1,9 @@
 """A dense displacement field from landmark displacements: piecewise-linear over the face mesh.
 
 The target's landmarks are triangulated once: the MediaPipe tessellation with its eye and mouth
-holes closed (`regions.TRIANGLES_FILLED`) covers the face; a Delaunay triangulation (cv2.Subdiv2D)
-joins the face oval to a ring of anchor points around the face and to the crop border.
-Anchors do not move.
+holes closed (`regions.TRIANGLES` and `HOLE_TRIANGLES`) covers the face; a Delaunay
+triangulation (cv2.Subdiv2D) joins the face oval to a ring of anchor points around the face and
+to the crop border. Anchors do not move.
 
 For every sample of a coarse grid over the face box, the containing triangle and barycentric
 weights are precomputed, so a frame's forward field d(p) (where the target's pixel p goes) is a

@@ -24,11 +24,11 @@ from reenact.render import build_renderer
 from reenact.render.generator import GeneratorRenderer
 from reenact.engine.weights import load_weights
 from reenact.landmarks.align import compute_alignment
-from reenact.landmarks.regions import REGIONS, mouth_open_ratio
+from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.tracker import FaceTracker, detect_target_face
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.render.warp import WarpRenderer
-from tests.helpers import aligned_actor
+from tests.helpers import aligned_actor, mouth_open_ratio
 
 SIZE = 256
 CLIP, FRAMES, STEP, NEUTRAL_FRAMES = "lp_d13.mp4", 120, 4, 3

@@ -16,12 +16,11 @@ import pytest
 
 from reenact.config.schema import TrackerConfig
 from reenact.landmarks.align import compute_alignment
-from reenact.landmarks.regions import mouth_open_ratio
 from reenact.landmarks.tracker import FaceTracker, detect_target_face
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact.render.warp import WarpRenderer
 from reenact.pipeline.composite import Compositor
-from tests.helpers import aligned_actor
+from tests.helpers import aligned_actor, mouth_open_ratio
 
 SIZE = 256
 CLIP = "lp_d13.mp4"

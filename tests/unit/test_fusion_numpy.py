@@ -14,11 +14,11 @@ from reenact.engine.arrays import check_arrays, load_arrays, read_meta
 from reenact.engine.shipped import MODELS_DIR
 from reenact.engine.weights import load_weights, save_module
 from reenact.errors import WeightsError
-from reenact.fusion.mlp import FusionAE, ResidualRealisation
+from reenact.fusion.mlp import FusionAE
 from reenact.fusion.network import NetworkFusion
 from reenact_lab.nn.fusion import LandmarkFusionAE, crop_to_unit
 from reenact_lab.nn.fusion_residual import ResidualFusion
-from tests.helpers import open_mouth_actor
+from tests.helpers import fusion_ae_of, open_mouth_actor, residual_realisation_of
 
 SIZE = 256
 
@@ -45,7 +45,7 @@ def test_the_fusion_autoencoder_in_numpy_equals_torch(faces):
     source, target = _unit(faces["source"]), _unit(faces["target"])
     with torch.no_grad():
         expected = phi(source, target).numpy()
-    got = FusionAE.of_module(phi)(source.numpy(), target.numpy())
+    got = fusion_ae_of(phi)(source.numpy(), target.numpy())
     assert np.abs(expected).max() > 1e-2  # a real output, not all zeros
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
@@ -56,7 +56,7 @@ def test_the_residual_realisation_in_numpy_equals_torch(faces):
     geometry = torch.cat([_unit(faces["target"]), _unit(faces["source"])])
     with torch.no_grad():
         expected = phi.realisation(geometry).numpy()
-    numpy_phi = ResidualRealisation.of_module(phi)
+    numpy_phi = residual_realisation_of(phi)
     assert np.abs(expected).max() > 1e-2
     np.testing.assert_allclose(
         numpy_phi.realisation(geometry.numpy()), expected, rtol=1e-4, atol=1e-5

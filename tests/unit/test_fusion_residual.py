@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from reenact.fusion.mlp import ResidualRealisation
 from reenact.fusion.residual import ResidualNetworkFusion
 from reenact.fusion.transfer import TrainingFreeFusion
 from reenact_lab.nn.fusion_residual import ResidualFusion
 from reenact_lab.train.fusion_residual import fuse, point_scales
-from tests.helpers import open_mouth_actor
+from tests.helpers import open_mouth_actor, residual_realisation_of
 
 SIZE = 256
 
@@ -36,7 +35,7 @@ def _random_phi(seed: int = 0) -> ResidualFusion:
 
 def test_an_untrained_network_is_the_training_free_transfer(faces):
     network = ResidualNetworkFusion(
-        model=ResidualRealisation.of_module(ResidualFusion(hidden=32, code=16, basis=4)), size=SIZE
+        model=residual_realisation_of(ResidualFusion(hidden=32, code=16, basis=4)), size=SIZE
     )
     args = (faces["source"], faces["neutral"], faces["target"])
     np.testing.assert_allclose(
@@ -45,7 +44,7 @@ def test_an_untrained_network_is_the_training_free_transfer(faces):
 
 
 def test_the_correction_vanishes_for_a_neutral_actor_and_on_the_actors_own_face(faces):
-    network = ResidualNetworkFusion(model=ResidualRealisation.of_module(_random_phi()), size=SIZE)
+    network = ResidualNetworkFusion(model=residual_realisation_of(_random_phi()), size=SIZE)
     source, neutral, target = faces["source"], faces["neutral"], faces["target"]
     moved = np.abs(network.correction(source, neutral, target)).max()
     assert moved > 0.01, (
@@ -56,7 +55,7 @@ def test_the_correction_vanishes_for_a_neutral_actor_and_on_the_actors_own_face(
 
 
 def test_the_correction_is_linear_in_the_expression(faces):
-    network = ResidualNetworkFusion(model=ResidualRealisation.of_module(_random_phi(1)), size=SIZE)
+    network = ResidualNetworkFusion(model=residual_realisation_of(_random_phi(1)), size=SIZE)
     source, neutral, target = faces["source"], faces["neutral"], faces["target"]
     half = neutral + 0.5 * (source - neutral)
     np.testing.assert_allclose(
@@ -68,7 +67,7 @@ def test_the_correction_is_linear_in_the_expression(faces):
 
 def test_the_numpy_fast_path_equals_the_torch_network(faces):
     phi = _random_phi(2)
-    network = ResidualNetworkFusion(model=ResidualRealisation.of_module(phi), size=SIZE)
+    network = ResidualNetworkFusion(model=residual_realisation_of(phi), size=SIZE)
     unit = [
         torch.from_numpy(faces[k][None] * np.float32(2 / SIZE))
         for k in ("source", "neutral", "target")

@@ -10,17 +10,10 @@ import numpy as np
 import pytest
 
 from reenact.landmarks.align import compute_alignment
-from reenact.landmarks.landmark_image import draw_landmark_image, to_tensor_range
-from reenact.landmarks.regions import (
-    CONTOURS,
-    REGION_MOUTH,
-    REGIONS,
-    TRIANGLES,
-    TRIANGLES_FILLED,
-    mouth_open_ratio,
-    region_of_point,
-)
+from reenact.landmarks.landmark_image import draw_landmark_image
+from reenact.landmarks.regions import CONTOURS, HOLE_TRIANGLES, REGIONS, TRIANGLES
 from reenact.landmarks.tracker import FaceTracker
+from tests.helpers import mouth_open_ratio
 
 
 @pytest.fixture(scope="session")
@@ -87,12 +80,6 @@ def test_out_buffer_is_cleared_and_reused(closed_and_open) -> None:
         draw_landmark_image(closed, 256, out=np.zeros((512, 512), np.uint8))
 
 
-def test_to_tensor_range() -> None:
-    values = to_tensor_range(np.array([[0, 255], [128, 64]], dtype=np.uint8))
-    assert values.dtype == np.float32
-    assert values.min() == -1.0 and values.max() == 1.0
-
-
 def _edges(polyline: np.ndarray) -> set[frozenset[int]]:
     return {frozenset((int(a), int(b))) for a, b in zip(polyline[:-1], polyline[1:])}
 
@@ -147,10 +134,9 @@ def test_regions_match_mediapipe() -> None:
 
 
 def test_filled_mesh_is_one_consistently_oriented_surface() -> None:
-    directed = [(int(t[i]), int(t[(i + 1) % 3])) for t in TRIANGLES_FILLED for i in range(3)]
-    assert len(TRIANGLES_FILLED) == 898 and len(set(directed)) == len(directed)
+    filled = np.concatenate([TRIANGLES, HOLE_TRIANGLES])
+    directed = [(int(t[i]), int(t[(i + 1) % 3])) for t in filled for i in range(3)]
+    assert len(filled) == 898 and len(set(directed)) == len(directed)
     boundary = {frozenset(e) for e in directed if (e[1], e[0]) not in set(directed)}
     oval = REGIONS["face_oval"]
     assert boundary == _edges(np.append(oval, oval[0]))  # only the face outline is open
-    assert (region_of_point[REGIONS["lips_outer"]] == REGION_MOUTH).all()
-    assert region_of_point.shape == (478,)

@@ -23,11 +23,11 @@ import pytest
 
 from reenact.config.schema import SmoothingConfig
 from reenact.landmarks.align import compute_alignment
-from reenact.landmarks.regions import mouth_open_ratio
 from reenact.landmarks.smoothing import LandmarkSmoother, OneEuroFilter
 from reenact.pipeline.compose import CropBlender
 from reenact.landmarks.tracker import FaceTracker
 from lab import smoothing_sweep as sweep
+from tests.helpers import mouth_open_ratio
 
 CLIPS = ("lp_d19.mp4", "lp_d5.mp4")  # 30 fps, 480x480, still stretches and strong expressions
 MAX_FRAMES = 150

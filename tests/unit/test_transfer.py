@@ -11,9 +11,10 @@ import pytest
 from reenact.config.schema import TrackerConfig
 from reenact.errors import InputError
 from reenact.landmarks.align import compute_alignment
-from reenact.landmarks.regions import REGIONS, eye_open_ratio
+from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.tracker import detect_target_face
 from reenact.fusion.transfer import TrainingFreeFusion, region_sizes
+from tests.helpers import eye_open_ratio
 
 SIZE = 256
 MOUTH = np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"]])

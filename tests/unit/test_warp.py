@@ -11,11 +11,12 @@ import pytest
 from reenact.config.schema import TrackerConfig
 from reenact.errors import ConfigError, InputError
 from reenact.landmarks.align import compute_alignment
-from reenact.landmarks.regions import REGIONS, eye_open_ratio, mouth_open_ratio
+from reenact.landmarks.regions import REGIONS
 from reenact.landmarks.tracker import FaceTracker, detect_target_face
 from reenact.render import build_renderer, renderer_names
 from reenact.render.mouth import LOWER_INNER, UPPER_INNER
 from reenact.render.warp import WarpRenderer
+from tests.helpers import eye_open_ratio, mouth_open_ratio
 
 SIZE = 256
 LIPS = np.unique(np.r_[REGIONS["lips_outer"], REGIONS["lips_inner"]])

@@ -3,7 +3,7 @@
 Iris position of one eye: the iris centre (468 right, 473 left) relative to the midpoint of the
 eye's two corners, along the corner-to-corner axis (horizontal, + towards the image right) and
 across it (vertical, + down), divided by the eye's width. The two eyes are averaged: (T, 2).
-Openness: lid gap over eye width (`reenact.landmarks.regions.eye_open_ratio`), both eyes' mean.
+Openness: lid gap over eye width (`openness`), both eyes' mean.
 
 `gaze_carried` compares actor and output iris position, per axis, over the frames where both
 faces' eyes are open: openness above OPEN and above OPEN_OF_MEDIAN of the face's own median
