@@ -267,12 +267,6 @@ class EyeTransfer:
         """Start the typical open eye again (a new actor, or a new calibration)."""
         self._next = 0
 
-    @property
-    def typical_openness(self) -> np.ndarray:
-        """(2,) the lid gaps (eye widths) the actor's openness is read against now: the
-        typical open eye (module docstring), the calibrated neutral's until it has one."""
-        return self._typical.copy()
-
     def _typical_open(self, openness: np.ndarray, neutral: np.ndarray) -> np.ndarray:
         """Add this frame's (2,) lid gaps to the window and return the typical open eye: the
         (2,) `neutral` gaps for an eye with fewer than MIN_SEEN open frames in the window."""

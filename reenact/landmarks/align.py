@@ -85,7 +85,7 @@ class Alignment:
     """An image <-> canonical crop similarity transform.
 
     matrix:  (2,3) float64, image pixels -> crop pixels.
-    inverse: (2,3) float64, crop pixels -> image pixels (also `paste_matrix`).
+    inverse: (2,3) float64, crop pixels -> image pixels (cv2.warpAffine pastes a crop back).
     size:    crop side in pixels.
     scale:   crop pixels per image pixel (z of landmarks is scaled by it too).
     """
@@ -94,11 +94,6 @@ class Alignment:
     inverse: np.ndarray
     size: int
     scale: float
-
-    @property
-    def paste_matrix(self) -> np.ndarray:
-        """(2,3) crop -> image, for cv2.warpAffine when pasting a rendered crop back."""
-        return self.inverse
 
     def landmarks_to_crop(self, landmarks: np.ndarray) -> np.ndarray:
         """(N,2|3) image pixels -> (N,2|3) float32 crop pixels (z scaled by `scale`)."""

@@ -183,10 +183,6 @@ class Compositor:
         self._ref_mean = reference.mean(axis=0)
         self._ref_std = reference.std(axis=0) + 1e-3
 
-    def neutral_frame(self) -> np.ndarray:
-        """The untouched target frame (H,W,3) uint8 (read-only)."""
-        return self._frame
-
     def match_colours(self, crop: np.ndarray) -> np.ndarray:
         """(S,S,3) uint8 -> (S,S,3) uint8 whose per-channel mean/std in the feather ring are the
         target's (gain clamped to [0.5, 2])."""

@@ -105,11 +105,6 @@ class FrameFeed:
                 self._wanted = True
             await future
 
-    def jpeg(self) -> tuple[int, bytes]:
-        """(seq, image bytes) of the newest frame (see `image`)."""
-        seq, data, _ = self.image()
-        return seq, data
-
     def image(self) -> tuple[int, bytes, str]:
         """(seq, bytes, media type) of the newest frame: JPEG, or WebP for an RGBA frame;
         encoded once per frame (a viewer's thread)."""

@@ -83,14 +83,6 @@ PRESET_HOTKEYS = {ord(str(i)): f"preset_{i}" for i in range(1, SLOTS + 1)}
 HELP_LINE = f"1-{SLOTS}  toggle expression presets (reenact preset list)"
 
 
-def describe() -> list[dict]:
-    """The table as data, for a panel: [{"action": "preset_on:NAME", "help": ...}, ...]."""
-    return [
-        {"action": f"{a.verb}:NAME" if a.takes_arg else a.verb, "help": a.help}
-        for a in PRESET_ACTIONS.values()
-    ]
-
-
 def parse(action: str) -> tuple[PresetAction, str] | None:
     """(row, argument) when `action` is a preset action, None when it is not one; ValueError
     for a preset verb used with a missing or unexpected argument."""

@@ -32,14 +32,14 @@ def test_a_feed_nobody_watches_takes_nothing(portraits_dir):
     image = _portrait(portraits_dir, (64, 48))
     for _ in range(3):
         feed.offer(image)
-    assert feed.seq == 0 and feed.jpeg() == (0, b"") and feed.encoded == 0
+    assert feed.seq == 0 and feed.image()[:2] == (0, b"") and feed.encoded == 0
     feed.want()
     feed.offer(image)
     feed.offer(image)  # the viewer asked once: one frame taken
-    seq, data = feed.jpeg()
+    seq, data, _ = feed.image()
     assert seq == 1 and feed.encoded == 1 and _decode(data).shape == (48, 64, 3)
     image[:] = 0  # the loop reuses its buffer: the feed kept its own copy
-    assert feed.jpeg() == (1, data) and feed.encoded == 1  # encoded once per frame
+    assert feed.image()[:2] == (1, data) and feed.encoded == 1  # encoded once per frame
 
 
 def test_a_waiting_viewer_is_woken_by_the_loop_and_by_close(portraits_dir):
@@ -73,7 +73,7 @@ def test_previews_side_by_side_at_the_preview_height(portraits_dir):
     feed = SideBySideFeed(quality=90, max_side=120)
     feed.want()
     feed.offer(output, extra=(camera, landmarks))
-    both = _decode(feed.jpeg()[1])
+    both = _decode(feed.image()[1])
     assert both.shape == (120, 120 + 213, 3)  # 400x400 -> 120x120, 640x360 -> 213x120
     assert not _green(both[:, :118]).any()  # the output is left as it is
     dots = _green(both[:, 120:])
@@ -84,7 +84,7 @@ def test_previews_side_by_side_at_the_preview_height(portraits_dir):
     alone = SideBySideFeed(max_side=120)
     alone.want()
     alone.offer(output, extra=(None, None))
-    assert _decode(alone.jpeg()[1]).shape == (120, 120, 3)
+    assert _decode(alone.image()[1]).shape == (120, 120, 3)
 
 
 def test_fit_scales_points_with_the_image():

@@ -52,7 +52,7 @@ def test_an_rgb_frame_stays_jpeg(portraits_dir):
     feed = FrameFeed()
     data, media_type = _taken(feed, image)
     assert media_type == "image/jpeg" and data[:2] == b"\xff\xd8"
-    assert feed.jpeg() == (1, data)
+    assert feed.image() == (1, data, "image/jpeg")
 
 
 def test_the_panel_previews_show_a_transparent_output_over_a_checkerboard(portraits_dir):
