@@ -152,11 +152,16 @@ class SideBySideFeed(FrameFeed):
     spends ~8-10 ms per image shown, whatever its size).
 
     offer(output, extra=(camera_image or None, landmarks (N, 2+) in camera pixels or None)).
+    While the camera stalls (None), its last frame stays beside the output.
     """
+
+    _camera: tuple[np.ndarray, object] | None = None
 
     def _keep(self, image: np.ndarray, extra: object) -> tuple[np.ndarray, object]:
         camera, landmarks = extra if extra is not None else (None, None)
-        return image.copy(), (None if camera is None else camera.copy(), landmarks)
+        if camera is not None:  # kept for a stall: the preview keeps its width, not flickers
+            self._camera = (camera.copy(), landmarks)
+        return image.copy(), self._camera or (None, None)
 
     def _encode(self, frame: np.ndarray, extra: object) -> tuple[bytes, str]:
         camera, landmarks = extra

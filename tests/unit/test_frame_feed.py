@@ -86,6 +86,14 @@ def test_previews_side_by_side_at_the_preview_height(portraits_dir):
     alone.offer(output, extra=(None, None))
     assert _decode(alone.image()[1]).shape == (120, 120, 3)
 
+    # a stalled camera (no frame) keeps its last frame beside the output: the width holds
+    feed.want()
+    feed.offer(output[::-1], extra=(None, None))
+    stalled = _decode(feed.image()[1])
+    assert stalled.shape == both.shape
+    assert np.abs(stalled[:, 120:].astype(int) - both[:, 120:]).mean() < 3  # the same camera
+    assert np.abs(stalled[:, :120].astype(int) - both[:, :120]).mean() > 10  # the new output
+
 
 def test_fit_scales_points_with_the_image():
     image = np.zeros((300, 600, 3), np.uint8)
