@@ -136,19 +136,30 @@ function showStages(stages) {
   });
 }
 
+// A switch only moves the "current" mark: the thumbnails are rebuilt when the list changes,
+// so a click that spans a status poll lands on the same element it started on.
 let galleryKey = "";
 function showGallery(targets) {
-  const key = JSON.stringify(targets);
-  if (key === galleryKey) return;
-  galleryKey = key;
   const box = $("gallery");
+  const key = JSON.stringify(targets.map(({ current, ...rest }) => rest));
+  if (key !== galleryKey) {
+    galleryKey = key;
+    buildGallery(box, targets);
+  }
+  const current = String(targets.find((t) => t.current)?.index);
+  for (const img of box.querySelectorAll(".thumb")) {
+    img.classList.toggle("current", img.dataset.index === current);
+  }
+}
+
+function buildGallery(box, targets) {
   box.textContent = "";
   for (const t of targets) {
     const img = document.createElement("img");
     const label = t.avatar ? `${t.name} (${t.avatar})` : t.name;
     img.src = `/targets/${t.index}/thumb.jpg`;
     img.alt = img.title = label;
-    img.className = "thumb" + (t.current ? " current" : "");
+    img.className = "thumb";
     img.dataset.index = t.index;
     img.addEventListener("click", () =>
       post(`/targets/${t.index}/select`).then(() => say(`switching to ${label}`)).catch(fail));
