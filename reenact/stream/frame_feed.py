@@ -159,7 +159,7 @@ class SideBySideFeed(FrameFeed):
 
     def _keep(self, image: np.ndarray, extra: object) -> tuple[np.ndarray, object]:
         camera, landmarks = extra if extra is not None else (None, None)
-        if camera is not None:  # kept for a stall: the preview keeps its width, not flickers
+        if camera is not None:  # kept for a stall, so that the preview keeps its width
             self._camera = (camera.copy(), landmarks)
         return image.copy(), self._camera or (None, None)
 
