@@ -10,7 +10,9 @@ driving eye as one image (1: 0 skin, 0.5 the eye's opening, 1 the iris disc insi
 blink and a gaze are drawn from the landmarks. One network serves both eyes: the image-left eye
 (the face's right, 33 ... 133) is flipped left-right to look like the other, and its drawing is
 flipped back; both eyes run as one batch of 2. Its colour and attention mask come back as one
-feathered `Layer` per eye, and the painted iris (`IrisPainter`, cut to the driving iris disc and
+feathered `Layer` per eye, taken in proportion to how far that eye (its ring and iris) changed
+shape from the target's own (`reenact.render.local_net.change_weight`; an eye in its own shape
+is the picture's, and the network does not run for it), and the painted iris (`IrisPainter`, cut to the driving iris disc and
 clipped by the driving lids, so a blink hides it) is drawn over each (`GAZES`).
 
 The network runs on ONNX Runtime (`reenact.render.local_net`). It reads the warped image, which
@@ -32,6 +34,7 @@ from reenact.render.irises import Disc, IrisPainter
 from reenact.render.lids import LidPainter
 from reenact.render.local_net import (
     LocalNet,
+    change_weight,
     cut,
     drawn_layer,
     grey_picture,
@@ -46,6 +49,8 @@ BOX_HW = (48, 64)  # the network's box per eye, crop pixels at 256 (x size/256 a
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "local_eyes.safetensors"
 EYES = (REGIONS["right_eye"], REGIONS["left_eye"])  # 16-point rings, corners at 0 and 8
 IRISES = (REGIONS["right_iris"], REGIONS["left_iris"])  # centre, then 4 ring points
+# each eye's shape the network redraws: its ring and its iris
+SHAPES = tuple(np.concatenate([ring, iris]) for ring, iris in zip(EYES, IRISES))
 FLIPPED = (True, False)  # the image-left eye is mirrored to look like the image-right one
 FEATHER = 5  # px at 256: the layer fades into the warp over this band at the box's edge
 # where the iris comes from (the network alone moves it less than the driving gaze): "disc"
@@ -148,6 +153,7 @@ class LearnedEyes(Correction):
         )
         self.painted = (IrisPainter(size=size), LidPainter(size=size))
         self._rest: list[np.ndarray] = []
+        self._shapes: list[np.ndarray] = []  # the target's own SHAPES, crop pixels
         self._grey = False
 
     def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
@@ -155,6 +161,7 @@ class LearnedEyes(Correction):
         self._rest = [
             cut(target_crop, eye_box(xy, eye, self.size), BOX_HW, FLIPPED[eye]) for eye in (0, 1)
         ]
+        self._shapes = [xy[shape].copy() for shape in SHAPES]
         self._grey = grey_picture(np.concatenate(self._rest))
         for painter in self.painted:
             painter.prepare(target_crop, target_landmarks)
@@ -167,21 +174,24 @@ class LearnedEyes(Correction):
         uint8, the warp so far, and the gaze's iris over them (`GAZES`)."""
         if not self._rest:
             return []
+        shares = [change_weight(xy[SHAPES[eye]], self._shapes[eye]) for eye in (0, 1)]
+        drawn = [eye for eye in (0, 1) if shares[eye] > 0]  # else the warp draws the picture
         boxes = [eye_box(xy, eye, self.size) for eye in (0, 1)]
         lines = [contours(xy, eye, boxes[eye]) for eye in (0, 1)]
-        x = np.stack(
-            [
-                network_input(
-                    self._rest[eye], cut(image, boxes[eye], BOX_HW, FLIPPED[eye]), lines[eye]
-                )
-                for eye in (0, 1)
-            ]
-        )
-        rgbs, masks = self.net.run_batch(x)  # one ONNX Runtime call for both eyes
-        band = FEATHER * self.size / 256.0
         layers = []
-        for eye in (0, 1):
-            rgb, mask = rgbs[eye], masks[eye]
+        if drawn:
+            x = np.stack(
+                [
+                    network_input(
+                        self._rest[eye], cut(image, boxes[eye], BOX_HW, FLIPPED[eye]), lines[eye]
+                    )
+                    for eye in drawn
+                ]
+            )
+            rgbs, masks = self.net.run_batch(x)  # one ONNX Runtime call for both eyes
+        band = FEATHER * self.size / 256.0
+        for row, eye in enumerate(drawn):
+            rgb, mask = rgbs[row], masks[row] * shares[eye]
             if self.gaze == "warp":
                 mask = mask * (1.0 - iris_shown(lines[eye]))
             if FLIPPED[eye]:

@@ -5,7 +5,9 @@ frame it cuts a fixed-size box around the mouth the warp follows (BOX_HW at a 25
 aligned crop fixes the face's scale, so a box of the crop's scale holds any mouth), and feeds
 `reenact.nn.local_gen.LocalGenerator` the target's own mouth at rest (cut once, around the
 target's mouth), the warp's drawing of the box and the frame's lip contours; its colour and
-attention mask come back as one feathered `Layer`.
+attention mask come back as one feathered `Layer`, taken in proportion to how far the lips
+changed shape from the target's own (`reenact.render.local_net.change_weight`): at the picture's
+own lips the warp draws the picture itself, where the network would redraw the box softer.
 
 The network runs on ONNX Runtime (`reenact.render.local_net`: the CPU runtime has no torch).
 The network reads the warped image, which `overlay(xy)` does not receive: the warp hands it to
@@ -26,6 +28,7 @@ from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.base import Box, Correction, Layer
 from reenact.render.local_net import (
     LocalNet,
+    change_weight,
     cut,
     drawn_layer,
     grey_picture,
@@ -41,6 +44,8 @@ BOX_HW = (64, 96)  # the network's box, crop pixels at 256 (x size/256 at other 
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "local_mouth.safetensors"
 _CENTRE_ROWS = (0, 17, 13, 14)  # upper / lower lip, outer and inner midpoints
 _CORNERS = (61, 291)
+# the shape the network redraws: the lips' two rings
+_LIPS = np.concatenate([REGIONS["lips_outer"], REGIONS["lips_inner"]])
 FEATHER = 6  # px at 256: the layer fades into the warp over this band at the box's edge
 # px of the network's box the layer may reach beyond the outer lips, fading out (0: the whole
 # box, as trained); 6 keeps the skin and beard around the lips as the warp drew them (sharper,
@@ -127,11 +132,13 @@ class LearnedMouth(Correction):
         )
         self.painted = MouthFiller(size=size)
         self._rest: np.ndarray | None = None
+        self._lips = np.zeros((len(_LIPS), 2), np.float32)  # the target's own, crop pixels
         self._grey = False
 
     def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         xy = np.asarray(target_landmarks, np.float32)[:, :2]
         self._rest = cut(target_crop, mouth_box(xy, self.size), BOX_HW)
+        self._lips = xy[_LIPS].copy()
         self._grey = grey_picture(self._rest)
         self.painted.prepare(target_crop, target_landmarks)
 
@@ -143,13 +150,16 @@ class LearnedMouth(Correction):
         the warp so far."""
         if self._rest is None:
             return []
-        box = mouth_box(xy, self.size)
-        lips = contours(xy, box)
-        x = network_input(self._rest, cut(image, box, BOX_HW), lips)
-        rgb, mask = self.net.run(x)
-        alpha = mask * lips_reach(lips, self.reach)
-        band = FEATHER * self.size / 256.0
-        layers = [drawn_layer(box, rgb, alpha, grey=self._grey, band=band)]
+        layers = []
+        share = change_weight(xy[_LIPS], self._lips)
+        if share > 0:  # the lips as the target's own: the warp draws the picture itself
+            box = mouth_box(xy, self.size)
+            lips = contours(xy, box)
+            x = network_input(self._rest, cut(image, box, BOX_HW), lips)
+            rgb, mask = self.net.run(x)
+            alpha = mask * (share * lips_reach(lips, self.reach))
+            band = FEATHER * self.size / 256.0
+            layers.append(drawn_layer(box, rgb, alpha, grey=self._grey, band=band))
         if self.inside == "painted":
             layers += self.painted.cavity(xy)
         return layers

@@ -103,6 +103,34 @@ def feather(hw: tuple[int, int], band: float) -> np.ndarray:
     return np.clip(ramp, 0.0, 1.0).astype(np.float32)
 
 
+# a region's change of shape (`shape_change`) at which a network's drawing is taken whole; a
+# smaller change fades it into the warp, which draws the picture itself where nothing moved
+FULL_CHANGE = 0.04
+
+
+def shape_change(points: np.ndarray, rest: np.ndarray) -> float:
+    """How far (N,2) `points` changed shape from the same points at `rest`: the RMS of what is
+    left after the best similarity (a move, turn or zoom draws no new pixels), in the rest
+    points' widths (0: the same shape)."""
+    now = points[:, 0] + 1j * points[:, 1]
+    was = rest[:, 0] + 1j * rest[:, 1]
+    now, was = now - now.mean(), was - was.mean()
+    scale = np.vdot(was, was).real
+    width = float(np.ptp(rest[:, 0]))
+    if scale < 1e-9 or width < 1e-6:
+        return 1.0
+    turn = np.vdot(was, now) / scale  # the least-squares similarity: now ~ turn * was
+    left = np.sqrt(np.mean(np.abs(now - turn * was) ** 2))
+    return float(left / (max(abs(turn), 1e-6) * width))
+
+
+def change_weight(points: np.ndarray, rest: np.ndarray) -> float:
+    """A network's share of its region, in [0, 1]: `shape_change` over FULL_CHANGE, 0 below
+    1/255 (a share that moves no pixel by a whole level: the network need not run)."""
+    share = min(1.0, shape_change(points, rest) / FULL_CHANGE)
+    return share if share >= 1.0 / 255.0 else 0.0
+
+
 def drawn_layer(box: Box, rgb: np.ndarray, alpha: np.ndarray, *, grey: bool, band: float) -> Layer:
     """A network's drawing as the Layer of `box`: rgb (3,h,w) in [-1,1] and alpha (h,w) in
     [0,1] at the network's box size, drawn grey on a grey picture, resized to the box and

@@ -10,6 +10,7 @@ file is one clear line.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -87,6 +88,19 @@ def _warp(weights: Path, gaze: str = "disc") -> WarpRenderer:
     at = next(i for i, c in enumerate(warp.corrections) if c.name == "eyes") + 1
     warp.corrections.insert(at, LearnedEyes(size=SIZE, weights=weights, gaze=gaze))
     return warp
+
+
+def _counted(eyes: LearnedEyes, monkeypatch) -> list[int]:
+    """The batch size of each ONNX Runtime call `eyes`' network makes from now on."""
+    calls: list[int] = []
+    run = eyes.net.session.run
+
+    def counting(names, feeds):
+        calls.append(len(next(iter(feeds.values()))))
+        return run(names, feeds)
+
+    monkeypatch.setattr(eyes.net, "session", SimpleNamespace(run=counting))
+    return calls
 
 
 def _iris_x(image: np.ndarray, xy: np.ndarray, eye: int) -> float:
@@ -255,7 +269,7 @@ def test_the_gaze_design_is_checked(weights):
         LearnedEyes(size=SIZE, weights=weights, gaze="sideways")
 
 
-def test_both_eyes_run_as_one_batch_that_equals_two_single_calls(portrait, weights):
+def test_both_eyes_run_as_one_batch_that_equals_two_single_calls(portrait, weights, monkeypatch):
     crop, lm = portrait
     xy = lm[:, :2].astype(np.float32)
     learned = LearnedEyes(size=SIZE, weights=weights, gaze="learned")
@@ -278,20 +292,8 @@ def test_both_eyes_run_as_one_batch_that_equals_two_single_calls(portrait, weigh
         assert np.abs(mask[eye] - one_mask).max() < 1e-5
     assert np.abs(rgb[0] - rgb[1]).max() > 1e-3  # two different eyes, not one twice
 
-    calls = []
-    session = learned.net.session
-    run = session.run
-
-    class Counting:
-        def run(self, names, feeds):
-            calls.append(len(next(iter(feeds.values()))))
-            return run(names, feeds)
-
-    learned.net.session = Counting()
-    try:
-        layers = learned.overlay_on(xy, crop)
-    finally:
-        learned.net.session = session
+    calls = _counted(learned, monkeypatch)
+    layers = learned.overlay_on(_shut(lm)[:, :2], crop)  # both eyes change shape
     assert len(layers) == 2 and calls == [2]  # one ONNX Runtime call a frame, for both eyes
 
 
@@ -325,6 +327,26 @@ def test_the_learned_eyes_draw_only_inside_their_boxes(portrait, weights):
         assert change[y0:y1, x0:x1].max() > 0
         change[y0:y1, x0:x1] = 0
     assert change.max() == 0
+
+
+def test_at_the_targets_own_eyes_the_network_is_not_run_and_the_picture_stays(
+    portrait, weights, monkeypatch
+):
+    """Eyes in the target's own shape are the picture's (the network would redraw both boxes
+    softer): no network call, and only a changed eye is drawn by it."""
+    crop, lm = portrait
+    learned = _warp(weights)
+    learned.set_target(crop, lm)
+    calls = _counted(
+        next(c for c in learned.corrections if isinstance(c, LearnedEyes)), monkeypatch
+    )
+    drawn = learned.render(lm).astype(np.int16)
+    assert calls == []
+    assert np.abs(drawn - crop).mean() < 0.2
+    one = np.array(lm, np.float32)
+    one[UPPER_LIDS[1], 1] = one[LOWER_LIDS[1], 1] - 0.3  # the image-right eye shut
+    learned.render(one)
+    assert calls == [1]
 
 
 def test_the_setting_builds_the_learned_eyes_only_where_their_weights_ship(

@@ -122,6 +122,29 @@ def test_closed_lips_over_an_open_rest_are_the_networks_not_the_painted_seal(sur
     assert drawing.box != painted.kept_layers[0].box
 
 
+def test_at_the_targets_own_lips_the_network_is_not_run_and_the_picture_stays(surprised, weights):
+    """Where the lips keep the target's own shape the warp draws the picture itself: the
+    network, which redraws its whole box softer, is not run, and a small change of shape takes
+    only part of its drawing."""
+    crop, neutral, _real, driven = surprised
+    learned = WarpRenderer(size=SIZE, fill_mouth=False)
+    mouth = LearnedMouth(size=SIZE, weights=weights)
+    learned.corrections.append(mouth)
+    learned.set_target(crop, neutral)
+    calls = []
+    run = mouth.net.run
+    mouth.net.run = lambda x: calls.append(1) or run(x)
+    drawn = learned.render(neutral).astype(np.int16)
+    assert calls == [] and learned.kept_layers == []
+    assert np.abs(drawn - crop).mean() < 0.2
+    shares = []
+    for step in (0.1, 1.0):
+        between = neutral + step * (driven - neutral)
+        learned.render(between)
+        shares.append(learned.kept_layers[0].alpha.max())
+    assert calls == [1, 1] and shares[0] < 0.5 * shares[1]
+
+
 def test_the_setting_builds_the_learned_mouth_in_place_of_the_painted_one(weights, monkeypatch):
     import reenact.render.learned_mouth as module
 
