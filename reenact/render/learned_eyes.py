@@ -12,8 +12,9 @@ blink and a gaze are drawn from the landmarks. One network serves both eyes: the
 flipped back; both eyes run as one batch of 2. Its colour and attention mask come back as one
 feathered `Layer` per eye, taken in proportion to how far that eye (its ring and iris) changed
 shape from the target's own (`reenact.render.local_net.change_weight`; an eye in its own shape
-is the picture's, and the network does not run for it), and the painted iris (`IrisPainter`, cut to the driving iris disc and
-clipped by the driving lids, so a blink hides it) is drawn over each (`GAZES`).
+is the picture's, and the network does not run for it), and the painted iris (`IrisPainter`,
+cut to the driving iris disc and clipped by the driving lids, so a blink hides it) is drawn
+over each (`GAZES`).
 
 The network runs on ONNX Runtime (`reenact.render.local_net`). It reads the warped image, which
 `overlay(xy)` does not receive (the CUDA warp): there the painted irises and lids draw instead.
@@ -76,8 +77,8 @@ def eye_box(xy: np.ndarray, eye: int, size: int) -> Box:
 
 def contours(xy: np.ndarray, eye: int, box: Box) -> np.ndarray:
     """(BOX_HW) float32 drawing of eye `eye` in the box, mirrored as `cut` mirrors it (`FLIPPED`):
-    0 skin, 0.5 the eye's opening, 1 the iris disc (from the iris landmarks) where the opening shows it,
-    anti-aliased."""
+    0 skin, 0.5 the eye's opening, 1 the iris disc (from the iris landmarks) where the opening
+    shows it, anti-aliased."""
     x0, y0, x1, y1 = box
     scale = np.array([BOX_HW[1] / (x1 - x0), BOX_HW[0] / (y1 - y0)], np.float32)
     # 4 sub-pixel bits (cv2's shift): the contours move smoothly with the landmarks
@@ -188,7 +189,7 @@ class LearnedEyes(Correction):
                     for eye in drawn
                 ]
             )
-            rgbs, masks = self.net.run_batch(x)  # one ONNX Runtime call for both eyes
+            rgbs, masks = self.net.run_batch(x)  # one ONNX Runtime call for the eyes drawn
         band = FEATHER * self.size / 256.0
         for row, eye in enumerate(drawn):
             rgb, mask = rgbs[row], masks[row] * shares[eye]
