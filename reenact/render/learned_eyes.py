@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from reenact.landmarks.head_pose import RigidReference
 from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.base import Box, Correction, Layer
 from reenact.render.eyeball import IRIS_RIM
@@ -154,7 +155,7 @@ class LearnedEyes(Correction):
         )
         self.painted = (IrisPainter(size=size), LidPainter(size=size))
         self._rest: list[np.ndarray] = []
-        self._shapes: list[np.ndarray] = []  # the target's own SHAPES, crop pixels
+        self._shapes: list[RigidReference] = []  # the target's own SHAPES
         self._grey = False
 
     def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
@@ -162,7 +163,7 @@ class LearnedEyes(Correction):
         self._rest = [
             cut(target_crop, eye_box(xy, eye, self.size), BOX_HW, FLIPPED[eye]) for eye in (0, 1)
         ]
-        self._shapes = [xy[shape].copy() for shape in SHAPES]
+        self._shapes = [RigidReference(xy, shape) for shape in SHAPES]
         self._grey = grey_picture(np.concatenate(self._rest))
         for painter in self.painted:
             painter.prepare(target_crop, target_landmarks)
@@ -175,10 +176,10 @@ class LearnedEyes(Correction):
         uint8, the warp so far, and the gaze's iris over them (`GAZES`)."""
         if not self._rest:
             return []
-        shares = [change_weight(xy[SHAPES[eye]], self._shapes[eye]) for eye in (0, 1)]
+        shares = [change_weight(xy, self._shapes[eye]) for eye in (0, 1)]
         drawn = [eye for eye in (0, 1) if shares[eye] > 0]  # else the warp draws the picture
-        boxes = [eye_box(xy, eye, self.size) for eye in (0, 1)]
-        lines = [contours(xy, eye, boxes[eye]) for eye in (0, 1)]
+        boxes = {eye: eye_box(xy, eye, self.size) for eye in drawn}
+        lines = {eye: contours(xy, eye, boxes[eye]) for eye in drawn}
         layers = []
         if drawn:
             x = np.stack(

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from reenact.landmarks.head_pose import RigidReference
 from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.base import Box, Correction, Layer
 from reenact.render.local_net import (
@@ -132,13 +133,13 @@ class LearnedMouth(Correction):
         )
         self.painted = MouthFiller(size=size)
         self._rest: np.ndarray | None = None
-        self._lips = np.zeros((len(_LIPS), 2), np.float32)  # the target's own, crop pixels
+        self._lips: RigidReference | None = None  # the target's own lips
         self._grey = False
 
     def prepare(self, target_crop: np.ndarray, target_landmarks: np.ndarray) -> None:
         xy = np.asarray(target_landmarks, np.float32)[:, :2]
         self._rest = cut(target_crop, mouth_box(xy, self.size), BOX_HW)
-        self._lips = xy[_LIPS].copy()
+        self._lips = RigidReference(xy, _LIPS)
         self._grey = grey_picture(self._rest)
         self.painted.prepare(target_crop, target_landmarks)
 
@@ -148,10 +149,10 @@ class LearnedMouth(Correction):
     def overlay_on(self, xy: np.ndarray, image: np.ndarray) -> list[Layer]:
         """The network's mouth for this frame's (478,2) landmarks over `image` (S,S,3) uint8,
         the warp so far."""
-        if self._rest is None:
+        if self._rest is None or self._lips is None:
             return []
         layers = []
-        share = change_weight(xy[_LIPS], self._lips)
+        share = change_weight(xy, self._lips)
         if share > 0:  # the lips as the target's own: the warp draws the picture itself
             box = mouth_box(xy, self.size)
             lips = contours(xy, box)

@@ -27,6 +27,7 @@ from reenact.engine.backends import cpu_session
 from reenact.engine.device import torch_available
 from reenact.engine.quantize import check_quantize, int8_path
 from reenact.errors import WeightsError
+from reenact.landmarks.head_pose import RigidReference
 from reenact.paths import onnx_cache_dir
 from reenact.render.corrections.base import Box, Layer
 
@@ -108,26 +109,23 @@ def feather(hw: tuple[int, int], band: float) -> np.ndarray:
 FULL_CHANGE = 0.04
 
 
-def shape_change(points: np.ndarray, rest: np.ndarray) -> float:
-    """How far (N,2) `points` changed shape from the same points at `rest`: the RMS of what is
-    left after the best similarity (a move, turn or zoom draws no new pixels), in the rest
-    points' widths (0: the same shape)."""
-    now = points[:, 0] + 1j * points[:, 1]
-    was = rest[:, 0] + 1j * rest[:, 1]
-    now, was = now - now.mean(), was - was.mean()
-    scale = np.vdot(was, was).real
-    width = float(np.ptp(rest[:, 0]))
+def shape_change(xy: np.ndarray, rest: RigidReference) -> float:
+    """How far a region of (478,2) landmarks `xy` changed shape from `rest` (its points at the
+    target's own face): the RMS of what is left after the best similarity (a move, turn or zoom
+    draws no new pixels), in the rest points' widths (0: the same shape)."""
+    scale, rotation, shift = rest.fit(xy)
+    width = float(np.ptp(rest.centred[:, 0]))
     if scale < 1e-9 or width < 1e-6:
         return 1.0
-    turn = np.vdot(was, now) / scale  # the least-squares similarity: now ~ turn * was
-    left = np.sqrt(np.mean(np.abs(now - turn * was) ** 2))
-    return float(left / (max(abs(turn), 1e-6) * width))
+    fitted = scale * (rest.centred + rest.centre) @ rotation.T + shift
+    left = np.asarray(xy, np.float64)[rest.points, :2] - fitted
+    return float(np.sqrt((left * left).sum(axis=1).mean()) / (scale * width))
 
 
-def change_weight(points: np.ndarray, rest: np.ndarray) -> float:
+def change_weight(xy: np.ndarray, rest: RigidReference) -> float:
     """A network's share of its region, in [0, 1]: `shape_change` over FULL_CHANGE, 0 below
     1/255 (a share that moves no pixel by a whole level: the network need not run)."""
-    share = min(1.0, shape_change(points, rest) / FULL_CHANGE)
+    share = min(1.0, shape_change(xy, rest) / FULL_CHANGE)
     return share if share >= 1.0 / 255.0 else 0.0
 
 

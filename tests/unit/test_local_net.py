@@ -147,26 +147,29 @@ def test_a_damaged_onnx_file_is_one_line(tmp_path):
 
 
 def test_a_move_turn_or_zoom_is_no_change_of_shape_and_a_mouth_opening_is():
+    from reenact.landmarks.head_pose import RigidReference
     from reenact.landmarks.regions import REGIONS
     from reenact.render.local_net import FULL_CHANGE, change_weight, shape_change
 
     rng = np.random.default_rng(3)
+    points = np.arange(40)
     rest = rng.uniform(100, 160, (40, 2)).astype(np.float32)
     turn = np.deg2rad(12.0)
     rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
     moved = (rest - rest.mean(0)) @ rotation.T * 1.15 + rest.mean(0) + (7.5, -3.0)
-    assert shape_change(moved.astype(np.float32), rest) < 1e-5
-    assert change_weight(moved.astype(np.float32), rest) < 1e-3
+    assert shape_change(moved.astype(np.float32), RigidReference(rest, points)) < 1e-5
+    assert change_weight(moved.astype(np.float32), RigidReference(rest, points)) < 1e-3
     # a real mouth's lower lip dropped by a tenth of its width
     lips = np.concatenate([REGIONS["lips_outer"], REGIONS["lips_inner"]])
     mouth = np.zeros((478, 2), np.float32)
     t = np.linspace(0, 2 * np.pi, len(lips), endpoint=False)
     mouth[lips] = np.stack([128 + 25 * np.cos(t), 180 + 8 * np.sin(t)], 1)
+    at_rest = RigidReference(mouth, lips)
     opened = mouth.copy()
     lower = mouth[:, 1] > 180
     opened[lower, 1] += 5.0
-    assert shape_change(opened[lips], mouth[lips]) > FULL_CHANGE
-    assert change_weight(opened[lips], mouth[lips]) == 1.0
+    assert shape_change(opened, at_rest) > FULL_CHANGE
+    assert change_weight(opened, at_rest) == 1.0
     half = mouth.copy()
     half[lower, 1] += 0.5  # a tenth of it: part of the network's drawing
-    assert 0.0 < change_weight(half[lips], mouth[lips]) < 1.0
+    assert 0.0 < change_weight(half, at_rest) < 1.0
