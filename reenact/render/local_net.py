@@ -27,7 +27,7 @@ from reenact.engine.backends import cpu_session
 from reenact.engine.device import torch_available
 from reenact.engine.quantize import check_quantize, int8_path
 from reenact.errors import WeightsError
-from reenact.landmarks.head_pose import RigidReference
+from reenact.landmarks.head_pose import RigidReference, redo_pose
 from reenact.paths import onnx_cache_dir
 from reenact.render.corrections.base import Box, Layer
 
@@ -117,7 +117,7 @@ def shape_change(xy: np.ndarray, rest: RigidReference) -> float:
     width = float(np.ptp(rest.centred[:, 0]))
     if scale < 1e-9 or width < 1e-6:
         return 1.0
-    fitted = scale * (rest.centred + rest.centre) @ rotation.T + shift
+    fitted = redo_pose(rest.centred + rest.centre, (scale, rotation, shift))
     left = np.asarray(xy, np.float64)[rest.points, :2] - fitted
     return float(np.sqrt((left * left).sum(axis=1).mean()) / (scale * width))
 
