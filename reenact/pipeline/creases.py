@@ -210,7 +210,7 @@ class Creases:
         self._weight = crease_weight(grey, landmarks)
         skin = self._reference[self._weight > 0.5]  # the reference's skin level over its regions
         self._dark = DARK * float(np.median(skin)) if skin.size else 0.0
-        self._field = face_field(landmarks[:, :2], self.size, grid=GRID)
+        self._field = face_field(landmarks, self.size, grid=GRID)
         x0, y0, x1, y1 = self._field.roi
         ident = np.mgrid[y0:y1, x0:x1][::-1].transpose(1, 2, 0)
         self._identity = np.ascontiguousarray(ident, np.float32)

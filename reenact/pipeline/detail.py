@@ -97,7 +97,7 @@ class DetailLayer:
         self.detail = frame[y0:y1, x0:x1] - self._to_box(low, cv2.BORDER_REPLICATE)
         own = self._keep_weight(self._target_xy, 1)
         self.own = self._to_box(own, cv2.BORDER_REPLICATE)
-        self._field = face_field(self._target_xy, size, grid=GRID)
+        self._field = face_field(np.asarray(landmarks_crop, np.float32), size, grid=GRID)
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         self._grid = cv2.merge([gx, gy])  # (h,w,2) each box pixel's own place
         # the field and the weight are smooth at the crop's scale: worked out over the box at

@@ -25,7 +25,7 @@ from reenact.landmarks.regions import REGIONS
 from reenact.render.corrections.apply import Patch
 from reenact.render.eyes import uncross_lids
 from reenact.render.field import MeshField, face_field, identity_map
-from reenact.render.warp import GRID, ITERATIONS, field_map, validate_landmarks
+from reenact.render.warp import GRID, ITERATIONS, field_map, validate_landmarks, with_depth
 
 OUTER = np.array(REGIONS["lips_outer"])
 LIPS = np.concatenate([OUTER, np.array(REGIONS["lips_inner"])])
@@ -95,7 +95,7 @@ PARTS = (MOUTH, EYES)
 def kept_fields(landmarks: np.ndarray, size: int) -> list[MeshField]:
     """The warp's field of each of the kept frames' (K,478,3) crop-px `landmarks`."""
     return [
-        face_field(validate_landmarks(xy, "face bank landmarks"), size, grid=GRID)
+        face_field(with_depth(validate_landmarks(xy, "face bank landmarks"), xy), size, grid=GRID)
         for xy in landmarks
     ]
 

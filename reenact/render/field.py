@@ -88,16 +88,33 @@ def _outer_triangles(points: np.ndarray, num_mesh: int) -> np.ndarray:
     return tri[np.array(outside, dtype=bool)]
 
 
+def visible_order(xy: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """TRIANGLES in the order the picture shows them, the one it shows last: those turned away
+    in it first, then the rest from the farthest to the nearest (mean z). xy: (468+,2) crop
+    pixels; depth: (468+,) their z (smaller is nearer)."""
+    area = signed_areas(np.asarray(xy, np.float64)[:NUM_MESH, :2], TRIANGLES)
+    away = area * np.sign(area.sum()) < 0.0
+    # z as float32 first: every field made from one target's landmarks orders them alike
+    far = -np.asarray(depth, np.float32).astype(np.float64)[TRIANGLES].mean(axis=1)
+    return TRIANGLES[np.lexsort((far, ~away))]
+
+
 def face_triangulation(target_xy: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Control points and triangles covering the whole crop.
 
-    target_xy: (478,2) crop pixels. Returns points (468+K,2) float64 (mesh, then anchors) and
-    triangles (T,3) int64 in drawing order: outside the face, the eye and mouth holes, then the
-    face mesh (so a closed mouth's degenerate hole triangles never win over the lips).
+    target_xy: (478,2|3) crop pixels (and z). Returns points (468+K,2) float64 (mesh, then
+    anchors) and triangles (T,3) int64 in drawing order: outside the face, the eye and mouth
+    holes, then the face mesh (so a closed mouth's degenerate hole triangles never win over the
+    lips); with z, the mesh in `visible_order`, so that where a turned picture's mesh overlaps
+    itself (the far cheek behind the nose) each pixel follows the surface it shows.
     """
-    points = np.concatenate([target_xy[:NUM_MESH], anchor_points(target_xy, size)])
+    target_xy = np.asarray(target_xy, np.float64)
+    xy = target_xy[:, :2]
+    points = np.concatenate([xy[:NUM_MESH], anchor_points(xy, size)])
     outer = _outer_triangles(points, NUM_MESH)
-    return points, np.concatenate([outer, HOLE_TRIANGLES, TRIANGLES])
+    depth = target_xy[:NUM_MESH, 2] if target_xy.shape[1] > 2 else None
+    mesh = TRIANGLES if depth is None or not np.isfinite(depth).all() else visible_order(xy, depth)
+    return points, np.concatenate([outer, HOLE_TRIANGLES, mesh])
 
 
 def face_box(target_xy: np.ndarray, size: int, *, scale: float = 1.25) -> tuple[int, int, int, int]:
@@ -360,6 +377,6 @@ def face_field(target_xy: np.ndarray, size: int, *, grid: int) -> MeshField:
     """The field over a target's face: its mesh (`face_triangulation`, the 468 mesh points free,
     the anchors fixed) over `face_box`, on a grid of `grid` samples a side. target_xy: (478,2)
     crop pixels; size: crop side."""
-    points, triangles = face_triangulation(np.asarray(target_xy, np.float64), size)
+    points, triangles = face_triangulation(target_xy, size)
     return MeshField(points=points, triangles=triangles, num_free=NUM_MESH,
-                     roi=face_box(target_xy, size), grid=grid)
+                     roi=face_box(np.asarray(target_xy)[:, :2], size), grid=grid)

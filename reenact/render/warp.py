@@ -64,6 +64,13 @@ def _depth(landmarks: np.ndarray) -> np.ndarray | None:
     return z if np.isfinite(z).all() else None
 
 
+def with_depth(xy: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(478,2) `xy` with the z of (478,2|3) `landmarks` beside it where they have a finite one
+    (a field over them then follows the surface a turned picture shows: `face_triangulation`)."""
+    z = _depth(landmarks)
+    return xy if z is None else np.column_stack([xy, z])
+
+
 def validate_crop(crop: np.ndarray, size: int) -> np.ndarray:
     """A (size,size,3) uint8 target crop as an array; anything else raises InputError."""
     crop = np.asarray(crop)
@@ -248,7 +255,7 @@ class WarpRenderer:
             for correction, state in zip(self.corrections, found[1]):
                 vars(correction).update(held(state))
         else:
-            self._field = face_field(xy, s, grid=self.grid)
+            self._field = face_field(with_depth(xy, target_landmarks), s, grid=self.grid)
             for correction in self.corrections:
                 correction.prepare(self._target, xy)
             self._prepared.keep(self._target, xy, self._field, self.corrections)
