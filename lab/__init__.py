@@ -4,7 +4,8 @@
 
 Diagnostics that print one measure over many inputs: `drawn_moves`, `render_carry`, `eye_cues`,
 `shut_eyes`, `uncovered` (what a moved head leaves on the wall), `smoothing_sweep`,
-`face_bank` (an avatar's own mouths and eyes against the drawn ones). Benches:
+`face_bank` (an avatar's own mouths and eyes against the drawn ones), `turned_layers` (whether a
+turned head moves each pixel with the surface the picture shows). Benches:
 `warp_profile`, `tracking_bench`, `fusion_bench`, `panel_load`, `target_prepare` (a moving
 target's first loop). Provenance: `mirror_permutation` (how the mesh's left-right permutation
 was derived). They share `run_tool` (bad input as one line, exit 2) and `each_readable` (one bad
