@@ -89,9 +89,10 @@ def _outer_triangles(points: np.ndarray, num_mesh: int) -> np.ndarray:
 
 
 def visible_order(xy: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """TRIANGLES in the order the picture shows them, the one it shows last: those turned away
-    in it first, then the rest from the farthest to the nearest (mean z). xy: (468+,2) crop
-    pixels; depth: (468+,) their z (smaller is nearer)."""
+    """TRIANGLES in a drawing order for the picture: those turned away in it first, then the
+    rest from the farthest to the nearest (mean z), so that the last drawn over a pixel is the
+    surface the picture shows there. xy: (468+,2) crop pixels; depth: (468+,) their z (smaller
+    is nearer)."""
     area = signed_areas(np.asarray(xy, np.float64)[:NUM_MESH, :2], TRIANGLES)
     away = area * np.sign(area.sum()) < 0.0
     # z as float32 first: every field made from one target's landmarks orders them alike
@@ -375,8 +376,8 @@ class MeshField:
 
 def face_field(target_xy: np.ndarray, size: int, *, grid: int) -> MeshField:
     """The field over a target's face: its mesh (`face_triangulation`, the 468 mesh points free,
-    the anchors fixed) over `face_box`, on a grid of `grid` samples a side. target_xy: (478,2)
-    crop pixels; size: crop side."""
+    the anchors fixed) over `face_box`, on a grid of `grid` samples a side. target_xy: (478,2|3)
+    crop pixels (with z, in the picture's `visible_order`); size: crop side."""
     points, triangles = face_triangulation(target_xy, size)
     return MeshField(points=points, triangles=triangles, num_free=NUM_MESH,
                      roi=face_box(np.asarray(target_xy)[:, :2], size), grid=grid)
