@@ -8,8 +8,8 @@ Diagnostics that print one measure over many inputs: `drawn_moves`, `render_carr
 turned head moves each pixel with the surface the picture shows). Benches:
 `warp_profile`, `tracking_bench`, `fusion_bench`, `panel_load`, `target_prepare` (a moving
 target's first loop). Provenance: `mirror_permutation` (how the mesh's left-right permutation
-was derived). They share `run_tool` (bad input as one line, exit 2) and `each_readable` (one bad
-input of several skipped and said)."""
+was derived). They share `run_tool` (bad input as one line, exit 2), `each_readable` (one bad
+input of several skipped and said) and `parse_turn` (a `--turn PITCH,YAW`)."""
 
 from __future__ import annotations
 
@@ -52,3 +52,15 @@ def each_readable(
         yield path, loaded
     if paths and len(failed) == len(paths):
         raise failed[0]
+
+
+def parse_turn(text: str) -> tuple[float, float]:
+    """A `--turn` option's 'PITCH,YAW' degrees -> (pitch, yaw); anything else is an InputError
+    naming it."""
+    parts = text.split(",")
+    try:
+        if len(parts) == 2:
+            return float(parts[0]), float(parts[1])
+    except ValueError:
+        pass
+    raise InputError(f"--turn: '{text}' is not PITCH,YAW in degrees")

@@ -59,11 +59,11 @@ from pathlib import Path
 import numpy as np
 
 from reenact.config import load_config
-from reenact.errors import InputError
 from reenact_lab.eval.files import atomic_write_png
 from reenact_lab.eval.move_sweep import read_moves
 from reenact_lab.eval.renderers import build_eval_renderers, chosen_renderers
 from reenact.landmarks.tracker import FaceTracker
+from lab import parse_turn
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                              "reenact eval do (default), or from the picture's own landmarks")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
-    turns = [_turn(text) for text in args.turn] or [(0.0, 0.0)]
+    turns = [parse_turn(text) for text in args.turn] or [(0.0, 0.0)]
     config = load_config(None, args.overrides)
     renderers = chosen_renderers(
         {r.name: r.renderer for r in build_eval_renderers(config, [])}, args.renderers)
@@ -110,17 +110,6 @@ def main(argv: list[str] | None = None) -> int:
                             f"{rname}_turn{turn[0]:+.0f}{turn[1]:+.0f}")
                         _write(args.out, name, label, drawings)
     return 0
-
-
-def _turn(text: str) -> tuple[float, float]:
-    """'PITCH,YAW' degrees -> (pitch, yaw); anything else is an InputError naming it."""
-    parts = text.split(",")
-    try:
-        if len(parts) == 2:
-            return float(parts[0]), float(parts[1])
-    except ValueError:
-        pass
-    raise InputError(f"--turn: '{text}' is not PITCH,YAW in degrees")
 
 
 def _write(folder: Path, portrait: str, renderer: str, drawings: dict) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lab import each_readable
+from lab import each_readable, parse_turn
 from reenact.config.schema import TrackerConfig
 from reenact.errors import InputError
 from reenact.landmarks.align import compute_alignment
@@ -87,16 +87,6 @@ def samples_off(
     return int((off > OFF_PX).sum()), int(on_face.sum()), float(off.max(initial=0.0))
 
 
-def _turn(text: str) -> tuple[float, float]:
-    parts = text.split(",")
-    try:
-        if len(parts) == 2:
-            return float(parts[0]), float(parts[1])
-    except ValueError:
-        pass
-    raise InputError(f"--turn: '{text}' is not PITCH,YAW in degrees")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("portraits", nargs="+", type=Path)
@@ -107,7 +97,7 @@ def main() -> int:
         help="PITCH,YAW degrees (repeatable; default: 0,16 0,-16 12,0 -12,0)",
     )
     args = parser.parse_args()
-    turns = [_turn(text) for text in args.turn] or list(TURNS)
+    turns = [parse_turn(text) for text in args.turn] or list(TURNS)
     print(
         f"{'portrait':24s} {'turn':>11s} {'samples':>7s} {'off, z':>7s} {'max px':>7s} "
         f"{'off, no z':>9s} {'max px':>7s}"
