@@ -65,6 +65,15 @@ def shown_move(xy: np.ndarray, depth: np.ndarray, disp: np.ndarray, at: np.ndarr
     return out
 
 
+def turn_move(landmarks: np.ndarray, turn: tuple[float, float]) -> np.ndarray:
+    """(468,2) float32: how far each mesh point of (478,3) crop landmarks moves when the head is
+    turned by (pitch, yaw) degrees as the live loop turns it."""
+    turned = HeadPose(pitch=float(turn[0]), yaw=float(turn[1])).turn(
+        landmarks, turn_centre(landmarks)
+    )
+    return np.asarray(turned[:NUM_MESH, :2] - landmarks[:NUM_MESH, :2], np.float32)
+
+
 def samples_off(
     landmarks: np.ndarray, turn: tuple[float, float], with_depth: bool = True
 ) -> tuple[int, int, float]:
@@ -72,9 +81,7 @@ def samples_off(
     largest distance off in px) for the field of a picture's (478,3) crop landmarks, made with
     or without their z, under the head turn (pitch, yaw) degrees."""
     field = face_field(landmarks if with_depth else landmarks[:, :2], SIZE, grid=GRID)
-    pose = HeadPose(pitch=float(turn[0]), yaw=float(turn[1]))
-    turned = pose.turn(landmarks, turn_centre(landmarks))
-    disp = np.asarray(turned[:NUM_MESH, :2] - landmarks[:NUM_MESH, :2], np.float32)
+    disp = turn_move(landmarks, turn)
     got = field.forward(disp).reshape(-1, 2)
     want = shown_move(
         landmarks[:NUM_MESH, :2].astype(np.float64),

@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lab.turned_layers import GRID, SIZE, crop_landmarks, samples_off
-from reenact.pipeline.head_motion import HeadPose, turn_centre
-from reenact.render.field import NUM_MESH, face_field
+from lab.turned_layers import GRID, SIZE, crop_landmarks, samples_off, turn_move
+from reenact.render.field import face_field
 
 TURN = (0.0, 16.0)  # (pitch, yaw) degrees: inside the live loop's default head.max_deg
 
@@ -33,8 +32,7 @@ def test_a_turned_pictures_pixels_move_with_the_surface_they_show(portraits_dir,
 def test_a_frontal_pictures_turn_is_the_same_with_or_without_its_depth(portraits_dir):
     """Where the mesh hardly overlaps itself the order of its triangles changes nothing."""
     landmarks = crop_landmarks(portraits_dir / "lp_s1.jpg")
-    turned = HeadPose(pitch=TURN[0], yaw=TURN[1]).turn(landmarks, turn_centre(landmarks))
-    disp = np.asarray(turned[:NUM_MESH, :2] - landmarks[:NUM_MESH, :2], np.float32)
+    disp = turn_move(landmarks, TURN)
     with_z = face_field(landmarks, SIZE, grid=GRID).forward(disp)
     without = face_field(landmarks[:, :2], SIZE, grid=GRID).forward(disp)
     np.testing.assert_allclose(with_z, without, atol=0.1)
