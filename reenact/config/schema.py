@@ -194,6 +194,13 @@ class RendererConfig:
     # in place of the compositor's colour match, which a turned head fools into a white glow;
     # 0 = off (the compositor's match, as before)
     anchor_px: NonNegative = 32.0
+    # the warp-guided generator's colour at each pixel (its chroma; reenact.render.anchor):
+    # "warp" the target's own where the face is now, under the network's brightness (its shading,
+    # teeth, lids and creases); "network" the network's own (it draws real changes of colour:
+    # lips that stretch, the light); "auto": "warp" for a picture with no colour (a black-and-white
+    # photo or drawing, which the network would tint), else "network"; a personal avatar keeps
+    # its own unless "warp" is set
+    chroma: Literal["auto", "warp", "network"] = "auto"
     boost: RendererBoost = field(default_factory=RendererBoost)
 
 

@@ -15,7 +15,18 @@ W and R are the warp and the render shrunk to ANCHOR_SIDE (area average), G a Ga
 whatever the network draws finer than that (teeth, lids, creases) are kept; its overall colour
 cast is not.
 
-`anchor_numpy` serves the CPU backends, `TorchAnchor` the device path
+Finer than that, the network can still tint: a rosy cheek or blue lips on a black-and-white
+photo, a grey-blue patch on a turned cheek. `chroma_numpy` keeps the network's brightness at
+each pixel (its shading, teeth, lids and creases) under the warp's colour there:
+
+    out = W + (Y(R) - Y(W))     on each channel, Y the BT.601 luma (as OpenCV's YCrCb)
+
+which is the render's luma with the warp's chroma, since YCrCb is linear in RGB. On real video
+of colour faces the network's own chroma is the better one (lips redden as they stretch, the
+light changes), so by default (`renderer.chroma: auto`) the step runs only for a picture with no
+colour (`colourless`), where every colour the network draws is wrong.
+
+`anchor_numpy` and `chroma_numpy` serve the CPU backends, `TorchAnchor` the device path
 (`reenact.render.generator_cuda`); they agree to rounding.
 """
 
@@ -27,6 +38,10 @@ import numpy as np
 ANCHOR_SIDE = 32  # the gain is measured and smoothed at this side
 EPS = 4.0  # levels added to both sides: dark regions get a gain near 1, not noise
 LIMIT = 2.0  # the gain stays in [1/2, 2]
+LUMA = np.array([[0.299, 0.587, 0.114]], np.float32)  # BT.601 weights of R, G, B
+# Cr, Cb levels from grey within which a face counts as colourless: the rounding that 8-bit
+# RGB and JPEG's chroma leave on a black-and-white picture
+GREY_LEVELS = 2.0
 
 
 def _sigma_small(sigma_px: float) -> float:
@@ -53,6 +68,49 @@ def anchor_numpy(
         out = np.empty_like(render)
     cv2.multiply(render, gain, dst=out, dtype=cv2.CV_8U)
     return out
+
+
+def chroma_numpy(
+    render: np.ndarray, warped: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """render, warped: (S,S,3) uint8 RGB -> (S,S,3) uint8, the render's luma with the warp's
+    chroma (module docstring); written into `out` when given (may be `render`)."""
+    delta = cv2.transform(cv2.subtract(render, warped, dtype=cv2.CV_32F), LUMA)
+    if out is None:
+        out = np.empty_like(render)
+    return cv2.add(warped, cv2.merge((delta, delta, delta)), dst=out, dtype=cv2.CV_8U)
+
+
+def colourless(crop: np.ndarray, landmarks: np.ndarray) -> bool:
+    """Whether the face in `crop` (S,S,3) uint8 RGB, inside the hull of `landmarks` (N,2|3)
+    crop pixels, is grey: 99 % of its pixels within GREY_LEVELS of grey in Cr, Cb."""
+    hull = cv2.convexHull(np.round(np.asarray(landmarks)[:, :2]).astype(np.int32))
+    inside = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillConvexPoly(inside, hull, 1)
+    ycc = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2YCrCb)[inside > 0]
+    if len(ycc) == 0:
+        return False
+    away = np.hypot(ycc[:, 1].astype(np.float32) - 128, ycc[:, 2].astype(np.float32) - 128)
+    return bool(np.percentile(away, 99) <= GREY_LEVELS)
+
+
+def chroma_mode_on(mode: str, crop: np.ndarray, landmarks: np.ndarray) -> bool:
+    """`renderer.chroma` for one target: "warp" always, "network" never, "auto" where the
+    target's face is colourless."""
+    return mode == "warp" or (mode == "auto" and colourless(crop, landmarks))
+
+
+def luma_weights(device):
+    """LUMA as a (3,1,1) float tensor on `device`, for `chroma_torch` (made once: a CUDA graph
+    cannot copy it up while it captures)."""
+    import torch
+
+    return torch.from_numpy(LUMA[0].copy()).to(device).view(3, 1, 1)
+
+
+def chroma_torch(render, warped, luma):
+    """`chroma_numpy` on (3,S,S) float tensors in 0..255 (unclamped); luma: `luma_weights`."""
+    return warped + ((render - warped) * luma).sum(0, keepdim=True)
 
 
 def gaussian_taps(sigma: float) -> np.ndarray:

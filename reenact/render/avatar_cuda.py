@@ -25,7 +25,8 @@ class AvatarDeviceRenderer(DeviceFrameRenderer):
 
     avatar_keeps: (eyes, mouth) from the warp pasted over an avatar's own (True only where the
     config set "warp" itself); they can only turn the shipped generator's keeps off, so the
-    keep plane captured in the graph stays and is left at zero.
+    keep plane captured in the graph stays and is left at zero; so does the chroma step's weight
+    for an avatar, unless `renderer.chroma` is "warp".
     """
 
     def __init__(
@@ -83,6 +84,8 @@ class AvatarDeviceRenderer(DeviceFrameRenderer):
             torch.cuda.synchronize(self.device)
         for key, tensor in self.model.state_dict().items():
             tensor.copy_(state[key])
+        # an avatar's own colours unless the config set "warp" itself
+        self._chroma_for(self.chroma if avatar is None or self.chroma == "warp" else "network")
         if self.cuda:
             torch.cuda.synchronize(self.device)
         keeps = self._shipped_keeps if avatar is None else self._avatar_keeps

@@ -33,7 +33,7 @@ from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.profiling import laps
 from reenact.render import register_renderer
-from reenact.render.anchor import anchor_numpy
+from reenact.render.anchor import anchor_numpy, chroma_mode_on, chroma_numpy
 from reenact.render.corrections.apply import paste
 from reenact.render.corrections.apply import patches as kept_patches
 from reenact.render.corrections.base import Layer
@@ -119,6 +119,7 @@ class GeneratorRenderer:
         mouth_from_warp: bool = True,
         anchor_px: float = 0.0,
         avatar_keeps: tuple[bool, bool] = (False, False),
+        chroma: str = "network",
         drawn: str = "painted",
         quantize: str = "auto",
         avatar_parts: tuple[Part, ...] = PARTS,
@@ -151,11 +152,17 @@ class GeneratorRenderer:
         self.anchor_px = float(anchor_px) if self.warp is not None else 0.0
         # anchored, its colours are the target's where the face is now: no match needed after
         self.shifts_colours = self.anchor_px <= 0
-        # a personal avatar's own generator (`set_avatar`): it draws its person's eyes and mouth,
-        # so the warp's are pasted over them only where the config set "warp" itself
+        # the warp's chroma under the network's luma (`renderer.chroma`, reenact.render.anchor):
+        # warp-guided only; "auto" decides per target (`set_target`)
+        self.chroma = chroma if self.warp is not None else "network"
+        self.chroma_from_warp = False
+        self._target: tuple[np.ndarray, np.ndarray] | None = None
+        # a personal avatar's own generator (`set_avatar`): it draws its person's eyes, mouth and
+        # colours, so the warp's are put over them only where the config set "warp" itself
         self.avatar = None
-        self._shipped = (backend, self.eyes_from_warp, self.mouth_from_warp)
+        self._shipped = (backend, self.eyes_from_warp, self.mouth_from_warp, self.chroma)
         self._avatar_keeps = tuple(bool(k) and self.warp is not None for k in avatar_keeps)
+        self._avatar_chroma = "warp" if self.chroma == "warp" else "network"
         self._avatar_backends: dict[str, object] = {}
         self.parts = AvatarParts(avatar_parts)  # an avatar's own mouths and eyes, on its picture
 
@@ -170,6 +177,8 @@ class GeneratorRenderer:
         self._target_version += 1
         if self.warp is not None:
             self.warp.set_target(crop, landmarks)
+        self._target = (crop, landmarks)
+        self.chroma_from_warp = chroma_mode_on(self.chroma, crop, landmarks)
         self.parts.target_set()
 
     def set_avatar(self, avatar) -> None:
@@ -185,7 +194,7 @@ class GeneratorRenderer:
         if avatar is self.avatar:
             return
         if avatar is None:
-            self.backend, self.eyes_from_warp, self.mouth_from_warp = self._shipped
+            self.backend, self.eyes_from_warp, self.mouth_from_warp, self.chroma = self._shipped
         else:
             backend = self._avatar_backends.get(avatar.key)
             if backend is None:
@@ -199,8 +208,11 @@ class GeneratorRenderer:
                 self._avatar_backends[avatar.key] = backend
             self.backend = backend
             self.eyes_from_warp, self.mouth_from_warp = self._avatar_keeps
+            self.chroma = self._avatar_chroma
             log.info("avatar %s: its own generator on %s", avatar.name, backend.name)
         self.avatar = avatar
+        if self._target is not None:
+            self.chroma_from_warp = chroma_mode_on(self.chroma, *self._target)
 
     def _input(self, i: int, fused: np.ndarray) -> np.ndarray:
         """Input buffer i holding the target (copied again when it changed) and the landmark
@@ -224,7 +236,7 @@ class GeneratorRenderer:
         lap("landmark_image")
         # a staged call keeps the generator, the kept layers and the bank it was staged with
         backend, warped, kept, bank = self.backend, None, [], None
-        mouth_from_warp, drawing = self.mouth_from_warp, _nothing
+        mouth_from_warp, drawing, chroma = self.mouth_from_warp, _nothing, self.chroma_from_warp
         if self.warp is not None:
             # a new array, the frame's own; a learned correction draws on it in the run
             warped, drawing = self.warp.render_ahead(fused)
@@ -256,6 +268,8 @@ class GeneratorRenderer:
             to_image(y, output)
             if self.anchor_px > 0:
                 anchor_numpy(output, warped, self.anchor_px, out=output)
+            if chroma:
+                chroma_numpy(output, warped, out=output)
             lap("output")
             pasted = paste(output, patches)
             lap("warp_patches")
@@ -335,6 +349,7 @@ def generator_on_backend(
             mouth_from_warp=r.mouth != "network",
             avatar_keeps=(r.eyes == "warp", r.mouth == "warp"),
             anchor_px=r.anchor_px,
+            chroma=r.chroma,
             avatar_parts=bank_parts(config),
         )
     return _cpu_renderer(
@@ -354,6 +369,7 @@ def _cpu_renderer(
         eyes_from_warp=r.eyes != "network",
         mouth_from_warp=r.mouth != "network",
         avatar_keeps=(r.eyes == "warp", r.mouth == "warp"),
+        chroma=r.chroma,
         anchor_px=r.anchor_px,
         drawn=r.corrections,
         quantize=r.quantize,

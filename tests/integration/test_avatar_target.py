@@ -71,9 +71,10 @@ def test_the_generator_runs_the_avatars_own_network(avatars):
     shipped = renderer.render(fused).copy()
     renderer.set_avatar(target.avatar)
     assert not renderer.eyes_from_warp and not renderer.mouth_from_warp  # its own eyes, mouth
+    assert renderer.chroma == "network"  # and its own colours
     personal = renderer.render(fused).copy()
     renderer.set_avatar(None)
-    assert renderer.eyes_from_warp and renderer.mouth_from_warp
+    assert renderer.eyes_from_warp and renderer.mouth_from_warp and renderer.chroma == "auto"
     assert np.array_equal(renderer.render(fused), shipped)  # the shipped network is back
     assert np.abs(personal.astype(float) - shipped).mean() > 2.0
     backend = None
@@ -100,13 +101,14 @@ def test_an_avatar_runs_in_int8_beside_the_int8_shipped_generator_if_it_carries_
 
 def test_warp_pasting_stays_where_the_config_asks_for_it(avatars):
     # fp32 for both: the shipped generator's INT8 model is not the avatar's export
-    config = replace(Config(), renderer={"eyes": "warp", "mouth": "network", "quantize": "off"})
+    options = {"eyes": "warp", "mouth": "network", "chroma": "warp", "quantize": "off"}
+    config = replace(Config(), renderer=options)
     target = prepare_target(str(avatars["same"]), config)
     renderer = build_renderer(config)
     renderer.set_target(target.crop, target.landmarks_crop)
     shipped = renderer.render(target.landmarks_crop).copy()
     renderer.set_avatar(target.avatar)
-    assert renderer.eyes_from_warp and not renderer.mouth_from_warp
+    assert renderer.eyes_from_warp and not renderer.mouth_from_warp and renderer.chroma_from_warp
     # the same weights with the same pasting: the same picture
     assert np.array_equal(renderer.render(target.landmarks_crop), shipped)
 
@@ -131,15 +133,23 @@ def test_the_device_renderer_swaps_the_avatars_weights_in_place(avatars):
     model, meta = load_generator(SHIPPED_WEIGHTS)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     renderer = AvatarDeviceRenderer(
-        model=model, meta=meta, weights=SHIPPED_WEIGHTS, device=device, anchor_px=32.0
+        model=model,
+        meta=meta,
+        weights=SHIPPED_WEIGHTS,
+        device=device,
+        anchor_px=32.0,
+        chroma="warp",
     )
     renderer.set_target(target.crop, target.landmarks_crop)
     params = [p.data_ptr() for p in renderer.model.parameters()]
+    assert renderer.chroma_from_warp
     shipped = renderer.render(target.landmarks_crop).copy()
     renderer.set_avatar(target.avatar)
     assert not renderer.eyes_from_warp and not renderer.mouth_from_warp
+    assert renderer.chroma_from_warp  # renderer.chroma=warp: for an avatar too
     personal = renderer.render(target.landmarks_crop).copy()
     renderer.set_avatar(None)
+    assert renderer.chroma_from_warp
     assert np.array_equal(renderer.render(target.landmarks_crop), shipped)
     assert [p.data_ptr() for p in renderer.model.parameters()] == params  # in place
     assert np.abs(personal.astype(float) - shipped).mean() > 2.0

@@ -122,7 +122,11 @@ def test_torch_warp_matches_the_cv2_warp_with_eyes_and_mouth(replay):
 
 
 def generator_pair(
-    device: str, precision: str = "auto", use_graph: bool | None = None, anchor_px: float = 0.0
+    device: str,
+    precision: str = "auto",
+    use_graph: bool | None = None,
+    anchor_px: float = 0.0,
+    chroma: bool = False,
 ):
     model, meta = load_generator(shipped_weights("generator", 256))
     cfg = load_config(None, ["renderer.backend=torch", NO_SINK])
@@ -132,6 +136,7 @@ def generator_pair(
         weights=None,
         backend=make_backend(copy.deepcopy(model), cfg, onnx_path=None),
         anchor_px=anchor_px,
+        chroma="warp" if chroma else "network",
     )
     dev = DeviceFrameRenderer(
         model=copy.deepcopy(model),
@@ -141,6 +146,7 @@ def generator_pair(
         precision=precision,
         use_graph=use_graph,
         anchor_px=anchor_px,
+        chroma="warp" if chroma else "network",
     )
     return cpu, dev
 
@@ -177,6 +183,23 @@ def test_device_renderer_anchors_colours_as_the_generator_renderer_does(replay):
     moved = np.mean(
         [
             np.abs(plain.render(f).astype(np.float32) - cpu.render(f).astype(np.float32)).mean()
+            for f in frames[:3]
+        ]
+    )
+    assert moved > 0.3
+
+
+def test_device_renderer_takes_the_warps_chroma_as_the_generator_renderer_does(replay):
+    cpu, dev = generator_pair("cpu", anchor_px=32.0, chroma=True)
+    frames = exaggerated(replay)[::6]
+    mean, p99 = compare(cpu, dev, replay, frames)
+    assert cpu.chroma_from_warp and dev.chroma_from_warp  # "warp": on a colour face too
+    assert mean < 1.5 and p99 < 12
+    anchored, _ = generator_pair("cpu", anchor_px=32.0)  # the same without the chroma step
+    anchored.set_target(replay.crop, replay.landmarks)
+    moved = np.mean(
+        [
+            np.abs(anchored.render(f).astype(np.float32) - cpu.render(f).astype(np.float32)).mean()
             for f in frames[:3]
         ]
     )
