@@ -97,10 +97,31 @@ def colourless(crop: np.ndarray, landmarks: np.ndarray) -> bool:
     return bool(away <= 0.01 * len(ycc))
 
 
-def chroma_mode_on(mode: str, crop: np.ndarray, landmarks: np.ndarray) -> bool:
-    """`renderer.chroma` for one target: "warp" always, "network" never, "auto" where the
-    target's face is colourless."""
-    return mode == "warp" or (mode == "auto" and colourless(crop, landmarks))
+class ChromaChoice:
+    """Whether a warp-guided generator takes the warp's chroma (`renderer.chroma`): `on` for the
+    current target. "warp" always, "network" never, "auto" where the target's face is
+    colourless; a personal avatar keeps its own colours unless the config set "warp"."""
+
+    def __init__(self, mode: str) -> None:
+        self.configured = self.mode = mode
+        self.on = False
+        self._target: tuple[np.ndarray, np.ndarray] | None = None
+
+    def target(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
+        self._target = (crop, landmarks)
+        self._decide()
+
+    def avatar(self, avatar) -> None:
+        """Follow `set_avatar(avatar)` (None: the shipped generator)."""
+        own = avatar is not None and self.configured != "warp"
+        self.mode = "network" if own else self.configured
+        self._decide()
+
+    def _decide(self) -> None:
+        target, mode = self._target, self.mode
+        self.on = target is not None and (
+            mode == "warp" or (mode == "auto" and colourless(*target))
+        )
 
 
 def luma_weights(device):

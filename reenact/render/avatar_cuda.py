@@ -84,8 +84,8 @@ class AvatarDeviceRenderer(DeviceFrameRenderer):
             torch.cuda.synchronize(self.device)
         for key, tensor in self.model.state_dict().items():
             tensor.copy_(state[key])
-        # an avatar's own colours unless the config set "warp" itself
-        self._chroma_for(self.chroma if avatar is None or self.chroma == "warp" else "network")
+        self.chroma.avatar(avatar)  # its own colours unless the config set "warp"
+        self.chroma_weight.fill_(float(self.chroma.on))
         if self.cuda:
             torch.cuda.synchronize(self.device)
         keeps = self._shipped_keeps if avatar is None else self._avatar_keeps

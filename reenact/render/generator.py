@@ -33,7 +33,7 @@ from reenact.errors import ConfigError, WeightsError
 from reenact.landmarks.landmark_image import draw_landmark_image
 from reenact.profiling import laps
 from reenact.render import register_renderer
-from reenact.render.anchor import anchor_numpy, chroma_mode_on, chroma_numpy
+from reenact.render.anchor import ChromaChoice, anchor_numpy, chroma_numpy
 from reenact.render.corrections.apply import paste
 from reenact.render.corrections.apply import patches as kept_patches
 from reenact.render.corrections.base import Layer
@@ -124,13 +124,8 @@ class GeneratorRenderer:
         quantize: str = "auto",
         avatar_parts: tuple[Part, ...] = PARTS,
     ) -> None:
-        self.model = model
-        self.meta = meta
-        self.backend = backend
-        self.weights = weights
-        self.size = model.size
-        self.variant = model.variant
-        self.channels = model.in_channels
+        self.model, self.meta, self.backend, self.weights = model, meta, backend, weights
+        self.size, self.variant, self.channels = model.size, model.variant, model.in_channels
         shape = (1, self.channels, self.size, self.size)
         self._inputs = [np.zeros(shape, np.float32) for _ in range(self.BUFFERS)]
         self._outputs = [np.zeros((self.size, self.size, 3), np.uint8) for _ in range(self.BUFFERS)]
@@ -152,17 +147,13 @@ class GeneratorRenderer:
         self.anchor_px = float(anchor_px) if self.warp is not None else 0.0
         # anchored, its colours are the target's where the face is now: no match needed after
         self.shifts_colours = self.anchor_px <= 0
-        # the warp's chroma under the network's luma (`renderer.chroma`, reenact.render.anchor):
-        # warp-guided only; "auto" decides per target (`set_target`)
-        self.chroma = chroma if self.warp is not None else "network"
-        self.chroma_from_warp = False
-        self._target: tuple[np.ndarray, np.ndarray] | None = None
+        # the warp's chroma under the network's luma (reenact.render.anchor): warp-guided only
+        self.chroma = ChromaChoice(chroma if self.warp is not None else "network")
         # a personal avatar's own generator (`set_avatar`): it draws its person's eyes, mouth and
         # colours, so the warp's are put over them only where the config set "warp" itself
         self.avatar = None
-        self._shipped = (backend, self.eyes_from_warp, self.mouth_from_warp, self.chroma)
+        self._shipped = (backend, self.eyes_from_warp, self.mouth_from_warp)
         self._avatar_keeps = tuple(bool(k) and self.warp is not None for k in avatar_keeps)
-        self._avatar_chroma = "warp" if self.chroma == "warp" else "network"
         self._avatar_backends: dict[str, object] = {}
         self.parts = AvatarParts(avatar_parts)  # an avatar's own mouths and eyes, on its picture
 
@@ -177,8 +168,7 @@ class GeneratorRenderer:
         self._target_version += 1
         if self.warp is not None:
             self.warp.set_target(crop, landmarks)
-        self._target = (crop, landmarks)
-        self.chroma_from_warp = chroma_mode_on(self.chroma, crop, landmarks)
+        self.chroma.target(crop, landmarks)
         self.parts.target_set()
 
     def set_avatar(self, avatar) -> None:
@@ -194,7 +184,7 @@ class GeneratorRenderer:
         if avatar is self.avatar:
             return
         if avatar is None:
-            self.backend, self.eyes_from_warp, self.mouth_from_warp, self.chroma = self._shipped
+            self.backend, self.eyes_from_warp, self.mouth_from_warp = self._shipped
         else:
             backend = self._avatar_backends.get(avatar.key)
             if backend is None:
@@ -208,11 +198,9 @@ class GeneratorRenderer:
                 self._avatar_backends[avatar.key] = backend
             self.backend = backend
             self.eyes_from_warp, self.mouth_from_warp = self._avatar_keeps
-            self.chroma = self._avatar_chroma
             log.info("avatar %s: its own generator on %s", avatar.name, backend.name)
         self.avatar = avatar
-        if self._target is not None:
-            self.chroma_from_warp = chroma_mode_on(self.chroma, *self._target)
+        self.chroma.avatar(avatar)
 
     def _input(self, i: int, fused: np.ndarray) -> np.ndarray:
         """Input buffer i holding the target (copied again when it changed) and the landmark
@@ -236,7 +224,7 @@ class GeneratorRenderer:
         lap("landmark_image")
         # a staged call keeps the generator, the kept layers and the bank it was staged with
         backend, warped, kept, bank = self.backend, None, [], None
-        mouth_from_warp, drawing, chroma = self.mouth_from_warp, _nothing, self.chroma_from_warp
+        mouth_from_warp, drawing, chroma = self.mouth_from_warp, _nothing, self.chroma.on
         if self.warp is not None:
             # a new array, the frame's own; a learned correction draws on it in the run
             warped, drawing = self.warp.render_ahead(fused)

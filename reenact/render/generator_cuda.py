@@ -27,7 +27,7 @@ import torch
 
 from reenact.errors import InputError
 from reenact.profiling import laps
-from reenact.render.anchor import TorchAnchor, chroma_mode_on, chroma_torch, luma_weights
+from reenact.render.anchor import ChromaChoice, TorchAnchor, chroma_torch, luma_weights
 from reenact.render.corrections.apply import WarpExtras, keep_alpha
 from reenact.render.eye_keep import EyeKeep
 from reenact.render.raster_torch import LandmarkRaster
@@ -85,12 +85,9 @@ class DeviceFrameRenderer:
             else None
         )
         self.shifts_colours = self.anchor is None
-        # the warp's chroma under the network's luma (`renderer.chroma`), weighted 1 or 0 per
-        # target by a tensor the graph reads
-        self.chroma = chroma if self.warp is not None else "network"
-        self.chroma_weight = torch.zeros((), device=self.device)
-        self.luma = luma_weights(self.device)
-        self._target: tuple[np.ndarray, np.ndarray] | None = None
+        # the warp's chroma under the network's luma, weighted 1 or 0 per target (`set_target`)
+        self.chroma = ChromaChoice(chroma if self.warp is not None else "network")
+        self.chroma_weight, self.luma = torch.zeros((), device=device), luma_weights(device)
         self._has_target = False
         self.stages = self._stages()
         self.graphs: dict[str, torch.cuda.CUDAGraph] = {}
@@ -165,12 +162,12 @@ class DeviceFrameRenderer:
 
     def _generator(self) -> None:
         y = self.model(self.x)[0].float()
-        if self.anchor is not None or self.keeps or self.chroma != "network":
+        if self.anchor is not None or self.keeps or self.chroma.configured != "network":
             warped = (self.x[0, 4:7].float() + 1.0) * 127.5
         image = ((y + 1.0) * 127.5).clamp_(0.0, 255.0)
         if self.anchor is not None:
             image = self.anchor.apply(image, warped)
-        if self.chroma != "network":
+        if self.chroma.configured != "network":
             image = image + self.chroma_weight * (chroma_torch(image, warped, self.luma) - image)
         if self.keeps:  # image + a (warped - image)
             image = image + self.dev_keep.float() * (warped - image)
@@ -224,20 +221,11 @@ class DeviceFrameRenderer:
         if self.warp is not None:
             self.cpu_warp.set_target(crop, landmarks)
             self.warp.set_target(self.cpu_warp)
-        self._target = (crop, landmarks)
-        self._chroma_for(self.chroma)
+        self.chroma.target(crop, landmarks)
+        self.chroma_weight.fill_(float(self.chroma.on))
         if self.cuda:
             torch.cuda.synchronize(self.device)
         self._has_target = True
-
-    @property
-    def chroma_from_warp(self) -> bool:
-        return bool(self.chroma_weight)
-
-    def _chroma_for(self, mode: str) -> None:
-        """The chroma step's weight for the current target under `mode` (0 with no step)."""
-        on = self._target is not None and chroma_mode_on(mode, *self._target)
-        self.chroma_weight.fill_(float(on and self.chroma != "network"))
 
     def render(self, fused: np.ndarray) -> np.ndarray:
         """fused: (478,3) J_gen in crop pixels -> (S,S,3) uint8, valid until the next call."""

@@ -71,10 +71,10 @@ def test_the_generator_runs_the_avatars_own_network(avatars):
     shipped = renderer.render(fused).copy()
     renderer.set_avatar(target.avatar)
     assert not renderer.eyes_from_warp and not renderer.mouth_from_warp  # its own eyes, mouth
-    assert renderer.chroma == "network"  # and its own colours
+    assert renderer.chroma.mode == "network"  # and its own colours
     personal = renderer.render(fused).copy()
     renderer.set_avatar(None)
-    assert renderer.eyes_from_warp and renderer.mouth_from_warp and renderer.chroma == "auto"
+    assert renderer.eyes_from_warp and renderer.mouth_from_warp and renderer.chroma.mode == "auto"
     assert np.array_equal(renderer.render(fused), shipped)  # the shipped network is back
     assert np.abs(personal.astype(float) - shipped).mean() > 2.0
     backend = None
@@ -108,7 +108,7 @@ def test_warp_pasting_stays_where_the_config_asks_for_it(avatars):
     renderer.set_target(target.crop, target.landmarks_crop)
     shipped = renderer.render(target.landmarks_crop).copy()
     renderer.set_avatar(target.avatar)
-    assert renderer.eyes_from_warp and not renderer.mouth_from_warp and renderer.chroma_from_warp
+    assert renderer.eyes_from_warp and not renderer.mouth_from_warp and renderer.chroma.on
     # the same weights with the same pasting: the same picture
     assert np.array_equal(renderer.render(target.landmarks_crop), shipped)
 
@@ -142,14 +142,15 @@ def test_the_device_renderer_swaps_the_avatars_weights_in_place(avatars):
     )
     renderer.set_target(target.crop, target.landmarks_crop)
     params = [p.data_ptr() for p in renderer.model.parameters()]
-    assert renderer.chroma_from_warp
+    assert renderer.chroma.on and float(renderer.chroma_weight) == 1.0
     shipped = renderer.render(target.landmarks_crop).copy()
     renderer.set_avatar(target.avatar)
     assert not renderer.eyes_from_warp and not renderer.mouth_from_warp
-    assert renderer.chroma_from_warp  # renderer.chroma=warp: for an avatar too
+    # renderer.chroma=warp: for an avatar too
+    assert renderer.chroma.on and float(renderer.chroma_weight) == 1.0
     personal = renderer.render(target.landmarks_crop).copy()
     renderer.set_avatar(None)
-    assert renderer.chroma_from_warp
+    assert renderer.chroma.on and float(renderer.chroma_weight) == 1.0
     assert np.array_equal(renderer.render(target.landmarks_crop), shipped)
     assert [p.data_ptr() for p in renderer.model.parameters()] == params  # in place
     assert np.abs(personal.astype(float) - shipped).mean() > 2.0

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from reenact.render.anchor import (
+    ChromaChoice,
     TorchAnchor,
     anchor_numpy,
     chroma_numpy,
@@ -156,10 +157,28 @@ def test_auto_keeps_the_networks_colours_on_a_colour_face():
     target = portrait_target("lp_s1.jpg")
     renderer = build_generator(load_config(None, []))
     renderer.set_target(target.crop, target.landmarks_crop)
-    assert renderer.chroma == "auto" and not renderer.chroma_from_warp
+    assert renderer.chroma.mode == "auto" and not renderer.chroma.on
     grey = portrait_target("lp_s2.jpg")
     renderer.set_target(grey.crop, grey.landmarks_crop)
-    assert renderer.chroma_from_warp
+    assert renderer.chroma.on
+
+
+@pytest.mark.parametrize(
+    "mode, shipped, avatar",
+    [("auto", True, False), ("warp", True, True), ("network", False, False)],
+)
+def test_the_chroma_choice_per_target_and_avatar(mode, shipped, avatar):
+    grey, colour = portrait_target("lp_s2.jpg"), portrait_target("lp_s1.jpg")
+    choice = ChromaChoice(mode)
+    assert not choice.on  # no target yet
+    choice.target(grey.crop, grey.landmarks_crop)
+    assert choice.on == shipped
+    choice.avatar(object())  # a personal avatar on the same picture: its own colours
+    assert choice.on == avatar
+    choice.avatar(None)
+    assert choice.on == shipped
+    choice.target(colour.crop, colour.landmarks_crop)
+    assert choice.on == (mode == "warp")
 
 
 @pytest.mark.parametrize("chroma, tinted", [("network", True), ("auto", False)])

@@ -193,7 +193,7 @@ def test_device_renderer_takes_the_warps_chroma_as_the_generator_renderer_does(r
     cpu, dev = generator_pair("cpu", anchor_px=32.0, chroma=True)
     frames = exaggerated(replay)[::6]
     mean, p99 = compare(cpu, dev, replay, frames)
-    assert cpu.chroma_from_warp and dev.chroma_from_warp  # "warp": on a colour face too
+    assert cpu.chroma.on and float(dev.chroma_weight) == 1.0  # "warp": on a colour face too
     assert mean < 1.5 and p99 < 12
     anchored, _ = generator_pair("cpu", anchor_px=32.0)  # the same without the chroma step
     anchored.set_target(replay.crop, replay.landmarks)
