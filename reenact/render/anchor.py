@@ -105,10 +105,11 @@ class ChromaChoice:
     def __init__(self, mode: str) -> None:
         self.configured = self.mode = mode
         self.on = False
-        self._target: tuple[np.ndarray, np.ndarray] | None = None
+        self._grey: bool | None = None  # the current target's face colourless; None: no target
 
     def target(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
-        self._target = (crop, landmarks)
+        # tested once a target, and only where an avatar's switch can make it matter
+        self._grey = self.configured == "auto" and colourless(crop, landmarks)
         self._decide()
 
     def avatar(self, avatar) -> None:
@@ -118,10 +119,8 @@ class ChromaChoice:
         self._decide()
 
     def _decide(self) -> None:
-        target, mode = self._target, self.mode
-        self.on = target is not None and (
-            mode == "warp" or (mode == "auto" and colourless(*target))
-        )
+        mode = self.mode
+        self.on = self._grey is not None and (mode == "warp" or (mode == "auto" and self._grey))
 
 
 def luma_weights(device):
