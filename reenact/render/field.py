@@ -88,6 +88,15 @@ def _outer_triangles(points: np.ndarray, num_mesh: int) -> np.ndarray:
     return tri[np.array(outside, dtype=bool)]
 
 
+def finite_depth(landmarks: np.ndarray) -> np.ndarray | None:
+    """(N,) float64 z of (N,3) landmarks; None for (N,2) or a non-finite z."""
+    lm = np.asarray(landmarks)
+    if lm.shape[1] < 3:
+        return None
+    z = lm[:, 2].astype(np.float64)
+    return z if np.isfinite(z).all() else None
+
+
 def visible_order(xy: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """TRIANGLES in a drawing order for the picture: those turned away in it first, then the
     rest from the farthest to the nearest (mean z), so that the last drawn over a pixel is the
@@ -113,8 +122,8 @@ def face_triangulation(target_xy: np.ndarray, size: int) -> tuple[np.ndarray, np
     xy = target_xy[:, :2]
     points = np.concatenate([xy[:NUM_MESH], anchor_points(xy, size)])
     outer = _outer_triangles(points, NUM_MESH)
-    depth = target_xy[:NUM_MESH, 2] if target_xy.shape[1] > 2 else None
-    mesh = TRIANGLES if depth is None or not np.isfinite(depth).all() else visible_order(xy, depth)
+    depth = finite_depth(target_xy[:NUM_MESH])
+    mesh = TRIANGLES if depth is None else visible_order(xy, depth)
     return points, np.concatenate([outer, HOLE_TRIANGLES, mesh])
 
 

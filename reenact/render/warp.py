@@ -37,7 +37,7 @@ from reenact.render.corrections.apply import bend, paint
 from reenact.render.corrections.base import Correction, Layer
 from reenact.render.corrections.build import warp_corrections
 from reenact.render.eyes import uncross_lids
-from reenact.render.field import NUM_MESH, MeshField, face_field, identity_map
+from reenact.render.field import NUM_MESH, MeshField, face_field, finite_depth, identity_map
 from reenact.render.field_memo import moved_back
 
 
@@ -55,19 +55,10 @@ def validate_landmarks(landmarks: np.ndarray, name: str) -> np.ndarray:
     return xy
 
 
-def _depth(landmarks: np.ndarray) -> np.ndarray | None:
-    """(478,) float64 z of (478,3) landmarks; None for (478,2) or a non-finite z."""
-    lm = np.asarray(landmarks)
-    if lm.shape[1] < 3:
-        return None
-    z = lm[:, 2].astype(np.float64)
-    return z if np.isfinite(z).all() else None
-
-
 def with_depth(xy: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(478,2) `xy` with the z of (478,2|3) `landmarks` beside it where they have a finite one
     (a field over them then follows the surface a turned picture shows: `face_triangulation`)."""
-    z = _depth(landmarks)
+    z = finite_depth(landmarks)
     return xy if z is None else np.column_stack([xy, z])
 
 
@@ -352,7 +343,7 @@ class WarpRenderer:
         else:
             np.copyto(out, self._target)
         lap("follow")
-        roi_map, (x0, y0, x1, y1) = self.backward_map(fused, _depth(fused_landmarks))
+        roi_map, (x0, y0, x1, y1) = self.backward_map(fused, finite_depth(fused_landmarks))
         lap.skip()  # the map's steps keep their own laps
         cv2.remap(
             self._target,
