@@ -4,7 +4,8 @@ the samples of `lab/local_data.py`.
 L1 (three times as strong on the region's contours and a margin) + (1 - SSIM) + an image-gradient
 L1 of `out = M rgb + (1 - M) warp` against the driver's real region, plus, for the eyes, an L1 on
 the network's colour itself (`Region.colour`) and, optionally, a local PatchGAN
-(`lab/local_gan.py`); or, with `--recipe sharp`, `sharp_loss_of`. Adam; samples drawn with a
+(`lab/local_gan.py`); or, with `--recipe sharp`, `sharp_loss_of`; and, with `--mesh`, the face
+network's feature L1 (`reenact_lab.nn.face_mesh`: MediaPipe's own face mesh). Adam; samples drawn with a
 probability that grows with how much the region changed (a mouth opening, a blink, a gaze); the
 mouth's mirrored at random (the eyes come mirrored already). Whole identities are held out: the
 held-out, validation and test people of `configs/splits/fusion.yaml` (with their other clips).
@@ -35,6 +36,7 @@ from lab import local_gan
 from lab.local_data import REGIONS, Region
 from reenact.engine.weights import load_into, save_module
 from reenact.nn.local_gen import LocalGenerator
+from reenact_lab.nn.face_mesh import FaceMesh, mesh_feature_loss
 
 SPLITS = Path(__file__).resolve().parents[1] / "configs" / "splits" / "fusion.yaml"
 
@@ -356,7 +358,8 @@ def train_loop(args: argparse.Namespace, region: Region, train: dict, val: dict)
     elif args.init is not None:
         step = _start_from(args, model, gan)
     print(f"{sum(p.numel() for p in model.parameters())} params, from step {step}", flush=True)
-    sharp = args.recipe == "sharp"
+    sharp = args.recipe == "sharp" or args.mesh > 0  # sharpness is logged for either
+    mesh = FaceMesh() if args.mesh > 0 else None
     if step == 0:
         print(json.dumps({"step": 0, "val": validate(region, model, val, sharp)}), flush=True)
     prob, rng = sampler(region, train["change"]), np.random.default_rng(step)
@@ -364,10 +367,13 @@ def train_loop(args: argparse.Namespace, region: Region, train: dict, val: dict)
     while step < args.steps:
         idx = rng.choice(len(prob), args.batch, p=prob)
         x, warp, real, lines = batch(region, train, idx, augment=True, jitter=args.jitter)
-        if sharp:
+        if args.recipe == "sharp":
             loss, parts, out = sharp_loss_of(model, x, warp, real, lines, args)
         else:
             loss, parts, out = loss_of(region, model, x, warp, real, lines)
+        if mesh is not None:
+            seen = mesh_feature_loss(mesh, out, real)
+            loss, parts = loss + args.mesh * seen, parts | {"mesh": seen.item()}
         if gan is not None:
             terms, more = adversarial_terms(gan, args.gan, x, out, real, args.fm)
             loss, parts = loss + terms, parts | more
@@ -411,6 +417,12 @@ def main() -> None:
     ap.add_argument("--edges", type=float, default=0.0, help="sharp: gradient L1 weight")
     ap.add_argument("--lap", type=float, default=0.0, help="sharp: Laplacian energy weight")
     ap.add_argument("--lap-global", type=float, default=0.1, help="sharp: its global part")
+    ap.add_argument(
+        "--mesh",
+        type=float,
+        default=0.0,
+        help="weight of the face mesh's feature L1 (0 = off; needs `tflite`)",
+    )
     ap.add_argument("--export", type=Path, help="write the run's best weights here and stop")
     ap.add_argument("--step", type=int, help="with --export: that checkpoint's weights instead")
     args = ap.parse_args()
