@@ -4,8 +4,8 @@ the samples of `lab/local_data.py`.
 L1 (three times as strong on the region's contours and a margin) + (1 - SSIM) + an image-gradient
 L1 of `out = M rgb + (1 - M) warp` against the driver's real region, plus, for the eyes, an L1 on
 the network's colour itself (`Region.colour`) and, optionally, a local PatchGAN
-(`lab/local_gan.py`); or, with `--recipe sharp`, `sharp_loss_of`; and, with `--mesh`, the face
-network's feature L1 (`reenact_lab.nn.face_mesh`: MediaPipe's own face mesh). Adam; samples drawn with a
+(`lab/local_gan.py`); or, with `--recipe sharp`, `sharp_loss_of`; and, with `--mesh`, the L1 of
+MediaPipe's own face network's features (`reenact_lab.nn.face_mesh`). Adam; samples drawn with a
 probability that grows with how much the region changed (a mouth opening, a blink, a gaze); the
 mouth's mirrored at random (the eyes come mirrored already). Whole identities are held out: the
 held-out, validation and test people of `configs/splits/fusion.yaml` (with their other clips).
