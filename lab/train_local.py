@@ -421,7 +421,7 @@ def main() -> None:
         "--mesh",
         type=float,
         default=0.0,
-        help="weight of the face mesh's feature L1 (0 = off; needs `tflite`)",
+        help="weight of the face mesh's feature L1 (0 = off)",
     )
     ap.add_argument("--export", type=Path, help="write the run's best weights here and stop")
     ap.add_argument("--step", type=int, help="with --export: that checkpoint's weights instead")

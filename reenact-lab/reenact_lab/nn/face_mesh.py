@@ -3,11 +3,12 @@
 No VGG or LPIPS weights can be downloaded here, but MediaPipe's wheel ships its face-mesh model
 (`mediapipe/modules/face_landmark/face_landmark.tflite`, Apache-2.0): a MobileNet-like stack of
 convolutions, depthwise convolutions, PReLUs, residual adds, max pools and channel pads, with
-fp16 weights. `FaceMesh` reads that file with the `tflite` flatbuffer bindings and runs the same
-graph in torch (checked against TF Lite's own interpreter: docs/experiments/2026-11-30-
-mouth-probes.md), so a training loss can compare what this face network sees in an output and
-in the real frame (`mesh_feature_loss`). The PyPI route, tflite2onnx then onnx2torch, stops at
-the model's fp16 DEQUANTIZE ops, which is why the graph is read here.
+fp16 weights. `FaceMesh` reads that file with the TF Lite schema bindings MediaPipe ships and
+runs the same graph in torch (checked against TF Lite's own interpreter:
+docs/experiments/2026-11-30-mouth-probes.md), so a training loss can compare what this face
+network sees in an output and in the real frame (`mesh_feature_loss`). The PyPI route,
+tflite2onnx then onnx2torch, stops at the model's fp16 DEQUANTIZE ops, which is why the graph
+is read here.
 
 Input: (N,3,192,192) RGB in [0,1], a face filling about two thirds of the square. Outputs: the
 468 landmarks (N,468,3) in input pixels and the face logit (N,). The early PReLU stages see a
@@ -40,37 +41,29 @@ def mediapipe_model(name: str = "face_landmark.tflite") -> Path:
     return path
 
 
-def _op_name(model: Any, op: Any) -> str:
-    import tflite
+def _schema() -> Any:
+    """The TF Lite flatbuffer schema MediaPipe's wheel ships (scripts/build_face_task.py reads
+    models with it too)."""
+    from mediapipe.tasks.metadata import schema_py_generated
 
-    code = model.OperatorCodes(op.OpcodeIndex())
-    return tflite.opcode2name(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
+    return schema_py_generated
 
 
-def _constant(model: Any, graph: Any, index: int) -> np.ndarray | None:
+def _constant(tfl: Any, model: Any, tensor: Any) -> np.ndarray | None:
     """A tensor's stored values as float32 (int64 for int32 ones); None when it has none."""
-    import tflite
-
-    tensor = graph.Tensors(index)
-    data = model.Buffers(tensor.Buffer()).DataAsNumpy()
-    if isinstance(data, int) or data is None or len(data) == 0:
+    data = model.buffers[tensor.buffer].data
+    if data is None or len(data) == 0:
         return None
     kinds = {
-        tflite.TensorType.FLOAT16: np.float16,
-        tflite.TensorType.FLOAT32: np.float32,
-        tflite.TensorType.INT32: np.int32,
+        tfl.TensorType.FLOAT16: np.float16,
+        tfl.TensorType.FLOAT32: np.float32,
+        tfl.TensorType.INT32: np.int32,
     }
-    if tensor.Type() not in kinds:
-        raise ValueError(f"face mesh: tensor type {tensor.Type()} is not handled")
-    values = np.frombuffer(data.tobytes(), kinds[tensor.Type()]).reshape(tensor.ShapeAsNumpy())
-    return values.astype(np.int64 if tensor.Type() == tflite.TensorType.INT32 else np.float32)
-
-
-def _options(op: Any, kind: Any) -> Any:
-    options = kind()
-    table = op.BuiltinOptions()
-    options.Init(table.Bytes, table.Pos)
-    return options
+    if tensor.type not in kinds:
+        raise ValueError(f"face mesh: tensor type {tensor.type} is not handled")
+    values = np.frombuffer(np.asarray(data, np.uint8).tobytes(), kinds[tensor.type])
+    values = values.reshape(tensor.shape)
+    return values.astype(np.int64 if tensor.type == tfl.TensorType.INT32 else np.float32)
 
 
 def _same_pad(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -83,65 +76,62 @@ class FaceMesh(nn.Module):
     """The face-mesh graph of a `.tflite` file (default: MediaPipe's), frozen."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        import tflite
-
         super().__init__()
-        model = tflite.Model.GetRootAsModel(Path(path or mediapipe_model()).read_bytes(), 0)
-        graph = model.Subgraphs(0)
-        self.input = int(graph.Inputs(0))
-        self.outputs = [int(graph.Outputs(i)) for i in range(graph.OutputsLength())]
+        tfl = self._tfl = _schema()
+        data = Path(path or mediapipe_model()).read_bytes()
+        model = tfl.ModelT.InitFromObj(tfl.Model.GetRootAsModel(data, 0))
+        graph = model.subgraphs[0]
+        self.input = int(graph.inputs[0])
+        self.outputs = [int(j) for j in graph.outputs]
         self.steps: list[tuple] = []
         self.weights = nn.ParameterList()
         consts: dict[int, np.ndarray] = {}
-        for i in range(graph.OperatorsLength()):
-            op = graph.Operators(i)
-            name = _op_name(model, op)
-            ins = [int(j) for j in op.InputsAsNumpy()]
-            outs = [int(j) for j in op.OutputsAsNumpy()]
-            if name == "DEQUANTIZE":  # fp16 weights to fp32, once, here
-                weights = _constant(model, graph, ins[0])
+        for op in graph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            kind = max(code.builtinCode, code.deprecatedBuiltinCode)
+            ins, outs = [int(j) for j in op.inputs], [int(j) for j in op.outputs]
+            if kind == tfl.BuiltinOperator.DEQUANTIZE:  # fp16 weights to fp32, once, here
+                weights = _constant(tfl, model, graph.tensors[ins[0]])
                 if weights is None:
                     raise ValueError("face mesh: a DEQUANTIZE op without weights")
                 consts[outs[0]] = weights
                 continue
             for j in ins:
-                if j >= 0 and j not in consts and (value := _constant(model, graph, j)) is not None:
-                    consts[j] = value
-            self.steps.append(self._step(name, op, ins, outs, consts))
+                if j >= 0 and j not in consts:
+                    value = _constant(tfl, model, graph.tensors[j])
+                    if value is not None:
+                        consts[j] = value
+            self.steps.append(self._step(kind, op, ins, outs, consts))
         self.requires_grad_(False)
 
     def _keep(self, array: np.ndarray) -> int:
         self.weights.append(nn.Parameter(torch.from_numpy(np.ascontiguousarray(array))))
         return len(self.weights) - 1
 
-    def _step(self, name: str, op: Any, ins: list[int], outs: list[int], consts: dict) -> tuple:
-        import tflite
-
-        if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-            depthwise = name == "DEPTHWISE_CONV_2D"
-            opts = _options(
-                op, tflite.DepthwiseConv2DOptions if depthwise else tflite.Conv2DOptions
-            )
-            if opts.FusedActivationFunction() != tflite.ActivationFunctionType.NONE:
+    def _step(self, kind: int, op: Any, ins: list[int], outs: list[int], consts: dict) -> tuple:
+        tfl, ops = self._tfl, self._tfl.BuiltinOperator
+        opts = op.builtinOptions
+        if kind in (ops.CONV_2D, ops.DEPTHWISE_CONV_2D):
+            if opts.fusedActivationFunction != tfl.ActivationFunctionType.NONE:
                 raise ValueError("face mesh: a fused activation is not handled")
+            depthwise = kind == ops.DEPTHWISE_CONV_2D
             # TF Lite (O,kh,kw,I) and depthwise (1,kh,kw,C) -> torch (O,I,kh,kw) / (C,1,kh,kw)
             order = (3, 0, 1, 2) if depthwise else (0, 3, 1, 2)
             w = self._keep(consts[ins[1]].transpose(order))
             b = self._keep(consts[ins[2]])
             groups = consts[ins[1]].shape[3] if depthwise else 1
-            same = opts.Padding() == tflite.Padding.SAME
-            return ("conv", ins[0], outs[0], w, b, groups, opts.StrideH(), same)
-        if name == "PRELU":
+            same = opts.padding == tfl.Padding.SAME
+            return ("conv", ins[0], outs[0], w, b, groups, opts.strideH, same)
+        if kind == ops.PRELU:
             return ("prelu", ins[0], outs[0], self._keep(consts[ins[1]].reshape(-1)))
-        if name == "ADD":
+        if kind == ops.ADD:
             return ("add", ins[0], ins[1], outs[0])
-        if name == "MAX_POOL_2D":
-            opts = _options(op, tflite.Pool2DOptions)
-            return ("maxpool", ins[0], outs[0], opts.FilterHeight(), opts.StrideH())
-        if name == "PAD":  # only the channels are padded (NHWC paddings' last row)
+        if kind == ops.MAX_POOL_2D:
+            return ("maxpool", ins[0], outs[0], opts.filterHeight, opts.strideH)
+        if kind == ops.PAD:  # only the channels are padded (NHWC paddings' last row)
             before, after = (int(v) for v in consts[ins[1]][3])
             return ("pad", ins[0], outs[0], before, after)
-        raise ValueError(f"face mesh: op {name} is not handled")
+        raise ValueError(f"face mesh: builtin op {kind} is not handled")
 
     def forward(
         self, x: torch.Tensor, features: list[torch.Tensor] | None = None, stages: int = 0
