@@ -38,7 +38,7 @@ import numpy as np
 ANCHOR_SIDE = 32  # the gain is measured and smoothed at this side
 EPS = 4.0  # levels added to both sides: dark regions get a gain near 1, not noise
 LIMIT = 2.0  # the gain stays in [1/2, 2]
-LUMA = np.array([[0.299, 0.587, 0.114]], np.float32)  # BT.601 weights of R, G, B
+LUMA = np.float32([0.299, 0.587, 0.114])  # BT.601 weights of R, G, B
 # Cr, Cb levels from grey within which a face counts as colourless: the rounding that 8-bit
 # RGB and JPEG's chroma leave on a black-and-white picture
 GREY_LEVELS = 2.0
@@ -75,7 +75,7 @@ def chroma_numpy(
 ) -> np.ndarray:
     """render, warped: (S,S,3) uint8 RGB -> (S,S,3) uint8, the render's luma with the warp's
     chroma (module docstring); written into `out` when given (may be `render`)."""
-    delta = cv2.transform(cv2.subtract(render, warped, dtype=cv2.CV_32F), LUMA)
+    delta = cv2.transform(cv2.subtract(render, warped, dtype=cv2.CV_32F), LUMA[None])
     if out is None:
         out = np.empty_like(render)
     return cv2.add(warped, cv2.merge((delta, delta, delta)), dst=out, dtype=cv2.CV_8U)
@@ -128,7 +128,7 @@ def luma_weights(device):
     cannot copy it up while it captures)."""
     import torch
 
-    return torch.from_numpy(LUMA[0].copy()).to(device).view(3, 1, 1)
+    return torch.from_numpy(LUMA.copy()).to(device).view(3, 1, 1)
 
 
 def chroma_torch(render, warped, luma):

@@ -19,6 +19,7 @@ import numpy as np
 
 from reenact.landmarks.head_pose import EYE_RINGS, IRIS_CENTRES, LOWER_LIDS, UPPER_LIDS
 from reenact.landmarks.regions import REGIONS
+from reenact.render.anchor import LUMA
 from reenact.render.paint import edge_band, fill_aa, soft_rgb
 
 _IRIS_RINGS = (REGIONS["right_iris"][1:], REGIONS["left_iris"][1:])
@@ -40,7 +41,6 @@ def lid_points(xy: np.ndarray, lid: np.ndarray) -> np.ndarray:
 # `reenact.render.irises.WIDE_FULL` wider)
 OPEN_WHITE = 0.7
 OPEN_GAIN_MAX = 1.8
-LUMA = np.float32([0.299, 0.587, 0.114])
 
 # how far past the tracked iris radius (pixels at 256) the plate's iris disc is filled and the
 # painted iris reaches, at least: the limbus's soft dark edge, which the iris ring's landmarks
